@@ -1,0 +1,265 @@
+"""[core] p2panda-core 0.7 operations: CBOR header array, Ed25519 signature, BLAKE3 id.
+
+Header wire format (CBOR array, optional fields omitted, never null)::
+
+    [version, verifying_key, signature?, payload_size, payload_hash?, seq_num, backlink?, extensions?]
+
+The signature covers the same array with the signature element removed; the operation id is
+BLAKE3 of the signed header bytes.  Extensions follow the p2panda Node Extensions Format
+"Basic" variant: ``[1, 0, log_id, timestamp_us, prune_flag]``.
+"""
+
+from pandascreen import cbor
+from pandascreen.crypto import blake3, public_key as _public_key, sign as _sign, verify as _verify
+from pandascreen.util import hexlify
+
+VERSION = 1
+MAX_HEADER_SIZE = 4096
+MAX_BODY_SIZE = 1 << 20
+
+
+class OperationError(ValueError):
+    pass
+
+
+class Extensions:
+    """p2panda Node Extensions Format, "Basic" variant."""
+
+    def __init__(self, log_id, timestamp, prune=False):
+        self.log_id = bytes(log_id)
+        self.timestamp = int(timestamp)
+        self.prune = bool(prune)
+
+    def to_cbor_value(self):
+        return [1, 0, self.log_id, self.timestamp, self.prune]
+
+    @classmethod
+    def from_cbor_value(cls, value):
+        if not isinstance(value, list) or len(value) < 2:
+            raise OperationError("extensions must be a CBOR array [version, variant, ...]")
+        if value[0] != 1:
+            raise OperationError("unsupported extensions version %r" % (value[0],))
+        if value[1] != 0:
+            raise OperationError("unsupported extensions variant %r (only Basic=0)" % (value[1],))
+        if len(value) < 5:
+            raise OperationError("Basic extensions need log_id, timestamp and prune flag")
+        log_id, ts, prune = value[2], value[3], value[4]
+        if not isinstance(log_id, bytes) or len(log_id) != 32:
+            raise OperationError("extensions log_id must be 32 bytes")
+        if not isinstance(ts, int) or isinstance(ts, bool) or ts < 0:
+            raise OperationError("extensions timestamp must be an unsigned integer")
+        if not isinstance(prune, bool):
+            raise OperationError("extensions prune flag must be a boolean")
+        # Decoders ignore excess trailing fields (NEF rule).
+        return cls(log_id, ts, prune)
+
+    def __eq__(self, other):
+        return isinstance(other, Extensions) and self.to_cbor_value() == other.to_cbor_value()
+
+
+class Header:
+    def __init__(self, public_key, payload_size=0, payload_hash=None, seq_num=0, backlink=None,
+                 extensions=None, signature=None, version=VERSION):
+        self.version = version
+        self.public_key = bytes(public_key)
+        self.signature = signature
+        self.payload_size = payload_size
+        self.payload_hash = payload_hash
+        self.seq_num = seq_num
+        self.backlink = backlink
+        self.extensions = extensions
+
+    def _fields(self, signed):
+        f = [self.version, self.public_key]
+        if signed:
+            if self.signature is None:
+                raise OperationError("header is not signed")
+            f.append(self.signature)
+        f.append(self.payload_size)
+        if self.payload_hash is not None:
+            f.append(self.payload_hash)
+        f.append(self.seq_num)
+        if self.backlink is not None:
+            f.append(self.backlink)
+        if self.extensions is not None:
+            f.append(self.extensions.to_cbor_value())
+        return f
+
+    def unsigned_bytes(self):
+        return cbor.dumps(self._fields(False))
+
+    def to_bytes(self):
+        return cbor.dumps(self._fields(True))
+
+    def sign(self, seed):
+        self.signature = _sign(seed, self.unsigned_bytes())
+
+    def verify(self):
+        return self.signature is not None and _verify(self.public_key, self.unsigned_bytes(), self.signature)
+
+
+class Operation:
+    def __init__(self, header, header_bytes, body=None, op_hash=None):
+        self.header = header
+        self.header_bytes = bytes(header_bytes)
+        self.body = None if body is None else bytes(body)
+        self.hash = op_hash if op_hash is not None else blake3(self.header_bytes)
+
+    @property
+    def public_key(self):
+        return self.header.public_key
+
+    @property
+    def seq_num(self):
+        return self.header.seq_num
+
+    @property
+    def backlink(self):
+        return self.header.backlink
+
+    @property
+    def log_id(self):
+        e = self.header.extensions
+        return e.log_id if e is not None else None
+
+    @property
+    def timestamp(self):
+        e = self.header.extensions
+        return e.timestamp if e is not None else 0
+
+    @property
+    def prune(self):
+        e = self.header.extensions
+        return e.prune if e is not None else False
+
+    def __repr__(self):
+        return "<Operation %s seq=%d by %s>" % (hexlify(self.hash)[:12], self.seq_num, hexlify(self.public_key)[:12])
+
+
+def _uint(value, name, limit):
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0 or value > limit:
+        raise OperationError("header field %s must be an unsigned integer <= %d" % (name, limit))
+    return value
+
+
+def _b32(value, name, size=32):
+    if not isinstance(value, bytes) or len(value) != size:
+        raise OperationError("header field %s must be a %d-byte string" % (name, size))
+    return value
+
+
+def decode_header(header_bytes):
+    """Decode signed header bytes into a ``Header`` (structure only, no signature check)."""
+    if len(header_bytes) > MAX_HEADER_SIZE:
+        raise OperationError("header is %d bytes, larger than the %d byte limit" % (len(header_bytes), MAX_HEADER_SIZE))
+    try:
+        fields = cbor.loads(header_bytes)
+    except cbor.CBORError as e:
+        raise OperationError("header is not valid CBOR: %s" % e)
+    if not isinstance(fields, list):
+        raise OperationError("header must be a CBOR array")
+    n = len(fields)
+    used = 0
+
+    def take(name):
+        nonlocal used
+        if used >= n:
+            raise OperationError("header ends early: missing %s" % name)
+        used += 1
+        return fields[used - 1]
+
+    version = _uint(take("version"), "version", 0xFFFF)
+    pk = _b32(take("verifying_key"), "verifying_key")
+    sig = _b32(take("signature"), "signature", 64)
+    payload_size = _uint(take("payload_size"), "payload_size", 0xFFFFFFFF)
+    payload_hash = None
+    if payload_size != 0:
+        payload_hash = _b32(take("payload_hash"), "payload_hash")
+    seq_num = _uint(take("seq_num"), "seq_num", 0xFFFFFFFF)
+    backlink = None
+    if seq_num != 0:
+        backlink = _b32(take("backlink"), "backlink")
+    extensions = None
+    if used < n:
+        extensions = Extensions.from_cbor_value(take("extensions"))
+    if used != n:
+        raise OperationError("unexpected %d excessive field(s) in header" % (n - used))
+    return Header(pk, payload_size, payload_hash, seq_num, backlink, extensions, sig, version)
+
+
+def validate(op):
+    """p2panda-core ``validate_operation``; raises OperationError."""
+    h = op.header
+    if h.version != VERSION:
+        raise OperationError("unsupported operation version %d" % h.version)
+    if (h.payload_hash is None) != (h.payload_size == 0):
+        raise OperationError("inconsistent payload info: payload_hash must be present iff payload_size > 0")
+    if h.seq_num == 0 and h.backlink is not None:
+        raise OperationError("operation with seq_num 0 must not have a backlink")
+    if h.seq_num > 0 and h.backlink is None:
+        raise OperationError("operation with seq_num %d is missing its backlink" % h.seq_num)
+    if not h.verify():
+        raise OperationError("signature does not match the header and author %s" % hexlify(h.public_key)[:16])
+    if op.body is not None:
+        if len(op.body) != h.payload_size or blake3(op.body) != h.payload_hash:
+            raise OperationError("body does not match payload_size/payload_hash in the header")
+
+
+def validate_backlink(past_header, op, past_hash):
+    """p2panda-core ``validate_backlink``: ``op`` must directly follow ``past_header``."""
+    h = op.header
+    if past_header.public_key != h.public_key:
+        raise OperationError("backlink points into another author's log")
+    if h.seq_num != past_header.seq_num + 1:
+        raise OperationError("seq_num %d does not follow %d" % (h.seq_num, past_header.seq_num))
+    if h.backlink != past_hash:
+        raise OperationError("backlink does not match the hash of operation %d" % past_header.seq_num)
+
+
+def decode(header_bytes, body=None):
+    """Decode and fully validate an operation (header bytes as received, optional body)."""
+    header_bytes = bytes(header_bytes)
+    if body is not None and len(body) > MAX_BODY_SIZE:
+        raise OperationError("body is %d bytes, larger than the %d byte limit" % (len(body), MAX_BODY_SIZE))
+    header = decode_header(header_bytes)
+    if header.to_bytes() != header_bytes:
+        raise OperationError("header is not canonically encoded CBOR")
+    op = Operation(header, header_bytes, body)
+    validate(op)
+    return op
+
+
+def create(seed, body=None, seq_num=0, backlink=None, extensions=None):
+    """Build and sign an operation (like p2panda's forge)."""
+    if body is not None:
+        body = bytes(body)
+        if len(body) > MAX_BODY_SIZE:
+            raise OperationError("body is %d bytes, larger than the %d byte limit" % (len(body), MAX_BODY_SIZE))
+    size = len(body) if body else 0
+    h = Header(
+        _public_key(seed),
+        payload_size=size,
+        payload_hash=blake3(body) if size else None,
+        seq_num=seq_num,
+        backlink=backlink,
+        extensions=extensions,
+    )
+    h.sign(seed)
+    return Operation(h, h.to_bytes(), body if size else None)
+
+
+TOPIC_PREFIX = b"pandascreen/festival/"
+
+
+def festival_topic(festival_id):
+    """32-byte p2panda topic for a festival id (string)."""
+    return blake3(TOPIC_PREFIX + festival_id.encode("utf-8"))
+
+
+def log_id_for_topic(topic):
+    """The p2panda Node convention: LogId = BLAKE3(topic)."""
+    return blake3(topic)
+
+
+def log_id_for_festival(festival_id):
+    return log_id_for_topic(festival_topic(festival_id))

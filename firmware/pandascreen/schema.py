@@ -1,0 +1,124 @@
+"""[core] Festival schema: operation bodies for festival, venue and event documents.
+
+A body is a CBOR map::
+
+    {"v": 1, "kind": "festival"|"venue"|"event", "action": "create"|"update"|"delete",
+     "id": "<document id>", "fields": {...}}
+
+``fields`` is required for create, optional-but-non-empty for update, absent for delete.
+"""
+
+from pandascreen import cbor
+
+SCHEMA_VERSION = 1
+KINDS = ("festival", "venue", "event")
+ACTIONS = ("create", "update", "delete")
+MAX_ID_LEN = 200
+MAX_TEXT_LEN = 1000
+
+_STR = "str"
+_INT = "int"
+_STRLIST = "[str]"
+
+FIELDS = {
+    "festival": {"name": _STR, "timezone": _STR, "utc_offset": _INT, "start": _INT, "end": _INT},
+    "venue": {"name": _STR, "order": _INT},
+    "event": {"venue": _STR, "title": _STR, "start": _INT, "end": _INT, "speakers": _STRLIST,
+              "track": _STR, "lang": _STR},
+}
+
+REQUIRED = {
+    "festival": ("name",),
+    "venue": ("name",),
+    "event": ("venue", "title", "start", "end"),
+}
+
+
+class SchemaError(ValueError):
+    pass
+
+
+def _check_value(kind, name, kind_of, value):
+    where = "%s field %r" % (kind, name)
+    if kind_of == _STR:
+        if not isinstance(value, str):
+            raise SchemaError("%s must be text, got %s" % (where, type(value).__name__))
+        if len(value) > MAX_TEXT_LEN:
+            raise SchemaError("%s is longer than %d characters" % (where, MAX_TEXT_LEN))
+    elif kind_of == _INT:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise SchemaError("%s must be a whole number, got %s" % (where, type(value).__name__))
+        if value < -(1 << 62) or value > (1 << 62):
+            raise SchemaError("%s is out of range" % where)
+    elif kind_of == _STRLIST:
+        if not isinstance(value, (list, tuple)):
+            raise SchemaError("%s must be a list of text" % where)
+        for v in value:
+            if not isinstance(v, str):
+                raise SchemaError("%s must only contain text" % where)
+            if len(v) > MAX_TEXT_LEN:
+                raise SchemaError("%s has an entry longer than %d characters" % (where, MAX_TEXT_LEN))
+
+
+def validate(body):
+    """Check a decoded body dict; return it. Raises SchemaError naming what is wrong."""
+    if not isinstance(body, dict):
+        raise SchemaError("operation body must be a CBOR map")
+    v = body.get("v")
+    if v != SCHEMA_VERSION:
+        raise SchemaError("unsupported schema version %r (this firmware understands %d)" % (v, SCHEMA_VERSION))
+    kind = body.get("kind")
+    if kind not in KINDS:
+        raise SchemaError("unknown document kind %r (expected one of %s)" % (kind, ", ".join(KINDS)))
+    action = body.get("action")
+    if action not in ACTIONS:
+        raise SchemaError("unknown action %r (expected one of %s)" % (action, ", ".join(ACTIONS)))
+    doc_id = body.get("id")
+    if not isinstance(doc_id, str) or not doc_id or len(doc_id) > MAX_ID_LEN:
+        raise SchemaError("%s id must be non-empty text of at most %d characters" % (kind, MAX_ID_LEN))
+    for k in body:
+        if k not in ("v", "kind", "action", "id", "fields"):
+            raise SchemaError("unexpected key %r in operation body" % (k,))
+    fields = body.get("fields")
+    if action == "delete":
+        if fields is not None:
+            raise SchemaError("delete of %s %r must not carry fields" % (kind, doc_id))
+        return body
+    if not isinstance(fields, dict) or not fields:
+        raise SchemaError("%s of %s %r needs a non-empty fields map" % (action, kind, doc_id))
+    spec = FIELDS[kind]
+    for name in fields:
+        if name not in spec:
+            raise SchemaError("unknown %s field %r (known: %s)" % (kind, name, ", ".join(sorted(spec))))
+        _check_value(kind, name, spec[name], fields[name])
+    if action == "create":
+        for name in REQUIRED[kind]:
+            if name not in fields:
+                raise SchemaError("create of %s %r is missing required field %r" % (kind, doc_id, name))
+    if kind == "event" and "start" in fields and "end" in fields and fields["end"] < fields["start"]:
+        raise SchemaError("event %r ends before it starts" % doc_id)
+    return body
+
+
+def make_body(kind, action, doc_id, fields=None):
+    """Build, validate and CBOR-encode an operation body."""
+    body = {"v": SCHEMA_VERSION, "kind": kind, "action": action, "id": doc_id}
+    if fields is not None and action != "delete":
+        ordered = {}
+        for name in sorted(fields):
+            value = fields[name]
+            if isinstance(value, tuple):
+                value = list(value)
+            ordered[name] = value
+        body["fields"] = ordered
+    validate(body)
+    return cbor.dumps(body)
+
+
+def parse_body(data):
+    """Decode and validate a body (bytes). Raises SchemaError."""
+    try:
+        body = cbor.loads(data)
+    except cbor.CBORError as e:
+        raise SchemaError("operation body is not valid CBOR: %s" % e)
+    return validate(body)

@@ -1,0 +1,31 @@
+"""[core] Small helpers that behave the same on CPython and MicroPython."""
+
+_HEX = "0123456789abcdef"
+
+
+def hexlify(data):
+    """Lowercase hex string of ``data`` (bytes-like)."""
+    out = []
+    for b in bytes(data):
+        out.append(_HEX[b >> 4])
+        out.append(_HEX[b & 15])
+    return "".join(out)
+
+
+def unhexlify(text):
+    """Bytes from a hex string; raises ValueError with a clear message on bad input."""
+    if not isinstance(text, str):
+        raise ValueError("expected a hex string, got %s" % type(text).__name__)
+    text = text.strip()
+    if len(text) % 2:
+        raise ValueError("hex string has an odd number of digits (%d)" % len(text))
+    try:
+        return bytes(int(text[i:i + 2], 16) for i in range(0, len(text), 2))
+    except ValueError:
+        raise ValueError("not a hex string: %r" % (text[:20],))
+
+
+def hhmm(epoch_seconds, utc_offset_minutes=0):
+    """'HH:MM' local wall-clock time for a Unix timestamp, without needing time zone support."""
+    t = (int(epoch_seconds) + int(utc_offset_minutes) * 60) % 86400
+    return "%02d:%02d" % (t // 3600, (t % 3600) // 60)
