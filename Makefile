@@ -1,0 +1,30 @@
+# Two commands on a fresh clone:
+#   make demo   – sync a demo festival between two local peers and render the emulated screen to PNG/GIF
+#   make test   – run the whole test suite (CPython, real MicroPython via WebAssembly, mpy-cross)
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+
+.PHONY: demo test bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+tests/mp/node_modules/.installed: tests/mp/package.json tests/mp/package-lock.json
+	npm ci --prefix tests/mp --no-audit --no-fund --loglevel=error
+	touch $@
+
+demo: $(VENV)/.installed
+	$(PY) -m pandascreen.demo --out demo-out
+
+test: $(VENV)/.installed tests/mp/node_modules/.installed
+	$(PY) -m pytest -q
+
+bench: $(VENV)/.installed
+	$(PY) -m pandascreen.bench
+
+clean:
+	rm -rf $(VENV) tests/mp/node_modules demo-out build

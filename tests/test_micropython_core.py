@@ -1,0 +1,94 @@
+"""The core modules under real MicroPython (WebAssembly port): same bytes as CPython."""
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from mpy import FIRMWARE, HERE, run_micropython
+
+
+@pytest.fixture(scope="module")
+def vector_lib(tmp_path_factory):
+    d = tmp_path_factory.mktemp("mplib")
+    shutil.copy(os.path.join(HERE, "vectors.py"), str(d / "vectors.py"))
+    return str(d)
+
+
+def test_golden_vectors_under_micropython(vector_lib):
+    out = run_micropython("""
+import sys
+print(sys.implementation.name)
+from pandascreen import cbor, crypto, operation
+from pandascreen.util import hexlify, unhexlify
+import vectors
+print("backend", crypto.BACKEND)
+bad = vectors.check_all(operation, unhexlify, hexlify, cbor, crypto.blake3)
+print("failures", len(bad))
+for b in bad:
+    print(b)
+""", libs=[FIRMWARE, vector_lib])
+    assert "micropython" in out
+    assert "backend pure" in out
+    assert "failures 0" in out, out
+
+
+def test_store_schema_schedule_under_micropython():
+    out = run_micropython("""
+from pandascreen import operation, schema
+from pandascreen.store import MemoryStore, LogFileStore, IngestError
+from pandascreen.schedule import Schedule
+seed = bytes(range(32))
+log = operation.log_id_for_festival("fest")
+s = LogFileStore("/tmp/ops.log")
+bodies = [
+    schema.make_body("festival", "create", "fest", {"name": "Fest", "utc_offset": 60}),
+    schema.make_body("venue", "create", "a", {"name": "Arena", "order": 1}),
+    schema.make_body("event", "create", "e1", {"venue": "a", "title": "Hello", "start": 100, "end": 200}),
+    schema.make_body("event", "create", "e2", {"venue": "a", "title": "World", "start": 200, "end": 300}),
+    schema.make_body("event", "update", "e1", {"title": "Hallo"}),
+]
+for i, b in enumerate(bodies):
+    s.publish(seed, b, log, 1000 + i)
+s.close()
+s = LogFileStore("/tmp/ops.log")
+print("count", s.count())
+sch = Schedule.from_store(s, log)
+cur, nxt = sch.now_next("a", 150)
+print("now", cur.title, "next", nxt.title, "venues", [v.name for v in sch.venues()])
+try:
+    schema.make_body("venue", "create", "x", {"order": 1})
+except schema.SchemaError as e:
+    print("error", e)
+m = MemoryStore()
+ops = list(s.all_operations(log))
+try:
+    m.ingest(ops[2].header_bytes, ops[2].body)
+except IngestError as e:
+    print("ingest-error", "arrived before" in str(e))
+""")
+    assert "count 5" in out, out
+    assert "now Hallo next World venues ['Arena']" in out, out
+    assert "error create of venue 'x' is missing required field 'name'" in out, out
+    assert "ingest-error True" in out, out
+
+
+def test_pure_backend_on_cpython_matches_vectors(tmp_path):
+    """Force the pure-Python fallbacks on CPython (as on boards without wheels)."""
+    code = (
+        "import sys\n"
+        "sys.modules['blake3'] = None\n"
+        "sys.modules['nacl'] = None\n"
+        "sys.modules['nacl.signing'] = None\n"
+        "sys.path[:0] = [%r, %r]\n"
+        "from pandascreen import cbor, crypto, operation\n"
+        "from pandascreen.util import hexlify, unhexlify\n"
+        "import vectors\n"
+        "assert crypto.BACKEND == 'pure', crypto.BACKEND\n"
+        "bad = vectors.check_all(operation, unhexlify, hexlify, cbor, crypto.blake3)\n"
+        "assert not bad, bad\n"
+        "print('ok')\n" % (FIRMWARE, HERE)
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "ok", out.stderr
