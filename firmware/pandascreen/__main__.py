@@ -1,0 +1,5 @@
+import sys
+
+from pandascreen.app import main
+
+sys.exit(main())

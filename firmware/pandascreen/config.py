@@ -1,0 +1,106 @@
+"""[core] Device configuration (written by `pandascreen-host provision`), validated with clear errors.
+
+Example::
+
+    {"festival_id": "pandafest-2026",
+     "organisers": ["<64 hex chars>"],
+     "peers": ["10.0.0.2:2026"],
+     "listen_port": 2026,
+     "display": "ssd1306_128x64",
+     "screen": {"i2c_port": 1, "address": 60},
+     "buttons": {"next": 17, "prev": 27},
+     "store": "festival.db", "key": "device.key",
+     "sync_interval": 60, "render_interval": 20}
+"""
+
+import json
+
+from pandascreen.util import unhexlify
+
+DISPLAYS = ("ssd1306_128x64", "inky_phat_212x104", "inky_what_400x300")
+
+DEFAULTS = {
+    "organisers": [],
+    "peers": [],
+    "listen_port": 2026,
+    "display": "ssd1306_128x64",
+    "screen": {},
+    "buttons": {},
+    "store": "festival.db",
+    "key": "device.key",
+    "sync_interval": 60,
+    "render_interval": 20,
+}
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def parse_peer(text):
+    if not isinstance(text, str) or ":" not in text:
+        raise ConfigError("peer %r must look like host:port" % (text,))
+    host, _, port = text.rpartition(":")
+    host = host.strip("[]")
+    try:
+        port = int(port)
+    except ValueError:
+        raise ConfigError("peer %r has a port that is not a number" % (text,))
+    if not host or not 0 < port < 65536:
+        raise ConfigError("peer %r must look like host:port with a port from 1 to 65535" % (text,))
+    return host, port
+
+
+def validate(cfg):
+    if not isinstance(cfg, dict):
+        raise ConfigError("config must be a JSON object")
+    out = {}
+    for k in DEFAULTS:
+        v = DEFAULTS[k]
+        out[k] = dict(v) if isinstance(v, dict) else (list(v) if isinstance(v, list) else v)
+    for k in cfg:
+        out[k] = cfg[k]
+    fid = out.get("festival_id")
+    if not isinstance(fid, str) or not fid:
+        raise ConfigError("config needs \"festival_id\" (the festival to follow)")
+    keys = []
+    for pk in out["organisers"]:
+        try:
+            raw = unhexlify(pk)
+        except ValueError:
+            raw = b""
+        if len(raw) != 32:
+            raise ConfigError("organiser key %r must be 64 hex characters (an Ed25519 public key)" % (pk,))
+        keys.append(raw)
+    out["organiser_keys"] = keys
+    out["peer_addrs"] = [parse_peer(p) for p in out["peers"]]
+    if out["display"] not in DISPLAYS:
+        raise ConfigError("unknown display %r (known: %s)" % (out["display"], ", ".join(DISPLAYS)))
+    for k in ("listen_port", "sync_interval", "render_interval"):
+        v = out[k]
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            raise ConfigError("%s must be a whole number >= 0" % k)
+    if out["listen_port"] > 65535:
+        raise ConfigError("listen_port must be at most 65535")
+    for name in out["buttons"]:
+        pin = out["buttons"][name]
+        if name not in ("next", "prev"):
+            raise ConfigError("unknown button %r (known: next, prev)" % (name,))
+        if not isinstance(pin, int) or isinstance(pin, bool) or pin < 0:
+            raise ConfigError("button %s pin must be a GPIO number" % name)
+    return out
+
+
+def load(path):
+    try:
+        fh = open(path)
+    except OSError as e:
+        raise ConfigError("cannot read config %s: %s" % (path, e))
+    try:
+        try:
+            data = json.load(fh)
+        except ValueError as e:
+            raise ConfigError("config %s is not valid JSON: %s" % (path, e))
+    finally:
+        fh.close()
+    return validate(data)
