@@ -77,7 +77,7 @@ def run(out_dir, quiet=False):
             written.append(path)
             return path
 
-        now = demofest.DAY_START + 75 * 60  # 14:15 local
+        now = demofest.DAY_START + 75 * 60  # 15:15 local (UTC+2)
         say("screen: %s" % show(now, "01-main-stage"))
 
         Device.pin_factory = MockFactory()
@@ -110,6 +110,7 @@ def run(out_dir, quiet=False):
         stats = sync_with(screen_store, log_id, "127.0.0.1", server.port)
         say("screen: synced again -> %s" % _fmt_stats(stats))
         state["schedule"] = Schedule.from_store(screen_store, log_id, authors=trusted)
+        state["venue"] = 2  # the Hack Lab
         say("screen: %s" % show(now, "04-after-update"))
 
         # an afternoon time-lapse of the main stage
@@ -137,7 +138,8 @@ def run(out_dir, quiet=False):
 
 def _fmt_stats(stats):
     if isinstance(stats, dict):
-        return "received %s, sent %s operations" % (stats.get("received", "?"), stats.get("sent", "?"))
+        return "received %d (%d new), sent %d operations in %.2f s" % (
+            stats["ops_received"], stats["ops_new"], stats["ops_sent"], stats["duration"])
     return str(stats)
 
 

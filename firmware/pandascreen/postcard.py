@@ -214,10 +214,6 @@ class FrameReader:
         """True when no partial frame is buffered."""
         return not self._buf
 
-    def __iter__(self):
-        # Convenience for tests: iterate over whatever complete frames are buffered.
-        return iter(self.feed(b""))
-
 
 def unframe_all(data, max_size=DEFAULT_MAX_FRAME):
     """Split a complete byte string into frame payloads; trailing partial data is an error."""

@@ -1,0 +1,89 @@
+# pandascreen for MicroPython boards (Pico W + SSD1306). Copied to the board by
+# `pandascreen-host flash`; reads /config.json written by `pandascreen-host provision`.
+import time
+
+import machine
+
+from pandascreen import config as configmod
+from pandascreen.board import Board
+from pandascreen.ssd1306 import SSD1306
+from pandascreen.store import LogFileStore
+
+
+def log(msg):
+    print("[pandascreen] %s" % msg)
+
+
+def connect_wifi(cfg):
+    wifi = cfg.get("wifi") or {}
+    if not wifi.get("ssid"):
+        return False
+    import network
+    wlan = network.WLAN(network.STA_IF)
+    wlan.active(True)
+    if not wlan.isconnected():
+        wlan.connect(wifi["ssid"], wifi.get("psk", ""))
+        for _ in range(40):
+            if wlan.isconnected():
+                break
+            time.sleep(0.5)
+    if wlan.isconnected():
+        try:
+            import ntptime
+            ntptime.settime()
+        except Exception as e:
+            log("no NTP time: %s" % e)
+    return wlan.isconnected()
+
+
+class SocketConn:
+    def __init__(self, host, port, timeout=15):
+        import socket
+        addr = socket.getaddrinfo(host, port)[0][-1]
+        self.sock = socket.socket()
+        self.sock.settimeout(timeout)
+        self.sock.connect(addr)
+
+    def send(self, data):
+        mv = memoryview(data)
+        while len(mv):
+            n = self.sock.send(mv)
+            mv = mv[n:]
+
+    def recv(self, n):
+        return self.sock.recv(n)
+
+    def close(self):
+        self.sock.close()
+
+
+def main():
+    cfg = configmod.load("/config.json")
+    scr = cfg.get("screen") or {}
+    i2c = machine.I2C(scr.get("i2c_id", 0), sda=machine.Pin(scr.get("sda", 4)), scl=machine.Pin(scr.get("scl", 5)),
+                      freq=400000)
+    oled = SSD1306(i2c, 128, 64, scr.get("address", 0x3C))
+    store = LogFileStore("/festival.log")
+    online = connect_wifi(cfg)
+    board = Board(cfg, store, oled, oled.show, 128, 64, clock=time.time,
+                  connect=(lambda h, p: SocketConn(h, p)) if online else None, log=log)
+    pressed = []
+    pins = cfg.get("buttons") or {}
+    handlers = []
+    for name, delta in (("next", 1), ("prev", -1)):
+        if name in pins:
+            pin = machine.Pin(pins[name], machine.Pin.IN, machine.Pin.PULL_UP)
+            pin.irq(trigger=machine.Pin.IRQ_FALLING, handler=lambda p, d=delta: pressed.append(d))
+            handlers.append(pin)
+    last_press = 0
+    while True:
+        while pressed:
+            d = pressed.pop(0)
+            if time.ticks_diff(time.ticks_ms(), last_press) > 150:  # debounce
+                board.press(d)
+            last_press = time.ticks_ms()
+        board.step()
+        time.sleep_ms(50)
+
+
+main()

@@ -1,0 +1,348 @@
+"""[core] pandascreen's own bitmap font: 5x7 glyphs in a 6x8 cell.
+
+The glyphs were drawn for pandascreen (no third-party font data).  Each glyph is 8 bytes,
+one per row from the top; bit 4 is the leftmost of the 5 columns.  Capitals and digits use
+rows 0-6 (the baseline is row 6); lowercase letters have their x-height in rows 2-6, and
+g j p q y put their tails in row 7.  The sixth column of the cell is the letter gap.
+
+Covered: printable ASCII (32-126), the accented letters in ``_EXTRA_CHARS`` and an
+ellipsis glyph ("\u2026").  Other characters are transliterated (``_TRANSLIT``, decomposed
+accents via ``_COMBINE``) or shown as "?".  ``scale=2`` draws every font pixel as a 2x2 block
+(clock, e-paper headings).
+
+To look at a glyph: ``print("\\n".join(preview("Äpfel")))``.
+
+A canvas is anything with ``fill_rect(x, y, w, h, color)`` (MicroPython's
+``framebuf.FrameBuffer`` qualifies); nothing else is called.
+"""
+
+CELL_W = 6
+CELL_H = 8
+GLYPH_W = 5
+ELLIPSIS = "\u2026"
+
+# fmt: off
+_ASCII = (
+    b"\x00\x00\x00\x00\x00\x00\x00\x00"  # ' '
+    b"\x04\x04\x04\x04\x04\x00\x04\x00"  # '!'
+    b"\x0a\x0a\x0a\x00\x00\x00\x00\x00"  # '"'
+    b"\x0a\x0a\x1f\x0a\x1f\x0a\x0a\x00"  # '#'
+    b"\x04\x0f\x14\x0e\x05\x1e\x04\x00"  # '$'
+    b"\x18\x19\x02\x04\x08\x13\x03\x00"  # '%'
+    b"\x0c\x12\x14\x08\x15\x12\x0d\x00"  # '&'
+    b"\x04\x04\x08\x00\x00\x00\x00\x00"  # "'"
+    b"\x02\x04\x08\x08\x08\x04\x02\x00"  # '('
+    b"\x08\x04\x02\x02\x02\x04\x08\x00"  # ')'
+    b"\x00\x04\x15\x0e\x15\x04\x00\x00"  # '*'
+    b"\x00\x04\x04\x1f\x04\x04\x00\x00"  # '+'
+    b"\x00\x00\x00\x00\x00\x0c\x04\x08"  # ','
+    b"\x00\x00\x00\x0e\x00\x00\x00\x00"  # '-'
+    b"\x00\x00\x00\x00\x00\x0c\x0c\x00"  # '.'
+    b"\x00\x01\x02\x04\x08\x10\x00\x00"  # '/'
+    b"\x0e\x11\x13\x15\x19\x11\x0e\x00"  # '0'
+    b"\x04\x0c\x04\x04\x04\x04\x0e\x00"  # '1'
+    b"\x0e\x11\x01\x02\x04\x08\x1f\x00"  # '2'
+    b"\x1f\x02\x04\x02\x01\x11\x0e\x00"  # '3'
+    b"\x02\x06\x0a\x12\x1f\x02\x02\x00"  # '4'
+    b"\x1f\x10\x1e\x01\x01\x11\x0e\x00"  # '5'
+    b"\x06\x08\x10\x1e\x11\x11\x0e\x00"  # '6'
+    b"\x1f\x01\x02\x04\x08\x08\x08\x00"  # '7'
+    b"\x0e\x11\x11\x0e\x11\x11\x0e\x00"  # '8'
+    b"\x0e\x11\x11\x0f\x01\x02\x0c\x00"  # '9'
+    b"\x00\x0c\x0c\x00\x0c\x0c\x00\x00"  # ':'
+    b"\x00\x0c\x0c\x00\x0c\x04\x08\x00"  # ';'
+    b"\x02\x04\x08\x10\x08\x04\x02\x00"  # '<'
+    b"\x00\x00\x1f\x00\x1f\x00\x00\x00"  # '='
+    b"\x08\x04\x02\x01\x02\x04\x08\x00"  # '>'
+    b"\x0e\x11\x01\x02\x04\x00\x04\x00"  # '?'
+    b"\x0e\x11\x01\x0d\x15\x15\x0e\x00"  # '@'
+    b"\x0e\x11\x11\x1f\x11\x11\x11\x00"  # 'A'
+    b"\x1e\x11\x11\x1e\x11\x11\x1e\x00"  # 'B'
+    b"\x0e\x11\x10\x10\x10\x11\x0e\x00"  # 'C'
+    b"\x1c\x12\x11\x11\x11\x12\x1c\x00"  # 'D'
+    b"\x1f\x10\x10\x1e\x10\x10\x1f\x00"  # 'E'
+    b"\x1f\x10\x10\x1e\x10\x10\x10\x00"  # 'F'
+    b"\x0e\x11\x10\x17\x11\x11\x0f\x00"  # 'G'
+    b"\x11\x11\x11\x1f\x11\x11\x11\x00"  # 'H'
+    b"\x0e\x04\x04\x04\x04\x04\x0e\x00"  # 'I'
+    b"\x07\x02\x02\x02\x02\x12\x0c\x00"  # 'J'
+    b"\x11\x12\x14\x18\x14\x12\x11\x00"  # 'K'
+    b"\x10\x10\x10\x10\x10\x10\x1f\x00"  # 'L'
+    b"\x11\x1b\x15\x15\x11\x11\x11\x00"  # 'M'
+    b"\x11\x11\x19\x15\x13\x11\x11\x00"  # 'N'
+    b"\x0e\x11\x11\x11\x11\x11\x0e\x00"  # 'O'
+    b"\x1e\x11\x11\x1e\x10\x10\x10\x00"  # 'P'
+    b"\x0e\x11\x11\x11\x15\x12\x0d\x00"  # 'Q'
+    b"\x1e\x11\x11\x1e\x14\x12\x11\x00"  # 'R'
+    b"\x0f\x10\x10\x0e\x01\x01\x1e\x00"  # 'S'
+    b"\x1f\x04\x04\x04\x04\x04\x04\x00"  # 'T'
+    b"\x11\x11\x11\x11\x11\x11\x0e\x00"  # 'U'
+    b"\x11\x11\x11\x11\x11\x0a\x04\x00"  # 'V'
+    b"\x11\x11\x11\x15\x15\x15\x0a\x00"  # 'W'
+    b"\x11\x11\x0a\x04\x0a\x11\x11\x00"  # 'X'
+    b"\x11\x11\x0a\x04\x04\x04\x04\x00"  # 'Y'
+    b"\x1f\x01\x02\x04\x08\x10\x1f\x00"  # 'Z'
+    b"\x0e\x08\x08\x08\x08\x08\x0e\x00"  # '['
+    b"\x00\x10\x08\x04\x02\x01\x00\x00"  # '\\'
+    b"\x0e\x02\x02\x02\x02\x02\x0e\x00"  # ']'
+    b"\x04\x0a\x11\x00\x00\x00\x00\x00"  # '^'
+    b"\x00\x00\x00\x00\x00\x00\x00\x1f"  # '_'
+    b"\x08\x04\x02\x00\x00\x00\x00\x00"  # '`'
+    b"\x00\x00\x0e\x01\x0f\x11\x0f\x00"  # 'a'
+    b"\x10\x10\x1e\x11\x11\x11\x1e\x00"  # 'b'
+    b"\x00\x00\x0e\x10\x10\x11\x0e\x00"  # 'c'
+    b"\x01\x01\x0f\x11\x11\x11\x0f\x00"  # 'd'
+    b"\x00\x00\x0e\x11\x1f\x10\x0e\x00"  # 'e'
+    b"\x06\x09\x08\x1c\x08\x08\x08\x00"  # 'f'
+    b"\x00\x00\x0f\x11\x11\x0f\x01\x0e"  # 'g'
+    b"\x10\x10\x16\x19\x11\x11\x11\x00"  # 'h'
+    b"\x04\x00\x0c\x04\x04\x04\x0e\x00"  # 'i'
+    b"\x02\x00\x06\x02\x02\x02\x12\x0c"  # 'j'
+    b"\x10\x10\x12\x14\x18\x14\x12\x00"  # 'k'
+    b"\x0c\x04\x04\x04\x04\x04\x0e\x00"  # 'l'
+    b"\x00\x00\x1a\x15\x15\x15\x15\x00"  # 'm'
+    b"\x00\x00\x16\x19\x11\x11\x11\x00"  # 'n'
+    b"\x00\x00\x0e\x11\x11\x11\x0e\x00"  # 'o'
+    b"\x00\x00\x1e\x11\x11\x1e\x10\x10"  # 'p'
+    b"\x00\x00\x0f\x11\x11\x0f\x01\x01"  # 'q'
+    b"\x00\x00\x16\x19\x10\x10\x10\x00"  # 'r'
+    b"\x00\x00\x0f\x10\x0e\x01\x1e\x00"  # 's'
+    b"\x08\x08\x1c\x08\x08\x09\x06\x00"  # 't'
+    b"\x00\x00\x11\x11\x11\x13\x0d\x00"  # 'u'
+    b"\x00\x00\x11\x11\x11\x0a\x04\x00"  # 'v'
+    b"\x00\x00\x11\x11\x15\x15\x0a\x00"  # 'w'
+    b"\x00\x00\x11\x0a\x04\x0a\x11\x00"  # 'x'
+    b"\x00\x00\x11\x11\x11\x0f\x01\x0e"  # 'y'
+    b"\x00\x00\x1f\x02\x04\x08\x1f\x00"  # 'z'
+    b"\x02\x04\x04\x08\x04\x04\x02\x00"  # '{'
+    b"\x04\x04\x04\x04\x04\x04\x04\x00"  # '|'
+    b"\x08\x04\x04\x02\x04\x04\x08\x00"  # '}'
+    b"\x00\x00\x08\x15\x02\x00\x00\x00"  # '~'
+)
+
+_EXTRA_CHARS = "äöüÄÖÜßéèêàáçñøåíóú\u2026"
+_EXTRA = (
+    b"\x0a\x00\x0e\x01\x0f\x11\x0f\x00"  # ä
+    b"\x0a\x00\x0e\x11\x11\x11\x0e\x00"  # ö
+    b"\x0a\x00\x11\x11\x11\x13\x0d\x00"  # ü
+    b"\x0a\x00\x0e\x11\x1f\x11\x11\x00"  # Ä
+    b"\x11\x0e\x11\x11\x11\x11\x0e\x00"  # Ö
+    b"\x0a\x00\x11\x11\x11\x11\x0e\x00"  # Ü
+    b"\x0c\x12\x12\x16\x11\x11\x16\x00"  # ß
+    b"\x02\x04\x0e\x11\x1f\x10\x0e\x00"  # é
+    b"\x08\x04\x0e\x11\x1f\x10\x0e\x00"  # è
+    b"\x04\x0a\x0e\x11\x1f\x10\x0e\x00"  # ê
+    b"\x08\x04\x0e\x01\x0f\x11\x0f\x00"  # à
+    b"\x02\x04\x0e\x01\x0f\x11\x0f\x00"  # á
+    b"\x00\x00\x0e\x10\x10\x11\x0e\x06"  # ç
+    b"\x0d\x12\x16\x19\x11\x11\x11\x00"  # ñ
+    b"\x00\x00\x0e\x13\x15\x19\x0e\x00"  # ø
+    b"\x04\x0a\x04\x0f\x11\x13\x0d\x00"  # å
+    b"\x02\x04\x00\x0c\x04\x04\x0e\x00"  # í
+    b"\x02\x04\x0e\x11\x11\x11\x0e\x00"  # ó
+    b"\x02\x04\x11\x11\x11\x13\x0d\x00"  # ú
+    b"\x00\x00\x00\x00\x00\x00\x15\x00"  # '\u2026'
+)
+
+# fmt: on
+
+# target text, characters that become it
+_TRANSLIT = (
+    ("A", "ÀÁÂÃÅĀĂĄ"), ("a", "âãāăą"), ("AE", "Æ"), ("ae", "æ"),
+    ("C", "ÇĆĈĊČ"), ("c", "ćĉċč"), ("D", "ĎĐÐ"), ("d", "ďđð"),
+    ("E", "ÈÉÊËĒĔĖĘĚ"), ("e", "ëēĕėęě"), ("G", "ĜĞĠĢ"), ("g", "ĝğġģ"),
+    ("H", "ĤĦ"), ("h", "ĥħ"), ("I", "ÌÍÎÏĨĪĬĮİ"), ("i", "ìîïĩīĭįı"),
+    ("J", "Ĵ"), ("j", "ĵ"), ("K", "Ķ"), ("k", "ķ"), ("L", "ĹĻĽĿŁ"), ("l", "ĺļľŀł"),
+    ("N", "ÑŃŅŇ"), ("n", "ńņňŉ"), ("O", "ÒÓÔÕØŌŎŐ"), ("o", "òôõōŏő"),
+    ("OE", "Œ"), ("oe", "œ"), ("R", "ŔŖŘ"), ("r", "ŕŗř"), ("S", "ŚŜŞŠȘ"), ("s", "śŝşšș"),
+    ("SS", "ẞ"), ("T", "ŢŤŦȚ"), ("t", "ţťŧț"), ("Th", "Þ"), ("th", "þ"),
+    ("U", "ÙÚÛŨŪŬŮŰŲ"), ("u", "ùûũūŭůűų"), ("W", "Ŵ"), ("w", "ŵ"),
+    ("Y", "ÝŶŸ"), ("y", "ýÿŷ"), ("Z", "ŹŻŽ"), ("z", "źżž"),
+    ("-", "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"), ("'", "\u2018\u2019\u201a\u201b\u2032\u00b4"),
+    ('"', "\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb"), ("<", "\u2039"), (">", "\u203a"),
+    ("*", "\u2022\u00b7\u2219"), ("!", "\u00a1"), ("?", "\u00bf"), ("x", "\u00d7"), ("/", "\u00f7"),
+    ("+-", "\u00b1"), ("o", "\u00b0"), ("EUR", "\u20ac"), ("(c)", "\u00a9"), ("(R)", "\u00ae"),
+    ("TM", "\u2122"), ("1/2", "\u00bd"), ("1/4", "\u00bc"), ("3/4", "\u00be"), ("...", "\u22ef"),
+)
+
+# shown as a plain space
+_SPACES = "\u00a0\u2002\u2003\u2009\u200a\u202f\u3000"
+# dropped: soft hyphen, zero-width space/joiners, BOM
+_DROP = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+
+# decomposed accents (combining mark, base letters, composed letters we have glyphs for)
+_COMBINE = (
+    ("\u0308", "aouAOU", "äöüÄÖÜ"),
+    ("\u0301", "eaiou", "éáíóú"),
+    ("\u0300", "ea", "èà"),
+    ("\u0302", "e", "ê"),
+    ("\u0303", "n", "ñ"),
+    ("\u030a", "a", "å"),
+    ("\u0327", "c", "ç"),
+)
+
+
+def _translit(ch):
+    for target, sources in _TRANSLIT:
+        if ch in sources:
+            return target
+    return "?"
+
+
+def normalize(s):
+    """``s`` rewritten to characters this font has glyphs for (what gets drawn)."""
+    if s is None:
+        return ""
+    out = []
+    for ch in str(s):
+        o = ord(ch)
+        if 32 <= o < 127:
+            out.append(ch)
+        elif o < 32 or o == 127 or ch in _SPACES:
+            out.append(" ")
+        elif 0x300 <= o < 0x370:
+            if out:
+                for mark, bases, composed in _COMBINE:
+                    if ch == mark:
+                        i = bases.find(out[-1])
+                        if i >= 0:
+                            out[-1] = composed[i]
+                        break
+        elif ch in _DROP:
+            pass
+        elif _EXTRA_CHARS.find(ch) >= 0:
+            out.append(ch)
+        else:
+            out.append(_translit(ch))
+    return "".join(out)
+
+
+def _glyph(ch):
+    o = ord(ch)
+    if 32 <= o < 127:
+        i = (o - 32) * 8
+        return _ASCII[i:i + 8]
+    i = _EXTRA_CHARS.find(ch)
+    if i < 0:
+        return _glyph("?")
+    return _EXTRA[i * 8:i * 8 + 8]
+
+
+def text_width(s, scale=1):
+    """Width in pixels of ``s`` drawn at ``scale`` (every character is one 6-pixel cell)."""
+    return len(normalize(s)) * CELL_W * scale
+
+
+def draw_text(canvas, x, y, s, color=1, scale=1):
+    """Draw ``s`` with its top-left corner at (x, y); only glyph pixels are painted.
+
+    Returns the width drawn (``text_width(s, scale)``).
+    """
+    s = normalize(s)
+    cx = x
+    for ch in s:
+        if ch != " ":
+            rows = _glyph(ch)
+            for r in range(CELL_H):
+                bits = rows[r]
+                c = 0
+                while bits and c < GLYPH_W:
+                    if bits & (16 >> c):
+                        c0 = c
+                        while c < GLYPH_W and bits & (16 >> c):
+                            bits &= ~(16 >> c)
+                            c += 1
+                        canvas.fill_rect(cx + c0 * scale, y + r * scale, (c - c0) * scale, scale, color)
+                    else:
+                        c += 1
+        cx += CELL_W * scale
+    return cx - x
+
+
+def _fit(max_width, scale):
+    if max_width is None:
+        return 1 << 30
+    return max_width // (CELL_W * scale)
+
+
+def _trim_end(s):
+    while s and s[-1] in " ,.;:-/":
+        s = s[:-1]
+    return s
+
+
+def ellipsize(s, max_width, scale=1):
+    """``s`` (normalized) if it fits ``max_width`` pixels, else cut with a trailing ellipsis."""
+    s = normalize(s)
+    n = _fit(max_width, scale)
+    if len(s) <= n:
+        return s
+    if n <= 0:
+        return ""
+    return _trim_end(s[:n - 1]) + ELLIPSIS
+
+
+def _break_at(word, room):
+    """Index to split ``word`` after a '-' or '/' so the first part fits ``room`` chars, else 0."""
+    i = min(room, len(word) - 1)
+    while i > 1:
+        if word[i - 1] in "-/":
+            return i
+        i -= 1
+    return 0
+
+
+def wrap(s, max_width, max_lines=None, scale=1):
+    """Word-wrap ``s`` into lines of at most ``max_width`` pixels.
+
+    Words longer than a line are split after a hyphen/slash where possible, else hard.
+    With ``max_lines`` (None/0 = unlimited) the last line is ellipsized when text is left
+    over.  Returns a list of normalized strings ([] for blank input).
+    """
+    n = _fit(max_width, scale)
+    words = normalize(s).split()
+    if n <= 0 or not words:
+        return []
+    lines = []  # [text, glued] - glued: the line continues a word split from the line before
+    cur = ""
+    glued = False
+    i = 0
+    while i < len(words):
+        w = words[i]
+        room = n - len(cur) - (1 if cur else 0)
+        if len(w) <= room:
+            cur = cur + " " + w if cur else w
+            i += 1
+            continue
+        cut = _break_at(w, room) if room >= 3 else 0
+        if cut:
+            cur = cur + " " + w[:cut] if cur else w[:cut]
+            words[i] = w[cut:]
+        elif not cur:
+            cur = w[:n]
+            words[i] = w[n:]
+        lines.append([cur, glued])
+        glued = words[i] != w
+        cur = ""
+    if cur:
+        lines.append([cur, glued])
+    if max_lines and len(lines) > max_lines:
+        rest = lines[max_lines - 1][0]
+        for text, g in lines[max_lines:]:
+            rest = rest + text if g else rest + " " + text
+        lines = lines[:max_lines - 1] + [[ellipsize(rest, max_width, scale), False]]
+    return [line[0] for line in lines]
+
+
+def preview(s, on="#", off="."):
+    """ASCII-art rows of ``s`` at scale 1 (for looking at glyphs in a terminal)."""
+    s = normalize(s)
+    out = []
+    for r in range(CELL_H):
+        row = []
+        for ch in s:
+            bits = _glyph(ch)[r]
+            for c in range(CELL_W):
+                row.append(on if c < GLYPH_W and bits & (16 >> c) else off)
+        out.append("".join(row))
+    return out

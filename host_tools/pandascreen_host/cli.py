@@ -1,0 +1,226 @@
+"""``pandascreen-host``: laptop-side tools for pandascreen festival screens.
+
+Exit codes: 0 ok, 2 bad input / usage (``error: ...`` without a traceback), 1 unexpected failure,
+130 interrupted.
+"""
+
+import argparse
+import os
+import sys
+import traceback
+
+from pandascreen_host.errors import UserError
+
+EXAMPLES = """examples:
+  pandascreen-host boards
+  pandascreen-host provision --board pi-zero-2w-ssd1306 --boot /media/$USER/bootfs \\
+      --festival-id pandafest-2026 --peer 10.0.0.2:2026 --wifi-ssid FestivalNet --wifi-country DE
+  pandascreen-host flash --board pico-w-ssd1306 --port /dev/ttyACM0
+  pandascreen-host preview --board pi-4-inky-phat --schedule fahrplan.xml --at 2026-07-18T14:00+02:00 -o now.png
+  pandascreen-host import fahrplan.xml --store festival.db --key organiser.key
+"""
+
+
+def _ensure_firmware_importable():
+    try:
+        import pandascreen  # noqa: F401
+        return
+    except ImportError:
+        pass
+    here = os.path.dirname(os.path.abspath(__file__))
+    fw = os.path.normpath(os.path.join(here, "..", "..", "firmware"))
+    if os.path.isdir(os.path.join(fw, "pandascreen")) and fw not in sys.path:
+        sys.path.insert(0, fw)
+
+
+def build_parser():
+    ap = argparse.ArgumentParser(
+        prog="pandascreen-host", allow_abbrev=False,
+        description="Set up pandascreen festival screens: provision, flash, preview, import schedules.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--debug", action="store_true", help="show a traceback on unexpected errors")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+
+    # boards ----------------------------------------------------------------------------------
+    p = sub.add_parser("boards", allow_abbrev=False, help="list the supported boards (or show one)",
+                       description="List the board + screen combinations in boards/, or show one.")
+    p.add_argument("name", nargs="?", help="board to show in detail")
+
+    # provision -------------------------------------------------------------------------------
+    p = sub.add_parser(
+        "provision", allow_abbrev=False, help="write key, config and Wi-Fi onto an SD card boot partition or a MicroPython board",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Give a screen its identity (Ed25519 device key) and configuration.\n\n"
+                    "Raspberry Pi OS: --boot is the SD card's mounted boot partition (bootfs).\n"
+                    "MicroPython: --port is the board's serial port; the core is flashed too.\n\n"
+                    "The Wi-Fi passphrase is read from --wifi-psk-file, the environment variable\n"
+                    "PANDASCREEN_WIFI_PSK, or asked for interactively -- never from the command line.")
+    p.add_argument("--board", required=True, help="board name (see `pandascreen-host boards`) or a .toml file")
+    p.add_argument("--festival-id", required=True, help="festival to follow, e.g. pandafest-2026")
+    p.add_argument("--peer", action="append", default=[], metavar="HOST:PORT",
+                   help="peer to sync with (repeat for several)")
+    p.add_argument("--organiser", action="append", default=[], metavar="PUBKEY",
+                   help="trusted organiser public key, 64 hex (repeat); default: trust every author")
+    p.add_argument("--listen-port", type=int, default=2026, help="port the screen serves sync on (default 2026)")
+    target = p.add_argument_group("target")
+    target.add_argument("--boot", metavar="PATH", help="Raspberry Pi OS boot partition, e.g. /media/$USER/bootfs")
+    target.add_argument("--port", metavar="DEV", help="MicroPython serial port, e.g. /dev/ttyACM0")
+    keys = p.add_argument_group("device key")
+    keys.add_argument("--key", metavar="PATH",
+                      help="keep the device key in this file on the laptop too (reused if it exists)")
+    keys.add_argument("--new-key", action="store_true", help="make a new key even if one exists (needs --force)")
+    keys.add_argument("--force", action="store_true", help="allow replacing an existing device key / custom.toml")
+    w = p.add_argument_group("Wi-Fi")
+    w.add_argument("--wifi-ssid", metavar="SSID", help="network name")
+    w.add_argument("--wifi-country", metavar="CC", help="two-letter country code (required on Raspberry Pi OS)")
+    w.add_argument("--wifi-psk-file", metavar="FILE", help="file holding the passphrase ('-' = stdin)")
+    w.add_argument("--wifi-open", action="store_true", help="the network has no passphrase")
+    w.add_argument("--wifi-hidden", action="store_true", help="the network does not broadcast its SSID")
+    p.add_argument("--hostname", help="Raspberry Pi OS host name, set on first boot of a fresh image")
+    p.add_argument("--no-flash", action="store_true", help="MicroPython: only write config and key, skip the core")
+    p.add_argument("--build-dir", default=None, help="where compiled .mpy files go (default build/mpy)")
+    p.add_argument("--mpy-cross", metavar="PATH", help="mpy-cross executable to use")
+
+    # flash -----------------------------------------------------------------------------------
+    p = sub.add_parser("flash", allow_abbrev=False, help="compile the MicroPython core with mpy-cross and copy it to a board",
+                       description="Compile the [core] modules with mpy-cross and copy them (plus boot.py/"
+                                   "main.py) to a MicroPython board with mpremote.")
+    p.add_argument("--port", metavar="DEV", help="serial port, e.g. /dev/ttyACM0")
+    p.add_argument("--board", help="board name (must be a MicroPython board)")
+    p.add_argument("--dry-run", action="store_true", help="only compile into the build folder")
+    p.add_argument("--build-dir", default=None, help="build folder (default build/mpy)")
+    p.add_argument("--mpy-cross", metavar="PATH", help="mpy-cross executable to use")
+    p.add_argument("--firmware", metavar="DIR", help="firmware source folder (default: this checkout's firmware/)")
+
+    # preview ---------------------------------------------------------------------------------
+    p = sub.add_parser("preview", allow_abbrev=False, help="render what a screen shows at a given time to PNG or GIF",
+                       description="Render a board's screen for a schedule at a given time, without hardware.")
+    p.add_argument("--board", required=True, help="board name (decides the screen)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--store", metavar="PATH", help="SQLite store (festival.db) to read the schedule from")
+    src.add_argument("--schedule", metavar="FILE", help="schedule file (frab XML/JSON, pretalx, iCal, CSV)")
+    p.add_argument("--festival-id", help="festival in --store (needed when it holds several)")
+    p.add_argument("--at", required=True, metavar="ISO_TIME",
+                   help="moment to show, e.g. 2026-07-18T14:00+02:00 (no offset: festival time)")
+    v = p.add_mutually_exclusive_group()
+    v.add_argument("--venue", default="0", metavar="N",
+                   help="venue number (0 = first, as the buttons count) or venue id/name")
+    v.add_argument("--all-venues", action="store_true", help="all venues stacked in one image")
+    p.add_argument("--gif", action="store_true", help="animate from --at to --until in --step steps")
+    p.add_argument("--step", default="15m", help="GIF time step, e.g. 15m, 1h, 90s (default 15m)")
+    p.add_argument("--until", metavar="ISO_TIME", help="GIF end time")
+    p.add_argument("--frame-ms", type=int, default=600, help="GIF milliseconds per frame (default 600)")
+    p.add_argument("--scale", type=int, default=1, help="enlarge pixels N times (default 1)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="output .png or .gif")
+
+    # import ----------------------------------------------------------------------------------
+    p = sub.add_parser("import", allow_abbrev=False, help="import a schedule file into a festival store as signed operations",
+                       description="Turn a schedule file into signed p2panda operations in a store.")
+    p.add_argument("schedule", help="schedule file (frab XML/JSON, pretalx JSON, iCal, voctosched CSV)")
+    p.add_argument("--store", default="festival.db", help="store to write (default festival.db)")
+    p.add_argument("--key", metavar="PATH", help="organiser key file (32-byte Ed25519 seed)")
+    p.add_argument("--festival-id", help="festival id (default: from the schedule)")
+    p.add_argument("--timezone", help="IANA time zone for times without an offset, e.g. Europe/Berlin")
+    p.add_argument("--dry-run", action="store_true", help="show what would change, write nothing")
+    return ap
+
+
+def cmd_boards(args, out):
+    from pandascreen_host import boards
+    if args.name:
+        b = boards.load_board(args.name)
+        out.write("%s: %s\n" % (b["name"], b["description"]))
+        out.write("  platform:  %s\n" % b["platform"])
+        s = b["screen"]
+        where = ("I2C%d address 0x%02X" % (s["i2c_port"], s["address"])) if s["bus"] == "i2c" \
+            else "SPI%d" % s["spi_port"]
+        out.write("  screen:    %s on %s\n" % (s["kind"], where))
+        label = "GP" if b["platform"] == "micropython" else "GPIO"
+        out.write("  pins:      %s\n" % ", ".join("%s=%s%d" % (k, label, v) for k, v in b["pins"].items()))
+        out.write("  enclosure: enclosures/%s\n" % b["enclosure"])
+        return 0
+    names = boards.list_boards()
+    if not names:
+        raise UserError("no board files found in %s" % boards.boards_dir())
+    rows = []
+    for n in names:
+        try:
+            b = boards.load_board(n)
+            rows.append((n, b["platform"], b["screen"]["kind"], b["description"]))
+        except UserError as e:
+            rows.append((n, "?", "?", "INVALID: %s" % e))
+    w = max(len(r[0]) for r in rows)
+    for r in rows:
+        out.write("%-*s  %-15s  %-17s  %s\n" % (w, r[0], r[1], r[2], r[3]))
+    return 0
+
+
+def cmd_flash(args, out):
+    from pandascreen_host import boards, flash
+    if args.board:
+        b = boards.load_board(args.board)
+        if b["platform"] != "micropython":
+            raise UserError("%s runs Raspberry Pi OS; flash is for MicroPython boards -- use "
+                            "`pandascreen-host provision --boot ...` for a Pi" % b["name"])
+    flash.flash(port=args.port, build_dir=args.build_dir or flash.DEFAULT_BUILD_DIR, dry_run=args.dry_run,
+                fw_dir=args.firmware, mpy_cross=args.mpy_cross, out=out)
+    return 0
+
+
+def cmd_import(args, out):
+    import importlib.util
+    if importlib.util.find_spec("pandascreen_host.import_cmd") is None:
+        raise UserError("`import` is not available in this version")
+    from pandascreen_host import import_cmd
+    try:
+        result = import_cmd.run(args)
+    except ValueError as e:  # the pandascreen parsers signal bad input with ValueError subclasses
+        raise UserError(str(e))
+    return 0 if result is None else int(result)
+
+
+def main(argv=None):
+    _ensure_firmware_importable()
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse: usage errors are 2, --help is 0
+        return e.code if isinstance(e.code, int) else 2
+    if not args.command:
+        parser.print_help(sys.stderr)
+        return 2
+    out = sys.stdout
+    try:
+        if args.command == "boards":
+            return cmd_boards(args, out)
+        if args.command == "provision":
+            from pandascreen_host import provision
+            return provision.run(args)
+        if args.command == "flash":
+            return cmd_flash(args, out)
+        if args.command == "preview":
+            from pandascreen_host import preview
+            try:
+                return preview.run(args)
+            except ValueError as e:  # bad schedule file / store contents
+                raise UserError(str(e))
+        if args.command == "import":
+            return cmd_import(args, out)
+        parser.error("unknown command %s" % args.command)
+    except UserError as e:
+        sys.stderr.write("error: %s\n" % e)
+        return 2
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as e:
+        name = e.filename if e.filename is not None else ""
+        sys.stderr.write("error: %s%s\n" % (e.strerror or e, (": %s" % name) if name else ""))
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("\ninterrupted\n")
+        return 130
+    except Exception as e:  # noqa: BLE001 - last line of defence
+        if args.debug or os.environ.get("PANDASCREEN_DEBUG"):
+            traceback.print_exc()
+        sys.stderr.write("error: unexpected %s: %s (re-run with --debug for a traceback)\n"
+                         % (type(e).__name__, e))
+        return 1
+    return 0

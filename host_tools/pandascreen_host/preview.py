@@ -1,0 +1,262 @@
+"""``pandascreen-host preview``: what a board's screen shows at a given moment, as PNG or GIF.
+
+The pixels come from ``pandascreen.display.render_schedule_image`` -- the same code the screens
+run -- and the schedule from a store (``--store festival.db``) or straight from a schedule file
+(``--schedule``, parsed by ``pandascreen.importers.load``).
+"""
+
+import datetime
+import os
+import re
+import sys
+
+from pandascreen_host import boards as boardsmod
+from pandascreen_host.errors import UserError
+from pandascreen_host.progress import Progress
+
+MAX_FRAMES = 2000
+
+
+# -- schedule sources -----------------------------------------------------------------------------
+def schedule_from_neutral(neutral):
+    """Build a ``Schedule`` from the importers' neutral dict (festival / venues / events)."""
+    from pandascreen.schedule import Schedule
+    s = Schedule()
+    n = 0
+
+    def apply(kind, doc_id, fields):
+        nonlocal n
+        n += 1
+        clean = dict((k, v) for k, v in fields.items() if v is not None)
+        s.apply({"v": 1, "kind": kind, "action": "create", "id": doc_id, "fields": clean},
+                1, n.to_bytes(4, "big"))
+
+    fest = neutral.get("festival")
+    if fest:
+        apply("festival", fest.get("id") or "festival",
+              dict((k, fest.get(k)) for k in ("name", "timezone", "utc_offset", "start", "end")))
+    for v in neutral.get("venues") or []:
+        apply("venue", v["id"], {"name": v.get("name"), "order": v.get("order")})
+    for e in neutral.get("events") or []:
+        apply("event", e["id"], dict((k, e.get(k)) for k in
+                                     ("venue", "title", "start", "end", "speakers", "track", "lang")))
+    return s
+
+
+def load_schedule_file(path, err):
+    if not os.path.isfile(path):
+        raise UserError("schedule file %s does not exist" % path)
+    try:
+        from pandascreen import importers
+    except ImportError as e:
+        raise UserError("reading schedule files needs pandascreen.importers (%s)" % e)
+    neutral = importers.load(path)
+    for w in neutral.get("warnings") or []:
+        err.write("warning: %s\n" % w)
+    return schedule_from_neutral(neutral)
+
+
+def load_schedule_store(path, festival_id=None):
+    if not os.path.isfile(path):
+        raise UserError("store %s does not exist (create one with `pandascreen-host import`)" % path)
+    from pandascreen import operation
+    from pandascreen.schedule import Schedule
+    from pandascreen.sqlite_store import SqliteStore
+    store = SqliteStore(path)
+    try:
+        if festival_id:
+            log_id = operation.log_id_for_festival(festival_id)
+        else:
+            logs = set()
+            for per_author in store.heights().values():
+                logs.update(per_author.keys())
+            if not logs:
+                raise UserError("store %s holds no operations" % path)
+            if len(logs) > 1:
+                raise UserError("store %s holds %d festival logs; pass --festival-id" % (path, len(logs)))
+            log_id = logs.pop()
+        sched = Schedule.from_store(store, log_id)
+    finally:
+        close = getattr(store, "close", None)
+        if close:
+            close()
+    if not sched.venues():
+        raise UserError("no venues for %s in store %s" % (
+            ("festival %r" % festival_id) if festival_id else "the festival", path))
+    return sched
+
+
+# -- time -----------------------------------------------------------------------------------------
+def festival_tz(schedule):
+    """tzinfo of the festival: its IANA zone if known here, else its fixed UTC offset, else UTC."""
+    fest = schedule.festival or {}
+    name = fest.get("timezone")
+    if name:
+        try:
+            from zoneinfo import ZoneInfo
+            return ZoneInfo(name)
+        except Exception:  # zoneinfo missing, or zone unknown on this machine
+            pass
+    off = int(fest.get("utc_offset") or 0)
+    return datetime.timezone(datetime.timedelta(minutes=off))
+
+
+def parse_time(text, tz, what="--at"):
+    """Unix time from ISO 8601 (``2026-07-18T14:00+02:00``, ``...Z``, or naive = festival time)."""
+    raw = (text or "").strip()
+    if re.match(r"^@\d+$", raw):
+        return int(raw[1:])
+    iso = raw[:-1] + "+00:00" if raw.endswith(("Z", "z")) else raw
+    try:
+        dt = datetime.datetime.fromisoformat(iso)
+    except ValueError:
+        raise UserError("%s %r is not an ISO 8601 time such as 2026-07-18T14:00+02:00" % (what, text))
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=tz)
+    return int(dt.timestamp())
+
+
+def parse_step(text):
+    """Seconds from ``15m``, ``1h``, ``1h30m``, ``90s`` or a plain number of seconds."""
+    t = (text or "").strip().lower()
+    if t.isdigit():
+        n = int(t)
+    else:
+        m = re.match(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$", t)
+        if not t or not m:
+            raise UserError("--step %r must look like 15m, 1h, 1h30m or 90s" % text)
+        n = int(m.group(1) or 0) * 3600 + int(m.group(2) or 0) * 60 + int(m.group(3) or 0)
+    if n <= 0:
+        raise UserError("--step must be longer than zero")
+    return n
+
+
+def frame_times(start, until, step):
+    if until < start:
+        raise UserError("--until is before --at")
+    count = (until - start) // step + 1
+    if count > MAX_FRAMES:
+        raise UserError("that is %d frames; use a larger --step or an earlier --until (at most %d)"
+                        % (count, MAX_FRAMES))
+    return [start + i * step for i in range(count)]
+
+
+def resolve_venue(spec, venues):
+    listing = ", ".join("%d=%s" % (i, v.name) for i, v in enumerate(venues))
+    s = str(spec).strip()
+    if re.match(r"^-?\d+$", s):
+        i = int(s)
+        if not 0 <= i < len(venues):
+            raise UserError("--venue %s is out of range; the schedule has %d venues: %s" % (s, len(venues), listing))
+        return i
+    for i, v in enumerate(venues):
+        if s == v.id or s.lower() == (v.name or "").lower():
+            return i
+    raise UserError("no venue %r; venues are: %s" % (s, listing))
+
+
+# -- images ---------------------------------------------------------------------------------------
+def _renderer():
+    try:
+        from pandascreen.display import render_schedule_image
+    except ImportError as e:
+        raise UserError("preview needs pandascreen.display and Pillow (%s)" % e)
+    return render_schedule_image
+
+
+def compose(images, scale=1, gap=2):
+    """Stack images vertically (separated by a grey gap) and enlarge ``scale`` times; RGB result."""
+    from PIL import Image
+    rgb = [im.convert("RGB") for im in images]
+    width = max(im.width for im in rgb)
+    height = sum(im.height for im in rgb) + gap * (len(rgb) - 1)
+    sheet = Image.new("RGB", (width, height), (96, 96, 96))
+    y = 0
+    for im in rgb:
+        sheet.paste(im, (0, y))
+        y += im.height + gap
+    if scale != 1:
+        sheet = sheet.resize((width * scale, height * scale), Image.NEAREST)
+    return sheet
+
+
+def _save_atomic(save, path):
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise UserError("output folder %s does not exist" % directory)
+    tmp = os.path.join(directory, ".%s.%d.tmp" % (os.path.basename(path), os.getpid()))
+    try:
+        save(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def run(args, out=None, err=None):
+    out = out if out is not None else sys.stdout
+    err = err if err is not None else sys.stderr
+    output = args.output
+    ext = os.path.splitext(output)[1].lower()
+    if ext not in (".png", ".gif"):
+        raise UserError("-o must end in .png or .gif, not %r" % (ext or output))
+    gif = bool(getattr(args, "gif", False)) or ext == ".gif"
+    if gif and ext != ".gif":
+        raise UserError("--gif writes an animation; name the output *.gif")
+    if gif and not getattr(args, "until", None):
+        raise UserError("a GIF needs --until (and optionally --step, default 15m)")
+    if not gif and getattr(args, "until", None):
+        raise UserError("--until only makes sense with --gif / a .gif output")
+    scale = getattr(args, "scale", 1) or 1
+    if not 1 <= scale <= 16:
+        raise UserError("--scale must be between 1 and 16")
+    frame_ms = getattr(args, "frame_ms", 600) or 600
+    if frame_ms < 20:
+        raise UserError("--frame-ms must be at least 20")
+
+    board = boardsmod.load_board(args.board)
+    kind = board["screen"]["kind"]
+    render = _renderer()
+    if getattr(args, "store", None):
+        schedule = load_schedule_store(args.store, getattr(args, "festival_id", None))
+    else:
+        schedule = load_schedule_file(args.schedule, err)
+    venues = schedule.venues()
+    if not venues:
+        raise UserError("the schedule has no venues to show")
+    tz = festival_tz(schedule)
+    start = parse_time(args.at, tz)
+    if getattr(args, "all_venues", False):
+        indices = list(range(len(venues)))
+    else:
+        indices = [resolve_venue(getattr(args, "venue", "0"), venues)]
+    times = frame_times(start, parse_time(args.until, tz, "--until"), parse_step(args.step)) if gif else [start]
+
+    frames = []
+    prog = Progress("rendering", len(times), unit="frames", stream=err) if gif else None
+    for n, t in enumerate(times):
+        frames.append(compose([render(schedule, i, t, kind) for i in indices], scale=scale))
+        if prog:
+            prog.update(n + 1)
+    if prog:
+        prog.done()
+
+    if gif:
+        def save(path):
+            frames[0].save(path, format="GIF", save_all=True, append_images=frames[1:],
+                           duration=frame_ms, loop=0)
+    else:
+        def save(path):
+            frames[0].save(path, format="PNG")
+    _save_atomic(save, output)
+
+    when = datetime.datetime.fromtimestamp(start, tz).strftime("%Y-%m-%d %H:%M %z")
+    which = "all %d venues" % len(venues) if len(indices) > 1 else "venue %d (%s)" % (
+        indices[0], venues[indices[0]].name)
+    w, h = frames[0].size
+    if gif:
+        out.write("wrote %s: %d frames, %dx%d, %s, from %s every %ss\n"
+                  % (output, len(frames), w, h, which, when, parse_step(args.step)))
+    else:
+        out.write("wrote %s: %dx%d, %s at %s\n" % (output, w, h, which, when))
+    return 0

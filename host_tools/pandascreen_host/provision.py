@@ -1,0 +1,463 @@
+"""``pandascreen-host provision``: give a screen its identity and configuration.
+
+Raspberry Pi OS (``--boot /media/$USER/bootfs``, the SD card's FAT boot partition)::
+
+    bootfs/pandascreen/config.json                  device config (pandascreen.config format)
+    bootfs/pandascreen/device.key                   32-byte Ed25519 seed (secret)
+    bootfs/pandascreen/pandascreen-wifi.nmconnection NetworkManager keyfile (WPA-PSK, mode 600)
+    bootfs/pandascreen/README.txt                   what these files are
+    bootfs/custom.toml                              only on a never-booted image: Wi-Fi for first boot
+    bootfs/config.txt                               board's dtparam lines appended (I2C / SPI)
+
+How Wi-Fi reaches the Pi: Bookworm no longer reads ``wpa_supplicant.conf`` from the boot
+partition. A fresh image's cmdline.txt starts ``init=/usr/lib/raspberrypi-sys-mods/firstboot``,
+which applies ``custom.toml`` once (its ``[wlan]`` section becomes
+``/etc/NetworkManager/system-connections/preconfigured.nmconnection``) and deletes it. We write
+the derived WPA PSK there (``password_encrypted = true``), never the passphrase. (Wi-Fi set in
+Raspberry Pi Imager arrives later via firstrun.sh and wins.) On a card that has booted before
+custom.toml would be ignored, so we skip it and the Wi-Fi profile travels as
+``pandascreen/pandascreen-wifi.nmconnection``, to be installed into
+``/etc/NetworkManager/system-connections/`` (root, mode 600) on the Pi -- by hand (see the
+README.txt written next to it) or by the pandascreen service.
+
+MicroPython boards (``--port /dev/ttyACM0``): flashes the core (see flash.py), then writes
+``/config.json``, ``/device.key`` and ``/wifi.json`` over mpremote.
+
+The device's private key is generated here (os.urandom), written with mode 0600 from the first
+byte (O_EXCL temp file + rename) and never printed; only the public key is shown. (The boot
+partition is FAT: on the Pi its files are readable by every user until moved.) An existing
+device key is never replaced without ``--force`` (and then kept as ``device.key.replaced-TIME``).
+"""
+
+import json
+import os
+import re
+import sys
+import time
+
+from pandascreen_host import boards as boardsmod
+from pandascreen_host import wifi as wifimod
+from pandascreen_host.errors import UserError
+from pandascreen_host.fsutil import atomic_write, is_private, read_small, write_secret
+
+CONFIG_DIR = "pandascreen"
+CONFIG_NAME = "config.json"
+KEY_NAME = "device.key"
+NM_NAME = "pandascreen-wifi.nmconnection"
+FIRSTBOOT_MARK = "init=/usr/lib/raspberrypi-sys-mods/firstboot"
+MP_CONFIG = "/config.json"
+MP_KEY = "/device.key"
+MP_WIFI = "/wifi.json"
+_HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+README = """pandascreen files (written by `pandascreen-host provision`)
+
+config.json                    what this screen shows and which peers it syncs with
+device.key                     the screen's private Ed25519 key -- keep it secret
+pandascreen-wifi.nmconnection  Wi-Fi for NetworkManager (only needed if custom.toml was not used)
+
+The boot partition is FAT, so on the Pi every user can read these files. On the Pi, move the
+key and the Wi-Fi profile somewhere private (the pandascreen service is meant to do this):
+  sudo install -m 600 pandascreen-wifi.nmconnection /etc/NetworkManager/system-connections/
+  sudo nmcli connection reload
+"""
+
+
+def _crypto():
+    try:
+        from pandascreen import crypto
+    except ImportError:
+        raise UserError("the pandascreen package is not importable; install pandascreen (pip install -e .)")
+    return crypto
+
+
+def _hex(b):
+    return bytes(b).hex()
+
+
+def public_key_hex(seed):
+    return _hex(_crypto().public_key(seed))
+
+
+def new_seed():
+    return os.urandom(32)
+
+
+def load_seed(path):
+    data = read_small(path, 64, "device key")
+    if len(data) != 32:
+        raise UserError("device key %s must be exactly 32 bytes (an Ed25519 seed), it has %d" % (path, len(data)))
+    return data
+
+
+def _stamp():
+    return time.strftime("%Y%m%d-%H%M%S")
+
+
+def backup_secret(path):
+    """Keep a copy of an existing key before it is replaced (mode 0600)."""
+    data = read_small(path, 4096, "device key")
+    backup = "%s.replaced-%s" % (path, _stamp())
+    write_secret(backup, data, overwrite=False, what="key backup")
+    return backup
+
+
+# -- argument checks ------------------------------------------------------------------------------
+def check_festival_id(fid):
+    if not isinstance(fid, str) or not fid.strip():
+        raise UserError("--festival-id must not be empty")
+    if fid != fid.strip() or any(ord(c) < 32 for c in fid) or len(fid) > 128:
+        raise UserError("--festival-id must be one line of at most 128 characters without surrounding spaces")
+    return fid
+
+
+def check_peers(peers):
+    out = []
+    for p in peers or []:
+        try:
+            from pandascreen.config import ConfigError, parse_peer
+        except ImportError:
+            raise UserError("the pandascreen package is not importable; install pandascreen")
+        try:
+            host, port = parse_peer(p)
+        except ConfigError as e:
+            raise UserError("--peer: %s" % e)
+        if any(c.isspace() for c in host):
+            raise UserError("--peer %r: the host name contains spaces" % p)
+        out.append(p)
+    return out
+
+
+def check_organisers(keys):
+    out = []
+    for k in keys or []:
+        k = k.strip().lower()
+        if not re.match(r"^[0-9a-f]{64}$", k):
+            raise UserError("--organiser %r must be an Ed25519 public key: 64 hex characters" % k[:80])
+        out.append(k)
+    return out
+
+
+def check_hostname(name):
+    if name is None:
+        return None
+    if not _HOSTNAME.match(name):
+        raise UserError("--hostname %r must be 1-63 lowercase letters, digits or dashes (not at the ends)" % name)
+    return name
+
+
+def build_config(board, festival_id, peers, organisers, public_key, listen_port=2026, wifi=None):
+    """The device's config.json content as a dict (format of ``pandascreen.config``)."""
+    cfg = {
+        "festival_id": festival_id,
+        "organisers": list(organisers),
+        "peers": list(peers),
+        "listen_port": listen_port,
+        "display": board["screen"]["kind"],
+        "screen": boardsmod.screen_config(board),
+        "buttons": boardsmod.button_config(board),
+        "key": KEY_NAME,
+        "board": board["name"],
+        "platform": board["platform"],
+        "device_public_key": public_key,
+    }
+    if wifi:
+        cfg["wifi"] = {"ssid": wifi["ssid"], "country": wifi["country"]}
+    try:
+        from pandascreen import config as configmod
+    except ImportError:
+        return cfg
+    try:
+        configmod.validate(json.loads(json.dumps(cfg)))
+    except configmod.ConfigError as e:
+        raise UserError("the config would be rejected by the device: %s" % e)
+    return cfg
+
+
+def gather_wifi(args, board):
+    """{"ssid", "country", "hidden", "passphrase", "psk"} or None. Reads the passphrase."""
+    ssid = getattr(args, "wifi_ssid", None)
+    if not ssid:
+        for flag, attr in (("--wifi-psk-file", "wifi_psk_file"), ("--wifi-country", "wifi_country"),
+                           ("--wifi-open", "wifi_open"), ("--wifi-hidden", "wifi_hidden")):
+            if getattr(args, attr, None):
+                raise UserError("%s needs --wifi-ssid" % flag)
+        return None
+    ssid = wifimod.check_ssid(ssid)
+    country = getattr(args, "wifi_country", None)
+    if board["platform"] == "raspberry-pi-os" or country:
+        country = wifimod.check_country(country)
+    passphrase = wifimod.read_passphrase(getattr(args, "wifi_psk_file", None),
+                                         open_network=getattr(args, "wifi_open", False))
+    psk = wifimod.wpa_psk(ssid, passphrase) if passphrase else None
+    return {"ssid": ssid, "country": country, "hidden": bool(getattr(args, "wifi_hidden", False)),
+            "passphrase": passphrase, "psk": psk}
+
+
+# -- keys -------------------------------------------------------------------------------------
+class KeyChoice:
+    """Which seed to use and what to do with the host-side key file."""
+
+    def __init__(self, seed, source, host_path=None, write_host=False, backup_host=False):
+        self.seed = seed
+        self.source = source
+        self.host_path = host_path
+        self.write_host = write_host
+        self.backup_host = backup_host
+
+
+def choose_key(key_path, new_key, force, existing_target_seed):
+    """Decide the device seed. Nothing is written here.
+
+    * ``--key PATH`` that exists: use it (``--new-key`` replaces it, only with ``--force``);
+    * ``--key PATH`` that does not exist, or ``--new-key``: generate one;
+    * no ``--key``: keep the key already on the target, else generate one (kept only on the target).
+    """
+    if key_path:
+        if os.path.isdir(key_path):
+            raise UserError("--key %s is a folder; give a file name such as stage-a.key" % key_path)
+        if os.path.exists(key_path):
+            if new_key:
+                if not force:
+                    raise UserError("device key %s already exists; pass --force with --new-key to replace it "
+                                    "(the old key is kept as %s.replaced-TIME)" % (key_path, key_path))
+                return KeyChoice(new_seed(), "new", key_path, write_host=True, backup_host=True)
+            if not is_private(key_path):
+                sys.stderr.write("warning: device key %s is readable by other users; run: chmod 600 %s\n"
+                                 % (key_path, key_path))
+            return KeyChoice(load_seed(key_path), "file", key_path)
+        parent = os.path.dirname(os.path.abspath(key_path))
+        if not os.path.isdir(parent):
+            raise UserError("folder %s for --key does not exist" % parent)
+        return KeyChoice(new_seed(), "new", key_path, write_host=True)
+    if existing_target_seed is not None and not new_key:
+        return KeyChoice(existing_target_seed, "target")
+    return KeyChoice(new_seed(), "new")
+
+
+def _target_conflict(choice, existing, where, force):
+    """Refuse to replace a different key already on the device unless --force."""
+    if existing is None or existing == choice.seed:
+        return False
+    if not force:
+        raise UserError(
+            "%s already holds a different device key (public key %s); replacing it gives the screen a "
+            "new identity. Pass --force to replace it (the old key is kept as a backup next to it)"
+            % (where, public_key_hex(existing)))
+    return True
+
+
+def _write_host_key(choice, out):
+    if not choice.write_host:
+        return
+    if choice.backup_host and os.path.exists(choice.host_path):
+        backup = backup_secret(choice.host_path)
+        out.write("kept the old key as %s\n" % backup)
+        write_secret(choice.host_path, choice.seed, overwrite=True, what="device key")
+    else:
+        write_secret(choice.host_path, choice.seed, overwrite=False, what="device key")
+    out.write("wrote device key %s (mode 600)\n" % choice.host_path)
+
+
+# -- Raspberry Pi OS boot partition -----------------------------------------------------------
+def check_boot_partition(path):
+    if not path:
+        raise UserError("provisioning a Raspberry Pi needs --boot PATH: the SD card's boot partition, "
+                        "e.g. /media/$USER/bootfs")
+    if not os.path.isdir(path):
+        raise UserError("boot partition %s does not exist or is not a folder (is the SD card mounted?)" % path)
+    if not (os.path.isfile(os.path.join(path, "config.txt")) or os.path.isfile(os.path.join(path, "cmdline.txt"))):
+        raise UserError("%s does not look like a Raspberry Pi boot partition (no config.txt or cmdline.txt); "
+                        "pass the mounted bootfs folder, e.g. /media/$USER/bootfs" % path)
+    if not os.access(path, os.W_OK):
+        raise UserError("no permission to write to %s" % path)
+    return path
+
+
+def is_fresh_image(boot):
+    try:
+        with open(os.path.join(boot, "cmdline.txt"), "r", encoding="utf-8", errors="replace") as fh:
+            return FIRSTBOOT_MARK in fh.read()
+    except OSError:
+        return False
+
+
+def config_txt_update(text, lines):
+    """(new text, added lines): append missing ``lines`` under an ``[all]`` section."""
+    active = set()
+    for ln in text.splitlines():
+        s = ln.strip()
+        if s and not s.startswith("#"):
+            active.add(s)
+    missing = [ln for ln in lines if ln.strip() not in active]
+    if not missing:
+        return text, []
+    new = text
+    if new and not new.endswith("\n"):
+        new += "\n"
+    new += "\n[all]\n# added by pandascreen-host provision\n" + "\n".join(missing) + "\n"
+    return new, missing
+
+
+def provision_pi(args, board, cfg_parts, out):
+    boot = check_boot_partition(getattr(args, "boot", None))
+    force = bool(getattr(args, "force", False))
+    folder = os.path.join(boot, CONFIG_DIR)
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise UserError("%s exists but is not a folder" % folder)
+    key_target = os.path.join(folder, KEY_NAME)
+    existing = load_seed(key_target) if os.path.exists(key_target) else None
+    choice = choose_key(getattr(args, "key", None), getattr(args, "new_key", False), force, existing)
+    replace_target = _target_conflict(choice, existing, key_target, force)
+    wifi = cfg_parts["wifi"]
+    fresh = is_fresh_image(boot)
+    custom_path = os.path.join(boot, "custom.toml")
+    write_custom = bool(fresh and (wifi or cfg_parts.get("hostname")))
+    if write_custom and os.path.exists(custom_path):
+        try:
+            with open(custom_path, "r", encoding="utf-8", errors="replace") as fh:
+                ours = fh.read().startswith(wifimod.CUSTOM_TOML_MARK)
+        except OSError:
+            ours = False
+        if not ours and not force:
+            raise UserError("%s already exists and was not written by pandascreen-host; pass --force to "
+                            "replace it (it is kept as custom.toml.replaced-TIME)" % custom_path)
+    pub = public_key_hex(choice.seed)
+    cfg = build_config(board, cfg_parts["festival_id"], cfg_parts["peers"], cfg_parts["organisers"], pub,
+                       cfg_parts["listen_port"], wifi)
+
+    # -- everything checked; now write -----------------------------------------------------------
+    _write_host_key(choice, out)
+    os.makedirs(folder, exist_ok=True)
+    if replace_target:
+        out.write("kept the old device key as %s\n" % backup_secret(key_target))
+    if existing != choice.seed:
+        write_secret(key_target, choice.seed, overwrite=replace_target, what="device key")
+        out.write("wrote %s\n" % key_target)
+    else:
+        out.write("kept %s (same key)\n" % key_target)
+    cfg_path = os.path.join(folder, CONFIG_NAME)
+    data = (json.dumps(cfg, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    if os.path.exists(cfg_path):
+        old = read_small(cfg_path, 1 << 20, "config")
+        if old != data:
+            atomic_write(cfg_path + ".bak", old)
+    atomic_write(cfg_path, data)
+    out.write("wrote %s\n" % cfg_path)
+    atomic_write(os.path.join(folder, "README.txt"), README)
+    nm_path = os.path.join(folder, NM_NAME)
+    if wifi:
+        write_secret(nm_path, wifimod.nmconnection(wifi["ssid"], wifi["psk"], wifi["hidden"]),
+                     overwrite=True, what="Wi-Fi connection")
+        out.write("wrote %s (Wi-Fi %r, mode 600)\n" % (nm_path, wifi["ssid"]))
+    if write_custom:
+        if os.path.exists(custom_path):
+            with open(custom_path, "rb") as fh:
+                old = fh.read()
+            if not old.startswith(wifimod.CUSTOM_TOML_MARK.encode()):
+                write_secret(custom_path + ".replaced-" + _stamp(), old, what="custom.toml backup")
+        text = wifimod.custom_toml(wifi["ssid"] if wifi else None, wifi["psk"] if wifi else None,
+                                   wifi["country"] if wifi else None, wifi["hidden"] if wifi else False,
+                                   cfg_parts.get("hostname"))
+        write_secret(custom_path, text, overwrite=True, what="custom.toml")
+        out.write("wrote %s (applied on the first boot)\n" % custom_path)
+    elif wifi or cfg_parts.get("hostname"):
+        out.write("note: this card has booted before, so the first-boot custom.toml would be ignored; "
+                  "on the Pi, install %s into "
+                  "/etc/NetworkManager/system-connections/ (mode 600) -- see pandascreen/README.txt\n"
+                  % NM_NAME)
+    lines = board.get("raspberry_pi", {}).get("config_txt", [])
+    cfg_txt = os.path.join(boot, "config.txt")
+    if lines and os.path.isfile(cfg_txt):
+        with open(cfg_txt, "r", encoding="utf-8", errors="surrogateescape") as fh:
+            text = fh.read()
+        new, added = config_txt_update(text, lines)
+        if added:
+            backup = cfg_txt + ".pandascreen.bak"
+            if not os.path.exists(backup):
+                atomic_write(backup, text.encode("utf-8", "surrogateescape"))
+            atomic_write(cfg_txt, new.encode("utf-8", "surrogateescape"))
+            out.write("enabled in config.txt: %s\n" % ", ".join(added))
+    return pub, choice
+
+
+# -- MicroPython boards ---------------------------------------------------------------------
+def provision_micropython(args, board, cfg_parts, out, err):
+    port = getattr(args, "port", None)
+    if not port:
+        raise UserError("provisioning a MicroPython board needs --port, e.g. /dev/ttyACM0 "
+                        "(`mpremote connect list` shows the ports)")
+    if getattr(args, "boot", None):
+        raise UserError("--boot is for Raspberry Pi OS boards; %s runs MicroPython, use --port" % board["name"])
+    force = bool(getattr(args, "force", False))
+    from pandascreen_host.device import MicroPythonDevice
+    from pandascreen_host import flash as flashmod
+    wifi = cfg_parts["wifi"]
+    with MicroPythonDevice(port) as dev:
+        existing = dev.read(MP_KEY) if dev.exists(MP_KEY) else None
+        broken = existing is not None and len(existing) != 32
+        if broken and not force:
+            raise UserError("%s on the board is not a 32-byte key; pass --force to replace it" % MP_KEY)
+        choice = choose_key(getattr(args, "key", None), getattr(args, "new_key", False), force,
+                            None if broken else existing)
+        replace_target = broken or _target_conflict(choice, existing, "the board's %s" % MP_KEY, force)
+        pub = public_key_hex(choice.seed)
+        cfg = build_config(board, cfg_parts["festival_id"], cfg_parts["peers"], cfg_parts["organisers"],
+                           pub, cfg_parts["listen_port"], wifi)
+        if not getattr(args, "no_flash", False):
+            flashmod.flash(port=port, build_dir=getattr(args, "build_dir", None) or flashmod.DEFAULT_BUILD_DIR,
+                           mpy_cross=getattr(args, "mpy_cross", None), stream=err, out=out, device=dev)
+        _write_host_key(choice, out)
+        if replace_target and existing is not None:
+            backup = "%s.replaced-%s" % (MP_KEY, _stamp())
+            dev.put_bytes(existing, backup, skip_same=False)
+            out.write("kept the old device key on the board as %s\n" % backup)
+        if existing != choice.seed:
+            dev.put_bytes(choice.seed, MP_KEY, skip_same=False)
+            out.write("wrote %s on the board\n" % MP_KEY)
+        else:
+            out.write("kept %s on the board (same key)\n" % MP_KEY)
+        dev.put_bytes((json.dumps(cfg, indent=1, sort_keys=True) + "\n").encode("utf-8"), MP_CONFIG)
+        out.write("wrote %s on the board\n" % MP_CONFIG)
+        if wifi:
+            blob = {"ssid": wifi["ssid"], "country": wifi["country"], "hidden": wifi["hidden"],
+                    "passphrase": wifi["passphrase"]}
+            dev.put_bytes((json.dumps(blob) + "\n").encode("utf-8"), MP_WIFI)
+            out.write("wrote %s on the board (Wi-Fi %r)\n" % (MP_WIFI, wifi["ssid"]))
+    return pub, choice
+
+
+def run(args, out=None, err=None):
+    out = out if out is not None else sys.stdout
+    err = err if err is not None else sys.stderr
+    board = boardsmod.load_board(args.board)
+    parts = {
+        "festival_id": check_festival_id(args.festival_id),
+        "peers": check_peers(getattr(args, "peer", None)),
+        "organisers": check_organisers(getattr(args, "organiser", None)),
+        "listen_port": getattr(args, "listen_port", None) or 2026,
+        "hostname": check_hostname(getattr(args, "hostname", None)),
+    }
+    if not 0 < parts["listen_port"] < 65536:
+        raise UserError("--listen-port must be between 1 and 65535")
+    if board["platform"] == "raspberry-pi-os":
+        if getattr(args, "port", None):
+            raise UserError("--port is for MicroPython boards; %s runs Raspberry Pi OS, use --boot" % board["name"])
+        check_boot_partition(getattr(args, "boot", None))
+        parts["wifi"] = gather_wifi(args, board)
+        pub, choice = provision_pi(args, board, parts, out)
+    else:
+        if parts["hostname"]:
+            raise UserError("--hostname is only used for Raspberry Pi OS boards")
+        if not getattr(args, "port", None):
+            raise UserError("provisioning a MicroPython board needs --port, e.g. /dev/ttyACM0 "
+                            "(`mpremote connect list` shows the ports)")
+        if getattr(args, "boot", None):
+            raise UserError("--boot is for Raspberry Pi OS boards; %s runs MicroPython, use --port"
+                            % board["name"])
+        parts["wifi"] = gather_wifi(args, board)
+        pub, choice = provision_micropython(args, board, parts, out, err)
+    if not parts["peers"]:
+        err.write("warning: no --peer given; the screen will only show what peers push to it\n")
+    out.write("device public key: %s\n" % pub)
+    return 0

@@ -1,0 +1,128 @@
+"""The MicroPython board loop (board.py + ssd1306.py) under real MicroPython, against CPython."""
+import hashlib
+
+import pytest
+
+from mpy import run_micropython
+from pandascreen import demofest, layout, operation
+from pandascreen.crypto import public_key
+from pandascreen.store import MemoryStore
+from pandascreen.util import hexlify
+
+SEED = bytes(range(100, 132))
+LOG = operation.log_id_for_festival(demofest.FESTIVAL_ID)
+NOW = demofest.DAY_START + 75 * 60
+
+
+class Canvas:
+    """Bytearray canvas with framebuf MONO_VLSB layout (to compare with MicroPython)."""
+
+    def __init__(self, w, h):
+        self.w, self.h = w, h
+        self.buf = bytearray(w * ((h + 7) // 8))
+
+    def pixel(self, x, y, c=None):
+        if 0 <= x < self.w and 0 <= y < self.h:
+            i = (y >> 3) * self.w + x
+            if c:
+                self.buf[i] |= 1 << (y & 7)
+            else:
+                self.buf[i] &= ~(1 << (y & 7)) & 0xFF
+
+    def fill_rect(self, x, y, w, h, c):
+        for yy in range(y, y + h):
+            for xx in range(x, x + w):
+                self.pixel(xx, yy, c)
+
+
+@pytest.fixture(scope="module")
+def organiser_ops():
+    s = MemoryStore()
+    for i, body in enumerate(demofest.bodies()):
+        s.publish(SEED, body, LOG, demofest.DAY_START * 1000000 + i)
+    return list(s.all_operations(LOG))
+
+
+def expected_frames(ops):
+    from pandascreen.schedule import Schedule
+    sch = Schedule(authors=[public_key(SEED)])
+    for op in ops:
+        sch.apply(op)
+    out = []
+    for venue in (0, 1):
+        c = Canvas(128, 64)
+        layout.draw_view(c, 128, 64, layout.build_view(sch, venue, NOW, "synced"), "mono")
+        out.append(hashlib.sha256(bytes(c.buf)).hexdigest()[:16])
+    return out
+
+
+SCRIPT = r"""
+import hashlib
+import framebuf
+from pandascreen import operation
+from pandascreen.board import Board
+from pandascreen.ssd1306 import SSD1306
+from pandascreen.store import MemoryStore
+from pandascreen.sync import SyncSession, ACCEPTOR
+from pandascreen.util import unhexlify, hexlify
+
+OPS = %(ops)r
+LOG = operation.log_id_for_festival(%(fid)r)
+organiser = MemoryStore()
+for hb, body in OPS:
+    organiser.ingest(unhexlify(hb), unhexlify(body) if body else None)
+
+class FakeI2C:
+    def __init__(self):
+        self.writes = []
+    def writeto(self, addr, buf):
+        self.writes.append((addr, bytes(buf)))
+    def writevto(self, addr, bufs):
+        self.writes.append((addr, b"".join(bytes(b) for b in bufs)))
+
+class LoopConn:
+    # the organiser's acceptor session, wired back-to-back with the board's initiator
+    def __init__(self, store):
+        self.peer = SyncSession(store, LOG, ACCEPTOR)
+        self.peer.start()
+    def send(self, data):
+        self.peer.feed(bytes(data))
+    def recv(self, n):
+        return self.peer.outgoing() or b""
+    def close(self):
+        pass
+
+i2c = FakeI2C()
+oled = SSD1306(i2c, 128, 64, 0x3C)
+init = i2c.writes[:]
+print("init-cmds", len([w for w in init if w[1][0] == 0x80]), "frame-bytes", len(init[-1][1]))
+cfg = {"festival_id": %(fid)r, "organiser_keys": [unhexlify(%(pk)r)], "peer_addrs": [("organiser", 2026)],
+       "sync_interval": 60}
+t = [%(now)d]
+board = Board(cfg, MemoryStore(), oled, oled.show, 128, 64, clock=lambda: t[0],
+              connect=lambda h, p: LoopConn(organiser), log=print)
+print("drew", board.step(), "ops", board.store.count(), "status", board.status)
+print("frame0", hexlify(hashlib.sha256(bytes(oled.buffer)).digest())[:16])
+print("sent", len(i2c.writes[-1][1]))
+print("again", board.step())
+board.press(1)
+print("drew", board.step())
+print("frame1", hexlify(hashlib.sha256(bytes(oled.buffer)).digest())[:16])
+t[0] = 1000
+board.step()
+print("unset-clock", board.status)
+"""
+
+
+def test_board_loop_under_micropython(organiser_ops):
+    ops = [(hexlify(o.header_bytes), hexlify(o.body) if o.body else "") for o in organiser_ops]
+    out = run_micropython(SCRIPT % {"ops": ops, "fid": demofest.FESTIVAL_ID, "pk": hexlify(public_key(SEED)),
+                                    "now": NOW})
+    f0, f1 = expected_frames(organiser_ops)
+    assert "init-cmds" in out and "frame-bytes 1025" in out, out
+    assert "drew True ops %d status synced" % len(organiser_ops) in out, out
+    assert "frame0 " + f0 in out, out
+    assert "sent 1025" in out
+    assert "again False" in out
+    assert "frame1 " + f1 in out, out
+    assert f0 != f1

@@ -1,0 +1,128 @@
+"""pandascreen.buttons with gpiozero's mock pins (no hardware)."""
+import threading
+import time
+
+import pytest
+
+gpiozero = pytest.importorskip("gpiozero")
+from gpiozero import Device  # noqa: E402
+from gpiozero.pins.mock import MockFactory  # noqa: E402
+
+from pandascreen.buttons import HOME, VenueButtons  # noqa: E402
+
+
+@pytest.fixture
+def factory():
+    old = Device.pin_factory
+    f = MockFactory()
+    Device.pin_factory = f
+    try:
+        yield f
+    finally:
+        f.reset()
+        f.close()
+        Device.pin_factory = old
+
+
+class Events:
+    def __init__(self):
+        self.items = []
+        self.cond = threading.Condition()
+
+    def __call__(self, delta):
+        with self.cond:
+            self.items.append(delta)
+            self.cond.notify_all()
+
+    def wait_for(self, n, timeout=3.0):
+        end = time.monotonic() + timeout
+        with self.cond:
+            while len(self.items) < n and time.monotonic() < end:
+                self.cond.wait(0.01)
+        return list(self.items)
+
+
+def press(pin, hold=0.0):
+    pin.drive_low()
+    if hold:
+        time.sleep(hold)
+    pin.drive_high()
+
+
+def test_short_presses_step_forward_and_back(factory):
+    ev = Events()
+    b = VenueButtons(next_pin=17, prev_pin=27, on_change=ev, bounce_time=None, hold_time=0.5)
+    try:
+        nxt = factory.pin(17)
+        prev = factory.pin(27)
+        press(nxt)
+        press(nxt)
+        press(prev)
+        assert ev.wait_for(3) == [1, 1, -1]
+    finally:
+        b.close()
+
+
+def test_hold_next_goes_home_without_extra_step(factory):
+    ev = Events()
+    b = VenueButtons(next_pin=17, on_change=ev, bounce_time=None, hold_time=0.1)
+    try:
+        press(factory.pin(17), hold=0.4)
+        assert ev.wait_for(1) == [HOME]
+        time.sleep(0.05)
+        assert ev.items == [HOME]                  # releasing after the hold is not a press
+        press(factory.pin(17))
+        assert ev.wait_for(2) == [HOME, 1]
+    finally:
+        b.close()
+
+
+def test_hold_calls_on_home_when_given(factory):
+    ev = Events()
+    home = threading.Event()
+    b = VenueButtons(next_pin=17, on_change=ev, on_home=home.set, bounce_time=None, hold_time=0.1)
+    try:
+        press(factory.pin(17), hold=0.4)
+        assert home.wait(3)
+        time.sleep(0.05)
+        assert ev.items == []
+    finally:
+        b.close()
+
+
+def test_bounce_time_and_explicit_pin_factory():
+    # (MockPin does not emulate switch bounce, so only check the setting reaches the pin)
+    f = MockFactory()
+    try:
+        ev = Events()
+        b = VenueButtons(next_pin=5, prev_pin=6, on_change=ev, pin_factory=f, bounce_time=0.05)
+        assert b.next_button.pin.bounce == pytest.approx(0.05)
+        assert b.next_button.pin_factory is f
+        press(f.pin(5))
+        press(f.pin(6))
+        assert ev.wait_for(2) == [1, -1]
+        b.close()
+        assert b.next_button is None and b.prev_button is None
+    finally:
+        f.reset()
+        f.close()
+
+
+def test_close_releases_pins_and_prev_is_optional(factory):
+    ev = Events()
+    with VenueButtons(next_pin=17, on_change=ev, bounce_time=None) as b:
+        assert b.prev_button is None
+    # the pins are free again
+    b2 = VenueButtons(next_pin=17, prev_pin=27, on_change=ev, bounce_time=None)
+    b2.close()
+    b2.close()                                    # idempotent
+
+
+def test_no_callback_is_fine(factory):
+    b = VenueButtons(next_pin=17, prev_pin=27, bounce_time=None, hold_time=0.1)
+    try:
+        press(factory.pin(17))
+        press(factory.pin(27))
+        press(factory.pin(17), hold=0.3)
+    finally:
+        b.close()

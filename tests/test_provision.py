@@ -1,0 +1,342 @@
+"""provision: device keys, config, Wi-Fi on a Raspberry Pi OS boot partition and on a fake MicroPython board."""
+
+import hashlib
+import json
+import os
+import stat
+
+import pytest
+
+try:
+    import tomllib
+except ImportError:  # Python < 3.11
+    tomllib = pytest.importorskip("tomli")
+
+import fake_serial
+from pandascreen import config as configmod
+from pandascreen import crypto
+from pandascreen_host import fsutil, provision, wifi
+from pandascreen_host.cli import main
+from pandascreen_host.errors import UserError
+
+PASS = "correct horse battery staple"
+FRESH_CMDLINE = ("console=serial0,115200 console=tty1 root=PARTUUID=4e639091-02 rootfstype=ext4 "
+                 "fsck.repair=yes rootwait quiet init=/usr/lib/raspberrypi-sys-mods/firstboot splash\n")
+
+
+@pytest.fixture(autouse=True)
+def no_psk_env(monkeypatch):
+    monkeypatch.delenv(wifi.ENV_PSK, raising=False)
+
+
+@pytest.fixture
+def bootfs(tmp_path):
+    d = tmp_path / "bootfs"
+    d.mkdir()
+    (d / "cmdline.txt").write_text(FRESH_CMDLINE)
+    (d / "config.txt").write_text("# For more options see http://rptl.io/configtxt\n#dtparam=i2c_arm=on\n"
+                                  "dtparam=audio=on\n")
+    return d
+
+
+@pytest.fixture
+def pskfile(tmp_path):
+    p = tmp_path / "wifi.psk"
+    p.write_text(PASS + "\n")
+    p.chmod(0o600)
+    return p
+
+
+def mode(path):
+    return stat.S_IMODE(os.stat(str(path)).st_mode)
+
+
+def all_text(root):
+    out = b""
+    for dirpath, _dirs, names in os.walk(str(root)):
+        for n in names:
+            with open(os.path.join(dirpath, n), "rb") as fh:
+                out += fh.read()
+    return out
+
+
+def pi_args(bootfs, *extra):
+    return ["provision", "--board", "pi-zero-2w-ssd1306", "--boot", str(bootfs),
+            "--festival-id", "pandafest-2026", "--peer", "10.0.0.2:2026"] + list(extra)
+
+
+# -- pieces -----------------------------------------------------------------------------------
+def test_wpa_psk_matches_ieee_802_11i_test_vector():
+    assert wifi.wpa_psk("IEEE", "password") == \
+        "f42c6fc52df0ebef9ebb4b90b38a5f902e83fe1b135a70e23aed762e9710a12e"
+    raw = "AB" * 32
+    assert wifi.wpa_psk("x", raw) == raw.lower()
+
+
+def test_passphrase_rules_never_echo_the_secret():
+    with pytest.raises(UserError) as ei:
+        wifi.check_passphrase("sesame")
+    assert "sesame" not in str(ei.value) and "8 to 63" in str(ei.value)
+    with pytest.raises(UserError) as ei:
+        wifi.check_passphrase("pässwörter123")
+    assert "pässwörter" not in str(ei.value)
+
+
+def test_nmconnection_keyfile():
+    text = wifi.nmconnection("Festival Net", wifi.wpa_psk("Festival Net", PASS), conn_uuid="u-1")
+    assert "[wifi]\nmode=infrastructure\nssid=Festival Net\n" in text
+    assert "key-mgmt=wpa-psk\npsk=%s\n" % wifi.wpa_psk("Festival Net", PASS) in text
+    assert PASS not in text
+    # SSIDs that a keyfile could misread are written as NM's byte list
+    assert "ssid=59;97;" in wifi.nmconnection(";a")
+    assert "ssid=49;50;51;" in wifi.nmconnection("123")
+    assert "[wifi-security]" not in wifi.nmconnection("open")
+
+
+def test_custom_toml_escaping():
+    text = wifi.custom_toml('my "net" \\ x', "ab" * 32, "DE", hostname="stage-a")
+    data = tomllib.loads(text)
+    assert data["config_version"] == 1
+    assert data["wlan"] == {"ssid": 'my "net" \\ x', "password": "ab" * 32, "password_encrypted": True,
+                            "hidden": False, "country": "DE"}
+    assert data["system"] == {"hostname": "stage-a"}
+
+
+def test_secret_file_is_never_readable_by_others(tmp_path, monkeypatch):
+    seen = []
+    real_open = os.open
+
+    def spy(path, flags, mode=0o777, *a, **kw):
+        seen.append((path, flags, mode))
+        return real_open(path, flags, mode, *a, **kw)
+
+    monkeypatch.setattr(os, "open", spy)
+    old = os.umask(0)  # even with the most permissive umask
+    try:
+        fsutil.write_secret(str(tmp_path / "k"), b"x" * 32)
+    finally:
+        os.umask(old)
+    created = [s for s in seen if s[1] & os.O_CREAT]
+    assert created and all(s[1] & os.O_EXCL and s[2] == 0o600 for s in created)
+    assert mode(tmp_path / "k") == 0o600
+    with pytest.raises(UserError, match="already exists"):
+        fsutil.write_secret(str(tmp_path / "k"), b"y" * 32)
+    assert (tmp_path / "k").read_bytes() == b"x" * 32
+    assert [n for n in os.listdir(str(tmp_path)) if n.endswith(".tmp")] == []
+
+
+# -- Raspberry Pi OS ----------------------------------------------------------------------------
+def test_provision_pi_fresh_image(bootfs, pskfile, tmp_path, capsys):
+    key = tmp_path / "stage-a.key"
+    rc = main(pi_args(bootfs, "--wifi-ssid", "Festival Net", "--wifi-country", "de",
+                      "--wifi-psk-file", str(pskfile), "--key", str(key), "--hostname", "stage-a",
+                      "--organiser", "11" * 32))
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    seed = key.read_bytes()
+    assert len(seed) == 32 and mode(key) == 0o600
+    pub = crypto.public_key(seed).hex()
+    assert "device public key: %s" % pub in out
+    d = bootfs / "pandascreen"
+    assert (d / "device.key").read_bytes() == seed and mode(d / "device.key") == 0o600
+    cfg = json.loads((d / "config.json").read_text())
+    checked = configmod.validate(cfg)  # the device accepts it
+    assert checked["peer_addrs"] == [("10.0.0.2", 2026)]
+    assert cfg["device_public_key"] == pub and cfg["display"] == "ssd1306_128x64"
+    assert cfg["buttons"] == {"next": 17, "prev": 27} and cfg["screen"] == {"i2c_port": 1, "address": 0x3C}
+    assert cfg["key"] == "device.key" and cfg["organisers"] == ["11" * 32]
+    nm = (d / "pandascreen-wifi.nmconnection").read_text()
+    psk = hashlib.pbkdf2_hmac("sha1", PASS.encode(), b"Festival Net", 4096, 32).hex()
+    assert "psk=" + psk in nm and mode(d / "pandascreen-wifi.nmconnection") == 0o600
+    custom = tomllib.loads((bootfs / "custom.toml").read_text())
+    assert custom["wlan"]["password"] == psk and custom["wlan"]["country"] == "DE"
+    assert custom["system"]["hostname"] == "stage-a"
+    assert mode(bootfs / "custom.toml") == 0o600
+    assert "\n[all]\n# added by pandascreen-host provision\ndtparam=i2c_arm=on\n" in (bootfs / "config.txt").read_text()
+    assert (bootfs / "config.txt.pandascreen.bak").exists()
+    # secrets never printed, passphrase never stored
+    assert PASS not in out + err and psk not in out + err and seed.hex() not in out + err
+    assert PASS.encode() not in all_text(bootfs)
+    assert not [n for n in os.listdir(str(d)) if n.endswith(".tmp")]
+
+
+def test_reprovision_keeps_key_and_refuses_a_different_one(bootfs, tmp_path, capsys):
+    assert main(pi_args(bootfs)) == 0
+    first = (bootfs / "pandascreen" / "device.key").read_bytes()
+    pub = crypto.public_key(first).hex()
+    assert pub in capsys.readouterr().out
+    # again without --key: same identity, new peers
+    assert main(pi_args(bootfs, "--peer", "10.0.0.3:2026")) == 0
+    assert "kept" in capsys.readouterr().out
+    assert (bootfs / "pandascreen" / "device.key").read_bytes() == first
+    assert json.loads((bootfs / "pandascreen" / "config.json").read_text())["peers"] == \
+        ["10.0.0.2:2026", "10.0.0.3:2026"]
+    assert (bootfs / "pandascreen" / "config.json.bak").exists()
+    # a different key is refused without --force, and nothing is written
+    other = tmp_path / "other.key"
+    assert main(pi_args(bootfs, "--key", str(other))) == 2
+    err = capsys.readouterr().err
+    assert "already holds a different device key" in err and pub in err and "--force" in err
+    assert not other.exists()
+    assert (bootfs / "pandascreen" / "device.key").read_bytes() == first
+    # with --force the old key is kept as a backup
+    assert main(pi_args(bootfs, "--key", str(other), "--force")) == 0
+    new = (bootfs / "pandascreen" / "device.key").read_bytes()
+    assert new != first and new == other.read_bytes()
+    backups = [n for n in os.listdir(str(bootfs / "pandascreen")) if n.startswith("device.key.replaced-")]
+    assert len(backups) == 1
+    assert (bootfs / "pandascreen" / backups[0]).read_bytes() == first
+    assert mode(bootfs / "pandascreen" / backups[0]) == 0o600
+
+
+def test_host_key_reuse_and_new_key(bootfs, tmp_path, capsys):
+    key = tmp_path / "dev.key"
+    seed = os.urandom(32)
+    fsutil.write_secret(str(key), seed)
+    assert main(pi_args(bootfs, "--key", str(key))) == 0
+    assert (bootfs / "pandascreen" / "device.key").read_bytes() == seed
+    assert main(pi_args(bootfs, "--key", str(key), "--new-key")) == 2
+    assert "pass --force with --new-key" in capsys.readouterr().err
+    assert key.read_bytes() == seed
+    assert main(pi_args(bootfs, "--key", str(key), "--new-key", "--force")) == 0
+    assert key.read_bytes() != seed
+    assert any(n.startswith("dev.key.replaced-") for n in os.listdir(str(tmp_path)))
+    key.write_bytes(b"short")
+    assert main(pi_args(bootfs, "--key", str(key))) == 2
+    assert "exactly 32 bytes" in capsys.readouterr().err
+
+
+def test_booted_card_gets_no_custom_toml(bootfs, pskfile, capsys):
+    (bootfs / "cmdline.txt").write_text(FRESH_CMDLINE.replace(" init=/usr/lib/raspberrypi-sys-mods/firstboot", ""))
+    assert main(pi_args(bootfs, "--wifi-ssid", "Net", "--wifi-country", "GB", "--wifi-psk-file", str(pskfile))) == 0
+    out = capsys.readouterr().out
+    assert not (bootfs / "custom.toml").exists()
+    assert (bootfs / "pandascreen" / "pandascreen-wifi.nmconnection").exists()
+    assert "custom.toml would be ignored" in out
+
+
+def test_foreign_custom_toml_needs_force(bootfs, pskfile, capsys):
+    (bootfs / "custom.toml").write_text("config_version = 1\n[user]\nname = \"pi\"\n")
+    args = pi_args(bootfs, "--wifi-ssid", "Net", "--wifi-country", "GB", "--wifi-psk-file", str(pskfile))
+    assert main(args) == 2
+    assert "custom.toml already exists" in capsys.readouterr().err
+    assert not (bootfs / "pandascreen").exists()  # checked before writing anything
+    assert main(args + ["--force"]) == 0
+    assert any(n.startswith("custom.toml.replaced-") for n in os.listdir(str(bootfs)))
+
+
+def test_passphrase_sources(bootfs, monkeypatch, capsys):
+    base = pi_args(bootfs, "--wifi-ssid", "Net", "--wifi-country", "NL")
+    # not interactive and no file / env: clear error
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False, raising=False)
+    assert main(base) == 2
+    assert "no Wi-Fi passphrase" in capsys.readouterr().err
+    # environment variable
+    monkeypatch.setenv(wifi.ENV_PSK, "from-the-environment")
+    assert main(base) == 0
+    nm = (bootfs / "pandascreen" / "pandascreen-wifi.nmconnection").read_text()
+    assert wifi.wpa_psk("Net", "from-the-environment") in nm
+    monkeypatch.delenv(wifi.ENV_PSK)
+    # interactive prompt (asked twice)
+    answers = iter(["typed-at-the-prompt", "typed-at-the-prompt"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True, raising=False)
+    assert main(base) == 0
+    assert wifi.wpa_psk("Net", "typed-at-the-prompt") in \
+        (bootfs / "pandascreen" / "pandascreen-wifi.nmconnection").read_text()
+    answers = iter(["typed-at-the-prompt", "typo-at-the-prompt"])
+    assert main(base) == 2
+    assert "differ" in capsys.readouterr().err
+
+
+def test_passphrase_is_never_a_command_line_argument(bootfs, capsys):
+    # not even as an abbreviation of --wifi-psk-file
+    assert main(pi_args(bootfs, "--wifi-ssid", "Net", "--wifi-country", "NL", "--wifi-psk", "hunter2hunter2")) == 2
+    err = capsys.readouterr().err
+    assert "unrecognized arguments" in err
+
+
+def test_bad_input_is_reported_without_traceback(bootfs, tmp_path, pskfile, capsys):
+    cases = [
+        (pi_args(tmp_path / "nope"), "does not exist"),
+        (pi_args(tmp_path), "does not look like a Raspberry Pi boot partition"),
+        (pi_args(bootfs, "--wifi-ssid", "Net", "--wifi-psk-file", str(pskfile)), "--wifi-country"),
+        (pi_args(bootfs, "--wifi-psk-file", str(pskfile)), "--wifi-psk-file needs --wifi-ssid"),
+        (pi_args(bootfs, "--peer", "10.0.0.9"), "host:port"),
+        (pi_args(bootfs, "--organiser", "abc"), "64 hex"),
+        (pi_args(bootfs, "--port", "/dev/ttyACM0"), "--port is for MicroPython"),
+        (pi_args(bootfs, "--hostname", "Stage_A"), "--hostname"),
+        (["provision", "--board", "pi-zero-2w-ssd1306", "--boot", str(bootfs), "--festival-id", " "], "festival-id"),
+        (["provision", "--board", "pico-w-ssd1306", "--festival-id", "f"], "needs --port"),
+    ]
+    for argv, needle in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and needle in err and "Traceback" not in err, (argv, err)
+    assert not (bootfs / "pandascreen").exists()
+
+
+def test_unexpected_errors_exit_1(monkeypatch, bootfs, capsys):
+    def boom(args):
+        raise RuntimeError("disk on fire")
+    monkeypatch.setattr(provision, "run", boom)
+    assert main(pi_args(bootfs)) == 1
+    err = capsys.readouterr().err
+    assert "unexpected RuntimeError: disk on fire" in err and "Traceback" not in err
+
+
+# -- MicroPython --------------------------------------------------------------------------------
+@pytest.fixture
+def board(tmp_path, monkeypatch):
+    dev = fake_serial.FakeMicroPython(str(tmp_path / "flash"), running=True)
+    fake_serial.install(monkeypatch, {"/dev/ttyACM0": dev})
+    return dev
+
+
+def pico_args(tmp_path, *extra):
+    return ["provision", "--board", "pico-w-ssd1306", "--port", "/dev/ttyACM0", "--festival-id",
+            "pandafest-2026", "--peer", "192.168.4.1:2026", "--build-dir", str(tmp_path / "build")] + list(extra)
+
+
+def test_provision_micropython_board(board, tmp_path, pskfile, capsys):
+    rc = main(pico_args(tmp_path, "--wifi-ssid", "Festival Net", "--wifi-psk-file", str(pskfile)))
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    files = board.files()
+    assert "/lib/pandascreen/util.mpy" in files and "/lib/pandascreen/cbor.mpy" in files
+    seed = board.read_file("/device.key")
+    assert len(seed) == 32
+    pub = crypto.public_key(seed).hex()
+    assert "device public key: %s" % pub in out
+    cfg = json.loads(board.read_file("/config.json"))
+    configmod.validate(cfg)
+    assert cfg["device_public_key"] == pub and cfg["platform"] == "micropython"
+    assert cfg["screen"] == {"i2c_port": 0, "address": 0x3C, "sda": 4, "scl": 5}
+    assert cfg["buttons"] == {"next": 14, "prev": 15}
+    wifi_cfg = json.loads(board.read_file("/wifi.json"))
+    assert wifi_cfg["ssid"] == "Festival Net" and wifi_cfg["passphrase"] == PASS
+    assert PASS not in out + err and seed.hex() not in out + err
+    assert board.interrupts >= 1  # the running program was stopped first
+    assert not [f for f in files if f.endswith(".tmp")]
+
+    # again: same key kept, nothing re-flashed
+    assert main(pico_args(tmp_path)) == 0
+    out = capsys.readouterr().out
+    assert board.read_file("/device.key") == seed and "kept /device.key" in out
+    assert "0 file(s) written" in out
+    # a different key needs --force
+    other = tmp_path / "other.key"
+    assert main(pico_args(tmp_path, "--no-flash", "--key", str(other))) == 2
+    assert "already holds a different device key" in capsys.readouterr().err
+    assert board.read_file("/device.key") == seed and not other.exists()
+    assert main(pico_args(tmp_path, "--no-flash", "--key", str(other), "--force")) == 0
+    assert board.read_file("/device.key") == other.read_bytes()
+    assert any(f.startswith("/device.key.replaced-") for f in board.files())
+
+
+def test_provision_micropython_unknown_port(board, tmp_path, capsys):
+    argv = pico_args(tmp_path)
+    argv[argv.index("/dev/ttyACM0")] = "/dev/ttyUSB7"
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "cannot open serial port /dev/ttyUSB7" in err and "Traceback" not in err
