@@ -210,6 +210,8 @@ def test_booted_card_gets_no_custom_toml(bootfs, pskfile, capsys):
     (bootfs / "cmdline.txt").write_text(FRESH_CMDLINE.replace(" init=/usr/lib/raspberrypi-sys-mods/firstboot", ""))
     assert main(pi_args(bootfs, "--wifi-ssid", "Net", "--wifi-country", "GB", "--wifi-psk-file", str(pskfile))) == 0
     out = capsys.readouterr().out
+    assert main(pi_args(bootfs)) == 0  # re-provision without Wi-Fi options keeps it
+    assert json.loads((bootfs / "pandascreen" / "config.json").read_text())["wifi"] == {"ssid": "Net", "country": "GB"}
     assert not (bootfs / "custom.toml").exists()
     assert (bootfs / "pandascreen" / "pandascreen-wifi.nmconnection").exists()
     assert "custom.toml would be ignored" in out
@@ -313,8 +315,7 @@ def test_provision_micropython_board(board, tmp_path, pskfile, capsys):
     assert cfg["device_public_key"] == pub and cfg["platform"] == "micropython"
     assert cfg["screen"] == {"i2c_port": 0, "address": 0x3C, "sda": 4, "scl": 5}
     assert cfg["buttons"] == {"next": 14, "prev": 15}
-    wifi_cfg = json.loads(board.read_file("/wifi.json"))
-    assert wifi_cfg["ssid"] == "Festival Net" and wifi_cfg["passphrase"] == PASS
+    assert cfg["wifi"] == {"ssid": "Festival Net", "country": None, "hidden": False, "psk": PASS}
     assert PASS not in out + err and seed.hex() not in out + err
     assert board.interrupts >= 1  # the running program was stopped first
     assert not [f for f in files if f.endswith(".tmp")]
@@ -323,6 +324,8 @@ def test_provision_micropython_board(board, tmp_path, pskfile, capsys):
     assert main(pico_args(tmp_path)) == 0
     out = capsys.readouterr().out
     assert board.read_file("/device.key") == seed and "kept /device.key" in out
+    assert json.loads(board.read_file("/config.json"))["wifi"]["psk"] == PASS  # Wi-Fi kept
+    assert "kept the Wi-Fi settings for 'Festival Net'" in out
     assert "0 file(s) written" in out
     # a different key needs --force
     other = tmp_path / "other.key"

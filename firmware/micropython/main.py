@@ -60,7 +60,7 @@ class SocketConn:
 def main():
     cfg = configmod.load("/config.json")
     scr = cfg.get("screen") or {}
-    i2c = machine.I2C(scr.get("i2c_id", 0), sda=machine.Pin(scr.get("sda", 4)), scl=machine.Pin(scr.get("scl", 5)),
+    i2c = machine.I2C(scr.get("i2c_port", 0), sda=machine.Pin(scr.get("sda", 4)), scl=machine.Pin(scr.get("scl", 5)),
                       freq=400000)
     oled = SSD1306(i2c, 128, 64, scr.get("address", 0x3C))
     store = LogFileStore("/festival.log")

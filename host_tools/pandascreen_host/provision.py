@@ -21,7 +21,8 @@ custom.toml would be ignored, so we skip it and the Wi-Fi profile travels as
 README.txt written next to it) or by the pandascreen service.
 
 MicroPython boards (``--port /dev/ttyACM0``): flashes the core (see flash.py), then writes
-``/config.json``, ``/device.key`` and ``/wifi.json`` over mpremote.
+``/device.key`` and ``/config.json`` (including the Wi-Fi passphrase, which the board needs for
+``network.WLAN.connect``) over mpremote.
 
 The device's private key is generated here (os.urandom), written with mode 0600 from the first
 byte (O_EXCL temp file + rename) and never printed; only the public key is shown. (The boot
@@ -47,7 +48,6 @@ NM_NAME = "pandascreen-wifi.nmconnection"
 FIRSTBOOT_MARK = "init=/usr/lib/raspberrypi-sys-mods/firstboot"
 MP_CONFIG = "/config.json"
 MP_KEY = "/device.key"
-MP_WIFI = "/wifi.json"
 _HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 README = """pandascreen files (written by `pandascreen-host provision`)
@@ -259,6 +259,20 @@ def _write_host_key(choice, out):
     out.write("wrote device key %s (mode 600)\n" % choice.host_path)
 
 
+def _keep_wifi(cfg, old_bytes, out):
+    """Re-provisioning without --wifi-ssid keeps the Wi-Fi section of the previous config."""
+    try:
+        old = json.loads(old_bytes.decode("utf-8"))
+    except (ValueError, AttributeError):
+        return False
+    w = old.get("wifi") if isinstance(old, dict) else None
+    if isinstance(w, dict) and w.get("ssid"):
+        cfg["wifi"] = w
+        out.write("kept the Wi-Fi settings for %r (pass --wifi-ssid to change them)\n" % w["ssid"])
+        return True
+    return False
+
+
 # -- Raspberry Pi OS boot partition -----------------------------------------------------------
 def check_boot_partition(path):
     if not path:
@@ -337,9 +351,11 @@ def provision_pi(args, board, cfg_parts, out):
     else:
         out.write("kept %s (same key)\n" % key_target)
     cfg_path = os.path.join(folder, CONFIG_NAME)
+    old = read_small(cfg_path, 1 << 20, "config") if os.path.exists(cfg_path) else None
+    if not wifi and old is not None:
+        _keep_wifi(cfg, old, out)
     data = (json.dumps(cfg, indent=2, sort_keys=True) + "\n").encode("utf-8")
-    if os.path.exists(cfg_path):
-        old = read_small(cfg_path, 1 << 20, "config")
+    if old is not None:
         if old != data:
             atomic_write(cfg_path + ".bak", old)
     atomic_write(cfg_path, data)
@@ -417,13 +433,15 @@ def provision_micropython(args, board, cfg_parts, out, err):
             out.write("wrote %s on the board\n" % MP_KEY)
         else:
             out.write("kept %s on the board (same key)\n" % MP_KEY)
-        dev.put_bytes((json.dumps(cfg, indent=1, sort_keys=True) + "\n").encode("utf-8"), MP_CONFIG)
-        out.write("wrote %s on the board\n" % MP_CONFIG)
         if wifi:
-            blob = {"ssid": wifi["ssid"], "country": wifi["country"], "hidden": wifi["hidden"],
-                    "passphrase": wifi["passphrase"]}
-            dev.put_bytes((json.dumps(blob) + "\n").encode("utf-8"), MP_WIFI)
-            out.write("wrote %s on the board (Wi-Fi %r)\n" % (MP_WIFI, wifi["ssid"]))
+            # firmware/micropython/main.py passes cfg["wifi"]["psk"] to network.WLAN.connect();
+            # the board's own flash is the only place it is stored.
+            cfg["wifi"] = {"ssid": wifi["ssid"], "country": wifi["country"], "hidden": wifi["hidden"],
+                           "psk": wifi["passphrase"] or ""}
+        elif dev.exists(MP_CONFIG):
+            _keep_wifi(cfg, dev.read(MP_CONFIG), out)
+        dev.put_bytes((json.dumps(cfg, indent=1, sort_keys=True) + "\n").encode("utf-8"), MP_CONFIG)
+        out.write("wrote %s on the board%s\n" % (MP_CONFIG, (" (Wi-Fi %r)" % wifi["ssid"]) if wifi else ""))
     return pub, choice
 
 
