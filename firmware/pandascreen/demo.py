@@ -13,6 +13,7 @@ Frames are written as PNG (and an animated GIF) into --out.
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -132,6 +133,7 @@ def run(out_dir, quiet=False):
         server.stop()
         organiser.close()
         screen_store.close()
+        shutil.rmtree(work, ignore_errors=True)
     say("done: %d files in %s" % (len(written), os.path.abspath(out_dir)))
     return written
 

@@ -36,7 +36,7 @@ class SSD1306(framebuf.FrameBuffer):
         self.pages = height // 8
         self.external_vcc = external_vcc
         self.buffer = bytearray(self.pages * width)
-        framebuf.FrameBuffer.__init__(self, self.buffer, width, height, framebuf.MONO_VLSB)
+        super().__init__(self.buffer, width, height, framebuf.MONO_VLSB)
         self._cmd_buf = bytearray(2)
         self.init_display()
 

@@ -1,0 +1,126 @@
+"""`pandascreen-host import`: turn a published schedule into signed festival operations.
+
+    pandascreen-host import schedule.xml --store festival.db --key organiser.key
+
+Re-importing an updated export publishes only what changed (updates carry only the changed
+fields, vanished talks become deletes), so screens stay small and nothing is lost: the store
+keeps every earlier operation.  The organiser key is created on first use (mode 0600) and
+never printed; only its public key is shown, for `provision --organiser`.
+"""
+
+import os
+import sys
+import time
+
+from pandascreen_host.errors import UserError
+from pandascreen_host.fsutil import write_secret
+from pandascreen_host.progress import Progress
+
+BATCH = 200
+
+
+def _load_or_create_key(path, dry_run, out):
+    from pandascreen_host.provision import load_seed
+    if os.path.exists(path):
+        return load_seed(path), False
+    if dry_run:
+        return os.urandom(32), True
+    seed = os.urandom(32)
+    write_secret(path, seed, overwrite=False, what="organiser key")
+    out.write("created organiser key %s (mode 600) - keep it safe, it signs your schedule\n" % path)
+    return seed, True
+
+
+def _summary(changes):
+    counts = {}
+    for kind, action, _id, _fields in changes:
+        counts[(kind, action)] = counts.get((kind, action), 0) + 1
+    parts = []
+    for kind in ("festival", "venue", "event"):
+        for action in ("create", "update", "delete"):
+            n = counts.get((kind, action))
+            if n:
+                parts.append("%d %s %s%s" % (n, kind, action, "s" if n != 1 else ""))
+    return ", ".join(parts) if parts else "no changes"
+
+
+def run(args, out=None, err=None):
+    out = out or sys.stdout
+    err = err or sys.stderr
+    from pandascreen import importers, operation, schema
+    from pandascreen.crypto import public_key
+    from pandascreen.schedule import Schedule
+    from pandascreen.sqlite_store import SqliteStore
+    from pandascreen.store import IngestError
+
+    neutral = importers.load(args.schedule, timezone=args.timezone, festival_id=args.festival_id)
+    for w in neutral.get("warnings", ()):
+        err.write("warning: %s\n" % w)
+    fest = neutral["festival"]
+    fid = fest["id"]
+    key_path = args.key or "organiser.key"
+    seed, created = _load_or_create_key(key_path, args.dry_run, out)
+    pk = public_key(seed)
+    log_id = operation.log_id_for_festival(fid)
+
+    if args.dry_run and not os.path.exists(args.store):
+        current = None
+    else:
+        try:
+            store = SqliteStore(args.store)
+        except IngestError as e:
+            raise UserError(str(e))
+        current = Schedule.from_store(store, log_id, authors=[pk]).to_neutral()
+        if args.dry_run:
+            store.close()
+        if current["festival"] is None and not current["venues"] and not current["events"]:
+            current = None
+    changes = importers.diff(current, neutral)
+    # build (and so validate) every body before anything is signed: all or nothing on bad data
+    bodies = []
+    for kind, action, doc_id, fields in changes:
+        try:
+            bodies.append(schema.make_body(kind, action, doc_id, fields))
+        except schema.SchemaError as e:
+            raise UserError("%s: %s %s %r cannot be published: %s" % (args.schedule, action, kind, doc_id, e))
+    out.write("%s: festival %r, %d venues, %d events -> %s\n" % (
+        args.schedule, fid, len(neutral["venues"]), len(neutral["events"]), _summary(changes)))
+    if args.dry_run:
+        out.write("dry run: nothing written\n")
+        return 0
+    try:
+        published = _publish(store, seed, log_id, bodies, err)
+    finally:
+        store.close()
+    out.write("published %d operations to %s\n" % (published, args.store))
+    out.write("festival id: %s\norganiser public key: %s\n" % (fid, pk.hex()))
+    if created:
+        out.write("screens trust this key when provisioned with --organiser %s\n" % pk.hex())
+    return 0
+
+
+def _publish(store, seed, log_id, bodies, err):
+    from pandascreen import operation
+    from pandascreen.crypto import public_key
+    if not bodies:
+        return 0
+    pk = public_key(seed)
+    past = store.latest(pk, log_id)
+    seq = 0 if past is None else past.seq_num + 1
+    backlink = None if past is None else past.hash
+    ts = int(time.time() * 1000000)
+    if past is not None and ts <= past.timestamp:
+        ts = past.timestamp + 1
+    bar = Progress("signing operations", len(bodies), unit="ops", stream=err)
+    done = 0
+    for start in range(0, len(bodies), BATCH):
+        batch = []
+        for body in bodies[start:start + BATCH]:
+            op = operation.create(seed, body, seq, backlink, operation.Extensions(log_id, ts))
+            batch.append((op.header_bytes, op.body))
+            seq, backlink, ts = seq + 1, op.hash, ts + 1
+        store.ingest_many(batch)  # one durable transaction per batch
+        done += len(batch)
+        bar.update(done)
+    bar.done()
+    return done
