@@ -1,0 +1,118 @@
+"""Schedule importers (CPython): frab/pretalx XML and JSON, iCal, voctosched CSV -> neutral form.
+
+``load(path)`` returns::
+
+    {"festival": {"id", "name", "timezone", "utc_offset", "start", "end"},
+     "venues": [{"id", "name", "order"}],
+     "events": [{"id", "venue", "title", "start", "end", "speakers", "track", "lang"}],
+     "warnings": [str]}
+
+with times as UTC epoch seconds.  ``diff(old, new)`` turns two neutral forms into the
+create/update/delete changes that bring ``old`` to ``new``.
+"""
+
+import os
+
+from .common import ScheduleImportError
+
+SUPPORTED = ("frab/pentabarf/pretalx schedule.xml", "frab/c3voc/pretalx schedule.json",
+             "iCalendar .ics", "voctosched .csv")
+MAX_SIZE = 64 * 1024 * 1024
+
+
+def _sniff(path, data):
+    ext = os.path.splitext(path)[1].lower()
+    head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if ext == ".ics" or head.upper().startswith(b"BEGIN:VCALENDAR"):
+        return "ical"
+    if ext == ".json" or head.startswith(b"{"):
+        return "json"
+    if ext == ".xml" or head.startswith(b"<"):
+        return "xml"
+    if ext == ".csv" or head.startswith(b"Room,"):
+        return "csv"
+    return None
+
+
+def load(path, timezone=None, festival_id=None):
+    """Parse a schedule file; raises ScheduleImportError with a clear message."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_SIZE + 1)
+    except FileNotFoundError:
+        raise ScheduleImportError("%s: no such file" % path)
+    except IsADirectoryError:
+        raise ScheduleImportError("%s: is a folder, not a schedule file" % path)
+    except OSError as e:
+        raise ScheduleImportError("%s: cannot read (%s)" % (path, e.strerror or e))
+    if len(data) > MAX_SIZE:
+        raise ScheduleImportError("%s: larger than %d MiB; is this really a schedule?" % (path, MAX_SIZE >> 20))
+    if not data.strip():
+        raise ScheduleImportError("%s: the file is empty" % path)
+    kind = _sniff(path, data)
+    if kind is None:
+        raise ScheduleImportError("%s: unknown schedule format (supported: %s)" % (path, "; ".join(SUPPORTED)))
+    if kind == "xml":
+        from . import frab_xml as mod
+    elif kind == "json":
+        from . import json_schedule as mod
+    elif kind == "ical":
+        from . import ical as mod
+    else:
+        from . import csv_schedule as mod
+    return mod.load(path, data, timezone=timezone, festival_id=festival_id)
+
+
+FESTIVAL_FIELDS = ("name", "timezone", "utc_offset", "start", "end")
+VENUE_FIELDS = ("name", "order")
+EVENT_FIELDS = ("venue", "title", "start", "end", "speakers", "track", "lang")
+
+
+def _changed(old, new, fields):
+    out = {}
+    for f in fields:
+        if f in new and (old is None or old.get(f) != new[f]):
+            out[f] = new[f]
+    return out
+
+
+def _index(items):
+    return dict((x["id"], x) for x in items or ())
+
+
+def diff(old, new):
+    """Changes (kind, action, id, fields) turning neutral ``old`` (or None) into ``new``.
+
+    Order: festival, venue creates/updates, event creates/updates, event deletes, venue deletes.
+    Updates carry only the fields that changed.
+    """
+    old = old or {}
+    changes = []
+    nf = new.get("festival")
+    of = old.get("festival")
+    if nf is not None:
+        if of is None or of.get("id") != nf["id"]:
+            changes.append(("festival", "create", nf["id"], _changed(None, nf, FESTIVAL_FIELDS)))
+        else:
+            f = _changed(of, nf, FESTIVAL_FIELDS)
+            if f:
+                changes.append(("festival", "update", nf["id"], f))
+    for kind, fields, key in (("venue", VENUE_FIELDS, "venues"), ("event", EVENT_FIELDS, "events")):
+        olds = _index(old.get(key))
+        for item in new.get(key) or ():
+            prev = olds.get(item["id"])
+            if prev is None:
+                changes.append((kind, "create", item["id"], _changed(None, item, fields)))
+            else:
+                f = _changed(prev, item, fields)
+                if f:
+                    changes.append((kind, "update", item["id"], f))
+    for kind, key in (("event", "events"), ("venue", "venues")):
+        news = _index(new.get(key))
+        for item in sorted(old.get(key) or (), key=lambda x: x["id"]):
+            if item["id"] not in news:
+                changes.append((kind, "delete", item["id"], None))
+    return changes
+
+
+__all__ = ["load", "diff", "ScheduleImportError", "SUPPORTED"]

@@ -1,0 +1,174 @@
+"""Shared helpers for the schedule importers (CPython only)."""
+
+import datetime
+import hashlib
+import re
+import unicodedata
+
+try:
+    import zoneinfo
+except ImportError:  # Python < 3.9
+    zoneinfo = None
+
+
+class ScheduleImportError(ValueError):
+    """A schedule file could not be imported; the message says which file, where, and what to do."""
+
+
+def slug(text, fallback="x"):
+    text = unicodedata.normalize("NFKD", str(text))
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = text.replace("ß", "ss").lower()
+    text = re.sub(r"[^a-z0-9]+", "-", text).strip("-")
+    return text[:60] or fallback
+
+
+def get_zone(name, path):
+    if not name:
+        return None
+    if name.upper() in ("UTC", "Z", "GMT", "ETC/UTC"):
+        return datetime.timezone.utc
+    if zoneinfo is None:
+        raise ScheduleImportError("%s: time zone %r needs Python 3.9+ (zoneinfo)" % (path, name))
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except Exception:
+        raise ScheduleImportError("%s: unknown time zone %r (use an IANA name like Europe/Berlin)" % (path, name))
+
+
+def parse_duration(text, where):
+    """'01:30', '1:30', '00:05:00', '90' (minutes) -> seconds; None when empty."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    parts = text.split(":")
+    try:
+        nums = [int(p) for p in parts]
+    except ValueError:
+        raise ScheduleImportError("%s: duration %r is not HH:MM" % (where, text))
+    if any(n < 0 for n in nums) or len(nums) > 3:
+        raise ScheduleImportError("%s: duration %r is not HH:MM" % (where, text))
+    if len(nums) == 1:
+        return nums[0] * 60
+    if len(nums) == 2:
+        return nums[0] * 3600 + nums[1] * 60
+    return nums[0] * 3600 + nums[1] * 60 + nums[2]
+
+
+def parse_hhmm(text, where):
+    m = re.match(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$", text or "")
+    if not m or int(m.group(1)) > 47 or int(m.group(2)) > 59:
+        raise ScheduleImportError("%s: start time %r is not HH:MM" % (where, text))
+    return int(m.group(1)), int(m.group(2))
+
+
+def parse_iso(text, where):
+    text = (text or "").strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    try:
+        return datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise ScheduleImportError("%s: date %r is not an ISO 8601 date-time" % (where, text))
+
+
+def parse_date(text, where):
+    try:
+        return datetime.date.fromisoformat((text or "").strip()[:10])
+    except ValueError:
+        raise ScheduleImportError("%s: %r is not a date (YYYY-MM-DD)" % (where, text))
+
+
+def local_to_epoch(day, hour, minute, zone):
+    extra_days, hour = divmod(hour, 24)
+    dt = datetime.datetime(day.year, day.month, day.day, hour, minute) + datetime.timedelta(days=extra_days)
+    return int(dt.replace(tzinfo=zone).timestamp())
+
+
+def offset_minutes(zone, epoch):
+    if zone is None:
+        return 0
+    dt = datetime.datetime.fromtimestamp(epoch, zone)
+    return int(dt.utcoffset().total_seconds() // 60)
+
+
+class Builder:
+    """Collects venues and events, assigns stable unique ids, and produces the neutral form."""
+
+    def __init__(self, path):
+        self.path = path
+        self.venues = {}  # name -> venue dict
+        self.events = []
+        self.warnings = []
+        self._ids = {}
+        self.seen_offset = None
+
+    def note_offset(self, dt):
+        """Remember the UTC offset the file itself uses (for files that name no time zone)."""
+        if self.seen_offset is None and dt.utcoffset() is not None:
+            self.seen_offset = int(dt.utcoffset().total_seconds() // 60)
+
+    def warn(self, msg):
+        self.warnings.append("%s: %s" % (self.path, msg))
+
+    def venue(self, name):
+        name = (name or "").strip()
+        if not name:
+            name = "Elsewhere"
+        v = self.venues.get(name)
+        if v is None:
+            base = slug(name, "room")
+            vid = base
+            taken = set(x["id"] for x in self.venues.values())
+            n = 2
+            while vid in taken:
+                vid = "%s-%d" % (base, n)
+                n += 1
+            v = self.venues[name] = {"id": vid, "name": name, "order": len(self.venues) + 1}
+        return v["id"]
+
+    def event(self, ident, venue_name, title, start, duration, speakers=(), track="", lang="", where=""):
+        title = " ".join((title or "").split())
+        if not title:
+            self.warn("%s has no title; shown as 'Untitled'" % where)
+            title = "Untitled"
+        if not (venue_name or "").strip():
+            self.warn("%s (%r) has no room; put under 'Elsewhere'" % (where, title))
+        vid = self.venue(venue_name)
+        if duration is None:
+            self.warn("%s (%r) has no duration; treated as 0 minutes" % (where, title))
+            duration = 0
+        elif duration == 0:
+            self.warn("%s (%r) has zero duration" % (where, title))
+        ident = (ident or "").strip()
+        if not ident:
+            h = hashlib.sha256(("%s|%d|%s" % (vid, start, title)).encode("utf-8")).hexdigest()[:16]
+            ident = "h-" + h
+        if ident in self._ids:
+            self._ids[ident] += 1
+            self.warn("duplicate event id %r (%r); the copy is kept as %s-%d" % (
+                ident, title, ident, self._ids[ident]))
+            ident = "%s-%d" % (ident, self._ids[ident])
+        else:
+            self._ids[ident] = 1
+        self.events.append({
+            "id": ident[:200], "venue": vid, "title": title[:1000], "start": int(start),
+            "end": int(start + duration), "speakers": [s[:1000] for s in speakers if s][:20],
+            "track": (track or "").strip()[:1000], "lang": (lang or "").strip()[:1000],
+        })
+
+    def result(self, name, festival_id, zone_name, zone):
+        if not self.events:
+            raise ScheduleImportError("%s: the schedule has no events" % self.path)
+        start = min(e["start"] for e in self.events)
+        end = max(e["end"] for e in self.events)
+        self.events.sort(key=lambda e: (e["start"], e["venue"], e["id"]))
+        fest = {"id": festival_id or slug(name, "festival"), "name": (name or festival_id or "Festival").strip(),
+                "timezone": zone_name or "", "utc_offset": (offset_minutes(zone, start) if zone is not None
+                                                         else (self.seen_offset or 0)),
+                "start": start, "end": end}
+        used = set(e["venue"] for e in self.events)
+        venues = [v for v in sorted(self.venues.values(), key=lambda v: v["order"]) if v["id"] in used]
+        for i, v in enumerate(venues):
+            v["order"] = i + 1
+        return {"festival": fest, "venues": venues, "events": self.events, "warnings": self.warnings}

@@ -1,0 +1,50 @@
+"""voctosched CSV importer: Room,Date,Day,Start,Duration,Title,ID,Abstract,Description,Language,Speakers,File URL."""
+
+import csv
+import io
+import os
+
+from .common import Builder, ScheduleImportError, get_zone, local_to_epoch, parse_date, parse_duration, parse_hhmm, slug
+
+REQUIRED = ("Room", "Date", "Start", "Duration", "Title")
+DEFAULT_ZONE = "Europe/Berlin"
+
+
+def load(path, data, timezone=None, festival_id=None):
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeError:
+        raise ScheduleImportError("%s: CSV is not UTF-8 text" % path)
+    reader = csv.DictReader(io.StringIO(text))
+    header = reader.fieldnames or []
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise ScheduleImportError("%s: CSV header lacks column(s) %s (found: %s)"
+                                  % (path, ", ".join(missing), ", ".join(header) or "nothing"))
+    b = Builder(path)
+    zone_name = timezone
+    if not zone_name:
+        zone_name = DEFAULT_ZONE
+        b.warn("CSV has no time zone; assuming %s (pass --timezone to change)" % DEFAULT_ZONE)
+    zone = get_zone(zone_name, path)
+    for row in reader:
+        line = reader.line_num
+        where = "%s line %d" % (path, line)
+        if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
+            continue
+        day = parse_date(row.get("Date"), where)
+        hh, mm = parse_hhmm(row.get("Start"), where)
+        start = local_to_epoch(day, hh, mm, zone)
+        dur = parse_duration(row.get("Duration"), where)
+        speakers = []
+        for s in (row.get("Speakers") or "").split(","):
+            s = s.strip()
+            if ":" in s and s.split(":", 1)[0].strip().isdigit():
+                s = s.split(":", 1)[1].strip()
+            if s:
+                speakers.append(s)
+        ident = (row.get("ID") or "").strip()
+        b.event(("id-" + ident) if ident else "", row.get("Room"), row.get("Title"), start, dur, speakers, "",
+                row.get("Language") or "", "row %d" % line)
+    name = festival_id or os.path.splitext(os.path.basename(path))[0]
+    return b.result(name, festival_id and slug(festival_id, "festival"), zone_name, zone)

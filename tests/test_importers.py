@@ -1,0 +1,183 @@
+import datetime
+import os
+
+import pytest
+
+from conftest import SCHEDULES
+from pandascreen import importers
+from pandascreen.importers import ScheduleImportError
+
+UTC = datetime.timezone.utc
+
+
+def real(name):
+    path = os.path.join(SCHEDULES, name)
+    if not os.path.exists(path):
+        pytest.skip("real schedule files not found at %s (set PANDASCREEN_SCHEDULES)" % SCHEDULES)
+    return path
+
+
+def ts(*args):
+    return int(datetime.datetime(*args, tzinfo=UTC).timestamp())
+
+
+def find(n, **kw):
+    hits = [e for e in n["events"] if all(e[k] == v for k, v in kw.items())]
+    assert hits, kw
+    return hits[0]
+
+
+def venue_name(n, vid):
+    return [v["name"] for v in n["venues"] if v["id"] == vid][0]
+
+
+# file, timezone argument, events kept, venues with events, festival id
+CASES = [
+    ("giggity_36c3_merged.xml", None, 1351, 92, "36c3"),
+    ("eventfahrplan_schedule-38c3-20251206.xml", None, 1007, 72, "38c3"),
+    ("giggity_fosdem_2021.xml", "Europe/Brussels", 773, 106, "fosdem-2021"),
+    ("giggity_debconf23.xml", None, 117, 5, "debconf23"),
+    ("vocschedule_frab-camp2019.json", None, 79, 2, "camp2019"),
+    ("vocschedule_pretalx-rc3.json", None, 48, 5, "rc3-channels-2020"),
+    ("giggity_jres_2022.ics", None, 120, 15, "jres-2021-22"),
+    ("giggity_linux_conf_au_2020.ics", None, 262, 8, "linux-conf-au-2020"),
+    ("aksw-lswt2019_schedule.xml", "Europe/Berlin", 31, 4, "7th-leipzig-semantic-web-day"),
+    ("voctosched_gpn11.csv", None, 29, 2, "voctosched-gpn11"),
+]
+
+
+@pytest.mark.parametrize("name,tz,events,venues,fid", CASES)
+def test_real_files_import(name, tz, events, venues, fid):
+    n = importers.load(real(name), timezone=tz)
+    assert len(n["events"]) == events
+    assert len(n["venues"]) == venues
+    assert n["festival"]["id"] == fid
+    ids = [e["id"] for e in n["events"]]
+    assert len(set(ids)) == len(ids)
+    assert all(e["end"] >= e["start"] for e in n["events"])
+    assert set(e["venue"] for e in n["events"]) == set(v["id"] for v in n["venues"])
+    # re-importing the same export changes nothing
+    assert importers.diff(n, importers.load(real(name), timezone=tz)) == []
+    # and the whole thing is publishable
+    from pandascreen import schema
+    for kind, action, doc_id, fields in importers.diff(None, n):
+        schema.make_body(kind, action, doc_id, fields)
+
+
+def test_36c3_times_rooms_and_duplicates():
+    n = importers.load(real("giggity_36c3_merged.xml"))
+    e = find(n, title="Opening Ceremony")
+    assert e["start"] == ts(2019, 12, 27, 10, 0) and e["end"] - e["start"] == 30 * 60
+    assert venue_name(n, e["venue"]) == "Ada" and e["speakers"] == ["bleeptrack", "blinry"]
+    assert n["festival"]["utc_offset"] == 60  # no time_zone_name: taken from the +01:00 dates
+    assert sum("duplicate event id" in w for w in n["warnings"]) == 3
+    assert any(v["name"] == "headnut" for v in n["venues"])  # the event's <room>, not the sort-prefixed one
+
+
+def test_38c3_after_midnight():
+    n = importers.load(real("eventfahrplan_schedule-38c3-20251206.xml"))
+    e = find(n, title="Paulina")
+    assert e["start"] == ts(2024, 12, 27, 23, 30) and e["end"] - e["start"] == 2 * 3600
+    assert n["festival"]["timezone"] == "Europe/Berlin"
+
+
+def test_debconf_utc_dates_with_local_start():
+    n = importers.load(real("giggity_debconf23.xml"))
+    e = find(n, id="455d075f-48c0-2ec2-24b3-f5add30c383a")
+    assert e["start"] == ts(2023, 9, 10, 5, 0)  # 10:30 IST
+    assert venue_name(n, e["venue"]) == "Anamudi"
+    assert n["festival"]["utc_offset"] == 330
+
+
+def test_fosdem_without_dates_needs_and_uses_timezone():
+    with pytest.raises(ScheduleImportError, match="--timezone"):
+        importers.load(real("giggity_fosdem_2021.xml"))
+    n = importers.load(real("giggity_fosdem_2021.xml"), timezone="Europe/Brussels")
+    e = find(n, title="Welcome to FOSDEM 2021")
+    assert e["start"] == ts(2021, 2, 6, 8, 0)
+
+
+def test_ical_tzid_without_vtimezone_and_folded_utf8():
+    n = importers.load(real("giggity_jres_2022.ics"))
+    e = find(n, title="Accueil congressistes")
+    assert e["start"] == ts(2022, 5, 17, 9, 0) and venue_name(n, e["venue"]) == "Accueil Parc Chanot"
+    assert any("Numérique" in x["title"] for x in n["events"])
+    assert any("zero duration" in w for w in n["warnings"])
+
+
+def test_ical_x_wr_timezone_and_missing_location():
+    n = importers.load(real("giggity_linux_conf_au_2020.ics"))
+    assert n["festival"]["timezone"] == "Australia/Brisbane" and n["festival"]["utc_offset"] == 600
+    assert any(v["name"] == "Elsewhere" for v in n["venues"])
+    assert sum("has no room" in w for w in n["warnings"]) == 17
+
+
+def test_lswt_bogus_z_read_as_local_time():
+    n = importers.load(real("aksw-lswt2019_schedule.xml"), timezone="Europe/Berlin")
+    assert find(n, title="Welcome")["start"] == ts(2019, 5, 22, 7, 0)
+    assert any("end in 'Z'" in w for w in n["warnings"])
+    assert any("no duration" in w for w in n["warnings"])
+    assert find(n, title="Welcome")["speakers"] == ["Dr. Sebastian Tramp", "Andreas Heinecke"]
+
+
+def test_csv_date_wins_over_day_index():
+    n = importers.load(real("voctosched_gpn11.csv"))
+    e = find(n, title="Ergebnisse Gamejam")
+    assert e["start"] == ts(2011, 6, 25, 22, 0) and e["speakers"] == ["diverse"]
+    assert any("assuming Europe/Berlin" in w for w in n["warnings"])
+
+
+def test_pretalx_json():
+    n = importers.load(real("vocschedule_pretalx-rc3.json"))
+    e = find(n, id="0dac57a7-e499-5b4d-b393-655d2dfddaf4")
+    assert e["start"] == ts(2020, 12, 28, 10, 0)
+    assert venue_name(n, e["venue"]) == "r3s - Monheim/Rhein"
+
+
+@pytest.mark.parametrize("name,content,msg", [
+    ("missing.xml", None, "no such file"),
+    ("empty.xml", b"   \n", "empty"),
+    ("cut.xml", b"<schedule><conference><title>x</title></conf", "not well-formed XML"),
+    ("other.xml", b"<html><body/></html>", "expected a frab <schedule>"),
+    ("other.json", b'{"hello": 1}', "not a frab/pretalx schedule"),
+    ("bad.json", b'{"schedule": ', "not valid JSON"),
+    ("float.ics", b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:1\r\nDTSTART:20240101T100000\r\nSUMMARY:x\r\n"
+                  b"END:VEVENT\r\nEND:VCALENDAR\r\n", "floating time"),
+    ("cut.ics", b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:1\r\n", "never ends"),
+    ("dur.csv", "Room,Date,Day,Start,Duration,Title\nA,2024-01-01,1,10:00,1h,x\n".encode(), "duration '1h'"),
+    ("cols.csv", b"Room,Title\nA,x\n", "lacks column"),
+    ("what.txt", b"hello world", "unknown schedule format"),
+    ("tz.csv", "Room,Date,Day,Start,Duration,Title\nA,2024-01-01,1,10:00,1:00,x\n".encode(), "unknown time zone"),
+])
+def test_bad_input_is_explained(tmp_path, name, content, msg):
+    p = tmp_path / name
+    if content is not None:
+        p.write_bytes(content)
+    with pytest.raises(ScheduleImportError, match=msg) as ei:
+        importers.load(str(p), timezone="Mars/Olympus" if name == "tz.csv" else None)
+    assert str(p) in str(ei.value)
+
+
+def neutral():
+    return {"festival": {"id": "f", "name": "F", "timezone": "UTC", "utc_offset": 0, "start": 0, "end": 9},
+            "venues": [{"id": "a", "name": "A", "order": 1}, {"id": "b", "name": "B", "order": 2}],
+            "events": [{"id": "e1", "venue": "a", "title": "T1", "start": 0, "end": 5, "speakers": [],
+                        "track": "", "lang": ""},
+                       {"id": "e2", "venue": "b", "title": "T2", "start": 5, "end": 9, "speakers": ["x"],
+                        "track": "", "lang": ""}],
+            "warnings": []}
+
+
+def test_diff():
+    old = neutral()
+    assert importers.diff(old, neutral()) == []
+    assert [c[:2] for c in importers.diff(None, old)] == [("festival", "create"), ("venue", "create"),
+                                                           ("venue", "create"), ("event", "create"),
+                                                           ("event", "create")]
+    new = neutral()
+    new["events"][0]["title"] = "T1 (moved)"
+    assert importers.diff(old, new) == [("event", "update", "e1", {"title": "T1 (moved)"})]
+    new = neutral()
+    del new["events"][1]
+    del new["venues"][1]
+    assert importers.diff(old, new) == [("event", "delete", "e2", None), ("venue", "delete", "b", None)]
