@@ -1,0 +1,123 @@
+"""Pure-Python BLAKE3 / Ed25519 / SHA-512 against the native wheels, RFC 8032 and MicroPython."""
+import hashlib
+import os
+import random
+
+import blake3 as blake3_native
+import pytest
+from nacl.signing import SigningKey
+
+from mpy import run_micropython
+from pandascreen import _ed25519_py as ed
+from pandascreen._blake3_py import blake3
+
+LENGTHS = [0, 1, 63, 64, 65, 1023, 1024, 1025, 2048, 3072, 4097, 10000, 31744, 33 * 1024 + 5]
+
+
+@pytest.mark.parametrize("n", LENGTHS)
+def test_blake3_matches_native(n):
+    data = os.urandom(n)
+    assert blake3(data) == blake3_native.blake3(data).digest()
+
+
+def test_blake3_known_values():
+    assert blake3(bytes([1, 2, 3])).hex() == "b177ec1bf26dfb3b7010d473e6d44713b29b765b99c6e60ecbfae742de496543"
+    assert blake3(b"A very important message.").hex() == (
+        "8d3ca6d66651182cd6a9c1fc5dad0260a0ee29fe9ed494734e60d259430ae8a4")
+
+
+@pytest.mark.parametrize("n", [0, 3, 111, 112, 127, 128, 239, 240, 1000])
+def test_sha512_fallback_matches_hashlib(n):
+    data = os.urandom(n)
+    assert ed._sha512_py(data) == hashlib.sha512(data).digest()
+
+
+# RFC 8032 section 7.1, tests 1-3 and "SHA(abc)"
+RFC = [
+    ("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+     "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", "",
+     "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"),
+    ("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+     "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c", "72",
+     "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00"),
+    ("c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7",
+     "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025", "af82",
+     "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a"),
+]
+
+
+@pytest.mark.parametrize("seed,pk,msg,sig", RFC)
+def test_rfc8032_vectors(seed, pk, msg, sig):
+    seed, pk, msg, sig = (bytes.fromhex(x) for x in (seed, pk, msg, sig))
+    assert ed.public_key(seed) == pk
+    assert ed.sign(seed, msg) == sig
+    assert ed.verify(pk, msg, sig)
+
+
+def test_matches_pynacl_on_random_keys():
+    rnd = random.Random(7)
+    for i in range(25):
+        seed = bytes(rnd.getrandbits(8) for _ in range(32))
+        msg = bytes(rnd.getrandbits(8) for _ in range(i * 13))
+        sk = SigningKey(seed)
+        assert ed.public_key(seed) == bytes(sk.verify_key)
+        assert ed.sign(seed, msg) == sk.sign(msg).signature
+
+
+L = ed.L
+
+
+def test_strict_verification():
+    seed = bytes(range(32))
+    pk = ed.public_key(seed)
+    msg = b"festival"
+    sig = ed.sign(seed, msg)
+    assert ed.verify(pk, msg, sig)
+    assert not ed.verify(pk, msg + b"!", sig)
+    tampered = bytearray(sig)
+    tampered[0] ^= 1
+    assert not ed.verify(pk, msg, bytes(tampered))
+    # S + L verifies under a lax check but is not canonical
+    s = int.from_bytes(sig[32:], "little") + L
+    assert s < 2 ** 256
+    assert not ed.verify(pk, msg, sig[:32] + s.to_bytes(32, "little"))
+    # small-order public key (identity) and R
+    identity = (1).to_bytes(32, "little")
+    assert not ed.verify(identity, msg, sig)
+    assert not ed.verify(pk, msg, identity + sig[32:])
+    # non-canonical y (>= p)
+    assert not ed.verify((ed.P + 1).to_bytes(32, "little"), msg, sig)
+    # wrong lengths never raise
+    assert not ed.verify(pk[:31], msg, sig)
+    assert not ed.verify(pk, msg, sig[:63])
+    assert not ed.verify(b"", b"", b"")
+
+
+def test_same_answers_under_micropython():
+    rnd = random.Random(3)
+    cases = []
+    for n in (0, 5, 64, 1025, 3000):
+        cases.append(bytes(rnd.getrandbits(8) for _ in range(n)))
+    expected = [blake3_native.blake3(c).digest().hex() for c in cases]
+    seed = bytes(range(32))
+    sig = SigningKey(seed).sign(b"hello").signature
+    out = run_micropython("""
+from pandascreen._blake3_py import blake3
+from pandascreen import _ed25519_py as ed
+from pandascreen.util import hexlify, unhexlify
+cases = %r
+for c in cases:
+    print("b3", hexlify(blake3(unhexlify(c))))
+seed = bytes(range(32))
+pk = ed.public_key(seed)
+print("pk", hexlify(pk))
+print("sig", hexlify(ed.sign(seed, b"hello")))
+print("verify", ed.verify(pk, b"hello", unhexlify(%r)), ed.verify(pk, b"hellO", unhexlify(%r)))
+print("sha", hexlify(ed._sha512_py(b"abc")))
+""" % ([c.hex() for c in cases], sig.hex(), sig.hex()))
+    for e in expected:
+        assert "b3 " + e in out
+    assert "pk " + bytes(SigningKey(seed).verify_key).hex() in out
+    assert "sig " + sig.hex() in out
+    assert "verify True False" in out
+    assert "sha " + hashlib.sha512(b"abc").hexdigest() in out
