@@ -79,6 +79,16 @@ def parse_date(text, where):
         raise ScheduleImportError("%s: %r is not a date (YYYY-MM-DD)" % (where, text))
 
 
+def aware(text, zone, where):
+    """Parse an ISO date-time; one without a UTC offset is read in ``zone`` (required then)."""
+    dt = parse_iso(text, where)
+    if dt.tzinfo is None:
+        if zone is None:
+            raise ScheduleImportError("%s: date %s has no UTC offset; pass --timezone" % (where, text))
+        dt = dt.replace(tzinfo=zone)
+    return dt
+
+
 def local_to_epoch(day, hour, minute, zone):
     extra_days, hour = divmod(hour, 24)
     dt = datetime.datetime(day.year, day.month, day.day, hour, minute) + datetime.timedelta(days=extra_days)

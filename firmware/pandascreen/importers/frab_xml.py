@@ -3,8 +3,8 @@
 import datetime
 import xml.etree.ElementTree as ET
 
-from .common import (Builder, ScheduleImportError, get_zone, local_to_epoch, parse_date, parse_duration,
-                     parse_hhmm, parse_iso)
+from .common import (Builder, ScheduleImportError, aware, get_zone, local_to_epoch, parse_date,
+                     parse_duration, parse_hhmm)
 
 
 def _text(el, tag):
@@ -44,13 +44,8 @@ def load(path, data, timezone=None, festival_id=None):
                 date_text = _text(ev, "date")
                 hh, mm = parse_hhmm(start_text, "%s %s" % (path, where))
                 if date_text:
-                    dt = parse_iso(date_text, "%s %s" % (path, where))
-                    if dt.tzinfo is None:
-                        if zone is None:
-                            raise ScheduleImportError("%s %s: <date> %s has no UTC offset; pass --timezone"
-                                                      % (path, where, date_text))
-                        dt = dt.replace(tzinfo=zone)
-                    elif (dt.utcoffset() == datetime.timedelta(0) and zone is not None and timezone
+                    dt = aware(date_text, zone, "%s %s" % (path, where))
+                    if (dt.utcoffset() == datetime.timedelta(0) and zone is not None and timezone
                           and (dt.hour, dt.minute) == (hh, mm)):
                         # hand-made exports write local wall-clock times with a bogus 'Z'
                         dt = dt.replace(tzinfo=zone)

@@ -2,8 +2,8 @@
 
 import json
 
-from .common import (Builder, ScheduleImportError, get_zone, local_to_epoch, parse_date, parse_duration,
-                     parse_hhmm, parse_iso, slug)
+from .common import (Builder, ScheduleImportError, aware, get_zone, local_to_epoch, parse_date,
+                     parse_duration, parse_hhmm, slug)
 
 
 def load(path, data, timezone=None, festival_id=None):
@@ -30,12 +30,7 @@ def load(path, data, timezone=None, festival_id=None):
                 where = "day %s event id=%s" % (day.get("index", di + 1), ev.get("id", "?"))
                 dt_text = ev.get("date")
                 if dt_text:
-                    dt = parse_iso(dt_text, "%s %s" % (path, where))
-                    if dt.tzinfo is None:
-                        if zone is None:
-                            raise ScheduleImportError("%s %s: date %s has no UTC offset; pass --timezone"
-                                                      % (path, where, dt_text))
-                        dt = dt.replace(tzinfo=zone)
+                    dt = aware(dt_text, zone, "%s %s" % (path, where))
                     b.note_offset(dt)
                     start = int(dt.timestamp())
                 else:
