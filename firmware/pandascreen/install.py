@@ -1,0 +1,217 @@
+"""Pi-side first-boot installer: move what `pandascreen-host provision` left on the boot partition
+into place, idempotently (safe to run at every boot; the service runs it before starting).
+
+    sudo pandascreen-install [--boot /boot/firmware] [--root /] [--enable-service] [--dry-run]
+
+* ``BOOT/pandascreen/device.key`` -> ``ROOT/var/lib/pandascreen/device.key`` (dir 0700, file 0600);
+  the copy is fsynced and compared before the FAT original is deleted.  A *different* key already
+  installed is never overwritten: both are kept and the run fails with an explanation.
+* ``BOOT/pandascreen/config.json`` -> ``ROOT/etc/pandascreen/config.json`` with ``key`` and
+  ``store`` rewritten to the installed paths (a differing previous config is kept as ``.bak``).
+* ``BOOT/pandascreen/pandascreen-wifi.nmconnection`` ->
+  ``ROOT/etc/NetworkManager/system-connections/`` (mode 0600), then removed from FAT so the
+  Wi-Fi key does not stay readable by every user; NetworkManager is asked to reload.
+Secrets are never printed.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+UNIT_NAME = "pandascreen.service"
+SERVICE_USER = "pandascreen"
+
+
+class InstallError(Exception):
+    pass
+
+
+def _unit_source():
+    here = os.path.dirname(os.path.abspath(__file__))
+    for cand in (os.path.join(here, "systemd", UNIT_NAME),
+                 os.path.join(os.path.dirname(here), "systemd", UNIT_NAME)):
+        if os.path.exists(cand):
+            return cand
+    raise InstallError("cannot find %s next to the pandascreen package" % UNIT_NAME)
+
+
+def _owner():
+    try:
+        import pwd
+        pw = pwd.getpwnam(SERVICE_USER)
+        return pw.pw_uid, pw.pw_gid
+    except (ImportError, KeyError):
+        return None
+
+
+def _read(path):
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def _write_atomic(path, data, mode, owner=None):
+    tmp = path + ".tmp-install"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        os.fchmod(fd, mode)
+        if owner is not None and os.geteuid() == 0:
+            os.fchown(fd, owner[0], owner[1])
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    dfd = os.open(os.path.dirname(path), os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def _mkdir(path, mode, owner=None):
+    os.makedirs(path, exist_ok=True)
+    os.chmod(path, mode)
+    if owner is not None and os.geteuid() == 0:
+        os.chown(path, owner[0], owner[1])
+
+
+class Installer:
+    def __init__(self, boot, root, dry_run=False, out=None):
+        self.boot = boot
+        self.root = root
+        self.dry_run = dry_run
+        self.out = out or sys.stdout
+        self.src = os.path.join(boot, "pandascreen")
+        self.lib = os.path.join(root, "var", "lib", "pandascreen")
+        self.etc = os.path.join(root, "etc", "pandascreen")
+        self.nm_dir = os.path.join(root, "etc", "NetworkManager", "system-connections")
+        self.actions = []
+
+    def say(self, msg):
+        self.actions.append(msg)
+        self.out.write(("would " if self.dry_run else "") + msg + "\n")
+
+    def key(self):
+        src = os.path.join(self.src, "device.key")
+        dst = os.path.join(self.lib, "device.key")
+        if not os.path.exists(src):
+            return
+        data = _read(src)
+        if len(data) != 32:
+            raise InstallError("%s is %d bytes, not a 32-byte device key; left in place" % (src, len(data)))
+        if os.path.exists(dst):
+            if _read(dst) != data:
+                raise InstallError(
+                    "a different device key is already installed at %s; kept both (the new one stays at %s). "
+                    "Remove one of them to choose." % (dst, src))
+            self.say("remove duplicate device key %s (already installed)" % src)
+            if not self.dry_run:
+                os.remove(src)
+            return
+        self.say("move device key to %s (mode 600)" % dst)
+        if not self.dry_run:
+            owner = _owner()
+            _mkdir(self.lib, 0o700, owner)
+            _write_atomic(dst, data, 0o600, owner)
+            if _read(dst) != data:
+                raise InstallError("copy of the device key to %s did not verify; original kept" % dst)
+            os.remove(src)
+
+    def config(self):
+        src = os.path.join(self.src, "config.json")
+        if not os.path.exists(src):
+            return
+        try:
+            cfg = json.loads(_read(src).decode("utf-8"))
+        except ValueError as e:
+            raise InstallError("%s is not valid JSON (%s); left in place" % (src, e))
+        if not isinstance(cfg, dict):
+            raise InstallError("%s must hold a JSON object" % src)
+        cfg["key"] = "/" + os.path.relpath(os.path.join(self.lib, "device.key"), self.root)
+        cfg["store"] = "/" + os.path.relpath(os.path.join(self.lib, "festival.db"), self.root)
+        data = (json.dumps(cfg, indent=2, sort_keys=True) + "\n").encode("utf-8")
+        dst = os.path.join(self.etc, "config.json")
+        if os.path.exists(dst) and _read(dst) == data:
+            return
+        if os.path.exists(dst):
+            self.say("keep previous config as %s.bak" % dst)
+            if not self.dry_run:
+                shutil.copy2(dst, dst + ".bak")
+        self.say("install config %s" % dst)
+        if not self.dry_run:
+            _mkdir(self.etc, 0o755)
+            _write_atomic(dst, data, 0o644)
+
+    def wifi(self):
+        src = os.path.join(self.src, "pandascreen-wifi.nmconnection")
+        if not os.path.exists(src):
+            return False
+        dst = os.path.join(self.nm_dir, "pandascreen-wifi.nmconnection")
+        self.say("install Wi-Fi profile %s (mode 600) and remove it from the boot partition" % dst)
+        if not self.dry_run:
+            data = _read(src)
+            _mkdir(self.nm_dir, 0o700)
+            _write_atomic(dst, data, 0o600)
+            if _read(dst) != data:
+                raise InstallError("copy of the Wi-Fi profile did not verify; original kept")
+            os.remove(src)
+        return True
+
+    def reload_nm(self):
+        if self.root != "/" or shutil.which("nmcli") is None:
+            return
+        self.say("run: nmcli connection reload")
+        if not self.dry_run:
+            try:
+                subprocess.run(["nmcli", "connection", "reload"], check=True, capture_output=True, timeout=30)
+            except (OSError, subprocess.SubprocessError) as e:
+                self.out.write("warning: nmcli connection reload failed (%s); reboot to apply Wi-Fi\n" % e)
+
+    def service(self):
+        dst_dir = os.path.join(self.root, "etc", "systemd", "system")
+        dst = os.path.join(dst_dir, UNIT_NAME)
+        data = _read(_unit_source())
+        if not (os.path.exists(dst) and _read(dst) == data):
+            self.say("install %s" % dst)
+            if not self.dry_run:
+                _mkdir(dst_dir, 0o755)
+                _write_atomic(dst, data, 0o644)
+        cmds = [["systemctl", "daemon-reload"], ["systemctl", "enable", UNIT_NAME]]
+        for cmd in cmds:
+            live = self.root == "/" and shutil.which("systemctl") is not None
+            self.say("run: %s" % " ".join(cmd) if live else "then run: %s" % " ".join(cmd))
+            if live and not self.dry_run:
+                subprocess.run(cmd, check=False, timeout=60)
+
+    def run(self, enable_service=False):
+        self.key()
+        self.config()
+        if self.wifi():
+            self.reload_nm()
+        if enable_service:
+            self.service()
+        if not self.actions:
+            self.out.write("nothing to do: everything from %s is installed\n" % self.src)
+        return self.actions
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="pandascreen-install", description=__doc__.split("\n")[0])
+    ap.add_argument("--boot", default="/boot/firmware", help="boot partition (default /boot/firmware)")
+    ap.add_argument("--root", default="/", help="root of the installed system (default /)")
+    ap.add_argument("--enable-service", action="store_true", help="install and enable the systemd unit")
+    ap.add_argument("--dry-run", action="store_true", help="say what would be done, change nothing")
+    args = ap.parse_args(argv)
+    try:
+        Installer(args.boot, args.root, args.dry_run).run(args.enable_service)
+    except (InstallError, OSError) as e:
+        print("error: %s" % e, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""Pi-side installer: what provision put on the boot partition ends up private and in place."""
+import configparser
+import io
+import json
+import os
+import stat
+
+import pytest
+
+from pandascreen import config as configmod
+from pandascreen import install
+from pandascreen_host.cli import main as host
+
+PASS = "correct horse battery staple"
+
+
+def mode(p):
+    return stat.S_IMODE(os.stat(str(p)).st_mode)
+
+
+@pytest.fixture
+def card(tmp_path, monkeypatch):
+    boot = tmp_path / "bootfs"
+    boot.mkdir()
+    (boot / "cmdline.txt").write_text("console=tty1 root=PARTUUID=1-02 rootwait quiet\n")  # booted before
+    (boot / "config.txt").write_text("dtparam=audio=on\n")
+    psk = tmp_path / "psk"
+    psk.write_text(PASS)
+    psk.chmod(0o600)
+    monkeypatch.delenv("PANDASCREEN_WIFI_PSK", raising=False)
+    rc = host(["provision", "--board", "pi-zero-2w-ssd1306", "--boot", str(boot), "--festival-id", "fest",
+               "--peer", "10.0.0.2:2026", "--wifi-ssid", "FestNet", "--wifi-country", "DE",
+               "--wifi-psk-file", str(psk), "--key", str(tmp_path / "host.key")])
+    assert rc == 0
+    root = tmp_path / "root"
+    root.mkdir()
+    return boot, root
+
+
+def run(boot, root, *extra):
+    out = io.StringIO()
+    inst = install.Installer(str(boot), str(root), dry_run="--dry-run" in extra, out=out)
+    inst.run(enable_service="--enable-service" in extra)
+    return out.getvalue()
+
+
+def test_first_boot_install(card):
+    boot, root = card
+    seed = (boot / "pandascreen" / "device.key").read_bytes()
+    out = run(boot, root)
+    key = root / "var/lib/pandascreen/device.key"
+    assert key.read_bytes() == seed and mode(key) == 0o600 and mode(key.parent) == 0o700
+    assert not (boot / "pandascreen" / "device.key").exists()
+    nm = root / "etc/NetworkManager/system-connections/pandascreen-wifi.nmconnection"
+    assert mode(nm) == 0o600 and "ssid=FestNet" in nm.read_text()
+    assert not (boot / "pandascreen" / "pandascreen-wifi.nmconnection").exists()
+    cfg = configmod.load(str(root / "etc/pandascreen/config.json"))
+    assert cfg["key"] == "/var/lib/pandascreen/device.key" and cfg["store"] == "/var/lib/pandascreen/festival.db"
+    assert cfg["festival_id"] == "fest"
+    assert seed.hex() not in out and PASS not in out and "psk=" not in out
+    # second run (every boot): nothing to do, nothing lost
+    assert "nothing to do" in run(boot, root)
+    assert key.read_bytes() == seed
+
+
+def test_dry_run_changes_nothing(card):
+    boot, root = card
+    before = sorted(os.listdir(str(boot / "pandascreen")))
+    out = run(boot, root, "--dry-run")
+    assert "would move device key" in out
+    assert sorted(os.listdir(str(boot / "pandascreen"))) == before and os.listdir(str(root)) == []
+
+
+def test_conflicting_key_is_refused_and_both_kept(card):
+    boot, root = card
+    installed = root / "var/lib/pandascreen/device.key"
+    installed.parent.mkdir(parents=True)
+    installed.write_bytes(b"\x01" * 32)
+    with pytest.raises(install.InstallError, match="different device key"):
+        run(boot, root)
+    assert installed.read_bytes() == b"\x01" * 32 and (boot / "pandascreen" / "device.key").exists()
+    assert install.main(["--boot", str(boot), "--root", str(root)]) == 2
+
+
+def test_reprovisioned_config_keeps_backup(card):
+    boot, root = card
+    run(boot, root)
+    cfg = json.loads((boot / "pandascreen" / "config.json").read_text())
+    cfg["peers"] = ["10.0.0.9:2026"]
+    (boot / "pandascreen" / "config.json").write_text(json.dumps(cfg))
+    run(boot, root)
+    assert configmod.load(str(root / "etc/pandascreen/config.json"))["peer_addrs"] == [("10.0.0.9", 2026)]
+    assert "10.0.0.2" in (root / "etc/pandascreen/config.json.bak").read_text()
+
+
+def test_service_unit(card):
+    boot, root = card
+    out = run(boot, root, "--enable-service")
+    unit = root / "etc/systemd/system/pandascreen.service"
+    assert "then run: systemctl enable pandascreen.service" in out
+    cp = configparser.ConfigParser(strict=False, interpolation=None)
+    cp.read_string(unit.read_text())
+    assert cp["Service"]["ExecStart"].endswith("pandascreen --config /etc/pandascreen/config.json")
+    assert "pandascreen-install" in cp["Service"]["ExecStartPre"]
+    assert cp["Service"]["User"] == "pandascreen" and "gpio" in cp["Service"]["SupplementaryGroups"]
+    assert cp["Install"]["WantedBy"] == "multi-user.target"
+    assert "network-online.target" in cp["Unit"]["After"]
