@@ -4,6 +4,7 @@ import hashlib
 import pytest
 
 from mpy import run_micropython
+from test_layout import VLSBCanvas
 from pandascreen import demofest, layout, operation
 from pandascreen.crypto import public_key
 from pandascreen.store import MemoryStore
@@ -12,27 +13,6 @@ from pandascreen.util import hexlify
 SEED = bytes(range(100, 132))
 LOG = operation.log_id_for_festival(demofest.FESTIVAL_ID)
 NOW = demofest.DAY_START + 75 * 60
-
-
-class Canvas:
-    """Bytearray canvas with framebuf MONO_VLSB layout (to compare with MicroPython)."""
-
-    def __init__(self, w, h):
-        self.w, self.h = w, h
-        self.buf = bytearray(w * ((h + 7) // 8))
-
-    def pixel(self, x, y, c=None):
-        if 0 <= x < self.w and 0 <= y < self.h:
-            i = (y >> 3) * self.w + x
-            if c:
-                self.buf[i] |= 1 << (y & 7)
-            else:
-                self.buf[i] &= ~(1 << (y & 7)) & 0xFF
-
-    def fill_rect(self, x, y, w, h, c):
-        for yy in range(y, y + h):
-            for xx in range(x, x + w):
-                self.pixel(xx, yy, c)
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +30,7 @@ def expected_frames(ops):
         sch.apply(op)
     out = []
     for venue in (0, 1):
-        c = Canvas(128, 64)
+        c = VLSBCanvas(128, 64)
         layout.draw_view(c, 128, 64, layout.build_view(sch, venue, NOW, "synced"), "mono")
         out.append(hashlib.sha256(bytes(c.buf)).hexdigest()[:16])
     return out
