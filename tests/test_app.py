@@ -21,7 +21,7 @@ def organiser():
 
 def test_device_syncs_and_renders_once(tmp_path, capsys):
     store, log = organiser()
-    server = SyncServer(store, log)
+    server = SyncServer(store, log, topic=operation.festival_topic(demofest.FESTIVAL_ID))
     server.start()
     try:
         cfg = {"festival_id": demofest.FESTIVAL_ID, "organisers": [public_key(SEED).hex()],

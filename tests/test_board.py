@@ -63,7 +63,7 @@ class FakeI2C:
 class LoopConn:
     # the organiser's acceptor session, wired back-to-back with the board's initiator
     def __init__(self, store):
-        self.peer = SyncSession(store, LOG, ACCEPTOR)
+        self.peer = SyncSession(store, LOG, ACCEPTOR, topic=operation.festival_topic(%(fid)r))
         self.peer.start()
     def send(self, data):
         self.peer.feed(bytes(data))

@@ -47,7 +47,9 @@ class Device:
         self.store = store
         self.screen = screen
         self.clock = clock
-        self.log_id = operation.log_id_for_festival(cfg["festival_id"])
+        # p2panda convention: the handshake carries the topic, logs are keyed by BLAKE3(topic)
+        self.topic = operation.festival_topic(cfg["festival_id"])
+        self.log_id = operation.log_id_for_topic(self.topic)
         self.venue_index = 0
         self.status = "starting"
         self._lock = threading.RLock()
@@ -84,7 +86,7 @@ class Device:
         errors = []
         for host, port in self.cfg["peer_addrs"]:
             try:
-                sync_with(self.store, self.log_id, host, port, timeout=15)
+                sync_with(self.store, self.log_id, host, port, timeout=15, topic=self.topic)
                 ok += 1
             except Exception as e:  # one unreachable peer must not stop the screen
                 errors.append("%s:%d %s" % (host, port, e))
@@ -149,7 +151,8 @@ def main(argv=None):
     try:
         if not args.no_serve and not args.once and cfg["listen_port"]:
             from pandascreen.tcp import SyncServer
-            server = SyncServer(store, device.log_id, host="0.0.0.0", port=cfg["listen_port"])
+            server = SyncServer(store, device.log_id, host="0.0.0.0", port=cfg["listen_port"],
+                                topic=device.topic)
             server.start()
         if cfg["buttons"] and not args.emulate:
             from pandascreen.buttons import VenueButtons

@@ -31,7 +31,8 @@ class Board:
         self.clock = clock or time.time
         self.connect = connect
         self.log = log or (lambda msg: None)
-        self.log_id = operation.log_id_for_festival(cfg["festival_id"])
+        self.topic = operation.festival_topic(cfg["festival_id"])
+        self.log_id = operation.log_id_for_topic(self.topic)
         self.venue_index = 0
         self.status = "starting"
         self._schedule = None
@@ -63,7 +64,7 @@ class Board:
         for host, port in self.cfg.get("peer_addrs", ()):
             try:
                 conn = self.connect(host, port)
-                SyncSession(self.store, self.log_id, INITIATOR).run(conn)
+                SyncSession(self.store, self.log_id, INITIATOR, topic=self.topic).run(conn)
                 ok += 1
             except (OSError, SyncError) as e:
                 self.log("sync %s:%d failed: %s" % (host, port, e))

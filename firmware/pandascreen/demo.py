@@ -46,7 +46,8 @@ def run(out_dir, quiet=False):
 
     os.makedirs(out_dir, exist_ok=True)
     work = tempfile.mkdtemp(prefix="pandascreen-demo-")
-    log_id = operation.log_id_for_festival(demofest.FESTIVAL_ID)
+    topic = operation.festival_topic(demofest.FESTIVAL_ID)
+    log_id = operation.log_id_for_topic(topic)
     organiser = SqliteStore(os.path.join(work, "organiser.db"))
     screen_store = SqliteStore(os.path.join(work, "screen.db"))
     clock = demofest.DAY_START * 1000000
@@ -55,12 +56,12 @@ def run(out_dir, quiet=False):
         clock += 1000
     say("organiser: signed %d operations for %s" % (organiser.count(), demofest.FESTIVAL_ID))
 
-    server = SyncServer(organiser, log_id, host="127.0.0.1", port=0)
+    server = SyncServer(organiser, log_id, host="127.0.0.1", port=0, topic=topic)
     server.start()
     frames = []
     written = []
     try:
-        stats = sync_with(screen_store, log_id, "127.0.0.1", server.port)
+        stats = sync_with(screen_store, log_id, "127.0.0.1", server.port, topic=topic)
         say("screen: synced from 127.0.0.1:%d -> %s" % (server.port, _fmt_stats(stats)))
 
         trusted = [public_key(ORGANISER_SEED)]
@@ -108,7 +109,7 @@ def run(out_dir, quiet=False):
             "title": "Hands-on: CBOR, BLAKE3 & Ed25519 (moved +30 min)",
             "start": demofest.DAY_START + 100 * 60, "end": demofest.DAY_START + 160 * 60})
         organiser.publish(ORGANISER_SEED, moved, log_id, clock)
-        stats = sync_with(screen_store, log_id, "127.0.0.1", server.port)
+        stats = sync_with(screen_store, log_id, "127.0.0.1", server.port, topic=topic)
         say("screen: synced again -> %s" % _fmt_stats(stats))
         state["schedule"] = Schedule.from_store(screen_store, log_id, authors=trusted)
         state["venue"] = 2  # the Hack Lab
