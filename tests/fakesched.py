@@ -1,4 +1,4 @@
-"""A tiny stand-in for ``pandascreen.schedule.Schedule`` (only what the layout uses).
+"""A tiny stand-in for ``pandascreen.core.schedule.Schedule`` (only what the layout uses).
 
 Plain Python that also runs under MicroPython (the MicroPython layout test inlines this file).
 """

@@ -2,11 +2,13 @@ import json
 
 from PIL import Image
 
-from pandascreen import app, demofest, operation
-from pandascreen.crypto import public_key
-from pandascreen.sqlite_store import SqliteStore
-from pandascreen.store import MemoryStore
-from pandascreen.tcp import SyncServer
+from pandascreen.node import app
+from pandascreen import demofest
+from pandascreen.core import operation
+from pandascreen.core.crypto import public_key
+from pandascreen.node.sqlite_store import SqliteStore
+from pandascreen.core.store import MemoryStore
+from pandascreen.node.tcp import SyncServer
 
 SEED = bytes(range(100, 132))
 
@@ -39,7 +41,7 @@ def test_device_syncs_and_renders_once(tmp_path, capsys):
 
 def test_device_flip_and_status(tmp_path):
     store, log = organiser()
-    from pandascreen import config
+    from pandascreen.core import config
     cfg = config.validate({"festival_id": demofest.FESTIVAL_ID, "display": "inky_phat_212x104"})
     shots = []
 

@@ -5,10 +5,11 @@ import pytest
 
 from mpy import run_micropython
 from test_layout import VLSBCanvas
-from pandascreen import demofest, layout, operation
-from pandascreen.crypto import public_key
-from pandascreen.store import MemoryStore
-from pandascreen.util import hexlify
+from pandascreen import demofest
+from pandascreen.core import layout, operation
+from pandascreen.core.crypto import public_key
+from pandascreen.core.store import MemoryStore
+from pandascreen.core.util import hexlify
 
 SEED = bytes(range(100, 132))
 LOG = operation.log_id_for_festival(demofest.FESTIVAL_ID)
@@ -24,7 +25,7 @@ def organiser_ops():
 
 
 def expected_frames(ops):
-    from pandascreen.schedule import Schedule
+    from pandascreen.core.schedule import Schedule
     sch = Schedule(authors=[public_key(SEED)])
     for op in ops:
         sch.apply(op)
@@ -39,12 +40,12 @@ def expected_frames(ops):
 SCRIPT = r"""
 import hashlib
 import framebuf
-from pandascreen import operation
-from pandascreen.board import Board
-from pandascreen.ssd1306 import SSD1306
-from pandascreen.store import MemoryStore
-from pandascreen.sync import SyncSession, ACCEPTOR
-from pandascreen.util import unhexlify, hexlify
+from pandascreen.core import operation
+from pandascreen.board.board import Board
+from pandascreen.board.ssd1306 import SSD1306
+from pandascreen.core.store import MemoryStore
+from pandascreen.core.sync import SyncSession, ACCEPTOR
+from pandascreen.core.util import unhexlify, hexlify
 
 OPS = %(ops)r
 LOG = operation.log_id_for_festival(%(fid)r)

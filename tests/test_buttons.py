@@ -1,4 +1,4 @@
-"""pandascreen.buttons with gpiozero's mock pins (no hardware)."""
+"""pandascreen.node.buttons with gpiozero's mock pins (no hardware)."""
 import threading
 import time
 
@@ -8,7 +8,7 @@ gpiozero = pytest.importorskip("gpiozero")
 from gpiozero import Device  # noqa: E402
 from gpiozero.pins.mock import MockFactory  # noqa: E402
 
-from pandascreen.buttons import HOME, VenueButtons  # noqa: E402
+from pandascreen.node.buttons import HOME, VenueButtons  # noqa: E402
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from pandascreen import cbor
+from pandascreen.core import cbor
 
 cbor2 = pytest.importorskip("cbor2")
 

@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from pandascreen import bench, config
+from pandascreen import bench
+from pandascreen.core import config
 
 
 GOOD = {"festival_id": "pandafest-2026", "organisers": ["ab" * 32], "peers": ["127.0.0.1:2026", "[::1]:9"],

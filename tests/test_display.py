@@ -1,4 +1,4 @@
-"""pandascreen.display: PIL canvas, golden screen images, luma (dummy) and Inky (fake) screens.
+"""pandascreen.node.display: PIL canvas, golden screen images, luma (dummy) and Inky (fake) screens.
 
 Golden images live in tests/golden/; after an intended layout or font change regenerate them
 with ``PANDASCREEN_REGEN_GOLDEN=1 pytest tests/test_display.py`` and look at the result.
@@ -12,7 +12,8 @@ from PIL import Image
 
 from fakesched import DAY, FakeEvent, FakeSchedule, FakeVenue, demo_schedule
 from mpy import FIRMWARE
-from pandascreen import display, layout
+from pandascreen.node import display
+from pandascreen.core import layout
 
 GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden")
 REGEN = os.environ.get("PANDASCREEN_REGEN_GOLDEN") == "1"
@@ -54,7 +55,7 @@ def test_golden_images(name):
 
 def test_screens_and_images():
     assert set(display.SCREENS) >= {"ssd1306_128x64", "inky_phat_212x104", "inky_what_400x300"}
-    from pandascreen import config
+    from pandascreen.core import config
 
     assert set(config.DISPLAYS) <= set(display.SCREENS)
     mono = display.new_image("ssd1306_128x64")
@@ -170,7 +171,7 @@ def test_hardware_libraries_are_imported_lazily():
         "import sys\n"
         "sys.path.insert(0, %r)\n"
         "sys.modules['inky'] = None\n"
-        "from pandascreen import display\n"
+        "from pandascreen.node import display\n"
         "assert 'luma.oled' not in sys.modules and 'luma.oled.device' not in sys.modules\n"
         "try:\n"
         "    display.open_inky()\n"

@@ -61,8 +61,8 @@ def test_compiled_core_runs_under_micropython(build):
         pytest.skip("MicroPython harness not installed (npm ci --prefix tests/mp)")
     d, _plan = build
     out = run_micropython(
-        "import pandascreen.util as u\n"
-        "from pandascreen import cbor\n"
+        "import pandascreen.core.util as u\n"
+        "from pandascreen.core import cbor\n"
         "print(u.__file__)\n"
         "print(u.hexlify(bytes([1, 171, 255])))\n"
         "print(u.hexlify(cbor.dumps({'a': [1, 2]})))\n",

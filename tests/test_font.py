@@ -1,6 +1,6 @@
-"""pandascreen.font: our bundled 5x7 bitmap font."""
+"""pandascreen.core.font: our bundled 5x7 bitmap font."""
 
-from pandascreen import font
+from pandascreen.core import font
 
 
 class Recorder:

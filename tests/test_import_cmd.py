@@ -4,9 +4,9 @@ import stat
 import pytest
 
 from conftest import SCHEDULES
-from pandascreen import operation
-from pandascreen.schedule import Schedule
-from pandascreen.sqlite_store import SqliteStore
+from pandascreen.core import operation
+from pandascreen.core.schedule import Schedule
+from pandascreen.node.sqlite_store import SqliteStore
 from pandascreen_host.cli import main
 
 CAMP = os.path.join(SCHEDULES, "vocschedule_frab-camp2019.json")

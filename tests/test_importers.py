@@ -4,8 +4,8 @@ import os
 import pytest
 
 from conftest import SCHEDULES
-from pandascreen import importers
-from pandascreen.importers import ScheduleImportError
+from pandascreen_host import importers
+from pandascreen_host.importers import ScheduleImportError
 
 UTC = datetime.timezone.utc
 
@@ -59,7 +59,7 @@ def test_real_files_import(name, tz, events, venues, fid):
     # re-importing the same export changes nothing
     assert importers.diff(n, importers.load(real(name), timezone=tz)) == []
     # and the whole thing is publishable
-    from pandascreen import schema
+    from pandascreen.core import schema
     for kind, action, doc_id, fields in importers.diff(None, n):
         schema.make_body(kind, action, doc_id, fields)
 

@@ -7,8 +7,8 @@ import stat
 
 import pytest
 
-from pandascreen import config as configmod
-from pandascreen import install
+from pandascreen.core import config as configmod
+from pandascreen.node import install
 from pandascreen_host.cli import main as host
 
 PASS = "correct horse battery staple"

@@ -1,4 +1,4 @@
-"""pandascreen.layout: view building (schedule/time arithmetic) and drawing on any canvas."""
+"""pandascreen.core.layout: view building (schedule/time arithmetic) and drawing on any canvas."""
 import hashlib
 import os
 import shutil
@@ -8,7 +8,7 @@ import pytest
 
 from fakesched import DAY, OFFSET, FakeEvent, FakeSchedule, FakeVenue, demo_schedule
 from mpy import FIRMWARE, HERE, harness_ready, run_micropython
-from pandascreen import font, layout
+from pandascreen.core import font, layout
 
 
 class VLSBCanvas:
@@ -201,7 +201,7 @@ def test_view_keeps_non_ascii():
 
 
 def test_view_with_real_schedule():
-    from pandascreen.schedule import Schedule
+    from pandascreen.core.schedule import Schedule
 
     s = Schedule()
     bodies = [
@@ -302,7 +302,7 @@ MP_CASES = [(0, 25 * 60, "synced 14:20"), (2, 25 * 60, ""), (0, 3600 + 60, "offl
 
 MP_SCRIPT = """
 import framebuf
-from pandascreen import layout
+from pandascreen.core import layout
 from fakesched import demo_schedule, FakeSchedule, DAY
 import ubinascii
 s = demo_schedule()

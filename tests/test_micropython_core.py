@@ -20,8 +20,8 @@ def test_golden_vectors_under_micropython(vector_lib):
     out = run_micropython("""
 import sys
 print(sys.implementation.name)
-from pandascreen import cbor, crypto, operation
-from pandascreen.util import hexlify, unhexlify
+from pandascreen.core import cbor, crypto, operation
+from pandascreen.core.util import hexlify, unhexlify
 import vectors
 print("backend", crypto.BACKEND)
 bad = vectors.check_all(operation, unhexlify, hexlify, cbor, crypto.blake3)
@@ -36,9 +36,9 @@ for b in bad:
 
 def test_store_schema_schedule_under_micropython():
     out = run_micropython("""
-from pandascreen import operation, schema
-from pandascreen.store import MemoryStore, LogFileStore, IngestError
-from pandascreen.schedule import Schedule
+from pandascreen.core import operation, schema
+from pandascreen.core.store import MemoryStore, LogFileStore, IngestError
+from pandascreen.core.schedule import Schedule
 seed = bytes(range(32))
 log = operation.log_id_for_festival("fest")
 s = LogFileStore("/tmp/ops.log")
@@ -82,8 +82,8 @@ def test_pure_backend_on_cpython_matches_vectors(tmp_path):
         "sys.modules['nacl'] = None\n"
         "sys.modules['nacl.signing'] = None\n"
         "sys.path[:0] = [%r, %r]\n"
-        "from pandascreen import cbor, crypto, operation\n"
-        "from pandascreen.util import hexlify, unhexlify\n"
+        "from pandascreen.core import cbor, crypto, operation\n"
+        "from pandascreen.core.util import hexlify, unhexlify\n"
         "import vectors\n"
         "assert crypto.BACKEND == 'pure', crypto.BACKEND\n"
         "bad = vectors.check_all(operation, unhexlify, hexlify, cbor, crypto.blake3)\n"
@@ -106,8 +106,8 @@ def test_mpy_cross_compiled_core_imports_and_matches_vectors(tmp_path, vector_li
     assert {"cbor", "operation", "store", "sync", "layout", "board", "_ed25519_py", "_blake3_py"} <= set(names)
     imports = "\n".join("import pandascreen.%s" % n for n in names if n != "__init__")
     out = run_micropython(imports + """
-from pandascreen import cbor, crypto, operation
-from pandascreen.util import hexlify, unhexlify
+from pandascreen.core import cbor, crypto, operation
+from pandascreen.core.util import hexlify, unhexlify
 import vectors
 print("file", operation.__file__)
 print("failures", len(vectors.check_all(operation, unhexlify, hexlify, cbor, crypto.blake3)))

@@ -1,8 +1,8 @@
 import pytest
 
 import vectors
-from pandascreen import cbor, crypto, operation
-from pandascreen.util import hexlify, unhexlify
+from pandascreen.core import cbor, crypto, operation
+from pandascreen.core.util import hexlify, unhexlify
 
 
 def test_golden_vectors_native():

@@ -1,11 +1,11 @@
 """postcard varints, framing and the p2panda 0.7 sync messages (golden bytes from P2PANDA_FORMAT.md §3)."""
 import pytest
 
-from pandascreen import postcard
-from pandascreen.postcard import (FrameError, FrameReader, PostcardError, UnsupportedMessage,
+from pandascreen.core import postcard
+from pandascreen.core.postcard import (FrameError, FrameReader, PostcardError, UnsupportedMessage,
                                   decode_handshake, decode_message, decode_varint, encode_varint,
                                   frame, frame_handshake, frame_message)
-from pandascreen.util import unhexlify
+from pandascreen.core.util import unhexlify
 
 VK = bytes(range(32))
 LOG = bytes(range(100, 132))
@@ -181,8 +181,8 @@ def test_postcard_under_micropython():
 
     out = run_micropython("""
 import sys
-from pandascreen import postcard
-from pandascreen.util import hexlify
+from pandascreen.core import postcard
+from pandascreen.core.util import hexlify
 VK = bytes(range(32))
 LOG = bytes(range(100, 132))
 TOPIC = bytes(range(200, 232))

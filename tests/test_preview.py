@@ -8,10 +8,11 @@ import pytest
 from PIL import Image, ImageChops
 
 import pandascreen
-from pandascreen import demofest, operation
-from pandascreen.display import render_schedule_image
-from pandascreen.schedule import Schedule
-from pandascreen.sqlite_store import SqliteStore
+from pandascreen import demofest
+from pandascreen.core import operation
+from pandascreen.node.display import render_schedule_image
+from pandascreen.core.schedule import Schedule
+from pandascreen.node.sqlite_store import SqliteStore
 from pandascreen_host import preview
 from pandascreen_host.cli import main
 
@@ -32,7 +33,7 @@ def store(tmp_path_factory):
 def reference(kind, venue, now):
     s = Schedule()
     for i, body in enumerate(demofest.bodies()):
-        from pandascreen import schema
+        from pandascreen.core import schema
         s.apply(schema.parse_body(body), i, bytes([i]))
     return render_schedule_image(s, venue, now, kind).convert("RGB")
 
@@ -85,9 +86,9 @@ def test_schedule_file_goes_through_importers(tmp_path, monkeypatch, capsys):
         "warnings": ["event x has no room, skipped"],
     }
     seen = []
-    fake = types.ModuleType("pandascreen.importers")
+    fake = types.ModuleType("pandascreen_host.importers")
     fake.load = lambda path: seen.append(path) or neutral
-    monkeypatch.setitem(sys.modules, "pandascreen.importers", fake)
+    monkeypatch.setitem(sys.modules, "pandascreen_host.importers", fake)
     monkeypatch.setattr(pandascreen, "importers", fake, raising=False)
     src = tmp_path / "tiny.xml"
     src.write_text("<schedule/>")

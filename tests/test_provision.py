@@ -13,8 +13,8 @@ except ImportError:  # Python < 3.11
     tomllib = pytest.importorskip("tomli")
 
 import fake_serial
-from pandascreen import config as configmod
-from pandascreen import crypto
+from pandascreen.core import config as configmod
+from pandascreen.core import crypto
 from pandascreen_host import fsutil, provision, wifi
 from pandascreen_host.cli import main
 from pandascreen_host.errors import UserError

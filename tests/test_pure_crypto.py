@@ -8,8 +8,8 @@ import pytest
 from nacl.signing import SigningKey
 
 from mpy import run_micropython
-from pandascreen import _ed25519_py as ed
-from pandascreen._blake3_py import blake3
+from pandascreen.core import _ed25519_py as ed
+from pandascreen.core._blake3_py import blake3
 
 LENGTHS = [0, 1, 63, 64, 65, 1023, 1024, 1025, 2048, 3072, 4097, 10000, 31744, 33 * 1024 + 5]
 
@@ -102,9 +102,9 @@ def test_same_answers_under_micropython():
     seed = bytes(range(32))
     sig = SigningKey(seed).sign(b"hello").signature
     out = run_micropython("""
-from pandascreen._blake3_py import blake3
-from pandascreen import _ed25519_py as ed
-from pandascreen.util import hexlify, unhexlify
+from pandascreen.core._blake3_py import blake3
+from pandascreen.core import _ed25519_py as ed
+from pandascreen.core.util import hexlify, unhexlify
 cases = %r
 for c in cases:
     print("b3", hexlify(blake3(unhexlify(c))))

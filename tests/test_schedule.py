@@ -2,9 +2,9 @@ import itertools
 
 import pytest
 
-from pandascreen import operation, schema
-from pandascreen.schedule import Schedule
-from pandascreen.store import MemoryStore
+from pandascreen.core import operation, schema
+from pandascreen.core.schedule import Schedule
+from pandascreen.core.store import MemoryStore
 
 LOG = operation.log_id_for_festival("fest")
 ORG = bytes(range(32))
@@ -76,7 +76,7 @@ def test_untrusted_authors_and_bad_bodies_are_ignored():
     store = build(BASE)
     store.publish(OTHER, schema.make_body("event", "update", "e1", {"title": "Spam"}), LOG, 99999)
     store.publish(ORG, b"\xff\xfe not cbor", LOG, 99999)
-    from pandascreen.crypto import public_key
+    from pandascreen.core.crypto import public_key
     sch = Schedule.from_store(store, LOG, authors=[public_key(ORG)])
     assert sch.events("a")[0].title == "Talk 1"
     assert len(sch.problems) == 1 and "not valid CBOR" in sch.problems[0]
@@ -100,6 +100,6 @@ def test_schema_errors_are_clear(args, msg):
 
 
 def test_parse_body_rejects_other_versions():
-    from pandascreen import cbor
+    from pandascreen.core import cbor
     with pytest.raises(schema.SchemaError, match="schema version"):
         schema.parse_body(cbor.dumps({"v": 2, "kind": "venue", "action": "delete", "id": "x"}))

@@ -6,10 +6,10 @@ import textwrap
 
 import pytest
 
-from pandascreen import operation, schema
-from pandascreen.crypto import public_key
-from pandascreen.sqlite_store import SqliteStore
-from pandascreen.store import IngestError, LogFileStore, MemoryStore
+from pandascreen.core import operation, schema
+from pandascreen.core.crypto import public_key
+from pandascreen.node.sqlite_store import SqliteStore
+from pandascreen.core.store import IngestError, LogFileStore, MemoryStore
 
 SEED_A = bytes(range(32))
 SEED_B = bytes(range(1, 33))
@@ -142,8 +142,8 @@ def test_sqlite_ingest_many_keeps_good_prefix(tmp_path):
 WRITER = textwrap.dedent("""
     import sys
     sys.path.insert(0, FW)
-    from pandascreen import operation, schema
-    from pandascreen.sqlite_store import SqliteStore
+    from pandascreen.core import operation, schema
+    from pandascreen.node.sqlite_store import SqliteStore
     s = SqliteStore(DB)
     log = operation.log_id_for_festival("testfest")
     seed = bytes(range(32))

@@ -5,14 +5,14 @@ import time
 
 import pytest
 
-from pandascreen import operation, postcard, schema
-from pandascreen.crypto import public_key
-from pandascreen.postcard import frame, frame_handshake, frame_message
-from pandascreen.sqlite_store import SqliteStore
-from pandascreen.store import MemoryStore
-from pandascreen.sync import (ACCEPTOR, INITIATOR, SyncError, SyncSession, compare, pump_pair,
+from pandascreen.core import operation, postcard, schema
+from pandascreen.core.crypto import public_key
+from pandascreen.core.postcard import frame, frame_handshake, frame_message
+from pandascreen.node.sqlite_store import SqliteStore
+from pandascreen.core.store import MemoryStore
+from pandascreen.core.sync import (ACCEPTOR, INITIATOR, SyncError, SyncSession, compare, pump_pair,
                               sync_local)
-from pandascreen.tcp import SyncServer, sync_with
+from pandascreen.node.tcp import SyncServer, sync_with
 
 LOG = operation.log_id_for_festival("syncfest")
 OTHER_LOG = operation.log_id_for_festival("otherfest")
@@ -460,9 +460,9 @@ def test_compare_and_session_under_micropython():
     # Pure-Python Ed25519 is slow under MicroPython: keep it to 3 operations.
     out = run_micropython("""
 import sys
-from pandascreen import operation, crypto
-from pandascreen.store import MemoryStore
-from pandascreen.sync import compare, sync_local, SyncSession, SyncError, INITIATOR, ACCEPTOR, pump_pair
+from pandascreen.core import operation, crypto
+from pandascreen.core.store import MemoryStore
+from pandascreen.core.sync import compare, sync_local, SyncSession, SyncError, INITIATOR, ACCEPTOR, pump_pair
 a, b, l1, l2 = b"A" * 32, b"B" * 32, b"1" * 32, b"2" * 32
 print(compare({a: {l1: 5, l2: 0}, b: {l1: 2}}, {a: {l1: 2, l2: 0}, b: {l1: 7}}) == {a: {l1: (2, 5)}})
 LOG = operation.log_id_for_festival("mpfest")

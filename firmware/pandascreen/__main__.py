@@ -1,5 +1,5 @@
 import sys
 
-from pandascreen.app import main
+from pandascreen.node.app import main
 
 sys.exit(main())

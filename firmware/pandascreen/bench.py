@@ -14,9 +14,9 @@ import sys
 import tempfile
 import time
 
-from pandascreen import operation, schema
-from pandascreen.sqlite_store import SqliteStore
-from pandascreen.store import MemoryStore
+from pandascreen.core import operation, schema
+from pandascreen.node.sqlite_store import SqliteStore
+from pandascreen.core.store import MemoryStore
 
 SEED = bytes(range(7, 39))
 

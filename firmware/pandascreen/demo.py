@@ -18,10 +18,11 @@ import sys
 import tempfile
 import time
 
-from pandascreen import demofest, operation, schema
-from pandascreen.crypto import public_key
-from pandascreen.schedule import Schedule
-from pandascreen.sqlite_store import SqliteStore
+from pandascreen import demofest
+from pandascreen.core import operation, schema
+from pandascreen.core.crypto import public_key
+from pandascreen.core.schedule import Schedule
+from pandascreen.node.sqlite_store import SqliteStore
 
 ORGANISER_SEED = bytes(range(100, 132))  # demo only; real organisers use `pandascreen-host import`
 
@@ -36,9 +37,9 @@ def run(out_dir, quiet=False):
     from gpiozero import Device
     from gpiozero.pins.mock import MockFactory
 
-    from pandascreen import display
-    from pandascreen.buttons import VenueButtons
-    from pandascreen.tcp import SyncServer, sync_with
+    from pandascreen.node import display
+    from pandascreen.node.buttons import VenueButtons
+    from pandascreen.node.tcp import SyncServer, sync_with
 
     def say(msg):
         if not quiet:

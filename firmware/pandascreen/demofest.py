@@ -1,6 +1,6 @@
 """[core] A small made-up festival used by the demo, previews and tests."""
 
-from pandascreen import schema
+from pandascreen.core import schema
 
 # 2026-07-18 12:00 UTC; the festival runs in UTC+2 (CEST)
 DAY_START = 1784376000

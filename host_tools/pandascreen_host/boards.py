@@ -341,7 +341,7 @@ def load_board(name, directory=None):
 
 
 def screen_config(board):
-    """The ``screen`` part of the device config (pandascreen.config) for this board."""
+    """The ``screen`` part of the device config (pandascreen.core.config) for this board."""
     s = board["screen"]
     if s["bus"] == "i2c":
         out = {"i2c_port": s["i2c_port"], "address": s["address"]}

@@ -47,11 +47,12 @@ def _summary(changes):
 def run(args, out=None, err=None):
     out = out or sys.stdout
     err = err or sys.stderr
-    from pandascreen import importers, operation, schema
-    from pandascreen.crypto import public_key
-    from pandascreen.schedule import Schedule
-    from pandascreen.sqlite_store import SqliteStore
-    from pandascreen.store import IngestError
+    from pandascreen_host import importers
+    from pandascreen.core import operation, schema
+    from pandascreen.core.crypto import public_key
+    from pandascreen.core.schedule import Schedule
+    from pandascreen.node.sqlite_store import SqliteStore
+    from pandascreen.core.store import IngestError
 
     neutral = importers.load(args.schedule, timezone=args.timezone, festival_id=args.festival_id)
     for w in neutral.get("warnings", ()):
@@ -100,8 +101,8 @@ def run(args, out=None, err=None):
 
 
 def _publish(store, seed, log_id, bodies, err):
-    from pandascreen import operation
-    from pandascreen.crypto import public_key
+    from pandascreen.core import operation
+    from pandascreen.core.crypto import public_key
     if not bodies:
         return 0
     pk = public_key(seed)

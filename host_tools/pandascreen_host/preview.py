@@ -1,8 +1,8 @@
 """``pandascreen-host preview``: what a board's screen shows at a given moment, as PNG or GIF.
 
-The pixels come from ``pandascreen.display.render_schedule_image`` -- the same code the screens
+The pixels come from ``pandascreen.node.display.render_schedule_image`` -- the same code the screens
 run -- and the schedule from a store (``--store festival.db``) or straight from a schedule file
-(``--schedule``, parsed by ``pandascreen.importers.load``).
+(``--schedule``, parsed by ``pandascreen_host.importers.load``).
 """
 
 import datetime
@@ -20,7 +20,7 @@ MAX_FRAMES = 2000
 # -- schedule sources -----------------------------------------------------------------------------
 def schedule_from_neutral(neutral):
     """Build a ``Schedule`` from the importers' neutral dict (festival / venues / events)."""
-    from pandascreen.schedule import Schedule
+    from pandascreen.core.schedule import Schedule
     s = Schedule()
     n = 0
 
@@ -47,9 +47,9 @@ def load_schedule_file(path, err):
     if not os.path.isfile(path):
         raise UserError("schedule file %s does not exist" % path)
     try:
-        from pandascreen import importers
+        from pandascreen_host import importers
     except ImportError as e:
-        raise UserError("reading schedule files needs pandascreen.importers (%s)" % e)
+        raise UserError("reading schedule files needs pandascreen_host.importers (%s)" % e)
     neutral = importers.load(path)
     for w in neutral.get("warnings") or []:
         err.write("warning: %s\n" % w)
@@ -59,9 +59,9 @@ def load_schedule_file(path, err):
 def load_schedule_store(path, festival_id=None):
     if not os.path.isfile(path):
         raise UserError("store %s does not exist (create one with `pandascreen-host import`)" % path)
-    from pandascreen import operation
-    from pandascreen.schedule import Schedule
-    from pandascreen.sqlite_store import SqliteStore
+    from pandascreen.core import operation
+    from pandascreen.core.schedule import Schedule
+    from pandascreen.node.sqlite_store import SqliteStore
     store = SqliteStore(path)
     try:
         if festival_id:
@@ -158,9 +158,9 @@ def resolve_venue(spec, venues):
 # -- images ---------------------------------------------------------------------------------------
 def _renderer():
     try:
-        from pandascreen.display import render_schedule_image
+        from pandascreen.node.display import render_schedule_image
     except ImportError as e:
-        raise UserError("preview needs pandascreen.display and Pillow (%s)" % e)
+        raise UserError("preview needs pandascreen.node.display and Pillow (%s)" % e)
     return render_schedule_image
 
 

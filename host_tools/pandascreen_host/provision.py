@@ -2,7 +2,7 @@
 
 Raspberry Pi OS (``--boot /media/$USER/bootfs``, the SD card's FAT boot partition)::
 
-    bootfs/pandascreen/config.json                  device config (pandascreen.config format)
+    bootfs/pandascreen/config.json                  device config (pandascreen.core.config format)
     bootfs/pandascreen/device.key                   32-byte Ed25519 seed (secret)
     bootfs/pandascreen/pandascreen-wifi.nmconnection NetworkManager keyfile (WPA-PSK, mode 600)
     bootfs/pandascreen/README.txt                   what these files are
@@ -65,7 +65,7 @@ key and the Wi-Fi profile somewhere private (the pandascreen service is meant to
 
 def _crypto():
     try:
-        from pandascreen import crypto
+        from pandascreen.core import crypto
     except ImportError:
         raise UserError("the pandascreen package is not importable; install pandascreen (pip install -e .)")
     return crypto
@@ -115,7 +115,7 @@ def check_peers(peers):
     out = []
     for p in peers or []:
         try:
-            from pandascreen.config import ConfigError, parse_peer
+            from pandascreen.core.config import ConfigError, parse_peer
         except ImportError:
             raise UserError("the pandascreen package is not importable; install pandascreen")
         try:
@@ -147,7 +147,7 @@ def check_hostname(name):
 
 
 def build_config(board, festival_id, peers, organisers, public_key, listen_port=2026, wifi=None):
-    """The device's config.json content as a dict (format of ``pandascreen.config``)."""
+    """The device's config.json content as a dict (format of ``pandascreen.core.config``)."""
     cfg = {
         "festival_id": festival_id,
         "organisers": list(organisers),
@@ -164,7 +164,7 @@ def build_config(board, festival_id, peers, organisers, public_key, listen_port=
     if wifi:
         cfg["wifi"] = {"ssid": wifi["ssid"], "country": wifi["country"]}
     try:
-        from pandascreen import config as configmod
+        from pandascreen.core import config as configmod
     except ImportError:
         return cfg
     try:

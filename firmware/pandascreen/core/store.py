@@ -9,8 +9,8 @@ SQLite store for Linux boards lives in ``sqlite_store`` and shares ``BaseStore``
 
 import struct
 
-from pandascreen import operation
-from pandascreen.util import hexlify
+from pandascreen.core import operation
+from pandascreen.core.util import hexlify
 
 
 class IngestError(ValueError):
@@ -70,7 +70,7 @@ class BaseStore:
         return op, new
 
     def publish(self, seed, body, log_id, timestamp_us, prune=False):
-        from pandascreen.crypto import public_key
+        from pandascreen.core.crypto import public_key
         pk = public_key(seed)
         past = self.latest(pk, log_id)
         if past is None:

@@ -1,6 +1,6 @@
 """[CPython] Screens on Raspberry Pi OS: PIL canvas for the layout, luma.oled SSD1306, Inky e-paper.
 
-The layout (``pandascreen.layout``) draws on any canvas with ``pixel``/``fill_rect``;
+The layout (``pandascreen.core.layout``) draws on any canvas with ``pixel``/``fill_rect``;
 ``PILCanvas`` adapts a PIL image to that.  Images are then handed to a screen:
 
 * ``LumaScreen(device)`` - any luma.core device (``luma.core.device.dummy`` in tests,
@@ -17,7 +17,7 @@ import time
 
 from PIL import Image
 
-from pandascreen import layout
+from pandascreen.core import layout
 
 # palette index -> RGB for e-paper images (Inky's WHITE=0, BLACK=1, RED/YELLOW=2)
 TRICOLOR_RGB = ((255, 255, 255), (0, 0, 0), (255, 0, 0))

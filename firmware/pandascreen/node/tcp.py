@@ -1,4 +1,4 @@
-"""[CPython] Plain TCP transport for ``pandascreen.sync``: a background server and a client.
+"""[CPython] Plain TCP transport for ``pandascreen.core.sync``: a background server and a client.
 
 One TCP connection carries exactly the framed byte stream of one sync session (topic
 handshake, then log sync).  Both directions are pumped with ``select`` on a non-blocking
@@ -17,10 +17,10 @@ import socket
 import threading
 import time
 
-from pandascreen.postcard import DEFAULT_MAX_FRAME
-from pandascreen.sync import ACCEPTOR, INITIATOR, SyncError, SyncSession
+from pandascreen.core.postcard import DEFAULT_MAX_FRAME
+from pandascreen.core.sync import ACCEPTOR, INITIATOR, SyncError, SyncSession
 
-log = logging.getLogger("pandascreen.tcp")
+log = logging.getLogger("pandascreen.node.tcp")
 
 # After our Close is sent, wait at most this long for the peer's Close before hanging up.
 CLOSE_WAIT = 2.0

@@ -3,7 +3,7 @@
 A ``SyncSession`` is a step-based state machine: the transport pushes received bytes in with
 ``feed(data)`` and sends whatever ``outgoing()`` returns, until ``finished`` is true.  Sending
 and receiving interleave freely, so a transport that polls both directions (``select`` on
-CPython, see ``pandascreen.tcp``) cannot deadlock when both peers stream big batches.
+CPython, see ``pandascreen.node.tcp``) cannot deadlock when both peers stream big batches.
 ``run(conn)`` is a simple blocking driver for connections whose ``send`` never blocks for
 long (in-memory pipes, small syncs); ``sync_local`` syncs two in-process stores.
 
@@ -19,9 +19,9 @@ Wire order (p2panda-net 0.7, one byte stream, every message u32-BE framed postca
 
 import time
 
-from pandascreen import postcard
-from pandascreen.operation import OperationError, decode_header
-from pandascreen.util import hexlify
+from pandascreen.core import postcard
+from pandascreen.core.operation import OperationError, decode_header
+from pandascreen.core.util import hexlify
 
 INITIATOR = "initiator"
 ACCEPTOR = "acceptor"
@@ -217,7 +217,7 @@ class SyncSession:
         """Blocking driver over ``conn.send(bytes)``, ``conn.recv(n)`` (b"" at EOF), ``conn.close()``.
 
         Sends everything that is ready before reading, so ``conn.send`` must not block forever
-        (use ``pandascreen.tcp`` for sockets).  Returns ``stats()``; raises ``SyncError``.
+        (use ``pandascreen.node.tcp`` for sockets).  Returns ``stats()``; raises ``SyncError``.
         """
         try:
             self.start()

@@ -4,10 +4,10 @@ import time
 
 import machine
 
-from pandascreen import config as configmod
-from pandascreen.board import Board
-from pandascreen.ssd1306 import SSD1306
-from pandascreen.store import LogFileStore
+from pandascreen.core import config as configmod
+from pandascreen.board.board import Board
+from pandascreen.board.ssd1306 import SSD1306
+from pandascreen.core.store import LogFileStore
 
 
 def log(msg):

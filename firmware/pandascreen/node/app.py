@@ -10,16 +10,16 @@ import sys
 import threading
 import time
 
-from pandascreen import config as configmod
-from pandascreen import operation
-from pandascreen.schedule import Schedule
+from pandascreen.core import config as configmod
+from pandascreen.core import operation
+from pandascreen.core.schedule import Schedule
 
 
 class Screen:
     """Chooses the output: real luma/inky device, or a PNG file (emulated)."""
 
     def __init__(self, kind, emulate_path=None, screen_cfg=None):
-        from pandascreen import display
+        from pandascreen.node import display
         self.kind = kind
         self.emulate_path = emulate_path
         self._dev = None
@@ -73,7 +73,7 @@ class Device:
         self.render()
 
     def render(self):
-        from pandascreen import display
+        from pandascreen.node import display
         with self._lock:
             img = display.render_schedule_image(self.schedule(), self.venue_index, int(self.clock()),
                                                 self.cfg["display"], status=self.status)
@@ -81,7 +81,7 @@ class Device:
             return img
 
     def sync_once(self):
-        from pandascreen.tcp import sync_with
+        from pandascreen.node.tcp import sync_with
         ok = 0
         errors = []
         for host, port in self.cfg["peer_addrs"]:
@@ -131,8 +131,8 @@ def main(argv=None):
         return 2
     base = os.path.dirname(os.path.abspath(args.config))
     store_path = cfg["store"] if os.path.isabs(cfg["store"]) else os.path.join(base, cfg["store"])
-    from pandascreen.sqlite_store import SqliteStore
-    from pandascreen.store import IngestError
+    from pandascreen.node.sqlite_store import SqliteStore
+    from pandascreen.core.store import IngestError
     try:
         store = SqliteStore(store_path)
     except IngestError as e:
@@ -150,12 +150,12 @@ def main(argv=None):
     stop = threading.Event()
     try:
         if not args.no_serve and not args.once and cfg["listen_port"]:
-            from pandascreen.tcp import SyncServer
+            from pandascreen.node.tcp import SyncServer
             server = SyncServer(store, device.log_id, host="0.0.0.0", port=cfg["listen_port"],
                                 topic=device.topic)
             server.start()
         if cfg["buttons"] and not args.emulate:
-            from pandascreen.buttons import VenueButtons
+            from pandascreen.node.buttons import VenueButtons
             buttons = VenueButtons(next_pin=cfg["buttons"].get("next"), prev_pin=cfg["buttons"].get("prev"),
                                    on_change=device.flip)
         device.run(stop, once=args.once)

@@ -11,7 +11,7 @@ computed here with integer arithmetic: no ``time.localtime``/``strftime``, whose
 epoch differ between CPython and MicroPython boards.
 """
 
-from pandascreen import font
+from pandascreen.core import font
 
 NO_SCHEDULE = "No schedule yet \u2014 waiting for sync"
 NO_MORE = "No more events today"

@@ -8,8 +8,8 @@ never leaves a half-written operation behind.  Thread-safe (sync server threads 
 import sqlite3
 import threading
 
-from pandascreen import operation
-from pandascreen.store import BaseStore, IngestError, _log_key
+from pandascreen.core import operation
+from pandascreen.core.store import BaseStore, IngestError, _log_key
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS operations (

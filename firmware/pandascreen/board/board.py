@@ -12,8 +12,8 @@ fakes and on a real board through ``firmware/micropython/main.py``::
 
 import time
 
-from pandascreen import layout, operation
-from pandascreen.schedule import Schedule
+from pandascreen.core import layout, operation
+from pandascreen.core.schedule import Schedule
 
 MIN_VALID_TIME = 1577836800  # 2020-01-01: before this the board's clock was never set
 
@@ -57,7 +57,7 @@ class Board:
         self._dirty = True
 
     def sync_once(self):
-        from pandascreen.sync import SyncSession, INITIATOR, SyncError
+        from pandascreen.core.sync import SyncSession, INITIATOR, SyncError
         if self.connect is None:
             return 0
         ok = 0

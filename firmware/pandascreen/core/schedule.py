@@ -6,7 +6,7 @@ newest create/update is newer than its newest delete.  Applying the same operati
 order gives the same schedule, so peers converge whatever order sync delivers them in.
 """
 
-from pandascreen import schema
+from pandascreen.core import schema
 
 
 class _Doc:
@@ -188,5 +188,5 @@ class Schedule:
 
 
 def _short(h):
-    from pandascreen.util import hexlify
+    from pandascreen.core.util import hexlify
     return hexlify(h)[:12]

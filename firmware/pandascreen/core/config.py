@@ -15,7 +15,7 @@ Example::
 
 import json
 
-from pandascreen.util import unhexlify
+from pandascreen.core.util import unhexlify
 
 DISPLAYS = ("ssd1306_128x64", "inky_phat_212x104", "inky_what_400x300")
 

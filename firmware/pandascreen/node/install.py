@@ -31,10 +31,9 @@ class InstallError(Exception):
 
 def _unit_source():
     here = os.path.dirname(os.path.abspath(__file__))
-    for cand in (os.path.join(here, "systemd", UNIT_NAME),
-                 os.path.join(os.path.dirname(here), "systemd", UNIT_NAME)):
-        if os.path.exists(cand):
-            return cand
+    cand = os.path.join(here, UNIT_NAME)  # shipped as package data beside this module
+    if os.path.exists(cand):
+        return cand
     raise InstallError("cannot find %s next to the pandascreen package" % UNIT_NAME)
 
 

@@ -8,7 +8,7 @@ A body is a CBOR map::
 ``fields`` is required for create, optional-but-non-empty for update, absent for delete.
 """
 
-from pandascreen import cbor
+from pandascreen.core import cbor
 
 SCHEMA_VERSION = 1
 KINDS = ("festival", "venue", "event")

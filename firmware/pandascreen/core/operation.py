@@ -9,9 +9,9 @@ BLAKE3 of the signed header bytes.  Extensions follow the p2panda Node Extension
 "Basic" variant: ``[1, 0, log_id, timestamp_us, prune_flag]``.
 """
 
-from pandascreen import cbor
-from pandascreen.crypto import blake3, public_key as _public_key, sign as _sign, verify as _verify
-from pandascreen.util import hexlify
+from pandascreen.core import cbor
+from pandascreen.core.crypto import blake3, public_key as _public_key, sign as _sign, verify as _verify
+from pandascreen.core.util import hexlify
 
 VERSION = 1
 MAX_HEADER_SIZE = 4096

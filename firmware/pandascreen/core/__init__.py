@@ -1,0 +1,1 @@
+"""Pure core: runs unchanged on CPython and MicroPython; imports nothing outside core."""

@@ -1,0 +1,1 @@
+"""The Raspberry Pi peer (CPython): SQLite store, transport, displays, buttons, app, installer."""
