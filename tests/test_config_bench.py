@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from pandascreen import bench
+from pandascreen.bench import ingest as bench
 from pandascreen.core import config
 
 

@@ -450,13 +450,8 @@ def test_tiny_max_frame_rejects_big_operations(servers):
 # ------------------------------------------------------------------------------ MicroPython
 
 def test_compare_and_session_under_micropython():
-    import os
+    from mpy import run_micropython
 
-    from mpy import FIRMWARE, run_micropython
-
-    for name in ("_blake3_py.py", "_ed25519_py.py"):
-        if not os.path.exists(os.path.join(FIRMWARE, "pandascreen", name)):
-            pytest.skip("pure-Python crypto (pandascreen/%s) not available yet" % name)
     # Pure-Python Ed25519 is slow under MicroPython: keep it to 3 operations.
     out = run_micropython("""
 import sys

@@ -1,5 +1,6 @@
-"""Errors the host tools report to the user as ``error: ...`` (exit code 2), without a traceback."""
+"""Errors the host tools report to the user as ``error: ...`` (exit code 2), without a traceback.
 
+``UserError`` lives in the core's one error tree so the CLI catches ``PandascreenError`` alone.
+"""
 
-class UserError(Exception):
-    """Bad input or a problem the user can fix (wrong path, unknown board, busy serial port...)."""
+from pandascreen.core.errors import PandascreenError, UserError  # noqa: F401 (re-exported)

@@ -7,10 +7,7 @@ Floats, tags, indefinite lengths and undefined are rejected with ``CBORError``.
 """
 
 import struct
-
-
-class CBORError(ValueError):
-    pass
+from pandascreen.core.errors import CBORError
 
 
 MAX_DEPTH = 32

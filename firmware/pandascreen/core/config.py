@@ -16,6 +16,7 @@ Example::
 import json
 
 from pandascreen.core.util import unhexlify
+from pandascreen.core.errors import ConfigError
 
 DISPLAYS = ("ssd1306_128x64", "inky_phat_212x104", "inky_what_400x300")
 
@@ -31,10 +32,6 @@ DEFAULTS = {
     "sync_interval": 60,
     "render_interval": 20,
 }
-
-
-class ConfigError(ValueError):
-    pass
 
 
 def parse_peer(text):

@@ -10,16 +10,13 @@ BLAKE3 of the signed header bytes.  Extensions follow the p2panda Node Extension
 """
 
 from pandascreen.core import cbor
+from pandascreen.core.errors import OperationError
 from pandascreen.core.crypto import blake3, public_key as _public_key, sign as _sign, verify as _verify
 from pandascreen.core.util import hexlify
 
 VERSION = 1
 MAX_HEADER_SIZE = 4096
 MAX_BODY_SIZE = 1 << 20
-
-
-class OperationError(ValueError):
-    pass
 
 
 class Extensions:

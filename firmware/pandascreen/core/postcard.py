@@ -29,8 +29,7 @@ DEFAULT_MAX_FRAME = 16 * 1024 * 1024
 KEY_SIZE = 32  # VerifyingKey, Topic and our log ids (a BLAKE3 hash) are all 32 bytes.
 
 
-class PostcardError(ValueError):
-    """Malformed postcard data or an unknown message."""
+from pandascreen.core.errors import PostcardError
 
 
 class FrameError(PostcardError):

@@ -9,6 +9,7 @@ A body is a CBOR map::
 """
 
 from pandascreen.core import cbor
+from pandascreen.core.errors import SchemaError
 
 SCHEMA_VERSION = 1
 KINDS = ("festival", "venue", "event")
@@ -32,10 +33,6 @@ REQUIRED = {
     "venue": ("name",),
     "event": ("venue", "title", "start", "end"),
 }
-
-
-class SchemaError(ValueError):
-    pass
 
 
 def _check_value(kind, name, kind_of, value):

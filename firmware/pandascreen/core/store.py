@@ -10,11 +10,8 @@ SQLite store for Linux boards lives in ``sqlite_store`` and shares ``BaseStore``
 import struct
 
 from pandascreen.core import operation
+from pandascreen.core.errors import IngestError
 from pandascreen.core.util import hexlify
-
-
-class IngestError(ValueError):
-    pass
 
 
 def _log_key(log_id):

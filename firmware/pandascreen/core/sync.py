@@ -22,15 +22,12 @@ import time
 from pandascreen.core import postcard
 from pandascreen.core.operation import OperationError, decode_header
 from pandascreen.core.util import hexlify
+from pandascreen.core.errors import SyncError
 
 INITIATOR = "initiator"
 ACCEPTOR = "acceptor"
 
 _CLOSE_PAYLOAD = postcard.encode_message(("close",))
-
-
-class SyncError(Exception):
-    """The sync session failed; the message says why in plain words."""
 
 
 def _now_ms():

@@ -20,13 +20,10 @@ import os
 import shutil
 import subprocess
 import sys
+from pandascreen.core.errors import InstallError
 
 UNIT_NAME = "pandascreen.service"
 SERVICE_USER = "pandascreen"
-
-
-class InstallError(Exception):
-    pass
 
 
 def _unit_source():

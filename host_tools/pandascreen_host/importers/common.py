@@ -5,14 +5,12 @@ import hashlib
 import re
 import unicodedata
 
+from pandascreen.core.errors import ScheduleImportError  # noqa: F401 (re-exported)
+
 try:
     import zoneinfo
 except ImportError:  # Python < 3.9
     zoneinfo = None
-
-
-class ScheduleImportError(ValueError):
-    """A schedule file could not be imported; the message says which file, where, and what to do."""
 
 
 def slug(text, fallback="x"):

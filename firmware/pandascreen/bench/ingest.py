@@ -1,6 +1,4 @@
-"""Benchmark: ingest rate against the raw PyNaCl signature-verify rate, in one run.
-
-    python -m pandascreen.bench [-n 3000] [--json]
+"""Benchmark section: ingest rate against the raw PyNaCl signature-verify rate, in one run.
 
 Ed25519 verification is the floor of what any p2panda peer must pay per operation, so the
 interesting number is how close full ingest (decode, canonical check, signature, payload
@@ -37,7 +35,8 @@ def _rate(n, seconds):
     return n / seconds if seconds > 0 else float("inf")
 
 
-def run(n=3000, sqlite_single=300):
+def run(quick=False, n=None, sqlite_single=300):
+    n = n or (200 if quick else 3000)
     from nacl.signing import VerifyKey
 
     ops = make_ops(n)
@@ -94,19 +93,3 @@ def report(r):
     for name, rate, ratio in rows:
         lines.append("%-36s %12.0f %10s" % (name, rate, "" if ratio is None else "%.0f%%" % (ratio * 100)))
     return "\n".join(lines)
-
-
-def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m pandascreen.bench", description=__doc__.split("\n")[0])
-    ap.add_argument("-n", type=int, default=3000, help="operations to generate (default 3000)")
-    ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    args = ap.parse_args(argv)
-    if args.n < 1:
-        ap.error("-n must be at least 1")
-    r = run(args.n)
-    print(json.dumps(r, indent=2) if args.json else report(r))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
