@@ -1,4 +1,4 @@
-"""Board files (boards/*.toml) and their validation."""
+"""Board files (pandascreen_host/board_files/*.toml), how they are found, and their validation."""
 
 import copy
 import os
@@ -11,10 +11,31 @@ from pandascreen_host.errors import UserError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXPECTED = ["pi-4-inky-phat", "pi-zero-2w-ssd1306", "pico-w-ssd1306"]
+BUNDLED = os.path.join(ROOT, "host_tools", "pandascreen_host", "board_files")
 
 
 def test_list_boards():
-    assert boards.list_boards() == EXPECTED
+    assert set(EXPECTED) <= set(boards.list_boards())
+
+
+def test_board_files_ship_inside_the_package(monkeypatch):
+    monkeypatch.delenv("PANDASCREEN_BOARDS", raising=False)
+    assert boards.boards_dir() == BUNDLED
+    assert boards.list_boards() == sorted(n[:-5] for n in os.listdir(BUNDLED) if n.endswith(".toml"))
+    assert not os.path.exists(os.path.join(ROOT, "boards")), "board files live in one place: " + BUNDLED
+
+
+def test_pandascreen_boards_env_points_elsewhere(monkeypatch, tmp_path, capsys):
+    src = open(os.path.join(BUNDLED, "pico-w-ssd1306.toml")).read()
+    (tmp_path / "my-pico.toml").write_text(src.replace('name = "pico-w-ssd1306"', 'name = "my-pico"'))
+    monkeypatch.setenv("PANDASCREEN_BOARDS", str(tmp_path))
+    assert boards.list_boards() == ["my-pico"]
+    assert boards.load_board("my-pico")["platform"] == "micropython"
+    assert main(["boards"]) == 0
+    assert "my-pico" in capsys.readouterr().out
+    monkeypatch.setenv("PANDASCREEN_BOARDS", str(tmp_path / "missing"))
+    assert main(["boards"]) == 2
+    assert "no board files found in %s" % (tmp_path / "missing") in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("name", EXPECTED)
@@ -32,7 +53,7 @@ def test_every_board_file_is_valid(name):
 
 
 def test_load_board_by_path():
-    b = boards.load_board(os.path.join(ROOT, "boards", "pico-w-ssd1306.toml"))
+    b = boards.load_board(os.path.join(BUNDLED, "pico-w-ssd1306.toml"))
     assert b["platform"] == "micropython"
 
 
@@ -154,7 +175,7 @@ def test_broken_toml_and_name_mismatch(tmp_path):
     with pytest.raises(boards.BoardError) as ei:
         boards.load_board("x", directory=str(tmp_path))
     assert "not valid TOML" in str(ei.value)
-    src = open(os.path.join(ROOT, "boards", "pico-w-ssd1306.toml")).read()
+    src = open(os.path.join(BUNDLED, "pico-w-ssd1306.toml")).read()
     (tmp_path / "my-pico.toml").write_text(src)
     with pytest.raises(boards.BoardError) as ei:
         boards.load_board("my-pico", directory=str(tmp_path))

@@ -1,4 +1,7 @@
-"""Board descriptions (``boards/*.toml``): one file per board + screen combination.
+"""Board descriptions (``pandascreen_host/board_files/*.toml``): one file per board + screen combination.
+
+The board files are package data, so they travel inside the wheel and ``pip install pandascreen``
+finds them without a checkout; ``$PANDASCREEN_BOARDS`` points at another folder (your own boards).
 
 A board file looks like this (all fields are checked by :func:`validate`)::
 
@@ -75,17 +78,17 @@ class BoardError(UserError):
         super().__init__("%s: %s" % (where, text) if where else text)
 
 
+BOARD_FILES = "board_files"  # folder beside this module, shipped as package data
+
+
+def bundled_boards_dir():
+    """The board files installed with this package (a wheel unpacks them as plain files)."""
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), BOARD_FILES)
+
+
 def boards_dir():
-    """Folder with the board files: $PANDASCREEN_BOARDS, else ``boards/`` of this checkout."""
-    env = os.environ.get("PANDASCREEN_BOARDS")
-    if env:
-        return env
-    here = os.path.dirname(os.path.abspath(__file__))
-    return os.path.normpath(os.path.join(here, "..", "..", "boards"))
-
-
-def enclosures_dir():
-    return os.path.join(os.path.dirname(boards_dir()), "enclosures")
+    """Folder with the board files: $PANDASCREEN_BOARDS, else the ones shipped with the package."""
+    return os.environ.get("PANDASCREEN_BOARDS") or bundled_boards_dir()
 
 
 def list_boards(directory=None):
