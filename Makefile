@@ -5,7 +5,18 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench clean tools
+
+# Every test runs on a fresh clone (no skips), so say up front what is missing instead of skipping.
+tools:
+	@missing=""; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	command -v openscad >/dev/null 2>&1 || missing="$$missing openscad"; \
+	$(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  echo "make test needs:$$missing -- on Debian / Raspberry Pi OS: sudo apt-get install$$missing" \
+	       "(or run .ci/run as root, which installs them)" >&2; exit 1; fi
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +31,7 @@ tests/mp/node_modules/.installed: tests/mp/package.json tests/mp/package-lock.js
 demo: $(VENV)/.installed
 	$(PY) -m pandascreen.demo --out demo-out
 
-test: $(VENV)/.installed tests/mp/node_modules/.installed
+test: tools $(VENV)/.installed tests/mp/node_modules/.installed
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.installed
