@@ -44,3 +44,30 @@ except ImportError:
     _ED = "pure"
 
 BACKEND = "native" if (_B3 == "native" and _ED == "native") else ("pure" if _B3 == _ED else "mixed")
+
+
+class SigningKey:
+    """A seed with its key pair derived once, for signing many operations in a row
+    (deriving it costs about as much as a signature).  Never printed: no repr of the seed."""
+
+    def __init__(self, seed):
+        self._seed = bytes(seed)
+        if _ED == "native":
+            self._sk = _SK(self._seed)
+            self.public_key = bytes(self._sk.verify_key)
+        else:
+            self._sk = None
+            self.public_key = public_key(self._seed)
+
+    def sign(self, msg):
+        if self._sk is not None:
+            return self._sk.sign(bytes(msg)).signature
+        return sign(self._seed, msg)
+
+    def __repr__(self):
+        return "<SigningKey>"
+
+
+def signing_key(seed):
+    """``seed`` (32 bytes) as a SigningKey; a SigningKey is returned as it is."""
+    return seed if isinstance(seed, SigningKey) else SigningKey(seed)

@@ -11,7 +11,7 @@ BLAKE3 of the signed header bytes.  Extensions follow the p2panda Node Extension
 
 from pandascreen.core import cbor
 from pandascreen.core.errors import OperationError
-from pandascreen.core.crypto import blake3, public_key as _public_key, sign as _sign, verify as _verify
+from pandascreen.core.crypto import blake3, signing_key as _signing_key, verify as _verify
 from pandascreen.core.util import hexlify
 
 VERSION = 1
@@ -89,7 +89,8 @@ class Header:
         return cbor.dumps(self._fields(True))
 
     def sign(self, seed):
-        self.signature = _sign(seed, self.unsigned_bytes())
+        """Sign with ``seed`` (32 bytes) or a ``crypto.SigningKey``."""
+        self.signature = _signing_key(seed).sign(self.unsigned_bytes())
 
     def verify(self):
         return self.signature is not None and _verify(self.public_key, self.unsigned_bytes(), self.signature)
@@ -227,21 +228,23 @@ def decode(header_bytes, body=None):
 
 
 def create(seed, body=None, seq_num=0, backlink=None, extensions=None):
-    """Build and sign an operation (like p2panda's forge)."""
+    """Build and sign an operation (like p2panda's forge); ``seed`` may be a ``crypto.SigningKey``
+    (derived once for many operations)."""
+    key = _signing_key(seed)
     if body is not None:
         body = bytes(body)
         if len(body) > MAX_BODY_SIZE:
             raise OperationError("body is %d bytes, larger than the %d byte limit" % (len(body), MAX_BODY_SIZE))
     size = len(body) if body else 0
     h = Header(
-        _public_key(seed),
+        key.public_key,
         payload_size=size,
         payload_hash=blake3(body) if size else None,
         seq_num=seq_num,
         backlink=backlink,
         extensions=extensions,
     )
-    h.sign(seed)
+    h.sign(key)
     return Operation(h, h.to_bytes(), body if size else None)
 
 

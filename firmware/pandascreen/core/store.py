@@ -1,26 +1,99 @@
-"""[core] Operation stores: validation on ingest, log heights, ranges for sync.
+"""[core] Operation stores: one contract, the p2panda ingest rules, and two small stores.
 
-``BaseStore`` holds the p2panda ingest rules (validate operation, de-duplicate by hash,
-check the backlink against the latest operation of the same author and log, honour the
-prune flag).  ``MemoryStore`` keeps everything in RAM; ``LogFileStore`` adds an append-only
-file that is replayed at start (a torn last record from a power cut is dropped).  The
-SQLite store for Linux boards lives in ``sqlite_store`` and shares ``BaseStore``.
+``BaseStore`` is the contract (modelled on gpiozero's pin ``Factory``): it holds every rule
+once (validate, de-duplicate, backlink against the latest operation of the same author and
+log, prune, timestamp range, body fill-in, publishing) and leaves only storage primitives to
+the stores, so the three stores cannot drift apart.  ``MemoryStore`` keeps everything in RAM;
+``LogFileStore`` adds an append-only file replayed at start, record by record (a torn last
+record from a power cut is dropped).  The SQLite store for Linux boards lives in
+``pandascreen.node.sqlite_store`` and implements the same contract.
 """
 
 import struct
 
 from pandascreen.core import operation
-from pandascreen.core.errors import IngestError
+from pandascreen.core.errors import IngestError, OperationError
+from pandascreen.core.crypto import blake3
 from pandascreen.core.util import hexlify
+
+# One timestamp rule in every store: p2panda timestamps are u64, SQLite integers are i64, so
+# the common range is 0 <= timestamp < 2**63 (microseconds: good for ~292,000 years).
+MAX_TIMESTAMP = (1 << 63) - 1
+
+# what _admit decided for an operation
+_DUPLICATE = 0
+_NEW = 1
+_FILL = 2
 
 
 def _log_key(log_id):
     return b"" if log_id is None else bytes(log_id)
 
 
+def _who(op):
+    # only computed when an error is raised (hexlify on every op was measurable)
+    return hexlify(op.public_key)[:16]
+
+
+class _NoTransaction:
+    """Context manager that does nothing (stores without transactions)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+_NO_TRANSACTION = _NoTransaction()
+
+
 class BaseStore:
+    """Stores signed p2panda operations of festival logs and applies the ingest rules.
+
+    Descendants *must* override these primitives:
+
+    * :meth:`_lookup` -- is an operation stored, and with its body?
+    * :meth:`latest` -- the latest stored operation of one author's log
+    * :meth:`_insert` -- store a new operation (drop the earlier ones of its log if it prunes)
+    * :meth:`_fill_body` -- give a stored body-less operation its body
+    * :meth:`heights`, :meth:`operations`, :meth:`all_operations`, :meth:`count` -- queries
+    * :attr:`version` and :meth:`operations_since` -- the change counter
+
+    Descendants *may* override these, when they can do better than the default:
+
+    * :meth:`has` (default: :meth:`_lookup`)
+    * :meth:`_write` -- a context manager around every change; SQLite returns a transaction,
+      so :meth:`ingest_many` and :meth:`publish_many` commit once per batch
+    * :meth:`close` (default: nothing to close)
+
+    Everything else (:meth:`ingest`, :meth:`ingest_op`, :meth:`ingest_many`, :meth:`check`,
+    :meth:`publish`, :meth:`publish_many`) is shared and should not be overridden.
+
+    The change counter, for caches built from the store (the schedule view):
+
+    * ``store.version`` is an int that grows whenever the contents change (an insert, a body
+      filled in, a prune).  An empty store has version 0.
+    * ``store.operations_since(v, log_id=None)`` returns the operations stored (or given
+      their body) after version ``v``, in that order, each once, as it is stored now; or
+      ``None`` if anything was removed since ``v`` (a prune), meaning "rebuild from
+      :meth:`all_operations`".
+
+    Rules every store keeps (tests/test_store_contract.py checks them all):
+
+    * an operation is stored once (by hash); ``has`` and ``count`` agree with the queries;
+    * a log is a chain: seq_num 0, then each following the latest with a matching backlink;
+      forks, replays and gaps raise ``IngestError`` -- unless the operation prunes, then the
+      earlier operations of its log are dropped everywhere;
+    * timestamps must be 0 <= t < 2**63, else ``IngestError``;
+    * an operation first stored without its body gets the body when it arrives with it
+      (checked against payload_size/payload_hash); that counts as new.
+    """
+
     # primitives a concrete store implements -------------------------------------------------
-    def has(self, op_hash):
+    def _lookup(self, op_hash):
+        """None if ``op_hash`` is not stored, else True if its body is stored (or it has
+        none), False if it was stored without its body."""
         raise NotImplementedError
 
     def latest(self, public_key, log_id):
@@ -28,82 +101,268 @@ class BaseStore:
         raise NotImplementedError
 
     def _insert(self, op):
+        """Store ``op`` (the rules were checked); if ``op.prune``, first drop every earlier
+        operation of its (author, log).  Must raise the version."""
         raise NotImplementedError
 
+    def _fill_body(self, op):
+        """``op`` is stored without body; store it with ``op.body``.  Must raise the version."""
+        raise NotImplementedError
+
+    def heights(self, log_id=None):
+        """``{public_key: {log_id: latest seq_num}}`` (only ``log_id`` if given)."""
+        raise NotImplementedError
+
+    def operations(self, public_key, log_id, after_seq=None, until_seq=None):
+        """Operations of one author's log with after_seq < seq_num <= until_seq, by seq_num."""
+        raise NotImplementedError
+
+    def all_operations(self, log_id=None):
+        """Every stored operation (of ``log_id`` if given), by author, log and seq_num."""
+        raise NotImplementedError
+
+    def count(self):
+        """Number of stored operations."""
+        raise NotImplementedError
+
+    @property
+    def version(self):
+        raise NotImplementedError
+
+    def operations_since(self, version, log_id=None):
+        raise NotImplementedError
+
+    # optional overrides -----------------------------------------------------------------------
+    def has(self, op_hash):
+        return self._lookup(op_hash) is not None
+
+    def _write(self):
+        """Context manager around a change (or a batch of changes); may nest."""
+        return _NO_TRANSACTION
+
+    def close(self):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
     # shared logic -----------------------------------------------------------------------------
-    def check(self, header_bytes, body=None):
-        """Decode + validate without storing. Returns (op, is_new)."""
+    @staticmethod
+    def _decode(header_bytes, body=None):
         try:
-            op = operation.decode(header_bytes, body)
-        except operation.OperationError as e:
+            return operation.decode(header_bytes, body)
+        except OperationError as e:
             raise IngestError("rejected operation: %s" % e)
-        if self.has(op.hash):
-            return op, False
+
+    def _admit(self, op):
+        """Apply the log rules to a decoded, signature-checked op: _NEW, _FILL or _DUPLICATE."""
+        stored = self._lookup(op.hash)
+        if stored is not None:
+            if stored or op.body is None:
+                return _DUPLICATE
+            h = op.header
+            if len(op.body) != h.payload_size or blake3(op.body) != h.payload_hash:
+                raise IngestError("rejected body: it does not match payload_size/payload_hash "
+                                  "of the stored operation")
+            return _FILL
+        ts = op.timestamp
+        if ts < 0 or ts > MAX_TIMESTAMP:
+            raise IngestError("rejected operation: timestamp %d is outside 0..2**63-1" % ts)
         past = self.latest(op.public_key, op.log_id)
-        who = hexlify(op.public_key)[:16]
-        if past is not None and op.seq_num <= past.seq_num:
+        seq = op.seq_num
+        if past is not None and seq <= past.seq_num:
             raise IngestError(
                 "rejected operation: author %s already has seq_num %d in this log (fork or replay)"
-                % (who, op.seq_num))
-        if op.seq_num > 0 and not op.prune:
+                % (_who(op), seq))
+        if seq > 0 and not op.prune:
             if past is None:
                 raise IngestError(
                     "rejected operation: seq_num %d of author %s arrived before seq_num 0..%d"
-                    % (op.seq_num, who, op.seq_num - 1))
-            if op.seq_num != past.seq_num + 1:
+                    % (seq, _who(op), seq - 1))
+            if seq != past.seq_num + 1:
                 raise IngestError(
                     "rejected operation: seq_num %d of author %s does not follow the stored %d (gap)"
-                    % (op.seq_num, who, past.seq_num))
+                    % (seq, _who(op), past.seq_num))
             try:
                 operation.validate_backlink(past.header, op, past.hash)
-            except operation.OperationError as e:
+            except OperationError as e:
                 raise IngestError("rejected operation: %s" % e)
+        return _NEW
+
+    def check(self, header_bytes, body=None):
+        """Decode + validate without storing. Returns (op, would_change_the_store)."""
+        op = self._decode(header_bytes, body)
+        return op, self._admit(op) != _DUPLICATE
+
+    def ingest_op(self, op):
+        """Store an already decoded and signature-checked ``operation.Operation`` (from
+        ``operation.decode`` or ``operation.create``) under the log rules.
+
+        Returns ``(op, changed)``: changed is False for a duplicate.  Raises IngestError.
+        """
+        with self._write():
+            what = self._admit(op)
+            if what == _NEW:
+                self._insert(op)
+            elif what == _FILL:
+                self._fill_body(op)
+            else:
+                return op, False
         return op, True
 
     def ingest(self, header_bytes, body=None):
-        op, new = self.check(header_bytes, body)
-        if new:
-            self._insert(op)
-        return op, new
+        """Decode, verify and store operation bytes as received. Returns (op, changed)."""
+        return self.ingest_op(self._decode(header_bytes, body))
+
+    def ingest_many(self, items):
+        """Ingest ``Operation`` objects or ``(header_bytes, body)`` pairs, in one transaction
+        where the store has them.  Operations before a bad one are kept; the bad one raises
+        IngestError naming its position.  Returns the number of changes (new + filled)."""
+        changed = 0
+        failed = None
+        i = 0
+        with self._write():
+            for item in items:
+                try:
+                    op = item if isinstance(item, operation.Operation) else self._decode(item[0], item[1])
+                    if self.ingest_op(op)[1]:
+                        changed += 1
+                except IngestError as e:
+                    failed = e
+                    break
+                i += 1
+        if failed is not None:
+            raise IngestError("operation #%d of batch: %s (the %d before it were stored)"
+                              % (i + 1, failed, i))
+        return changed
 
     def publish(self, seed, body, log_id, timestamp_us, prune=False):
-        from pandascreen.core.crypto import public_key
-        pk = public_key(seed)
-        past = self.latest(pk, log_id)
-        if past is None:
-            seq, backlink = 0, None
-        else:
-            seq, backlink = past.seq_num + 1, past.hash
-            # keep our own log's timestamps strictly increasing even if the clock jumps back
-            if timestamp_us <= past.timestamp:
-                timestamp_us = past.timestamp + 1
-        ext = operation.Extensions(log_id, timestamp_us, prune)
-        op = operation.create(seed, body, seq, backlink, ext)
-        return self.ingest(op.header_bytes, op.body)[0]
+        """Sign ``body`` as the next operation of the seed's log and store it."""
+        return self.publish_many(seed, [body], log_id, timestamp_us, prune)[0]
+
+    def publish_many(self, seed, bodies, log_id, timestamp_us, prune=False, batch=200, progress=None):
+        """Sign and store ``bodies`` as the next operations of the seed's log; returns them.
+
+        The key pair is derived once and each header encoded once; our own operations are
+        not verified again.  ``timestamp_us`` is the first timestamp (each next one +1) or a
+        list with one per body; timestamps stay strictly increasing after the log's latest
+        even if the clock jumped back.  ``prune`` marks the first operation.  Stored in
+        transactions of ``batch`` operations; ``progress(done)`` is called after each.
+        """
+        from pandascreen.core.crypto import signing_key
+        key = signing_key(seed)
+        past = self.latest(key.public_key, log_id)
+        seq, backlink, last_ts = 0, None, -1
+        if past is not None:
+            seq, backlink, last_ts = past.seq_num + 1, past.hash, past.timestamp
+        per_body = not isinstance(timestamp_us, int)
+        out = []
+        chunk = []
+        for i in range(len(bodies)):
+            ts = timestamp_us[i] if per_body else timestamp_us + i
+            if ts <= last_ts:
+                ts = last_ts + 1
+            ext = operation.Extensions(log_id, ts, prune and i == 0)
+            op = operation.create(key, bodies[i], seq, backlink, ext)
+            chunk.append(op)
+            seq, backlink, last_ts = seq + 1, op.hash, ts
+            if len(chunk) >= batch:
+                self._store_own(chunk, len(out), progress)
+                out.extend(chunk)
+                chunk = []
+        if chunk:
+            self._store_own(chunk, len(out), progress)
+            out.extend(chunk)
+        return out
+
+    def _store_own(self, ops, done_before, progress):
+        with self._write():
+            for op in ops:
+                self.ingest_op(op)
+        if progress is not None:
+            progress(done_before + len(ops))
 
 
 class MemoryStore(BaseStore):
+    """Everything in RAM (tests, demos, and the base of LogFileStore)."""
+
     def __init__(self):
         self._by_hash = {}
         self._logs = {}  # (pk, log) -> {seq: op}
         self._latest = {}
+        # change counter: _journal holds the ops changed at versions _pruned_at+1.._version
+        self._version = 0
+        self._pruned_at = 0
+        self._journal = []
+        self._journal_fills = 0
 
-    def has(self, op_hash):
-        return bytes(op_hash) in self._by_hash
+    def _lookup(self, op_hash):
+        op = self._by_hash.get(bytes(op_hash))
+        if op is None:
+            return None
+        return op.body is not None or op.header.payload_size == 0
 
     def latest(self, public_key, log_id):
         return self._latest.get((bytes(public_key), _log_key(log_id)))
 
     def _insert(self, op):
         key = (op.public_key, _log_key(op.log_id))
-        self._by_hash[op.hash] = op
         log = self._logs.get(key)
         if log is None:
             log = self._logs[key] = {}
-        if op.prune:
+        self._version += 1
+        if op.prune and log:
+            by_hash = self._by_hash
+            for old in log.values():
+                del by_hash[old.hash]
             log.clear()
+            self._pruned_at = self._version
+            self._journal = []
+            self._journal_fills = 0
+        else:
+            self._journal.append(op)
+        self._by_hash[op.hash] = op
         log[op.seq_num] = op
         self._latest[key] = op
+
+    def _fill_body(self, op):
+        key = (op.public_key, _log_key(op.log_id))
+        self._by_hash[op.hash] = op
+        self._logs[key][op.seq_num] = op
+        latest = self._latest.get(key)
+        if latest is not None and latest.hash == op.hash:
+            self._latest[key] = op
+        self._version += 1
+        self._journal.append(op)
+        self._journal_fills += 1
+
+    @property
+    def version(self):
+        return self._version
+
+    def operations_since(self, version, log_id=None):
+        if version < self._pruned_at:
+            return None
+        ops = self._journal[version - self._pruned_at:] if version < self._version else []
+        if self._journal_fills:
+            # a filled-in op is in the journal twice: keep its last (current) entry only
+            seen = {}
+            keep = []
+            for i in range(len(ops) - 1, -1, -1):
+                h = ops[i].hash
+                if h not in seen:
+                    seen[h] = True
+                    keep.append(ops[i])
+            keep.reverse()
+            ops = keep
+        if log_id is not None:
+            log_id = bytes(log_id)
+            ops = [op for op in ops if op.log_id == log_id]
+        return ops
 
     def heights(self, log_id=None):
         out = {}
@@ -138,69 +397,111 @@ class MemoryStore(BaseStore):
 
 
 _NO_BODY = 0xFFFFFFFF
+_RECORD_HEAD = 8  # >II: header length, body length (or _NO_BODY)
+_COPY_CHUNK = 4096
+
+
+def _read_exactly(fh, n):
+    """``n`` bytes from ``fh``, or None if the file ends first (a torn record)."""
+    data = fh.read(n)
+    if data is None or len(data) != n:
+        return None
+    return data
 
 
 class LogFileStore(MemoryStore):
-    """MemoryStore persisted to an append-only file (for MicroPython boards)."""
+    """MemoryStore persisted to an append-only file (for MicroPython boards).
+
+    A record is ``>II`` (header length, body length or 0xFFFFFFFF for none), the header
+    bytes, the body.  A body filled in later is a second record of the same header with its
+    body.  Replay reads one record at a time (memory bounded by the largest operation, not
+    the file) and stops at the first torn or invalid record, which is cut off the file.
+    """
 
     def __init__(self, path):
         MemoryStore.__init__(self)
         self.path = path
         self.dropped_tail = 0
         good = self._replay()
-        self._fh = open(path, "ab")
         if self.dropped_tail:
-            self._fh.close()
             self._truncate(good)
-            self._fh = open(path, "ab")
+        self._fh = open(path, "ab")
 
     def _replay(self):
+        """Load every whole, valid record; return the size of that good prefix."""
+        import os
         try:
+            size = os.stat(self.path)[6]
             fh = open(self.path, "rb")
         except OSError:
             return 0
+        pos = 0
         try:
-            data = fh.read()
+            while True:
+                head = _read_exactly(fh, _RECORD_HEAD)
+                if head is None:
+                    break
+                hlen, blen = struct.unpack(">II", head)
+                has_body = blen != _NO_BODY
+                if hlen > operation.MAX_HEADER_SIZE or (has_body and blen > operation.MAX_BODY_SIZE):
+                    break
+                hb = _read_exactly(fh, hlen)
+                if hb is None:
+                    break
+                body = None
+                if has_body:
+                    body = _read_exactly(fh, blen)
+                    if body is None:
+                        break
+                try:
+                    op = self._decode(hb, body)
+                    what = self._admit(op)
+                except IngestError:
+                    break
+                if what == _NEW:
+                    MemoryStore._insert(self, op)
+                elif what == _FILL:
+                    MemoryStore._fill_body(self, op)
+                pos += _RECORD_HEAD + hlen + (blen if has_body else 0)
         finally:
             fh.close()
-        pos = 0
-        n = len(data)
-        while pos < n:
-            if pos + 8 > n:
-                break
-            hlen, blen = struct.unpack(">II", data[pos:pos + 8])
-            end = pos + 8 + hlen + (0 if blen == _NO_BODY else blen)
-            if hlen > operation.MAX_HEADER_SIZE or end > n:
-                break
-            hb = data[pos + 8:pos + 8 + hlen]
-            body = None if blen == _NO_BODY else data[pos + 8 + hlen:end]
-            try:
-                op, new = self.check(hb, body)
-            except IngestError:
-                break
-            if new:
-                MemoryStore._insert(self, op)
-            pos = end
-        self.dropped_tail = n - pos
+        self.dropped_tail = size - pos
         return pos
 
     def _truncate(self, size):
-        fh = open(self.path, "rb")
-        data = fh.read(size)
-        fh.close()
+        # MicroPython files have no truncate(): copy the good prefix in chunks and rename
+        src = open(self.path, "rb")
         tmp = self.path + ".tmp"
-        fh = open(tmp, "wb")
-        fh.write(data)
-        fh.close()
+        dst = open(tmp, "wb")
+        try:
+            left = size
+            while left > 0:
+                chunk = src.read(min(_COPY_CHUNK, left))
+                if not chunk:
+                    break
+                dst.write(chunk)
+                left -= len(chunk)
+        finally:
+            src.close()
+            dst.close()
         import os
         os.rename(tmp, self.path)
 
-    def _insert(self, op):
+    def _append(self, op):
         body = op.body
-        rec = struct.pack(">II", len(op.header_bytes), _NO_BODY if body is None else len(body))
-        self._fh.write(rec + op.header_bytes + (body or b""))
+        self._fh.write(struct.pack(">II", len(op.header_bytes), _NO_BODY if body is None else len(body)))
+        self._fh.write(op.header_bytes)
+        if body is not None:
+            self._fh.write(body)
         self._fh.flush()
+
+    def _insert(self, op):
+        self._append(op)
         MemoryStore._insert(self, op)
+
+    def _fill_body(self, op):
+        self._append(op)
+        MemoryStore._fill_body(self, op)
 
     def close(self):
         self._fh.close()

@@ -1,8 +1,15 @@
-"""Persistent operation store on SQLite (CPython / Raspberry Pi OS).
+"""Persistent operation store on SQLite (CPython / Raspberry Pi OS): the store contract of
+``pandascreen.core.store.BaseStore`` with SQLite primitives.
 
-Durability: WAL journal with ``synchronous=FULL``; every ingest is committed before it is
-acknowledged, so a ``kill -9`` or power cut loses nothing that was reported as stored and
-never leaves a half-written operation behind.  Thread-safe (sync server threads + UI loop).
+Durability: WAL journal with ``synchronous=FULL``; every change is committed before it is
+acknowledged (a batch commits once), so a ``kill -9`` or power cut loses nothing that was
+reported as stored and never leaves a half-written operation behind.  Thread-safe (sync
+server threads + UI loop share one connection under a lock).
+
+Change counter: every row carries ``changed``, the store version at which it was inserted
+or given its body; the version is the largest ``changed`` (a prune always inserts the
+pruning operation last, so it never shrinks), and ``meta.pruned_at`` remembers the last
+version at which a prune removed rows.
 """
 
 import sqlite3
@@ -20,10 +27,49 @@ CREATE TABLE IF NOT EXISTS operations (
     timestamp   INTEGER NOT NULL,
     header      BLOB NOT NULL,
     body        BLOB,
+    changed     INTEGER NOT NULL DEFAULT 0,
     UNIQUE (public_key, log_id, seq_num)
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB);
 """
+
+INDEXES = "CREATE INDEX IF NOT EXISTS operations_changed ON operations (changed);"
+
+_SELECT = "SELECT header, body, hash FROM operations "
+
+
+class _Transaction:
+    """Re-entrant write transaction: the outermost one holds the lock and commits."""
+
+    def __init__(self, store):
+        self.store = store
+
+    def __enter__(self):
+        s = self.store
+        s._lock.acquire()
+        if s._depth == 0:
+            try:
+                s._db.execute("BEGIN IMMEDIATE")
+                s._next_version = s._read_version() + 1
+            except BaseException:
+                s._lock.release()
+                raise
+        s._depth += 1
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        s = self.store
+        s._depth -= 1
+        try:
+            if s._depth == 0:
+                if exc_type is None or issubclass(exc_type, IngestError):
+                    # an IngestError changed nothing: keep what came before it
+                    s._db.execute("COMMIT")
+                else:
+                    s._rollback()
+        finally:
+            s._lock.release()
+        return False
 
 
 class SqliteStore(BaseStore):
@@ -34,65 +80,29 @@ class SqliteStore(BaseStore):
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(SCHEMA)
+            self._migrate()
+            self._db.executescript(INDEXES)
         except sqlite3.DatabaseError as e:
             raise IngestError("cannot open store %s: %s (is it a pandascreen database?)" % (path, e))
         self._lock = threading.RLock()
         self._latest_cache = {}
-        self._in_batch = False
+        self._depth = 0
+        self._next_version = 0
+        self._tx = _Transaction(self)
+
+    def _migrate(self):
+        # stores written before the change counter: number the rows in insertion order
+        cols = [r[1] for r in self._db.execute("PRAGMA table_info(operations)")]
+        if "changed" not in cols:
+            self._db.execute("ALTER TABLE operations ADD COLUMN changed INTEGER NOT NULL DEFAULT 0")
+            self._db.execute("UPDATE operations SET changed = rowid")
 
     def close(self):
         with self._lock:
             self._db.close()
 
-    # primitives -------------------------------------------------------------------------------
-    def _row_to_op(self, row):
-        header_bytes, body, op_hash = row
-        header = operation.decode_header(bytes(header_bytes))
-        return operation.Operation(header, header_bytes, None if body is None else bytes(body), bytes(op_hash))
-
-    def has(self, op_hash):
-        with self._lock:
-            return self._db.execute("SELECT 1 FROM operations WHERE hash=?", (bytes(op_hash),)).fetchone() is not None
-
-    def latest(self, public_key, log_id):
-        key = (bytes(public_key), _log_key(log_id))
-        with self._lock:
-            if key in self._latest_cache:
-                return self._latest_cache[key]
-            row = self._db.execute(
-                "SELECT header, body, hash FROM operations WHERE public_key=? AND log_id=? "
-                "ORDER BY seq_num DESC LIMIT 1", key).fetchone()
-            op = None if row is None else self._row_to_op(row)
-            self._latest_cache[key] = op
-            return op
-
-    def _insert(self, op):
-        key = (op.public_key, _log_key(op.log_id))
-        if op.prune:
-            self._db.execute("DELETE FROM operations WHERE public_key=? AND log_id=? AND seq_num<?",
-                             key + (op.seq_num,))
-        self._db.execute(
-            "INSERT INTO operations (hash, public_key, log_id, seq_num, timestamp, header, body) "
-            "VALUES (?,?,?,?,?,?,?)",
-            (op.hash, key[0], key[1], op.seq_num, op.timestamp, op.header_bytes, op.body))
-        self._latest_cache[key] = op
-
-    def ingest(self, header_bytes, body=None):
-        with self._lock:
-            op, new = self.check(header_bytes, body)
-            if not new:
-                return op, False
-            if self._in_batch:
-                self._insert(op)
-                return op, True
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                self._insert(op)
-                self._db.execute("COMMIT")
-            except Exception:
-                self._rollback()
-                raise
-            return op, True
+    def _write(self):
+        return self._tx
 
     def _rollback(self):
         try:
@@ -101,36 +111,85 @@ class SqliteStore(BaseStore):
             pass
         self._latest_cache.clear()
 
-    def ingest_many(self, items):
-        """Ingest (header_bytes, body) pairs in one transaction (fast path for sync/import).
+    # primitives -------------------------------------------------------------------------------
+    @staticmethod
+    def _row_to_op(row):
+        header_bytes, body, op_hash = row
+        header = operation.decode_header(bytes(header_bytes))
+        return operation.Operation(header, header_bytes, None if body is None else bytes(body), bytes(op_hash))
 
-        Operations before a bad one are kept; the bad one raises IngestError naming its position.
-        Returns the number of new operations.
-        """
-        new_count = 0
+    def _lookup(self, op_hash):
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._in_batch = True
-            try:
-                for i, (hb, body) in enumerate(items):
-                    try:
-                        _, new = self.ingest(hb, body)
-                    except IngestError as e:
-                        self._db.execute("COMMIT")
-                        raise IngestError("operation #%d of batch: %s (the %d before it were stored)"
-                                          % (i + 1, e, i))
-                    new_count += new
-                self._db.execute("COMMIT")
-            except IngestError:
-                raise
-            except BaseException:
-                self._rollback()
-                raise
-            finally:
-                self._in_batch = False
-        return new_count
+            row = self._db.execute("SELECT body IS NOT NULL, header FROM operations WHERE hash=?",
+                                   (bytes(op_hash),)).fetchone()
+        if row is None:
+            return None
+        # without a body: complete only if it never had one (rare path, so decode here)
+        return bool(row[0]) or operation.decode_header(bytes(row[1])).payload_size == 0
+
+    def latest(self, public_key, log_id):
+        key = (bytes(public_key), _log_key(log_id))
+        with self._lock:
+            if key in self._latest_cache:
+                return self._latest_cache[key]
+            row = self._db.execute(_SELECT + "WHERE public_key=? AND log_id=? ORDER BY seq_num DESC LIMIT 1",
+                                   key).fetchone()
+            op = None if row is None else self._row_to_op(row)
+            self._latest_cache[key] = op
+            return op
+
+    def _take_version(self):
+        v = self._next_version
+        self._next_version = v + 1
+        return v
+
+    def _insert(self, op):
+        key = (op.public_key, _log_key(op.log_id))
+        version = self._take_version()
+        if op.prune:
+            cur = self._db.execute("DELETE FROM operations WHERE public_key=? AND log_id=? AND seq_num<?",
+                                   key + (op.seq_num,))
+            if cur.rowcount > 0:
+                self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('pruned_at', ?)", (version,))
+        self._db.execute(
+            "INSERT INTO operations (hash, public_key, log_id, seq_num, timestamp, header, body, changed) "
+            "VALUES (?,?,?,?,?,?,?,?)",
+            (op.hash, key[0], key[1], op.seq_num, op.timestamp, op.header_bytes, op.body, version))
+        self._latest_cache[key] = op
+
+    def _fill_body(self, op):
+        self._db.execute("UPDATE operations SET body=?, changed=? WHERE hash=?",
+                         (op.body, self._take_version(), op.hash))
+        key = (op.public_key, _log_key(op.log_id))
+        cached = self._latest_cache.get(key)
+        if cached is not None and cached.hash == op.hash:
+            self._latest_cache[key] = op
+
+    def _read_version(self):
+        return self._db.execute("SELECT COALESCE(MAX(changed), 0) FROM operations").fetchone()[0]
+
+    @property
+    def version(self):
+        with self._lock:
+            return self._read_version()
+
+    def operations_since(self, version, log_id=None):
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key='pruned_at'").fetchone()
+            if version < (0 if row is None else int(row[0])):
+                return None
+            if log_id is None:
+                rows = self._db.execute(_SELECT + "WHERE changed>? ORDER BY changed", (version,)).fetchall()
+            else:
+                rows = self._db.execute(_SELECT + "WHERE changed>? AND log_id=? ORDER BY changed",
+                                        (version, bytes(log_id))).fetchall()
+        return [self._row_to_op(r) for r in rows]
 
     # queries --------------------------------------------------------------------------------------
+    def has(self, op_hash):
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM operations WHERE hash=?", (bytes(op_hash),)).fetchone() is not None
+
     def heights(self, log_id=None):
         with self._lock:
             if log_id is None:
@@ -149,19 +208,17 @@ class SqliteStore(BaseStore):
         hi = 0xFFFFFFFF if until_seq is None else until_seq
         with self._lock:
             rows = self._db.execute(
-                "SELECT header, body, hash FROM operations WHERE public_key=? AND log_id=? "
-                "AND seq_num>? AND seq_num<=? ORDER BY seq_num",
+                _SELECT + "WHERE public_key=? AND log_id=? AND seq_num>? AND seq_num<=? ORDER BY seq_num",
                 (bytes(public_key), _log_key(log_id), lo, hi)).fetchall()
         return [self._row_to_op(r) for r in rows]
 
     def all_operations(self, log_id=None):
         with self._lock:
             if log_id is None:
-                rows = self._db.execute("SELECT header, body, hash FROM operations "
-                                        "ORDER BY public_key, log_id, seq_num").fetchall()
+                rows = self._db.execute(_SELECT + "ORDER BY public_key, log_id, seq_num").fetchall()
             else:
-                rows = self._db.execute("SELECT header, body, hash FROM operations WHERE log_id=? "
-                                        "ORDER BY public_key, seq_num", (bytes(log_id),)).fetchall()
+                rows = self._db.execute(_SELECT + "WHERE log_id=? ORDER BY public_key, seq_num",
+                                        (bytes(log_id),)).fetchall()
         for r in rows:
             yield self._row_to_op(r)
 
