@@ -67,3 +67,93 @@ def test_bad_config_exit_code(tmp_path, capsys):
     (tmp_path / "c.json").write_text("{}")
     assert app.main(["--config", str(tmp_path / "c.json"), "--once"]) == 2
     assert "festival_id" in capsys.readouterr().err
+
+
+def test_flip_is_drawn_while_a_sync_hangs():
+    """A button press comes from gpiozero's thread; a sync stuck on the network must not hold it up."""
+    import threading
+
+    store, log = organiser()
+    cfg = config_for(peers=["10.0.0.9:2026"])
+    entered = threading.Event()
+    release = threading.Event()
+
+    def hanging_transport(peer):
+        entered.set()
+        assert release.wait(10)
+
+    shots = []
+
+    class Screen:
+        def show(self, img):
+            shots.append(img.copy())
+
+    dev = app.Device(cfg, store, Screen(), clock=lambda: demofest.DAY_START + 3600, transport=hanging_transport)
+    stop = threading.Event()
+    loop = threading.Thread(target=dev.run, args=(stop,))
+    loop.start()
+    try:
+        assert entered.wait(10)
+        flipper = threading.Thread(target=dev.flip, args=(1,))
+        flipper.start()
+        flipper.join(2)
+        assert not flipper.is_alive(), "flip waited for the sync"
+        assert dev.venue_index == 1 and len(shots) == 1
+        assert dev.controller.view(demofest.DAY_START + 3600)["venue"] == "Bamboo Tent"
+    finally:
+        release.set()
+        stop.set()
+        loop.join(10)
+    assert not loop.is_alive()
+    assert dev.status == "synced 15:00"  # festival time (UTC+2), not UTC
+
+
+def config_for(peers=(), display="ssd1306_128x64"):
+    from pandascreen.core import config
+    return config.validate({"festival_id": demofest.FESTIVAL_ID, "organisers": [public_key(SEED).hex()],
+                            "peers": list(peers), "display": display})
+
+
+def test_clock_not_set_shown_on_the_pi(tmp_path):
+    store, log = organiser()
+    shots = []
+
+    class Screen:
+        def show(self, img):
+            shots.append(img.copy())
+
+    t = [1000]  # a Pi without RTC that booted offline
+    dev = app.Device(config_for(), store, Screen(), clock=lambda: t[0])
+    dev.render()
+    view = dev.controller.view(t[0])
+    assert view["clock"] == "--:--" and "Clock not set" in view["message"] and view["now"] is None
+    t[0] = demofest.DAY_START + 3600
+    dev.render()
+    assert shots[0].tobytes() != shots[1].tobytes()
+    assert dev.controller.view(t[0])["now"] is not None
+
+
+def test_last_known_time_survives_a_restart(tmp_path):
+    store, log = organiser()
+    server = SyncServer(store, log, topic=operation.festival_topic(demofest.FESTIVAL_ID))
+    server.start()
+    try:
+        cfg = {"festival_id": demofest.FESTIVAL_ID, "peers": ["127.0.0.1:%d" % server.port], "store": "s.db"}
+        (tmp_path / "config.json").write_text(json.dumps(cfg))
+        assert app.main(["--config", str(tmp_path / "config.json"), "--emulate", str(tmp_path / "a.png"),
+                         "--once"]) == 0
+    finally:
+        server.stop()
+    saved = int((tmp_path / "s.db.last-time").read_text())
+    import time
+    assert abs(saved - time.time()) < 60
+
+
+def test_emulate_to_unwritable_path_is_one_line(tmp_path, capsys):
+    (tmp_path / "config.json").write_text(json.dumps({"festival_id": demofest.FESTIVAL_ID, "store": "s.db"}))
+    code = app.main(["--config", str(tmp_path / "config.json"), "--emulate", str(tmp_path / "no" / "such" / "x.png"),
+                     "--once"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: cannot write the emulated screen to ") and "No such file" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err

@@ -1,4 +1,4 @@
-"""The MicroPython board loop (board.py + ssd1306.py) under real MicroPython, against CPython."""
+"""The MicroPython board loop (board.py + ssd1306.py) under real MicroPython, against CPython and the Pi app."""
 import hashlib
 
 import pytest
@@ -6,7 +6,7 @@ import pytest
 from mpy import run_micropython
 from test_layout import VLSBCanvas
 from pandascreen import demofest
-from pandascreen.core import layout, operation
+from pandascreen.core import controller, layout, operation
 from pandascreen.core.crypto import public_key
 from pandascreen.core.store import MemoryStore
 from pandascreen.core.util import hexlify
@@ -32,7 +32,8 @@ def expected_frames(ops):
     out = []
     for venue in (0, 1):
         c = VLSBCanvas(128, 64)
-        layout.draw_view(c, 128, 64, layout.build_view(sch, venue, NOW, "synced"), "mono")
+        status = "synced " + layout.hhmm(NOW, demofest.UTC_OFFSET)  # festival time, not UTC
+        layout.draw_view(c, 128, 64, layout.build_view(sch, venue, NOW, status), "mono")
         out.append(hashlib.sha256(bytes(c.buf)).hexdigest()[:16])
     return out
 
@@ -90,8 +91,14 @@ board.press(1)
 print("drew", board.step())
 print("frame1", hexlify(hashlib.sha256(bytes(oled.buffer)).digest())[:16])
 t[0] = 1000
-board.step()
-print("unset-clock", board.status)
+print("unset-clock", board.step(), board.status, board.controller.clock_trusted(t[0]))
+
+# a board that never got the time nor a peer: the frame the Pi must draw the same way
+lonely = SSD1306(FakeI2C(), 128, 64, 0x3C)
+b2 = Board({"festival_id": %(fid)r, "peer_addrs": []}, MemoryStore(), lonely, lonely.show, 128, 64,
+           clock=lambda: 1000)
+print("lonely", b2.step(), b2.status)
+print("lonely-frame", hexlify(hashlib.sha256(bytes(lonely.buffer)).digest())[:16])
 """
 
 
@@ -101,9 +108,35 @@ def test_board_loop_under_micropython(organiser_ops):
                                     "now": NOW})
     f0, f1 = expected_frames(organiser_ops)
     assert "init-cmds" in out and "frame-bytes 1025" in out, out
-    assert "drew True ops %d status synced" % len(organiser_ops) in out, out
+    assert "drew True ops %d status synced 15:15\n" % len(organiser_ops) in out, out
     assert "frame0 " + f0 in out, out
     assert "sent 1025" in out
     assert "again False" in out
     assert "frame1 " + f1 in out, out
     assert f0 != f1
+    assert "unset-clock True synced 15:15 False" in out, out  # a wrong clock is never shown silently
+    assert "lonely True no peers" in out, out
+    assert "lonely-frame " + pi_clock_not_set_frame() in out, out
+
+
+def pi_clock_not_set_frame():
+    """The Pi app's frame for the same situation, packed like the SSD1306 frame buffer (MONO_VLSB)."""
+    from pandascreen.node import app
+
+    shots = []
+
+    class Screen:
+        def show(self, img):
+            shots.append(img.copy())
+
+    dev = app.Device({"festival_id": demofest.FESTIVAL_ID, "peer_addrs": [], "display": "ssd1306_128x64"},
+                     MemoryStore(), Screen(), clock=lambda: 1000)
+    dev.controller.step()
+    img = shots[-1].convert("1")
+    c = VLSBCanvas(128, 64)
+    for y in range(64):
+        for x in range(128):
+            c.pixel(x, y, 1 if img.getpixel((x, y)) else 0)
+    view = dev.controller.view(1000)
+    assert view["message"] == controller.CLOCK_NOT_SET and view["clock"] == "--:--"
+    return hashlib.sha256(bytes(c.buf)).hexdigest()[:16]

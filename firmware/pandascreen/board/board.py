@@ -1,101 +1,59 @@
-"""[core] The screen loop for MicroPython boards (Pico W & co.), hardware passed in.
+"""The screen loop for MicroPython boards (Pico W & co.): glue between the hardware and the core.
 
-``Board`` ties a store, the festival schedule, a frame buffer and a sync transport together.
-All hardware is injected, so the same loop runs under the MicroPython test harness with
-fakes and on a real board through ``firmware/micropython/main.py``::
+Everything a screen decides (schedule, venues, sync status, when to redraw, whether the clock
+can be trusted) lives in ``pandascreen.core.controller``; this file only wires it to a frame
+buffer, a socket factory and the button handlers.  All hardware is injected, so the same loop
+runs under the MicroPython test harness with fakes and on a real board through ``main.py``::
 
-    b = Board(cfg, store, fb, fb.show, 128, 64, connect=tcp_connect, clock=time.time)
+    b = Board(cfg, store, fb, fb.show, 128, 64, connect=tcp_connect, clock=time.time,
+              time_file=TimeFile("/last_time"))
     while True:
         b.step()            # syncs when due, redraws when something changed or a minute passed
-        ...                 # call b.press(+1 / -1) from the button handlers
+        ...                 # call b.press(+1 / -1 / 0) from the button handlers
 """
 
-import time
-
-from pandascreen.core import layout, operation
-from pandascreen.core.schedule import Schedule
-
-MIN_VALID_TIME = 1577836800  # 2020-01-01: before this the board's clock was never set
+from pandascreen.core import layout
+from pandascreen.core.controller import Controller
+from pandascreen.core.sync import SyncSession, INITIATOR
 
 
 class Board:
     def __init__(self, cfg, store, canvas, show, width, height, palette="mono", clock=None, connect=None,
-                 log=None):
-        self.cfg = cfg
+                 log=None, time_file=None):
         self.store = store
         self.canvas = canvas
         self.show = show
         self.width = width
         self.height = height
         self.palette = palette
-        self.clock = clock or time.time
         self.connect = connect
-        self.log = log or (lambda msg: None)
-        self.topic = operation.festival_topic(cfg["festival_id"])
-        self.log_id = operation.log_id_for_topic(self.topic)
-        self.venue_index = 0
-        self.status = "starting"
-        self._schedule = None
-        self._seen = -1
-        self._last_sync = None
-        self._last_frame_key = None
-        self._dirty = True
+        self.controller = Controller(
+            cfg, store, transport=None if connect is None else self._sync_with, render=self._draw,
+            clock=clock, log=log,
+            load_time=None if time_file is None else time_file.load,
+            save_time=None if time_file is None else time_file.save)
 
-    def schedule(self):
-        n = self.store.count()
-        if self._schedule is None or n != self._seen:
-            authors = self.cfg.get("organiser_keys") or None
-            self._schedule = Schedule.from_store(self.store, self.log_id, authors=authors)
-            self._seen = n
-            self._dirty = True
-        return self._schedule
+    @property
+    def status(self):
+        return self.controller.status()
 
-    def press(self, delta):
-        """Button handler: +1 next venue, -1 previous, 0 back to the first."""
-        n = len(self.schedule().venues()) or 1
-        self.venue_index = 0 if delta == 0 else (self.venue_index + delta) % n
-        self._dirty = True
+    @property
+    def venue_index(self):
+        return self.controller.venue_index
 
-    def sync_once(self):
-        from pandascreen.core.sync import SyncSession, INITIATOR, SyncError
-        if self.connect is None:
-            return 0
-        ok = 0
-        for host, port in self.cfg.get("peer_addrs", ()):
-            try:
-                conn = self.connect(host, port)
-                SyncSession(self.store, self.log_id, INITIATOR, topic=self.topic).run(conn)
-                ok += 1
-            except (OSError, SyncError) as e:
-                self.log("sync %s:%d failed: %s" % (host, port, e))
-        if ok:
-            self.status = "synced"
-        elif self.cfg.get("peer_addrs"):
-            self.status = "offline"
-        else:
-            self.status = "no peers"
-        return ok
+    def _sync_with(self, peer):
+        host, port = peer
+        ctl = self.controller
+        SyncSession(self.store, ctl.log_id, INITIATOR, topic=ctl.topic).run(self.connect(host, port))
 
-    def render(self, now):
-        if now < MIN_VALID_TIME:
-            view = layout.build_view(None, 0, MIN_VALID_TIME, "clock not set")
-        else:
-            view = layout.build_view(self.schedule(), self.venue_index, now, self.status)
+    def _draw(self, view):
         layout.draw_view(self.canvas, self.width, self.height, view, self.palette)
         self.show()
 
+    def press(self, delta):
+        """Button handler: +1 next venue, -1 previous, 0 back to the first; drawn at the next step."""
+        self.controller.flip(delta)
+
     def step(self):
-        now = int(self.clock())
-        interval = self.cfg.get("sync_interval", 60)
-        if self.connect is not None and (self._last_sync is None or now - self._last_sync >= interval):
-            self._last_sync = now
-            self.sync_once()
-            self._dirty = True
-        self.schedule()
-        key = (now // 60, self.venue_index, self.status, self._seen)
-        if self._dirty or key != self._last_frame_key:
-            self.render(now)
-            self._last_frame_key = key
-            self._dirty = False
-            return True
-        return False
+        """Sync when due, redraw when the picture changed; True if a frame was drawn."""
+        return self.controller.step()

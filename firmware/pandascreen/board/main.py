@@ -7,6 +7,7 @@ import machine
 from pandascreen.core import config as configmod
 from pandascreen.board.board import Board
 from pandascreen.board.ssd1306 import SSD1306
+from pandascreen.core.controller import TimeFile
 from pandascreen.core.store import LogFileStore
 
 
@@ -66,7 +67,8 @@ def main():
     store = LogFileStore("/festival.log")
     online = connect_wifi(cfg)
     board = Board(cfg, store, oled, oled.show, 128, 64, clock=time.time,
-                  connect=(lambda h, p: SocketConn(h, p)) if online else None, log=log)
+                  connect=(lambda h, p: SocketConn(h, p)) if online else None, log=log,
+                  time_file=TimeFile("/last_time"))
     pressed = []
     pins = cfg.get("buttons") or {}
     handlers = []

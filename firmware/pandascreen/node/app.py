@@ -11,8 +11,12 @@ import threading
 import time
 
 from pandascreen.core import config as configmod
-from pandascreen.core import operation
-from pandascreen.core.schedule import Schedule
+from pandascreen.core.controller import Controller, TimeFile
+from pandascreen.core.errors import UserError
+
+
+class ScreenError(UserError):
+    """The screen (or the PNG standing in for it) cannot be written."""
 
 
 class Screen:
@@ -24,6 +28,7 @@ class Screen:
         self.emulate_path = emulate_path
         self._dev = None
         if emulate_path:
+            self._check_writable()
             return
         screen_cfg = screen_cfg or {}
         if kind.startswith("ssd1306"):
@@ -32,86 +37,93 @@ class Screen:
         else:
             self._dev = display.InkyScreen(display.open_inky())
 
+    def _tmp(self):
+        return self.emulate_path + ".tmp.png"
+
+    def _check_writable(self):
+        """Fail at start with one line, not with a traceback at the first frame."""
+        try:
+            with open(self._tmp(), "wb"):
+                pass
+            os.remove(self._tmp())
+        except OSError as e:
+            raise ScreenError("cannot write the emulated screen to %s: %s"
+                              % (self.emulate_path, e.strerror or e))
+
     def show(self, image):
         if self.emulate_path:
-            tmp = self.emulate_path + ".tmp.png"
-            image.convert("RGB").save(tmp)
-            os.replace(tmp, self.emulate_path)
+            try:
+                image.convert("RGB").save(self._tmp(), format="PNG")
+                os.replace(self._tmp(), self.emulate_path)
+            except OSError as e:
+                raise ScreenError("cannot write the emulated screen to %s: %s"
+                                  % (self.emulate_path, e.strerror or e))
         else:
             self._dev.show(image)
 
 
+def _log(msg):
+    print(msg, file=sys.stderr)
+
+
 class Device:
-    def __init__(self, cfg, store, screen, clock=time.time):
+    """Pi glue around the core ``Controller``: a lock, the luma/inky screen, gpiozero buttons.
+
+    The loop thread syncs OUTSIDE the lock (network I/O can take seconds); button presses come
+    from gpiozero's thread and only need the lock for a redraw from the schedule already held,
+    so flipping venues never waits for a sync.
+    """
+
+    def __init__(self, cfg, store, screen, clock=time.time, transport=None, peers=None, time_file=None):
         self.cfg = cfg
         self.store = store
         self.screen = screen
         self.clock = clock
-        # p2panda convention: the handshake carries the topic, logs are keyed by BLAKE3(topic)
-        self.topic = operation.festival_topic(cfg["festival_id"])
-        self.log_id = operation.log_id_for_topic(self.topic)
-        self.venue_index = 0
-        self.status = "starting"
+        self.last_image = None
         self._lock = threading.RLock()
-        self._schedule = None
-        self._seen = -1
-        self.last_sync = None
+        self.controller = Controller(
+            cfg, store, transport=transport or self._sync_tcp, render=self._show, peers=peers, clock=clock,
+            load_time=None if time_file is None else time_file.load,
+            save_time=None if time_file is None else time_file.save, log=_log)
+        self.topic = self.controller.topic
+        self.log_id = self.controller.log_id
 
-    def schedule(self):
-        with self._lock:
-            n = self.store.count()
-            if self._schedule is None or n != self._seen:
-                authors = self.cfg["organiser_keys"] or None
-                self._schedule = Schedule.from_store(self.store, self.log_id, authors=authors)
-                self._seen = n
-            return self._schedule
+    @property
+    def venue_index(self):
+        return self.controller.venue_index
+
+    @property
+    def status(self):
+        return self.controller.status()
+
+    def _sync_tcp(self, peer):
+        from pandascreen.node.tcp import sync_with
+        host, port = peer
+        return sync_with(self.store, self.log_id, host, port, timeout=15, topic=self.topic)
+
+    def _show(self, view):
+        from pandascreen.node import display
+        img = display.render_view_image(view, self.cfg["display"])
+        self.screen.show(img)
+        self.last_image = img
 
     def flip(self, delta):
+        """Button handler (gpiozero thread): change venue and draw it now."""
         with self._lock:
-            n = len(self.schedule().venues()) or 1
-            self.venue_index = 0 if delta == 0 else (self.venue_index + delta) % n
-        self.render()
+            self.controller.flip(delta)
+            self.controller.redraw()
 
     def render(self):
-        from pandascreen.node import display
         with self._lock:
-            img = display.render_schedule_image(self.schedule(), self.venue_index, int(self.clock()),
-                                                self.cfg["display"], status=self.status)
-            self.screen.show(img)
-            return img
+            self.controller.redraw(force=True)
+            return self.last_image
 
     def sync_once(self):
-        from pandascreen.node.tcp import sync_with
-        ok = 0
-        errors = []
-        for host, port in self.cfg["peer_addrs"]:
-            try:
-                sync_with(self.store, self.log_id, host, port, timeout=15, topic=self.topic)
-                ok += 1
-            except Exception as e:  # one unreachable peer must not stop the screen
-                errors.append("%s:%d %s" % (host, port, e))
-        if not self.cfg["peer_addrs"]:
-            self.status = "no peers"
-        elif ok:
-            self.status = "synced %s" % time.strftime("%H:%M", time.gmtime(self.clock()))
-            self.last_sync = self.clock()
-        else:
-            self.status = "offline"
-        return ok, errors
+        return self.controller.sync()
 
     def run(self, stop, once=False):
-        last_sync = -1e18
-        last_render = -1e18
         while not stop.is_set():
-            now = self.clock()
-            if self.cfg["peer_addrs"] and now - last_sync >= self.cfg["sync_interval"]:
-                _, errors = self.sync_once()
-                for e in errors:
-                    print("sync: %s" % e, file=sys.stderr)
-                last_sync = now
-            if now - last_render >= self.cfg["render_interval"] or once:
-                self.render()
-                last_render = now
+            self.controller.step(lock=self._lock, force=once)
             if once:
                 return
             stop.wait(1.0)
@@ -140,11 +152,16 @@ def main(argv=None):
         return 2
     try:
         screen = Screen(cfg["display"], args.emulate, cfg.get("screen"))
+    except ScreenError as e:
+        print("error: %s" % e, file=sys.stderr)
+        store.close()
+        return 2
     except Exception as e:
         print("error: cannot open the %s display: %s (try --emulate out.png)" % (cfg["display"], e),
               file=sys.stderr)
+        store.close()
         return 2
-    device = Device(cfg, store, screen)
+    device = Device(cfg, store, screen, time_file=TimeFile(store_path + ".last-time"))
     server = None
     buttons = None
     stop = threading.Event()
@@ -161,6 +178,9 @@ def main(argv=None):
         device.run(stop, once=args.once)
     except KeyboardInterrupt:
         pass
+    except ScreenError as e:
+        print("error: %s" % e, file=sys.stderr)
+        return 2
     finally:
         stop.set()
         if buttons is not None:

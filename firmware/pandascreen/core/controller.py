@@ -1,0 +1,313 @@
+"""[core] The one screen controller, shared by the Raspberry Pi app and the MicroPython board.
+
+Both devices do the same thing: follow one festival's log, keep its schedule up to date, flip
+venues on button presses, sync with peers now and then, and redraw when the picture changes.
+Doing that once here keeps them from drifting apart (they had: "synced HH:MM" in UTC on one,
+"synced" on the other, a clock guard on only one).  What differs is injected:
+
+* ``transport(peer)`` syncs the store with one peer and raises on failure (TCP on the board,
+  the Pi's transport on the Pi); ``peers()`` lists whom to ask (default: the config's peers);
+* ``render(view)`` draws a ``layout.build_view`` dict (framebuf on the board, PIL/luma on the Pi);
+* ``load_time()`` / ``save_time(t)`` persist the last time known to be good (``TimeFile``);
+* locking: ``step(lock=...)`` never holds the lock while talking to peers, so a button press on
+  the Pi is drawn at once even while a slow sync runs.
+
+The schedule is kept up to date INCREMENTALLY: the store's change counter ``store.version`` says
+whether anything arrived, ``store.operations_since(version, log_id)`` hands over only the new
+operations (or None after a prune, and then the schedule is rebuilt from the store).
+
+The clock rule ("time you can trust", ``clock_trusted``) is here too, so both devices say
+"clock not set" the same way instead of showing a wrong now/next.
+"""
+
+import os
+import time
+
+from pandascreen.core import layout, operation
+from pandascreen.core.schedule import Schedule
+
+MIN_VALID_TIME = 1577836800  # 2020-01-01: a clock before this was never set
+CLOCK_TOLERANCE = 600  # seconds a clock may lag the floor (organiser laptop a little ahead)
+SAVE_TIME_EVERY = 300  # seconds between writes of the last known time (SD card / flash wear)
+CLOCK_NOT_SET = "Clock not set \u2014 waiting for the time"
+NO_CLOCK = "--:--"
+
+STARTING = "starting"
+SYNCED = "synced"
+OFFLINE = "offline"
+NO_PEERS = "no peers"
+
+
+# -- the clock rule -------------------------------------------------------------------------
+
+def clock_floor(newest_op_us=None, last_known=None):
+    """The earliest the time can be now, in Unix seconds: 2020, the newest signed operation seen,
+    the last time saved before a reboot - whichever is latest."""
+    floor = MIN_VALID_TIME
+    if newest_op_us:
+        floor = max(floor, int(newest_op_us) // 1000000)
+    if last_known:
+        floor = max(floor, int(last_known))
+    return floor
+
+
+def clock_trusted(now, newest_op_us=None, last_known=None, tolerance=CLOCK_TOLERANCE):
+    """True when ``now`` (Unix seconds) can be shown: not before ``clock_floor`` minus ``tolerance``.
+
+    A Raspberry Pi has no real-time clock and a Pico W starts in 2021 or 1970, so a screen that
+    booted without network would otherwise show a wrong now/next without any warning.
+    """
+    return int(now) >= clock_floor(newest_op_us, last_known) - tolerance
+
+
+class TimeFile:
+    """``load``/``save`` of the last known good time in a small text file (CPython and MicroPython).
+
+    Written to a temporary file first and renamed over the old one, so a power cut leaves the old
+    value; a missing or damaged file reads as None (the floor then rests on 2020 and the store).
+    """
+
+    def __init__(self, path):
+        self.path = path
+
+    def load(self):
+        try:
+            fh = open(self.path)
+            try:
+                return int(fh.read().strip())
+            finally:
+                fh.close()
+        except (OSError, ValueError):
+            return None
+
+    def save(self, t):
+        tmp = self.path + ".tmp"
+        fh = open(tmp, "w")
+        try:
+            fh.write("%d\n" % int(t))
+        finally:
+            fh.close()
+        getattr(os, "replace", os.rename)(tmp, self.path)
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+def peer_name(peer):
+    """"host:port" for (host, port) pairs, str() of anything else (a node id, a name)."""
+    if isinstance(peer, tuple) and len(peer) == 2:
+        return "%s:%s" % peer
+    return str(peer)
+
+
+class _NoLock:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+_NO_LOCK = _NoLock()
+
+
+def _ignore(msg):
+    pass
+
+
+class Controller:
+    """Schedule, venue, sync status and frames of one screen; see the module docstring.
+
+    ``cfg`` is a validated config (``core.config.validate``): festival_id, organiser_keys,
+    peer_addrs, sync_interval, render_interval (all but festival_id optional here).
+    """
+
+    def __init__(self, cfg, store, transport=None, render=None, peers=None, clock=None,
+                 load_time=None, save_time=None, log=None):
+        self.cfg = cfg
+        self.store = store
+        # p2panda convention: the sync handshake carries the topic, logs are keyed by BLAKE3(topic)
+        self.topic = operation.festival_topic(cfg["festival_id"])
+        self.log_id = operation.log_id_for_topic(self.topic)
+        keys = cfg.get("organiser_keys") or None
+        self.authors = None if keys is None else set(bytes(k) for k in keys)
+        self.transport = transport
+        self.render = render
+        self._peers = peers
+        self.clock = clock or time.time
+        self.log = log or _ignore
+        self._save_time = save_time
+        self.last_known = None
+        if load_time is not None:
+            self.last_known = load_time()
+        self._saved_at = self.last_known
+        self.venue_index = 0
+        self.sync_state = STARTING
+        self.last_sync = None  # when the last sync with at least one peer succeeded
+        self._sync_started = None
+        self.schedule = None
+        self.rebuilds = 0  # full rebuilds from the store (start, prune); the rest is incremental
+        self.newest_op_us = 0  # newest timestamp of an organiser's operation seen (clock floor)
+        self._store_version = None
+        self._drawn_key = None
+        self._drawn_at = None
+        self.refresh()
+
+    # -- schedule ---------------------------------------------------------------------------
+    def refresh(self):
+        """Apply what arrived in the store since the last call; True if anything did."""
+        version = self.store.version
+        if self.schedule is not None and version == self._store_version:
+            return False
+        ops = None
+        if self.schedule is not None:
+            # None after a prune: then rebuild from the store
+            ops = self.store.operations_since(self._store_version, log_id=self.log_id)
+        if ops is None:
+            self.schedule = Schedule.from_store(self.store, self.log_id, authors=self.authors)
+            self.newest_op_us = self._newest_signed()
+            self.rebuilds += 1
+        else:
+            for op in ops:
+                self.schedule.apply(op)
+                if self._trusted_author(op.public_key) and op.timestamp > self.newest_op_us:
+                    self.newest_op_us = op.timestamp
+        self._store_version = version
+        return True
+
+    def _trusted_author(self, public_key):
+        return self.authors is None or bytes(public_key) in self.authors
+
+    def _newest_signed(self):
+        """Newest timestamp among the organisers' latest operations in the festival log.
+
+        Only organisers count: anyone may append to the log, and one far-future timestamp from a
+        stranger must not blank every screen with "clock not set".
+        """
+        newest = 0
+        heights = self.store.heights(self.log_id)
+        for pk in heights:
+            if not self._trusted_author(pk):
+                continue
+            op = self.store.latest(pk, self.log_id)
+            if op is not None and op.timestamp > newest:
+                newest = op.timestamp
+        return newest
+
+    # -- buttons ----------------------------------------------------------------------------
+    def flip(self, delta):
+        """+1 next venue, -1 previous, 0 back to the first (uses the schedule held, no store I/O)."""
+        n = len(self.schedule.venues()) or 1
+        self.venue_index = 0 if delta == 0 else (self.venue_index + delta) % n
+
+    # -- sync -------------------------------------------------------------------------------
+    def peers(self):
+        if self._peers is not None:
+            return list(self._peers())
+        return list(self.cfg.get("peer_addrs") or ())
+
+    def sync_due(self, now):
+        if self._sync_started is None:
+            return True
+        return now - self._sync_started >= self.cfg.get("sync_interval", 60)
+
+    def sync(self, now=None):
+        """Sync once with every peer through ``transport``; returns (peers reached, error lines).
+
+        Touches neither the schedule nor the venue, so it may run outside the caller's lock.
+        """
+        self._sync_started = self.clock() if now is None else now
+        peers = self.peers()
+        ok = 0
+        errors = []
+        if self.transport is not None:
+            for peer in peers:
+                try:
+                    self.transport(peer)
+                    ok += 1
+                except Exception as e:  # one unreachable or misbehaving peer must not stop the screen
+                    line = "sync with %s failed: %s" % (peer_name(peer), e)
+                    errors.append(line)
+                    self.log(line)
+        if not peers:
+            self.sync_state = NO_PEERS
+        elif ok:
+            self.sync_state = SYNCED
+            self.last_sync = int(self.clock())
+        else:
+            self.sync_state = OFFLINE
+        return ok, errors
+
+    def status(self, trusted=True):
+        """"starting", "synced HH:MM" (festival local time), "offline" or "no peers"."""
+        if self.sync_state == SYNCED and trusted and self.last_sync is not None:
+            return "%s %s" % (SYNCED, layout.hhmm(self.last_sync, self.schedule.utc_offset()))
+        return self.sync_state
+
+    # -- clock ------------------------------------------------------------------------------
+    def clock_trusted(self, now):
+        return clock_trusted(now, self.newest_op_us, self.last_known)
+
+    def remember_time(self, now):
+        """Save a trusted ``now`` as the last known time, at most every ``SAVE_TIME_EVERY`` s."""
+        if self._save_time is None or not self.clock_trusted(now):
+            return False
+        if self._saved_at is not None and now - self._saved_at < SAVE_TIME_EVERY:
+            return False
+        try:
+            self._save_time(now)
+        except OSError as e:
+            self.log("cannot save the last known time: %s" % e)
+        self._saved_at = now
+        if self.last_known is None or now > self.last_known:
+            self.last_known = now
+        return True
+
+    # -- frames -----------------------------------------------------------------------------
+    def view(self, now):
+        """What the screen shows at ``now``: ``layout.build_view``, or "clock not set"."""
+        now = int(now)
+        if self.clock_trusted(now):
+            return layout.build_view(self.schedule, self.venue_index, now, self.status())
+        v = layout.build_view(None, 0, now, self.status(trusted=False))
+        v["festival"] = str((self.schedule.festival or {}).get("name") or "")
+        v["clock"] = NO_CLOCK
+        v["message"] = CLOCK_NOT_SET
+        return v
+
+    def frame_key(self, now):
+        """Changes exactly when the picture may change: minute, venue, status, schedule, trust."""
+        trusted = self.clock_trusted(now)
+        version = getattr(self.schedule, "version", None)
+        if version is None:
+            version = self.schedule.applied
+        return (trusted, int(now) // 60 if trusted else None, self.venue_index, self.status(trusted),
+                self.rebuilds, version)
+
+    def redraw(self, now=None, force=False):
+        """Catch up with the store, then ``render`` a frame if one is due. True if it drew."""
+        now = int(self.clock() if now is None else now)
+        self.refresh()
+        self.remember_time(now)
+        key = self.frame_key(now)
+        every = self.cfg.get("render_interval") or 0
+        stale = every and self._drawn_at is not None and now - self._drawn_at >= every
+        if not force and not stale and key == self._drawn_key:
+            return False
+        view = self.view(now)
+        if self.render is not None:
+            self.render(view)
+        self._drawn_key = key
+        self._drawn_at = now
+        return True
+
+    def step(self, now=None, lock=None, force=False):
+        """One turn of a screen's loop: sync when due (outside ``lock``), then ``redraw`` (inside)."""
+        fixed = now is not None
+        if now is None:
+            now = int(self.clock())
+        if self.sync_due(now):
+            self.sync(now)
+            if not fixed:
+                now = int(self.clock())  # a sync can take a while
+        with lock or _NO_LOCK:
+            return self.redraw(now, force)
