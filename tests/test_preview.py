@@ -7,7 +7,7 @@ import types
 import pytest
 from PIL import Image, ImageChops
 
-import pandascreen
+import pandascreen_host
 from pandascreen import demofest
 from pandascreen.core import operation
 from pandascreen.node.display import render_schedule_image
@@ -89,7 +89,9 @@ def test_schedule_file_goes_through_importers(tmp_path, monkeypatch, capsys):
     fake = types.ModuleType("pandascreen_host.importers")
     fake.load = lambda path: seen.append(path) or neutral
     monkeypatch.setitem(sys.modules, "pandascreen_host.importers", fake)
-    monkeypatch.setattr(pandascreen, "importers", fake, raising=False)
+    # `from pandascreen_host import importers` takes the package attribute once the real module
+    # was imported by another test, so patch that too (sys.modules alone leaks the real one in)
+    monkeypatch.setattr(pandascreen_host, "importers", fake, raising=False)
     src = tmp_path / "tiny.xml"
     src.write_text("<schedule/>")
     out = str(tmp_path / "field.png")
