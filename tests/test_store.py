@@ -61,43 +61,6 @@ def test_timestamps_stay_monotonic(make_store):
     assert b.timestamp == a.timestamp + 1
 
 
-def test_ingest_rules(make_store):
-    src = MemoryStore()
-    ops = [src.publish(SEED_A, body(i), LOG, i) for i in range(4)]
-    s = make_store()
-    with pytest.raises(IngestError, match="arrived before"):
-        s.ingest(ops[2].header_bytes, ops[2].body)
-    assert s.count() == 0
-    assert s.ingest(ops[0].header_bytes, ops[0].body)[1] is True
-    assert s.ingest(ops[0].header_bytes, ops[0].body)[1] is False  # duplicate is a no-op
-    with pytest.raises(IngestError, match="gap"):
-        s.ingest(ops[2].header_bytes, ops[2].body)
-    s.ingest(ops[1].header_bytes, ops[1].body)
-    # a fork: another op claiming seq 1
-    fork = operation.create(SEED_A, body(99), 1, ops[0].hash, operation.Extensions(LOG, 7))
-    with pytest.raises(IngestError, match="fork"):
-        s.ingest(fork.header_bytes, fork.body)
-    # wrong backlink
-    bad = operation.create(SEED_A, body(98), 2, ops[0].hash, operation.Extensions(LOG, 8))
-    with pytest.raises(IngestError, match="backlink"):
-        s.ingest(bad.header_bytes, bad.body)
-    with pytest.raises(IngestError, match="signature"):
-        hb = bytearray(ops[2].header_bytes)
-        hb[40] ^= 0xFF
-        s.ingest(bytes(hb), ops[2].body)
-    assert s.count() == 2
-
-
-def test_prune_flag_accepts_without_past(make_store):
-    src = MemoryStore()
-    for i in range(3):
-        src.publish(SEED_A, body(i), LOG, i)
-    pruned = src.publish(SEED_A, body(7), LOG, 10, prune=True)
-    s = make_store()
-    s.ingest(pruned.header_bytes, pruned.body)
-    assert s.heights(LOG) == {public_key(SEED_A): {LOG: 3}}
-
-
 def test_logfile_survives_torn_tail(tmp_path):
     path = str(tmp_path / "ops.log")
     s = LogFileStore(path)
@@ -128,15 +91,110 @@ def test_sqlite_reopen_and_bad_file(tmp_path):
         SqliteStore(str(junk))
 
 
-def test_sqlite_ingest_many_keeps_good_prefix(tmp_path):
-    src = MemoryStore()
-    ops = [src.publish(SEED_A, body(i), LOG, i) for i in range(5)]
+def _logfile_with(path, n):
+    s = LogFileStore(path)
+    ops = s.publish_many(SEED_A, [body(i) for i in range(n)], LOG, 0)
+    s.close()
+    return ops
+
+
+def test_logfile_replays_record_by_record(tmp_path, monkeypatch):
+    """Replay never reads the whole file at once: every read asks for one record's part."""
+    from pandascreen.core import store as store_mod
+    path = str(tmp_path / "ops.log")
+    ops = _logfile_with(path, 40)
+    biggest = max(len(o.header_bytes) + len(o.body) for o in ops)
+    sizes = []
+
+    class Spy:
+        def __init__(self, fh):
+            self.fh = fh
+
+        def read(self, n=-1):
+            sizes.append(n)
+            return self.fh.read(n)
+
+        def __getattr__(self, name):
+            return getattr(self.fh, name)
+
+    real_open = open
+    monkeypatch.setattr(store_mod, "open", lambda p, mode="r": Spy(real_open(p, mode)), raising=False)
+    s = LogFileStore(path)
+    assert s.count() == 40 and s.dropped_tail == 0
+    assert sizes and all(n is not None and 0 <= n <= biggest for n in sizes), sizes
+    s.close()
+
+
+@pytest.mark.parametrize("where", ["record head", "header", "body"])
+def test_logfile_drops_torn_last_record(tmp_path, where):
+    path = str(tmp_path / "ops.log")
+    ops = _logfile_with(path, 3)
+    size = os.path.getsize(path)
+    hlen = len(ops[2].header_bytes)
+    last = 8 + hlen + len(ops[2].body)
+    keep = size - last + {"record head": 3, "header": 8 + hlen // 2, "body": 8 + hlen + 5}[where]
+    with open(path, "r+b") as fh:
+        fh.truncate(keep)
+    s = LogFileStore(path)
+    assert s.count() == 2 and s.dropped_tail == keep - (size - last)
+    assert os.path.getsize(path) == size - last  # the torn part is cut off the file
+    s.ingest_op(ops[2])
+    s.close()
+    assert LogFileStore(path).count() == 3
+
+
+def test_logfile_stops_at_a_corrupt_record(tmp_path):
+    path = str(tmp_path / "ops.log")
+    ops = _logfile_with(path, 3)
+    first = 8 + len(ops[0].header_bytes) + len(ops[0].body)
+    with open(path, "r+b") as fh:
+        fh.seek(first + 8 + 40)  # inside the second operation's signature
+        fh.write(b"\xff")
+    s = LogFileStore(path)
+    assert s.count() == 1 and os.path.getsize(path) == first
+
+
+def test_sqlite_batch_rolls_back_on_a_crash_inside(tmp_path, monkeypatch):
     s = SqliteStore(str(tmp_path / "ops.db"))
-    items = [(o.header_bytes, o.body) for o in ops[:3]] + [(ops[4].header_bytes, ops[4].body)]
-    with pytest.raises(IngestError, match="#4 of batch"):
-        s.ingest_many(items)
-    assert s.count() == 3
-    assert s.ingest_many([(ops[3].header_bytes, ops[3].body), (ops[4].header_bytes, ops[4].body)]) == 2
+    ops = MemoryStore().publish_many(SEED_A, [body(i) for i in range(4)], LOG, 0)
+    real = SqliteStore._insert
+    calls = []
+
+    def failing(self, op):
+        calls.append(op)
+        if len(calls) == 3:
+            raise OSError("disk full")
+        real(self, op)
+
+    monkeypatch.setattr(SqliteStore, "_insert", failing)
+    with pytest.raises(OSError):
+        s.ingest_many(ops)
+    monkeypatch.setattr(SqliteStore, "_insert", real)
+    assert s.count() == 0 and s.version == 0 and s.latest(public_key(SEED_A), LOG) is None
+    assert s.ingest_many(ops) == 4 and s.version == 4
+
+
+def test_sqlite_store_from_before_the_change_counter(tmp_path):
+    """A database written before ``changed`` existed opens with its rows in insertion order."""
+    import sqlite3
+    path = str(tmp_path / "old.db")
+    db = sqlite3.connect(path)
+    db.executescript("""
+        CREATE TABLE operations (hash BLOB PRIMARY KEY, public_key BLOB NOT NULL, log_id BLOB NOT NULL,
+            seq_num INTEGER NOT NULL, timestamp INTEGER NOT NULL, header BLOB NOT NULL, body BLOB,
+            UNIQUE (public_key, log_id, seq_num));
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB);""")
+    ops = MemoryStore().publish_many(SEED_A, [body(i) for i in range(3)], LOG, 0)
+    for o in ops:
+        db.execute("INSERT INTO operations VALUES (?,?,?,?,?,?,?)",
+                   (o.hash, o.public_key, o.log_id, o.seq_num, o.timestamp, o.header_bytes, o.body))
+    db.commit()
+    db.close()
+    s = SqliteStore(path)
+    assert s.version == 3
+    assert [o.hash for o in s.operations_since(1)] == [ops[1].hash, ops[2].hash]
+    assert s.publish(SEED_A, body(3), LOG, 0).seq_num == 3 and s.version == 4
+    s.close()
 
 
 WRITER = textwrap.dedent("""
