@@ -101,27 +101,10 @@ def run(args, out=None, err=None):
 
 
 def _publish(store, seed, log_id, bodies, err):
-    from pandascreen.core import operation
-    from pandascreen.core.crypto import public_key
+    """Sign and store ``bodies`` (the key pair derived once, one durable transaction per BATCH)."""
     if not bodies:
         return 0
-    pk = public_key(seed)
-    past = store.latest(pk, log_id)
-    seq = 0 if past is None else past.seq_num + 1
-    backlink = None if past is None else past.hash
-    ts = int(time.time() * 1000000)
-    if past is not None and ts <= past.timestamp:
-        ts = past.timestamp + 1
     bar = Progress("signing operations", len(bodies), unit="ops", stream=err)
-    done = 0
-    for start in range(0, len(bodies), BATCH):
-        batch = []
-        for body in bodies[start:start + BATCH]:
-            op = operation.create(seed, body, seq, backlink, operation.Extensions(log_id, ts))
-            batch.append((op.header_bytes, op.body))
-            seq, backlink, ts = seq + 1, op.hash, ts + 1
-        store.ingest_many(batch)  # one durable transaction per batch
-        done += len(batch)
-        bar.update(done)
+    store.publish_many(seed, bodies, log_id, int(time.time() * 1000000), batch=BATCH, progress=bar.update)
     bar.done()
-    return done
+    return len(bodies)
