@@ -121,3 +121,76 @@ print("sha", hexlify(ed._sha512_py(b"abc")))
     assert "sig " + sig.hex() in out
     assert "verify True False" in out
     assert "sha " + hashlib.sha512(b"abc").hexdigest() in out
+
+
+def test_literal_constants_are_the_curve_constants():
+    P = 2 ** 255 - 19
+    assert ed.P == P and ed.L == 2 ** 252 + 27742317777372353535851937790883648493
+    assert ed.D == -121665 * pow(121666, P - 2, P) % P and ed.D2 == 2 * ed.D % P
+    assert ed.SQRT_M1 == pow(2, (P - 1) // 4, P) and ed.SQRT_M1 ** 2 % P == P - 1
+    assert ed.BY == 4 * pow(5, P - 2, P) % P
+    assert ed._decode(bytes.fromhex("58" + "66" * 31)) == (ed.BX, ed.BY)
+    assert ed._MASK255 == 2 ** 255 - 1
+    assert ed._inv(12345) * 12345 % P == 1
+
+
+def _add_points(*encodings):
+    """Sum of decoded points, encoded (for building edge cases)."""
+    terms = [(1,) + ed._decode(e) for e in encodings]
+    return ed._encode(*ed._mul_sum(terms))
+
+
+def test_small_order_encodings_are_the_8_torsion_points():
+    assert len(set(ed.SMALL_ORDER)) == 8
+    for enc in ed.SMALL_ORDER:
+        x, y = ed._decode(enc)
+        assert ed._encode(*ed._mul_sum(((8, x, y),))) == ed.SMALL_ORDER[0]  # [8]T = identity
+    # the torsion parts [L]Q of arbitrary points are exactly these 8
+    found = set()
+    for i in range(60):
+        q = ed._decode(hashlib.sha256(bytes([i])).digest())
+        if q is not None:
+            found.add(ed._encode(*ed._mul_sum(((ed.L,) + q,))))
+    assert found == set(ed.SMALL_ORDER)
+
+
+def test_wnaf_digits():
+    rnd = random.Random(11)
+    for n in [0, 1, 15, 16, 17, 31, 2 ** 253 - 1, ed.L - 1] + [rnd.getrandbits(253) for _ in range(200)]:
+        digits = ed._wnaf(n)
+        assert sum(d << i for i, d in enumerate(digits)) == n
+        for i, d in enumerate(digits):
+            if d:
+                assert d % 2 == 1 and -15 <= d <= 15
+                assert not any(digits[i + 1:i + 5])
+
+
+def test_strictness_agrees_with_pynacl_on_edge_cases():
+    """Torsion-shifted A and R, every small-order A and R, S + L: same answers as libsodium."""
+    from nacl.signing import VerifyKey
+
+    def nacl_verify(pk, msg, sig):
+        try:
+            VerifyKey(pk).verify(msg, sig)
+            return True
+        except Exception:
+            return False
+
+    rnd = random.Random(5)
+    checked = {True: 0, False: 0}
+    for i in range(12):
+        seed = bytes(rnd.getrandbits(8) for _ in range(32))
+        msg = bytes(rnd.getrandbits(8) for _ in range(rnd.randrange(300)))
+        pk, sig = ed.public_key(seed), ed.sign(seed, msg)
+        t = ed.SMALL_ORDER[rnd.randrange(1, 8)]
+        cases = [(pk, msg, sig), (_add_points(pk, t), msg, sig), (pk, msg, _add_points(sig[:32], t) + sig[32:])]
+        s = int.from_bytes(sig[32:], "little")
+        if s + L < 2 ** 256:
+            cases.append((pk, msg, sig[:32] + (s + L).to_bytes(32, "little")))
+        for t in ed.SMALL_ORDER:
+            cases += [(t, msg, sig), (pk, msg, t + sig[32:])]
+        for case in cases:
+            want = nacl_verify(*case)
+            assert ed.verify(*case) == want, case
+            checked[want] += 1
+    assert checked[True] >= 12 and checked[False] >= 12 * 17

@@ -1,33 +1,45 @@
 """[core] Pure-Python BLAKE3-256 (hash mode only), for boards without the blake3 wheel.
 
-Written from the BLAKE3 specification: 1 KiB chunks of 64-byte blocks, a 7-round
-compression function, and a binary tree of chaining values merged on a stack.
+Hand-written because MicroPython has no BLAKE3; written from the BLAKE3 specification: 1 KiB
+chunks of 64-byte blocks, a 7-round compression function, and a binary tree of chaining
+values merged on a stack.
+
+Sized for a Pico W: the constants are literals (nothing is computed at import), full blocks
+are read in place with ``struct.unpack_from`` (only a short last block is copied into a
+64-byte buffer), and the chaining-value stack holds at most log2(chunks) entries, so hashing
+needs a few hundred bytes beside the input whatever its length.
 """
 
 import struct
 
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+
 _IV = (0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A, 0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19)
-_PERM = (2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8)
-CHUNK_START = 1
-CHUNK_END = 2
-PARENT = 4
-ROOT = 8
-CHUNK_LEN = 1024
-BLOCK_LEN = 64
-M32 = 0xFFFFFFFF
+CHUNK_START = const(1)
+CHUNK_END = const(2)
+PARENT = const(4)
+ROOT = const(8)
+CHUNK_LEN = const(1024)
+BLOCK_LEN = const(64)
+M32 = const(0xFFFFFFFF)
 
-
-def _schedules():
-    # message word order for each of the 7 rounds (the permutation applied r times)
-    order = list(range(16))
-    out = []
-    for _ in range(7):
-        out.append(tuple(order))
-        order = [order[_PERM[i]] for i in range(16)]
-    return tuple(out)
-
-
-_SCHED = _schedules()
+# Message word order of each of the 7 rounds: the permutation (2, 6, 3, 10, 7, 0, 4, 13, 1,
+# 11, 12, 5, 9, 14, 15, 8) applied 0..6 times.
+_SCHED = (
+    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+    (2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8),
+    (3, 4, 10, 12, 13, 2, 7, 14, 6, 5, 9, 0, 11, 15, 8, 1),
+    (10, 7, 12, 9, 14, 3, 13, 15, 4, 0, 11, 2, 5, 8, 1, 6),
+    (12, 13, 9, 11, 15, 10, 14, 8, 7, 2, 5, 3, 0, 1, 6, 4),
+    (9, 14, 11, 5, 8, 12, 15, 1, 13, 3, 0, 10, 2, 6, 4, 7),
+    (11, 15, 5, 0, 1, 9, 8, 6, 14, 10, 2, 12, 3, 4, 7, 13),
+)
 # (a, b, c, d) state indices of the 8 G calls in a round: 4 columns, then 4 diagonals
 _GS = ((0, 4, 8, 12), (1, 5, 9, 13), (2, 6, 10, 14), (3, 7, 11, 15),
        (0, 5, 10, 15), (1, 6, 11, 12), (2, 7, 8, 13), (3, 4, 9, 14))
@@ -63,14 +75,8 @@ def _compress(cv, m, counter, block_len, flags):
     return [s[i] ^ s[i + 8] for i in range(8)]
 
 
-def _words(block):
-    if len(block) < BLOCK_LEN:
-        block = bytes(block) + bytes(BLOCK_LEN - len(block))
-    return struct.unpack("<16I", block)
-
-
 def _chunk(data, start, end, counter, root):
-    """Chaining value of one chunk; with ``root`` the chunk is the whole input."""
+    """Chaining value of ``data[start:end]`` (one chunk); with ``root`` it is the whole input."""
     cv = _IV
     pos = start
     flags = CHUNK_START
@@ -82,7 +88,14 @@ def _chunk(data, start, end, counter, root):
             flags |= CHUNK_END
             if root:
                 flags |= ROOT
-        cv = _compress(cv, _words(data[pos:blk_end]), counter, blk_end - pos, flags)
+        n = blk_end - pos
+        if n == BLOCK_LEN:
+            m = struct.unpack_from("<16I", data, pos)
+        else:  # the short last block, zero-padded
+            block = bytearray(BLOCK_LEN)
+            block[:n] = data[pos:blk_end]
+            m = struct.unpack("<16I", block)
+        cv = _compress(cv, m, counter, n, flags)
         if last:
             return cv
         pos = blk_end
@@ -90,12 +103,12 @@ def _chunk(data, start, end, counter, root):
 
 
 def _parent(left, right, root=False):
-    return _compress(_IV, list(left) + list(right), 0, BLOCK_LEN, PARENT | (ROOT if root else 0))
+    return _compress(_IV, left + right, 0, BLOCK_LEN, PARENT | (ROOT if root else 0))
 
 
 def blake3(data):
-    """32-byte BLAKE3 hash of ``data``."""
-    data = bytes(data)
+    """32-byte BLAKE3 hash of ``data`` (any buffer; read in place, not copied)."""
+    data = memoryview(data)
     n = len(data)
     if n <= CHUNK_LEN:
         return struct.pack("<8I", *_chunk(data, 0, n, 0, True))

@@ -1,88 +1,112 @@
 """[core] Pure-Python Ed25519 (RFC 8032) with strict verification, for boards without PyNaCl.
 
-Written from RFC 8032 and FIPS 180-4.  Verification follows ed25519-dalek's
-``verify_strict``: S must be reduced (S < L), points must be canonically encoded, A and R
-must not be of small order, and the recomputed R must match the signature's R bytes.
-Big-integer arithmetic works the same on CPython and MicroPython.
+Hand-written because MicroPython has no Ed25519 (and its hashlib no SHA-512); written from
+RFC 8032, FIPS 180-4 and the Edwards-curve formulas of Hisil-Wong-Carter-Dawson 2008.
+
+Verification follows ed25519-dalek's ``verify_strict``: S must be reduced (S < L), the public
+key must be a canonical encoding, neither A nor R may be of small order, and the recomputed
+R must equal the signature's R bytes.  R is never decoded: a canonical encoding of the
+computed point can only equal R's bytes if R is a canonical curve point, so comparing bytes
+and rejecting the 8 small-order encodings gives the same answers with one square root less.
+
+Sized for a Pico W (~180 KB heap, 31-bit small ints, 16-bit bignum digits):
+- no tables at import: every constant is a literal, so importing does no bignum work and
+  leaves the heap unfragmented; the 8 odd multiples of B and of A that one verification
+  needs are built per call (~2 KB, freed afterwards) instead of keeping a table of B;
+- [s]B - [k]A is one Straus double-scalar multiplication with width-5 NAFs on extended
+  twisted Edwards coordinates: ~253 doublings and ~85 additions shared by both scalars;
+- inversions and square roots use the 2^255-21 addition chain (~265 field products),
+  which under MicroPython is faster than the builtin three-argument ``pow``;
+- SHA-512 reads the message block by block (no padded copy of the whole message).
 """
 
 import struct
 
 try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+
+try:
     from hashlib import sha512 as _hashlib_sha512
-except ImportError:
+except ImportError:  # MicroPython's hashlib has sha256 only
     _hashlib_sha512 = None
 
 # ------------------------------------------------------------------------------------ SHA-512
-M64 = 0xFFFFFFFFFFFFFFFF
+M64 = const(0xFFFFFFFFFFFFFFFF)
+
+# FIPS 180-4 4.2.3 (cube roots of the first 80 primes) and 5.3.5 (square roots of the first 8)
+_K = (
+    0x428A2F98D728AE22, 0x7137449123EF65CD, 0xB5C0FBCFEC4D3B2F, 0xE9B5DBA58189DBBC,
+    0x3956C25BF348B538, 0x59F111F1B605D019, 0x923F82A4AF194F9B, 0xAB1C5ED5DA6D8118,
+    0xD807AA98A3030242, 0x12835B0145706FBE, 0x243185BE4EE4B28C, 0x550C7DC3D5FFB4E2,
+    0x72BE5D74F27B896F, 0x80DEB1FE3B1696B1, 0x9BDC06A725C71235, 0xC19BF174CF692694,
+    0xE49B69C19EF14AD2, 0xEFBE4786384F25E3, 0x0FC19DC68B8CD5B5, 0x240CA1CC77AC9C65,
+    0x2DE92C6F592B0275, 0x4A7484AA6EA6E483, 0x5CB0A9DCBD41FBD4, 0x76F988DA831153B5,
+    0x983E5152EE66DFAB, 0xA831C66D2DB43210, 0xB00327C898FB213F, 0xBF597FC7BEEF0EE4,
+    0xC6E00BF33DA88FC2, 0xD5A79147930AA725, 0x06CA6351E003826F, 0x142929670A0E6E70,
+    0x27B70A8546D22FFC, 0x2E1B21385C26C926, 0x4D2C6DFC5AC42AED, 0x53380D139D95B3DF,
+    0x650A73548BAF63DE, 0x766A0ABB3C77B2A8, 0x81C2C92E47EDAEE6, 0x92722C851482353B,
+    0xA2BFE8A14CF10364, 0xA81A664BBC423001, 0xC24B8B70D0F89791, 0xC76C51A30654BE30,
+    0xD192E819D6EF5218, 0xD69906245565A910, 0xF40E35855771202A, 0x106AA07032BBD1B8,
+    0x19A4C116B8D2D0C8, 0x1E376C085141AB53, 0x2748774CDF8EEB99, 0x34B0BCB5E19B48A8,
+    0x391C0CB3C5C95A63, 0x4ED8AA4AE3418ACB, 0x5B9CCA4F7763E373, 0x682E6FF3D6B2B8A3,
+    0x748F82EE5DEFB2FC, 0x78A5636F43172F60, 0x84C87814A1F0AB72, 0x8CC702081A6439EC,
+    0x90BEFFFA23631E28, 0xA4506CEBDE82BDE9, 0xBEF9A3F7B2C67915, 0xC67178F2E372532B,
+    0xCA273ECEEA26619C, 0xD186B8C721C0C207, 0xEADA7DD6CDE0EB1E, 0xF57D4F7FEE6ED178,
+    0x06F067AA72176FBA, 0x0A637DC5A2C898A6, 0x113F9804BEF90DAE, 0x1B710B35131C471B,
+    0x28DB77F523047D84, 0x32CAAB7B40C72493, 0x3C9EBE0A15C9BEBC, 0x431D67C49C100D4C,
+    0x4CC5D4BECB3E42B6, 0x597F299CFC657E2A, 0x5FCB6FAB3AD6FAEC, 0x6C44198C4A475817,
+)
+_H0 = (0x6A09E667F3BCC908, 0xBB67AE8584CAA73B, 0x3C6EF372FE94F82B, 0xA54FF53A5F1D36F1,
+       0x510E527FADE682D1, 0x9B05688C2B3E6C1F, 0x1F83D9ABFB41BD6B, 0x5BE0CD19137E2179)
 
 
-def _primes(n):
-    out = []
-    c = 2
-    while len(out) < n:
-        if all(c % p for p in out if p * p <= c):
-            out.append(c)
-        c += 1
-    return out
+def _sha512_block(h, w):
+    """Fold one 128-byte block (``w``: its 16 words, a list extended in place) into state ``h``.
 
-
-def _iroot(x, k):
-    """floor(x ** (1/k)) for big non-negative integers (Newton's method)."""
-    if x < 2:
-        return x
-    bits = 4 * len("%x" % x)  # an upper bound of the bit length (MicroPython ints lack bit_length)
-    r = 1 << ((bits + k - 1) // k)
-    while True:
-        s = ((k - 1) * r + x // r ** (k - 1)) // k
-        if s >= r:
-            break
-        r = s
-    while r ** k > x:
-        r -= 1
-    while (r + 1) ** k <= x:
-        r += 1
-    return r
-
-
-# FIPS 180-4: fractional parts of square roots (H0) and cube roots (K) of the first primes
-_P80 = _primes(80)
-_H0 = tuple(_iroot(p << 128, 2) & M64 for p in _P80[:8])
-_K = tuple(_iroot(p << 192, 3) & M64 for p in _P80)
-
-
-def _rotr(x, n):
-    return ((x >> n) | (x << (64 - n))) & M64
+    Rotations are written out as shift pairs: on MicroPython a function call per rotation
+    costs more than the bignum shifts themselves.
+    """
+    m = M64
+    k = _K
+    for t in range(16, 80):
+        x = w[t - 15]
+        y = w[t - 2]
+        s0 = ((x >> 1) ^ (x << 63) ^ (x >> 8) ^ (x << 56) ^ (x >> 7)) & m
+        s1 = ((y >> 19) ^ (y << 45) ^ (y >> 61) ^ (y << 3) ^ (y >> 6)) & m
+        w.append((w[t - 16] + s0 + w[t - 7] + s1) & m)
+    a, b, c, d, e, f, g, hh = h
+    for t in range(80):
+        t1 = (hh + (((e >> 14) ^ (e << 50) ^ (e >> 18) ^ (e << 46) ^ (e >> 41) ^ (e << 23)) & m)
+              + (g ^ (e & (f ^ g))) + k[t] + w[t])
+        t2 = ((((a >> 28) ^ (a << 36) ^ (a >> 34) ^ (a << 30) ^ (a >> 39) ^ (a << 25)) & m)
+              + ((a & b) | (c & (a | b))))
+        hh = g
+        g = f
+        f = e
+        e = (d + t1) & m
+        d = c
+        c = b
+        b = a
+        a = (t1 + t2) & m
+    return ((h[0] + a) & m, (h[1] + b) & m, (h[2] + c) & m, (h[3] + d) & m,
+            (h[4] + e) & m, (h[5] + f) & m, (h[6] + g) & m, (h[7] + hh) & m)
 
 
 def _sha512_py(data):
-    data = bytes(data)
-    ml = len(data) * 8
-    data += b"\x80" + bytes((111 - len(data)) % 128) + (ml >> 64).to_bytes(8, "big") + (ml & M64).to_bytes(8, "big")
-    h = list(_H0)
-    k = _K
-    for off in range(0, len(data), 128):
-        w = list(struct.unpack(">16Q", data[off:off + 128]))
-        for t in range(16, 80):
-            x = w[t - 15]
-            y = w[t - 2]
-            s0 = _rotr(x, 1) ^ _rotr(x, 8) ^ (x >> 7)
-            s1 = _rotr(y, 19) ^ _rotr(y, 61) ^ (y >> 6)
-            w.append((w[t - 16] + s0 + w[t - 7] + s1) & M64)
-        a, b, c, d, e, f, g, hh = h
-        for t in range(80):
-            t1 = (hh + (_rotr(e, 14) ^ _rotr(e, 18) ^ _rotr(e, 41)) + ((e & f) ^ (~e & g)) + k[t] + w[t]) & M64
-            t2 = ((_rotr(a, 28) ^ _rotr(a, 34) ^ _rotr(a, 39)) + ((a & b) ^ (a & c) ^ (b & c))) & M64
-            hh = g
-            g = f
-            f = e
-            e = (d + t1) & M64
-            d = c
-            c = b
-            b = a
-            a = (t1 + t2) & M64
-        h = [(h[0] + a) & M64, (h[1] + b) & M64, (h[2] + c) & M64, (h[3] + d) & M64,
-             (h[4] + e) & M64, (h[5] + f) & M64, (h[6] + g) & M64, (h[7] + hh) & M64]
+    """SHA-512 of ``data``, reading whole blocks in place and padding only the tail."""
+    n = len(data)
+    full = n - n % 128
+    h = _H0
+    for off in range(0, full, 128):
+        h = _sha512_block(h, list(struct.unpack_from(">16Q", data, off)))
+    tail = bytes(data[full:]) + b"\x80" + bytes((111 - n) % 128) + struct.pack(">QQ", n >> 61, (n << 3) & M64)
+    for off in range(0, len(tail), 128):
+        h = _sha512_block(h, list(struct.unpack_from(">16Q", tail, off)))
     return struct.pack(">8Q", *h)
 
 
@@ -93,124 +117,193 @@ def sha512(data):
 
 
 # ------------------------------------------------------------------------------ curve25519
-P = (1 << 255) - 19
-L = (1 << 252) + 27742317777372353535851937790883648493
-D = (-121665 * pow(121666, P - 2, P)) % P
-D2 = (2 * D) % P
-SQRT_M1 = pow(2, (P - 1) // 4, P)
+P = const(57896044618658097711785492504343953926634992332820282019728792003956564819949)  # 2^255 - 19
+L = const(7237005577332262213973186563042994240857116359379907606001950938285454250989)  # 2^252 + ...
+D = const(37095705934669439343138083508754565189542113879843219016388785533085940283555)  # -121665/121666
+D2 = const(16295367250680780974490674513165176452449235426866156013048779062215315747161)  # 2 * D
+SQRT_M1 = const(19681161376707505956807079304988542015446066515923890162744021073123829784752)
+BX = const(15112221349535400772501151409588531511454012693041857206046113283949847762202)
+BY = const(46316835694926478169428394003475163141307993866256225615783033603165251855960)  # 4/5
+_MASK255 = const(57896044618658097711785492504343953926634992332820282019728792003956564819967)
+
+# Encodings of the 8 points of order dividing 8 (all canonical ones; a non-canonical encoding
+# is rejected anyway, for A when it is decoded and for R by the final byte comparison).
+SMALL_ORDER = (
+    b"\x01" + bytes(31),  # identity
+    b"\xec" + b"\xff" * 30 + b"\x7f",  # (0, -1), order 2
+    bytes(32),  # (sqrt(-1), 0), order 4
+    bytes(31) + b"\x80",  # (-sqrt(-1), 0), order 4
+    b"\xc7\x17\x6a\x70\x3d\x4d\xd8\x4f\xba\x3c\x0b\x76\x0d\x10\x67\x0f\x2a\x20\x53\xfa\x2c\x39\xcc\xc6\x4e\xc7\xfd\x77\x92\xac\x03\x7a",  # order 8
+    b"\xc7\x17\x6a\x70\x3d\x4d\xd8\x4f\xba\x3c\x0b\x76\x0d\x10\x67\x0f\x2a\x20\x53\xfa\x2c\x39\xcc\xc6\x4e\xc7\xfd\x77\x92\xac\x03\xfa",
+    b"\x26\xe8\x95\x8f\xc2\xb2\x27\xb0\x45\xc3\xf4\x89\xf2\xef\x98\xf0\xd5\xdf\xac\x05\xd3\xc6\x33\x39\xb1\x38\x02\x88\x6d\x53\xfc\x05",
+    b"\x26\xe8\x95\x8f\xc2\xb2\x27\xb0\x45\xc3\xf4\x89\xf2\xef\x98\xf0\xd5\xdf\xac\x05\xd3\xc6\x33\x39\xb1\x38\x02\x88\x6d\x53\xfc\x85",
+)
 
 
-def _inv(x):
-    return pow(x, P - 2, P)
+def _sq(x, n):
+    """x^(2^n) mod p."""
+    p = P
+    for _ in range(n):
+        x = x * x % p
+    return x
 
 
-def _add(p1, p2):
-    x1, y1, z1, t1 = p1
-    x2, y2, z2, t2 = p2
-    a = (y1 - x1) * (y2 - x2) % P
-    b = (y1 + x1) * (y2 + x2) % P
-    c = t1 * D2 * t2 % P
-    d = z1 * 2 * z2 % P
+def _pow_2_250_1(z):
+    """(z^(2^250 - 1), z^11) mod p: the shared start of the ref10 inversion and square-root chains."""
+    p = P
+    z2 = z * z % p
+    z9 = _sq(z2, 2) * z % p
+    z11 = z9 * z2 % p
+    t = z11 * z11 % p * z9 % p  # 2^5 - 1
+    t10 = _sq(t, 5) * t % p  # 2^10 - 1
+    t20 = _sq(t10, 10) * t10 % p
+    t = _sq(t20, 20) * t20 % p  # 2^40 - 1
+    t50 = _sq(t, 10) * t10 % p
+    t100 = _sq(t50, 50) * t50 % p
+    t = _sq(t100, 100) * t100 % p  # 2^200 - 1
+    return _sq(t, 50) * t50 % p, z11
+
+
+def _inv(z):
+    """z^(p-2) = 1/z mod p."""
+    t, z11 = _pow_2_250_1(z)
+    return _sq(t, 5) * z11 % P
+
+
+def _decode(b):
+    """Affine (x, y) of a canonical point encoding, or None (RFC 8032 5.1.3)."""
+    if len(b) != 32:
+        return None
+    p = P
+    y = int.from_bytes(b, "little")
+    sign = y >> 255
+    y &= _MASK255
+    if y >= p:
+        return None
+    yy = y * y % p
+    u = yy - 1
+    v = (D * yy + 1) % p
+    v3 = v * v % p * v % p
+    uv7 = u * v3 % p * v3 % p * v % p
+    t, _ = _pow_2_250_1(uv7)
+    x = u * v3 % p * (_sq(t, 2) * uv7 % p) % p  # u v^3 (u v^7)^((p-5)/8)
+    vxx = v * x % p * x % p
+    if vxx != u % p:
+        if vxx != (-u) % p:
+            return None
+        x = x * SQRT_M1 % p
+    if x == 0 and sign:
+        return None
+    if (x & 1) != sign:
+        x = p - x
+    return x, y
+
+
+def _encode(X, Y, Z):
+    zi = _inv(Z)
+    x = X * zi % P
+    y = Y * zi % P
+    return (y | ((x & 1) << 255)).to_bytes(32, "little")
+
+
+# Points are (X, Y, Z, E, H) in extended coordinates with T = E*H, so that a doubling whose
+# result is only doubled again never pays for T.  Cached points, the addends of additions,
+# are (Y+X, Y-X, 2Z, 2dT).
+
+
+def _double(X, Y, Z):
+    """2P for a = -1 (dbl-2008-hwcd); 4 squarings and 3 products."""
+    p = P
+    a = X * X % p
+    b = Y * Y % p
+    c = 2 * Z * Z % p
+    h = a + b
+    e = h - (X + Y) * (X + Y) % p
+    g = a - b
+    f = c + g
+    return e * f % p, g * h % p, f * g % p, e, h
+
+
+def _add(X, Y, Z, E, H, q, neg):
+    """P + Q (or P - Q with ``neg``) for a cached Q (add-2008-hwcd-3); 8 products."""
+    p = P
+    ypx, ymx, z2, t2d = q
+    if neg:
+        ypx, ymx = ymx, ypx
+    a = (Y - X) * ymx % p
+    b = (Y + X) * ypx % p
+    c = E * H % p * t2d % p
+    if neg:
+        c = -c
+    d = Z * z2 % p
     e = b - a
     f = d - c
     g = d + c
     h = b + a
-    return (e * f % P, g * h % P, f * g % P, e * h % P)
+    return e * f % p, g * h % p, f * g % p, e, h
 
 
-def _double(p1):
-    x1, y1, z1, _ = p1
-    a = x1 * x1 % P
-    b = y1 * y1 % P
-    c = 2 * z1 * z1 % P
-    h = a + b
-    e = h - (x1 + y1) * (x1 + y1)
-    g = a - b
-    f = c + g
-    return (e * f % P, g * h % P, f * g % P, e * h % P)
+def _cached(X, Y, Z, E, H):
+    return (Y + X, Y - X, 2 * Z, E * H % P * D2 % P)
 
 
-IDENTITY = (0, 1, 1, 0)
+def _odd_multiples(x, y):
+    """[1, 3, 5, ..., 15] * (x, y) as cached points: the table for one width-5 NAF."""
+    X, Y, Z, E, H = x, y, 1, x, y
+    two = _cached(*_double(x, y, 1))
+    out = [_cached(X, Y, Z, E, H)]
+    for _ in range(7):
+        X, Y, Z, E, H = _add(X, Y, Z, E, H, two, False)
+        out.append(_cached(X, Y, Z, E, H))
+    return out
 
 
-def _mul(s, pt):
-    q = IDENTITY
-    while s > 0:
-        if s & 1:
-            q = _add(q, pt)
-        pt = _double(pt)
-        s >>= 1
-    return q
+def _wnaf(n):
+    """Width-5 NAF of 0 <= n < 2^256, least significant first: each digit 0 or odd in [-15, 15],
+    and any nonzero digit is followed by at least four zeros."""
+    b = n.to_bytes(34, "little")  # two zero bytes past the top so every 5-bit window can be read
+    out = [0] * 260
+    carry = 0
+    i = 0
+    while i < 260:
+        w = ((b[i >> 3] | (b[(i >> 3) + 1] << 8)) >> (i & 7)) & 31
+        if (w & 1) == carry:  # bit + carry is even: digit 0, the carry moves up
+            i += 1
+            continue
+        w += carry
+        if w > 16:
+            out[i] = w - 32
+            carry = 1
+        else:
+            out[i] = w
+            carry = 0
+        i += 5
+    return out
 
 
-def _neg(pt):
-    x, y, z, t = pt
-    return ((-x) % P, y, z, (-t) % P)
-
-
-def _recover_x(y, sign):
-    if y >= P:
-        return None
-    x2 = (y * y - 1) * _inv(D * y * y + 1) % P
-    if x2 == 0:
-        return None if sign else 0
-    x = pow(x2, (P + 3) // 8, P)
-    if (x * x - x2) % P != 0:
-        x = x * SQRT_M1 % P
-    if (x * x - x2) % P != 0:
-        return None
-    if (x & 1) != sign:
-        x = P - x
-    return x
-
-
-def _decode(b):
-    if len(b) != 32:
-        return None
-    y = int.from_bytes(b, "little")
-    sign = y >> 255
-    y &= (1 << 255) - 1
-    x = _recover_x(y, sign)
-    if x is None:
-        return None
-    return (x, y, 1, x * y % P)
-
-
-def _encode(pt):
-    x, y, z, _ = pt
-    zi = _inv(z)
-    x = x * zi % P
-    y = y * zi % P
-    return (y | ((x & 1) << 255)).to_bytes(32, "little")
-
-
-def _is_identity(pt):
-    x, y, z, _ = pt
-    return x % P == 0 and (y - z) % P == 0
-
-
-_BY = 4 * _inv(5) % P
-_BX = _recover_x(_BY, 0)
-BASE = (_BX, _BY, 1, _BX * _BY % P)
-
-# fixed-base table: BASE * 2^i for i < 256, so [s]B costs only additions
-_BASE_POW2 = []
-_q = BASE
-for _i in range(256):
-    _BASE_POW2.append(_q)
-    _q = _double(_q)
-del _q, _i
+def _mul_sum(terms):
+    """Sum of [n](x, y) over ``terms`` of (n, x, y), as (X, Y, Z): Straus' method, so all the
+    scalars share one chain of doublings."""
+    nafs = [_wnaf(n) for n, _, _ in terms]
+    tables = [_odd_multiples(x, y) for _, x, y in terms]
+    top = 259
+    while top >= 0 and not any(naf[top] for naf in nafs):
+        top -= 1
+    X, Y, Z, E, H = 0, 1, 1, 0, 1
+    pairs = list(zip(nafs, tables))
+    for i in range(top, -1, -1):
+        X, Y, Z, E, H = _double(X, Y, Z)
+        for naf, table in pairs:
+            d = naf[i]
+            if d > 0:
+                X, Y, Z, E, H = _add(X, Y, Z, E, H, table[d >> 1], False)
+            elif d < 0:
+                X, Y, Z, E, H = _add(X, Y, Z, E, H, table[(-d) >> 1], True)
+    return X, Y, Z
 
 
 def _mul_base(s):
-    q = IDENTITY
-    i = 0
-    while s > 0:
-        if s & 1:
-            q = _add(q, _BASE_POW2[i])
-        s >>= 1
-        i += 1
-    return q
+    return _encode(*_mul_sum(((s, BX, BY),)))
 
 
 def _clamp(h32):
@@ -229,23 +322,19 @@ def _expand(seed):
 
 def public_key(seed):
     a, _ = _expand(bytes(seed))
-    return _encode(_mul_base(a))
+    return _mul_base(a)
 
 
 def sign(seed, msg):
     seed = bytes(seed)
     msg = bytes(msg)
     a, prefix = _expand(seed)
-    pk = _encode(_mul_base(a))
+    pk = _mul_base(a)
     r = int.from_bytes(sha512(prefix + msg), "little") % L
-    rb = _encode(_mul_base(r))
+    rb = _mul_base(r)
     k = int.from_bytes(sha512(rb + pk + msg), "little") % L
     s = (r + k * a) % L
     return rb + s.to_bytes(32, "little")
-
-
-def _small_order(pt):
-    return _is_identity(_double(_double(_double(pt))))
 
 
 def verify(pk, msg, sig):
@@ -258,16 +347,15 @@ def verify(pk, msg, sig):
         return False
     if len(pk) != 32 or len(sig) != 64:
         return False
-    a = _decode(pk)
-    if a is None or _small_order(a):
-        return False
     rb = sig[:32]
-    r = _decode(rb)
-    if r is None or _small_order(r):
+    if pk in SMALL_ORDER or rb in SMALL_ORDER:
         return False
     s = int.from_bytes(sig[32:], "little")
     if s >= L:
         return False
+    a = _decode(pk)
+    if a is None:
+        return False
     k = int.from_bytes(sha512(rb + pk + msg), "little") % L
-    check = _add(_mul_base(s), _mul(k, _neg(a)))
-    return _encode(check) == rb
+    # [s]B - [k]A, with -A = (-x, y)
+    return _encode(*_mul_sum(((s, BX, BY), (k, P - a[0], a[1])))) == rb
