@@ -44,7 +44,7 @@ def test_materialised_view_and_now_next():
     assert cur is None and nxt.id == "e3"
     assert sch.now_next("a", 600) == (None, None)
     assert sch.now_next("nowhere", 0) == (None, None)
-    assert sch.events("a")[0].speakers == ["Ada", "Grace"]
+    assert sch.events("a")[0].speakers == ("Ada", "Grace")  # interned, shared: a tuple
 
 
 def test_updates_and_deletes():
