@@ -13,8 +13,8 @@ from pandascreen.node.tcp import SyncServer
 SEED = bytes(range(100, 132))
 
 
-def organiser():
-    s = MemoryStore()
+def organiser(s=None):
+    s = MemoryStore() if s is None else s
     log = operation.log_id_for_festival(demofest.FESTIVAL_ID)
     for i, body in enumerate(demofest.bodies()):
         s.publish(SEED, body, log, demofest.DAY_START * 1000000 + i)
@@ -73,10 +73,20 @@ def test_flip_is_drawn_while_a_sync_hangs():
     """A button press comes from gpiozero's thread; a sync stuck on the network must not hold it up."""
     import threading
 
-    store, log = organiser()
-    cfg = config_for(peers=["10.0.0.9:2026"])
     entered = threading.Event()
     release = threading.Event()
+
+    class BusyStore(MemoryStore):
+        """Like SQLite's store lock: reads wait while the sync is writing."""
+
+        @property
+        def version(self):
+            if entered.is_set():
+                assert release.wait(10)
+            return MemoryStore.version.fget(self)
+
+    store, log = organiser(BusyStore())
+    cfg = config_for(peers=["10.0.0.9:2026"])
 
     def hanging_transport(peer):
         entered.set()
@@ -157,3 +167,46 @@ def test_emulate_to_unwritable_path_is_one_line(tmp_path, capsys):
     assert code == 2
     assert err.startswith("error: cannot write the emulated screen to ") and "No such file" in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_flip_is_drawn_while_a_peer_writes_to_the_store():
+    """A peer pushing operations to our SyncServer holds the store's lock; the loop waits for it, not the buttons."""
+    import threading
+
+    busy = threading.Event()
+    release = threading.Event()
+    waiting = threading.Event()
+
+    class BusyStore(MemoryStore):
+        @property
+        def version(self):
+            if busy.is_set():
+                waiting.set()
+                assert release.wait(10)
+            return MemoryStore.version.fget(self)
+
+    store, log = organiser(BusyStore())
+    shots = []
+
+    class Screen:
+        def show(self, img):
+            shots.append(img.copy())
+
+    dev = app.Device(config_for(), store, Screen(), clock=lambda: demofest.DAY_START + 3600)
+    dev.render()
+    busy.set()
+    stop = threading.Event()
+    loop = threading.Thread(target=dev.run, args=(stop,))
+    loop.start()
+    try:
+        assert waiting.wait(10)
+        flipper = threading.Thread(target=dev.flip, args=(-1,))
+        flipper.start()
+        flipper.join(2)
+        assert not flipper.is_alive(), "flip waited for the store"
+        assert dev.venue_index == 2 and len(shots) == 2
+    finally:
+        release.set()
+        stop.set()
+        loop.join(10)
+    assert not loop.is_alive()

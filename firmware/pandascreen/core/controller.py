@@ -155,19 +155,38 @@ class Controller:
     # -- schedule ---------------------------------------------------------------------------
     def refresh(self):
         """Apply what arrived in the store since the last call; True if anything did."""
+        return self.apply(self.fetch())
+
+    def fetch(self):
+        """The store half of ``refresh`` (reads, and a full build after a prune), safe outside the
+        caller's lock since only the loop calls it; ``apply`` then swaps the result in.
+
+        Returns None when nothing changed, else ``(version, new operations, None)`` or
+        ``(version, rebuilt Schedule, newest organiser timestamp)``.
+        """
         version = self.store.version
         if self.schedule is not None and version == self._store_version:
-            return False
+            return None
         ops = None
         if self.schedule is not None:
             # None after a prune: then rebuild from the store
             ops = self.store.operations_since(self._store_version, log_id=self.log_id)
         if ops is None:
-            self.schedule = Schedule.from_store(self.store, self.log_id, authors=self.authors)
-            self.newest_op_us = self._newest_signed()
+            return version, Schedule.from_store(self.store, self.log_id, authors=self.authors), \
+                self._newest_signed()
+        return version, ops, None
+
+    def apply(self, change):
+        """The in-memory half of ``refresh``: take in what ``fetch`` returned; True if anything."""
+        if change is None:
+            return False
+        version, what, newest = change
+        if newest is not None:
+            self.schedule = what
+            self.newest_op_us = newest
             self.rebuilds += 1
         else:
-            for op in ops:
+            for op in what:
                 self.schedule.apply(op)
                 if self._trusted_author(op.public_key) and op.timestamp > self.newest_op_us:
                     self.newest_op_us = op.timestamp
@@ -283,11 +302,16 @@ class Controller:
         return (trusted, int(now) // 60 if trusted else None, self.venue_index, self.status(trusted),
                 self.rebuilds, version)
 
-    def redraw(self, now=None, force=False):
-        """Catch up with the store, then ``render`` a frame if one is due. True if it drew."""
+    def redraw(self, now=None, force=False, catch_up=True):
+        """Catch up with the store, then ``render`` a frame if one is due. True if it drew.
+
+        ``catch_up=False`` draws from the schedule held, without touching the store or the time
+        file: for a button press, which must not wait while a sync is writing to the store.
+        """
         now = int(self.clock() if now is None else now)
-        self.refresh()
-        self.remember_time(now)
+        if catch_up:
+            self.refresh()
+            self.remember_time(now)
         key = self.frame_key(now)
         every = self.cfg.get("render_interval") or 0
         stale = every and self._drawn_at is not None and now - self._drawn_at >= every
@@ -301,7 +325,9 @@ class Controller:
         return True
 
     def step(self, now=None, lock=None, force=False):
-        """One turn of a screen's loop: sync when due (outside ``lock``), then ``redraw`` (inside)."""
+        """One turn of a screen's loop: sync when due and read the store outside ``lock``, then take
+        the changes in and ``redraw`` inside it, so a button press never waits for the network or
+        for a peer writing to the store."""
         fixed = now is not None
         if now is None:
             now = int(self.clock())
@@ -309,5 +335,9 @@ class Controller:
             self.sync(now)
             if not fixed:
                 now = int(self.clock())  # a sync can take a while
+        change = self.fetch()  # store I/O (may wait for a peer's ingest): not under the lock
         with lock or _NO_LOCK:
-            return self.redraw(now, force)
+            self.apply(change)
+            drew = self.redraw(now, force, catch_up=False)
+        self.remember_time(now)  # file I/O, after the newest operation was taken into account
+        return drew

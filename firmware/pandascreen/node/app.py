@@ -111,7 +111,7 @@ class Device:
         """Button handler (gpiozero thread): change venue and draw it now."""
         with self._lock:
             self.controller.flip(delta)
-            self.controller.redraw()
+            self.controller.redraw(catch_up=False)
 
     def render(self):
         with self._lock:
