@@ -214,11 +214,19 @@ def test_cli_import_hands_its_arguments_to_import_cmd(monkeypatch, capsys):
     assert (a.schedule, a.store, a.key, a.festival_id, a.timezone, a.dry_run) == \
         ("fahrplan.xml", "festival.db", "org.key", "f", "Europe/Berlin", True)
 
+    from pandascreen.core.errors import ScheduleImportError
+
     def bad(args):
-        raise ValueError("line 3: event has no start time")
+        raise ScheduleImportError("line 3: event has no start time")
     fake.run = bad
     assert main(["import", "x.csv"]) == 2
     assert capsys.readouterr().err == "error: line 3: event has no start time\n"
+
+    def bug(args):  # not one of ours: a bug, so it keeps its traceback instead of a vague one-liner
+        raise ValueError("oops")
+    fake.run = bug
+    with pytest.raises(ValueError, match="oops"):
+        main(["import", "x.csv"])
 
 
 def test_cli_usage_errors_exit_2(capsys):

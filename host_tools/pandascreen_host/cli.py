@@ -1,15 +1,18 @@
 """``pandascreen-host``: laptop-side tools for pandascreen festival screens.
 
-Exit codes: 0 ok, 2 bad input / usage (``error: ...`` without a traceback), 1 unexpected failure,
-130 interrupted.
+Exit codes: 0 ok, 2 bad input / usage (``error: ...`` without a traceback), 130 interrupted.
+
+Only ``PandascreenError`` (core/errors.py, the one root every module's errors derive from) is
+caught and printed as one line: those are the failures we foresaw and can explain.  Anything
+else is a bug and keeps Python's traceback (exit 1), so it gets reported and fixed instead of
+being hidden behind "unexpected AttributeError".
 """
 
 import argparse
 import os
 import sys
-import traceback
 
-from pandascreen_host.errors import UserError
+from pandascreen_host.errors import PandascreenError, UserError
 
 EXAMPLES = """examples:
   pandascreen-host boards
@@ -38,7 +41,6 @@ def build_parser():
         prog="pandascreen-host", allow_abbrev=False,
         description="Set up pandascreen festival screens: provision, flash, preview, import schedules.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--debug", action="store_true", help="show a traceback on unexpected errors")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
 
     # boards ----------------------------------------------------------------------------------
@@ -172,10 +174,7 @@ def cmd_import(args, out):
     if importlib.util.find_spec("pandascreen_host.import_cmd") is None:
         raise UserError("`import` is not available in this version")
     from pandascreen_host import import_cmd
-    try:
-        result = import_cmd.run(args)
-    except ValueError as e:  # the pandascreen parsers signal bad input with ValueError subclasses
-        raise UserError(str(e))
+    result = import_cmd.run(args)
     return 0 if result is None else int(result)
 
 
@@ -200,27 +199,19 @@ def main(argv=None):
             return cmd_flash(args, out)
         if args.command == "preview":
             from pandascreen_host import preview
-            try:
-                return preview.run(args)
-            except ValueError as e:  # bad schedule file / store contents
-                raise UserError(str(e))
+            return preview.run(args)
         if args.command == "import":
             return cmd_import(args, out)
         parser.error("unknown command %s" % args.command)
-    except UserError as e:
-        sys.stderr.write("error: %s\n" % e)
-        return 2
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as e:
-        name = e.filename if e.filename is not None else ""
-        sys.stderr.write("error: %s%s\n" % (e.strerror or e, (": %s" % name) if name else ""))
+    except PandascreenError as e:
+        sys.stderr.write("error: %s\n" % one_line(e))
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("\ninterrupted\n")
         return 130
-    except Exception as e:  # noqa: BLE001 - last line of defence
-        if args.debug or os.environ.get("PANDASCREEN_DEBUG"):
-            traceback.print_exc()
-        sys.stderr.write("error: unexpected %s: %s (re-run with --debug for a traceback)\n"
-                         % (type(e).__name__, e))
-        return 1
     return 0
+
+
+def one_line(error):
+    """The message on one line: a multi-line cause (e.g. a parser's) must not break ``error: ...``."""
+    return " ".join(str(error).split()) or type(error).__name__
