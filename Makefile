@@ -37,5 +37,21 @@ test: tools $(VENV)/.installed tests/mp/node_modules/.installed
 bench: $(VENV)/.installed
 	$(PY) -m pandascreen.bench
 
+# The 32-bit, statically linked unix MicroPython that tests/test_unix32.py runs with a hard
+# -X heapsize cap (like a Pico W), built from a MicroPython v1.27.0 checkout (needs gcc-multilib):
+#   make micropython-unix32 MICROPYTHON_DIR=/path/to/micropython
+# (tests/mpy.py looks for build/micropython-unix32 when ../shared/tools has none.)
+MICROPYTHON_DIR ?=
+MPY_UNIX32_BUILD := build-static32
+MPY_SUBMAKE ?= $(MAKE)
+.PHONY: micropython-unix32
+micropython-unix32:
+	@test -n "$(MICROPYTHON_DIR)" || { echo "usage: make micropython-unix32 MICROPYTHON_DIR=/path/to/micropython (v1.27.0 checkout)" >&2; exit 2; }
+	$(MPY_SUBMAKE) -C $(MICROPYTHON_DIR)/mpy-cross
+	$(MPY_SUBMAKE) -C $(MICROPYTHON_DIR)/ports/unix VARIANT=standard MICROPY_FORCE_32BIT=1 MICROPY_PY_FFI=0 \
+	    MICROPY_PY_BTREE=0 MICROPY_PY_SSL=0 FROZEN_MANIFEST= BUILD=$(MPY_UNIX32_BUILD) LDFLAGS_EXTRA=-static
+	mkdir -p build
+	cp $(MICROPYTHON_DIR)/ports/unix/$(MPY_UNIX32_BUILD)/micropython build/micropython-unix32
+
 clean:
 	rm -rf $(VENV) tests/mp/node_modules demo-out build

@@ -1,7 +1,13 @@
-"""Run code under real MicroPython (the npm WebAssembly port) from pytest.
+"""Run code under real MicroPython from pytest: two ports for two kinds of claim.
 
-The harness lives in tests/mp/ (``npm ci`` there installs the pinned
-@micropython/micropython-webassembly-pyscript); ``make test`` does that step.
+- ``run_micropython``: the npm WebAssembly port, fine for logic.  The harness lives in
+  tests/mp/ (``npm ci`` there installs the pinned @micropython/micropython-webassembly-pyscript);
+  ``make test`` does that step.  Its heap grows without limit, so it cannot show memory limits.
+- ``run_unix32``: the 32-bit unix port with a hard ``-X heapsize`` cap (31-bit small ints,
+  16-bit bignum digits, 16-byte GC blocks, like an RP2040), for memory claims about a Pico W.
+  The binary is $PANDASCREEN_MICROPYTHON_UNIX32, else <repo>/../shared/tools/micropython-unix32,
+  else build/micropython-unix32 from ``make micropython-unix32 MICROPYTHON_DIR=...``.  A missing
+  binary fails the test (never a skip), saying how to get one.
 """
 import os
 import shutil
@@ -12,6 +18,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 FIRMWARE = os.path.join(ROOT, "firmware")
 HARNESS = os.path.join(HERE, "mp", "run.mjs")
+UNIX32_CANDIDATES = (
+    os.path.join(os.path.dirname(ROOT), "shared", "tools", "micropython-unix32"),
+    os.path.join(ROOT, "build", "micropython-unix32"),  # make micropython-unix32 MICROPYTHON_DIR=...
+)
 
 
 class MicroPythonError(AssertionError):
@@ -47,4 +57,36 @@ def run_micropython(code, libs=None, timeout=600):
         os.unlink(script)
     if proc.returncode != 0:
         raise MicroPythonError("MicroPython failed:\n" + proc.stdout + proc.stderr)
+    return proc.stdout
+
+
+def unix32_binary():
+    """Path of the 32-bit unix MicroPython, or raise MicroPythonError saying how to get one."""
+    env = os.environ.get("PANDASCREEN_MICROPYTHON_UNIX32")
+    candidates = (env,) if env else UNIX32_CANDIDATES
+    for path in candidates:
+        if path and os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    raise MicroPythonError(
+        "32-bit MicroPython not found (looked at %s); build it with "
+        "`make micropython-unix32 MICROPYTHON_DIR=/path/to/micropython-v1.27.0` or set "
+        "PANDASCREEN_MICROPYTHON_UNIX32" % ", ".join(p for p in candidates if p))
+
+
+def run_unix32(code, heapsize="180K", libs=None, timeout=600):
+    """Run ``code`` under the 32-bit unix MicroPython with a hard heap cap; return stdout.
+
+    ``libs`` (default: firmware/) become MICROPYPATH.  Raises MicroPythonError with
+    MicroPython's traceback (a MemoryError included) if the code raised.
+    """
+    binary = unix32_binary()
+    env = dict(os.environ, MICROPYPATH=os.pathsep.join(libs or [FIRMWARE]))
+    with tempfile.TemporaryDirectory() as d:
+        script = os.path.join(d, "main.py")
+        with open(script, "w") as fh:
+            fh.write(code)
+        proc = subprocess.run([binary, "-X", "heapsize=%s" % heapsize, script], capture_output=True,
+                              text=True, timeout=timeout, cwd=d, env=env)
+    if proc.returncode != 0:
+        raise MicroPythonError("MicroPython (unix32, heap %s) failed:\n%s%s" % (heapsize, proc.stdout, proc.stderr))
     return proc.stdout
