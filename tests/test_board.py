@@ -140,3 +140,45 @@ def pi_clock_not_set_frame():
     view = dev.controller.view(1000)
     assert view["message"] == controller.CLOCK_NOT_SET and view["clock"] == "--:--"
     return hashlib.sha256(bytes(c.buf)).hexdigest()[:16]
+
+
+UNIX32_SCRIPT = r"""
+import gc
+import framebuf
+from pandascreen.board.board import Board
+from pandascreen.core.controller import TimeFile
+from pandascreen.core.store import MemoryStore
+from pandascreen.core.util import unhexlify
+
+OPS = %(ops)r
+store = MemoryStore()
+for hb, body in OPS:
+    store.ingest(unhexlify(hb), unhexlify(body) if body else None)
+fb = framebuf.FrameBuffer(bytearray(1024), 128, 64, framebuf.MONO_VLSB)
+cfg = {"festival_id": %(fid)r, "organiser_keys": [unhexlify(%(pk)r)], "peer_addrs": []}
+t = [%(now)d]
+board = Board(cfg, store, fb, lambda: None, 128, 64, clock=lambda: t[0], time_file=TimeFile("last_time"))
+print("drew", board.step(), board.status, open("last_time").read().strip() == str(t[0]))
+board.press(1)
+t[0] += 400
+print("flip", board.step(), board.venue_index, open("last_time").read().strip() == str(t[0]))
+gc.collect()
+print("free", gc.mem_free())
+# a reboot whose clock came back an hour early (no RTC, no network yet): not trusted
+t[0] -= 3600
+again = Board(cfg, store, fb, lambda: None, 128, 64, clock=lambda: t[0], time_file=TimeFile("last_time"))
+again.step()
+print("rebooted", again.controller.clock_trusted(t[0]), again.controller.view(t[0])["clock"])
+"""
+
+
+def test_board_in_a_pico_sized_heap_with_a_time_file(organiser_ops):
+    """32-bit MicroPython, 180 KB heap (a Pico W after Wi-Fi): loop, flip, last known time on a real file."""
+    from mpy import run_unix32
+
+    ops = [(hexlify(o.header_bytes), hexlify(o.body) if o.body else "") for o in organiser_ops]
+    out = run_unix32(UNIX32_SCRIPT % {"ops": ops, "fid": demofest.FESTIVAL_ID, "pk": hexlify(public_key(SEED)),
+                                      "now": NOW})
+    assert "drew True no peers True" in out, out
+    assert "flip True 1 True" in out, out
+    assert "rebooted False --:--" in out, out
