@@ -103,3 +103,232 @@ def test_parse_body_rejects_other_versions():
     from pandascreen.core import cbor
     with pytest.raises(schema.SchemaError, match="schema version"):
         schema.parse_body(cbor.dumps({"v": 2, "kind": "venue", "action": "delete", "id": "x"}))
+
+
+# -- incremental view == naive rebuild, any order ----------------------------------------------
+#
+# ``naive`` is the schedule's meaning written the slow, obvious way (last writer wins per field
+# by (timestamp, hash), visible when the newest write beats the newest delete, views sorted from
+# scratch), independent of the incremental code it checks.
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+VENUES = ("a", "b", "c")
+EVENTS = ("e1", "e2", "e3", "e4", "e5")
+
+
+def naive(ops):
+    docs = {}
+    for body, ts, h in ops:
+        d = docs.setdefault((body["kind"], body["id"]), {"alive": None, "deleted": None, "f": {}})
+        stamp = (ts, h)
+        if body["action"] == "delete":
+            d["deleted"] = max(d["deleted"] or stamp, stamp)
+            continue
+        d["alive"] = max(d["alive"] or stamp, stamp)
+        for name, value in body["fields"].items():
+            if name not in d["f"] or stamp > d["f"][name][0]:
+                d["f"][name] = (stamp, value)
+    fest, venues, events = None, [], []
+    for (kind, doc_id), d in sorted(docs.items()):
+        if d["alive"] is None or (d["deleted"] is not None and d["deleted"] >= d["alive"]):
+            continue
+        f = dict((k, v[1]) for k, v in d["f"].items())
+        if kind == "festival" and fest is None:
+            fest = dict(f, id=doc_id)
+        elif kind == "venue":
+            venues.append({"id": doc_id, "name": f.get("name", doc_id), "order": f.get("order", 0)})
+        elif kind == "event":
+            start = f.get("start", 0)
+            events.append({"id": doc_id, "venue": f.get("venue", ""), "title": f.get("title", ""),
+                           "start": start, "end": f.get("end", start), "speakers": list(f.get("speakers", ())),
+                           "track": f.get("track", ""), "lang": f.get("lang", "")})
+    venues.sort(key=lambda v: (v["order"], v["name"], v["id"]))
+    events.sort(key=lambda e: (e["venue"], e["start"], e["end"], e["id"]))
+    return {"festival": fest, "venues": venues, "events": events, "warnings": []}
+
+
+def naive_now_next(neutral, venue_id, now):
+    current = nxt = None
+    for e in neutral["events"]:
+        if e["venue"] != venue_id:
+            continue
+        if e["start"] <= now < e["end"] or e["start"] == e["end"] == now:
+            current = e  # sorted: the last running one started last
+        elif e["start"] > now and nxt is None:
+            nxt = e
+    return current and current["id"], nxt and nxt["id"]
+
+
+times = st.integers(min_value=0, max_value=12)
+event_fields = st.fixed_dictionaries({}, optional={
+    "venue": st.sampled_from(VENUES), "title": st.sampled_from(["A", "B", "Talk", ""]),
+    "start": times, "end": times, "speakers": st.lists(st.sampled_from(["Ada", "Kim"]), max_size=2),
+    "track": st.sampled_from(["x", "y"]), "lang": st.sampled_from(["en", "de"])})
+venue_fields = st.fixed_dictionaries({}, optional={
+    "name": st.sampled_from(["Arena", "Bühne", "Club"]), "order": st.integers(0, 2)})
+festival_fields = st.fixed_dictionaries({}, optional={
+    "name": st.sampled_from(["Fest", "Other"]), "utc_offset": st.sampled_from([0, 60])})
+
+
+def _body(kind, doc_id, delete, fields):
+    if delete:
+        return {"v": 1, "kind": kind, "action": "delete", "id": doc_id}
+    return {"v": 1, "kind": kind, "action": "update", "id": doc_id, "fields": fields}
+
+
+def _fix_end(fields):
+    # the schema rejects end < start within one body; across bodies anything goes
+    if "start" in fields and "end" in fields and fields["end"] < fields["start"]:
+        fields["start"], fields["end"] = fields["end"], fields["start"]
+    return fields
+
+
+one_body = st.one_of(
+    st.builds(_body, st.just("event"), st.sampled_from(EVENTS), st.booleans(), event_fields.map(_fix_end)),
+    st.builds(_body, st.just("venue"), st.sampled_from(VENUES), st.booleans(), venue_fields),
+    st.builds(_body, st.just("festival"), st.sampled_from(["f1", "f2"]), st.booleans(), festival_fields),
+).filter(lambda b: b["action"] == "delete" or b["fields"])
+
+
+@st.composite
+def op_lists(draw):
+    bodies = draw(st.lists(one_body, min_size=1, max_size=40))
+    # few distinct timestamps, so ties between different operations are common (hash decides)
+    return [(b, draw(st.integers(0, 6)), bytes([i, 7]) + bytes(30)) for i, b in enumerate(bodies)]
+
+
+def _incremental(ops):
+    s = Schedule()
+    for body, ts, h in ops:
+        s.apply(body, ts, h)
+    return s
+
+
+def _check_reads(sch, neutral):
+    assert sch.to_neutral() == neutral
+    assert [(v.id, v.name, v.order) for v in sch.venues()] == [(v["id"], v["name"], v["order"])
+                                                              for v in neutral["venues"]]
+    known = set(v["id"] for v in neutral["venues"])
+    want = sorted((e for e in neutral["events"] if e["venue"] in known),
+                  key=lambda e: (e["start"], e["end"], e["id"]))
+    assert [e.id for e in sch.all_events()] == [e["id"] for e in want]
+    assert sch.festival == neutral["festival"]
+    for vid in VENUES:
+        assert [e.id for e in sch.events(vid)] == [e["id"] for e in neutral["events"] if e["venue"] == vid]
+        for now in range(-1, 14):
+            cur, nxt = sch.now_next(vid, now)
+            assert (cur and cur.id, nxt and nxt.id) == naive_now_next(neutral, vid, now), (vid, now)
+
+
+@settings(max_examples=300, deadline=None)
+@given(op_lists(), st.randoms(use_true_random=False))
+def test_incremental_equals_naive_rebuild_in_any_order(ops, rnd):
+    """Deletes, re-creates, moves between venues, title/time changes, stamp ties: after every
+    operation the incremental views equal the naive rebuild, and any order converges."""
+    sch = Schedule()
+    for n, (body, ts, h) in enumerate(ops):
+        before = sch.version
+        sch.apply(body, ts, h)
+        expected = naive(ops[:n + 1])
+        if expected != naive(ops[:n]):
+            assert sch.version > before  # what is visible changed: the frame cache must notice
+        _check_reads(sch, expected)
+    shuffled = list(ops)
+    rnd.shuffle(shuffled)
+    _check_reads(_incremental(shuffled), naive(ops))
+
+
+def test_version_moves_only_when_something_changed():
+    sch = Schedule()
+    create = {"v": 1, "kind": "event", "action": "create", "id": "e1",
+              "fields": {"venue": "a", "title": "New", "start": 1, "end": 2}}
+    sch.apply(create, 10, b"\x01")
+    v = sch.version
+    sch.apply(create, 10, b"\x01")  # a repeat
+    sch.apply({"v": 1, "kind": "event", "action": "update", "id": "e1", "fields": {"title": "Old"}}, 5, b"\x02")
+    sch.apply({"v": 1, "kind": "event", "action": "delete", "id": "e1"}, 4, b"\x03")  # older than the create
+    assert sch.version == v and sch.events("a")[0].title == "New"
+    sch.apply({"v": 1, "kind": "event", "action": "update", "id": "e1", "fields": {"title": "Newer"}}, 11, b"\x04")
+    assert sch.version > v and sch.events("a")[0].title == "Newer"
+
+
+def test_signed_operations_fed_incrementally_equal_a_rebuild_from_the_store():
+    """The controller's path: one schedule fed ``operations_since`` == ``from_store``."""
+    import random
+    rnd = random.Random(6)
+    store = build(BASE)
+    sch = Schedule.from_store(store, LOG)
+    seen = store.version
+    for step in range(60):
+        i = rnd.randrange(1, 6)
+        choice = rnd.random()
+        if choice < 0.2:
+            body = schema.make_body("event", "delete", "e%d" % i)
+        elif choice < 0.6:
+            start = rnd.randrange(0, 600)
+            body = schema.make_body("event", "update", "e%d" % i, {
+                "venue": rnd.choice("abc"), "start": start, "end": start + rnd.randrange(0, 200)})
+        else:
+            body = schema.make_body("event", "create" if choice > 0.8 else "update", "e%d" % i,
+                                    {"venue": "a", "title": "T%d" % step, "start": 5, "end": 50})
+        store.publish(ORG, body, LOG, 2000 + step)
+        for op in store.operations_since(seen, log_id=LOG):
+            sch.apply(op)
+        seen = store.version
+        assert sch.to_neutral() == Schedule.from_store(store, LOG).to_neutral()
+
+
+def test_schedule_under_micropython_matches_cpython():
+    """The incremental schedule (bisect fallback, slots, int stamps) on real MicroPython."""
+    from tests.mpy import run_micropython
+    code = """
+from pandascreen.core.schedule import Schedule
+def ops():
+    out = []
+    x = 12345
+    for i in range(300):
+        x = (x * 1103515245 + 12345) % 2147483648
+        kind = ("event", "event", "event", "venue")[x % 4]
+        doc = "e%d" % (x % 17) if kind == "event" else "v%d" % (x % 4)
+        if x % 7 == 0:
+            body = {"v": 1, "kind": kind, "action": "delete", "id": doc}
+        elif kind == "event":
+            start = 1784376000 + (x >> 8) % 50 * 600
+            body = {"v": 1, "kind": kind, "action": "update", "id": doc, "fields": {
+                "venue": "v%d" % ((x >> 4) % 4), "title": "T%d" % i, "start": start,
+                "end": start + (x >> 12) % 4 * 900, "speakers": ["Ada", "Kim"][: x % 3]}}
+        else:
+            body = {"v": 1, "kind": kind, "action": "update", "id": doc,
+                    "fields": {"name": "V%d" % (x % 5), "order": (x >> 3) % 3}}
+        out.append((body, 1784000000000000 + (x >> 5) % 40, bytes([i % 256, i // 256]) + bytes(30)))
+    return out
+def summary(s):
+    n = s.to_neutral()
+    # MicroPython dicts are unordered: print sorted items
+    lines = [repr([sorted(d.items()) for d in n["venues"] + n["events"]])]
+    for v in ("v0", "v1", "v2", "v3"):
+        for t in range(0, 50 * 600, 450):
+            c, x = s.now_next(v, 1784376000 + t)
+            lines.append("%s %s" % (c and c.id, x and x.id))
+    return "\\n".join(lines)
+a = Schedule()
+for body, ts, h in ops():
+    a.apply(body, ts, h)
+b = Schedule()
+for body, ts, h in reversed(ops()):
+    b.apply(body, ts, h)
+sa, sb = summary(a), summary(b)
+print("converged", sa == sb, len(a.to_neutral()["events"]))
+print("SUMMARY-START")
+print(sa)
+"""
+    out = run_micropython(code)
+    assert "converged True" in out, out
+    mp_summary = out.split("SUMMARY-START\n", 1)[1].strip()
+    ns = {}
+    exec(code.split("a = Schedule()")[0], ns)
+    cp = ns["Schedule"]()
+    for body, ts, h in ns["ops"]():
+        cp.apply(body, ts, h)
+    assert mp_summary == ns["summary"](cp)

@@ -14,7 +14,8 @@ store (1-2 s at 20,000 events on a Pi, under the lock the buttons wait for):
 * the visible venues sit in a list sorted by (order, name, id), the same way;
 * the festival dict is recomputed only when a festival document changes.
 
-``version`` grows whenever what is visible may have changed (a frame cache keys on it).
+``version`` grows whenever what is visible may have changed (a frame cache keys on it); an
+operation that only loses to newer ones, repeats one, or touches hidden documents leaves it.
 
 Memory (20,000 events must fit a Pi Zero beside the store): documents ARE the view objects
 (``Event``/``Venue`` with ``__slots__``, ignored but harmless on MicroPython), a stamp is
@@ -280,20 +281,21 @@ class Schedule:
         was_visible = doc.visible()
         old_key = doc.key() if was_visible and kind != "festival" else None
         old_venue = doc.venue if kind == "event" else None
-        changed = False
+        stamps_changed = fields_changed = False
         if body["action"] == "delete":
             if doc.deleted is None or stamp > doc.deleted:
                 doc.deleted = stamp
-                changed = True
+                stamps_changed = True
         else:
             if doc.alive is None or stamp > doc.alive:
                 doc.alive = stamp
-                changed = True
-            if doc.merge(body.get("fields") or {}, stamp, self._strings):
-                changed = True
+                stamps_changed = True
+            fields_changed = doc.merge(body.get("fields") or {}, stamp, self._strings)
         self.applied += 1
-        if changed:
-            self.version += 1
+        if stamps_changed or fields_changed:
+            visible = doc.visible()
+            if visible != was_visible or (visible and fields_changed):
+                self.version += 1
             self._place(kind, doc, was_visible, old_key, old_venue)
         return True
 
