@@ -296,11 +296,8 @@ class Controller:
     def frame_key(self, now):
         """Changes exactly when the picture may change: minute, venue, status, schedule, trust."""
         trusted = self.clock_trusted(now)
-        version = getattr(self.schedule, "version", None)
-        if version is None:
-            version = self.schedule.applied
         return (trusted, int(now) // 60 if trusted else None, self.venue_index, self.status(trusted),
-                self.rebuilds, version)
+                self.rebuilds, self.schedule.version)
 
     def redraw(self, now=None, force=False, catch_up=True):
         """Catch up with the store, then ``render`` a frame if one is due. True if it drew.
