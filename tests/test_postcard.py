@@ -115,7 +115,7 @@ def test_have_sorted_like_btreemap():
 
 
 def test_decode_errors():
-    with pytest.raises(UnsupportedMessage, match="Live is not supported"):
+    with pytest.raises(PostcardError, match="header has 0 fields"):
         decode_message(h("01 00"))
     with pytest.raises(PostcardError, match="unknown TopicLogSyncMessage variant 3"):
         decode_message(h("03"))
@@ -222,6 +222,88 @@ print(sys.implementation.name)
     assert lines[8] == frame_handshake(("topic", TOPIC)).hex() + " 0000000101"
     assert lines[9] == "4294967295 ffffffffffffffffff01"
     assert lines[10] == "error PostcardError varint overflows u32"
-    assert lines[11] == "error UnsupportedMessage TopicLogSyncMessage::Live is not supported by this peer"
+    assert lines[11] == "error PostcardError header has 0 fields, at least 5 are needed"
     assert lines[12] == "error FrameError frame of 16777217 bytes exceeds the limit of 16777216 bytes"
     assert lines[13] == "micropython"
+
+
+# ---------------------------------------------------------------- Live (header as postcard seq)
+#
+# Derivation of TopicLogSyncMessage::Live(Header<Extensions>, Option<Body>) from the Rust types:
+# * enum variant index Live = 1 (Sync = 0, Close = 2): varint 01
+# * p2panda-core serde.rs `impl Serialize for Header`: serialize_seq(Some(field_count)) ->
+#   postcard varint(count), then each element: version u16 varint, verifying_key / signature /
+#   payload_hash / backlink via serialize_hex = serde bytes -> varint(len) || raw bytes
+#   (0x20 = 32, 0x40 = 64), payload_size and seq_num u32 varints; payload_hash only when
+#   payload_size > 0, backlink only when seq_num > 0; extensions last (the Node's E is never
+#   zero-sized).  field_count = 4 + signature + payload_hash + backlink + extensions.
+# * p2panda/src/operation.rs `impl Serialize for Extensions`: serialize_seq(Some(5)) -> 05,
+#   version u16 = 1, variant code u16 = 0 (Basic), log_id (transparent Hash -> bytes 0x20||32),
+#   timestamp u64 varint (Timestamp is #[serde(transparent)]), prune flag bool -> 00/01.
+# * Option<Body>: 00, or 01 || varint(len) || body (Body serialises via serialize_hex).
+# The operations are tests/vectors.py D (seq 0, body) and E (seq 1, no body, backlink = D id);
+# their CBOR headers are pinned there, so these bytes are pinned to the same signed operations.
+
+import vectors as V  # noqa: E402
+
+D_SIG = ("4123456af5c120874ac1b3792f139388ef1a61af2c71e1f3fcc2f64e1732f6ce8e33a23a157382b097bc1a7c8e2bb27ae7"
+         "80990243133464e2c0eabc59b9a206")
+E_SIG = ("8f0a88d715c8bd837c6e95da35677d345893b4366900670cb1fc74f559e9b0750ffff932a13aa32de8227f662f475211c9"
+         "05771d8acb2518d4c5698b7d556803")
+D_PAYLOAD_HASH = "c6208537343f375abecc6811528fe87ed3b51f344765e7586f645bd05ed27e90"
+# extensions seq: 05 | version 01 | variant 00 | 20 log_id | varint(1_700_000_000_000_000) | prune 00
+EXT_SEQ = "05 01 00 20" + V.NEF_LOG_ID + "8080f9c0c1c48203" + "00"
+LIVE_D = ("01"                                  # TopicLogSyncMessage::Live
+          "07"                                  # 7 fields: version pk sig size hash seq ext
+          "01"                                  # version 1 (u16)
+          "20" + V.PUBLIC_KEY +                 # verifying key
+          "40" + D_SIG +                        # signature
+          "0e"                                  # payload_size 14
+          "20" + D_PAYLOAD_HASH +               # payload_hash (payload_size > 0)
+          "00" +                                # seq_num 0 (so no backlink)
+          EXT_SEQ +
+          "01 0e" + V.NEF_BODY)                 # Some(body), 14 bytes
+LIVE_E = ("01" "07" "01" "20" + V.PUBLIC_KEY + "40" + E_SIG +
+          "00"                                  # payload_size 0 (so no payload_hash)
+          "01"                                  # seq_num 1
+          "20" + V.D_ID +                       # backlink = id of D
+          EXT_SEQ +
+          "00")                                 # None body
+
+
+def _live_ops():
+    from pandascreen.core import operation
+    d = operation.decode(h(V.D_HEADER), h(V.NEF_BODY))
+    e = operation.decode(h(V.E_HEADER))
+    return d, e
+
+
+def test_live_golden_bytes_both_ways():
+    from pandascreen.core.live import live_message, operation_from_live
+    d, e = _live_ops()
+    for op, want in ((d, LIVE_D), (e, LIVE_E)):
+        payload = postcard.encode_message(live_message(op))
+        assert payload == h(want)
+        msg = decode_message(h(want))
+        assert msg[0] == "live"
+        back = operation_from_live(msg[1], msg[2])
+        assert back.header_bytes == op.header_bytes and back.hash == op.hash and back.body == op.body
+    assert frame_message(live_message(d))[:4] == len(h(LIVE_D)).to_bytes(4, "big")
+
+
+def test_live_rejects_bad_headers():
+    from pandascreen.core.live import operation_from_live
+    from pandascreen.core.errors import OperationError
+    bad_sig = bytearray(h(LIVE_E))
+    bad_sig[40] ^= 1  # inside the signature
+    with pytest.raises(OperationError, match="signature"):
+        msg = decode_message(bytes(bad_sig))
+        operation_from_live(msg[1], msg[2])
+    with pytest.raises(PostcardError, match="header has 8 fields, expected 6 or 7"):
+        decode_message(h("01 08") + h(LIVE_E)[2:])
+    with pytest.raises(UnsupportedMessage, match="variant 1"):
+        decode_message(h(LIVE_E.replace("05 01 00 20", "05 01 01 20")))
+    with pytest.raises(PostcardError, match="invalid bool 2"):
+        decode_message(h(LIVE_E[:-4] + "02 00"))
+    with pytest.raises(PostcardError, match="trailing"):
+        decode_message(h(LIVE_E + "00"))

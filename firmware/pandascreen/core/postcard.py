@@ -15,8 +15,18 @@ Messages are plain tuples:
 * handshake (``TopicHandshakeMessage``): ``("topic", topic32)``, ``("done",)``
 * log sync (``TopicLogSyncMessage``): ``("have", {pk: {log_id: seq}})``,
   ``("presync", total_operations, total_bytes)``, ``("op", header_bytes, body_or_None)``,
-  ``("done",)`` (all wrapped in ``Sync``), and ``("close",)``.
-  ``Live`` is recognised but not supported (``UnsupportedMessage``).
+  ``("done",)`` (all wrapped in ``Sync``), ``("live", header_fields, body_or_None)`` and
+  ``("close",)``.
+
+``Live`` carries the header as serde data, not as its CBOR bytes: p2panda-core's
+``impl Serialize for Header`` (serde.rs) writes ``serialize_seq(field_count)``, which postcard
+encodes as ``varint(count) || fields``: version u16, verifying_key bytes, signature bytes,
+payload_size u32, [payload_hash bytes], seq_num u32, [backlink bytes], extensions.  The Node's
+``Extensions`` (p2panda/src/operation.rs) is again a seq: ``varint(5) || version u16 ||
+variant u16 || log_id bytes || timestamp u64 || prune bool``.  ``header_fields`` is the tuple
+``(version, public_key, signature, payload_size, payload_hash, seq_num, backlink, extensions)``
+with ``extensions = (version, variant, log_id, timestamp, prune)`` or None; optional fields are
+None.  Kept as plain tuples so this module stays free of ``operation``.
 """
 
 U16_MAX = 0xFFFF
@@ -37,7 +47,7 @@ class FrameError(PostcardError):
 
 
 class UnsupportedMessage(PostcardError):
-    """A valid message this peer does not implement (``TopicLogSyncMessage::Live``)."""
+    """A valid message this peer does not implement (an extensions variant other than Basic)."""
 
 
 # --------------------------------------------------------------------------- primitives
@@ -290,12 +300,102 @@ def decode_heights(data, pos):
     return heights, pos
 
 
+def _encode_fixed(value, size, what, out):
+    if not isinstance(value, (bytes, bytearray)) or len(value) != size:
+        raise PostcardError("%s must be %d bytes" % (what, size))
+    encode_bytes(value, out)
+
+
+def encode_header_fields(fields, out):
+    """``Header<Extensions>`` as a postcard seq (see module doc); appends to ``out``."""
+    version, pk, sig, payload_size, payload_hash, seq_num, backlink, ext = fields
+    count = 5 + (payload_hash is not None) + (backlink is not None) + (ext is not None)
+    encode_varint(count, 64, out)
+    encode_varint(version, 16, out)
+    _encode_fixed(pk, KEY_SIZE, "verifying key", out)
+    _encode_fixed(sig, 64, "signature", out)
+    encode_varint(payload_size, 32, out)
+    if payload_hash is not None:
+        _encode_fixed(payload_hash, KEY_SIZE, "payload hash", out)
+    encode_varint(seq_num, 32, out)
+    if backlink is not None:
+        _encode_fixed(backlink, KEY_SIZE, "backlink", out)
+    if ext is not None:
+        ext_version, variant, log_id, timestamp, prune = ext
+        encode_varint(5, 64, out)
+        encode_varint(ext_version, 16, out)
+        encode_varint(variant, 16, out)
+        _encode_fixed(log_id, KEY_SIZE, "log id", out)
+        encode_varint(timestamp, 64, out)
+        out.append(1 if prune else 0)
+
+
+def _decode_fixed(data, pos, size, what):
+    value, pos = decode_bytes(data, pos)
+    if len(value) != size:
+        raise PostcardError("%s must be %d bytes, got %d" % (what, size, len(value)))
+    return value, pos
+
+
+def decode_header_fields(data, pos):
+    """Inverse of ``encode_header_fields``: returns ``(fields, new_pos)``.
+
+    Like p2panda's ``HeaderVisitor``: payload_hash is read iff payload_size > 0, backlink iff
+    seq_num > 0, and the seq length must match exactly (no missing or excess fields).
+    """
+    count, pos = decode_varint(data, pos, 64)
+    if count < 5:
+        raise PostcardError("header has %d fields, at least 5 are needed" % count)
+    version, pos = decode_varint(data, pos, 16)
+    pk, pos = _decode_fixed(data, pos, KEY_SIZE, "verifying key")
+    sig, pos = _decode_fixed(data, pos, 64, "signature")
+    payload_size, pos = decode_varint(data, pos, 32)
+    used = 4
+    payload_hash = None
+    if payload_size:
+        payload_hash, pos = _decode_fixed(data, pos, KEY_SIZE, "payload hash")
+        used += 1
+    seq_num, pos = decode_varint(data, pos, 32)
+    used += 1
+    backlink = None
+    if seq_num:
+        backlink, pos = _decode_fixed(data, pos, KEY_SIZE, "backlink")
+        used += 1
+    ext = None
+    if count == used + 1:
+        n, pos = decode_varint(data, pos, 64)
+        ext_version, pos = decode_varint(data, pos, 16)
+        variant, pos = decode_varint(data, pos, 16)
+        if ext_version != 1:
+            raise UnsupportedMessage("unsupported extensions version %d" % ext_version)
+        if variant != 0 or n != 5:
+            raise UnsupportedMessage("unsupported extensions variant %d with %d fields (only Basic)"
+                                     % (variant, n))
+        log_id, pos = _decode_fixed(data, pos, KEY_SIZE, "log id")
+        timestamp, pos = decode_varint(data, pos, 64)
+        if pos >= len(data):
+            raise PostcardError("truncated bool at offset %d" % pos)
+        flag = data[pos]
+        pos += 1
+        if flag > 1:
+            raise PostcardError("invalid bool %d at offset %d" % (flag, pos - 1))
+        ext = (ext_version, variant, log_id, timestamp, flag == 1)
+    elif count != used:
+        raise PostcardError("header has %d fields, expected %d or %d" % (count, used, used + 1))
+    return (version, pk, sig, payload_size, payload_hash, seq_num, backlink, ext), pos
+
+
 def encode_message(msg):
     """Payload (unframed) of a ``TopicLogSyncMessage`` given as a tuple (see module doc)."""
     kind = msg[0]
     out = bytearray()
     if kind == "close":
         out.append(2)
+        return bytes(out)
+    if kind == "live":
+        out.append(1)
+        encode_header_fields(msg[1], out)
+        encode_option_bytes(msg[2], out)
         return bytes(out)
     out.append(0)  # TopicLogSyncMessage::Sync
     if kind == "have":
@@ -323,7 +423,10 @@ def decode_message(payload):
         _check_end(payload, pos, "TopicLogSyncMessage::Close")
         return ("close",)
     if outer == 1:
-        raise UnsupportedMessage("TopicLogSyncMessage::Live is not supported by this peer")
+        fields, pos = decode_header_fields(payload, pos)
+        body, pos = decode_option_bytes(payload, pos)
+        _check_end(payload, pos, "TopicLogSyncMessage::Live")
+        return ("live", fields, body)
     if outer != 0:
         raise PostcardError("unknown TopicLogSyncMessage variant %d" % outer)
     inner, pos = decode_varint(payload, pos, 32)

@@ -1,26 +1,36 @@
-"""[core] Transport-agnostic p2panda log-sync session (Have / PreSync / Operation / Done / Close).
+"""[core] Transport-agnostic p2panda topic log sync session (Have / PreSync / Operation / Done,
+then optionally Live / Close), after p2panda-sync's log_sync.rs and topic_log_sync.rs.
 
 A ``SyncSession`` is a step-based state machine: the transport pushes received bytes in with
 ``feed(data)`` and sends whatever ``outgoing()`` returns, until ``finished`` is true.  Sending
 and receiving interleave freely, so a transport that polls both directions (``select`` on
-CPython, see ``pandascreen.node.tcp``) cannot deadlock when both peers stream big batches.
-``run(conn)`` is a simple blocking driver for connections whose ``send`` never blocks for
-long (in-memory pipes, small syncs); ``sync_local`` syncs two in-process stores.
+CPython, see ``pandascreen.node.tcp``; two asyncio tasks in ``pandascreen.node.iroh_transport``)
+cannot deadlock when both peers stream big batches.  ``run(conn)`` is a simple blocking driver
+for connections whose ``send`` never blocks for long; ``sync_local`` syncs two in-process stores.
 
-Wire order (p2panda-net 0.7, one byte stream, every message u32-BE framed postcard):
+Wire order (p2panda-net 0.7, every message u32-BE framed postcard):
 
-1. optional topic handshake: initiator ``Topic(t)``, acceptor ``Done``, initiator ``Done``;
+1. topic handshake (``core.topic_handshake``): on its own QUIC stream over iroh
+   (``handshake=False`` here), or at the start of the one TCP stream (``handshake=True``);
 2. each side: ``Sync(Have(heights of this log))``; on the remote's Have, ``PreSync{n, bytes}``
    + the missing operations in seq order per log + ``Done`` (or just ``Done``);
-3. operations received until the remote's ``Done`` are ingested into the store (duplicates
-   are no-ops; an invalid one aborts the session, what was ingested before it stays);
-4. when Done was both sent and received each side sends ``Close`` and the session ends.
+3. operations received until the remote's ``Done`` are checked (signature, log) and ingested
+   (duplicates are no-ops; an invalid one aborts the session, what was ingested before stays);
+4. without live mode each side sends ``Close`` when Done was both sent and received (Rust
+   accepts it and ends the session); with ``live=True`` (as the p2panda Node always runs) the
+   session stays open: ``push(ops)`` sends ``Live(header, body)`` for operations the remote has
+   not seen from us or sent us (a de-duplication set, like Rust's), received Live operations
+   are ingested one by one at once, and ``close()`` sends ``Close`` and waits for the remote
+   to end the stream -- Close is only ever sent to end a live session, as Rust does.
 """
 
 import time
 
 from pandascreen.core import postcard
+from pandascreen.core.live import live_message, operation_from_live
 from pandascreen.core.operation import OperationError, decode_header
+from pandascreen.core.operation import decode as decode_operation
+from pandascreen.core.topic_handshake import TopicHandshake
 from pandascreen.core.util import hexlify
 from pandascreen.core.errors import SyncError
 
@@ -82,13 +92,14 @@ class SyncSession:
 
     ``role`` is ``"initiator"`` (the side that connected) or ``"acceptor"``.  ``topic`` is the
     32-byte topic sent in the handshake (default: the log id); the acceptor refuses a different
-    one.  ``handshake=False`` skips the topic handshake (both sides must agree).
+    one.  ``handshake=False`` skips the topic handshake (it ran on another stream).
+    ``live=True`` keeps the session open after the sync (see the module doc).
     ``progress(received, total)`` is called as operations arrive (``total`` from the remote's
-    PreSync).
+    PreSync); ``on_ingest(n_changed)`` after operations changed the store.
     """
 
     def __init__(self, store, log_id, role, topic=None, handshake=True, progress=None,
-                 max_frame=postcard.DEFAULT_MAX_FRAME, chunk_size=65536):
+                 max_frame=postcard.DEFAULT_MAX_FRAME, chunk_size=65536, live=False, on_ingest=None):
         if role not in (INITIATOR, ACCEPTOR):
             raise ValueError("role must be 'initiator' or 'acceptor', not %r" % (role,))
         self.store = store
@@ -96,18 +107,23 @@ class SyncSession:
         self.role = role
         self.topic = bytes(topic) if topic is not None else self.log_id
         self.handshake = handshake
+        self.live = live
         self.progress = progress
+        self.on_ingest = on_ingest
         self.chunk_size = chunk_size
         self._reader = postcard.FrameReader(max_frame)
+        self._hs = None
+        if handshake:
+            self._hs = TopicHandshake(role, topic=self.topic if role == INITIATOR else None,
+                                      accepts=self.topic if role == ACCEPTOR else None)
         self._out = []
         self._out_len = 0
         self._started = False
         self._t0 = None
         self._duration_ms = None
-        # phases: "hs_wait_done" (initiator), "hs_wait_topic", "hs_wait_final" (acceptor),
-        # "sync", "complete" (Done sent+received, Close queued)
+        # phases: "handshake", "sync", "complete" (Done sent+received; Close queued unless live),
+        # "live"
         self._phase = None
-        self._sent_have = False
         self._remote_have = False
         self._remote_presync = False
         self._remote_done = False
@@ -115,16 +131,22 @@ class SyncSession:
         self._send_idx = 0
         self._sent_done = False
         self._remote_closed = False
+        self._close_sent = False
         self._eof = False
+        self._seen = set() if live else None  # op ids sent to / received from this peer
+        self.start_version = None  # store.version when our Have was built (live: push from here)
         self.error = None
         self._batch = []
         self.ops_sent = 0
         self.ops_received = 0
         self.ops_new = 0
+        self.live_sent = 0
+        self.live_received = 0
         self.bytes_sent = 0
         self.bytes_received = 0
         self.remote_total_ops = None
         self.remote_total_bytes = None
+        self.remote_heights = None
 
     # ----------------------------------------------------------------------------- public API
     def start(self):
@@ -133,24 +155,34 @@ class SyncSession:
             return
         self._started = True
         self._t0 = _now_ms()
-        if not self.handshake:
+        if self._hs is None:
             self._begin_sync()
-        elif self.role == INITIATOR:
-            self._phase = "hs_wait_done"
-            self._queue(postcard.frame_handshake(("topic", self.topic)))
         else:
-            self._phase = "hs_wait_topic"
+            self._phase = "handshake"
+            self._hs.start()
+            self._queue(self._hs.take())
 
     @property
     def complete(self):
-        """Done sent and received: everything was exchanged (Close may still be in flight)."""
-        return self._phase == "complete"
+        """Done sent and received: everything was exchanged (a live session goes on)."""
+        return self._phase in ("complete", "live")
+
+    @property
+    def in_live_mode(self):
+        return self._phase == "live"
 
     @property
     def finished(self):
-        """Complete, our Close is flushed and the remote closed (Close or end of stream)."""
-        return (self._phase == "complete" and not self._out
-                and (self._remote_closed or self._eof))
+        """Nothing more will happen: without live mode, complete + our Close flushed + the
+        remote closed (Close or end of stream); in live mode, a Close was exchanged or the
+        stream ended after ours."""
+        if self._out:
+            return False
+        if self._phase == "complete":
+            return self._remote_closed or self._eof
+        if self._phase == "live":
+            return self._remote_closed or (self._close_sent and self._eof)
+        return False
 
     def feed(self, data):
         """Process bytes received from the remote (any piece size). Raises ``SyncError``."""
@@ -183,14 +215,40 @@ class SyncSession:
         self._out = []
         self._out_len = 0
         self.bytes_sent += len(data)
-        if self._phase == "complete" and self._duration_ms is None:
+        if self.complete and self._duration_ms is None:
             self._duration_ms = _elapsed_ms(self._t0)
         return data
+
+    def push(self, ops):
+        """Live mode: queue ``Live`` for each of ``ops`` the remote has not seen from us or sent
+        us.  Returns how many were queued (0 before live mode or after Close)."""
+        if self._phase != "live" or self._close_sent or self._remote_closed or self.error is not None:
+            return 0
+        n = 0
+        for op in ops:
+            if op.log_id != self.log_id or op.hash in self._seen:
+                continue
+            self._seen.add(op.hash)
+            self._queue(postcard.frame_message(live_message(op)))
+            n += 1
+        self.live_sent += n
+        return n
+
+    def close(self):
+        """End a live session: queue ``Close`` (then wait for the remote to end the stream)."""
+        if self._phase == "live" and not self._close_sent and not self._remote_closed:
+            self._close_sent = True
+            self._queue(postcard.frame(_CLOSE_PAYLOAD))
 
     def eof(self):
         """The remote closed its side of the stream. Raises ``SyncError`` unless we were done."""
         self._eof = True
         if self.error is not None:
+            return
+        if self._phase == "live":
+            if not (self._close_sent or self._remote_closed):
+                # Rust: UnexpectedStreamClosure.  Everything received so far is stored.
+                self._fail("peer ended the live session without Close")
             return
         if self._phase != "complete":
             self._fail("peer disconnected %s" % self.where())
@@ -203,6 +261,8 @@ class SyncSession:
             "ops_sent": self.ops_sent,
             "ops_received": self.ops_received,
             "ops_new": self.ops_new,
+            "live_sent": self.live_sent,
+            "live_received": self.live_received,
             "bytes_sent": self.bytes_sent,
             "bytes_received": self.bytes_received,
             "remote_total_ops": self.remote_total_ops,
@@ -258,12 +318,12 @@ class SyncSession:
 
     def _salvage(self):
         # The session failed on a later message: still keep the valid operations received
-        # before it (each one is validated by the store as usual).
+        # before it (each one was checked when it arrived and is checked by the store again).
         batch = self._batch
         self._batch = []
-        for hb, body in batch:
+        for op in batch:
             try:
-                _, new = self.store.ingest(hb, body)
+                _, new = self.store.ingest_op(op)
             except ValueError:
                 break
             if new:
@@ -271,8 +331,10 @@ class SyncSession:
 
     def where(self):
         """Where the session is, in words (for error messages)."""
-        if self._phase in ("hs_wait_done", "hs_wait_topic", "hs_wait_final"):
+        if self._phase == "handshake":
             return "during the topic handshake"
+        if self._phase == "live":
+            return "in live mode"
         if not self._remote_have:
             return "before its Have message"
         if self._remote_presync and not self._remote_done:
@@ -283,14 +345,15 @@ class SyncSession:
         return "before we finished sending (%d operations sent)" % self.ops_sent
 
     def _queue(self, framed):
-        self._out.append(framed)
-        self._out_len += len(framed)
+        if framed:
+            self._out.append(framed)
+            self._out_len += len(framed)
 
     def _begin_sync(self):
         self._phase = "sync"
+        self.start_version = getattr(self.store, "version", None)
         heights = self.store.heights(self.log_id)
         self._queue(postcard.frame_message(("have", heights)))
-        self._sent_have = True
 
     def _fill(self, limit):
         ops = self._send_ops
@@ -300,6 +363,8 @@ class SyncSession:
             op = ops[self._send_idx]
             self._send_idx += 1
             self._queue(postcard.frame_message(("op", op.header_bytes, op.body)))
+            if self._seen is not None:
+                self._seen.add(op.hash)
             self.ops_sent += 1
         if self._send_idx >= len(ops):
             self._send_ops = []
@@ -310,8 +375,11 @@ class SyncSession:
 
     def _maybe_complete(self):
         if self._phase == "sync" and self._sent_done and self._remote_done:
-            self._phase = "complete"
-            self._queue(postcard.frame(_CLOSE_PAYLOAD))
+            if self.live:
+                self._phase = "live"
+            else:
+                self._phase = "complete"
+                self._queue(postcard.frame(_CLOSE_PAYLOAD))
 
     def _handle(self, payload):
         phase = self._phase
@@ -320,8 +388,11 @@ class SyncSession:
             if payload == _CLOSE_PAYLOAD:
                 self._remote_closed = True
             return
-        if phase in ("hs_wait_done", "hs_wait_topic", "hs_wait_final"):
-            self._handle_handshake(payload)
+        if phase == "handshake":
+            self._hs.handle(payload)
+            self._queue(self._hs.take())
+            if self._hs.done:
+                self._begin_sync()
             return
         try:
             msg = postcard.decode_message(payload)
@@ -330,9 +401,14 @@ class SyncSession:
         except postcard.PostcardError as e:
             self._fail("peer sent a malformed sync message: %s" % e)
         kind = msg[0]
+        if phase == "live":
+            self._handle_live(msg)
+            return
         if kind == "close":
             self._remote_closed = True
             self._fail("peer closed the session %s" % self.where())
+        if kind == "live":
+            self._fail("protocol error: peer sent Live before the sync finished")
         if not self._remote_have:
             if kind != "have":
                 self._fail("protocol error: expected Have from peer, got %s" % kind)
@@ -360,32 +436,38 @@ class SyncSession:
             self._remote_done = True
             self._maybe_complete()
 
-    def _handle_handshake(self, payload):
+    def _handle_live(self, msg):
+        kind = msg[0]
+        if kind == "close":
+            self._remote_closed = True
+            return
+        if kind != "live":
+            self._fail("protocol error: peer sent %s in live mode" % kind)
+        if self._remote_closed:
+            return
         try:
-            msg = postcard.decode_handshake(payload)
-        except postcard.PostcardError as e:
-            self._fail("peer sent a malformed handshake message: %s" % e)
-        phase = self._phase
-        if phase == "hs_wait_done":
-            if msg[0] != "done":
-                self._fail("handshake error: expected Done from the acceptor, got %s" % msg[0])
-            self._queue(postcard.frame_handshake(("done",)))
-            self._begin_sync()
-        elif phase == "hs_wait_topic":
-            if msg[0] != "topic":
-                self._fail("handshake error: expected a Topic from the initiator, got %s" % msg[0])
-            if msg[1] != self.topic:
-                self._fail("peer wants topic %s but this peer syncs topic %s"
-                           % (_short(msg[1]), _short(self.topic)))
-            self._queue(postcard.frame_handshake(("done",)))
-            self._phase = "hs_wait_final"
-        else:  # hs_wait_final
-            if msg[0] != "done":
-                self._fail("handshake error: expected Done from the initiator, got %s" % msg[0])
-            self._begin_sync()
+            op = operation_from_live(msg[1], msg[2])
+        except OperationError as e:
+            self._fail("invalid live operation from peer: %s" % e)
+        if op.hash in self._seen:
+            return
+        self._seen.add(op.hash)
+        if op.log_id != self.log_id:
+            self._fail("invalid live operation from peer: it belongs to another log (%s), not %s"
+                       % (_short(op.log_id) if op.log_id is not None else "none", _short(self.log_id)))
+        try:
+            _, new = self.store.ingest_op(op)
+        except ValueError as e:  # IngestError: a gap or fork; the next sync repairs a gap
+            self._fail("live operation from peer not stored: %s" % e)
+        self.live_received += 1
+        if new:
+            self.ops_new += 1
+            if self.on_ingest is not None:
+                self.on_ingest(1)
 
     def _on_have(self, remote_heights):
         self._remote_have = True
+        self.remote_heights = remote_heights
         local = self.store.heights(self.log_id)
         need = compare(local, remote_heights)
         ops = []
@@ -417,8 +499,15 @@ class SyncSession:
                        % (n, _short(ext.log_id) if ext is not None else "none", _short(self.log_id)))
         if body is not None and not body and header.payload_size == 0:
             body = None
+        try:
+            # decoded and signature-checked once here; the store takes the Operation as is
+            op = decode_operation(header_bytes, body)
+        except OperationError as e:
+            self._fail("invalid operation #%d from peer: rejected operation: %s" % (n, e))
         self.ops_received = n
-        self._batch.append((header_bytes, body))
+        if self._seen is not None:
+            self._seen.add(op.hash)
+        self._batch.append(op)
         if len(self._batch) >= 64:
             self._flush_batch()
 
@@ -426,22 +515,24 @@ class SyncSession:
         batch = self._batch
         self._batch = []
         first = self.ops_received - len(batch) + 1
-        ingest_many = getattr(self.store, "ingest_many", None)
-        if ingest_many is not None and len(batch) > 1:
+        changed = 0
+        if len(batch) > 1:
             try:
-                self.ops_new += ingest_many(batch)
+                changed = self.store.ingest_many(batch)
             except ValueError as e:  # IngestError
                 where = "" if first == 1 else " (batch starting at operation #%d)" % first
                 self._fail("invalid operation from peer%s: %s" % (where, e))
         else:
             for i in range(len(batch)):
-                hb, body = batch[i]
                 try:
-                    _, new = self.store.ingest(hb, body)
+                    _, new = self.store.ingest_op(batch[i])
                 except ValueError as e:  # IngestError
                     self._fail("invalid operation #%d from peer: %s" % (first + i, e))
                 if new:
-                    self.ops_new += 1
+                    changed += 1
+        self.ops_new += changed
+        if changed and self.on_ingest is not None:
+            self.on_ingest(changed)
         if self.progress is not None:
             self.progress(self.ops_received, self.remote_total_ops)
 
