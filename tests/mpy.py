@@ -14,14 +14,12 @@ import shutil
 import subprocess
 import tempfile
 
+from pandascreen.bench import board as board_bench  # finds and runs the 32-bit MicroPython
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 FIRMWARE = os.path.join(ROOT, "firmware")
 HARNESS = os.path.join(HERE, "mp", "run.mjs")
-UNIX32_CANDIDATES = (
-    os.path.join(os.path.dirname(ROOT), "shared", "tools", "micropython-unix32"),
-    os.path.join(ROOT, "build", "micropython-unix32"),  # make micropython-unix32 MICROPYTHON_DIR=...
-)
 
 
 class MicroPythonError(AssertionError):
@@ -62,15 +60,10 @@ def run_micropython(code, libs=None, timeout=600):
 
 def unix32_binary():
     """Path of the 32-bit unix MicroPython, or raise MicroPythonError saying how to get one."""
-    env = os.environ.get("PANDASCREEN_MICROPYTHON_UNIX32")
-    candidates = (env,) if env else UNIX32_CANDIDATES
-    for path in candidates:
-        if path and os.path.isfile(path) and os.access(path, os.X_OK):
-            return path
-    raise MicroPythonError(
-        "32-bit MicroPython not found (looked at %s); build it with "
-        "`make micropython-unix32 MICROPYTHON_DIR=/path/to/micropython-v1.27.0` or set "
-        "PANDASCREEN_MICROPYTHON_UNIX32" % ", ".join(p for p in candidates if p))
+    try:
+        return board_bench.unix32_binary()
+    except FileNotFoundError as e:
+        raise MicroPythonError(str(e))
 
 
 def run_unix32(code, heapsize="180K", libs=None, timeout=600):
@@ -79,14 +72,8 @@ def run_unix32(code, heapsize="180K", libs=None, timeout=600):
     ``libs`` (default: firmware/) become MICROPYPATH.  Raises MicroPythonError with
     MicroPython's traceback (a MemoryError included) if the code raised.
     """
-    binary = unix32_binary()
-    env = dict(os.environ, MICROPYPATH=os.pathsep.join(libs or [FIRMWARE]))
-    with tempfile.TemporaryDirectory() as d:
-        script = os.path.join(d, "main.py")
-        with open(script, "w") as fh:
-            fh.write(code)
-        proc = subprocess.run([binary, "-X", "heapsize=%s" % heapsize, script], capture_output=True,
-                              text=True, timeout=timeout, cwd=d, env=env)
+    unix32_binary()
+    proc = board_bench.run_unix32(code, heapsize=heapsize, libs=libs or [FIRMWARE], timeout=timeout)
     if proc.returncode != 0:
         raise MicroPythonError("MicroPython (unix32, heap %s) failed:\n%s%s" % (heapsize, proc.stdout, proc.stderr))
     return proc.stdout

@@ -109,3 +109,16 @@ def test_makefile_builds_the_same_binary_from_a_checkout(tmp_path):
     # without a checkout it refuses, saying how to call it
     proc = subprocess.run(["make", "micropython-unix32"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode != 0 and "MICROPYTHON_DIR=" in proc.stderr
+
+
+def test_board_bench_section_runs():
+    """`make bench` prints the board section (figures are not asserted, only that they exist)."""
+    from pandascreen.bench import SECTIONS, board
+
+    assert "board" in SECTIONS
+    r = board.run(quick=True)
+    text = board.report(r)
+    for label in ("Ed25519 verify", "operation check", "BLAKE3 of 1 KiB", "smallest heap", "RP2040 estimate"):
+        assert label in text, text
+    assert r["min_heap_kb_core_and_op_check"] is not None  # the imports and one op check fit in 180 KB
+    assert all(r["unix32"][k]["median"] > 0 for k in ("verify_us", "op_check_us", "blake3_1k_us"))
