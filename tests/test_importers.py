@@ -1,4 +1,5 @@
 import datetime
+import json
 import os
 
 import pytest
@@ -70,7 +71,8 @@ def test_36c3_times_rooms_and_duplicates():
     assert e["start"] == ts(2019, 12, 27, 10, 0) and e["end"] - e["start"] == 30 * 60
     assert venue_name(n, e["venue"]) == "Ada" and e["speakers"] == ["bleeptrack", "blinry"]
     assert n["festival"]["utc_offset"] == 60  # no time_zone_name: taken from the +01:00 dates
-    assert sum("duplicate event id" in w for w in n["warnings"]) == 3
+    dup = [w for w in n["warnings"] if "duplicate event id" in w]
+    assert len(dup) == 1 and "(3 times, e.g. " in dup[0]  # collapsed into one counted line
     assert any(v["name"] == "headnut" for v in n["venues"])  # the event's <room>, not the sort-prefixed one
 
 
@@ -109,7 +111,8 @@ def test_ical_x_wr_timezone_and_missing_location():
     n = importers.load(real("giggity_linux_conf_au_2020.ics"))
     assert n["festival"]["timezone"] == "Australia/Brisbane" and n["festival"]["utc_offset"] == 600
     assert any(v["name"] == "Elsewhere" for v in n["venues"])
-    assert sum("has no room" in w for w in n["warnings"]) == 17
+    no_room = [w for w in n["warnings"] if "has no room" in w]
+    assert len(no_room) == 1 and "(17 times, e.g. " in no_room[0]
 
 
 def test_lswt_bogus_z_read_as_local_time():
@@ -181,3 +184,96 @@ def test_diff():
     del new["events"][1]
     del new["venues"][1]
     assert importers.diff(old, new) == [("event", "delete", "e2", None), ("venue", "delete", "b", None)]
+
+
+# -- JSON: any structure gives a result or a ScheduleImportError, never another exception --------
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+from pandascreen_host.importers import json_schedule  # noqa: E402
+
+_leaf = st.one_of(st.none(), st.booleans(), st.integers(-10 ** 20, 10 ** 20),
+                  st.floats(allow_nan=False), st.text(max_size=12))
+_any = st.recursive(_leaf, lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                   st.dictionaries(st.text(max_size=6), inner, max_size=3)),
+                    max_leaves=8)
+
+
+def _or_any(*plausible):
+    return st.one_of(_any, *[st.just(p) for p in plausible])
+
+
+_event = st.fixed_dictionaries({}, optional={
+    "id": _or_any(1, "7"), "guid": _or_any("g-1"), "title": _or_any("Talk", ""),
+    "date": _or_any("2024-05-01T10:00:00+02:00", "2024-05-01T10:00", "9999-12-31T23:59:00-12:00",
+                    "0001-01-01T00:00:00+14:00"),
+    "start": _or_any("10:00", "25:30", "99:99"), "duration": _or_any("01:30", 90, "1h", "-1:00"),
+    "room": _or_any("Hall"), "persons": _or_any("Alice, Bob", [{"public_name": "Al"}], ["Bo", 3]),
+    "track": _or_any("Art"), "language": _or_any("en")})
+_day = st.fixed_dictionaries({}, optional={
+    "date": _or_any("2024-05-01", "9999-12-31", "0001-01-01"), "index": _any,
+    "rooms": st.one_of(_any, st.dictionaries(st.text(max_size=6), st.one_of(_any, st.lists(
+        st.one_of(_event, _any), max_size=3)), max_size=2))})
+_schedule = st.fixed_dictionaries({"schedule": st.fixed_dictionaries({"conference": st.fixed_dictionaries(
+    {"days": st.one_of(st.lists(st.one_of(_day, _any), max_size=3), _any)},
+    optional={"title": _or_any("Fest"), "acronym": _or_any("fest"),
+              "time_zone_name": _or_any("Europe/Berlin", "UTC", "Mars/Olympus")})})})
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(doc=st.one_of(_schedule, _any), timezone=st.sampled_from([None, "Europe/Berlin"]))
+def test_json_fuzz_only_schedule_import_error_escapes(doc, timezone):
+    data = json.dumps(doc).encode()
+    try:
+        n = json_schedule.load("fuzz.json", data, timezone=timezone)
+    except ScheduleImportError as e:
+        assert str(e).startswith("fuzz.json") and "\n" not in str(e)
+        return
+    for e in n["events"]:
+        assert isinstance(e["title"], str) and isinstance(e["start"], int) and e["end"] >= e["start"]
+        assert all(isinstance(s, str) and s for s in e["speakers"])
+        assert isinstance(e["track"], str) and isinstance(e["lang"], str)
+    assert all(isinstance(w, str) for w in n["warnings"])
+
+
+def _one_event_json(tmp_path, **event):
+    ev = {"id": 5, "guid": "g5", "date": "2024-05-01T10:00:00+02:00", "duration": "00:30", "room": "Hall",
+          "title": "Talk"}
+    ev.update(event)
+    ev = {k: v for k, v in ev.items() if v is not Ellipsis}
+    doc = {"schedule": {"conference": {"acronym": "f", "title": "F", "days": [
+        {"index": 1, "date": "2024-05-01", "rooms": {"Hall": [ev]}}]}}}
+    p = tmp_path / "s.json"
+    p.write_text(json.dumps(doc))
+    return str(p)
+
+
+@pytest.mark.parametrize("field,value,msg", [
+    ("title", 42, r"day #1 event id=5: 'title' is a number \(42\), expected text"),
+    ("date", 20240501, r"event id=5: 'date' is a number"),
+    ("date", "1 May", r"event id=5: date '1 May' is not an ISO 8601"),
+    ("date", ..., r"event id=5: no date and no time zone"),
+    ("persons", {"name": "Alice"}, r"event id=5: 'persons' is an object, expected a list of persons"),
+    ("persons", [{"public_name": ["A"]}], r"event id=5 person #1: 'public_name' is a list"),
+    ("duration", [1], r"event id=5: 'duration' is a list"),
+    ("room", 3, r"event id=5: 'room' is a number"),
+])
+def test_json_type_errors_name_file_record_and_field(tmp_path, field, value, msg):
+    path = _one_event_json(tmp_path, **{field: value})
+    with pytest.raises(ScheduleImportError, match=msg) as ei:
+        importers.load(path)
+    assert str(ei.value).startswith(path + " ")
+
+
+def test_json_persons_as_comma_string(tmp_path):
+    n = importers.load(_one_event_json(tmp_path, persons="Alice, Bob"))
+    assert n["events"][0]["speakers"] == ["Alice", "Bob"]
+    n = importers.load(_one_event_json(tmp_path, persons="Alice"))
+    assert n["events"][0]["speakers"] == ["Alice"]
+
+
+def test_cli_prints_one_line_for_a_bad_json_field(tmp_path, capsys):
+    from pandascreen_host.cli import main
+    path = _one_event_json(tmp_path, title=42)
+    assert main(["import", path, "--store", str(tmp_path / "f.db"), "--key", str(tmp_path / "k"), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: %s day #1 event id=5: 'title'" % path)

@@ -1,4 +1,9 @@
-"""Shared helpers for the schedule importers (CPython only)."""
+"""Shared helpers for the schedule importers (CPython only).
+
+Every helper that reads a value from a file checks its type and raises ScheduleImportError
+naming where it was (file, record, field): an importer must never let an AttributeError or an
+OverflowError from odd input escape, the CLI shows only our errors as one clean line.
+"""
 
 import datetime
 import hashlib
@@ -21,9 +26,46 @@ def slug(text, fallback="x"):
     return text[:60] or fallback
 
 
+def describe(value):
+    """What a JSON value is, for an error message: 'a number (42)', 'a list', ..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number (%r)" % value
+    if isinstance(value, str):
+        return "text (%r)" % value[:40]
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def need_text(value, where, what):
+    """``value`` as text ('' for None); anything else is an error naming ``what``."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ScheduleImportError("%s: %s is %s, expected text" % (where, what, describe(value)))
+    return value
+
+
+def to_epoch(dt, where):
+    """Seconds since 1970 of an aware datetime; a date out of range is named, not an OverflowError."""
+    try:
+        return int(dt.timestamp())
+    except (OverflowError, ValueError, OSError):
+        raise ScheduleImportError("%s: date %s is out of range" % (where, dt.isoformat()))
+
+
 def get_zone(name, path):
     if not name:
         return None
+    if not isinstance(name, str):
+        raise ScheduleImportError("%s: time zone is %s, expected an IANA name like Europe/Berlin"
+                                  % (path, describe(name)))
     if name.upper() in ("UTC", "Z", "GMT", "ETC/UTC"):
         return datetime.timezone.utc
     if zoneinfo is None:
@@ -36,7 +78,7 @@ def get_zone(name, path):
 
 def parse_duration(text, where):
     """'01:30', '1:30', '00:05:00', '90' (minutes) -> seconds; None when empty."""
-    text = (text or "").strip()
+    text = need_text(text, where, "duration").strip()
     if not text:
         return None
     parts = text.split(":")
@@ -54,25 +96,28 @@ def parse_duration(text, where):
 
 
 def parse_hhmm(text, where):
-    m = re.match(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$", text or "")
+    m = re.match(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$", need_text(text, where, "start time"))
     if not m or int(m.group(1)) > 47 or int(m.group(2)) > 59:
         raise ScheduleImportError("%s: start time %r is not HH:MM" % (where, text))
     return int(m.group(1)), int(m.group(2))
 
 
 def parse_iso(text, where):
-    text = (text or "").strip()
+    text = need_text(text, where, "date").strip()
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"
     try:
-        return datetime.datetime.fromisoformat(text)
+        dt = datetime.datetime.fromisoformat(text)
+        if dt.tzinfo is not None:
+            dt.utcoffset()  # an offset of a day or more fails here, not later
+        return dt
     except ValueError:
         raise ScheduleImportError("%s: date %r is not an ISO 8601 date-time" % (where, text))
 
 
 def parse_date(text, where):
     try:
-        return datetime.date.fromisoformat((text or "").strip()[:10])
+        return datetime.date.fromisoformat(need_text(text, where, "date").strip()[:10])
     except ValueError:
         raise ScheduleImportError("%s: %r is not a date (YYYY-MM-DD)" % (where, text))
 
@@ -87,17 +132,37 @@ def aware(text, zone, where):
     return dt
 
 
-def local_to_epoch(day, hour, minute, zone):
+def local_to_epoch(day, hour, minute, zone, where=""):
     extra_days, hour = divmod(hour, 24)
-    dt = datetime.datetime(day.year, day.month, day.day, hour, minute) + datetime.timedelta(days=extra_days)
-    return int(dt.replace(tzinfo=zone).timestamp())
+    try:
+        dt = datetime.datetime(day.year, day.month, day.day, hour, minute) + datetime.timedelta(days=extra_days)
+    except OverflowError:
+        raise ScheduleImportError("%s: date %s is out of range" % (where, day.isoformat()))
+    return to_epoch(dt.replace(tzinfo=zone), where)
 
 
 def offset_minutes(zone, epoch):
     if zone is None:
         return 0
-    dt = datetime.datetime.fromtimestamp(epoch, zone)
+    try:
+        dt = datetime.datetime.fromtimestamp(epoch, zone)
+    except (OverflowError, ValueError, OSError):
+        return 0
     return int(dt.utcoffset().total_seconds() // 60)
+
+
+def collapse_warnings(path, grouped):
+    """One line per kind of warning: 17 events without a room make one line with a count and
+    the first few examples, not 17 lines that hide the one warning that differs."""
+    lines = []
+    for msg, about in grouped.items():
+        named = [a for a in about if a]
+        if len(about) == 1:
+            line = "%s: %s" % (named[0], msg) if named else msg
+        else:
+            line = "%s (%d times%s)" % (msg, len(about), (", e.g. " + "; ".join(named[:3])) if named else "")
+        lines.append("%s: %s" % (path, line))
+    return lines
 
 
 class Builder:
@@ -107,7 +172,7 @@ class Builder:
         self.path = path
         self.venues = {}  # name -> venue dict
         self.events = []
-        self.warnings = []
+        self._warnings = {}  # message -> [what each occurrence is about], in first-seen order
         self._ids = {}
         self.seen_offset = None
 
@@ -116,8 +181,13 @@ class Builder:
         if self.seen_offset is None and dt.utcoffset() is not None:
             self.seen_offset = int(dt.utcoffset().total_seconds() // 60)
 
-    def warn(self, msg):
-        self.warnings.append("%s: %s" % (self.path, msg))
+    def warn(self, msg, about=""):
+        """Note a warning; the same ``msg`` about several things collapses into one counted line."""
+        self._warnings.setdefault(msg, []).append(about)
+
+    @property
+    def warnings(self):
+        return collapse_warnings(self.path, self._warnings)
 
     def venue(self, name):
         name = (name or "").strip()
@@ -138,24 +208,25 @@ class Builder:
     def event(self, ident, venue_name, title, start, duration, speakers=(), track="", lang="", where=""):
         title = " ".join((title or "").split())
         if not title:
-            self.warn("%s has no title; shown as 'Untitled'" % where)
+            self.warn("event has no title; shown as 'Untitled'", where)
             title = "Untitled"
+        about = "%s %r" % (where, title[:60])
         if not (venue_name or "").strip():
-            self.warn("%s (%r) has no room; put under 'Elsewhere'" % (where, title))
+            self.warn("event has no room; put under 'Elsewhere'", about)
         vid = self.venue(venue_name)
         if duration is None:
-            self.warn("%s (%r) has no duration; treated as 0 minutes" % (where, title))
+            self.warn("event has no duration; treated as 0 minutes", about)
             duration = 0
         elif duration == 0:
-            self.warn("%s (%r) has zero duration" % (where, title))
+            self.warn("event has zero duration", about)
         ident = (ident or "").strip()
         if not ident:
             h = hashlib.sha256(("%s|%d|%s" % (vid, start, title)).encode("utf-8")).hexdigest()[:16]
             ident = "h-" + h
         if ident in self._ids:
             self._ids[ident] += 1
-            self.warn("duplicate event id %r (%r); the copy is kept as %s-%d" % (
-                ident, title, ident, self._ids[ident]))
+            self.warn("duplicate event id; the copy is kept under a numbered id",
+                      "%r kept as %s-%d" % (title[:60], ident[:60], self._ids[ident]))
             ident = "%s-%d" % (ident, self._ids[ident])
         else:
             self._ids[ident] = 1
