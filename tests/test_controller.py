@@ -54,7 +54,7 @@ def ops():
 
 
 SCENARIO = r"""
-from pandascreen.core import operation, controller
+from pandascreen.core import operation
 from pandascreen.core.controller import Controller, CLOCK_NOT_SET
 from pandascreen.core.store import MemoryStore
 from pandascreen.core.sync import sync_local
