@@ -136,7 +136,7 @@ def test_literal_constants_are_the_curve_constants():
 
 def _add_points(*encodings):
     """Sum of decoded points, encoded (for building edge cases)."""
-    terms = [(1,) + ed._decode(e) for e in encodings]
+    terms = [(1, ed._odd_multiples(*ed._decode(e))) for e in encodings]
     return ed._encode(*ed._mul_sum(terms))
 
 
@@ -144,13 +144,13 @@ def test_small_order_encodings_are_the_8_torsion_points():
     assert len(set(ed.SMALL_ORDER)) == 8
     for enc in ed.SMALL_ORDER:
         x, y = ed._decode(enc)
-        assert ed._encode(*ed._mul_sum(((8, x, y),))) == ed.SMALL_ORDER[0]  # [8]T = identity
+        assert ed._encode(*ed._mul(8, x, y)) == ed.SMALL_ORDER[0]  # [8]T = identity
     # the torsion parts [L]Q of arbitrary points are exactly these 8
     found = set()
     for i in range(60):
         q = ed._decode(hashlib.sha256(bytes([i])).digest())
         if q is not None:
-            found.add(ed._encode(*ed._mul_sum(((ed.L,) + q,))))
+            found.add(ed._encode(*ed._mul(ed.L, *q)))
     assert found == set(ed.SMALL_ORDER)
 
 
@@ -194,3 +194,16 @@ def test_strictness_agrees_with_pynacl_on_edge_cases():
             assert ed.verify(*case) == want, case
             checked[want] += 1
     assert checked[True] >= 12 and checked[False] >= 12 * 17
+
+
+def test_key_cache_never_mixes_keys():
+    """verify keeps the last key's table: alternating keys, bad keys and hits all answer right."""
+    seeds = [bytes([i]) * 32 for i in (1, 2)]
+    pks = [ed.public_key(s) for s in seeds]
+    sigs = [ed.sign(s, b"m") for s in seeds]
+    bad_key = (ed.P + 3).to_bytes(32, "little")  # non-canonical: never cached
+    for _ in range(2):
+        assert ed.verify(pks[0], b"m", sigs[0]) and ed.verify(pks[0], b"m", sigs[0])
+        assert not ed.verify(pks[1], b"m", sigs[0])
+        assert not ed.verify(bad_key, b"m", sigs[0])
+        assert ed.verify(pks[1], b"m", sigs[1]) and not ed.verify(pks[0], b"m", sigs[1])

@@ -11,8 +11,9 @@ and rejecting the 8 small-order encodings gives the same answers with one square
 
 Sized for a Pico W (~180 KB heap, 31-bit small ints, 16-bit bignum digits):
 - no tables at import: every constant is a literal, so importing does no bignum work and
-  leaves the heap unfragmented; the 8 odd multiples of B and of A that one verification
-  needs are built per call (~2 KB, freed afterwards) instead of keeping a table of B;
+  leaves the heap unfragmented; the 8 odd multiples of B that one verification needs are
+  built per call (~1.5 KB, freed afterwards) instead of keeping a table of B, and those of
+  the last key are kept (~1.5 KB), since the operations of a log share one key;
 - [s]B - [k]A is one Straus double-scalar multiplication with width-5 NAFs on extended
   twisted Edwards coordinates: ~253 doublings and ~85 additions shared by both scalars;
 - inversions and square roots use the 2^255-21 addition chain (~265 field products),
@@ -68,23 +69,25 @@ _H0 = (0x6A09E667F3BCC908, 0xBB67AE8584CAA73B, 0x3C6EF372FE94F82B, 0xA54FF53A5F1
 def _sha512_block(h, w):
     """Fold one 128-byte block (``w``: its 16 words, a list extended in place) into state ``h``.
 
-    Rotations are written out as shift pairs: on MicroPython a function call per rotation
-    costs more than the bignum shifts themselves.
+    A rotation is a shift of the word doubled to 128 bits (x | x << 64), masked once for all
+    three rotations of a sigma: on MicroPython every bignum operation allocates, and this
+    form needs the fewest (a function call per rotation would cost more than the shifts).
     """
     m = M64
     k = _K
     for t in range(16, 80):
         x = w[t - 15]
         y = w[t - 2]
-        s0 = ((x >> 1) ^ (x << 63) ^ (x >> 8) ^ (x << 56) ^ (x >> 7)) & m
-        s1 = ((y >> 19) ^ (y << 45) ^ (y >> 61) ^ (y << 3) ^ (y >> 6)) & m
-        w.append((w[t - 16] + s0 + w[t - 7] + s1) & m)
+        xx = x | (x << 64)
+        yy = y | (y << 64)
+        w.append((w[t - 16] + ((((xx >> 1) ^ (xx >> 8)) & m) ^ (x >> 7)) + w[t - 7]
+                  + ((((yy >> 19) ^ (yy >> 61)) & m) ^ (y >> 6))) & m)
     a, b, c, d, e, f, g, hh = h
     for t in range(80):
-        t1 = (hh + (((e >> 14) ^ (e << 50) ^ (e >> 18) ^ (e << 46) ^ (e >> 41) ^ (e << 23)) & m)
-              + (g ^ (e & (f ^ g))) + k[t] + w[t])
-        t2 = ((((a >> 28) ^ (a << 36) ^ (a >> 34) ^ (a << 30) ^ (a >> 39) ^ (a << 25)) & m)
-              + ((a & b) | (c & (a | b))))
+        ee = e | (e << 64)
+        aa = a | (a << 64)
+        t1 = hh + (((ee >> 14) ^ (ee >> 18) ^ (ee >> 41)) & m) + (g ^ (e & (f ^ g))) + k[t] + w[t]
+        t2 = (((aa >> 28) ^ (aa >> 34) ^ (aa >> 39)) & m) + ((a & b) | (c & (a | b)))
         hh = g
         g = f
         f = e
@@ -282,15 +285,14 @@ def _wnaf(n):
 
 
 def _mul_sum(terms):
-    """Sum of [n](x, y) over ``terms`` of (n, x, y), as (X, Y, Z): Straus' method, so all the
-    scalars share one chain of doublings."""
-    nafs = [_wnaf(n) for n, _, _ in terms]
-    tables = [_odd_multiples(x, y) for _, x, y in terms]
+    """Sum of [n]Q over ``terms`` of (n, odd multiples of Q), as (X, Y, Z): Straus' method, so
+    all the scalars share one chain of doublings."""
+    nafs = [_wnaf(n) for n, _ in terms]
     top = 259
     while top >= 0 and not any(naf[top] for naf in nafs):
         top -= 1
     X, Y, Z, E, H = 0, 1, 1, 0, 1
-    pairs = list(zip(nafs, tables))
+    pairs = [(naf, table) for naf, (_, table) in zip(nafs, terms)]
     for i in range(top, -1, -1):
         X, Y, Z, E, H = _double(X, Y, Z)
         for naf, table in pairs:
@@ -302,8 +304,30 @@ def _mul_sum(terms):
     return X, Y, Z
 
 
+def _mul(n, x, y):
+    """[n](x, y) as (X, Y, Z)."""
+    return _mul_sum(((n, _odd_multiples(x, y)),))
+
+
 def _mul_base(s):
-    return _encode(*_mul_sum(((s, BX, BY),)))
+    return _encode(*_mul(s, BX, BY))
+
+
+# The last verifying key, decoded and negated, with its odd multiples (~1.5 KB): the operations
+# of one log share a key, and this saves a square root and a table per verification.
+_last_key = [None, None]
+
+
+def _neg_key_multiples(pk):
+    """Odd multiples of -A for the canonical encoding ``pk`` of A, or None if it is not one."""
+    if _last_key[0] != pk:
+        a = _decode(pk)
+        if a is None:
+            return None
+        _last_key[0] = None
+        _last_key[1] = _odd_multiples(P - a[0], a[1])  # -A = (-x, y)
+        _last_key[0] = pk
+    return _last_key[1]
 
 
 def _clamp(h32):
@@ -353,9 +377,9 @@ def verify(pk, msg, sig):
     s = int.from_bytes(sig[32:], "little")
     if s >= L:
         return False
-    a = _decode(pk)
-    if a is None:
+    neg_a = _neg_key_multiples(pk)
+    if neg_a is None:
         return False
     k = int.from_bytes(sha512(rb + pk + msg), "little") % L
-    # [s]B - [k]A, with -A = (-x, y)
-    return _encode(*_mul_sum(((s, BX, BY), (k, P - a[0], a[1])))) == rb
+    # [s]B - [k]A
+    return _encode(*_mul_sum(((s, _odd_multiples(BX, BY)), (k, neg_a)))) == rb
