@@ -332,3 +332,42 @@ print(sa)
     for body, ts, h in ns["ops"]():
         cp.apply(body, ts, h)
     assert mp_summary == ns["summary"](cp)
+
+
+@pytest.mark.parametrize("page", [1, 2, 3, 500])
+def test_from_store_reads_pages_and_pruned_logs(page):
+    """Paged reading (bounded memory) finds every operation, also after a prune left a gap."""
+    bodies = BASE + [schema.make_body("event", "update", "e%d" % (i % 4 + 1), {"title": "T%d" % i})
+                     for i in range(12)]
+    store = build(bodies)
+    other = bytes(range(3, 35))
+    store.publish(other, schema.make_body("venue", "create", "c", {"name": "Club"}), LOG, 5000)
+    want = Schedule()
+    for op in store.all_operations(LOG):
+        want.apply(op)
+    assert Schedule.from_store(store, LOG, page=page).to_neutral() == want.to_neutral()
+    # the organiser re-publishes everything as a pruned log: seq 0..18 are gone
+    store.publish_many(ORG, BASE + [schema.make_body("event", "delete", "e2")], LOG, 9000, prune=True)
+    want = Schedule()
+    for op in store.all_operations(LOG):
+        want.apply(op)
+    got = Schedule.from_store(store, LOG, page=page)
+    assert got.to_neutral() == want.to_neutral() and [e.id for e in got.events("a")] == ["e1", "e3"]
+    assert [v.id for v in got.venues()] == ["c", "a", "b"]  # the club has order 0
+    from pandascreen.core.crypto import public_key
+    assert store.operations(public_key(ORG), LOG)[0].seq_num == 19  # the gap was there
+
+
+def test_frame_bench_section_runs_and_reports():
+    """``make bench`` section "frame" runs (small sizes) and prints each figure beside its floor."""
+    from pandascreen.bench import SECTIONS, frame
+    assert "frame" in SECTIONS
+    r = frame.run(quick=True)
+    size = r["sizes"][0]
+    assert size["view_has_now_next"]  # the measured frame shows a talk now and next
+    before, after, peak, events = size["rss"]
+    assert events == size["events"] and 0 < before <= peak
+    text = frame.report(r)
+    for label in ("1 op -> frame", "floor: draw the same view alone", "floor: PyNaCl verify",
+                  "old: full rebuild", "floor: %.1f MB imports only" % (before / 1048576.0)):
+        assert label in text, text
