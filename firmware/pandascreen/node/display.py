@@ -15,7 +15,7 @@ emulated screen) works without them.
 
 import time
 
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from pandascreen.core import layout
 
@@ -61,6 +61,9 @@ class PILCanvas:
         self.image = image
         self.width, self.height = image.size
         self._mono = image.mode == "1"
+        # ImageDraw: a frame is ~1000 small rectangles, and Image.paste's per-call checks
+        # made drawing 4x slower (14 ms -> 3.8 ms for both screens, same pixels)
+        self._draw = ImageDraw.Draw(image)
 
     def _value(self, c):
         if self._mono:
@@ -77,7 +80,7 @@ class PILCanvas:
         x1 = min(self.width, x + w)
         y1 = min(self.height, y + h)
         if x1 > x0 and y1 > y0:
-            self.image.paste(self._value(c), (x0, y0, x1, y1))
+            self._draw.rectangle((x0, y0, x1 - 1, y1 - 1), fill=self._value(c))
 
     def hline(self, x, y, w, c):
         self.fill_rect(x, y, w, 1, c)
