@@ -1,95 +1,139 @@
-"""Benchmark section: ingest rate against the raw PyNaCl signature-verify rate, in one run.
+"""Benchmark section: ingest and import rates beside the raw PyNaCl verify rate, in one run.
 
-Ed25519 verification is the floor of what any p2panda peer must pay per operation, so the
-interesting number is how close full ingest (decode, canonical check, signature, payload
-hash, backlink, store) gets to it.
+Ed25519 verification is the floor of what any p2panda peer must pay per received
+operation, so the figure that matters is how close a full ingest (decode, canonical check,
+signature, payload hash, backlink, store) gets to it; the goal is >= 0.6 of it.  Import
+signs instead of verifying (its own operations need no check), and is held to the same
+floor.  The machine may be busy with other work (other processes stretch wall time at
+random), so the floor and these rows count this process's CPU time, each round measures the
+floor and then every row right after it, and the ratios are medians of per-round ratios.
+Only "fsync per op" is wall time: its floor is the disk, not the CPU.
 """
 
-import argparse
-import json
 import os
-import sys
 import tempfile
 import time
 
+from pandascreen.bench import timed
 from pandascreen.core import operation, schema
-from pandascreen.node.sqlite_store import SqliteStore
 from pandascreen.core.store import MemoryStore
+from pandascreen.node.sqlite_store import SqliteStore
 
 SEED = bytes(range(7, 39))
+GOAL = 0.6
+
+
+def make_bodies(n):
+    return [schema.make_body("event", "create", "e%d" % i, {
+        "venue": "v%d" % (i % 7), "title": "Talk number %d about sloths" % i,
+        "start": 1784376000 + i * 60, "end": 1784376000 + i * 60 + 1800, "speakers": ["Ada", "Kim"]})
+        for i in range(n)]
 
 
 def make_ops(n):
-    log = operation.log_id_for_festival("bench")
-    src = MemoryStore()
-    ops = []
-    for i in range(n):
-        body = schema.make_body("event", "create", "e%d" % i, {
-            "venue": "v%d" % (i % 7), "title": "Talk number %d about sloths" % i,
-            "start": 1784376000 + i * 60, "end": 1784376000 + i * 60 + 1800, "speakers": ["Ada", "Kim"]})
-        ops.append(src.publish(SEED, body, log, i))
-    return ops
+    return MemoryStore().publish_many(SEED, make_bodies(n), operation.log_id_for_festival("bench"), 0)
 
 
-def _rate(n, seconds):
-    return n / seconds if seconds > 0 else float("inf")
+def _median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2]
 
 
-def run(quick=False, n=None, sqlite_single=300):
+class _FreshStores:
+    """Opens the stores a row will fill before the clock starts (opening is not ingest)."""
+
+    def __init__(self, directory, name, count):
+        self.stores = [SqliteStore(os.path.join(directory, "%s-%d.db" % (name, i))) for i in range(count)]
+        self.used = 0
+
+    def next(self):
+        s = self.stores[self.used]
+        self.used += 1
+        return s
+
+    def close(self):
+        for s in self.stores:
+            s.close()
+
+
+ROWS = (
+    # key, label
+    ("import_sqlite", "import (publish_many -> SQLite)"),  # CPU time
+    ("ingest_sqlite_batch", "ingest -> SQLite, one transaction"),
+    ("ingest_memory", "ingest -> MemoryStore"),
+    ("ingest_sqlite_fsync_each", "ingest -> SQLite, fsync per op"),  # wall time
+)
+CPU = time.process_time
+
+
+def run(quick=False, n=None, sqlite_single=None, rounds=None, repeats=3):
     n = n or (200 if quick else 3000)
+    rounds = rounds or (2 if quick else 3)
+    k = min(sqlite_single or (20 if quick else 200), n)
     from nacl.signing import VerifyKey
 
     ops = make_ops(n)
-    results = {"operations": n}
-
+    log_id = ops[0].log_id
+    bodies = [op.body for op in ops]
+    stamps = [op.timestamp for op in ops]
+    pairs = [(op.header_bytes, op.body) for op in ops]
     vk = VerifyKey(ops[0].public_key)
-    msgs = [(op.header.unsigned_bytes(), op.header.signature) for op in ops]
-    t = time.perf_counter()
-    for m, sig in msgs:
-        vk.verify(m, sig)
-    results["pynacl_verify_per_s"] = _rate(n, time.perf_counter() - t)
+    signed = [(op.header.unsigned_bytes(), op.header.signature) for op in ops]
 
-    t = time.perf_counter()
-    for op in ops:
-        VerifyKey(op.public_key).verify(op.header.unsigned_bytes(), op.header.signature)
-    results["pynacl_verify_with_encode_per_s"] = _rate(n, time.perf_counter() - t)
+    def raw_verify():
+        for msg, sig in signed:
+            vk.verify(msg, sig)
 
-    mem = MemoryStore()
-    t = time.perf_counter()
-    for op in ops:
-        mem.ingest(op.header_bytes, op.body)
-    results["ingest_memory_per_s"] = _rate(n, time.perf_counter() - t)
+    def ingest_memory():
+        s = MemoryStore()
+        for hb, body in pairs:
+            s.ingest(hb, body)
 
+    per_call = repeats + 1  # + warm-up
+    sizes = {"import_sqlite": n, "ingest_sqlite_batch": n, "ingest_memory": n, "ingest_sqlite_fsync_each": k}
+    samples = dict((key, []) for key, _ in ROWS)
+    floors = []
     with tempfile.TemporaryDirectory() as d:
-        db = SqliteStore(os.path.join(d, "batch.db"))
-        t = time.perf_counter()
-        db.ingest_many((op.header_bytes, op.body) for op in ops)
-        results["ingest_sqlite_batch_per_s"] = _rate(n, time.perf_counter() - t)
-        db.close()
-        k = min(sqlite_single, n)
-        db = SqliteStore(os.path.join(d, "single.db"))
-        t = time.perf_counter()
-        for op in ops[:k]:
-            db.ingest(op.header_bytes, op.body)
-        results["ingest_sqlite_fsync_each_per_s"] = _rate(k, time.perf_counter() - t)
-        db.close()
-
-    base = results["pynacl_verify_per_s"]
-    for key in ("ingest_memory_per_s", "ingest_sqlite_batch_per_s", "ingest_sqlite_fsync_each_per_s"):
-        results[key.replace("_per_s", "_vs_verify")] = results[key] / base
+        for r in range(rounds):
+            pools = dict((key, _FreshStores(d, "%s%d" % (key, r), per_call))
+                         for key in ("import_sqlite", "ingest_sqlite_batch", "ingest_sqlite_fsync_each"))
+            fns = {
+                "import_sqlite": lambda: pools["import_sqlite"].next().publish_many(SEED, bodies, log_id, stamps),
+                "ingest_sqlite_batch": lambda: pools["ingest_sqlite_batch"].next().ingest_many(pairs),
+                "ingest_memory": ingest_memory,
+                "ingest_sqlite_fsync_each": lambda: _each(pools["ingest_sqlite_fsync_each"].next(), pairs[:k]),
+            }
+            floor = timed(raw_verify, repeats, 1, CPU)[0]
+            floors.append(floor)
+            for key, _ in ROWS:
+                t = timed(fns[key], repeats, 1, time.perf_counter if key == "ingest_sqlite_fsync_each" else CPU)[0]
+                samples[key].append((sizes[key] / t, (sizes[key] / t) / (n / floor)))
+            for p in pools.values():
+                p.close()
+    results = {"operations": n, "rounds": rounds, "repeats": repeats, "fsync_each_operations": k,
+               "pynacl_verify_per_s": _median([n / f for f in floors]), "goal_vs_verify": GOAL}
+    for key, _ in ROWS:
+        results[key + "_per_s"] = _median([rate for rate, _ in samples[key]])
+        results[key + "_vs_verify"] = _median([ratio for _, ratio in samples[key]])
     return results
 
 
+def _each(store, pairs):
+    for hb, body in pairs:
+        store.ingest(hb, body)
+
+
 def report(r):
-    lines = ["pandascreen ingest benchmark (%d signed festival operations)" % r["operations"], ""]
-    rows = [
-        ("raw PyNaCl Ed25519 verify", r["pynacl_verify_per_s"], None),
-        ("PyNaCl verify + header encode", r["pynacl_verify_with_encode_per_s"], None),
-        ("ingest -> MemoryStore", r["ingest_memory_per_s"], r["ingest_memory_vs_verify"]),
-        ("ingest -> SQLite, one transaction", r["ingest_sqlite_batch_per_s"], r["ingest_sqlite_batch_vs_verify"]),
-        ("ingest -> SQLite, fsync per op", r["ingest_sqlite_fsync_each_per_s"], r["ingest_sqlite_fsync_each_vs_verify"]),
-    ]
-    lines.append("%-36s %12s %10s" % ("", "ops/s", "vs verify"))
-    for name, rate, ratio in rows:
-        lines.append("%-36s %12.0f %10s" % (name, rate, "" if ratio is None else "%.0f%%" % (ratio * 100)))
+    lines = ["pandascreen ingest benchmark (%d signed festival operations; CPU time of this process, median "
+             "of %d rounds x %d, each round measures the floor first)" % (r["operations"], r["rounds"], r["repeats"]), ""]
+    floor = r["pynacl_verify_per_s"]
+    lines.append("%-36s %9.0f ops/s   (the floor)" % ("raw PyNaCl Ed25519 verify", floor))
+    for key, label in ROWS:
+        ratio = r[key + "_vs_verify"]
+        mark = "" if key == "ingest_sqlite_fsync_each" else ("  ok" if ratio >= r["goal_vs_verify"] else "  BELOW GOAL")
+        lines.append("%-36s %9.0f ops/s   (%.2f of raw verify %.0f ops/s)%s"
+                     % (label, r[key + "_per_s"], ratio, floor, mark))
+    lines.append("")
+    lines.append("goal: import and batch ingest >= %.1f of raw verify (vs verify); fsync per op is wall time, "
+                 "bound by the disk (%d ops)" % (r["goal_vs_verify"], r["fsync_each_operations"]))
     return "\n".join(lines)

@@ -160,8 +160,16 @@ class BaseStore:
 
     def _admit(self, op):
         """Apply the log rules to a decoded, signature-checked op: _NEW, _FILL or _DUPLICATE."""
-        stored = self._lookup(op.hash)
-        if stored is not None:
+        past = self.latest(op.public_key, op.log_id)
+        seq = op.seq_num
+        if past is not None and seq <= past.seq_num:
+            # only an op at or below the log's height can be stored already (a new one, or
+            # one removed by a prune, cannot): look it up only then
+            stored = self._lookup(op.hash)
+            if stored is None:
+                raise IngestError(
+                    "rejected operation: author %s already has seq_num %d in this log (fork or replay)"
+                    % (_who(op), seq))
             if stored or op.body is None:
                 return _DUPLICATE
             h = op.header
@@ -172,12 +180,6 @@ class BaseStore:
         ts = op.timestamp
         if ts < 0 or ts > MAX_TIMESTAMP:
             raise IngestError("rejected operation: timestamp %d is outside 0..2**63-1" % ts)
-        past = self.latest(op.public_key, op.log_id)
-        seq = op.seq_num
-        if past is not None and seq <= past.seq_num:
-            raise IngestError(
-                "rejected operation: author %s already has seq_num %d in this log (fork or replay)"
-                % (_who(op), seq))
         if seq > 0 and not op.prune:
             if past is None:
                 raise IngestError(
