@@ -1,3 +1,10 @@
+"""Schedule importers, on trimmed real exports in tests/fixtures (always there) and, where the
+full files of ../shared/schedules are beside the clone (CI has them), on those too.
+
+The full-file cases are collected only when that folder exists, so a fresh clone runs every
+test it has and skips none; the fixtures keep every quirk the full files are kept for.
+"""
+
 import datetime
 import json
 import os
@@ -9,13 +16,12 @@ from pandascreen_host import importers
 from pandascreen_host.importers import ScheduleImportError
 
 UTC = datetime.timezone.utc
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
+HAVE_FULL = os.path.isdir(SCHEDULES)
 
 
-def real(name):
-    path = os.path.join(SCHEDULES, name)
-    if not os.path.exists(path):
-        pytest.skip("real schedule files not found at %s (set PANDASCREEN_SCHEDULES)" % SCHEDULES)
-    return path
+def fixture(name):
+    return os.path.join(FIXTURES, name)
 
 
 def ts(*args):
@@ -32,33 +38,43 @@ def venue_name(n, vid):
     return [v["name"] for v in n["venues"] if v["id"] == vid][0]
 
 
-# file, timezone argument, events kept, venues with events, festival id
+# file, timezone argument, (events, venues) in the fixture, (events, venues) in the full file, festival id
 CASES = [
-    ("giggity_36c3_merged.xml", None, 1351, 92, "36c3"),
-    ("eventfahrplan_schedule-38c3-20251206.xml", None, 1007, 72, "38c3"),
-    ("giggity_fosdem_2021.xml", "Europe/Brussels", 773, 106, "fosdem-2021"),
-    ("giggity_debconf23.xml", None, 117, 5, "debconf23"),
-    ("vocschedule_frab-camp2019.json", None, 79, 2, "camp2019"),
-    ("vocschedule_pretalx-rc3.json", None, 48, 5, "rc3-channels-2020"),
-    ("giggity_jres_2022.ics", None, 120, 15, "jres-2021-22"),
-    ("giggity_linux_conf_au_2020.ics", None, 262, 8, "linux-conf-au-2020"),
-    ("aksw-lswt2019_schedule.xml", "Europe/Berlin", 31, 4, "7th-leipzig-semantic-web-day"),
-    ("voctosched_gpn11.csv", None, 29, 2, "voctosched-gpn11"),
+    ("giggity_36c3_merged.xml", None, (12, 7), (1351, 92), "36c3"),
+    ("eventfahrplan_schedule-38c3-20251206.xml", None, (7, 4), (1007, 72), "38c3"),
+    ("giggity_fosdem_2021.xml", "Europe/Brussels", (5, 3), (773, 106), "fosdem-2021"),
+    ("giggity_debconf23.xml", None, (4, 2), (117, 5), "debconf23"),
+    ("vocschedule_frab-camp2019.json", None, (5, 2), (79, 2), "camp2019"),
+    ("vocschedule_pretalx-rc3.json", None, (6, 2), (48, 5), "rc3-channels-2020"),
+    ("giggity_jres_2022.ics", None, (6, 5), (120, 15), "jres-2021-22"),
+    ("giggity_linux_conf_au_2020.ics", None, (8, 3), (262, 8), "linux-conf-au-2020"),
+    ("aksw-lswt2019_schedule.xml", "Europe/Berlin", (5, 3), (31, 4), "7th-leipzig-semantic-web-day"),
+    ("voctosched_gpn11.csv", None, (5, 2), (29, 2), "voctosched-gpn11"),
 ]
+FILES = [pytest.param(fixture(name), tz, small, fid, id="fixture-" + name) for name, tz, small, _, fid in CASES]
+if HAVE_FULL:
+    FILES += [pytest.param(os.path.join(SCHEDULES, name), tz, full, fid, id="full-" + name)
+              for name, tz, _, full, fid in CASES]
 
 
-@pytest.mark.parametrize("name,tz,events,venues,fid", CASES)
-def test_real_files_import(name, tz, events, venues, fid):
-    n = importers.load(real(name), timezone=tz)
-    assert len(n["events"]) == events
-    assert len(n["venues"]) == venues
+def test_every_fixture_is_listed_with_its_source():
+    listed = open(fixture("SOURCES.md"), encoding="utf-8").read()
+    data = sorted(f for f in os.listdir(FIXTURES) if not f.endswith((".md", ".py")))
+    assert data and all("`%s`" % f in listed for f in data), data
+    assert set(name for name, *_ in CASES) <= set(data)
+
+
+@pytest.mark.parametrize("path,tz,counts,fid", FILES)
+def test_real_files_import(path, tz, counts, fid):
+    n = importers.load(path, timezone=tz)
+    assert (len(n["events"]), len(n["venues"])) == counts
     assert n["festival"]["id"] == fid
     ids = [e["id"] for e in n["events"]]
     assert len(set(ids)) == len(ids)
     assert all(e["end"] >= e["start"] for e in n["events"])
     assert set(e["venue"] for e in n["events"]) == set(v["id"] for v in n["venues"])
     # re-importing the same export changes nothing
-    assert importers.diff(n, importers.load(real(name), timezone=tz)) == []
+    assert importers.diff(n, importers.load(path, timezone=tz)) == []
     # and the whole thing is publishable
     from pandascreen.core import schema
     for kind, action, doc_id, fields in importers.diff(None, n):
@@ -66,25 +82,39 @@ def test_real_files_import(name, tz, events, venues, fid):
 
 
 def test_36c3_times_rooms_and_duplicates():
-    n = importers.load(real("giggity_36c3_merged.xml"))
+    n = importers.load(fixture("giggity_36c3_merged.xml"))
     e = find(n, title="Opening Ceremony")
     assert e["start"] == ts(2019, 12, 27, 10, 0) and e["end"] - e["start"] == 30 * 60
     assert venue_name(n, e["venue"]) == "Ada" and e["speakers"] == ["bleeptrack", "blinry"]
     assert n["festival"]["utc_offset"] == 60  # no time_zone_name: taken from the +01:00 dates
     dup = [w for w in n["warnings"] if "duplicate event id" in w]
-    assert len(dup) == 1 and "(3 times, e.g. " in dup[0]  # collapsed into one counted line
+    assert len(dup) == 1 and "-2)" in dup[0]
     assert any(v["name"] == "headnut" for v in n["venues"])  # the event's <room>, not the sort-prefixed one
+    assert max(e["end"] - e["start"] for e in n["events"]) == 12 * 3600 + 59 * 60  # "12:59"
+    assert any(e["end"] - e["start"] == 90 * 60 for e in n["events"])  # one-digit hour "1:30"
+    assert any("zero duration" in w for w in n["warnings"])
+
+
+if HAVE_FULL:  # collected only beside ../shared (CI), never a skip on a fresh clone
+    def test_full_files_collapse_repeated_warnings_into_one_counted_line():
+        n = importers.load(os.path.join(SCHEDULES, "giggity_36c3_merged.xml"))
+        dup = [w for w in n["warnings"] if "duplicate event id" in w]
+        assert len(dup) == 1 and "(3 times, e.g. " in dup[0]
+        n = importers.load(os.path.join(SCHEDULES, "giggity_linux_conf_au_2020.ics"))
+        no_room = [w for w in n["warnings"] if "has no room" in w]
+        assert len(no_room) == 1 and "(17 times, e.g. " in no_room[0]
 
 
 def test_38c3_after_midnight():
-    n = importers.load(real("eventfahrplan_schedule-38c3-20251206.xml"))
+    n = importers.load(fixture("eventfahrplan_schedule-38c3-20251206.xml"))
     e = find(n, title="Paulina")
     assert e["start"] == ts(2024, 12, 27, 23, 30) and e["end"] - e["start"] == 2 * 3600
     assert n["festival"]["timezone"] == "Europe/Berlin"
+    assert {"de, en", "en, de"} <= set(e["lang"] for e in n["events"])
 
 
 def test_debconf_utc_dates_with_local_start():
-    n = importers.load(real("giggity_debconf23.xml"))
+    n = importers.load(fixture("giggity_debconf23.xml"))
     e = find(n, id="455d075f-48c0-2ec2-24b3-f5add30c383a")
     assert e["start"] == ts(2023, 9, 10, 5, 0)  # 10:30 IST
     assert venue_name(n, e["venue"]) == "Anamudi"
@@ -93,30 +123,31 @@ def test_debconf_utc_dates_with_local_start():
 
 def test_fosdem_without_dates_needs_and_uses_timezone():
     with pytest.raises(ScheduleImportError, match="--timezone"):
-        importers.load(real("giggity_fosdem_2021.xml"))
-    n = importers.load(real("giggity_fosdem_2021.xml"), timezone="Europe/Brussels")
+        importers.load(fixture("giggity_fosdem_2021.xml"))
+    n = importers.load(fixture("giggity_fosdem_2021.xml"), timezone="Europe/Brussels")
     e = find(n, title="Welcome to FOSDEM 2021")
     assert e["start"] == ts(2021, 2, 6, 8, 0)
 
 
 def test_ical_tzid_without_vtimezone_and_folded_utf8():
-    n = importers.load(real("giggity_jres_2022.ics"))
+    n = importers.load(fixture("giggity_jres_2022.ics"))
     e = find(n, title="Accueil congressistes")
     assert e["start"] == ts(2022, 5, 17, 9, 0) and venue_name(n, e["venue"]) == "Accueil Parc Chanot"
     assert any("Numérique" in x["title"] for x in n["events"])
     assert any("zero duration" in w for w in n["warnings"])
+    assert not any("UTF-8" in w for w in n["warnings"])  # folds inside UTF-8 sequences are not an encoding problem
 
 
 def test_ical_x_wr_timezone_and_missing_location():
-    n = importers.load(real("giggity_linux_conf_au_2020.ics"))
+    n = importers.load(fixture("giggity_linux_conf_au_2020.ics"))
     assert n["festival"]["timezone"] == "Australia/Brisbane" and n["festival"]["utc_offset"] == 600
     assert any(v["name"] == "Elsewhere" for v in n["venues"])
     no_room = [w for w in n["warnings"] if "has no room" in w]
-    assert len(no_room) == 1 and "(17 times, e.g. " in no_room[0]
+    assert len(no_room) == 1 and "(4 times, e.g. " in no_room[0]  # collapsed into one counted line
 
 
 def test_lswt_bogus_z_read_as_local_time():
-    n = importers.load(real("aksw-lswt2019_schedule.xml"), timezone="Europe/Berlin")
+    n = importers.load(fixture("aksw-lswt2019_schedule.xml"), timezone="Europe/Berlin")
     assert find(n, title="Welcome")["start"] == ts(2019, 5, 22, 7, 0)
     assert any("end in 'Z'" in w for w in n["warnings"])
     assert any("no duration" in w for w in n["warnings"])
@@ -124,14 +155,14 @@ def test_lswt_bogus_z_read_as_local_time():
 
 
 def test_csv_date_wins_over_day_index():
-    n = importers.load(real("voctosched_gpn11.csv"))
+    n = importers.load(fixture("voctosched_gpn11.csv"))
     e = find(n, title="Ergebnisse Gamejam")
     assert e["start"] == ts(2011, 6, 25, 22, 0) and e["speakers"] == ["diverse"]
     assert any("assuming Europe/Berlin" in w for w in n["warnings"])
 
 
 def test_pretalx_json():
-    n = importers.load(real("vocschedule_pretalx-rc3.json"))
+    n = importers.load(fixture("vocschedule_pretalx-rc3.json"))
     e = find(n, id="0dac57a7-e499-5b4d-b393-655d2dfddaf4")
     assert e["start"] == ts(2020, 12, 28, 10, 0)
     assert venue_name(n, e["venue"]) == "r3s - Monheim/Rhein"

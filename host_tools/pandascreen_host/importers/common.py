@@ -158,7 +158,7 @@ def collapse_warnings(path, grouped):
     for msg, about in grouped.items():
         named = [a for a in about if a]
         if len(about) == 1:
-            line = "%s: %s" % (named[0], msg) if named else msg
+            line = "%s (%s)" % (msg, named[0]) if named else msg
         else:
             line = "%s (%d times%s)" % (msg, len(about), (", e.g. " + "; ".join(named[:3])) if named else "")
         lines.append("%s: %s" % (path, line))

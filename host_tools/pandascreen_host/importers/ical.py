@@ -1,152 +1,246 @@
-"""iCalendar (RFC 5545) importer: a small parser written for schedules, not a full iCal library."""
+"""iCalendar (RFC 5545) importer, through ``icalendar`` and ``recurring-ical-events``.
+
+Why the libraries: the hand-written parser this replaces ignored ``RRULE``/``RDATE`` (a
+weekly event appeared once), failed on a ``TZID`` defined by the file's own ``VTIMEZONE``
+and garbled non-UTF-8 files without a word.  Recurrence (RRULE, RDATE, EXDATE, moved
+occurrences), VTIMEZONE rules, Windows zone names and X-WR-TIMEZONE are exactly what these
+two well-kept libraries get right, and this runs on the organiser's laptop (CPython), so
+nothing argues for doing it by hand.
+
+What stays ours, because schedules need it:
+
+* bytes: folds are undone at the byte level (RFC 5545 folds at octets, even inside a UTF-8
+  sequence), then UTF-8 is tried and Windows-1252/Latin-1 used with a warning if it fails;
+* a truncated file ("is the download complete?") is told apart from a malformed one;
+* recurrence is expanded only over the festival's range (the span of the one-off events,
+  at most ``MAX_SPAN``), so an endless weekly rule cannot make endless events;
+* warnings: a calendar with no time zone at all, events lasting over a day, repeats
+  beyond the festival, broken lines the library skipped.
+"""
 
 import datetime
+import itertools
 import re
 
-from .common import Builder, ScheduleImportError, get_zone, slug
+import icalendar
+import recurring_ical_events
+
+from .common import Builder, ScheduleImportError, get_zone, slug, to_epoch
+
+UTC = datetime.timezone.utc
+MAX_SPAN = datetime.timedelta(days=62)       # longest festival a calendar is expanded over
+DEFAULT_SPAN = datetime.timedelta(days=14)   # when every event recurs: expand this far
+MAX_OCCURRENCES = 50000                      # an RRULE every minute must not exhaust memory
+DAY = 24 * 3600
 
 
-def _unfold(data):
-    """Unfold at the byte level (RFC 5545 folds at octets, even inside a UTF-8 sequence), then decode."""
+def decode(path, data, b):
+    """Unfold at the byte level, then UTF-8; else Windows-1252 (then Latin-1) with a warning."""
     data = re.sub(rb"\r?\n[ \t]", b"", data)
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeError:
-        text = data.decode("utf-8", "replace")
-    return [line.replace("\r", " ").rstrip() for line in re.split(r"\r?\n", text)]
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        first_bad = e.start
+    for codec, label in (("cp1252", "Windows-1252"), ("latin-1", "Latin-1")):
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        b.warn("not UTF-8 (first bad byte at offset %d); read as %s, check the accents" % (first_bad, label))
+        return text
 
 
-def _split(line):
-    """'NAME;P=V;Q="x:y":value' -> (NAME, {P: V}, value)."""
-    in_quote = False
-    for i, ch in enumerate(line):
-        if ch == '"':
-            in_quote = not in_quote
-        elif ch == ":" and not in_quote:
-            head, value = line[:i], line[i + 1:]
-            break
-    else:
-        return None
-    parts = re.findall(r'(?:[^;"]|"[^"]*")+', head)
-    name = parts[0].upper() if parts else ""
-    params = {}
-    for p in parts[1:]:
-        k, _, v = p.partition("=")
-        params[k.upper()] = v.strip('"')
-    return name, params, value
+def _check_complete(path, text):
+    """A file cut short says so, before the parser reports something vaguer."""
+    lines = [l.strip().upper() for l in text.splitlines() if l.strip()]
+    if not lines or not lines[0].startswith("BEGIN:VCALENDAR"):
+        raise ScheduleImportError("%s: not an iCalendar file (no BEGIN:VCALENDAR at the top)" % path)
+    depth, open_event = 0, None
+    for n, line in enumerate(lines, 1):
+        if line.startswith("BEGIN:"):
+            depth += 1
+            if line == "BEGIN:VEVENT":
+                open_event = n
+        elif line.startswith("END:"):
+            depth -= 1
+            if line == "END:VEVENT":
+                open_event = None
+    if depth > 0:
+        if open_event is not None:
+            raise ScheduleImportError("%s: VEVENT starting at line %d never ends; is the file truncated "
+                                      "(is the download complete?)" % (path, open_event))
+        raise ScheduleImportError("%s: the calendar never ends (no END:VCALENDAR); is the download complete?"
+                                  % path)
 
 
-def _unescape(v):
-    out = []
-    i = 0
-    while i < len(v):
-        c = v[i]
-        if c == "\\" and i + 1 < len(v):
-            n = v[i + 1]
-            out.append("\n" if n in "nN" else n)
-            i += 2
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
+def _parse(path, text):
+    try:
+        cals = icalendar.Calendar.from_ical(text, multiple=True)
+    except ValueError as e:
+        raise ScheduleImportError("%s: not a valid iCalendar file (%s)" % (path, " ".join(str(e).split())[:200]))
+    if len(cals) != 1:
+        raise ScheduleImportError("%s: holds %d calendars; export one festival per file" % (path, len(cals)))
+    return cals[0]
 
 
-_DT = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})?(Z)?)?$")
+def _text(component, name):
+    v = component.get(name)
+    if isinstance(v, list):
+        v = v[0] if v else ""
+    return str(v or "")
 
 
-def _parse_dt(value, params, default_zone, where):
-    m = _DT.match(value.strip())
-    if not m:
-        raise ScheduleImportError("%s: %r is not an iCal date-time" % (where, value))
-    y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
-    if m.group(4) is None:  # DATE value: all-day
-        hh = mi = ss = 0
-    else:
-        hh, mi, ss = int(m.group(4)), int(m.group(5)), int(m.group(6) or 0)
-    dt = datetime.datetime(y, mo, d, hh, mi, ss)
-    if m.group(7):
-        return dt.replace(tzinfo=datetime.timezone.utc), None
-    tzid = params.get("TZID")
-    if tzid:
-        zone = get_zone(tzid, where)
-        return dt.replace(tzinfo=zone), tzid
-    if default_zone is None:
-        raise ScheduleImportError(
-            "%s: floating time %s has no TZID and the calendar names no time zone; pass --timezone" % (where, value))
-    return dt.replace(tzinfo=default_zone), None
+def _categories(ev):
+    v = ev.get("CATEGORIES")
+    for c in (v if isinstance(v, list) else [v]):
+        cats = getattr(c, "cats", None)
+        if cats:
+            return str(cats[0])
+    return ""
 
 
-def _duration(value, where):
-    m = re.match(r"^([+-])?P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$", value.strip())
-    if not m:
-        raise ScheduleImportError("%s: DURATION %r is not an iCal duration" % (where, value))
-    w, d, h, mi, s = (int(x or 0) for x in m.groups()[1:])
-    return (((w * 7 + d) * 24 + h) * 60 + mi) * 60 + s
+def _dt(value, zone):
+    """A DATE or DATE-TIME as an aware datetime; an all-day DATE starts at midnight in ``zone``."""
+    if isinstance(value, datetime.datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=zone)
+    return datetime.datetime(value.year, value.month, value.day, tzinfo=zone or UTC)
+
+
+def _where(ev):
+    uid = _text(ev, "UID")
+    return "VEVENT %s" % (("UID " + uid[:60]) if uid else repr(_text(ev, "SUMMARY")[:60]))
+
+
+class _Survey:
+    """What the file's own events say before expansion: kinds of times, range, recurring UIDs."""
+
+    def __init__(self, path, cal):
+        self.floating = 0
+        self.zoned = 0
+        self.utc = 0
+        self.tzid = None         # first zone a TZID names, as a tzinfo
+        self.recurring = set()   # UIDs with RRULE or RDATE
+        self.endless = set()     # UIDs of events with neither DTEND nor DURATION
+        self.starts = []
+        self.single_ends = []
+        self.events = cal.walk("VEVENT")
+        if not self.events:
+            raise ScheduleImportError("%s: the calendar has no VEVENT entries" % path)
+        for ev in self.events:
+            self._one(path, ev)
+
+    def _one(self, path, ev):
+        where = "%s %s" % (path, _where(ev))
+        if "DTSTART" not in ev:
+            raise ScheduleImportError("%s: has no DTSTART" % where)
+        start = self._value(ev, "DTSTART", where)
+        end = self._value(ev, "DTEND", where) if "DTEND" in ev else None
+        if "RRULE" in ev or "RDATE" in ev:
+            self.recurring.add(_text(ev, "UID"))
+        if "DTEND" not in ev and "DURATION" not in ev:
+            self.endless.add(_text(ev, "UID"))
+        self.starts.append(start)
+        if "RRULE" not in ev and "RDATE" not in ev and "RECURRENCE-ID" not in ev:
+            self.single_ends.append(end if end is not None else start)
+
+    def _value(self, ev, name, where):
+        prop = ev[name]
+        value = getattr(prop, "dt", None)
+        if not isinstance(value, (datetime.date, datetime.datetime)):
+            raise ScheduleImportError("%s: %s %r is not an iCal date-time" % (where, name, str(prop.to_ical()
+                                      if hasattr(prop, "to_ical") else prop)[:40]))
+        tzid = prop.params.get("TZID") if hasattr(prop, "params") else None
+        if isinstance(value, datetime.datetime):
+            if value.tzinfo is None and tzid:
+                raise ScheduleImportError("%s: %s names time zone %r, which is neither a known zone nor defined "
+                                          "by a VTIMEZONE in the file" % (where, name, tzid))
+            if value.tzinfo is None:
+                self.floating += 1
+            elif tzid:
+                self.zoned += 1
+                self.tzid = self.tzid or value.tzinfo
+            else:
+                self.utc += 1
+        return value
+
+
+def _window(survey, zone):
+    """[first start, last end of the one-off events], at most MAX_SPAN long."""
+    starts = [_dt(s, zone) for s in survey.starts]
+    ends = [_dt(e, zone) for e in survey.single_ends]
+    lo = min(starts)
+    hi = max(ends) if ends else lo + DEFAULT_SPAN
+    hi = max(hi, lo + datetime.timedelta(days=1))
+    return lo, min(hi, lo + MAX_SPAN)
+
+
+def _iana_name(tz):
+    key = getattr(tz, "key", None)
+    return key if isinstance(key, str) else ""
 
 
 def load(path, data, timezone=None, festival_id=None):
-    lines = _unfold(data)
-    if not any(l.strip().upper() == "BEGIN:VCALENDAR" for l in lines[:5]):
-        raise ScheduleImportError("%s: not an iCalendar file (no BEGIN:VCALENDAR at the top)" % path)
-    cal = {}
-    events = []
-    cur = None
-    bad_lines = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        parsed = _split(line)
-        if parsed is None:
-            bad_lines.append(n)
-            continue
-        name, params, value = parsed
-        if name == "BEGIN" and value.upper() == "VEVENT":
-            cur = {"_line": n}
-        elif name == "END" and value.upper() == "VEVENT":
-            if cur is not None:
-                events.append(cur)
-            cur = None
-        elif cur is not None:
-            cur.setdefault(name, (params, value))
-        elif name.startswith("X-WR-"):
-            cal[name] = _unescape(value)
-    if cur is not None:
-        raise ScheduleImportError("%s: VEVENT starting at line %d never ends; is the file truncated?"
-                                  % (path, cur["_line"]))
-    if not events:
-        raise ScheduleImportError("%s: the calendar has no VEVENT entries" % path)
     b = Builder(path)
-    if bad_lines:
-        b.warn("skipped %d malformed line(s) (first at line %d)" % (len(bad_lines), bad_lines[0]))
-    zone_name = timezone or cal.get("X-WR-TIMEZONE")
+    text = decode(path, data, b)
+    _check_complete(path, text)
+    cal = _parse(path, text)
+    broken = sum(len(c.errors) for c in cal.walk() if getattr(c, "errors", None))
+    if broken:
+        b.warn("skipped %d malformed line(s) the iCalendar parser could not read" % broken)
+
+    survey = _Survey(path, cal)
+    wr_zone = _text(cal, "X-WR-TIMEZONE").strip()
+    zone_name = timezone or wr_zone
     zone = get_zone(zone_name, path)
-    seen_tzid = None
-    for ev in events:
-        where = "%s line %d" % (path, ev["_line"])
-        if "DTSTART" not in ev:
-            raise ScheduleImportError("%s: VEVENT without DTSTART" % where)
-        start_dt, tzid = _parse_dt(ev["DTSTART"][1], ev["DTSTART"][0], zone, where)
-        seen_tzid = seen_tzid or tzid
-        b.note_offset(start_dt)
-        start = int(start_dt.timestamp())
-        if "DTEND" in ev:
-            end = int(_parse_dt(ev["DTEND"][1], ev["DTEND"][0], zone, where)[0].timestamp())
-            dur = end - start
-            if dur < 0:
-                b.warn("line %d: DTEND before DTSTART; treated as 0 minutes" % ev["_line"])
-                dur = 0
-        elif "DURATION" in ev:
-            dur = _duration(ev["DURATION"][1], where)
-        else:
-            dur = None
-        title = _unescape(ev.get("SUMMARY", ({}, ""))[1])
-        loc = _unescape(ev.get("LOCATION", ({}, ""))[1])
-        cats = _unescape(ev.get("CATEGORIES", ({}, ""))[1])
-        uid = _unescape(ev.get("UID", ({}, ""))[1])
-        b.event(uid, loc, title, start, dur, (), cats.split(",")[0] if cats else "", "", "VEVENT at line %d"
-                % ev["_line"])
-    if zone is None and seen_tzid:
-        zone_name = seen_tzid
-        zone = get_zone(seen_tzid, path)
-    name = cal.get("X-WR-CALNAME") or cal.get("X-WR-CALDESC") or ""
+    if survey.floating:
+        if zone is None:
+            raise ScheduleImportError("%s: %d floating time(s) (no TZID, no Z) and the calendar names no time "
+                                      "zone; pass --timezone" % (path, survey.floating))
+        if not wr_zone:
+            b.warn("the calendar names no time zone; read its %d floating time(s) as %s (--timezone)"
+                   % (survey.floating, zone_name))
+            cal["X-WR-TIMEZONE"] = zone_name  # recurring-ical-events reads floating times in it
+    elif zone is None and survey.tzid is not None:
+        zone, zone_name = survey.tzid, _iana_name(survey.tzid)
+    elif zone is None:
+        b.warn("the calendar names no time zone (every time is UTC); screens will show UTC unless you pass "
+               "--timezone")
+
+    lo, hi = _window(survey, zone)
+    query = recurring_ical_events.of(cal)
+    occurrences = list(itertools.islice(query.between(lo, hi + datetime.timedelta(seconds=1)), MAX_OCCURRENCES + 1))
+    if len(occurrences) > MAX_OCCURRENCES:
+        raise ScheduleImportError("%s: expands to more than %d events between %s and %s; is an RRULE too frequent?"
+                                  % (path, MAX_OCCURRENCES, lo.date(), hi.date()))
+    if survey.recurring:
+        later = set(_text(o, "UID") for o in itertools.islice(query.after(hi + datetime.timedelta(seconds=1)), 1000))
+        for uid in sorted(later & survey.recurring):
+            b.warn("recurring event repeats after the festival's last day (%s); later repeats left out"
+                   % hi.date(), "UID " + uid[:60])
+
+    for ev in occurrences:
+        _add(b, ev, zone, survey, path)
+    name = _text(cal, "X-WR-CALNAME") or _text(cal, "NAME") or _text(cal, "X-WR-CALDESC")
     return b.result(name, festival_id and slug(festival_id, "festival"), zone_name, zone)
+
+
+def _add(b, ev, zone, survey, path):
+    where = _where(ev)
+    start_dt = _dt(ev["DTSTART"].dt, zone)
+    b.note_offset(start_dt)
+    start = to_epoch(start_dt, "%s %s" % (path, where))
+    uid = _text(ev, "UID").strip()
+    if uid not in survey.endless:
+        dur = to_epoch(_dt(ev["DTEND"].dt, zone), "%s %s" % (path, where)) - start
+        if dur < 0:
+            b.warn("DTEND before DTSTART; treated as 0 minutes", where)
+            dur = 0
+    else:
+        dur = None  # recurring-ical-events adds a DTEND; the file gave none
+    if dur and dur > DAY:
+        b.warn("event lasts over a day", "%s %r (%.1f days)" % (where, _text(ev, "SUMMARY")[:60], dur / DAY))
+    if uid in survey.recurring:
+        rid = ev.get("RECURRENCE-ID")
+        when = _dt(rid.dt, zone) if rid is not None else start_dt
+        uid = "%s@%s" % (uid, when.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ"))
+    b.event(uid, _text(ev, "LOCATION"), _text(ev, "SUMMARY"), start, dur, (), _categories(ev), "", where)
