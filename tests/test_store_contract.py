@@ -350,21 +350,32 @@ if pytest is not None:
             with pytest.raises(NotImplementedError):
                 call()
 
-    def test_contract_under_micropython(tmp_path):
-        import shutil
+    def _contract_script(directory):
+        return ("import sys\n"
+                "import store_contract as c\n"
+                "print(sys.implementation.name)\n"
+                "bad = c.run_contract([c.MemoryFactory(), c.LogFileFactory(%r)])\n"
+                "print('checks', len(c.CONTRACT), 'failures', len(bad))\n"
+                "for b in bad:\n"
+                "    print(b)\n" % directory)
 
-        from mpy import FIRMWARE, run_micropython
+    def _contract_lib(tmp_path):
+        import shutil
         lib = tmp_path / "lib"
         lib.mkdir()
         shutil.copy(os.path.abspath(__file__), str(lib / "store_contract.py"))
-        out = run_micropython(
-            "import sys\n"
-            "import store_contract as c\n"
-            "print(sys.implementation.name)\n"
-            "bad = c.run_contract([c.MemoryFactory(), c.LogFileFactory('/tmp')])\n"
-            "print('checks', len(c.CONTRACT), 'failures', len(bad))\n"
-            "for b in bad:\n"
-            "    print(b)\n",
-            libs=[FIRMWARE, str(lib)])
+        return str(lib)
+
+    def test_contract_under_micropython(tmp_path):
+        from mpy import FIRMWARE, run_micropython
+        out = run_micropython(_contract_script("/tmp"), libs=[FIRMWARE, _contract_lib(tmp_path)])
+        assert "micropython" in out
+        assert "checks %d failures 0" % len(CONTRACT) in out, out
+
+    def test_contract_on_unix32_micropython_with_180k_heap(tmp_path):
+        from mpy import FIRMWARE, run_unix32
+        stores = tmp_path / "stores"
+        stores.mkdir()
+        out = run_unix32(_contract_script(str(stores)), heapsize="180K", libs=[FIRMWARE, _contract_lib(tmp_path)])
         assert "micropython" in out
         assert "checks %d failures 0" % len(CONTRACT) in out, out
