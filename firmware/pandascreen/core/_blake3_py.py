@@ -1,4 +1,4 @@
-"""[core] Pure-Python BLAKE3-256 (hash mode only), for boards without the blake3 wheel.
+"""Pure-Python BLAKE3-256 (hash mode only), for boards without the blake3 wheel.
 
 Hand-written because MicroPython has no BLAKE3; written from the BLAKE3 specification: 1 KiB
 chunks of 64-byte blocks, a 7-round compression function, and a binary tree of chaining

@@ -1,4 +1,4 @@
-"""[core] Pure-Python Ed25519 (RFC 8032) with strict verification, for boards without PyNaCl.
+"""Pure-Python Ed25519 (RFC 8032) with strict verification, for boards without PyNaCl.
 
 Hand-written because MicroPython has no Ed25519 (and its hashlib no SHA-512); written from
 RFC 8032, FIPS 180-4 and the Edwards-curve formulas of Hisil-Wong-Carter-Dawson 2008.

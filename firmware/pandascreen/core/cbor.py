@@ -1,4 +1,4 @@
-"""[core] Minimal CBOR (RFC 8949) encoder/decoder producing the same canonical bytes as ciborium.
+"""Minimal CBOR (RFC 8949) encoder/decoder producing the same canonical bytes as ciborium.
 
 Supported: unsigned/negative ints (up to 64 bit), byte strings, text strings, arrays
 (list/tuple), maps (dict, insertion order kept), booleans, null.  Integers always use the

@@ -1,4 +1,4 @@
-"""[core] Device configuration (written by `pandascreen-host provision`), validated with clear errors.
+"""Device configuration (written by `pandascreen-host provision`), validated with clear errors.
 
 Example::
 

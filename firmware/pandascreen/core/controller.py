@@ -1,4 +1,4 @@
-"""[core] The one screen controller, shared by the Raspberry Pi app and the MicroPython board.
+"""The one screen controller, shared by the Raspberry Pi app and the MicroPython board.
 
 Both devices do the same thing: follow one festival's log, keep its schedule up to date, flip
 venues on button presses, sync with peers now and then, and redraw when the picture changes.

@@ -1,4 +1,4 @@
-"""[core] Hashing and signatures: BLAKE3-256 and Ed25519.
+"""Hashing and signatures: BLAKE3-256 and Ed25519.
 
 Uses the PyNaCl and blake3 wheels when they can be imported (Raspberry Pi OS, laptops)
 and falls back to pure-Python implementations elsewhere (MicroPython boards).

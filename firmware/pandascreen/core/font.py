@@ -1,4 +1,4 @@
-"""[core] pandascreen's own bitmap font: 5x7 glyphs in a 6x8 cell.
+"""pandascreen's own bitmap font: 5x7 glyphs in a 6x8 cell.
 
 The glyphs were drawn for pandascreen (no third-party font data).  Each glyph is 8 bytes,
 one per row from the top; bit 4 is the leftmost of the 5 columns.  Capitals and digits use

@@ -1,4 +1,4 @@
-"""[core] The now/next screen: schedule -> plain view dict -> draw calls on a canvas.
+"""The now/next screen: schedule -> plain view dict -> draw calls on a canvas.
 
 ``build_view`` does all the schedule and clock arithmetic and returns a plain dict (easy to
 test, log or send elsewhere); ``draw_view`` only places text and boxes.  A canvas is anything

@@ -1,4 +1,4 @@
-"""[core] p2panda's live mode: ``TopicLogSyncMessage::Live(Header, Option<Body>)`` <-> Operation.
+"""p2panda's live mode: ``TopicLogSyncMessage::Live(Header, Option<Body>)`` <-> Operation.
 
 Why here and not in postcard.py: Live carries the header as serde *fields* (a postcard seq),
 not as the signed CBOR bytes that ``Sync(Operation)`` carries, so a receiver must rebuild the

@@ -1,4 +1,4 @@
-"""[core] p2panda-core 0.7 operations: CBOR header array, Ed25519 signature, BLAKE3 id.
+"""p2panda-core 0.7 operations: CBOR header array, Ed25519 signature, BLAKE3 id.
 
 Header wire format (CBOR array, optional fields omitted, never null)::
 

@@ -1,4 +1,4 @@
-"""[core] postcard codec for the p2panda 0.7 sync wire format, plus u32-BE framing.
+"""postcard codec for the p2panda 0.7 sync wire format, plus u32-BE framing.
 
 Only the parts of postcard (https://postcard.jamesmunns.com) that the log-sync protocol needs:
 

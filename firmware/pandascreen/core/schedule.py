@@ -1,4 +1,4 @@
-"""[core] Materialised festival schedule, kept up to date one operation at a time.
+"""Materialised festival schedule, kept up to date one operation at a time.
 
 Every document (festival, venue or event) is a set of last-writer-wins registers, one per
 field, stamped with ``(timestamp_us, operation hash)``.  A document is visible when its

@@ -1,4 +1,4 @@
-"""[core] Festival schema: operation bodies for festival, venue and event documents.
+"""Festival schema: operation bodies for festival, venue and event documents.
 
 A body is a CBOR map::
 

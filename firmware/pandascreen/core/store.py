@@ -1,4 +1,4 @@
-"""[core] Operation stores: one contract, the p2panda ingest rules, and two small stores.
+"""Operation stores: one contract, the p2panda ingest rules, and two small stores.
 
 ``BaseStore`` is the contract (modelled on gpiozero's pin ``Factory``): it holds every rule
 once (validate, de-duplicate, backlink against the latest operation of the same author and

@@ -1,4 +1,4 @@
-"""[core] Transport-agnostic p2panda topic log sync session (Have / PreSync / Operation / Done,
+"""Transport-agnostic p2panda topic log sync session (Have / PreSync / Operation / Done,
 then optionally Live / Close), after p2panda-sync's log_sync.rs and topic_log_sync.rs.
 
 A ``SyncSession`` is a step-based state machine: the transport pushes received bytes in with

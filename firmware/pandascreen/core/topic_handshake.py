@@ -1,4 +1,4 @@
-"""[core] p2panda-sync's topic handshake (protocols/topic_handshake.rs) as a step machine.
+"""p2panda-sync's topic handshake (protocols/topic_handshake.rs) as a step machine.
 
 Why a machine of its own: p2panda-net runs it on its own QUIC bi-stream before the log sync
 (sync/actors/session.rs opens one stream for it, a second for the sync), while the plain TCP

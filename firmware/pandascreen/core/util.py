@@ -1,4 +1,4 @@
-"""[core] Small helpers that behave the same on CPython and MicroPython."""
+"""Small helpers that behave the same on CPython and MicroPython."""
 
 _HEX = "0123456789abcdef"
 
