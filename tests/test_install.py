@@ -105,3 +105,69 @@ def test_service_unit(card):
     assert cp["Service"]["User"] == "pandascreen" and "gpio" in cp["Service"]["SupplementaryGroups"]
     assert cp["Install"]["WantedBy"] == "multi-user.target"
     assert "network-online.target" in cp["Unit"]["After"]
+
+
+def _plant_symlinks(lib, victim):
+    """What a compromised service user can do in the directory it owns: links under the old
+    fixed temporary name and under the key's own name, both pointing at a file of root's."""
+    lib.mkdir(parents=True, exist_ok=True)
+    os.symlink(str(victim), str(lib / "device.key.tmp-install"))
+
+
+def test_planted_symlink_cannot_redirect_the_key_write(card, tmp_path):
+    boot, root = card
+    victim = tmp_path / "shadow"
+    victim.write_bytes(b"root:secret\n")
+    victim.chmod(0o644)
+    lib = root / "var/lib/pandascreen"
+    _plant_symlinks(lib, victim)
+    seed = (boot / "pandascreen" / "device.key").read_bytes()
+    run(boot, root)
+    key = lib / "device.key"
+    assert victim.read_bytes() == b"root:secret\n" and mode(victim) == 0o644
+    assert not key.is_symlink() and key.read_bytes() == seed and mode(key) == 0o600
+    assert not [n for n in os.listdir(str(lib)) if n.endswith(".tmp")]  # random temp name, cleaned
+
+
+def test_symlink_at_the_key_path_is_refused_not_followed(card, tmp_path):
+    boot, root = card
+    victim = tmp_path / "shadow"
+    victim.write_bytes(b"x" * 32)
+    lib = root / "var/lib/pandascreen"
+    lib.mkdir(parents=True)
+    os.symlink(str(victim), str(lib / "device.key"))
+    with pytest.raises(install.InstallError, match="symbolic link"):
+        run(boot, root)
+    assert victim.read_bytes() == b"x" * 32 and (boot / "pandascreen" / "device.key").exists()
+
+
+def test_key_is_private_from_the_first_byte(tmp_path, monkeypatch):
+    """The temp file is created 0600 even under a permissive umask (no window at 0644)."""
+    modes = []
+    real_open = os.open
+
+    def spy(path, flags, mode=0o777, *a, **kw):
+        fd = real_open(path, flags, mode, *a, **kw)
+        if flags & os.O_CREAT:
+            modes.append((flags, stat.S_IMODE(os.fstat(fd).st_mode)))
+        return fd
+
+    monkeypatch.setattr(install.os, "open", spy)
+    old = os.umask(0)
+    try:
+        install._write_atomic(str(tmp_path / "device.key"), b"k" * 32, 0o600)
+    finally:
+        os.umask(old)
+    assert len(modes) == 1
+    flags, created = modes[0]
+    assert created == 0o600 and flags & os.O_EXCL and flags & os.O_NOFOLLOW
+    assert mode(tmp_path / "device.key") == 0o600
+
+
+def test_a_file_planted_under_the_temp_name_is_not_reused(tmp_path, monkeypatch):
+    monkeypatch.setattr(install.os, "urandom", lambda n: b"\x00" * n)
+    planted = tmp_path / (".device.key.%s.tmp" % ("00" * 8))
+    os.symlink(str(tmp_path / "elsewhere"), str(planted))
+    with pytest.raises(FileExistsError):
+        install._write_atomic(str(tmp_path / "device.key"), b"k" * 32, 0o600)
+    assert not (tmp_path / "elsewhere").exists() and not (tmp_path / "device.key").exists()

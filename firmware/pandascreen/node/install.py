@@ -15,6 +15,8 @@ Secrets are never printed.
 """
 
 import argparse
+import binascii
+import errno
 import json
 import os
 import shutil
@@ -44,24 +46,60 @@ def _owner():
 
 
 def _read(path):
-    with open(path, "rb") as fh:
+    """Read a file the service user may have replaced: a symlink is refused, not followed."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise InstallError("%s is a symbolic link; refusing to follow it (remove it and run again)"
+                               % path)
+        raise
+    with os.fdopen(fd, "rb") as fh:
         return fh.read()
 
 
+def _open_dir(path):
+    """A descriptor of directory ``path`` itself (never a symlink's target)."""
+    return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+
+
 def _write_atomic(path, data, mode, owner=None):
-    tmp = path + ".tmp-install"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    """Write ``data`` to ``path`` as root, safe against a planted symlink.
+
+    The installer runs as root inside directories the service user may own, so every step
+    goes through a descriptor of the directory: the temporary file gets a random name and is
+    created with O_CREAT|O_EXCL|O_NOFOLLOW (a symlink or file planted under any name makes
+    the open fail instead of writing through it), mode ``mode`` from its first byte (the
+    umask is cleared around the open, fchmod repeats it), then renamed over ``path``; a
+    rename replaces a symlink at ``path`` itself, never its target.
+    """
+    directory, name = os.path.split(path)
+    dfd = _open_dir(directory)
     try:
-        os.fchmod(fd, mode)
-        if owner is not None and os.geteuid() == 0:
-            os.fchown(fd, owner[0], owner[1])
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    dfd = os.open(os.path.dirname(path), os.O_RDONLY)
-    try:
+        tmp = ".%s.%s.tmp" % (name, binascii.hexlify(os.urandom(8)).decode("ascii"))
+        old_umask = os.umask(0o077)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode, dir_fd=dfd)
+        finally:
+            os.umask(old_umask)
+        try:
+            try:
+                os.fchmod(fd, mode)
+                if owner is not None and os.geteuid() == 0:
+                    os.fchown(fd, owner[0], owner[1])
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+        except BaseException:
+            try:
+                os.unlink(tmp, dir_fd=dfd)
+            except OSError:
+                pass
+            raise
         os.fsync(dfd)
     finally:
         os.close(dfd)
@@ -69,9 +107,13 @@ def _write_atomic(path, data, mode, owner=None):
 
 def _mkdir(path, mode, owner=None):
     os.makedirs(path, exist_ok=True)
-    os.chmod(path, mode)
-    if owner is not None and os.geteuid() == 0:
-        os.chown(path, owner[0], owner[1])
+    dfd = _open_dir(path)  # chmod/chown the directory itself, not what a symlink points to
+    try:
+        os.fchmod(dfd, mode)
+        if owner is not None and os.geteuid() == 0:
+            os.fchown(dfd, owner[0], owner[1])
+    finally:
+        os.close(dfd)
 
 
 class Installer:
