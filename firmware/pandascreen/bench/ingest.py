@@ -63,6 +63,7 @@ ROWS = (
     ("ingest_memory", "ingest -> MemoryStore"),
     ("ingest_sqlite_fsync_each", "ingest -> SQLite, fsync per op"),  # wall time
 )
+GOAL_ROWS = ("import_sqlite", "ingest_sqlite_batch")
 CPU = time.process_time
 
 
@@ -107,14 +108,17 @@ def run(quick=False, n=None, sqlite_single=None, rounds=None, repeats=3):
             floors.append(floor)
             for key, _ in ROWS:
                 t = timed(fns[key], repeats, 1, time.perf_counter if key == "ingest_sqlite_fsync_each" else CPU)[0]
-                samples[key].append((sizes[key] / t, (sizes[key] / t) / (n / floor)))
+                samples[key].append(((sizes[key] / t) / (n / floor), sizes[key] / t, n / floor))
             for p in pools.values():
                 p.close()
     results = {"operations": n, "rounds": rounds, "repeats": repeats, "fsync_each_operations": k,
                "pynacl_verify_per_s": _median([n / f for f in floors]), "goal_vs_verify": GOAL}
     for key, _ in ROWS:
-        results[key + "_per_s"] = _median([rate for rate, _ in samples[key]])
-        results[key + "_vs_verify"] = _median([ratio for _, ratio in samples[key]])
+        # the round with the median ratio, so that rate / floor == ratio in the report
+        ratio, rate, floor_rate = _median(samples[key])
+        results[key + "_per_s"] = rate
+        results[key + "_vs_verify"] = ratio
+        results[key + "_floor_per_s"] = floor_rate
     return results
 
 
@@ -127,12 +131,14 @@ def report(r):
     lines = ["pandascreen ingest benchmark (%d signed festival operations; CPU time of this process, median "
              "of %d rounds x %d, each round measures the floor first)" % (r["operations"], r["rounds"], r["repeats"]), ""]
     floor = r["pynacl_verify_per_s"]
-    lines.append("%-36s %9.0f ops/s   (the floor)" % ("raw PyNaCl Ed25519 verify", floor))
+    lines.append("%-36s %9.0f ops/s   (the floor, median over rounds)" % ("raw PyNaCl Ed25519 verify", floor))
     for key, label in ROWS:
         ratio = r[key + "_vs_verify"]
-        mark = "" if key == "ingest_sqlite_fsync_each" else ("  ok" if ratio >= r["goal_vs_verify"] else "  BELOW GOAL")
-        lines.append("%-36s %9.0f ops/s   (%.2f of raw verify %.0f ops/s)%s"
-                     % (label, r[key + "_per_s"], ratio, floor, mark))
+        mark = ""
+        if key in GOAL_ROWS:
+            mark = "  ok" if ratio >= r["goal_vs_verify"] else "  BELOW GOAL"
+        lines.append("%-36s %9.0f ops/s   (%.2f of raw verify %.0f ops/s in its round)%s"
+                     % (label, r[key + "_per_s"], ratio, r[key + "_floor_per_s"], mark))
     lines.append("")
     lines.append("goal: import and batch ingest >= %.1f of raw verify (vs verify); fsync per op is wall time, "
                  "bound by the disk (%d ops)" % (r["goal_vs_verify"], r["fsync_each_operations"]))

@@ -207,14 +207,18 @@ class BaseStore:
         Returns ``(op, changed)``: changed is False for a duplicate.  Raises IngestError.
         """
         with self._write():
-            what = self._admit(op)
-            if what == _NEW:
-                self._insert(op)
-            elif what == _FILL:
-                self._fill_body(op)
-            else:
-                return op, False
-        return op, True
+            return op, self._apply(op)
+
+    def _apply(self, op):
+        # the rules and the change, inside a _write() the caller holds
+        what = self._admit(op)
+        if what == _NEW:
+            self._insert(op)
+        elif what == _FILL:
+            self._fill_body(op)
+        else:
+            return False
+        return True
 
     def ingest(self, header_bytes, body=None):
         """Decode, verify and store operation bytes as received. Returns (op, changed)."""
@@ -231,7 +235,7 @@ class BaseStore:
             for item in items:
                 try:
                     op = item if isinstance(item, operation.Operation) else self._decode(item[0], item[1])
-                    if self.ingest_op(op)[1]:
+                    if self._apply(op):
                         changed += 1
                 except IngestError as e:
                     failed = e
@@ -284,7 +288,7 @@ class BaseStore:
     def _store_own(self, ops, done_before, progress):
         with self._write():
             for op in ops:
-                self.ingest_op(op)
+                self._apply(op)
         if progress is not None:
             progress(done_before + len(ops))
 
