@@ -1,13 +1,18 @@
-"""flash: mpy-cross compile, .mpy under real MicroPython, copy onto a fake board, version checks."""
+"""flash: the board manifest, mpy-cross compile, the compiled tree under real MicroPython, copy onto a
+fake board, version checks."""
 
+import ast
+import hashlib
 import io
 import os
+import re
+import shutil
 
 import pytest
 
 import fake_serial
-from mpy import harness_ready, run_micropython
-from pandascreen_host import flash
+from mpy import run_micropython
+from pandascreen_host import flash, mpy_manifest
 from pandascreen_host.cli import main
 from pandascreen_host.device import MicroPythonDevice, parse_mpy_tag
 from pandascreen_host.errors import UserError
@@ -15,6 +20,12 @@ from pandascreen_host.progress import Progress
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRMWARE = os.path.join(ROOT, "firmware")
+BOARD = os.path.join(FIRMWARE, "pandascreen", "board")
+VENDORED = os.path.join(BOARD, "third_party", "micropython-lib")
+# what MicroPython on a Pico W brings itself (built in or frozen): main.py may import these
+MICROPYTHON_BUILTINS = {"machine", "time", "network", "ntptime", "socket", "framebuf", "micropython", "os",
+                        "sys", "gc", "json", "struct", "hashlib", "binascii", "select", "errno", "io",
+                        "rp2", "utime", "usocket", "uos", "ujson", "asyncio"}
 
 
 @pytest.fixture(scope="module")
@@ -24,87 +35,252 @@ def build(tmp_path_factory):
     return d, plan
 
 
-def test_core_module_selection(tmp_path):
-    pkg = tmp_path / "pandascreen"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text('"""[core] package."""\n')
-    (pkg / "a.py").write_text('"""[core] A core module.\n\nMore text."""\nX = 1\n')
-    (pkg / "b.py").write_text('"""CPython only.\n[core] only on line two does not count.\n"""\n')
-    (pkg / "c.py").write_text("# no docstring\n")
-    (tmp_path / "micropython").mkdir()
-    (tmp_path / "micropython" / "main.py").write_text("import pandascreen\n")
-    assert [n for n, _ in flash.core_sources(str(tmp_path))] == ["__init__.py", "a.py"]
-    assert [n for n, _ in flash.entry_sources(str(tmp_path))] == ["main.py"]
-    (pkg / "d.py").write_text('"""[core] broken\n')
-    with pytest.raises(UserError, match="does not parse"):
-        flash.core_sources(str(tmp_path))
+def remotes(plan):
+    return [remote for _, remote, _ in plan]
 
 
-def test_real_core_is_compiled(build):
+# -- the manifest evaluator -------------------------------------------------------------------------
+def write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def test_manifest_verbs(tmp_path):
+    write(tmp_path / "src" / "pkg" / "__init__.py", "")
+    write(tmp_path / "src" / "pkg" / "a.py", "A = 1\n")
+    write(tmp_path / "src" / "pkg" / "sub" / "b.py", "B = 2\n")
+    write(tmp_path / "src" / "pkg" / "notes.txt", "not a module\n")
+    write(tmp_path / "src" / "pkg" / "__pycache__" / "a.py", "")  # never walked into
+    write(tmp_path / "src" / "single.py", "S = 1\n")
+    write(tmp_path / "src" / "main.py", "import pkg\n")
+    # a micropython-lib tree: require("drv") finds micropython/drivers/x/drv/manifest.py
+    lib = tmp_path / "mplib"
+    write(lib / "micropython" / "drivers" / "x" / "drv" / "manifest.py",
+          'metadata(version="0.1.0")\nmodule("drv.py", opt=options.opt or 3)\n')
+    write(lib / "micropython" / "drivers" / "x" / "drv" / "drv.py", "D = 1\n")
+    write(tmp_path / "extra.py", 'package("pkg", files=("sub/b.py",), base_path="src")\n')
+    write(tmp_path / "manifest.py",
+          'metadata(description="test", version="1.0")\n'
+          'package("pkg", base_path="src")\n'
+          'module("single.py", base_path="src")\n'
+          'include("extra.py")\n'
+          'require("drv")\n'
+          'root_file("main.py", base_path="src")\n')
+    m = mpy_manifest.evaluate(str(tmp_path / "manifest.py"), mpy_lib_dir=str(lib))
+    got = [(e.target, e.kind, e.opt, e.package) for e in m.entries]
+    assert got == [("pkg/__init__.py", "mpy", None, ""), ("pkg/a.py", "mpy", None, ""),
+                   ("pkg/sub/b.py", "mpy", None, ""), ("single.py", "mpy", None, ""),
+                   ("drv.py", "mpy", 3, "drv"), ("main.py", "root", None, "")]
+    assert m.metadata_by_package == {"": {"description": "test", "version": "1.0"}, "drv": {"version": "0.1.0"}}
+    assert [flash.remote_path(e) for e in m.entries] == [
+        "/lib/pkg/__init__.mpy", "/lib/pkg/a.mpy", "/lib/pkg/sub/b.mpy", "/lib/single.mpy", "/lib/drv.mpy",
+        "/main.py"]
+
+
+@pytest.mark.parametrize("line, error", [
+    ('module("nosuch.py")', r"names .*nosuch\.py, which does not exist"),
+    ('package("nopkg")', r"names package .*nopkg, which does not exist"),
+    ('package(".", files=("gone.py",))', r"gone\.py, which does not exist"),
+    ('require("nosuchdriver")', r"require\('nosuchdriver'\): no nosuchdriver/manifest\.py"),
+    ('root_file("nomain.py")', r"nomain\.py, which does not exist"),
+    ('module("data.txt")', r"a module must be a \.py file"),
+    ('metadata(colour="red")', r"metadata\(\) does not know colour"),
+    ('include("nosuch_manifest.py")', r"cannot read manifest"),
+    ('frobnicate("x")', r"NameError"),
+    ('module("a.py"', r"does not parse"),
+])
+def test_manifest_fails_loudly(tmp_path, line, error):
+    write(tmp_path / "a.py", "A = 1\n")
+    write(tmp_path / "data.txt", "")
+    write(tmp_path / "manifest.py", line + "\n")
+    with pytest.raises(UserError, match=error):
+        mpy_manifest.evaluate(str(tmp_path / "manifest.py"), mpy_lib_dir=str(tmp_path / "empty-lib"))
+
+
+def test_manifest_refuses_two_files_for_one_board_path(tmp_path):
+    write(tmp_path / "x" / "m.py", "")
+    write(tmp_path / "y" / "m.py", "")
+    write(tmp_path / "manifest.py", 'module("m.py", base_path="x")\nmodule("m.py", base_path="y")\n')
+    with pytest.raises(UserError, match="two files for m.py"):
+        mpy_manifest.evaluate(str(tmp_path / "manifest.py"))
+
+
+# -- the real board manifest ------------------------------------------------------------------------
+def test_board_manifest_names_core_board_driver_and_main(build):
     d, plan = build
-    core = [n for n, _ in flash.core_sources(FIRMWARE)]
-    assert "util.py" in core and "cbor.py" in core
-    assert "sqlite_store.py" not in core and "app.py" not in core
-    built = sorted(os.listdir(os.path.join(d, "pandascreen")))
-    assert built == sorted(n[:-3] + ".mpy" for n in core)
-    for local, remote in plan:
-        if local.endswith(".mpy"):
-            assert remote.startswith("/lib/pandascreen/")
+    got = remotes(plan)
+    core = sorted(n for n in os.listdir(os.path.join(FIRMWARE, "pandascreen", "core")) if n.endswith(".py"))
+    for n in core:  # the whole pure core, in its package folder
+        assert "/lib/pandascreen/core/%s.mpy" % n[:-3] in got
+    for must in ("/lib/pandascreen/__init__.mpy", "/lib/pandascreen/board/__init__.mpy",
+                 "/lib/pandascreen/board/board.mpy", "/lib/ssd1306.mpy", "/main.py"):
+        assert must in got
+    assert not [r for r in got if "/node/" in r or "/bench/" in r or "third_party" in r
+                or r.endswith(("manifest.mpy", "/main.mpy", "demo.mpy", "demofest.mpy"))]
+    assert len(got) == len(set(got))
+    for local, remote, source in plan:
+        assert local == os.path.join(d, *remote.lstrip("/").split("/"))  # the build is an image of the board
+        if remote.endswith(".mpy"):
+            assert remote.startswith("/lib/")
             major, _sub, arch = flash.read_mpy_header(local)
             assert major == 6 and arch == 0  # bytecode only: loads on any .mpy v6 board
+        else:
+            with open(local, "rb") as a, open(source, "rb") as b:
+                assert a.read() == b.read()  # main.py goes as source
+    assert dict((r, s) for _, r, s in plan)["/main.py"] == os.path.join(BOARD, "main.py")
+    assert dict((r, s) for _, r, s in plan)["/lib/ssd1306.mpy"] == os.path.join(
+        VENDORED, "micropython", "drivers", "display", "ssd1306", "ssd1306.py")
 
 
-def test_compiled_core_runs_under_micropython(build):
-    if not harness_ready():
-        if os.environ.get("CI"):
-            pytest.fail("MicroPython harness missing under CI (npm ci --prefix tests/mp)")
-        pytest.skip("MicroPython harness not installed (npm ci --prefix tests/mp)")
+def _imported_modules(path):
+    with open(path) as fh:
+        tree = ast.parse(fh.read(), filename=path)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            yield node.module
+
+
+def test_every_import_of_main_py_is_on_the_board(build):
+    """A board whose main.py imports a module the manifest leaves out would not start."""
+    _d, plan = build
+    on_board = set()
+    for r in remotes(plan):
+        if r.endswith(".mpy"):
+            mod = r[len("/lib/"):-len(".mpy")].replace("/", ".")
+            on_board.add(mod[:-len(".__init__")] if mod.endswith(".__init__") else mod)
+    missing = sorted(m for m in _imported_modules(os.path.join(BOARD, "main.py"))
+                     if m not in on_board and m.split(".")[0] not in MICROPYTHON_BUILTINS)
+    assert not missing, "main.py imports modules that flash does not put on the board: %s" % missing
+
+
+def _git_blob_id(path):
+    with open(path, "rb") as fh:
+        data = fh.read()
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def test_vendored_driver_is_upstream_unchanged_and_attributed():
+    with open(os.path.join(VENDORED, "UPSTREAM.txt")) as fh:
+        upstream = fh.read()
+    assert re.search(r"Commit:\s+[0-9a-f]{40}", upstream)
+    drv = os.path.join(VENDORED, "micropython", "drivers", "display", "ssd1306")
+    for name in ("manifest.py", "ssd1306.py"):
+        line = next(ln for ln in upstream.splitlines() if ("ssd1306/" + name) in ln)
+        assert _git_blob_id(os.path.join(drv, name)) in line, "%s differs from the recorded upstream file" % name
+    with open(os.path.join(VENDORED, "LICENSE")) as fh:
+        licence = fh.read()
+    assert "The MIT License (MIT)" in licence and "micropython-lib contributors" in licence
+    assert not os.path.exists(os.path.join(BOARD, "ssd1306.py")), "the unattributed copy is back"
+
+
+# -- compile and run --------------------------------------------------------------------------------
+def test_compiled_tree_runs_under_micropython(build):
     d, _plan = build
     out = run_micropython(
         "import pandascreen.core.util as u\n"
         "from pandascreen.core import cbor\n"
+        "import ssd1306\n"
         "print(u.__file__)\n"
+        "print(ssd1306.__file__)\n"
         "print(u.hexlify(bytes([1, 171, 255])))\n"
         "print(u.hexlify(cbor.dumps({'a': [1, 2]})))\n",
-        libs=[d])
+        libs=[os.path.join(d, "lib")])
     lines = out.split()
-    assert lines[0].endswith("util.mpy")  # the compiled module, not a .py
-    assert lines[1] == "01abff"
-    assert lines[2] == "a1616182" + "0102"
+    assert lines[0] == "/lib/pandascreen/core/util.mpy"  # the compiled module, not a .py
+    assert lines[1] == "/lib/ssd1306.mpy"
+    assert lines[2] == "01abff"
+    assert lines[3] == "a1616182" + "0102"
 
 
-def test_dry_run_cli(tmp_path, capsys):
+def test_rebuild_drops_files_the_manifest_no_longer_names(build, tmp_path):
+    d = str(tmp_path / "b")
+    stale = os.path.join(d, "lib", "pandascreen", "gone", "old.mpy")
+    os.makedirs(os.path.dirname(stale))
+    open(stale, "wb").close()
+    open(os.path.join(d, "boot.py"), "w").close()
+    keep = os.path.join(d, "notes.py")  # not ours: a build folder's other files are left alone
+    open(keep, "w").close()
+    plan = flash.compile_board(d, stream=io.StringIO())
+    assert not os.path.exists(stale) and not os.path.exists(os.path.dirname(stale))
+    assert not os.path.exists(os.path.join(d, "boot.py")) and os.path.exists(keep)
+    assert sorted(remotes(plan)) == sorted(remotes(build[1]))
+
+
+def test_dry_run_cli_lists_every_board_file(build, tmp_path, capsys):
     assert main(["flash", "--dry-run", "--build-dir", str(tmp_path / "b")]) == 0
     out = capsys.readouterr().out
-    assert "dry run: compiled" in out and "nothing copied" in out
-    assert os.path.isfile(str(tmp_path / "b" / "pandascreen" / "util.mpy"))
+    assert "dry run: compiled %d files" % len(build[1]) in out and "nothing copied" in out
+    listed = [ln.split()[0] for ln in out.splitlines() if ln.startswith("  /")]
+    assert listed == remotes(build[1])
+    assert re.search(r"^  /main\.py .*<- firmware/pandascreen/board/main\.py$", out, re.M)
+    assert os.path.isfile(str(tmp_path / "b" / "lib" / "pandascreen" / "core" / "util.mpy"))
+    assert os.path.isfile(str(tmp_path / "b" / "main.py"))
 
 
+def _firmware_copy(tmp_path):
+    fw = tmp_path / "fw"
+    shutil.copytree(os.path.join(FIRMWARE, "pandascreen"), str(fw / "pandascreen"),
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    return fw
+
+
+def test_flash_fails_loudly_on_a_broken_manifest(tmp_path, capsys):
+    fw = _firmware_copy(tmp_path)
+    manifest = fw / "pandascreen" / "board" / "manifest.py"
+    text = manifest.read_text()
+    assert 'root_file("main.py")' in text
+    manifest.write_text(text.replace('root_file("main.py")', ""))
+    assert main(["flash", "--dry-run", "--firmware", str(fw), "--build-dir", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert "puts no main.py on the board" in err and "Traceback" not in err
+    manifest.write_text(text)
+    os.unlink(str(fw / "pandascreen" / "board" / "board.py"))
+    assert main(["flash", "--dry-run", "--firmware", str(fw), "--build-dir", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert re.search(r"board\.py, which does not exist", err) and "Traceback" not in err
+    assert not os.path.exists(str(tmp_path / "b" / "main.py"))  # failed before anything was built
+
+
+# -- onto a (fake) board ----------------------------------------------------------------------------
 @pytest.mark.parametrize("raw_paste", [False, True])
 def test_flash_onto_fake_board(build, tmp_path, monkeypatch, raw_paste):
     d, plan = build
     dev = fake_serial.FakeMicroPython(str(tmp_path / "board"), raw_paste=raw_paste)
     fake_serial.install(monkeypatch, {"/dev/ttyACM0": dev})
-    # a stale source file would shadow the new .mpy
-    os.makedirs(os.path.join(dev.root, "lib", "pandascreen"))
-    with open(os.path.join(dev.root, "lib", "pandascreen", "util.py"), "w") as fh:
-        fh.write("OLD = 1\n")
+    # left over from an older flash: a source that would shadow the new .mpy, the old flat layout,
+    # a shadowing copy of the driver; and a user's own module, which stays
+    old = os.path.join(dev.root, "lib", "pandascreen")
+    os.makedirs(os.path.join(old, "core"))
+    for rel in ("core/util.py", "util.mpy", "cbor.mpy", "ssd1306.mpy"):
+        with open(os.path.join(old, rel), "w") as fh:
+            fh.write("OLD = 1\n")
+    for rel in ("ssd1306.py", "mine.py"):
+        with open(os.path.join(dev.root, "lib", rel), "w") as fh:
+            fh.write("MINE = 1\n")
     err, out = io.StringIO(), io.StringIO()
     flash.flash(port="/dev/ttyACM0", build_dir=d, stream=err, out=out)
-    for local, remote in plan:
+    for local, remote, _source in plan:
         with open(local, "rb") as fh:
             assert dev.read_file(remote) == fh.read(), remote
-    assert "/lib/pandascreen/util.py" not in dev.files()
-    assert not [f for f in dev.files() if f.endswith(".tmp")]
+    files = dev.files()
+    for gone in ("/lib/pandascreen/core/util.py", "/lib/pandascreen/util.mpy", "/lib/pandascreen/cbor.mpy",
+                 "/lib/pandascreen/ssd1306.mpy", "/lib/ssd1306.py"):
+        assert gone not in files
+    assert "/lib/mine.py" in files
+    assert sorted(files) == sorted(remotes(plan) + ["/lib/mine.py"])
     log = err.getvalue()
-    assert "util.mpy" in log and "100%" in log  # plain per-file lines (not a TTY)
+    assert "util.mpy" in log and "main.py" in log and "100%" in log  # plain per-file lines (not a TTY)
     assert "%d file(s) written" % len(plan) in out.getvalue()
-    assert "removed 1 stale .py" in out.getvalue()
+    assert "removed 5 stale file(s)" in out.getvalue()
     assert dev.soft_resets >= 1
     # second time nothing changes on the board
     out = io.StringIO()
     flash.flash(port="/dev/ttyACM0", build_dir=d, stream=io.StringIO(), out=out)
     assert "0 file(s) written, %d unchanged" % len(plan) in out.getvalue()
+    assert "removed" not in out.getvalue()
 
 
 def test_flash_cli_end_to_end(tmp_path, monkeypatch, capsys):
@@ -114,7 +290,9 @@ def test_flash_cli_end_to_end(tmp_path, monkeypatch, capsys):
                  "--build-dir", str(tmp_path / "b")]) == 0
     captured = capsys.readouterr()
     assert "flashed /dev/ttyACM0" in captured.out and "MicroPython 1.27.0" in captured.out
-    assert "/lib/pandascreen/__init__.mpy" in dev.files()
+    for must in ("/lib/pandascreen/__init__.mpy", "/lib/pandascreen/core/controller.mpy", "/lib/ssd1306.mpy",
+                 "/main.py"):
+        assert must in dev.files()
     assert dev.interrupts >= 1
 
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from mpy import FIRMWARE, HERE, run_micropython
+from mpy import FIRMWARE, HERE, run_micropython, run_unix32
 
 
 @pytest.fixture(scope="module")
@@ -94,23 +94,56 @@ def test_pure_backend_on_cpython_matches_vectors(tmp_path):
     assert out.stdout.strip() == "ok", out.stderr
 
 
-def test_mpy_cross_compiled_core_imports_and_matches_vectors(tmp_path, vector_lib):
-    """Every [core] module, compiled by mpy-cross as `flash` does, loads and signs correctly."""
+COMPILED_TREE_SCRIPT = """
+import sys
+%(imports)s
+from pandascreen.core import cbor, crypto, operation
+from pandascreen.core.util import hexlify, unhexlify
+import ssd1306
+import vectors
+print("file", operation.__file__)
+print("driver", ssd1306.__file__, ssd1306.SSD1306_I2C.__name__)
+print("modules", len([m for m in sys.modules if m.startswith("pandascreen")]))
+print("failures", len(vectors.check_all(operation, unhexlify, hexlify, cbor, crypto.blake3)))
+"""
+
+
+@pytest.fixture(scope="module")
+def compiled_tree(tmp_path_factory):
+    """What `flash` puts into /lib on a board: the manifest's modules compiled by mpy-cross."""
     import io
 
     from pandascreen_host import flash
 
-    build = str(tmp_path / "build")
-    flash.compile_core(build, stream=io.StringIO())
-    names = sorted(n[:-4] for n in os.listdir(os.path.join(build, "pandascreen")) if n.endswith(".mpy"))
-    assert {"cbor", "operation", "store", "sync", "layout", "board", "_ed25519_py", "_blake3_py"} <= set(names)
-    imports = "\n".join("import pandascreen.%s" % n for n in names if n != "__init__")
-    out = run_micropython(imports + """
-from pandascreen.core import cbor, crypto, operation
-from pandascreen.core.util import hexlify, unhexlify
-import vectors
-print("file", operation.__file__)
-print("failures", len(vectors.check_all(operation, unhexlify, hexlify, cbor, crypto.blake3)))
-""", libs=[build, vector_lib])
-    assert "file /lib/pandascreen/operation.mpy" in out, out
+    build = str(tmp_path_factory.mktemp("build"))
+    plan = flash.compile_board(build, stream=io.StringIO())
+    modules = []
+    for _local, remote, _source in plan:
+        if remote.endswith(".mpy"):
+            mod = remote[len("/lib/"):-len(".mpy")].replace("/", ".")
+            modules.append(mod[:-len(".__init__")] if mod.endswith(".__init__") else mod)
+    return os.path.join(build, "lib"), modules
+
+
+def test_mpy_cross_compiled_core_imports_and_matches_vectors(compiled_tree, vector_lib):
+    """Every module the board manifest names (core + board + micropython-lib's ssd1306), compiled by
+    mpy-cross as `flash` does, imports under real MicroPython, and the core signs and hashes correctly."""
+    lib, modules = compiled_tree
+    assert {"pandascreen.core.cbor", "pandascreen.core.operation", "pandascreen.core.store", "pandascreen.core.sync",
+            "pandascreen.core.layout", "pandascreen.board.board", "pandascreen.core._ed25519_py",
+            "pandascreen.core._blake3_py", "ssd1306"} <= set(modules)
+    imports = "\n".join("import %s" % m for m in modules)
+    out = run_micropython(COMPILED_TREE_SCRIPT % {"imports": imports}, libs=[lib, vector_lib])
+    assert "file /lib/pandascreen/core/operation.mpy" in out, out
+    assert "driver /lib/ssd1306.mpy SSD1306_I2C" in out, out
+    assert "modules %d" % len([m for m in modules if m.startswith("pandascreen")]) in out, out
+    assert "failures 0" in out, out
+
+
+def test_compiled_tree_imports_in_a_pico_sized_heap(compiled_tree, vector_lib):
+    """The same compiled tree on the 32-bit unix MicroPython capped at a Pico W's 180 KB heap."""
+    lib, modules = compiled_tree
+    imports = "\n".join("import %s" % m for m in modules)
+    out = run_unix32(COMPILED_TREE_SCRIPT % {"imports": imports}, heapsize="180K", libs=[lib, vector_lib])
+    assert "driver %s/ssd1306.mpy SSD1306_I2C" % lib in out, out
     assert "failures 0" in out, out

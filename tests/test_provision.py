@@ -305,7 +305,9 @@ def test_provision_micropython_board(board, tmp_path, pskfile, capsys):
     out, err = capsys.readouterr()
     assert rc == 0, err
     files = board.files()
-    assert "/lib/pandascreen/util.mpy" in files and "/lib/pandascreen/cbor.mpy" in files
+    for flashed in ("/lib/pandascreen/core/util.mpy", "/lib/pandascreen/core/cbor.mpy", "/lib/ssd1306.mpy",
+                    "/main.py"):
+        assert flashed in files
     seed = board.read_file("/device.key")
     assert len(seed) == 32
     pub = crypto.public_key(seed).hex()

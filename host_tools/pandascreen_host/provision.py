@@ -434,7 +434,7 @@ def provision_micropython(args, board, cfg_parts, out, err):
         else:
             out.write("kept %s on the board (same key)\n" % MP_KEY)
         if wifi:
-            # firmware/micropython/main.py passes cfg["wifi"]["psk"] to network.WLAN.connect();
+            # firmware/pandascreen/board/main.py passes cfg["wifi"]["psk"] to network.WLAN.connect();
             # the board's own flash is the only place it is stored.
             cfg["wifi"] = {"ssid": wifi["ssid"], "country": wifi["country"], "hidden": wifi["hidden"],
                            "psk": wifi["passphrase"] or ""}

@@ -1,0 +1,21 @@
+# What `pandascreen-host flash` puts on a MicroPython board, as a micropython-lib style manifest.
+#
+# The verbs are those of micropython's tools/manifestfile.py (host_tools/pandascreen_host/mpy_manifest.py
+# evaluates them); paths are relative to this file.  Modules are compiled with mpy-cross to
+# /lib/<path>.mpy, keeping the package folders (/lib/pandascreen/core/cbor.mpy).  node/ runs on
+# CPython only (SQLite, sockets, Pillow) and is never flashed.
+metadata(description="pandascreen for MicroPython boards (Pico W + SSD1306)", version="0.1.0", license="MIT")
+
+# the package root and the pure core: everything in core/ runs on MicroPython by definition
+module("pandascreen/__init__.py", base_path="../..")
+package("pandascreen/core", base_path="../..")
+
+# the board glue, by name: board/ also holds this manifest, main.py and third_party/
+package("pandascreen/board", files=("__init__.py", "board.py"), base_path="../..")
+
+# micropython-lib's SSD1306 driver, the top-level module `ssd1306` (`from ssd1306 import SSD1306_I2C`).
+# flash passes third_party/micropython-lib as $(MPY_LIB_DIR), so this resolves offline, unchanged.
+require("ssd1306")
+
+# MicroPython runs /main.py from the filesystem root after boot: copied as source, not into /lib
+root_file("main.py")
