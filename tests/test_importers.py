@@ -308,3 +308,164 @@ def test_cli_prints_one_line_for_a_bad_json_field(tmp_path, capsys):
     assert main(["import", path, "--store", str(tmp_path / "f.db"), "--key", str(tmp_path / "k"), "--dry-run"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: %s day #1 event id=5: 'title'" % path)
+
+
+# -- iCal: recurrence, the file's own VTIMEZONE, encodings, warnings --------------------------------
+VTIMEZONE = """BEGIN:VTIMEZONE
+TZID:Festival Time
+BEGIN:STANDARD
+DTSTART:19701025T030000
+TZOFFSETFROM:+0200
+TZOFFSETTO:+0100
+RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU
+END:STANDARD
+BEGIN:DAYLIGHT
+DTSTART:19700329T020000
+TZOFFSETFROM:+0100
+TZOFFSETTO:+0200
+RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU
+END:DAYLIGHT
+END:VTIMEZONE
+"""
+
+
+def ics(tmp_path, *events, head="", name="cal.ics", encoding="utf-8"):
+    body = "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//test//EN\nX-WR-CALNAME:Test Fest\n" + head
+    for ev in events:
+        body += "BEGIN:VEVENT\n" + ev.strip() + "\nEND:VEVENT\n"
+    body += "END:VCALENDAR\n"
+    p = tmp_path / name
+    p.write_bytes(body.replace("\n", "\r\n").encode(encoding))
+    return str(p)
+
+
+def test_ical_weekly_rrule_repeats_within_the_festival_and_no_further(tmp_path):
+    path = ics(tmp_path, """UID:yoga
+DTSTART;TZID=Festival Time:20240701T080000
+DTEND;TZID=Festival Time:20240701T090000
+RRULE:FREQ=WEEKLY
+SUMMARY:Morning yoga
+LOCATION:Meadow""", """UID:open
+DTSTART;TZID=Festival Time:20240701T100000
+DTEND;TZID=Festival Time:20240701T110000
+SUMMARY:Opening
+LOCATION:Main""", """UID:close
+DTSTART;TZID=Festival Time:20240722T180000
+DTEND;TZID=Festival Time:20240722T190000
+SUMMARY:Closing
+LOCATION:Main""", head=VTIMEZONE)
+    n = importers.load(path)
+    yoga = [e for e in n["events"] if e["title"] == "Morning yoga"]
+    assert [e["start"] for e in yoga] == [ts(2024, 7, d, 6, 0) for d in (1, 8, 15, 22)]
+    assert len(set(e["id"] for e in yoga)) == 4  # one id per occurrence, stable across re-imports
+    assert importers.diff(n, importers.load(path)) == []
+    assert any("repeats after the festival's last day" in w and "UID yoga" in w for w in n["warnings"])
+    # the TZID is defined only by the file's own VTIMEZONE (CEST in July, +02:00)
+    assert find(n, title="Opening")["start"] == ts(2024, 7, 1, 8, 0) and n["festival"]["utc_offset"] == 120
+
+
+def test_ical_rdate_exdate_and_a_moved_occurrence(tmp_path):
+    path = ics(tmp_path, """UID:talk
+DTSTART:20240701T100000Z
+DURATION:PT30M
+RRULE:FREQ=DAILY;COUNT=4
+EXDATE:20240703T100000Z
+RDATE:20240710T120000Z
+SUMMARY:Daily talk""", """UID:talk
+RECURRENCE-ID:20240702T100000Z
+DTSTART:20240702T150000Z
+DURATION:PT30M
+SUMMARY:Daily talk (moved)""", """UID:end
+DTSTART:20240710T180000Z
+DTEND:20240710T190000Z
+SUMMARY:End""", head="X-WR-TIMEZONE:Europe/Berlin\n")
+    n = importers.load(path)
+    starts = sorted((e["start"], e["title"]) for e in n["events"] if e["title"].startswith("Daily"))
+    assert starts == [(ts(2024, 7, 1, 10), "Daily talk"), (ts(2024, 7, 2, 15), "Daily talk (moved)"),
+                      (ts(2024, 7, 4, 10), "Daily talk"), (ts(2024, 7, 10, 12), "Daily talk")]
+    assert all(e["end"] - e["start"] == 1800 for e in n["events"] if e["title"].startswith("Daily"))
+    assert not any("repeats after" in w for w in n["warnings"])  # a finite rule inside the festival
+
+
+def test_ical_endless_rule_alone_is_bounded(tmp_path):
+    path = ics(tmp_path, """UID:tick
+DTSTART:20240701T100000Z
+DURATION:PT5M
+RRULE:FREQ=HOURLY
+SUMMARY:Tick
+LOCATION:Clock""", head="X-WR-TIMEZONE:UTC\n")
+    n = importers.load(path)
+    assert len(n["events"]) == 14 * 24 + 1  # DEFAULT_SPAN (14 days), both ends included
+    assert any("repeats after" in w for w in n["warnings"])
+
+
+def test_ical_latin1_is_decoded_with_a_warning(tmp_path):
+    path = ics(tmp_path, """UID:1
+DTSTART:20240701T100000Z
+DTEND:20240701T110000Z
+SUMMARY:Café Müller à l'Opéra
+LOCATION:Salle Dupré""", head="X-WR-TIMEZONE:Europe/Paris\n", encoding="latin-1")
+    n = importers.load(path)
+    assert n["events"][0]["title"] == "Café Müller à l'Opéra" and n["venues"][0]["name"] == "Salle Dupré"
+    assert any("not UTF-8" in w and "Windows-1252" in w for w in n["warnings"])
+
+
+def test_ical_without_any_time_zone(tmp_path):
+    floating = """UID:1
+DTSTART:20240701T100000
+DTEND:20240701T110000
+SUMMARY:Floating"""
+    with pytest.raises(ScheduleImportError, match="floating time.*pass --timezone"):
+        importers.load(ics(tmp_path, floating))
+    n = importers.load(ics(tmp_path, floating), timezone="Europe/Berlin")
+    assert n["events"][0]["start"] == ts(2024, 7, 1, 8, 0)
+    assert any("names no time zone" in w and "Europe/Berlin" in w for w in n["warnings"])
+    n = importers.load(ics(tmp_path, floating.replace("100000", "100000Z").replace("110000", "110000Z")))
+    assert n["festival"]["timezone"] == "" and any("every time is UTC" in w for w in n["warnings"])
+
+
+def test_ical_event_over_a_day_warns(tmp_path):
+    n = importers.load(ics(tmp_path, """UID:camp
+DTSTART;VALUE=DATE:20240701
+DTEND;VALUE=DATE:20240704
+SUMMARY:Camping""", head="X-WR-TIMEZONE:Europe/Berlin\n"))
+    assert n["events"][0]["start"] == ts(2024, 6, 30, 22, 0)  # all-day: midnight festival time
+    assert any("lasts over a day" in w and "3.0 days" in w for w in n["warnings"])
+
+
+def test_ical_unknown_tzid_is_named(tmp_path):
+    with pytest.raises(ScheduleImportError, match="'Atlantis/Capital', which is neither a known zone nor defined"):
+        importers.load(ics(tmp_path, """UID:1
+DTSTART;TZID=Atlantis/Capital:20240701T100000
+SUMMARY:x"""))
+
+
+def test_ical_truncated_versus_malformed(tmp_path):
+    whole = open(ics(tmp_path, """UID:1
+DTSTART:20240701T100000Z
+SUMMARY:x""", head="X-WR-TIMEZONE:UTC\n"), "rb").read()
+    cut = tmp_path / "cut.ics"
+    cut.write_bytes(whole[:whole.index(b"SUMMARY")])
+    with pytest.raises(ScheduleImportError, match="is the download complete"):
+        importers.load(str(cut))
+    bad = tmp_path / "bad.ics"
+    bad.write_bytes(whole.replace(b"DTSTART:20240701T100000Z", b"DTSTART:2024-07-01 10:00"))
+    with pytest.raises(ScheduleImportError, match="DTSTART .* is not an iCal date-time") as ei:
+        importers.load(str(bad))
+    assert "download" not in str(ei.value)
+
+
+@pytest.mark.parametrize("lines,msg", [
+    ("DTSTART:20240701T100000Z\nRRULE:FREQ=BOGUS", "RRULE 'FREQ=BOGUS' is not valid"),
+    ("DTSTART:20240701T100000Z\nRRULE:FREQ=SECONDLY", "RRULE repeats secondly"),
+    ("DTSTART:20240701T100000Z\nDURATION:soon", "DURATION 'soon' is not valid"),
+    ("DTSTART:20240701T100000Z\nRDATE:xyz", "RDATE 'xyz' is not valid"),
+    ("DTSTART:20240701T100000Z\nEXDATE:xyz\nRRULE:FREQ=DAILY;COUNT=2", "EXDATE 'xyz' is not valid"),
+    ("DTSTART:20240701T100000Z\nRECURRENCE-ID:bad", "RECURRENCE-ID 'bad' is not valid"),
+    ("DTSTART:99991231T230000Z\nDURATION:PT5H", "out of range"),
+    ("SUMMARY:no start", "has no DTSTART"),
+])
+def test_ical_bad_values_are_named(tmp_path, lines, msg):
+    with pytest.raises(ScheduleImportError, match=msg) as ei:
+        importers.load(ics(tmp_path, "UID:1\n" + lines, head="X-WR-TIMEZONE:UTC\n"))
+    assert "\n" not in str(ei.value)

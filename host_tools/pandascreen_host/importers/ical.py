@@ -24,14 +24,17 @@ import re
 
 import icalendar
 import recurring_ical_events
+from icalendar.prop import vBroken
 
 from .common import Builder, ScheduleImportError, get_zone, slug, to_epoch
 
 UTC = datetime.timezone.utc
 MAX_SPAN = datetime.timedelta(days=62)       # longest festival a calendar is expanded over
 DEFAULT_SPAN = datetime.timedelta(days=14)   # when every event recurs: expand this far
-MAX_OCCURRENCES = 50000                      # an RRULE every minute must not exhaust memory
+MAX_OCCURRENCES = 50000                      # bound on events after expansion
+TOO_FREQUENT = ("SECONDLY", "MINUTELY")      # no schedule repeats a talk every minute
 DAY = 24 * 3600
+LIBRARY_ERRORS = (icalendar.InvalidCalendar, recurring_ical_events.InvalidCalendar, ValueError)
 
 
 def decode(path, data, b):
@@ -135,6 +138,15 @@ class _Survey:
             raise ScheduleImportError("%s: has no DTSTART" % where)
         start = self._value(ev, "DTSTART", where)
         end = self._value(ev, "DTEND", where) if "DTEND" in ev else None
+        for name in ("DURATION", "RRULE", "RDATE", "EXDATE", "RECURRENCE-ID"):
+            for prop in (ev[name] if isinstance(ev.get(name), list) else [ev.get(name)]):
+                if isinstance(prop, vBroken):  # icalendar kept the raw text of a value it could not read
+                    raise ScheduleImportError("%s: %s %r is not valid iCalendar" % (where, name, str(prop)[:40]))
+        for rule in (ev["RRULE"] if isinstance(ev.get("RRULE"), list) else [ev.get("RRULE")]):
+            freq = (rule.get("FREQ") or [""])[0] if hasattr(rule, "get") else ""
+            if str(freq).upper() in TOO_FREQUENT:
+                raise ScheduleImportError("%s: RRULE repeats %s; a festival schedule cannot show that"
+                                          % (where, str(freq).lower()))
         if "RRULE" in ev or "RDATE" in ev:
             self.recurring.add(_text(ev, "UID"))
         if "DTEND" not in ev and "DURATION" not in ev:
@@ -145,10 +157,14 @@ class _Survey:
 
     def _value(self, ev, name, where):
         prop = ev[name]
-        value = getattr(prop, "dt", None)
+        try:
+            value = prop.dt
+        except (AttributeError, ValueError):  # icalendar's vBroken: the library kept the raw text
+            value = None
         if not isinstance(value, (datetime.date, datetime.datetime)):
-            raise ScheduleImportError("%s: %s %r is not an iCal date-time" % (where, name, str(prop.to_ical()
-                                      if hasattr(prop, "to_ical") else prop)[:40]))
+            raw = prop.to_ical() if hasattr(prop, "to_ical") else prop
+            raw = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+            raise ScheduleImportError("%s: %s %r is not an iCal date-time" % (where, name, raw[:40]))
         tzid = prop.params.get("TZID") if hasattr(prop, "params") else None
         if isinstance(value, datetime.datetime):
             if value.tzinfo is None and tzid:
@@ -206,22 +222,39 @@ def load(path, data, timezone=None, festival_id=None):
         b.warn("the calendar names no time zone (every time is UTC); screens will show UTC unless you pass "
                "--timezone")
 
-    lo, hi = _window(survey, zone)
+    try:
+        lo, hi = _window(survey, zone)
+        occurrences, later = _expand(path, cal, lo, hi, bool(survey.recurring))
+    except OverflowError:
+        raise ScheduleImportError("%s: a date is out of range (near year 1 or 9999)" % path)
+    except LIBRARY_ERRORS as e:
+        raise ScheduleImportError("%s: cannot expand the recurring events: %s" % (path, " ".join(str(e).split())))
+    for uid in sorted(later & survey.recurring):
+        b.warn("recurring event repeats after the festival's last day (%s); later repeats left out"
+               % hi.date(), "UID " + uid[:60])
+    for ev in occurrences:
+        try:
+            _add(b, ev, zone, survey, path)
+        except OverflowError:
+            raise ScheduleImportError("%s %s: a date is out of range" % (path, _where(ev)))
+        except LIBRARY_ERRORS as e:
+            raise ScheduleImportError("%s %s: %s" % (path, _where(ev), " ".join(str(e).split())))
+    name = _text(cal, "X-WR-CALNAME") or _text(cal, "NAME") or _text(cal, "X-WR-CALDESC")
+    return b.result(name, festival_id and slug(festival_id, "festival"), zone_name, zone)
+
+
+def _expand(path, cal, lo, hi, any_recurring):
+    """Every occurrence in [lo, hi] (bounded), and the UIDs that still repeat after ``hi``."""
     query = recurring_ical_events.of(cal)
-    occurrences = list(itertools.islice(query.between(lo, hi + datetime.timedelta(seconds=1)), MAX_OCCURRENCES + 1))
+    after = hi + datetime.timedelta(seconds=1)
+    occurrences = list(itertools.islice(query.between(lo, after), MAX_OCCURRENCES + 1))
     if len(occurrences) > MAX_OCCURRENCES:
         raise ScheduleImportError("%s: expands to more than %d events between %s and %s; is an RRULE too frequent?"
                                   % (path, MAX_OCCURRENCES, lo.date(), hi.date()))
-    if survey.recurring:
-        later = set(_text(o, "UID") for o in itertools.islice(query.after(hi + datetime.timedelta(seconds=1)), 1000))
-        for uid in sorted(later & survey.recurring):
-            b.warn("recurring event repeats after the festival's last day (%s); later repeats left out"
-                   % hi.date(), "UID " + uid[:60])
-
-    for ev in occurrences:
-        _add(b, ev, zone, survey, path)
-    name = _text(cal, "X-WR-CALNAME") or _text(cal, "NAME") or _text(cal, "X-WR-CALDESC")
-    return b.result(name, festival_id and slug(festival_id, "festival"), zone_name, zone)
+    later = set()
+    if any_recurring:  # the next few occurrences after the festival say which rules go on
+        later = set(_text(o, "UID") for o in itertools.islice(query.after(after), 200))
+    return occurrences, later
 
 
 def _add(b, ev, zone, survey, path):
