@@ -171,8 +171,8 @@ def test_pretalx_json():
 @pytest.mark.parametrize("name,content,msg", [
     ("missing.xml", None, "no such file"),
     ("empty.xml", b"   \n", "empty"),
-    ("cut.xml", b"<schedule><conference><title>x</title></conf", "not well-formed XML"),
-    ("other.xml", b"<html><body/></html>", "expected a frab <schedule>"),
+    ("cut.xml", b"<schedule><conference><title>x</title></conf", "ends inside <conference>.*download complete"),
+    ("other.xml", b"<calendar><body/></calendar>", "expected a frab <schedule>"),
     ("other.json", b'{"hello": 1}', "not a frab/pretalx schedule"),
     ("bad.json", b'{"schedule": ', "not valid JSON"),
     ("float.ics", b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:1\r\nDTSTART:20240101T100000\r\nSUMMARY:x\r\n"
@@ -469,3 +469,51 @@ def test_ical_bad_values_are_named(tmp_path, lines, msg):
     with pytest.raises(ScheduleImportError, match=msg) as ei:
         importers.load(ics(tmp_path, "UID:1\n" + lines, head="X-WR-TIMEZONE:UTC\n"))
     assert "\n" not in str(ei.value)
+
+
+# -- XML: errors that name the cause ---------------------------------------------------------------
+HEAD = b'<?xml version="1.0" encoding="UTF-8"?>\n<schedule><conference><title>Caf\xc3\xa9</title></conference>'
+
+
+@pytest.mark.parametrize("data,msg", [
+    (b"<!DOCTYPE html>\n<html><head><title>Sign in</title><body><p>Please log in<br></body></html>",
+     "looks like an HTML page, not a frab schedule: did the download hit a login/error page"),
+    (b"<html xmlns='http://www.w3.org/1999/xhtml'><body/></html>", "looks like an HTML page"),
+    (HEAD.replace(b"\xc3\xa9", b"\xe9") + b"</schedule>",
+     r"byte 0xe9 at line 2 is not utf-8 \(the file declares UTF-8\); was it saved as Latin-1"),
+    (HEAD.replace(b"\xc3\xa9", b"\xe9").replace(b' encoding="UTF-8"', b"") + b"</schedule>",
+     "declares no encoding, so it must be UTF-8"),
+    (HEAD.replace(b"UTF-8", b"klingon-8") + b"</schedule>", "declares encoding 'klingon-8', which is not"),
+    (b'<?xml version="1.0"?>\n<!DOCTYPE s [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;">]>\n'
+     b"<schedule>&b;</schedule>", "line 2 declares or uses an XML entity.*refused"),
+    (b'<?xml version="1.0"?>\n<!DOCTYPE s [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n<schedule>&xxe;</schedule>',
+     "declares or uses an XML entity"),
+    (HEAD + b"<day><room>&nbsp;</room></day></schedule>", "line 2 column .* uses an entity XML does not define"),
+    (HEAD + b"<day index='1'><room></day></schedule>", "not well-formed XML: mismatched tag at line 2"),
+    (HEAD + b"<day index='1' date='2024-05-01'><room name='A'><event id='1'><start>10:0",
+     r"ends inside <start> \(line 2\); it is cut short: is the download complete\?"),
+])
+def test_xml_errors_name_the_cause(tmp_path, data, msg):
+    p = tmp_path / "schedule.xml"
+    p.write_bytes(data)
+    with pytest.raises(ScheduleImportError, match=msg) as ei:
+        importers.load(str(p), timezone="Europe/Berlin")
+    if "download" not in msg:
+        assert "download complete" not in str(ei.value)  # that hint is kept for files truly cut short
+
+
+def test_xml_truncated_real_export_and_declared_latin1(tmp_path):
+    whole = open(fixture("eventfahrplan_schedule-38c3-20251206.xml"), "rb").read()
+    cut = tmp_path / "cut.xml"
+    cut.write_bytes(whole[:len(whole) // 2])
+    with pytest.raises(ScheduleImportError, match="is the download complete"):
+        importers.load(str(cut))
+    # a file that declares its real (non-UTF-8) encoding is fine, and a DOCTYPE without entities too
+    latin = (b'<?xml version="1.0" encoding="ISO-8859-1"?>\n<!DOCTYPE schedule>\n<schedule><conference>'
+             b'<title>F\xeate</title><time_zone_name>Europe/Paris</time_zone_name></conference>'
+             b'<day index="1" date="2024-06-21"><room name="Th\xe9\xe2tre"><event id="1"><start>20:00</start>'
+             b'<duration>01:00</duration><title>Op\xe9ra</title></event></room></day></schedule>')
+    p = tmp_path / "latin.xml"
+    p.write_bytes(latin)
+    n = importers.load(str(p))
+    assert n["events"][0]["title"] == "Opéra" and n["venues"][0]["name"] == "Théâtre"

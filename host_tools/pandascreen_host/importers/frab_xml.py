@@ -1,7 +1,22 @@
-"""frab / pentabarf / pretalx ``schedule.xml`` importer."""
+"""frab / pentabarf / pretalx ``schedule.xml`` importer.
 
+Before ElementTree builds the tree, one pass of expat (the parser ElementTree itself uses)
+finds out *why* a file is not a schedule, because "not well-formed" alone sends the organiser
+off in the wrong direction:
+
+* an HTML page (a login or error page saved instead of the export),
+* a wrong or undeclared encoding (Latin-1 bytes in a file that says, or defaults to, UTF-8),
+* entity declarations, refused outright: a schedule never needs them, and they are how XML
+  attacks work (billion laughs, external entities / XXE).  That is the rule defusedxml
+  applies; doing it in this pass spares a dependency for one check,
+* a file that ends while elements are still open: only that is "is the download complete?".
+"""
+
+import codecs
 import datetime
+import re
 import xml.etree.ElementTree as ET
+from xml.parsers import expat
 
 from .common import (Builder, ScheduleImportError, aware, get_zone, local_to_epoch, parse_date,
                      parse_duration, parse_hhmm)
@@ -12,11 +27,79 @@ def _text(el, tag):
     return "" if child is None or child.text is None else child.text.strip()
 
 
+_HTML = re.compile(rb"<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]", re.I)
+_DECLARED = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']+)[\"']")
+_END_OF_FILE = (expat.errors.XML_ERROR_NO_ELEMENTS, expat.errors.XML_ERROR_UNCLOSED_TOKEN,
+                expat.errors.XML_ERROR_PARTIAL_CHAR, expat.errors.XML_ERROR_UNCLOSED_CDATA_SECTION)
+
+
+class _Refused(Exception):
+    pass
+
+
+def _check_encoding(path, data):
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return  # expat reads UTF-16 with a BOM itself
+    m = _DECLARED.match(data.lstrip(codecs.BOM_UTF8))
+    name = m.group(1).decode("ascii", "replace") if m else None
+    try:
+        codec = codecs.lookup(name or "utf-8").name
+    except LookupError:
+        raise ScheduleImportError("%s: declares encoding %r, which is not an encoding Python knows; fix the "
+                                  "<?xml ... encoding=...?> line" % (path, name))
+    try:
+        data.decode(codec)
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        said = "declares %s" % name if name else "declares no encoding, so it must be UTF-8"
+        raise ScheduleImportError("%s: byte 0x%02x at line %d is not %s (the file %s); was it saved as "
+                                  "Latin-1/Windows-1252? Re-save it as UTF-8 or declare the real encoding"
+                                  % (path, data[e.start], line, codec, said))
+
+
+def _prescan(path, data):
+    """One expat pass: refuse entity declarations, tell a truncated file from a malformed one."""
+    if _HTML.search(data[:4096]):
+        raise ScheduleImportError("%s: this looks like an HTML page, not a frab schedule: did the download hit a "
+                                  "login/error page?" % path)
+    _check_encoding(path, data)
+    parser = expat.ParserCreate()
+    open_tags = []
+
+    def refuse(*_args):
+        raise _Refused()
+    parser.EntityDeclHandler = refuse
+    parser.UnparsedEntityDeclHandler = refuse
+    parser.ExternalEntityRefHandler = refuse
+    parser.StartElementHandler = lambda name, _attrs: open_tags.append(name)
+    parser.EndElementHandler = lambda _name: open_tags.pop()
+    try:
+        parser.Parse(data, True)
+    except _Refused:
+        raise ScheduleImportError("%s: line %d declares or uses an XML entity (<!ENTITY ...>); refused, a "
+                                  "schedule never needs one and entities are how XML attacks work"
+                                  % (path, parser.ErrorLineNumber))
+    except expat.ExpatError as e:
+        why = expat.errors.messages[e.code]
+        if open_tags and why in _END_OF_FILE:
+            raise ScheduleImportError("%s: the file ends inside <%s> (line %d); it is cut short: is the download "
+                                      "complete?" % (path, open_tags[-1], e.lineno))
+        if why == expat.errors.XML_ERROR_UNDEFINED_ENTITY:
+            raise ScheduleImportError("%s: line %d column %d uses an entity XML does not define (HTML such as "
+                                      "&nbsp; pasted into XML?)" % (path, e.lineno, e.offset + 1))
+        raise ScheduleImportError("%s: not well-formed XML: %s at line %d column %d" % (path, why, e.lineno,
+                                                                                        e.offset + 1))
+
+
 def load(path, data, timezone=None, festival_id=None):
+    _prescan(path, data)
     try:
         root = ET.fromstring(data)
-    except ET.ParseError as e:
-        raise ScheduleImportError("%s: not well-formed XML (%s); is the download complete?" % (path, e))
+    except ET.ParseError as e:  # expat already read it once; kept so nothing else can escape
+        raise ScheduleImportError("%s: not well-formed XML (%s)" % (path, e))
+    if root.tag.lower() == "html":
+        raise ScheduleImportError("%s: this looks like an HTML page, not a frab schedule: did the download hit a "
+                                  "login/error page?" % path)
     if root.tag != "schedule":
         raise ScheduleImportError("%s: XML root is <%s>, expected a frab <schedule>" % (path, root.tag))
     conf = root.find("conference")
