@@ -60,3 +60,9 @@ def test_repeated_warnings_print_as_one_counted_line(tmp_path, capsys):
     assert main(["import", lca, "--store", str(tmp_path / "f.db"), "--key", str(tmp_path / "k"), "--dry-run"]) == 0
     lines = [l for l in capsys.readouterr().err.splitlines() if "has no room" in l]
     assert len(lines) == 1 and lines[0].startswith("warning: ") and "(4 times, e.g. " in lines[0]
+
+
+def test_bad_store_leaves_no_new_key_behind(tmp_path, capsys):
+    key = tmp_path / "org.key"
+    assert main(["import", CAMP, "--store", str(tmp_path / "no" / "such" / "f.db"), "--key", str(key)]) == 2
+    assert capsys.readouterr().err.startswith("error: cannot open store") and not key.exists()

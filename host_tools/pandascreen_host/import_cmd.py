@@ -59,18 +59,25 @@ def run(args, out=None, err=None):
         err.write("warning: %s\n" % w)
     fest = neutral["festival"]
     fid = fest["id"]
-    key_path = args.key or "organiser.key"
-    seed, created = _load_or_create_key(key_path, args.dry_run, out)
-    pk = public_key(seed)
     log_id = operation.log_id_for_festival(fid)
-
-    if args.dry_run and not os.path.exists(args.store):
-        current = None
-    else:
-        try:
+    store = None
+    if not (args.dry_run and not os.path.exists(args.store)):
+        try:  # open the store first: a bad --store must not leave a new key behind
             store = SqliteStore(args.store)
         except IngestError as e:
             raise UserError(str(e))
+    key_path = args.key or "organiser.key"
+    try:
+        seed, created = _load_or_create_key(key_path, args.dry_run, out)
+    except BaseException:
+        if store is not None:
+            store.close()
+        raise
+    pk = public_key(seed)
+
+    if store is None:
+        current = None
+    else:
         current = Schedule.from_store(store, log_id, authors=[pk]).to_neutral()
         if args.dry_run:
             store.close()
