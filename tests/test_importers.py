@@ -517,3 +517,19 @@ def test_xml_truncated_real_export_and_declared_latin1(tmp_path):
     p.write_bytes(latin)
     n = importers.load(str(p))
     assert n["events"][0]["title"] == "Opéra" and n["venues"][0]["name"] == "Théâtre"
+
+
+@pytest.mark.parametrize("name", ["schedule.json", "fahrplan.ics", "export.csv", "schedule.xml"])
+def test_html_login_page_is_named_whatever_the_file_is_called(tmp_path, name):
+    p = tmp_path / name
+    p.write_bytes(b"\n<!DOCTYPE html>\n<html lang=en><head><title>Login</title></head><body>Sign in</body></html>")
+    with pytest.raises(ScheduleImportError, match="looks like an HTML page.*login/error page"):
+        importers.load(str(p))
+
+
+def test_csv_in_latin1_is_read_with_a_warning(tmp_path):
+    p = tmp_path / "s.csv"
+    p.write_bytes("Room,Date,Day,Start,Duration,Title\nSaal Müller,2024-01-01,1,10:00,1:00,Café\n".encode("latin-1"))
+    n = importers.load(str(p), timezone="Europe/Berlin")
+    assert n["events"][0]["title"] == "Café" and n["venues"][0]["name"] == "Saal Müller"
+    assert any("not UTF-8" in w for w in n["warnings"])

@@ -13,7 +13,7 @@ create/update/delete changes that bring ``old`` to ``new``.
 
 import os
 
-from .common import ScheduleImportError
+from .common import ScheduleImportError, refuse_html
 
 SUPPORTED = ("frab/pentabarf/pretalx schedule.xml", "frab/c3voc/pretalx schedule.json",
              "iCalendar .ics", "voctosched .csv")
@@ -50,6 +50,7 @@ def load(path, timezone=None, festival_id=None):
     if not data.strip():
         raise ScheduleImportError("%s: the file is empty" % path)
     kind = _sniff(path, data)
+    refuse_html(path, data, "frab schedule" if kind == "xml" else "schedule")
     if kind is None:
         raise ScheduleImportError("%s: unknown schedule format (supported: %s)" % (path, "; ".join(SUPPORTED)))
     if kind == "xml":

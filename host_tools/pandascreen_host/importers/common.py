@@ -26,6 +26,32 @@ def slug(text, fallback="x"):
     return text[:60] or fallback
 
 
+_HTML_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html[\s>])",
+                         re.I | re.S)
+HTML_PAGE = "this looks like an HTML page, not a %s: did the download hit a login/error page?"
+
+
+def refuse_html(path, data, what="schedule"):
+    """A saved login or error page is the commonest wrong download; say so whatever the file is called."""
+    if _HTML_START.match(data[:4096]):
+        raise ScheduleImportError("%s: %s" % (path, HTML_PAGE % what))
+
+
+def decode_text(data, warn):
+    """UTF-8 (BOM allowed); else Windows-1252, else Latin-1, with a warning naming the first bad byte."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        first_bad = e.start
+    for codec, label in (("cp1252", "Windows-1252"), ("latin-1", "Latin-1")):
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        warn("not UTF-8 (first bad byte at offset %d); read as %s, check the accents" % (first_bad, label))
+        return text
+
+
 def describe(value):
     """What a JSON value is, for an error message: 'a number (42)', 'a list', ..."""
     if value is None:

@@ -4,24 +4,25 @@ import csv
 import io
 import os
 
-from .common import Builder, ScheduleImportError, get_zone, local_to_epoch, parse_date, parse_duration, parse_hhmm, slug
+from .common import (Builder, ScheduleImportError, decode_text, get_zone, local_to_epoch, parse_date, parse_duration,
+                     parse_hhmm, slug)
 
 REQUIRED = ("Room", "Date", "Start", "Duration", "Title")
 DEFAULT_ZONE = "Europe/Berlin"
 
 
 def load(path, data, timezone=None, festival_id=None):
+    b = Builder(path)
+    text = decode_text(data, b.warn)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeError:
-        raise ScheduleImportError("%s: CSV is not UTF-8 text" % path)
-    reader = csv.DictReader(io.StringIO(text))
-    header = reader.fieldnames or []
+        header = reader.fieldnames or []
+    except csv.Error as e:
+        raise ScheduleImportError("%s: not a readable CSV file (%s)" % (path, e))
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise ScheduleImportError("%s: CSV header lacks column(s) %s (found: %s)"
                                   % (path, ", ".join(missing), ", ".join(header) or "nothing"))
-    b = Builder(path)
     zone_name = timezone
     if not zone_name:
         zone_name = DEFAULT_ZONE
@@ -34,7 +35,7 @@ def load(path, data, timezone=None, festival_id=None):
             continue
         day = parse_date(row.get("Date"), where)
         hh, mm = parse_hhmm(row.get("Start"), where)
-        start = local_to_epoch(day, hh, mm, zone)
+        start = local_to_epoch(day, hh, mm, zone, where)
         dur = parse_duration(row.get("Duration"), where)
         speakers = []
         for s in (row.get("Speakers") or "").split(","):

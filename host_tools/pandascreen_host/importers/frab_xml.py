@@ -18,8 +18,8 @@ import re
 import xml.etree.ElementTree as ET
 from xml.parsers import expat
 
-from .common import (Builder, ScheduleImportError, aware, get_zone, local_to_epoch, parse_date,
-                     parse_duration, parse_hhmm)
+from .common import (HTML_PAGE, Builder, ScheduleImportError, aware, get_zone, local_to_epoch, parse_date,
+                     parse_duration, parse_hhmm, refuse_html, to_epoch)
 
 
 def _text(el, tag):
@@ -27,7 +27,6 @@ def _text(el, tag):
     return "" if child is None or child.text is None else child.text.strip()
 
 
-_HTML = re.compile(rb"<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]", re.I)
 _DECLARED = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']+)[\"']")
 _END_OF_FILE = (expat.errors.XML_ERROR_NO_ELEMENTS, expat.errors.XML_ERROR_UNCLOSED_TOKEN,
                 expat.errors.XML_ERROR_PARTIAL_CHAR, expat.errors.XML_ERROR_UNCLOSED_CDATA_SECTION)
@@ -59,9 +58,7 @@ def _check_encoding(path, data):
 
 def _prescan(path, data):
     """One expat pass: refuse entity declarations, tell a truncated file from a malformed one."""
-    if _HTML.search(data[:4096]):
-        raise ScheduleImportError("%s: this looks like an HTML page, not a frab schedule: did the download hit a "
-                                  "login/error page?" % path)
+    refuse_html(path, data, "frab schedule")
     _check_encoding(path, data)
     parser = expat.ParserCreate()
     open_tags = []
@@ -97,9 +94,8 @@ def load(path, data, timezone=None, festival_id=None):
         root = ET.fromstring(data)
     except ET.ParseError as e:  # expat already read it once; kept so nothing else can escape
         raise ScheduleImportError("%s: not well-formed XML (%s)" % (path, e))
-    if root.tag.lower() == "html":
-        raise ScheduleImportError("%s: this looks like an HTML page, not a frab schedule: did the download hit a "
-                                  "login/error page?" % path)
+    if root.tag.lower() == "html" or root.tag.endswith("}html"):  # XHTML
+        raise ScheduleImportError("%s: %s" % (path, HTML_PAGE % "frab schedule"))
     if root.tag != "schedule":
         raise ScheduleImportError("%s: XML root is <%s>, expected a frab <schedule>" % (path, root.tag))
     conf = root.find("conference")
@@ -134,7 +130,7 @@ def load(path, data, timezone=None, festival_id=None):
                         dt = dt.replace(tzinfo=zone)
                         z_as_local += 1
                     b.note_offset(dt)
-                    start = int(dt.timestamp())
+                    start = to_epoch(dt, "%s %s" % (path, where))
                 else:
                     if zone is None:
                         raise ScheduleImportError(
@@ -142,7 +138,7 @@ def load(path, data, timezone=None, festival_id=None):
                             "pass --timezone (e.g. Europe/Brussels)" % path)
                     if hh < change_h:
                         hh += 24
-                    start = local_to_epoch(day_date, hh, mm, zone)
+                    start = local_to_epoch(day_date, hh, mm, zone, "%s %s" % (path, where))
                 dur = parse_duration(_text(ev, "duration"), "%s %s" % (path, where))
                 speakers = [(p.text or "").strip() for p in ev.findall("persons/person")]
                 if not speakers:

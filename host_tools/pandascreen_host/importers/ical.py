@@ -26,7 +26,7 @@ import icalendar
 import recurring_ical_events
 from icalendar.prop import vBroken
 
-from .common import Builder, ScheduleImportError, get_zone, slug, to_epoch
+from .common import Builder, ScheduleImportError, decode_text, get_zone, slug, to_epoch
 
 UTC = datetime.timezone.utc
 MAX_SPAN = datetime.timedelta(days=62)       # longest festival a calendar is expanded over
@@ -37,20 +37,9 @@ DAY = 24 * 3600
 LIBRARY_ERRORS = (icalendar.InvalidCalendar, recurring_ical_events.InvalidCalendar, ValueError)
 
 
-def decode(path, data, b):
-    """Unfold at the byte level, then UTF-8; else Windows-1252 (then Latin-1) with a warning."""
-    data = re.sub(rb"\r?\n[ \t]", b"", data)
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        first_bad = e.start
-    for codec, label in (("cp1252", "Windows-1252"), ("latin-1", "Latin-1")):
-        try:
-            text = data.decode(codec)
-        except UnicodeDecodeError:
-            continue
-        b.warn("not UTF-8 (first bad byte at offset %d); read as %s, check the accents" % (first_bad, label))
-        return text
+def decode(data, b):
+    """Unfold at the byte level (a fold may split a UTF-8 sequence), then decode the text."""
+    return decode_text(re.sub(rb"\r?\n[ \t]", b"", data), b.warn)
 
 
 def _check_complete(path, text):
@@ -197,7 +186,7 @@ def _iana_name(tz):
 
 def load(path, data, timezone=None, festival_id=None):
     b = Builder(path)
-    text = decode(path, data, b)
+    text = decode(data, b)
     _check_complete(path, text)
     cal = _parse(path, text)
     broken = sum(len(c.errors) for c in cal.walk() if getattr(c, "errors", None))
