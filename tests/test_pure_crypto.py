@@ -32,6 +32,16 @@ def test_sha512_fallback_matches_hashlib(n):
     assert ed._sha512_py(data) == hashlib.sha512(data).digest()
 
 
+def test_sha512_of_parts_never_needs_their_concatenation():
+    rnd = random.Random(2)
+    for _ in range(60):
+        parts = [os.urandom(rnd.choice([0, 1, 31, 32, 64, 127, 128, 129, 300])) for _ in range(rnd.randrange(1, 5))]
+        want = hashlib.sha512(b"".join(parts)).digest()
+        assert ed._sha512_py(*parts) == want
+        assert ed._sha512_py(*[bytearray(p) for p in parts]) == want
+        assert ed.sha512(*[memoryview(p) for p in parts]) == want
+
+
 # RFC 8032 section 7.1, tests 1-3 and "SHA(abc)"
 RFC = [
     ("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",

@@ -100,23 +100,40 @@ def _sha512_block(h, w):
             (h[4] + e) & m, (h[5] + f) & m, (h[6] + g) & m, (h[7] + hh) & m)
 
 
-def _sha512_py(data):
-    """SHA-512 of ``data``, reading whole blocks in place and padding only the tail."""
-    n = len(data)
-    full = n - n % 128
+def _sha512_py(*parts):
+    """SHA-512 of the concatenated ``parts`` (buffers), without concatenating them: whole blocks
+    are read in place, and at most one block (plus the padded tail) is ever copied."""
     h = _H0
-    for off in range(0, full, 128):
-        h = _sha512_block(h, list(struct.unpack_from(">16Q", data, off)))
-    tail = bytes(data[full:]) + b"\x80" + bytes((111 - n) % 128) + struct.pack(">QQ", n >> 61, (n << 3) & M64)
+    pending = b""  # < 128 bytes carried to the next part
+    n = 0
+    for part in parts:
+        part = memoryview(part)
+        n += len(part)
+        off = 0
+        if pending:
+            off = min(128 - len(pending), len(part))
+            pending += bytes(part[:off])
+            if len(pending) < 128:
+                continue
+            h = _sha512_block(h, list(struct.unpack(">16Q", pending)))
+        end = off + (len(part) - off) // 128 * 128
+        for o in range(off, end, 128):
+            h = _sha512_block(h, list(struct.unpack_from(">16Q", part, o)))
+        pending = bytes(part[end:])
+    tail = pending + b"\x80" + bytes((111 - n) % 128) + struct.pack(">QQ", n >> 61, (n << 3) & M64)
     for off in range(0, len(tail), 128):
         h = _sha512_block(h, list(struct.unpack_from(">16Q", tail, off)))
     return struct.pack(">8Q", *h)
 
 
-def sha512(data):
-    if _hashlib_sha512 is not None:
-        return _hashlib_sha512(bytes(data)).digest()
-    return _sha512_py(data)
+def sha512(*parts):
+    """SHA-512 of the concatenated ``parts``."""
+    if _hashlib_sha512 is None:
+        return _sha512_py(*parts)
+    h = _hashlib_sha512()
+    for part in parts:
+        h.update(part)
+    return h.digest()
 
 
 # ------------------------------------------------------------------------------ curve25519
@@ -381,12 +398,12 @@ def public_key(seed):
 
 def sign(seed, msg):
     seed = bytes(seed)
-    msg = bytes(msg)
+    msg = memoryview(msg)
     a, prefix = _expand(seed)
     pk = _mul_base(a)
-    r = int.from_bytes(sha512(prefix + msg), "little") % L
+    r = int.from_bytes(sha512(prefix, msg), "little") % L
     rb = _mul_base(r)
-    k = int.from_bytes(sha512(rb + pk + msg), "little") % L
+    k = int.from_bytes(sha512(rb, pk, msg), "little") % L
     s = (r + k * a) % L
     return rb + s.to_bytes(32, "little")
 
@@ -396,7 +413,7 @@ def verify(pk, msg, sig):
     try:
         pk = bytes(pk)
         sig = bytes(sig)
-        msg = bytes(msg)
+        msg = memoryview(msg)  # a long message (a feed) is hashed in place, never copied
     except Exception:
         return False
     if len(pk) != 32 or len(sig) != 64:
@@ -410,6 +427,6 @@ def verify(pk, msg, sig):
     neg_a = _neg_key_multiples(pk)
     if neg_a is None:
         return False
-    k = int.from_bytes(sha512(rb + pk + msg), "little") % L
+    k = int.from_bytes(sha512(rb, pk, msg), "little") % L
     # [s]B - [k]A
     return _encode(*_mul_sum(((s, _odd_multiples(BX, BY)), (k, neg_a)))) == rb
