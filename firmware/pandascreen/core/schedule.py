@@ -93,9 +93,6 @@ class _Doc:
     def visible(self):
         return self.alive is not None and (self.deleted is None or self.alive > self.deleted)
 
-    def is_set(self, name):
-        return bool(self._set & (1 << self.FIELD_INDEX[name]))
-
     def _field_stamp(self, i):
         if not self._set & (1 << i):
             return None
@@ -154,7 +151,7 @@ class Festival(_Doc):
         """The set fields plus ``id`` (what ``Schedule.festival`` returns)."""
         out = {}
         for name in self.FIELD_INDEX:
-            if self.is_set(name):
+            if self._set & (1 << self.FIELD_INDEX[name]):
                 out[name] = getattr(self, name)
         out["id"] = self.id
         return out
@@ -217,13 +214,18 @@ class Event(_Doc):
 
 
 class _Sorted:
-    """Items kept sorted by their ``key()`` (a parallel list of keys, searched with bisect)."""
+    """Items kept sorted by their ``key()`` (a parallel list of keys, searched with bisect).
 
-    __slots__ = ("keys", "items")
+    For a venue's events, ``longest`` bounds every event's duration (raised, never lowered),
+    so ``now_next`` knows how far back a running event can have started.
+    """
+
+    __slots__ = ("keys", "items", "longest")
 
     def __init__(self):
         self.keys = []
         self.items = []
+        self.longest = 0
 
     def add(self, key, item):
         i = bisect_left(self.keys, key)
@@ -234,17 +236,6 @@ class _Sorted:
         i = bisect_left(self.keys, key)
         del self.keys[i]
         del self.items[i]
-
-
-class _Lane(_Sorted):
-    """One venue's visible events; ``longest`` bounds every event's duration (never lowered),
-    so ``now_next`` can stop looking back for a running event."""
-
-    __slots__ = ("longest",)
-
-    def __init__(self):
-        _Sorted.__init__(self)
-        self.longest = 0
 
 
 _KINDS = {"festival": Festival, "venue": Venue, "event": Event}
@@ -340,7 +331,7 @@ class Schedule:
         if visible:
             lane = self._lanes.get(doc.venue)
             if lane is None:
-                lane = self._lanes[doc.venue] = _Lane()
+                lane = self._lanes[doc.venue] = _Sorted()
             lane.add(key, doc)
             if doc.end - doc.start > lane.longest:
                 lane.longest = doc.end - doc.start
