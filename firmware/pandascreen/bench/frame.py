@@ -4,8 +4,9 @@ What a screen does when sync delivers one operation: ingest it into SQLite (deco
 commit), hand the new operations to the ONE schedule it keeps (``operations_since`` +
 ``Schedule.apply``), build the view and draw it on the SSD1306 128x64 and the Inky 212x104
 canvases the Pi uses (``node.display.render_view_image``).  Beside it, in the same run, the
-floors: drawing the same view alone, and a raw PyNaCl verify of one operation; and the old
-way, a full rebuild of the schedule from the store.
+floors: drawing the same view alone, a raw PyNaCl verify of one operation and one fsync (the
+store commits durably: ``synchronous=FULL``); and the old way, a full rebuild of the schedule
+from the store.
 
 RSS is measured in a fresh interpreter (this one holds the benchmark's own garbage): after
 importing what a screen imports (the floor), after loading the schedule from a 20k store,
@@ -114,6 +115,18 @@ def _frame_path(store, venues, repeats, warmup):
             "view_has_now_next": view["now"] is not None and view["next"] is not None}
 
 
+def _fsync_one(directory, repeats, warmup):
+    """One small write + fsync next to the database: what a durable commit cannot go below."""
+    fd = os.open(os.path.join(directory, "fsync.probe"), os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        def write_and_sync():
+            os.pwrite(fd, b"x" * 4096, 0)
+            os.fsync(fd)
+        return timed(write_and_sync, repeats, warmup)
+    finally:
+        os.close(fd)
+
+
 def _verify_one(store, repeats, warmup):
     from nacl.signing import VerifyKey
     from pandascreen.core.crypto import public_key
@@ -162,6 +175,7 @@ def run(quick=False):
             r = {"name": name, "events": events, "venues": venues, "operations": store.count()}
             r.update(_frame_path(store, venues, repeats, warmup))
             r["verify"] = _verify_one(store, repeats, warmup)
+            r["fsync"] = _fsync_one(d, repeats, warmup)
             r["rebuild"] = timed(lambda: Schedule.from_store(store, LOG), 1 if quick else 3, 1)
             store.close()
             r["rss"] = measure_rss(path)
@@ -184,6 +198,7 @@ def report(r):
             ("  floor: draw the same view alone", _ms(s["draw"])),
             ("  floor: PyNaCl verify of one op", _ms(s["verify"])),
             ("  part: ingest into SQLite (verify, commit)", _ms(s["ingest"])),
+            ("    floor: write + fsync 4 KB beside the db", _ms(s["fsync"])),
             ("  part: Schedule.apply", _ms(s["apply"])),
             ("  part: layout.build_view", _ms(s["build_view"])),
             ("old: full rebuild from the store", _ms(s["rebuild"])),
