@@ -143,21 +143,36 @@ def _dec(data, pos, depth):
         d = {}
         for _ in range(n):
             k, pos = _dec(data, pos, depth + 1)
-            if isinstance(k, list):
-                raise CBORError("CBOR map key must not be an array")
+            if isinstance(k, (list, dict)):  # unhashable: TypeError on both runtimes otherwise
+                raise CBORError("CBOR map key must be a number, text or bytes, not a %s"
+                                % ("map" if isinstance(k, dict) else "array"))
+            if k in d:  # two readings of one map would let a body mean two things
+                raise CBORError("CBOR map has the key %r twice" % (k,))
             v, pos = _dec(data, pos, depth + 1)
             d[k] = v
         return d, pos
     raise CBORError("unsupported CBOR major type %d (tags are not accepted)" % major)
 
 
+def _need_bytes(data):
+    # a str or list would fail deep inside with TypeError; callers only ever catch CBORError
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise CBORError("CBOR input must be bytes, not %s" % type(data).__name__)
+
+
 def decode_prefix(data, pos=0):
     """Decode one item starting at ``pos``; return (item, next_pos)."""
+    _need_bytes(data)
     return _dec(data, pos, 0)
 
 
 def loads(data):
-    """Decode exactly one CBOR item; trailing bytes are an error."""
+    """Decode exactly one CBOR item; trailing bytes are an error.
+
+    Any malformed input raises ``CBORError`` and nothing else (no TypeError for a map or
+    array used as a map key, no IndexError), on CPython and MicroPython alike.
+    """
+    _need_bytes(data)
     item, pos = _dec(data, 0, 0)
     if pos != len(data):
         raise CBORError("%d trailing byte(s) after CBOR item" % (len(data) - pos))
