@@ -43,6 +43,10 @@ class PostcardError(DecodeError):
     """A sync message that is not valid postcard."""
 
 
+class GroupOpError(DecodeError):
+    """A group operation body (p2panda-auth wire form) that does not parse."""
+
+
 class SchemaError(BadInput):
     """An operation body that is not a festival, venue or event document."""
 
@@ -53,6 +57,10 @@ class ConfigError(BadInput):
 
 class IngestError(BadInput):
     """An operation a store refuses (fork, gap, bad backlink, not decodable)."""
+
+
+class Unauthorized(IngestError):
+    """An operation the festival group does not let its author make (or over a size limit)."""
 
 
 class ScheduleImportError(BadInput):

