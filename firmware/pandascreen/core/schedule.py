@@ -9,8 +9,8 @@ order gives the same schedule, so peers converge whatever order sync delivers th
 and feeds it each new operation pays O(log n) per operation instead of a rebuild from the
 store (1-2 s at 20,000 events on a Pi, under the lock the buttons wait for):
 
-* each venue's visible events sit in a list sorted by (start, end, id), kept sorted with
-  bisect, so ``now_next`` is a binary search plus a short look back;
+* each venue's visible events sit in a list sorted by (start, end, id), kept sorted by
+  binary search, so ``now_next`` is a binary search plus a short look back;
 * the visible venues sit in a list sorted by (order, name, id), the same way;
 * the festival dict is recomputed only when a festival document changes.
 
@@ -30,18 +30,25 @@ import sys
 from pandascreen.core import schema
 from pandascreen.core.errors import SchemaError
 
-try:
-    from bisect import bisect_left
-except ImportError:  # MicroPython has no bisect module; this is the same binary search
-    def bisect_left(a, x):
-        lo, hi = 0, len(a)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if a[mid] < x:
-                lo = mid + 1
-            else:
-                hi = mid
-        return lo
+
+def _search(items, key, moved=None):
+    """Index of the first of ``items`` (sorted by ``item.key()``) whose key is not below ``key``.
+
+    ``moved``: an item already changed in place whose key WAS ``key`` (it is found where it
+    was sorted).  Hand-written rather than ``bisect``: MicroPython has no bisect module, and
+    asking the items for their keys spares a parallel list of key tuples (1.1 MB at 20,000
+    events).
+    """
+    lo, hi = 0, len(items)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        item = items[mid]
+        if item is not moved and item.key() < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
 
 _AFTER = float("inf")  # sorts after every end time: (now, _AFTER) follows every event starting at now
 _HASH_BITS = 256
@@ -214,27 +221,26 @@ class Event(_Doc):
 
 
 class _Sorted:
-    """Items kept sorted by their ``key()`` (a parallel list of keys, searched with bisect).
+    """Items kept sorted by their ``key()`` (binary search on insert and removal).
 
     For a venue's events, ``longest`` bounds every event's duration (raised, never lowered),
     so ``now_next`` knows how far back a running event can have started.
     """
 
-    __slots__ = ("keys", "items", "longest")
+    __slots__ = ("items", "longest")
 
     def __init__(self):
-        self.keys = []
         self.items = []
         self.longest = 0
 
-    def add(self, key, item):
-        i = bisect_left(self.keys, key)
-        self.keys.insert(i, key)
-        self.items.insert(i, item)
+    def add(self, item):
+        self.items.insert(_search(self.items, item.key()), item)
 
-    def remove(self, key):
-        i = bisect_left(self.keys, key)
-        del self.keys[i]
+    def remove(self, item, old_key):
+        """Remove ``item``, sorted by ``old_key`` (it may have changed since)."""
+        i = _search(self.items, old_key, item)
+        if self.items[i] is not item:
+            raise AssertionError("schedule view out of order")  # a bug here, never bad input
         del self.items[i]
 
 
@@ -317,22 +323,22 @@ class Schedule:
         if kind == "venue":
             if old_key != key:
                 if was_visible:
-                    self._venues.remove(old_key)
+                    self._venues.remove(doc, old_key)
                 if visible:
-                    self._venues.add(key, doc)
+                    self._venues.add(doc)
             return
         if old_key == key and old_venue == doc.venue:
             return
         if was_visible:
             lane = self._lanes[old_venue]
-            lane.remove(old_key)
+            lane.remove(doc, old_key)
             if not lane.items:
                 del self._lanes[old_venue]
         if visible:
             lane = self._lanes.get(doc.venue)
             if lane is None:
                 lane = self._lanes[doc.venue] = _Sorted()
-            lane.add(key, doc)
+            lane.add(doc)
             if doc.end - doc.start > lane.longest:
                 lane.longest = doc.end - doc.start
 
@@ -409,7 +415,7 @@ class Schedule:
         if lane is None:
             return None, None
         items = lane.items
-        i = bisect_left(lane.keys, (now, _AFTER))  # first event starting after now
+        i = _search(items, (now, _AFTER))  # the first event starting after now
         nxt = items[i] if i < len(items) else None
         current = None
         oldest = now - lane.longest
