@@ -390,3 +390,87 @@ def test_progress_bar_tty_and_plain():
     with Progress("cbor.mpy", 300, stream=plain, tty=False) as p:
         p(150, 300)
     assert plain.getvalue() == "cbor.mpy  300 B  100%\n"
+
+
+BOOT_SCRIPT = r"""
+import sys
+import json
+
+class StopLoop(Exception):
+    pass
+
+class FakeI2C:
+    def __init__(self):
+        self.commands = 0
+        self.frames = []
+    def writeto(self, addr, buf):
+        self.commands += 1
+    def writevto(self, addr, bufs):
+        self.frames.append(b"".join(bytes(b) for b in bufs))
+
+BUSES = []
+
+class FakePin:
+    IN = 0
+    PULL_UP = 1
+    IRQ_FALLING = 2
+    def __init__(self, *args, **kwargs):
+        pass
+    def irq(self, *args, **kwargs):
+        pass
+
+class FakeMachine:
+    Pin = FakePin
+    @staticmethod
+    def I2C(*args, **kwargs):
+        BUSES.append(FakeI2C())
+        return BUSES[-1]
+
+import time as _time
+SLEEPS = [0]
+
+class FakeTime:
+    @staticmethod
+    def time():
+        return %(now)d
+    @staticmethod
+    def ticks_ms():
+        return SLEEPS[0] * 50
+    @staticmethod
+    def ticks_diff(a, b):
+        return a - b
+    @staticmethod
+    def sleep(s):
+        pass
+    @staticmethod
+    def sleep_ms(ms):
+        SLEEPS[0] += 1
+        if SLEEPS[0] >= 3:
+            raise StopLoop()
+
+sys.modules["machine"] = FakeMachine
+sys.modules["time"] = FakeTime
+with open("/config.json", "w") as fh:
+    fh.write(json.dumps({"festival_id": "pandafest-2026", "peers": [], "buttons": {"next": 14, "prev": 15},
+                         "screen": {"i2c_port": 0, "address": 60, "sda": 4, "scl": 5}}))
+try:
+    exec(%(main)r, {"__name__": "__main__"})
+except StopLoop:
+    pass
+bus = BUSES[0]
+print("loop-ran", SLEEPS[0])
+print("frames", len(bus.frames), "last", len(bus.frames[-1]), "lit", sum(1 for b in bus.frames[-1][1:] if b))
+"""
+
+
+def test_flashed_board_boots_main_py_to_a_first_frame(build):
+    """The flashed tree (compiled /lib + /main.py as source) starts like a Pico W after power-on: main.py
+    imports what flash put on the board, opens the panel and draws a first frame into its loop."""
+    d, _plan = build
+    with open(os.path.join(d, "main.py")) as fh:
+        main_src = fh.read()
+    out = run_micropython(BOOT_SCRIPT % {"main": main_src, "now": 1784380000}, libs=[os.path.join(d, "lib")])
+    assert "loop-ran 3" in out, out
+    frames = re.search(r"frames (\d+) last (\d+) lit (\d+)", out)
+    assert frames and int(frames.group(1)) >= 2, out  # the driver's cleared screen, then a drawn frame
+    assert int(frames.group(2)) == 1 + 128 * 64 // 8 and int(frames.group(3)) > 0, out
