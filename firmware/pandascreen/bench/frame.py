@@ -205,10 +205,10 @@ def report(r):
             ("old: full rebuild from the store", _ms(s["rebuild"])),
         ]
         for label, value in rows:
-            lines.append("  %-44s %s" % (label, value))
+            lines.append("  %-46s %s" % (label, value))
         before, after, peak, events = s["rss"]
         mb = 1024.0 * 1024
-        lines.append("  %-44s %.1f MB after load (floor: %.1f MB imports only), peak %.1f MB, +%.0f B/event"
+        lines.append("  %-46s %.1f MB after load (floor: %.1f MB imports only), peak %.1f MB, +%.0f B/event"
                      % ("RSS, fresh interpreter, store + schedule", after / mb, before / mb, peak / mb,
                         (after - before) / max(1, events)))
         lines.append("")
