@@ -148,8 +148,10 @@ class Manifest:
         self._libraries[library] = path
         self._library_dirs.insert(0 if prepend else len(self._library_dirs), path)
 
-    def require(self, name, version=None, library=None, **kwargs):
-        """Run the manifest of micropython-lib package ``name`` (``<library>/**/<name>/manifest.py``)."""
+    def require(self, name, version=None, pypi=None, library=None, **kwargs):
+        """Run the manifest of micropython-lib package ``name`` (``<library>/**/<name>/manifest.py``).
+
+        ``version`` and ``pypi`` are accepted as in manifestfile.py and, as there in compile mode, unused."""
         if library is not None:
             if library not in self._libraries:
                 raise ManifestError("require(%r): unknown library %r" % (name, library))
