@@ -204,6 +204,9 @@ class FrameReader:
         while avail - pos >= 4:
             length = int.from_bytes(bytes(buf[pos:pos + 4]), "big")
             if length > self.max_size:
+                what = guess_foreign(bytes(buf[pos:pos + 64]))
+                if what:
+                    raise FrameError("this is not p2panda 0.7 framing: the peer looks like %s" % what)
                 raise FrameError(
                     "frame of %d bytes exceeds the limit of %d bytes" % (length, self.max_size)
                 )
@@ -222,6 +225,29 @@ class FrameReader:
     def at_boundary(self):
         """True when no partial frame is buffered."""
         return not self._buf
+
+
+def guess_foreign(prefix):
+    """What a peer whose first bytes are ``prefix`` seems to be, in words, or None.
+
+    Called only when those bytes make an impossible frame length, to say "an HTTP server"
+    instead of "frame of 1213486160 bytes".  p2panda 0.6 used the same ALPN but unframed CBOR
+    with ``#[serde(tag = "type", content = "value")]``, so its first message is a CBOR map
+    with a "type" key.
+    """
+    p = bytes(prefix)
+    if p[:5] == b"HTTP/":
+        return "an HTTP server (it answered %r)" % p.split(b"\r\n")[0][:40].decode("latin-1")
+    for verb in (b"GET ", b"POST ", b"PUT ", b"HEAD ", b"OPTIONS "):
+        if p.startswith(verb):
+            return "an HTTP client"
+    if p[:4] == b"SSH-":
+        return "an SSH server"
+    if p[:1] == b"\x16" and p[1:2] == b"\x03":
+        return "a TLS server or client"
+    if p[:1] in (b"\xa1", b"\xa2") and b"type" in p[:8]:
+        return "a p2panda 0.6 node (unframed CBOR messages); only p2panda 0.7 nodes can sync with this one"
+    return None
 
 
 def unframe_all(data, max_size=DEFAULT_MAX_FRAME):

@@ -1,0 +1,810 @@
+"""[CPython] A p2panda-net 0.7 sync peer over iroh QUIC (PyPI ``iroh``), live mode included.
+
+Why this shape: it follows p2panda-net's sync actors (sync/actors/session.rs, manager.rs), so a
+screen, the organiser's ``pandascreen-host serve`` and a Rust p2panda Node speak the same thing:
+
+* one iroh endpoint per device; its secret key IS the device's Ed25519 seed, so the node id is
+  the device's public key (the organiser's node id is the organiser key screens trust);
+* ALPN = BLAKE3(b"p2panda/log_sync/v1" || network_id), 32 raw bytes (p2panda-net lib.rs
+  ``hash_protocol_id_with_network_id``); relays and discovery off: peers are dialled at
+  ``node_id@ip:port``;
+* the initiator opens bi-stream 1 for the topic handshake (Topic, Done / Done) and bi-stream 2
+  for the topic log sync (``core.sync.SyncSession`` with ``handshake=False, live=True``); the
+  acceptor accepts any topic and then drops the connection when it does not sync that topic,
+  as the Rust manager does;
+* after the first sync the session stays open: new operations in the store (imported, published,
+  or received from any other session: that is the relay) are pushed as ``Live`` to every live
+  session, received ones are stored at once; ``Close`` is sent only when we end a live session.
+
+Everything runs on one asyncio loop in a background thread, so callers (the screen's loop, the
+host CLI) only see blocking, time-bounded calls and never wait on a dead peer: ``sync(peer)``
+returns once the first sync is done (or fails within ``timeout``); live sessions and
+reconnecting to wanted peers go on in the background.  A peer that vanishes without closing
+(power cut, kill -9) is noticed within ``dead_after`` seconds from the QUIC packet counters: iroh's
+Python API exposes no idle-timeout setting, and its own idle timeout is about 30 s.
+"""
+
+import asyncio
+import logging
+import socket
+import threading
+import time
+
+import iroh
+
+from pandascreen.core import postcard
+from pandascreen.core.crypto import blake3, signing_key
+from pandascreen.core.errors import ConfigError, SyncError
+from pandascreen.core.sync import ACCEPTOR, INITIATOR, SyncSession
+from pandascreen.core.topic_handshake import TopicHandshake, short
+from pandascreen.core.util import hexlify, unhexlify
+
+log = logging.getLogger("pandascreen.node.iroh")
+
+LOG_SYNC_PROTOCOL_ID = b"p2panda/log_sync/v1"
+# p2panda-net lib.rs DEFAULT_NETWORK_ID
+DEFAULT_NETWORK_ID = bytes([
+    247, 69, 248, 242, 132, 120, 159, 230, 98, 100, 214, 200, 78, 40, 79, 94, 174, 8, 12, 27, 84,
+    195, 246, 159, 132, 240, 79, 208, 1, 43, 132, 118,
+])
+
+READ_CHUNK = 65536
+
+
+def sync_alpn(network_id=DEFAULT_NETWORK_ID):
+    """The log sync ALPN of a p2panda network: BLAKE3(protocol id || network id)."""
+    network_id = bytes(network_id)
+    if len(network_id) != 32:
+        raise ConfigError("a p2panda network id is 32 bytes, got %d" % len(network_id))
+    return blake3(LOG_SYNC_PROTOCOL_ID + network_id)
+
+
+def node_id_of(seed):
+    """Node id (= Ed25519 public key) of a device seed."""
+    return signing_key(seed).public_key
+
+
+class PeerAddr:
+    """Where to dial a peer: its node id(s) to try and one ``host:port`` (UDP)."""
+
+    def __init__(self, node_ids, host, port):
+        self.node_ids = [bytes(n) for n in node_ids]
+        self.host = host
+        self.port = port
+
+    @property
+    def addr(self):
+        return ("[%s]:%d" if ":" in self.host else "%s:%d") % (self.host, self.port)
+
+    def __str__(self):
+        if len(self.node_ids) == 1:
+            return "%s@%s" % (hexlify(self.node_ids[0])[:16], self.addr)
+        return self.addr
+
+
+def parse_peer(peer, default_node_ids=()):
+    """``"<64 hex node id>@host:port"``, ``"host:port"`` or a ``(host, port)`` tuple.
+
+    Without a node id the ``default_node_ids`` (the organisers' keys: the organiser's node id
+    is its public key) are tried in turn.  Raises ``ConfigError``.
+    """
+    node_ids = []
+    if isinstance(peer, tuple):
+        host, port = peer
+        if "@" in host:
+            hex_id, _, host = host.partition("@")
+            node_ids = [_parse_node_id(hex_id, peer)]
+    else:
+        text = str(peer)
+        if "@" in text:
+            hex_id, _, text = text.partition("@")
+            node_ids = [_parse_node_id(hex_id, peer)]
+        host, _, port = text.rpartition(":")
+        host = host.strip("[]")
+        try:
+            port = int(port)
+        except ValueError:
+            raise ConfigError("peer %r: the port is not a number" % (peer,))
+    if not host or not 0 < int(port) < 65536:
+        raise ConfigError("peer %r must look like <node id>@host:port" % (peer,))
+    if not node_ids:
+        node_ids = list(default_node_ids)
+    if not node_ids:
+        raise ConfigError("peer %r has no node id (write it as <64 hex node id>@%s:%s)" % (peer, host, port))
+    return PeerAddr(node_ids, host, int(port))
+
+
+def _parse_node_id(text, peer):
+    try:
+        raw = unhexlify(text)
+    except ValueError:
+        raw = b""
+    if len(raw) != 32:
+        raise ConfigError("peer %r: the node id must be 64 hex characters" % (peer,))
+    return raw
+
+
+def _iroh_message(e):
+    """The last, human part of an iroh error (its message carries a Rust backtrace-like chain)."""
+    try:
+        text = e.message()
+    except Exception:
+        text = str(e)
+    text = (text or type(e).__name__).strip().splitlines()
+    return text[-1].strip() if text else type(e).__name__
+
+
+def explain_connect_error(e, peer):
+    """One line saying what went wrong dialling ``peer``, in the user's terms."""
+    msg = _iroh_message(e)
+    if "doesn't support any known protocol" in msg or "no_application_protocol" in msg:
+        return ("%s speaks iroh but not p2panda log sync on this network (ALPN mismatch): another "
+                "application, or a p2panda node with another network id" % peer.addr)
+    if "UnknownIssuer" in msg or "invalid peer certificate" in msg:
+        return "the node at %s is not the node id we dialled (%s)" % (peer.addr, str(peer))
+    return "cannot connect to %s: %s" % (peer, msg)
+
+
+def probe_tcp(host, port, timeout=1.0):
+    """Why did QUIC get no answer?  Look at the same port over TCP (bounded, loopback in tests)."""
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except OSError:
+        return "nothing answers on %s:%d (QUIC or TCP): is the peer running, is the address right?" % (host, port)
+    try:
+        sock.settimeout(timeout)
+        try:
+            sock.sendall(postcard.frame_handshake(("topic", bytes(32))))
+            data = sock.recv(64)
+        except OSError:
+            data = b""
+    finally:
+        sock.close()
+    what = postcard.guess_foreign(data) if data else None
+    if what:
+        return "%s:%d has no iroh endpoint; over TCP it looks like %s" % (host, port, what)
+    if data[:5] == postcard.frame_handshake(("done",)):
+        return ("%s:%d is a plain-TCP pandascreen peer (the MicroPython transport), not an iroh "
+                "node" % (host, port))
+    return "%s:%d has no iroh endpoint, only a TCP service that is not a p2panda node" % (host, port)
+
+
+class Link:
+    """One sync session with one remote node (either direction), as the node sees it."""
+
+    def __init__(self, node, conn, role, remote_id, addr):
+        self.node = node
+        self.conn = conn
+        self.role = role
+        self.remote_id = remote_id
+        self.addr = addr
+        self.session = None
+        self.send = None
+        self.recv = None
+        self.wake = asyncio.Event()
+        self.synced = asyncio.Event()
+        self.cursor = None
+        self.error = None
+        self.ended = False
+        self.last_progress = time.monotonic()
+        self._reported_have = False
+        self._reported_sync = False
+
+    @property
+    def name(self):
+        return "peer %s" % hexlify(self.remote_id)[:16]
+
+    def status(self):
+        s = self.session
+        st = s.stats() if s is not None else {}
+        st.update({"peer": hexlify(self.remote_id), "addr": self.addr, "role": self.role,
+                   "live": bool(s is not None and s.in_live_mode and not self.ended),
+                   "error": self.error})
+        return st
+
+
+class IrohNode:
+    """A p2panda log sync node for one festival topic over iroh (see the module doc).
+
+    ``seed`` is the device's 32-byte Ed25519 seed (the endpoint's secret key).  ``bind`` is
+    ``"ip:port"`` (``"127.0.0.1:0"`` in tests).  ``serve=False`` does not accept sessions.
+    ``default_node_ids`` are tried for peers given without a node id.  ``on_change()`` is
+    called from the node's thread whenever a session changed the store; ``say(line)`` gets one
+    line per event (peer connected, what it holds, operations sent, errors).
+    The store must be safe to use from another thread (``SqliteStore`` is).
+    """
+
+    def __init__(self, store, topic, seed, bind="0.0.0.0:0", network_id=DEFAULT_NETWORK_ID,
+                 serve=True, live=True, timeout=10.0, connect_timeout=5.0, dead_after=3.0,
+                 default_node_ids=(), on_change=None, say=None, poll_interval=0.2,
+                 max_links=32, reconnect=True):
+        from pandascreen.core.operation import log_id_for_topic
+        self.store = store
+        self.topic = bytes(topic)
+        self.log_id = log_id_for_topic(self.topic)
+        self.seed = bytes(seed)
+        self.node_id_bytes = node_id_of(self.seed)
+        self.node_id = hexlify(self.node_id_bytes)
+        self.bind = bind
+        self.alpn = sync_alpn(network_id)
+        self.serve = serve
+        self.live = live
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self.dead_after = dead_after
+        self.default_node_ids = [bytes(k) for k in default_node_ids]
+        self.on_change = on_change
+        self.say = say or (lambda line: log.info("%s", line))
+        self.poll_interval = poll_interval
+        self.max_links = max_links
+        self.reconnect = reconnect
+        self.links = []
+        self.errors = []
+        self._wanted = {}  # str(PeerAddr) -> {"spec", "peer", "next" (monotonic), "backoff"}
+        self._dialling = set()
+        self._loop = None
+        self._thread = None
+        self._endpoint = None
+        self._ready = threading.Event()
+        self._start_error = None
+        self._stopping = False
+        self._tasks = set()
+        self._seen_version = None
+
+    # ------------------------------------------------------------------ thread-safe public API
+    def start(self):
+        """Bind the endpoint and start serving; raises ``SyncError`` when it cannot bind."""
+        if self._thread is not None:
+            return self
+        self._thread = threading.Thread(target=self._thread_main, name="pandascreen-iroh", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(15):
+            raise SyncError("the iroh endpoint did not start within 15 s")
+        if self._start_error is not None:
+            self._thread.join(5)
+            self._thread = None
+            raise SyncError(self._start_error)
+        return self
+
+    def addresses(self):
+        """``ip:port`` strings this node can be dialled at (UDP)."""
+        ep = self._endpoint
+        if ep is None:
+            return []
+        addrs = list(ep.addr().direct_addresses())
+        if not addrs:
+            addrs = [a for a in ep.bound_sockets() if not a.startswith("[::]") and not a.startswith("0.0.0.0")]
+        return addrs
+
+    def ticket(self, addr=None):
+        """``<node id>@ip:port``: what a screen's config lists as a peer."""
+        return "%s@%s" % (self.node_id, addr or self.addresses()[0])
+
+    def sync(self, peer, timeout=None):
+        """Sync with ``peer`` (see ``parse_peer``) and stay live with it; blocking and bounded.
+
+        Returns the session stats (``ops_new``, ``ops_sent``, ..., ``live``).  With a live
+        session to that node already running, returns its stats at once.  Raises ``SyncError``.
+        """
+        timeout = self.timeout + self.connect_timeout if timeout is None else timeout
+        fut = self._submit(self._sync(peer, timeout))
+        try:
+            return fut.result(timeout + 2)
+        except SyncError:
+            raise
+        except Exception as e:  # concurrent.futures.TimeoutError and anything unexpected
+            fut.cancel()
+            raise SyncError("sync with %s failed: %s" % (peer, e or type(e).__name__))
+
+    def notify(self):
+        """The store changed (an import, a publish): push the new operations to live peers now."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(self._wake_all)
+            except RuntimeError:
+                pass
+
+    def status(self):
+        """One dict per session (running and ended ones of the last minutes)."""
+        if self._loop is None:
+            return []
+        return self._submit(self._status()).result(5)
+
+    def stop(self, grace=1.0):
+        """End live sessions with Close, close the endpoint, stop the thread (bounded)."""
+        if self._thread is None:
+            return
+        if self._loop is not None and not self._loop.is_closed():
+            try:
+                self._submit(self._shutdown(grace)).result(grace + 6)
+            except Exception as e:
+                log.warning("iroh node shutdown: %s", e)
+            try:
+                self._loop.call_soon_threadsafe(self._loop.stop)
+            except RuntimeError:
+                pass
+        self._thread.join(5)
+        self._thread = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # ------------------------------------------------------------------ loop thread
+    def _submit(self, coro):
+        if self._loop is None:
+            raise SyncError("the iroh node is not running")
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
+    def _thread_main(self):
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._bind())
+        except Exception as e:
+            self._start_error = "cannot start the iroh endpoint on %s: %s" % (self.bind, _iroh_message(e))
+            self._ready.set()
+            loop.close()
+            return
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            for t in list(self._tasks):
+                t.cancel()
+            try:
+                loop.run_until_complete(asyncio.sleep(0))
+            except Exception:
+                pass
+            loop.close()
+
+    async def _bind(self):
+        opts = iroh.EndpointOptions(
+            preset=iroh.preset_minimal(), relay_mode=iroh.RelayMode.disabled(), bind_addr=self.bind,
+            alpns=[self.alpn] if self.serve else [], secret_key=self.seed)
+        self._endpoint = await iroh.Endpoint.bind(opts)
+        if self._endpoint.id().to_bytes() != self.node_id_bytes:
+            raise SyncError("iroh derived another node id from the device key")
+        self._seen_version = self.store.version
+        if self.serve:
+            self._spawn(self._accept_loop())
+        self._spawn(self._watch_store())
+        if self.reconnect:
+            self._spawn(self._reconnect_loop())
+
+    def _spawn(self, coro):
+        t = asyncio.ensure_future(coro)
+        self._tasks.add(t)
+        t.add_done_callback(self._tasks.discard)
+        return t
+
+    def _event(self, line):
+        try:
+            self.say(line)
+        except Exception:
+            pass
+
+    def _record_error(self, line):
+        self._event(line)
+        self.errors.append(line)
+        del self.errors[:-20]
+
+    async def _status(self):
+        return [link.status() for link in self.links]
+
+    def _live_links(self):
+        return [l for l in self.links if not l.ended and l.session is not None and l.session.in_live_mode]
+
+    def _wake_all(self):
+        for link in self.links:
+            if not link.ended:
+                link.wake.set()
+
+    def _changed(self, n):
+        self._wake_all()
+        if self.on_change is not None:
+            try:
+                self.on_change()
+            except Exception as e:
+                log.warning("on_change: %s", e)
+
+    async def _watch_store(self):
+        # Catches changes made outside the node (an import in this or another process).
+        while not self._stopping:
+            await asyncio.sleep(self.poll_interval)
+            try:
+                v = self.store.version
+            except Exception:
+                continue
+            if v != self._seen_version:
+                self._seen_version = v
+                self._wake_all()
+
+    # ---- dialling
+    async def _sync(self, peer_spec, timeout):
+        try:
+            peer = parse_peer(peer_spec, self.default_node_ids)
+        except ConfigError as e:
+            raise SyncError(str(e))
+        for link in self.links:
+            if (not link.ended and link.remote_id in peer.node_ids and link.session is not None
+                    and link.session.in_live_mode):
+                st = link.status()
+                st["already_live"] = True
+                return st
+        key = str(peer)
+        if self.live and self.reconnect and not self._stopping and key not in self._wanted:
+            self._wanted[key] = {"spec": peer_spec, "peer": peer, "next": 0.0, "backoff": 1.0}
+        self._dialling.add(key)
+        try:
+            conn, node_id = await self._connect(peer)
+        finally:
+            self._dialling.discard(key)
+        link = Link(self, conn, INITIATOR, node_id, peer.addr)
+        self.links.append(link)  # before the task runs: the reconnect loop must see it
+        task = self._spawn(self._run_link(link))
+        waiter = asyncio.ensure_future(link.synced.wait())
+        try:
+            await asyncio.wait({task, waiter}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+        if link.synced.is_set():
+            return link.status()
+        if task.done():
+            raise SyncError(link.error or "the session with %s ended before the sync finished" % peer)
+        self._abort(link, "no sync within %gs" % timeout)
+        raise SyncError("sync with %s did not finish within %gs" % (peer, timeout))
+
+    async def _connect(self, peer):
+        last = None
+        for node_id in peer.node_ids:
+            addr = iroh.EndpointAddr(iroh.EndpointId.from_bytes(node_id), None, [peer.addr])
+            fut = asyncio.ensure_future(self._endpoint.connect(addr, self.alpn))
+            done, _ = await asyncio.wait({fut}, timeout=self.connect_timeout)
+            if not done:
+                fut.cancel()
+                why = await asyncio.get_running_loop().run_in_executor(None, probe_tcp, peer.host, peer.port)
+                raise SyncError("no iroh answer from %s within %gs: %s" % (peer.addr, self.connect_timeout, why))
+            try:
+                return fut.result(), node_id
+            except iroh.IrohError as e:
+                last = explain_connect_error(e, PeerAddr([node_id], peer.host, peer.port))
+                if "is not the node id" not in last:
+                    break
+        raise SyncError(last)
+
+    async def _reconnect_loop(self):
+        """Keep a live session with every peer we once synced with (backoff 1 s .. 10 s)."""
+        while not self._stopping:
+            await asyncio.sleep(0.25)
+            now = time.monotonic()
+            for key, entry in list(self._wanted.items()):
+                peer = entry["peer"]
+                if (now < entry["next"] or key in self._dialling
+                        or any(not l.ended and l.remote_id in peer.node_ids for l in self.links)):
+                    continue
+                entry["next"] = now + entry["backoff"]
+                entry["backoff"] = min(entry["backoff"] * 2, 10.0)
+                self._dialling.add(key)
+                self._spawn(self._redial(key, entry))
+
+    async def _redial(self, key, entry):
+        self._dialling.discard(key)
+        try:
+            await self._sync(entry["spec"], self.timeout + self.connect_timeout)
+            entry["backoff"] = 1.0
+        except Exception as e:
+            self._record_error("reconnect to %s failed: %s" % (entry["peer"], e))
+
+    # ---- accepting
+    async def _accept_loop(self):
+        while not self._stopping:
+            try:
+                incoming = await self._endpoint.accept_next()
+            except Exception as e:
+                if self._stopping:
+                    return
+                self._record_error("accepting failed: %s" % _iroh_message(e))
+                await asyncio.sleep(0.2)
+                continue
+            if incoming is None:
+                return
+            self._spawn(self._accept(incoming))
+
+    async def _accept(self, incoming):
+        where = "?"
+        try:
+            remote = await incoming.remote_addr()
+            where = str(getattr(remote, "addr", remote))
+            accepting = await asyncio.wait_for(incoming.accept(), self.timeout)
+            conn = await asyncio.wait_for(accepting.connect(), self.timeout)
+        except iroh.IrohError as e:
+            msg = _iroh_message(e)
+            if "no_application_protocol" in msg or "known protocol" in msg:
+                msg = "it asked for another protocol (not p2panda log sync on this network)"
+            self._record_error("incoming connection from %s refused: %s" % (where, msg))
+            return
+        except asyncio.TimeoutError:
+            self._record_error("incoming connection from %s: handshake timed out" % where)
+            return
+        remote_id = conn.remote_id().to_bytes()
+        if len([l for l in self.links if not l.ended]) >= self.max_links:
+            self._record_error("peer %s from %s refused: %d sessions already running"
+                               % (hexlify(remote_id)[:16], where, self.max_links))
+            conn.close(0, b"busy")
+            return
+        link = Link(self, conn, ACCEPTOR, remote_id, where)
+        await self._run_link(link)
+
+    # ---- one session
+    async def _run_link(self, link):
+        if link not in self.links:
+            self.links.append(link)
+        conn = link.conn
+        self._event("%s connected (%s, %s)" % (link.name, "we dialled" if link.role == INITIATOR else "incoming",
+                                                 link.addr))
+        try:
+            await self._handshake(link)
+            if link.ended:
+                return
+            if link.role == INITIATOR:
+                bi = await conn.open_bi()
+            else:
+                bi = await self._bounded(conn.accept_bi(), "the sync stream")
+            link.send, link.recv = bi.send(), bi.recv()
+            link.session = SyncSession(self.store, self.log_id, link.role, topic=self.topic,
+                                       handshake=False, live=self.live, on_ingest=self._changed)
+            link.session.start()
+            link.cursor = link.session.start_version
+            await self._pump(link)
+            self._event("%s: session ended (%s)" % (link.name, self._summary(link)))
+        except SyncError as e:
+            link.error = str(e)
+            self._record_error("%s: %s" % (link.name, e))
+        except iroh.IrohError as e:
+            link.error = self._lost(link, e)
+            self._record_error("%s: %s" % (link.name, link.error))
+        except asyncio.CancelledError:
+            link.error = link.error or "cancelled"
+            raise
+        except Exception as e:  # one bad peer must never take the node down
+            link.error = "unexpected %s: %s" % (type(e).__name__, e)
+            self._record_error("%s: %s" % (link.name, link.error))
+        finally:
+            link.ended = True
+            try:
+                conn.close(0, b"sync protocol %s completed" % (b"initiate" if link.role == INITIATOR else b"accept"))
+            except Exception:
+                pass
+            ended = [l for l in self.links if l.ended]
+            self.links = [l for l in self.links if not l.ended] + ended[-10:]
+
+    def _lost(self, link, e):
+        msg = _iroh_message(e)
+        s = link.session
+        where = s.where() if s is not None else "during the topic handshake"
+        if s is None:
+            return ("connection lost during the topic handshake (%s); a p2panda 0.6 node ends it "
+                    "like this, it speaks CBOR on the same ALPN" % msg)
+        return "connection lost %s: %s" % (where, msg)
+
+    async def _bounded(self, aw, what):
+        try:
+            return await asyncio.wait_for(aw, self.timeout)
+        except asyncio.TimeoutError:
+            raise SyncError("no %s from the peer within %gs" % (what, self.timeout))
+
+    async def _handshake(self, link):
+        conn = link.conn
+        if link.role == INITIATOR:
+            bi = await self._bounded(conn.open_bi(), "handshake stream")
+            hs = TopicHandshake(INITIATOR, topic=self.topic)
+        else:
+            bi = await self._bounded(conn.accept_bi(), "handshake stream")
+            hs = TopicHandshake(ACCEPTOR)
+        send, recv = bi.send(), bi.recv()
+        reader = postcard.FrameReader(1024)
+        hs.start()
+        deadline = time.monotonic() + self.timeout
+        while True:
+            out = hs.take()
+            if out:
+                await self._bounded(send.write_all(out), "progress writing the handshake")
+            if hs.done:
+                break
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise SyncError("topic handshake timed out after %gs" % self.timeout)
+            try:
+                data = await asyncio.wait_for(recv.read(1024), left)
+            except asyncio.TimeoutError:
+                raise SyncError("topic handshake timed out after %gs" % self.timeout)
+            if not data:
+                raise SyncError("peer ended the topic handshake early; a p2panda 0.6 node does this "
+                                "(same ALPN, CBOR messages), so does a node not syncing our topic")
+            try:
+                frames = reader.feed(data)
+            except postcard.FrameError as e:
+                raise SyncError("peer sent a broken handshake frame: %s" % e)
+            for payload in frames:
+                hs.handle(payload)
+        try:
+            await send.finish()
+        except Exception:
+            pass
+        if hs.topic != self.topic:
+            # Rust's manager: not subscribed to that topic -> drop the connection, no message.
+            self._event("%s asked for topic %s, which this node does not sync: dropped"
+                        % (link.name, short(hs.topic)))
+            link.ended = True
+
+    async def _pump(self, link):
+        writer = asyncio.ensure_future(self._writer(link))
+        reader = asyncio.ensure_future(self._reader(link))
+        watchdog = asyncio.ensure_future(self._watchdog(link))
+        tasks = {writer, reader, watchdog}
+        try:
+            while reader in tasks and writer in tasks:
+                done, tasks = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                for t in done:
+                    if t.exception() is not None:
+                        raise t.exception()
+            # One side is over: give the other a moment to flush (our Close, a final read).
+            link.wake.set()
+            rest = {t for t in (writer, reader) if not t.done()}
+            if rest:
+                await asyncio.wait(rest, timeout=1.0)
+        finally:
+            for t in (writer, reader, watchdog):
+                t.cancel()
+
+    async def _writer(self, link):
+        s = link.session
+        finished_stream = False
+        while True:
+            link.wake.clear()
+            if s.in_live_mode:
+                self._pull(link)
+            out = s.outgoing()
+            if out:
+                await self._bounded(link.send.write_all(out), "progress sending (the peer stopped reading)")
+                link.last_progress = time.monotonic()
+                continue
+            self._report(link)
+            if s.finished:
+                break
+            if (s.complete and not s.in_live_mode) or getattr(s, "_close_sent", False):
+                if not finished_stream:
+                    finished_stream = True
+                    try:
+                        await link.send.finish()
+                    except Exception:
+                        pass
+            await link.wake.wait()
+        if not finished_stream:
+            try:
+                await link.send.finish()
+            except Exception:
+                pass
+
+    async def _reader(self, link):
+        s = link.session
+        pending = None
+        try:
+            while not s.finished:
+                if pending is None:
+                    pending = asyncio.ensure_future(link.recv.read(READ_CHUNK))
+                done, _ = await asyncio.wait({pending}, timeout=0.5)
+                if not done:
+                    if not s.in_live_mode and time.monotonic() - link.last_progress > self.timeout:
+                        raise SyncError("timed out after %gs without progress %s" % (self.timeout, s.where()))
+                    if s.complete and not s.in_live_mode and time.monotonic() - link.last_progress > 2:
+                        return  # everything exchanged, our Close is out; theirs is a courtesy
+                    continue
+                fut, pending = pending, None
+                try:
+                    data = fut.result()
+                except iroh.IrohError as e:
+                    if s.finished or s.complete and not s.in_live_mode or getattr(s, "_close_sent", False):
+                        return
+                    if s.in_live_mode:
+                        raise SyncError("peer went away in live mode (%s); everything received is stored"
+                                        % _iroh_message(e))
+                    raise
+                link.last_progress = time.monotonic()
+                if not data:
+                    s.eof()
+                    link.wake.set()
+                    return
+                s.feed(data)
+                link.wake.set()
+        finally:
+            if pending is not None:
+                pending.cancel()
+
+    async def _watchdog(self, link):
+        """Notice a peer that vanished without closing: our packets go out, none come back."""
+        conn = link.conn
+        last_rx = None
+        tx_at_rx = None
+        silent_since = None
+        while not link.ended:
+            await asyncio.sleep(0.5)
+            try:
+                st = conn.stats()
+            except Exception:
+                return
+            now = time.monotonic()
+            if last_rx is None or st.udp_rx_datagrams != last_rx:
+                last_rx, tx_at_rx, silent_since = st.udp_rx_datagrams, st.udp_tx_datagrams, None
+                continue
+            if st.udp_tx_datagrams > tx_at_rx:
+                if silent_since is None:
+                    silent_since = now
+                elif now - silent_since >= self.dead_after:
+                    raise SyncError("peer stopped answering (%d packets unanswered for %.0fs); "
+                                    "everything received is stored" % (st.udp_tx_datagrams - tx_at_rx,
+                                                                      now - silent_since))
+
+    def _pull(self, link):
+        """Queue Live for what the store got since this link last looked."""
+        v = self.store.version
+        if v == link.cursor:
+            return
+        ops = self.store.operations_since(link.cursor, log_id=self.log_id)
+        if ops is None:  # a prune since: offer the whole log, the dedup set filters
+            ops = list(self.store.all_operations(self.log_id))
+        link.cursor = v
+        n = link.session.push(ops)
+        if n:
+            self._event("%s: sent %d live operation(s)" % (link.name, n))
+
+    def _report(self, link):
+        s = link.session
+        if not link._reported_have and s.remote_heights is not None:
+            link._reported_have = True
+            h = s.remote_heights
+            n = sum(h[pk][lid] + 1 for pk in h for lid in h[pk])
+            self._event("%s holds %d operation(s) of this festival from %d author(s)" % (link.name, n, len(h)))
+        if not link._reported_sync and s.complete:
+            link._reported_sync = True
+            self._event("%s: synced, sent %d operation(s), received %d (%d new)%s"
+                        % (link.name, s.ops_sent, s.ops_received, s.ops_new,
+                           "; live" if s.in_live_mode else ""))
+            link.synced.set()
+
+    def _summary(self, link):
+        s = link.session
+        if s is None:
+            return "no sync"
+        return "sent %d + %d live, received %d + %d live" % (s.ops_sent, s.live_sent, s.ops_received,
+                                                             s.live_received)
+
+    def _abort(self, link, why):
+        link.error = link.error or why
+        try:
+            link.conn.close(1, why.encode()[:100])
+        except Exception:
+            pass
+
+    async def _shutdown(self, grace):
+        self._stopping = True
+        self._wanted.clear()
+        for link in self.links:
+            if not link.ended and link.session is not None:
+                link.session.close()
+                link.wake.set()
+        end = time.monotonic() + grace
+        while time.monotonic() < end and any(not l.ended for l in self.links):
+            await asyncio.sleep(0.05)
+        for link in self.links:
+            if not link.ended:
+                self._abort(link, "node stopping")
+        try:
+            await asyncio.wait_for(self._endpoint.close(), 3)
+        except Exception:
+            pass
