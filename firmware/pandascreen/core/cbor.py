@@ -32,10 +32,6 @@ def _head(major, n, out):
         raise CBORError("integer too large for CBOR: %d" % n)
 
 
-# public name for code that writes known structures without the generic encoder
-write_head = _head
-
-
 def _enc(obj, out, depth):
     if depth > MAX_DEPTH:
         raise CBORError("structure nested too deeply")

@@ -30,14 +30,6 @@ class Extensions:
     def to_cbor_value(self):
         return [1, 0, self.log_id, self.timestamp, self.prune]
 
-    def _encode_into(self, out):
-        """Append exactly ``cbor.dumps(self.to_cbor_value())`` (without the generic encoder)."""
-        out.extend(b"\x85\x01\x00")
-        cbor.write_head(2, len(self.log_id), out)
-        out.extend(self.log_id)
-        cbor.write_head(0, self.timestamp, out)
-        out.append(0xF5 if self.prune else 0xF4)
-
     @classmethod
     def from_cbor_value(cls, value):
         if not isinstance(value, list) or len(value) < 2:
@@ -90,65 +82,11 @@ class Header:
             f.append(self.extensions.to_cbor_value())
         return f
 
-    def _split(self):
-        """The canonical encoding around the signature: ``(field_count, before, after)``.
-
-        Hand-written because ingest pays for it on every operation: the generic CBOR encoder
-        took as long as a third of a signature check.  Returns None for unusual field
-        types, which then take the generic encoder (same bytes, slower).
-        """
-        v, size, seq = self.version, self.payload_size, self.seq_num
-        phash, back, ext = self.payload_hash, self.backlink, self.extensions
-        if not (type(v) is int and type(size) is int and type(seq) is int and v >= 0 and size >= 0
-                and seq >= 0 and (phash is None or type(phash) is bytes)
-                and (back is None or type(back) is bytes)
-                and (ext is None or (type(ext) is Extensions and ext.timestamp >= 0))):
-            return None
-        n = 5
-        before = bytearray()
-        cbor.write_head(0, v, before)
-        cbor.write_head(2, len(self.public_key), before)
-        before.extend(self.public_key)
-        after = bytearray()
-        cbor.write_head(0, size, after)
-        if phash is not None:
-            n += 1
-            cbor.write_head(2, len(phash), after)
-            after.extend(phash)
-        cbor.write_head(0, seq, after)
-        if back is not None:
-            n += 1
-            cbor.write_head(2, len(back), after)
-            after.extend(back)
-        if ext is not None:
-            n += 1
-            ext._encode_into(after)
-        return n, before, after
-
     def unsigned_bytes(self):
-        split = self._split()
-        if split is None:
-            return cbor.dumps(self._fields(False))
-        n, before, after = split
-        out = bytearray((0x80 | (n - 1),))  # at most 8 fields: a one-byte array head
-        out.extend(before)
-        out.extend(after)
-        return bytes(out)
+        return cbor.dumps(self._fields(False))
 
     def to_bytes(self):
-        sig = self.signature
-        if sig is None:
-            raise OperationError("header is not signed")
-        split = self._split()
-        if split is None or type(sig) is not bytes:
-            return cbor.dumps(self._fields(True))
-        n, before, after = split
-        out = bytearray((0x80 | n,))
-        out.extend(before)
-        cbor.write_head(2, len(sig), out)
-        out.extend(sig)
-        out.extend(after)
-        return bytes(out)
+        return cbor.dumps(self._fields(True))
 
     def sign(self, seed):
         """Sign with ``seed`` (32 bytes) or a ``crypto.SigningKey``."""
