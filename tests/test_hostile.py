@@ -159,3 +159,99 @@ def test_same_decoders_on_micropython_only_raise_our_errors():
     rounds = 300
     out = run_micropython(MP_FUZZ % (SAMPLES, rounds))
     assert out.strip().endswith("ok %d" % (rounds * len(decoders())))
+
+
+# -- part 2: authorization at ingest --------------------------------------------------------
+from pandascreen.core import sync  # noqa: E402
+from pandascreen.core.crypto import public_key  # noqa: E402
+from pandascreen.core.errors import Unauthorized  # noqa: E402
+from pandascreen.core.schedule import Schedule  # noqa: E402
+from pandascreen.core.store import MemoryStore  # noqa: E402
+
+ORGANISER = b"\x01" * 32
+STRANGER = b"\x66" * 32
+LOG = operation.log_id_for_festival("fest")
+FLOOD = 2000  # the hostile peer sent 100k; 2000 already shows the bound (nothing is kept)
+BOUND_S = 60  # every test here must finish well inside this
+
+
+def festival_store(n_events=3):
+    store = MemoryStore()
+    bodies = [schema.make_body("venue", "create", "v", {"name": "Main"})]
+    bodies += [schema.make_body("event", "create", "e%d" % i,
+                                {"venue": "v", "title": "Talk %d" % i, "start": 100 * i, "end": 100 * i + 50})
+               for i in range(n_events)]
+    store.publish_many(ORGANISER, bodies, LOG, 1000)
+    return store
+
+
+def guarded_screen():
+    screen = MemoryStore()
+    auth.guard(screen, auth.Authorizer([public_key(ORGANISER)]), LOG)
+    return screen
+
+
+def stranger_ops(n, body=None, seed=STRANGER):
+    ops = []
+    prev = None
+    for i in range(n):
+        b = body if body is not None else schema.make_body("event", "create", "spam%d" % i,
+                                                           {"venue": "v", "title": "x", "start": 1, "end": 2})
+        op = operation.create(seed, b, i, prev.hash if prev else None, operation.Extensions(LOG, 5000 + i, False))
+        ops.append(op)
+        prev = op
+    return ops
+
+
+def test_unauthorized_flood_is_neither_stored_nor_relayed():
+    t0 = time.monotonic()
+    screen = guarded_screen()
+    for op in stranger_ops(FLOOD):
+        assert screen.ingest_op(op) == (op, False)  # dropped like a duplicate, counted
+    assert screen.refused == FLOOD and screen.count() == 0 and "may not write" in screen.last_refused
+    # an honest sync afterwards still brings the organiser's schedule
+    sync.sync_local(festival_store(), LOG, screen)
+    assert screen.count() == 4
+    # and the organiser's laptop gets nothing of the stranger's from the screen
+    laptop = MemoryStore()
+    sync.sync_local(laptop, LOG, screen)
+    assert laptop.count() == 4 and public_key(STRANGER) not in laptop.heights(LOG)
+    assert time.monotonic() - t0 < BOUND_S
+
+
+def test_flood_through_a_sync_session_keeps_the_organisers_updates():
+    hostile = festival_store()
+    for op in stranger_ops(FLOOD):
+        hostile.ingest_op(op)  # an unguarded peer holding the flood
+    screen = guarded_screen()
+    t0 = time.monotonic()
+    # the stranger's log sorts first (its key is smaller): the session must go on past it
+    assert public_key(STRANGER) < public_key(ORGANISER)
+    sync.sync_local(hostile, LOG, screen)
+    assert public_key(STRANGER) not in screen.heights(LOG) and screen.count() == 4
+    assert screen.refused == FLOOD
+    assert time.monotonic() - t0 < BOUND_S
+
+
+def test_oversize_bodies_are_refused_before_storage():
+    screen = guarded_screen()
+    org = public_key(ORGANISER)
+    big = cbor.dumps({"v": 1, "kind": "event", "action": "create", "id": "e",
+                      "fields": {"venue": "v", "title": "t", "start": 1, "end": 2, "speakers": ["s" * 1000] * 5}})
+    assert len(big) > auth.LIMITS["event"]
+    op = operation.create(ORGANISER, big, 0, None, operation.Extensions(LOG, 1, False))
+    with pytest.raises(Unauthorized, match="limit"):
+        screen.authorizer.check_store(op)
+    assert screen.ingest_op(op)[1] is False and "limit" in screen.last_refused
+    assert screen.count() == 0 and org not in screen.heights(LOG)
+
+
+def test_stranger_free_beer_retitle_is_ignored():
+    screen = guarded_screen()
+    sync.sync_local(festival_store(), LOG, screen)
+    retitle = stranger_ops(1, schema.make_body("event", "update", "e1", {"title": "FREE BEER"}))[0]
+    delete = stranger_ops(2, schema.make_body("event", "delete", "e2"), seed=b"\x67" * 32)
+    for op in [retitle] + delete:
+        assert screen.ingest_op(op)[1] is False
+    titles = [e.title for e in Schedule.from_store(screen, LOG).all_events()]
+    assert "FREE BEER" not in titles and len(titles) == 3

@@ -461,8 +461,11 @@ class Authorizer:
         return self._resolve_all()
 
     def load(self, operations):
-        """Build the state from stored operations (any order); returns self."""
-        ops = list(operations) if not isinstance(operations, list) else operations
+        """Build the state from stored operations (any order, one pass: only group operations
+        are kept; cut-offs are found through ``lookup`` when there is one); returns self."""
+        ops = operations
+        if self.lookup is None and not isinstance(ops, list):
+            ops = list(ops)  # no lookup: a second pass finds the cut-offs
         for op in ops:
             if op.body is not None and is_group_body(op.body) and op.hash not in self._ops:
                 try:
@@ -474,9 +477,16 @@ class Authorizer:
                 self._by_group.setdefault(g.group_id, []).append(g.hash)
                 for d in deps:
                     self._referenced.add(d)
-        for op in ops:
-            if op.hash in self._referenced and op.hash not in self._ops:
-                self._positions[op.hash] = (op.public_key, op.seq_num)
+        if self.lookup is None:
+            for op in ops:
+                if op.hash in self._referenced and op.hash not in self._ops:
+                    self._positions[op.hash] = (op.public_key, op.seq_num)
+        else:
+            for d in self._referenced:
+                if d not in self._ops and d not in self._positions:
+                    pos = self.lookup(d)
+                    if pos is not None:
+                        self._positions[d] = (bytes(pos[0]), pos[1])
         self._resolve_all()
         return self
 
@@ -721,6 +731,16 @@ class Authorizer:
             invalid = more
         g.nested = [k for k in g.members if g.members[k][1]]
         return g
+
+
+def guard(store, authorizer, log_id=None):
+    """Make ``store`` keep (and so relay) only what ``authorizer`` allows: load the group
+    operations it already holds, give the authorizer the store's cut-off lookup, and hook it
+    into the store's ingest.  Returns the authorizer."""
+    authorizer.lookup = store.position
+    authorizer.load(store.all_operations(log_id))
+    store.authorizer = authorizer
+    return authorizer
 
 
 def from_config(cfg, lookup=None):

@@ -12,7 +12,7 @@ record from a power cut is dropped).  The SQLite store for Linux boards lives in
 import struct
 
 from pandascreen.core import operation
-from pandascreen.core.errors import IngestError, OperationError
+from pandascreen.core.errors import IngestError, OperationError, Unauthorized
 from pandascreen.core.crypto import blake3
 from pandascreen.core.util import hexlify
 
@@ -132,6 +132,16 @@ class BaseStore:
     def operations_since(self, version, log_id=None):
         raise NotImplementedError
 
+    # an auth.Authorizer consulted for every operation (auth.guard sets it); None: all.
+    # refused / last_refused: how many it dropped, and why the last one was
+    authorizer = None
+    refused = 0
+    last_refused = None
+
+    def position(self, op_hash):
+        """``(public_key, seq_num)`` of a stored operation, or None (a removal's cut-off)."""
+        raise NotImplementedError
+
     # optional overrides -----------------------------------------------------------------------
     def has(self, op_hash):
         return self._lookup(op_hash) is not None
@@ -211,13 +221,26 @@ class BaseStore:
 
     def _apply(self, op):
         # the rules and the change, inside a _write() the caller holds
+        if self.authorizer is not None:
+            # The festival group decides what this peer stores and so relays (core/auth.py).
+            # A refused operation is dropped like a duplicate (counted, reason kept), checked
+            # first so a stranger's flood costs one dict lookup per op and cannot end a sync
+            # session before the organiser's operations arrive.
+            try:
+                self.authorizer.check_store(op)
+            except Unauthorized as e:
+                self.refused += 1
+                self.last_refused = str(e)
+                return False
         what = self._admit(op)
+        if what == _DUPLICATE:
+            return False
         if what == _NEW:
             self._insert(op)
-        elif what == _FILL:
-            self._fill_body(op)
         else:
-            return False
+            self._fill_body(op)
+        if self.authorizer is not None:
+            self.authorizer.observe(op)
         return True
 
     def ingest(self, header_bytes, body=None):
@@ -314,6 +337,10 @@ class MemoryStore(BaseStore):
 
     def latest(self, public_key, log_id):
         return self._latest.get((bytes(public_key), _log_key(log_id)))
+
+    def position(self, op_hash):
+        op = self._by_hash.get(bytes(op_hash))
+        return None if op is None else (op.public_key, op.seq_num)
 
     def _insert(self, op):
         key = (op.public_key, _log_key(op.log_id))

@@ -64,7 +64,11 @@ class _Transaction:
             if s._depth == 0:
                 if exc_type is None or issubclass(exc_type, IngestError):
                     # an IngestError changed nothing: keep what came before it
-                    s._db.execute("COMMIT")
+                    try:
+                        s._db.execute("COMMIT")
+                    except BaseException:  # disk full, I/O error: nothing of it was stored
+                        s._rollback()
+                        raise
                 else:
                     s._rollback()
         finally:
@@ -126,6 +130,12 @@ class SqliteStore(BaseStore):
             return None
         # without a body: complete only if it never had one (rare path, so decode here)
         return bool(row[0]) or operation.decode_header(bytes(row[1])).payload_size == 0
+
+    def position(self, op_hash):
+        with self._lock:
+            row = self._db.execute("SELECT public_key, seq_num FROM operations WHERE hash=?",
+                                   (bytes(op_hash),)).fetchone()
+        return None if row is None else (bytes(row[0]), row[1])
 
     def latest(self, public_key, log_id):
         key = (bytes(public_key), _log_key(log_id))
