@@ -174,6 +174,27 @@ def test_sqlite_batch_rolls_back_on_a_crash_inside(tmp_path, monkeypatch):
     assert s.ingest_many(ops) == 4 and s.version == 4
 
 
+def test_sqlite_failed_commit_leaves_no_open_transaction(tmp_path):
+    """A COMMIT that fails (disk full) reports the error and the store goes on working."""
+    import sqlite3
+    s = SqliteStore(str(tmp_path / "ops.db"))
+    ops = MemoryStore().publish_many(SEED_A, [body(i) for i in range(2)], LOG, 0)
+    real = s._db
+
+    class FullDisk:
+        def execute(self, sql, *args):
+            if sql == "COMMIT":
+                raise sqlite3.OperationalError("database or disk is full")
+            return real.execute(sql, *args)
+
+    s._db = FullDisk()
+    with pytest.raises(sqlite3.OperationalError):
+        s.ingest_op(ops[0])
+    s._db = real
+    assert s.count() == 0 and s.latest(public_key(SEED_A), LOG) is None
+    assert s.ingest_many(ops) == 2 and s.count() == 2
+
+
 def test_sqlite_store_from_before_the_change_counter(tmp_path):
     """A database written before ``changed`` existed opens with its rows in insertion order."""
     import sqlite3
