@@ -370,7 +370,8 @@ def test_garbage_and_oversized_frames(servers):
     before = snapshot(store)
     srv = servers(store, timeout=2)
     for payload, expect in [
-        (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", "broken frame: frame of 1195725856 bytes exceeds the limit"),
+        (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", "broken frame: this is not p2panda 0.7 framing: the peer looks like an HTTP client"),
+        (bytes.fromhex("a2647479706565546f706963"), "looks like a p2panda 0.6 node"),  # CBOR {"type": "Topic", ..
         ((16 * 1024 * 1024 + 1).to_bytes(4, "big") + b"\x00" * 100, "exceeds the limit of 16777216 bytes"),
         (frame(b"\x07\x07\x07"), "malformed handshake message"),
         (frame_handshake(("topic", LOG)) + frame(b"\xff" * 40), "malformed handshake message"),
@@ -492,3 +493,141 @@ def test_valid_operations_before_garbage_are_kept(make_store):
     with pytest.raises(SyncError, match="malformed sync message"):
         SyncSession(store, LOG, INITIATOR).run(FakeConn(script + frame(b"\x00\x02\xff"), piece=100000))
     assert store.heights(LOG) == {public_key(SEED_X): {LOG: 1}}
+
+
+# ------------------------------------------------------------------------------ live mode + transcripts
+
+def _vector_ops():
+    """Operations D (seq 0, with body) and E (seq 1) of tests/vectors.py, pinned byte for byte."""
+    import vectors as V
+    from pandascreen.core.util import unhexlify
+    d = operation.decode(unhexlify(V.D_HEADER), unhexlify(V.NEF_BODY))
+    e = operation.decode(unhexlify(V.E_HEADER))
+    return d, e, unhexlify(V.NEF_TOPIC)
+
+
+def test_live_session_transcript_bytes():
+    """The exact bytes of both streams of a p2panda-net 0.7 session, as the iroh transport sends them.
+
+    Stream 1 (topic handshake, topic_handshake.rs): Topic(t) = 00 || 20 || t, then Done = 01 each way.
+    Stream 2 (topic_log_sync.rs): Sync(Have) = 00 00 || BTreeMap, Sync(PreSync) = 00 01 || n || bytes,
+    Sync(Operation) = 00 02 || varint len || CBOR header || Option<body>, Sync(Done) = 00 03,
+    Live = 01 || header seq || Option<body> (derived in test_postcard.py), Close = 02.
+    Every message is framed as u32-BE length || payload (codec.rs).
+    """
+    from pandascreen.core.topic_handshake import TopicHandshake
+    from test_postcard import LIVE_E, h as unhex_spaced
+    from pandascreen.core.util import unhexlify
+    d, e, topic = _vector_ops()
+    log_id = d.log_id
+    # stream 1
+    ini, acc = TopicHandshake(INITIATOR, topic=topic), TopicHandshake(ACCEPTOR)
+    ini.start()
+    s1_out = ini.take()
+    assert s1_out == bytes.fromhex("00000022" "0020") + topic
+    acc.handle(s1_out[4:])
+    s1_back = acc.take()
+    assert s1_back == bytes.fromhex("0000000101")
+    ini.handle(s1_back[4:])
+    s1_final = ini.take()
+    assert s1_final == bytes.fromhex("0000000101")
+    acc.handle(s1_final[4:])
+    assert ini.done and acc.done and acc.topic == topic
+    # stream 2: organiser (acceptor) holds D, screen (initiator) holds nothing
+    org, scr = MemoryStore(), MemoryStore()
+    org.ingest_op(d)
+    a = SyncSession(scr, log_id, INITIATOR, handshake=False, live=True)
+    b = SyncSession(org, log_id, ACCEPTOR, handshake=False, live=True)
+    have_empty = a.outgoing()
+    assert have_empty == bytes.fromhex("00000003" "000000")
+    b.feed(have_empty)
+    out_b = b.outgoing()
+    pk = d.public_key
+    have_b = bytes.fromhex("00000047" "0000" "01" "20") + pk + bytes.fromhex("01" "20") + log_id + b"\x00"
+    size = len(d.header_bytes) + len(d.body)
+    presync = frame(b"\x00\x01\x01" + postcard.encode_varint(size))
+    op_msg = frame(b"\x00\x02" + postcard.encode_bytes(d.header_bytes) + b"\x01" + postcard.encode_bytes(d.body))
+    done = bytes.fromhex("00000002" "0003")
+    assert out_b == have_b + presync + op_msg + done
+    a.feed(out_b)
+    assert a.outgoing() == done  # the screen has nothing the organiser lacks
+    b.feed(done)
+    assert a.in_live_mode and b.in_live_mode and scr.count() == 1
+    # live: the organiser publishes E; D is not sent again (it was sent in the sync)
+    org.ingest_op(e)
+    assert b.push([d, e]) == 1
+    live = b.outgoing()
+    assert live == frame(unhex_spaced(LIVE_E))
+    a.feed(live)
+    assert scr.count() == 2 and a.live_received == 1
+    # the screen does not echo E back
+    assert a.push(scr.all_operations(log_id)) == 0 and a.outgoing() == b""
+    # Close only when a live session ends
+    b.close()
+    assert b.outgoing() == bytes.fromhex("0000000102")
+    a.feed(bytes.fromhex("0000000102"))
+    assert a.finished
+    b.eof()
+    assert b.finished
+
+
+def test_live_rejects_bad_live_operations_and_keeps_the_rest():
+    d, e, topic = _vector_ops()
+    org, scr = MemoryStore(), MemoryStore()
+    org.ingest_op(d)
+    a = SyncSession(scr, d.log_id, INITIATOR, handshake=False, live=True)
+    b = SyncSession(org, d.log_id, ACCEPTOR, handshake=False, live=True)
+    pump_pair_live(a, b)
+    from pandascreen.core.live import live_message
+    msg = list(live_message(e))
+    fields = list(msg[1])
+    fields[2] = bytes(64)  # zeroed signature
+    with pytest.raises(SyncError, match="invalid live operation from peer: signature"):
+        a.feed(frame_message(("live", tuple(fields), None)))
+    assert scr.count() == 1  # D from the sync stays
+
+
+def test_live_without_close_is_an_error_but_keeps_data():
+    d, e, topic = _vector_ops()
+    org, scr = MemoryStore(), MemoryStore()
+    org.ingest_op(d)
+    a = SyncSession(scr, d.log_id, INITIATOR, handshake=False, live=True)
+    b = SyncSession(org, d.log_id, ACCEPTOR, handshake=False, live=True)
+    pump_pair_live(a, b)
+    with pytest.raises(SyncError, match="ended the live session without Close"):
+        a.eof()
+    assert scr.count() == 1
+
+
+def pump_pair_live(a, b):
+    for _ in range(100):
+        if a.in_live_mode and b.in_live_mode:
+            return
+        out_a, out_b = a.outgoing(), b.outgoing()
+        if out_a:
+            b.feed(out_a)
+        if out_b:
+            a.feed(out_b)
+    raise AssertionError("no live mode")
+
+
+def test_tcp_client_against_http_server_says_so():
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def http():
+        conn, _ = listener.accept()
+        conn.recv(100)
+        conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        time.sleep(0.2)
+        conn.close()
+
+    t = threading.Thread(target=http, daemon=True)
+    t.start()
+    try:
+        with pytest.raises(SyncError, match=r"looks like an HTTP server \(it answered 'HTTP/1.1 400 Bad Request'\)"):
+            sync_with(MemoryStore(), LOG, "127.0.0.1", listener.getsockname()[1], timeout=3)
+    finally:
+        t.join(2)
+        listener.close()
