@@ -378,3 +378,44 @@ def test_same_resolution_on_micropython():
     from mpy import run_micropython
     lines = run_micropython(MP_SCENARIO).split()
     assert lines == ["-1", "-1", "3", "-1", "-1", "3", "3"]
+
+
+# -- enforcement: store + schedule -------------------------------------------------------------
+def test_store_and_schedule_follow_the_group_through_a_compromise():
+    from pandascreen.core.schedule import Schedule
+    from pandascreen.core.store import MemoryStore
+    org, prog, stranger = Peer(1), Peer(2), Peer(3)
+    store = MemoryStore()
+    a = auth.guard(store, auth.Authorizer([org.key]), LOG)
+    add = org.group(org.key, auth.add(prog.key, auth.WRITE))
+    venue = org.publish(schema.make_body("venue", "create", "v", {"name": "Main"}))
+    good = prog.event("e1", "Opening")
+    for op in [add, venue, good, stranger.event("e2", "FREE BEER")]:
+        store.ingest_op(op)
+    assert store.count() == 3 and store.refused == 1
+    s = Schedule.from_store(store, LOG, authorizer=a)
+    assert [e.title for e in s.all_events()] == ["Opening"] and s.problems == []
+    # the key leaks: the thief retitles; the organiser removes the key, naming `good` as the
+    # last operation known good.  The retitle stays stored (it was allowed when it came) but
+    # neither counts nor is relayed from now on; the past operation keeps counting.
+    theft = prog.event("e1", "FREE BEER", action="update")
+    store.ingest_op(theft)
+    assert [e.title for e in Schedule.from_store(store, LOG, authorizer=a).all_events()] == ["FREE BEER"]
+    rev = a.revision
+    store.ingest_op(org.group(org.key, auth.remove(prog.key), [add, good]))
+    assert a.revision > rev  # caches built on the old rights must rebuild
+    assert [e.title for e in Schedule.from_store(store, LOG, authorizer=a).all_events()] == ["Opening"]
+    assert not a.may_relay(theft) and a.may_relay(good)
+    assert store.ingest_op(prog.event("e3", "more"))[1] is False
+    # a screen booting on this store reaches the same state
+    b = auth.guard(store, auth.Authorizer([org.key]), LOG)
+    assert [e.title for e in Schedule.from_store(store, LOG, authorizer=b).all_events()] == ["Opening"]
+
+
+def test_schedule_authors_shorthand_is_a_curated_group():
+    from pandascreen.core.schedule import Schedule
+    org, stranger = Peer(1), Peer(3)
+    s = Schedule(authors=[org.key])
+    assert s.apply(org.event("e1")) and not s.apply(stranger.event("e2"))
+    nobody = Schedule(authors=[])
+    assert not nobody.apply(org.event("e3"))

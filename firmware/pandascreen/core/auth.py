@@ -73,6 +73,8 @@ MODES = (CURATED, SELF_ORGANISED)
 
 # bytes of a body, per kind: a screen stores at most this much per operation
 LIMITS = {"group": 2048, "festival": 4096, "venue": 2048, "event": 4096}
+_NOBODY = b"\xff" * 32  # the group of a festival nobody may write to (no organisers named)
+_SMALLEST = min(LIMITS[k] for k in schema.KINDS)
 MAX_MEMBERS = 64  # members named in one Create (the 2 KB body limit allows ~24; more by Add)
 MAX_DEPENDENCIES = 64
 
@@ -311,7 +313,7 @@ class Authorizer:
         if mode not in MODES:
             raise GroupOpError("unknown festival mode %r (known: %s)" % (mode, ", ".join(MODES)))
         self.organisers = [bytes(k) for k in organisers]
-        if not self.organisers and not trust_anyone:
+        if not self.organisers and not trust_anyone and group_id != _NOBODY:
             raise Unauthorized("no festival group: name the organiser key(s), or trust anyone for a demo")
         self.group_id = bytes(group_id) if group_id is not None else (
             self.organisers[0] if self.organisers else b"\x00" * 32)
@@ -400,7 +402,9 @@ class Authorizer:
         if not self.may_write(op.public_key, op.seq_num):
             raise Unauthorized("author %s may not write to this festival"
                                % hexlify(op.public_key)[:16])
-        if body is not None:
+        if body is not None and len(body) > _SMALLEST:
+            # only a body over the smallest limit needs its kind (decoding every body here
+            # would double the ingest cost; a malformed one is the schedule's problem)
             try:
                 kind = schema.parse_body(body)["kind"]
             except SchemaError as e:
@@ -427,7 +431,7 @@ class Authorizer:
         if self.trust_anyone or op.hash in self._referenced:
             return  # in the causal past of an operation we hold: needed to resolve it
         if action[0] == "Create":
-            if gid == self.group_id and author == gid:
+            if gid == self.group_id and author == gid and gid != _NOBODY:
                 return
             if gid != self.group_id and gid not in self._groups and self.mode == SELF_ORGANISED \
                     and self.level(self.group_id, author) >= WRITE:
@@ -658,7 +662,7 @@ class Authorizer:
             if before.created and gid != self.group_id:
                 return False
             if gid == self.group_id:
-                return op.author == gid
+                return op.author == gid and gid != _NOBODY
             return self.mode == SELF_ORGANISED and self.level(self.group_id, op.author) >= WRITE
         if not before.created:
             return False
@@ -731,6 +735,12 @@ class Authorizer:
             invalid = more
         g.nested = [k for k in g.members if g.members[k][1]]
         return g
+
+
+def for_authors(keys):
+    """A curated festival whose organisers are ``keys`` (no keys: nobody may write)."""
+    keys = [bytes(k) for k in keys]
+    return Authorizer(keys) if keys else Authorizer([], group_id=_NOBODY)
 
 
 def guard(store, authorizer, log_id=None):

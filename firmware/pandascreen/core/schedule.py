@@ -249,9 +249,14 @@ PAGE = 500  # operations per read in from_store
 
 
 class Schedule:
-    def __init__(self, authors=None):
-        """``authors``: optional collection of trusted public keys; others are ignored."""
-        self.authors = None if authors is None else set(bytes(a) for a in authors)
+    def __init__(self, authors=None, authorizer=None):
+        """``authorizer``: a ``core.auth.Authorizer``; only operations the festival group lets
+        their authors make are applied (group operations are its business, skipped here).
+        ``authors``: shorthand for a curated festival whose organisers are these keys."""
+        if authorizer is None and authors is not None:
+            from pandascreen.core import auth  # only then: the board passes its authorizer
+            authorizer = auth.for_authors(authors)
+        self.authorizer = authorizer
         self.problems = []
         self.applied = 0
         self.version = 0
@@ -272,8 +277,6 @@ class Schedule:
             body = op_or_body
         else:
             op = op_or_body
-            if self.authors is not None and op.public_key not in self.authors:
-                return False
             if op.body is None:
                 return False
             timestamp = op.timestamp
@@ -281,7 +284,10 @@ class Schedule:
             try:
                 body = schema.parse_body(op.body)
             except SchemaError as e:
-                self.problems.append("operation %s: %s" % (_short(op_hash), e))
+                if not _is_group_body(op.body):
+                    self.problems.append("operation %s: %s" % (_short(op_hash), e))
+                return False
+            if self.authorizer is not None and not self.authorizer.may_apply(op, body):
                 return False
         stamp = stamp_of(timestamp, bytes(op_hash))
         kind = body["kind"]
@@ -352,7 +358,7 @@ class Schedule:
         return None if best is None else best.as_dict()
 
     @classmethod
-    def from_store(cls, store, log_id=None, authors=None, page=PAGE):
+    def from_store(cls, store, log_id=None, authors=None, page=PAGE, authorizer=None):
         """A schedule of everything in ``store`` (of ``log_id``), read a page at a time.
 
         Pages (``store.operations`` by seq_num ranges) keep the peak memory at one page of
@@ -360,14 +366,14 @@ class Schedule:
         and logs of untrusted authors are not even read.  Order does not matter: the result
         is the same in any order.
         """
-        s = cls(authors)
+        s = cls(authors, authorizer)
         if log_id is None:
             for op in store.all_operations(None):
                 s.apply(op)
             return s
         heights = store.heights(log_id)
         for public_key in sorted(heights):
-            if s.authors is not None and public_key not in s.authors:
+            if s.authorizer is not None and not s.authorizer.could_write(public_key):
                 continue
             top = heights[public_key].get(bytes(log_id))
             after, span = -1, page
@@ -443,6 +449,11 @@ class Schedule:
                                       "end": e.end, "speakers": list(e.speakers), "track": e.track,
                                       "lang": e.lang})
         return out
+
+
+def _is_group_body(body):
+    from pandascreen.core import auth
+    return auth.is_group_body(body)
 
 
 def _short(h):
