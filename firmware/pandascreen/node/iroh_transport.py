@@ -186,6 +186,7 @@ class Link:
         self.cursor = None
         self.error = None
         self.ended = False
+        self.ended_at = None
         self.last_progress = time.monotonic()
         self._reported_have = False
         self._reported_sync = False
@@ -487,6 +488,9 @@ class IrohNode:
                 if (now < entry["next"] or key in self._dialling
                         or any(not l.ended and l.remote_id in peer.node_ids for l in self.links)):
                     continue
+                ended = [l.ended_at for l in self.links if l.remote_id in peer.node_ids and l.ended_at]
+                if ended and now - max(ended) < entry["backoff"]:
+                    continue  # the session just ended (say the peer restarts): give it a moment
                 entry["next"] = now + entry["backoff"]
                 entry["backoff"] = min(entry["backoff"] * 2, 10.0)
                 self._dialling.add(key)
@@ -513,6 +517,12 @@ class IrohNode:
                 continue
             if incoming is None:
                 return
+            if self._stopping:
+                try:
+                    await incoming.refuse()
+                except Exception:
+                    pass
+                continue
             self._spawn(self._accept(incoming))
 
     async def _accept(self, incoming):
@@ -576,6 +586,7 @@ class IrohNode:
             self._record_error("%s: %s" % (link.name, link.error))
         finally:
             link.ended = True
+            link.ended_at = time.monotonic()
             try:
                 conn.close(0, b"sync protocol %s completed" % (b"initiate" if link.role == INITIATOR else b"accept"))
             except Exception:
@@ -794,6 +805,10 @@ class IrohNode:
     async def _shutdown(self, grace):
         self._stopping = True
         self._wanted.clear()
+        try:
+            self._endpoint.set_alpns([])  # refuse new sessions while the live ones say Close
+        except Exception:
+            pass
         for link in self.links:
             if not link.ended and link.session is not None:
                 link.session.close()
@@ -805,6 +820,13 @@ class IrohNode:
             if not link.ended:
                 self._abort(link, "node stopping")
         try:
-            await asyncio.wait_for(self._endpoint.close(), 3)
+            # bounded: iroh waits for closing connections to drain (up to ~3 s after a failed dial)
+            await asyncio.wait_for(self._endpoint.close(), 0.3)
         except Exception:
             pass
+        # drop every handle so iroh frees the UDP sockets (a restart may bind the same port)
+        self._endpoint = None
+        for link in self.links:
+            link.conn = link.send = link.recv = None
+        import gc
+        gc.collect()
