@@ -6,7 +6,8 @@ commit), hand the new operations to the ONE schedule it keeps (``operations_sinc
 canvases the Pi uses (``node.display.render_view_image``).  Beside it, in the same run, the
 floors: drawing the same view alone, a raw PyNaCl verify of one operation and one fsync (the
 store commits durably: ``synchronous=FULL``); and the old way, a full rebuild of the schedule
-from the store.
+from the store.  The figure, its parts and its floors take turns round by round, so a busy
+machine slows them alike instead of skewing one against the other.
 
 RSS is measured in a fresh interpreter (this one holds the benchmark's own garbage): after
 importing what a screen imports (the floor), after loading the schedule from a 20k store,
@@ -17,6 +18,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 
 from pandascreen.bench import timed
 from pandascreen.core import layout, operation, schema
@@ -54,7 +56,8 @@ def build_store(path, events, venues):
 
 def _signed_updates(store, venues, count):
     """``count`` signed updates continuing the organiser's log, each changing what venue 0
-    shows: the running talk's title, or the next talk moving to venue 1 and back."""
+    shows: the running talk's title (k % 4 = 0, 1), or the next talk moving to venue 1 and
+    back (k % 4 = 2, 3), so every other one (those the frame step takes) changes the frame."""
     from pandascreen.core.crypto import signing_key
     key = signing_key(SEED)
     past = store.latest(key.public_key, LOG)
@@ -62,8 +65,8 @@ def _signed_updates(store, venues, count):
     running, following = "e%d" % (5 * venues), "e%d" % (6 * venues)
     out = []
     for k in range(count):
-        if k % 2:
-            fields = {"venue": "v%d" % (k // 2 % 2)}
+        if k % 4 >= 2:
+            fields = {"venue": "v%d" % ((k // 4 + 1) % 2)}
             doc = following
         else:
             fields = {"title": "Talk, revision %d" % k}
@@ -80,61 +83,77 @@ def _draw(view):
         display.render_view_image(view, kind)
 
 
-def _frame_path(store, venues, repeats, warmup):
-    """Times of each step of "1 op -> frame" and of the whole, with the same kind of operation."""
-    schedule = Schedule.from_store(store, LOG)
-    seen = [store.version]
-    ops = iter(_signed_updates(store, venues, 2 * (repeats + warmup)))
-    status = "synced 14:10"
+def _rounds(steps, repeats, warmup):
+    """Median and max of each ``(name, fn)`` step, the steps taking turns round by round so a
+    figure and its floors meet the same machine load; names starting "_" run untimed."""
+    samples = {}
+    for r in range(warmup + repeats):
+        for name, fn in steps:
+            t = time.perf_counter()
+            fn()
+            dt = time.perf_counter() - t
+            if r >= warmup and not name.startswith("_"):
+                samples.setdefault(name, []).append(dt)
+    out = {}
+    for name in samples:
+        xs = sorted(samples[name])
+        out[name] = (xs[len(xs) // 2], xs[-1])
+    return out
 
-    def one_op_to_frame():
-        op = next(ops)
+
+def _measure(store, venues, directory, repeats, warmup):
+    """"1 op -> frame" beside its floors and its parts, all measured in the same rounds."""
+    from nacl.signing import VerifyKey
+
+    schedule = Schedule.from_store(store, LOG)
+    state = {"seen": store.version, "fresh": []}
+    chain = iter(_signed_updates(store, venues, 2 * (repeats + warmup)))  # frame, part, frame, ...
+    status = "synced 14:10"
+    view = layout.build_view(schedule, 0, NOW, status)
+    last = store.latest(_public_key(), LOG)
+    msg, sig, vk = last.header.unsigned_bytes(), last.header.signature, VerifyKey(last.public_key)
+    fd = os.open(os.path.join(directory, "fsync.probe"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+
+    def frame():  # what a screen does when sync hands it one operation
+        op = next(chain)
         store.ingest(op.header_bytes, op.body)
-        for new in store.operations_since(seen[0], log_id=LOG):
+        for new in store.operations_since(state["seen"], log_id=LOG):
             schedule.apply(new)
-        seen[0] = store.version
+        state["seen"] = store.version
         _draw(layout.build_view(schedule, 0, NOW, status))
 
-    whole = timed(one_op_to_frame, repeats, warmup)
-    # the parts, each on its own: ingest alone, apply alone (on a fresh op), view alone
-    parts_ops = iter(_signed_updates(store, venues, repeats + warmup))
-
-    def ingest_only():
-        op = next(parts_ops)
+    def ingest():
+        op = next(chain)
         store.ingest(op.header_bytes, op.body)
 
-    ingest = timed(ingest_only, repeats, warmup)
-    fresh = store.operations_since(seen[0], log_id=LOG)
-    seen[0] = store.version
-    apply_ops = iter(fresh)
-    apply = timed(lambda: schedule.apply(next(apply_ops)), repeats, warmup)
-    view = layout.build_view(schedule, 0, NOW, status)
-    build = timed(lambda: layout.build_view(schedule, 0, NOW, status), repeats, warmup)
-    draw = timed(lambda: _draw(view), repeats, warmup)
-    return {"frame": whole, "ingest": ingest, "apply": apply, "build_view": build, "draw": draw,
-            "view_has_now_next": view["now"] is not None and view["next"] is not None}
+    def fetch():
+        state["fresh"] = store.operations_since(state["seen"], log_id=LOG)
+        state["seen"] = store.version
 
+    def apply():
+        for op in state["fresh"]:
+            schedule.apply(op)
 
-def _fsync_one(directory, repeats, warmup):
-    """4 KB appended + fsync next to the database (as a WAL commit does): what a durable
-    commit cannot go below."""
-    fd = os.open(os.path.join(directory, "fsync.probe"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    def build():
+        view.update(layout.build_view(schedule, 0, NOW, status))
+
+    def fsync():  # 4 KB appended + fsync beside the database, as a WAL commit does
+        os.write(fd, b"x" * 4096)
+        os.fsync(fd)
+
     try:
-        def write_and_sync():
-            os.write(fd, b"x" * 4096)
-            os.fsync(fd)
-        return timed(write_and_sync, repeats, warmup)
+        out = _rounds([("frame", frame), ("ingest", ingest), ("_fetch", fetch), ("apply", apply),
+                       ("build_view", build), ("draw", lambda: _draw(view)),
+                       ("verify", lambda: vk.verify(msg, sig)), ("fsync", fsync)], repeats, warmup)
     finally:
         os.close(fd)
+    out["view_has_now_next"] = view["now"] is not None and view["next"] is not None
+    return out
 
 
-def _verify_one(store, repeats, warmup):
-    from nacl.signing import VerifyKey
+def _public_key():
     from pandascreen.core.crypto import public_key
-    op = store.latest(public_key(SEED), LOG)
-    msg, sig = op.header.unsigned_bytes(), op.header.signature
-    vk = VerifyKey(op.public_key)
-    return timed(lambda: vk.verify(msg, sig), repeats * 20, warmup)
+    return public_key(SEED)
 
 
 # VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss over from the forked parent
@@ -174,9 +193,7 @@ def run(quick=False):
             path = os.path.join(d, name + ".db")
             store = build_store(path, events, venues)
             r = {"name": name, "events": events, "venues": venues, "operations": store.count()}
-            r.update(_frame_path(store, venues, repeats, warmup))
-            r["verify"] = _verify_one(store, repeats, warmup)
-            r["fsync"] = _fsync_one(d, repeats, warmup)
+            r.update(_measure(store, venues, d, repeats, warmup))
             r["rebuild"] = timed(lambda: Schedule.from_store(store, LOG), 1 if quick else 3, 1)
             store.close()
             r["rss"] = measure_rss(path)
