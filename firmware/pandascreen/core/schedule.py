@@ -7,7 +7,8 @@ order gives the same schedule, so peers converge whatever order sync delivers th
 
 ``apply`` updates the views it affects and nothing else, so a screen that keeps ONE schedule
 and feeds it each new operation pays O(log n) per operation instead of a rebuild from the
-store (1-2 s at 20,000 events on a Pi, under the lock the buttons wait for):
+store (1.1-1.6 s at 20,000 events on a laptop, ~10x that on a Pi Zero 2 W, under the lock
+the buttons wait for):
 
 * each venue's visible events sit in a list sorted by (start, end, id), kept sorted by
   binary search, so ``now_next`` is a binary search plus a short look back;
