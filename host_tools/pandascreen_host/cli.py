@@ -21,6 +21,7 @@ EXAMPLES = """examples:
   pandascreen-host flash --board pico-w-ssd1306 --port /dev/ttyACM0
   pandascreen-host preview --board pi-4-inky-phat --schedule fahrplan.xml --at 2026-07-18T14:00+02:00 -o now.png
   pandascreen-host import fahrplan.xml --store festival.db --key organiser.key
+  pandascreen-host serve --store festival.db --key organiser.key --watch fahrplan.xml
 """
 
 
@@ -125,6 +126,10 @@ def build_parser():
     p.add_argument("--festival-id", help="festival id (default: from the schedule)")
     p.add_argument("--timezone", help="IANA time zone for times without an offset, e.g. Europe/Berlin")
     p.add_argument("--dry-run", action="store_true", help="show what would change, write nothing")
+
+    # serve -----------------------------------------------------------------------------------
+    from pandascreen_host import serve
+    serve.add_parser(sub)
     return ap
 
 
@@ -203,6 +208,9 @@ def main(argv=None):
             return preview.run(args)
         if args.command == "import":
             return cmd_import(args, out)
+        if args.command == "serve":
+            from pandascreen_host import serve
+            return serve.run(args)
         parser.error("unknown command %s" % args.command)
     except PandascreenError as e:
         sys.stderr.write("error: %s\n" % one_line(e))

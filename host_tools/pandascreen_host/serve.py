@@ -1,0 +1,183 @@
+"""`pandascreen-host serve`: the organiser's p2panda peer (iroh, live mode).
+
+    pandascreen-host serve --store festival.db --key organiser.key [--watch schedule.xml]
+
+Why a command of its own: screens dial the organiser's node id at its address (no discovery
+yet), so something on the laptop must listen, say who it is, and push edits while screens are
+connected.  It serves the store over ``pandascreen.node.iroh_transport`` (node id = the
+organiser's public key, the key screens already trust), re-imports the watched schedule when the
+file changes -- through ``import_cmd.run``, the same code as ``pandascreen-host import`` -- and the
+new operations reach every connected screen (and screens relaying for it) at once.
+
+It prints one ``listening: node <node id> at <ip>:<port>`` line per address, then peers
+connecting, what each holds and what was sent.  Ctrl-C ends live sessions with Close and exits 0.
+"""
+
+import argparse
+import os
+import sys
+import threading
+import time
+
+from pandascreen_host.errors import UserError
+
+WATCH_EVERY = 0.25  # seconds between looks at the watched file
+
+
+def add_parser(sub):
+    p = sub.add_parser("serve", allow_abbrev=False, help="serve a festival store to screens over iroh (live)",
+                       description="The organiser's p2panda peer: serve the store to screens over iroh, "
+                                   "re-import a watched schedule file when it changes and push the changes live.")
+    p.add_argument("--store", default="festival.db", help="festival store (default festival.db)")
+    p.add_argument("--key", default="organiser.key", metavar="PATH", help="organiser key (default organiser.key)")
+    p.add_argument("--watch", metavar="SCHEDULE", help="schedule file to re-import whenever it changes")
+    p.add_argument("--listen", default="0.0.0.0:2026", metavar="IP:PORT",
+                   help="UDP address to listen on (default 0.0.0.0:2026)")
+    p.add_argument("--festival-id", help="festival to serve (default: from --watch or the store)")
+    p.add_argument("--timezone", help="for --watch: IANA time zone for times without an offset")
+    p.add_argument("--network-id", metavar="HEX", help="p2panda network id (64 hex; default p2panda's)")
+    return p
+
+
+def _import(args, schedule, out, err):
+    from pandascreen_host import import_cmd
+    ns = argparse.Namespace(schedule=schedule, store=args.store, key=args.key, festival_id=args.festival_id,
+                            timezone=args.timezone, dry_run=False)
+    return import_cmd.run(ns, out=out, err=err)
+
+
+def _festival_id(store, pk, wanted):
+    """The festival whose log the organiser writes in this store (there is normally one)."""
+    from pandascreen.core import operation
+    from pandascreen.core.schedule import Schedule
+    if wanted:
+        return wanted
+    found = []
+    for author, logs in store.heights().items():
+        if author != pk:
+            continue
+        for log_id in logs:
+            fest = Schedule.from_store(store, log_id, authors=[pk]).festival
+            if fest and fest.get("id") and operation.log_id_for_festival(fest["id"]) == log_id:
+                found.append(fest["id"])
+    if not found:
+        raise UserError("%s holds no festival signed by this organiser key: import a schedule first "
+                        "(or pass --watch schedule.xml)" % store_name(store))
+    if len(found) > 1:
+        raise UserError("%s holds several festivals (%s): choose one with --festival-id"
+                        % (store_name(store), ", ".join(sorted(found))))
+    return found[0]
+
+
+def store_name(store):
+    return getattr(store, "path", "the store")
+
+
+class Watcher:
+    """Re-imports a schedule file when its size or modification time changes (polling: no
+    inotify dependency, works for editors that replace the file)."""
+
+    def __init__(self, path, on_change):
+        self.path = path
+        self.on_change = on_change
+        self._sig = self._signature()
+
+    def _signature(self):
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size)
+
+    def check(self):
+        sig = self._signature()
+        if sig is None or sig == self._sig:
+            return False
+        time.sleep(0.05)  # let the writer finish
+        self._sig = self._signature()
+        self.on_change()
+        return True
+
+
+def run(args, out=None, err=None, stop=None):
+    """Serve until Ctrl-C (or ``stop`` is set); returns the exit code."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    from pandascreen.core import operation
+    from pandascreen.core.crypto import public_key
+    from pandascreen.core.errors import PandascreenError
+    from pandascreen.core.store import IngestError
+    from pandascreen.core.util import unhexlify
+    from pandascreen.node.iroh_transport import DEFAULT_NETWORK_ID, IrohNode
+    from pandascreen.node.sqlite_store import SqliteStore
+    from pandascreen_host.provision import load_seed
+
+    lock = threading.Lock()
+
+    def say(line):
+        with lock:
+            out.write(line + "\n")
+            out.flush()
+
+    network_id = DEFAULT_NETWORK_ID
+    if args.network_id:
+        try:
+            network_id = unhexlify(args.network_id)
+        except ValueError:
+            network_id = b""
+        if len(network_id) != 32:
+            raise UserError("--network-id must be 64 hex characters")
+    if args.watch:
+        if not os.path.exists(args.watch):
+            raise UserError("cannot watch %s: no such file" % args.watch)
+        _import(args, args.watch, out, err)  # creates the key on first use, like `import`
+    if not os.path.exists(args.key):
+        raise UserError("no organiser key at %s: run `pandascreen-host import schedule.xml --key %s` first"
+                        % (args.key, args.key))
+    seed = load_seed(args.key)
+    pk = public_key(seed)
+    try:
+        store = SqliteStore(args.store)
+    except IngestError as e:
+        raise UserError(str(e))
+    node = None
+    try:
+        store.path = args.store
+        fid = _festival_id(store, pk, args.festival_id)
+        topic = operation.festival_topic(fid)
+        node = IrohNode(store, topic, seed, bind=args.listen, network_id=network_id, live=True,
+                        reconnect=False, say=say)
+        try:
+            node.start()
+        except PandascreenError as e:
+            raise UserError(str(e))
+        say("serving festival %r from %s: %d operations, organiser %s"
+            % (fid, args.store, store.count(), pk.hex()))
+        for addr in node.addresses():
+            say("listening: node %s at %s" % (node.node_id, addr))
+
+        def reimport():
+            say("%s changed: importing" % args.watch)
+            try:
+                _import(args, args.watch, out, err)
+            except PandascreenError as e:
+                say("error: %s (still serving the previous schedule)" % " ".join(str(e).split()))
+                return
+            node.notify()
+
+        watcher = Watcher(args.watch, reimport) if args.watch else None
+        stop = stop or threading.Event()
+        try:
+            while not stop.is_set():
+                if watcher is not None:
+                    watcher.check()
+                stop.wait(WATCH_EVERY)
+        except KeyboardInterrupt:
+            pass
+        say("stopping: closing live sessions")
+    finally:
+        if node is not None:
+            node.stop()
+        store.close()
+    say("stopped")
+    return 0
