@@ -73,6 +73,7 @@ def check_insert_has_duplicate(f):
     assert s.ingest_op(ops[1])[1] is True                          # already decoded
     assert s.ingest_op(ops[1])[1] is False
     assert s.has(ops[1].hash) and not s.has(ops[2].hash)
+    assert s.position(ops[1].hash) == (public_key(SEED_A), 1) and s.position(ops[2].hash) is None
     assert s.count() == 2
     agree(s)
 
@@ -135,7 +136,7 @@ def check_prune_drops_earlier_everywhere(f):
         if reopen:
             s = f.reopen(s)
         for op in old:
-            assert not s.has(op.hash)
+            assert not s.has(op.hash) and s.position(op.hash) is None
         assert s.has(pruning.hash) and s.has(other.hash)
         assert s.count() == 2
         assert hashes(s.operations(public_key(SEED_A), LOG)) == [pruning.hash]
@@ -341,12 +342,15 @@ if pytest is not None:
         check(factory)
 
     def test_base_store_names_its_primitives():
+        import inspect
+
         from pandascreen.core.store import BaseStore
-        doc = BaseStore.__doc__
-        for name in ("_lookup", "latest", "_insert", "_fill_body", "operations_since", "_write"):
+        doc = inspect.getsource(BaseStore).split("def _lookup")[0]  # the contract comments
+        for name in ("_lookup", "latest", "_insert", "_fill_body", "position", "operations_since", "_write"):
             assert name in doc
         s = BaseStore()
-        for call in (lambda: s._lookup(b"x"), lambda: s.latest(b"x", None), lambda: s.version):
+        for call in (lambda: s._lookup(b"x"), lambda: s.latest(b"x", None), lambda: s.version,
+                     lambda: s.position(b"x")):
             with pytest.raises(NotImplementedError):
                 call()
 

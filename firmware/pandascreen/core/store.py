@@ -49,46 +49,45 @@ _NO_TRANSACTION = _NoTransaction()
 
 
 class BaseStore:
-    """Stores signed p2panda operations of festival logs and applies the ingest rules.
+    """Stores signed p2panda operations of festival logs under the ingest rules; the store
+    contract (what to override: the comments below, checked by tests/test_store_contract.py)."""
 
-    Descendants *must* override these primitives:
-
-    * :meth:`_lookup` -- is an operation stored, and with its body?
-    * :meth:`latest` -- the latest stored operation of one author's log
-    * :meth:`_insert` -- store a new operation (drop the earlier ones of its log if it prunes)
-    * :meth:`_fill_body` -- give a stored body-less operation its body
-    * :meth:`heights`, :meth:`operations`, :meth:`all_operations`, :meth:`count` -- queries
-    * :attr:`version` and :meth:`operations_since` -- the change counter
-
-    Descendants *may* override these, when they can do better than the default:
-
-    * :meth:`has` (default: :meth:`_lookup`)
-    * :meth:`_write` -- a context manager around every change; SQLite returns a transaction,
-      so :meth:`ingest_many` and :meth:`publish_many` commit once per batch
-    * :meth:`close` (default: nothing to close)
-
-    Everything else (:meth:`ingest`, :meth:`ingest_op`, :meth:`ingest_many`, :meth:`check`,
-    :meth:`publish`, :meth:`publish_many`) is shared and should not be overridden.
-
-    The change counter, for caches built from the store (the schedule view):
-
-    * ``store.version`` is an int that grows whenever the contents change (an insert, a body
-      filled in, a prune).  An empty store has version 0.
-    * ``store.operations_since(v, log_id=None)`` returns the operations stored (or given
-      their body) after version ``v``, in that order, each once, as it is stored now; or
-      ``None`` if anything was removed since ``v`` (a prune), meaning "rebuild from
-      :meth:`all_operations`".
-
-    Rules every store keeps (tests/test_store_contract.py checks them all):
-
-    * an operation is stored once (by hash); ``has`` and ``count`` agree with the queries;
-    * a log is a chain: seq_num 0, then each following the latest with a matching backlink;
-      forks, replays and gaps raise ``IngestError`` -- unless the operation prunes, then the
-      earlier operations of its log are dropped everywhere;
-    * timestamps must be 0 <= t < 2**63, else ``IngestError``;
-    * an operation first stored without its body gets the body when it arrives with it
-      (checked against payload_size/payload_hash); that counts as new.
-    """
+    # The contract, gpiozero ``Factory`` style.  (Comments, not docstring: a board compiling
+    # this file would need the whole docstring as one block of heap.)
+    #
+    # Descendants MUST override these primitives:
+    #   _lookup(hash)       is an operation stored, and with its body?
+    #   latest(pk, log)     the latest stored operation of one author's log
+    #   _insert(op)         store a new operation (first dropping the earlier ones of its log
+    #                       if it prunes); raises the version
+    #   _fill_body(op)      give a stored body-less operation its body; raises the version
+    #   position(hash)      (public_key, seq_num) of a stored operation
+    #   heights, operations, all_operations, count        queries
+    #   version, operations_since                         the change counter
+    # Descendants MAY override, when they can do better than the default:
+    #   has(hash)           default: _lookup
+    #   _write()            context manager around every change, may nest; SQLite returns a
+    #                       transaction, so ingest_many and publish_many commit once per batch
+    #   close()             default: nothing to close
+    # Everything else (ingest, ingest_op, ingest_many, check, publish, publish_many) is shared
+    # and is not overridden.
+    #
+    # The change counter, for caches built from the store (the schedule view):
+    #   store.version       an int that grows whenever the contents change (an insert, a body
+    #                       filled in, a prune); an empty store has version 0
+    #   store.operations_since(v, log_id=None)
+    #                       the operations stored (or given their body) after version v, in
+    #                       that order, each once, as stored now; or None if anything was
+    #                       removed since v (a prune): "rebuild from all_operations()"
+    #
+    # Rules every store keeps:
+    #   - an operation is stored once (by hash); has and count agree with the queries;
+    #   - a log is a chain: seq_num 0, then each following the latest with a matching
+    #     backlink; forks, replays and gaps raise IngestError -- unless the operation prunes,
+    #     then the earlier operations of its log are dropped everywhere;
+    #   - timestamps must be 0 <= t < 2**63, else IngestError;
+    #   - an operation first stored without its body gets the body when it arrives with it
+    #     (checked against payload_size/payload_hash); that counts as a change.
 
     # primitives a concrete store implements -------------------------------------------------
     def _lookup(self, op_hash):
@@ -276,8 +275,7 @@ class BaseStore:
     def publish_many(self, seed, bodies, log_id, timestamp_us, prune=False, batch=200, progress=None):
         """Sign and store ``bodies`` as the next operations of the seed's log; returns them.
 
-        The key pair is derived once and each header encoded once; our own operations are
-        not verified again.  ``timestamp_us`` is the first timestamp (each next one +1) or a
+        The key pair is derived once; our own operations are not verified again.  ``timestamp_us`` is the first timestamp (each next one +1) or a
         list with one per body; timestamps stay strictly increasing after the log's latest
         even if the clock jumped back.  ``prune`` marks the first operation.  Stored in
         transactions of ``batch`` operations; ``progress(done)`` is called after each.
@@ -311,7 +309,9 @@ class BaseStore:
     def _store_own(self, ops, done_before, progress):
         with self._write():
             for op in ops:
-                self._apply(op)
+                if not self._apply(op):  # only an authorizer can refuse our own next op
+                    raise IngestError("own operation seq_num %d not stored: %s"
+                                      % (op.seq_num, self.last_refused or "refused"))
         if progress is not None:
             progress(done_before + len(ops))
 
