@@ -275,6 +275,7 @@ class IrohNode:
         addrs = list(ep.addr().direct_addresses())
         if not addrs:
             addrs = [a for a in ep.bound_sockets() if not a.startswith("[::]") and not a.startswith("0.0.0.0")]
+        addrs.sort(key=lambda a: a.startswith("["))  # IPv4 first
         return addrs
 
     def ticket(self, addr=None):
@@ -830,3 +831,34 @@ class IrohNode:
             link.conn = link.send = link.recv = None
         import gc
         gc.collect()
+
+
+def device_node(cfg, store, config_dir, serve=True, on_change=None, say=None):
+    """The Pi screen's iroh node from its config: the device key (``cfg["key"]``, relative to
+    the config's folder), UDP ``listen_port`` (0 = any port; serve only when > 0), the
+    organisers' keys as node ids for peers written without one.
+
+    Returns ``(node, None)`` started, or ``(None, why)`` when iroh cannot run here (no wheel
+    for this platform, no key), so the caller can fall back to plain TCP and say so.
+    """
+    import os
+    path = cfg.get("key") or "device.key"
+    if not os.path.isabs(path):
+        path = os.path.join(config_dir, path)
+    try:
+        with open(path, "rb") as fh:
+            seed = fh.read(33)
+    except OSError as e:
+        return None, "cannot read the device key %s: %s" % (path, e.strerror or e)
+    if len(seed) != 32:
+        return None, "the device key %s is not a 32-byte Ed25519 seed" % path
+    from pandascreen.core.operation import festival_topic
+    port = cfg.get("listen_port") or 0
+    node = IrohNode(store, festival_topic(cfg["festival_id"]), seed, bind="0.0.0.0:%d" % port,
+                    serve=bool(serve and port), default_node_ids=cfg.get("organiser_keys") or (),
+                    on_change=on_change, say=say)
+    try:
+        node.start()
+    except SyncError as e:
+        return None, str(e)
+    return node, None

