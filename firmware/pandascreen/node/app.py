@@ -81,6 +81,7 @@ class Device:
         self.clock = clock
         self.last_image = None
         self._lock = threading.RLock()
+        self.wake = threading.Event()  # set by the sync node when a peer changed the store
         self.controller = Controller(
             cfg, store, transport=transport or self._sync_tcp, render=self._show, peers=peers, clock=clock,
             load_time=None if time_file is None else time_file.load,
@@ -126,7 +127,34 @@ class Device:
             self.controller.step(lock=self._lock, force=once)
             if once:
                 return
-            stop.wait(1.0)
+            self.wake.wait(1.0)  # a live update redraws at once, else once a second
+            self.wake.clear()
+
+
+def _is_iroh_peer(peer):
+    return "@" in (peer[0] if isinstance(peer, tuple) else str(peer))
+
+
+def _start_iroh(cfg, store, config_dir, device, serve):
+    """Start the screen's iroh node when a peer or serving needs it; None when not needed or it
+    cannot run here (said in one line).  Live updates wake the device's loop at once."""
+    wanted = [p for p in cfg["peer_addrs"] if _is_iroh_peer(p)]
+    if not wanted and not (serve and cfg["listen_port"]):
+        return None
+    try:
+        from pandascreen.node.iroh_transport import device_node
+    except ImportError as e:  # no iroh wheel for this platform (32-bit Pi OS, musl)
+        node, why = None, "the iroh package cannot be loaded: %s" % e
+    else:
+        node, why = device_node(cfg, store, config_dir, serve=serve, on_change=device.wake.set, say=_log)
+    if node is None:
+        _log("iroh unavailable (%s)%s" % (why, "; node-id peers cannot be reached" if wanted else ""))
+        return None
+    tcp = device.controller.transport
+    device.controller.transport = lambda peer: node.sync(peer) if _is_iroh_peer(peer) else tcp(peer)
+    for addr in node.addresses():
+        _log("listening: node %s at %s" % (node.node_id, addr))
+    return node
 
 
 def main(argv=None):
@@ -162,11 +190,15 @@ def main(argv=None):
         store.close()
         return 2
     device = Device(cfg, store, screen, time_file=TimeFile(store_path + ".last-time"))
+    # Pi screens speak iroh (p2panda-net 0.7, live) with peers written <node id>@host:port and
+    # serve over it; a plain host:port peer is a MicroPython-style plain TCP peer.
+    node = _start_iroh(cfg, store, base, device, serve=not args.no_serve and not args.once)
     server = None
     buttons = None
     stop = threading.Event()
     try:
         if not args.no_serve and not args.once and cfg["listen_port"]:
+            # TCP on the same port number: MicroPython boards (no iroh) sync from Pi screens
             from pandascreen.node.tcp import SyncServer
             server = SyncServer(store, device.log_id, host="0.0.0.0", port=cfg["listen_port"],
                                 topic=device.topic)
@@ -183,6 +215,9 @@ def main(argv=None):
         return 2
     finally:
         stop.set()
+        device.wake.set()
+        if node is not None:
+            node.stop()
         if buttons is not None:
             buttons.close()
         if server is not None:
