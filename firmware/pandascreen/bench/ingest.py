@@ -5,9 +5,9 @@ operation, so the figure that matters is how close a full ingest (decode, canoni
 signature, payload hash, backlink, store) gets to it; the goal is >= 0.6 of it.  Import
 signs instead of verifying (its own operations need no check), and is held to the same
 floor.  The machine may be busy with other work (other processes stretch wall time at
-random), so the floor and these rows count this process's CPU time, the floor is measured
-right before and right after each row (the faster counts), and the ratios are medians of
-per-round ratios.
+random), so the floor and these rows count this process's CPU time, each run of a row sits
+between two runs of the floor (the faster counts), and a row's ratio is the median over
+its runs.
 Only "fsync per op" is wall time: its floor is the disk, not the CPU.
 """
 
@@ -68,9 +68,9 @@ GOAL_ROWS = ("import_sqlite", "ingest_sqlite_batch")
 CPU = time.process_time
 
 
-def run(quick=False, n=None, sqlite_single=None, rounds=None, repeats=3):
-    n = n or (200 if quick else 3000)
-    rounds = rounds or (2 if quick else 3)
+def run(quick=False, n=None, sqlite_single=None, pairs_per_row=None):
+    n = n or (200 if quick else 2000)
+    m = pairs_per_row or (3 if quick else 7)
     k = min(sqlite_single or (20 if quick else 200), n)
     from nacl.signing import VerifyKey
 
@@ -91,34 +91,37 @@ def run(quick=False, n=None, sqlite_single=None, rounds=None, repeats=3):
         for hb, body in pairs:
             s.ingest(hb, body)
 
-    per_call = repeats + 1  # + warm-up
     sizes = {"import_sqlite": n, "ingest_sqlite_batch": n, "ingest_memory": n, "ingest_sqlite_fsync_each": k}
     samples = dict((key, []) for key, _ in ROWS)
     floors = []
     with tempfile.TemporaryDirectory() as d:
-        for r in range(rounds):
-            pools = dict((key, _FreshStores(d, "%s%d" % (key, r), per_call))
-                         for key in ("import_sqlite", "ingest_sqlite_batch", "ingest_sqlite_fsync_each"))
-            fns = {
-                "import_sqlite": lambda: pools["import_sqlite"].next().publish_many(SEED, bodies, log_id, stamps),
-                "ingest_sqlite_batch": lambda: pools["ingest_sqlite_batch"].next().ingest_many(pairs),
-                "ingest_memory": ingest_memory,
-                "ingest_sqlite_fsync_each": lambda: _each(pools["ingest_sqlite_fsync_each"].next(), pairs[:k]),
-            }
+        pools = dict((key, _FreshStores(d, key, m + 1))  # + the warm-up
+                     for key in ("import_sqlite", "ingest_sqlite_batch", "ingest_sqlite_fsync_each"))
+        fns = {
+            "import_sqlite": lambda: pools["import_sqlite"].next().publish_many(SEED, bodies, log_id, stamps),
+            "ingest_sqlite_batch": lambda: pools["ingest_sqlite_batch"].next().ingest_many(pairs),
+            "ingest_memory": ingest_memory,
+            "ingest_sqlite_fsync_each": lambda: _each(pools["ingest_sqlite_fsync_each"].next(), pairs[:k]),
+        }
+        try:
             for key, _ in ROWS:
-                # the floor right before and right after the row; the faster one counts
-                # (a conservative ratio when the machine's speed drifts)
-                before = timed(raw_verify, repeats, 1, CPU)[0]
-                t = timed(fns[key], repeats, 1, time.perf_counter if key == "ingest_sqlite_fsync_each" else CPU)[0]
-                floor = min(before, timed(raw_verify, repeats, 1, CPU)[0])
-                floors.append(floor)
-                samples[key].append(((sizes[key] / t) / (n / floor), sizes[key] / t, n / floor))
+                clock = time.perf_counter if key == "ingest_sqlite_fsync_each" else CPU
+                for i in range(m):
+                    # floor, row, floor back to back (the machine's speed drifts between
+                    # pairs, hardly within one); the faster floor counts: a conservative ratio
+                    warm = 1 if i == 0 else 0
+                    before = timed(raw_verify, 1, warm, CPU)[0]
+                    t = timed(fns[key], 1, warm, clock)[0]
+                    floor = min(before, timed(raw_verify, 1, 0, CPU)[0])
+                    floors.append(floor)
+                    samples[key].append(((sizes[key] / t) / (n / floor), sizes[key] / t, n / floor))
+        finally:
             for p in pools.values():
                 p.close()
-    results = {"operations": n, "rounds": rounds, "repeats": repeats, "fsync_each_operations": k,
+    results = {"operations": n, "pairs_per_row": m, "fsync_each_operations": k,
                "pynacl_verify_per_s": _median([n / f for f in floors]), "goal_vs_verify": GOAL}
     for key, _ in ROWS:
-        # the round with the median ratio, so that rate / floor == ratio in the report
+        # the pair with the median ratio, so that rate / floor == ratio in the report
         ratio, rate, floor_rate = _median(samples[key])
         results[key + "_per_s"] = rate
         results[key + "_vs_verify"] = ratio
@@ -132,10 +135,10 @@ def _each(store, pairs):
 
 
 def report(r):
-    lines = ["pandascreen ingest benchmark (%d signed festival operations; CPU time of this process, median "
-             "of %d rounds x %d, the floor measured around each row)" % (r["operations"], r["rounds"], r["repeats"]), ""]
+    lines = ["pandascreen ingest benchmark (%d signed festival operations; CPU time of this process; each row: "
+             "median of %d floor/row/floor runs after a warm-up)" % (r["operations"], r["pairs_per_row"]), ""]
     floor = r["pynacl_verify_per_s"]
-    lines.append("%-36s %9.0f ops/s   (the floor, median over rounds)" % ("raw PyNaCl Ed25519 verify", floor))
+    lines.append("%-36s %9.0f ops/s   (the floor: median of all its runs)" % ("raw PyNaCl Ed25519 verify", floor))
     for key, label in ROWS:
         ratio = r[key + "_vs_verify"]
         mark = ""
