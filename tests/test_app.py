@@ -42,7 +42,8 @@ def test_device_syncs_and_renders_once(tmp_path, capsys):
 def test_device_flip_and_status(tmp_path):
     store, log = organiser()
     from pandascreen.core import config
-    cfg = config.validate({"festival_id": demofest.FESTIVAL_ID, "display": "inky_phat_212x104"})
+    cfg = config.validate({"festival_id": demofest.FESTIVAL_ID, "display": "inky_phat_212x104",
+                           "organisers": [public_key(SEED).hex()]})
     shots = []
 
     class Screen:
@@ -148,7 +149,8 @@ def test_last_known_time_survives_a_restart(tmp_path):
     server = SyncServer(store, log, topic=operation.festival_topic(demofest.FESTIVAL_ID))
     server.start()
     try:
-        cfg = {"festival_id": demofest.FESTIVAL_ID, "peers": ["127.0.0.1:%d" % server.port], "store": "s.db"}
+        cfg = {"festival_id": demofest.FESTIVAL_ID, "peers": ["127.0.0.1:%d" % server.port], "store": "s.db",
+               "organisers": [public_key(SEED).hex()]}
         (tmp_path / "config.json").write_text(json.dumps(cfg))
         assert app.main(["--config", str(tmp_path / "config.json"), "--emulate", str(tmp_path / "a.png"),
                          "--once"]) == 0
@@ -160,7 +162,8 @@ def test_last_known_time_survives_a_restart(tmp_path):
 
 
 def test_emulate_to_unwritable_path_is_one_line(tmp_path, capsys):
-    (tmp_path / "config.json").write_text(json.dumps({"festival_id": demofest.FESTIVAL_ID, "store": "s.db"}))
+    (tmp_path / "config.json").write_text(json.dumps({"festival_id": demofest.FESTIVAL_ID, "store": "s.db",
+                                                      "organisers": [public_key(SEED).hex()]}))
     code = app.main(["--config", str(tmp_path / "config.json"), "--emulate", str(tmp_path / "no" / "such" / "x.png"),
                      "--once"])
     err = capsys.readouterr().err

@@ -419,3 +419,23 @@ def test_schedule_authors_shorthand_is_a_curated_group():
     assert s.apply(org.event("e1")) and not s.apply(stranger.event("e2"))
     nobody = Schedule(authors=[])
     assert not nobody.apply(org.event("e3"))
+
+
+# -- the device config names the group ---------------------------------------------------------
+def test_config_without_a_group_is_refused_unless_a_demo():
+    from pandascreen.core import config
+    with pytest.raises(config.ConfigError, match="trust_anyone"):
+        config.validate({"festival_id": "f"})
+    cfg = config.validate({"festival_id": "f", "trust_anyone": True})
+    a = auth.from_config(cfg)
+    assert a.trust_anyone and a.may_write(b"\x05" * 32)
+    cfg = config.validate({"festival_id": "f", "organisers": ["01" * 32], "festival_mode": "self-organised",
+                           "venues": ["tent"]})
+    a = auth.from_config(cfg)
+    assert a.mode == auth.SELF_ORGANISED and a.venues == {"tent"} and a.group_id == b"\x01" * 32
+    for bad, msg in (({"festival_mode": "anarchy"}, "festival_mode"), ({"venues": "tent"}, "venues"),
+                     ({"trust_anyone": "yes"}, "trust_anyone")):
+        d = {"festival_id": "f", "organisers": ["01" * 32]}
+        d.update(bad)
+        with pytest.raises(config.ConfigError, match=msg):
+            config.validate(d)

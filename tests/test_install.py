@@ -12,6 +12,7 @@ from pandascreen.node import install
 from pandascreen_host.cli import main as host
 
 PASS = "correct horse battery staple"
+ORGANISER = "ab" * 32
 
 
 def mode(p):
@@ -30,7 +31,7 @@ def card(tmp_path, monkeypatch):
     monkeypatch.delenv("PANDASCREEN_WIFI_PSK", raising=False)
     rc = host(["provision", "--board", "pi-zero-2w-ssd1306", "--boot", str(boot), "--festival-id", "fest",
                "--peer", "10.0.0.2:2026", "--wifi-ssid", "FestNet", "--wifi-country", "DE",
-               "--wifi-psk-file", str(psk), "--key", str(tmp_path / "host.key")])
+               "--wifi-psk-file", str(psk), "--key", str(tmp_path / "host.key"), "--organiser", ORGANISER])
     assert rc == 0
     root = tmp_path / "root"
     root.mkdir()
@@ -171,3 +172,37 @@ def test_a_file_planted_under_the_temp_name_is_not_reused(tmp_path, monkeypatch)
     with pytest.raises(FileExistsError):
         install._write_atomic(str(tmp_path / "device.key"), b"k" * 32, 0o600)
     assert not (tmp_path / "elsewhere").exists() and not (tmp_path / "device.key").exists()
+
+
+# -- provisioning names the festival group (issue 13 #2: no silent trust-all) -------------------
+def _provision(tmp_path, *extra):
+    boot = tmp_path / "bootfs"
+    boot.mkdir(exist_ok=True)
+    (boot / "cmdline.txt").write_text("console=tty1 root=PARTUUID=1-02 rootwait quiet\n")
+    (boot / "config.txt").write_text("dtparam=audio=on\n")
+    return host(["provision", "--board", "pi-zero-2w-ssd1306", "--boot", str(boot), "--festival-id", "fest",
+                 "--peer", "10.0.0.2:2026"] + list(extra)), boot
+
+
+def test_provisioning_without_a_group_is_refused(tmp_path, capsys):
+    rc, boot = _provision(tmp_path)
+    assert rc == 2 and "--organiser" in capsys.readouterr().err
+    assert not (boot / "pandascreen").exists()
+    rc, _ = _provision(tmp_path, "--organiser", ORGANISER, "--trust-anyone")
+    assert rc == 2 and "contradict" in capsys.readouterr().err
+
+
+def test_trust_anyone_is_loud_and_written_down(tmp_path, capsys):
+    rc, boot = _provision(tmp_path, "--trust-anyone")
+    err = capsys.readouterr().err
+    assert rc == 0 and "WARNING" in err and "anyone" in err.lower()
+    cfg = configmod.load(str(boot / "pandascreen" / "config.json"))
+    assert cfg["trust_anyone"] is True and cfg["organiser_keys"] == []
+
+
+def test_group_options_reach_the_config(tmp_path):
+    rc, boot = _provision(tmp_path, "--organiser", ORGANISER, "--festival-mode", "self-organised",
+                          "--venue", "tent", "--venue", "lab")
+    cfg = configmod.load(str(boot / "pandascreen" / "config.json"))
+    assert rc == 0 and cfg["festival_mode"] == "self-organised" and cfg["venues"] == ["tent", "lab"]
+    assert cfg["organiser_keys"] == [bytes.fromhex(ORGANISER)] and cfg["trust_anyone"] is False

@@ -224,7 +224,8 @@ def test_provision_and_first_boot_install_from_the_wheel(venv, outside):
     os.write(fd, b"not-a-real-passphrase\n")
     os.close(fd)
     r = run(venv, outside, "pandascreen-host", "provision", "--board", "pi-zero-2w-ssd1306", "--boot", str(boot),
-            "--festival-id", "pandafest-2026", "--peer", "10.0.0.2:2026", "--wifi-ssid", "FestivalNet",
+            "--festival-id", "pandafest-2026", "--peer", "10.0.0.2:2026", "--organiser", "ab" * 32,
+            "--wifi-ssid", "FestivalNet",
             "--wifi-country", "DE", "--wifi-psk-file", str(psk))
     assert "not-a-real-passphrase" not in r.stdout + r.stderr
     key = boot / "pandascreen" / "device.key"

@@ -63,7 +63,14 @@ def build_parser():
     p.add_argument("--peer", action="append", default=[], metavar="HOST:PORT",
                    help="peer to sync with (repeat for several)")
     p.add_argument("--organiser", action="append", default=[], metavar="PUBKEY",
-                   help="trusted organiser public key, 64 hex (repeat); default: trust every author")
+                   help="festival group: an organiser public key, 64 hex (repeat; the first names the "
+                        "group); required unless --trust-anyone")
+    p.add_argument("--trust-anyone", action="store_true",
+                   help="DEMO ONLY: no festival group, anyone on the network can change the screen")
+    p.add_argument("--festival-mode", choices=("curated", "self-organised"), default="curated",
+                   help="curated (an imported program, default) or self-organised (members invite members)")
+    p.add_argument("--venue", action="append", default=None, metavar="ID",
+                   help="venue id this screen follows (repeat; default: all venues)")
     p.add_argument("--listen-port", type=int, default=2026, help="port the screen serves sync on (default 2026)")
     target = p.add_argument_group("target")
     target.add_argument("--boot", metavar="PATH", help="Raspberry Pi OS boot partition, e.g. /media/$USER/bootfs")

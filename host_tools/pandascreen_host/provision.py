@@ -146,11 +146,29 @@ def check_hostname(name):
     return name
 
 
-def build_config(board, festival_id, peers, organisers, public_key, listen_port=2026, wifi=None):
-    """The device's config.json content as a dict (format of ``pandascreen.core.config``)."""
+def check_group(organisers, trust_anyone, err):
+    """Provisioning names the festival group (core/auth.py); trusting anyone is a loud demo."""
+    if organisers and trust_anyone:
+        raise UserError("--organiser and --trust-anyone contradict each other: choose one")
+    if not organisers and not trust_anyone:
+        raise UserError("name the festival group: --organiser PUBKEY (the organiser key `pandascreen-host "
+                        "import` prints; repeat for several), or --trust-anyone for a demo")
+    if trust_anyone:
+        err.write("WARNING: --trust-anyone: this screen has no festival group. Anyone on its network can "
+                  "add, retitle or delete what it shows. Use it for a demo only.\n")
+
+
+def build_config(board, festival_id, peers, organisers, public_key, listen_port=2026, wifi=None, group=None):
+    """The device's config.json content as a dict (format of ``pandascreen.core.config``).
+
+    ``group``: ``{"trust_anyone": bool, "festival_mode": str, "venues": [ids] or None}``."""
+    group = group or {}
     cfg = {
         "festival_id": festival_id,
         "organisers": list(organisers),
+        "trust_anyone": bool(group.get("trust_anyone")),
+        "festival_mode": group.get("festival_mode") or "curated",
+        "venues": group.get("venues"),
         "peers": list(peers),
         "listen_port": listen_port,
         "display": board["screen"]["kind"],
@@ -338,7 +356,7 @@ def provision_pi(args, board, cfg_parts, out):
                             "replace it (it is kept as custom.toml.replaced-TIME)" % custom_path)
     pub = public_key_hex(choice.seed)
     cfg = build_config(board, cfg_parts["festival_id"], cfg_parts["peers"], cfg_parts["organisers"], pub,
-                       cfg_parts["listen_port"], wifi)
+                       cfg_parts["listen_port"], wifi, cfg_parts["group"])
 
     # -- everything checked; now write -----------------------------------------------------------
     _write_host_key(choice, out)
@@ -419,7 +437,7 @@ def provision_micropython(args, board, cfg_parts, out, err):
         replace_target = broken or _target_conflict(choice, existing, "the board's %s" % MP_KEY, force)
         pub = public_key_hex(choice.seed)
         cfg = build_config(board, cfg_parts["festival_id"], cfg_parts["peers"], cfg_parts["organisers"],
-                           pub, cfg_parts["listen_port"], wifi)
+                           pub, cfg_parts["listen_port"], wifi, cfg_parts["group"])
         if not getattr(args, "no_flash", False):
             flashmod.flash(port=port, build_dir=getattr(args, "build_dir", None) or flashmod.DEFAULT_BUILD_DIR,
                            mpy_cross=getattr(args, "mpy_cross", None), stream=err, out=out, device=dev)
@@ -455,6 +473,9 @@ def run(args, out=None, err=None):
         "organisers": check_organisers(getattr(args, "organiser", None)),
         "listen_port": getattr(args, "listen_port", None) or 2026,
         "hostname": check_hostname(getattr(args, "hostname", None)),
+        "group": {"trust_anyone": bool(getattr(args, "trust_anyone", False)),
+                  "festival_mode": getattr(args, "festival_mode", None) or "curated",
+                  "venues": getattr(args, "venue", None) or None},
     }
     if not 0 < parts["listen_port"] < 65536:
         raise UserError("--listen-port must be between 1 and 65535")
@@ -462,6 +483,7 @@ def run(args, out=None, err=None):
         if getattr(args, "port", None):
             raise UserError("--port is for MicroPython boards; %s runs Raspberry Pi OS, use --boot" % board["name"])
         check_boot_partition(getattr(args, "boot", None))
+        check_group(parts["organisers"], parts["group"]["trust_anyone"], err)
         parts["wifi"] = gather_wifi(args, board)
         pub, choice = provision_pi(args, board, parts, out)
     else:
@@ -473,6 +495,7 @@ def run(args, out=None, err=None):
         if getattr(args, "boot", None):
             raise UserError("--boot is for Raspberry Pi OS boards; %s runs MicroPython, use --port"
                             % board["name"])
+        check_group(parts["organisers"], parts["group"]["trust_anyone"], err)
         parts["wifi"] = gather_wifi(args, board)
         pub, choice = provision_micropython(args, board, parts, out, err)
     if not parts["peers"]:

@@ -1,9 +1,18 @@
 """Device configuration (written by `pandascreen-host provision`), validated with clear errors.
 
+The festival group (core/auth.py) is named here: ``organisers`` are its Manage members (the
+first key is the group's id), ``festival_mode`` is "curated" (an imported program: every Write
+member writes anything) or "self-organised" (members invite members, venue stewards),
+``venues`` the venue ids this screen follows (null: all).  A config without organisers is
+refused unless it says ``"trust_anyone": true`` -- a demo in which anyone on the network can
+change the screen; never a silent default.
+
 Example::
 
     {"festival_id": "pandafest-2026",
      "organisers": ["<64 hex chars>"],
+     "festival_mode": "curated",
+     "venues": null,
      "peers": ["10.0.0.2:2026"],
      "listen_port": 2026,
      "display": "ssd1306_128x64",
@@ -22,6 +31,9 @@ DISPLAYS = ("ssd1306_128x64", "inky_phat_212x104", "inky_what_400x300")
 
 DEFAULTS = {
     "organisers": [],
+    "festival_mode": "curated",
+    "trust_anyone": False,
+    "venues": None,
     "peers": [],
     "listen_port": 2026,
     "display": "ssd1306_128x64",
@@ -70,6 +82,19 @@ def validate(cfg):
             raise ConfigError("organiser key %r must be 64 hex characters (an Ed25519 public key)" % (pk,))
         keys.append(raw)
     out["organiser_keys"] = keys
+    if not isinstance(out["trust_anyone"], bool):
+        raise ConfigError("trust_anyone must be true or false")
+    if not keys and not out["trust_anyone"]:
+        raise ConfigError("config names no festival group: add \"organisers\" (the organiser public "
+                          "keys), or \"trust_anyone\": true for a demo in which anyone on the "
+                          "network can change what the screen shows")
+    if out["festival_mode"] not in ("curated", "self-organised"):
+        raise ConfigError("festival_mode must be \"curated\" or \"self-organised\", not %r"
+                          % (out["festival_mode"],))
+    venues = out["venues"]
+    if venues is not None and (not isinstance(venues, list)
+                               or not all(isinstance(v, str) and v for v in venues)):
+        raise ConfigError("venues must be a list of venue ids (or null for all venues)")
     out["peer_addrs"] = [parse_peer(p) for p in out["peers"]]
     if out["display"] not in DISPLAYS:
         raise ConfigError("unknown display %r (known: %s)" % (out["display"], ", ".join(DISPLAYS)))

@@ -130,6 +130,13 @@ class Controller:
         self.log_id = operation.log_id_for_topic(self.topic)
         keys = cfg.get("organiser_keys") or None
         self.authors = None if keys is None else set(bytes(k) for k in keys)
+        # the festival group (core/auth.py) decides what this screen stores, relays and shows;
+        # config.validate lets a config without organisers through only with trust_anyone
+        self.authorizer = None
+        if keys is not None:
+            from pandascreen.core import auth
+            self.authorizer = auth.guard(store, auth.from_config(cfg), self.log_id)
+        self._auth_revision = None
         self.transport = transport
         self.render = render
         self._peers = peers
@@ -168,12 +175,13 @@ class Controller:
         if self.schedule is not None and version == self._store_version:
             return None
         ops = None
-        if self.schedule is not None:
-            # None after a prune: then rebuild from the store
+        revision = None if self.authorizer is None else self.authorizer.revision
+        if self.schedule is not None and revision == self._auth_revision:
+            # None after a prune: then rebuild from the store (and after the group changed)
             ops = self.store.operations_since(self._store_version, log_id=self.log_id)
         if ops is None:
-            return version, Schedule.from_store(self.store, self.log_id, authors=self.authors), \
-                self._newest_signed()
+            self._auth_revision = revision
+            return version, self._build(), self._newest_signed()
         return version, ops, None
 
     def apply(self, change):
@@ -193,7 +201,14 @@ class Controller:
         self._store_version = version
         return True
 
+    def _build(self):
+        if self.authorizer is not None:
+            return Schedule.from_store(self.store, self.log_id, authorizer=self.authorizer)
+        return Schedule.from_store(self.store, self.log_id, authors=self.authors)
+
     def _trusted_author(self, public_key):
+        if self.authorizer is not None:
+            return self.authorizer.may_write(public_key)
         return self.authors is None or bytes(public_key) in self.authors
 
     def _newest_signed(self):
