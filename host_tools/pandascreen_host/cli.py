@@ -137,6 +137,10 @@ def build_parser():
     # serve -----------------------------------------------------------------------------------
     from pandascreen_host import serve
     serve.add_parser(sub)
+
+    # group -------------------------------------------------------------------------------------
+    from pandascreen_host import group_cmd
+    group_cmd.add_parser(sub)
     return ap
 
 
@@ -218,6 +222,9 @@ def main(argv=None):
         if args.command == "serve":
             from pandascreen_host import serve
             return serve.run(args)
+        if args.command == "group":
+            from pandascreen_host import group_cmd
+            return group_cmd.run(args)
         parser.error("unknown command %s" % args.command)
     except PandascreenError as e:
         sys.stderr.write("error: %s\n" % one_line(e))

@@ -1,0 +1,63 @@
+"""`pandascreen-host group`: the organiser adds a program key and later removes it, screens follow."""
+import os
+
+from pandascreen.core import auth, operation, schema
+from pandascreen.core.crypto import public_key
+from pandascreen.core.schedule import Schedule
+from pandascreen.core.store import MemoryStore
+from pandascreen.core.sync import sync_local
+from pandascreen.node.sqlite_store import SqliteStore
+from pandascreen_host.cli import main as host
+
+ORG = bytes(range(1, 33))
+PROG = bytes(range(40, 72))
+LOG = operation.log_id_for_festival("fest")
+
+
+def _files(tmp_path):
+    key = tmp_path / "organiser.key"
+    fd = os.open(str(key), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, ORG)
+    os.close(fd)
+    return ["--store", str(tmp_path / "festival.db"), "--key", str(key), "--festival-id", "fest"]
+
+
+def _screen_titles(db):
+    screen = MemoryStore()
+    a = auth.guard(screen, auth.Authorizer([public_key(ORG)]), LOG)
+    laptop = SqliteStore(db)
+    try:
+        sync_local(laptop, LOG, screen)
+    finally:
+        laptop.close()
+    return [e.title for e in Schedule.from_store(screen, LOG, authorizer=a).all_events()]
+
+
+def test_add_then_remove_a_program_key(tmp_path, capsys):
+    common = _files(tmp_path)
+    db = str(tmp_path / "festival.db")
+    s = SqliteStore(db)
+    s.publish(ORG, schema.make_body("venue", "create", "v", {"name": "Main"}), LOG, 1000)
+    s.close()
+    prog = public_key(PROG).hex()
+    assert host(["group", "add", prog, "--level", "write"] + common) == 0
+    assert "Write" in capsys.readouterr().out
+    s = SqliteStore(db)
+    ev = s.publish(PROG, schema.make_body("event", "create", "e1", {"venue": "v", "title": "Talk", "start": 1,
+                                                                    "end": 2}), LOG, 2000)
+    s.publish(PROG, schema.make_body("event", "update", "e1", {"title": "FREE BEER"}), LOG, 3000)
+    s.close()
+    assert _screen_titles(db) == ["FREE BEER"]
+    # stolen after its first operation: everything later is dropped on every screen
+    assert host(["group", "remove", prog, "--compromised", "--last-good", ev.hash.hex()] + common) == 0
+    assert "removed %s (keeps operations up to %s" % (prog, ev.hash.hex()[:16]) in capsys.readouterr().out
+    assert _screen_titles(db) == ["Talk"]
+
+
+def test_only_managers_change_the_group(tmp_path, capsys):
+    common = _files(tmp_path)
+    other = public_key(PROG).hex()
+    rc = host(["group", "add", other, "--level", "write", "--organiser", "cd" * 32] + common)
+    assert rc == 2 and "does not manage" in capsys.readouterr().err
+    assert host(["group", "remove", other] + common) == 2
+    assert "--lost" in capsys.readouterr().err
