@@ -332,3 +332,11 @@ def test_dead_peer_is_bounded(nodes):
         scr.sync("%s@127.0.0.1:%d" % (public_key(ORG).hex(), s.getsockname()[1]))
     assert time.monotonic() - start < 3
     s.close()
+
+
+def test_live_bench_section_runs():
+    from pandascreen.bench import live
+    r = live.run(quick=True)
+    assert r["samples_1"] >= 1 and r["samples_many"] >= 3
+    text = live.report(r)
+    assert "change-to-pixel, 1 screen" in text and "floor: one op delivered" in text
