@@ -169,6 +169,25 @@ def probe_tcp(host, port, timeout=1.0):
     return "%s:%d has no iroh endpoint, only a TCP service that is not a p2panda node" % (host, port)
 
 
+def _relayable(store, ops):
+    """With a festival group (core/auth.py) only what it still lets us relay, each log cut at
+    its first refused operation (a gap would make the receiver refuse the rest anyway)."""
+    group = getattr(store, "authorizer", None)
+    may_relay = getattr(group, "may_relay", None)
+    if may_relay is None:
+        return ops
+    out, refused = [], set()
+    for op in ops:
+        key = (op.public_key, op.log_id)
+        if key in refused:
+            continue
+        if not may_relay(op):
+            refused.add(key)
+            continue
+        out.append(op)
+    return out
+
+
 class Link:
     """One sync session with one remote node (either direction), as the node sees it."""
 
@@ -771,6 +790,7 @@ class IrohNode:
         if ops is None:  # a prune since: offer the whole log, the dedup set filters
             ops = list(self.store.all_operations(self.log_id))
         link.cursor = v
+        ops = _relayable(self.store, ops)
         n = link.session.push(ops)
         if n:
             self._event("%s: sent %d live operation(s)" % (link.name, n))
