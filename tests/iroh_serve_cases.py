@@ -97,3 +97,48 @@ def test_serve_without_a_festival_says_what_to_do(tmp_path):
     key.write_bytes(os.urandom(32))
     code = main(["serve", "--store", str(tmp_path / "empty.db"), "--key", str(key), "--listen", "127.0.0.1:0"])
     assert code == 2
+
+
+def test_pi_screen_process_follows_serve_live(tmp_path):
+    """The real `pandascreen` app (emulated screen) dials serve's node id and redraws on an edit."""
+    import json
+    sched = tmp_path / "camp.json"
+    sched.write_text(open(CAMP, encoding="utf-8").read())
+    p, lines = _serve(tmp_path, "--watch", str(sched))
+    app = None
+    try:
+        listening, _ = _until(lines, lambda l: l.startswith("listening: node "))
+        _, _, node_id, _, addr = listening.split(" ")
+        (tmp_path / "device.key").write_bytes(SCREEN)
+        os.chmod(str(tmp_path / "device.key"), 0o600)
+        cfg = {"festival_id": "camp2019", "organisers": [node_id], "peers": ["%s@%s" % (node_id, addr)],
+               "listen_port": 0, "store": "screen.db", "key": "device.key", "render_interval": 0}
+        (tmp_path / "config.json").write_text(json.dumps(cfg))
+        png = tmp_path / "screen.png"
+        env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "firmware"))
+        app = subprocess.Popen([sys.executable, "-m", "pandascreen.node.app", "--config", str(tmp_path / "config.json"),
+                                "--emulate", str(png)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        _until(lines, lambda l: "synced, sent 8 operation(s)" in l, timeout=15)
+        deadline = time.monotonic() + 5
+        while not png.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.3)
+        before = png.stat().st_mtime_ns
+        sched.write_text(open(CAMP, encoding="utf-8").read().replace('"Opening Ceremony"', '"Opening (late)"'))
+        _until(lines, lambda l: "sent 1 live operation(s)" in l)
+        t = time.monotonic()
+        while png.stat().st_mtime_ns == before and time.monotonic() - t < 3:
+            time.sleep(0.005)
+        assert png.stat().st_mtime_ns != before, "the screen did not redraw after the live update"
+        assert time.monotonic() - t < 1.0
+        with SqliteStore(str(tmp_path / "screen.db")) as s:
+            assert s.count() == 9
+    finally:
+        for proc in (app, p):
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+                try:
+                    proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(5)
