@@ -209,6 +209,8 @@ def test_unauthorized_flood_is_neither_stored_nor_relayed():
     for op in stranger_ops(FLOOD):
         assert screen.ingest_op(op) == (op, False)  # dropped like a duplicate, counted
     assert screen.refused == FLOOD and screen.count() == 0 and "may not write" in screen.last_refused
+    held = screen.authorizer._held
+    assert len(held) <= auth.HOLD_OPS and sum(n for _, n in held) <= auth.HOLD_BYTES  # bounded retry room
     # an honest sync afterwards still brings the organiser's schedule
     sync.sync_local(festival_store(), LOG, screen)
     assert screen.count() == 4
@@ -255,3 +257,48 @@ def test_stranger_free_beer_retitle_is_ignored():
         assert screen.ingest_op(op)[1] is False
     titles = [e.title for e in Schedule.from_store(screen, LOG).all_events()]
     assert "FREE BEER" not in titles and len(titles) == 3
+
+
+def _program_setup():
+    """An organiser, a program key whose log sorts BEFORE the organiser's, and the laptop store."""
+    org_pk = public_key(ORGANISER)
+    prog_seed = next(bytes([i]) * 32 for i in range(2, 255) if public_key(bytes([i]) * 32) < org_pk)
+    laptop = MemoryStore()
+    laptop.publish(ORGANISER, auth.group_body(org_pk, auth.add(public_key(prog_seed), auth.WRITE)), LOG, 1000)
+    laptop.publish(ORGANISER, schema.make_body("venue", "create", "v", {"name": "Main"}), LOG, 1001)
+    return laptop, prog_seed
+
+
+def test_a_fresh_screen_gets_a_program_key_in_one_session():
+    laptop, prog = _program_setup()
+    laptop.publish(prog, schema.make_body("event", "create", "e1", {"venue": "v", "title": "Talk", "start": 1,
+                                                                    "end": 2}), LOG, 2000)
+    screen = guarded_screen()
+    # the event comes first (its key sorts first, the laptop does not reorder): refused, held,
+    # and stored as soon as the organiser's group operation lets its author write
+    sync.sync_local(laptop, LOG, screen)
+    assert screen.count() == 3 and screen.refused == 1
+    # a guarded sender sends the managers' logs first: nothing to hold
+    again = guarded_screen()
+    sync.sync_local(screen, LOG, again)
+    assert again.count() == 3 and again.refused == 0
+
+
+def test_a_removed_keys_later_operations_are_not_relayed():
+    laptop, prog = _program_setup()
+    good = laptop.publish(prog, schema.make_body("event", "create", "e1", {"venue": "v", "title": "Talk",
+                                                                           "start": 1, "end": 2}), LOG, 2000)
+    laptop.publish(prog, schema.make_body("event", "update", "e1", {"title": "FREE BEER"}), LOG, 3000)
+    screen = guarded_screen()
+    sync.sync_local(laptop, LOG, screen)
+    assert screen.count() == 4
+    org_pk = public_key(ORGANISER)
+    heads = screen.authorizer.heads(org_pk)
+    laptop.publish(ORGANISER, auth.group_body(org_pk, auth.remove(public_key(prog)), heads + [good.hash]), LOG, 4000)
+    sync.sync_local(laptop, LOG, screen)
+    # the screen still holds the retitle (it came before the removal) but relays it no more
+    other = guarded_screen()
+    sync.sync_local(other, LOG, screen)
+    assert screen.count() == 5 and other.count() == 4
+    titles = [e.title for e in Schedule.from_store(other, LOG, authorizer=other.authorizer).all_events()]
+    assert titles == ["Talk"]

@@ -77,6 +77,8 @@ _NOBODY = b"\xff" * 32  # the group of a festival nobody may write to (no organi
 _SMALLEST = min(LIMITS[k] for k in schema.KINDS)
 MAX_MEMBERS = 64  # members named in one Create (the 2 KB body limit allows ~24; more by Add)
 MAX_DEPENDENCIES = 64
+HOLD_OPS = 256  # refused operations kept for a retry when the group changes
+HOLD_BYTES = 256 * 1024
 
 _PREFIX = b"\xa3\x68group_id"  # a 3-field map whose first key is "group_id"
 
@@ -327,6 +329,9 @@ class Authorizer:
         self._referenced = set()  # every dependency named by a known group operation
         self._positions = {}  # hash -> (author, seq) of cut-off operations found
         self._groups = {}
+        self._held = []  # [(op, size)] refused ops kept for one retry (see hold)
+        self._held_hashes = set()
+        self._held_bytes = 0
         self._resolve_all()
 
     # -- rights ---------------------------------------------------------------------------
@@ -421,6 +426,38 @@ class Authorizer:
         return True
 
     may_relay = may_store
+
+    def hold(self, op):
+        """Keep a refused operation for a retry: sync may bring a program key's operations
+        before the group operation that lets it write.  Bounded (``HOLD_OPS`` operations,
+        ``HOLD_BYTES`` bytes; the oldest go first), so a flood costs at most that."""
+        if op.hash in self._held_hashes:
+            return
+        size = len(op.header_bytes) + (len(op.body) if op.body is not None else 0)
+        if size > HOLD_BYTES:
+            return
+        self._held.append((op, size))
+        self._held_hashes.add(op.hash)
+        self._held_bytes += size
+        while len(self._held) > HOLD_OPS or self._held_bytes > HOLD_BYTES:
+            old, n = self._held.pop(0)
+            self._held_hashes.discard(old.hash)
+            self._held_bytes -= n
+
+    def release(self):
+        """The held operations, by author and seq_num (chain order), and forget them."""
+        held = [pair[0] for pair in self._held]
+        self._held = []
+        self._held_hashes = set()
+        self._held_bytes = 0
+        held.sort(key=lambda op: (op.public_key, op.seq_num))
+        return held
+
+    def relay_order(self, keys):
+        """``keys`` with the festival's managers first: their logs carry the group operations
+        that let the others write, so one sync session is enough for a fresh screen."""
+        first = [k for k in keys if self.level(self.group_id, k) >= MANAGE]
+        return first + [k for k in keys if self.level(self.group_id, k) < MANAGE]
 
     def _check_group_op(self, op):
         try:

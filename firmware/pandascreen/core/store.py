@@ -230,6 +230,7 @@ class BaseStore:
             except Unauthorized as e:
                 self.refused += 1
                 self.last_refused = str(e)
+                self.authorizer.hold(op)  # bounded: retried if the group changes
                 return False
         what = self._admit(op)
         if what == _DUPLICATE:
@@ -238,8 +239,13 @@ class BaseStore:
             self._insert(op)
         else:
             self._fill_body(op)
-        if self.authorizer is not None:
-            self.authorizer.observe(op)
+        if self.authorizer is not None and self.authorizer.observe(op):
+            # the group changed: operations it refused earlier in this sync may pass now
+            for held in self.authorizer.release():
+                try:
+                    self._apply(held)
+                except IngestError:
+                    pass
         return True
 
     def ingest(self, header_bytes, body=None):
