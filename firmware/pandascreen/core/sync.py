@@ -472,11 +472,20 @@ class SyncSession:
         need = compare(local, remote_heights)
         ops = []
         total_bytes = 0
-        for pk in _sorted(need):
+        # With a festival group (core/auth.py): relay only what it still allows, stopping a log
+        # at its first refused op (no gaps), and managers' logs first, so the group operations
+        # that let the others write arrive before what they allow.
+        group = getattr(self.store, "authorizer", None)
+        authors = _sorted(need)
+        if group is not None:
+            authors = group.relay_order(authors)
+        for pk in authors:
             logs = need[pk]
             for log_id in _sorted(logs):
                 after, until = logs[log_id]
                 for op in self.store.operations(pk, log_id, after, until):
+                    if group is not None and not group.may_relay(op):
+                        break
                     ops.append(op)
                     total_bytes += len(op.header_bytes) + (len(op.body) if op.body else 0)
         if ops:
