@@ -785,7 +785,9 @@ def guard(store, authorizer, log_id=None):
     operations it already holds, give the authorizer the store's cut-off lookup, and hook it
     into the store's ingest.  Returns the authorizer."""
     authorizer.lookup = store.position
-    authorizer.load(store.all_operations(log_id))
+    # a page at a time: the boot scan must not hold the whole log (SQLite's all_operations
+    # fetches every row at once)
+    authorizer.load(store.all_operations(None) if log_id is None else store.pages(log_id))
     store.authorizer = authorizer
     return authorizer
 

@@ -372,19 +372,9 @@ class Schedule:
             for op in store.all_operations(None):
                 s.apply(op)
             return s
-        heights = store.heights(log_id)
-        for public_key in sorted(heights):
-            if s.authorizer is not None and not s.authorizer.could_write(public_key):
-                continue
-            top = heights[public_key].get(bytes(log_id))
-            after, span = -1, page
-            while top is not None and after < top:
-                ops = store.operations(public_key, log_id, after, after + span)
-                for op in ops:
-                    s.apply(op)
-                after += span
-                # a pruned log starts late: widen the window over the gap, narrow it again after
-                span = page if ops else span * 2
+        authors = None if s.authorizer is None else s.authorizer.could_write
+        for op in store.pages(log_id, page, authors):
+            s.apply(op)
         return s
 
     # -- reading ----------------------------------------------------------------------------

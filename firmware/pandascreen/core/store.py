@@ -131,6 +131,23 @@ class BaseStore:
     def operations_since(self, version, log_id=None):
         raise NotImplementedError
 
+    def pages(self, log_id, page=500, authors=None):
+        """Every operation of ``log_id`` (of the keys ``authors(key)`` accepts), read a page of
+        one author's log at a time: the peak memory is one page, not the whole log."""
+        heights = self.heights(log_id)
+        for public_key in sorted(heights):
+            if authors is not None and not authors(public_key):
+                continue
+            top = heights[public_key].get(bytes(log_id))
+            after, span = -1, page
+            while top is not None and after < top:
+                ops = self.operations(public_key, log_id, after, after + span)
+                for op in ops:
+                    yield op
+                after += span
+                # a pruned log starts late: widen the window over the gap, narrow it again after
+                span = page if ops else span * 2
+
     # an auth.Authorizer consulted for every operation (auth.guard sets it); None: all.
     # refused / last_refused: how many it dropped, and why the last one was
     authorizer = None
