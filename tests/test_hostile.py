@@ -302,3 +302,30 @@ def test_a_removed_keys_later_operations_are_not_relayed():
     assert screen.count() == 5 and other.count() == 4
     titles = [e.title for e in Schedule.from_store(other, LOG, authorizer=other.authorizer).all_events()]
     assert titles == ["Talk"]
+
+
+MP_GUARD = r"""
+from pandascreen.core import auth
+from pandascreen.core.store import MemoryStore
+from pandascreen.core.util import unhexlify
+from pandascreen.core.schedule import Schedule
+
+LOG = unhexlify(%(log)r)
+screen = MemoryStore()
+a = auth.guard(screen, auth.Authorizer([unhexlify(%(org)r)]), LOG)
+for hb, body in %(ops)r:
+    screen.ingest(unhexlify(hb), unhexlify(body))
+titles = [e.title for e in Schedule.from_store(screen, LOG, authorizer=a).all_events()]
+print(screen.count(), screen.refused, "|".join(titles))
+"""
+
+
+def test_the_board_refuses_the_same_operations():
+    """The guard under MicroPython: a stranger's ops (signed here, verified there) are refused."""
+    from pandascreen.core.util import hexlify
+    org = festival_store(2)
+    ops = list(org.all_operations(LOG)) + stranger_ops(20) + \
+        stranger_ops(1, schema.make_body("event", "update", "e1", {"title": "FREE BEER"}), seed=b"\x67" * 32)
+    pairs = [(hexlify(op.header_bytes), hexlify(op.body)) for op in ops]
+    out = run_micropython(MP_GUARD % {"log": hexlify(LOG), "org": hexlify(public_key(ORGANISER)), "ops": pairs})
+    assert out.strip() == "3 21 Talk 0|Talk 1"
