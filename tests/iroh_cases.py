@@ -104,8 +104,9 @@ def test_two_peers_sync_then_live_both_ways(nodes):
     publish(org_store, ORG, 30)
     st = scr.sync(org.ticket())
     assert st["ops_new"] == 30 and st["live"] and scr_store.count() == 30
-    assert any("holds 0 operation(s)" in l for l in org.lines)
-    assert any("synced, sent 30 operation(s)" in l for l in org.lines)
+    # the organiser's side finishes a moment after the screen's sync() returned
+    assert wait_for(lambda: any("holds 0 operation(s)" in l for l in org.lines), 2.0)
+    assert wait_for(lambda: any("synced, sent 30 operation(s)" in l for l in org.lines), 2.0)
     # organiser edit -> screen, well within a second on loopback
     t = time.monotonic()
     publish(org_store, ORG, 1, start=30)
