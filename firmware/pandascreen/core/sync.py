@@ -27,7 +27,6 @@ Wire order (p2panda-net 0.7, every message u32-BE framed postcard):
 import time
 
 from pandascreen.core import postcard
-from pandascreen.core.live import live_message, operation_from_live
 from pandascreen.core.operation import OperationError, decode_header
 from pandascreen.core.operation import decode as decode_operation
 from pandascreen.core.topic_handshake import TopicHandshake
@@ -52,6 +51,12 @@ def _elapsed_ms(start):
         return time.ticks_diff(time.ticks_ms(), start)
     except AttributeError:
         return int(time.monotonic() * 1000) - start
+
+
+def _live():
+    # imported on first use: a MicroPython board never enters live mode, and its heap is small
+    from pandascreen.core import live
+    return live
 
 
 def compare(local_heights, remote_heights):
@@ -229,7 +234,7 @@ class SyncSession:
             if op.log_id != self.log_id or op.hash in self._seen:
                 continue
             self._seen.add(op.hash)
-            self._queue(postcard.frame_message(live_message(op)))
+            self._queue(postcard.frame_message(_live().live_message(op)))
             n += 1
         self.live_sent += n
         return n
@@ -446,7 +451,7 @@ class SyncSession:
         if self._remote_closed:
             return
         try:
-            op = operation_from_live(msg[1], msg[2])
+            op = _live().operation_from_live(msg[1], msg[2])
         except OperationError as e:
             self._fail("invalid live operation from peer: %s" % e)
         if op.hash in self._seen:
