@@ -439,3 +439,21 @@ def test_config_without_a_group_is_refused_unless_a_demo():
         d.update(bad)
         with pytest.raises(config.ConfigError, match=msg):
             config.validate(d)
+
+
+def test_one_after_another_equals_a_full_replay():
+    """The append fast path (an op after everything its group holds) gives the full resolver's state."""
+    rng = random.Random(3)
+    peers = [Peer(i) for i in range(1, 6)]
+    root = peers[0]
+    a = auth.Authorizer([root.key])
+    ops = []
+    for step in range(40):
+        target = rng.choice(peers[1:])
+        action = rng.choice([auth.add(target.key, rng.choice([auth.WRITE, auth.MANAGE])), auth.remove(target.key),
+                             auth.promote(target.key, auth.MANAGE), auth.demote(target.key, auth.READ)])
+        who = rng.choice([p for p in peers if a.level(root.key, p.key) == auth.MANAGE])
+        op = who.group(root.key, action, a.heads(root.key))
+        ops.append(op)
+        a.observe(op)
+        assert a._fingerprint() == auth.Authorizer([root.key]).load(list(ops))._fingerprint()
