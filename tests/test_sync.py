@@ -631,3 +631,29 @@ def test_tcp_client_against_http_server_says_so():
     finally:
         t.join(2)
         listener.close()
+
+
+def test_handshake_live_and_foreign_peers_under_micropython():
+    from mpy import run_micropython
+    out = run_micropython("""
+from pandascreen.core import postcard, live, operation
+from pandascreen.core.topic_handshake import TopicHandshake
+print(postcard.guess_foreign(b"HTTP/1.1 400 Bad Request\\r\\n\\r\\n"))
+try:
+    postcard.FrameReader(1024).feed(bytes([0xa2, 0x64]) + b"type")
+except postcard.FrameError as e:
+    print("err", e)
+a = TopicHandshake("initiator", topic=bytes(32)); b = TopicHandshake("acceptor")
+a.start(); x = a.take(); b.handle(x[4:]); y = b.take(); a.handle(y[4:]); z = a.take(); b.handle(z[4:])
+print(a.done, b.done, b.topic == bytes(32), x + y + z == bytes.fromhex("00000022") + b"\\x00\\x20" + bytes(32) + bytes.fromhex("00000001010000000101"))
+op = operation.create(bytes(32), b"hi", 0, None, operation.Extensions(bytes(32), 5, False))
+back = postcard.decode_message(postcard.encode_message(live.live_message(op)))
+print(live.operation_from_live(back[1], back[2]).hash == op.hash)
+""")
+    assert out.splitlines() == [
+        "an HTTP server (it answered 'HTTP/1.1 400 Bad Request')",
+        "err this is not p2panda 0.7 framing: the peer looks like a p2panda 0.6 node (unframed CBOR messages); "
+        "only p2panda 0.7 nodes can sync with this one",
+        "True True True True",
+        "True",
+    ]
