@@ -262,15 +262,6 @@ def parse_group_body(data):
     return group_id, parsed, deps
 
 
-def body_kind(op):
-    """"group", a document kind, or None (no body); raises GroupOpError/SchemaError."""
-    if op.body is None:
-        return None
-    if is_group_body(op.body):
-        return "group"
-    return schema.parse_body(op.body)["kind"]
-
-
 # -- state -----------------------------------------------------------------------------------
 class GroupOp:
     """One group operation as p2panda-auth sees it (``GroupsOperation``) plus its log position."""
