@@ -91,6 +91,24 @@ def test_serve_watch_live_push_and_ctrl_c(tmp_path):
         store.close()
 
 
+def test_serve_also_serves_plain_tcp_for_boards(tmp_path):
+    from pandascreen.node.tcp import sync_with
+    sched = tmp_path / "camp.json"
+    sched.write_text(open(CAMP, encoding="utf-8").read())
+    p, lines = _serve(tmp_path, "--watch", str(sched), "--tcp", "127.0.0.1:0")
+    try:
+        line, _ = _until(lines, lambda l: l.startswith("listening: plain TCP"))
+        port = int(line.rsplit(":", 1)[1])
+        from pandascreen.core.store import MemoryStore
+        topic = operation.festival_topic("camp2019")
+        board = MemoryStore()
+        st = sync_with(board, operation.log_id_for_topic(topic), "127.0.0.1", port, topic=topic, timeout=5)
+        assert st["ops_new"] == 8
+    finally:
+        p.send_signal(signal.SIGINT)
+        assert p.wait(10) == 0
+
+
 def test_serve_without_a_festival_says_what_to_do(tmp_path):
     from pandascreen_host.cli import main
     key = tmp_path / "org.key"

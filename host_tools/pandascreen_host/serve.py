@@ -33,6 +33,8 @@ def add_parser(sub):
     p.add_argument("--watch", metavar="SCHEDULE", help="schedule file to re-import whenever it changes")
     p.add_argument("--listen", default="0.0.0.0:2026", metavar="IP:PORT",
                    help="UDP address to listen on (default 0.0.0.0:2026)")
+    p.add_argument("--tcp", metavar="IP:PORT",
+                   help="also serve plain TCP here, for MicroPython boards (they cannot run iroh)")
     p.add_argument("--festival-id", help="festival to serve (default: from --watch or the store)")
     p.add_argument("--timezone", help="for --watch: IANA time zone for times without an offset")
     p.add_argument("--network-id", metavar="HEX", help="p2panda network id (64 hex; default p2panda's)")
@@ -140,7 +142,7 @@ def run(args, out=None, err=None, stop=None):
         store = SqliteStore(args.store)
     except IngestError as e:
         raise UserError(str(e))
-    node = None
+    node = tcp = None
     try:
         store.path = args.store
         fid = _festival_id(store, pk, args.festival_id)
@@ -155,6 +157,17 @@ def run(args, out=None, err=None, stop=None):
             % (fid, args.store, store.count(), pk.hex()))
         for addr in node.addresses():
             say("listening: node %s at %s" % (node.node_id, addr))
+        if args.tcp:
+            from pandascreen.node.tcp import SyncServer
+            host, _, port = args.tcp.rpartition(":")
+            if not host or not port.isdigit() or int(port) > 65535:
+                raise UserError("--tcp must look like IP:PORT, e.g. 0.0.0.0:2026")
+            host, port = host.strip("[]"), int(port)
+            try:
+                tcp = SyncServer(store, operation.log_id_for_topic(topic), host=host, port=port, topic=topic).start()
+            except PandascreenError as e:
+                raise UserError(str(e))
+            say("listening: plain TCP for MicroPython boards at %s:%d" % (host, tcp.port))
 
         def reimport():
             say("%s changed: importing" % args.watch)
@@ -176,6 +189,8 @@ def run(args, out=None, err=None, stop=None):
             pass
         say("stopping: closing live sessions")
     finally:
+        if tcp is not None:
+            tcp.stop()
         if node is not None:
             node.stop()
         store.close()
