@@ -324,15 +324,37 @@ def test_p2panda_06_node_is_named(nodes):
     t.join(5)
 
 
-def test_dead_peer_is_bounded(nodes):
+def test_dead_peer_is_bounded_and_then_costs_nothing(nodes):
     scr, _ = nodes(SCREEN_1, "s1", connect_timeout=0.5)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", 0))  # a UDP port that swallows everything
+    peer = "%s@127.0.0.1:%d" % (public_key(ORG).hex(), s.getsockname()[1])
     start = time.monotonic()
     with pytest.raises(SyncError, match="no iroh answer"):
-        scr.sync("%s@127.0.0.1:%d" % (public_key(ORG).hex(), s.getsockname()[1]))
+        scr.sync(peer, background=True)
     assert time.monotonic() - start < 3
+    # a screen's loop asks again: no waiting, the node redials by itself
+    start = time.monotonic()
+    with pytest.raises(SyncError, match="redialling in the background"):
+        scr.sync(peer, background=True)
+    assert time.monotonic() - start < 0.2
     s.close()
+
+
+def test_background_sync_picks_up_a_peer_that_comes_later(nodes, tmp_path):
+    scr, scr_store = nodes(SCREEN_1, "s1", connect_timeout=0.5)
+    org, org_store = nodes(ORG, "org")
+    addr = org.addresses()[0]
+    org.stop()  # the organiser's laptop is not up yet
+    with pytest.raises(SyncError):
+        scr.sync("%s@%s" % (public_key(ORG).hex(), addr), background=True)
+    publish(org_store, ORG, 2)
+    org2 = IrohNode(org_store, TOPIC, ORG, bind=addr, timeout=3.0).start()
+    try:
+        assert wait_for(lambda: scr_store.count() == 2, 6.0)
+        assert scr.sync("%s@%s" % (public_key(ORG).hex(), addr), background=True)["live"]
+    finally:
+        org2.stop()
 
 
 def test_live_bench_section_runs():

@@ -151,7 +151,9 @@ def _start_iroh(cfg, store, config_dir, device, serve):
         _log("iroh unavailable (%s)%s" % (why, "; node-id peers cannot be reached" if wanted else ""))
         return None
     tcp = device.controller.transport
-    device.controller.transport = lambda peer: node.sync(peer) if _is_iroh_peer(peer) else tcp(peer)
+    # background: a dead iroh peer costs the loop one bounded dial, then the node redials alone
+    device.controller.transport = lambda peer: (node.sync(peer, background=True) if _is_iroh_peer(peer)
+                                                else tcp(peer))
     for addr in node.addresses():
         _log("listening: node %s at %s" % (node.node_id, addr))
     return node

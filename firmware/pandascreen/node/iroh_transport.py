@@ -301,14 +301,17 @@ class IrohNode:
         """``<node id>@ip:port``: what a screen's config lists as a peer."""
         return "%s@%s" % (self.node_id, addr or self.addresses()[0])
 
-    def sync(self, peer, timeout=None):
+    def sync(self, peer, timeout=None, background=False):
         """Sync with ``peer`` (see ``parse_peer``) and stay live with it; blocking and bounded.
 
         Returns the session stats (``ops_new``, ``ops_sent``, ..., ``live``).  With a live
         session to that node already running, returns its stats at once.  Raises ``SyncError``.
+        ``background=True`` (a screen's loop): once a peer was dialled, never wait for it again;
+        the node keeps redialling it by itself, and this returns its live session's stats or
+        raises at once with the last error.
         """
         timeout = self.timeout + self.connect_timeout if timeout is None else timeout
-        fut = self._submit(self._sync(peer, timeout))
+        fut = self._submit(self._sync(peer, timeout, background))
         try:
             return fut.result(timeout + 2)
         except SyncError:
@@ -446,7 +449,7 @@ class IrohNode:
                 self._wake_all()
 
     # ---- dialling
-    async def _sync(self, peer_spec, timeout):
+    async def _sync(self, peer_spec, timeout, background=False):
         try:
             peer = parse_peer(peer_spec, self.default_node_ids)
         except ConfigError as e:
@@ -458,8 +461,20 @@ class IrohNode:
                 st["already_live"] = True
                 return st
         key = str(peer)
-        if self.live and self.reconnect and not self._stopping and key not in self._wanted:
-            self._wanted[key] = {"spec": peer_spec, "peer": peer, "next": 0.0, "backoff": 1.0}
+        entry = self._wanted.get(key)
+        if background and entry is not None:
+            raise SyncError("not connected to %s, redialling in the background (last: %s)"
+                            % (peer, entry.get("last_error") or "connecting"))
+        if self.live and self.reconnect and not self._stopping and entry is None:
+            entry = self._wanted[key] = {"spec": peer_spec, "peer": peer, "next": 0.0, "backoff": 1.0}
+        try:
+            return await self._dial(peer, key, timeout)
+        except SyncError as e:
+            if entry is not None:
+                entry["last_error"] = str(e)
+            raise
+
+    async def _dial(self, peer, key, timeout):
         self._dialling.add(key)
         try:
             conn, node_id = await self._connect(peer)
