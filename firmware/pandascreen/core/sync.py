@@ -177,6 +177,11 @@ class SyncSession:
         return self._phase == "live"
 
     @property
+    def done_sending(self):
+        """Nothing more will be queued: Close sent (live) or the sync exchange is complete."""
+        return self._close_sent or self._phase == "complete"
+
+    @property
     def finished(self):
         """Nothing more will happen: without live mode, complete + our Close flushed + the
         remote closed (Close or end of stream); in live mode, a Close was exchanged or the

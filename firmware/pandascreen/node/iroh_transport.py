@@ -723,7 +723,7 @@ class IrohNode:
             self._report(link)
             if s.finished:
                 break
-            if (s.complete and not s.in_live_mode) or getattr(s, "_close_sent", False):
+            if s.done_sending:
                 if not finished_stream:
                     finished_stream = True
                     try:
@@ -755,7 +755,7 @@ class IrohNode:
                 try:
                     data = fut.result()
                 except iroh.IrohError as e:
-                    if s.finished or s.complete and not s.in_live_mode or getattr(s, "_close_sent", False):
+                    if s.finished or s.done_sending:
                         return
                     if s.in_live_mode:
                         raise SyncError("peer went away in live mode (%s); everything received is stored"
