@@ -22,7 +22,7 @@ def load(path, data, timezone=None, festival_id=None):
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise ScheduleImportError("%s: CSV header lacks column(s) %s (found: %s)"
-                                  % (path, ", ".join(missing), ", ".join(header) or "nothing"))
+                                  % (path, ", ".join(missing), ", ".join(repr(h[:40]) for h in header[:15]) or "nothing"))
     zone_name = timezone
     if not zone_name:
         zone_name = DEFAULT_ZONE

@@ -43,14 +43,14 @@ def _check_encoding(path, data):
     name = m.group(1).decode("ascii", "replace") if m else None
     try:
         codec = codecs.lookup(name or "utf-8").name
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL byte in the name
         raise ScheduleImportError("%s: declares encoding %r, which is not an encoding Python knows; fix the "
                                   "<?xml ... encoding=...?> line" % (path, name))
     try:
         data.decode(codec)
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
-        said = "declares %s" % name if name else "declares no encoding, so it must be UTF-8"
+        said = "declares %s" % " ".join(name.split())[:40] if name else "declares no encoding, so it must be UTF-8"
         raise ScheduleImportError("%s: byte 0x%02x at line %d is not %s (the file %s); was it saved as "
                                   "Latin-1/Windows-1252? Re-save it as UTF-8 or declare the real encoding"
                                   % (path, data[e.start], line, codec, said))

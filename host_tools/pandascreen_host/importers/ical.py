@@ -34,7 +34,11 @@ DEFAULT_SPAN = datetime.timedelta(days=14)   # when every event recurs: expand t
 MAX_OCCURRENCES = 50000                      # bound on events after expansion
 TOO_FREQUENT = ("SECONDLY", "MINUTELY")      # no schedule repeats a talk every minute
 DAY = 24 * 3600
-LIBRARY_ERRORS = (icalendar.InvalidCalendar, recurring_ical_events.InvalidCalendar, ValueError)
+# What icalendar / recurring-ical-events / zoneinfo raise on malformed input (fuzzing found each
+# one; e.g. a TZID naming a tzdata folder gives IsADirectoryError).  Caught only around calls
+# into the libraries, and turned into one line naming the file.
+LIBRARY_ERRORS = (icalendar.InvalidCalendar, recurring_ical_events.InvalidCalendar, ValueError, TypeError,
+                  AttributeError, KeyError, OSError)
 
 
 def decode(data, b):
@@ -68,7 +72,7 @@ def _check_complete(path, text):
 def _parse(path, text):
     try:
         cals = icalendar.Calendar.from_ical(text, multiple=True)
-    except ValueError as e:
+    except LIBRARY_ERRORS as e:
         raise ScheduleImportError("%s: not a valid iCalendar file (%s)" % (path, " ".join(str(e).split())[:200]))
     if len(cals) != 1:
         raise ScheduleImportError("%s: holds %d calendars; export one festival per file" % (path, len(cals)))
@@ -100,7 +104,7 @@ def _dt(value, zone):
 
 def _where(ev):
     uid = _text(ev, "UID")
-    return "VEVENT %s" % (("UID " + uid[:60]) if uid else repr(_text(ev, "SUMMARY")[:60]))
+    return "VEVENT %s" % (("UID %r" % uid[:60]) if uid else repr(_text(ev, "SUMMARY")[:60]))
 
 
 class _Survey:
@@ -195,6 +199,7 @@ def load(path, data, timezone=None, festival_id=None):
 
     survey = _Survey(path, cal)
     wr_zone = _text(cal, "X-WR-TIMEZONE").strip()
+    get_zone(wr_zone, "%s X-WR-TIMEZONE" % path)  # recurring-ical-events reads it too: check it first
     zone_name = timezone or wr_zone
     zone = get_zone(zone_name, path)
     if survey.floating:
@@ -220,7 +225,7 @@ def load(path, data, timezone=None, festival_id=None):
         raise ScheduleImportError("%s: cannot expand the recurring events: %s" % (path, " ".join(str(e).split())))
     for uid in sorted(later & survey.recurring):
         b.warn("recurring event repeats after the festival's last day (%s); later repeats left out"
-               % hi.date(), "UID " + uid[:60])
+               % hi.date(), "UID %r" % uid[:60])
     for ev in occurrences:
         try:
             _add(b, ev, zone, survey, path)
