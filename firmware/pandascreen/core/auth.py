@@ -7,7 +7,9 @@ members hold access levels Pull < Read < Write < Manage, changed only by Manage 
 through signed group operations that form a DAG (each names the group operations it saw),
 with concurrent removals resolved by "strong removal".  This module is that model in pure
 Python for CPython and MicroPython (no dataclasses/typing; small groups, so the resolver
-simply replays a group's operations after each change).
+replays a group's operations after a change, or appends one that follows all the others).
+The wire form and the resolver live in core/auth_group.py, loaded with the first group
+operation: a screen whose group is only the provisioned organisers never loads them.
 
 Wire form (byte-compatible with p2panda-auth 0.7)
 -------------------------------------------------
@@ -60,7 +62,7 @@ Mapping onto a festival (written down in docs/AUTH.md too)
   document, used by the schedule.  A screen may follow only some venues (``venues``).
 """
 
-from pandascreen.core import cbor, schema
+from pandascreen.core import schema
 from pandascreen.core.errors import GroupOpError, SchemaError, Unauthorized
 from pandascreen.core.util import hexlify
 
@@ -84,38 +86,6 @@ _PREFIX = b"\xa3\x68group_id"  # a 3-field map whose first key is "group_id"
 
 
 # -- wire form -------------------------------------------------------------------------------
-def _text(s, out):
-    out.extend(cbor.dumps(s))
-
-
-def _bstr(b, out):
-    out.extend(cbor.dumps(bytes(b)))
-
-
-def _array_head(n, out):
-    # the generic encoder would need the items; lists here hold at most MAX_MEMBERS
-    if n < 24:
-        out.append(0x80 | n)
-    elif n < 0x100:
-        out.extend(bytes((0x98, n)))
-    else:
-        out.extend(bytes((0x99, n >> 8, n & 0xFF)))
-
-
-def _member(member, is_group, out):
-    out.append(0xA1)
-    _text("Group" if is_group else "Individual", out)
-    _bstr(_key(member, "member"), out)
-
-
-def _access(level, out):
-    out.append(0xA2)
-    _text("conditions", out)
-    out.append(0xF6)
-    _text("level", out)
-    _text(LEVEL_NAMES[level], out)
-
-
 def _key(b, what):
     b = bytes(b)
     if len(b) != 32:
@@ -144,40 +114,19 @@ def demote(member, level, group=False):
     return ("Demote", _key(member, "member"), bool(group), level)
 
 
-def group_body(group_id, action, dependencies=()):
-    """The body bytes of a group operation (ciborium's bytes for GroupsExtensionArgs).
+def _wire():
+    from pandascreen.core import auth_group  # loaded with the first group operation
+    return auth_group
 
-    Written field by field, in Rust declaration order, because MicroPython dicts do not keep
-    insertion order and the generic encoder would then not be byte-stable.
-    """
-    out = bytearray()
-    out.append(0xA3)
-    _text("group_id", out)
-    _bstr(_key(group_id, "group_id"), out)
-    _text("action", out)
-    out.append(0xA1)
-    kind = action[0]
-    _text(kind, out)
-    if kind == "Create":
-        out.append(0xA1)
-        _text("initial_members", out)
-        _array_head(len(action[1]), out)
-        for member, level, is_group in action[1]:
-            out.append(0x82)
-            _member(member, is_group, out)
-            _access(level, out)
-    else:
-        out.append(0xA1 if kind == "Remove" else 0xA2)
-        _text("member", out)
-        _member(action[1], action[2], out)
-        if kind != "Remove":
-            _text("access", out)
-            _access(action[3], out)
-    _text("dependencies", out)
-    _array_head(len(dependencies), out)
-    for d in dependencies:
-        _bstr(_key(d, "dependency"), out)
-    return bytes(out)
+
+def group_body(group_id, action, dependencies=()):
+    """The body bytes of a group operation (ciborium's bytes for GroupsExtensionArgs)."""
+    return _wire().group_body(group_id, action, dependencies)
+
+
+def parse_group_body(data):
+    """Bytes -> ``(group_id, action, dependencies)``; raises only GroupOpError."""
+    return _wire().parse_group_body(data)
 
 
 def is_group_body(body):
@@ -185,98 +134,7 @@ def is_group_body(body):
     return body is not None and bytes(body[:len(_PREFIX)]) == _PREFIX
 
 
-def _one(d, what):
-    if not isinstance(d, dict) or len(d) != 1:
-        raise GroupOpError("%s must be a map with one entry" % what)
-    for k in d:
-        return k, d[k]
-
-
-def _fields(d, names, what):
-    if not isinstance(d, dict) or len(d) != len(names):
-        raise GroupOpError("%s must be a map of %s" % (what, ", ".join(names)))
-    for n in names:
-        if n not in d:
-            raise GroupOpError("%s lacks %r" % (what, n))
-    return [d[n] for n in names]
-
-
-def _parse_member(value):
-    tag, key = _one(value, "member")
-    if tag not in ("Individual", "Group") or not isinstance(key, bytes) or len(key) != 32:
-        raise GroupOpError("member must be Individual or Group with a 32-byte key")
-    return key, tag == "Group"
-
-
-def _parse_access(value):
-    conditions, level = _fields(value, ("conditions", "level"), "access")
-    if conditions is not None:
-        raise GroupOpError("access conditions are not used by pandascreen (must be null)")
-    if level not in LEVEL_NAMES:
-        raise GroupOpError("unknown access level %r" % (level,))
-    return LEVEL_NAMES.index(level)
-
-
-def parse_group_body(data):
-    """Bytes -> ``(group_id, action, dependencies)`` (action as built by add/remove/...).
-
-    Raises only GroupOpError (CBOR errors included)."""
-    if data is None or len(data) > LIMITS["group"]:
-        raise GroupOpError("group operation body missing or over %d bytes" % LIMITS["group"])
-    try:
-        value = cbor.loads(data)
-    except cbor.CBORError as e:
-        raise GroupOpError("group operation is not valid CBOR: %s" % e)
-    group_id, action, deps = _fields(value, ("group_id", "action", "dependencies"), "group operation")
-    if not isinstance(group_id, bytes) or len(group_id) != 32:
-        raise GroupOpError("group_id must be 32 bytes")
-    if not isinstance(deps, list) or len(deps) > MAX_DEPENDENCIES:
-        raise GroupOpError("dependencies must be a list of at most %d hashes" % MAX_DEPENDENCIES)
-    for d in deps:
-        if not isinstance(d, bytes) or len(d) != 32:
-            raise GroupOpError("a dependency must be a 32-byte hash")
-    kind, args = _one(action, "action")
-    if kind == "Create":
-        (initial,) = _fields(args, ("initial_members",), "Create")
-        if not isinstance(initial, list) or len(initial) > MAX_MEMBERS:
-            raise GroupOpError("initial_members must be a list of at most %d" % MAX_MEMBERS)
-        members = []
-        for pair in initial:
-            if not isinstance(pair, list) or len(pair) != 2:
-                raise GroupOpError("an initial member must be [member, access]")
-            key, is_group = _parse_member(pair[0])
-            members.append((key, _parse_access(pair[1]), is_group))
-        parsed = ("Create", members)
-    elif kind == "Remove":
-        (member,) = _fields(args, ("member",), "Remove")
-        key, is_group = _parse_member(member)
-        parsed = ("Remove", key, is_group, None)
-    elif kind in ("Add", "Promote", "Demote"):
-        member, access = _fields(args, ("member", "access"), kind)
-        key, is_group = _parse_member(member)
-        parsed = (kind, key, is_group, _parse_access(access))
-    else:
-        raise GroupOpError("unknown group action %r" % (kind,))
-    if group_body(group_id, parsed, deps) != bytes(data):
-        raise GroupOpError("group operation is not in canonical form")
-    return group_id, parsed, deps
-
-
 # -- state -----------------------------------------------------------------------------------
-class GroupOp:
-    """One group operation as p2panda-auth sees it (``GroupsOperation``) plus its log position."""
-
-    __slots__ = ("hash", "author", "seq", "group_id", "action", "deps")
-
-    def __init__(self, op_hash, author, seq, group_id, action, deps):
-        self.hash = bytes(op_hash)
-        self.author = bytes(author)
-        self.seq = seq
-        self.group_id = bytes(group_id)
-        self.action = action
-        self.deps = deps
-
-
 class _Group:
     """Resolved state of one group: ``members`` {key: (level, is_group)}; ``cutoffs``
     {removed key: (cut-off hash or None, level held before)}; ``valid`` hashes applied."""
@@ -480,17 +338,10 @@ class Authorizer:
                 self._positions[op.hash] = (op.public_key, op.seq_num)
                 return self._resolve_all()
             return False
-        if op.hash in self._ops:
+        g = _wire().add_op(self, op)
+        if g is None:
             return False
-        try:
-            gid, action, deps = parse_group_body(op.body)
-        except GroupOpError:
-            return False
-        g = GroupOp(op.hash, op.public_key, op.seq_num, gid, action, deps)
-        self._ops[g.hash] = g
-        self._by_group.setdefault(g.group_id, []).append(g.hash)
-        for d in deps:
-            self._referenced.add(d)
+        for d in g.deps:
             if self.lookup is not None and d not in self._ops and d not in self._positions:
                 pos = self.lookup(d)  # a cut-off stored before the removal arrived
                 if pos is not None:
@@ -504,16 +355,8 @@ class Authorizer:
         if self.lookup is None and not isinstance(ops, list):
             ops = list(ops)  # no lookup: a second pass finds the cut-offs
         for op in ops:
-            if op.body is not None and is_group_body(op.body) and op.hash not in self._ops:
-                try:
-                    gid, action, deps = parse_group_body(op.body)
-                except GroupOpError:
-                    continue
-                g = GroupOp(op.hash, op.public_key, op.seq_num, gid, action, deps)
-                self._ops[g.hash] = g
-                self._by_group.setdefault(g.group_id, []).append(g.hash)
-                for d in deps:
-                    self._referenced.add(d)
+            if op.body is not None and is_group_body(op.body):
+                _wire().add_op(self, op)
         if self.lookup is None:
             for op in ops:
                 if op.hash in self._referenced and op.hash not in self._ops:
@@ -584,54 +427,20 @@ class Authorizer:
 
     # -- resolver ------------------------------------------------------------------------------
     def _resolve_all(self, new=None):
-        """Recompute every group's state; ``new``: the group operation just added, appended
-        in O(its group) instead of a full replay when it follows everything its group holds
-        (the usual case: one organiser publishing one operation after another)."""
         before = self._fingerprint()
-        previous = self._groups
-        groups = {}
-        fast = new is not None and self._append(new)
-        # the festival group first: a venue group's Create needs festival Write
-        order = [self.group_id] + sorted(g for g in self._by_group if g != self.group_id)
-        for gid in order:
-            self._groups = groups
-            if fast and gid == new.group_id:
-                groups[gid] = previous[gid]
-            else:
-                groups[gid] = self._resolve(gid)
-        self._groups = groups
+        if self._ops:
+            _wire().resolve_all(self, new)
+        else:  # no group operations: the organisers named at provisioning, nothing to resolve
+            g = _Group()
+            for k in self.organisers:
+                g.members[k] = (MANAGE, False)
+            g.created = True
+            g.order = []
+            self._groups = {self.group_id: g}
         changed = self._fingerprint() != before
         if changed:
             self.revision += 1
         return changed
-
-    def _append(self, op):
-        """Apply ``op`` to its group's resolved state in place if it is causally after every
-        operation the group holds and nothing waits: then it is last in the topological order,
-        concurrent with nothing, and its causal state is the current state (the full replay
-        would give the same result).  False: a full replay is needed."""
-        g = self._groups.get(op.group_id)
-        if g is None or g.pending or g.order is None or len(self._by_group[op.group_id]) != len(g.order) + 1:
-            return False
-        deps = op.deps
-        for h in g.heads:
-            if h not in deps:
-                return False
-        anc = set()
-        for d in deps:
-            if d in g.ancestors:
-                anc.add(d)
-                anc |= g.ancestors[d]
-            elif d not in self._positions:
-                return False  # unknown: pending
-        g.ancestors[op.hash] = anc
-        g.order.append(op)
-        g.heads = [op.hash]
-        if self._allowed(op.group_id, op, g):
-            self._effect(g, op)
-            g.valid.add(op.hash)
-        g.nested = [k for k in g.members if g.members[k][1]]
-        return True
 
     def _fingerprint(self):
         out = []
@@ -642,177 +451,6 @@ class Authorizer:
                         sorted(self._positions.get(g.cutoffs[k][0], (b"", -1)) for k in g.cutoffs if
                                g.cutoffs[k][0] is not None)))
         return out
-
-    def _ready(self, gid):
-        """Operations of ``gid`` whose dependencies are all known, in topological order
-        (ties by hash) with each one's set of ancestors (within the group)."""
-        ops = self._ops
-        ready = {}
-        pending = sorted(self._by_group.get(gid, ()))
-        progress = True
-        while pending and progress:
-            progress = False
-            rest = []
-            for h in pending:
-                ok = True
-                for d in ops[h].deps:
-                    if d in ready or d in self._positions:
-                        continue
-                    dep = ops.get(d)
-                    if dep is None or dep.group_id == gid:
-                        ok = False  # unknown, or an op of this group not ready yet: wait
-                        break
-                if ok:
-                    ready[h] = ops[h]
-                    progress = True
-                else:
-                    rest.append(h)
-            pending = rest
-        ancestors = {}
-        order = []
-        remaining = sorted(ready)
-        while remaining:
-            for i in range(len(remaining)):
-                g = ready[remaining[i]]
-                if all(d in ancestors or d not in ready for d in g.deps):
-                    anc = set()
-                    for d in g.deps:
-                        if d in ancestors:
-                            anc.add(d)
-                            anc |= ancestors[d]
-                    ancestors[g.hash] = anc
-                    order.append(g)
-                    del remaining[i]
-                    break
-            else:  # unreachable for real hashes (no cycles); never loop
-                break
-        return order, ancestors
-
-    def _start(self, gid):
-        g = _Group()
-        if gid == self.group_id:
-            for k in self.organisers:
-                g.members[k] = (MANAGE, False)
-            g.created = True
-        return g
-
-    def _effect(self, g, op):
-        """Apply an accepted operation to a state (tolerant: the state may have moved on)."""
-        action = op.action
-        kind = action[0]
-        if kind == "Create":
-            for key, level, is_group in action[1]:
-                g.members[key] = (level, is_group)
-            if op.group_id != self.group_id:
-                g.members[op.author] = (MANAGE, False)  # the creator stewards it
-            g.created = True
-            return None
-        key, is_group, level = action[1], action[2], action[3]
-        have = g.members.get(key)
-        if kind == "Add":
-            g.members[key] = (level, is_group)
-            g.cutoffs.pop(key, None)
-        elif have is None:
-            return None
-        elif kind == "Remove":
-            del g.members[key]
-            self._cut(g, op, key, have[0])
-        else:  # Promote / Demote
-            g.members[key] = (level, have[1])
-            if level < WRITE <= have[0]:
-                self._cut(g, op, key, have[0])
-        return have
-
-    def _allowed(self, gid, op, before):
-        """Is ``op`` valid in ``before``, the state formed by its accepted ancestors?"""
-        action = op.action
-        kind = action[0]
-        if kind == "Create":
-            if before.created and gid != self.group_id:
-                return False
-            if gid == self.group_id:
-                return op.author == gid and gid != _NOBODY
-            return self.mode == SELF_ORGANISED and self.level(self.group_id, op.author) >= WRITE
-        if not before.created:
-            return False
-        mine = before.members.get(op.author)
-        if mine is None or mine[1] or mine[0] < MANAGE:
-            return False  # only Manage members change a group
-        have = before.members.get(action[1])
-        if kind == "Add":
-            return have is None
-        if have is None:
-            return False
-        if kind == "Promote":
-            return action[3] > have[0]
-        if kind == "Demote":
-            return action[3] < have[0]
-        return True
-
-    def _replay(self, gid, order, ancestors, invalid):
-        """Accept each operation whose author may make it in the state of its accepted
-        ancestors (so two concurrent mutual removals both apply), then apply it to the running
-        state in topological order.  Returns (state, [(removal op, removed key, level before)])."""
-        g = self._start(gid)
-        accepted = []
-        removals = []
-        for op in order:
-            anc = ancestors[op.hash]
-            if op.hash in invalid or any(a in invalid for a in anc):
-                continue
-            before = self._start(gid)
-            for past in accepted:
-                if past.hash in anc:
-                    self._effect(before, past)
-            if not self._allowed(gid, op, before):
-                continue
-            accepted.append(op)
-            had = self._effect(g, op)
-            g.valid.add(op.hash)
-            if op.action[0] in ("Remove", "Demote") and had is not None:
-                removals.append((op, op.action[1], had[0]))
-        return g, removals
-
-    def _cut(self, g, op, key, before):
-        cut = None
-        for d in op.deps:
-            pos = self._positions.get(d)
-            if pos is not None and pos[0] == key:
-                cut = d
-        g.cutoffs[key] = (cut, before)
-
-    def _resolve(self, gid):
-        """Strong removal: replay, invalidate the removed managers' operations concurrent with
-        their removal (not mutual removals), replay again until nothing more is invalidated
-        (bounded: the invalid set only grows)."""
-        order, ancestors = self._ready(gid)
-        invalid = set()
-        for _ in range(len(order) + 1):
-            g, removals = self._replay(gid, order, ancestors, invalid)
-            more = set(invalid)
-            for rop, key, before in removals:
-                if before < MANAGE:
-                    continue  # only a manager's group operations can conflict
-                for op in order:
-                    if op.author != key or op.hash in ancestors[rop.hash] or rop.hash in ancestors[op.hash]:
-                        continue
-                    if op.action[0] in ("Remove", "Demote") and op.action[1] == rop.author:
-                        continue  # a mutual removal: both apply
-                    more.add(op.hash)
-            if more == invalid:
-                break
-            invalid = more
-        g.nested = [k for k in g.members if g.members[k][1]]
-        g.order = order
-        g.ancestors = ancestors
-        g.pending = len(self._by_group.get(gid, ())) - len(order)
-        named = set()
-        for op in order:
-            for d in op.deps:
-                named.add(d)
-        g.heads = [op.hash for op in order if op.hash not in named]
-        return g
-
 
 def for_authors(keys):
     """A curated festival whose organisers are ``keys`` (no keys: nobody may write)."""
