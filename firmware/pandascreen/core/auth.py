@@ -1,65 +1,12 @@
-"""Who may write to a festival: p2panda-auth groups, carried in the festival's own log.
+"""Who may write to a festival: p2panda-auth groups carried in the festival's own log.
 
-WHY: anyone on a festival Wi-Fi can sign operations; without this a screen stores, relays
-and shows whatever a stranger's key signs (issue 13).  p2panda's answer ("radical
-authorization": no accounts, roles decided by signed actions) is p2panda-auth: a group whose
-members hold access levels Pull < Read < Write < Manage, changed only by Manage members
-through signed group operations that form a DAG (each names the group operations it saw),
-with concurrent removals resolved by "strong removal".  This module is that model in pure
-Python for CPython and MicroPython (no dataclasses/typing; small groups, so the resolver
-replays a group's operations after a change, or appends one that follows all the others).
-The wire form and the resolver live in core/auth_group.py, loaded with the first group
-operation: a screen whose group is only the provisioned organisers never loads them.
-
-Wire form (byte-compatible with p2panda-auth 0.7)
--------------------------------------------------
-p2panda-core 0.7 defines no group operation; p2panda-auth 0.7 defines
-``GroupsExtensionArgs { group_id: VerifyingKey, action: GroupAction, dependencies: Vec<Hash> }``
-with serde derives.  We put exactly what ciborium (p2panda-core's CBOR) writes for it into the
-BODY of an ordinary operation of the festival log (p2panda-auth puts it into header
-extensions; our headers keep the Node extensions, so the body carries it)::
-
-    {"group_id": bstr32, "action": ACTION, "dependencies": [bstr32, ...]}
-    ACTION  = {"Create":  {"initial_members": [[MEMBER, ACCESS], ...]}}
-            | {"Add":     {"member": MEMBER, "access": ACCESS}}
-            | {"Remove":  {"member": MEMBER}}
-            | {"Promote": {"member": MEMBER, "access": ACCESS}}
-            | {"Demote":  {"member": MEMBER, "access": ACCESS}}
-    MEMBER  = {"Individual": bstr32} | {"Group": bstr32}
-    ACCESS  = {"conditions": null, "level": "Pull" | "Read" | "Write" | "Manage"}
-
-The ``GroupsOperation`` of p2panda-auth is then ``id`` = operation hash, ``author`` = header
-public key, plus the body's three fields.  Conditions are always null (``C = ()``).
-
-Mapping onto a festival (written down in docs/AUTH.md too)
----------------------------------------------------------
-* The festival group's id is the first organiser key named at provisioning; the organiser
-  keys are its initial Manage members (the out-of-band ``Create``).  A ``Create`` for that id
-  signed by that key may add more initial members.
-* Dependencies: a hash of a group operation is a DAG edge.  In a ``Remove``/``Demote`` it may
-  also be the hash of one of the removed member's own operations: the CUT-OFF.  The member's
-  operations up to that one (by seq_num of its log) stay valid (a lost key: name its last
-  operation); everything after, and everything when no cut-off is named (a compromised key),
-  is invalid and no longer stored, relayed or shown.  A dependency not yet known keeps the
-  group operation pending until it arrives.
-* Strong removal (p2panda-auth's default resolver): a removal or demotion of a member
-  invalidates that member's group operations concurrent with it (neither before nor after it
-  in the DAG), except a mutual removal; whatever depends on an invalidated operation is
-  invalidated too.  Remaining operations replay in one deterministic topological order
-  (ties by hash), so every screen reaches the same state.
-* CURATED festival: organisers Manage, program signing keys Write, screens Pull; any Write
-  member may write any document.
-* SELF-ORGANISED festival: members invite members (any Manage member adds).  A venue is a
-  group of its own (nested groups are p2panda-auth's): its id is the venue document id (64
-  hex); whoever creates it (a festival Write member) is its Manage steward; it is open when the
-  festival group is a member with Write, invite-only otherwise.  Event ids are
-  ``<venue id>/<author key hex>/<anything>``, so owner and venue follow from the id alone
-  (order-independent): the author edits its event, the venue's stewards may delete (hide) it,
-  writing in a venue needs Write in its group.  The festival document needs festival Manage.
-* Enforcement is two-tier because logs are chains (a refused op leaves a gap that blocks the
-  rest of that log): ``may_store`` is per author (may this key write at all, body within the
-  per-kind limit), used by the store for what it stores and relays; ``may_apply`` is per
-  document, used by the schedule.  A screen may follow only some venues (``venues``).
+WHY: anyone on a festival Wi-Fi can sign operations; a screen must store, relay and show
+only what the festival group lets its authors write (issue 13).  The model, the wire form
+(byte-compatible with p2panda-auth 0.7's GroupsExtensionArgs, in the operation body) and
+the mapping onto curated and self-organised festivals are in docs/AUTH.md; this module is
+the hot path (rights, store and schedule checks), core/auth_group.py the wire form and the
+strong-removal resolver, loaded with the first group operation.  Pure Python for CPython
+and MicroPython (the long explanation lives in the doc so a Pico compiles less).
 """
 
 from pandascreen.core import schema
