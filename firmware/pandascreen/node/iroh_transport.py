@@ -206,6 +206,7 @@ class Link:
         self.error = None
         self.ended = False
         self.ended_at = None
+        self.handshake_done = False
         self.last_progress = time.monotonic()
         self._reported_have = False
         self._reported_sync = False
@@ -237,7 +238,7 @@ class IrohNode:
     def __init__(self, store, topic, seed, bind="0.0.0.0:0", network_id=DEFAULT_NETWORK_ID,
                  serve=True, live=True, timeout=10.0, connect_timeout=5.0, dead_after=3.0,
                  default_node_ids=(), on_change=None, say=None, poll_interval=0.2,
-                 max_links=32, reconnect=True):
+                 max_links=128, reconnect=True):
         from pandascreen.core.operation import log_id_for_topic
         self.store = store
         self.topic = bytes(topic)
@@ -632,11 +633,13 @@ class IrohNode:
     def _lost(self, link, e):
         msg = _iroh_message(e)
         s = link.session
-        where = s.where() if s is not None else "during the topic handshake"
-        if s is None:
+        if not link.handshake_done:
             return ("connection lost during the topic handshake (%s); a p2panda 0.6 node ends it "
                     "like this, it speaks CBOR on the same ALPN" % msg)
-        return "connection lost %s: %s" % (where, msg)
+        if link.role == INITIATOR and (s is None or s.remote_heights is None):
+            return ("connection lost right after the topic handshake (%s); a p2panda node drops the "
+                    "connection like this when it does not sync this festival's topic" % msg)
+        return "connection lost %s: %s" % (s.where(), msg)
 
     async def _bounded(self, aw, what):
         try:
@@ -678,6 +681,7 @@ class IrohNode:
                 raise SyncError("peer sent a broken handshake frame: %s" % e)
             for payload in frames:
                 hs.handle(payload)
+        link.handshake_done = True
         try:
             await send.finish()
         except Exception:
