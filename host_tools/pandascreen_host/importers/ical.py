@@ -111,9 +111,7 @@ class _Survey:
     """What the file's own events say before expansion: kinds of times, range, recurring UIDs."""
 
     def __init__(self, path, cal):
-        self.floating = 0
-        self.zoned = 0
-        self.utc = 0
+        self.floating = 0        # times with neither TZID nor Z
         self.tzid = None         # first zone a TZID names, as a tzinfo
         self.recurring = set()   # UIDs with RRULE or RDATE
         self.endless = set()     # UIDs of events with neither DTEND nor DURATION
@@ -166,10 +164,7 @@ class _Survey:
             if value.tzinfo is None:
                 self.floating += 1
             elif tzid:
-                self.zoned += 1
                 self.tzid = self.tzid or value.tzinfo
-            else:
-                self.utc += 1
         return value
 
 
