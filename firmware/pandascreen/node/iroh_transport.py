@@ -534,11 +534,15 @@ class IrohNode:
 
     async def _redial(self, key, entry):
         self._dialling.discard(key)
+        before = entry.get("last_error")
         try:
             await self._sync(entry["spec"], self.timeout + self.connect_timeout)
             entry["backoff"] = 1.0
+            entry["last_error"] = None
         except Exception as e:
-            self._record_error("reconnect to %s failed: %s" % (entry["peer"], e))
+            entry["last_error"] = str(e)
+            if str(e) != before:  # say it once, not every 10 s while the peer is away
+                self._record_error("reconnect to %s failed: %s" % (entry["peer"], e))
 
     # ---- accepting
     async def _accept_loop(self):
