@@ -33,47 +33,19 @@ _PREFIX = b"\xa3\x68group_id"  # a 3-field map whose first key is "group_id"
 
 
 # -- wire form -------------------------------------------------------------------------------
-def _key(b, what):
-    b = bytes(b)
-    if len(b) != 32:
-        raise GroupOpError("%s must be 32 bytes, got %d" % (what, len(b)))
-    return b
-
-
-def create(initial):
-    """Action: ``initial`` is a list of ``(key, level)`` or ``(key, level, is_group)``."""
-    return ("Create", [(_key(m[0], "member"), m[1], bool(m[2]) if len(m) > 2 else False) for m in initial])
-
-
-def add(member, level, group=False):
-    return ("Add", _key(member, "member"), bool(group), level)
-
-
-def remove(member, group=False):
-    return ("Remove", _key(member, "member"), bool(group), None)
-
-
-def promote(member, level, group=False):
-    return ("Promote", _key(member, "member"), bool(group), level)
-
-
-def demote(member, level, group=False):
-    return ("Demote", _key(member, "member"), bool(group), level)
-
-
 def _wire():
     from pandascreen.core import auth_group  # loaded with the first group operation
     return auth_group
 
 
-def group_body(group_id, action, dependencies=()):
-    """The body bytes of a group operation (ciborium's bytes for GroupsExtensionArgs)."""
-    return _wire().group_body(group_id, action, dependencies)
+_WIRE_NAMES = ("create", "add", "remove", "promote", "demote", "group_body", "parse_group_body")
 
 
-def parse_group_body(data):
-    """Bytes -> ``(group_id, action, dependencies)``; raises only GroupOpError."""
-    return _wire().parse_group_body(data)
+def __getattr__(name):
+    # auth.add(...), auth.group_body(...): the wire form lives in auth_group (see _wire)
+    if name in _WIRE_NAMES:
+        return getattr(_wire(), name)
+    raise AttributeError(name)
 
 
 def is_group_body(body):
@@ -184,14 +156,8 @@ class Authorizer:
         return False
 
     def heads(self, group_id):
-        """Hashes of the group's operations no other operation names yet: the
-        ``dependencies`` of the next group operation a tool publishes."""
-        hashes = self._by_group.get(bytes(group_id), ())
-        named = set()
-        for h in hashes:
-            for d in self._ops[h].deps:
-                named.add(d)
-        return sorted(h for h in hashes if h not in named)
+        """The ``dependencies`` of the next operation of the group (see auth_group.heads)."""
+        return _wire().heads(self, group_id)
 
     # -- store side -------------------------------------------------------------------------
     def check_store(self, op):
@@ -203,7 +169,7 @@ class Authorizer:
             if len(body) > limit:
                 raise Unauthorized("body of %d bytes is over the %d byte limit" % (len(body), limit))
         if group:
-            self._check_group_op(op)
+            _wire().check_group_op(self, op)
             return
         if not self.may_write(op.public_key, op.seq_num):
             raise Unauthorized("author %s may not write to this festival"
@@ -259,24 +225,6 @@ class Authorizer:
         that let the others write, so one sync session is enough for a fresh screen."""
         first = [k for k in keys if self.level(self.group_id, k) >= MANAGE]
         return first + [k for k in keys if self.level(self.group_id, k) < MANAGE]
-
-    def _check_group_op(self, op):
-        try:
-            gid, action, deps = parse_group_body(op.body)
-        except GroupOpError as e:
-            raise Unauthorized("refused group operation: %s" % e)
-        author = op.public_key
-        if self.trust_anyone or op.hash in self._referenced:
-            return  # in the causal past of an operation we hold: needed to resolve it
-        if action[0] == "Create":
-            if gid == self.group_id and author == gid and gid != _NOBODY:
-                return
-            if gid != self.group_id and gid not in self._groups and self.mode == SELF_ORGANISED \
-                    and self.level(self.group_id, author) >= WRITE:
-                return
-            raise Unauthorized("author %s may not create group %s" % (hexlify(author)[:16], hexlify(gid)[:16]))
-        if self.level(gid, author) < MANAGE:
-            raise Unauthorized("author %s does not manage group %s" % (hexlify(author)[:16], hexlify(gid)[:16]))
 
     def observe(self, op):
         """Tell the authorizer about an operation just stored; True if rights changed."""
@@ -336,23 +284,7 @@ class Authorizer:
         fest = self.level(self.group_id, author, seq)
         if self.mode == CURATED:
             return fest >= WRITE
-        if kind == "festival":
-            return fest >= MANAGE
-        if kind == "venue":
-            vg = self._venue_group(doc_id)
-            return fest >= MANAGE or (vg is not None and self.level(vg, author, seq) >= MANAGE)
-        parts = doc_id.split("/", 2)
-        if len(parts) != 3:
-            return fest >= MANAGE  # not a member's event id: only the festival's managers
-        venue, owner = parts[0], parts[1]
-        fields = body.get("fields") or {}
-        if "venue" in fields and fields["venue"] != venue:
-            return False  # an event stays in the venue its id names
-        vg = self._venue_group(venue)
-        where = self.level(vg, author, seq) if vg is not None else fest
-        if body["action"] == "delete" and (fest >= MANAGE or (vg is not None and where >= MANAGE)):
-            return True  # a steward hides an event in its venue
-        return owner == hexlify(author) and where >= WRITE
+        return _wire().self_organised_may_apply(self, op, body, fest)
 
     def _event_venue(self, body):
         fields = body.get("fields") or {}
@@ -360,17 +292,6 @@ class Authorizer:
             return fields["venue"]
         parts = body["id"].split("/", 2)
         return parts[0] if len(parts) == 3 else None
-
-    def _venue_group(self, venue_id):
-        if len(venue_id) != 64:
-            return None
-        try:
-            from pandascreen.core.util import unhexlify
-            gid = unhexlify(venue_id)
-        except ValueError:
-            return None
-        g = self._groups.get(gid)
-        return gid if g is not None and g.created and gid != self.group_id else None
 
     # -- resolver ------------------------------------------------------------------------------
     def _resolve_all(self, new=None):

@@ -9,11 +9,40 @@ plain functions; see core/auth.py for the model and docs/AUTH.md for the mapping
 
 from pandascreen.core import cbor
 from pandascreen.core.auth import (LEVEL_NAMES, LIMITS, MANAGE, MAX_DEPENDENCIES, MAX_MEMBERS,
-                                   SELF_ORGANISED, WRITE, _NOBODY, _Group, _key)
-from pandascreen.core.errors import GroupOpError
+                                   SELF_ORGANISED, WRITE, _NOBODY, _Group)
+from pandascreen.core.errors import GroupOpError, Unauthorized
+from pandascreen.core.util import hexlify, unhexlify
 
 
 # -- wire form -------------------------------------------------------------------------------
+def _key(b, what):
+    b = bytes(b)
+    if len(b) != 32:
+        raise GroupOpError("%s must be 32 bytes, got %d" % (what, len(b)))
+    return b
+
+
+def create(initial):
+    """Action: ``initial`` is a list of ``(key, level)`` or ``(key, level, is_group)``."""
+    return ("Create", [(_key(m[0], "member"), m[1], bool(m[2]) if len(m) > 2 else False) for m in initial])
+
+
+def add(member, level, group=False):
+    return ("Add", _key(member, "member"), bool(group), level)
+
+
+def remove(member, group=False):
+    return ("Remove", _key(member, "member"), bool(group), None)
+
+
+def promote(member, level, group=False):
+    return ("Promote", _key(member, "member"), bool(group), level)
+
+
+def demote(member, level, group=False):
+    return ("Demote", _key(member, "member"), bool(group), level)
+
+
 def _text(s, out):
     out.extend(cbor.dumps(s))
 
@@ -407,3 +436,72 @@ def _resolve(self, gid):
             named.add(d)
     g.heads = [op.hash for op in order if op.hash not in named]
     return g
+
+
+# -- rules that only matter once there are group operations ------------------------------------
+def heads(self, group_id):
+    """Hashes of the group's operations no other operation names yet: the
+    ``dependencies`` of the next group operation a tool publishes."""
+    hashes = self._by_group.get(bytes(group_id), ())
+    named = set()
+    for h in hashes:
+        for d in self._ops[h].deps:
+            named.add(d)
+    return sorted(h for h in hashes if h not in named)
+
+
+def check_group_op(self, op):
+    """Raise Unauthorized unless group operation ``op`` may be stored."""
+    try:
+        gid, action, deps = parse_group_body(op.body)
+    except GroupOpError as e:
+        raise Unauthorized("refused group operation: %s" % e)
+    author = op.public_key
+    if self.trust_anyone or op.hash in self._referenced:
+        return  # in the causal past of an operation we hold: needed to resolve it
+    if action[0] == "Create":
+        if gid == self.group_id and author == gid and gid != _NOBODY:
+            return
+        if gid != self.group_id and gid not in self._groups and self.mode == SELF_ORGANISED \
+                and self.level(self.group_id, author) >= WRITE:
+            return
+        raise Unauthorized("author %s may not create group %s" % (hexlify(author)[:16], hexlify(gid)[:16]))
+    if self.level(gid, author) < MANAGE:
+        raise Unauthorized("author %s does not manage group %s" % (hexlify(author)[:16], hexlify(gid)[:16]))
+
+
+def self_organised_may_apply(self, op, body, fest):
+    """The self-organised rules of Authorizer.may_apply (``fest``: the author's festival level)."""
+    kind = body["kind"]
+    doc_id = body["id"]
+    author = op.public_key
+    seq = op.seq_num
+    if kind == "festival":
+        return fest >= MANAGE
+    if kind == "venue":
+        vg = venue_group(self, doc_id)
+        return fest >= MANAGE or (vg is not None and self.level(vg, author, seq) >= MANAGE)
+    parts = doc_id.split("/", 2)
+    if len(parts) != 3:
+        return fest >= MANAGE  # not a member's event id: only the festival's managers
+    venue, owner = parts[0], parts[1]
+    fields = body.get("fields") or {}
+    if "venue" in fields and fields["venue"] != venue:
+        return False  # an event stays in the venue its id names
+    vg = venue_group(self, venue)
+    where = self.level(vg, author, seq) if vg is not None else fest
+    if body["action"] == "delete" and (fest >= MANAGE or (vg is not None and where >= MANAGE)):
+        return True  # a steward hides an event in its venue
+    return owner == hexlify(author) and where >= WRITE
+
+
+def venue_group(self, venue_id):
+    """The group id a self-organised venue id names, if that group exists."""
+    if len(venue_id) != 64:
+        return None
+    try:
+        gid = unhexlify(venue_id)
+    except ValueError:
+        return None
+    g = self._groups.get(gid)
+    return gid if g is not None and g.created and gid != self.group_id else None

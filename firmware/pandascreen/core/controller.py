@@ -23,7 +23,7 @@ The clock rule ("time you can trust", ``clock_trusted``) is here too, so both de
 import os
 import time
 
-from pandascreen.core import layout, operation
+from pandascreen.core import auth, layout, operation
 from pandascreen.core.schedule import Schedule
 
 MIN_VALID_TIME = 1577836800  # 2020-01-01: a clock before this was never set
@@ -134,7 +134,6 @@ class Controller:
         # config.validate lets a config without organisers through only with trust_anyone
         self.authorizer = None
         if keys is not None:
-            from pandascreen.core import auth
             self.authorizer = auth.guard(store, auth.from_config(cfg), self.log_id)
         self._auth_revision = None
         self.transport = transport

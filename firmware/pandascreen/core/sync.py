@@ -482,13 +482,10 @@ class SyncSession:
         need = compare(local, remote_heights)
         ops = []
         total_bytes = 0
-        # With a festival group (core/auth.py): relay only what it still allows, stopping a log
-        # at its first refused op (no gaps), and managers' logs first, so the group operations
-        # that let the others write arrive before what they allow.
+        # core/auth.py: relay only what the festival group still allows (a log stops at its
+        # first refused op: no gaps), managers' logs first (their group ops let others write)
         group = getattr(self.store, "authorizer", None)
-        authors = _sorted(need)
-        if group is not None:
-            authors = group.relay_order(authors)
+        authors = _sorted(need) if group is None else group.relay_order(_sorted(need))
         for pk in authors:
             logs = need[pk]
             for log_id in _sorted(logs):
