@@ -363,3 +363,69 @@ def test_live_bench_section_runs():
     assert r["samples_1"] >= 1 and r["samples_many"] >= 3
     text = live.report(r)
     assert "change-to-pixel, 1 screen" in text and "floor: one op delivered" in text
+
+
+def test_wire_transcript_against_a_scripted_rust_acceptor(tmp_path):
+    """Our initiator against a raw iroh endpoint that plays p2panda-net 0.7's acceptor byte by byte
+    (manager.rs accept: handshake on bi-stream 1, then session.rs accept_bi for the log sync).
+    Operations D and E of tests/vectors.py; every frame is u32-BE length || postcard."""
+    import vectors as V
+    from pandascreen.core.util import unhexlify
+    topic = unhexlify(V.NEF_TOPIC)
+    d = operation.decode(unhexlify(V.D_HEADER), unhexlify(V.NEF_BODY))
+    e = operation.decode(unhexlify(V.E_HEADER))
+    seed = unhexlify(V.SEED)
+    frame = lambda payload: len(payload).to_bytes(4, "big") + payload  # noqa: E731
+    enc = iroh_transport.postcard.encode_bytes
+    have = frame(b"\x00\x00\x01\x20" + d.public_key + b"\x01\x20" + d.log_id + b"\x01")  # {pk: {log: 1}}
+    size = len(d.header_bytes) + len(d.body) + len(e.header_bytes)
+    presync = frame(b"\x00\x01\x02" + iroh_transport.postcard.encode_varint(size))
+    op_d = frame(b"\x00\x02" + enc(d.header_bytes) + b"\x01" + enc(d.body))
+    op_e = frame(b"\x00\x02" + enc(e.header_bytes) + b"\x00")
+    done = bytes.fromhex("00000002" "0003")
+    close = bytes.fromhex("00000001" "02")
+    seen = {}
+    ready = threading.Event()
+
+    async def acceptor():
+        ep = await iroh.Endpoint.bind(iroh.EndpointOptions(
+            preset=iroh.preset_minimal(), relay_mode=iroh.RelayMode.disabled(), bind_addr="127.0.0.1:0",
+            alpns=[sync_alpn()], secret_key=seed))
+        seen["addr"] = ep.bound_sockets()[0]
+        ready.set()
+        try:
+            inc = await asyncio.wait_for(ep.accept_next(), 10)
+            conn = await (await inc.accept()).connect()
+            hs = await asyncio.wait_for(conn.accept_bi(), 5)
+            seen["topic"] = await hs.recv().read_exact(4 + 34)
+            await hs.send().write_all(bytes.fromhex("0000000101"))
+            seen["hs_done"] = await hs.recv().read_exact(5)
+            sync = await asyncio.wait_for(conn.accept_bi(), 5)
+            await sync.send().write_all(have + presync + op_d + op_e + done)
+            seen["their_have"] = await sync.recv().read_exact(7)
+            seen["their_done"] = await sync.recv().read_exact(6)
+            await asyncio.sleep(0.2)
+            await sync.send().write_all(close)  # we end the live session
+            seen["after_close"] = await asyncio.wait_for(sync.recv().read_to_end(100), 3)
+            conn.close(0, b"sync protocol accept completed")
+        finally:
+            await ep.close()
+
+    t = threading.Thread(target=lambda: asyncio.run(acceptor()), daemon=True)
+    t.start()
+    assert ready.wait(10)
+    store = SqliteStore(str(tmp_path / "screen.db"))
+    node = IrohNode(store, topic, SCREEN_1, bind="127.0.0.1:0", serve=False, reconnect=False, timeout=3.0).start()
+    try:
+        st = node.sync("%s@%s" % (d.public_key.hex(), seen["addr"]))
+        assert st["ops_new"] == 2 and store.count() == 2
+        t.join(10)
+        assert seen["topic"] == bytes.fromhex("00000022" "0020") + topic        # Topic(t)
+        assert seen["hs_done"] == bytes.fromhex("0000000101")                   # Done
+        assert seen["their_have"] == bytes.fromhex("00000003" "000000")         # Sync(Have({}))
+        assert seen["their_done"] == done                                      # Sync(Done), no PreSync
+        assert seen["after_close"] == b""   # on Close we end our stream, and send no Close back
+        assert wait_for(lambda: not any(l["live"] for l in node.status()), 2.0)
+    finally:
+        node.stop()
+        store.close()
