@@ -22,6 +22,7 @@ Sized for a Pico W (~180 KB heap, 31-bit small ints, 16-bit bignum digits):
 """
 
 import struct
+from array import array
 
 try:
     from micropython import const
@@ -286,7 +287,7 @@ def _wnaf(n):
     """Width-5 NAF of 0 <= n < 2^256, least significant first: each digit 0 or odd in [-15, 15],
     and any nonzero digit is followed by at least four zeros."""
     b = n.to_bytes(34, "little")  # two zero bytes past the top so every 5-bit window can be read
-    out = [0] * 260
+    out = array("b", bytes(260))  # signed digits: 260 bytes, not a 1 KB list per scalar
     carry = 0
     i = 0
     while i < 260:
