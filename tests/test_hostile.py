@@ -329,3 +329,17 @@ def test_the_board_refuses_the_same_operations():
     pairs = [(hexlify(op.header_bytes), hexlify(op.body)) for op in ops]
     out = run_micropython(MP_GUARD % {"log": hexlify(LOG), "org": hexlify(public_key(ORGANISER)), "ops": pairs})
     assert out.strip() == "3 21 Talk 0|Talk 1"
+
+
+def test_a_strangers_group_operations_are_refused_too():
+    """A stranger cannot make itself a member: its Create/Add for the festival group are dropped."""
+    screen = guarded_screen()
+    org = public_key(ORGANISER)
+    me = public_key(STRANGER)
+    bodies = [auth.group_body(org, auth.add(me, auth.MANAGE)), auth.group_body(me, auth.create([(me, auth.MANAGE)])),
+              auth.group_body(org, auth.create([(me, auth.MANAGE)]))]
+    for body in bodies:
+        op = operation.create(STRANGER, body, 0, None, operation.Extensions(LOG, 1, False))
+        assert screen.ingest_op(op)[1] is False
+    assert screen.count() == 0 and screen.authorizer.level(org, me) == -1
+    assert not screen.authorizer.may_write(me)
