@@ -457,3 +457,26 @@ def test_one_after_another_equals_a_full_replay():
         ops.append(op)
         a.observe(op)
         assert a._fingerprint() == auth.Authorizer([root.key]).load(list(ops))._fingerprint()
+
+
+def test_self_organised_festival_through_store_and_schedule():
+    from pandascreen.core.schedule import Schedule
+    from pandascreen.core.store import MemoryStore
+    org, w1, guest = Peer(1), Peer(2), Peer(4)
+    store = MemoryStore()
+    a = auth.guard(store, auth.Authorizer([org.key], mode=auth.SELF_ORGANISED), LOG)
+    vkey = public_key(b"\x78" * 32)
+    vid = hexlify(vkey)
+    ops = [org.group(org.key, auth.add(w1.key, auth.WRITE))]
+    ops.append(org.group(org.key, auth.add(guest.key, auth.WRITE), ops[-1:]))
+    ops.append(w1.group(vkey, auth.create([(org.key, auth.WRITE, True)])))  # an open venue
+    ops.append(w1.publish(schema.make_body("venue", "create", vid, {"name": "Tent"})))
+    eid = "%s/%s/talk" % (vid, hexlify(guest.key))
+    ops.append(guest.event(eid, "Guest talk", venue=vid))
+    ops.append(w1.event(eid, "FREE BEER", venue=vid, action="update"))  # not its event: ignored
+    for op in ops:
+        store.ingest_op(op)
+    s = Schedule.from_store(store, LOG, authorizer=a)
+    assert [v.name for v in s.venues()] == ["Tent"] and [e.title for e in s.events(vid)] == ["Guest talk"]
+    store.ingest_op(w1.event(eid, action="delete"))  # the steward hides it
+    assert Schedule.from_store(store, LOG, authorizer=a).events(vid) == []
