@@ -1,59 +1,199 @@
-"""The screen loop for MicroPython boards (Pico W & co.): glue between the hardware and the core.
+"""The screen loop of a MicroPython board (Pico W & co.): a satellite of the full peers.
 
-Everything a screen decides (schedule, venues, sync status, when to redraw, whether the clock
-can be trusted) lives in ``pandascreen.core.controller``; this file only wires it to a frame
-buffer, a socket factory and the button handlers.  All hardware is injected, so the same loop
-runs under the MicroPython test harness with fakes and on a real board through ``main.py``::
+WHY a satellite: a Pico W has ~180 KB of heap after Wi-Fi, and a festival's operations need
+megabytes and minutes of signature checks.  So the board keeps NO operations: it fetches the
+signed feed (core/feed.py) over HTTP from the nearest full peer (a Pi screen or the
+organiser's ``serve``), checks ONE signature per update, and draws now/next from the feed's
+bytes through core/layout.  Memory is fixed up front: two feed buffers of ``max_bytes`` (the
+one on screen, the one being received), filled ``CHUNK`` bytes at a time, so a forged,
+corrupt or oversize feed costs nothing but a log line and the last good feed stays on screen.
 
-    b = Board(cfg, store, fb, fb.show, 128, 64, connect=tcp_connect, clock=time.time,
-              time_file=TimeFile("/last_time"))
+The clock rule is the controller's (``controller.clock_trusted``): the good feed's issued-at
+is a lower bound for the time, beside 2020 and the last time saved (``TimeFile``); a clock
+below it shows "Clock not set" instead of a wrong now/next.  A feed past its ``valid_until``
+(Wi-Fi lost for hours) says so in the status line.
+
+All hardware is injected (canvas, ``show``, ``connect(host, port) -> conn`` with ``send``,
+``readinto``, ``close``), so the same loop runs under the tests with fakes::
+
+    s = Satellite(cfg, fb, fb.show, 128, 64, connect=tcp_connect, clock=time.time,
+                  time_file=TimeFile("/last_time"))
     while True:
-        b.step()            # syncs when due, redraws when something changed or a minute passed
-        ...                 # call b.press(+1 / -1 / 0) from the button handlers
+        s.step()        # fetches when due, redraws when the picture changed
 """
 
-from pandascreen.core import layout
-from pandascreen.core.controller import Controller
-from pandascreen.core.sync import SyncSession, INITIATOR
+import time
+
+from pandascreen.core import feed, layout
+from pandascreen.core import operation  # noqa: F401 -- for feed grants; loaded before the heap fills
+from pandascreen.core.screen import (CLOCK_NOT_SET, NO_CLOCK, NO_PEERS, OFFLINE, SAVE_TIME_EVERY,
+                                         STARTING, SYNCED, clock_trusted, peer_name)
+from pandascreen.core.errors import PandascreenError
+
+CHUNK = 512  # bytes per socket read
+STALE = "old feed"
 
 
-class Board:
-    def __init__(self, cfg, store, canvas, show, width, height, palette="mono", clock=None, connect=None,
-                 log=None, time_file=None):
-        self.store = store
+class Satellite:
+    def __init__(self, cfg, canvas, show, width, height, palette="mono", clock=None, connect=None,
+                 log=None, time_file=None, peers=None, max_bytes=feed.MAX_FEED_BYTES):
+        self.cfg = cfg
         self.canvas = canvas
         self.show = show
         self.width = width
         self.height = height
         self.palette = palette
+        self.clock = clock or time.time
         self.connect = connect
-        self.controller = Controller(
-            cfg, store, transport=None if connect is None else self._sync_with, render=self._draw,
-            clock=clock, log=log,
-            load_time=None if time_file is None else time_file.load,
-            save_time=None if time_file is None else time_file.save)
+        self.log = log or (lambda msg: None)
+        self._peers = peers
+        self.checker = feed.Checker(cfg["festival_id"], cfg.get("organiser_keys") or (),
+                                    trust_anyone=bool(cfg.get("trust_anyone")))
+        # one block for both halves, allocated first: the feed on screen, the one being received
+        both = memoryview(bytearray(2 * max_bytes))
+        self._shown = both[:max_bytes]
+        self._incoming = both[max_bytes:]
+        self.view_source = feed.FeedView()
+        self.feed_count = 0  # good feeds taken
+        self.rejected = 0
+        self.sync_state = STARTING
+        self.last_sync = None
+        self._fetched_at = None
+        self._best = None  # the peer that gave the last good feed: asked first
+        self.time_file = time_file
+        self.last_known = time_file.load() if time_file is not None else None
+        self._saved_at = self.last_known
+        self.venue_index = 0
+        self._drawn_key = None
 
-    @property
-    def status(self):
-        return self.controller.status()
+    # -- feed ---------------------------------------------------------------------------------
+    def peers(self):
+        found = list(self._peers()) if self._peers is not None else []
+        for p in self.cfg.get("peer_addrs") or ():
+            if p not in found:
+                found.append(tuple(p))
+        if self._best in found:
+            found.remove(self._best)
+            found.insert(0, self._best)
+        return found
 
-    @property
-    def venue_index(self):
-        return self.controller.venue_index
+    def fetch(self, now):
+        """Ask the peers in turn until one gives a good feed; True if a new one was taken."""
+        self._fetched_at = now
+        peers = self.peers()
+        if not peers:
+            self.sync_state = NO_PEERS
+            return False
+        if self.connect is None:
+            self.sync_state = OFFLINE
+            return False
+        for peer in peers:
+            try:
+                taken = self._fetch_from(peer)
+            except (OSError, PandascreenError, MemoryError) as e:  # Wi-Fi gone, peer down, bad feed
+                self.log("feed from %s refused: %s" % (peer_name(peer), e))
+                continue
+            self._best = peer
+            self.sync_state = SYNCED
+            self.last_sync = int(self.clock())
+            return taken
+        self.sync_state = OFFLINE
+        return False
 
-    def _sync_with(self, peer):
-        host, port = peer
-        ctl = self.controller
-        SyncSession(self.store, ctl.log_id, INITIATOR, topic=ctl.topic).run(self.connect(host, port))
+    def _fetch_from(self, peer):
+        conn = self.connect(peer[0], peer[1])
+        try:
+            conn.send(feed.http_request(self.cfg["festival_id"], peer[0]))
+            n = feed.read_http(conn, self._incoming, CHUNK)
+        finally:
+            conn.close()
+        try:
+            info = self.checker.check(self._incoming, n)
+        except feed.FeedError:
+            self.rejected += 1
+            raise
+        old = self.view_source.info
+        if old is not None and info.issued_at < old.issued_at:
+            self.rejected += 1
+            raise feed.FeedError("feed issued before the one on screen (a replay?)")
+        if old is not None and info.digest == old.digest:
+            return False  # the same feed again
+        self._shown, self._incoming = self._incoming, self._shown
+        self.feed_count += 1
+        self.view_source = feed.FeedView(self._shown, info, self.feed_count)
+        n_venues = info.venue_count or 1
+        self.venue_index %= n_venues
+        return True
 
-    def _draw(self, view):
-        layout.draw_view(self.canvas, self.width, self.height, view, self.palette)
-        self.show()
+    # -- clock ----------------------------------------------------------------------------------
+    def issued_us(self):
+        info = self.view_source.info
+        return 0 if info is None else info.issued_at * 1000000
+
+    def clock_trusted(self, now):
+        return clock_trusted(now, self.issued_us(), self.last_known)
+
+    def remember_time(self, now):
+        if self.time_file is None or not self.clock_trusted(now):
+            return False
+        if self._saved_at is not None and now - self._saved_at < SAVE_TIME_EVERY:
+            return False
+        try:
+            self.time_file.save(now)
+        except OSError as e:
+            self.log("cannot save the last known time: %s" % e)
+        self._saved_at = now
+        if self.last_known is None or now > self.last_known:
+            self.last_known = now
+        return True
+
+    # -- screen ---------------------------------------------------------------------------------
+    def status(self, now=None, trusted=True):
+        info = self.view_source.info
+        offset = self.view_source.utc_offset()
+        if info is not None and trusted and now is not None and now > info.valid_until:
+            return "%s %s" % (STALE, layout.hhmm(info.issued_at, offset))
+        if self.sync_state == SYNCED and trusted and self.last_sync is not None:
+            return "%s %s" % (SYNCED, layout.hhmm(self.last_sync, offset))
+        return self.sync_state
+
+    def view(self, now):
+        now = int(now)
+        if self.clock_trusted(now):
+            return layout.build_view(self.view_source, self.venue_index, now, self.status(now))
+        v = layout.build_view(None, 0, now, self.status(now, trusted=False))
+        v["festival"] = (self.view_source.festival or {}).get("name") or ""
+        v["clock"] = NO_CLOCK
+        v["message"] = CLOCK_NOT_SET
+        return v
 
     def press(self, delta):
         """Button handler: +1 next venue, -1 previous, 0 back to the first; drawn at the next step."""
-        self.controller.flip(delta)
+        info = self.view_source.info
+        n = (info.venue_count if info is not None else 0) or 1
+        self.venue_index = 0 if delta == 0 else (self.venue_index + delta) % n
 
-    def step(self):
-        """Sync when due, redraw when the picture changed; True if a frame was drawn."""
-        return self.controller.step()
+    def step(self, now=None, force=False):
+        """Fetch when due, redraw when the picture may have changed; True if a frame was drawn."""
+        fixed = now is not None
+        if not fixed:
+            now = int(self.clock())
+        every = self.cfg.get("sync_interval", 60)
+        if self._fetched_at is None or now - self._fetched_at >= every or now < self._fetched_at:
+            self.fetch(now)
+            if not fixed:
+                now = int(self.clock())  # a fetch can take a while
+        trusted = self.clock_trusted(now)
+        key = (trusted, now // 60 if trusted else None, self.venue_index, self.status(now, trusted),
+               self.view_source.version)
+        drew = False
+        if force or key != self._drawn_key:
+            layout.draw_view(self.canvas, self.width, self.height, self.view(now), self.palette)
+            self.show()
+            self._drawn_key = key
+            drew = True
+        self.remember_time(now)
+        return drew
+
+
+Board = Satellite  # the name main.py and the docs used for the board loop

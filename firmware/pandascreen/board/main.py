@@ -1,14 +1,14 @@
-# pandascreen for MicroPython boards (Pico W + SSD1306). Copied to the board by
-# `pandascreen-host flash`; reads /config.json written by `pandascreen-host provision`.
+# pandascreen for MicroPython boards (Pico W + SSD1306): a satellite that shows the signed feed of
+# the nearest full peer (board/board.py). Copied to the board by `pandascreen-host flash`; reads
+# /config.json written by `pandascreen-host provision` (peer_addrs: the feed servers to ask).
 import time
 
 import machine
 
 from pandascreen.core import config as configmod
-from pandascreen.board.board import Board
+from pandascreen.board.board import Satellite
 from pandascreen.board.ssd1306 import SSD1306
-from pandascreen.core.controller import TimeFile
-from pandascreen.core.store import LogFileStore
+from pandascreen.core.screen import TimeFile
 
 
 def log(msg):
@@ -22,14 +22,15 @@ def connect_wifi(cfg):
     import network
     wlan = network.WLAN(network.STA_IF)
     wlan.active(True)
-    if not wlan.isconnected():
-        wlan.connect(wifi["ssid"], wifi.get("psk", ""))
-        for _ in range(40):
-            if wlan.isconnected():
-                break
-            time.sleep(0.5)
     if wlan.isconnected():
-        try:
+        return True
+    wlan.connect(wifi["ssid"], wifi.get("psk", ""))
+    for _ in range(40):
+        if wlan.isconnected():
+            break
+        time.sleep(0.5)
+    if wlan.isconnected():  # (re)connected: ask for the time once; without it the feed's issued-at
+        try:                # is the clock's lower bound and the screen says "Clock not set"
             import ntptime
             ntptime.settime()
         except Exception as e:
@@ -38,6 +39,8 @@ def connect_wifi(cfg):
 
 
 class SocketConn:
+    """A TCP connection with bounded reads: ``readinto`` fills the caller's buffer, never more."""
+
     def __init__(self, host, port, timeout=15):
         import socket
         addr = socket.getaddrinfo(host, port)[0][-1]
@@ -51,8 +54,8 @@ class SocketConn:
             n = self.sock.send(mv)
             mv = mv[n:]
 
-    def recv(self, n):
-        return self.sock.recv(n)
+    def readinto(self, mv):
+        return self.sock.readinto(mv)
 
     def close(self):
         self.sock.close()
@@ -64,11 +67,16 @@ def main():
     i2c = machine.I2C(scr.get("i2c_port", 0), sda=machine.Pin(scr.get("sda", 4)), scl=machine.Pin(scr.get("scl", 5)),
                       freq=400000)
     oled = SSD1306(i2c, 128, 64, scr.get("address", 0x3C))
-    store = LogFileStore("/festival.log")
-    online = connect_wifi(cfg)
-    board = Board(cfg, store, oled, oled.show, 128, 64, clock=time.time,
-                  connect=(lambda h, p: SocketConn(h, p)) if online else None, log=log,
-                  time_file=TimeFile("/last_time"))
+    connect_wifi(cfg)
+
+    def connect(host, port):
+        # Wi-Fi lost: one bounded reconnect per fetch; the last good feed stays on screen meanwhile
+        if not connect_wifi(cfg):
+            raise OSError("no Wi-Fi")
+        return SocketConn(host, port)
+
+    board = Satellite(cfg, oled, oled.show, 128, 64, clock=time.time, connect=connect, log=log,
+                      time_file=TimeFile("/last_time"))
     pressed = []
     pins = cfg.get("buttons") or {}
     handlers = []

@@ -1,0 +1,238 @@
+"""Benchmark section: what a satellite board pays per feed update (core/feed.py), 38c3-sized.
+
+A full peer derives the signed feed of a 72-venue, ~1000-event festival (38c3's Fahrplan
+through the frab importer); the 32-bit unix MicroPython with the Pico W's heap as a hard cap
+(``-X heapsize=180K``) then runs the board's check of it (``feed.Checker.check``: structure,
+SHA-256, ONE Ed25519 verify; the grant already trusted, as on every update after the first)
+and the first one (grant included: a second verify plus the operation decode), and draws one
+frame from it.  Beside them, measured in the same run: the floor, one raw Ed25519 verify on
+the same port, and the same feed check on CPython with the PyNaCl wheel.
+
+- time: wall time inside MicroPython (median, min..max over repeats after warm-up) and CPU
+  time per call from the child's rusage (``board.cpu_us_per_call``);
+- heap: the peak, as the smallest ``-X heapsize`` (bisected) under which the satellite loop
+  (imports, first feed, one update, one frame) still runs -- MicroPython only collects when an
+  allocation fails, so this is the honest peak;
+- RP2040 @ 133 MHz: unix-port CPU time x the CoreMark factor of bench/board.py
+  (``rp2040_factors``), and "first screen after Wi-Fi up" = first feed check + one frame,
+  plus the transfer of the feed at an assumed 100 KB/s over the Pico W's Wi-Fi.
+"""
+
+import os
+import shutil
+import tempfile
+import time
+
+from pandascreen.bench import board as board_bench
+from pandascreen.bench import timed
+
+# the whole 38c3 Fahrplan (tests/fixtures keeps 7 of its 1,007 events)
+FIXTURE = os.path.join(os.path.dirname(board_bench.ROOT), "shared", "schedules", "eventfahrplan_schedule-38c3-20251206.xml")
+ORGANISER = bytes(range(1, 33))
+SERVE = bytes(range(40, 72))
+WIFI_BYTES_PER_S = 100 * 1024  # assumed, for the first-screen estimate
+GOAL_FIRST_SCREEN_S = 10
+GOAL_PEAK_KB = 120
+
+
+def festival(path=FIXTURE, seed=ORGANISER, feed_seed=SERVE):
+    """(store, log_id, festival_id, grant) of a festival imported from ``path`` by the organiser
+    ``seed``, with the serve key ``feed_seed`` added at Read level to the festival group."""
+    from pandascreen_host import importers
+    from pandascreen.core import auth, operation, schema
+    from pandascreen.core.crypto import public_key
+    from pandascreen.core.store import MemoryStore
+
+    neutral = importers.load(path)
+    fid = neutral["festival"]["id"]
+    log_id = operation.log_id_for_festival(fid)
+    bodies = [schema.make_body(k, a, i, f) for k, a, i, f in importers.diff(None, neutral)]
+    store = MemoryStore()
+    store.publish_many(seed, bodies, log_id, 1735000000 * 1000000)
+    organiser = public_key(seed)
+    grant_body = auth.group_body(organiser, auth.add(public_key(feed_seed), auth.READ), [])
+    store.publish(seed, grant_body, log_id, 1735000001 * 1000000)
+    return store, log_id, fid
+
+
+def busiest(schedule, step=1800):
+    """The issue time (on a half hour) with the most venues busy: the biggest feed."""
+    best, best_n = None, -1
+    starts = [e.start for e in schedule.all_events()]
+    for t in range(min(starts) - min(starts) % step, max(starts), step):
+        n = 0
+        for v in schedule.venues():
+            cur, nxt = schedule.now_next(v.id, t)
+            n += (cur is not None) + (nxt is not None and nxt.start < t + 3 * 3600)
+        if n > best_n:
+            best, best_n = t, n
+    return best
+
+
+def signed_feed(path=FIXTURE, later=(60,)):
+    """(feed bytes, organiser public key, festival id, log id, issued_at, counts, [feeds issued
+    ``later`` seconds after the first]) for ``path``, at its busiest hour."""
+    from pandascreen.core import auth, feed_sign
+    from pandascreen.core.crypto import SigningKey, public_key
+    from pandascreen.core.schedule import Schedule
+
+    store, log_id, fid = festival(path)
+    organiser = public_key(ORGANISER)
+    authorizer = auth.guard(store, auth.for_authors([organiser]), log_id)
+    sch = Schedule.from_store(store, log_id, authorizer=authorizer)
+    issued = busiest(sch)
+    key = SigningKey(SERVE)
+    grant = feed_sign.find_grant(store, log_id, key.public_key, [organiser])
+    data = feed_sign.build(sch, store, log_id, fid, key, grant, issued)
+    updates = [feed_sign.build(sch, store, log_id, fid, key, grant, issued + dt) for dt in later]
+    counts = {"venues": len(sch.venues()), "events": len(sch.all_events()), "ops": store.count()}
+    return data, organiser, fid, log_id, issued, counts, updates
+
+
+def write_feed(folder, data, name="feed.cbor"):
+    """``folder``/``name`` and, beside it, ``name``.http: the HTTP response a full peer sends."""
+    path = os.path.join(folder, name)
+    with open(path, "wb") as fh:
+        fh.write(data)
+    with open(path + ".http", "wb") as fh:
+        fh.write(b"HTTP/1.0 200 OK\r\nContent-Type: application/cbor\r\nContent-Length: %d\r\n\r\n" % len(data))
+        fh.write(data)
+    return path
+
+
+# Runs under MicroPython: the satellite's work on one feed.
+_SETUP = """
+import gc, time
+from pandascreen.core import feed, crypto, layout
+from pandascreen.core.util import unhexlify
+import framebuf
+data = bytearray(open(%(path)r, "rb").read())
+org = unhexlify(%(org)r)
+fid = %(fid)r
+log_id = unhexlify(%(log)r)
+fb = framebuf.FrameBuffer(bytearray(1024), 128, 64, framebuf.MONO_VLSB)
+chk = feed.Checker(fid, [org], log_id)
+info = chk.check(data, len(data))
+pk = unhexlify(%(spk)r)
+msg = b"x" * 52
+sig = unhexlify(%(ssig)r)
+def first():
+    feed.Checker(fid, [org], log_id).check(data, len(data))
+def update():
+    chk.check(data, len(data))
+def frame():
+    v = feed.FeedView(data, info, 1)
+    layout.draw_view(fb, 128, 64, layout.build_view(v, 5, info.issued_at + 600, "synced"))
+def raw():
+    crypto.verify(pk, msg, sig)
+"""
+_WORK = {"update_us": "update()", "first_us": "first()", "frame_us": "frame()", "verify_us": "raw()"}
+
+# Runs under MicroPython: passes iff the satellite loop fits the heap.
+_FITS = """
+from pandascreen.board.board import Satellite
+from pandascreen.core.util import unhexlify
+import framebuf
+class Conn:
+    # a socket whose peer sends the HTTP response in %(path)r (headers included)
+    def __init__(self, path):
+        self.f = open(path + ".http", "rb")
+    def send(self, b):
+        pass
+    def readinto(self, mv):
+        return self.f.readinto(mv)
+    def close(self):
+        self.f.close()
+fb = framebuf.FrameBuffer(bytearray(1024), 128, 64, framebuf.MONO_VLSB)
+cfg = {"festival_id": %(fid)r, "organiser_keys": [unhexlify(%(org)r)], "peer_addrs": [("p", 80)],
+       "sync_interval": 60}
+t = [%(now)d]
+served = [%(path)r]
+s = Satellite(cfg, fb, lambda: None, 128, 64, clock=lambda: t[0], connect=lambda h, p: Conn(served[0]), log=print)
+assert s.step() and s.feed_count == 1, s.status()
+served[0] = %(path2)r
+t[0] += 60
+s.step()
+assert s.feed_count == 2, s.status()
+s.press(7)
+s.step()
+print("ok")
+"""
+
+
+def _cpython_floor(data, org, fid, log_id, repeats, warmup):
+    from pandascreen.core import feed
+
+    chk = feed.Checker(fid, [org], log_id)
+    chk.check(data, len(data))
+    n = 20
+    per = timed(lambda: [chk.check(data, len(data)) for _ in range(n)], repeats, warmup,
+                clock=time.process_time)[0] / n
+    return per * 1e6
+
+
+def run(quick=False):
+    from pandascreen.core import crypto
+
+    repeats, warmup = (3, 1) if quick else (11, 2)
+    t0 = time.perf_counter()
+    data, org, fid, log_id, issued, counts, (update,) = signed_feed()
+    msg = b"x" * 52
+    tmp = tempfile.mkdtemp()
+    path = write_feed(tmp, data)
+    args = {"path": path, "path2": write_feed(tmp, update, "update.cbor"), "org": org.hex(), "fid": fid, "log": log_id.hex(),
+            "spk": crypto.public_key(SERVE).hex(), "ssig": crypto.sign(SERVE, msg).hex(),
+            "now": issued + 300, "repeats": repeats, "warmup": warmup}
+    setup = _SETUP % args
+    proc = board_bench.run_unix32(setup + board_bench._WALL % args
+                                  + "".join("each(%r, lambda: %s)\n" % kv for kv in _WORK.items()))
+    if proc.returncode != 0:
+        raise RuntimeError("unix32 MicroPython failed:\n" + proc.stdout + proc.stderr)
+    f = board_bench._fields(proc.stdout)
+    tries = 1 if quick else 3
+    batch = 3 if quick else 20
+    mhz = board_bench.host_mhz()
+    r = {"feed_bytes": len(data), "counts": counts, "repeats": repeats, "warmup": warmup,
+         "heap_kb": board_bench.PICO_W_HEAP_KB,
+         "unix32": {k: {"median": f[k][0], "min": f[k][1], "max": f[k][2],
+                        "cpu": board_bench.cpu_us_per_call(setup, work, batch, tries=tries)}
+                    for k, work in _WORK.items()},
+         "cpython_check_us": _cpython_floor(data, org, fid, log_id, repeats, warmup),
+         "host_mhz": mhz, "rp2040_factor": board_bench.rp2040_factors(mhz) if mhz else None}
+    step = 8 if quick else 2
+    r["peak_heap_kb"] = board_bench.min_heap_kb(_FITS % args, step=step)
+    r["peak_heap_step_kb"] = step
+    shutil.rmtree(tmp, ignore_errors=True)
+    r["seconds"] = time.perf_counter() - t0
+    return r
+
+
+def report(r):
+    u = r["unix32"]
+    fac = r["rp2040_factor"]
+    c = r["counts"]
+    lines = ["pandascreen feed benchmark: a satellite's check of a %d-byte signed feed (%d venues, %d events, "
+             "%d ops in the logs), MicroPython 32-bit unix port, -X heapsize=%dK, median of %d after %d warm-up"
+             % (r["feed_bytes"], c["venues"], c["events"], c["ops"], r["heap_kb"], r["repeats"], r["warmup"]), ""]
+    lines.append("%-44s %9s %18s %18s" % ("", "unix32 ms", "wall median ms", "RP2040@133 est. s"))
+    labels = (("update_us", "feed update check (1 verify)"), ("first_us", "first feed check (+ grant: 2 verifies)"),
+              ("frame_us", "one 128x64 frame from the feed"),
+              ("verify_us", "floor: one raw Ed25519 verify"))
+    for key, label in labels:
+        x = u[key]
+        est = "%.2f (%.2f..%.2f)" % tuple(x["cpu"] * k / 1e6 for k in (fac[1], fac[0], fac[2])) if fac else "?"
+        lines.append("%-44s %9.2f %18s %18s" % (label, x["cpu"] / 1e3, "%.1f (%.1f..%.1f)" % (
+            x["median"] / 1e3, x["min"] / 1e3, x["max"] / 1e3), est))
+    lines.append("%-44s %9.3f   (CPython + PyNaCl, same feed, CPU)" % ("floor: feed update check on CPython",
+                                                                       r["cpython_check_us"] / 1e3))
+    lines.append("")
+    if fac:
+        first = (u["first_us"]["cpu"] + u["frame_us"]["cpu"]) * fac[1] / 1e6 + r["feed_bytes"] / float(WIFI_BYTES_PER_S)
+        hi = (u["first_us"]["cpu"] + u["frame_us"]["cpu"]) * fac[2] / 1e6 + r["feed_bytes"] / float(WIFI_BYTES_PER_S)
+        lines.append("first screen after Wi-Fi up (RP2040 est., x%.0f, x%.0f high; + %d KB at %d KB/s): %.1f s "
+                     "(%.1f s high); goal <= %d s" % (fac[1], fac[2], r["feed_bytes"] // 1024,
+                                                     WIFI_BYTES_PER_S // 1024, first, hi, GOAL_FIRST_SCREEN_S))
+        lines.append("RP2040 factor: bench/board.py's CoreMark ratio (this host %.0f MHz)" % r["host_mhz"])
+    lines.append("peak heap of the satellite loop (imports, first feed, update, frames): %s KB (to %d KB); goal <= %d KB"
+                 % (r["peak_heap_kb"], r["peak_heap_step_kb"], GOAL_PEAK_KB))
+    return "\n".join(lines)

@@ -1,0 +1,409 @@
+"""The signed screen feed, satellite side: check ONE signature per update, read in place.
+
+WHY: a Pico W cannot hold a festival's operations nor check them; a full peer derives and
+signs this feed (core/feed_sign.py, where the wire form, the signature and the chain of trust
+are described) and the board keeps only its bytes, at most ``MAX_FEED_BYTES``.  Kept apart
+from the signing side so a board compiles only what it runs.
+"""
+
+import hashlib
+
+from pandascreen.core import crypto
+from pandascreen.core.errors import DecodeError
+
+MAGIC = "pandascreen/feed"
+VERSION = 1
+DOMAIN = b"pandascreen feed v1\n"
+MAX_FEED_BYTES = 10240  # what a board accepts and a full peer emits (fewer events per venue above it)
+HORIZON = 3 * 3600  # seconds of schedule ahead
+PER_VENUE = 4  # events per venue (running + next), fewer when the feed would be too big
+TITLE_MAX = 64  # UTF-8 bytes of a title kept (a 128x64 OLED shows ~2 lines of 21); speakers likewise
+SPEAKERS_MAX = 48
+MAX_SOURCES = 64
+FEED_LEVEL = 1  # auth.READ: the access a feed signer needs in the festival group
+_SIG_ITEM = 66  # 0x58 0x40 + 64 signature bytes
+_ITEMS = 12
+TRUSTED_SIGNERS = 4  # grants remembered (one per feed server a board moves between)
+
+
+class FeedError(DecodeError):
+    """A feed that is malformed, too big, not for this festival or not signed by a trusted key."""
+
+
+_LEVELS = ("Pull", "Read", "Write", "Manage")  # core/auth.py's LEVEL_NAMES
+
+
+def _grants(body, group_id, signer):
+    """True if the group operation ``body`` Adds or Promotes ``signer`` (an individual) in
+    ``group_id`` to at least FEED_LEVEL.
+
+    Walks the canonical wire form of core/auth_group.py (``group_body``) with the Cursor
+    instead of calling its parser: that parser pulls in core/auth, schema and cbor (~22 KB
+    of a Pico W's heap) for one check; tests/test_feed.py checks both agree."""
+    try:
+        c = Cursor(body)
+        if c.head() != (5, 3) or c.text(16) != "group_id" or bytes(c.raw(32)) != bytes(group_id):
+            return False
+        if c.text(16) != "action" or c.head() != (5, 1) or c.text(16) not in ("Add", "Promote"):
+            return False
+        if c.head() != (5, 2) or c.text(16) != "member" or c.head() != (5, 1) or c.text(16) != "Individual":
+            return False
+        if bytes(c.raw(32)) != bytes(signer) or c.text(16) != "access" or c.head() != (5, 2):
+            return False
+        if c.text(16) != "conditions" or not c.null() or c.text(16) != "level":
+            return False
+        level = c.text(16)
+        if level not in _LEVELS or _LEVELS.index(level) < FEED_LEVEL or c.text(16) != "dependencies":
+            return False
+        for _ in range(c.array(64)):
+            c.raw(32)
+        return c.pos == len(body)
+    except FeedError:
+        return False
+
+
+# -- satellite: pull parser over the received bytes --------------------------------------------
+
+class Cursor:
+    """Reads one CBOR item at a time from ``buf[pos:end]`` without decoding the document:
+    what the board keeps is the feed's bytes, and it reads a venue when it draws it."""
+
+    def __init__(self, buf, pos=0, end=None):
+        self.buf = buf
+        self.pos = pos
+        self.end = len(buf) if end is None else end
+
+    def head(self):
+        """(major type, argument) of the next item; strings are left to ``text``/``raw``."""
+        b = self.buf
+        p = self.pos
+        if p >= self.end:
+            raise FeedError("feed ends early")
+        ib = b[p]
+        major, info = ib >> 5, ib & 31
+        p += 1
+        if info < 24:
+            n = info
+        elif info <= 27:
+            size = 1 << (info - 24)
+            if p + size > self.end:
+                raise FeedError("feed ends early")
+            n = 0
+            for i in range(size):
+                n = (n << 8) | b[p + i]
+            p += size
+        else:
+            raise FeedError("indefinite or reserved CBOR in the feed")
+        self.pos = p
+        return major, n
+
+    def _expect(self, major):
+        m, n = self.head()
+        if m != major:
+            raise FeedError("feed item of CBOR type %d where %d belongs" % (m, major))
+        return n
+
+    def uint(self):
+        return self._expect(0)
+
+    def int(self):
+        m, n = self.head()
+        if m == 0:
+            return n
+        if m == 1:
+            return -1 - n
+        raise FeedError("feed item is not a number")
+
+    def array(self, limit=1 << 16):
+        n = self._expect(4)
+        if n > limit:
+            raise FeedError("feed array of %d items, at most %d" % (n, limit))
+        return n
+
+    def raw(self, limit=1 << 16):
+        """A byte string as a memoryview into the buffer (no copy)."""
+        n = self._expect(2)
+        return self._slice(n, limit)
+
+    def _slice(self, n, limit):
+        if n > limit or self.pos + n > self.end:
+            raise FeedError("feed string too long or past the end")
+        mv = memoryview(self.buf)[self.pos:self.pos + n]
+        self.pos += n
+        return mv
+
+    def text(self, limit=1 << 16):
+        n = self._expect(3)
+        b = bytes(self._slice(n, limit))
+        try:
+            return b.decode("utf-8")
+        except UnicodeError:
+            raise FeedError("feed text is not UTF-8")
+
+    def null(self):
+        """True (and consumed) if the next item is null."""
+        if self.pos < self.end and self.buf[self.pos] == 0xF6:
+            self.pos += 1
+            return True
+        return False
+
+    def skip(self, depth=0):
+        if depth > 8:
+            raise FeedError("feed nested too deeply")
+        m, n = self.head()
+        if m == 2 or m == 3:
+            self._slice(n, 1 << 16)
+        elif m == 4:
+            for _ in range(n):
+                self.skip(depth + 1)
+        elif m == 7:
+            if n not in (20, 21, 22):
+                raise FeedError("feed holds a float or an unknown simple value")
+        elif m not in (0, 1):
+            raise FeedError("feed holds a map or a tag")
+
+
+class Info:
+    """What ``Checker.check`` found: the header fields and where the festival and venues start."""
+
+    __slots__ = ("issued_at", "valid_until", "signer", "name", "utc_offset", "venues_at", "venue_count", "size",
+                 "digest")
+
+
+class Checker:
+    """Checks a received feed for one festival against the provisioned organiser keys."""
+
+    def __init__(self, festival_id, organisers, log_id=None, trust_anyone=False):
+        """``trust_anyone``: a demo board without organiser keys accepts any signer."""
+        self.festival_id = festival_id
+        self.organisers = [bytes(k) for k in organisers]
+        self.trust_anyone = trust_anyone
+        self.log_id = log_id
+        self._trusted = []  # [(signer, SHA-256 of its grant)] verified, newest last
+
+    def _head(self, buf, end, info):
+        """Read the items before the grant into ``info``; a Cursor at the grant."""
+        c = Cursor(buf, 0, end)
+        if c.array() != _ITEMS or c.text(32) != MAGIC:
+            raise FeedError("not a pandascreen feed")
+        if c.uint() != VERSION:
+            raise FeedError("feed version not understood by this firmware")
+        if c.text(256) != self.festival_id:
+            raise FeedError("feed of another festival")
+        info.issued_at = c.uint()
+        info.valid_until = c.uint()
+        c.skip()  # rules
+        info.signer = bytes(c.raw(32))
+        return c
+
+    def check(self, buf, n):
+        """Check ``buf[:n]``; an ``Info``, or FeedError (never anything else for bad bytes)."""
+        if n < _SIG_ITEM + 4 or n > len(buf):
+            raise FeedError("feed of %d bytes is too short" % n)
+        mv = memoryview(buf)
+        if buf[n - _SIG_ITEM] != 0x58 or buf[n - _SIG_ITEM + 1] != 64:
+            raise FeedError("feed does not end with its signature")
+        info = Info()
+        info.size = n
+        c = self._head(buf, n - _SIG_ITEM, info)
+        signer = info.signer
+        grant_at = c.pos
+        c.skip()
+        grant_end = c.pos
+        c.skip()  # sources: for auditors
+        if c.array() != 2:
+            raise FeedError("feed festival is not [name, utc_offset]")
+        info.name = c.text(256)
+        info.utc_offset = c.int()
+        info.venue_count = c.array(1024)
+        info.venues_at = c.pos
+        for _ in range(info.venue_count):
+            _check_venue(c)
+        if c.pos != n - _SIG_ITEM:
+            raise FeedError("trailing bytes before the feed's signature")
+        self._check_signer(signer, mv[grant_at:grant_end])
+        digest = hashlib.sha256(mv[:n - _SIG_ITEM]).digest()
+        if not crypto.verify(signer, DOMAIN + digest, bytes(mv[n - 64:n])):
+            raise FeedError("feed signature does not verify")
+        info.digest = digest
+        return info
+
+    def _check_signer(self, signer, grant):
+        if signer in self.organisers or self.trust_anyone:
+            return
+        if not self.organisers:
+            raise FeedError("no organiser keys provisioned: no feed signer can be trusted")
+        tag = hashlib.sha256(grant).digest()
+        if (signer, tag) in self._trusted:
+            return
+        c = Cursor(grant)
+        if c.null() or c.array() != 2:
+            raise FeedError("feed signer is no organiser and shows no grant")
+        header = bytes(c.raw(1024))
+        body = bytes(c.raw(2048))
+        from pandascreen.core import operation  # the board imports it up front (see board.py)
+        try:
+            op = operation.decode(header, body)  # signature and payload hash
+        except DecodeError as e:
+            raise FeedError("feed grant is not a valid operation: %s" % e)
+        if self.log_id is None:
+            self.log_id = operation.log_id_for_festival(self.festival_id)
+        if bytes(op.public_key) not in self.organisers or bytes(op.log_id) != bytes(self.log_id):
+            raise FeedError("feed grant is not an organiser's operation in this festival's log")
+        if not _grants(body, self.organisers[0], signer):
+            raise FeedError("feed grant does not give the signer Read access")
+        self._trusted = self._trusted[-(TRUSTED_SIGNERS - 1):] + [(signer, tag)]
+
+
+def _check_venue(c):
+    if c.array() != 3:
+        raise FeedError("feed venue is not [id, name, events]")
+    c.text(256)
+    c.text(256)
+    for _ in range(c.array(64)):
+        if c.array() != 4:
+            raise FeedError("feed event is not [start, end, title, speakers]")
+        c.uint()
+        c.uint()
+        c.text(TITLE_MAX)
+        c.text(SPEAKERS_MAX)
+
+
+# -- satellite: the feed as a schedule for core/layout -----------------------------------------
+
+class FeedVenue:
+    """One venue of a feed: only its offset is kept, id and name are read when asked for."""
+
+    __slots__ = ("buf", "at")
+
+    def __init__(self, buf, at):
+        self.buf = buf
+        self.at = at  # offset of its [id, name, events] array
+
+    def _item(self, skip):
+        c = Cursor(self.buf, self.at)
+        c.array()
+        for _ in range(skip):
+            c.skip()
+        return c
+
+    @property
+    def id(self):
+        return self._item(0).text()
+
+    @property
+    def name(self):
+        return self._item(1).text()
+
+    def events(self):
+        c = self._item(2)
+        out = []
+        for _ in range(c.array()):
+            c.array()
+            out.append(FeedEvent(c.uint(), c.uint(), c.text(), c.text()))
+        return out
+
+
+class FeedEvent:
+    __slots__ = ("start", "end", "title", "speakers")
+
+    def __init__(self, start, end, title, speakers):
+        self.start = start
+        self.end = end
+        self.title = title
+        self.speakers = (speakers,) if speakers else ()
+
+
+class FeedView:
+    """A checked feed read in place: ``festival``, ``utc_offset()``, ``venues()``, ``now_next``
+    as ``core.layout.build_view`` wants them.  ``version`` tells frames apart."""
+
+    def __init__(self, buf=None, info=None, version=0):
+        self.buf = buf
+        self.info = info
+        self.version = version
+        self.festival = None if info is None else {"name": info.name, "utc_offset": info.utc_offset}
+        self._venues = None
+
+    def utc_offset(self):
+        return 0 if self.info is None else self.info.utc_offset
+
+    def venues(self):
+        """The venues (offsets, found once per feed: build_view and now_next ask every frame)."""
+        if self.info is None:
+            return []
+        if self._venues is None:
+            c = Cursor(self.buf, self.info.venues_at, self.info.size - _SIG_ITEM)
+            out = []
+            for _ in range(self.info.venue_count):
+                out.append(FeedVenue(self.buf, c.pos))
+                c.skip()
+            self._venues = out
+        return self._venues
+
+    def now_next(self, venue_id, now):
+        """As ``Schedule.now_next``: the running event that started last, the first one after ``now``."""
+        for v in self.venues():
+            if v.id == venue_id:
+                current = nxt = None
+                for ev in v.events():
+                    if ev.start > now:
+                        if nxt is None:
+                            nxt = ev
+                    elif now < ev.end or ev.start == ev.end == now:
+                        current = ev
+                return current, nxt
+        return None, None
+
+
+# -- satellite: bounded HTTP read ----------------------------------------------------------------
+
+def http_request(festival_id, host="feed"):
+    return ("GET /pandascreen/feed/%s HTTP/1.0\r\nHost: %s\r\n\r\n" % (festival_id, host)).encode()
+
+
+def read_http(conn, buf, chunk=512, partial=False):
+    """Read one HTTP/1.0 response from ``conn`` (``readinto(memoryview) -> n``, 0 at the end)
+    into ``buf``; return the body's length (the body then starts at buf[0]).  FeedError if the
+    status is not 200 or the body does not fit ``buf`` (never reads more than ``len(buf)``);
+    ``partial``: return what fits (the first bytes of the body) instead."""
+    mv = memoryview(buf)
+    got = 0
+    head_end = -1
+    while head_end < 0:
+        if got >= min(len(buf), 1024):
+            raise FeedError("HTTP header too long")
+        n = conn.readinto(mv[got:min(got + chunk, len(buf))])
+        if not n:
+            raise FeedError("connection closed in the HTTP header")
+        got += n
+        head_end = bytes(mv[:got]).find(b"\r\n\r\n")
+    head = bytes(mv[:head_end]).split(b"\r\n")
+    status = head[0].split()
+    if len(status) < 2 or status[1] != b"200":
+        raise FeedError("feed server answered %s" % head[0][:40].decode("utf-8", "replace"))
+    length = None
+    for line in head[1:]:
+        if line.lower().startswith(b"content-length:"):
+            try:
+                length = int(line[15:].strip())
+            except ValueError:
+                raise FeedError("bad Content-Length")
+    if partial:
+        length = min(length or len(buf), len(buf))
+    if length is not None and length > len(buf):
+        raise FeedError("feed of %d bytes is over the %d byte limit" % (length, len(buf)))
+    body = got - head_end - 4
+    buf[0:body] = bytes(mv[head_end + 4:got])  # at most one chunk copied
+    while length is None or body < length:
+        if body == len(buf):
+            if conn.readinto(bytearray(1)):
+                raise FeedError("feed is over the %d byte limit" % len(buf))
+            break
+        n = conn.readinto(mv[body:min(body + chunk, len(buf) if length is None else length)])
+        if not n:
+            if length is not None:
+                raise FeedError("connection closed after %d of %d feed bytes" % (body, length))
+            break
+        body += n
+    return body
