@@ -1,0 +1,192 @@
+"""The signed screen feed (core/feed.py, core/feed_sign.py) on CPython: derive, sign, check, audit."""
+import io
+
+import pytest
+
+from pandascreen import demofest
+from pandascreen.bench import feed as feed_bench
+from pandascreen.core import auth, cbor, feed, feed_sign, layout, operation
+from pandascreen.core.crypto import SigningKey, public_key
+from pandascreen.core.schedule import Schedule
+from pandascreen.core.store import MemoryStore
+
+ORGANISER = bytes(range(100, 132))
+SERVE = bytes(range(140, 172))
+STRANGER = bytes(range(180, 212))
+FID = demofest.FESTIVAL_ID
+LOG = operation.log_id_for_festival(FID)
+NOW = demofest.DAY_START + 75 * 60
+
+
+def demo_store(serve_level=auth.READ):
+    """The demo festival signed by ORGANISER, with SERVE added to the festival group."""
+    s = MemoryStore()
+    for i, body in enumerate(demofest.bodies()):
+        s.publish(ORGANISER, body, LOG, demofest.DAY_START * 1000000 + i)
+    s.publish(ORGANISER, auth.group_body(public_key(ORGANISER), auth.add(public_key(SERVE), serve_level), []),
+              LOG, demofest.DAY_START * 1000000 + 100)
+    return s
+
+
+def demo_feed(store=None, key=SERVE, issued=NOW, grant=None, **kw):
+    store = store or demo_store()
+    org = public_key(ORGANISER)
+    authorizer = auth.guard(store, auth.for_authors([org]), LOG)
+    sch = Schedule.from_store(store, LOG, authorizer=authorizer)
+    k = SigningKey(key)
+    if grant is None:
+        grant = feed_sign.find_grant(store, LOG, k.public_key, [org])
+    return feed_sign.build(sch, store, LOG, FID, k, grant, issued, **kw)
+
+
+def checker():
+    return feed.Checker(FID, [public_key(ORGANISER)])
+
+
+def test_feed_round_trip_shows_what_the_schedule_shows():
+    store = demo_store()
+    data = demo_feed(store)
+    info = checker().check(bytearray(data), len(data))
+    assert info.issued_at == NOW and info.venue_count == 3 and info.signer == public_key(SERVE)
+    assert NOW < info.valid_until <= NOW + feed.HORIZON
+    sch = Schedule.from_store(store, LOG, authors=[public_key(ORGANISER)])
+    view = feed.FeedView(bytearray(data), info, 1)
+    for i in range(3):
+        for t in (NOW, NOW + 1800, NOW + 3600):
+            a = layout.build_view(view, i, t, "s")
+            b = layout.build_view(sch, i, t, "s")
+            assert (a["venue"], a["now"] and a["now"]["title"], a["next"] and a["next"]["title"]) == \
+                (b["venue"], b["now"] and b["now"]["title"], b["next"] and b["next"]["title"]), (i, t)
+    # canonical CBOR: our decoder reads it back, and re-encoding gives the same bytes
+    assert cbor.dumps(cbor.loads(data)) == data
+
+
+def test_feed_is_deterministic_and_carries_its_sources():
+    store = demo_store()
+    a, b = demo_feed(store), demo_feed(store)
+    assert a == b
+    items = cbor.loads(a)
+    (author, seq, head), = items[8]
+    assert author == public_key(ORGANISER) and seq == store.count() - 1
+    assert head == store.latest(author, LOG).hash
+
+
+def test_audit_against_the_logs():
+    store = demo_store()
+    data = demo_feed(store)
+    org = public_key(ORGANISER)
+    assert feed_sign.audit(data, store, LOG, auth.for_authors([org]))
+    # later operations do not matter: the audit truncates the logs at the feed's sources
+    store.publish(ORGANISER, demofest.bodies()[-1], LOG, demofest.DAY_START * 1000000 + 200)
+    assert feed_sign.audit(data, store, LOG, auth.for_authors([org]))
+    # a feed the serve key signed with a title the logs never had fails the audit
+    items = cbor.loads(data)[:-1]
+    items[10][0][2][0][2] = "FREE BEER"
+    forged = feed_sign.sign_payload(items, SigningKey(SERVE))
+    checker().check(bytearray(forged), len(forged))  # correctly signed ...
+    with pytest.raises(feed.FeedError, match="does not match"):
+        feed_sign.audit(forged, store, LOG, auth.for_authors([org]))  # ... but not what the logs say
+
+
+@pytest.mark.parametrize("tamper", ["byte", "truncate", "stranger", "pull-only", "other-festival", "no-grant"])
+def test_checker_refuses(tamper):
+    data = bytearray(demo_feed())
+    if tamper == "byte":
+        i = data.index(b"Mesh networks")
+        data[i] ^= 1
+    elif tamper == "truncate":
+        data = data[:-10]
+    elif tamper == "stranger":  # signed by a key nobody authorized, showing SERVE's grant
+        items = cbor.loads(bytes(data))[:-1]
+        items[6] = public_key(STRANGER)
+        data = bytearray(feed_sign.sign_payload(items, SigningKey(STRANGER)))
+    elif tamper == "pull-only":
+        data = bytearray(demo_feed(demo_store(auth.PULL), grant=_grant_of(demo_store(auth.PULL))))
+    elif tamper == "other-festival":
+        data = bytearray(demo_feed())
+        data[data.index(FID.encode())] ^= 2
+    elif tamper == "no-grant":  # SERVE is no organiser: a null grant does not do
+        items = cbor.loads(bytes(data))[:-1]
+        items[7] = None
+        data = bytearray(feed_sign.sign_payload(items, SigningKey(SERVE)))
+    with pytest.raises(feed.FeedError):
+        checker().check(data, len(data))
+
+
+def _grant_of(store):
+    for op in store.all_operations(LOG):
+        if auth.is_group_body(op.body):
+            return [op.header_bytes, op.body]
+
+
+def test_organiser_signs_without_a_grant_and_the_grant_is_checked_once():
+    data = bytearray(demo_feed(key=ORGANISER))
+    assert cbor.loads(bytes(data))[7] is None
+    checker().check(data, len(data))
+    c = checker()
+    served = bytearray(demo_feed())
+    c.check(served, len(served))
+    assert len(c._trusted) == 1
+    c.check(served, len(served))
+    assert len(c._trusted) == 1
+
+
+@pytest.mark.parametrize("action,level", [("Add", auth.READ), ("Add", auth.WRITE), ("Add", auth.PULL),
+                                          ("Promote", auth.MANAGE), ("Remove", None), ("Add-other", auth.READ)])
+def test_grant_walk_agrees_with_the_group_parser(action, level):
+    """feed._grants walks the wire form itself (memory); it must agree with core/auth_group."""
+    from pandascreen.core.auth_group import parse_group_body
+
+    gid = public_key(ORGANISER)
+    member = public_key(STRANGER) if action == "Add-other" else public_key(SERVE)
+    act = {"Add": auth.add, "Add-other": auth.add, "Promote": auth.promote}.get(action)
+    a = act(member, level) if act else auth.remove(member)
+    body = auth.group_body(gid, a, [bytes(32), bytes(range(32))])
+    g, parsed, _ = parse_group_body(body)
+    expected = parsed[0] in ("Add", "Promote") and parsed[1] == public_key(SERVE) and parsed[3] >= auth.READ
+    assert feed._grants(body, gid, public_key(SERVE)) == expected
+    assert not feed._grants(body, public_key(SERVE), public_key(SERVE))  # another group
+    assert not feed._grants(body + b"\x00", gid, public_key(SERVE))
+
+
+class ChunkConn:
+    def __init__(self, data, chunk=100):
+        self.f = io.BytesIO(data)
+        self.chunk = chunk
+        self.reads = 0
+
+    def readinto(self, mv):
+        self.reads += 1
+        b = self.f.read(min(len(mv), self.chunk))
+        mv[:len(b)] = b
+        return len(b)
+
+
+def http(body, length=True):
+    head = b"HTTP/1.0 200 OK\r\n" + (b"Content-Length: %d\r\n" % len(body) if length else b"") + b"\r\n"
+    return head + body
+
+
+@pytest.mark.parametrize("length", [True, False])
+def test_read_http_is_bounded(length):
+    data = demo_feed()
+    buf = bytearray(feed.MAX_FEED_BYTES)
+    n = feed.read_http(ChunkConn(http(data, length)), buf)
+    assert bytes(buf[:n]) == data
+    big = bytes(len(buf) + 1)
+    conn = ChunkConn(http(big, length))
+    with pytest.raises(feed.FeedError, match="limit"):
+        feed.read_http(conn, buf)
+    assert conn.f.tell() <= len(buf) + 100  # never read past the buffer (plus one header chunk)
+    with pytest.raises(feed.FeedError, match="404"):
+        feed.read_http(ChunkConn(b"HTTP/1.0 404 Not Found\r\n\r\n"), buf)
+
+
+def test_38c3_feed_is_small_and_complete():
+    data, org, fid, log_id, issued, counts, (update,) = feed_bench.signed_feed()
+    assert counts["venues"] == 72 and counts["events"] >= 1000
+    assert len(data) <= feed.MAX_FEED_BYTES and len(update) <= feed.MAX_FEED_BYTES
+    info = feed.Checker(fid, [org]).check(bytearray(data), len(data))
+    assert info.venue_count == 72 and info.valid_until > info.issued_at
+    items = cbor.loads(data)
+    assert sum(len(v[2]) for v in items[10]) >= 72  # the busiest hour: most venues have something
