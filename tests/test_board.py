@@ -1,184 +1,166 @@
-"""The MicroPython board loop (board.py + ssd1306.py) under real MicroPython, against CPython and the Pi app."""
+"""The MicroPython satellite board (board/board.py) on the 32-bit unix port with a Pico W's heap,
+as flashed (.mpy from mpy-cross through ``flash.compile_board``): first feed, update, forged /
+corrupt / oversize / unauthorized feeds refused while the last good one stays on screen, Wi-Fi
+loss, clock not set, a stale feed; and a 38c3-sized festival within a 120 KB heap."""
 import hashlib
+import io
+import os
 
 import pytest
 
-from mpy import run_micropython
+from mpy import run_unix32
+from test_feed import FID, NOW, ORGANISER, STRANGER, demo_feed, demo_store
 from test_layout import VLSBCanvas
-from pandascreen import demofest
-from pandascreen.core import controller, layout, operation
-from pandascreen.core.crypto import public_key
-from pandascreen.core.store import MemoryStore
-from pandascreen.core.util import hexlify
-
-SEED = bytes(range(100, 132))
-LOG = operation.log_id_for_festival(demofest.FESTIVAL_ID)
-NOW = demofest.DAY_START + 75 * 60
+from pandascreen.bench import feed as feed_bench
+from pandascreen.core import cbor, feed, feed_sign, layout
+from pandascreen.core.crypto import SigningKey, public_key
 
 
 @pytest.fixture(scope="module")
-def organiser_ops():
-    s = MemoryStore()
-    for i, body in enumerate(demofest.bodies()):
-        s.publish(SEED, body, LOG, demofest.DAY_START * 1000000 + i)
-    return list(s.all_operations(LOG))
+def flashed(tmp_path_factory):
+    """The board's modules as `pandascreen-host flash` builds them; their /lib folder."""
+    from pandascreen_host.flash import compile_board
+
+    d = tmp_path_factory.mktemp("flash")
+    compile_board(str(d), stream=io.StringIO())
+    return str(d / "lib")
 
 
-def expected_frames(ops):
-    from pandascreen.core.schedule import Schedule
-    sch = Schedule(authors=[public_key(SEED)])
-    for op in ops:
-        sch.apply(op)
-    out = []
-    for venue in (0, 1):
-        c = VLSBCanvas(128, 64)
-        status = "synced " + layout.hhmm(NOW, demofest.UTC_OFFSET)  # festival time, not UTC
-        layout.draw_view(c, 128, 64, layout.build_view(sch, venue, NOW, status), "mono")
-        out.append(hashlib.sha256(bytes(c.buf)).hexdigest()[:16])
-    return out
+def write(folder, name, data):
+    return feed_bench.write_feed(str(folder), data, name)
 
 
 SCRIPT = r"""
-import hashlib
+import gc, hashlib
 import framebuf
-from pandascreen.core import operation
-from pandascreen.board.board import Board
-from pandascreen.board.ssd1306 import SSD1306
-from pandascreen.core.store import MemoryStore
-from pandascreen.core.sync import SyncSession, ACCEPTOR
+from pandascreen.board.board import Satellite
 from pandascreen.core.util import unhexlify, hexlify
 
-OPS = %(ops)r
-LOG = operation.log_id_for_festival(%(fid)r)
-organiser = MemoryStore()
-for hb, body in OPS:
-    organiser.ingest(unhexlify(hb), unhexlify(body) if body else None)
-
-class FakeI2C:
-    def __init__(self):
-        self.writes = []
-    def writeto(self, addr, buf):
-        self.writes.append((addr, bytes(buf)))
-    def writevto(self, addr, bufs):
-        self.writes.append((addr, b"".join(bytes(b) for b in bufs)))
-
-class LoopConn:
-    # the organiser's acceptor session, wired back-to-back with the board's initiator
-    def __init__(self, store):
-        self.peer = SyncSession(store, LOG, ACCEPTOR, topic=operation.festival_topic(%(fid)r))
-        self.peer.start()
-    def send(self, data):
-        self.peer.feed(bytes(data))
-    def recv(self, n):
-        return self.peer.outgoing() or b""
+class Conn:
+    # a TCP connection whose peer answers with the HTTP response in a file
+    def __init__(self, path):
+        if path is None:
+            raise OSError("Wi-Fi down")
+        self.f = open(path + ".http", "rb")
+        self.sent = b""
+    def send(self, b):
+        self.sent += b
+    def readinto(self, mv):
+        return self.f.readinto(mv)
     def close(self):
-        pass
+        self.f.close()
 
-i2c = FakeI2C()
-oled = SSD1306(i2c, 128, 64, 0x3C)
-init = i2c.writes[:]
-print("init-cmds", len([w for w in init if w[1][0] == 0x80]), "frame-bytes", len(init[-1][1]))
-cfg = {"festival_id": %(fid)r, "organiser_keys": [unhexlify(%(pk)r)], "peer_addrs": [("organiser", 2026)],
+served = [%(first)r]
+fb = framebuf.FrameBuffer(bytearray(1024), 128, 64, framebuf.MONO_VLSB)
+cfg = {"festival_id": %(fid)r, "organiser_keys": [unhexlify(%(org)r)], "peer_addrs": [("screen-1", 8026)],
        "sync_interval": 60}
 t = [%(now)d]
-board = Board(cfg, MemoryStore(), oled, oled.show, 128, 64, clock=lambda: t[0],
-              connect=lambda h, p: LoopConn(organiser), log=print)
-print("drew", board.step(), "ops", board.store.count(), "status", board.status)
-print("frame0", hexlify(hashlib.sha256(bytes(oled.buffer)).digest())[:16])
-print("sent", len(i2c.writes[-1][1]))
-print("again", board.step())
-board.press(1)
-print("drew", board.step())
-print("frame1", hexlify(hashlib.sha256(bytes(oled.buffer)).digest())[:16])
-t[0] = 1000
-print("unset-clock", board.step(), board.status, board.controller.clock_trusted(t[0]))
+lines = []
+s = Satellite(cfg, fb, lambda: None, 128, 64, clock=lambda: t[0], connect=lambda h, p: Conn(served[0]),
+              log=lines.append)
 
-# a board that never got the time nor a peer: the frame the Pi must draw the same way
-lonely = SSD1306(FakeI2C(), 128, 64, 0x3C)
-b2 = Board({"festival_id": %(fid)r, "peer_addrs": []}, MemoryStore(), lonely, lonely.show, 128, 64,
-           clock=lambda: 1000)
-print("lonely", b2.step(), b2.status)
-print("lonely-frame", hexlify(hashlib.sha256(bytes(lonely.buffer)).digest())[:16])
+def frame():
+    return hexlify(hashlib.sha256(bytes(fb)).digest())[:16]
+
+def show(tag):
+    v = s.view(t[0])
+    print(tag, s.feed_count, s.rejected, s.status(t[0]), v["venue"], (v["now"] or {}).get("title"), frame())
+
+print("drew", s.step())
+show("first")
+t[0] += 60
+served[0] = %(update)r
+s.step()
+show("update")
+for name in %(bad)r:
+    t[0] += 60
+    served[0] = name
+    s.step()
+    show("bad")
+print("refusals", len(lines), lines[-1] if lines else "")
+t[0] += 60
+served[0] = None
+s.step()
+show("wifi-lost")
+s.press(1)
+s.step()
+show("flip")
+t[0] = %(stale)d
+s.step()
+show("stale")
+t[0] = 1000
+s.step()
+v = s.view(t[0])
+print("unset-clock", s.clock_trusted(t[0]), v["clock"], v["message"] == %(not_set)r)
+t[0] = %(issued)d - 3600
+print("behind-feed", s.clock_trusted(t[0]))
+gc.collect()
+print("free", gc.mem_free())
 """
 
 
-def test_board_loop_under_micropython(organiser_ops):
-    ops = [(hexlify(o.header_bytes), hexlify(o.body) if o.body else "") for o in organiser_ops]
-    out = run_micropython(SCRIPT % {"ops": ops, "fid": demofest.FESTIVAL_ID, "pk": hexlify(public_key(SEED)),
-                                    "now": NOW})
-    f0, f1 = expected_frames(organiser_ops)
-    assert "init-cmds" in out and "frame-bytes 1025" in out, out
-    assert "drew True ops %d status synced 15:15\n" % len(organiser_ops) in out, out
-    assert "frame0 " + f0 in out, out
-    assert "sent 1025" in out
-    assert "again False" in out
-    assert "frame1 " + f1 in out, out
-    assert f0 != f1
-    assert "unset-clock True synced 15:15 False" in out, out  # a wrong clock is never shown silently
-    assert "lonely True no peers" in out, out
-    assert "lonely-frame " + pi_clock_not_set_frame() in out, out
-
-
-def pi_clock_not_set_frame():
-    """The Pi app's frame for the same situation, packed like the SSD1306 frame buffer (MONO_VLSB)."""
-    from pandascreen.node import app
-
-    shots = []
-
-    class Screen:
-        def show(self, img):
-            shots.append(img.copy())
-
-    dev = app.Device({"festival_id": demofest.FESTIVAL_ID, "peer_addrs": [], "display": "ssd1306_128x64"},
-                     MemoryStore(), Screen(), clock=lambda: 1000)
-    dev.controller.step()
-    img = shots[-1].convert("1")
+def expected_frame(data, venue, now, status):
+    info = feed.Checker(FID, [public_key(ORGANISER)]).check(bytearray(data), len(data))
     c = VLSBCanvas(128, 64)
-    for y in range(64):
-        for x in range(128):
-            c.pixel(x, y, 1 if img.getpixel((x, y)) else 0)
-    view = dev.controller.view(1000)
-    assert view["message"] == controller.CLOCK_NOT_SET and view["clock"] == "--:--"
+    layout.draw_view(c, 128, 64, layout.build_view(feed.FeedView(bytearray(data), info, 1), venue, now, status),
+                     "mono")
     return hashlib.sha256(bytes(c.buf)).hexdigest()[:16]
 
 
-UNIX32_SCRIPT = r"""
-import gc
-import framebuf
-from pandascreen.board.board import Board
-from pandascreen.core.controller import TimeFile
-from pandascreen.core.store import MemoryStore
-from pandascreen.core.util import unhexlify
+def test_satellite_loop_in_a_pico_sized_heap(flashed, tmp_path):
+    store = demo_store()
+    first = demo_feed(store)
+    update = demo_feed(store, issued=NOW + 60)
+    items = cbor.loads(update)[:-1]
+    forged = bytearray(update)
+    forged[forged.index(b"Mesh networks")] ^= 1
+    stranger = list(items)
+    stranger[6] = public_key(STRANGER)
+    older = demo_feed(store, issued=NOW - 600)
+    bad = {
+        "forged": bytes(forged),
+        "corrupt": update[:len(update) // 2],
+        "unauthorized": feed_sign.sign_payload(stranger, SigningKey(STRANGER)),
+        "replayed": older,
+    }
+    names = [write(tmp_path, k, v) for k, v in sorted(bad.items())]
+    oversize = str(tmp_path / "oversize")
+    with open(oversize + ".http", "wb") as fh:  # claims a body far over the buffer
+        fh.write(b"HTTP/1.0 200 OK\r\nContent-Length: 1000000\r\n\r\n" + b"\x8c" * 4096)
+    nolength = str(tmp_path / "nolength")
+    with open(nolength + ".http", "wb") as fh:  # no length, and more bytes than the buffer holds
+        fh.write(b"HTTP/1.0 200 OK\r\n\r\n" + update + bytes(feed.MAX_FEED_BYTES))
+    names += [oversize, nolength]
+    info = feed.Checker(FID, [public_key(ORGANISER)]).check(bytearray(update), len(update))
+    out = run_unix32(SCRIPT % {
+        "first": write(tmp_path, "first", first), "update": write(tmp_path, "update", update), "bad": names,
+        "fid": FID, "org": public_key(ORGANISER).hex(), "now": NOW, "issued": NOW,
+        "stale": info.valid_until + 60, "not_set": "Clock not set \u2014 waiting for the time"},
+        heapsize="180K", libs=[flashed])
+    synced = "synced " + layout.hhmm(NOW, 120)
+    assert "drew True" in out, out
+    assert "first 1 0 %s Main Stage Mesh networks at festivals %s" % (
+        synced, expected_frame(first, 0, NOW, synced)) in out, out
+    t = NOW + 60
+    up = "synced " + layout.hhmm(t, 120)
+    assert "update 2 0 %s Main Stage Mesh networks at festivals %s" % (up, expected_frame(update, 0, t, up)) in out
+    # every bad feed refused, the update still on screen, no MemoryError
+    for i, line in enumerate(ln for ln in out.splitlines() if ln.startswith("bad ")):
+        assert line.startswith("bad 2 %d " % min(i + 1, 4)) and "Main Stage Mesh networks at festivals" in line, out
+    assert "refusals 6 " in out, out
+    assert "wifi-lost 2 4 offline Main Stage Mesh networks" in out, out
+    assert "flip 2 4 offline Bamboo Tent Kids' lab: Build a bamboo radio" in out, out
+    assert "stale 2 4 old feed %s" % layout.hhmm(NOW + 60, 120) in out, out
+    assert "unset-clock False --:-- True" in out, out
+    assert "behind-feed False" in out, out
 
-OPS = %(ops)r
-store = MemoryStore()
-for hb, body in OPS:
-    store.ingest(unhexlify(hb), unhexlify(body) if body else None)
-fb = framebuf.FrameBuffer(bytearray(1024), 128, 64, framebuf.MONO_VLSB)
-cfg = {"festival_id": %(fid)r, "organiser_keys": [unhexlify(%(pk)r)], "peer_addrs": []}
-t = [%(now)d]
-board = Board(cfg, store, fb, lambda: None, 128, 64, clock=lambda: t[0], time_file=TimeFile("last_time"))
-print("drew", board.step(), board.status, open("last_time").read().strip() == str(t[0]))
-board.press(1)
-t[0] += 400
-print("flip", board.step(), board.venue_index, open("last_time").read().strip() == str(t[0]))
-gc.collect()
-print("free", gc.mem_free())
-# a reboot whose clock came back an hour early (no RTC, no network yet): not trusted
-t[0] -= 3600
-again = Board(cfg, store, fb, lambda: None, 128, 64, clock=lambda: t[0], time_file=TimeFile("last_time"))
-again.step()
-print("rebooted", again.controller.clock_trusted(t[0]), again.controller.view(t[0])["clock"])
-"""
 
-
-def test_board_in_a_pico_sized_heap_with_a_time_file(organiser_ops):
-    """32-bit MicroPython, 180 KB heap (a Pico W after Wi-Fi): loop, flip, last known time on a real file."""
-    from mpy import run_unix32
-
-    ops = [(hexlify(o.header_bytes), hexlify(o.body) if o.body else "") for o in organiser_ops]
-    out = run_unix32(UNIX32_SCRIPT % {"ops": ops, "fid": demofest.FESTIVAL_ID, "pk": hexlify(public_key(SEED)),
-                                      "now": NOW})
-    assert "drew True no peers True" in out, out
-    assert "flip True 1 True" in out, out
-    assert "rebooted False --:--" in out, out
+def test_38c3_satellite_fits_120_kb(flashed, tmp_path):
+    """A 72-venue, 1007-event festival: imports, first feed (grant + 1 verify), an update and
+    frames on two venues run in a 120 KB heap (the goal of issue 9; a Pico W has ~180 KB)."""
+    data, org, fid, log_id, issued, counts, (update,) = feed_bench.signed_feed()
+    assert counts["venues"] == 72 and counts["events"] >= 1000
+    code = feed_bench._FITS % {"path": write(tmp_path, "feed", data), "path2": write(tmp_path, "update", update),
+                               "fid": fid, "org": org.hex(), "now": issued + 300}
+    out = run_unix32(code, heapsize="120K", libs=[flashed])
+    assert out.strip().endswith("ok"), out
