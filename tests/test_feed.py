@@ -190,3 +190,79 @@ def test_38c3_feed_is_small_and_complete():
     assert info.venue_count == 72 and info.valid_until > info.issued_at
     items = cbor.loads(data)
     assert sum(len(v[2]) for v in items[10]) >= 72  # the busiest hour: most venues have something
+
+
+class SocketConn:
+    """What board/main.py's SocketConn is on a board, on CPython: send, bounded readinto, close."""
+
+    def __init__(self, host, port):
+        import socket
+        self.sock = socket.create_connection((host, port), timeout=5)
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def readinto(self, mv):
+        return self.sock.recv_into(mv)
+
+    def close(self):
+        self.sock.close()
+
+
+def test_feed_server_to_satellite_over_loopback():
+    """A full peer serves the feed on 127.0.0.1; the board loop (on CPython) fetches, checks, draws."""
+    from test_layout import VLSBCanvas
+    from pandascreen.board.board import Satellite
+    from pandascreen.node.feed_server import FeedServer, FeedSource
+
+    store = demo_store()
+    t = [NOW]
+    src = FeedSource(store, FID, SERVE, [public_key(ORGANISER)], clock=lambda: t[0])
+    server = FeedServer(src, "127.0.0.1", 0).start()
+    try:
+        cfg = {"festival_id": FID, "organiser_keys": [public_key(ORGANISER)],
+               "peer_addrs": [("127.0.0.1", server.port)], "sync_interval": 60}
+        c = VLSBCanvas(128, 64)
+        log = []
+        sat = Satellite(cfg, c, lambda: None, 128, 64, clock=lambda: t[0], connect=SocketConn, log=log.append)
+        assert sat.step(), log
+        assert sat.feed_count == 1 and sat.view(NOW)["now"]["title"] == "Mesh networks at festivals"
+        first = src.get()
+        t[0] += 30
+        assert src.get() is first  # cached while fresh and the store unchanged
+        t[0] += 60
+        sat.step()
+        assert sat.feed_count == 2 and sat.status(t[0]).startswith("synced")
+        # a peer whose key has no Read grant answers 503 and the board keeps its feed
+        bad = FeedServer(FeedSource(store, FID, STRANGER, [public_key(ORGANISER)]), "127.0.0.1", 0).start()
+        try:
+            sat.cfg = dict(cfg, peer_addrs=[("127.0.0.1", bad.port)])
+            sat._best = None
+            t[0] += 60
+            sat.step()
+            assert sat.feed_count == 2 and "503" in log[-1], log
+        finally:
+            bad.stop()
+    finally:
+        server.stop()
+
+
+def test_serve_feed_option_signs_with_the_organiser_key():
+    """`pandascreen-host serve --feed IP:PORT`: the organiser's key signs, no grant needed."""
+    from pandascreen_host.serve import _serve_feed
+    from pandascreen_host.errors import UserError
+
+    store = demo_store()
+    server = _serve_feed("127.0.0.1:0", store, FID, ORGANISER, public_key(ORGANISER))
+    try:
+        conn = SocketConn("127.0.0.1", server.port)
+        conn.send(feed.http_request(FID))
+        buf = bytearray(feed.MAX_FEED_BYTES)
+        n = feed.read_http(conn, buf)
+        conn.close()
+        info = checker().check(buf, n)
+        assert info.signer == public_key(ORGANISER) and cbor.loads(bytes(buf[:n]))[7] is None
+    finally:
+        server.stop()
+    with pytest.raises(UserError, match="IP:PORT"):
+        _serve_feed("8026", store, FID, ORGANISER, public_key(ORGANISER))

@@ -35,6 +35,8 @@ def add_parser(sub):
                    help="UDP address to listen on (default 0.0.0.0:2026)")
     p.add_argument("--tcp", metavar="IP:PORT",
                    help="also serve plain TCP here, for MicroPython boards (they cannot run iroh)")
+    p.add_argument("--feed", metavar="IP:PORT",
+                   help="also serve the signed screen feed over HTTP here, for satellite boards (Pico W)")
     p.add_argument("--festival-id", help="festival to serve (default: from --watch or the store)")
     p.add_argument("--timezone", help="for --watch: IANA time zone for times without an offset")
     p.add_argument("--network-id", metavar="HEX", help="p2panda network id (64 hex; default p2panda's)")
@@ -101,6 +103,19 @@ class Watcher:
         return True
 
 
+def _serve_feed(where, store, fid, seed, pk):
+    """The signed screen feed (node/feed_server.py), signed with the organiser key (no grant needed)."""
+    from pandascreen.core.errors import PandascreenError
+    from pandascreen.node.feed_server import FeedServer, FeedSource
+    host, _, port = where.rpartition(":")
+    if not host or not port.isdigit() or int(port) > 65535:
+        raise UserError("--feed must look like IP:PORT, e.g. 0.0.0.0:8026")
+    try:
+        return FeedServer(FeedSource(store, fid, seed, [pk]), host.strip("[]"), int(port)).start()
+    except PandascreenError as e:
+        raise UserError(str(e))
+
+
 def run(args, out=None, err=None, stop=None):
     """Serve until Ctrl-C (or ``stop`` is set); returns the exit code."""
     out = out or sys.stdout
@@ -142,7 +157,7 @@ def run(args, out=None, err=None, stop=None):
         store = SqliteStore(args.store)
     except IngestError as e:
         raise UserError(str(e))
-    node = tcp = None
+    node = tcp = feed_server = None
     try:
         store.path = args.store
         fid = _festival_id(store, pk, args.festival_id)
@@ -168,6 +183,10 @@ def run(args, out=None, err=None, stop=None):
             except PandascreenError as e:
                 raise UserError(str(e))
             say("listening: plain TCP for MicroPython boards at %s:%d" % (host, tcp.port))
+        if getattr(args, "feed", None):
+            feed_server = _serve_feed(args.feed, store, fid, seed, pk)
+            say("listening: signed screen feed for satellite boards at http://%s:%d/pandascreen/feed/%s"
+                % (feed_server.host, feed_server.port, fid))
 
         def reimport():
             say("%s changed: importing" % args.watch)
@@ -189,6 +208,8 @@ def run(args, out=None, err=None, stop=None):
             pass
         say("stopping: closing live sessions")
     finally:
+        if feed_server is not None:
+            feed_server.stop()
         if tcp is not None:
             tcp.stop()
         if node is not None:
