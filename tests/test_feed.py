@@ -266,3 +266,28 @@ def test_serve_feed_option_signs_with_the_organiser_key():
         server.stop()
     with pytest.raises(UserError, match="IP:PORT"):
         _serve_feed("8026", store, FID, ORGANISER, public_key(ORGANISER))
+
+
+def test_a_pi_screen_serves_the_feed_of_the_schedule_it_holds(tmp_path):
+    import threading
+    from types import SimpleNamespace
+    from pandascreen.node.feed_server import start_for_screen
+
+    store = demo_store()
+    (tmp_path / "device.key").write_bytes(SERVE)
+    sch = Schedule.from_store(store, LOG, authors=[public_key(ORGANISER)])
+    device = SimpleNamespace(controller=SimpleNamespace(schedule=sch), _lock=threading.RLock())
+    said = []
+    cfg = {"festival_id": FID, "organiser_keys": [public_key(ORGANISER)]}
+    server = start_for_screen(cfg, store, str(tmp_path), device, said.append, port=0)
+    try:
+        conn = SocketConn("127.0.0.1", server.port)
+        conn.send(feed.http_request(FID))
+        buf = bytearray(feed.MAX_FEED_BYTES)
+        n = feed.read_http(conn, buf)
+        conn.close()
+        assert checker().check(buf, n).signer == public_key(SERVE)
+    finally:
+        server.stop()
+    assert start_for_screen(dict(cfg, key="missing.key"), store, str(tmp_path), device, said.append, port=0) is None
+    assert "cannot read the device key" in said[-1]

@@ -195,7 +195,7 @@ def main(argv=None):
     # Pi screens speak iroh (p2panda-net 0.7, live) with peers written <node id>@host:port and
     # serve over it; a plain host:port peer is a MicroPython-style plain TCP peer.
     node = _start_iroh(cfg, store, base, device, serve=not args.no_serve and not args.once)
-    server = None
+    server = feed_server = None
     buttons = None
     stop = threading.Event()
     try:
@@ -205,6 +205,8 @@ def main(argv=None):
             server = SyncServer(store, device.log_id, host="0.0.0.0", port=cfg["listen_port"],
                                 topic=device.topic)
             server.start()
+            from pandascreen.node.feed_server import start_for_screen  # satellite boards (Pico W)
+            feed_server = start_for_screen(cfg, store, base, device, _log)
         if cfg["buttons"] and not args.emulate:
             from pandascreen.node.buttons import VenueButtons
             buttons = VenueButtons(next_pin=cfg["buttons"].get("next"), prev_pin=cfg["buttons"].get("prev"),
@@ -224,6 +226,8 @@ def main(argv=None):
             buttons.close()
         if server is not None:
             server.stop()
+        if feed_server is not None:
+            feed_server.stop()
         store.close()
     return 0
 

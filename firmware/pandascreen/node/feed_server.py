@@ -129,3 +129,31 @@ class FeedServer:
             self._httpd.server_close()
             self._thread.join(5)
             self._httpd = None
+
+
+def start_for_screen(cfg, store, config_dir, device, say, port=FEED_PORT):
+    """A Pi screen's feed server on ``port``, signed with its device key (``cfg["key"]``) and derived
+    from the schedule its controller holds; None (said in one line) when it cannot start.  The
+    key needs a Read grant in the festival group, else boards get 503 with the command to run."""
+    import os
+    path = cfg.get("key") or "device.key"
+    path = path if os.path.isabs(path) else os.path.join(config_dir, path)
+    try:
+        with open(path, "rb") as fh:
+            seed = fh.read(33)
+    except OSError as e:
+        say("no feed for satellite boards: cannot read the device key %s: %s" % (path, e.strerror or e))
+        return None
+    if len(seed) != 32 or not cfg.get("organiser_keys"):
+        say("no feed for satellite boards: %s" % ("no organiser keys in the config" if len(seed) == 32
+                                                   else "the device key is not a 32-byte seed"))
+        return None
+    source = FeedSource(store, cfg["festival_id"], seed, cfg["organiser_keys"],
+                        schedule=lambda: device.controller.schedule, lock=device._lock)
+    try:
+        server = FeedServer(source, "0.0.0.0", port).start()
+    except SyncError as e:
+        say("no feed for satellite boards: %s" % e)
+        return None
+    say("listening: signed screen feed for satellite boards on port %d" % server.port)
+    return server
