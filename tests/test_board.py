@@ -164,3 +164,14 @@ def test_38c3_satellite_fits_120_kb(flashed, tmp_path):
                                "fid": fid, "org": org.hex(), "now": issued + 300}
     out = run_unix32(code, heapsize="120K", libs=[flashed])
     assert out.strip().endswith("ok"), out
+
+
+def test_feed_bench_section_runs():
+    """`make bench` section "feed" runs and reports each figure beside its floor (no speed asserted)."""
+    from pandascreen import bench
+
+    assert "feed" in bench.SECTIONS
+    r = feed_bench.run(quick=True)
+    text = feed_bench.report(r)
+    assert "floor: one raw Ed25519 verify" in text and "floor: feed update check on CPython" in text
+    assert r["peak_heap_kb"] is not None and "RP2040" in text

