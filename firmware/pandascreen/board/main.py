@@ -7,7 +7,7 @@ import machine
 
 from pandascreen.core import config as configmod
 from pandascreen.board.board import Satellite
-from pandascreen.board.ssd1306 import SSD1306
+from ssd1306 import SSD1306_I2C  # micropython-lib's driver, flashed by the manifest's require()
 from pandascreen.core.screen import TimeFile
 
 
@@ -66,7 +66,7 @@ def main():
     scr = cfg.get("screen") or {}
     i2c = machine.I2C(scr.get("i2c_port", 0), sda=machine.Pin(scr.get("sda", 4)), scl=machine.Pin(scr.get("scl", 5)),
                       freq=400000)
-    oled = SSD1306(i2c, 128, 64, scr.get("address", 0x3C))
+    oled = SSD1306_I2C(128, 64, i2c, scr.get("address", 0x3C))
     connect_wifi(cfg)
 
     def connect(host, port):
