@@ -25,7 +25,6 @@ All hardware is injected (canvas, ``show``, ``connect(host, port) -> conn`` with
 import time
 
 from pandascreen.core import feed, layout
-from pandascreen.core import operation  # noqa: F401 -- for feed grants; loaded before the heap fills
 from pandascreen.core.screen import (CLOCK_NOT_SET, NO_CLOCK, NO_PEERS, OFFLINE, SAVE_TIME_EVERY,
                                          STARTING, SYNCED, clock_trusted, peer_name)
 from pandascreen.core.errors import PandascreenError

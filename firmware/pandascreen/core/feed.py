@@ -140,6 +140,18 @@ class Cursor:
         except UnicodeError:
             raise FeedError("feed text is not UTF-8")
 
+    def label(self):
+        """Text of a checked feed for the screen: invalid UTF-8 (``check`` only bounds strings,
+        decoding each would litter a board's heap) reads as "?" instead of raising."""
+        n = self._expect(3)
+        try:
+            return bytes(self._slice(n, 1 << 16)).decode("utf-8")
+        except UnicodeError:
+            return "?"
+
+    def skip_text(self, limit):
+        self._slice(self._expect(3), limit)
+
     def null(self):
         """True (and consumed) if the next item is null."""
         if self.pos < self.end and self.buf[self.pos] == 0xF6:
@@ -241,13 +253,17 @@ class Checker:
             raise FeedError("feed signer is no organiser and shows no grant")
         header = bytes(c.raw(1024))
         body = bytes(c.raw(2048))
-        from pandascreen.core import operation  # the board imports it up front (see board.py)
+        fresh = _not_loaded(("operation", "cbor"))
+        from pandascreen.core import operation
         try:
-            op = operation.decode(header, body)  # signature and payload hash
-        except DecodeError as e:
-            raise FeedError("feed grant is not a valid operation: %s" % e)
-        if self.log_id is None:
-            self.log_id = operation.log_id_for_festival(self.festival_id)
+            try:
+                op = operation.decode(header, body)  # signature and payload hash
+            except DecodeError as e:
+                raise FeedError("feed grant is not a valid operation: %s" % e)
+            if self.log_id is None:
+                self.log_id = operation.log_id_for_festival(self.festival_id)
+        finally:
+            _unload(fresh)
         if bytes(op.public_key) not in self.organisers or bytes(op.log_id) != bytes(self.log_id):
             raise FeedError("feed grant is not an organiser's operation in this festival's log")
         if not _grants(body, self.organisers[0], signer):
@@ -255,18 +271,35 @@ class Checker:
         self._trusted = self._trusted[-(TRUSTED_SIGNERS - 1):] + [(signer, tag)]
 
 
+def _not_loaded(names):
+    import sys
+    return [n for n in names if "pandascreen.core." + n not in sys.modules]
+
+
+def _unload(names):
+    """On MicroPython, forget modules a grant check loaded (operation and cbor: ~15 KB of a Pico
+    W's heap, for a check done once per feed signer); ones loaded before stay.  CPython keeps all."""
+    import sys
+    if sys.implementation.name != "micropython":
+        return
+    import pandascreen.core as pkg
+    for name in names:
+        if sys.modules.pop("pandascreen.core." + name, None) is not None and name in pkg.__dict__:
+            delattr(pkg, name)
+
+
 def _check_venue(c):
     if c.array() != 3:
         raise FeedError("feed venue is not [id, name, events]")
-    c.text(256)
-    c.text(256)
+    c.skip_text(256)
+    c.skip_text(256)
     for _ in range(c.array(64)):
         if c.array() != 4:
             raise FeedError("feed event is not [start, end, title, speakers]")
         c.uint()
         c.uint()
-        c.text(TITLE_MAX)
-        c.text(SPEAKERS_MAX)
+        c.skip_text(TITLE_MAX)
+        c.skip_text(SPEAKERS_MAX)
 
 
 # -- satellite: the feed as a schedule for core/layout -----------------------------------------
@@ -289,18 +322,18 @@ class FeedVenue:
 
     @property
     def id(self):
-        return self._item(0).text()
+        return self._item(0).label()
 
     @property
     def name(self):
-        return self._item(1).text()
+        return self._item(1).label()
 
     def events(self):
         c = self._item(2)
         out = []
         for _ in range(c.array()):
             c.array()
-            out.append(FeedEvent(c.uint(), c.uint(), c.text(), c.text()))
+            out.append(FeedEvent(c.uint(), c.uint(), c.label(), c.label()))
         return out
 
 
