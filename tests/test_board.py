@@ -12,7 +12,8 @@ from mpy import run_unix32
 from test_feed import FID, NOW, ORGANISER, STRANGER, demo_feed, demo_store
 from test_layout import VLSBCanvas
 from pandascreen.bench import feed as feed_bench
-from pandascreen.core import cbor, feed, feed_sign, layout
+from pandascreen.core import cbor, feed, layout
+from pandascreen.node import feed_sign
 from pandascreen.core.crypto import SigningKey, public_key
 
 

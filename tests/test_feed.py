@@ -1,11 +1,12 @@
-"""The signed screen feed (core/feed.py, core/feed_sign.py) on CPython: derive, sign, check, audit."""
+"""The signed screen feed (core/feed.py, node/feed_sign.py) on CPython: derive, sign, check, audit."""
 import io
 
 import pytest
 
 from pandascreen import demofest
 from pandascreen.bench import feed as feed_bench
-from pandascreen.core import auth, cbor, feed, feed_sign, layout, operation
+from pandascreen.core import auth, cbor, feed, layout, operation
+from pandascreen.node import feed_sign
 from pandascreen.core.crypto import SigningKey, public_key
 from pandascreen.core.schedule import Schedule
 from pandascreen.core.store import MemoryStore

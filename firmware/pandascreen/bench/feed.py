@@ -72,7 +72,8 @@ def busiest(schedule, step=1800):
 def signed_feed(path=FIXTURE, later=(60,)):
     """(feed bytes, organiser public key, festival id, log id, issued_at, counts, [feeds issued
     ``later`` seconds after the first]) for ``path``, at its busiest hour."""
-    from pandascreen.core import auth, feed_sign
+    from pandascreen.core import auth
+    from pandascreen.node import feed_sign
     from pandascreen.core.crypto import SigningKey, public_key
     from pandascreen.core.schedule import Schedule
 

@@ -1,7 +1,7 @@
 """The signed screen feed, satellite side: check ONE signature per update, read in place.
 
 WHY: a Pico W cannot hold a festival's operations nor check them; a full peer derives and
-signs this feed (core/feed_sign.py, where the wire form, the signature and the chain of trust
+signs this feed (node/feed_sign.py, where the wire form, the signature and the chain of trust
 are described) and the board keeps only its bytes, at most ``MAX_FEED_BYTES``.  Kept apart
 from the signing side so a board compiles only what it runs.
 """

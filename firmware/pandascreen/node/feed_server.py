@@ -1,4 +1,4 @@
-"""Serve the signed screen feed (core/feed_sign.py) over plain HTTP for satellite boards.
+"""Serve the signed screen feed (node/feed_sign.py) over plain HTTP for satellite boards.
 
 WHY plain HTTP: a MicroPython board has TCP sockets and little else (no iroh, no TLS worth
 its heap); the feed carries its own signature, so the transport need not be trusted.  A Pi
@@ -15,7 +15,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from pandascreen.core import auth, feed_sign, operation
+from pandascreen.core import auth, operation
+from pandascreen.node import feed_sign
 from pandascreen.core.crypto import signing_key
 from pandascreen.core.errors import PandascreenError, SyncError
 

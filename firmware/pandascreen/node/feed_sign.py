@@ -3,7 +3,9 @@
 WHY: a Pico W cannot hold a festival's operations (2.1 MB for 38c3) nor check them (one
 Ed25519 verify each).  A full peer (a Pi screen, the organiser's ``serve``) derives what is on
 now and next per venue over the next hours, signs it once, and the board checks ONE signature
-per update and keeps only the feed's bytes (bounded: ``MAX_FEED_BYTES``).
+per update and keeps only the feed's bytes (bounded: ``MAX_FEED_BYTES``).  This side lives
+in node/ (full peers: Pi screens, ``serve``) so it is never flashed; the board's side is
+core/feed.py.
 
 Wire form: one canonical CBOR array (definite lengths, shortest heads, arrays only, so the
 bytes are the same on every encoder; core/cbor.py writes them)::
