@@ -12,6 +12,7 @@ import pytest
 
 import fake_serial
 from mpy import run_micropython
+from pandascreen.core.crypto import public_key
 from pandascreen_host import flash, mpy_manifest
 from pandascreen_host.cli import main
 from pandascreen_host.device import MicroPythonDevice, parse_mpy_tag
@@ -451,7 +452,7 @@ class FakeTime:
 sys.modules["machine"] = FakeMachine
 sys.modules["time"] = FakeTime
 with open("/config.json", "w") as fh:
-    fh.write(json.dumps({"festival_id": "pandafest-2026", "peers": [], "buttons": {"next": 14, "prev": 15},
+    fh.write(json.dumps({"festival_id": "pandafest-2026", "peers": [], "organisers": [%(organiser)r], "buttons": {"next": 14, "prev": 15},
                          "screen": {"i2c_port": 0, "address": 60, "sda": 4, "scl": 5}}))
 try:
     exec(%(main)r, {"__name__": "__main__"})
@@ -469,7 +470,8 @@ def test_flashed_board_boots_main_py_to_a_first_frame(build):
     d, _plan = build
     with open(os.path.join(d, "main.py")) as fh:
         main_src = fh.read()
-    out = run_micropython(BOOT_SCRIPT % {"main": main_src, "now": 1784380000}, libs=[os.path.join(d, "lib")])
+    out = run_micropython(BOOT_SCRIPT % {"main": main_src, "now": 1784380000,
+                                   "organiser": public_key(bytes(range(32))).hex()}, libs=[os.path.join(d, "lib")])
     assert "loop-ran 3" in out, out
     frames = re.search(r"frames (\d+) last (\d+) lit (\d+)", out)
     assert frames and int(frames.group(1)) >= 2, out  # the driver's cleared screen, then a drawn frame
