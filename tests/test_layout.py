@@ -83,7 +83,7 @@ def test_span_and_ceil_minutes():
     assert layout.ceil_minutes(1) == 1
     assert layout.ceil_minutes(60) == 1
     assert layout.ceil_minutes(61) == 2
-    assert layout.span(25) == "25 min"
+    assert layout.span(25) == "25m"
     assert layout.span(60) == "1h"
     assert layout.span(95) == "1h 35m"
 
@@ -105,13 +105,13 @@ def test_view_now_and_next():
     assert now["speakers"] == "Ada Lovelace, Grace Hopper"
     assert (now["track"], now["lang"]) == ("Keynote", "en")
     assert now["minutes_left"] == 35
-    assert now["left"] == "35 min left"
+    assert now["left"] == "35m left"
     assert abs(now["progress"] - 25 / 60) < 1e-9
     assert (now["elapsed"], now["duration"]) == (1500, 3600)
     nxt = v["next"]
     assert nxt["title"] == "Peer-to-peer schedules with p2panda"
     assert nxt["start"] == "15:15"
-    assert nxt["in"] == "in 50 min"
+    assert nxt["in"] == "in 50m"
     assert nxt["minutes_until"] == 50
     assert nxt["speakers"] == "Sam Panda"
 
@@ -145,7 +145,7 @@ def test_view_nothing_now_nothing_next():
     s = demo_schedule()
     v = layout.build_view(s, 0, DAY + 3600 + 60)         # break between two talks
     assert v["now"] is None
-    assert v["next"]["in"] == "in 14 min"
+    assert v["next"]["in"] == "in 14m"
     assert v["message"] == ""
     v = layout.build_view(s, 0, DAY + 2 * 3600)          # last talk running
     assert v["now"]["title"].startswith("Peer-to-peer")
@@ -190,7 +190,7 @@ def test_view_odd_events():
     assert v["now"]["minutes_left"] == 0 and v["now"]["left"] == "ending"
     assert v["next"]["title"] == "Spaced title"
     assert v["next"]["speakers"] == "Bo"
-    assert v["next"]["in"] == "in 1 min"
+    assert v["next"]["in"] == "in 1m"
     assert layout.build_view(s, 0, DAY + 90)["now"]["progress"] == 0.5
 
 

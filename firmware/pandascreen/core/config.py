@@ -27,7 +27,11 @@ import json
 from pandascreen.core.util import unhexlify
 from pandascreen.core.errors import ConfigError
 
-DISPLAYS = ("ssd1306_128x64", "inky_phat_212x104", "inky_what_400x300")
+# screen kinds; their sizes and drivers live in ONE place, pandascreen.node.display.SCREENS
+# (tests/test_display.py checks both name the same kinds)
+DISPLAYS = ("ssd1306_128x64", "sh1106_128x64", "ssd1322_256x64", "inky_phat_212x104", "inky_phat_250x122",
+            "inky_what_400x300", "inky_impression_800x480", "hdmi")
+LAYOUTS = ("now_next", "all_venues")
 
 DEFAULTS = {
     "organisers": [],
@@ -98,6 +102,8 @@ def validate(cfg):
     out["peer_addrs"] = [parse_peer(p) for p in out["peers"]]
     if out["display"] not in DISPLAYS:
         raise ConfigError("unknown display %r (known: %s)" % (out["display"], ", ".join(DISPLAYS)))
+    if out.get("layout", "now_next") not in LAYOUTS:
+        raise ConfigError("unknown layout %r (known: %s)" % (out.get("layout"), ", ".join(LAYOUTS)))
     for k in ("listen_port", "sync_interval", "render_interval"):
         v = out[k]
         if not isinstance(v, int) or isinstance(v, bool) or v < 0:

@@ -265,21 +265,63 @@ def _fit(max_width, scale):
     return max_width // (CELL_W * scale)
 
 
+def _fits(max_width, scale, measure):
+    """A test "does this text fit": cell counting for this font, ``measure(text)`` pixels for
+    another face (a proportional TTF on the Pi's large screens shares wrap/ellipsize with us)."""
+    if measure is None:
+        n = _fit(max_width, scale)
+        return lambda t: len(t) <= n
+    if max_width is None:
+        return lambda t: True
+    return lambda t: measure(t) <= max_width
+
+
+def _longest(fits, text, head=""):
+    """How many leading characters of ``text`` fit after ``head`` (binary search)."""
+    lo, hi = 0, len(text)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if fits(head + text[:mid]):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
 def _trim_end(s):
     while s and s[-1] in " ,.;:-/":
         s = s[:-1]
     return s
 
 
-def ellipsize(s, max_width, scale=1):
-    """``s`` (normalized) if it fits ``max_width`` pixels, else cut with a trailing ellipsis."""
-    s = normalize(s)
-    n = _fit(max_width, scale)
-    if len(s) <= n:
-        return s
-    if n <= 0:
-        return ""
-    return _trim_end(s[:n - 1]) + ELLIPSIS
+def ellipsize(s, max_width, scale=1, word=False, measure=None):
+    """``s`` (normalized) if it fits ``max_width`` pixels, else cut with a trailing ellipsis.
+
+    ``word=True`` cuts at the last word boundary when one lies in the second half of what fits
+    ("Accueil Parc…" rather than "Accueil Pa…"); ``measure`` see ``_fits``.
+    """
+    if measure is None:
+        s = normalize(s)
+        n = _fit(max_width, scale)
+        if len(s) <= n:
+            return s
+        if n <= 0:
+            return ""
+        cut = s[:n - 1]
+    else:
+        s = " ".join(str(s or "").split())
+        fits = _fits(max_width, scale, measure)
+        if fits(s):
+            return s
+        k = _longest(lambda t: fits(t + ELLIPSIS), s)
+        if k <= 0:
+            return ""
+        cut = s[:k]
+    if word and s[len(cut):len(cut) + 1] != " ":
+        space = cut.rfind(" ")
+        if space * 2 >= len(cut):
+            cut = cut[:space]
+    return _trim_end(cut) + ELLIPSIS
 
 
 def _break_at(word, room):
@@ -292,16 +334,16 @@ def _break_at(word, room):
     return 0
 
 
-def wrap(s, max_width, max_lines=None, scale=1):
+def wrap(s, max_width, max_lines=None, scale=1, measure=None):
     """Word-wrap ``s`` into lines of at most ``max_width`` pixels.
 
     Words longer than a line are split after a hyphen/slash where possible, else hard.
     With ``max_lines`` (None/0 = unlimited) the last line is ellipsized when text is left
-    over.  Returns a list of normalized strings ([] for blank input).
+    over.  Returns a list of normalized strings ([] for blank input).  ``measure`` see ``_fits``.
     """
-    n = _fit(max_width, scale)
-    words = normalize(s).split()
-    if n <= 0 or not words:
+    fits = _fits(max_width, scale, measure)
+    words = (normalize(s) if measure is None else str(s or "")).split()
+    if not words or not fits(words[0][:1]):
         return []
     lines = []  # [text, glued] - glued: the line continues a word split from the line before
     cur = ""
@@ -309,18 +351,19 @@ def wrap(s, max_width, max_lines=None, scale=1):
     i = 0
     while i < len(words):
         w = words[i]
-        room = n - len(cur) - (1 if cur else 0)
-        if len(w) <= room:
-            cur = cur + " " + w if cur else w
+        head = cur + " " if cur else ""
+        if fits(head + w):
+            cur = head + w
             i += 1
             continue
+        room = _longest(fits, w, head) if cur else _longest(fits, w)
         cut = _break_at(w, room) if room >= 3 else 0
         if cut:
-            cur = cur + " " + w[:cut] if cur else w[:cut]
+            cur = head + w[:cut]
             words[i] = w[cut:]
         elif not cur:
-            cur = w[:n]
-            words[i] = w[n:]
+            cur = w[:max(1, room)]
+            words[i] = w[len(cur):]
         lines.append([cur, glued])
         glued = words[i] != w
         cur = ""
@@ -330,7 +373,7 @@ def wrap(s, max_width, max_lines=None, scale=1):
         rest = lines[max_lines - 1][0]
         for text, g in lines[max_lines:]:
             rest = rest + text if g else rest + " " + text
-        lines = lines[:max_lines - 1] + [[ellipsize(rest, max_width, scale), False]]
+        lines = lines[:max_lines - 1] + [[ellipsize(rest, max_width, scale, measure=measure), False]]
     return [line[0] for line in lines]
 
 

@@ -54,9 +54,9 @@ def ceil_minutes(seconds):
 
 
 def span(minutes):
-    """25 -> "25 min", 65 -> "1h 5m", 120 -> "2h"."""
+    """25 -> "25m", 65 -> "1h 5m", 120 -> "2h": the one time-left format on every screen."""
     if minutes < 60:
-        return "%d min" % minutes
+        return "%dm" % minutes
     h, m = divmod(minutes, 60)
     if m:
         return "%dh %dm" % (h, m)
@@ -177,47 +177,65 @@ def build_view(schedule, venue_index, now, status=""):
 # -- drawing ----------------------------------------------------------------------------------
 
 class Metrics:
-    """Sizes for one screen class: text scales, margins, gaps, bar height.
+    """Sizes for one screen class: text scales, margins, gaps, bar height, and the text face.
 
-    * small (128x64 OLED): everything at scale 1, progress bar inline with the time range.
-    * medium (212x104 Inky pHAT): scale-2 header, scale-1 body, footer with festival/status.
-    * large (400x300 Inky wHAT): scale-3 header and titles, scale-2 details, footer.
+    * small (128x64 OLED, 256x64): everything at scale 1, progress bar inline with the time range.
+    * medium (212x104 and 250x122 Inky pHAT): scale-2 header, scale-1 body, footer.
+    * large (400x300 Inky wHAT and up): header, titles and details grow with the screen
+      (``unit``: 1 on the wHAT, 2 on 800x480 and a 1280x720 TV, 4 at 1920x1080).  With a TrueType ``face``
+      (the Pi's large screens) titles are set so their capitals are >= 5 mm high on the wHAT's
+      and Impression's ~0.2 mm pixels: legible from 3 m (tests/test_display.py measures it).
+
+    ``face``: anything with the bitmap font's ``text_width/draw_text/wrap/ellipsize`` (the
+    ``font`` module itself by default; ``node.ttf.TrueTypeFace`` on the Pi).
     """
 
-    def __init__(self, width, height):
+    def __init__(self, width, height, face=None):
+        self.f = face or font
+        self.ttf = face is not None and face is not font
         if width >= 300 and height >= 200:
             self.size = "large"
-            self.hs, self.ts, self.ds, self.fs = 3, 3, 2, 2
-            self.pad, self.gap, self.bar_h = 4, 4, 10
+            # how many wHATs the screen is, rounded (integer maths: MicroPython draws this too)
+            u = max(1, (min(width * 10 // 400, height * 10 // 300) + 5) // 10)
+            self.unit = u
+            if self.ttf:
+                self.hs, self.ts, self.ds, self.fs = 3 * u, 5 * u, 3 * u, 2 * u
+            else:
+                self.hs, self.ts, self.ds, self.fs = 3 * u, 3 * u, 2 * u, 2 * u
+            self.pad, self.gap, self.bar_h = 4 * u, 4 * u, 10 * u
             self.caps = (4, 3, 5)
         elif width >= 200 and height >= 96:
             self.size = "medium"
+            self.unit = 1
             self.hs, self.ts, self.ds, self.fs = 2, 1, 1, 1
             self.pad, self.gap, self.bar_h = 3, 2, 6
             self.caps = (3, 2, 4)
         else:
             self.size = "small"
+            self.unit = 1
             self.hs, self.ts, self.ds, self.fs = 1, 1, 1, 0
             self.pad, self.gap, self.bar_h = 1, 1, 7
             self.caps = (2, 2, 4)
         self.big = self.size != "small"
         # title lines, detail lines (times, labels: no descenders), speaker lines
-        self.tl = (font.CELL_H + 1) * self.ts
+        # (a TrueType line box already holds its descenders: no blank row between title lines)
+        self.tl = (font.CELL_H + (0 if self.ttf else 1)) * self.ts
         self.dl = font.CELL_H * self.ds
         self.sl = (font.CELL_H + 1) * self.ds
         self.header_h = font.CELL_H * self.hs + (2 * self.hs if self.big else 1)
         self.footer_h = font.CELL_H * self.fs + 3 if self.fs else 0
         self.position_in_header = self.size != "medium"
+        self.inner = width - 2 * self.pad
 
 
-def _right(canvas, right_x, y, s, color, scale):
-    w = font.text_width(s, scale)
-    font.draw_text(canvas, right_x - w, y, s, color, scale)
+def _right(f, canvas, right_x, y, s, color, scale):
+    w = f.text_width(s, scale)
+    f.draw_text(canvas, right_x - w, y, s, color, scale)
     return right_x - w
 
 
-def _center(canvas, width, y, s, color, scale):
-    font.draw_text(canvas, (width - font.text_width(s, scale)) // 2, y, s, color, scale)
+def _center(f, canvas, width, y, s, color, scale):
+    f.draw_text(canvas, (width - f.text_width(s, scale)) // 2, y, s, color, scale)
 
 
 def _hline(canvas, x, y, w, color, dotted=False):
@@ -244,26 +262,49 @@ def _bar(canvas, x, y, w, h, elapsed, duration, color, accent):
 
 def _header(canvas, width, view, m):
     """Inverted bar: venue name (or festival), position "i/n", clock. Returns its height."""
+    f = m.f
     hs = m.hs
     h = m.header_h
     canvas.fill_rect(0, 0, width, h, 1)
     ty = (h - (font.CELL_H - 1) * hs) // 2
     if not m.big:
         ty = 1
-    clock_x = _right(canvas, width - m.pad, ty, view.get("clock") or "", 0, hs)
+    clock_x = _right(f, canvas, width - m.pad, ty, view.get("clock") or "", 0, hs)
     limit = clock_x - font.CELL_W * hs // 2
     pos = view.get("position") or ""
     if pos and m.position_in_header:
         ps = m.ds
         py = ty + (font.CELL_H - 1) * (hs - ps)   # same baseline as the big text
-        limit = _right(canvas, limit, py, pos, 0, ps) - font.CELL_W * ps
+        limit = _right(f, canvas, limit, py, pos, 0, ps) - font.CELL_W * ps
     title = view.get("venue") or view.get("festival") or "pandascreen"
-    font.draw_text(canvas, m.pad, ty, font.ellipsize(title, limit - m.pad, hs), 0, hs)
+    _header_title(canvas, m, title, limit - m.pad, ty)
     return h
+
+
+def _header_title(canvas, m, title, room, ty):
+    """The venue name in the header: at the header size when it fits, else on up to two lines
+    at half that size, ending in an ellipsis at a word boundary only if even those are full
+    ("Accueil Parc Chanot" whole on a 212x104 pHAT, not "Accueil Pa...")."""
+    f = m.f
+    hs = m.hs
+    if hs < 2 or f.text_width(title, hs) <= room:
+        f.draw_text(canvas, m.pad, ty, f.ellipsize(title, room, hs, word=hs >= 2), 0, hs)
+        return
+    small = hs // 2
+    line_h = font.CELL_H * small
+    rows = max(1, (m.header_h - 2) // line_h)
+    lines = f.wrap(title, room, 0, small)
+    if len(lines) > rows:
+        lines = lines[:rows - 1] + [f.ellipsize(" ".join(lines[rows - 1:]), room, small, word=True)]
+    y = (m.header_h - len(lines) * line_h) // 2
+    for line in lines:
+        f.draw_text(canvas, m.pad, y, line, 0, small)
+        y += line_h
 
 
 def _footer(canvas, width, height, view, m):
     """Line + festival name (left) + status and, on medium screens, "i/n" (right)."""
+    f = m.f
     top = height - m.footer_h
     _hline(canvas, 0, top, width, 1)
     fy = top + 2
@@ -275,10 +316,10 @@ def _footer(canvas, width, height, view, m):
     inner = width - 2 * m.pad
     sx = width - m.pad
     if right:
-        sx = _right(canvas, sx, fy, font.ellipsize(right, inner * 2 // 3, fs), 1, fs) - font.CELL_W * fs
+        sx = _right(f, canvas, sx, fy, f.ellipsize(right, inner * 2 // 3, fs), 1, fs) - font.CELL_W * fs
     fest = view.get("festival") or ""
     if fest:
-        font.draw_text(canvas, m.pad, fy, font.ellipsize(fest, sx - m.pad, fs), 1, fs)
+        f.draw_text(canvas, m.pad, fy, f.ellipsize(fest, sx - m.pad, fs), 1, fs)
     return top - 1
 
 
@@ -302,12 +343,13 @@ def _plan_height(m, now, nxt, message, k1, k2, sp1, sp2):
 
 def _plan(m, avail, now, nxt, message):
     """Choose title lines (k1 now, k2 next) and whether speaker lines fit in ``avail`` pixels."""
+    f = m.f
     want1 = want2 = 0
     if now is not None:
-        want1 = max(1, min(len(font.wrap(now["title"], m.inner, 0, m.ts)), m.caps[0]))
+        want1 = max(1, min(len(f.wrap(now["title"], m.inner, 0, m.ts)), m.caps[0]))
     if nxt is not None:
         cap = m.caps[1] if now is not None else m.caps[2]
-        want2 = max(1, min(len(font.wrap(nxt["title"], m.inner, 0, m.ts)), cap))
+        want2 = max(1, min(len(f.wrap(nxt["title"], m.inner, 0, m.ts)), cap))
     k1 = 1 if want1 else 0
     k2 = 1 if want2 else 0
     sp1 = sp2 = False
@@ -316,6 +358,9 @@ def _plan(m, avail, now, nxt, message):
         nxt = None
         message = ""
         want2 = k2 = 0
+    # big TrueType titles hold few lines: what is on NOW gets its whole title first
+    while m.ttf and k1 < want1 and _plan_height(m, now, nxt, message, k1 + 1, k2, sp1, sp2) <= avail:
+        k1 += 1
     grew = True
     while grew:
         grew = False
@@ -332,14 +377,20 @@ def _plan(m, avail, now, nxt, message):
     return k1, k2, sp1, sp2, nxt, message
 
 
-def draw_view(canvas, width, height, view, palette="mono"):
+def accent_color(palette):
+    """Color index of the accent: 2 where the screen has a third color, else the foreground."""
+    return 1 if palette == "mono" else 2
+
+
+def draw_view(canvas, width, height, view, palette="mono", face=None):
     """Draw ``view`` (from ``build_view``) on a ``width`` x ``height`` canvas.
 
-    ``palette``: "mono" (accent drawn as foreground) or "tricolor" (accent = color 2).
+    ``palette``: "mono" (accent drawn as foreground) or any palette with a third color
+    ("tricolor", "grey", "7colour", "rgb": accent = color 2).  ``face``: see ``Metrics``.
     """
-    accent = 2 if palette == "tricolor" else 1
-    m = Metrics(width, height)
-    m.inner = width - 2 * m.pad
+    accent = accent_color(palette)
+    m = Metrics(width, height, face)
+    f = m.f
     canvas.fill_rect(0, 0, width, height, 0)
     y = _header(canvas, width, view, m) + m.gap + (1 if m.big else 0)
     bottom = _footer(canvas, width, height, view, m) if m.footer_h else height
@@ -358,15 +409,15 @@ def draw_view(canvas, width, height, view, palette="mono"):
     if now is not None:
         if m.big:
             # "NOW 14:00–15:00 ........ 25 min left"
-            lx = x0 + font.draw_text(canvas, x0, y, "NOW", accent, ds) + font.CELL_W * ds
-            font.draw_text(canvas, lx, y, now["time"], 1, ds)
-            _right(canvas, x0 + w, y, now["left"], 1, ds)
+            lx = x0 + f.draw_text(canvas, x0, y, "NOW", accent, ds) + font.CELL_W * ds
+            f.draw_text(canvas, lx, y, now["time"], 1, ds)
+            _right(f, canvas, x0 + w, y, now["left"], 1, ds)
             y += m.dl + m.gap
-        for line in font.wrap(now["title"], w, k1, m.ts):
-            font.draw_text(canvas, x0, y, line, 1, m.ts)
+        for line in f.wrap(now["title"], w, k1, m.ts):
+            f.draw_text(canvas, x0, y, line, 1, m.ts)
             y += m.tl
         if sp1 and m.big:
-            font.draw_text(canvas, x0, y, font.ellipsize(now["speakers"], w, ds), 1, ds)
+            f.draw_text(canvas, x0, y, f.ellipsize(now["speakers"], w, ds), 1, ds)
             y += m.sl
         if m.big:
             y += m.gap
@@ -374,16 +425,16 @@ def draw_view(canvas, width, height, view, palette="mono"):
             y += m.bar_h
         else:
             # "14:00–15:00 [=====    ] 25m"
-            tw = font.draw_text(canvas, x0, y, now["time"], 1, 1)
+            tw = f.draw_text(canvas, x0, y, now["time"], 1, 1)
             left = now["minutes_left"]
-            short = "%dm" % left if left < 100 else "%dh%02d" % divmod(left, 60)
-            rx = _right(canvas, x0 + w, y, short, 1, 1)
+            short = span(left)
+            rx = _right(f, canvas, x0 + w, y, short, 1, 1)
             bx = x0 + tw + 3
             _bar(canvas, bx, y, rx - 3 - bx, m.bar_h, now["elapsed"], now["duration"], 1, accent)
             y += m.dl
             if sp1:
                 # below the time line, so speakers do not read as another title line
-                font.draw_text(canvas, x0, y, font.ellipsize(now["speakers"], w, ds), 1, ds)
+                f.draw_text(canvas, x0, y, f.ellipsize(now["speakers"], w, ds), 1, ds)
                 y += m.sl
         if nxt is not None or message:
             y += m.gap
@@ -391,41 +442,171 @@ def draw_view(canvas, width, height, view, palette="mono"):
             y += 1 + m.gap
     if nxt is not None:
         if now is None and message:
-            font.draw_text(canvas, x0, y, font.ellipsize(message, w, ds), accent, ds)
+            f.draw_text(canvas, x0, y, f.ellipsize(message, w, ds), accent, ds)
             y += m.dl + m.gap
         # "Next 14:30 ......... in 25 min"
         label = "NEXT" if m.big else "Next"
-        lx = x0 + font.draw_text(canvas, x0, y, label, accent, ds) + font.CELL_W * ds
-        font.draw_text(canvas, lx, y, nxt["start"], 1, ds)
-        _right(canvas, x0 + w, y, nxt["in"], 1, ds)
+        lx = x0 + f.draw_text(canvas, x0, y, label, accent, ds) + font.CELL_W * ds
+        f.draw_text(canvas, lx, y, nxt["start"], 1, ds)
+        _right(f, canvas, x0 + w, y, nxt["in"], 1, ds)
         y += m.dl + (m.gap if m.big else 0)
-        for line in font.wrap(nxt["title"], w, k2, m.ts):
-            font.draw_text(canvas, x0, y, line, 1, m.ts)
+        for line in f.wrap(nxt["title"], w, k2, m.ts):
+            f.draw_text(canvas, x0, y, line, 1, m.ts)
             y += m.tl
         if sp2:
-            font.draw_text(canvas, x0, y, font.ellipsize(nxt["speakers"], w, ds), 1, ds)
+            f.draw_text(canvas, x0, y, f.ellipsize(nxt["speakers"], w, ds), 1, ds)
             y += m.sl
     elif message:
-        font.draw_text(canvas, x0, y, font.ellipsize(message, w, ds), accent, ds)
+        f.draw_text(canvas, x0, y, f.ellipsize(message, w, ds), accent, ds)
         y += m.dl
     status = view.get("status") or ""
     if not m.footer_h and status and bottom - y >= m.dl + 1:
-        _right(canvas, width - m.pad, bottom - font.CELL_H + 1, font.ellipsize(status, w, 1), 1, 1)
+        _right(f, canvas, width - m.pad, bottom - font.CELL_H, f.ellipsize(status, w, 1), 1, 1)
 
 
 def _draw_message(canvas, width, y, bottom, view, m):
     """Whole-body message (no schedule yet / nothing more today), centered."""
+    f = m.f
     scale = m.hs
     lh = (font.CELL_H + 1) * scale
     text = view.get("message") or NO_MORE
     status = "" if m.footer_h else (view.get("status") or "")
     reserve = font.CELL_H if status else 0
     room = max(1, (bottom - y - reserve + scale) // lh)
-    lines = font.wrap(text, m.inner, room, scale)
+    lines = f.wrap(text, m.inner, room, scale)
     block = len(lines) * lh - scale
     ty = y + max(0, (bottom - y - reserve - block) // 2)
     for t in lines:
-        _center(canvas, width, ty, t, 1, scale)
+        _center(f, canvas, width, ty, t, 1, scale)
         ty += lh
     if status:
-        _center(canvas, width, bottom - font.CELL_H + 1, font.ellipsize(status, m.inner, 1), 1, 1)
+        _center(f, canvas, width, bottom - font.CELL_H, f.ellipsize(status, m.inner, 1), 1, 1)
+
+
+# -- the all-venues board ---------------------------------------------------------------------
+
+BOARD_MIN_CHARS = 14   # a column narrower than this many cells of text reads as noise
+
+
+def build_board(schedule, now, status="", page=0):
+    """The whole program at a glance: ``build_view`` of every venue at ``now`` (one arithmetic).
+
+    Keys: festival, clock, status, page (which page when not all venues fit; wraps), message
+    (as in ``build_view`` when there are no venues), venues (list of ``build_view`` dicts).
+    """
+    first = build_view(schedule, 0, now, status)
+    board = {"festival": first["festival"], "clock": first["clock"], "status": first["status"],
+             "page": int(page or 0), "message": "", "venues": []}
+    count = first["venue_count"]
+    if not count:
+        board["message"] = first["message"]
+        return board
+    board["venues"] = [first] + [build_view(schedule, i, now, status) for i in range(1, count)]
+    return board
+
+
+def _cell_lines(f, v, cw, s):
+    """A venue's cell: its full name (up to two lines), then what is on now, then what is next."""
+    name = f.wrap(v["venue"], cw, 2, s) or [""]
+    return len(name) + 2, name
+
+
+def _board_pages(f, venues, cols, cw, s, line_h, gap, body_h):
+    """Split venues into pages of rows (row-major, row height = tallest cell); None if a
+    single row does not fit."""
+    pages = [[]]
+    used = 0
+    for r in range(0, len(venues), cols):
+        row = venues[r:r + cols]
+        rh = max(_cell_lines(f, v, cw, s)[0] for v in row) * line_h + gap
+        if rh > body_h:
+            return None
+        if used + rh > body_h and pages[-1]:
+            pages.append([])
+            used = 0
+        pages[-1].append((row, rh))
+        used += rh
+    return pages
+
+
+def _board_plan(m, venues, inner, body_h):
+    """Largest text scale (then fewest columns) that shows every venue on one page; else the
+    smallest scale, as many columns as stay readable, over several pages."""
+    f = m.f
+    gap = max(2, m.gap)
+    top = max(m.ts, 1)
+    low = 2 * m.unit if m.ttf else 1
+    best = None
+    s = top
+    while s >= low:
+        line_h = (font.CELL_H + 1) * s
+        cols = 1
+        while True:
+            cw = (inner - (cols - 1) * gap * 2) // cols
+            if cw < BOARD_MIN_CHARS * font.CELL_W * s:
+                break
+            pages = _board_pages(f, venues, cols, cw, s, line_h, gap, body_h)
+            if pages is not None:
+                plan = (s, cols, cw, line_h, gap, pages)
+                if len(pages) == 1:
+                    return plan
+                if best is None or len(pages) < len(best[5]):
+                    best = plan
+            cols += 1
+        s -= 1
+    return best
+
+
+def draw_board(canvas, width, height, board, palette="mono", face=None):
+    """Draw ``board`` (from ``build_board``): a grid of venues, each with now and next."""
+    accent = accent_color(palette)
+    m = Metrics(width, height, face)
+    f = m.f
+    canvas.fill_rect(0, 0, width, height, 0)
+    venues = board.get("venues") or []
+    head = {"festival": board.get("festival") or "", "venue": board.get("festival") or "",
+            "clock": board.get("clock") or "", "position": "", "status": board.get("status") or ""}
+    bottom = height
+    y = m.header_h + m.gap
+    plan = _board_plan(m, venues, m.inner, (height - m.footer_h - 1 if m.footer_h else height) - y) \
+        if venues else None
+    if plan is not None and len(plan[5]) > 1:
+        head["position"] = "%d/%d" % (board.get("page", 0) % len(plan[5]) + 1, len(plan[5]))
+    _header(canvas, width, head, m)
+    if m.footer_h:
+        bottom = _footer(canvas, width, height, dict(head, festival=""), m)
+    if plan is None:
+        view = {"message": board.get("message") or NO_SCHEDULE, "status": "" if m.footer_h else head["status"]}
+        _draw_message(canvas, width, y, bottom, view, m)
+        return
+    s, cols, cw, line_h, gap, pages = plan
+    rows = pages[board.get("page", 0) % len(pages)]
+    for row, rh in rows:
+        x = m.pad
+        for v in row:
+            _draw_cell(canvas, f, x, y, cw, s, line_h, v, accent)
+            x += cw + 2 * gap
+        y += rh
+        _hline(canvas, m.pad, y - gap // 2 - 1, m.inner, 1, dotted=True)
+
+
+def _draw_cell(canvas, f, x, y, cw, s, line_h, v, accent):
+    n, name = _cell_lines(f, v, cw, s)
+    for line in name:
+        f.draw_text(canvas, x, y, line, accent, s)
+        y += line_h
+    now = v.get("now")
+    if now is not None:
+        left = span(now["minutes_left"]) if now["minutes_left"] else "ending"
+        lx = _right(f, canvas, x + cw, y, left, 1, s)
+        f.draw_text(canvas, x, y, f.ellipsize(now["title"], lx - x - font.CELL_W * s, s), 1, s)
+    else:
+        f.draw_text(canvas, x, y, "-", 1, s)
+    y += line_h
+    nxt = v.get("next")
+    if nxt is not None:
+        when = nxt["start"] if nxt["soon"] else nxt["in"]
+        tw = f.draw_text(canvas, x, y, when, accent, s) + font.CELL_W * s
+        f.draw_text(canvas, x + tw, y, f.ellipsize(nxt["title"], cw - tw, s), 1, s)
+    elif now is None:
+        f.draw_text(canvas, x, y, f.ellipsize(v.get("message") or NO_MORE, cw, s), 1, s)

@@ -27,15 +27,13 @@ class Screen:
         self.kind = kind
         self.emulate_path = emulate_path
         self._dev = None
+        self.size = None  # the board file's nominal size; a real screen says its own
         if emulate_path:
             self._check_writable()
             return
-        screen_cfg = screen_cfg or {}
-        if kind.startswith("ssd1306"):
-            self._dev = display.LumaScreen(display.open_luma_ssd1306(
-                port=screen_cfg.get("i2c_port", 1), address=screen_cfg.get("address", 0x3C)))
-        else:
-            self._dev = display.InkyScreen(display.open_inky())
+        self._dev = display.open_screen(kind, screen_cfg, log=_log)
+        self.kind = self._dev.kind
+        self.size = self._dev.size
 
     def _tmp(self):
         return self.emulate_path + ".tmp.png"
@@ -103,8 +101,14 @@ class Device:
         return sync_with(self.store, self.log_id, host, port, timeout=15, topic=self.topic)
 
     def _show(self, view):
+        from pandascreen.core import layout
         from pandascreen.node import display
-        img = display.render_view_image(view, self.cfg["display"])
+        if self.cfg.get("layout") == "all_venues" and view.get("venue_count"):
+            # the whole program at a glance; the buttons turn its pages
+            view = layout.build_board(self.controller.schedule, self.clock(), view.get("status") or "",
+                                      self.controller.venue_index)
+        img = display.render(view, getattr(self.screen, "kind", None) or self.cfg["display"],
+                             getattr(self.screen, "size", None))
         self.screen.show(img)
         self.last_image = img
 

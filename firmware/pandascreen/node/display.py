@@ -1,32 +1,60 @@
-"""[CPython] Screens on Raspberry Pi OS: PIL canvas for the layout, luma.oled SSD1306, Inky e-paper.
+"""[CPython] Screens on Raspberry Pi OS: the one table of screen kinds, PIL canvases, and the
+luma (OLED), Inky (e-paper) and framebuffer (HDMI TV) outputs.
+
+Sizes come from ONE place.  ``SCREENS`` names each kind with its nominal size (what previews,
+golden images and a board file's ``[screen] kind`` mean); a real screen opened with
+``open_screen`` reports the size the hardware says it has (luma ``device.width/height``, the
+Inky that ``inky.auto()`` read from its EEPROM, the framebuffer's sysfs ``virtual_size``), and
+``Screen.render`` draws at THAT size.  So a 250x122 SSD1608 Inky pHAT in a board file that
+says 212x104 draws at 250x122 (one log line) instead of raising and restarting forever.
 
 The layout (``pandascreen.core.layout``) draws on any canvas with ``pixel``/``fill_rect``;
-``PILCanvas`` adapts a PIL image to that.  Images are then handed to a screen:
+``PILCanvas`` adapts a PIL image and also draws TrueType text (``node.ttf``), which large
+screens (>= 300x200) use: bitmap glyphs scaled 5x look like bricks from three metres.
 
-* ``LumaScreen(device)`` - any luma.core device (``luma.core.device.dummy`` in tests,
-  ``open_luma_ssd1306()`` on a Pi with an I2C SSD1306 at 0x3C).
-* ``InkyScreen(inky)`` - Pimoroni Inky pHAT/wHAT (``open_inky()`` auto-detects it).  E-paper
-  refreshes take seconds and wear the panel, so unchanged images are skipped and refreshes
-  are rate-limited.
-
-luma.oled and inky are imported only inside the factories, so this module (and the
-emulated screen) works without them.
+luma.oled and inky are imported only inside the factories, so this module (and the emulated
+screen) works without them.
 """
 
+import os
 import time
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageChops, ImageDraw
 
 from pandascreen.core import layout
 
-# palette index -> RGB for e-paper images (Inky's WHITE=0, BLACK=1, RED/YELLOW=2)
+# palette -> (PIL mode, value of layout colors 0 background / 1 foreground / 2 accent,
+#             RGB of each palette index for "P" images)
+# Inky pHAT/wHAT: WHITE=0 BLACK=1 RED/YELLOW=2.  Inky Impression (7 colours, inky's
+# ac073tc1a/uc8159 order): BLACK=0 WHITE=1 GREEN=2 BLUE=3 RED=4 YELLOW=5 ORANGE=6; a "P" image's
+# indices are handed to the panel as they are.
 TRICOLOR_RGB = ((255, 255, 255), (0, 0, 0), (255, 0, 0))
+SEVEN_COLOUR_RGB = ((0, 0, 0), (255, 255, 255), (0, 255, 0), (0, 0, 255), (255, 0, 0),
+                    (255, 255, 0), (255, 140, 0))
+PALETTES = {
+    "mono": ("1", (0, 255, 255), None),
+    "grey": ("L", (0, 255, 150), None),          # SSD1322: 16 grey levels, accent dimmer
+    "tricolor": ("P", (0, 1, 2), TRICOLOR_RGB),
+    "7colour": ("P", (1, 0, 4), SEVEN_COLOUR_RGB),
+    "rgb": ("RGB", ((0, 0, 0), (255, 255, 255), (255, 196, 0)), None),  # a TV: light on dark
+}
 
 SCREENS = {
-    "ssd1306_128x64": {"width": 128, "height": 64, "palette": "mono", "mode": "1"},
-    "inky_phat_212x104": {"width": 212, "height": 104, "palette": "tricolor", "mode": "P"},
-    "inky_what_400x300": {"width": 400, "height": 300, "palette": "tricolor", "mode": "P"},
+    "ssd1306_128x64": {"width": 128, "height": 64, "palette": "mono", "driver": "luma", "chip": "ssd1306"},
+    "sh1106_128x64": {"width": 128, "height": 64, "palette": "mono", "driver": "luma", "chip": "sh1106"},
+    "ssd1322_256x64": {"width": 256, "height": 64, "palette": "grey", "driver": "luma", "chip": "ssd1322"},
+    "inky_phat_212x104": {"width": 212, "height": 104, "palette": "tricolor", "driver": "inky"},
+    "inky_phat_250x122": {"width": 250, "height": 122, "palette": "tricolor", "driver": "inky"},
+    "inky_what_400x300": {"width": 400, "height": 300, "palette": "tricolor", "driver": "inky"},
+    "inky_impression_800x480": {"width": 800, "height": 480, "palette": "7colour", "driver": "inky"},
+    "hdmi": {"width": 1280, "height": 720, "palette": "rgb", "driver": "framebuffer"},
 }
+for _kind, _info in SCREENS.items():
+    _info["mode"] = PALETTES[_info["palette"]][0]
+    _info["kind"] = _kind
+
+# every layout on the screen: now/next of one venue, or the whole program at a glance
+LAYOUTS = ("now_next", "all_venues")
 
 
 def screen_info(screen_kind):
@@ -36,39 +64,52 @@ def screen_info(screen_kind):
         raise ValueError("unknown screen %r (known: %s)" % (screen_kind, ", ".join(sorted(SCREENS))))
 
 
-def new_image(screen_kind):
-    """A blank image for ``screen_kind``: mode "1" (mono OLED) or "P" white/black/red (Inky)."""
+def _size(screen_kind, size):
     info = screen_info(screen_kind)
-    size = (info["width"], info["height"])
-    if info["mode"] == "1":
-        return Image.new("1", size, 0)
-    img = Image.new("P", size, 0)
-    pal = []
-    for rgb in TRICOLOR_RGB:
-        pal.extend(rgb)
-    img.putpalette(pal + [0] * (768 - len(pal)))
+    return tuple(size) if size else (info["width"], info["height"])
+
+
+def new_image(screen_kind, size=None):
+    """A blank image for ``screen_kind`` (at ``size`` when the device said another)."""
+    mode, colors, rgb = PALETTES[screen_info(screen_kind)["palette"]]
+    img = Image.new(mode, _size(screen_kind, size), colors[0])
+    if rgb:
+        pal = [v for c in rgb for v in c]
+        img.putpalette(pal + [0] * (768 - len(pal)))
     return img
 
 
-class PILCanvas:
-    """Layout canvas on a PIL image (``pixel``, ``fill_rect``, ``hline``; clipped to the image).
+def face_for(width, height):
+    """The text face for a screen: TrueType on large screens, else the core bitmap font."""
+    if width >= 300 and height >= 200:
+        from pandascreen.node.ttf import default_face
+        return default_face()
+    return None
 
-    Mode "1": color 0 is off (background), 1 and 2 are lit.  Mode "P": colors are palette
-    indices (0 white, 1 black, 2 red/yellow).
+
+class PILCanvas:
+    """Layout canvas on a PIL image (``pixel``, ``fill_rect``, ``hline``, ``text``; clipped).
+
+    Layout colors 0/1/2 (background/foreground/accent) become the palette's values
+    (``PALETTES``); "mono" is assumed for a mode "1" image, "tricolor" for "P".
     """
 
-    def __init__(self, image):
+    def __init__(self, image, palette=None):
         self.image = image
         self.width, self.height = image.size
-        self._mono = image.mode == "1"
+        if palette is None:
+            palette = {"1": "mono", "P": "tricolor", "L": "grey", "RGB": "rgb"}[image.mode]
+        self._colors = PALETTES[palette][1]
+        # e-paper and 1-bit screens have no grey for anti-aliased edges
+        self._smooth = image.mode in ("L", "RGB")
         # ImageDraw: a frame is ~1000 small rectangles, and Image.paste's per-call checks
         # made drawing 4x slower (14 ms -> 3.8 ms for both screens, same pixels)
         self._draw = ImageDraw.Draw(image)
+        if not self._smooth:
+            self._draw.fontmode = "1"
 
     def _value(self, c):
-        if self._mono:
-            return 255 if c else 0
-        return int(c)
+        return self._colors[c] if 0 <= c <= 2 else self._colors[1]
 
     def pixel(self, x, y, c):
         if 0 <= x < self.width and 0 <= y < self.height:
@@ -92,26 +133,53 @@ class PILCanvas:
     def hline(self, x, y, w, c):
         self.fill_rect(x, y, w, 1, c)
 
+    def text(self, x, y, s, c, font):
+        """TrueType text with the top of its ascender at ``y`` (node.ttf's contract)."""
+        self._draw.text((x, y), s, fill=self._value(c), font=font, anchor="la")
 
-def render_view_image(view, screen_kind):
-    """Draw a ``layout.build_view`` dict for ``screen_kind`` (a key of ``SCREENS``)."""
+
+def render_view_image(view, screen_kind, size=None):
+    """Draw a ``layout.build_view`` dict for ``screen_kind`` (at the device's ``size``)."""
     info = screen_info(screen_kind)
-    img = new_image(screen_kind)
-    layout.draw_view(PILCanvas(img), info["width"], info["height"], view, info["palette"])
+    img = new_image(screen_kind, size)
+    w, h = img.size
+    layout.draw_view(PILCanvas(img, info["palette"]), w, h, view, info["palette"], face_for(w, h))
     return img
 
 
-def render_schedule_image(schedule, venue_index, now, screen_kind, status=""):
-    """Now/next of venue ``venue_index`` at Unix time ``now`` as a PIL image for ``screen_kind``."""
-    view = layout.build_view(schedule, venue_index, now, status)
-    return render_view_image(view, screen_kind)
+def render_board_image(board, screen_kind, size=None):
+    """Draw a ``layout.build_board`` dict (all venues, now/next) for ``screen_kind``."""
+    info = screen_info(screen_kind)
+    img = new_image(screen_kind, size)
+    w, h = img.size
+    layout.draw_board(PILCanvas(img, info["palette"]), w, h, board, info["palette"], face_for(w, h))
+    return img
 
+
+def render(view, screen_kind, size=None):
+    """A ``build_view`` or ``build_board`` dict (it has "venues") as an image."""
+    if "venues" in view:
+        return render_board_image(view, screen_kind, size)
+    return render_view_image(view, screen_kind, size)
+
+
+def render_schedule_image(schedule, venue_index, now, screen_kind, status="", size=None,
+                          view="now_next", page=0):
+    """What ``screen_kind`` shows at Unix time ``now``: now/next of venue ``venue_index``, or
+    (``view="all_venues"``) page ``page`` of the all-venues board."""
+    if view == "all_venues":
+        return render_board_image(layout.build_board(schedule, now, status, page), screen_kind, size)
+    return render_view_image(layout.build_view(schedule, venue_index, now, status), screen_kind, size)
+
+
+# -- outputs -------------------------------------------------------------------------------------
 
 class LumaScreen:
-    """Shows images on a luma.core device (ssd1306, sh1106, dummy, ...)."""
+    """Shows images on a luma.core device (ssd1306, sh1106, ssd1322, dummy, ...)."""
 
     def __init__(self, device):
         self.device = device
+        self.size = (device.width, device.height)
 
     def show(self, image):
         mode = getattr(self.device, "mode", None)
@@ -121,16 +189,38 @@ class LumaScreen:
         return True
 
 
+def open_luma(chip="ssd1306", port=1, address=0x3C, width=None, height=None, spi_port=0, spi_device=0,
+              gpio_dc=24, gpio_reset=25):
+    """An OLED through luma.oled: ssd1306/sh1106 on I2C bus ``port``, ssd1322 on SPI.
+
+    Size defaults to luma's own for the chip (its ``capabilities``); needs I2C/SPI enabled."""
+    from luma.oled import device as oled
+
+    make = getattr(oled, chip)
+    kw = {}
+    if width and height:
+        kw = {"width": width, "height": height}
+    if chip == "ssd1322":
+        from luma.core.interface.serial import spi
+        return make(spi(port=spi_port, device=spi_device, gpio_DC=gpio_dc, gpio_RST=gpio_reset), **kw)
+    from luma.core.interface.serial import i2c
+    return make(i2c(port=port, address=address), **kw)
+
+
 def open_luma_ssd1306(port=1, address=0x3C, width=128, height=64):
     """The SSD1306 on I2C bus ``port`` (needs luma.oled and I2C enabled: raspi-config)."""
-    from luma.core.interface.serial import i2c
-    from luma.oled.device import ssd1306
+    return open_luma("ssd1306", port=port, address=address, width=width, height=height)
 
-    return ssd1306(i2c(port=port, address=address), width=width, height=height)
+
+def inky_palette(inky):
+    """"7colour" for an Inky Impression, else "tricolor" (pHAT/wHAT red, yellow or black)."""
+    if getattr(inky, "colour", None) == "multi" or hasattr(inky, "DESATURATED_PALETTE"):
+        return "7colour"
+    return "tricolor"
 
 
 class InkyScreen:
-    """Shows images on a Pimoroni Inky (``set_image`` + ``show``).
+    """Shows images on a Pimoroni Inky (``set_image`` + ``show``); ``size`` is the panel's own.
 
     ``show(image)`` skips the refresh when the image equals the last one shown, and when the
     previous refresh was less than ``min_interval`` seconds ago (unless ``force=True``); it
@@ -144,14 +234,16 @@ class InkyScreen:
         self.refreshes = 0
         self._last = None
         self._last_time = None
+        res = getattr(inky, "resolution", None)
+        self.size = (getattr(inky, "width", None) or res[0], getattr(inky, "height", None) or res[1])
+        self.palette = inky_palette(inky)
         if hasattr(inky, "set_border") and hasattr(inky, "WHITE"):
             inky.set_border(inky.WHITE)
 
     def show(self, image, force=False):
-        size = (getattr(self.inky, "width", image.width), getattr(self.inky, "height", image.height))
-        if image.size != size:
-            raise ValueError("image is %dx%d but the Inky is %dx%d: pick the matching display kind"
-                             % (image.width, image.height, size[0], size[1]))
+        if image.size != self.size:
+            raise ValueError("image is %dx%d but the Inky is %dx%d: render at the screen's size"
+                             % (image.width, image.height, self.size[0], self.size[1]))
         key = (image.mode, image.size, image.tobytes())
         if key == self._last:
             return False
@@ -171,3 +263,98 @@ def open_inky():
     from inky.auto import auto
 
     return auto()
+
+
+def framebuffer_geometry(fbdev="/dev/fb0", sysfs="/sys/class/graphics"):
+    """(width, height, bits per pixel) of a Linux framebuffer, from sysfs."""
+    name = os.path.basename(fbdev)
+    with open(os.path.join(sysfs, name, "virtual_size")) as f:
+        w, h = (int(v) for v in f.read().strip().split(","))
+    with open(os.path.join(sysfs, name, "bits_per_pixel")) as f:
+        bpp = int(f.read().strip())
+    return w, h, bpp
+
+
+def framebuffer_bytes(image, bpp):
+    """An RGB image as the framebuffer wants it: 32 bpp BGRX, or 16 bpp RGB565 little-endian."""
+    rgb = image.convert("RGB")
+    if bpp == 32:
+        return rgb.tobytes("raw", "BGRX")
+    if bpp == 16:
+        r, g, b = rgb.split()
+        hi = ImageChops.add(r.point(lambda v: v & 0xF8), g.point(lambda v: v >> 5))
+        lo = ImageChops.add(g.point(lambda v: (v << 3) & 0xE0), b.point(lambda v: v >> 3))
+        return Image.merge("LA", (lo, hi)).tobytes()
+    raise ValueError("framebuffer with %d bits per pixel: only 16 and 32 are supported" % bpp)
+
+
+class FramebufferScreen:
+    """An HDMI TV through the Linux framebuffer (``/dev/fb0``; Pi OS's KMS driver provides it).
+
+    Each frame is written whole from offset 0; ``path`` may be any file (tests, or a capture).
+    Unchanged frames are not rewritten."""
+
+    def __init__(self, path, size, bpp=32):
+        self.path = path
+        self.size = tuple(size)
+        self.bpp = bpp
+        self._last = None
+
+    def show(self, image):
+        if image.size != self.size:
+            image = image.resize(self.size)
+        data = framebuffer_bytes(image, self.bpp)
+        if data == self._last:
+            return False
+        with open(self.path, "r+b" if os.path.exists(self.path) else "wb") as f:
+            f.write(data)
+        self._last = data
+        return True
+
+
+def open_framebuffer(fbdev="/dev/fb0"):
+    w, h, bpp = framebuffer_geometry(fbdev)
+    return FramebufferScreen(fbdev, (w, h), bpp)
+
+
+class Screen:
+    """A screen kind bound to its output: ``render(view_or_board)`` draws at the output's size."""
+
+    def __init__(self, kind, output, log=None):
+        self.kind = kind
+        self.output = output
+        info = screen_info(kind)
+        self.size = tuple(getattr(output, "size", None) or (info["width"], info["height"]))
+        palette = getattr(output, "palette", None)
+        if palette and palette != info["palette"]:
+            # the EEPROM knows better than the board file: draw in the panel's own colours
+            self.kind = next(k for k, i in SCREENS.items()
+                             if i["driver"] == info["driver"] and i["palette"] == palette)
+        if self.size != (info["width"], info["height"]) and log:
+            log("the %s screen is %dx%d (not %dx%d): drawing at its own size"
+                % (kind, self.size[0], self.size[1], info["width"], info["height"]))
+
+    def render(self, view):
+        return render(view, self.kind, self.size)
+
+    def show(self, image):
+        return self.output.show(image)
+
+
+def open_screen(kind, screen_cfg=None, log=None):
+    """The hardware behind ``kind`` (a key of ``SCREENS``), sized by the hardware itself."""
+    info = screen_info(kind)
+    cfg = screen_cfg or {}
+    if info["driver"] == "luma":
+        args = {"chip": info["chip"]}
+        for k in ("i2c_port", "address", "spi_port", "spi_device", "gpio_dc", "gpio_reset"):
+            if k in cfg:
+                args["port" if k == "i2c_port" else k] = cfg[k]
+        if info["chip"] != "ssd1322":
+            args.update(width=info["width"], height=info["height"])
+        output = LumaScreen(open_luma(**args))
+    elif info["driver"] == "inky":
+        output = InkyScreen(open_inky())
+    else:
+        output = open_framebuffer(cfg.get("framebuffer", "/dev/fb0"))
+    return Screen(kind, output, log)
