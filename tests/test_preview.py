@@ -45,7 +45,7 @@ def same(a, b):
 def test_png_from_store_matches_the_device_renderer(store, tmp_path, capsys):
     out = str(tmp_path / "now.png")
     assert main(["preview", "--board", "pi-zero-2w-ssd1306", "--store", store,
-                 "--at", "2026-07-18T15:20", "--venue", "1", "-o", out]) == 0
+                 "--at", "2026-07-18T15:20", "--venue", "1", "--scale", "1", "-o", out]) == 0
     assert "venue 1 (Bamboo Tent)" in capsys.readouterr().out
     img = Image.open(out)
     assert img.size == (128, 64)
@@ -53,18 +53,45 @@ def test_png_from_store_matches_the_device_renderer(store, tmp_path, capsys):
     # naive time is festival time: the same moment written in UTC gives the same picture
     out2 = str(tmp_path / "utc.png")
     assert main(["preview", "--board", "pi-zero-2w-ssd1306", "--store", store,
-                 "--at", "2026-07-18T13:20Z", "--venue", "tent", "-o", out2]) == 0
+                 "--at", "2026-07-18T13:20Z", "--venue", "tent", "--scale", "1", "-o", out2]) == 0
     assert same(Image.open(out2), img)
 
 
-def test_all_venues_scaled(store, tmp_path):
+def test_default_scale_enlarges_small_screens(store, tmp_path, capsys):
+    out = str(tmp_path / "big.png")
+    assert main(["preview", "--board", "pi-zero-2w-ssd1306", "--store", store,
+                 "--at", "2026-07-18T15:20", "-o", out]) == 0
+    assert "(4x)" in capsys.readouterr().out
+    img = Image.open(out)
+    assert img.size == (512, 256)
+    assert same(img.resize((128, 64), Image.NEAREST), reference("ssd1306_128x64", 0, AT))
+    assert preview.default_scale(212) == 2 and preview.default_scale(400) == 1 and preview.default_scale(1280) == 1
+
+
+def test_all_venues_is_a_grid(store, tmp_path):
     out = str(tmp_path / "all.png")
     assert main(["preview", "--board", "pi-4-inky-phat", "--store", store, "--at", "2026-07-18T15:20+02:00",
                  "--all-venues", "--scale", "2", "-o", out]) == 0
     img = Image.open(out)
-    assert img.size == (212 * 2, (104 * 3 + 2 * 2) * 2)
-    top = img.crop((0, 0, 424, 208)).resize((212, 104), Image.NEAREST)
-    assert same(top, reference("inky_phat_212x104", 0, AT))
+    # 3 venues of 212x104: two columns, two rows (near 4:3), not a 212x316 strip
+    assert img.size == ((212 * 2 + 2) * 2, (104 * 2 + 2) * 2)
+    for i, (x, y) in enumerate(((0, 0), (214, 0), (0, 106))):
+        cell = img.crop((x * 2, y * 2, (x + 212) * 2, (y + 104) * 2)).resize((212, 104), Image.NEAREST)
+        assert same(cell, reference("inky_phat_212x104", i, AT)), i
+    # 72 venues (38c3): 7 columns of 11 rows, 1484x1144 px before scaling, not a 212x7630 strip
+    assert preview.grid_columns(72, 212, 104) == 7 and preview.grid_columns(1, 212, 104) == 1
+
+
+def test_all_venues_board_layout(store, tmp_path, capsys):
+    out = str(tmp_path / "board.png")
+    assert main(["preview", "--board", "pi-4-inky-phat", "--store", store, "--at", "2026-07-18T15:20+02:00",
+                 "--layout", "all_venues", "--scale", "1", "-o", out]) == 0
+    assert "all-venues board" in capsys.readouterr().out
+    s = Schedule()
+    from pandascreen.core import schema
+    for i, body in enumerate(demofest.bodies()):
+        s.apply(schema.parse_body(body), i, bytes([i]))
+    assert same(Image.open(out), render_schedule_image(s, 0, AT, "inky_phat_212x104", view="all_venues"))
 
 
 def test_gif(store, tmp_path, capsys):
@@ -72,9 +99,9 @@ def test_gif(store, tmp_path, capsys):
     assert main(["preview", "--board", "pico-w-ssd1306", "--store", store, "--at", "2026-07-18T14:00",
                  "--gif", "--step", "30m", "--until", "2026-07-18T18:00", "-o", out]) == 0
     captured = capsys.readouterr()
-    assert "9 frames" in captured.out and "rendering" in captured.err
+    assert "9 frames" in captured.out and "every 30m" in captured.out and "rendering" in captured.err
     img = Image.open(out)
-    assert img.n_frames == 9 and img.size == (128, 64)
+    assert img.n_frames == 9 and img.size == (512, 256)
 
 
 def test_schedule_file_goes_through_importers(tmp_path, monkeypatch, capsys):
@@ -96,7 +123,7 @@ def test_schedule_file_goes_through_importers(tmp_path, monkeypatch, capsys):
     src.write_text("<schedule/>")
     out = str(tmp_path / "field.png")
     assert main(["preview", "--board", "pi-zero-2w-ssd1306", "--schedule", str(src), "--at", "@2000",
-                 "--venue", "Field", "-o", out]) == 0
+                 "--venue", "Field", "--scale", "1", "-o", out]) == 0
     captured = capsys.readouterr()
     assert seen == [str(src)] and "warning: event x has no room" in captured.err
     s = preview.schedule_from_neutral(neutral)
@@ -119,6 +146,13 @@ def test_bad_input(store, tmp_path, capsys):
          "--until only makes sense"),
         (base + ["--at", "2026-07-18T15:20", "--until", "2026-07-30T16:00", "--step", "1m",
                  "-o", str(tmp_path / "a.gif")], "larger --step"),
+        # 3.5 hours in 30 s steps was a silent 421-frame GIF; a bare number now has no meaning
+        (base + ["--at", "2026-07-18T15:20", "--until", "2026-07-18T18:50", "--step", "30",
+                 "-o", str(tmp_path / "a.gif")], "--step 30 has no unit: write 30m for minutes or 30s"),
+        (base + ["--at", "2026-07-18T15:20", "--until", "2026-07-18T18:50", "--step", "30s",
+                 "-o", str(tmp_path / "a.gif")], "is 421 frames; at most 300"),
+        (base + ["--at", "2026-07-18T15:20", "--all-venues", "--layout", "all_venues",
+                 "-o", str(tmp_path / "a.png")], "drop --all-venues"),
         (base + ["--at", "2026-07-18T15:20", "--until", "2026-07-18T16:00", "--step", "soon",
                  "-o", str(tmp_path / "a.gif")], "--step"),
         (["preview", "--board", "pi-zero-2w-ssd1306", "--store", str(tmp_path / "none.db"), "--at",
@@ -130,3 +164,17 @@ def test_bad_input(store, tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.startswith("error: ") and needle in err and "Traceback" not in err, (argv, err)
     assert not [n for n in os.listdir(str(tmp_path)) if n.endswith(".tmp")]
+
+
+def test_several_festival_logs_are_listed(tmp_path, capsys):
+    path = str(tmp_path / "two.db")
+    s = SqliteStore(path)
+    for fid, name in (("fest-a", "Fest A"), ("fest-b", "Fest B")):
+        log = operation.log_id_for_festival(fid)
+        from pandascreen.core import schema
+        s.publish(b"\x07" * 32, schema.make_body("festival", "create", fid, {"name": name}), log, 1784370000000000)
+    s.close()
+    assert main(["preview", "--board", "pi-zero-2w-ssd1306", "--store", path, "--at", "@0",
+                 "-o", str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err
+    assert "holds 2 festival logs; pass --festival-id with one of: fest-a (Fest A), fest-b (Fest B)" in err

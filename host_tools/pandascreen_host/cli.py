@@ -116,12 +116,15 @@ def build_parser():
     v = p.add_mutually_exclusive_group()
     v.add_argument("--venue", default="0", metavar="N",
                    help="venue number (0 = first, as the buttons count) or venue id/name")
-    v.add_argument("--all-venues", action="store_true", help="all venues stacked in one image")
+    v.add_argument("--all-venues", action="store_true", help="every venue's screen, laid out as a grid")
+    p.add_argument("--layout", choices=("now_next", "all_venues"), default="now_next",
+                   help="what the screen shows: one venue's now/next, or the all-venues board (large screens)")
     p.add_argument("--gif", action="store_true", help="animate from --at to --until in --step steps")
-    p.add_argument("--step", default="15m", help="GIF time step, e.g. 15m, 1h, 90s (default 15m)")
+    p.add_argument("--step", default="15m", help="GIF time step with its unit: 15m, 1h, 90s (default 15m)")
     p.add_argument("--until", metavar="ISO_TIME", help="GIF end time")
     p.add_argument("--frame-ms", type=int, default=600, help="GIF milliseconds per frame (default 600)")
-    p.add_argument("--scale", type=int, default=1, help="enlarge pixels N times (default 1)")
+    p.add_argument("--scale", type=int, default=None,
+                   help="enlarge pixels N times (default: small screens to about 512 px wide, 1 for large)")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="output .png or .gif")
 
     # import ----------------------------------------------------------------------------------

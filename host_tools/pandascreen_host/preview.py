@@ -3,7 +3,14 @@
 The pixels come from ``pandascreen.node.display.render_schedule_image`` -- the same code the screens
 run -- and the schedule from a store (``--store festival.db``) or straight from a schedule file
 (``--schedule``, parsed by ``pandascreen_host.importers.load``).
+
+Small screens are enlarged by default (``--scale``: 128 px wide comes out 4x) so the picture is
+readable on a laptop; ``--all-venues`` lays every venue's screen out as a grid; ``--layout
+all_venues`` shows the all-venues board a large screen can hang instead of now/next.  A GIF's
+``--step`` needs its unit (``30m``, ``90s``): a bare ``30`` is refused rather than guessed.
 """
+
+import math
 
 import datetime
 import os
@@ -14,7 +21,8 @@ from pandascreen_host import boards as boardsmod
 from pandascreen_host.errors import UserError
 from pandascreen_host.progress import Progress
 
-MAX_FRAMES = 2000
+MAX_FRAMES = 300       # a festival day at 5-minute steps; more is a mistake, not a preview
+DEFAULT_WIDTH = 512    # --scale default: enlarge small screens to about this many pixels wide
 
 
 # -- schedule sources -----------------------------------------------------------------------------
@@ -73,7 +81,8 @@ def load_schedule_store(path, festival_id=None):
             if not logs:
                 raise UserError("store %s holds no operations" % path)
             if len(logs) > 1:
-                raise UserError("store %s holds %d festival logs; pass --festival-id" % (path, len(logs)))
+                raise UserError("store %s holds %d festival logs; pass --festival-id with one of: %s"
+                                % (path, len(logs), ", ".join(festival_ids(store, logs))))
             log_id = logs.pop()
         sched = Schedule.from_store(store, log_id)
     finally:
@@ -84,6 +93,21 @@ def load_schedule_store(path, festival_id=None):
         raise UserError("no venues for %s in store %s" % (
             ("festival %r" % festival_id) if festival_id else "the festival", path))
     return sched
+
+
+def festival_ids(store, log_ids):
+    """"id (name)" of the festival in each log, sorted; a log without a festival document is
+    named by its log id."""
+    from pandascreen.core.schedule import Schedule
+    out = []
+    for log_id in log_ids:
+        fest = Schedule.from_store(store, log_id).festival or {}
+        if fest.get("id"):
+            name = fest.get("name")
+            out.append("%s (%s)" % (fest["id"], name) if name and name != fest["id"] else str(fest["id"]))
+        else:
+            out.append("log %s" % (log_id.hex() if isinstance(log_id, bytes) else log_id))
+    return sorted(out)
 
 
 # -- time -----------------------------------------------------------------------------------------
@@ -117,15 +141,15 @@ def parse_time(text, tz, what="--at"):
 
 
 def parse_step(text):
-    """Seconds from ``15m``, ``1h``, ``1h30m``, ``90s`` or a plain number of seconds."""
+    """Seconds from ``15m``, ``1h``, ``1h30m`` or ``90s``; a number without a unit is an error
+    (``--step 30`` once meant 30 seconds and made a 421-frame GIF of a 3.5-hour slot)."""
     t = (text or "").strip().lower()
     if t.isdigit():
-        n = int(t)
-    else:
-        m = re.match(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$", t)
-        if not t or not m:
-            raise UserError("--step %r must look like 15m, 1h, 1h30m or 90s" % text)
-        n = int(m.group(1) or 0) * 3600 + int(m.group(2) or 0) * 60 + int(m.group(3) or 0)
+        raise UserError("--step %s has no unit: write %sm for minutes or %ss for seconds" % (t, t, t))
+    m = re.match(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$", t)
+    if not t or not m:
+        raise UserError("--step %r must look like 15m, 1h, 1h30m or 90s" % text)
+    n = int(m.group(1) or 0) * 3600 + int(m.group(2) or 0) * 60 + int(m.group(3) or 0)
     if n <= 0:
         raise UserError("--step must be longer than zero")
     return n
@@ -136,9 +160,15 @@ def frame_times(start, until, step):
         raise UserError("--until is before --at")
     count = (until - start) // step + 1
     if count > MAX_FRAMES:
-        raise UserError("that is %d frames; use a larger --step or an earlier --until (at most %d)"
-                        % (count, MAX_FRAMES))
+        raise UserError("--at to --until in steps of %s is %d frames; at most %d: use a larger --step "
+                        "or an earlier --until" % (_span(step), count, MAX_FRAMES))
     return [start + i * step for i in range(count)]
+
+
+def _span(seconds):
+    h, rest = divmod(int(seconds), 3600)
+    m, s = divmod(rest, 60)
+    return "".join("%d%s" % (v, u) for v, u in ((h, "h"), (m, "m"), (s, "s")) if v) or "0s"
 
 
 def resolve_venue(spec, venues):
@@ -164,17 +194,33 @@ def _renderer():
     return render_schedule_image
 
 
+def default_scale(width):
+    """Enlargement that makes a ``width``-pixel screen about ``DEFAULT_WIDTH`` wide (1 for large)."""
+    return max(1, min(8, DEFAULT_WIDTH // max(1, width)))
+
+
+def grid_columns(count, width, height):
+    """Columns for ``count`` screens of ``width`` x ``height``: the sheet comes out near 4:3."""
+    def off(cols):
+        rows = (count + cols - 1) // cols
+        return abs(math.log(cols * width / float(rows * height) / (4.0 / 3.0)))
+    return min(range(1, max(1, count) + 1), key=off)
+
+
 def compose(images, scale=1, gap=2):
-    """Stack images vertically (separated by a grey gap) and enlarge ``scale`` times; RGB result."""
+    """Lay images out as a grid (grey gaps between them) and enlarge ``scale`` times; RGB result."""
     from PIL import Image
     rgb = [im.convert("RGB") for im in images]
-    width = max(im.width for im in rgb)
-    height = sum(im.height for im in rgb) + gap * (len(rgb) - 1)
+    cw = max(im.width for im in rgb)
+    ch = max(im.height for im in rgb)
+    cols = grid_columns(len(rgb), cw, ch)
+    rows = (len(rgb) + cols - 1) // cols
+    width = cols * cw + gap * (cols - 1)
+    height = rows * ch + gap * (rows - 1)
     sheet = Image.new("RGB", (width, height), (96, 96, 96))
-    y = 0
-    for im in rgb:
-        sheet.paste(im, (0, y))
-        y += im.height + gap
+    for i, im in enumerate(rgb):
+        r, c = divmod(i, cols)
+        sheet.paste(im, (c * (cw + gap), r * (ch + gap)))
     if scale != 1:
         sheet = sheet.resize((width * scale, height * scale), Image.NEAREST)
     return sheet
@@ -207,15 +253,18 @@ def run(args, out=None, err=None):
         raise UserError("a GIF needs --until (and optionally --step, default 15m)")
     if not gif and getattr(args, "until", None):
         raise UserError("--until only makes sense with --gif / a .gif output")
-    scale = getattr(args, "scale", 1) or 1
-    if not 1 <= scale <= 16:
+    scale = getattr(args, "scale", None)
+    if scale is not None and not 1 <= scale <= 16:
         raise UserError("--scale must be between 1 and 16")
+    view = getattr(args, "layout", None) or "now_next"
     frame_ms = getattr(args, "frame_ms", 600) or 600
     if frame_ms < 20:
         raise UserError("--frame-ms must be at least 20")
 
     board = boardsmod.load_board(args.board)
     kind = board["screen"]["kind"]
+    if view == "all_venues" and getattr(args, "all_venues", False):
+        raise UserError("--layout all_venues already shows every venue; drop --all-venues")
     render = _renderer()
     if getattr(args, "store", None):
         schedule = load_schedule_store(args.store, getattr(args, "festival_id", None))
@@ -228,14 +277,18 @@ def run(args, out=None, err=None):
     start = parse_time(args.at, tz)
     if getattr(args, "all_venues", False):
         indices = list(range(len(venues)))
+    elif view == "all_venues":
+        indices = [0]
     else:
         indices = [resolve_venue(getattr(args, "venue", "0"), venues)]
     times = frame_times(start, parse_time(args.until, tz, "--until"), parse_step(args.step)) if gif else [start]
+    if scale is None:
+        scale = default_scale(render(schedule, indices[0], start, kind, view=view).width)
 
     frames = []
     prog = Progress("rendering", len(times), unit="frames", stream=err) if gif else None
     for n, t in enumerate(times):
-        frames.append(compose([render(schedule, i, t, kind) for i in indices], scale=scale))
+        frames.append(compose([render(schedule, i, t, kind, view=view) for i in indices], scale=scale))
         if prog:
             prog.update(n + 1)
     if prog:
@@ -251,12 +304,15 @@ def run(args, out=None, err=None):
     _save_atomic(save, output)
 
     when = datetime.datetime.fromtimestamp(start, tz).strftime("%Y-%m-%d %H:%M %z")
-    which = "all %d venues" % len(venues) if len(indices) > 1 else "venue %d (%s)" % (
-        indices[0], venues[indices[0]].name)
+    if view == "all_venues":
+        which = "the all-venues board"
+    else:
+        which = "all %d venues" % len(venues) if len(indices) > 1 else "venue %d (%s)" % (
+            indices[0], venues[indices[0]].name)
     w, h = frames[0].size
     if gif:
-        out.write("wrote %s: %d frames, %dx%d, %s, from %s every %ss\n"
-                  % (output, len(frames), w, h, which, when, parse_step(args.step)))
+        out.write("wrote %s: %d frames, %dx%d (%dx), %s, from %s every %s\n"
+                  % (output, len(frames), w, h, scale, which, when, _span(parse_step(args.step))))
     else:
-        out.write("wrote %s: %dx%d, %s at %s\n" % (output, w, h, which, when))
+        out.write("wrote %s: %dx%d (%dx), %s at %s\n" % (output, w, h, scale, which, when))
     return 0
