@@ -31,8 +31,18 @@ tests/mp/node_modules/.installed: tests/mp/package.json tests/mp/package-lock.js
 demo: $(VENV)/.installed
 	$(PY) -m pandascreen.demo --out demo-out
 
-test: tools $(VENV)/.installed tests/mp/node_modules/.installed
-	$(PY) -m pytest -q
+# The suite needs no network: what it installs (tests/test_wheel.py) is downloaded first, then pytest
+# runs, where we can (root, util-linux unshare), in a network namespace of its own with only
+# loopback, so no test can send a packet off this machine (iroh's port mapper would try).
+NO_NETWORK := $(shell [ "$$(id -u)" = 0 ] && command -v unshare >/dev/null 2>&1 && command -v ip >/dev/null 2>&1 && unshare --net true 2>/dev/null \
+                && echo "unshare --net sh -c 'ip link set lo up && exec \"\$$@\"' sh")
+
+build/wheelhouse/.filled: pyproject.toml $(VENV)/.installed
+	$(PY) tests/test_wheel.py --fill-wheelhouse
+	touch $@
+
+test: tools $(VENV)/.installed tests/mp/node_modules/.installed build/wheelhouse/.filled
+	$(NO_NETWORK) $(PY) -m pytest -q
 
 bench: $(VENV)/.installed
 	$(PY) -m pandascreen.bench

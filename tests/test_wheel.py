@@ -76,6 +76,24 @@ def _build_requires():
         return tomllib.load(fh)["build-system"]["requires"]
 
 
+def fill_wheelhouse():
+    """Download what the wheel tests install (build backend, dependencies, the host extra) into the
+    wheelhouse, so the suite itself can run with no network at all (``make test`` runs pytest in
+    a network namespace of its own); a no-op when everything is there already."""
+    try:
+        import tomllib
+    except ImportError:  # Python < 3.11
+        import tomli as tomllib
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as fh:
+        project = tomllib.load(fh)
+    needs = list(project["build-system"]["requires"]) + list(project["project"]["dependencies"]) + \
+        list(project["project"]["optional-dependencies"]["host"])
+    with _wheelhouse_lock():
+        r = _pip(sys.executable, "download", "-q", "-d", WHEELHOUSE, *needs)
+    if r.returncode != 0:
+        raise SystemExit("filling %s from the package index failed:\n%s%s" % (WHEELHOUSE, r.stdout, r.stderr))
+
+
 def _copy_sources(dst):
     """The working tree's package sources without caches and build leftovers (a stale build/lib
     would otherwise put deleted files into the wheel)."""
@@ -246,3 +264,9 @@ def test_flash_dry_run_compiles_the_core_and_main_py(venv, outside):
     assert "main.py" in r.stdout, "a flashed board would not start without main.py:\n" + r.stdout
     compiled = [n for _, _, files in os.walk(str(build)) for n in files if n.endswith(".mpy")]
     assert compiled, "nothing compiled into %s" % build
+
+
+if __name__ == "__main__":  # make test: python tests/test_wheel.py --fill-wheelhouse
+    if sys.argv[1:] != ["--fill-wheelhouse"]:
+        raise SystemExit("usage: python tests/test_wheel.py --fill-wheelhouse")
+    fill_wheelhouse()
