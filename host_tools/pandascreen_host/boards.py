@@ -11,8 +11,8 @@ A board file looks like this (all fields are checked by :func:`validate`)::
     enclosure = "pi-zero-2w-ssd1306.scad"  # file in enclosures/
 
     [screen]
-    kind = "ssd1306_128x64"                # ssd1306_128x64 | inky_phat_212x104 | inky_what_400x300
-    bus = "i2c"                            # ssd1306: i2c; inky: spi
+    kind = "ssd1306_128x64"                # a key of pandascreen.node.display.SCREENS
+    bus = "i2c"                            # ssd1306/sh1106: i2c; ssd1322, inky: spi; hdmi: hdmi
     i2c_port = 1
     address = 0x3C
 
@@ -48,14 +48,19 @@ except ImportError:  # Python < 3.11
 from pandascreen_host.errors import UserError
 
 PLATFORMS = ("raspberry-pi-os", "micropython")
-SCREEN_KINDS = ("ssd1306_128x64", "inky_phat_212x104", "inky_what_400x300")
-SCREEN_BUS = {"ssd1306_128x64": "i2c", "inky_phat_212x104": "spi", "inky_what_400x300": "spi"}
+# the kinds (and their sizes) are pandascreen.node.display.SCREENS; here only how each is wired
+SCREEN_BUS = {"ssd1306_128x64": "i2c", "sh1106_128x64": "i2c", "ssd1322_256x64": "spi",
+              "inky_phat_212x104": "spi", "inky_phat_250x122": "spi", "inky_what_400x300": "spi",
+              "inky_impression_800x480": "spi", "hdmi": "hdmi"}
+SCREEN_KINDS = tuple(SCREEN_BUS)
+NO_BUSY_PIN = ("ssd1322_256x64",)   # OLEDs over SPI have no busy line
 
 TOP_FIELDS = ("name", "description", "platform", "enclosure", "screen", "pins", "outline", "raspberry_pi")
 REQUIRED_TOP = ("name", "description", "platform", "enclosure", "screen", "pins", "outline")
-SCREEN_FIELDS = {"i2c": ("kind", "bus", "i2c_port", "address"), "spi": ("kind", "bus", "spi_port")}
+SCREEN_FIELDS = {"i2c": ("kind", "bus", "i2c_port", "address"), "spi": ("kind", "bus", "spi_port"),
+                 "hdmi": ("kind", "bus", "framebuffer")}
 BUTTON_PINS = ("button_next", "button_prev")
-BUS_PINS = {"i2c": ("i2c_sda", "i2c_scl"), "spi": ("spi_cs", "spi_dc", "spi_reset", "spi_busy")}
+BUS_PINS = {"i2c": ("i2c_sda", "i2c_scl"), "spi": ("spi_cs", "spi_dc", "spi_reset", "spi_busy"), "hdmi": ()}
 OUTLINE_FIELDS = ("pcb", "pcb_thickness", "holes", "hole_diameter", "screen_module", "screen_active")
 
 # Raspberry Pi 40-pin header: BCM GPIO 0-27. I2C1 is fixed to GPIO2/3; SPI0 uses 9/10/11.
@@ -194,10 +199,10 @@ def validate(board):
         bus = screen.get("bus")
         want = SCREEN_BUS.get(kind)
         if "bus" not in screen:
-            problems.append("screen.bus: missing field (\"i2c\" or \"spi\")")
+            problems.append("screen.bus: missing field (\"i2c\", \"spi\" or \"hdmi\")")
             bus = None
-        elif bus not in ("i2c", "spi"):
-            problems.append("screen.bus: unknown bus %r (known: i2c, spi)" % (bus,))
+        elif bus not in SCREEN_FIELDS:
+            problems.append("screen.bus: unknown bus %r (known: i2c, spi, hdmi)" % (bus,))
             bus = None
         elif want and bus != want:
             problems.append("screen.bus: a %s screen is connected over %s, not %s" % (kind, want, bus))
@@ -237,6 +242,8 @@ def validate(board):
         pins = None
     if isinstance(pins, dict):
         needed = BUTTON_PINS + (BUS_PINS[bus] if bus else ())
+        if isinstance(screen, dict) and screen.get("kind") in NO_BUSY_PIN:
+            needed = tuple(p for p in needed if p != "spi_busy")
         known = BUTTON_PINS + BUS_PINS["i2c"] + BUS_PINS["spi"]
         for key in pins:
             if key not in known:
@@ -352,8 +359,13 @@ def screen_config(board):
             out["sda"] = board["pins"]["i2c_sda"]
             out["scl"] = board["pins"]["i2c_scl"]
         return out
-    return {"spi_port": s["spi_port"], "cs": board["pins"]["spi_cs"], "dc": board["pins"]["spi_dc"],
-            "reset": board["pins"]["spi_reset"], "busy": board["pins"]["spi_busy"]}
+    if s["bus"] == "hdmi":
+        return {"framebuffer": s["framebuffer"]}
+    out = {"spi_port": s["spi_port"], "cs": board["pins"]["spi_cs"], "dc": board["pins"]["spi_dc"],
+           "reset": board["pins"]["spi_reset"]}
+    if "spi_busy" in board["pins"]:
+        out["busy"] = board["pins"]["spi_busy"]
+    return out
 
 
 def button_config(board):

@@ -347,9 +347,11 @@ def open_screen(kind, screen_cfg=None, log=None):
     cfg = screen_cfg or {}
     if info["driver"] == "luma":
         args = {"chip": info["chip"]}
-        for k in ("i2c_port", "address", "spi_port", "spi_device", "gpio_dc", "gpio_reset"):
+        names = {"i2c_port": "port", "address": "address", "spi_port": "spi_port", "dc": "gpio_dc",
+                 "reset": "gpio_reset"}
+        for k in names:
             if k in cfg:
-                args["port" if k == "i2c_port" else k] = cfg[k]
+                args[names[k]] = cfg[k]
         if info["chip"] != "ssd1322":
             args.update(width=info["width"], height=info["height"])
         output = LumaScreen(open_luma(**args))
