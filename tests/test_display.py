@@ -213,3 +213,226 @@ def test_many_venues_and_long_names_render_on_every_screen():
         for i in (0, 14, 15):
             img = display.render_schedule_image(s, i, DAY + 60, kind, status="synced 02:01")
             assert img.size == (display.SCREENS[kind]["width"], display.SCREENS[kind]["height"])
+
+
+# -- sizes from the device, new screens, real schedules -------------------------------------------
+
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
+
+
+def real_schedule(name):
+    """The real ``core.schedule.Schedule`` built from a fixture the way preview builds it."""
+    from pandascreen_host import importers, preview
+
+    return preview.schedule_from_neutral(importers.load(os.path.join(FIXTURES, name)))
+
+
+# 36C3 (frab XML), 27 Dec 2019 17:05 CET: OIO Workshop Dome has one workshop on and the next one
+# at 17:15; Lecture room 11 has a meeting on; the other venues are on later days.
+C36 = 1577462400 + 300
+NEW_SCREENS = ("sh1106_128x64", "ssd1322_256x64", "inky_phat_250x122", "inky_what_400x300",
+               "inky_impression_800x480", "hdmi")
+REAL_CASES = {}
+for _kind in NEW_SCREENS:
+    REAL_CASES["real_%s_now_next" % _kind] = ("giggity_36c3_merged.xml", 2, C36, _kind, "now_next")
+    REAL_CASES["real_%s_all_venues" % _kind] = ("giggity_36c3_merged.xml", 0, C36, _kind, "all_venues")
+# JRES 2022 (iCal): the long venue name the issue saw cut as "Accueil Pa..." on the pHAT header
+REAL_CASES["real_inky_phat_212x104_long_venue"] = ("giggity_jres_2022.ics", 0, 1652778000 + 600,
+                                                   "inky_phat_212x104", "now_next")
+
+
+@pytest.fixture(scope="module")
+def schedules():
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            cache[name] = real_schedule(name)
+        return cache[name]
+    return get
+
+
+@pytest.mark.parametrize("name", sorted(REAL_CASES))
+def test_real_schedule_golden_images(name, schedules):
+    fixture, venue, now, kind, view = REAL_CASES[name]
+    img = display.render_schedule_image(schedules(fixture), venue, now, kind, status="synced 17:00", view=view)
+    info = display.SCREENS[kind]
+    assert img.size == (info["width"], info["height"]) and img.mode == info["mode"]
+    path = os.path.join(GOLDEN, name + ".png")
+    if REGEN:
+        img.save(path)
+    assert os.path.exists(path), "missing golden %s: run with PANDASCREEN_REGEN_GOLDEN=1" % path
+    with Image.open(path) as ref:
+        ref.load()
+        assert ref.mode == img.mode and ref.size == img.size
+        assert ref.tobytes() == img.tobytes(), "%s differs from the golden image; if intended, regenerate " \
+            "with PANDASCREEN_REGEN_GOLDEN=1 and look at the PNG" % name
+
+
+def test_one_table_of_screen_kinds():
+    from pandascreen.core import config
+    from pandascreen_host import boards
+
+    assert set(config.DISPLAYS) == set(display.SCREENS) == set(boards.SCREEN_KINDS)
+    for kind, info in display.SCREENS.items():
+        img = display.new_image(kind)
+        assert img.size == (info["width"], info["height"]) and img.mode == info["mode"], kind
+
+
+def test_inky_phat_250x122_draws_at_its_own_size(monkeypatch, schedules):
+    """The SSD1608 pHAT behind a board file that says 212x104: no ValueError, no restart loop."""
+    inky = FakeInky(250, 122)
+    inky.colour = "red"
+    monkeypatch.setattr(display, "open_inky", lambda: inky)
+    said = []
+    screen = display.open_screen("inky_phat_212x104", {}, log=said.append)
+    assert screen.size == (250, 122) and "250x122" in said[0]
+    img = screen.render(layout.build_view(schedules("giggity_jres_2022.ics"), 0, 1652778000 + 600))
+    assert img.size == (250, 122)
+    assert screen.show(img) and inky.images[0].size == (250, 122)
+
+
+def test_app_device_renders_at_the_screen_size(tmp_path):
+    from pandascreen import demofest
+    from pandascreen.core import config, operation
+    from pandascreen.core.store import MemoryStore
+    from pandascreen.node import app
+
+    store = MemoryStore()
+    log = operation.log_id_for_festival(demofest.FESTIVAL_ID)
+    for i, body in enumerate(demofest.bodies()):
+        store.publish(b"\x05" * 32, body, log, demofest.DAY_START * 1000000 + i)
+    shots = []
+
+    class Panel:
+        kind = "inky_phat_212x104"
+        size = (250, 122)
+
+        def show(self, img):
+            shots.append(img)
+
+    for layout_name in ("now_next", "all_venues"):
+        cfg = config.validate({"festival_id": demofest.FESTIVAL_ID, "display": "inky_phat_212x104",
+                               "trust_anyone": True, "layout": layout_name})
+        dev = app.Device(cfg, store, Panel(), clock=lambda: demofest.DAY_START + 3600)
+        assert dev.render().size == (250, 122)
+    board = display.render_schedule_image(dev.controller.schedule, 0, demofest.DAY_START + 3600,
+                                          "inky_phat_212x104", status=dev.status, size=(250, 122),
+                                          view="all_venues")
+    assert shots[-1].tobytes() == board.tobytes()
+
+
+def test_inky_impression_uses_its_seven_colour_indices(monkeypatch, schedules):
+    inky = FakeInky(800, 480)
+    inky.colour = "multi"
+    monkeypatch.setattr(display, "open_inky", lambda: inky)
+    screen = display.open_screen("inky_impression_800x480")
+    assert screen.kind == "inky_impression_800x480" and screen.size == (800, 480)
+    img = screen.render(layout.build_view(schedules("giggity_36c3_merged.xml"), 2, C36))
+    # inky's order: BLACK=0 WHITE=1 ... RED=4; a "P" image's indices go to the panel as they are
+    assert set(img.tobytes()) == {0, 1, 4}
+    assert img.convert("RGB").getpixel((799, 240)) == (255, 255, 255)
+    # an Impression found behind a tricolour board file is drawn in its own colours
+    assert display.open_screen("inky_what_400x300").kind == "inky_impression_800x480"
+
+
+def test_luma_sh1106_and_ssd1322_through_open_screen(monkeypatch, schedules):
+    from luma.core.device import dummy
+
+    made = {}
+
+    def fake_open_luma(chip, **kw):
+        made[chip] = kw
+        return dummy(width=256, height=64, mode="RGB") if chip == "ssd1322" else dummy(width=128, height=64, mode="1")
+
+    monkeypatch.setattr(display, "open_luma", fake_open_luma)
+    s = schedules("giggity_36c3_merged.xml")
+    grey = display.open_screen("ssd1322_256x64", {"spi_port": 0, "dc": 24, "reset": 25})
+    assert made["ssd1322"] == {"spi_port": 0, "gpio_dc": 24, "gpio_reset": 25}
+    img = grey.render(layout.build_view(s, 2, C36, "synced 17:00"))
+    assert grey.size == (256, 64) and img.mode == "L" and {0, 150, 255} <= set(img.tobytes())
+    grey.show(img)
+    assert grey.output.device.image.getpixel((0, 0)) == (255, 255, 255)
+    mono = display.open_screen("sh1106_128x64", {"i2c_port": 1, "address": 0x3C})
+    assert made["sh1106"] == {"port": 1, "address": 0x3C, "width": 128, "height": 64}
+    shown = mono.render(layout.build_view(s, 2, C36))
+    mono.show(shown)
+    assert mono.output.device.image.tobytes() == shown.tobytes()
+
+
+def test_open_luma_picks_the_chip_and_bus(monkeypatch):
+    import luma.core.interface.serial as serial
+    import luma.oled.device as device
+
+    seen = []
+    monkeypatch.setattr(serial, "i2c", lambda port, address: ("i2c", port, address))
+    monkeypatch.setattr(serial, "spi", lambda **kw: ("spi", kw["port"], kw["gpio_DC"], kw["gpio_RST"]))
+    monkeypatch.setattr(device, "sh1106", lambda bus, **kw: seen.append(("sh1106", bus, kw)) or "a")
+    monkeypatch.setattr(device, "ssd1322", lambda bus, **kw: seen.append(("ssd1322", bus, kw)) or "b")
+    assert display.open_luma("sh1106", port=1, address=0x3C, width=128, height=64) == "a"
+    assert display.open_luma("ssd1322", gpio_dc=24, gpio_reset=25) == "b"
+    assert seen == [("sh1106", ("i2c", 1, 0x3C), {"width": 128, "height": 64}),
+                    ("ssd1322", ("spi", 0, 24, 25), {})]
+
+
+@pytest.mark.parametrize("bpp", [16, 32])
+def test_hdmi_framebuffer_from_sysfs(tmp_path, bpp, schedules):
+    sysfs = tmp_path / "sys"
+    (sysfs / "fb0").mkdir(parents=True)
+    (sysfs / "fb0" / "virtual_size").write_text("1920,1080\n")
+    (sysfs / "fb0" / "bits_per_pixel").write_text("%d\n" % bpp)
+    fb = tmp_path / "fb0"
+    out = display.open_framebuffer(str(fb), str(sysfs))
+    screen = display.Screen("hdmi", out)
+    assert screen.size == (1920, 1080)
+    img = screen.render(layout.build_view(schedules("giggity_36c3_merged.xml"), 2, C36))
+    assert img.size == (1920, 1080) and img.mode == "RGB"
+    assert screen.show(img) is True and screen.show(img) is False   # unchanged: not rewritten
+    data = fb.read_bytes()
+    assert len(data) == 1920 * 1080 * bpp // 8
+    px = bpp // 8
+    white = data[:px]                              # header bar: foreground
+    black = data[(1000 * 1920 + 1919) * px:(1000 * 1920 + 1920) * px]   # background
+    assert white == b"\xff" * px if bpp == 16 else white == b"\xff\xff\xff\x00"
+    assert black == b"\x00" * px
+    with pytest.raises(ValueError, match="24 bits"):
+        display.framebuffer_bytes(img, 24)
+
+
+def _cap_mm(kind, px_mm):
+    """Height in mm of a capital in the event title on ``kind`` (pixels of ``px_mm`` mm)."""
+    from pandascreen.node.ttf import default_face
+
+    info = display.SCREENS[kind]
+    face = display.face_for(info["width"], info["height"])
+    assert face is default_face()
+    m = layout.Metrics(info["width"], info["height"], face)
+    left, top, right, bottom = face.font(m.ts).getbbox("H")
+    return (bottom - top) * px_mm
+
+
+def test_large_screens_are_legible_from_three_metres():
+    """A capital 5 mm high subtends 5.7 arc minutes at 3 m: above the 5' a 20/20 eye resolves."""
+    from pandascreen_host import boards
+
+    for name in ("pi-4-inky-what", "pi-4-inky-impression-7"):
+        b = boards.load_board(name)
+        kind = b["screen"]["kind"]
+        px_mm = b["outline"]["screen_active"][0] / display.SCREENS[kind]["width"]
+        assert _cap_mm(kind, px_mm) >= 5.0, name
+    # a 32in TV (708 mm wide) at 1280x720
+    assert _cap_mm("hdmi", 708.0 / 1280) >= 5.0
+    # small screens keep the bitmap font
+    assert display.face_for(250, 122) is None and display.face_for(256, 64) is None
+
+
+def test_board_pages_when_venues_do_not_fit():
+    venues = [FakeVenue("v%d" % i, "Stage %d" % i, i) for i in range(72)]
+    events = [FakeEvent("e%d" % i, "v%d" % i, "Talk %d" % i, DAY, DAY + 3600) for i in range(72)]
+    s = FakeSchedule({"name": "Big", "utc_offset": 0}, venues, events)
+    pages = []
+    for page in range(12):
+        img = display.render_schedule_image(s, 0, DAY + 60, "inky_what_400x300", view="all_venues", page=page)
+        pages.append(img.tobytes())
+    n = len(set(pages))
+    assert n == 9 and pages[9] == pages[0]   # 8 venues a page, and the pages wrap round

@@ -182,7 +182,8 @@ class Metrics:
     * small (128x64 OLED, 256x64): everything at scale 1, progress bar inline with the time range.
     * medium (212x104 and 250x122 Inky pHAT): scale-2 header, scale-1 body, footer.
     * large (400x300 Inky wHAT and up): header, titles and details grow with the screen
-      (``unit``: 1 on the wHAT, 2 on 800x480 and a 1280x720 TV, 4 at 1920x1080).  With a TrueType ``face``
+      (``unit``: 1 on the wHAT, 2 on 800x480 and a 1280x720 TV, 4 at 1920x1080; TrueType text
+      grows half as fast).  With a TrueType ``face``
       (the Pi's large screens) titles are set so their capitals are >= 5 mm high on the wHAT's
       and Impression's ~0.2 mm pixels: legible from 3 m (tests/test_display.py measures it).
 
@@ -199,7 +200,10 @@ class Metrics:
             u = max(1, (min(width * 10 // 400, height * 10 // 300) + 5) // 10)
             self.unit = u
             if self.ttf:
-                self.hs, self.ts, self.ds, self.fs = 3 * u, 5 * u, 3 * u, 2 * u
+                # text grows by half per unit: the 800x480 Impression has the wHAT's 0.2 mm
+                # pixels, so its titles need no more pixels, only more room; a TV gets as much
+                g = u - 1
+                self.hs, self.ts, self.ds, self.fs = 3 + g, 5 + 2 * g, 3 + g, 2 + g
             else:
                 self.hs, self.ts, self.ds, self.fs = 3 * u, 3 * u, 2 * u, 2 * u
             self.pad, self.gap, self.bar_h = 4 * u, 4 * u, 10 * u
@@ -290,7 +294,7 @@ def _header_title(canvas, m, title, room, ty):
     if hs < 2 or f.text_width(title, hs) <= room:
         f.draw_text(canvas, m.pad, ty, f.ellipsize(title, room, hs, word=hs >= 2), 0, hs)
         return
-    small = hs // 2
+    small = max(hs // 2, 2 if m.ttf else 1)   # a TrueType face below 2 is a 6 px smudge
     line_h = font.CELL_H * small
     rows = max(1, (m.header_h - 2) // line_h)
     lines = f.wrap(title, room, 0, small)

@@ -312,8 +312,8 @@ class FramebufferScreen:
         return True
 
 
-def open_framebuffer(fbdev="/dev/fb0"):
-    w, h, bpp = framebuffer_geometry(fbdev)
+def open_framebuffer(fbdev="/dev/fb0", sysfs="/sys/class/graphics"):
+    w, h, bpp = framebuffer_geometry(fbdev, sysfs)
     return FramebufferScreen(fbdev, (w, h), bpp)
 
 
