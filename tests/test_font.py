@@ -155,3 +155,24 @@ def test_wrap_lines_always_fit():
                 assert line == line.strip()
         full = font.wrap(text, width)
         assert "".join(full).replace(" ", "") == font.normalize(text).replace(" ", "")
+
+
+def test_wrap_and_ellipsize_with_a_measure_match_the_cells():
+    """The TrueType face shares wrap/ellipsize through ``measure``: given the cell widths it must
+    give what the bitmap path gives."""
+    cells = lambda t: len(t) * font.CELL_W
+    for text in ("Opening: Why festivals need local-first software", "W" * 50, "a-b/c-d-e-f-g-h-i-j-k",
+                 "Peer-to-peer schedules with p2panda", "", "x"):
+        for width in (30, 60, 127, 200):
+            for lines in (0, 1, 2, 3):
+                assert font.wrap(text, width, lines, measure=cells) == font.wrap(text, width, lines), (text, width)
+            assert font.ellipsize(text, width, measure=cells) == font.ellipsize(text, width)
+
+
+def test_ellipsize_at_a_word_boundary():
+    assert font.ellipsize("Accueil Parc Chanot", 13 * 6) == "Accueil Parc\u2026"
+    assert font.ellipsize("Accueil Parc Chanot", 15 * 6) == "Accueil Parc C\u2026"
+    assert font.ellipsize("Accueil Parc Chanot", 15 * 6, word=True) == "Accueil Parc\u2026"
+    # no space in the second half of what fits: cut inside the word
+    assert font.ellipsize("A Supercalifragilistic", 12 * 6, word=True) == "A Supercali\u2026"
+    assert font.ellipsize("Short", 60, word=True) == "Short"

@@ -345,3 +345,78 @@ def test_core_modules_compile_with_mpy_cross(tmp_path):
         proc = subprocess.run([exe, "-o", str(out), src], capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
         assert out.stat().st_size > 0
+
+
+# -- friction fixes and the all-venues board ---------------------------------------------------
+
+def test_one_time_left_format():
+    assert [layout.span(m) for m in (1, 59, 60, 105, 125)] == ["1m", "59m", "1h", "1h 45m", "2h 5m"]
+    v = layout.build_view(demo_schedule(), 0, DAY + 25 * 60)
+    assert v["now"]["left"] == "35m left" and v["next"]["in"] == "in 50m"
+
+
+def test_bottom_status_keeps_its_descenders():
+    """"synced" lost the tail of its y on the 128x64 OLED (read as "sunced")."""
+    view = layout.build_view(demo_schedule(), 0, DAY + 10 * 3600, "synced 14:20")
+    c = StrictCanvas(128, 64, (0, 1))
+    layout.draw_view(c, 128, 64, view)
+    probe = StrictCanvas(128, 64, (0, 1))
+    x = (128 - font.text_width("synced 14:20")) // 2
+    font.draw_text(probe, x, 64 - font.CELL_H, "synced 14:20", 1)
+    assert max(y for _x, y in probe.px) == 63          # the y's tail is on the last row
+    assert all(c.px.get(p) == 1 for p in probe.px)
+
+
+def test_long_venue_name_fits_the_inky_header():
+    s = FakeSchedule({"name": "JRES", "utc_offset": 0}, [FakeVenue("a", "Accueil Parc Chanot", 0)],
+                     [FakeEvent("e", "a", "Accueil congressistes", DAY, DAY + 3600)])
+    view = layout.build_view(s, 0, DAY + 60)
+    c = StrictCanvas(212, 104, (0, 1, 2))
+    layout.draw_view(c, 212, 104, view, "tricolor")
+    m = layout.Metrics(212, 104)
+    probe = StrictCanvas(212, 104, (0, 1))
+    font.draw_text(probe, m.pad, (m.header_h - font.CELL_H) // 2, "Accueil Parc Chanot", 1, 1)
+    assert all(c.px.get(p) == 0 for p in probe.px)      # whole, light on the dark header
+    # two lines when one is not enough, and a word-boundary ellipsis only past two
+    many = FakeSchedule({"name": "F"}, [FakeVenue("a", "Espace Posters et Exposants du Palais des Congrès", 0)], [])
+    c = StrictCanvas(212, 104, (0, 1, 2))
+    layout.draw_view(c, 212, 104, layout.build_view(many, 0, DAY), "tricolor")
+
+
+def _boards():
+    s = demo_schedule()
+    yield layout.build_board(s, DAY + 25 * 60, "synced 14:20")
+    yield layout.build_board(s, DAY + 10 * 3600, "")
+    yield layout.build_board(FakeSchedule(), DAY, "offline")
+    many = FakeSchedule({"name": "An Extraordinarily Long Festival Name That Never Ends"},
+                        [FakeVenue("v%d" % i, "Venue With A Really Long Name %d" % i, i) for i in range(40)],
+                        [FakeEvent("e%d" % i, "v%d" % i, "W" * 90, DAY, DAY + 60, ["S"]) for i in range(40)])
+    for page in (0, 1, 7):
+        yield layout.build_board(many, DAY + 30, "x" * 300, page)
+
+
+def test_build_board_is_build_view_per_venue():
+    s = demo_schedule()
+    b = layout.build_board(s, DAY + 25 * 60, "ok", 3)
+    assert (b["festival"], b["clock"], b["status"], b["page"], b["message"]) == ("Pandafest 2026", "14:25", "ok", 3, "")
+    assert b["venues"] == [layout.build_view(s, i, DAY + 25 * 60, "ok") for i in range(3)]
+    assert layout.build_board(FakeSchedule(), DAY)["message"] == layout.NO_SCHEDULE
+
+
+@pytest.mark.parametrize("width,height,palette", SIZES)
+def test_draw_board_stays_inside_and_uses_palette(width, height, palette):
+    colors = (0, 1, 2) if palette == "tricolor" else (0, 1)
+    for board in _boards():
+        c = StrictCanvas(width, height, colors)
+        layout.draw_board(c, width, height, board, palette)
+        assert c.px[(0, 0)] == 1
+        assert sum(1 for v in c.px.values() if v) > 50
+
+
+def test_board_shows_every_venue_at_a_glance_when_it_can():
+    board = layout.build_board(demo_schedule(), DAY + 25 * 60)
+    c = VLSBCanvas(400, 300)
+    layout.draw_board(c, 400, 300, board, "mono")
+    m = layout.Metrics(400, 300)
+    plan = layout._board_plan(m, board["venues"], m.inner, 300 - m.header_h - m.gap - m.footer_h - 1)
+    assert len(plan[5]) == 1 and plan[0] >= 2           # one page, text at scale 2 or more
