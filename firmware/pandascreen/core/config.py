@@ -3,7 +3,8 @@
 The festival group (core/auth.py) is named here: ``organisers`` are its Manage members (the
 first key is the group's id), ``festival_mode`` is "curated" (an imported program: every Write
 member writes anything) or "self-organised" (members invite members, venue stewards),
-``venues`` the venue ids this screen follows (null: all).  A config without organisers is
+``venues`` the venue ids this screen follows (null: all). ``layout`` is "now_next" (one venue, the
+buttons flip venues) or "all_venues" (the whole program at a glance; the buttons turn pages).  A config without organisers is
 refused unless it says ``"trust_anyone": true`` -- a demo in which anyone on the network can
 change the screen; never a silent default.
 
@@ -16,6 +17,7 @@ Example::
      "peers": ["10.0.0.2:2026"],
      "listen_port": 2026,
      "display": "ssd1306_128x64",
+     "layout": "now_next",
      "screen": {"i2c_port": 1, "address": 60},
      "buttons": {"next": 17, "prev": 27},
      "store": "festival.db", "key": "device.key",
