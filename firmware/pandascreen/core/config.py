@@ -5,8 +5,8 @@ first key is the group's id), ``festival_mode`` is "curated" (an imported progra
 member writes anything) or "self-organised" (members invite members, venue stewards),
 ``venues`` the venue ids this screen follows (null: all).  ``layout`` is "now_next" (one venue,
 the buttons flip venues) or "all_venues" (the whole program at a glance; the buttons turn
-pages).  A config without organisers is refused unless it says ``"trust_anyone": true`` -- a demo in which anyone on the network can
-change the screen; never a silent default.
+pages).  A config without organisers is refused unless it says ``"trust_anyone": true`` -- a
+demo in which anyone on the network can change the screen; never a silent default.
 
 Example::
 
