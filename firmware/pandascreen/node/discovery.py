@@ -1,0 +1,292 @@
+"""[CPython] Find festival peers on the LAN by mDNS, the way p2panda-net 0.7 does, so no one types IPs.
+
+Why this shape: a Rust p2panda node (p2panda-net ``iroh_mdns`` actor over
+``iroh-mdns-address-lookup``) announces itself as ``<z-base-32 node id>._p2pandav1._udp.local.``
+with SRV + A/AAAA records (where to dial it) and a TXT ``user-data=<signature hex>|<hybrid
+timestamp>[|relay url]``.  It ignores announcements whose signature does not check.  We announce
+screens and the organiser's ``serve`` the same way and accept peers only when the signature checks.
+
+What is signed (p2panda-net ``addrs.rs``, ``UnsignedTransportInfo::to_bytes`` = p2panda-core
+``encode_cbor`` = ciborium, whose serializer is not human-readable):
+
+    CBOR map {"timestamp": [micros, logical],               # HybridTimestamp(Timestamp, Lamport)
+              "addresses": [{"Iroh": {                      # TransportAddress::Iroh(EndpointAddr)
+                   "id": [32 ints],                         # PublicKey -> [u8; 32] as a tuple
+                   "addrs": [{"Ip": {"V4": [[a, b, c, d], port]}}, ...]}}]}   # BTreeSet, sorted
+
+The TXT timestamp is ``HybridTimestamp``'s Display, ``"<micros>/<logical>"``.  Each field
+follows the serde derive of its Rust type; tests/test_discovery.py pins one byte vector of it.
+It was derived by reading the source, not checked against a running Rust node (none builds here).
+
+Same festival only: the mDNS record carries no topic or network id (p2panda scopes that in the
+ALPN, which includes the network id, and the topic handshake).  So a peer of another festival is
+found, dialled once, and then dropped by the topic handshake (``IrohNode`` logs it); its node
+id is then remembered as foreign and never dialled again.
+
+Bounded: at most ``max_peers`` peers are kept and dialled, a flood of announcements only costs a
+bounded table and a log line per ``log_every`` rejects; a peer that resolves but never answers
+costs one bounded dial in the worker thread, never the screen's render loop.
+"""
+
+import ipaddress
+import logging
+import socket
+import threading
+import time
+
+import cbor2
+
+from pandascreen.core.crypto import signing_key, verify
+from pandascreen.core.util import hexlify
+
+log = logging.getLogger("pandascreen.node.discovery")
+
+SERVICE_NAME = "p2pandav1"
+SERVICE_TYPE = "_%s._udp.local." % SERVICE_NAME
+USER_DATA_KEY = b"user-data"
+Z32_ALPHABET = "ybndrfg8ejkmcpqxot1uwisza345h769"
+MAX_USER_DATA = 245  # iroh UserData limit (a DNS TXT string)
+
+
+class DiscoveryError(ValueError):
+    """A malformed or forged announcement."""
+
+
+# ------------------------------------------------------------------ encodings
+def z32_encode(data):
+    """z-base-32 (MSB first, no padding), as iroh names an endpoint in mDNS."""
+    bits = 0
+    nbits = 0
+    out = []
+    for b in bytes(data):
+        bits = (bits << 8) | b
+        nbits += 8
+        while nbits >= 5:
+            nbits -= 5
+            out.append(Z32_ALPHABET[(bits >> nbits) & 31])
+    if nbits:
+        out.append(Z32_ALPHABET[(bits << (5 - nbits)) & 31])
+    return "".join(out)
+
+
+def z32_decode(text):
+    bits = 0
+    nbits = 0
+    out = bytearray()
+    for ch in text:
+        i = Z32_ALPHABET.find(ch)
+        if i < 0:
+            raise DiscoveryError("not z-base-32: %r" % ch)
+        bits = (bits << 5) | i
+        nbits += 5
+        if nbits >= 8:
+            nbits -= 8
+            out.append((bits >> nbits) & 0xFF)
+    return bytes(out)
+
+
+def _ip_entry(host, port):
+    ip = ipaddress.ip_address(host)
+    if ip.version == 4:
+        return (0, ip.packed, port, {"Ip": {"V4": [list(ip.packed), port]}})
+    # serde's SocketAddrV6 is (ip, port) too in a compact (not human-readable) format
+    return (1, ip.packed, port, {"Ip": {"V6": [list(ip.packed), port]}})
+
+
+def signed_bytes(node_id, addrs, timestamp):
+    # BTreeSet<TransportAddr> order: derived Ord, V4 before V6, then ip octets, then port
+    """The CBOR bytes a p2panda-net node signs for ``addrs`` (``[(ip, port)]``) at
+    ``timestamp`` = ``(micros, logical)`` (see the module doc)."""
+    entries = sorted(_ip_entry(h, int(p)) for h, p in addrs)
+    endpoint = {"id": list(bytes(node_id)), "addrs": [e[3] for e in entries]}
+    info = {"timestamp": [int(timestamp[0]), int(timestamp[1])], "addresses": [{"Iroh": endpoint}]}
+    return cbor2.dumps(info)
+
+
+def user_data(seed, addrs, timestamp):
+    """TXT ``user-data`` value: ``<signature hex>|<micros>/<logical>``."""
+    key = signing_key(seed)
+    sig = key.sign(signed_bytes(key.public_key, addrs, timestamp))
+    return "%s|%d/%d" % (hexlify(sig), timestamp[0], timestamp[1])
+
+
+def parse_user_data(text):
+    """``(signature bytes, (micros, logical))``; relay url ignored.  Raises DiscoveryError."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DiscoveryError("user-data is not UTF-8")
+    parts = text.split("|")
+    if len(parts) not in (2, 3):
+        raise DiscoveryError("user-data has %d parts, expected 2 or 3" % len(parts))
+    try:
+        sig = bytes.fromhex(parts[0])
+        micros, logical = parts[1].split("/")
+        ts = (int(micros), int(logical))
+    except ValueError:
+        raise DiscoveryError("user-data signature or timestamp unreadable")
+    if len(sig) != 64 or not (0 <= ts[0] < 2 ** 64 and 0 <= ts[1] < 2 ** 64):
+        raise DiscoveryError("user-data signature or timestamp out of range")
+    return sig, ts
+
+
+def check_announcement(instance, addrs, txt):
+    """Verify one resolved announcement; ``(node_id, [(ip, port)])`` or DiscoveryError."""
+    node_id = z32_decode(instance)
+    if len(node_id) != 32 or z32_encode(node_id) != instance:
+        raise DiscoveryError("instance name is not a z-base-32 node id")
+    if not addrs:
+        raise DiscoveryError("no address")
+    raw = (txt or {}).get(USER_DATA_KEY)
+    if raw is None:
+        raise DiscoveryError("no user-data (not signed)")
+    sig, ts = parse_user_data(raw)
+    if not verify(node_id, signed_bytes(node_id, addrs, ts), sig):
+        raise DiscoveryError("signature does not check")
+    return node_id, list(addrs)
+
+
+def now_timestamp():
+    return (int(time.time() * 1_000_000), 0)
+
+
+# ------------------------------------------------------------------ zeroconf side
+class Discovery:
+    """Announce this node and report signed peers of the LAN to ``add_peer(node_id, addrs)``.
+
+    ``add_peer`` runs in one worker thread, one peer at a time, so a slow dial is bounded by its
+    own timeout and never blocks rendering.  ``interfaces`` is passed to zeroconf (tests bind
+    to the namespace's addresses).
+    """
+
+    def __init__(self, seed, port, add_peer, addresses=None, interfaces=None, max_peers=16,
+                 log_every=50, advertise=True):
+        self.seed = bytes(seed)
+        self.node_id = signing_key(self.seed).public_key
+        self.port = int(port)
+        self.add_peer = add_peer
+        self.addresses = list(addresses or [])
+        self.interfaces = interfaces
+        self.max_peers = max_peers
+        self.log_every = log_every
+        self.advertise = advertise
+        self.peers = {}       # node id -> [(ip, port)]
+        self.foreign = set()  # node ids add_peer refused (other festival): never dialled again
+        self.rejected = 0
+        self._zc = None
+        self._browser = None
+        self._info = None
+        self._queue = []
+        self._cv = threading.Condition()
+        self._stop = False
+        self._worker = None
+
+    def start(self):
+        from zeroconf import IPVersion, ServiceBrowser, ServiceInfo, Zeroconf
+        kw = {"ip_version": IPVersion.V4Only}
+        if self.interfaces:
+            kw["interfaces"] = list(self.interfaces)
+        self._zc = Zeroconf(**kw)
+        if self.advertise:
+            addrs = [(a, self.port) for a in self.addresses] or [("127.0.0.1", self.port)]
+            instance = z32_encode(self.node_id)
+            props = {USER_DATA_KEY: user_data(self.seed, addrs, now_timestamp()).encode()}
+            self._info = ServiceInfo(SERVICE_TYPE, "%s.%s" % (instance, SERVICE_TYPE),
+                                     addresses=[socket.inet_aton(a) for a, _ in addrs], port=self.port,
+                                     properties=props, server="%s.local." % instance)
+            self._zc.register_service(self._info, allow_name_change=False)
+        self._worker = threading.Thread(target=self._work, name="pandascreen-discovery", daemon=True)
+        self._worker.start()
+        self._browser = ServiceBrowser(self._zc, SERVICE_TYPE, handlers=[self._on_change])
+        return self
+
+    def stop(self):
+        with self._cv:
+            self._stop = True
+            self._cv.notify_all()
+        if self._zc is not None:
+            try:
+                if self._info is not None:
+                    self._zc.unregister_service(self._info)
+            except Exception:
+                pass
+            self._zc.close()
+            self._zc = None
+        if self._worker is not None:
+            self._worker.join(5)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def _on_change(self, zeroconf, service_type, name, state_change):
+        from zeroconf import ServiceStateChange
+        if state_change is ServiceStateChange.Removed:
+            return
+        with self._cv:
+            if len(self._queue) < 4 * self.max_peers:
+                self._queue.append(name)
+                self._cv.notify()
+            else:
+                self._reject(name, "announcement queue full (flood)")
+
+    def _reject(self, name, why):
+        self.rejected += 1
+        if self.rejected <= 5 or self.rejected % self.log_every == 0:
+            log.warning("mDNS: ignored %s: %s (%d ignored so far)", name[:70], why, self.rejected)
+
+    def _work(self):
+        from zeroconf import ServiceInfo
+        while True:
+            with self._cv:
+                while not self._queue and not self._stop:
+                    self._cv.wait(1.0)
+                if self._stop:
+                    return
+                name = self._queue.pop(0)
+            instance = name[: -len(SERVICE_TYPE) - 1] if name.endswith("." + SERVICE_TYPE) else name
+            try:
+                info = ServiceInfo(SERVICE_TYPE, name)
+                if not info.request(self._zc, 2000):
+                    raise DiscoveryError("did not resolve")
+                addrs = [(a, info.port) for a in info.parsed_addresses()]
+                node_id, addrs = check_announcement(instance, addrs, info.properties)
+            except Exception as e:  # forged, malformed, vanished: one log line, go on
+                self._reject(name, str(e) or type(e).__name__)
+                continue
+            if node_id == self.node_id or node_id in self.foreign:
+                continue
+            if self.peers.get(node_id) == addrs:
+                continue
+            if node_id not in self.peers and len(self.peers) >= self.max_peers:
+                self._reject(name, "already %d peers" % self.max_peers)
+                continue
+            self.peers[node_id] = addrs
+            log.info("mDNS: found peer %s at %s", hexlify(node_id)[:16], addrs)
+            try:
+                if self.add_peer(node_id, addrs) is False:
+                    self.foreign.add(node_id)
+                    self.peers.pop(node_id, None)
+            except Exception as e:
+                log.warning("mDNS: peer %s: %s", hexlify(node_id)[:16], e)
+
+
+def iroh_add_peer(node, timeout=8.0):
+    """An ``add_peer`` for an ``IrohNode``: dial ``node_id@ip:port`` (the node keeps it wanted
+    and redials by itself); False when the peer is of another festival (its topic handshake
+    dropped us), so discovery never dials it again."""
+    def add(node_id, addrs):
+        ip, port = addrs[0]
+        spec = "%s@%s:%d" % (hexlify(node_id), ip, port)
+        try:
+            node.sync(spec, timeout=timeout)
+        except Exception as e:
+            msg = str(e)
+            if "does not sync this festival" in msg or "topic handshake" in msg or "ALPN" in msg:
+                return False
+            log.info("mDNS peer %s: %s", spec[:16], msg)
+        return True
+    return add

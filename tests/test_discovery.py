@@ -1,0 +1,121 @@
+"""mDNS discovery compatible with p2panda-net 0.7 (node/discovery.py).
+
+The encoding tests run anywhere; the live ones (zeroconf multicast, iroh) run only inside a
+private network namespace (discovery_cases.py, through iroh_netns.run_isolated), where multicast
+is switched on for ``lo`` and cannot leave the machine."""
+import os
+
+import pytest
+
+from pandascreen.core.crypto import signing_key
+from pandascreen.node import discovery
+from pandascreen.node.discovery import (DiscoveryError, check_announcement, parse_user_data, signed_bytes,
+                                        user_data, z32_decode, z32_encode)
+from pandascreen.node.netns import MARK, loopback_only
+
+SEED = bytes([1] * 32)
+NODE_ID = signing_key(SEED).public_key
+ADDRS = [("192.168.1.5", 2022)]
+TS = (1_700_000_000_000_000, 0)
+
+
+def _cbor_text(s):
+    return bytes([0x60 + len(s)]) + s.encode()
+
+
+def _cbor_uint(n):
+    if n < 24:
+        return bytes([n])
+    if n < 256:
+        return bytes([0x18, n])
+    if n < 65536:
+        return bytes([0x19]) + n.to_bytes(2, "big")
+    return bytes([0x1B]) + n.to_bytes(8, "big")
+
+
+def test_z_base_32_vectors_and_node_names():
+    # the z-base-32 spec's own examples
+    assert z32_encode(bytes([0xF0, 0xBF, 0xC7])) == "6n9hq"
+    assert z32_encode(bytes([0xD4, 0x7A, 0x04])) == "4t7ye"
+    name = z32_encode(NODE_ID)
+    assert len(name) == 52 and z32_decode(name) == NODE_ID
+    assert name == "tkrq8zmwb8a3m9k15csu3q17qmfgqnp9dskbrg9uq1rydpyxp7qy"
+
+
+def test_signed_bytes_are_ciborium_of_unsigned_transport_info():
+    """Derivation, field by field (p2panda-net addrs.rs UnsignedTransportInfo, serde derive,
+    ciborium = not human-readable): a map of 2 in declaration order; HybridTimestamp is a tuple
+    struct (array of 2 u64); TransportAddress::Iroh is an externally tagged newtype variant (map
+    of 1); EndpointAddr {id, addrs}; PublicKey non-human-readable = [u8; 32] as a tuple (array of
+    32 uints); TransportAddr::Ip(SocketAddr::V4((Ipv4Addr as [u8; 4], port)))."""
+    expected = (b"\xa2" + _cbor_text("timestamp") + b"\x82" + _cbor_uint(TS[0]) + _cbor_uint(TS[1])
+                + _cbor_text("addresses") + b"\x81" + b"\xa1" + _cbor_text("Iroh")
+                + b"\xa2" + _cbor_text("id") + b"\x98\x20" + b"".join(_cbor_uint(b) for b in NODE_ID)
+                + _cbor_text("addrs") + b"\x81" + b"\xa1" + _cbor_text("Ip") + b"\xa1" + _cbor_text("V4")
+                + b"\x82\x84" + b"".join(_cbor_uint(b) for b in (192, 168, 1, 5)) + _cbor_uint(2022))
+    got = signed_bytes(NODE_ID, ADDRS, TS)
+    assert got == expected
+    assert got.hex() == (
+        "a26974696d657374616d70821b00060a24181e4000006961646472657373657381a16449726f68a26269649820"
+        "188a188818e318dd18740918f1189518fd185218db182d183c18ba185d187218ca18670918bf181d189412181b"
+        "18f3187418880118b40f186f185c65616464727381a1624970a1625634828418c018a801051907e6")
+
+
+def test_user_data_is_signature_hex_bar_hybrid_timestamp():
+    text = user_data(SEED, ADDRS, TS)
+    assert text == ("4019fdbc855f00d9f84206636f0b0cafa4c953784dd36fa0510902430f6fa93d91471aec07555664ee4dc2"
+                    "f502fc2d1a0ee7e79dac7dae6ff661a62c2dfbe100|1700000000000000/0")
+    assert len(text) <= discovery.MAX_USER_DATA
+    sig, ts = parse_user_data(text + "|https://relay.example./")
+    assert ts == TS and len(sig) == 64
+
+
+def test_addresses_are_signed_in_btreeset_order():
+    a = signed_bytes(NODE_ID, [("10.0.0.2", 5), ("10.0.0.1", 9), ("10.0.0.1", 7)], TS)
+    b = signed_bytes(NODE_ID, [("10.0.0.1", 7), ("10.0.0.1", 9), ("10.0.0.2", 5)], TS)
+    assert a == b
+
+
+def test_a_good_announcement_checks():
+    txt = {b"user-data": user_data(SEED, ADDRS, TS).encode()}
+    assert check_announcement(z32_encode(NODE_ID), ADDRS, txt) == (NODE_ID, ADDRS)
+
+
+@pytest.mark.parametrize("what", ["forged", "moved", "other_name", "no_txt", "garbage", "parts", "bad_name",
+                                  "no_addr", "huge_ts", "short_sig"])
+def test_forged_or_malformed_announcements_are_refused(what):
+    name = z32_encode(NODE_ID)
+    good = user_data(SEED, ADDRS, TS)
+    addrs = ADDRS
+    txt = {b"user-data": good.encode()}
+    if what == "forged":  # another key signs our name and addresses
+        txt = {b"user-data": user_data(bytes([2] * 32), ADDRS, TS).encode()}
+    elif what == "moved":  # a real record, replayed with another address
+        addrs = [("192.168.1.66", 2022)]
+    elif what == "other_name":
+        name = z32_encode(signing_key(bytes([3] * 32)).public_key)
+    elif what == "no_txt":
+        txt = {}
+    elif what == "garbage":
+        txt = {b"user-data": b"\xff\xfe|"}
+    elif what == "parts":
+        txt = {b"user-data": b"a|b|c|d"}
+    elif what == "bad_name":
+        name = "not a node!"
+    elif what == "no_addr":
+        addrs = []
+    elif what == "huge_ts":
+        txt = {b"user-data": (good.split("|")[0] + "|%d/0" % 2 ** 64).encode()}
+    elif what == "short_sig":
+        txt = {b"user-data": b"abcd|1/0"}
+    with pytest.raises(DiscoveryError):
+        check_announcement(name, addrs, txt)
+
+
+if os.environ.get(MARK) and loopback_only():
+    from discovery_cases import *  # noqa: F401,F403
+else:
+    def test_discovery_cases_in_a_private_network_namespace():
+        from iroh_netns import run_isolated
+        code, out = run_isolated("test_discovery.py", timeout=180)
+        assert code == 0, out
