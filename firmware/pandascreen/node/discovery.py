@@ -147,6 +147,10 @@ def check_announcement(instance, addrs, txt):
     return node_id, list(addrs)
 
 
+def _instance_of(name):
+    return name[: -len(SERVICE_TYPE) - 1] if name.endswith("." + SERVICE_TYPE) else name
+
+
 def now_timestamp():
     return (int(time.time() * 1_000_000), 0)
 
@@ -174,6 +178,7 @@ class Discovery:
         self.peers = {}       # node id -> [(ip, port)]
         self.foreign = set()  # node ids add_peer refused (other festival): never dialled again
         self.rejected = 0
+        self._rejected_by_kind = {}
         self._zc = None
         self._browser = None
         self._info = None
@@ -226,16 +231,28 @@ class Discovery:
         from zeroconf import ServiceStateChange
         if state_change is ServiceStateChange.Removed:
             return
+        instance = _instance_of(name)
+        try:  # cheap check first: a flood of junk names never costs a resolve
+            if len(z32_decode(instance)) != 32 or len(instance) != 52:
+                raise DiscoveryError("instance name is not a z-base-32 node id")
+        except DiscoveryError as e:
+            self._reject(name, str(e), "name")
+            return
         with self._cv:
+            if name in self._queue:
+                return
             if len(self._queue) < 4 * self.max_peers:
                 self._queue.append(name)
                 self._cv.notify()
             else:
-                self._reject(name, "announcement queue full (flood)")
+                self._reject(name, "announcement queue full (flood)", "flood")
 
-    def _reject(self, name, why):
+    def _reject(self, name, why, kind="record"):
+        """One log line per ignored announcement, rate-limited per kind (name, record, flood,
+        limit) so a flood neither fills the log nor hides the one forged record that matters."""
         self.rejected += 1
-        if self.rejected <= 5 or self.rejected % self.log_every == 0:
+        n = self._rejected_by_kind[kind] = self._rejected_by_kind.get(kind, 0) + 1
+        if n <= 3 or n % self.log_every == 0:
             log.warning("mDNS: ignored %s: %s (%d ignored so far)", name[:70], why, self.rejected)
 
     def _work(self):
@@ -247,7 +264,7 @@ class Discovery:
                 if self._stop:
                     return
                 name = self._queue.pop(0)
-            instance = name[: -len(SERVICE_TYPE) - 1] if name.endswith("." + SERVICE_TYPE) else name
+            instance = _instance_of(name)
             try:
                 info = ServiceInfo(SERVICE_TYPE, name)
                 if not info.request(self._zc, 2000):
@@ -262,7 +279,7 @@ class Discovery:
             if self.peers.get(node_id) == addrs:
                 continue
             if node_id not in self.peers and len(self.peers) >= self.max_peers:
-                self._reject(name, "already %d peers" % self.max_peers)
+                self._reject(name, "already %d peers" % self.max_peers, "limit")
                 continue
             self.peers[node_id] = addrs
             log.info("mDNS: found peer %s at %s", hexlify(node_id)[:16], addrs)
