@@ -40,6 +40,7 @@ def add_parser(sub):
     p.add_argument("--festival-id", help="festival to serve (default: from --watch or the store)")
     p.add_argument("--timezone", help="for --watch: IANA time zone for times without an offset")
     p.add_argument("--network-id", metavar="HEX", help="p2panda network id (64 hex; default p2panda's)")
+    p.add_argument("--no-mdns", action="store_true", help="do not announce this node on the LAN by mDNS")
     return p
 
 
@@ -157,7 +158,7 @@ def run(args, out=None, err=None, stop=None):
         store = SqliteStore(args.store)
     except IngestError as e:
         raise UserError(str(e))
-    node = tcp = feed_server = None
+    node = tcp = feed_server = mdns = None
     try:
         store.path = args.store
         fid = _festival_id(store, pk, args.festival_id)
@@ -200,6 +201,9 @@ def run(args, out=None, err=None, stop=None):
         watcher = Watcher(args.watch, reimport) if args.watch else None
         stop = stop or threading.Event()
         try:
+            if not getattr(args, "no_mdns", False):  # screens find us with no address typed
+                from pandascreen.node.discovery import start_for_node
+                mdns = start_for_node(node, say=say)
             while not stop.is_set():
                 if watcher is not None:
                     watcher.check()
@@ -212,6 +216,8 @@ def run(args, out=None, err=None, stop=None):
             feed_server.stop()
         if tcp is not None:
             tcp.stop()
+        if mdns is not None:
+            mdns.stop()
         if node is not None:
             node.stop()
         store.close()

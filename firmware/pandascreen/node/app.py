@@ -199,6 +199,10 @@ def main(argv=None):
     # Pi screens speak iroh (p2panda-net 0.7, live) with peers written <node id>@host:port and
     # serve over it; a plain host:port peer is a MicroPython-style plain TCP peer.
     node = _start_iroh(cfg, store, base, device, serve=not args.no_serve and not args.once)
+    mdns = None
+    if node is not None and not args.once:  # find peers on the LAN, configured ones stay a fallback
+        from pandascreen.node.discovery import start_for_node
+        mdns = start_for_node(node, say=_log)
     server = feed_server = None
     buttons = None
     stop = threading.Event()
@@ -224,6 +228,8 @@ def main(argv=None):
     finally:
         stop.set()
         device.wake.set()
+        if mdns is not None:
+            mdns.stop()
         if node is not None:
             node.stop()
         if buttons is not None:

@@ -200,7 +200,6 @@ class Discovery:
             self._info = ServiceInfo(SERVICE_TYPE, "%s.%s" % (instance, SERVICE_TYPE),
                                      addresses=[socket.inet_aton(a) for a, _ in addrs], port=self.port,
                                      properties=props, server="%s.local." % instance)
-            self._zc.register_service(self._info, allow_name_change=False)
         self._worker = threading.Thread(target=self._work, name="pandascreen-discovery", daemon=True)
         self._worker.start()
         self._browser = ServiceBrowser(self._zc, SERVICE_TYPE, handlers=[self._on_change])
@@ -210,16 +209,18 @@ class Discovery:
         with self._cv:
             self._stop = True
             self._cv.notify_all()
+        if self._worker is not None:
+            self._worker.join(1.0)  # may be announcing (probing); closing zeroconf ends that
         if self._zc is not None:
             try:
-                if self._info is not None:
+                if self._info is not None and not self._worker.is_alive():
                     self._zc.unregister_service(self._info)
             except Exception:
                 pass
             self._zc.close()
             self._zc = None
         if self._worker is not None:
-            self._worker.join(5)
+            self._worker.join(2.0)
 
     def __enter__(self):
         return self.start()
@@ -257,6 +258,12 @@ class Discovery:
 
     def _work(self):
         from zeroconf import ServiceInfo
+        if self._info is not None:
+            try:  # here, not in start(): probing takes ~1.5 s and must not hold up the caller
+                self._zc.register_service(self._info, allow_name_change=False)
+            except Exception as e:
+                log.warning("mDNS: cannot announce this node: %s", e)
+                self._info = None
         while True:
             with self._cv:
                 while not self._queue and not self._stop:
@@ -307,3 +314,42 @@ def iroh_add_peer(node, timeout=8.0):
             log.info("mDNS peer %s: %s", spec[:16], msg)
         return True
     return add
+
+
+def advertised_addresses(node):
+    """The IPv4 ``(ip, port)`` pairs an ``IrohNode`` can be dialled at (iroh's direct addresses;
+    IPv6 left out: zeroconf is run IPv4-only here)."""
+    out = []
+    for text in node.addresses():
+        host, _, port = text.rpartition(":")
+        host = host.strip("[]")
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            continue
+        if ip.version == 4 and not ip.is_unspecified:
+            out.append((host, int(port)))
+    if any(not ipaddress.ip_address(h).is_loopback for h, _ in out):
+        out = [(h, p) for h, p in out if not ipaddress.ip_address(h).is_loopback]
+    return out
+
+
+def start_for_node(node, say=None, max_peers=8, dial_timeout=8.0):
+    """Announce ``node`` (an ``IrohNode``) on the LAN and dial the signed peers found; the one
+    call the Pi app and ``serve`` make.  Returns the started ``Discovery`` or None (said in one
+    line) when mDNS cannot run here; configured peers work either way."""
+    say = say or (lambda line: log.info("%s", line))
+    addrs = advertised_addresses(node)
+    if not addrs:
+        say("mDNS off: the iroh node has no IPv4 address to announce")
+        return None
+    try:
+        d = Discovery(node.seed, addrs[0][1], iroh_add_peer(node, timeout=dial_timeout),
+                      addresses=[h for h, _ in addrs], interfaces=[h for h, _ in addrs],
+                      max_peers=max_peers).start()
+    except Exception as e:  # no zeroconf, no multicast route, port 5353 refused
+        say("mDNS off (%s: %s); configured peers still work" % (type(e).__name__, e))
+        return None
+    say("mDNS: announcing %s.%s at %s" % (z32_encode(node.node_id_bytes)[:12] + "...", SERVICE_TYPE,
+                                          ", ".join("%s:%d" % a for a in addrs)))
+    return d
