@@ -87,6 +87,11 @@ def build_parser():
     w.add_argument("--wifi-open", action="store_true", help="the network has no passphrase")
     w.add_argument("--wifi-hidden", action="store_true", help="the network does not broadcast its SSID")
     p.add_argument("--hostname", help="Raspberry Pi OS host name, set on first boot of a fresh image")
+    p.add_argument("--ntp", action="append", default=[], metavar="HOST",
+                   help="Raspberry Pi OS: time server(s) on the festival LAN (the organiser's laptop, the "
+                        "router) for systemd-timesyncd NTP=/FallbackNTP= (repeat for several)")
+    p.add_argument("--root", metavar="PATH",
+                   help="Raspberry Pi OS root partition (rootfs), mounted: --ntp is installed there too")
     p.add_argument("--no-flash", action="store_true", help="MicroPython: only write config and key, skip the core")
     p.add_argument("--build-dir", default=None, help="where compiled .mpy files go (default build/mpy)")
     p.add_argument("--mpy-cross", metavar="PATH", help="mpy-cross executable to use")

@@ -331,6 +331,45 @@ def config_txt_update(text, lines):
     return new, missing
 
 
+TIMESYNCD_NAME = "timesyncd-pandascreen.conf"
+TIMESYNCD_DROPIN = "etc/systemd/timesyncd.conf.d/pandascreen.conf"
+
+
+def check_ntp(hosts):
+    """Host names or IPs for ``--ntp``; UserError for anything that is not one word."""
+    out = []
+    for h in hosts or ():
+        h = h.strip()
+        if not h or len(h) > 253 or any(c.isspace() or c in "#;=\"'" for c in h):
+            raise UserError("--ntp %r is not a host name or IP address" % h)
+        out.append(h)
+    return out
+
+
+def timesyncd_dropin(hosts):
+    """A systemd-timesyncd drop-in: the festival's time servers first, and as the only fallback
+    (Debian's fallback pool is unreachable on a field without internet, so listing it only hides
+    that no time is coming)."""
+    return ("# written by pandascreen-host provision --ntp\n[Time]\nNTP=%s\nFallbackNTP=%s\n"
+            % (" ".join(hosts), " ".join(hosts))).encode("ascii")
+
+
+def write_ntp(hosts, boot, root, out):
+    """Put the drop-in on the boot partition (pandascreen/, for the installer or by hand) and,
+    with ``--root``, straight into the root partition's /etc/systemd/timesyncd.conf.d/."""
+    if not hosts:
+        return
+    data = timesyncd_dropin(hosts)
+    path = os.path.join(boot, CONFIG_DIR, TIMESYNCD_NAME)
+    atomic_write(path, data)
+    out.write("wrote %s (time from %s)\n" % (path, ", ".join(hosts)))
+    if root:
+        target = os.path.join(root, TIMESYNCD_DROPIN)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        atomic_write(target, data)
+        out.write("wrote %s\n" % target)
+
+
 def provision_pi(args, board, cfg_parts, out):
     boot = check_boot_partition(getattr(args, "boot", None))
     force = bool(getattr(args, "force", False))
@@ -412,6 +451,7 @@ def provision_pi(args, board, cfg_parts, out):
                 atomic_write(backup, text.encode("utf-8", "surrogateescape"))
             atomic_write(cfg_txt, new.encode("utf-8", "surrogateescape"))
             out.write("enabled in config.txt: %s\n" % ", ".join(added))
+    write_ntp(cfg_parts.get("ntp"), boot, getattr(args, "root", None), out)
     return pub, choice
 
 
@@ -473,6 +513,7 @@ def run(args, out=None, err=None):
         "organisers": check_organisers(getattr(args, "organiser", None)),
         "listen_port": getattr(args, "listen_port", None) or 2026,
         "hostname": check_hostname(getattr(args, "hostname", None)),
+        "ntp": check_ntp(getattr(args, "ntp", None)),
         "group": {"trust_anyone": bool(getattr(args, "trust_anyone", False)),
                   "festival_mode": getattr(args, "festival_mode", None) or "curated",
                   "venues": getattr(args, "venue", None) or None},
@@ -483,12 +524,18 @@ def run(args, out=None, err=None):
         if getattr(args, "port", None):
             raise UserError("--port is for MicroPython boards; %s runs Raspberry Pi OS, use --boot" % board["name"])
         check_boot_partition(getattr(args, "boot", None))
+        root = getattr(args, "root", None)
+        if root and not os.path.isdir(os.path.join(root, "etc")):
+            raise UserError("--root %s has no etc/: is it the mounted rootfs partition?" % root)
         check_group(parts["organisers"], parts["group"]["trust_anyone"], err)
         parts["wifi"] = gather_wifi(args, board)
         pub, choice = provision_pi(args, board, parts, out)
     else:
         if parts["hostname"]:
             raise UserError("--hostname is only used for Raspberry Pi OS boards")
+        if parts["ntp"] or getattr(args, "root", None):
+            raise UserError("--ntp/--root are for Raspberry Pi OS boards (systemd-timesyncd); "
+                            "%s runs MicroPython" % board["name"])
         if not getattr(args, "port", None):
             raise UserError("provisioning a MicroPython board needs --port, e.g. /dev/ttyACM0 "
                             "(`mpremote connect list` shows the ports)")
