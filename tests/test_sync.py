@@ -372,7 +372,7 @@ def test_garbage_and_oversized_frames(servers):
     for payload, expect in [
         (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", "broken frame: this is not p2panda 0.7 framing: the peer looks like an HTTP client"),
         (bytes.fromhex("a2647479706565546f706963"), "looks like a p2panda 0.6 node"),  # CBOR {"type": "Topic", ..
-        ((16 * 1024 * 1024 + 1).to_bytes(4, "big") + b"\x00" * 100, "exceeds the limit of 16777216 bytes"),
+        ((16 * 1024 * 1024 + 1).to_bytes(4, "big") + b"\x00" * 100, "exceeds the limit of 262144 bytes"),
         (frame(b"\x07\x07\x07"), "malformed handshake message"),
         (frame_handshake(("topic", LOG)) + frame(b"\xff" * 40), "malformed handshake message"),
     ]:

@@ -38,6 +38,16 @@ ACCEPTOR = "acceptor"
 
 _CLOSE_PAYLOAD = postcard.encode_message(("close",))
 
+# Memory a hostile peer can make us hold (issue 13, fix 3).  A frame is never larger than
+# MAX_SYNC_FRAME (a body is far below it: core/auth.py limits bodies per kind); before the
+# remote's PreSync only Have/Done fit (HAVE_MAX_FRAME), after it no frame may exceed what
+# PreSync announced is still to come.  Sends page through the store PAGE operations at a time.
+MAX_SYNC_FRAME = 1024 * 1024
+HAVE_MAX_FRAME = 256 * 1024
+FRAME_OVERHEAD = 64  # postcard enum tag + lengths + the u32 prefix, generously
+PAGE = 64
+MAX_EVIDENCE = 8  # conflicting operations kept per session (fork evidence)
+
 
 def _now_ms():
     try:
@@ -116,7 +126,9 @@ class SyncSession:
         self.progress = progress
         self.on_ingest = on_ingest
         self.chunk_size = chunk_size
-        self._reader = postcard.FrameReader(max_frame)
+        self.max_frame = min(max_frame, MAX_SYNC_FRAME)
+        self._reader = postcard.FrameReader(min(self.max_frame, HAVE_MAX_FRAME))
+        self._announced_left = None  # bytes the remote's PreSync still owes us
         self._hs = None
         if handshake:
             self._hs = TopicHandshake(role, topic=self.topic if role == INITIATOR else None,
@@ -132,8 +144,10 @@ class SyncSession:
         self._remote_have = False
         self._remote_presync = False
         self._remote_done = False
-        self._send_ops = None  # list of operations still to stream, or None before remote Have
+        self._send_plan = None  # [(pk, log_id, after, until)] still to stream, None before Have
+        self._send_page = []  # the current page of operations (at most PAGE)
         self._send_idx = 0
+        self._send_left = 0  # operations announced in our PreSync not sent yet
         self._sent_done = False
         self._remote_closed = False
         self._close_sent = False
@@ -152,6 +166,15 @@ class SyncSession:
         self.remote_total_ops = None
         self.remote_total_bytes = None
         self.remote_heights = None
+        # fix 6: logs skipped because an operation conflicts with what we hold (a fork) or
+        # does not chain; the session goes on without them.  ``forks`` keeps the evidence.
+        self._skipped = set()
+        self.forks = []
+        self.ops_skipped = 0
+        # fix 7: what the remote confirmed holding.  Without live mode the remote sends Close
+        # only after it received our Done and stored every operation before it, so Close
+        # confirms ``ops_sent``; a disconnect or an error confirms nothing.
+        self.ops_confirmed = 0
 
     # ----------------------------------------------------------------------------- public API
     def start(self):
@@ -250,6 +273,12 @@ class SyncSession:
             self._close_sent = True
             self._queue(postcard.frame(_CLOSE_PAYLOAD))
 
+    @property
+    def confirmed(self):
+        """True when the remote confirmed holding everything we sent (its Close after our
+        Done, or nothing was to be sent and the exchange completed)."""
+        return self._sent_done and self.ops_confirmed >= self.ops_sent and self.complete
+
     def eof(self):
         """The remote closed its side of the stream. Raises ``SyncError`` unless we were done."""
         self._eof = True
@@ -277,6 +306,10 @@ class SyncSession:
             "bytes_received": self.bytes_received,
             "remote_total_ops": self.remote_total_ops,
             "remote_total_bytes": self.remote_total_bytes,
+            "ops_confirmed": self.ops_confirmed,
+            "confirmed": self.confirmed,
+            "ops_skipped": self.ops_skipped,
+            "forks": [dict(f) for f in self.forks],
             "duration": (ms or 0) / 1000.0,
         }
 
@@ -366,22 +399,50 @@ class SyncSession:
         self._queue(postcard.frame_message(("have", heights)))
 
     def _fill(self, limit):
-        ops = self._send_ops
-        if ops is None or self._sent_done:
+        # Streams at most ``limit`` bytes a call, one store page (PAGE operations) in memory:
+        # a peer that stops reading costs one page, not every operation it lacks.
+        if self._send_plan is None or self._sent_done:
             return
-        while self._send_idx < len(ops) and self._out_len < limit:
-            op = ops[self._send_idx]
+        while self._out_len < limit and self._send_left > 0:
+            if self._send_idx >= len(self._send_page):
+                self._send_page = self._next_page()
+                self._send_idx = 0
+                if not self._send_page:
+                    break
+            op = self._send_page[self._send_idx]
             self._send_idx += 1
+            self._send_left -= 1
             self._queue(postcard.frame_message(("op", op.header_bytes, op.body)))
             if self._seen is not None:
                 self._seen.add(op.hash)
             self.ops_sent += 1
-        if self._send_idx >= len(ops):
-            self._send_ops = []
+        if self._send_left <= 0 or not self._send_plan and self._send_idx >= len(self._send_page):
+            self._send_plan = []
+            self._send_page = []
             self._send_idx = 0
             self._queue(postcard.frame_message(("done",)))
             self._sent_done = True
             self._maybe_complete()
+
+    def _next_page(self):
+        """The next at most PAGE operations of the send plan (empty when it is used up)."""
+        plan = self._send_plan
+        while plan:
+            pk, log_id, after, until = plan[0]
+            hi = until if after is None else min(until, after + PAGE)
+            if after is None:
+                hi = min(until, PAGE - 1)
+            page = self.store.operations(pk, log_id, after, hi)
+            if len(page) > PAGE:
+                page = page[:PAGE]
+            last = page[-1].seq_num if page else hi
+            if last >= until:
+                plan.pop(0)
+            else:
+                plan[0] = (pk, log_id, last, until)
+            if page:
+                return page
+        return []
 
     def _maybe_complete(self):
         if self._phase == "sync" and self._sent_done and self._remote_done:
@@ -397,6 +458,7 @@ class SyncSession:
             # Only Close matters now; anything else (a Rust peer's Live messages) is ignored.
             if payload == _CLOSE_PAYLOAD:
                 self._remote_closed = True
+                self.ops_confirmed = self.ops_sent
             return
         if phase == "handshake":
             self._hs.handle(payload)
@@ -434,6 +496,8 @@ class SyncSession:
             self._remote_presync = True
             self.remote_total_ops = msg[1]
             self.remote_total_bytes = msg[2]
+            self._announced_left = msg[2]
+            self._bound_frames()
             if self.progress is not None:
                 self.progress(0, msg[1])
         elif kind == "op":
@@ -444,6 +508,8 @@ class SyncSession:
             if self._batch:
                 self._flush_batch()
             self._remote_done = True
+            self._announced_left = None  # live messages follow: the absolute cap again
+            self._bound_frames()
             self._maybe_complete()
 
     def _handle_live(self, msg):
@@ -475,12 +541,39 @@ class SyncSession:
             if self.on_ingest is not None:
                 self.on_ingest(1)
 
+    def _ingest_one_by_one(self, batch, first):
+        # Fix 6: an operation that conflicts with our log (a fork), or does not chain, skips
+        # that author's log for the rest of the session and is kept as evidence (at most
+        # MAX_EVIDENCE); every other log goes on, so updates behind it still cross.
+        # (Operations stored before the bad one count as duplicates here: ops_new undercounts.)
+        changed = 0
+        for i in range(len(batch)):
+            op = batch[i]
+            key = (op.public_key, op.log_id)
+            if key in self._skipped:
+                self.ops_skipped += 1
+                continue
+            try:
+                _, new = self.store.ingest_op(op)
+            except ValueError as e:  # IngestError
+                self._skipped.add(key)
+                self.ops_skipped += 1
+                if len(self.forks) < MAX_EVIDENCE:
+                    self.forks.append({"author": hexlify(op.public_key), "seq_num": op.seq_num,
+                                       "reason": str(e)[:200], "header": op.header_bytes,
+                                       "index": first + i})
+                continue
+            if new:
+                changed += 1
+        return changed
+
     def _on_have(self, remote_heights):
         self._remote_have = True
         self.remote_heights = remote_heights
         local = self.store.heights(self.log_id)
         need = compare(local, remote_heights)
-        ops = []
+        plan = []
+        count = 0
         total_bytes = 0
         # core/auth.py: relay only what the festival group still allows (a log stops at its
         # first refused op: no gaps), managers' logs first (their group ops let others write)
@@ -490,21 +583,51 @@ class SyncSession:
             logs = need[pk]
             for log_id in _sorted(logs):
                 after, until = logs[log_id]
-                for op in self.store.operations(pk, log_id, after, until):
-                    if group is not None and not group.may_relay(op):
+                # counted page by page (PreSync needs the totals first); the sends page
+                # through the store again, so no list of every missing operation is built
+                last = None
+                lo = after
+                while True:
+                    hi = min(until, PAGE - 1 if lo is None else lo + PAGE)
+                    page = self.store.operations(pk, log_id, lo, hi)
+                    refused = False
+                    for op in page:
+                        if group is not None and not group.may_relay(op):
+                            refused = True
+                            break
+                        count += 1
+                        last = op.seq_num
+                        total_bytes += len(op.header_bytes) + (len(op.body) if op.body else 0)
+                    if refused or hi >= until:
                         break
-                    ops.append(op)
-                    total_bytes += len(op.header_bytes) + (len(op.body) if op.body else 0)
-        if ops:
-            self._queue(postcard.frame_message(("presync", len(ops), min(total_bytes, postcard.U32_MAX))))
-            self._send_ops = ops
+                    lo = hi
+                if last is not None:
+                    plan.append((pk, log_id, after, last))
+        if count:
+            self._queue(postcard.frame_message(("presync", count, min(total_bytes, postcard.U32_MAX))))
+            self._send_plan = plan
+            self._send_left = count
         else:
             self._queue(postcard.frame_message(("done",)))
-            self._send_ops = []
+            self._send_plan = []
             self._sent_done = True
+
+    def _bound_frames(self):
+        # no frame may be larger than what PreSync still announces (plus framing), nor than
+        # the absolute cap: a partial frame can never make us buffer more than that
+        left = self._announced_left
+        cap = self.max_frame if left is None else min(self.max_frame, left + FRAME_OVERHEAD)
+        self._reader.max_size = max(cap, FRAME_OVERHEAD)
 
     def _on_op(self, header_bytes, body):
         n = self.ops_received + 1
+        size = len(header_bytes) + (len(body) if body else 0)
+        if self._announced_left is not None:
+            if size > self._announced_left:
+                self._fail("protocol error: peer sent more operation bytes than its PreSync "
+                           "announced (%s)" % self.remote_total_bytes)
+            self._announced_left -= size
+            self._bound_frames()
         try:
             header = decode_header(header_bytes)
         except OperationError as e:
@@ -523,6 +646,9 @@ class SyncSession:
         self.ops_received = n
         if self._seen is not None:
             self._seen.add(op.hash)
+        if (op.public_key, op.log_id) in self._skipped:
+            self.ops_skipped += 1
+            return
         self._batch.append(op)
         if len(self._batch) >= 64:
             self._flush_batch()
@@ -532,20 +658,11 @@ class SyncSession:
         self._batch = []
         first = self.ops_received - len(batch) + 1
         changed = 0
-        if len(batch) > 1:
-            try:
-                changed = self.store.ingest_many(batch)
-            except ValueError as e:  # IngestError
-                where = "" if first == 1 else " (batch starting at operation #%d)" % first
-                self._fail("invalid operation from peer%s: %s" % (where, e))
-        else:
-            for i in range(len(batch)):
-                try:
-                    _, new = self.store.ingest_op(batch[i])
-                except ValueError as e:  # IngestError
-                    self._fail("invalid operation #%d from peer: %s" % (first + i, e))
-                if new:
-                    changed += 1
+        try:
+            changed = self.store.ingest_many(batch) if len(batch) > 1 else \
+                int(self.store.ingest_op(batch[0])[1]) if batch else 0
+        except ValueError:  # IngestError: find the bad one(s) op by op, skip their logs
+            changed = self._ingest_one_by_one(batch, first)
         self.ops_new += changed
         if changed and self.on_ingest is not None:
             self.on_ingest(changed)
