@@ -61,8 +61,8 @@ def _blast(zc, instance, port, props):
 
 def test_two_screens_find_each_other(started):
     found_a, found_b = [], []
-    a = started(Discovery(bytes([1] * 32), 4001, lambda n, ad: found_a.append((n, ad)), addresses=LO, interfaces=LO))
-    b = started(Discovery(bytes([2] * 32), 4002, lambda n, ad: found_b.append((n, ad)), addresses=LO, interfaces=LO))
+    a = started(Discovery(bytes([1] * 32), 4001, lambda n, ad: found_a.append((n, ad)) or True, addresses=LO, interfaces=LO))
+    b = started(Discovery(bytes([2] * 32), 4002, lambda n, ad: found_b.append((n, ad)) or True, addresses=LO, interfaces=LO))
     assert wait_for(lambda: found_a and found_b, 10)
     assert found_a[0] == (b.node_id, [("127.0.0.1", 4002)])
     assert found_b[0] == (a.node_id, [("127.0.0.1", 4001)])
@@ -72,7 +72,7 @@ def test_forged_and_flooding_records_are_ignored_with_a_log_line(started, caplog
     from zeroconf import Zeroconf
     caplog.set_level(logging.WARNING, "pandascreen.node.discovery")
     found = []
-    screen = started(Discovery(bytes([1] * 32), 4001, lambda n, ad: found.append(n), addresses=LO,
+    screen = started(Discovery(bytes([1] * 32), 4001, lambda n, ad: found.append(n) or True, addresses=LO,
                                interfaces=LO, max_peers=4))
     zc = Zeroconf(interfaces=LO)
     try:
@@ -99,7 +99,7 @@ def test_forged_and_flooding_records_are_ignored_with_a_log_line(started, caplog
 def test_peer_table_is_bounded(started):
     from zeroconf import Zeroconf
     found = []
-    started(Discovery(bytes([1] * 32), 4001, lambda n, ad: found.append(n), addresses=LO, interfaces=LO,
+    started(Discovery(bytes([1] * 32), 4001, lambda n, ad: found.append(n) or True, addresses=LO, interfaces=LO,
                       max_peers=3))
     zc = Zeroconf(interfaces=LO)
     try:

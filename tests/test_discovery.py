@@ -78,7 +78,7 @@ def test_addresses_are_signed_in_btreeset_order():
 
 def test_a_good_announcement_checks():
     txt = {b"user-data": user_data(SEED, ADDRS, TS).encode()}
-    assert check_announcement(z32_encode(NODE_ID), ADDRS, txt) == (NODE_ID, ADDRS)
+    assert check_announcement(z32_encode(NODE_ID), ADDRS, txt) == (NODE_ID, ADDRS, TS)
 
 
 @pytest.mark.parametrize("what", ["forged", "moved", "other_name", "no_txt", "garbage", "parts", "bad_name",

@@ -23,9 +23,11 @@ ALPN, which includes the network id, and the topic handshake).  So a peer of ano
 found, dialled once, and then dropped by the topic handshake (``IrohNode`` logs it); its node
 id is then remembered as foreign and never dialled again.
 
-Bounded: at most ``max_peers`` peers are kept and dialled, a flood of announcements only costs a
-bounded table and a log line per ``log_every`` rejects; a peer that resolves but never answers
-costs one bounded dial in the worker thread, never the screen's render loop.
+Bounded: at most ``max_peers`` reachable peers are kept and dialled (an unreachable one frees
+its slot and is tried again on its next announcement; a restarted node signs a newer timestamp
+and is dialled again); a flood of announcements only costs a bounded queue and rate-limited log
+lines; a peer that resolves but never answers costs one bounded dial in the worker thread, never
+the screen's render loop.
 """
 
 import ipaddress
@@ -132,7 +134,7 @@ def parse_user_data(text):
 
 
 def check_announcement(instance, addrs, txt):
-    """Verify one resolved announcement; ``(node_id, [(ip, port)])`` or DiscoveryError."""
+    """Verify one resolved announcement; ``(node_id, [(ip, port)], timestamp)`` or DiscoveryError."""
     node_id = z32_decode(instance)
     if len(node_id) != 32 or z32_encode(node_id) != instance:
         raise DiscoveryError("instance name is not a z-base-32 node id")
@@ -144,7 +146,7 @@ def check_announcement(instance, addrs, txt):
     sig, ts = parse_user_data(raw)
     if not verify(node_id, signed_bytes(node_id, addrs, ts), sig):
         raise DiscoveryError("signature does not check")
-    return node_id, list(addrs)
+    return node_id, list(addrs), ts
 
 
 def _instance_of(name):
@@ -177,6 +179,7 @@ class Discovery:
         self.advertise = advertise
         self.peers = {}       # node id -> [(ip, port)]
         self.foreign = set()  # node ids add_peer refused (other festival): never dialled again
+        self._stamps = {}     # node id -> the newest signed timestamp seen
         self.rejected = 0
         self._rejected_by_kind = {}
         self._zc = None
@@ -277,31 +280,36 @@ class Discovery:
                 if not info.request(self._zc, 2000):
                     raise DiscoveryError("did not resolve")
                 addrs = [(a, info.port) for a in info.parsed_addresses()]
-                node_id, addrs = check_announcement(instance, addrs, info.properties)
+                node_id, addrs, ts = check_announcement(instance, addrs, info.properties)
             except Exception as e:  # forged, malformed, vanished: one log line, go on
                 self._reject(name, str(e) or type(e).__name__)
                 continue
             if node_id == self.node_id or node_id in self.foreign:
                 continue
-            if self.peers.get(node_id) == addrs:
-                continue
+            if self.peers.get(node_id) == addrs and self._stamps.get(node_id, ts) >= ts:
+                continue  # nothing new (a restarted node signs a newer timestamp: dial it again)
             if node_id not in self.peers and len(self.peers) >= self.max_peers:
                 self._reject(name, "already %d peers" % self.max_peers, "limit")
                 continue
             self.peers[node_id] = addrs
+            self._stamps[node_id] = ts
             log.info("mDNS: found peer %s at %s", hexlify(node_id)[:16], addrs)
             try:
-                if self.add_peer(node_id, addrs) is False:
-                    self.foreign.add(node_id)
-                    self.peers.pop(node_id, None)
+                answer = self.add_peer(node_id, addrs)
             except Exception as e:
                 log.warning("mDNS: peer %s: %s", hexlify(node_id)[:16], e)
+                answer = None
+            if answer is False:  # another festival: never again
+                self.foreign.add(node_id)
+            if not answer:  # unreachable now: free the slot for another peer, retry on its next announcement
+                self.peers.pop(node_id, None)
+                self._stamps.pop(node_id, None)
 
 
 def iroh_add_peer(node, timeout=8.0):
     """An ``add_peer`` for an ``IrohNode``: dial ``node_id@ip:port`` (the node keeps it wanted
-    and redials by itself); False when the peer is of another festival (its topic handshake
-    dropped us), so discovery never dials it again."""
+    and redials by itself).  True: synced; None: not reachable now; False: the peer is of another
+    festival (its topic handshake dropped us), so discovery never dials it again."""
     def add(node_id, addrs):
         ip, port = addrs[0]
         spec = "%s@%s:%d" % (hexlify(node_id), ip, port)
@@ -312,6 +320,7 @@ def iroh_add_peer(node, timeout=8.0):
             if "does not sync this festival" in msg or "topic handshake" in msg or "ALPN" in msg:
                 return False
             log.info("mDNS peer %s: %s", spec[:16], msg)
+            return None
         return True
     return add
 

@@ -265,7 +265,7 @@ def run(n_screens, schedule=SCHEDULE, timeout=60.0, max_peers=4, max_links=8, ou
         up = [p for p in screens if int(p.name[1:]) not in half]
         ok = _wait(lambda: all(m2 in p.seen for p in up), timeout)
         out("with half the links down, the other %d screens got the change: %s" % (len(up), "ok" if ok else "FAILED"))
-        assert ok
+        assert ok, ([p.name for p in up if m2 not in p.seen], org2.lines[-8:])
         back = time.monotonic()
         for i in half:
             lab.link(i, True)
