@@ -145,6 +145,16 @@ def explain_connect_error(e, peer):
     return "cannot connect to %s: %s" % (peer, msg)
 
 
+def _host_of(addr):
+    """The IP of "ip:port" / "[v6]:port" (the whole string when it has no port)."""
+    a = str(addr)
+    if a.startswith("["):
+        return a[1:].split("]")[0]
+    if a.count(":") == 1:
+        return a.split(":")[0]
+    return a
+
+
 def probe_tcp(host, port, timeout=1.0):
     """Why did QUIC get no answer?  Look at the same port over TCP (bounded, loopback in tests)."""
     try:
@@ -197,6 +207,7 @@ class Link:
         self.role = role
         self.remote_id = remote_id
         self.addr = addr
+        self.started = time.monotonic()
         self.session = None
         self.send = None
         self.recv = None
@@ -238,7 +249,7 @@ class IrohNode:
     def __init__(self, store, topic, seed, bind="0.0.0.0:0", network_id=DEFAULT_NETWORK_ID,
                  serve=True, live=True, timeout=10.0, connect_timeout=5.0, dead_after=3.0,
                  default_node_ids=(), on_change=None, say=None, poll_interval=0.2,
-                 max_links=128, reconnect=True):
+                 max_links=128, reconnect=True, max_per_address=8, session_deadline=120.0):
         from pandascreen.core.operation import log_id_for_topic
         self.store = store
         self.topic = bytes(topic)
@@ -252,6 +263,10 @@ class IrohNode:
         self.live = live
         self.timeout = timeout
         self.connect_timeout = connect_timeout
+        # issue 13, fix 3: node ids cost nothing, so incoming sessions are limited per IP
+        # address; the sync phase (before live mode) must end within session_deadline
+        self.max_per_address = max_per_address
+        self.session_deadline = session_deadline
         self.dead_after = dead_after
         self.default_node_ids = [bytes(k) for k in default_node_ids]
         self.on_change = on_change
@@ -582,6 +597,13 @@ class IrohNode:
             self._record_error("incoming connection from %s: handshake timed out" % where)
             return
         remote_id = conn.remote_id().to_bytes()
+        host = _host_of(where)
+        same = len([l for l in self.links if not l.ended and l.role == ACCEPTOR and _host_of(l.addr) == host])
+        if same >= self.max_per_address:
+            self._record_error("peer %s from %s refused: %d sessions already running from that address"
+                               % (hexlify(remote_id)[:16], where, same))
+            conn.close(0, b"busy")
+            return
         if len([l for l in self.links if not l.ended]) >= self.max_links:
             self._record_error("peer %s from %s refused: %d sessions already running"
                                % (hexlify(remote_id)[:16], where, self.max_links))
@@ -592,6 +614,7 @@ class IrohNode:
 
     # ---- one session
     async def _run_link(self, link):
+        link.started = time.monotonic()
         if link not in self.links:
             self.links.append(link)
         conn = link.conn
@@ -756,6 +779,9 @@ class IrohNode:
                 if not done:
                     if not s.in_live_mode and time.monotonic() - link.last_progress > self.timeout:
                         raise SyncError("timed out after %gs without progress %s" % (self.timeout, s.where()))
+                    if not s.complete and time.monotonic() - link.started > self.session_deadline:
+                        raise SyncError("did not finish the sync within the session deadline of %gs %s"
+                                        % (self.session_deadline, s.where()))
                     if s.complete and not s.in_live_mode and time.monotonic() - link.last_progress > 2:
                         return  # everything exchanged, our Close is out; theirs is a courtesy
                     continue

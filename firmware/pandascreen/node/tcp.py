@@ -26,17 +26,19 @@ log = logging.getLogger("pandascreen.node.tcp")
 CLOSE_WAIT = 2.0
 
 
-def pump(sock, session, timeout=10.0, peer="peer"):
+def pump(sock, session, timeout=10.0, peer="peer", deadline=None):
     """Drive ``session`` over the connected socket ``sock`` until it finishes.
 
     ``timeout`` is an inactivity limit in seconds: if nothing can be sent or received for
-    that long the session fails.  Returns ``session.stats()``; raises ``SyncError``.
+    that long the session fails.  ``deadline`` (seconds) bounds the whole session, so a
+    peer that trickles one byte now and then (slowloris) cannot hold a slot for ever.  Returns ``session.stats()``; raises ``SyncError``.
     Does not close the socket.
     """
     sock.setblocking(False)
     session.start()
     pending = b""
     last_activity = time.monotonic()
+    end = None if deadline is None else last_activity + deadline
     while True:
         if not pending:
             pending = memoryview(session.outgoing())
@@ -47,7 +49,15 @@ def pump(sock, session, timeout=10.0, peer="peer"):
             limit = min(timeout, CLOSE_WAIT)
         else:
             limit = timeout
-        wait = limit - (time.monotonic() - last_activity)
+        now = time.monotonic()
+        wait = limit - (now - last_activity)
+        if end is not None and now >= end:
+            if session.complete and not pending:
+                break
+            raise SyncError("%s did not finish within the session deadline of %gs %s"
+                            % (peer, deadline, session.where()))
+        if end is not None:
+            wait = min(wait, end - now)
         if wait <= 0:
             if session.complete and not pending:
                 break
@@ -151,7 +161,8 @@ class SyncServer:
     """
 
     def __init__(self, store, log_id, host="127.0.0.1", port=0, timeout=30, topic=None,
-                 handshake=True, max_frame=DEFAULT_MAX_FRAME, max_connections=8):
+                 handshake=True, max_frame=DEFAULT_MAX_FRAME, max_connections=8,
+                 max_per_address=2, session_deadline=120):
         self.store = store
         self.log_id = bytes(log_id)
         self.host = host
@@ -161,6 +172,11 @@ class SyncServer:
         self.handshake = handshake
         self.max_frame = max_frame
         self.max_connections = max_connections
+        # one address cannot take every slot (honest peers elsewhere still get in), and no
+        # session outlives session_deadline (issue 13, fix 3)
+        self.max_per_address = max_per_address
+        self.session_deadline = session_deadline
+        self._per_address = {}
         self.errors = []
         self.sessions = 0
         self.last_stats = None
@@ -227,11 +243,15 @@ class SyncServer:
                 continue
             with self._lock:
                 busy = len(self._conns) >= self.max_connections
-                if not busy:
+                mine = self._per_address.get(addr[0], 0)
+                crowded = mine >= self.max_per_address
+                if not busy and not crowded:
                     self._conns.add(conn)
-            if busy:
-                self._record_error("%s:%d: refused, %d sessions already running"
-                                   % (addr[0], addr[1], self.max_connections))
+                    self._per_address[addr[0]] = mine + 1
+            if busy or crowded:
+                self._record_error("%s:%d: refused, %d sessions already running%s"
+                                   % (addr[0], addr[1], self.max_connections if busy else mine,
+                                      "" if busy else " from this address"))
                 _close(conn)
                 continue
             t = threading.Thread(target=self._serve, args=(conn, addr), name="pandascreen-sync", daemon=True)
@@ -244,7 +264,7 @@ class SyncServer:
         session = SyncSession(self.store, self.log_id, ACCEPTOR, topic=self.topic,
                               handshake=self.handshake, max_frame=self.max_frame)
         try:
-            stats = pump(conn, session, self.timeout, peer)
+            stats = pump(conn, session, self.timeout, peer, self.session_deadline)
             stats["peer"] = "%s:%d" % (addr[0], addr[1])
             with self._lock:
                 self.sessions += 1
@@ -258,6 +278,11 @@ class SyncServer:
             with self._lock:
                 self._conns.discard(conn)
                 self._workers.discard(threading.current_thread())
+                left = self._per_address.get(addr[0], 1) - 1
+                if left > 0:
+                    self._per_address[addr[0]] = left
+                else:
+                    self._per_address.pop(addr[0], None)
 
     def _record_error(self, msg):
         log.warning("sync server: %s", msg)
