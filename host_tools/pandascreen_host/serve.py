@@ -163,6 +163,10 @@ def run(args, out=None, err=None, stop=None):
         store.path = args.store
         fid = _festival_id(store, pk, args.festival_id)
         topic = operation.festival_topic(fid)
+        # issue 13: the laptop keeps (and so relays) only what the festival group lets write,
+        # like a screen: a hostile peer dialling serve directly gets nothing stored here
+        from pandascreen.core import auth
+        auth.guard(store, auth.for_authors([pk]), operation.log_id_for_topic(topic))
         node = IrohNode(store, topic, seed, bind=args.listen, network_id=network_id, live=True,
                         reconnect=False, say=say)
         try:
