@@ -15,7 +15,7 @@ from pandascreen.node.sqlite_store import SqliteStore
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-CAMP = os.path.join(HERE, "fixtures", "vocschedule_frab-camp2019.json")
+CAMP = os.path.join(HERE, "fixtures", "frab_json_camp.json")
 SCREEN = bytes([21] * 32)
 
 
@@ -55,7 +55,7 @@ def test_serve_watch_live_push_and_ctrl_c(tmp_path):
         assert len(node_id) == 64 and addr.startswith("127.0.0.1:")
         org_pk = bytes.fromhex(node_id)
         assert any("organiser %s" % node_id in l for l in seen)  # node id = organiser key
-        topic = operation.festival_topic("camp2019")
+        topic = operation.festival_topic("slothcamp2031")
         node = IrohNode(store, topic, SCREEN, bind="127.0.0.1:0", serve=False, timeout=3.0)
         node.start()
         st = node.sync("%s@%s" % (node_id, addr))
@@ -64,7 +64,7 @@ def test_serve_watch_live_push_and_ctrl_c(tmp_path):
         _until(lines, lambda l: "synced, sent 8 operation(s)" in l)
         # the organiser edits the file: the screen has it within a second or so
         t = time.monotonic()
-        sched.write_text(open(CAMP, encoding="utf-8").read().replace('"Opening Ceremony"', '"Opening (late)"'))
+        sched.write_text(open(CAMP, encoding="utf-8").read().replace('"Opening of Sloth Camp"', '"Opening (late)"'))
         deadline = time.monotonic() + 5
         while store.count() < 9 and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -100,7 +100,7 @@ def test_serve_also_serves_plain_tcp_for_boards(tmp_path):
         line, _ = _until(lines, lambda l: l.startswith("listening: plain TCP"))
         port = int(line.rsplit(":", 1)[1])
         from pandascreen.core.store import MemoryStore
-        topic = operation.festival_topic("camp2019")
+        topic = operation.festival_topic("slothcamp2031")
         board = MemoryStore()
         st = sync_with(board, operation.log_id_for_topic(topic), "127.0.0.1", port, topic=topic, timeout=5)
         assert st["ops_new"] == 8
@@ -129,7 +129,7 @@ def test_pi_screen_process_follows_serve_live(tmp_path):
         _, _, node_id, _, addr = listening.split(" ")
         (tmp_path / "device.key").write_bytes(SCREEN)
         os.chmod(str(tmp_path / "device.key"), 0o600)
-        cfg = {"festival_id": "camp2019", "organisers": [node_id], "peers": ["%s@%s" % (node_id, addr)],
+        cfg = {"festival_id": "slothcamp2031", "organisers": [node_id], "peers": ["%s@%s" % (node_id, addr)],
                "listen_port": 0, "store": "screen.db", "key": "device.key", "render_interval": 0}
         (tmp_path / "config.json").write_text(json.dumps(cfg))
         png = tmp_path / "screen.png"
@@ -142,7 +142,7 @@ def test_pi_screen_process_follows_serve_live(tmp_path):
             time.sleep(0.02)
         time.sleep(0.3)
         before = png.stat().st_mtime_ns
-        sched.write_text(open(CAMP, encoding="utf-8").read().replace('"Opening Ceremony"', '"Opening (late)"'))
+        sched.write_text(open(CAMP, encoding="utf-8").read().replace('"Opening of Sloth Camp"', '"Opening (late)"'))
         _until(lines, lambda l: "sent 1 live operation(s)" in l)
         t = time.monotonic()
         while png.stat().st_mtime_ns == before and time.monotonic() - t < 3:

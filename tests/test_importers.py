@@ -1,8 +1,9 @@
-"""Schedule importers, on trimmed real exports in tests/fixtures (always there) and, where the
-full files of ../shared/schedules are beside the clone (CI has them), on those too.
+"""Schedule importers, on made-up fixtures in tests/fixtures (always there; each one mimics the
+quirks of one real export, see its SOURCES.md) and, where the full real files of ../shared/schedules
+are beside the clone (CI has them), on those too.
 
 The full-file cases are collected only when that folder exists, so a fresh clone runs every
-test it has and skips none; the fixtures keep every quirk the full files are kept for.
+test it has and skips none; the made-up fixtures carry every quirk the full files are kept for.
 """
 
 import datetime
@@ -38,30 +39,43 @@ def venue_name(n, vid):
     return [v["name"] for v in n["venues"] if v["id"] == vid][0]
 
 
-# file, timezone argument, (events, venues) in the fixture, (events, venues) in the full file, festival id
-CASES = [
-    ("giggity_36c3_merged.xml", None, (12, 7), (1351, 92), "36c3"),
-    ("eventfahrplan_schedule-38c3-20251206.xml", None, (7, 4), (1007, 72), "38c3"),
-    ("giggity_fosdem_2021.xml", "Europe/Brussels", (5, 3), (773, 106), "fosdem-2021"),
-    ("giggity_debconf23.xml", None, (4, 2), (117, 5), "debconf23"),
-    ("vocschedule_frab-camp2019.json", None, (5, 2), (79, 2), "camp2019"),
-    ("vocschedule_pretalx-rc3.json", None, (6, 2), (48, 5), "rc3-channels-2020"),
-    ("giggity_jres_2022.ics", None, (6, 5), (120, 15), "jres-2021-22"),
-    ("giggity_linux_conf_au_2020.ics", None, (8, 3), (262, 8), "linux-conf-au-2020"),
-    ("aksw-lswt2019_schedule.xml", "Europe/Berlin", (5, 3), (31, 4), "7th-leipzig-semantic-web-day"),
-    ("voctosched_gpn11.csv", None, (5, 2), (29, 2), "voctosched-gpn11"),
+# made-up fixture, timezone argument, (events, venues), festival id
+FIXTURE_CASES = [
+    ("frab_multisource_merged.xml", None, (11, 5), "pf31"),
+    ("frab_fahrplan_tz.xml", None, (5, 3), "pf31-fahrplan"),
+    ("frab_no_guid_no_date.xml", "Europe/Brussels", (5, 3), "sloth-camp-2031"),
+    ("frab_wafer_utc_dates.xml", None, (4, 2), "sloth-hill-31"),
+    ("frab_json_camp.json", None, (5, 2), "slothcamp2031"),
+    ("pretalx_json_no_tz.json", None, (4, 2), "pandaradio-2031"),
+    ("ics_tzid_no_vtimezone_crlf.ics", None, (5, 5), "pandafest-marseille-2031"),
+    ("ics_x_wr_timezone_no_location.ics", None, (8, 3), "sloth-camp-down-under-2031"),
+    ("frab_bogus_z_no_guid.xml", "Europe/Berlin", (5, 3), "2nd-sloth-hammock-day"),
+    ("voctosched_multiline.csv", None, (5, 2), "voctosched-multiline"),
 ]
-FILES = [pytest.param(fixture(name), tz, small, fid, id="fixture-" + name) for name, tz, small, _, fid in CASES]
+# real file in ../shared/schedules, timezone argument, (events, venues) in the full file, festival id
+FULL_CASES = [
+    ("giggity_36c3_merged.xml", None, (1351, 92), "36c3"),
+    ("eventfahrplan_schedule-38c3-20251206.xml", None, (1007, 72), "38c3"),
+    ("giggity_fosdem_2021.xml", "Europe/Brussels", (773, 106), "fosdem-2021"),
+    ("giggity_debconf23.xml", None, (117, 5), "debconf23"),
+    ("vocschedule_frab-camp2019.json", None, (79, 2), "camp2019"),
+    ("vocschedule_pretalx-rc3.json", None, (48, 5), "rc3-channels-2020"),
+    ("giggity_jres_2022.ics", None, (120, 15), "jres-2021-22"),
+    ("giggity_linux_conf_au_2020.ics", None, (262, 8), "linux-conf-au-2020"),
+    ("aksw-lswt2019_schedule.xml", "Europe/Berlin", (31, 4), "7th-leipzig-semantic-web-day"),
+    ("voctosched_gpn11.csv", None, (29, 2), "voctosched-gpn11"),
+]
+FILES = [pytest.param(fixture(name), tz, counts, fid, id="fixture-" + name) for name, tz, counts, fid in FIXTURE_CASES]
 if HAVE_FULL:
-    FILES += [pytest.param(os.path.join(SCHEDULES, name), tz, full, fid, id="full-" + name)
-              for name, tz, _, full, fid in CASES]
+    FILES += [pytest.param(os.path.join(SCHEDULES, name), tz, counts, fid, id="full-" + name)
+              for name, tz, counts, fid in FULL_CASES]
 
 
 def test_every_fixture_is_listed_with_its_source():
     listed = open(fixture("SOURCES.md"), encoding="utf-8").read()
     data = sorted(f for f in os.listdir(FIXTURES) if not f.endswith((".md", ".py")))
     assert data and all("`%s`" % f in listed for f in data), data
-    assert set(name for name, *_ in CASES) <= set(data)
+    assert set(name for name, *_ in FIXTURE_CASES) == set(data)
 
 
 @pytest.mark.parametrize("path,tz,counts,fid", FILES)
@@ -81,18 +95,25 @@ def test_real_files_import(path, tz, counts, fid):
         schema.make_body(kind, action, doc_id, fields)
 
 
-def test_36c3_times_rooms_and_duplicates():
-    n = importers.load(fixture("giggity_36c3_merged.xml"))
-    e = find(n, title="Opening Ceremony")
-    assert e["start"] == ts(2019, 12, 27, 10, 0) and e["end"] - e["start"] == 30 * 60
-    assert venue_name(n, e["venue"]) == "Ada" and e["speakers"] == ["bleeptrack", "blinry"]
+def test_merged_frab_times_rooms_and_duplicates():
+    n = importers.load(fixture("frab_multisource_merged.xml"))
+    e = find(n, title="Pandafest Opening")
+    assert e["start"] == ts(2031, 12, 27, 9, 0) and e["end"] - e["start"] == 30 * 60
+    assert venue_name(n, e["venue"]) == "Bamboo Hall" and e["speakers"] == ["Mei Mei", "Bao Bao"]
     assert n["festival"]["utc_offset"] == 60  # no time_zone_name: taken from the +01:00 dates
     dup = [w for w in n["warnings"] if "duplicate event id" in w]
     assert len(dup) == 1 and "-2)" in dup[0]
-    assert any(v["name"] == "headnut" for v in n["venues"])  # the event's <room>, not the sort-prefixed one
+    assert len(set(e["id"] for e in n["events"])) == len(n["events"])  # the shared id 367 kept apart
+    names = [v["name"] for v in n["venues"]]
+    assert "bamboohut" in names and not any("Panda" in v for v in names)  # the event's <room>, not the prefixed one
     assert max(e["end"] - e["start"] for e in n["events"]) == 12 * 3600 + 59 * 60  # "12:59"
-    assert any(e["end"] - e["start"] == 90 * 60 for e in n["events"])  # one-digit hour "1:30"
+    assert find(n, title="Knitting Bamboo Socks")["end"] - find(n, title="Knitting Bamboo Socks")["start"] == 90 * 60
+    late = find(n, title="Late Leaf Lecture (runs past midnight)")
+    assert late["end"] == ts(2031, 12, 27, 23, 30)  # past 24:00 local
+    assert find(n, title="Nachteulen-Quiz für Frühaufsteher")["start"] == ts(2031, 12, 27, 23, 50)  # day 1, after midnight
+    assert {"cs", "ab"} <= set(e["lang"] for e in n["events"])
     assert any("zero duration" in w for w in n["warnings"])
+    assert any(e["title"] == "Żółw and friends: a slow workshop" for e in n["events"])
 
 
 if HAVE_FULL:  # collected only beside ../shared (CI), never a skip on a fresh clone
@@ -105,67 +126,85 @@ if HAVE_FULL:  # collected only beside ../shared (CI), never a skip on a fresh c
         assert len(no_room) == 1 and "(17 times, e.g. " in no_room[0]
 
 
-def test_38c3_after_midnight():
-    n = importers.load(fixture("eventfahrplan_schedule-38c3-20251206.xml"))
-    e = find(n, title="Paulina")
-    assert e["start"] == ts(2024, 12, 27, 23, 30) and e["end"] - e["start"] == 2 * 3600
+def test_fahrplan_time_zone_and_after_midnight():
+    n = importers.load(fixture("frab_fahrplan_tz.xml"))
+    e = find(n, title="Moonlight Munching")
+    assert e["start"] == ts(2031, 12, 27, 22, 30) and e["end"] - e["start"] == 2 * 3600
+    assert find(n, title="Sleepwalkers' Q&A")["start"] == ts(2031, 12, 28, 0, 45)
+    assert max(e["end"] - e["start"] for e in n["events"]) == 720 * 60
     assert n["festival"]["timezone"] == "Europe/Berlin"
     assert {"de, en", "en, de"} <= set(e["lang"] for e in n["events"])
+    assert any(e["title"] == "Grüne Blätter, große Pläne" for e in n["events"])
 
 
-def test_debconf_utc_dates_with_local_start():
-    n = importers.load(fixture("giggity_debconf23.xml"))
-    e = find(n, id="455d075f-48c0-2ec2-24b3-f5add30c383a")
-    assert e["start"] == ts(2023, 9, 10, 5, 0)  # 10:30 IST
-    assert venue_name(n, e["venue"]) == "Anamudi"
+def test_wafer_utc_dates_with_local_start():
+    n = importers.load(fixture("frab_wafer_utc_dates.xml"))
+    e = find(n, id="aaaa0001-5107-4c1d-9e00-000000000001")
+    assert e["start"] == ts(2031, 9, 10, 5, 0)  # 10:30 IST
+    assert venue_name(n, e["venue"]) == "Teak Room"
     assert n["festival"]["utc_offset"] == 330
 
 
-def test_fosdem_without_dates_needs_and_uses_timezone():
+def test_frab_without_dates_needs_and_uses_timezone():
     with pytest.raises(ScheduleImportError, match="--timezone"):
-        importers.load(fixture("giggity_fosdem_2021.xml"))
-    n = importers.load(fixture("giggity_fosdem_2021.xml"), timezone="Europe/Brussels")
-    e = find(n, title="Welcome to FOSDEM 2021")
-    assert e["start"] == ts(2021, 2, 6, 8, 0)
+        importers.load(fixture("frab_no_guid_no_date.xml"))
+    n = importers.load(fixture("frab_no_guid_no_date.xml"), timezone="Europe/Brussels")
+    e = find(n, title="Welcome to Sloth Camp 2031")
+    assert e["start"] == ts(2031, 2, 8, 8, 0)
+    assert find(n, title="Sloth Camp Farewell")["start"] == ts(2031, 2, 9, 14, 0)  # day 2, from <day date>
 
 
 def test_ical_tzid_without_vtimezone_and_folded_utf8():
-    n = importers.load(fixture("giggity_jres_2022.ics"))
-    e = find(n, title="Accueil congressistes")
-    assert e["start"] == ts(2022, 5, 17, 9, 0) and venue_name(n, e["venue"]) == "Accueil Parc Chanot"
+    raw = open(fixture("ics_tzid_no_vtimezone_crlf.ics"), "rb").read()
+    assert b"\xc3\r\n \xa9" in raw and raw.count(b"\r\n") == raw.count(b"\n")  # the quirks are really there
+    n = importers.load(fixture("ics_tzid_no_vtimezone_crlf.ics"))
+    e = find(n, title="Accueil des pandas")
+    assert e["start"] == ts(2031, 5, 17, 9, 0) and venue_name(n, e["venue"]) == "Accueil Bambouseraie"
     assert any("Numérique" in x["title"] for x in n["events"])
+    assert any(v["name"] == "Amphithéâtre Feuille" for v in n["venues"])
     assert any("zero duration" in w for w in n["warnings"])
     assert not any("UTF-8" in w for w in n["warnings"])  # folds inside UTF-8 sequences are not an encoding problem
 
 
 def test_ical_x_wr_timezone_and_missing_location():
-    n = importers.load(fixture("giggity_linux_conf_au_2020.ics"))
+    n = importers.load(fixture("ics_x_wr_timezone_no_location.ics"))
     assert n["festival"]["timezone"] == "Australia/Brisbane" and n["festival"]["utc_offset"] == 600
     assert any(v["name"] == "Elsewhere" for v in n["venues"])
     no_room = [w for w in n["warnings"] if "has no room" in w]
     assert len(no_room) == 1 and "(4 times, e.g. " in no_room[0]  # collapsed into one counted line
 
 
-def test_lswt_bogus_z_read_as_local_time():
-    n = importers.load(fixture("aksw-lswt2019_schedule.xml"), timezone="Europe/Berlin")
-    assert find(n, title="Welcome")["start"] == ts(2019, 5, 22, 7, 0)
+def test_bogus_z_read_as_local_time():
+    n = importers.load(fixture("frab_bogus_z_no_guid.xml"), timezone="Europe/Berlin")
+    assert find(n, title="Welcome")["start"] == ts(2031, 5, 22, 7, 0)
     assert any("end in 'Z'" in w for w in n["warnings"])
     assert any("no duration" in w for w in n["warnings"])
-    assert find(n, title="Welcome")["speakers"] == ["Dr. Sebastian Tramp", "Andreas Heinecke"]
+    assert find(n, title="Welcome")["speakers"] == ["Dr. Sid Sloth", "Mo Moss"]
+    assert find(n, title="Hanging Out, Formally")["speakers"] == ["Prof. Zoë Faultier"]
+    assert len([e for e in n["events"] if e["title"] == "Coffee break"]) == 2  # id 997 shared across rooms
 
 
 def test_csv_date_wins_over_day_index():
-    n = importers.load(fixture("voctosched_gpn11.csv"))
-    e = find(n, title="Ergebnisse Gamejam")
-    assert e["start"] == ts(2011, 6, 25, 22, 0) and e["speakers"] == ["diverse"]
+    n = importers.load(fixture("voctosched_multiline.csv"))
+    e = find(n, title="Ergebnisse Bambusjam")
+    assert e["start"] == ts(2031, 6, 25, 22, 0) and e["speakers"] == ["diverse"]
     assert any("assuming Europe/Berlin" in w for w in n["warnings"])
 
 
+def test_frab_json_persons_and_past_midnight():
+    n = importers.load(fixture("frab_json_camp.json"))
+    e = find(n, title="Achtung, Nachtfalter!")
+    assert e["start"] == ts(2031, 8, 21, 21, 0) and e["end"] == ts(2031, 8, 21, 22, 30)
+    assert find(n, title="Three Toes, Many Hands")["speakers"] == ["Sid Sloth", "Zoë Faultier", "Ravi Red-Panda"]
+
+
 def test_pretalx_json():
-    n = importers.load(fixture("vocschedule_pretalx-rc3.json"))
-    e = find(n, id="0dac57a7-e499-5b4d-b393-655d2dfddaf4")
-    assert e["start"] == ts(2020, 12, 28, 10, 0)
-    assert venue_name(n, e["venue"]) == "r3s - Monheim/Rhein"
+    n = importers.load(fixture("pretalx_json_no_tz.json"))
+    e = find(n, id="bbbb0000-0000-5000-8000-000000000015")
+    assert e["start"] == ts(2031, 12, 27, 10, 30)
+    assert venue_name(n, e["venue"]) == "p4s - Bambusheim/Fluss"
+    assert n["festival"]["utc_offset"] == 60  # no time_zone_name: from the dates
+    assert find(n, title="Night Shift Lullabies")["start"] == ts(2031, 12, 30, 1, 0)  # 02:00 on day 3 (04:00-03:59)
 
 
 @pytest.mark.parametrize("name,content,msg", [
@@ -502,8 +541,8 @@ def test_xml_errors_name_the_cause(tmp_path, data, msg):
         assert "download complete" not in str(ei.value)  # that hint is kept for files truly cut short
 
 
-def test_xml_truncated_real_export_and_declared_latin1(tmp_path):
-    whole = open(fixture("eventfahrplan_schedule-38c3-20251206.xml"), "rb").read()
+def test_xml_truncated_export_and_declared_latin1(tmp_path):
+    whole = open(fixture("frab_fahrplan_tz.xml"), "rb").read()
     cut = tmp_path / "cut.xml"
     cut.write_bytes(whole[:len(whole) // 2])
     with pytest.raises(ScheduleImportError, match="is the download complete"):
@@ -535,7 +574,7 @@ def test_csv_in_latin1_is_read_with_a_warning(tmp_path):
     assert any("not UTF-8" in w for w in n["warnings"])
 
 
-# -- every format: a damaged real export gives a result or one clean ScheduleImportError ----------
+# -- every format: a damaged export gives a result or one clean ScheduleImportError ----------
 DAMAGEABLE = sorted(f for f in os.listdir(FIXTURES) if f.endswith((".xml", ".json", ".ics", ".csv")))
 
 
