@@ -81,7 +81,7 @@ def _title(ev):
     return t or UNTITLED
 
 
-def build_view(schedule, venue_index, now, status=""):
+def build_view(schedule, venue_index, now, status="", absolute=False):
     """Everything the screen shows, as a plain dict (see module docstring for the schedule API).
 
     Keys: festival, venue, venue_id, venue_index (0-based, wrapped), venue_count, position ("2/5"),
@@ -91,6 +91,8 @@ def build_view(schedule, venue_index, now, status=""):
     ``next``: title, start ("HH:MM"), in ("in 25 min" / "tomorrow" / "Sat"), minutes_until,
     days (local days ahead), soon (shown as "in ..."), speakers, track, lang.
     ``message``: what to say where something is missing ("" when nothing is).
+    ``absolute``: for full-refresh-only e-paper (core/refresh.py): no clock, "until 17:00" instead
+    of "25m left", the next start without "in 25m", so the picture changes only at event boundaries.
     """
     now = int(now)
     fest = getattr(schedule, "festival", None) if schedule is not None else None
@@ -105,11 +107,12 @@ def build_view(schedule, venue_index, now, status=""):
         "venue_index": 0,
         "venue_count": 0,
         "position": "",
-        "clock": hhmm(now, offset),
+        "clock": "" if absolute else hhmm(now, offset),
         "now": None,
         "next": None,
         "message": "",
         "status": str(status or ""),
+        "absolute": bool(absolute),
     }
     venues = list(schedule.venues()) if schedule is not None else []
     if not venues:
@@ -143,7 +146,7 @@ def build_view(schedule, venue_index, now, status=""):
             "elapsed": elapsed if duration else 1,
             "duration": duration if duration else 1,
             "minutes_left": left,
-            "left": "%s left" % span(left) if left else "ending",
+            "left": "until %s" % hhmm(end, offset) if absolute else ("%s left" % span(left) if left else "ending"),
         }
     if upcoming is not None:
         start = int(upcoming.start)
@@ -151,7 +154,7 @@ def build_view(schedule, venue_index, now, status=""):
         days = local_day(start, offset) - local_day(now, offset)
         soon = days <= 0 or until < SOON_MIN
         if soon:
-            when = "in %s" % span(until) if until else "now"
+            when = "" if absolute else ("in %s" % span(until) if until else "now")
         elif days == 1:
             when = "tomorrow"
         else:
@@ -423,7 +426,7 @@ def draw_view(canvas, width, height, view, palette="mono", face=None):
         if sp1 and m.big:
             f.draw_text(canvas, x0, y, f.ellipsize(now["speakers"], w, ds), 1, ds)
             y += m.sl
-        if m.big:
+        if m.big and not view.get("absolute"):  # a progress bar would tick on a full-refresh panel
             y += m.gap
             _bar(canvas, x0, y, w, m.bar_h, now["elapsed"], now["duration"], 1, accent)
             y += m.bar_h

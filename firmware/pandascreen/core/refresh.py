@@ -1,0 +1,120 @@
+"""When a screen redraws, by panel kind: the ONE refresh policy (Pi app and board alike).
+
+WHY: a red/yellow or 7-colour Inky can only refresh the whole panel (~15 s of flashing, longer on
+7 colours) and its makers ask for refreshes at least 180 s apart and at least one a day.  A view
+with a ticking clock and "25m left" changed every minute, so such a panel flashed ~1400 times a
+day.  Three panel classes:
+
+* ``FULL_ONLY`` (Inky red/yellow/7-colour): shows absolute times (``absolute_times``: "until
+  17:00", "next 17:20", no clock), so the picture changes only at an event boundary or an edit;
+  it redraws when the picture changes, never sooner than ``MIN_FULL_GAP`` after the last refresh
+  (an edit waits, then shows) and at least every ``MAX_AGE`` (the daily refresh).
+* ``PARTIAL`` (mono e-paper with partial refresh): minute ticks and small changes are partial
+  refreshes; a full refresh when the content changes, after ``PARTIALS_PER_FULL`` partials (ghosting)
+  and at least every ``MAX_AGE``.
+* ``LIVE`` (OLED, LCD, HDMI): redraw whenever the frame key changes, as before.
+
+Plain classes and tuples only: this runs unchanged under MicroPython.
+"""
+
+FULL_ONLY = "full_only"
+PARTIAL = "partial"
+LIVE = "live"
+
+FULL = "full"
+PARTIAL_REFRESH = "partial"
+
+MIN_FULL_GAP = 180  # s between full refreshes of a full-refresh-only panel (panel makers)
+MAX_AGE = 86400  # s: at least one refresh a day keeps the pigments from settling
+PARTIALS_PER_FULL = 10  # partial refreshes before a full one clears the ghosting
+
+# the mono e-paper kinds (partial refresh); every other "inky_" kind is red/yellow or 7-colour
+_PARTIAL_KINDS = ("inky_phat_212x104_mono", "inky_phat_250x122_mono", "waveshare_epd_2in13")
+
+
+def panel_for(display_kind):
+    """The panel class of a display kind (``config.DISPLAYS``); unknown kinds are ``LIVE``."""
+    kind = str(display_kind or "")
+    if kind in _PARTIAL_KINDS or kind.endswith("_mono") or kind.startswith("waveshare_epd"):
+        return PARTIAL
+    if kind.startswith("inky_"):
+        return FULL_ONLY
+    return LIVE
+
+
+def content_key(view):
+    """What the picture shows, minus what ticks (clock, progress, countdowns): two views with the
+    same key look the same on a panel showing absolute times."""
+    now = view.get("now") or {}
+    nxt = view.get("next") or {}
+    return (view.get("festival"), view.get("venue"), view.get("position"), view.get("status"),
+            view.get("message"), view.get("clock") if view.get("absolute") else None,
+            now.get("title"), now.get("time"), now.get("speakers"), now.get("status"),
+            now.get("left") if view.get("absolute") else None,
+            nxt.get("title"), nxt.get("start"), nxt.get("in") if view.get("absolute") else None,
+            nxt.get("speakers"), nxt.get("status"))
+
+
+class RefreshPolicy:
+    """Decides, frame by frame, whether to refresh and how (``FULL`` / ``PARTIAL_REFRESH``)."""
+
+    def __init__(self, panel=LIVE, min_gap=MIN_FULL_GAP, max_age=MAX_AGE, partials_per_full=PARTIALS_PER_FULL):
+        self.panel = panel
+        self.min_gap = min_gap
+        self.max_age = max_age
+        self.partials_per_full = partials_per_full
+        self.last_full = None  # when the last full refresh happened
+        self.last_any = None
+        self.partials = 0  # partial refreshes since the last full one
+        self._content = None
+        self._tick = None
+        self.fulls = 0
+        self.partial_count = 0
+
+    @property
+    def absolute_times(self):
+        """True: the view shows "until 17:00" / "next 17:20" and no clock (full-refresh panels)."""
+        return self.panel == FULL_ONLY
+
+    def decide(self, now, content, tick=None, force=False):
+        """``FULL``, ``PARTIAL_REFRESH`` or None (keep the picture) for a frame at ``now`` whose
+        content key is ``content`` and whose ticking part (minute, countdown) is ``tick``."""
+        if self.last_any is None:
+            return FULL
+        if self.panel == LIVE:
+            if force or content != self._content or tick != self._tick:
+                return FULL
+            return None
+        age = now - self.last_full
+        if self.panel == FULL_ONLY:
+            if age < self.min_gap:
+                return None  # an edit (or a button press) waits: the panel is still settling
+            if force or content != self._content or age >= self.max_age:
+                return FULL
+            return None
+        # PARTIAL
+        if age >= self.max_age or (content != self._content and self.partials >= self.partials_per_full):
+            return FULL
+        if force or content != self._content or tick != self._tick:
+            return FULL if self.partials >= self.partials_per_full else PARTIAL_REFRESH
+        return None
+
+    def drawn(self, now, content, tick, mode):
+        """Record that the frame was drawn with ``mode``."""
+        self._content = content
+        self._tick = tick
+        self.last_any = now
+        if mode == FULL:
+            self.last_full = now
+            self.partials = 0
+            self.fulls += 1
+        else:
+            self.partials += 1
+            self.partial_count += 1
+
+    def due(self, now, content, tick=None, force=False):
+        """``decide`` and, when it says to refresh, ``drawn``; returns the mode or None."""
+        mode = self.decide(now, content, tick, force)
+        if mode is not None:
+            self.drawn(now, content, tick, mode)
+        return mode
