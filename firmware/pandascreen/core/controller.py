@@ -22,7 +22,7 @@ The clock rule ("time you can trust", ``clock_trusted``) is here too, so both de
 
 import time
 
-from pandascreen.core import auth, layout, operation
+from pandascreen.core import auth, layout, operation, refresh
 
 # the clock rule and status names live in core/screen.py (shared with the satellite board)
 from pandascreen.core.screen import (  # noqa: F401 (re-exported)
@@ -87,6 +87,8 @@ class Controller:
         self._store_version = None
         self._drawn_key = None
         self._drawn_at = None
+        # when to redraw, by panel kind (core/refresh.py): a full-refresh-only Inky shows absolute times
+        self.refresh_policy = refresh.RefreshPolicy(refresh.panel_for(cfg.get("display")))
         self.refresh()
 
     # -- schedule ---------------------------------------------------------------------------
@@ -205,7 +207,7 @@ class Controller:
 
     def status(self, trusted=True):
         """"starting", "synced HH:MM" (festival local time), "offline" or "no peers"."""
-        if self.sync_state == SYNCED and trusted and self.last_sync is not None:
+        if self.sync_state == SYNCED and trusted and self.last_sync is not None and not self.refresh_policy.absolute_times:
             return "%s %s" % (SYNCED, layout.hhmm(self.last_sync, self.schedule.utc_offset()))
         return self.sync_state
 
@@ -233,7 +235,8 @@ class Controller:
         """What the screen shows at ``now``: ``layout.build_view``, or "clock not set"."""
         now = int(now)
         if self.clock_trusted(now):
-            return layout.build_view(self.schedule, self.venue_index, now, self.status())
+            return layout.build_view(self.schedule, self.venue_index, now, self.status(),
+                                     absolute=self.refresh_policy.absolute_times)
         v = layout.build_view(None, 0, now, self.status(trusted=False))
         v["festival"] = str((self.schedule.festival or {}).get("name") or "")
         v["clock"] = NO_CLOCK
@@ -257,11 +260,27 @@ class Controller:
             self.refresh()
             self.remember_time(now)
         key = self.frame_key(now)
+        if self.refresh_policy.panel != refresh.LIVE:
+            return self._redraw_epaper(now, key, force)
         every = self.cfg.get("render_interval") or 0
         stale = every and self._drawn_at is not None and now - self._drawn_at >= every
         if not force and not stale and key == self._drawn_key:
             return False
         view = self.view(now)
+        if self.render is not None:
+            self.render(view)
+        self._drawn_key = key
+        self._drawn_at = now
+        return True
+
+    def _redraw_epaper(self, now, key, force):
+        """E-paper: the refresh policy decides from what the picture shows (``refresh.content_key``)
+        and the minute tick; ``view["refresh"]`` tells ``render`` "full" or "partial"."""
+        view = self.view(now)
+        mode = self.refresh_policy.due(now, refresh.content_key(view), key, force)
+        if mode is None:
+            return False
+        view["refresh"] = mode
         if self.render is not None:
             self.render(view)
         self._drawn_key = key

@@ -1,0 +1,77 @@
+"""The refresh policy per panel kind (core/refresh.py) and its place in the controller."""
+
+from fakesched import DAY, demo_schedule
+from pandascreen.core import layout, refresh
+from pandascreen.core.controller import Controller
+from pandascreen.core.refresh import FULL, FULL_ONLY, LIVE, PARTIAL, PARTIAL_REFRESH, RefreshPolicy
+from pandascreen.core.store import MemoryStore
+
+
+def test_panel_classes():
+    assert refresh.panel_for("inky_phat_212x104") == FULL_ONLY
+    assert refresh.panel_for("inky_impression_800x480") == FULL_ONLY
+    assert refresh.panel_for("inky_phat_212x104_mono") == PARTIAL
+    assert refresh.panel_for("ssd1306_128x64") == LIVE
+    assert refresh.panel_for("hdmi") == LIVE
+    assert refresh.panel_for(None) == LIVE
+
+
+def test_full_only_waits_180_s_then_shows_an_edit_and_refreshes_daily():
+    p = RefreshPolicy(FULL_ONLY)
+    assert p.due(0, "a") == FULL
+    assert p.due(60, "a", tick=1) is None  # a tick alone never refreshes
+    assert p.due(100, "b") is None  # an edit 100 s later waits...
+    assert p.due(179, "b", force=True) is None  # ...even a button press
+    assert p.due(180, "b") == FULL  # ...then shows
+    assert p.due(5000, "b") is None
+    assert p.due(180 + 86400, "b") == FULL  # the daily refresh
+    assert p.fulls == 3
+
+
+def test_partial_panel_uses_partials_then_a_full_one():
+    p = RefreshPolicy(PARTIAL, partials_per_full=3)
+    modes = [p.due(i * 60, "a", tick=i) for i in range(6)]
+    assert modes == [FULL, PARTIAL_REFRESH, PARTIAL_REFRESH, PARTIAL_REFRESH, FULL, PARTIAL_REFRESH]
+    assert p.due(5 * 60 + 1, "a", tick=5) is None
+
+
+def test_live_panel_redraws_on_every_key_change():
+    p = RefreshPolicy(LIVE)
+    assert p.due(0, "a", 0) == FULL
+    assert p.due(1, "a", 0) is None
+    assert p.due(2, "a", 1) == FULL
+
+
+def test_absolute_view_has_no_clock_or_countdown_and_keeps_its_key_between_boundaries():
+    sched = demo_schedule()
+    a = layout.build_view(sched, 0, DAY + 600, "synced", absolute=True)
+    b = layout.build_view(sched, 0, DAY + 1800, "synced", absolute=True)
+    assert a["clock"] == "" and a["now"]["left"] == "until 15:00"
+    assert a["next"]["in"] == ""
+    assert refresh.content_key(a) == refresh.content_key(b)
+    c = layout.build_view(sched, 0, DAY + 3600 + 900, "synced", absolute=True)  # next talk began
+    assert refresh.content_key(c) != refresh.content_key(a)
+    ticking = layout.build_view(sched, 0, DAY + 600, "synced")
+    assert ticking["now"]["left"] == "50m left" and ticking["clock"] == "14:10"
+
+
+def _controller(display):
+    drawn = []
+    ctl = Controller({"festival_id": "f", "display": display}, MemoryStore(), render=drawn.append)
+    ctl.schedule = demo_schedule()
+    ctl.schedule.version = 0
+    ctl.schedule.utc_offset = lambda: 120
+    return ctl, drawn
+
+
+def test_controller_redraws_an_inky_at_event_boundaries_only():
+    ctl, drawn = _controller("inky_phat_212x104")
+    for t in range(DAY, DAY + 3 * 3600, 30):
+        ctl.redraw(t, catch_up=False)
+    # main stage: e1 until +1h, gap (next e2 at +1h15), e2 running, first frame = 3 pictures
+    assert len(drawn) == 3
+    assert all(v["refresh"] == FULL and v["clock"] == "" for v in drawn)
+    ctl_oled, drawn_oled = _controller("ssd1306_128x64")
+    for t in range(DAY, DAY + 3 * 3600, 30):
+        ctl_oled.redraw(t, catch_up=False)
+    assert len(drawn_oled) >= 3 * 60  # every minute, as before
