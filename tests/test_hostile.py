@@ -343,3 +343,230 @@ def test_a_strangers_group_operations_are_refused_too():
         assert screen.ingest_op(op)[1] is False
     assert screen.count() == 0 and screen.authorizer.level(org, me) == -1
     assert not screen.authorizer.may_write(me)
+
+
+# ---------------------------------------------------------------------------------------------
+# Part 3 -- the sync session and its transports (issue 13, fixes 3, 6, 7): a peer that stops
+# reading, trickles bytes, announces small and sends big, forks a log, or dies mid-sync.
+import os  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tracemalloc  # noqa: E402
+
+from pandascreen.core.errors import SyncError  # noqa: E402
+from pandascreen.node import tcp  # noqa: E402
+from pandascreen.node.sqlite_store import SqliteStore  # noqa: E402
+
+FIRMWARE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "firmware")
+
+
+def organiser_ops(n, body_size=0, seed=ORGANISER, start=0, prev=None):
+    ops = []
+    for i in range(start, start + n):
+        b = schema.make_body("event", "create", "e%d" % i,
+                             {"venue": "v", "title": "T%d " % i + "x" * body_size, "start": i, "end": i + 1})
+        op = operation.create(seed, b, i, prev.hash if prev else None, operation.Extensions(LOG, 1000 + i, False))
+        ops.append(op)
+        prev = op
+    return ops
+
+
+def big_sqlite(tmp_path, n=1500, body_size=900):
+    store = SqliteStore(str(tmp_path / "big.db"))
+    store.ingest_many(organiser_ops(n, body_size))
+    return store
+
+
+def test_empty_have_and_a_peer_that_stops_reading_cost_one_page(tmp_path):
+    store = big_sqlite(tmp_path)  # ~1.5 MB of operations the peer "lacks"
+    session = sync.SyncSession(store, LOG, sync.ACCEPTOR, handshake=False)
+    session.outgoing()  # our Have
+    tracemalloc.start()
+    try:
+        session.feed(postcard.frame_message(("have", {})))  # an empty Have ...
+        first = session.outgoing()  # ... then it never reads again: we produce one chunk
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert session.remote_total_ops is None and session._send_left == 1500 - session.ops_sent
+    assert len(first) <= session.chunk_size + 2048
+    assert peak < 400 * 1024, peak  # every missing op in one list was > 1.5 MB
+    store.close()
+
+
+def test_frames_are_bounded_by_presync_and_an_absolute_cap():
+    s = sync.SyncSession(MemoryStore(), LOG, sync.ACCEPTOR, handshake=False)
+    with pytest.raises(SyncError, match="exceeds the limit of 262144"):
+        s.feed((sync.HAVE_MAX_FRAME + 1).to_bytes(4, "big") + b"\x00")  # before PreSync
+    s = sync.SyncSession(MemoryStore(), LOG, sync.ACCEPTOR, handshake=False)
+    s.feed(postcard.frame_message(("have", {})) + postcard.frame_message(("presync", 1, 100)))
+    with pytest.raises(SyncError, match="exceeds the limit of 164"):
+        s.feed((16 * 1024 * 1024).to_bytes(4, "big") + b"\x00" * 10)  # announced 100 bytes
+    # more operation bytes than announced, frame by frame
+    op = organiser_ops(1)[0]
+    s = sync.SyncSession(MemoryStore(), LOG, sync.ACCEPTOR, handshake=False)
+    s.feed(postcard.frame_message(("have", {})) + postcard.frame_message(("presync", 1, 10)))
+    with pytest.raises(SyncError, match="exceeds the limit|more operation bytes"):
+        s.feed(postcard.frame_message(("op", op.header_bytes, op.body)))
+
+
+def forked_pair():
+    """Two peers whose copies of a stranger's log differ at seq 1; the organiser's log is
+    ahead on ``ahead``.  The stranger's key sorts first, so its log is sent first."""
+    stranger = stranger_ops(3)
+    fork = stranger_ops(2, body=schema.make_body("event", "create", "other",
+                                                 {"venue": "v", "title": "y", "start": 1, "end": 2}))
+    assert fork[0].hash != stranger[0].hash or fork[1].hash != stranger[1].hash
+    ahead, behind = MemoryStore(), MemoryStore()
+    org = organiser_ops(30)
+    ahead.ingest_many(stranger + org)
+    # the same seq 0 when the bodies agree, else a fork from seq 0: either way a conflict
+    behind.ingest_many(fork + org[:10])
+    return ahead, behind, org
+
+
+def test_a_fork_skips_that_log_and_organiser_updates_still_cross():
+    assert public_key(STRANGER) < public_key(ORGANISER)
+    ahead, behind, org = forked_pair()
+    a, b = sync.sync_local(ahead, LOG, behind)
+    assert behind.heights(LOG)[public_key(ORGANISER)][LOG] == 29  # the updates behind it crossed
+    assert b["ops_skipped"] >= 1 and 1 <= len(b["forks"]) <= sync.MAX_EVIDENCE
+    assert ("fork" in b["forks"][0]["reason"] or "backlink" in b["forks"][0]["reason"]) and b["forks"][0]["header"]
+    # honest on both sides: the sender is not told everything arrived
+    assert not a["confirmed"] and a["ops_confirmed"] == 0
+    # the receiver's store kept its own version of the stranger's log
+    assert behind.heights(LOG)[public_key(STRANGER)][LOG] == 1
+
+
+def test_fork_evidence_is_bounded():
+    ahead, behind = MemoryStore(), MemoryStore()
+    for k in range(20):  # 20 forked logs
+        seed = bytes([0x70 + k]) * 32
+        ahead.ingest_many(stranger_ops(2, seed=seed))
+        behind.ingest_many(stranger_ops(1, seed=seed, body=schema.make_body(
+            "event", "create", "z", {"venue": "v", "title": "z", "start": 1, "end": 2})))
+    _, b = sync.sync_local(ahead, LOG, behind)
+    assert len(b["forks"]) == sync.MAX_EVIDENCE and b["ops_skipped"] == 20
+
+
+class DiskFullStore(MemoryStore):
+    """Commits the first ``ok`` batches, then raises like SQLite on a full disk."""
+
+    def __init__(self, ok):
+        MemoryStore.__init__(self)
+        self.ok = ok
+
+    def ingest_many(self, items):
+        if self.ok <= 0:
+            raise OSError(28, "database or disk is full")
+        self.ok -= 1
+        return MemoryStore.ingest_many(self, items)
+
+
+def test_disk_full_receiver_confirms_nothing_it_does_not_hold():
+    sender = MemoryStore()
+    sender.ingest_many(organiser_ops(600))
+    receiver = DiskFullStore(ok=3)
+    a = sync.SyncSession(sender, LOG, sync.INITIATOR)
+    b = sync.SyncSession(receiver, LOG, sync.ACCEPTOR)
+    with pytest.raises(OSError):
+        for _ in range(10000):
+            out_a, out_b = a.outgoing(), b.outgoing()
+            if out_a:
+                b.feed(out_a)
+            if out_b:
+                a.feed(out_b)
+    # the transport drops the connection: the sender sees the stream end
+    try:
+        a.eof()
+    except SyncError:
+        pass
+    assert a.ops_confirmed <= receiver.count() < 600 and not a.confirmed
+
+
+_RECEIVER = r"""
+import sys, time
+from pandascreen.node.sqlite_store import SqliteStore
+from pandascreen.node.tcp import SyncServer
+srv = SyncServer(SqliteStore(sys.argv[1]), bytes.fromhex(sys.argv[2]), timeout=10).start()
+print(srv.port, flush=True)
+time.sleep(30)
+"""
+
+
+def test_kill_9_of_the_receiver_mid_sync_is_never_reported_as_held(tmp_path):
+    sender = MemoryStore()
+    sender.ingest_many(organiser_ops(2000, body_size=200))
+    env = dict(os.environ, PYTHONPATH=FIRMWARE)
+    for trial, kill_after in enumerate((0.0, 0.05, 0.2, None)):  # None: no kill (the control)
+        path = str(tmp_path / ("screen%d.db" % trial))
+        proc = subprocess.Popen([sys.executable, "-c", _RECEIVER, path, LOG.hex()], env=env,
+                                stdout=subprocess.PIPE)
+        try:
+            port = int(proc.stdout.readline())
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            session = sync.SyncSession(sender, LOG, sync.INITIATOR)
+            killer = __import__("threading").Timer(kill_after or 0, os.kill, (proc.pid, signal.SIGKILL))
+            if kill_after is not None:
+                killer.start()
+            try:
+                stats = tcp.pump(sock, session, timeout=5, deadline=20)
+            except SyncError:
+                stats = session.stats()
+            finally:
+                if kill_after is not None:
+                    killer.join()
+                sock.close()
+            if kill_after is None:
+                proc.kill()
+            proc.wait(5)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(5)
+        held = SqliteStore(path)
+        try:
+            assert stats["ops_confirmed"] <= held.count(), (trial, stats, held.count())
+            if kill_after is None:  # the control: a confirmed sync is reported as one
+                assert stats["confirmed"] and stats["ops_confirmed"] == held.count() == 2000
+            else:
+                assert not stats["confirmed"] or held.count() == 2000
+        finally:
+            held.close()
+
+
+def test_slowloris_is_limited_per_address_and_by_a_session_deadline():
+    mem = MemoryStore()
+    screen = festival_store()
+    with tcp.SyncServer(screen, LOG, timeout=5, max_per_address=2, session_deadline=1.5) as srv:
+        idle = [socket.create_connection(("127.0.0.1", srv.port), timeout=5) for _ in range(6)]
+        try:
+            # at most two from one address are served; an honest peer elsewhere still syncs
+            honest = socket.socket()
+            honest.bind(("127.0.0.2", 0))
+            honest.settimeout(5)
+            honest.connect(("127.0.0.1", srv.port))  # from another address: 127.0.0.2
+            stats = tcp.pump(honest, sync.SyncSession(mem, LOG, sync.INITIATOR), timeout=5, deadline=20)
+            honest.close()
+            assert mem.count() == 4 and stats["ops_received"] == 4
+            assert sum("from this address" in e for e in srv.errors) >= 3
+            # a trickling peer (one byte now and then, never idle long) is cut at the deadline
+            t0 = time.monotonic()
+            closed = False
+            while time.monotonic() - t0 < 15 and not closed:
+                for s in idle[:2]:
+                    try:
+                        s.send(b"\x00")
+                        s.settimeout(0.3)
+                        if s.recv(1024) == b"":
+                            closed = True
+                    except socket.timeout:
+                        pass
+                    except OSError:
+                        closed = True
+            assert closed and any("session deadline" in e for e in srv.errors)
+        finally:
+            for s in idle:
+                s.close()

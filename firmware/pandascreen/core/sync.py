@@ -450,7 +450,10 @@ class SyncSession:
                 self._phase = "live"
             else:
                 self._phase = "complete"
-                self._queue(postcard.frame(_CLOSE_PAYLOAD))
+                # Close confirms to the sender that we hold all it sent; after skipping a
+                # forked log we do not (it sees the stream end unconfirmed, and our next Have)
+                if not self.ops_skipped:
+                    self._queue(postcard.frame(_CLOSE_PAYLOAD))
 
     def _handle(self, payload):
         phase = self._phase
@@ -690,5 +693,12 @@ def pump_pair(a, b, max_rounds=100000):
         if out_b:
             a.feed(out_b)
         if not out_a and not out_b and not (a.finished and b.finished):
+            # a finished side closes its end of the stream, as a transport would
+            if a.finished and b.complete and not b.finished:
+                b.eof()
+                continue
+            if b.finished and a.complete and not a.finished:
+                a.eof()
+                continue
             raise SyncError("sync sessions stalled (a: %s, b: %s)" % (a._phase, b._phase))
     raise SyncError("sync did not finish within %d rounds" % max_rounds)
