@@ -75,3 +75,13 @@ def test_controller_redraws_an_inky_at_event_boundaries_only():
     for t in range(DAY, DAY + 3 * 3600, 30):
         ctl_oled.redraw(t, catch_up=False)
     assert len(drawn_oled) >= 3 * 60  # every minute, as before
+
+
+def test_field_bench_runs_and_inky_stays_near_the_floor():
+    from pandascreen.bench import field
+    r = field.run(quick=True)
+    assert "inky_phat_212x104" in field.report(r)
+    for (full, partial), floor in zip(r["kinds"]["inky_phat_212x104"], r["floors"]):
+        assert partial == 0 and floor > 10 and full <= floor + 2
+    oled = r["kinds"]["ssd1306_128x64"][0][0]
+    assert oled > 10 * r["kinds"]["inky_phat_212x104"][0][0]

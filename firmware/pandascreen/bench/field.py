@@ -1,0 +1,116 @@
+"""Benchmark section: four days in a field, per panel kind -- how often each screen refreshes.
+
+WHY: a full-refresh-only Inky flashes ~15 s per refresh and its makers ask for >= 180 s between
+refreshes; before core/refresh.py it redrew every minute (ticking clock, "25m left").  This
+section replays the 38c3 schedule (imported from the shared frab XML, as ``make bench``'s feed
+section does) through the real ``Controller`` once a ``STEP`` seconds for four days, for the
+busiest venue, and counts refreshes per day per panel kind.  The floor, measured from the same
+schedule: the number of distinct event boundaries (starts and ends) at that venue that day --
+a screen that shows what is on cannot change its picture less often than that.
+``--quick`` uses a made-up 1000-event festival and one day.
+"""
+
+import os
+
+from pandascreen.core import schema, operation
+from pandascreen.core.controller import Controller
+from pandascreen.core.store import MemoryStore
+
+FIXTURE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))), "shared", "schedules", "eventfahrplan_schedule-38c3-20251206.xml")
+FIXTURE = os.path.join("/work/shared/schedules", os.path.basename(FIXTURE)) if not os.path.exists(FIXTURE) \
+    else FIXTURE
+KINDS = ("ssd1306_128x64", "inky_phat_212x104_mono", "inky_phat_212x104", "inky_impression_800x480")
+DAY = 86400
+STEP = 30  # the screen loop's tick in the simulation (s)
+SEED = bytes(range(3, 35))
+MADE_UP_DAY0 = 1784332800  # 2026-07-18 00:00 UTC
+
+
+def made_up_festival(events=1000, venues=8):
+    """(store, festival id): ``events`` talks over four days in ``venues`` venues, 25-55 min long
+    with 5-35 min gaps, 10:00-02:00 -- for tests and ``--quick``."""
+    fid = "fieldfest"
+    bodies = [schema.make_body("festival", "create", fid, {"name": "Fieldfest", "utc_offset": 120})]
+    for v in range(venues):
+        bodies.append(schema.make_body("venue", "create", "v%d" % v, {"name": "Venue %d" % v, "order": v}))
+    per = events // venues
+    for v in range(venues):
+        t = MADE_UP_DAY0 + 8 * 3600
+        for i in range(per):
+            length = (25 + (i * 7 + v * 3) % 31) * 60
+            if (t - MADE_UP_DAY0) % DAY > 24 * 3600 - 4 * 3600:  # night: skip to 08:00 UTC next day
+                t = t - (t - MADE_UP_DAY0) % DAY + DAY + 8 * 3600
+            bodies.append(schema.make_body("event", "create", "e%d_%d" % (v, i), {
+                "venue": "v%d" % v, "title": "Talk %d in venue %d" % (i, v), "start": t, "end": t + length}))
+            t += length + (5 + (i * 11 + v) % 31) * 60
+    return _store(bodies, fid), fid
+
+
+def _store(bodies, fid):
+    store = MemoryStore()
+    store.publish_many(SEED, bodies, operation.log_id_for_festival(fid), 1735000000 * 1000000)
+    return store
+
+
+def festival_38c3():
+    from pandascreen_host import importers
+    neutral = importers.load(FIXTURE)
+    fid = neutral["festival"]["id"]
+    bodies = [schema.make_body(k, a, i, f) for k, a, i, f in importers.diff(None, neutral)]
+    return _store(bodies, fid), fid
+
+
+def boundaries(schedule, venue_id, t0, t1):
+    """Distinct event starts and ends at ``venue_id`` within [t0, t1): the floor."""
+    out = set()
+    for e in schedule.events(venue_id):
+        for t in (int(e.start), int(e.end)):
+            if t0 <= t < t1:
+                out.add(t)
+    return len(out)
+
+
+def simulate(store, fid, kind, venue_index, t0, days, step=STEP):
+    """Refreshes per day of one screen of ``kind``: (full, partial) counts per day."""
+    per_day = [[0, 0] for _ in range(days)]
+    day = [0]
+
+    def render(view):
+        per_day[day[0]][0 if view.get("refresh", "full") == "full" else 1] += 1
+
+    ctl = Controller({"festival_id": fid, "display": kind, "render_interval": 20}, store, render=render)
+    ctl.venue_index = venue_index
+    for t in range(t0, t0 + days * DAY, step):
+        day[0] = (t - t0) // DAY
+        ctl.redraw(t, catch_up=False)
+    return per_day
+
+
+def run(quick=False):
+    store, fid = made_up_festival() if quick or not os.path.exists(FIXTURE) else festival_38c3()
+    days = 1 if quick else 4
+    ctl = Controller({"festival_id": fid}, store)
+    sched = ctl.schedule
+    venues = list(sched.venues())
+    counts = [len(list(sched.events(v.id))) for v in venues]
+    vi = counts.index(max(counts))
+    starts = sorted(int(e.start) for v in venues for e in sched.events(v.id))
+    offset = (sched.utc_offset() or 0) * 60
+    t0 = starts[0] - (starts[0] + offset) % DAY  # local midnight of the first day
+    floors = [boundaries(sched, venues[vi].id, t0 + d * DAY, t0 + (d + 1) * DAY) for d in range(days)]
+    per_kind = {}
+    for kind in KINDS:
+        per_kind[kind] = simulate(store, fid, kind, vi, t0, days, STEP * (4 if quick else 1))
+    return {"festival": fid, "venue": venues[vi].name, "events": counts[vi], "days": days,
+            "floors": floors, "kinds": per_kind}
+
+
+def report(r):
+    lines = ["field: %d days of %s, venue %r (%d events); refreshes per day (full+partial) vs the floor "
+             "(event boundaries at that venue)" % (r["days"], r["festival"], r["venue"], r["events"])]
+    for kind, per_day in r["kinds"].items():
+        cells = ["%d+%d/%d" % (f, p, floor) for (f, p), floor in zip(per_day, r["floors"])]
+        lines.append("  %-26s %s" % (kind, "  ".join(cells)))
+    lines.append("  (before core/refresh.py every kind redrew like the OLED row: each minute and render_interval)")
+    return "\n".join(lines)
