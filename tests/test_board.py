@@ -176,3 +176,148 @@ def test_feed_bench_section_runs():
     text = feed_bench.report(r)
     assert "floor: one raw Ed25519 verify" in text and "floor: feed update check on CPython" in text
     assert r["peak_heap_kb"] is not None and "RP2040" in text
+
+
+REBOOT = r"""
+import gc, os
+import framebuf
+from pandascreen.board.board import FeedFile, Satellite
+from pandascreen.core.util import unhexlify
+
+class Conn:
+    def __init__(self, path):
+        if path is None:
+            raise OSError("Wi-Fi down")
+        self.f = open(path + ".http", "rb")
+    def send(self, b):
+        pass
+    def readinto(self, mv):
+        return self.f.readinto(mv)
+    def close(self):
+        self.f.close()
+
+fb = framebuf.FrameBuffer(bytearray(1024), 128, 64, framebuf.MONO_VLSB)
+cfg = {"festival_id": %(fid)r, "organiser_keys": [unhexlify(%(org)r)], "peer_addrs": [("screen-1", 8026)],
+       "sync_interval": 60}
+t = [%(now)d]
+served = [None]
+lines = []
+
+def boot():
+    gc.collect()
+    return Satellite(cfg, fb, lambda: None, 128, 64, clock=lambda: t[0], connect=lambda h, p: Conn(served[0]),
+                     log=lines.append, feed_file=FeedFile(%(saved)r))
+
+def show(tag, s):
+    v = s.view(t[0])
+    print(tag, s.feed_count, s.from_flash, s.status(t[0]), v["venue"], (v["now"] or {}).get("title"))
+
+def exists(p):
+    try:
+        os.stat(p)
+        return True
+    except OSError:
+        return False
+
+%(body)s
+print("ok")
+"""
+
+REBOOT_BODY = r"""
+served[0] = %(first)r
+s = boot()
+show("empty", s)
+s.step()
+show("fetched", s)
+s = None
+served[0] = None
+s = boot()              # reboot where Wi-Fi is gone
+show("booted", s)
+s.step()
+show("offline", s)
+t[0] += 60
+served[0] = %(update)r  # Wi-Fi back
+s.step()
+show("back", s)
+f = open(%(saved)r, "rb")
+g = open(%(update)r, "rb")
+print("saved-update", f.read() == g.read(), exists(%(saved)r + ".tmp"))
+f.close()
+g.close()
+s = None
+for name in %(corrupt)r:
+    f = open(name, "rb")
+    data = f.read()
+    f.close()
+    f = open(%(saved)r, "wb")
+    f.write(data)
+    f.close()
+    data = None
+    served[0] = None
+    s = boot()
+    print("removed", not exists(%(saved)r), lines[-1][:19])
+    s.step()
+    show("corrupt", s)
+    s = None
+"""
+
+
+def test_reboot_without_wifi_shows_the_saved_feed(flashed, tmp_path):
+    """The last good feed survives a reboot: shown as "old feed HH:MM" until a peer answers, then
+    replaced (and saved) by the peer's update; a corrupt, forged, truncated or oversize saved file
+    is removed and the board boots empty, without MemoryError, in a Pico W's heap."""
+    store = demo_store()
+    first = demo_feed(store)
+    update = demo_feed(store, issued=NOW + 60)
+    forged = bytearray(first)
+    forged[forged.index(b"Mesh networks")] ^= 1
+    corrupt = {"forged": bytes(forged), "truncated": first[:len(first) // 2], "garbage": b"\xff" * 300,
+               "empty": b"", "oversize": first + bytes(feed.MAX_FEED_BYTES)}
+    names = []
+    for k, v in sorted(corrupt.items()):
+        names.append(str(tmp_path / k))
+        (tmp_path / k).write_bytes(v)
+    saved = str(tmp_path / "last_feed")
+    body = REBOOT_BODY % {"first": write(tmp_path, "first", first), "update": write(tmp_path, "update", update),
+                          "corrupt": names, "saved": saved}
+    out = run_unix32(REBOOT % {"fid": FID, "org": public_key(ORGANISER).hex(), "now": NOW, "saved": saved,
+                               "body": body}, heapsize="180K", libs=[flashed])
+    old = "old feed " + layout.hhmm(NOW, 120)
+    assert "empty 0 False starting" in out, out
+    assert "fetched 1 False synced %s Main Stage Mesh networks at festivals" % layout.hhmm(NOW, 120) in out, out
+    assert "booted 1 True %s Main Stage Mesh networks at festivals" % old in out, out
+    assert "offline 1 True %s Main Stage Mesh networks at festivals" % old in out, out
+    assert "back 2 False synced %s Main Stage" % layout.hhmm(NOW + 60, 120) in out, out
+    assert "saved-update True False" in out, out  # the update replaced the saved feed, no temporary file left
+    assert out.count("corrupt 0 False offline") == len(corrupt), out
+    assert out.count("removed True saved feed ignored") == len(corrupt), out
+    assert out.strip().endswith("ok"), out
+
+
+REBOOT_38C3 = r"""
+served[0] = None
+s = boot()              # the saved 38c3 feed, checked again at boot (grant + 1 verify), Wi-Fi gone
+assert s.feed_count == 1 and s.from_flash, lines
+s.step()
+s.press(7)
+s.step()
+show("booted", s)
+t[0] += 60
+served[0] = %(update)r
+s.step()                # the update is taken and saved over the old feed
+show("back", s)
+"""
+
+
+def test_38c3_reboot_from_flash_fits_120_kb(flashed, tmp_path):
+    """Boot from a saved 72-venue, 1007-event feed with no Wi-Fi, draw, then take and save an
+    update: all in the 120 KB heap the satellite is held to."""
+    data, org, fid, log_id, issued, counts, (update,) = feed_bench.signed_feed()
+    saved = tmp_path / "last_feed"
+    saved.write_bytes(data)
+    body = REBOOT_38C3 % {"update": write(tmp_path, "update", update)}
+    out = run_unix32(REBOOT % {"fid": fid, "org": org.hex(), "now": issued + 300, "saved": str(saved), "body": body},
+                     heapsize="120K", libs=[flashed])
+    assert "booted 1 True old feed " in out, out
+    assert "back 2 False synced " in out, out
+    assert saved.read_bytes() == update

@@ -8,6 +8,11 @@ bytes through core/layout.  Memory is fixed up front: two feed buffers of ``max_
 one on screen, the one being received), filled ``CHUNK`` bytes at a time, so a forged,
 corrupt or oversize feed costs nothing but a log line and the last good feed stays on screen.
 
+The last good feed is also kept on flash (``FeedFile``): a board that reboots where Wi-Fi is
+gone loads it into the receive buffer, checks it again like a fetched one (a corrupt or
+oversize file is removed, never trusted) and shows that program marked "old feed HH:MM"
+until a peer answers, instead of a blank screen.
+
 The clock rule is the controller's (``controller.clock_trusted``): the good feed's issued-at
 is a lower bound for the time, beside 2020 and the last time saved (``TimeFile``); a clock
 below it shows "Clock not set" instead of a wrong now/next.  A feed past its ``valid_until``
@@ -17,11 +22,12 @@ All hardware is injected (canvas, ``show``, ``connect(host, port) -> conn`` with
 ``readinto``, ``close``), so the same loop runs under the tests with fakes::
 
     s = Satellite(cfg, fb, fb.show, 128, 64, connect=tcp_connect, clock=time.time,
-                  time_file=TimeFile("/last_time"))
+                  time_file=TimeFile("/last_time"), feed_file=FeedFile("/last_feed"))
     while True:
         s.step()        # fetches when due, redraws when the picture changed
 """
 
+import os
 import time
 
 from pandascreen.core import feed, layout
@@ -33,9 +39,50 @@ CHUNK = 512  # bytes per socket read
 STALE = "old feed"
 
 
+class FeedFile:
+    """The last good feed's bytes on flash, so a reboot without Wi-Fi still has a program.
+
+    Written to a temporary file and renamed over the old one (a power cut leaves the old
+    feed); read straight into a buffer the caller owns (no allocation of feed size), and
+    only if it fits that buffer: a damaged file is rejected by the caller's check and removed.
+    """
+
+    def __init__(self, path):
+        self.path = path
+
+    def load_into(self, buf):
+        """Bytes read into ``buf``, None if there is no saved feed; FeedError if it is bigger than ``buf``."""
+        try:
+            size = os.stat(self.path)[6]
+        except OSError:
+            return None
+        if size > len(buf):
+            raise feed.FeedError("saved feed of %d bytes is over the %d byte limit" % (size, len(buf)))
+        fh = open(self.path, "rb")
+        try:
+            return fh.readinto(memoryview(buf)[:size]) or 0
+        finally:
+            fh.close()
+
+    def save(self, data):
+        tmp = self.path + ".tmp"
+        fh = open(tmp, "wb")
+        try:
+            fh.write(data)
+        finally:
+            fh.close()
+        getattr(os, "replace", os.rename)(tmp, self.path)
+
+    def remove(self):
+        try:
+            os.remove(self.path)
+        except OSError:
+            pass
+
+
 class Satellite:
     def __init__(self, cfg, canvas, show, width, height, palette="mono", clock=None, connect=None,
-                 log=None, time_file=None, peers=None, max_bytes=feed.MAX_FEED_BYTES):
+                 log=None, time_file=None, peers=None, max_bytes=feed.MAX_FEED_BYTES, feed_file=None):
         self.cfg = cfg
         self.canvas = canvas
         self.show = show
@@ -64,6 +111,9 @@ class Satellite:
         self._saved_at = self.last_known
         self.venue_index = 0
         self._drawn_key = None
+        self.feed_file = feed_file
+        self.from_flash = False  # the feed on screen was loaded at boot, no peer has answered since
+        self._load_saved()
 
     # -- feed ---------------------------------------------------------------------------------
     def peers(self):
@@ -93,6 +143,7 @@ class Satellite:
                 self.log("feed from %s refused: %s" % (peer_name(peer), e))
                 continue
             self._best = peer
+            self.from_flash = False
             self.sync_state = SYNCED
             self.last_sync = int(self.clock())
             return taken
@@ -117,12 +168,34 @@ class Satellite:
             raise feed.FeedError("feed issued before the one on screen (a replay?)")
         if old is not None and info.digest == old.digest:
             return False  # the same feed again
+        self._take(info)
+        if self.feed_file is not None:
+            try:
+                self.feed_file.save(self._shown[:info.size])
+            except OSError as e:  # flash full or worn: the feed on screen is still good
+                self.log("cannot save the feed: %s" % e)
+        return True
+
+    def _take(self, info):
+        """Show the checked feed in the receive buffer (the buffers swap roles)."""
         self._shown, self._incoming = self._incoming, self._shown
         self.feed_count += 1
         self.view_source = feed.FeedView(self._shown, info, self.feed_count)
-        n_venues = info.venue_count or 1
-        self.venue_index %= n_venues
-        return True
+        self.venue_index %= info.venue_count or 1
+
+    def _load_saved(self):
+        """At boot: the feed saved on flash, checked as if fetched; removed if it does not pass."""
+        if self.feed_file is None:
+            return
+        try:
+            n = self.feed_file.load_into(self._incoming)
+            if n is None:
+                return
+            self._take(self.checker.check(self._incoming, n))
+            self.from_flash = True
+        except (OSError, PandascreenError, MemoryError) as e:
+            self.log("saved feed ignored: %s" % e)
+            self.feed_file.remove()
 
     # -- clock ----------------------------------------------------------------------------------
     def issued_us(self):
@@ -150,7 +223,7 @@ class Satellite:
     def status(self, now=None, trusted=True):
         info = self.view_source.info
         offset = self.view_source.utc_offset()
-        if info is not None and trusted and now is not None and now > info.valid_until:
+        if info is not None and trusted and now is not None and (now > info.valid_until or self.from_flash):
             return "%s %s" % (STALE, layout.hhmm(info.issued_at, offset))
         if self.sync_state == SYNCED and trusted and self.last_sync is not None:
             return "%s %s" % (SYNCED, layout.hhmm(self.last_sync, offset))

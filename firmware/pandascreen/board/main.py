@@ -1,12 +1,13 @@
 # pandascreen for MicroPython boards (Pico W + SSD1306): a satellite that shows the signed feed of
 # the nearest full peer (board/board.py). Copied to the board by `pandascreen-host flash`; reads
-# /config.json written by `pandascreen-host provision` (peer_addrs: the feed servers to ask).
+# /config.json written by `pandascreen-host provision` (peer_addrs: the feed servers to ask); the last
+# good feed is kept in /last_feed and shown after a reboot until a peer answers.
 import time
 
 import machine
 
 from pandascreen.core import config as configmod
-from pandascreen.board.board import Satellite
+from pandascreen.board.board import FeedFile, Satellite
 from ssd1306 import SSD1306_I2C  # micropython-lib's driver, flashed by the manifest's require()
 from pandascreen.core.screen import TimeFile
 
@@ -76,7 +77,7 @@ def main():
         return SocketConn(host, port)
 
     board = Satellite(cfg, oled, oled.show, 128, 64, clock=time.time, connect=connect, log=log,
-                      time_file=TimeFile("/last_time"))
+                      time_file=TimeFile("/last_time"), feed_file=FeedFile("/last_feed"))
     pressed = []
     pins = cfg.get("buttons") or {}
     handlers = []
