@@ -853,8 +853,13 @@ class IrohNode:
             self._event("%s holds %d operation(s) of this festival from %d author(s)" % (link.name, n, len(h)))
         if not link._reported_sync and s.complete:
             link._reported_sync = True
-            self._event("%s: synced, sent %d operation(s), received %d (%d new)%s"
-                        % (link.name, s.ops_sent, s.ops_received, s.ops_new,
+            # issue 13, fix 7: only the peer's Close (or its next Have, reported above as
+            # "holds") confirms what it stored; a live session has no Close after the sync
+            unconfirmed = " (unconfirmed until its next Have)" if s.ops_sent and not s.confirmed else ""
+            skipped = ("; skipped %d operation(s) of %d forked log(s)" % (s.ops_skipped, len(s._skipped))
+                       if s.ops_skipped else "")
+            self._event("%s: synced, sent %d operation(s)%s, received %d (%d new)%s%s"
+                        % (link.name, s.ops_sent, unconfirmed, s.ops_received, s.ops_new, skipped,
                            "; live" if s.in_live_mode else ""))
             link.synced.set()
 
