@@ -1,157 +1,404 @@
-"""Demo: an organiser and a screen, two p2panda peers on this machine, and an emulated OLED.
+"""Demo: a whole festival network on this machine, no hardware, nothing but loopback (~15 s).
 
-    python -m pandascreen.demo --out demo-out
+    python -m pandascreen.demo --out demo-out        (or: make demo)
 
-1. The organiser signs the Pandafest schedule into its own SQLite store and serves it on
-   127.0.0.1.
-2. The screen (a fresh store) syncs over TCP: log heights, then only what is missing.
-3. The screen renders now/next on an emulated SSD1306 (luma's dummy device) and on an
-   emulated Inky pHAT; simulated GPIO button presses (gpiozero MockFactory) flip venues.
-4. The organiser moves a talk; the screen syncs again and shows the change.
-Frames are written as PNG (and an animated GIF) into --out.
+WHY one script: a new user should see every moving part at work before buying a screen.
+1. The organiser signs the made-up Pandafest schedule and its festival group (the organiser
+   key manages it; both screens' keys get Read so they may sign the satellite feed), then
+   serves it over iroh (p2panda-net 0.7 sync, live mode).
+2. Two Pi screens, real ``node.app.Device`` objects with emulated displays (an SSD1306 OLED
+   showing now/next, an Inky wHAT showing the all-venues board), sync over iroh and stay live.
+3. A (mock GPIO) button press flips the OLED's venue.
+4. The organiser retitles a talk: the change reaches both screens live (change-to-pixel ms).
+5. A stranger's key pushes a "FREE BEER" retitle to both screens: their festival group refuses it.
+6. A MicroPython-style satellite (board.Satellite, run on CPython) fetches the signed feed over
+   HTTP from the OLED screen, checks its one signature and draws it.
+Frames go to --out as numbered PNGs and a timelapse.gif.
+
+Isolation: iroh's port mapper probes the LAN gateway (UPnP/PCP) even when bound to 127.0.0.1,
+so the demo re-runs itself in a loopback-only network namespace (node/netns.py); where that is
+impossible it falls back to plain TCP and says so.  iroh never runs in the host namespace.
 """
 
 import argparse
+import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from pandascreen import demofest
-from pandascreen.core import operation, schema
+from pandascreen.core import auth, operation, refresh, schema
 from pandascreen.core.crypto import public_key
-from pandascreen.core.schedule import Schedule
-from pandascreen.node.sqlite_store import SqliteStore
 
 ORGANISER_SEED = bytes(range(100, 132))  # demo only; real organisers use `pandascreen-host import`
+SCREEN_SEEDS = (bytes(range(140, 172)), bytes(range(60, 92)))
+STRANGER_SEED = bytes(range(180, 212))
+NOW = demofest.DAY_START + 75 * 60  # 15:15 festival time (UTC+2): the demo's fixed clock
+RETITLED = (1, "Mesh networks: live demo!")  # (event index, new title): on the Main Stage now
+BEER = "FREE BEER at the bar"
+WAIT = 10.0  # seconds any one step may take
 
 
-def _scaled(img, factor=4):
-    img = img.convert("RGB")
-    return img.resize((img.width * factor, img.height * factor), 0)
+class CapturedScreen:
+    """An emulated display: keeps every frame with the time it was drawn and whether the
+    schedule it was drawn from already held ``marker`` (so change-to-pixel is measured at the
+    pixels, not at the store)."""
+
+    def __init__(self, kind):
+        self.kind = kind
+        self.size = None
+        self.frames = []  # (monotonic, image, marker_seen)
+        self.marker = lambda: False
+
+    def show(self, image):
+        self.frames.append((time.monotonic(), image.copy(), self.marker()))
+
+    def last(self):
+        return self.frames[-1][1]
 
 
-def run(out_dir, quiet=False):
-    from luma.core.device import dummy
-    from gpiozero import Device
+def _titles(device):
+    sch = device.controller.schedule
+    return set() if sch is None else {e.title for e in sch.all_events()}
+
+
+def _until(cond, timeout=WAIT):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.01)
+    return cond()
+
+
+class _Conn:
+    """What board/main.py's socket is on a Pico: send, readinto, close (here a CPython socket)."""
+
+    def __init__(self, host, port):
+        import socket
+        self.sock = socket.create_connection((host, port), timeout=5)
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def readinto(self, mv):
+        return self.sock.recv_into(mv)
+
+    def close(self):
+        self.sock.close()
+
+
+def _signed_store(path, log_id):
+    """The organiser's store: the festival, then Read grants for the two screens' keys."""
+    from pandascreen.node.sqlite_store import SqliteStore
+    store = SqliteStore(path)
+    t = demofest.DAY_START * 1000000
+    for body in demofest.bodies():
+        store.publish(ORGANISER_SEED, body, log_id, t)
+        t += 1000
+    org = public_key(ORGANISER_SEED)
+    deps = []
+    for seed in SCREEN_SEEDS:
+        body = auth.group_body(org, auth.add(public_key(seed), auth.READ), deps)
+        deps = [store.publish(ORGANISER_SEED, body, log_id, t).hash]
+        t += 1000
+    return store, t
+
+
+def run(out_dir, quiet=False, use_iroh=True):
+    """The whole demo; returns the files written.  Raises AssertionError when a step fails."""
+    from PIL import Image
+    from gpiozero import Device as GpioDevice
     from gpiozero.pins.mock import MockFactory
 
+    from pandascreen.board.board import Satellite
+    from pandascreen.core import config as configmod
     from pandascreen.node import display
+    from pandascreen.node.app import Device
     from pandascreen.node.buttons import VenueButtons
-    from pandascreen.node.tcp import SyncServer, sync_with
+    from pandascreen.node.feed_server import FeedServer, FeedSource
+    from pandascreen.node.sqlite_store import SqliteStore
 
     def say(msg):
         if not quiet:
-            print(msg)
+            print(msg, flush=True)
 
     os.makedirs(out_dir, exist_ok=True)
+    for name in os.listdir(out_dir):  # frames of an earlier run would mislead
+        if name.endswith(".png") or name == "timelapse.gif":
+            os.remove(os.path.join(out_dir, name))
     work = tempfile.mkdtemp(prefix="pandascreen-demo-")
     topic = operation.festival_topic(demofest.FESTIVAL_ID)
     log_id = operation.log_id_for_topic(topic)
-    organiser = SqliteStore(os.path.join(work, "organiser.db"))
-    screen_store = SqliteStore(os.path.join(work, "screen.db"))
-    clock = demofest.DAY_START * 1000000
-    for body in demofest.bodies():
-        organiser.publish(ORGANISER_SEED, body, log_id, clock)
-        clock += 1000
-    say("organiser: signed %d operations for %s" % (organiser.count(), demofest.FESTIVAL_ID))
-
-    server = SyncServer(organiser, log_id, host="127.0.0.1", port=0, topic=topic)
-    server.start()
-    frames = []
     written = []
+    timelapse = []
+    closers = []
+
+    def save(image, name, caption, scale):
+        img = image.convert("RGB")
+        img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
+        path = os.path.join(out_dir, "%02d-%s.png" % (len(written) + 1, name))
+        img.save(path)
+        written.append(path)
+        timelapse.append(img)
+        say("  picture %s: %s" % (path, caption))
+
     try:
-        stats = sync_with(screen_store, log_id, "127.0.0.1", server.port, topic=topic)
-        say("screen: synced from 127.0.0.1:%d -> %s" % (server.port, _fmt_stats(stats)))
+        t_start = time.monotonic()
+        org_store, clock_us = _signed_store(os.path.join(work, "organiser.db"), log_id)
+        closers.append(org_store.close)
+        org_pk = public_key(ORGANISER_SEED)
+        say("1. organiser %s… signed %d operations for %s (festival group: organiser Manage, 2 screens Read)"
+            % (org_pk.hex()[:12], org_store.count(), demofest.FESTIVAL_ID))
+        if use_iroh:
+            from pandascreen.node.iroh_transport import IrohNode
+            org_node = IrohNode(org_store, topic, ORGANISER_SEED, bind="127.0.0.1:0", reconnect=False,
+                                say=lambda line: None).start()
+            closers.append(lambda: org_node.stop(grace=0.2))
+            peer = org_node.ticket()
+            say("   serving over iroh: node %s… at %s (live mode)" % (org_node.node_id[:12], org_node.addresses()[0]))
+        else:
+            from pandascreen.node.tcp import SyncServer
+            org_tcp = SyncServer(org_store, log_id, host="127.0.0.1", port=0, topic=topic).start()
+            closers.append(org_tcp.stop)
+            peer = "127.0.0.1:%d" % org_tcp.port
+            say("   serving over plain TCP at %s" % peer)
 
-        trusted = [public_key(ORGANISER_SEED)]
-        state = {"venue": 0, "schedule": Schedule.from_store(screen_store, log_id, authors=trusted)}
-        oled = dummy(width=128, height=64, mode="1")
-        screen = display.LumaScreen(oled)
+        # -- two Pi screens: the real app's Device with emulated displays -------------------------
+        screens = []
+        for i, (kind, lay) in enumerate((("ssd1306_128x64", "now_next"), ("inky_what_400x300", "all_venues"))):
+            cdir = os.path.join(work, "screen%d" % i)
+            os.makedirs(cdir)
+            fd = os.open(os.path.join(cdir, "device.key"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.write(fd, SCREEN_SEEDS[i])
+            os.close(fd)
+            cfg = configmod.validate({"festival_id": demofest.FESTIVAL_ID, "organisers": [org_pk.hex()],
+                                      "peers": [peer], "display": kind, "layout": lay, "listen_port": 0,
+                                      "sync_interval": 2, "render_interval": 0})
+            store = SqliteStore(os.path.join(cdir, "festival.db"))
+            closers.append(store.close)
+            screen = CapturedScreen(kind)
+            clock = {"now": NOW}  # the demo's clock, per screen (see step 4)
+            dev = Device(cfg, store, screen, clock=lambda c=clock: c["now"])
+            node = None
+            if use_iroh:
+                node = IrohNode(store, topic, SCREEN_SEEDS[i], bind="127.0.0.1:0", on_change=dev.wake.set,
+                                say=lambda line: None).start()
+                closers.append(lambda n=node: n.stop(grace=0.2))
+                # the app's wiring (app._start_iroh): dial in the background, stay live
+                dev.controller.transport = lambda p, n=node: n.sync(p, background=True)
+            # sync first, so that the first frame (an e-paper's only one for 3 min) shows the program
+            ok, errors = dev.sync_once()
+            assert ok, "screen %d could not sync: %s" % (i, errors)
+            stop = threading.Event()
+            loop = threading.Thread(target=dev.run, args=(stop,), daemon=True)
+            loop.start()
+            closers.append(lambda s=stop, d=dev, l=loop: (s.set(), d.wake.set(), l.join(5)))
+            screens.append({"name": "ABC"[i], "kind": kind, "dev": dev, "screen": screen, "node": node,
+                            "dir": cdir, "cfg": cfg, "clock": clock})
+        total = org_store.count()
+        for s in screens:
+            ok = _until(lambda: s["dev"].store.count() == total and s["screen"].frames
+                        and s["dev"].controller.schedule is not None, 15)
+            assert ok, "screen %s did not sync (%d/%d)" % (s["name"], s["dev"].store.count(), total)
+        say("2. synced: both screens hold all %d operations over %s after %.1f s%s"
+            % (total, "iroh" if use_iroh else "TCP", time.monotonic() - t_start,
+               ", live links up" if use_iroh else ""))
+        oled, board = screens
+        _until(lambda: oled["dev"].status.startswith("synced"), 5)
+        _until(lambda: board["dev"].status.startswith("synced"), 5)
+        oled["dev"].render()
+        board["dev"].render()
+        save(oled["screen"].last(), "oled-main-stage", "SSD1306 OLED, now/next at the Main Stage, 15:15", 4)
+        save(board["screen"].last(), "inky-what-all-venues", "Inky wHAT, the all-venues board", 2)
 
-        def show(now, name, status="synced"):
-            img = display.render_schedule_image(state["schedule"], state["venue"], now, "ssd1306_128x64",
-                                                status=status)
-            screen.show(img)
-            path = os.path.join(out_dir, name + ".png")
-            _scaled(oled.image).save(path)
-            frames.append(_scaled(oled.image))
-            written.append(path)
-            return path
-
-        now = demofest.DAY_START + 75 * 60  # 15:15 local (UTC+2)
-        say("screen: %s" % show(now, "01-main-stage"))
-
-        Device.pin_factory = MockFactory()
+        # -- 3. a button press (gpiozero mock pins) ---------------------------------------------
+        GpioDevice.pin_factory = MockFactory()
         try:
-            def flip(delta):
-                n = len(state["schedule"].venues()) or 1
-                state["venue"] = (state["venue"] + delta) % n
-
-            buttons = VenueButtons(next_pin=17, prev_pin=27, on_change=flip, bounce_time=None)
-            for i, label in ((2, "02-next-venue"), (3, "03-next-venue")):
-                pin = Device.pin_factory.pin(17)
-                pin.drive_low()
-                pin.drive_high()
-                time.sleep(0.05)
-                say("button: next -> %s" % show(now, label))
-            pin = Device.pin_factory.pin(27)
+            buttons = VenueButtons(next_pin=17, prev_pin=27, on_change=oled["dev"].flip, bounce_time=None)
+            n = len(oled["screen"].frames)
+            pin = GpioDevice.pin_factory.pin(17)
             pin.drive_low()
             pin.drive_high()
-            time.sleep(0.05)
+            assert _until(lambda: len(oled["screen"].frames) > n, 3), "the button press drew nothing"
+            say("3. button: 'next' on GPIO17 flipped the OLED to venue %d" % oled["dev"].venue_index)
+            save(oled["screen"].last(), "oled-next-venue", "after the 'next' button: the Bamboo Tent", 4)
+            pin = GpioDevice.pin_factory.pin(27)  # back to the Main Stage
+            pin.drive_low()
+            pin.drive_high()
+            _until(lambda: oled["dev"].venue_index == 0, 3)
             buttons.close()
         finally:
-            Device.pin_factory.close()
-            Device.pin_factory = None
+            GpioDevice.pin_factory.close()
+            GpioDevice.pin_factory = None
 
-        # the organiser moves the Hack Lab talk and renames it; the screen syncs again
-        moved = schema.make_body("event", "update", demofest.event_id(9), {
-            "title": "Hands-on: CBOR, BLAKE3 & Ed25519 (moved +30 min)",
-            "start": demofest.DAY_START + 100 * 60, "end": demofest.DAY_START + 160 * 60})
-        organiser.publish(ORGANISER_SEED, moved, log_id, clock)
-        stats = sync_with(screen_store, log_id, "127.0.0.1", server.port, topic=topic)
-        say("screen: synced again -> %s" % _fmt_stats(stats))
-        state["schedule"] = Schedule.from_store(screen_store, log_id, authors=trusted)
-        state["venue"] = 2  # the Hack Lab
-        say("screen: %s" % show(now, "04-after-update"))
+        # -- 4. the organiser retitles a talk; both screens redraw live -----------------------
+        idx, title = RETITLED
+        for s in screens:
+            s["screen"].marker = lambda d=s["dev"]: title in _titles(d)
+        body = schema.make_body("event", "update", demofest.event_id(idx), {"title": title})
+        t0 = time.monotonic()
+        org_store.publish(ORGANISER_SEED, body, log_id, clock_us)
+        clock_us += 1000
+        if use_iroh:
+            org_node.notify()
+        else:
+            for s in screens:  # TCP has no live mode: the screens sync again
+                s["dev"].sync_once()
+                s["dev"].wake.set()
 
-        # an afternoon time-lapse of the main stage
-        state["venue"] = 0
-        for minute in range(0, 360, 20):
-            img = display.render_schedule_image(state["schedule"], 0, demofest.DAY_START + minute * 60,
-                                                "ssd1306_128x64")
-            frames.append(_scaled(img))
+        def drawn_ms(s):
+            ok = _until(lambda: any(f[2] for f in s["screen"].frames), 15)
+            assert ok, "screen %s never drew the retitled talk" % s["name"]
+            return (next(f[0] for f in s["screen"].frames if f[2]) - t0) * 1000
+
+        oled_ms = drawn_ms(oled)
+        ok = _until(lambda: title in _titles(board["dev"]), 15)
+        assert ok, "screen B never got the retitled talk"
+        stored_ms = (time.monotonic() - t0) * 1000
+        # a 3-colour Inky takes a full refresh at most every 3 min (core/refresh.py): its demo
+        # clock skips those minutes instead of the demo waiting them
+        board["clock"]["now"] += refresh.MIN_FULL_GAP
+        board["dev"].wake.set()
+        board_ms = drawn_ms(board)
+        say("4. live change: organiser retitled '%s' -> '%s'; change-to-pixel: OLED %.0f ms; Inky wHAT had it "
+            "after %.0f ms and drew it at its next full refresh (e-paper: one per %d min, demo clock skipped "
+            "ahead) %.0f ms" % (demofest.EVENTS[idx][3], title, oled_ms, stored_ms, refresh.MIN_FULL_GAP // 60,
+                                board_ms))
+        save(oled["screen"].last(), "oled-live-change", "the retitled talk on the OLED", 4)
+        save(board["screen"].last(), "inky-what-live-change", "the retitled talk on the wHAT board", 2)
+
+        # -- 5. a stranger pushes FREE BEER -----------------------------------------------------
+        stranger_store = SqliteStore(os.path.join(work, "stranger.db"))
+        closers.append(stranger_store.close)
+        beer = schema.make_body("event", "update", demofest.event_id(idx), {"title": BEER})
+        stranger_store.publish(STRANGER_SEED, beer, log_id, clock_us)
+        stranger_pk = public_key(STRANGER_SEED)
+        pushed = 0
+        if use_iroh:
+            snode = IrohNode(stranger_store, topic, STRANGER_SEED, bind="127.0.0.1:0", serve=False, live=False,
+                             reconnect=False, timeout=3.0, say=lambda line: None).start()
+            closers.append(lambda: snode.stop(grace=0.1))
+            for s in screens:
+                try:
+                    pushed += snode.sync(s["node"].ticket(), timeout=5).get("ops_sent", 0)
+                except Exception as e:  # the screen may end the session on the refused op
+                    say("   stranger's session with screen %s: %s" % (s["name"], e))
+        else:
+            from pandascreen.node.tcp import SyncServer
+            ssrv = SyncServer(stranger_store, log_id, host="127.0.0.1", port=0, topic=topic).start()
+            closers.append(ssrv.stop)
+            for s in screens:
+                try:
+                    stats = s["dev"].controller.transport(("127.0.0.1", ssrv.port))
+                    pushed += stats.get("ops_received", 0) if isinstance(stats, dict) else 0
+                except Exception as e:
+                    say("   screen %s's session with the stranger: %s" % (s["name"], e))
+        time.sleep(0.5)
+        for s in screens:
+            s["dev"].render()
+        refused = [s for s in screens if s["dev"].store.latest(stranger_pk, log_id) is None
+                   and BEER not in _titles(s["dev"]) and title in _titles(s["dev"])]
+        assert len(refused) == 2, "a screen took the stranger's operation"
+        say("5. refused: stranger %s… (not in the festival group) offered '%s' to both screens (%d operation(s) sent); "
+            "both ignored it and still show '%s'" % (stranger_pk.hex()[:12], BEER, pushed, title))
+
+        # -- 6. a MicroPython-style satellite reads the OLED screen's signed feed --------------
+        # what node/feed_server.start_for_screen wires on a Pi, with the demo's fixed clock
+        source = FeedSource(oled["dev"].store, demofest.FESTIVAL_ID, SCREEN_SEEDS[0], [org_pk],
+                            schedule=lambda: oled["dev"].controller.schedule, lock=oled["dev"]._lock,
+                            clock=lambda: NOW)
+        feed_srv = FeedServer(source, "127.0.0.1", 0).start()
+        closers.append(feed_srv.stop)
+        img = display.new_image("ssd1306_128x64")
+        sat_cfg = {"festival_id": demofest.FESTIVAL_ID, "organiser_keys": [org_pk],
+                   "peer_addrs": [("127.0.0.1", feed_srv.port)], "sync_interval": 60}
+        log = []
+        sat = Satellite(sat_cfg, display.PILCanvas(img, "mono"), lambda: None, 128, 64, clock=lambda: NOW,
+                        connect=_Conn, log=log.append)
+        sat.step()
+        assert sat.feed_count == 1, "the satellite took no feed: %s" % log
+        shown = sat.view(NOW)["now"]["title"]
+        say("6. feed: satellite fetched http://127.0.0.1:%d/pandascreen/feed/%s from screen A, one signature "
+            "checked (%d bytes, signed by the screen's key), now showing '%s'"
+            % (feed_srv.port, demofest.FESTIVAL_ID, len(source.get()), shown))
+        save(img, "satellite-feed", "the satellite board (MicroPython loop on CPython) drawing the feed", 4)
+
         gif = os.path.join(out_dir, "timelapse.gif")
-        frames[0].save(gif, save_all=True, append_images=frames[1:], duration=700, loop=0)
+        size = (800, 600)
+        frames = []
+        for im in timelapse:
+            canvas = Image.new("RGB", size, "white")
+            im = im.copy()
+            im.thumbnail(size)
+            canvas.paste(im, ((size[0] - im.width) // 2, (size[1] - im.height) // 2))
+            frames.append(canvas)
+        frames[0].save(gif, save_all=True, append_images=frames[1:], duration=1200, loop=0)
         written.append(gif)
-
-        inky = display.render_schedule_image(state["schedule"], 1, now, "inky_phat_212x104")
-        path = os.path.join(out_dir, "05-inky-phat.png")
-        _scaled(inky, 3).save(path)
-        written.append(path)
-        say("inky pHAT: %s" % path)
+        say("done in %.1f s: %d files in %s (open %s and %s)"
+            % (time.monotonic() - t_start, len(written), os.path.abspath(out_dir),
+               os.path.basename(written[0]), os.path.basename(gif)))
     finally:
-        server.stop()
-        organiser.close()
-        screen_store.close()
+        for close in reversed(closers):
+            try:
+                close()
+            except Exception:
+                pass
         shutil.rmtree(work, ignore_errors=True)
-    say("done: %d files in %s" % (len(written), os.path.abspath(out_dir)))
     return written
 
 
-def _fmt_stats(stats):
-    if isinstance(stats, dict):
-        return "received %d (%d new), sent %d operations in %.2f s" % (
-            stats["ops_received"], stats["ops_new"], stats["ops_sent"], stats["duration"])
-    return str(stats)
+def _reexec_isolated(argv):
+    """Run this demo again inside a loopback-only namespace, streaming its output; None when
+    that is impossible here (then the caller falls back to plain TCP)."""
+    from pandascreen.node import netns
+    if os.environ.get(netns.MARK):
+        return None
+    try:
+        probe = subprocess.run(["unshare", "-rn", "true"], capture_output=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if probe.returncode != 0:
+        return None
+    env = dict(os.environ)
+    env[netns.MARK] = "1"
+    env["PYTHONUNBUFFERED"] = "1"
+    script = 'ip link set lo up && exec "$@"'
+    return subprocess.call(["unshare", "-rn", "sh", "-c", script, "sh", sys.executable, "-m", "pandascreen.demo"]
+                           + list(argv), env=env, timeout=120)
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
     ap = argparse.ArgumentParser(prog="python -m pandascreen.demo", description=__doc__.split("\n")[0])
     ap.add_argument("--out", default="demo-out", help="folder for the PNG/GIF frames (default: demo-out)")
+    ap.add_argument("--tcp", action="store_true", help="plain TCP instead of iroh (no namespace needed)")
     args = ap.parse_args(argv)
-    run(args.out)
+    use_iroh = not args.tcp
+    if use_iroh:
+        from pandascreen.node import netns
+        if not netns.loopback_only():
+            code = _reexec_isolated(argv)
+            if code is not None:
+                return code
+            print("note: cannot make a loopback-only network namespace here (unshare -rn), so iroh "
+                  "(whose port mapper probes the LAN) stays off: this run uses plain TCP on 127.0.0.1")
+            use_iroh = False
+        else:
+            try:
+                import iroh  # noqa: F401
+            except ImportError:
+                print("note: the iroh package cannot be loaded here: this run uses plain TCP on 127.0.0.1")
+                use_iroh = False
+    try:
+        run(args.out, use_iroh=use_iroh)
+    except AssertionError as e:
+        print("demo FAILED: %s" % e)
+        return 1
     return 0
 
 
