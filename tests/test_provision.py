@@ -353,3 +353,36 @@ def test_provision_micropython_unknown_port(board, tmp_path, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "cannot open serial port /dev/ttyUSB7" in err and "Traceback" not in err
+
+
+def test_provision_micropython_feed_peers(board, tmp_path, bootfs, capsys):
+    """The satellite's feed servers land in its config: the --peer hosts on the feed port by
+    default, --feed-peer (repeatable) when given; a bad one is a clear error, nothing written;
+    the board turns them into the addresses it asks (core/feed.feed_addrs)."""
+    from pandascreen.core import feed
+
+    assert main(pico_args(tmp_path, "--no-flash", "--peer", "[fd00::7]:2026")) == 0, capsys.readouterr().err
+    cfg = json.loads(board.read_file("/config.json"))
+    assert cfg["feed_peers"] == ["192.168.4.1:8026", "[fd00::7]:8026"]
+    assert feed.feed_addrs(configmod.validate(cfg)) == [("192.168.4.1", 8026), ("fd00::7", 8026)]
+    del cfg["feed_peers"]  # a board provisioned before --feed-peer: its sync peers' hosts on the feed port
+    cfg["peers"] = ["192.168.4.1:2026"]
+    assert feed.feed_addrs(configmod.validate(cfg)) == [("192.168.4.1", feed.FEED_PORT)]
+
+    assert main(pico_args(tmp_path, "--no-flash", "--feed-peer", "stage-a.local:8080",
+                          "--feed-peer", "10.0.0.5:8026")) == 0, capsys.readouterr().err
+    cfg = json.loads(board.read_file("/config.json"))
+    assert cfg["feed_peers"] == ["stage-a.local:8080", "10.0.0.5:8026"]
+    assert feed.feed_addrs(configmod.validate(cfg)) == [("stage-a.local", 8080), ("10.0.0.5", 8026)]
+    capsys.readouterr()
+
+    before = board.read_file("/config.json")
+    for bad, needle in (("stage-a.local", "--feed-peer: peer 'stage-a.local' must look like host:port"),
+                        ("10.0.0.5:99999", "--feed-peer: peer '10.0.0.5:99999' must look like host:port with a port"),
+                        ("bad host:8026", "--feed-peer 'bad host:8026': the host name contains spaces")):
+        assert main(pico_args(tmp_path, "--no-flash", "--feed-peer", bad)) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and needle in err and "Traceback" not in err, err
+    assert board.read_file("/config.json") == before
+    assert main(pi_args(bootfs, "--feed-peer", "10.0.0.5:8026")) == 2
+    assert "--feed-peer is for MicroPython satellites" in capsys.readouterr().err

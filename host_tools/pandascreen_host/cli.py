@@ -62,6 +62,9 @@ def build_parser():
     p.add_argument("--festival-id", required=True, help="festival to follow, e.g. pandafest-2026")
     p.add_argument("--peer", action="append", default=[], metavar="HOST:PORT",
                    help="peer to sync with (repeat for several)")
+    p.add_argument("--feed-peer", action="append", default=[], metavar="HOST:PORT",
+                   help="MicroPython: full peer serving the signed feed (repeat; default: the --peer hosts "
+                        "on port 8026)")
     p.add_argument("--organiser", action="append", default=[], metavar="PUBKEY",
                    help="festival group: an organiser public key, 64 hex (repeat; the first names the "
                         "group); required unless --trust-anyone")

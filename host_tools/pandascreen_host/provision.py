@@ -111,7 +111,7 @@ def check_festival_id(fid):
     return fid
 
 
-def check_peers(peers):
+def check_peers(peers, flag="--peer"):
     out = []
     for p in peers or []:
         try:
@@ -121,10 +121,26 @@ def check_peers(peers):
         try:
             host, port = parse_peer(p)
         except ConfigError as e:
-            raise UserError("--peer: %s" % e)
+            raise UserError("%s: %s" % (flag, e))
         if any(c.isspace() for c in host):
-            raise UserError("--peer %r: the host name contains spaces" % p)
+            raise UserError("%s %r: the host name contains spaces" % (flag, p))
         out.append(p)
+    return out
+
+
+def feed_peers(feed_peer_args, peers):
+    """A MicroPython satellite's feed servers ("host:port"): the checked ``--feed-peer`` values,
+    else the ``--peer`` hosts on the port full peers serve the feed on (core/feed.FEED_PORT)."""
+    if feed_peer_args:
+        return check_peers(feed_peer_args, "--feed-peer")
+    from pandascreen.core.config import parse_peer
+    from pandascreen.core.feed import FEED_PORT
+    out = []
+    for p in peers:
+        host = parse_peer(p)[0]
+        addr = ("[%s]:%d" if ":" in host else "%s:%d") % (host, FEED_PORT)
+        if addr not in out:
+            out.append(addr)
     return out
 
 
@@ -491,6 +507,7 @@ def provision_micropython(args, board, cfg_parts, out, err):
             out.write("wrote %s on the board\n" % MP_KEY)
         else:
             out.write("kept %s on the board (same key)\n" % MP_KEY)
+        cfg["feed_peers"] = cfg_parts["feed_peers"]  # board/main.py: the servers it asks for the signed feed
         if wifi:
             # firmware/pandascreen/board/main.py passes cfg["wifi"]["psk"] to network.WLAN.connect();
             # the board's own flash is the only place it is stored.
@@ -521,6 +538,9 @@ def run(args, out=None, err=None):
     if not 0 < parts["listen_port"] < 65536:
         raise UserError("--listen-port must be between 1 and 65535")
     if board["platform"] == "raspberry-pi-os":
+        if getattr(args, "feed_peer", None):
+            raise UserError("--feed-peer is for MicroPython satellites; %s syncs the full logs from --peer"
+                            % board["name"])
         if getattr(args, "port", None):
             raise UserError("--port is for MicroPython boards; %s runs Raspberry Pi OS, use --boot" % board["name"])
         check_boot_partition(getattr(args, "boot", None))
@@ -543,6 +563,9 @@ def run(args, out=None, err=None):
             raise UserError("--boot is for Raspberry Pi OS boards; %s runs MicroPython, use --port"
                             % board["name"])
         check_group(parts["organisers"], parts["group"]["trust_anyone"], err)
+        parts["feed_peers"] = feed_peers(getattr(args, "feed_peer", None), parts["peers"])
+        if not parts["feed_peers"]:
+            err.write("warning: no --feed-peer or --peer given; the board has no feed server to ask\n")
         parts["wifi"] = gather_wifi(args, board)
         pub, choice = provision_micropython(args, board, parts, out, err)
     if not parts["peers"]:

@@ -18,6 +18,9 @@ is a lower bound for the time, beside 2020 and the last time saved (``TimeFile``
 below it shows "Clock not set" instead of a wrong now/next.  A feed past its ``valid_until``
 (Wi-Fi lost for hours) says so in the status line.
 
+The feed servers are ``cfg["feed_addrs"]`` (main.py sets them from ``feed.feed_addrs``), else
+``cfg["peer_addrs"]`` taken as feed servers (tests and the demo), plus what ``peers()`` finds.
+
 All hardware is injected (canvas, ``show``, ``connect(host, port) -> conn`` with ``send``,
 ``readinto``, ``close``), so the same loop runs under the tests with fakes::
 
@@ -118,7 +121,7 @@ class Satellite:
     # -- feed ---------------------------------------------------------------------------------
     def peers(self):
         found = list(self._peers()) if self._peers is not None else []
-        for p in self.cfg.get("peer_addrs") or ():
+        for p in self.cfg.get("feed_addrs") or self.cfg.get("peer_addrs") or ():
             if p not in found:
                 found.append(tuple(p))
         if self._best in found:

@@ -1,12 +1,12 @@
 # pandascreen for MicroPython boards (Pico W + SSD1306): a satellite that shows the signed feed of
 # the nearest full peer (board/board.py). Copied to the board by `pandascreen-host flash`; reads
-# /config.json written by `pandascreen-host provision` (peer_addrs: the feed servers to ask); the last
+# /config.json written by `pandascreen-host provision` (feed_peers: the feed servers to ask); the last
 # good feed is kept in /last_feed and shown after a reboot until a peer answers.
 import time
 
 import machine
 
-from pandascreen.core import config as configmod
+from pandascreen.core import config as configmod, feed
 from pandascreen.board.board import FeedFile, Satellite
 from ssd1306 import SSD1306_I2C  # micropython-lib's driver, flashed by the manifest's require()
 from pandascreen.core.screen import TimeFile
@@ -64,6 +64,7 @@ class SocketConn:
 
 def main():
     cfg = configmod.load("/config.json")
+    cfg["feed_addrs"] = feed.feed_addrs(cfg)
     scr = cfg.get("screen") or {}
     i2c = machine.I2C(scr.get("i2c_port", 0), sda=machine.Pin(scr.get("sda", 4)), scl=machine.Pin(scr.get("scl", 5)),
                       freq=400000)

@@ -24,6 +24,17 @@ FEED_LEVEL = 1  # auth.READ: the access a feed signer needs in the festival grou
 _SIG_ITEM = 66  # 0x58 0x40 + 64 signature bytes
 _ITEMS = 12
 TRUSTED_SIGNERS = 4  # grants remembered (one per feed server a board moves between)
+FEED_PORT = 8026  # where full peers serve the feed (node/feed_server.py), provisioning's default
+
+
+def feed_addrs(cfg):
+    """The (host, port) feed servers a satellite asks, from a validated config: its
+    ``feed_peers`` ("host:port", written by `pandascreen-host provision --feed-peer`), else
+    the sync peers' hosts on FEED_PORT (a full peer serves the feed beside its sync port)."""
+    if cfg.get("feed_peers"):
+        from pandascreen.core.config import parse_peer
+        return [parse_peer(p) for p in cfg["feed_peers"]]
+    return [(host, FEED_PORT) for host, _ in cfg.get("peer_addrs") or ()]
 
 
 class FeedError(DecodeError):

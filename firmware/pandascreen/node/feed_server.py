@@ -19,8 +19,8 @@ from pandascreen.core import auth, operation
 from pandascreen.node import feed_sign
 from pandascreen.core.crypto import signing_key
 from pandascreen.core.errors import PandascreenError, SyncError
+from pandascreen.core.feed import FEED_PORT  # one number for servers, provisioning and boards
 
-FEED_PORT = 8026
 PATH = "/pandascreen/feed/"
 
 
