@@ -570,3 +570,80 @@ def test_slowloris_is_limited_per_address_and_by_a_session_deadline():
         finally:
             for s in idle:
                 s.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Part 4 -- a corrupt store (issue 13, fix 9): the last good schedule stays on screen.
+import json  # noqa: E402
+
+from pandascreen.core.controller import Controller  # noqa: E402
+from pandascreen.node import app, snapshot  # noqa: E402
+
+
+def _corrupt(path):
+    size = os.path.getsize(path)
+    assert size > 3 * 4096
+    with open(path, "r+b") as f:  # keep the 100-byte header, ruin every page after the first
+        f.seek(4096)
+        f.write(bytes((i * 7 + 3) & 0xFF for i in range(size - 4096)))
+
+
+def test_a_corrupt_store_is_moved_aside_and_refilled_from_the_snapshot(tmp_path, capsys):
+    from pandascreen import demofest
+    seed = bytes(range(100, 132))
+    org = MemoryStore()
+    log = operation.log_id_for_festival(demofest.FESTIVAL_ID)
+    for i, body in enumerate(demofest.bodies()):
+        org.publish(seed, body, log, demofest.DAY_START * 1000000 + i)
+    server = tcp.SyncServer(org, log, topic=operation.festival_topic(demofest.FESTIVAL_ID)).start()
+    cfg = {"festival_id": demofest.FESTIVAL_ID, "organisers": [public_key(seed).hex()],
+           "peers": ["127.0.0.1:%d" % server.port], "store": "screen.db"}
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    argv = ["--config", str(tmp_path / "config.json"), "--emulate", str(tmp_path / "s.png"), "--once"]
+    try:
+        assert app.main(argv) == 0
+    finally:
+        server.stop()
+    db = str(tmp_path / "screen.db")
+    assert os.path.exists(snapshot.snapshot_path(db))
+    _corrupt(db)
+    with pytest.raises(Exception):  # really corrupt: the plain store cannot read it
+        s = SqliteStore(db)
+        try:
+            assert snapshot._healthy(s) is None
+            s.count()
+        finally:
+            s.close()
+    capsys.readouterr()
+    # the peer is gone now: the screen must show the snapshot, not a traceback
+    assert app.main(argv) == 0
+    err = capsys.readouterr().err
+    assert "corrupt" in err and "restored from the snapshot" in err and "Traceback" not in err
+    assert os.path.exists(db + ".corrupt-0")
+    s = SqliteStore(db)
+    try:
+        assert s.count() == org.count()  # the last good schedule, refilled
+    finally:
+        s.close()
+    # a damaged snapshot is read up to the damage, never raises
+    with open(snapshot.snapshot_path(db), "r+b") as f:
+        f.seek(200)
+        f.write(b"\xff" * 8)
+    assert len(snapshot.load(snapshot.snapshot_path(db))) < org.count()
+
+
+def test_the_status_line_says_the_store_was_reset_until_the_next_sync():
+    store = festival_store()
+    cfg = {"festival_id": "fest", "organiser_keys": [public_key(ORGANISER)], "display": "ssd1306_128x64"}
+    c = Controller(cfg, store, transport=lambda peer: {}, peers=lambda: [("127.0.0.1", 1)])
+    c.notice = snapshot.NOTICE
+    assert c.status() == snapshot.NOTICE
+    c.sync()
+    assert c.status().startswith("synced")
+
+
+def test_snapshot_is_bounded(tmp_path):
+    ops = organiser_ops(200, body_size=500)
+    path = str(tmp_path / "snap")
+    n = snapshot.save(path, ops, max_bytes=20000)
+    assert 0 < n < 200 and os.path.getsize(path) <= 20000 and len(snapshot.load(path)) == n

@@ -79,6 +79,7 @@ class Controller:
         self._saved_at = self.last_known
         self.venue_index = 0
         self.sync_state = STARTING
+        self.notice = None  # e.g. "store reset: resync" (node/snapshot.py) until the next sync
         self.last_sync = None  # when the last sync with at least one peer succeeded
         self._sync_started = None
         self.schedule = None
@@ -207,6 +208,8 @@ class Controller:
 
     def status(self, trusted=True):
         """"starting", "synced HH:MM" (festival local time), "offline" or "no peers"."""
+        if self.notice is not None and self.sync_state != SYNCED:
+            return self.notice
         if self.sync_state == SYNCED and trusted and self.last_sync is not None and not self.refresh_policy.absolute_times:
             return "%s %s" % (SYNCED, layout.hhmm(self.last_sync, self.schedule.utc_offset()))
         return self.sync_state

@@ -6,6 +6,7 @@
 
 import argparse
 import os
+import sqlite3
 import sys
 import threading
 import time
@@ -126,9 +127,23 @@ class Device:
     def sync_once(self):
         return self.controller.sync()
 
+    snapshot_to = None  # the store's path: keep the last good schedule beside it
+
+    def _snapshot(self):
+        version = self.store.version
+        if self.snapshot_to is None or version == getattr(self, "_snapshot_version", None):
+            return
+        from pandascreen.node import snapshot
+        try:
+            snapshot.save_for(self.store, self.log_id, self.snapshot_to)
+        except OSError as e:
+            _log("cannot write the schedule snapshot: %s" % e)
+        self._snapshot_version = version
+
     def run(self, stop, once=False):
         while not stop.is_set():
             self.controller.step(lock=self._lock, force=once)
+            self._snapshot()
             if once:
                 return
             self.wake.wait(1.0)  # a live update redraws at once, else once a second
@@ -177,10 +192,11 @@ def main(argv=None):
         return 2
     base = os.path.dirname(os.path.abspath(args.config))
     store_path = cfg["store"] if os.path.isabs(cfg["store"]) else os.path.join(base, cfg["store"])
-    from pandascreen.node.sqlite_store import SqliteStore
+    from pandascreen.node import snapshot
     from pandascreen.core.store import IngestError
     try:
-        store = SqliteStore(store_path)
+        # a corrupt store is moved aside and refilled from the last snapshot (issue 13, fix 9)
+        store, notice = snapshot.open_store(store_path, log=_log)
     except IngestError as e:
         print("error: %s" % e, file=sys.stderr)
         return 2
@@ -196,6 +212,8 @@ def main(argv=None):
         store.close()
         return 2
     device = Device(cfg, store, screen, time_file=TimeFile(store_path + ".last-time"))
+    device.controller.notice = notice
+    device.snapshot_to = store_path
     # Pi screens speak iroh (p2panda-net 0.7, live) with peers written <node id>@host:port and
     # serve over it; a plain host:port peer is a MicroPython-style plain TCP peer.
     node = _start_iroh(cfg, store, base, device, serve=not args.no_serve and not args.once)
@@ -225,6 +243,12 @@ def main(argv=None):
     except ScreenError as e:
         print("error: %s" % e, file=sys.stderr)
         return 2
+    except sqlite3.DatabaseError as e:
+        # a page went bad while running: one line; the restart moves the file aside and
+        # shows the snapshot (node/snapshot.py) instead of failing again
+        print("error: the store %s is damaged (%s); restart to recover from the snapshot"
+              % (store_path, e), file=sys.stderr)
+        return 3
     finally:
         stop.set()
         device.wake.set()

@@ -1,0 +1,146 @@
+"""The last good schedule beside the store, so a corrupt SQLite file never blanks a screen.
+
+Issue 13, fix 9: a bad page in the store used to give a traceback and a restart loop under
+systemd.  Now ``open_store`` checks the database when the screen starts; a corrupt one is moved
+aside (``<store>.corrupt-<n>``), an empty store takes its place, and the operations of the
+last snapshot are ingested into it again -- signed operations, so each is verified again, and
+the schedule is built through the festival group as always (a damaged snapshot loses
+operations, it cannot forge any).
+The screen goes on showing that schedule, says so in its status line, and resyncs.
+
+The snapshot is the festival log's operations (header + body), written atomically (temporary
+file, fsync, rename) after each change of the store, and bounded in size (``MAX_BYTES``):
+past the bound it stops, and a resync brings the rest.  Format: ``PSNAP1\\n``, then per
+operation u32-BE header length, header, u32-BE body length (``NO_BODY`` for none), body.
+"""
+
+import os
+import sqlite3
+
+MAGIC = b"PSNAP1\n"
+MAX_BYTES = 8 * 1024 * 1024
+NO_BODY = 0xFFFFFFFF
+NOTICE = "store reset: resync"  # short: it is the status line of a 128x64 OLED
+
+
+def snapshot_path(store_path):
+    return store_path + ".snapshot"
+
+
+def save(path, operations, max_bytes=MAX_BYTES):
+    """Write ``operations`` (up to ``max_bytes``) to ``path`` atomically; returns how many."""
+    tmp = path + ".tmp"
+    n = 0
+    size = len(MAGIC)
+    with open(tmp, "wb") as f:
+        f.write(MAGIC)
+        for op in operations:
+            body = op.body
+            item = len(op.header_bytes).to_bytes(4, "big") + op.header_bytes + (
+                NO_BODY.to_bytes(4, "big") if body is None else len(body).to_bytes(4, "big") + body)
+            if size + len(item) > max_bytes:
+                break
+            f.write(item)
+            size += len(item)
+            n += 1
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return n
+
+
+def load(path, max_bytes=MAX_BYTES):
+    """``(header, body)`` pairs of the snapshot at ``path``; stops quietly at damage."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(max_bytes + 1)
+    except OSError:
+        return []
+    if not data.startswith(MAGIC) or len(data) > max_bytes:
+        return []
+    out = []
+    pos = len(MAGIC)
+    while pos + 4 <= len(data):
+        hl = int.from_bytes(data[pos:pos + 4], "big")
+        header = data[pos + 4:pos + 4 + hl]
+        pos += 4 + hl
+        if len(header) != hl or pos + 4 > len(data):
+            break
+        bl = int.from_bytes(data[pos:pos + 4], "big")
+        pos += 4
+        if bl == NO_BODY:
+            body = None
+        else:
+            body = data[pos:pos + bl]
+            if len(body) != bl:
+                break
+            pos += bl
+        out.append((header, body))
+    return out
+
+
+def _healthy(store):
+    try:
+        with store._lock:
+            rows = store._db.execute("PRAGMA quick_check").fetchall()
+            store._db.execute("SELECT COUNT(*), MAX(changed) FROM operations").fetchone()
+    except sqlite3.DatabaseError as e:
+        return "%s" % e
+    if rows != [("ok",)]:
+        return "; ".join(str(r[0]) for r in rows[:3])
+    return None
+
+
+def _move_aside(path):
+    n = 0
+    while os.path.exists("%s.corrupt-%d" % (path, n)):
+        n += 1
+    dest = "%s.corrupt-%d" % (path, n)
+    os.replace(path, dest)
+    for suffix in ("-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            os.replace(path + suffix, dest + suffix)
+    return dest
+
+
+def open_store(path, log=None):
+    """Open the SQLite store at ``path``; if it is corrupt, move it aside and start an empty
+    one filled from the snapshot.  Returns ``(store, notice)``: notice is None, or the short
+    text for the status line.  Raises IngestError only when even a fresh store cannot open."""
+    from pandascreen.core.store import IngestError
+    from pandascreen.node.sqlite_store import SqliteStore
+    why = None
+    try:
+        store = SqliteStore(path)
+    except IngestError as e:
+        if not os.path.exists(path):
+            raise
+        store, why = None, str(e)
+    else:
+        why = _healthy(store)
+        if why is not None:
+            try:
+                store.close()
+            except Exception:
+                pass
+            store = None
+    if store is not None:
+        return store, None
+    dest = _move_aside(path)
+    store = SqliteStore(path)
+    restored = 0
+    for header, body in load(snapshot_path(path)):
+        try:
+            if store.ingest(header, body)[1]:
+                restored += 1
+        except (IngestError, ValueError):
+            continue
+    if log is not None:
+        log("the store %s was corrupt (%s): moved to %s; %d operation(s) restored from the snapshot, "
+            "resyncing" % (path, why, dest, restored))
+    return store, NOTICE
+
+
+def save_for(store, log_id, path):
+    """Snapshot the festival log of ``store`` beside ``path``; errors are the caller's."""
+    return save(snapshot_path(path), store.all_operations(log_id))
