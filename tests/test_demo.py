@@ -28,7 +28,10 @@ def _check(out, text, transport):
         assert found, "no line %r in:\n%s" % (prefix, text)
         return found[0]
 
-    assert "over %s" % transport in line("2. synced: both screens hold all ")
+    synced = line("2. synced: both screens hold all ")
+    assert "over %s" % transport in synced and "organiser Manage, screens Read/Read" in synced, synced
+    if transport == "iroh":
+        assert "both in live mode with the organiser" in synced
     assert "flipped the OLED to venue 1" in line("3. button:")
     live = line("4. live change:")
     assert re.search(r"change-to-pixel: OLED \d+ ms", live), live

@@ -205,9 +205,16 @@ def run(out_dir, quiet=False, use_iroh=True):
             ok = _until(lambda: s["dev"].store.count() == total and s["screen"].frames
                         and s["dev"].controller.schedule is not None, 15)
             assert ok, "screen %s did not sync (%d/%d)" % (s["name"], s["dev"].store.count(), total)
-        say("2. synced: both screens hold all %d operations over %s after %.1f s%s"
-            % (total, "iroh" if use_iroh else "TCP", time.monotonic() - t_start,
-               ", live links up" if use_iroh else ""))
+        live = ""
+        if use_iroh:
+            ok = _until(lambda: all(any(l.get("live") for l in s["node"].status()) for s in screens), WAIT)
+            assert ok, "a screen has no live link to the organiser"
+            live = ", both in live mode with the organiser"
+        a = screens[0]["dev"].controller.authorizer
+        levels = [auth.LEVEL_NAMES[a.level(a.group_id, k)] for k in [org_pk] + [public_key(x) for x in SCREEN_SEEDS]]
+        say("2. synced: both screens hold all %d operations over %s after %.1f s%s; the group they checked: "
+            "organiser %s, screens %s" % (total, "iroh" if use_iroh else "TCP", time.monotonic() - t_start, live,
+                                          levels[0], "/".join(levels[1:])))
         oled, board = screens
         _until(lambda: oled["dev"].status.startswith("synced"), 5)
         _until(lambda: board["dev"].status.startswith("synced"), 5)
@@ -359,7 +366,7 @@ def _reexec_isolated(argv):
     if os.environ.get(netns.MARK):
         return None
     try:
-        probe = subprocess.run(["unshare", "-rn", "true"], capture_output=True, timeout=10)
+        probe = subprocess.run(["unshare", "-rn", "sh", "-c", "ip link set lo up"], capture_output=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
         return None
     if probe.returncode != 0:
@@ -368,8 +375,12 @@ def _reexec_isolated(argv):
     env[netns.MARK] = "1"
     env["PYTHONUNBUFFERED"] = "1"
     script = 'ip link set lo up && exec "$@"'
-    return subprocess.call(["unshare", "-rn", "sh", "-c", script, "sh", sys.executable, "-m", "pandascreen.demo"]
-                           + list(argv), env=env, timeout=120)
+    try:
+        return subprocess.call(["unshare", "-rn", "sh", "-c", script, "sh", sys.executable, "-m",
+                                "pandascreen.demo"] + list(argv), env=env, timeout=120)
+    except subprocess.TimeoutExpired:
+        print("demo FAILED: no result within 120 s")
+        return 1
 
 
 def main(argv=None):
