@@ -1,0 +1,220 @@
+"""Screens report themselves: one small signed status operation per screen in a fleet log.
+
+WHY: an organiser with ten screens on a site needs to see from the laptop which are alive,
+what they show and whether they are behind, without walking to each.  Each screen signs a
+status body with its own device key into the festival's *fleet* log (a log id of its own,
+so schedule code never sees a status body).  Every status operation carries the p2panda
+prune flag: it replaces the screen's earlier ones, so the log holds one operation per screen.
+
+Rules (pure, CPython and MicroPython):
+  * ``Reporter.due``: publish only when what the screen reports changed (temperature in
+    5 degree steps), at most every ``MIN_INTERVAL`` seconds, plus a heartbeat every
+    ``HEARTBEAT`` seconds so "unchanged" and "dead" can be told apart;
+  * ``Fleet``: the latest status of each screen, only from keys the festival group names
+    (the root grants screen keys at provisioning, any access level); a status signed by any
+    other key is ignored (counted), as is a malformed body;
+  * ``warnings``: offline (no status for ``OFFLINE_AFTER``), clock not trusted, behind the
+    organiser's heights.
+"""
+
+from pandascreen.core import cbor
+from pandascreen.core.crypto import blake3
+from pandascreen.core.errors import SchemaError
+from pandascreen.core.operation import log_id_for_topic
+from pandascreen.core.util import hexlify
+
+FLEET_VERSION = 1
+FLEET_PREFIX = b"pandascreen/fleet/"
+MIN_INTERVAL = 180  # seconds between two status operations of one screen, at least
+HEARTBEAT = 600  # an unchanged screen still reports this often
+OFFLINE_AFTER = 2 * HEARTBEAT + 60  # two missed heartbeats and a minute: offline
+MAX_BODY = 1024
+MAX_HEIGHTS = 16
+MAX_TEXT = 120
+TEMP_STEP_MC = 5000  # temperature changes below 5 degrees are not news
+
+# field: (type, required)
+FIELDS = {
+    "v": (int, True), "kind": (str, True), "at": (int, True), "shows": (str, True),
+    "venue": (str, False), "heights": (dict, True), "last_sync": (int, False),
+    "clock": (bool, True), "uptime": (int, True), "temp_mc": (int, False), "version": (str, True),
+}
+
+
+def fleet_log_id(festival_id):
+    """The fleet log of a festival (its own topic, beside the schedule's)."""
+    return log_id_for_topic(blake3(FLEET_PREFIX + festival_id.encode("utf-8")))
+
+
+def _short_key(key):
+    return hexlify(bytes(key))[:16]
+
+
+def heights_summary(heights):
+    """``{author: seq}`` of a store's schedule log as ``{hex16: seq}``, the first
+    ``MAX_HEIGHTS`` authors by key (a screen follows a handful of organiser keys)."""
+    out = {}
+    for key in sorted(heights)[:MAX_HEIGHTS]:
+        out[_short_key(key)] = int(heights[key])
+    return out
+
+
+def validate(body):
+    """Check a decoded status dict; return it.  Raises SchemaError naming what is wrong."""
+    if not isinstance(body, dict):
+        raise SchemaError("status body must be a CBOR map")
+    for name in body:
+        if name not in FIELDS:
+            raise SchemaError("unexpected key %r in status body" % (name,))
+    for name in FIELDS:
+        kind, required = FIELDS[name]
+        value = body.get(name)
+        if value is None:
+            if required:
+                raise SchemaError("status body needs %r" % name)
+            continue
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise SchemaError("status field %r must be %s" % (name, kind.__name__))
+        if kind is str and len(value) > MAX_TEXT:
+            raise SchemaError("status field %r is longer than %d characters" % (name, MAX_TEXT))
+    if body["v"] != FLEET_VERSION or body["kind"] != "status":
+        raise SchemaError("not a version %d status body" % FLEET_VERSION)
+    heights = body["heights"]
+    if len(heights) > MAX_HEIGHTS:
+        raise SchemaError("status names more than %d authors" % MAX_HEIGHTS)
+    for k in heights:
+        v = heights[k]
+        if not isinstance(k, str) or not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            raise SchemaError("status heights must map author text to a seq_num")
+    return body
+
+
+def make_body(at, shows, heights, clock, uptime, version, venue=None, last_sync=None, temp_mc=None):
+    """Build, validate and CBOR-encode a status body (``heights`` as from heights_summary)."""
+    body = {"v": FLEET_VERSION, "kind": "status", "at": int(at), "shows": shows,
+            "heights": dict(heights), "clock": clock, "uptime": int(uptime), "version": version}
+    for name, value in (("venue", venue), ("last_sync", last_sync), ("temp_mc", temp_mc)):
+        if value is not None:
+            body[name] = value
+    validate(body)
+    data = cbor.dumps(body)
+    if len(data) > MAX_BODY:
+        raise SchemaError("status body of %d bytes is over %d" % (len(data), MAX_BODY))
+    return data
+
+
+def parse_body(data):
+    if data is None or len(data) > MAX_BODY:
+        raise SchemaError("status body missing or over %d bytes" % MAX_BODY)
+    try:
+        return validate(cbor.loads(bytes(data)))
+    except cbor.CBORError as e:
+        raise SchemaError("status body is not valid CBOR: %s" % e)
+
+
+def _news(body):
+    # what counts as a change: everything but the clock-driven fields, temperature in steps
+    out = {}
+    for k in body:
+        if k not in ("at", "uptime", "temp_mc", "last_sync"):
+            out[k] = body[k]
+    t = body.get("temp_mc")
+    out["temp_step"] = None if t is None else t // TEMP_STEP_MC
+    out["synced"] = body.get("last_sync") is not None
+    return out
+
+
+class Reporter:
+    """When a screen publishes its status (see the module docstring)."""
+
+    def __init__(self, min_interval=MIN_INTERVAL, heartbeat=HEARTBEAT):
+        self.min_interval = min_interval
+        self.heartbeat = heartbeat
+        self.last_at = None
+        self.last_news = None
+
+    def due(self, now, body):
+        """True if ``body`` (a dict as make_body builds) should be published at ``now``."""
+        if self.last_at is None:
+            return True
+        age = now - self.last_at
+        if age < self.min_interval:
+            return False
+        return age >= self.heartbeat or _news(body) != self.last_news
+
+    def publish(self, store, seed, log_id, now, **fields):
+        """Publish a status operation if due; returns it, or None.  Pruned: the screen's
+        earlier status operations go."""
+        data = make_body(now, **fields)
+        body = cbor.loads(data)
+        if not self.due(now, body):
+            return None
+        op = store.publish(seed, data, log_id, int(now * 1000000), prune=True)
+        self.last_at = now
+        self.last_news = _news(body)
+        return op
+
+
+def may_report(authorizer, key):
+    """A screen may report if the festival group names its key (any level)."""
+    if authorizer is None:
+        return False
+    if authorizer.trust_anyone:
+        return True
+    return authorizer.level(authorizer.group_id, key) >= 0
+
+
+class Fleet:
+    """The latest status of each screen in a fleet log, authorized by the festival group."""
+
+    def __init__(self, authorizer):
+        self.authorizer = authorizer
+        self.screens = {}  # hex key -> {"key", "status", "seen" (op timestamp s), "hash"}
+        self.ignored = 0
+        self.last_ignored = None
+
+    def observe(self, op):
+        """Take one fleet operation; returns True if it changed a screen's entry."""
+        who = hexlify(op.public_key)
+        if not may_report(self.authorizer, op.public_key):
+            self.ignored += 1
+            self.last_ignored = "status from %s: key not in the festival group" % who[:16]
+            return False
+        try:
+            status = parse_body(op.body)
+        except SchemaError as e:
+            self.ignored += 1
+            self.last_ignored = "status from %s: %s" % (who[:16], e)
+            return False
+        old = self.screens.get(who)
+        seen = op.timestamp // 1000000
+        if old is not None and old["seq"] >= op.seq_num:
+            return False
+        self.screens[who] = {"key": who, "status": status, "seen": seen, "seq": op.seq_num}
+        return True
+
+    def load(self, store, log_id):
+        changed = False
+        for op in store.all_operations(log_id):
+            if self.observe(op):
+                changed = True
+        return changed
+
+
+def warnings(entry, now, organiser_heights=None, offline_after=OFFLINE_AFTER):
+    """What is wrong with one screen's entry: a list of short words with a reason each."""
+    out = []
+    status = entry["status"]
+    if now - entry["seen"] > offline_after:
+        out.append(("offline", "no status for %d min" % ((now - entry["seen"]) // 60)))
+    if not status.get("clock"):
+        out.append(("clock", "clock not trusted"))
+    if organiser_heights:
+        held = status.get("heights") or {}
+        behind = 0
+        for k in organiser_heights:
+            if held.get(k, -1) < organiser_heights[k]:
+                behind += organiser_heights[k] - held.get(k, -1)
+        if behind:
+            out.append(("behind", "%d operation(s) behind the organiser" % behind))
+    return out

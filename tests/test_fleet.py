@@ -1,0 +1,100 @@
+"""Screens report themselves in a fleet log (core/fleet.py): body rules, when a screen
+publishes, pruning keeps one operation per screen, forged status from a key outside the
+festival group is ignored, warnings."""
+import pytest
+
+from pandascreen.core import auth, fleet, operation
+from pandascreen.core.crypto import public_key
+from pandascreen.core.errors import SchemaError
+from pandascreen.core.store import MemoryStore
+
+FEST_LOG = operation.log_id_for_festival("fest")
+FLEET_LOG = fleet.fleet_log_id("fest")
+ORG = b"\x01" * 32
+SCREEN = b"\x02" * 32
+STRANGER = b"\x03" * 32
+
+
+def status(**over):
+    fields = dict(shows="Main Stage: Opening 10:00", heights={"ab" * 8: 4}, clock=True,
+                  uptime=100, version="1.0", venue="main", last_sync=1000, temp_mc=48000)
+    fields.update(over)
+    return fields
+
+
+def group_with_screen():
+    """The organiser's festival group with the screen key added at provisioning (Pull)."""
+    a = auth.Authorizer([public_key(ORG)])
+    fest = MemoryStore()
+    auth.guard(fest, a)
+    fest.publish(ORG, auth.group_body(public_key(ORG), auth.add(public_key(SCREEN), auth.PULL)),
+                 FEST_LOG, 1000)
+    assert a.level(a.group_id, public_key(SCREEN)) == auth.PULL
+    return a
+
+
+def test_fleet_log_is_not_the_schedule_log():
+    assert FLEET_LOG != FEST_LOG and len(FLEET_LOG) == 32
+
+
+def test_body_round_trips_and_bad_bodies_are_named():
+    data = fleet.make_body(2000, **status())
+    body = fleet.parse_body(data)
+    assert body["shows"].startswith("Main Stage") and body["clock"] is True and body["temp_mc"] == 48000
+    with pytest.raises(SchemaError, match="clock"):
+        fleet.make_body(2000, **status(clock=None))
+    with pytest.raises(SchemaError, match="shows"):
+        fleet.make_body(2000, **status(shows="x" * 500))
+    with pytest.raises(SchemaError, match="heights"):
+        fleet.make_body(2000, **status(heights={"a": -1}))
+    with pytest.raises(SchemaError):
+        fleet.parse_body(b"\xff\x00")
+    with pytest.raises(SchemaError):
+        fleet.parse_body(b"x" * 2000)
+
+
+def test_reporter_publishes_on_change_at_most_every_few_minutes_and_prunes():
+    store = MemoryStore()
+    r = fleet.Reporter()
+    t = 10_000
+    assert r.publish(store, SCREEN, FLEET_LOG, t, **status()) is not None
+    # nothing new: not before the heartbeat
+    assert r.publish(store, SCREEN, FLEET_LOG, t + 300, **status(uptime=400)) is None
+    # a change inside the minimum interval waits
+    assert r.publish(store, SCREEN, FLEET_LOG, t + 60, **status(shows="other")) is None
+    # a change after it goes out
+    assert r.publish(store, SCREEN, FLEET_LOG, t + 200, **status(shows="other")) is not None
+    # a temperature wobble under 5 degrees is not news
+    assert r.publish(store, SCREEN, FLEET_LOG, t + 400, **status(shows="other", temp_mc=49000)) is None
+    # the heartbeat
+    op = r.publish(store, SCREEN, FLEET_LOG, t + 200 + fleet.HEARTBEAT, **status(shows="other"))
+    assert op is not None and op.prune and op.seq_num == 2
+    # pruned: the log holds the newest status only
+    ops = list(store.all_operations(FLEET_LOG))
+    assert [o.seq_num for o in ops] == [2]
+
+
+def test_forged_status_from_a_key_outside_the_group_is_ignored():
+    a = group_with_screen()
+    store = MemoryStore()
+    fleet.Reporter().publish(store, SCREEN, FLEET_LOG, 5000, **status())
+    fleet.Reporter().publish(store, STRANGER, FLEET_LOG, 5000, **status(shows="FREE BEER"))
+    f = fleet.Fleet(a)
+    f.load(store, FLEET_LOG)
+    assert list(f.screens) == [public_key(SCREEN).hex()]
+    assert f.ignored == 1 and "not in the festival group" in f.last_ignored
+    # a malformed body from a group member is ignored too
+    bad = operation.create(ORG, b"\xa1\x61v\x02", 0, None, operation.Extensions(FLEET_LOG, 1, True))
+    assert not f.observe(bad) and f.ignored == 2
+
+
+def test_warnings_offline_clock_behind():
+    a = group_with_screen()
+    store = MemoryStore()
+    fleet.Reporter().publish(store, SCREEN, FLEET_LOG, 5000, **status(clock=False))
+    f = fleet.Fleet(a)
+    f.load(store, FLEET_LOG)
+    entry = f.screens[public_key(SCREEN).hex()]
+    assert fleet.warnings(entry, 5010, {"ab" * 8: 4}) == [("clock", "clock not trusted")]
+    words = [w for w, _ in fleet.warnings(entry, 5000 + fleet.OFFLINE_AFTER + 1, {"ab" * 8: 6, "cd" * 8: 0})]
+    assert words == ["offline", "clock", "behind"]
