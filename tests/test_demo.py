@@ -38,6 +38,8 @@ def _check(out, text, transport):
     assert "both ignored it and still show 'Mesh networks: live demo!'" in line("5. refused: stranger")
     assert re.search(r"\(([1-9]\d*) operation\(s\) sent\)", line("5. refused")), "the stranger sent nothing"
     assert "now showing 'Mesh networks: live demo!'" in line("6. feed: satellite fetched http://127.0.0.1:")
+    assert ("the same satellite under the 32-bit unix MicroPython" in text
+            or "no 32-bit unix MicroPython here" in text)
     assert line("done in ")
     for name in PNGS:
         assert "picture %s" % os.path.join(str(out), name) in text

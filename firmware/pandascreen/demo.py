@@ -11,8 +11,9 @@ WHY one script: a new user should see every moving part at work before buying a 
 3. A (mock GPIO) button press flips the OLED's venue.
 4. The organiser retitles a talk: the change reaches both screens live (change-to-pixel ms).
 5. A stranger's key pushes a "FREE BEER" retitle to both screens: their festival group refuses it.
-6. A MicroPython-style satellite (board.Satellite, run on CPython) fetches the signed feed over
-   HTTP from the OLED screen, checks its one signature and draws it.
+6. A satellite (board.Satellite, what a Pico W runs) fetches the signed feed over HTTP from the
+   OLED screen, checks its one signature and draws it: on CPython, and again under the 32-bit
+   unix MicroPython with a Pico W's 180 KB heap when that binary is here (bench/board.py finds it).
 Frames go to --out as numbered PNGs and a timelapse.gif.
 
 Isolation: iroh's port mapper probes the LAN gateway (UPnP/PCP) even when bound to 127.0.0.1,
@@ -90,6 +91,61 @@ class _Conn:
 
     def close(self):
         self.sock.close()
+
+
+# the satellite as a Pico W runs it (board/board.py on MicroPython), over a real socket
+SATELLITE_MPY = r"""
+import socket, framebuf
+from pandascreen.board.board import Satellite
+from pandascreen.core.util import unhexlify, hexlify
+
+class Conn:
+    def __init__(self, host, port):
+        self.s = socket.socket()
+        self.s.connect(socket.getaddrinfo(host, port)[0][-1])
+    def send(self, b):
+        self.s.write(b)
+    def readinto(self, mv):
+        return self.s.readinto(mv)
+    def close(self):
+        self.s.close()
+
+FB = bytearray(1024)
+fb = framebuf.FrameBuffer(FB, 128, 64, framebuf.MONO_VLSB)
+cfg = {"festival_id": %(fid)r, "organiser_keys": [unhexlify(%(org)r)], "peer_addrs": [("127.0.0.1", %(port)d)],
+       "sync_interval": 60}
+log = []
+s = Satellite(cfg, fb, lambda: None, 128, 64, clock=lambda: %(now)d, connect=Conn, log=log.append)
+s.step()
+print("feeds", s.feed_count, log)
+print("title", (s.view(%(now)d)["now"] or {}).get("title"))
+gc_collect = __import__("gc").collect
+gc_collect()
+for i in range(0, 1024, 64):
+    print("fb%%02d" %% (i // 64), hexlify(FB[i:i + 64]))
+"""
+
+
+def _micropython_satellite(port, org_pk):
+    """Run the satellite under the 32-bit unix MicroPython (180 KB heap, like a Pico W) when that
+    binary is here; (title, PIL image) or None."""
+    from PIL import Image
+    try:
+        from pandascreen.bench import board as board_bench
+        board_bench.unix32_binary()
+    except (ImportError, FileNotFoundError):
+        return None
+    code = SATELLITE_MPY % {"fid": demofest.FESTIVAL_ID, "org": org_pk.hex(), "port": port, "now": NOW}
+    proc = board_bench.run_unix32(code, timeout=60)
+    out = dict(line.split(" ", 1) for line in proc.stdout.splitlines() if " " in line)
+    assert proc.returncode == 0 and out.get("feeds", "").startswith("1 "), proc.stdout + proc.stderr
+    fb = bytes.fromhex("".join(out["fb%02d" % i] for i in range(16)))
+    img = Image.new("1", (128, 64))
+    for y in range(64):
+        for x in range(128):
+            if fb[(y // 8) * 128 + x] >> (y % 8) & 1:
+                img.putpixel((x, y), 1)
+    return out["title"], img
 
 
 def _signed_store(path, log_id):
@@ -333,7 +389,16 @@ def run(out_dir, quiet=False, use_iroh=True):
         say("6. feed: satellite fetched http://127.0.0.1:%d/pandascreen/feed/%s from screen A, one signature "
             "checked (%d bytes, signed by the screen's key), now showing '%s'"
             % (feed_srv.port, demofest.FESTIVAL_ID, len(source.get()), shown))
-        save(img, "satellite-feed", "the satellite board (MicroPython loop on CPython) drawing the feed", 4)
+        mpy = _micropython_satellite(feed_srv.port, org_pk)
+        if mpy is None:
+            say("   (no 32-bit unix MicroPython here: the satellite ran its MicroPython loop on CPython)")
+            save(img, "satellite-feed", "the satellite board (MicroPython loop on CPython) drawing the feed", 4)
+        else:
+            assert mpy[0] == shown, mpy[0]
+            say("   the same satellite under the 32-bit unix MicroPython (180 KB heap, like a Pico W) "
+                "fetched it too: '%s'" % mpy[0])
+            save(mpy[1], "satellite-feed", "the satellite board on MicroPython (unix32, 180 KB heap) drawing the feed",
+                 4)
 
         gif = os.path.join(out_dir, "timelapse.gif")
         size = (800, 600)
