@@ -7,13 +7,16 @@ import os
 import subprocess
 import sys
 
+from conftest import SCHEDULES
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_four_screens_discover_sync_get_a_change_and_converge():
     script = ('mount -t tmpfs tmpfs /run && exec "$@"')
     argv = ["unshare", "-rnm", "sh", "-c", script, "sh", sys.executable, "-m", "pandascreen.node.fieldtest",
-            "--screens", "4", "--timeout", "30"]
+            "--screens", "4", "--timeout", "30",
+            "--schedule", os.path.join(SCHEDULES, "eventfahrplan_schedule-38c3-20251206.xml")]
     r = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=150)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     res = json.loads(r.stdout.strip().splitlines()[-1])

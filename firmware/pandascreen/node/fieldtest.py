@@ -28,7 +28,10 @@ import tempfile
 import threading
 import time
 
-SCHEDULE = "/work/shared/schedules/eventfahrplan_schedule-38c3-20251206.xml"
+# the real 38c3 export, where the tests find real schedules (beside the clone, or $PANDASCREEN_SCHEDULES)
+_REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+SCHEDULE = os.path.join(os.environ.get("PANDASCREEN_SCHEDULES", os.path.join(os.path.dirname(_REPO), "shared", "schedules")),
+                        "eventfahrplan_schedule-38c3-20251206.xml")
 TITLE = "38C3: Opening Ceremony"
 PORT = 2026
 
