@@ -98,3 +98,40 @@ def test_warnings_offline_clock_behind():
     assert fleet.warnings(entry, 5010, {"ab" * 8: 4}) == [("clock", "clock not trusted")]
     words = [w for w, _ in fleet.warnings(entry, 5000 + fleet.OFFLINE_AFTER + 1, {"ab" * 8: 6, "cd" * 8: 0})]
     assert words == ["offline", "clock", "behind"]
+
+
+def test_a_pi_device_reports_what_it_shows_through_its_loop(tmp_path):
+    """node/fleet_report.py hooked into Device.run: one status op, the venue and title it
+    shows, the heights it holds, the temperature from a fake thermal file."""
+    import threading
+
+    from pandascreen import demofest
+    from pandascreen.core import config
+    from pandascreen.node import app, fleet_report
+
+    org_seed = bytes(range(100, 132))
+    store = MemoryStore()
+    log = operation.log_id_for_festival(demofest.FESTIVAL_ID)
+    for i, body in enumerate(demofest.bodies()):
+        store.publish(org_seed, body, log, demofest.DAY_START * 1000000 + i)
+    cfg = config.validate({"festival_id": demofest.FESTIVAL_ID, "organisers": [public_key(org_seed).hex()]})
+    now = demofest.DAY_START + 3600
+
+    class Screen:
+        def show(self, img):
+            pass
+
+    dev = app.Device(cfg, store, Screen(), clock=lambda: now)
+    thermal = tmp_path / "temp"
+    thermal.write_text("51234\n")
+    fleet_store = MemoryStore()
+    dev.fleet_report = fleet_report.FleetReport(dev.controller, SCREEN, fleet_store, demofest.FESTIVAL_ID,
+                                                clock=lambda: now, temp_path=str(thermal))
+    dev.run(threading.Event(), once=True)
+    dev.run(threading.Event(), once=True)  # nothing changed, too soon: no second op
+    ops = list(fleet_store.all_operations(fleet.fleet_log_id(demofest.FESTIVAL_ID)))
+    assert len(ops) == 1 and ops[0].public_key == public_key(SCREEN)
+    body = fleet.parse_body(ops[0].body)
+    assert body["temp_mc"] == 51234 and body["clock"] is True and body["venue"]
+    assert body["heights"] == {public_key(org_seed).hex()[:16]: len(demofest.bodies()) - 1}
+    assert fleet_report.soc_temp_mc(str(tmp_path / "absent")) is None

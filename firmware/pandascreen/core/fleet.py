@@ -51,11 +51,12 @@ def _short_key(key):
 
 
 def heights_summary(heights):
-    """``{author: seq}`` of a store's schedule log as ``{hex16: seq}``, the first
+    """``store.heights(log_id)`` (``{author: {log_id: seq}}``) as ``{hex16: seq}``, the first
     ``MAX_HEIGHTS`` authors by key (a screen follows a handful of organiser keys)."""
     out = {}
     for key in sorted(heights)[:MAX_HEIGHTS]:
-        out[_short_key(key)] = int(heights[key])
+        logs = heights[key]
+        out[_short_key(key)] = max(logs.values()) if isinstance(logs, dict) else int(logs)
     return out
 
 

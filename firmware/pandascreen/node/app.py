@@ -128,6 +128,7 @@ class Device:
         return self.controller.sync()
 
     snapshot_to = None  # the store's path: keep the last good schedule beside it
+    fleet_report = None  # node/fleet_report.FleetReport: the screen's status in the fleet log
 
     def _snapshot(self):
         version = self.store.version
@@ -144,6 +145,9 @@ class Device:
         while not stop.is_set():
             self.controller.step(lock=self._lock, force=once)
             self._snapshot()
+            if self.fleet_report is not None:  # node/fleet_report.py: status op, when due
+                with self._lock:
+                    self.fleet_report.tick()
             if once:
                 return
             self.wake.wait(1.0)  # a live update redraws at once, else once a second
