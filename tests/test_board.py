@@ -212,6 +212,14 @@ def show(tag, s):
     v = s.view(t[0])
     print(tag, s.feed_count, s.from_flash, s.status(t[0]), v["venue"], (v["now"] or {}).get("title"))
 
+def same(a, b):
+    f = open(a, "rb")
+    g = open(b, "rb")
+    r = f.read() == g.read()
+    f.close()
+    g.close()
+    return r
+
 def exists(p):
     try:
         os.stat(p)
@@ -239,11 +247,12 @@ t[0] += 60
 served[0] = %(update)r  # Wi-Fi back
 s.step()
 show("back", s)
-f = open(%(saved)r, "rb")
-g = open(%(update)r, "rb")
-print("saved-update", f.read() == g.read(), exists(%(saved)r + ".tmp"))
-f.close()
-g.close()
+print("kept-first", same(%(saved)r, %(first)r))  # the update only re-signed the same program
+t[0] = %(later_t)d
+served[0] = %(later)r   # a changed program is saved at once
+s.step()
+show("later", s)
+print("saved-later", same(%(saved)r, %(later)r), exists(%(saved)r + ".tmp"))
 s = None
 for name in %(corrupt)r:
     f = open(name, "rb")
@@ -264,11 +273,15 @@ for name in %(corrupt)r:
 
 def test_reboot_without_wifi_shows_the_saved_feed(flashed, tmp_path):
     """The last good feed survives a reboot: shown as "old feed HH:MM" until a peer answers, then
-    replaced (and saved) by the peer's update; a corrupt, forged, truncated or oversize saved file
+    replaced by the peer's update (saved when its program changed); a corrupt, forged, truncated or oversize saved file
     is removed and the board boots empty, without MemoryError, in a Pico W's heap."""
     store = demo_store()
     first = demo_feed(store)
     update = demo_feed(store, issued=NOW + 60)
+    later = demo_feed(store, issued=NOW + 2 * 3600)
+    chk = feed.Checker(FID, [public_key(ORGANISER)])
+    digests = [feed.program_digest(f, chk.check(bytearray(f), len(f))) for f in (first, update, later)]
+    assert digests[0] == digests[1] != digests[2]  # re-signed, then a changed program
     forged = bytearray(first)
     forged[forged.index(b"Mesh networks")] ^= 1
     corrupt = {"forged": bytes(forged), "truncated": first[:len(first) // 2], "garbage": b"\xff" * 300,
@@ -279,6 +292,7 @@ def test_reboot_without_wifi_shows_the_saved_feed(flashed, tmp_path):
         (tmp_path / k).write_bytes(v)
     saved = str(tmp_path / "last_feed")
     body = REBOOT_BODY % {"first": write(tmp_path, "first", first), "update": write(tmp_path, "update", update),
+                          "later": write(tmp_path, "later", later), "later_t": NOW + 2 * 3600,
                           "corrupt": names, "saved": saved}
     out = run_unix32(REBOOT % {"fid": FID, "org": public_key(ORGANISER).hex(), "now": NOW, "saved": saved,
                                "body": body}, heapsize="180K", libs=[flashed])
@@ -288,7 +302,8 @@ def test_reboot_without_wifi_shows_the_saved_feed(flashed, tmp_path):
     assert "booted 1 True %s Main Stage Mesh networks at festivals" % old in out, out
     assert "offline 1 True %s Main Stage Mesh networks at festivals" % old in out, out
     assert "back 2 False synced %s Main Stage" % layout.hhmm(NOW + 60, 120) in out, out
-    assert "saved-update True False" in out, out  # the update replaced the saved feed, no temporary file left
+    assert "kept-first True" in out, out  # no flash write for a re-signed program
+    assert "later 3 False synced" in out and "saved-later True False" in out, out  # saved, no temporary file left
     assert out.count("corrupt 0 False offline") == len(corrupt), out
     assert out.count("removed True saved feed ignored") == len(corrupt), out
     assert out.strip().endswith("ok"), out

@@ -40,6 +40,7 @@ from pandascreen.core.errors import PandascreenError
 
 CHUNK = 512  # bytes per socket read
 STALE = "old feed"
+SAVE_FEED_EVERY = 3600  # s: a feed whose venues did not change is saved to flash at most this often
 
 
 class FeedFile:
@@ -116,6 +117,8 @@ class Satellite:
         self._drawn_key = None
         self.feed_file = feed_file
         self.from_flash = False  # the feed on screen was loaded at boot, no peer has answered since
+        self._saved_program = None  # SHA-256 of the saved feed's venues, and when it was saved
+        self._saved_feed_at = 0
         self._load_saved()
 
     # -- feed ---------------------------------------------------------------------------------
@@ -172,12 +175,24 @@ class Satellite:
         if old is not None and info.digest == old.digest:
             return False  # the same feed again
         self._take(info)
-        if self.feed_file is not None:
-            try:
-                self.feed_file.save(self._shown[:info.size])
-            except OSError as e:  # flash full or worn: the feed on screen is still good
-                self.log("cannot save the feed: %s" % e)
+        self._save(info)
         return True
+
+    def _save(self, info):
+        """Keep the feed on flash when its venues changed, else at most every SAVE_FEED_EVERY:
+        a full peer re-signs every minute (new issued-at), and flash wears and stalls on writes."""
+        if self.feed_file is None:
+            return
+        program = feed.program_digest(self._shown, info)
+        now = int(self.clock())
+        if program == self._saved_program and 0 <= now - self._saved_feed_at < SAVE_FEED_EVERY:
+            return
+        try:
+            self.feed_file.save(self._shown[:info.size])
+        except OSError as e:  # flash full or worn: the feed on screen is still good
+            self.log("cannot save the feed: %s" % e)
+        self._saved_program = program
+        self._saved_feed_at = now
 
     def _take(self, info):
         """Show the checked feed in the receive buffer (the buffers swap roles)."""
@@ -194,8 +209,11 @@ class Satellite:
             n = self.feed_file.load_into(self._incoming)
             if n is None:
                 return
-            self._take(self.checker.check(self._incoming, n))
+            info = self.checker.check(self._incoming, n)
+            self._take(info)
             self.from_flash = True
+            self._saved_program = feed.program_digest(self._shown, info)
+            self._saved_feed_at = int(self.clock())
         except (OSError, PandascreenError, MemoryError) as e:
             self.log("saved feed ignored: %s" % e)
             self.feed_file.remove()

@@ -313,6 +313,12 @@ def _check_venue(c):
         c.skip_text(SPEAKERS_MAX)
 
 
+def program_digest(buf, info):
+    """SHA-256 of a checked feed's venues and events: what a screen shows, without the issued-at,
+    sources and signature that change each time a full peer re-signs the same program."""
+    return hashlib.sha256(memoryview(buf)[info.venues_at:info.size - _SIG_ITEM]).digest()
+
+
 # -- satellite: the feed as a schedule for core/layout -----------------------------------------
 
 class FeedVenue:
