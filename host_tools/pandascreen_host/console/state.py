@@ -1,0 +1,109 @@
+"""The console's view of the festival: one JSON-able snapshot, and each screen's picture.
+
+WHY: the page, the server-sent events and the tests all read the same snapshot, built from
+the same store, the same Schedule and the same layout/display code the screens run, so what
+the page shows a screen showing is what that screen draws from the same data.
+"""
+
+import io
+import time
+
+from pandascreen.core import fleet, layout
+from pandascreen.core.schedule import Schedule
+from pandascreen.core.schema import parse_body
+from pandascreen.core.errors import SchemaError
+from pandascreen.core.util import hexlify
+
+CHANGES_SHOWN = 30
+PNG_SCALE = 3
+
+
+class Console:
+    def __init__(self, store, log_id, fleet_store, authorizer, organiser_key, festival_id,
+                 clock=time.time, screen_kind="ssd1306_128x64", offline_after=fleet.OFFLINE_AFTER):
+        self.store = store
+        self.log_id = bytes(log_id)
+        self.fleet_store = fleet_store
+        self.fleet_log_id = fleet.fleet_log_id(festival_id)
+        self.authorizer = authorizer
+        self.organiser = bytes(organiser_key)
+        self.clock = clock
+        self.screen_kind = screen_kind
+        self.offline_after = offline_after
+        self._picked = {}  # (screen hex, seq) -> when that screen first reported holding it
+
+    def schedule(self):
+        return Schedule.from_store(self.store, self.log_id, authors=[self.organiser])
+
+    def fleet(self):
+        f = fleet.Fleet(self.authorizer)
+        f.load(self.fleet_store, self.fleet_log_id)
+        return f
+
+    def snapshot(self, now=None):
+        now = int(self.clock() if now is None else now)
+        sched = self.schedule()
+        f = self.fleet()
+        org16 = hexlify(self.organiser)[:16]
+        heights = fleet.heights_summary(self.store.heights(self.log_id))
+        screens = []
+        for key in sorted(f.screens):
+            entry = f.screens[key]
+            st = entry["status"]
+            held = (st.get("heights") or {}).get(org16, -1)
+            for seq in range(max(0, held - CHANGES_SHOWN), held + 1):
+                self._picked.setdefault((key, seq), entry["seen"])
+            warns = fleet.warnings(entry, now, heights, self.offline_after)
+            screens.append({
+                "key": key, "name": key[:8], "shows": st.get("shows"), "venue": st.get("venue"),
+                "seen": entry["seen"], "ago": now - entry["seen"], "clock": st.get("clock"),
+                "uptime": st.get("uptime"), "temp_c": None if st.get("temp_mc") is None else st["temp_mc"] / 1000,
+                "version": st.get("version"), "held": held,
+                "warnings": [{"kind": w, "text": t} for w, t in warns],
+                "state": "offline" if any(w == "offline" for w, _ in warns) else ("warn" if warns else "ok"),
+                "png": "/screen/%s.png?v=%d-%d" % (key, sched.version, now // 60),
+            })
+        program = []
+        for v in sched.venues():
+            program.append({"id": v.id, "name": v.name, "events": [
+                {"id": e.id, "title": e.title, "start": e.start, "end": e.end, "venue": e.venue,
+                 "time": "%s-%s" % (layout.hhmm(e.start, sched.utc_offset()), layout.hhmm(e.end, sched.utc_offset()))}
+                for e in sched.events(v.id)]})
+        return {"now": now, "screens": screens, "program": program, "changes": self.changes(screens),
+                "ignored": f.ignored, "organiser": org16}
+
+    def changes(self, screens):
+        ops = list(self.store.operations(self.organiser, self.log_id))[-CHANGES_SHOWN:]
+        out = []
+        for op in reversed(ops):
+            try:
+                body = parse_body(op.body)
+                what = "%s %s %s" % (body["action"], body["kind"], body["id"])
+                title = (body.get("fields") or {}).get("title")
+                if title:
+                    what += " (%s)" % title
+            except (SchemaError, TypeError):
+                what = "group change"
+            out.append({"seq": op.seq_num, "at": op.timestamp // 1000000, "what": what,
+                        "picked": {s["name"]: self._picked.get((s["key"], op.seq_num)) for s in screens}})
+        return out
+
+    def png(self, key, now=None):
+        """The picture screen ``key`` shows now, drawn by node/display.py from this laptop's
+        copy of the schedule (PNG bytes, scaled up for the page); None for an unknown screen."""
+        from pandascreen.node import display
+        now = int(self.clock() if now is None else now)
+        f = self.fleet()
+        entry = f.screens.get(key)
+        if entry is None:
+            return None
+        sched = self.schedule()
+        names = [v.name for v in sched.venues()]
+        venue = entry["status"].get("venue")
+        index = names.index(venue) if venue in names else 0
+        view = layout.build_view(sched, index, now, "console")
+        img = display.render_view_image(view, self.screen_kind)
+        img = img.convert("RGB").resize((img.width * PNG_SCALE, img.height * PNG_SCALE))
+        buf = io.BytesIO()
+        img.save(buf, "PNG")
+        return buf.getvalue()

@@ -1,0 +1,169 @@
+"""The organiser's console (host_tools/pandascreen_host/console): the snapshot, each screen's
+picture drawn from the laptop's data, live events, edits checked before anything is published,
+and the bind/token rule.  HTTP on 127.0.0.1 only."""
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+
+from pandascreen import demofest
+from pandascreen.core import auth, fleet, operation
+from pandascreen.core.crypto import public_key
+from pandascreen.core.errors import UserError
+from pandascreen.core.store import MemoryStore
+from pandascreen_host.console import server as console_server
+from pandascreen_host.console.state import Console
+
+ORG = bytes(range(100, 132))
+SCREEN = b"\x02" * 32
+STRANGER = b"\x03" * 32
+LOG = operation.log_id_for_festival(demofest.FESTIVAL_ID)
+NOW = demofest.DAY_START + 3600
+
+
+class Clock:
+    def __init__(self, t):
+        self.t = t
+
+    def __call__(self):
+        return self.t
+
+
+def festival():
+    store = MemoryStore()
+    a = auth.guard(store, auth.for_authors([public_key(ORG)]), LOG)
+    for i, body in enumerate(demofest.bodies()):
+        store.publish(ORG, body, LOG, demofest.DAY_START * 1000000 + i)
+    store.publish(ORG, auth.group_body(public_key(ORG), auth.add(public_key(SCREEN), auth.PULL)), LOG,
+                  demofest.DAY_START * 1000000 + 999)
+    return store, a
+
+
+def report(fleet_store, seed, store, at, venue, shows="x", clock=True):
+    fleet.Reporter().publish(fleet_store, seed, fleet.fleet_log_id(demofest.FESTIVAL_ID), at,
+                             shows=shows, venue=venue, clock=clock, uptime=5, version="t",
+                             heights=fleet.heights_summary(store.heights(LOG)), temp_mc=45000)
+
+
+@pytest.fixture
+def running():
+    store, a = festival()
+    fleet_store = MemoryStore()
+    clock = Clock(NOW)
+    con = Console(store, LOG, fleet_store, a, public_key(ORG), demofest.FESTIVAL_ID, clock=clock)
+    venue = con.schedule().venues()[0].name
+    report(fleet_store, SCREEN, store, NOW - 10, venue)
+    report(fleet_store, STRANGER, store, NOW - 10, venue, shows="FREE BEER")
+    published = []
+    srv = console_server.ConsoleServer(con, ORG, on_published=lambda: published.append(1)).start()
+    try:
+        yield srv, con, store, clock, published
+    finally:
+        srv.stop()
+
+
+def get(srv, path):
+    with urllib.request.urlopen("http://127.0.0.1:%d%s" % (srv.port, path), timeout=10) as r:
+        return r.status, r.headers.get("Content-Type"), r.read()
+
+
+def post(srv, form):
+    req = urllib.request.Request("http://127.0.0.1:%d/edit" % srv.port, json.dumps(form).encode(),
+                                 {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_snapshot_lists_the_group_screen_only_with_its_picture(running):
+    srv, con, store, clock, _ = running
+    _, ctype, data = get(srv, "/state.json")
+    state = json.loads(data)
+    assert ctype == "application/json"
+    assert [s["key"] for s in state["screens"]] == [public_key(SCREEN).hex()]
+    assert state["ignored"] == 1  # the stranger's forged status
+    s = state["screens"][0]
+    assert s["state"] == "ok" and s["warnings"] == [] and s["temp_c"] == 45.0
+    assert state["program"] and state["program"][0]["events"]
+    assert state["changes"][0]["what"] == "group change" and state["changes"][1]["picked"][s["name"]] == NOW - 10
+    status, ctype, png = get(srv, s["png"])
+    assert ctype == "image/png" and png.startswith(b"\x89PNG")
+    _, ctype, page = get(srv, "/")
+    assert b"pandascreen console" in page and ctype.startswith("text/html")
+    with pytest.raises(urllib.error.HTTPError):
+        get(srv, "/screen/%s.png" % ("00" * 32))
+
+
+def test_a_screen_that_stops_reporting_turns_offline(running):
+    srv, con, store, clock, _ = running
+    clock.t = NOW + fleet.OFFLINE_AFTER + 60
+    s = json.loads(get(srv, "/state.json")[2])["screens"][0]
+    assert s["state"] == "offline" and s["warnings"][0]["kind"] == "offline"
+
+
+@pytest.mark.parametrize("form, words", [
+    ({"action": "retitle", "title": "   "}, "title is empty"),
+    ({"action": "move", "venue": "nowhere"}, "unknown venue 'nowhere'"),
+    ({"action": "move", "start": 2000, "end": 1000}, "end (1000) is not after the start (2000)"),
+    ({"action": "move", "start": "soon"}, "start must be a time"),
+    ({"action": "explode"}, "unknown edit"),
+    ({"action": "retitle", "id": "no-such", "title": "x"}, "no event 'no-such'"),
+])
+def test_a_bad_edit_is_said_and_nothing_is_published(running, form, words):
+    srv, con, store, clock, published = running
+    event = con.schedule().all_events()[0]
+    form = dict({"id": event.id}, **form)
+    before = store.count()
+    code, out = post(srv, form)
+    assert code == 400 and words in out["error"]
+    assert store.count() == before and published == []
+
+
+def test_an_edit_is_signed_published_and_shows_on_the_screens_picture(running):
+    srv, con, store, clock, published = running
+    key = public_key(SCREEN).hex()
+    png_before = con.png(key)
+    sched = con.schedule()
+    venue = sched.venues()[0]
+    on_now = [e for e in sched.events(venue.id) if e.start <= NOW < e.end][0]
+    before = store.count()
+    assert post(srv, {"action": "retitle", "id": on_now.id, "title": "Console Retitled"}) == (200, {"ok": True})
+    assert store.count() == before + 1 and published == [1]
+    latest = list(store.operations(public_key(ORG), LOG))[-1]
+    assert latest.public_key == public_key(ORG)
+    assert any(e.title == "Console Retitled" for e in con.schedule().all_events())
+    assert con.png(key) != png_before
+    # cancel: the event is gone from the program
+    assert post(srv, {"action": "cancel", "id": on_now.id})[0] == 200
+    assert on_now.id not in [e.id for e in con.schedule().all_events()]
+    changes = json.loads(get(srv, "/state.json")[2])["changes"]
+    assert changes[0]["what"].startswith("delete event") and "Console Retitled" in changes[1]["what"]
+
+
+def test_events_stream_pushes_a_snapshot(running):
+    srv = running[0]
+    with urllib.request.urlopen("http://127.0.0.1:%d/events" % srv.port, timeout=10) as r:
+        assert r.headers.get("Content-Type") == "text/event-stream"
+        line = r.readline()
+    assert line.startswith(b"data: ") and json.loads(line[6:])["screens"]
+
+
+def test_lan_bind_needs_a_token_and_the_token_is_checked():
+    assert console_server.parse_bind("127.0.0.1:0") == ("127.0.0.1", 0)
+    assert console_server.parse_bind(None) == ("127.0.0.1", 8026)
+    with pytest.raises(UserError, match="token"):
+        console_server.parse_bind("0.0.0.0:8026")
+    assert console_server.parse_bind("0.0.0.0:8026", token="s3cret") == ("0.0.0.0", 8026)
+    store, a = festival()
+    con = Console(store, LOG, MemoryStore(), a, public_key(ORG), demofest.FESTIVAL_ID, clock=Clock(NOW))
+    srv = console_server.ConsoleServer(con, ORG, token="s3cret").start()
+    try:
+        with pytest.raises(urllib.error.HTTPError) as e:
+            get(srv, "/state.json")
+        assert e.value.code == 403
+        assert get(srv, "/state.json?token=s3cret")[0] == 200
+    finally:
+        srv.stop()
