@@ -11,14 +11,22 @@ into place, idempotently (safe to run at every boot; the service runs it before 
 * ``BOOT/pandascreen/pandascreen-wifi.nmconnection`` ->
   ``ROOT/etc/NetworkManager/system-connections/`` (mode 0600), then removed from FAT so the
   Wi-Fi key does not stay readable by every user; NetworkManager is asked to reload.
+* ``BOOT/pandascreen/bundle/`` (``pandascreen-host provision --bundle``) -> ``ROOT/opt/pandascreen/venv``:
+  Pi OS forbids pip in the system Python (PEP 668) and the field has no internet, so the wheels
+  come from the card: sha256 checked against MANIFEST.json first, then ``python3 -m venv
+  --system-site-packages`` (apt's python3-lgpio stays visible to gpiozero) and ``pip install
+  --no-index --find-links``. The installed manifest is kept in the venv: the same bundle again does
+  nothing, a different one upgrades.
 Secrets are never printed.
 """
 
 import argparse
 import binascii
 import errno
+import hashlib
 import json
 import os
+import pkgutil
 import shutil
 import subprocess
 import sys
@@ -26,14 +34,30 @@ from pandascreen.core.errors import InstallError
 
 UNIT_NAME = "pandascreen.service"
 SERVICE_USER = "pandascreen"
+VENV = "opt/pandascreen/venv"          # under --root; the unit's ExecStart runs from here
+BUNDLE_MANIFEST = "MANIFEST.json"      # written by host_tools/pandascreen_host/bundle.py
+INSTALLED_MARK = "pandascreen-bundle.json"
+PIP_TIMEOUT = 1800
 
 
-def _unit_source():
-    here = os.path.dirname(os.path.abspath(__file__))
-    cand = os.path.join(here, UNIT_NAME)  # shipped as package data beside this module
-    if os.path.exists(cand):
-        return cand
-    raise InstallError("cannot find %s next to the pandascreen package" % UNIT_NAME)
+def _unit_data():
+    """The unit file shipped beside this module; through pkgutil also when this module runs
+    straight from the bundled wheel (install.sh puts the .whl on PYTHONPATH before any venv exists)."""
+    try:
+        data = pkgutil.get_data("pandascreen.node", UNIT_NAME)
+    except OSError:
+        data = None
+    if not data:
+        raise InstallError("cannot find %s next to the pandascreen package" % UNIT_NAME)
+    return data
+
+
+def _sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _owner():
@@ -117,7 +141,8 @@ def _mkdir(path, mode, owner=None):
 
 
 class Installer:
-    def __init__(self, boot, root, dry_run=False, out=None):
+    def __init__(self, boot, root, dry_run=False, out=None, python="/usr/bin/python3", py_version=None,
+                 run=subprocess.run):
         self.boot = boot
         self.root = root
         self.dry_run = dry_run
@@ -127,6 +152,10 @@ class Installer:
         self.etc = os.path.join(root, "etc", "pandascreen")
         self.nm_dir = os.path.join(root, "etc", "NetworkManager", "system-connections")
         self.actions = []
+        self.python = python            # the system Python the venv is made from
+        self.py_version = py_version or "%d.%d" % sys.version_info[:2]
+        self.venv_dir = os.path.join(root, VENV)
+        self.run_cmd = run              # injectable: tests record the commands
 
     def say(self, msg):
         self.actions.append(msg)
@@ -208,10 +237,63 @@ class Installer:
             except (OSError, subprocess.SubprocessError) as e:
                 self.out.write("warning: nmcli connection reload failed (%s); reboot to apply Wi-Fi\n" % e)
 
+    def _pip_like(self, cmd):
+        self.say("run: %s" % " ".join(cmd))
+        if self.dry_run:
+            return
+        try:
+            r = self.run_cmd(cmd, capture_output=True, text=True, timeout=PIP_TIMEOUT)
+        except (OSError, subprocess.SubprocessError) as e:
+            raise InstallError("%s failed: %s" % (cmd[0], e))
+        if r.returncode != 0:
+            tail = "\n".join(((r.stdout or "") + (r.stderr or "")).strip().splitlines()[-8:])
+            raise InstallError("%s failed (exit %d):\n%s" % (" ".join(cmd[:4]), r.returncode, tail))
+
+    def venv(self):
+        """Install the bundle into the venv (see the module docstring); False if there is none."""
+        bundle = os.path.join(self.src, "bundle")
+        manifest_path = os.path.join(bundle, BUNDLE_MANIFEST)
+        if not os.path.exists(manifest_path):
+            return False
+        try:
+            manifest = json.loads(_read(manifest_path).decode("utf-8"))
+            entries = manifest["pythons"].get(self.py_version)
+            requirement = manifest["requirement"]
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            raise InstallError("%s is not a bundle manifest (%s)" % (manifest_path, e))
+        if not entries:
+            raise InstallError("the bundle has no wheels for Python %s (this Pi OS); run provision --bundle "
+                               "with --os bookworm (3.11) or --os trixie (3.13)" % self.py_version)
+        wanted = (json.dumps({"requirement": requirement, "wheels": entries}, sort_keys=True) + "\n").encode()
+        mark = os.path.join(self.venv_dir, INSTALLED_MARK)
+        if os.path.exists(mark) and _read(mark) == wanted:
+            return False
+        folder = os.path.join(bundle, "py" + self.py_version)
+        own = None
+        for e in entries:
+            path = os.path.join(folder, e["name"])
+            if not os.path.isfile(path) or _sha256(path) != e["sha256"]:
+                raise InstallError("bundle wheel %s is missing or its sha256 does not match MANIFEST.json; "
+                                   "nothing installed (copy the bundle again)" % path)
+            if e["name"].startswith("pandascreen-"):
+                own = path
+        self.say("bundle verified: %d wheels for Python %s (sha256)" % (len(entries), self.py_version))
+        vpython = os.path.join(self.venv_dir, "bin", "python")
+        if not os.path.exists(vpython):
+            self._pip_like([self.python, "-m", "venv", "--system-site-packages", self.venv_dir])
+        pip = [vpython, "-m", "pip", "--disable-pip-version-check", "install", "--no-index", "--find-links", folder]
+        self._pip_like(pip + ["--upgrade", requirement])
+        if own:  # a rebuilt wheel of the same version: pip --upgrade alone would keep the old one
+            self._pip_like(pip + ["--no-deps", "--force-reinstall", own])
+        self.say("record installed bundle %s" % mark)
+        if not self.dry_run:
+            _write_atomic(mark, wanted, 0o644)
+        return True
+
     def service(self):
         dst_dir = os.path.join(self.root, "etc", "systemd", "system")
         dst = os.path.join(dst_dir, UNIT_NAME)
-        data = _read(_unit_source())
+        data = _unit_data()
         if not (os.path.exists(dst) and _read(dst) == data):
             self.say("install %s" % dst)
             if not self.dry_run:
@@ -229,6 +311,7 @@ class Installer:
         self.config()
         if self.wifi():
             self.reload_nm()
+        self.venv()
         if enable_service:
             self.service()
         if not self.actions:

@@ -1,0 +1,258 @@
+"""Offline install on Raspberry Pi OS (issue 10 item 2): ``provision --bundle`` and the first boot.
+
+The bundle's resolution is pip's; what is ours is the command we give it, reading which wheels it
+chose, the manifest, the error for a missing aarch64 wheel, and the installer's venv step. Those are
+tested with a fake pip (an injected ``run``) that answers like pip does, with real wheel file names
+and tags from PyPI, so no test touches the network. One test then does it for real: a real venv in a
+tmp folder, the repo's own wheel (built like tests/test_wheel.py builds it) installed with --no-index.
+"""
+
+import configparser
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from pandascreen.core.errors import InstallError
+from pandascreen.node import install
+from pandascreen_host import boards, bundle, cli
+from pandascreen_host.errors import UserError
+
+# Real aarch64 wheel names (PyPI) for pandascreen[oled,gpio]'s dependency tree.
+AARCH64_311 = [
+    "PyNaCl-1.5.0-cp36-abi3-manylinux_2_17_aarch64.manylinux2014_aarch64.manylinux_2_24_aarch64.whl",
+    "blake3-1.0.4-cp311-cp311-manylinux_2_17_aarch64.manylinux2014_aarch64.whl",
+    "pillow-11.1.0-cp311-cp311-manylinux_2_28_aarch64.whl",
+    "iroh-1.2.0-py3-none-manylinux_2_28_aarch64.whl",
+    "zeroconf-0.146.0-cp311-cp311-manylinux_2_17_aarch64.manylinux2014_aarch64.whl",
+    "ifaddr-0.2.0-py3-none-any.whl",
+    "cffi-1.17.1-cp311-cp311-manylinux_2_17_aarch64.manylinux2014_aarch64.whl",
+    "pycparser-2.22-py3-none-any.whl",
+    "luma.oled-3.14.0-py3-none-any.whl",
+    "luma.core-2.4.2-py3-none-any.whl",
+    "smbus2-0.5.0-py2.py3-none-any.whl",
+    "gpiozero-2.0.1-py3-none-any.whl",
+    "colorzero-2.0-py2.py3-none-any.whl",
+]
+
+
+class FakePip:
+    """Answers ``pip download`` like pip: writes the wheels into -d and prints Saved/already lines."""
+
+    def __init__(self, wheels_by_python=None, missing=None):
+        self.wheels = wheels_by_python or {}
+        self.missing = missing or {}
+        self.calls = []
+
+    def __call__(self, cmd, **kw):
+        self.calls.append(list(cmd))
+        if "wheel" in cmd:  # building our own wheel
+            dest = cmd[cmd.index("-w") + 1]
+            os.makedirs(dest, exist_ok=True)
+            open(os.path.join(dest, "pandascreen-0.1.0-py3-none-any.whl"), "wb").write(b"own")
+            return subprocess.CompletedProcess(cmd, 0, "", "")
+        py = cmd[cmd.index("--python-version") + 1]
+        dest = cmd[cmd.index("-d") + 1]
+        if py in self.missing:
+            name = self.missing[py]
+            err = ("ERROR: Could not find a version that satisfies the requirement %s (from pandascreen) "
+                   "(from versions: none)\nERROR: No matching distribution found for %s\n" % (name, name))
+            return subprocess.CompletedProcess(cmd, 1, "", err)
+        lines = []
+        for w in self.wheels.get(py, []):
+            path = os.path.join(dest, w)
+            if os.path.exists(path):
+                lines.append("File was already downloaded %s" % path)
+            else:
+                open(path, "wb").write(w.encode())
+                lines.append("Saved ./%s" % w)
+        return subprocess.CompletedProcess(cmd, 0, "\n".join(lines) + "\nSuccessfully downloaded\n", "")
+
+
+def _boot(tmp_path):
+    boot = tmp_path / "bootfs"
+    (boot / "pandascreen").mkdir(parents=True)
+    (boot / "config.txt").write_text("")
+    return boot
+
+
+def _own_wheel(tmp_path):
+    w = tmp_path / "pandascreen-0.1.0-py3-none-any.whl"
+    w.write_bytes(b"our wheel")
+    return str(w)
+
+
+def test_extras_follow_the_board():
+    assert bundle.extras_for_board(boards.load_board("pi-zero-2w-ssd1306")) == ["oled", "gpio"]
+    assert bundle.extras_for_board(boards.load_board("pi-4-inky-what")) == ["inky", "gpio"]
+    assert bundle.extras_for_board(boards.load_board("pi-zero-2w-sh1106"))[0] == "oled"
+
+
+def test_download_command_asks_pip_for_aarch64_binaries_of_that_python():
+    cmd = bundle.download_command("3.13", (2, 41), "pandascreen[oled]", "/c")
+    assert cmd[cmd.index("--only-binary") + 1] == ":all:"
+    assert cmd[cmd.index("--python-version") + 1] == "3.13"
+    plats = [cmd[i + 1] for i, a in enumerate(cmd) if a == "--platform"]
+    assert "manylinux2014_aarch64" in plats and "manylinux_2_28_aarch64" in plats
+    assert "manylinux_2_41_aarch64" in plats and "manylinux_2_42_aarch64" not in plats
+    assert not any("x86_64" in p for p in plats)
+    assert bundle.pythons_for(None) == {"3.11": (2, 36), "3.13": (2, 41)}
+    assert list(bundle.pythons_for(["bookworm"])) == ["3.11"]
+
+
+def test_bundle_has_every_wheel_with_its_sha256_and_the_cache_is_reused(tmp_path):
+    boot = _boot(tmp_path)
+    pip = FakePip({"3.11": AARCH64_311, "3.13": [w.replace("cp311", "cp313") for w in AARCH64_311]})
+    cache = str(tmp_path / "cache")
+    out = io.StringIO()
+    board = boards.load_board("pi-zero-2w-ssd1306")
+    m = bundle.make_bundle(str(boot / "pandascreen"), board, None, cache, _own_wheel(tmp_path), run=pip, out=out)
+    assert m["requirement"] == "pandascreen[oled,gpio]"
+    assert sorted(m["pythons"]) == ["3.11", "3.13"]
+    on_disk = json.loads((boot / "pandascreen" / "bundle" / "MANIFEST.json").read_text())
+    assert on_disk == m
+    for py, entries in m["pythons"].items():
+        names = [e["name"] for e in entries]
+        assert "pandascreen-0.1.0-py3-none-any.whl" in names and len(names) == len(AARCH64_311) + 1
+        for e in entries:
+            data = (boot / "pandascreen" / "bundle" / ("py" + py) / e["name"]).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == e["sha256"]
+    assert any("--only-binary" in c for c in pip.calls) and "Python 3.13: 13 wheels" in out.getvalue()
+    # a second board reuses the cache: pip reports the files as already downloaded, same bundle
+    boot2 = tmp_path / "b2"
+    (boot2 / "pandascreen").mkdir(parents=True)
+    m2 = bundle.make_bundle(str(boot2 / "pandascreen"), board, None, cache, _own_wheel(tmp_path), run=pip)
+    assert m2 == m
+
+
+def test_a_missing_aarch64_wheel_is_named(tmp_path):
+    pip = FakePip({"3.11": AARCH64_311}, missing={"3.13": "iroh<1.3,>=1.2"})
+    with pytest.raises(UserError, match=r"^iroh has no aarch64 wheel for Python 3\.13"):
+        bundle.make_bundle(str(_boot(tmp_path) / "pandascreen"), boards.load_board("pi-zero-2w-ssd1306"),
+                           None, str(tmp_path / "c"), _own_wheel(tmp_path), run=pip)
+
+
+def test_provision_bundle_option_reaches_make_bundle(tmp_path, monkeypatch):
+    seen = {}
+    monkeypatch.setattr(bundle, "make_bundle", lambda folder, board, os_names, cache, wheel, out=None:
+                        seen.update(folder=folder, os=os_names, cache=cache, wheel=wheel))
+    boot = _boot(tmp_path)
+    rc = cli.main(["provision", "--board", "pi-zero-2w-ssd1306", "--boot", str(boot), "--festival-id", "f",
+                   "--trust-anyone", "--bundle", "--os", "trixie", "--bundle-cache", str(tmp_path / "c"),
+                   "--bundle-wheel", "w.whl"])
+    assert rc == 0
+    assert seen == {"folder": str(boot / "pandascreen"), "os": ["trixie"], "cache": str(tmp_path / "c"),
+                    "wheel": "w.whl"}
+
+
+# -- first boot ------------------------------------------------------------------------------------
+class FakeSystem:
+    """Records the installer's commands; `python -m venv` makes a venv/bin/python, pip succeeds."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, cmd, **kw):
+        self.calls.append(list(cmd))
+        if cmd[1:3] == ["-m", "venv"]:
+            os.makedirs(os.path.join(cmd[-1], "bin"))
+            open(os.path.join(cmd[-1], "bin", "python"), "w").close()
+        return subprocess.CompletedProcess(cmd, 0, "ok", "")
+
+
+def _provisioned(tmp_path, wheels=("pandascreen-0.1.0-py3-none-any.whl", "gpiozero-2.0.1-py3-none-any.whl")):
+    boot = _boot(tmp_path)
+    folder = boot / "pandascreen" / "bundle" / "py3.11"
+    folder.mkdir(parents=True)
+    entries = []
+    for w in wheels:
+        (folder / w).write_bytes(w.encode())
+        entries.append({"name": w, "sha256": hashlib.sha256(w.encode()).hexdigest()})
+    manifest = {"format": 1, "requirement": "pandascreen[gpio]", "extras": ["gpio"], "pythons": {"3.11": entries}}
+    (boot / "pandascreen" / "bundle" / "MANIFEST.json").write_text(json.dumps(manifest))
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    return str(boot), str(root), folder
+
+
+def test_first_boot_makes_the_venv_installs_offline_and_a_second_boot_does_nothing(tmp_path):
+    boot, root, folder = _provisioned(tmp_path)
+    fake = FakeSystem()
+    out = io.StringIO()
+    install.Installer(boot, root, out=out, py_version="3.11", run=fake).run()
+    venv = os.path.join(root, "opt", "pandascreen", "venv")
+    assert fake.calls[0] == ["/usr/bin/python3", "-m", "venv", "--system-site-packages", venv]
+    pip = fake.calls[1]
+    assert pip[:2] == [venv + "/bin/python", "-m"] and "--no-index" in pip
+    assert pip[pip.index("--find-links") + 1] == str(folder) and pip[-1] == "pandascreen[gpio]"
+    assert "bundle verified: 2 wheels" in out.getvalue()
+    n = len(fake.calls)
+    again = io.StringIO()
+    install.Installer(boot, root, out=again, py_version="3.11", run=fake).run()
+    assert len(fake.calls) == n and "nothing to do" in again.getvalue()
+    # a newer bundle upgrades the venv (no new venv)
+    _provisioned(tmp_path / "new", wheels=("pandascreen-0.2.0-py3-none-any.whl",))
+    os.replace(str(tmp_path / "new" / "bootfs" / "pandascreen" / "bundle"), os.path.join(boot, "pandascreen", "bundle2"))
+    import shutil
+    shutil.rmtree(os.path.join(boot, "pandascreen", "bundle"))
+    os.replace(os.path.join(boot, "pandascreen", "bundle2"), os.path.join(boot, "pandascreen", "bundle"))
+    install.Installer(boot, root, out=io.StringIO(), py_version="3.11", run=fake).run()
+    new = fake.calls[n:]
+    assert new and not any(c[1:3] == ["-m", "venv"] for c in new) and "--upgrade" in new[0]
+
+
+def test_a_wheel_that_does_not_match_its_sha256_installs_nothing(tmp_path):
+    boot, root, folder = _provisioned(tmp_path)
+    (folder / "gpiozero-2.0.1-py3-none-any.whl").write_bytes(b"tampered")
+    fake = FakeSystem()
+    with pytest.raises(InstallError, match="sha256"):
+        install.Installer(boot, root, out=io.StringIO(), py_version="3.11", run=fake).run()
+    assert fake.calls == []
+    with pytest.raises(InstallError, match="no wheels for Python 3.13"):
+        install.Installer(boot, root, out=io.StringIO(), py_version="3.13", run=fake).run()
+
+
+def test_the_unit_runs_from_the_venv():
+    cp = configparser.ConfigParser(strict=False)
+    cp.read_string(install._unit_data().decode())
+    assert cp["Service"]["ExecStart"].startswith("/" + install.VENV + "/bin/pandascreen ")
+    assert cp["Service"]["ExecStartPre"].startswith("+/" + install.VENV + "/bin/pandascreen-install ")
+
+
+def test_real_venv_installs_the_repo_wheel_offline(tmp_path):
+    """A real `python -m venv --system-site-packages` and `pip install --no-index --find-links`."""
+    from tests import test_wheel
+    test_wheel.fill_wheelhouse()
+    src, dist = str(tmp_path / "src"), str(tmp_path / "dist")
+    test_wheel._copy_sources(src)
+    test_wheel._pip_from_wheelhouse(sys.executable, ["wheel", "-q", "--no-deps", "-w", dist, src],
+                                    test_wheel._build_requires())
+    (own,) = os.listdir(dist)
+    deps = [f for f in os.listdir(test_wheel.WHEELHOUSE) if f.endswith(".whl") and not f.startswith("pandascreen-")]
+    wheels = [own] + deps
+    boot, root, folder = _provisioned(tmp_path, wheels=())
+    entries = []
+    for name in wheels:
+        srcpath = os.path.join(dist if name == own else test_wheel.WHEELHOUSE, name)
+        data = open(srcpath, "rb").read()
+        (folder / name).write_bytes(data)
+        entries.append({"name": name, "sha256": hashlib.sha256(data).hexdigest()})
+    pyv = "%d.%d" % sys.version_info[:2]
+    os.rename(str(folder), str(folder.parent / ("py" + pyv)))
+    manifest = {"format": 1, "requirement": "pandascreen", "extras": [], "pythons": {pyv: entries}}
+    (folder.parent / "MANIFEST.json").write_text(json.dumps(manifest))
+    out = io.StringIO()
+    install.Installer(boot, root, out=out, python=sys.executable).run()
+    vpy = os.path.join(root, install.VENV, "bin", "python")
+    r = subprocess.run([vpy, "-c", "import pandascreen.node.install as m; print(m.__file__)"],
+                       capture_output=True, text=True, timeout=120, cwd=str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert os.path.realpath(r.stdout.strip()).startswith(os.path.realpath(os.path.join(root, install.VENV)))
+    assert os.path.exists(os.path.join(root, install.VENV, "bin", "pandascreen-install"))
+    again = io.StringIO()
+    install.Installer(boot, root, out=again, python=sys.executable).run()
+    assert "nothing to do" in again.getvalue()
