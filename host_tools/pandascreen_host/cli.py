@@ -95,6 +95,14 @@ def build_parser():
                         "router) for systemd-timesyncd NTP=/FallbackNTP= (repeat for several)")
     p.add_argument("--root", metavar="PATH",
                    help="Raspberry Pi OS root partition (rootfs), mounted: --ntp is installed there too")
+    b = p.add_argument_group("offline install (Raspberry Pi OS, see host_tools/pandascreen_host/bundle.py)")
+    b.add_argument("--bundle", action="store_true",
+                   help="put pandascreen and its aarch64 wheels for this board on the boot partition "
+                        "(pandascreen/bundle/), installed into /opt/pandascreen/venv on first boot")
+    b.add_argument("--os", action="append", choices=["bookworm", "trixie"], default=[],
+                   help="Pi OS release(s) to bundle for: bookworm (Python 3.11), trixie (3.13); default both")
+    b.add_argument("--bundle-cache", metavar="DIR", help="keep downloaded wheels here and reuse them for the next boards")
+    b.add_argument("--bundle-wheel", metavar="PATH", help="pandascreen's own wheel (default: built from this checkout)")
     p.add_argument("--no-flash", action="store_true", help="MicroPython: only write config and key, skip the core")
     p.add_argument("--build-dir", default=None, help="where compiled .mpy files go (default build/mpy)")
     p.add_argument("--mpy-cross", metavar="PATH", help="mpy-cross executable to use")

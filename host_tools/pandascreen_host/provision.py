@@ -468,6 +468,10 @@ def provision_pi(args, board, cfg_parts, out):
             atomic_write(cfg_txt, new.encode("utf-8", "surrogateescape"))
             out.write("enabled in config.txt: %s\n" % ", ".join(added))
     write_ntp(cfg_parts.get("ntp"), boot, getattr(args, "root", None), out)
+    if getattr(args, "bundle", False):  # offline install: wheels for first boot (bundle.py)
+        from pandascreen_host import bundle as bundlemod
+        bundlemod.make_bundle(folder, board, getattr(args, "os", None), getattr(args, "bundle_cache", None),
+                              getattr(args, "bundle_wheel", None), out=out)
     return pub, choice
 
 
@@ -553,6 +557,8 @@ def run(args, out=None, err=None):
     else:
         if parts["hostname"]:
             raise UserError("--hostname is only used for Raspberry Pi OS boards")
+        if getattr(args, "bundle", False):
+            raise UserError("--bundle is for Raspberry Pi OS boards; %s runs MicroPython (use flash)" % board["name"])
         if parts["ntp"] or getattr(args, "root", None):
             raise UserError("--ntp/--root are for Raspberry Pi OS boards (systemd-timesyncd); "
                             "%s runs MicroPython" % board["name"])
