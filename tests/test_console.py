@@ -167,3 +167,91 @@ def test_lan_bind_needs_a_token_and_the_token_is_checked():
         assert get(srv, "/state.json?token=s3cret")[0] == 200
     finally:
         srv.stop()
+
+
+# -- in a real browser: Debian's chromium, headless, driven over the DevTools protocol ----------
+import os  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SHOTS = os.path.join(HERE, "..", "docs", "console")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1280,1300"]
+
+
+def _chromium(url, profile):
+    exe = shutil.which("chromium")
+    assert exe, "Debian's chromium is needed (apt-get install chromium; .ci/run installs it)"
+    proc = subprocess.Popen([exe] + CHROMIUM_FLAGS + ["--user-data-dir=%s" % profile, "--remote-debugging-port=0", url],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    port_file = os.path.join(profile, "DevToolsActivePort")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if os.path.exists(port_file):
+            lines = open(port_file).read().split()
+            if lines:
+                return proc, int(lines[0])
+        time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("chromium did not open its DevTools port in 30 s")
+
+
+def cdp(port, steps):
+    out = subprocess.run(["node", "--experimental-websocket", "--no-warnings", os.path.join(HERE, "console_cdp.mjs"),
+                          str(port), json.dumps(steps)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_in_chromium_screens_appear_an_edit_reaches_the_frame_and_silence_turns_offline(running, tmp_path):
+    srv, con, store, clock, published = running
+    os.makedirs(SHOTS, exist_ok=True)
+    key = public_key(SCREEN).hex()
+    sched = con.schedule()
+    venue = sched.venues()[0]
+    on_now = [e for e in sched.events(venue.id) if e.start <= NOW < e.end][0]
+    frame_before = con.png(key)
+    proc, port = _chromium("http://127.0.0.1:%d/" % srv.port, str(tmp_path / "profile"))
+    try:
+        row = "document.querySelector('#screens tr[data-key=\"%s\"]')" % key
+        src = cdp(port, [{"wait": row + " && %s.querySelector('img').complete" % row},
+                         {"eval": row + ".className"}, {"eval": row + ".querySelector('img').getAttribute('src')"},
+                         {"eval": "document.querySelectorAll('#screens tbody tr').length"},
+                         {"shot": os.path.join(SHOTS, "1-screens.png")}])
+        assert src[0] == "ok" and src[2] == 1  # the stranger's forged status is not a row
+        # a bad edit from the form: said in the page, nothing published
+        before = store.count()
+        bad = cdp(port, [
+            {"eval": "document.querySelector('#edit [name=id]').value = %s; "
+                     "document.querySelector('#edit [name=action]').value = 'retitle'; "
+                     "document.querySelector('#edit [name=title]').value = ''; "
+                     "document.querySelector('#edit button').click(); true" % json.dumps(on_now.id)},
+            {"wait": "document.getElementById('edit-msg').className === 'error'"},
+            {"eval": "document.getElementById('edit-msg').textContent"},
+            {"shot": os.path.join(SHOTS, "2-bad-edit.png")}])
+        assert "title is empty" in bad[1] and store.count() == before
+        # a retitle from the form: published, and the screen's frame in the page is redrawn
+        good = cdp(port, [
+            {"eval": "document.querySelector('#edit [name=title]').value = 'Edited In Page'; "
+                     "document.querySelector('#edit button').click(); true"},
+            {"wait": "document.getElementById('edit-msg').textContent === 'published'"},
+            {"wait": "document.getElementById('program').textContent.includes('Edited In Page')"},
+            {"wait": row + ".querySelector('img').getAttribute('src') !== %s" % json.dumps(src[1])},
+            {"wait": row + ".querySelector('img').complete"},
+            {"shot": os.path.join(SHOTS, "3-after-edit.png")}])
+        assert good == [True] and store.count() == before + 1 and published == [1]
+        assert con.png(key) != frame_before  # the frame the page now loads shows the new title
+        # the screen stops reporting: the row turns offline without a reload
+        clock.t = NOW + fleet.OFFLINE_AFTER + 60
+        off = cdp(port, [{"wait": row + " && %s.className === 'offline'" % row},
+                         {"eval": row + ".textContent"},
+                         {"shot": os.path.join(SHOTS, "4-offline.png")}])
+        assert "no status for" in off[0]
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -1,0 +1,38 @@
+// Drive a headless Chromium page over the DevTools protocol (node --experimental-websocket).
+// Usage: node --experimental-websocket console_cdp.mjs DEVTOOLS_PORT STEPS_JSON
+// steps: [{"wait": "js expr"}, {"eval": "js expr"}, {"shot": "file.png"}]; prints the eval results as JSON.
+// WHY node: its built-in WebSocket speaks CDP with no package to install; the test logic stays in pytest.
+import { writeFileSync } from "node:fs";
+
+const [port, stepsJson] = process.argv.slice(2);
+const steps = JSON.parse(stepsJson);
+const pages = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
+const page = pages.find((p) => p.type === "page");
+const ws = new WebSocket(page.webSocketDebuggerUrl);
+await new Promise((ok, bad) => { ws.onopen = ok; ws.onerror = bad; });
+let next = 1;
+const waiting = new Map();
+ws.onmessage = (m) => { const r = JSON.parse(m.data); if (waiting.has(r.id)) { waiting.get(r.id)(r); waiting.delete(r.id); } };
+const call = (method, params = {}) => new Promise((ok) => { const id = next++; waiting.set(id, ok); ws.send(JSON.stringify({ id, method, params })); });
+const evaluate = async (expr) => {
+  const r = await call("Runtime.evaluate", { expression: expr, awaitPromise: true, returnByValue: true });
+  if (r.error || r.result.exceptionDetails) throw new Error(JSON.stringify(r.error || r.result.exceptionDetails));
+  return r.result.result.value;
+};
+const out = [];
+for (const step of steps) {
+  if (step.wait) {
+    const until = Date.now() + (step.timeout || 15000);
+    let ok = false;
+    while (Date.now() < until && !(ok = await evaluate(step.wait))) await new Promise((r) => setTimeout(r, 100));
+    if (!ok) { console.error("timed out waiting for: " + step.wait); process.exit(3); }
+  } else if (step.eval) {
+    out.push(await evaluate(step.eval));
+  } else if (step.shot) {
+    const r = await call("Page.captureScreenshot", { format: "png", captureBeyondViewport: true });
+    writeFileSync(step.shot, Buffer.from(r.result.data, "base64"));
+  }
+}
+console.log(JSON.stringify(out));
+ws.close();
+process.exit(0);
