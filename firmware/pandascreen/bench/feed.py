@@ -26,7 +26,7 @@ import time
 from pandascreen.bench import board as board_bench
 from pandascreen.bench import timed
 
-# the whole 38c3 Fahrplan (tests/fixtures keeps 7 of its 1,007 events)
+# the whole 38c3 Fahrplan, read from ../shared (test fixtures are made up and small)
 FIXTURE = os.path.join(os.path.dirname(board_bench.ROOT), "shared", "schedules", "eventfahrplan_schedule-38c3-20251206.xml")
 ORGANISER = bytes(range(1, 33))
 SERVE = bytes(range(40, 72))

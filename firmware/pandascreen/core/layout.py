@@ -291,7 +291,7 @@ def _header(canvas, width, view, m):
 def _header_title(canvas, m, title, room, ty):
     """The venue name in the header: at the header size when it fits, else on up to two lines
     at half that size, ending in an ellipsis at a word boundary only if even those are full
-    ("Accueil Parc Chanot" whole on a 212x104 pHAT, not "Accueil Pa...")."""
+    ("Accueil Parc Bambou" whole on a 212x104 pHAT, not "Accueil Pa...")."""
     f = m.f
     hs = m.hs
     if hs < 2 or f.text_width(title, hs) <= room:
@@ -416,7 +416,7 @@ def draw_view(canvas, width, height, view, palette="mono", face=None):
     if now is not None:
         if m.big:
             # "NOW 14:00–15:00 ........ 25 min left"
-            lx = x0 + f.draw_text(canvas, x0, y, "NOW", accent, ds) + font.CELL_W * ds
+            lx = x0 + f.draw_text(canvas, x0, y, view.get("label_now") or "NOW", accent, ds) + font.CELL_W * ds
             f.draw_text(canvas, lx, y, now["time"], 1, ds)
             _right(f, canvas, x0 + w, y, now["left"], 1, ds)
             y += m.dl + m.gap
@@ -452,7 +452,8 @@ def draw_view(canvas, width, height, view, palette="mono", face=None):
             f.draw_text(canvas, x0, y, f.ellipsize(message, w, ds), accent, ds)
             y += m.dl + m.gap
         # "Next 14:30 ......... in 25 min"
-        label = "NEXT" if m.big else "Next"
+        label = view.get("label_next") or "Next"  # core/i18n.translate sets the labels
+        label = label.upper() if m.big else label
         lx = x0 + f.draw_text(canvas, x0, y, label, accent, ds) + font.CELL_W * ds
         f.draw_text(canvas, lx, y, nxt["start"], 1, ds)
         _right(f, canvas, x0 + w, y, nxt["in"], 1, ds)
