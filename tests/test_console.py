@@ -255,3 +255,11 @@ def test_in_chromium_screens_appear_an_edit_reaches_the_frame_and_silence_turns_
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def test_serve_console_cases_in_a_private_network_namespace():
+    """serve starts an iroh endpoint (its port mapper probes off the machine): run the
+    serve --console cases in a loopback-only namespace (tests/iroh_netns.py)."""
+    from iroh_netns import run_isolated
+    code, out = run_isolated("console_serve_cases.py")
+    assert code == 0 and "2 passed" in out, out

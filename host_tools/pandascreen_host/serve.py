@@ -41,6 +41,8 @@ def add_parser(sub):
     p.add_argument("--timezone", help="for --watch: IANA time zone for times without an offset")
     p.add_argument("--network-id", metavar="HEX", help="p2panda network id (64 hex; default p2panda's)")
     p.add_argument("--no-mdns", action="store_true", help="do not announce this node on the LAN by mDNS")
+    from pandascreen_host.console import start as console_start
+    console_start.add_arguments(p)
     return p
 
 
@@ -158,7 +160,7 @@ def run(args, out=None, err=None, stop=None):
         store = SqliteStore(args.store)
     except IngestError as e:
         raise UserError(str(e))
-    node = tcp = feed_server = mdns = None
+    node = tcp = feed_server = mdns = console = None
     try:
         store.path = args.store
         fid = _festival_id(store, pk, args.festival_id)
@@ -193,6 +195,9 @@ def run(args, out=None, err=None, stop=None):
             say("listening: signed screen feed for satellite boards at http://%s:%d/pandascreen/feed/%s"
                 % (feed_server.host, feed_server.port, fid))
 
+        from pandascreen_host.console import start as console_start
+        console = console_start.start(args, store, fid, seed, pk, node, say)
+
         def reimport():
             say("%s changed: importing" % args.watch)
             try:
@@ -216,6 +221,8 @@ def run(args, out=None, err=None, stop=None):
             pass
         say("stopping: closing live sessions")
     finally:
+        if console is not None:
+            console.stop()
         if feed_server is not None:
             feed_server.stop()
         if tcp is not None:
