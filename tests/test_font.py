@@ -171,7 +171,7 @@ def test_wrap_and_ellipsize_with_a_measure_match_the_cells():
 
 def test_ellipsize_at_a_word_boundary():
     assert font.ellipsize("Accueil Parc Bambou", 13 * 6) == "Accueil Parc\u2026"
-    assert font.ellipsize("Accueil Parc Bambou", 15 * 6) == "Accueil Parc C\u2026"
+    assert font.ellipsize("Accueil Parc Bambou", 15 * 6) == "Accueil Parc B\u2026"
     assert font.ellipsize("Accueil Parc Bambou", 15 * 6, word=True) == "Accueil Parc\u2026"
     # no space in the second half of what fits: cut inside the word
     assert font.ellipsize("A Supercalifragilistic", 12 * 6, word=True) == "A Supercali\u2026"
