@@ -215,30 +215,37 @@ def test_many_venues_and_long_names_render_on_every_screen():
             assert img.size == (display.SCREENS[kind]["width"], display.SCREENS[kind]["height"])
 
 
-# -- sizes from the device, new screens, real schedules -------------------------------------------
+# -- sizes from the device, new screens, imported schedules -------------------------------------------
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 
 
-def real_schedule(name):
-    """The real ``core.schedule.Schedule`` built from a fixture the way preview builds it."""
+def imported_schedule(name):
+    """The real ``core.schedule.Schedule`` built from a made-up fixture the way preview builds it."""
     from pandascreen_host import importers, preview
 
     return preview.schedule_from_neutral(importers.load(os.path.join(FIXTURES, name)))
 
 
-# 36C3 (frab XML), 27 Dec 2019 17:05 CET: OIO Workshop Dome has one workshop on and the next one
-# at 17:15; Lecture room 11 has a meeting on; the other venues are on later days.
-C36 = 1577462400 + 300
+# Made-up frab XML (tests/fixtures/frab_multisource_merged.xml, five venues), 27 Dec 2031 17:05 UTC:
+# Snack Dome (venue 2) has "Dumpling Folding, part one" ending at 17:10 and part two next at 17:15;
+# Workshop Tent has a workshop on, Bamboo Hall's next talk is late in the evening, bamboohut is done
+# for the day and Maker Corner starts tomorrow: every kind of row the all-venues board draws.
+FRAB = "frab_multisource_merged.xml"
+FRAB_NOW = 1956158100 - 600
+# Made-up iCal (tests/fixtures/ics_tzid_no_vtimezone_crlf.ics), 17 May 2031, ten minutes into the first
+# event: venue 0 is "Accueil Bambouseraie", a name too long for one header line on the 212x104 pHAT.
+ICAL = "ics_tzid_no_vtimezone_crlf.ics"
+ICAL_NOW = 1936774800 + 600
 NEW_SCREENS = ("sh1106_128x64", "ssd1322_256x64", "inky_phat_250x122", "inky_what_400x300",
                "inky_impression_800x480", "hdmi")
-REAL_CASES = {}
+IMPORTED_CASES = {}
 for _kind in NEW_SCREENS:
-    REAL_CASES["real_%s_now_next" % _kind] = ("giggity_36c3_merged.xml", 2, C36, _kind, "now_next")
-    REAL_CASES["real_%s_all_venues" % _kind] = ("giggity_36c3_merged.xml", 0, C36, _kind, "all_venues")
-# JRES 2022 (iCal): the long venue name the issue saw cut as "Accueil Pa..." on the pHAT header
-REAL_CASES["real_inky_phat_212x104_long_venue"] = ("giggity_jres_2022.ics", 0, 1652778000 + 600,
-                                                   "inky_phat_212x104", "now_next")
+    IMPORTED_CASES["%s_now_next_imported_frab" % _kind] = (FRAB, 2, FRAB_NOW, _kind, "now_next")
+    IMPORTED_CASES["%s_all_venues_imported_frab" % _kind] = (FRAB, 0, FRAB_NOW, _kind, "all_venues")
+# the long venue name an issue saw cut as "Accueil Pa..." on the pHAT header: two smaller lines now
+IMPORTED_CASES["inky_phat_212x104_long_venue_header_imported_ical"] = (ICAL, 0, ICAL_NOW,
+                                                                       "inky_phat_212x104", "now_next")
 
 
 @pytest.fixture(scope="module")
@@ -247,14 +254,14 @@ def schedules():
 
     def get(name):
         if name not in cache:
-            cache[name] = real_schedule(name)
+            cache[name] = imported_schedule(name)
         return cache[name]
     return get
 
 
-@pytest.mark.parametrize("name", sorted(REAL_CASES))
-def test_real_schedule_golden_images(name, schedules):
-    fixture, venue, now, kind, view = REAL_CASES[name]
+@pytest.mark.parametrize("name", sorted(IMPORTED_CASES))
+def test_imported_schedule_golden_images(name, schedules):
+    fixture, venue, now, kind, view = IMPORTED_CASES[name]
     img = display.render_schedule_image(schedules(fixture), venue, now, kind, status="synced 17:00", view=view)
     info = display.SCREENS[kind]
     assert img.size == (info["width"], info["height"]) and img.mode == info["mode"]
@@ -287,7 +294,7 @@ def test_inky_phat_250x122_draws_at_its_own_size(monkeypatch, schedules):
     said = []
     screen = display.open_screen("inky_phat_212x104", {}, log=said.append)
     assert screen.size == (250, 122) and "250x122" in said[0]
-    img = screen.render(layout.build_view(schedules("giggity_jres_2022.ics"), 0, 1652778000 + 600))
+    img = screen.render(layout.build_view(schedules(ICAL), 0, ICAL_NOW))
     assert img.size == (250, 122)
     assert screen.show(img) and inky.images[0].size == (250, 122)
 
@@ -328,7 +335,7 @@ def test_inky_impression_uses_its_seven_colour_indices(monkeypatch, schedules):
     monkeypatch.setattr(display, "open_inky", lambda: inky)
     screen = display.open_screen("inky_impression_800x480")
     assert screen.kind == "inky_impression_800x480" and screen.size == (800, 480)
-    img = screen.render(layout.build_view(schedules("giggity_36c3_merged.xml"), 2, C36))
+    img = screen.render(layout.build_view(schedules(FRAB), 2, FRAB_NOW))
     # inky's order: BLACK=0 WHITE=1 ... RED=4; a "P" image's indices go to the panel as they are
     assert set(img.tobytes()) == {0, 1, 4}
     assert img.convert("RGB").getpixel((799, 240)) == (255, 255, 255)
@@ -346,16 +353,16 @@ def test_luma_sh1106_and_ssd1322_through_open_screen(monkeypatch, schedules):
         return dummy(width=256, height=64, mode="RGB") if chip == "ssd1322" else dummy(width=128, height=64, mode="1")
 
     monkeypatch.setattr(display, "open_luma", fake_open_luma)
-    s = schedules("giggity_36c3_merged.xml")
+    s = schedules(FRAB)
     grey = display.open_screen("ssd1322_256x64", {"spi_port": 0, "dc": 24, "reset": 25})
     assert made["ssd1322"] == {"spi_port": 0, "gpio_dc": 24, "gpio_reset": 25}
-    img = grey.render(layout.build_view(s, 2, C36, "synced 17:00"))
+    img = grey.render(layout.build_view(s, 2, FRAB_NOW, "synced 17:00"))
     assert grey.size == (256, 64) and img.mode == "L" and {0, 150, 255} <= set(img.tobytes())
     grey.show(img)
     assert grey.output.device.image.getpixel((0, 0)) == (255, 255, 255)
     mono = display.open_screen("sh1106_128x64", {"i2c_port": 1, "address": 0x3C})
     assert made["sh1106"] == {"port": 1, "address": 0x3C, "width": 128, "height": 64}
-    shown = mono.render(layout.build_view(s, 2, C36))
+    shown = mono.render(layout.build_view(s, 2, FRAB_NOW))
     mono.show(shown)
     assert mono.output.device.image.tobytes() == shown.tobytes()
 
@@ -385,7 +392,7 @@ def test_hdmi_framebuffer_from_sysfs(tmp_path, bpp, schedules):
     out = display.open_framebuffer(str(fb), str(sysfs))
     screen = display.Screen("hdmi", out)
     assert screen.size == (1920, 1080)
-    img = screen.render(layout.build_view(schedules("giggity_36c3_merged.xml"), 2, C36))
+    img = screen.render(layout.build_view(schedules(FRAB), 2, FRAB_NOW))
     assert img.size == (1920, 1080) and img.mode == "RGB"
     assert screen.show(img) is True and screen.show(img) is False   # unchanged: not rewritten
     data = fb.read_bytes()
