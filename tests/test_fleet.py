@@ -135,3 +135,19 @@ def test_a_pi_device_reports_what_it_shows_through_its_loop(tmp_path):
     assert body["temp_mc"] == 51234 and body["clock"] is True and body["venue"]
     assert body["heights"] == {public_key(org_seed).hex()[:16]: len(demofest.bodies()) - 1}
     assert fleet_report.soc_temp_mc(str(tmp_path / "absent")) is None
+
+
+def test_a_fleet_store_guarded_keeps_group_screens_status_only():
+    a = group_with_screen()
+    store = MemoryStore()
+    guard = fleet.FleetGuard(a)
+    store.authorizer = guard
+    assert fleet.Reporter().publish(store, SCREEN, FLEET_LOG, 5000, **status()) is not None
+    forged = operation.create(STRANGER, fleet.make_body(5000, **status(shows="FREE BEER")), 0, None,
+                              operation.Extensions(FLEET_LOG, 5000 * 1000000, True))
+    assert store.ingest_op(forged) == (forged, False)
+    big = operation.create(SCREEN, b"\xa0" * (fleet.MAX_BODY + 1), 1, None,
+                           operation.Extensions(FLEET_LOG, 5001 * 1000000, True))
+    assert store.ingest_op(big)[1] is False
+    assert [o.public_key for o in store.all_operations(FLEET_LOG)] == [public_key(SCREEN)]
+    assert guard.refused == 2 and store.refused == 2

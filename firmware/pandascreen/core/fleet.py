@@ -219,3 +219,31 @@ def warnings(entry, now, organiser_heights=None, offline_after=OFFLINE_AFTER):
         if behind:
             out.append(("behind", "%d operation(s) behind the organiser" % behind))
     return out
+
+
+class FleetGuard:
+    """A fleet store's guard (``store.authorizer``; the store's four-method hook): only
+    status operations of keys the festival group names, at most ``MAX_BODY`` bytes, are
+    stored and so relayed; a stranger's flood costs a lookup per operation and is not kept."""
+
+    def __init__(self, authorizer):
+        self.authorizer = authorizer
+        self.refused = 0
+
+    def check_store(self, op):
+        from pandascreen.core.errors import Unauthorized
+        if not may_report(self.authorizer, op.public_key):
+            self.refused += 1
+            raise Unauthorized("status from %s: key not in the festival group" % _short_key(op.public_key))
+        if op.body is not None and len(op.body) > MAX_BODY:
+            self.refused += 1
+            raise Unauthorized("status body of %d bytes is over %d" % (len(op.body), MAX_BODY))
+
+    def hold(self, op):  # a refused status is not kept for a retry: the next one replaces it
+        pass
+
+    def observe(self, op):
+        return False
+
+    def release(self):
+        return ()
