@@ -151,3 +151,21 @@ def test_a_fleet_store_guarded_keeps_group_screens_status_only():
     assert store.ingest_op(big)[1] is False
     assert [o.public_key for o in store.all_operations(FLEET_LOG)] == [public_key(SCREEN)]
     assert guard.refused == 2 and store.refused == 2
+
+
+def test_fleet_rules_run_under_micropython_unix32():
+    """core/fleet.py is core: a Pico W could report too.  Build, parse and decide on the
+    32-bit unix MicroPython at 180 KB of heap."""
+    from mpy import run_unix32
+    out = run_unix32("""
+from pandascreen.core import fleet
+d = fleet.make_body(5000, shows='Main: Talk', heights={'ab': 3}, clock=True, uptime=9, version='1')
+b = fleet.parse_body(d)
+r = fleet.Reporter()
+print(b['shows'], r.due(5000, b), len(fleet.fleet_log_id('fest')))
+try:
+    fleet.make_body(1, shows='x', heights={}, clock=None, uptime=1, version='1')
+except fleet.SchemaError as e:
+    print('refused', 'clock' in str(e))
+""")
+    assert out.split() == ["Main:", "Talk", "True", "32", "refused", "True"]
