@@ -226,19 +226,18 @@ def test_the_unit_runs_from_the_venv():
 def test_real_venv_installs_the_repo_wheel_offline(tmp_path):
     """A real `python -m venv --system-site-packages` and `pip install --no-index --find-links`."""
     from tests import test_wheel
-    test_wheel.fill_wheelhouse()
-    src, dist = str(tmp_path / "src"), str(tmp_path / "dist")
+    src, dist, local = str(tmp_path / "src"), str(tmp_path / "dist"), str(tmp_path / "local")
     test_wheel._copy_sources(src)
     test_wheel._pip_from_wheelhouse(sys.executable, ["wheel", "-q", "--no-deps", "-w", dist, src],
                                     test_wheel._build_requires())
     (own,) = os.listdir(dist)
-    deps = [f for f in os.listdir(test_wheel.WHEELHOUSE) if f.endswith(".whl") and not f.startswith("pandascreen-")]
-    wheels = [own] + deps
+    own_path = os.path.join(dist, own)
+    # the wheel and exactly its dependencies, from the wheelhouse (offline once it is filled)
+    test_wheel._pip_from_wheelhouse(sys.executable, ["download", "-q", "-d", local, own_path], [own_path])
     boot, root, folder = _provisioned(tmp_path, wheels=())
     entries = []
-    for name in wheels:
-        srcpath = os.path.join(dist if name == own else test_wheel.WHEELHOUSE, name)
-        data = open(srcpath, "rb").read()
+    for name in sorted(os.listdir(local)):
+        data = open(os.path.join(local, name), "rb").read()
         (folder / name).write_bytes(data)
         entries.append({"name": name, "sha256": hashlib.sha256(data).hexdigest()})
     pyv = "%d.%d" % sys.version_info[:2]
