@@ -368,17 +368,17 @@ def test_bottom_status_keeps_its_descenders():
 
 
 def test_long_venue_name_fits_the_inky_header():
-    s = FakeSchedule({"name": "JRES", "utc_offset": 0}, [FakeVenue("a", "Accueil Parc Chanot", 0)],
-                     [FakeEvent("e", "a", "Accueil congressistes", DAY, DAY + 3600)])
+    s = FakeSchedule({"name": "Pandafest Marseille", "utc_offset": 0}, [FakeVenue("a", "Accueil Bambouseraie", 0)],
+                     [FakeEvent("e", "a", "Accueil des pandas", DAY, DAY + 3600)])
     view = layout.build_view(s, 0, DAY + 60)
     c = StrictCanvas(212, 104, (0, 1, 2))
     layout.draw_view(c, 212, 104, view, "tricolor")
     m = layout.Metrics(212, 104)
     probe = StrictCanvas(212, 104, (0, 1))
-    font.draw_text(probe, m.pad, (m.header_h - font.CELL_H) // 2, "Accueil Parc Chanot", 1, 1)
+    font.draw_text(probe, m.pad, (m.header_h - font.CELL_H) // 2, "Accueil Bambouseraie", 1, 1)
     assert all(c.px.get(p) == 0 for p in probe.px)      # whole, light on the dark header
     # two lines when one is not enough, and a word-boundary ellipsis only past two
-    many = FakeSchedule({"name": "F"}, [FakeVenue("a", "Espace Posters et Exposants du Palais des Congrès", 0)], [])
+    many = FakeSchedule({"name": "F"}, [FakeVenue("a", "Clairière des Affiches et Stands du Bois des Pandas", 0)], [])
     c = StrictCanvas(212, 104, (0, 1, 2))
     layout.draw_view(c, 212, 104, layout.build_view(many, 0, DAY), "tricolor")
 
