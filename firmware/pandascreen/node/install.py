@@ -277,7 +277,7 @@ class Installer:
                                    "nothing installed (copy the bundle again)" % path)
             if e["name"].startswith("pandascreen-"):
                 own = path
-        self.say("bundle verified: %d wheels for Python %s (sha256)" % (len(entries), self.py_version))
+        self.out.write("bundle verified: %d wheels for Python %s (sha256)\n" % (len(entries), self.py_version))
         vpython = os.path.join(self.venv_dir, "bin", "python")
         if not os.path.exists(vpython):
             self._pip_like([self.python, "-m", "venv", "--system-site-packages", self.venv_dir])
