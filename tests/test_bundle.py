@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -164,8 +165,10 @@ class FakeSystem:
         return subprocess.CompletedProcess(cmd, 0, "ok", "")
 
 
-def _provisioned(tmp_path, wheels=("pandascreen-0.1.0-py3-none-any.whl", "gpiozero-2.0.1-py3-none-any.whl")):
-    boot = _boot(tmp_path)
+def _write_bundle(boot, wheels):
+    """A bundle as provision --bundle leaves it: py3.11/ wheels + MANIFEST.json (replacing any)."""
+    if (boot / "pandascreen" / "bundle").exists():
+        shutil.rmtree(str(boot / "pandascreen" / "bundle"))
     folder = boot / "pandascreen" / "bundle" / "py3.11"
     folder.mkdir(parents=True)
     entries = []
@@ -174,6 +177,12 @@ def _provisioned(tmp_path, wheels=("pandascreen-0.1.0-py3-none-any.whl", "gpioze
         entries.append({"name": w, "sha256": hashlib.sha256(w.encode()).hexdigest()})
     manifest = {"format": 1, "requirement": "pandascreen[gpio]", "extras": ["gpio"], "pythons": {"3.11": entries}}
     (boot / "pandascreen" / "bundle" / "MANIFEST.json").write_text(json.dumps(manifest))
+    return folder
+
+
+def _provisioned(tmp_path, wheels=("pandascreen-0.1.0-py3-none-any.whl", "gpiozero-2.0.1-py3-none-any.whl")):
+    boot = _boot(tmp_path)
+    folder = _write_bundle(boot, wheels)
     root = tmp_path / "root"
     (root / "etc").mkdir(parents=True)
     return str(boot), str(root), folder
@@ -195,11 +204,7 @@ def test_first_boot_makes_the_venv_installs_offline_and_a_second_boot_does_nothi
     install.Installer(boot, root, out=again, py_version="3.11", run=fake).run()
     assert len(fake.calls) == n and "nothing to do" in again.getvalue()
     # a newer bundle upgrades the venv (no new venv)
-    _provisioned(tmp_path / "new", wheels=("pandascreen-0.2.0-py3-none-any.whl",))
-    os.replace(str(tmp_path / "new" / "bootfs" / "pandascreen" / "bundle"), os.path.join(boot, "pandascreen", "bundle2"))
-    import shutil
-    shutil.rmtree(os.path.join(boot, "pandascreen", "bundle"))
-    os.replace(os.path.join(boot, "pandascreen", "bundle2"), os.path.join(boot, "pandascreen", "bundle"))
+    _write_bundle(tmp_path / "bootfs", ("pandascreen-0.2.0-py3-none-any.whl",))
     install.Installer(boot, root, out=io.StringIO(), py_version="3.11", run=fake).run()
     new = fake.calls[n:]
     assert new and not any(c[1:3] == ["-m", "venv"] for c in new) and "--upgrade" in new[0]
