@@ -11,6 +11,7 @@ def test_panel_classes():
     assert refresh.panel_for("inky_phat_212x104") == FULL_ONLY
     assert refresh.panel_for("inky_impression_800x480") == FULL_ONLY
     assert refresh.panel_for("inky_phat_212x104_mono") == PARTIAL
+    assert refresh.panel_for("waveshare_epd_2in13_mono") == PARTIAL
     assert refresh.panel_for("ssd1306_128x64") == LIVE
     assert refresh.panel_for("hdmi") == LIVE
     assert refresh.panel_for(None) == LIVE
@@ -21,11 +22,13 @@ def test_full_only_waits_180_s_then_shows_an_edit_and_refreshes_daily():
     assert p.due(0, "a") == FULL
     assert p.due(60, "a", tick=1) is None  # a tick alone never refreshes
     assert p.due(100, "b") is None  # an edit 100 s later waits...
-    assert p.due(179, "b", force=True) is None  # ...even a button press
+    assert p.due(179, "b") is None
     assert p.due(180, "b") == FULL  # ...then shows
-    assert p.due(5000, "b") is None
-    assert p.due(180 + 86400, "b") == FULL  # the daily refresh
-    assert p.fulls == 3
+    assert p.due(200, "c", force=True) == FULL  # a visitor's button press is drawn at once
+    assert p.due(250, "d") is None
+    assert p.due(380, "d") == FULL
+    assert p.due(5000, "d") is None
+    assert p.due(380 + 86400, "d") == FULL  # the daily refresh
 
 
 def test_partial_panel_uses_partials_then_a_full_one():

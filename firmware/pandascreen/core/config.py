@@ -104,6 +104,8 @@ def validate(cfg):
     out["peer_addrs"] = [parse_peer(p) for p in out["peers"]]
     if out["display"] not in DISPLAYS:
         raise ConfigError("unknown display %r (known: %s)" % (out["display"], ", ".join(DISPLAYS)))
+    if out.get("language") is not None and not (isinstance(out["language"], str) and out["language"]):
+        raise ConfigError("language must be a language code such as \"de\" or \"en_US\" (or null: the festival's)")
     if out.get("layout", "now_next") not in LAYOUTS:
         raise ConfigError("unknown layout %r (known: %s)" % (out.get("layout"), ", ".join(LAYOUTS)))
     for k in ("listen_port", "sync_interval", "render_interval"):

@@ -238,12 +238,17 @@ class Controller:
         """What the screen shows at ``now``: ``layout.build_view``, or "clock not set"."""
         now = int(now)
         if self.clock_trusted(now):
-            return layout.build_view(self.schedule, self.venue_index, now, self.status(),
-                                     absolute=self.refresh_policy.absolute_times)
-        v = layout.build_view(None, 0, now, self.status(trusted=False))
-        v["festival"] = str((self.schedule.festival or {}).get("name") or "")
-        v["clock"] = NO_CLOCK
-        v["message"] = CLOCK_NOT_SET
+            v = layout.build_view(self.schedule, self.venue_index, now, self.status(),
+                                  absolute=self.refresh_policy.absolute_times)
+        else:
+            v = layout.build_view(None, 0, now, self.status(trusted=False))
+            v["festival"] = str((self.schedule.festival or {}).get("name") or "")
+            v["clock"] = NO_CLOCK
+            v["message"] = CLOCK_NOT_SET
+        lang = self.cfg.get("language") or (self.schedule.festival or {}).get("language")
+        if lang:  # core/i18n.py only when a language is set: an English board keeps its heap
+            from pandascreen.core import i18n
+            i18n.translate(v, lang)
         return v
 
     def frame_key(self, now):
@@ -263,27 +268,21 @@ class Controller:
             self.refresh()
             self.remember_time(now)
         key = self.frame_key(now)
+        view = None
         if self.refresh_policy.panel != refresh.LIVE:
-            return self._redraw_epaper(now, key, force)
-        every = self.cfg.get("render_interval") or 0
-        stale = every and self._drawn_at is not None and now - self._drawn_at >= every
-        if not force and not stale and key == self._drawn_key:
-            return False
-        view = self.view(now)
-        if self.render is not None:
-            self.render(view)
-        self._drawn_key = key
-        self._drawn_at = now
-        return True
-
-    def _redraw_epaper(self, now, key, force):
-        """E-paper: the refresh policy decides from what the picture shows (``refresh.content_key``)
-        and the minute tick; ``view["refresh"]`` tells ``render`` "full" or "partial"."""
-        view = self.view(now)
-        mode = self.refresh_policy.due(now, refresh.content_key(view), key, force)
-        if mode is None:
-            return False
-        view["refresh"] = mode
+            # e-paper: the refresh policy decides from what the picture shows and the minute tick;
+            # view["refresh"] tells render "full" or "partial"
+            view = self.view(now)
+            visitor = self._drawn_key is not None and key[2] != self._drawn_key[2]  # flipped venue
+            view["refresh"] = self.refresh_policy.due(now, refresh.content_key(view), key, force or visitor)
+            if view["refresh"] is None:
+                return False
+        else:
+            every = self.cfg.get("render_interval") or 0
+            stale = every and self._drawn_at is not None and now - self._drawn_at >= every
+            if not force and not stale and key == self._drawn_key:
+                return False
+            view = self.view(now)
         if self.render is not None:
             self.render(view)
         self._drawn_key = key

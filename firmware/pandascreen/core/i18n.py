@@ -1,68 +1,44 @@
 """The screen's words in the festival's language: English, German, French.
 
 WHY plain dicts of plain strings: this runs on a MicroPython board with no gettext, no locale
-module and ~180 KB of heap; three small tables cost a few KB.  The language comes from the
+module and ~180 KB of heap (a satellite has 120 KB); the words live in i18n_words.json,
+read only by a screen that shows a language.  The language comes from the
 config (``language``), else from the festival document (``language``), else English.  Weekday
 names and the 12/24-hour clock go by the language: "en_US" uses 12-hour "5:20pm", the rest 24-hour.
 A missing word falls back to English, so a new label never shows up blank.
 """
 
+from pandascreen.core import layout, screen
+
 DEFAULT = "en"
-
-LABELS = {
-    "en": {
-        "now": "Now", "NOW": "NOW", "next": "Next", "NEXT": "NEXT", "until": "until %s", "left": "%s left",
-        "ending": "ending", "in": "in %s", "starts_now": "now", "tomorrow": "tomorrow",
-        "cancelled": "cancelled", "moved": "moved", "moved_to": "moved to %s",
-        "no_more": "No more events today", "thats_all": "That's all",
-        "no_schedule": "No schedule yet \u2014 waiting for sync",
-        "clock_not_set": "Clock not set \u2014 waiting for the time", "untitled": "Untitled",
-        "offline": "offline", "synced": "synced", "starting": "starting", "no_peers": "no peers",
-        "starts": "starts %s", "next_begins": "next begins %s", "closed": "See you next time!",
-        "all_venues": "All venues",
-    },
-    "de": {
-        "now": "Jetzt", "NOW": "JETZT", "next": "Danach", "NEXT": "DANACH", "until": "bis %s",
-        "left": "noch %s", "ending": "endet", "in": "in %s", "starts_now": "jetzt", "tomorrow": "morgen",
-        "cancelled": "abgesagt", "moved": "verlegt", "moved_to": "verlegt nach %s",
-        "no_more": "Heute keine Veranstaltungen mehr", "thats_all": "Das war's",
-        "no_schedule": "Noch kein Programm \u2014 warte auf Sync",
-        "clock_not_set": "Uhrzeit nicht gesetzt \u2014 warte auf die Zeit", "untitled": "Ohne Titel",
-        "offline": "offline", "synced": "synchronisiert", "starting": "startet", "no_peers": "keine Peers",
-        "starts": "beginnt %s", "next_begins": "weiter um %s", "closed": "Bis zum n\u00e4chsten Mal!",
-        "all_venues": "Alle B\u00fchnen",
-    },
-    "fr": {
-        "now": "En cours", "NOW": "EN COURS", "next": "Ensuite", "NEXT": "ENSUITE", "until": "jusqu'\u00e0 %s",
-        "left": "encore %s", "ending": "se termine", "in": "dans %s", "starts_now": "maintenant",
-        "tomorrow": "demain", "cancelled": "annul\u00e9", "moved": "d\u00e9plac\u00e9", "moved_to": "d\u00e9plac\u00e9 \u00e0 %s",
-        "no_more": "Plus d'\u00e9v\u00e9nements aujourd'hui", "thats_all": "C'est tout",
-        "no_schedule": "Pas encore de programme \u2014 synchronisation",
-        "clock_not_set": "Heure inconnue \u2014 en attente de l'heure", "untitled": "Sans titre",
-        "offline": "hors ligne", "synced": "synchronis\u00e9", "starting": "d\u00e9marrage",
-        "no_peers": "aucun pair", "starts": "commence %s", "next_begins": "reprise \u00e0 %s",
-        "closed": "\u00c0 la prochaine !", "all_venues": "Toutes les sc\u00e8nes",
-    },
-}
-
-# Monday first (ISO); 1970-01-01 was a Thursday (index 3)
-WEEKDAYS = {
-    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
-    "de": ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So"),
-    "fr": ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim."),
-}
-WEEKDAYS_LONG = {
-    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-    "de": ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"),
-    "fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
-}
+LANGUAGES = ("en", "de", "fr")
 TWELVE_HOUR = ("en_US", "en-US")
 
 
 def base(lang):
     """"de_AT" -> "de"; unknown or empty -> "en"."""
     b = str(lang or DEFAULT).replace("-", "_").split("_")[0].lower()
-    return b if b in LABELS else DEFAULT
+    return b if b in LANGUAGES else DEFAULT
+
+
+_loaded = {}
+
+
+def _words(lang):
+    """``{"labels", "weekdays", "weekdays_long"}`` of ``lang`` (weekdays Monday first), read on first
+    use from i18n_words.json beside this module; None when the file is absent.
+
+    WHY a data file and not dicts here: the board manifest flashes every .py of core and a Pico's
+    heap holds them all at once; the words stay on the Pi (a satellite shows English from layout).
+    """
+    if not _loaded:
+        import json
+        try:
+            with open(__file__.rsplit("/", 1)[0] + "/i18n_words.json") as fh:
+                _loaded.update(json.load(fh))
+        except OSError:
+            _loaded[DEFAULT] = None
+    return _loaded.get(base(lang))
 
 
 def language_for(configured=None, festival=None):
@@ -73,22 +49,21 @@ def language_for(configured=None, festival=None):
     return str(lang) if lang else DEFAULT
 
 
-def label(lang, key):
-    """The word for ``key`` in ``lang`` (English when that language lacks it)."""
-    table = LABELS.get(base(lang)) or LABELS[DEFAULT]
-    return table.get(key) or LABELS[DEFAULT][key]
-
-
 def labels(lang):
     """Every label of ``lang`` as one dict (English filling any gaps)."""
-    out = dict(LABELS[DEFAULT])
-    out.update(LABELS.get(base(lang)) or {})
+    out = {}
+    for w in (_words(DEFAULT), _words(lang)):
+        if w is not None:
+            out.update(w["labels"])
     return out
 
 
 def weekday(days_since_epoch, lang=DEFAULT, long=False):
     """Name of the local weekday of ``days_since_epoch`` (1970-01-01 = day 0, a Thursday)."""
-    names = (WEEKDAYS_LONG if long else WEEKDAYS)[base(lang)]
+    w = _words(lang) or _words(DEFAULT)
+    if w is None:
+        return layout.WEEKDAYS[int(days_since_epoch) % 7]
+    names = w["weekdays_long" if long else "weekdays"]
     return names[(int(days_since_epoch) + 3) % 7]
 
 
@@ -99,3 +74,65 @@ def clock(minutes_of_day, lang=DEFAULT):
     if str(lang) in TWELVE_HOUR:
         return "%d:%02d%s" % ((h + 11) % 12 + 1, mm, "am" if h < 12 else "pm")
     return "%02d:%02d" % (h, mm)
+
+
+def _clock_text(hhmm_text, lang):
+    """"17:05" rewritten by the locale's clock ("5:05pm" in en_US); anything else unchanged."""
+    t = str(hhmm_text or "")
+    if len(t) != 5 or t[2] != ":" or str(lang) not in TWELVE_HOUR or not (t[:2] + t[3:]).isdigit():
+        return t
+    return clock(int(t[:2]) * 60 + int(t[3:]), lang)
+
+
+def translate(view, lang):
+    """``layout.build_view``'s English ``view`` in ``lang``, in place (and returned).
+
+    WHY after the fact instead of inside build_view: layout stays English and small, so a 120 KB
+    satellite that shows English never loads a word of this module.
+    """
+    if base(lang) == DEFAULT and str(lang) not in TWELVE_HOUR:
+        return view
+    words = labels(lang)
+    if not words:
+        return view  # no word file on this device: English as built
+    messages = {layout.NO_MORE: "no_more", layout.THATS_ALL: "thats_all", layout.NO_SCHEDULE: "no_schedule",
+                screen.CLOCK_NOT_SET: "clock_not_set"}
+    states = {screen.STARTING: "starting", screen.SYNCED: "synced", screen.OFFLINE: "offline",
+              screen.NO_PEERS: "no_peers"}
+    view["label_now"] = words["NOW"]
+    view["label_next"] = words["next"]
+    key = messages.get(view.get("message"))
+    if key:
+        view["message"] = words[key]
+    status = str(view.get("status") or "")
+    for state in states:
+        if status == state or status.startswith(state + " "):  # "synced 14:05"
+            view["status"] = (words[states[state]] + " " + _clock_text(status[len(state) + 1:], lang)).strip()
+            break
+    if view.get("clock") and view["clock"] != screen.NO_CLOCK:
+        view["clock"] = _clock_text(view["clock"], lang)
+    now = view.get("now")
+    if now:
+        now["start"] = _clock_text(now["start"], lang)
+        now["end"] = _clock_text(now["end"], lang)
+        now["time"] = "%s\u2013%s" % (now["start"], now["end"])
+        if view.get("absolute"):
+            now["left"] = words["until"] % now["end"]
+        elif now.get("minutes_left"):
+            now["left"] = words["left"] % layout.span(now["minutes_left"])
+        else:
+            now["left"] = words["ending"]
+    nxt = view.get("next")
+    if nxt:
+        nxt["start"] = _clock_text(nxt["start"], lang)
+        english = nxt.get("in") or ""
+        if nxt.get("soon"):
+            if english:
+                until = nxt.get("minutes_until")
+                nxt["in"] = words["in"] % layout.span(until) if until else words["starts_now"]
+        elif nxt.get("days") == 1:
+            nxt["in"] = words["tomorrow"]
+        elif english in layout.WEEKDAYS:
+            # layout.WEEKDAYS starts on Thursday (1970-01-01), which is day 0 here too
+            nxt["in"] = weekday(layout.WEEKDAYS.index(english), lang)
+    return view

@@ -28,14 +28,13 @@ MIN_FULL_GAP = 180  # s between full refreshes of a full-refresh-only panel (pan
 MAX_AGE = 86400  # s: at least one refresh a day keeps the pigments from settling
 PARTIALS_PER_FULL = 10  # partial refreshes before a full one clears the ghosting
 
-# the mono e-paper kinds (partial refresh); every other "inky_" kind is red/yellow or 7-colour
-_PARTIAL_KINDS = ("inky_phat_212x104_mono", "inky_phat_250x122_mono", "waveshare_epd_2in13")
-
 
 def panel_for(display_kind):
-    """The panel class of a display kind (``config.DISPLAYS``); unknown kinds are ``LIVE``."""
+    """The panel class of a display kind (``config.DISPLAYS``); unknown kinds are ``LIVE``.
+    Mono e-paper kinds (partial refresh) end in "_mono"; every other "inky_" kind is red/yellow
+    or 7-colour."""
     kind = str(display_kind or "")
-    if kind in _PARTIAL_KINDS or kind.endswith("_mono") or kind.startswith("waveshare_epd"):
+    if kind.endswith("_mono"):
         return PARTIAL
     if kind.startswith("inky_"):
         return FULL_ONLY
@@ -60,6 +59,8 @@ class RefreshPolicy:
 
     def __init__(self, panel=LIVE, min_gap=MIN_FULL_GAP, max_age=MAX_AGE, partials_per_full=PARTIALS_PER_FULL):
         self.panel = panel
+        # True: the view shows "until 17:00" / "next 17:20" and no clock (full-refresh panels)
+        self.absolute_times = panel == FULL_ONLY
         self.min_gap = min_gap
         self.max_age = max_age
         self.partials_per_full = partials_per_full
@@ -68,13 +69,6 @@ class RefreshPolicy:
         self.partials = 0  # partial refreshes since the last full one
         self._content = None
         self._tick = None
-        self.fulls = 0
-        self.partial_count = 0
-
-    @property
-    def absolute_times(self):
-        """True: the view shows "until 17:00" / "next 17:20" and no clock (full-refresh panels)."""
-        return self.panel == FULL_ONLY
 
     def decide(self, now, content, tick=None, force=False):
         """``FULL``, ``PARTIAL_REFRESH`` or None (keep the picture) for a frame at ``now`` whose
@@ -87,8 +81,8 @@ class RefreshPolicy:
             return None
         age = now - self.last_full
         if self.panel == FULL_ONLY:
-            if age < self.min_gap:
-                return None  # an edit (or a button press) waits: the panel is still settling
+            if age < self.min_gap and not force:
+                return None  # an edit waits (a visitor's button press, ``force``, does not)
             if force or content != self._content or age >= self.max_age:
                 return FULL
             return None
@@ -107,10 +101,8 @@ class RefreshPolicy:
         if mode == FULL:
             self.last_full = now
             self.partials = 0
-            self.fulls += 1
         else:
             self.partials += 1
-            self.partial_count += 1
 
     def due(self, now, content, tick=None, force=False):
         """``decide`` and, when it says to refresh, ``drawn``; returns the mode or None."""

@@ -152,7 +152,7 @@ def _intern(strings, s):
 
 
 class Festival(_Doc):
-    __slots__ = ("name", "timezone", "utc_offset", "start", "end")
+    __slots__ = ("name", "timezone", "utc_offset", "start", "end", "language")
     FIELD_INDEX = _field_index("festival")
 
     def as_dict(self):

@@ -22,7 +22,7 @@ _INT = "int"
 _STRLIST = "[str]"
 
 FIELDS = {
-    "festival": {"name": _STR, "timezone": _STR, "utc_offset": _INT, "start": _INT, "end": _INT},
+    "festival": {"name": _STR, "timezone": _STR, "utc_offset": _INT, "start": _INT, "end": _INT, "language": _STR},
     "venue": {"name": _STR, "order": _INT},
     "event": {"venue": _STR, "title": _STR, "start": _INT, "end": _INT, "speakers": _STRLIST,
               "track": _STR, "lang": _STR},
