@@ -126,3 +126,23 @@ def test_no_callback_is_fine(factory):
         press(factory.pin(17), hold=0.3)
     finally:
         b.close()
+
+
+def test_provision_writes_home_venue_and_language(tmp_path, monkeypatch):
+    import json
+
+    from pandascreen_host import wifi
+    from pandascreen_host.cli import main
+    from test_provision import FRESH_CMDLINE, ORGANISER
+    monkeypatch.delenv(wifi.ENV_PSK, raising=False)
+    boot = tmp_path / "bootfs"
+    boot.mkdir()
+    (boot / "cmdline.txt").write_text(FRESH_CMDLINE)
+    (boot / "config.txt").write_text("dtparam=audio=on\n")
+    args = ["provision", "--board", "pi-zero-2w-ssd1306", "--boot", str(boot), "--festival-id", "pandafest-2026",
+            "--peer", "10.0.0.2:2026", "--organiser", ORGANISER]
+    assert main(args + ["--home-venue", "main", "--language", "de"]) == 0
+    cfg = json.loads((boot / "pandascreen" / "config.json").read_text())
+    assert cfg["home_venue"] == "main" and cfg["language"] == "de"
+    assert main(args + ["--force"]) == 0
+    assert "home_venue" not in json.loads((boot / "pandascreen" / "config.json").read_text())

@@ -88,3 +88,20 @@ def test_field_bench_runs_and_inky_stays_near_the_floor():
         assert partial == 0 and floor > 10 and full <= floor + 2
     oled = r["kinds"]["ssd1306_128x64"][0][0]
     assert oled > 10 * r["kinds"]["inky_phat_212x104"][0][0]
+
+
+def test_screen_returns_to_its_home_venue_after_a_visitor_flips_away():
+    t = [DAY]
+    ctl = Controller({"festival_id": "f", "home_venue": "lab", "home_after": 30}, MemoryStore(), clock=lambda: t[0])
+    ctl.schedule = demo_schedule()
+    ctl.schedule.version = 0
+    ctl.schedule.utc_offset = lambda: 120
+    ctl.redraw(t[0], catch_up=False)
+    assert ctl.venue_index == 1  # starts at home
+    ctl.flip(1)
+    t[0] += 10
+    ctl.redraw(t[0], catch_up=False)
+    assert ctl.venue_index == 2  # the visitor is still reading
+    t[0] += 30
+    ctl.redraw(t[0], catch_up=False)
+    assert ctl.venue_index == 1

@@ -74,6 +74,10 @@ def build_parser():
                    help="curated (an imported program, default) or self-organised (members invite members)")
     p.add_argument("--venue", action="append", default=None, metavar="ID",
                    help="venue id this screen follows (repeat; default: all venues)")
+    p.add_argument("--home-venue", metavar="ID",
+                   help="the entrance's own venue: shown first and again 60 s after a visitor flips away")
+    p.add_argument("--language", metavar="CODE",
+                   help="screen language (en, de, fr; en_US for a 12-hour clock); default: the festival's")
     p.add_argument("--listen-port", type=int, default=2026, help="port the screen serves sync on (default 2026)")
     target = p.add_argument_group("target")
     target.add_argument("--boot", metavar="PATH", help="Raspberry Pi OS boot partition, e.g. /media/$USER/bootfs")

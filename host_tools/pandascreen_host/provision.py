@@ -197,6 +197,9 @@ def build_config(board, festival_id, peers, organisers, public_key, listen_port=
     }
     if wifi:
         cfg["wifi"] = {"ssid": wifi["ssid"], "country": wifi["country"]}
+    for key in ("home_venue", "language"):  # what this entrance shows first, and in which language
+        if group.get(key):
+            cfg[key] = group[key]
     try:
         from pandascreen.core import config as configmod
     except ImportError:
@@ -537,7 +540,8 @@ def run(args, out=None, err=None):
         "ntp": check_ntp(getattr(args, "ntp", None)),
         "group": {"trust_anyone": bool(getattr(args, "trust_anyone", False)),
                   "festival_mode": getattr(args, "festival_mode", None) or "curated",
-                  "venues": getattr(args, "venue", None) or None},
+                  "venues": getattr(args, "venue", None) or None,
+                  "home_venue": getattr(args, "home_venue", None), "language": getattr(args, "language", None)},
     }
     if not 0 < parts["listen_port"] < 65536:
         raise UserError("--listen-port must be between 1 and 65535")

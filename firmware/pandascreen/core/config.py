@@ -106,6 +106,11 @@ def validate(cfg):
         raise ConfigError("unknown display %r (known: %s)" % (out["display"], ", ".join(DISPLAYS)))
     if out.get("language") is not None and not (isinstance(out["language"], str) and out["language"]):
         raise ConfigError("language must be a language code such as \"de\" or \"en_US\" (or null: the festival's)")
+    if out.get("home_venue") is not None and not (isinstance(out["home_venue"], str) and out["home_venue"]):
+        raise ConfigError("home_venue must be a venue id (the venue this screen returns to)")
+    if "home_after" in out and (not isinstance(out["home_after"], int) or isinstance(out["home_after"], bool)
+                                or out["home_after"] < 0):
+        raise ConfigError("home_after must be a whole number of seconds >= 0")
     if out.get("layout", "now_next") not in LAYOUTS:
         raise ConfigError("unknown layout %r (known: %s)" % (out.get("layout"), ", ".join(LAYOUTS)))
     for k in ("listen_port", "sync_interval", "render_interval"):

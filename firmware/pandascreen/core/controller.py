@@ -78,6 +78,7 @@ class Controller:
             self.last_known = load_time()
         self._saved_at = self.last_known
         self.venue_index = 0
+        self._flipped_at = None  # when a visitor last flipped away (the screen returns home later)
         self.sync_state = STARTING
         self.notice = None  # e.g. "store reset: resync" (node/snapshot.py) until the next sync
         self.last_sync = None  # when the last sync with at least one peer succeeded
@@ -167,6 +168,20 @@ class Controller:
         """+1 next venue, -1 previous, 0 back to the first (uses the schedule held, no store I/O)."""
         n = len(self.schedule.venues()) or 1
         self.venue_index = 0 if delta == 0 else (self.venue_index + delta) % n
+        self._flipped_at = self.clock()
+
+    def go_home(self, now):
+        """Back to the config's ``home_venue`` (the entrance's own venue) ``home_after`` seconds
+        (default 60) after a visitor flipped away, and from the start. True if it moved."""
+        home = self.cfg.get("home_venue")
+        if not home or (self._flipped_at is not None and now - self._flipped_at < self.cfg.get("home_after", 60)):
+            return False
+        for i, v in enumerate(self.schedule.venues()):
+            if v.id == home and i != self.venue_index:
+                self.venue_index = i
+                self._flipped_at = None
+                return True
+        return False
 
     # -- sync -------------------------------------------------------------------------------
     def peers(self):
@@ -267,6 +282,7 @@ class Controller:
         if catch_up:
             self.refresh()
             self.remember_time(now)
+        self.go_home(now)
         key = self.frame_key(now)
         view = None
         if self.refresh_policy.panel != refresh.LIVE:
