@@ -146,3 +146,33 @@ def test_provision_writes_home_venue_and_language(tmp_path, monkeypatch):
     assert cfg["home_venue"] == "main" and cfg["language"] == "de"
     assert main(args + ["--force"]) == 0
     assert "home_venue" not in json.loads((boot / "pandascreen" / "config.json").read_text())
+
+
+def test_long_press_of_prev_shows_all_venues_and_a_short_one_still_steps_back(factory):
+    ev = Events()
+    overview = Events()
+    b = VenueButtons(next_pin=17, prev_pin=27, on_change=ev, bounce_time=None, hold_time=0.2,
+                     on_overview=lambda: overview(True))
+    try:
+        prev = factory.pin(27)
+        press(prev, hold=0.5)
+        assert overview.wait_for(1) == [True]
+        press(prev)
+        assert ev.wait_for(1) == [-1]
+    finally:
+        b.close()
+
+
+def test_overview_until_the_screen_returns_home():
+    from fakesched import DAY, demo_schedule
+    from pandascreen.core.controller import Controller
+    from pandascreen.core.store import MemoryStore
+    t = [DAY]
+    ctl = Controller({"festival_id": "f", "home_after": 30}, MemoryStore(), clock=lambda: t[0])
+    ctl.schedule = demo_schedule()
+    ctl.schedule.version = 0
+    ctl.schedule.utc_offset = lambda: 120
+    ctl.show_all()
+    assert ctl.redraw(t[0], catch_up=False) and ctl.overview
+    t[0] += 31
+    assert ctl.redraw(t[0], catch_up=False) and not ctl.overview

@@ -79,6 +79,7 @@ class Controller:
         self._saved_at = self.last_known
         self.venue_index = 0
         self._flipped_at = None  # when a visitor last flipped away (the screen returns home later)
+        self.overview = False  # a long press: every venue at once, until the screen returns home
         self.sync_state = STARTING
         self.notice = None  # e.g. "store reset: resync" (node/snapshot.py) until the next sync
         self.last_sync = None  # when the last sync with at least one peer succeeded
@@ -169,12 +170,25 @@ class Controller:
         n = len(self.schedule.venues()) or 1
         self.venue_index = 0 if delta == 0 else (self.venue_index + delta) % n
         self._flipped_at = self.clock()
+        self.overview = False
+
+    def show_all(self):
+        """A long press: show every venue at once (``layout.build_board``) until ``go_home``."""
+        self.overview = True
+        self._flipped_at = self.clock()
 
     def go_home(self, now):
         """Back to the config's ``home_venue`` (the entrance's own venue) ``home_after`` seconds
         (default 60) after a visitor flipped away, and from the start. True if it moved."""
         home = self.cfg.get("home_venue")
-        if not home or (self._flipped_at is not None and now - self._flipped_at < self.cfg.get("home_after", 60)):
+        if self._flipped_at is not None and now - self._flipped_at < self.cfg.get("home_after", 60):
+            return False
+        if self.overview:
+            self.overview = False
+            self._flipped_at = None
+            if not home:
+                return True
+        if not home:
             return False
         for i, v in enumerate(self.schedule.venues()):
             if v.id == home and i != self.venue_index:
@@ -270,7 +284,7 @@ class Controller:
         """Changes exactly when the picture may change: minute, venue, status, schedule, trust."""
         trusted = self.clock_trusted(now)
         return (trusted, int(now) // 60 if trusted else None, self.venue_index, self.status(trusted),
-                self.rebuilds, self.schedule.version)
+                self.rebuilds, self.schedule.version, self.overview)
 
     def redraw(self, now=None, force=False, catch_up=True):
         """Catch up with the store, then ``render`` a frame if one is due. True if it drew.

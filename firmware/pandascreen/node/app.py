@@ -104,7 +104,7 @@ class Device:
     def _show(self, view):
         from pandascreen.core import layout
         from pandascreen.node import display
-        if self.cfg.get("layout") == "all_venues" and view.get("venue_count"):
+        if (self.cfg.get("layout") == "all_venues" or self.controller.overview) and view.get("venue_count"):
             # the whole program at a glance; the buttons turn its pages
             view = layout.build_board(self.controller.schedule, self.clock(), view.get("status") or "",
                                       self.controller.venue_index)
@@ -117,6 +117,12 @@ class Device:
         """Button handler (gpiozero thread): change venue and draw it now."""
         with self._lock:
             self.controller.flip(delta)
+            self.controller.redraw(catch_up=False)
+
+    def show_all(self):
+        """Long press (gpiozero thread): every venue at once, until the screen returns home."""
+        with self._lock:
+            self.controller.show_all()
             self.controller.redraw(catch_up=False)
 
     def render(self):
@@ -240,7 +246,7 @@ def main(argv=None):
         if cfg["buttons"] and not args.emulate:
             from pandascreen.node.buttons import VenueButtons
             buttons = VenueButtons(next_pin=cfg["buttons"].get("next"), prev_pin=cfg["buttons"].get("prev"),
-                                   on_change=device.flip)
+                                   on_change=device.flip, on_overview=device.show_all)
         device.run(stop, once=args.once)
     except KeyboardInterrupt:
         pass

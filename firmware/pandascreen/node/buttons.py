@@ -9,7 +9,8 @@ is enabled.
 * next button, short press  -> ``on_change(+1)`` (on release, so a hold is not also a press)
 * next button, held ``hold_time`` seconds -> back to the first venue: ``on_home()`` if given,
   else ``on_change(HOME)`` (``HOME`` is 0: "no step, go home", as ``app.Device.flip`` expects)
-* prev button, press -> ``on_change(-1)``
+* prev button, press -> ``on_change(-1)``; with ``on_overview`` given: on release, and held
+  ``hold_time`` seconds -> ``on_overview()`` (an entrance shows every venue at once)
 
 Callbacks run in gpiozero's background threads: keep them short and thread-safe.
 """
@@ -19,12 +20,14 @@ HOME = 0
 
 class VenueButtons:
     def __init__(self, next_pin, prev_pin=None, on_change=None, pin_factory=None, bounce_time=0.05,
-                 hold_time=1.0, on_home=None):
+                 hold_time=1.0, on_home=None, on_overview=None):
         from gpiozero import Button
 
         self.on_change = on_change
         self.on_home = on_home
+        self.on_overview = on_overview
         self._held = False
+        self._prev_held_down = False
         self.next_button = None
         self.prev_button = None
         try:
@@ -36,8 +39,13 @@ class VenueButtons:
                 self.next_button.when_released = self._next_released
             if prev_pin is not None:
                 self.prev_button = Button(prev_pin, pull_up=True, bounce_time=bounce_time,
-                                          pin_factory=pin_factory)
-                self.prev_button.when_pressed = self._prev_pressed
+                                          hold_time=hold_time, pin_factory=pin_factory)
+                if on_overview is None:
+                    self.prev_button.when_pressed = self._prev_pressed
+                else:
+                    self.prev_button.when_pressed = self._prev_down
+                    self.prev_button.when_held = self._prev_held
+                    self.prev_button.when_released = self._prev_released
         except Exception:
             self.close()
             raise
@@ -63,6 +71,19 @@ class VenueButtons:
         self._emit(1)
 
     def _prev_pressed(self):
+        self._emit(-1)
+
+    def _prev_down(self):
+        self._prev_held_down = False
+
+    def _prev_held(self):
+        self._prev_held_down = True
+        self.on_overview()
+
+    def _prev_released(self):
+        if self._prev_held_down:
+            self._prev_held_down = False
+            return
         self._emit(-1)
 
     def close(self):
