@@ -31,7 +31,7 @@ from pandascreen.core.operation import OperationError, decode_header
 from pandascreen.core.operation import decode as decode_operation
 from pandascreen.core.topic_handshake import TopicHandshake
 from pandascreen.core.util import hexlify
-from pandascreen.core.errors import SyncError
+from pandascreen.core.errors import IngestError, SyncError
 
 INITIATOR = "initiator"
 ACCEPTOR = "acceptor"
@@ -558,7 +558,7 @@ class SyncSession:
                 continue
             try:
                 _, new = self.store.ingest_op(op)
-            except ValueError as e:  # IngestError
+            except IngestError as e:
                 self._skipped.add(key)
                 self.ops_skipped += 1
                 if len(self.forks) < MAX_EVIDENCE:
