@@ -97,6 +97,9 @@ def build_parser():
     p.add_argument("--ntp", action="append", default=[], metavar="HOST",
                    help="Raspberry Pi OS: time server(s) on the festival LAN (the organiser's laptop, the "
                         "router) for systemd-timesyncd NTP=/FallbackNTP= (repeat for several)")
+    p.add_argument("--read-only-root", action="store_true",
+                   help="Raspberry Pi OS: overlay root file system (overlayroot=tmpfs), the store on the "
+                        "ext4 partition labelled pandadata: pulling the plug never corrupts the system")
     p.add_argument("--root", metavar="PATH",
                    help="Raspberry Pi OS root partition (rootfs), mounted: --ntp is installed there too")
     b = p.add_argument_group("offline install (Raspberry Pi OS, see host_tools/pandascreen_host/bundle.py)")

@@ -389,6 +389,49 @@ def write_ntp(hosts, boot, root, out):
         out.write("wrote %s\n" % target)
 
 
+DATA_LABEL = "pandadata"
+DATA_MOUNT = "/var/lib/pandascreen"
+# recurse=0: only / gets the tmpfs overlay; the data partition below stays writable
+OVERLAYROOT = "overlayroot=tmpfs:recurse=0"
+
+
+def write_read_only_root(boot, root, out):
+    """``--read-only-root``: Raspberry Pi OS's overlay root file system, as ``raspi-config nonint
+    do_overlayfs 0`` sets it on Bookworm (the ``overlayroot`` package's initramfs hook, switched on
+    by ``overlayroot=tmpfs`` in cmdline.txt), so pulling the plug never corrupts the system:
+    every write to / goes to RAM.  The store, the device key and the last known time live in
+    /var/lib/pandascreen, which fstab mounts from the ext4 partition labelled ``pandadata``
+    (``recurse=0`` keeps it writable; the store's own durability, synchronous=FULL, is unchanged).
+
+    The parameter does nothing until the overlayroot package's initramfs hook is installed, so a
+    fresh image's first boot (Wi-Fi, host name, the pandascreen install) still lands on the card.
+    WHY idempotent text edits: provisioning the same card twice must not stack parameters.
+    Needs on the Pi: the ``overlayroot`` package (raspi-config installs it, or the offline bundle)
+    and a partition labelled pandadata (``sudo mkfs.ext4 -L pandadata /dev/mmcblk0p3``).
+    """
+    cmdline = os.path.join(boot, "cmdline.txt")
+    with open(cmdline, "r", encoding="utf-8") as fh:
+        words = fh.read().split()
+    words = [w for w in words if not w.startswith("overlayroot=")]
+    atomic_write(cmdline, (" ".join([OVERLAYROOT] + words) + "\n").encode("utf-8"))
+    out.write("wrote %s (%s: the root file system is read-only, writes go to RAM)\n" % (cmdline, OVERLAYROOT))
+    if not root:
+        out.write("note: without --root, add to /etc/fstab on the Pi:\n  LABEL=%s %s ext4 defaults,noatime,nofail 0 2\n"
+                  % (DATA_LABEL, DATA_MOUNT))
+        return
+    fstab = os.path.join(root, "etc", "fstab")
+    try:
+        with open(fstab, "r", encoding="utf-8") as fh:
+            lines = fh.read().splitlines()
+    except FileNotFoundError:
+        lines = []
+    lines = [ln for ln in lines if not (ln.split()[1:2] == [DATA_MOUNT])]
+    lines.append("LABEL=%s %s ext4 defaults,noatime,nofail 0 2" % (DATA_LABEL, DATA_MOUNT))
+    atomic_write(fstab, ("\n".join(lines) + "\n").encode("utf-8"))
+    os.makedirs(os.path.join(root, DATA_MOUNT.lstrip("/")), exist_ok=True)
+    out.write("wrote %s (store partition LABEL=%s on %s)\n" % (fstab, DATA_LABEL, DATA_MOUNT))
+
+
 def provision_pi(args, board, cfg_parts, out):
     boot = check_boot_partition(getattr(args, "boot", None))
     force = bool(getattr(args, "force", False))
@@ -471,6 +514,8 @@ def provision_pi(args, board, cfg_parts, out):
             atomic_write(cfg_txt, new.encode("utf-8", "surrogateescape"))
             out.write("enabled in config.txt: %s\n" % ", ".join(added))
     write_ntp(cfg_parts.get("ntp"), boot, getattr(args, "root", None), out)
+    if getattr(args, "read_only_root", False):
+        write_read_only_root(boot, getattr(args, "root", None), out)
     if getattr(args, "bundle", False):  # offline install: wheels for first boot (bundle.py)
         from pandascreen_host import bundle as bundlemod
         bundlemod.make_bundle(folder, board, getattr(args, "os", None), getattr(args, "bundle_cache", None),
@@ -563,8 +608,8 @@ def run(args, out=None, err=None):
             raise UserError("--hostname is only used for Raspberry Pi OS boards")
         if getattr(args, "bundle", False):
             raise UserError("--bundle is for Raspberry Pi OS boards; %s runs MicroPython (use flash)" % board["name"])
-        if parts["ntp"] or getattr(args, "root", None):
-            raise UserError("--ntp/--root are for Raspberry Pi OS boards (systemd-timesyncd); "
+        if parts["ntp"] or getattr(args, "root", None) or getattr(args, "read_only_root", False):
+            raise UserError("--ntp/--root/--read-only-root are for Raspberry Pi OS boards; "
                             "%s runs MicroPython" % board["name"])
         if not getattr(args, "port", None):
             raise UserError("provisioning a MicroPython board needs --port, e.g. /dev/ttyACM0 "
