@@ -647,3 +647,49 @@ def test_snapshot_is_bounded(tmp_path):
     path = str(tmp_path / "snap")
     n = snapshot.save(path, ops, max_bytes=20000)
     assert 0 < n < 200 and os.path.getsize(path) <= 20000 and len(snapshot.load(path)) == n
+
+
+# ---------------------------------------------------------------------------------------------
+# Part 5 -- stripped bodies through sync, and a whole session under random bytes.
+
+def test_a_stripped_body_then_the_full_operation_shows_the_update():
+    full = festival_store()
+    stripped = MemoryStore()
+    for op in full.all_operations(LOG):  # a peer relaying headers only
+        stripped.ingest(op.header_bytes, None)
+    screen = guarded_screen()
+    cfg = {"festival_id": "fest", "organiser_keys": [public_key(ORGANISER)], "display": "ssd1306_128x64"}
+    c = Controller(cfg, screen, transport=lambda peer: {}, peers=lambda: [])
+    sync.sync_local(stripped, LOG, screen)
+    c.refresh()
+    assert screen.count() == 4 and not c.schedule.venues()  # headers only: nothing to show yet
+    # the full operations arrive live from an honest peer (same heights: only Live carries them)
+    a = sync.SyncSession(full, LOG, sync.INITIATOR, live=True)
+    b = sync.SyncSession(screen, LOG, sync.ACCEPTOR, live=True)
+    for _ in range(50):
+        out_a, out_b = a.outgoing(), b.outgoing()
+        if out_a:
+            b.feed(out_a)
+        if out_b:
+            a.feed(out_b)
+        if a.in_live_mode and b.in_live_mode and not out_a and not out_b:
+            break
+    assert a.push(list(full.all_operations(LOG))) == 4
+    b.feed(a.outgoing())
+    assert b.ops_new == 4
+    assert c.refresh() and [v for v in c.schedule.venues()]  # the update shows
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.binary(max_size=80), max_size=6), st.booleans())
+def test_a_session_fed_random_frames_raises_only_sync_errors(frames, after_have):
+    s = sync.SyncSession(MemoryStore(), LOG, sync.ACCEPTOR, handshake=False)
+    s.outgoing()
+    try:
+        if after_have:
+            s.feed(postcard.frame_message(("have", {})) + postcard.frame_message(("presync", 3, 999)))
+        for f in frames:
+            s.feed(postcard.frame(f))
+        s.eof()
+    except SyncError:
+        pass
