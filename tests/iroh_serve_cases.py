@@ -109,6 +109,37 @@ def test_serve_also_serves_plain_tcp_for_boards(tmp_path):
         assert p.wait(10) == 0
 
 
+def test_serve_stores_nothing_a_stranger_sends(tmp_path):
+    """Issue 13: the laptop's store is guarded like a screen's: a hostile peer dialling serve
+    directly gets nothing stored there (and so nothing relayed to the screens)."""
+    from pandascreen.core import schema
+    from pandascreen.core.crypto import public_key
+    from pandascreen.core.store import MemoryStore
+    from pandascreen.node.tcp import sync_with
+    sched = tmp_path / "camp.json"
+    sched.write_text(open(CAMP, encoding="utf-8").read())
+    p, lines = _serve(tmp_path, "--watch", str(sched), "--tcp", "127.0.0.1:0")
+    try:
+        line, _ = _until(lines, lambda l: l.startswith("listening: plain TCP"))
+        port = int(line.rsplit(":", 1)[1])
+        topic = operation.festival_topic("slothcamp2031")
+        log = operation.log_id_for_topic(topic)
+        stranger = bytes([0x66] * 32)
+        hostile = MemoryStore()
+        hostile.publish_many(stranger, [schema.make_body("event", "create", "beer%d" % i, {
+            "venue": "v", "title": "FREE BEER", "start": 1, "end": 2}) for i in range(50)], log, 1000)
+        st = sync_with(hostile, log, "127.0.0.1", port, topic=topic, timeout=5)
+        assert st["ops_sent"] == 50 and st["ops_new"] == 8  # it got the program, we got nothing
+        held = SqliteStore(str(tmp_path / "f.db"))
+        try:
+            assert public_key(stranger) not in held.heights(log) and held.count() == 8
+        finally:
+            held.close()
+    finally:
+        p.send_signal(signal.SIGINT)
+        assert p.wait(10) == 0
+
+
 def test_serve_without_a_festival_says_what_to_do(tmp_path):
     from pandascreen_host.cli import main
     key = tmp_path / "org.key"
