@@ -105,3 +105,28 @@ def test_screen_returns_to_its_home_venue_after_a_visitor_flips_away():
     t[0] += 30
     ctl.redraw(t[0], catch_up=False)
     assert ctl.venue_index == 1
+
+
+def test_oled_care_shift_contrast_and_opening_hours():
+    from fakesched import FakeEvent
+    from pandascreen.node import oled_care as refresh
+    shifts = set(refresh.pixel_shift(t) for t in range(0, 9 * refresh.SHIFT_EVERY, refresh.SHIFT_EVERY))
+    assert len(shifts) == 9 and all(abs(dx) <= 1 and abs(dy) <= 1 for dx, dy in shifts)
+    assert refresh.pixel_shift(0) == refresh.pixel_shift(refresh.SHIFT_EVERY - 1)
+    noon_utc = DAY  # 12:00 UTC = 14:00 local at +120
+    assert refresh.contrast(noon_utc, 120) == 255
+    assert refresh.contrast(noon_utc + 9 * 3600, 120) == 128  # 23:00
+    assert refresh.contrast(noon_utc + 13 * 3600, 120) == 48  # 03:00
+    evs = [FakeEvent("a", "v", "A", DAY, DAY + 3600), FakeEvent("b", "v", "B", DAY + 4000, DAY + 7200),
+           FakeEvent("c", "v", "C", DAY + 86400, DAY + 90000)]
+    spans = refresh.opening_spans(evs)
+    assert spans == [(DAY - 1800, DAY + 7200 + 900), (DAY + 86400 - 1800, DAY + 90000 + 900)]
+    assert refresh.is_open(DAY + 3800, spans) and not refresh.is_open(DAY + 12 * 3600, spans)
+    assert refresh.is_open(DAY, [])
+
+
+def test_field_bench_reports_burn_in_before_and_after():
+    from pandascreen.bench import field
+    r = field.run(quick=True)
+    assert 0 < r["burn_in"]["after"] <= r["burn_in"]["before"] <= 1
+    assert "burn-in" in field.report(r)

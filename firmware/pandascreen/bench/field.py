@@ -87,6 +87,33 @@ def simulate(store, fid, kind, venue_index, t0, days, step=STEP):
     return per_day
 
 
+def burn_in(store, fid, venue_index, t0, days, step=600, care=False):
+    """Largest fraction of ``days`` any pixel of an SSD1306 128x64 was lit, one frame per ``step``
+    s; ``care``: with the pixel shift and the screen off while the festival is closed."""
+    from pandascreen.node import display, oled_care
+    ctl = Controller({"festival_id": fid, "display": "ssd1306_128x64"}, store)
+    ctl.venue_index = venue_index
+    spans = oled_care.opening_spans(ctl.schedule.all_events())
+    lit = None
+    frames = 0
+    for t in range(t0, t0 + days * DAY, step):
+        frames += 1
+        if care and not oled_care.is_open(t, spans):
+            continue
+        img = display.render(ctl.view(t), "ssd1306_128x64").convert("L")
+        if care:
+            from PIL import ImageChops
+            dx, dy = oled_care.pixel_shift(t)
+            img = ImageChops.offset(img, dx, dy)
+        px = img.tobytes()
+        if lit is None:
+            lit = [0] * len(px)
+        for i, v in enumerate(px):
+            if v:
+                lit[i] += 1
+    return max(lit or [0]) / float(frames)
+
+
 def run(quick=False):
     store, fid = made_up_festival() if quick or not os.path.exists(FIXTURE) else festival_38c3()
     days = 1 if quick else 4
@@ -102,8 +129,10 @@ def run(quick=False):
     per_kind = {}
     for kind in KINDS:
         per_kind[kind] = simulate(store, fid, kind, vi, t0, days, STEP * (4 if quick else 1))
+    step = 1800 if quick else 600
+    burn = {"before": burn_in(store, fid, vi, t0, days, step), "after": burn_in(store, fid, vi, t0, days, step, True)}
     return {"festival": fid, "venue": venues[vi].name, "events": counts[vi], "days": days,
-            "floors": floors, "kinds": per_kind}
+            "floors": floors, "kinds": per_kind, "burn_in": burn}
 
 
 def report(r):
@@ -113,4 +142,8 @@ def report(r):
         cells = ["%d+%d/%d" % (f, p, floor) for (f, p), floor in zip(per_day, r["floors"])]
         lines.append("  %-26s %s" % (kind, "  ".join(cells)))
     lines.append("  (before core/refresh.py every kind redrew like the OLED row: each minute and render_interval)")
+    burn = r.get("burn_in")
+    if burn:
+        lines.append("  OLED burn-in, largest fraction of time any pixel was lit: before %.0f%%, after (pixel shift, "
+                     "off while the festival is closed) %.0f%% (aim < 60%%)" % (100 * burn["before"], 100 * burn["after"]))
     return "\n".join(lines)

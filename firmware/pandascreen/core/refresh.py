@@ -110,3 +110,4 @@ class RefreshPolicy:
         if mode is not None:
             self.drawn(now, content, tick, mode)
         return mode
+
