@@ -693,3 +693,42 @@ def test_a_session_fed_random_frames_raises_only_sync_errors(frames, after_have)
         s.eof()
     except SyncError:
         pass
+
+
+MP_SESSION_FUZZ = """
+from pandascreen.core import postcard, sync
+from pandascreen.core.store import MemoryStore
+from pandascreen.core.errors import SyncError
+LOG = bytes(range(32))
+state = [0x2545F491]
+
+def rnd(n):  # xorshift32, seeded: the same frames on every run
+    x = state[0]
+    x ^= (x << 13) & 0xFFFFFFFF
+    x ^= x >> 17
+    x ^= (x << 5) & 0xFFFFFFFF
+    state[0] = x
+    return x %% n
+
+n = 0
+for i in range(%d):
+    s = sync.SyncSession(MemoryStore(), LOG, sync.ACCEPTOR, handshake=False)
+    s.outgoing()
+    try:
+        if i %% 2:
+            s.feed(postcard.frame_message(("have", {})) + postcard.frame_message(("presync", 2, 50)))
+        for _ in range(1 + rnd(4)):
+            s.feed(postcard.frame(bytes(rnd(256) for _ in range(rnd(60)))))
+        s.feed((rnd(2 ** 31)).to_bytes(4, "big"))  # a frame length of any size: never buffered past the cap
+        s.eof()
+    except SyncError:
+        pass
+    n += 1
+print("ok", n)
+"""
+
+
+def test_a_sync_session_on_micropython_raises_only_sync_errors():
+    rounds = 200
+    out = run_micropython(MP_SESSION_FUZZ % rounds)
+    assert out.strip().endswith("ok %d" % rounds)
