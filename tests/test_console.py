@@ -8,6 +8,7 @@ import urllib.request
 import pytest
 
 from pandascreen import demofest
+from pandascreen.node import fleet_report
 from pandascreen.core import auth, fleet, operation
 from pandascreen.core.crypto import public_key
 from pandascreen.core.errors import UserError
@@ -43,7 +44,7 @@ def festival():
 def report(fleet_store, seed, store, at, venue, shows="x", clock=True):
     fleet.Reporter().publish(fleet_store, seed, fleet.fleet_log_id(demofest.FESTIVAL_ID), at,
                              shows=shows, venue=venue, clock=clock, uptime=5, version="t",
-                             heights=fleet.heights_summary(store.heights(LOG)), temp_mc=45000)
+                             heights=fleet_report.heights_summary(store.heights(LOG)), temp_mc=45000)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from pandascreen.core import auth, fleet, operation
 from pandascreen.core.crypto import public_key
 from pandascreen.core.errors import SchemaError
 from pandascreen.core.store import MemoryStore
+from pandascreen_host.console import fleet_view
 
 FEST_LOG = operation.log_id_for_festival("fest")
 FLEET_LOG = fleet.fleet_log_id("fest")
@@ -79,7 +80,7 @@ def test_forged_status_from_a_key_outside_the_group_is_ignored():
     store = MemoryStore()
     fleet.Reporter().publish(store, SCREEN, FLEET_LOG, 5000, **status())
     fleet.Reporter().publish(store, STRANGER, FLEET_LOG, 5000, **status(shows="FREE BEER"))
-    f = fleet.Fleet(a)
+    f = fleet_view.Fleet(a)
     f.load(store, FLEET_LOG)
     assert list(f.screens) == [public_key(SCREEN).hex()]
     assert f.ignored == 1 and "not in the festival group" in f.last_ignored
@@ -92,11 +93,11 @@ def test_warnings_offline_clock_behind():
     a = group_with_screen()
     store = MemoryStore()
     fleet.Reporter().publish(store, SCREEN, FLEET_LOG, 5000, **status(clock=False))
-    f = fleet.Fleet(a)
+    f = fleet_view.Fleet(a)
     f.load(store, FLEET_LOG)
     entry = f.screens[public_key(SCREEN).hex()]
-    assert fleet.warnings(entry, 5010, {"ab" * 8: 4}) == [("clock", "clock not trusted")]
-    words = [w for w, _ in fleet.warnings(entry, 5000 + fleet.OFFLINE_AFTER + 1, {"ab" * 8: 6, "cd" * 8: 0})]
+    assert fleet_view.warnings(entry, 5010, {"ab" * 8: 4}) == [("clock", "clock not trusted")]
+    words = [w for w, _ in fleet_view.warnings(entry, 5000 + fleet.OFFLINE_AFTER + 1, {"ab" * 8: 6, "cd" * 8: 0})]
     assert words == ["offline", "clock", "behind"]
 
 

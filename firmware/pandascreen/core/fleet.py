@@ -10,11 +10,10 @@ Rules (pure, CPython and MicroPython):
   * ``Reporter.due``: publish only when what the screen reports changed (temperature in
     5 degree steps), at most every ``MIN_INTERVAL`` seconds, plus a heartbeat every
     ``HEARTBEAT`` seconds so "unchanged" and "dead" can be told apart;
-  * ``Fleet``: the latest status of each screen, only from keys the festival group names
-    (the root grants screen keys at provisioning, any access level); a status signed by any
-    other key is ignored (counted), as is a malformed body;
-  * ``warnings``: offline (no status for ``OFFLINE_AFTER``), clock not trusted, behind the
-    organiser's heights.
+  * ``may_report`` / ``FleetGuard``: only keys the festival group names (the root grants
+    screen keys at provisioning, any access level) may report; a fleet store keeps nothing else.
+The laptop's reading of the log (latest per screen, warnings) is in
+host_tools/pandascreen_host/console/fleet_view.py: a board never needs it.
 """
 
 from pandascreen.core import cbor
@@ -44,20 +43,6 @@ FIELDS = {
 def fleet_log_id(festival_id):
     """The fleet log of a festival (its own topic, beside the schedule's)."""
     return log_id_for_topic(blake3(FLEET_PREFIX + festival_id.encode("utf-8")))
-
-
-def _short_key(key):
-    return hexlify(bytes(key))[:16]
-
-
-def heights_summary(heights):
-    """``store.heights(log_id)`` (``{author: {log_id: seq}}``) as ``{hex16: seq}``, the first
-    ``MAX_HEIGHTS`` authors by key (a screen follows a handful of organiser keys)."""
-    out = {}
-    for key in sorted(heights)[:MAX_HEIGHTS]:
-        logs = heights[key]
-        out[_short_key(key)] = max(logs.values()) if isinstance(logs, dict) else int(logs)
-    return out
 
 
 def validate(body):
@@ -165,62 +150,6 @@ def may_report(authorizer, key):
     return authorizer.level(authorizer.group_id, key) >= 0
 
 
-class Fleet:
-    """The latest status of each screen in a fleet log, authorized by the festival group."""
-
-    def __init__(self, authorizer):
-        self.authorizer = authorizer
-        self.screens = {}  # hex key -> {"key", "status", "seen" (op timestamp s), "hash"}
-        self.ignored = 0
-        self.last_ignored = None
-
-    def observe(self, op):
-        """Take one fleet operation; returns True if it changed a screen's entry."""
-        who = hexlify(op.public_key)
-        if not may_report(self.authorizer, op.public_key):
-            self.ignored += 1
-            self.last_ignored = "status from %s: key not in the festival group" % who[:16]
-            return False
-        try:
-            status = parse_body(op.body)
-        except SchemaError as e:
-            self.ignored += 1
-            self.last_ignored = "status from %s: %s" % (who[:16], e)
-            return False
-        old = self.screens.get(who)
-        seen = op.timestamp // 1000000
-        if old is not None and old["seq"] >= op.seq_num:
-            return False
-        self.screens[who] = {"key": who, "status": status, "seen": seen, "seq": op.seq_num}
-        return True
-
-    def load(self, store, log_id):
-        changed = False
-        for op in store.all_operations(log_id):
-            if self.observe(op):
-                changed = True
-        return changed
-
-
-def warnings(entry, now, organiser_heights=None, offline_after=OFFLINE_AFTER):
-    """What is wrong with one screen's entry: a list of short words with a reason each."""
-    out = []
-    status = entry["status"]
-    if now - entry["seen"] > offline_after:
-        out.append(("offline", "no status for %d min" % ((now - entry["seen"]) // 60)))
-    if not status.get("clock"):
-        out.append(("clock", "clock not trusted"))
-    if organiser_heights:
-        held = status.get("heights") or {}
-        behind = 0
-        for k in organiser_heights:
-            if held.get(k, -1) < organiser_heights[k]:
-                behind += organiser_heights[k] - held.get(k, -1)
-        if behind:
-            out.append(("behind", "%d operation(s) behind the organiser" % behind))
-    return out
-
-
 class FleetGuard:
     """A fleet store's guard (``store.authorizer``; the store's four-method hook): only
     status operations of keys the festival group names, at most ``MAX_BODY`` bytes, are
@@ -234,7 +163,7 @@ class FleetGuard:
         from pandascreen.core.errors import Unauthorized
         if not may_report(self.authorizer, op.public_key):
             self.refused += 1
-            raise Unauthorized("status from %s: key not in the festival group" % _short_key(op.public_key))
+            raise Unauthorized("status from %s: key not in the festival group" % hexlify(bytes(op.public_key))[:16])
         if op.body is not None and len(op.body) > MAX_BODY:
             self.refused += 1
             raise Unauthorized("status body of %d bytes is over %d" % (len(op.body), MAX_BODY))

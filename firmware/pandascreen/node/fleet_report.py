@@ -9,8 +9,19 @@ import time
 
 from pandascreen import __version__
 from pandascreen.core import fleet
+from pandascreen.core.util import hexlify
 
 THERMAL = "/sys/class/thermal/thermal_zone0/temp"
+
+
+def heights_summary(heights):
+    """``store.heights(log_id)`` (``{author: {log_id: seq}}``) as ``{hex16: seq}``, the first
+    ``MAX_HEIGHTS`` authors by key (a screen follows a handful of organiser keys)."""
+    out = {}
+    for key in sorted(heights)[:fleet.MAX_HEIGHTS]:
+        logs = heights[key]
+        out[hexlify(bytes(key))[:16]] = max(logs.values()) if isinstance(logs, dict) else int(logs)
+    return out
 
 
 def soc_temp_mc(path=THERMAL):
@@ -30,7 +41,7 @@ def status_fields(controller, now, started, temp_path=THERMAL):
     venue = view.get("venue") or None
     shows = "%s: %s" % (venue or "-", title or view.get("message") or "nothing on now")
     return dict(shows=shows[:fleet.MAX_TEXT], venue=venue[:fleet.MAX_TEXT] if venue else None,
-                heights=fleet.heights_summary(controller.store.heights(controller.log_id)),
+                heights=heights_summary(controller.store.heights(controller.log_id)),
                 clock=bool(controller.clock_trusted(now)), uptime=int(now - started),
                 version=__version__, last_sync=controller.last_sync, temp_mc=soc_temp_mc(temp_path))
 

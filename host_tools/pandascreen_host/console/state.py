@@ -8,11 +8,13 @@ the page shows a screen showing is what that screen draws from the same data.
 import io
 import time
 
+from pandascreen.node import fleet_report
 from pandascreen.core import fleet, layout
 from pandascreen.core.schedule import Schedule
 from pandascreen.core.schema import parse_body
 from pandascreen.core.errors import SchemaError
 from pandascreen.core.util import hexlify
+from pandascreen_host.console import fleet_view
 
 CHANGES_SHOWN = 30
 PNG_SCALE = 3
@@ -36,7 +38,7 @@ class Console:
         return Schedule.from_store(self.store, self.log_id, authors=[self.organiser])
 
     def fleet(self):
-        f = fleet.Fleet(self.authorizer)
+        f = fleet_view.Fleet(self.authorizer)
         f.load(self.fleet_store, self.fleet_log_id)
         return f
 
@@ -45,7 +47,7 @@ class Console:
         sched = self.schedule()
         f = self.fleet()
         org16 = hexlify(self.organiser)[:16]
-        heights = fleet.heights_summary(self.store.heights(self.log_id))
+        heights = fleet_report.heights_summary(self.store.heights(self.log_id))
         screens = []
         for key in sorted(f.screens):
             entry = f.screens[key]
@@ -53,7 +55,7 @@ class Console:
             held = (st.get("heights") or {}).get(org16, -1)
             for seq in range(max(0, held - CHANGES_SHOWN), held + 1):
                 self._picked.setdefault((key, seq), entry["seen"])
-            warns = fleet.warnings(entry, now, heights, self.offline_after)
+            warns = fleet_view.warnings(entry, now, heights, self.offline_after)
             screens.append({
                 "key": key, "name": key[:8], "shows": st.get("shows"), "venue": st.get("venue"),
                 "seen": entry["seen"], "ago": now - entry["seen"], "clock": st.get("clock"),
