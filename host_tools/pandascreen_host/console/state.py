@@ -72,7 +72,8 @@ class Console:
                  "time": "%s-%s" % (layout.hhmm(e.start, sched.utc_offset()), layout.hhmm(e.end, sched.utc_offset()))}
                 for e in sched.events(v.id)]})
         return {"now": now, "screens": screens, "program": program, "changes": self.changes(screens),
-                "ignored": f.ignored, "organiser": org16}
+                "ignored": f.ignored, "organiser": org16,
+                "utc_offset": sched.utc_offset()}
 
     def changes(self, screens):
         ops = list(self.store.operations(self.organiser, self.log_id))[-CHANGES_SHOWN:]

@@ -3,7 +3,8 @@
 const token = new URLSearchParams(location.search).get("token");
 const q = (path) => token ? path + (path.includes("?") ? "&" : "?") + "token=" + encodeURIComponent(token) : path;
 const el = (tag, text, cls) => { const e = document.createElement(tag); if (text !== undefined) e.textContent = text; if (cls) e.className = cls; return e; };
-const hhmm = (s) => new Date(s * 1000).toISOString().slice(11, 16);
+let utcOffset = 0;  // minutes: times shown in the festival's local time, like the screens
+const hhmm = (s) => new Date((s + utcOffset * 60) * 1000).toISOString().slice(11, 16);
 const ago = (s) => s < 90 ? s + " s ago" : Math.round(s / 60) + " min ago";
 
 function screens(state) {
@@ -52,7 +53,7 @@ function changes(state) {
   }
 }
 
-function render(state) { screens(state); program(state); changes(state); document.body.dataset.now = state.now; }
+function render(state) { utcOffset = state.utc_offset || 0; screens(state); program(state); changes(state); document.body.dataset.now = state.now; }
 
 function connect() {
   const live = document.getElementById("live");
