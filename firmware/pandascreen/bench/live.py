@@ -116,7 +116,10 @@ class _Screen:
                 bench.shown.append((time.perf_counter(), view))
 
         self.device = RecordingDevice(cfg, self.store, Screen(cfg["display"], os.path.join(directory, "s%d.png" % index)))
-        self.node = IrohNode(self.store, festival_topic(FESTIVAL_ID), seed, bind="127.0.0.1:0", serve=False,
+        # each screen dials from its own loopback address, as screens on a LAN do: the organiser
+        # admits at most a few sessions per address (a hostile Wi-Fi defence)
+        self.node = IrohNode(self.store, festival_topic(FESTIVAL_ID), seed, bind="127.0.0.%d:0" % (2 + index % 250),
+                             serve=False,
                              on_change=self.device.wake.set, timeout=5.0)
         self.node.start()
         self.device.controller.transport = self.node.sync
