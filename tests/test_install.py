@@ -206,3 +206,10 @@ def test_group_options_reach_the_config(tmp_path):
     cfg = configmod.load(str(boot / "pandascreen" / "config.json"))
     assert rc == 0 and cfg["festival_mode"] == "self-organised" and cfg["venues"] == ["tent", "lab"]
     assert cfg["organiser_keys"] == [bytes.fromhex(ORGANISER)] and cfg["trust_anyone"] is False
+
+
+def test_missing_boot_partition_is_an_error_not_success(tmp_path, capsys):
+    from pandascreen.node import install
+    assert install.main(["--boot", str(tmp_path / "nosuchdir"), "--root", str(tmp_path / "root"), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "does not exist" in err and "nothing to do" not in err

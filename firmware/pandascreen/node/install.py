@@ -326,6 +326,10 @@ def main(argv=None):
     ap.add_argument("--enable-service", action="store_true", help="install and enable the systemd unit")
     ap.add_argument("--dry-run", action="store_true", help="say what would be done, change nothing")
     args = ap.parse_args(argv)
+    if not os.path.isdir(args.boot):
+        print("error: boot partition %s does not exist (is the SD card mounted? pass --boot DIR)" % args.boot,
+              file=sys.stderr)
+        return 2
     try:
         Installer(args.boot, args.root, args.dry_run).run(args.enable_service)
     except (InstallError, OSError) as e:
