@@ -138,22 +138,22 @@ class PILCanvas:
         self._draw.text((x, y), s, fill=self._value(c), font=font, anchor="la")
 
 
-def render_view_image(view, screen_kind, size=None):
-    """Draw a ``layout.build_view`` dict for ``screen_kind`` (at the device's ``size``)."""
+def _render_with(draw, data, screen_kind, size):
     info = screen_info(screen_kind)
     img = new_image(screen_kind, size)
     w, h = img.size
-    layout.draw_view(PILCanvas(img, info["palette"]), w, h, view, info["palette"], face_for(w, h))
+    draw(PILCanvas(img, info["palette"]), w, h, data, info["palette"], face_for(w, h))
     return img
+
+
+def render_view_image(view, screen_kind, size=None):
+    """Draw a ``layout.build_view`` dict for ``screen_kind`` (at the device's ``size``)."""
+    return _render_with(layout.draw_view, view, screen_kind, size)
 
 
 def render_board_image(board, screen_kind, size=None):
     """Draw a ``layout.build_board`` dict (all venues, now/next) for ``screen_kind``."""
-    info = screen_info(screen_kind)
-    img = new_image(screen_kind, size)
-    w, h = img.size
-    layout.draw_board(PILCanvas(img, info["palette"]), w, h, board, info["palette"], face_for(w, h))
-    return img
+    return _render_with(layout.draw_board, board, screen_kind, size)
 
 
 def render(view, screen_kind, size=None):
