@@ -1,16 +1,28 @@
-"""[CPython] OLED care: pixel shift, contrast by time of day, off while the festival is closed.
+"""[CPython] OLED care: pixel shift, header looks, contrast by time of day, off while closed.
 
-WHY: an OLED showing the same header bar for four days burns it in.  Three cheap remedies: shift
-the picture by a pixel every few minutes, dim it in the small hours, turn it off while nothing is
-on anywhere for a while.  Pure functions (bench/field.py measures them); kept out of core so the
-flashed Pico tree does not carry them.
+WHY: an OLED showing the same header bar for four days burns it in.  Four cheap remedies: shift
+the picture by a pixel every few minutes, draw the header (the layout's inverted bar: its pixels
+are lit every minute the screen is on) plain with a rule under it every other period, dim the panel
+in the small hours, turn it off while nothing is on anywhere for a while.  All of it happens to
+the rendered image and the panel, so core/layout.py (flashed to boards, golden PNGs) is the same
+for every screen.  ``Care.show`` is what node/app.py's ``Device`` calls for an OLED;
+bench/field.py measures the result through that same path.  Kept out of core so the flashed Pico
+tree does not carry it.
 """
+
+from PIL import Image, ImageChops, ImageDraw
+
+from pandascreen.core import layout
 
 SHIFT_EVERY = 300  # s between pixel shifts
 SHIFTS = ((0, 0), (1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0), (-1, -1), (0, -1), (1, -1))
 OPEN_BEFORE = 1800  # s a screen wakes before the first event of a stretch
 OPEN_AFTER = 900  # s it stays on after the last one ends
 CLOSED_GAP = 2 * 3600  # a pause at least this long between events everywhere closes the festival
+HEADER_EVERY = 67 * 60  # s between the header's two looks (inverted bar / plain with a rule): a prime
+# number of minutes, so the look drifts against the clock's digits and the daily opening hours (an
+# hourly swap put the same hour digits in the same look: their pixels were lit in both)
+BLACK = 0  # an OLED's background in both its palettes ("mono", "grey": display.PALETTES)
 
 
 def pixel_shift(now):
@@ -50,3 +62,85 @@ def is_open(now, spans):
         if a <= now < b:
             return True
     return False
+
+
+def header_inverted(now):
+    """True in the periods the header keeps the layout's inverted bar, False in those it is drawn
+    plain (light text on dark): each header pixel is then lit about half the time the screen is on."""
+    return (int(now) // HEADER_EVERY) % 2 == 0
+
+
+def frame(image, now, header_h):
+    """``image`` (a rendered OLED frame, mode "1" or "L") as the panel shows it at ``now``.
+
+    In the plain-header periods the top ``header_h`` rows are inverted and a 1 px rule is drawn
+    in the row below them (the layout's gap row, blank in every OLED layout) so the header still
+    stands apart from the programme; then the whole picture moves by ``pixel_shift(now)``, the
+    edge it leaves black (no wrap-around: the header must not reappear at the bottom).  Only
+    the header bar and the dotted rule reach the top row and the left column, nothing reaches
+    the right one, so a shift there loses no text; the bottom row holds the last line's
+    descenders, so while it is lit the picture does not move down."""
+    w, h = image.size
+    if not header_inverted(now):
+        image = image.copy()
+        image.paste(ImageChops.invert(image.crop((0, 0, w, header_h))), (0, 0))
+        ImageDraw.Draw(image).line((0, header_h, w - 1, header_h), fill=255)
+    dx, dy = pixel_shift(now)
+    if dy > 0 and image.crop((0, h - 1, w, h)).getbbox():
+        dy = 0  # the last line's descenders sit in the bottom row: moving down would cut them off
+    if (dx, dy) == (0, 0):
+        return image
+    out = Image.new(image.mode, image.size, BLACK)
+    out.paste(image, (dx, dy))
+    return out
+
+
+def for_screen(kind, cfg):
+    """A ``Care`` for an OLED screen kind (display.SCREENS driver "luma"), None for e-paper and
+    HDMI, or when the config says ``"oled_care": false``."""
+    from pandascreen.node import display
+    if cfg.get("oled_care") is False or display.screen_info(kind)["driver"] != "luma":
+        return None
+    return Care()
+
+
+class Care:
+    """One OLED's care across frames: the schedule's opening spans (computed again only when the
+    schedule changes) and the panel switches.
+
+    The screen's ``set_contrast(level)`` / ``set_power(on)`` (display.Screen, over luma's
+    ``contrast``/``hide``/``show``) send a command only when the value changes, and return False
+    when there is no panel to switch (an emulated PNG, a test's fake): a closed screen then shows
+    a black frame, which is what the panel would look like.
+    """
+
+    def __init__(self):
+        self._spans_of = (None, None)
+        self._spans = []
+
+    def spans(self, schedule):
+        key = (schedule, getattr(schedule, "version", None))
+        if key[0] is not self._spans_of[0] or key[1] != self._spans_of[1]:
+            self._spans = opening_spans(schedule.all_events()) if schedule is not None else []
+            self._spans_of = key
+        return self._spans
+
+    def show(self, screen, image, now, schedule, clock_trusted=True):
+        """Put ``image`` on ``screen`` as the OLED should show it at ``now``; returns the picture
+        now on the panel (None while the panel is off).  An untrusted clock (no RTC, no sync yet)
+        keeps the screen on: "Clock not set" must be seen, and ``now`` says nothing about hours."""
+        power = getattr(screen, "set_power", None)
+        if clock_trusted and not is_open(now, self.spans(schedule)):
+            if power is not None and power(False):
+                return None
+            image = Image.new(image.mode, image.size, BLACK)
+            screen.show(image)
+            return image
+        dim = getattr(screen, "set_contrast", None)
+        if dim is not None:
+            dim(contrast(now, schedule.utc_offset() if schedule is not None else 0))
+        image = frame(image, now, layout.Metrics(image.width, image.height).header_h)
+        screen.show(image)  # the new picture first, then light the panel: no stale frame flashes
+        if power is not None:
+            power(True)
+        return image
