@@ -40,9 +40,14 @@ FIELDS = {
 }
 
 
+def fleet_topic(festival_id):
+    """The fleet log's sync topic (a session of its own, beside the schedule's)."""
+    return blake3(FLEET_PREFIX + festival_id.encode("utf-8"))
+
+
 def fleet_log_id(festival_id):
     """The fleet log of a festival (its own topic, beside the schedule's)."""
-    return log_id_for_topic(blake3(FLEET_PREFIX + festival_id.encode("utf-8")))
+    return log_id_for_topic(fleet_topic(festival_id))
 
 
 def validate(body):
@@ -151,9 +156,10 @@ def may_report(authorizer, key):
 
 
 class FleetGuard:
-    """A fleet store's guard (``store.authorizer``; the store's four-method hook): only
-    status operations of keys the festival group names, at most ``MAX_BODY`` bytes, are
-    stored and so relayed; a stranger's flood costs a lookup per operation and is not kept."""
+    """A fleet store's guard (``store.authorizer``; the store's four-method hook, plus the
+    two sync asks): only status operations of keys the festival group names, at most
+    ``MAX_BODY`` bytes, are stored and so relayed; a stranger's flood costs a lookup per
+    operation and is not kept."""
 
     def __init__(self, authorizer):
         self.authorizer = authorizer
@@ -176,3 +182,9 @@ class FleetGuard:
 
     def release(self):
         return ()
+
+    def may_relay(self, op):  # a key the group removed since: its old status stays here
+        return may_report(self.authorizer, op.public_key)
+
+    def relay_order(self, keys):
+        return keys
