@@ -12,6 +12,10 @@ screen, the organiser's ``pandascreen-host serve`` and a Rust p2panda Node speak
   for the topic log sync (``core.sync.SyncSession`` with ``handshake=False, live=True``); the
   acceptor accepts any topic and then drops the connection when it does not sync that topic,
   as the Rust manager does;
+* a node may sync more than one topic (``also``: the festival's fleet log, core/fleet.py, beside
+  its schedule), each with its own store: one topic = one connection = one session, as in
+  p2panda-net; ``sync(peer)`` dials the first topic and, once that synced, the others in the
+  background;
 * after the first sync the session stays open: new operations in the store (imported, published,
   or received from any other session: that is the relay) are pushed as ``Live`` to every live
   session, received ones are stored at once; ``Close`` is sent only when we end a live session.
@@ -198,11 +202,27 @@ def _relayable(store, ops):
     return out
 
 
-class Link:
-    """One sync session with one remote node (either direction), as the node sees it."""
+class Subscription:
+    """One topic a node syncs: its 32-byte topic, the store its log lives in (log id =
+    BLAKE3(topic)), a label for the event lines (None for the festival's own topic)."""
 
-    def __init__(self, node, conn, role, remote_id, addr):
+    def __init__(self, topic, store, label=None):
+        from pandascreen.core.operation import log_id_for_topic
+        self.topic = bytes(topic)
+        self.store = store
+        self.log_id = log_id_for_topic(self.topic)
+        self.label = label
+        self.seen_version = None
+        self.what = "of this festival" if label is None else "of the %s log" % label
+
+
+class Link:
+    """One sync session with one remote node (either direction) for one topic, as the node
+    sees it; an incoming one learns its topic (``sub``) from the handshake."""
+
+    def __init__(self, node, conn, role, remote_id, addr, sub=None):
         self.node = node
+        self.sub = sub
         self.conn = conn
         self.role = role
         self.remote_id = remote_id
@@ -218,18 +238,21 @@ class Link:
         self.ended = False
         self.ended_at = None
         self.handshake_done = False
+        self.unsubscribed = False  # the peer dropped us after the handshake: not its topic
         self.last_progress = time.monotonic()
         self._reported_have = False
         self._reported_sync = False
 
     @property
     def name(self):
-        return "peer %s" % hexlify(self.remote_id)[:16]
+        label = self.sub.label if self.sub is not None else None
+        return "peer %s%s" % (hexlify(self.remote_id)[:16], " (%s)" % label if label else "")
 
     def status(self):
         s = self.session
         st = s.stats() if s is not None else {}
         st.update({"peer": hexlify(self.remote_id), "addr": self.addr, "role": self.role,
+                   "topic": (self.sub.label or "festival") if self.sub is not None else None,
                    "live": bool(s is not None and s.in_live_mode and not self.ended),
                    "error": self.error})
         return st
@@ -238,22 +261,26 @@ class Link:
 class IrohNode:
     """A p2panda log sync node for one festival topic over iroh (see the module doc).
 
+    ``also``: more topics to sync, ``(topic, store, label)`` each (the fleet log: its own store,
+    guarded by core/fleet.FleetGuard); peers that do not sync one of them just drop that session.
     ``seed`` is the device's 32-byte Ed25519 seed (the endpoint's secret key).  ``bind`` is
     ``"ip:port"`` (``"127.0.0.1:0"`` in tests).  ``serve=False`` does not accept sessions.
     ``default_node_ids`` are tried for peers given without a node id.  ``on_change()`` is
-    called from the node's thread whenever a session changed the store; ``say(line)`` gets one
+    called from the node's thread whenever a session changed the festival store; ``say(line)`` gets one
     line per event (peer connected, what it holds, operations sent, errors).
-    The store must be safe to use from another thread (``SqliteStore`` is).
+    The stores must be safe to use from another thread (``SqliteStore`` is).
     """
 
     def __init__(self, store, topic, seed, bind="0.0.0.0:0", network_id=DEFAULT_NETWORK_ID,
                  serve=True, live=True, timeout=10.0, connect_timeout=5.0, dead_after=3.0,
                  default_node_ids=(), on_change=None, say=None, poll_interval=0.2,
-                 max_links=128, reconnect=True, max_per_address=8, session_deadline=120.0):
-        from pandascreen.core.operation import log_id_for_topic
+                 max_links=128, reconnect=True, max_per_address=8, session_deadline=120.0, also=()):
+        self.subs = [Subscription(topic, store)] + [Subscription(*t) for t in also]
+        if len(set(sub.topic for sub in self.subs)) != len(self.subs):
+            raise ConfigError("a topic is given twice")
         self.store = store
-        self.topic = bytes(topic)
-        self.log_id = log_id_for_topic(self.topic)
+        self.topic = self.subs[0].topic
+        self.log_id = self.subs[0].log_id
         self.seed = bytes(seed)
         self.node_id_bytes = node_id_of(self.seed)
         self.node_id = hexlify(self.node_id_bytes)
@@ -264,7 +291,8 @@ class IrohNode:
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         # issue 13, fix 3: node ids cost nothing, so incoming sessions are limited per IP
-        # address; the sync phase (before live mode) must end within session_deadline
+        # address (per topic: a peer opens one session for each); the sync phase (before live
+        # mode) must end within session_deadline
         self.max_per_address = max_per_address
         self.session_deadline = session_deadline
         self.dead_after = dead_after
@@ -276,8 +304,9 @@ class IrohNode:
         self.reconnect = reconnect
         self.links = []
         self.errors = []
-        self._wanted = {}  # str(PeerAddr) -> {"spec", "peer", "next" (monotonic), "backoff"}
+        self._wanted = {}  # (topic, str(PeerAddr)) -> {"spec", "peer", "sub", "next" (monotonic), "backoff"}
         self._dialling = set()
+        self._no_topic = set()  # (topic, str(peer)): that peer dropped our session for that topic
         self._loop = None
         self._thread = None
         self._endpoint = None
@@ -285,7 +314,6 @@ class IrohNode:
         self._start_error = None
         self._stopping = False
         self._tasks = set()
-        self._seen_version = None
 
     # ------------------------------------------------------------------ thread-safe public API
     def start(self):
@@ -409,7 +437,8 @@ class IrohNode:
         self._endpoint = await iroh.Endpoint.bind(opts)
         if self._endpoint.id().to_bytes() != self.node_id_bytes:
             raise SyncError("iroh derived another node id from the device key")
-        self._seen_version = self.store.version
+        for sub in self.subs:
+            sub.seen_version = sub.store.version
         if self.serve:
             self._spawn(self._accept_loop())
         self._spawn(self._watch_store())
@@ -444,9 +473,9 @@ class IrohNode:
             if not link.ended:
                 link.wake.set()
 
-    def _changed(self, n):
+    def _changed(self, sub, n):
         self._wake_all()
-        if self.on_change is not None:
+        if self.on_change is not None and sub is self.subs[0]:
             try:
                 self.on_change()
             except Exception as e:
@@ -456,47 +485,71 @@ class IrohNode:
         # Catches changes made outside the node (an import in this or another process).
         while not self._stopping:
             await asyncio.sleep(self.poll_interval)
-            try:
-                v = self.store.version
-            except Exception:
-                continue
-            if v != self._seen_version:
-                self._seen_version = v
-                self._wake_all()
+            for sub in self.subs:
+                try:
+                    v = sub.store.version
+                except Exception:
+                    continue
+                if v != sub.seen_version:
+                    sub.seen_version = v
+                    self._wake_all()
 
     # ---- dialling
     async def _sync(self, peer_spec, timeout, background=False):
+        """Sync the festival topic with the peer (the caller waits for it), then the other
+        topics in the background (their errors are recorded, never raised)."""
         try:
             peer = parse_peer(peer_spec, self.default_node_ids)
         except ConfigError as e:
             raise SyncError(str(e))
+        st = await self._sync_topic(self.subs[0], peer_spec, peer, timeout, background)
+        for sub in self.subs[1:]:
+            key = (sub.topic, str(peer))
+            if not st.get("already_live"):
+                self._no_topic.discard(key)  # a new festival session (the peer restarted): ask again
+            if key not in self._no_topic and key not in self._dialling and not self._linked(sub, peer):
+                self._spawn(self._sync_quietly(sub, peer_spec, peer, timeout))
+        return st
+
+    def _linked(self, sub, peer):
+        return any(not l.ended and l.sub is sub and l.remote_id in peer.node_ids for l in self.links)
+
+    async def _sync_quietly(self, sub, peer_spec, peer, timeout):
+        try:
+            await self._sync_topic(sub, peer_spec, peer, timeout, background=True)
+        except SyncError as e:
+            if "redialling in the background" not in str(e):  # the redial says its own errors
+                self._record_error("%s topic with %s: %s" % (sub.label, peer, e))
+
+    async def _sync_topic(self, sub, peer_spec, peer, timeout, background=False):
         for link in self.links:
-            if (not link.ended and link.remote_id in peer.node_ids and link.session is not None
-                    and link.session.in_live_mode):
+            if (not link.ended and link.sub is sub and link.remote_id in peer.node_ids
+                    and link.session is not None and link.session.in_live_mode):
                 st = link.status()
                 st["already_live"] = True
                 return st
-        key = str(peer)
+        key = (sub.topic, str(peer))
         entry = self._wanted.get(key)
         if background and entry is not None:
             raise SyncError("not connected to %s, redialling in the background (last: %s)"
                             % (peer, entry.get("last_error") or "connecting"))
         if self.live and self.reconnect and not self._stopping and entry is None:
-            entry = self._wanted[key] = {"spec": peer_spec, "peer": peer, "next": 0.0, "backoff": 1.0}
+            entry = self._wanted[key] = {"spec": peer_spec, "peer": peer, "sub": sub, "next": 0.0,
+                                         "backoff": 1.0}
         try:
-            return await self._dial(peer, key, timeout)
+            return await self._dial(sub, peer, key, timeout)
         except SyncError as e:
             if entry is not None:
                 entry["last_error"] = str(e)
             raise
 
-    async def _dial(self, peer, key, timeout):
+    async def _dial(self, sub, peer, key, timeout):
         self._dialling.add(key)
         try:
             conn, node_id = await self._connect(peer)
         finally:
             self._dialling.discard(key)
-        link = Link(self, conn, INITIATOR, node_id, peer.addr)
+        link = Link(self, conn, INITIATOR, node_id, peer.addr, sub)
         self.links.append(link)  # before the task runs: the reconnect loop must see it
         task = self._spawn(self._run_link(link))
         waiter = asyncio.ensure_future(link.synced.wait())
@@ -507,6 +560,10 @@ class IrohNode:
         if link.synced.is_set():
             return link.status()
         if task.done():
+            if link.unsubscribed and sub is not self.subs[0]:
+                # a peer without that topic (older, or Rust): not again until its festival session is new
+                self._wanted.pop(key, None)
+                self._no_topic.add(key)
             raise SyncError(link.error or "the session with %s ended before the sync finished" % peer)
         self._abort(link, "no sync within %gs" % timeout)
         raise SyncError("sync with %s did not finish within %gs" % (peer, timeout))
@@ -535,11 +592,11 @@ class IrohNode:
             await asyncio.sleep(0.25)
             now = time.monotonic()
             for key, entry in list(self._wanted.items()):
-                peer = entry["peer"]
-                if (now < entry["next"] or key in self._dialling
-                        or any(not l.ended and l.remote_id in peer.node_ids for l in self.links)):
+                peer, sub = entry["peer"], entry["sub"]
+                if now < entry["next"] or key in self._dialling or self._linked(sub, peer):
                     continue
-                ended = [l.ended_at for l in self.links if l.remote_id in peer.node_ids and l.ended_at]
+                ended = [l.ended_at for l in self.links
+                         if l.sub is sub and l.remote_id in peer.node_ids and l.ended_at]
                 if ended and now - max(ended) < entry["backoff"]:
                     continue  # the session just ended (say the peer restarts): give it a moment
                 entry["next"] = now + entry["backoff"]
@@ -551,7 +608,7 @@ class IrohNode:
         self._dialling.discard(key)
         before = entry.get("last_error")
         try:
-            await self._sync(entry["spec"], self.timeout + self.connect_timeout)
+            await self._sync_topic(entry["sub"], entry["spec"], entry["peer"], self.timeout + self.connect_timeout)
             entry["backoff"] = 1.0
             entry["last_error"] = None
         except Exception as e:
@@ -599,7 +656,7 @@ class IrohNode:
         remote_id = conn.remote_id().to_bytes()
         host = _host_of(where)
         same = len([l for l in self.links if not l.ended and l.role == ACCEPTOR and _host_of(l.addr) == host])
-        if same >= self.max_per_address:
+        if same >= self.max_per_address * len(self.subs):
             self._record_error("peer %s from %s refused: %d sessions already running from that address"
                                % (hexlify(remote_id)[:16], where, same))
             conn.close(0, b"busy")
@@ -629,8 +686,9 @@ class IrohNode:
             else:
                 bi = await self._bounded(conn.accept_bi(), "the sync stream")
             link.send, link.recv = bi.send(), bi.recv()
-            link.session = SyncSession(self.store, self.log_id, link.role, topic=self.topic,
-                                       handshake=False, live=self.live, on_ingest=self._changed)
+            sub = link.sub
+            link.session = SyncSession(sub.store, sub.log_id, link.role, topic=sub.topic, handshake=False,
+                                       live=self.live, on_ingest=lambda n: self._changed(sub, n))
             link.session.start()
             link.cursor = link.session.start_version
             await self._pump(link)
@@ -664,8 +722,10 @@ class IrohNode:
             return ("connection lost during the topic handshake (%s); a p2panda 0.6 node ends it "
                     "like this, it speaks CBOR on the same ALPN" % msg)
         if link.role == INITIATOR and (s is None or s.remote_heights is None):
+            link.unsubscribed = True
             return ("connection lost right after the topic handshake (%s); a p2panda node drops the "
-                    "connection like this when it does not sync this festival's topic" % msg)
+                    "connection like this when it does not sync %s" % (
+                        msg, "this festival's topic" if link.sub.label is None else "the %s topic" % link.sub.label))
         return "connection lost %s: %s" % (s.where(), msg)
 
     async def _bounded(self, aw, what):
@@ -678,7 +738,7 @@ class IrohNode:
         conn = link.conn
         if link.role == INITIATOR:
             bi = await self._bounded(conn.open_bi(), "handshake stream")
-            hs = TopicHandshake(INITIATOR, topic=self.topic)
+            hs = TopicHandshake(INITIATOR, topic=link.sub.topic)
         else:
             bi = await self._bounded(conn.accept_bi(), "handshake stream")
             hs = TopicHandshake(ACCEPTOR)
@@ -713,7 +773,9 @@ class IrohNode:
             await send.finish()
         except Exception:
             pass
-        if hs.topic != self.topic:
+        if link.role == ACCEPTOR:
+            link.sub = next((sub for sub in self.subs if sub.topic == hs.topic), None)
+        if link.sub is None or hs.topic != link.sub.topic:
             # Rust's manager: not subscribed to that topic -> drop the connection, no message.
             self._event("%s asked for topic %s, which this node does not sync: dropped"
                         % (link.name, short(hs.topic)))
@@ -832,14 +894,15 @@ class IrohNode:
 
     def _pull(self, link):
         """Queue Live for what the store got since this link last looked."""
-        v = self.store.version
+        store, log_id = link.sub.store, link.sub.log_id
+        v = store.version
         if v == link.cursor:
             return
-        ops = self.store.operations_since(link.cursor, log_id=self.log_id)
-        if ops is None:  # a prune since: offer the whole log, the dedup set filters
-            ops = list(self.store.all_operations(self.log_id))
+        ops = store.operations_since(link.cursor, log_id=log_id)
+        if ops is None:  # a prune since (every fleet status prunes): offer the whole log, the dedup set filters
+            ops = list(store.all_operations(log_id))
         link.cursor = v
-        ops = _relayable(self.store, ops)
+        ops = _relayable(store, ops)
         n = link.session.push(ops)
         if n:
             self._event("%s: sent %d live operation(s)" % (link.name, n))
@@ -850,7 +913,7 @@ class IrohNode:
             link._reported_have = True
             h = s.remote_heights
             n = sum(h[pk][lid] + 1 for pk in h for lid in h[pk])
-            self._event("%s holds %d operation(s) of this festival from %d author(s)" % (link.name, n, len(h)))
+            self._event("%s holds %d operation(s) %s from %d author(s)" % (link.name, n, link.sub.what, len(h)))
         if not link._reported_sync and s.complete:
             link._reported_sync = True
             # issue 13, fix 7: only the peer's Close (or its next Have, reported above as
@@ -907,10 +970,11 @@ class IrohNode:
         gc.collect()
 
 
-def device_node(cfg, store, config_dir, serve=True, on_change=None, say=None):
+def device_node(cfg, store, config_dir, serve=True, on_change=None, say=None, also=()):
     """The Pi screen's iroh node from its config: the device key (``cfg["key"]``, relative to
     the config's folder), UDP ``listen_port`` (0 = any port; serve only when > 0), the
-    organisers' keys as node ids for peers written without one.
+    organisers' keys as node ids for peers written without one; ``also``: more topics (the
+    fleet log, ``node/fleet_report.subscription``).
 
     Returns ``(node, None)`` started, or ``(None, why)`` when iroh cannot run here (no wheel
     for this platform, no key), so the caller can fall back to plain TCP and say so.
@@ -930,7 +994,7 @@ def device_node(cfg, store, config_dir, serve=True, on_change=None, say=None):
     port = cfg.get("listen_port") or 0
     node = IrohNode(store, festival_topic(cfg["festival_id"]), seed, bind="0.0.0.0:%d" % port,
                     serve=bool(serve and port), default_node_ids=cfg.get("organiser_keys") or (),
-                    on_change=on_change, say=say)
+                    on_change=on_change, say=say, also=also)
     try:
         node.start()
     except SyncError as e:
