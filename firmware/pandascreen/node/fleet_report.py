@@ -1,7 +1,13 @@
-"""The Pi screen's side of core/fleet.py: gather what the screen reports and publish it.
+"""The Pi screen's side of core/fleet.py: gather what the screen reports and publish it, and
+the fleet store both a screen and ``pandascreen-host serve`` sync over iroh.
 
 WHY: the rules (when, what shape, who may) are pure and live in core/fleet.py; reading the
-SoC temperature, the uptime and the device's controller state is the Pi's business.
+SoC temperature, the uptime and the device's controller state is the Pi's business.  The
+fleet log lives in a SQLite file of its own beside the festival store: every status prunes,
+and a prune in a shared store would make the festival log's ``operations_since`` say
+"rebuild" (schedule and live push) each time; a separate file also keeps the festival
+store's guard (core/auth.py) and the fleet's (core/fleet.FleetGuard) apart with no dispatch.
+It persists so a restarted screen continues its log (a fresh seq 0 would be a fork to peers).
 """
 
 import os
@@ -9,6 +15,8 @@ import time
 
 from pandascreen import __version__
 from pandascreen.core import fleet
+from pandascreen.core.crypto import public_key
+from pandascreen.core.errors import IngestError, SchemaError
 from pandascreen.core.util import hexlify
 
 THERMAL = "/sys/class/thermal/thermal_zone0/temp"
@@ -46,23 +54,71 @@ def status_fields(controller, now, started, temp_path=THERMAL):
                 version=__version__, last_sync=controller.last_sync, temp_mc=soc_temp_mc(temp_path))
 
 
-class FleetReport:
-    """Publishes the screen's status into ``store`` (the fleet log) when core/fleet says so."""
+def fleet_store_path(store_path):
+    """``festival.db`` -> ``festival.fleet.db``: the fleet store beside a festival store."""
+    root, ext = os.path.splitext(store_path)
+    return root + ".fleet" + ext
 
-    def __init__(self, controller, seed, store, festival_id, clock=time.time, temp_path=THERMAL):
+
+def open_fleet_store(store_path, authorizer, log=None):
+    """The fleet store beside ``store_path``, guarded by FleetGuard(``authorizer``: the
+    festival group, so it keeps only status of keys the group names).  A corrupt file is
+    moved aside (node/snapshot.open_store).  Raises IngestError when it cannot open."""
+    from pandascreen.node import snapshot
+    store, _ = snapshot.open_store(fleet_store_path(store_path), log=log)
+    store.authorizer = fleet.FleetGuard(authorizer)
+    return store
+
+
+def subscription(festival_id, fleet_store):
+    """The fleet topic as an ``IrohNode(also=[...])`` entry."""
+    return (fleet.fleet_topic(festival_id), fleet_store, "fleet")
+
+
+class FleetReport:
+    """Publishes the screen's status into ``store`` (the fleet log) when core/fleet says so.
+
+    ``tick()`` never raises for the screen's loop: a key the festival group does not name
+    (the organiser adds it: ``pandascreen-host group add KEY --level pull``) or a refused
+    status is said once through ``log`` and the screen goes on."""
+
+    def __init__(self, controller, seed, store, festival_id, clock=time.time, temp_path=THERMAL, log=None):
         self.controller = controller
         self.seed = seed
+        self.public_key = public_key(seed)
         self.store = store
+        self.festival_id = festival_id
         self.log_id = fleet.fleet_log_id(festival_id)
         self.clock = clock
         self.started = clock()
         self.temp_path = temp_path
         self.reporter = fleet.Reporter()
+        self.log = log or (lambda line: None)
+        self.problem = None  # the last reason nothing was published, said once
+
+    def _say(self, why):
+        if why != self.problem:
+            self.log(why)
+        self.problem = why
 
     def tick(self, now=None):
+        guard = getattr(self.store, "authorizer", None)
+        if isinstance(guard, fleet.FleetGuard) and not fleet.may_report(guard.authorizer, self.public_key):
+            key = hexlify(self.public_key)
+            self._say("fleet: this screen's key %s is not in the festival group, so its status is not "
+                             "reported (organiser: pandascreen-host group add %s --level pull --festival-id %s)"
+                             % (key[:16], key, self.festival_id))
+            return None
         now = int(self.clock() if now is None else now)
         fields = status_fields(self.controller, now, self.started, self.temp_path)
-        return self.reporter.publish(self.store, self.seed, self.log_id, now, **fields)
+        try:
+            op = self.reporter.publish(self.store, self.seed, self.log_id, now, **fields)
+        except (IngestError, SchemaError) as e:
+            self._say("fleet: status not published: %s" % e)
+            return None
+        if op is not None:
+            self.problem = None
+        return op
 
 
 def exists(path=THERMAL):
