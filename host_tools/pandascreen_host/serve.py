@@ -7,7 +7,10 @@ yet), so something on the laptop must listen, say who it is, and push edits whil
 connected.  It serves the store over ``pandascreen.node.iroh_transport`` (node id = the
 organiser's public key, the key screens already trust), re-imports the watched schedule when the
 file changes -- through ``import_cmd.run``, the same code as ``pandascreen-host import`` -- and the
-new operations reach every connected screen (and screens relaying for it) at once.
+new operations reach every connected screen (and screens relaying for it) at once.  It also
+syncs the festival's fleet log (core/fleet.py: each screen's signed status, in
+``festival.fleet.db`` beside the store, kept only for keys the festival group names), which the
+console's screens table reads.
 
 It prints one ``listening: node <node id> at <ip>:<port>`` line per address, then peers
 connecting, what each holds and what was sent.  Ctrl-C ends live sessions with Close and exits 0.
@@ -160,7 +163,7 @@ def run(args, out=None, err=None, stop=None):
         store = SqliteStore(args.store)
     except IngestError as e:
         raise UserError(str(e))
-    node = tcp = feed_server = mdns = console = None
+    node = tcp = feed_server = mdns = console = fleet_store = None
     try:
         store.path = args.store
         fid = _festival_id(store, pk, args.festival_id)
@@ -168,9 +171,14 @@ def run(args, out=None, err=None, stop=None):
         # issue 13: the laptop keeps (and so relays) only what the festival group lets write,
         # like a screen: a hostile peer dialling serve directly gets nothing stored here
         from pandascreen.core import auth
-        auth.guard(store, auth.for_authors([pk]), operation.log_id_for_topic(topic))
+        from pandascreen.node import fleet_report
+        group = auth.guard(store, auth.for_authors([pk]), operation.log_id_for_topic(topic))
+        try:
+            fleet_store = fleet_report.open_fleet_store(args.store, group, log=say)
+        except IngestError as e:
+            raise UserError(str(e))
         node = IrohNode(store, topic, seed, bind=args.listen, network_id=network_id, live=True,
-                        reconnect=False, say=say)
+                        reconnect=False, say=say, also=[fleet_report.subscription(fid, fleet_store)])
         try:
             node.start()
         except PandascreenError as e:
@@ -179,6 +187,8 @@ def run(args, out=None, err=None, stop=None):
             % (fid, args.store, store.count(), pk.hex()))
         for addr in node.addresses():
             say("listening: node %s at %s" % (node.node_id, addr))
+        say("fleet: screens' status syncs into %s (%d screen(s) so far)"
+            % (fleet_report.fleet_store_path(args.store), len(fleet_store.heights())))
         if args.tcp:
             from pandascreen.node.tcp import SyncServer
             host, _, port = args.tcp.rpartition(":")
@@ -196,7 +206,7 @@ def run(args, out=None, err=None, stop=None):
                 % (feed_server.host, feed_server.port, fid))
 
         from pandascreen_host.console import start as console_start
-        console = console_start.start(args, store, fid, seed, pk, node, say)
+        console = console_start.start(args, store, fid, seed, pk, node, say, fleet_store)
 
         def reimport():
             say("%s changed: importing" % args.watch)
@@ -231,6 +241,8 @@ def run(args, out=None, err=None, stop=None):
             mdns.stop()
         if node is not None:
             node.stop()
+        if fleet_store is not None:
+            fleet_store.close()
         store.close()
     say("stopped")
     return 0

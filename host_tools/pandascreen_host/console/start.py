@@ -5,7 +5,6 @@ that wires the console to serve's store, key and live node.
 """
 
 from pandascreen.core import operation
-from pandascreen.core.store import MemoryStore
 
 
 def add_arguments(p):
@@ -16,17 +15,16 @@ def add_arguments(p):
                    help="secret the console page must carry (needed off localhost)")
 
 
-def start(args, store, festival_id, seed, pk, node, say):
-    """The running ConsoleServer, or None without --console."""
+def start(args, store, festival_id, seed, pk, node, say, fleet_store):
+    """The running ConsoleServer, or None without --console.  ``fleet_store`` is the fleet
+    log serve's node syncs (the screens table; its page updates as a status arrives)."""
     if not getattr(args, "console", None):
         return None
     from pandascreen_host.console.server import ConsoleServer, parse_bind
     from pandascreen_host.console.state import Console
     host, port = parse_bind(args.console, args.console_token)
     log_id = operation.log_id_for_festival(festival_id)
-    # the fleet log is not synced to the laptop yet (core/fleet.py's log has its own topic):
-    # screens appear here once it is; the program, change log and edits work now
-    console = Console(store, log_id, MemoryStore(), store.authorizer, pk, festival_id)
+    console = Console(store, log_id, fleet_store, store.authorizer, pk, festival_id)
     server = ConsoleServer(console, seed, host, port, token=args.console_token,
                            on_published=node.notify, say=say).start()
     say("console: %s" % (server.url if host in ("127.0.0.1", "localhost", "::1")

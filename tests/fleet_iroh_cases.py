@@ -1,0 +1,165 @@
+"""Issue 11: screens' status (core/fleet.py) travels over iroh like the schedule, on its own topic
+and in its own guarded store: screen -> laptop (initial sync and live), a stranger's status
+refused, screen -> screen -> laptop relay, a peer without the fleet topic (the real app and
+serve processes: fleet_app_cases.py).  Run by test_fleet_iroh.py inside a loopback-only
+namespace; every wait is bounded."""
+import time
+
+import pytest
+
+from pandascreen import demofest
+from pandascreen.core import auth, fleet, operation
+from pandascreen.core.crypto import public_key
+from pandascreen.node import fleet_report, iroh_transport
+from pandascreen.node.iroh_transport import IrohNode
+from pandascreen.node.sqlite_store import SqliteStore
+from pandascreen_host.console.state import Console
+
+FID = demofest.FESTIVAL_ID
+TOPIC = operation.festival_topic(FID)
+LOG = operation.log_id_for_topic(TOPIC)
+FLEET_LOG = fleet.fleet_log_id(FID)
+ORG = bytes([31] * 32)
+SCREEN_A = bytes([32] * 32)
+SCREEN_B = bytes([33] * 32)
+STRANGER = bytes([34] * 32)
+NOW = demofest.DAY_START + 3600
+
+
+def wait_for(cond, timeout=5.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.01)
+    return cond()
+
+
+def status(shows="Main Stage: Opening"):
+    return dict(shows=shows, heights={"ab" * 8: 3}, clock=True, uptime=60, version="test")
+
+
+@pytest.fixture
+def peers(tmp_path):
+    """make(seed, name, guarded=True): an IrohNode syncing the festival topic (store guarded by
+    the festival group, as a screen's controller does) and the fleet topic (its own store,
+    FleetGuard'ed unless ``guarded=False``: a hostile peer keeps whatever it likes)."""
+    made = []
+
+    def make(seed, name, guarded=True, fleet_topic=True):
+        path = str(tmp_path / ("%s.db" % name))
+        store = SqliteStore(path)
+        group = auth.guard(store, auth.for_authors([public_key(ORG)]), LOG)
+        if guarded:
+            fleet_store = fleet_report.open_fleet_store(path, group)
+        else:
+            fleet_store = SqliteStore(fleet_report.fleet_store_path(path))
+        lines = []
+        also = [fleet_report.subscription(FID, fleet_store)] if fleet_topic else []
+        node = IrohNode(store, TOPIC, seed, bind="127.0.0.1:0", timeout=3.0, connect_timeout=2.0,
+                        say=lines.append, also=also).start()
+        node.lines, node.group, node.fleet_store = lines, group, fleet_store
+        made.append((node, store, fleet_store))
+        return node
+
+    yield make
+    for node, store, fleet_store in made:
+        node.stop()
+        fleet_store.close()
+        store.close()
+
+
+def organise(node, members):
+    """The organiser's festival on ``node``: the demo program and a group naming ``members``
+    (Pull, as screens are; docs/AUTH.md)."""
+    ops = node.store.publish_many(ORG, demofest.bodies(), LOG, demofest.DAY_START * 1000000)
+    prev = ops[-1].hash
+    for m in members:
+        prev = node.store.publish(ORG, auth.group_body(node.group.group_id, auth.add(public_key(m), auth.PULL),
+                                                       [prev]), LOG, NOW * 1000000).hash
+    assert all(fleet.may_report(node.group, public_key(m)) for m in members)
+
+
+def reported(node, seed):
+    """seq_num of ``seed``'s status in ``node``'s fleet store, or None."""
+    return (node.fleet_store.heights(FLEET_LOG).get(public_key(seed)) or {}).get(FLEET_LOG)
+
+
+def test_a_screens_status_reaches_the_laptop_and_its_console_then_live(peers):
+    laptop = peers(ORG, "laptop")
+    organise(laptop, [SCREEN_A])
+    screen = peers(SCREEN_A, "a")
+    st = screen.sync(laptop.ticket())
+    # the festival topic syncs exactly as before: the program and the group, nothing of the fleet
+    assert st["ops_new"] == laptop.store.count() and screen.store.count() == laptop.store.count()
+    assert all(FLEET_LOG not in logs for logs in laptop.store.heights().values())
+    # the screen knows now it is in the group: its status is stored on it and reaches the laptop
+    reporter = fleet.Reporter()
+    assert reporter.publish(screen.fleet_store, SCREEN_A, FLEET_LOG, NOW, **status()) is not None
+    assert wait_for(lambda: reported(laptop, SCREEN_A) == 0)
+    con = Console(laptop.store, LOG, laptop.fleet_store, laptop.group, public_key(ORG), FID, clock=lambda: NOW + 5)
+    rows = con.snapshot()["screens"]
+    assert [r["key"] for r in rows] == [public_key(SCREEN_A).hex()] and rows[0]["shows"] == "Main Stage: Opening"
+    # the fleet session stays live: the next status is pushed (pruned: one op per screen stays)
+    assert wait_for(lambda: any(s["topic"] == "fleet" and s["live"] for s in screen.status()))
+    later = NOW + fleet.HEARTBEAT
+    assert reporter.publish(screen.fleet_store, SCREEN_A, FLEET_LOG, later, **status("Tent: Workshop")) is not None
+    assert wait_for(lambda: reported(laptop, SCREEN_A) == 1)
+    assert any("(fleet): sent 1 live operation(s)" in l for l in screen.lines)
+    assert [op.seq_num for op in laptop.fleet_store.all_operations(FLEET_LOG)] == [1]
+    assert con.snapshot(later + 5)["screens"][0]["shows"] == "Tent: Workshop"
+    # and the festival store never saw a status operation
+    assert all(FLEET_LOG not in logs for logs in laptop.store.heights().values())
+
+
+def test_a_strangers_status_offered_over_iroh_is_not_stored(peers):
+    laptop = peers(ORG, "laptop")
+    organise(laptop, [SCREEN_A])
+    screen = peers(SCREEN_A, "a", fleet_topic=False)  # only to hold the group and sign A's status
+    screen.sync(laptop.ticket())
+    good = fleet.Reporter().publish(screen.fleet_store, SCREEN_A, FLEET_LOG, NOW, **status())
+    hostile = peers(STRANGER, "stranger", guarded=False)
+    hostile.fleet_store.ingest_op(good)  # it relays A's real status ...
+    fleet.Reporter().publish(hostile.fleet_store, STRANGER, FLEET_LOG, NOW, **status("FREE BEER"))  # ... and its own
+    assert hostile.fleet_store.count() == 2
+    hostile.sync(laptop.ticket())
+    assert wait_for(lambda: reported(laptop, SCREEN_A) == 0 and laptop.fleet_store.refused >= 1)
+    assert reported(laptop, STRANGER) is None and laptop.fleet_store.count() == 1
+    assert "not in the festival group" in laptop.fleet_store.last_refused
+    con = Console(laptop.store, LOG, laptop.fleet_store, laptop.group, public_key(ORG), FID, clock=lambda: NOW)
+    assert [r["key"] for r in con.snapshot()["screens"]] == [public_key(SCREEN_A).hex()]
+
+
+def test_status_is_relayed_screen_to_screen_to_laptop(peers):
+    laptop = peers(ORG, "laptop")
+    organise(laptop, [SCREEN_A, SCREEN_B])
+    b = peers(SCREEN_B, "b")
+    a = peers(SCREEN_A, "a")
+    b.sync(laptop.ticket())
+    a.sync(b.ticket())  # A only knows B
+    assert a.store.count() == laptop.store.count()
+    assert wait_for(lambda: any(s["topic"] == "fleet" and s["live"] for s in b.status())
+                    and any(s["topic"] == "fleet" and s["live"] for s in a.status()))
+    fleet.Reporter().publish(a.fleet_store, SCREEN_A, FLEET_LOG, NOW, **status())
+    assert wait_for(lambda: reported(laptop, SCREEN_A) == 0)
+    assert reported(b, SCREEN_A) == 0
+
+
+def test_a_peer_without_the_fleet_topic_still_syncs_the_festival(peers):
+    """An older pandascreen (or a Rust p2panda node) drops the fleet session after its topic
+    handshake: the festival syncs and stays live, the drop is said, and the fleet topic is not
+    asked again while that festival session lasts."""
+    old = peers(ORG, "old", fleet_topic=False)
+    organise(old, [SCREEN_A])
+    screen = peers(SCREEN_A, "a")
+    st = screen.sync(old.ticket())
+    assert st["ops_new"] == old.store.count()
+    assert wait_for(lambda: any("which this node does not sync: dropped" in l for l in old.lines))
+    assert wait_for(lambda: any(l.startswith("fleet topic with") and "not sync the fleet topic" in l
+                                for l in screen.lines))
+    key = (fleet.fleet_topic(FID), str(iroh_transport.parse_peer(old.ticket())))
+    assert key in screen._no_topic and key not in screen._wanted
+    assert screen.sync(old.ticket())["already_live"]
+    publish_more = old.store.publish(ORG, demofest.bodies()[0], LOG, (NOW + 10) * 1000000)
+    old.notify()
+    assert wait_for(lambda: screen.store.has(publish_more.hash))
