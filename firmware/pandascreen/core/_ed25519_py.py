@@ -68,7 +68,10 @@ _H0 = (0x6A09E667F3BCC908, 0xBB67AE8584CAA73B, 0x3C6EF372FE94F82B, 0xA54FF53A5F1
 
 
 def _sha512_block(h, w):
-    """Fold one 128-byte block (``w``: its 16 words, a list extended in place) into state ``h``.
+    """Fold one 128-byte block (``w``: 80 slots, the block's 16 words first, the rest filled
+    here) into state ``h``.  The caller's one list of 80 is reused block after block: extending
+    a list of 16 to 80 reallocated it three times per block, the last time as one 512-byte
+    piece, which a satellite's fragmented heap at boot did not always have.
 
     A rotation is a shift of the word doubled to 128 bits (x | x << 64), masked once for all
     three rotations of a sigma: on MicroPython every bignum operation allocates, and this
@@ -81,8 +84,8 @@ def _sha512_block(h, w):
         y = w[t - 2]
         xx = x | (x << 64)
         yy = y | (y << 64)
-        w.append((w[t - 16] + ((((xx >> 1) ^ (xx >> 8)) & m) ^ (x >> 7)) + w[t - 7]
-                  + ((((yy >> 19) ^ (yy >> 61)) & m) ^ (y >> 6))) & m)
+        w[t] = (w[t - 16] + ((((xx >> 1) ^ (xx >> 8)) & m) ^ (x >> 7)) + w[t - 7]
+                + ((((yy >> 19) ^ (yy >> 61)) & m) ^ (y >> 6))) & m
     a, b, c, d, e, f, g, hh = h
     for t in range(80):
         ee = e | (e << 64)
@@ -105,6 +108,7 @@ def _sha512_py(*parts):
     """SHA-512 of the concatenated ``parts`` (buffers), without concatenating them: whole blocks
     are read in place, and at most one block (plus the padded tail) is ever copied."""
     h = _H0
+    w = [0] * 80  # the message schedule, refilled for every block
     pending = b""  # < 128 bytes carried to the next part
     n = 0
     for part in parts:
@@ -116,14 +120,17 @@ def _sha512_py(*parts):
             pending += bytes(part[:off])
             if len(pending) < 128:
                 continue
-            h = _sha512_block(h, list(struct.unpack(">16Q", pending)))
+            w[0:16] = struct.unpack(">16Q", pending)
+            h = _sha512_block(h, w)
         end = off + (len(part) - off) // 128 * 128
         for o in range(off, end, 128):
-            h = _sha512_block(h, list(struct.unpack_from(">16Q", part, o)))
+            w[0:16] = struct.unpack_from(">16Q", part, o)
+            h = _sha512_block(h, w)
         pending = bytes(part[end:])
     tail = pending + b"\x80" + bytes((111 - n) % 128) + struct.pack(">QQ", n >> 61, (n << 3) & M64)
     for off in range(0, len(tail), 128):
-        h = _sha512_block(h, list(struct.unpack_from(">16Q", tail, off)))
+        w[0:16] = struct.unpack_from(">16Q", tail, off)
+        h = _sha512_block(h, w)
     return struct.pack(">8Q", *h)
 
 

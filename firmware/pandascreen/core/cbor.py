@@ -156,12 +156,6 @@ def _need_bytes(data):
         raise CBORError("CBOR input must be bytes, not %s" % type(data).__name__)
 
 
-def decode_prefix(data, pos=0):
-    """Decode one item starting at ``pos``; return (item, next_pos)."""
-    _need_bytes(data)
-    return _dec(data, pos, 0)
-
-
 def loads(data):
     """Decode exactly one CBOR item; trailing bytes are an error.
 

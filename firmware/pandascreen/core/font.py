@@ -120,7 +120,7 @@ _ASCII = (
     b"\x00\x00\x08\x15\x02\x00\x00\x00"  # '~'
 )
 
-_EXTRA_CHARS = "äöüÄÖÜßéèêàáçñøåíóú\u2026ôîûâùëïÉÈÊÀ"  # the last row: French (core/i18n.py)
+_EXTRA_CHARS = "äöüÄÖÜßéèêàáçñøåíóú\u2026ôîûâùëïÉÈÊÀ"  # the last row: French (node/i18n.py)
 _EXTRA = (
     b"\x0a\x00\x0e\x01\x0f\x11\x0f\x00"  # ä
     b"\x0a\x00\x0e\x11\x11\x11\x0e\x00"  # ö
@@ -200,12 +200,34 @@ def _translit(ch):
     return "?"
 
 
+def _ascii(s):
+    """The UTF-8 bytes of ``s`` if it is printable ASCII only, else None.
+
+    WHY bytes: MicroPython makes every character a loop takes out of a str a qstr, kept for good,
+    and grows the qstr pool in doubling blocks (640 bytes at 160 entries) -- mid-frame, where a
+    satellite's fragmented 120 KB heap may have no such block left.  The bytes of a str are small
+    ints: nothing is interned, and the one copy is garbage of the size of the text."""
+    b = s.encode()
+    if len(b) != len(s):
+        return None
+    for c in b:
+        if c < 32 or c == 127:
+            return None
+    return b
+
+
 def normalize(s):
-    """``s`` rewritten to characters this font has glyphs for (what gets drawn)."""
+    """``s`` rewritten to characters this font has glyphs for (what gets drawn).
+
+    Printable ASCII (``_ascii``) comes back as it is: every ``draw_text`` and ``text_width``
+    calls this, and a list of its characters was garbage on every frame of a satellite."""
     if s is None:
         return ""
+    s = str(s)
+    if _ascii(s) is not None:
+        return s
     out = []
-    for ch in str(s):
+    for ch in s:
         o = ord(ch)
         if 32 <= o < 127:
             out.append(ch)
@@ -250,10 +272,11 @@ def draw_text(canvas, x, y, s, color=1, scale=1):
     Returns the width drawn (``text_width(s, scale)``).
     """
     s = normalize(s)
+    codes = _ascii(s)  # ints, not one-character strs (see _ascii)
     cx = x
-    for ch in s:
-        if ch != " ":
-            rows = _glyph(ch)
+    for ch in s if codes is None else codes:
+        if ch != " " and ch != 32:
+            rows = _glyph(ch) if codes is None else _ASCII[(ch - 32) * 8:(ch - 31) * 8]
             for r in range(CELL_H):
                 bits = rows[r]
                 c = 0
