@@ -21,6 +21,11 @@ class FakeEvent:
         self.speakers = list(speakers)
         self.track = track
         self.lang = lang
+        self.status = ""  # "cancelled" as core/schema.CANCELLED
+        self.was_moved = False
+
+    def moved(self):
+        return self.was_moved
 
 
 class FakeSchedule:
@@ -66,3 +71,11 @@ def demo_schedule():
         FakeEvent("e5", "garden", "Closing jam", DAY + 2 * 3600, DAY + 3 * 3600, [], "Music", ""),
     ]
     return FakeSchedule(fest, venues, events)
+
+
+def changed_schedule():
+    """``demo_schedule`` with the opening keynote cancelled and the p2panda talk moved."""
+    s = demo_schedule()
+    s._events[0].status = "cancelled"
+    s._events[1].was_moved = True
+    return s

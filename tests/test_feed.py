@@ -292,3 +292,20 @@ def test_a_pi_screen_serves_the_feed_of_the_schedule_it_holds(tmp_path):
         server.stop()
     assert start_for_screen(dict(cfg, key="missing.key"), store, str(tmp_path), device, said.append, port=0) is None
     assert "cannot read the device key" in said[-1]
+
+
+def test_a_cancelled_event_reaches_a_satellite_marked_cancelled():
+    """The feed has no status field: a cancelled talk's title says so, so a board never shows it
+    as happening (and an older board's firmware reads it the same); the audit still re-derives it."""
+    from pandascreen.core import schema
+    store = demo_store()
+    sch = Schedule.from_store(store, LOG, authors=[public_key(ORGANISER)])
+    on_now = [e for v in sch.venues() for e in sch.events(v.id) if e.start <= NOW < e.end][0]
+    store.publish(ORGANISER, schema.make_body("event", "update", on_now.id, {"status": schema.CANCELLED}), LOG,
+                  demofest.DAY_START * 1000000 + 200)
+    data = demo_feed(store)
+    info = checker().check(bytearray(data), len(data))
+    view = feed.FeedView(bytearray(data), info, 1)
+    titles = [layout.build_view(view, i, NOW)["now"] for i in range(info.venue_count)]
+    assert "CANCELLED: %s" % on_now.title in [t["title"] for t in titles if t]
+    assert feed_sign.audit(data, store, LOG, auth.for_authors([public_key(ORGANISER)]))

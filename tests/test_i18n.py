@@ -1,6 +1,7 @@
-"""Labels in the festival's language (core/i18n.py) and the glyphs they need (core/font.py)."""
+"""Labels in the festival's language (node/i18n.py) and the glyphs they need (core/font.py)."""
 
-from pandascreen.core import font, i18n
+from pandascreen.core import font
+from pandascreen.node import i18n
 
 TABLES = ("en", "de", "fr")
 
@@ -81,9 +82,12 @@ def test_controller_shows_the_festivals_language_unless_the_config_says_otherwis
         schema.make_body("event", "create", "e", {"venue": "v", "title": "Bal", "start": t, "end": t + 3600}),
     ], operation.log_id_for_festival("fest"), (t - 3600) * 1000000)
     views = []
-    ctl = Controller({"festival_id": "fest"}, store, render=views.append)
+    ctl = Controller({"festival_id": "fest"}, store, render=views.append, translate=i18n.translate)
     ctl.redraw(t + 600)
     assert views[-1]["label_now"] == "EN COURS" and views[-1]["now"]["left"] == "encore 50m"
-    ctl = Controller({"festival_id": "fest", "language": "de"}, store, render=views.append)
+    ctl = Controller({"festival_id": "fest"}, store, render=views.append)  # a board: English, no words
+    ctl.redraw(t + 600)
+    assert "label_now" not in views[-1] and views[-1]["now"]["left"] == "50m left"
+    ctl = Controller({"festival_id": "fest", "language": "de"}, store, render=views.append, translate=i18n.translate)
     ctl.redraw(t + 600)
     assert views[-1]["now"]["left"] == "noch 50m"

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from fakesched import DAY, OFFSET, FakeEvent, FakeSchedule, FakeVenue, demo_schedule
+from fakesched import DAY, OFFSET, FakeEvent, FakeSchedule, FakeVenue, changed_schedule, demo_schedule
 from mpy import FIRMWARE, HERE, harness_ready, run_micropython
-from pandascreen.core import font, layout
+from pandascreen.core import font, layout, overview
 
 
 class VLSBCanvas:
@@ -146,7 +146,7 @@ def test_view_nothing_now_nothing_next():
     v = layout.build_view(s, 0, DAY + 3600 + 60)         # break between two talks
     assert v["now"] is None
     assert v["next"]["in"] == "in 14m"
-    assert v["message"] == ""
+    assert v["message"] == "Break until 15:15"  # a gap says when the next begins
     v = layout.build_view(s, 0, DAY + 2 * 3600)          # last talk running
     assert v["now"]["title"].startswith("Peer-to-peer")
     assert v["next"] is None
@@ -170,7 +170,7 @@ def test_view_next_on_a_later_day():
     # festival night: 23:00 local, next act at 01:00 is "in 2h", not "tomorrow"
     night = FakeSchedule(fest, venues, [FakeEvent("e", "a", "Late set", DAY + 11 * 3600, DAY + 12 * 3600)])
     v = layout.build_view(night, 0, DAY + 9 * 3600)
-    assert (v["clock"], v["next"]["start"], v["next"]["in"], v["message"]) == ("23:00", "01:00", "in 2h", "")
+    assert (v["clock"], v["next"]["start"], v["next"]["in"], v["message"]) == ("23:00", "01:00", "in 2h", "Break until tomorrow 01:00")
     assert v["next"]["days"] == 1 and v["next"]["soon"]
 
 
@@ -303,11 +303,12 @@ MP_CASES = [(0, 25 * 60, "synced 14:20"), (2, 25 * 60, ""), (0, 3600 + 60, "offl
 MP_SCRIPT = """
 import framebuf
 from pandascreen.core import layout
-from fakesched import demo_schedule, FakeSchedule, DAY
+from fakesched import changed_schedule, demo_schedule, FakeSchedule, DAY
 import ubinascii
 s = demo_schedule()
 cases = %r
 frames = [(s, vi, DAY + dt, st) for vi, dt, st in cases] + [(FakeSchedule(), 0, DAY, "offline")]
+frames += [(changed_schedule(), 0, DAY + 600, ""), (changed_schedule(), 0, DAY + 3000, "")]
 for sch, vi, now, st in frames:
     buf = bytearray(128 * 8)
     fb = framebuf.FrameBuffer(buf, 128, 64, framebuf.MONO_VLSB)
@@ -325,6 +326,7 @@ def test_micropython_framebuf_matches_cpython(tmp_path):
     got = [bytes.fromhex(line.split()[1]) for line in out.splitlines() if line.startswith("frame ")]
     s = demo_schedule()
     frames = [(s, vi, DAY + dt, st) for vi, dt, st in MP_CASES] + [(FakeSchedule(), 0, DAY, "offline")]
+    frames += [(changed_schedule(), 0, DAY + 600, ""), (changed_schedule(), 0, DAY + 3000, "")]  # cancelled, moved
     assert len(got) == len(frames)
     for (sch, vi, now, st), mp_buf in zip(frames, got):
         c = VLSBCanvas(128, 64)
@@ -385,22 +387,22 @@ def test_long_venue_name_fits_the_inky_header():
 
 def _boards():
     s = demo_schedule()
-    yield layout.build_board(s, DAY + 25 * 60, "synced 14:20")
-    yield layout.build_board(s, DAY + 10 * 3600, "")
-    yield layout.build_board(FakeSchedule(), DAY, "offline")
+    yield overview.build_board(s, DAY + 25 * 60, "synced 14:20")
+    yield overview.build_board(s, DAY + 10 * 3600, "")
+    yield overview.build_board(FakeSchedule(), DAY, "offline")
     many = FakeSchedule({"name": "An Extraordinarily Long Festival Name That Never Ends"},
                         [FakeVenue("v%d" % i, "Venue With A Really Long Name %d" % i, i) for i in range(40)],
                         [FakeEvent("e%d" % i, "v%d" % i, "W" * 90, DAY, DAY + 60, ["S"]) for i in range(40)])
     for page in (0, 1, 7):
-        yield layout.build_board(many, DAY + 30, "x" * 300, page)
+        yield overview.build_board(many, DAY + 30, "x" * 300, page)
 
 
 def test_build_board_is_build_view_per_venue():
     s = demo_schedule()
-    b = layout.build_board(s, DAY + 25 * 60, "ok", 3)
+    b = overview.build_board(s, DAY + 25 * 60, "ok", 3)
     assert (b["festival"], b["clock"], b["status"], b["page"], b["message"]) == ("Pandafest 2026", "14:25", "ok", 3, "")
     assert b["venues"] == [layout.build_view(s, i, DAY + 25 * 60, "ok") for i in range(3)]
-    assert layout.build_board(FakeSchedule(), DAY)["message"] == layout.NO_SCHEDULE
+    assert overview.build_board(FakeSchedule(), DAY)["message"] == layout.NO_SCHEDULE
 
 
 @pytest.mark.parametrize("width,height,palette", SIZES)
@@ -408,15 +410,15 @@ def test_draw_board_stays_inside_and_uses_palette(width, height, palette):
     colors = (0, 1, 2) if palette == "tricolor" else (0, 1)
     for board in _boards():
         c = StrictCanvas(width, height, colors)
-        layout.draw_board(c, width, height, board, palette)
+        overview.draw_board(c, width, height, board, palette)
         assert c.px[(0, 0)] == 1
         assert sum(1 for v in c.px.values() if v) > 50
 
 
 def test_board_shows_every_venue_at_a_glance_when_it_can():
-    board = layout.build_board(demo_schedule(), DAY + 25 * 60)
+    board = overview.build_board(demo_schedule(), DAY + 25 * 60)
     c = VLSBCanvas(400, 300)
-    layout.draw_board(c, 400, 300, board, "mono")
+    overview.draw_board(c, 400, 300, board, "mono")
     m = layout.Metrics(400, 300)
-    plan = layout._board_plan(m, board["venues"], m.inner, 300 - m.header_h - m.gap - m.footer_h - 1)
+    plan = overview._board_plan(m, board["venues"], m.inner, 300 - m.header_h - m.gap - m.footer_h - 1)
     assert len(plan[5]) == 1 and plan[0] >= 2           # one page, text at scale 2 or more

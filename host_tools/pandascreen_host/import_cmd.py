@@ -78,7 +78,7 @@ def run(args, out=None, err=None):
     if store is None:
         current = None
     else:
-        current = Schedule.from_store(store, log_id, authors=[pk]).to_neutral()
+        current = importers.from_schedule(Schedule.from_store(store, log_id, authors=[pk]))
         if args.dry_run:
             store.close()
         if current["festival"] is None and not current["venues"] and not current["events"]:

@@ -9,6 +9,8 @@ Doing that once here keeps them from drifting apart (they had: "synced HH:MM" in
   the Pi's transport on the Pi); ``peers()`` lists whom to ask (default: the config's peers);
 * ``render(view)`` draws a ``layout.build_view`` dict (framebuf on the board, PIL/luma on the Pi);
 * ``load_time()`` / ``save_time(t)`` persist the last time known to be good (``TimeFile``);
+* ``translate(view, lang)`` puts a view in the festival's language (node/i18n.py on the Pi, whose
+  words stay there: a board shows English);
 * locking: ``step(lock=...)`` never holds the lock while talking to peers, so a button press on
   the Pi is drawn at once even while a slow sync runs.
 
@@ -53,7 +55,7 @@ class Controller:
     """
 
     def __init__(self, cfg, store, transport=None, render=None, peers=None, clock=None,
-                 load_time=None, save_time=None, log=None):
+                 load_time=None, save_time=None, log=None, translate=None):
         self.cfg = cfg
         self.store = store
         # p2panda convention: the sync handshake carries the topic, logs are keyed by BLAKE3(topic)
@@ -72,6 +74,7 @@ class Controller:
         self._peers = peers
         self.clock = clock or time.time
         self.log = log or _ignore
+        self.translate = translate
         self._save_time = save_time
         self.last_known = None
         if load_time is not None:
@@ -173,7 +176,7 @@ class Controller:
         self.overview = False
 
     def show_all(self):
-        """A long press: show every venue at once (``layout.build_board``) until ``go_home``."""
+        """A long press: show every venue at once (``overview.build_board``) until ``go_home``."""
         self.overview = True
         self._flipped_at = self.clock()
 
@@ -275,9 +278,8 @@ class Controller:
             v["clock"] = NO_CLOCK
             v["message"] = CLOCK_NOT_SET
         lang = self.cfg.get("language") or (self.schedule.festival or {}).get("language")
-        if lang:  # core/i18n.py only when a language is set: an English board keeps its heap
-            from pandascreen.core import i18n
-            i18n.translate(v, lang)
+        if lang and self.translate is not None:
+            self.translate(v, lang)
         return v
 
     def frame_key(self, now):

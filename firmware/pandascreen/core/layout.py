@@ -17,6 +17,11 @@ NO_SCHEDULE = "No schedule yet \u2014 waiting for sync"
 NO_MORE = "No more events today"
 THATS_ALL = "That's all"
 UNTITLED = "Untitled"
+CLOSED = "See you next time!"
+CANCELLED = "cancelled"
+MOVED = "moved"
+# messages with a time in them (``view["say"]``: key, epoch), in English; node/i18n.py has the rest
+SAY = {"starts": "starts %s", "break_until": "break until %s", "tomorrow": "tomorrow", "in_days": "in %d days"}
 # a next event on the following day but less than this many minutes away (festival nights)
 # is still "in 2h", not "tomorrow"
 SOON_MIN = 6 * 60
@@ -44,6 +49,28 @@ def local_day(epoch, utc_offset_min=0):
 
 def weekday(epoch, utc_offset_min=0):
     return WEEKDAYS[local_day(epoch, utc_offset_min) % 7]
+
+
+def message_text(view, words=SAY, day_name=None, clock=None):
+    """``view["say"]`` (key, epoch) in words: "Starts Fri 16:00", "Break until 15:15".
+
+    One function for English (here) and the other languages (node/i18n.py passes its words,
+    weekday names and clock), so they say the same thing.  The day is left out when it is
+    today, "tomorrow", a weekday within the week, else how many days ahead (no time then)."""
+    key, epoch = view["say"]
+    offset = view.get("utc_offset") or 0
+    at = hhmm(epoch, offset)
+    at = clock(at) if clock is not None else at
+    day = local_day(epoch, offset)
+    days = day - local_day(view["at"], offset)
+    if days == 1:
+        at = words["tomorrow"] + " " + at
+    elif 1 < days < 7:
+        at = (day_name(day) if day_name is not None else WEEKDAYS[day % 7]) + " " + at
+    elif days >= 7:
+        at = words["in_days"] % days
+    text = words[key] % at
+    return text[:1].upper() + text[1:]
 
 
 def ceil_minutes(seconds):
@@ -81,6 +108,18 @@ def _title(ev):
     return t or UNTITLED
 
 
+def _tag(ev):
+    """CANCELLED, MOVED or "": a schedule's events know (core/schedule.py), a feed's do not."""
+    if not hasattr(ev, "moved"):
+        return ""
+    return CANCELLED if ev.status == CANCELLED else (MOVED if ev.moved() else "")
+
+
+def _say(view, key, epoch):
+    view["say"] = (key, int(epoch))
+    view["message"] = message_text(view)
+
+
 def build_view(schedule, venue_index, now, status="", absolute=False):
     """Everything the screen shows, as a plain dict (see module docstring for the schedule API).
 
@@ -90,7 +129,11 @@ def build_view(schedule, venue_index, now, status="", absolute=False):
     elapsed, duration (seconds), minutes_left, left ("25 min left").
     ``next``: title, start ("HH:MM"), in ("in 25 min" / "tomorrow" / "Sat"), minutes_until,
     days (local days ahead), soon (shown as "in ..."), speakers, track, lang.
-    ``message``: what to say where something is missing ("" when nothing is).
+    ``message``: what to say where something is missing ("" when nothing is): before the
+    festival "Starts Friday 16:00", in a gap "Break until 15:15", after it CLOSED (``say`` holds
+    the key and time of the first two, for node/i18n.py).  ``now``/``next`` ``status``: CANCELLED
+    (still in its slot, said instead of the time left), MOVED (a later edit changed its time or
+    venue) or "".
     ``absolute``: for full-refresh-only e-paper (core/refresh.py): no clock, "until 17:00" instead
     of "25m left", the next start without "in 25m", so the picture changes only at event boundaries.
     """
@@ -113,8 +156,10 @@ def build_view(schedule, venue_index, now, status="", absolute=False):
         "message": "",
         "status": str(status or ""),
         "absolute": bool(absolute),
+        "at": now,
+        "utc_offset": offset,
     }
-    venues = list(schedule.venues()) if schedule is not None else []
+    venues = schedule.venues() if schedule is not None else []  # a fresh list, or a feed's sequence
     if not venues:
         view["message"] = NO_SCHEDULE
         return view
@@ -134,6 +179,7 @@ def build_view(schedule, venue_index, now, status="", absolute=False):
         duration = max(0, end - start)
         elapsed = min(max(0, now - start), duration)
         left = ceil_minutes(end - now)
+        tag = _tag(current)
         view["now"] = {
             "title": _title(current),
             "time": "%s\u2013%s" % (hhmm(start, offset), hhmm(end, offset)),
@@ -147,7 +193,10 @@ def build_view(schedule, venue_index, now, status="", absolute=False):
             "duration": duration if duration else 1,
             "minutes_left": left,
             "left": "until %s" % hhmm(end, offset) if absolute else ("%s left" % span(left) if left else "ending"),
+            "status": tag,
         }
+        if tag == CANCELLED:
+            view["now"]["left"] = tag
     if upcoming is not None:
         start = int(upcoming.start)
         until = ceil_minutes(start - now)
@@ -159,6 +208,9 @@ def build_view(schedule, venue_index, now, status="", absolute=False):
             when = "tomorrow"
         else:
             when = weekday(start, offset)
+        tag = _tag(upcoming)
+        if tag == CANCELLED or (tag and soon):
+            when = tag  # a moved talk days away keeps its day
         view["next"] = {
             "title": _title(upcoming),
             "start": hhmm(start, offset),
@@ -169,11 +221,20 @@ def build_view(schedule, venue_index, now, status="", absolute=False):
             "speakers": _speakers(upcoming),
             "track": str(getattr(upcoming, "track", "") or ""),
             "lang": str(getattr(upcoming, "lang", "") or ""),
+            "status": tag,
         }
-    if current is None and (upcoming is None or not view["next"]["soon"]):
+    bounds = getattr(schedule, "bounds", None)  # a satellite's feed has none
+    bounds = bounds() if bounds is not None else None
+    if bounds is not None and now < bounds[0]:
+        _say(view, "starts", bounds[0])
+    elif bounds is not None and now >= bounds[1]:
+        view["message"] = CLOSED
+    elif current is None and (upcoming is None or not view["next"]["soon"]):
         view["message"] = NO_MORE
     elif upcoming is None:
         view["message"] = THATS_ALL
+    elif current is None:
+        _say(view, "break_until", upcoming.start)
     return view
 
 
@@ -251,6 +312,16 @@ def _hline(canvas, x, y, w, color, dotted=False):
         return
     for i in range(x, x + w, 2):
         canvas.pixel(i, y, color)
+
+
+def _titles(canvas, f, x, y, ev, w, k, m, color):
+    """Up to ``k`` wrapped title lines of ``ev``; a cancelled one struck through. Returns y."""
+    for line in f.wrap(ev["title"], w, k, m.ts):
+        f.draw_text(canvas, x, y, line, 1, m.ts)
+        if ev.get("status") == CANCELLED:
+            canvas.fill_rect(x, y + (font.CELL_H * m.ts) // 2 - 1, f.text_width(line, m.ts), max(1, m.ts // 2), color)
+        y += m.tl
+    return y
 
 
 def _bar(canvas, x, y, w, h, elapsed, duration, color, accent):
@@ -365,6 +436,8 @@ def _plan(m, avail, now, nxt, message):
         nxt = None
         message = ""
         want2 = k2 = 0
+    elif nxt is not None and _plan_height(m, now, nxt, message, k1, k2, sp1, sp2) > avail:
+        message = ""  # "Break until 15:15" above "Next 15:15": the next line says it too
     # big TrueType titles hold few lines: what is on NOW gets its whole title first
     while m.ttf and k1 < want1 and _plan_height(m, now, nxt, message, k1 + 1, k2, sp1, sp2) <= avail:
         k1 += 1
@@ -411,33 +484,33 @@ def draw_view(canvas, width, height, view, palette="mono", face=None):
         return
 
     # the last line's blank row below the text may fall off the bottom
-    k1, k2, sp1, sp2, nxt, message = _plan(m, bottom - y + 1, now, nxt, message)
+    # a gap's "Break until 15:15" must not push the status ("offline") off a footerless screen
+    room = bottom - y + 1 - (m.dl + 1 if now is None and message and view.get("status") and not m.footer_h else 0)
+    k1, k2, sp1, sp2, nxt, message = _plan(m, room, now, nxt, message)
     ds = m.ds
     if now is not None:
         if m.big:
             # "NOW 14:00–15:00 ........ 25 min left"
             lx = x0 + f.draw_text(canvas, x0, y, view.get("label_now") or "NOW", accent, ds) + font.CELL_W * ds
             f.draw_text(canvas, lx, y, now["time"], 1, ds)
-            _right(f, canvas, x0 + w, y, now["left"], 1, ds)
+            _right(f, canvas, x0 + w, y, now["left"], accent if now.get("status") else 1, ds)
             y += m.dl + m.gap
-        for line in f.wrap(now["title"], w, k1, m.ts):
-            f.draw_text(canvas, x0, y, line, 1, m.ts)
-            y += m.tl
+        y = _titles(canvas, f, x0, y, now, w, k1, m, accent)
+        cancelled = now.get("status") == CANCELLED
         if sp1 and m.big:
             f.draw_text(canvas, x0, y, f.ellipsize(now["speakers"], w, ds), 1, ds)
             y += m.sl
-        if m.big and not view.get("absolute"):  # a progress bar would tick on a full-refresh panel
+        if m.big and not view.get("absolute") and not cancelled:  # a bar would tick on a full-refresh panel
             y += m.gap
             _bar(canvas, x0, y, w, m.bar_h, now["elapsed"], now["duration"], 1, accent)
             y += m.bar_h
-        else:
-            # "14:00–15:00 [=====    ] 25m"
+        elif not m.big:
+            # "14:00–15:00 [=====    ] 25m" ("14:00–15:00    cancelled")
             tw = f.draw_text(canvas, x0, y, now["time"], 1, 1)
-            left = now["minutes_left"]
-            short = span(left)
-            rx = _right(f, canvas, x0 + w, y, short, 1, 1)
-            bx = x0 + tw + 3
-            _bar(canvas, bx, y, rx - 3 - bx, m.bar_h, now["elapsed"], now["duration"], 1, accent)
+            rx = _right(f, canvas, x0 + w, y, now["left"] if cancelled else span(now["minutes_left"]), 1, 1)
+            if not cancelled:
+                bx = x0 + tw + 3
+                _bar(canvas, bx, y, rx - 3 - bx, m.bar_h, now["elapsed"], now["duration"], 1, accent)
             y += m.dl
             if sp1:
                 # below the time line, so speakers do not read as another title line
@@ -452,15 +525,13 @@ def draw_view(canvas, width, height, view, palette="mono", face=None):
             f.draw_text(canvas, x0, y, f.ellipsize(message, w, ds), accent, ds)
             y += m.dl + m.gap
         # "Next 14:30 ......... in 25 min"
-        label = view.get("label_next") or "Next"  # core/i18n.translate sets the labels
+        label = view.get("label_next") or "Next"  # node/i18n.translate sets the labels
         label = label.upper() if m.big else label
         lx = x0 + f.draw_text(canvas, x0, y, label, accent, ds) + font.CELL_W * ds
         f.draw_text(canvas, lx, y, nxt["start"], 1, ds)
-        _right(f, canvas, x0 + w, y, nxt["in"], 1, ds)
+        _right(f, canvas, x0 + w, y, nxt["in"], accent if nxt.get("status") else 1, ds)
         y += m.dl + (m.gap if m.big else 0)
-        for line in f.wrap(nxt["title"], w, k2, m.ts):
-            f.draw_text(canvas, x0, y, line, 1, m.ts)
-            y += m.tl
+        y = _titles(canvas, f, x0, y, nxt, w, k2, m, accent)
         if sp2:
             f.draw_text(canvas, x0, y, f.ellipsize(nxt["speakers"], w, ds), 1, ds)
             y += m.sl
@@ -489,132 +560,3 @@ def _draw_message(canvas, width, y, bottom, view, m):
         ty += lh
     if status:
         _center(f, canvas, width, bottom - font.CELL_H, f.ellipsize(status, m.inner, 1), 1, 1)
-
-
-# -- the all-venues board ---------------------------------------------------------------------
-
-BOARD_MIN_CHARS = 14   # a column narrower than this many cells of text reads as noise
-
-
-def build_board(schedule, now, status="", page=0):
-    """The whole program at a glance: ``build_view`` of every venue at ``now`` (one arithmetic).
-
-    Keys: festival, clock, status, page (which page when not all venues fit; wraps), message
-    (as in ``build_view`` when there are no venues), venues (list of ``build_view`` dicts).
-    """
-    first = build_view(schedule, 0, now, status)
-    board = {"festival": first["festival"], "clock": first["clock"], "status": first["status"],
-             "page": int(page or 0), "message": "", "venues": []}
-    count = first["venue_count"]
-    if not count:
-        board["message"] = first["message"]
-        return board
-    board["venues"] = [first] + [build_view(schedule, i, now, status) for i in range(1, count)]
-    return board
-
-
-def _cell_lines(f, v, cw, s):
-    """A venue's cell: its full name (up to two lines), then what is on now, then what is next."""
-    name = f.wrap(v["venue"], cw, 2, s) or [""]
-    return len(name) + 2, name
-
-
-def _board_pages(f, venues, cols, cw, s, line_h, gap, body_h):
-    """Split venues into pages of rows (row-major, row height = tallest cell); None if a
-    single row does not fit."""
-    pages = [[]]
-    used = 0
-    for r in range(0, len(venues), cols):
-        row = venues[r:r + cols]
-        rh = max(_cell_lines(f, v, cw, s)[0] for v in row) * line_h + gap
-        if rh > body_h:
-            return None
-        if used + rh > body_h and pages[-1]:
-            pages.append([])
-            used = 0
-        pages[-1].append((row, rh))
-        used += rh
-    return pages
-
-
-def _board_plan(m, venues, inner, body_h):
-    """Largest text scale (then fewest columns) that shows every venue on one page; else the
-    smallest scale, as many columns as stay readable, over several pages."""
-    f = m.f
-    gap = max(2, m.gap)
-    top = max(m.ts, 1)
-    low = 2 * m.unit if m.ttf else 1
-    best = None
-    s = top
-    while s >= low:
-        line_h = (font.CELL_H + 1) * s
-        cols = 1
-        while True:
-            cw = (inner - (cols - 1) * gap * 2) // cols
-            if cw < BOARD_MIN_CHARS * font.CELL_W * s:
-                break
-            pages = _board_pages(f, venues, cols, cw, s, line_h, gap, body_h)
-            if pages is not None:
-                plan = (s, cols, cw, line_h, gap, pages)
-                if len(pages) == 1:
-                    return plan
-                if best is None or len(pages) < len(best[5]):
-                    best = plan
-            cols += 1
-        s -= 1
-    return best
-
-
-def draw_board(canvas, width, height, board, palette="mono", face=None):
-    """Draw ``board`` (from ``build_board``): a grid of venues, each with now and next."""
-    accent = accent_color(palette)
-    m = Metrics(width, height, face)
-    f = m.f
-    canvas.fill_rect(0, 0, width, height, 0)
-    venues = board.get("venues") or []
-    head = {"festival": board.get("festival") or "", "venue": board.get("festival") or "",
-            "clock": board.get("clock") or "", "position": "", "status": board.get("status") or ""}
-    bottom = height
-    y = m.header_h + m.gap
-    plan = _board_plan(m, venues, m.inner, (height - m.footer_h - 1 if m.footer_h else height) - y) \
-        if venues else None
-    if plan is not None and len(plan[5]) > 1:
-        head["position"] = "%d/%d" % (board.get("page", 0) % len(plan[5]) + 1, len(plan[5]))
-    _header(canvas, width, head, m)
-    if m.footer_h:
-        bottom = _footer(canvas, width, height, dict(head, festival=""), m)
-    if plan is None:
-        view = {"message": board.get("message") or NO_SCHEDULE, "status": "" if m.footer_h else head["status"]}
-        _draw_message(canvas, width, y, bottom, view, m)
-        return
-    s, cols, cw, line_h, gap, pages = plan
-    rows = pages[board.get("page", 0) % len(pages)]
-    for row, rh in rows:
-        x = m.pad
-        for v in row:
-            _draw_cell(canvas, f, x, y, cw, s, line_h, v, accent)
-            x += cw + 2 * gap
-        y += rh
-        _hline(canvas, m.pad, y - gap // 2 - 1, m.inner, 1, dotted=True)
-
-
-def _draw_cell(canvas, f, x, y, cw, s, line_h, v, accent):
-    n, name = _cell_lines(f, v, cw, s)
-    for line in name:
-        f.draw_text(canvas, x, y, line, accent, s)
-        y += line_h
-    now = v.get("now")
-    if now is not None:
-        left = span(now["minutes_left"]) if now["minutes_left"] else "ending"
-        lx = _right(f, canvas, x + cw, y, left, 1, s)
-        f.draw_text(canvas, x, y, f.ellipsize(now["title"], lx - x - font.CELL_W * s, s), 1, s)
-    else:
-        f.draw_text(canvas, x, y, "-", 1, s)
-    y += line_h
-    nxt = v.get("next")
-    if nxt is not None:
-        when = nxt["start"] if nxt["soon"] else nxt["in"]
-        tw = f.draw_text(canvas, x, y, when, accent, s) + font.CELL_W * s
-        f.draw_text(canvas, x + tw, y, f.ellipsize(nxt["title"], cw - tw, s), 1, s)
-    elif now is None:
-        f.draw_text(canvas, x, y, f.ellipsize(v.get("message") or NO_MORE, cw, s), 1, s)

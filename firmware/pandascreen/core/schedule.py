@@ -181,13 +181,17 @@ class Venue(_Doc):
         return "<Venue %s %r>" % (self.id, self.name)
 
 
-_EVENT_STRINGS = ("venue", "track", "lang")
+_EVENT_STRINGS = ("venue", "track", "lang", "status")
 
 
 class Event(_Doc):
-    __slots__ = ("venue", "title", "start", "end", "speakers", "track", "lang")
+    """An event; ``created`` is the stamp of its (oldest) create, so ``moved`` can tell a time or
+    venue set later by an update from the one it was announced with, in any delivery order."""
+
+    __slots__ = ("venue", "title", "start", "end", "speakers", "track", "lang", "status", "created")
     FIELD_INDEX = _field_index("event")
     _END = FIELD_INDEX["end"]
+    _MOVES = (FIELD_INDEX["start"], FIELD_INDEX["venue"])
 
     def __init__(self, doc_id):
         _Doc.__init__(self, doc_id)
@@ -198,6 +202,18 @@ class Event(_Doc):
         self.speakers = ()
         self.track = ""
         self.lang = ""
+        self.status = ""
+        self.created = None
+
+    def moved(self):
+        """True when an update after the create changed its start or venue."""
+        if self.created is None:
+            return False
+        for i in self._MOVES:
+            stamp = self._field_stamp(i)
+            if stamp is not None and stamp > self.created:
+                return True
+        return False
 
     def _clean(self, name, value, strings):
         if name == "speakers":
@@ -266,6 +282,7 @@ class Schedule:
         self._venues = _Sorted()
         self._lanes = {}
         self._festival = None
+        self._bounds = (-1, None)  # (version, (first start, last end)) of ``bounds``
 
     # -- building ---------------------------------------------------------------------------
     def apply(self, op_or_body, timestamp=0, op_hash=b""):
@@ -312,6 +329,9 @@ class Schedule:
                 doc.alive = stamp
                 stamps_changed = True
             fields_changed = doc.merge(body.get("fields") or {}, stamp, self._strings)
+            if kind == "event" and body["action"] == "create" and (doc.created is None or stamp < doc.created):
+                doc.created = stamp  # an older create: what counts as moved may change
+                fields_changed = True
         self.applied += 1
         if stamps_changed or fields_changed:
             visible = doc.visible()
@@ -402,6 +422,21 @@ class Schedule:
         out.sort(key=Event.key)
         return out
 
+    def bounds(self):
+        """(first start, last end) of every visible event, or None: when the festival begins and
+        ends on the screens ("starts Friday 16:00", the closing screen).  Kept per ``version``."""
+        if self._bounds[0] != self.version:
+            first = last = None
+            for lane in self._lanes.values():
+                items = lane.items
+                if first is None or items[0].start < first:
+                    first = items[0].start
+                for ev in items:  # the longest event may end last: no shortcut by start
+                    if last is None or ev.end > last:
+                        last = ev.end
+            self._bounds = (self.version, None if first is None else (first, last))
+        return self._bounds[1]
+
     def now_next(self, venue_id, now):
         """(event running at ``now`` or None, next event starting after ``now`` or None).
 
@@ -426,20 +461,9 @@ class Schedule:
                 break
         return current, nxt
 
-    def to_neutral(self):
-        """The importer's neutral form of what is visible now (for diffing re-imports)."""
-        fest = self.festival
-        out = {"festival": None, "venues": [], "events": [], "warnings": []}
-        if fest is not None:
-            out["festival"] = dict(fest)
-        for v in self._venues.items:
-            out["venues"].append({"id": v.id, "name": v.name, "order": v.order})
-        for vid in sorted(self._lanes):
-            for e in self._lanes[vid].items:
-                out["events"].append({"id": e.id, "venue": e.venue, "title": e.title, "start": e.start,
-                                      "end": e.end, "speakers": list(e.speakers), "track": e.track,
-                                      "lang": e.lang})
-        return out
+    def lanes(self):
+        """Venue ids that hold visible events, sorted (a venue document may be missing)."""
+        return sorted(self._lanes)
 
 
 def _is_group_body(body):

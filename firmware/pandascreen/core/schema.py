@@ -6,6 +6,19 @@ A body is a CBOR map::
      "id": "<document id>", "fields": {...}}
 
 ``fields`` is required for create, optional-but-non-empty for update, absent for delete.
+
+Forward compatibility: a field this firmware does not know is ACCEPTED and ignored when a body
+arrives (``validate``), within limits (at most ``MAX_UNKNOWN`` of them, names of at most
+``MAX_NAME_LEN`` characters, values plain and bounded: text/bytes of at most ``MAX_TEXT_LEN``,
+numbers, true/false/null, or a list of at most ``MAX_UNKNOWN`` of those; no maps).  WHY: the
+screens deployed in a field cannot all be reflashed before the organiser's laptop learns a new
+optional field (the festival's ``language``, an event's ``status``); refusing the whole body
+would drop a schedule edit on every older screen.  Known fields stay typed, and a new field
+can only ever be optional.  The laptop publishes with ``make_body(strict=True)`` (the default),
+so a typo ("titel") is still refused at the source.
+
+An event's ``status``: "" (as planned) or ``CANCELLED``; a cancelled event stays in its slot
+(the screens say so) instead of vanishing.
 """
 
 from pandascreen.core import cbor
@@ -16,6 +29,9 @@ KINDS = ("festival", "venue", "event")
 ACTIONS = ("create", "update", "delete")
 MAX_ID_LEN = 200
 MAX_TEXT_LEN = 1000
+MAX_UNKNOWN = 16  # unknown (future) fields in one body, and entries in one of their lists
+MAX_NAME_LEN = 64
+CANCELLED = "cancelled"
 
 _STR = "str"
 _INT = "int"
@@ -25,7 +41,7 @@ FIELDS = {
     "festival": {"name": _STR, "timezone": _STR, "utc_offset": _INT, "start": _INT, "end": _INT, "language": _STR},
     "venue": {"name": _STR, "order": _INT},
     "event": {"venue": _STR, "title": _STR, "start": _INT, "end": _INT, "speakers": _STRLIST,
-              "track": _STR, "lang": _STR},
+              "track": _STR, "lang": _STR, "status": _STR},
 }
 
 REQUIRED = {
@@ -57,8 +73,24 @@ def _check_value(kind, name, kind_of, value):
                 raise SchemaError("%s has an entry longer than %d characters" % (where, MAX_TEXT_LEN))
 
 
-def validate(body):
-    """Check a decoded body dict; return it. Raises SchemaError naming what is wrong."""
+def _check_unknown(kind, name, value, count):
+    """The ``count``-th field from a newer schema: bounded plain values only (module docstring)."""
+    items = value if isinstance(value, list) else (value,)
+    ok = count <= MAX_UNKNOWN and isinstance(name, str) and len(name) <= MAX_NAME_LEN and len(items) <= MAX_UNKNOWN
+    for v in items:
+        if isinstance(v, (str, bytes)):
+            ok = ok and len(v) <= MAX_TEXT_LEN
+        elif v is not None and not isinstance(v, (int, float)):  # bool is an int
+            ok = False
+    if not ok:
+        raise SchemaError("unknown %s field %r: at most %d, of short plain values" % (kind, name, MAX_UNKNOWN))
+
+
+def validate(body, strict=False):
+    """Check a decoded body dict; return it. Raises SchemaError naming what is wrong.
+
+    ``strict``: refuse fields this schema does not know (publishing); else they are checked
+    against the limits for future fields and left for the reader to ignore."""
     if not isinstance(body, dict):
         raise SchemaError("operation body must be a CBOR map")
     v = body.get("v")
@@ -84,10 +116,15 @@ def validate(body):
     if not isinstance(fields, dict) or not fields:
         raise SchemaError("%s of %s %r needs a non-empty fields map" % (action, kind, doc_id))
     spec = FIELDS[kind]
+    unknown = 0
     for name in fields:
-        if name not in spec:
+        if name in spec:
+            _check_value(kind, name, spec[name], fields[name])
+        elif strict:
             raise SchemaError("unknown %s field %r (known: %s)" % (kind, name, ", ".join(sorted(spec))))
-        _check_value(kind, name, spec[name], fields[name])
+        else:
+            unknown += 1
+            _check_unknown(kind, name, fields[name], unknown)
     if action == "create":
         for name in REQUIRED[kind]:
             if name not in fields:
@@ -97,8 +134,8 @@ def validate(body):
     return body
 
 
-def make_body(kind, action, doc_id, fields=None):
-    """Build, validate and CBOR-encode an operation body."""
+def make_body(kind, action, doc_id, fields=None, strict=True):
+    """Build, validate (``strict``: known fields only) and CBOR-encode an operation body."""
     body = {"v": SCHEMA_VERSION, "kind": kind, "action": action, "id": doc_id}
     if fields is not None and action != "delete":
         ordered = {}
@@ -108,7 +145,7 @@ def make_body(kind, action, doc_id, fields=None):
                 value = list(value)
             ordered[name] = value
         body["fields"] = ordered
-    validate(body)
+    validate(body, strict)
     return cbor.dumps(body)
 
 

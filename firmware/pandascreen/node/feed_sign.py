@@ -40,7 +40,7 @@ re-derives with the same ``issued_at`` and rules, and compares the signed bytes.
 
 import hashlib
 
-from pandascreen.core import cbor
+from pandascreen.core import cbor, layout
 from pandascreen.core.feed import (DOMAIN, HORIZON, MAGIC, MAX_FEED_BYTES, MAX_SOURCES, PER_VENUE, SPEAKERS_MAX,
                                    TITLE_MAX, VERSION, FeedError, _grants, _SIG_ITEM)
 
@@ -74,6 +74,13 @@ def _window(schedule, venue_id, issued_at, horizon, per_venue):
     return out, None
 
 
+def _feed_title(ev):
+    """The title a satellite shows: a cancelled event says so in its title (the wire form has no
+    status, and a board must not show a cancelled talk as happening; older boards read it too)."""
+    title = ev.title or ""
+    return "%s: %s" % (layout.CANCELLED.upper(), title) if ev.status == layout.CANCELLED else title
+
+
 def payload(schedule, festival_id, issued_at, sources, signer, grant=None, horizon=HORIZON,
             per_venue=PER_VENUE):
     """The feed's items before the signature (a list), derived from ``schedule`` at ``issued_at``."""
@@ -85,7 +92,7 @@ def payload(schedule, festival_id, issued_at, sources, signer, grant=None, horiz
         if left_out is not None and left_out < valid_until:
             valid_until = left_out
         venues.append([v.id, v.name or v.id,
-                       [[int(e.start), int(e.end), _cut(e.title or "", TITLE_MAX),
+                       [[int(e.start), int(e.end), _cut(_feed_title(e), TITLE_MAX),
                          _cut(", ".join(e.speakers or ()), SPEAKERS_MAX)] for e in evs]])
     fest = schedule.festival or {}
     return [MAGIC, VERSION, festival_id, issued_at, max(valid_until, issued_at), [horizon, per_venue],

@@ -1,8 +1,9 @@
 """The screen's words in the festival's language: English, German, French.
 
-WHY plain dicts of plain strings: this runs on a MicroPython board with no gettext, no locale
-module and ~180 KB of heap (a satellite has 120 KB); the words live in i18n_words.json,
-read only by a screen that shows a language.  The language comes from the
+WHY here on the Pi (node/) and plain dicts of plain strings: the words live in i18n_words.json
+beside this module, read only by a screen that shows a language; a MicroPython satellite
+(~120 KB of heap) shows English from core/layout.py and flashes none of this.  The core's
+``Controller`` gets ``translate`` from the Pi app.  The language comes from the
 config (``language``), else from the festival document (``language``), else English.  Weekday
 names and the 12/24-hour clock go by the language: "en_US" uses 12-hour "5:20pm", the rest 24-hour.
 A missing word falls back to English, so a new label never shows up blank.
@@ -26,11 +27,7 @@ _loaded = {}
 
 def _words(lang):
     """``{"labels", "weekdays", "weekdays_long"}`` of ``lang`` (weekdays Monday first), read on first
-    use from i18n_words.json beside this module; None when the file is absent.
-
-    WHY a data file and not dicts here: the board manifest flashes every .py of core and a Pico's
-    heap holds them all at once; the words stay on the Pi (a satellite shows English from layout).
-    """
+    use from i18n_words.json beside this module; None when the file is absent."""
     if not _loaded:
         import json
         try:
@@ -96,7 +93,7 @@ def translate(view, lang):
     if not words:
         return view  # no word file on this device: English as built
     messages = {layout.NO_MORE: "no_more", layout.THATS_ALL: "thats_all", layout.NO_SCHEDULE: "no_schedule",
-                screen.CLOCK_NOT_SET: "clock_not_set"}
+                screen.CLOCK_NOT_SET: "clock_not_set", layout.CLOSED: "closed"}
     states = {screen.STARTING: "starting", screen.SYNCED: "synced", screen.OFFLINE: "offline",
               screen.NO_PEERS: "no_peers"}
     view["label_now"] = words["NOW"]
@@ -104,6 +101,8 @@ def translate(view, lang):
     key = messages.get(view.get("message"))
     if key:
         view["message"] = words[key]
+    elif view.get("say"):  # "Starts Friday 16:00", "Break until 15:15"
+        view["message"] = layout.message_text(view, words, lambda d: weekday(d, lang), lambda t: _clock_text(t, lang))
     status = str(view.get("status") or "")
     for state in states:
         if status == state or status.startswith(state + " "):  # "synced 14:05"
@@ -116,7 +115,9 @@ def translate(view, lang):
         now["start"] = _clock_text(now["start"], lang)
         now["end"] = _clock_text(now["end"], lang)
         now["time"] = "%s\u2013%s" % (now["start"], now["end"])
-        if view.get("absolute"):
+        if now.get("status") == layout.CANCELLED:
+            now["left"] = words["cancelled"]
+        elif view.get("absolute"):
             now["left"] = words["until"] % now["end"]
         elif now.get("minutes_left"):
             now["left"] = words["left"] % layout.span(now["minutes_left"])
@@ -126,7 +127,9 @@ def translate(view, lang):
     if nxt:
         nxt["start"] = _clock_text(nxt["start"], lang)
         english = nxt.get("in") or ""
-        if nxt.get("soon"):
+        if english in (layout.CANCELLED, layout.MOVED):
+            nxt["in"] = words[english]
+        elif nxt.get("soon"):
             if english:
                 until = nxt.get("minutes_until")
                 nxt["in"] = words["in"] % layout.span(until) if until else words["starts_now"]

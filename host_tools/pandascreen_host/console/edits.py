@@ -33,8 +33,8 @@ def body_for(schedule, form):
     event = events.get(event_id)
     if event is None:
         raise EditError("no event %r in the program" % (event_id,))
-    if action == "cancel":
-        return schema.make_body("event", "delete", event_id)
+    if action == "cancel":  # kept in its slot and said on the screens, not vanished
+        return schema.make_body("event", "update", event_id, {"status": schema.CANCELLED})
     if action == "retitle":
         title = str(form.get("title") or "").strip()
         if not title:

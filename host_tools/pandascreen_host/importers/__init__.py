@@ -69,6 +69,21 @@ VENUE_FIELDS = ("name", "order")
 EVENT_FIELDS = ("venue", "title", "start", "end", "speakers", "track", "lang")
 
 
+def from_schedule(schedule):
+    """The neutral form of what ``schedule`` (core/schedule.py) shows now: what a re-import is
+    diffed against.  Here and not in core: only the laptop diffs, and a board's heap is small."""
+    fest = schedule.festival
+    out = {"festival": None if fest is None else dict(fest), "venues": [], "events": [], "warnings": []}
+    for v in schedule.venues():
+        out["venues"].append({"id": v.id, "name": v.name, "order": v.order})
+    for vid in schedule.lanes():
+        for e in schedule.events(vid):
+            out["events"].append({"id": e.id, "venue": e.venue, "title": e.title, "start": e.start,
+                                  "end": e.end, "speakers": list(e.speakers), "track": e.track,
+                                  "lang": e.lang, "status": e.status})
+    return out
+
+
 def _changed(old, new, fields):
     out = {}
     for f in fields:
@@ -116,4 +131,4 @@ def diff(old, new):
     return changes
 
 
-__all__ = ["load", "diff", "ScheduleImportError", "SUPPORTED"]
+__all__ = ["load", "diff", "from_schedule", "ScheduleImportError", "SUPPORTED"]
