@@ -14,6 +14,7 @@ import time
 from pandascreen.core import config as configmod
 from pandascreen.core.controller import Controller, TimeFile
 from pandascreen.core.errors import UserError
+from pandascreen.node import i18n
 
 
 class ScreenError(UserError):
@@ -60,6 +61,14 @@ class Screen:
         else:
             self._dev.show(image)
 
+    def set_contrast(self, level):
+        """OLED care (node/oled_care.py): the real panel's brightness; False when emulated."""
+        return self._dev is not None and self._dev.set_contrast(level)
+
+    def set_power(self, on):
+        """OLED care: the real panel on/off; False when emulated (the PNG then shows black)."""
+        return self._dev is not None and self._dev.set_power(on)
+
 
 def _log(msg):
     print(msg, file=sys.stderr)
@@ -84,9 +93,12 @@ class Device:
         self.controller = Controller(
             cfg, store, transport=transport or self._sync_tcp, render=self._show, peers=peers, clock=clock,
             load_time=None if time_file is None else time_file.load,
-            save_time=None if time_file is None else time_file.save, log=_log)
+            save_time=None if time_file is None else time_file.save, log=_log, translate=i18n.translate)
         self.topic = self.controller.topic
         self.log_id = self.controller.log_id
+        from pandascreen.node import oled_care
+        # an OLED shifts, dims and sleeps (node/oled_care.py); e-paper and HDMI draw as rendered
+        self.oled_care = oled_care.for_screen(getattr(screen, "kind", None) or cfg["display"], cfg)
 
     @property
     def venue_index(self):
@@ -102,15 +114,21 @@ class Device:
         return sync_with(self.store, self.log_id, host, port, timeout=15, topic=self.topic)
 
     def _show(self, view):
-        from pandascreen.core import layout
+        from pandascreen.core import overview
         from pandascreen.node import display
         if (self.cfg.get("layout") == "all_venues" or self.controller.overview) and view.get("venue_count"):
             # the whole program at a glance; the buttons turn its pages
-            view = layout.build_board(self.controller.schedule, self.clock(), view.get("status") or "",
-                                      self.controller.venue_index)
+            view = overview.build_board(self.controller.schedule, self.clock(), view.get("status") or "",
+                                        self.controller.venue_index)
         img = display.render(view, getattr(self.screen, "kind", None) or self.cfg["display"],
                              getattr(self.screen, "size", None))
-        self.screen.show(img)
+        if self.oled_care is not None:
+            now = self.clock()
+            # None while the panel is off (festival closed); the minute tick calls again at opening
+            img = self.oled_care.show(self.screen, img, now, self.controller.schedule,
+                                      self.controller.clock_trusted(now))
+        else:
+            self.screen.show(img)
         self.last_image = img
 
     def flip(self, delta):
@@ -164,21 +182,33 @@ def _is_iroh_peer(peer):
     return "@" in (peer[0] if isinstance(peer, tuple) else str(peer))
 
 
-def _start_iroh(cfg, store, config_dir, device, serve):
+def _start_iroh(cfg, store, config_dir, device, serve, fleet_beside=None):
     """Start the screen's iroh node when a peer or serving needs it; None when not needed or it
-    cannot run here (said in one line).  Live updates wake the device's loop at once."""
+    cannot run here (said in one line).  Live updates wake the device's loop at once.  With
+    ``fleet_beside`` (the store's path) the node also syncs (and relays) the fleet log in a
+    store beside it, and the screen reports its status there (node/fleet_report.py, ticked by
+    ``Device.run``) with the node's key; ``device.fleet_report.store`` is then the caller's to close."""
     wanted = [p for p in cfg["peer_addrs"] if _is_iroh_peer(p)]
     if not wanted and not (serve and cfg["listen_port"]):
         return None
+    from pandascreen.node import fleet_report
+    fleet_store = None if fleet_beside is None else _open_fleet_store(cfg, fleet_beside, device)
+    also = [fleet_report.subscription(cfg["festival_id"], fleet_store)] if fleet_store is not None else []
     try:
         from pandascreen.node.iroh_transport import device_node
     except ImportError as e:  # no iroh wheel for this platform (32-bit Pi OS, musl)
         node, why = None, "the iroh package cannot be loaded: %s" % e
     else:
-        node, why = device_node(cfg, store, config_dir, serve=serve, on_change=device.wake.set, say=_log)
+        node, why = device_node(cfg, store, config_dir, serve=serve, on_change=device.wake.set, say=_log,
+                                also=also)
     if node is None:
         _log("iroh unavailable (%s)%s" % (why, "; node-id peers cannot be reached" if wanted else ""))
+        if fleet_store is not None:
+            fleet_store.close()
         return None
+    if fleet_store is not None:
+        device.fleet_report = fleet_report.FleetReport(device.controller, node.seed, fleet_store,
+                                                       cfg["festival_id"], log=_log)
     tcp = device.controller.transport
     # background: a dead iroh peer costs the loop one bounded dial, then the node redials alone
     device.controller.transport = lambda peer: (node.sync(peer, background=True) if _is_iroh_peer(peer)
@@ -186,6 +216,20 @@ def _start_iroh(cfg, store, config_dir, device, serve):
     for addr in node.addresses():
         _log("listening: node %s at %s" % (node.node_id, addr))
     return node
+
+
+def _open_fleet_store(cfg, store_path, device):
+    """The fleet store beside the festival store, guarded by the festival group (a demo's
+    trust_anyone group lets any key report); None (said) when it cannot open."""
+    from pandascreen.core import auth
+    from pandascreen.core.store import IngestError
+    from pandascreen.node import fleet_report
+    try:
+        return fleet_report.open_fleet_store(store_path, device.controller.authorizer or auth.from_config(cfg),
+                                             log=_log)
+    except IngestError as e:
+        _log("fleet: not reporting this screen's status: %s" % e)
+        return None
 
 
 def main(argv=None):
@@ -225,8 +269,10 @@ def main(argv=None):
     device.controller.notice = notice
     device.snapshot_to = store_path
     # Pi screens speak iroh (p2panda-net 0.7, live) with peers written <node id>@host:port and
-    # serve over it; a plain host:port peer is a MicroPython-style plain TCP peer.
-    node = _start_iroh(cfg, store, base, device, serve=not args.no_serve and not args.once)
+    # serve over it; a plain host:port peer is a MicroPython-style plain TCP peer.  Beside the
+    # festival log they sync the fleet log (status of the screens; not for a --once run)
+    node = _start_iroh(cfg, store, base, device, serve=not args.no_serve and not args.once,
+                       fleet_beside=None if args.once else store_path)
     mdns = None
     if node is not None and not args.once:  # find peers on the LAN, configured ones stay a fallback
         from pandascreen.node.discovery import start_for_node
@@ -272,6 +318,8 @@ def main(argv=None):
             server.stop()
         if feed_server is not None:
             feed_server.stop()
+        if device.fleet_report is not None:
+            device.fleet_report.store.close()
         store.close()
     return 0
 

@@ -21,7 +21,7 @@ import time
 
 from PIL import Image, ImageChops, ImageDraw
 
-from pandascreen.core import layout
+from pandascreen.core import layout, overview
 
 # palette -> (PIL mode, value of layout colors 0 background / 1 foreground / 2 accent,
 #             RGB of each palette index for "P" images)
@@ -152,8 +152,8 @@ def render_view_image(view, screen_kind, size=None):
 
 
 def render_board_image(board, screen_kind, size=None):
-    """Draw a ``layout.build_board`` dict (all venues, now/next) for ``screen_kind``."""
-    return _render_with(layout.draw_board, board, screen_kind, size)
+    """Draw an ``overview.build_board`` dict (all venues, now/next) for ``screen_kind``."""
+    return _render_with(overview.draw_board, board, screen_kind, size)
 
 
 def render(view, screen_kind, size=None):
@@ -168,18 +168,37 @@ def render_schedule_image(schedule, venue_index, now, screen_kind, status="", si
     """What ``screen_kind`` shows at Unix time ``now``: now/next of venue ``venue_index``, or
     (``view="all_venues"``) page ``page`` of the all-venues board."""
     if view == "all_venues":
-        return render_board_image(layout.build_board(schedule, now, status, page), screen_kind, size)
+        return render_board_image(overview.build_board(schedule, now, status, page), screen_kind, size)
     return render_view_image(layout.build_view(schedule, venue_index, now, status), screen_kind, size)
 
 
 # -- outputs -------------------------------------------------------------------------------------
 
 class LumaScreen:
-    """Shows images on a luma.core device (ssd1306, sh1106, ssd1322, dummy, ...)."""
+    """Shows images on a luma.core device (ssd1306, sh1106, ssd1322, dummy, ...).
+
+    ``set_contrast``/``set_power`` (node/oled_care.py calls them for every frame) send luma's
+    ``contrast``/``hide``/``show`` only when the value changes: no I2C traffic every minute."""
 
     def __init__(self, device):
         self.device = device
         self.size = (device.width, device.height)
+        self._contrast = None  # unknown until set: the first call always sends
+        self._on = None
+
+    def set_contrast(self, level):
+        if level != self._contrast:
+            self.device.contrast(level)
+            self._contrast = level
+        return True
+
+    def set_power(self, on):
+        """Panel on (``show``) or off (``hide``: dark and low-power; its RAM keeps the picture)."""
+        on = bool(on)
+        if on != self._on:
+            (self.device.show if on else self.device.hide)()
+            self._on = on
+        return True
 
     def show(self, image):
         mode = getattr(self.device, "mode", None)
@@ -339,6 +358,18 @@ class Screen:
 
     def show(self, image):
         return self.output.show(image)
+
+    def set_contrast(self, level):
+        """Panel brightness 0-255 where the output has one (an OLED); False where it has none."""
+        return self._switch("set_contrast", level)
+
+    def set_power(self, on):
+        """Panel on/off where the output can (an OLED); False where it cannot."""
+        return self._switch("set_power", on)
+
+    def _switch(self, name, value):
+        f = getattr(self.output, name, None)
+        return bool(f is not None and f(value))
 
 
 def open_screen(kind, screen_cfg=None, log=None):
