@@ -386,3 +386,46 @@ def test_provision_micropython_feed_peers(board, tmp_path, bootfs, capsys):
     assert board.read_file("/config.json") == before
     assert main(pi_args(bootfs, "--feed-peer", "10.0.0.5:8026")) == 2
     assert "--feed-peer is for MicroPython satellites" in capsys.readouterr().err
+
+
+def test_provision_with_the_store_adds_the_screen_key_to_the_festival_group(bootfs, tmp_path, capsys):
+    """Issue #11: the root authorizes screen keys at provisioning, so a screen's signed status is
+    accepted (core/fleet.may_report) wherever the festival log has travelled; re-provisioning the
+    same card publishes nothing new; a wrong organiser key changes nothing and says why."""
+    from pandascreen.core import auth, fleet, operation
+    from pandascreen.node.sqlite_store import SqliteStore
+    seed = bytes(range(1, 33))
+    org_key = tmp_path / "organiser.key"
+    fsutil.write_secret(str(org_key), seed, what="organiser key")
+    org = crypto.public_key(seed).hex()
+    db = str(tmp_path / "festival.db")
+    args = pi_args(bootfs, "--organiser", org, "--wifi-open", "--wifi-ssid", "Open", "--wifi-country", "de",
+                   "--store", db, "--organiser-key", str(org_key))
+    assert main(args) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    screen = json.loads((bootfs / "pandascreen" / "config.json").read_text())["device_public_key"]
+    assert "member Pull   %s" % screen in out
+    log_id = operation.log_id_for_festival("pandafest-2026")
+    store = SqliteStore(db)
+    try:
+        a = auth.guard(store, auth.Authorizer([bytes.fromhex(org)]), log_id)
+        assert fleet.may_report(a, bytes.fromhex(screen))
+        assert not fleet.may_report(a, bytes(32))
+        count = store.count()
+    finally:
+        store.close()
+    assert main(args) == 0  # the same card again: already a member, nothing published
+    assert "already a pull member: nothing published" in capsys.readouterr().out
+    store = SqliteStore(db)
+    assert store.count() == count
+    store.close()
+    # an organiser key that does not manage the group: one line, nothing published
+    other = tmp_path / "other.key"
+    fsutil.write_secret(str(other), bytes(range(50, 82)), what="organiser key")
+    bad = pi_args(bootfs, "--organiser", org, "--wifi-open", "--wifi-ssid", "Open", "--wifi-country", "de",
+                  "--store", db, "--organiser-key", str(other), "--new-key", "--force")
+    assert main(bad) == 2
+    assert "does not manage this group" in capsys.readouterr().err
+    store = SqliteStore(db)
+    assert store.count() == count
+    store.close()

@@ -87,6 +87,12 @@ def build_parser():
                       help="keep the device key in this file on the laptop too (reused if it exists)")
     keys.add_argument("--new-key", action="store_true", help="make a new key even if one exists (needs --force)")
     keys.add_argument("--force", action="store_true", help="allow replacing an existing device key / custom.toml")
+    grant = p.add_argument_group("festival group (Raspberry Pi OS screens: their status is signed)")
+    grant.add_argument("--store", metavar="PATH",
+                       help="the organiser's festival store (festival.db): add this screen's key to the festival "
+                            "group there, at pull level, signed with --organiser-key; serve carries it to the screens")
+    grant.add_argument("--organiser-key", metavar="PATH", default="organiser.key",
+                       help="with --store: the organiser key that signs it (default organiser.key)")
     w = p.add_argument_group("Wi-Fi")
     w.add_argument("--wifi-ssid", metavar="SSID", help="network name")
     w.add_argument("--wifi-country", metavar="CC", help="two-letter country code (required on Raspberry Pi OS)")

@@ -90,6 +90,9 @@ def run(args, out=None):
         else:
             if args.level is None:
                 raise UserError("%s needs --level (%s)" % (args.action, ", ".join(LEVELS)))
+            if args.action == "add" and a.level(gid, member) == LEVELS.index(args.level):
+                out.write("%s is already a %s member: nothing published\n" % (member.hex()[:16], args.level))
+                return 0
             action = getattr(auth, args.action)(member, LEVELS.index(args.level))
         before = a.revision
         store.publish(seed, auth.group_body(gid, action, deps), log_id, _now_us())
@@ -98,6 +101,17 @@ def run(args, out=None):
         return _show(a, gid, out)
     finally:
         store.close()
+
+
+def grant_screen(store, key, festival_id, screen_key_hex, organisers, mode, out):
+    """Provisioning's step: the organiser (``key``, a Manage member) adds a screen's device key
+    to the festival group at Pull, in ``store``; ``serve`` then carries it to every screen, so
+    the screen's status (core/fleet.py) is accepted everywhere.  Pull: a screen writes no program.
+    ``organisers`` (hex, the first names the group) and ``mode`` as the screen was provisioned."""
+    import argparse
+    return run(argparse.Namespace(action="add", member=screen_key_hex, store=store, key=key,
+                                  festival_id=festival_id, organiser=list(organisers), mode=mode, group=None,
+                                  level="pull", lost=False, compromised=False, last_good=None), out)
 
 
 def _now_us():

@@ -601,8 +601,16 @@ def run(args, out=None, err=None):
         if root and not os.path.isdir(os.path.join(root, "etc")):
             raise UserError("--root %s has no etc/: is it the mounted rootfs partition?" % root)
         check_group(parts["organisers"], parts["group"]["trust_anyone"], err)
+        grant_store = getattr(args, "store", None)
+        if grant_store and not os.path.exists(getattr(args, "organiser_key", None) or "organiser.key"):
+            raise UserError("--store needs the organiser key that manages the festival group: --organiser-key PATH")
         parts["wifi"] = gather_wifi(args, board)
         pub, choice = provision_pi(args, board, parts, out)
+        if grant_store:
+            from pandascreen_host import group_cmd
+            group_cmd.grant_screen(grant_store, getattr(args, "organiser_key", None) or "organiser.key",
+                                   parts["festival_id"], pub, getattr(args, "organiser", None) or [],
+                                   parts["group"]["festival_mode"], out)
     else:
         if parts["hostname"]:
             raise UserError("--hostname is only used for Raspberry Pi OS boards")
@@ -617,6 +625,8 @@ def run(args, out=None, err=None):
         if getattr(args, "boot", None):
             raise UserError("--boot is for Raspberry Pi OS boards; %s runs MicroPython, use --port"
                             % board["name"])
+        if getattr(args, "store", None):
+            raise UserError("--store grants a Pi screen's key; %s is a satellite and signs nothing" % board["name"])
         check_group(parts["organisers"], parts["group"]["trust_anyone"], err)
         parts["feed_peers"] = feed_peers(getattr(args, "feed_peer", None), parts["peers"])
         if not parts["feed_peers"]:
