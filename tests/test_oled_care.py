@@ -3,6 +3,8 @@ dummy device whose commands are recorded (contrast, hide, show), as a real SSD13
 
 import functools
 
+import pytest
+
 from PIL import Image, ImageChops
 
 from pandascreen.bench import field
@@ -231,3 +233,10 @@ def test_burn_in_drops_below_sixty_percent_through_the_app():
     assert after["lit"] < 0.6 and 0.3 < after["on"] < 0.7  # dark at night
     # the header is lit well under the time the screen is on (without the plain looks: all of it)
     assert after["header"] < 0.7 * after["on"]
+
+
+@pytest.mark.parametrize("value", [0, "no", None])
+def test_config_oled_care_must_be_true_or_false(value):
+    with pytest.raises(config.ConfigError, match="oled_care must be true or false"):
+        config.validate({"festival_id": "f", "trust_anyone": True, "oled_care": value})
+    assert config.validate({"festival_id": "f", "trust_anyone": True, "oled_care": False})["oled_care"] is False

@@ -88,8 +88,9 @@ def validate(cfg):
             raise ConfigError("organiser key %r must be 64 hex characters (an Ed25519 public key)" % (pk,))
         keys.append(raw)
     out["organiser_keys"] = keys
-    if not isinstance(out["trust_anyone"], bool):
-        raise ConfigError("trust_anyone must be true or false")
+    for k in ("trust_anyone", "oled_care"):  # oled_care: node/oled_care.py, on unless false
+        if not isinstance(out.get(k, True), bool):
+            raise ConfigError("%s must be true or false" % k)
     if not keys and not out["trust_anyone"]:
         raise ConfigError("config names no festival group: add \"organisers\" (the organiser public "
                           "keys), or \"trust_anyone\": true for a demo in which anyone on the "
