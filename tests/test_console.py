@@ -141,7 +141,9 @@ def test_an_edit_is_signed_published_and_shows_on_the_screens_picture(running):
     assert post(srv, {"action": "cancel", "id": on_now.id})[0] == 200
     assert [e.id for e in con.schedule().all_events() if e.status == "cancelled"] == [on_now.id]
     changes = json.loads(get(srv, "/state.json")[2])["changes"]
-    assert changes[0]["what"].startswith("update event") and "Console Retitled" in changes[1]["what"]
+    assert changes[0]["what"] == "cancel event %s" % on_now.id and "Console Retitled" in changes[1]["what"]
+    program = json.loads(get(srv, "/state.json")[2])["program"]
+    assert [e["tag"] for v in program for e in v["events"] if e["id"] == on_now.id] == ["cancelled"]
 
 
 def test_events_stream_pushes_a_snapshot(running):

@@ -9,7 +9,7 @@ import io
 import time
 
 from pandascreen.node import fleet_report
-from pandascreen.core import fleet, layout
+from pandascreen.core import fleet, layout, schema
 from pandascreen.core.schedule import Schedule
 from pandascreen.core.schema import parse_body
 from pandascreen.core.errors import SchemaError
@@ -69,6 +69,7 @@ class Console:
         for v in sched.venues():
             program.append({"id": v.id, "name": v.name, "events": [
                 {"id": e.id, "title": e.title, "start": e.start, "end": e.end, "venue": e.venue,
+                 "tag": layout.CANCELLED if e.status == schema.CANCELLED else (layout.MOVED if e.moved() else ""),
                  "time": "%s-%s" % (layout.hhmm(e.start, sched.utc_offset()), layout.hhmm(e.end, sched.utc_offset()))}
                 for e in sched.events(v.id)]})
         return {"now": now, "screens": screens, "program": program, "changes": self.changes(screens),
@@ -81,8 +82,10 @@ class Console:
         for op in reversed(ops):
             try:
                 body = parse_body(op.body)
-                what = "%s %s %s" % (body["action"], body["kind"], body["id"])
-                title = (body.get("fields") or {}).get("title")
+                fields = body.get("fields") or {}
+                action = "cancel" if fields.get("status") == schema.CANCELLED else body["action"]
+                what = "%s %s %s" % (action, body["kind"], body["id"])
+                title = fields.get("title")
                 if title:
                     what += " (%s)" % title
             except (SchemaError, TypeError):

@@ -34,7 +34,7 @@ function program(state) {
     const box = el("div", undefined, "venue"); box.append(el("h3", v.name));
     const ul = el("ul");
     for (const e of v.events) {
-      ul.append(el("li", e.time + " " + e.title));
+      ul.append(el("li", e.time + " " + e.title + (e.tag ? " (" + e.tag + ")" : "")));  // as the screens say it
       const o = el("option", v.name + " " + e.time + " " + e.title); o.value = e.id; ids.append(o);
     }
     box.append(ul); div.append(box);
