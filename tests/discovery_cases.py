@@ -13,6 +13,7 @@ from pandascreen.core import operation
 from pandascreen.core.crypto import signing_key
 from pandascreen.node.discovery import (SERVICE_TYPE, Discovery, iroh_add_peer, now_timestamp, user_data,
                                         z32_encode)
+from pandascreen.node.poll import until as wait_for
 
 LO = ["127.0.0.1"]
 
@@ -24,13 +25,6 @@ def multicast_on_lo():
     subprocess.run(["ip", "route", "replace", "224.0.0.0/4", "dev", "lo"], check=True)
 
 
-def wait_for(cond, timeout):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.02)
-    return cond()
 
 
 @pytest.fixture

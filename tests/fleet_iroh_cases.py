@@ -3,7 +3,6 @@ and in its own guarded store: screen -> laptop (initial sync and live), a strang
 refused, screen -> screen -> laptop relay, a peer without the fleet topic (the real app and
 serve processes: fleet_app_cases.py).  Run by test_fleet_iroh.py inside a loopback-only
 namespace; every wait is bounded."""
-import time
 
 import pytest
 
@@ -14,6 +13,7 @@ from pandascreen.node import fleet_report, iroh_transport
 from pandascreen.node.iroh_transport import IrohNode
 from pandascreen.node.sqlite_store import SqliteStore
 from pandascreen_host.console.state import Console
+from pandascreen.node.poll import until as wait_for
 
 FID = demofest.FESTIVAL_ID
 TOPIC = operation.festival_topic(FID)
@@ -26,13 +26,6 @@ STRANGER = bytes([34] * 32)
 NOW = demofest.DAY_START + 3600
 
 
-def wait_for(cond, timeout=5.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.01)
-    return cond()
 
 
 def status(shows="Main Stage: Opening"):

@@ -19,6 +19,7 @@ from pandascreen.core.errors import SyncError
 from pandascreen.node import iroh_transport
 from pandascreen.node.iroh_transport import DEFAULT_NETWORK_ID, IrohNode, parse_peer, sync_alpn
 from pandascreen.node.sqlite_store import SqliteStore
+from pandascreen.node.poll import until as wait_for
 
 TOPIC = operation.festival_topic("irohfest")
 LOG = operation.log_id_for_topic(TOPIC)
@@ -28,13 +29,6 @@ SCREEN_2 = bytes([13] * 32)
 FIRMWARE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "firmware")
 
 
-def wait_for(cond, timeout=5.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.01)
-    return cond()
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from pandascreen.core.store import MemoryStore
 from pandascreen.core.sync import (ACCEPTOR, INITIATOR, SyncError, SyncSession, compare, pump_pair,
                               sync_local)
 from pandascreen.node.tcp import SyncServer, sync_with
+from pandascreen.node.poll import until as wait_for
 
 LOG = operation.log_id_for_festival("syncfest")
 OTHER_LOG = operation.log_id_for_festival("otherfest")
@@ -76,13 +77,6 @@ def servers():
         srv.stop()
 
 
-def wait_for(cond, timeout=5.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 # ------------------------------------------------------------------------------ compare

@@ -34,6 +34,7 @@ import time
 from pandascreen import demofest
 from pandascreen.core import auth, operation, refresh, schema
 from pandascreen.core.crypto import public_key
+from pandascreen.node.poll import until
 
 ORGANISER_SEED = bytes(range(100, 132))  # demo only; real organisers use `pandascreen-host import`
 SCREEN_SEEDS = (bytes(range(140, 172)), bytes(range(60, 92)))
@@ -67,13 +68,6 @@ def _titles(device):
     return set() if sch is None else {e.title for e in sch.all_events()}
 
 
-def _until(cond, timeout=WAIT):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.01)
-    return cond()
 
 
 class _Conn:
@@ -258,12 +252,12 @@ def run(out_dir, quiet=False, use_iroh=True):
                             "dir": cdir, "cfg": cfg, "clock": clock})
         total = org_store.count()
         for s in screens:
-            ok = _until(lambda: s["dev"].store.count() == total and s["screen"].frames
+            ok = until(lambda: s["dev"].store.count() == total and s["screen"].frames
                         and s["dev"].controller.schedule is not None, 15)
             assert ok, "screen %s did not sync (%d/%d)" % (s["name"], s["dev"].store.count(), total)
         live = ""
         if use_iroh:
-            ok = _until(lambda: all(any(l.get("live") for l in s["node"].status()) for s in screens), WAIT)
+            ok = until(lambda: all(any(l.get("live") for l in s["node"].status()) for s in screens), WAIT)
             assert ok, "a screen has no live link to the organiser"
             live = ", both in live mode with the organiser"
         a = screens[0]["dev"].controller.authorizer
@@ -272,8 +266,8 @@ def run(out_dir, quiet=False, use_iroh=True):
             "organiser %s, screens %s" % (total, "iroh" if use_iroh else "TCP", time.monotonic() - t_start, live,
                                           levels[0], "/".join(levels[1:])))
         oled, board = screens
-        _until(lambda: oled["dev"].status.startswith("synced"), 5)
-        _until(lambda: board["dev"].status.startswith("synced"), 5)
+        until(lambda: oled["dev"].status.startswith("synced"), 5)
+        until(lambda: board["dev"].status.startswith("synced"), 5)
         oled["dev"].render()
         board["dev"].render()
         save(oled["screen"].last(), "oled-main-stage", "SSD1306 OLED, now/next at the Main Stage, 15:15", 4)
@@ -287,13 +281,13 @@ def run(out_dir, quiet=False, use_iroh=True):
             pin = GpioDevice.pin_factory.pin(17)
             pin.drive_low()
             pin.drive_high()
-            assert _until(lambda: len(oled["screen"].frames) > n, 3), "the button press drew nothing"
+            assert until(lambda: len(oled["screen"].frames) > n, 3), "the button press drew nothing"
             say("3. button: 'next' on GPIO17 flipped the OLED to venue %d" % oled["dev"].venue_index)
             save(oled["screen"].last(), "oled-next-venue", "after the 'next' button: the Bamboo Tent", 4)
             pin = GpioDevice.pin_factory.pin(27)  # back to the Main Stage
             pin.drive_low()
             pin.drive_high()
-            _until(lambda: oled["dev"].venue_index == 0, 3)
+            until(lambda: oled["dev"].venue_index == 0, 3)
             buttons.close()
         finally:
             GpioDevice.pin_factory.close()
@@ -315,12 +309,12 @@ def run(out_dir, quiet=False, use_iroh=True):
                 s["dev"].wake.set()
 
         def drawn_ms(s):
-            ok = _until(lambda: any(f[2] for f in s["screen"].frames), 15)
+            ok = until(lambda: any(f[2] for f in s["screen"].frames), 15)
             assert ok, "screen %s never drew the retitled talk" % s["name"]
             return (next(f[0] for f in s["screen"].frames if f[2]) - t0) * 1000
 
         oled_ms = drawn_ms(oled)
-        ok = _until(lambda: title in _titles(board["dev"]), 15)
+        ok = until(lambda: title in _titles(board["dev"]), 15)
         assert ok, "screen B never got the retitled talk"
         stored_ms = (time.monotonic() - t0) * 1000
         # a 3-colour Inky takes a full refresh at most every 3 min (core/refresh.py): its demo

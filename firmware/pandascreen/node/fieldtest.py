@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+from pandascreen.node.poll import until
 
 # the real 38c3 export, where the tests find real schedules (beside the clone, or $PANDASCREEN_SCHEDULES)
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -111,13 +112,6 @@ class Proc:
                 self.p.wait(5)
 
 
-def _wait(cond, timeout):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return cond()
 
 
 # ------------------------------------------------------------------ the screen child
@@ -225,7 +219,7 @@ def run(n_screens, schedule=SCHEDULE, timeout=60.0, max_peers=4, max_links=8, ou
         screens = [start_screen(i) for i in range(1, n_screens + 1)]
         procs.extend(screens)
         t0 = time.monotonic()
-        ok = _wait(lambda: all(p.last.get("count") == total for p in screens), timeout)
+        ok = until(lambda: all(p.last.get("count") == total for p in screens), timeout)
         res["initial_sync_s"] = round(time.monotonic() - t0, 2)
         out("initial sync of %d operations to %d screens: %s in %.1fs" % (total, n_screens, "ok" if ok else "FAILED",
                                                                          res["initial_sync_s"]))
@@ -235,7 +229,7 @@ def run(n_screens, schedule=SCHEDULE, timeout=60.0, max_peers=4, max_links=8, ou
         changed_at = time.time()
         with open(sched, "w", encoding="utf-8") as fh:
             fh.write(text.replace("<title>%s</title>" % TITLE, "<title>%s</title>" % m1, 1))
-        ok = _wait(lambda: all(m1 in p.seen for p in screens), 30)
+        ok = until(lambda: all(m1 in p.seen for p in screens), 30)
         delays = [e[1]["at"] - changed_at for e in list(events) if e[1].get("seen") == m1]
         assert ok and len(delays) == n_screens, (len(delays), n_screens)
         res["change_to_frame_s"] = {"p50": round(_percentile(delays, 50), 3), "p99": round(_percentile(delays, 99), 3),
@@ -250,7 +244,7 @@ def run(n_screens, schedule=SCHEDULE, timeout=60.0, max_peers=4, max_links=8, ou
         org.stop()
         newcomer = start_screen(n_screens + 1)
         procs.append(newcomer)
-        ok = _wait(lambda: newcomer.last.get("count", 0) >= total + 1, timeout)
+        ok = until(lambda: newcomer.last.get("count", 0) >= total + 1, timeout)
         out("organiser gone, new screen got %s/%d operations from the screens: %s"
             % (newcomer.last.get("count"), total + 1, "ok" if ok else "FAILED"))
         assert ok
@@ -266,13 +260,13 @@ def run(n_screens, schedule=SCHEDULE, timeout=60.0, max_peers=4, max_links=8, ou
                                         sched, "--listen", "0.0.0.0:%d" % PORT], "org", events)
         procs.append(org2)
         up = [p for p in screens if int(p.name[1:]) not in half]
-        ok = _wait(lambda: all(m2 in p.seen for p in up), timeout)
+        ok = until(lambda: all(m2 in p.seen for p in up), timeout)
         out("with half the links down, the other %d screens got the change: %s" % (len(up), "ok" if ok else "FAILED"))
         assert ok, ([p.name for p in up if m2 not in p.seen], org2.lines[-8:])
         back = time.monotonic()
         for i in half:
             lab.link(i, True)
-        ok = _wait(lambda: all(m2 in p.seen for p in screens), timeout)
+        ok = until(lambda: all(m2 in p.seen for p in screens), timeout)
         res["converge_after_links_return_s"] = round(time.monotonic() - back, 2)
         out("links back: all %d screens converged: %s in %.1fs" % (len(screens), "ok" if ok else "FAILED",
                                                                   res["converge_after_links_return_s"]))
