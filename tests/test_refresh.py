@@ -80,6 +80,25 @@ def test_controller_redraws_an_inky_at_event_boundaries_only():
     assert len(drawn_oled) >= 3 * 60  # every minute, as before
 
 
+def test_an_inky_all_venues_board_refreshes_when_any_venue_changes_and_never_counts_down():
+    """The board (core/overview.py) on a full-refresh panel: absolute times, and a boundary at ANY
+    venue is a new picture (its content key once came from venue 0 alone, so the Inky kept showing
+    a finished talk elsewhere, with a stale countdown)."""
+    ctl, drawn = _controller("inky_what_400x300")
+    ctl.cfg["layout"] = "all_venues"
+    boundaries = sorted(set(t for v in ctl.schedule.venues() for e in ctl.schedule._events if e.venue == v.id
+                      for t in (e.start, e.end)))
+    for t in range(DAY, DAY + 3 * 3600, 30):
+        ctl.redraw(t, catch_up=False)
+    assert all("venues" in v and v["absolute"] and v["clock"] == "" for v in drawn)
+    assert all(c["now"] is None or c["now"]["left"].startswith("until ") for v in drawn for c in v["venues"])
+    inside = [t for t in boundaries if DAY < t < DAY + 3 * 3600]
+    # one picture at the start and one per boundary (none closer than 180 s here)
+    assert len(drawn) == 1 + len(inside)
+    garden = [c for c in drawn[-1]["venues"] if c["venue"] == "Garden Tent"][0]
+    assert garden["now"]["title"] == "Closing jam"  # a venue other than the first one moved on
+
+
 def test_field_bench_runs_and_inky_stays_near_the_floor():
     from pandascreen.bench import field
     r = field.run(quick=True)
@@ -130,3 +149,12 @@ def test_field_bench_reports_burn_in_before_and_after():
     r = field.run(quick=True)
     assert 0 < r["burn_in"]["after"] <= r["burn_in"]["before"] <= 1
     assert "burn-in" in field.report(r)
+
+
+def test_a_board_screen_reports_that_it_shows_every_venue():
+    from pandascreen.node import fleet_report
+    ctl, _ = _controller("inky_what_400x300")
+    ctl.cfg["layout"] = "all_venues"
+    ctl.store.heights = lambda log_id: {}
+    fields = fleet_report.status_fields(ctl, DAY + 600, DAY, temp_path="/nonexistent")
+    assert fields["shows"] == "all 3 venues (page 1)"

@@ -267,11 +267,15 @@ class Controller:
 
     # -- frames -----------------------------------------------------------------------------
     def view(self, now):
-        """What the screen shows at ``now``: ``layout.build_view``, or "clock not set"."""
+        """What the screen shows at ``now``: ``layout.build_view``, the all-venues board (config
+        ``"layout": "all_venues"``, or a long press: ``overview.build_board``), or "clock not set"."""
         now = int(now)
+        absolute = self.refresh_policy.absolute_times
         if self.clock_trusted(now):
-            v = layout.build_view(self.schedule, self.venue_index, now, self.status(),
-                                  absolute=self.refresh_policy.absolute_times)
+            v = layout.build_view(self.schedule, self.venue_index, now, self.status(), absolute)
+            if v["venue_count"] and (self.overview or self.cfg.get("layout") == "all_venues"):
+                from pandascreen.core import overview  # the Pi's large screens and long press only
+                v = overview.build_board(self.schedule, now, self.status(), self.venue_index, absolute)
         else:
             v = layout.build_view(None, 0, now, self.status(trusted=False))
             v["festival"] = str((self.schedule.festival or {}).get("name") or "")
@@ -279,7 +283,8 @@ class Controller:
             v["message"] = CLOCK_NOT_SET
         lang = self.cfg.get("language") or (self.schedule.festival or {}).get("language")
         if lang and self.translate is not None:
-            self.translate(v, lang)
+            for each in [v] + (v.get("venues") or []):
+                self.translate(each, lang)
         return v
 
     def frame_key(self, now):

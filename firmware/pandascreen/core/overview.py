@@ -12,20 +12,22 @@ from pandascreen.core import font, layout
 BOARD_MIN_CHARS = 14   # a column narrower than this many cells of text reads as noise
 
 
-def build_board(schedule, now, status="", page=0):
+def build_board(schedule, now, status="", page=0, absolute=False):
     """The whole program at a glance: ``layout.build_view`` of every venue at ``now`` (one arithmetic).
 
     Keys: festival, clock, status, page (which page when not all venues fit; wraps), message
-    (as in ``layout.build_view`` when there are no venues), venues (list of ``layout.build_view`` dicts).
+    (as in ``layout.build_view`` when there are no venues), absolute, venues (list of
+    ``layout.build_view`` dicts).  ``absolute``: as in ``build_view`` (a full-refresh e-paper
+    board says "until 17:00", no clock and no countdown that would go stale between refreshes).
     """
-    first = layout.build_view(schedule, 0, now, status)
+    first = layout.build_view(schedule, 0, now, status, absolute)
     board = {"festival": first["festival"], "clock": first["clock"], "status": first["status"],
-             "page": int(page or 0), "message": "", "venues": []}
+             "page": int(page or 0), "message": "", "absolute": bool(absolute), "venues": []}
     count = first["venue_count"]
     if not count:
         board["message"] = first["message"]
         return board
-    board["venues"] = [first] + [layout.build_view(schedule, i, now, status) for i in range(1, count)]
+    board["venues"] = [first] + [layout.build_view(schedule, i, now, status, absolute) for i in range(1, count)]
     return board
 
 
@@ -122,7 +124,7 @@ def _draw_cell(canvas, f, x, y, cw, s, line_h, v, accent):
     now = v.get("now")
     if now is not None:
         left = layout.span(now["minutes_left"]) if now["minutes_left"] else "ending"
-        left = now["left"] if now.get("status") == layout.CANCELLED else left
+        left = now["left"] if v.get("absolute") or now.get("status") == layout.CANCELLED else left
         lx = layout._right(f, canvas, x + cw, y, left, 1, s)
         f.draw_text(canvas, x, y, f.ellipsize(now["title"], lx - x - font.CELL_W * s, s), 1, s)
     else:

@@ -43,7 +43,11 @@ def panel_for(display_kind):
 
 def content_key(view):
     """What the picture shows, minus what ticks (clock, progress, countdowns): two views with the
-    same key look the same on a panel showing absolute times."""
+    same key look the same on a panel showing absolute times.  An all-venues board (core/overview.py,
+    it has "venues") changes when any of its venues does."""
+    venues = view.get("venues")
+    if venues is not None:
+        return (view.get("status"), view.get("page"), view.get("message")) + tuple(content_key(v) for v in venues)
     now = view.get("now") or {}
     nxt = view.get("next") or {}
     return (view.get("festival"), view.get("venue"), view.get("position"), view.get("status"),

@@ -114,12 +114,8 @@ class Device:
         return sync_with(self.store, self.log_id, host, port, timeout=15, topic=self.topic)
 
     def _show(self, view):
-        from pandascreen.core import overview
         from pandascreen.node import display
-        if (self.cfg.get("layout") == "all_venues" or self.controller.overview) and view.get("venue_count"):
-            # the whole program at a glance; the buttons turn its pages
-            view = overview.build_board(self.controller.schedule, self.clock(), view.get("status") or "",
-                                        self.controller.venue_index)
+        # a view, or the all-venues board (Controller.view; the buttons turn its pages)
         img = display.render(view, getattr(self.screen, "kind", None) or self.cfg["display"],
                              getattr(self.screen, "size", None))
         if self.oled_care is not None:

@@ -21,7 +21,7 @@ import time
 
 from PIL import Image, ImageChops, ImageDraw
 
-from pandascreen.core import layout, overview
+from pandascreen.core import layout, overview, refresh
 
 # palette -> (PIL mode, value of layout colors 0 background / 1 foreground / 2 accent,
 #             RGB of each palette index for "P" images)
@@ -166,10 +166,13 @@ def render(view, screen_kind, size=None):
 def render_schedule_image(schedule, venue_index, now, screen_kind, status="", size=None,
                           view="now_next", page=0):
     """What ``screen_kind`` shows at Unix time ``now``: now/next of venue ``venue_index``, or
-    (``view="all_venues"``) page ``page`` of the all-venues board."""
+    (``view="all_venues"``) page ``page`` of the all-venues board.  A full-refresh-only panel
+    (core/refresh.py) shows absolute times, as the screen itself does (a preview must not
+    promise a ticking countdown the Inky never draws)."""
+    absolute = refresh.panel_for(screen_kind) == refresh.FULL_ONLY
     if view == "all_venues":
-        return render_board_image(overview.build_board(schedule, now, status, page), screen_kind, size)
-    return render_view_image(layout.build_view(schedule, venue_index, now, status), screen_kind, size)
+        return render_board_image(overview.build_board(schedule, now, status, page, absolute), screen_kind, size)
+    return render_view_image(layout.build_view(schedule, venue_index, now, status, absolute), screen_kind, size)
 
 
 # -- outputs -------------------------------------------------------------------------------------
