@@ -151,11 +151,11 @@ def test_a_field_this_firmware_does_not_know_is_ignored_not_the_whole_edit():
 
 
 @pytest.mark.parametrize("fields,error", [
-    ({"title": "x", "blob": "y" * (schema.MAX_TEXT_LEN + 1)}, "of short plain values"),
-    ({"title": "x", "nested": {"a": 1}}, "of short plain values"),
-    ({"title": "x", "many": list(range(schema.MAX_UNKNOWN + 1))}, "of short plain values"),
-    ({"title": "x", "n" * (schema.MAX_NAME_LEN + 1): 1}, "of short plain values"),
-    (dict([("title", "x")] + [("f%d" % i, i) for i in range(schema.MAX_UNKNOWN + 1)]), "at most 16, of short plain values"),
+    ({"title": "x", "blob": "y" * (schema.MAX_TEXT_LEN + 1)}, "must hold short plain values"),
+    ({"title": "x", "nested": {"a": 1}}, "must hold short plain values"),
+    ({"title": "x", "many": list(range(schema.MAX_UNKNOWN + 1))}, "must hold short plain values"),
+    ({"title": "x", "n" * (schema.MAX_ID_LEN + 1): 1}, "must hold short plain values"),
+    (dict([("title", "x")] + [("f%d" % i, i) for i in range(schema.MAX_UNKNOWN + 1)]), "unknown event field 'f16'"),
     ({"status": 3}, "must be text"),  # a known field stays typed
 ])
 def test_unknown_fields_are_bounded(fields, error):

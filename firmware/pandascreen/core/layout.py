@@ -21,7 +21,7 @@ CLOSED = "See you next time!"
 CANCELLED = "cancelled"
 MOVED = "moved"
 # messages with a time in them (``view["say"]``: key, epoch), in English; node/i18n.py has the rest
-SAY = {"starts": "starts %s", "break_until": "break until %s", "tomorrow": "tomorrow", "in_days": "in %d days"}
+SAY = {"starts": "Starts %s", "break_until": "Break until %s", "tomorrow": "tomorrow", "in_days": "in %d days"}
 # a next event on the following day but less than this many minutes away (festival nights)
 # is still "in 2h", not "tomorrow"
 SOON_MIN = 6 * 60
@@ -59,18 +59,17 @@ def message_text(view, words=SAY, day_name=None, clock=None):
     today, "tomorrow", a weekday within the week, else how many days ahead (no time then)."""
     key, epoch = view["say"]
     offset = view.get("utc_offset") or 0
-    at = hhmm(epoch, offset)
-    at = clock(at) if clock is not None else at
     day = local_day(epoch, offset)
     days = day - local_day(view["at"], offset)
+    if days >= 7:
+        return words[key] % (words["in_days"] % days)
+    at = hhmm(epoch, offset)
+    at = clock(at) if clock else at
     if days == 1:
         at = words["tomorrow"] + " " + at
-    elif 1 < days < 7:
-        at = (day_name(day) if day_name is not None else WEEKDAYS[day % 7]) + " " + at
-    elif days >= 7:
-        at = words["in_days"] % days
-    text = words[key] % at
-    return text[:1].upper() + text[1:]
+    elif days > 1:
+        at = (day_name(day) if day_name else WEEKDAYS[day % 7]) + " " + at
+    return words[key] % at
 
 
 def ceil_minutes(seconds):

@@ -275,7 +275,6 @@ class Schedule:
             authorizer = auth.for_authors(authors)
         self.authorizer = authorizer
         self.problems = []
-        self.applied = 0
         self.version = 0
         self._docs = {"festival": {}, "venue": {}, "event": {}}
         self._strings = {}
@@ -332,7 +331,6 @@ class Schedule:
             if kind == "event" and body["action"] == "create" and (doc.created is None or stamp < doc.created):
                 doc.created = stamp  # an older create: what counts as moved may change
                 fields_changed = True
-        self.applied += 1
         if stamps_changed or fields_changed:
             visible = doc.visible()
             if visible != was_visible or (visible and fields_changed):

@@ -24,8 +24,3 @@ def unhexlify(text):
     except ValueError:
         raise ValueError("not a hex string: %r" % (text[:20],))
 
-
-def hhmm(epoch_seconds, utc_offset_minutes=0):
-    """'HH:MM' local wall-clock time for a Unix timestamp, without needing time zone support."""
-    t = (int(epoch_seconds) + int(utc_offset_minutes) * 60) % 86400
-    return "%02d:%02d" % (t // 3600, (t % 3600) // 60)
