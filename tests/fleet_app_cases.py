@@ -4,7 +4,6 @@ organiser added to the festival group reports its status over iroh; `pandascreen
 test_fleet_app.py inside a loopback-only namespace; every wait is bounded."""
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ SCREEN = bytes([35] * 32)
 def test_pi_app_reports_into_serve_console_screens_table(tmp_path):
     """`pandascreen` (emulated screen) whose key the organiser added to the group reports its
     status; `serve --console` syncs the fleet topic and the page's event stream shows it."""
-    from iroh_serve_cases import CAMP, ROOT, _serve, _until
+    from iroh_serve_cases import CAMP, ROOT, _serve, _until, interrupt
     from pandascreen_host.cli import main as host
     sched = tmp_path / "camp.json"
     sched.write_text(open(CAMP, encoding="utf-8").read())
@@ -66,14 +65,7 @@ def test_pi_app_reports_into_serve_console_screens_table(tmp_path):
         with SqliteStore(str(tmp_path / "screen.fleet.db")) as mine:  # the screen keeps its log
             assert public_key(SCREEN) in mine.heights(fleet.fleet_log_id("slothcamp2031"))
     finally:
-        for proc in (app, p):
-            if proc is not None and proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(5)
+        interrupt(app, p, grace=10)
     if app is not None:
         err = app.stderr.read()
         assert "Traceback" not in err, err[-2000:]

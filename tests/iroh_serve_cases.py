@@ -43,6 +43,18 @@ def _until(lines, pred, timeout=10.0):
     raise AssertionError("not seen; got %r" % seen)
 
 
+def interrupt(*procs, grace=5):
+    """Ctrl-C each still running process, then kill what has not ended after ``grace`` s."""
+    for proc in procs:
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+
 def test_serve_watch_live_push_and_ctrl_c(tmp_path):
     sched = tmp_path / "camp.json"
     sched.write_text(open(CAMP, encoding="utf-8").read())
@@ -183,11 +195,4 @@ def test_pi_screen_process_follows_serve_live(tmp_path):
         with SqliteStore(str(tmp_path / "screen.db")) as s:
             assert s.count() == 9
     finally:
-        for proc in (app, p):
-            if proc is not None and proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-                try:
-                    proc.wait(5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(5)
+        interrupt(app, p)
