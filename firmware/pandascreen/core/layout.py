@@ -129,7 +129,7 @@ def build_view(schedule, venue_index, now, status="", absolute=False):
     ``next``: title, start ("HH:MM"), in ("in 25 min" / "tomorrow" / "Sat"), minutes_until,
     days (local days ahead), soon (shown as "in ..."), speakers, track, lang.
     ``message``: what to say where something is missing ("" when nothing is): before the
-    festival "Starts Friday 16:00", in a gap "Break until 15:15", after it CLOSED (``say`` holds
+    festival "Starts Fri 16:00", in a gap "Break until 15:15", after it CLOSED (``say`` holds
     the key and time of the first two, for node/i18n.py).  ``now``/``next`` ``status``: CANCELLED
     (still in its slot, said instead of the time left), MOVED (a later edit changed its time or
     venue) or "".
