@@ -272,10 +272,11 @@ class Controller:
         now = int(now)
         absolute = self.refresh_policy.absolute_times
         if self.clock_trusted(now):
-            v = layout.build_view(self.schedule, self.venue_index, now, self.status(), absolute)
-            if v["venue_count"] and (self.overview or self.cfg.get("layout") == "all_venues"):
+            if (self.overview or self.cfg.get("layout") == "all_venues") and self.schedule.venues():
                 from pandascreen.core import overview  # the Pi's large screens and long press only
                 v = overview.build_board(self.schedule, now, self.status(), self.venue_index, absolute)
+            else:
+                v = layout.build_view(self.schedule, self.venue_index, now, self.status(), absolute)
         else:
             v = layout.build_view(None, 0, now, self.status(trusted=False))
             v["festival"] = str((self.schedule.festival or {}).get("name") or "")

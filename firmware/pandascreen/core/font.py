@@ -271,8 +271,10 @@ def draw_text(canvas, x, y, s, color=1, scale=1):
 
     Returns the width drawn (``text_width(s, scale)``).
     """
-    s = normalize(s)
+    s = "" if s is None else str(s)
     codes = _ascii(s)  # ints, not one-character strs (see _ascii)
+    if codes is None:
+        s = normalize(s)
     cx = x
     for ch in s if codes is None else codes:
         if ch != " " and ch != 32:
