@@ -71,7 +71,7 @@ def get(srv, path):
 
 def post(srv, form):
     req = urllib.request.Request("http://127.0.0.1:%d/edit" % srv.port, json.dumps(form).encode(),
-                                 {"Content-Type": "application/json"})
+                                 {"Content-Type": "application/json", "X-Console-Secret": srv.secret})
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.status, json.loads(r.read())
@@ -184,10 +184,11 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
                   "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1280,1300"]
 
 
-def _chromium(url, profile):
+def _chromium(url, profile, flags=()):
     exe = shutil.which("chromium")
     assert exe, "Debian's chromium is needed (apt-get install chromium; .ci/run installs it)"
-    proc = subprocess.Popen([exe] + CHROMIUM_FLAGS + ["--user-data-dir=%s" % profile, "--remote-debugging-port=0", url],
+    proc = subprocess.Popen([exe] + CHROMIUM_FLAGS + list(flags) + ["--user-data-dir=%s" % profile,
+                                                                    "--remote-debugging-port=0", url],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     port_file = os.path.join(profile, "DevToolsActivePort")
     deadline = time.monotonic() + 30
@@ -199,6 +200,15 @@ def _chromium(url, profile):
         time.sleep(0.1)
     proc.kill()
     raise AssertionError("chromium did not open its DevTools port in 30 s")
+
+
+def _stop(proc):
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
 
 
 def cdp(port, steps):
@@ -256,11 +266,7 @@ def test_in_chromium_screens_appear_an_edit_reaches_the_frame_and_silence_turns_
                          {"shot": os.path.join(shots, "4-offline.png")}])
         assert "no status for" in off[0]
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        _stop(proc)
 
 
 def test_serve_console_cases_in_a_private_network_namespace():

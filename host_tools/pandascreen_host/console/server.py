@@ -3,9 +3,11 @@
 WHY stdlib http.server: a handful of routes for one organiser's browser; no framework to
 install on the laptop.  Bound to 127.0.0.1 unless told otherwise; any other address needs a
 token (the page passes it on in each request), since an edit publishes signed operations.
+Every request first passes request_guard (own Host and Origin only; an edit needs JSON, the
+page's per-session secret in a header and a bounded Content-Length), because any web page the
+organiser opens can make the browser send requests to 127.0.0.1 too.
 """
 
-import hmac
 import json
 import os
 import threading
@@ -14,7 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 from pandascreen.core.errors import PandascreenError, UserError
-from pandascreen_host.console import edits
+from pandascreen_host.console import edits, request_guard
+from pandascreen_host.console.request_guard import LOOPBACK_NAMES, Refused
 
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 FILES = {"/": ("index.html", "text/html; charset=utf-8"),
@@ -22,8 +25,7 @@ FILES = {"/": ("index.html", "text/html; charset=utf-8"),
          "/style.css": ("style.css", "text/css; charset=utf-8")}
 SSE_POLL = 0.5  # seconds between two snapshot checks for one page
 SSE_LIFETIME = 600  # a page's event stream ends after this; EventSource reconnects by itself
-MAX_FORM = 8192
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
+SECRET_SLOT = b"{{console-secret}}"  # in index.html: replaced by the session's secret when served
 
 
 def parse_bind(text, token=None):
@@ -32,16 +34,18 @@ def parse_bind(text, token=None):
     host = host.strip("[]") or "127.0.0.1"
     if not port.isdigit() or int(port) > 65535:
         raise UserError("--console must look like HOST:PORT, e.g. 127.0.0.1:8026")
-    if host not in LOOPBACK and not token:
+    if host not in LOOPBACK_NAMES and not token:
         raise UserError("--console on %s is reachable from the LAN: give --console-token too" % host)
     return host, int(port)
 
 
 class ConsoleServer:
-    def __init__(self, console, seed, host="127.0.0.1", port=0, token=None, on_published=None, say=None):
+    def __init__(self, console, seed, host="127.0.0.1", port=0, token=None, on_published=None, say=None,
+                 names=()):
         self.console = console
         self.seed = seed
         self.token = token
+        self.secret = request_guard.new_secret()
         self.on_published = on_published
         self.say = say or (lambda line: None)
         self.stopping = threading.Event()
@@ -49,11 +53,13 @@ class ConsoleServer:
         self.httpd = ThreadingHTTPServer((host, port), _handler(self))
         self.httpd.daemon_threads = True
         self.host, self.port = self.httpd.server_address[:2]
+        self.guard = request_guard.Guard(host, self.port, self.secret, token, names)
         self._thread = None
 
     @property
     def url(self):
-        return "http://%s:%d/" % (self.host, self.port) + ("?token=%s" % self.token if self.token else "")
+        host = "[%s]" % self.host if ":" in self.host else self.host
+        return "http://%s:%d/" % (host, self.port) + ("?token=%s" % self.token if self.token else "")
 
     def start(self):
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="console", daemon=True)
@@ -78,6 +84,7 @@ class ConsoleServer:
 def _handler(server):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        timeout = request_guard.REQUEST_TIMEOUT
 
         def log_message(self, fmt, *args):  # quiet: serve has its own log lines
             pass
@@ -87,29 +94,30 @@ def _handler(server):
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(data)))
             self.send_header("Cache-Control", "no-store")
+            if self.close_connection:
+                self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(data)
 
         def _json(self, code, obj):
             self._send(code, json.dumps(obj).encode("utf-8"), "application/json")
 
-        def _allowed(self, url):
-            if not server.token:
-                return True
-            given = (parse_qs(url.query).get("token") or [""])[0] or self.headers.get("X-Console-Token", "")
-            if hmac.compare_digest(given.encode(), server.token.encode()):
-                return True
-            self._json(403, {"error": "wrong or missing token"})
-            return False
+        def _refuse(self, refused):
+            self.close_connection = True  # a body may be left unread: never read the next request from it
+            self._json(refused.status, {"error": refused.reason})
 
         def do_GET(self):
             url = urlparse(self.path)
-            if not self._allowed(url):
-                return
+            try:
+                server.guard.check_names(self.headers)
+                server.guard.check_token(parse_qs(url.query), self.headers)
+            except Refused as e:
+                return self._refuse(e)
             if url.path in FILES:
                 name, ctype = FILES[url.path]
                 with open(os.path.join(STATIC, name), "rb") as fh:
-                    return self._send(200, fh.read(), ctype)
+                    data = fh.read()
+                return self._send(200, data.replace(SECRET_SLOT, server.secret.encode()), ctype)
             if url.path == "/state.json":
                 return self._json(200, server.console.snapshot())
             if url.path == "/events":
@@ -123,15 +131,21 @@ def _handler(server):
 
         def do_POST(self):
             url = urlparse(self.path)
-            if not self._allowed(url):
-                return
-            if url.path != "/edit":
-                return self._json(404, {"error": "not found"})
-            size = int(self.headers.get("Content-Length") or 0)
-            if size > MAX_FORM:
-                return self._json(413, {"error": "edit too large"})
             try:
-                form = json.loads(self.rfile.read(size) or b"{}")
+                server.guard.check_names(self.headers)
+                server.guard.check_token(parse_qs(url.query), self.headers)
+                if url.path != "/edit":
+                    raise Refused(404, "not found")
+                size = server.guard.check_edit(self.headers)
+            except Refused as e:
+                return self._refuse(e)
+            try:
+                body = self.rfile.read(size)
+            except TimeoutError:  # a body announced and not sent: give the thread back
+                self.close_connection = True
+                return
+            try:
+                form = json.loads(body or b"{}")
                 if not isinstance(form, dict):
                     raise ValueError("not an object")
             except ValueError:
@@ -159,7 +173,7 @@ def _handler(server):
                         self.wfile.flush()
                         last = data
                     server.stopping.wait(SSE_POLL)
-            except (BrokenPipeError, ConnectionResetError):
+            except (BrokenPipeError, ConnectionResetError, TimeoutError):
                 pass
 
     return Handler

@@ -1,6 +1,8 @@
 // pandascreen console: renders each snapshot the server pushes (server-sent events); no reloads.
 "use strict";
 const token = new URLSearchParams(location.search).get("token");
+// the server's per-session secret, in the page it served: each edit echoes it in a header
+const secret = document.querySelector('meta[name="console-secret"]').content;
 const q = (path) => token ? path + (path.includes("?") ? "&" : "?") + "token=" + encodeURIComponent(token) : path;
 const el = (tag, text, cls) => { const e = document.createElement(tag); if (text !== undefined) e.textContent = text; if (cls) e.className = cls; return e; };
 let utcOffset = 0;  // minutes: times shown in the festival's local time, like the screens
@@ -68,7 +70,7 @@ document.getElementById("edit").addEventListener("submit", async (ev) => {
   for (const k of ["start", "end", "title"]) if (form[k] === "") delete form[k];
   if (form.action === "retitle" && form.title === undefined) form.title = "";
   const msg = document.getElementById("edit-msg");
-  const r = await fetch(q("/edit"), { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(form) });
+  const r = await fetch(q("/edit"), { method: "POST", headers: { "Content-Type": "application/json", "X-Console-Secret": secret }, body: JSON.stringify(form) });
   const out = await r.json();
   msg.textContent = r.ok ? "published" : out.error; msg.className = r.ok ? "ok" : "error";
 });
