@@ -145,8 +145,9 @@ def test_an_edit_without_the_pages_secret_is_refused(running, secret):
 
 
 @pytest.mark.parametrize("length, status", [("-1", 400), ("abc", 400), (None, 400), (" ", 400), ("1e3", 400),
-                                            ("+10", 400), (str(request_guard.MAX_EDIT_BYTES + 1), 413),
-                                            ("1000000000000", 413)])
+                                            ("+10", 400), ("\u00b2", 400), ("12, 12", 400),
+                                            (str(request_guard.MAX_EDIT_BYTES + 1), 413),
+                                            ("1000000000000", 413), ("9" * 5000, 413)])
 def test_a_bad_content_length_is_refused_without_reading_the_body(running, length, status):
     """The connection stays open with the body unsent or unfinished: an answer proves the
     console did not wait to read it (``Content-Length: -1`` used to read to the end of the
@@ -175,6 +176,15 @@ def test_two_host_headers_are_refused(running):
     srv = running[0]
     head = "GET /state.json HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nHost: evil.example:%d" % (srv.port, srv.port)
     assert raw(srv, head)[0] == 403
+    head = "GET /state.json HTTP/1.1\r\nHost: evil.example@127.0.0.1:%d" % srv.port
+    assert raw(srv, head)[0] == 403
+
+
+def test_two_content_lengths_are_refused(running):
+    srv, con, store, clock, published = running
+    body = retitle(con, "Two Lengths")
+    head = edit_head(srv, len(body), page_secret(srv), extra=["Content-Length: 2"])
+    assert raw(srv, head, body)[0] == 400 and published == []
 
 
 def test_a_chunked_edit_is_refused(running):

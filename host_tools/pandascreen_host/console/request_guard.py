@@ -14,6 +14,7 @@ its Content-Length is a number within MAX_EDIT_BYTES.
 
 import hmac
 import ipaddress
+import re
 import secrets
 from urllib.parse import urlsplit
 
@@ -44,6 +45,8 @@ def new_secret():
 
 def _host_port(netloc):
     """(lowercase host without brackets, port) of ``host[:port]``; port 80 if not given."""
+    if "@" in netloc:  # user@host is no Host a browser sends
+        return "", 0
     try:
         parts = urlsplit("//" + netloc)
         return (parts.hostname or ""), (parts.port or 80)
@@ -119,10 +122,11 @@ class Guard:
             raise Refused(403, "an edit needs the console page's secret (reload the page)")
         if headers.get("Transfer-Encoding") is not None:
             raise Refused(400, "an edit must have a Content-Length, not Transfer-Encoding")
-        length = (headers.get("Content-Length") or "").strip()
-        if not length.isdigit():
-            raise Refused(400, "an edit needs a Content-Length of 0 to %d bytes" % MAX_EDIT_BYTES)
-        if int(length) > MAX_EDIT_BYTES:
+        lengths = headers.get_all("Content-Length") or []
+        length = lengths[0].strip() if len(lengths) == 1 else ""
+        if not re.fullmatch("[0-9]+", length):
+            raise Refused(400, "an edit needs one Content-Length of 0 to %d bytes" % MAX_EDIT_BYTES)
+        if len(length.lstrip("0")) > len(str(MAX_EDIT_BYTES)) or int(length) > MAX_EDIT_BYTES:
             raise Refused(413, "an edit is at most %d bytes" % MAX_EDIT_BYTES)
         return int(length)
 
