@@ -284,3 +284,20 @@ def test_a_fork_is_recorded_for_the_organiser():
     for i in range(store_mod.MAX_FORKS + 5):
         a._fork(other[1], 100 + i, kept[1].hash, other[1].hash)
     assert len(a.forks) == store_mod.MAX_FORKS and a.forks[-1][2] == 100 + store_mod.MAX_FORKS + 4
+
+
+def test_a_sqlite_store_remembers_its_forks_across_a_restart(tmp_path):
+    seed = b"\x07" * 32
+    log = operation.log_id_for_festival("fest")
+    path = str(tmp_path / "f.db")
+    s = SqliteStore(path)
+    kept = s.publish(seed, b"\xa1\x61a\x01", log, 1000)
+    other = MemoryStore().publish(seed, b"\xa1\x61a\x02", log, 1000)
+    with pytest.raises(IngestError, match="fork"):
+        s.ingest_op(other)
+    s.close()
+    s = SqliteStore(path)
+    try:
+        assert s.forks == [(public_key(seed), log, 0, kept.hash, other.hash)]
+    finally:
+        s.close()

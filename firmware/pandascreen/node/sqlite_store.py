@@ -15,7 +15,7 @@ version at which a prune removed rows.
 import sqlite3
 import threading
 
-from pandascreen.core import operation
+from pandascreen.core import cbor, operation
 from pandascreen.core.store import BaseStore, IngestError, _log_key
 
 SCHEMA = """
@@ -93,6 +93,9 @@ class SqliteStore(BaseStore):
         self._depth = 0
         self._next_version = 0
         self._tx = _Transaction(self)
+        forks = self.get_meta("forks")
+        if forks:  # remembered across restarts: the organiser may not have looked yet
+            self.forks = [tuple(f) for f in cbor.loads(bytes(forks))]
 
     def _migrate(self):
         # stores written before the change counter: number the rows in insertion order
@@ -107,6 +110,10 @@ class SqliteStore(BaseStore):
 
     def _write(self):
         return self._tx
+
+    def _fork(self, op, seq, kept, other):
+        BaseStore._fork(self, op, seq, kept, other)
+        self.set_meta("forks", cbor.dumps([list(f) for f in self.forks]))
 
     def _rollback(self):
         try:
