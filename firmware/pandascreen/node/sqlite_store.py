@@ -93,9 +93,12 @@ class SqliteStore(BaseStore):
         self._depth = 0
         self._next_version = 0
         self._tx = _Transaction(self)
-        forks = self.get_meta("forks")
-        if forks:  # remembered across restarts: the organiser may not have looked yet
-            self.forks = [tuple(f) for f in cbor.loads(bytes(forks))]
+        try:  # forks are remembered across restarts: the organiser may not have looked yet
+            forks = self.get_meta("forks")
+            if forks:
+                self.forks = [tuple(f) for f in cbor.loads(bytes(forks))]
+        except (sqlite3.DatabaseError, ValueError):
+            pass  # a damaged store: node/snapshot.py's check finds it
 
     def _migrate(self):
         # stores written before the change counter: number the rows in insertion order
