@@ -30,11 +30,11 @@ def event(i, title="Talk"):
                                                            "start": 100 * i, "end": 100 * i + 50})
 
 
-def laptop_with_a_flooding_writer(n=20):
-    """The organiser lets WRITER write, then WRITER publishes ``n`` events; after it the
-    organiser's own changes (more than any quota allows a member)."""
+def laptop_with_a_flooding_writer(n=20, limits=None):
+    """The organiser lets WRITER write (with a quota of its own: ``limits``), then WRITER
+    publishes ``n`` events; after it the organiser's own changes (more than any quota allows a member)."""
     laptop = MemoryStore()
-    laptop.publish(ORG, auth.group_body(ORG_PK, auth.add(WRITER_PK, auth.WRITE)), LOG, 1000)
+    laptop.publish(ORG, auth.group_body(ORG_PK, auth.add(WRITER_PK, auth.WRITE, quota=limits)), LOG, 1000)
     laptop.publish(ORG, schema.make_body("venue", "create", "v", {"name": "Main"}), LOG, 1001)
     laptop.publish_many(WRITER, [event(i) for i in range(n)], LOG, 2000)
     laptop.publish_many(ORG, [schema.make_body("event", "create", "o%d" % i, {
@@ -76,8 +76,8 @@ def test_operations_and_bytes_quotas(limits, which):
 
 
 def test_the_organiser_raises_a_quota_with_a_promote_and_the_rest_arrives():
-    laptop = laptop_with_a_flooding_writer()
-    s = screen()
+    laptop = laptop_with_a_flooding_writer(limits=SMALL)
+    s = screen(quota.DEFAULT)  # the member's own quota counts, not the default
     sync.sync_local(laptop, LOG, s)
     assert s.heights(LOG)[WRITER_PK][LOG] == 3
     org_log = auth.guard(laptop, auth.Authorizer([ORG_PK], default_quota=SMALL), LOG)

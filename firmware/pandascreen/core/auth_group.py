@@ -402,11 +402,10 @@ def _allowed(self, gid, op, before):
 
 
 def _quota_change(self, action, have):
-    # p2panda-auth orders Access<C> by its conditions at an equal level; no conditions here
-    # means the screens' default quota (not "unlimited": every member is limited)
-    new = action[4] or self.default_quota
-    old = have[2] or self.default_quota
-    return quota.compare(new, old)
+    # p2panda-auth orders Access<C> by its conditions at an equal level; no conditions compare
+    # as quota.DEFAULT (not "unlimited": every member is limited), a constant, so every peer
+    # resolves the group alike whatever default it applies at ingest
+    return quota.compare(action[4] or quota.DEFAULT, have[2] or quota.DEFAULT)
 
 def _replay(self, gid, order, ancestors, invalid):
     """Accept each operation whose author may make it in the state of its accepted
