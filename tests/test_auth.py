@@ -357,8 +357,10 @@ MP_SCENARIO = r"""
 from pandascreen.core import auth
 
 class Op:
+    log_id, prune, header_bytes = None, False, b""
     def __init__(self, author, seq, body, h):
         self.public_key, self.seq_num, self.body, self.hash = author, seq, body, h
+        self.header, self.payload_size = self, len(body)
 
 o1, o2, x = b"\x01" * 32, b"\x02" * 32, b"\x04" * 32
 n = [0]

@@ -275,3 +275,32 @@ def test_serve_console_cases_in_a_private_network_namespace():
     from iroh_netns import run_isolated
     code, out = run_isolated("console_serve_cases.py")
     assert code == 0 and "2 passed" in out, out
+
+
+def test_the_change_log_names_a_member_over_its_quota_and_a_fork():
+    from pandascreen.core import schema, sync
+    writer, twin = b"\x05" * 32, b"\x06" * 32
+    laptop = MemoryStore()
+    a = auth.guard(laptop, auth.Authorizer([public_key(ORG)], default_quota=(10 ** 6, 3, 100)), LOG)
+    for i, key in enumerate((writer, twin)):
+        add = auth.add(public_key(key), auth.WRITE)
+        laptop.publish(ORG, auth.group_body(public_key(ORG), add, a.heads(public_key(ORG))), LOG, 1000 + i)
+    con = Console(laptop, LOG, MemoryStore(), a, public_key(ORG), demofest.FESTIVAL_ID, clock=Clock(NOW))
+    assert con.snapshot()["notes"] == []
+    member = MemoryStore()
+    member.publish_many(writer, [schema.make_body("venue", "create", "v%d" % i, {"name": "V%d" % i})
+                                 for i in range(5)], LOG, 2000)
+    sync.sync_local(member, LOG, laptop)
+    # the twin's key signs two different logs: the laptop gets one, then the other's next operation
+    first, second = MemoryStore(), MemoryStore()
+    ops = first.publish_many(twin, [schema.make_body("venue", "create", "a", {"name": "A"})], LOG, 2000)
+    other = second.publish_many(twin, [schema.make_body("venue", "create", "b", {"name": "B"})] * 2, LOG, 2000)
+    sync.sync_local(first, LOG, laptop)
+    sync.sync_local(second, LOG, laptop)
+    state = con.snapshot()
+    assert state["notes"] == [
+        "quota: author %s is over its operations quota (3): its log is refused from seq_num 3 on"
+        % public_key(writer).hex()[:16],
+        "fork: author %s signed two operations at seq_num 0: kept %s, refused %s"
+        % (public_key(twin).hex()[:16], ops[0].hash.hex()[:16], other[0].hash.hex()[:16])]
+    assert [c["what"] for c in state["changes"][:2]] == state["notes"]

@@ -170,3 +170,78 @@ except fleet.SchemaError as e:
     print('refused', 'clock' in str(e))
 """)
     assert out.split() == ["Main:", "Talk", "True", "32", "refused", "True"]
+
+
+def status_op(seed, seq, prev=None, at=5000, prune=True, body=None):
+    body = fleet.make_body(at, **status()) if body is None else body
+    backlink = prev.hash if prev is not None else (b"\x00" * 32 if seq else None)  # a prune needs no match
+    return operation.create(seed, body, seq, backlink,
+                            operation.Extensions(FLEET_LOG, at * 1000000 + seq, prune))
+
+
+class Clock:
+    def __init__(self, t):
+        self.t = t
+
+    def __call__(self):
+        return self.t
+
+
+def test_a_screen_key_cannot_grow_or_flood_the_fleet_log():
+    """A screen key (every one sits on a FAT card before first boot) signs status without the
+    prune flag, malformed status, and a flood: only prunes that parse are kept, at most
+    RATE_BURST in a row and then one a minute per key."""
+    from pandascreen.core import cbor
+    clock = Clock(10000)
+    store = MemoryStore()
+    guard = store.authorizer = fleet.FleetGuard(group_with_screen(), clock=clock)
+    first = status_op(SCREEN, 0)
+    assert store.ingest_op(first)[1] is True
+    grows = status_op(SCREEN, 1, prev=first, prune=False)
+    assert store.ingest_op(grows)[1] is False and "prune flag" in store.last_refused
+    bad = dict(fleet.parse_body(first.body), heights={"x" * 500: 1})
+    assert store.ingest_op(status_op(SCREEN, 1, body=cbor.dumps(bad)))[1] is False
+    assert "heights" in store.last_refused
+    bad = dict(fleet.parse_body(first.body), uptime=1 << 63)
+    assert store.ingest_op(status_op(SCREEN, 1, body=cbor.dumps(bad)))[1] is False and "range" in store.last_refused
+    flood = [status_op(SCREEN, seq) for seq in range(1, 51)]
+    kept = sum(store.ingest_op(op)[1] for op in flood)
+    assert kept == fleet.RATE_BURST - 1  # the first status took one token
+    assert "more than one a minute" in store.last_refused
+    assert [op.seq_num for op in store.all_operations(FLEET_LOG)] == [fleet.RATE_BURST - 1]  # pruned: one kept
+    assert store.ingest_op(flood[1])[1] is False  # a repeat costs nothing, changes nothing
+    clock.t += fleet.RATE_INTERVAL
+    assert store.ingest_op(status_op(SCREEN, 60))[1] is True
+    assert store.ingest_op(status_op(SCREEN, 61))[1] is False
+    assert guard.refused == store.refused
+
+
+def test_the_fleet_topic_is_synced_with_the_festival_group_only():
+    guard = fleet.FleetGuard(group_with_screen())
+    assert guard.may_sync(public_key(SCREEN)) and guard.may_sync(public_key(ORG))
+    assert not guard.may_sync(public_key(STRANGER))
+
+
+MP_FLEET_GUARD = r"""
+from pandascreen.core import auth, fleet
+from pandascreen.core.store import MemoryStore
+from pandascreen.core.util import unhexlify
+
+a = auth.Authorizer([unhexlify(%(org)r)])
+store = MemoryStore()
+store.authorizer = fleet.FleetGuard(a, clock=lambda: 10000)
+kept = 0
+for hb, body in %(ops)r:
+    kept += store.ingest(unhexlify(hb), unhexlify(body))[1]
+print(kept, store.refused, store.count(), store.authorizer.may_sync(unhexlify(%(stranger)r)))
+"""
+
+
+def test_the_fleet_guard_runs_on_micropython():
+    from mpy import run_micropython
+    from pandascreen.core.util import hexlify
+    ops = [status_op(ORG, seq) for seq in range(6)]
+    ops.append(status_op(ORG, 6, prev=ops[-1], prune=False))
+    out = run_micropython(MP_FLEET_GUARD % {"org": hexlify(public_key(ORG)), "stranger": hexlify(public_key(STRANGER)),
+                                            "ops": [(hexlify(op.header_bytes), hexlify(op.body)) for op in ops]})
+    assert out.split() == [str(fleet.RATE_BURST), str(7 - fleet.RATE_BURST), "1", "False"]

@@ -61,3 +61,19 @@ def test_only_managers_change_the_group(tmp_path, capsys):
     assert rc == 2 and "does not manage" in capsys.readouterr().err
     assert host(["group", "remove", other] + common) == 2
     assert "--lost" in capsys.readouterr().err
+
+
+def test_a_members_quota_is_set_raised_and_shown(tmp_path, capsys):
+    from pandascreen.core import quota
+    common = _files(tmp_path)
+    prog = public_key(PROG).hex()
+    assert host(["group", "add", prog, "--level", "write", "--max-events", "3000"] + common) == 0
+    out = capsys.readouterr().out
+    assert "quota %d bytes, %d operations, 3000 events" % (quota.BYTES, quota.OPERATIONS) in out
+    assert host(["group", "promote", prog, "--level", "write", "--max-operations", "20000"] + common) == 0
+    assert "quota %d bytes, 20000 operations, 3000 events" % quota.BYTES in capsys.readouterr().out
+    # a smaller quota at the same level is a demote, not a promote: nothing changes
+    assert host(["group", "promote", prog, "--level", "write", "--max-operations", "10"] + common) == 0
+    assert "changes nothing" in capsys.readouterr().out
+    assert host(["group", "demote", prog, "--level", "write", "--max-bytes", "-1"] + common) == 2
+    assert "bytes must be" in capsys.readouterr().err

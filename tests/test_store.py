@@ -255,3 +255,49 @@ def test_sqlite_survives_kill_9(tmp_path):
     for o in ops:
         fresh.ingest(o.header_bytes, o.body)
     assert fresh.count() == height + 1
+
+
+def test_a_fork_is_recorded_for_the_organiser():
+    """Two operations of one author at the same seq_num: the store keeps the first, refuses the
+    other, and remembers both hashes (bounded), for the console to show."""
+    from pandascreen.core import store as store_mod
+    from pandascreen.core.errors import IngestError
+    seed = b"\x07" * 32
+    log = operation.log_id_for_festival("fest")
+    a, b = MemoryStore(), MemoryStore()
+    kept = a.publish_many(seed, [b"\xa1\x61a\x01", b"\xa1\x61a\x02"], log, 1000)
+    other = b.publish_many(seed, [b"\xa1\x61a\x01", b"\xa1\x61a\x09", b"\xa1\x61a\x03"], log, 1000)
+    assert kept[0].hash == other[0].hash and kept[1].hash != other[1].hash
+    for op in other[1:]:
+        with pytest.raises(IngestError):
+            a.ingest_op(op)
+    pk = public_key(seed)
+    # the same seq, and a next operation whose backlink names the other branch: one fork
+    assert a.forks == [(pk, log, 1, kept[1].hash, other[1].hash)]
+    # a pruned operation offered again is not a fork
+    c = MemoryStore()
+    first = c.publish(seed, b"\xa1\x61a\x01", log, 1000)
+    c.publish(seed, b"\xa1\x61a\x02", log, 2000, prune=True)
+    with pytest.raises(IngestError):
+        c.ingest_op(first)
+    assert c.forks == ()
+    for i in range(store_mod.MAX_FORKS + 5):
+        a._fork(other[1], 100 + i, kept[1].hash, other[1].hash)
+    assert len(a.forks) == store_mod.MAX_FORKS and a.forks[-1][2] == 100 + store_mod.MAX_FORKS + 4
+
+
+def test_a_sqlite_store_remembers_its_forks_across_a_restart(tmp_path):
+    seed = b"\x07" * 32
+    log = operation.log_id_for_festival("fest")
+    path = str(tmp_path / "f.db")
+    s = SqliteStore(path)
+    kept = s.publish(seed, b"\xa1\x61a\x01", log, 1000)
+    other = MemoryStore().publish(seed, b"\xa1\x61a\x02", log, 1000)
+    with pytest.raises(IngestError, match="fork"):
+        s.ingest_op(other)
+    s.close()
+    s = SqliteStore(path)
+    try:
+        assert s.forks == [(public_key(seed), log, 0, kept.hash, other.hash)]
+    finally:
+        s.close()

@@ -4,17 +4,21 @@
     pandascreen-host group add    --store ... --key ... --festival-id 38c3 PUBKEY --level write
     pandascreen-host group remove --store ... --key ... --festival-id 38c3 PUBKEY --lost
     pandascreen-host group remove --store ... --key ... --festival-id 38c3 PUBKEY --compromised [--last-good HASH]
+    pandascreen-host group promote --store ... --key ... --festival-id 38c3 PUBKEY --level write --max-operations 20000
 
 WHY a command: screens accept only operations of keys the festival group lets write
 (core/auth.py); a second program signing key, a new organiser, a lost or a stolen key are
 group operations signed by a Manage member and published into the festival log like any
 other operation, so the next sync carries them to every screen.  ``--lost`` keeps everything
 the key published so far (its latest operation in this store is the cut-off);
-``--compromised`` drops everything after ``--last-good`` (or all of it).
+``--compromised`` drops everything after ``--last-good`` (or all of it).  ``--max-bytes``,
+``--max-operations``, ``--max-events`` give a member a quota of its own (core/quota.py; the
+others keep the default): a promote at the same level raises it, a demote lowers it.
 """
 
 import sys
 
+from pandascreen.core import quota
 from pandascreen_host.errors import UserError
 
 LEVELS = ("pull", "read", "write", "manage")
@@ -37,7 +41,18 @@ def add_parser(sub):
     how.add_argument("--lost", action="store_true", help="remove: keep what the key published so far")
     how.add_argument("--compromised", action="store_true", help="remove: drop what it published after --last-good")
     p.add_argument("--last-good", metavar="HASH", help="with --compromised: its last operation known good")
+    for name, default in zip(quota.NAMES, quota.DEFAULT):
+        p.add_argument("--max-" + name, type=int, metavar="N",
+                       help="add/promote/demote: the member's %s quota (default %d)" % (name, default))
     return p
+
+
+def _limits(args, current):
+    """The quota the --max-* options ask for (the rest from ``current``), or None without any."""
+    asked = [getattr(args, "max_" + name, None) for name in quota.NAMES]
+    if all(n is None for n in asked):
+        return None
+    return tuple(current[i] if asked[i] is None else asked[i] for i in range(len(asked)))
 
 
 def _key(text, what):
@@ -90,10 +105,15 @@ def run(args, out=None):
         else:
             if args.level is None:
                 raise UserError("%s needs --level (%s)" % (args.action, ", ".join(LEVELS)))
-            if args.action == "add" and a.level(gid, member) == LEVELS.index(args.level):
+            have = a._groups.get(gid).members.get(member) if gid in a._groups else None
+            limits = _limits(args, (have[2] if have else None) or a.default_quota)
+            if args.action == "add" and a.level(gid, member) == LEVELS.index(args.level) and limits is None:
                 out.write("%s is already a %s member: nothing published\n" % (member.hex()[:16], args.level))
                 return 0
-            action = getattr(auth, args.action)(member, LEVELS.index(args.level))
+            try:
+                action = getattr(auth, args.action)(member, LEVELS.index(args.level), quota=limits)
+            except auth.GroupOpError as e:
+                raise UserError(str(e))
         before = a.revision
         store.publish(seed, auth.group_body(gid, action, deps), log_id, _now_us())
         if a.revision == before:
@@ -126,10 +146,14 @@ def _show(a, gid, out):
         raise UserError("no such group in this store")
     out.write("group %s (%s)\n" % (gid.hex(), a.mode))
     for key in sorted(g.members):
-        level, is_group = g.members[key]
-        out.write("  %s %-6s %s\n" % ("group " if is_group else "member", auth.LEVEL_NAMES[level], key.hex()))
+        level, is_group, limits = g.members[key]
+        extra = "" if limits is None else "  quota %s" % ", ".join(
+            "%d %s" % (n, name) for name, n in zip(quota.NAMES, limits))
+        out.write("  %s %-6s %s%s\n" % ("group " if is_group else "member", auth.LEVEL_NAMES[level], key.hex(), extra))
     for key in sorted(g.cutoffs):
         cut = g.cutoffs[key][0]
         out.write("  removed %s (keeps %s)\n" % (key.hex(), "operations up to %s" % cut.hex()[:16]
                                                   if cut else "nothing"))
+    for line in a.over_quota():
+        out.write("  %s\n" % line)
     return 0

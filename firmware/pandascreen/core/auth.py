@@ -9,7 +9,7 @@ strong-removal resolver, loaded with the first group operation.  Pure Python for
 and MicroPython (the long explanation lives in the doc so a Pico compiles less).
 """
 
-from pandascreen.core import schema
+from pandascreen.core import quota, schema
 from pandascreen.core.errors import GroupOpError, SchemaError, Unauthorized
 from pandascreen.core.util import hexlify
 
@@ -55,8 +55,8 @@ def is_group_body(body):
 
 # -- state -----------------------------------------------------------------------------------
 class _Group:
-    """Resolved state of one group: ``members`` {key: (level, is_group)}; ``cutoffs``
-    {removed key: (cut-off hash or None, level held before)}; ``valid`` hashes applied."""
+    """Resolved state of one group: ``members`` {key: (level, is_group, quota or None)};
+    ``cutoffs`` {removed key: (cut-off hash or None, level held before)}; ``valid`` hashes applied."""
 
     __slots__ = ("members", "cutoffs", "valid", "created", "nested", "order", "ancestors", "heads",
                  "pending")
@@ -81,10 +81,11 @@ class Authorizer:
     authorization (every key may write; size limits still hold).  ``venues``: ids of the
     venues this screen follows (None: all).  ``lookup(hash) -> (author, seq) | None`` finds a
     stored operation (a removal's cut-off); the store hook passes the store's.
+    ``default_quota``: what a member without access conditions may fill (core/quota.py).
     """
 
     def __init__(self, organisers=(), mode=CURATED, group_id=None, trust_anyone=False, venues=None,
-                 lookup=None):
+                 lookup=None, default_quota=quota.DEFAULT):
         if mode not in MODES:
             raise GroupOpError("unknown festival mode %r (known: %s)" % (mode, ", ".join(MODES)))
         self.organisers = [bytes(k) for k in organisers]
@@ -96,6 +97,8 @@ class Authorizer:
         self.trust_anyone = bool(trust_anyone)
         self.venues = None if venues is None else set(venues)
         self.lookup = lookup
+        self.default_quota = tuple(default_quota)
+        self.ledger = quota.Ledger()  # what each author's log holds in the guarded store
         self.revision = 0  # grows whenever resolved rights change: caches must rebuild
         self._ops = {}  # hash -> GroupOp (every group)
         self._by_group = {}  # group id -> [hash]
@@ -155,6 +158,18 @@ class Authorizer:
                 return True
         return False
 
+    def quota_of(self, key):
+        """The quota of ``key``'s logs, or None: the festival's managers are never limited."""
+        if self.level(self.group_id, key) >= MANAGE:
+            return None
+        g = self._groups.get(self.group_id)
+        got = None if g is None else g.members.get(bytes(key))
+        return (got[2] if got is not None else None) or self.default_quota
+
+    def over_quota(self):
+        """One line per author whose log went over its quota (the console shows them)."""
+        return self.ledger.notes()
+
     def heads(self, group_id):
         """The ``dependencies`` of the next operation of the group (see auth_group.heads)."""
         return _wire().heads(self, group_id)
@@ -170,6 +185,7 @@ class Authorizer:
                 raise Unauthorized("body of %d bytes is over the %d byte limit" % (len(body), limit))
         if group:
             _wire().check_group_op(self, op)
+            self._check_quota(op)
             return
         if not self.may_write(op.public_key, op.seq_num):
             raise Unauthorized("author %s may not write to this festival"
@@ -184,6 +200,12 @@ class Authorizer:
             if len(body) > LIMITS[kind]:
                 raise Unauthorized("%s body of %d bytes is over the %d byte limit"
                                    % (kind, len(body), LIMITS[kind]))
+        self._check_quota(op)
+
+    def _check_quota(self, op):
+        limits = self.quota_of(op.public_key)
+        if limits is not None:
+            self.ledger.check(op, limits)
 
     def may_store(self, op):
         try:
@@ -228,6 +250,7 @@ class Authorizer:
 
     def observe(self, op):
         """Tell the authorizer about an operation just stored; True if rights changed."""
+        self.ledger.count(op, self.quota_of(op.public_key) is not None)
         if op.body is None or not is_group_body(op.body):
             if op.hash in self._referenced and op.hash not in self._positions:
                 self._positions[op.hash] = (op.public_key, op.seq_num)
@@ -249,7 +272,10 @@ class Authorizer:
         ops = operations
         if self.lookup is None and not isinstance(ops, list):
             ops = list(ops)  # no lookup: a second pass finds the cut-offs
+        organisers = self.organisers
         for op in ops:
+            # event creates are counted for members only: organisers are never limited
+            self.ledger.count(op, op.public_key not in organisers)
             if op.body is not None and is_group_body(op.body):
                 _wire().add_op(self, op)
         if self.lookup is None:
@@ -263,6 +289,7 @@ class Authorizer:
                     if pos is not None:
                         self._positions[d] = (bytes(pos[0]), pos[1])
         self._resolve_all()
+        self.ledger.mark_over(self.quota_of)
         return self
 
     # -- schedule side -----------------------------------------------------------------------
@@ -301,13 +328,14 @@ class Authorizer:
         else:  # no group operations: the organisers named at provisioning, nothing to resolve
             g = _Group()
             for k in self.organisers:
-                g.members[k] = (MANAGE, False)
+                g.members[k] = (MANAGE, False, None)
             g.created = True
             g.order = []
             self._groups = {self.group_id: g}
         changed = self._fingerprint() != before
         if changed:
             self.revision += 1
+            self.ledger.over.clear()  # a quota may have been raised: check the next operations again
         return changed
 
     def _fingerprint(self):

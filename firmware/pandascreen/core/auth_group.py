@@ -7,10 +7,10 @@ operation.  The functions that take ``self`` are the Authorizer's resolver, kept
 plain functions; see core/auth.py for the model and docs/AUTH.md for the mapping.
 """
 
-from pandascreen.core import cbor
+from pandascreen.core import cbor, quota
 from pandascreen.core.auth import (LEVEL_NAMES, LIMITS, MANAGE, MAX_DEPENDENCIES, MAX_MEMBERS,
                                    SELF_ORGANISED, WRITE, _NOBODY, _Group)
-from pandascreen.core.errors import GroupOpError, Unauthorized
+from pandascreen.core.errors import GroupOpError, SchemaError, Unauthorized
 from pandascreen.core.util import hexlify, unhexlify
 
 
@@ -27,20 +27,33 @@ def create(initial):
     return ("Create", [(_key(m[0], "member"), m[1], bool(m[2]) if len(m) > 2 else False) for m in initial])
 
 
-def add(member, level, group=False):
-    return ("Add", _key(member, "member"), bool(group), level)
+def add(member, level, group=False, quota=None):
+    """Action; ``quota``: ``(bytes, operations, events)`` for the member's access conditions
+    (core/quota.py), None for the screens' default."""
+    return ("Add", _key(member, "member"), bool(group), level, _quota(quota))
 
 
 def remove(member, group=False):
-    return ("Remove", _key(member, "member"), bool(group), None)
+    return ("Remove", _key(member, "member"), bool(group), None, None)
 
 
-def promote(member, level, group=False):
-    return ("Promote", _key(member, "member"), bool(group), level)
+def promote(member, level, group=False, quota=None):
+    """Action: a higher level, or the same level with a larger ``quota`` (see add)."""
+    return ("Promote", _key(member, "member"), bool(group), level, _quota(quota))
 
 
-def demote(member, level, group=False):
-    return ("Demote", _key(member, "member"), bool(group), level)
+def demote(member, level, group=False, quota=None):
+    """Action: a lower level, or the same level with a smaller ``quota`` (see add)."""
+    return ("Demote", _key(member, "member"), bool(group), level, _quota(quota))
+
+
+def _quota(q):
+    if q is None:
+        return None
+    try:
+        return quota.parse(dict(zip(quota.NAMES, q)))
+    except SchemaError as e:
+        raise GroupOpError(str(e))
 
 
 def _text(s, out):
@@ -67,10 +80,16 @@ def _member(member, is_group, out):
     _bstr(_key(member, "member"), out)
 
 
-def _access(level, out):
+def _access(level, out, limits=None):
     out.append(0xA2)
     _text("conditions", out)
-    out.append(0xF6)
+    if limits is None:
+        out.append(0xF6)
+    else:  # Access<Quota>: the struct's fields in declaration order
+        out.append(0xA3)
+        for name, n in zip(quota.NAMES, limits):
+            _text(name, out)
+            out.extend(cbor.dumps(n))
     _text("level", out)
     _text(LEVEL_NAMES[level], out)
 
@@ -103,7 +122,7 @@ def group_body(group_id, action, dependencies=()):
         _member(action[1], action[2], out)
         if kind != "Remove":
             _text("access", out)
-            _access(action[3], out)
+            _access(action[3], out, action[4])
     _text("dependencies", out)
     _array_head(len(dependencies), out)
     for d in dependencies:
@@ -134,13 +153,20 @@ def _parse_member(value):
     return key, tag == "Group"
 
 
-def _parse_access(value):
+def _parse_access(value, conditions_allowed=True):
+    """``(level, quota or None)``: the only conditions pandascreen knows are a quota."""
     conditions, level = _fields(value, ("conditions", "level"), "access")
+    limits = None
     if conditions is not None:
-        raise GroupOpError("access conditions are not used by pandascreen (must be null)")
+        if not conditions_allowed:
+            raise GroupOpError("access conditions in a Create are not used by pandascreen (must be null)")
+        try:
+            limits = quota.parse(conditions, "access conditions")
+        except SchemaError as e:
+            raise GroupOpError(str(e))
     if level not in LEVEL_NAMES:
         raise GroupOpError("unknown access level %r" % (level,))
-    return LEVEL_NAMES.index(level)
+    return LEVEL_NAMES.index(level), limits
 
 
 def parse_group_body(data):
@@ -171,16 +197,17 @@ def parse_group_body(data):
             if not isinstance(pair, list) or len(pair) != 2:
                 raise GroupOpError("an initial member must be [member, access]")
             key, is_group = _parse_member(pair[0])
-            members.append((key, _parse_access(pair[1]), is_group))
+            members.append((key, _parse_access(pair[1], False)[0], is_group))
         parsed = ("Create", members)
     elif kind == "Remove":
         (member,) = _fields(args, ("member",), "Remove")
         key, is_group = _parse_member(member)
-        parsed = ("Remove", key, is_group, None)
+        parsed = ("Remove", key, is_group, None, None)
     elif kind in ("Add", "Promote", "Demote"):
         member, access = _fields(args, ("member", "access"), kind)
         key, is_group = _parse_member(member)
-        parsed = (kind, key, is_group, _parse_access(access))
+        level, limits = _parse_access(access)
+        parsed = (kind, key, is_group, level, limits)
     else:
         raise GroupOpError("unknown group action %r" % (kind,))
     if group_body(group_id, parsed, deps) != bytes(data):
@@ -316,7 +343,7 @@ def _start(self, gid):
     g = _Group()
     if gid == self.group_id:
         for k in self.organisers:
-            g.members[k] = (MANAGE, False)
+            g.members[k] = (MANAGE, False, None)
         g.created = True
     return g
 
@@ -326,15 +353,15 @@ def _effect(self, g, op):
     kind = action[0]
     if kind == "Create":
         for key, level, is_group in action[1]:
-            g.members[key] = (level, is_group)
+            g.members[key] = (level, is_group, None)
         if op.group_id != self.group_id:
-            g.members[op.author] = (MANAGE, False)  # the creator stewards it
+            g.members[op.author] = (MANAGE, False, None)  # the creator stewards it
         g.created = True
         return None
-    key, is_group, level = action[1], action[2], action[3]
+    key, is_group, level, limits = action[1], action[2], action[3], action[4]
     have = g.members.get(key)
     if kind == "Add":
-        g.members[key] = (level, is_group)
+        g.members[key] = (level, is_group, limits)
         g.cutoffs.pop(key, None)
     elif have is None:
         return None
@@ -342,7 +369,7 @@ def _effect(self, g, op):
         del g.members[key]
         _cut(self, g, op, key, have[0])
     else:  # Promote / Demote
-        g.members[key] = (level, have[1])
+        g.members[key] = (level, have[1], limits)
         if level < WRITE <= have[0]:
             _cut(self, g, op, key, have[0])
     return have
@@ -368,10 +395,17 @@ def _allowed(self, gid, op, before):
     if have is None:
         return False
     if kind == "Promote":
-        return action[3] > have[0]
+        return action[3] > have[0] or (action[3] == have[0] and _quota_change(self, action, have) == 1)
     if kind == "Demote":
-        return action[3] < have[0]
+        return action[3] < have[0] or (action[3] == have[0] and _quota_change(self, action, have) == -1)
     return True
+
+
+def _quota_change(self, action, have):
+    # p2panda-auth orders Access<C> by its conditions at an equal level; no conditions compare
+    # as quota.DEFAULT (not "unlimited": every member is limited), a constant, so every peer
+    # resolves the group alike whatever default it applies at ingest
+    return quota.compare(action[4] or quota.DEFAULT, have[2] or quota.DEFAULT)
 
 def _replay(self, gid, order, ancestors, invalid):
     """Accept each operation whose author may make it in the state of its accepted

@@ -11,14 +11,18 @@ Rules (pure, CPython and MicroPython):
     5 degree steps), at most every ``MIN_INTERVAL`` seconds, plus a heartbeat every
     ``HEARTBEAT`` seconds so "unchanged" and "dead" can be told apart;
   * ``may_report`` / ``FleetGuard``: only keys the festival group names (the root grants
-    screen keys at provisioning, any access level) may report; a fleet store keeps nothing else.
+    screen keys at provisioning, any access level) may report, and only status bodies that
+    parse, carry the prune flag (one operation per screen stays) and come no faster than
+    ``RATE_BURST`` in a row, then one per ``RATE_INTERVAL`` seconds per key; a fleet store keeps
+    nothing else, and syncs the fleet topic only with peers whose key the group names (the
+    iroh node id is the peer's key): what a status says stays within the festival's own.
 The laptop's reading of the log (latest per screen, warnings) is in
 host_tools/pandascreen_host/console/fleet_view.py: a board never needs it.
 """
 
 from pandascreen.core import cbor
 from pandascreen.core.crypto import blake3
-from pandascreen.core.errors import SchemaError
+from pandascreen.core.errors import SchemaError, Unauthorized
 from pandascreen.core.operation import log_id_for_topic
 from pandascreen.core.util import hexlify
 
@@ -31,6 +35,12 @@ MAX_BODY = 1024
 MAX_HEIGHTS = 16
 MAX_TEXT = 120
 TEMP_STEP_MC = 5000  # temperature changes below 5 degrees are not news
+# a screen publishes at most every MIN_INTERVAL; a restart publishes at once: three in a row
+# are honest, more than one a minute after that is not
+RATE_BURST = 3
+RATE_INTERVAL = 60
+MAX_KEY_TEXT = 64  # a heights key: 16 hex characters of an author's key
+MAX_INT = (1 << 63) - 1
 
 # field: (type, required)
 FIELDS = {
@@ -68,6 +78,8 @@ def validate(body):
             raise SchemaError("status field %r must be %s" % (name, kind.__name__))
         if kind is str and len(value) > MAX_TEXT:
             raise SchemaError("status field %r is longer than %d characters" % (name, MAX_TEXT))
+        if kind is int and not (-MAX_INT <= value <= MAX_INT):
+            raise SchemaError("status field %r is out of range" % name)
     if body["v"] != FLEET_VERSION or body["kind"] != "status":
         raise SchemaError("not a version %d status body" % FLEET_VERSION)
     heights = body["heights"]
@@ -75,7 +87,8 @@ def validate(body):
         raise SchemaError("status names more than %d authors" % MAX_HEIGHTS)
     for k in heights:
         v = heights[k]
-        if not isinstance(k, str) or not isinstance(v, int) or isinstance(v, bool) or v < 0:
+        if not isinstance(k, str) or len(k) > MAX_KEY_TEXT or not isinstance(v, int) or isinstance(v, bool) \
+                or v < 0 or v > MAX_INT:
             raise SchemaError("status heights must map author text to a seq_num")
     return body
 
@@ -157,28 +170,67 @@ def may_report(authorizer, key):
 
 class FleetGuard:
     """A fleet store's guard (``store.authorizer``; the store's four-method hook, plus the
-    two sync asks): only status operations of keys the festival group names, at most
-    ``MAX_BODY`` bytes, are stored and so relayed; a stranger's flood costs a lookup per
-    operation and is not kept."""
+    sync asks): only status operations of keys the festival group names, with a status body
+    that parses (at most ``MAX_BODY`` bytes) and the prune flag, at the rate above, are stored
+    and so relayed; a flood costs a lookup per operation and is not kept.  ``clock``: seconds,
+    the rate is measured when operations arrive (their timestamps are the sender's word)."""
 
-    def __init__(self, authorizer):
+    def __init__(self, authorizer, clock=None):
         self.authorizer = authorizer
         self.refused = 0
+        if clock is None:
+            import time
+            clock = time.time
+        self.clock = clock
+        self._rate = {}  # key -> [tokens, when]; keys the group names only
+        self._seen = {}  # key -> the highest seq_num stored: a repeat costs no token
 
     def check_store(self, op):
-        from pandascreen.core.errors import Unauthorized
-        if not may_report(self.authorizer, op.public_key):
+        try:
+            self._check(op)
+        except Unauthorized:
             self.refused += 1
-            raise Unauthorized("status from %s: key not in the festival group" % hexlify(bytes(op.public_key))[:16])
-        if op.body is not None and len(op.body) > MAX_BODY:
-            self.refused += 1
-            raise Unauthorized("status body of %d bytes is over %d" % (len(op.body), MAX_BODY))
+            raise
+
+    def _check(self, op):
+        key = bytes(op.public_key)
+        who = hexlify(key)[:16]
+        if not may_report(self.authorizer, key):
+            raise Unauthorized("status from %s: key not in the festival group" % who)
+        if op.body is None:
+            raise Unauthorized("status from %s without its body" % who)
+        if not op.prune:
+            raise Unauthorized("status from %s without the prune flag (a screen keeps one)" % who)
+        try:
+            parse_body(op.body)
+        except SchemaError as e:
+            raise Unauthorized("status from %s: %s" % (who, e))
+        if op.seq_num <= self._seen.get(key, -1):
+            return  # stored already, or older than what is: the store decides
+        now = self.clock()
+        bucket = self._rate.get(key)
+        if bucket is None:
+            bucket = self._rate[key] = [RATE_BURST, now]
+        tokens = min(RATE_BURST, bucket[0] + (now - bucket[1]) / RATE_INTERVAL)
+        bucket[1] = now
+        if tokens < 1:
+            bucket[0] = tokens
+            raise Unauthorized("status from %s: more than one a minute" % who)
+        bucket[0] = tokens - 1
 
     def hold(self, op):  # a refused status is not kept for a retry: the next one replaces it
         pass
 
     def observe(self, op):
+        key = bytes(op.public_key)
+        if op.seq_num > self._seen.get(key, -1):
+            self._seen[key] = op.seq_num
         return False
+
+    def may_sync(self, peer_key):
+        """Sync the fleet topic with this peer (its key; an iroh node id) only if the festival
+        group names it: a stranger neither reads the screens' status nor offers any."""
+        return may_report(self.authorizer, peer_key)
 
     def release(self):
         return ()

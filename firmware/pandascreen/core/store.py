@@ -20,6 +20,8 @@ from pandascreen.core.util import hexlify
 # the common range is 0 <= timestamp < 2**63 (microseconds: good for ~292,000 years).
 MAX_TIMESTAMP = (1 << 63) - 1
 
+MAX_FORKS = 32  # forks a store remembers for the organiser (the newest; see BaseStore.forks)
+
 # what _admit decided for an operation
 _DUPLICATE = 0
 _NEW = 1
@@ -153,6 +155,20 @@ class BaseStore:
     authorizer = None
     refused = 0
     last_refused = None
+    # forks seen: [(author, log_id, seq_num, kept hash, other hash)], the newest MAX_FORKS.
+    # A log is a chain, so the store keeps the branch it saw first and refuses the other;
+    # the author signed two operations at one place in its log, and the organiser should know.
+    forks = ()
+
+    def _fork(self, op, seq, kept, other):
+        entry = (op.public_key, _log_key(op.log_id), seq, bytes(kept), bytes(other))
+        if entry in self.forks:
+            return
+        if not self.forks:
+            self.forks = []
+        self.forks.append(entry)
+        if len(self.forks) > MAX_FORKS:
+            self.forks.pop(0)
 
     def position(self, op_hash):
         """``(public_key, seq_num)`` of a stored operation, or None (a removal's cut-off)."""
@@ -193,6 +209,9 @@ class BaseStore:
             # one removed by a prune, cannot): look it up only then
             stored = self._lookup(op.hash)
             if stored is None:
+                here = self.operations(op.public_key, op.log_id, seq - 1, seq)
+                if here:  # else an operation a prune dropped, offered again: no fork
+                    self._fork(op, seq, here[0].hash, op.hash)
                 raise IngestError(
                     "rejected operation: author %s already has seq_num %d in this log (fork or replay)"
                     % (_who(op), seq))
@@ -218,6 +237,9 @@ class BaseStore:
             try:
                 operation.validate_backlink(past.header, op, past.hash)
             except OperationError as e:
+                backlink = op.header.backlink
+                if backlink is not None and backlink != past.hash:  # its seq_num - 1 is not ours
+                    self._fork(op, past.seq_num, past.hash, backlink)
                 raise IngestError("rejected operation: %s" % e)
         return _NEW
 

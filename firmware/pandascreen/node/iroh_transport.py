@@ -791,6 +791,12 @@ class IrohNode:
             self._event("%s asked for topic %s, which this node does not sync: dropped"
                         % (link.name, short(hs.topic)))
             link.ended = True
+        elif not getattr(link.sub.store.authorizer, "may_sync", lambda key: True)(link.remote_id):
+            # the topic's guard names who may sync it (core/fleet.FleetGuard: the festival group)
+            link.error = "%s is not in the festival group: the %s topic is not synced with it" % (
+                link.name, link.sub.label or "festival")
+            self._event(link.error)
+            link.ended = link.unsubscribed = True
 
     async def _pump(self, link):
         writer = asyncio.ensure_future(self._writer(link))

@@ -10,7 +10,9 @@ The screen goes on showing that schedule, says so in its status line, and resync
 
 The snapshot is the festival log's operations (header + body), written atomically (temporary
 file, fsync, rename) after each change of the store, and bounded in size (``MAX_BYTES``):
-past the bound it stops, and a resync brings the rest.  Format: ``PSNAP1\\n``, then per
+past the bound it stops, and a resync brings the rest.  The festival managers' logs come first
+(``organisers_first``): no member's data, within its quota or not, can push the organisers'
+operations out of the bound.  Format: ``PSNAP1\\n``, then per
 operation u32-BE header length, header, u32-BE body length (``NO_BODY`` for none), body.
 """
 
@@ -141,6 +143,18 @@ def open_store(path, log=None):
     return store, NOTICE
 
 
+def organisers_first(store, log_id):
+    """The operations of ``log_id``, log by log, the festival managers' logs first (the store's
+    festival group decides who they are; without one, by key) and a page at a time."""
+    group = getattr(store, "authorizer", None)
+    keys = sorted(store.heights(log_id))
+    if group is not None:
+        keys = group.relay_order(keys)
+    for key in keys:
+        for op in store.pages(log_id, authors=lambda k, key=key: k == key):
+            yield op
+
+
 def save_for(store, log_id, path):
     """Snapshot the festival log of ``store`` beside ``path``; errors are the caller's."""
-    return save(snapshot_path(path), store.all_operations(log_id))
+    return save(snapshot_path(path), organisers_first(store, log_id))

@@ -15,7 +15,7 @@ version at which a prune removed rows.
 import sqlite3
 import threading
 
-from pandascreen.core import operation
+from pandascreen.core import cbor, operation
 from pandascreen.core.store import BaseStore, IngestError, _log_key
 
 SCHEMA = """
@@ -93,6 +93,12 @@ class SqliteStore(BaseStore):
         self._depth = 0
         self._next_version = 0
         self._tx = _Transaction(self)
+        try:  # forks are remembered across restarts: the organiser may not have looked yet
+            forks = self.get_meta("forks")
+            if forks:
+                self.forks = [tuple(f) for f in cbor.loads(bytes(forks))]
+        except (sqlite3.DatabaseError, ValueError):
+            pass  # a damaged store: node/snapshot.py's check finds it
 
     def _migrate(self):
         # stores written before the change counter: number the rows in insertion order
@@ -107,6 +113,10 @@ class SqliteStore(BaseStore):
 
     def _write(self):
         return self._tx
+
+    def _fork(self, op, seq, kept, other):
+        BaseStore._fork(self, op, seq, kept, other)
+        self.set_meta("forks", cbor.dumps([list(f) for f in self.forks]))
 
     def _rollback(self):
         try:

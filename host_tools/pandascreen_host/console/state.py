@@ -72,9 +72,23 @@ class Console:
                  "tag": layout.CANCELLED if e.status == schema.CANCELLED else (layout.MOVED if e.moved() else ""),
                  "time": "%s-%s" % (layout.hhmm(e.start, sched.utc_offset()), layout.hhmm(e.end, sched.utc_offset()))}
                 for e in sched.events(v.id)]})
-        return {"now": now, "screens": screens, "program": program, "changes": self.changes(screens),
+        notes = self.notes()
+        changes = [{"seq": "", "at": now, "what": n, "picked": {}} for n in notes] + self.changes(screens)
+        return {"now": now, "screens": screens, "program": program, "changes": changes, "notes": notes,
                 "ignored": f.ignored, "organiser": org16,
                 "utc_offset": sched.utc_offset()}
+
+    def notes(self):
+        """What the organiser must decide, naming the author: a member over its quota (raise it:
+        ``group promote KEY --level write --max-...``, or ``group remove``), a forked log."""
+        out = []
+        if self.authorizer is not None:
+            for line in self.authorizer.over_quota():
+                out.append("quota: %s" % line)
+        for author, _log, seq, kept, other in self.store.forks:
+            out.append("fork: author %s signed two operations at seq_num %d: kept %s, refused %s"
+                       % (hexlify(author)[:16], seq, hexlify(kept)[:16], hexlify(other)[:16]))
+        return out
 
     def changes(self, screens):
         ops = list(self.store.operations(self.organiser, self.log_id))[-CHANGES_SHOWN:]
