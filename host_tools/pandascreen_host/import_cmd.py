@@ -8,6 +8,8 @@ keeps every earlier operation.  The organiser key is created on first use (mode 
 never printed; only its public key is shown, for `provision --organiser`.
 """
 
+import argparse
+import datetime
 import os
 import sys
 import time
@@ -29,6 +31,29 @@ def _load_or_create_key(path, dry_run, out):
     write_secret(path, seed, overwrite=False, what="organiser key")
     out.write("created organiser key %s (mode 600) - keep it safe, it signs your schedule\n" % path)
     return seed, True
+
+
+def add_span_arguments(p):
+    """--from/--until: the festival's days (a calendar's recurring events are expanded over them)."""
+    p.add_argument("--from", dest="span_from", metavar="YYYY-MM-DD", type=_day,
+                   help="first day of the festival (default: the first day of the file's one-off events)")
+    p.add_argument("--until", dest="span_until", metavar="YYYY-MM-DD", type=_day,
+                   help="last day of the festival (default: the last day of the file's one-off events)")
+
+
+def _day(text):
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a date (YYYY-MM-DD)" % text)
+
+
+def _span(args):
+    """(first day, last day) from --from/--until; one alone is an error."""
+    first, last = getattr(args, "span_from", None), getattr(args, "span_until", None)
+    if (first is None) != (last is None):
+        raise UserError("--from and --until go together: give the festival's first and last day")
+    return None if first is None else (first, last)
 
 
 def _summary(changes):
@@ -54,7 +79,7 @@ def run(args, out=None, err=None):
     from pandascreen.node.sqlite_store import SqliteStore
     from pandascreen.core.store import IngestError
 
-    neutral = importers.load(args.schedule, timezone=args.timezone, festival_id=args.festival_id)
+    neutral = importers.load(args.schedule, timezone=args.timezone, festival_id=args.festival_id, span=_span(args))
     for w in neutral.get("warnings", ()):
         err.write("warning: %s\n" % w)
     fest = neutral["festival"]

@@ -42,6 +42,8 @@ def add_parser(sub):
                    help="also serve the signed screen feed over HTTP here, for satellite boards (Pico W)")
     p.add_argument("--festival-id", help="festival to serve (default: from --watch or the store)")
     p.add_argument("--timezone", help="for --watch: IANA time zone for times without an offset")
+    from pandascreen_host.import_cmd import add_span_arguments
+    add_span_arguments(p)
     p.add_argument("--network-id", metavar="HEX", help="p2panda network id (64 hex; default p2panda's)")
     p.add_argument("--no-mdns", action="store_true", help="do not announce this node on the LAN by mDNS")
     from pandascreen_host.console import start as console_start
@@ -52,7 +54,8 @@ def add_parser(sub):
 def _import(args, schedule, out, err):
     from pandascreen_host import import_cmd
     ns = argparse.Namespace(schedule=schedule, store=args.store, key=args.key, festival_id=args.festival_id,
-                            timezone=args.timezone, dry_run=False)
+                            timezone=args.timezone, span_from=args.span_from, span_until=args.span_until,
+                            dry_run=False)
     return import_cmd.run(ns, out=out, err=err)
 
 

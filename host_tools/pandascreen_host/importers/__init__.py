@@ -34,8 +34,13 @@ def _sniff(path, data):
     return None
 
 
-def load(path, timezone=None, festival_id=None):
-    """Parse a schedule file; raises ScheduleImportError with a clear message."""
+def load(path, timezone=None, festival_id=None, span=None):
+    """Parse a schedule file; raises ScheduleImportError with a clear message.
+
+    ``span`` (first day, last day), both ``datetime.date`` and included: keep only the events
+    that start on those days (in the festival's zone); the rest are counted and named in one
+    warning.  A calendar expands its recurring events over it.
+    """
     try:
         with open(path, "rb") as fh:
             data = fh.read(MAX_SIZE + 1)
@@ -61,7 +66,7 @@ def load(path, timezone=None, festival_id=None):
         from . import ical as mod
     else:
         from . import csv_schedule as mod
-    return mod.load(path, data, timezone=timezone, festival_id=festival_id)
+    return mod.load(path, data, timezone=timezone, festival_id=festival_id, span=span)
 
 
 FESTIVAL_FIELDS = ("name", "timezone", "utc_offset", "start", "end")
