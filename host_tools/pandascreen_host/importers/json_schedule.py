@@ -105,8 +105,8 @@ def load(path, data, timezone=None, festival_id=None, span=None):
             for ei, ev_obj in enumerate(events):
                 ev = Record(ev_obj, "%s event #%d" % (room, ei + 1))
                 ev_id = ev.ident("id")
-                where = "day #%d event id=%s" % (di + 1, ev_id) if ev_id else "day #%d %s event #%d" % (
-                    di + 1, room_name[:60], ei + 1)
+                where = "day #%d event id=%s" % (di + 1, " ".join(ev_id.split())[:60]) if ev_id else \
+                    "day #%d %s event #%d" % (di + 1, " ".join(room_name.split())[:60], ei + 1)
                 ev.where = "%s %s" % (path, where)
                 dt_text = ev.text("date")
                 if dt_text:
