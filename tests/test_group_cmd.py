@@ -57,6 +57,11 @@ def test_add_then_remove_a_program_key(tmp_path, capsys):
 def test_only_managers_change_the_group(tmp_path, capsys):
     common = _files(tmp_path)
     other = public_key(PROG).hex()
+    assert host(["group", "add", other, "--level", "write"] + common) == 2  # nothing of 'fest' in the store
+    assert "holds no festival 'fest'" in capsys.readouterr().err
+    s = SqliteStore(str(tmp_path / "festival.db"))
+    s.publish(ORG, schema.make_body("venue", "create", "v", {"name": "Main"}), LOG, 1000)
+    s.close()
     rc = host(["group", "add", other, "--level", "write", "--organiser", "cd" * 32] + common)
     assert rc == 2 and "does not manage" in capsys.readouterr().err
     assert host(["group", "remove", other] + common) == 2

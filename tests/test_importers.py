@@ -398,7 +398,7 @@ LOCATION:Main""", head=VTIMEZONE)
     assert [e["start"] for e in yoga] == [ts(2024, 7, d, 6, 0) for d in (1, 8, 15, 22)]
     assert len(set(e["id"] for e in yoga)) == 4  # one id per occurrence, stable across re-imports
     assert importers.diff(n, importers.load(path)) == []
-    assert any("repeats after the festival's last day" in w and "UID 'yoga'" in w for w in n["warnings"])
+    assert any("left out 0 events" in w and "'Morning yoga' (repeats after)" in w for w in n["warnings"])
     # the TZID is defined only by the file's own VTIMEZONE (CEST in July, +02:00)
     assert find(n, title="Opening")["start"] == ts(2024, 7, 1, 8, 0) and n["festival"]["utc_offset"] == 120
 
@@ -414,7 +414,10 @@ SUMMARY:Daily talk""", """UID:talk
 RECURRENCE-ID:20240702T100000Z
 DTSTART:20240702T150000Z
 DURATION:PT30M
-SUMMARY:Daily talk (moved)""", """UID:end
+SUMMARY:Daily talk (moved)""", """UID:start
+DTSTART:20240701T090000Z
+DTEND:20240701T093000Z
+SUMMARY:Welcome""", """UID:end
 DTSTART:20240710T180000Z
 DTEND:20240710T190000Z
 SUMMARY:End""", head="X-WR-TIMEZONE:Europe/Berlin\n")
@@ -423,7 +426,7 @@ SUMMARY:End""", head="X-WR-TIMEZONE:Europe/Berlin\n")
     assert starts == [(ts(2024, 7, 1, 10), "Daily talk"), (ts(2024, 7, 2, 15), "Daily talk (moved)"),
                       (ts(2024, 7, 4, 10), "Daily talk"), (ts(2024, 7, 10, 12), "Daily talk")]
     assert all(e["end"] - e["start"] == 1800 for e in n["events"] if e["title"].startswith("Daily"))
-    assert not any("repeats after" in w for w in n["warnings"])  # a finite rule inside the festival
+    assert not any("left out" in w for w in n["warnings"])  # a finite rule inside the festival
 
 
 def test_ical_endless_rule_alone_is_bounded(tmp_path):
@@ -433,9 +436,11 @@ DURATION:PT5M
 RRULE:FREQ=HOURLY
 SUMMARY:Tick
 LOCATION:Clock""", head="X-WR-TIMEZONE:UTC\n")
-    n = importers.load(path)
-    assert len(n["events"]) == 14 * 24 + 1  # DEFAULT_SPAN (14 days), both ends included
-    assert any("repeats after" in w for w in n["warnings"])
+    with pytest.raises(ScheduleImportError, match="every event repeats.*--from"):
+        importers.load(path)
+    n = importers.load(path, span=(datetime.date(2024, 7, 1), datetime.date(2024, 7, 14)))
+    assert len(n["events"]) == 14 * 24 - 10  # from 10:00 on the first day to the last hour of the 14th
+    assert any("'Tick' (repeats after)" in w for w in n["warnings"])
 
 
 def test_ical_latin1_is_decoded_with_a_warning(tmp_path):

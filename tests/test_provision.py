@@ -401,6 +401,13 @@ def test_provision_with_the_store_adds_the_screen_key_to_the_festival_group(boot
     db = str(tmp_path / "festival.db")
     args = pi_args(bootfs, "--organiser", org, "--wifi-open", "--wifi-ssid", "Open", "--wifi-country", "de",
                    "--store", db, "--organiser-key", str(org_key))
+    assert main(args) == 2  # the store holds no such festival yet: a typo in the id would follow an empty log
+    assert "holds no festival 'pandafest-2026'" in capsys.readouterr().err
+    from pandascreen.core import schema
+    s = SqliteStore(db)
+    s.publish(seed, schema.make_body("venue", "create", "v", {"name": "Main"}),
+              operation.log_id_for_festival("pandafest-2026"), 1000)
+    s.close()
     assert main(args) == 0, capsys.readouterr().err
     out = capsys.readouterr().out
     screen = json.loads((bootfs / "pandascreen" / "config.json").read_text())["device_public_key"]

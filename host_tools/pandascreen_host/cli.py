@@ -164,6 +164,9 @@ def build_parser():
     p.add_argument("--key", metavar="PATH", help="organiser key file (32-byte Ed25519 seed)")
     p.add_argument("--festival-id", help="festival id (default: from the schedule)")
     p.add_argument("--timezone", help="IANA time zone for times without an offset, e.g. Europe/Berlin")
+    from pandascreen_host.import_cmd import add_identity_arguments, add_span_arguments
+    add_span_arguments(p)
+    add_identity_arguments(p)
     p.add_argument("--dry-run", action="store_true", help="show what would change, write nothing")
 
     # serve -----------------------------------------------------------------------------------

@@ -78,6 +78,8 @@ def run(args, out=None):
     log_id = operation.log_id_for_festival(args.festival_id)
     store = SqliteStore(args.store)
     try:
+        from pandascreen_host import festivals
+        festivals.require(store, args.festival_id, args.store)
         a = auth.guard(store, auth.Authorizer(organisers, mode=args.mode), log_id)
         gid = _key(args.group, "--group") if args.group else a.group_id
         if args.action == "show":

@@ -2,16 +2,26 @@
 
     pandascreen-host import schedule.xml --store festival.db --key organiser.key
 
-Re-importing an updated export publishes only what changed (updates carry only the changed
-fields, vanished talks become deletes), so screens stay small and nothing is lost: the store
-keeps every earlier operation.  The organiser key is created on first use (mode 0600) and
-never printed; only its public key is shown, for `provision --organiser`.
+Re-importing an updated export publishes only what the file changed since its last import
+(``importers.merge``: an edit made in the console or by another organiser stays unless the
+file changed the same field, and then the organiser is told which side won; ``--keep-edits``
+keeps the edit).  An import is one transaction: interrupted, it publishes nothing.
+
+The festival's id and time zone are the ones its store holds (``festivals``): a renamed
+calendar, a typo in ``--festival-id`` or a missing ``--timezone`` never start a second
+festival or move every screen to UTC; ``--new-festival`` and ``--timezone`` change them on
+purpose.  The organiser key is created on first use (a store with no festival yet; mode 0600)
+and never printed; a missing key beside an existing festival is refused, never replaced.
 """
 
+import argparse
+import datetime
+import json
 import os
 import sys
 import time
 
+from pandascreen_host import festivals
 from pandascreen_host.errors import UserError
 from pandascreen_host.fsutil import write_secret
 from pandascreen_host.progress import Progress
@@ -19,16 +29,36 @@ from pandascreen_host.progress import Progress
 BATCH = 200
 
 
-def _load_or_create_key(path, dry_run, out):
-    from pandascreen_host.provision import load_seed
-    if os.path.exists(path):
-        return load_seed(path), False
-    if dry_run:
-        return os.urandom(32), True
-    seed = os.urandom(32)
-    write_secret(path, seed, overwrite=False, what="organiser key")
-    out.write("created organiser key %s (mode 600) - keep it safe, it signs your schedule\n" % path)
-    return seed, True
+def add_span_arguments(p):
+    """--from/--until: the festival's days (a calendar's recurring events are expanded over them)."""
+    p.add_argument("--from", dest="span_from", metavar="YYYY-MM-DD", type=_day,
+                   help="first day of the festival (default: the first day of the file's one-off events)")
+    p.add_argument("--until", dest="span_until", metavar="YYYY-MM-DD", type=_day,
+                   help="last day of the festival (default: the last day of the file's one-off events)")
+
+
+def _day(text):
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a date (YYYY-MM-DD)" % text)
+
+
+def add_identity_arguments(p):
+    """Flags that change what a re-import would otherwise keep: the festival, and edits made elsewhere."""
+    p.add_argument("--new-festival", action="store_true",
+                   help="start a second festival in this store under --festival-id (screens follow one id)")
+    p.add_argument("--keep-edits", action="store_true",
+                   help="where the file and an edit made elsewhere (console, other organisers) both changed a "
+                        "field since the last import, keep the edit (default: the file wins)")
+
+
+def _span(args):
+    """(first day, last day) from --from/--until; one alone is an error."""
+    first, last = getattr(args, "span_from", None), getattr(args, "span_until", None)
+    if (first is None) != (last is None):
+        raise UserError("--from and --until go together: give the festival's first and last day")
+    return None if first is None else (first, last)
 
 
 def _summary(changes):
@@ -54,57 +84,128 @@ def run(args, out=None, err=None):
     from pandascreen.node.sqlite_store import SqliteStore
     from pandascreen.core.store import IngestError
 
-    neutral = importers.load(args.schedule, timezone=args.timezone, festival_id=args.festival_id)
-    for w in neutral.get("warnings", ()):
-        err.write("warning: %s\n" % w)
-    fest = neutral["festival"]
-    fid = fest["id"]
-    log_id = operation.log_id_for_festival(fid)
+    key_path = args.key or "organiser.key"
     store = None
     if not (args.dry_run and not os.path.exists(args.store)):
-        try:  # open the store first: a bad --store must not leave a new key behind
+        try:  # the store first: what it holds decides whether a key may be made
             store = SqliteStore(args.store)
         except IngestError as e:
             raise UserError(str(e))
-    key_path = args.key or "organiser.key"
     try:
-        seed, created = _load_or_create_key(key_path, args.dry_run, out)
-    except BaseException:
+        held = festivals.held(store) if store is not None else []
+        seed = _existing_key(key_path, held, args.store)
+        fid, stored = _festival(args, held, None if seed is None else public_key(seed))
+        zone = args.timezone or (stored or {}).get("timezone") or None
+        neutral = importers.load(args.schedule, timezone=zone, festival_id=fid, span=_span(args))
+        for w in neutral.get("warnings", ()):
+            err.write("warning: %s\n" % w)
+        fest = neutral["festival"]
+        fid = fest["id"]
+        if stored is not None and args.timezone and args.timezone != stored.get("timezone"):
+            out.write("time zone changes from %s to %s: every screen shows times in %s\n"
+                      % (stored.get("timezone") or "UTC", args.timezone, args.timezone))
+        log_id = operation.log_id_for_festival(fid)
+        created = seed is None
+        if created:  # first use: a new store and no key yet (only now, after the schedule was read)
+            seed = _create_key(key_path, args.dry_run, out)
+        pk = public_key(seed)
+        current = None
+        if store is not None:
+            current = importers.from_schedule(Schedule.from_store(store, log_id, authors=[pk]))
+            if current["festival"] is None and not current["venues"] and not current["events"]:
+                current = None
+        base = _base(store, fid)
+        changes, conflicts = importers.merge(base, current, neutral, keep_edits=getattr(args, "keep_edits", False))
+        for line in conflicts:
+            err.write("conflict: %s\n" % line)
+        # build (and so validate) every body before anything is signed: all or nothing on bad data
+        bodies = []
+        for kind, action, doc_id, fields in changes:
+            try:
+                bodies.append(schema.make_body(kind, action, doc_id, fields))
+            except schema.SchemaError as e:
+                raise UserError("%s: %s %s %r cannot be published: %s" % (args.schedule, action, kind, doc_id, e))
+        out.write("%s: festival %r, %d venues, %d events -> %s\n" % (
+            args.schedule, fid, len(neutral["venues"]), len(neutral["events"]), _summary(changes)))
+        if args.dry_run:
+            out.write("dry run: nothing written\n")
+            return 0
+        try:
+            with store.transaction():  # all or nothing: an interrupted import publishes nothing
+                published = _publish(store, seed, log_id, bodies, err)
+                store.set_meta(BASE_KEY % fid, json.dumps(_without_warnings(neutral), sort_keys=True))
+        except KeyboardInterrupt:
+            err.write("\ninterrupted: nothing was published; run the import again to publish it\n")
+            raise
+    finally:
         if store is not None:
             store.close()
-        raise
-    pk = public_key(seed)
-
-    if store is None:
-        current = None
-    else:
-        current = importers.from_schedule(Schedule.from_store(store, log_id, authors=[pk]))
-        if args.dry_run:
-            store.close()
-        if current["festival"] is None and not current["venues"] and not current["events"]:
-            current = None
-    changes = importers.diff(current, neutral)
-    # build (and so validate) every body before anything is signed: all or nothing on bad data
-    bodies = []
-    for kind, action, doc_id, fields in changes:
-        try:
-            bodies.append(schema.make_body(kind, action, doc_id, fields))
-        except schema.SchemaError as e:
-            raise UserError("%s: %s %s %r cannot be published: %s" % (args.schedule, action, kind, doc_id, e))
-    out.write("%s: festival %r, %d venues, %d events -> %s\n" % (
-        args.schedule, fid, len(neutral["venues"]), len(neutral["events"]), _summary(changes)))
-    if args.dry_run:
-        out.write("dry run: nothing written\n")
-        return 0
-    try:
-        published = _publish(store, seed, log_id, bodies, err)
-    finally:
-        store.close()
     out.write("published %d operations to %s\n" % (published, args.store))
     out.write("festival id: %s\norganiser public key: %s\n" % (fid, pk.hex()))
     if created:
         out.write("screens trust this key when provisioned with --organiser %s\n" % pk.hex())
     return 0
+
+
+BASE_KEY = "import-base:%s"  # the neutral form of the last import of each festival, in the store's meta
+
+
+def _base(store, fid):
+    """What the file said at the last import (None before the first): a re-import changes only
+    what the file changed since, so edits made elsewhere stay."""
+    raw = None if store is None else store.get_meta(BASE_KEY % fid)
+    return None if raw is None else json.loads(raw)
+
+
+def _without_warnings(neutral):
+    return dict((k, v) for k, v in neutral.items() if k != "warnings")
+
+
+def _existing_key(path, held, store_path):
+    """The organiser seed at ``path``; None when there is none and the store holds no festival
+    yet (the first import makes it).  A missing key beside a festival is a typo, never a new key."""
+    from pandascreen_host.provision import load_seed
+    if os.path.exists(path):
+        return load_seed(path)
+    if held:
+        raise UserError("no key at %s; %s holds festival %s signed by %s: pass that key with --key"
+                        % (path, store_path, festivals.describe(held), _signers(held)))
+    return None
+
+
+def _signers(held):
+    return ", ".join(sorted(set(author.hex()[:16] + "..." for _fid, _f, author in held)))
+
+
+def _festival(args, held, pk):
+    """(festival id or None to take the file's, the stored festival dict or None) for this import."""
+    mine = [(fid, fest) for fid, fest, author in held if pk is not None and author == pk]
+    wanted = args.festival_id
+    new = getattr(args, "new_festival", False)
+    if wanted and wanted in festivals.ids(held):
+        return wanted, next((f for fid, f in mine if fid == wanted), None)
+    if wanted and held and not new:
+        raise UserError("%s holds festival %s, not '%s': screens provisioned for it would never see '%s'; "
+                        "pass --new-festival to start a second festival" % (
+                            args.store, festivals.describe(held), wanted, wanted))
+    if wanted or new:
+        return wanted, None
+    if held and not mine:
+        raise UserError("%s holds festival %s signed by another key (%s), not by %s: wrong --key?"
+                        % (args.store, festivals.describe(held), _signers(held), args.key or "organiser.key"))
+    if len(mine) > 1:
+        raise UserError("%s holds several festivals of this key (%s): choose one with --festival-id"
+                        % (args.store, ", ".join(fid for fid, _f in mine)))
+    return (mine[0][0], mine[0][1]) if mine else (None, None)
+
+
+def _create_key(path, dry_run, out):
+    seed = os.urandom(32)
+    if dry_run:
+        return seed
+    write_secret(path, seed, overwrite=False, what="organiser key")
+    out.write("created organiser key %s (mode 600) - keep it safe, it signs your schedule\n" % path)
+    return seed
 
 
 def _publish(store, seed, log_id, bodies, err):

@@ -42,6 +42,9 @@ def add_parser(sub):
                    help="also serve the signed screen feed over HTTP here, for satellite boards (Pico W)")
     p.add_argument("--festival-id", help="festival to serve (default: from --watch or the store)")
     p.add_argument("--timezone", help="for --watch: IANA time zone for times without an offset")
+    from pandascreen_host.import_cmd import add_identity_arguments, add_span_arguments
+    add_span_arguments(p)
+    add_identity_arguments(p)
     p.add_argument("--network-id", metavar="HEX", help="p2panda network id (64 hex; default p2panda's)")
     p.add_argument("--no-mdns", action="store_true", help="do not announce this node on the LAN by mDNS")
     from pandascreen_host.console import start as console_start
@@ -52,24 +55,18 @@ def add_parser(sub):
 def _import(args, schedule, out, err):
     from pandascreen_host import import_cmd
     ns = argparse.Namespace(schedule=schedule, store=args.store, key=args.key, festival_id=args.festival_id,
-                            timezone=args.timezone, dry_run=False)
+                            timezone=args.timezone, span_from=args.span_from, span_until=args.span_until,
+                            new_festival=args.new_festival, keep_edits=args.keep_edits, dry_run=False)
     return import_cmd.run(ns, out=out, err=err)
 
 
 def _festival_id(store, pk, wanted):
     """The festival whose log the organiser writes in this store (there is normally one)."""
-    from pandascreen.core import operation
-    from pandascreen.core.schedule import Schedule
+    from pandascreen_host import festivals
     if wanted:
+        festivals.require(store, wanted, store_name(store))
         return wanted
-    found = []
-    for author, logs in store.heights().items():
-        if author != pk:
-            continue
-        for log_id in logs:
-            fest = Schedule.from_store(store, log_id, authors=[pk]).festival
-            if fest and fest.get("id") and operation.log_id_for_festival(fest["id"]) == log_id:
-                found.append(fest["id"])
+    found = [fid for fid, _fest, author in festivals.held(store) if author == pk]
     if not found:
         raise UserError("%s holds no festival signed by this organiser key: import a schedule first "
                         "(or pass --watch schedule.xml)" % store_name(store))

@@ -39,10 +39,15 @@ _SELECT = "SELECT header, body, hash FROM operations "
 
 
 class _Transaction:
-    """Re-entrant write transaction: the outermost one holds the lock and commits."""
+    """Re-entrant write transaction: the outermost one holds the lock and commits.
 
-    def __init__(self, store):
+    ``keep_before_refusal``: an IngestError (a refused operation, which itself changed nothing)
+    still commits what came before it, as sync wants; otherwise it rolls everything back.
+    """
+
+    def __init__(self, store, keep_before_refusal=True):
         self.store = store
+        self.keep_before_refusal = keep_before_refusal
 
     def __enter__(self):
         s = self.store
@@ -62,7 +67,7 @@ class _Transaction:
         s._depth -= 1
         try:
             if s._depth == 0:
-                if exc_type is None or issubclass(exc_type, IngestError):
+                if exc_type is None or (self.keep_before_refusal and issubclass(exc_type, IngestError)):
                     # an IngestError changed nothing: keep what came before it
                     try:
                         s._db.execute("COMMIT")
@@ -113,6 +118,11 @@ class SqliteStore(BaseStore):
 
     def _write(self):
         return self._tx
+
+    def transaction(self):
+        """One write transaction around several calls (re-entrant): all of it is stored, or none,
+        also when interrupted (Ctrl-C) or when an ``IngestError`` ends it."""
+        return _Transaction(self, keep_before_refusal=False)
 
     def _fork(self, op, seq, kept, other):
         BaseStore._fork(self, op, seq, kept, other)

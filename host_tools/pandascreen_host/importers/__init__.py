@@ -34,8 +34,13 @@ def _sniff(path, data):
     return None
 
 
-def load(path, timezone=None, festival_id=None):
-    """Parse a schedule file; raises ScheduleImportError with a clear message."""
+def load(path, timezone=None, festival_id=None, span=None):
+    """Parse a schedule file; raises ScheduleImportError with a clear message.
+
+    ``span`` (first day, last day), both ``datetime.date`` and included: keep only the events
+    that start on those days (in the festival's zone); the rest are counted and named in one
+    warning.  A calendar expands its recurring events over it.
+    """
     try:
         with open(path, "rb") as fh:
             data = fh.read(MAX_SIZE + 1)
@@ -61,7 +66,7 @@ def load(path, timezone=None, festival_id=None):
         from . import ical as mod
     else:
         from . import csv_schedule as mod
-    return mod.load(path, data, timezone=timezone, festival_id=festival_id)
+    return mod.load(path, data, timezone=timezone, festival_id=festival_id, span=span)
 
 
 FESTIVAL_FIELDS = ("name", "timezone", "utc_offset", "start", "end")
@@ -131,4 +136,72 @@ def diff(old, new):
     return changes
 
 
-__all__ = ["load", "diff", "from_schedule", "ScheduleImportError", "SUPPORTED"]
+def merge(base, current, new, keep_edits=False):
+    """Changes that bring the file's edits since ``base`` into ``current``, and the conflicts.
+
+    Two writers, one program: the file (re-imported) and everyone else (the console, other
+    organisers, group members).  ``base`` is what the file said at the last import, ``current``
+    what the store shows now, ``new`` what the file says now.  The rule, per field:
+
+    * the file did not change it since the last import: the store keeps what it shows (an edit
+      made elsewhere stays; a re-import of an unchanged file publishes nothing);
+    * the file changed it and nobody else did (or both made the same change): the file's value;
+    * both changed it differently: a conflict, named in the returned lines; the file wins,
+      unless ``keep_edits``.  An item only others made is never touched; one the file dropped
+      goes, unless it was edited elsewhere and ``keep_edits``.
+
+    Without a ``base`` (the first import, or a store from before this rule) the file wins
+    everywhere, as ``diff(current, new)``.
+    """
+    if base is None:
+        return diff(current, new), []
+    conflicts = []
+    target = {"festival": _merge_one("festival", base.get("festival"), (current or {}).get("festival"),
+                                     new.get("festival"), FESTIVAL_FIELDS, keep_edits, conflicts)}
+    for kind, fields, key in (("venue", VENUE_FIELDS, "venues"), ("event", EVENT_FIELDS, "events")):
+        olds, nows, news = _index(base.get(key)), _index((current or {}).get(key)), _index(new.get(key))
+        merged = dict(nows)
+        for ident in sorted(set(olds) | set(news)):
+            item = _merge_one(kind, olds.get(ident), nows.get(ident), news.get(ident), fields, keep_edits, conflicts)
+            if item is None:
+                merged.pop(ident, None)
+            else:
+                merged[ident] = item
+        target[key] = list(merged.values())
+    return diff(current, target), conflicts
+
+
+def _merge_one(kind, base, now, new, fields, keep_edits, conflicts):
+    """The item the store should show after the import (None: not there), by ``merge``'s rule."""
+    if base is None and new is None:
+        return now
+    title = (new or now or base or {}).get("title") or (new or now or base or {}).get("name") or ""
+    about = "%s %r (%s)" % (kind, title[:60], (new or now or base)["id"])
+    if new is None:  # the file dropped it
+        edited = now is not None and any(now.get(f) != base.get(f) for f in fields)
+        if edited:
+            conflicts.append("%s was edited since the last import and the file drops it: %s" % (
+                about, "kept (--keep-edits)" if keep_edits else "removed (re-run with --keep-edits to keep it)"))
+            return now if keep_edits else None
+        return None
+    if now is None:
+        return dict(new)  # new in the file, or gone elsewhere and brought back by the file
+    item = dict(now)
+    for f in fields:
+        if f not in new:
+            continue
+        was = base.get(f) if base is not None else now.get(f)
+        if new[f] == was or new[f] == now.get(f):
+            continue  # the file did not change it, or both agree
+        if now.get(f) != was:
+            side = ("the edit %r kept over the file's %r" % (now.get(f), new[f]) if keep_edits else
+                    "the file's %r replaces the edit %r (re-run with --keep-edits to keep the edit)"
+                    % (new[f], now.get(f)))
+            conflicts.append("%s %s changed in the file and elsewhere: %s" % (about, f, side))
+            if keep_edits:
+                continue
+        item[f] = new[f]
+    return item
+
+
+__all__ = ["load", "diff", "merge", "from_schedule", "ScheduleImportError", "SUPPORTED"]

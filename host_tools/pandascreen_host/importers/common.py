@@ -191,11 +191,23 @@ def collapse_warnings(path, grouped):
     return lines
 
 
-class Builder:
-    """Collects venues and events, assigns stable unique ids, and produces the neutral form."""
+DAY = 24 * 3600
+LEFT_OUT_NAMED = 5  # titles named in the one "left out" line; the rest are counted
 
-    def __init__(self, path):
+
+class Builder:
+    """Collects venues and events, assigns stable unique ids, and produces the neutral form.
+
+    With a ``span`` (two dates, both included: ``--from``/``--until``) events outside it are
+    left out, and every event left out, here or by an importer, is counted and named by title in
+    one warning line: an importer never drops an event silently.
+    """
+
+    def __init__(self, path, span=None):
         self.path = path
+        self.span = span      # (first day, last day) asked for, or None
+        self.shown_span = span  # what the "left out" line names as the span
+        self._left_out = {}  # title -> [occurrences left out, repeats after the span]
         self.venues = {}  # name -> venue dict
         self.events = []
         self._warnings = {}  # message -> [what each occurrence is about], in first-seen order
@@ -211,9 +223,32 @@ class Builder:
         """Note a warning; the same ``msg`` about several things collapses into one counted line."""
         self._warnings.setdefault(msg, []).append(about)
 
+    def left_out(self, title, repeats=False):
+        """Note an event left out of the festival's span (``repeats``: an endless rule goes on after it)."""
+        title = " ".join((title or "").split()) or "Untitled"
+        count = self._left_out.setdefault(title, [0, False])
+        if repeats:
+            count[1] = True
+        else:
+            count[0] += 1
+
+    def _left_out_line(self):
+        if not self._left_out:
+            return []
+        n = sum(c for c, _ in self._left_out.values())
+        named = []
+        for title, (count, repeats) in list(self._left_out.items())[:LEFT_OUT_NAMED]:
+            what = [] if count <= 1 and not repeats else ["%d" % count] if not repeats else \
+                (["%d, and repeats after" % count] if count else ["repeats after"])
+            named.append("%r%s" % (title[:60], (" (%s)" % what[0]) if what else ""))
+        more = len(self._left_out) - LEFT_OUT_NAMED
+        span = (" %s to %s" % tuple(self.shown_span)) if self.shown_span else ""
+        return ["%s: left out %d events outside the festival's span%s (--from/--until to change it): %s%s"
+                % (self.path, n, span, ", ".join(named), (", and %d more titles" % more) if more > 0 else "")]
+
     @property
     def warnings(self):
-        return collapse_warnings(self.path, self._warnings)
+        return collapse_warnings(self.path, self._warnings) + self._left_out_line()
 
     def venue(self, name):
         name = (name or "").strip()
@@ -245,6 +280,8 @@ class Builder:
             duration = 0
         elif duration == 0:
             self.warn("event has zero duration", about)
+        elif duration > DAY:
+            self.warn("event lasts over a day", "%s (%.1f days)" % (about, duration / DAY))
         ident = (ident or "").strip()
         if not ident:
             h = hashlib.sha256(("%s|%d|%s" % (vid, start, title)).encode("utf-8")).hexdigest()[:16]
@@ -262,7 +299,24 @@ class Builder:
             "track": (track or "").strip()[:1000], "lang": (lang or "").strip()[:1000],
         })
 
+    def _keep_span(self, zone):
+        """Leave out (and count) the events outside ``span``, whose days are read in the festival's zone."""
+        if self.span is None:
+            return
+        tz = zone or datetime.timezone.utc
+        lo = datetime.datetime(self.span[0].year, self.span[0].month, self.span[0].day, tzinfo=tz).timestamp()
+        hi = (datetime.datetime(self.span[1].year, self.span[1].month, self.span[1].day, tzinfo=tz)
+              + datetime.timedelta(days=1)).timestamp()
+        kept = []
+        for e in self.events:
+            if lo <= e["start"] < hi:
+                kept.append(e)
+            else:
+                self.left_out(e["title"])
+        self.events = kept
+
     def result(self, name, festival_id, zone_name, zone):
+        self._keep_span(zone)
         if not self.events:
             raise ScheduleImportError("%s: the schedule has no events" % self.path)
         start = min(e["start"] for e in self.events)

@@ -11,8 +11,8 @@ REQUIRED = ("Room", "Date", "Start", "Duration", "Title")
 DEFAULT_ZONE = "Europe/Berlin"
 
 
-def load(path, data, timezone=None, festival_id=None):
-    b = Builder(path)
+def load(path, data, timezone=None, festival_id=None, span=None):
+    b = Builder(path, span)
     text = decode_text(data, b.warn)
     reader = csv.DictReader(io.StringIO(text, newline=""))
     try:

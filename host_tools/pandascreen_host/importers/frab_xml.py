@@ -88,7 +88,7 @@ def _prescan(path, data):
                                                                                         e.offset + 1))
 
 
-def load(path, data, timezone=None, festival_id=None):
+def load(path, data, timezone=None, festival_id=None, span=None):
     _prescan(path, data)
     try:
         root = ET.fromstring(data)
@@ -101,7 +101,7 @@ def load(path, data, timezone=None, festival_id=None):
     conf = root.find("conference")
     if conf is None:
         conf = ET.Element("conference")
-    b = Builder(path)
+    b = Builder(path, span)
     zone_name = _text(conf, "time_zone_name") or timezone
     if timezone and _text(conf, "time_zone_name") and timezone != _text(conf, "time_zone_name"):
         b.warn("schedule says time zone %s; --timezone %s wins" % (_text(conf, "time_zone_name"), timezone))

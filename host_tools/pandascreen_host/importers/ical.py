@@ -12,10 +12,13 @@ What stays ours, because schedules need it:
 * bytes: folds are undone at the byte level (RFC 5545 folds at octets, even inside a UTF-8
   sequence), then UTF-8 is tried and Windows-1252/Latin-1 used with a warning if it fails;
 * a truncated file ("is the download complete?") is told apart from a malformed one;
-* recurrence is expanded only over the festival's range (the span of the one-off events,
-  at most ``MAX_SPAN``), so an endless weekly rule cannot make endless events;
-* warnings: a calendar with no time zone at all, events lasting over a day, repeats
-  beyond the festival, broken lines the library skipped.
+* recurrence is expanded over the festival's span: the one the organiser gives
+  (``--from``/``--until``), else the span the file's own one-off events cover; a calendar of
+  recurring events only is refused without a span, since an endless rule has no end to show;
+* nothing is dropped silently: occurrences outside the span are counted and named by title
+  (``Builder.left_out``), an event that ends before it starts is kept at its start and named
+  (the library would drop it), speakers come from ``ATTENDEE``/``ORGANIZER`` ``CN``;
+* warnings: a calendar with no time zone at all, broken lines the library skipped.
 """
 
 import datetime
@@ -29,11 +32,8 @@ from icalendar.prop import vBroken
 from .common import Builder, ScheduleImportError, decode_text, get_zone, slug, to_epoch
 
 UTC = datetime.timezone.utc
-MAX_SPAN = datetime.timedelta(days=62)       # longest festival a calendar is expanded over
-DEFAULT_SPAN = datetime.timedelta(days=14)   # when every event recurs: expand this far
 MAX_OCCURRENCES = 50000                      # bound on events after expansion
 TOO_FREQUENT = ("SECONDLY", "MINUTELY")      # no schedule repeats a talk every minute
-DAY = 24 * 3600
 # What icalendar / recurring-ical-events / zoneinfo raise on malformed input (fuzzing found each
 # one; e.g. a TZID naming a tzdata folder gives IsADirectoryError).  Caught only around calls
 # into the libraries, and turned into one line naming the file.
@@ -115,7 +115,8 @@ class _Survey:
         self.tzid = None         # first zone a TZID names, as a tzinfo
         self.recurring = set()   # UIDs with RRULE or RDATE
         self.endless = set()     # UIDs of events with neither DTEND nor DURATION
-        self.starts = []
+        self.starts = []         # every DTSTART (recurring ones included)
+        self.single_starts = []  # one-off events' starts and ends: the festival's own span
         self.single_ends = []
         self.events = cal.walk("VEVENT")
         if not self.events:
@@ -144,7 +145,8 @@ class _Survey:
             self.endless.add(_text(ev, "UID"))
         self.starts.append(start)
         if "RRULE" not in ev and "RDATE" not in ev and "RECURRENCE-ID" not in ev:
-            self.single_ends.append(end if end is not None else start)
+            self.single_starts.append(start)
+            self.single_ends.append(max(start, end) if _comparable(start, end) else start)
 
     def _value(self, ev, name, where):
         prop = ev[name]
@@ -168,14 +170,41 @@ class _Survey:
         return value
 
 
-def _window(survey, zone):
-    """[first start, last end of the one-off events], at most MAX_SPAN long."""
-    starts = [_dt(s, zone) for s in survey.starts]
-    ends = [_dt(e, zone) for e in survey.single_ends]
-    lo = min(starts)
-    hi = max(ends) if ends else lo + DEFAULT_SPAN
-    hi = max(hi, lo + datetime.timedelta(days=1))
-    return lo, min(hi, lo + MAX_SPAN)
+def _window(path, survey, zone, span):
+    """The festival's span as whole days in its zone: ``span`` (first day, last day), else the
+    days from the first start to the last end of the file's one-off events."""
+    if span is None:
+        if not survey.single_starts:
+            raise ScheduleImportError("%s: every event repeats, so the calendar does not say when the festival is; "
+                                      "pass --from YYYY-MM-DD and --until YYYY-MM-DD" % path)
+        tz = zone or UTC
+        span = (min(_dt(s, zone).astimezone(tz) for s in survey.single_starts).date(),
+                max(_dt(e, zone).astimezone(tz) for e in survey.single_ends).date())
+    elif span[1] < span[0]:
+        raise ScheduleImportError("%s: --until %s is before --from %s" % (path, span[1], span[0]))
+    lo = _dt(span[0], zone)
+    return lo, _dt(span[1], zone) + datetime.timedelta(days=1) - datetime.timedelta(seconds=1)
+
+
+def _end_not_before_start(cal, zone, b):
+    """An event that ends before it starts is kept at its start (0 minutes) and named: the
+    recurrence library would otherwise drop it without a word."""
+    for ev in cal.walk("VEVENT"):
+        if "DTEND" not in ev:
+            continue
+        start = _dt(ev["DTSTART"].dt, zone)
+        if _dt(ev["DTEND"].dt, zone) < start:
+            b.warn("event ends before it starts; shown at its start, 0 minutes long",
+                   "%s %r" % (_where(ev), _text(ev, "SUMMARY")[:60]))
+            del ev["DTEND"]
+            ev.add("DTEND", ev["DTSTART"].dt)
+
+
+def _comparable(a, b):
+    """Both dates, or both date-times of the same kind (aware or floating)."""
+    if b is None or type(a) is not type(b):
+        return False
+    return (getattr(a, "tzinfo", None) is None) == (getattr(b, "tzinfo", None) is None)
 
 
 def _iana_name(tz):
@@ -183,8 +212,8 @@ def _iana_name(tz):
     return key if isinstance(key, str) else ""
 
 
-def load(path, data, timezone=None, festival_id=None):
-    b = Builder(path)
+def load(path, data, timezone=None, festival_id=None, span=None):
+    b = Builder(path, span)
     text = decode(data, b)
     _check_complete(path, text)
     cal = _parse(path, text)
@@ -212,15 +241,18 @@ def load(path, data, timezone=None, festival_id=None):
                "--timezone")
 
     try:
-        lo, hi = _window(survey, zone)
-        occurrences, later = _expand(path, cal, lo, hi, bool(survey.recurring))
+        lo, hi = _window(path, survey, zone, span)
+        _end_not_before_start(cal, zone, b)
+        occurrences, outside, repeating = _expand(path, cal, lo, hi, survey)
     except OverflowError:
         raise ScheduleImportError("%s: a date is out of range (near year 1 or 9999)" % path)
     except LIBRARY_ERRORS as e:
         raise ScheduleImportError("%s: cannot expand the recurring events: %s" % (path, " ".join(str(e).split())))
-    for uid in sorted(later & survey.recurring):
-        b.warn("recurring event repeats after the festival's last day (%s); later repeats left out"
-               % hi.date(), "UID %r" % uid[:60])
+    b.shown_span = (lo.date(), hi.date())
+    for ev in outside:
+        b.left_out(_text(ev, "SUMMARY"))
+    for ev in repeating:
+        b.left_out(_text(ev, "SUMMARY"), repeats=True)
     for ev in occurrences:
         try:
             _add(b, ev, zone, survey, path)
@@ -232,18 +264,31 @@ def load(path, data, timezone=None, festival_id=None):
     return b.result(name, festival_id and slug(festival_id, "festival"), zone_name, zone)
 
 
-def _expand(path, cal, lo, hi, any_recurring):
-    """Every occurrence in [lo, hi] (bounded), and the UIDs that still repeat after ``hi``."""
+def _expand(path, cal, lo, hi, survey):
+    """Every occurrence in [lo, hi] (bounded); the one-offs and occurrences outside it; one
+    occurrence per rule that still repeats after ``hi`` (an endless rule cannot be counted, only named)."""
     query = recurring_ical_events.of(cal)
     after = hi + datetime.timedelta(seconds=1)
     occurrences = list(itertools.islice(query.between(lo, after), MAX_OCCURRENCES + 1))
     if len(occurrences) > MAX_OCCURRENCES:
-        raise ScheduleImportError("%s: expands to more than %d events between %s and %s; is an RRULE too frequent?"
-                                  % (path, MAX_OCCURRENCES, lo.date(), hi.date()))
-    later = set()
-    if any_recurring:  # the next few occurrences after the festival say which rules go on
-        later = set(_text(o, "UID") for o in itertools.islice(query.after(after), 200))
-    return occurrences, later
+        raise ScheduleImportError("%s: expands to more than %d events between %s and %s; is an RRULE too frequent, "
+                                  "or the span (--from/--until) too long?" % (path, MAX_OCCURRENCES, lo.date(), hi.date()))
+    first = min(_dt(s, lo.tzinfo) for s in survey.starts)
+    last = max(_dt(s, lo.tzinfo) for s in survey.starts)
+    earlier = []
+    if first < lo:
+        earlier = list(itertools.islice(query.between(first, lo), MAX_OCCURRENCES + 1))
+    repeating, seen = [], set()
+    for o in itertools.islice(query.after(after), MAX_OCCURRENCES + 1):
+        uid = _text(o, "UID")
+        if uid not in survey.recurring:
+            earlier.append(o)  # a one-off after an explicit --until: counted like one before --from
+        elif uid not in seen:  # a rule that goes on (perhaps forever): named once
+            seen.add(uid)
+            repeating.append(o)
+        if seen == survey.recurring and _dt(o["DTSTART"].dt, lo.tzinfo) > last:
+            break  # every rule is named and no one-off comes later
+    return occurrences, earlier, repeating
 
 
 def _add(b, ev, zone, survey, path):
@@ -254,15 +299,26 @@ def _add(b, ev, zone, survey, path):
     uid = _text(ev, "UID").strip()
     if uid not in survey.endless:
         dur = to_epoch(_dt(ev["DTEND"].dt, zone), "%s %s" % (path, where)) - start
-        if dur < 0:
-            b.warn("DTEND before DTSTART; treated as 0 minutes", where)
-            dur = 0
     else:
         dur = None  # recurring-ical-events adds a DTEND; the file gave none
-    if dur and dur > DAY:
-        b.warn("event lasts over a day", "%s %r (%.1f days)" % (where, _text(ev, "SUMMARY")[:60], dur / DAY))
     if uid in survey.recurring:
         rid = ev.get("RECURRENCE-ID")
         when = _dt(rid.dt, zone) if rid is not None else start_dt
         uid = "%s@%s" % (uid, when.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ"))
-    b.event(uid, _text(ev, "LOCATION"), _text(ev, "SUMMARY"), start, dur, (), _categories(ev), "", where)
+    b.event(uid, _text(ev, "LOCATION"), _text(ev, "SUMMARY"), start, dur, _speakers(ev), _categories(ev), "", where)
+
+
+def _speakers(ev):
+    """Names of the people an event lists: its ATTENDEEs (not rooms, resources or non-participants),
+    else its ORGANIZER, each by ``CN``."""
+    def named(prop):
+        for p in (prop if isinstance(prop, list) else [prop] if prop is not None else []):
+            params = getattr(p, "params", {})
+            if str(params.get("CUTYPE", "")).upper() in ("ROOM", "RESOURCE"):
+                continue
+            if str(params.get("ROLE", "")).upper() == "NON-PARTICIPANT":
+                continue
+            cn = str(params.get("CN", "")).strip().strip('"').strip()
+            if cn:
+                yield cn
+    return list(named(ev.get("ATTENDEE"))) or list(named(ev.get("ORGANIZER")))

@@ -77,7 +77,7 @@ def _parse(path, data):
         raise ScheduleImportError("%s: JSON nested too deeply to be a schedule" % path)
 
 
-def load(path, data, timezone=None, festival_id=None):
+def load(path, data, timezone=None, festival_id=None, span=None):
     doc = _parse(path, data)
     sched = doc.get("schedule") if isinstance(doc, dict) else None
     conf = sched.get("conference") if isinstance(sched, dict) else None
@@ -85,7 +85,7 @@ def load(path, data, timezone=None, festival_id=None):
         raise ScheduleImportError("%s: JSON is not a frab/pretalx schedule (expected schedule.conference.days)"
                                   % path)
     conf = Record(conf, "%s conference" % path)
-    b = Builder(path)
+    b = Builder(path, span)
     zone_name = timezone or conf.text("time_zone_name")
     zone = get_zone(zone_name, path)
     for di, day_obj in enumerate(conf.items("days", "a list of days")):
@@ -105,8 +105,8 @@ def load(path, data, timezone=None, festival_id=None):
             for ei, ev_obj in enumerate(events):
                 ev = Record(ev_obj, "%s event #%d" % (room, ei + 1))
                 ev_id = ev.ident("id")
-                where = "day #%d event id=%s" % (di + 1, ev_id) if ev_id else "day #%d %s event #%d" % (
-                    di + 1, room_name[:60], ei + 1)
+                where = "day #%d event id=%s" % (di + 1, " ".join(ev_id.split())[:60]) if ev_id else \
+                    "day #%d %s event #%d" % (di + 1, " ".join(room_name.split())[:60], ei + 1)
                 ev.where = "%s %s" % (path, where)
                 dt_text = ev.text("date")
                 if dt_text:
