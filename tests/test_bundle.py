@@ -195,8 +195,10 @@ def _provisioned(tmp_path, wheels=("pandascreen-0.1.0-py3-none-any.whl", "gpioze
     return str(boot), str(root), folder
 
 
-def test_first_boot_makes_the_venv_installs_offline_and_a_second_boot_does_nothing(tmp_path):
+def test_first_boot_makes_the_venv_installs_offline_and_a_second_boot_does_nothing(tmp_path, monkeypatch):
     boot, root, folder = _provisioned(tmp_path)
+    monkeypatch.setenv("PYTHONPATH", os.path.join(boot, "pandascreen", "bundle", "py3.11", "x.whl"))  # install.sh
+    monkeypatch.setenv("PIP_FIND_LINKS", str(folder))
     fake = FakeSystem()
     out = io.StringIO()
     install.Installer(boot, root, out=out, py_version="3.11", run=fake).run()
@@ -428,3 +430,15 @@ def test_copies_a_power_cut_left_behind_are_removed_and_a_dry_run_leaves_none(tm
     assert "would run: " in out.getvalue() and os.path.exists(stale)
     install.Installer(boot, root, out=io.StringIO(), py_version="3.11", run=FakeSystem()).run()
     assert not [n for n in os.listdir(os.path.dirname(stale)) if n.startswith(install.SCRATCH_PREFIX)]
+
+
+def test_the_unit_is_read_before_the_bundle_is_installed(tmp_path, monkeypatch):
+    """install.sh runs the installer from the boot partition's wheel, which may change once pip runs."""
+    boot, root, folder = _provisioned(tmp_path)
+    events = []
+    real_get_data = install.pkgutil.get_data
+    monkeypatch.setattr(install.pkgutil, "get_data", lambda *a: events.append("unit") or real_get_data(*a))
+    fake = FakeSystem()
+    recording = lambda cmd, **kw: events.append(cmd[1:3] == ["-m", "pip"] and "pip" or "venv") or fake(cmd, **kw)
+    install.Installer(boot, root, out=io.StringIO(), py_version="3.11", run=recording).run(enable_service=True)
+    assert events == ["unit", "venv", "pip"]
