@@ -287,7 +287,8 @@ def _wheel(folder, name, version, files):
     dist = "%s-%s" % (name, version)
     files = dict(files)
     files[dist + ".dist-info/METADATA"] = "Metadata-Version: 2.1\nName: %s\nVersion: %s\n" % (name, version)
-    files[dist + ".dist-info/WHEEL"] = "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    files[dist + ".dist-info/WHEEL"] = ("Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\n"
+                                       "Tag: py3-none-any\n")
     record = ["%s,sha256=%s,%d" % (p, base64.urlsafe_b64encode(hashlib.sha256(d.encode()).digest()).rstrip(b"=")
                                    .decode(), len(d.encode())) for p, d in files.items()]
     files[dist + ".dist-info/RECORD"] = "\n".join(record + [dist + ".dist-info/RECORD,,"]) + "\n"
@@ -442,3 +443,59 @@ def test_the_unit_is_read_before_the_bundle_is_installed(tmp_path, monkeypatch):
     recording = lambda cmd, **kw: events.append(cmd[1:3] == ["-m", "pip"] and "pip" or "venv") or fake(cmd, **kw)
     install.Installer(boot, root, out=io.StringIO(), py_version="3.11", run=recording).run(enable_service=True)
     assert events == ["unit", "venv", "pip"]
+
+
+# -- install.sh: the first install by hand runs the listed, verified pandascreen wheel -------------
+def _fake_own_wheel(folder, version, says):
+    """A zip with just pandascreen.node.install, printing what it is and its arguments."""
+    import zipfile
+    path = os.path.join(str(folder), "pandascreen-%s-py3-none-any.whl" % version)
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("pandascreen/__init__.py", "")
+        z.writestr("pandascreen/node/__init__.py", "")
+        z.writestr("pandascreen/node/install.py", "import sys\nprint(%r, __file__, *sys.argv[1:])\n" % says)
+    return path
+
+
+def _install_sh(tmp_path, tamper=False):
+    base = getattr(sys, "_base_executable", sys.executable)  # a Python without pandascreen installed
+    pyv = "%d.%d" % sys.version_info[:2]
+    boot = _boot(tmp_path)
+    folder = boot / "pandascreen" / "bundle" / ("py" + pyv)
+    folder.mkdir(parents=True)
+    listed = _fake_own_wheel(folder, "0.1.0", "listed-installer")
+    _fake_own_wheel(folder, "0.0.1", "unlisted-installer")  # sorts first
+    manifest = {"format": 1, "requirement": "pandascreen", "extras": [],
+                "pythons": {pyv: [{"name": os.path.basename(listed), "sha256": bundle.sha256_file(listed)}]}}
+    (boot / "pandascreen" / "bundle" / "MANIFEST.json").write_text(json.dumps(manifest))
+    (boot / "pandascreen" / "bundle" / "install.sh").write_text(bundle.INSTALL_SH)
+    if tamper:
+        _fake_own_wheel(folder, "0.1.0", "swapped-installer")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    os.symlink(base, str(bin_dir / "python3"))
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = dict(os.environ, PATH="%s:%s" % (bin_dir, os.environ["PATH"]), TMPDIR=str(scratch))
+    env.pop("PYTHONPATH", None)
+    script = str(boot / "pandascreen" / "bundle" / "install.sh")
+    r = subprocess.run(["sh", script, "--root", str(tmp_path / "root")], capture_output=True, text=True,
+                       timeout=60, env=env, cwd=str(tmp_path))
+    return r, boot, scratch
+
+
+def test_install_sh_runs_the_listed_wheel_from_a_verified_copy(tmp_path):
+    r, boot, scratch = _install_sh(tmp_path)
+    assert r.returncode == 0, r.stderr
+    said, where, *args = r.stdout.split(" ")
+    assert said == "listed-installer" and "unlisted" not in r.stdout
+    assert where.startswith(str(scratch) + os.sep) and "pandascreen-0.1.0-py3-none-any.whl" in where
+    assert args == ["--boot", str(boot), "--enable-service", "--root", str(tmp_path / "root") + "\n"]
+    assert os.listdir(str(scratch)) == []  # the copy is gone afterwards
+
+
+def test_install_sh_refuses_a_wheel_that_does_not_match_the_manifest(tmp_path):
+    r, boot, scratch = _install_sh(tmp_path, tamper=True)
+    assert r.returncode != 0 and r.stdout == ""
+    assert r.stderr.strip().count("\n") == 0 and "does not match its sha256 in MANIFEST.json" in r.stderr
+    assert os.listdir(str(scratch)) == []
