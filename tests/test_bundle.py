@@ -499,3 +499,16 @@ def test_install_sh_refuses_a_wheel_that_does_not_match_the_manifest(tmp_path):
     assert r.returncode != 0 and r.stdout == ""
     assert r.stderr.strip().count("\n") == 0 and "does not match its sha256 in MANIFEST.json" in r.stderr
     assert os.listdir(str(scratch)) == []
+
+
+def test_folders_made_under_a_loose_umask_still_pass_the_next_start(tmp_path):
+    boot, root, folder = _provisioned(tmp_path)
+    old = os.umask(0o002)
+    try:
+        install.Installer(boot, root, out=io.StringIO(), py_version="3.11", run=FakeSystem()).run()
+    finally:
+        os.umask(old)
+    _write_bundle(tmp_path / "bootfs", ("pandascreen-0.2.0-py3-none-any.whl",))
+    install.Installer(boot, root, out=io.StringIO(), py_version="3.11", run=FakeSystem()).run()
+    for made in ("opt", "opt/pandascreen", install.VENV, install.VENV + "/bin"):
+        assert os.stat(os.path.join(root, made)).st_mode & 0o022 == 0, made

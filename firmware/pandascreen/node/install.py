@@ -327,13 +327,19 @@ class Installer:
         # read before anything else: install.sh runs this module from the boot partition's wheel,
         # which must not be read again after the venv step (it may have been swapped by then)
         unit = _unit_data() if enable_service else None
-        self.key()
-        self.config()
-        if self.wifi():
-            self.reload_nm()
-        self.venv()
-        if enable_service:
-            self.service(unit)
+        # what we, venv and pip create is root's alone to change, whatever umask the caller had
+        # (a group-writable folder would also fail require_trusted_dir at the next start)
+        old_umask = os.umask(0o022)
+        try:
+            self.key()
+            self.config()
+            if self.wifi():
+                self.reload_nm()
+            self.venv()
+            if enable_service:
+                self.service(unit)
+        finally:
+            os.umask(old_umask)
         if not self.actions:
             self.out.write("nothing to do: everything from %s is installed\n" % self.src)
         return self.actions
