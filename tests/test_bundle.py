@@ -152,16 +152,23 @@ def test_provision_bundle_option_reaches_make_bundle(tmp_path, monkeypatch):
 
 # -- first boot ------------------------------------------------------------------------------------
 class FakeSystem:
-    """Records the installer's commands; `python -m venv` makes a venv/bin/python, pip succeeds."""
+    """Records the installer's commands; `python -m venv` makes a venv/bin/python, pip succeeds.
+    For pip it also keeps the requirements file and how its folder was (it is gone afterwards)."""
 
     def __init__(self):
         self.calls = []
+        self.requirements = []
 
     def __call__(self, cmd, **kw):
         self.calls.append(list(cmd))
         if cmd[1:3] == ["-m", "venv"]:
             os.makedirs(os.path.join(cmd[-1], "bin"))
             open(os.path.join(cmd[-1], "bin", "python"), "w").close()
+        if "-r" in cmd:
+            path = cmd[cmd.index("-r") + 1]
+            st = os.stat(os.path.dirname(path))
+            self.requirements.append((open(path).read(), os.path.dirname(path), st.st_uid, st.st_mode & 0o777,
+                                      kw.get("env")))
         return subprocess.CompletedProcess(cmd, 0, "ok", "")
 
 
@@ -188,16 +195,25 @@ def _provisioned(tmp_path, wheels=("pandascreen-0.1.0-py3-none-any.whl", "gpioze
     return str(boot), str(root), folder
 
 
-def test_first_boot_makes_the_venv_installs_offline_and_a_second_boot_does_nothing(tmp_path):
+def test_first_boot_makes_the_venv_installs_offline_and_a_second_boot_does_nothing(tmp_path, monkeypatch):
     boot, root, folder = _provisioned(tmp_path)
+    monkeypatch.setenv("PYTHONPATH", os.path.join(boot, "pandascreen", "bundle", "py3.11", "x.whl"))  # install.sh
+    monkeypatch.setenv("PIP_FIND_LINKS", str(folder))
     fake = FakeSystem()
     out = io.StringIO()
     install.Installer(boot, root, out=out, py_version="3.11", run=fake).run()
     venv = os.path.join(root, "opt", "pandascreen", "venv")
     assert fake.calls[0] == ["/usr/bin/python3", "-m", "venv", "--system-site-packages", venv]
     pip = fake.calls[1]
-    assert pip[:2] == [venv + "/bin/python", "-m"] and "--no-index" in pip
-    assert pip[pip.index("--find-links") + 1] == str(folder) and pip[-1] == "pandascreen[gpio]"
+    assert pip[:2] == [venv + "/bin/python", "-m"]
+    assert {"--no-index", "--no-deps", "--require-hashes", "--isolated"} <= set(pip) and "--find-links" not in pip
+    # pip gets exactly the manifest's wheels, as copies in a fresh folder of ours (0700), with their hashes
+    (text, scratch, uid, scratch_mode, env), = fake.requirements
+    assert uid == os.geteuid() and scratch_mode == 0o700 and os.path.dirname(scratch) == os.path.dirname(venv)
+    assert sorted(text.splitlines()) == sorted("%s --hash=sha256:%s" % (os.path.join(scratch, w),
+                                                                        hashlib.sha256(w.encode()).hexdigest())
+                                               for w in os.listdir(str(folder)))
+    assert not os.path.exists(scratch) and not any(k.startswith(("PYTHON", "PIP_")) for k in env)
     assert "bundle verified: 2 wheels" in out.getvalue()
     n = len(fake.calls)
     again = io.StringIO()
@@ -207,7 +223,8 @@ def test_first_boot_makes_the_venv_installs_offline_and_a_second_boot_does_nothi
     _write_bundle(tmp_path / "bootfs", ("pandascreen-0.2.0-py3-none-any.whl",))
     install.Installer(boot, root, out=io.StringIO(), py_version="3.11", run=fake).run()
     new = fake.calls[n:]
-    assert new and not any(c[1:3] == ["-m", "venv"] for c in new) and "--upgrade" in new[0]
+    assert new and not any(c[1:3] == ["-m", "venv"] for c in new) and "--force-reinstall" in new[0]
+    assert "pandascreen-0.2.0-py3-none-any.whl --hash" in fake.requirements[-1][0]
 
 
 def test_a_wheel_that_does_not_match_its_sha256_installs_nothing(tmp_path):
@@ -260,3 +277,238 @@ def test_real_venv_installs_the_repo_wheel_offline(tmp_path):
     again = io.StringIO()
     install.Installer(boot, root, out=again, python=sys.executable).run()
     assert "nothing to do" in again.getvalue()
+
+
+# -- exactly the verified wheels, with a real pip ------------------------------------------------
+def _wheel(folder, name, version, files):
+    """A minimal wheel zip (METADATA, WHEEL, RECORD) pip installs like any other; returns its path."""
+    import base64
+    import zipfile
+    dist = "%s-%s" % (name, version)
+    files = dict(files)
+    files[dist + ".dist-info/METADATA"] = "Metadata-Version: 2.1\nName: %s\nVersion: %s\n" % (name, version)
+    files[dist + ".dist-info/WHEEL"] = ("Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\n"
+                                       "Tag: py3-none-any\n")
+    record = ["%s,sha256=%s,%d" % (p, base64.urlsafe_b64encode(hashlib.sha256(d.encode()).digest()).rstrip(b"=")
+                                   .decode(), len(d.encode())) for p, d in files.items()]
+    files[dist + ".dist-info/RECORD"] = "\n".join(record + [dist + ".dist-info/RECORD,,"]) + "\n"
+    path = os.path.join(str(folder), dist + "-py3-none-any.whl")
+    with zipfile.ZipFile(path, "w") as z:
+        for p, d in files.items():
+            z.writestr(p, d)
+    return path
+
+
+def _evil_wheel(folder, version, marker):
+    """demo ``version`` with a .pth: Python runs it at every start of the venv's interpreter (as root)."""
+    return _wheel(folder, "demo", version, {"demo.py": "X = 'evil'\n",
+                                            "evil.pth": "import os; open(%r, 'w').close()\n" % str(marker)})
+
+
+@pytest.fixture(scope="module")
+def template_venv(tmp_path_factory):
+    """One real venv (with this Python's own pip, offline); each test's installer gets a copy."""
+    path = str(tmp_path_factory.mktemp("template") / "venv")
+    subprocess.run([sys.executable, "-m", "venv", path], check=True, capture_output=True, timeout=300)
+    return path
+
+
+class RealPip:
+    """The installer's commands for real, except `python -m venv` (a copy of the template);
+    ``before_pip(cmd)`` runs just before pip does, to change files under its feet."""
+
+    def __init__(self, template, before_pip=None):
+        self.template = template
+        self.before_pip = before_pip
+
+    def __call__(self, cmd, **kw):
+        if cmd[1:3] == ["-m", "venv"]:
+            shutil.copytree(self.template, cmd[-1], symlinks=True)
+            return subprocess.CompletedProcess(cmd, 0, "", "")
+        if self.before_pip:
+            self.before_pip(cmd)
+        return subprocess.run(cmd, **kw)
+
+
+def _demo_bundle(tmp_path, marker):
+    """A bundle listing demo 1.0 only; returns boot, root, its wheel folder."""
+    boot = _boot(tmp_path)
+    pyv = "%d.%d" % sys.version_info[:2]
+    folder = boot / "pandascreen" / "bundle" / ("py" + pyv)
+    folder.mkdir(parents=True)
+    listed = _wheel(folder, "demo", "1.0", {"demo.py": "X = 'listed'\n"})
+    entries = [{"name": os.path.basename(listed), "sha256": bundle.sha256_file(listed)}]
+    manifest = {"format": 1, "requirement": "demo", "extras": [], "pythons": {pyv: entries}}
+    (boot / "pandascreen" / "bundle" / "MANIFEST.json").write_text(json.dumps(manifest))
+    root = tmp_path / "root"
+    root.mkdir()
+    return str(boot), str(root), folder
+
+
+def _installed_demo(root, tmp_path):
+    vpy = os.path.join(root, install.VENV, "bin", "python")
+    r = subprocess.run([vpy, "-c", "import demo; print(demo.X)"], capture_output=True, text=True, timeout=120,
+                       cwd=str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+def test_an_unlisted_wheel_beside_the_bundle_is_never_installed(tmp_path, template_venv):
+    marker = tmp_path / "ran-as-root"
+    boot, root, folder = _demo_bundle(tmp_path, marker)
+    _evil_wheel(folder, "2.0", marker)  # a newer version pip would prefer from a --find-links folder
+    out = io.StringIO()
+    install.Installer(boot, root, out=out, python=sys.executable, run=RealPip(template_venv)).run()
+    assert _installed_demo(root, tmp_path) == "listed" and not marker.exists()
+    assert "ignoring 1 file(s) in %s not listed in MANIFEST.json: demo-2.0-py3-none-any.whl" % folder \
+        in out.getvalue()
+
+
+def test_a_wheel_swapped_after_the_check_is_never_installed(tmp_path, template_venv):
+    marker = tmp_path / "ran-as-root"
+    boot, root, folder = _demo_bundle(tmp_path, marker)
+    evil = tmp_path / "evil"
+    evil.mkdir()
+    swapped = _evil_wheel(evil, "1.0", marker)
+
+    def swap(cmd):
+        shutil.copyfile(swapped, str(folder / os.path.basename(swapped)))
+
+    install.Installer(boot, root, out=io.StringIO(), python=sys.executable, run=RealPip(template_venv, swap)).run()
+    assert _installed_demo(root, tmp_path) == "listed" and not marker.exists()
+
+
+def test_pip_itself_checks_the_hashes_of_what_it_installs(tmp_path, template_venv):
+    """Even a change to the verified copy (which only root could make) is refused by pip."""
+    marker = tmp_path / "ran-as-root"
+    boot, root, folder = _demo_bundle(tmp_path, marker)
+    evil = tmp_path / "evil"
+    evil.mkdir()
+    swapped = _evil_wheel(evil, "1.0", marker)
+    copies = []
+
+    def swap_the_copy(cmd):
+        (line,) = open(cmd[cmd.index("-r") + 1]).read().splitlines()
+        copies.append(line.split()[0])
+        shutil.copyfile(swapped, copies[0])
+
+    with pytest.raises(InstallError, match="(?s)^pip install failed.*Expected sha256"):
+        install.Installer(boot, root, out=io.StringIO(), python=sys.executable,
+                          run=RealPip(template_venv, swap_the_copy)).run()
+    assert not marker.exists() and not os.path.exists(os.path.dirname(copies[0]))
+    assert not os.path.exists(os.path.join(root, install.VENV, install.INSTALLED_MARK))
+
+
+def test_a_venv_folder_someone_else_can_write_is_refused(tmp_path):
+    boot, root, folder = _provisioned(tmp_path)
+    venv = os.path.join(root, install.VENV)
+    os.makedirs(venv)
+    os.chmod(os.path.dirname(venv), 0o775)
+    fake = FakeSystem()
+    with pytest.raises(InstallError, match="pandascreen is owned by uid .* must belong to root"):
+        install.Installer(boot, root, out=io.StringIO(), py_version="3.11", run=fake).run()
+    assert fake.calls == []
+
+
+@pytest.mark.parametrize("name", ["../../../etc/evil.whl", "/etc/evil.whl", ".hidden.whl", "a/b.whl", "x.pth"])
+def test_a_manifest_entry_that_is_not_a_wheel_file_name_is_refused(tmp_path, name):
+    boot, root, folder = _provisioned(tmp_path)
+    manifest_path = os.path.join(boot, "pandascreen", "bundle", "MANIFEST.json")
+    manifest = json.load(open(manifest_path))
+    manifest["pythons"]["3.11"][0]["name"] = name
+    open(manifest_path, "w").write(json.dumps(manifest))
+    with pytest.raises(InstallError, match="is not a bundle manifest"):
+        install.Installer(boot, root, out=io.StringIO(), py_version="3.11", run=FakeSystem()).run()
+
+
+def test_copies_a_power_cut_left_behind_are_removed_and_a_dry_run_leaves_none(tmp_path):
+    boot, root, folder = _provisioned(tmp_path)
+    stale = os.path.join(root, "opt", "pandascreen", install.SCRATCH_PREFIX + "old")
+    os.makedirs(stale)
+    open(os.path.join(stale, "requirements.txt"), "w").close()
+    out = io.StringIO()
+    install.Installer(boot, root, out=out, py_version="3.11", dry_run=True, run=FakeSystem()).run()
+    assert "would run: " in out.getvalue() and os.path.exists(stale)
+    install.Installer(boot, root, out=io.StringIO(), py_version="3.11", run=FakeSystem()).run()
+    assert not [n for n in os.listdir(os.path.dirname(stale)) if n.startswith(install.SCRATCH_PREFIX)]
+
+
+def test_the_unit_is_read_before_the_bundle_is_installed(tmp_path, monkeypatch):
+    """install.sh runs the installer from the boot partition's wheel, which may change once pip runs."""
+    boot, root, folder = _provisioned(tmp_path)
+    events = []
+    real_get_data = install.pkgutil.get_data
+    monkeypatch.setattr(install.pkgutil, "get_data", lambda *a: events.append("unit") or real_get_data(*a))
+    fake = FakeSystem()
+    recording = lambda cmd, **kw: events.append(cmd[1:3] == ["-m", "pip"] and "pip" or "venv") or fake(cmd, **kw)
+    install.Installer(boot, root, out=io.StringIO(), py_version="3.11", run=recording).run(enable_service=True)
+    assert events == ["unit", "venv", "pip"]
+
+
+# -- install.sh: the first install by hand runs the listed, verified pandascreen wheel -------------
+def _fake_own_wheel(folder, version, says):
+    """A zip with just pandascreen.node.install, printing what it is and its arguments."""
+    import zipfile
+    path = os.path.join(str(folder), "pandascreen-%s-py3-none-any.whl" % version)
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("pandascreen/__init__.py", "")
+        z.writestr("pandascreen/node/__init__.py", "")
+        z.writestr("pandascreen/node/install.py", "import sys\nprint(%r, __file__, *sys.argv[1:])\n" % says)
+    return path
+
+
+def _install_sh(tmp_path, tamper=False):
+    base = getattr(sys, "_base_executable", sys.executable)  # a Python without pandascreen installed
+    pyv = "%d.%d" % sys.version_info[:2]
+    boot = _boot(tmp_path)
+    folder = boot / "pandascreen" / "bundle" / ("py" + pyv)
+    folder.mkdir(parents=True)
+    listed = _fake_own_wheel(folder, "0.1.0", "listed-installer")
+    _fake_own_wheel(folder, "0.0.1", "unlisted-installer")  # sorts first
+    manifest = {"format": 1, "requirement": "pandascreen", "extras": [],
+                "pythons": {pyv: [{"name": os.path.basename(listed), "sha256": bundle.sha256_file(listed)}]}}
+    (boot / "pandascreen" / "bundle" / "MANIFEST.json").write_text(json.dumps(manifest))
+    (boot / "pandascreen" / "bundle" / "install.sh").write_text(bundle.INSTALL_SH)
+    if tamper:
+        _fake_own_wheel(folder, "0.1.0", "swapped-installer")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    os.symlink(base, str(bin_dir / "python3"))
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = dict(os.environ, PATH="%s:%s" % (bin_dir, os.environ["PATH"]), TMPDIR=str(scratch))
+    env.pop("PYTHONPATH", None)
+    script = str(boot / "pandascreen" / "bundle" / "install.sh")
+    r = subprocess.run(["sh", script, "--root", str(tmp_path / "root")], capture_output=True, text=True,
+                       timeout=60, env=env, cwd=str(tmp_path))
+    return r, boot, scratch
+
+
+def test_install_sh_runs_the_listed_wheel_from_a_verified_copy(tmp_path):
+    r, boot, scratch = _install_sh(tmp_path)
+    assert r.returncode == 0, r.stderr
+    said, where, *args = r.stdout.split(" ")
+    assert said == "listed-installer" and "unlisted" not in r.stdout
+    assert where.startswith(str(scratch) + os.sep) and "pandascreen-0.1.0-py3-none-any.whl" in where
+    assert args == ["--boot", str(boot), "--enable-service", "--root", str(tmp_path / "root") + "\n"]
+    assert os.listdir(str(scratch)) == []  # the copy is gone afterwards
+
+
+def test_install_sh_refuses_a_wheel_that_does_not_match_the_manifest(tmp_path):
+    r, boot, scratch = _install_sh(tmp_path, tamper=True)
+    assert r.returncode != 0 and r.stdout == ""
+    assert r.stderr.strip().count("\n") == 0 and "does not match its sha256 in MANIFEST.json" in r.stderr
+    assert os.listdir(str(scratch)) == []
+
+
+def test_folders_made_under_a_loose_umask_still_pass_the_next_start(tmp_path):
+    boot, root, folder = _provisioned(tmp_path)
+    old = os.umask(0o002)
+    try:
+        install.Installer(boot, root, out=io.StringIO(), py_version="3.11", run=FakeSystem()).run()
+    finally:
+        os.umask(old)
+    _write_bundle(tmp_path / "bootfs", ("pandascreen-0.2.0-py3-none-any.whl",))
+    install.Installer(boot, root, out=io.StringIO(), py_version="3.11", run=FakeSystem()).run()
+    for made in ("opt", "opt/pandascreen", install.VENV, install.VENV + "/bin"):
+        assert os.stat(os.path.join(root, made)).st_mode & 0o022 == 0, made

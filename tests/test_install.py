@@ -3,12 +3,13 @@ import configparser
 import io
 import json
 import os
+import signal
 import stat
 
 import pytest
 
 from pandascreen.core import config as configmod
-from pandascreen.node import install
+from pandascreen.node import install, rootfs
 from pandascreen_host.cli import main as host
 
 PASS = "correct horse battery staple"
@@ -153,10 +154,10 @@ def test_key_is_private_from_the_first_byte(tmp_path, monkeypatch):
             modes.append((flags, stat.S_IMODE(os.fstat(fd).st_mode)))
         return fd
 
-    monkeypatch.setattr(install.os, "open", spy)
+    monkeypatch.setattr(rootfs.os, "open", spy)
     old = os.umask(0)
     try:
-        install._write_atomic(str(tmp_path / "device.key"), b"k" * 32, 0o600)
+        rootfs.write_atomic(str(tmp_path / "device.key"), b"k" * 32, 0o600)
     finally:
         os.umask(old)
     assert len(modes) == 1
@@ -166,12 +167,95 @@ def test_key_is_private_from_the_first_byte(tmp_path, monkeypatch):
 
 
 def test_a_file_planted_under_the_temp_name_is_not_reused(tmp_path, monkeypatch):
-    monkeypatch.setattr(install.os, "urandom", lambda n: b"\x00" * n)
+    monkeypatch.setattr(rootfs.os, "urandom", lambda n: b"\x00" * n)
     planted = tmp_path / (".device.key.%s.tmp" % ("00" * 8))
     os.symlink(str(tmp_path / "elsewhere"), str(planted))
     with pytest.raises(FileExistsError):
-        install._write_atomic(str(tmp_path / "device.key"), b"k" * 32, 0o600)
+        rootfs.write_atomic(str(tmp_path / "device.key"), b"k" * 32, 0o600)
     assert not (tmp_path / "elsewhere").exists() and not (tmp_path / "device.key").exists()
+
+
+@pytest.fixture
+def bounded():
+    """A blocked installer fails the test after 20 s instead of hanging the suite."""
+    def blocked(signum, frame):
+        raise AssertionError("the installer blocked")
+    old = signal.signal(signal.SIGALRM, blocked)
+    signal.setitimer(signal.ITIMER_REAL, 20)
+    yield
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.signal(signal.SIGALRM, old)
+
+
+def test_a_fifo_at_the_installed_key_is_refused_not_waited_on(card, bounded):
+    """The service user owns /var/lib/pandascreen: a FIFO there must not hold the boot for 20 minutes."""
+    boot, root = card
+    lib = root / "var/lib/pandascreen"
+    lib.mkdir(parents=True)
+    os.mkfifo(str(lib / "device.key"))
+    with pytest.raises(install.InstallError, match="is a FIFO, not a regular file") as e:
+        run(boot, root)
+    assert "\n" not in str(e.value) and (boot / "pandascreen" / "device.key").exists()
+
+
+def test_a_fifo_or_a_huge_file_on_the_boot_partition_is_refused(card, bounded):
+    boot, root = card
+    cfg = boot / "pandascreen" / "config.json"
+    cfg.unlink()
+    os.mkfifo(str(cfg))
+    with pytest.raises(install.InstallError, match="config.json is a FIFO"):
+        run(boot, root)
+    cfg.unlink()
+    with open(str(cfg), "wb") as fh:
+        fh.truncate(64 << 20)  # sparse: 64 MiB of nothing, never read whole
+    with pytest.raises(install.InstallError, match="config.json is larger than"):
+        run(boot, root)
+
+
+def _reprovision(boot, peer):
+    cfg = json.loads((boot / "pandascreen" / "config.json").read_text())
+    cfg["peers"] = [peer]
+    (boot / "pandascreen" / "config.json").write_text(json.dumps(cfg))
+
+
+def test_a_symlink_at_the_config_backup_is_replaced_not_written_through(card, tmp_path):
+    boot, root = card
+    run(boot, root)
+    victim = tmp_path / "shadow"
+    victim.write_text("root:secret\n")
+    bak = root / "etc/pandascreen/config.json.bak"
+    os.symlink(str(victim), str(bak))
+    _reprovision(boot, "10.0.0.9:2026")
+    run(boot, root)
+    assert victim.read_text() == "root:secret\n"
+    assert not bak.is_symlink() and "10.0.0.2" in bak.read_text()
+
+
+@pytest.mark.parametrize("folder", ["etc", "etc/pandascreen", "etc/NetworkManager/system-connections"])
+def test_a_config_folder_someone_else_can_write_is_refused(card, folder):
+    boot, root = card
+    run(boot, root)
+    os.chmod(str(root / folder), 0o777)
+    before = {p: p.read_bytes() for p in (root / folder).iterdir() if p.is_file()}
+    _reprovision(boot, "10.0.0.9:2026")
+    (boot / "pandascreen" / "pandascreen-wifi.nmconnection").write_text("[wifi]\nssid=Other\n")
+    with pytest.raises(install.InstallError, match="must belong to root and be writable by nobody else") as e:
+        run(boot, root)
+    assert str(root / folder) in str(e.value) and "\n" not in str(e.value)
+    assert {p: p.read_bytes() for p in (root / folder).iterdir() if p.is_file()} == before
+
+
+def test_a_config_folder_owned_by_another_user_is_refused(card, monkeypatch):
+    """The check compares the owner with the installer's uid: here the installer is a uid the
+    temporary folders do not belong to, as root is for a folder chowned to the service user."""
+    boot, root = card
+    run(boot, root)
+    _reprovision(boot, "10.0.0.9:2026")
+    monkeypatch.setattr(os, "geteuid", lambda: os.getuid() + 4242)
+    with pytest.raises(install.InstallError, match="owned by uid %d" % os.getuid()):
+        run(boot, root)
+    monkeypatch.undo()
+    assert "10.0.0.2" in (root / "etc/pandascreen/config.json").read_text()
 
 
 # -- provisioning names the festival group (issue 13 #2: no silent trust-all) -------------------

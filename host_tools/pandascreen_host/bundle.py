@@ -41,14 +41,35 @@ _MISSING = re.compile(r"(?:Could not find a version that satisfies the requireme
 INSTALL_SH = """#!/bin/sh
 # Written by pandascreen-host provision --bundle. Run once on the Pi, offline:
 #   sudo sh /boot/firmware/pandascreen/bundle/install.sh
-# It runs pandascreen-install straight from the bundled wheel (a zip Python can import), which
-# creates /opt/pandascreen/venv, installs the bundle into it and enables pandascreen.service.
+# It runs pandascreen-install from the pandascreen wheel MANIFEST.json lists (a zip Python can
+# import), after copying it into a fresh folder of root's and checking the copy's sha256; other
+# files beside it are ignored. The installer creates /opt/pandascreen/venv, installs the bundle
+# into it and enables pandascreen.service.
 set -e
 here=$(cd "$(dirname "$0")" && pwd)
-py=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-whl=$(ls "$here/py$py"/pandascreen-*.whl 2>/dev/null | head -n 1)
-if [ -z "$whl" ]; then echo "error: no pandascreen wheel for Python $py in $here" >&2; exit 2; fi
-PYTHONPATH="$whl" exec python3 -m pandascreen.node.install --boot "$(dirname "$(dirname "$here")")" \\
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+whl=$(python3 -c '
+import hashlib, json, os, shutil, sys
+here, tmp = sys.argv[1:]
+py = "%d.%d" % sys.version_info[:2]
+try:
+    with open(os.path.join(here, "MANIFEST.json")) as fh:
+        own = [e for e in json.load(fh)["pythons"].get(py) or () if e["name"].startswith("pandascreen-")]
+except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+    sys.exit("error: %s/MANIFEST.json is not a bundle manifest (%s)" % (here, e))
+if len(own) != 1 or os.path.basename(own[0]["name"]) != own[0]["name"]:
+    sys.exit("error: %s/MANIFEST.json lists no pandascreen wheel for Python %s" % (here, py))
+name, digest = own[0]["name"], own[0]["sha256"]
+copy = os.path.join(tmp, name)
+shutil.copyfile(os.path.join(here, "py" + py, name), copy)
+with open(copy, "rb") as fh:
+    if hashlib.sha256(fh.read()).hexdigest() != digest:
+        sys.exit("error: %s/py%s/%s does not match its sha256 in MANIFEST.json (copy the bundle again)"
+                 % (here, py, name))
+print(copy)
+' "$here" "$tmp")
+PYTHONPATH="$whl" python3 -m pandascreen.node.install --boot "$(dirname "$(dirname "$here")")" \\
     --enable-service "$@"
 """
 

@@ -13,31 +13,43 @@ into place, idempotently (safe to run at every boot; the service runs it before 
   Wi-Fi key does not stay readable by every user; NetworkManager is asked to reload.
 * ``BOOT/pandascreen/bundle/`` (``pandascreen-host provision --bundle``) -> ``ROOT/opt/pandascreen/venv``:
   Pi OS forbids pip in the system Python (PEP 668) and the field has no internet, so the wheels
-  come from the card: sha256 checked against MANIFEST.json first, then ``python3 -m venv
-  --system-site-packages`` (apt's python3-lgpio stays visible to gpiozero) and ``pip install
-  --no-index --find-links``. The installed manifest is kept in the venv: the same bundle again does
-  nothing, a different one upgrades.
-Secrets are never printed.
+  come from the card. Exactly the wheels MANIFEST.json lists are copied into a fresh folder only
+  root can read (mkdtemp, 0700), the copies' sha256 checked, and pip installs those copies and
+  nothing else (``pip install --no-index --no-deps --require-hashes -r`` a file naming each copy
+  with its hash), into a ``python3 -m venv --system-site-packages`` (apt's python3-lgpio stays
+  visible to gpiozero). Other files beside the bundle are named and ignored. The installed
+  manifest is kept in the venv: the same bundle again does nothing, a different one upgrades.
+
+Secrets are never printed. The service user owns /var/lib/pandascreen and anyone with the card owns
+the boot partition, so reads and writes go through ``rootfs`` (no symlinks followed, no special
+files opened, folders root trusts later must be root's alone).
 """
 
 import argparse
-import binascii
-import errno
 import hashlib
 import json
 import os
 import pkgutil
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
+
 from pandascreen.core.errors import InstallError
+from pandascreen.node.rootfs import (copy_regular, make_dir, open_dir, read_regular, require_trusted_dir,
+                                     write_atomic)
 
 UNIT_NAME = "pandascreen.service"
 SERVICE_USER = "pandascreen"
 VENV = "opt/pandascreen/venv"          # under --root; the unit's ExecStart runs from here
 BUNDLE_MANIFEST = "MANIFEST.json"      # written by host_tools/pandascreen_host/bundle.py
 INSTALLED_MARK = "pandascreen-bundle.json"
+SCRATCH_PREFIX = ".verified-wheels-"   # beside the venv: the copies pip installs from
 PIP_TIMEOUT = 1800
+KEY_READ_LIMIT = 4096                  # a device key is 32 bytes; anything far larger is not one
+_WHEEL_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+!-]*\.whl$")   # a file name, never a path
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def _unit_data():
@@ -69,75 +81,27 @@ def _owner():
         return None
 
 
-def _read(path):
-    """Read a file the service user may have replaced: a symlink is refused, not followed."""
+def _child_env():
+    """The environment for the venv's Python and pip: nothing that adds code or options to it
+    (install.sh puts the boot partition's wheel on PYTHONPATH; PIP_* could add a find-links)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PIP_"))}
+
+
+def _manifest_entries(manifest, py_version, where):
+    """The manifest's requirement and its wheel list for ``py_version`` (None when there is none),
+    each entry a plain wheel file name with a sha256; anything else is not a bundle manifest."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError as e:
-        if e.errno == errno.ELOOP:
-            raise InstallError("%s is a symbolic link; refusing to follow it (remove it and run again)"
-                               % path)
-        raise
-    with os.fdopen(fd, "rb") as fh:
-        return fh.read()
-
-
-def _open_dir(path):
-    """A descriptor of directory ``path`` itself (never a symlink's target)."""
-    return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-
-
-def _write_atomic(path, data, mode, owner=None):
-    """Write ``data`` to ``path`` as root, safe against a planted symlink.
-
-    The installer runs as root inside directories the service user may own, so every step
-    goes through a descriptor of the directory: the temporary file gets a random name and is
-    created with O_CREAT|O_EXCL|O_NOFOLLOW (a symlink or file planted under any name makes
-    the open fail instead of writing through it), mode ``mode`` from its first byte (the
-    umask is cleared around the open, fchmod repeats it), then renamed over ``path``; a
-    rename replaces a symlink at ``path`` itself, never its target.
-    """
-    directory, name = os.path.split(path)
-    dfd = _open_dir(directory)
-    try:
-        tmp = ".%s.%s.tmp" % (name, binascii.hexlify(os.urandom(8)).decode("ascii"))
-        old_umask = os.umask(0o077)
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode, dir_fd=dfd)
-        finally:
-            os.umask(old_umask)
-        try:
-            try:
-                os.fchmod(fd, mode)
-                if owner is not None and os.geteuid() == 0:
-                    os.fchown(fd, owner[0], owner[1])
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view):]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
-        except BaseException:
-            try:
-                os.unlink(tmp, dir_fd=dfd)
-            except OSError:
-                pass
-            raise
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
-
-
-def _mkdir(path, mode, owner=None):
-    os.makedirs(path, exist_ok=True)
-    dfd = _open_dir(path)  # chmod/chown the directory itself, not what a symlink points to
-    try:
-        os.fchmod(dfd, mode)
-        if owner is not None and os.geteuid() == 0:
-            os.fchown(dfd, owner[0], owner[1])
-    finally:
-        os.close(dfd)
+        entries = manifest["pythons"].get(py_version)
+        requirement = manifest["requirement"]
+        names = set()
+        for e in entries or ():
+            name, digest = e["name"], e["sha256"]
+            if not (_WHEEL_NAME.match(name) and _SHA256.match(digest)) or name in names:
+                raise ValueError("wheel entry %r" % name)
+            names.add(name)
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise InstallError("%s is not a bundle manifest (%s)" % (where, e))
+    return requirement, entries
 
 
 class Installer:
@@ -161,16 +125,22 @@ class Installer:
         self.actions.append(msg)
         self.out.write(("would " if self.dry_run else "") + msg + "\n")
 
+    def trusted(self, folder):
+        """Refuse to write where someone else could add, swap or symlink what root reads later."""
+        require_trusted_dir(folder, self.root)
+
     def key(self):
         src = os.path.join(self.src, "device.key")
         dst = os.path.join(self.lib, "device.key")
-        if not os.path.exists(src):
+        if not os.path.lexists(src):
             return
-        data = _read(src)
+        data = read_regular(src, KEY_READ_LIMIT)
         if len(data) != 32:
             raise InstallError("%s is %d bytes, not a 32-byte device key; left in place" % (src, len(data)))
-        if os.path.exists(dst):
-            if _read(dst) != data:
+        # the service user owns self.lib itself (it keeps its store there), not the folder above it
+        self.trusted(os.path.dirname(self.lib))
+        if os.path.lexists(dst):
+            if read_regular(dst, KEY_READ_LIMIT) != data:
                 raise InstallError(
                     "a different device key is already installed at %s; kept both (the new one stays at %s). "
                     "Remove one of them to choose." % (dst, src))
@@ -181,18 +151,18 @@ class Installer:
         self.say("move device key to %s (mode 600)" % dst)
         if not self.dry_run:
             owner = _owner()
-            _mkdir(self.lib, 0o700, owner)
-            _write_atomic(dst, data, 0o600, owner)
-            if _read(dst) != data:
+            make_dir(self.lib, 0o700, owner)
+            write_atomic(dst, data, 0o600, owner)
+            if read_regular(dst, KEY_READ_LIMIT) != data:
                 raise InstallError("copy of the device key to %s did not verify; original kept" % dst)
             os.remove(src)
 
     def config(self):
         src = os.path.join(self.src, "config.json")
-        if not os.path.exists(src):
+        if not os.path.lexists(src):
             return
         try:
-            cfg = json.loads(_read(src).decode("utf-8"))
+            cfg = json.loads(read_regular(src).decode("utf-8"))
         except ValueError as e:
             raise InstallError("%s is not valid JSON (%s); left in place" % (src, e))
         if not isinstance(cfg, dict):
@@ -201,28 +171,31 @@ class Installer:
         cfg["store"] = "/" + os.path.relpath(os.path.join(self.lib, "festival.db"), self.root)
         data = (json.dumps(cfg, indent=2, sort_keys=True) + "\n").encode("utf-8")
         dst = os.path.join(self.etc, "config.json")
-        if os.path.exists(dst) and _read(dst) == data:
+        previous = read_regular(dst) if os.path.lexists(dst) else None
+        if previous == data:
             return
-        if os.path.exists(dst):
+        self.trusted(self.etc)
+        if previous is not None:
             self.say("keep previous config as %s.bak" % dst)
             if not self.dry_run:
-                shutil.copy2(dst, dst + ".bak")
+                write_atomic(dst + ".bak", previous, 0o644)
         self.say("install config %s" % dst)
         if not self.dry_run:
-            _mkdir(self.etc, 0o755)
-            _write_atomic(dst, data, 0o644)
+            make_dir(self.etc, 0o755)
+            write_atomic(dst, data, 0o644)
 
     def wifi(self):
         src = os.path.join(self.src, "pandascreen-wifi.nmconnection")
-        if not os.path.exists(src):
+        if not os.path.lexists(src):
             return False
         dst = os.path.join(self.nm_dir, "pandascreen-wifi.nmconnection")
+        self.trusted(self.nm_dir)
         self.say("install Wi-Fi profile %s (mode 600) and remove it from the boot partition" % dst)
         if not self.dry_run:
-            data = _read(src)
-            _mkdir(self.nm_dir, 0o700)
-            _write_atomic(dst, data, 0o600)
-            if _read(dst) != data:
+            data = read_regular(src)
+            make_dir(self.nm_dir, 0o700)
+            write_atomic(dst, data, 0o600)
+            if read_regular(dst) != data:
                 raise InstallError("copy of the Wi-Fi profile did not verify; original kept")
             os.remove(src)
         return True
@@ -237,68 +210,112 @@ class Installer:
             except (OSError, subprocess.SubprocessError) as e:
                 self.out.write("warning: nmcli connection reload failed (%s); reboot to apply Wi-Fi\n" % e)
 
-    def _pip_like(self, cmd):
+    def _pip_like(self, what, cmd):
         self.say("run: %s" % " ".join(cmd))
         if self.dry_run:
             return
         try:
-            r = self.run_cmd(cmd, capture_output=True, text=True, timeout=PIP_TIMEOUT)
+            r = self.run_cmd(cmd, capture_output=True, text=True, timeout=PIP_TIMEOUT, env=_child_env())
         except (OSError, subprocess.SubprocessError) as e:
-            raise InstallError("%s failed: %s" % (cmd[0], e))
+            raise InstallError("%s failed: %s" % (what, e))
         if r.returncode != 0:
             tail = "\n".join(((r.stdout or "") + (r.stderr or "")).strip().splitlines()[-8:])
-            raise InstallError("%s failed (exit %d):\n%s" % (" ".join(cmd[:4]), r.returncode, tail))
+            raise InstallError("%s failed (exit %d):\n%s" % (what, r.returncode, tail))
+
+    def _verified_copies(self, folder, entries, scratch):
+        """Copy exactly the manifest's wheels from ``folder`` into ``scratch`` (ours alone), check
+        the copies' sha256 and return the pip requirements file naming them with those hashes.
+        pip then reads only these copies and checks the hashes again: a file added to or swapped
+        on the boot partition after this point is never installed."""
+        try:
+            dfd = open_dir(folder)
+        except FileNotFoundError:
+            raise InstallError("%s is missing; nothing installed (copy the bundle again)" % folder)
+        try:
+            listed = {e["name"] for e in entries}
+            unlisted = sorted(set(os.listdir(dfd)) - listed)
+            if unlisted:
+                self.out.write("ignoring %d file(s) in %s not listed in %s: %s\n"
+                               % (len(unlisted), folder, BUNDLE_MANIFEST, ", ".join(unlisted)))
+            lines = []
+            for e in entries:
+                try:
+                    copy = copy_regular(dfd, e["name"], scratch, folder)
+                except FileNotFoundError:
+                    copy = None
+                if copy is None or _sha256(copy) != e["sha256"]:
+                    raise InstallError("bundle wheel %s is missing or its sha256 does not match %s; "
+                                       "nothing installed (copy the bundle again)"
+                                       % (os.path.join(folder, e["name"]), BUNDLE_MANIFEST))
+                lines.append("%s --hash=sha256:%s\n" % (copy, e["sha256"]))
+        finally:
+            os.close(dfd)
+        requirements = os.path.join(scratch, "requirements.txt")
+        write_atomic(requirements, "".join(lines).encode("utf-8"), 0o600)
+        return requirements
+
+    def _scratch(self):
+        """A fresh folder for the verified copies (mkdtemp: 0700, ours) beside the venv, in a folder
+        that is root's alone (not $TMPDIR, which the caller chooses); copies a power cut left
+        behind are removed first. A dry run copies to the temp folder and leaves no trace."""
+        if self.dry_run:
+            return tempfile.mkdtemp(prefix=SCRATCH_PREFIX)
+        parent = os.path.dirname(self.venv_dir)
+        make_dir(parent, 0o755)
+        for name in os.listdir(parent):
+            if name.startswith(SCRATCH_PREFIX):
+                shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+        return tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=parent)
 
     def venv(self):
         """Install the bundle into the venv (see the module docstring); False if there is none."""
         bundle = os.path.join(self.src, "bundle")
         manifest_path = os.path.join(bundle, BUNDLE_MANIFEST)
-        if not os.path.exists(manifest_path):
+        if not os.path.lexists(manifest_path):
             return False
         try:
-            manifest = json.loads(_read(manifest_path).decode("utf-8"))
-            entries = manifest["pythons"].get(self.py_version)
-            requirement = manifest["requirement"]
-        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            manifest = json.loads(read_regular(manifest_path).decode("utf-8"))
+        except ValueError as e:
             raise InstallError("%s is not a bundle manifest (%s)" % (manifest_path, e))
+        requirement, entries = _manifest_entries(manifest, self.py_version, manifest_path)
         if not entries:
             raise InstallError("the bundle has no wheels for Python %s (this Pi OS); run provision --bundle "
                                "with --os bookworm (3.11) or --os trixie (3.13)" % self.py_version)
         wanted = (json.dumps({"requirement": requirement, "wheels": entries}, sort_keys=True) + "\n").encode()
         mark = os.path.join(self.venv_dir, INSTALLED_MARK)
-        if os.path.exists(mark) and _read(mark) == wanted:
+        if os.path.lexists(mark) and read_regular(mark) == wanted:
             return False
-        folder = os.path.join(bundle, "py" + self.py_version)
-        own = None
-        for e in entries:
-            path = os.path.join(folder, e["name"])
-            if not os.path.isfile(path) or _sha256(path) != e["sha256"]:
-                raise InstallError("bundle wheel %s is missing or its sha256 does not match MANIFEST.json; "
-                                   "nothing installed (copy the bundle again)" % path)
-            if e["name"].startswith("pandascreen-"):
-                own = path
-        self.out.write("bundle verified: %d wheels for Python %s (sha256)\n" % (len(entries), self.py_version))
-        vpython = os.path.join(self.venv_dir, "bin", "python")
-        if not os.path.exists(vpython):
-            self._pip_like([self.python, "-m", "venv", "--system-site-packages", self.venv_dir])
-        pip = [vpython, "-m", "pip", "--disable-pip-version-check", "install", "--no-index", "--find-links", folder]
-        self._pip_like(pip + ["--upgrade", requirement])
-        if own:  # a rebuilt wheel of the same version: pip --upgrade alone would keep the old one
-            self._pip_like(pip + ["--no-deps", "--force-reinstall", own])
+        self.trusted(self.venv_dir)
+        scratch = self._scratch()
+        try:
+            requirements = self._verified_copies(os.path.join(bundle, "py" + self.py_version), entries, scratch)
+            self.out.write("bundle verified: %d wheels for Python %s (sha256)\n" % (len(entries), self.py_version))
+            vpython = os.path.join(self.venv_dir, "bin", "python")
+            if not os.path.exists(vpython):
+                self._pip_like("python3 -m venv",
+                               [self.python, "-m", "venv", "--system-site-packages", self.venv_dir])
+            # --no-deps: the manifest already is pip's resolution (made on the laptop); exactly its
+            # wheels are installed, a same-version rebuild too (--force-reinstall)
+            self._pip_like("pip install",
+                           [vpython, "-m", "pip", "--isolated", "--disable-pip-version-check", "install",
+                            "--no-index", "--no-deps", "--require-hashes", "--force-reinstall",
+                            "--no-cache-dir", "-r", requirements])
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
         self.say("record installed bundle %s" % mark)
         if not self.dry_run:
-            _write_atomic(mark, wanted, 0o644)
+            write_atomic(mark, wanted, 0o644)
         return True
 
-    def service(self):
+    def service(self, data):
         dst_dir = os.path.join(self.root, "etc", "systemd", "system")
         dst = os.path.join(dst_dir, UNIT_NAME)
-        data = _unit_data()
-        if not (os.path.exists(dst) and _read(dst) == data):
+        if not (os.path.lexists(dst) and read_regular(dst) == data):
+            self.trusted(dst_dir)
             self.say("install %s" % dst)
             if not self.dry_run:
-                _mkdir(dst_dir, 0o755)
-                _write_atomic(dst, data, 0o644)
+                make_dir(dst_dir, 0o755)
+                write_atomic(dst, data, 0o644)
         cmds = [["systemctl", "daemon-reload"], ["systemctl", "enable", UNIT_NAME]]
         for cmd in cmds:
             live = self.root == "/" and shutil.which("systemctl") is not None
@@ -307,13 +324,22 @@ class Installer:
                 subprocess.run(cmd, check=False, timeout=60)
 
     def run(self, enable_service=False):
-        self.key()
-        self.config()
-        if self.wifi():
-            self.reload_nm()
-        self.venv()
-        if enable_service:
-            self.service()
+        # read before anything else: install.sh runs this module from the boot partition's wheel,
+        # which must not be read again after the venv step (it may have been swapped by then)
+        unit = _unit_data() if enable_service else None
+        # what we, venv and pip create is root's alone to change, whatever umask the caller had
+        # (a group-writable folder would also fail require_trusted_dir at the next start)
+        old_umask = os.umask(0o022)
+        try:
+            self.key()
+            self.config()
+            if self.wifi():
+                self.reload_nm()
+            self.venv()
+            if enable_service:
+                self.service(unit)
+        finally:
+            os.umask(old_umask)
         if not self.actions:
             self.out.write("nothing to do: everything from %s is installed\n" % self.src)
         return self.actions
