@@ -22,6 +22,13 @@ def _files(tmp_path):
     return ["--store", str(tmp_path / "festival.db"), "--key", str(key), "--festival-id", "fest"]
 
 
+def _festival(tmp_path):
+    """The store holds the festival (its log), as after an import: group refuses an id it does not hold."""
+    s = SqliteStore(str(tmp_path / "festival.db"))
+    s.publish(ORG, schema.make_body("venue", "create", "v", {"name": "Main"}), LOG, 1000)
+    s.close()
+
+
 def _screen_titles(db):
     screen = MemoryStore()
     a = auth.guard(screen, auth.Authorizer([public_key(ORG)]), LOG)
@@ -36,9 +43,7 @@ def _screen_titles(db):
 def test_add_then_remove_a_program_key(tmp_path, capsys):
     common = _files(tmp_path)
     db = str(tmp_path / "festival.db")
-    s = SqliteStore(db)
-    s.publish(ORG, schema.make_body("venue", "create", "v", {"name": "Main"}), LOG, 1000)
-    s.close()
+    _festival(tmp_path)
     prog = public_key(PROG).hex()
     assert host(["group", "add", prog, "--level", "write"] + common) == 0
     assert "Write" in capsys.readouterr().out
@@ -59,9 +64,7 @@ def test_only_managers_change_the_group(tmp_path, capsys):
     other = public_key(PROG).hex()
     assert host(["group", "add", other, "--level", "write"] + common) == 2  # nothing of 'fest' in the store
     assert "holds no festival 'fest'" in capsys.readouterr().err
-    s = SqliteStore(str(tmp_path / "festival.db"))
-    s.publish(ORG, schema.make_body("venue", "create", "v", {"name": "Main"}), LOG, 1000)
-    s.close()
+    _festival(tmp_path)
     rc = host(["group", "add", other, "--level", "write", "--organiser", "cd" * 32] + common)
     assert rc == 2 and "does not manage" in capsys.readouterr().err
     assert host(["group", "remove", other] + common) == 2
@@ -71,6 +74,7 @@ def test_only_managers_change_the_group(tmp_path, capsys):
 def test_a_members_quota_is_set_raised_and_shown(tmp_path, capsys):
     from pandascreen.core import quota
     common = _files(tmp_path)
+    _festival(tmp_path)
     prog = public_key(PROG).hex()
     assert host(["group", "add", prog, "--level", "write", "--max-events", "3000"] + common) == 0
     out = capsys.readouterr().out
