@@ -657,3 +657,46 @@ def test_iroh_limits_incoming_sessions_per_ip_not_per_port():
     from pandascreen.node.iroh_transport import _host_of
     assert _host_of("127.0.0.1:39707") == _host_of("127.0.0.1:1") == "127.0.0.1"
     assert _host_of("[fe80::1]:4000") == "fe80::1" and _host_of("fe80::1") == "fe80::1"
+
+
+REFUSING_STORE_SCRIPT = """
+from pandascreen.core import operation
+from pandascreen.core.errors import IngestError
+from pandascreen.core.store import MemoryStore
+from pandascreen.core.sync import sync_local, SyncError
+LOG = operation.log_id_for_festival("mpfest")
+
+class Refusing(MemoryStore):
+    # a store that refuses every operation, as a fork or a quota would
+    def ingest_op(self, op):
+        raise IngestError("refused")
+    def ingest_many(self, items):
+        raise IngestError("refused")
+
+sa = MemoryStore()
+sa.publish(bytes([1] * 32), b"a0", LOG, 1)
+sa.publish(bytes([1] * 32), b"a1", LOG, 2)
+try:
+    sync_local(sa, LOG, Refusing())
+    print("ended", "cleanly")
+except SyncError as e:
+    print("ended", "SyncError")
+except Exception as e:
+    print("escaped", type(e).__name__)
+"""
+
+
+@pytest.mark.parametrize("runtime", ["cpython", "micropython"])
+def test_a_refused_operation_never_escapes_the_session(runtime):
+    """The session catches the store's IngestError by name: on MicroPython it is no ValueError."""
+    if runtime == "micropython":
+        from mpy import run_micropython
+        out = run_micropython(REFUSING_STORE_SCRIPT)
+    else:
+        import contextlib
+        import io
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            exec(REFUSING_STORE_SCRIPT, {})
+        out = buf.getvalue()
+    assert out.startswith("ended"), out

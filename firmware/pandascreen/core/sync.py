@@ -367,7 +367,7 @@ class SyncSession:
         for op in batch:
             try:
                 _, new = self.store.ingest_op(op)
-            except ValueError:
+            except IngestError:
                 break
             if new:
                 self.ops_new += 1
@@ -536,7 +536,7 @@ class SyncSession:
                        % (_short(op.log_id) if op.log_id is not None else "none", _short(self.log_id)))
         try:
             _, new = self.store.ingest_op(op)
-        except ValueError as e:  # IngestError: a gap or fork; the next sync repairs a gap
+        except IngestError as e:  # a gap or fork; the next sync repairs a gap
             self._fail("live operation from peer not stored: %s" % e)
         self.live_received += 1
         if new:
@@ -664,7 +664,7 @@ class SyncSession:
         try:
             changed = self.store.ingest_many(batch) if len(batch) > 1 else \
                 int(self.store.ingest_op(batch[0])[1]) if batch else 0
-        except ValueError:  # IngestError: find the bad one(s) op by op, skip their logs
+        except IngestError:  # find the bad one(s) op by op, skip their logs
             changed = self._ingest_one_by_one(batch, first)
         self.ops_new += changed
         if changed and self.on_ingest is not None:
