@@ -41,13 +41,18 @@ def test_one_off_events_over_two_years_are_all_kept(tmp_path):
     assert len(line) == 1 and "left out 2 events" in line[0] and "'Monday jam' (2, and repeats after)" in line[0], line
 
 
-def test_only_recurring_events_need_the_span(tmp_path):
-    path = ics(tmp_path, """UID:tick
+def _daily_standup(tmp_path):
+    """A calendar of one endless daily rule and nothing else: it does not say when the festival is."""
+    return ics(tmp_path, """UID:tick
 DTSTART:20240701T100000Z
 DURATION:PT30M
 RRULE:FREQ=DAILY
 SUMMARY:Daily standup
 LOCATION:Room""", head="X-WR-TIMEZONE:UTC\n")
+
+
+def test_only_recurring_events_need_the_span(tmp_path):
+    path = _daily_standup(tmp_path)
     with pytest.raises(ScheduleImportError, match="--from.*--until"):
         importers.load(path)
     n = importers.load(path, span=(datetime.date(2024, 7, 1), datetime.date(2024, 7, 3)))
@@ -111,12 +116,7 @@ def test_frab_event_of_a_month_warns(tmp_path):
 
 def test_import_command_takes_the_span(tmp_path):
     from pandascreen_host.cli import main
-    path = ics(tmp_path, """UID:tick
-DTSTART:20240701T100000Z
-DURATION:PT30M
-RRULE:FREQ=DAILY
-SUMMARY:Daily standup
-LOCATION:Room""", head="X-WR-TIMEZONE:UTC\n")
+    path = _daily_standup(tmp_path)
     store, key = str(tmp_path / "f.db"), str(tmp_path / "o.key")
     assert main(["import", path, "--store", store, "--key", key]) == 2  # every event repeats: refused
     assert main(["import", path, "--store", store, "--key", key, "--from", "2024-07-01"]) == 2  # alone
