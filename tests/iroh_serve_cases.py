@@ -196,3 +196,44 @@ def test_pi_screen_process_follows_serve_live(tmp_path):
             assert s.count() == 9
     finally:
         interrupt(app, p)
+
+
+def test_serve_with_the_readmes_feed_and_console_ports(tmp_path):
+    """`serve --feed 0.0.0.0:8026 --console`: boards get the feed on 8026, the console moves to
+    8027 and says so in its URL (both defaulted to 8026).  In a private network namespace."""
+    import urllib.request
+    from pandascreen.core import feed
+    sched = tmp_path / "camp.json"
+    sched.write_text(open(CAMP, encoding="utf-8").read())
+    p, lines = _serve(tmp_path, "--watch", str(sched), "--no-mdns", "--feed", "0.0.0.0:%d" % feed.FEED_PORT,
+                      "--console")
+    try:
+        _until(lines, lambda l: l.startswith("listening: signed screen feed") and ":%d/" % feed.FEED_PORT in l)
+        _until(lines, lambda l: l == "console: http://127.0.0.1:%d/" % (feed.FEED_PORT + 1))
+        with urllib.request.urlopen("http://127.0.0.1:%d/pandascreen/feed/slothcamp2031" % feed.FEED_PORT,
+                                    timeout=5) as r:
+            assert r.headers["Content-Type"] == "application/cbor" and r.read()
+        with urllib.request.urlopen("http://127.0.0.1:%d/" % (feed.FEED_PORT + 1), timeout=5) as r:
+            assert b"<html" in r.read().lower()
+    finally:
+        p.send_signal(signal.SIGINT)
+        assert p.wait(10) == 0
+
+
+def test_serve_with_a_busy_console_port_says_so_in_one_line(tmp_path):
+    import socket
+    sched = tmp_path / "camp.json"
+    sched.write_text(open(CAMP, encoding="utf-8").read())
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen(1)
+    port = holder.getsockname()[1]
+    try:
+        p, lines = _serve(tmp_path, "--watch", str(sched), "--no-mdns", "--console", "127.0.0.1:%d" % port)
+        _, err = p.communicate(timeout=30)
+    finally:
+        holder.close()
+    assert p.returncode == 2, err
+    assert "Traceback" not in err and [l for l in err.splitlines() if l.startswith("error:")] == \
+        [l for l in err.splitlines() if "already in use" in l], err
+    assert "port %d is already in use" % port in err and "choose another with --console" in err, err

@@ -29,11 +29,11 @@ from collections import namedtuple
 from pandascreen.core.errors import SyncError
 
 Limits = namedtuple("Limits", "connections per_address idle deadline evict_after request_bytes reply_deadline")
-Limits.__doc__ = """Bounds of one listener.  ``connections``: held at once; ``per_address``: from one
-address; ``idle``: seconds without a byte either way (None: the deadline bounds it); ``deadline``: seconds for the whole request
-(feed) or session (sync); ``evict_after``: seconds after which a connection may be evicted for a
-newcomer; ``request_bytes``: largest request head (feed); ``reply_deadline``: seconds to deliver
-the reply (feed)."""
+Limits.__doc__ = """Bounds of one listener.  ``connections``: held at once; ``per_address``:
+from one address; ``idle``: seconds without a byte either way (None: the deadline bounds it);
+``deadline``: seconds for the whole request (feed) or session (sync); ``evict_after``: seconds
+after which a connection may be evicted for a newcomer; ``request_bytes``: largest request head
+(feed); ``reply_deadline``: seconds to deliver the reply (feed)."""
 
 # The signed feed (node/feed_server.py): a board sends one ~60-byte GET and reads <= 10 KB; the
 # request's deadline bounds idle time as well.

@@ -20,7 +20,7 @@ import time
 from pandascreen.core import auth, operation
 from pandascreen.node import conn_limits, feed_sign
 from pandascreen.core.crypto import signing_key
-from pandascreen.core.errors import PandascreenError, SyncError
+from pandascreen.core.errors import PandascreenError
 from pandascreen.core.feed import FEED_PORT  # one number for servers, provisioning and boards
 
 PATH = "/pandascreen/feed/"
@@ -195,8 +195,9 @@ class FeedServer:
 
 def start_for_screen(cfg, store, config_dir, device, say, port=FEED_PORT):
     """A Pi screen's feed server on ``port``, signed with its device key (``cfg["key"]``) and derived
-    from the schedule its controller holds; None (said in one line) when it cannot start.  The
-    key needs a Read grant in the festival group, else boards get 503 with the command to run."""
+    from the schedule its controller holds; None (said in one line) without a key to sign with,
+    conn_limits.ListenError when the port cannot be had.  The key needs a Read grant in the
+    festival group, else boards get 503 with the command to run."""
     import os
     path = cfg.get("key") or "device.key"
     path = path if os.path.isabs(path) else os.path.join(config_dir, path)
@@ -212,10 +213,6 @@ def start_for_screen(cfg, store, config_dir, device, say, port=FEED_PORT):
         return None
     source = FeedSource(store, cfg["festival_id"], seed, cfg["organiser_keys"],
                         schedule=lambda: device.controller.schedule, lock=device._lock)
-    try:
-        server = FeedServer(source, "0.0.0.0", port).start()
-    except SyncError as e:
-        say("no feed for satellite boards: %s" % e)
-        return None
+    server = FeedServer(source, "0.0.0.0", port).start()
     say("listening: signed screen feed for satellite boards on port %d" % server.port)
     return server
