@@ -99,6 +99,64 @@ def feed_server():
         s.stop()
 
 
+# ------------------------------------------------------------------------- the admission rule
+
+class _Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def _slots(in_use=lambda: 10, limit=lambda: 1024, **limits):
+    clock = _Clock()
+    bounds = conn_limits.Limits(connections=4, per_address=2, idle=None, deadline=5, evict_after=10,
+                                request_bytes=None, reply_deadline=None)._replace(**limits)
+    return conn_limits.Slots(bounds, clock=clock, in_use=in_use, limit=limit), clock
+
+
+def test_admission_per_address_total_and_fair_eviction():
+    slots, clock = _slots()
+    ended = []
+    held = [slots.admit("10.0.0.1", lambda i=i: ended.append(i)) for i in range(2)]
+    with pytest.raises(conn_limits.Refused, match="from this address"):
+        slots.admit("10.0.0.1", None)
+    clock.now = 1
+    slots.admit("10.0.0.2", lambda: ended.append("b"))
+    slots.admit("10.0.0.3", lambda: ended.append("c"))
+    assert len(slots) == 4 and not ended
+    # full: a newcomer evicts the oldest of the address holding two more than it would
+    slots.admit("10.0.0.4", lambda: ended.append("d"))
+    assert ended == [0] and held[0].evicted and len(slots) == 4
+    # now every address holds one: young sessions are kept, a newcomer is refused
+    with pytest.raises(conn_limits.Refused, match="all 4 connections busy"):
+        slots.admit("10.0.0.5", None)
+    clock.now = 10.5  # the oldest (10.0.0.1's second, since 0) is past evict_after
+    slots.admit("10.0.0.5", None)
+    assert ended == [0, 1]
+    slots.release(held[1])  # already gone: releasing twice changes nothing
+    assert len(slots) == 4 and slots.counts == {"admitted": 6, "refused": 2, "evicted": 2}
+
+
+def test_admission_keeps_file_handles_for_sync():
+    used = [100]
+    slots, clock = _slots(in_use=lambda: used[0], limit=lambda: 128)  # reserve: 64 of 128
+    assert conn_limits.fd_reserve(128) == 64 and conn_limits.fd_reserve(1024) == 256
+    assert conn_limits.fd_reserve(64) == 32
+    with pytest.raises(conn_limits.Refused, match="file handles are kept for sync"):
+        slots.admit("10.0.0.1", None)
+    used[0] = 60
+    ended = []
+    for i in range(2):
+        slots.admit("10.0.0.1", lambda i=i: ended.append(i))
+    used[0] = 100  # short again: a newcomer may only take the place of one held too many times
+    slots.admit("10.0.0.2", None)
+    assert ended == [0] and len(slots) == 2
+    with pytest.raises(conn_limits.Refused, match="file handles are kept for sync"):
+        slots.admit("10.0.0.3", None)
+
+
 # ------------------------------------------------------------------------------ the feed server
 
 def test_a_slow_loris_is_cut_off_at_the_request_deadline_and_boards_still_fetch(feed_server):
