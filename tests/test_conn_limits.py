@@ -183,6 +183,28 @@ def test_a_slow_loris_is_cut_off_at_the_request_deadline_and_boards_still_fetch(
     assert held < 1.0 + 5.0  # the deadline, with room for a busy machine (the whole trickle takes 12 s)
 
 
+class _BigSource:
+    """A feed far larger than any socket buffer, so a client that does not read stalls the reply."""
+    festival_id = FID
+
+    def get(self):
+        return b"x" * (8 << 20)
+
+
+def test_a_client_that_does_not_read_is_cut_off_at_the_reply_deadline():
+    from pandascreen.node.poll import until
+    server = FeedServer(_BigSource(), "127.0.0.1", 0, limits=conn_limits.FEED._replace(reply_deadline=1.0)).start()
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    try:
+        s.connect(("127.0.0.1", server.port))
+        s.sendall(feed.http_request(FID))
+        assert until(lambda: server.slots.counts["admitted"] == 1 and len(server.slots) == 0, timeout=10)
+    finally:
+        s.close()
+        server.stop()
+
+
 def test_an_oversize_request_head_is_refused(feed_server):
     server = feed_server()
     s = socket.create_connection(("127.0.0.1", server.port), timeout=5)
