@@ -101,30 +101,21 @@ class FeedServer:
         self.slots = conn_limits.Slots(limits)
         self._loop = None
         self._thread = None
-        self._server = None
+        self._accepting = None
         self._tasks = set()
         self._builder = None
 
     def start(self):
         """Listen (ListenError, a SyncError, when the address cannot be had), then serve."""
         sock = conn_limits.listen(self.host, self.port, "the satellite feed")
+        sock.setblocking(False)
         self.port = sock.getsockname()[1]
         self._builder = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="feed-build")
         self._loop = asyncio.new_event_loop()
-        started = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(sock, started), name="feed-server", daemon=True)
+        self._accepting = self._loop.create_task(self._accept(sock))
+        self._thread = threading.Thread(target=self._loop.run_forever, name="feed-server", daemon=True)
         self._thread.start()
-        started.wait(5)
         return self
-
-    def _run(self, sock, started):
-        asyncio.set_event_loop(self._loop)
-        try:
-            self._server = self._loop.run_until_complete(
-                asyncio.start_server(self._connection, sock=sock, limit=self.limits.request_bytes))
-        finally:
-            started.set()
-        self._loop.run_forever()
 
     def stop(self):
         loop = self._loop
@@ -133,11 +124,10 @@ class FeedServer:
         self._loop = None
 
         async def close():
-            self._server.close()
+            self._accepting.cancel()
             for task in list(self._tasks):
                 task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-            await self._server.wait_closed()
+            await asyncio.gather(self._accepting, *self._tasks, return_exceptions=True)
             loop.stop()
         asyncio.run_coroutine_threadsafe(close(), loop)
         self._thread.join(5)
@@ -145,17 +135,35 @@ class FeedServer:
             loop.close()
         self._builder.shutdown(wait=False)
 
-    async def _connection(self, reader, writer):
-        transport = writer.transport
-        peer = writer.get_extra_info("peername") or ("?", 0)
+    async def _accept(self, sock):
+        """Accept one connection at a time and admit it before anything else is made for it, so
+        a burst never holds more handles than the bounds allow (plus the one being refused)."""
+        loop = asyncio.get_running_loop()
         try:
-            slot = self.slots.admit(peer[0], transport.abort)  # admit runs on this loop
-        except conn_limits.Refused:
-            transport.abort()
-            return
-        task = asyncio.current_task()
-        self._tasks.add(task)
+            while True:
+                try:
+                    conn, addr = await loop.sock_accept(sock)
+                except OSError:  # out of handles for a moment (or a connection reset before accept)
+                    await asyncio.sleep(0.1)
+                    continue
+                handler = []
+                try:  # eviction cancels the victim's handler, which frees its handle
+                    slot = self.slots.admit(addr[0], lambda h=handler: h[0].cancel())
+                except conn_limits.Refused:
+                    conn.close()
+                    continue
+                task = loop.create_task(self._connection(conn, slot))
+                handler.append(task)
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+        finally:
+            sock.close()
+
+    async def _connection(self, conn, slot):
+        transport = None
         try:
+            reader, writer = await asyncio.open_connection(sock=conn, limit=self.limits.request_bytes)
+            transport = writer.transport
             reply = await self._answer(reader)
             writer.write(reply)
             await asyncio.wait_for(writer.drain(), self.limits.reply_deadline)
@@ -164,8 +172,11 @@ class FeedServer:
         except (asyncio.TimeoutError, OSError, asyncio.IncompleteReadError):
             pass  # gone, or not reading what it asked for: cut below
         finally:
-            transport.abort()  # whatever happened, the handle is freed now (a no-op once closed)
-            self._tasks.discard(task)
+            # whatever ended it (a reply, a deadline, eviction), the handle is freed now
+            if transport is not None:
+                transport.abort()  # a no-op once closed
+            else:
+                conn.close()
             self.slots.release(slot)
 
     async def _answer(self, reader):
