@@ -91,7 +91,9 @@ class FeedServer:
     One asyncio loop holds every connection (no thread per connection, so idle ones cost a
     file handle and a few KB, no more), under ``limits`` (node/conn_limits.FEED: connections
     in total and per address, the request's deadline and size, the reply's deadline, file
-    handles kept for sync).  ``slots.counts`` says how many were admitted, refused, evicted."""
+    handles kept for sync).  ``slots.counts`` says how many were admitted, refused, evicted.
+    Not http.server: it gives each connection a thread blocked in reads with no total deadline
+    and reads request heads of up to 100 lines of 64 KB; a board sends one GET line and a Host."""
 
     def __init__(self, source, host="0.0.0.0", port=FEED_PORT, limits=conn_limits.FEED):
         self.source = source
