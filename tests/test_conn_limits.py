@@ -15,26 +15,40 @@ from pandascreen.core.crypto import public_key
 from pandascreen.core.store import MemoryStore
 from pandascreen.node import conn_limits, tcp
 from pandascreen.node.feed_server import FeedServer, FeedSource
-from test_feed import FID, ORGANISER, SERVE, checker, demo_store
+from test_feed import FID, ORGANISER, SERVE, demo_store
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 
 def fetch(port, source="127.0.0.250", timeout=2.0):
+    """One board's fetch of the demo feed from ``source``, checked, within ``timeout`` seconds."""
+    return fetch_feed(port, FID, [public_key(ORGANISER)], source, timeout)
+
+
+def fetch_feed(port, festival_id, organisers, source="127.0.0.250", timeout=2.0):
     """One board's feed fetch from ``source``; the feed bytes (checked), within ``timeout`` seconds."""
     s = socket.socket()
     s.bind((source, 0))
     s.settimeout(timeout)
     s.connect(("127.0.0.1", port))
     try:
-        s.sendall(feed.http_request(FID))
+        s.sendall(feed.http_request(festival_id))
         buf = bytearray(feed.MAX_FEED_BYTES)
         n = feed.read_http(_Reader(s), buf)
     finally:
         s.close()
-    checker().check(buf, n)
+    feed.Checker(festival_id, organisers).check(buf, n)
     return bytes(buf[:n])
+
+
+def free_port():
+    """A TCP port nothing listens on just now."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 class _Reader:
