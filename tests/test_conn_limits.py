@@ -153,6 +153,18 @@ def test_admission_per_address_total_and_fair_eviction():
     assert len(slots) == 4 and slots.counts == {"admitted": 6, "refused": 2, "evicted": 2}
 
 
+def test_a_working_connection_is_never_evicted():
+    slots, clock = _slots(connections=2, evict_after=0)
+    ended = []
+    first = slots.admit("10.0.0.1", lambda: ended.append("first"))
+    first.working = True  # being answered
+    slots.admit("10.0.0.2", lambda: ended.append("second"))
+    slots.admit("10.0.0.3", None)  # takes the waiting one's place, not the working one's
+    assert ended == ["second"]
+    with pytest.raises(conn_limits.Refused, match="busy"):  # the newest is this address's only one
+        slots.admit("10.0.0.3", None)
+
+
 def test_admission_keeps_file_handles_for_sync():
     used = [100]
     slots, clock = _slots(in_use=lambda: used[0], limit=lambda: 128)  # reserve: 64 of 128
@@ -265,6 +277,19 @@ def test_a_board_evicts_the_oldest_connection_of_the_fullest_address(feed_server
         assert server.slots.counts["evicted"] >= 1
     finally:
         for s in idle:
+            s.close()
+
+
+def test_a_board_gets_the_feed_while_many_addresses_keep_every_slot_fresh(feed_server):
+    """One connection per address from 100 addresses, new ones all the time: a board's GET is
+    answered, since a connection still waiting for its request is the first to go."""
+    server = feed_server()
+    flood = idle_connections(server.port, 100, addresses=100)
+    try:
+        assert len(server.slots) == conn_limits.FEED.connections
+        assert fetch(server.port)
+    finally:
+        for s in flood:
             s.close()
 
 

@@ -10,12 +10,13 @@ connections must neither exhaust those handles nor keep a screen or board out:
   address: a host picks addresses in its /64 at will);
 - no connection is added while fewer than ``fd_reserve()`` file handles are free, so the
   store and sync can always open what they need;
-- when every slot is taken (or the handles are short), a newcomer from an address holding fewer slots evicts the oldest
-  connection of the address holding the most (or any connection older than ``evict_after``),
-  so a board gets in while an attacker holds slots.
+- when every slot is taken (or the handles are short), a newcomer from an address holding
+  fewer slots evicts the oldest connection of the address holding the most (or any older than
+  ``evict_after``), never one a server marked ``working``, so a board gets in while an attacker
+  holds slots.
 
-An attacker with more addresses than there are slots can still keep slots busy, but no slot for
-longer than ``evict_after`` once a board asks for one (docs/AUTH.md, threat table).
+Not covered: a sync attacker with more addresses than slots that opens new connections faster
+than ``evict_after`` can keep a board waiting (docs/AUTH.md, threat table).
 """
 
 import errno
@@ -36,8 +37,9 @@ after which a connection may be evicted for a newcomer; ``request_bytes``: large
 (feed); ``reply_deadline``: seconds to deliver the reply (feed)."""
 
 # The signed feed (node/feed_server.py): a board sends one ~60-byte GET and reads <= 10 KB; the
-# request's deadline bounds idle time as well.
-FEED = Limits(connections=32, per_address=4, idle=None, deadline=5.0, evict_after=1.0,
+# request's deadline bounds idle time as well.  A connection still waiting for its request is
+# the first to go for a newcomer (one being answered never is): a board's GET takes one round trip.
+FEED = Limits(connections=32, per_address=4, idle=None, deadline=5.0, evict_after=0.0,
               request_bytes=2048, reply_deadline=10.0)
 # Plain-TCP sync (node/tcp.py): a board's incremental sync takes about a second, a fresh one a
 # few; a screen syncs a whole festival well within the deadline.
@@ -124,12 +126,14 @@ class Refused(SyncError):
 
 
 class Slot:
-    """One admitted connection.  ``evict()`` (given by the server) ends it from any thread."""
+    """One admitted connection.  ``evict()`` (given by the server) ends it from any thread;
+    a server sets ``working`` once the peer has asked for what it is being sent (never evicted)."""
 
-    __slots__ = ("key", "peer", "started", "evict", "evicted")
+    __slots__ = ("key", "peer", "started", "evict", "evicted", "working")
 
     def __init__(self, key, peer, started, evict):
-        self.key, self.peer, self.started, self.evict, self.evicted = key, peer, started, evict, False
+        self.key, self.peer, self.started, self.evict = key, peer, started, evict
+        self.evicted = self.working = False
 
 
 class Slots:
@@ -191,14 +195,19 @@ class Slots:
         return slot
 
     def _victim(self, mine, now):
-        """The connection a newcomer holding ``mine`` slots may take over, or None: the oldest of
-        an address holding at least two more than the newcomer would, else the oldest past
-        ``evict_after`` of an address holding more than the newcomer."""
-        unfair = [s[0] for s in self._held.values() if len(s) > mine + 1]
+        """The connection a newcomer holding ``mine`` slots may take over, or None: of those not
+        ``working``, the oldest of an address holding at least two more than the newcomer would,
+        else the oldest past ``evict_after`` of an address holding more than the newcomer."""
+        oldest = {}  # address key -> (slots it holds, its oldest slot that may go)
+        for key, held in self._held.items():
+            idle = [s for s in held if not s.working]
+            if idle:
+                oldest[key] = (len(held), idle[0])
+        unfair = [slot for count, slot in oldest.values() if count > mine + 1]
         if unfair:
             return min(unfair, key=lambda s: s.started)
-        stale = [s[0] for s in self._held.values()
-                 if len(s) > mine and now - s[0].started >= self.limits.evict_after]
+        stale = [slot for count, slot in oldest.values()
+                 if count > mine and now - slot.started >= self.limits.evict_after]
         return min(stale, key=lambda s: s.started) if stale else None
 
     def _drop(self, slot):

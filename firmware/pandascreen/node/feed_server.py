@@ -166,7 +166,7 @@ class FeedServer:
         try:
             reader, writer = await asyncio.open_connection(sock=conn, limit=self.limits.request_bytes)
             transport = writer.transport
-            reply = await self._answer(reader)
+            reply = await self._answer(reader, slot)
             writer.write(reply)
             await asyncio.wait_for(writer.drain(), self.limits.reply_deadline)
             writer.close()
@@ -181,7 +181,7 @@ class FeedServer:
                 conn.close()
             self.slots.release(slot)
 
-    async def _answer(self, reader):
+    async def _answer(self, reader, slot):
         """The reply's bytes to the request ``reader`` brings within the request deadline."""
         try:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.limits.deadline)
@@ -189,6 +189,7 @@ class FeedServer:
             return _reply(408, b"the request took longer than %gs\n" % self.limits.deadline)
         except (asyncio.LimitOverrunError, ValueError):
             return _reply(431, b"the request head is over %d bytes\n" % self.limits.request_bytes)
+        slot.working = True  # asked: no newcomer takes its place now
         words = head.split(b"\r\n", 1)[0].split()
         if len(words) != 3 or not words[2].startswith(b"HTTP/"):
             return _reply(400, b"not an HTTP request\n")
