@@ -237,9 +237,11 @@ def _serve_boards(cfg, store, config_dir, device):
     except ListenError as e:
         if server is not None:
             server.stop()
-        why = ("is already in use: is another pandascreen running? Or change \"%s\" in config.json" % key
-               if e.busy else "cannot be had (%s): change \"%s\" in config.json" % (e, key))
-        raise ListenPortError("port %d (%s) %s%s" % (e.port, what, why, " (0: no feed)" if key == "feed_port" else ""))
+        change = "change \"%s\" in config.json%s" % (key, " (0: no feed)" if key == "feed_port" else "")
+        if e.busy:
+            raise ListenPortError("port %d (%s) is already in use: is another pandascreen running? Or %s"
+                                  % (e.port, what, change))
+        raise ListenPortError("%s; %s" % (e, change))
     return server, feed_server
 
 
@@ -293,9 +295,6 @@ def main(argv=None):
     device = Device(cfg, store, screen, time_file=TimeFile(store_path + ".last-time"))
     device.controller.notice = notice
     device.snapshot_to = store_path
-    # Pi screens speak iroh (p2panda-net 0.7, live) with peers written <node id>@host:port and
-    # serve over it; a plain host:port peer is a MicroPython-style plain TCP peer.  Beside the
-    # festival log they sync the fleet log (status of the screens; not for a --once run)
     server = feed_server = None
     if not args.no_serve and not args.once and cfg["listen_port"]:
         try:  # before iroh: a port another program holds stops the screen in one line
@@ -304,6 +303,9 @@ def main(argv=None):
             print("error: %s" % e, file=sys.stderr)
             store.close()
             return 2
+    # Pi screens speak iroh (p2panda-net 0.7, live) with peers written <node id>@host:port and
+    # serve over it; a plain host:port peer is a MicroPython-style plain TCP peer.  Beside the
+    # festival log they sync the fleet log (status of the screens; not for a --once run)
     node = _start_iroh(cfg, store, base, device, serve=not args.no_serve and not args.once,
                        fleet_beside=None if args.once else store_path)
     mdns = None
