@@ -273,6 +273,6 @@ def test_feed_port_must_be_a_port_number():
     from pandascreen.core import config as configmod
     base = {"festival_id": "f", "trust_anyone": True}
     assert configmod.validate(dict(base, feed_port=0))["feed_port"] == 0
-    for bad in (-1, 65536, "8026", True):
+    for bad in (-1, 65536, "8026", True, 2026):  # 2026: the listen_port too
         with pytest.raises(configmod.ConfigError, match="feed_port"):
             configmod.validate(dict(base, feed_port=bad))
