@@ -196,3 +196,89 @@ def test_pi_screen_process_follows_serve_live(tmp_path):
             assert s.count() == 9
     finally:
         interrupt(app, p)
+
+
+def test_serve_with_the_readmes_feed_and_console_ports(tmp_path):
+    """`serve --feed 0.0.0.0:8026 --console`: boards get the feed on 8026, the console moves to
+    8027 and says so in its URL (both defaulted to 8026).  In a private network namespace."""
+    import urllib.request
+    from pandascreen.core import feed
+    sched = tmp_path / "camp.json"
+    sched.write_text(open(CAMP, encoding="utf-8").read())
+    p, lines = _serve(tmp_path, "--watch", str(sched), "--no-mdns", "--feed", "0.0.0.0:%d" % feed.FEED_PORT,
+                      "--console")
+    try:
+        _until(lines, lambda l: l.startswith("listening: signed screen feed") and ":%d/" % feed.FEED_PORT in l)
+        _until(lines, lambda l: l == "console: http://127.0.0.1:%d/" % (feed.FEED_PORT + 1))
+        with urllib.request.urlopen("http://127.0.0.1:%d/pandascreen/feed/slothcamp2031" % feed.FEED_PORT,
+                                    timeout=5) as r:
+            assert r.headers["Content-Type"] == "application/cbor" and r.read()
+        with urllib.request.urlopen("http://127.0.0.1:%d/" % (feed.FEED_PORT + 1), timeout=5) as r:
+            assert b"<html" in r.read().lower()
+    finally:
+        p.send_signal(signal.SIGINT)
+        assert p.wait(10) == 0
+
+
+def test_serve_with_a_busy_console_port_says_so_in_one_line(tmp_path):
+    import socket
+    sched = tmp_path / "camp.json"
+    sched.write_text(open(CAMP, encoding="utf-8").read())
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen(1)
+    port = holder.getsockname()[1]
+    try:
+        p, lines = _serve(tmp_path, "--watch", str(sched), "--no-mdns", "--console", "127.0.0.1:%d" % port)
+        _, err = p.communicate(timeout=30)
+    finally:
+        holder.close()
+    assert p.returncode == 2, err
+    assert "Traceback" not in err and [l for l in err.splitlines() if l.startswith("error:")] == \
+        [l for l in err.splitlines() if "already in use" in l], err
+    assert "port %d is already in use" % port in err and "choose another with --console" in err, err
+
+
+def test_a_pi_screen_under_an_idle_flood_keeps_running_and_serving(tmp_path):
+    """1000 idle connections to a Pi screen's feed port, RLIMIT_NOFILE 256: the screen keeps
+    running, and a board still gets the feed within 2 s."""
+    import json
+    from pandascreen.core.crypto import public_key
+    from pandascreen_host.cli import main
+    from test_conn_limits import fetch_feed, free_port, idle_connections
+    assert main(["import", CAMP, "--store", str(tmp_path / "screen.db"), "--key", str(tmp_path / "device.key")]) == 0
+    organiser = public_key(open(str(tmp_path / "device.key"), "rb").read())  # signs the feed without a grant
+    feed_port = free_port()
+    cfg = {"festival_id": "slothcamp2031", "organisers": [organiser.hex()], "listen_port": free_port(),
+           "feed_port": feed_port, "store": "screen.db", "key": "device.key", "render_interval": 0}
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    png = tmp_path / "screen.png"
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "firmware"))
+    low_limit = ("import resource, runpy, sys; hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]; "
+                 "resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard)); sys.argv[0] = 'pandascreen'; "
+                 "runpy.run_module('pandascreen.node.app', run_name='__main__')")
+    app = subprocess.Popen([sys.executable, "-c", low_limit, "--config", str(tmp_path / "config.json"),
+                            "--emulate", str(png)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    flood = []
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not (png.exists() and _answers(feed_port)):
+            time.sleep(0.1)
+        flood = idle_connections(feed_port, 1000, addresses=25)  # each fills its 4 slots again and again
+        assert fetch_feed(feed_port, "slothcamp2031", [organiser], timeout=2.0)
+        time.sleep(2)  # the screen's loop goes round (sync, draw) with the flood still open
+        assert app.poll() is None, app.communicate(timeout=5)[0][-2000:]
+        assert fetch_feed(feed_port, "slothcamp2031", [organiser], timeout=2.0)
+    finally:
+        for s in flood:
+            s.close()
+        interrupt(app)
+
+
+def _answers(port):
+    import socket
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False

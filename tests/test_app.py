@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from PIL import Image
 
 from pandascreen.node import app
@@ -213,3 +215,64 @@ def test_flip_is_drawn_while_a_peer_writes_to_the_store():
         stop.set()
         loop.join(10)
     assert not loop.is_alive()
+
+
+def _held_port():
+    import socket
+    holder = socket.socket()
+    holder.bind(("0.0.0.0", 0))
+    holder.listen(1)
+    return holder, holder.getsockname()[1]
+
+
+def _serving_config(tmp_path, **ports):
+    cfg = {"festival_id": demofest.FESTIVAL_ID, "organisers": [public_key(SEED).hex()], "store": "screen.db"}
+    cfg.update(ports)
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    (tmp_path / "device.key").write_bytes(bytes(range(32)))
+    return ["--config", str(tmp_path / "config.json"), "--emulate", str(tmp_path / "screen.png")]
+
+
+def _run_app(argv):
+    """The app as a process, bounded in time (a screen that started would run until stopped)."""
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=os.path.join(root, "firmware"))
+    p = subprocess.run([sys.executable, "-m", "pandascreen.node.app"] + argv, capture_output=True, text=True,
+                       env=env, timeout=60)
+    return p.returncode, p.stderr
+
+
+def test_a_busy_sync_port_is_one_line_naming_listen_port(tmp_path):
+    holder, port = _held_port()
+    try:
+        code, err = _run_app(_serving_config(tmp_path, listen_port=port))
+    finally:
+        holder.close()
+    assert code == 2, err
+    assert "Traceback" not in err and err.count("error:") == 1, err
+    assert 'port %d (plain-TCP sync for boards) is already in use' % port in err and '"listen_port"' in err, err
+
+
+def test_a_busy_feed_port_is_one_line_naming_feed_port(tmp_path):
+    holder, port = _held_port()
+    spare, free = _held_port()
+    spare.close()  # a free port for sync; the feed's is held
+    try:
+        code, err = _run_app(_serving_config(tmp_path, listen_port=free, feed_port=port))
+    finally:
+        holder.close()
+    assert code == 2, err
+    assert "Traceback" not in err and err.count("error:") == 1, err
+    assert 'port %d (the feed for satellite boards) is already in use' % port in err and '"feed_port"' in err, err
+
+
+def test_feed_port_must_be_a_port_number():
+    from pandascreen.core import config as configmod
+    base = {"festival_id": "f", "trust_anyone": True}
+    assert configmod.validate(dict(base, feed_port=0))["feed_port"] == 0
+    for bad in (-1, 65536, "8026", True, 2026):  # 2026: the listen_port too
+        with pytest.raises(configmod.ConfigError, match="feed_port"):
+            configmod.validate(dict(base, feed_port=bad))

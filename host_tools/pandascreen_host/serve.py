@@ -106,17 +106,90 @@ class Watcher:
         return True
 
 
+def _ip_port(flag, text, example):
+    """``IP:PORT`` given to ``flag`` -> (ip, port); UserError showing ``example`` otherwise."""
+    host, _, port = (text or "").rpartition(":")
+    if not host or not port.isdigit() or int(port) > 65535:
+        raise UserError("%s must look like IP:PORT, e.g. %s" % (flag, example))
+    return host.strip("[]"), int(port)
+
+
+WILDCARDS = ("0.0.0.0", "::", "")
+
+
+def tcp_binds(args):
+    """Where serve's TCP listeners go: ``{flag: (host, port)}`` for --tcp, --feed and --console.
+
+    Boards ask for the feed on core/feed.FEED_PORT, which is also the console's default port; a
+    browser follows the URL serve prints, so the console, left at its default, moves one port up
+    when the feed takes that port.  Two listeners on one port otherwise: UserError naming both."""
+    from pandascreen_host.console.server import parse_bind
+    binds = {}
+    if args.tcp:
+        binds["--tcp"] = _ip_port("--tcp", args.tcp, "0.0.0.0:2026")
+    if getattr(args, "feed", None):
+        binds["--feed"] = _ip_port("--feed", args.feed, "0.0.0.0:8026")
+    if getattr(args, "console", None):
+        console = parse_bind(args.console, args.console_token)
+        if console == parse_bind(None) and _overlap(console, binds.get("--feed")):
+            console = (console[0], console[1] + 1)
+            args.console = "[%s]:%d" % console if ":" in console[0] else "%s:%d" % console
+        binds["--console"] = console
+    flags = list(binds)
+    for i, first in enumerate(flags):
+        for second in flags[i + 1:]:
+            if _overlap(binds[first], binds[second]):
+                raise UserError("%s and %s both ask for port %d: give one of them another port"
+                                % (first, second, binds[first][1]))
+    return binds
+
+
+def _overlap(one, other):
+    """Two (host, port) binds that cannot both be had: one port, and one host or a wildcard."""
+    if one is None or other is None or not one[1] or one[1] != other[1]:
+        return False
+    return one[0] == other[0] or one[0] in WILDCARDS or other[0] in WILDCARDS
+
+
+def _busy(flag, bind, example):
+    """The one line for a listener whose port another program holds."""
+    host, port = bind
+    return UserError("%s %s:%d: port %d is already in use (another serve or screen?); choose another with %s %s"
+                     % (flag, host, port, port, flag, example))
+
+
 def _serve_feed(where, store, fid, seed, pk):
     """The signed screen feed (node/feed_server.py), signed with the organiser key (no grant needed)."""
-    from pandascreen.core.errors import PandascreenError
+    from pandascreen.node.conn_limits import ListenError
     from pandascreen.node.feed_server import FeedServer, FeedSource
-    host, _, port = where.rpartition(":")
-    if not host or not port.isdigit() or int(port) > 65535:
-        raise UserError("--feed must look like IP:PORT, e.g. 0.0.0.0:8026")
+    bind = _ip_port("--feed", where, "0.0.0.0:8026")
     try:
-        return FeedServer(FeedSource(store, fid, seed, [pk]), host.strip("[]"), int(port)).start()
-    except PandascreenError as e:
-        raise UserError(str(e))
+        return FeedServer(FeedSource(store, fid, seed, [pk]), *bind).start()
+    except ListenError as e:
+        raise _busy("--feed", bind, "IP:PORT") if e.busy else UserError(str(e))
+
+
+def _serve_tcp(bind, store, topic):
+    """Plain-TCP sync for MicroPython boards (node/tcp.py)."""
+    from pandascreen.core import operation
+    from pandascreen.node.conn_limits import ListenError
+    from pandascreen.node.tcp import SyncServer
+    try:
+        return SyncServer(store, operation.log_id_for_topic(topic), host=bind[0], port=bind[1], topic=topic).start()
+    except ListenError as e:
+        raise _busy("--tcp", bind, "IP:PORT") if e.busy else UserError(str(e))
+
+
+def _start_console(args, store, fid, seed, pk, node, say, fleet_store, bind):
+    """The console (pandascreen_host/console), its busy port said in one line."""
+    import errno
+    from pandascreen_host.console import start as console_start
+    try:
+        return console_start.start(args, store, fid, seed, pk, node, say, fleet_store)
+    except OSError as e:
+        if e.errno == errno.EADDRINUSE:
+            raise _busy("--console", bind, "HOST:PORT")
+        raise UserError("--console %s:%d: %s" % (bind[0], bind[1], e.strerror or e))
 
 
 def run(args, out=None, err=None, stop=None):
@@ -147,6 +220,7 @@ def run(args, out=None, err=None, stop=None):
             network_id = b""
         if len(network_id) != 32:
             raise UserError("--network-id must be 64 hex characters")
+    binds = tcp_binds(args)  # a wrong or clashing address is said before anything runs
     if args.watch:
         if not os.path.exists(args.watch):
             raise UserError("cannot watch %s: no such file" % args.watch)
@@ -174,6 +248,11 @@ def run(args, out=None, err=None, stop=None):
             fleet_store = fleet_report.open_fleet_store(args.store, group, log=say)
         except IngestError as e:
             raise UserError(str(e))
+        # the TCP listeners first: a port they cannot have stops serve before iroh starts
+        if "--tcp" in binds:
+            tcp = _serve_tcp(binds["--tcp"], store, topic)
+        if "--feed" in binds:
+            feed_server = _serve_feed(args.feed, store, fid, seed, pk)
         node = IrohNode(store, topic, seed, bind=args.listen, network_id=network_id, live=True,
                         reconnect=False, say=say, also=[fleet_report.subscription(fid, fleet_store)])
         try:
@@ -186,24 +265,13 @@ def run(args, out=None, err=None, stop=None):
             say("listening: node %s at %s" % (node.node_id, addr))
         say("fleet: screens' status syncs into %s (%d screen(s) so far)"
             % (fleet_report.fleet_store_path(args.store), len(fleet_store.heights())))
-        if args.tcp:
-            from pandascreen.node.tcp import SyncServer
-            host, _, port = args.tcp.rpartition(":")
-            if not host or not port.isdigit() or int(port) > 65535:
-                raise UserError("--tcp must look like IP:PORT, e.g. 0.0.0.0:2026")
-            host, port = host.strip("[]"), int(port)
-            try:
-                tcp = SyncServer(store, operation.log_id_for_topic(topic), host=host, port=port, topic=topic).start()
-            except PandascreenError as e:
-                raise UserError(str(e))
-            say("listening: plain TCP for MicroPython boards at %s:%d" % (host, tcp.port))
-        if getattr(args, "feed", None):
-            feed_server = _serve_feed(args.feed, store, fid, seed, pk)
+        if tcp is not None:
+            say("listening: plain TCP for MicroPython boards at %s:%d" % (tcp.host, tcp.port))
+        if feed_server is not None:
             say("listening: signed screen feed for satellite boards at http://%s:%d/pandascreen/feed/%s"
                 % (feed_server.host, feed_server.port, fid))
-
-        from pandascreen_host.console import start as console_start
-        console = console_start.start(args, store, fid, seed, pk, node, say, fleet_store)
+        if "--console" in binds:
+            console = _start_console(args, store, fid, seed, pk, node, say, fleet_store, binds["--console"])
 
         def reimport():
             say("%s changed: importing" % args.watch)

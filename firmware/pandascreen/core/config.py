@@ -120,6 +120,11 @@ def validate(cfg):
             raise ConfigError("%s must be a whole number >= 0" % k)
     if out["listen_port"] > 65535:
         raise ConfigError("listen_port must be at most 65535")
+    if "feed_port" in out and (not isinstance(out["feed_port"], int) or isinstance(out["feed_port"], bool)
+                               or not 0 <= out["feed_port"] <= 65535):  # a Pi's feed for satellites; 0: none
+        raise ConfigError("feed_port must be a port number from 0 (no feed) to 65535")
+    if out.get("feed_port") and out["feed_port"] == out["listen_port"]:  # both TCP on a Pi
+        raise ConfigError("feed_port and listen_port must differ (both are TCP ports on a Pi screen)")
     for name in out["buttons"]:
         pin = out["buttons"][name]
         if name not in ("next", "prev"):

@@ -21,6 +21,10 @@ class ScreenError(UserError):
     """The screen (or the PNG standing in for it) cannot be written."""
 
 
+class ListenPortError(UserError):
+    """A port the screen serves boards on cannot be had (another program holds it)."""
+
+
 class Screen:
     """Chooses the output: real luma/inky device, or a PNG file (emulated)."""
 
@@ -214,6 +218,33 @@ def _start_iroh(cfg, store, config_dir, device, serve, fleet_beside=None):
     return node
 
 
+def _serve_boards(cfg, store, config_dir, device):
+    """Plain-TCP sync on ``listen_port`` (the iroh port's number: MicroPython boards sync from Pi
+    screens) and the signed feed for satellite boards on ``feed_port`` (core/feed.FEED_PORT; 0:
+    none).  Returns (sync server, feed server or None); ListenPortError naming the port and the
+    config key that changes it when one cannot be had."""
+    from pandascreen.core.feed import FEED_PORT
+    from pandascreen.node.conn_limits import ListenError
+    from pandascreen.node.feed_server import start_for_screen
+    from pandascreen.node.tcp import SyncServer
+    what, key = "plain-TCP sync for boards", "listen_port"
+    server = feed_server = None
+    try:
+        server = SyncServer(store, device.log_id, host="0.0.0.0", port=cfg["listen_port"], topic=device.topic).start()
+        what, key = "the feed for satellite boards", "feed_port"
+        if cfg.get("feed_port", FEED_PORT):
+            feed_server = start_for_screen(cfg, store, config_dir, device, _log, port=cfg.get("feed_port", FEED_PORT))
+    except ListenError as e:
+        if server is not None:
+            server.stop()
+        change = "change \"%s\" in config.json%s" % (key, " (0: no feed)" if key == "feed_port" else "")
+        if e.busy:
+            raise ListenPortError("port %d (%s) is already in use: is another pandascreen running? Or %s"
+                                  % (e.port, what, change))
+        raise ListenPortError("%s; %s" % (e, change))
+    return server, feed_server
+
+
 def _open_fleet_store(cfg, store_path, device):
     """The fleet store beside the festival store, guarded by the festival group (a demo's
     trust_anyone group lets any key report); None (said) when it cannot open."""
@@ -264,6 +295,14 @@ def main(argv=None):
     device = Device(cfg, store, screen, time_file=TimeFile(store_path + ".last-time"))
     device.controller.notice = notice
     device.snapshot_to = store_path
+    server = feed_server = None
+    if not args.no_serve and not args.once and cfg["listen_port"]:
+        try:  # before iroh: a port another program holds stops the screen in one line
+            server, feed_server = _serve_boards(cfg, store, base, device)
+        except ListenPortError as e:
+            print("error: %s" % e, file=sys.stderr)
+            store.close()
+            return 2
     # Pi screens speak iroh (p2panda-net 0.7, live) with peers written <node id>@host:port and
     # serve over it; a plain host:port peer is a MicroPython-style plain TCP peer.  Beside the
     # festival log they sync the fleet log (status of the screens; not for a --once run)
@@ -273,18 +312,9 @@ def main(argv=None):
     if node is not None and not args.once:  # find peers on the LAN, configured ones stay a fallback
         from pandascreen.node.discovery import start_for_node
         mdns = start_for_node(node, say=_log)
-    server = feed_server = None
     buttons = None
     stop = threading.Event()
     try:
-        if not args.no_serve and not args.once and cfg["listen_port"]:
-            # TCP on the same port number: MicroPython boards (no iroh) sync from Pi screens
-            from pandascreen.node.tcp import SyncServer
-            server = SyncServer(store, device.log_id, host="0.0.0.0", port=cfg["listen_port"],
-                                topic=device.topic)
-            server.start()
-            from pandascreen.node.feed_server import start_for_screen  # satellite boards (Pico W)
-            feed_server = start_for_screen(cfg, store, base, device, _log)
         if cfg["buttons"] and not args.emulate:
             from pandascreen.node.buttons import VenueButtons
             buttons = VenueButtons(next_pin=cfg["buttons"].get("next"), prev_pin=cfg["buttons"].get("prev"),

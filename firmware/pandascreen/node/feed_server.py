@@ -4,6 +4,7 @@ WHY plain HTTP: a MicroPython board has TCP sockets and little else (no iroh, no
 its heap); the feed carries its own signature, so the transport need not be trusted.  A Pi
 screen or the organiser's ``serve`` runs one ``FeedServer``; boards ask
 ``GET /pandascreen/feed/<festival id>`` and get ``application/cbor`` with a Content-Length.
+Anyone on the Wi-Fi can connect, so what connections may hold is bounded (node/conn_limits.FEED).
 
 ``FeedSource`` re-derives the feed when the store changed, or when the one it holds is
 ``refresh`` seconds old (so issued-at stays fresh and a board's clock floor follows), and
@@ -11,14 +12,15 @@ signs it with the peer's key: an organiser key needs no grant, any other key nee
 operation giving it Read (``pandascreen-host group add <key> --level read``).
 """
 
+import asyncio
+import concurrent.futures
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from pandascreen.core import auth, operation
-from pandascreen.node import feed_sign
+from pandascreen.node import conn_limits, feed_sign
 from pandascreen.core.crypto import signing_key
-from pandascreen.core.errors import PandascreenError, SyncError
+from pandascreen.core.errors import PandascreenError
 from pandascreen.core.feed import FEED_PORT  # one number for servers, provisioning and boards
 
 PATH = "/pandascreen/feed/"
@@ -73,69 +75,141 @@ class FeedSource:
             return data
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.0"
-    source = None  # set per server
+_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout",
+            431: "Request Header Fields Too Large", 503: "Service Unavailable"}
 
-    def do_GET(self):
-        src = self.server.source
-        if self.path != PATH + src.festival_id:
-            self._reply(404, b"no such feed\n", "text/plain")
-            return
-        try:
-            data = src.get()
-        except PandascreenError as e:
-            self._reply(503, ("%s\n" % e).encode("utf-8"), "text/plain")
-            return
-        self._reply(200, data, "application/cbor")
 
-    def _reply(self, code, body, ctype):
-        self.send_response(code)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, fmt, *args):  # one line per request would flood a screen's journal
-        pass
+def _reply(code, body, ctype="text/plain"):
+    head = ("HTTP/1.0 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nCache-Control: no-store\r\n"
+            "Connection: close\r\n\r\n" % (code, _REASONS[code], ctype, len(body)))
+    return head.encode("ascii") + body
 
 
 class FeedServer:
-    """``FeedServer(source, host, port).start()`` serves in a thread until ``stop()``."""
+    """``FeedServer(source, host, port).start()`` serves in a thread until ``stop()``.
 
-    def __init__(self, source, host="0.0.0.0", port=FEED_PORT):
+    One asyncio loop holds every connection (no thread per connection, so idle ones cost a
+    file handle and a few KB, no more), under ``limits`` (node/conn_limits.FEED: connections
+    in total and per address, the request's deadline and size, the reply's deadline, file
+    handles kept for sync).  ``slots.counts`` says how many were admitted, refused, evicted.
+    Not http.server: it gives each connection a thread blocked in reads with no total deadline
+    and reads request heads of up to 100 lines of 64 KB; a board sends one GET line and a Host."""
+
+    def __init__(self, source, host="0.0.0.0", port=FEED_PORT, limits=conn_limits.FEED):
         self.source = source
         self.host = host
         self.port = port
-        self._httpd = None
+        self.limits = limits
+        self.slots = conn_limits.Slots(limits)
+        self._loop = None
         self._thread = None
+        self._accepting = None
+        self._tasks = set()
+        self._builder = None
 
     def start(self):
-        try:
-            self._httpd = ThreadingHTTPServer((self.host, self.port), _Handler)
-        except OSError as e:
-            raise SyncError("cannot serve the feed on %s:%d: %s" % (self.host, self.port, e.strerror or e))
-        self._httpd.daemon_threads = True
-        self._httpd.source = self.source
-        self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name="feed-server", daemon=True)
+        """Listen (ListenError, a SyncError, when the address cannot be had), then serve."""
+        sock = conn_limits.listen(self.host, self.port, "the satellite feed")
+        sock.setblocking(False)
+        self.port = sock.getsockname()[1]
+        self._builder = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="feed-build")
+        self._loop = asyncio.new_event_loop()
+        self._accepting = self._loop.create_task(self._accept(sock))
+        self._thread = threading.Thread(target=self._loop.run_forever, name="feed-server", daemon=True)
         self._thread.start()
         return self
 
     def stop(self):
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._thread.join(5)
-            self._httpd = None
+        loop = self._loop
+        if loop is None:
+            return
+        self._loop = None
+
+        async def close():
+            self._accepting.cancel()
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(self._accepting, *self._tasks, return_exceptions=True)
+            loop.stop()
+        asyncio.run_coroutine_threadsafe(close(), loop)
+        self._thread.join(5)
+        if not loop.is_running():
+            loop.close()
+        self._builder.shutdown(wait=False)
+
+    async def _accept(self, sock):
+        """Accept one connection at a time and admit it before anything else is made for it, so
+        a burst never holds more handles than the bounds allow (plus the one being refused)."""
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                try:
+                    conn, addr = await loop.sock_accept(sock)
+                except OSError:  # out of handles for a moment (or a connection reset before accept)
+                    await asyncio.sleep(0.1)
+                    continue
+                handler = []
+                try:  # eviction cancels the victim's handler, which frees its handle
+                    slot = self.slots.admit(addr[0], lambda h=handler: h[0].cancel())
+                except conn_limits.Refused:
+                    conn.close()
+                    continue
+                task = loop.create_task(self._connection(conn, slot))
+                handler.append(task)
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+        finally:
+            sock.close()
+
+    async def _connection(self, conn, slot):
+        transport = None
+        try:
+            reader, writer = await asyncio.open_connection(sock=conn, limit=self.limits.request_bytes)
+            transport = writer.transport
+            reply = await self._answer(reader, slot)
+            writer.write(reply)
+            await asyncio.wait_for(writer.drain(), self.limits.reply_deadline)
+            writer.close()
+            await asyncio.wait_for(writer.wait_closed(), self.limits.reply_deadline)
+        except (asyncio.TimeoutError, OSError, asyncio.IncompleteReadError):
+            pass  # gone, or not reading what it asked for: cut below
+        finally:
+            # whatever ended it (a reply, a deadline, eviction), the handle is freed now
+            if transport is not None:
+                transport.abort()  # a no-op once closed
+            else:
+                conn.close()
+            self.slots.release(slot)
+
+    async def _answer(self, reader, slot):
+        """The reply's bytes to the request ``reader`` brings within the request deadline."""
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.limits.deadline)
+        except asyncio.TimeoutError:
+            return _reply(408, b"the request took longer than %gs\n" % self.limits.deadline)
+        except (asyncio.LimitOverrunError, ValueError):
+            return _reply(431, b"the request head is over %d bytes\n" % self.limits.request_bytes)
+        slot.working = True  # asked: no newcomer takes its place now
+        words = head.split(b"\r\n", 1)[0].split()
+        if len(words) != 3 or not words[2].startswith(b"HTTP/"):
+            return _reply(400, b"not an HTTP request\n")
+        if words[0] != b"GET":
+            return _reply(405, b"only GET\n")
+        src = self.source
+        if words[1] != (PATH + src.festival_id).encode("utf-8"):
+            return _reply(404, b"no such feed\n")
+        try:
+            data = await asyncio.get_running_loop().run_in_executor(self._builder, src.get)
+        except PandascreenError as e:
+            return _reply(503, ("%s\n" % e).encode("utf-8"))
+        return _reply(200, data, "application/cbor")
 
 
 def start_for_screen(cfg, store, config_dir, device, say, port=FEED_PORT):
     """A Pi screen's feed server on ``port``, signed with its device key (``cfg["key"]``) and derived
-    from the schedule its controller holds; None (said in one line) when it cannot start.  The
-    key needs a Read grant in the festival group, else boards get 503 with the command to run."""
+    from the schedule its controller holds; None (said in one line) without a key to sign with,
+    conn_limits.ListenError when the port cannot be had.  The key needs a Read grant in the
+    festival group, else boards get 503 with the command to run."""
     import os
     path = cfg.get("key") or "device.key"
     path = path if os.path.isabs(path) else os.path.join(config_dir, path)
@@ -151,10 +225,6 @@ def start_for_screen(cfg, store, config_dir, device, say, port=FEED_PORT):
         return None
     source = FeedSource(store, cfg["festival_id"], seed, cfg["organiser_keys"],
                         schedule=lambda: device.controller.schedule, lock=device._lock)
-    try:
-        server = FeedServer(source, "0.0.0.0", port).start()
-    except SyncError as e:
-        say("no feed for satellite boards: %s" % e)
-        return None
+    server = FeedServer(source, "0.0.0.0", port).start()
     say("listening: signed screen feed for satellite boards on port %d" % server.port)
     return server

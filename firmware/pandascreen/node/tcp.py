@@ -10,7 +10,6 @@ socket, so two peers streaming large batches at each other cannot deadlock.
     server.stop()
 """
 
-import errno
 import logging
 import select
 import socket
@@ -19,6 +18,8 @@ import time
 
 from pandascreen.core.postcard import DEFAULT_MAX_FRAME
 from pandascreen.core.sync import ACCEPTOR, INITIATOR, SyncError, SyncSession
+from pandascreen.node import conn_limits
+from pandascreen.node.conn_limits import TCP_SYNC
 
 log = logging.getLogger("pandascreen.node.tcp")
 
@@ -112,6 +113,14 @@ def _oserr(e):
     return e.strerror or str(e)
 
 
+def _shut(sock):
+    """End a connection another thread pumps: its select wakes and the session fails."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
 def _close(sock):
     try:
         sock.shutdown(socket.SHUT_RDWR)
@@ -158,11 +167,17 @@ class SyncServer:
     ``.port`` after ``start()``).  Failed sessions are logged and kept in ``.errors``
     (last 20); ``.sessions`` counts finished sessions, ``.last_stats`` is the latest stats.
     Sessions run concurrently, so the store must be thread-safe (``SqliteStore`` is).
+
+    Sessions are bounded by node/conn_limits.TCP_SYNC (each keyword overrides one bound):
+    ``timeout`` idle seconds, ``session_deadline`` seconds per session, ``max_connections`` in
+    total, ``max_per_address`` from one address, ``evict_after`` seconds before a session may
+    be evicted for a newcomer from an address holding fewer (``.slots``, conn_limits.Slots).
     """
 
-    def __init__(self, store, log_id, host="127.0.0.1", port=0, timeout=30, topic=None,
-                 handshake=True, max_frame=DEFAULT_MAX_FRAME, max_connections=8,
-                 max_per_address=2, session_deadline=120):
+    def __init__(self, store, log_id, host="127.0.0.1", port=0, timeout=TCP_SYNC.idle, topic=None,
+                 handshake=True, max_frame=DEFAULT_MAX_FRAME, max_connections=TCP_SYNC.connections,
+                 max_per_address=TCP_SYNC.per_address, session_deadline=TCP_SYNC.deadline,
+                 evict_after=TCP_SYNC.evict_after):
         self.store = store
         self.log_id = bytes(log_id)
         self.host = host
@@ -171,12 +186,10 @@ class SyncServer:
         self.topic = topic
         self.handshake = handshake
         self.max_frame = max_frame
-        self.max_connections = max_connections
-        # one address cannot take every slot (honest peers elsewhere still get in), and no
-        # session outlives session_deadline (issue 13, fix 3)
-        self.max_per_address = max_per_address
         self.session_deadline = session_deadline
-        self._per_address = {}
+        self.slots = conn_limits.Slots(TCP_SYNC._replace(
+            connections=max_connections, per_address=max_per_address, idle=timeout,
+            deadline=session_deadline, evict_after=evict_after))
         self.errors = []
         self.sessions = 0
         self.last_stats = None
@@ -188,17 +201,10 @@ class SyncServer:
         self._workers = set()
 
     def start(self):
+        """Listen (ListenError, a SyncError, when the address cannot be had), then accept."""
         if self._thread is not None:
             return self
-        try:
-            sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self.host, self.port))
-            sock.listen(16)
-        except OSError as e:
-            if e.errno == errno.EADDRINUSE:
-                raise SyncError("cannot listen on %s:%d: the port is already in use" % (self.host, self.port))
-            raise SyncError("cannot listen on %s:%d: %s" % (self.host, self.port, _oserr(e)))
+        sock = conn_limits.listen(self.host, self.port, "plain-TCP sync", backlog=16)
         sock.settimeout(0.2)
         self._sock = sock
         self.port = sock.getsockname()[1]
@@ -241,25 +247,19 @@ class SyncServer:
                 log.warning("sync server: accept failed: %s", e)
                 time.sleep(0.2)
                 continue
-            with self._lock:
-                busy = len(self._conns) >= self.max_connections
-                mine = self._per_address.get(addr[0], 0)
-                crowded = mine >= self.max_per_address
-                if not busy and not crowded:
-                    self._conns.add(conn)
-                    self._per_address[addr[0]] = mine + 1
-            if busy or crowded:
-                self._record_error("%s:%d: refused, %d sessions already running%s"
-                                   % (addr[0], addr[1], self.max_connections if busy else mine,
-                                      "" if busy else " from this address"))
+            try:
+                slot = self.slots.admit(addr[0], lambda c=conn: _shut(c))
+            except conn_limits.Refused as e:
+                self._record_error("%s:%d: refused, %s" % (addr[0], addr[1], e))
                 _close(conn)
                 continue
-            t = threading.Thread(target=self._serve, args=(conn, addr), name="pandascreen-sync", daemon=True)
+            t = threading.Thread(target=self._serve, args=(conn, addr, slot), name="pandascreen-sync", daemon=True)
             with self._lock:
+                self._conns.add(conn)
                 self._workers.add(t)
             t.start()
 
-    def _serve(self, conn, addr):
+    def _serve(self, conn, addr, slot):
         peer = "peer %s:%d" % (addr[0], addr[1])
         session = SyncSession(self.store, self.log_id, ACCEPTOR, topic=self.topic,
                               handshake=self.handshake, max_frame=self.max_frame)
@@ -270,19 +270,16 @@ class SyncServer:
                 self.sessions += 1
                 self.last_stats = stats
         except SyncError as e:
-            self._record_error("%s: %s" % (peer, e))
+            self._record_error("%s: %s" % (peer, "evicted for a peer from an address holding fewer sessions"
+                                           if slot.evicted else e))
         except Exception as e:  # never let one bad peer kill the server thread silently
             self._record_error("%s: unexpected %s: %s" % (peer, type(e).__name__, e))
         finally:
             _close(conn)
+            self.slots.release(slot)
             with self._lock:
                 self._conns.discard(conn)
                 self._workers.discard(threading.current_thread())
-                left = self._per_address.get(addr[0], 1) - 1
-                if left > 0:
-                    self._per_address[addr[0]] = left
-                else:
-                    self._per_address.pop(addr[0], None)
 
     def _record_error(self, msg):
         log.warning("sync server: %s", msg)

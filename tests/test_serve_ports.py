@@ -1,0 +1,60 @@
+"""`pandascreen-host serve`'s TCP listeners (--tcp, --feed, --console): the README's ports work
+together, and a port that cannot be had is one line naming it and the flag that changes it,
+exit 2, before iroh starts.  Loopback only; what needs iroh is in iroh_serve_cases.py."""
+import socket
+
+import pytest
+
+from pandascreen.core.feed import FEED_PORT
+from pandascreen_host.cli import build_parser, main
+from pandascreen_host.errors import UserError
+from pandascreen_host.serve import tcp_binds
+from iroh_serve_cases import CAMP
+
+
+def _args(*extra):
+    return build_parser().parse_args(["serve"] + list(extra))
+
+
+def test_the_readme_feed_and_console_ports_go_together():
+    args = _args("--feed", "0.0.0.0:%d" % FEED_PORT, "--console")
+    binds = tcp_binds(args)
+    assert binds == {"--feed": ("0.0.0.0", FEED_PORT), "--console": ("127.0.0.1", FEED_PORT + 1)}
+    assert args.console == "127.0.0.1:%d" % (FEED_PORT + 1)  # what the console then binds
+    assert tcp_binds(_args("--console")) == {"--console": ("127.0.0.1", FEED_PORT)}  # alone it keeps its port
+
+
+@pytest.mark.parametrize("extra, named", [
+    (("--tcp", "127.0.0.1:9000", "--feed", "0.0.0.0:9000"), "--tcp and --feed both ask for port 9000"),
+    (("--feed", "127.0.0.1:8026", "--console", "0.0.0.0:8026", "--console-token", "s"),
+     "--feed and --console both ask for port 8026"),
+    (("--tcp", "0.0.0.0:8027", "--feed", "0.0.0.0:8026", "--console"), "--tcp and --console both ask for port 8027"),
+])
+def test_two_listeners_on_one_port_are_named(extra, named):
+    with pytest.raises(UserError, match=named):
+        tcp_binds(_args(*extra))
+    assert tcp_binds(_args("--tcp", "127.0.0.1:9000", "--feed", "127.0.0.2:9000"))  # other hosts: fine
+
+
+@pytest.fixture
+def festival(tmp_path):
+    store, key = tmp_path / "f.db", tmp_path / "org.key"
+    assert main(["import", CAMP, "--store", str(store), "--key", str(key)]) == 0
+    return ["serve", "--store", str(store), "--key", str(key), "--listen", "127.0.0.1:0", "--no-mdns"]
+
+
+@pytest.mark.parametrize("flag", ["--feed", "--tcp"])
+def test_a_busy_port_is_one_line_and_exit_2(festival, flag, capsys):
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen(1)
+    port = holder.getsockname()[1]
+    try:
+        capsys.readouterr()
+        code = main(festival + [flag, "127.0.0.1:%d" % port])
+    finally:
+        holder.close()
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert "port %d is already in use" % port in err and "choose another with %s" % flag in err, err
