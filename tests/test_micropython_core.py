@@ -99,10 +99,10 @@ import sys
 %(imports)s
 from pandascreen.core import cbor, crypto, operation
 from pandascreen.core.util import hexlify, unhexlify
-import ssd1306
+from pandascreen.board import ssd1306
 import vectors
 print("file", operation.__file__)
-print("driver", ssd1306.__file__, ssd1306.SSD1306_I2C.__name__)
+print("driver", ssd1306.__file__, ssd1306.SSD1306.__name__)
 print("modules", len([m for m in sys.modules if m.startswith("pandascreen")]))
 print("failures", len(vectors.check_all(operation, unhexlify, hexlify, cbor, crypto.blake3)))
 """
@@ -126,16 +126,16 @@ def compiled_tree(tmp_path_factory):
 
 
 def test_mpy_cross_compiled_core_imports_and_matches_vectors(compiled_tree, vector_lib):
-    """Every module the board manifest names (core + board + micropython-lib's ssd1306), compiled by
+    """Every module the board manifest names (core + board + the SSD1306 driver), compiled by
     mpy-cross as `flash` does, imports under real MicroPython, and the core signs and hashes correctly."""
     lib, modules = compiled_tree
     assert {"pandascreen.core.cbor", "pandascreen.core.operation", "pandascreen.core.store", "pandascreen.core.sync",
             "pandascreen.core.layout", "pandascreen.board.board", "pandascreen.core._ed25519_py",
-            "pandascreen.core._blake3_py", "ssd1306"} <= set(modules)
+            "pandascreen.core._blake3_py", "pandascreen.board.ssd1306"} <= set(modules)
     imports = "\n".join("import %s" % m for m in modules)
     out = run_micropython(COMPILED_TREE_SCRIPT % {"imports": imports}, libs=[lib, vector_lib])
     assert "file /lib/pandascreen/core/operation.mpy" in out, out
-    assert "driver /lib/ssd1306.mpy SSD1306_I2C" in out, out
+    assert "driver /lib/pandascreen/board/ssd1306.mpy SSD1306" in out, out
     assert "modules %d" % len([m for m in modules if m.startswith("pandascreen")]) in out, out
     assert "failures 0" in out, out
 
