@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from mpy import FIRMWARE, HERE, run_micropython, run_unix32
+from mpy import FIRMWARE, HERE, PICO_W_HEAP_KB, run_micropython, run_scenario
 
 
 @pytest.fixture(scope="module")
@@ -141,14 +141,18 @@ def test_mpy_cross_compiled_core_imports_and_matches_vectors(compiled_tree, vect
 
 
 def test_compiled_tree_imports_in_a_pico_sized_heap(compiled_tree):
-    """Every flashed module at once (more than main.py needs) loads from its .mpy on the 32-bit unix
-    MicroPython capped at a Pico W's 180 KB heap, leaving room to work. (The signing vectors run
-    above, without the cap: with all modules resident they no longer fit beside them.)"""
+    """Every flashed module at once (far more than main.py needs: the all-venues overview, the
+    store and sync code a satellite never loads) loads from its .mpy, with the satellite's two 10 KB
+    feed buffers beside it, under the Pico W's 180 KB heap after Wi-Fi.  Not the satellite's
+    working set (tests/test_board.py holds that to PICO_W_LIVE_BUDGET), so its budget is the
+    whole heap: measured on the WebAssembly port, 141 KB live after the imports, 161 KB with the
+    buffers.  (The signing vectors run above, without a budget: they no longer fit beside all
+    the modules.)"""
     lib, modules = compiled_tree
     imports = "\n".join("import %s" % m for m in modules)
-    out = run_unix32("import gc\n" + imports + "\nimport ssd1306\n"
-                     "print('driver', ssd1306.__file__)\n"
-                     "gc.collect()\nprint('free', gc.mem_free())\n", heapsize="180K", libs=[lib])
-    assert "driver %s/ssd1306.mpy" % lib in out, out
-    free = int(out.split("free ")[1].split()[0])
-    assert free > 32 * 1024, "only %d bytes of a 180 KB heap left after importing the flashed tree" % free
+    runs = run_scenario("compiled tree imports", "# live: start\n" + imports + "\n# live: imports\n"
+                        "from pandascreen.board import ssd1306\nprint('driver', ssd1306.__file__)\n"
+                        "buffers = bytearray(20 * 1024)\n# live: feed_buffers\n",
+                        budget=PICO_W_HEAP_KB * 1024, libs=[lib])
+    for runtime, out in runs:
+        assert "/pandascreen/board/ssd1306.mpy" in out.split("driver ")[1].split()[0], out
