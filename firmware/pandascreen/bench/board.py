@@ -15,13 +15,18 @@ the PyNaCl/blake3 wheels (CPU time, median of batches).
 - heap: bytes kept live by importing the core (gc.collect(); gc.mem_alloc()); with a 32-bit unix
   build, also the smallest ``-X heapsize`` (bisected) that still imports the core and checks one
   operation -- the honest peak, since MicroPython only collects when an allocation fails;
-- an RP2040 estimate, labelled as one: CPU time here x ``rp2040_factor``, the ratio of one
-  Ed25519 verify on an emulated RP2040 (MicroPython 1.27's rp2 port at 125 MHz in rp2040js:
-  ``RP2040_VERIFY_S`` = 1.24 s) to one verify on this port in this run.  The verify is the work
-  the board does most; the emulated board's other figures (``RP2040_EMULATED``) are printed
-  beside the estimates that have one.  An earlier estimate from CoreMark (the RP2040's 228 at
-  125 MHz against ~5 CoreMark/MHz for this host) said 0.41-0.47 s per verify, about 2.5x too
-  little: pure-Python big-integer code gains less from a desktop core than CoreMark does.
+- an RP2040 estimate, labelled as one: CPU time here x a fixed factor per port and kind of work
+  (``RP2040_FACTORS``), each the time an emulated RP2040 took (MicroPython 1.27's rp2 port at
+  125 MHz in rp2040js: one Ed25519 verify 1.24 s, a feed update check 1.08 s, one 128x64 frame
+  0.2 s, the first screen 2.8 s) over the CPU time the same work took on that port here (median
+  of batches, a 2.0 GHz x86-64 shared by other jobs: unix32 verify 20.1 ms, update check 22.6 ms,
+  frame 5.4 ms; WebAssembly 17.8, 26.1 and 20.8 ms).  The factors differ by kind because the two
+  ports do: the WebAssembly port runs big-integer code (Ed25519) about as fast as the unix port
+  but small-integer Python (drawing, BLAKE3) about 4x slower (frame 3.9x, BLAKE3 of 1 KiB 4.3x).
+  BLAKE3 is counted as small-integer work, like the frame.  On a faster or slower host the
+  estimates scale with it.  An earlier estimate from CoreMark (the RP2040's 228 at 125 MHz against
+  ~5 CoreMark/MHz for a desktop core) said 0.41-0.47 s per verify, about 2.5x too little:
+  pure-Python big-integer code gains less from a desktop core than CoreMark does.
 """
 
 import os
@@ -34,13 +39,27 @@ from pandascreen.bench import timed
 PICO_W_HEAP_KB = 180
 CORE_MODULES = "cbor, crypto, operation, schema, store, schedule, layout, font, config"
 # measured on an emulated RP2040 (MicroPython 1.27 rp2 port, 125 MHz, rp2040js), seconds
-RP2040_VERIFY_S = 1.24
 RP2040_EMULATED = {"verify_us": 1.24, "update_us": 1.08, "frame_us": 0.2, "first_screen": 2.8}
+# RP2040 seconds per CPU second on each port, by kind of work: the emulated figure over this
+# host's CPU time for the same work (module doc)
+RP2040_FACTORS = {
+    "unix32": {"big_int": 1.24 / 0.0201, "feed": 1.08 / 0.0226, "small_int": 0.2 / 0.0054},
+    "wasm": {"big_int": 1.24 / 0.0178, "feed": 1.08 / 0.0261, "small_int": 0.2 / 0.0208},
+}
+KIND = {"verify_us": "big_int", "op_check_us": "big_int", "blake3_1k_us": "small_int",
+        "update_us": "feed", "first_us": "feed", "frame_us": "small_int"}
 
 
-def rp2040_factor(verify_cpu_us):
-    """RP2040 seconds per second of CPU on this port, from this run's verify (see the module doc)."""
-    return RP2040_VERIFY_S / (verify_cpu_us / 1e6) if verify_cpu_us > 0 else None
+def rp2040_seconds(port, key, cpu_us):
+    """The RP2040 estimate for ``cpu_us`` of work ``key`` on ``port`` (see the module doc)."""
+    return cpu_us / 1e6 * RP2040_FACTORS[port][KIND[key]]
+
+
+def factors_line(port):
+    f = RP2040_FACTORS[port]
+    return ("RP2040 estimate (not a measurement): CPU here x %.0f (big-integer work), x %.0f (feed check), x %.0f "
+            "(small-integer work: drawing, BLAKE3) = an emulated RP2040 (rp2 port at 125 MHz, rp2040js) over the "
+            "same work on this port on a 2.0 GHz x86-64 (bench/board.py)" % (f["big_int"], f["feed"], f["small_int"]))
 
 
 def run_port(code, heapsize="%dK" % PICO_W_HEAP_KB, libs=None, dirs=(), timeout=600):
@@ -207,7 +226,6 @@ def run(quick=False):
                         for k, work in _WORK.items()},
         "cpython_floor": _cpython_floor(op, repeats, warmup),
     }
-    r["rp2040_factor"] = rp2040_factor(r["micropython"]["verify_us"]["cpu"])
     step = 8 if quick else 2
     r["min_heap_kb_core_and_op_check"] = min_heap_kb(_FITS % args, step=step)
     r["min_heap_kb_crypto_and_op_check"] = min_heap_kb(_FITS % dict(args, core="crypto, operation"), step=step)
@@ -225,7 +243,6 @@ def report(r):
     lines = ["pandascreen board benchmark: pure-Python crypto on %s (op: %d-byte header, %d-byte body; "
              "median of %d after %d warm-up)" % (port_label(r["port"]), r["header_bytes"], r["body_bytes"],
                                                  r["repeats"], r["warmup"]), ""]
-    fac = r["rp2040_factor"]
     lines.append("%-33s %9s %16s %15s %10s %14s" % ("", "MPy ms", "wall median", "RP2040 est. s", "emulated",
                                                     "CPython floor"))
     lines.append("%-33s %9s %16s %15s %10s %14s" % ("", "CPU/call", "(min..max) ms", "(estimate)", "RP2040 s",
@@ -237,7 +254,7 @@ def report(r):
         emulated = RP2040_EMULATED.get(key)
         lines.append("%-33s %9.2f %16s %15s %10s %11.1f us" % (
             label, u["cpu"] / 1e3, "%.1f (%.1f..%.1f)" % (u["median"] / 1e3, u["min"] / 1e3, u["max"] / 1e3),
-            "%.2f" % (u["cpu"] * fac / 1e6) if fac else "?", "%.2f" % emulated if emulated else "-",
+            "%.2f" % rp2040_seconds(r["port"], key, u["cpu"]), "%.2f" % emulated if emulated else "-",
             r["cpython_floor"][key]))
     lines.append("")
     heap = "heap: importing the core keeps %.1f KB live" % r["imports_live_kb"]
@@ -251,8 +268,5 @@ def report(r):
     else:
         heap += "; the imports and one operation check do not fit %d KB" % r["heap_kb"]
     lines.append(heap)
-    if fac:
-        lines.append("RP2040 estimate: x%.0f = an emulated RP2040's Ed25519 verify (%.2f s; rp2 port at 125 MHz, "
-                     "rp2040js) / this run's verify on this port; an estimate, not a measurement"
-                     % (fac, RP2040_VERIFY_S))
+    lines.append(factors_line(r["port"]))
     return "\n".join(lines)

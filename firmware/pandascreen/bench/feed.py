@@ -14,9 +14,9 @@ PyNaCl wheel.
 - heap: the live heap at each step of the satellite loop (imports, first feed, update, frames;
   gc.collect(); gc.mem_alloc()) against the budget tests/mpy.py explains; with a 32-bit unix
   build also the peak, as the smallest ``-X heapsize`` (bisected) under which the loop still runs;
-- RP2040, an estimate: CPU time here x ``board.rp2040_factor`` (an emulated RP2040's verify over
-  this run's), printed beside what the emulated RP2040 took (update check 1.08 s, one 128x64
-  frame 0.2 s, first screen 2.8 s); "first screen after Wi-Fi up" = first feed check + one
+- RP2040, an estimate: CPU time here x ``board.RP2040_FACTORS`` (an emulated RP2040 over this
+  host, per port and kind of work), printed beside what the emulated RP2040 took (update check
+  1.08 s, one 128x64 frame 0.2 s, first screen 2.8 s); "first screen after Wi-Fi up" = first feed check + one
   frame, plus the transfer of the feed at an assumed 100 KB/s over the Pico W's Wi-Fi.
 """
 
@@ -222,7 +222,6 @@ def run(quick=False):
                              "cpu": board_bench.cpu_us_per_call(setup, work, batch, tries=tries, dirs=[tmp])}
                          for k, work in _WORK.items()},
          "cpython_check_us": _cpython_floor(data, org, fid, log_id, repeats, warmup)}
-    r["rp2040_factor"] = board_bench.rp2040_factor(r["micropython"]["verify_us"]["cpu"])
     lib = flashed(tmp)
     loop = ports.run_wasm(_FITS % args, libs=[lib], dirs=[tmp])
     if loop.returncode != 0 or "ok" not in loop.stdout:
@@ -238,7 +237,6 @@ def run(quick=False):
 
 def report(r):
     u = r["micropython"]
-    fac = r["rp2040_factor"]
     c = r["counts"]
     lines = ["pandascreen feed benchmark: a satellite's check of a %d-byte signed feed (%d venues, %d events, "
              "%d ops in the logs), %s, median of %d after %d warm-up"
@@ -252,18 +250,19 @@ def report(r):
         x = u[key]
         emulated = board_bench.RP2040_EMULATED.get(key)
         lines.append("%-44s %9.2f %18s %14s %10s" % (label, x["cpu"] / 1e3, "%.1f (%.1f..%.1f)" % (
-            x["median"] / 1e3, x["min"] / 1e3, x["max"] / 1e3), "%.2f" % (x["cpu"] * fac / 1e6) if fac else "?",
+            x["median"] / 1e3, x["min"] / 1e3, x["max"] / 1e3), "%.2f" % board_bench.rp2040_seconds(r["port"], key, x["cpu"]),
             "%.2f" % emulated if emulated else "-"))
     lines.append("%-44s %9.3f   (CPython + PyNaCl, same feed, CPU)" % ("floor: feed update check on CPython",
                                                                        r["cpython_check_us"] / 1e3))
     lines.append("")
-    if fac:
-        first = (u["first_us"]["cpu"] + u["frame_us"]["cpu"]) * fac / 1e6 + r["feed_bytes"] / float(WIFI_BYTES_PER_S)
-        lines.append("first screen after Wi-Fi up (RP2040 estimate, x%.0f; + %d KB at %d KB/s): %.1f s "
-                     "(emulated RP2040: %.1f s); goal <= %d s" % (
-                         fac, r["feed_bytes"] // 1024, WIFI_BYTES_PER_S // 1024, first,
-                         board_bench.RP2040_EMULATED["first_screen"], GOAL_FIRST_SCREEN_S))
-        lines.append("RP2040 factor: an emulated RP2040's verify / this run's (bench/board.py); an estimate")
+    est = board_bench.rp2040_seconds
+    first = (est(r["port"], "first_us", u["first_us"]["cpu"]) + est(r["port"], "frame_us", u["frame_us"]["cpu"])
+             + r["feed_bytes"] / float(WIFI_BYTES_PER_S))
+    lines.append("first screen after Wi-Fi up (RP2040 estimate: first check + frame + %d KB at %d KB/s): %.1f s "
+                 "(emulated RP2040: %.1f s); goal <= %d s" % (
+                     r["feed_bytes"] // 1024, WIFI_BYTES_PER_S // 1024, first,
+                     board_bench.RP2040_EMULATED["first_screen"], GOAL_FIRST_SCREEN_S))
+    lines.append(board_bench.factors_line(r["port"]))
     live = r["live_kb"]
     lines.append("live heap of the satellite loop (WebAssembly port, gc.collect(); gc.mem_alloc()): %s; "
                  "largest %.1f KB against the budget of %.0f KB (tests/mpy.py)" % (
