@@ -101,12 +101,16 @@ print("b3", hexlify(blake3(bytes([1, 2, 3]))), hexlify(blake3(bytes(5000))))
 
 def test_a_named_unix32_that_is_not_there_is_a_failure(monkeypatch, tmp_path):
     """PANDASCREEN_MICROPYTHON_UNIX32 set to nothing runnable fails the scenario, naming the fix;
-    unset, the scenario runs on the WebAssembly port alone."""
+    unset, the scenario runs on the WebAssembly port alone and is listed for the end-of-run line."""
+    import mpy
+    not_run = []
+    monkeypatch.setattr(mpy, "HARD_CAP_NOT_RUN", not_run)
     monkeypatch.setenv(ports.UNIX32_ENV, str(tmp_path / "no-such-micropython"))
     with pytest.raises(MicroPythonError, match="any 32-bit unix build of MicroPython 1.27 will do"):
         run_scenario("named but missing", "# live: start\nprint('hi')\n")
     monkeypatch.delenv(ports.UNIX32_ENV)
     assert [r for r, _ in run_scenario("not named", "# live: start\nprint('hi')\n")] == ["wasm"]
+    assert not_run == ["not named"]
 
 
 def test_makefile_builds_no_micropython():
