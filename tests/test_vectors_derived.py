@@ -70,3 +70,14 @@ def test_the_derivation_notices_a_changed_byte():
     key = SigningKey(bytes.fromhex(vectors.SEED))
     _, a = header(bytes(key.verify_key), b"x", sign_with=key)
     assert h(a) != vectors.A_HEADER
+
+
+def test_rfc8032_vectors_are_what_pynacl_computes():
+    """tests/test_pure_crypto.py's RFC 8032 §7.1 vectors (a published standard, not a repository):
+    PyNaCl computes the same public keys and signatures from the same seeds and messages."""
+    from test_pure_crypto import RFC
+
+    for seed, pk, msg, sig in RFC:
+        key = SigningKey(bytes.fromhex(seed))
+        assert h(bytes(key.verify_key)) == pk
+        assert h(key.sign(bytes.fromhex(msg)).signature) == sig
