@@ -24,8 +24,8 @@ the PyNaCl/blake3 wheels (CPU time, median of batches).
   ports do: the WebAssembly port runs big-integer code (Ed25519) about as fast as the unix port
   but small-integer Python (drawing, BLAKE3) about 4x slower (frame 3.9x, BLAKE3 of 1 KiB 4.3x).
   BLAKE3 is counted as small-integer work, like the frame.  On a faster or slower host the
-  estimates scale with it.  An earlier estimate from CoreMark (the RP2040's 228 at 125 MHz against
-  ~5 CoreMark/MHz for a desktop core) said 0.41-0.47 s per verify, about 2.5x too little:
+  estimates scale with it.  Why not a CoreMark ratio (the RP2040's 228 at 125 MHz against ~5
+  CoreMark/MHz for a desktop core): it says 0.41-0.47 s per verify, about 2.5x too little, since
   pure-Python big-integer code gains less from a desktop core than CoreMark does.
 """
 
