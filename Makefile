@@ -15,6 +15,7 @@ tools:
 	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	command -v openscad >/dev/null 2>&1 || missing="$$missing openscad"; \
 	$(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
+	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || [ -n "$$PANDASCREEN_FONT" ] || missing="$$missing fonts-dejavu-core"; \
 	if [ -n "$$missing" ]; then \
 	  echo "make test needs:$$missing -- on Debian / Raspberry Pi OS: sudo apt-get install$$missing" \
 	       "(or run .ci/run as root, which installs them)" >&2; exit 1; fi
@@ -45,24 +46,8 @@ build/wheelhouse/.filled: pyproject.toml $(VENV)/.installed
 test: tools $(VENV)/.installed tests/mp/node_modules/.installed build/wheelhouse/.filled
 	$(NO_NETWORK) $(PY) -m pytest -q
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed tests/mp/node_modules/.installed
 	$(PY) -m pandascreen.bench
-
-# The 32-bit, statically linked unix MicroPython that tests/test_unix32.py runs with a hard
-# -X heapsize cap (like a Pico W), built from a MicroPython v1.27.0 checkout (needs gcc-multilib):
-#   make micropython-unix32 MICROPYTHON_DIR=/path/to/micropython
-# (tests/mpy.py looks for build/micropython-unix32 when ../shared/tools has none.)
-MICROPYTHON_DIR ?=
-MPY_UNIX32_BUILD := build-static32
-MPY_SUBMAKE ?= $(MAKE)
-.PHONY: micropython-unix32
-micropython-unix32:
-	@test -n "$(MICROPYTHON_DIR)" || { echo "usage: make micropython-unix32 MICROPYTHON_DIR=/path/to/micropython (v1.27.0 checkout)" >&2; exit 2; }
-	$(MPY_SUBMAKE) -C $(MICROPYTHON_DIR)/mpy-cross
-	$(MPY_SUBMAKE) -C $(MICROPYTHON_DIR)/ports/unix VARIANT=standard MICROPY_FORCE_32BIT=1 MICROPY_PY_FFI=0 \
-	    MICROPY_PY_BTREE=0 MICROPY_PY_SSL=0 FROZEN_MANIFEST= BUILD=$(MPY_UNIX32_BUILD) LDFLAGS_EXTRA=-static
-	mkdir -p build
-	cp $(MICROPYTHON_DIR)/ports/unix/$(MPY_UNIX32_BUILD)/micropython build/micropython-unix32
 
 clean:
 	rm -rf $(VENV) tests/mp/node_modules demo-out build

@@ -2,7 +2,6 @@
 fake board, version checks."""
 
 import ast
-import hashlib
 import io
 import os
 import re
@@ -22,7 +21,6 @@ from pandascreen_host.progress import Progress
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRMWARE = os.path.join(ROOT, "firmware")
 BOARD = os.path.join(FIRMWARE, "pandascreen", "board")
-VENDORED = os.path.join(BOARD, "third_party", "micropython-lib")
 # what MicroPython on a Pico W brings itself (built in or frozen): main.py may import these
 MICROPYTHON_BUILTINS = {"machine", "time", "network", "ntptime", "socket", "framebuf", "micropython", "os",
                         "sys", "gc", "json", "struct", "hashlib", "binascii", "select", "errno", "io",
@@ -114,9 +112,9 @@ def test_board_manifest_names_core_board_driver_and_main(build):
     for n in core:  # the whole pure core, in its package folder
         assert "/lib/pandascreen/core/%s.mpy" % n[:-3] in got
     for must in ("/lib/pandascreen/__init__.mpy", "/lib/pandascreen/board/__init__.mpy",
-                 "/lib/pandascreen/board/board.mpy", "/lib/ssd1306.mpy", "/main.py"):
+                 "/lib/pandascreen/board/board.mpy", "/lib/pandascreen/board/ssd1306.mpy", "/main.py"):
         assert must in got
-    assert not [r for r in got if "/node/" in r or "/bench/" in r or "third_party" in r
+    assert not [r for r in got if "/node/" in r or "/bench/" in r
                 or r.endswith(("manifest.mpy", "/main.mpy", "demo.mpy", "demofest.mpy"))]
     assert len(got) == len(set(got))
     for local, remote, source in plan:
@@ -129,9 +127,7 @@ def test_board_manifest_names_core_board_driver_and_main(build):
             with open(local, "rb") as a, open(source, "rb") as b:
                 assert a.read() == b.read()  # main.py goes as source
     assert dict((r, s) for _, r, s in plan)["/main.py"] == os.path.join(BOARD, "main.py")
-    assert dict((r, s) for _, r, s in plan)["/lib/ssd1306.mpy"] == os.path.join(
-        VENDORED, "micropython", "drivers", "display", "ssd1306", "ssd1306.py")
-    assert flash.required_module_dirs() == [os.path.join(VENDORED, "micropython", "drivers", "display", "ssd1306")]
+    assert dict((r, s) for _, r, s in plan)["/lib/pandascreen/board/ssd1306.mpy"] == os.path.join(BOARD, "ssd1306.py")
 
 
 def _imported_modules(path):
@@ -158,24 +154,17 @@ def test_every_import_of_main_py_is_on_the_board(build):
     assert not missing, "main.py imports modules that flash does not put on the board: %s" % missing
 
 
-def _git_blob_id(path):
-    with open(path, "rb") as fh:
-        data = fh.read()
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-
-
-def test_vendored_driver_is_upstream_unchanged_and_attributed():
-    with open(os.path.join(VENDORED, "UPSTREAM.txt")) as fh:
-        upstream = fh.read()
-    assert re.search(r"Commit:\s+[0-9a-f]{40}", upstream)
-    drv = os.path.join(VENDORED, "micropython", "drivers", "display", "ssd1306")
-    for name in ("manifest.py", "ssd1306.py"):
-        line = next(ln for ln in upstream.splitlines() if ("ssd1306/" + name) in ln)
-        assert _git_blob_id(os.path.join(drv, name)) in line, "%s differs from the recorded upstream file" % name
-    with open(os.path.join(VENDORED, "LICENSE")) as fh:
-        licence = fh.read()
-    assert "The MIT License (MIT)" in licence and "micropython-lib contributors" in licence
-    assert not os.path.exists(os.path.join(BOARD, "ssd1306.py")), "the unattributed copy is back"
+def test_everything_flashed_is_ours_and_needs_no_network():
+    """The manifest names modules of this package only (module()/package(), no require() of another
+    project's library), and no other project's folder sits in the firmware."""
+    with open(os.path.join(BOARD, "manifest.py")) as fh:
+        calls = [ln.split("(")[0] for ln in fh if ln[:1].isalpha()]
+    assert "require" not in calls and calls.count("module") >= 2, calls
+    assert 'module("pandascreen/board/ssd1306.py"' in open(os.path.join(BOARD, "manifest.py")).read()
+    for folder, dirs, _files in os.walk(os.path.join(FIRMWARE, "pandascreen")):
+        assert not [d for d in dirs if d in ("third_party", "vendor", "vendored", "micropython-lib")], folder
+    for e in flash.board_entries():
+        assert e.source.startswith(os.path.join(FIRMWARE, "pandascreen") + os.sep), e.source
 
 
 # -- compile and run --------------------------------------------------------------------------------
@@ -184,7 +173,7 @@ def test_compiled_tree_runs_under_micropython(build):
     out = run_micropython(
         "import pandascreen.core.util as u\n"
         "from pandascreen.core import cbor\n"
-        "import ssd1306\n"
+        "from pandascreen.board import ssd1306\n"
         "print(u.__file__)\n"
         "print(ssd1306.__file__)\n"
         "print(u.hexlify(bytes([1, 171, 255])))\n"
@@ -192,7 +181,7 @@ def test_compiled_tree_runs_under_micropython(build):
         libs=[os.path.join(d, "lib")])
     lines = out.split()
     assert lines[0] == "/lib/pandascreen/core/util.mpy"  # the compiled module, not a .py
-    assert lines[1] == "/lib/ssd1306.mpy"
+    assert lines[1] == "/lib/pandascreen/board/ssd1306.mpy"
     assert lines[2] == "01abff"
     assert lines[3] == "a1616182" + "0102"
 
@@ -253,10 +242,11 @@ def test_flash_onto_fake_board(build, tmp_path, monkeypatch, raw_paste):
     dev = fake_serial.FakeMicroPython(str(tmp_path / "board"), raw_paste=raw_paste)
     fake_serial.install(monkeypatch, {"/dev/ttyACM0": dev})
     # left over from an older flash: a source that would shadow the new .mpy, the old flat layout,
-    # a shadowing copy of the driver; and a user's own module, which stays
+    # a source shadowing the driver's .mpy; and a user's own modules, which stay
     old = os.path.join(dev.root, "lib", "pandascreen")
     os.makedirs(os.path.join(old, "core"))
-    for rel in ("core/util.py", "util.mpy", "cbor.mpy", "ssd1306.mpy"):
+    os.makedirs(os.path.join(old, "board"))
+    for rel in ("core/util.py", "util.mpy", "cbor.mpy", "ssd1306.mpy", "board/ssd1306.py"):
         with open(os.path.join(old, rel), "w") as fh:
             fh.write("OLD = 1\n")
     for rel in ("ssd1306.py", "mine.py"):
@@ -269,10 +259,10 @@ def test_flash_onto_fake_board(build, tmp_path, monkeypatch, raw_paste):
             assert dev.read_file(remote) == fh.read(), remote
     files = dev.files()
     for gone in ("/lib/pandascreen/core/util.py", "/lib/pandascreen/util.mpy", "/lib/pandascreen/cbor.mpy",
-                 "/lib/pandascreen/ssd1306.mpy", "/lib/ssd1306.py"):
+                 "/lib/pandascreen/ssd1306.mpy", "/lib/pandascreen/board/ssd1306.py"):
         assert gone not in files
-    assert "/lib/mine.py" in files
-    assert sorted(files) == sorted(remotes(plan) + ["/lib/mine.py"])
+    assert "/lib/mine.py" in files and "/lib/ssd1306.py" in files  # not ours: a user's own driver stays
+    assert sorted(files) == sorted(remotes(plan) + ["/lib/mine.py", "/lib/ssd1306.py"])
     log = err.getvalue()
     assert "util.mpy" in log and "main.py" in log and "100%" in log  # plain per-file lines (not a TTY)
     assert "%d file(s) written" % len(plan) in out.getvalue()
@@ -292,8 +282,8 @@ def test_flash_cli_end_to_end(tmp_path, monkeypatch, capsys):
                  "--build-dir", str(tmp_path / "b")]) == 0
     captured = capsys.readouterr()
     assert "flashed /dev/ttyACM0" in captured.out and "MicroPython 1.27.0" in captured.out
-    for must in ("/lib/pandascreen/__init__.mpy", "/lib/pandascreen/core/controller.mpy", "/lib/ssd1306.mpy",
-                 "/main.py"):
+    for must in ("/lib/pandascreen/__init__.mpy", "/lib/pandascreen/core/controller.mpy",
+                 "/lib/pandascreen/board/ssd1306.mpy", "/main.py"):
         assert must in dev.files()
     assert dev.interrupts >= 1
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from mpy import FIRMWARE, HERE, run_micropython, run_unix32
+from mpy import FIRMWARE, HERE, PICO_W_HEAP_KB, run_micropython, run_scenario
 
 
 @pytest.fixture(scope="module")
@@ -99,10 +99,10 @@ import sys
 %(imports)s
 from pandascreen.core import cbor, crypto, operation
 from pandascreen.core.util import hexlify, unhexlify
-import ssd1306
+from pandascreen.board import ssd1306
 import vectors
 print("file", operation.__file__)
-print("driver", ssd1306.__file__, ssd1306.SSD1306_I2C.__name__)
+print("driver", ssd1306.__file__, ssd1306.SSD1306.__name__)
 print("modules", len([m for m in sys.modules if m.startswith("pandascreen")]))
 print("failures", len(vectors.check_all(operation, unhexlify, hexlify, cbor, crypto.blake3)))
 """
@@ -126,29 +126,32 @@ def compiled_tree(tmp_path_factory):
 
 
 def test_mpy_cross_compiled_core_imports_and_matches_vectors(compiled_tree, vector_lib):
-    """Every module the board manifest names (core + board + micropython-lib's ssd1306), compiled by
+    """Every module the board manifest names (core + board + the SSD1306 driver), compiled by
     mpy-cross as `flash` does, imports under real MicroPython, and the core signs and hashes correctly."""
     lib, modules = compiled_tree
     assert {"pandascreen.core.cbor", "pandascreen.core.operation", "pandascreen.core.store", "pandascreen.core.sync",
             "pandascreen.core.layout", "pandascreen.board.board", "pandascreen.core._ed25519_py",
-            "pandascreen.core._blake3_py", "ssd1306"} <= set(modules)
+            "pandascreen.core._blake3_py", "pandascreen.board.ssd1306"} <= set(modules)
     imports = "\n".join("import %s" % m for m in modules)
     out = run_micropython(COMPILED_TREE_SCRIPT % {"imports": imports}, libs=[lib, vector_lib])
     assert "file /lib/pandascreen/core/operation.mpy" in out, out
-    assert "driver /lib/ssd1306.mpy SSD1306_I2C" in out, out
+    assert "driver /lib/pandascreen/board/ssd1306.mpy SSD1306" in out, out
     assert "modules %d" % len([m for m in modules if m.startswith("pandascreen")]) in out, out
     assert "failures 0" in out, out
 
 
 def test_compiled_tree_imports_in_a_pico_sized_heap(compiled_tree):
-    """Every flashed module at once (more than main.py needs) loads from its .mpy on the 32-bit unix
-    MicroPython capped at a Pico W's 180 KB heap, leaving room to work. (The signing vectors run
-    above, without the cap: with all modules resident they no longer fit beside them.)"""
+    """Every flashed module at once (far more than main.py needs: the all-venues overview, the
+    store and sync code a satellite never loads) loads from its .mpy under the Pico W's 180 KB
+    heap after Wi-Fi, leaving 32 KB.  Not the satellite's working set (tests/test_board.py holds
+    that to PICO_W_LIVE_BUDGET), so its budget is the whole heap less those 32 KB: measured,
+    141 KB live on the WebAssembly port (146 KB on a 32-bit unix build, where the two 10 KB feed
+    buffers in one 20 KB piece no longer fit beside it).  (The signing vectors run above, without
+    a budget: they do not fit beside all the modules either.)"""
     lib, modules = compiled_tree
     imports = "\n".join("import %s" % m for m in modules)
-    out = run_unix32("import gc\n" + imports + "\nimport ssd1306\n"
-                     "print('driver', ssd1306.__file__)\n"
-                     "gc.collect()\nprint('free', gc.mem_free())\n", heapsize="180K", libs=[lib])
-    assert "driver %s/ssd1306.mpy" % lib in out, out
-    free = int(out.split("free ")[1].split()[0])
-    assert free > 32 * 1024, "only %d bytes of a 180 KB heap left after importing the flashed tree" % free
+    runs = run_scenario("compiled tree imports", "# live: start\n" + imports + "\n# live: imports\n"
+                        "from pandascreen.board import ssd1306\nprint('driver', ssd1306.__file__)\n",
+                        budget=(PICO_W_HEAP_KB - 32) * 1024, libs=[lib])
+    for runtime, out in runs:
+        assert "/pandascreen/board/ssd1306.mpy" in out.split("driver ")[1].split()[0], out

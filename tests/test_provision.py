@@ -313,7 +313,7 @@ def test_provision_micropython_board(board, tmp_path, pskfile, capsys):
     out, err = capsys.readouterr()
     assert rc == 0, err
     files = board.files()
-    for flashed in ("/lib/pandascreen/core/util.mpy", "/lib/pandascreen/core/cbor.mpy", "/lib/ssd1306.mpy",
+    for flashed in ("/lib/pandascreen/core/util.mpy", "/lib/pandascreen/core/cbor.mpy", "/lib/pandascreen/board/ssd1306.mpy",
                     "/main.py"):
         assert flashed in files
     seed = board.read_file("/device.key")

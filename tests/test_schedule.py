@@ -292,12 +292,13 @@ def test_signed_operations_fed_incrementally_equal_a_rebuild_from_the_store():
         assert neutral_of(sch) == neutral_of(Schedule.from_store(store, LOG))
 
 
-@pytest.mark.parametrize("runtime", ["wasm", "unix32-180K"])
-def test_schedule_under_micropython_matches_cpython(runtime):
+def test_schedule_under_micropython_matches_cpython():
     """The incremental schedule (own binary search, slots ignored, tuple stamps) on real
-    MicroPython: the WebAssembly port, and the 32-bit unix port in a Pico-sized heap."""
+    MicroPython in a Pico W's heap (tests/mpy.py run_scenario: the live-heap budget on the
+    WebAssembly port, a hard 180 KB heap where a 32-bit unix build is named)."""
     from tests import mpy
     code = """
+# live: start
 import gc
 # collect every 8 KB: MicroPython's GC neither moves objects nor runs before the heap is full,
 # so without it 600 updates leave the few live objects spread over all 180 KB and no 2 KB
@@ -341,21 +342,22 @@ for i in range(N):
 b = Schedule()
 for k in range(N):
     b.apply(*op(k * 7 % N))  # another order: 7 and N are coprime
+# live: applied
 sa, sb = summary(a), summary(b)
 print("converged", sa == sb, len(a.all_events()))
 print("SUMMARY-START")
 for line in sa:
     print(line)
 """
-    out = mpy.run_micropython(code) if runtime == "wasm" else mpy.run_unix32(code, heapsize="180K")
-    assert "converged True" in out, out
-    mp_summary = out.split("SUMMARY-START\n", 1)[1].strip().split("\n")
     ns = {}
     exec(code.split("a = Schedule()")[0].replace("gc.threshold(8192)", ""), ns)
     cp = ns["Schedule"]()
     for i in range(ns["N"]):
         cp.apply(*ns["op"](i))
-    assert mp_summary == ns["summary"](cp)
+    for _runtime, out in mpy.run_scenario("schedule", code):
+        assert "converged True" in out, out
+        mp_summary = out.split("SUMMARY-START\n", 1)[1].strip().split("\n")
+        assert mp_summary == ns["summary"](cp)
 
 
 @pytest.mark.parametrize("page", [1, 2, 3, 500])

@@ -1,5 +1,13 @@
-"""Golden vectors: p2panda-core 0.7 ``src/serde.rs`` fixtures (A–C, upstream) and Node
-Extensions Format vectors derived in shared/P2PANDA_FORMAT.md §2.2 (D, E)."""
+"""Golden vectors of the p2panda-core 0.7 header format, each derived, not copied.
+
+How: tests/test_vectors_derived.py computes every value below again with cbor2 (minimal CBOR),
+PyNaCl (Ed25519, deterministic) and the blake3 wheel -- none of them pandascreen's code -- from
+the rules in shared/P2PANDA_FORMAT.md (§1.2 field order, §1.3 signed and hashed bytes, §1.7 the
+Node Extensions Format) and these inputs: the signing key SEED; A = seq 0, no body; B = seq 0,
+body "Hello, Sloth!"; C = seq 1, no body, backlink B's id; D = seq 0, body CBOR("Hello, Panda!")
+with the extension [1, 0, BLAKE3(BLAKE3("shirokuma-cafe")), 1.7e15 µs, false]; E = seq 1, no
+body, backlink D's id, the same extension.  (A–C use the inputs of p2panda-core's own serde
+tests, so their bytes can also be compared with a p2panda-core build.)"""
 
 SEED = "f47b55d7a1cc5ee3effd80a4e4a0c33112317d0432da9de6ae019ae7e78e16aa"
 PUBLIC_KEY = "e415c4190cc7f1647a592ebf8e5f905c2adef9948b175b2b5c11e14511b51620"

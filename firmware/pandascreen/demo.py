@@ -121,16 +121,18 @@ for i in range(0, 1024, 64):
 
 
 def _micropython_satellite(port, org_pk):
-    """Run the satellite under the 32-bit unix MicroPython (180 KB heap, like a Pico W) when that
-    binary is here; (title, PIL image) or None."""
+    """Run the satellite under a 32-bit unix MicroPython (180 KB heap, like a Pico W) when
+    $PANDASCREEN_MICROPYTHON_UNIX32 names one (the WebAssembly port has no sockets); (title, PIL
+    image) or None."""
     from PIL import Image
+    from pandascreen.bench import micropython as ports
     try:
-        from pandascreen.bench import board as board_bench
-        board_bench.unix32_binary()
-    except (ImportError, FileNotFoundError):
+        if not ports.unix32_binary():
+            return None
+    except ports.HarnessMissing:
         return None
     code = SATELLITE_MPY % {"fid": demofest.FESTIVAL_ID, "org": org_pk.hex(), "port": port, "now": NOW}
-    proc = board_bench.run_unix32(code, timeout=60)
+    proc = ports.run_unix32(code, "180K", timeout=60)
     out = dict(line.split(" ", 1) for line in proc.stdout.splitlines() if " " in line)
     assert proc.returncode == 0 and out.get("feeds", "").startswith("1 "), proc.stdout + proc.stderr
     fb = bytes.fromhex("".join(out["fb%02d" % i] for i in range(16)))
@@ -385,7 +387,8 @@ def run(out_dir, quiet=False, use_iroh=True):
             % (feed_srv.port, demofest.FESTIVAL_ID, len(source.get()), shown))
         mpy = _micropython_satellite(feed_srv.port, org_pk)
         if mpy is None:
-            say("   (no 32-bit unix MicroPython here: the satellite ran its MicroPython loop on CPython)")
+            say("   (no 32-bit unix MicroPython here (%s): the satellite ran its MicroPython loop on CPython)"
+                % "PANDASCREEN_MICROPYTHON_UNIX32 not set")
             save(img, "satellite-feed", "the satellite board (MicroPython loop on CPython) drawing the feed", 4)
         else:
             assert mpy[0] == shown, mpy[0]

@@ -123,7 +123,7 @@ def build_parser():
     # flash -----------------------------------------------------------------------------------
     p = sub.add_parser("flash", allow_abbrev=False, help="compile the MicroPython core with mpy-cross and copy it to a board",
                        description="Compile what firmware/pandascreen/board/manifest.py names (core, board glue, "
-                                   "micropython-lib's ssd1306) with mpy-cross and copy it, with main.py, to a "
+                                   "the SSD1306 driver) with mpy-cross and copy it, with main.py, to a "
                                    "MicroPython board with mpremote.")
     p.add_argument("--port", metavar="DEV", help="serial port, e.g. /dev/ttyACM0")
     p.add_argument("--board", help="board name (must be a MicroPython board)")

@@ -3,12 +3,12 @@
 What goes onto the board is decided by ``firmware/pandascreen/board/manifest.py``, a micropython-lib
 style manifest (evaluated by :mod:`pandascreen_host.mpy_manifest`):
 
-* modules (``package``/``module``/``require``) are compiled with mpy-cross to ``/lib/<path>.mpy``,
-  keeping package folders: ``/lib/pandascreen/core/cbor.mpy``, ``/lib/ssd1306.mpy``;
+* modules (``package``/``module``) are compiled with mpy-cross to ``/lib/<path>.mpy``, keeping
+  package folders: ``/lib/pandascreen/core/cbor.mpy``, ``/lib/pandascreen/board/ssd1306.mpy``;
 * ``root_file("main.py")`` is copied as source to ``/main.py`` (MicroPython runs it after boot).
 
-``require("ssd1306")`` resolves in ``board/third_party/micropython-lib`` (micropython-lib's driver,
-vendored unchanged, see UPSTREAM.txt there), passed as ``$(MPY_LIB_DIR)`` so flashing needs no network.
+Everything the manifest names is in this package (the SSD1306 driver is ours, ``board/ssd1306.py``),
+so flashing needs no network and no other checkout.
 
 The build folder is an image of the board's filesystem (``BUILD/lib/...``, ``BUILD/main.py``). Before
 anything is copied the board's ``sys.implementation._mpy`` is compared with the version mpy-cross
@@ -49,11 +49,6 @@ def manifest_path(fw_dir=None):
     return os.path.join(fw_dir or firmware_dir(), "pandascreen", "board", "manifest.py")
 
 
-def mpy_lib_dir(fw_dir=None):
-    """The vendored micropython-lib folder that ``require()`` searches."""
-    return os.path.join(fw_dir or firmware_dir(), "pandascreen", "board", "third_party", "micropython-lib")
-
-
 def remote_path(entry):
     """Where a :class:`~pandascreen_host.mpy_manifest.ManifestEntry` goes on the board."""
     if entry.kind == "root":
@@ -67,23 +62,11 @@ def board_entries(fw_dir=None):
     path = manifest_path(fw_dir)
     if not os.path.isfile(path):
         raise UserError("no board manifest at %s" % path)
-    entries = mpy_manifest.evaluate(path, mpy_lib_dir=mpy_lib_dir(fw_dir)).entries
+    entries = mpy_manifest.evaluate(path).entries
     if "/main.py" not in [remote_path(e) for e in entries]:
         raise UserError("%s puts no main.py on the board (add root_file(\"main.py\")): "
                         "a flashed board would not start" % path)
     return entries
-
-
-def required_module_dirs(fw_dir=None):
-    """Folders of the modules ``require()`` pulls in (e.g. micropython-lib's ssd1306), for running the
-    board code from source: put them on MicroPython's path beside ``firmware/``."""
-    dirs = []
-    for e in board_entries(fw_dir):
-        if e.package and e.kind == "mpy":
-            d = os.path.dirname(e.source)
-            if d not in dirs:
-                dirs.append(d)
-    return dirs
 
 
 # -- mpy-cross -------------------------------------------------------------------------------------

@@ -11,8 +11,9 @@ names, arguments and meaning (paths relative to the manifest; ``package(path, fi
 base_path=".", opt=None)`` walks ``base_path/path`` for ``.py`` files, or takes ``files`` relative
 to the package; ``module(path, base_path=".", opt=None)``; ``require(name, library=None)`` runs
 ``<library>/**/<name>/manifest.py``; ``$(MPY_LIB_DIR)`` registers micropython-lib's
-``micropython``, ``python-stdlib`` and ``python-ecosys`` folders as libraries), so micropython-lib's
-own package manifests (e.g. ``ssd1306/manifest.py``) run unchanged. One verb is ours:
+``micropython``, ``python-stdlib`` and ``python-ecosys`` folders as libraries), so a user's manifest
+that ``require()``s from a micropython-lib checkout of their own runs unchanged (ours names only
+modules of this package). One verb is ours:
 ``root_file("main.py")``, a source file copied unchanged to the board's root, where MicroPython
 looks for ``boot.py`` and ``main.py``.
 

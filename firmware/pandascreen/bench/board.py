@@ -1,75 +1,70 @@
-"""Benchmark section: what a Pico W pays to check signed data, measured on the 32-bit MicroPython.
+"""Benchmark section: what a Pico W pays to check signed data, measured on MicroPython 1.27.
 
 The board has no PyNaCl or blake3 wheel, so it runs the pure-Python Ed25519/BLAKE3 of
-``pandascreen.core``.  This section runs them on the 32-bit unix port of MicroPython with the
-Pico W's heap as a hard cap (``-X heapsize=180K``; 31-bit small ints and 16-bit bignum digits
-as on an RP2040) and prints, beside each figure, its floor measured in the same run: the same
-work on CPython with the PyNaCl/blake3 wheels (CPU time, median of batches).
+``pandascreen.core``.  This section runs them on MicroPython (bench/micropython.py: a 32-bit unix
+build with the Pico W's heap as a hard cap, ``-X heapsize=180K``, where
+$PANDASCREEN_MICROPYTHON_UNIX32 names one; else the npm WebAssembly port, also 32-bit) and
+prints, beside each figure, its floor measured in the same run: the same work on CPython with
+the PyNaCl/blake3 wheels (CPU time, median of batches).
 
 - time per Ed25519 verification, per full operation check (decode + signature + payload
   hash) and per BLAKE3 of 1 KiB, two ways: wall time of each call inside MicroPython (median,
   min..max over repeats after warm-up), and CPU time per call, from the child's rusage over a
   batch minus a run of the same script without the batch (min of 3).  On a machine busy with
   other work the wall times spread; the CPU time is what a board, running nothing else, pays;
-- heap: bytes kept live by importing the core, and the smallest ``-X heapsize`` (bisected)
-  that still imports the core and checks one operation -- the honest peak, since MicroPython
-  only collects when an allocation fails;
-- an RP2040 @ 133 MHz estimate = unix-port CPU time x FACTOR, where FACTOR is the single-core
-  speed ratio of this host to the RP2040 from CoreMark: the RP2040 scores 227.96 at 125 MHz
-  (arduino-pico, gcc -Os), i.e. 242.6 at 133 MHz, and a current x86 core ~5 CoreMark/MHz
-  (4..7 gives the low..high bound) at this host's clock from /proc/cpuinfo.  It is an
-  estimate, printed as such, until someone times a real board.
-
-The binary is found by ``unix32_binary()`` (shared with tests/mpy.py): $PANDASCREEN_MICROPYTHON_UNIX32,
-else <repo>/../shared/tools/micropython-unix32, else build/micropython-unix32 from
-``make micropython-unix32 MICROPYTHON_DIR=...``.
+- heap: bytes kept live by importing the core (gc.collect(); gc.mem_alloc()); with a 32-bit unix
+  build, also the smallest ``-X heapsize`` (bisected) that still imports the core and checks one
+  operation -- the honest peak, since MicroPython only collects when an allocation fails;
+- an RP2040 estimate, labelled as one: CPU time here x a fixed factor per port and kind of work
+  (``RP2040_FACTORS``), each the time an emulated RP2040 took (MicroPython 1.27's rp2 port at
+  125 MHz in rp2040js: one Ed25519 verify 1.24 s, a feed update check 1.08 s, one 128x64 frame
+  0.2 s, the first screen 2.8 s) over the CPU time the same work took on that port here (median
+  of batches, a 2.0 GHz x86-64 shared by other jobs: unix32 verify 20.1 ms, update check 22.6 ms,
+  frame 5.4 ms; WebAssembly 17.8, 26.1 and 20.8 ms).  The factors differ by kind because the two
+  ports do: the WebAssembly port runs big-integer code (Ed25519) about as fast as the unix port
+  but small-integer Python (drawing, BLAKE3) about 4x slower (frame 3.9x, BLAKE3 of 1 KiB 4.3x).
+  BLAKE3 is counted as small-integer work, like the frame.  On a faster or slower host the
+  estimates scale with it.  Why not a CoreMark ratio (the RP2040's 228 at 125 MHz against ~5
+  CoreMark/MHz for a desktop core): it says 0.41-0.47 s per verify, about 2.5x too little, since
+  pure-Python big-integer code gains less from a desktop core than CoreMark does.
 """
 
 import os
 import resource
-import subprocess
-import tempfile
 import time
 
+from pandascreen.bench import micropython as ports
 from pandascreen.bench import timed
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-FIRMWARE = os.path.dirname(os.path.dirname(HERE))
-ROOT = os.path.dirname(FIRMWARE)
-UNIX32_CANDIDATES = (
-    os.path.join(os.path.dirname(ROOT), "shared", "tools", "micropython-unix32"),
-    os.path.join(ROOT, "build", "micropython-unix32"),  # make micropython-unix32 MICROPYTHON_DIR=...
-)
 PICO_W_HEAP_KB = 180
-RP2040_COREMARK_125MHZ = 227.96
-RP2040_MHZ = 133
-HOST_COREMARK_PER_MHZ = (4.0, 5.0, 7.0)  # low, assumed, high
 CORE_MODULES = "cbor, crypto, operation, schema, store, schedule, layout, font, config"
+# measured on an emulated RP2040 (MicroPython 1.27 rp2 port, 125 MHz, rp2040js), seconds
+RP2040_EMULATED = {"verify_us": 1.24, "update_us": 1.08, "frame_us": 0.2, "first_screen": 2.8}
+# RP2040 seconds per CPU second on each port, by kind of work: the emulated figure over this
+# host's CPU time for the same work (module doc)
+RP2040_FACTORS = {
+    "unix32": {"big_int": 1.24 / 0.0201, "feed": 1.08 / 0.0226, "small_int": 0.2 / 0.0054},
+    "wasm": {"big_int": 1.24 / 0.0178, "feed": 1.08 / 0.0261, "small_int": 0.2 / 0.0208},
+}
+KIND = {"verify_us": "big_int", "op_check_us": "big_int", "blake3_1k_us": "small_int",
+        "update_us": "feed", "first_us": "feed", "frame_us": "small_int"}
 
 
-def unix32_binary():
-    """Path of the 32-bit unix MicroPython; FileNotFoundError saying how to get one."""
-    env = os.environ.get("PANDASCREEN_MICROPYTHON_UNIX32")
-    candidates = (env,) if env else UNIX32_CANDIDATES
-    for path in candidates:
-        if path and os.path.isfile(path) and os.access(path, os.X_OK):
-            return path
-    raise FileNotFoundError(
-        "32-bit MicroPython not found (looked at %s); build it with "
-        "`make micropython-unix32 MICROPYTHON_DIR=/path/to/micropython-v1.27.0` or set "
-        "PANDASCREEN_MICROPYTHON_UNIX32" % ", ".join(p for p in candidates if p))
+def rp2040_seconds(port, key, cpu_us):
+    """The RP2040 estimate for ``cpu_us`` of work ``key`` on ``port`` (see the module doc)."""
+    return cpu_us / 1e6 * RP2040_FACTORS[port][KIND[key]]
 
 
-def run_unix32(code, heapsize="%dK" % PICO_W_HEAP_KB, libs=None, timeout=600):
-    """Run ``code`` as a script under the 32-bit MicroPython with ``libs`` (default firmware/)
-    as MICROPYPATH and a hard heap cap; returns the CompletedProcess (text output)."""
-    env = dict(os.environ, MICROPYPATH=os.pathsep.join(libs or [FIRMWARE]))
-    with tempfile.TemporaryDirectory() as d:
-        script = os.path.join(d, "main.py")
-        with open(script, "w") as fh:
-            fh.write(code)
-        return subprocess.run([unix32_binary(), "-X", "heapsize=%s" % heapsize, script],
-                              capture_output=True, text=True, timeout=timeout, cwd=d, env=env)
+def factors_line(port):
+    f = RP2040_FACTORS[port]
+    return ("RP2040 estimate (not a measurement): CPU here x %.0f (big-integer work), x %.0f (feed check), x %.0f "
+            "(small-integer work: drawing, BLAKE3) = an emulated RP2040 (rp2 port at 125 MHz, rp2040js) over the "
+            "same work on this port on a 2.0 GHz x86-64 (bench/board.py)" % (f["big_int"], f["feed"], f["small_int"]))
+
+
+def run_port(code, heapsize="%dK" % PICO_W_HEAP_KB, libs=None, dirs=(), timeout=600):
+    """``code`` on the bench's port (bench/micropython.py ``run``); the CompletedProcess."""
+    return ports.run(code, libs=libs, dirs=dirs, heapsize=heapsize, timeout=timeout)
 
 
 def _sample_op():
@@ -86,13 +81,11 @@ def _sample_op():
 
 # Runs under MicroPython: the op, key and data every measurement uses.
 _SETUP = """
+# live: start
 import gc, time
-gc.collect()
-base = gc.mem_alloc()
 from pandascreen.core import %(core)s
 from pandascreen.core.util import unhexlify
-gc.collect()
-print("imports_live", gc.mem_alloc() - base)
+# live: imports
 hdr = unhexlify(%(hdr)r)
 body = unhexlify(%(body)r)
 pk = unhexlify(%(pk)r)
@@ -144,28 +137,33 @@ def _fields(out):
     return r
 
 
-def _child_cpu_seconds(code):
-    """User + system CPU seconds of one run of ``code`` under the 32-bit MicroPython."""
+def _child_cpu_seconds(code, dirs=()):
+    """User + system CPU seconds of one run of ``code`` under MicroPython."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    proc = run_unix32(code)
+    proc = run_port(code, dirs=dirs)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
-        raise RuntimeError("unix32 MicroPython failed:\n" + proc.stdout + proc.stderr)
+        raise RuntimeError("MicroPython failed:\n" + proc.stdout + proc.stderr)
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def cpu_us_per_call(setup, work, n, tries=3):
-    """CPU microseconds per ``work`` under MicroPython: (batch of n - setup alone) / n, min of tries."""
-    batch = min(_child_cpu_seconds(setup + _BATCH % {"n": n, "work": work}) for _ in range(tries))
-    alone = min(_child_cpu_seconds(setup) for _ in range(tries))
+def cpu_us_per_call(setup, work, n, tries=3, dirs=()):
+    """CPU microseconds per ``work`` under MicroPython: (batch of n - setup alone) / n, min of tries.
+    ``dirs``: folders of files the script reads (bench/micropython.py ``run_wasm``)."""
+    batch = min(_child_cpu_seconds(setup + _BATCH % {"n": n, "work": work}, dirs) for _ in range(tries))
+    alone = min(_child_cpu_seconds(setup, dirs) for _ in range(tries))
     return max(batch - alone, 0.0) / n * 1e6
 
 
 def min_heap_kb(code, lo=8, hi=PICO_W_HEAP_KB, step=2, libs=None):
-    """Smallest -X heapsize (KB, to ``step``) under which ``code`` prints "ok"; None if not even ``hi``.
+    """Smallest -X heapsize (KB, to ``step``) under which ``code`` prints "ok"; None if not even ``hi``,
+    or without a 32-bit unix build (only it has a hard cap).
     ``libs``: MICROPYPATH folders (default firmware/; bench/feed.py passes the flashed .mpy build)."""
+    if not ports.unix32_binary():
+        return None
+
     def fits(kb):
-        p = run_unix32(code, heapsize="%dK" % kb, libs=libs)
+        p = ports.run_unix32(code, "%dK" % kb, libs=libs)
         return p.returncode == 0 and "ok" in p.stdout
 
     if not fits(hi):
@@ -177,23 +175,6 @@ def min_heap_kb(code, lo=8, hi=PICO_W_HEAP_KB, step=2, libs=None):
         else:
             lo = mid
     return hi
-
-
-def host_mhz():
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("cpu MHz"):
-                    return float(line.split(":")[1])
-    except OSError:
-        pass
-    return None
-
-
-def rp2040_factors(mhz):
-    """(low, assumed, high) slowdown of an RP2040 @ 133 MHz against this host, from CoreMark."""
-    rp = RP2040_COREMARK_125MHZ * RP2040_MHZ / 125.0
-    return tuple(mhz * per_mhz / rp for per_mhz in HOST_COREMARK_PER_MHZ)
 
 
 def _cpython_floor(op, repeats, warmup):
@@ -217,6 +198,11 @@ def _cpython_floor(op, repeats, warmup):
     return {"verify_us": verify * 1e6, "op_check_us": check * 1e6, "blake3_1k_us": b3 * 1e6}
 
 
+def live_kb(out):
+    """{step: KB} of the "# live:" lines in ``out``."""
+    return dict((k, n / 1024.0) for k, n in ports.live_lines(out))
+
+
 def run(quick=False):
     repeats, warmup = (3, 1) if quick else (15, 3)
     op = _sample_op()
@@ -226,21 +212,19 @@ def run(quick=False):
     t = time.perf_counter()
     setup = _SETUP % args
     wall = setup + _WALL % args + "".join("each(%r, lambda: %s)\n" % kv for kv in _WORK.items())
-    proc = run_unix32(wall)
+    proc = run_port(wall)
     if proc.returncode != 0:
-        raise RuntimeError("unix32 MicroPython failed:\n" + proc.stdout + proc.stderr)
+        raise RuntimeError("MicroPython failed:\n" + proc.stdout + proc.stderr)
     f = _fields(proc.stdout)
     batch = {"verify_us": 5 if quick else 40, "op_check_us": 5 if quick else 40, "blake3_1k_us": 20 if quick else 200}
-    mhz = host_mhz()
     r = {
-        "header_bytes": len(op.header_bytes), "body_bytes": len(op.body), "repeats": repeats, "warmup": warmup,
-        "heap_kb": PICO_W_HEAP_KB, "imports_live_bytes": f["imports_live"][0],
-        "unix32": {k: {"median": f[k][0], "min": f[k][1], "max": f[k][2],
-                       "cpu": cpu_us_per_call(setup, work, batch[k], tries=1 if quick else 3)}
-                   for k, work in _WORK.items()},
+        "port": ports.port_name(), "header_bytes": len(op.header_bytes), "body_bytes": len(op.body),
+        "repeats": repeats, "warmup": warmup, "heap_kb": PICO_W_HEAP_KB,
+        "imports_live_kb": live_kb(proc.stdout)["imports"],
+        "micropython": {k: {"median": f[k][0], "min": f[k][1], "max": f[k][2],
+                            "cpu": cpu_us_per_call(setup, work, batch[k], tries=1 if quick else 3)}
+                        for k, work in _WORK.items()},
         "cpython_floor": _cpython_floor(op, repeats, warmup),
-        "host_mhz": mhz,
-        "rp2040_factor": rp2040_factors(mhz) if mhz else None,
     }
     step = 8 if quick else 2
     r["min_heap_kb_core_and_op_check"] = min_heap_kb(_FITS % args, step=step)
@@ -250,31 +234,39 @@ def run(quick=False):
     return r
 
 
+def port_label(port):
+    return ("MicroPython 32-bit unix port, -X heapsize=%dK" % PICO_W_HEAP_KB if port == "unix32"
+            else "MicroPython WebAssembly port (npm; no %s, so no hard heap cap)" % ports.UNIX32_ENV)
+
+
 def report(r):
-    lines = ["pandascreen board benchmark: pure-Python crypto on MicroPython 32-bit unix port, "
-             "-X heapsize=%dK (op: %d-byte header, %d-byte body; median of %d after %d warm-up)"
-             % (r["heap_kb"], r["header_bytes"], r["body_bytes"], r["repeats"], r["warmup"]), ""]
-    fac = r["rp2040_factor"]
-    lines.append("%-33s %9s %16s %18s %14s" % ("", "unix32 ms", "wall median", "RP2040@133 est. s", "CPython floor"))
-    lines.append("%-33s %9s %16s %18s %14s" % ("", "CPU/call", "(min..max) ms", "(low..high)", "(wheels)"))
+    lines = ["pandascreen board benchmark: pure-Python crypto on %s (op: %d-byte header, %d-byte body; "
+             "median of %d after %d warm-up)" % (port_label(r["port"]), r["header_bytes"], r["body_bytes"],
+                                                 r["repeats"], r["warmup"]), ""]
+    lines.append("%-33s %9s %16s %15s %10s %14s" % ("", "MPy ms", "wall median", "RP2040 est. s", "emulated",
+                                                    "CPython floor"))
+    lines.append("%-33s %9s %16s %15s %10s %14s" % ("", "CPU/call", "(min..max) ms", "(estimate)", "RP2040 s",
+                                                    "(wheels)"))
     names = (("verify_us", "Ed25519 verify (signature only)"), ("op_check_us", "operation check (decode+verify)"),
              ("blake3_1k_us", "BLAKE3 of 1 KiB"))
     for key, label in names:
-        u = r["unix32"][key]
-        est = "%.2f (%.2f..%.2f)" % tuple(u["cpu"] * x / 1e6 for x in (fac[1], fac[0], fac[2])) if fac else "?"
-        lines.append("%-33s %9.2f %16s %18s %11.1f us" % (
+        u = r["micropython"][key]
+        emulated = RP2040_EMULATED.get(key)
+        lines.append("%-33s %9.2f %16s %15s %10s %11.1f us" % (
             label, u["cpu"] / 1e3, "%.1f (%.1f..%.1f)" % (u["median"] / 1e3, u["min"] / 1e3, u["max"] / 1e3),
-            est, r["cpython_floor"][key]))
+            "%.2f" % rp2040_seconds(r["port"], key, u["cpu"]), "%.2f" % emulated if emulated else "-",
+            r["cpython_floor"][key]))
     lines.append("")
-    lines.append("heap: importing the core keeps %.1f KB live; smallest heap that imports the core and checks one "
-                 "operation: %s KB (crypto+operation only: %s KB), to %d KB, against the Pico W's ~%d KB"
-                 % (r["imports_live_bytes"] / 1024.0, r["min_heap_kb_core_and_op_check"],
-                    r["min_heap_kb_crypto_and_op_check"], r["min_heap_step_kb"], r["heap_kb"]))
-    if fac:
-        lines.append("RP2040 estimate: x%.0f (x%.0f..x%.0f) = this host at %.0f MHz x %.0f (%.0f..%.0f) CoreMark/MHz "
-                     "/ RP2040 CoreMark %.1f at %d MHz (227.96 at 125 MHz, scaled)"
-                     % (fac[1], fac[0], fac[2], r["host_mhz"], HOST_COREMARK_PER_MHZ[1], HOST_COREMARK_PER_MHZ[0],
-                        HOST_COREMARK_PER_MHZ[2], RP2040_COREMARK_125MHZ * RP2040_MHZ / 125.0, RP2040_MHZ))
+    heap = "heap: importing the core keeps %.1f KB live" % r["imports_live_kb"]
+    if r["min_heap_kb_core_and_op_check"] is not None:
+        heap += ("; smallest heap that imports the core and checks one operation: %s KB (crypto+operation only: "
+                 "%s KB), to %d KB, against the Pico W's ~%d KB" % (
+                     r["min_heap_kb_core_and_op_check"], r["min_heap_kb_crypto_and_op_check"],
+                     r["min_heap_step_kb"], r["heap_kb"]))
+    elif r["port"] == "wasm":
+        heap += "; smallest hard heap: not measured (needs %s)" % ports.UNIX32_ENV
     else:
-        lines.append("RP2040 estimate: unknown host clock (no cpu MHz in /proc/cpuinfo)")
+        heap += "; the imports and one operation check do not fit %d KB" % r["heap_kb"]
+    lines.append(heap)
+    lines.append(factors_line(r["port"]))
     return "\n".join(lines)

@@ -8,7 +8,7 @@ import machine
 
 from pandascreen.core import config as configmod, feed
 from pandascreen.board.board import FeedFile, Satellite
-from ssd1306 import SSD1306_I2C  # micropython-lib's driver, flashed by the manifest's require()
+from pandascreen.board.ssd1306 import SSD1306
 from pandascreen.core.screen import TimeFile
 
 
@@ -68,7 +68,7 @@ def main():
     scr = cfg.get("screen") or {}
     i2c = machine.I2C(scr.get("i2c_port", 0), sda=machine.Pin(scr.get("sda", 4)), scl=machine.Pin(scr.get("scl", 5)),
                       freq=400000)
-    oled = SSD1306_I2C(128, 64, i2c, scr.get("address", 0x3C))
+    oled = SSD1306(128, 64, i2c, scr.get("address", 0x3C))
     connect_wifi(cfg)
 
     def connect(host, port):

@@ -10,12 +10,11 @@ metadata(description="pandascreen for MicroPython boards (Pico W + SSD1306)", ve
 module("pandascreen/__init__.py", base_path="../..")
 package("pandascreen/core", base_path="../..")
 
-# the board glue, by name: board/ also holds this manifest, main.py and third_party/
+# the board glue, by name: board/ also holds this manifest and main.py
 package("pandascreen/board", files=("__init__.py", "board.py"), base_path="../..")
 
-# micropython-lib's SSD1306 driver, the top-level module `ssd1306` (`from ssd1306 import SSD1306_I2C`).
-# flash passes third_party/micropython-lib as $(MPY_LIB_DIR), so this resolves offline, unchanged.
-require("ssd1306")
+# our SSD1306 driver (written from the datasheet, on framebuf): /lib/pandascreen/board/ssd1306.mpy
+module("pandascreen/board/ssd1306.py", base_path="../..")
 
 # MicroPython runs /main.py from the filesystem root after boot: copied as source, not into /lib
 root_file("main.py")

@@ -1,7 +1,9 @@
-"""pandascreen's own bitmap font: 5x7 glyphs in a 6x8 cell.
+"""pandascreen's bitmap font: 5x7 glyphs in a 6x8 cell.
 
-The glyphs were drawn for pandascreen (no third-party font data).  Each glyph is 8 bytes,
-one per row from the top; bit 4 is the leftmost of the 5 columns.  Capitals and digits use
+The shapes are the classic 5x7 dot-matrix set, the one in the Hitachi HD44780U datasheet's
+character table: 52 of the 59 glyphs from space to "Z" and most lowercase letters are the same
+dot for dot.  Ours: lowercase descenders in row 7 (g j p q y), the accented letters, the
+ellipsis and the encoding.  Each glyph is 8 bytes, one per row from the top; bit 4 is the leftmost of the 5 columns.  Capitals and digits use
 rows 0-6 (the baseline is row 6); lowercase letters have their x-height in rows 2-6, and
 g j p q y put their tails in row 7.  The sixth column of the cell is the letter gap.
 

@@ -1,4 +1,4 @@
-"""[CPython] A TrueType face for the layout on large screens (the bundled DejaVu Sans Bold).
+"""[CPython] A TrueType face for the layout on large screens (the system's DejaVu Sans Bold, node/fonts).
 
 The layout (``pandascreen.core.layout``) sizes everything in cells of the 6x8 bitmap font times
 an integer ``scale``; this face keeps that contract so one layout serves both: text drawn at
@@ -28,7 +28,7 @@ class TrueTypeFace:
     CELL_H = CELL_H
 
     def __init__(self, path=None):
-        self.path = path or fonts.BOLD
+        self.path = path or fonts.bold()
         self._fonts = {}
 
     def font(self, scale):
@@ -62,7 +62,7 @@ _DEFAULT = []
 
 
 def default_face():
-    """The bundled face, loaded once per process."""
+    """The system's DejaVu Sans Bold (node/fonts), loaded once per process."""
     if not _DEFAULT:
         _DEFAULT.append(TrueTypeFace())
     return _DEFAULT[0]
