@@ -36,6 +36,9 @@ def test_device_syncs_and_renders_once(tmp_path, capsys):
     finally:
         server.stop()
     assert Image.open(str(png)).size == (128, 64)
+    # beside the emulated display: what it says, as the view it was drawn from
+    view = json.loads((tmp_path / "screen.png.json").read_text())
+    assert view["festival"] == "Pandafest 2026" and view["venue"] == demofest.VENUES[0][1], view
     assert "127.0.0.1:1" in capsys.readouterr().err  # the dead peer is reported, the live one used
     s = SqliteStore(str(tmp_path / "screen.db"))
     assert s.count() == store.count()

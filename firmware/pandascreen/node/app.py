@@ -5,6 +5,7 @@
 """
 
 import argparse
+import json
 import os
 import sqlite3
 import sys
@@ -54,11 +55,20 @@ class Screen:
             raise ScreenError("cannot write the emulated screen to %s: %s"
                               % (self.emulate_path, e.strerror or e))
 
+    view = None  # what the next image says (Device sets it); emulated, written beside the PNG
+
     def show(self, image):
+        """Put ``image`` on the panel; emulated, the PNG and, beside it as ``<png>.json``, the
+        view it was drawn from (what the screen says, for tests and the field test to read)."""
+        view, self.view = self.view, None
         if self.emulate_path:
             try:
                 image.convert("RGB").save(self._tmp(), format="PNG")
                 os.replace(self._tmp(), self.emulate_path)
+                if view is not None:
+                    with open(self._tmp(), "w", encoding="utf-8") as fh:
+                        json.dump(view, fh, default=str, sort_keys=True)
+                    os.replace(self._tmp(), self.emulate_path + ".json")
             except OSError as e:
                 raise ScreenError("cannot write the emulated screen to %s: %s"
                                   % (self.emulate_path, e.strerror or e))
@@ -122,6 +132,7 @@ class Device:
         # a view, or the all-venues board (Controller.view; the buttons turn its pages)
         img = display.render(view, getattr(self.screen, "kind", None) or self.cfg["display"],
                              getattr(self.screen, "size", None))
+        self.screen.view = view
         if self.oled_care is not None:
             now = self.clock()
             # None while the panel is off (festival closed); the minute tick calls again at opening

@@ -1,0 +1,133 @@
+"""Benchmark section: the field test at full size (node/fieldtest.py): real app processes, each in
+its own network namespace on a bridge, mDNS only, 38c3 shifted so that it is on now.
+
+Figures: cold start to the whole program on every screen, change to pixel, the time from the
+heal of a 30 s cut of half the screens to the change on their displays (once on a quiet machine,
+once with both cores loaded), and each idle screen's CPU and RSS.
+
+Floors, measured in the same run: the start-up of one app process (Python, imports, no network:
+``pandascreen --help``), the 38c3 program ingested into one SQLite store in-process (decode,
+verify, store), and one 128x64 frame rendered and written as PNG.  A screen's cold start cannot
+beat start-up + ingest; change to pixel cannot beat one frame.
+
+Sizes: ``PANDASCREEN_BENCH_SCREENS`` (default 50) and ``PANDASCREEN_BENCH_IDLE`` seconds of quiet
+(default 600); ``--quick``: 4 screens, a 5 s cut, 10 s of quiet.  Needs root (``ip netns``); it
+runs inside ``unshare -rnm`` with a private /run, so no namespace outlives it.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def _field(screens, partition, idle, hog, timeout):
+    script = 'mount -t tmpfs tmpfs /run && exec "$@"'
+    argv = ["unshare", "-rnm", "sh", "-c", script, "sh", sys.executable, "-m", "pandascreen.node.fieldtest",
+            "--screens", str(screens), "--partition", str(partition), "--idle", str(idle), "--timeout", str(timeout)]
+    if hog:
+        argv.append("--hog")
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout * 4 + partition + idle + 300)
+    lines = r.stdout.strip().splitlines()
+    try:
+        return json.loads(lines[-1])
+    except (IndexError, ValueError):
+        return {"error": (r.stdout + r.stderr)[-2000:]}
+
+
+def _floors():
+    from pandascreen.bench import timed
+    from pandascreen.node.fieldtest import SCHEDULE
+    start, _ = timed(lambda: subprocess.run([sys.executable, "-m", "pandascreen.node.app", "--help"],
+                                            capture_output=True, check=True), repeats=3)
+    with tempfile.TemporaryDirectory() as d:
+        db, key = os.path.join(d, "org.db"), os.path.join(d, "org.key")
+        subprocess.run([sys.executable, "-m", "pandascreen_host", "import", SCHEDULE, "--store", db, "--key", key],
+                       capture_output=True, check=True)
+        from pandascreen.node.sqlite_store import SqliteStore
+        src = SqliteStore(db)
+        items = [(op.header_bytes, op.body) for op in src.all_operations()]
+        src.close()
+        n = [0]
+
+        def ingest():
+            n[0] += 1
+            s = SqliteStore(os.path.join(d, "copy%d.db" % n[0]))
+            s.ingest_many(items)
+            s.close()
+        ingest_s, _ = timed(ingest, repeats=3)
+        frame_s = _frame_png_seconds(os.path.join(d, "copy1.db"), os.path.join(d, "frame.png"))
+    return {"startup_s": round(start, 3), "ingest_s": round(ingest_s, 3), "operations": len(items),
+            "frame_s": round(frame_s, 4)}
+
+
+def _frame_png_seconds(db, png):
+    """One 128x64 now/next frame of the first venue, rendered and written as PNG (what a screen
+    does after a change reached its schedule)."""
+    from pandascreen.bench import timed
+    from pandascreen.core import layout, operation
+    from pandascreen.core.schedule import Schedule
+    from pandascreen.node import display
+    from pandascreen.node.fieldtest import FESTIVAL
+    from pandascreen.node.sqlite_store import SqliteStore
+    s = SqliteStore(db)
+    sch = Schedule.from_store(s, operation.log_id_for_festival(FESTIVAL))
+    s.close()
+    at = sch.bounds()[0] + 3600
+
+    def frame():
+        display.render_view_image(layout.build_view(sch, 0, at), "ssd1306_128x64").save(png)
+    return timed(frame, repeats=5)[0]
+
+
+def run(quick=False):
+    if os.geteuid() != 0:
+        return {"skipped_reason": "needs root (ip netns)"}
+    screens = 4 if quick else int(os.environ.get("PANDASCREEN_BENCH_SCREENS", "50"))
+    idle = 10 if quick else int(os.environ.get("PANDASCREEN_BENCH_IDLE", "600"))
+    partition = 5 if quick else 30
+    t = time.time()
+    out = {"floors": _floors(), "quiet": _field(screens, partition, idle, False, 180),
+           "loaded": _field(screens, partition, 0, True, 180)}
+    out["seconds"] = round(time.time() - t)
+    return out
+
+
+def _row(label, spread, floor=None):
+    if not spread:
+        return "%-52s %s" % (label, "not measured")
+    text = "%-52s p50 %7.2f s  p99 %7.2f s  max %7.2f s" % (label, spread["p50"], spread["p99"], spread["max"])
+    return text + ("   floor %.2f s" % floor if floor is not None else "")
+
+
+def report(r):
+    if "skipped_reason" in r:
+        return "network (field test): not run: %s" % r["skipped_reason"]
+    f = r["floors"]
+    lines = ["network: real screens in namespaces, mDNS only, 38c3 on now (%d s)" % r["seconds"]]
+    for name in ("quiet", "loaded"):
+        res = r[name]
+        if "error" in res:
+            lines.append("  %s run failed: %s" % (name, res["error"][-300:]))
+            continue
+        tag = "%d screens, %s" % (res["screens"], "quiet machine" if name == "quiet" else "both cores loaded")
+        if name == "quiet":
+            lines.append(_row("  cold start to the whole program (%s)" % tag, res.get("cold_start_s"),
+                              f["startup_s"] + f["ingest_s"]))
+            lines.append(_row("  change to pixel (%s)" % tag, res.get("change_to_pixel_s"), f["frame_s"]))
+        lines.append(_row("  heal of a 30 s cut to the change on display (%s)" % tag, res.get("heal_to_pixel_s"),
+                          f["frame_s"]))
+        if res.get("idle"):
+            i = res["idle"]
+            lines.append("  idle %d s: screen CPU p50 %.2f%% max %.2f%% of a core, RSS p50 %.0f MB max %.0f MB; "
+                         "serve %.2f%%" % (i["seconds"], i["cpu_percent_of_a_core"]["p50"],
+                                           i["cpu_percent_of_a_core"]["max"], i["rss_mb"]["p50"],
+                                           i["rss_mb"]["max"], i["serve_cpu_percent"]))
+        lines.append("  steps that held: %s; tracebacks in the logs: %d; cut screens said: %s"
+                     % (", ".join("%s %s" % (k, "yes" if v else "NO") for k, v in sorted(res["ok"].items())),
+                        res.get("tracebacks", 0), ", ".join(res.get("cut_screens_say", [])) or "-"))
+    lines.append("  floors: app start-up %.2f s, 38c3 ingest into SQLite %.2f s (%d ops), one frame + PNG %.1f ms"
+                 % (f["startup_s"], f["ingest_s"], f["operations"], f["frame_s"] * 1000))
+    return "\n".join(lines)
