@@ -13,10 +13,12 @@ gone loads it into the receive buffer, checks it again like a fetched one (a cor
 oversize file is removed, never trusted) and shows that program marked "old feed HH:MM"
 until a peer answers, instead of a blank screen.
 
-The clock rule is the controller's (``controller.clock_trusted``): the good feed's issued-at
-is a lower bound for the time, beside 2020 and the last time saved (``TimeFile``); a clock
-below it shows "Clock not set" instead of a wrong now/next.  A feed past its ``valid_until``
-(Wi-Fi lost for hours) says so in the status line.
+The clock rule is the controller's (core/screen.py ``screen_time``): the shown feed's issued-at
+is signed evidence of the time beside the last time saved (``TimeFile``), and never moves the
+board's time more than CLOCK_SKEW past its own.  A feed from the future (a full peer whose clock
+runs ahead) is shown only while no other feed is, and never counts as a later feed: every correct
+feed replaces it, also one loaded from flash.  A feed past its ``valid_until`` (Wi-Fi lost for
+hours) says so in the status line.
 
 The feed servers are ``cfg["feed_addrs"]`` (main.py sets them from ``feed.feed_addrs``), else
 ``cfg["peer_addrs"]`` taken as feed servers (tests and the demo), plus what ``peers()`` finds.
@@ -34,8 +36,8 @@ import os
 import time
 
 from pandascreen.core import feed, layout
-from pandascreen.core.screen import (CLOCK_NOT_SET, NO_CLOCK, NO_PEERS, OFFLINE, SAVE_TIME_EVERY,
-                                         STARTING, SYNCED, clock_trusted, peer_name)
+from pandascreen.core.screen import (CLOCK_NOT_SET, NO_CLOCK, NO_PEERS, OFFLINE, SAVE_TIME_EVERY, STARTING,
+                                     SYNCED, from_the_future, peer_name, screen_time)
 from pandascreen.core.errors import PandascreenError
 
 CHUNK = 512  # bytes per socket read
@@ -86,7 +88,7 @@ class FeedFile:
 
 class Satellite:
     def __init__(self, cfg, canvas, show, width, height, palette="mono", clock=None, connect=None,
-                 log=None, time_file=None, peers=None, max_bytes=feed.MAX_FEED_BYTES, feed_file=None):
+                 log=None, time_file=None, peers=None, max_bytes=feed.MAX_FEED_BYTES, feed_file=None, synced=None):
         self.cfg = cfg
         self.canvas = canvas
         self.show = show
@@ -94,6 +96,7 @@ class Satellite:
         self.height = height
         self.palette = palette
         self.clock = clock or time.time
+        self._synced = synced  # () -> True once NTP set the clock, False when it could not (main.py)
         self.connect = connect
         self.log = log or (lambda msg: None)
         self._peers = peers
@@ -133,7 +136,8 @@ class Satellite:
         return found
 
     def fetch(self, now):
-        """Ask the peers in turn until one gives a good feed; True if a new one was taken."""
+        """Ask the peers in turn until one gives a good feed that is not from the future (then that
+        peer is asked first next time); True if a new one was taken."""
         self._fetched_at = now
         peers = self.peers()
         if not peers:
@@ -142,21 +146,25 @@ class Satellite:
         if self.connect is None:
             self.sync_state = OFFLINE
             return False
+        taken = reached = False
         for peer in peers:
             try:
-                taken = self._fetch_from(peer)
+                taken = self._fetch_from(peer, now) or taken
             except (OSError, PandascreenError, MemoryError) as e:  # Wi-Fi gone, peer down, bad feed
                 self.log("feed from %s refused: %s" % (peer_name(peer), e))
                 continue
-            self._best = peer
+            reached = True
             self.from_flash = False
             self.sync_state = SYNCED
             self.last_sync = int(self.clock())
-            return taken
-        self.sync_state = OFFLINE
-        return False
+            if not self.from_the_future(self.view_source.info.issued_at, now):
+                self._best = peer
+                return taken
+        if not reached:
+            self.sync_state = OFFLINE
+        return taken
 
-    def _fetch_from(self, peer):
+    def _fetch_from(self, peer, now):
         conn = self.connect(peer[0], peer[1])
         try:
             conn.send(feed.http_request(self.cfg["festival_id"], peer[0]))
@@ -169,9 +177,14 @@ class Satellite:
             self.rejected += 1
             raise
         old = self.view_source.info
-        if old is not None and info.issued_at < old.issued_at:
-            self.rejected += 1
-            raise feed.FeedError("feed issued before the one on screen (a replay?)")
+        if old is not None and not self.from_the_future(old.issued_at, now):
+            if self.from_the_future(info.issued_at, now):
+                self.rejected += 1
+                raise feed.FeedError("feed issued %d s ahead of this board's time: its signer's clock is wrong"
+                                     % (info.issued_at - now))
+            if info.issued_at < old.issued_at:
+                self.rejected += 1
+                raise feed.FeedError("feed issued before the one on screen (a replay?)")
         if old is not None and info.digest == old.digest:
             return False  # the same feed again
         self._take(info)
@@ -219,12 +232,19 @@ class Satellite:
             self.feed_file.remove()
 
     # -- clock ----------------------------------------------------------------------------------
-    def issued_us(self):
+    def synced(self):
+        return self._synced() if self._synced is not None else None
+
+    def from_the_future(self, ts, now):
+        return from_the_future(ts, now, self.last_known, self.synced())
+
+    def screen_time(self, now):
+        """``(time the program is shown at, trusted)``: core/screen.py ``screen_time``."""
         info = self.view_source.info
-        return 0 if info is None else info.issued_at * 1000000
+        return screen_time(now, () if info is None else (info.issued_at,), self.last_known, self.synced())
 
     def clock_trusted(self, now):
-        return clock_trusted(now, self.issued_us(), self.last_known)
+        return self.screen_time(now)[1]
 
     def remember_time(self, now):
         if self.time_file is None or not self.clock_trusted(now):
@@ -251,13 +271,11 @@ class Satellite:
         return self.sync_state
 
     def view(self, now):
-        now = int(now)
-        if self.clock_trusted(now):
-            return layout.build_view(self.view_source, self.venue_index, now, self.status(now))
-        v = layout.build_view(None, 0, now, self.status(now, trusted=False))
-        v["festival"] = (self.view_source.festival or {}).get("name") or ""
-        v["clock"] = NO_CLOCK
-        v["message"] = CLOCK_NOT_SET
+        now, trusted = self.screen_time(int(now))
+        v = layout.build_view(self.view_source, self.venue_index, now,
+                              self.status(now) if trusted else CLOCK_NOT_SET)
+        if not trusted:
+            v["clock"] = NO_CLOCK
         return v
 
     def press(self, delta):
@@ -276,9 +294,8 @@ class Satellite:
             self.fetch(now)
             if not fixed:
                 now = int(self.clock())  # a fetch can take a while
-        trusted = self.clock_trusted(now)
-        key = (trusted, now // 60 if trusted else None, self.venue_index, self.status(now, trusted),
-               self.view_source.version)
+        t, trusted = self.screen_time(now)
+        key = (trusted, t // 60, self.venue_index, self.status(t, trusted), self.view_source.version)
         drew = False
         if force or key != self._drawn_key:
             layout.draw_view(self.canvas, self.width, self.height, self.view(now), self.palette)

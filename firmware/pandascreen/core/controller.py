@@ -18,8 +18,8 @@ The schedule is kept up to date INCREMENTALLY: the store's change counter ``stor
 whether anything arrived, ``store.operations_since(version, log_id)`` hands over only the new
 operations (or None after a prune, and then the schedule is rebuilt from the store).
 
-The clock rule ("time you can trust", ``clock_trusted``) is here too, so both devices say
-"clock not set" the same way instead of showing a wrong now/next.
+The clock rule (core/screen.py ``screen_time``) picks the time the program is shown at; a screen
+that cannot vouch for it says "clock not set" and shows "--:--" instead of claiming a time.
 """
 
 import time
@@ -28,8 +28,8 @@ from pandascreen.core import auth, layout, operation, refresh
 
 # the clock rule and status names live in core/screen.py (shared with the satellite board)
 from pandascreen.core.screen import (  # noqa: F401 (re-exported)
-    CLOCK_NOT_SET, CLOCK_TOLERANCE, MIN_VALID_TIME, NO_CLOCK, NO_PEERS, OFFLINE, SAVE_TIME_EVERY, STARTING, SYNCED,
-    TimeFile, clock_floor, clock_trusted, peer_name)
+    CLOCK_NOT_SET, CLOCK_SKEW, CLOCK_TOLERANCE, MIN_VALID_TIME, NO_CLOCK, NO_PEERS, OFFLINE, SAVE_TIME_EVERY,
+    STARTING, SYNCED, TimeFile, clock_floor, clock_trusted, peer_name, screen_time)
 
 
 class _NoLock:
@@ -55,7 +55,7 @@ class Controller:
     """
 
     def __init__(self, cfg, store, transport=None, render=None, peers=None, clock=None,
-                 load_time=None, save_time=None, log=None, translate=None):
+                 load_time=None, save_time=None, log=None, translate=None, synced=None):
         self.cfg = cfg
         self.store = store
         # p2panda convention: the sync handshake carries the topic, logs are keyed by BLAKE3(topic)
@@ -76,6 +76,7 @@ class Controller:
         self.log = log or _ignore
         self.translate = translate
         self._save_time = save_time
+        self._synced = synced  # () -> True when the device clock is known to be synchronised (NTP)
         self.last_known = None
         if load_time is not None:
             self.last_known = load_time()
@@ -89,7 +90,7 @@ class Controller:
         self._sync_started = None
         self.schedule = None
         self.rebuilds = 0  # full rebuilds from the store (start, prune); the rest is incremental
-        self.newest_op_us = 0  # newest timestamp of an organiser's operation seen (clock floor)
+        self.signed = {}  # writer's public key -> its newest operation's timestamp (µs): the clock rule's evidence
         self._store_version = None
         self._drawn_key = None
         self._drawn_at = None
@@ -129,13 +130,14 @@ class Controller:
         version, what, newest = change
         if newest is not None:
             self.schedule = what
-            self.newest_op_us = newest
+            self.signed = newest
             self.rebuilds += 1
         else:
             for op in what:
                 self.schedule.apply(op)
-                if self._trusted_author(op.public_key) and op.timestamp > self.newest_op_us:
-                    self.newest_op_us = op.timestamp
+                pk = bytes(op.public_key)
+                if op.timestamp > self.signed.get(pk, 0) and self._trusted_author(pk):
+                    self.signed[pk] = op.timestamp
         self._store_version = version
         return True
 
@@ -152,19 +154,19 @@ class Controller:
         return self.authors is None or bytes(public_key) in self.authors
 
     def _newest_signed(self):
-        """Newest timestamp among the organisers' latest operations in the festival log.
+        """{writer: timestamp of its latest operation} in the festival log, writers only.
 
-        Only organisers count: anyone may append to the log, and one far-future timestamp from a
-        stranger must not blank every screen with "clock not set".
+        Kept per writer so that one writer's far-future clock hides no other writer's time
+        (core/screen.py ``screen_time`` ignores what is from the future); strangers never count.
         """
-        newest = 0
+        newest = {}
         heights = self.store.heights(self.log_id)
         for pk in heights:
             if not self._trusted_author(pk):
                 continue
             op = self.store.latest(pk, self.log_id)
-            if op is not None and op.timestamp > newest:
-                newest = op.timestamp
+            if op is not None:
+                newest[bytes(pk)] = op.timestamp
         return newest
 
     # -- buttons ----------------------------------------------------------------------------
@@ -247,8 +249,13 @@ class Controller:
         return self.sync_state
 
     # -- clock ------------------------------------------------------------------------------
+    def screen_time(self, now):
+        """``(time the program is shown at, trusted)``: core/screen.py ``screen_time``."""
+        signed = [ts // 1000000 for ts in self.signed.values()]
+        return screen_time(now, signed, self.last_known, self._synced() if self._synced is not None else None)
+
     def clock_trusted(self, now):
-        return clock_trusted(now, self.newest_op_us, self.last_known)
+        return self.screen_time(now)[1]
 
     def remember_time(self, now):
         """Save a trusted ``now`` as the last known time, at most every ``SAVE_TIME_EVERY`` s."""
@@ -267,21 +274,19 @@ class Controller:
 
     # -- frames -----------------------------------------------------------------------------
     def view(self, now):
-        """What the screen shows at ``now``: ``layout.build_view``, the all-venues board (config
-        ``"layout": "all_venues"``, or a long press: ``overview.build_board``), or "clock not set"."""
-        now = int(now)
+        """What the screen shows at ``now``: ``layout.build_view`` or the all-venues board (config
+        ``"layout": "all_venues"``, or a long press: ``overview.build_board``), built at the time the
+        clock rule chooses; a time the screen cannot vouch for is not shown ("--:--", "clock not set")."""
+        now, trusted = self.screen_time(int(now))
         absolute = self.refresh_policy.absolute_times
-        if self.clock_trusted(now):
-            if (self.overview or self.cfg.get("layout") == "all_venues") and self.schedule.venues():
-                from pandascreen.core import overview  # the Pi's large screens and long press only
-                v = overview.build_board(self.schedule, now, self.status(), self.venue_index, absolute)
-            else:
-                v = layout.build_view(self.schedule, self.venue_index, now, self.status(), absolute)
+        status = self.status() if trusted else CLOCK_NOT_SET
+        if (self.overview or self.cfg.get("layout") == "all_venues") and self.schedule.venues():
+            from pandascreen.core import overview  # the Pi's large screens and long press only
+            v = overview.build_board(self.schedule, now, status, self.venue_index, absolute)
         else:
-            v = layout.build_view(None, 0, now, self.status(trusted=False))
-            v["festival"] = str((self.schedule.festival or {}).get("name") or "")
+            v = layout.build_view(self.schedule, self.venue_index, now, status, absolute)
+        if not trusted and not absolute:
             v["clock"] = NO_CLOCK
-            v["message"] = CLOCK_NOT_SET
         lang = self.cfg.get("language") or (self.schedule.festival or {}).get("language")
         if lang and self.translate is not None:
             for each in [v] + (v.get("venues") or []):
@@ -290,9 +295,9 @@ class Controller:
 
     def frame_key(self, now):
         """Changes exactly when the picture may change: minute, venue, status, schedule, trust."""
-        trusted = self.clock_trusted(now)
-        return (trusted, int(now) // 60 if trusted else None, self.venue_index, self.status(trusted),
-                self.rebuilds, self.schedule.version, self.overview)
+        t, trusted = self.screen_time(now)
+        return (trusted, t // 60, self.venue_index, self.status(trusted), self.rebuilds, self.schedule.version,
+                self.overview)
 
     def redraw(self, now=None, force=False, catch_up=True):
         """Catch up with the store, then ``render`` a frame if one is due. True if it drew.

@@ -1,0 +1,241 @@
+"""A screen never lies about the time, and no signed timestamp blanks its program (core/screen.py's
+clock rule): writers of a self-organised festival with far-future and far-past clocks, on CPython
+and on MicroPython."""
+import contextlib
+import io
+
+import pytest
+
+from mpy import run_micropython
+from pandascreen import demofest
+from pandascreen.core import auth, operation, schema, screen
+from pandascreen.core.crypto import public_key
+from pandascreen.core.util import hexlify
+
+LOG = operation.log_id_for_festival(demofest.FESTIVAL_ID)
+ORG, WRITER, PAST = b"\x51" * 32, b"\x52" * 32, b"\x53" * 32
+NOW = demofest.DAY_START + 75 * 60  # 15:15 festival time: "Mesh networks at festivals" runs on the main stage
+FAR_FUTURE = 4070908800  # 2099-01-01
+US = 1000000
+
+
+class Writer:
+    def __init__(self, seed):
+        self.seed, self.key, self.ops = seed, public_key(seed), []
+
+    def publish(self, body, ts):
+        prev = self.ops[-1] if self.ops else None
+        op = operation.create(self.seed, body, len(self.ops), prev.hash if prev else None,
+                              operation.Extensions(LOG, ts * US, False))
+        self.ops.append(op)
+        return op
+
+    def talk(self, title, ts, start):
+        eid = "main/%s/%s" % (hexlify(self.key), title.lower().replace(" ", "-"))
+        return self.publish(schema.make_body("event", "create", eid, {
+            "venue": "main", "title": title, "start": start, "end": start + 1800}), ts)
+
+
+def hexops(ops):
+    return [(hexlify(o.header_bytes), hexlify(o.body)) for o in ops]
+
+
+@pytest.fixture(scope="module")
+def ops():
+    """The demo festival by its organiser, a writer and a second writer invited into the
+    self-organised festival; then a far-future, a far-past and a slightly-ahead operation."""
+    org, writer, past = Writer(ORG), Writer(WRITER), Writer(PAST)
+    base = [org.publish(b, demofest.DAY_START - 86400 + i) for i, b in enumerate(demofest.bodies())]
+    base.append(org.publish(auth.group_body(org.key, auth.add(writer.key, auth.WRITE), []), demofest.DAY_START - 60))
+    base.append(org.publish(auth.group_body(org.key, auth.add(past.key, auth.WRITE), [base[-1].hash]),
+                            demofest.DAY_START - 50))
+    return {"base": hexops(base),
+            "future": hexops([writer.talk("Talk from 2099", FAR_FUTURE, NOW + 3600)]),
+            "past": hexops([past.talk("Talk from 1970", 1, NOW + 5400)]),
+            "ahead": hexops([org.publish(schema.make_body("venue", "update", "lab", {"name": "Hack Lab"}),
+                                         NOW + 3 * 3600)])}
+
+
+SCENARIO = r"""
+from pandascreen.core import operation
+from pandascreen.core.controller import Controller
+from pandascreen.core.store import MemoryStore
+from pandascreen.core.util import unhexlify
+
+OPS = %(ops)r
+NOW = %(now)d
+cfg = {"festival_id": %(fid)r, "organiser_keys": [unhexlify(%(org)r)], "festival_mode": "self-organised"}
+store = MemoryStore()
+saved = []
+ctl = Controller(cfg, store, clock=lambda: NOW, load_time=lambda: None, save_time=saved.append)
+
+def add(name):
+    for h, b in OPS[name]:
+        store.ingest(unhexlify(h), unhexlify(b))
+
+def show(tag, t=NOW):
+    ctl.refresh()
+    v = ctl.view(t)
+    titles = [e.title for e in ctl.schedule.events("main")]
+    print(tag, ctl.clock_trusted(t), v["clock"], v["status"], (v["now"] or {}).get("title"), v["message"],
+          "Talk from 2099" in titles, "Talk from 1970" in titles)
+
+add("base")
+show("base")
+add("future")
+show("future")
+add("past")
+show("past")
+ctl.step()
+print("saved", [s - NOW for s in saved])
+add("ahead")
+show("ahead")
+fresh = Controller(cfg, store, clock=lambda: 1000)
+v = fresh.view(1000)
+print("no-clock", fresh.clock_trusted(1000), v["clock"], v["status"], (v["now"] or {}).get("title"), v["message"])
+"""
+
+EXPECTED = [
+    "base True 15:15 starting Mesh networks at festivals  False False",
+    # a writer's operation from 2099: its talk is applied, its time moves nothing
+    "future True 15:15 starting Mesh networks at festivals  True False",
+    "past True 15:15 starting Mesh networks at festivals  True True",
+    "saved [0]",
+    # the organiser's clock 3 h ahead (within CLOCK_SKEW): the program at its time, the clock not claimed
+    "ahead False --:-- clock not set None Break until 18:20 True True",
+    # no clock at all: the writers' lower median (the organiser's time) is the reference, 2099 is
+    # past it by more than CLOCK_SKEW; the program stays on screen
+    "no-clock False --:-- clock not set None Break until 18:20",
+]
+
+
+def _script(ops):
+    return SCENARIO % {"ops": ops, "now": NOW, "fid": demofest.FESTIVAL_ID, "org": hexlify(public_key(ORG))}
+
+
+def test_far_future_and_far_past_writers_on_cpython(ops):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(_script(ops), "scenario", "exec"), {})
+    assert out.getvalue().splitlines() == EXPECTED
+
+
+def test_far_future_and_far_past_writers_under_micropython(ops):
+    out = run_micropython(_script(ops))
+    assert out.splitlines() == EXPECTED, out
+
+
+# -- the satellite: a full peer whose clock runs a year ahead ------------------------------------
+
+SATELLITE = r"""
+from pandascreen.board.board import Satellite
+from pandascreen.core.util import unhexlify
+
+FEEDS = dict((k, unhexlify(v)) for k, v in %(feeds)r.items())
+NOW = %(now)d
+t = [NOW]
+log = []
+
+class Canvas:
+    def pixel(self, x, y, c):
+        pass
+    def fill_rect(self, x, y, w, h, c):
+        pass
+
+class Conn:
+    def __init__(self, name):
+        data = FEEDS[name]
+        self.data = b"HTTP/1.0 200 OK\r\nContent-Length: %%d\r\n\r\n" %% len(data) + data
+    def send(self, b):
+        pass
+    def readinto(self, mv):
+        n = min(len(mv), len(self.data))
+        mv[:n] = self.data[:n]
+        self.data = self.data[n:]
+        return n
+    def close(self):
+        pass
+
+class Saved:
+    # the board's flash: /last_feed and /last_time
+    def __init__(self, data):
+        self.data = data
+    def load(self):
+        return self.data
+    def load_into(self, buf):
+        if self.data is None:
+            return None
+        buf[:len(self.data)] = self.data
+        return len(self.data)
+    def save(self, data):
+        self.data = bytes(data) if not isinstance(data, int) else data
+    def remove(self):
+        self.data = None
+
+def board(peers, saved=None, last_time=NOW - 300, synced=None):
+    cfg = {"festival_id": %(fid)r, "organiser_keys": [unhexlify(%(org)r)], "peer_addrs": peers}
+    return Satellite(cfg, Canvas(), lambda: None, 128, 64, clock=lambda: t[0], connect=lambda h, p: Conn(h),
+                     log=log.append, time_file=Saved(last_time), feed_file=Saved(saved),
+                     synced=None if synced is None else (lambda: synced))
+
+def show(tag, s):
+    v = s.view(t[0])
+    print(tag, s.feed_count, s.rejected, s.clock_trusted(t[0]), v["clock"], v["status"], (v["now"] or {}).get("title"))
+
+s = board([("ahead", 1), ("good", 2)])
+s.step()
+show("first", s)
+t[0] += 60
+s.step()
+show("again", s)
+s = board([("ahead", 1)], saved=FEEDS["good"])
+t[0] += 60
+s.step()
+show("ahead-refused", s)
+s = board([("good", 2)], saved=FEEDS["ahead"])
+show("boot-ahead", s)
+s.step()
+show("boot-good", s)
+s = board([("ahead", 1), ("good", 2)], synced=True, last_time=None)
+s.step()
+show("ntp", s)
+print("log", len(log))
+"""
+
+SATELLITE_EXPECTED = [
+    # nothing on screen: the feed from the future is taken by content, the next peer's correct one replaces it
+    "first 2 0 True 15:15 synced 15:15 Mesh networks at festivals",
+    "again 2 0 True 15:16 synced 15:16 Mesh networks at festivals",
+    # a correct feed on screen (here: from flash): the one from the future is refused
+    "ahead-refused 1 1 True 15:17 old feed 15:15 Mesh networks at festivals",
+    # a feed from the future saved on flash: shown by content, the clock stays the board's own
+    "boot-ahead 1 0 True 15:17 old feed 15:15 None",
+    # and the next correct feed replaces it (no "replay")
+    "boot-good 2 0 True 15:17 synced 15:17 Mesh networks at festivals",
+    "ntp 2 0 True 15:17 synced 15:17 Mesh networks at festivals",
+    "log 1",
+]
+
+
+@pytest.fixture(scope="module")
+def feeds():
+    from test_feed import demo_feed, demo_store
+    store = demo_store()
+    return {"good": hexlify(demo_feed(store, issued=NOW)), "ahead": hexlify(demo_feed(store, issued=NOW + 365 * 86400))}
+
+
+def _satellite(feeds):
+    from test_feed import ORGANISER
+    return SATELLITE % {"feeds": feeds, "now": NOW, "fid": demofest.FESTIVAL_ID, "org": hexlify(public_key(ORGANISER))}
+
+
+def test_a_satellite_is_not_bricked_by_a_peer_a_year_ahead(feeds):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(_satellite(feeds), "satellite", "exec"), {})
+    assert out.getvalue().splitlines() == SATELLITE_EXPECTED
+
+
+def test_a_satellite_is_not_bricked_under_micropython(feeds):
+    out = run_micropython(_satellite(feeds))
+    assert out.splitlines() == SATELLITE_EXPECTED, out
