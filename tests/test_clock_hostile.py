@@ -239,3 +239,24 @@ def test_a_satellite_is_not_bricked_by_a_peer_a_year_ahead(feeds):
 def test_a_satellite_is_not_bricked_under_micropython(feeds):
     out = run_micropython(_satellite(feeds))
     assert out.splitlines() == SATELLITE_EXPECTED, out
+
+
+def test_an_ntp_synchronised_clock_is_moved_by_no_signed_timestamp():
+    assert screen.screen_time(NOW, [NOW + 3600], NOW - 60, synced=True) == (NOW, True)
+    assert screen.screen_time(NOW, [NOW + 3600], NOW - 60) == (NOW + 3600, False)  # not known: within the skew
+    assert screen.screen_time(NOW, [NOW + screen.CLOCK_SKEW + 1], NOW - 60) == (NOW, True)  # from the future
+    # a board that found no time server: its clock is not its own; the saved time and the feed are
+    assert screen.screen_time(1609459200, [NOW], NOW - 3600, synced=False) == (NOW, False)
+    assert screen.screen_time(1609459200, [FAR_FUTURE], NOW - 3600, synced=False) == (NOW - 3600, False)
+    # no time at all: the writers' lower median is the reference; one writer alone cannot move it far
+    assert screen.screen_time(0, [NOW, FAR_FUTURE]) == (NOW, False)
+    assert screen.screen_time(0, []) == (screen.MIN_VALID_TIME, False)
+
+
+def test_the_pi_asks_the_kernel_whether_ntp_keeps_its_clock():
+    from pandascreen.core.store import MemoryStore
+    from pandascreen.node import app, ntp_state
+    cfg = {"festival_id": demofest.FESTIVAL_ID, "organiser_keys": [public_key(ORG)], "display": "ssd1306_128x64"}
+    assert ntp_state.kernel_synced() in (True, False, None)
+    assert app.Device(cfg, MemoryStore(), None).controller._synced is ntp_state.kernel_synced
+    assert app.Device(cfg, MemoryStore(), None, clock=lambda: NOW).controller._synced is None

@@ -14,7 +14,7 @@ import time
 from pandascreen.core import config as configmod
 from pandascreen.core.controller import Controller, TimeFile
 from pandascreen.core.errors import UserError
-from pandascreen.node import i18n
+from pandascreen.node import i18n, ntp_state
 
 
 class ScreenError(UserError):
@@ -93,7 +93,8 @@ class Device:
         self.controller = Controller(
             cfg, store, transport=transport or self._sync_tcp, render=self._show, peers=peers, clock=clock,
             load_time=None if time_file is None else time_file.load,
-            save_time=None if time_file is None else time_file.save, log=_log, translate=i18n.translate)
+            save_time=None if time_file is None else time_file.save, log=_log, translate=i18n.translate,
+            synced=ntp_state.kernel_synced if clock is time.time else None)  # an emulated clock: not known
         self.topic = self.controller.topic
         self.log_id = self.controller.log_id
         from pandascreen.node import oled_care
