@@ -263,7 +263,7 @@ class Satellite:
     # -- screen ---------------------------------------------------------------------------------
     def status(self, now=None, trusted=True):
         info = self.view_source.info
-        offset = self.view_source.utc_offset()
+        offset = self.view_source.zone()
         if info is not None and trusted and now is not None and (now > info.valid_until or self.from_flash):
             return "%s %s" % (STALE, layout.hhmm(info.issued_at, offset))
         if self.sync_state == SYNCED and trusted and self.last_sync is not None:

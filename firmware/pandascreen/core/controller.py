@@ -245,7 +245,7 @@ class Controller:
         if self.notice is not None and self.sync_state != SYNCED:
             return self.notice
         if self.sync_state == SYNCED and trusted and self.last_sync is not None and not self.refresh_policy.absolute_times:
-            return "%s %s" % (SYNCED, layout.hhmm(self.last_sync, self.schedule.utc_offset()))
+            return "%s %s" % (SYNCED, layout.hhmm(self.last_sync, self.schedule.zone()))
         return self.sync_state
 
     # -- clock ------------------------------------------------------------------------------

@@ -70,11 +70,11 @@ class Console:
             program.append({"id": v.id, "name": v.name, "events": [
                 {"id": e.id, "title": e.title, "start": e.start, "end": e.end, "venue": e.venue,
                  "tag": layout.CANCELLED if e.status == schema.CANCELLED else (layout.MOVED if e.moved() else ""),
-                 "time": "%s-%s" % (layout.hhmm(e.start, sched.utc_offset()), layout.hhmm(e.end, sched.utc_offset()))}
+                 "time": "%s-%s" % (layout.hhmm(e.start, sched.zone()), layout.hhmm(e.end, sched.zone()))}
                 for e in sched.events(v.id)]})
         return {"now": now, "screens": screens, "program": program, "changes": self.changes(screens),
                 "ignored": f.ignored, "organiser": org16,
-                "utc_offset": sched.utc_offset()}
+                "utc_offset": layout.offset_at(sched.zone(), now)}
 
     def changes(self, screens):
         ops = list(self.store.operations(self.organiser, self.log_id))[-CHANGES_SHOWN:]
