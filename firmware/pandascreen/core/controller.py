@@ -317,7 +317,8 @@ class Controller:
             # view["refresh"] tells render "full" or "partial"
             view = self.view(now)
             visitor = self._drawn_key is not None and key[2] != self._drawn_key[2]  # flipped venue
-            view["refresh"] = self.refresh_policy.due(now, refresh.content_key(view), key, force or visitor)
+            view["refresh"] = self.refresh_policy.due(now, refresh.content_key(view), key, force or visitor,
+                                                      refresh.shows_program(view))
             if view["refresh"] is None:
                 return False
         else:
