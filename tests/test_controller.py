@@ -220,3 +220,25 @@ def test_render_interval_forces_a_redraw():
     t0 = NOW - NOW % 60
     assert ctl.redraw(t0) and not ctl.redraw(t0 + 19) and ctl.redraw(t0 + 20)
     assert len(drawn) == 2
+
+
+def test_footer_counts_peers_found_by_any_means_and_marks_stale_data():
+    """Peers found by mDNS (live iroh sessions, not in the config) count; the footer says when the
+    newest data was heard and "stale" once nothing was heard from any peer for STALE_AFTER."""
+    t = [NOW]
+    found = [["peer 0123456789abcdef"]]
+    ctl = Controller({"festival_id": demofest.FESTIVAL_ID, "peer_addrs": []}, MemoryStore(), clock=lambda: t[0],
+                     found=lambda: found[0])
+    ctl.sync(t[0])
+    assert ctl.status() == "synced 13:15"  # no festival yet: UTC
+    assert ctl.peers_found() == 1
+    found[0] = []
+    t[0] += 600
+    ctl.sync(t[0])
+    assert ctl.status() == "synced 13:15"  # the newest data is from 13:15, nobody heard since
+    t[0] += controller.STALE_AFTER
+    ctl.sync(t[0])
+    assert ctl.status() == "stale 13:15"
+    lonely = Controller({"festival_id": demofest.FESTIVAL_ID, "peer_addrs": []}, MemoryStore(), clock=lambda: t[0])
+    lonely.sync(t[0])
+    assert lonely.status() == controller.NO_PEERS

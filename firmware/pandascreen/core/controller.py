@@ -7,6 +7,8 @@ Doing that once here keeps them from drifting apart (they had: "synced HH:MM" in
 
 * ``transport(peer)`` syncs the store with one peer and raises on failure (TCP on the board,
   the Pi's transport on the Pi); ``peers()`` lists whom to ask (default: the config's peers);
+  ``found()`` names the peers in live sessions found by other means (mDNS on the Pi): they count
+  as heard, so the footer never says "no peers" while a screen is live;
 * ``render(view)`` draws a ``layout.build_view`` dict (framebuf on the board, PIL/luma on the Pi);
 * ``load_time()`` / ``save_time(t)`` persist the last time known to be good (``TimeFile``);
 * ``translate(view, lang)`` puts a view in the festival's language (node/i18n.py on the Pi, whose
@@ -29,7 +31,7 @@ from pandascreen.core import auth, layout, operation, refresh
 # the clock rule and status names live in core/screen.py (shared with the satellite board)
 from pandascreen.core.screen import (  # noqa: F401 (re-exported)
     CLOCK_NOT_SET, CLOCK_SKEW, CLOCK_TOLERANCE, MIN_VALID_TIME, NO_CLOCK, NO_PEERS, OFFLINE, SAVE_TIME_EVERY,
-    STARTING, SYNCED, TimeFile, clock_floor, clock_trusted, peer_name, screen_time)
+    STALE, STALE_AFTER, STARTING, SYNCED, TimeFile, clock_floor, clock_trusted, peer_name, screen_time)
 
 
 class _NoLock:
@@ -55,7 +57,7 @@ class Controller:
     """
 
     def __init__(self, cfg, store, transport=None, render=None, peers=None, clock=None,
-                 load_time=None, save_time=None, log=None, translate=None, synced=None):
+                 load_time=None, save_time=None, log=None, translate=None, synced=None, found=None):
         self.cfg = cfg
         self.store = store
         # p2panda convention: the sync handshake carries the topic, logs are keyed by BLAKE3(topic)
@@ -72,6 +74,7 @@ class Controller:
         self.transport = transport
         self.render = render
         self._peers = peers
+        self._found = found
         self.clock = clock or time.time
         self.log = log or _ignore
         self.translate = translate
@@ -86,7 +89,7 @@ class Controller:
         self.overview = False  # a long press: every venue at once, until the screen returns home
         self.sync_state = STARTING
         self.notice = None  # e.g. "store reset: resync" (node/snapshot.py) until the next sync
-        self.last_sync = None  # when the last sync with at least one peer succeeded
+        self.last_sync = None  # when a peer was last heard: a sync succeeded, or a found peer was live
         self._sync_started = None
         self.schedule = None
         self.rebuilds = 0  # full rebuilds from the store (start, prune); the rest is incremental
@@ -231,21 +234,40 @@ class Controller:
                     line = "sync with %s failed: %s" % (peer_name(peer), e)
                     errors.append(line)
                     self.log(line)
-        if not peers:
-            self.sync_state = NO_PEERS
-        elif ok:
+        found = self.peers_found()
+        if ok or found:
             self.sync_state = SYNCED
             self.last_sync = int(self.clock())
+        elif self.last_sync is not None:
+            self.sync_state = SYNCED  # status() says how old the newest data is, and "stale" once too old
+        elif not peers:
+            self.sync_state = NO_PEERS
         else:
             self.sync_state = OFFLINE
         return ok, errors
 
-    def status(self, trusted=True):
-        """"starting", "synced HH:MM" (festival local time), "offline" or "no peers"."""
+    def peers_found(self):
+        """How many peers other means (mDNS) found and hold a live session with now."""
+        if self._found is None:
+            return 0
+        try:
+            return len(list(self._found()))
+        except Exception as e:  # a transport in trouble must not stop the screen
+            self.log("cannot list the peers found: %s" % e)
+            return 0
+
+    def status(self, trusted=True, now=None):
+        """"starting", "synced HH:MM" (festival local time the newest data was heard), "stale HH:MM"
+        (nothing heard from any peer for STALE_AFTER), "offline" or "no peers"."""
         if self.notice is not None and self.sync_state != SYNCED:
             return self.notice
-        if self.sync_state == SYNCED and trusted and self.last_sync is not None and not self.refresh_policy.absolute_times:
-            return "%s %s" % (SYNCED, layout.hhmm(self.last_sync, self.schedule.zone()))
+        if self.sync_state == SYNCED and self.last_sync is not None:
+            now = int(self.clock() if now is None else now)
+            at = layout.hhmm(self.last_sync, self.schedule.zone())
+            if now - self.last_sync >= STALE_AFTER:
+                return "%s %s" % (STALE, at) if trusted else STALE
+            if trusted and not self.refresh_policy.absolute_times:
+                return "%s %s" % (SYNCED, at)
         return self.sync_state
 
     # -- clock ------------------------------------------------------------------------------
@@ -277,9 +299,11 @@ class Controller:
         """What the screen shows at ``now``: ``layout.build_view`` or the all-venues board (config
         ``"layout": "all_venues"``, or a long press: ``overview.build_board``), built at the time the
         clock rule chooses; a time the screen cannot vouch for is not shown ("--:--", "clock not set")."""
+        status = self.status(now=now)
         now, trusted = self.screen_time(int(now))
         absolute = self.refresh_policy.absolute_times
-        status = self.status() if trusted else CLOCK_NOT_SET
+        if not trusted:
+            status = CLOCK_NOT_SET
         if (self.overview or self.cfg.get("layout") == "all_venues") and self.schedule.venues():
             from pandascreen.core import overview  # the Pi's large screens and long press only
             v = overview.build_board(self.schedule, now, status, self.venue_index, absolute)
@@ -296,7 +320,7 @@ class Controller:
     def frame_key(self, now):
         """Changes exactly when the picture may change: minute, venue, status, schedule, trust."""
         t, trusted = self.screen_time(now)
-        return (trusted, t // 60, self.venue_index, self.status(trusted), self.rebuilds, self.schedule.version,
+        return (trusted, t // 60, self.venue_index, self.status(trusted, now), self.rebuilds, self.schedule.version,
                 self.overview)
 
     def redraw(self, now=None, force=False, catch_up=True):

@@ -18,6 +18,8 @@ STARTING = "starting"
 SYNCED = "synced"
 OFFLINE = "offline"
 NO_PEERS = "no peers"
+STALE = "stale"  # nothing heard from any peer for STALE_AFTER: "stale HH:MM" (when the newest data came)
+STALE_AFTER = 15 * 60  # s
 
 
 # -- the clock rule -------------------------------------------------------------------------

@@ -206,6 +206,7 @@ def _start_iroh(cfg, store, config_dir, device, serve, fleet_beside=None):
     if fleet_store is not None:
         device.fleet_report = fleet_report.FleetReport(device.controller, node.seed, fleet_store,
                                                        cfg["festival_id"], log=_log)
+    device.controller._found = node.live_peers  # mDNS-found peers count in the footer
     tcp = device.controller.transport
     # background: a dead iroh peer costs the loop one bounded dial, then the node redials alone
     device.controller.transport = lambda peer: (node.sync(peer, background=True) if _is_iroh_peer(peer)

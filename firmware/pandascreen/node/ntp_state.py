@@ -14,12 +14,14 @@ _TIMEX_BYTES = 512  # struct timex is 208 bytes on 64-bit Linux; modes = 0 (the 
 
 
 def kernel_synced():
-    """True if NTP keeps the kernel's clock, False if not, None where that cannot be asked."""
+    """True if NTP keeps the kernel's clock, else None (not known): an unsynchronised kernel clock
+    may still be right (a Pi 5's RTC, a clock set by hand), so the clock rule then checks it
+    against the screen's floor and the signed timestamps as for any clock."""
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         state = libc.adjtimex(ctypes.create_string_buffer(_TIMEX_BYTES))
     except (OSError, AttributeError):
         return None
-    if state < 0:
+    if state < 0 or state == TIME_ERROR:
         return None
-    return state != TIME_ERROR
+    return True
