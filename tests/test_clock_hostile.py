@@ -260,3 +260,109 @@ def test_the_pi_asks_the_kernel_whether_ntp_keeps_its_clock():
     assert ntp_state.kernel_synced() in (True, None)
     assert app.Device(cfg, MemoryStore(), None).controller._synced is ntp_state.kernel_synced
     assert app.Device(cfg, MemoryStore(), None, clock=lambda: NOW).controller._synced is None
+
+
+# -- a Pico W with no internet gets the time from its Pi screens' signed feeds -------------------
+
+PICO = SATELLITE.split("s = board(")[0] + r"""
+RTC_2021 = 1609459200
+def set_rtc(v):
+    t[0] = v
+
+def pico(peers, last_time, feeds_of=None):
+    t[0] = RTC_2021  # the RTC restarted after a power cut; NTP found no server
+    cfg = {"festival_id": %(fid)r, "organiser_keys": [unhexlify(%(org)r)], "peer_addrs": peers}
+    return Satellite(cfg, Canvas(), lambda: None, 128, 64, clock=lambda: t[0], connect=lambda h, p: Conn(h),
+                     log=log.append, time_file=Saved(last_time), feed_file=Saved(None),
+                     synced=lambda: False, set_time=set_rtc)
+
+def show(tag, s):
+    v = s.view(t[0])
+    print(tag, t[0] - NOW, s.clock_trusted(t[0]), v["clock"], v["status"], (v["now"] or {}).get("title"))
+
+s = pico([("good", 2)], NOW - 3600)
+s.step()
+show("after-an-hour", s)
+s = pico([("good", 2)], NOW - 2 * 86400)
+s.step()
+show("after-two-days-one-signer", s)
+s = pico([("good", 2), ("organiser", 3)], NOW - 2 * 86400)
+s.step()
+t[0] += 60
+s.step()
+show("after-two-days-two-signers", s)
+s = pico([("ahead", 1)], NOW - 3600)
+s.step()
+show("a-peer-a-year-ahead", s)
+s = pico([("good", 2)], None)
+s.step()
+show("first-boot", s)
+"""
+
+PICO_EXPECTED = [
+    "after-an-hour 0 True 15:15 synced 15:15 Mesh networks at festivals",
+    # off for two days: one signer's word does not move the clock that far; the program at the
+    # saved time, the clock not claimed
+    "after-two-days-one-signer -174921300 False --:-- clock not set None",
+    "after-two-days-two-signers 60 True 15:16 synced 15:16 Mesh networks at festivals",
+    "a-peer-a-year-ahead -174921300 False --:-- clock not set None",
+    "first-boot 0 True 15:15 synced 15:15 Mesh networks at festivals",
+]
+
+
+@pytest.fixture(scope="module")
+def pico_feeds(feeds):
+    from test_feed import ORGANISER, demo_feed, demo_store
+    out = dict(feeds)
+    out["organiser"] = hexlify(demo_feed(demo_store(), key=ORGANISER, grant=False, issued=NOW))
+    return out
+
+
+def _pico(feeds):
+    from test_feed import ORGANISER
+    return PICO % {"feeds": feeds, "now": NOW, "fid": demofest.FESTIVAL_ID, "org": hexlify(public_key(ORGANISER))}
+
+
+def test_a_pico_gets_the_time_from_its_pi_screens(pico_feeds):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(_pico(pico_feeds), "pico", "exec"), {})
+    assert out.getvalue().splitlines() == PICO_EXPECTED
+
+
+def test_a_pico_gets_the_time_from_its_pi_screens_under_micropython(pico_feeds):
+    out = run_micropython(_pico(pico_feeds))
+    assert out.splitlines() == PICO_EXPECTED, out
+
+
+def test_main_asks_the_provisioned_time_servers_then_its_pi_screens(monkeypatch):
+    """board/main.py: NTP from the config's "ntp" hosts, then the feed servers' hosts (Pi screens,
+    the laptop), then pool.ntp.org; the RTC takes a signed feed's time as (year, month, day,
+    weekday, h, m, s, subseconds)."""
+    import os
+    import sys
+    import types
+    import pandascreen.board
+    asked, rtc = [], []
+
+    def settime():
+        asked.append(ntptime.host)
+        if ntptime.host != "pi-screen":
+            raise OSError("timed out")
+
+    ntptime = types.SimpleNamespace(host=None, settime=settime)
+    machine = types.SimpleNamespace(RTC=lambda: types.SimpleNamespace(datetime=rtc.append))
+    monkeypatch.setitem(sys.modules, "ntptime", ntptime)
+    monkeypatch.setitem(sys.modules, "machine", machine)
+    monkeypatch.setitem(sys.modules, "ssd1306", types.SimpleNamespace(SSD1306_I2C=None))
+    path = os.path.join(os.path.dirname(pandascreen.board.__file__), "main.py")
+    source = open(path).read()
+    assert source.rstrip().endswith("\nmain()")
+    ns = {}
+    exec(compile(source.rstrip()[:-len("main()")], path, "exec"), ns)
+    cfg = {"ntp": ["10.42.0.1"], "feed_addrs": [("pi-screen", 8026), ("10.42.0.1", 8026)]}
+    assert ns["ntp_hosts"](cfg) == ["10.42.0.1", "pi-screen", "pool.ntp.org"]
+    ns["set_time_ntp"](cfg)
+    assert asked == ["10.42.0.1", "pi-screen"] and ns["NTP_SYNCED"] == [True]
+    ns["set_rtc"](NOW)  # 2026-07-18 13:15:00 UTC, a Saturday (weekday 5)
+    assert rtc == [(2026, 7, 18, 5, 13, 15, 0, 0)]

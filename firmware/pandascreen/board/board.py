@@ -20,6 +20,12 @@ runs ahead) is shown only while no other feed is, and never counts as a later fe
 feed replaces it, also one loaded from flash.  A feed past its ``valid_until`` (Wi-Fi lost for
 hours) says so in the status line.
 
+A board whose clock is not set by NTP (``synced()`` not True: a Pico W's RTC restarts in 2021 after
+every power cut) sets it from a fetched feed's signed issued-at through ``set_time(t)``: at once
+when that is within CLOCK_SKEW of the time it last saved, or when it has none; a larger jump (a
+board off for longer) only when feeds of two different signers agree on it, so one full peer
+whose clock is wrong cannot move it.  From then on the board's clock is its own (trusted).
+
 The feed servers are ``cfg["feed_addrs"]`` (main.py sets them from ``feed.feed_addrs``), else
 ``cfg["peer_addrs"]`` taken as feed servers (tests and the demo), plus what ``peers()`` finds.
 
@@ -36,8 +42,8 @@ import os
 import time
 
 from pandascreen.core import feed, layout
-from pandascreen.core.screen import (CLOCK_NOT_SET, NO_CLOCK, NO_PEERS, OFFLINE, SAVE_TIME_EVERY, STARTING,
-                                     SYNCED, from_the_future, peer_name, screen_time)
+from pandascreen.core.screen import (CLOCK_NOT_SET, CLOCK_SKEW, CLOCK_TOLERANCE, NO_CLOCK, NO_PEERS, OFFLINE,
+                                     SAVE_TIME_EVERY, STARTING, SYNCED, from_the_future, peer_name, screen_time)
 from pandascreen.core.errors import PandascreenError
 
 CHUNK = 512  # bytes per socket read
@@ -88,7 +94,8 @@ class FeedFile:
 
 class Satellite:
     def __init__(self, cfg, canvas, show, width, height, palette="mono", clock=None, connect=None,
-                 log=None, time_file=None, peers=None, max_bytes=feed.MAX_FEED_BYTES, feed_file=None, synced=None):
+                 log=None, time_file=None, peers=None, max_bytes=feed.MAX_FEED_BYTES, feed_file=None, synced=None,
+                 set_time=None):
         self.cfg = cfg
         self.canvas = canvas
         self.show = show
@@ -97,6 +104,9 @@ class Satellite:
         self.palette = palette
         self.clock = clock or time.time
         self._synced = synced  # () -> True once NTP set the clock, False when it could not (main.py)
+        self._set_time = set_time  # t -> sets the board's clock (machine.RTC), from a signed feed
+        self.time_from_feed = False  # the clock was set from a feed: it is the board's own now
+        self._leap = None  # (signer, issued_at - now) of a feed far ahead of the saved time, awaiting a second signer
         self.connect = connect
         self.log = log or (lambda msg: None)
         self._peers = peers
@@ -154,6 +164,7 @@ class Satellite:
                 self.log("feed from %s refused: %s" % (peer_name(peer), e))
                 continue
             reached = True
+            self._time_from(self.view_source.info, now)
             self.from_flash = False
             self.sync_state = SYNCED
             self.last_sync = int(self.clock())
@@ -233,7 +244,29 @@ class Satellite:
 
     # -- clock ----------------------------------------------------------------------------------
     def synced(self):
+        if self.time_from_feed:
+            return True
         return self._synced() if self._synced is not None else None
+
+    def _time_from(self, info, now):
+        """Set the board's clock from a fetched feed's issued-at (see the module docstring)."""
+        if self._set_time is None or self.synced():
+            return
+        issued = info.issued_at
+        if self.last_known is not None and issued < self.last_known - CLOCK_TOLERANCE:
+            return  # before the time the board saved: an old feed, never a clock
+        if self.last_known is not None and issued > self.last_known + CLOCK_SKEW:
+            leap = self._leap
+            self._leap = (info.signer, issued - now)
+            if leap is None or leap[0] == info.signer or abs(leap[1] - (issued - now)) > CLOCK_TOLERANCE:
+                return
+        try:
+            self._set_time(issued)
+        except (OSError, ValueError) as e:
+            self.log("cannot set the clock: %s" % e)
+            return
+        self.time_from_feed = True
+        self.log("clock set from a signed feed")
 
     def from_the_future(self, ts, now):
         return from_the_future(ts, now, self.last_known, self.synced())
