@@ -366,3 +366,55 @@ def test_main_asks_the_provisioned_time_servers_then_its_pi_screens(monkeypatch)
     assert asked == ["10.42.0.1", "pi-screen"] and ns["NTP_SYNCED"] == [True]
     ns["set_rtc"](NOW)  # 2026-07-18 13:15:00 UTC, a Saturday (weekday 5)
     assert rtc == [(2026, 7, 18, 5, 13, 15, 0, 0)]
+
+
+# -- fuzz: the clock rule's promises for any timestamps -----------------------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+STAMP = st.integers(min_value=0, max_value=1 << 40)
+
+
+@settings(max_examples=400, deadline=None)
+@given(now=STAMP, signed=st.lists(STAMP, max_size=6), last=st.one_of(st.none(), STAMP),
+       synced=st.sampled_from([None, False, True]), rogue=STAMP)
+def test_no_signed_timestamp_moves_a_screen_past_its_own_time_by_more_than_the_skew(now, signed, last, synced,
+                                                                                      rogue):
+    t, trusted = screen.screen_time(now, signed, last, synced)
+    own, own_trusted = screen.own_time(now, last, synced)
+    assert t >= screen.MIN_VALID_TIME
+    if own is not None:
+        assert own <= t <= own + screen.CLOCK_SKEW
+        # a far-future timestamp added by any writer changes nothing
+        far = own + screen.CLOCK_SKEW + 1 + rogue
+        assert screen.screen_time(now, signed + [far], last, synced) == (t, trusted)
+    if synced and now >= screen.MIN_VALID_TIME:
+        assert (t, trusted) == (now, True)
+    if trusted:
+        assert t == now
+
+
+@settings(max_examples=200, deadline=None)
+@given(honest=st.integers(min_value=screen.MIN_VALID_TIME, max_value=1 << 33), n=st.integers(2, 5), rogue=STAMP)
+def test_with_no_time_of_its_own_one_writer_cannot_move_a_screen_far(honest, n, rogue):
+    # n honest writers within a minute of each other, one rogue writer with any clock
+    signed = [honest + i * 10 for i in range(n)] + [rogue]
+    t, trusted = screen.screen_time(0, signed)
+    assert not trusted and honest - 1 <= t <= honest + n * 10 + screen.CLOCK_SKEW
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.integers(-(1 << 63), 1 << 63), st.booleans(), st.none(), st.text(max_size=3)),
+                max_size=20))
+def test_any_zone_rule_is_refused_or_applied_never_crashes(rule):
+    try:
+        schema.make_body("festival", "create", "f", {"name": "F", "utc_offsets": rule})
+    except schema.SchemaError:
+        return
+    for t in (rule[0] - 1, rule[0], rule[-2], rule[-2] + 1):
+        assert -1440 < layout_offset(rule, t) < 1440
+
+
+def layout_offset(rule, t):
+    from pandascreen.core import layout
+    return layout.offset_at(rule, t)

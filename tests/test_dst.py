@@ -171,3 +171,27 @@ def test_a_feed_issued_before_the_change_is_read_after_it():
     view = feed.FeedView(bytearray(data), info, 1)
     assert info.utc_offset == 60  # what a board that predates the zone shows: right until the change
     assert layout.build_view(view, 0, issued + 2 * 3600, "")["clock"] == "04:30"  # CEST: 01:30 + 2 h + 1 h
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_INTS = st.integers(-(1 << 64) + 1, (1 << 64) - 1)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(_INTS, st.lists(st.one_of(_INTS, st.text(max_size=2)), max_size=20), st.text(max_size=3)),
+                max_size=4))
+def test_a_signed_feed_with_any_rules_item_is_refused_or_shown(rules):
+    """The signer is trusted, the rules item (where the zone lives) is anything: the board's
+    check raises FeedError or the feed draws; nothing else escapes."""
+    bodies, starts = festival("Europe/Berlin", (2026, 3, 27))
+    store, log = store_of(bodies)
+    items = feed_sign.payload(Schedule.from_store(store, log), "dst", starts[3], [], public_key(SEED))
+    items[5] = rules
+    data = bytearray(feed_sign.sign_payload(items, SigningKey(SEED)))
+    try:
+        info = feed.Checker("dst", [public_key(SEED)]).check(data, len(data))
+    except feed.FeedError:
+        return
+    view = layout.build_view(feed.FeedView(data, info, 1), 0, starts[3] + 60, "")
+    assert len(view["clock"]) == 5

@@ -227,8 +227,11 @@ class Checker:
             if k % 2:
                 raise FeedError("feed zone is not [from_utc_s, offset_minutes, ...]")
             zone = []
-            for _ in range(k):
-                zone.append(c.int())
+            for i in range(k):
+                v = c.int()
+                if i % 2 and not -1440 < v < 1440:
+                    raise FeedError("feed zone offset of %d minutes" % v)
+                zone.append(v)
             info.zone = zone or None
         info.signer = bytes(c.raw(32))
         return c
