@@ -153,7 +153,7 @@ def test_satellite_loop_in_a_pico_sized_heap(flashed, tmp_path):
     assert "flip 2 4 offline Bamboo Tent Kids' lab: Build a bamboo radio" in out, out
     assert "stale 2 4 old feed %s" % layout.hhmm(NOW + 60, 120) in out, out
     # no time of its own: the program at the feed's issued-at, the clock not claimed
-    assert "unset-clock False --:-- True Mesh networks at festivals" in out, out
+    assert "unset-clock False --:-- True Kids' lab: Build a bamboo radio" in out, out
     assert "behind-feed False" in out, out
 
 
