@@ -195,3 +195,26 @@ def test_a_signed_feed_with_any_rules_item_is_refused_or_shown(rules):
         return
     view = layout.build_view(feed.FeedView(data, info, 1), 0, starts[3] + 60, "")
     assert len(view["clock"]) == 5
+
+
+def test_an_imported_calendar_across_the_october_change_carries_the_zone(tmp_path):
+    """iCal in America/New_York across 1 November 2026: the importer writes the rule, the
+    published festival shows 09:00 EST after the change (not 10:00, the fixed offset's answer)."""
+    from pandascreen_host import importers
+    ics = tmp_path / "fall.ics"
+    events = [("a", "20261031T220000", "20261031T230000"), ("b", "20261101T090000", "20261101T100000")]
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//t//t//EN", "X-WR-CALNAME:Fall fest"]
+    for uid, start, end in events:
+        lines += ["BEGIN:VEVENT", "UID:%s@t" % uid, "DTSTAMP:20260101T000000Z",
+                  "DTSTART;TZID=America/New_York:" + start, "DTEND;TZID=America/New_York:" + end,
+                  "LOCATION:Hall", "SUMMARY:Talk " + uid, "END:VEVENT"]
+    ics.write_text("\r\n".join(lines + ["END:VCALENDAR", ""]))
+    neutral = importers.load(str(ics))
+    fest = neutral["festival"]
+    assert fest["timezone"] == "America/New_York" and fest["utc_offset"] == -240
+    assert fest["utc_offsets"][1::2] == [-240, -300]
+    body = schema.make_body("festival", "create", fest["id"], dict((k, fest[k]) for k in importers.FESTIVAL_FIELDS))
+    second = [e for e in neutral["events"] if e["title"] == "Talk b"][0]
+    zone = layout.festival_zone(schema.parse_body(body)["fields"])
+    assert layout.hhmm(second["start"], zone) == "09:00"
+    assert layout.hhmm(second["start"], fest["utc_offset"]) == "10:00"
