@@ -297,6 +297,9 @@ show("a-peer-a-year-ahead", s)
 s = pico([("good", 2)], None)
 s.step()
 show("first-boot", s)
+s = pico([("good", 2), ("organiser", 3)], NOW - 3600)
+s.step()
+print("asked-first-next-time", s._best[0])
 """
 
 PICO_EXPECTED = [
@@ -307,6 +310,8 @@ PICO_EXPECTED = [
     "after-two-days-two-signers 60 True 15:16 synced 15:16 Mesh networks at festivals",
     "a-peer-a-year-ahead -174921300 False --:-- clock not set None",
     "first-boot 0 True 15:15 synced 15:15 Mesh networks at festivals",
+    # the clock just set from the first peer's feed: that feed is not from the future
+    "asked-first-next-time good",
 ]
 
 

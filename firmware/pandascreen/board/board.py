@@ -164,7 +164,8 @@ class Satellite:
                 self.log("feed from %s refused: %s" % (peer_name(peer), e))
                 continue
             reached = True
-            self._time_from(self.view_source.info, now)
+            if self._time_from(self.view_source.info, now):
+                now = int(self.clock())
             self.from_flash = False
             self.sync_state = SYNCED
             self.last_sync = int(self.clock())
@@ -249,24 +250,25 @@ class Satellite:
         return self._synced() if self._synced is not None else None
 
     def _time_from(self, info, now):
-        """Set the board's clock from a fetched feed's issued-at (see the module docstring)."""
+        """Set the board's clock from a fetched feed's issued-at (see the module docstring); True if set."""
         if self._set_time is None or self.synced():
-            return
+            return False
         issued = info.issued_at
         if self.last_known is not None and issued < self.last_known - CLOCK_TOLERANCE:
-            return  # before the time the board saved: an old feed, never a clock
+            return False  # before the time the board saved: an old feed, never a clock
         if self.last_known is not None and issued > self.last_known + CLOCK_SKEW:
             leap = self._leap
             self._leap = (info.signer, issued - now)
             if leap is None or leap[0] == info.signer or abs(leap[1] - (issued - now)) > CLOCK_TOLERANCE:
-                return
+                return False
         try:
             self._set_time(issued)
         except (OSError, ValueError) as e:
             self.log("cannot set the clock: %s" % e)
-            return
+            return False
         self.time_from_feed = True
         self.log("clock set from a signed feed")
+        return True
 
     def from_the_future(self, ts, now):
         return from_the_future(ts, now, self.last_known, self.synced())
