@@ -300,6 +300,8 @@ class Satellite:
         info = self.view_source.info
         offset = self.view_source.zone()
         if info is not None and trusted and now is not None and (now > info.valid_until or self.from_flash):
+            if self.from_the_future(info.issued_at, now):
+                return STALE  # its issued-at is its signer's wrong clock, not a time to show
             return "%s %s" % (STALE, layout.hhmm(info.issued_at, offset))
         if self.sync_state == SYNCED and trusted and self.last_sync is not None:
             return "%s %s" % (SYNCED, layout.hhmm(self.last_sync, offset))
