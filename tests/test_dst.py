@@ -218,3 +218,19 @@ def test_an_imported_calendar_across_the_october_change_carries_the_zone(tmp_pat
     zone = layout.festival_zone(schema.parse_body(body)["fields"])
     assert layout.hhmm(second["start"], zone) == "09:00"
     assert layout.hhmm(second["start"], fest["utc_offset"]) == "10:00"
+
+
+def test_the_zone_rule_under_micropython():
+    """The core applies the rule on MicroPython as on CPython: schema, schedule, layout."""
+    bodies, starts = festival("America/New_York", (2026, 3, 6))
+    script = """
+from pandascreen.core import layout, schema
+from pandascreen.core.schedule import Schedule
+from pandascreen.core.util import unhexlify
+s = Schedule()
+for b in %r:
+    s.apply(schema.parse_body(unhexlify(b)), 1)
+print(" ".join(layout.hhmm(t, s.zone()) for t in %r))
+""" % ([hexlify(b) for b in bodies], starts)
+    want = " ".join(local("America/New_York", t) for t in starts)
+    assert run_micropython(script).strip() == want
