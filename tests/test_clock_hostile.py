@@ -423,3 +423,22 @@ def test_any_zone_rule_is_refused_or_applied_never_crashes(rule):
 def layout_offset(rule, t):
     from pandascreen.core import layout
     return layout.offset_at(rule, t)
+
+
+def test_a_time_the_screen_cannot_vouch_for_counts_nothing_down(ops):
+    """"--:--" in the header, and no "25m left" / "in 1h" either: absolute times only, on the
+    Pi's OLED (drawn without the countdown) and on the satellite."""
+    from pandascreen.core.controller import Controller
+    from pandascreen.core.store import MemoryStore
+    from pandascreen.core.util import unhexlify
+    from pandascreen.node import display
+    store = MemoryStore()
+    for h, b in ops["base"]:
+        store.ingest(unhexlify(h), unhexlify(b))
+    cfg = {"festival_id": demofest.FESTIVAL_ID, "organiser_keys": [public_key(ORG)], "display": "ssd1306_128x64"}
+    unset = Controller(cfg, store, clock=lambda: 1000).view(1000)  # no time: the organiser's newest signed time
+    assert unset["clock"] == "--:--" and unset["absolute"] and unset["next"]["in"] == ""
+    assert unset["now"] is None or unset["now"]["left"].startswith("until ")
+    assert display.render(unset, "ssd1306_128x64").size == (128, 64)
+    trusted = Controller(cfg, store, clock=lambda: NOW).view(NOW)
+    assert not trusted["absolute"] and trusted["now"]["left"].endswith(" left")

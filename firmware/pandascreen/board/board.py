@@ -309,8 +309,9 @@ class Satellite:
 
     def view(self, now):
         now, trusted = self.screen_time(int(now))
+        # a time the board cannot vouch for: absolute times only ("until 14:45"), no countdown
         v = layout.build_view(self.view_source, self.venue_index, now,
-                              self.status(now) if trusted else CLOCK_NOT_SET)
+                              self.status(now) if trusted else CLOCK_NOT_SET, not trusted)
         if not trusted:
             v["clock"] = NO_CLOCK
         return v

@@ -301,7 +301,8 @@ class Controller:
         clock rule chooses; a time the screen cannot vouch for is not shown ("--:--", "clock not set")."""
         status = self.status(now=now)
         now, trusted = self.screen_time(int(now))
-        absolute = self.refresh_policy.absolute_times
+        # a time the screen cannot vouch for: absolute times only ("until 14:45"), no countdown
+        absolute = self.refresh_policy.absolute_times or not trusted
         if not trusted:
             status = CLOCK_NOT_SET
         if (self.overview or self.cfg.get("layout") == "all_venues") and self.schedule.venues():
@@ -309,7 +310,7 @@ class Controller:
             v = overview.build_board(self.schedule, now, status, self.venue_index, absolute)
         else:
             v = layout.build_view(self.schedule, self.venue_index, now, status, absolute)
-        if not trusted and not absolute:
+        if not trusted and not self.refresh_policy.absolute_times:
             v["clock"] = NO_CLOCK
         lang = self.cfg.get("language") or (self.schedule.festival or {}).get("language")
         if lang and self.translate is not None:

@@ -530,10 +530,13 @@ def draw_view(canvas, width, height, view, palette="mono", face=None):
             _bar(canvas, x0, y, w, m.bar_h, now["elapsed"], now["duration"], 1, accent)
             y += m.bar_h
         elif not m.big:
-            # "14:00–15:00 [=====    ] 25m" ("14:00–15:00    cancelled")
+            # "14:00–15:00 [=====    ] 25m" ("14:00–15:00    cancelled"; "14:00–15:00" alone when the
+            # view has absolute times: a clock the screen cannot vouch for counts nothing down)
             tw = f.draw_text(canvas, x0, y, now["time"], 1, 1)
-            rx = _right(f, canvas, x0 + w, y, now["left"] if cancelled else span(now["minutes_left"]), 1, 1)
-            if not cancelled:
+            rx = x0 + w
+            if cancelled or not view.get("absolute"):
+                rx = _right(f, canvas, rx, y, now["left"] if cancelled else span(now["minutes_left"]), 1, 1)
+            if not cancelled and not view.get("absolute"):
                 bx = x0 + tw + 3
                 _bar(canvas, bx, y, rx - 3 - bx, m.bar_h, now["elapsed"], now["duration"], 1, accent)
             y += m.dl
