@@ -113,6 +113,9 @@ def test_two_peers_sync_then_live_both_ways(nodes):
     assert wait_for(lambda: org_store.count() == 33, 2.0)
     # a second sync call reuses the live session
     assert scr.sync(org.ticket()).get("already_live")
+    # both sides name the other as a live peer, however it was found (the screen's footer counts them)
+    assert scr.live_peers() == [org.node_id]
+    assert wait_for(lambda: org.live_peers() == [scr.node_id], 2.0)
 
 
 def test_changes_are_noticed_without_notify(nodes):

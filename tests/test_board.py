@@ -111,7 +111,7 @@ show("stale")
 t[0] = 1000
 s.step()
 v = s.view(t[0])
-print("unset-clock", s.clock_trusted(t[0]), v["clock"], v["message"] == %(not_set)r)
+print("unset-clock", s.clock_trusted(t[0]), v["clock"], v["status"] == %(not_set)r, (v["now"] or {}).get("title"))
 # live: frame_clock_not_set
 t[0] = %(issued)d - 3600
 print("behind-feed", s.clock_trusted(t[0]))
@@ -163,7 +163,7 @@ def test_satellite_loop_in_a_pico_sized_heap(flashed, tmp_path):
     runs = run_scenario("satellite loop", SCRIPT % {
         "first": write(tmp_path, "first", first), "update": write(tmp_path, "update", update), "bad": names,
         "fid": FID, "org": public_key(ORGANISER).hex(), "now": NOW, "issued": NOW,
-        "stale": info.valid_until + 60, "not_set": "Clock not set \u2014 waiting for the time"},
+        "stale": info.valid_until + 60, "not_set": "clock not set"},
         libs=[flashed], dirs=[str(tmp_path)])
     for _runtime, out in runs:
         check_satellite_loop(out, first, update)
@@ -194,7 +194,8 @@ def check_satellite_loop(out, first, update):
     assert "wifi-lost 2 4 offline Main Stage Mesh networks" in out, out
     assert "flip 2 4 offline Bamboo Tent Kids' lab: Build a bamboo radio" in out, out
     assert "stale 2 4 old feed %s" % layout.hhmm(NOW + 60, 120) in out, out
-    assert "unset-clock False --:-- True" in out, out
+    # no time of its own: the program at the feed's issued-at, the clock not claimed
+    assert "unset-clock False --:-- True Kids' lab: Build a bamboo radio" in out, out
     assert "behind-feed False" in out, out
     status = out.split("board-status ", 1)[1].split("\n", 1)[0]
     n, frame = expected_board_frame(update, NOW, status)

@@ -147,9 +147,11 @@ EXPECTED = [
     "saved [0, 660]",
     "stranger True 16 3 1",  # the stranger's op is refused at ingest (core/auth.py): not stored
     "prune 2 ['Solo Stage'] 1",
-    "future True False --:-- synced True  None None",
-    "future-minute False",
-    "saved-after [0, 660, 1260, 1860]",
+    # an organiser's operation dated tomorrow is from the future (over CLOCK_SKEW): the clock stays
+    # (UTC: the pruning operation dropped the festival and its offset)
+    "future True True 13:56 synced 13:56 False  None None",
+    "future-minute True",
+    "saved-after [0, 660, 1260, 1860, 2460]",
     "lonely no peers False --:--",
     "offline offline True",
     "rebooted False True",
@@ -197,7 +199,8 @@ def test_time_saved_at_most_every_few_minutes():
     assert saved and all(b - a >= controller.SAVE_TIME_EVERY for a, b in zip(saved, saved[1:]))
     assert len(saved) == 4
     ctl.redraw(1000)  # an untrusted time is never saved
-    assert len(saved) == 4 and ctl.view(1000)["message"] == controller.CLOCK_NOT_SET
+    view = ctl.view(1000)
+    assert len(saved) == 4 and view["status"] == controller.CLOCK_NOT_SET and view["clock"] == controller.NO_CLOCK
 
 
 def test_unsaveable_time_is_logged_not_fatal():
@@ -217,3 +220,25 @@ def test_render_interval_forces_a_redraw():
     t0 = NOW - NOW % 60
     assert ctl.redraw(t0) and not ctl.redraw(t0 + 19) and ctl.redraw(t0 + 20)
     assert len(drawn) == 2
+
+
+def test_footer_counts_peers_found_by_any_means_and_marks_stale_data():
+    """Peers found by mDNS (live iroh sessions, not in the config) count; the footer says when the
+    newest data was heard and "stale" once nothing was heard from any peer for STALE_AFTER."""
+    t = [NOW]
+    found = [["peer 0123456789abcdef"]]
+    ctl = Controller({"festival_id": demofest.FESTIVAL_ID, "peer_addrs": []}, MemoryStore(), clock=lambda: t[0],
+                     found=lambda: found[0])
+    ctl.sync(t[0])
+    assert ctl.status() == "synced 13:15"  # no festival yet: UTC
+    assert ctl.peers_found() == 1
+    found[0] = []
+    t[0] += 600
+    ctl.sync(t[0])
+    assert ctl.status() == "synced 13:15"  # the newest data is from 13:15, nobody heard since
+    t[0] += controller.STALE_AFTER
+    ctl.sync(t[0])
+    assert ctl.status() == "stale 13:15"
+    lonely = Controller({"festival_id": demofest.FESTIVAL_ID, "peer_addrs": []}, MemoryStore(), clock=lambda: t[0])
+    lonely.sync(t[0])
+    assert lonely.status() == controller.NO_PEERS

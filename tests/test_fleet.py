@@ -92,13 +92,24 @@ def test_forged_status_from_a_key_outside_the_group_is_ignored():
 def test_warnings_offline_clock_behind():
     a = group_with_screen()
     store = MemoryStore()
-    fleet.Reporter().publish(store, SCREEN, FLEET_LOG, 5000, **status(clock=False))
+    fleet.Reporter().publish(store, SCREEN, FLEET_LOG, 5000, **status(clock=False, last_sync=4990))
     f = fleet_view.Fleet(a)
     f.load(store, FLEET_LOG)
     entry = f.screens[public_key(SCREEN).hex()]
     assert fleet_view.warnings(entry, 5010, {"ab" * 8: 4}) == [("clock", "clock not trusted")]
     words = [w for w, _ in fleet_view.warnings(entry, 5000 + fleet.OFFLINE_AFTER + 1, {"ab" * 8: 6, "cd" * 8: 0})]
     assert words == ["offline", "clock", "behind"]
+
+
+def test_a_screen_that_heard_no_peer_for_a_while_is_marked_stale():
+    """As its footer says "stale HH:MM": the report's last_sync is older than STALE_AFTER."""
+    from pandascreen.core.screen import STALE_AFTER
+    store = MemoryStore()
+    fleet.Reporter().publish(store, SCREEN, FLEET_LOG, 5000, **status(last_sync=5000 - STALE_AFTER - 60))
+    f = fleet_view.Fleet(group_with_screen())
+    f.load(store, FLEET_LOG)
+    entry = f.screens[public_key(SCREEN).hex()]
+    assert fleet_view.warnings(entry, 5010) == [("stale", "nothing heard from any peer for 16 min")]
 
 
 def test_a_pi_device_reports_what_it_shows_through_its_loop(tmp_path):

@@ -436,3 +436,18 @@ def test_provision_with_the_store_adds_the_screen_key_to_the_festival_group(boot
     store = SqliteStore(db)
     assert store.count() == count
     store.close()
+
+
+def test_provision_ntp_for_a_micropython_board(board, tmp_path, capsys):
+    """`--ntp` on a board lands in its config; board/main.py asks those hosts first."""
+    assert main(pico_args(tmp_path, "--no-flash", "--ntp", "10.42.0.1", "--ntp", "laptop.local")) == 0, \
+        capsys.readouterr().err
+    cfg = json.loads(board.read_file("/config.json"))
+    assert configmod.validate(cfg)["ntp"] == ["10.42.0.1", "laptop.local"]
+    assert "the board takes its time from 10.42.0.1, laptop.local" in capsys.readouterr().out
+    assert main(pico_args(tmp_path, "--no-flash", "--ntp", "a b")) == 2
+    assert "--ntp" in capsys.readouterr().err
+    assert main(pico_args(tmp_path, "--no-flash", "--root", str(tmp_path))) == 2
+    assert "--root" in capsys.readouterr().err
+    with pytest.raises(configmod.ConfigError):
+        configmod.validate(dict(cfg, ntp="10.42.0.1"))

@@ -158,3 +158,36 @@ def test_a_board_screen_reports_that_it_shows_every_venue():
     ctl.store.heights = lambda log_id: {}
     fields = fleet_report.status_fields(ctl, DAY + 600, DAY, temp_path="/nonexistent")
     assert fields["shows"] == "all 3 venues (page 1)"
+
+
+def test_the_first_frame_with_the_program_is_not_held_back_on_any_panel():
+    """A screen boots with an empty store ("No schedule yet"), the program arrives 3 s later: it is
+    drawn at once; the refresh policy limits only the refreshes after it."""
+    from pandascreen import demofest
+    from pandascreen.core import operation
+    from pandascreen.core.crypto import public_key
+    seed = bytes(range(100, 132))
+    log = operation.log_id_for_festival(demofest.FESTIVAL_ID)
+    now = demofest.DAY_START + 600
+    for display in ("inky_what_red", "inky_phat_212x104_mono", "ssd1306_128x64"):
+        for extra in ({}, {"layout": "all_venues"}):
+            store = MemoryStore()
+            drawn = []
+            cfg = dict({"festival_id": demofest.FESTIVAL_ID, "organiser_keys": [public_key(seed)],
+                        "display": display}, **extra)
+            ctl = Controller(cfg, store, render=drawn.append)
+            assert ctl.redraw(now) and drawn[-1]["message"] == layout.NO_SCHEDULE
+            for i, body in enumerate(demofest.bodies()):
+                store.publish(seed, body, log, demofest.DAY_START * 1000000 + i)
+            assert ctl.redraw(now + 3), (display, extra)  # not 180 s later
+            assert drawn[-1].get("venues") or drawn[-1]["now"]["title"] == "Opening: Why pandas sync offline"
+            if display.startswith("inky_what"):
+                store.publish(seed, schema_retitle(), log, (now + 10) * 1000000)
+                assert not ctl.redraw(now + 13)  # a later edit waits for the gap, as before
+                assert ctl.redraw(now + 3 + refresh.MIN_FULL_GAP)
+
+
+def schema_retitle():
+    from pandascreen import demofest
+    from pandascreen.core import schema
+    return schema.make_body("event", "update", demofest.event_id(0), {"title": "Opening, retitled"})

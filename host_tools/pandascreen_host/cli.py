@@ -101,8 +101,9 @@ def build_parser():
     w.add_argument("--wifi-hidden", action="store_true", help="the network does not broadcast its SSID")
     p.add_argument("--hostname", help="Raspberry Pi OS host name, set on first boot of a fresh image")
     p.add_argument("--ntp", action="append", default=[], metavar="HOST",
-                   help="Raspberry Pi OS: time server(s) on the festival LAN (the organiser's laptop, the "
-                        "router) for systemd-timesyncd NTP=/FallbackNTP= (repeat for several)")
+                   help="time server(s) on the festival LAN (the organiser's laptop, the router): "
+                        "systemd-timesyncd NTP=/FallbackNTP= on Raspberry Pi OS, the board's config on "
+                        "MicroPython (repeat for several)")
     p.add_argument("--read-only-root", action="store_true",
                    help="Raspberry Pi OS: overlay root file system (overlayroot=tmpfs), the store on the "
                         "ext4 partition labelled pandadata: pulling the plug never corrupts the system")

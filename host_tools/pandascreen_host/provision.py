@@ -560,6 +560,9 @@ def provision_micropython(args, board, cfg_parts, out, err):
         else:
             out.write("kept %s on the board (same key)\n" % MP_KEY)
         cfg["feed_peers"] = cfg_parts["feed_peers"]  # board/main.py: the servers it asks for the signed feed
+        if cfg_parts.get("ntp"):  # board/main.py asks these first, then the feed servers, then pool.ntp.org
+            cfg["ntp"] = cfg_parts["ntp"]
+            out.write("the board takes its time from %s\n" % ", ".join(cfg_parts["ntp"]))
         if wifi:
             # firmware/pandascreen/board/main.py passes cfg["wifi"]["psk"] to network.WLAN.connect();
             # the board's own flash is the only place it is stored.
@@ -616,8 +619,8 @@ def run(args, out=None, err=None):
             raise UserError("--hostname is only used for Raspberry Pi OS boards")
         if getattr(args, "bundle", False):
             raise UserError("--bundle is for Raspberry Pi OS boards; %s runs MicroPython (use flash)" % board["name"])
-        if parts["ntp"] or getattr(args, "root", None) or getattr(args, "read_only_root", False):
-            raise UserError("--ntp/--root/--read-only-root are for Raspberry Pi OS boards; "
+        if getattr(args, "root", None) or getattr(args, "read_only_root", False):
+            raise UserError("--root/--read-only-root are for Raspberry Pi OS boards; "
                             "%s runs MicroPython" % board["name"])
         if not getattr(args, "port", None):
             raise UserError("provisioning a MicroPython board needs --port, e.g. /dev/ttyACM0 "

@@ -13,10 +13,18 @@ gone loads it into the receive buffer, checks it again like a fetched one (a cor
 oversize file is removed, never trusted) and shows that program marked "old feed HH:MM"
 until a peer answers, instead of a blank screen.
 
-The clock rule is the controller's (``controller.clock_trusted``): the good feed's issued-at
-is a lower bound for the time, beside 2020 and the last time saved (``TimeFile``); a clock
-below it shows "Clock not set" instead of a wrong now/next.  A feed past its ``valid_until``
-(Wi-Fi lost for hours) says so in the status line.
+The clock rule is the controller's (core/screen.py ``screen_time``): the shown feed's issued-at
+is signed evidence of the time beside the last time saved (``TimeFile``), and never moves the
+board's time more than CLOCK_SKEW past its own.  A feed from the future (a full peer whose clock
+runs ahead) is shown only while no other feed is, and never counts as a later feed: every correct
+feed replaces it, also one loaded from flash.  A feed past its ``valid_until`` (Wi-Fi lost for
+hours) says so in the status line.
+
+A board whose clock is not set by NTP (``synced()`` not True: a Pico W's RTC restarts in 2021 after
+every power cut) sets it from a fetched feed's signed issued-at through ``set_time(t)``: at once
+when that is within CLOCK_SKEW of the time it last saved, or when it has none; a larger jump (a
+board off for longer) only when feeds of two different signers agree on it, so one full peer
+whose clock is wrong cannot move it.  From then on the board's clock is its own (trusted).
 
 The feed servers are ``cfg["feed_addrs"]`` (main.py sets them from ``feed.feed_addrs``), else
 ``cfg["peer_addrs"]`` taken as feed servers (tests and the demo), plus what ``peers()`` finds.
@@ -34,8 +42,8 @@ import os
 import time
 
 from pandascreen.core import feed, layout
-from pandascreen.core.screen import (CLOCK_NOT_SET, NO_CLOCK, NO_PEERS, OFFLINE, SAVE_TIME_EVERY,
-                                         STARTING, SYNCED, clock_trusted, peer_name)
+from pandascreen.core.screen import (CLOCK_NOT_SET, CLOCK_SKEW, CLOCK_TOLERANCE, NO_CLOCK, NO_PEERS, OFFLINE,
+                                     SAVE_TIME_EVERY, STARTING, SYNCED, from_the_future, peer_name, screen_time)
 from pandascreen.core.errors import PandascreenError
 
 CHUNK = 512  # bytes per socket read
@@ -86,7 +94,8 @@ class FeedFile:
 
 class Satellite:
     def __init__(self, cfg, canvas, show, width, height, palette="mono", clock=None, connect=None,
-                 log=None, time_file=None, peers=None, max_bytes=feed.MAX_FEED_BYTES, feed_file=None):
+                 log=None, time_file=None, peers=None, max_bytes=feed.MAX_FEED_BYTES, feed_file=None, synced=None,
+                 set_time=None):
         self.cfg = cfg
         self.canvas = canvas
         self.show = show
@@ -94,6 +103,10 @@ class Satellite:
         self.height = height
         self.palette = palette
         self.clock = clock or time.time
+        self._synced = synced  # () -> True once NTP set the clock, False when it could not (main.py)
+        self._set_time = set_time  # t -> sets the board's clock (machine.RTC), from a signed feed
+        self.time_from_feed = False  # the clock was set from a feed: it is the board's own now
+        self._leap = None  # (signer, issued_at - now) of a feed far ahead of the saved time, awaiting a second signer
         self.connect = connect
         self.log = log or (lambda msg: None)
         self._peers = peers
@@ -133,7 +146,8 @@ class Satellite:
         return found
 
     def fetch(self, now):
-        """Ask the peers in turn until one gives a good feed; True if a new one was taken."""
+        """Ask the peers in turn until one gives a good feed that is not from the future (then that
+        peer is asked first next time); True if a new one was taken."""
         self._fetched_at = now
         peers = self.peers()
         if not peers:
@@ -142,21 +156,27 @@ class Satellite:
         if self.connect is None:
             self.sync_state = OFFLINE
             return False
+        taken = reached = False
         for peer in peers:
             try:
-                taken = self._fetch_from(peer)
+                taken = self._fetch_from(peer, now) or taken
             except (OSError, PandascreenError, MemoryError) as e:  # Wi-Fi gone, peer down, bad feed
                 self.log("feed from %s refused: %s" % (peer_name(peer), e))
                 continue
-            self._best = peer
+            reached = True
+            if self._time_from(self.view_source.info, now):
+                now = int(self.clock())
             self.from_flash = False
             self.sync_state = SYNCED
             self.last_sync = int(self.clock())
-            return taken
-        self.sync_state = OFFLINE
-        return False
+            if not self.from_the_future(self.view_source.info.issued_at, now):
+                self._best = peer
+                return taken
+        if not reached:
+            self.sync_state = OFFLINE
+        return taken
 
-    def _fetch_from(self, peer):
+    def _fetch_from(self, peer, now):
         conn = self.connect(peer[0], peer[1])
         try:
             conn.send(feed.http_request(self.cfg["festival_id"], peer[0]))
@@ -169,9 +189,14 @@ class Satellite:
             self.rejected += 1
             raise
         old = self.view_source.info
-        if old is not None and info.issued_at < old.issued_at:
-            self.rejected += 1
-            raise feed.FeedError("feed issued before the one on screen (a replay?)")
+        if old is not None and not self.from_the_future(old.issued_at, now):
+            if self.from_the_future(info.issued_at, now):
+                self.rejected += 1
+                raise feed.FeedError("feed issued %d s ahead of this board's time: its signer's clock is wrong"
+                                     % (info.issued_at - now))
+            if info.issued_at < old.issued_at:
+                self.rejected += 1
+                raise feed.FeedError("feed issued before the one on screen (a replay?)")
         if old is not None and info.digest == old.digest:
             return False  # the same feed again
         self._take(info)
@@ -219,12 +244,42 @@ class Satellite:
             self.feed_file.remove()
 
     # -- clock ----------------------------------------------------------------------------------
-    def issued_us(self):
+    def synced(self):
+        if self.time_from_feed:
+            return True
+        return self._synced() if self._synced is not None else None
+
+    def _time_from(self, info, now):
+        """Set the board's clock from a fetched feed's issued-at (see the module docstring); True if set."""
+        if self._set_time is None or self.synced():
+            return False
+        issued = info.issued_at
+        if self.last_known is not None and issued < self.last_known - CLOCK_TOLERANCE:
+            return False  # before the time the board saved: an old feed, never a clock
+        if self.last_known is not None and issued > self.last_known + CLOCK_SKEW:
+            leap = self._leap
+            self._leap = (info.signer, issued - now)
+            if leap is None or leap[0] == info.signer or abs(leap[1] - (issued - now)) > CLOCK_TOLERANCE:
+                return False
+        try:
+            self._set_time(issued)
+        except (OSError, ValueError) as e:
+            self.log("cannot set the clock: %s" % e)
+            return False
+        self.time_from_feed = True
+        self.log("clock set from a signed feed")
+        return True
+
+    def from_the_future(self, ts, now):
+        return from_the_future(ts, now, self.last_known, self.synced())
+
+    def screen_time(self, now):
+        """``(time the program is shown at, trusted)``: core/screen.py ``screen_time``."""
         info = self.view_source.info
-        return 0 if info is None else info.issued_at * 1000000
+        return screen_time(now, () if info is None else (info.issued_at,), self.last_known, self.synced())
 
     def clock_trusted(self, now):
-        return clock_trusted(now, self.issued_us(), self.last_known)
+        return self.screen_time(now)[1]
 
     def remember_time(self, now):
         if self.time_file is None or not self.clock_trusted(now):
@@ -243,21 +298,22 @@ class Satellite:
     # -- screen ---------------------------------------------------------------------------------
     def status(self, now=None, trusted=True):
         info = self.view_source.info
-        offset = self.view_source.utc_offset()
+        offset = self.view_source.zone()
         if info is not None and trusted and now is not None and (now > info.valid_until or self.from_flash):
+            if self.from_the_future(info.issued_at, now):
+                return STALE  # its issued-at is its signer's wrong clock, not a time to show
             return "%s %s" % (STALE, layout.hhmm(info.issued_at, offset))
         if self.sync_state == SYNCED and trusted and self.last_sync is not None:
             return "%s %s" % (SYNCED, layout.hhmm(self.last_sync, offset))
         return self.sync_state
 
     def view(self, now):
-        now = int(now)
-        if self.clock_trusted(now):
-            return layout.build_view(self.view_source, self.venue_index, now, self.status(now))
-        v = layout.build_view(None, 0, now, self.status(now, trusted=False))
-        v["festival"] = (self.view_source.festival or {}).get("name") or ""
-        v["clock"] = NO_CLOCK
-        v["message"] = CLOCK_NOT_SET
+        now, trusted = self.screen_time(int(now))
+        # a time the board cannot vouch for: absolute times only ("until 14:45"), no countdown
+        v = layout.build_view(self.view_source, self.venue_index, now,
+                              self.status(now) if trusted else CLOCK_NOT_SET, not trusted)
+        if not trusted:
+            v["clock"] = NO_CLOCK
         return v
 
     def press(self, delta):
@@ -276,9 +332,8 @@ class Satellite:
             self.fetch(now)
             if not fixed:
                 now = int(self.clock())  # a fetch can take a while
-        trusted = self.clock_trusted(now)
-        key = (trusted, now // 60 if trusted else None, self.venue_index, self.status(now, trusted),
-               self.view_source.version)
+        t, trusted = self.screen_time(now)
+        key = (trusted, t // 60, self.venue_index, self.status(t, trusted), self.view_source.version)
         drew = False
         if force or key != self._drawn_key:
             layout.draw_view(self.canvas, self.width, self.height, self.view(now), self.palette)

@@ -2,6 +2,8 @@
 # the nearest full peer (board/board.py). Copied to the board by `pandascreen-host flash`; reads
 # /config.json written by `pandascreen-host provision` (feed_peers: the feed servers to ask); the last
 # good feed is kept in /last_feed and shown after a reboot until a peer answers.
+# Time: NTP from the config's "ntp" hosts (`provision --ntp`), then the feed servers (Pi screens, the
+# organiser's laptop), then pool.ntp.org; without any, the clock is set from a signed feed (board.py).
 import time
 
 import machine
@@ -14,6 +16,34 @@ from pandascreen.core.screen import TimeFile
 
 def log(msg):
     print("[pandascreen] %s" % msg)
+
+
+NTP_SYNCED = [False]
+
+
+def ntp_hosts(cfg):
+    hosts = list(cfg.get("ntp") or ())
+    for host, _ in cfg.get("feed_addrs") or ():
+        if host not in hosts:
+            hosts.append(host)
+    return hosts + ["pool.ntp.org"]
+
+
+def set_time_ntp(cfg):
+    import ntptime
+    for host in ntp_hosts(cfg):
+        try:
+            ntptime.host = host
+            ntptime.settime()  # one UDP request, ntptime.timeout (1 s) bounded
+            NTP_SYNCED[0] = True
+            return
+        except Exception as e:
+            log("no NTP time from %s: %s" % (host, e))
+
+
+def set_rtc(t):
+    tm = time.gmtime(int(t))
+    machine.RTC().datetime((tm[0], tm[1], tm[2], tm[6], tm[3], tm[4], tm[5], 0))
 
 
 def connect_wifi(cfg):
@@ -30,12 +60,8 @@ def connect_wifi(cfg):
         if wlan.isconnected():
             break
         time.sleep(0.5)
-    if wlan.isconnected():  # (re)connected: ask for the time once; without it the feed's issued-at
-        try:                # is the clock's lower bound and the screen says "Clock not set"
-            import ntptime
-            ntptime.settime()
-        except Exception as e:
-            log("no NTP time: %s" % e)
+    if wlan.isconnected() and not NTP_SYNCED[0]:  # (re)connected: ask for the time
+        set_time_ntp(cfg)
     return wlan.isconnected()
 
 
@@ -78,7 +104,8 @@ def main():
         return SocketConn(host, port)
 
     board = Satellite(cfg, oled, oled.show, 128, 64, clock=time.time, connect=connect, log=log,
-                      time_file=TimeFile("/last_time"), feed_file=FeedFile("/last_feed"))
+                      time_file=TimeFile("/last_time"), feed_file=FeedFile("/last_feed"),
+                      synced=lambda: NTP_SYNCED[0], set_time=set_rtc)
     pressed = []
     pins = cfg.get("buttons") or {}
     handlers = []

@@ -114,6 +114,9 @@ def validate(cfg):
         raise ConfigError("home_after must be a whole number of seconds >= 0")
     if out.get("layout", "now_next") not in LAYOUTS:
         raise ConfigError("unknown layout %r (known: %s)" % (out.get("layout"), ", ".join(LAYOUTS)))
+    ntp = out.get("ntp")
+    if ntp is not None and (not isinstance(ntp, list) or not all(isinstance(h, str) and h for h in ntp)):
+        raise ConfigError("ntp must be a list of time server host names")
     for k in ("listen_port", "sync_interval", "render_interval"):
         v = out[k]
         if not isinstance(v, int) or isinstance(v, bool) or v < 0:

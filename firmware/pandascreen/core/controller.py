@@ -7,6 +7,8 @@ Doing that once here keeps them from drifting apart (they had: "synced HH:MM" in
 
 * ``transport(peer)`` syncs the store with one peer and raises on failure (TCP on the board,
   the Pi's transport on the Pi); ``peers()`` lists whom to ask (default: the config's peers);
+  ``found()`` names the peers in live sessions found by other means (mDNS on the Pi): they count
+  as heard, so the footer never says "no peers" while a screen is live;
 * ``render(view)`` draws a ``layout.build_view`` dict (framebuf on the board, PIL/luma on the Pi);
 * ``load_time()`` / ``save_time(t)`` persist the last time known to be good (``TimeFile``);
 * ``translate(view, lang)`` puts a view in the festival's language (node/i18n.py on the Pi, whose
@@ -18,8 +20,8 @@ The schedule is kept up to date INCREMENTALLY: the store's change counter ``stor
 whether anything arrived, ``store.operations_since(version, log_id)`` hands over only the new
 operations (or None after a prune, and then the schedule is rebuilt from the store).
 
-The clock rule ("time you can trust", ``clock_trusted``) is here too, so both devices say
-"clock not set" the same way instead of showing a wrong now/next.
+The clock rule (core/screen.py ``screen_time``) picks the time the program is shown at; a screen
+that cannot vouch for it says "clock not set" and shows "--:--" instead of claiming a time.
 """
 
 import time
@@ -28,8 +30,8 @@ from pandascreen.core import auth, layout, operation, refresh
 
 # the clock rule and status names live in core/screen.py (shared with the satellite board)
 from pandascreen.core.screen import (  # noqa: F401 (re-exported)
-    CLOCK_NOT_SET, CLOCK_TOLERANCE, MIN_VALID_TIME, NO_CLOCK, NO_PEERS, OFFLINE, SAVE_TIME_EVERY, STARTING, SYNCED,
-    TimeFile, clock_floor, clock_trusted, peer_name)
+    CLOCK_NOT_SET, CLOCK_SKEW, CLOCK_TOLERANCE, MIN_VALID_TIME, NO_CLOCK, NO_PEERS, OFFLINE, SAVE_TIME_EVERY,
+    STALE, STALE_AFTER, STARTING, SYNCED, TimeFile, clock_floor, clock_trusted, peer_name, screen_time)
 
 
 class _NoLock:
@@ -55,7 +57,7 @@ class Controller:
     """
 
     def __init__(self, cfg, store, transport=None, render=None, peers=None, clock=None,
-                 load_time=None, save_time=None, log=None, translate=None):
+                 load_time=None, save_time=None, log=None, translate=None, synced=None, found=None):
         self.cfg = cfg
         self.store = store
         # p2panda convention: the sync handshake carries the topic, logs are keyed by BLAKE3(topic)
@@ -72,10 +74,12 @@ class Controller:
         self.transport = transport
         self.render = render
         self._peers = peers
+        self._found = found
         self.clock = clock or time.time
         self.log = log or _ignore
         self.translate = translate
         self._save_time = save_time
+        self._synced = synced  # () -> True when the device clock is known to be synchronised (NTP)
         self.last_known = None
         if load_time is not None:
             self.last_known = load_time()
@@ -85,11 +89,11 @@ class Controller:
         self.overview = False  # a long press: every venue at once, until the screen returns home
         self.sync_state = STARTING
         self.notice = None  # e.g. "store reset: resync" (node/snapshot.py) until the next sync
-        self.last_sync = None  # when the last sync with at least one peer succeeded
+        self.last_sync = None  # when a peer was last heard: a sync succeeded, or a found peer was live
         self._sync_started = None
         self.schedule = None
         self.rebuilds = 0  # full rebuilds from the store (start, prune); the rest is incremental
-        self.newest_op_us = 0  # newest timestamp of an organiser's operation seen (clock floor)
+        self.signed = {}  # writer's public key -> its newest operation's timestamp (µs): the clock rule's evidence
         self._store_version = None
         self._drawn_key = None
         self._drawn_at = None
@@ -129,13 +133,14 @@ class Controller:
         version, what, newest = change
         if newest is not None:
             self.schedule = what
-            self.newest_op_us = newest
+            self.signed = newest
             self.rebuilds += 1
         else:
             for op in what:
                 self.schedule.apply(op)
-                if self._trusted_author(op.public_key) and op.timestamp > self.newest_op_us:
-                    self.newest_op_us = op.timestamp
+                pk = bytes(op.public_key)
+                if op.timestamp > self.signed.get(pk, 0) and self._trusted_author(pk):
+                    self.signed[pk] = op.timestamp
         self._store_version = version
         return True
 
@@ -152,19 +157,19 @@ class Controller:
         return self.authors is None or bytes(public_key) in self.authors
 
     def _newest_signed(self):
-        """Newest timestamp among the organisers' latest operations in the festival log.
+        """{writer: timestamp of its latest operation} in the festival log, writers only.
 
-        Only organisers count: anyone may append to the log, and one far-future timestamp from a
-        stranger must not blank every screen with "clock not set".
+        Kept per writer so that one writer's far-future clock hides no other writer's time
+        (core/screen.py ``screen_time`` ignores what is from the future); strangers never count.
         """
-        newest = 0
+        newest = {}
         heights = self.store.heights(self.log_id)
         for pk in heights:
             if not self._trusted_author(pk):
                 continue
             op = self.store.latest(pk, self.log_id)
-            if op is not None and op.timestamp > newest:
-                newest = op.timestamp
+            if op is not None:
+                newest[bytes(pk)] = op.timestamp
         return newest
 
     # -- buttons ----------------------------------------------------------------------------
@@ -229,26 +234,50 @@ class Controller:
                     line = "sync with %s failed: %s" % (peer_name(peer), e)
                     errors.append(line)
                     self.log(line)
-        if not peers:
-            self.sync_state = NO_PEERS
-        elif ok:
+        found = self.peers_found()
+        if ok or found:
             self.sync_state = SYNCED
             self.last_sync = int(self.clock())
+        elif self.last_sync is not None:
+            self.sync_state = SYNCED  # status() says how old the newest data is, and "stale" once too old
+        elif not peers:
+            self.sync_state = NO_PEERS
         else:
             self.sync_state = OFFLINE
         return ok, errors
 
-    def status(self, trusted=True):
-        """"starting", "synced HH:MM" (festival local time), "offline" or "no peers"."""
+    def peers_found(self):
+        """How many peers other means (mDNS) found and hold a live session with now."""
+        if self._found is None:
+            return 0
+        try:
+            return len(list(self._found()))
+        except Exception as e:  # a transport in trouble must not stop the screen
+            self.log("cannot list the peers found: %s" % e)
+            return 0
+
+    def status(self, trusted=True, now=None):
+        """"starting", "synced HH:MM" (festival local time the newest data was heard), "stale HH:MM"
+        (nothing heard from any peer for STALE_AFTER), "offline" or "no peers"."""
         if self.notice is not None and self.sync_state != SYNCED:
             return self.notice
-        if self.sync_state == SYNCED and trusted and self.last_sync is not None and not self.refresh_policy.absolute_times:
-            return "%s %s" % (SYNCED, layout.hhmm(self.last_sync, self.schedule.utc_offset()))
+        if self.sync_state == SYNCED and self.last_sync is not None:
+            now = int(self.clock() if now is None else now)
+            at = layout.hhmm(self.last_sync, self.schedule.zone())
+            if now - self.last_sync >= STALE_AFTER:
+                return "%s %s" % (STALE, at) if trusted else STALE
+            if trusted and not self.refresh_policy.absolute_times:
+                return "%s %s" % (SYNCED, at)
         return self.sync_state
 
     # -- clock ------------------------------------------------------------------------------
+    def screen_time(self, now):
+        """``(time the program is shown at, trusted)``: core/screen.py ``screen_time``."""
+        signed = [ts // 1000000 for ts in self.signed.values()]
+        return screen_time(now, signed, self.last_known, self._synced() if self._synced is not None else None)
+
     def clock_trusted(self, now):
-        return clock_trusted(now, self.newest_op_us, self.last_known)
+        return self.screen_time(now)[1]
 
     def remember_time(self, now):
         """Save a trusted ``now`` as the last known time, at most every ``SAVE_TIME_EVERY`` s."""
@@ -267,21 +296,22 @@ class Controller:
 
     # -- frames -----------------------------------------------------------------------------
     def view(self, now):
-        """What the screen shows at ``now``: ``layout.build_view``, the all-venues board (config
-        ``"layout": "all_venues"``, or a long press: ``overview.build_board``), or "clock not set"."""
-        now = int(now)
-        absolute = self.refresh_policy.absolute_times
-        if self.clock_trusted(now):
-            if (self.overview or self.cfg.get("layout") == "all_venues") and self.schedule.venues():
-                from pandascreen.core import overview  # the Pi's large screens and long press only
-                v = overview.build_board(self.schedule, now, self.status(), self.venue_index, absolute)
-            else:
-                v = layout.build_view(self.schedule, self.venue_index, now, self.status(), absolute)
+        """What the screen shows at ``now``: ``layout.build_view`` or the all-venues board (config
+        ``"layout": "all_venues"``, or a long press: ``overview.build_board``), built at the time the
+        clock rule chooses; a time the screen cannot vouch for is not shown ("--:--", "clock not set")."""
+        status = self.status(now=now)
+        now, trusted = self.screen_time(int(now))
+        # a time the screen cannot vouch for: absolute times only ("until 14:45"), no countdown
+        absolute = self.refresh_policy.absolute_times or not trusted
+        if not trusted:
+            status = CLOCK_NOT_SET
+        if (self.overview or self.cfg.get("layout") == "all_venues") and self.schedule.venues():
+            from pandascreen.core import overview  # the Pi's large screens and long press only
+            v = overview.build_board(self.schedule, now, status, self.venue_index, absolute)
         else:
-            v = layout.build_view(None, 0, now, self.status(trusted=False))
-            v["festival"] = str((self.schedule.festival or {}).get("name") or "")
+            v = layout.build_view(self.schedule, self.venue_index, now, status, absolute)
+        if not trusted and not self.refresh_policy.absolute_times:
             v["clock"] = NO_CLOCK
-            v["message"] = CLOCK_NOT_SET
         lang = self.cfg.get("language") or (self.schedule.festival or {}).get("language")
         if lang and self.translate is not None:
             for each in [v] + (v.get("venues") or []):
@@ -290,9 +320,9 @@ class Controller:
 
     def frame_key(self, now):
         """Changes exactly when the picture may change: minute, venue, status, schedule, trust."""
-        trusted = self.clock_trusted(now)
-        return (trusted, int(now) // 60 if trusted else None, self.venue_index, self.status(trusted),
-                self.rebuilds, self.schedule.version, self.overview)
+        t, trusted = self.screen_time(now)
+        return (trusted, t // 60, self.venue_index, self.status(trusted, now), self.rebuilds, self.schedule.version,
+                self.overview)
 
     def redraw(self, now=None, force=False, catch_up=True):
         """Catch up with the store, then ``render`` a frame if one is due. True if it drew.
@@ -312,7 +342,8 @@ class Controller:
             # view["refresh"] tells render "full" or "partial"
             view = self.view(now)
             visitor = self._drawn_key is not None and key[2] != self._drawn_key[2]  # flipped venue
-            view["refresh"] = self.refresh_policy.due(now, refresh.content_key(view), key, force or visitor)
+            view["refresh"] = self.refresh_policy.due(now, refresh.content_key(view), key, force or visitor,
+                                                      refresh.shows_program(view))
             if view["refresh"] is None:
                 return False
         else:

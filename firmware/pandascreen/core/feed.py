@@ -24,6 +24,7 @@ FEED_LEVEL = 1  # auth.READ: the access a feed signer needs in the festival grou
 _SIG_ITEM = 66  # 0x58 0x40 + 64 signature bytes
 _ITEMS = 12
 TRUSTED_SIGNERS = 4  # grants remembered (one per feed server a board moves between)
+MAX_ZONE = 16  # numbers in a feed's zone: [from_utc_s, offset_minutes, ...] (core/schema.py utc_offsets)
 FEED_PORT = 8026  # where full peers serve the feed (node/feed_server.py), provisioning's default
 
 
@@ -189,7 +190,7 @@ class Cursor:
 class Info:
     """What ``Checker.check`` found: the header fields and where the festival and venues start."""
 
-    __slots__ = ("issued_at", "valid_until", "signer", "name", "utc_offset", "venues_at", "venue_count", "size",
+    __slots__ = ("issued_at", "valid_until", "signer", "name", "utc_offset", "zone", "venues_at", "venue_count", "size",
                  "digest")
 
 
@@ -215,7 +216,23 @@ class Checker:
             raise FeedError("feed of another festival")
         info.issued_at = c.uint()
         info.valid_until = c.uint()
-        c.skip()  # rules
+        info.zone = None
+        n = c.array(3)  # rules: [horizon_s, per_venue] and, from newer full peers, the festival's zone
+        if n < 2:
+            raise FeedError("feed rules are not [horizon, per_venue, zone?]")
+        c.uint()
+        c.uint()
+        if n == 3:
+            k = c.array(MAX_ZONE)
+            if k % 2:
+                raise FeedError("feed zone is not [from_utc_s, offset_minutes, ...]")
+            zone = []
+            for i in range(k):
+                v = c.int()
+                if i % 2 and not -1440 < v < 1440:
+                    raise FeedError("feed zone offset of %d minutes" % v)
+                zone.append(v)
+            info.zone = zone or None
         info.signer = bytes(c.raw(32))
         return c
 
@@ -372,11 +389,18 @@ class FeedView:
         self.buf = buf
         self.info = info
         self.version = version
-        self.festival = None if info is None else {"name": info.name, "utc_offset": info.utc_offset}
+        self.festival = None if info is None else {"name": info.name, "utc_offset": info.utc_offset,
+                                                   "utc_offsets": info.zone}
         self._venues = None
 
     def utc_offset(self):
         return 0 if self.info is None else self.info.utc_offset
+
+    def zone(self):
+        """The festival's local time rule (``layout.festival_zone``): the feed's zone, else its offset."""
+        if self.info is None:
+            return 0
+        return self.info.zone or self.info.utc_offset
 
     def venues(self):
         """The venues (offsets, found once per feed: build_view and now_next ask every frame)."""

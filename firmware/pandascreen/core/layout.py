@@ -6,9 +6,12 @@ with ``pixel(x, y, c)`` and ``fill_rect(x, y, w, h, c)`` - MicroPython's ``frame
 works as is.  Colors: 0 background, 1 foreground, 2 accent (red/yellow e-paper; drawn as 1 on
 mono screens).
 
-Times are Unix epoch seconds (UTC).  Local time is ``now + festival utc_offset minutes``,
+Times are Unix epoch seconds (UTC).  Local time is ``epoch + the festival's UTC offset at epoch``,
 computed here with integer arithmetic: no ``time.localtime``/``strftime``, whose time zone and
-epoch differ between CPython and MicroPython boards.
+epoch differ between CPython and MicroPython boards, and no tz database (a board has none).
+A festival's zone (``festival_zone``) is its ``utc_offsets`` rule when it has one (the laptop
+writes its IANA zone's offsets and change instants over the festival's span), else its one
+``utc_offset``.
 """
 
 from pandascreen.core import font
@@ -32,23 +35,46 @@ WEEKDAYS = ("Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed")
 
 # -- time helpers (integer arithmetic only) -------------------------------------------------
 
-def local_seconds(epoch, utc_offset_min=0):
-    return int(epoch) + int(utc_offset_min or 0) * 60
+def festival_zone(fest):
+    """The zone of a festival dict: its ``utc_offsets`` list ``[from_utc_s, minutes, ...]`` (by
+    instant) when it holds one, else its fixed ``utc_offset`` in minutes (0 if none)."""
+    fest = fest or {}
+    rule = fest.get("utc_offsets")
+    if isinstance(rule, (list, tuple)) and len(rule) >= 2 and not len(rule) % 2:
+        return rule
+    return int(fest.get("utc_offset") or 0)
 
 
-def hhmm(epoch, utc_offset_min=0):
+def offset_at(zone, epoch):
+    """Minutes east of UTC at ``epoch`` in ``zone`` (``festival_zone``): a change's offset holds from
+    its instant on; before the first change, the first offset."""
+    if not isinstance(zone, (list, tuple)):
+        return int(zone or 0)
+    off = zone[1]
+    for i in range(2, len(zone) - 1, 2):
+        if epoch < zone[i]:
+            break
+        off = zone[i + 1]
+    return int(off)
+
+
+def local_seconds(epoch, zone=0):
+    return int(epoch) + offset_at(zone, epoch) * 60
+
+
+def hhmm(epoch, zone=0):
     """"HH:MM" local time of Unix ``epoch`` seconds."""
-    m = (local_seconds(epoch, utc_offset_min) // 60) % 1440
+    m = (local_seconds(epoch, zone) // 60) % 1440
     return "%02d:%02d" % (m // 60, m % 60)
 
 
-def local_day(epoch, utc_offset_min=0):
+def local_day(epoch, zone=0):
     """Days since 1970-01-01 in local time."""
-    return local_seconds(epoch, utc_offset_min) // 86400
+    return local_seconds(epoch, zone) // 86400
 
 
-def weekday(epoch, utc_offset_min=0):
-    return WEEKDAYS[local_day(epoch, utc_offset_min) % 7]
+def weekday(epoch, zone=0):
+    return WEEKDAYS[local_day(epoch, zone) % 7]
 
 
 def message_text(view, words=SAY, day_name=None, clock=None):
@@ -141,7 +167,7 @@ def build_view(schedule, venue_index, now, status="", absolute=False):
     if callable(fest):
         fest = fest()
     fest = fest or {}
-    offset = fest.get("utc_offset") or 0
+    offset = festival_zone(fest)
     view = {
         "festival": str(fest.get("name") or ""),
         "venue": "",
@@ -504,10 +530,13 @@ def draw_view(canvas, width, height, view, palette="mono", face=None):
             _bar(canvas, x0, y, w, m.bar_h, now["elapsed"], now["duration"], 1, accent)
             y += m.bar_h
         elif not m.big:
-            # "14:00–15:00 [=====    ] 25m" ("14:00–15:00    cancelled")
+            # "14:00–15:00 [=====    ] 25m" ("14:00–15:00    cancelled"; "14:00–15:00" alone when the
+            # view has absolute times: a clock the screen cannot vouch for counts nothing down)
             tw = f.draw_text(canvas, x0, y, now["time"], 1, 1)
-            rx = _right(f, canvas, x0 + w, y, now["left"] if cancelled else span(now["minutes_left"]), 1, 1)
-            if not cancelled:
+            rx = x0 + w
+            if cancelled or not view.get("absolute"):
+                rx = _right(f, canvas, rx, y, now["left"] if cancelled else span(now["minutes_left"]), 1, 1)
+            if not cancelled and not view.get("absolute"):
                 bx = x0 + tw + 3
                 _bar(canvas, bx, y, rx - 3 - bx, m.bar_h, now["elapsed"], now["duration"], 1, accent)
             y += m.dl

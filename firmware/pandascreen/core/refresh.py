@@ -14,6 +14,9 @@ day.  Three panel classes:
   and at least every ``MAX_AGE``.
 * ``LIVE`` (OLED, LCD, HDMI): redraw whenever the frame key changes, as before.
 
+On every panel the first frame with a program (after "No schedule yet") is a full refresh at once:
+the limits are for the refreshes after it, not for the one a screen was waiting for.
+
 Plain classes and tuples only: this runs unchanged under MicroPython.
 """
 
@@ -39,6 +42,11 @@ def panel_for(display_kind):
     if kind.startswith("inky_"):
         return FULL_ONLY
     return LIVE
+
+
+def shows_program(view):
+    """True if ``view`` shows a festival's venues (not "No schedule yet")."""
+    return bool(view.get("venue_count") or view.get("venues"))
 
 
 def content_key(view):
@@ -73,11 +81,13 @@ class RefreshPolicy:
         self.partials = 0  # partial refreshes since the last full one
         self._content = None
         self._tick = None
+        self._program = False  # the panel shows a program (``shows_program``)
 
-    def decide(self, now, content, tick=None, force=False):
+    def decide(self, now, content, tick=None, force=False, program=True):
         """``FULL``, ``PARTIAL_REFRESH`` or None (keep the picture) for a frame at ``now`` whose
-        content key is ``content`` and whose ticking part (minute, countdown) is ``tick``."""
-        if self.last_any is None:
+        content key is ``content``, whose ticking part (minute, countdown) is ``tick`` and which
+        shows a program (``program``) or not."""
+        if self.last_any is None or (program and not self._program):
             return FULL
         if self.panel == LIVE:
             if force or content != self._content or tick != self._tick:
@@ -97,8 +107,9 @@ class RefreshPolicy:
             return FULL if self.partials >= self.partials_per_full else PARTIAL_REFRESH
         return None
 
-    def drawn(self, now, content, tick, mode):
+    def drawn(self, now, content, tick, mode, program=True):
         """Record that the frame was drawn with ``mode``."""
+        self._program = program
         self._content = content
         self._tick = tick
         self.last_any = now
@@ -108,10 +119,10 @@ class RefreshPolicy:
         else:
             self.partials += 1
 
-    def due(self, now, content, tick=None, force=False):
+    def due(self, now, content, tick=None, force=False, program=True):
         """``decide`` and, when it says to refresh, ``drawn``; returns the mode or None."""
-        mode = self.decide(now, content, tick, force)
+        mode = self.decide(now, content, tick, force, program)
         if mode is not None:
-            self.drawn(now, content, tick, mode)
+            self.drawn(now, content, tick, mode, program)
         return mode
 

@@ -152,7 +152,7 @@ def _intern(strings, s):
 
 
 class Festival(_Doc):
-    __slots__ = ("name", "timezone", "utc_offset", "start", "end", "language")
+    __slots__ = ("name", "timezone", "utc_offset", "start", "end", "language", "utc_offsets")
     FIELD_INDEX = _field_index("festival")
 
     def as_dict(self):
@@ -403,6 +403,11 @@ class Schedule:
     def utc_offset(self):
         f = self.festival
         return (f or {}).get("utc_offset", 0)
+
+    def zone(self):
+        """The festival's local time rule for core/layout.py (``layout.festival_zone``)."""
+        from pandascreen.core.layout import festival_zone
+        return festival_zone(self.festival)
 
     def venues(self):
         return list(self._venues.items)

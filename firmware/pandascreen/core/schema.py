@@ -19,6 +19,12 @@ so a typo ("titel") is still refused at the source.
 
 An event's ``status``: "" (as planned) or ``CANCELLED``; a cancelled event stays in its slot
 (the screens say so) instead of vanishing.
+
+A festival's ``utc_offsets``: its IANA ``timezone`` as data a board can apply (it has no tz
+database): ``[from_utc_s, offset_minutes, ...]``, the offset in force from each instant on, over
+the festival's span and a margin (core/layout.py ``offset_at``).  At most ``MAX_UNKNOWN`` numbers
+(8 changes), so firmware that does not know the field still takes the body (a newer schema's
+plain list) and keeps using ``utc_offset``.
 """
 
 from pandascreen.core import cbor
@@ -35,9 +41,11 @@ CANCELLED = "cancelled"
 _STR = "str"
 _INT = "int"
 _STRLIST = "[str]"
+_ZONE = "[int, int]"
 
 FIELDS = {
-    "festival": {"name": _STR, "timezone": _STR, "utc_offset": _INT, "start": _INT, "end": _INT, "language": _STR},
+    "festival": {"name": _STR, "timezone": _STR, "utc_offset": _INT, "start": _INT, "end": _INT, "language": _STR,
+                 "utc_offsets": _ZONE},
     "venue": {"name": _STR, "order": _INT},
     "event": {"venue": _STR, "title": _STR, "start": _INT, "end": _INT, "speakers": _STRLIST,
               "track": _STR, "lang": _STR, "status": _STR},
@@ -70,6 +78,14 @@ def _check_value(kind, name, kind_of, value):
                 raise SchemaError("%s must only contain text" % where)
             if len(v) > MAX_TEXT_LEN:
                 raise SchemaError("%s has an entry longer than %d characters" % (where, MAX_TEXT_LEN))
+    elif kind_of == _ZONE:
+        ok = isinstance(value, (list, tuple)) and 2 <= len(value) <= MAX_UNKNOWN and not len(value) % 2
+        for i, v in enumerate(value if ok else ()):
+            ok = ok and isinstance(v, int) and not isinstance(v, bool) and -(1 << 62) <= v <= (1 << 62)
+            ok = ok and (i % 2 or i < 2 or v > value[i - 2]) and (not i % 2 or -1440 < v < 1440)
+        if not ok:
+            raise SchemaError("%s must be [from_utc_s, offset_minutes, ...]: at most %d changes, by instant, "
+                              "offsets within a day" % (where, MAX_UNKNOWN // 2))
     else:  # a field from a newer schema: bounded plain values only (module docstring)
         items = value if isinstance(value, list) else (value,)
         ok = isinstance(name, str) and len(name) <= MAX_ID_LEN and len(items) <= MAX_UNKNOWN

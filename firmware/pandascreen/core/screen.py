@@ -8,22 +8,40 @@ store, schedule and group machinery (~25 KB of its heap).
 import os
 
 MIN_VALID_TIME = 1577836800  # 2020-01-01: a clock before this was never set
-CLOCK_TOLERANCE = 600  # seconds a clock may lag the floor (organiser laptop a little ahead)
+CLOCK_TOLERANCE = 600  # seconds a clock may lag a signed timestamp (organiser laptop a little ahead)
+CLOCK_SKEW = 12 * 3600  # the most a signed timestamp may move a screen's time past its own (a night off)
 SAVE_TIME_EVERY = 300  # seconds between writes of the last known time (SD card / flash wear)
-CLOCK_NOT_SET = "Clock not set \u2014 waiting for the time"
+CLOCK_NOT_SET = "clock not set"  # the status while the screen shows its program at a time it cannot vouch for
 NO_CLOCK = "--:--"
 
 STARTING = "starting"
 SYNCED = "synced"
 OFFLINE = "offline"
 NO_PEERS = "no peers"
+STALE = "stale"  # nothing heard from any peer for STALE_AFTER: "stale HH:MM" (when the newest data came)
+STALE_AFTER = 15 * 60  # s
 
 
 # -- the clock rule -------------------------------------------------------------------------
+#
+# A screen shows its program at ``screen_time(...)``: (a time, whether the screen may claim it).
+#  1. A clock known to be synchronised (NTP; a board whose clock was set from a signed feed) is
+#     the time, trusted: no signed timestamp moves it.
+#  2. Otherwise the screen's own time is its clock when that is not before its own floor (2020,
+#     the last time it saved), else that floor (a Pi without RTC, a Pico W that restarted in 2021).
+#  3. A signed timestamp (the newest of each writer, a feed's issued-at) later than the own time by
+#     more than CLOCK_TOLERANCE says the clock is behind: the program is shown at that timestamp and
+#     the clock is not claimed ("--:--", status "clock not set").  One later than the own time by
+#     more than CLOCK_SKEW is from the future: its content is applied, its time is ignored.
+#  4. With no time of its own at all (no synchronised clock, a clock before 2020 or known unset, no
+#     saved time) the reference is the lower median of the signed timestamps (one per writer, so one
+#     writer's clock alone cannot set it): the screen takes the newest signed timestamp not over
+#     CLOCK_SKEW past it (2020 if there is none) and claims nothing.
+# The program is never blanked because of a timestamp: the view is built at the chosen time.
 
 def clock_floor(newest_op_us=None, last_known=None):
-    """The earliest the time can be now, in Unix seconds: 2020, the newest signed operation seen,
-    the last time saved before a reboot - whichever is latest."""
+    """The earliest the screen's own time can be, in Unix seconds: 2020 or the last time saved
+    before a reboot, and a signed timestamp ``newest_op_us`` (µs) if one is given."""
     floor = MIN_VALID_TIME
     if newest_op_us:
         floor = max(floor, int(newest_op_us) // 1000000)
@@ -32,13 +50,52 @@ def clock_floor(newest_op_us=None, last_known=None):
     return floor
 
 
-def clock_trusted(now, newest_op_us=None, last_known=None, tolerance=CLOCK_TOLERANCE):
-    """True when ``now`` (Unix seconds) can be shown: not before ``clock_floor`` minus ``tolerance``.
+def own_time(now, last_known=None, synced=None):
+    """The screen's own time (rules 1-2) and whether it is its clock: ``(t, trusted)``, or
+    ``(None, False)`` when it has none (rule 4).  ``synced``: True (NTP), False (known unset,
+    a board that found no time server), None (not known: a clock from 2020 on counts)."""
+    now = int(now)
+    if synced and now >= MIN_VALID_TIME:
+        return now, True
+    floor = clock_floor(None, last_known)
+    if synced is None and now >= floor - CLOCK_TOLERANCE:
+        return now, True
+    if last_known:
+        return floor, False
+    return None, False
 
-    A Raspberry Pi has no real-time clock and a Pico W starts in 2021 or 1970, so a screen that
-    booted without network would otherwise show a wrong now/next without any warning.
-    """
-    return int(now) >= clock_floor(newest_op_us, last_known) - tolerance
+
+def screen_time(now, signed=(), last_known=None, synced=None):
+    """``(t, trusted)``: the time the program is shown at and whether the screen may claim it
+    (the rule above); ``signed``: signed timestamps in Unix seconds."""
+    t, trusted = own_time(now, last_known, synced)
+    if synced and trusted:
+        return t, True
+    signed = sorted(int(s) for s in signed)
+    ref = t
+    if ref is None and signed:
+        ref = signed[(len(signed) - 1) // 2]
+    best = 0
+    for s in signed:
+        if ref is not None and s <= ref + CLOCK_SKEW:
+            best = s
+    if t is None:
+        return max(best, MIN_VALID_TIME), False
+    if best > t + CLOCK_TOLERANCE:
+        return best, False
+    return t, trusted
+
+
+def from_the_future(ts, now, last_known=None, synced=None):
+    """True if signed timestamp ``ts`` (s) is later than the screen's own time by over CLOCK_SKEW."""
+    t = own_time(now, last_known, synced)[0]
+    return t is not None and int(ts) > t + CLOCK_SKEW
+
+
+def clock_trusted(now, newest_op_us=None, last_known=None, synced=None):
+    """True when the screen may claim ``now`` (Unix seconds) as the time (``screen_time``)."""
+    signed = (int(newest_op_us) // 1000000,) if newest_op_us else ()
+    return screen_time(now, signed, last_known, synced)[1]
 
 
 class TimeFile:

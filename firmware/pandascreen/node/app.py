@@ -15,7 +15,7 @@ import time
 from pandascreen.core import config as configmod
 from pandascreen.core.controller import Controller, TimeFile
 from pandascreen.core.errors import UserError
-from pandascreen.node import i18n
+from pandascreen.node import i18n, ntp_state
 
 
 class ScreenError(UserError):
@@ -107,7 +107,8 @@ class Device:
         self.controller = Controller(
             cfg, store, transport=transport or self._sync_tcp, render=self._show, peers=peers, clock=clock,
             load_time=None if time_file is None else time_file.load,
-            save_time=None if time_file is None else time_file.save, log=_log, translate=i18n.translate)
+            save_time=None if time_file is None else time_file.save, log=_log, translate=i18n.translate,
+            synced=ntp_state.kernel_synced if clock is time.time else None)  # an emulated clock: not known
         self.topic = self.controller.topic
         self.log_id = self.controller.log_id
         from pandascreen.node import oled_care
@@ -220,6 +221,7 @@ def _start_iroh(cfg, store, config_dir, device, serve, fleet_beside=None):
     if fleet_store is not None:
         device.fleet_report = fleet_report.FleetReport(device.controller, node.seed, fleet_store,
                                                        cfg["festival_id"], log=_log)
+    device.controller._found = node.live_peers  # mDNS-found peers count in the footer
     tcp = device.controller.transport
     # background: a dead iroh peer costs the loop one bounded dial, then the node redials alone
     device.controller.transport = lambda peer: (node.sync(peer, background=True) if _is_iroh_peer(peer)

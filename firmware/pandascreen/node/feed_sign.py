@@ -10,12 +10,16 @@ core/feed.py.
 Wire form: one canonical CBOR array (definite lengths, shortest heads, arrays only, so the
 bytes are the same on every encoder; core/cbor.py writes them)::
 
-    ["pandascreen/feed", 1, festival_id, issued_at, valid_until, [horizon_s, per_venue],
+    ["pandascreen/feed", 1, festival_id, issued_at, valid_until, [horizon_s, per_venue, zone?],
      signer (32 bytes), grant ([header, body] of a p2panda group operation, or null),
      sources ([[author, seq_num, op hash], ...] sorted by author: the log heads it was derived from),
-     [festival name, utc_offset minutes],
+     [festival name, utc_offset minutes at issued_at],
      [[venue id, venue name, [[start, end, title, speakers], ...]], ...],   # display order
      signature (64 bytes)]
+
+``zone`` (only when the festival has ``utc_offsets``): ``[from_utc_s, offset_minutes, ...]``, the
+festival's local time rule across daylight saving changes; boards that predate it skip the rules
+item and use the offset, which is the one in force at ``issued_at`` (a feed lives 3 hours).
 
 Signature: Ed25519 by ``signer`` over ``DOMAIN + SHA-256(every byte before the signature
 item)`` (the signature item is always the last 66 bytes).  SHA-256 and not BLAKE3 because
@@ -94,10 +98,13 @@ def payload(schedule, festival_id, issued_at, sources, signer, grant=None, horiz
         venues.append([v.id, v.name or v.id,
                        [[int(e.start), int(e.end), _cut(_feed_title(e), TITLE_MAX),
                          _cut(", ".join(e.speakers or ()), SPEAKERS_MAX)] for e in evs]])
-    fest = schedule.festival or {}
-    return [MAGIC, VERSION, festival_id, issued_at, max(valid_until, issued_at), [horizon, per_venue],
+    zone = layout.festival_zone(schedule.festival)
+    rules = [horizon, per_venue]
+    if isinstance(zone, (list, tuple)):
+        rules.append([int(x) for x in zone])
+    return [MAGIC, VERSION, festival_id, issued_at, max(valid_until, issued_at), rules,
             bytes(signer), grant, [list(s) for s in sources],
-            [str(fest.get("name") or ""), int(fest.get("utc_offset") or 0)], venues]
+            [str((schedule.festival or {}).get("name") or ""), layout.offset_at(zone, issued_at)], venues]
 
 
 def sign_payload(items, signing_key):

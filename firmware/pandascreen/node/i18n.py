@@ -93,9 +93,9 @@ def translate(view, lang):
     if not words:
         return view  # no word file on this device: English as built
     messages = {layout.NO_MORE: "no_more", layout.THATS_ALL: "thats_all", layout.NO_SCHEDULE: "no_schedule",
-                screen.CLOCK_NOT_SET: "clock_not_set", layout.CLOSED: "closed"}
+                layout.CLOSED: "closed"}
     states = {screen.STARTING: "starting", screen.SYNCED: "synced", screen.OFFLINE: "offline",
-              screen.NO_PEERS: "no_peers"}
+              screen.NO_PEERS: "no_peers", screen.CLOCK_NOT_SET: "clock_not_set", screen.STALE: "stale"}
     view["label_now"] = words["NOW"]
     view["label_next"] = words["next"]
     key = messages.get(view.get("message"))

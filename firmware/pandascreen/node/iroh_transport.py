@@ -465,6 +465,13 @@ class IrohNode:
     async def _status(self):
         return [link.status() for link in self.links]
 
+    def live_peers(self):
+        """Node ids (hex) of the peers in a live session of the festival topic, however they were
+        found (configured, mDNS, dialled in): the screen's footer counts them as heard."""
+        festival = self.subs[0]
+        return sorted(set(hexlify(l.remote_id) for l in list(self.links)
+                          if l.sub is festival and not l.ended and l.session is not None and l.session.in_live_mode))
+
     def _live_links(self):
         return [l for l in self.links if not l.ended and l.session is not None and l.session.in_live_mode]
 

@@ -138,7 +138,7 @@ class Care:
             return image
         dim = getattr(screen, "set_contrast", None)
         if dim is not None:
-            dim(contrast(now, schedule.utc_offset() if schedule is not None else 0))
+            dim(contrast(now, layout.offset_at(schedule.zone(), now) if schedule is not None else 0))
         image = frame(image, now, layout.Metrics(image.width, image.height).header_h)
         screen.show(image)  # the new picture first, then light the panel: no stale frame flashes
         if power is not None:

@@ -8,6 +8,7 @@ group does not name is ignored (counted), as is a malformed body.
 
 from pandascreen.core.errors import SchemaError
 from pandascreen.core.fleet import OFFLINE_AFTER, may_report, parse_body
+from pandascreen.core.screen import STALE_AFTER
 from pandascreen.core.util import hexlify
 
 
@@ -54,6 +55,9 @@ def warnings(entry, now, organiser_heights=None, offline_after=OFFLINE_AFTER):
     status = entry["status"]
     if now - entry["seen"] > offline_after:
         out.append(("offline", "no status for %d min" % ((now - entry["seen"]) // 60)))
+    last = status.get("last_sync")
+    if last is not None and status.get("at", last) - last >= STALE_AFTER:  # its footer says "stale HH:MM"
+        out.append(("stale", "nothing heard from any peer for %d min" % ((status["at"] - last) // 60)))
     if not status.get("clock"):
         out.append(("clock", "clock not trusted"))
     if organiser_heights:

@@ -70,13 +70,13 @@ class Console:
             program.append({"id": v.id, "name": v.name, "events": [
                 {"id": e.id, "title": e.title, "start": e.start, "end": e.end, "venue": e.venue,
                  "tag": layout.CANCELLED if e.status == schema.CANCELLED else (layout.MOVED if e.moved() else ""),
-                 "time": "%s-%s" % (layout.hhmm(e.start, sched.utc_offset()), layout.hhmm(e.end, sched.utc_offset()))}
+                 "time": "%s-%s" % (layout.hhmm(e.start, sched.zone()), layout.hhmm(e.end, sched.zone()))}
                 for e in sched.events(v.id)]})
         notes = self.notes()
         changes = [{"seq": "", "at": now, "what": n, "picked": {}} for n in notes] + self.changes(screens)
         return {"now": now, "screens": screens, "program": program, "changes": changes, "notes": notes,
                 "ignored": f.ignored, "organiser": org16,
-                "utc_offset": sched.utc_offset()}
+                "utc_offset": layout.offset_at(sched.zone(), now)}
 
     def notes(self):
         """What the organiser must decide, naming the author: a member over its quota (raise it:

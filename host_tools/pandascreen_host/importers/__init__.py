@@ -2,7 +2,7 @@
 
 ``load(path)`` returns::
 
-    {"festival": {"id", "name", "timezone", "utc_offset", "start", "end"},
+    {"festival": {"id", "name", "timezone", "utc_offset", "start", "end", "utc_offsets" (if it changes)},
      "venues": [{"id", "name", "order"}],
      "events": [{"id", "venue", "title", "start", "end", "speakers", "track", "lang"}],
      "warnings": [str]}
@@ -69,7 +69,7 @@ def load(path, timezone=None, festival_id=None, span=None):
     return mod.load(path, data, timezone=timezone, festival_id=festival_id, span=span)
 
 
-FESTIVAL_FIELDS = ("name", "timezone", "utc_offset", "start", "end")
+FESTIVAL_FIELDS = ("name", "timezone", "utc_offset", "start", "end", "utc_offsets")
 VENUE_FIELDS = ("name", "order")
 EVENT_FIELDS = ("venue", "title", "start", "end", "speakers", "track", "lang")
 

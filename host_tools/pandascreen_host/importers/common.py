@@ -177,6 +177,37 @@ def offset_minutes(zone, epoch):
     return int(dt.utcoffset().total_seconds() // 60)
 
 
+ZONE_MARGIN = 86400  # s of the zone's rule kept before the first event and after the last
+ZONE_NUMBERS = 16  # schema.MAX_UNKNOWN: firmware that predates utc_offsets still takes the body
+
+
+def zone_offsets(zone, start, end):
+    """The festival's ``utc_offsets`` (core/schema.py): ``[from_utc_s, minutes, ...]`` of ``zone``
+    over [start, end] and a margin, so a board without a tz database follows daylight saving
+    changes; None when the offset does not change in that span (``utc_offset`` says it all).
+    A calendar crossing more than 7 changes keeps the first 7 (the last offset then holds)."""
+    if zone is None:
+        return None
+    lo, hi = int(start) - ZONE_MARGIN, int(end) + ZONE_MARGIN
+    out = [lo, offset_minutes(zone, lo)]
+    t = lo
+    while t < hi and len(out) < ZONE_NUMBERS:  # a day at a time, then bisect to the second
+        step = min(t + 86400, hi)
+        if offset_minutes(zone, step) == out[-1]:
+            t = step
+            continue
+        a, b = t, step
+        while b - a > 1:
+            mid = (a + b) // 2
+            if offset_minutes(zone, mid) == out[-1]:
+                a = mid
+            else:
+                b = mid
+        out += [b, offset_minutes(zone, b)]
+        t = b
+    return out if len(out) > 2 else None
+
+
 def collapse_warnings(path, grouped):
     """One line per kind of warning: 17 events without a room make one line with a count and
     the first few examples, not 17 lines that hide the one warning that differs."""
@@ -326,6 +357,9 @@ class Builder:
                 "timezone": zone_name or "", "utc_offset": (offset_minutes(zone, start) if zone is not None
                                                          else (self.seen_offset or 0)),
                 "start": start, "end": end}
+        offsets = zone_offsets(zone, start, end)
+        if offsets is not None:
+            fest["utc_offsets"] = offsets
         used = set(e["venue"] for e in self.events)
         venues = [v for v in sorted(self.venues.values(), key=lambda v: v["order"]) if v["id"] in used]
         for i, v in enumerate(venues):
