@@ -148,10 +148,11 @@ class StreamGuard:
 def discard(fut):
     """Cancel ``fut`` and retrieve whatever it ends with, so no task error goes unretrieved."""
     fut.cancel()
-    fut.add_done_callback(_retrieve)
+    fut.add_done_callback(retrieve)
 
 
-def _retrieve(fut):
+def retrieve(fut):
+    """A done callback: take ``fut``'s error, if any, so asyncio never reports it unretrieved."""
     if not fut.cancelled():
         fut.exception()
 

@@ -433,12 +433,19 @@ class IrohNode:
         try:
             loop.run_forever()
         finally:
-            for t in list(self._tasks):
-                t.cancel()
-            try:
-                loop.run_until_complete(asyncio.sleep(0))
-            except Exception:
-                pass
+            # cancelled tasks cancel the ones they own: let each round end (bounded) before the
+            # loop closes, so no task is destroyed pending and no error goes unretrieved
+            for _ in range(3):
+                pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+                if not pending:
+                    break
+                for t in pending:
+                    t.cancel()
+                    t.add_done_callback(iroh_limits.retrieve)
+                try:
+                    loop.run_until_complete(asyncio.wait(pending, timeout=1.0))
+                except Exception:
+                    pass
             loop.close()
 
     async def _bind(self):
