@@ -1,8 +1,8 @@
 """[CPython] What a peer on the Wi-Fi can make an iroh node hold, and who gives way when it is full.
 
 Why a module of its own: every bound a stranger meets is written here once (docs/AUTH.md's threat
-table quotes these numbers), and the two decisions that need care, which streams a peer may open
-and which session leaves when the node is full, are small functions tested without a network.
+table quotes these numbers), beside the two decisions that need care: which streams a peer may
+open, and which session leaves when the node is full.
 
 Streams.  p2panda-net 0.7's initiator opens exactly two bidirectional streams (topic handshake,
 then log sync); the acceptor opens none; nobody opens a unidirectional stream.  iroh's Python API
@@ -26,7 +26,7 @@ few always gets in.
 import asyncio
 import time
 
-# ---- the bounds (docs/AUTH.md, "Hostile Wi-Fi: what a peer can make a screen hold")
+# ---- the bounds (docs/AUTH.md's threat table quotes them; tests/iroh_limits_cases.py checks that it does)
 PEER_BI_STREAMS = {"acceptor": 2, "initiator": 0}  # bidirectional streams the remote may open, by our role
 HANDSHAKE_READ = 1024         # bytes read (and framed) at a time on the topic handshake stream
 EARLY_SYNC_BYTES = 65536      # sync stream bytes held before the topic handshake ended (a Have of ~900 authors)
