@@ -42,6 +42,8 @@ from pandascreen.core.errors import ConfigError, SyncError
 from pandascreen.core.sync import ACCEPTOR, INITIATOR, SyncSession
 from pandascreen.core.topic_handshake import TopicHandshake, short
 from pandascreen.core.util import hexlify, unhexlify
+from pandascreen.node import iroh_limits
+from pandascreen.node.iroh_limits import StreamGuard, StreamRefused, discard
 
 log = logging.getLogger("pandascreen.node.iroh")
 
@@ -240,6 +242,10 @@ class Link:
         self.handshake_done = False
         self.unsubscribed = False  # the peer dropped us after the handshake: not its topic
         self.last_progress = time.monotonic()
+        self.last_heard = self.started  # the last byte from the peer (idle limit, eviction)
+        self.guard = StreamGuard(conn, role)  # the streams the peer opens, policed
+        self.evicted = False
+        self.end_reason = None  # why we ended a session that had no error (idle, lifetime)
         self._reported_have = False
         self._reported_sync = False
 
@@ -268,13 +274,17 @@ class IrohNode:
     ``default_node_ids`` are tried for peers given without a node id.  ``on_change()`` is
     called from the node's thread whenever a session changed the festival store; ``say(line)`` gets one
     line per event (peer connected, what it holds, operations sent, errors).
+    ``max_links``, ``max_per_address``, ``session_deadline``, ``live_idle``, ``live_lifetime``:
+    what a peer can make the node hold (defaults and reasons in node/iroh_limits.py).
     The stores must be safe to use from another thread (``SqliteStore`` is).
     """
 
     def __init__(self, store, topic, seed, bind="0.0.0.0:0", network_id=DEFAULT_NETWORK_ID,
                  serve=True, live=True, timeout=10.0, connect_timeout=5.0, dead_after=3.0,
                  default_node_ids=(), on_change=None, say=None, poll_interval=0.2,
-                 max_links=128, reconnect=True, max_per_address=8, session_deadline=120.0, also=()):
+                 max_links=iroh_limits.MAX_LINKS, reconnect=True, max_per_address=iroh_limits.MAX_PER_ADDRESS,
+                 session_deadline=iroh_limits.SESSION_DEADLINE, live_idle=iroh_limits.LIVE_IDLE,
+                 live_lifetime=iroh_limits.LIVE_LIFETIME, also=()):
         self.subs = [Subscription(topic, store)] + [Subscription(*t) for t in also]
         if len(set(sub.topic for sub in self.subs)) != len(self.subs):
             raise ConfigError("a topic is given twice")
@@ -290,11 +300,12 @@ class IrohNode:
         self.live = live
         self.timeout = timeout
         self.connect_timeout = connect_timeout
-        # issue 13, fix 3: node ids cost nothing, so incoming sessions are limited per IP
-        # address (per topic: a peer opens one session for each); the sync phase (before live
-        # mode) must end within session_deadline
+        # node ids cost nothing, so incoming sessions are limited per IP address (per topic: a
+        # peer opens one session for each); the bounds and why: node/iroh_limits.py
         self.max_per_address = max_per_address
         self.session_deadline = session_deadline
+        self.live_idle = live_idle
+        self.live_lifetime = live_lifetime
         self.dead_after = dead_after
         self.default_node_ids = [bytes(k) for k in default_node_ids]
         self.on_change = on_change
@@ -422,12 +433,19 @@ class IrohNode:
         try:
             loop.run_forever()
         finally:
-            for t in list(self._tasks):
-                t.cancel()
-            try:
-                loop.run_until_complete(asyncio.sleep(0))
-            except Exception:
-                pass
+            # cancelled tasks cancel the ones they own: let each round end (bounded) before the
+            # loop closes, so no task is destroyed pending and no error goes unretrieved
+            for _ in range(3):
+                pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+                if not pending:
+                    break
+                for t in pending:
+                    t.cancel()
+                    t.add_done_callback(iroh_limits.retrieve)
+                try:
+                    loop.run_until_complete(asyncio.wait(pending, timeout=1.0))
+                except Exception:
+                    pass
             loop.close()
 
     async def _bind(self):
@@ -448,8 +466,18 @@ class IrohNode:
     def _spawn(self, coro):
         t = asyncio.ensure_future(coro)
         self._tasks.add(t)
-        t.add_done_callback(self._tasks.discard)
+        t.add_done_callback(self._task_done)
         return t
+
+    def _task_done(self, task):
+        """Every background task's error is retrieved and recorded (one line, no traceback)."""
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        e = task.exception()
+        if e is not None:
+            what = _iroh_message(e) if isinstance(e, iroh.IrohError) else e
+            self._record_error("internal: %s: %s" % (type(e).__name__, what))
 
     def _event(self, line):
         try:
@@ -556,6 +584,7 @@ class IrohNode:
             conn, node_id = await self._connect(peer)
         finally:
             self._dialling.discard(key)
+        iroh_limits.limit_stream_credit(conn, INITIATOR)
         link = Link(self, conn, INITIATOR, node_id, peer.addr, sub)
         self.links.append(link)  # before the task runs: the reconnect loop must see it
         task = self._spawn(self._run_link(link))
@@ -582,7 +611,7 @@ class IrohNode:
             fut = asyncio.ensure_future(self._endpoint.connect(addr, self.alpn))
             done, _ = await asyncio.wait({fut}, timeout=self.connect_timeout)
             if not done:
-                fut.cancel()
+                discard(fut)
                 why = await asyncio.get_running_loop().run_in_executor(None, probe_tcp, peer.host, peer.port)
                 raise SyncError("no iroh answer from %s within %gs: %s" % (peer.addr, self.connect_timeout, why))
             try:
@@ -661,18 +690,26 @@ class IrohNode:
             self._record_error("incoming connection from %s: handshake timed out" % where)
             return
         remote_id = conn.remote_id().to_bytes()
+        iroh_limits.limit_stream_credit(conn, ACCEPTOR)
         host = _host_of(where)
-        same = len([l for l in self.links if not l.ended and l.role == ACCEPTOR and _host_of(l.addr) == host])
+        running = [l for l in self.links if not l.ended and not l.evicted]
+        incoming = [l for l in running if l.role == ACCEPTOR]
+        same = len([l for l in incoming if _host_of(l.addr) == host])
         if same >= self.max_per_address * len(self.subs):
             self._record_error("peer %s from %s refused: %d sessions already running from that address"
                                % (hexlify(remote_id)[:16], where, same))
             conn.close(0, b"busy")
             return
-        if len([l for l in self.links if not l.ended]) >= self.max_links:
-            self._record_error("peer %s from %s refused: %d sessions already running"
-                               % (hexlify(remote_id)[:16], where, self.max_links))
-            conn.close(0, b"busy")
-            return
+        if len(running) >= self.max_links:
+            victim = iroh_limits.choose_eviction(incoming, lambda l: _host_of(l.addr), host)
+            if victim is None:
+                self._record_error("peer %s from %s refused: %d sessions already running"
+                                   % (hexlify(remote_id)[:16], where, self.max_links))
+                conn.close(0, b"busy")
+                return
+            victim.evicted = True
+            self._abort(victim, "evicted: the node is full (%d sessions) and %s holds the most of them"
+                        % (self.max_links, _host_of(victim.addr)))
         link = Link(self, conn, ACCEPTOR, remote_id, where)
         await self._run_link(link)
 
@@ -684,6 +721,7 @@ class IrohNode:
         conn = link.conn
         self._event("%s connected (%s, %s)" % (link.name, "we dialled" if link.role == INITIATOR else "incoming",
                                                  link.addr))
+        guard = asyncio.ensure_future(self._guard(link))
         try:
             await self._handshake(link)
             if link.ended:
@@ -691,7 +729,7 @@ class IrohNode:
             if link.role == INITIATOR:
                 bi = await conn.open_bi()
             else:
-                bi = await self._bounded(conn.accept_bi(), "the sync stream")
+                bi = await self._bounded(link.guard.next_stream(), "the sync stream")
             link.send, link.recv = bi.send(), bi.recv()
             sub = link.sub
             link.session = SyncSession(sub.store, sub.log_id, link.role, topic=sub.topic, handshake=False,
@@ -700,12 +738,14 @@ class IrohNode:
             link.cursor = link.session.start_version
             await self._pump(link)
             await self._delivered(link)
-            self._event("%s: session ended (%s)" % (link.name, self._summary(link)))
+            self._event("%s: session ended (%s%s)" % (link.name, self._summary(link),
+                                                       "; %s" % link.end_reason if link.end_reason else ""))
         except SyncError as e:
-            link.error = str(e)
-            self._record_error("%s: %s" % (link.name, e))
+            link.error = link.error or str(e)  # ours first: we closed it (a refused stream, eviction)
+            self._record_error("%s: %s" % (link.name, link.error))
         except iroh.IrohError as e:
-            link.error = self._lost(link, e)
+            lost = self._lost(link, e)
+            link.error = link.error or lost
             self._record_error("%s: %s" % (link.name, link.error))
         except asyncio.CancelledError:
             link.error = link.error or "cancelled"
@@ -714,6 +754,10 @@ class IrohNode:
             link.error = "unexpected %s: %s" % (type(e).__name__, e)
             self._record_error("%s: %s" % (link.name, link.error))
         finally:
+            discard(guard)
+            _, early_read = link.guard.take_early()
+            if early_read is not None:
+                discard(early_read)
             link.ended = True
             link.ended_at = time.monotonic()
             try:
@@ -744,7 +788,19 @@ class IrohNode:
             return ("connection lost right after the topic handshake (%s); a p2panda node drops the "
                     "connection like this when it does not sync %s" % (
                         msg, "this festival's topic" if link.sub.label is None else "the %s topic" % link.sub.label))
+        if s is None:
+            return "connection lost before the log sync started: %s" % msg
         return "connection lost %s: %s" % (s.where(), msg)
+
+    async def _guard(self, link):
+        """Police the streams the peer opens (iroh_limits.StreamGuard); a refused one ends the
+        link with its reason."""
+        try:
+            await link.guard.run()
+        except StreamRefused as e:
+            why = "closed: it %s" % e
+            self._abort(link, why)
+            link.guard.streams.put_nowait(SyncError(why))  # for the handshake or session waiting on one
 
     async def _bounded(self, aw, what):
         try:
@@ -758,10 +814,10 @@ class IrohNode:
             bi = await self._bounded(conn.open_bi(), "handshake stream")
             hs = TopicHandshake(INITIATOR, topic=link.sub.topic)
         else:
-            bi = await self._bounded(conn.accept_bi(), "handshake stream")
+            bi = await self._bounded(link.guard.next_stream(), "handshake stream")
             hs = TopicHandshake(ACCEPTOR)
         send, recv = bi.send(), bi.recv()
-        reader = postcard.FrameReader(1024)
+        reader = postcard.FrameReader(iroh_limits.HANDSHAKE_READ)
         hs.start()
         deadline = time.monotonic() + self.timeout
         while True:
@@ -774,7 +830,7 @@ class IrohNode:
             if left <= 0:
                 raise SyncError("topic handshake timed out after %gs" % self.timeout)
             try:
-                data = await asyncio.wait_for(recv.read(1024), left)
+                data = await asyncio.wait_for(recv.read(iroh_limits.HANDSHAKE_READ), left)
             except asyncio.TimeoutError:
                 raise SyncError("topic handshake timed out after %gs" % self.timeout)
             if not data:
@@ -786,7 +842,10 @@ class IrohNode:
                 raise SyncError("peer sent a broken handshake frame: %s" % e)
             for payload in frames:
                 hs.handle(payload)
+            # set before our answer is written: the peer opens the sync stream only after it
+            link.guard.answered = hs.topic is not None
         link.handshake_done = True
+        link.guard.handshake_over.set()
         try:
             await send.finish()
         except Exception:
@@ -823,7 +882,7 @@ class IrohNode:
                 await asyncio.wait(rest, timeout=1.0)
         finally:
             for t in (writer, reader, watchdog):
-                t.cancel()
+                discard(t)  # the first error was raised above; the others are retrieved here
 
     async def _writer(self, link):
         s = link.session
@@ -856,8 +915,12 @@ class IrohNode:
 
     async def _reader(self, link):
         s = link.session
-        pending = None
+        early, pending = link.guard.take_early()  # what the guard read before the handshake ended
         try:
+            if early:
+                link.last_progress = link.last_heard = time.monotonic()
+                s.feed(early)
+                link.wake.set()
             while not s.finished:
                 if pending is None:
                     pending = asyncio.ensure_future(link.recv.read(READ_CHUNK))
@@ -881,7 +944,7 @@ class IrohNode:
                         raise SyncError("peer went away in live mode (%s); everything received is stored"
                                         % _iroh_message(e))
                     raise
-                link.last_progress = time.monotonic()
+                link.last_progress = link.last_heard = time.monotonic()
                 if not data:
                     s.eof()
                     link.wake.set()
@@ -890,16 +953,27 @@ class IrohNode:
                 link.wake.set()
         finally:
             if pending is not None:
-                pending.cancel()
+                discard(pending)
 
     async def _watchdog(self, link):
-        """Notice a peer that vanished without closing: our packets go out, none come back."""
+        """Notice a peer that vanished without closing: our packets go out, none come back.
+        And end an incoming live session at its idle or lifetime limit (iroh_limits)."""
         conn = link.conn
         last_rx = None
         tx_at_rx = None
         silent_since = None
+        closing_since = None
         while not link.ended:
             await asyncio.sleep(0.5)
+            if closing_since is None:
+                why = self._over_limit(link)
+                if why:
+                    closing_since = time.monotonic()
+                    link.end_reason = why
+                    link.session.close()
+                    link.wake.set()
+            elif time.monotonic() - closing_since > iroh_limits.CLOSE_GRACE:
+                raise SyncError("%s, and the peer did not answer our Close" % link.end_reason)
             try:
                 st = conn.stats()
             except Exception:
@@ -915,6 +989,18 @@ class IrohNode:
                     raise SyncError("peer stopped answering (%d packets unanswered for %.0fs); "
                                     "everything received is stored" % (st.udp_tx_datagrams - tx_at_rx,
                                                                       now - silent_since))
+
+    def _over_limit(self, link):
+        """Why an incoming live session must end now (None while it may go on)."""
+        s = link.session
+        if link.role != ACCEPTOR or s is None or not s.in_live_mode:
+            return None
+        now = time.monotonic()
+        if now - link.last_heard > self.live_idle:
+            return "closed: nothing from the peer for %.0fs (limit %gs)" % (now - link.last_heard, self.live_idle)
+        if now - link.started > self.live_lifetime:
+            return "closed at the live session lifetime of %gs; the peer may redial" % self.live_lifetime
+        return None
 
     def _pull(self, link):
         """Queue Live for what the store got since this link last looked."""
@@ -990,6 +1076,7 @@ class IrohNode:
         self._endpoint = None
         for link in self.links:
             link.conn = link.send = link.recv = None
+            link.guard.drop()
         import gc
         gc.collect()
 

@@ -1,0 +1,10 @@
+"""What a peer can make an iroh node hold (cases in iroh_limits_cases.py), always on loopback
+only: see iroh_netns.py."""
+from iroh_netns import loopback_only, run_isolated
+
+if loopback_only():
+    from iroh_limits_cases import *  # noqa: F401,F403  (the tests and their fixtures)
+else:
+    def test_iroh_limits_cases_in_a_private_network_namespace():
+        code, out = run_isolated("test_iroh_limits.py")
+        assert code == 0, out
