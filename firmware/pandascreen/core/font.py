@@ -10,6 +10,10 @@ ellipsis glyph ("\u2026").  Other characters are transliterated (``_TRANSLIT``, 
 accents via ``_COMBINE``) or shown as "?".  ``scale=2`` draws every font pixel as a 2x2 block
 (clock, e-paper headings).
 
+Every text is ``clean``-ed first, whoever wrote it: a control character, a line break or a
+bidi override never reaches a glyph table or a layout engine (the Pi's TrueType face runs the
+same function).
+
 To look at a glyph: ``print("\\n".join(preview("Äpfel")))``.
 
 A canvas is anything with ``fill_rect(x, y, w, h, color)`` (MicroPython's
@@ -200,38 +204,115 @@ def _translit(ch):
     return "?"
 
 
-def _ascii(s):
-    """The UTF-8 bytes of ``s`` if it is printable ASCII only, else None.
+# the longest string a face draws: no screen shows more of one text, and a 4 KB title with no
+# space in it would otherwise cost a TrueType wrap a measurement of the whole rest per line
+MAX_CHARS = 512
+REPLACEMENT = "\ufffd"  # drawn where a character had no business in a name: "?" here
+
+
+def _utf8(s):
+    # "surrogatepass": a CPython str may hold a lone surrogate (a JSON importer's "\ud800"), which
+    # plain encode() refuses; MicroPython ignores the arguments (its strs are UTF-8 already)
+    return s.encode("utf-8", "surrogatepass")
+
+
+def _instead(o):
+    # what code point ``o`` becomes on a screen, or None to keep it
+    if o < 32 or 127 <= o < 160:
+        # line and paragraph breaks (LF, VT, FF, CR, the FS..US separators, NEL) and tabs read as
+        # a space: raqm refuses a paragraph break inside a line outright
+        return b" " if 9 <= o <= 13 or 28 <= o <= 31 or o == 0x85 else _REPLACEMENT_BYTES
+    if o == 0x2028 or o == 0x2029:  # line and paragraph separators
+        return b" "
+    if o == 0x61C or o == 0x200E or o == 0x200F or 0x202A <= o <= 0x202E or 0x2066 <= o <= 0x2069:
+        return b""  # bidi marks, embeddings, overrides, isolates
+    if 0xD800 <= o < 0xE000:  # a lone surrogate (CPython only)
+        return _REPLACEMENT_BYTES
+    return None
+
+
+_REPLACEMENT_BYTES = REPLACEMENT.encode()
+
+
+def _cleaned(s):
+    """(``clean(s)``, its bytes if it is printable ASCII else None): one pass over the bytes.
 
     WHY bytes: MicroPython makes every character a loop takes out of a str a qstr, kept for good,
     and grows the qstr pool in doubling blocks (640 bytes at 160 entries) -- mid-frame, where a
     satellite's fragmented 120 KB heap may have no such block left.  The bytes of a str are small
-    ints: nothing is interned, and the one copy is garbage of the size of the text."""
-    b = s.encode()
+    ints: nothing is interned, and text that needs no change costs the one copy its bytes are."""
+    if s is None:
+        return "", b""
+    s = str(s)
+    b = _utf8(s)
+    n = len(b)
+    out = None  # a bytearray from the first character that changes
+    done = 0    # bytes of ``b`` already in ``out``
+    i = 0
+    while i < n:
+        c = b[i]
+        # only these bytes start a character _instead may change (C0, DEL; C1; U+061C; U+20xx;
+        # surrogates): anything else is copied as it is.  ``b`` is UTF-8 from encode(), so a
+        # lead byte always has its continuation bytes
+        if 32 <= c < 127 or c >= 128 and c != 0xC2 and c != 0xD8 and c != 0xE2 and c != 0xED:
+            i += 1
+            continue
+        if c < 128:
+            size, o = 1, c
+        elif c < 0xE0:
+            size, o = 2, (c & 0x1F) << 6 | b[i + 1] & 0x3F
+        else:
+            size, o = 3, (c & 0x0F) << 12 | (b[i + 1] & 0x3F) << 6 | b[i + 2] & 0x3F
+        instead = _instead(o)
+        if instead is None:
+            i += size
+            continue
+        if out is None:
+            out = bytearray()
+        out += b[done:i]
+        out += instead
+        i += size
+        done = i
+    if out is not None:
+        out += b[done:]
+        b = out
+        s = out.decode()
     if len(b) != len(s):
-        return None
-    for c in b:
-        if c < 32 or c == 127:
-            return None
-    return b
+        b = None  # not ASCII
+    if len(s) > MAX_CHARS:
+        s = s[:MAX_CHARS - 1] + ELLIPSIS
+        b = None
+    return s, b
+
+
+def clean(s):
+    """``s`` as text every face can draw on one line, whoever wrote it (the one sanitiser that
+    every text path -- this font, the Pi's TrueType face -- runs first).
+
+    Line and paragraph breaks, tabs and separators become a space; other control characters (C0,
+    DEL, C1) and lone surrogates become ``REPLACEMENT``; bidi embeddings, overrides, isolates and
+    marks are dropped (an unpaired override would reorder the rest of the line), while RTL letters
+    and combining marks stay; longer than ``MAX_CHARS``, it ends in an ellipsis.  None is ""."""
+    return _cleaned(s)[0]
 
 
 def normalize(s):
-    """``s`` rewritten to characters this font has glyphs for (what gets drawn).
+    """``s`` cleaned (``clean``) and rewritten to characters this font has glyphs for (what gets
+    drawn).
 
-    Printable ASCII (``_ascii``) comes back as it is: every ``draw_text`` and ``text_width``
-    calls this, and a list of its characters was garbage on every frame of a satellite."""
-    if s is None:
-        return ""
-    s = str(s)
-    if _ascii(s) is not None:
-        return s
+    Printable ASCII comes back as it is: every ``draw_text`` and ``text_width`` calls this, and a
+    list of its characters was garbage on every frame of a satellite."""
+    s, codes = _cleaned(s)
+    return s if codes is not None else _to_glyphs(s)
+
+
+def _to_glyphs(s):
     out = []
     for ch in s:
         o = ord(ch)
         if 32 <= o < 127:
             out.append(ch)
-        elif o < 32 or o == 127 or ch in _SPACES:
+        elif ch in _SPACES:
             out.append(" ")
         elif 0x300 <= o < 0x370:
             if out:
@@ -271,10 +352,9 @@ def draw_text(canvas, x, y, s, color=1, scale=1):
 
     Returns the width drawn (``text_width(s, scale)``).
     """
-    s = "" if s is None else str(s)
-    codes = _ascii(s)  # ints, not one-character strs (see _ascii)
+    s, codes = _cleaned(s)  # printable ASCII as ints, not one-character strs (see _cleaned)
     if codes is None:
-        s = normalize(s)
+        s = _to_glyphs(s)
     cx = x
     for ch in s if codes is None else codes:
         if ch != " " and ch != 32:
@@ -345,7 +425,7 @@ def ellipsize(s, max_width, scale=1, word=False, measure=None):
             return ""
         cut = s[:n - 1]
     else:
-        s = " ".join(str(s or "").split())
+        s = " ".join(clean(s).split())
         fits = _fits(max_width, scale, measure)
         if fits(s):
             return s
@@ -378,7 +458,7 @@ def wrap(s, max_width, max_lines=None, scale=1, measure=None):
     over.  Returns a list of normalized strings ([] for blank input).  ``measure`` see ``_fits``.
     """
     fits = _fits(max_width, scale, measure)
-    words = (normalize(s) if measure is None else str(s or "")).split()
+    words = (normalize(s) if measure is None else clean(s)).split()
     if not words or not fits(words[0][:1]):
         return []
     lines = []  # [text, glued] - glued: the line continues a word split from the line before
