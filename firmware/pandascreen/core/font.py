@@ -234,7 +234,7 @@ def _instead(o):
 _REPLACEMENT_BYTES = REPLACEMENT.encode()
 
 
-def _cleaned(s):
+def _cleaned(s, max_chars=MAX_CHARS):
     """(``clean(s)``, its bytes if it is printable ASCII else None): one pass over the bytes.
 
     WHY bytes: MicroPython makes every character a loop takes out of a str a qstr, kept for good,
@@ -279,21 +279,21 @@ def _cleaned(s):
         s = out.decode()
     if len(b) != len(s):
         b = None  # not ASCII
-    if len(s) > MAX_CHARS:
-        s = s[:MAX_CHARS - 1] + ELLIPSIS
+    if len(s) > max_chars:
+        s = s[:max_chars - 1] + ELLIPSIS
         b = None
     return s, b
 
 
-def clean(s):
+def clean(s, max_chars=MAX_CHARS):
     """``s`` as text every face can draw on one line, whoever wrote it (the one sanitiser that
     every text path -- this font, the Pi's TrueType face -- runs first).
 
     Line and paragraph breaks, tabs and separators become a space; other control characters (C0,
     DEL, C1) and lone surrogates become ``REPLACEMENT``; bidi embeddings, overrides, isolates and
     marks are dropped (an unpaired override would reorder the rest of the line), while RTL letters
-    and combining marks stay; longer than ``MAX_CHARS``, it ends in an ellipsis.  None is ""."""
-    return _cleaned(s)[0]
+    and combining marks stay; longer than ``max_chars``, it ends in an ellipsis.  None is ""."""
+    return _cleaned(s, max_chars)[0]
 
 
 def normalize(s):
