@@ -161,23 +161,16 @@ _EXTRA = (
 
 # fmt: on
 
-# target text, characters that become it
+# "target=characters that become it", "|" between: one string on a board's heap, where a
+# tuple of (target, characters) pairs was 65 tuples and 130 strings
 _TRANSLIT = (
-    ("A", "ÀÁÂÃÅĀĂĄ"), ("a", "âãāăą"), ("AE", "Æ"), ("ae", "æ"),
-    ("C", "ÇĆĈĊČ"), ("c", "ćĉċč"), ("D", "ĎĐÐ"), ("d", "ďđð"),
-    ("E", "ÈÉÊËĒĔĖĘĚ"), ("e", "ëēĕėęě"), ("G", "ĜĞĠĢ"), ("g", "ĝğġģ"),
-    ("H", "ĤĦ"), ("h", "ĥħ"), ("I", "ÌÍÎÏĨĪĬĮİ"), ("i", "ìîïĩīĭįı"),
-    ("J", "Ĵ"), ("j", "ĵ"), ("K", "Ķ"), ("k", "ķ"), ("L", "ĹĻĽĿŁ"), ("l", "ĺļľŀł"),
-    ("N", "ÑŃŅŇ"), ("n", "ńņňŉ"), ("O", "ÒÓÔÕØŌŎŐ"), ("o", "òôõōŏő"),
-    ("OE", "Œ"), ("oe", "œ"), ("R", "ŔŖŘ"), ("r", "ŕŗř"), ("S", "ŚŜŞŠȘ"), ("s", "śŝşšș"),
-    ("SS", "ẞ"), ("T", "ŢŤŦȚ"), ("t", "ţťŧț"), ("Th", "Þ"), ("th", "þ"),
-    ("U", "ÙÚÛŨŪŬŮŰŲ"), ("u", "ùûũūŭůűų"), ("W", "Ŵ"), ("w", "ŵ"),
-    ("Y", "ÝŶŸ"), ("y", "ýÿŷ"), ("Z", "ŹŻŽ"), ("z", "źżž"),
-    ("-", "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"), ("'", "\u2018\u2019\u201a\u201b\u2032\u00b4"),
-    ('"', "\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb"), ("<", "\u2039"), (">", "\u203a"),
-    ("*", "\u2022\u00b7\u2219"), ("!", "\u00a1"), ("?", "\u00bf"), ("x", "\u00d7"), ("/", "\u00f7"),
-    ("+-", "\u00b1"), ("o", "\u00b0"), ("EUR", "\u20ac"), ("(c)", "\u00a9"), ("(R)", "\u00ae"),
-    ("TM", "\u2122"), ("1/2", "\u00bd"), ("1/4", "\u00bc"), ("3/4", "\u00be"), ("...", "\u22ef"),
+    "A=ÀÁÂÃÅĀĂĄ|a=âãāăą|AE=Æ|ae=æ|C=ÇĆĈĊČ|c=ćĉċč|D=ĎĐÐ|d=ďđð|E=ÈÉÊËĒĔĖĘĚ|e=ëēĕėęě|G=ĜĞĠĢ|g=ĝğġģ|"
+    "H=ĤĦ|h=ĥħ|I=ÌÍÎÏĨĪĬĮİ|i=ìîïĩīĭįı|J=Ĵ|j=ĵ|K=Ķ|k=ķ|L=ĹĻĽĿŁ|l=ĺļľŀł|N=ÑŃŅŇ|n=ńņňŉ|O=ÒÓÔÕØŌŎŐ|"
+    "o=òôõōŏő|OE=Œ|oe=œ|R=ŔŖŘ|r=ŕŗř|S=ŚŜŞŠȘ|s=śŝşšș|SS=ẞ|T=ŢŤŦȚ|t=ţťŧț|Th=Þ|th=þ|U=ÙÚÛŨŪŬŮŰŲ|"
+    "u=ùûũūŭůűų|W=Ŵ|w=ŵ|Y=ÝŶŸ|y=ýÿŷ|Z=ŹŻŽ|z=źżž|-=\u2010\u2011\u2012\u2013\u2014\u2015\u2212|"
+    "'=\u2018\u2019\u201a\u201b\u2032\u00b4|\"=\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb|<=\u2039|"
+    ">=\u203a|*=\u2022\u00b7\u2219|!=\u00a1|?=\u00bf|x=\u00d7|/=\u00f7|+-=\u00b1|o=\u00b0|"
+    "EUR=\u20ac|(c)=\u00a9|(R)=\u00ae|TM=\u2122|1/2=\u00bd|1/4=\u00bc|3/4=\u00be|...=\u22ef"
 )
 
 # shown as a plain space
@@ -198,10 +191,12 @@ _COMBINE = (
 
 
 def _translit(ch):
-    for target, sources in _TRANSLIT:
-        if ch in sources:
-            return target
-    return "?"
+    # ``ch`` is never ASCII here, so it is found only among the characters, never a target
+    i = _TRANSLIT.find(ch)
+    if i < 0:
+        return "?"
+    start = _TRANSLIT.rfind("|", 0, i) + 1
+    return _TRANSLIT[start:_TRANSLIT.find("=", start)]
 
 
 # the longest string a face draws: no screen shows more of one text, and a 4 KB title with no
