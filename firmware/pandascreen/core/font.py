@@ -202,128 +202,84 @@ def _translit(ch):
 # the longest string a face draws: no screen shows more of one text, and a 4 KB title with no
 # space in it would otherwise cost a TrueType wrap a measurement of the whole rest per line
 MAX_CHARS = 512
-REPLACEMENT = "\ufffd"  # drawn where a character had no business in a name: "?" here
+REPLACEMENT = "\ufffd"  # drawn where a character had no business in a name ("?" in this font)
 
 
-def _utf8(s):
-    # "surrogatepass": a CPython str may hold a lone surrogate (a JSON importer's "\ud800"), which
-    # plain encode() refuses; MicroPython ignores the arguments (its strs are UTF-8 already)
-    return s.encode("utf-8", "surrogatepass")
-
-
-def _instead(o):
-    # what code point ``o`` becomes on a screen, or None to keep it
-    if o < 32 or 127 <= o < 160:
-        # line and paragraph breaks (LF, VT, FF, CR, the FS..US separators, NEL) and tabs read as
-        # a space: raqm refuses a paragraph break inside a line outright
-        return b" " if 9 <= o <= 13 or 28 <= o <= 31 or o == 0x85 else _REPLACEMENT_BYTES
-    if o == 0x2028 or o == 0x2029:  # line and paragraph separators
-        return b" "
-    if o == 0x61C or o == 0x200E or o == 0x200F or 0x202A <= o <= 0x202E or 0x2066 <= o <= 0x2069:
-        return b""  # bidi marks, embeddings, overrides, isolates
-    if 0xD800 <= o < 0xE000:  # a lone surrogate (CPython only)
-        return _REPLACEMENT_BYTES
-    return None
-
-
-_REPLACEMENT_BYTES = REPLACEMENT.encode()
-
-
-def _cleaned(s, max_chars=MAX_CHARS):
-    """(``clean(s)``, its bytes if it is printable ASCII else None): one pass over the bytes.
+def _ascii(s):
+    """The UTF-8 bytes of ``s`` if it is printable ASCII only, else None.
 
     WHY bytes: MicroPython makes every character a loop takes out of a str a qstr, kept for good,
     and grows the qstr pool in doubling blocks (640 bytes at 160 entries) -- mid-frame, where a
     satellite's fragmented 120 KB heap may have no such block left.  The bytes of a str are small
-    ints: nothing is interned, and text that needs no change costs the one copy its bytes are."""
-    if s is None:
-        return "", b""
-    s = str(s)
-    b = _utf8(s)
-    n = len(b)
-    out = None  # a bytearray from the first character that changes
-    done = 0    # bytes of ``b`` already in ``out``
-    i = 0
-    while i < n:
-        c = b[i]
-        # only these bytes start a character _instead may change (C0, DEL; C1; U+061C; U+20xx;
-        # surrogates): anything else is copied as it is.  ``b`` is UTF-8 from encode(), so a
-        # lead byte always has its continuation bytes
-        if 32 <= c < 127 or c >= 128 and c != 0xC2 and c != 0xD8 and c != 0xE2 and c != 0xED:
-            i += 1
-            continue
-        if c < 128:
-            size, o = 1, c
-        elif c < 0xE0:
-            size, o = 2, (c & 0x1F) << 6 | b[i + 1] & 0x3F
-        else:
-            size, o = 3, (c & 0x0F) << 12 | (b[i + 1] & 0x3F) << 6 | b[i + 2] & 0x3F
-        instead = _instead(o)
-        if instead is None:
-            i += size
-            continue
-        if out is None:
-            out = bytearray()
-        out += b[done:i]
-        out += instead
-        i += size
-        done = i
-    if out is not None:
-        out += b[done:]
-        b = out
-        s = out.decode()
+    ints: nothing is interned, and the one copy is garbage of the size of the text."""
+    # "surrogatepass": a CPython str may hold a lone surrogate (a JSON importer's "\ud800"),
+    # which plain encode() refuses; MicroPython ignores the arguments
+    b = s.encode("utf-8", "surrogatepass")
     if len(b) != len(s):
-        b = None  # not ASCII
-    if len(s) > max_chars:
-        s = s[:max_chars - 1] + ELLIPSIS
-        b = None
-    return s, b
+        return None
+    for c in b:
+        if c < 32 or c == 127:
+            return None
+    return b
 
 
-def clean(s, max_chars=MAX_CHARS):
-    """``s`` as text every face can draw on one line, whoever wrote it (the one sanitiser that
-    every text path -- this font, the Pi's TrueType face -- runs first).
+def clean(s, max_chars=MAX_CHARS, glyphs=False):
+    """``s`` as text every face can draw on one line, whoever wrote it: the one sanitiser every
+    text path runs first (this font's ``normalize``, wrap and ellipsize, the Pi's TrueType face).
 
     Line and paragraph breaks, tabs and separators become a space; other control characters (C0,
     DEL, C1) and lone surrogates become ``REPLACEMENT``; bidi embeddings, overrides, isolates and
     marks are dropped (an unpaired override would reorder the rest of the line), while RTL letters
-    and combining marks stay; longer than ``max_chars``, it ends in an ellipsis.  None is ""."""
-    return _cleaned(s, max_chars)[0]
+    and combining marks stay; longer than ``max_chars``, it ends in an ellipsis.  None is "".
+    Printable ASCII comes back as it is, not copied.  ``glyphs=True`` is ``normalize``: the same
+    pass also rewrites every character to one this font has a glyph for."""
+    if s is None:
+        return ""
+    s = str(s)
+    if _ascii(s) is None:
+        out = []
+        for ch in s:
+            o = ord(ch)
+            if 32 <= o < 127:
+                out.append(ch)
+            elif o < 32 or 127 <= o < 160 or 0xD800 <= o < 0xE000 or o == 0x2028 or o == 0x2029:
+                # line and paragraph breaks (LF, VT, FF, CR, FS..US, NEL, U+2028/9) and tabs read
+                # as a space (raqm refuses a paragraph break inside a line outright)
+                if 9 <= o <= 13 or 28 <= o <= 31 or o == 0x85 or 0x2028 <= o <= 0x2029:
+                    out.append(" ")
+                else:
+                    out.append("?" if glyphs else REPLACEMENT)
+            elif o == 0x61C or o == 0x200E or o == 0x200F or 0x202A <= o <= 0x202E or 0x2066 <= o <= 0x2069:
+                pass  # bidi marks, embeddings, overrides, isolates
+            elif not glyphs:
+                out.append(ch)
+            elif ch in _SPACES:
+                out.append(" ")
+            elif 0x300 <= o < 0x370:
+                if out:
+                    for mark, bases, composed in _COMBINE:
+                        if ch == mark:
+                            i = bases.find(out[-1])
+                            if i >= 0:
+                                out[-1] = composed[i]
+                            break
+            elif ch in _DROP:
+                pass
+            elif _EXTRA_CHARS.find(ch) >= 0:
+                out.append(ch)
+            else:
+                out.append(_translit(ch))
+        s = "".join(out)
+    if len(s) > max_chars:
+        s = s[:max_chars - 1] + ELLIPSIS
+    return s
 
 
 def normalize(s):
     """``s`` cleaned (``clean``) and rewritten to characters this font has glyphs for (what gets
-    drawn).
-
-    Printable ASCII comes back as it is: every ``draw_text`` and ``text_width`` calls this, and a
-    list of its characters was garbage on every frame of a satellite."""
-    s, codes = _cleaned(s)
-    return s if codes is not None else _to_glyphs(s)
-
-
-def _to_glyphs(s):
-    out = []
-    for ch in s:
-        o = ord(ch)
-        if 32 <= o < 127:
-            out.append(ch)
-        elif ch in _SPACES:
-            out.append(" ")
-        elif 0x300 <= o < 0x370:
-            if out:
-                for mark, bases, composed in _COMBINE:
-                    if ch == mark:
-                        i = bases.find(out[-1])
-                        if i >= 0:
-                            out[-1] = composed[i]
-                        break
-        elif ch in _DROP:
-            pass
-        elif _EXTRA_CHARS.find(ch) >= 0:
-            out.append(ch)
-        else:
-            out.append(_translit(ch))
-    return "".join(out)
+    drawn).  Printable ASCII comes back as it is: every ``draw_text`` and ``text_width`` calls
+    this, and a list of its characters was garbage on every frame of a satellite."""
+    return clean(s, MAX_CHARS, True)
 
 
 def _glyph(ch):
@@ -347,9 +303,11 @@ def draw_text(canvas, x, y, s, color=1, scale=1):
 
     Returns the width drawn (``text_width(s, scale)``).
     """
-    s, codes = _cleaned(s)  # printable ASCII as ints, not one-character strs (see _cleaned)
-    if codes is None:
-        s = _to_glyphs(s)
+    s = "" if s is None else str(s)
+    codes = _ascii(s)  # ints, not one-character strs (see _ascii)
+    if codes is None or len(codes) > MAX_CHARS:
+        s = normalize(s)
+        codes = None
     cx = x
     for ch in s if codes is None else codes:
         if ch != " " and ch != 32:
