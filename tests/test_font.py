@@ -67,6 +67,24 @@ def test_normalize_transliterates_and_composes():
     assert font.normalize(None) == ""
 
 
+TRANSLIT_SAMPLES = {"\u0100": "A", "\u0105": "a", "\u00c6": "AE", "\u0111": "d", "\u0130": "I", "\u0149": "n",
+                    "\u0152": "OE", "\u1e9e": "SS", "\u00de": "Th", "\u017e": "z", "\u2014": "-",
+                    "\u00b4": "'", "\u00bb": '"', "\u2039": "<", "\u2219": "*", "\u00f7": "/", "\u00b1": "+-",
+                    "\u20ac": "EUR", "\u00a9": "(c)", "\u2122": "TM", "\u00be": "3/4", "\u22ef": "...",
+                    "\u2603": "?"}
+
+
+def test_transliteration_table_on_cpython_and_micropython():
+    """The table is one "target=characters|..." string (small on a board's heap): the first,
+    last and multi-letter targets come out whole, on CPython and under MicroPython."""
+    from mpy import run_micropython
+
+    assert {ch: font._translit(ch) for ch in TRANSLIT_SAMPLES} == TRANSLIT_SAMPLES
+    out = run_micropython("from pandascreen.core import font\n"
+                          "for ch in %r:\n    print(repr(font._translit(ch)))\n" % "".join(TRANSLIT_SAMPLES))
+    assert out.split() == [repr(t) for t in TRANSLIT_SAMPLES.values()]
+
+
 def test_text_width():
     assert font.text_width("") == 0
     assert font.text_width("abc") == 18

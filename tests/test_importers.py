@@ -603,3 +603,30 @@ def test_damaged_exports_fail_cleanly(name, cuts):
         mod.load("x" + os.path.splitext(name)[1], bytes(data), timezone="Europe/Berlin")
     except ScheduleImportError as e:
         assert "\n" not in str(e) and "\r" not in str(e), str(e)
+
+
+def test_line_breaks_and_controls_in_names_are_folded_before_publishing(tmp_path):
+    """A calendar export's LOCATION with a line break (escaped \\n, as exports write it) is one
+    venue named on one line, the same venue as the name without it; controls and bidi overrides
+    in any name are what a screen would draw (core/font.clean), so the published text is clean."""
+    path = ics(tmp_path, """UID:a
+DTSTART:20240701T080000Z
+DTEND:20240701T090000Z
+SUMMARY:Talk\\nwith a break
+LOCATION:Main\\nStage""", """UID:b
+DTSTART:20240701T100000Z
+DTEND:20240701T110000Z
+SUMMARY:Second\u202e talk
+CATEGORIES:Hard\\, ware
+LOCATION:Main Stage""", head="X-WR-TIMEZONE:UTC\n")
+    n = importers.load(path)
+    assert [v["name"] for v in n["venues"]] == ["Main Stage"]
+    assert [e["title"] for e in n["events"]] == ["Talk with a break", "Second talk"]
+    assert [e["track"] for e in n["events"]] == ["", "Hard, ware"]
+    from pandascreen_host.importers.common import Builder
+    b = Builder("x.ics")
+    b.event("e", "Hall\r\nA", "T", 0, 60, ["Ada\n L.", "\x00"], "Tr\tack", "e\x1bn")
+    fest = b.result("Fest\u2028Name\n", None, "UTC", None)
+    assert fest["festival"]["name"] == "Fest Name" and fest["venues"][0]["name"] == "Hall A"
+    assert fest["events"][0]["speakers"] == ["Ada L.", "\ufffd"]
+    assert (fest["events"][0]["track"], fest["events"][0]["lang"]) == ("Tr ack", "e\ufffdn")

@@ -12,6 +12,10 @@ ellipsis glyph ("\u2026").  Other characters are transliterated (``_TRANSLIT``, 
 accents via ``_COMBINE``) or shown as "?".  ``scale=2`` draws every font pixel as a 2x2 block
 (clock, e-paper headings).
 
+Every text is ``clean``-ed first, whoever wrote it: a control character, a line break or a
+bidi override never reaches a glyph table or a layout engine (the Pi's TrueType face runs the
+same function).
+
 To look at a glyph: ``print("\\n".join(preview("Äpfel")))``.
 
 A canvas is anything with ``fill_rect(x, y, w, h, color)`` (MicroPython's
@@ -159,23 +163,16 @@ _EXTRA = (
 
 # fmt: on
 
-# target text, characters that become it
+# "target=characters that become it", "|" between: one string on a board's heap, where a
+# tuple of (target, characters) pairs was 65 tuples and 130 strings
 _TRANSLIT = (
-    ("A", "ÀÁÂÃÅĀĂĄ"), ("a", "âãāăą"), ("AE", "Æ"), ("ae", "æ"),
-    ("C", "ÇĆĈĊČ"), ("c", "ćĉċč"), ("D", "ĎĐÐ"), ("d", "ďđð"),
-    ("E", "ÈÉÊËĒĔĖĘĚ"), ("e", "ëēĕėęě"), ("G", "ĜĞĠĢ"), ("g", "ĝğġģ"),
-    ("H", "ĤĦ"), ("h", "ĥħ"), ("I", "ÌÍÎÏĨĪĬĮİ"), ("i", "ìîïĩīĭįı"),
-    ("J", "Ĵ"), ("j", "ĵ"), ("K", "Ķ"), ("k", "ķ"), ("L", "ĹĻĽĿŁ"), ("l", "ĺļľŀł"),
-    ("N", "ÑŃŅŇ"), ("n", "ńņňŉ"), ("O", "ÒÓÔÕØŌŎŐ"), ("o", "òôõōŏő"),
-    ("OE", "Œ"), ("oe", "œ"), ("R", "ŔŖŘ"), ("r", "ŕŗř"), ("S", "ŚŜŞŠȘ"), ("s", "śŝşšș"),
-    ("SS", "ẞ"), ("T", "ŢŤŦȚ"), ("t", "ţťŧț"), ("Th", "Þ"), ("th", "þ"),
-    ("U", "ÙÚÛŨŪŬŮŰŲ"), ("u", "ùûũūŭůűų"), ("W", "Ŵ"), ("w", "ŵ"),
-    ("Y", "ÝŶŸ"), ("y", "ýÿŷ"), ("Z", "ŹŻŽ"), ("z", "źżž"),
-    ("-", "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"), ("'", "\u2018\u2019\u201a\u201b\u2032\u00b4"),
-    ('"', "\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb"), ("<", "\u2039"), (">", "\u203a"),
-    ("*", "\u2022\u00b7\u2219"), ("!", "\u00a1"), ("?", "\u00bf"), ("x", "\u00d7"), ("/", "\u00f7"),
-    ("+-", "\u00b1"), ("o", "\u00b0"), ("EUR", "\u20ac"), ("(c)", "\u00a9"), ("(R)", "\u00ae"),
-    ("TM", "\u2122"), ("1/2", "\u00bd"), ("1/4", "\u00bc"), ("3/4", "\u00be"), ("...", "\u22ef"),
+    "A=ÀÁÂÃÅĀĂĄ|a=âãāăą|AE=Æ|ae=æ|C=ÇĆĈĊČ|c=ćĉċč|D=ĎĐÐ|d=ďđð|E=ÈÉÊËĒĔĖĘĚ|e=ëēĕėęě|G=ĜĞĠĢ|g=ĝğġģ|"
+    "H=ĤĦ|h=ĥħ|I=ÌÍÎÏĨĪĬĮİ|i=ìîïĩīĭįı|J=Ĵ|j=ĵ|K=Ķ|k=ķ|L=ĹĻĽĿŁ|l=ĺļľŀł|N=ÑŃŅŇ|n=ńņňŉ|O=ÒÓÔÕØŌŎŐ|"
+    "o=òôõōŏő|OE=Œ|oe=œ|R=ŔŖŘ|r=ŕŗř|S=ŚŜŞŠȘ|s=śŝşšș|SS=ẞ|T=ŢŤŦȚ|t=ţťŧț|Th=Þ|th=þ|U=ÙÚÛŨŪŬŮŰŲ|"
+    "u=ùûũūŭůűų|W=Ŵ|w=ŵ|Y=ÝŶŸ|y=ýÿŷ|Z=ŹŻŽ|z=źżž|-=\u2010\u2011\u2012\u2013\u2014\u2015\u2212|"
+    "'=\u2018\u2019\u201a\u201b\u2032\u00b4|\"=\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb|<=\u2039|"
+    ">=\u203a|*=\u2022\u00b7\u2219|!=\u00a1|?=\u00bf|x=\u00d7|/=\u00f7|+-=\u00b1|o=\u00b0|"
+    "EUR=\u20ac|(c)=\u00a9|(R)=\u00ae|TM=\u2122|1/2=\u00bd|1/4=\u00bc|3/4=\u00be|...=\u22ef"
 )
 
 # shown as a plain space
@@ -196,10 +193,18 @@ _COMBINE = (
 
 
 def _translit(ch):
-    for target, sources in _TRANSLIT:
-        if ch in sources:
-            return target
-    return "?"
+    # ``ch`` is never ASCII here, so it is found only among the characters, never a target
+    i = _TRANSLIT.find(ch)
+    if i < 0:
+        return "?"
+    start = _TRANSLIT.rfind("|", 0, i) + 1
+    return _TRANSLIT[start:_TRANSLIT.find("=", start)]
+
+
+# the longest string a face draws: no screen shows more of one text, and a 4 KB title with no
+# space in it would otherwise cost a TrueType wrap a measurement of the whole rest per line
+MAX_CHARS = 512
+REPLACEMENT = "\ufffd"  # drawn where a character had no business in a name ("?" in this font)
 
 
 def _ascii(s):
@@ -209,7 +214,9 @@ def _ascii(s):
     and grows the qstr pool in doubling blocks (640 bytes at 160 entries) -- mid-frame, where a
     satellite's fragmented 120 KB heap may have no such block left.  The bytes of a str are small
     ints: nothing is interned, and the one copy is garbage of the size of the text."""
-    b = s.encode()
+    # "surrogatepass": a CPython str may hold a lone surrogate (a JSON importer's "\ud800"),
+    # which plain encode() refuses; MicroPython ignores the arguments
+    b = s.encode("utf-8", "surrogatepass")
     if len(b) != len(s):
         return None
     for c in b:
@@ -218,38 +225,63 @@ def _ascii(s):
     return b
 
 
-def normalize(s):
-    """``s`` rewritten to characters this font has glyphs for (what gets drawn).
+def clean(s, max_chars=MAX_CHARS, glyphs=False):
+    """``s`` as text every face can draw on one line, whoever wrote it: the one sanitiser every
+    text path runs first (this font's ``normalize``, wrap and ellipsize, the Pi's TrueType face).
 
-    Printable ASCII (``_ascii``) comes back as it is: every ``draw_text`` and ``text_width``
-    calls this, and a list of its characters was garbage on every frame of a satellite."""
+    Line and paragraph breaks, tabs and separators become a space; other control characters (C0,
+    DEL, C1) and lone surrogates become ``REPLACEMENT``; bidi embeddings, overrides, isolates and
+    marks are dropped (an unpaired override would reorder the rest of the line), while RTL letters
+    and combining marks stay; longer than ``max_chars``, it ends in an ellipsis.  None is "".
+    Printable ASCII comes back as it is, not copied.  ``glyphs=True`` is ``normalize``: the same
+    pass also rewrites every character to one this font has a glyph for."""
     if s is None:
         return ""
     s = str(s)
-    if _ascii(s) is not None:
-        return s
-    out = []
-    for ch in s:
-        o = ord(ch)
-        if 32 <= o < 127:
-            out.append(ch)
-        elif o < 32 or o == 127 or ch in _SPACES:
-            out.append(" ")
-        elif 0x300 <= o < 0x370:
-            if out:
-                for mark, bases, composed in _COMBINE:
-                    if ch == mark:
-                        i = bases.find(out[-1])
-                        if i >= 0:
-                            out[-1] = composed[i]
-                        break
-        elif ch in _DROP:
-            pass
-        elif _EXTRA_CHARS.find(ch) >= 0:
-            out.append(ch)
-        else:
-            out.append(_translit(ch))
-    return "".join(out)
+    if _ascii(s) is None:
+        out = []
+        for ch in s:
+            o = ord(ch)
+            if 32 <= o < 127:
+                out.append(ch)
+            elif o < 32 or 127 <= o < 160 or 0xD800 <= o < 0xE000 or o == 0x2028 or o == 0x2029:
+                # line and paragraph breaks (LF, VT, FF, CR, FS..US, NEL, U+2028/9) and tabs read
+                # as a space (raqm refuses a paragraph break inside a line outright)
+                if 9 <= o <= 13 or 28 <= o <= 31 or o == 0x85 or 0x2028 <= o <= 0x2029:
+                    out.append(" ")
+                else:
+                    out.append("?" if glyphs else REPLACEMENT)
+            elif o == 0x61C or o == 0x200E or o == 0x200F or 0x202A <= o <= 0x202E or 0x2066 <= o <= 0x2069:
+                pass  # bidi marks, embeddings, overrides, isolates
+            elif not glyphs:
+                out.append(ch)
+            elif ch in _SPACES:
+                out.append(" ")
+            elif 0x300 <= o < 0x370:
+                if out:
+                    for mark, bases, composed in _COMBINE:
+                        if ch == mark:
+                            i = bases.find(out[-1])
+                            if i >= 0:
+                                out[-1] = composed[i]
+                            break
+            elif ch in _DROP:
+                pass
+            elif _EXTRA_CHARS.find(ch) >= 0:
+                out.append(ch)
+            else:
+                out.append(_translit(ch))
+        s = "".join(out)
+    if len(s) > max_chars:
+        s = s[:max_chars - 1] + ELLIPSIS
+    return s
+
+
+def normalize(s):
+    """``s`` cleaned (``clean``) and rewritten to characters this font has glyphs for (what gets
+    drawn).  Printable ASCII comes back as it is: every ``draw_text`` and ``text_width`` calls
+    this, and a list of its characters was garbage on every frame of a satellite."""
+    return clean(s, MAX_CHARS, True)
 
 
 def _glyph(ch):
@@ -275,8 +307,9 @@ def draw_text(canvas, x, y, s, color=1, scale=1):
     """
     s = "" if s is None else str(s)
     codes = _ascii(s)  # ints, not one-character strs (see _ascii)
-    if codes is None:
+    if codes is None or len(codes) > MAX_CHARS:
         s = normalize(s)
+        codes = None
     cx = x
     for ch in s if codes is None else codes:
         if ch != " " and ch != 32:
@@ -347,7 +380,7 @@ def ellipsize(s, max_width, scale=1, word=False, measure=None):
             return ""
         cut = s[:n - 1]
     else:
-        s = " ".join(str(s or "").split())
+        s = " ".join(clean(s).split())
         fits = _fits(max_width, scale, measure)
         if fits(s):
             return s
@@ -380,7 +413,7 @@ def wrap(s, max_width, max_lines=None, scale=1, measure=None):
     over.  Returns a list of normalized strings ([] for blank input).  ``measure`` see ``_fits``.
     """
     fits = _fits(max_width, scale, measure)
-    words = (normalize(s) if measure is None else str(s or "")).split()
+    words = (normalize(s) if measure is None else clean(s)).split()
     if not words or not fits(words[0][:1]):
         return []
     lines = []  # [text, glued] - glued: the line continues a word split from the line before

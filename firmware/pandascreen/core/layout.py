@@ -127,9 +127,11 @@ def _speakers(ev):
 
 
 def _title(ev):
+    # cleaned first: a title of line breaks alone is "Untitled" on CPython and MicroPython alike
+    # (their str.split() differ on non-ASCII spaces such as U+0085)
     t = getattr(ev, "title", None)
     if t:
-        t = " ".join(str(t).split())
+        t = " ".join(font.clean(t).split())
     return t or UNTITLED
 
 

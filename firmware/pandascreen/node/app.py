@@ -130,9 +130,17 @@ class Device:
 
     def _show(self, view):
         from pandascreen.node import display
-        # a view, or the all-venues board (Controller.view; the buttons turn its pages)
-        img = display.render(view, getattr(self.screen, "kind", None) or self.cfg["display"],
-                             getattr(self.screen, "size", None))
+        kind = getattr(self.screen, "kind", None) or self.cfg["display"]
+        size = getattr(self.screen, "size", None)
+        try:
+            # a view, or the all-venues board (Controller.view; the buttons turn its pages)
+            img = display.render(view, kind, size)
+        except Exception as e:  # noqa: BLE001 - no frame may stop the screen (see _not_drawn)
+            img = self._not_drawn(e, kind, size)
+            if img is None:
+                return
+        else:
+            self._draw_error = None
         self.screen.view = view
         if self.oled_care is not None:
             now = self.clock()
@@ -142,6 +150,22 @@ class Device:
         else:
             self.screen.show(img)
         self.last_image = img
+
+    _draw_error = None  # the last frame's drawing error, said once
+
+    def _not_drawn(self, error, kind, size):
+        """A frame that could not be drawn: said once (not every minute), and the screen keeps
+        its last good frame, or shows a plain error frame when it has none.  The loop goes on:
+        the next schedule change or minute draws again.  Returns the image to show, or None."""
+        said = "%s: %s" % (type(error).__name__, error)
+        if said != self._draw_error:
+            _log("cannot draw this frame (%s); the screen keeps %s" % (
+                said, "its last frame" if self.last_image is not None else "an error frame"))
+            self._draw_error = said
+        if self.last_image is not None:
+            return None
+        from pandascreen.node import display
+        return display.render_error_image(kind, size)
 
     def flip(self, delta):
         """Button handler (gpiozero thread): change venue and draw it now."""

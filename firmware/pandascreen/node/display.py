@@ -21,7 +21,7 @@ import time
 
 from PIL import Image, ImageChops, ImageDraw
 
-from pandascreen.core import layout, overview, refresh
+from pandascreen.core import font, layout, overview, refresh
 
 # palette -> (PIL mode, value of layout colors 0 background / 1 foreground / 2 accent,
 #             RGB of each palette index for "P" images)
@@ -161,6 +161,21 @@ def render(view, screen_kind, size=None):
     if "venues" in view:
         return render_board_image(view, screen_kind, size)
     return render_view_image(view, screen_kind, size)
+
+
+DRAW_ERROR = "Cannot draw this screen"
+
+
+def render_error_image(screen_kind, size=None):
+    """A plain frame for a screen that could not draw its schedule: the bitmap font, fixed ASCII
+    words, nothing from any writer, so it cannot fail the way the frame it stands in for did."""
+    img = new_image(screen_kind, size)
+    w, h = img.size
+    scale = 2 if w >= 200 else 1
+    canvas = PILCanvas(img, screen_info(screen_kind)["palette"])
+    x = max(0, (w - font.text_width(DRAW_ERROR, scale)) // 2)
+    font.draw_text(canvas, x, (h - font.CELL_H * scale) // 2, DRAW_ERROR, 1, scale)
+    return img
 
 
 def render_schedule_image(schedule, venue_index, now, screen_kind, status="", size=None,

@@ -10,12 +10,22 @@ import hashlib
 import re
 import unicodedata
 
+from pandascreen.core import font
 from pandascreen.core.errors import ScheduleImportError  # noqa: F401 (re-exported)
+from pandascreen.core.schema import MAX_TEXT_LEN
 
 try:
     import zoneinfo
 except ImportError:  # Python < 3.9
     zoneinfo = None
+
+
+def one_line(text):
+    """A name, title or speaker as it is published: one line (line breaks, tabs and runs of spaces
+    one space, as an iCal LOCATION with a line break in it needs), without control characters or
+    bidi overrides -- the screens' own sanitiser (core/font.clean), so what is published is what
+    a screen draws -- and within the schema's text limit."""
+    return " ".join(font.clean(text, MAX_TEXT_LEN).split())
 
 
 def slug(text, fallback="x"):
@@ -282,7 +292,7 @@ class Builder:
         return collapse_warnings(self.path, self._warnings) + self._left_out_line()
 
     def venue(self, name):
-        name = (name or "").strip()
+        name = one_line(name)
         if not name:
             name = "Elsewhere"
         v = self.venues.get(name)
@@ -298,12 +308,12 @@ class Builder:
         return v["id"]
 
     def event(self, ident, venue_name, title, start, duration, speakers=(), track="", lang="", where=""):
-        title = " ".join((title or "").split())
+        title = one_line(title)
         if not title:
             self.warn("event has no title; shown as 'Untitled'", where)
             title = "Untitled"
         about = "%s %r" % (where, title[:60])
-        if not (venue_name or "").strip():
+        if not one_line(venue_name):
             self.warn("event has no room; put under 'Elsewhere'", about)
         vid = self.venue(venue_name)
         if duration is None:
@@ -325,9 +335,9 @@ class Builder:
         else:
             self._ids[ident] = 1
         self.events.append({
-            "id": ident[:200], "venue": vid, "title": title[:1000], "start": int(start),
-            "end": int(start + duration), "speakers": [s[:1000] for s in speakers if s][:20],
-            "track": (track or "").strip()[:1000], "lang": (lang or "").strip()[:1000],
+            "id": ident[:200], "venue": vid, "title": title, "start": int(start),
+            "end": int(start + duration), "speakers": [s for s in (one_line(s) for s in speakers) if s][:20],
+            "track": one_line(track), "lang": one_line(lang),
         })
 
     def _keep_span(self, zone):
@@ -353,7 +363,7 @@ class Builder:
         start = min(e["start"] for e in self.events)
         end = max(e["end"] for e in self.events)
         self.events.sort(key=lambda e: (e["start"], e["venue"], e["id"]))
-        fest = {"id": festival_id or slug(name, "festival"), "name": (name or festival_id or "Festival").strip(),
+        fest = {"id": festival_id or slug(name, "festival"), "name": one_line(name or festival_id) or "Festival",
                 "timezone": zone_name or "", "utc_offset": (offset_minutes(zone, start) if zone is not None
                                                          else (self.seen_offset or 0)),
                 "start": start, "end": end}
