@@ -15,7 +15,9 @@ Rules (pure, CPython and MicroPython):
     parse, carry the prune flag (one operation per screen stays) and come no faster than
     ``RATE_BURST`` in a row, then one per ``RATE_INTERVAL`` seconds per key; a fleet store keeps
     nothing else, and syncs the fleet topic only with peers whose key the group names (the
-    iroh node id is the peer's key): what a status says stays within the festival's own.
+    iroh node id is the peer's key): what a status says stays within the festival's own;
+  * a status log that starts again (a lost fleet file) is no fork: ``FleetGuard`` drops what is
+    below the held status and answers with it; status of a key not in the group yet is held.
 The laptop's reading of the log (latest per screen, warnings) is in
 host_tools/pandascreen_host/console/fleet_view.py: a board never needs it.
 """

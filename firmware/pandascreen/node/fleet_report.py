@@ -7,7 +7,9 @@ fleet log lives in a SQLite file of its own beside the festival store: every sta
 and a prune in a shared store would make the festival log's ``operations_since`` say
 "rebuild" (schedule and live push) each time; a separate file also keeps the festival
 store's guard (core/auth.py) and the fleet's (core/fleet.FleetGuard) apart with no dispatch.
-It persists so a restarted screen continues its log (a fresh seq 0 would be a fork to peers).
+It persists so a restarted screen continues its log.  When the file is lost the screen starts
+at seq_num 0 again; peers holding more drop that (core/fleet.FleetGuard) and send their status of
+this screen back, and ``FleetReport`` publishes above it at once.
 """
 
 import os
