@@ -160,3 +160,34 @@ def test_a_peer_without_the_fleet_topic_still_syncs_the_festival(peers):
     publish_more = old.store.publish(ORG, demofest.bodies()[0], LOG, (NOW + 10) * 1000000)
     old.notify()
     assert wait_for(lambda: screen.store.has(publish_more.hash))
+
+
+def test_a_screen_that_lost_its_fleet_file_continues_its_log_and_shows_again(peers):
+    """The screen's fleet file is lost (a new card, a damaged file moved aside): it restarts with
+    an empty fleet store and signs at seq_num 0 again.  The laptop holds its seq_num 1: the fleet
+    sessions go on, the screen learns its log back and publishes above it, the console shows it."""
+    from pandascreen.core import config
+    from pandascreen.core.controller import Controller
+    laptop = peers(ORG, "laptop")
+    organise(laptop, [SCREEN_A])
+    before = peers(SCREEN_A, "a")
+    before.sync(laptop.ticket())
+    reporter = fleet.Reporter()
+    assert reporter.publish(before.fleet_store, SCREEN_A, FLEET_LOG, NOW, **status()) is not None
+    assert reporter.publish(before.fleet_store, SCREEN_A, FLEET_LOG, NOW + fleet.HEARTBEAT, **status()) is not None
+    assert wait_for(lambda: reported(laptop, SCREEN_A) == 1)
+    before.stop()
+    after = peers(SCREEN_A, "a-new-card")  # the same key, no fleet file
+    assert after.store.ingest_many(laptop.store.all_operations(LOG))  # its schedule, as from a snapshot
+    cfg = config.validate({"festival_id": FID, "organisers": [public_key(ORG).hex()]})
+    later = NOW + 2 * fleet.HEARTBEAT
+    report = fleet_report.FleetReport(Controller(cfg, after.store, clock=lambda: later), SCREEN_A,
+                                      after.fleet_store, FID, clock=lambda: later)
+    assert report.tick().seq_num == 0
+    after.sync(laptop.ticket())
+    assert wait_for(lambda: report.tick() is not None or reported(laptop, SCREEN_A) == 2)
+    assert wait_for(lambda: reported(laptop, SCREEN_A) == 2)
+    con = Console(laptop.store, LOG, laptop.fleet_store, laptop.group, public_key(ORG), FID, clock=lambda: later)
+    rows = con.snapshot()["screens"]
+    assert [r["key"] for r in rows] == [public_key(SCREEN_A).hex()] and rows[0]["seen"] == later
+    assert not any("fork" in (s["error"] or "") for s in laptop.status() + after.status())

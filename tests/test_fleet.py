@@ -248,7 +248,8 @@ store.authorizer = fleet.FleetGuard(a, clock=lambda: 10000)
 kept = 0
 for hb, body in %(ops)r:
     kept += store.ingest(unhexlify(hb), unhexlify(body))[1]
-print(kept, store.refused, store.count(), store.authorizer.may_sync(unhexlify(%(stranger)r)))
+print(kept, store.refused, store.count(), store.authorizer.may_sync(unhexlify(%(stranger)r)),
+      len(store.authorizer.held))
 """
 
 
@@ -257,6 +258,47 @@ def test_the_fleet_guard_runs_on_micropython():
     from pandascreen.core.util import hexlify
     ops = [status_op(ORG, seq) for seq in range(6)]
     ops.append(status_op(ORG, 6, prev=ops[-1], prune=False))
+    ops.append(status_op(STRANGER, 0))  # held: the group may name its key later
     out = run_micropython(MP_FLEET_GUARD % {"org": hexlify(public_key(ORG)), "stranger": hexlify(public_key(STRANGER)),
                                             "ops": [(hexlify(op.header_bytes), hexlify(op.body)) for op in ops]})
-    assert out.split() == [str(fleet.RATE_BURST), str(7 - fleet.RATE_BURST), "1", "False"]
+    assert out.split() == [str(fleet.RATE_BURST), str(8 - fleet.RATE_BURST), "1", "False", "1"]
+
+
+def live_pair(store_a, store_b):
+    """Two in-memory sessions of the fleet log, synced and in live mode (as iroh holds them)."""
+    from pandascreen.core import sync
+    a = sync.SyncSession(store_a, FLEET_LOG, sync.INITIATOR, handshake=False, live=True)
+    b = sync.SyncSession(store_b, FLEET_LOG, sync.ACCEPTOR, handshake=False, live=True)
+    for _ in range(20):
+        if a.in_live_mode and b.in_live_mode:
+            break
+        out_a, out_b = a.outgoing(), b.outgoing()
+        if out_a:
+            b.feed(out_a)
+        if out_b:
+            a.feed(out_b)
+    assert a.in_live_mode and b.in_live_mode
+    return a, b
+
+
+def test_a_restarted_status_log_below_what_a_peer_holds_is_not_a_fork_and_is_answered():
+    """A screen that lost its fleet file signs its status at seq_num 0 again.  A relay pushes it
+    live to a peer that holds the screen's earlier seq_num 5: the peer keeps its session, drops
+    the status quietly and answers with what it holds, so the relay (and from there the screen)
+    learns where the screen's log is."""
+    clock = Clock(10000)
+    a = group_with_screen()
+    relay, peer = MemoryStore(), MemoryStore()
+    fleet.FleetGuard(a, clock=clock).attach(relay)
+    fleet.FleetGuard(a, clock=clock).attach(peer)
+    r, p = live_pair(relay, peer)
+    old = status_op(SCREEN, 5)  # the screen's status before it lost its fleet file
+    assert peer.ingest_op(old)[1]  # it reached the peer through another session
+    fresh = status_op(SCREEN, 0, at=6000)  # the screen after: its log starts again at 0
+    assert relay.ingest_op(fresh)[1] and r.push([fresh]) == 1
+    p.feed(r.outgoing())
+    assert p.error is None and p.in_live_mode
+    assert [op.hash for op in peer.all_operations(FLEET_LOG)] == [old.hash]
+    r.feed(p.outgoing())
+    assert r.error is None and [op.hash for op in relay.all_operations(FLEET_LOG)] == [old.hash]
+    assert peer.authorizer.refused == 1 and relay.authorizer.refused == 0

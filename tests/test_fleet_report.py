@@ -69,3 +69,78 @@ def test_the_fleet_store_sits_beside_the_festival_store_and_is_guarded(tmp_path)
         assert s.ingest_op(stranger)[1] is False and s.count() == 1
     finally:
         s.close()
+
+
+class Clock:
+    def __init__(self, t):
+        self.t = t
+
+    def __call__(self):
+        return self.t
+
+
+def in_group(c, seed):
+    last = list(c.store.all_operations(LOG))[-1]
+    c.store.publish(ORG, auth.group_body(c.authorizer.group_id, auth.add(public_key(seed), auth.PULL),
+                                         [last.hash]), LOG, NOW * 1000000)
+
+
+def test_a_screen_that_lost_its_fleet_file_continues_its_log_above_what_peers_hold(tmp_path):
+    """The screen restarts with an empty fleet store and publishes at seq_num 0; a sync brings
+    back its earlier status (seq_num 1) from the laptop; the screen publishes above it at once,
+    and the laptop shows the new status."""
+    from pandascreen.core.sync import sync_local
+    c = controller()
+    in_group(c, SCREEN)
+    fleet_log = fleet.fleet_log_id(demofest.FESTIVAL_ID)
+    clock = Clock(NOW)
+
+    def guarded():
+        store = MemoryStore()
+        store.authorizer = fleet.FleetGuard(c.authorizer, clock=clock)
+        return store
+
+    laptop = guarded()
+    before = guarded()
+    r = fleet_report.FleetReport(c, SCREEN, before, demofest.FESTIVAL_ID, clock=clock,
+                                 temp_path=str(tmp_path / "none"))
+    assert r.tick(NOW).seq_num == 0 and r.tick(NOW + fleet.HEARTBEAT).seq_num == 1
+    sync_local(before, fleet_log, laptop)
+    lost = guarded()  # the fleet file is gone
+    clock.t = NOW + 2 * fleet.HEARTBEAT
+    r = fleet_report.FleetReport(c, SCREEN, lost, demofest.FESTIVAL_ID, clock=clock,
+                                 temp_path=str(tmp_path / "none"))
+    assert r.tick().seq_num == 0
+    sync_local(lost, fleet_log, laptop)  # the laptop holds more: it sends seq_num 1 back
+    assert [op.seq_num for op in lost.all_operations(fleet_log)] == [1]
+    op = r.tick(clock.t + 1)
+    assert op is not None and op.seq_num == 2
+    sync_local(lost, fleet_log, laptop)
+    ops = list(laptop.all_operations(fleet_log))
+    assert [o.seq_num for o in ops] == [2] and fleet.parse_body(ops[0].body)["at"] == clock.t + 1
+
+
+def test_a_status_that_arrives_before_its_group_operation_is_held_until_it_arrives(tmp_path):
+    """Sync may bring a screen's status before the organiser's Add of its key: the fleet store
+    holds it (the newest per key, at most HOLD_KEYS keys) and stores it once the group names
+    the key."""
+    c = controller()
+    fleet_log = fleet.fleet_log_id(demofest.FESTIVAL_ID)
+    s = fleet_report.open_fleet_store(str(tmp_path / "festival.db"), c.authorizer)
+    try:
+        def status_op(seed, seq, at):
+            body = fleet.make_body(at, shows="Main: Talk", heights={}, clock=True, uptime=1, version="0")
+            return operation.create(seed, body, seq, b"\x00" * 32 if seq else None,
+                                    operation.Extensions(fleet_log, at * 1000000, True))
+
+        early = [status_op(SCREEN, 0, NOW), status_op(SCREEN, 1, NOW + 200)]
+        strangers = [status_op(bytes([i + 1] * 32), 0, NOW) for i in range(fleet.HOLD_KEYS + 8)]
+        for op in early[:1] + strangers + early[1:]:
+            assert s.ingest_op(op)[1] is False
+        assert s.count() == 0
+        assert len(s.authorizer.held) == fleet.HOLD_KEYS  # the oldest strangers went first
+        in_group(c, SCREEN)
+        assert [(op.public_key, op.seq_num) for op in s.all_operations(fleet_log)] == [(public_key(SCREEN), 1)]
+        assert len(s.authorizer.held) == fleet.HOLD_KEYS - 1  # strangers stay held, bounded
+    finally:
+        s.close()

@@ -100,6 +100,7 @@ class Authorizer:
         self.default_quota = tuple(default_quota)
         self.ledger = quota.Ledger()  # what each author's log holds in the guarded store
         self.revision = 0  # grows whenever resolved rights change: caches must rebuild
+        self.listeners = []  # called with no argument when rights change (core/fleet.FleetGuard)
         self._ops = {}  # hash -> GroupOp (every group)
         self._by_group = {}  # group id -> [hash]
         self._referenced = set()  # every dependency named by a known group operation
@@ -336,6 +337,8 @@ class Authorizer:
         if changed:
             self.revision += 1
             self.ledger.over.clear()  # a quota may have been raised: check the next operations again
+            for listener in self.listeners:
+                listener()
         return changed
 
     def _fingerprint(self):

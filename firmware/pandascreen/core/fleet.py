@@ -15,7 +15,9 @@ Rules (pure, CPython and MicroPython):
     parse, carry the prune flag (one operation per screen stays) and come no faster than
     ``RATE_BURST`` in a row, then one per ``RATE_INTERVAL`` seconds per key; a fleet store keeps
     nothing else, and syncs the fleet topic only with peers whose key the group names (the
-    iroh node id is the peer's key): what a status says stays within the festival's own.
+    iroh node id is the peer's key): what a status says stays within the festival's own;
+  * a status log that starts again (a lost fleet file) is no fork: ``FleetGuard`` drops what is
+    below the held status and answers with it; status of a key not in the group yet is held.
 The laptop's reading of the log (latest per screen, warnings) is in
 host_tools/pandascreen_host/console/fleet_view.py: a board never needs it.
 """
@@ -39,6 +41,9 @@ TEMP_STEP_MC = 5000  # temperature changes below 5 degrees are not news
 # are honest, more than one a minute after that is not
 RATE_BURST = 3
 RATE_INTERVAL = 60
+# a status may arrive before the group operation naming its key: the newest per key is held,
+# for at most HOLD_KEYS keys (oldest out; about 40 KB), and stored once the group names it
+HOLD_KEYS = 32
 MAX_KEY_TEXT = 64  # a heights key: 16 hex characters of an author's key
 MAX_INT = (1 << 63) - 1
 
@@ -173,7 +178,14 @@ class FleetGuard:
     sync asks): only status operations of keys the festival group names, with a status body
     that parses (at most ``MAX_BODY`` bytes) and the prune flag, at the rate above, are stored
     and so relayed; a flood costs a lookup per operation and is not kept.  ``clock``: seconds,
-    the rate is measured when operations arrive (their timestamps are the sender's word)."""
+    the rate is measured when operations arrive (their timestamps are the sender's word).
+
+    A screen that lost its fleet file signs at seq_num 0 again: a status at or below the one
+    held for its key (another hash) is dropped like a refused one, not taken for a fork that
+    ends the session, and a live session answers it with the status held (``answer``), so the
+    screen learns where its log is and publishes above it (node/fleet_report.py).  A status of
+    a key the group does not name yet is held (``HOLD_KEYS``) and stored when it does
+    (``attach``: the festival group tells the guard when rights change)."""
 
     def __init__(self, authorizer, clock=None):
         self.authorizer = authorizer
@@ -182,8 +194,23 @@ class FleetGuard:
             import time
             clock = time.time
         self.clock = clock
+        self.store = None
+        self.held = {}  # key -> (newest status refused as the group does not name it, arrival)
+        self._arrivals = 0
         self._rate = {}  # key -> [tokens, when]; keys the group names only
-        self._seen = {}  # key -> the highest seq_num stored: a repeat costs no token
+        self._seen = {}  # (key, log_id) -> (seq_num, hash) of the status stored
+
+    def attach(self, store):
+        """Guard ``store``: what it holds is what a restarted screen's status is measured
+        against, and held status is stored there once the festival group names its key."""
+        store.authorizer = self
+        self.store = store
+        for op in store.all_operations():
+            self.observe(op)
+        listeners = getattr(self.authorizer, "listeners", None)
+        if listeners is not None:
+            listeners.append(self._retry)
+        return self
 
     def check_store(self, op):
         try:
@@ -205,8 +232,12 @@ class FleetGuard:
             parse_body(op.body)
         except SchemaError as e:
             raise Unauthorized("status from %s: %s" % (who, e))
-        if op.seq_num <= self._seen.get(key, -1):
-            return  # stored already, or older than what is: the store decides
+        seen = self._seen.get((key, op.log_id))
+        if seen is not None and op.seq_num <= seen[0]:
+            if op.seq_num == seen[0] and op.hash == seen[1]:
+                return  # stored already: a duplicate, no token
+            raise Unauthorized("status from %s at seq_num %d: its seq_num %d is held (a screen that "
+                               "lost its fleet file publishes above it)" % (who, op.seq_num, seen[0]))
         now = self.clock()
         bucket = self._rate.get(key)
         if bucket is None:
@@ -218,22 +249,61 @@ class FleetGuard:
             raise Unauthorized("status from %s: more than one a minute" % who)
         bucket[0] = tokens - 1
 
-    def hold(self, op):  # a refused status is not kept for a retry: the next one replaces it
-        pass
+    def hold(self, op):
+        """Keep the newest refused status of a key the group does not name (yet); any other
+        refused status is not kept: the next one replaces it."""
+        key = bytes(op.public_key)
+        if may_report(self.authorizer, key) or not op.prune or op.body is None or len(op.body) > MAX_BODY:
+            return
+        held = self.held.get(key)
+        if held is not None and held[0].seq_num >= op.seq_num:
+            return
+        self._arrivals += 1
+        self.held[key] = (op, self._arrivals)
+        if len(self.held) > HOLD_KEYS:  # the longest held goes (MicroPython dicts keep no order)
+            oldest = min(self.held, key=lambda k: self.held[k][1])
+            del self.held[oldest]
 
     def observe(self, op):
-        key = bytes(op.public_key)
-        if op.seq_num > self._seen.get(key, -1):
-            self._seen[key] = op.seq_num
+        where = (bytes(op.public_key), op.log_id)
+        seen = self._seen.get(where)
+        if seen is None or op.seq_num > seen[0]:
+            self._seen[where] = (op.seq_num, op.hash)
         return False
+
+    def release(self):
+        """The held status of keys the festival group names now, and forget them."""
+        out = [self.held[key][0] for key in self.held if may_report(self.authorizer, key)]
+        for op in out:
+            del self.held[bytes(op.public_key)]
+        return out
+
+    def _retry(self):
+        # called by the festival group when rights change, from the thread that changed them
+        store = self.store
+        if store is None:
+            return
+        for op in self.release():
+            try:
+                store.ingest_op(op)
+            except Exception:  # a closed or failing fleet store must not stop the festival's ingest
+                pass
+
+    def answer(self, op):
+        """What a live session sends back for ``op`` it did not store: the status held for
+        its author's log when that is newer (the sender lost its log, or is behind)."""
+        store = self.store
+        if store is None or not may_report(self.authorizer, op.public_key):
+            return ()
+        mine = store.latest(op.public_key, op.log_id)
+        if mine is None or mine.hash == op.hash or mine.seq_num < op.seq_num:
+            return ()
+        return (mine,)
 
     def may_sync(self, peer_key):
         """Sync the fleet topic with this peer (its key; an iroh node id) only if the festival
         group names it: a stranger neither reads the screens' status nor offers any."""
         return may_report(self.authorizer, peer_key)
-
-    def release(self):
-        return ()
 
     def may_relay(self, op):  # a key the group removed since: its old status stays here
         return may_report(self.authorizer, op.public_key)

@@ -7,7 +7,9 @@ fleet log lives in a SQLite file of its own beside the festival store: every sta
 and a prune in a shared store would make the festival log's ``operations_since`` say
 "rebuild" (schedule and live push) each time; a separate file also keeps the festival
 store's guard (core/auth.py) and the fleet's (core/fleet.FleetGuard) apart with no dispatch.
-It persists so a restarted screen continues its log (a fresh seq 0 would be a fork to peers).
+It persists so a restarted screen continues its log.  When the file is lost the screen starts
+at seq_num 0 again; peers holding more drop that (core/fleet.FleetGuard) and send their status of
+this screen back, and ``FleetReport`` publishes above it at once.
 """
 
 import os
@@ -68,7 +70,7 @@ def open_fleet_store(store_path, authorizer, log=None):
     moved aside (node/snapshot.open_store).  Raises IngestError when it cannot open."""
     from pandascreen.node import snapshot
     store, _ = snapshot.open_store(fleet_store_path(store_path), log=log)
-    store.authorizer = fleet.FleetGuard(authorizer)
+    fleet.FleetGuard(authorizer).attach(store)
     return store
 
 
@@ -97,6 +99,7 @@ class FleetReport:
         self.reporter = fleet.Reporter()
         self.log = log or (lambda line: None)
         self.problem = None  # the last reason nothing was published, said once
+        self.published = None  # hash of the last status this run published
 
     def _say(self, why):
         if why != self.problem:
@@ -112,6 +115,11 @@ class FleetReport:
                              % (key[:16], key, self.festival_id))
             return None
         now = int(self.clock() if now is None else now)
+        mine = self.store.latest(self.public_key, self.log_id)
+        if mine is not None and mine.hash != self.published:
+            # the log holds a status this run did not publish (a peer sent it back after the
+            # fleet file was lost, or the file kept it): publish above it now, not at the heartbeat
+            self.reporter.last_at = None
         fields = status_fields(self.controller, now, self.started, self.temp_path)
         try:
             op = self.reporter.publish(self.store, self.seed, self.log_id, now, **fields)
@@ -120,6 +128,7 @@ class FleetReport:
             return None
         if op is not None:
             self.problem = None
+            self.published = op.hash
         return op
 
 
