@@ -105,12 +105,32 @@ def test_manifest_refuses_two_files_for_one_board_path(tmp_path):
 
 
 # -- the real board manifest ------------------------------------------------------------------------
+def _core_modules_loaded_by(paths):
+    """The core modules these files import, directly or through each other (in-function imports too)."""
+    import re
+    core_dir = os.path.join(FIRMWARE, "pandascreen", "core")
+    todo, seen = list(paths), set()
+    while todo:
+        text = open(todo.pop(), encoding="utf-8").read()
+        names = set(re.findall(r"pandascreen\.core\.(\w+)", text))
+        for m in re.finditer(r"from pandascreen\.core import ([\w, ()\n]+)", text):
+            names.update(n.split(" as ")[0].strip() for n in re.split(r"[,()\n]+", m.group(1)))
+        for n in names:
+            if n and n not in seen and os.path.isfile(os.path.join(core_dir, n + ".py")):
+                seen.add(n)
+                todo.append(os.path.join(core_dir, n + ".py"))
+    return seen
+
+
 def test_board_manifest_names_core_board_driver_and_main(build):
     d, plan = build
     got = remotes(plan)
-    core = sorted(n for n in os.listdir(os.path.join(FIRMWARE, "pandascreen", "core")) if n.endswith(".py"))
-    for n in core:  # the whole pure core, in its package folder
-        assert "/lib/pandascreen/core/%s.mpy" % n[:-3] in got
+    # the core modules the satellite loads (and the all-venues board), nothing a full peer alone needs
+    loaded = _core_modules_loaded_by([os.path.join(BOARD, "board.py"), os.path.join(BOARD, "main.py")])
+    flashed_core = set(r[len("/lib/pandascreen/core/"):-len(".mpy")] for r in got
+                       if r.startswith("/lib/pandascreen/core/"))
+    assert flashed_core == loaded | {"__init__", "overview"}, flashed_core ^ (loaded | {"__init__", "overview"})
+    assert "store" not in flashed_core and "sync" not in flashed_core
     for must in ("/lib/pandascreen/__init__.mpy", "/lib/pandascreen/board/__init__.mpy",
                  "/lib/pandascreen/board/board.mpy", "/lib/pandascreen/board/ssd1306.mpy", "/main.py"):
         assert must in got
@@ -282,7 +302,7 @@ def test_flash_cli_end_to_end(tmp_path, monkeypatch, capsys):
                  "--build-dir", str(tmp_path / "b")]) == 0
     captured = capsys.readouterr()
     assert "flashed /dev/ttyACM0" in captured.out and "MicroPython 1.27.0" in captured.out
-    for must in ("/lib/pandascreen/__init__.mpy", "/lib/pandascreen/core/controller.mpy",
+    for must in ("/lib/pandascreen/__init__.mpy", "/lib/pandascreen/core/feed.mpy",
                  "/lib/pandascreen/board/ssd1306.mpy", "/main.py"):
         assert must in dev.files()
     assert dev.interrupts >= 1

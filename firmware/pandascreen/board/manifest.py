@@ -6,9 +6,13 @@
 # CPython only (SQLite, sockets, Pillow) and is never flashed.
 metadata(description="pandascreen for MicroPython boards (Pico W + SSD1306)", version="0.1.0", license="MIT")
 
-# the package root and the pure core: everything in core/ runs on MicroPython by definition
+# the package root and the part of the core the satellite loads (board.py, main.py and what they
+# import); the rest of core/ runs on MicroPython too but serves full peers (store, sync, auth), so
+# flashing it would only cost flash and compile time.  overview draws the all-venues board.
 module("pandascreen/__init__.py", base_path="../..")
-package("pandascreen/core", base_path="../..")
+package("pandascreen/core", files=("__init__.py", "_blake3_py.py", "_ed25519_py.py", "cbor.py", "config.py",
+                                   "crypto.py", "errors.py", "feed.py", "font.py", "layout.py", "operation.py",
+                                   "overview.py", "screen.py", "util.py"), base_path="../..")
 
 # the board glue, by name: board/ also holds this manifest and main.py
 package("pandascreen/board", files=("__init__.py", "board.py"), base_path="../..")
