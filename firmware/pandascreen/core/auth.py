@@ -13,21 +13,10 @@ from pandascreen.core import quota, schema
 from pandascreen.core.errors import GroupOpError, SchemaError, Unauthorized
 from pandascreen.core.util import hexlify
 
-PULL, READ, WRITE, MANAGE = 0, 1, 2, 3
-LEVEL_NAMES = ("Pull", "Read", "Write", "Manage")
-ACTIONS = ("Create", "Add", "Remove", "Promote", "Demote")
-CURATED = "curated"
-SELF_ORGANISED = "self-organised"
-MODES = (CURATED, SELF_ORGANISED)
-
-# bytes of a body, per kind: a screen stores at most this much per operation
-LIMITS = {"group": 2048, "festival": 4096, "venue": 2048, "event": 4096}
-_NOBODY = b"\xff" * 32  # the group of a festival nobody may write to (no organisers named)
-_SMALLEST = min(LIMITS[k] for k in schema.KINDS)
-MAX_MEMBERS = 64  # members named in one Create (the 2 KB body limit allows ~24; more by Add)
-MAX_DEPENDENCIES = 64
-HOLD_OPS = 256  # refused operations kept for a retry when the group changes
-HOLD_BYTES = 256 * 1024
+from pandascreen.core.group_model import (  # noqa: F401  (auth.MANAGE etc. are part of auth's interface)
+    ACTIONS, CURATED, HOLD_BYTES, HOLD_OPS, LEVEL_NAMES, LIMITS, MANAGE, MAX_DEPENDENCIES, MAX_MEMBERS, MODES, PULL, READ,
+    SELF_ORGANISED, WRITE)
+from pandascreen.core.group_model import NOBODY as _NOBODY, SMALLEST as _SMALLEST, Group as _Group
 
 _PREFIX = b"\xa3\x68group_id"  # a 3-field map whose first key is "group_id"
 
@@ -51,26 +40,6 @@ def __getattr__(name):
 def is_group_body(body):
     """Cheap test (no decoding) whether a body is meant as a group operation."""
     return body is not None and bytes(body[:len(_PREFIX)]) == _PREFIX
-
-
-# -- state -----------------------------------------------------------------------------------
-class _Group:
-    """Resolved state of one group: ``members`` {key: (level, is_group, quota or None)};
-    ``cutoffs`` {removed key: (cut-off hash or None, level held before)}; ``valid`` hashes applied."""
-
-    __slots__ = ("members", "cutoffs", "valid", "created", "nested", "order", "ancestors", "heads",
-                 "pending")
-
-    def __init__(self):
-        self.order = None  # the resolver's topological order, ancestors, DAG heads, waiting ops
-        self.ancestors = {}
-        self.heads = []
-        self.pending = 0
-        self.nested = ()
-        self.members = {}
-        self.cutoffs = {}
-        self.valid = set()
-        self.created = False
 
 
 class Authorizer:

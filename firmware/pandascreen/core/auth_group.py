@@ -8,8 +8,8 @@ plain functions; see core/auth.py for the model and docs/AUTH.md for the mapping
 """
 
 from pandascreen.core import cbor, quota
-from pandascreen.core.auth import (LEVEL_NAMES, LIMITS, MANAGE, MAX_DEPENDENCIES, MAX_MEMBERS,
-                                   SELF_ORGANISED, WRITE, _NOBODY, _Group)
+from pandascreen.core.group_model import (LEVEL_NAMES, LIMITS, MANAGE, MAX_DEPENDENCIES, MAX_MEMBERS,
+                                          SELF_ORGANISED, WRITE, NOBODY as _NOBODY, Group as _Group)
 from pandascreen.core.errors import GroupOpError, SchemaError, Unauthorized
 from pandascreen.core.util import hexlify, unhexlify
 
