@@ -44,6 +44,7 @@ build/wheelhouse/.filled: pyproject.toml $(VENV)/.installed
 	touch $@
 
 test: tools $(VENV)/.installed tests/mp/node_modules/.installed build/wheelhouse/.filled
+	$(VENV)/bin/ruff check .
 	$(NO_NETWORK) $(PY) -m pytest -q
 
 bench: $(VENV)/.installed tests/mp/node_modules/.installed

@@ -372,7 +372,7 @@ def test_wire_transcript_against_a_scripted_rust_acceptor(tmp_path):
     d = operation.decode(unhexlify(V.D_HEADER), unhexlify(V.NEF_BODY))
     e = operation.decode(unhexlify(V.E_HEADER))
     seed = unhexlify(V.SEED)
-    frame = lambda payload: len(payload).to_bytes(4, "big") + payload  # noqa: E731
+    frame = lambda payload: len(payload).to_bytes(4, "big") + payload
     enc = iroh_transport.postcard.encode_bytes
     have = frame(b"\x00\x00\x01\x20" + d.public_key + b"\x01\x20" + d.log_id + b"\x01")  # {pk: {log: 1}}
     size = len(d.header_bytes) + len(d.body) + len(e.header_bytes)

@@ -220,7 +220,6 @@ def test_actions_before_the_removal_stay_valid():
 
 def test_mutual_removal_removes_both():
     o1, o2, o3 = Peer(1), Peer(2), Peer(3)
-    a = auth.Authorizer([o1.key])
     adds = [o1.group(o1.key, auth.add(o2.key, auth.MANAGE))]
     adds.append(o1.group(o1.key, auth.add(o3.key, auth.MANAGE), adds))
     r1 = o2.group(o1.key, auth.remove(o3.key), [adds[1]])

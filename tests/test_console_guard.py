@@ -18,7 +18,7 @@ from pandascreen.core.store import MemoryStore
 from pandascreen_host.console import request_guard
 from pandascreen_host.console import server as console_server
 from pandascreen_host.console.state import Console
-from test_console import LOG, NOW, ORG, SCREEN, Clock, _chromium, _stop, cdp, festival, running  # noqa: F401
+from test_console import LOG, NOW, ORG, SCREEN, Clock, _chromium, _stop, cdp, festival, running  # noqa: F401  (fixture)
 
 RAW_TIMEOUT = 5
 

@@ -113,7 +113,7 @@ def test_forged_or_malformed_announcements_are_refused(what):
 
 
 if os.environ.get(MARK) and loopback_only():
-    from discovery_cases import *  # noqa: F401,F403
+    from discovery_cases import *  # noqa: F403
 else:
     def test_discovery_cases_in_a_private_network_namespace():
         from iroh_netns import run_isolated

@@ -2,7 +2,7 @@
 from iroh_netns import loopback_only, run_isolated
 
 if loopback_only():
-    from fleet_iroh_cases import *  # noqa: F401,F403  (the tests and their fixtures)
+    from fleet_iroh_cases import *  # noqa: F403  (the tests and their fixtures)
 else:
     def test_fleet_iroh_cases_in_a_private_network_namespace():
         code, out = run_isolated("test_fleet_iroh.py")

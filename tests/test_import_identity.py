@@ -1,6 +1,5 @@
 """A festival's identity is stable across re-imports, an import is all or nothing, and a
 re-import never undoes an edit made outside the file (the console, another organiser)."""
-import json
 import os
 
 import pytest

@@ -2,7 +2,7 @@
 from iroh_netns import loopback_only, run_isolated
 
 if loopback_only():
-    from iroh_serve_cases import *  # noqa: F401,F403
+    from iroh_serve_cases import *  # noqa: F403
 else:
     def test_serve_cases_in_a_private_network_namespace():
         code, out = run_isolated("test_iroh_serve.py")

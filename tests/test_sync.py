@@ -511,7 +511,6 @@ def test_live_session_transcript_bytes():
     """
     from pandascreen.core.topic_handshake import TopicHandshake
     from test_postcard import LIVE_E, h as unhex_spaced
-    from pandascreen.core.util import unhexlify
     d, e, topic = _vector_ops()
     log_id = d.log_id
     # stream 1

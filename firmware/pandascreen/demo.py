@@ -22,7 +22,6 @@ impossible it falls back to plain TCP and says so.  iroh never runs in the host 
 """
 
 import argparse
-import json
 import os
 import shutil
 import subprocess

@@ -29,7 +29,6 @@ the PyNaCl/blake3 wheels (CPU time, median of batches).
   pure-Python big-integer code gains less from a desktop core than CoreMark does.
 """
 
-import os
 import resource
 import time
 

@@ -12,7 +12,7 @@ try:
 
     _B3 = "native"
 except ImportError:
-    from pandascreen.core._blake3_py import blake3
+    from pandascreen.core._blake3_py import blake3  # noqa: F401  (crypto.blake3 is this module's interface)
 
     _B3 = "pure"
 
@@ -39,7 +39,7 @@ try:
 
     _ED = "native"
 except ImportError:
-    from pandascreen.core._ed25519_py import public_key, sign, verify
+    from pandascreen.core._ed25519_py import public_key, sign, verify  # noqa: F401  (crypto.verify, likewise)
 
     _ED = "pure"
 

@@ -29,6 +29,8 @@ with ``extensions = (version, variant, log_id, timestamp, prune)`` or None; opti
 None.  Kept as plain tuples so this module stays free of ``operation``.
 """
 
+from pandascreen.core.errors import PostcardError
+
 U16_MAX = 0xFFFF
 U32_MAX = 0xFFFFFFFF
 U64_MAX = 0xFFFFFFFFFFFFFFFF
@@ -37,9 +39,6 @@ U64_MAX = 0xFFFFFFFFFFFFFFFF
 DEFAULT_MAX_FRAME = 16 * 1024 * 1024
 
 KEY_SIZE = 32  # VerifyingKey, Topic and our log ids (a BLAKE3 hash) are all 32 bytes.
-
-
-from pandascreen.core.errors import PostcardError
 
 
 class FrameError(PostcardError):

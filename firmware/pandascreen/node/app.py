@@ -135,7 +135,7 @@ class Device:
         try:
             # a view, or the all-venues board (Controller.view; the buttons turn its pages)
             img = display.render(view, kind, size)
-        except Exception as e:  # noqa: BLE001 - no frame may stop the screen (see _not_drawn)
+        except Exception as e:  # any: no frame may stop the screen (see _not_drawn)
             img = self._not_drawn(e, kind, size)
             if img is None:
                 return

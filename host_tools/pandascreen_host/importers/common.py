@@ -11,7 +11,7 @@ import re
 import unicodedata
 
 from pandascreen.core import font
-from pandascreen.core.errors import ScheduleImportError  # noqa: F401 (re-exported)
+from pandascreen.core.errors import ScheduleImportError
 from pandascreen.core.schema import MAX_TEXT_LEN
 
 try:
