@@ -1,4 +1,4 @@
-"""Issue 11 end to end, as real processes: the `pandascreen` app (emulated screen) whose key the
+"""The fleet log end to end, as real processes: the `pandascreen` app (emulated screen) whose key the
 organiser added to the festival group reports its status over iroh; `pandascreen-host serve
 --console` syncs the fleet topic and the console's event stream shows the screen.  Run by
 test_fleet_app.py inside a loopback-only namespace; every wait is bounded."""

@@ -1,4 +1,4 @@
-"""Issue 11: screens' status (core/fleet.py) travels over iroh like the schedule, on its own topic
+"""Screens' status (core/fleet.py) travels over iroh like the schedule, on its own topic
 and in its own guarded store: screen -> laptop (initial sync and live), a stranger's status
 refused, screen -> screen -> laptop relay, a peer without the fleet topic (the real app and
 serve processes: fleet_app_cases.py).  Run by test_fleet_iroh.py inside a loopback-only

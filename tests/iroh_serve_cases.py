@@ -122,7 +122,7 @@ def test_serve_also_serves_plain_tcp_for_boards(tmp_path):
 
 
 def test_serve_stores_nothing_a_stranger_sends(tmp_path):
-    """Issue 13: the laptop's store is guarded like a screen's: a hostile peer dialling serve
+    """The laptop's store is guarded like a screen's: a hostile peer dialling serve
     directly gets nothing stored there (and so nothing relayed to the screens)."""
     from pandascreen.core import schema
     from pandascreen.core.crypto import public_key

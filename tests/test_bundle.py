@@ -1,4 +1,4 @@
-"""Offline install on Raspberry Pi OS (issue 10 item 2): ``provision --bundle`` and the first boot.
+"""Offline install on Raspberry Pi OS: ``provision --bundle`` and the first boot.
 
 The bundle's resolution is pip's; what is ours is the command we give it, reading which wheels it
 chose, the manifest, the error for a missing aarch64 wheel, and the installer's venv step. Those are

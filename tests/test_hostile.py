@@ -27,7 +27,7 @@ SAMPLES = [
     _GOOD_BODY, _GROUP_BODY, _GOOD_OP.header_bytes,
     postcard.encode_message(("have", {b"\x01" * 32: {b"\x02" * 32: 3}})),
     postcard.encode_message(("op", _GOOD_OP.header_bytes, _GOOD_BODY)),
-    b"\xa1\xa0\x00",  # issue 13 #4: a map used as a map key
+    b"\xa1\xa0\x00",  # a map used as a map key
     b"\xa1\x80\x00", b"\xa2\x01\x00\x01\x00",
 ]
 
@@ -346,7 +346,7 @@ def test_a_strangers_group_operations_are_refused_too():
 
 
 # ---------------------------------------------------------------------------------------------
-# Part 3 -- the sync session and its transports (issue 13, fixes 3, 6, 7): a peer that stops
+# Part 3 -- the sync session and its transports: a peer that stops
 # reading, trickles bytes, announces small and sends big, forks a log, or dies mid-sync.
 import os  # noqa: E402
 import signal  # noqa: E402
@@ -573,7 +573,7 @@ def test_slowloris_is_limited_per_address_and_by_a_session_deadline():
 
 
 # ---------------------------------------------------------------------------------------------
-# Part 4 -- a corrupt store (issue 13, fix 9): the last good schedule stays on screen.
+# Part 4 -- a corrupt store: the last good schedule stays on screen.
 import json  # noqa: E402
 
 from pandascreen.core.controller import Controller  # noqa: E402

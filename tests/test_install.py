@@ -258,7 +258,7 @@ def test_a_config_folder_owned_by_another_user_is_refused(card, monkeypatch):
     assert "10.0.0.2" in (root / "etc/pandascreen/config.json").read_text()
 
 
-# -- provisioning names the festival group (issue 13 #2: no silent trust-all) -------------------
+# -- provisioning names the festival group (no silent trust-all) -------------------
 def _provision(tmp_path, *extra):
     boot = tmp_path / "bootfs"
     boot.mkdir(exist_ok=True)

@@ -1,7 +1,7 @@
 """What an entrance screen says when the program changes or is not on: cancelled events stay in
 their slot marked cancelled, moved ones are marked moved, "Starts Fri 16:00" before the festival,
 "See you next time!" after it, "Break until 15:15" in a gap; and bodies from a newer schema
-(a field this firmware does not know) are still shown (issue #12, item 4)."""
+(a field this firmware does not know) are still shown."""
 
 import pytest
 from PIL import Image

@@ -389,7 +389,7 @@ def test_provision_micropython_feed_peers(board, tmp_path, bootfs, capsys):
 
 
 def test_provision_with_the_store_adds_the_screen_key_to_the_festival_group(bootfs, tmp_path, capsys):
-    """Issue #11: the root authorizes screen keys at provisioning, so a screen's signed status is
+    """The root authorizes screen keys at provisioning, so a screen's signed status is
     accepted (core/fleet.may_report) wherever the festival log has travelled; re-provisioning the
     same card publishes nothing new; a wrong organiser key changes nothing and says why."""
     from pandascreen.core import auth, fleet, operation

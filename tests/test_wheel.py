@@ -1,4 +1,4 @@
-"""The wheel is what organisers install, so test it as they get it (issue 10).
+"""The wheel is what organisers install, so test it as they get it.
 
 Build the wheel from a clean copy of this working tree, install it with the ``host`` extra into a
 fresh venv in a temporary folder, and run every command from a folder that is not the checkout:

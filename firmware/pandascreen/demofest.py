@@ -1,4 +1,4 @@
-"""[core] A small made-up festival used by the demo, previews and tests."""
+"""A small made-up festival used by the demo, previews and tests."""
 
 from pandascreen.core import schema
 

@@ -239,7 +239,7 @@ def run(args, out=None, err=None, stop=None):
         store.path = args.store
         fid = _festival_id(store, pk, args.festival_id)
         topic = operation.festival_topic(fid)
-        # issue 13: the laptop keeps (and so relays) only what the festival group lets write,
+        # the laptop keeps (and so relays) only what the festival group lets write,
         # like a screen: a hostile peer dialling serve directly gets nothing stored here
         from pandascreen.core import auth
         from pandascreen.node import fleet_report

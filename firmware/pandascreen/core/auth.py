@@ -1,7 +1,7 @@
 """Who may write to a festival: p2panda-auth groups carried in the festival's own log.
 
 WHY: anyone on a festival Wi-Fi can sign operations; a screen must store, relay and show
-only what the festival group lets its authors write (issue 13).  The model, the wire form
+only what the festival group lets its authors write.  The model, the wire form
 (byte-compatible with p2panda-auth 0.7's GroupsExtensionArgs, in the operation body) and
 the mapping onto curated and self-organised festivals are in docs/AUTH.md; this module is
 the hot path (rights, store and schedule checks), core/auth_group.py the wire form and the

@@ -38,7 +38,7 @@ ACCEPTOR = "acceptor"
 
 _CLOSE_PAYLOAD = postcard.encode_message(("close",))
 
-# Memory a hostile peer can make us hold (issue 13, fix 3).  A frame is never larger than
+# Memory a hostile peer can make us hold.  A frame is never larger than
 # MAX_SYNC_FRAME (a body is far below it: core/auth.py limits bodies per kind); before the
 # remote's PreSync only Have/Done fit (HAVE_MAX_FRAME), after it no frame may exceed what
 # PreSync announced is still to come.  Sends page through the store PAGE operations at a time.

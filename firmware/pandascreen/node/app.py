@@ -313,7 +313,7 @@ def main(argv=None):
     from pandascreen.node import snapshot
     from pandascreen.core.store import IngestError
     try:
-        # a corrupt store is moved aside and refilled from the last snapshot (issue 13, fix 9)
+        # a corrupt store is moved aside and refilled from the last snapshot
         store, notice = snapshot.open_store(store_path, log=_log)
     except IngestError as e:
         print("error: %s" % e, file=sys.stderr)

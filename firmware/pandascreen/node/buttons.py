@@ -1,4 +1,4 @@
-"""[CPython] Venue buttons: GPIO push buttons flip the screen between venues.
+"""Venue buttons: GPIO push buttons flip the screen between venues.
 
 Uses gpiozero.  On Raspberry Pi OS Bookworm gpiozero picks the lgpio backend, which works on
 every Pi including the Pi 5; RPi.GPIO does not (the Pi 5 moved GPIO to the RP1 chip and

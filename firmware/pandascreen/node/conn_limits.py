@@ -1,4 +1,4 @@
-"""[CPython] What strangers' connections may hold on a screen: the bounds, in one table, and
+"""What strangers' connections may hold on a screen: the bounds, in one table, and
 the admission that enforces them for the feed server and the plain-TCP sync server.
 
 WHY: both listen on the festival Wi-Fi, where anyone can open connections, and both share the

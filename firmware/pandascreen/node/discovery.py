@@ -1,4 +1,4 @@
-"""[CPython] Find festival peers on the LAN by mDNS, the way p2panda-net 0.7 does, so no one types IPs.
+"""Find festival peers on the LAN by mDNS, the way p2panda-net 0.7 does, so no one types IPs.
 
 Why this shape: a Rust p2panda node (p2panda-net ``iroh_mdns`` actor over
 ``iroh-mdns-address-lookup``) announces itself as ``<z-base-32 node id>._p2pandav1._udp.local.``

@@ -1,4 +1,4 @@
-"""[CPython] Screens on Raspberry Pi OS: the one table of screen kinds, PIL canvases, and the
+"""Screens on Raspberry Pi OS: the one table of screen kinds, PIL canvases, and the
 luma (OLED), Inky (e-paper) and framebuffer (HDMI TV) outputs.
 
 Sizes come from ONE place.  ``SCREENS`` names each kind with its nominal size (what previews,

@@ -1,4 +1,4 @@
-"""[CPython] What a peer on the Wi-Fi can make an iroh node hold, and who gives way when it is full.
+"""What a peer on the Wi-Fi can make an iroh node hold, and who gives way when it is full.
 
 Why a module of its own: every bound a stranger meets is written here once (docs/AUTH.md's threat
 table quotes these numbers), beside the two decisions that need care: which streams a peer may

@@ -1,4 +1,4 @@
-"""[CPython] A p2panda-net 0.7 sync peer over iroh QUIC (PyPI ``iroh``), live mode included.
+"""A p2panda-net 0.7 sync peer over iroh QUIC (PyPI ``iroh``), live mode included.
 
 Why this shape: it follows p2panda-net's sync actors (sync/actors/session.rs, manager.rs), so a
 screen, the organiser's ``pandascreen-host serve`` and a Rust p2panda Node speak the same thing:
@@ -1026,7 +1026,7 @@ class IrohNode:
             self._event("%s holds %d operation(s) %s from %d author(s)" % (link.name, n, link.sub.what, len(h)))
         if not link._reported_sync and s.complete:
             link._reported_sync = True
-            # issue 13, fix 7: only the peer's Close (or its next Have, reported above as
+            # only the peer's Close (or its next Have, reported above as
             # "holds") confirms what it stored; a live session has no Close after the sync
             unconfirmed = " (unconfirmed until its next Have)" if s.ops_sent and not s.confirmed else ""
             skipped = ("; skipped %d operation(s) of %d forked log(s)" % (s.ops_skipped, len(s._skipped))

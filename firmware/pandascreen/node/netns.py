@@ -1,4 +1,4 @@
-"""[CPython] Is this network namespace loopback-only?  And run a command in one that is.
+"""Is this network namespace loopback-only?  And run a command in one that is.
 
 Why: iroh's port mapper sends UPnP (M-SEARCH to 239.255.255.250:1900) and PCP/NAT-PMP probes
 towards the LAN gateway even when the endpoint is bound to 127.0.0.1, and the Python bindings

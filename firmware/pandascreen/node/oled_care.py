@@ -1,4 +1,4 @@
-"""[CPython] OLED care: pixel shift, header looks, contrast by time of day, off while closed.
+"""OLED care: pixel shift, header looks, contrast by time of day, off while closed.
 
 WHY: an OLED showing the same header bar for four days burns it in.  Four cheap remedies: shift
 the picture by a pixel every few minutes, draw the header (the layout's inverted bar: its pixels

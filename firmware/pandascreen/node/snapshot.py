@@ -1,7 +1,7 @@
 """The last good schedule beside the store, so a corrupt SQLite file never blanks a screen.
 
-Issue 13, fix 9: a bad page in the store used to give a traceback and a restart loop under
-systemd.  Now ``open_store`` checks the database when the screen starts; a corrupt one is moved
+A bad page in the store would otherwise give a traceback and a restart loop under systemd.
+``open_store`` checks the database when the screen starts; a corrupt one is moved
 aside (``<store>.corrupt-<n>``), an empty store takes its place, and the operations of the
 last snapshot are ingested into it again -- signed operations, so each is verified again, and
 the schedule is built through the festival group as always (a damaged snapshot loses

@@ -1,4 +1,4 @@
-"""[CPython] Plain TCP transport for ``pandascreen.core.sync``: a background server and a client.
+"""Plain TCP transport for ``pandascreen.core.sync``: a background server and a client.
 
 One TCP connection carries exactly the framed byte stream of one sync session (topic
 handshake, then log sync).  Both directions are pumped with ``select`` on a non-blocking

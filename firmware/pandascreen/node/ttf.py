@@ -1,4 +1,4 @@
-"""[CPython] A TrueType face for the layout on large screens (the system's DejaVu Sans Bold, node/fonts).
+"""A TrueType face for the layout on large screens (the system's DejaVu Sans Bold, node/fonts).
 
 The layout (``pandascreen.core.layout``) sizes everything in cells of the 6x8 bitmap font times
 an integer ``scale``; this face keeps that contract so one layout serves both: text drawn at
