@@ -40,6 +40,9 @@ def add_parser(sub):
                    help="also serve plain TCP here, for MicroPython boards (they cannot run iroh)")
     p.add_argument("--feed", metavar="IP:PORT",
                    help="also serve the signed screen feed over HTTP here, for satellite boards (Pico W)")
+    p.add_argument("--program-page", nargs="?", const="0.0.0.0:8027", metavar="IP:PORT",
+                   help="also serve the program as a web page for phones on the festival Wi-Fi "
+                        "(default 0.0.0.0:8027)")
     p.add_argument("--festival-id", help="festival to serve (default: from --watch or the store)")
     p.add_argument("--timezone", help="for --watch: IANA time zone for times without an offset")
     from pandascreen_host.import_cmd import add_identity_arguments, add_span_arguments
@@ -119,6 +122,19 @@ def _serve_feed(where, store, fid, seed, pk):
         raise UserError(str(e))
 
 
+def _serve_program_page(where, store, fid, authorizer):
+    """The program page for phones (node/program_page.py), rendered from this store."""
+    from pandascreen.core import operation
+    from pandascreen.core.errors import PandascreenError
+    from pandascreen.node import program_page
+    try:
+        host, port = program_page.parse_bind(where)
+        sched = program_page.store_schedule(store, operation.log_id_for_festival(fid), authorizer=authorizer)
+        return program_page.ProgramPage(program_page.ProgramSource(sched), host, port).start()
+    except PandascreenError as e:
+        raise UserError(str(e))
+
+
 def run(args, out=None, err=None, stop=None):
     """Serve until Ctrl-C (or ``stop`` is set); returns the exit code."""
     out = out or sys.stdout
@@ -160,7 +176,7 @@ def run(args, out=None, err=None, stop=None):
         store = SqliteStore(args.store)
     except IngestError as e:
         raise UserError(str(e))
-    node = tcp = feed_server = mdns = console = fleet_store = None
+    node = tcp = feed_server = phone_page = mdns = console = fleet_store = None
     try:
         store.path = args.store
         fid = _festival_id(store, pk, args.festival_id)
@@ -201,6 +217,9 @@ def run(args, out=None, err=None, stop=None):
             feed_server = _serve_feed(args.feed, store, fid, seed, pk)
             say("listening: signed screen feed for satellite boards at http://%s:%d/pandascreen/feed/%s"
                 % (feed_server.host, feed_server.port, fid))
+        if getattr(args, "program_page", None):
+            phone_page = _serve_program_page(args.program_page, store, fid, group)
+            say("listening: program page for phones at %s" % phone_page.url)
 
         from pandascreen_host.console import start as console_start
         console = console_start.start(args, store, fid, seed, pk, node, say, fleet_store)
@@ -232,6 +251,8 @@ def run(args, out=None, err=None, stop=None):
             console.stop()
         if feed_server is not None:
             feed_server.stop()
+        if phone_page is not None:
+            phone_page.stop()
         if tcp is not None:
             tcp.stop()
         if mdns is not None:

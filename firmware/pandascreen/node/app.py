@@ -273,7 +273,7 @@ def main(argv=None):
     if node is not None and not args.once:  # find peers on the LAN, configured ones stay a fallback
         from pandascreen.node.discovery import start_for_node
         mdns = start_for_node(node, say=_log)
-    server = feed_server = None
+    server = feed_server = program_page = None
     buttons = None
     stop = threading.Event()
     try:
@@ -285,6 +285,8 @@ def main(argv=None):
             server.start()
             from pandascreen.node.feed_server import start_for_screen  # satellite boards (Pico W)
             feed_server = start_for_screen(cfg, store, base, device, _log)
+            from pandascreen.node import program_page as program_page_mod  # the program for phones
+            program_page = program_page_mod.start_for_screen(cfg, device, _log)
         if cfg["buttons"] and not args.emulate:
             from pandascreen.node.buttons import VenueButtons
             buttons = VenueButtons(next_pin=cfg["buttons"].get("next"), prev_pin=cfg["buttons"].get("prev"),
@@ -314,6 +316,8 @@ def main(argv=None):
             server.stop()
         if feed_server is not None:
             feed_server.stop()
+        if program_page is not None:
+            program_page.stop()
         if device.fleet_report is not None:
             device.fleet_report.store.close()
         store.close()

@@ -1,0 +1,399 @@
+"""The festival program as a small web page for phones on the festival Wi-Fi, served by every
+Pi screen and by the organiser's ``serve``.
+
+WHY server-side HTML: a phone on a crowded festival Wi-Fi may have JavaScript off, a slow CPU,
+or no internet at all, so the page is complete as plain HTML (now/next per venue, the changes,
+the whole program by day and venue, in the festival's language and time zone) with no CDN and
+no web font; a small script (program_page_static/page.js) only listens to ``/events`` and swaps
+in the new content when the schedule changes or the minute turns.  Every page is rendered once
+per (schedule version, minute) and the same bytes go to every phone, so 200 phones cost one
+render, not 200.
+
+Limits (node/bounded_http.py): MAX_CONNECTIONS open connections in all, of which at most
+MAX_LISTENERS live-update streams, MAX_PER_ADDRESS per phone (client address), each stalled
+read or write ends after TIMEOUT seconds and each stream after STREAM_LIFETIME (the browser
+reconnects).  Over a limit a phone gets ``503`` with ``Retry-After`` at once, and the page
+still works: it is complete without the stream.
+"""
+
+import html
+import os
+import threading
+import time
+from http.server import BaseHTTPRequestHandler
+from urllib.parse import urlsplit
+
+from pandascreen.core import layout, schema
+from pandascreen.core.errors import SyncError
+from pandascreen.node import i18n
+from pandascreen.node.bounded_http import BoundedHTTPServer
+
+PORT = 8027  # neither the feed (8026), serve's console (127.0.0.1:8026) nor a screen's sync port (2026)
+MAX_CONNECTIONS = 256
+MAX_LISTENERS = 224  # live-update streams; the rest stay free for page loads
+MAX_PER_ADDRESS = 6  # one phone: the page, its script and style, one stream, and a reload's overlap
+TIMEOUT = 10  # seconds a connection may stall on a read or write
+STREAM_LIFETIME = 300  # seconds one event stream lasts; EventSource reconnects by itself
+HEARTBEAT = 25  # seconds between two keep-alive comments on an idle stream
+WATCH_EVERY = 1.0  # seconds between two looks at the schedule version and the clock
+STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "program_page_static")
+FILES = {"/page.js": ("page.js", "text/javascript; charset=utf-8"),
+         "/page.css": ("page.css", "text/css; charset=utf-8")}
+
+
+def _e(text):
+    return html.escape(str(text), quote=True)
+
+
+def _clock(epoch, offset, lang):
+    return i18n.clock((layout.local_seconds(epoch, offset) // 60) % 1440, lang)
+
+
+def _day_title(day, lang):
+    y, m, d = time.gmtime(day * 86400)[:3]
+    return "%s %04d-%02d-%02d" % (i18n.weekday(day, lang, long=True), y, m, d)
+
+
+def _venues(sched):
+    """(id, name) of every venue with events: the venue documents' order, then lanes whose
+    venue document has not arrived yet (named by their id)."""
+    out = [(v.id, v.name) for v in sched.venues() if sched.events(v.id)]
+    known = set(v for v, _ in out)
+    return out + [(lane, lane) for lane in sched.lanes() if lane not in known and lane]
+
+
+def _tag(ev, words):
+    """("cancelled" | "moved" | "", the word in the page's language) as the screens mark them."""
+    if ev.status == schema.CANCELLED:
+        return "cancelled", words["cancelled"]
+    if ev.moved():
+        return "moved", words["moved"]
+    return "", ""
+
+
+def _event(ev, offset, lang, words, venue_name=None):
+    tag, word = _tag(ev, words)
+    speakers = layout._speakers(ev)
+    out = ['<li%s>' % (' class="%s"' % tag if tag else ""),
+           '<span class="time">%s\u2013%s</span> ' % (_clock(ev.start, offset, lang), _clock(ev.end, offset, lang)),
+           '<span class="title">%s</span>' % _e(layout._title(ev))]
+    if word:
+        out.append(' <strong class="tag">%s</strong>' % _e(word))
+    if venue_name:
+        out.append(' <span class="where">%s</span>' % _e(venue_name))
+    if speakers:
+        out.append(' <span class="speakers">%s</span>' % _e(speakers))
+    out.append("</li>")
+    return "".join(out)
+
+
+def render_main(sched, now, lang):
+    """The page's content (what ``<main>`` holds) for ``sched`` at ``now`` in ``lang``."""
+    words = i18n.labels(lang)
+    offset = sched.utc_offset()
+    venues = _venues(sched)
+    names = dict(venues)
+    out = ['<p class="updated" id="updated">%s</p>' % _e(words["updated"] % _clock(now, offset, lang))]
+    if not venues:
+        out.append('<p>%s</p>' % _e(words["no_schedule"]))
+        return "".join(out)
+    # now and next, per venue
+    out.append('<section aria-labelledby="now-h"><h2 id="now-h">%s</h2>' % _e(words["now_next"]))
+    for vid, name in venues:
+        current, nxt = sched.now_next(vid, now)
+        out.append('<section class="venue" aria-label="%s"><h3>%s</h3><dl>' % (_e(name), _e(name)))
+        out.append('<dt>%s</dt><dd><ul class="events">%s</ul></dd>'
+                   % (_e(words["now"]), _event(current, offset, lang, words) if current is not None
+                      else '<li class="none">%s</li>' % _e(words["nothing_now"])))
+        if nxt is not None:
+            out.append('<dt>%s</dt><dd><ul class="events">%s</ul></dd>'
+                       % (_e(words["next"]), _event(nxt, offset, lang, words)))
+        out.append('</dl></section>')
+    out.append('</section>')
+    # the changes still to come (cancelled, moved), as the screens mark them
+    changed = [ev for ev in sched.all_events() if ev.end > now and _tag(ev, words)[0]]
+    out.append('<section aria-labelledby="changes-h" id="changes"><h2 id="changes-h">%s</h2>' % _e(words["changes"]))
+    if changed:
+        out.append('<ul class="events">%s</ul>' % "".join(
+            _event(ev, offset, lang, words, names.get(ev.venue, ev.venue)) for ev in changed))
+    else:
+        out.append('<p>%s</p>' % _e(words["no_changes"]))
+    out.append('</section>')
+    # the whole program, by day and venue
+    days = {}
+    for ev in sched.all_events():
+        days.setdefault(layout.local_day(ev.start, offset), []).append(ev)
+    out.append('<section aria-labelledby="program-h" id="program"><h2 id="program-h">%s</h2>' % _e(words["program"]))
+    out.append('<nav aria-label="%s"><ul class="days">%s</ul></nav>' % (_e(words["day_nav"]), "".join(
+        '<li><a href="#day-%d">%s</a></li>' % (day, _e(i18n.weekday(day, lang, long=True))) for day in sorted(days))))
+    for day in sorted(days):
+        out.append('<section class="day" id="day-%d" aria-labelledby="day-%d-h"><h3 id="day-%d-h">%s</h3>'
+                   % (day, day, day, _e(_day_title(day, lang))))
+        for vid, name in venues:
+            evs = [ev for ev in days[day] if ev.venue == vid]
+            if evs:
+                out.append('<h4>%s</h4><ul class="events">%s</ul>'
+                           % (_e(name), "".join(_event(ev, offset, lang, words) for ev in evs)))
+        out.append('</section>')
+    out.append('</section>')
+    return "".join(out)
+
+
+PAGE = """<!doctype html>
+<html lang="%(lang)s">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>%(title)s</title>
+<link rel="stylesheet" href="/page.css">
+<script src="/page.js" defer></script>
+</head>
+<body>
+<header><h1>%(title)s</h1></header>
+<main id="main" data-key="%(key)s" aria-live="off">%(main)s</main>
+</body>
+</html>
+"""
+
+
+class ProgramSource:
+    """The page of one festival, rendered once per (schedule version, minute, language).
+
+    ``schedule``: a callable returning the current ``Schedule`` (a Pi screen passes its
+    controller's, used under its ``lock``); ``language``: the configured one, else the
+    festival document's (node/i18n.py)."""
+
+    def __init__(self, schedule, lock=None, clock=time.time, language=None):
+        self._schedule = schedule
+        self._lock = lock or threading.RLock()
+        self.clock = clock
+        self.language = language
+        self._mine = threading.Lock()
+        self._built = None  # (key, page bytes, main bytes)
+
+    def key(self):
+        """Changes whenever the page would: a new schedule version, or the next minute."""
+        with self._lock:
+            version = self._schedule().version
+        return "%d-%d" % (version, int(self.clock()) // 60)
+
+    def pages(self):
+        """(key, whole page bytes, main content bytes), rendered at most once per key."""
+        with self._mine:
+            now = int(self.clock())
+            with self._lock:
+                sched = self._schedule()
+                key = "%d-%d" % (sched.version, now // 60)
+                if self._built is not None and self._built[0] == key:
+                    return self._built
+                lang = i18n.language_for(self.language, sched.festival)
+                main = render_main(sched, now, lang)
+                title = (sched.festival or {}).get("name") or i18n.labels(lang)["program"]
+            page = PAGE % {"lang": _e(i18n.base(lang)), "title": _e(title), "key": _e(key), "main": main}
+            self._built = (key, page.encode("utf-8"), main.encode("utf-8"))
+            return self._built
+
+
+def store_schedule(store, log_id, authorizer=None, authors=None):
+    """A ``schedule`` callable for ``ProgramSource`` that rebuilds from ``store`` when it changed."""
+    from pandascreen.core.schedule import Schedule
+    held = [None, None]
+
+    def schedule():
+        version = store.version
+        if held[0] != version:
+            held[1] = Schedule.from_store(store, log_id, authors=authors, authorizer=authorizer)
+            held[0] = version
+        return held[1]
+    return schedule
+
+
+def _handler(page):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        timeout = page.timeout
+        server_version = "pandascreen"
+
+        def log_message(self, fmt, *args):  # one line per phone would flood a screen's journal
+            pass
+
+        def _send(self, code, body, ctype, extra=()):
+            self.send_response(code)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-cache")
+            for name, value in extra:
+                self.send_header(name, value)
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def do_HEAD(self):
+            self.do_GET()
+
+        def do_GET(self):
+            url = urlsplit(self.path)
+            if url.path in ("/", "/index.html"):
+                key, whole, main = page.source.pages()
+                if url.query == "part=main":
+                    return self._send(200, main, "text/html; charset=utf-8", [("X-Page-Key", key)])
+                return self._send(200, whole, "text/html; charset=utf-8")
+            if url.path in page.files:
+                body, ctype = page.files[url.path]
+                return self._send(200, body, ctype)
+            if url.path == "/events":
+                return self._events()
+            self._send(404, b"not found\n", "text/plain; charset=utf-8")
+
+        def _events(self):
+            if not page.listen():
+                self.close_connection = True
+                return self._send(503, b"too many live pages: reload later\n", "text/plain; charset=utf-8",
+                                  [("Retry-After", "30"), ("Connection", "close")])
+            try:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Cache-Control", "no-cache")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.close_connection = True
+                if self.command == "HEAD":
+                    return
+                deadline = time.monotonic() + STREAM_LIFETIME
+                seen = None
+                self.wfile.write(b"retry: 5000\n\n")
+                while not page.stopping.is_set():
+                    key = page.current
+                    if key != seen:
+                        self.wfile.write(b"data: " + key.encode("ascii") + b"\n\n")
+                        seen = key
+                    else:
+                        self.wfile.write(b": still here\n\n")
+                    self.wfile.flush()
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    page.wait_change(seen, min(HEARTBEAT, left))
+            except (BrokenPipeError, ConnectionResetError, TimeoutError, OSError):
+                pass
+            finally:
+                page.unlisten()
+
+    return Handler
+
+
+class ProgramPage:
+    """``ProgramPage(source, host, port).start()`` serves the page in threads until ``stop()``."""
+
+    def __init__(self, source, host="0.0.0.0", port=PORT, max_connections=MAX_CONNECTIONS,
+                 max_listeners=MAX_LISTENERS, max_per_address=MAX_PER_ADDRESS, watch_every=WATCH_EVERY, timeout=TIMEOUT):
+        self.source = source
+        self.host = host
+        self.port = port
+        self.max_connections = max_connections
+        self.max_listeners = max_listeners
+        self.max_per_address = max_per_address
+        self.watch_every = watch_every
+        self.timeout = timeout
+        self.stopping = threading.Event()
+        self.files = {}
+        for path, (name, ctype) in FILES.items():
+            with open(os.path.join(STATIC, name), "rb") as fh:
+                self.files[path] = (fh.read(), ctype)
+        self.current = ""
+        self._changed = threading.Condition()
+        self._listeners = 0
+        self._httpd = None
+        self._threads = []
+
+    @property
+    def url(self):
+        host = "[%s]" % self.host if ":" in self.host else self.host
+        return "http://%s:%d/" % (host, self.port)
+
+    def listen(self):
+        with self._changed:
+            if self._listeners >= self.max_listeners:
+                return False
+            self._listeners += 1
+            return True
+
+    def unlisten(self):
+        with self._changed:
+            self._listeners -= 1
+
+    @property
+    def listeners(self):
+        return self._listeners
+
+    def wait_change(self, seen, timeout):
+        with self._changed:
+            self._changed.wait_for(lambda: self.current != seen or self.stopping.is_set(), timeout)
+
+    def _watch(self):
+        """One thread looks at the schedule and the clock for every stream (not one per phone)."""
+        while not self.stopping.is_set():
+            try:
+                key = self.source.key()
+            except Exception:  # a schedule mid-rebuild: look again next time
+                key = self.current
+            if key != self.current:
+                with self._changed:
+                    self.current = key
+                    self._changed.notify_all()
+            self.stopping.wait(self.watch_every)
+
+    def start(self):
+        try:
+            self._httpd = BoundedHTTPServer((self.host, self.port), _handler(self),
+                                            max_connections=self.max_connections,
+                                            max_per_address=self.max_per_address, timeout=self.timeout)
+        except OSError as e:
+            raise SyncError("cannot serve the program page on %s:%d: %s" % (self.host, self.port, e.strerror or e))
+        self.port = self._httpd.server_address[1]
+        self.current = self.source.key()
+        self._threads = [threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2},
+                                          name="program-page", daemon=True),
+                         threading.Thread(target=self._watch, name="program-page-watch", daemon=True)]
+        for t in self._threads:
+            t.start()
+        return self
+
+    def stop(self):
+        if self._httpd is None:
+            return
+        self.stopping.set()
+        with self._changed:
+            self._changed.notify_all()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        for t in self._threads:
+            t.join(5)
+        self._httpd = None
+
+
+def parse_bind(text, default_host="0.0.0.0"):
+    """``IP:PORT``, ``IP`` or ``:PORT`` -> (host, port); SyncError naming the option otherwise."""
+    text = (text or "").strip()
+    host, sep, port = text.rpartition(":") if ":" in text else (text, "", str(PORT))
+    host = host.strip("[]") or default_host
+    if not port.isdigit() or int(port) > 65535:
+        raise SyncError("--program-page must look like IP:PORT, e.g. 0.0.0.0:%d" % PORT)
+    return host, int(port)
+
+
+def start_for_screen(cfg, device, say, port=PORT):
+    """A Pi screen's program page on ``port`` (config ``program_page_port``; 0 turns it off),
+    rendered from the schedule its controller holds; None (said in one line) when it cannot start."""
+    port = cfg.get("program_page_port", port)
+    if not port:
+        return None
+    source = ProgramSource(lambda: device.controller.schedule, lock=device._lock, clock=device.clock,
+                           language=cfg.get("language"))
+    try:
+        page = ProgramPage(source, "0.0.0.0", port).start()
+    except SyncError as e:
+        say("no program page for phones: %s" % e)
+        return None
+    say("listening: program page for phones on port %d" % page.port)
+    return page
