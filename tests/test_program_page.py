@@ -75,6 +75,7 @@ def test_the_page_shows_now_next_changes_and_the_program_in_the_festivals_zone(s
     page, store, clock = served
     change(store, demofest.event_id(2), status=schema.CANCELLED)  # 16:00 E-paper everywhere
     change(store, demofest.event_id(3), start=demofest.DAY_START + 4 * 3600, end=demofest.DAY_START + 5 * 3600)
+    assert _wait(lambda: page.built[0] == page.source.pages()[0])  # the watcher rendered the change
     status, headers, text = get(page, "/")
     assert status == 200 and headers["Content-Type"].startswith("text/html")
     assert '<html lang="en">' in text and "<h1>Pandafest 2026</h1>" in text
@@ -203,7 +204,7 @@ def test_connections_over_the_budget_get_busy_and_a_silent_one_is_dropped():
         for _ in range(3):
             s = socket.create_connection(("127.0.0.1", page.port), timeout=10)
             silent.append(s)
-        assert _wait(lambda: page._httpd.open_connections == 3)
+        assert _wait(lambda: page.open_connections == 3)
         extra = socket.create_connection(("127.0.0.1", page.port), timeout=10)
         reply = extra.recv(4096)
         extra.close()
@@ -211,7 +212,7 @@ def test_connections_over_the_budget_get_busy_and_a_silent_one_is_dropped():
         # a phone that connects and says nothing is let go after the timeout
         for s in silent:
             assert s.recv(100) == b""
-        assert _wait(lambda: page._httpd.open_connections == 0)
+        assert _wait(lambda: page.open_connections == 0)
         assert get(page, "/")[0] == 200
     finally:
         for s in silent:
@@ -240,7 +241,7 @@ def test_fifty_phones_at_once_all_get_the_page_and_the_budget_returns_to_zero():
         for t in threads:
             t.join(30)
         assert results == [True] * 50
-        assert _wait(lambda: page._httpd.open_connections == 0) and page._httpd.refused == 0
+        assert _wait(lambda: page.open_connections == 0) and page.refused == 0
     finally:
         page.stop()
 
@@ -303,3 +304,14 @@ def test_in_chromium_a_phone_reads_the_page_without_scrolling_sideways_and_sees_
         assert live[2] <= 360 and live[3] <= 1280
     finally:
         _stop(proc)
+
+
+def test_the_bench_section_runs_and_reports_beside_its_floor():
+    from pandascreen.bench import SECTIONS, page as page_bench
+    assert "page" in SECTIONS
+    r = page_bench.run(phones=10, rounds=1)
+    for key in ("floor", "page"):
+        assert r[key]["loads"] == 10 and r[key]["not_200"] == 0 and r[key]["listening"] == 10
+        assert r[key]["peak_rss_mib"] > 0
+    text = page_bench.report(r)
+    assert "floor: fixed 200-byte page" in text and "p99" in text and "512 connections in all" in text

@@ -16,21 +16,20 @@ reconnects).  Over a limit a phone gets ``503`` with ``Retry-After`` at once, an
 still works: it is complete without the stream.
 """
 
+import asyncio
 import html
 import os
 import threading
 import time
-from http.server import BaseHTTPRequestHandler
-from urllib.parse import urlsplit
 
 from pandascreen.core import layout, schema
 from pandascreen.core.errors import SyncError
 from pandascreen.node import i18n
-from pandascreen.node.bounded_http import BoundedHTTPServer
+from pandascreen.node.bounded_http import BoundedHTTP, response
 
 PORT = 8027  # neither the feed (8026), serve's console (127.0.0.1:8026) nor a screen's sync port (2026)
-MAX_CONNECTIONS = 256
-MAX_LISTENERS = 224  # live-update streams; the rest stay free for page loads
+MAX_CONNECTIONS = 512  # 200 phones each with a stream and a page load in flight fit twice over
+MAX_LISTENERS = 256  # live-update streams; the other half stays free for page loads
 MAX_PER_ADDRESS = 6  # one phone: the page, its script and style, one stream, and a reload's overlap
 TIMEOUT = 10  # seconds a connection may stall on a read or write
 STREAM_LIFETIME = 300  # seconds one event stream lasts; EventSource reconnects by itself
@@ -171,12 +170,6 @@ class ProgramSource:
         self._mine = threading.Lock()
         self._built = None  # (key, page bytes, main bytes)
 
-    def key(self):
-        """Changes whenever the page would: a new schedule version, or the next minute."""
-        with self._lock:
-            version = self._schedule().version
-        return "%d-%d" % (version, int(self.clock()) // 60)
-
     def pages(self):
         """(key, whole page bytes, main content bytes), rendered at most once per key."""
         with self._mine:
@@ -208,168 +201,123 @@ def store_schedule(store, log_id, authorizer=None, authors=None):
     return schedule
 
 
-def _handler(page):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        timeout = page.timeout
-        server_version = "pandascreen"
-
-        def log_message(self, fmt, *args):  # one line per phone would flood a screen's journal
-            pass
-
-        def _send(self, code, body, ctype, extra=()):
-            self.send_response(code)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-cache")
-            for name, value in extra:
-                self.send_header(name, value)
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
-
-        def do_HEAD(self):
-            self.do_GET()
-
-        def do_GET(self):
-            url = urlsplit(self.path)
-            if url.path in ("/", "/index.html"):
-                key, whole, main = page.source.pages()
-                if url.query == "part=main":
-                    return self._send(200, main, "text/html; charset=utf-8", [("X-Page-Key", key)])
-                return self._send(200, whole, "text/html; charset=utf-8")
-            if url.path in page.files:
-                body, ctype = page.files[url.path]
-                return self._send(200, body, ctype)
-            if url.path == "/events":
-                return self._events()
-            self._send(404, b"not found\n", "text/plain; charset=utf-8")
-
-        def _events(self):
-            if not page.listen():
-                self.close_connection = True
-                return self._send(503, b"too many live pages: reload later\n", "text/plain; charset=utf-8",
-                                  [("Retry-After", "30"), ("Connection", "close")])
-            try:
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.send_header("Cache-Control", "no-cache")
-                self.send_header("Connection", "close")
-                self.end_headers()
-                self.close_connection = True
-                if self.command == "HEAD":
-                    return
-                deadline = time.monotonic() + STREAM_LIFETIME
-                seen = None
-                self.wfile.write(b"retry: 5000\n\n")
-                while not page.stopping.is_set():
-                    key = page.current
-                    if key != seen:
-                        self.wfile.write(b"data: " + key.encode("ascii") + b"\n\n")
-                        seen = key
-                    else:
-                        self.wfile.write(b": still here\n\n")
-                    self.wfile.flush()
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        break
-                    page.wait_change(seen, min(HEARTBEAT, left))
-            except (BrokenPipeError, ConnectionResetError, TimeoutError, OSError):
-                pass
-            finally:
-                page.unlisten()
-
-    return Handler
-
-
 class ProgramPage:
-    """``ProgramPage(source, host, port).start()`` serves the page in threads until ``stop()``."""
+    """``ProgramPage(source, host, port).start()`` serves the page until ``stop()``.
+
+    One thread (node/bounded_http.py) answers every phone from the last rendered page; another
+    looks at the schedule and the clock every ``watch_every`` seconds, renders when the page
+    changed (so a phone never waits for a screen's lock) and wakes every live stream."""
 
     def __init__(self, source, host="0.0.0.0", port=PORT, max_connections=MAX_CONNECTIONS,
-                 max_listeners=MAX_LISTENERS, max_per_address=MAX_PER_ADDRESS, watch_every=WATCH_EVERY, timeout=TIMEOUT):
+                 max_listeners=MAX_LISTENERS, max_per_address=MAX_PER_ADDRESS, watch_every=WATCH_EVERY,
+                 timeout=TIMEOUT, stream_lifetime=STREAM_LIFETIME):
         self.source = source
         self.host = host
         self.port = port
-        self.max_connections = max_connections
         self.max_listeners = max_listeners
-        self.max_per_address = max_per_address
         self.watch_every = watch_every
-        self.timeout = timeout
+        self.stream_lifetime = stream_lifetime
         self.stopping = threading.Event()
         self.files = {}
         for path, (name, ctype) in FILES.items():
             with open(os.path.join(STATIC, name), "rb") as fh:
                 self.files[path] = (fh.read(), ctype)
-        self.current = ""
-        self._changed = threading.Condition()
-        self._listeners = 0
-        self._httpd = None
-        self._threads = []
+        self.built = None  # (key, whole page bytes, main bytes): what every phone gets
+        self.listeners = 0
+        self._changed = None  # asyncio.Event set (and replaced) when the page changes
+        self._http = BoundedHTTP(self._route, host, port, max_connections=max_connections,
+                                 max_per_address=max_per_address, timeout=timeout, name="program page")
+        self._watcher = None
 
     @property
     def url(self):
         host = "[%s]" % self.host if ":" in self.host else self.host
         return "http://%s:%d/" % (host, self.port)
 
-    def listen(self):
-        with self._changed:
-            if self._listeners >= self.max_listeners:
-                return False
-            self._listeners += 1
-            return True
-
-    def unlisten(self):
-        with self._changed:
-            self._listeners -= 1
+    @property
+    def open_connections(self):
+        return self._http.open_connections
 
     @property
-    def listeners(self):
-        return self._listeners
+    def refused(self):
+        return self._http.refused
 
-    def wait_change(self, seen, timeout):
-        with self._changed:
-            self._changed.wait_for(lambda: self.current != seen or self.stopping.is_set(), timeout)
+    # -- on the serving thread --------------------------------------------------------------------
+    def _route(self, method, target):
+        head = method == "HEAD"
+        path, _, query = target.partition("?")
+        if path in ("/", "/index.html"):
+            key, whole, main = self.built
+            if query == "part=main":
+                return response(200, main, "text/html; charset=utf-8", [("X-Page-Key", key)], head=head)
+            return response(200, whole, "text/html; charset=utf-8", head=head)
+        if path in self.files:
+            body, ctype = self.files[path]
+            return response(200, body, ctype, head=head)
+        if path == "/events":
+            if self.listeners >= self.max_listeners:
+                return response(503, b"too many live pages: reload later\n", "text/plain; charset=utf-8",
+                                [("Retry-After", "30")], head=head, close=True)
+            return self._stream()
+        return response(404, b"not found\n", "text/plain; charset=utf-8", head=head)
 
+    async def _stream(self):
+        """A phone's live updates: the page's key now and after every change, a comment every
+        HEARTBEAT seconds (keeps the Wi-Fi's NAT and the browser from dropping it), until
+        ``stream_lifetime`` ends it (EventSource reconnects)."""
+        self.listeners += 1
+        try:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self.stream_lifetime
+            yield b"retry: 5000\n\n"
+            seen = None
+            while True:
+                if self._changed is None:  # made here: an asyncio.Event belongs to this loop
+                    self._changed = asyncio.Event()
+                changed = self._changed
+                key = self.built[0]
+                if key != seen:
+                    yield b"data: " + key.encode("ascii") + b"\n\n"
+                    seen = key
+                left = deadline - loop.time()
+                if left <= 0:
+                    return
+                try:
+                    await asyncio.wait_for(changed.wait(), min(HEARTBEAT, left))
+                except asyncio.TimeoutError:
+                    yield b": still here\n\n"
+        finally:
+            self.listeners -= 1
+
+    def _publish(self, built):
+        self.built = built
+        changed, self._changed = self._changed, None
+        if changed is not None:
+            changed.set()
+
+    # -- the watcher thread ----------------------------------------------------------------------
     def _watch(self):
-        """One thread looks at the schedule and the clock for every stream (not one per phone)."""
-        while not self.stopping.is_set():
+        while not self.stopping.wait(self.watch_every):
             try:
-                key = self.source.key()
-            except Exception:  # a schedule mid-rebuild: look again next time
-                key = self.current
-            if key != self.current:
-                with self._changed:
-                    self.current = key
-                    self._changed.notify_all()
-            self.stopping.wait(self.watch_every)
+                built = self.source.pages()
+            except Exception:  # a schedule mid-rebuild: the phones keep the last page, look again
+                continue
+            if built[0] != self.built[0]:
+                self._http.call(self._publish, built)
 
     def start(self):
-        try:
-            self._httpd = BoundedHTTPServer((self.host, self.port), _handler(self),
-                                            max_connections=self.max_connections,
-                                            max_per_address=self.max_per_address, timeout=self.timeout)
-        except OSError as e:
-            raise SyncError("cannot serve the program page on %s:%d: %s" % (self.host, self.port, e.strerror or e))
-        self.port = self._httpd.server_address[1]
-        self.current = self.source.key()
-        self._threads = [threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2},
-                                          name="program-page", daemon=True),
-                         threading.Thread(target=self._watch, name="program-page-watch", daemon=True)]
-        for t in self._threads:
-            t.start()
+        self.built = self.source.pages()
+        self._http.start()
+        self.port = self._http.port
+        self._watcher = threading.Thread(target=self._watch, name="program-page-watch", daemon=True)
+        self._watcher.start()
         return self
 
     def stop(self):
-        if self._httpd is None:
-            return
         self.stopping.set()
-        with self._changed:
-            self._changed.notify_all()
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        for t in self._threads:
-            t.join(5)
-        self._httpd = None
+        if self._watcher is not None:
+            self._watcher.join(5)
+        self._http.stop()
 
 
 def parse_bind(text, default_host="0.0.0.0"):

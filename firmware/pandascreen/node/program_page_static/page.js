@@ -7,6 +7,7 @@
   if (!main || !window.EventSource || !window.fetch) return;
   var key = main.getAttribute("data-key");
   var source = null;
+  var SPREAD = 3000;
 
   function refresh(wanted) {
     fetch("/?part=main", { cache: "no-store" }).then(function (r) {
@@ -22,7 +23,11 @@
 
   function connect() {
     source = new EventSource("/events");
-    source.onmessage = function (e) { if (e.data && e.data !== key) refresh(e.data); };
+    // every phone hears a change at the same moment: each waits up to SPREAD ms before it asks,
+    // so a crowd's reloads reach a small Pi spread out instead of all at once
+    source.onmessage = function (e) {
+      if (e.data && e.data !== key) setTimeout(function () { refresh(e.data); }, Math.random() * SPREAD);
+    };
     source.onerror = function () {
       if (source.readyState === EventSource.CLOSED) {  // refused (busy): try again later
         source = null;
