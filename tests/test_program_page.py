@@ -315,3 +315,11 @@ def test_the_bench_section_runs_and_reports_beside_its_floor():
         assert r[key]["peak_rss_mib"] > 0
     text = page_bench.report(r)
     assert "floor: fixed 200-byte page" in text and "p99" in text and "512 connections in all" in text
+
+
+def test_serve_program_page_cases_in_a_private_network_namespace():
+    """serve starts an iroh endpoint (its port mapper probes off the machine): run the
+    serve --program-page case in a loopback-only namespace (tests/iroh_netns.py)."""
+    from iroh_netns import run_isolated
+    code, out = run_isolated("program_page_serve_cases.py")
+    assert code == 0 and "1 passed" in out, out
