@@ -117,7 +117,7 @@ class Device:
         from pandascreen.node import display
         # a view, or the all-venues board (Controller.view; the buttons turn its pages)
         img = display.render(view, getattr(self.screen, "kind", None) or self.cfg["display"],
-                             getattr(self.screen, "size", None))
+                             getattr(self.screen, "size", None), page_url=self.page_url)
         if self.oled_care is not None:
             now = self.clock()
             # None while the panel is off (festival closed); the minute tick calls again at opening
@@ -148,6 +148,7 @@ class Device:
         return self.controller.sync()
 
     snapshot_to = None  # the store's path: keep the last good schedule beside it
+    page_url = None  # the program page's address: large screens show it as a QR code (node/page_qr.py)
     fleet_report = None  # node/fleet_report.FleetReport: the screen's status in the fleet log
 
     def _snapshot(self):
@@ -287,6 +288,8 @@ def main(argv=None):
             feed_server = start_for_screen(cfg, store, base, device, _log)
             from pandascreen.node import program_page as program_page_mod  # the program for phones
             program_page = program_page_mod.start_for_screen(cfg, device, _log)
+            if program_page is not None:
+                device.page_url = program_page_mod.address_for_screen(cfg, program_page.port)
         if cfg["buttons"] and not args.emulate:
             from pandascreen.node.buttons import VenueButtons
             buttons = VenueButtons(next_pin=cfg["buttons"].get("next"), prev_pin=cfg["buttons"].get("prev"),

@@ -345,3 +345,10 @@ def start_for_screen(cfg, device, say, port=PORT):
         return None
     say("listening: program page for phones on port %d" % page.port)
     return page
+
+
+def address_for_screen(cfg, port):
+    """The address phones use for a screen's page: the config's ``program_page_url``, else the
+    screen's mDNS name (``<hostname>.local``, which Raspberry Pi OS announces) and ``port``."""
+    import socket
+    return cfg.get("program_page_url") or "http://%s.local:%d/" % (socket.gethostname().split(".")[0], port)
