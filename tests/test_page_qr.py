@@ -92,3 +92,44 @@ def test_the_page_port_and_address_come_from_the_config(tmp_path):
     assert program_page.address_for_screen({"program_page_url": "http://10.0.0.5:8027/"}, 8027) == \
         "http://10.0.0.5:8027/"
     assert program_page.address_for_screen({}, 9000).endswith(".local:9000/")
+
+
+def test_a_screen_serves_its_page_from_its_own_schedule_and_shows_the_code():
+    import socket
+    import urllib.request
+    from test_app import SEED, organiser
+    from pandascreen import demofest
+    from pandascreen.core.crypto import public_key
+    from pandascreen.node import app
+    store, _log = organiser()
+    cfg = configmod.validate({"festival_id": demofest.FESTIVAL_ID, "display": "hdmi",
+                              "organisers": [public_key(SEED).hex()]})
+    shots = []
+
+    class Screen:
+        kind = "hdmi"
+
+        def show(self, img):
+            shots.append(img.copy())
+
+    dev = app.Device(cfg, store, Screen(), clock=lambda: demofest.DAY_START + 3600)
+    plain = dev.render()
+    assert program_page.start_for_screen(dict(cfg, program_page_port=0), dev, print) is None  # 0: off
+    with socket.socket() as s:  # a free port (the screen binds every address, as on the Wi-Fi)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    said = []
+    page = program_page.start_for_screen(dict(cfg, program_page_port=port), dev, said.append)
+    try:
+        assert said == ["listening: program page for phones on port %d" % port]
+        with urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=10) as r:
+            assert "<h1>Pandafest 2026</h1>" in r.read().decode("utf-8")
+    finally:
+        page.stop()
+    dev.page_url = program_page.address_for_screen(cfg, port)
+    coded = dev.render()
+    w, h = coded.size
+    strip = page_qr.geometry(dev.page_url, w, h)[2]
+    assert coded.tobytes() != plain.tobytes()
+    assert coded.crop((0, 0, w - strip, h)).tobytes() == \
+        display.render(dev.controller.view(demofest.DAY_START + 3600), "hdmi", (w - strip, h)).tobytes()
