@@ -323,3 +323,17 @@ def test_serve_program_page_cases_in_a_private_network_namespace():
     from iroh_netns import run_isolated
     code, out = run_isolated("program_page_serve_cases.py")
     assert code == 0 and "1 passed" in out, out
+
+
+def test_a_phone_that_accepts_gzip_gets_the_page_gzipped(served):
+    import gzip
+    page, store, clock = served
+    plain = get(page, "/")[2]
+    for path in ("/", "/?part=main", "/page.css"):
+        req = urllib.request.Request("http://127.0.0.1:%d%s" % (page.port, path), headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            assert r.headers["Content-Encoding"] == "gzip" and r.headers["Vary"] == "Accept-Encoding"
+            body = gzip.decompress(r.read()).decode("utf-8")
+        if path == "/":
+            assert body == plain
+    assert get(page, "/")[1]["Content-Encoding"] is None  # urllib asks for none: plain

@@ -3,8 +3,10 @@
 The page server runs in a process of its own (as on a Pi, where it shares the screen's process
 with nothing this benchmark adds), with the demo festival.  200 phones, each from its own
 loopback address (127.0.0.2 ...; the per-address limit applies as on the festival Wi-Fi), hold a
-live-update stream open and load the page (``GET /``, a new connection each time) ``rounds``
-times at once; every load is a sample, from connect to the last byte.
+live-update stream open and load the page (``GET /`` accepting gzip, as phones do; a new
+connection each time) ``rounds`` times at once; every load is a sample, from connect to the
+last byte.  With ../shared's 38c3 Fahrplan at hand (and the host tools' importer), a row for a
+1007-event program too.
 
 Floor, measured in the same run: the same server class answering a fixed 200-byte page to
 the same 200 phones (connections, threads, HTTP parsing; no rendering, no schedule).  Beside
@@ -52,6 +54,12 @@ def _serve(kind):
     from pandascreen.node import program_page
     if kind == "floor":
         source = _FixedSource()
+    elif kind == "38c3":
+        from pandascreen.bench import feed
+        store, log_id, _fid = feed.festival()
+        sched = program_page.store_schedule(store, log_id)
+        now = feed.busiest(sched())
+        source = program_page.ProgramSource(sched, clock=lambda: now)
     else:
         store = MemoryStore()
         log_id = operation.log_id_for_festival(demofest.FESTIVAL_ID)
@@ -81,7 +89,7 @@ async def _load(port, source_ip, timeout):
     t = time.perf_counter()
     reader, writer = await asyncio.wait_for(
         asyncio.open_connection("127.0.0.1", port, local_addr=(source_ip, 0)), timeout)
-    writer.write(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+    writer.write(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: gzip, deflate\r\nConnection: close\r\n\r\n")
     data = await asyncio.wait_for(reader.read(-1), timeout)
     writer.close()
     status = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/") else 0
@@ -138,9 +146,21 @@ def _run_one(kind, phones, rounds, listen):
 def run(quick=False, phones=None, rounds=None):
     phones = phones or (20 if quick else PHONES)
     rounds = rounds or (2 if quick else 5)
-    return {"phones": phones, "rounds": rounds, "cores": os.cpu_count(),
-            "floor": _run_one("floor", phones, rounds, listen=True),
-            "page": _run_one("page", phones, rounds, listen=True)}
+    out = {"phones": phones, "rounds": rounds, "cores": os.cpu_count(),
+           "floor": _run_one("floor", phones, rounds, listen=True),
+           "page": _run_one("page", phones, rounds, listen=True)}
+    if not quick and _has_38c3():
+        out["38c3"] = _run_one("38c3", phones, rounds, listen=True)
+    return out
+
+
+def _has_38c3():
+    from pandascreen.bench import feed
+    try:
+        import pandascreen_host  # noqa: F401  (the frab importer)
+    except ImportError:
+        return False
+    return os.path.exists(feed.FIXTURE)
 
 
 def report(r):
@@ -148,8 +168,11 @@ def report(r):
     lines = ["pandascreen program page for phones: %d phones (own loopback addresses) each holding a live "
              "stream and loading the page %d times at once; %d CPU cores" % (r["phones"], r["rounds"], r["cores"]), ""]
     for key, label in (("floor", "floor: fixed 200-byte page, same server"),
-                       ("page", "program page (demo festival)")):
-        x = r[key]
+                       ("page", "program page (demo festival)"),
+                       ("38c3", "program page (38c3: 1007 events, gzip)")):
+        x = r.get(key)
+        if x is None:
+            continue
         lines.append("%-42s p50 %6.1f ms  p99 %6.1f ms  max %6.1f ms  (%d loads, %d not 200, %d streams)  "
                      "server peak RSS %.1f MiB" % (label, x["p50_ms"], x["p99_ms"], x["max_ms"], x["loads"],
                                                     x["not_200"], x["listening"], x["peak_rss_mib"]))

@@ -11,7 +11,7 @@ line and a few headers read with a size cap.  A connection over the budget gets 
 with ``Retry-After`` at once; one that says nothing for ``timeout`` seconds is closed.  Only
 GET and HEAD are answered (the pages it serves are read-only), a request with a body is refused.
 
-``route(method, target)`` returns the full response bytes (``response()`` builds them) or, for
+``route(method, target, headers)`` (headers: a dict of lowercase names to lowercase values) returns the full response bytes (``response()`` builds them) or, for
 a stream, an async iterator of byte chunks (sent after ``STREAM_HEAD``; the connection closes
 when it ends).
 """
@@ -109,7 +109,7 @@ class BoundedHTTP:
                     return
                 close = values.get("connection") == "close" or (version == "HTTP/1.0"
                                                                and values.get("connection") != "keep-alive")
-                reply = self.route(method, target)
+                reply = self.route(method, target, values)
                 if isinstance(reply, bytes):
                     await self._send(writer, reply)
                     if close:
