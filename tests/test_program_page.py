@@ -337,3 +337,35 @@ def test_a_phone_that_accepts_gzip_gets_the_page_gzipped(served):
         if path == "/":
             assert body == plain
     assert get(page, "/")[1]["Content-Encoding"] is None  # urllib asks for none: plain
+
+
+def _raw(page, data, timeout=10):
+    """What the server answers to ``data`` until it closes (a reset, after unread bytes, too)."""
+    out = b""
+    with socket.create_connection(("127.0.0.1", page.port), timeout=timeout) as s:
+        try:
+            s.sendall(data)
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    return out
+                out += chunk
+        except ConnectionResetError:
+            return out
+
+
+def test_only_bounded_gets_are_answered(served):
+    page, store, clock = served
+    post = _raw(page, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc")
+    assert post.startswith(b"HTTP/1.1 405 ") and b"Allow: GET, HEAD" in post
+    assert _raw(page, b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n").startswith(b"HTTP/1.1 405 ")
+    assert _raw(page, b"NONSENSE\r\n\r\n").startswith(b"HTTP/1.1 400 ")
+    # a head over MAX_HEAD is not read to its end: the connection is closed without an answer
+    from pandascreen.node.bounded_http import MAX_HEAD
+    assert _raw(page, b"GET / HTTP/1.1\r\nX-Long: " + b"a" * (MAX_HEAD + 10) + b"\r\n\r\n") == b""
+    head = _raw(page, b"HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 ") and head.endswith(b"\r\n\r\n")  # HEAD: no body
+    # two requests on one kept-alive connection, then close
+    two = _raw(page, b"GET /page.css HTTP/1.1\r\nHost: x\r\n\r\nGET /page.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert two.count(b"HTTP/1.1 200 OK") == 2
+    assert _wait(lambda: page.open_connections == 0)
