@@ -181,8 +181,9 @@ def test_streams_over_the_listener_limit_are_refused_with_retry_after():
         for _ in range(2):
             c = http.client.HTTPConnection("127.0.0.1", page.port, timeout=10)
             c.request("GET", "/events")
-            assert c.getresponse().status == 200
-            conns.append(c)
+            r = c.getresponse()  # kept: a dropped response closes its stream's socket
+            assert r.status == 200
+            conns.append((c, r))
         assert _wait(lambda: page.listeners == 2)
         c = http.client.HTTPConnection("127.0.0.1", page.port, timeout=10)
         c.request("GET", "/events")
@@ -191,7 +192,8 @@ def test_streams_over_the_listener_limit_are_refused_with_retry_after():
         c.close()
         assert get(page, "/")[0] == 200  # the page itself still loads
     finally:
-        for c in conns:
+        for c, r in conns:
+            r.close()
             c.close()
         page.stop()
 
@@ -369,3 +371,24 @@ def test_only_bounded_gets_are_answered(served):
     two = _raw(page, b"GET /page.css HTTP/1.1\r\nHost: x\r\n\r\nGET /page.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert two.count(b"HTTP/1.1 200 OK") == 2
     assert _wait(lambda: page.open_connections == 0)
+
+
+def test_streams_opening_at_the_same_moment_cannot_pass_the_limit_together():
+    store = festival()
+    page = page_of(store, Clock(NOW), max_listeners=3, max_per_address=16).start()
+    try:
+        request = b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n"
+        socks = [socket.create_connection(("127.0.0.1", page.port), timeout=10) for _ in range(8)]
+        for s in socks:  # all eight requests in flight before any answer is read
+            s.sendall(request)
+        heads = [s.recv(200) for s in socks]
+        assert sum(h.startswith(b"HTTP/1.1 200 ") for h in heads) == 3
+        assert sum(h.startswith(b"HTTP/1.1 503 ") for h in heads) == 5
+        assert page.listeners == 3
+        for s in socks:
+            s.close()
+        # a stream whose phone left is given back (noticed at its next write: a change here)
+        change(store, demofest.event_id(1), title="Wakes every stream")
+        assert _wait(lambda: page.listeners == 0)
+    finally:
+        page.stop()

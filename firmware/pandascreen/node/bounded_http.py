@@ -12,8 +12,8 @@ with ``Retry-After`` at once; one that says nothing for ``timeout`` seconds is c
 GET and HEAD are answered (the pages it serves are read-only), a request with a body is refused.
 
 ``route(method, target, headers)`` (headers: a dict of lowercase names to lowercase values) returns the full response bytes (``response()`` builds them) or, for
-a stream, an async iterator of byte chunks (sent after ``STREAM_HEAD``; the connection closes
-when it ends).
+a stream, an async iterable of byte chunks (sent after ``STREAM_HEAD``; the connection closes
+when it ends, and the stream's ``aclose()``, when it has one, is awaited however it ended).
 """
 
 import asyncio
@@ -91,6 +91,7 @@ class BoundedHTTP:
                 pass
             writer.close()
             return
+        stream = None
         try:
             while True:
                 head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.timeout)
@@ -115,6 +116,7 @@ class BoundedHTTP:
                     if close:
                         return
                     continue
+                stream = reply
                 await self._send(writer, STREAM_HEAD)
                 if method == "HEAD":
                     return
@@ -127,6 +129,11 @@ class BoundedHTTP:
         except asyncio.CancelledError:
             pass  # the server stops: the connection ends like any other (asyncio would log a cancelled one)
         finally:
+            if stream is not None and hasattr(stream, "aclose"):
+                try:
+                    await stream.aclose()
+                except Exception:
+                    pass
             self._release(address)
             writer.close()
 

@@ -207,6 +207,26 @@ def _packed(built):
     return tuple(built[:3]) + (gzip.compress(built[1], 6), gzip.compress(built[2], 6))
 
 
+class _Stream:
+    """One phone's stream, counted from the moment it is granted (so streams opening at the same
+    time cannot pass the limit together) until the server closes it, however it ended."""
+
+    def __init__(self, page):
+        page.listeners += 1
+        self.page = page
+        self.events = page._stream()
+        self.counted = True
+
+    def __aiter__(self):
+        return self.events
+
+    async def aclose(self):
+        if self.counted:
+            self.counted = False
+            self.page.listeners -= 1
+            await self.events.aclose()
+
+
 class ProgramPage:
     """``ProgramPage(source, host, port).start()`` serves the page until ``stop()``.
 
@@ -266,7 +286,7 @@ class ProgramPage:
             if self.listeners >= self.max_listeners:
                 return response(503, b"too many live pages: reload later\n", "text/plain; charset=utf-8",
                                 [("Retry-After", "30")], head=head, close=True)
-            return self._stream()
+            return _Stream(self)
         return response(404, b"not found\n", "text/plain; charset=utf-8", head=head)
 
     @staticmethod
@@ -282,29 +302,25 @@ class ProgramPage:
         """A phone's live updates: the page's key now and after every change, a comment every
         HEARTBEAT seconds (keeps the Wi-Fi's NAT and the browser from dropping it), until
         ``stream_lifetime`` ends it (EventSource reconnects)."""
-        self.listeners += 1
-        try:
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + self.stream_lifetime
-            yield b"retry: 5000\n\n"
-            seen = None
-            while True:
-                if self._changed is None:  # made here: an asyncio.Event belongs to this loop
-                    self._changed = asyncio.Event()
-                changed = self._changed
-                key = self.built[0]
-                if key != seen:
-                    yield b"data: " + key.encode("ascii") + b"\n\n"
-                    seen = key
-                left = deadline - loop.time()
-                if left <= 0:
-                    return
-                try:
-                    await asyncio.wait_for(changed.wait(), min(HEARTBEAT, left))
-                except asyncio.TimeoutError:
-                    yield b": still here\n\n"
-        finally:
-            self.listeners -= 1
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.stream_lifetime
+        yield b"retry: 5000\n\n"
+        seen = None
+        while True:
+            if self._changed is None:  # made here: an asyncio.Event belongs to this loop
+                self._changed = asyncio.Event()
+            changed = self._changed
+            key = self.built[0]
+            if key != seen:
+                yield b"data: " + key.encode("ascii") + b"\n\n"
+                seen = key
+            left = deadline - loop.time()
+            if left <= 0:
+                return
+            try:
+                await asyncio.wait_for(changed.wait(), min(HEARTBEAT, left))
+            except asyncio.TimeoutError:
+                yield b": still here\n\n"
 
     def _publish(self, built):
         self.built = built
