@@ -1,6 +1,7 @@
 // Drive a headless Chromium page over the DevTools protocol (node --experimental-websocket).
 // Usage: node --experimental-websocket console_cdp.mjs DEVTOOLS_PORT STEPS_JSON
-// steps: [{"wait": "js expr"}, {"eval": "js expr"}, {"shot": "file.png"}]; prints the eval results as JSON.
+// steps: [{"wait": "js expr"}, {"eval": "js expr"}, {"shot": "file.png"}, {"size": [width, height]}];
+// prints the eval results as JSON.
 // WHY node: its built-in WebSocket speaks CDP with no package to install; the test logic stays in pytest.
 import { writeFileSync } from "node:fs";
 
@@ -28,6 +29,8 @@ for (const step of steps) {
     if (!ok) { console.error("timed out waiting for: " + step.wait); process.exit(3); }
   } else if (step.eval) {
     out.push(await evaluate(step.eval));
+  } else if (step.size) {  // the viewport of a phone or a laptop, in CSS pixels
+    await call("Emulation.setDeviceMetricsOverride", { width: step.size[0], height: step.size[1], deviceScaleFactor: 1, mobile: false });
   } else if (step.shot) {
     const r = await call("Page.captureScreenshot", { format: "png", captureBeyondViewport: true });
     writeFileSync(step.shot, Buffer.from(r.result.data, "base64"));

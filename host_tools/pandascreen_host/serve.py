@@ -40,6 +40,9 @@ def add_parser(sub):
                    help="also serve plain TCP here, for MicroPython boards (they cannot run iroh)")
     p.add_argument("--feed", metavar="IP:PORT",
                    help="also serve the signed screen feed over HTTP here, for satellite boards (Pico W)")
+    p.add_argument("--program-page", nargs="?", const="0.0.0.0:8027", metavar="IP:PORT",
+                   help="also serve the program as a web page for phones on the festival Wi-Fi "
+                        "(default 0.0.0.0:8027)")
     p.add_argument("--festival-id", help="festival to serve (default: from --watch or the store)")
     p.add_argument("--timezone", help="for --watch: IANA time zone for times without an offset")
     from pandascreen_host.import_cmd import add_identity_arguments, add_span_arguments
@@ -192,6 +195,19 @@ def _start_console(args, store, fid, seed, pk, node, say, fleet_store, bind):
         raise UserError("--console %s:%d: %s" % (bind[0], bind[1], e.strerror or e))
 
 
+def _serve_program_page(where, store, fid, authorizer):
+    """The program page for phones (node/program_page.py), rendered from this store."""
+    from pandascreen.core import operation
+    from pandascreen.core.errors import PandascreenError
+    from pandascreen.node import program_page
+    try:
+        host, port = program_page.parse_bind(where)
+        sched = program_page.store_schedule(store, operation.log_id_for_festival(fid), authorizer=authorizer)
+        return program_page.ProgramPage(program_page.ProgramSource(sched), host, port).start()
+    except PandascreenError as e:
+        raise UserError(str(e))
+
+
 def run(args, out=None, err=None, stop=None):
     """Serve until Ctrl-C (or ``stop`` is set); returns the exit code."""
     out = out or sys.stdout
@@ -234,7 +250,7 @@ def run(args, out=None, err=None, stop=None):
         store = SqliteStore(args.store)
     except IngestError as e:
         raise UserError(str(e))
-    node = tcp = feed_server = mdns = console = fleet_store = None
+    node = tcp = feed_server = phone_page = mdns = console = fleet_store = None
     try:
         store.path = args.store
         fid = _festival_id(store, pk, args.festival_id)
@@ -273,6 +289,10 @@ def run(args, out=None, err=None, stop=None):
         if "--console" in binds:
             console = _start_console(args, store, fid, seed, pk, node, say, fleet_store, binds["--console"])
 
+        if getattr(args, "program_page", None):
+            phone_page = _serve_program_page(args.program_page, store, fid, group)
+            say("listening: program page for phones at %s" % phone_page.url)
+
         def reimport():
             say("%s changed: importing" % args.watch)
             try:
@@ -300,6 +320,8 @@ def run(args, out=None, err=None, stop=None):
             console.stop()
         if feed_server is not None:
             feed_server.stop()
+        if phone_page is not None:
+            phone_page.stop()
         if tcp is not None:
             tcp.stop()
         if mdns is not None:

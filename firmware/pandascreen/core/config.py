@@ -112,6 +112,13 @@ def validate(cfg):
     if "home_after" in out and (not isinstance(out["home_after"], int) or isinstance(out["home_after"], bool)
                                 or out["home_after"] < 0):
         raise ConfigError("home_after must be a whole number of seconds >= 0")
+    port = out.get("program_page_port", 0)
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
+        raise ConfigError("program_page_port must be a port number (0 turns the phones' program page off)")
+    url = out.get("program_page_url")
+    if url is not None and not (isinstance(url, str) and (url.startswith("http://") or url.startswith("https://"))):
+        raise ConfigError("program_page_url must be the page's address as phones reach it, e.g. "
+                          "http://screen-1.local:8027/")
     if out.get("layout", "now_next") not in LAYOUTS:
         raise ConfigError("unknown layout %r (known: %s)" % (out.get("layout"), ", ".join(LAYOUTS)))
     ntp = out.get("ntp")

@@ -134,7 +134,7 @@ class Device:
         size = getattr(self.screen, "size", None)
         try:
             # a view, or the all-venues board (Controller.view; the buttons turn its pages)
-            img = display.render(view, kind, size)
+            img = display.render(view, kind, size, page_url=self.page_url)
         except Exception as e:  # any: no frame may stop the screen (see _not_drawn)
             img = self._not_drawn(e, kind, size)
             if img is None:
@@ -188,6 +188,7 @@ class Device:
         return self.controller.sync()
 
     snapshot_to = None  # the store's path: keep the last good schedule beside it
+    page_url = None  # the program page's address: large screens show it as a QR code (node/page_qr.py)
     fleet_report = None  # node/fleet_report.FleetReport: the screen's status in the fleet log
 
     def _snapshot(self):
@@ -332,7 +333,7 @@ def main(argv=None):
     device = Device(cfg, store, screen, time_file=TimeFile(store_path + ".last-time"))
     device.controller.notice = notice
     device.snapshot_to = store_path
-    server = feed_server = None
+    server = feed_server = program_page = None
     if not args.no_serve and not args.once and cfg["listen_port"]:
         try:  # before iroh: a port another program holds stops the screen in one line
             server, feed_server = _serve_boards(cfg, store, base, device)
@@ -340,6 +341,10 @@ def main(argv=None):
             print("error: %s" % e, file=sys.stderr)
             store.close()
             return 2
+        from pandascreen.node import program_page as program_page_mod  # the program for phones
+        program_page = program_page_mod.start_for_screen(cfg, device, _log)
+        if program_page is not None:
+            device.page_url = program_page_mod.address_for_screen(cfg, program_page.port)
     # Pi screens speak iroh (p2panda-net 0.7, live) with peers written <node id>@host:port and
     # serve over it; a plain host:port peer is a MicroPython-style plain TCP peer.  Beside the
     # festival log they sync the fleet log (status of the screens; not for a --once run)
@@ -381,6 +386,8 @@ def main(argv=None):
             server.stop()
         if feed_server is not None:
             feed_server.stop()
+        if program_page is not None:
+            program_page.stop()
         if device.fleet_report is not None:
             device.fleet_report.store.close()
         store.close()

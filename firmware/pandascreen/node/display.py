@@ -156,11 +156,22 @@ def render_board_image(board, screen_kind, size=None):
     return _render_with(overview.draw_board, board, screen_kind, size)
 
 
-def render(view, screen_kind, size=None):
-    """A ``build_view`` or ``build_board`` dict (it has "venues") as an image."""
-    if "venues" in view:
-        return render_board_image(view, screen_kind, size)
-    return render_view_image(view, screen_kind, size)
+def render(view, screen_kind, size=None, page_url=None):
+    """A ``build_view`` or ``build_board`` dict (it has "venues") as an image.  With
+    ``page_url`` a large screen also shows where phones find the program page (node/page_qr.py):
+    the layout is drawn narrower and the QR code stands in a strip on its right."""
+    draw = overview.draw_board if "venues" in view else layout.draw_view
+    if page_url:
+        from pandascreen.node import page_qr
+        w, h = _size(screen_kind, size)
+        geo = page_qr.geometry(page_url, w, h) if face_for(w, h) is not None else None
+        if geo is not None:
+            img = new_image(screen_kind, (w, h))
+            img.paste(_render_with(draw, view, screen_kind, (w - geo[2], h)), (0, 0))
+            info = screen_info(screen_kind)
+            page_qr.draw(img, page_url, w - geo[2], PALETTES[info["palette"]][1], face_for(w, h))
+            return img
+    return _render_with(draw, view, screen_kind, size)
 
 
 DRAW_ERROR = "Cannot draw this screen"

@@ -1,0 +1,194 @@
+"""A small read-only HTTP/1.1 server on one asyncio loop, with a fixed budget: connections in
+total, connections per client address, bytes of a request head, and seconds a connection may
+stall.
+
+WHY not ``http.server``: a page on the festival Wi-Fi is opened by hundreds of phones at once,
+and each keeps a live-update stream open, on a Pi Zero 2 W class machine (512 MB, 4 slow
+cores).  ``ThreadingHTTPServer`` pays a thread per connection (hundreds of threads for the
+streams alone) and parses every request's headers with the email package; here one thread
+serves every connection, a stream is a coroutine waiting for a change, and a request is one
+line and a few headers read with a size cap.  A connection over the budget gets a short ``503``
+with ``Retry-After`` at once; one that says nothing for ``timeout`` seconds is closed.  Only
+GET and HEAD are answered (the pages it serves are read-only), a request with a body is refused.
+
+``route(method, target, headers)`` (headers: a dict of lowercase names to lowercase values) returns the full response bytes (``response()`` builds them) or, for
+a stream, an async iterable of byte chunks (sent after ``STREAM_HEAD``; the connection closes
+when it ends, and the stream's ``aclose()``, when it has one, is awaited however it ended).
+"""
+
+import asyncio
+import threading
+
+from pandascreen.core.errors import SyncError
+
+MAX_HEAD = 8192  # bytes of a request line and its headers; a phone's GET needs well under 2 KB
+STATUS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
+          503: "Service Unavailable"}
+BUSY = (b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        b"Retry-After: 5\r\nContent-Length: 23\r\nConnection: close\r\n\r\nbusy, try again soon.\r\n")
+STREAM_HEAD = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+               b"Connection: close\r\n\r\n")
+
+
+def response(status, body, ctype, extra=(), head=False, close=False):
+    """The bytes of one whole response (``head``: without the body, for HEAD)."""
+    lines = ["HTTP/1.1 %d %s" % (status, STATUS.get(status, "")), "Content-Type: " + ctype,
+             "Content-Length: %d" % len(body), "Cache-Control: no-cache"]
+    lines.extend("%s: %s" % kv for kv in extra)
+    if close:
+        lines.append("Connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (b"" if head else body)
+
+
+class BoundedHTTP:
+    """``BoundedHTTP(route, host, port).start()`` serves on its own thread until ``stop()``."""
+
+    def __init__(self, route, host, port, max_connections=256, max_per_address=8, timeout=10, name="http"):
+        self.route = route
+        self.host = host
+        self.port = port
+        self.max_connections = max_connections
+        self.max_per_address = max_per_address
+        self.timeout = timeout
+        self.name = name
+        self.open_connections = 0
+        self.refused = 0  # connections answered "busy" since the start
+        self._per_address = {}
+        self.loop = None
+        self._server = None
+        self._thread = None
+
+    # -- the budget (only touched on the loop's thread) --------------------------------------
+    def _admit(self, address):
+        if self.open_connections >= self.max_connections or self._per_address.get(address, 0) >= self.max_per_address:
+            self.refused += 1
+            return False
+        self.open_connections += 1
+        self._per_address[address] = self._per_address.get(address, 0) + 1
+        return True
+
+    def _release(self, address):
+        self.open_connections -= 1
+        left = self._per_address.get(address, 1) - 1
+        if left > 0:
+            self._per_address[address] = left
+        else:
+            self._per_address.pop(address, None)
+
+    # -- one connection ----------------------------------------------------------------------
+    async def _send(self, writer, data):
+        writer.write(data)
+        await asyncio.wait_for(writer.drain(), self.timeout)
+
+    async def _client(self, reader, writer):
+        peer = writer.get_extra_info("peername") or ("?",)
+        address = peer[0]
+        if not self._admit(address):
+            try:
+                writer.write(BUSY)
+                await asyncio.wait_for(writer.drain(), 1)
+            except (OSError, asyncio.TimeoutError):
+                pass
+            writer.close()
+            return
+        stream = None
+        try:
+            while True:
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.timeout)
+                lines = head.decode("latin-1").split("\r\n")
+                parts = lines[0].split(" ")
+                names = [line.split(":", 1)[0].strip().lower() for line in lines[1:] if line]
+                values = dict((line.split(":", 1)[0].strip().lower(), line.split(":", 1)[-1].strip().lower())
+                              for line in lines[1:] if ":" in line)
+                if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+                    await self._send(writer, response(400, b"bad request\n", "text/plain", close=True))
+                    return
+                method, target, version = parts
+                if method not in ("GET", "HEAD") or "content-length" in names or "transfer-encoding" in names:
+                    await self._send(writer, response(405, b"only GET and HEAD\n", "text/plain",
+                                                      [("Allow", "GET, HEAD")], close=True))
+                    return
+                close = values.get("connection") == "close" or (version == "HTTP/1.0"
+                                                               and values.get("connection") != "keep-alive")
+                reply = self.route(method, target, values)
+                if isinstance(reply, bytes):
+                    await self._send(writer, reply)
+                    if close:
+                        return
+                    continue
+                stream = reply
+                await self._send(writer, STREAM_HEAD)
+                if method == "HEAD":
+                    return
+                async for chunk in reply:
+                    await self._send(writer, chunk)
+                return
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError, ConnectionError,
+                OSError, ValueError):
+            pass  # a phone gone, silent or talking nonsense: its connection ends, nothing else
+        except asyncio.CancelledError:
+            pass  # the server stops: the connection ends like any other (asyncio would log a cancelled one)
+        finally:
+            if stream is not None and hasattr(stream, "aclose"):
+                try:
+                    await stream.aclose()
+                except Exception:
+                    pass
+            self._release(address)
+            writer.close()
+
+    # -- the loop ----------------------------------------------------------------------------
+    def start(self):
+        ready = threading.Event()
+        failed = []
+
+        def serve():
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            self.loop = loop
+            try:
+                self._server = loop.run_until_complete(asyncio.start_server(
+                    self._client, self.host, self.port, limit=MAX_HEAD, backlog=256, reuse_address=True))
+            except OSError as e:
+                failed.append(e)
+                ready.set()
+                loop.close()
+                return
+            self.port = self._server.sockets[0].getsockname()[1]
+            ready.set()
+            try:
+                loop.run_forever()
+            finally:
+                self._server.close()
+                pending = asyncio.all_tasks(loop)
+                for task in pending:
+                    task.cancel()
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+                loop.close()
+
+        self._thread = threading.Thread(target=serve, name=self.name, daemon=True)
+        self._thread.start()
+        ready.wait(30)
+        if failed:
+            e = failed[0]
+            raise SyncError("cannot serve the %s on %s:%d: %s" % (self.name, self.host, self.port, e.strerror or e))
+        return self
+
+    def call(self, fn, *args):
+        """Run ``fn(*args)`` on the loop's thread (from any thread)."""
+        if self.loop is not None and not self.loop.is_closed():
+            try:
+                self.loop.call_soon_threadsafe(fn, *args)
+            except RuntimeError:  # the loop closed in between
+                pass
+
+    def stop(self):
+        if self._thread is None:
+            return
+        if self.loop is not None and not self.loop.is_closed():
+            try:
+                self.loop.call_soon_threadsafe(self.loop.stop)
+            except RuntimeError:
+                pass
+        self._thread.join(5)
+        self._thread = None

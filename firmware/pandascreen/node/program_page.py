@@ -1,0 +1,387 @@
+"""The festival program as a small web page for phones on the festival Wi-Fi, served by every
+Pi screen and by the organiser's ``serve``.
+
+WHY server-side HTML: a phone on a crowded festival Wi-Fi may have JavaScript off, a slow CPU,
+or no internet at all, so the page is complete as plain HTML (now/next per venue, the changes,
+the whole program by day and venue, in the festival's language and time zone) with no CDN and
+no web font; a small script (program_page_static/page.js) only listens to ``/events`` and swaps
+in the new content when the schedule changes or the minute turns.  Every page is rendered once
+per (schedule version, minute) and the same bytes go to every phone, so 200 phones cost one
+render, not 200.
+
+Limits (node/bounded_http.py): MAX_CONNECTIONS open connections in all, of which at most
+MAX_LISTENERS live-update streams, MAX_PER_ADDRESS per phone (client address), each stalled
+read or write ends after TIMEOUT seconds and each stream after STREAM_LIFETIME (the browser
+reconnects).  Over a limit a phone gets ``503`` with ``Retry-After`` at once, and the page
+still works: it is complete without the stream.
+"""
+
+import asyncio
+import gzip
+import html
+import os
+import threading
+import time
+
+from pandascreen.core import layout, schema
+from pandascreen.core.errors import SyncError
+from pandascreen.node import i18n
+from pandascreen.node.bounded_http import BoundedHTTP, response
+
+PORT = 8027  # neither the feed (8026), serve's console (127.0.0.1:8026) nor a screen's sync port (2026)
+MAX_CONNECTIONS = 512  # 200 phones each with a stream and a page load in flight fit twice over
+MAX_LISTENERS = 256  # live-update streams; the other half stays free for page loads
+MAX_PER_ADDRESS = 6  # one phone: the page, its script and style, one stream, and a reload's overlap
+TIMEOUT = 10  # seconds a connection may stall on a read or write
+STREAM_LIFETIME = 300  # seconds one event stream lasts; EventSource reconnects by itself
+HEARTBEAT = 25  # seconds between two keep-alive comments on an idle stream
+WATCH_EVERY = 1.0  # seconds between two looks at the schedule version and the clock
+STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "program_page_static")
+FILES = {"/page.js": ("page.js", "text/javascript; charset=utf-8"),
+         "/page.css": ("page.css", "text/css; charset=utf-8")}
+
+
+def _e(text):
+    return html.escape(str(text), quote=True)
+
+
+def _clock(epoch, offset, lang):
+    return i18n.clock((layout.local_seconds(epoch, offset) // 60) % 1440, lang)
+
+
+def _day_title(day, lang):
+    y, m, d = time.gmtime(day * 86400)[:3]
+    return "%s %04d-%02d-%02d" % (i18n.weekday(day, lang, long=True), y, m, d)
+
+
+def _venues(sched):
+    """(id, name) of every venue with events: the venue documents' order, then lanes whose
+    venue document has not arrived yet (named by their id)."""
+    out = [(v.id, v.name) for v in sched.venues() if sched.events(v.id)]
+    known = set(v for v, _ in out)
+    return out + [(lane, lane) for lane in sched.lanes() if lane not in known and lane]
+
+
+def _tag(ev, words):
+    """("cancelled" | "moved" | "", the word in the page's language) as the screens mark them."""
+    if ev.status == schema.CANCELLED:
+        return "cancelled", words["cancelled"]
+    if ev.moved():
+        return "moved", words["moved"]
+    return "", ""
+
+
+def _event(ev, offset, lang, words, venue_name=None):
+    tag, word = _tag(ev, words)
+    speakers = layout._speakers(ev)
+    out = ['<li%s>' % (' class="%s"' % tag if tag else ""),
+           '<span class="time">%s\u2013%s</span> ' % (_clock(ev.start, offset, lang), _clock(ev.end, offset, lang)),
+           '<span class="title">%s</span>' % _e(layout._title(ev))]
+    if word:
+        out.append(' <strong class="tag">%s</strong>' % _e(word))
+    if venue_name:
+        out.append(' <span class="where">%s</span>' % _e(venue_name))
+    if speakers:
+        out.append(' <span class="speakers">%s</span>' % _e(speakers))
+    out.append("</li>")
+    return "".join(out)
+
+
+def render_main(sched, now, lang):
+    """The page's content (what ``<main>`` holds) for ``sched`` at ``now`` in ``lang``."""
+    words = i18n.labels(lang)
+    offset = sched.utc_offset()
+    venues = _venues(sched)
+    names = dict(venues)
+    out = ['<p class="updated" id="updated">%s</p>' % _e(words["updated"] % _clock(now, offset, lang))]
+    if not venues:
+        out.append('<p>%s</p>' % _e(words["no_schedule"]))
+        return "".join(out)
+    # now and next, per venue
+    out.append('<section aria-labelledby="now-h"><h2 id="now-h">%s</h2>' % _e(words["now_next"]))
+    for vid, name in venues:
+        current, nxt = sched.now_next(vid, now)
+        out.append('<section class="venue" aria-label="%s"><h3>%s</h3><dl>' % (_e(name), _e(name)))
+        out.append('<dt>%s</dt><dd><ul class="events">%s</ul></dd>'
+                   % (_e(words["now"]), _event(current, offset, lang, words) if current is not None
+                      else '<li class="none">%s</li>' % _e(words["nothing_now"])))
+        if nxt is not None:
+            out.append('<dt>%s</dt><dd><ul class="events">%s</ul></dd>'
+                       % (_e(words["next"]), _event(nxt, offset, lang, words)))
+        out.append('</dl></section>')
+    out.append('</section>')
+    # the changes still to come (cancelled, moved), as the screens mark them
+    changed = [ev for ev in sched.all_events() if ev.end > now and _tag(ev, words)[0]]
+    out.append('<section aria-labelledby="changes-h" id="changes"><h2 id="changes-h">%s</h2>' % _e(words["changes"]))
+    if changed:
+        out.append('<ul class="events">%s</ul>' % "".join(
+            _event(ev, offset, lang, words, names.get(ev.venue, ev.venue)) for ev in changed))
+    else:
+        out.append('<p>%s</p>' % _e(words["no_changes"]))
+    out.append('</section>')
+    # the whole program, by day and venue
+    days = {}
+    for ev in sched.all_events():
+        days.setdefault(layout.local_day(ev.start, offset), []).append(ev)
+    out.append('<section aria-labelledby="program-h" id="program"><h2 id="program-h">%s</h2>' % _e(words["program"]))
+    out.append('<nav aria-label="%s"><ul class="days">%s</ul></nav>' % (_e(words["day_nav"]), "".join(
+        '<li><a href="#day-%d">%s</a></li>' % (day, _e(i18n.weekday(day, lang, long=True))) for day in sorted(days))))
+    for day in sorted(days):
+        out.append('<section class="day" id="day-%d" aria-labelledby="day-%d-h"><h3 id="day-%d-h">%s</h3>'
+                   % (day, day, day, _e(_day_title(day, lang))))
+        for vid, name in venues:
+            evs = [ev for ev in days[day] if ev.venue == vid]
+            if evs:
+                out.append('<h4>%s</h4><ul class="events">%s</ul>'
+                           % (_e(name), "".join(_event(ev, offset, lang, words) for ev in evs)))
+        out.append('</section>')
+    out.append('</section>')
+    return "".join(out)
+
+
+PAGE = """<!doctype html>
+<html lang="%(lang)s">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>%(title)s</title>
+<link rel="stylesheet" href="/page.css">
+<script src="/page.js" defer></script>
+</head>
+<body>
+<header><h1>%(title)s</h1></header>
+<main id="main" data-key="%(key)s" aria-live="off">%(main)s</main>
+</body>
+</html>
+"""
+
+
+class ProgramSource:
+    """The page of one festival, rendered once per (schedule version, minute, language).
+
+    ``schedule``: a callable returning the current ``Schedule`` (a Pi screen passes its
+    controller's, used under its ``lock``); ``language``: the configured one, else the
+    festival document's (node/i18n.py)."""
+
+    def __init__(self, schedule, lock=None, clock=time.time, language=None):
+        self._schedule = schedule
+        self._lock = lock or threading.RLock()
+        self.clock = clock
+        self.language = language
+        self._mine = threading.Lock()
+        self._built = None  # (key, page bytes, main bytes)
+
+    def pages(self):
+        """(key, whole page bytes, main content bytes), rendered at most once per key."""
+        with self._mine:
+            now = int(self.clock())
+            with self._lock:
+                sched = self._schedule()
+                key = "%d-%d" % (sched.version, now // 60)
+                if self._built is not None and self._built[0] == key:
+                    return self._built
+                lang = i18n.language_for(self.language, sched.festival)
+                main = render_main(sched, now, lang)
+                title = (sched.festival or {}).get("name") or i18n.labels(lang)["program"]
+            page = PAGE % {"lang": _e(i18n.base(lang)), "title": _e(title), "key": _e(key), "main": main}
+            self._built = (key, page.encode("utf-8"), main.encode("utf-8"))
+            return self._built
+
+
+def store_schedule(store, log_id, authorizer=None, authors=None):
+    """A ``schedule`` callable for ``ProgramSource`` that rebuilds from ``store`` when it changed."""
+    from pandascreen.core.schedule import Schedule
+    held = [None, None]
+
+    def schedule():
+        version = store.version
+        if held[0] != version:
+            held[1] = Schedule.from_store(store, log_id, authors=authors, authorizer=authorizer)
+            held[0] = version
+        return held[1]
+    return schedule
+
+
+def _packed(built):
+    """(key, whole, main) with both pages gzipped once, here, for every phone."""
+    return tuple(built[:3]) + (gzip.compress(built[1], 6), gzip.compress(built[2], 6))
+
+
+class _Stream:
+    """One phone's stream, counted from the moment it is granted (so streams opening at the same
+    time cannot pass the limit together) until the server closes it, however it ended."""
+
+    def __init__(self, page):
+        page.listeners += 1
+        self.page = page
+        self.events = page._stream()
+        self.counted = True
+
+    def __aiter__(self):
+        return self.events
+
+    async def aclose(self):
+        if self.counted:
+            self.counted = False
+            self.page.listeners -= 1
+            await self.events.aclose()
+
+
+class ProgramPage:
+    """``ProgramPage(source, host, port).start()`` serves the page until ``stop()``.
+
+    One thread (node/bounded_http.py) answers every phone from the last rendered page; another
+    looks at the schedule and the clock every ``watch_every`` seconds, renders when the page
+    changed (so a phone never waits for a screen's lock) and wakes every live stream."""
+
+    def __init__(self, source, host="0.0.0.0", port=PORT, max_connections=MAX_CONNECTIONS,
+                 max_listeners=MAX_LISTENERS, max_per_address=MAX_PER_ADDRESS, watch_every=WATCH_EVERY,
+                 timeout=TIMEOUT, stream_lifetime=STREAM_LIFETIME):
+        self.source = source
+        self.host = host
+        self.port = port
+        self.max_listeners = max_listeners
+        self.watch_every = watch_every
+        self.stream_lifetime = stream_lifetime
+        self.stopping = threading.Event()
+        self.files = {}
+        for path, (name, ctype) in FILES.items():
+            with open(os.path.join(STATIC, name), "rb") as fh:
+                body = fh.read()
+            self.files[path] = (body, gzip.compress(body), ctype)
+        self.built = None  # (key, whole page, main, both gzipped): what every phone gets
+        self.listeners = 0
+        self._changed = None  # asyncio.Event set (and replaced) when the page changes
+        self._http = BoundedHTTP(self._route, host, port, max_connections=max_connections,
+                                 max_per_address=max_per_address, timeout=timeout, name="program page")
+        self._watcher = None
+
+    @property
+    def url(self):
+        host = "[%s]" % self.host if ":" in self.host else self.host
+        return "http://%s:%d/" % (host, self.port)
+
+    @property
+    def open_connections(self):
+        return self._http.open_connections
+
+    @property
+    def refused(self):
+        return self._http.refused
+
+    # -- on the serving thread --------------------------------------------------------------------
+    def _route(self, method, target, headers):
+        head = method == "HEAD"
+        path, _, query = target.partition("?")
+        gz = "gzip" in headers.get("accept-encoding", "")
+        if path in ("/", "/index.html"):
+            key, whole, main = self.built[:3]
+            if query == "part=main":
+                return self._reply(main, self.built[4], "text/html; charset=utf-8", gz, head, [("X-Page-Key", key)])
+            return self._reply(whole, self.built[3], "text/html; charset=utf-8", gz, head)
+        if path in self.files:
+            body, packed, ctype = self.files[path]
+            return self._reply(body, packed, ctype, gz, head)
+        if path == "/events":
+            if self.listeners >= self.max_listeners:
+                return response(503, b"too many live pages: reload later\n", "text/plain; charset=utf-8",
+                                [("Retry-After", "30")], head=head, close=True)
+            return _Stream(self)
+        return response(404, b"not found\n", "text/plain; charset=utf-8", head=head)
+
+    @staticmethod
+    def _reply(body, packed, ctype, gz, head, extra=()):
+        """``body``, gzipped (``packed``) for a phone that accepts it: a 38c3-sized program is
+        200 KB of HTML and 45 KB gzipped, and 200 phones share one Wi-Fi."""
+        extra = list(extra) + [("Vary", "Accept-Encoding")]
+        if gz:
+            return response(200, packed, ctype, extra + [("Content-Encoding", "gzip")], head=head)
+        return response(200, body, ctype, extra, head=head)
+
+    async def _stream(self):
+        """A phone's live updates: the page's key now and after every change, a comment every
+        HEARTBEAT seconds (keeps the Wi-Fi's NAT and the browser from dropping it), until
+        ``stream_lifetime`` ends it (EventSource reconnects)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.stream_lifetime
+        yield b"retry: 5000\n\n"
+        seen = None
+        while True:
+            if self._changed is None:  # made here: an asyncio.Event belongs to this loop
+                self._changed = asyncio.Event()
+            changed = self._changed
+            key = self.built[0]
+            if key != seen:
+                yield b"data: " + key.encode("ascii") + b"\n\n"
+                seen = key
+            left = deadline - loop.time()
+            if left <= 0:
+                return
+            try:
+                await asyncio.wait_for(changed.wait(), min(HEARTBEAT, left))
+            except asyncio.TimeoutError:
+                yield b": still here\n\n"
+
+    def _publish(self, built):
+        self.built = built
+        changed, self._changed = self._changed, None
+        if changed is not None:
+            changed.set()
+
+    # -- the watcher thread ----------------------------------------------------------------------
+    def _watch(self):
+        while not self.stopping.wait(self.watch_every):
+            try:
+                built = self.source.pages()
+            except Exception:  # a schedule mid-rebuild: the phones keep the last page, look again
+                continue
+            if built[0] != self.built[0]:
+                self._http.call(self._publish, _packed(built))
+
+    def start(self):
+        self.built = _packed(self.source.pages())
+        self._http.start()
+        self.port = self._http.port
+        self._watcher = threading.Thread(target=self._watch, name="program-page-watch", daemon=True)
+        self._watcher.start()
+        return self
+
+    def stop(self):
+        self.stopping.set()
+        if self._watcher is not None:
+            self._watcher.join(5)
+        self._http.stop()
+
+
+def parse_bind(text, default_host="0.0.0.0"):
+    """``IP:PORT``, ``IP`` or ``:PORT`` -> (host, port); SyncError naming the option otherwise."""
+    text = (text or "").strip()
+    host, sep, port = text.rpartition(":") if ":" in text else (text, "", str(PORT))
+    host = host.strip("[]") or default_host
+    if not port.isdigit() or int(port) > 65535:
+        raise SyncError("--program-page must look like IP:PORT, e.g. 0.0.0.0:%d" % PORT)
+    return host, int(port)
+
+
+def start_for_screen(cfg, device, say, port=PORT):
+    """A Pi screen's program page on ``port`` (config ``program_page_port``; 0 turns it off),
+    rendered from the schedule its controller holds; None (said in one line) when it cannot start."""
+    port = cfg.get("program_page_port", port)
+    if not port:
+        return None
+    source = ProgramSource(lambda: device.controller.schedule, lock=device._lock, clock=device.clock,
+                           language=cfg.get("language"))
+    try:
+        page = ProgramPage(source, "0.0.0.0", port).start()
+    except SyncError as e:
+        say("no program page for phones: %s" % e)
+        return None
+    say("listening: program page for phones on port %d" % page.port)
+    return page
+
+
+def address_for_screen(cfg, port):
+    """The address phones use for a screen's page: the config's ``program_page_url``, else the
+    screen's mDNS name (``<hostname>.local``, which Raspberry Pi OS announces) and ``port``."""
+    import socket
+    return cfg.get("program_page_url") or "http://%s.local:%d/" % (socket.gethostname().split(".")[0], port)
