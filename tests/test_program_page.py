@@ -3,7 +3,6 @@ festival's words, zone and changes; live updates over server-sent events; the co
 budget; and, in Debian's headless Chromium, a 360 px phone with no horizontal scroll.
 HTTP on 127.0.0.1 only."""
 import http.client
-import json
 import os
 import socket
 import threading

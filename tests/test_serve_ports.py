@@ -28,7 +28,8 @@ def test_the_readme_feed_and_console_ports_go_together():
     (("--tcp", "127.0.0.1:9000", "--feed", "0.0.0.0:9000"), "--tcp and --feed both ask for port 9000"),
     (("--feed", "127.0.0.1:8026", "--console", "0.0.0.0:8026", "--console-token", "s"),
      "--feed and --console both ask for port 8026"),
-    (("--tcp", "0.0.0.0:8027", "--feed", "0.0.0.0:8026", "--console"), "--tcp and --console both ask for port 8027"),
+    (("--tcp", "0.0.0.0:8027", "--feed", "0.0.0.0:8026", "--console", "0.0.0.0:8027", "--console-token", "s"),
+     "--tcp and --console both ask for port 8027"),
 ])
 def test_two_listeners_on_one_port_are_named(extra, named):
     with pytest.raises(UserError, match=named):
@@ -58,3 +59,16 @@ def test_a_busy_port_is_one_line_and_exit_2(festival, flag, capsys):
     assert code == 2
     assert err.count("\n") == 1 and "Traceback" not in err, err
     assert "port %d is already in use" % port in err and "choose another with %s" % flag in err, err
+
+
+def test_the_console_left_at_its_default_moves_past_the_feed_and_the_program_page():
+    import argparse
+    from pandascreen_host import serve
+    args = argparse.Namespace(tcp=None, feed="0.0.0.0:8026", program_page="0.0.0.0:8027", console="127.0.0.1:8026",
+                              console_token=None)
+    binds = serve.tcp_binds(args)
+    assert binds["--console"] == ("127.0.0.1", 8028) and binds["--program-page"] == ("0.0.0.0", 8027)
+    assert args.console == "127.0.0.1:8028"
+    # a --tcp on the port the console would move to pushes it one further
+    binds = tcp_binds(_args("--tcp", "0.0.0.0:8027", "--feed", "0.0.0.0:8026", "--console"))
+    assert binds["--console"] == ("127.0.0.1", 8028)

@@ -121,21 +121,32 @@ WILDCARDS = ("0.0.0.0", "::", "")
 
 
 def tcp_binds(args):
-    """Where serve's TCP listeners go: ``{flag: (host, port)}`` for --tcp, --feed and --console.
+    """Where serve's TCP listeners go: ``{flag: (host, port)}`` for --tcp, --feed, --program-page
+    and --console.
 
     Boards ask for the feed on core/feed.FEED_PORT, which is also the console's default port; a
-    browser follows the URL serve prints, so the console, left at its default, moves one port up
-    when the feed takes that port.  Two listeners on one port otherwise: UserError naming both."""
+    browser follows the URL serve prints, so the console, left at its default, moves up to the
+    next port no other listener takes.  Two listeners on one port otherwise: UserError naming both."""
+    from pandascreen.core.errors import PandascreenError
+    from pandascreen.node import program_page
     from pandascreen_host.console.server import parse_bind
     binds = {}
     if args.tcp:
         binds["--tcp"] = _ip_port("--tcp", args.tcp, "0.0.0.0:2026")
     if getattr(args, "feed", None):
         binds["--feed"] = _ip_port("--feed", args.feed, "0.0.0.0:8026")
+    if getattr(args, "program_page", None):
+        try:
+            binds["--program-page"] = program_page.parse_bind(args.program_page)
+        except PandascreenError as e:
+            raise UserError(str(e))
     if getattr(args, "console", None):
         console = parse_bind(args.console, args.console_token)
-        if console == parse_bind(None) and _overlap(console, binds.get("--feed")):
-            console = (console[0], console[1] + 1)
+        if console == parse_bind(None):
+            for _ in range(len(binds)):  # each other listener can push it up one port at most
+                if not any(_overlap(console, b) for b in binds.values()):
+                    break
+                console = (console[0], console[1] + 1)
             args.console = "[%s]:%d" % console if ":" in console[0] else "%s:%d" % console
         binds["--console"] = console
     flags = list(binds)
@@ -195,13 +206,13 @@ def _start_console(args, store, fid, seed, pk, node, say, fleet_store, bind):
         raise UserError("--console %s:%d: %s" % (bind[0], bind[1], e.strerror or e))
 
 
-def _serve_program_page(where, store, fid, authorizer):
-    """The program page for phones (node/program_page.py), rendered from this store."""
+def _serve_program_page(bind, store, fid, authorizer):
+    """The program page for phones (node/program_page.py) at ``bind`` (host, port), rendered from this store."""
     from pandascreen.core import operation
     from pandascreen.core.errors import PandascreenError
     from pandascreen.node import program_page
+    host, port = bind
     try:
-        host, port = program_page.parse_bind(where)
         sched = program_page.store_schedule(store, operation.log_id_for_festival(fid), authorizer=authorizer)
         return program_page.ProgramPage(program_page.ProgramSource(sched), host, port).start()
     except PandascreenError as e:
@@ -289,8 +300,8 @@ def run(args, out=None, err=None, stop=None):
         if "--console" in binds:
             console = _start_console(args, store, fid, seed, pk, node, say, fleet_store, binds["--console"])
 
-        if getattr(args, "program_page", None):
-            phone_page = _serve_program_page(args.program_page, store, fid, group)
+        if "--program-page" in binds:
+            phone_page = _serve_program_page(binds["--program-page"], store, fid, group)
             say("listening: program page for phones at %s" % phone_page.url)
 
         def reimport():
