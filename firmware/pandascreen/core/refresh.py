@@ -17,12 +17,11 @@ day.  Three panel classes:
 On every panel the first frame with a program (after "No schedule yet") is a full refresh at once:
 the limits are for the refreshes after it, not for the one a screen was waiting for.
 
-Plain classes and tuples only: this runs unchanged under MicroPython.
+Which class a panel is, is its entry in core/screens.py.  Plain classes and tuples only: this
+runs unchanged under MicroPython.
 """
 
-FULL_ONLY = "full_only"
-PARTIAL = "partial"
-LIVE = "live"
+from pandascreen.core.screens import FULL_ONLY, LIVE, PARTIAL, refresh_for
 
 FULL = "full"
 PARTIAL_REFRESH = "partial"
@@ -33,15 +32,9 @@ PARTIALS_PER_FULL = 10  # partial refreshes before a full one clears the ghostin
 
 
 def panel_for(display_kind):
-    """The panel class of a display kind (``config.DISPLAYS``); unknown kinds are ``LIVE``.
-    Mono e-paper kinds (partial refresh) end in "_mono"; every other "inky_" kind is red/yellow
-    or 7-colour."""
-    kind = str(display_kind or "")
-    if kind.endswith("_mono"):
-        return PARTIAL
-    if kind.startswith("inky_"):
-        return FULL_ONLY
-    return LIVE
+    """The panel class of a display kind (its ``refresh`` in core/screens.py); unknown kinds are
+    ``LIVE``."""
+    return refresh_for(display_kind)
 
 
 def shows_program(view):
