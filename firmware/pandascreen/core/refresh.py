@@ -21,6 +21,7 @@ Which class a panel is, is its entry in core/screens.py.  Plain classes and tupl
 runs unchanged under MicroPython.
 """
 
+from pandascreen.core.event_fields import event_fields
 from pandascreen.core.screens import FULL_ONLY, LIVE, PARTIAL, refresh_for
 
 FULL = "full"
@@ -42,6 +43,9 @@ def shows_program(view):
     return bool(view.get("venue_count") or view.get("venues"))
 
 
+KEY_FIELDS = event_fields("key")  # the event fields whose change redraws (core/event_fields.py)
+
+
 def content_key(view):
     """What the picture shows, minus what ticks (clock, progress, countdowns): two views with the
     same key look the same on a panel showing absolute times.  An all-venues board (core/overview.py,
@@ -51,12 +55,11 @@ def content_key(view):
         return (view.get("status"), view.get("page"), view.get("message")) + tuple(content_key(v) for v in venues)
     now = view.get("now") or {}
     nxt = view.get("next") or {}
-    return (view.get("festival"), view.get("venue"), view.get("position"), view.get("status"),
-            view.get("message"), view.get("clock") if view.get("absolute") else None,
-            now.get("title"), now.get("time"), now.get("speakers"), now.get("status"),
-            now.get("left") if view.get("absolute") else None,
-            nxt.get("title"), nxt.get("start"), nxt.get("in") if view.get("absolute") else None,
-            nxt.get("speakers"), nxt.get("status"))
+    return ((view.get("festival"), view.get("venue"), view.get("position"), view.get("status"),
+             view.get("message"), view.get("clock") if view.get("absolute") else None,
+             now.get("time"), now.get("left") if view.get("absolute") else None,
+             nxt.get("start"), nxt.get("in") if view.get("absolute") else None)
+            + tuple(now.get(name) for name in KEY_FIELDS) + tuple(nxt.get(name) for name in KEY_FIELDS))
 
 
 class RefreshPolicy:

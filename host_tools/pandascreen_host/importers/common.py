@@ -10,6 +10,7 @@ import hashlib
 import re
 import unicodedata
 
+from pandascreen.core import schema
 from pandascreen.core.errors import ScheduleImportError  # noqa: F401 (re-exported)
 
 try:
@@ -226,6 +227,16 @@ DAY = 24 * 3600
 LEFT_OUT_NAMED = 5  # titles named in the one "left out" line; the rest are counted
 
 
+
+def _cut(value, kind_of, limit):
+    """A field's value as the neutral form keeps it: text stripped and cut to ``limit``
+    characters, a list's non-empty texts (each cut to a text's limit), at most ``limit`` of them."""
+    if kind_of == schema.NUMBER:
+        return int(value)
+    if kind_of == schema.TEXT_LIST:
+        return [s[:schema.MAX_TEXT_LEN] for s in value or () if s][:limit]
+    return (value or "").strip()[:limit]
+
 class Builder:
     """Collects venues and events, assigns stable unique ids, and produces the neutral form.
 
@@ -297,7 +308,9 @@ class Builder:
             v = self.venues[name] = {"id": vid, "name": name, "order": len(self.venues) + 1}
         return v["id"]
 
-    def event(self, ident, venue_name, title, start, duration, speakers=(), track="", lang="", where=""):
+    def event(self, ident, venue_name, title, start, duration, speakers=(), track="", lang="", where="", more=None):
+        """One event of the file; ``more``: its other "import" fields (core/event_fields.py) by
+        name.  Every field is cut to its limit there."""
         title = " ".join((title or "").split())
         if not title:
             self.warn("event has no title; shown as 'Untitled'", where)
@@ -324,11 +337,14 @@ class Builder:
             ident = "%s-%d" % (ident, self._ids[ident])
         else:
             self._ids[ident] = 1
-        self.events.append({
-            "id": ident[:200], "venue": vid, "title": title[:1000], "start": int(start),
-            "end": int(start + duration), "speakers": [s[:1000] for s in speakers if s][:20],
-            "track": (track or "").strip()[:1000], "lang": (lang or "").strip()[:1000],
-        })
+        fields = dict(more or {})
+        fields.update(venue=vid, title=title, start=start, end=start + duration, speakers=speakers, track=track,
+                      lang=lang)
+        event = {"id": ident[:200]}
+        for name, kind_of, limit, where in schema.EVENT_FIELDS:
+            if "import" in where and name in fields:
+                event[name] = _cut(fields[name], kind_of, limit)
+        self.events.append(event)
 
     def _keep_span(self, zone):
         """Leave out (and count) the events outside ``span``, whose days are read in the festival's zone."""
