@@ -84,3 +84,15 @@ def test_a_kind_not_in_the_table_is_refused_everywhere():
         boards.validate(board)
     assert bundle.extras_for_board({"screen": {"kind": "inky_mono"}, "pins": {}}) == []
     assert refresh.panel_for("inky_mono") == refresh.LIVE
+
+
+def test_luma_takes_the_bus_from_the_table(monkeypatch):
+    """A new SPI OLED (another luma chip) is wired as its entry says, not as its name suggests."""
+    import luma.core.interface.serial as serial
+    import luma.oled.device as device
+
+    monkeypatch.setattr(serial, "i2c", lambda port, address: ("i2c", port, address))
+    monkeypatch.setattr(serial, "spi", lambda **kw: ("spi", kw["port"]))
+    monkeypatch.setattr(device, "ssd1351", lambda bus, **kw: bus, raising=False)
+    monkeypatch.setitem(display.SCREENS, "ssd1351_128x128", {"chip": "ssd1351", "bus": "spi"})
+    assert display.open_luma("ssd1351") == ("spi", 0)

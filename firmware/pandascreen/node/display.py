@@ -205,7 +205,8 @@ class LumaScreen:
 
 def open_luma(chip="ssd1306", port=1, address=0x3C, width=None, height=None, spi_port=0, spi_device=0,
               gpio_dc=24, gpio_reset=25):
-    """An OLED through luma.oled: ssd1306/sh1106 on I2C bus ``port``, ssd1322 on SPI.
+    """An OLED through luma.oled on I2C bus ``port`` or on SPI, as the chip's kind in
+    core/screens.py is wired (ssd1306/sh1106: I2C, ssd1322: SPI).
 
     Size defaults to luma's own for the chip (its ``capabilities``); needs I2C/SPI enabled."""
     from luma.oled import device as oled
@@ -214,7 +215,7 @@ def open_luma(chip="ssd1306", port=1, address=0x3C, width=None, height=None, spi
     kw = {}
     if width and height:
         kw = {"width": width, "height": height}
-    if chip == "ssd1322":
+    if next((i["bus"] for i in SCREENS.values() if i.get("chip") == chip), "i2c") == "spi":
         from luma.core.interface.serial import spi
         return make(spi(port=spi_port, device=spi_device, gpio_DC=gpio_dc, gpio_RST=gpio_reset), **kw)
     from luma.core.interface.serial import i2c
