@@ -13,7 +13,7 @@ from PIL import Image
 from fakesched import DAY, FakeEvent, FakeSchedule, FakeVenue, demo_schedule
 from mpy import FIRMWARE
 from pandascreen.node import display
-from pandascreen.core import layout
+from pandascreen.core import layout, screens
 
 GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden")
 REGEN = os.environ.get("PANDASCREEN_REGEN_GOLDEN") == "1"
@@ -237,10 +237,8 @@ FRAB_NOW = 1956158100 - 600
 # event: venue 0 is "Accueil Bambouseraie", a name too long for one header line on the 212x104 pHAT.
 ICAL = "ics_tzid_no_vtimezone_crlf.ics"
 ICAL_NOW = 1936774800 + 600
-NEW_SCREENS = ("sh1106_128x64", "ssd1322_256x64", "inky_phat_250x122", "inky_what_400x300",
-               "inky_impression_800x480", "hdmi")
 IMPORTED_CASES = {}
-for _kind in NEW_SCREENS:
+for _kind in sorted(screens.SCREENS):  # every kind in the table: a new one fails until its goldens exist
     IMPORTED_CASES["%s_now_next_imported_frab" % _kind] = (FRAB, 2, FRAB_NOW, _kind, "now_next")
     IMPORTED_CASES["%s_all_venues_imported_frab" % _kind] = (FRAB, 0, FRAB_NOW, _kind, "all_venues")
 # the long venue name an issue saw cut as "Accueil Pa..." on the pHAT header: two smaller lines now

@@ -1,7 +1,7 @@
 """The refresh policy per panel kind (core/refresh.py) and its place in the controller."""
 
 from fakesched import DAY, demo_schedule
-from pandascreen.core import layout, refresh
+from pandascreen.core import layout, refresh, screens
 from pandascreen.core.controller import Controller
 from pandascreen.core.refresh import FULL, FULL_ONLY, LIVE, PARTIAL, PARTIAL_REFRESH, RefreshPolicy
 from pandascreen.core.store import MemoryStore
@@ -10,11 +10,19 @@ from pandascreen.core.store import MemoryStore
 def test_panel_classes():
     assert refresh.panel_for("inky_phat_212x104") == FULL_ONLY
     assert refresh.panel_for("inky_impression_800x480") == FULL_ONLY
-    assert refresh.panel_for("inky_phat_212x104_mono") == PARTIAL
-    assert refresh.panel_for("waveshare_epd_2in13_mono") == PARTIAL
     assert refresh.panel_for("ssd1306_128x64") == LIVE
     assert refresh.panel_for("hdmi") == LIVE
     assert refresh.panel_for(None) == LIVE
+    assert refresh.panel_for(["inky_phat_212x104"]) == LIVE  # an unvalidated config's junk
+
+
+def test_panel_class_comes_from_the_table_not_the_name(monkeypatch):
+    """A kind's name says nothing: only its core/screens.py entry makes it e-paper."""
+    assert refresh.panel_for("inky_phat_212x104_mono") == LIVE  # not in the table
+    monkeypatch.setitem(screens.SCREENS, "waveshare_2in13_bw", (250, 122, "mono", PARTIAL, "inky", "", "spi"))
+    monkeypatch.setitem(screens.SCREENS, "colour_epd", (400, 300, "tricolor", FULL_ONLY, "inky", "", "spi"))
+    assert refresh.panel_for("waveshare_2in13_bw") == PARTIAL
+    assert refresh.panel_for("colour_epd") == FULL_ONLY
 
 
 def test_full_only_waits_180_s_then_shows_an_edit_and_refreshes_daily():
@@ -160,7 +168,7 @@ def test_a_board_screen_reports_that_it_shows_every_venue():
     assert fields["shows"] == "all 3 venues (page 1)"
 
 
-def test_the_first_frame_with_the_program_is_not_held_back_on_any_panel():
+def test_the_first_frame_with_the_program_is_not_held_back_on_any_panel(monkeypatch):
     """A screen boots with an empty store ("No schedule yet"), the program arrives 3 s later: it is
     drawn at once; the refresh policy limits only the refreshes after it."""
     from pandascreen import demofest
@@ -169,7 +177,8 @@ def test_the_first_frame_with_the_program_is_not_held_back_on_any_panel():
     seed = bytes(range(100, 132))
     log = operation.log_id_for_festival(demofest.FESTIVAL_ID)
     now = demofest.DAY_START + 600
-    for display in ("inky_what_red", "inky_phat_212x104_mono", "ssd1306_128x64"):
+    monkeypatch.setitem(screens.SCREENS, "epd_mono_212x104", (212, 104, "mono", PARTIAL, "inky", "", "spi"))
+    for display in ("inky_what_400x300", "epd_mono_212x104", "ssd1306_128x64"):
         for extra in ({}, {"layout": "all_venues"}):
             store = MemoryStore()
             drawn = []

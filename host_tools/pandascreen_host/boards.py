@@ -11,8 +11,8 @@ A board file looks like this (all fields are checked by :func:`validate`)::
     enclosure = "pi-zero-2w-ssd1306.scad"  # file in enclosures/
 
     [screen]
-    kind = "ssd1306_128x64"                # a key of pandascreen.node.display.SCREENS
-    bus = "i2c"                            # ssd1306/sh1106: i2c; ssd1322, inky: spi; hdmi: hdmi
+    kind = "ssd1306_128x64"                # a key of pandascreen/core/screens.py SCREENS
+    bus = "i2c"                            # the kind's bus in that table: i2c, spi or hdmi
     i2c_port = 1
     address = 0x3C
 
@@ -45,15 +45,12 @@ except ImportError:  # Python < 3.11
     except ImportError:
         tomllib = None
 
+from pandascreen.core import screens
 from pandascreen_host.errors import UserError
 
 PLATFORMS = ("raspberry-pi-os", "micropython")
-# the kinds (and their sizes) are pandascreen.node.display.SCREENS; here only how each is wired
-SCREEN_BUS = {"ssd1306_128x64": "i2c", "sh1106_128x64": "i2c", "ssd1322_256x64": "spi",
-              "inky_phat_212x104": "spi", "inky_phat_250x122": "spi", "inky_what_400x300": "spi",
-              "inky_impression_800x480": "spi", "hdmi": "hdmi"}
-SCREEN_KINDS = tuple(SCREEN_BUS)
-NO_BUSY_PIN = ("ssd1322_256x64",)   # OLEDs over SPI have no busy line
+# the kinds, their buses and whether their driver's panels have a busy line: core/screens.py
+SCREEN_KINDS = tuple(screens.kinds())
 
 TOP_FIELDS = ("name", "description", "platform", "enclosure", "screen", "pins", "outline", "raspberry_pi")
 REQUIRED_TOP = ("name", "description", "platform", "enclosure", "screen", "pins", "outline")
@@ -193,11 +190,11 @@ def validate(board):
     if isinstance(screen, dict):
         kind = screen.get("kind")
         if "kind" not in screen:
-            problems.append("screen.kind: missing field (one of %s)" % ", ".join(SCREEN_KINDS))
-        elif kind not in SCREEN_KINDS:
-            problems.append("screen.kind: unknown screen %r (known: %s)" % (kind, ", ".join(SCREEN_KINDS)))
+            problems.append("screen.kind: missing field (one of %s)" % ", ".join(screens.kinds()))
+        elif screens.info(kind) is None:
+            problems.append("screen.kind: unknown screen %r (known: %s)" % (kind, ", ".join(screens.kinds())))
         bus = screen.get("bus")
-        want = SCREEN_BUS.get(kind)
+        want = (screens.info(kind) or {}).get("bus")
         if "bus" not in screen:
             problems.append("screen.bus: missing field (\"i2c\", \"spi\" or \"hdmi\")")
             bus = None
@@ -226,7 +223,7 @@ def validate(board):
             if "address" in screen:
                 if not _is_int(addr) or not 0x08 <= addr <= 0x77:
                     problems.append("screen.address must be a 7-bit I2C address 0x08..0x77, e.g. 0x3C")
-                elif kind == "ssd1306_128x64" and addr not in (0x3C, 0x3D):
+                elif (screens.info(kind) or {}).get("chip") == "ssd1306" and addr not in (0x3C, 0x3D):
                     problems.append("screen.address: an SSD1306 answers on 0x3C or 0x3D, not 0x%02X" % addr)
         if bus == "spi" and "spi_port" in screen:
             port = screen.get("spi_port")
@@ -242,7 +239,7 @@ def validate(board):
         pins = None
     if isinstance(pins, dict):
         needed = BUTTON_PINS + (BUS_PINS[bus] if bus else ())
-        if isinstance(screen, dict) and screen.get("kind") in NO_BUSY_PIN:
+        if isinstance(screen, dict) and not (screens.info(screen.get("kind")) or {"busy": True})["busy"]:
             needed = tuple(p for p in needed if p != "spi_busy")
         known = BUTTON_PINS + BUS_PINS["i2c"] + BUS_PINS["spi"]
         for key in pins:

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 
+from pandascreen.core import screens
 from pandascreen_host.errors import UserError
 from pandascreen_host.fsutil import atomic_write
 
@@ -32,8 +33,6 @@ MANIFEST = "MANIFEST.json"
 # Raspberry Pi OS release -> (its python3, its glibc): wheels tagged for a newer glibc would not load.
 OS_RELEASES = {"bookworm": ("3.11", (2, 36)), "trixie": ("3.13", (2, 41))}
 PIP_TIMEOUT = 1800
-# The screen's kind (board file [screen] kind) -> the pyproject extra whose driver draws it.
-_EXTRA_BY_KIND = (("ssd13", "oled"), ("sh11", "oled"), ("inky", "inky"))
 _SAVED = re.compile(r"^\s*(?:Saved|File was already downloaded)\s+(.+\.whl)\s*$")
 _MISSING = re.compile(r"(?:Could not find a version that satisfies the requirement|"
                       r"No matching distribution found for)\s+([A-Za-z0-9_.\-]+)")
@@ -83,9 +82,10 @@ def sha256_file(path):
 
 
 def extras_for_board(board):
-    """The pyproject extras a board needs: its screen's driver, gpiozero when it has buttons."""
-    kind = board.get("screen", {}).get("kind", "")
-    extras = sorted({extra for prefix, extra in _EXTRA_BY_KIND if kind.startswith(prefix)})
+    """The pyproject extras a board needs: its screen's driver (core/screens.py), gpiozero when it
+    has buttons."""
+    screen = screens.info(board.get("screen", {}).get("kind")) or {}
+    extras = [screen["extra"]] if screen.get("extra") else []
     if any(k.startswith("button") for k in board.get("pins", {})):
         extras.append("gpio")
     return extras

@@ -28,6 +28,7 @@ DEFAULT_WIDTH = 512    # --scale default: enlarge small screens to about this ma
 # -- schedule sources -----------------------------------------------------------------------------
 def schedule_from_neutral(neutral):
     """Build a ``Schedule`` from the importers' neutral dict (festival / venues / events)."""
+    from pandascreen.core import schema
     from pandascreen.core.schedule import Schedule
     s = Schedule()
     n = 0
@@ -46,8 +47,7 @@ def schedule_from_neutral(neutral):
     for v in neutral.get("venues") or []:
         apply("venue", v["id"], {"name": v.get("name"), "order": v.get("order")})
     for e in neutral.get("events") or []:
-        apply("event", e["id"], dict((k, e.get(k)) for k in
-                                     ("venue", "title", "start", "end", "speakers", "track", "lang")))
+        apply("event", e["id"], dict((k, e.get(k)) for k in schema.event_fields("import")))
     return s
 
 

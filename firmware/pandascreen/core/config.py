@@ -28,11 +28,10 @@ import json
 
 from pandascreen.core.util import unhexlify
 from pandascreen.core.errors import ConfigError
+from pandascreen.core import screens
 
-# screen kinds; their sizes and drivers live in ONE place, pandascreen.node.display.SCREENS
-# (tests/test_display.py checks both name the same kinds)
-DISPLAYS = ("ssd1306_128x64", "sh1106_128x64", "ssd1322_256x64", "inky_phat_212x104", "inky_phat_250x122",
-            "inky_what_400x300", "inky_impression_800x480", "hdmi")
+# the screen kinds a device may name: the keys of core/screens.py's one table
+DISPLAYS = tuple(screens.kinds())
 LAYOUTS = ("now_next", "all_venues")
 
 DEFAULTS = {
@@ -103,8 +102,8 @@ def validate(cfg):
                                or not all(isinstance(v, str) and v for v in venues)):
         raise ConfigError("venues must be a list of venue ids (or null for all venues)")
     out["peer_addrs"] = [parse_peer(p) for p in out["peers"]]
-    if out["display"] not in DISPLAYS:
-        raise ConfigError("unknown display %r (known: %s)" % (out["display"], ", ".join(DISPLAYS)))
+    if screens.info(out["display"]) is None:
+        raise ConfigError("unknown display %r (known: %s)" % (out["display"], ", ".join(screens.kinds())))
     if out.get("language") is not None and not (isinstance(out["language"], str) and out["language"]):
         raise ConfigError("language must be a language code such as \"de\" or \"en_US\" (or null: the festival's)")
     if out.get("home_venue") is not None and not (isinstance(out["home_venue"], str) and out["home_venue"]):

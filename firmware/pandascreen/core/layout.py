@@ -15,6 +15,7 @@ writes its IANA zone's offsets and change instants over the festival's span), el
 """
 
 from pandascreen.core import font
+from pandascreen.core.event_fields import event_fields
 
 NO_SCHEDULE = "No schedule yet \u2014 waiting for sync"
 NO_MORE = "No more events today"
@@ -117,13 +118,27 @@ def span(minutes):
 
 # -- view -------------------------------------------------------------------------------------
 
-def _speakers(ev):
-    names = getattr(ev, "speakers", None) or ()
-    out = []
-    for n in names:
-        if n:
-            out.append(str(n))
-    return ", ".join(out)
+_VIEW_FIELDS = event_fields("view")  # what a view's now/next carries of its event
+
+
+def _text(value):
+    """A field as the view says it: a list (speakers) as "A, B", anything else as text."""
+    if isinstance(value, (list, tuple)):
+        out = []
+        for n in value:
+            if n:
+                out.append(str(n))
+        return ", ".join(out)
+    return str(value or "")
+
+
+def _with_fields(out, ev):
+    """``out`` plus every view field of ``ev`` it does not say itself (title and status are
+    worded by build_view)."""
+    for name in _VIEW_FIELDS:
+        if name not in out:
+            out[name] = _text(getattr(ev, name, None))
+    return out
 
 
 def _title(ev):
@@ -207,21 +222,18 @@ def build_view(schedule, venue_index, now, status="", absolute=False):
         elapsed = min(max(0, now - start), duration)
         left = ceil_minutes(end - now)
         tag = _tag(current)
-        view["now"] = {
+        view["now"] = _with_fields({
             "title": _title(current),
             "time": "%s\u2013%s" % (hhmm(start, offset), hhmm(end, offset)),
             "start": hhmm(start, offset),
             "end": hhmm(end, offset),
-            "speakers": _speakers(current),
-            "track": str(getattr(current, "track", "") or ""),
-            "lang": str(getattr(current, "lang", "") or ""),
             "progress": (elapsed / duration) if duration else 1.0,
             "elapsed": elapsed if duration else 1,
             "duration": duration if duration else 1,
             "minutes_left": left,
             "left": "until %s" % hhmm(end, offset) if absolute else ("%s left" % span(left) if left else "ending"),
             "status": tag,
-        }
+        }, current)
         if tag == CANCELLED:
             view["now"]["left"] = tag
     if upcoming is not None:
@@ -238,18 +250,15 @@ def build_view(schedule, venue_index, now, status="", absolute=False):
         tag = _tag(upcoming)
         if tag == CANCELLED or (tag and soon):
             when = tag  # a moved talk days away keeps its day
-        view["next"] = {
+        view["next"] = _with_fields({
             "title": _title(upcoming),
             "start": hhmm(start, offset),
             "in": when,
             "minutes_until": until,
             "days": days,
             "soon": soon,
-            "speakers": _speakers(upcoming),
-            "track": str(getattr(upcoming, "track", "") or ""),
-            "lang": str(getattr(upcoming, "lang", "") or ""),
             "status": tag,
-        }
+        }, upcoming)
     bounds = getattr(schedule, "bounds", None)  # a satellite's feed has none
     bounds = bounds() if bounds is not None else None
     if bounds is not None and now < bounds[0]:

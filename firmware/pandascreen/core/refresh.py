@@ -17,12 +17,12 @@ day.  Three panel classes:
 On every panel the first frame with a program (after "No schedule yet") is a full refresh at once:
 the limits are for the refreshes after it, not for the one a screen was waiting for.
 
-Plain classes and tuples only: this runs unchanged under MicroPython.
+Which class a panel is, is its entry in core/screens.py.  Plain classes and tuples only: this
+runs unchanged under MicroPython.
 """
 
-FULL_ONLY = "full_only"
-PARTIAL = "partial"
-LIVE = "live"
+from pandascreen.core.event_fields import event_fields
+from pandascreen.core.screens import FULL_ONLY, LIVE, refresh_for
 
 FULL = "full"
 PARTIAL_REFRESH = "partial"
@@ -33,20 +33,17 @@ PARTIALS_PER_FULL = 10  # partial refreshes before a full one clears the ghostin
 
 
 def panel_for(display_kind):
-    """The panel class of a display kind (``config.DISPLAYS``); unknown kinds are ``LIVE``.
-    Mono e-paper kinds (partial refresh) end in "_mono"; every other "inky_" kind is red/yellow
-    or 7-colour."""
-    kind = str(display_kind or "")
-    if kind.endswith("_mono"):
-        return PARTIAL
-    if kind.startswith("inky_"):
-        return FULL_ONLY
-    return LIVE
+    """The panel class of a display kind (its ``refresh`` in core/screens.py); unknown kinds are
+    ``LIVE``."""
+    return refresh_for(display_kind)
 
 
 def shows_program(view):
     """True if ``view`` shows a festival's venues (not "No schedule yet")."""
     return bool(view.get("venue_count") or view.get("venues"))
+
+
+KEY_FIELDS = event_fields("key")  # the event fields whose change redraws (core/event_fields.py)
 
 
 def content_key(view):
@@ -58,12 +55,11 @@ def content_key(view):
         return (view.get("status"), view.get("page"), view.get("message")) + tuple(content_key(v) for v in venues)
     now = view.get("now") or {}
     nxt = view.get("next") or {}
-    return (view.get("festival"), view.get("venue"), view.get("position"), view.get("status"),
-            view.get("message"), view.get("clock") if view.get("absolute") else None,
-            now.get("title"), now.get("time"), now.get("speakers"), now.get("status"),
-            now.get("left") if view.get("absolute") else None,
-            nxt.get("title"), nxt.get("start"), nxt.get("in") if view.get("absolute") else None,
-            nxt.get("speakers"), nxt.get("status"))
+    return ((view.get("festival"), view.get("venue"), view.get("position"), view.get("status"),
+             view.get("message"), view.get("clock") if view.get("absolute") else None,
+             now.get("time"), now.get("left") if view.get("absolute") else None,
+             nxt.get("start"), nxt.get("in") if view.get("absolute") else None)
+            + tuple(now.get(name) for name in KEY_FIELDS) + tuple(nxt.get(name) for name in KEY_FIELDS))
 
 
 class RefreshPolicy:

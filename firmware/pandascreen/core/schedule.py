@@ -181,28 +181,26 @@ class Venue(_Doc):
         return "<Venue %s %r>" % (self.id, self.name)
 
 
-_EVENT_STRINGS = ("venue", "track", "lang", "status")
+# an event's fields and their empty values: core/schema.py EVENT_FIELDS; the text fields are
+# interned (venue ids, tracks, languages repeat), except a title, which rarely does
+_EVENT_EMPTY = tuple((f[0], schema.EMPTY[f[1]]) for f in schema.EVENT_FIELDS)
+_EVENT_STRINGS = tuple(f[0] for f in schema.EVENT_FIELDS if f[1] == schema.TEXT and f[0] != "title")
+_EVENT_LISTS = tuple(f[0] for f in schema.EVENT_FIELDS if f[1] == schema.TEXT_LIST)
 
 
 class Event(_Doc):
     """An event; ``created`` is the stamp of its (oldest) create, so ``moved`` can tell a time or
     venue set later by an update from the one it was announced with, in any delivery order."""
 
-    __slots__ = ("venue", "title", "start", "end", "speakers", "track", "lang", "status", "created")
+    __slots__ = schema.event_fields() + ("created",)
     FIELD_INDEX = _field_index("event")
     _END = FIELD_INDEX["end"]
     _MOVES = (FIELD_INDEX["start"], FIELD_INDEX["venue"])
 
     def __init__(self, doc_id):
         _Doc.__init__(self, doc_id)
-        self.venue = ""
-        self.title = ""
-        self.start = 0
-        self.end = 0
-        self.speakers = ()
-        self.track = ""
-        self.lang = ""
-        self.status = ""
+        for name, empty in _EVENT_EMPTY:
+            setattr(self, name, empty)
         self.created = None
 
     def moved(self):
@@ -216,7 +214,7 @@ class Event(_Doc):
         return False
 
     def _clean(self, name, value, strings):
-        if name == "speakers":
+        if name in _EVENT_LISTS:
             # in place in the decoded list (a temporary), then one tuple: few heap blocks
             names = list(value)
             for i in range(len(names)):

@@ -28,28 +28,35 @@ plain list) and keeps using ``utc_offset``.
 """
 
 from pandascreen.core import cbor
+from pandascreen.core import event_fields as event_fields_mod
 from pandascreen.core.errors import SchemaError
 
 SCHEMA_VERSION = 1
 KINDS = ("festival", "venue", "event")
 ACTIONS = ("create", "update", "delete")
 MAX_ID_LEN = 200
-MAX_TEXT_LEN = 1000
+MAX_TEXT_LEN = event_fields_mod.MAX_TEXT
 MAX_UNKNOWN = 16  # unknown (future) fields in one body, and entries in one of their lists
 CANCELLED = "cancelled"
 
-_STR = "str"
-_INT = "int"
-_STRLIST = "[str]"
+_STR = event_fields_mod.TEXT
+_INT = event_fields_mod.NUMBER
+_STRLIST = event_fields_mod.TEXT_LIST
 _ZONE = "[int, int]"
+TEXT, NUMBER, TEXT_LIST = _STR, _INT, _STRLIST
+
+# an event's fields, each said once (type, limit, where it goes): core/event_fields.py
+EVENT_FIELDS = event_fields_mod.EVENT_FIELDS
+EMPTY = event_fields_mod.EMPTY
+event_fields = event_fields_mod.event_fields
 
 FIELDS = {
     "festival": {"name": _STR, "timezone": _STR, "utc_offset": _INT, "start": _INT, "end": _INT, "language": _STR,
                  "utc_offsets": _ZONE},
     "venue": {"name": _STR, "order": _INT},
-    "event": {"venue": _STR, "title": _STR, "start": _INT, "end": _INT, "speakers": _STRLIST,
-              "track": _STR, "lang": _STR, "status": _STR},
+    "event": dict((f[0], f[1]) for f in EVENT_FIELDS),
 }
+
 
 REQUIRED = {
     "festival": ("name",),

@@ -1,7 +1,7 @@
 """Screens on Raspberry Pi OS: the one table of screen kinds, PIL canvases, and the
 luma (OLED), Inky (e-paper) and framebuffer (HDMI TV) outputs.
 
-Sizes come from ONE place.  ``SCREENS`` names each kind with its nominal size (what previews,
+Sizes come from ONE place, core/screens.py.  ``SCREENS`` names each kind with its nominal size (what previews,
 golden images and a board file's ``[screen] kind`` mean); a real screen opened with
 ``open_screen`` reports the size the hardware says it has (luma ``device.width/height``, the
 Inky that ``inky.auto()`` read from its EEPROM, the framebuffer's sysfs ``virtual_size``), and
@@ -21,7 +21,7 @@ import time
 
 from PIL import Image, ImageChops, ImageDraw
 
-from pandascreen.core import font, layout, overview, refresh
+from pandascreen.core import font, layout, overview, refresh, screens
 
 # palette -> (PIL mode, value of layout colors 0 background / 1 foreground / 2 accent,
 #             RGB of each palette index for "P" images)
@@ -39,19 +39,11 @@ PALETTES = {
     "rgb": ("RGB", ((0, 0, 0), (255, 255, 255), (255, 196, 0)), None),  # a TV: light on dark
 }
 
-SCREENS = {
-    "ssd1306_128x64": {"width": 128, "height": 64, "palette": "mono", "driver": "luma", "chip": "ssd1306"},
-    "sh1106_128x64": {"width": 128, "height": 64, "palette": "mono", "driver": "luma", "chip": "sh1106"},
-    "ssd1322_256x64": {"width": 256, "height": 64, "palette": "grey", "driver": "luma", "chip": "ssd1322"},
-    "inky_phat_212x104": {"width": 212, "height": 104, "palette": "tricolor", "driver": "inky"},
-    "inky_phat_250x122": {"width": 250, "height": 122, "palette": "tricolor", "driver": "inky"},
-    "inky_what_400x300": {"width": 400, "height": 300, "palette": "tricolor", "driver": "inky"},
-    "inky_impression_800x480": {"width": 800, "height": 480, "palette": "7colour", "driver": "inky"},
-    "hdmi": {"width": 1280, "height": 720, "palette": "rgb", "driver": "framebuffer"},
-}
-for _kind, _info in SCREENS.items():
+# the kinds, their sizes, colours and drivers are core/screens.py's one table; here each as a
+# dict, with the PIL mode its palette draws in
+SCREENS = dict((_kind, screens.info(_kind)) for _kind in screens.SCREENS)
+for _info in SCREENS.values():
     _info["mode"] = PALETTES[_info["palette"]][0]
-    _info["kind"] = _kind
 
 # every layout on the screen: now/next of one venue, or the whole program at a glance
 LAYOUTS = ("now_next", "all_venues")
@@ -239,7 +231,8 @@ class LumaScreen:
 
 def open_luma(chip="ssd1306", port=1, address=0x3C, width=None, height=None, spi_port=0, spi_device=0,
               gpio_dc=24, gpio_reset=25):
-    """An OLED through luma.oled: ssd1306/sh1106 on I2C bus ``port``, ssd1322 on SPI.
+    """An OLED through luma.oled on I2C bus ``port`` or on SPI, as the chip's kind in
+    core/screens.py is wired (ssd1306/sh1106: I2C, ssd1322: SPI).
 
     Size defaults to luma's own for the chip (its ``capabilities``); needs I2C/SPI enabled."""
     from luma.oled import device as oled
@@ -248,7 +241,7 @@ def open_luma(chip="ssd1306", port=1, address=0x3C, width=None, height=None, spi
     kw = {}
     if width and height:
         kw = {"width": width, "height": height}
-    if chip == "ssd1322":
+    if next((i["bus"] for i in SCREENS.values() if i.get("chip") == chip), "i2c") == "spi":
         from luma.core.interface.serial import spi
         return make(spi(port=spi_port, device=spi_device, gpio_DC=gpio_dc, gpio_RST=gpio_reset), **kw)
     from luma.core.interface.serial import i2c
@@ -401,22 +394,27 @@ class Screen:
         return bool(f is not None and f(value))
 
 
+def _open_luma_output(info, cfg):
+    args = {"chip": info["chip"]}
+    names = {"i2c_port": "port", "address": "address", "spi_port": "spi_port", "dc": "gpio_dc",
+             "reset": "gpio_reset"}
+    for k in names:
+        if k in cfg:
+            args[names[k]] = cfg[k]
+    if info["bus"] == "i2c":  # an SPI OLED (ssd1322) takes luma's own size for its chip
+        args.update(width=info["width"], height=info["height"])
+    return LumaScreen(open_luma(**args))
+
+
+# driver (core/screens.py) -> opens its output from the kind's entry and the config's "screen"
+DRIVERS = {
+    "luma": _open_luma_output,
+    "inky": lambda info, cfg: InkyScreen(open_inky()),
+    "framebuffer": lambda info, cfg: open_framebuffer(cfg.get("framebuffer", "/dev/fb0")),
+}
+
+
 def open_screen(kind, screen_cfg=None, log=None):
     """The hardware behind ``kind`` (a key of ``SCREENS``), sized by the hardware itself."""
     info = screen_info(kind)
-    cfg = screen_cfg or {}
-    if info["driver"] == "luma":
-        args = {"chip": info["chip"]}
-        names = {"i2c_port": "port", "address": "address", "spi_port": "spi_port", "dc": "gpio_dc",
-                 "reset": "gpio_reset"}
-        for k in names:
-            if k in cfg:
-                args[names[k]] = cfg[k]
-        if info["chip"] != "ssd1322":
-            args.update(width=info["width"], height=info["height"])
-        output = LumaScreen(open_luma(**args))
-    elif info["driver"] == "inky":
-        output = InkyScreen(open_inky())
-    else:
-        output = open_framebuffer(cfg.get("framebuffer", "/dev/fb0"))
-    return Screen(kind, output, log)
+    return Screen(kind, DRIVERS[info["driver"]](info, screen_cfg or {}), log)

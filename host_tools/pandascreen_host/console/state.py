@@ -67,11 +67,8 @@ class Console:
             })
         program = []
         for v in sched.venues():
-            program.append({"id": v.id, "name": v.name, "events": [
-                {"id": e.id, "title": e.title, "start": e.start, "end": e.end, "venue": e.venue,
-                 "tag": layout.CANCELLED if e.status == schema.CANCELLED else (layout.MOVED if e.moved() else ""),
-                 "time": "%s-%s" % (layout.hhmm(e.start, sched.zone()), layout.hhmm(e.end, sched.zone()))}
-                for e in sched.events(v.id)]})
+            program.append({"id": v.id, "name": v.name, "events": [program_event(e, sched.zone())
+                                                                   for e in sched.events(v.id)]})
         notes = self.notes()
         changes = [{"seq": "", "at": now, "what": n, "picked": {}} for n in notes] + self.changes(screens)
         return {"now": now, "screens": screens, "program": program, "changes": changes, "notes": notes,
@@ -127,3 +124,16 @@ class Console:
         buf = io.BytesIO()
         img.save(buf, "PNG")
         return buf.getvalue()
+
+
+def program_event(event, zone):
+    """One event of the console's program list: its "console" fields (core/event_fields.py), the
+    tag the screens show and its time as they say it."""
+    out = {"id": event.id}
+    for name in schema.event_fields("console"):
+        value = getattr(event, name)
+        out[name] = list(value) if isinstance(value, tuple) else value
+    out["tag"] = layout.CANCELLED if event.status == schema.CANCELLED else (layout.MOVED if event.moved() else "")
+    out["time"] = "%s-%s" % (layout.hhmm(event.start, zone), layout.hhmm(event.end, zone))
+    return out
+

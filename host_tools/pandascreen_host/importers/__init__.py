@@ -4,7 +4,7 @@
 
     {"festival": {"id", "name", "timezone", "utc_offset", "start", "end", "utc_offsets" (if it changes)},
      "venues": [{"id", "name", "order"}],
-     "events": [{"id", "venue", "title", "start", "end", "speakers", "track", "lang"}],
+     "events": [{"id", and the "import" fields of core/event_fields.py: "venue", "title", "start", ...}],
      "warnings": [str]}
 
 with times as UTC epoch seconds.  ``diff(old, new)`` turns two neutral forms into the
@@ -12,6 +12,8 @@ create/update/delete changes that bring ``old`` to ``new``.
 """
 
 import os
+
+from pandascreen.core import schema
 
 from .common import ScheduleImportError, refuse_html
 
@@ -71,7 +73,7 @@ def load(path, timezone=None, festival_id=None, span=None):
 
 FESTIVAL_FIELDS = ("name", "timezone", "utc_offset", "start", "end", "utc_offsets")
 VENUE_FIELDS = ("name", "order")
-EVENT_FIELDS = ("venue", "title", "start", "end", "speakers", "track", "lang")
+EVENT_FIELDS = schema.event_fields("import")  # core/event_fields.py: the one list
 
 
 def from_schedule(schedule):
@@ -83,9 +85,11 @@ def from_schedule(schedule):
         out["venues"].append({"id": v.id, "name": v.name, "order": v.order})
     for vid in schedule.lanes():
         for e in schedule.events(vid):
-            out["events"].append({"id": e.id, "venue": e.venue, "title": e.title, "start": e.start,
-                                  "end": e.end, "speakers": list(e.speakers), "track": e.track,
-                                  "lang": e.lang, "status": e.status})
+            event = {"id": e.id}
+            for name in schema.event_fields():
+                value = getattr(e, name)
+                event[name] = list(value) if isinstance(value, tuple) else value
+            out["events"].append(event)
     return out
 
 

@@ -10,9 +10,8 @@ import hashlib
 import re
 import unicodedata
 
-from pandascreen.core import font
+from pandascreen.core import font, schema
 from pandascreen.core.errors import ScheduleImportError
-from pandascreen.core.schema import MAX_TEXT_LEN
 
 try:
     import zoneinfo
@@ -25,7 +24,7 @@ def one_line(text):
     one space, as an iCal LOCATION with a line break in it needs), without control characters or
     bidi overrides -- the screens' own sanitiser (core/font.clean), so what is published is what
     a screen draws -- and within the schema's text limit."""
-    return " ".join(font.clean(text, MAX_TEXT_LEN).split())
+    return " ".join(font.clean(text, schema.MAX_TEXT_LEN).split())
 
 
 def slug(text, fallback="x"):
@@ -236,6 +235,16 @@ DAY = 24 * 3600
 LEFT_OUT_NAMED = 5  # titles named in the one "left out" line; the rest are counted
 
 
+
+def _cut(value, kind_of, limit):
+    """A field's value as the neutral form keeps it: text stripped and cut to ``limit``
+    characters, a list's non-empty texts (each cut to a text's limit), at most ``limit`` of them."""
+    if kind_of == schema.NUMBER:
+        return int(value)
+    if kind_of == schema.TEXT_LIST:
+        return [t for t in (one_line(s) for s in value or ()) if t][:limit]
+    return one_line(value)[:limit]
+
 class Builder:
     """Collects venues and events, assigns stable unique ids, and produces the neutral form.
 
@@ -307,7 +316,9 @@ class Builder:
             v = self.venues[name] = {"id": vid, "name": name, "order": len(self.venues) + 1}
         return v["id"]
 
-    def event(self, ident, venue_name, title, start, duration, speakers=(), track="", lang="", where=""):
+    def event(self, ident, venue_name, title, start, duration, speakers=(), track="", lang="", where="", more=None):
+        """One event of the file; ``more``: its other "import" fields (core/event_fields.py) by
+        name.  Every field is published on one line (``one_line``) and cut to its limit there."""
         title = one_line(title)
         if not title:
             self.warn("event has no title; shown as 'Untitled'", where)
@@ -334,11 +345,14 @@ class Builder:
             ident = "%s-%d" % (ident, self._ids[ident])
         else:
             self._ids[ident] = 1
-        self.events.append({
-            "id": ident[:200], "venue": vid, "title": title, "start": int(start),
-            "end": int(start + duration), "speakers": [s for s in (one_line(s) for s in speakers) if s][:20],
-            "track": one_line(track), "lang": one_line(lang),
-        })
+        fields = dict(more or {})
+        fields.update(venue=vid, title=title, start=start, end=start + duration, speakers=speakers, track=track,
+                      lang=lang)
+        event = {"id": ident[:200]}
+        for name, kind_of, limit, where in schema.EVENT_FIELDS:
+            if "import" in where and name in fields:
+                event[name] = _cut(fields[name], kind_of, limit)
+        self.events.append(event)
 
     def _keep_span(self, zone):
         """Leave out (and count) the events outside ``span``, whose days are read in the festival's zone."""
