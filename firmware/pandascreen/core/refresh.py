@@ -22,7 +22,7 @@ runs unchanged under MicroPython.
 """
 
 from pandascreen.core.event_fields import event_fields
-from pandascreen.core.screens import FULL_ONLY, LIVE, refresh_for
+from pandascreen.core.screens import FULL_ONLY, LIVE, PARTIAL, refresh_for  # noqa: F401  (refresh.PARTIAL: the panel classes are this module's words too)
 
 FULL = "full"
 PARTIAL_REFRESH = "partial"
