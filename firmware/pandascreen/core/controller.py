@@ -85,6 +85,7 @@ class Controller:
         self.overview = False  # a long press: every venue at once, until the screen returns home
         self.sync_state = STARTING
         self.notice = None  # e.g. "store reset: resync" (node/snapshot.py) until the next sync
+        self.warning = None  # e.g. why the installer refused an upgrade (node/install.py): always shown
         self.last_sync = None  # when the last sync with at least one peer succeeded
         self._sync_started = None
         self.schedule = None
@@ -241,10 +242,12 @@ class Controller:
     def status(self, trusted=True):
         """"starting", "synced HH:MM" (festival local time), "offline" or "no peers"."""
         if self.notice is not None and self.sync_state != SYNCED:
-            return self.notice
-        if self.sync_state == SYNCED and trusted and self.last_sync is not None and not self.refresh_policy.absolute_times:
-            return "%s %s" % (SYNCED, layout.hhmm(self.last_sync, self.schedule.utc_offset()))
-        return self.sync_state
+            state = self.notice
+        elif self.sync_state == SYNCED and trusted and self.last_sync is not None and not self.refresh_policy.absolute_times:
+            state = "%s %s" % (SYNCED, layout.hhmm(self.last_sync, self.schedule.utc_offset()))
+        else:
+            state = self.sync_state
+        return state if self.warning is None else "%s | %s" % (self.warning, state)
 
     # -- clock ------------------------------------------------------------------------------
     def clock_trusted(self, now):
