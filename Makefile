@@ -47,6 +47,12 @@ test: tools $(VENV)/.installed tests/mp/node_modules/.installed build/wheelhouse
 	$(VENV)/bin/ruff check .
 	$(NO_NETWORK) $(PY) -m pytest -q
 
+# The README's Pi steps in an arm64 Debian bookworm root under qemu, offline (tests/pi_check.sh):
+# needs root, debootstrap and qemu-user-static; the root is cached in build/pi-check/.
+.PHONY: pi-check
+pi-check: $(VENV)/.installed
+	bash tests/pi_check.sh
+
 bench: $(VENV)/.installed tests/mp/node_modules/.installed
 	$(PY) -m pandascreen.bench
 

@@ -281,3 +281,19 @@ def test_feed_port_must_be_a_port_number():
     for bad in (-1, 65536, "8026", True, 2026):  # 2026: the listen_port too
         with pytest.raises(configmod.ConfigError, match="feed_port"):
             configmod.validate(dict(base, feed_port=bad))
+def test_a_refused_upgrade_is_shown_in_the_status_line(tmp_path, monkeypatch):
+    """pandascreen-install --keep-running records why it kept the old venv; the screen says so."""
+    from pandascreen.node import install
+    cfg = {"festival_id": demofest.FESTIVAL_ID, "organisers": [public_key(SEED).hex()], "store": "screen.db"}
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    (tmp_path / install.REFUSED_NAME).write_text("upgrade refused: bundle wheel x.whl is missing\n")
+    seen = []
+    monkeypatch.setattr(app.Device, "run", lambda self, stop, once=False: seen.append(self.status))
+    assert app.main(["--config", str(tmp_path / "config.json"), "--emulate", str(tmp_path / "s.png"),
+                     "--once"]) == 0
+    assert seen and seen[0].startswith("upgrade refused: bundle wheel x.whl is missing")
+    (tmp_path / install.REFUSED_NAME).unlink()
+    seen.clear()
+    assert app.main(["--config", str(tmp_path / "config.json"), "--emulate", str(tmp_path / "s.png"),
+                     "--once"]) == 0
+    assert seen and "upgrade refused" not in seen[0]

@@ -512,3 +512,57 @@ def test_folders_made_under_a_loose_umask_still_pass_the_next_start(tmp_path):
     install.Installer(boot, root, out=io.StringIO(), py_version="3.11", run=FakeSystem()).run()
     for made in ("opt", "opt/pandascreen", install.VENV, install.VENV + "/bin"):
         assert os.stat(os.path.join(root, made)).st_mode & 0o022 == 0, made
+
+
+def test_a_damaged_bundle_keeps_the_working_venv_running_and_says_why(tmp_path):
+    """A newer bundle with a truncated wheel: the unit's pre-start step (--keep-running) leaves the
+    venv that works, exits 0 so the screen starts, and records why in upgrade-refused."""
+    boot, root, folder = _provisioned(tmp_path)
+    fake = FakeSystem()
+    assert install.install(install.Installer(boot, root, out=io.StringIO(), py_version="3.11", run=fake),
+                           keep_running=True) == 0
+    mark = os.path.join(root, install.VENV, install.INSTALLED_MARK)
+    working = open(mark).read()
+    refused = os.path.join(root, "var", "lib", "pandascreen", install.REFUSED_NAME)
+    assert not os.path.exists(refused)
+    new = _write_bundle(tmp_path / "bootfs", ("pandascreen-0.2.0-py3-none-any.whl",))
+    with open(str(new / "pandascreen-0.2.0-py3-none-any.whl"), "r+b") as fh:
+        fh.truncate(10)
+    n = len(fake.calls)
+    err = io.StringIO()
+    assert install.install(install.Installer(boot, root, out=io.StringIO(), py_version="3.11", run=fake),
+                           keep_running=True, err=err) == 0
+    assert not any("install" in c for c in fake.calls[n:])          # pip never touched the venv
+    assert open(mark).read() == working
+    reason = open(refused).read()
+    assert "sha256" in reason and "pandascreen-0.2.0" in reason and len(reason.strip().splitlines()) == 1
+    assert "keeps running" in err.getvalue()
+    # run by hand (install.sh): the same refusal is an error, the reason is recorded too
+    assert install.install(install.Installer(boot, root, out=io.StringIO(), py_version="3.11", run=fake),
+                           err=io.StringIO()) == 2
+    # the bundle copied again: the upgrade happens and the reason is gone
+    _write_bundle(tmp_path / "bootfs", ("pandascreen-0.2.0-py3-none-any.whl",))
+    assert install.install(install.Installer(boot, root, out=io.StringIO(), py_version="3.11", run=fake),
+                           keep_running=True) == 0
+    assert not os.path.exists(refused) and open(mark).read() != working
+
+
+def test_a_damaged_bundle_without_a_working_venv_is_an_error(tmp_path):
+    boot, root, folder = _provisioned(tmp_path)
+    (folder / "gpiozero-2.0.1-py3-none-any.whl").write_bytes(b"trunc")
+    err = io.StringIO()
+    assert install.install(install.Installer(boot, root, out=io.StringIO(), py_version="3.11", run=FakeSystem()),
+                           keep_running=True, err=err) == 2
+    assert "sha256" in err.getvalue()
+    # a venv whose pandascreen no longer imports is not a working one either
+    inst = install.Installer(boot, root, out=io.StringIO(), py_version="3.11", run=FakeSystem())
+    os.makedirs(os.path.join(root, install.VENV, "bin"))
+    open(os.path.join(root, install.VENV, "bin", "python"), "w").close()
+    inst.run_cmd = lambda cmd, **kw: subprocess.CompletedProcess(cmd, 1, "", "ImportError")
+    assert install.install(inst, keep_running=True, err=io.StringIO()) == 2
+
+
+def test_the_unit_keeps_the_working_venv_when_an_upgrade_is_refused():
+    cp = configparser.ConfigParser(strict=False)
+    cp.read_string(install._unit_data().decode())
+    assert "--keep-running" in cp["Service"]["ExecStartPre"].split()

@@ -306,7 +306,7 @@ def test_a_frame_that_cannot_be_drawn_keeps_the_last_good_one_and_is_said_once(m
     assert len(shown) == 1
     real = display.render
 
-    def broken(view, kind, size=None):
+    def broken(view, kind, size=None, page_url=None):
         raise RuntimeError("raqm_layout() failed.")
 
     monkeypatch.setattr(display, "render", broken)
@@ -325,7 +325,7 @@ def test_a_frame_that_cannot_be_drawn_keeps_the_last_good_one_and_is_said_once(m
 def test_a_screen_with_no_good_frame_yet_shows_a_plain_error_frame(monkeypatch, capsys):
     dev, shown, t = _device("hdmi")
 
-    def broken(view, kind, size=None):
+    def broken(view, kind, size=None, page_url=None):
         raise ValueError("no")
 
     monkeypatch.setattr(display, "render", broken)

@@ -297,3 +297,26 @@ def test_missing_boot_partition_is_an_error_not_success(tmp_path, capsys):
     assert install.main(["--boot", str(tmp_path / "nosuchdir"), "--root", str(tmp_path / "root"), "--dry-run"]) == 2
     err = capsys.readouterr().err
     assert "does not exist" in err and "nothing to do" not in err
+
+
+def test_a_conflicting_key_keeps_the_working_screen_running(card):
+    """The unit's pre-start step: a refused key leaves the installed key and venv running, says why."""
+    import subprocess
+    boot, root = card
+    installed = root / "var/lib/pandascreen/device.key"
+    installed.parent.mkdir(parents=True)
+    installed.write_bytes(b"\x01" * 32)
+    vpython = root / install.VENV / "bin" / "python"
+    vpython.parent.mkdir(parents=True)
+    vpython.write_text("")
+    calls = []
+
+    def imports(cmd, **kw):
+        calls.append(cmd)
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    inst = install.Installer(str(boot), str(root), out=io.StringIO(), run=imports)
+    assert install.install(inst, keep_running=True, err=io.StringIO()) == 0
+    assert calls == [[str(vpython), "-c", "import pandascreen.node.app"]]
+    assert "different device key" in (root / "var/lib/pandascreen" / install.REFUSED_NAME).read_text()
+    assert installed.read_bytes() == b"\x01" * 32 and (boot / "pandascreen" / "device.key").exists()

@@ -451,3 +451,51 @@ def test_provision_ntp_for_a_micropython_board(board, tmp_path, capsys):
     assert "--root" in capsys.readouterr().err
     with pytest.raises(configmod.ConfigError):
         configmod.validate(dict(cfg, ntp="10.42.0.1"))
+def _first_boot(bootfs, tmp_path):
+    """What the Pi's first boot does with the card: pandascreen-install moves device.key off it."""
+    from pandascreen.node import install
+    root = tmp_path / "pi-root"
+    root.mkdir(exist_ok=True)
+    install.Installer(str(bootfs), str(root), out=__import__("io").StringIO()).run()
+    return root
+
+
+def test_reprovisioning_a_booted_card_keeps_the_identity_the_pi_holds(bootfs, tmp_path, capsys):
+    assert main(pi_args(bootfs)) == 0
+    seed = (bootfs / "pandascreen" / "device.key").read_bytes()
+    pub = crypto.public_key(seed).hex()
+    root = _first_boot(bootfs, tmp_path)
+    assert not (bootfs / "pandascreen" / "device.key").exists()
+    capsys.readouterr()
+    # again without --key (the route to new peers or a newer bundle): no new key anywhere
+    assert main(pi_args(bootfs, "--peer", "10.0.0.3:2026")) == 0
+    out = capsys.readouterr().out
+    assert not (bootfs / "pandascreen" / "device.key").exists()
+    cfg = json.loads((bootfs / "pandascreen" / "config.json").read_text())
+    assert cfg["device_public_key"] == pub and "device public key: %s" % pub in out
+    assert "10.0.0.3:2026" in cfg["peers"]
+    # and the Pi takes the new config without a key conflict
+    _first_boot(bootfs, tmp_path)
+    assert (root / "var/lib/pandascreen/device.key").read_bytes() == seed
+    # a new identity only on purpose: --new-key alone is refused in one line naming the way
+    assert main(pi_args(bootfs, "--new-key")) == 2
+    err = capsys.readouterr().err
+    assert pub in err and "--new-key --force" in err and len(err.strip().splitlines()) == 1
+    assert json.loads((bootfs / "pandascreen" / "config.json").read_text())["device_public_key"] == pub
+    # a --key file of another identity is refused the same way
+    other = tmp_path / "other.key"
+    fsutil.write_secret(str(other), os.urandom(32))
+    assert main(pi_args(bootfs, "--key", str(other))) == 2
+    assert pub in capsys.readouterr().err
+    assert not (bootfs / "pandascreen" / "device.key").exists()
+    # the same identity's key file is fine
+    same = tmp_path / "same.key"
+    fsutil.write_secret(str(same), seed)
+    assert main(pi_args(bootfs, "--key", str(same))) == 0
+    capsys.readouterr()
+    # on purpose: a new key, the config names it
+    assert main(pi_args(bootfs, "--new-key", "--force")) == 0
+    new = (bootfs / "pandascreen" / "device.key").read_bytes()
+    assert new != seed
+    assert json.loads((bootfs / "pandascreen" / "config.json").read_text())["device_public_key"] == \
+        crypto.public_key(new).hex()

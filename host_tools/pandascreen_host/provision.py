@@ -28,6 +28,9 @@ The device's private key is generated here (os.urandom), written with mode 0600 
 byte (O_EXCL temp file + rename) and never printed; only the public key is shown. (The boot
 partition is FAT: on the Pi its files are readable by every user until moved.) An existing
 device key is never replaced without ``--force`` (and then kept as ``device.key.replaced-TIME``).
+Re-provisioning a card keeps the screen's identity: the key on the card, or, once the Pi's first
+boot has moved it off the card, the ``device_public_key`` its config.json names (no key is written
+then); a new identity takes ``--new-key --force``.
 """
 
 import json
@@ -272,6 +275,38 @@ def choose_key(key_path, new_key, force, existing_target_seed):
     return KeyChoice(new_seed(), "new")
 
 
+def card_public_key(cfg_path):
+    """The ``device_public_key`` a previous provisioning wrote into the card's config.json, or None.
+
+    The Pi's first boot moves device.key off the card (node/install.py) and leaves the config:
+    this public key is then all the card still knows of the screen's identity."""
+    if not os.path.isfile(cfg_path):
+        return None
+    try:
+        cfg = json.loads(read_small(cfg_path, 1 << 20, "config").decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    pub = cfg.get("device_public_key") if isinstance(cfg, dict) else None
+    return pub if isinstance(pub, str) and re.match(r"^[0-9a-f]{64}$", pub) else None
+
+
+def _keep_pi_identity(choice, card_pub, key_path, new_key, force):
+    """A card whose key already moved to the Pi keeps that identity: no key is written (the Pi's
+    installer would refuse a different one and the screen would stay dark) unless the caller asks
+    for a new identity on purpose. Returns the choice to use; ``seed`` None means "keep the Pi's"."""
+    if card_pub is None:
+        return choice
+    if not key_path and not new_key:
+        kept = KeyChoice(None, "pi")
+        kept.public_key = card_pub
+        return kept
+    if public_key_hex(choice.seed) == card_pub or force:
+        return choice
+    raise UserError("this card's screen has device public key %s (its private key is on the Pi); "
+                    "re-provisioning keeps it without --key/--new-key, or pass --new-key --force to give "
+                    "the screen a new identity" % card_pub)
+
+
 def _target_conflict(choice, existing, where, force):
     """Refuse to replace a different key already on the device unless --force."""
     if existing is None or existing == choice.seed:
@@ -442,6 +477,9 @@ def provision_pi(args, board, cfg_parts, out):
     existing = load_seed(key_target) if os.path.exists(key_target) else None
     choice = choose_key(getattr(args, "key", None), getattr(args, "new_key", False), force, existing)
     replace_target = _target_conflict(choice, existing, key_target, force)
+    if existing is None:
+        choice = _keep_pi_identity(choice, card_public_key(os.path.join(folder, CONFIG_NAME)),
+                                   getattr(args, "key", None), getattr(args, "new_key", False), force)
     wifi = cfg_parts["wifi"]
     fresh = is_fresh_image(boot)
     custom_path = os.path.join(boot, "custom.toml")
@@ -455,7 +493,7 @@ def provision_pi(args, board, cfg_parts, out):
         if not ours and not force:
             raise UserError("%s already exists and was not written by pandascreen-host; pass --force to "
                             "replace it (it is kept as custom.toml.replaced-TIME)" % custom_path)
-    pub = public_key_hex(choice.seed)
+    pub = choice.public_key if choice.seed is None else public_key_hex(choice.seed)
     cfg = build_config(board, cfg_parts["festival_id"], cfg_parts["peers"], cfg_parts["organisers"], pub,
                        cfg_parts["listen_port"], wifi, cfg_parts["group"])
 
@@ -464,7 +502,9 @@ def provision_pi(args, board, cfg_parts, out):
     os.makedirs(folder, exist_ok=True)
     if replace_target:
         out.write("kept the old device key as %s\n" % backup_secret(key_target))
-    if existing != choice.seed:
+    if choice.seed is None:
+        out.write("kept the screen's identity: its device key is on the Pi, none written to the card\n")
+    elif existing != choice.seed:
         write_secret(key_target, choice.seed, overwrite=replace_target, what="device key")
         out.write("wrote %s\n" % key_target)
     else:

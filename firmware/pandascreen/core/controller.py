@@ -89,6 +89,7 @@ class Controller:
         self.overview = False  # a long press: every venue at once, until the screen returns home
         self.sync_state = STARTING
         self.notice = None  # e.g. "store reset: resync" (node/snapshot.py) until the next sync
+        self.warning = None  # e.g. why the installer refused an upgrade (node/install.py): always shown
         self.last_sync = None  # when a peer was last heard: a sync succeeded, or a found peer was live
         self._sync_started = None
         self.schedule = None
@@ -260,15 +261,19 @@ class Controller:
         """"starting", "synced HH:MM" (festival local time the newest data was heard), "stale HH:MM"
         (nothing heard from any peer for STALE_AFTER), "offline" or "no peers"."""
         if self.notice is not None and self.sync_state != SYNCED:
-            return self.notice
-        if self.sync_state == SYNCED and self.last_sync is not None:
+            state = self.notice
+        elif self.sync_state == SYNCED and self.last_sync is not None:
             now = int(self.clock() if now is None else now)
             at = layout.hhmm(self.last_sync, self.schedule.zone())
             if now - self.last_sync >= STALE_AFTER:
-                return "%s %s" % (STALE, at) if trusted else STALE
-            if trusted and not self.refresh_policy.absolute_times:
-                return "%s %s" % (SYNCED, at)
-        return self.sync_state
+                state = "%s %s" % (STALE, at) if trusted else STALE
+            elif trusted and not self.refresh_policy.absolute_times:
+                state = "%s %s" % (SYNCED, at)
+            else:
+                state = self.sync_state
+        else:
+            state = self.sync_state
+        return state if self.warning is None else "%s | %s" % (self.warning, state)
 
     # -- clock ------------------------------------------------------------------------------
     def screen_time(self, now):

@@ -297,6 +297,21 @@ def _open_fleet_store(cfg, store_path, device):
         return None
 
 
+def upgrade_refusal(folder):
+    """The line pandascreen-install left in ``folder`` when it kept this venv running instead of
+    installing a damaged bundle (node/install.py), or None: the screen shows it until fixed."""
+    from pandascreen.node.install import REFUSED_NAME
+    try:
+        with open(os.path.join(folder, REFUSED_NAME), "rb") as fh:
+            line = fh.read(600).decode("utf-8", "replace").strip().splitlines()
+    except OSError:
+        return None
+    if not line:
+        return None
+    _log(line[0])
+    return line[0][:200]
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="pandascreen", description="Festival now/next screen (p2panda peer)")
     ap.add_argument("--config", required=True, help="config.json written by `pandascreen-host provision`")
@@ -332,6 +347,7 @@ def main(argv=None):
         return 2
     device = Device(cfg, store, screen, time_file=TimeFile(store_path + ".last-time"))
     device.controller.notice = notice
+    device.controller.warning = upgrade_refusal(os.path.dirname(store_path))
     device.snapshot_to = store_path
     server = feed_server = program_page = None
     if not args.no_serve and not args.once and cfg["listen_port"]:

@@ -20,6 +20,12 @@ into place, idempotently (safe to run at every boot; the service runs it before 
   visible to gpiozero). Other files beside the bundle are named and ignored. The installed
   manifest is kept in the venv: the same bundle again does nothing, a different one upgrades.
 
+A refused step (a damaged or partial bundle, a different key) never leaves the screen dark: with
+``--keep-running`` (the unit's pre-start step) the run exits 0 when the venv still imports
+pandascreen, so the screen keeps running what worked; the reason is recorded in
+``ROOT/var/lib/pandascreen/upgrade-refused`` (shown in the screen's status line, removed by the
+next run that succeeds). Without a working venv it exits 2.
+
 Secrets are never printed. The service user owns /var/lib/pandascreen and anyone with the card owns
 the boot partition, so reads and writes go through ``rootfs`` (no symlinks followed, no special
 files opened, folders root trusts later must be root's alone).
@@ -47,6 +53,8 @@ BUNDLE_MANIFEST = "MANIFEST.json"      # written by host_tools/pandascreen_host/
 INSTALLED_MARK = "pandascreen-bundle.json"
 SCRATCH_PREFIX = ".verified-wheels-"   # beside the venv: the copies pip installs from
 PIP_TIMEOUT = 1800
+REFUSED_NAME = "upgrade-refused"       # in /var/lib/pandascreen: why the last run refused (node/app.py)
+APP_IMPORT_TIMEOUT = 120
 KEY_READ_LIMIT = 4096                  # a device key is 32 bytes; anything far larger is not one
 _WHEEL_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+!-]*\.whl$")   # a file name, never a path
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -307,6 +315,33 @@ class Installer:
             write_atomic(mark, wanted, 0o644)
         return True
 
+    def working_venv(self):
+        """True when the installed venv's Python imports the screen's app (what ExecStart runs)."""
+        vpython = os.path.join(self.venv_dir, "bin", "python")
+        if not os.path.exists(vpython):
+            return False
+        try:
+            r = self.run_cmd([vpython, "-c", "import pandascreen.node.app"], capture_output=True, text=True,
+                             timeout=APP_IMPORT_TIMEOUT, env=_child_env())
+        except (OSError, subprocess.SubprocessError):
+            return False
+        return r.returncode == 0
+
+    def record_refusal(self, reason):
+        """Write why this run refused (one line) where the screen's app reads it; None clears it."""
+        path = os.path.join(self.lib, REFUSED_NAME)
+        if self.dry_run:
+            return
+        if reason is None:
+            if os.path.lexists(path):
+                os.remove(path)
+            return
+        self.trusted(os.path.dirname(self.lib))
+        owner = _owner()
+        make_dir(self.lib, 0o700, owner)
+        line = " ".join(str(reason).split())[:500] + "\n"
+        write_atomic(path, line.encode("utf-8"), 0o644, owner)
+
     def service(self, data):
         dst_dir = os.path.join(self.root, "etc", "systemd", "system")
         dst = os.path.join(dst_dir, UNIT_NAME)
@@ -345,23 +380,43 @@ class Installer:
         return self.actions
 
 
+def install(installer, enable_service=False, keep_running=False, err=None):
+    """Run ``installer``; the exit code. A refusal is recorded when a working venv remains, and
+    with ``keep_running`` that venv keeps the screen running (exit 0) instead of a dark screen."""
+    err = err or sys.stderr
+    try:
+        installer.run(enable_service)
+    except (InstallError, OSError) as e:
+        working = installer.working_venv()
+        if working:
+            try:
+                installer.record_refusal("upgrade refused: %s" % e)
+            except (InstallError, OSError) as e2:
+                err.write("warning: cannot record the refusal: %s\n" % e2)
+        if working and keep_running:
+            err.write("error: %s\nthe installed pandascreen keeps running (reason in %s)\n"
+                      % (e, os.path.join(installer.lib, REFUSED_NAME)))
+            return 0
+        err.write("error: %s\n" % e)
+        return 2
+    installer.record_refusal(None)
+    return 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="pandascreen-install", description=__doc__.split("\n")[0])
     ap.add_argument("--boot", default="/boot/firmware", help="boot partition (default /boot/firmware)")
     ap.add_argument("--root", default="/", help="root of the installed system (default /)")
     ap.add_argument("--enable-service", action="store_true", help="install and enable the systemd unit")
     ap.add_argument("--dry-run", action="store_true", help="say what would be done, change nothing")
+    ap.add_argument("--keep-running", action="store_true",
+                    help="exit 0 when a step is refused but the installed venv works (the unit's pre-start)")
     args = ap.parse_args(argv)
     if not os.path.isdir(args.boot):
         print("error: boot partition %s does not exist (is the SD card mounted? pass --boot DIR)" % args.boot,
               file=sys.stderr)
         return 2
-    try:
-        Installer(args.boot, args.root, args.dry_run).run(args.enable_service)
-    except (InstallError, OSError) as e:
-        print("error: %s" % e, file=sys.stderr)
-        return 2
-    return 0
+    return install(Installer(args.boot, args.root, args.dry_run), args.enable_service, args.keep_running)
 
 
 if __name__ == "__main__":
