@@ -1,4 +1,5 @@
 import json
+import threading
 
 import pytest
 
@@ -281,3 +282,32 @@ def test_feed_port_must_be_a_port_number():
     for bad in (-1, 65536, "8026", True, 2026):  # 2026: the listen_port too
         with pytest.raises(configmod.ConfigError, match="feed_port"):
             configmod.validate(dict(base, feed_port=bad))
+
+
+def test_an_idle_screen_loop_sleeps_until_the_minute_turns_not_every_second():
+    store, log = organiser()
+    now = [demofest.DAY_START + 3600 + 57]  # three seconds before a minute turns
+    dev = app.Device(config_for(), store, type("Screen", (), {"show": lambda self, img: None})(),
+                     clock=lambda: now[0])
+    stop = threading.Event()
+    waits = []
+
+    class Wake:
+        def wait(self, timeout):
+            waits.append(timeout)
+            now[0] += timeout
+            if len(waits) >= 14:
+                stop.set()
+
+        def set(self):
+            pass
+
+        def clear(self):
+            pass
+
+    dev.wake = Wake()
+    dev.run(stop)
+    # it wakes just after the minute turns (the frame changes then), then every LOOP_WAIT_MAX
+    assert 3.0 <= waits[0] <= 3.1
+    assert all(w <= app.Device.LOOP_WAIT_MAX for w in waits)
+    assert sum(waits[1:13]) >= 59.0  # twelve wake-ups a minute, not sixty
