@@ -343,11 +343,14 @@ def advertised_addresses(node):
     return out
 
 
-def start_for_node(node, say=None, max_peers=8, dial_timeout=8.0):
+def start_for_node(node, say=None, max_peers=None, dial_timeout=8.0):
     """Announce ``node`` (an ``IrohNode``) on the LAN and dial the signed peers found; the one
     call the Pi app and ``serve`` make.  Returns the started ``Discovery`` or None (said in one
     line) when mDNS cannot run here; configured peers work either way."""
     say = say or (lambda line: log.info("%s", line))
+    if max_peers is None:  # the peers the node keeps (node/liveness.py says why)
+        from pandascreen.node.liveness import MAX_PEERS
+        max_peers = getattr(node, "max_peers", MAX_PEERS)
     addrs = advertised_addresses(node)
     if not addrs:
         say("mDNS off: the iroh node has no IPv4 address to announce")

@@ -23,9 +23,9 @@ screen, the organiser's ``pandascreen-host serve`` and a Rust p2panda Node speak
 Everything runs on one asyncio loop in a background thread, so callers (the screen's loop, the
 host CLI) only see blocking, time-bounded calls and never wait on a dead peer: ``sync(peer)``
 returns once the first sync is done (or fails within ``timeout``); live sessions and
-reconnecting to wanted peers go on in the background.  A peer that vanishes without closing
-(power cut, kill -9) is noticed within ``dead_after`` seconds from the QUIC packet counters: iroh's
-Python API exposes no idle-timeout setting, and its own idle timeout is about 30 s.
+reconnecting to wanted peers go on in the background.  How many peers a node keeps, when a
+silent one counts as gone (a slow but alive one keeps its session), how redials back off and
+how often a plain resync runs beside live mode: node/liveness.py.
 """
 
 import asyncio
@@ -277,7 +277,8 @@ class IrohNode:
     called from the node's thread whenever a session changed the festival store; ``say(line)`` gets one
     line per event (peer connected, what it holds, operations sent, errors).
     ``max_links``, ``max_per_address``, ``session_deadline``, ``live_idle``, ``live_lifetime``:
-    what a peer can make the node hold (defaults and reasons in node/iroh_limits.py).
+    what a peer can make the node hold (defaults and reasons in node/iroh_limits.py);
+    ``dead_after``, ``max_peers``, ``resync_every`` (0: none): node/liveness.py.
     The stores must be safe to use from another thread (``SqliteStore`` is).
     """
 
