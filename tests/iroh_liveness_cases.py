@@ -185,3 +185,14 @@ def test_resync_repairs_a_live_message_that_was_lost(nodes):
     assert wait_for(lambda: len([l for l in scr.status() if l["live"]]) == 1, 3.0), scr.status()
     assert not live_link.ended
     assert not scr.errors and not org.errors, scr.errors + org.errors
+
+
+def test_a_quiet_live_session_on_a_node_with_room_is_not_closed_at_the_idle_limit(nodes):
+    # a night without changes: the festival topic's live sessions carry no byte for hours
+    org, _ = nodes(ORG, "org", live_idle=1.0)
+    scr, _ = nodes(SCREEN_1, "s1", serve=False)
+    scr.sync(org.ticket())
+    wait_for(lambda: False, 4.0)
+    assert not any("nothing from the peer" in line for line in org.lines), org.lines
+    assert len([line for line in org.lines if "connected" in line]) == 1
+    assert [l["live"] for l in org.status()] == [True]

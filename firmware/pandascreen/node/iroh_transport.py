@@ -1075,11 +1075,17 @@ class IrohNode:
         if link.role != ACCEPTOR or s is None or not s.in_live_mode:
             return None
         now = time.monotonic()
-        if now - link.last_heard > self.live_idle:
-            return "closed: nothing from the peer for %.0fs (limit %gs)" % (now - link.last_heard, self.live_idle)
+        # a festival can be quiet for hours: the idle limit frees slots only when they run short
+        if now - link.last_heard > self.live_idle and self._crowded():
+            return "closed: nothing from the peer for %.0fs (limit %gs while the node is over half full)" % (
+                now - link.last_heard, self.live_idle)
         if now - link.started > self.live_lifetime:
             return "closed at the live session lifetime of %gs; the peer may redial" % self.live_lifetime
         return None
+
+    def _crowded(self):
+        """At least half of ``max_links`` sessions run (iroh_limits.LIVE_IDLE applies then)."""
+        return sum(1 for l in self.links if not l.ended) * 2 >= self.max_links
 
     def _pull(self, link):
         """Queue Live for what the store got since this link last looked."""
