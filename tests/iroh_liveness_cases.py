@@ -196,3 +196,24 @@ def test_a_quiet_live_session_on_a_node_with_room_is_not_closed_at_the_idle_limi
     assert not any("nothing from the peer" in line for line in org.lines), org.lines
     assert len([line for line in org.lines if "connected" in line]) == 1
     assert [l["live"] for l in org.status()] == [True]
+
+
+def test_two_screens_that_dial_each_other_at_once_keep_one_live_session(nodes):
+    from pandascreen.node.iroh_transport import parse_peer
+    a, a_store = nodes(SCREEN_1, "a")
+    b, b_store = nodes(SCREEN_2, "b")
+    a.sync(b.ticket())
+    # b dials a as well, as when both found each other by mDNS at the same moment (a plain
+    # b.sync would see the live session and not dial)
+    peer = parse_peer(a.ticket())
+    b._submit(b._dial(b.subs[0], peer, ("twin",), 5.0)).result(10)
+    assert wait_for(lambda: len([l for l in a.status() if l["live"]]) == 1
+                    and len([l for l in b.status() if l["live"]]) == 1, 6.0), (a.status(), b.status())
+    assert wait_for(lambda: any("both dialled at once" in line for line in a.lines + b.lines), 3.0), a.lines + b.lines
+    publish(a_store, SCREEN_1, 1)
+    a.notify()
+    assert wait_for(lambda: b_store.count() == 1, 3.0)
+    publish(b_store, SCREEN_2, 1)
+    b.notify()
+    assert wait_for(lambda: a_store.count() == 1, 3.0)
+    assert not a.errors and not b.errors, a.errors + b.errors

@@ -283,7 +283,7 @@ class IrohNode:
     """
 
     def __init__(self, store, topic, seed, bind="0.0.0.0:0", network_id=DEFAULT_NETWORK_ID,
-                 serve=True, live=True, timeout=10.0, connect_timeout=5.0, dead_after=liveness.DEAD_AFTER,
+                 serve=True, live=True, timeout=10.0, connect_timeout=10.0, dead_after=liveness.DEAD_AFTER,
                  default_node_ids=(), on_change=None, say=None, poll_interval=1.0,
                  max_links=iroh_limits.MAX_LINKS, reconnect=True, max_per_address=iroh_limits.MAX_PER_ADDRESS,
                  session_deadline=iroh_limits.SESSION_DEADLINE, live_idle=iroh_limits.LIVE_IDLE,
@@ -1083,6 +1083,30 @@ class IrohNode:
             return "closed at the live session lifetime of %gs; the peer may redial" % self.live_lifetime
         return None
 
+    def _dedupe(self, link):
+        """Two screens that found each other dial each other at once: two live sessions of one
+        topic between the same pair carry every change twice (and relay it twice).  Both sides
+        keep the one the node with the smaller id dialled; the other node, which dialled the
+        second one, ends it with Close (one side only, so the two Closes never cross)."""
+        twins = [l for l in self._live_links() if l.sub is link.sub and l.remote_id == link.remote_id
+                 and l.live is not False]
+        if len(twins) < 2:
+            return
+        keep_role = INITIATOR if self.node_id_bytes < link.remote_id else ACCEPTOR
+        keep = [l for l in twins if l.role == keep_role][:1] or twins[:1]
+        for l in twins:
+            if l is not keep[0] and l.role == INITIATOR and l.end_reason is None:
+                l.end_reason = "a second live session with that peer (both dialled at once); the other one stays"
+                # after this turn of the writer (which may be reporting right now): Close is then sent
+                # before the stream ends
+                asyncio.get_running_loop().call_soon(self._close_live, l)
+
+    @staticmethod
+    def _close_live(link):
+        if not link.ended and link.session is not None:
+            link.session.close()
+            link.wake.set()
+
     def _crowded(self):
         """At least half of ``max_links`` sessions run (iroh_limits.LIVE_IDLE applies then)."""
         return sum(1 for l in self.links if not l.ended) * 2 >= self.max_links
@@ -1122,6 +1146,7 @@ class IrohNode:
             link.synced.set()
             if s.in_live_mode:
                 self._back(link, alone=not any(l is not link and l.sub is link.sub for l in self._live_links()))
+                self._dedupe(link)
 
     def _summary(self, link):
         s = link.session
