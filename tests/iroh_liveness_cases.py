@@ -217,3 +217,18 @@ def test_two_screens_that_dial_each_other_at_once_keep_one_live_session(nodes):
     b.notify()
     assert wait_for(lambda: a_store.count() == 1, 3.0)
     assert not a.errors and not b.errors, a.errors + b.errors
+
+
+def test_live_push_skips_what_the_peers_have_said_it_holds(tmp_path):
+    from pandascreen.node.iroh_transport import _unheld
+    store = SqliteStore(str(tmp_path / "s.db"))
+    try:
+        publish(store, ORG, 5)
+        ops = list(store.all_operations(LOG))
+        pk = public_key(ORG)
+        assert _unheld(ops, None) == ops
+        assert [op.seq_num for op in _unheld(ops, {pk: {LOG: 2}})] == [3, 4]
+        assert _unheld(ops, {pk: {LOG: 4}}) == []
+        assert _unheld(ops, {bytes(32): {LOG: 9}}) == ops  # another author's log says nothing
+    finally:
+        store.close()

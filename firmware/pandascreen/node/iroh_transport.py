@@ -205,6 +205,14 @@ def _relayable(store, ops):
     return out
 
 
+def _unheld(ops, heights):
+    """The operations a peer's Have did not say it holds: a screen that joins while its peers
+    already hold the program takes it in and must not push all of it back to each of them."""
+    if not heights:
+        return ops
+    return [op for op in ops if (heights.get(op.public_key) or {}).get(op.log_id, -1) < op.seq_num]
+
+
 class Subscription:
     """One topic a node syncs: its 32-byte topic, the store its log lives in (log id =
     BLAKE3(topic)), a label for the event lines (None for the festival's own topic)."""
@@ -1121,7 +1129,7 @@ class IrohNode:
         if ops is None:  # a prune since (every fleet status prunes): offer the whole log, the dedup set filters
             ops = list(store.all_operations(log_id))
         link.cursor = v
-        ops = _relayable(store, ops)
+        ops = _unheld(_relayable(store, ops), link.session.remote_heights)
         n = link.session.push(ops)
         if n:
             self._event("%s: sent %d live operation(s)" % (link.name, n))
