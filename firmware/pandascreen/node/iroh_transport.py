@@ -584,7 +584,8 @@ class IrohNode:
         if background and entry is not None:
             raise SyncError("not connected to %s, redialling in the background (last: %s)"
                             % (peer, entry.get("last_error") or "connecting"))
-        if self.live and self.reconnect and not self._stopping and entry is None and self._room_for(sub):
+        if (self.live and self.reconnect and not self._stopping and entry is None
+                and (set(peer.node_ids) & set(self.default_node_ids) or self._room_for(sub))):
             entry = self._wanted[key] = {"spec": peer_spec, "peer": peer, "sub": sub,
                                          "redial": liveness.Redial(time.monotonic())}
         try:
@@ -597,7 +598,8 @@ class IrohNode:
     def _room_for(self, sub):
         """Keep at most ``max_peers`` wanted peers per topic (node/liveness.py says why): when
         full, one that is away makes room; when none is, the newcomer is dialled once, not kept."""
-        mine = [k for k, e in self._wanted.items() if e["sub"] is sub]
+        mine = [k for k, e in self._wanted.items() if e["sub"] is sub
+                and not set(e["peer"].node_ids) & set(self.default_node_ids)]  # organisers: always kept
         if len(mine) < self.max_peers:
             return True
         away = [k for k in mine if self._wanted[k].get("last_error") and not self._linked(sub, self._wanted[k]["peer"])]
