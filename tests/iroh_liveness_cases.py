@@ -1,6 +1,7 @@
 """A node keeps its sync peers through a bad night (node/liveness.py): a peer starved of CPU
 keeps its live session, redials after a cut are spread and come soon once the network is back,
 and a live message lost on the way is repaired by the periodic resync.  Every wait is bounded."""
+import asyncio
 import logging
 import os
 import random
@@ -232,3 +233,28 @@ def test_live_push_skips_what_the_peers_have_said_it_holds(tmp_path):
         assert _unheld(ops, {bytes(32): {LOG: 9}}) == ops  # another author's log says nothing
     finally:
         store.close()
+
+
+def test_a_slow_first_sync_goes_on_when_the_caller_stops_waiting(nodes):
+    org, org_store = nodes(ORG, "org")
+    scr, scr_store = nodes(SCREEN_1, "s1")
+    publish(org_store, ORG, 300)
+    # the organiser is loaded: it sends, but slowly; the screen's caller waits only 1 s
+    from pandascreen.node import iroh_transport
+    link_writer = iroh_transport.IrohNode._writer
+
+    async def slow_writer(self, link):
+        orig = link.send.write_all
+
+        async def write_all(data):
+            await asyncio.sleep(0.3)
+            return await orig(data)
+        link.send.write_all = write_all
+        return await link_writer(self, link)
+
+    org._writer = slow_writer.__get__(org)
+    with pytest.raises(Exception, match="still under way"):
+        scr.sync(org.ticket(), timeout=1.0)
+    assert wait_for(lambda: scr_store.count() == 300, 20.0), scr.lines + org.lines
+    assert wait_for(lambda: any(l["live"] for l in scr.status()), 5.0)
+    assert len([line for line in org.lines if "connected" in line]) == 1  # not aborted, not redialled

@@ -579,6 +579,18 @@ class IrohNode:
                 st = link.status()
                 st["already_live"] = True
                 return st
+        for link in self.links:
+            if (not link.ended and link.sub is sub and link.remote_id in peer.node_ids and link.role == INITIATOR
+                    and not link.synced.is_set() and link.live is not False):
+                # a sync with that peer is under way: wait for it rather than dial a second one
+                end = time.monotonic() + timeout
+                while not link.synced.is_set() and not link.ended and time.monotonic() < end:
+                    await asyncio.sleep(0.25)
+                if link.synced.is_set():
+                    return link.status()
+                if link.ended:
+                    raise SyncError(link.error or "the session with %s ended before the sync finished" % peer)
+                raise SyncError("sync with %s still under way; it goes on in the background" % peer)
         key = (sub.topic, str(peer))
         entry = self._wanted.get(key)
         if background and entry is not None:
@@ -632,6 +644,11 @@ class IrohNode:
                 self._wanted.pop(key, None)
                 self._no_topic.add(key)
             raise SyncError(link.error or "the session with %s ended before the sync finished" % peer)
+        if link.session is not None and time.monotonic() - link.last_progress < self.timeout:
+            # a loaded peer sends slowly but sends: the caller stops waiting, the sync goes on
+            # (bounded by the session's own progress timeout and deadline)
+            raise SyncError("sync with %s still under way after %gs; it goes on in the background"
+                            % (peer, timeout))
         self._abort(link, "no sync within %gs" % timeout)
         raise SyncError("sync with %s did not finish within %gs" % (peer, timeout))
 
