@@ -258,3 +258,19 @@ def test_a_slow_first_sync_goes_on_when_the_caller_stops_waiting(nodes):
     assert wait_for(lambda: scr_store.count() == 300, 20.0), scr.lines + org.lines
     assert wait_for(lambda: any(l["live"] for l in scr.status()), 5.0)
     assert len([line for line in org.lines if "connected" in line]) == 1  # not aborted, not redialled
+
+
+def test_a_caller_that_gives_up_on_a_dial_leaves_no_task_error(nodes, caplog):
+    # the dial outlives its caller (sync's own bound is shorter than the connect timeout)
+    scr, _ = nodes(SCREEN_1, "s1", connect_timeout=3.0, timeout=0.5)
+    hole = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    hole.bind(("127.0.0.1", 0))  # swallows everything
+    try:
+        with pytest.raises(Exception):
+            scr.sync("%s@127.0.0.1:%d" % (public_key(ORG).hex(), hole.getsockname()[1]), timeout=0.2)
+        import gc
+        wait_for(lambda: False, 5.0)  # past the dial's own end (iroh gives up after its timeout)
+        gc.collect()
+    finally:
+        hole.close()
+    # the fixture checks that no task error went unretrieved

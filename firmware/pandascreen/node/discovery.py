@@ -348,7 +348,7 @@ def advertised_addresses(node):
     return out
 
 
-def start_for_node(node, say=None, max_peers=None, dial_timeout=8.0):
+def start_for_node(node, say=None, max_peers=None, dial_timeout=15.0):
     """Announce ``node`` (an ``IrohNode``) on the LAN and dial the signed peers found; the one
     call the Pi app and ``serve`` make.  Returns the started ``Discovery`` or None (said in one
     line) when mDNS cannot run here; configured peers work either way."""

@@ -657,7 +657,11 @@ class IrohNode:
         for node_id in peer.node_ids:
             addr = iroh.EndpointAddr(iroh.EndpointId.from_bytes(node_id), None, [peer.addr])
             fut = asyncio.ensure_future(self._endpoint.connect(addr, self.alpn))
-            done, _ = await asyncio.wait({fut}, timeout=self.connect_timeout)
+            try:
+                done, _ = await asyncio.wait({fut}, timeout=self.connect_timeout)
+            except asyncio.CancelledError:  # the caller gave up: the dial's own end is retrieved
+                discard(fut)
+                raise
             if not done:
                 discard(fut)
                 if not probe:  # a redial of a peer that is away: the first failure said why
