@@ -108,6 +108,28 @@ def test_peer_table_is_bounded(started):
         zc.close()
 
 
+def test_the_organiser_is_dialled_even_when_the_peer_table_is_full(started):
+    from zeroconf import Zeroconf
+    found = []
+    org_seed = bytes([60] * 32)
+    org_id = signing_key(org_seed).public_key
+    started(Discovery(bytes([1] * 32), 4001, lambda n, ad: found.append(n) or True, addresses=LO, interfaces=LO,
+                      max_peers=2, always=[org_id]))
+    zc = Zeroconf(interfaces=LO)
+    try:
+        for i in range(3):  # other screens first: they fill the table
+            seed = bytes([50 + i] * 32)
+            _blast(zc, z32_encode(signing_key(seed).public_key), 4200 + i,
+                   {b"user-data": user_data(seed, [("127.0.0.1", 4200 + i)], now_timestamp()).encode()})
+        assert wait_for(lambda: len(found) >= 2, 15)
+        _blast(zc, z32_encode(org_id), 4299,
+               {b"user-data": user_data(org_seed, [("127.0.0.1", 4299)], now_timestamp()).encode()})
+        assert wait_for(lambda: org_id in found, 15)
+        assert len([n for n in found if n != org_id]) == 2
+    finally:
+        zc.close()
+
+
 def _iroh_pair(tmp_path, topic_b="discofest"):
     from pandascreen.node.iroh_transport import IrohNode
     from pandascreen.node.sqlite_store import SqliteStore

@@ -229,7 +229,7 @@ def test_choose_eviction_takes_the_idlest_of_the_heaviest_address():
 
 
 def test_a_silent_live_session_is_closed_at_the_idle_limit_and_an_honest_peer_redials(nodes):
-    org, org_store = nodes(ORG, "org", live_idle=1.0)
+    org, org_store = nodes(ORG, "org", live_idle=1.0, max_links=2)  # one session: half full
     screen, screen_store = nodes(SCREEN, "screen", serve=False)
     screen.sync(org.ticket())
     assert wait_for(lambda: any("nothing from the peer for" in l for l in org.lines), 5.0), org.lines

@@ -1,4 +1,5 @@
 import json
+import threading
 
 import pytest
 
@@ -297,3 +298,32 @@ def test_a_refused_upgrade_is_shown_in_the_status_line(tmp_path, monkeypatch):
     assert app.main(["--config", str(tmp_path / "config.json"), "--emulate", str(tmp_path / "s.png"),
                      "--once"]) == 0
     assert seen and "upgrade refused" not in seen[0]
+
+
+def test_an_idle_screen_loop_sleeps_until_the_minute_turns_not_every_second():
+    store, log = organiser()
+    now = [demofest.DAY_START + 3600 + 57]  # three seconds before a minute turns
+    dev = app.Device(config_for(), store, type("Screen", (), {"show": lambda self, img: None})(),
+                     clock=lambda: now[0])
+    stop = threading.Event()
+    waits = []
+
+    class Wake:
+        def wait(self, timeout):
+            waits.append(timeout)
+            now[0] += timeout
+            if len(waits) >= 14:
+                stop.set()
+
+        def set(self):
+            pass
+
+        def clear(self):
+            pass
+
+    dev.wake = Wake()
+    dev.run(stop)
+    # it wakes just after the minute turns (the frame changes then), then every LOOP_WAIT_MAX
+    assert 3.0 <= waits[0] <= 3.1
+    assert all(w <= app.Device.LOOP_WAIT_MAX for w in waits)
+    assert sum(waits[1:13]) >= 59.0  # twelve wake-ups a minute, not sixty

@@ -211,8 +211,17 @@ class Device:
                     self.fleet_report.tick()
             if once:
                 return
-            self.wake.wait(1.0)  # a live update redraws at once, else once a second
+            self.wake.wait(self.idle_wait())  # a live update redraws at once
             self.wake.clear()
+
+    LOOP_WAIT_MAX = 5.0  # seconds the loop sleeps at most: stop, sync and fleet report checks
+
+    def idle_wait(self):
+        """Seconds to sleep when nothing happens: until the next minute (a frame changes only
+        with the minute, a change in the store wakes the loop at once), at most
+        ``LOOP_WAIT_MAX``; an idle screen wakes a few times a minute, not every second."""
+        now = self.clock()
+        return max(0.05, min(self.LOOP_WAIT_MAX, 60.0 - now % 60.0 + 0.05))
 
 
 def _is_iroh_peer(peer):

@@ -23,7 +23,9 @@ ALPN, which includes the network id, and the topic handshake).  So a peer of ano
 found, dialled once, and then dropped by the topic handshake (``IrohNode`` logs it); its node
 id is then remembered as foreign and never dialled again.
 
-Bounded: at most ``max_peers`` reachable peers are kept and dialled (an unreachable one frees
+Bounded: at most ``max_peers`` reachable peers are kept and dialled, and beside them the
+organisers' nodes (``always``: where the program comes from, so a screen whose slots went to
+other screens first still dials ``serve`` when it appears; an unreachable one frees
 its slot and is tried again on its next announcement; a restarted node signs a newer timestamp
 and is dialled again); a flood of announcements only costs a bounded queue and rate-limited log
 lines; a peer that resolves but never answers costs one bounded dial in the worker thread, never
@@ -167,7 +169,7 @@ class Discovery:
     """
 
     def __init__(self, seed, port, add_peer, addresses=None, interfaces=None, max_peers=16,
-                 log_every=50, advertise=True):
+                 log_every=50, advertise=True, always=()):
         self.seed = bytes(seed)
         self.node_id = signing_key(self.seed).public_key
         self.port = int(port)
@@ -175,6 +177,7 @@ class Discovery:
         self.addresses = list(addresses or [])
         self.interfaces = interfaces
         self.max_peers = max_peers
+        self.always = set(bytes(k) for k in always)  # node ids dialled beyond max_peers (the organisers')
         self.log_every = log_every
         self.advertise = advertise
         self.peers = {}       # node id -> [(ip, port)]
@@ -288,7 +291,7 @@ class Discovery:
                 continue
             if self.peers.get(node_id) == addrs and self._stamps.get(node_id, ts) >= ts:
                 continue  # nothing new (a restarted node signs a newer timestamp: dial it again)
-            if node_id not in self.peers and len(self.peers) >= self.max_peers:
+            if node_id not in self.peers and len(self.peers) >= self.max_peers and node_id not in self.always:
                 self._reject(name, "already %d peers" % self.max_peers, "limit")
                 continue
             self.peers[node_id] = addrs
@@ -319,6 +322,8 @@ def iroh_add_peer(node, timeout=8.0):
             msg = str(e)
             if "does not sync this festival" in msg or "topic handshake" in msg or "ALPN" in msg:
                 return False
+            if "still under way" in msg:  # reachable, and syncing: keep it
+                return True
             log.info("mDNS peer %s: %s", spec[:16], msg)
             return None
         return True
@@ -343,11 +348,14 @@ def advertised_addresses(node):
     return out
 
 
-def start_for_node(node, say=None, max_peers=8, dial_timeout=8.0):
+def start_for_node(node, say=None, max_peers=None, dial_timeout=15.0):
     """Announce ``node`` (an ``IrohNode``) on the LAN and dial the signed peers found; the one
     call the Pi app and ``serve`` make.  Returns the started ``Discovery`` or None (said in one
     line) when mDNS cannot run here; configured peers work either way."""
     say = say or (lambda line: log.info("%s", line))
+    if max_peers is None:  # the peers the node keeps (node/liveness.py says why)
+        from pandascreen.node.liveness import MAX_PEERS
+        max_peers = getattr(node, "max_peers", MAX_PEERS)
     addrs = advertised_addresses(node)
     if not addrs:
         say("mDNS off: the iroh node has no IPv4 address to announce")
@@ -355,7 +363,7 @@ def start_for_node(node, say=None, max_peers=8, dial_timeout=8.0):
     try:
         d = Discovery(node.seed, addrs[0][1], iroh_add_peer(node, timeout=dial_timeout),
                       addresses=[h for h, _ in addrs], interfaces=[h for h, _ in addrs],
-                      max_peers=max_peers).start()
+                      max_peers=max_peers, always=getattr(node, "default_node_ids", ())).start()
     except Exception as e:  # no zeroconf, no multicast route, port 5353 refused
         say("mDNS off (%s: %s); configured peers still work" % (type(e).__name__, e))
         return None

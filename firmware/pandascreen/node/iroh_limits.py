@@ -16,9 +16,10 @@ in frames of at most 1 KB, the sync stream into at most ``EARLY_SYNC_BYTES`` unt
 ends, then by the session (frames bounded by core/sync.py).
 
 Sessions.  Incoming sessions are bounded per IP address and topic and in total; the sync before
-live mode has a deadline; a live session the peer keeps silent is closed after ``LIVE_IDLE``, any
-incoming live session after ``LIVE_LIFETIME`` (an honest peer redials and resyncs: a Have
-exchange).  When the node is full, ``choose_eviction`` makes room for a newcomer by ending the
+live mode has a deadline; a live session the peer keeps silent is closed after ``LIVE_IDLE`` when
+the node holds at least half of ``MAX_LINKS`` (a festival is quiet for hours at night: honest
+live sessions carry no byte then, and must not be redialled every ten minutes), any incoming live
+session after ``LIVE_LIFETIME`` (an honest peer redials and resyncs: a Have exchange).  When the node is full, ``choose_eviction`` makes room for a newcomer by ending the
 idlest session of the address holding the most slots, so a screen from an address that holds
 few always gets in.
 """
@@ -33,7 +34,7 @@ EARLY_SYNC_BYTES = 65536      # sync stream bytes held before the topic handshak
 MAX_LINKS = 128               # sessions in total (dialled and incoming, all topics)
 MAX_PER_ADDRESS = 8           # incoming sessions per IP address and topic
 SESSION_DEADLINE = 120.0      # seconds for the sync before live mode
-LIVE_IDLE = 600.0             # an incoming live session with no byte from the peer for this long is closed
+LIVE_IDLE = 600.0             # ... is closed when silent this long while at least half of MAX_LINKS run
 LIVE_LIFETIME = 3600.0        # an incoming live session is closed after this long
 CLOSE_GRACE = 2.0             # seconds a closed live session gets to exchange Close before it is cut
 

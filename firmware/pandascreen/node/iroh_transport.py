@@ -23,13 +23,14 @@ screen, the organiser's ``pandascreen-host serve`` and a Rust p2panda Node speak
 Everything runs on one asyncio loop in a background thread, so callers (the screen's loop, the
 host CLI) only see blocking, time-bounded calls and never wait on a dead peer: ``sync(peer)``
 returns once the first sync is done (or fails within ``timeout``); live sessions and
-reconnecting to wanted peers go on in the background.  A peer that vanishes without closing
-(power cut, kill -9) is noticed within ``dead_after`` seconds from the QUIC packet counters: iroh's
-Python API exposes no idle-timeout setting, and its own idle timeout is about 30 s.
+reconnecting to wanted peers go on in the background.  How many peers a node keeps, when a
+silent one counts as gone (a slow but alive one keeps its session), how redials back off and
+how often a plain resync runs beside live mode: node/liveness.py.
 """
 
 import asyncio
 import logging
+import random
 import socket
 import threading
 import time
@@ -42,7 +43,7 @@ from pandascreen.core.errors import ConfigError, SyncError
 from pandascreen.core.sync import ACCEPTOR, INITIATOR, SyncSession
 from pandascreen.core.topic_handshake import TopicHandshake, short
 from pandascreen.core.util import hexlify, unhexlify
-from pandascreen.node import iroh_limits
+from pandascreen.node import iroh_limits, liveness
 from pandascreen.node.iroh_limits import StreamGuard, StreamRefused, discard
 
 log = logging.getLogger("pandascreen.node.iroh")
@@ -204,6 +205,14 @@ def _relayable(store, ops):
     return out
 
 
+def _unheld(ops, heights):
+    """The operations a peer's Have did not say it holds: a screen that joins while its peers
+    already hold the program takes it in and must not push all of it back to each of them."""
+    if not heights:
+        return ops
+    return [op for op in ops if (heights.get(op.public_key) or {}).get(op.log_id, -1) < op.seq_num]
+
+
 class Subscription:
     """One topic a node syncs: its 32-byte topic, the store its log lives in (log id =
     BLAKE3(topic)), a label for the event lines (None for the festival's own topic)."""
@@ -244,6 +253,7 @@ class Link:
         self.last_progress = time.monotonic()
         self.last_heard = self.started  # the last byte from the peer (idle limit, eviction)
         self.guard = StreamGuard(conn, role)  # the streams the peer opens, policed
+        self.live = None  # None: the node's setting; False: one plain sync (a resync)
         self.evicted = False
         self.end_reason = None  # why we ended a session that had no error (idle, lifetime)
         self._reported_have = False
@@ -275,16 +285,18 @@ class IrohNode:
     called from the node's thread whenever a session changed the festival store; ``say(line)`` gets one
     line per event (peer connected, what it holds, operations sent, errors).
     ``max_links``, ``max_per_address``, ``session_deadline``, ``live_idle``, ``live_lifetime``:
-    what a peer can make the node hold (defaults and reasons in node/iroh_limits.py).
+    what a peer can make the node hold (defaults and reasons in node/iroh_limits.py);
+    ``dead_after``, ``max_peers``, ``resync_every`` (0: none): node/liveness.py.
     The stores must be safe to use from another thread (``SqliteStore`` is).
     """
 
     def __init__(self, store, topic, seed, bind="0.0.0.0:0", network_id=DEFAULT_NETWORK_ID,
-                 serve=True, live=True, timeout=10.0, connect_timeout=5.0, dead_after=3.0,
-                 default_node_ids=(), on_change=None, say=None, poll_interval=0.2,
+                 serve=True, live=True, timeout=10.0, connect_timeout=10.0, dead_after=liveness.DEAD_AFTER,
+                 default_node_ids=(), on_change=None, say=None, poll_interval=1.0,
                  max_links=iroh_limits.MAX_LINKS, reconnect=True, max_per_address=iroh_limits.MAX_PER_ADDRESS,
                  session_deadline=iroh_limits.SESSION_DEADLINE, live_idle=iroh_limits.LIVE_IDLE,
-                 live_lifetime=iroh_limits.LIVE_LIFETIME, also=()):
+                 live_lifetime=iroh_limits.LIVE_LIFETIME, also=(), max_peers=liveness.MAX_PEERS,
+                 resync_every=liveness.RESYNC_EVERY):
         self.subs = [Subscription(topic, store)] + [Subscription(*t) for t in also]
         if len(set(sub.topic for sub in self.subs)) != len(self.subs):
             raise ConfigError("a topic is given twice")
@@ -312,10 +324,12 @@ class IrohNode:
         self.say = say or (lambda line: log.info("%s", line))
         self.poll_interval = poll_interval
         self.max_links = max_links
+        self.max_peers = max_peers
+        self.resync_every = resync_every
         self.reconnect = reconnect
         self.links = []
         self.errors = []
-        self._wanted = {}  # (topic, str(PeerAddr)) -> {"spec", "peer", "sub", "next" (monotonic), "backoff"}
+        self._wanted = {}  # (topic, str(PeerAddr)) -> {"spec", "peer", "sub", "redial" (liveness.Redial), "last_error"}
         self._dialling = set()
         self._no_topic = set()  # (topic, str(peer)): that peer dropped our session for that topic
         self._loop = None
@@ -462,6 +476,8 @@ class IrohNode:
         self._spawn(self._watch_store())
         if self.reconnect:
             self._spawn(self._reconnect_loop())
+        if self.live and self.resync_every:
+            self._spawn(self._resync_loop())
 
     def _spawn(self, coro):
         t = asyncio.ensure_future(coro)
@@ -556,36 +572,63 @@ class IrohNode:
             if "redialling in the background" not in str(e):  # the redial says its own errors
                 self._record_error("%s topic with %s: %s" % (sub.label, peer, e))
 
-    async def _sync_topic(self, sub, peer_spec, peer, timeout, background=False):
+    async def _sync_topic(self, sub, peer_spec, peer, timeout, background=False, probe=True):
         for link in self.links:
             if (not link.ended and link.sub is sub and link.remote_id in peer.node_ids
                     and link.session is not None and link.session.in_live_mode):
                 st = link.status()
                 st["already_live"] = True
                 return st
+        for link in self.links:
+            if (not link.ended and link.sub is sub and link.remote_id in peer.node_ids and link.role == INITIATOR
+                    and not link.synced.is_set() and link.live is not False):
+                # a sync with that peer is under way: wait for it rather than dial a second one
+                end = time.monotonic() + timeout
+                while not link.synced.is_set() and not link.ended and time.monotonic() < end:
+                    await asyncio.sleep(0.25)
+                if link.synced.is_set():
+                    return link.status()
+                if link.ended:
+                    raise SyncError(link.error or "the session with %s ended before the sync finished" % peer)
+                raise SyncError("sync with %s still under way; it goes on in the background" % peer)
         key = (sub.topic, str(peer))
         entry = self._wanted.get(key)
         if background and entry is not None:
             raise SyncError("not connected to %s, redialling in the background (last: %s)"
                             % (peer, entry.get("last_error") or "connecting"))
-        if self.live and self.reconnect and not self._stopping and entry is None:
-            entry = self._wanted[key] = {"spec": peer_spec, "peer": peer, "sub": sub, "next": 0.0,
-                                         "backoff": 1.0}
+        if (self.live and self.reconnect and not self._stopping and entry is None
+                and (set(peer.node_ids) & set(self.default_node_ids) or self._room_for(sub))):
+            entry = self._wanted[key] = {"spec": peer_spec, "peer": peer, "sub": sub,
+                                         "redial": liveness.Redial(time.monotonic())}
         try:
-            return await self._dial(sub, peer, key, timeout)
+            return await self._dial(sub, peer, key, timeout, probe=probe)
         except SyncError as e:
             if entry is not None:
                 entry["last_error"] = str(e)
             raise
 
-    async def _dial(self, sub, peer, key, timeout):
+    def _room_for(self, sub):
+        """Keep at most ``max_peers`` wanted peers per topic (node/liveness.py says why): when
+        full, one that is away makes room; when none is, the newcomer is dialled once, not kept."""
+        mine = [k for k, e in self._wanted.items() if e["sub"] is sub
+                and not set(e["peer"].node_ids) & set(self.default_node_ids)]  # organisers: always kept
+        if len(mine) < self.max_peers:
+            return True
+        away = [k for k in mine if self._wanted[k].get("last_error") and not self._linked(sub, self._wanted[k]["peer"])]
+        if not away:
+            return False
+        del self._wanted[away[0]]
+        return True
+
+    async def _dial(self, sub, peer, key, timeout, probe=True, live=None):
         self._dialling.add(key)
         try:
-            conn, node_id = await self._connect(peer)
+            conn, node_id = await self._connect(peer, probe)
         finally:
             self._dialling.discard(key)
         iroh_limits.limit_stream_credit(conn, INITIATOR)
         link = Link(self, conn, INITIATOR, node_id, peer.addr, sub)
+        link.live = self.live if live is None else live
         self.links.append(link)  # before the task runs: the reconnect loop must see it
         task = self._spawn(self._run_link(link))
         waiter = asyncio.ensure_future(link.synced.wait())
@@ -601,17 +644,28 @@ class IrohNode:
                 self._wanted.pop(key, None)
                 self._no_topic.add(key)
             raise SyncError(link.error or "the session with %s ended before the sync finished" % peer)
+        if link.session is not None and time.monotonic() - link.last_progress < self.timeout:
+            # a loaded peer sends slowly but sends: the caller stops waiting, the sync goes on
+            # (bounded by the session's own progress timeout and deadline)
+            raise SyncError("sync with %s still under way after %gs; it goes on in the background"
+                            % (peer, timeout))
         self._abort(link, "no sync within %gs" % timeout)
         raise SyncError("sync with %s did not finish within %gs" % (peer, timeout))
 
-    async def _connect(self, peer):
+    async def _connect(self, peer, probe=True):
         last = None
         for node_id in peer.node_ids:
             addr = iroh.EndpointAddr(iroh.EndpointId.from_bytes(node_id), None, [peer.addr])
             fut = asyncio.ensure_future(self._endpoint.connect(addr, self.alpn))
-            done, _ = await asyncio.wait({fut}, timeout=self.connect_timeout)
+            try:
+                done, _ = await asyncio.wait({fut}, timeout=self.connect_timeout)
+            except asyncio.CancelledError:  # the caller gave up: the dial's own end is retrieved
+                discard(fut)
+                raise
             if not done:
                 discard(fut)
+                if not probe:  # a redial of a peer that is away: the first failure said why
+                    raise SyncError("no iroh answer from %s within %gs" % (peer.addr, self.connect_timeout))
                 why = await asyncio.get_running_loop().run_in_executor(None, probe_tcp, peer.host, peer.port)
                 raise SyncError("no iroh answer from %s within %gs: %s" % (peer.addr, self.connect_timeout, why))
             try:
@@ -623,34 +677,94 @@ class IrohNode:
         raise SyncError(last)
 
     async def _reconnect_loop(self):
-        """Keep a live session with every peer we once synced with (backoff 1 s .. 10 s)."""
+        """Keep a live session with every wanted peer: redial with jittered backoff (liveness.Redial)."""
         while not self._stopping:
-            await asyncio.sleep(0.25)
+            await asyncio.sleep(0.5)
             now = time.monotonic()
             for key, entry in list(self._wanted.items()):
-                peer, sub = entry["peer"], entry["sub"]
-                if now < entry["next"] or key in self._dialling or self._linked(sub, peer):
+                peer, sub, redial = entry["peer"], entry["sub"], entry["redial"]
+                if now < redial.due or key in self._dialling or self._linked(sub, peer):
                     continue
-                ended = [l.ended_at for l in self.links
-                         if l.sub is sub and l.remote_id in peer.node_ids and l.ended_at]
-                if ended and now - max(ended) < entry["backoff"]:
-                    continue  # the session just ended (say the peer restarts): give it a moment
-                entry["next"] = now + entry["backoff"]
-                entry["backoff"] = min(entry["backoff"] * 2, 10.0)
+                redial.due = float("inf")  # until this dial ends
                 self._dialling.add(key)
                 self._spawn(self._redial(key, entry))
 
     async def _redial(self, key, entry):
         self._dialling.discard(key)
         before = entry.get("last_error")
+        redial = entry["redial"]
         try:
-            await self._sync_topic(entry["sub"], entry["spec"], entry["peer"], self.timeout + self.connect_timeout)
-            entry["backoff"] = 1.0
+            # the TCP probe only at the first failure: a peer away for long costs one QUIC dial per redial
+            await self._sync_topic(entry["sub"], entry["spec"], entry["peer"], self.timeout + self.connect_timeout,
+                                   probe=not before)
+            redial.succeeded()
+            redial.due = time.monotonic()  # live now; when the session ends, _ended sets the wait
             entry["last_error"] = None
         except Exception as e:
+            redial.failed(time.monotonic())
             entry["last_error"] = str(e)
-            if str(e) != before:  # say it once, not every 10 s while the peer is away
+            if str(e).split(":")[0] != (before or "").split(":")[0]:  # say it once, not every redial
                 self._record_error("reconnect to %s failed: %s" % (entry["peer"], e))
+        finally:
+            if redial.due == float("inf"):  # cancelled
+                redial.failed(time.monotonic())
+
+    async def _resync_loop(self):
+        """Beside live mode: now and then one plain sync with one live peer of the festival
+        topic, picked at random, so a live message lost on the way is repaired (node/liveness.py)."""
+        sub = self.subs[0]
+        while not self._stopping:
+            await asyncio.sleep(liveness.resync_wait(every=self.resync_every))
+            peers = {}
+            for l in self._live_links():
+                if l.sub is sub and l.live is not False:
+                    peers[l.remote_id] = l.addr
+            if not peers or self._stopping:
+                continue
+            node_id = random.choice(sorted(peers))
+            try:
+                peer = parse_peer("%s@%s" % (hexlify(node_id), peers[node_id]))
+            except ConfigError:
+                continue
+            key = ("resync", sub.topic, str(peer))
+            if key in self._dialling:
+                continue
+            try:
+                st = await self._dial(sub, peer, key, self.timeout + self.connect_timeout, probe=False, live=False)
+            except SyncError as e:
+                self._event("resync with %s: %s" % (peer, e))
+                continue
+            if st.get("ops_new") or st.get("ops_sent"):
+                self._event("resync with %s repaired what live mode had missed: received %d new, sent %d "
+                            "operation(s)" % (peer, st.get("ops_new", 0), st.get("ops_sent", 0)))
+
+    def _ended(self, link):
+        """A session ended: its peer, when wanted, is redialled after a jittered wait."""
+        if any(l is not link and l.sub is link.sub and l.remote_id == link.remote_id for l in self._live_links()):
+            return  # another session with that peer is live (a resync ended, or a duplicate)
+        now = time.monotonic()
+        for entry in self._wanted.values():
+            redial = entry["redial"]
+            if entry["sub"] is not link.sub or link.remote_id not in entry["peer"].node_ids or redial.due == float("inf"):
+                continue
+            if now - link.started < 30:  # ended soon after it began: back off further
+                redial.failed(now)
+            else:
+                redial.due = max(redial.due, now + liveness.jittered(redial.backoff))
+
+    def _back(self, link, alone):
+        """A session reached its sync: when its peer had been away, or we had no live peer
+        (``alone``), the network is back, so the peers still waiting for a redial are due soon."""
+        entry = next((e for e in self._wanted.values()
+                      if e["sub"] is link.sub and link.remote_id in e["peer"].node_ids), None)
+        if not alone and (entry is None or not entry.get("last_error")):
+            return
+        if entry is not None:
+            entry["last_error"] = None
+        now = time.monotonic()
+        for e in self._wanted.values():
+            if e is not entry and e["redial"].due != float("inf") and not self._linked(e["sub"], e["peer"]):
+                e["redial"].healed(now)
 
     # ---- accepting
     async def _accept_loop(self):
@@ -733,7 +847,8 @@ class IrohNode:
             link.send, link.recv = bi.send(), bi.recv()
             sub = link.sub
             link.session = SyncSession(sub.store, sub.log_id, link.role, topic=sub.topic, handshake=False,
-                                       live=self.live, on_ingest=lambda n: self._changed(sub, n))
+                                       live=self.live if link.live is None else link.live,
+                                       on_ingest=lambda n: self._changed(sub, n))
             link.session.start()
             link.cursor = link.session.start_version
             await self._pump(link)
@@ -760,6 +875,8 @@ class IrohNode:
                 discard(early_read)
             link.ended = True
             link.ended_at = time.monotonic()
+            if link.sub is not None and link.session is not None and link.live is not False:
+                self._ended(link)
             try:
                 conn.close(0, b"sync protocol %s completed" % (b"initiate" if link.role == INITIATOR else b"accept"))
             except Exception:
@@ -924,7 +1041,8 @@ class IrohNode:
             while not s.finished:
                 if pending is None:
                     pending = asyncio.ensure_future(link.recv.read(READ_CHUNK))
-                done, _ = await asyncio.wait({pending}, timeout=0.5)
+                # live mode has no deadline to check: sleep until the peer sends (no wake-ups)
+                done, _ = await asyncio.wait({pending}, timeout=None if s.in_live_mode else 0.5)
                 if not done:
                     if not s.in_live_mode and time.monotonic() - link.last_progress > self.timeout:
                         raise SyncError("timed out after %gs without progress %s" % (self.timeout, s.where()))
@@ -956,15 +1074,15 @@ class IrohNode:
                 discard(pending)
 
     async def _watchdog(self, link):
-        """Notice a peer that vanished without closing: our packets go out, none come back.
+        """Notice a peer that vanished without closing: ours go out, nothing comes back for
+        ``dead_after`` seconds (node/liveness.py: a slow but alive peer keeps its session).
         And end an incoming live session at its idle or lifetime limit (iroh_limits)."""
         conn = link.conn
-        last_rx = None
-        tx_at_rx = None
-        silent_since = None
+        silence = liveness.Silence(self.dead_after)
         closing_since = None
+        tick = min(2.0, self.dead_after / 4.0)  # a few looks per dead_after, no busier
         while not link.ended:
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(tick)
             if closing_since is None:
                 why = self._over_limit(link)
                 if why:
@@ -978,17 +1096,9 @@ class IrohNode:
                 st = conn.stats()
             except Exception:
                 return
-            now = time.monotonic()
-            if last_rx is None or st.udp_rx_datagrams != last_rx:
-                last_rx, tx_at_rx, silent_since = st.udp_rx_datagrams, st.udp_tx_datagrams, None
-                continue
-            if st.udp_tx_datagrams > tx_at_rx:
-                if silent_since is None:
-                    silent_since = now
-                elif now - silent_since >= self.dead_after:
-                    raise SyncError("peer stopped answering (%d packets unanswered for %.0fs); "
-                                    "everything received is stored" % (st.udp_tx_datagrams - tx_at_rx,
-                                                                      now - silent_since))
+            gone = silence.see(st.udp_tx_datagrams, st.udp_rx_datagrams, time.monotonic())
+            if gone:
+                raise SyncError(gone)
 
     def _over_limit(self, link):
         """Why an incoming live session must end now (None while it may go on)."""
@@ -996,11 +1106,41 @@ class IrohNode:
         if link.role != ACCEPTOR or s is None or not s.in_live_mode:
             return None
         now = time.monotonic()
-        if now - link.last_heard > self.live_idle:
-            return "closed: nothing from the peer for %.0fs (limit %gs)" % (now - link.last_heard, self.live_idle)
+        # a festival can be quiet for hours: the idle limit frees slots only when they run short
+        if now - link.last_heard > self.live_idle and self._crowded():
+            return "closed: nothing from the peer for %.0fs (limit %gs while the node is over half full)" % (
+                now - link.last_heard, self.live_idle)
         if now - link.started > self.live_lifetime:
             return "closed at the live session lifetime of %gs; the peer may redial" % self.live_lifetime
         return None
+
+    def _dedupe(self, link):
+        """Two screens that found each other dial each other at once: two live sessions of one
+        topic between the same pair carry every change twice (and relay it twice).  Both sides
+        keep the one the node with the smaller id dialled; the other node, which dialled the
+        second one, ends it with Close (one side only, so the two Closes never cross)."""
+        twins = [l for l in self._live_links() if l.sub is link.sub and l.remote_id == link.remote_id
+                 and l.live is not False]
+        if len(twins) < 2:
+            return
+        keep_role = INITIATOR if self.node_id_bytes < link.remote_id else ACCEPTOR
+        keep = [l for l in twins if l.role == keep_role][:1] or twins[:1]
+        for l in twins:
+            if l is not keep[0] and l.role == INITIATOR and l.end_reason is None:
+                l.end_reason = "a second live session with that peer (both dialled at once); the other one stays"
+                # after this turn of the writer (which may be reporting right now): Close is then sent
+                # before the stream ends
+                asyncio.get_running_loop().call_soon(self._close_live, l)
+
+    @staticmethod
+    def _close_live(link):
+        if not link.ended and link.session is not None:
+            link.session.close()
+            link.wake.set()
+
+    def _crowded(self):
+        """At least half of ``max_links`` sessions run (iroh_limits.LIVE_IDLE applies then)."""
+        return sum(1 for l in self.links if not l.ended) * 2 >= self.max_links
 
     def _pull(self, link):
         """Queue Live for what the store got since this link last looked."""
@@ -1012,7 +1152,7 @@ class IrohNode:
         if ops is None:  # a prune since (every fleet status prunes): offer the whole log, the dedup set filters
             ops = list(store.all_operations(log_id))
         link.cursor = v
-        ops = _relayable(store, ops)
+        ops = _unheld(_relayable(store, ops), link.session.remote_heights)
         n = link.session.push(ops)
         if n:
             self._event("%s: sent %d live operation(s)" % (link.name, n))
@@ -1035,6 +1175,9 @@ class IrohNode:
                         % (link.name, s.ops_sent, unconfirmed, s.ops_received, s.ops_new, skipped,
                            "; live" if s.in_live_mode else ""))
             link.synced.set()
+            if s.in_live_mode:
+                self._back(link, alone=not any(l is not link and l.sub is link.sub for l in self._live_links()))
+                self._dedupe(link)
 
     def _summary(self, link):
         s = link.session

@@ -13,13 +13,22 @@ TIME_ERROR = 5
 _TIMEX_BYTES = 512  # struct timex is 208 bytes on 64-bit Linux; modes = 0 (the first field): read only
 
 
+_libc = []  # loaded once: ctypes.util.find_library runs ``ldconfig -p`` (a process) at every call
+
+
+def _load_libc():
+    if not _libc:
+        _libc.append(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True))
+    return _libc[0]
+
+
 def kernel_synced():
     """True if NTP keeps the kernel's clock, else None (not known): an unsynchronised kernel clock
     may still be right (a Pi 5's RTC, a clock set by hand), so the clock rule then checks it
-    against the screen's floor and the signed timestamps as for any clock."""
+    against the screen's floor and the signed timestamps as for any clock.  Called for every
+    frame: after the first call it is one system call, no process."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        state = libc.adjtimex(ctypes.create_string_buffer(_TIMEX_BYTES))
+        state = _load_libc().adjtimex(ctypes.create_string_buffer(_TIMEX_BYTES))
     except (OSError, AttributeError):
         return None
     if state < 0 or state == TIME_ERROR:

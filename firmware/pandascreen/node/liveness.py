@@ -1,0 +1,104 @@
+"""[CPython] How an iroh node keeps its sync peers through a bad night: how many, when a silent
+peer counts as gone, how redials back off, how often a live session is double-checked.
+
+Why a module of its own: these numbers decide how fast a screen recovers after the Wi-Fi comes
+back and how much a quiet screen costs; they are chosen together and explained here once.
+
+Peers.  A screen dials at most ``MAX_PEERS`` peers it found (mDNS or config) and keeps them;
+others dial it (incoming sessions are bounded in node/iroh_limits.py).  Eight, as a gossip
+overlay needs: every change reaches every screen through live relays, and with each of 50
+screens linked to 8 others the overlay stays connected when half of them vanish, while a screen
+holds 8 dialled links x 2 topics (festival, fleet) whose keepalives cost a few packets a second.
+
+Dead peers.  iroh sends a QUIC keepalive every ``KEEPALIVE`` seconds on an idle connection and
+times it out after about 30 s of silence.  A peer counts as gone earlier only when nothing came
+back for ``DEAD_AFTER`` seconds (three keepalives) while at least ``DEAD_PACKETS`` of ours went
+out unanswered: a lone unanswered packet is normal (an ACK is never answered), and a peer
+starved of CPU for seconds is alive and must keep its session.
+
+Redials.  After a failed dial the next one waits ``REDIAL_MIN`` doubling to ``REDIAL_MAX``
+seconds, each wait drawn at random between half and all of it, so screens cut off together do
+not all dial at once when the link returns.  The first peer that answers again (a dial of ours
+or one that dials in) proves the network is back: every other waiting redial is then due
+within ``REDIAL_AFTER_HEAL`` seconds (again spread at random), so a healed screen is linked in
+a few seconds, not at the end of its backoff.
+
+Resync.  Live mode pushes each change once; one lost on the way (a session that ended between
+the change and the push, a refused operation) would never come again while mDNS sees nothing
+new.  So every ``RESYNC_EVERY`` seconds (times 0.5 to 1.5, at random) the node runs one plain
+sync (Have, missing operations, Close) with one of its live peers, beside the live sessions:
+whatever any peer holds and we lack arrives within ``RESYNC_EVERY * 1.5`` s plus one sync.
+"""
+
+import random
+
+MAX_PEERS = 8              # peers a node dials and keeps redialling (see above)
+KEEPALIVE = 5.0            # iroh's keepalive interval on an idle QUIC connection (seconds)
+DEAD_AFTER = 15.0          # seconds without any packet from the peer ...
+DEAD_PACKETS = 3           # ... while this many of ours went unanswered: the peer is gone
+REDIAL_MIN = 1.0           # first wait after a failed dial (seconds)
+REDIAL_MAX = 8.0           # longest wait between dials of a peer that is away
+REDIAL_AFTER_HEAL = 1.5    # once any peer answers again, the others are redialled within this
+RESYNC_EVERY = 60.0        # a plain sync with one live peer, on average this often
+
+
+def jittered(seconds, rng=random):
+    """``seconds`` times a random factor in [0.5, 1.0]: a wait no two screens share."""
+    return seconds * (0.5 + 0.5 * rng.random())
+
+
+def next_backoff(backoff):
+    """The wait after the next failure: doubled, at most ``REDIAL_MAX``."""
+    return min(max(backoff, REDIAL_MIN) * 2, REDIAL_MAX)
+
+
+def resync_wait(rng=random, every=RESYNC_EVERY):
+    """Seconds until the next resync: ``every`` times a random factor in [0.5, 1.5]."""
+    return every * (0.5 + rng.random())
+
+
+class Redial:
+    """When to dial one wanted peer next (see the module doc): ``due`` is a monotonic time."""
+
+    def __init__(self, now=0.0, rng=random):
+        self.rng = rng
+        self.backoff = REDIAL_MIN
+        self.due = now
+
+    def failed(self, now):
+        """A dial failed (or the session ended): wait, jittered, then double the next wait."""
+        self.due = now + jittered(self.backoff, self.rng)
+        self.backoff = next_backoff(self.backoff)
+
+    def succeeded(self):
+        self.backoff = REDIAL_MIN
+
+    def healed(self, now):
+        """Another peer answered again: the network is back, dial this one soon."""
+        self.backoff = REDIAL_MIN
+        self.due = min(self.due, now + REDIAL_AFTER_HEAL * self.rng.random())
+
+
+class Silence:
+    """Decides from a QUIC connection's packet counters whether the peer is gone (see above).
+
+    ``see(tx, rx, now)`` with the counters of datagrams sent and received; returns a reason
+    (one line) once the peer counts as gone, else None."""
+
+    def __init__(self, dead_after=DEAD_AFTER, packets=DEAD_PACKETS):
+        self.dead_after = dead_after
+        self.packets = packets
+        self.rx = None
+        self.tx_at_rx = None
+        self.rx_at = None
+
+    def see(self, tx, rx, now):
+        if self.rx is None or rx != self.rx:
+            self.rx, self.tx_at_rx, self.rx_at = rx, tx, now
+            return None
+        unanswered = tx - self.tx_at_rx
+        silent = now - self.rx_at
+        if unanswered >= self.packets and silent >= self.dead_after:
+            return ("peer stopped answering (%d packets unanswered for %.0fs); everything received "
+                    "is stored" % (unanswered, silent))
+        return None

@@ -1,0 +1,10 @@
+"""How an iroh node keeps its peers through a bad night (cases in iroh_liveness_cases.py),
+always on loopback only: see iroh_netns.py."""
+from iroh_netns import loopback_only, run_isolated
+
+if loopback_only():
+    from iroh_liveness_cases import *  # noqa: F401,F403  (the tests and their fixtures)
+else:
+    def test_iroh_liveness_cases_in_a_private_network_namespace():
+        code, out = run_isolated("test_iroh_liveness.py")
+        assert code == 0, out
