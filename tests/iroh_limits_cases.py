@@ -185,7 +185,7 @@ def test_a_full_node_evicts_the_address_holding_the_most_and_a_screen_gets_in(no
         node, _ = nodes(bytes([40 + i] * 32), "squatter%d" % i, bind="%s:0" % host, serve=False)
         node.sync(org.ticket())
         squatters.append(node)
-    assert len([l for l in org.status() if l["live"]]) == 6
+    assert wait_for(lambda: len([l for l in org.status() if l["live"]]) == 6, 5.0), org.status()
     screen, screen_store = nodes(SCREEN, "screen", bind="127.0.0.9:0", serve=False)
     assert screen.sync(org.ticket())["live"] and screen_store.count() == 3
     assert any("evicted: the node is full" in e for e in org.errors), org.errors
