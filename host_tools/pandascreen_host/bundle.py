@@ -15,7 +15,6 @@ twenty boards); which files belong to this resolution is read from pip's output 
 "File was already downloaded ..."). The pip call is injectable (``run=``) so tests use a fake pip.
 """
 
-import hashlib
 import json
 import os
 import re
@@ -25,6 +24,7 @@ import sys
 import tempfile
 
 from pandascreen.core import screens
+from pandascreen.node.install import sha256_file
 from pandascreen_host.errors import UserError
 from pandascreen_host.fsutil import atomic_write
 
@@ -71,14 +71,6 @@ print(copy)
 PYTHONPATH="$whl" python3 -m pandascreen.node.install --boot "$(dirname "$(dirname "$here")")" \\
     --enable-service "$@"
 """
-
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def extras_for_board(board):

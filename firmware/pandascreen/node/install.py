@@ -72,7 +72,8 @@ def _unit_data():
     return data
 
 
-def _sha256(path):
+def sha256_file(path):
+    """The hex SHA-256 of a file, as MANIFEST.json lists each wheel (the bundle writes it with this too)."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -251,7 +252,7 @@ class Installer:
                     copy = copy_regular(dfd, e["name"], scratch, folder)
                 except FileNotFoundError:
                     copy = None
-                if copy is None or _sha256(copy) != e["sha256"]:
+                if copy is None or sha256_file(copy) != e["sha256"]:
                     raise InstallError("bundle wheel %s is missing or its sha256 does not match %s; "
                                        "nothing installed (copy the bundle again)"
                                        % (os.path.join(folder, e["name"]), BUNDLE_MANIFEST))
