@@ -114,3 +114,10 @@ def read_small(path, limit, what):
         raise UserError("%s %s is larger than %d bytes" % (what, path, limit))
     return data
 
+
+def load_seed(path):
+    """A key file: exactly 32 bytes, an Ed25519 seed (a device's or the organiser's)."""
+    data = read_small(path, 64, "device key")
+    if len(data) != 32:
+        raise UserError("device key %s must be exactly 32 bytes (an Ed25519 seed), it has %d" % (path, len(data)))
+    return data

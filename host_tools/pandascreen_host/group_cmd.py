@@ -70,7 +70,7 @@ def run(args, out=None):
     from pandascreen.core import auth, operation
     from pandascreen.core.crypto import public_key
     from pandascreen.node.sqlite_store import SqliteStore
-    from pandascreen_host.provision import load_seed
+    from pandascreen_host.fsutil import load_seed
 
     seed = load_seed(args.key)
     me = public_key(seed)

@@ -164,7 +164,7 @@ def _without_warnings(neutral):
 def _existing_key(path, held, store_path):
     """The organiser seed at ``path``; None when there is none and the store holds no festival
     yet (the first import makes it).  A missing key beside a festival is a typo, never a new key."""
-    from pandascreen_host.provision import load_seed
+    from pandascreen_host.fsutil import load_seed
     if os.path.exists(path):
         return load_seed(path)
     if held:

@@ -42,7 +42,7 @@ import time
 from pandascreen_host import boards as boardsmod
 from pandascreen_host import wifi as wifimod
 from pandascreen_host.errors import UserError
-from pandascreen_host.fsutil import atomic_write, is_private, read_small, write_secret
+from pandascreen_host.fsutil import atomic_write, is_private, load_seed, read_small, write_secret
 
 CONFIG_DIR = "pandascreen"
 CONFIG_NAME = "config.json"
@@ -84,13 +84,6 @@ def public_key_hex(seed):
 
 def new_seed():
     return os.urandom(32)
-
-
-def load_seed(path):
-    data = read_small(path, 64, "device key")
-    if len(data) != 32:
-        raise UserError("device key %s must be exactly 32 bytes (an Ed25519 seed), it has %d" % (path, len(data)))
-    return data
 
 
 def _stamp():

@@ -230,7 +230,7 @@ def run(args, out=None, err=None, stop=None):
     from pandascreen.core.util import unhexlify
     from pandascreen.node.iroh_transport import DEFAULT_NETWORK_ID, IrohNode
     from pandascreen.node.sqlite_store import SqliteStore
-    from pandascreen_host.provision import load_seed
+    from pandascreen_host.fsutil import load_seed
 
     lock = threading.Lock()
 
