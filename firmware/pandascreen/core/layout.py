@@ -19,6 +19,7 @@ from pandascreen.core import font
 NO_SCHEDULE = "No schedule yet \u2014 waiting for sync"
 NO_MORE = "No more events today"
 THATS_ALL = "That's all"
+MORE = "+%d more at the Pi screen"  # a satellite's feed left out this many events or venues (its size)
 UNTITLED = "Untitled"
 CLOSED = "See you next time!"
 CANCELLED = "cancelled"
@@ -200,6 +201,8 @@ def build_view(schedule, venue_index, now, status="", absolute=False):
     view["position"] = "%d/%d" % (index + 1, count)
 
     current, upcoming = schedule.now_next(venue.id, now)
+    more = getattr(venue, "left_out", None)  # a satellite's feed venue: what the feed left out
+    more = more() if more is not None else 0
     if current is not None:
         start = int(current.start)
         end = int(current.end)
@@ -256,6 +259,8 @@ def build_view(schedule, venue_index, now, status="", absolute=False):
         _say(view, "starts", bounds[0])
     elif bounds is not None and now >= bounds[1]:
         view["message"] = CLOSED
+    elif more and upcoming is None:
+        view["message"] = MORE % more
     elif current is None and (upcoming is None or not view["next"]["soon"]):
         view["message"] = NO_MORE
     elif upcoming is None:

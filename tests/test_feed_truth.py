@@ -1,0 +1,203 @@
+"""A satellite never shows less than the Pi: every venue's now/next in the feed is the Pi's
+(core/schedule.py now_next on the full schedule) until the feed's valid_until, and what the
+size budget left out is counted so the board says "+N more at the Pi screen"."""
+import glob
+import importlib.util
+import os
+
+import pytest
+
+from pandascreen.core import feed, layout
+from pandascreen.core.crypto import SigningKey, public_key
+from pandascreen.node import feed_sign
+
+SEED = bytes(range(7, 39))
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCHEDULES = sorted(glob.glob(os.path.join(HERE, "..", "..", "shared", "schedules", "*.*")))
+SCHEDULES = [p for p in SCHEDULES if not p.endswith(".md")]
+ZONES = {"giggity_fosdem_2021.xml": "Europe/Brussels", "aksw-lswt2019_schedule.xml": "Europe/Berlin"}
+
+
+def deployed_feed():
+    """core/feed.py as deployed boards run it (tests/fixtures/deployed_feed.py, kept as shipped)."""
+    spec = importlib.util.spec_from_file_location("deployed_feed", os.path.join(HERE, "fixtures", "deployed_feed.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def real(path):
+    from pandascreen_host import importers
+    from pandascreen_host.preview import schedule_from_neutral
+    neutral = importers.load(path, timezone=ZONES.get(os.path.basename(path)))
+    return schedule_from_neutral(neutral), neutral["festival"]["id"]
+
+
+def synthetic(venues, per_venue=30, seed=1):
+    """A festival of ``venues`` stages, long titles, talks of 25-90 min with gaps, some overlaps."""
+    from pandascreen.core.schedule import Schedule
+    import random
+    rnd = random.Random(seed)
+    s = Schedule()
+    n = [0]
+
+    def apply(kind, doc_id, fields):
+        n[0] += 1
+        s.apply({"v": 1, "kind": kind, "action": "create", "id": doc_id, "fields": fields}, 1, n[0].to_bytes(4, "big"))
+
+    t0 = 1767261600
+    apply("festival", "syn", {"name": "Synthetic %d" % venues, "utc_offset": 60})
+    for v in range(venues):
+        apply("venue", "v%d" % v, {"name": "Stage %d" % v, "order": v})
+        t = t0 + rnd.randrange(0, 4 * 3600)
+        for e in range(per_venue):
+            length = rnd.choice((25, 45, 60, 90)) * 60
+            apply("event", "v%d-e%d" % (v, e), {
+                "venue": "v%d" % v, "title": "Talk %d on stage %d about %s" % (e, v, "x" * rnd.randrange(5, 60)),
+                "start": t, "end": t + length, "speakers": ["Speaker %d" % rnd.randrange(999)]})
+            t += length + rnd.choice((0, 0, 15, 60, 5 * 60)) * 60 - (15 * 60 if rnd.random() < 0.1 else 0)
+    return s, "syn"
+
+
+def instants(sch):
+    """Issue times across the festival: its start, busy middle hours, the last evening."""
+    starts = sorted(e.start for e in sch.all_events())
+    first, last = starts[0], starts[-1]
+    return [first - 3600, first + 1800, (first + last) // 2, (first + 2 * last) // 3 + 1234, last - 600]
+
+
+def signed(sch, fid, issued, version):
+    items = feed_sign.payload(sch, fid, issued, [], public_key(SEED), None, version=version)
+    data = bytearray(feed_sign.sign_payload(items, SigningKey(SEED)))
+    return data, feed.Checker(fid, [public_key(SEED)]).check(data, len(data))
+
+
+def _key(ev):
+    return None if ev is None else (int(ev.start), int(ev.end))
+
+
+def disagreements(sch, fid, issued, version=feed.VERSION):
+    """(venue checks where the feed's now/next differs from the Pi's and the board does not say it
+    left the venue out, venue checks made); checked at issue and on through valid_until."""
+    data, info = signed(sch, fid, issued, version)
+    assert len(data) <= feed.MAX_FEED_BYTES and info.valid_until > info.issued_at
+    view = feed.FeedView(data, info, 1)
+    shown = dict((v.id, v) for v in view.venues())
+    wrong = checks = 0
+    span = info.valid_until - info.issued_at
+    for t in sorted(set((issued, issued + span // 3, issued + span // 2, info.valid_until - 1))):
+        for v in sch.venues():
+            checks += 1
+            pi = sch.now_next(v.id, t)
+            fv = shown.get(v.id)
+            if fv is None or getattr(fv, "left_out", int)():
+                # left out: the board must say so, never "No more events" (unless the Pi has none either)
+                said = fv is None and getattr(info, "venues_left_out", 0) > 0 or fv is not None
+                if pi == (None, None) or said:
+                    continue
+                wrong += 1
+                continue
+            if tuple(map(_key, view.now_next(v.id, t))) != tuple(map(_key, pi)):
+                wrong += 1
+    return wrong, checks
+
+
+def test_the_real_schedules_are_there():
+    assert len(SCHEDULES) >= 10  # ../shared/schedules beside the worktree
+
+
+@pytest.mark.parametrize("path", SCHEDULES, ids=os.path.basename)
+def test_the_feed_agrees_with_the_pi_on_real_schedules(path):
+    sch, fid = real(path)
+    total = 0
+    for issued in instants(sch):
+        wrong, checks = disagreements(sch, fid, issued)
+        assert wrong == 0, (issued, wrong, checks)
+        total += checks
+    assert total >= 4 * len(sch.venues())
+
+
+@pytest.mark.parametrize("venues", [60, 200, 700])
+def test_a_large_synthetic_festival_says_what_it_left_out(venues):
+    sch, fid = synthetic(venues)
+    for issued in instants(sch)[1:4]:
+        assert disagreements(sch, fid, issued) == (0, disagreements(sch, fid, issued)[1])
+    data, info = signed(sch, fid, instants(sch)[2], feed.VERSION)
+    view = feed.FeedView(data, info, 1)
+    emptied = [v for v in view.venues() if v.left_out()]
+    assert emptied or info.venues_left_out, "a festival this size does not fit 10 KB"
+    i = len(view.venues()) - 1 if info.venues_left_out else view.venues().index(emptied[0])
+    v = layout.build_view(view, i, info.issued_at, "")
+    assert v["message"].startswith("+") and "more at the Pi screen" in v["message"], v["message"]
+
+
+def test_the_next_talk_is_shown_however_far_ahead():
+    sch, fid = synthetic(3, per_venue=2)
+    evs = sch.events("v0")
+    issued = int(evs[-1].end) + 60  # after v0's last talk: v1, v2 may still have one; then nothing anywhere
+    far = sch.events("v1")[0]
+    issued = int(far.start) - 9 * 3600
+    data, info = signed(sch, fid, issued, feed.VERSION)
+    nxt = feed.FeedView(data, info, 1).now_next("v1", issued)[1]
+    assert nxt is not None and nxt.start == far.start
+
+
+def test_a_feed_is_never_issued_expired():
+    sch, fid = synthetic(200)
+    for issued in instants(sch):
+        for version in (1, feed.VERSION):
+            data, info = signed(sch, fid, issued, version)
+            assert info.valid_until > info.issued_at
+
+
+def test_a_deployed_board_reads_the_feed_served_to_it():
+    """A board that predates the left-out counts asks without Feed-Version and gets version 1,
+    which its parser takes; what the budget left out reaches it as "+N more at the Pi screen"."""
+    old = deployed_feed()
+    sch, fid = synthetic(200)
+    issued = instants(sch)[2]
+    items = feed_sign.payload(sch, fid, issued, [], public_key(SEED), None)
+    data = bytearray(feed_sign.sign_payload(items, SigningKey(SEED)))
+    info = old.Checker(fid, [public_key(SEED)]).check(data, len(data))
+    view = old.FeedView(data, info, 1)
+    last = view.venues()[-1]
+    assert "more at the Pi screen" in last.name
+    assert any("more at the Pi screen" in e.title for v in view.venues() for e in v.events())
+    v = layout.build_view(view, len(view.venues()) - 1, issued, "")
+    assert v["now"]["title"].endswith("more at the Pi screen")
+
+
+def _with_extras(items):
+    """``items`` of a version 2 feed as a newer full peer might write them: a field more in every
+    event, venue and in the festival item."""
+    items[9] = items[9] + ["a later field"]
+    items[10] = [v[:3] + [v[3], [1, 2]] for v in items[10]]
+    for v in items[10]:
+        v[2] = [e + [b"\x01" * 3, "room for more"] for e in v[2]]
+    return items
+
+
+def test_a_board_skips_fields_a_newer_laptop_adds():
+    sch, fid = synthetic(5, per_venue=8)
+    issued = instants(sch)[2]
+    plain, _ = signed(sch, fid, issued, feed.VERSION)
+    items = _with_extras(feed_sign.payload(sch, fid, issued, [], public_key(SEED), None, version=feed.VERSION))
+    data = bytearray(feed_sign.sign_payload(items, SigningKey(SEED)))
+    info = feed.Checker(fid, [public_key(SEED)]).check(data, len(data))
+    ref = feed.Checker(fid, [public_key(SEED)]).check(plain, len(plain))
+    view, ref_view = feed.FeedView(data, info, 1), feed.FeedView(plain, ref, 1)
+    for i in range(5):
+        a = layout.build_view(view, i, issued + 600, "")
+        b = layout.build_view(ref_view, i, issued + 600, "")
+        assert (a["now"], a["next"], a["message"]) == (b["now"], b["next"], b["message"])
+
+
+def test_the_new_board_reads_an_old_feed():
+    """A full peer that predates Feed-Version answers version 1: today's board reads it as before."""
+    sch, fid = synthetic(5, per_venue=8)
+    issued = instants(sch)[2]
+    data, info = signed(sch, fid, issued, 1)
+    assert info.version == 1 and info.venues_left_out == 0
+    view = feed.FeedView(data, info, 1)
+    for v in sch.venues():
+        assert tuple(map(_key, view.now_next(v.id, issued))) == tuple(map(_key, sch.now_next(v.id, issued)))
