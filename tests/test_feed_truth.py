@@ -201,3 +201,37 @@ def test_the_new_board_reads_an_old_feed():
     view = feed.FeedView(data, info, 1)
     for v in sch.venues():
         assert tuple(map(_key, view.now_next(v.id, issued))) == tuple(map(_key, sch.now_next(v.id, issued)))
+
+
+def test_a_full_peer_answers_the_form_a_board_asks_for():
+    from pandascreen.node.feed_server import _version
+    assert _version(b"GET /pandascreen/feed/x HTTP/1.0\r\nHost: p\r\n\r\n") == 1  # deployed boards
+    assert _version(feed.http_request("x", "p")) == feed.VERSION
+    assert _version(b"GET / HTTP/1.0\r\nfeed-version: 99\r\n\r\n") == feed.VERSION
+    assert _version(b"GET / HTTP/1.0\r\nFeed-Version: two\r\n\r\n") == 1
+
+
+def test_micropython_reads_left_out_counts_and_later_fields(tmp_path):
+    """The board's own parser on MicroPython 1.27: a 700-venue feed with fields a newer laptop
+    added draws "+N more at the Pi screen" where the venues it left out would be."""
+    from mpy import run_micropython
+    sch, fid = synthetic(700)
+    issued = instants(sch)[2]
+    items = _with_extras(feed_sign.payload(sch, fid, issued, [], public_key(SEED), None, version=feed.VERSION))
+    data = feed_sign.sign_payload(items, SigningKey(SEED))
+    path = tmp_path / "feed"
+    path.write_bytes(data)
+    out = run_micropython("""
+from pandascreen.core import feed, layout
+buf = bytearray(open(%r, "rb").read())
+info = feed.Checker(%r, [bytes.fromhex(%r)]).check(buf, len(buf))
+view = feed.FeedView(buf, info, 1)
+n = len(view.venues())
+print("venues", info.venue_count, n, info.venues_left_out)
+print("last", layout.build_view(view, n - 1, %d, "")["message"])
+print("first", layout.build_view(view, 0, %d, "")["position"])
+""" % (str(path), fid, public_key(SEED).hex(), issued, issued), dirs=[str(tmp_path)])
+    shown = len(items[10])
+    assert "venues %d %d %d" % (shown, shown + 1, 700 - shown) in out, out
+    assert "last +%d more at the Pi screen" % (700 - shown) in out, out
+    assert "first 1/%d" % (shown + 1) in out, out
