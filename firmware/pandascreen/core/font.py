@@ -192,13 +192,32 @@ _COMBINE = (
 )
 
 
+_TRANSLIT_B = _TRANSLIT.encode("utf-8")
+_SPACES_B = _SPACES.encode("utf-8")
+_DROP_B = _DROP.encode("utf-8")
+_EXTRA_B = _EXTRA_CHARS.encode("utf-8")
+_REPLACEMENT_B = "\ufffd".encode("utf-8")
+# composed letters are 2 UTF-8 bytes each (Latin-1)
+_COMBINE_B = tuple((m.encode("utf-8"), b.encode("utf-8"), c.encode("utf-8")) for m, b, c in _COMBINE)
+
+
+def _extra_index(b):
+    """Byte offset in ``_EXTRA_B`` -> glyph index in ``_EXTRA`` (the letters are 2 or 3 bytes)."""
+    out = bytearray(len(b))
+    i = k = 0
+    while i < len(b):
+        out[i] = k
+        i += 1 if b[i] < 0x80 else (2 if b[i] < 0xE0 else 3)
+        k += 1
+    return bytes(out)
+
+
+_EXTRA_INDEX = _extra_index(_EXTRA_B)
+
+
 def _translit(ch):
-    # ``ch`` is never ASCII here, so it is found only among the characters, never a target
-    i = _TRANSLIT.find(ch)
-    if i < 0:
-        return "?"
-    start = _TRANSLIT.rfind("|", 0, i) + 1
-    return _TRANSLIT[start:_TRANSLIT.find("=", start)]
+    """What ``normalize`` writes for the one character ``ch`` this font has no glyph for."""
+    return _translit_utf8(ch.encode("utf-8")).decode("utf-8")
 
 
 # the longest string a face draws: no screen shows more of one text, and a 4 KB title with no
@@ -225,6 +244,115 @@ def _ascii(s):
     return b
 
 
+def _utf8_at(b, i):
+    """(code point, byte length) of the UTF-8 sequence at ``b[i]`` (``b`` from ``str.encode``; a
+    CPython lone surrogate encoded with "surrogatepass" decodes to its surrogate)."""
+    c = b[i]
+    if c < 0x80:
+        return c, 1
+    if c < 0xE0:
+        return ((c & 0x1F) << 6) | (b[i + 1] & 0x3F), 2
+    if c < 0xF0:
+        return ((c & 0x0F) << 12) | ((b[i + 1] & 0x3F) << 6) | (b[i + 2] & 0x3F), 3
+    return ((c & 0x07) << 18) | ((b[i + 1] & 0x3F) << 12) | ((b[i + 2] & 0x3F) << 6) | (b[i + 3] & 0x3F), 4
+
+
+def _clean_utf8(b, glyphs):
+    """``clean`` of text that is not printable ASCII, over its UTF-8 bytes ``b``; the result's
+    UTF-8 bytes.  WHY bytes: a loop over a str's characters interns each one for good on
+    MicroPython (``_ascii``); here a character is its code point and a slice of ``b``."""
+    out = bytearray()
+    n = len(b)
+    i = 0
+    while i < n:
+        o, k = _utf8_at(b, i)
+        seg = b[i:i + k]
+        i += k
+        if 32 <= o < 127:
+            out += seg
+        elif o < 32 or 127 <= o < 160 or 0xD800 <= o < 0xE000 or o == 0x2028 or o == 0x2029:
+            # line and paragraph breaks (LF, VT, FF, CR, FS..US, NEL, U+2028/9) and tabs read
+            # as a space (raqm refuses a paragraph break inside a line outright)
+            if 9 <= o <= 13 or 28 <= o <= 31 or o == 0x85 or 0x2028 <= o <= 0x2029:
+                out += b" "
+            else:
+                out += b"?" if glyphs else _REPLACEMENT_B
+        elif o == 0x61C or o == 0x200E or o == 0x200F or 0x202A <= o <= 0x202E or 0x2066 <= o <= 0x2069:
+            pass  # bidi marks, embeddings, overrides, isolates
+        elif not glyphs:
+            out += seg
+        elif _SPACES_B.find(seg) >= 0:
+            out += b" "
+        elif 0x300 <= o < 0x370:
+            if out and out[-1] < 0x80:
+                for mark, bases, composed in _COMBINE_B:
+                    if seg == mark:
+                        j = bases.find(out[-1:])
+                        if j >= 0:
+                            out[-1:] = composed[2 * j:2 * j + 2]
+                        break
+        elif _DROP_B.find(seg) >= 0:
+            pass
+        elif _EXTRA_B.find(seg) >= 0 or _feed_glyph(o) >= 0:
+            out += seg
+        else:
+            out += _translit_utf8(seg)
+    return out
+
+
+def _translit_utf8(seg):
+    # ``seg`` is never ASCII here, so it is found only among the characters, never a target
+    i = _TRANSLIT_B.find(seg)
+    if i < 0:
+        return b"?"
+    start = _TRANSLIT_B.rfind(b"|", 0, i) + 1
+    return _TRANSLIT_B[start:_TRANSLIT_B.find(b"=", start)]
+
+
+# -- glyphs a satellite's feed carries (core/feed.py): code point (3 bytes) + 8 rows, by code point
+GLYPH_ENTRY = 11
+_feed = None  # a memoryview of the feed's glyph table, or None
+
+
+def use_glyphs(table):
+    """Draw with the glyphs of ``table`` (a feed's, read in place) beside this font's; None: none."""
+    global _feed
+    _feed = table if table else None
+
+
+def _feed_glyph(o):
+    """Offset of the rows of code point ``o`` in the feed's glyph table, -1 if it has none."""
+    t = _feed
+    if t is None:
+        return -1
+    lo, hi = 0, len(t) // GLYPH_ENTRY
+    while lo < hi:
+        mid = (lo + hi) // 2
+        at = mid * GLYPH_ENTRY
+        c = (t[at] << 16) | (t[at + 1] << 8) | t[at + 2]
+        if c == o:
+            return at + 3
+        if c < o:
+            lo = mid + 1
+        else:
+            hi = mid
+    return -1
+
+
+def _rows(o, seg):
+    """The 8 glyph rows of code point ``o`` (UTF-8 ``seg``): ASCII, this font's extras, the feed's, "?"."""
+    if 32 <= o < 127:
+        return _ASCII[(o - 32) * 8:(o - 31) * 8]
+    i = _EXTRA_B.find(seg)
+    if i >= 0:
+        i = _EXTRA_INDEX[i]
+        return _EXTRA[i * 8:i * 8 + 8]
+    at = _feed_glyph(o)
+    if at >= 0:
+        return _feed[at:at + 8]
+    return _ASCII[(63 - 32) * 8:(64 - 32) * 8]
+
+
 def clean(s, max_chars=MAX_CHARS, glyphs=False):
     """``s`` as text every face can draw on one line, whoever wrote it: the one sanitiser every
     text path runs first (this font's ``normalize``, wrap and ellipsize, the Pi's TrueType face).
@@ -239,39 +367,7 @@ def clean(s, max_chars=MAX_CHARS, glyphs=False):
         return ""
     s = str(s)
     if _ascii(s) is None:
-        out = []
-        for ch in s:
-            o = ord(ch)
-            if 32 <= o < 127:
-                out.append(ch)
-            elif o < 32 or 127 <= o < 160 or 0xD800 <= o < 0xE000 or o == 0x2028 or o == 0x2029:
-                # line and paragraph breaks (LF, VT, FF, CR, FS..US, NEL, U+2028/9) and tabs read
-                # as a space (raqm refuses a paragraph break inside a line outright)
-                if 9 <= o <= 13 or 28 <= o <= 31 or o == 0x85 or 0x2028 <= o <= 0x2029:
-                    out.append(" ")
-                else:
-                    out.append("?" if glyphs else REPLACEMENT)
-            elif o == 0x61C or o == 0x200E or o == 0x200F or 0x202A <= o <= 0x202E or 0x2066 <= o <= 0x2069:
-                pass  # bidi marks, embeddings, overrides, isolates
-            elif not glyphs:
-                out.append(ch)
-            elif ch in _SPACES:
-                out.append(" ")
-            elif 0x300 <= o < 0x370:
-                if out:
-                    for mark, bases, composed in _COMBINE:
-                        if ch == mark:
-                            i = bases.find(out[-1])
-                            if i >= 0:
-                                out[-1] = composed[i]
-                            break
-            elif ch in _DROP:
-                pass
-            elif _EXTRA_CHARS.find(ch) >= 0:
-                out.append(ch)
-            else:
-                out.append(_translit(ch))
-        s = "".join(out)
+        s = _clean_utf8(s.encode("utf-8", "surrogatepass"), glyphs).decode("utf-8")
     if len(s) > max_chars:
         s = s[:max_chars - 1] + ELLIPSIS
     return s
@@ -285,14 +381,7 @@ def normalize(s):
 
 
 def _glyph(ch):
-    o = ord(ch)
-    if 32 <= o < 127:
-        i = (o - 32) * 8
-        return _ASCII[i:i + 8]
-    i = _EXTRA_CHARS.find(ch)
-    if i < 0:
-        return _glyph("?")
-    return _EXTRA[i * 8:i * 8 + 8]
+    return _rows(ord(ch), ch.encode("utf-8"))
 
 
 def text_width(s, scale=1):
@@ -308,12 +397,14 @@ def draw_text(canvas, x, y, s, color=1, scale=1):
     s = "" if s is None else str(s)
     codes = _ascii(s)  # ints, not one-character strs (see _ascii)
     if codes is None or len(codes) > MAX_CHARS:
-        s = normalize(s)
-        codes = None
+        codes = normalize(s).encode("utf-8")
     cx = x
-    for ch in s if codes is None else codes:
-        if ch != " " and ch != 32:
-            rows = _glyph(ch) if codes is None else _ASCII[(ch - 32) * 8:(ch - 31) * 8]
+    n = len(codes)
+    i = 0
+    while i < n:
+        o, k = _utf8_at(codes, i)
+        if o != 32:
+            rows = _rows(o, codes[i:i + k]) if k > 1 else _ASCII[(o - 32) * 8:(o - 31) * 8]
             for r in range(CELL_H):
                 bits = rows[r]
                 c = 0
@@ -326,6 +417,7 @@ def draw_text(canvas, x, y, s, color=1, scale=1):
                         canvas.fill_rect(cx + c0 * scale, y + r * scale, (c - c0) * scale, scale, color)
                     else:
                         c += 1
+        i += k
         cx += CELL_W * scale
     return cx - x
 
@@ -360,7 +452,7 @@ def _longest(fits, text, head=""):
 
 
 def _trim_end(s):
-    while s and s[-1] in " ,.;:-/":
+    while s and s[-1:] in " ,.;:-/":  # slices: an index interns a character on MicroPython
         s = s[:-1]
     return s
 
@@ -399,7 +491,7 @@ def _break_at(word, room):
     """Index to split ``word`` after a '-' or '/' so the first part fits ``room`` chars, else 0."""
     i = min(room, len(word) - 1)
     while i > 1:
-        if word[i - 1] in "-/":
+        if word[i - 1:i] in "-/":
             return i
         i -= 1
     return 0
