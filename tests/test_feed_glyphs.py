@@ -38,3 +38,86 @@ micropython.qstr_info()
 """ % CJK
     out = run_micropython(code)
     assert _qstrs(out, "A") == _qstrs(out, "B"), out
+
+
+import os  # noqa: E402
+
+import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from pandascreen.core import feed, font, layout  # noqa: E402
+from pandascreen.core.crypto import SigningKey, public_key  # noqa: E402
+from pandascreen.core.schedule import Schedule  # noqa: E402
+from pandascreen.node import feed_glyphs, feed_sign  # noqa: E402
+from test_layout import VLSBCanvas  # noqa: E402
+
+GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden")
+REGEN = os.environ.get("PANDASCREEN_REGEN_GOLDEN") == "1"
+SEED = bytes(range(9, 41))
+T0 = 1767261600
+TITLES = {  # venue: (name, title, speakers)
+    "german": ("Große Bühne", "Über Straßen, Brücken & Größe", "Jürgen Weiß"),
+    "french": ("Salle Œuf", "Être ou ne pas être : l'œuvre", "Hélène Noël"),
+    "cyrillic": ("Зал 1", "Свободное ПО для всех", "Ирина Жукова"),
+    "greek": ("Αίθουσα", "Ελεύθερο λογισμικό σήμερα", "Νίκος Παππάς"),
+    "cjk": ("会场", "开源软件与社区", "李雷"),
+    "emoji": ("Tent \u2600", "Party \U0001F600 \u2764 \u263A", "DJ \u266B"),
+}
+
+
+def scripts_feed():
+    s = Schedule()
+    n = [0]
+
+    def apply(kind, doc_id, fields):
+        n[0] += 1
+        s.apply({"v": 1, "kind": kind, "action": "create", "id": doc_id, "fields": fields}, 1, n[0].to_bytes(4, "big"))
+
+    apply("festival", "scripts", {"name": "Scripts", "utc_offset": 60})
+    for i, (vid, (name, title, who)) in enumerate(sorted(TITLES.items())):
+        apply("venue", vid, {"name": name, "order": i})
+        apply("event", vid + "-1", {"venue": vid, "title": title, "start": T0, "end": T0 + 3600, "speakers": [who]})
+        apply("event", vid + "-2", {"venue": vid, "title": title[::-1], "start": T0 + 3600, "end": T0 + 7200})
+    items = feed_sign.payload(s, "scripts", T0 + 600, [], public_key(SEED), None, version=feed.VERSION)
+    data = bytearray(feed_sign.sign_payload(items, SigningKey(SEED)))
+    info = feed.Checker("scripts", [public_key(SEED)]).check(data, len(data))
+    return feed.FeedView(data, info, 1), sorted(TITLES)
+
+
+def frame(view, index, now=T0 + 1200):
+    c = VLSBCanvas(128, 64)
+    layout.draw_view(c, 128, 64, layout.build_view(view, index, now, "synced 12:10"))
+    img = Image.new("1", (128, 64))
+    img.putdata([c.get(x, y) for y in range(64) for x in range(128)])
+    return img
+
+
+def test_the_feed_carries_the_glyphs_the_board_lacks():
+    view, order = scripts_feed()
+    table = bytes(view.glyphs())
+    codes = [int.from_bytes(table[i:i + 3], "big") for i in range(0, len(table), feed.GLYPH_ENTRY)]
+    assert codes == sorted(codes)
+    for ch in "ЖСвΕλ\u2600\U0001F600":
+        assert ord(ch) in codes, ch
+    for ch in "äÜßéŒ":  # the board's font or its transliteration has these
+        assert ord(ch) not in codes, ch
+    assert not feed_glyphs.needs_glyph("ä") and feed_glyphs.needs_glyph("Ж")
+
+
+@pytest.mark.parametrize("script", sorted(set(TITLES) - {"cjk"}))
+def test_titles_in_any_script_draw_legibly_on_a_satellite(script):
+    """The satellite's frame of each script's venue (tests/golden/satellite_<script>.png): no "?"
+    where the Pi's face has the glyph; the same frame without the feed's glyphs differs."""
+    view, order = scripts_feed()
+    img = frame(view, order.index(script))
+    path = os.path.join(GOLDEN, "satellite_%s.png" % script)
+    if REGEN:
+        img.save(path)
+    with Image.open(path) as ref:
+        assert ref.convert("1").tobytes() == img.tobytes(), "regenerate with PANDASCREEN_REGEN_GOLDEN=1 and look"
+    name, title, who = TITLES[script]
+    if script not in ("german", "french"):
+        assert "?" not in font.normalize(title)  # drawn with the feed's glyphs (normalize sees them now)
+        bare = feed.FeedView(view.buf, view.info, 2)
+        bare.glyphs = lambda: None
+        assert frame(bare, order.index(script)).tobytes() != img.tobytes()

@@ -21,6 +21,8 @@ PER_VENUE = 4  # events per venue (running + next), fewer when the feed would be
 TITLE_MAX = 64  # UTF-8 bytes of a title kept (a 128x64 OLED shows ~2 lines of 21); speakers likewise
 SPEAKERS_MAX = 48
 MAX_SOURCES = 64
+GLYPH_ENTRY = 11  # a glyph in a feed: code point (3 bytes), 8 rows (core/font.py use_glyphs)
+GLYPHS_MAX = 256
 FEED_LEVEL = 1  # auth.READ: the access a feed signer needs in the festival group
 _SIG_ITEM = 66  # 0x58 0x40 + 64 signature bytes
 _ITEMS = 12
@@ -192,7 +194,7 @@ class Info:
     """What ``Checker.check`` found: the header fields and where the festival and venues start."""
 
     __slots__ = ("version", "issued_at", "valid_until", "signer", "name", "utc_offset", "zone", "venues_at",
-                 "venue_count", "venues_left_out", "size", "digest")
+                 "venue_count", "venues_left_out", "glyphs_at", "glyphs_len", "size", "digest")
 
 
 class Checker:
@@ -259,7 +261,13 @@ class Checker:
         info.name = c.text(256)
         info.utc_offset = c.int()
         info.venues_left_out = c.uint() if k > 2 else 0
-        for _ in range(k - 3):  # items a newer full peer added
+        info.glyphs_at = info.glyphs_len = 0
+        if k > 3:  # the bitmaps of characters beyond the board's font (node/feed_glyphs.py)
+            glyphs = c.raw(GLYPHS_MAX * GLYPH_ENTRY)
+            if len(glyphs) % GLYPH_ENTRY:
+                raise FeedError("feed glyph table is not whole entries")
+            info.glyphs_at, info.glyphs_len = c.pos - len(glyphs), len(glyphs)
+        for _ in range(k - 4):  # items a newer full peer added
             c.skip()
         info.venue_count = c.array(1024)
         info.venues_at = c.pos
@@ -451,6 +459,12 @@ class FeedView:
         if self.info is None:
             return 0
         return self.info.zone or self.info.utc_offset
+
+    def glyphs(self):
+        """The feed's glyph table (core/font.py ``use_glyphs``), read in place; None if it has none."""
+        if self.info is None or not self.info.glyphs_len:
+            return None
+        return memoryview(self.buf)[self.info.glyphs_at:self.info.glyphs_at + self.info.glyphs_len]
 
     def venues(self):
         """The venues (offsets, found once per feed: build_view and now_next ask every frame)."""

@@ -187,6 +187,8 @@ def build_view(schedule, venue_index, now, status="", absolute=False):
         "at": now,
         "utc_offset": offset,
     }
+    glyphs = getattr(schedule, "glyphs", None)  # a satellite's feed (core/feed.py FeedView)
+    view["glyphs"] = glyphs() if glyphs is not None else None
     venues = schedule.venues() if schedule is not None else []  # a fresh list, or a feed's sequence
     if not venues:
         view["message"] = NO_SCHEDULE
@@ -503,6 +505,7 @@ def draw_view(canvas, width, height, view, palette="mono", face=None):
     accent = accent_color(palette)
     m = Metrics(width, height, face)
     f = m.f
+    font.use_glyphs(view.get("glyphs"))  # a satellite's feed: bitmaps of characters beyond the 5x7 font
     canvas.fill_rect(0, 0, width, height, 0)
     y = _header(canvas, width, view, m) + m.gap + (1 if m.big else 0)
     bottom = _footer(canvas, width, height, view, m) if m.footer_h else height

@@ -19,7 +19,8 @@ bytes are the same on every encoder; core/cbor.py writes them)::
 
 Version 2 (what boards ask for with ``Feed-Version: 2``, core/feed.py ``http_request``) adds
 counts of what the size budget left out: the festival item is ``[name, utc_offset, venues left
-out]``, a venue ``[id, name, events, events left out]``.  A version 2 reader skips items past the
+out, glyphs]`` (node/feed_glyphs.py: the bitmaps of the characters the board's font lacks), a venue
+``[id, name, events, events left out]``.  A version 2 reader skips items past the
 ones it knows in the festival, a venue and an event, so a newer full peer adds fields there
 without breaking it.  Version 1 (requests without the header: deployed boards, whose reader wants
 exactly 4 items per event) shows what was left out as a stand-in event "+N more at the Pi screen".
@@ -150,6 +151,16 @@ def derive(schedule, festival_id, issued_at, sources, signer, grant=None, horizo
         rules.append([int(x) for x in zone])
     name = str((schedule.festival or {}).get("name") or "")
     festival = [name, layout.offset_at(zone, issued_at)]
+    glyphs = b""
+    if version > 1:
+        from pandascreen.node import feed_glyphs
+        texts = [name]
+        for v, evs, keep in windows:
+            texts.append(v.name or v.id)
+            for e in evs[:keep]:
+                texts.append(_feed_title(e))
+                texts.extend(e.speakers or ())
+        glyphs = feed_glyphs.table(texts)
     head = [MAGIC, version, festival_id, issued_at, max(valid_until, issued_at + 1), rules,
             bytes(signer), grant, [list(s) for s in sources], festival]
 
@@ -164,7 +175,7 @@ def derive(schedule, festival_id, issued_at, sources, signer, grant=None, horizo
         return item
 
     # sizes: the fixed part (with room for the counts and the venue array's head), then venue by venue
-    fixed = len(cbor.dumps(head + [[], b"\x00" * 64])) + 8
+    fixed = len(cbor.dumps(head + [[], b"\x00" * 64])) + 8 + len(cbor.dumps(glyphs))
     full = [len(cbor.dumps(venue(v, evs, keep, False))) for v, evs, keep in windows]
     empty = [len(cbor.dumps(venue(v, evs, keep, True))) for v, evs, keep in windows]
     emptied = len(windows)  # venues from this index on lose their events
@@ -183,6 +194,7 @@ def derive(schedule, festival_id, issued_at, sources, signer, grant=None, horizo
     left = len(windows) - count
     if version > 1:
         festival.append(left)
+        festival.append(glyphs)
     elif left:
         venues.append(["", MORE % left, [_more(issued_at, head[4], left)]])
     return head + [venues], len(windows) - min(emptied, count)
