@@ -121,3 +121,83 @@ def test_titles_in_any_script_draw_legibly_on_a_satellite(script):
         bare = feed.FeedView(view.buf, view.info, 2)
         bare.glyphs = lambda: None
         assert frame(bare, order.index(script)).tobytes() != img.tobytes()
+
+
+def _alphabet_feed(tmp_path, name, chars, issued):
+    """A 12-venue feed whose titles use ``chars`` (its glyph table, if any, carried), signed."""
+    s = Schedule()
+    n = [0]
+
+    def apply(kind, doc_id, fields):
+        n[0] += 1
+        s.apply({"v": 1, "kind": kind, "action": "create", "id": doc_id, "fields": fields}, 1, n[0].to_bytes(4, "big"))
+
+    apply("festival", "abc", {"name": "ABC", "utc_offset": 0})
+    per = max(1, len(chars) // 24)
+    for v in range(12):
+        apply("venue", "v%d" % v, {"name": "Venue %d" % v, "order": v})
+        for e in range(2):
+            k = (v * 2 + e) * per
+            apply("event", "v%d-%d" % (v, e), {"venue": "v%d" % v, "title": chars[k:k + per] or "x",
+                                               "start": T0 + e * 3600, "end": T0 + (e + 1) * 3600})
+    items = feed_sign.payload(s, "abc", issued, [], public_key(SEED), None, version=feed.VERSION)
+    data = feed_sign.sign_payload(items, SigningKey(SEED))
+    path = tmp_path / name
+    path.write_bytes(data)
+    return str(path)
+
+
+def _covered(start, count):
+    out = []
+    cp = start
+    while len(out) < count and cp < start + 4096:
+        ch = chr(cp)
+        if feed_glyphs.needs_glyph(ch) and ch.isprintable() and feed_glyphs.render(ch) is not None:
+            out.append(ch)
+        cp += 1
+    return "".join(out)
+
+
+def test_heap_and_string_table_do_not_depend_on_the_alphabet(tmp_path):
+    """On MicroPython: frames of every venue of an ASCII feed, then of three feeds of ~190 distinct
+    Cyrillic, Greek and symbol characters each (their glyphs in the feed): the string table does
+    not grow and the live heap after each is the ASCII one's, within a few hundred bytes."""
+    ascii_ = "".join(chr(c) for c in range(65, 91)) * 8
+    alphabets = [_covered(0x400, 190), _covered(0x370, 190), _covered(0x2190, 190)]
+    paths = [_alphabet_feed(tmp_path, "f%d" % i, a, T0 + 600) for i, a in enumerate([ascii_] + alphabets)]
+    from mpy import run_scenario
+    steps = "".join("""
+info, view = None, None
+info, view = show(%d, %r)
+print("feed", %d, info.glyphs_len // feed.GLYPH_ENTRY)
+info, view = None, None
+# live: feed
+""" % (i, p, i) + ("""print("A", end=" ")
+micropython.qstr_info()
+""" if i == 0 else "") for i, p in enumerate(paths))
+    code = """
+import micropython, framebuf
+from pandascreen.core import feed, layout, font
+c = framebuf.FrameBuffer(bytearray(128 * 8), 128, 64, framebuf.MONO_VLSB)
+buf = bytearray(10240)
+chk = feed.Checker("abc", [bytes.fromhex(%r)])
+def show(i, path):
+    f = open(path, "rb")
+    n = f.readinto(buf)
+    f.close()
+    info = chk.check(buf, n)
+    view = feed.FeedView(buf, info, i + 1)
+    for v in range(len(view.venues())):
+        layout.draw_view(c, 128, 64, layout.build_view(view, v, %d, "synced"))
+    return info, view
+show(0, %r)
+""" % (public_key(SEED).hex(), T0 + 1200, paths[0]) + steps + """
+print("B", end=" ")
+micropython.qstr_info()
+"""
+    ((_, out),) = run_scenario("satellite frames in four alphabets", code, dirs=[str(tmp_path)])[:1]
+    assert _qstrs(out, "A") == _qstrs(out, "B"), out
+    glyphs = [int(line.split()[2]) for line in out.splitlines() if line.startswith("feed ")]
+    heap = [int(line.split()[2]) for line in out.splitlines() if line.startswith("LIVE feed ")]
+    assert glyphs[0] == 0 and min(glyphs[1:]) >= 150, out
+    assert len(heap) == 4 and max(heap) - min(heap) < 512, out
