@@ -201,3 +201,10 @@ micropython.qstr_info()
     heap = [int(line.split()[2]) for line in out.splitlines() if line.startswith("LIVE feed ")]
     assert glyphs[0] == 0 and min(glyphs[1:]) >= 150, out
     assert len(heap) == 4 and max(heap) - min(heap) < 512, out
+
+
+def test_a_peer_without_the_face_still_serves_the_feed(monkeypatch):
+    monkeypatch.setenv("PANDASCREEN_FONT", "/nonexistent/face.ttf")
+    monkeypatch.setattr(feed_glyphs, "_faces", {})
+    view, order = scripts_feed()
+    assert view.glyphs() is None and view.info.venue_count == len(TITLES)
