@@ -1,7 +1,6 @@
 """A satellite never shows less than the Pi: every venue's now/next in the feed is the Pi's
 (core/schedule.py now_next on the full schedule) until the feed's valid_until, and what the
 size budget left out is counted so the board says "+N more at the Pi screen"."""
-import glob
 import importlib.util
 import os
 
@@ -10,12 +9,12 @@ import pytest
 from pandascreen.core import feed, layout
 from pandascreen.core.crypto import SigningKey, public_key
 from pandascreen.node import feed_sign
+from pandascreen.bench import feed_truth
 
-SEED = bytes(range(7, 39))
 HERE = os.path.dirname(os.path.abspath(__file__))
-SCHEDULES = sorted(glob.glob(os.path.join(HERE, "..", "..", "shared", "schedules", "*.*")))
-SCHEDULES = [p for p in SCHEDULES if not p.endswith(".md")]
-ZONES = {"giggity_fosdem_2021.xml": "Europe/Brussels", "aksw-lswt2019_schedule.xml": "Europe/Berlin"}
+SEED, SCHEDULES = feed_truth.SEED, feed_truth.SCHEDULES
+real, synthetic, instants, signed, _key, disagreements = (feed_truth.real, feed_truth.synthetic, feed_truth.instants,
+                                                          feed_truth.signed, feed_truth._key, feed_truth.disagreements)
 
 
 def deployed_feed():
@@ -24,82 +23,6 @@ def deployed_feed():
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
-
-
-def real(path):
-    from pandascreen_host import importers
-    from pandascreen_host.preview import schedule_from_neutral
-    neutral = importers.load(path, timezone=ZONES.get(os.path.basename(path)))
-    return schedule_from_neutral(neutral), neutral["festival"]["id"]
-
-
-def synthetic(venues, per_venue=30, seed=1):
-    """A festival of ``venues`` stages, long titles, talks of 25-90 min with gaps, some overlaps."""
-    from pandascreen.core.schedule import Schedule
-    import random
-    rnd = random.Random(seed)
-    s = Schedule()
-    n = [0]
-
-    def apply(kind, doc_id, fields):
-        n[0] += 1
-        s.apply({"v": 1, "kind": kind, "action": "create", "id": doc_id, "fields": fields}, 1, n[0].to_bytes(4, "big"))
-
-    t0 = 1767261600
-    apply("festival", "syn", {"name": "Synthetic %d" % venues, "utc_offset": 60})
-    for v in range(venues):
-        apply("venue", "v%d" % v, {"name": "Stage %d" % v, "order": v})
-        t = t0 + rnd.randrange(0, 4 * 3600)
-        for e in range(per_venue):
-            length = rnd.choice((25, 45, 60, 90)) * 60
-            apply("event", "v%d-e%d" % (v, e), {
-                "venue": "v%d" % v, "title": "Talk %d on stage %d about %s" % (e, v, "x" * rnd.randrange(5, 60)),
-                "start": t, "end": t + length, "speakers": ["Speaker %d" % rnd.randrange(999)]})
-            t += length + rnd.choice((0, 0, 15, 60, 5 * 60)) * 60 - (15 * 60 if rnd.random() < 0.1 else 0)
-    return s, "syn"
-
-
-def instants(sch):
-    """Issue times across the festival: its start, busy middle hours, the last evening."""
-    starts = sorted(e.start for e in sch.all_events())
-    first, last = starts[0], starts[-1]
-    return [first - 3600, first + 1800, (first + last) // 2, (first + 2 * last) // 3 + 1234, last - 600]
-
-
-def signed(sch, fid, issued, version):
-    items = feed_sign.payload(sch, fid, issued, [], public_key(SEED), None, version=version)
-    data = bytearray(feed_sign.sign_payload(items, SigningKey(SEED)))
-    return data, feed.Checker(fid, [public_key(SEED)]).check(data, len(data))
-
-
-def _key(ev):
-    return None if ev is None else (int(ev.start), int(ev.end))
-
-
-def disagreements(sch, fid, issued, version=feed.VERSION):
-    """(venue checks where the feed's now/next differs from the Pi's and the board does not say it
-    left the venue out, venue checks made); checked at issue and on through valid_until."""
-    data, info = signed(sch, fid, issued, version)
-    assert len(data) <= feed.MAX_FEED_BYTES and info.valid_until > info.issued_at
-    view = feed.FeedView(data, info, 1)
-    shown = dict((v.id, v) for v in view.venues())
-    wrong = checks = 0
-    span = info.valid_until - info.issued_at
-    for t in sorted(set((issued, issued + span // 3, issued + span // 2, info.valid_until - 1))):
-        for v in sch.venues():
-            checks += 1
-            pi = sch.now_next(v.id, t)
-            fv = shown.get(v.id)
-            if fv is None or getattr(fv, "left_out", int)():
-                # left out: the board must say so, never "No more events" (unless the Pi has none either)
-                said = fv is None and getattr(info, "venues_left_out", 0) > 0 or fv is not None
-                if pi == (None, None) or said:
-                    continue
-                wrong += 1
-                continue
-            if tuple(map(_key, view.now_next(v.id, t))) != tuple(map(_key, pi)):
-                wrong += 1
-    return wrong, checks
 
 
 def test_the_real_schedules_are_there():
