@@ -158,3 +158,16 @@ print("first", layout.build_view(view, 0, %d, "")["position"])
     assert "venues %d %d %d" % (shown, shown + 1, 700 - shown) in out, out
     assert "last +%d more at the Pi screen" % (700 - shown) in out, out
     assert "first 1/%d" % (shown + 1) in out, out
+
+
+def test_a_venue_with_nothing_on_is_not_said_to_have_more():
+    """Emptied for the size budget, a venue without events says nothing of "+0 more"."""
+    sch, fid = synthetic(4)
+    sch.apply({"v": 1, "kind": "venue", "action": "create", "id": "quiet", "fields": {"name": "Quiet", "order": 99}},
+              1, b"\xff\xff\xff\xff")
+    issued = instants(sch)[2]
+    for version in (1, feed.VERSION):
+        items, lost = feed_sign.derive(sch, fid, issued, [], public_key(SEED), None, version=version, max_bytes=900)
+        assert lost and items[10][-1][0] == "quiet" or version == 1, items[10]
+        quiet = [v for v in items[10] if v[0] == "quiet"]
+        assert quiet and quiet[0][2] == [], (version, quiet)

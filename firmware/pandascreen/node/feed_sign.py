@@ -175,13 +175,13 @@ def derive(schedule, festival_id, issued_at, sources, signer, grant=None, horizo
             bytes(signer), grant, [list(s) for s in sources], festival]
 
     def venue(v, evs, keep, emptied):
-        if emptied:
+        if emptied and evs:
             shown = [] if version > 1 else [_more(issued_at, head[4], len(evs))]
         else:
             shown = [_event(e) for e in evs[:keep]]
         item = [v.id, v.name or v.id, shown]
         if version > 1:
-            item.append(len(evs) if emptied else 0)
+            item.append(len(evs) if emptied else 0)  # 0 for a venue with nothing to leave out
         return item
 
     # sizes: the fixed part (with room for the counts and the venue array's head), then venue by venue
