@@ -7,9 +7,9 @@ ellipsis and the encoding.  Each glyph is 8 bytes, one per row from the top; bit
 rows 0-6 (the baseline is row 6); lowercase letters have their x-height in rows 2-6, and
 g j p q y put their tails in row 7.  The sixth column of the cell is the letter gap.
 
-Covered: printable ASCII (32-126), the accented letters in ``_EXTRA_CHARS`` and an
-ellipsis glyph ("\u2026").  Other characters are transliterated (``_TRANSLIT``, decomposed
-accents via ``_COMBINE``) or shown as "?".  ``scale=2`` draws every font pixel as a 2x2 block
+Covered: printable ASCII (32-126), the accented letters in ``_EXTRA_B`` and an
+ellipsis glyph ("\u2026").  Other characters are transliterated (``_TRANSLIT_B``, decomposed
+accents via ``_COMBINE_B``) or shown as "?".  ``scale=2`` draws every font pixel as a 2x2 block
 (clock, e-paper headings).
 
 Every text is ``clean``-ed first, whoever wrote it: a control character, a line break or a
@@ -126,7 +126,7 @@ _ASCII = (
     b"\x00\x00\x08\x15\x02\x00\x00\x00"  # '~'
 )
 
-_EXTRA_CHARS = "äöüÄÖÜßéèêàáçñøåíóú\u2026ôîûâùëïÉÈÊÀ"  # the last row: French (node/i18n.py)
+_EXTRA_B = "äöüÄÖÜßéèêàáçñøåíóú\u2026ôîûâùëïÉÈÊÀ".encode("utf-8")  # the last row: French (node/i18n.py)
 _EXTRA = (
     b"\x0a\x00\x0e\x01\x0f\x11\x0f\x00"  # ä
     b"\x0a\x00\x0e\x11\x11\x11\x0e\x00"  # ö
@@ -165,7 +165,7 @@ _EXTRA = (
 
 # "target=characters that become it", "|" between: one string on a board's heap, where a
 # tuple of (target, characters) pairs was 65 tuples and 130 strings
-_TRANSLIT = (
+_TRANSLIT_B = (
     "A=ÀÁÂÃÅĀĂĄ|a=âãāăą|AE=Æ|ae=æ|C=ÇĆĈĊČ|c=ćĉċč|D=ĎĐÐ|d=ďđð|E=ÈÉÊËĒĔĖĘĚ|e=ëēĕėęě|G=ĜĞĠĢ|g=ĝğġģ|"
     "H=ĤĦ|h=ĥħ|I=ÌÍÎÏĨĪĬĮİ|i=ìîïĩīĭįı|J=Ĵ|j=ĵ|K=Ķ|k=ķ|L=ĹĻĽĿŁ|l=ĺļľŀł|N=ÑŃŅŇ|n=ńņňŉ|O=ÒÓÔÕØŌŎŐ|"
     "o=òôõōŏő|OE=Œ|oe=œ|R=ŔŖŘ|r=ŕŗř|S=ŚŜŞŠȘ|s=śŝşšș|SS=ẞ|T=ŢŤŦȚ|t=ţťŧț|Th=Þ|th=þ|U=ÙÚÛŨŪŬŮŰŲ|"
@@ -173,15 +173,15 @@ _TRANSLIT = (
     "'=\u2018\u2019\u201a\u201b\u2032\u00b4|\"=\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb|<=\u2039|"
     ">=\u203a|*=\u2022\u00b7\u2219|!=\u00a1|?=\u00bf|x=\u00d7|/=\u00f7|+-=\u00b1|o=\u00b0|"
     "EUR=\u20ac|(c)=\u00a9|(R)=\u00ae|TM=\u2122|1/2=\u00bd|1/4=\u00bc|3/4=\u00be|...=\u22ef"
-)
+).encode("utf-8")
 
 # shown as a plain space
-_SPACES = "\u00a0\u2002\u2003\u2009\u200a\u202f\u3000"
+_SPACES_B = "\u00a0\u2002\u2003\u2009\u200a\u202f\u3000".encode("utf-8")
 # dropped: soft hyphen, zero-width space/joiners, BOM
-_DROP = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+_DROP_B = "\u00ad\u200b\u200c\u200d\u2060\ufeff".encode("utf-8")
 
 # decomposed accents (combining mark, base letters, composed letters we have glyphs for)
-_COMBINE = (
+_COMBINE_B = tuple((m.encode("utf-8"), b.encode("utf-8"), c.encode("utf-8")) for m, b, c in (
     ("\u0308", "aouAOU", "äöüÄÖÜ"),
     ("\u0301", "eaiou", "éáíóú"),
     ("\u0300", "ea", "èà"),
@@ -189,30 +189,12 @@ _COMBINE = (
     ("\u0303", "n", "ñ"),
     ("\u030a", "a", "å"),
     ("\u0327", "c", "ç"),
-)
+))  # composed letters are 2 UTF-8 bytes each (Latin-1)
 
 
-_TRANSLIT_B = _TRANSLIT.encode("utf-8")
-_SPACES_B = _SPACES.encode("utf-8")
-_DROP_B = _DROP.encode("utf-8")
-_EXTRA_B = _EXTRA_CHARS.encode("utf-8")
 _REPLACEMENT_B = "\ufffd".encode("utf-8")
-# composed letters are 2 UTF-8 bytes each (Latin-1)
-_COMBINE_B = tuple((m.encode("utf-8"), b.encode("utf-8"), c.encode("utf-8")) for m, b, c in _COMBINE)
 
 
-def _extra_index(b):
-    """Byte offset in ``_EXTRA_B`` -> glyph index in ``_EXTRA`` (the letters are 2 or 3 bytes)."""
-    out = bytearray(len(b))
-    i = k = 0
-    while i < len(b):
-        out[i] = k
-        i += 1 if b[i] < 0x80 else (2 if b[i] < 0xE0 else 3)
-        k += 1
-    return bytes(out)
-
-
-_EXTRA_INDEX = _extra_index(_EXTRA_B)
 
 
 def _translit(ch):
@@ -345,8 +327,11 @@ def _rows(o, seg):
         return _ASCII[(o - 32) * 8:(o - 31) * 8]
     i = _EXTRA_B.find(seg)
     if i >= 0:
-        i = _EXTRA_INDEX[i]
-        return _EXTRA[i * 8:i * 8 + 8]
+        k = 0  # glyph index: the letters before it (2 or 3 bytes each) are their lead bytes
+        for c in _EXTRA_B[:i]:
+            if c & 0xC0 != 0x80:
+                k += 1
+        return _EXTRA[k * 8:k * 8 + 8]
     at = _feed_glyph(o)
     if at >= 0:
         return _feed[at:at + 8]
