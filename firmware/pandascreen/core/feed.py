@@ -13,7 +13,6 @@ from pandascreen.core.errors import DecodeError
 
 MAGIC = "pandascreen/feed"
 VERSION = 2  # the form a full peer emits to boards that ask for it (``http_request``)
-VERSIONS = (1, 2)  # what this firmware reads: 1 is what deployed boards ask for and read
 DOMAIN = b"pandascreen feed v1\n"
 MAX_FEED_BYTES = 10240  # what a board accepts and a full peer emits (fewer events per venue above it)
 HORIZON = 3 * 3600  # seconds of schedule ahead
@@ -214,7 +213,7 @@ class Checker:
         if c.array() != _ITEMS or c.text(32) != MAGIC:
             raise FeedError("not a pandascreen feed")
         info.version = c.uint()
-        if info.version not in VERSIONS:
+        if not 1 <= info.version <= VERSION:  # 1: what deployed boards ask for and read
             raise FeedError("feed version not understood by this firmware")
         if c.text(256) != self.festival_id:
             raise FeedError("feed of another festival")
@@ -257,7 +256,7 @@ class Checker:
         c.skip()  # sources: for auditors
         k = c.array(64)
         if k < 2:
-            raise FeedError("feed festival is not [name, utc_offset, venues left out?, ...]")
+            raise FeedError("feed festival is not [name, utc_offset, ...]")
         info.name = c.text(256)
         info.utc_offset = c.int()
         info.venues_left_out = c.uint() if k > 2 else 0
@@ -400,33 +399,18 @@ class FeedVenue:
     def left_out(self):
         """Events of this venue the full peer left out of the feed (its size budget): the
         screen says "+N more at the Pi screen" instead of "No more events"."""
-        c = Cursor(self.buf, self.at)
-        if c.array() < 4:
-            return 0
-        for _ in range(3):
-            c.skip()
-        return c.uint()
+        return Cursor(self.buf, self.at).array() > 3 and self._item(3).uint()
 
 
 class LeftOutVenues:
     """The page after a feed's venues when the full peer left venues out (its size budget):
     no events, the count, so the board says "+N more at the Pi screen"."""
 
-    __slots__ = ("count",)
     id = None
 
     def __init__(self, count):
-        self.count = count
-
-    @property
-    def name(self):
-        return "+%d venues" % self.count
-
-    def events(self):
-        return []
-
-    def left_out(self):
-        return self.count
+        self.name = "+%d venues" % count
+        self.left_out = lambda: count
 
 
 class FeedEvent:

@@ -7,9 +7,9 @@ ellipsis and the encoding.  Each glyph is 8 bytes, one per row from the top; bit
 rows 0-6 (the baseline is row 6); lowercase letters have their x-height in rows 2-6, and
 g j p q y put their tails in row 7.  The sixth column of the cell is the letter gap.
 
-Covered: printable ASCII (32-126), the accented letters in ``_EXTRA_B`` and an
-ellipsis glyph ("\u2026").  Other characters are transliterated (``_TRANSLIT_B``, decomposed
-accents via ``_COMBINE_B``) or shown as "?".  ``scale=2`` draws every font pixel as a 2x2 block
+Covered: printable ASCII (32-126), the accented letters in ``_EXTRA_CHARS`` and an
+ellipsis glyph ("\u2026").  Other characters are transliterated (``_TRANSLIT``, decomposed
+accents via ``_COMBINE``) or shown as "?".  ``scale=2`` draws every font pixel as a 2x2 block
 (clock, e-paper headings).
 
 Every text is ``clean``-ed first, whoever wrote it: a control character, a line break or a
@@ -126,7 +126,7 @@ _ASCII = (
     b"\x00\x00\x08\x15\x02\x00\x00\x00"  # '~'
 )
 
-_EXTRA_B = "äöüÄÖÜßéèêàáçñøåíóú\u2026ôîûâùëïÉÈÊÀ".encode("utf-8")  # the last row: French (node/i18n.py)
+_EXTRA_CHARS = "äöüÄÖÜßéèêàáçñøåíóú\u2026ôîûâùëïÉÈÊÀ"  # the last row: French (node/i18n.py)
 _EXTRA = (
     b"\x0a\x00\x0e\x01\x0f\x11\x0f\x00"  # ä
     b"\x0a\x00\x0e\x11\x11\x11\x0e\x00"  # ö
@@ -165,7 +165,7 @@ _EXTRA = (
 
 # "target=characters that become it", "|" between: one string on a board's heap, where a
 # tuple of (target, characters) pairs was 65 tuples and 130 strings
-_TRANSLIT_B = (
+_TRANSLIT = (
     "A=ÀÁÂÃÅĀĂĄ|a=âãāăą|AE=Æ|ae=æ|C=ÇĆĈĊČ|c=ćĉċč|D=ĎĐÐ|d=ďđð|E=ÈÉÊËĒĔĖĘĚ|e=ëēĕėęě|G=ĜĞĠĢ|g=ĝğġģ|"
     "H=ĤĦ|h=ĥħ|I=ÌÍÎÏĨĪĬĮİ|i=ìîïĩīĭįı|J=Ĵ|j=ĵ|K=Ķ|k=ķ|L=ĹĻĽĿŁ|l=ĺļľŀł|N=ÑŃŅŇ|n=ńņňŉ|O=ÒÓÔÕØŌŎŐ|"
     "o=òôõōŏő|OE=Œ|oe=œ|R=ŔŖŘ|r=ŕŗř|S=ŚŜŞŠȘ|s=śŝşšș|SS=ẞ|T=ŢŤŦȚ|t=ţťŧț|Th=Þ|th=þ|U=ÙÚÛŨŪŬŮŰŲ|"
@@ -173,15 +173,15 @@ _TRANSLIT_B = (
     "'=\u2018\u2019\u201a\u201b\u2032\u00b4|\"=\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb|<=\u2039|"
     ">=\u203a|*=\u2022\u00b7\u2219|!=\u00a1|?=\u00bf|x=\u00d7|/=\u00f7|+-=\u00b1|o=\u00b0|"
     "EUR=\u20ac|(c)=\u00a9|(R)=\u00ae|TM=\u2122|1/2=\u00bd|1/4=\u00bc|3/4=\u00be|...=\u22ef"
-).encode("utf-8")
+)
 
 # shown as a plain space
-_SPACES_B = "\u00a0\u2002\u2003\u2009\u200a\u202f\u3000".encode("utf-8")
+_SPACES = "\u00a0\u2002\u2003\u2009\u200a\u202f\u3000"
 # dropped: soft hyphen, zero-width space/joiners, BOM
-_DROP_B = "\u00ad\u200b\u200c\u200d\u2060\ufeff".encode("utf-8")
+_DROP = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
 
 # decomposed accents (combining mark, base letters, composed letters we have glyphs for)
-_COMBINE_B = tuple((m.encode("utf-8"), b.encode("utf-8"), c.encode("utf-8")) for m, b, c in (
+_COMBINE = (
     ("\u0308", "aouAOU", "äöüÄÖÜ"),
     ("\u0301", "eaiou", "éáíóú"),
     ("\u0300", "ea", "èà"),
@@ -189,17 +189,16 @@ _COMBINE_B = tuple((m.encode("utf-8"), b.encode("utf-8"), c.encode("utf-8")) for
     ("\u0303", "n", "ñ"),
     ("\u030a", "a", "å"),
     ("\u0327", "c", "ç"),
-))  # composed letters are 2 UTF-8 bytes each (Latin-1)
-
-
-_REPLACEMENT_B = "\ufffd".encode("utf-8")
-
-
+)
 
 
 def _translit(ch):
-    """What ``normalize`` writes for the one character ``ch`` this font has no glyph for."""
-    return _translit_utf8(ch.encode("utf-8")).decode("utf-8")
+    # ``ch`` is never ASCII here, so it is found only among the characters, never a target
+    i = _TRANSLIT.find(ch)
+    if i < 0:
+        return "?"
+    start = _TRANSLIT.rfind("|", 0, i) + 1
+    return _TRANSLIT[start:_TRANSLIT.find("=", start)]
 
 
 # the longest string a face draws: no screen shows more of one text, and a 4 KB title with no
@@ -239,58 +238,6 @@ def _utf8_at(b, i):
     return ((c & 0x07) << 18) | ((b[i + 1] & 0x3F) << 12) | ((b[i + 2] & 0x3F) << 6) | (b[i + 3] & 0x3F), 4
 
 
-def _clean_utf8(b, glyphs):
-    """``clean`` of text that is not printable ASCII, over its UTF-8 bytes ``b``; the result's
-    UTF-8 bytes.  WHY bytes: a loop over a str's characters interns each one for good on
-    MicroPython (``_ascii``); here a character is its code point and a slice of ``b``."""
-    out = bytearray()
-    n = len(b)
-    i = 0
-    while i < n:
-        o, k = _utf8_at(b, i)
-        seg = b[i:i + k]
-        i += k
-        if 32 <= o < 127:
-            out += seg
-        elif o < 32 or 127 <= o < 160 or 0xD800 <= o < 0xE000 or o == 0x2028 or o == 0x2029:
-            # line and paragraph breaks (LF, VT, FF, CR, FS..US, NEL, U+2028/9) and tabs read
-            # as a space (raqm refuses a paragraph break inside a line outright)
-            if 9 <= o <= 13 or 28 <= o <= 31 or o == 0x85 or 0x2028 <= o <= 0x2029:
-                out += b" "
-            else:
-                out += b"?" if glyphs else _REPLACEMENT_B
-        elif o == 0x61C or o == 0x200E or o == 0x200F or 0x202A <= o <= 0x202E or 0x2066 <= o <= 0x2069:
-            pass  # bidi marks, embeddings, overrides, isolates
-        elif not glyphs:
-            out += seg
-        elif _SPACES_B.find(seg) >= 0:
-            out += b" "
-        elif 0x300 <= o < 0x370:
-            if out and out[-1] < 0x80:
-                for mark, bases, composed in _COMBINE_B:
-                    if seg == mark:
-                        j = bases.find(out[-1:])
-                        if j >= 0:
-                            out[-1:] = composed[2 * j:2 * j + 2]
-                        break
-        elif _DROP_B.find(seg) >= 0:
-            pass
-        elif _EXTRA_B.find(seg) >= 0 or _feed_glyph(o) >= 0:
-            out += seg
-        else:
-            out += _translit_utf8(seg)
-    return out
-
-
-def _translit_utf8(seg):
-    # ``seg`` is never ASCII here, so it is found only among the characters, never a target
-    i = _TRANSLIT_B.find(seg)
-    if i < 0:
-        return b"?"
-    start = _TRANSLIT_B.rfind(b"|", 0, i) + 1
-    return _TRANSLIT_B[start:_TRANSLIT_B.find(b"=", start)]
-
-
 # -- glyphs a satellite's feed carries (core/feed.py): code point (3 bytes) + 8 rows, by code point
 GLYPH_ENTRY = 11
 _feed = None  # a memoryview of the feed's glyph table, or None
@@ -321,23 +268,6 @@ def _feed_glyph(o):
     return -1
 
 
-def _rows(o, seg):
-    """The 8 glyph rows of code point ``o`` (UTF-8 ``seg``): ASCII, this font's extras, the feed's, "?"."""
-    if 32 <= o < 127:
-        return _ASCII[(o - 32) * 8:(o - 31) * 8]
-    i = _EXTRA_B.find(seg)
-    if i >= 0:
-        k = 0  # glyph index: the letters before it (2 or 3 bytes each) are their lead bytes
-        for c in _EXTRA_B[:i]:
-            if c & 0xC0 != 0x80:
-                k += 1
-        return _EXTRA[k * 8:k * 8 + 8]
-    at = _feed_glyph(o)
-    if at >= 0:
-        return _feed[at:at + 8]
-    return _ASCII[(63 - 32) * 8:(64 - 32) * 8]
-
-
 def clean(s, max_chars=MAX_CHARS, glyphs=False):
     """``s`` as text every face can draw on one line, whoever wrote it: the one sanitiser every
     text path runs first (this font's ``normalize``, wrap and ellipsize, the Pi's TrueType face).
@@ -352,7 +282,45 @@ def clean(s, max_chars=MAX_CHARS, glyphs=False):
         return ""
     s = str(s)
     if _ascii(s) is None:
-        s = _clean_utf8(s.encode("utf-8", "surrogatepass"), glyphs).decode("utf-8")
+        out = []
+        b = s.encode("utf-8", "surrogatepass")
+        i = 0
+        while i < len(b):
+            # a character as its code point and a str made from its bytes: iterating a str
+            # interns every character for good on MicroPython (see _ascii), decoding does not
+            o, k = _utf8_at(b, i)
+            ch = b[i:i + k].decode("utf-8", "surrogatepass")
+            i += k
+            if 32 <= o < 127:
+                out.append(ch)
+            elif o < 32 or 127 <= o < 160 or 0xD800 <= o < 0xE000 or o == 0x2028 or o == 0x2029:
+                # line and paragraph breaks (LF, VT, FF, CR, FS..US, NEL, U+2028/9) and tabs read
+                # as a space (raqm refuses a paragraph break inside a line outright)
+                if 9 <= o <= 13 or 28 <= o <= 31 or o == 0x85 or 0x2028 <= o <= 0x2029:
+                    out.append(" ")
+                else:
+                    out.append("?" if glyphs else REPLACEMENT)
+            elif o == 0x61C or o == 0x200E or o == 0x200F or 0x202A <= o <= 0x202E or 0x2066 <= o <= 0x2069:
+                pass  # bidi marks, embeddings, overrides, isolates
+            elif not glyphs:
+                out.append(ch)
+            elif ch in _SPACES:
+                out.append(" ")
+            elif 0x300 <= o < 0x370:
+                if out:
+                    for mark, bases, composed in _COMBINE:
+                        if ch == mark:
+                            j = bases.find(out[-1])
+                            if j >= 0:
+                                out[-1] = composed[j:j + 1]
+                            break
+            elif ch in _DROP:
+                pass
+            elif _EXTRA_CHARS.find(ch) >= 0 or _feed_glyph(o) >= 0:
+                out.append(ch)
+            else:
+                out.append(_translit(ch))
+        s = "".join(out)
     if len(s) > max_chars:
         s = s[:max_chars - 1] + ELLIPSIS
     return s
@@ -365,8 +333,20 @@ def normalize(s):
     return clean(s, MAX_CHARS, True)
 
 
-def _glyph(ch):
-    return _rows(ord(ch), ch.encode("utf-8"))
+def _glyph(ch, o=None):
+    """The 8 rows of character ``ch`` (code point ``o``): ASCII, this font's extras, the feed's, "?"."""
+    if o is None:
+        o = ord(ch)
+    if 32 <= o < 127:
+        i = (o - 32) * 8
+        return _ASCII[i:i + 8]
+    i = _EXTRA_CHARS.find(ch)
+    if i >= 0:
+        return _EXTRA[i * 8:i * 8 + 8]
+    at = _feed_glyph(o)
+    if at >= 0:
+        return _feed[at:at + 8]
+    return _ASCII[(63 - 32) * 8:(64 - 32) * 8]
 
 
 def text_width(s, scale=1):
@@ -384,12 +364,11 @@ def draw_text(canvas, x, y, s, color=1, scale=1):
     if codes is None or len(codes) > MAX_CHARS:
         codes = normalize(s).encode("utf-8")
     cx = x
-    n = len(codes)
     i = 0
-    while i < n:
+    while i < len(codes):
         o, k = _utf8_at(codes, i)
         if o != 32:
-            rows = _rows(o, codes[i:i + k]) if k > 1 else _ASCII[(o - 32) * 8:(o - 31) * 8]
+            rows = _ASCII[(o - 32) * 8:(o - 31) * 8] if k == 1 else _glyph(codes[i:i + k].decode("utf-8"), o)
             for r in range(CELL_H):
                 bits = rows[r]
                 c = 0

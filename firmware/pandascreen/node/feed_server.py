@@ -60,7 +60,7 @@ class FeedSource:
         return self._own[1]
 
     def get(self, form=1):
-        """Feed bytes in feed form ``form`` (core/feed.py VERSIONS); FeedError if this key may not
+        """Feed bytes in feed form ``form`` (1 to core/feed.py VERSION); FeedError if this key may not
         sign feeds (no grant in the logs)."""
         with self._mine:
             now = int(self.clock())
