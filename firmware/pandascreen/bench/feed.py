@@ -231,6 +231,8 @@ def run(quick=False):
     r["peak_heap_kb"] = board_bench.min_heap_kb(_FITS % args, lo=60, step=step, libs=[lib])
     r["peak_heap_step_kb"] = step
     shutil.rmtree(tmp, ignore_errors=True)
+    from pandascreen.bench import feed_truth
+    r["truth"] = feed_truth.measure(quick)
     r["seconds"] = time.perf_counter() - t0
     return r
 
@@ -272,4 +274,7 @@ def report(r):
                      % (r["peak_heap_kb"], r["peak_heap_step_kb"], GOAL_PEAK_KB))
     else:
         lines.append("peak heap (smallest -X heapsize): not measured, needs %s" % ports.UNIX32_ENV)
+    if "truth" in r:
+        from pandascreen.bench import feed_truth
+        lines.append(feed_truth.report_line(r["truth"]))
     return "\n".join(lines)

@@ -12,7 +12,7 @@ from pandascreen.core import crypto
 from pandascreen.core.errors import DecodeError
 
 MAGIC = "pandascreen/feed"
-VERSION = 1
+VERSION = 2  # the form a full peer emits to boards that ask for it (``http_request``)
 DOMAIN = b"pandascreen feed v1\n"
 MAX_FEED_BYTES = 10240  # what a board accepts and a full peer emits (fewer events per venue above it)
 HORIZON = 3 * 3600  # seconds of schedule ahead
@@ -20,6 +20,8 @@ PER_VENUE = 4  # events per venue (running + next), fewer when the feed would be
 TITLE_MAX = 64  # UTF-8 bytes of a title kept (a 128x64 OLED shows ~2 lines of 21); speakers likewise
 SPEAKERS_MAX = 48
 MAX_SOURCES = 64
+GLYPH_ENTRY = 11  # a glyph in a feed: code point (3 bytes), 8 rows (core/font.py use_glyphs)
+GLYPHS_MAX = 256
 FEED_LEVEL = 1  # auth.READ: the access a feed signer needs in the festival group
 _SIG_ITEM = 66  # 0x58 0x40 + 64 signature bytes
 _ITEMS = 12
@@ -190,8 +192,8 @@ class Cursor:
 class Info:
     """What ``Checker.check`` found: the header fields and where the festival and venues start."""
 
-    __slots__ = ("issued_at", "valid_until", "signer", "name", "utc_offset", "zone", "venues_at", "venue_count", "size",
-                 "digest")
+    __slots__ = ("version", "issued_at", "valid_until", "signer", "name", "utc_offset", "zone", "venues_at",
+                 "venue_count", "venues_left_out", "glyphs_at", "glyphs_len", "size", "digest")
 
 
 class Checker:
@@ -210,7 +212,8 @@ class Checker:
         c = Cursor(buf, 0, end)
         if c.array() != _ITEMS or c.text(32) != MAGIC:
             raise FeedError("not a pandascreen feed")
-        if c.uint() != VERSION:
+        info.version = c.uint()
+        if not 1 <= info.version <= VERSION:  # 1: what deployed boards ask for and read
             raise FeedError("feed version not understood by this firmware")
         if c.text(256) != self.festival_id:
             raise FeedError("feed of another festival")
@@ -251,10 +254,20 @@ class Checker:
         c.skip()
         grant_end = c.pos
         c.skip()  # sources: for auditors
-        if c.array() != 2:
-            raise FeedError("feed festival is not [name, utc_offset]")
+        k = c.array(64)
+        if k < 2:
+            raise FeedError("feed festival is not [name, utc_offset, ...]")
         info.name = c.text(256)
         info.utc_offset = c.int()
+        info.venues_left_out = c.uint() if k > 2 else 0
+        info.glyphs_at = info.glyphs_len = 0
+        if k > 3:  # the bitmaps of characters beyond the board's font (node/feed_glyphs.py)
+            glyphs = c.raw(GLYPHS_MAX * GLYPH_ENTRY)
+            if len(glyphs) % GLYPH_ENTRY:
+                raise FeedError("feed glyph table is not whole entries")
+            info.glyphs_at, info.glyphs_len = c.pos - len(glyphs), len(glyphs)
+        for _ in range(k - 4):  # items a newer full peer added
+            c.skip()
         info.venue_count = c.array(1024)
         info.venues_at = c.pos
         for _ in range(info.venue_count):
@@ -317,17 +330,28 @@ def _unload(names):
 
 
 def _check_venue(c):
-    if c.array() != 3:
-        raise FeedError("feed venue is not [id, name, events]")
+    """One venue: [id, name, events, events left out?, ...]; an event [start, end, title,
+    speakers, ...].  Trailing items past the known ones are skipped: a newer full peer adds
+    fields there without breaking this board."""
+    n = c.array(64)
+    if n < 3:
+        raise FeedError("feed venue is not [id, name, events, ...]")
     c.skip_text(256)
     c.skip_text(256)
     for _ in range(c.array(64)):
-        if c.array() != 4:
-            raise FeedError("feed event is not [start, end, title, speakers]")
+        k = c.array(64)
+        if k < 4:
+            raise FeedError("feed event is not [start, end, title, speakers, ...]")
         c.uint()
         c.uint()
         c.skip_text(TITLE_MAX)
         c.skip_text(SPEAKERS_MAX)
+        for _ in range(k - 4):
+            c.skip()
+    if n > 3:
+        c.uint()
+    for _ in range(n - 4):
+        c.skip()
 
 
 def program_digest(buf, info):
@@ -366,9 +390,27 @@ class FeedVenue:
         c = self._item(2)
         out = []
         for _ in range(c.array()):
-            c.array()
+            k = c.array()
             out.append(FeedEvent(c.uint(), c.uint(), c.label(), c.label()))
+            for _ in range(k - 4):
+                c.skip()
         return out
+
+    def left_out(self):
+        """Events of this venue the full peer left out of the feed (its size budget): the
+        screen says "+N more at the Pi screen" instead of "No more events"."""
+        return Cursor(self.buf, self.at).array() > 3 and self._item(3).uint()
+
+
+class LeftOutVenues:
+    """The page after a feed's venues when the full peer left venues out (its size budget):
+    no events, the count, so the board says "+N more at the Pi screen"."""
+
+    id = None
+
+    def __init__(self, count):
+        self.name = "+%d venues" % count
+        self.left_out = lambda: count
 
 
 class FeedEvent:
@@ -402,6 +444,12 @@ class FeedView:
             return 0
         return self.info.zone or self.info.utc_offset
 
+    def glyphs(self):
+        """The feed's glyph table (core/font.py ``use_glyphs``), read in place; None if it has none."""
+        if self.info is None or not self.info.glyphs_len:
+            return None
+        return memoryview(self.buf)[self.info.glyphs_at:self.info.glyphs_at + self.info.glyphs_len]
+
     def venues(self):
         """The venues (offsets, found once per feed: build_view and now_next ask every frame)."""
         if self.info is None:
@@ -412,13 +460,15 @@ class FeedView:
             for _ in range(self.info.venue_count):
                 out.append(FeedVenue(self.buf, c.pos))
                 c.skip()
+            if self.info.venues_left_out:
+                out.append(LeftOutVenues(self.info.venues_left_out))
             self._venues = out
         return self._venues
 
     def now_next(self, venue_id, now):
         """As ``Schedule.now_next``: the running event that started last, the first one after ``now``."""
         for v in self.venues():
-            if v.id == venue_id:
+            if venue_id is not None and v.id == venue_id:
                 current = nxt = None
                 for ev in v.events():
                     if ev.start > now:
@@ -433,7 +483,11 @@ class FeedView:
 # -- satellite: bounded HTTP read ----------------------------------------------------------------
 
 def http_request(festival_id, host="feed"):
-    return ("GET /pandascreen/feed/%s HTTP/1.0\r\nHost: %s\r\n\r\n" % (festival_id, host)).encode()
+    """The request for the feed in form ``VERSION``: a full peer that knows the ``Feed-Version``
+    header answers in that form, one that predates it (and any request without it, as deployed
+    boards send) in version 1."""
+    return ("GET /pandascreen/feed/%s HTTP/1.0\r\nHost: %s\r\nFeed-Version: %d\r\n\r\n"
+            % (festival_id, host, VERSION)).encode()
 
 
 def read_http(conn, buf, chunk=512, partial=False):

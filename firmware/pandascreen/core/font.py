@@ -225,6 +225,49 @@ def _ascii(s):
     return b
 
 
+def _utf8_at(b, i):
+    """(code point, byte length) of the UTF-8 sequence at ``b[i]`` (``b`` from ``str.encode``; a
+    CPython lone surrogate encoded with "surrogatepass" decodes to its surrogate)."""
+    c = b[i]
+    if c < 0x80:
+        return c, 1
+    if c < 0xE0:
+        return ((c & 0x1F) << 6) | (b[i + 1] & 0x3F), 2
+    if c < 0xF0:
+        return ((c & 0x0F) << 12) | ((b[i + 1] & 0x3F) << 6) | (b[i + 2] & 0x3F), 3
+    return ((c & 0x07) << 18) | ((b[i + 1] & 0x3F) << 12) | ((b[i + 2] & 0x3F) << 6) | (b[i + 3] & 0x3F), 4
+
+
+# -- glyphs a satellite's feed carries (core/feed.py): code point (3 bytes) + 8 rows, by code point
+GLYPH_ENTRY = 11
+_feed = None  # a memoryview of the feed's glyph table, or None
+
+
+def use_glyphs(table):
+    """Draw with the glyphs of ``table`` (a feed's, read in place) beside this font's; None: none."""
+    global _feed
+    _feed = table if table else None
+
+
+def _feed_glyph(o):
+    """Offset of the rows of code point ``o`` in the feed's glyph table, -1 if it has none."""
+    t = _feed
+    if t is None:
+        return -1
+    lo, hi = 0, len(t) // GLYPH_ENTRY
+    while lo < hi:
+        mid = (lo + hi) // 2
+        at = mid * GLYPH_ENTRY
+        c = (t[at] << 16) | (t[at + 1] << 8) | t[at + 2]
+        if c == o:
+            return at + 3
+        if c < o:
+            lo = mid + 1
+        else:
+            hi = mid
+    return -1
+
+
 def clean(s, max_chars=MAX_CHARS, glyphs=False):
     """``s`` as text every face can draw on one line, whoever wrote it: the one sanitiser every
     text path runs first (this font's ``normalize``, wrap and ellipsize, the Pi's TrueType face).
@@ -240,8 +283,14 @@ def clean(s, max_chars=MAX_CHARS, glyphs=False):
     s = str(s)
     if _ascii(s) is None:
         out = []
-        for ch in s:
-            o = ord(ch)
+        b = s.encode("utf-8", "surrogatepass")
+        i = 0
+        while i < len(b):
+            # a character as its code point and a str made from its bytes: iterating a str
+            # interns every character for good on MicroPython (see _ascii), decoding does not
+            o, k = _utf8_at(b, i)
+            ch = b[i:i + k].decode("utf-8", "surrogatepass")
+            i += k
             if 32 <= o < 127:
                 out.append(ch)
             elif o < 32 or 127 <= o < 160 or 0xD800 <= o < 0xE000 or o == 0x2028 or o == 0x2029:
@@ -261,13 +310,13 @@ def clean(s, max_chars=MAX_CHARS, glyphs=False):
                 if out:
                     for mark, bases, composed in _COMBINE:
                         if ch == mark:
-                            i = bases.find(out[-1])
-                            if i >= 0:
-                                out[-1] = composed[i]
+                            j = bases.find(out[-1])
+                            if j >= 0:
+                                out[-1] = composed[j:j + 1]
                             break
             elif ch in _DROP:
                 pass
-            elif _EXTRA_CHARS.find(ch) >= 0:
+            elif _EXTRA_CHARS.find(ch) >= 0 or _feed_glyph(o) >= 0:
                 out.append(ch)
             else:
                 out.append(_translit(ch))
@@ -284,15 +333,20 @@ def normalize(s):
     return clean(s, MAX_CHARS, True)
 
 
-def _glyph(ch):
-    o = ord(ch)
+def _glyph(ch, o=None):
+    """The 8 rows of character ``ch`` (code point ``o``): ASCII, this font's extras, the feed's, "?"."""
+    if o is None:
+        o = ord(ch)
     if 32 <= o < 127:
         i = (o - 32) * 8
         return _ASCII[i:i + 8]
     i = _EXTRA_CHARS.find(ch)
-    if i < 0:
-        return _glyph("?")
-    return _EXTRA[i * 8:i * 8 + 8]
+    if i >= 0:
+        return _EXTRA[i * 8:i * 8 + 8]
+    at = _feed_glyph(o)
+    if at >= 0:
+        return _feed[at:at + 8]
+    return _ASCII[(63 - 32) * 8:(64 - 32) * 8]
 
 
 def text_width(s, scale=1):
@@ -308,12 +362,13 @@ def draw_text(canvas, x, y, s, color=1, scale=1):
     s = "" if s is None else str(s)
     codes = _ascii(s)  # ints, not one-character strs (see _ascii)
     if codes is None or len(codes) > MAX_CHARS:
-        s = normalize(s)
-        codes = None
+        codes = normalize(s).encode("utf-8")
     cx = x
-    for ch in s if codes is None else codes:
-        if ch != " " and ch != 32:
-            rows = _glyph(ch) if codes is None else _ASCII[(ch - 32) * 8:(ch - 31) * 8]
+    i = 0
+    while i < len(codes):
+        o, k = _utf8_at(codes, i)
+        if o != 32:
+            rows = _ASCII[(o - 32) * 8:(o - 31) * 8] if k == 1 else _glyph(codes[i:i + k].decode("utf-8"), o)
             for r in range(CELL_H):
                 bits = rows[r]
                 c = 0
@@ -326,6 +381,7 @@ def draw_text(canvas, x, y, s, color=1, scale=1):
                         canvas.fill_rect(cx + c0 * scale, y + r * scale, (c - c0) * scale, scale, color)
                     else:
                         c += 1
+        i += k
         cx += CELL_W * scale
     return cx - x
 
@@ -360,7 +416,7 @@ def _longest(fits, text, head=""):
 
 
 def _trim_end(s):
-    while s and s[-1] in " ,.;:-/":
+    while s and s[-1:] in " ,.;:-/":  # slices: an index interns a character on MicroPython
         s = s[:-1]
     return s
 
@@ -399,7 +455,7 @@ def _break_at(word, room):
     """Index to split ``word`` after a '-' or '/' so the first part fits ``room`` chars, else 0."""
     i = min(room, len(word) - 1)
     while i > 1:
-        if word[i - 1] in "-/":
+        if word[i - 1:i] in "-/":
             return i
         i -= 1
     return 0

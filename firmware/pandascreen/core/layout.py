@@ -20,6 +20,7 @@ from pandascreen.core.event_fields import event_fields
 NO_SCHEDULE = "No schedule yet \u2014 waiting for sync"
 NO_MORE = "No more events today"
 THATS_ALL = "That's all"
+MORE = "+%d more at the Pi screen"  # a satellite's feed left out this many events or venues (its size)
 UNTITLED = "Untitled"
 CLOSED = "See you next time!"
 CANCELLED = "cancelled"
@@ -201,6 +202,8 @@ def build_view(schedule, venue_index, now, status="", absolute=False):
         "at": now,
         "utc_offset": offset,
     }
+    glyphs = getattr(schedule, "glyphs", None)  # a satellite's feed (core/feed.py FeedView)
+    view["glyphs"] = glyphs() if glyphs is not None else None
     venues = schedule.venues() if schedule is not None else []  # a fresh list, or a feed's sequence
     if not venues:
         view["message"] = NO_SCHEDULE
@@ -215,6 +218,8 @@ def build_view(schedule, venue_index, now, status="", absolute=False):
     view["position"] = "%d/%d" % (index + 1, count)
 
     current, upcoming = schedule.now_next(venue.id, now)
+    more = getattr(venue, "left_out", None)  # a satellite's feed venue: what the feed left out
+    more = more() if more is not None else 0
     if current is not None:
         start = int(current.start)
         end = int(current.end)
@@ -265,6 +270,8 @@ def build_view(schedule, venue_index, now, status="", absolute=False):
         _say(view, "starts", bounds[0])
     elif bounds is not None and now >= bounds[1]:
         view["message"] = CLOSED
+    elif more and upcoming is None:
+        view["message"] = MORE % more
     elif current is None and (upcoming is None or not view["next"]["soon"]):
         view["message"] = NO_MORE
     elif upcoming is None:
@@ -507,6 +514,7 @@ def draw_view(canvas, width, height, view, palette="mono", face=None):
     accent = accent_color(palette)
     m = Metrics(width, height, face)
     f = m.f
+    font.use_glyphs(view.get("glyphs"))  # a satellite's feed: bitmaps of characters beyond the 5x7 font
     canvas.fill_rect(0, 0, width, height, 0)
     y = _header(canvas, width, view, m) + m.gap + (1 if m.big else 0)
     bottom = _footer(canvas, width, height, view, m) if m.footer_h else height

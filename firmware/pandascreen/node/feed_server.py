@@ -21,7 +21,7 @@ from pandascreen.core import auth, operation
 from pandascreen.node import conn_limits, feed_sign
 from pandascreen.core.crypto import signing_key
 from pandascreen.core.errors import PandascreenError
-from pandascreen.core.feed import FEED_PORT  # one number for servers, provisioning and boards
+from pandascreen.core.feed import FEED_PORT, VERSION  # one number for servers, provisioning and boards
 
 PATH = "/pandascreen/feed/"
 
@@ -46,7 +46,7 @@ class FeedSource:
         self.refresh = refresh
         self.authorizer = authorizer
         self._mine = threading.Lock()
-        self._built = None  # (store version, issued_at, bytes)
+        self._built = {}  # feed form: (store version, issued_at, bytes)
         self._own = None  # (store version, Schedule) when built here
 
     def schedule(self):
@@ -59,19 +59,20 @@ class FeedSource:
             self._own = (version, Schedule.from_store(self.store, self.log_id, authorizer=authorizer))
         return self._own[1]
 
-    def get(self):
-        """Feed bytes; FeedError if this key may not sign feeds (no grant in the logs)."""
+    def get(self, form=1):
+        """Feed bytes in feed form ``form`` (1 to core/feed.py VERSION); FeedError if this key may not
+        sign feeds (no grant in the logs)."""
         with self._mine:
             now = int(self.clock())
             version = self.store.version
-            b = self._built
+            b = self._built.get(form)
             if b is not None and b[0] == version and 0 <= now - b[1] < self.refresh:
                 return b[2]
             with self._lock:
                 grant = feed_sign.find_grant(self.store, self.log_id, self.key.public_key, self.organisers)
                 data = feed_sign.build(self.schedule(), self.store, self.log_id, self.festival_id, self.key,
-                                       grant, now)
-            self._built = (version, now, data)
+                                       grant, now, version=form)
+            self._built[form] = (version, now, data)
             return data
 
 
@@ -199,10 +200,23 @@ class FeedServer:
         if words[1] != (PATH + src.festival_id).encode("utf-8"):
             return _reply(404, b"no such feed\n")
         try:
-            data = await asyncio.get_running_loop().run_in_executor(self._builder, src.get)
+            data = await asyncio.get_running_loop().run_in_executor(self._builder, src.get, _version(head))
         except PandascreenError as e:
             return _reply(503, ("%s\n" % e).encode("utf-8"))
         return _reply(200, data, "application/cbor")
+
+
+def _version(head):
+    """The feed form a board asks for (``Feed-Version: 2``, core/feed.py ``http_request``); 1 when
+    it does not say (deployed boards), the newest this peer writes when it asks for a newer one."""
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"feed-version":
+            try:
+                return max(1, min(int(value.strip()), VERSION))
+            except ValueError:
+                return 1
+    return 1
 
 
 def start_for_screen(cfg, store, config_dir, device, say, port=FEED_PORT):

@@ -17,9 +17,22 @@ bytes are the same on every encoder; core/cbor.py writes them)::
      [[venue id, venue name, [[start, end, title, speakers], ...]], ...],   # display order
      signature (64 bytes)]
 
+Version 2 (what boards ask for with ``Feed-Version: 2``, core/feed.py ``http_request``) adds
+counts of what the size budget left out: the festival item is ``[name, utc_offset, venues left
+out, glyphs]`` (node/feed_glyphs.py: the bitmaps of the characters the board's font lacks), a venue
+``[id, name, events, events left out]``.  A version 2 reader skips items past the
+ones it knows in the festival, a venue and an event, so a newer full peer adds fields there
+without breaking it.  Version 1 (requests without the header: deployed boards, whose reader wants
+exactly 4 items per event) shows what was left out as a stand-in event "+N more at the Pi screen".
+
+A venue holds its events running at ``issued_at``, the next ``per_venue`` and, when nothing more
+starts within ``horizon``, the first one after (the next talk, however far ahead); the feed is
+valid until the start of the last one kept where a venue had more, at most ``horizon``, and always
+past ``issued_at``.  Until then a board's now/next is the full peer's (tests/test_feed_truth.py).
+
 ``zone`` (only when the festival has ``utc_offsets``): ``[from_utc_s, offset_minutes, ...]``, the
 festival's local time rule across daylight saving changes; boards that predate it skip the rules
-item and use the offset, which is the one in force at ``issued_at`` (a feed lives 3 hours).
+item and use the offset, which is the one in force at ``issued_at`` (a feed lives at most 3 hours).
 
 Signature: Ed25519 by ``signer`` over ``DOMAIN + SHA-256(every byte before the signature
 item)`` (the signature item is always the last 66 bytes).  SHA-256 and not BLAKE3 because
@@ -46,7 +59,7 @@ import hashlib
 
 from pandascreen.core import cbor, layout
 from pandascreen.core.feed import (DOMAIN, HORIZON, MAGIC, MAX_FEED_BYTES, MAX_SOURCES, PER_VENUE, SPEAKERS_MAX,
-                                   TITLE_MAX, VERSION, FeedError, _grants, _SIG_ITEM)
+                                   TITLE_MAX, FeedError, _grants, _SIG_ITEM)
 
 
 # -- full peer: derive, encode, sign -------------------------------------------------------------
@@ -64,18 +77,30 @@ def _cut(text, limit):
     return b.decode("utf-8")
 
 
-def _window(schedule, venue_id, issued_at, horizon, per_venue):
-    """(events of one venue that run at or start within ``horizon`` of ``issued_at``, first
-    ``per_venue`` of them; start of the first one left out, or None)."""
+EVENTS_MAX = 64  # events of one venue in a feed (the board's parser bound)
+MORE = layout.MORE  # what a version 1 feed shows old boards in place of what it left out
+
+
+def _window(schedule, venue_id, issued_at, horizon):
+    """Events of one venue a screen needs from ``issued_at`` for ``horizon`` seconds: every one
+    running or starting in that time, and the first one starting after it (the next talk,
+    however far ahead)."""
     out = []
     for ev in schedule.events(venue_id):
-        if ev.start >= issued_at + horizon:
-            break
         if ev.end > issued_at or ev.start >= issued_at:
-            if len(out) == per_venue:
-                return out, ev.start
             out.append(ev)
-    return out, None
+            if ev.start >= issued_at + horizon:
+                break
+    return out
+
+
+def _keep(evs, issued_at, per_venue):
+    """How many of ``evs`` (a venue's ``_window``) a feed keeps: those running at ``issued_at`` and
+    ``per_venue`` (at least 1) starting after it, at most EVENTS_MAX."""
+    running = 0
+    while running < len(evs) and evs[running].start <= issued_at:
+        running += 1
+    return min(len(evs), running + max(1, per_venue), EVENTS_MAX)
 
 
 def _feed_title(ev):
@@ -85,26 +110,104 @@ def _feed_title(ev):
     return "%s: %s" % (layout.CANCELLED.upper(), title) if ev.status == layout.CANCELLED else title
 
 
+def _event(e):
+    return [int(e.start), int(e.end), _cut(_feed_title(e), TITLE_MAX), _cut(", ".join(e.speakers or ()), SPEAKERS_MAX)]
+
+
+def _more(issued_at, valid_until, n):
+    """Version 1's stand-in for ``n`` events or venues left out: an event on now, so a board that
+    predates the left-out counts says where the program is instead of "No more events"."""
+    return [issued_at, valid_until, MORE % n, ""]
+
+
+def _glyphs(texts):
+    """The glyph table for ``texts`` (node/feed_glyphs.py); empty where this peer has no TrueType
+    face (the board then draws "?" for those characters, as before)."""
+    from pandascreen.node import feed_glyphs
+    from pandascreen.node.fonts import FontMissing
+    try:
+        return feed_glyphs.table(texts)
+    except (FontMissing, OSError):
+        return b""
+
+
 def payload(schedule, festival_id, issued_at, sources, signer, grant=None, horizon=HORIZON,
-            per_venue=PER_VENUE):
-    """The feed's items before the signature (a list), derived from ``schedule`` at ``issued_at``."""
+            per_venue=PER_VENUE, version=1, max_bytes=MAX_FEED_BYTES):
+    """The feed's items before the signature (a list): ``derive``'s."""
+    return derive(schedule, festival_id, issued_at, sources, signer, grant, horizon, per_venue, version,
+                  max_bytes)[0]
+
+
+def derive(schedule, festival_id, issued_at, sources, signer, grant=None, horizon=HORIZON,
+           per_venue=PER_VENUE, version=1, max_bytes=MAX_FEED_BYTES):
+    """(items, venues that lost events or were left out).  The feed's items before the signature (a list), derived from ``schedule`` at ``issued_at``.
+
+    Each venue keeps its running events and ``per_venue`` next ones; the feed is valid until the
+    start of the last one kept where more were left, at most ``horizon``, so a board shows the
+    Pi's now/next until ``valid_until``.  If that is over ``max_bytes``, venues from the end of
+    the display order lose their events, then whole venues go: the feed counts what it left out
+    (version 2: a venue's 4th item, the festival's 3rd; version 1: ``_more`` stand-ins)."""
     issued_at = int(issued_at)
     valid_until = issued_at + horizon
-    venues = []
+    windows = []
     for v in schedule.venues():
-        evs, left_out = _window(schedule, v.id, issued_at, horizon, per_venue)
-        if left_out is not None and left_out < valid_until:
-            valid_until = left_out
-        venues.append([v.id, v.name or v.id,
-                       [[int(e.start), int(e.end), _cut(_feed_title(e), TITLE_MAX),
-                         _cut(", ".join(e.speakers or ()), SPEAKERS_MAX)] for e in evs]])
+        evs = _window(schedule, v.id, issued_at, horizon)
+        keep = _keep(evs, issued_at, per_venue)
+        if keep < len(evs):
+            valid_until = min(valid_until, int(evs[keep - 1].start))
+        windows.append((v, evs, keep))
     zone = layout.festival_zone(schedule.festival)
     rules = [horizon, per_venue]
     if isinstance(zone, (list, tuple)):
         rules.append([int(x) for x in zone])
-    return [MAGIC, VERSION, festival_id, issued_at, max(valid_until, issued_at), rules,
-            bytes(signer), grant, [list(s) for s in sources],
-            [str((schedule.festival or {}).get("name") or ""), layout.offset_at(zone, issued_at)], venues]
+    name = str((schedule.festival or {}).get("name") or "")
+    festival = [name, layout.offset_at(zone, issued_at)]
+    glyphs = b""
+    if version > 1:
+        texts = [name]
+        for v, evs, keep in windows:
+            texts.append(v.name or v.id)
+            for e in evs[:keep]:
+                texts.append(_feed_title(e))
+                texts.extend(e.speakers or ())
+        glyphs = _glyphs(texts)
+    head = [MAGIC, version, festival_id, issued_at, max(valid_until, issued_at + 1), rules,
+            bytes(signer), grant, [list(s) for s in sources], festival]
+
+    def venue(v, evs, keep, emptied):
+        if emptied and evs:
+            shown = [] if version > 1 else [_more(issued_at, head[4], len(evs))]
+        else:
+            shown = [_event(e) for e in evs[:keep]]
+        item = [v.id, v.name or v.id, shown]
+        if version > 1:
+            item.append(len(evs) if emptied else 0)  # 0 for a venue with nothing to leave out
+        return item
+
+    # sizes: the fixed part (with room for the counts and the venue array's head), then venue by venue
+    fixed = len(cbor.dumps(head + [[], b"\x00" * 64])) + 8 + len(cbor.dumps(glyphs))
+    full = [len(cbor.dumps(venue(v, evs, keep, False))) for v, evs, keep in windows]
+    empty = [len(cbor.dumps(venue(v, evs, keep, True))) for v, evs, keep in windows]
+    emptied = len(windows)  # venues from this index on lose their events
+    total = fixed + sum(full)
+    while total > max_bytes and emptied > 0:
+        emptied -= 1
+        total += empty[emptied] - full[emptied]
+    count = len(windows)  # venues from this index on are left out
+    more = [issued_at, head[4], MORE % 0, ""] if version == 1 else None
+    while total > max_bytes and count > 0:
+        count -= 1
+        total -= empty[count]
+        if more is not None and count == len(windows) - 1:
+            total += len(cbor.dumps(["", "", [more]])) + 8
+    venues = [venue(v, evs, keep, i >= emptied) for i, (v, evs, keep) in enumerate(windows[:count])]
+    left = len(windows) - count
+    if version > 1:
+        festival.append(left)
+        festival.append(glyphs)
+    elif left:
+        venues.append(["", MORE % left, [_more(issued_at, head[4], left)]])
+    return head + [venues], len(windows) - min(emptied, count)
 
 
 def sign_payload(items, signing_key):
@@ -151,19 +254,22 @@ def find_grant(store, log_id, signer, organisers):
 
 
 def build(schedule, store, log_id, festival_id, signing_key, grant, issued_at, horizon=HORIZON,
-          per_venue=PER_VENUE, max_bytes=MAX_FEED_BYTES):
-    """Signed feed bytes; fewer events per venue while it is over ``max_bytes``."""
+          per_venue=PER_VENUE, max_bytes=MAX_FEED_BYTES, version=1):
+    """Signed feed bytes of at most ``max_bytes``, in the form ``version`` (1: what deployed boards
+    read; ``VERSION``: what they ask for now): fewer next events per venue while over, then what
+    ``payload`` leaves out; FeedError if not even the festival's header fits."""
     sources = sources_of(store, log_id)
     while True:
-        items = payload(schedule, festival_id, issued_at, sources, signing_key.public_key, grant, horizon,
-                        per_venue)
+        items, lost = derive(schedule, festival_id, issued_at, sources, signing_key.public_key, grant, horizon,
+                             per_venue, version, max_bytes)
         data = sign_payload(items, signing_key)
-        if len(data) <= max_bytes:
-            return data
-        if per_venue == 0:
-            raise FeedError("a feed of %d venues is %d bytes even without events, over %d"
-                            % (len(items[10]), len(data), max_bytes))
+        if per_venue <= 1 or not lost:
+            break
         per_venue -= 1
+    if len(data) > max_bytes:
+        raise FeedError("a feed of festival %s is %d bytes even without venues, over %d"
+                        % (festival_id, len(data), max_bytes))
+    return data
 
 
 def audit(data, store, log_id, authorizer=None):
@@ -186,7 +292,7 @@ def audit(data, store, log_id, authorizer=None):
         from pandascreen.core import auth
         authorizer = auth.guard(part, authorizer, log_id)
     sch = Schedule.from_store(part, log_id, authorizer=authorizer)
-    again = payload(sch, fid, issued_at, sources, signer, grant, rules[0], rules[1])
+    again = payload(sch, fid, issued_at, sources, signer, grant, rules[0], rules[1], items[1])
     if cbor.dumps(again + [b"\x00" * 64])[:-_SIG_ITEM] != bytes(data)[:-_SIG_ITEM]:
         raise FeedError("the feed does not match the schedule derived from its sources")
     return True

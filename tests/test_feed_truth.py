@@ -1,0 +1,173 @@
+"""A satellite never shows less than the Pi: every venue's now/next in the feed is the Pi's
+(core/schedule.py now_next on the full schedule) until the feed's valid_until, and what the
+size budget left out is counted so the board says "+N more at the Pi screen"."""
+import importlib.util
+import os
+
+import pytest
+
+from pandascreen.core import feed, layout
+from pandascreen.core.crypto import SigningKey, public_key
+from pandascreen.node import feed_sign
+from pandascreen.bench import feed_truth
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SEED, SCHEDULES = feed_truth.SEED, feed_truth.SCHEDULES
+real, synthetic, instants, signed, _key, disagreements = (feed_truth.real, feed_truth.synthetic, feed_truth.instants,
+                                                          feed_truth.signed, feed_truth._key, feed_truth.disagreements)
+
+
+def deployed_feed():
+    """core/feed.py as deployed boards run it (tests/fixtures/deployed_feed.py, kept as shipped)."""
+    spec = importlib.util.spec_from_file_location("deployed_feed", os.path.join(HERE, "fixtures", "deployed_feed.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_the_real_schedules_are_there():
+    assert len(SCHEDULES) >= 10  # ../shared/schedules beside the worktree
+
+
+@pytest.mark.parametrize("path", SCHEDULES, ids=os.path.basename)
+def test_the_feed_agrees_with_the_pi_on_real_schedules(path):
+    sch, fid = real(path)
+    total = 0
+    for issued in instants(sch):
+        wrong, checks = disagreements(sch, fid, issued)
+        assert wrong == 0, (issued, wrong, checks)
+        total += checks
+    assert total >= 4 * len(sch.venues())
+
+
+@pytest.mark.parametrize("venues", [60, 200, 700])
+def test_a_large_synthetic_festival_says_what_it_left_out(venues):
+    sch, fid = synthetic(venues)
+    for issued in instants(sch)[1:4]:
+        assert disagreements(sch, fid, issued) == (0, disagreements(sch, fid, issued)[1])
+    data, info = signed(sch, fid, instants(sch)[2], feed.VERSION)
+    view = feed.FeedView(data, info, 1)
+    emptied = [v for v in view.venues() if v.left_out()]
+    assert emptied or info.venues_left_out, "a festival this size does not fit 10 KB"
+    i = len(view.venues()) - 1 if info.venues_left_out else view.venues().index(emptied[0])
+    v = layout.build_view(view, i, info.issued_at, "")
+    assert v["message"].startswith("+") and "more at the Pi screen" in v["message"], v["message"]
+
+
+def test_the_next_talk_is_shown_however_far_ahead():
+    sch, fid = synthetic(3, per_venue=2)
+    evs = sch.events("v0")
+    issued = int(evs[-1].end) + 60  # after v0's last talk: v1, v2 may still have one; then nothing anywhere
+    far = sch.events("v1")[0]
+    issued = int(far.start) - 9 * 3600
+    data, info = signed(sch, fid, issued, feed.VERSION)
+    nxt = feed.FeedView(data, info, 1).now_next("v1", issued)[1]
+    assert nxt is not None and nxt.start == far.start
+
+
+def test_a_feed_is_never_issued_expired():
+    sch, fid = synthetic(200)
+    for issued in instants(sch):
+        for version in (1, feed.VERSION):
+            data, info = signed(sch, fid, issued, version)
+            assert info.valid_until > info.issued_at
+
+
+def test_a_deployed_board_reads_the_feed_served_to_it():
+    """A board that predates the left-out counts asks without Feed-Version and gets version 1,
+    which its parser takes; what the budget left out reaches it as "+N more at the Pi screen"."""
+    old = deployed_feed()
+    sch, fid = synthetic(200)
+    issued = instants(sch)[2]
+    items = feed_sign.payload(sch, fid, issued, [], public_key(SEED), None)
+    data = bytearray(feed_sign.sign_payload(items, SigningKey(SEED)))
+    info = old.Checker(fid, [public_key(SEED)]).check(data, len(data))
+    view = old.FeedView(data, info, 1)
+    last = view.venues()[-1]
+    assert "more at the Pi screen" in last.name
+    assert any("more at the Pi screen" in e.title for v in view.venues() for e in v.events())
+    v = layout.build_view(view, len(view.venues()) - 1, issued, "")
+    assert v["now"]["title"].endswith("more at the Pi screen")
+
+
+def _with_extras(items):
+    """``items`` of a version 2 feed as a newer full peer might write them: a field more in every
+    event, venue and in the festival item."""
+    items[9] = items[9] + ["a later field"]
+    items[10] = [v[:3] + [v[3], [1, 2]] for v in items[10]]
+    for v in items[10]:
+        v[2] = [e + [b"\x01" * 3, "room for more"] for e in v[2]]
+    return items
+
+
+def test_a_board_skips_fields_a_newer_laptop_adds():
+    sch, fid = synthetic(5, per_venue=8)
+    issued = instants(sch)[2]
+    plain, _ = signed(sch, fid, issued, feed.VERSION)
+    items = _with_extras(feed_sign.payload(sch, fid, issued, [], public_key(SEED), None, version=feed.VERSION))
+    data = bytearray(feed_sign.sign_payload(items, SigningKey(SEED)))
+    info = feed.Checker(fid, [public_key(SEED)]).check(data, len(data))
+    ref = feed.Checker(fid, [public_key(SEED)]).check(plain, len(plain))
+    view, ref_view = feed.FeedView(data, info, 1), feed.FeedView(plain, ref, 1)
+    for i in range(5):
+        a = layout.build_view(view, i, issued + 600, "")
+        b = layout.build_view(ref_view, i, issued + 600, "")
+        assert (a["now"], a["next"], a["message"]) == (b["now"], b["next"], b["message"])
+
+
+def test_the_new_board_reads_an_old_feed():
+    """A full peer that predates Feed-Version answers version 1: today's board reads it as before."""
+    sch, fid = synthetic(5, per_venue=8)
+    issued = instants(sch)[2]
+    data, info = signed(sch, fid, issued, 1)
+    assert info.version == 1 and info.venues_left_out == 0
+    view = feed.FeedView(data, info, 1)
+    for v in sch.venues():
+        assert tuple(map(_key, view.now_next(v.id, issued))) == tuple(map(_key, sch.now_next(v.id, issued)))
+
+
+def test_a_full_peer_answers_the_form_a_board_asks_for():
+    from pandascreen.node.feed_server import _version
+    assert _version(b"GET /pandascreen/feed/x HTTP/1.0\r\nHost: p\r\n\r\n") == 1  # deployed boards
+    assert _version(feed.http_request("x", "p")) == feed.VERSION
+    assert _version(b"GET / HTTP/1.0\r\nfeed-version: 99\r\n\r\n") == feed.VERSION
+    assert _version(b"GET / HTTP/1.0\r\nFeed-Version: two\r\n\r\n") == 1
+
+
+def test_micropython_reads_left_out_counts_and_later_fields(tmp_path):
+    """The board's own parser on MicroPython 1.27: a 700-venue feed with fields a newer laptop
+    added draws "+N more at the Pi screen" where the venues it left out would be."""
+    from mpy import run_micropython
+    sch, fid = synthetic(700)
+    issued = instants(sch)[2]
+    items = _with_extras(feed_sign.payload(sch, fid, issued, [], public_key(SEED), None, version=feed.VERSION))
+    data = feed_sign.sign_payload(items, SigningKey(SEED))
+    path = tmp_path / "feed"
+    path.write_bytes(data)
+    out = run_micropython("""
+from pandascreen.core import feed, layout
+buf = bytearray(open(%r, "rb").read())
+info = feed.Checker(%r, [bytes.fromhex(%r)]).check(buf, len(buf))
+view = feed.FeedView(buf, info, 1)
+n = len(view.venues())
+print("venues", info.venue_count, n, info.venues_left_out)
+print("last", layout.build_view(view, n - 1, %d, "")["message"])
+print("first", layout.build_view(view, 0, %d, "")["position"])
+""" % (str(path), fid, public_key(SEED).hex(), issued, issued), dirs=[str(tmp_path)])
+    shown = len(items[10])
+    assert "venues %d %d %d" % (shown, shown + 1, 700 - shown) in out, out
+    assert "last +%d more at the Pi screen" % (700 - shown) in out, out
+    assert "first 1/%d" % (shown + 1) in out, out
+
+
+def test_a_venue_with_nothing_on_is_not_said_to_have_more():
+    """Emptied for the size budget, a venue without events says nothing of "+0 more"."""
+    sch, fid = synthetic(4)
+    sch.apply({"v": 1, "kind": "venue", "action": "create", "id": "quiet", "fields": {"name": "Quiet", "order": 99}},
+              1, b"\xff\xff\xff\xff")
+    issued = instants(sch)[2]
+    for version in (1, feed.VERSION):
+        items, lost = feed_sign.derive(sch, fid, issued, [], public_key(SEED), None, version=version, max_bytes=900)
+        assert lost and items[10][-1][0] == "quiet" or version == 1, items[10]
+        quiet = [v for v in items[10] if v[0] == "quiet"]
+        assert quiet and quiet[0][2] == [], (version, quiet)
