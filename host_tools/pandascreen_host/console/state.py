@@ -14,7 +14,7 @@ from pandascreen.core.schedule import Schedule
 from pandascreen.core.schema import parse_body
 from pandascreen.core.errors import SchemaError
 from pandascreen.core.util import hexlify
-from pandascreen_host.console import fleet_view
+from pandascreen_host.console import fleet_view, local_time
 
 CHANGES_SHOWN = 30
 PNG_SCALE = 3
@@ -66,17 +66,20 @@ class Console:
                 "png": "/screen/%s.png?v=%d-%d" % (key, sched.version, now // 60),
             })
         program = []
+        zone = sched.zone()
         for v in sched.venues():
             program.append({"id": v.id, "name": v.name, "events": [
                 {"id": e.id, "title": e.title, "start": e.start, "end": e.end, "venue": e.venue,
                  "tag": layout.CANCELLED if e.status == schema.CANCELLED else (layout.MOVED if e.moved() else ""),
-                 "time": "%s-%s" % (layout.hhmm(e.start, sched.zone()), layout.hhmm(e.end, sched.zone()))}
+                 "date": local_time.date_of(e.start, zone),
+                 "day": local_time.day_label(local_time.date_of(e.start, zone)),
+                 "time": "%s-%s" % (layout.hhmm(e.start, zone), layout.hhmm(e.end, zone))}
                 for e in sched.events(v.id)]})
         notes = self.notes()
         changes = [{"seq": "", "at": now, "what": n, "picked": {}} for n in notes] + self.changes(screens)
         return {"now": now, "screens": screens, "program": program, "changes": changes, "notes": notes,
-                "ignored": f.ignored, "organiser": org16,
-                "utc_offset": layout.offset_at(sched.zone(), now)}
+                "ignored": f.ignored, "organiser": org16, "days": local_time.days(sched, zone),
+                "today": local_time.date_of(now, zone), "utc_offset": layout.offset_at(zone, now)}
 
     def notes(self):
         """What the organiser must decide, naming the author: a member over its quota (raise it:
