@@ -9,7 +9,9 @@ prune flag: it replaces the screen's earlier ones, so the log holds one operatio
 Rules (pure, CPython and MicroPython):
   * ``Reporter.due``: publish only when what the screen reports changed (temperature in
     5 degree steps), at most every ``MIN_INTERVAL`` seconds, plus a heartbeat every
-    ``HEARTBEAT`` seconds so "unchanged" and "dead" can be told apart;
+    ``HEARTBEAT`` seconds so "unchanged" and "dead" can be told apart; a change of the heights
+    it holds (it caught up on the schedule) goes out at once while the reporter's own token
+    bucket allows (``QUICK_RESERVE``), so the console's "behind" is true within seconds;
   * ``may_report`` / ``FleetGuard``: only keys the festival group names (the root grants
     screen keys at provisioning, any access level) may report, and only status bodies that
     parse, carry the prune flag (one operation per screen stays) and come no faster than
@@ -41,6 +43,11 @@ TEMP_STEP_MC = 5000  # temperature changes below 5 degrees are not news
 # are honest, more than one a minute after that is not
 RATE_BURST = 3
 RATE_INTERVAL = 60
+# a screen that catches up (its heights change) reports at once, as long as its own bucket,
+# refilled a tenth slower than RATE_INTERVAL, holds QUICK_RESERVE tokens: one stays in hand for
+# a relay that sees two of them closer together than they were sent
+REPORT_INTERVAL = RATE_INTERVAL + RATE_INTERVAL // 10
+QUICK_RESERVE = 2
 # a status may arrive before the group operation naming its key: the newest per key is held,
 # for at most HOLD_KEYS keys (oldest out; about 40 KB), and stored once the group names it
 HOLD_KEYS = 32
@@ -141,6 +148,12 @@ class Reporter:
         self.heartbeat = heartbeat
         self.last_at = None
         self.last_news = None
+        self.budget = RATE_BURST * REPORT_INTERVAL  # tokens * REPORT_INTERVAL, as at last_at
+
+    def _budget(self, now):
+        if self.last_at is None:
+            return RATE_BURST * REPORT_INTERVAL
+        return min(RATE_BURST * REPORT_INTERVAL, self.budget + max(0, now - self.last_at))
 
     def due(self, now, body):
         """True if ``body`` (a dict as make_body builds) should be published at ``now``."""
@@ -148,7 +161,8 @@ class Reporter:
             return True
         age = now - self.last_at
         if age < self.min_interval:
-            return False
+            return (body.get("heights") != self.last_news["heights"]
+                    and self._budget(now) >= QUICK_RESERVE * REPORT_INTERVAL)
         return age >= self.heartbeat or _news(body) != self.last_news
 
     def publish(self, store, seed, log_id, now, **fields):
@@ -159,6 +173,7 @@ class Reporter:
         if not self.due(now, body):
             return None
         op = store.publish(seed, data, log_id, int(now * 1000000), prune=True)
+        self.budget = self._budget(now) - REPORT_INTERVAL
         self.last_at = now
         self.last_news = _news(body)
         return op
