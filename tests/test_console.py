@@ -9,12 +9,13 @@ import pytest
 
 from pandascreen import demofest
 from pandascreen.node import fleet_report
-from pandascreen.core import auth, fleet, layout, operation
+from pandascreen.core import auth, fleet, layout, operation, schema
 from pandascreen.core.crypto import public_key
 from pandascreen.core.errors import UserError
 from pandascreen.core.store import MemoryStore
 from pandascreen_host.console import local_time
 from pandascreen_host.console import server as console_server
+from pandascreen_host.console import state as state_mod
 from pandascreen_host.console.state import Console
 
 ORG = bytes(range(100, 132))
@@ -104,6 +105,27 @@ def test_a_screen_that_stops_reporting_turns_offline(running):
     clock.t = NOW + fleet.OFFLINE_AFTER + 60
     s = json.loads(get(srv, "/state.json")[2])["screens"][0]
     assert s["state"] == "offline" and s["warnings"][0]["kind"] == "offline"
+
+
+def test_behind_counts_what_the_screen_could_have_reported_not_what_was_published_after_it(running):
+    """A screen reported at NOW-10; an edit published at NOW is "on its way", not "behind",
+    until the screen has had time to sync and report (fleet.Reporter reports a catch-up at
+    once); a status sent after the operation that still lacks it is behind at once."""
+    srv, con, store, clock, _ = running
+    event = con.schedule().all_events()[0]
+    old_heights = fleet_report.heights_summary(store.heights(LOG))
+    store.publish(ORG, schema.make_body("event", "update", event.id, {"title": "Fresh"}), LOG, NOW * 1000000)
+    s = con.snapshot()["screens"][0]
+    assert s["state"] == "ok" and s["warnings"] == [] and s["pending"] == 1
+    clock.t = NOW + state_mod.CONFIRM_WITHIN + 1
+    s = con.snapshot()["screens"][0]
+    assert s["pending"] == 0 and [w["text"] for w in s["warnings"]] == ["1 operation(s) behind the organiser"]
+    # a status sent after the edit that still lacks it: behind at once
+    clock.t = NOW + 5
+    fleet.Reporter().publish(con.fleet_store, SCREEN, fleet.fleet_log_id(demofest.FESTIVAL_ID), NOW + 5,
+                             shows="x", venue="v", clock=True, uptime=9, version="t", heights=old_heights)
+    s = con.snapshot()["screens"][0]
+    assert s["pending"] == 0 and [w["text"] for w in s["warnings"]] == ["1 operation(s) behind the organiser"]
 
 
 @pytest.mark.parametrize("form, words", [

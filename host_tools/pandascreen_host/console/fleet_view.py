@@ -49,8 +49,27 @@ class Fleet:
         return changed
 
 
-def warnings(entry, now, organiser_heights=None, offline_after=OFFLINE_AFTER):
-    """What is wrong with one screen's entry: a list of short words with a reason each."""
+def lag(status, published, now, confirm_within):
+    """(behind, pending) for a screen's ``status``: of the operations ``published``
+    (``[(author hex16, seq_num, timestamp s)]``) it does not hold, those it could have reported
+    (older than its status, or than ``confirm_within`` seconds) are behind; newer ones are on
+    their way (a screen reports a catch-up at once, core/fleet.Reporter)."""
+    held = status.get("heights") or {}
+    cutoff = max(status.get("at", 0), now - confirm_within)
+    behind = pending = 0
+    for author, seq, at in published:
+        if seq > held.get(author, -1):
+            if at <= cutoff:
+                behind += 1
+            else:
+                pending += 1
+    return behind, pending
+
+
+def warnings(entry, now, organiser_heights=None, offline_after=OFFLINE_AFTER, behind=None):
+    """What is wrong with one screen's entry: a list of short words with a reason each.
+    ``behind``: the count ``lag`` gives; without it, every operation in ``organiser_heights``
+    the screen does not hold counts."""
     out = []
     status = entry["status"]
     if now - entry["seen"] > offline_after:
@@ -60,12 +79,12 @@ def warnings(entry, now, organiser_heights=None, offline_after=OFFLINE_AFTER):
         out.append(("stale", "nothing heard from any peer for %d min" % ((status["at"] - last) // 60)))
     if not status.get("clock"):
         out.append(("clock", "clock not trusted"))
-    if organiser_heights:
+    if behind is None and organiser_heights:
         held = status.get("heights") or {}
         behind = 0
         for k in organiser_heights:
             if held.get(k, -1) < organiser_heights[k]:
                 behind += organiser_heights[k] - held.get(k, -1)
-        if behind:
-            out.append(("behind", "%d operation(s) behind the organiser" % behind))
+    if behind:
+        out.append(("behind", "%d operation(s) behind the organiser" % behind))
     return out

@@ -17,6 +17,10 @@ from pandascreen.core.util import hexlify
 from pandascreen_host.console import fleet_view, local_time
 
 CHANGES_SHOWN = 30
+# an operation the screen has not confirmed is "on its way" this long after it was published:
+# a sync and a status (sent at once on a catch-up, fleet.Reporter) and the way back, with a
+# relay's rate (fleet.RATE_INTERVAL) to spare
+CONFIRM_WITHIN = 2 * fleet.RATE_INTERVAL
 PNG_SCALE = 3
 
 
@@ -48,6 +52,7 @@ class Console:
         f = self.fleet()
         org16 = hexlify(self.organiser)[:16]
         heights = fleet_report.heights_summary(self.store.heights(self.log_id))
+        published = self.published(heights)
         screens = []
         for key in sorted(f.screens):
             entry = f.screens[key]
@@ -55,12 +60,13 @@ class Console:
             held = (st.get("heights") or {}).get(org16, -1)
             for seq in range(max(0, held - CHANGES_SHOWN), held + 1):
                 self._picked.setdefault((key, seq), entry["seen"])
-            warns = fleet_view.warnings(entry, now, heights, self.offline_after)
+            behind, pending = fleet_view.lag(st, published, now, CONFIRM_WITHIN)
+            warns = fleet_view.warnings(entry, now, heights, self.offline_after, behind=behind)
             screens.append({
                 "key": key, "name": key[:8], "shows": st.get("shows"), "venue": st.get("venue"),
                 "seen": entry["seen"], "ago": now - entry["seen"], "clock": st.get("clock"),
                 "uptime": st.get("uptime"), "temp_c": None if st.get("temp_mc") is None else st["temp_mc"] / 1000,
-                "version": st.get("version"), "held": held,
+                "version": st.get("version"), "held": held, "pending": pending,
                 "warnings": [{"kind": w, "text": t} for w, t in warns],
                 "state": "offline" if any(w == "offline" for w, _ in warns) else ("warn" if warns else "ok"),
                 "png": "/screen/%s.png?v=%d-%d" % (key, sched.version, now // 60),
@@ -80,6 +86,17 @@ class Console:
         return {"now": now, "screens": screens, "program": program, "changes": changes, "notes": notes,
                 "ignored": f.ignored, "organiser": org16, "days": local_time.days(sched, zone),
                 "today": local_time.date_of(now, zone), "utc_offset": layout.offset_at(zone, now)}
+
+    def published(self, heights):
+        """``[(author hex16, seq_num, timestamp s)]`` of the schedule log's operations, for the
+        authors a screen's status names (``heights``, as heights_summary gives it)."""
+        out = []
+        for author in self.store.heights(self.log_id):
+            k16 = hexlify(bytes(author))[:16]
+            if k16 in heights:
+                out.extend((k16, op.seq_num, op.timestamp // 1000000)
+                           for op in self.store.operations(bytes(author), self.log_id))
+        return out
 
     def notes(self):
         """What the organiser must decide, naming the author: a member over its quota (raise it:

@@ -23,6 +23,7 @@ function screens(state) {
       el("div", "shows: " + s.shows, "meta"),
       el("div", "data: " + ago(s.ago) + " · clock " + (s.clock ? "trusted" : "NOT trusted") +
         (s.temp_c === null ? "" : " · " + s.temp_c.toFixed(1) + " °C") + " · " + s.version, "meta age"));
+    if (s.pending) card.append(el("div", s.pending + " new operation(s) on their way", "meta pending"));
     for (const w of s.warnings) card.append(el("div", w.text, "warning " + w.kind));
     box.append(card);
   }
