@@ -325,6 +325,10 @@ def test_in_chromium_the_page_fits_a_phone_and_a_laptop_and_moves_in_local_time(
             {"eval": "document.getElementById('edit-msg').textContent"},
             {"eval": "document.documentElement.scrollWidth"},
             {"shot": os.path.join(shots, "6-phone-360-moved.png")},
+            {"eval": card + ".querySelector('button.identify').click(); true"},
+            {"wait": card + ".querySelector('.identify-msg').textContent !== ''"},
+            {"eval": card + ".querySelector('.identify-msg').textContent"},
+            {"wait": card + ".textContent.includes('showing its name until')"},
             {"size": [1280, 900]},
             {"eval": "document.documentElement.scrollWidth"},
             {"shot": os.path.join(shots, "7-laptop-1280.png")}])
@@ -333,7 +337,10 @@ def test_in_chromium_the_page_fits_a_phone_and_a_laptop_and_moves_in_local_time(
         day = local_time.day_label(local_time.date_of(event.start, sched.zone()))
         assert out[2].startswith(local_time.day_label(local_time.date_of(sched.all_events()[0].start, sched.zone())))
         assert out[3] == [day]
-        assert out[4] is True and out[5] == "published" and out[6] <= 360 and out[7] <= 1280
+        assert out[4] is True and out[5] == "published" and out[6] <= 360
+        assert out[7] is True and out[8].startswith("asked") and out[9] <= 1280
+        assert [fleet.parse_body(op.body)["kind"] for op in con.fleet_store.operations(public_key(ORG), con.fleet_log_id)] \
+            == ["identify"]
         moved = [e for e in con.schedule().all_events() if e.id == event.id][0]
         assert (layout.hhmm(moved.start, sched.zone()), layout.hhmm(moved.end, sched.zone())) == ("23:10", "23:50")
         assert local_time.date_of(moved.start, sched.zone()) == local_time.date_of(event.start, sched.zone())

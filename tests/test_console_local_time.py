@@ -63,6 +63,9 @@ def test_the_program_names_each_event_by_its_local_day_and_time_on_both_sides_of
     assert state["days"] == [{"date": "2026-10-24", "label": "Sat 24 Oct"},
                              {"date": "2026-10-25", "label": "Sun 25 Oct"}]
     json.dumps(state)
+    # the change log says when, with the day, in the festival's time
+    assert [c["when"] for c in state["changes"]][-1] == "Sat 24 Oct 22:00"
+    assert local_time.when(SUN_1000, console(dst_store()).schedule().zone()) == "Sun 25 Oct 10:00"
 
 
 def test_a_move_takes_the_local_day_and_time_in_the_offset_that_holds_then():

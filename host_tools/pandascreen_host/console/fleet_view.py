@@ -7,7 +7,7 @@ group does not name is ignored (counted), as is a malformed body.
 """
 
 from pandascreen.core.errors import SchemaError
-from pandascreen.core.fleet import OFFLINE_AFTER, may_report, parse_body
+from pandascreen.core.fleet import OFFLINE_AFTER, may_identify, may_report, parse_body
 from pandascreen.core.screen import STALE_AFTER
 from pandascreen.core.util import hexlify
 
@@ -20,6 +20,7 @@ class Fleet:
         self.screens = {}  # hex key -> {"key", "status", "seen" (op timestamp s), "hash"}
         self.ignored = 0
         self.last_ignored = None
+        self.identify = {}  # screen key hex16 -> until (Unix s): the organiser's newest request
 
     def observe(self, op):
         """Take one fleet operation; returns True if it changed a screen's entry."""
@@ -33,6 +34,10 @@ class Fleet:
         except SchemaError as e:
             self.ignored += 1
             self.last_ignored = "status from %s: %s" % (who[:16], e)
+            return False
+        if status["kind"] == "identify":  # an organiser's request, not a screen
+            if may_identify(self.authorizer, op.public_key):
+                self.identify[status["screen"]] = max(status["until"], self.identify.get(status["screen"], 0))
             return False
         old = self.screens.get(who)
         seen = op.timestamp // 1000000

@@ -32,6 +32,11 @@ def day_label(date_text):
     return d.strftime("%a %d %b").replace(" 0", " ")
 
 
+def when(epoch, zone):
+    """"Sat 18 Jul 14:05": an instant as the page shows it, in the festival's local time."""
+    return "%s %s" % (day_label(date_of(epoch, zone)), layout.hhmm(epoch, zone))
+
+
 def parse_day(text):
     try:
         return datetime.date.fromisoformat(str(text).strip())

@@ -11,21 +11,41 @@ const hhmm = (s) => new Date((s + utcOffset * 60) * 1000).toISOString().slice(11
 const ago = (s) => s < 90 ? s + " s ago" : s < 5400 ? Math.round(s / 60) + " min ago" : Math.round(s / 3600) + " h ago";
 const form = document.getElementById("edit");
 
+// one card per screen, kept across snapshots (its "identify" button must not be replaced
+// under the organiser's finger); its text is redrawn from each snapshot
 function screens(state) {
   const box = document.getElementById("screens");
-  box.replaceChildren();
   document.getElementById("no-screens").hidden = state.screens.length > 0;
+  const keep = new Set(state.screens.map((s) => s.key));
+  for (const old of [...box.children]) if (!keep.has(old.dataset.key)) old.remove();
   for (const s of state.screens) {
-    const card = el("div", undefined, "screen " + s.state); card.dataset.key = s.key;
-    const head = el("h3"); head.append(el("span", s.name), el("span", s.state, "state")); card.append(head);
-    const img = el("img", undefined, "frame"); img.src = q(s.png); img.alt = s.shows; card.append(img);
-    card.append(el("div", "venue: " + (s.venue || "–"), "meta venue"),
+    let card = box.querySelector('.screen[data-key="' + s.key + '"]');
+    if (!card) {
+      card = el("div"); card.dataset.key = s.key;
+      const img = el("img", undefined, "frame");
+      const button = el("button", "identify", "identify"); button.type = "button";
+      button.title = "the screen shows its name big for a minute";
+      button.addEventListener("click", async () => {
+        const [ok, out] = await send("/identify", { screen: s.key });
+        const msg = card.querySelector(".identify-msg");
+        msg.textContent = ok ? "asked: it shows its name for a minute" : out.error; msg.className = "identify-msg " + (ok ? "ok" : "error");
+      });
+      card.append(el("h3"), img, el("div", undefined, "body"), button, el("span", "", "identify-msg"));
+      box.append(card);
+    }
+    card.className = "screen " + s.state;
+    const head = card.querySelector("h3"); head.replaceChildren(el("span", s.name), el("span", s.state, "state"));
+    const img = card.querySelector("img");
+    if (img.getAttribute("src") !== q(s.png)) img.src = q(s.png);
+    img.alt = s.shows;
+    const body = card.querySelector(".body");
+    body.replaceChildren(el("div", "venue: " + (s.venue || "–"), "meta venue"),
       el("div", "shows: " + s.shows, "meta"),
       el("div", "data: " + ago(s.ago) + " · clock " + (s.clock ? "trusted" : "NOT trusted") +
         (s.temp_c === null ? "" : " · " + s.temp_c.toFixed(1) + " °C") + " · " + s.version, "meta age"));
-    if (s.pending) card.append(el("div", s.pending + " new operation(s) on their way", "meta pending"));
-    for (const w of s.warnings) card.append(el("div", w.text, "warning " + w.kind));
-    box.append(card);
+    if (s.identify_until && s.identify_until > state.now) body.append(el("div", "showing its name until " + hhmm(s.identify_until), "meta identifying"));
+    if (s.pending) body.append(el("div", s.pending + " new operation(s) on their way", "meta pending"));
+    for (const w of s.warnings) body.append(el("div", w.text, "warning " + w.kind));
   }
 }
 
@@ -68,8 +88,8 @@ function changes(state) {
   const body = document.querySelector("#changes tbody"); body.replaceChildren();
   for (const c of state.changes) {
     const tr = el("tr");
-    const picked = Object.entries(c.picked).map(([n, t]) => n + (t ? " " + hhmm(t) : " –")).join(", ");
-    tr.append(el("td", c.seq), el("td", hhmm(c.at)), el("td", c.what), el("td", picked || "-"));
+    const picked = Object.entries(c.picked_when).map(([n, t]) => n + (t ? " " + t : " –")).join(", ");
+    tr.append(el("td", c.seq), el("td", c.when), el("td", c.what), el("td", picked || "-"));
     body.append(tr);
   }
 }
@@ -88,8 +108,8 @@ function connect() {
   es.onerror = () => { live.textContent = "reconnecting…"; live.className = "down"; };
 }
 
-async function send(body) {
-  const r = await fetch(q("/edit"), { method: "POST", headers: { "Content-Type": "application/json", "X-Console-Secret": secret }, body: JSON.stringify(body) });
+async function send(path, body) {
+  const r = await fetch(q(path), { method: "POST", headers: { "Content-Type": "application/json", "X-Console-Secret": secret }, body: JSON.stringify(body) });
   return [r.ok, await r.json()];
 }
 
@@ -102,7 +122,7 @@ form.addEventListener("submit", async (ev) => {
   const keep = { retitle: ["id", "action", "title"], cancel: ["id", "action"], move: ["id", "action", "venue", "day", "start", "end"] }[data.action] || Object.keys(data);
   const body = {}; for (const k of keep) body[k] = data[k] === undefined ? "" : data[k];
   const msg = document.getElementById("edit-msg");
-  const [ok, out] = await send(body);
+  const [ok, out] = await send("/edit", body);
   msg.textContent = ok ? "published" : out.error; msg.className = ok ? "ok" : "error";
 });
 
