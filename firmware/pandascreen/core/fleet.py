@@ -232,10 +232,11 @@ def may_identify(authorizer, key):
     return authorizer.level(authorizer.group_id, key) >= MANAGE
 
 
-def identify_until(store, log_id, key, now):
+def identify_until(store, log_id, key, now=None):
     """Until when the screen of ``key`` is asked to show its name (Unix s), or None: the
-    newest identify body naming it, signed by a key ``may_identify`` (the store's FleetGuard
-    checked that when it stored it; checked again here), still running at ``now``."""
+    latest end of the identify bodies naming it, signed by a key ``may_identify`` (the store's
+    FleetGuard checked that when it stored it; checked again here), of those running at ``now``
+    (any, when ``now`` is None)."""
     me = hexlify(bytes(key))[:16]
     guard = getattr(store, "authorizer", None)
     out = None
@@ -244,7 +245,9 @@ def identify_until(store, log_id, key, now):
             body = parse_body(op.body)
         except SchemaError:
             continue
-        if body["kind"] != "identify" or body["screen"] != me or not body["at"] - IDENTIFY_MAX <= now < body["until"]:
+        if body["kind"] != "identify" or body["screen"] != me:
+            continue
+        if now is not None and not body["at"] - IDENTIFY_MAX <= now < body["until"]:
             continue
         if isinstance(guard, FleetGuard) and not may_identify(guard.authorizer, op.public_key):
             continue

@@ -131,6 +131,7 @@ class Device:
         return sync_with(self.store, self.log_id, host, port, timeout=15, topic=self.topic)
 
     identify_until = None  # the organiser asked this screen to show its name until then (core/fleet.py)
+    _identify_seen = (None, None)  # (fleet store version, the latest end asked) as last read
 
     def _identify(self):
         """Follow the organiser's identify request in the fleet log: the name frame while it
@@ -138,8 +139,12 @@ class Device:
         report = self.fleet_report
         if report is None:
             return
+        version = getattr(report.store, "version", None)
+        if version is None or version != self._identify_seen[0]:  # read the log when it changed only
+            self._identify_seen = (version, fleet.identify_until(report.store, report.log_id, report.public_key))
+        asked = self._identify_seen[1]
         now = self.clock()
-        until = fleet.identify_until(report.store, report.log_id, report.public_key, now)
+        until = asked if asked is not None and now < asked else None
         if until != self.identify_until:
             self.identify_until = until
             with self._lock:
