@@ -100,6 +100,14 @@ def test_snapshot_lists_the_group_screen_only_with_its_picture(running):
         get(srv, "/screen/%s.png" % ("00" * 32))
 
 
+def test_a_screen_that_reports_another_venue_gets_a_new_picture_at_once(running):
+    srv, con, store, clock, _ = running
+    before = con.snapshot()["screens"][0]
+    report(con.fleet_store, SCREEN, store, NOW - 5, con.schedule().venues()[1].name)
+    after = con.snapshot()["screens"][0]
+    assert after["venue"] == con.schedule().venues()[1].name and after["png"] != before["png"]
+
+
 def test_a_screen_that_stops_reporting_turns_offline(running):
     srv, con, store, clock, _ = running
     clock.t = NOW + fleet.OFFLINE_AFTER + 60

@@ -76,7 +76,7 @@ class Console:
                 "identify_until": f.identify.get(key[:16]),
                 "warnings": [{"kind": w, "text": t} for w, t in warns],
                 "state": "offline" if any(w == "offline" for w, _ in warns) else ("warn" if warns else "ok"),
-                "png": "/screen/%s.png?v=%d-%d" % (key, sched.version, now // 60),
+                "png": "/screen/%s.png?v=%d-%d-%d" % (key, sched.version, now // 60, entry["seq"]),
             })
         program = []
         zone = sched.zone()
