@@ -80,8 +80,8 @@ class ConsoleServer:
             self.on_published()
         return body
 
-
     def identify(self, form):
+        """Ask the screen ``form["screen"]`` (its key, hex) to show its name (Console.identify)."""
         with self.lock:
             self.console.identify(self.seed, form.get("screen"))
         self.say("console: asked screen %s to show its name" % str(form.get("screen"))[:16])
