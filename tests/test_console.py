@@ -9,11 +9,13 @@ import pytest
 
 from pandascreen import demofest
 from pandascreen.node import fleet_report
-from pandascreen.core import auth, fleet, operation
+from pandascreen.core import auth, fleet, layout, operation, schema
 from pandascreen.core.crypto import public_key
 from pandascreen.core.errors import UserError
 from pandascreen.core.store import MemoryStore
+from pandascreen_host.console import local_time
 from pandascreen_host.console import server as console_server
+from pandascreen_host.console import state as state_mod
 from pandascreen_host.console.state import Console
 
 ORG = bytes(range(100, 132))
@@ -98,6 +100,14 @@ def test_snapshot_lists_the_group_screen_only_with_its_picture(running):
         get(srv, "/screen/%s.png" % ("00" * 32))
 
 
+def test_a_screen_that_reports_another_venue_gets_a_new_picture_at_once(running):
+    srv, con, store, clock, _ = running
+    before = con.snapshot()["screens"][0]
+    report(con.fleet_store, SCREEN, store, NOW - 5, con.schedule().venues()[1].name)
+    after = con.snapshot()["screens"][0]
+    assert after["venue"] == con.schedule().venues()[1].name and after["png"] != before["png"]
+
+
 def test_a_screen_that_stops_reporting_turns_offline(running):
     srv, con, store, clock, _ = running
     clock.t = NOW + fleet.OFFLINE_AFTER + 60
@@ -105,11 +115,33 @@ def test_a_screen_that_stops_reporting_turns_offline(running):
     assert s["state"] == "offline" and s["warnings"][0]["kind"] == "offline"
 
 
+def test_behind_counts_what_the_screen_could_have_reported_not_what_was_published_after_it(running):
+    """A screen reported at NOW-10; an edit published at NOW is "on its way", not "behind",
+    until the screen has had time to sync and report (fleet.Reporter reports a catch-up at
+    once); a status sent after the operation that still lacks it is behind at once."""
+    srv, con, store, clock, _ = running
+    event = con.schedule().all_events()[0]
+    old_heights = fleet_report.heights_summary(store.heights(LOG))
+    store.publish(ORG, schema.make_body("event", "update", event.id, {"title": "Fresh"}), LOG, NOW * 1000000)
+    s = con.snapshot()["screens"][0]
+    assert s["state"] == "ok" and s["warnings"] == [] and s["pending"] == 1
+    clock.t = NOW + state_mod.CONFIRM_WITHIN + 1
+    s = con.snapshot()["screens"][0]
+    assert s["pending"] == 0 and [w["text"] for w in s["warnings"]] == ["1 operation(s) behind the organiser"]
+    # a status sent after the edit that still lacks it: behind at once
+    clock.t = NOW + 5
+    fleet.Reporter().publish(con.fleet_store, SCREEN, fleet.fleet_log_id(demofest.FESTIVAL_ID), NOW + 5,
+                             shows="x", venue="v", clock=True, uptime=9, version="t", heights=old_heights)
+    s = con.snapshot()["screens"][0]
+    assert s["pending"] == 0 and [w["text"] for w in s["warnings"]] == ["1 operation(s) behind the organiser"]
+
+
 @pytest.mark.parametrize("form, words", [
     ({"action": "retitle", "title": "   "}, "title is empty"),
     ({"action": "move", "venue": "nowhere"}, "unknown venue 'nowhere'"),
-    ({"action": "move", "start": 2000, "end": 1000}, "end (1000) is not after the start (2000)"),
-    ({"action": "move", "start": "soon"}, "start must be a time"),
+    ({"action": "move", "start": 2000, "end": 1000}, "the start 2000 is not a time like 14:30"),
+    ({"action": "move", "start": "soon"}, "the start 'soon' is not a time like 14:30"),
+    ({"action": "move", "day": "2026-02-30", "start": "10:00"}, "the day '2026-02-30' is not a date"),
     ({"action": "explode"}, "unknown edit"),
     ({"action": "retitle", "id": "no-such", "title": "x"}, "no event 'no-such'"),
 ])
@@ -231,12 +263,12 @@ def test_in_chromium_screens_appear_an_edit_reaches_the_frame_and_silence_turns_
     frame_before = con.png(key)
     proc, port = _chromium("http://127.0.0.1:%d/" % srv.port, str(tmp_path / "profile"))
     try:
-        row = "document.querySelector('#screens tr[data-key=\"%s\"]')" % key
+        row = "document.querySelector('#screens .screen[data-key=\"%s\"]')" % key
         src = cdp(port, [{"wait": row + " && %s.querySelector('img').complete" % row},
                          {"eval": row + ".className"}, {"eval": row + ".querySelector('img').getAttribute('src')"},
-                         {"eval": "document.querySelectorAll('#screens tbody tr').length"},
+                         {"eval": "document.querySelectorAll('#screens .screen').length"},
                          {"shot": os.path.join(shots, "1-screens.png")}])
-        assert src[0] == "ok" and src[2] == 1  # the stranger's forged status is not a row
+        assert src[0] == "screen ok" and src[2] == 1  # the stranger's forged status is not a row
         # a bad edit from the form: said in the page, nothing published
         before = store.count()
         bad = cdp(port, [
@@ -261,10 +293,65 @@ def test_in_chromium_screens_appear_an_edit_reaches_the_frame_and_silence_turns_
         assert con.png(key) != frame_before  # the frame the page now loads shows the new title
         # the screen stops reporting: the row turns offline without a reload
         clock.t = NOW + fleet.OFFLINE_AFTER + 60
-        off = cdp(port, [{"wait": row + " && %s.className === 'offline'" % row},
+        off = cdp(port, [{"wait": row + " && %s.className === 'screen offline'" % row},
                          {"eval": row + ".textContent"},
                          {"shot": os.path.join(shots, "4-offline.png")}])
         assert "no status for" in off[0]
+    finally:
+        _stop(proc)
+
+
+def test_in_chromium_the_page_fits_a_phone_and_a_laptop_and_moves_in_local_time(running, tmp_path):
+    """At 360 px nothing scrolls sideways; each screen shows its picture, venue, the age of its
+    data; the event picker names the day; a move is typed as a day and a local time."""
+    srv, con, store, clock, published = running
+    shots = SHOTS if os.environ.get("PANDASCREEN_CONSOLE_SHOTS") == "1" else str(tmp_path)
+    os.makedirs(shots, exist_ok=True)
+    key = public_key(SCREEN).hex()
+    sched = con.schedule()
+    venue = sched.venues()[0]
+    event = sched.events(venue.id)[-1]
+    card = "document.querySelector('#screens .screen[data-key=\"%s\"]')" % key
+    proc, port = _chromium("http://127.0.0.1:%d/" % srv.port, str(tmp_path / "profile"))
+    try:
+        out = cdp(port, [
+            {"size": [360, 800]},
+            {"wait": card + " && %s.querySelector('img').complete && document.getElementById('edit-id').options.length > 0" % card},
+            {"eval": "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"},
+            {"eval": card + ".textContent"},
+            {"eval": "document.getElementById('edit-id').options[0].textContent"},
+            {"eval": "[...document.getElementById('edit-day').options].map(o => o.textContent)"},
+            {"shot": os.path.join(shots, "5-phone-360.png")},
+            {"eval": "document.querySelector('#edit [name=id]').value = %s; "
+                     "document.querySelector('#edit [name=id]').dispatchEvent(new Event('change')); "
+                     "document.querySelector('#edit [name=action]').value = 'move'; "
+                     "document.querySelector('#edit [name=action]').dispatchEvent(new Event('change')); "
+                     "document.querySelector('#edit [name=start]').value = '23:10'; "
+                     "document.querySelector('#edit [name=end]').value = '23:50'; "
+                     "document.querySelector('#edit button').click(); true" % json.dumps(event.id)},
+            {"wait": "document.getElementById('edit-msg').textContent !== ''"},
+            {"eval": "document.getElementById('edit-msg').textContent"},
+            {"eval": "document.documentElement.scrollWidth"},
+            {"shot": os.path.join(shots, "6-phone-360-moved.png")},
+            {"eval": card + ".querySelector('button.identify').click(); true"},
+            {"wait": card + ".querySelector('.identify-msg').textContent !== ''"},
+            {"eval": card + ".querySelector('.identify-msg').textContent"},
+            {"wait": card + ".textContent.includes('showing its name until')"},
+            {"size": [1280, 900]},
+            {"eval": "document.documentElement.scrollWidth"},
+            {"shot": os.path.join(shots, "7-laptop-1280.png")}])
+        assert out[0][0] <= min(360, out[0][1]), "the page scrolls sideways on a phone: %s px" % out[0]
+        assert "venue: " + venue.name in out[1] and "s ago" in out[1]
+        day = local_time.day_label(local_time.date_of(event.start, sched.zone()))
+        assert out[2].startswith(local_time.day_label(local_time.date_of(sched.all_events()[0].start, sched.zone())))
+        assert out[3] == [day]
+        assert out[4] is True and out[5] == "published" and out[6] <= 360
+        assert out[7] is True and out[8].startswith("asked") and out[9] <= 1280
+        assert [fleet.parse_body(op.body)["kind"] for op in con.fleet_store.operations(public_key(ORG), con.fleet_log_id)] \
+            == ["identify"]
+        moved = [e for e in con.schedule().all_events() if e.id == event.id][0]
+        assert (layout.hhmm(moved.start, sched.zone()), layout.hhmm(moved.end, sched.zone())) == ("23:10", "23:50")
+        assert local_time.date_of(moved.start, sched.zone()) == local_time.date_of(event.start, sched.zone())
     finally:
         _stop(proc)
 

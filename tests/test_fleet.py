@@ -302,3 +302,32 @@ def test_a_restarted_status_log_below_what_a_peer_holds_is_not_a_fork_and_is_ans
     r.feed(p.outgoing())
     assert r.error is None and [op.hash for op in relay.all_operations(FLEET_LOG)] == [old.hash]
     assert peer.authorizer.refused == 1 and relay.authorizer.refused == 0
+
+
+def test_a_screen_that_catches_up_says_so_within_seconds_and_within_the_guards_rate():
+    """The console's "N operations behind" is only as fresh as the screen's last status: a
+    change of what the screen holds (its heights) is reported at once, not after MIN_INTERVAL,
+    as long as the reporter's own bucket (slower than FleetGuard's, one token to spare) allows;
+    every status it publishes that way is one a relay's FleetGuard takes."""
+    clock = Clock(10_000)
+    relay = MemoryStore()
+    relay.authorizer = fleet.FleetGuard(group_with_screen(), clock=clock)
+    store = MemoryStore()
+    r = fleet.Reporter()
+    t = 10_000
+    assert r.publish(store, SCREEN, FLEET_LOG, t, **status()) is not None
+    # the organiser published, the screen synced it 5 s later: reported now
+    assert r.publish(store, SCREEN, FLEET_LOG, t + 5, **status(heights={"ab" * 8: 5})) is not None
+    # another change of what it shows only is no hurry: it waits for MIN_INTERVAL as before
+    assert r.publish(store, SCREEN, FLEET_LOG, t + 8, **status(heights={"ab" * 8: 5}, shows="x")) is None
+    # an organiser publishing every few seconds for ten minutes: the screen reports as its
+    # bucket allows, and a relay that sees them arrive as sent takes every one
+    sent = 2
+    for i in range(1, 121):
+        now = t + 5 + 5 * i
+        op = r.publish(store, SCREEN, FLEET_LOG, now, **status(heights={"ab" * 8: 5 + i}))
+        if op is not None:
+            sent += 1
+            clock.t = now
+            assert relay.ingest_op(op)[1] is True, relay.last_refused
+    assert 8 <= sent <= 2 + 600 // fleet.RATE_INTERVAL + 1

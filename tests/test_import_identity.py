@@ -5,7 +5,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from pandascreen.core import operation
+from pandascreen.core import operation, schema
 from pandascreen.core.schedule import Schedule
 from pandascreen.node.sqlite_store import SqliteStore
 from pandascreen_host import import_cmd
@@ -167,6 +167,32 @@ def test_a_console_edit_survives_a_reimport_and_a_conflict_is_told(tmp_path, pat
     err = capsys.readouterr().err
     assert "conflict" in err and "'Talk A: the sequel'" in err and "--keep-edits" in err, err
     assert _titles(db)["a"] == "Talk A: the sequel"
+
+
+def test_a_console_move_in_local_time_survives_a_reimport_that_left_the_time_alone(tmp_path, paths):
+    """A move typed as local HH:MM in the console publishes the times only; a re-import of the
+    file keeps them and still brings the file's own changes (its new title)."""
+    from pandascreen.core import layout
+    from pandascreen_host.console import edits
+    db, key = paths
+    path = _cal(tmp_path, {"a": "Talk A", "b": "Talk B"}, zone_head="X-WR-TIMEZONE:Europe/Berlin\n")
+    assert main(["import", path, "--store", db, "--key", key]) == 0
+    s = SqliteStore(db)
+    try:
+        log_id = operation.log_id_for_festival("test-fest")
+        body = edits.publish(s, open(key, "rb").read(), log_id, Schedule.from_store(s, log_id),
+                             {"action": "move", "id": "a", "start": "21:15", "end": "21:45"})
+    finally:
+        s.close()
+    assert sorted(schema.parse_body(body)["fields"]) == ["end", "start"]
+
+    def times(sched):
+        ev = [e for e in sched.all_events() if e.id == "a"][0]
+        return layout.hhmm(ev.start, sched.zone()), layout.hhmm(ev.end, sched.zone())
+    assert times(_schedule(db)) == ("21:15", "21:45")
+    path = _cal(tmp_path, {"a": "Talk A, retitled", "b": "Talk B"}, zone_head="X-WR-TIMEZONE:Europe/Berlin\n")
+    assert main(["import", path, "--store", db, "--key", key]) == 0
+    assert times(_schedule(db)) == ("21:15", "21:45") and _titles(db)["a"] == "Talk A, retitled"
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -9,7 +9,9 @@ prune flag: it replaces the screen's earlier ones, so the log holds one operatio
 Rules (pure, CPython and MicroPython):
   * ``Reporter.due``: publish only when what the screen reports changed (temperature in
     5 degree steps), at most every ``MIN_INTERVAL`` seconds, plus a heartbeat every
-    ``HEARTBEAT`` seconds so "unchanged" and "dead" can be told apart;
+    ``HEARTBEAT`` seconds so "unchanged" and "dead" can be told apart; a change of the heights
+    it holds (it caught up on the schedule) goes out at once while the reporter's own token
+    bucket allows (``QUICK_RESERVE``), so the console's "behind" is true within seconds;
   * ``may_report`` / ``FleetGuard``: only keys the festival group names (the root grants
     screen keys at provisioning, any access level) may report, and only status bodies that
     parse, carry the prune flag (one operation per screen stays) and come no faster than
@@ -18,6 +20,11 @@ Rules (pure, CPython and MicroPython):
     iroh node id is the peer's key): what a status says stays within the festival's own;
   * a status log that starts again (a lost fleet file) is no fork: ``FleetGuard`` drops what is
     below the held status and answers with it; status of a key not in the group yet is held.
+  * "identify": an organiser (a key the group names at MANAGE) signs an ``identify`` body
+    (``make_identify``: which screen, until when, at most ``IDENTIFY_MAX`` seconds) into the
+    same log with the prune flag; the screen named draws its name big until then
+    (``identify_until``; node/app.py), so the crew finds it.  The guard refuses one from any
+    other key.
 The laptop's reading of the log (latest per screen, warnings) is in
 host_tools/pandascreen_host/console/fleet_view.py: a board never needs it.
 """
@@ -25,6 +32,7 @@ host_tools/pandascreen_host/console/fleet_view.py: a board never needs it.
 from pandascreen.core import cbor
 from pandascreen.core.crypto import blake3
 from pandascreen.core.errors import SchemaError, Unauthorized
+from pandascreen.core.group_model import MANAGE
 from pandascreen.core.operation import log_id_for_topic
 from pandascreen.core.util import hexlify
 
@@ -41,11 +49,20 @@ TEMP_STEP_MC = 5000  # temperature changes below 5 degrees are not news
 # are honest, more than one a minute after that is not
 RATE_BURST = 3
 RATE_INTERVAL = 60
+# a screen that catches up (its heights change) reports at once, as long as its own bucket,
+# refilled a tenth slower than RATE_INTERVAL, holds QUICK_RESERVE tokens: one stays in hand for
+# a relay that sees two of them closer together than they were sent
+REPORT_INTERVAL = RATE_INTERVAL + RATE_INTERVAL // 10
+QUICK_RESERVE = 2
 # a status may arrive before the group operation naming its key: the newest per key is held,
 # for at most HOLD_KEYS keys (oldest out; about 40 KB), and stored once the group names it
 HOLD_KEYS = 32
 MAX_KEY_TEXT = 64  # a heights key: 16 hex characters of an author's key
 MAX_INT = (1 << 63) - 1
+
+IDENTIFY_FOR = 60  # seconds a screen shows its name when the console asks
+IDENTIFY_MAX = 2 * IDENTIFY_FOR  # a longer request is refused: it is for finding a screen, not a sign
+IDENTIFY_FIELDS = {"v": int, "kind": str, "at": int, "screen": str, "until": int}
 
 # field: (type, required)
 FIELDS = {
@@ -65,10 +82,28 @@ def fleet_log_id(festival_id):
     return log_id_for_topic(fleet_topic(festival_id))
 
 
+def _validate_identify(body):
+    for name in body:
+        if name not in IDENTIFY_FIELDS:
+            raise SchemaError("unexpected key %r in identify body" % (name,))
+    for name in IDENTIFY_FIELDS:
+        value = body.get(name)
+        kind = IDENTIFY_FIELDS[name]
+        if not isinstance(value, kind) or (kind is int and (isinstance(value, bool) or not -MAX_INT <= value <= MAX_INT)):
+            raise SchemaError("identify body needs %r as %s" % (name, kind.__name__))
+    if body["v"] != FLEET_VERSION or len(body["screen"]) > MAX_KEY_TEXT:
+        raise SchemaError("not a version %d identify body" % FLEET_VERSION)
+    if not 0 < body["until"] - body["at"] <= IDENTIFY_MAX:
+        raise SchemaError("an identify lasts 1 to %d seconds" % IDENTIFY_MAX)
+    return body
+
+
 def validate(body):
-    """Check a decoded status dict; return it.  Raises SchemaError naming what is wrong."""
+    """Check a decoded status (or identify) dict; return it.  Raises SchemaError naming what is wrong."""
     if not isinstance(body, dict):
         raise SchemaError("status body must be a CBOR map")
+    if body.get("kind") == "identify":
+        return _validate_identify(body)
     for name in body:
         if name not in FIELDS:
             raise SchemaError("unexpected key %r in status body" % (name,))
@@ -112,6 +147,13 @@ def make_body(at, shows, heights, clock, uptime, version, venue=None, last_sync=
     return data
 
 
+def make_identify(at, screen, until):
+    """The CBOR body of an organiser's request that ``screen`` (its key's first 16 hex
+    characters, as heights name authors) shows its name until ``until``."""
+    body = {"v": FLEET_VERSION, "kind": "identify", "at": int(at), "screen": screen, "until": int(until)}
+    return cbor.dumps(_validate_identify(body))
+
+
 def parse_body(data):
     if data is None or len(data) > MAX_BODY:
         raise SchemaError("status body missing or over %d bytes" % MAX_BODY)
@@ -141,6 +183,12 @@ class Reporter:
         self.heartbeat = heartbeat
         self.last_at = None
         self.last_news = None
+        self.budget = RATE_BURST * REPORT_INTERVAL  # tokens * REPORT_INTERVAL, as at last_at
+
+    def _budget(self, now):
+        if self.last_at is None:
+            return RATE_BURST * REPORT_INTERVAL
+        return min(RATE_BURST * REPORT_INTERVAL, self.budget + max(0, now - self.last_at))
 
     def due(self, now, body):
         """True if ``body`` (a dict as make_body builds) should be published at ``now``."""
@@ -148,7 +196,8 @@ class Reporter:
             return True
         age = now - self.last_at
         if age < self.min_interval:
-            return False
+            return (body.get("heights") != self.last_news["heights"]
+                    and self._budget(now) >= QUICK_RESERVE * REPORT_INTERVAL)
         return age >= self.heartbeat or _news(body) != self.last_news
 
     def publish(self, store, seed, log_id, now, **fields):
@@ -159,6 +208,7 @@ class Reporter:
         if not self.due(now, body):
             return None
         op = store.publish(seed, data, log_id, int(now * 1000000), prune=True)
+        self.budget = self._budget(now) - REPORT_INTERVAL
         self.last_at = now
         self.last_news = _news(body)
         return op
@@ -171,6 +221,39 @@ def may_report(authorizer, key):
     if authorizer.trust_anyone:
         return True
     return authorizer.level(authorizer.group_id, key) >= 0
+
+
+def may_identify(authorizer, key):
+    """An organiser (MANAGE in the festival group) may ask a screen to identify."""
+    if authorizer is None:
+        return False
+    if authorizer.trust_anyone:
+        return True
+    return authorizer.level(authorizer.group_id, key) >= MANAGE
+
+
+def identify_until(store, log_id, key, now=None):
+    """Until when the screen of ``key`` is asked to show its name (Unix s), or None: the
+    latest end of the identify bodies naming it, signed by a key ``may_identify`` (the store's
+    FleetGuard checked that when it stored it; checked again here), of those running at ``now``
+    (any, when ``now`` is None)."""
+    me = hexlify(bytes(key))[:16]
+    guard = getattr(store, "authorizer", None)
+    out = None
+    for op in store.all_operations(log_id):
+        try:
+            body = parse_body(op.body)
+        except SchemaError:
+            continue
+        if body["kind"] != "identify" or body["screen"] != me:
+            continue
+        if now is not None and not body["at"] - IDENTIFY_MAX <= now < body["until"]:
+            continue
+        if isinstance(guard, FleetGuard) and not may_identify(guard.authorizer, op.public_key):
+            continue
+        if out is None or body["until"] > out:
+            out = body["until"]
+    return out
 
 
 class FleetGuard:
@@ -229,9 +312,11 @@ class FleetGuard:
         if not op.prune:
             raise Unauthorized("status from %s without the prune flag (a screen keeps one)" % who)
         try:
-            parse_body(op.body)
+            body = parse_body(op.body)
         except SchemaError as e:
             raise Unauthorized("status from %s: %s" % (who, e))
+        if body["kind"] == "identify" and not may_identify(self.authorizer, key):
+            raise Unauthorized("identify from %s: only an organiser may ask a screen to show its name" % who)
         seen = self._seen.get((key, op.log_id))
         if seen is not None and op.seq_num <= seen[0]:
             if op.seq_num == seen[0] and op.hash == seen[1]:

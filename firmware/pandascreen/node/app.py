@@ -13,8 +13,10 @@ import threading
 import time
 
 from pandascreen.core import config as configmod
+from pandascreen.core import fleet
 from pandascreen.core.controller import Controller, TimeFile
 from pandascreen.core.errors import UserError
+from pandascreen.core.util import hexlify
 from pandascreen.node import i18n, ntp_state
 
 
@@ -128,10 +130,37 @@ class Device:
         host, port = peer
         return sync_with(self.store, self.log_id, host, port, timeout=15, topic=self.topic)
 
+    identify_until = None  # the organiser asked this screen to show its name until then (core/fleet.py)
+    _identify_seen = (None, None)  # (fleet store version, the latest end asked) as last read
+
+    def _identify(self):
+        """Follow the organiser's identify request in the fleet log: the name frame while it
+        runs, the program again when it ends (a forced redraw at each edge)."""
+        report = self.fleet_report
+        if report is None:
+            return
+        version = getattr(report.store, "version", None)
+        if version is None or version != self._identify_seen[0]:  # read the log when it changed only
+            self._identify_seen = (version, fleet.identify_until(report.store, report.log_id, report.public_key))
+        asked = self._identify_seen[1]
+        now = self.clock()
+        until = asked if asked is not None and now < asked else None
+        if until != self.identify_until:
+            self.identify_until = until
+            with self._lock:
+                self.controller.redraw(catch_up=False, force=True)
+
     def _show(self, view):
         from pandascreen.node import display
         kind = getattr(self.screen, "kind", None) or self.cfg["display"]
         size = getattr(self.screen, "size", None)
+        if self.identify_until is not None and self.clock() < self.identify_until:
+            view = dict(view, refresh="full")  # an e-paper panel draws the name in one go
+            self.screen.view = view
+            img = display.render_name_image(hexlify(self.fleet_report.public_key)[:8], kind, size)
+            self.screen.show(img)
+            self.last_image = img
+            return
         try:
             # a view, or the all-venues board (Controller.view; the buttons turn its pages)
             img = display.render(view, kind, size, page_url=self.page_url)
@@ -209,6 +238,7 @@ class Device:
             if self.fleet_report is not None:  # node/fleet_report.py: status op, when due
                 with self._lock:
                     self.fleet_report.tick()
+                self._identify()
             if once:
                 return
             self.wake.wait(self.idle_wait())  # a live update redraws at once

@@ -181,6 +181,20 @@ def render_error_image(screen_kind, size=None):
     return img
 
 
+def render_name_image(name, screen_kind, size=None):
+    """The screen's name as large as the bitmap font draws it across the panel, for the crew
+    looking for it ("identify" in the console, core/fleet.py)."""
+    img = new_image(screen_kind, size)
+    w, h = img.size
+    scale = 1
+    while scale < 16 and font.text_width(name, scale + 1) <= w - 4 and font.CELL_H * (scale + 1) <= h - 4:
+        scale += 1
+    canvas = PILCanvas(img, screen_info(screen_kind)["palette"])
+    font.draw_text(canvas, max(0, (w - font.text_width(name, scale)) // 2), (h - font.CELL_H * scale) // 2,
+                   name, 1, scale)
+    return img
+
+
 def render_schedule_image(schedule, venue_index, now, screen_kind, status="", size=None,
                           view="now_next", page=0):
     """What ``screen_kind`` shows at Unix time ``now``: now/next of venue ``venue_index``, or

@@ -5,8 +5,11 @@ said in words the organiser understands and nothing may be published.  Publishin
 through import_cmd's one publish path (store.publish_many with the organiser seed).
 """
 
-from pandascreen.core import schema
+import datetime
+
+from pandascreen.core import layout, schema
 from pandascreen.core.errors import BadInput
+from pandascreen_host.console import local_time
 
 
 class EditError(BadInput):
@@ -14,13 +17,6 @@ class EditError(BadInput):
 
 
 ACTIONS = ("move", "retitle", "cancel")
-
-
-def _int(value, what):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise EditError("%s must be a time in seconds, got %r" % (what, value))
 
 
 def body_for(schedule, form):
@@ -44,11 +40,30 @@ def body_for(schedule, form):
     known = [v.id for v in schedule.venues()]
     if venue not in known:
         raise EditError("unknown venue %r (the program has: %s)" % (venue, ", ".join(known)))
-    start = _int(form.get("start", event.start), "start")
-    end = _int(form.get("end", event.end), "end")
-    if end <= start:
-        raise EditError("the end (%d) is not after the start (%d)" % (end, start))
-    return schema.make_body("event", "update", event_id, {"venue": venue, "start": start, "end": end})
+    start, end = _move_times(schedule.zone(), event, form)
+    # only what changes is published: a field the organiser did not touch stays the importer's
+    # (importers.merge: a re-import then still updates it)
+    fields = {k: v for k, v in (("venue", venue), ("start", start), ("end", end)) if getattr(event, k) != v}
+    if not fields:
+        raise EditError("the move changes nothing: pick another day, time or venue")
+    return schema.make_body("event", "update", event_id, fields)
+
+
+def _move_times(zone, event, form):
+    """(start, end) in Unix seconds from the form's festival-local ``day`` (YYYY-MM-DD) and
+    ``start``/``end`` (HH:MM); what the form leaves out stays as the event has it (the length
+    too, when only the start moves).  An end at or before the start is on the next day."""
+    day = local_time.parse_day(form.get("day") or local_time.date_of(event.start, zone))
+    if form.get("start") in (None, ""):
+        h, m = divmod((layout.local_seconds(event.start, zone) // 60) % 1440, 60)
+    else:
+        h, m = local_time.parse_time(form["start"], "start")
+    start = local_time.to_epoch(day, h, m, zone, "start")
+    if form.get("end") in (None, ""):
+        return start, start + (event.end - event.start)
+    eh, em = local_time.parse_time(form["end"], "end")
+    end_day = day if (eh, em) > (h, m) else day + datetime.timedelta(days=1)
+    return start, local_time.to_epoch(end_day, eh, em, zone, "end")
 
 
 def publish(store, seed, log_id, schedule, form, err=None):

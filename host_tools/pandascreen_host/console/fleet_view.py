@@ -7,7 +7,7 @@ group does not name is ignored (counted), as is a malformed body.
 """
 
 from pandascreen.core.errors import SchemaError
-from pandascreen.core.fleet import OFFLINE_AFTER, may_report, parse_body
+from pandascreen.core.fleet import OFFLINE_AFTER, may_identify, may_report, parse_body
 from pandascreen.core.screen import STALE_AFTER
 from pandascreen.core.util import hexlify
 
@@ -20,6 +20,7 @@ class Fleet:
         self.screens = {}  # hex key -> {"key", "status", "seen" (op timestamp s), "hash"}
         self.ignored = 0
         self.last_ignored = None
+        self.identify = {}  # screen key hex16 -> until (Unix s): the organiser's newest request
 
     def observe(self, op):
         """Take one fleet operation; returns True if it changed a screen's entry."""
@@ -33,6 +34,10 @@ class Fleet:
         except SchemaError as e:
             self.ignored += 1
             self.last_ignored = "status from %s: %s" % (who[:16], e)
+            return False
+        if status["kind"] == "identify":  # an organiser's request, not a screen
+            if may_identify(self.authorizer, op.public_key):
+                self.identify[status["screen"]] = max(status["until"], self.identify.get(status["screen"], 0))
             return False
         old = self.screens.get(who)
         seen = op.timestamp // 1000000
@@ -49,8 +54,27 @@ class Fleet:
         return changed
 
 
-def warnings(entry, now, organiser_heights=None, offline_after=OFFLINE_AFTER):
-    """What is wrong with one screen's entry: a list of short words with a reason each."""
+def lag(status, published, now, confirm_within):
+    """(behind, pending) for a screen's ``status``: of the operations ``published``
+    (``[(author hex16, seq_num, timestamp s)]``) it does not hold, those it could have reported
+    (older than its status, or than ``confirm_within`` seconds) are behind; newer ones are on
+    their way (a screen reports a catch-up at once, core/fleet.Reporter)."""
+    held = status.get("heights") or {}
+    cutoff = max(status.get("at", 0), now - confirm_within)
+    behind = pending = 0
+    for author, seq, at in published:
+        if seq > held.get(author, -1):
+            if at <= cutoff:
+                behind += 1
+            else:
+                pending += 1
+    return behind, pending
+
+
+def warnings(entry, now, organiser_heights=None, offline_after=OFFLINE_AFTER, behind=None):
+    """What is wrong with one screen's entry: a list of short words with a reason each.
+    ``behind``: the count ``lag`` gives; without it, every operation in ``organiser_heights``
+    the screen does not hold counts."""
     out = []
     status = entry["status"]
     if now - entry["seen"] > offline_after:
@@ -60,12 +84,12 @@ def warnings(entry, now, organiser_heights=None, offline_after=OFFLINE_AFTER):
         out.append(("stale", "nothing heard from any peer for %d min" % ((status["at"] - last) // 60)))
     if not status.get("clock"):
         out.append(("clock", "clock not trusted"))
-    if organiser_heights:
+    if behind is None and organiser_heights:
         held = status.get("heights") or {}
         behind = 0
         for k in organiser_heights:
             if held.get(k, -1) < organiser_heights[k]:
                 behind += organiser_heights[k] - held.get(k, -1)
-        if behind:
-            out.append(("behind", "%d operation(s) behind the organiser" % behind))
+    if behind:
+        out.append(("behind", "%d operation(s) behind the organiser" % behind))
     return out

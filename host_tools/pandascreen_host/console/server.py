@@ -80,6 +80,14 @@ class ConsoleServer:
             self.on_published()
         return body
 
+    def identify(self, form):
+        """Ask the screen ``form["screen"]`` (its key, hex) to show its name (Console.identify)."""
+        with self.lock:
+            self.console.identify(self.seed, form.get("screen"))
+        self.say("console: asked screen %s to show its name" % str(form.get("screen"))[:16])
+        if self.on_published is not None:
+            self.on_published()
+
 
 def _handler(server):
     class Handler(BaseHTTPRequestHandler):
@@ -134,7 +142,7 @@ def _handler(server):
             try:
                 server.guard.check_names(self.headers)
                 server.guard.check_token(parse_qs(url.query), self.headers)
-                if url.path != "/edit":
+                if url.path not in ("/edit", "/identify"):
                     raise Refused(404, "not found")
                 size = server.guard.check_edit(self.headers)
             except Refused as e:
@@ -151,7 +159,10 @@ def _handler(server):
             except ValueError:
                 return self._json(400, {"error": "the edit is not a JSON object"})
             try:
-                server.edit(form)
+                if url.path == "/identify":
+                    server.identify(form)
+                else:
+                    server.edit(form)
             except PandascreenError as e:
                 return self._json(400, {"error": str(e)})
             self._json(200, {"ok": True})

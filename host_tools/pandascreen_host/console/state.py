@@ -12,11 +12,21 @@ from pandascreen.node import fleet_report
 from pandascreen.core import fleet, layout, schema
 from pandascreen.core.schedule import Schedule
 from pandascreen.core.schema import parse_body
-from pandascreen.core.errors import SchemaError
+from pandascreen.core.errors import BadInput, SchemaError
 from pandascreen.core.util import hexlify
-from pandascreen_host.console import fleet_view
+from pandascreen_host.console import fleet_view, local_time
 
 CHANGES_SHOWN = 30
+
+
+class IdentifyError(BadInput):
+    """An identify the console refuses (the message is shown in the page as is)."""
+
+
+# an operation the screen has not confirmed is "on its way" this long after it was published:
+# a sync and a status (sent at once on a catch-up, fleet.Reporter) and the way back, with a
+# relay's rate (fleet.RATE_INTERVAL) to spare
+CONFIRM_WITHIN = 2 * fleet.RATE_INTERVAL
 PNG_SCALE = 3
 
 
@@ -48,6 +58,7 @@ class Console:
         f = self.fleet()
         org16 = hexlify(self.organiser)[:16]
         heights = fleet_report.heights_summary(self.store.heights(self.log_id))
+        published = self.published(heights)
         screens = []
         for key in sorted(f.screens):
             entry = f.screens[key]
@@ -55,25 +66,40 @@ class Console:
             held = (st.get("heights") or {}).get(org16, -1)
             for seq in range(max(0, held - CHANGES_SHOWN), held + 1):
                 self._picked.setdefault((key, seq), entry["seen"])
-            warns = fleet_view.warnings(entry, now, heights, self.offline_after)
+            behind, pending = fleet_view.lag(st, published, now, CONFIRM_WITHIN)
+            warns = fleet_view.warnings(entry, now, heights, self.offline_after, behind=behind)
             screens.append({
                 "key": key, "name": key[:8], "shows": st.get("shows"), "venue": st.get("venue"),
                 "seen": entry["seen"], "ago": now - entry["seen"], "clock": st.get("clock"),
                 "uptime": st.get("uptime"), "temp_c": None if st.get("temp_mc") is None else st["temp_mc"] / 1000,
-                "version": st.get("version"), "held": held,
+                "version": st.get("version"), "held": held, "pending": pending,
+                "identify_until": f.identify.get(key[:16]),
                 "warnings": [{"kind": w, "text": t} for w, t in warns],
                 "state": "offline" if any(w == "offline" for w, _ in warns) else ("warn" if warns else "ok"),
-                "png": "/screen/%s.png?v=%d-%d" % (key, sched.version, now // 60),
+                "png": "/screen/%s.png?v=%d-%d-%d" % (key, sched.version, now // 60, entry["seq"]),
             })
         program = []
+        zone = sched.zone()
         for v in sched.venues():
-            program.append({"id": v.id, "name": v.name, "events": [program_event(e, sched.zone())
+            program.append({"id": v.id, "name": v.name, "events": [program_event(e, zone)
                                                                    for e in sched.events(v.id)]})
         notes = self.notes()
-        changes = [{"seq": "", "at": now, "what": n, "picked": {}} for n in notes] + self.changes(screens)
+        changes = [{"seq": "", "at": now, "when": local_time.when(now, zone), "what": n, "picked": {}, "picked_when": {}}
+                   for n in notes] + self.changes(screens, zone)
         return {"now": now, "screens": screens, "program": program, "changes": changes, "notes": notes,
-                "ignored": f.ignored, "organiser": org16,
-                "utc_offset": layout.offset_at(sched.zone(), now)}
+                "ignored": f.ignored, "organiser": org16, "days": local_time.days(sched, zone),
+                "today": local_time.date_of(now, zone), "utc_offset": layout.offset_at(zone, now)}
+
+    def published(self, heights):
+        """``[(author hex16, seq_num, timestamp s)]`` of the schedule log's operations, for the
+        authors a screen's status names (``heights``, as heights_summary gives it)."""
+        out = []
+        for author in self.store.heights(self.log_id):
+            k16 = hexlify(bytes(author))[:16]
+            if k16 in heights:
+                out.extend((k16, op.seq_num, op.timestamp // 1000000)
+                           for op in self.store.operations(bytes(author), self.log_id))
+        return out
 
     def notes(self):
         """What the organiser must decide, naming the author: a member over its quota (raise it:
@@ -87,7 +113,7 @@ class Console:
                        % (hexlify(author)[:16], seq, hexlify(kept)[:16], hexlify(other)[:16]))
         return out
 
-    def changes(self, screens):
+    def changes(self, screens, zone=0):
         ops = list(self.store.operations(self.organiser, self.log_id))[-CHANGES_SHOWN:]
         out = []
         for op in reversed(ops):
@@ -101,9 +127,21 @@ class Console:
                     what += " (%s)" % title
             except (SchemaError, TypeError):
                 what = "group change"
-            out.append({"seq": op.seq_num, "at": op.timestamp // 1000000, "what": what,
-                        "picked": {s["name"]: self._picked.get((s["key"], op.seq_num)) for s in screens}})
+            picked = {s["name"]: self._picked.get((s["key"], op.seq_num)) for s in screens}
+            out.append({"seq": op.seq_num, "at": op.timestamp // 1000000, "what": what, "picked": picked,
+                        "when": local_time.when(op.timestamp // 1000000, zone),
+                        "picked_when": {n: None if t is None else local_time.when(t, zone) for n, t in picked.items()}})
         return out
+
+    def identify(self, seed, key, now=None):
+        """Sign and publish into the fleet log the organiser's request that screen ``key`` (hex)
+        shows its name for fleet.IDENTIFY_FOR seconds; IdentifyError for a key no screen reported."""
+        now = int(self.clock() if now is None else now)
+        if not isinstance(key, str) or key not in self.fleet().screens:
+            raise IdentifyError("no screen %r has reported: pick one from the list" % (key,))
+        body = fleet.make_identify(now, key[:16], now + fleet.IDENTIFY_FOR)
+        self.fleet_store.publish(seed, body, self.fleet_log_id, now * 1000000, prune=True)
+        return now + fleet.IDENTIFY_FOR
 
     def png(self, key, now=None):
         """The picture screen ``key`` shows now, drawn by node/display.py from this laptop's
@@ -135,5 +173,7 @@ def program_event(event, zone):
         out[name] = list(value) if isinstance(value, tuple) else value
     out["tag"] = layout.CANCELLED if event.status == schema.CANCELLED else (layout.MOVED if event.moved() else "")
     out["time"] = "%s-%s" % (layout.hhmm(event.start, zone), layout.hhmm(event.end, zone))
+    out["date"] = local_time.date_of(event.start, zone)
+    out["day"] = local_time.day_label(out["date"])
     return out
 
