@@ -1,4 +1,4 @@
-"""[CPython] The glyphs a satellite's feed carries: characters of a festival's titles, speakers and
+"""The glyphs a satellite's feed carries: characters of a festival's titles, speakers and
 venue names that the board's 5x7 font (core/font.py) has no glyph for, rendered here from the Pi's
 TrueType face (node/fonts: DejaVu Sans Bold) to the board's cell.
 
