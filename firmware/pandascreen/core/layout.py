@@ -122,7 +122,7 @@ def span(minutes):
 _VIEW_FIELDS = event_fields("view")  # what a view's now/next carries of its event
 
 
-def _text(value):
+def field_text(value):
     """A field as the view says it: a list (speakers) as "A, B", anything else as text."""
     if isinstance(value, (list, tuple)):
         out = []
@@ -138,11 +138,11 @@ def _with_fields(out, ev):
     worded by build_view)."""
     for name in _VIEW_FIELDS:
         if name not in out:
-            out[name] = _text(getattr(ev, name, None))
+            out[name] = field_text(getattr(ev, name, None))
     return out
 
 
-def _title(ev):
+def event_title(ev):
     # cleaned first: a title of line breaks alone is "Untitled" on CPython and MicroPython alike
     # (their str.split() differ on non-ASCII spaces such as U+0085)
     t = getattr(ev, "title", None)
@@ -228,7 +228,7 @@ def build_view(schedule, venue_index, now, status="", absolute=False):
         left = ceil_minutes(end - now)
         tag = _tag(current)
         view["now"] = _with_fields({
-            "title": _title(current),
+            "title": event_title(current),
             "time": "%s\u2013%s" % (hhmm(start, offset), hhmm(end, offset)),
             "start": hhmm(start, offset),
             "end": hhmm(end, offset),
@@ -256,7 +256,7 @@ def build_view(schedule, venue_index, now, status="", absolute=False):
         if tag == CANCELLED or (tag and soon):
             when = tag  # a moved talk days away keeps its day
         view["next"] = _with_fields({
-            "title": _title(upcoming),
+            "title": event_title(upcoming),
             "start": hhmm(start, offset),
             "in": when,
             "minutes_until": until,

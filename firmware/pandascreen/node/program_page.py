@@ -73,10 +73,10 @@ def _tag(ev, words):
 
 def _event(ev, offset, lang, words, venue_name=None):
     tag, word = _tag(ev, words)
-    speakers = layout._speakers(ev)
+    speakers = layout.field_text(ev.speakers)
     out = ['<li%s>' % (' class="%s"' % tag if tag else ""),
            '<span class="time">%s\u2013%s</span> ' % (_clock(ev.start, offset, lang), _clock(ev.end, offset, lang)),
-           '<span class="title">%s</span>' % _e(layout._title(ev))]
+           '<span class="title">%s</span>' % _e(layout.event_title(ev))]
     if word:
         out.append(' <strong class="tag">%s</strong>' % _e(word))
     if venue_name:
