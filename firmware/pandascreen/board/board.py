@@ -38,6 +38,7 @@ All hardware is injected (canvas, ``show``, ``connect(host, port) -> conn`` with
         s.step()        # fetches when due, redraws when the picture changed
 """
 
+import gc
 import os
 import time
 
@@ -45,10 +46,17 @@ from pandascreen.core import feed, layout
 from pandascreen.core.screen import (CLOCK_NOT_SET, CLOCK_SKEW, CLOCK_TOLERANCE, NO_CLOCK, NO_PEERS, OFFLINE,
                                      SAVE_TIME_EVERY, STARTING, SYNCED, from_the_future, peer_name, screen_time)
 from pandascreen.core.errors import PandascreenError
+from pandascreen.core.util import hexlify, unhexlify
 
 CHUNK = 512  # bytes per socket read
 STALE = "old feed"
 SAVE_FEED_EVERY = 3600  # s: a feed whose venues did not change is saved to flash at most this often
+FETCH_DEADLINE = 20  # s: one fetch (connect, request, whole response) ends by then, however slow the peer
+RETRY_OFFLINE = 5  # s between fetches while no peer answers (Wi-Fi coming up after a boot)
+FAULTS_BEFORE_RESET = 5  # steps in a row that could draw nothing at all: then save and reset
+LOW_MEMORY = "low memory"  # the status of a frame drawn after a step failed
+TOO_LARGE = "Too large for this board"  # the message when even a venue's frame does not fit
+_WAITING = (11, 110)  # EAGAIN, ETIMEDOUT: a non-blocking or short-timeout socket call found no data yet
 
 
 class FeedFile:
@@ -92,10 +100,86 @@ class FeedFile:
             pass
 
 
+class FeedState:
+    """The newest issued-at this board ever accepted and the SHA-256 of the feed it saved, in a
+    small text file beside the feed ("<issued_at> <digest hex>").
+
+    WHY: a feed issued before one the board already took is a replay, also after a reboot that
+    lost the RAM copy (a stranger on the Wi-Fi serving an old, validly signed feed first); and the
+    digest lets the board show its own saved feed at boot without verifying its signature again.
+    Written to a temporary file and renamed (a power cut leaves the old state); ``load``: (newest,
+    digest bytes), None for what is missing or damaged."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def load(self):
+        try:
+            fh = open(self.path)
+            try:
+                parts = fh.read().split()
+            finally:
+                fh.close()
+            newest = int(parts[0])
+        except (OSError, ValueError, IndexError):
+            return None, None
+        try:
+            return newest, unhexlify(parts[1]) if len(parts) > 1 and len(parts[1]) == 64 else None
+        except ValueError:
+            return newest, None
+
+    def save(self, newest, digest):
+        tmp = self.path + ".tmp"
+        fh = open(tmp, "w")
+        try:
+            fh.write("%d %s\n" % (int(newest), hexlify(digest) if digest else "-"))
+        finally:
+            fh.close()
+        getattr(os, "replace", os.rename)(tmp, self.path)
+
+
+class _Deadline:
+    """A peer connection whose calls all end by ``deadline`` (``clock()`` seconds), with ``idle()``
+    between them: the loop redraws, reads its buttons and feeds its watchdog while a slow peer
+    trickles bytes.  A call that finds no data yet (short socket timeout) is retried until then."""
+
+    def __init__(self, conn, clock, deadline, idle):
+        self.conn = conn
+        self.clock = clock
+        self.deadline = deadline
+        self.idle = idle
+
+    def _wait(self):
+        self.idle()
+        if self.clock() > self.deadline:
+            raise OSError("no feed within the %d s a fetch may take" % FETCH_DEADLINE)
+
+    def _call(self, fn, arg):
+        while True:
+            self._wait()
+            try:
+                return fn(arg)
+            except OSError as e:
+                if not e.args or e.args[0] not in _WAITING:
+                    raise
+
+    def send(self, data):
+        return self._call(self.conn.send, data)
+
+    def readinto(self, mv):
+        return self._call(self.conn.readinto, mv)
+
+    def close(self):
+        self.conn.close()
+
+
 class Satellite:
     def __init__(self, cfg, canvas, show, width, height, palette="mono", clock=None, connect=None,
                  log=None, time_file=None, peers=None, max_bytes=feed.MAX_FEED_BYTES, feed_file=None, synced=None,
-                 set_time=None):
+                 set_time=None, state_file=None, reset=None, idle=None):
+        """``state_file``: a FeedState (replays refused across reboots); ``reset``: restarts the
+        board (machine.reset) when steps keep failing; ``idle()``: called between socket calls
+        of a fetch (main.py feeds its watchdog and reads its buttons there)."""
         self.cfg = cfg
         self.canvas = canvas
         self.show = show
@@ -129,6 +213,12 @@ class Satellite:
         self.venue_index = 0
         self._drawn_key = None
         self.feed_file = feed_file
+        self.state_file = state_file
+        self.newest, self._saved_digest = state_file.load() if state_file is not None else (None, None)
+        self._reset = reset
+        self._idle = idle
+        self.faults = 0  # steps in a row that drew nothing
+        self.last_error = None
         self.from_flash = False  # the feed on screen was loaded at boot, no peer has answered since
         self._saved_program = None  # SHA-256 of the saved feed's venues, and when it was saved
         self._saved_feed_at = 0
@@ -177,7 +267,8 @@ class Satellite:
         return taken
 
     def _fetch_from(self, peer, now):
-        conn = self.connect(peer[0], peer[1])
+        deadline = int(self.clock()) + FETCH_DEADLINE
+        conn = _Deadline(self.connect(peer[0], peer[1]), self.clock, deadline, self._between)
         try:
             conn.send(feed.http_request(self.cfg["festival_id"], peer[0]))
             n = feed.read_http(conn, self._incoming, CHUNK)
@@ -188,6 +279,10 @@ class Satellite:
         except feed.FeedError:
             self.rejected += 1
             raise
+        newest = self.newest
+        if newest is not None and info.issued_at < newest and not self.from_the_future(newest, now):
+            self.rejected += 1
+            raise feed.FeedError("feed issued before the newest this board took (a replay?)")
         old = self.view_source.info
         if old is not None and not self.from_the_future(old.issued_at, now):
             if self.from_the_future(info.issued_at, now):
@@ -203,6 +298,23 @@ class Satellite:
         self._save(info)
         return True
 
+    def _remember(self, info, saved):
+        """Keep the newest issued-at (a feed from the future never counts) and, when the feed was
+        just saved, its digest (FeedState)."""
+        now = int(self.clock())
+        if saved:
+            self._saved_digest = info.digest
+        if not self.from_the_future(info.issued_at, now) and (self.newest is None or info.issued_at > self.newest):
+            self.newest = info.issued_at
+        elif not saved:
+            return
+        if self.state_file is None or self.newest is None:
+            return
+        try:
+            self.state_file.save(self.newest, self._saved_digest)
+        except OSError as e:
+            self.log("cannot save the feed state: %s" % e)
+
     def _save(self, info):
         """Keep the feed on flash when its venues changed, else at most every SAVE_FEED_EVERY:
         a full peer re-signs every minute (new issued-at), and flash wears and stalls on writes."""
@@ -211,13 +323,17 @@ class Satellite:
         program = feed.program_digest(self._shown, info)
         now = int(self.clock())
         if program == self._saved_program and 0 <= now - self._saved_feed_at < SAVE_FEED_EVERY:
+            self._remember(info, False)
             return
+        saved = True
         try:
             self.feed_file.save(self._shown[:info.size])
         except OSError as e:  # flash full or worn: the feed on screen is still good
             self.log("cannot save the feed: %s" % e)
+            saved = False
         self._saved_program = program
         self._saved_feed_at = now
+        self._remember(info, saved)
 
     def _take(self, info):
         """Show the checked feed in the receive buffer (the buffers swap roles)."""
@@ -227,21 +343,35 @@ class Satellite:
         self.venue_index %= len(self.view_source.venues()) or 1
 
     def _load_saved(self):
-        """At boot: the feed saved on flash, checked as if fetched; removed if it does not pass."""
+        """At boot: the feed saved on flash, checked as if fetched (its signature not again when its
+        bytes still hash to the digest saved with it); removed only when its bytes are proven bad
+        (FeedError), kept when reading or checking it failed for want of memory or a flash error."""
         if self.feed_file is None:
             return
         try:
             n = self.feed_file.load_into(self._incoming)
             if n is None:
                 return
-            info = self.checker.check(self._incoming, n)
+            info = self.checker.check(self._incoming, n, self._saved_digest)
             self._take(info)
             self.from_flash = True
             self._saved_program = feed.program_digest(self._shown, info)
             self._saved_feed_at = int(self.clock())
-        except (OSError, PandascreenError, MemoryError) as e:
+            if self.newest is None or info.issued_at > self.newest:
+                self.newest = info.issued_at
+        except PandascreenError as e:
             self.log("saved feed ignored: %s" % e)
             self.feed_file.remove()
+        except MemoryError:  # not the file's fault: it stays for the next boot (one clause: no tuple to build)
+            self._quiet_log("saved feed not loaded: out of memory")
+        except OSError as e:
+            self._quiet_log("saved feed not loaded: %s" % e)
+
+    def _quiet_log(self, msg):
+        try:
+            self.log(msg)
+        except MemoryError:
+            pass
 
     # -- clock ----------------------------------------------------------------------------------
     def synced(self):
@@ -281,10 +411,10 @@ class Satellite:
     def clock_trusted(self, now):
         return self.screen_time(now)[1]
 
-    def remember_time(self, now):
+    def remember_time(self, now, force=False):
         if self.time_file is None or not self.clock_trusted(now):
             return False
-        if self._saved_at is not None and now - self._saved_at < SAVE_TIME_EVERY:
+        if not force and self._saved_at is not None and now - self._saved_at < SAVE_TIME_EVERY:
             return False
         try:
             self.time_file.save(now)
@@ -322,25 +452,109 @@ class Satellite:
         self.venue_index = 0 if delta == 0 else (self.venue_index + delta) % n
 
     def step(self, now=None, force=False):
-        """Fetch when due, redraw when the picture may have changed; True if a frame was drawn."""
+        """Fetch when due, redraw when the picture may have changed; True if a frame was drawn.
+
+        Never raises (but KeyboardInterrupt): a failed step (MemoryError, a flash or socket
+        error, a bug) frees what the board can rebuild, draws the last good picture again with
+        LOW_MEMORY as its status (less of it if that does not fit either), and after
+        FAULTS_BEFORE_RESET steps in a row that drew nothing saves the time and resets the board."""
+        try:
+            drew = self._step(now, force)
+            self.faults = 0
+            return drew
+        except Exception as e:  # any: the loop must outlive any one step
+            self._fault(e, now)
+            return False
+
+    def _step(self, now, force):
         fixed = now is not None
         if not fixed:
             now = int(self.clock())
         every = self.cfg.get("sync_interval", 60)
+        if self.sync_state in (OFFLINE, STARTING):
+            every = min(every, RETRY_OFFLINE)
         if self._fetched_at is None or now - self._fetched_at >= every or now < self._fetched_at:
             self.fetch(now)
             if not fixed:
                 now = int(self.clock())  # a fetch can take a while
-        t, trusted = self.screen_time(now)
-        key = (trusted, t // 60, self.venue_index, self.status(t, trusted), self.view_source.version)
-        drew = False
-        if force or key != self._drawn_key:
-            layout.draw_view(self.canvas, self.width, self.height, self.view(now), self.palette)
-            self.show()
-            self._drawn_key = key
-            drew = True
+        drew = self._redraw(now, force)
         self.remember_time(now)
         return drew
+
+    def _redraw(self, now, force=False):
+        t, trusted = self.screen_time(now)
+        key = (trusted, t // 60, self.venue_index, self.status(t, trusted), self.view_source.version)
+        if not force and key == self._drawn_key:
+            return False
+        layout.draw_view(self.canvas, self.width, self.height, self.view(now), self.palette)
+        self.show()
+        self._drawn_key = key
+        return True
+
+    def _between(self):
+        """Between two socket calls of a fetch: main.py's idle (watchdog, buttons), and the frame
+        when the minute or the venue changed, so a slow peer never freezes the screen."""
+        if self._idle is not None:
+            self._idle()
+        try:
+            self._redraw(int(self.clock()))
+        except Exception:  # any: the fetch goes on; the step draws again after it
+            self._drawn_key = None
+
+    def free(self):
+        """Drop what the board rebuilds on demand (the venue offsets of the feed on screen)."""
+        self.view_source._venues = None
+        gc.collect()
+
+    def _fault(self, e, now):
+        self.last_error = e
+        self._drawn_key = None  # draw again at the next step
+        try:
+            self.free()
+            self.log("step failed: %r" % (e,))
+        except Exception:  # any: logging needs memory too
+            pass
+        if self._draw_degraded(now):
+            self.faults = 0
+            return
+        self.faults += 1
+        if self.faults >= FAULTS_BEFORE_RESET:
+            self.restart()
+
+    def _draw_degraded(self, now):
+        """The last good picture with LOW_MEMORY as its status; then without speakers and next;
+        then the status alone with TOO_LARGE.  True if one of them was shown."""
+        for level in range(3):
+            try:
+                gc.collect()
+                t = int(self.clock()) if now is None else int(now)
+                if level < 2:
+                    v = self.view(t)
+                    v["status"] = LOW_MEMORY
+                    if level == 1:
+                        v["next"] = None
+                        if v["now"] is not None:
+                            v["now"]["speakers"] = ""
+                else:
+                    v = layout.build_view(None, 0, self.screen_time(t)[0], LOW_MEMORY, True)
+                    v["message"] = TOO_LARGE
+                self.free()
+                layout.draw_view(self.canvas, self.width, self.height, v, self.palette)
+                self.show()
+                return True
+            except Exception:  # any: try a smaller picture
+                v = None
+        return False
+
+    def restart(self):
+        """The board cannot recover by itself: save the time, then reset (``reset``, machine.reset)."""
+        try:
+            self.remember_time(int(self.clock()), force=True)
+        except Exception:  # any: resetting matters more than the saved time
+            pass
+        self.faults = 0
+        if self._reset is not None:
+            self._reset()
 
 
 Board = Satellite  # the name main.py and the docs used for the board loop

@@ -4,12 +4,17 @@
 # good feed is kept in /last_feed and shown after a reboot until a peer answers.
 # Time: NTP from the config's "ntp" hosts (`provision --ntp`), then the feed servers (Pi screens, the
 # organiser's laptop), then pool.ntp.org; without any, the clock is set from a signed feed (board.py).
+# Nothing waits for the network: the first frame (the feed saved on flash) is drawn before Wi-Fi is
+# up, Wi-Fi joins in the background, and a fetch is bounded by board.FETCH_DEADLINE in total with
+# socket calls of at most SOCKET_TIMEOUT.  A hardware watchdog (WATCHDOG_MS) is fed by the loop and
+# between socket calls, so a hang of any kind resets the board within WATCHDOG_MS; a loop that keeps
+# failing resets it itself (board.Satellite.restart).
 import time
 
 import machine
 
 from pandascreen.core import config as configmod, feed
-from pandascreen.board.board import FeedFile, Satellite
+from pandascreen.board.board import FeedFile, FeedState, Satellite
 from pandascreen.board.ssd1306 import SSD1306
 from pandascreen.core.screen import TimeFile
 
@@ -19,6 +24,22 @@ def log(msg):
 
 
 NTP_SYNCED = [False]
+WDT = [None]  # the watchdog main() started, fed between blocking calls too
+WATCHDOG_MS = 8000  # the RP2040's longest watchdog period (8.3 s): a hang resets the board within 8 s
+SOCKET_TIMEOUT = 1  # s per socket call; the fetch retries within board.FETCH_DEADLINE
+
+
+def watchdog():
+    """The hardware watchdog, or a stand-in whose ``feed`` does nothing on a port without one."""
+    try:
+        return machine.WDT(timeout=WATCHDOG_MS)
+    except (AttributeError, ValueError, OSError) as e:
+        log("no watchdog: %s" % e)
+
+        class NoWatchdog:
+            def feed(self):
+                pass
+        return NoWatchdog()
 
 
 def ntp_hosts(cfg):
@@ -39,6 +60,9 @@ def set_time_ntp(cfg):
             return
         except Exception as e:
             log("no NTP time from %s: %s" % (host, e))
+        finally:
+            if WDT[0] is not None:
+                WDT[0].feed()
 
 
 def set_rtc(t):
@@ -46,39 +70,45 @@ def set_rtc(t):
     machine.RTC().datetime((tm[0], tm[1], tm[2], tm[6], tm[3], tm[4], tm[5], 0))
 
 
+WLAN = [None]
+
+
 def connect_wifi(cfg):
+    """True when Wi-Fi is up; else starts joining (once, the chip retries by itself) and returns
+    False at once: the loop asks again at its next fetch."""
     wifi = cfg.get("wifi") or {}
     if not wifi.get("ssid"):
         return False
     import network
-    wlan = network.WLAN(network.STA_IF)
-    wlan.active(True)
-    if wlan.isconnected():
-        return True
-    wlan.connect(wifi["ssid"], wifi.get("psk", ""))
-    for _ in range(40):
-        if wlan.isconnected():
-            break
-        time.sleep(0.5)
-    if wlan.isconnected() and not NTP_SYNCED[0]:  # (re)connected: ask for the time
+    if WLAN[0] is None:
+        WLAN[0] = network.WLAN(network.STA_IF)
+        WLAN[0].active(True)
+        WLAN[0].connect(wifi["ssid"], wifi.get("psk", ""))
+    wlan = WLAN[0]
+    if not wlan.isconnected():
+        if wlan.status() in (getattr(network, "STAT_IDLE", 0), getattr(network, "STAT_WRONG_PASSWORD", -3),
+                             getattr(network, "STAT_NO_AP_FOUND", -2), getattr(network, "STAT_CONNECT_FAIL", -1)):
+            wlan.connect(wifi["ssid"], wifi.get("psk", ""))  # dropped or failed: join again, in the background
+        return False
+    if not NTP_SYNCED[0]:  # (re)connected: ask for the time
         set_time_ntp(cfg)
-    return wlan.isconnected()
+    return True
 
 
 class SocketConn:
     """A TCP connection with bounded reads: ``readinto`` fills the caller's buffer, never more."""
 
-    def __init__(self, host, port, timeout=15):
+    def __init__(self, host, port, timeout=SOCKET_TIMEOUT):
         import socket
         addr = socket.getaddrinfo(host, port)[0][-1]
         self.sock = socket.socket()
         self.sock.settimeout(timeout)
-        self.sock.connect(addr)
+        self.sock.connect(addr)  # a peer that does not answer within ``timeout``: OSError, the next one
 
     def send(self, data):
         mv = memoryview(data)
         while len(mv):
-            n = self.sock.send(mv)
+            n = self.sock.send(mv)  # ETIMEDOUT when nothing went: board.py retries within its deadline
             mv = mv[n:]
 
     def readinto(self, mv):
@@ -89,24 +119,30 @@ class SocketConn:
 
 
 def main():
+    wdt = WDT[0] = watchdog()
     cfg = configmod.load("/config.json")
     cfg["feed_addrs"] = feed.feed_addrs(cfg)
     scr = cfg.get("screen") or {}
     i2c = machine.I2C(scr.get("i2c_port", 0), sda=machine.Pin(scr.get("sda", 4)), scl=machine.Pin(scr.get("scl", 5)),
                       freq=400000)
     oled = SSD1306(128, 64, i2c, scr.get("address", 0x3C))
-    connect_wifi(cfg)
+    pressed = []
 
     def connect(host, port):
-        # Wi-Fi lost: one bounded reconnect per fetch; the last good feed stays on screen meanwhile
+        # Wi-Fi not (yet) up: this fetch fails at once, the last good feed stays on screen
         if not connect_wifi(cfg):
             raise OSError("no Wi-Fi")
+        wdt.feed()
         return SocketConn(host, port)
+
+    def reset():
+        log("resetting")
+        machine.reset()
 
     board = Satellite(cfg, oled, oled.show, 128, 64, clock=time.time, connect=connect, log=log,
                       time_file=TimeFile("/last_time"), feed_file=FeedFile("/last_feed"),
-                      synced=lambda: NTP_SYNCED[0], set_time=set_rtc)
-    pressed = []
+                      state_file=FeedState("/feed_state"), synced=lambda: NTP_SYNCED[0], set_time=set_rtc,
+                      reset=reset, idle=lambda: idle(board, wdt, pressed))
     pins = cfg.get("buttons") or {}
     handlers = []
     for name, delta in (("next", 1), ("prev", -1)):
@@ -114,15 +150,24 @@ def main():
             pin = machine.Pin(pins[name], machine.Pin.IN, machine.Pin.PULL_UP)
             pin.irq(trigger=machine.Pin.IRQ_FALLING, handler=lambda p, d=delta: pressed.append(d))
             handlers.append(pin)
-    last_press = 0
     while True:
-        while pressed:
-            d = pressed.pop(0)
-            if time.ticks_diff(time.ticks_ms(), last_press) > 150:  # debounce
-                board.press(d)
-            last_press = time.ticks_ms()
+        idle(board, wdt, pressed)
         board.step()
         time.sleep_ms(50)
+
+
+LAST_PRESS = [0]
+
+
+def idle(board, wdt, pressed):
+    """Feed the watchdog and take the button presses (debounced): every loop turn and between
+    the socket calls of a fetch."""
+    wdt.feed()
+    while pressed:
+        d = pressed.pop(0)
+        if time.ticks_diff(time.ticks_ms(), LAST_PRESS[0]) > 150:
+            board.press(d)
+        LAST_PRESS[0] = time.ticks_ms()
 
 
 main()

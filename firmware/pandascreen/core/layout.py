@@ -152,7 +152,7 @@ def event_title(ev):
 
 
 def _tag(ev):
-    """CANCELLED, MOVED or "": a schedule's events know (core/schedule.py), a feed's do not."""
+    """CANCELLED, MOVED or "": a schedule's events know (core/schedule.py), a feed's read their title's marker (core/feed.py)."""
     if not hasattr(ev, "moved"):
         return ""
     return CANCELLED if ev.status == CANCELLED else (MOVED if ev.moved() else "")

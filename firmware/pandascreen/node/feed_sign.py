@@ -104,10 +104,12 @@ def _keep(evs, issued_at, per_venue):
 
 
 def _feed_title(ev):
-    """The title a satellite shows: a cancelled event says so in its title (the wire form has no
-    status, and a board must not show a cancelled talk as happening; older boards read it too)."""
+    """The title a satellite shows: a cancelled or moved event says so in its title (the wire form
+    has no status; a board reads the marker back, core/feed.py ``FeedEvent``, and older boards show it)."""
     title = ev.title or ""
-    return "%s: %s" % (layout.CANCELLED.upper(), title) if ev.status == layout.CANCELLED else title
+    if ev.status == layout.CANCELLED:
+        return "%s: %s" % (layout.CANCELLED.upper(), title)
+    return "%s: %s" % (layout.MOVED.upper(), title) if ev.moved() else title
 
 
 def _event(e):
