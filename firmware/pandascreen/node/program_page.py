@@ -38,7 +38,9 @@ HEARTBEAT = 25  # seconds between two keep-alive comments on an idle stream
 WATCH_EVERY = 1.0  # seconds between two looks at the schedule version and the clock
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "program_page_static")
 FILES = {"/page.js": ("page.js", "text/javascript; charset=utf-8"),
-         "/page.css": ("page.css", "text/css; charset=utf-8")}
+         "/page.css": ("page.css", "text/css; charset=utf-8"),
+         # the participant's signing code (browser/README.md): keys and operations made on the phone
+         "/publish.js": ("publish.js", "text/javascript; charset=utf-8")}
 
 
 def _e(text):
