@@ -2,6 +2,7 @@
 node/program_page_static/publish.js) run in Debian's headless Chromium against a page server on
 127.0.0.1: the same bytes as the Python core for the golden vectors, and what it signs verifies
 and ingests in Python."""
+import http.client
 import json
 import os
 
@@ -9,10 +10,12 @@ import pytest
 
 import vectors
 from pandascreen import demofest
-from pandascreen.core import cbor, operation, schema
-from pandascreen.core.crypto import blake3
+from pandascreen.core import auth, cbor, operation, schema
+from pandascreen.core.crypto import blake3, public_key
+from pandascreen.core.schedule import Schedule
 from pandascreen.core.store import MemoryStore
 from pandascreen.core.util import hexlify, unhexlify
+from pandascreen.node.phone_inbox import PhoneInbox
 from pandascreen.node.program_page import ProgramPage, ProgramSource, store_schedule
 
 LOG = operation.log_id_for_festival(demofest.FESTIVAL_ID)
@@ -125,3 +128,189 @@ def test_in_chromium_the_key_survives_a_reload_and_comes_back_from_its_backup_co
                              % (first[1], first[1])}])[0]
     assert restored[0] != first[0] and "typo" in restored[1]
     assert restored[2] == restored[3] == first[0]
+
+
+# -- the screen takes what a phone signed (node/phone_inbox.py, POST /publish) -----------------------
+
+class Key:
+    """One key publishing into the festival log (seq and backlink kept)."""
+
+    def __init__(self, n):
+        self.seed = bytes([n]) * 32
+        self.key = public_key(self.seed)
+        self.hex = hexlify(self.key)
+        self.ops = []
+
+    def sign(self, body, log=LOG):
+        prev = self.ops[-1] if self.ops else None
+        op = operation.create(self.seed, body, len(self.ops), prev.hash if prev else None,
+                              operation.Extensions(log, (demofest.DAY_START + len(self.ops)) * 1000000, False))
+        self.ops.append(op)
+        return op
+
+    def group(self, group_id, action, deps=()):
+        return self.sign(auth.group_body(group_id, action, [d.hash for d in deps]))
+
+    def event(self, venue, name, title="Talk", action="create", **more):
+        fields = None if action == "delete" else dict({"venue": venue, "title": title, "start": NOW + 3600,
+                                                      "end": NOW + 7200}, **more)
+        if action == "update":
+            fields = dict({"title": title}, **more)
+        return self.sign(schema.make_body("event", action, "%s/%s/%s" % (venue, self.hex, name), fields))
+
+
+ORGANISER, STEWARD, GUEST, STRANGER = Key(1), Key(2), Key(3), Key(4)
+OPEN_VENUE = hexlify(public_key(b"\x71" * 32))  # a fresh key names a venue's group
+INVITE_ONLY = hexlify(public_key(b"\x72" * 32))
+NOW = demofest.DAY_START + 3600
+
+
+def open_stage():
+    """A self-organised festival in a guarded store: the organiser invited the steward and the
+    guest; the steward made an open venue (Tent) and an invite-only one (Cellar)."""
+    for k in (ORGANISER, STEWARD, GUEST, STRANGER):
+        k.ops = []
+    store = MemoryStore()
+    a = auth.guard(store, auth.Authorizer([ORGANISER.key], mode=auth.SELF_ORGANISED), LOG)
+    ops = [ORGANISER.sign(schema.make_body("festival", "create", demofest.FESTIVAL_ID,
+                                           {"name": "Open stage", "utc_offset": 120}))]
+    ops.append(ORGANISER.group(ORGANISER.key, auth.add(STEWARD.key, auth.WRITE), ops[-1:]))
+    ops.append(ORGANISER.group(ORGANISER.key, auth.add(GUEST.key, auth.WRITE), ops[-1:]))
+    ops.append(STEWARD.group(unhexlify(OPEN_VENUE), auth.create([(ORGANISER.key, auth.WRITE, True)])))
+    ops.append(STEWARD.group(unhexlify(INVITE_ONLY), auth.create([])))
+    ops.append(STEWARD.sign(schema.make_body("venue", "create", OPEN_VENUE, {"name": "Tent", "order": 1})))
+    ops.append(STEWARD.sign(schema.make_body("venue", "create", INVITE_ONLY, {"name": "Cellar", "order": 2})))
+    for op in ops:
+        assert store.ingest_op(op)[1], op
+    return store, a
+
+
+@pytest.fixture
+def stage():
+    store, a = open_stage()
+    sched = store_schedule(store, LOG, authorizer=a)
+    inbox = PhoneInbox(store, LOG, a, schedule=sched)
+    page = ProgramPage(ProgramSource(sched, clock=lambda: NOW), "127.0.0.1", 0, watch_every=0.05,
+                       inbox=inbox).start()
+    try:
+        yield page, store, a
+    finally:
+        page.stop()
+
+
+def post(page, data, ctype="application/json", path="/publish"):
+    conn = http.client.HTTPConnection("127.0.0.1", page.port, timeout=10)
+    try:
+        conn.request("POST", path, body=data, headers={"Content-Type": ctype})
+        r = conn.getresponse()
+        return r.status, r.read().decode("utf-8")
+    finally:
+        conn.close()
+
+
+def as_json(op):
+    return json.dumps({"header": hexlify(op.header_bytes), "body": hexlify(op.body) if op.body else None})
+
+
+def titles(store, a):
+    return sorted(e.title for e in Schedule.from_store(store, LOG, authorizer=a).all_events())
+
+
+def test_a_member_books_the_open_venue_and_the_screen_stores_it_for_sync(stage):
+    page, store, a = stage
+    op = GUEST.event(OPEN_VENUE, "juggling", "Juggling for all")
+    status, text = post(page, as_json(op))
+    assert status == 200 and json.loads(text) == {"hash": hexlify(op.hash)}
+    assert store.latest(GUEST.key, LOG).hash == op.hash and titles(store, a) == ["Juggling for all"]
+    # the raw form: CBOR [header, body]; and the guest's own update
+    again = GUEST.event(OPEN_VENUE, "juggling", action="update", title="Juggling, advanced")
+    assert post(page, cbor.dumps([again.header_bytes, again.body]), "application/cbor")[0] == 200
+    assert titles(store, a) == ["Juggling, advanced"]
+    state = json.loads(urlopen_text(page, "/publish/state?key=" + GUEST.hex))
+    assert state["seq"] == 2 and state["backlink"] == hexlify(again.hash) and state["member"] is True
+    assert [(v["name"], v["open"], v["may_book"]) for v in state["venues"]] == [("Tent", True, True),
+                                                                                ("Cellar", False, False)]
+    assert [e["title"] for e in state["events"]] == ["Juggling, advanced"]
+
+
+def urlopen_text(page, path):
+    import urllib.request
+    with urllib.request.urlopen("http://127.0.0.1:%d%s" % (page.port, path), timeout=10) as r:
+        return r.read().decode("utf-8")
+
+
+def refused(page, store, data, ctype="application/json"):
+    """(status, the one line) of a refused request, checking it changed nothing."""
+    before = (store.version, store.count())
+    status, text = post(page, data, ctype)
+    assert (store.version, store.count()) == before
+    assert text.endswith("\n") and text.count("\n") == 1, text
+    return status, text.strip()
+
+
+def test_refused_and_malformed_requests_get_one_line_and_change_nothing(stage):
+    page, store, a = stage
+    assert refused(page, store, as_json(GUEST.event(INVITE_ONLY, "x"))) == (
+        403, "this venue is invite-only; ask its steward")
+    GUEST.ops.pop()
+    status, line = refused(page, store, as_json(STRANGER.event(OPEN_VENUE, "x")))
+    assert status == 403 and "may not write to this festival" in line
+    # someone else's event (an id naming the guest, signed by the steward)
+    other = STEWARD.sign(schema.make_body("event", "update", "%s/%s/juggling" % (OPEN_VENUE, GUEST.hex),
+                                          {"title": "FREE BEER"}))
+    assert refused(page, store, as_json(other)) == (
+        403, "this event is someone else's: only its author edits it, and the venue's steward hides it")
+    STEWARD.ops.pop()
+    # a wrong signature
+    op = GUEST.event(OPEN_VENUE, "sig")
+    bad = bytearray(op.header_bytes)
+    bad[40] ^= 1  # inside the public key: the signature no longer matches
+    status, line = refused(page, store, json.dumps({"header": hexlify(bytes(bad)), "body": hexlify(op.body)}))
+    assert status == 400 and "signature" in line
+    sig = bytearray(op.header_bytes)
+    sig[40 + 32] ^= 1  # inside the signature
+    assert refused(page, store, json.dumps({"header": hexlify(bytes(sig)), "body": hexlify(op.body)}))[0] == 400
+    # the body does not match the signed hash; another festival's log; no body; not JSON
+    assert refused(page, store, json.dumps({"header": hexlify(op.header_bytes), "body": "00"}))[0] == 400
+    GUEST.ops.pop()
+    elsewhere = GUEST.sign(schema.make_body("event", "create", "%s/%s/x" % (OPEN_VENUE, GUEST.hex),
+                                            {"venue": OPEN_VENUE, "title": "x", "start": 1, "end": 2}),
+                           log=operation.log_id_for_festival("another"))
+    assert refused(page, store, as_json(elsewhere)) == (400, "this operation is for another festival's log")
+    GUEST.ops.pop()
+    assert refused(page, store, "{nonsense")[0] == 400
+    assert refused(page, store, json.dumps({"header": "zz"}))[0] == 400
+    # oversize: refused before it is read
+    assert refused(page, store, json.dumps({"header": "00" * 10000}))[0] == 413
+    # replay: the same operation twice, and another one at a taken seq_num
+    first = GUEST.event(OPEN_VENUE, "once")
+    assert post(page, as_json(first))[0] == 200
+    assert refused(page, store, as_json(first)) == (409, "this operation is stored already (replay)")
+    GUEST.ops.pop()
+    fork = GUEST.event(OPEN_VENUE, "twice")
+    status, line = refused(page, store, as_json(fork))
+    assert status == 409 and "fork or replay" in line
+    assert titles(store, a) == ["Talk"]
+
+
+def test_the_steward_hides_an_event_and_opens_the_invite_only_venue_to_an_invite(stage):
+    page, store, a = stage
+    assert post(page, as_json(GUEST.event(OPEN_VENUE, "talk", "Guest talk")))[0] == 200
+    hide = STEWARD.sign(schema.make_body("event", "delete", "%s/%s/talk" % (OPEN_VENUE, GUEST.hex)))
+    assert post(page, as_json(hide))[0] == 200 and titles(store, a) == []
+    store.ingest_op(STEWARD.group(unhexlify(INVITE_ONLY), auth.add(GUEST.key, auth.WRITE),
+                                  [a_op for a_op in STEWARD.ops if a_op.body and auth.is_group_body(a_op.body)
+                                   and auth.parse_group_body(a_op.body)[0] == unhexlify(INVITE_ONLY)]))
+    assert post(page, as_json(GUEST.event(INVITE_ONLY, "late", "Late set")))[0] == 200
+    assert titles(store, a) == ["Late set"]
+
+
+def test_a_page_without_an_inbox_stays_read_only():
+    store, a = open_stage()
+    page = ProgramPage(ProgramSource(store_schedule(store, LOG, authorizer=a), clock=lambda: NOW),
+                       "127.0.0.1", 0).start()
+    try:
+        status, text = post(page, as_json(GUEST.event(OPEN_VENUE, "x")))
+        assert status == 405 and store.latest(GUEST.key, LOG) is None
+    finally:
+        page.stop()

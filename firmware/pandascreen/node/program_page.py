@@ -238,8 +238,9 @@ class ProgramPage:
 
     def __init__(self, source, host="0.0.0.0", port=PORT, max_connections=MAX_CONNECTIONS,
                  max_listeners=MAX_LISTENERS, max_per_address=MAX_PER_ADDRESS, watch_every=WATCH_EVERY,
-                 timeout=TIMEOUT, stream_lifetime=STREAM_LIFETIME):
+                 timeout=TIMEOUT, stream_lifetime=STREAM_LIFETIME, inbox=None):
         self.source = source
+        self.inbox = inbox  # node/phone_inbox.PhoneInbox: what participants publish (None: read-only)
         self.host = host
         self.port = port
         self.max_listeners = max_listeners
@@ -255,7 +256,9 @@ class ProgramPage:
         self.listeners = 0
         self._changed = None  # asyncio.Event set (and replaced) when the page changes
         self._http = BoundedHTTP(self._route, host, port, max_connections=max_connections,
-                                 max_per_address=max_per_address, timeout=timeout, name="program page")
+                                 max_per_address=max_per_address, timeout=timeout, name="program page",
+                                 post=self._post if inbox is not None else None,
+                                 max_body=_inbox_limit() if inbox is not None else 0)
         self._watcher = None
 
     @property
@@ -284,12 +287,45 @@ class ProgramPage:
         if path in self.files:
             body, packed, ctype = self.files[path]
             return self._reply(body, packed, ctype, gz, head)
+        if path == "/publish/state" and self.inbox is not None:
+            return self._state(query, head)
         if path == "/events":
             if self.listeners >= self.max_listeners:
                 return response(503, b"too many live pages: reload later\n", "text/plain; charset=utf-8",
                                 [("Retry-After", "30")], head=head, close=True)
             return _Stream(self)
         return response(404, b"not found\n", "text/plain; charset=utf-8", head=head)
+
+    def _state(self, query, head):
+        """What a phone needs to sign its next operation (node/phone_inbox.PhoneInbox.state)."""
+        import json
+        from pandascreen.core.errors import BadInput
+        key = dict(p.partition("=")[::2] for p in query.split("&")).get("key", "")
+        try:
+            state = self.inbox.state(key)
+        except BadInput as e:
+            return response(400, (str(e) + "\n").encode("utf-8"), "text/plain; charset=utf-8", head=head)
+        return response(200, json.dumps(state).encode("utf-8"), "application/json", head=head)
+
+    def _post(self, target, headers, data):
+        """A participant's signed operation (POST /publish): stored and relayed, or one line why not.
+        Runs off the serving thread: the store may wait for the screen's lock."""
+        import json
+        from pandascreen.core.errors import DecodeError, SchemaError, Unauthorized, BadInput
+        if target.partition("?")[0] != "/publish":
+            return response(404, b"not found\n", "text/plain; charset=utf-8", close=True)
+        try:
+            got = self.inbox.submit(data, headers.get("content-type", ""))
+        except (DecodeError, SchemaError) as e:
+            status, line = 400, str(e)
+        except Unauthorized as e:
+            status, line = 403, str(e)
+        except BadInput as e:  # the log's rules: replay, fork, gap
+            status, line = 409, str(e)
+        else:
+            return response(200, json.dumps({"hash": got}).encode("utf-8"), "application/json", close=True)
+        return response(status, (line.splitlines()[0] + "\n").encode("utf-8"), "text/plain; charset=utf-8",
+                        close=True)
 
     @staticmethod
     def _reply(body, packed, ctype, gz, head, extra=()):
@@ -353,6 +389,11 @@ class ProgramPage:
         if self._watcher is not None:
             self._watcher.join(5)
         self._http.stop()
+
+
+def _inbox_limit():
+    from pandascreen.node.phone_inbox import MAX_REQUEST
+    return MAX_REQUEST
 
 
 def parse_bind(text, default_host="0.0.0.0"):
