@@ -5,6 +5,7 @@ and ingests in Python."""
 import http.client
 import json
 import os
+import time
 
 import pytest
 
@@ -21,6 +22,7 @@ from pandascreen.node.program_page import ProgramPage, ProgramSource, store_sche
 LOG = operation.log_id_for_festival(demofest.FESTIVAL_ID)
 ORG = bytes(range(100, 132))
 HERE = os.path.dirname(os.path.abspath(__file__))
+SHOTS = os.path.join(HERE, "..", "docs", "program")
 
 LOAD = ("new Promise((ok, bad) => { if (window.pandascreenPublish) return ok(true);"
         " const s = document.createElement('script'); s.src = '/publish.js';"
@@ -149,7 +151,7 @@ class Key:
         return op
 
     def group(self, group_id, action, deps=()):
-        return self.sign(auth.group_body(group_id, action, [d.hash for d in deps]))
+        return self.sign(auth.group_body(group_id, action, [getattr(d, "hash", d) for d in deps]))
 
     def event(self, venue, name, title="Talk", action="create", **more):
         fields = None if action == "delete" else dict({"venue": venue, "title": title, "start": NOW + 3600,
@@ -314,3 +316,77 @@ def test_a_page_without_an_inbox_stays_read_only():
         assert status == 405 and store.latest(GUEST.key, LOG) is None
     finally:
         page.stop()
+
+
+# -- the open stage on a phone, in Chromium -----------------------------------------------------------
+
+def test_in_chromium_a_participant_books_is_refused_at_an_invite_only_venue_retitles_and_cancels(stage, tmp_path):
+    from test_console import _chromium, _stop, cdp
+    page, store, a = stage
+    # screenshots for review: docs/program/ with PANDASCREEN_PROGRAM_SHOTS=1
+    shots = SHOTS if os.environ.get("PANDASCREEN_PROGRAM_SHOTS") == "1" else str(tmp_path)
+    os.makedirs(shots, exist_ok=True)
+    proc, port = _chromium("http://127.0.0.1:%d/" % page.port, str(tmp_path / "profile"), ["--window-size=360,800"])
+    ready = "!!document.querySelector('#stage:not([hidden]) #book')"
+    try:
+        first = cdp(port, [{"size": [360, 800]}, {"wait": ready},
+                           {"eval": "document.getElementById('not-invited').textContent"},
+                           {"eval": "document.getElementById('backup-code').textContent"},
+                           {"eval": "document.documentElement.scrollWidth"},
+                           {"shot": os.path.join(shots, "stage-360-not-invited.png")}])
+        key = first[0].rsplit(" ", 1)[1]
+        assert len(key) == 64 and first[2] <= 360
+        # an organiser invites the key the phone shows
+        store.ingest_op(ORGANISER.group(ORGANISER.key, auth.add(unhexlify(key), auth.WRITE), a.heads(ORGANISER.key)))
+        assert a.level(ORGANISER.key, unhexlify(key)) == auth.WRITE
+        local = time.strftime("%Y-%m-%dT%H:%M", time.gmtime(NOW + 3600 + 120 * 60))  # the festival is UTC+2
+
+        def book(venue, title):
+            return ("(() => { const f = document.getElementById('book'); f.venue.value = '%s'; f.title.value = '%s';"
+                    " f.start.value = '%s'; f.minutes.value = '45'; document.getElementById('stage-msg').className = '';"
+                    " f.requestSubmit(); return true; })()" % (venue, title, local))
+        done = "document.getElementById('stage-msg').className !== ''"
+        booked = cdp(port, [{"size": [360, 800]}, {"eval": "location.reload(), true"}, {"wait": ready},
+                            {"eval": "document.getElementById('not-invited') === null"},
+                            {"eval": book(OPEN_VENUE, "Poetry slam")}, {"wait": done},
+                            {"eval": "[document.getElementById('stage-msg').className,"
+                                     " document.getElementById('stage-msg').textContent]"},
+                            {"wait": "document.querySelectorAll('#my-events li').length === 1"},
+                            {"eval": "document.querySelector('#my-events li').textContent"},
+                            {"eval": "document.documentElement.scrollWidth"},
+                            {"shot": os.path.join(shots, "stage-360-booked.png")}])
+        assert booked[1] is True and booked[3] == ["done", "Booked: Poetry slam"]
+        assert "Poetry slam" in booked[4] and "Tent" in booked[4] and booked[5] <= 360
+        events = Schedule.from_store(store, LOG, authorizer=a).all_events()
+        assert [(e.title, e.venue, e.start, e.end) for e in events] == [("Poetry slam", OPEN_VENUE, NOW + 3600,
+                                                                         NOW + 3600 + 45 * 60)]
+        assert events[0].id.split("/")[1] == key
+        before = (store.version, store.count())
+        refused = cdp(port, [{"size": [360, 800]}, {"eval": book(INVITE_ONLY, "Secret gig")}, {"wait": done},
+                             {"eval": "[document.getElementById('stage-msg').className,"
+                                      " document.getElementById('stage-msg').textContent]"},
+                             {"shot": os.path.join(shots, "stage-360-refused.png")}])
+        assert refused[1] == ["refused", "this venue is invite-only; ask its steward"]
+        assert (store.version, store.count()) == before
+        # its own event: a new title, then cancelled (it stays in its slot, marked)
+        edited = cdp(port, [{"size": [360, 800]},
+                            {"eval": "(() => { const li = document.querySelector('#my-events li');"
+                                     " li.querySelector('input').value = 'Poetry slam (open mic)';"
+                                     " document.getElementById('stage-msg').className = '';"
+                                     " li.querySelector('button').click(); return true; })()"},
+                            {"wait": done + " && document.querySelector('#my-events li .title').textContent"
+                                            " === 'Poetry slam (open mic)'"},
+                            {"eval": "document.getElementById('stage-msg').className = '';"
+                                     " document.querySelector('#my-events li button.cancel').click(), true"},
+                            {"wait": "!!document.querySelector('#my-events li.cancelled')"},
+                            {"eval": "document.getElementById('stage-msg').textContent"},
+                            {"shot": os.path.join(shots, "stage-360-cancelled.png")}])
+        assert edited[2] == "Cancelled: Poetry slam (open mic)"
+        ev = Schedule.from_store(store, LOG, authorizer=a).all_events()[0]
+        assert ev.title == "Poetry slam (open mic)" and ev.status == schema.CANCELLED
+        # the key is the same after the browser reloads
+        again = cdp(port, [{"eval": "location.reload(), true"}, {"wait": ready},
+                           {"eval": "document.getElementById('backup-code').textContent"}])
+        assert again[1] == first[1]
+    finally:
+        _stop(proc)

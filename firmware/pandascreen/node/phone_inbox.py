@@ -169,4 +169,5 @@ class PhoneInbox:
                                      "end": ev.end, "status": ev.status})
         return {"log_id": hexlify(self.log_id), "seq": 0 if latest is None else latest.seq_num + 1,
                 "backlink": None if latest is None else hexlify(latest.hash),
-                "member": fest >= WRITE, "mode": a.mode, "venues": venues, "events": mine}
+                "member": fest >= WRITE, "mode": a.mode, "venues": venues, "events": mine,
+                "utc_offset": sched.utc_offset() if sched is not None else 0}

@@ -40,7 +40,11 @@ STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "program_page_
 FILES = {"/page.js": ("page.js", "text/javascript; charset=utf-8"),
          "/page.css": ("page.css", "text/css; charset=utf-8"),
          # the participant's signing code (browser/README.md): keys and operations made on the phone
-         "/publish.js": ("publish.js", "text/javascript; charset=utf-8")}
+         "/publish.js": ("publish.js", "text/javascript; charset=utf-8"),
+         "/stage.js": ("stage.js", "text/javascript; charset=utf-8")}
+# where participants book and edit their events, on a page with an inbox (stage.js fills it in)
+STAGE = (b'<section id="stage" class="stage" aria-labelledby="stage-h" hidden></section>\n'
+         b'<script src="/publish.js" defer></script>\n<script src="/stage.js" defer></script>\n')
 
 
 def _e(text):
@@ -204,6 +208,11 @@ def store_schedule(store, log_id, authorizer=None, authors=None):
     return schedule
 
 
+def _with_stage(built):
+    """(key, whole page with the open stage, main): what a page with an inbox serves."""
+    return (built[0], built[1].replace(b"</body>", STAGE + b"</body>"), built[2])
+
+
 def _packed(built):
     """(key, whole, main) with both pages gzipped once, here, for every phone."""
     return tuple(built[:3]) + (gzip.compress(built[1], 6), gzip.compress(built[2], 6))
@@ -360,6 +369,9 @@ class ProgramPage:
             except asyncio.TimeoutError:
                 yield b": still here\n\n"
 
+    def _staged(self, built):
+        return _with_stage(built) if self.inbox is not None else built
+
     def _publish(self, built):
         self.built = built
         changed, self._changed = self._changed, None
@@ -374,10 +386,10 @@ class ProgramPage:
             except Exception:  # a schedule mid-rebuild: the phones keep the last page, look again
                 continue
             if built[0] != self.built[0]:
-                self._http.call(self._publish, _packed(built))
+                self._http.call(self._publish, _packed(self._staged(built)))
 
     def start(self):
-        self.built = _packed(self.source.pages())
+        self.built = _packed(self._staged(self.source.pages()))
         self._http.start()
         self.port = self._http.port
         self._watcher = threading.Thread(target=self._watch, name="program-page-watch", daemon=True)
@@ -415,12 +427,23 @@ def start_for_screen(cfg, device, say, port=PORT):
     source = ProgramSource(lambda: device.controller.schedule, lock=device._lock, clock=device.clock,
                            language=cfg.get("language"))
     try:
-        page = ProgramPage(source, "0.0.0.0", port).start()
+        page = ProgramPage(source, "0.0.0.0", port, inbox=inbox_for_screen(device)).start()
     except SyncError as e:
         say("no program page for phones: %s" % e)
         return None
     say("listening: program page for phones on port %d" % page.port)
     return page
+
+
+def inbox_for_screen(device):
+    """Where participants' phones publish (node/phone_inbox.py), for a self-organised festival's
+    screen; None (the page stays read-only) for a curated one: its program comes from the organisers."""
+    from pandascreen.core import auth
+    from pandascreen.node.phone_inbox import PhoneInbox
+    c = device.controller
+    if c.authorizer is None or c.authorizer.mode != auth.SELF_ORGANISED:
+        return None
+    return PhoneInbox(c.store, c.log_id, c.authorizer, lock=device._lock, schedule=lambda: c.schedule)
 
 
 def address_for_screen(cfg, port):
