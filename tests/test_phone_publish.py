@@ -16,7 +16,7 @@ from pandascreen.core.crypto import blake3, public_key
 from pandascreen.core.schedule import Schedule
 from pandascreen.core.store import MemoryStore
 from pandascreen.core.util import hexlify, unhexlify
-from pandascreen.node.phone_inbox import PhoneInbox
+from pandascreen.node.phone_inbox import MAX_REQUEST as PhoneInbox_MAX, PhoneInbox
 from pandascreen.node.program_page import ProgramPage, ProgramSource, store_schedule
 
 LOG = operation.log_id_for_festival(demofest.FESTIVAL_ID)
@@ -295,6 +295,17 @@ def test_refused_and_malformed_requests_get_one_line_and_change_nothing(stage):
     assert titles(store, a) == ["Talk"]
 
 
+def test_the_largest_event_the_group_allows_fits_one_request(stage):
+    page, store, a = stage
+    body = schema.make_body("event", "create", "%s/%s/big" % (OPEN_VENUE, GUEST.hex),
+                            {"venue": OPEN_VENUE, "title": "t" * 1000, "track": "k" * 1000, "lang": "l" * 790,
+                             "speakers": ["s" * 1000], "start": NOW, "end": NOW + 60})
+    assert 3800 < len(body) <= auth.LIMITS["event"]
+    op = GUEST.sign(body)
+    assert len(as_json(op)) <= PhoneInbox_MAX and post(page, as_json(op))[0] == 200
+    assert titles(store, a) == ["t" * 1000]
+
+
 def test_the_steward_hides_an_event_and_opens_the_invite_only_venue_to_an_invite(stage):
     page, store, a = stage
     assert post(page, as_json(GUEST.event(OPEN_VENUE, "talk", "Guest talk")))[0] == 200
@@ -390,3 +401,21 @@ def test_in_chromium_a_participant_books_is_refused_at_an_invite_only_venue_reti
         assert again[1] == first[1]
     finally:
         _stop(proc)
+
+
+def test_a_self_organised_festivals_screen_takes_phones_operations_and_a_curated_ones_does_not():
+    import threading
+    from types import SimpleNamespace
+    from pandascreen.node.program_page import inbox_for_screen
+    store, a = open_stage()
+    controller = SimpleNamespace(store=store, log_id=LOG, authorizer=a,
+                                 schedule=Schedule.from_store(store, LOG, authorizer=a))
+    device = SimpleNamespace(controller=controller, _lock=threading.RLock())
+    inbox = inbox_for_screen(device)
+    assert inbox.lock is device._lock and inbox.store is store
+    assert [v["name"] for v in inbox.state(GUEST.hex)["venues"]] == ["Tent", "Cellar"]
+    assert inbox.submit(as_json(GUEST.event(OPEN_VENUE, "x")).encode()) and store.latest(GUEST.key, LOG).seq_num == 0
+    curated = SimpleNamespace(controller=SimpleNamespace(store=store, log_id=LOG, authorizer=auth.for_authors([ORGANISER.key]),
+                                                         schedule=None), _lock=device._lock)
+    assert inbox_for_screen(curated) is None
+    assert inbox_for_screen(SimpleNamespace(controller=SimpleNamespace(authorizer=None), _lock=device._lock)) is None

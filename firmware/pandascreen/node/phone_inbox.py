@@ -24,9 +24,12 @@ from pandascreen.core import cbor, operation, schema
 from pandascreen.core.auth import CURATED, MANAGE, WRITE
 from pandascreen.core.auth_group import venue_group
 from pandascreen.core.errors import BadInput, IngestError, OperationError, SchemaError, Unauthorized
+from pandascreen.core.group_model import LIMITS
 from pandascreen.core.util import hexlify, unhexlify
 
-MAX_REQUEST = 8192  # a phone's event is well under 1 KB signed; the JSON form doubles it as hex
+# the largest body the group lets through and a header (well under 512 bytes), twice over as
+# hex in the JSON form, and the JSON around them
+MAX_REQUEST = 2 * (max(LIMITS.values()) + 512) + 256
 
 
 def _bytes_from_hex(value, what):
