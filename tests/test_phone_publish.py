@@ -339,6 +339,7 @@ def test_in_chromium_a_participant_books_is_refused_at_an_invite_only_venue_reti
     os.makedirs(shots, exist_ok=True)
     proc, port = _chromium("http://127.0.0.1:%d/" % page.port, str(tmp_path / "profile"), ["--window-size=360,800"])
     ready = "!!document.querySelector('#stage:not([hidden]) #book')"
+    reload = [{"eval": "window.stale = true; location.reload(), true"}, {"wait": "!window.stale && " + ready}]
     try:
         first = cdp(port, [{"size": [360, 800]}, {"wait": ready},
                            {"eval": "document.getElementById('not-invited').textContent"},
@@ -357,7 +358,7 @@ def test_in_chromium_a_participant_books_is_refused_at_an_invite_only_venue_reti
                     " f.start.value = '%s'; f.minutes.value = '45'; document.getElementById('stage-msg').className = '';"
                     " f.requestSubmit(); return true; })()" % (venue, title, local))
         done = "document.getElementById('stage-msg').className !== ''"
-        booked = cdp(port, [{"size": [360, 800]}, {"eval": "location.reload(), true"}, {"wait": ready},
+        booked = cdp(port, [{"size": [360, 800]}] + reload + [
                             {"eval": "document.getElementById('not-invited') === null"},
                             {"eval": book(OPEN_VENUE, "Poetry slam")}, {"wait": done},
                             {"eval": "[document.getElementById('stage-msg').className,"
@@ -396,9 +397,17 @@ def test_in_chromium_a_participant_books_is_refused_at_an_invite_only_venue_reti
         ev = Schedule.from_store(store, LOG, authorizer=a).all_events()[0]
         assert ev.title == "Poetry slam (open mic)" and ev.status == schema.CANCELLED
         # the key is the same after the browser reloads
-        again = cdp(port, [{"eval": "location.reload(), true"}, {"wait": ready},
-                           {"eval": "document.getElementById('backup-code').textContent"}])
+        again = cdp(port, reload + [{"eval": "document.getElementById('backup-code').textContent"}])
         assert again[1] == first[1]
+        # a phone that lost its storage has a new key, and takes the old one back from its code
+        code = "document.getElementById('backup-code').textContent"
+        back = cdp(port, [{"eval": "localStorage.clear(), true"}] + reload + [
+            {"eval": code},
+            {"eval": "(() => { const f = document.getElementById('restore'); f.code.value = '%s';"
+                     " f.requestSubmit(); return true; })()" % first[1].upper().replace("-", " ")},
+            {"wait": "%s === '%s' && document.querySelectorAll('#my-events li').length === 1" % (code, first[1])},
+            {"eval": "document.getElementById('stage-msg').textContent"}])
+        assert back[2] != first[1] and back[4] == "This phone now signs with the restored key."
     finally:
         _stop(proc)
 
