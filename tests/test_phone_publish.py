@@ -428,3 +428,19 @@ def test_a_self_organised_festivals_screen_takes_phones_operations_and_a_curated
                                                          schedule=None), _lock=device._lock)
     assert inbox_for_screen(curated) is None
     assert inbox_for_screen(SimpleNamespace(controller=SimpleNamespace(authorizer=None), _lock=device._lock)) is None
+
+
+def test_a_post_without_a_length_elsewhere_or_a_bad_key_for_the_state_is_one_line(stage):
+    import socket
+    import urllib.error
+    page, store, a = stage
+    before = (store.version, store.count())
+    with socket.create_connection(("127.0.0.1", page.port), timeout=10) as s:
+        s.sendall(b"POST /publish HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+        reply = s.recv(4096)
+    assert reply.startswith(b"HTTP/1.1 400 ") and reply.endswith(b"\r\n\r\na POST needs a Content-Length\n")
+    assert post(page, as_json(GUEST.event(OPEN_VENUE, "x")), path="/elsewhere") == (404, "not found\n")
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urlopen_text(page, "/publish/state?key=12")
+    assert e.value.code == 400 and e.value.read() == b"key must be 32 bytes (64 hex)\n"
+    assert (store.version, store.count()) == before
