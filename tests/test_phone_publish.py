@@ -444,3 +444,40 @@ def test_a_post_without_a_length_elsewhere_or_a_bad_key_for_the_state_is_one_lin
         urlopen_text(page, "/publish/state?key=12")
     assert e.value.code == 400 and e.value.read() == b"key must be 32 bytes (64 hex)\n"
     assert (store.version, store.count()) == before
+
+
+def test_a_phone_waiting_for_the_screens_lock_does_not_hold_up_the_other_phones():
+    import threading
+    class Busy:
+        """The screen's lock, saying when a phone's request starts waiting for it."""
+
+        def __init__(self):
+            self.lock = threading.RLock()
+            self.asked = threading.Event()
+
+        def __enter__(self):
+            if threading.current_thread() is not holder:
+                self.asked.set()
+            self.lock.acquire()
+
+        def __exit__(self, *exc):
+            self.lock.release()
+
+    holder = threading.current_thread()
+    store, a = open_stage()
+    lock = Busy()
+    sched = store_schedule(store, LOG, authorizer=a)
+    page = ProgramPage(ProgramSource(sched, clock=lambda: NOW), "127.0.0.1", 0,
+                       inbox=PhoneInbox(store, LOG, a, lock=lock, schedule=sched)).start()
+    got = []
+    try:
+        with lock:  # the screen is busy (a sync, a render)
+            waiting = threading.Thread(target=lambda: got.append(urlopen_text(page, "/publish/state?key=" + GUEST.hex)))
+            waiting.start()
+            assert lock.asked.wait(10)  # the state request waits for the lock now
+            assert "<main" in urlopen_text(page, "/")  # answered while the state waits for the lock
+            assert got == []
+        waiting.join(10)
+        assert json.loads(got[0])["member"] is True
+    finally:
+        page.stop()

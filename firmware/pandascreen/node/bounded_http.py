@@ -14,7 +14,8 @@ unless the server is given a ``post`` handler: then a POST with a Content-Length
 ``max_body`` bytes is read whole (within ``timeout``) and ``post(target, headers, body)``, run
 off the loop's thread, returns the response bytes; a longer one gets ``413`` and is not read.
 
-``route(method, target, headers)`` (headers: a dict of lowercase names to lowercase values) returns the full response bytes (``response()`` builds them) or, for
+``route(method, target, headers)`` (headers: a dict of lowercase names to lowercase values) returns the full response bytes (``response()`` builds them), an ``OffLoop`` (a
+call that may wait for a lock, run on a worker thread, whose bytes are sent), or, for
 a stream, an async iterable of byte chunks (sent after ``STREAM_HEAD``; the connection closes
 when it ends, and the stream's ``aclose()``, when it has one, is awaited however it ended).
 """
@@ -41,6 +42,15 @@ def response(status, body, ctype, extra=(), head=False, close=False):
     if close:
         lines.append("Connection: close")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (b"" if head else body)
+
+
+class OffLoop:
+    """A response that needs a lock or a store: ``fn(*args)`` returns its bytes, run on a
+    worker thread so the one serving thread never waits for it."""
+
+    def __init__(self, fn, *args):
+        self.fn = fn
+        self.args = args
 
 
 class BoundedHTTP:
@@ -131,6 +141,8 @@ class BoundedHTTP:
                 close = values.get("connection") == "close" or (version == "HTTP/1.0"
                                                                and values.get("connection") != "keep-alive")
                 reply = self.route(method, target, values)
+                if isinstance(reply, OffLoop):
+                    reply = await asyncio.get_running_loop().run_in_executor(None, reply.fn, *reply.args)
                 if isinstance(reply, bytes):
                     await self._send(writer, reply)
                     if close:

@@ -19,6 +19,7 @@ still works: it is complete without the stream.
 import asyncio
 import gzip
 import html
+import json
 import os
 import threading
 import time
@@ -26,7 +27,7 @@ import time
 from pandascreen.core import layout, schema
 from pandascreen.core.errors import SyncError
 from pandascreen.node import i18n
-from pandascreen.node.bounded_http import BoundedHTTP, response
+from pandascreen.node.bounded_http import BoundedHTTP, OffLoop, response
 
 PORT = 8027  # neither the feed (8026), serve's console (127.0.0.1:8026) nor a screen's sync port (2026)
 MAX_CONNECTIONS = 512  # 200 phones each with a stream and a page load in flight fit twice over
@@ -297,7 +298,7 @@ class ProgramPage:
             body, packed, ctype = self.files[path]
             return self._reply(body, packed, ctype, gz, head)
         if path == "/publish/state" and self.inbox is not None:
-            return self._state(query, head)
+            return OffLoop(self._state, query, head)  # the screen's lock: not on the serving thread
         if path == "/events":
             if self.listeners >= self.max_listeners:
                 return response(503, b"too many live pages: reload later\n", "text/plain; charset=utf-8",
@@ -307,7 +308,6 @@ class ProgramPage:
 
     def _state(self, query, head):
         """What a phone needs to sign its next operation (node/phone_inbox.PhoneInbox.state)."""
-        import json
         from pandascreen.core.errors import BadInput
         key = dict(p.partition("=")[::2] for p in query.split("&")).get("key", "")
         try:
@@ -319,7 +319,6 @@ class ProgramPage:
     def _post(self, target, headers, data):
         """A participant's signed operation (POST /publish): stored and relayed, or one line why not.
         Runs off the serving thread: the store may wait for the screen's lock."""
-        import json
         from pandascreen.core.errors import DecodeError, SchemaError, Unauthorized, BadInput
         if target.partition("?")[0] != "/publish":
             return response(404, b"not found\n", "text/plain; charset=utf-8", close=True)
