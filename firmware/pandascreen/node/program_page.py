@@ -14,6 +14,11 @@ MAX_LISTENERS live-update streams, MAX_PER_ADDRESS per phone (client address), e
 read or write ends after TIMEOUT seconds and each stream after STREAM_LIFETIME (the browser
 reconnects).  Over a limit a phone gets ``503`` with ``Retry-After`` at once, and the page
 still works: it is complete without the stream.
+
+With an ``inbox`` (node/phone_inbox.py; a self-organised festival's screens) the page is also an
+open stage: ``stage.js`` with the bundled ``publish.js`` (browser/README.md) lets a participant
+book and edit its own events, signed on the phone; ``POST /publish`` takes one operation,
+``GET /publish/state?key=`` tells the phone its log's height, the venues and its events.
 """
 
 import asyncio
