@@ -30,7 +30,14 @@ tests/mp/node_modules/.installed: tests/mp/package.json tests/mp/package-lock.js
 	npm ci --prefix tests/mp --no-audit --no-fund --loglevel=error
 	touch $@
 
-demo: $(VENV)/.installed
+# The phone's signing code, bundled from npm (browser/README.md); committed, so a screen installs without npm,
+# and rebuilt here whenever its source or the locked npm versions change.
+PUBLISH_JS := firmware/pandascreen/node/program_page_static/publish.js
+$(PUBLISH_JS): browser/publish.js browser/package.json browser/package-lock.json
+	npm ci --prefix browser --no-audit --no-fund --loglevel=error
+	npm run build --prefix browser --silent
+
+demo: $(VENV)/.installed $(PUBLISH_JS)
 	$(PY) -m pandascreen.demo --out demo-out
 
 # The suite needs no network: what it installs (tests/test_wheel.py) is downloaded first, then pytest
@@ -39,11 +46,11 @@ demo: $(VENV)/.installed
 NO_NETWORK := $(shell [ "$$(id -u)" = 0 ] && command -v unshare >/dev/null 2>&1 && command -v ip >/dev/null 2>&1 && unshare --net true 2>/dev/null \
                 && echo "unshare --net sh -c 'ip link set lo up && exec \"\$$@\"' sh")
 
-build/wheelhouse/.filled: pyproject.toml $(VENV)/.installed
+build/wheelhouse/.filled: pyproject.toml $(VENV)/.installed $(PUBLISH_JS)
 	$(PY) tests/test_wheel.py --fill-wheelhouse
 	touch $@
 
-test: tools $(VENV)/.installed tests/mp/node_modules/.installed build/wheelhouse/.filled
+test: tools $(VENV)/.installed tests/mp/node_modules/.installed build/wheelhouse/.filled $(PUBLISH_JS)
 	$(VENV)/bin/ruff check .
 	$(NO_NETWORK) $(PY) -m pytest -q
 
@@ -57,4 +64,4 @@ bench: $(VENV)/.installed tests/mp/node_modules/.installed
 	$(PY) -m pandascreen.bench
 
 clean:
-	rm -rf $(VENV) tests/mp/node_modules demo-out build
+	rm -rf $(VENV) tests/mp/node_modules browser/node_modules demo-out build

@@ -179,7 +179,8 @@ def test_wheel_carries_every_package_file(wheel):
     assert not missing, "in the checkout but not in the wheel (add them to [tool.setuptools.package-data]): %s" \
         % missing
     for must in ("pandascreen/node/pandascreen.service", "pandascreen/board/main.py",
-                 "pandascreen_host/board_files/pico-w-ssd1306.toml"):
+                 "pandascreen_host/board_files/pico-w-ssd1306.toml",
+                 "pandascreen/node/program_page_static/publish.js"):
         assert must in names
     assert not [n for n in names if "__pycache__" in n or n.endswith((".pyc", ".mpy"))]
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)

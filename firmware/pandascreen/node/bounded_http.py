@@ -9,9 +9,13 @@ streams alone) and parses every request's headers with the email package; here o
 serves every connection, a stream is a coroutine waiting for a change, and a request is one
 line and a few headers read with a size cap.  A connection over the budget gets a short ``503``
 with ``Retry-After`` at once; one that says nothing for ``timeout`` seconds is closed.  Only
-GET and HEAD are answered (the pages it serves are read-only), a request with a body is refused.
+GET and HEAD are answered (the pages it serves are read-only), a request with a body is refused,
+unless the server is given a ``post`` handler: then a POST with a Content-Length of at most
+``max_body`` bytes is read whole (within ``timeout``) and ``post(target, headers, body)``, run
+off the loop's thread, returns the response bytes; a longer one gets ``413`` and is not read.
 
-``route(method, target, headers)`` (headers: a dict of lowercase names to lowercase values) returns the full response bytes (``response()`` builds them) or, for
+``route(method, target, headers)`` (headers: a dict of lowercase names to lowercase values) returns the full response bytes (``response()`` builds them), an ``OffLoop`` (a
+call that may wait for a lock, run on a worker thread, whose bytes are sent), or, for
 a stream, an async iterable of byte chunks (sent after ``STREAM_HEAD``; the connection closes
 when it ends, and the stream's ``aclose()``, when it has one, is awaited however it ended).
 """
@@ -22,8 +26,8 @@ import threading
 from pandascreen.core.errors import SyncError
 
 MAX_HEAD = 8192  # bytes of a request line and its headers; a phone's GET needs well under 2 KB
-STATUS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
-          503: "Service Unavailable"}
+STATUS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+          409: "Conflict", 413: "Content Too Large", 503: "Service Unavailable"}
 BUSY = (b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
         b"Retry-After: 5\r\nContent-Length: 23\r\nConnection: close\r\n\r\nbusy, try again soon.\r\n")
 STREAM_HEAD = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
@@ -40,11 +44,23 @@ def response(status, body, ctype, extra=(), head=False, close=False):
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (b"" if head else body)
 
 
+class OffLoop:
+    """A response that needs a lock or a store: ``fn(*args)`` returns its bytes, run on a
+    worker thread so the one serving thread never waits for it."""
+
+    def __init__(self, fn, *args):
+        self.fn = fn
+        self.args = args
+
+
 class BoundedHTTP:
     """``BoundedHTTP(route, host, port).start()`` serves on its own thread until ``stop()``."""
 
-    def __init__(self, route, host, port, max_connections=256, max_per_address=8, timeout=10, name="http"):
+    def __init__(self, route, host, port, max_connections=256, max_per_address=8, timeout=10, name="http",
+                 post=None, max_body=0):
         self.route = route
+        self.post = post
+        self.max_body = max_body
         self.host = host
         self.port = port
         self.max_connections = max_connections
@@ -104,6 +120,20 @@ class BoundedHTTP:
                     await self._send(writer, response(400, b"bad request\n", "text/plain", close=True))
                     return
                 method, target, version = parts
+                if method == "POST" and self.post is not None:
+                    size = values.get("content-length", "")
+                    if "transfer-encoding" in names or not size.isdigit():
+                        await self._send(writer, response(400, b"a POST needs a Content-Length\n", "text/plain",
+                                                          close=True))
+                        return
+                    if int(size) > self.max_body:
+                        await self._send(writer, response(413, b"request body over %d bytes\n" % self.max_body,
+                                                          "text/plain", close=True))
+                        return
+                    data = await asyncio.wait_for(reader.readexactly(int(size)), self.timeout)
+                    loop = asyncio.get_running_loop()
+                    await self._send(writer, await loop.run_in_executor(None, self.post, target, values, data))
+                    return
                 if method not in ("GET", "HEAD") or "content-length" in names or "transfer-encoding" in names:
                     await self._send(writer, response(405, b"only GET and HEAD\n", "text/plain",
                                                       [("Allow", "GET, HEAD")], close=True))
@@ -111,6 +141,8 @@ class BoundedHTTP:
                 close = values.get("connection") == "close" or (version == "HTTP/1.0"
                                                                and values.get("connection") != "keep-alive")
                 reply = self.route(method, target, values)
+                if isinstance(reply, OffLoop):
+                    reply = await asyncio.get_running_loop().run_in_executor(None, reply.fn, *reply.args)
                 if isinstance(reply, bytes):
                     await self._send(writer, reply)
                     if close:

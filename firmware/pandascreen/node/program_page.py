@@ -14,11 +14,17 @@ MAX_LISTENERS live-update streams, MAX_PER_ADDRESS per phone (client address), e
 read or write ends after TIMEOUT seconds and each stream after STREAM_LIFETIME (the browser
 reconnects).  Over a limit a phone gets ``503`` with ``Retry-After`` at once, and the page
 still works: it is complete without the stream.
+
+With an ``inbox`` (node/phone_inbox.py; a self-organised festival's screens) the page is also an
+open stage: ``stage.js`` with the bundled ``publish.js`` (browser/README.md) lets a participant
+book and edit its own events, signed on the phone; ``POST /publish`` takes one operation,
+``GET /publish/state?key=`` tells the phone its log's height, the venues and its events.
 """
 
 import asyncio
 import gzip
 import html
+import json
 import os
 import threading
 import time
@@ -26,7 +32,7 @@ import time
 from pandascreen.core import layout, schema
 from pandascreen.core.errors import SyncError
 from pandascreen.node import i18n
-from pandascreen.node.bounded_http import BoundedHTTP, response
+from pandascreen.node.bounded_http import BoundedHTTP, OffLoop, response
 
 PORT = 8027  # neither the feed (8026), serve's console (127.0.0.1:8026) nor a screen's sync port (2026)
 MAX_CONNECTIONS = 512  # 200 phones each with a stream and a page load in flight fit twice over
@@ -38,7 +44,13 @@ HEARTBEAT = 25  # seconds between two keep-alive comments on an idle stream
 WATCH_EVERY = 1.0  # seconds between two looks at the schedule version and the clock
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "program_page_static")
 FILES = {"/page.js": ("page.js", "text/javascript; charset=utf-8"),
-         "/page.css": ("page.css", "text/css; charset=utf-8")}
+         "/page.css": ("page.css", "text/css; charset=utf-8"),
+         # the participant's signing code (browser/README.md): keys and operations made on the phone
+         "/publish.js": ("publish.js", "text/javascript; charset=utf-8"),
+         "/stage.js": ("stage.js", "text/javascript; charset=utf-8")}
+# where participants book and edit their events, on a page with an inbox (stage.js fills it in)
+STAGE = (b'<section id="stage" class="stage" aria-labelledby="stage-h" hidden></section>\n'
+         b'<script src="/publish.js" defer></script>\n<script src="/stage.js" defer></script>\n')
 
 
 def _e(text):
@@ -202,6 +214,11 @@ def store_schedule(store, log_id, authorizer=None, authors=None):
     return schedule
 
 
+def _with_stage(built):
+    """(key, whole page with the open stage, main): what a page with an inbox serves."""
+    return (built[0], built[1].replace(b"</body>", STAGE + b"</body>"), built[2])
+
+
 def _packed(built):
     """(key, whole, main) with both pages gzipped once, here, for every phone."""
     return tuple(built[:3]) + (gzip.compress(built[1], 6), gzip.compress(built[2], 6))
@@ -236,8 +253,9 @@ class ProgramPage:
 
     def __init__(self, source, host="0.0.0.0", port=PORT, max_connections=MAX_CONNECTIONS,
                  max_listeners=MAX_LISTENERS, max_per_address=MAX_PER_ADDRESS, watch_every=WATCH_EVERY,
-                 timeout=TIMEOUT, stream_lifetime=STREAM_LIFETIME):
+                 timeout=TIMEOUT, stream_lifetime=STREAM_LIFETIME, inbox=None):
         self.source = source
+        self.inbox = inbox  # node/phone_inbox.PhoneInbox: what participants publish (None: read-only)
         self.host = host
         self.port = port
         self.max_listeners = max_listeners
@@ -253,7 +271,9 @@ class ProgramPage:
         self.listeners = 0
         self._changed = None  # asyncio.Event set (and replaced) when the page changes
         self._http = BoundedHTTP(self._route, host, port, max_connections=max_connections,
-                                 max_per_address=max_per_address, timeout=timeout, name="program page")
+                                 max_per_address=max_per_address, timeout=timeout, name="program page",
+                                 post=self._post if inbox is not None else None,
+                                 max_body=_inbox_limit() if inbox is not None else 0)
         self._watcher = None
 
     @property
@@ -282,12 +302,43 @@ class ProgramPage:
         if path in self.files:
             body, packed, ctype = self.files[path]
             return self._reply(body, packed, ctype, gz, head)
+        if path == "/publish/state" and self.inbox is not None:
+            return OffLoop(self._state, query, head)  # the screen's lock: not on the serving thread
         if path == "/events":
             if self.listeners >= self.max_listeners:
                 return response(503, b"too many live pages: reload later\n", "text/plain; charset=utf-8",
                                 [("Retry-After", "30")], head=head, close=True)
             return _Stream(self)
         return response(404, b"not found\n", "text/plain; charset=utf-8", head=head)
+
+    def _state(self, query, head):
+        """What a phone needs to sign its next operation (node/phone_inbox.PhoneInbox.state)."""
+        from pandascreen.core.errors import BadInput
+        key = dict(p.partition("=")[::2] for p in query.split("&")).get("key", "")
+        try:
+            state = self.inbox.state(key)
+        except BadInput as e:
+            return response(400, (str(e) + "\n").encode("utf-8"), "text/plain; charset=utf-8", head=head)
+        return response(200, json.dumps(state).encode("utf-8"), "application/json", head=head)
+
+    def _post(self, target, headers, data):
+        """A participant's signed operation (POST /publish): stored and relayed, or one line why not.
+        Runs off the serving thread: the store may wait for the screen's lock."""
+        from pandascreen.core.errors import DecodeError, SchemaError, Unauthorized, BadInput
+        if target.partition("?")[0] != "/publish":
+            return response(404, b"not found\n", "text/plain; charset=utf-8", close=True)
+        try:
+            got = self.inbox.submit(data, headers.get("content-type", ""))
+        except (DecodeError, SchemaError) as e:
+            status, line = 400, str(e)
+        except Unauthorized as e:
+            status, line = 403, str(e)
+        except BadInput as e:  # the log's rules: replay, fork, gap
+            status, line = 409, str(e)
+        else:
+            return response(200, json.dumps({"hash": got}).encode("utf-8"), "application/json", close=True)
+        return response(status, (line.splitlines()[0] + "\n").encode("utf-8"), "text/plain; charset=utf-8",
+                        close=True)
 
     @staticmethod
     def _reply(body, packed, ctype, gz, head, extra=()):
@@ -322,6 +373,9 @@ class ProgramPage:
             except asyncio.TimeoutError:
                 yield b": still here\n\n"
 
+    def _staged(self, built):
+        return _with_stage(built) if self.inbox is not None else built
+
     def _publish(self, built):
         self.built = built
         changed, self._changed = self._changed, None
@@ -336,10 +390,10 @@ class ProgramPage:
             except Exception:  # a schedule mid-rebuild: the phones keep the last page, look again
                 continue
             if built[0] != self.built[0]:
-                self._http.call(self._publish, _packed(built))
+                self._http.call(self._publish, _packed(self._staged(built)))
 
     def start(self):
-        self.built = _packed(self.source.pages())
+        self.built = _packed(self._staged(self.source.pages()))
         self._http.start()
         self.port = self._http.port
         self._watcher = threading.Thread(target=self._watch, name="program-page-watch", daemon=True)
@@ -351,6 +405,11 @@ class ProgramPage:
         if self._watcher is not None:
             self._watcher.join(5)
         self._http.stop()
+
+
+def _inbox_limit():
+    from pandascreen.node.phone_inbox import MAX_REQUEST
+    return MAX_REQUEST
 
 
 def parse_bind(text, default_host="0.0.0.0"):
@@ -372,12 +431,23 @@ def start_for_screen(cfg, device, say, port=PORT):
     source = ProgramSource(lambda: device.controller.schedule, lock=device._lock, clock=device.clock,
                            language=cfg.get("language"))
     try:
-        page = ProgramPage(source, "0.0.0.0", port).start()
+        page = ProgramPage(source, "0.0.0.0", port, inbox=inbox_for_screen(device)).start()
     except SyncError as e:
         say("no program page for phones: %s" % e)
         return None
     say("listening: program page for phones on port %d" % page.port)
     return page
+
+
+def inbox_for_screen(device):
+    """Where participants' phones publish (node/phone_inbox.py), for a self-organised festival's
+    screen; None (the page stays read-only) for a curated one: its program comes from the organisers."""
+    from pandascreen.core import auth
+    from pandascreen.node.phone_inbox import PhoneInbox
+    c = device.controller
+    if c.authorizer is None or c.authorizer.mode != auth.SELF_ORGANISED:
+        return None
+    return PhoneInbox(c.store, c.log_id, c.authorizer, lock=device._lock, schedule=lambda: c.schedule)
 
 
 def address_for_screen(cfg, port):
