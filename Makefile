@@ -30,8 +30,8 @@ tests/mp/node_modules/.installed: tests/mp/package.json tests/mp/package-lock.js
 	npm ci --prefix tests/mp --no-audit --no-fund --loglevel=error
 	touch $@
 
-# The phone's signing code, bundled from npm (browser/README.md); committed, so a screen installs without npm,
-# and rebuilt here whenever its source or the locked npm versions change.
+# The phone's signing code, bundled from npm packages by name (browser/README.md): a build product, not
+# committed; built here before the tests, the demo and the wheels (which carry it, so a screen needs no npm).
 PUBLISH_JS := firmware/pandascreen/node/program_page_static/publish.js
 $(PUBLISH_JS): browser/publish.js browser/package.json browser/package-lock.json
 	npm ci --prefix browser --no-audit --no-fund --loglevel=error
