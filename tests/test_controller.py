@@ -242,3 +242,19 @@ def test_footer_counts_peers_found_by_any_means_and_marks_stale_data():
     lonely = Controller({"festival_id": demofest.FESTIVAL_ID, "peer_addrs": []}, MemoryStore(), clock=lambda: t[0])
     lonely.sync(t[0])
     assert lonely.status() == controller.NO_PEERS
+
+
+def test_a_peer_found_after_the_last_sync_is_said_at_the_next_frame_not_the_next_sync():
+    """mDNS finds peers seconds after start, while the first sync (no peer yet) said "no peers":
+    the footer must not keep saying so for a whole sync interval while the screen is live."""
+    t = [NOW]
+    found = [[]]
+    ctl = Controller({"festival_id": demofest.FESTIVAL_ID, "peer_addrs": []}, MemoryStore(), clock=lambda: t[0],
+                     found=lambda: found[0])
+    ctl.step(t[0])
+    assert ctl.status() == controller.NO_PEERS
+    found[0] = ["peer 0123456789abcdef"]  # a live session from a peer mDNS found
+    t[0] += 5
+    assert not ctl.sync_due(t[0])
+    ctl.step(t[0])
+    assert ctl.status() == "synced 13:15", ctl.status()

@@ -374,6 +374,9 @@ class Controller:
             self.sync(now)
             if not fixed:
                 now = int(self.clock())  # a sync can take a while
+        elif self.sync_state in (NO_PEERS, OFFLINE) and self.peers_found():
+            # a peer found since the last sync (mDNS, seconds after start) is live now: say so
+            self.sync_state, self.last_sync = SYNCED, now
         change = self.fetch()  # store I/O (may wait for a peer's ingest): not under the lock
         with lock or _NO_LOCK:
             self.apply(change)
