@@ -13,6 +13,8 @@ import time
 import iroh
 import pytest
 
+import iroh_nodes
+
 from pandascreen.core import operation
 from pandascreen.core.crypto import blake3, public_key
 from pandascreen.core.errors import SyncError
@@ -33,28 +35,13 @@ FIRMWARE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__
 
 @pytest.fixture
 def nodes(tmp_path):
-    made = []
-
-    def make(seed, name, **kw):
-        store = SqliteStore(str(tmp_path / ("%s.db" % name)))
-        lines = []
-        kw.setdefault("bind", "127.0.0.1:0")
-        kw.setdefault("timeout", 3.0)
-        kw.setdefault("connect_timeout", 2.0)
-        node = IrohNode(store, TOPIC, seed, say=lines.append, **kw).start()
-        node.lines = lines
-        made.append((node, store))
-        return node, store
-
+    make, close = iroh_nodes.started(tmp_path, TOPIC)
     yield make
-    for node, store in made:
-        node.stop()
-        store.close()
+    close()
 
 
 def publish(store, seed, n, start=0):
-    return store.publish_many(seed, [b"op %d" % i for i in range(start, start + n)], LOG,
-                              1_700_000_000_000_000 + start)
+    return iroh_nodes.publish(store, seed, n, LOG, start)
 
 
 # ------------------------------------------------------------------------ identity and ALPN

@@ -3,8 +3,6 @@ p2panda never opens, data parked in them, sessions that hold every slot, silent 
 and abrupt ends; each bounded in time, and the screen's log keeps no unretrieved task error.
 The bounds themselves: node/iroh_limits.py."""
 import asyncio
-import gc
-import logging
 import os
 import queue
 import signal
@@ -17,12 +15,13 @@ import time
 import iroh
 import pytest
 
+import iroh_nodes
+
 from pandascreen.core import operation, postcard
 from pandascreen.core.crypto import public_key
 from pandascreen.node import iroh_limits
-from pandascreen.node.iroh_transport import IrohNode, sync_alpn
+from pandascreen.node.iroh_transport import sync_alpn
 from pandascreen.node.poll import until as wait_for
-from pandascreen.node.sqlite_store import SqliteStore
 
 TOPIC = operation.festival_topic("limitsfest")
 LOG = operation.log_id_for_topic(TOPIC)
@@ -37,32 +36,13 @@ LOST_TASK_ERRORS = ("never retrieved", "Task was destroyed", "Traceback")
 @pytest.fixture
 def nodes(tmp_path, caplog):
     """Make started nodes; afterwards no task error may have gone unretrieved in any of them."""
-    made = []
-    caplog.set_level(logging.WARNING, logger="asyncio")
-
-    def make(seed, name, **kw):
-        store = SqliteStore(str(tmp_path / ("%s.db" % name)))
-        lines = []
-        kw.setdefault("bind", "127.0.0.1:0")
-        kw.setdefault("timeout", 3.0)
-        kw.setdefault("connect_timeout", 2.0)
-        node = IrohNode(store, TOPIC, seed, say=lines.append, **kw).start()
-        node.lines = lines
-        made.append((node, store))
-        return node, store
-
+    make, close = iroh_nodes.started(tmp_path, TOPIC, caplog)
     yield make
-    for node, store in made:
-        node.stop()
-        store.close()
-    gc.collect()
-    lost = [r.getMessage() for r in caplog.records if any(w in r.getMessage() for w in LOST_TASK_ERRORS)]
-    assert not lost, lost
+    close()
 
 
 def publish(store, seed, n, start=0):
-    return store.publish_many(seed, [b"op %d" % i for i in range(start, start + n)], LOG,
-                              1_700_000_000_000_000 + start)
+    return iroh_nodes.publish(store, seed, n, LOG, start)
 
 
 # ------------------------------------------------------------------------ a raw attacker
