@@ -16,29 +16,9 @@ from pandascreen.node import app, display, fleet_report
 from pandascreen_host.console import server as console_server
 from pandascreen_host.console.state import Console
 
-ORG = bytes(range(100, 132))
-SCREEN = b"\x02" * 32
-LOG = operation.log_id_for_festival(demofest.FESTIVAL_ID)
+from test_console import LOG, NOW, ORG, SCREEN, Clock, festival as festival_store
+
 FLEET_LOG = fleet.fleet_log_id(demofest.FESTIVAL_ID)
-NOW = demofest.DAY_START + 3600
-
-
-class Clock:
-    def __init__(self, t):
-        self.t = t
-
-    def __call__(self):
-        return self.t
-
-
-def festival_store():
-    store = MemoryStore()
-    a = auth.guard(store, auth.for_authors([public_key(ORG)]), LOG)
-    for i, body in enumerate(demofest.bodies()):
-        store.publish(ORG, body, LOG, demofest.DAY_START * 1000000 + i)
-    store.publish(ORG, auth.group_body(public_key(ORG), auth.add(public_key(SCREEN), auth.PULL)), LOG,
-                  demofest.DAY_START * 1000000 + 999)
-    return store, a
 
 
 class Panel:
