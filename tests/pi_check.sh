@@ -48,6 +48,7 @@ mirror=${mirror:-http://deb.debian.org/debian}
 
 if [ ! -f "$ROOTFS/.pi-check-ready" ]; then
   step "debootstrap arm64 bookworm from $mirror into $ROOTFS (once; cached)"
+  mkdir -p "$CACHE"
   rm -rf "$ROOTFS.tmp"
   timeout 3600 debootstrap --arch=arm64 --variant=minbase --include=python3,python3-venv \
     bookworm "$ROOTFS.tmp" "$mirror" >"$CACHE/debootstrap.log" 2>&1 \
