@@ -25,7 +25,9 @@ for (const step of steps) {
   if (step.wait) {
     const until = Date.now() + (step.timeout || 15000);
     let ok = false;
-    while (Date.now() < until && !(ok = await evaluate(step.wait))) await new Promise((r) => setTimeout(r, 100));
+    // a page that is still navigating (the first about:blank, a reload) has no context to ask: not ready yet
+    const ready = () => evaluate(step.wait).catch(() => false);
+    while (Date.now() < until && !(ok = await ready())) await new Promise((r) => setTimeout(r, 100));
     if (!ok) { console.error("timed out waiting for: " + step.wait); process.exit(3); }
   } else if (step.eval) {
     out.push(await evaluate(step.eval));

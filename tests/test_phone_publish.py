@@ -24,6 +24,8 @@ ORG = bytes(range(100, 132))
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHOTS = os.path.join(HERE, "..", "docs", "program")
 
+# Chromium starts on an empty about:blank document that is also 'complete': wait for the served page
+PAGE_READY = "location.protocol === 'http:' && document.readyState === 'complete' && !!document.head"
 LOAD = ("new Promise((ok, bad) => { if (window.pandascreenPublish) return ok(true);"
         " const s = document.createElement('script'); s.src = '/publish.js';"
         " s.onload = () => ok(true); s.onerror = bad; document.head.appendChild(s); })")
@@ -44,7 +46,7 @@ def browser(tmp_path):
     page = ProgramPage(ProgramSource(store_schedule(store, LOG)), "127.0.0.1", 0, watch_every=0.05).start()
     proc, port = _chromium("http://127.0.0.1:%d/" % page.port, str(tmp_path / "profile"), ["--window-size=360,800"])
     try:
-        cdp(port, [{"wait": "document.readyState === 'complete'"}, {"eval": LOAD}])
+        cdp(port, [{"wait": PAGE_READY}, {"eval": LOAD}])
         yield page, store, lambda steps: cdp(port, steps)
     finally:
         _stop(proc)
@@ -116,7 +118,8 @@ def test_in_chromium_the_key_survives_a_reload_and_comes_back_from_its_backup_co
     page, store, run = browser
     first = run([{"eval": "(() => { const p = pandascreenPublish, s = p.loadSeed(localStorage);"
                           " return [p.hex(p.publicKey(s)), p.backupCode(s)]; })()"}])[0]
-    run([{"eval": "location.reload(), true"}, {"wait": "document.readyState === 'complete'"}, {"eval": LOAD}])
+    run([{"eval": "window.beforeReload = true, location.reload(), true"},
+         {"wait": "!window.beforeReload && " + PAGE_READY}, {"eval": LOAD}])
     again = run([{"eval": "(() => { const p = pandascreenPublish;"
                           " return p.hex(p.publicKey(p.loadSeed(localStorage))); })()"}])[0]
     assert again == first[0]
