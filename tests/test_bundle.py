@@ -566,3 +566,30 @@ def test_the_unit_keeps_the_working_venv_when_an_upgrade_is_refused():
     cp = configparser.ConfigParser(strict=False)
     cp.read_string(install._unit_data().decode())
     assert "--keep-running" in cp["Service"]["ExecStartPre"].split()
+
+
+def test_a_refused_bundle_leaves_the_config_it_came_with_uninstalled(tmp_path):
+    """Provision writes the config and the bundle together: when the bundle is refused, the screen
+    keeps running its old venv with its old config, never the old code with a config made for the new."""
+    boot, root, folder = _provisioned(tmp_path)
+    card_config = os.path.join(boot, "pandascreen", "config.json")
+    with open(card_config, "w") as fh:
+        json.dump({"festival_id": "fest", "peers": ["10.0.0.2:2026"]}, fh)
+    fake = FakeSystem()
+    assert install.install(install.Installer(boot, root, out=io.StringIO(), py_version="3.11", run=fake),
+                           keep_running=True) == 0
+    installed = os.path.join(root, "etc", "pandascreen", "config.json")
+    before = open(installed).read()
+    with open(card_config, "w") as fh:
+        json.dump({"festival_id": "fest", "peers": ["10.0.0.9:2026"]}, fh)
+    new = _write_bundle(tmp_path / "bootfs", ("pandascreen-0.2.0-py3-none-any.whl",))
+    with open(str(new / "pandascreen-0.2.0-py3-none-any.whl"), "r+b") as fh:
+        fh.truncate(10)
+    assert install.install(install.Installer(boot, root, out=io.StringIO(), py_version="3.11", run=fake),
+                           keep_running=True, err=io.StringIO()) == 0
+    assert open(installed).read() == before
+    # the good bundle again: the config it came with is installed with it
+    _write_bundle(tmp_path / "bootfs", ("pandascreen-0.2.0-py3-none-any.whl",))
+    assert install.install(install.Installer(boot, root, out=io.StringIO(), py_version="3.11", run=fake),
+                           keep_running=True) == 0
+    assert "10.0.0.9:2026" in open(installed).read()

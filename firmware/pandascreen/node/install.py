@@ -7,7 +7,8 @@ into place, idempotently (safe to run at every boot; the service runs it before 
   the copy is fsynced and compared before the FAT original is deleted.  A *different* key already
   installed is never overwritten: both are kept and the run fails with an explanation.
 * ``BOOT/pandascreen/config.json`` -> ``ROOT/etc/pandascreen/config.json`` with ``key`` and
-  ``store`` rewritten to the installed paths (a differing previous config is kept as ``.bak``).
+  ``store`` rewritten to the installed paths (a differing previous config is kept as ``.bak``),
+  after the bundle: a refused bundle leaves the previous config with the venv it was made for.
 * ``BOOT/pandascreen/pandascreen-wifi.nmconnection`` ->
   ``ROOT/etc/NetworkManager/system-connections/`` (mode 0600), then removed from FAT so the
   Wi-Fi key does not stay readable by every user; NetworkManager is asked to reload.
@@ -368,10 +369,12 @@ class Installer:
         old_umask = os.umask(0o022)
         try:
             self.key()
-            self.config()
             if self.wifi():
                 self.reload_nm()
+            # provision writes the config for the bundle beside it: a refused bundle leaves the old
+            # venv running with the config it was made for
             self.venv()
+            self.config()
             if enable_service:
                 self.service(unit)
         finally:
