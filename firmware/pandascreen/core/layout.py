@@ -4,7 +4,8 @@
 test, log or send elsewhere); ``draw_view`` only places text and boxes.  A canvas is anything
 with ``pixel(x, y, c)`` and ``fill_rect(x, y, w, h, c)`` - MicroPython's ``framebuf.FrameBuffer``
 works as is.  Colors: 0 background, 1 foreground, 2 accent (red/yellow e-paper; drawn as 1 on
-mono screens).
+mono screens).  The sizes of a screen class and the header, footer and message it shares with
+the overview are core/frame_parts.py's.
 
 Times are Unix epoch seconds (UTC).  Local time is ``epoch + the festival's UTC offset at epoch``,
 computed here with integer arithmetic: no ``time.localtime``/``strftime``, whose time zone and
