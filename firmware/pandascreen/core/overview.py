@@ -6,8 +6,8 @@ does; out of layout.py its code is not loaded into a satellite's heap (120 KB, w
 code is one the feed buffers cannot have: tests/test_board.py).  It reuses layout's view
 (``build_view`` per venue) and the pieces every frame is made of (core/frame_parts.py).
 
-One name for it everywhere: "overview" (config ``"layout": "overview"``; a config written
-before says "all_venues", which core/config.py reads as the same).
+One name for it everywhere: "overview" (config ``"layout": "overview"``; core/config.py also
+reads "all_venues", the name configs already on screens carry).
 """
 
 from pandascreen.core import font, frame_parts, layout
@@ -25,7 +25,7 @@ def build_overview(schedule, now, status="", page=0, absolute=False):
     """
     first = layout.build_view(schedule, 0, now, status, absolute)
     overview = {"festival": first["festival"], "clock": first["clock"], "status": first["status"],
-             "page": int(page or 0), "message": "", "absolute": bool(absolute), "venues": []}
+                "page": int(page or 0), "message": "", "absolute": bool(absolute), "venues": []}
     count = first["venue_count"]
     if not count:
         overview["message"] = first["message"]
