@@ -118,9 +118,9 @@ print("behind-feed", s.clock_trusted(t[0]))
 from pandascreen.core import overview
 t[0] = %(issued)d
 print("board-status", s.status(t[0]))
-board = overview.build_board(s.view_source, t[0], s.status(t[0]))
+board = overview.build_overview(s.view_source, t[0], s.status(t[0]))
 fb.fill(0)
-overview.draw_board(fb, 128, 64, board)
+overview.draw_overview(fb, 128, 64, board)
 print("all-venues", len(board["venues"]), frame())
 board = None
 # live: frame_all_venues
@@ -174,8 +174,8 @@ def expected_board_frame(data, now, status):
 
     info = feed.Checker(FID, [public_key(ORGANISER)]).check(bytearray(data), len(data))
     c = VLSBCanvas(128, 64)
-    board = overview.build_board(feed.FeedView(bytearray(data), info, 1), now, status)
-    overview.draw_board(c, 128, 64, board)
+    board = overview.build_overview(feed.FeedView(bytearray(data), info, 1), now, status)
+    overview.draw_overview(c, 128, 64, board)
     return len(board["venues"]), hashlib.sha256(bytes(c.buf)).hexdigest()[:16]
 
 

@@ -148,7 +148,7 @@ def test_provision_writes_home_venue_and_language(tmp_path, monkeypatch):
     assert "home_venue" not in json.loads((boot / "pandascreen" / "config.json").read_text())
 
 
-def test_long_press_of_prev_shows_all_venues_and_a_short_one_still_steps_back(factory):
+def test_long_press_of_prev_shows_the_overview_and_a_short_one_still_steps_back(factory):
     ev = Events()
     overview = Events()
     b = VenueButtons(next_pin=17, prev_pin=27, on_change=ev, bounce_time=None, hold_time=0.2,
@@ -172,7 +172,7 @@ def test_overview_until_the_screen_returns_home():
     ctl.schedule = demo_schedule()
     ctl.schedule.version = 0
     ctl.schedule.utc_offset = lambda: 120
-    ctl.show_all()
+    ctl.show_overview()
     assert ctl.redraw(t[0], catch_up=False) and ctl.overview
     t[0] += 31
     assert ctl.redraw(t[0], catch_up=False) and not ctl.overview

@@ -13,7 +13,7 @@ from PIL import Image
 from fakesched import DAY, FakeEvent, FakeSchedule, FakeVenue, demo_schedule
 from mpy import FIRMWARE
 from pandascreen.node import display
-from pandascreen.core import layout, screens
+from pandascreen.core import frame_parts, layout, screens
 
 GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden")
 REGEN = os.environ.get("PANDASCREEN_REGEN_GOLDEN") == "1"
@@ -230,7 +230,7 @@ def imported_schedule(name):
 # Made-up frab XML (tests/fixtures/frab_multisource_merged.xml, five venues), 27 Dec 2031 17:05 UTC:
 # Snack Dome (venue 2) has "Dumpling Folding, part one" ending at 17:10 and part two next at 17:15;
 # Workshop Tent has a workshop on, Bamboo Hall's next talk is late in the evening, bamboohut is done
-# for the day and Maker Corner starts tomorrow: every kind of row the all-venues board draws.
+# for the day and Maker Corner starts tomorrow: every kind of row the overview draws.
 FRAB = "frab_multisource_merged.xml"
 FRAB_NOW = 1956158100 - 600
 # Made-up iCal (tests/fixtures/ics_tzid_no_vtimezone_crlf.ics), 17 May 2031, ten minutes into the first
@@ -240,7 +240,7 @@ ICAL_NOW = 1936774800 + 600
 IMPORTED_CASES = {}
 for _kind in sorted(screens.SCREENS):  # every kind in the table: a new one fails until its goldens exist
     IMPORTED_CASES["%s_now_next_imported_frab" % _kind] = (FRAB, 2, FRAB_NOW, _kind, "now_next")
-    IMPORTED_CASES["%s_all_venues_imported_frab" % _kind] = (FRAB, 0, FRAB_NOW, _kind, "all_venues")
+    IMPORTED_CASES["%s_overview_imported_frab" % _kind] = (FRAB, 0, FRAB_NOW, _kind, "overview")
 # the long venue name an issue saw cut as "Accueil Pa..." on the pHAT header: two smaller lines now
 IMPORTED_CASES["inky_phat_212x104_long_venue_header_imported_ical"] = (ICAL, 0, ICAL_NOW,
                                                                        "inky_phat_212x104", "now_next")
@@ -316,14 +316,14 @@ def test_app_device_renders_at_the_screen_size(tmp_path):
         def show(self, img):
             shots.append(img)
 
-    for layout_name in ("now_next", "all_venues"):
+    for layout_name in ("now_next", "overview"):
         cfg = config.validate({"festival_id": demofest.FESTIVAL_ID, "display": "inky_phat_212x104",
                                "trust_anyone": True, "layout": layout_name})
         dev = app.Device(cfg, store, Panel(), clock=lambda: demofest.DAY_START + 3600)
         assert dev.render().size == (250, 122)
     board = display.render_schedule_image(dev.controller.schedule, 0, demofest.DAY_START + 3600,
                                           "inky_phat_212x104", status=dev.status, size=(250, 122),
-                                          view="all_venues")
+                                          view="overview")
     assert shots[-1].tobytes() == board.tobytes()
 
 
@@ -411,8 +411,8 @@ def _cap_mm(kind, px_mm):
     info = display.SCREENS[kind]
     face = display.face_for(info["width"], info["height"])
     assert face is default_face()
-    m = layout.Metrics(info["width"], info["height"], face)
-    left, top, right, bottom = face.font(m.ts).getbbox("H")
+    m = frame_parts.Metrics(info["width"], info["height"], face)
+    left, top, right, bottom = face.font(m.title_scale).getbbox("H")
     return (bottom - top) * px_mm
 
 
@@ -437,7 +437,7 @@ def test_board_pages_when_venues_do_not_fit():
     s = FakeSchedule({"name": "Big", "utc_offset": 0}, venues, events)
     pages = []
     for page in range(12):
-        img = display.render_schedule_image(s, 0, DAY + 60, "inky_what_400x300", view="all_venues", page=page)
+        img = display.render_schedule_image(s, 0, DAY + 60, "inky_what_400x300", view="overview", page=page)
         pages.append(img.tobytes())
     n = len(set(pages))
     assert n == 9 and pages[9] == pages[0]   # 8 venues a page, and the pages wrap round

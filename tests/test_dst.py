@@ -22,7 +22,7 @@ SEED = b"\x61" * 32
 # (zone, local date of the festival's first day): each three-day festival crosses a change
 FESTIVALS = [("Europe/Berlin", (2026, 3, 27)), ("Europe/Berlin", (2026, 10, 23)),
              ("America/New_York", (2026, 3, 6)), ("America/New_York", (2026, 10, 30))]
-PANELS = ["ssd1306_128x64", "inky_what_red", "all_venues"]
+PANELS = ["ssd1306_128x64", "inky_what_red", "overview"]
 
 
 def local(zone, epoch):
@@ -79,13 +79,13 @@ def test_every_panel_shows_local_time_across_the_change(zone_name, day, panel):
     bodies, starts = festival(zone_name, day)
     store, log = store_of(bodies)
     cfg = {"festival_id": "dst", "organiser_keys": [public_key(SEED)],
-           "display": "ssd1306_128x64" if panel == "all_venues" else panel}
-    if panel == "all_venues":
-        cfg["layout"] = "all_venues"
+           "display": "ssd1306_128x64" if panel == "overview" else panel}
+    if panel == "overview":
+        cfg["layout"] = "overview"
     ctl = Controller(cfg, store, clock=lambda: 0)
     for now, what in moments(starts):
         v = ctl.view(now)
-        if panel == "all_venues":
+        if panel == "overview":
             v = v["venues"][0]
         if not v.get("absolute"):
             assert v["clock"] == local(zone_name, now)

@@ -55,7 +55,7 @@ def same(a, b):
 
 
 @pytest.mark.parametrize("kind", LARGE)
-@pytest.mark.parametrize("layout_name", ("now_next", "all_venues"))
+@pytest.mark.parametrize("layout_name", ("now_next", "overview"))
 def test_a_newline_in_a_venue_name_draws_through_the_app(kind, layout_name):
     """The finding: "Main\\nStage" crash-looped HDMI, wHAT and Impression screens (raqm_layout)."""
     hostile = device_frame("Main\nStage", kind, layout_name)

@@ -8,7 +8,7 @@ import pytest
 
 from fakesched import DAY, OFFSET, FakeEvent, FakeSchedule, FakeVenue, changed_schedule, demo_schedule
 from mpy import FIRMWARE, HERE, harness_ready, run_micropython
-from pandascreen.core import font, layout, overview
+from pandascreen.core import font, frame_parts, layout, overview
 
 
 class VLSBCanvas:
@@ -349,7 +349,7 @@ def test_core_modules_compile_with_mpy_cross(tmp_path):
         assert out.stat().st_size > 0
 
 
-# -- friction fixes and the all-venues board ---------------------------------------------------
+# -- friction fixes and the overview ----------------------------------------------------------
 
 def test_one_time_left_format():
     assert [layout.span(m) for m in (1, 59, 60, 105, 125)] == ["1m", "59m", "1h", "1h 45m", "2h 5m"]
@@ -375,7 +375,7 @@ def test_long_venue_name_fits_the_inky_header():
     view = layout.build_view(s, 0, DAY + 60)
     c = StrictCanvas(212, 104, (0, 1, 2))
     layout.draw_view(c, 212, 104, view, "tricolor")
-    m = layout.Metrics(212, 104)
+    m = frame_parts.Metrics(212, 104)
     probe = StrictCanvas(212, 104, (0, 1))
     font.draw_text(probe, m.pad, (m.header_h - font.CELL_H) // 2, "Accueil Bambouseraie", 1, 1)
     assert all(c.px.get(p) == 0 for p in probe.px)      # whole, light on the dark header
@@ -387,38 +387,38 @@ def test_long_venue_name_fits_the_inky_header():
 
 def _boards():
     s = demo_schedule()
-    yield overview.build_board(s, DAY + 25 * 60, "synced 14:20")
-    yield overview.build_board(s, DAY + 10 * 3600, "")
-    yield overview.build_board(FakeSchedule(), DAY, "offline")
+    yield overview.build_overview(s, DAY + 25 * 60, "synced 14:20")
+    yield overview.build_overview(s, DAY + 10 * 3600, "")
+    yield overview.build_overview(FakeSchedule(), DAY, "offline")
     many = FakeSchedule({"name": "An Extraordinarily Long Festival Name That Never Ends"},
                         [FakeVenue("v%d" % i, "Venue With A Really Long Name %d" % i, i) for i in range(40)],
                         [FakeEvent("e%d" % i, "v%d" % i, "W" * 90, DAY, DAY + 60, ["S"]) for i in range(40)])
     for page in (0, 1, 7):
-        yield overview.build_board(many, DAY + 30, "x" * 300, page)
+        yield overview.build_overview(many, DAY + 30, "x" * 300, page)
 
 
-def test_build_board_is_build_view_per_venue():
+def test_build_overview_is_build_view_per_venue():
     s = demo_schedule()
-    b = overview.build_board(s, DAY + 25 * 60, "ok", 3)
+    b = overview.build_overview(s, DAY + 25 * 60, "ok", 3)
     assert (b["festival"], b["clock"], b["status"], b["page"], b["message"]) == ("Pandafest 2026", "14:25", "ok", 3, "")
     assert b["venues"] == [layout.build_view(s, i, DAY + 25 * 60, "ok") for i in range(3)]
-    assert overview.build_board(FakeSchedule(), DAY)["message"] == layout.NO_SCHEDULE
+    assert overview.build_overview(FakeSchedule(), DAY)["message"] == layout.NO_SCHEDULE
 
 
 @pytest.mark.parametrize("width,height,palette", SIZES)
-def test_draw_board_stays_inside_and_uses_palette(width, height, palette):
+def test_draw_overview_stays_inside_and_uses_palette(width, height, palette):
     colors = (0, 1, 2) if palette == "tricolor" else (0, 1)
     for board in _boards():
         c = StrictCanvas(width, height, colors)
-        overview.draw_board(c, width, height, board, palette)
+        overview.draw_overview(c, width, height, board, palette)
         assert c.px[(0, 0)] == 1
         assert sum(1 for v in c.px.values() if v) > 50
 
 
-def test_board_shows_every_venue_at_a_glance_when_it_can():
-    board = overview.build_board(demo_schedule(), DAY + 25 * 60)
+def test_overview_shows_every_venue_at_a_glance_when_it_can():
+    board = overview.build_overview(demo_schedule(), DAY + 25 * 60)
     c = VLSBCanvas(400, 300)
-    overview.draw_board(c, 400, 300, board, "mono")
-    m = layout.Metrics(400, 300)
-    plan = overview._board_plan(m, board["venues"], m.inner, 300 - m.header_h - m.gap - m.footer_h - 1)
+    overview.draw_overview(c, 400, 300, board, "mono")
+    m = frame_parts.Metrics(400, 300)
+    plan = overview._plan(m, board["venues"], m.inner, 300 - m.header_h - m.gap - m.footer_h - 1)
     assert len(plan[5]) == 1 and plan[0] >= 2           # one page, text at scale 2 or more

@@ -18,7 +18,7 @@ REGEN = os.environ.get("PANDASCREEN_REGEN_GOLDEN") == "1"
 
 
 def _board():
-    return overview.build_board(demo_schedule(), T, "synced 14:20", 0, False)
+    return overview.build_overview(demo_schedule(), T, "synced 14:20", 0, False)
 
 
 def _view():
@@ -40,7 +40,7 @@ def test_a_large_screen_draws_the_code_module_for_module_dark_on_light(kind):
             py = top + (page_qr.QUIET + r) * module + module // 2
             assert (sum(img.getpixel((px, py))) < 150) == bool(on), (kind, r, c)
     # the layout is drawn narrower, not under the code
-    narrow = display.render_board_image(_board(), kind, (w - strip, h)).convert("RGB")
+    narrow = display.render_overview_image(_board(), kind, (w - strip, h)).convert("RGB")
     assert img.crop((0, 0, w - strip, h)).tobytes() == narrow.tobytes()
 
 

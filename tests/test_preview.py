@@ -68,10 +68,13 @@ def test_default_scale_enlarges_small_screens(store, tmp_path, capsys):
     assert preview.default_scale(212) == 2 and preview.default_scale(400) == 1 and preview.default_scale(1280) == 1
 
 
-def test_all_venues_is_a_grid(store, tmp_path):
+@pytest.mark.parametrize("flag", ["--each-venue", "--all-venues"])
+def test_each_venue_is_a_grid(store, tmp_path, flag):
+    """``--each-venue`` (``--all-venues``, its name in older READMEs, still works) lays every
+    venue's own screen out side by side."""
     out = str(tmp_path / "all.png")
     assert main(["preview", "--board", "pi-4-inky-phat", "--store", store, "--at", "2026-07-18T15:20+02:00",
-                 "--all-venues", "--scale", "2", "-o", out]) == 0
+                 flag, "--scale", "2", "-o", out]) == 0
     img = Image.open(out)
     # 3 venues of 212x104: two columns, two rows (near 4:3), not a 212x316 strip
     assert img.size == ((212 * 2 + 2) * 2, (104 * 2 + 2) * 2)
@@ -82,16 +85,18 @@ def test_all_venues_is_a_grid(store, tmp_path):
     assert preview.grid_columns(72, 212, 104) == 7 and preview.grid_columns(1, 212, 104) == 1
 
 
-def test_all_venues_board_layout(store, tmp_path, capsys):
+@pytest.mark.parametrize("name", ["overview", "all_venues"])
+def test_overview_layout(store, tmp_path, capsys, name):
+    """``--layout overview`` (``all_venues``, its name in older READMEs and configs, is the same)."""
     out = str(tmp_path / "board.png")
     assert main(["preview", "--board", "pi-4-inky-phat", "--store", store, "--at", "2026-07-18T15:20+02:00",
-                 "--layout", "all_venues", "--scale", "1", "-o", out]) == 0
-    assert "all-venues board" in capsys.readouterr().out
+                 "--layout", name, "--scale", "1", "-o", out]) == 0
+    assert "the overview" in capsys.readouterr().out
     s = Schedule()
     from pandascreen.core import schema
     for i, body in enumerate(demofest.bodies()):
         s.apply(schema.parse_body(body), i, bytes([i]))
-    assert same(Image.open(out), render_schedule_image(s, 0, AT, "inky_phat_212x104", view="all_venues"))
+    assert same(Image.open(out), render_schedule_image(s, 0, AT, "inky_phat_212x104", view="overview"))
 
 
 def test_gif(store, tmp_path, capsys):
@@ -151,8 +156,8 @@ def test_bad_input(store, tmp_path, capsys):
                  "-o", str(tmp_path / "a.gif")], "--step 30 has no unit: write 30m for minutes or 30s"),
         (base + ["--at", "2026-07-18T15:20", "--until", "2026-07-18T18:50", "--step", "30s",
                  "-o", str(tmp_path / "a.gif")], "is 421 frames; at most 300"),
-        (base + ["--at", "2026-07-18T15:20", "--all-venues", "--layout", "all_venues",
-                 "-o", str(tmp_path / "a.png")], "drop --all-venues"),
+        (base + ["--at", "2026-07-18T15:20", "--each-venue", "--layout", "overview",
+                 "-o", str(tmp_path / "a.png")], "drop --each-venue"),
         (base + ["--at", "2026-07-18T15:20", "--until", "2026-07-18T16:00", "--step", "soon",
                  "-o", str(tmp_path / "a.gif")], "--step"),
         (["preview", "--board", "pi-zero-2w-ssd1306", "--store", str(tmp_path / "none.db"), "--at",
@@ -178,3 +183,12 @@ def test_several_festival_logs_are_listed(tmp_path, capsys):
                  "-o", str(tmp_path / "x.png")]) == 2
     err = capsys.readouterr().err
     assert "holds 2 festival logs; pass --festival-id with one of: fest-a (Fest A), fest-b (Fest B)" in err
+
+
+def test_help_names_the_overview_and_each_venue_once(capsys):
+    """The help shows one name for each: ``--layout {now_next,overview}`` and ``--each-venue``;
+    the old names are accepted but not offered."""
+    assert main(["preview", "--help"]) == 0
+    text = capsys.readouterr().out
+    assert "{now_next,overview}" in text and "--each-venue" in text
+    assert "all-venues" not in text and "all_venues" not in text

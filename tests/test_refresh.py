@@ -88,12 +88,12 @@ def test_controller_redraws_an_inky_at_event_boundaries_only():
     assert len(drawn_oled) >= 3 * 60  # every minute, as before
 
 
-def test_an_inky_all_venues_board_refreshes_when_any_venue_changes_and_never_counts_down():
-    """The board (core/overview.py) on a full-refresh panel: absolute times, and a boundary at ANY
+def test_an_inky_overview_refreshes_when_any_venue_changes_and_never_counts_down():
+    """The overview (core/overview.py) on a full-refresh panel: absolute times, and a boundary at ANY
     venue is a new picture (its content key once came from venue 0 alone, so the Inky kept showing
     a finished talk elsewhere, with a stale countdown)."""
     ctl, drawn = _controller("inky_what_400x300")
-    ctl.cfg["layout"] = "all_venues"
+    ctl.cfg["layout"] = "overview"
     boundaries = sorted(set(t for v in ctl.schedule.venues() for e in ctl.schedule._events if e.venue == v.id
                       for t in (e.start, e.end)))
     for t in range(DAY, DAY + 3 * 3600, 30):
@@ -159,10 +159,10 @@ def test_field_bench_reports_burn_in_before_and_after():
     assert "burn-in" in field.report(r)
 
 
-def test_a_board_screen_reports_that_it_shows_every_venue():
+def test_an_overview_screen_reports_that_it_shows_every_venue():
     from pandascreen.node import fleet_report
     ctl, _ = _controller("inky_what_400x300")
-    ctl.cfg["layout"] = "all_venues"
+    ctl.cfg["layout"] = "overview"
     ctl.store.heights = lambda log_id: {}
     fields = fleet_report.status_fields(ctl, DAY + 600, DAY, temp_path="/nonexistent")
     assert fields["shows"] == "all 3 venues (page 1)"
@@ -179,7 +179,7 @@ def test_the_first_frame_with_the_program_is_not_held_back_on_any_panel(monkeypa
     now = demofest.DAY_START + 600
     monkeypatch.setitem(screens.SCREENS, "epd_mono_212x104", (212, 104, "mono", PARTIAL, "inky", "", "spi"))
     for display in ("inky_what_400x300", "epd_mono_212x104", "ssd1306_128x64"):
-        for extra in ({}, {"layout": "all_venues"}):
+        for extra in ({}, {"layout": "overview"}):
             store = MemoryStore()
             drawn = []
             cfg = dict({"festival_id": demofest.FESTIVAL_ID, "organiser_keys": [public_key(seed)],

@@ -36,9 +36,9 @@ def test_every_entry_is_complete(kind):
 
 @pytest.mark.parametrize("kind", sorted(screens.SCREENS))
 def test_every_kind_has_golden_images(kind):
-    """tests/test_display.py draws every kind (now/next and the all-venues board of an imported
+    """tests/test_display.py draws every kind (now/next and the overview of an imported
     schedule) against these; a new kind's are made with PANDASCREEN_REGEN_GOLDEN=1."""
-    for view in ("now_next", "all_venues"):
+    for view in ("now_next", "overview"):
         path = os.path.join(GOLDEN, "%s_%s_imported_frab.png" % (kind, view))
         assert os.path.exists(path), "%s has no golden image %s" % (kind, os.path.basename(path))
 

@@ -5,11 +5,13 @@ run -- and the schedule from a store (``--store festival.db``) or straight from 
 (``--schedule``, parsed by ``pandascreen_host.importers.load``).
 
 Small screens are enlarged by default (``--scale``: 128 px wide comes out 4x) so the picture is
-readable on a laptop; ``--all-venues`` lays every venue's screen out as a grid; ``--layout
-all_venues`` shows the all-venues board a large screen can hang instead of now/next.  A GIF's
-``--step`` needs its unit (``30m``, ``90s``): a bare ``30`` is refused rather than guessed.
+readable on a laptop; ``--each-venue`` lays every venue's own now/next screen out side by side;
+``--layout overview`` shows the overview (core/overview.py: every venue at once, on one screen)
+that a large screen can hang instead of now/next.  A GIF's ``--step`` needs its unit (``30m``,
+``90s``): a bare ``30`` is refused rather than guessed.
 """
 
+import argparse
 import math
 
 import datetime
@@ -239,9 +241,37 @@ def _save_atomic(save, path):
             os.unlink(tmp)
 
 
-def run(args, out=None, err=None):
-    out = out if out is not None else sys.stdout
-    err = err if err is not None else sys.stderr
+def add_arguments(p):
+    """The ``preview`` command's options (cli.py makes the subparser)."""
+    from pandascreen.core import config
+    p.add_argument("--board", required=True, help="board name (decides the screen)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--store", metavar="PATH", help="SQLite store (festival.db) to read the schedule from")
+    src.add_argument("--schedule", metavar="FILE", help="schedule file (frab XML/JSON, pretalx, iCal, CSV)")
+    p.add_argument("--festival-id", help="festival in --store (needed when it holds several)")
+    p.add_argument("--at", required=True, metavar="ISO_TIME",
+                   help="moment to show, e.g. 2026-07-18T14:00+02:00 (no offset: festival time)")
+    v = p.add_mutually_exclusive_group()
+    v.add_argument("--venue", default="0", metavar="N",
+                   help="venue number (0 = first, as the buttons count) or venue id/name")
+    v.add_argument("--each-venue", action="store_true", help="every venue's own screen, side by side")
+    # the name this option had before the overview took "all venues": kept for scripts, not shown
+    v.add_argument("--all-venues", dest="each_venue", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--layout", choices=config.LAYOUTS, default=config.NOW_NEXT,
+                   type=lambda name: config.LAYOUT_ALIASES.get(name, name),
+                   help="what the screen shows: one venue's now/next, or the overview (every venue at once; "
+                        "large screens)")
+    p.add_argument("--gif", action="store_true", help="animate from --at to --until in --step steps")
+    p.add_argument("--step", default="15m", help="GIF time step with its unit: 15m, 1h, 90s (default 15m)")
+    p.add_argument("--until", metavar="ISO_TIME", help="GIF end time")
+    p.add_argument("--frame-ms", type=int, default=600, help="GIF milliseconds per frame (default 600)")
+    p.add_argument("--scale", type=int, default=None,
+                   help="enlarge pixels N times (default: small screens to about 512 px wide, 1 for large)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="output .png or .gif")
+
+
+def _output_options(args):
+    """(gif, scale, frame_ms) from the output options, refusing combinations that make no sense."""
     output = args.output
     ext = os.path.splitext(output)[1].lower()
     if ext not in (".png", ".gif"):
@@ -256,15 +286,34 @@ def run(args, out=None, err=None):
     scale = getattr(args, "scale", None)
     if scale is not None and not 1 <= scale <= 16:
         raise UserError("--scale must be between 1 and 16")
-    view = getattr(args, "layout", None) or "now_next"
     frame_ms = getattr(args, "frame_ms", 600) or 600
     if frame_ms < 20:
         raise UserError("--frame-ms must be at least 20")
+    return gif, scale, frame_ms
 
+
+def _save(frames, output, gif, frame_ms):
+    if gif:
+        def save(path):
+            frames[0].save(path, format="GIF", save_all=True, append_images=frames[1:],
+                           duration=frame_ms, loop=0)
+    else:
+        def save(path):
+            frames[0].save(path, format="PNG")
+    _save_atomic(save, output)
+
+
+def run(args, out=None, err=None):
+    from pandascreen.core import config
+    out = out if out is not None else sys.stdout
+    err = err if err is not None else sys.stderr
+    gif, scale, frame_ms = _output_options(args)
+    view = getattr(args, "layout", None) or config.NOW_NEXT
+    each_venue = bool(getattr(args, "each_venue", False))
     board = boardsmod.load_board(args.board)
     kind = board["screen"]["kind"]
-    if view == "all_venues" and getattr(args, "all_venues", False):
-        raise UserError("--layout all_venues already shows every venue; drop --all-venues")
+    if view == config.OVERVIEW and each_venue:
+        raise UserError("--layout overview already shows every venue; drop --each-venue")
     render = _renderer()
     if getattr(args, "store", None):
         schedule = load_schedule_store(args.store, getattr(args, "festival_id", None))
@@ -275,16 +324,13 @@ def run(args, out=None, err=None):
         raise UserError("the schedule has no venues to show")
     tz = festival_tz(schedule)
     start = parse_time(args.at, tz)
-    if getattr(args, "all_venues", False):
+    if each_venue:
         indices = list(range(len(venues)))
-    elif view == "all_venues":
-        indices = [0]
     else:
-        indices = [resolve_venue(getattr(args, "venue", "0"), venues)]
+        indices = [0 if view == config.OVERVIEW else resolve_venue(getattr(args, "venue", "0"), venues)]
     times = frame_times(start, parse_time(args.until, tz, "--until"), parse_step(args.step)) if gif else [start]
     if scale is None:
         scale = default_scale(render(schedule, indices[0], start, kind, view=view).width)
-
     frames = []
     prog = Progress("rendering", len(times), unit="frames", stream=err) if gif else None
     for n, t in enumerate(times):
@@ -293,26 +339,17 @@ def run(args, out=None, err=None):
             prog.update(n + 1)
     if prog:
         prog.done()
-
-    if gif:
-        def save(path):
-            frames[0].save(path, format="GIF", save_all=True, append_images=frames[1:],
-                           duration=frame_ms, loop=0)
-    else:
-        def save(path):
-            frames[0].save(path, format="PNG")
-    _save_atomic(save, output)
-
+    _save(frames, args.output, gif, frame_ms)
     when = datetime.datetime.fromtimestamp(start, tz).strftime("%Y-%m-%d %H:%M %z")
-    if view == "all_venues":
-        which = "the all-venues board"
+    if view == config.OVERVIEW:
+        which = "the overview"
     else:
         which = "all %d venues" % len(venues) if len(indices) > 1 else "venue %d (%s)" % (
             indices[0], venues[indices[0]].name)
     w, h = frames[0].size
     if gif:
         out.write("wrote %s: %d frames, %dx%d (%dx), %s, from %s every %s\n"
-                  % (output, len(frames), w, h, scale, which, when, _span(parse_step(args.step))))
+                  % (args.output, len(frames), w, h, scale, which, when, _span(parse_step(args.step))))
     else:
-        out.write("wrote %s: %dx%d (%dx), %s at %s\n" % (output, w, h, scale, which, when))
+        out.write("wrote %s: %dx%d (%dx), %s at %s\n" % (args.output, w, h, scale, which, when))
     return 0

@@ -4,8 +4,8 @@ The festival group (core/auth.py) is named here: ``organisers`` are its Manage m
 first key is the group's id), ``festival_mode`` is "curated" (an imported program: every Write
 member writes anything) or "self-organised" (members invite members, venue stewards),
 ``venues`` the venue ids this screen follows (null: all).  ``layout`` is "now_next" (one venue,
-the buttons flip venues) or "all_venues" (the whole program at a glance; the buttons turn
-pages).  A config without organisers is refused unless it says ``"trust_anyone": true`` -- a
+the buttons flip venues) or "overview" (the whole program at a glance, core/overview.py; the
+buttons turn pages).  A config without organisers is refused unless it says ``"trust_anyone": true`` -- a
 demo in which anyone on the network can change the screen; never a silent default.
 
 Example::
@@ -32,7 +32,11 @@ from pandascreen.core import screens
 
 # the screen kinds a device may name: the keys of core/screens.py's one table
 DISPLAYS = tuple(screens.kinds())
-LAYOUTS = ("now_next", "all_venues")
+NOW_NEXT = "now_next"
+OVERVIEW = "overview"
+LAYOUTS = (NOW_NEXT, OVERVIEW)
+# configs already on screens name the overview "all_venues": read as OVERVIEW, never written
+LAYOUT_ALIASES = {"all_venues": OVERVIEW}
 
 DEFAULTS = {
     "organisers": [],
@@ -66,6 +70,8 @@ def parse_peer(text):
 
 
 def validate(cfg):
+    """``cfg`` with the defaults filled in, checked key by key; raises ConfigError naming the first
+    key that is wrong.  Adds ``organiser_keys`` and ``peer_addrs`` (parsed)."""
     if not isinstance(cfg, dict):
         raise ConfigError("config must be a JSON object")
     out = {}
@@ -77,6 +83,48 @@ def validate(cfg):
     fid = out.get("festival_id")
     if not isinstance(fid, str) or not fid:
         raise ConfigError("config needs \"festival_id\" (the festival to follow)")
+    _check_group(out)
+    venues = out["venues"]
+    if venues is not None and (not isinstance(venues, list)
+                               or not all(isinstance(v, str) and v for v in venues)):
+        raise ConfigError("venues must be a list of venue ids (or null for all venues)")
+    out["peer_addrs"] = [parse_peer(p) for p in out["peers"]]
+    if screens.info(out["display"]) is None:
+        raise ConfigError("unknown display %r (known: %s)" % (out["display"], ", ".join(screens.kinds())))
+    if out.get("language") is not None and not (isinstance(out["language"], str) and out["language"]):
+        raise ConfigError("language must be a language code such as \"de\" or \"en_US\" (or null: the festival's)")
+    if out.get("home_venue") is not None and not (isinstance(out["home_venue"], str) and out["home_venue"]):
+        raise ConfigError("home_venue must be a venue id (the venue this screen returns to)")
+    if "home_after" in out and (not _whole(out["home_after"]) or out["home_after"] < 0):
+        raise ConfigError("home_after must be a whole number of seconds >= 0")
+    url = out.get("program_page_url")
+    if url is not None and not (isinstance(url, str) and (url.startswith("http://") or url.startswith("https://"))):
+        raise ConfigError("program_page_url must be the page's address as phones reach it, e.g. "
+                          "http://screen-1.local:8027/")
+    if isinstance(out.get("layout"), str):
+        out["layout"] = LAYOUT_ALIASES.get(out["layout"], out["layout"])
+    if out.get("layout", NOW_NEXT) not in LAYOUTS:
+        raise ConfigError("unknown layout %r (known: %s)" % (out.get("layout"), ", ".join(LAYOUTS)))
+    ntp = out.get("ntp")
+    if ntp is not None and (not isinstance(ntp, list) or not all(isinstance(h, str) and h for h in ntp)):
+        raise ConfigError("ntp must be a list of time server host names")
+    _check_ports(out)
+    for name in out["buttons"]:
+        pin = out["buttons"][name]
+        if name not in ("next", "prev"):
+            raise ConfigError("unknown button %r (known: next, prev)" % (name,))
+        if not _whole(pin) or pin < 0:
+            raise ConfigError("button %s pin must be a GPIO number" % name)
+    return out
+
+
+def _whole(v):
+    # an int that is not a bool (JSON true would pass isinstance(v, int))
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _check_group(out):
+    """The festival group: organiser keys (parsed into ``organiser_keys``), trust_anyone, mode."""
     keys = []
     for pk in out["organisers"]:
         try:
@@ -97,50 +145,23 @@ def validate(cfg):
     if out["festival_mode"] not in ("curated", "self-organised"):
         raise ConfigError("festival_mode must be \"curated\" or \"self-organised\", not %r"
                           % (out["festival_mode"],))
-    venues = out["venues"]
-    if venues is not None and (not isinstance(venues, list)
-                               or not all(isinstance(v, str) and v for v in venues)):
-        raise ConfigError("venues must be a list of venue ids (or null for all venues)")
-    out["peer_addrs"] = [parse_peer(p) for p in out["peers"]]
-    if screens.info(out["display"]) is None:
-        raise ConfigError("unknown display %r (known: %s)" % (out["display"], ", ".join(screens.kinds())))
-    if out.get("language") is not None and not (isinstance(out["language"], str) and out["language"]):
-        raise ConfigError("language must be a language code such as \"de\" or \"en_US\" (or null: the festival's)")
-    if out.get("home_venue") is not None and not (isinstance(out["home_venue"], str) and out["home_venue"]):
-        raise ConfigError("home_venue must be a venue id (the venue this screen returns to)")
-    if "home_after" in out and (not isinstance(out["home_after"], int) or isinstance(out["home_after"], bool)
-                                or out["home_after"] < 0):
-        raise ConfigError("home_after must be a whole number of seconds >= 0")
+
+
+def _check_ports(out):
+    """Ports and intervals: whole numbers in range, and a Pi's two TCP ports apart."""
     port = out.get("program_page_port", 0)
-    if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
+    if not _whole(port) or not 0 <= port <= 65535:
         raise ConfigError("program_page_port must be a port number (0 turns the phones' program page off)")
-    url = out.get("program_page_url")
-    if url is not None and not (isinstance(url, str) and (url.startswith("http://") or url.startswith("https://"))):
-        raise ConfigError("program_page_url must be the page's address as phones reach it, e.g. "
-                          "http://screen-1.local:8027/")
-    if out.get("layout", "now_next") not in LAYOUTS:
-        raise ConfigError("unknown layout %r (known: %s)" % (out.get("layout"), ", ".join(LAYOUTS)))
-    ntp = out.get("ntp")
-    if ntp is not None and (not isinstance(ntp, list) or not all(isinstance(h, str) and h for h in ntp)):
-        raise ConfigError("ntp must be a list of time server host names")
     for k in ("listen_port", "sync_interval", "render_interval"):
         v = out[k]
-        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+        if not _whole(v) or v < 0:
             raise ConfigError("%s must be a whole number >= 0" % k)
     if out["listen_port"] > 65535:
         raise ConfigError("listen_port must be at most 65535")
-    if "feed_port" in out and (not isinstance(out["feed_port"], int) or isinstance(out["feed_port"], bool)
-                               or not 0 <= out["feed_port"] <= 65535):  # a Pi's feed for satellites; 0: none
-        raise ConfigError("feed_port must be a port number from 0 (no feed) to 65535")
+    if "feed_port" in out and (not _whole(out["feed_port"]) or not 0 <= out["feed_port"] <= 65535):
+        raise ConfigError("feed_port must be a port number from 0 (no feed) to 65535")  # a Pi's feed; 0: none
     if out.get("feed_port") and out["feed_port"] == out["listen_port"]:  # both TCP on a Pi
         raise ConfigError("feed_port and listen_port must differ (both are TCP ports on a Pi screen)")
-    for name in out["buttons"]:
-        pin = out["buttons"][name]
-        if name not in ("next", "prev"):
-            raise ConfigError("unknown button %r (known: next, prev)" % (name,))
-        if not isinstance(pin, int) or isinstance(pin, bool) or pin < 0:
-            raise ConfigError("button %s pin must be a GPIO number" % name)
-    return out
 
 
 def load(path):

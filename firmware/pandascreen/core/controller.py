@@ -1,18 +1,20 @@
-"""The one screen controller, shared by the Raspberry Pi app and the MicroPython board.
+"""The one screen controller of a full peer: the Pi app, the demo and the field test run it.
 
-Both devices do the same thing: follow one festival's log, keep its schedule up to date, flip
-venues on button presses, sync with peers now and then, and redraw when the picture changes.
-Doing that once here keeps them from drifting apart (they had: "synced HH:MM" in UTC on one,
-"synced" on the other, a clock guard on only one).  What differs is injected:
+It follows one festival's log, keeps its schedule up to date, flips venues on button presses,
+syncs with peers now and then, and redraws when the picture changes.  A MicroPython satellite
+does not run it (board/board.py ``Satellite`` is its own small loop: it holds no store and no
+``Schedule``, only a signed feed; docs/ARCHITECTURE.md says why); the status words, the clock
+rule (core/screen.py) and the drawing (core/layout.py) are shared.  What differs between the
+places that run it is injected:
 
-* ``transport(peer)`` syncs the store with one peer and raises on failure (TCP on the board,
-  the Pi's transport on the Pi); ``peers()`` lists whom to ask (default: the config's peers);
+* ``transport(peer)`` syncs the store with one peer and raises on failure (iroh, or plain TCP on
+  a Pi without iroh); ``peers()`` lists whom to ask (default: the config's peers);
   ``found()`` names the peers in live sessions found by other means (mDNS on the Pi): they count
   as heard, so the footer never says "no peers" while a screen is live;
-* ``render(view)`` draws a ``layout.build_view`` dict (framebuf on the board, PIL/luma on the Pi);
+* ``render(view)`` draws a ``layout.build_view`` dict (PIL/luma on the Pi, a PNG when emulated);
 * ``load_time()`` / ``save_time(t)`` persist the last time known to be good (``TimeFile``);
-* ``translate(view, lang)`` puts a view in the festival's language (node/i18n.py on the Pi, whose
-  words stay there: a board shows English);
+* ``translate(view, lang)`` puts a view in the festival's language (node/i18n.py, whose words
+  stay on the Pi: a satellite shows English);
 * locking: ``step(lock=...)`` never holds the lock while talking to peers, so a button press on
   the Pi is drawn at once even while a slow sync runs.
 
@@ -26,7 +28,7 @@ that cannot vouch for it says "clock not set" and shows "--:--" instead of claim
 
 import time
 
-from pandascreen.core import auth, layout, operation, refresh
+from pandascreen.core import auth, config, layout, operation, refresh
 
 # the clock rule and status names live in core/screen.py (shared with the satellite board)
 from pandascreen.core.screen import (  # noqa: F401 (re-exported)
@@ -181,8 +183,9 @@ class Controller:
         self._flipped_at = self.clock()
         self.overview = False
 
-    def show_all(self):
-        """A long press: show every venue at once (``overview.build_board``) until ``go_home``."""
+    def show_overview(self):
+        """A long press: show the overview (every venue at once, ``overview.build_overview``) until
+        ``go_home``."""
         self.overview = True
         self._flipped_at = self.clock()
 
@@ -301,8 +304,8 @@ class Controller:
 
     # -- frames -----------------------------------------------------------------------------
     def view(self, now):
-        """What the screen shows at ``now``: ``layout.build_view`` or the all-venues board (config
-        ``"layout": "all_venues"``, or a long press: ``overview.build_board``), built at the time the
+        """What the screen shows at ``now``: ``layout.build_view`` or the overview (config
+        ``"layout": "overview"``, or a long press: ``overview.build_overview``), built at the time the
         clock rule chooses; a time the screen cannot vouch for is not shown ("--:--", "clock not set")."""
         status = self.status(now=now)
         now, trusted = self.screen_time(int(now))
@@ -310,9 +313,9 @@ class Controller:
         absolute = self.refresh_policy.absolute_times or not trusted
         if not trusted:
             status = CLOCK_NOT_SET
-        if (self.overview or self.cfg.get("layout") == "all_venues") and self.schedule.venues():
+        if (self.overview or self.cfg.get("layout") == config.OVERVIEW) and self.schedule.venues():
             from pandascreen.core import overview  # the Pi's large screens and long press only
-            v = overview.build_board(self.schedule, now, status, self.venue_index, absolute)
+            v = overview.build_overview(self.schedule, now, status, self.venue_index, absolute)
         else:
             v = layout.build_view(self.schedule, self.venue_index, now, status, absolute)
         if not trusted and not self.refresh_policy.absolute_times:

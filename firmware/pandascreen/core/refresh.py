@@ -48,7 +48,7 @@ KEY_FIELDS = event_fields("key")  # the event fields whose change redraws (core/
 
 def content_key(view):
     """What the picture shows, minus what ticks (clock, progress, countdowns): two views with the
-    same key look the same on a panel showing absolute times.  An all-venues board (core/overview.py,
+    same key look the same on a panel showing absolute times.  An overview (core/overview.py,
     it has "venues") changes when any of its venues does."""
     venues = view.get("venues")
     if venues is not None:

@@ -205,7 +205,7 @@ class Device:
     def show_all(self):
         """Long press (gpiozero thread): every venue at once, until the screen returns home."""
         with self._lock:
-            self.controller.show_all()
+            self.controller.show_overview()
             self.controller.redraw(catch_up=False)
 
     def render(self):

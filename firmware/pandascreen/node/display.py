@@ -21,7 +21,7 @@ import time
 
 from PIL import Image, ImageChops, ImageDraw
 
-from pandascreen.core import font, layout, overview, refresh, screens
+from pandascreen.core import config, font, layout, overview, refresh, screens
 
 # palette -> (PIL mode, value of layout colors 0 background / 1 foreground / 2 accent,
 #             RGB of each palette index for "P" images)
@@ -45,8 +45,8 @@ SCREENS = dict((_kind, screens.info(_kind)) for _kind in screens.SCREENS)
 for _info in SCREENS.values():
     _info["mode"] = PALETTES[_info["palette"]][0]
 
-# every layout on the screen: now/next of one venue, or the whole program at a glance
-LAYOUTS = ("now_next", "all_venues")
+# every layout on the screen: now/next of one venue, or the overview (the whole program at a glance)
+LAYOUTS = config.LAYOUTS
 
 
 def screen_info(screen_kind):
@@ -143,16 +143,16 @@ def render_view_image(view, screen_kind, size=None):
     return _render_with(layout.draw_view, view, screen_kind, size)
 
 
-def render_board_image(board, screen_kind, size=None):
-    """Draw an ``overview.build_board`` dict (all venues, now/next) for ``screen_kind``."""
-    return _render_with(overview.draw_board, board, screen_kind, size)
+def render_overview_image(view, screen_kind, size=None):
+    """Draw an ``overview.build_overview`` dict (every venue's now/next) for ``screen_kind``."""
+    return _render_with(overview.draw_overview, view, screen_kind, size)
 
 
 def render(view, screen_kind, size=None, page_url=None):
-    """A ``build_view`` or ``build_board`` dict (it has "venues") as an image.  With
+    """A ``build_view`` or ``build_overview`` dict (it has "venues") as an image.  With
     ``page_url`` a large screen also shows where phones find the program page (node/page_qr.py):
     the layout is drawn narrower and the QR code stands in a strip on its right."""
-    draw = overview.draw_board if "venues" in view else layout.draw_view
+    draw = overview.draw_overview if "venues" in view else layout.draw_view
     if page_url:
         from pandascreen.node import page_qr
         w, h = _size(screen_kind, size)
@@ -198,12 +198,12 @@ def render_name_image(name, screen_kind, size=None):
 def render_schedule_image(schedule, venue_index, now, screen_kind, status="", size=None,
                           view="now_next", page=0):
     """What ``screen_kind`` shows at Unix time ``now``: now/next of venue ``venue_index``, or
-    (``view="all_venues"``) page ``page`` of the all-venues board.  A full-refresh-only panel
+    (``view="overview"``) page ``page`` of the overview.  A full-refresh-only panel
     (core/refresh.py) shows absolute times, as the screen itself does (a preview must not
     promise a ticking countdown the Inky never draws)."""
     absolute = refresh.panel_for(screen_kind) == refresh.FULL_ONLY
-    if view == "all_venues":
-        return render_board_image(overview.build_board(schedule, now, status, page, absolute), screen_kind, size)
+    if view == config.OVERVIEW:
+        return render_overview_image(overview.build_overview(schedule, now, status, page, absolute), screen_kind, size)
     return render_view_image(layout.build_view(schedule, venue_index, now, status, absolute), screen_kind, size)
 
 
