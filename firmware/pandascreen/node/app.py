@@ -5,6 +5,7 @@
 """
 
 import argparse
+import contextlib
 import json
 import os
 import sqlite3
@@ -351,13 +352,94 @@ def upgrade_refusal(folder):
     return line[0][:200]
 
 
-def main(argv=None):
+def _arguments(argv):
     ap = argparse.ArgumentParser(prog="pandascreen", description="Festival now/next screen (p2panda peer)")
     ap.add_argument("--config", required=True, help="config.json written by `pandascreen-host provision`")
     ap.add_argument("--emulate", metavar="PNG", help="write the screen to this PNG instead of hardware")
     ap.add_argument("--once", action="store_true", help="sync and render once, then exit")
     ap.add_argument("--no-serve", action="store_true", help="do not accept sync connections from peers")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
+
+
+def _open_device(args, cfg, store_path, stack):
+    """The store (a corrupt one moved aside and refilled from the last snapshot), the screen and
+    the ``Device`` around them; the store's close is left on ``stack``."""
+    from pandascreen.node import snapshot
+    store, notice = snapshot.open_store(store_path, log=_log)
+    stack.callback(store.close)
+    try:
+        screen = Screen(cfg["display"], args.emulate, cfg.get("screen"))
+    except ScreenError:
+        raise
+    except Exception as e:  # the driver's own error: luma, inky, SPI, I2C
+        raise ScreenError("cannot open the %s display: %s (try --emulate out.png)" % (cfg["display"], e))
+    device = Device(cfg, store, screen, time_file=TimeFile(store_path + ".last-time"))
+    device.controller.notice = notice
+    device.controller.warning = upgrade_refusal(os.path.dirname(store_path))
+    device.snapshot_to = store_path
+    return device
+
+
+def _start_serving(cfg, base, device, stack):
+    """Plain-TCP sync and the feed for boards (a port another program holds stops the screen in
+    one line, before iroh starts), and the program page for phones."""
+    server, feed_server = _serve_boards(cfg, device.store, base, device)
+    stack.callback(server.stop)
+    if feed_server is not None:
+        stack.callback(feed_server.stop)
+    from pandascreen.node import program_page as program_page_mod  # the program for phones
+    program_page = program_page_mod.start_for_screen(cfg, device, _log)
+    if program_page is not None:
+        stack.callback(program_page.stop)
+        device.page_url = program_page_mod.address_for_screen(cfg, program_page.port)
+
+
+def _close_fleet_store(device):
+    if device.fleet_report is not None:
+        device.fleet_report.store.close()
+
+
+def _start_network(args, cfg, base, store_path, device, stack):
+    """Pi screens speak iroh (p2panda-net 0.7, live) with peers written <node id>@host:port and
+    serve over it; a plain host:port peer is a MicroPython-style plain TCP peer.  Beside the
+    festival log they sync the fleet log (status of the screens; not for a --once run) and find
+    peers on the LAN by mDNS (configured ones stay a fallback)."""
+    serve = not args.no_serve and not args.once
+    if serve and cfg["listen_port"]:
+        _start_serving(cfg, base, device, stack)
+    stack.callback(_close_fleet_store, device)  # after the node that syncs it has stopped
+    node = _start_iroh(cfg, device.store, base, device, serve=serve, fleet_beside=None if args.once else store_path)
+    if node is None:
+        return
+    stack.callback(node.stop)
+    if not args.once:
+        from pandascreen.node.discovery import start_for_node
+        mdns = start_for_node(node, say=_log)
+        if mdns is not None:
+            stack.callback(mdns.stop)
+
+
+def _run_screen(args, cfg, device, stack):
+    """Buttons (a real screen only) and the loop, until stopped; the loop thread is woken to end."""
+    stop = threading.Event()
+    if cfg["buttons"] and not args.emulate:
+        from pandascreen.node.buttons import VenueButtons
+        buttons = VenueButtons(next_pin=cfg["buttons"].get("next"), prev_pin=cfg["buttons"].get("prev"),
+                               on_change=device.flip, on_overview=device.show_all)
+        stack.callback(buttons.close)
+    stack.callback(device.wake.set)
+    stack.callback(stop.set)
+    try:
+        device.run(stop, once=args.once)
+    except KeyboardInterrupt:
+        pass
+
+
+def main(argv=None):
+    """The screen, start to stop: each part started is stopped in reverse order (``stack``),
+    whatever ends the run; a user error is one line and exit 2, a store that went bad exit 3."""
+    from pandascreen.core.store import IngestError
+    args = _arguments(argv)
     try:
         cfg = configmod.load(args.config)
     except configmod.ConfigError as e:
@@ -365,87 +447,20 @@ def main(argv=None):
         return 2
     base = os.path.dirname(os.path.abspath(args.config))
     store_path = cfg["store"] if os.path.isabs(cfg["store"]) else os.path.join(base, cfg["store"])
-    from pandascreen.node import snapshot
-    from pandascreen.core.store import IngestError
-    try:
-        # a corrupt store is moved aside and refilled from the last snapshot
-        store, notice = snapshot.open_store(store_path, log=_log)
-    except IngestError as e:
-        print("error: %s" % e, file=sys.stderr)
-        return 2
-    try:
-        screen = Screen(cfg["display"], args.emulate, cfg.get("screen"))
-    except ScreenError as e:
-        print("error: %s" % e, file=sys.stderr)
-        store.close()
-        return 2
-    except Exception as e:
-        print("error: cannot open the %s display: %s (try --emulate out.png)" % (cfg["display"], e),
-              file=sys.stderr)
-        store.close()
-        return 2
-    device = Device(cfg, store, screen, time_file=TimeFile(store_path + ".last-time"))
-    device.controller.notice = notice
-    device.controller.warning = upgrade_refusal(os.path.dirname(store_path))
-    device.snapshot_to = store_path
-    server = feed_server = program_page = None
-    if not args.no_serve and not args.once and cfg["listen_port"]:
-        try:  # before iroh: a port another program holds stops the screen in one line
-            server, feed_server = _serve_boards(cfg, store, base, device)
-        except ListenPortError as e:
+    with contextlib.ExitStack() as stack:
+        try:
+            device = _open_device(args, cfg, store_path, stack)
+            _start_network(args, cfg, base, store_path, device, stack)
+            _run_screen(args, cfg, device, stack)
+        except (IngestError, ScreenError, ListenPortError) as e:
             print("error: %s" % e, file=sys.stderr)
-            store.close()
             return 2
-        from pandascreen.node import program_page as program_page_mod  # the program for phones
-        program_page = program_page_mod.start_for_screen(cfg, device, _log)
-        if program_page is not None:
-            device.page_url = program_page_mod.address_for_screen(cfg, program_page.port)
-    # Pi screens speak iroh (p2panda-net 0.7, live) with peers written <node id>@host:port and
-    # serve over it; a plain host:port peer is a MicroPython-style plain TCP peer.  Beside the
-    # festival log they sync the fleet log (status of the screens; not for a --once run)
-    node = _start_iroh(cfg, store, base, device, serve=not args.no_serve and not args.once,
-                       fleet_beside=None if args.once else store_path)
-    mdns = None
-    if node is not None and not args.once:  # find peers on the LAN, configured ones stay a fallback
-        from pandascreen.node.discovery import start_for_node
-        mdns = start_for_node(node, say=_log)
-    buttons = None
-    stop = threading.Event()
-    try:
-        if cfg["buttons"] and not args.emulate:
-            from pandascreen.node.buttons import VenueButtons
-            buttons = VenueButtons(next_pin=cfg["buttons"].get("next"), prev_pin=cfg["buttons"].get("prev"),
-                                   on_change=device.flip, on_overview=device.show_all)
-        device.run(stop, once=args.once)
-    except KeyboardInterrupt:
-        pass
-    except ScreenError as e:
-        print("error: %s" % e, file=sys.stderr)
-        return 2
-    except sqlite3.DatabaseError as e:
-        # a page went bad while running: one line; the restart moves the file aside and
-        # shows the snapshot (node/snapshot.py) instead of failing again
-        print("error: the store %s is damaged (%s); restart to recover from the snapshot"
-              % (store_path, e), file=sys.stderr)
-        return 3
-    finally:
-        stop.set()
-        device.wake.set()
-        if mdns is not None:
-            mdns.stop()
-        if node is not None:
-            node.stop()
-        if buttons is not None:
-            buttons.close()
-        if server is not None:
-            server.stop()
-        if feed_server is not None:
-            feed_server.stop()
-        if program_page is not None:
-            program_page.stop()
-        if device.fleet_report is not None:
-            device.fleet_report.store.close()
-        store.close()
+        except sqlite3.DatabaseError as e:
+            # a page went bad while running: one line; the restart moves the file aside and
+            # shows the snapshot (node/snapshot.py) instead of failing again
+            print("error: the store %s is damaged (%s); restart to recover from the snapshot"
+                  % (store_path, e), file=sys.stderr)
+            return 3
     return 0
 
 
