@@ -18,7 +18,7 @@ from pandascreen.core import fleet
 from pandascreen.core.controller import Controller, TimeFile
 from pandascreen.core.errors import UserError
 from pandascreen.core.util import hexlify
-from pandascreen.node import i18n, ntp_state
+from pandascreen.node import i18n, ntp_state, wakeup
 
 
 class ScreenError(UserError):
@@ -153,6 +153,7 @@ class Device:
 
     def _show(self, view):
         from pandascreen.node import display
+        self._drawn_at = self.clock()
         kind = getattr(self.screen, "kind", None) or self.cfg["display"]
         size = getattr(self.screen, "size", None)
         if self.identify_until is not None and self.clock() < self.identify_until:
@@ -199,12 +200,14 @@ class Device:
 
     def flip(self, delta):
         """Button handler (gpiozero thread): change venue and draw it now."""
+        self._flipped_at = self.clock()
         with self._lock:
             self.controller.flip(delta)
             self.controller.redraw(catch_up=False)
 
     def show_all(self):
         """Long press (gpiozero thread): every venue at once, until the screen returns home."""
+        self._flipped_at = self.clock()
         with self._lock:
             self.controller.show_all()
             self.controller.redraw(catch_up=False)
@@ -233,7 +236,11 @@ class Device:
         self._snapshot_version = version
 
     def run(self, stop, once=False):
+        """The screen's loop until ``stop`` is set; whoever sets it sets ``wake`` too (the idle
+        loop sleeps up to a minute)."""
         while not stop.is_set():
+            if self.controller.sync_due(int(self.clock())):
+                self._sync_at = self.clock()
             self.controller.step(lock=self._lock, force=once)
             self._snapshot()
             if self.fleet_report is not None:  # node/fleet_report.py: status op, when due
@@ -245,14 +252,22 @@ class Device:
             self.wake.wait(self.idle_wait())  # a live update redraws at once
             self.wake.clear()
 
-    LOOP_WAIT_MAX = 5.0  # seconds the loop sleeps at most: stop, sync and fleet report checks
+    _sync_at = _drawn_at = _flipped_at = None  # when the loop last synced, drew, a visitor flipped
 
     def idle_wait(self):
-        """Seconds to sleep when nothing happens: until the next minute (a frame changes only
-        with the minute, a change in the store wakes the loop at once), at most
-        ``LOOP_WAIT_MAX``; an idle screen wakes a few times a minute, not every second."""
-        now = self.clock()
-        return max(0.05, min(self.LOOP_WAIT_MAX, 60.0 - now % 60.0 + 0.05))
+        """Seconds to sleep when nothing happens (node/wakeup.py): until the next minute, when
+        the frame changes, or sooner when a redraw, a sync with configured peers, the return
+        home or the end of an identify request is due.  A change in the store wakes the loop
+        at once; stopping sets the same event."""
+        cfg = self.cfg
+        home = cfg.get("home_after", 60)
+        dues = [None if not cfg.get("render_interval") or self._drawn_at is None
+                else self._drawn_at + cfg["render_interval"],
+                None if not cfg.get("peer_addrs") or self._sync_at is None
+                else self._sync_at + cfg.get("sync_interval", 60),
+                None if self._flipped_at is None else self._flipped_at + home,
+                self.identify_until]
+        return wakeup.seconds_until(self.clock(), dues)
 
 
 def _is_iroh_peer(peer):
