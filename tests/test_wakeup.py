@@ -90,3 +90,16 @@ def test_the_mdns_worker_sleeps_until_there_is_work_or_it_stops():
         d._cv.notify_all()
     worker.join(2)
     assert not worker.is_alive() and timeouts and set(timeouts) == {None}
+
+
+def test_the_screens_threads_carry_their_python_names_in_the_os():
+    release = threading.Event()
+    t = threading.Thread(target=release.wait, args=(10,), name="pandascreen-discovery", daemon=True)
+    t.start()
+    try:
+        app.name_threads()
+        with open("/proc/self/task/%d/comm" % t.native_id) as fh:
+            assert fh.read().strip() == "discovery"
+    finally:
+        release.set()
+        t.join(10)

@@ -434,9 +434,21 @@ def _start_network(args, cfg, base, store_path, device, stack):
             stack.callback(mdns.stop)
 
 
+def name_threads():
+    """Give each running thread its Python name in the OS too (``top -H``, ``ps -L``, the idle
+    bench's wake-up count read them), as Linux allows a process for its own threads."""
+    for t in threading.enumerate():
+        try:
+            with open("/proc/self/task/%d/comm" % t.native_id, "w") as fh:
+                fh.write(t.name.replace("pandascreen-", "")[:15])
+        except (OSError, TypeError):  # not Linux, or the thread ended meanwhile
+            pass
+
+
 def _run_screen(args, cfg, device, stack):
     """Buttons (a real screen only) and the loop, until stopped; the loop thread is woken to end."""
     stop = threading.Event()
+    name_threads()
     if cfg["buttons"] and not args.emulate:
         from pandascreen.node.buttons import VenueButtons
         buttons = VenueButtons(next_pin=cfg["buttons"].get("next"), prev_pin=cfg["buttons"].get("prev"),

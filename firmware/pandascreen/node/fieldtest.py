@@ -247,13 +247,15 @@ class Field:
     """One scenario's moving parts: the lab, the organiser, the screens and the schedule file
     whose re-import makes the changes; every part it starts is left on ``stack`` to stop."""
 
-    def __init__(self, stack, n_screens, schedule, timeout, out):
+    def __init__(self, stack, n_screens, schedule, timeout, out, keep_logs=None):
         from pandascreen.core import operation
         self.stack, self.timeout, self.out = stack, timeout, out
         self.work = tempfile.mkdtemp(prefix="pandascreen-field-")
         stack.callback(shutil.rmtree, self.work, ignore_errors=True)
         self.logs = os.path.join(self.work, "logs")
         os.makedirs(self.logs)
+        if keep_logs:  # every process's log, copied out after all of them stopped
+            stack.callback(shutil.copytree, self.logs, keep_logs, dirs_exist_ok=True)
         self.lab = Lab("psf%d" % (os.getpid() % 10000))
         stack.callback(self.lab.close)
         self.log_id = operation.log_id_for_festival(FESTIVAL)
@@ -386,7 +388,8 @@ def _hog(stack, n=2):
         stack.callback(h.kill)
 
 
-def run(n_screens, schedule=SCHEDULE, timeout=60.0, partition=(30.0,), hog=False, idle=0.0, repeat=1, out=print):
+def run(n_screens, schedule=SCHEDULE, timeout=60.0, partition=(30.0,), hog=False, idle=0.0, repeat=1, out=print,
+        keep_logs=None):
     """The whole scenario; returns a dict of results (the figures; ``ok`` says whether each step
     held).  ``partition``: the lengths of the cuts made in turn, each ``repeat`` times; ``hog``
     loads both cores from the first cut on."""
@@ -394,7 +397,7 @@ def run(n_screens, schedule=SCHEDULE, timeout=60.0, partition=(30.0,), hog=False
         raise SystemExit("the field test needs root (ip netns)")
     res = {"screens": n_screens, "ok": {}, "cuts": []}
     with contextlib.ExitStack() as stack:
-        field = Field(stack, n_screens, schedule, timeout, out)
+        field = Field(stack, n_screens, schedule, timeout, out, keep_logs)
         field.organiser(res)
         field.cold_start(res)
         field.live_change(res)
@@ -427,9 +430,11 @@ def main(argv=None):
                     help="seconds half the screens are cut off (repeat for cuts in turn; default 30)")
     ap.add_argument("--repeat", type=int, default=1, help="make the cuts this many times")
     ap.add_argument("--idle", type=float, default=0.0, help="seconds of quiet to measure idle CPU and RSS")
-    ap.add_argument("--hog", action="store_true", help="load both cores during the cut and the heal")
+    ap.add_argument("--hog", action="store_true", help="load both cores from the first cut to the end")
+    ap.add_argument("--keep-logs", metavar="DIR", help="copy every process's log here at the end")
     args = ap.parse_args(argv)
-    res = run(args.screens, args.schedule, args.timeout, args.partition or [30.0], args.hog, args.idle, args.repeat)
+    res = run(args.screens, args.schedule, args.timeout, args.partition or [30.0], args.hog, args.idle, args.repeat,
+              keep_logs=args.keep_logs)
     print(json.dumps(res))
     return 0 if all(res["ok"].values()) else 1
 
