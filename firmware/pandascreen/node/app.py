@@ -6,6 +6,7 @@
 
 import argparse
 import contextlib
+import gc
 import json
 import os
 import sqlite3
@@ -18,15 +19,11 @@ from pandascreen.core import fleet
 from pandascreen.core.controller import Controller, TimeFile
 from pandascreen.core.errors import UserError
 from pandascreen.core.util import hexlify
-from pandascreen.node import i18n, ntp_state, wakeup
+from pandascreen.node import i18n, ntp_state, screen_network, wakeup
 
 
 class ScreenError(UserError):
     """The screen (or the PNG standing in for it) cannot be written."""
-
-
-class ListenPortError(UserError):
-    """A port the screen serves boards on cannot be had (another program holds it)."""
 
 
 class Screen:
@@ -270,88 +267,6 @@ class Device:
         return wakeup.seconds_until(self.clock(), dues)
 
 
-def _is_iroh_peer(peer):
-    return "@" in (peer[0] if isinstance(peer, tuple) else str(peer))
-
-
-def _start_iroh(cfg, store, config_dir, device, serve, fleet_beside=None):
-    """Start the screen's iroh node when a peer or serving needs it; None when not needed or it
-    cannot run here (said in one line).  Live updates wake the device's loop at once.  With
-    ``fleet_beside`` (the store's path) the node also syncs (and relays) the fleet log in a
-    store beside it, and the screen reports its status there (node/fleet_report.py, ticked by
-    ``Device.run``) with the node's key; ``device.fleet_report.store`` is then the caller's to close."""
-    wanted = [p for p in cfg["peer_addrs"] if _is_iroh_peer(p)]
-    if not wanted and not (serve and cfg["listen_port"]):
-        return None
-    from pandascreen.node import fleet_report
-    fleet_store = None if fleet_beside is None else _open_fleet_store(cfg, fleet_beside, device)
-    also = [fleet_report.subscription(cfg["festival_id"], fleet_store)] if fleet_store is not None else []
-    try:
-        from pandascreen.node.iroh_transport import device_node
-    except ImportError as e:  # no iroh wheel for this platform (32-bit Pi OS, musl)
-        node, why = None, "the iroh package cannot be loaded: %s" % e
-    else:
-        node, why = device_node(cfg, store, config_dir, serve=serve, on_change=device.wake.set, say=_log,
-                                also=also)
-    if node is None:
-        _log("iroh unavailable (%s)%s" % (why, "; node-id peers cannot be reached" if wanted else ""))
-        if fleet_store is not None:
-            fleet_store.close()
-        return None
-    if fleet_store is not None:
-        device.fleet_report = fleet_report.FleetReport(device.controller, node.seed, fleet_store,
-                                                       cfg["festival_id"], log=_log)
-    device.controller._found = node.live_peers  # mDNS-found peers count in the footer
-    tcp = device.controller.transport
-    # background: a dead iroh peer costs the loop one bounded dial, then the node redials alone
-    device.controller.transport = lambda peer: (node.sync(peer, background=True) if _is_iroh_peer(peer)
-                                                else tcp(peer))
-    for addr in node.addresses():
-        _log("listening: node %s at %s" % (node.node_id, addr))
-    return node
-
-
-def _serve_boards(cfg, store, config_dir, device):
-    """Plain-TCP sync on ``listen_port`` (the iroh port's number: MicroPython boards sync from Pi
-    screens) and the signed feed for satellite boards on ``feed_port`` (core/feed.FEED_PORT; 0:
-    none).  Returns (sync server, feed server or None); ListenPortError naming the port and the
-    config key that changes it when one cannot be had."""
-    from pandascreen.core.feed import FEED_PORT
-    from pandascreen.node.conn_limits import ListenError
-    from pandascreen.node.feed_server import start_for_screen
-    from pandascreen.node.tcp import SyncServer
-    what, key = "plain-TCP sync for boards", "listen_port"
-    server = feed_server = None
-    try:
-        server = SyncServer(store, device.log_id, host="0.0.0.0", port=cfg["listen_port"], topic=device.topic).start()
-        what, key = "the feed for satellite boards", "feed_port"
-        if cfg.get("feed_port", FEED_PORT):
-            feed_server = start_for_screen(cfg, store, config_dir, device, _log, port=cfg.get("feed_port", FEED_PORT))
-    except ListenError as e:
-        if server is not None:
-            server.stop()
-        change = "change \"%s\" in config.json%s" % (key, " (0: no feed)" if key == "feed_port" else "")
-        if e.busy:
-            raise ListenPortError("port %d (%s) is already in use: is another pandascreen running? Or %s"
-                                  % (e.port, what, change))
-        raise ListenPortError("%s; %s" % (e, change))
-    return server, feed_server
-
-
-def _open_fleet_store(cfg, store_path, device):
-    """The fleet store beside the festival store, guarded by the festival group (a demo's
-    trust_anyone group lets any key report); None (said) when it cannot open."""
-    from pandascreen.core import auth
-    from pandascreen.core.store import IngestError
-    from pandascreen.node import fleet_report
-    try:
-        return fleet_report.open_fleet_store(store_path, device.controller.authorizer or auth.from_config(cfg),
-                                             log=_log)
-    except IngestError as e:
-        _log("fleet: not reporting this screen's status: %s" % e)
-        return None
-
-
 def upgrade_refusal(folder):
     """The line pandascreen-install left in ``folder`` when it kept this venv running instead of
     installing a damaged bundle (node/install.py), or None: the screen shows it until fixed."""
@@ -395,45 +310,6 @@ def _open_device(args, cfg, store_path, stack):
     return device
 
 
-def _start_serving(cfg, base, device, stack):
-    """Plain-TCP sync and the feed for boards (a port another program holds stops the screen in
-    one line, before iroh starts), and the program page for phones."""
-    server, feed_server = _serve_boards(cfg, device.store, base, device)
-    stack.callback(server.stop)
-    if feed_server is not None:
-        stack.callback(feed_server.stop)
-    from pandascreen.node import program_page as program_page_mod  # the program for phones
-    program_page = program_page_mod.start_for_screen(cfg, device, _log)
-    if program_page is not None:
-        stack.callback(program_page.stop)
-        device.page_url = program_page_mod.address_for_screen(cfg, program_page.port)
-
-
-def _close_fleet_store(device):
-    if device.fleet_report is not None:
-        device.fleet_report.store.close()
-
-
-def _start_network(args, cfg, base, store_path, device, stack):
-    """Pi screens speak iroh (p2panda-net 0.7, live) with peers written <node id>@host:port and
-    serve over it; a plain host:port peer is a MicroPython-style plain TCP peer.  Beside the
-    festival log they sync the fleet log (status of the screens; not for a --once run) and find
-    peers on the LAN by mDNS (configured ones stay a fallback)."""
-    serve = not args.no_serve and not args.once
-    if serve and cfg["listen_port"]:
-        _start_serving(cfg, base, device, stack)
-    stack.callback(_close_fleet_store, device)  # after the node that syncs it has stopped
-    node = _start_iroh(cfg, device.store, base, device, serve=serve, fleet_beside=None if args.once else store_path)
-    if node is None:
-        return
-    stack.callback(node.stop)
-    if not args.once:
-        from pandascreen.node.discovery import start_for_node
-        mdns = start_for_node(node, say=_log)
-        if mdns is not None:
-            stack.callback(mdns.stop)
-
-
 def name_threads():
     """Give each running thread its Python name in the OS too (``top -H``, ``ps -L``, the idle
     bench's wake-up count read them), as Linux allows a process for its own threads."""
@@ -449,6 +325,9 @@ def _run_screen(args, cfg, device, stack):
     """Buttons (a real screen only) and the loop, until stopped; the loop thread is woken to end."""
     stop = threading.Event()
     name_threads()
+    if not args.once:  # what start-up built lives as long as the screen: the collector need not walk it again
+        gc.collect()
+        gc.freeze()
     if cfg["buttons"] and not args.emulate:
         from pandascreen.node.buttons import VenueButtons
         buttons = VenueButtons(next_pin=cfg["buttons"].get("next"), prev_pin=cfg["buttons"].get("prev"),
@@ -477,9 +356,10 @@ def main(argv=None):
     with contextlib.ExitStack() as stack:
         try:
             device = _open_device(args, cfg, store_path, stack)
-            _start_network(args, cfg, base, store_path, device, stack)
+            screen_network.start(cfg, base, store_path, device, stack, serve=not args.no_serve and not args.once,
+                                 once=args.once, say=_log)
             _run_screen(args, cfg, device, stack)
-        except (IngestError, ScreenError, ListenPortError) as e:
+        except (IngestError, ScreenError, screen_network.ListenPortError) as e:
             print("error: %s" % e, file=sys.stderr)
             return 2
         except sqlite3.DatabaseError as e:

@@ -104,9 +104,10 @@ class Proc:
 
     def _read(self):
         for line in self.p.stdout:
-            self.lines.append((time.time(), line.rstrip()))
+            at = time.time()
+            self.lines.append((at, line.rstrip()))
             del self.lines[:-200]
-            self.log.write(line)
+            self.log.write("%s %s" % (time.strftime("%H:%M:%S", time.localtime(at)) + ("%.3f" % (at % 1))[1:], line))
             self.log.flush()
 
     def when(self, pattern, after=0.0):
@@ -358,6 +359,7 @@ class Field:
         for s in half:
             self.lab.link(s.i, False)
         cut_at = time.time()
+        self.out("%s cut %s" % (time.strftime("%H:%M:%S"), " ".join(s.name for s in half)))
         title, published = self.change()
         cut = {"seconds": seconds, "hog": hog, "ok": {}}
         if up:
@@ -368,6 +370,7 @@ class Field:
         healed = time.time()
         for s in half:
             self.lab.link(s.i, True)
+        self.out("%s healed" % time.strftime("%H:%M:%S"))
         ok, delays = self.pixel_delays(half, title, healed, self.timeout)
         cut["ok"]["heal"], cut["heal_to_pixel_s"] = ok, spread(delays, self.timeout)
         cut["heal_delays"] = [None if d is None else round(d, 3) for d in delays]
