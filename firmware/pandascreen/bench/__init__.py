@@ -10,7 +10,7 @@ Nothing here asserts a speed: tests only check that each section runs and report
 import time
 
 # Sections in the order they print; each names a module in this package.
-SECTIONS = ("ingest", "board", "feed", "frame", "live", "field", "page", "network")
+SECTIONS = ("ingest", "board", "feed", "frame", "live", "field", "page", "idle", "network")
 
 
 def section(name):

@@ -5,6 +5,8 @@
 """
 
 import argparse
+import contextlib
+import gc
 import json
 import os
 import sqlite3
@@ -17,15 +19,11 @@ from pandascreen.core import fleet
 from pandascreen.core.controller import Controller, TimeFile
 from pandascreen.core.errors import UserError
 from pandascreen.core.util import hexlify
-from pandascreen.node import i18n, ntp_state
+from pandascreen.node import i18n, ntp_state, screen_network, wakeup
 
 
 class ScreenError(UserError):
     """The screen (or the PNG standing in for it) cannot be written."""
-
-
-class ListenPortError(UserError):
-    """A port the screen serves boards on cannot be had (another program holds it)."""
 
 
 class Screen:
@@ -152,6 +150,7 @@ class Device:
 
     def _show(self, view):
         from pandascreen.node import display
+        self._drawn_at = self.clock()
         kind = getattr(self.screen, "kind", None) or self.cfg["display"]
         size = getattr(self.screen, "size", None)
         if self.identify_until is not None and self.clock() < self.identify_until:
@@ -198,12 +197,14 @@ class Device:
 
     def flip(self, delta):
         """Button handler (gpiozero thread): change venue and draw it now."""
+        self._flipped_at = self.clock()
         with self._lock:
             self.controller.flip(delta)
             self.controller.redraw(catch_up=False)
 
     def show_all(self):
         """Long press (gpiozero thread): every venue at once, until the screen returns home."""
+        self._flipped_at = self.clock()
         with self._lock:
             self.controller.show_overview()
             self.controller.redraw(catch_up=False)
@@ -232,7 +233,11 @@ class Device:
         self._snapshot_version = version
 
     def run(self, stop, once=False):
+        """The screen's loop until ``stop`` is set; whoever sets it sets ``wake`` too (the idle
+        loop sleeps up to a minute)."""
         while not stop.is_set():
+            if self.controller.sync_due(int(self.clock())):
+                self._sync_at = self.clock()
             self.controller.step(lock=self._lock, force=once)
             self._snapshot()
             if self.fleet_report is not None:  # node/fleet_report.py: status op, when due
@@ -244,96 +249,22 @@ class Device:
             self.wake.wait(self.idle_wait())  # a live update redraws at once
             self.wake.clear()
 
-    LOOP_WAIT_MAX = 5.0  # seconds the loop sleeps at most: stop, sync and fleet report checks
+    _sync_at = _drawn_at = _flipped_at = None  # when the loop last synced, drew, a visitor flipped
 
     def idle_wait(self):
-        """Seconds to sleep when nothing happens: until the next minute (a frame changes only
-        with the minute, a change in the store wakes the loop at once), at most
-        ``LOOP_WAIT_MAX``; an idle screen wakes a few times a minute, not every second."""
-        now = self.clock()
-        return max(0.05, min(self.LOOP_WAIT_MAX, 60.0 - now % 60.0 + 0.05))
-
-
-def _is_iroh_peer(peer):
-    return "@" in (peer[0] if isinstance(peer, tuple) else str(peer))
-
-
-def _start_iroh(cfg, store, config_dir, device, serve, fleet_beside=None):
-    """Start the screen's iroh node when a peer or serving needs it; None when not needed or it
-    cannot run here (said in one line).  Live updates wake the device's loop at once.  With
-    ``fleet_beside`` (the store's path) the node also syncs (and relays) the fleet log in a
-    store beside it, and the screen reports its status there (node/fleet_report.py, ticked by
-    ``Device.run``) with the node's key; ``device.fleet_report.store`` is then the caller's to close."""
-    wanted = [p for p in cfg["peer_addrs"] if _is_iroh_peer(p)]
-    if not wanted and not (serve and cfg["listen_port"]):
-        return None
-    from pandascreen.node import fleet_report
-    fleet_store = None if fleet_beside is None else _open_fleet_store(cfg, fleet_beside, device)
-    also = [fleet_report.subscription(cfg["festival_id"], fleet_store)] if fleet_store is not None else []
-    try:
-        from pandascreen.node.iroh_transport import device_node
-    except ImportError as e:  # no iroh wheel for this platform (32-bit Pi OS, musl)
-        node, why = None, "the iroh package cannot be loaded: %s" % e
-    else:
-        node, why = device_node(cfg, store, config_dir, serve=serve, on_change=device.wake.set, say=_log,
-                                also=also)
-    if node is None:
-        _log("iroh unavailable (%s)%s" % (why, "; node-id peers cannot be reached" if wanted else ""))
-        if fleet_store is not None:
-            fleet_store.close()
-        return None
-    if fleet_store is not None:
-        device.fleet_report = fleet_report.FleetReport(device.controller, node.seed, fleet_store,
-                                                       cfg["festival_id"], log=_log)
-    device.controller._found = node.live_peers  # mDNS-found peers count in the footer
-    tcp = device.controller.transport
-    # background: a dead iroh peer costs the loop one bounded dial, then the node redials alone
-    device.controller.transport = lambda peer: (node.sync(peer, background=True) if _is_iroh_peer(peer)
-                                                else tcp(peer))
-    for addr in node.addresses():
-        _log("listening: node %s at %s" % (node.node_id, addr))
-    return node
-
-
-def _serve_boards(cfg, store, config_dir, device):
-    """Plain-TCP sync on ``listen_port`` (the iroh port's number: MicroPython boards sync from Pi
-    screens) and the signed feed for satellite boards on ``feed_port`` (core/feed.FEED_PORT; 0:
-    none).  Returns (sync server, feed server or None); ListenPortError naming the port and the
-    config key that changes it when one cannot be had."""
-    from pandascreen.core.feed import FEED_PORT
-    from pandascreen.node.conn_limits import ListenError
-    from pandascreen.node.feed_server import start_for_screen
-    from pandascreen.node.tcp import SyncServer
-    what, key = "plain-TCP sync for boards", "listen_port"
-    server = feed_server = None
-    try:
-        server = SyncServer(store, device.log_id, host="0.0.0.0", port=cfg["listen_port"], topic=device.topic).start()
-        what, key = "the feed for satellite boards", "feed_port"
-        if cfg.get("feed_port", FEED_PORT):
-            feed_server = start_for_screen(cfg, store, config_dir, device, _log, port=cfg.get("feed_port", FEED_PORT))
-    except ListenError as e:
-        if server is not None:
-            server.stop()
-        change = "change \"%s\" in config.json%s" % (key, " (0: no feed)" if key == "feed_port" else "")
-        if e.busy:
-            raise ListenPortError("port %d (%s) is already in use: is another pandascreen running? Or %s"
-                                  % (e.port, what, change))
-        raise ListenPortError("%s; %s" % (e, change))
-    return server, feed_server
-
-
-def _open_fleet_store(cfg, store_path, device):
-    """The fleet store beside the festival store, guarded by the festival group (a demo's
-    trust_anyone group lets any key report); None (said) when it cannot open."""
-    from pandascreen.core import auth
-    from pandascreen.core.store import IngestError
-    from pandascreen.node import fleet_report
-    try:
-        return fleet_report.open_fleet_store(store_path, device.controller.authorizer or auth.from_config(cfg),
-                                             log=_log)
-    except IngestError as e:
-        _log("fleet: not reporting this screen's status: %s" % e)
-        return None
+        """Seconds to sleep when nothing happens (node/wakeup.py): until the next minute, when
+        the frame changes, or sooner when a redraw, a sync with configured peers, the return
+        home or the end of an identify request is due.  A change in the store wakes the loop
+        at once; stopping sets the same event."""
+        cfg = self.cfg
+        home = cfg.get("home_after", 60)
+        dues = [None if not cfg.get("render_interval") or self._drawn_at is None
+                else self._drawn_at + cfg["render_interval"],
+                None if not cfg.get("peer_addrs") or self._sync_at is None
+                else self._sync_at + cfg.get("sync_interval", 60),
+                None if self._flipped_at is None else self._flipped_at + home,
+                self.identify_until]
+        return wakeup.seconds_until(self.clock(), dues)
 
 
 def upgrade_refusal(folder):
@@ -351,13 +282,70 @@ def upgrade_refusal(folder):
     return line[0][:200]
 
 
-def main(argv=None):
+def _arguments(argv):
     ap = argparse.ArgumentParser(prog="pandascreen", description="Festival now/next screen (p2panda peer)")
     ap.add_argument("--config", required=True, help="config.json written by `pandascreen-host provision`")
     ap.add_argument("--emulate", metavar="PNG", help="write the screen to this PNG instead of hardware")
     ap.add_argument("--once", action="store_true", help="sync and render once, then exit")
     ap.add_argument("--no-serve", action="store_true", help="do not accept sync connections from peers")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
+
+
+def _open_device(args, cfg, store_path, stack):
+    """The store (a corrupt one moved aside and refilled from the last snapshot), the screen and
+    the ``Device`` around them; the store's close is left on ``stack``."""
+    from pandascreen.node import snapshot
+    store, notice = snapshot.open_store(store_path, log=_log)
+    stack.callback(store.close)
+    try:
+        screen = Screen(cfg["display"], args.emulate, cfg.get("screen"))
+    except ScreenError:
+        raise
+    except Exception as e:  # the driver's own error: luma, inky, SPI, I2C
+        raise ScreenError("cannot open the %s display: %s (try --emulate out.png)" % (cfg["display"], e))
+    device = Device(cfg, store, screen, time_file=TimeFile(store_path + ".last-time"))
+    device.controller.notice = notice
+    device.controller.warning = upgrade_refusal(os.path.dirname(store_path))
+    device.snapshot_to = store_path
+    return device
+
+
+def name_threads():
+    """Give each running thread its Python name in the OS too (``top -H``, ``ps -L``, the idle
+    bench's wake-up count read them), as Linux allows a process for its own threads."""
+    for t in threading.enumerate():
+        try:
+            with open("/proc/self/task/%d/comm" % t.native_id, "w") as fh:
+                fh.write(t.name.replace("pandascreen-", "")[:15])
+        except (OSError, TypeError):  # not Linux, or the thread ended meanwhile
+            pass
+
+
+def _run_screen(args, cfg, device, stack):
+    """Buttons (a real screen only) and the loop, until stopped; the loop thread is woken to end."""
+    stop = threading.Event()
+    name_threads()
+    if not args.once:  # what start-up built lives as long as the screen: the collector need not walk it again
+        gc.collect()
+        gc.freeze()
+    if cfg["buttons"] and not args.emulate:
+        from pandascreen.node.buttons import VenueButtons
+        buttons = VenueButtons(next_pin=cfg["buttons"].get("next"), prev_pin=cfg["buttons"].get("prev"),
+                               on_change=device.flip, on_overview=device.show_all)
+        stack.callback(buttons.close)
+    stack.callback(device.wake.set)
+    stack.callback(stop.set)
+    try:
+        device.run(stop, once=args.once)
+    except KeyboardInterrupt:
+        pass
+
+
+def main(argv=None):
+    """The screen, start to stop: each part started is stopped in reverse order (``stack``),
+    whatever ends the run; a user error is one line and exit 2, a store that went bad exit 3."""
+    from pandascreen.core.store import IngestError
+    args = _arguments(argv)
     try:
         cfg = configmod.load(args.config)
     except configmod.ConfigError as e:
@@ -365,87 +353,21 @@ def main(argv=None):
         return 2
     base = os.path.dirname(os.path.abspath(args.config))
     store_path = cfg["store"] if os.path.isabs(cfg["store"]) else os.path.join(base, cfg["store"])
-    from pandascreen.node import snapshot
-    from pandascreen.core.store import IngestError
-    try:
-        # a corrupt store is moved aside and refilled from the last snapshot
-        store, notice = snapshot.open_store(store_path, log=_log)
-    except IngestError as e:
-        print("error: %s" % e, file=sys.stderr)
-        return 2
-    try:
-        screen = Screen(cfg["display"], args.emulate, cfg.get("screen"))
-    except ScreenError as e:
-        print("error: %s" % e, file=sys.stderr)
-        store.close()
-        return 2
-    except Exception as e:
-        print("error: cannot open the %s display: %s (try --emulate out.png)" % (cfg["display"], e),
-              file=sys.stderr)
-        store.close()
-        return 2
-    device = Device(cfg, store, screen, time_file=TimeFile(store_path + ".last-time"))
-    device.controller.notice = notice
-    device.controller.warning = upgrade_refusal(os.path.dirname(store_path))
-    device.snapshot_to = store_path
-    server = feed_server = program_page = None
-    if not args.no_serve and not args.once and cfg["listen_port"]:
-        try:  # before iroh: a port another program holds stops the screen in one line
-            server, feed_server = _serve_boards(cfg, store, base, device)
-        except ListenPortError as e:
+    with contextlib.ExitStack() as stack:
+        try:
+            device = _open_device(args, cfg, store_path, stack)
+            screen_network.start(cfg, base, store_path, device, stack, serve=not args.no_serve and not args.once,
+                                 once=args.once, say=_log)
+            _run_screen(args, cfg, device, stack)
+        except (IngestError, ScreenError, screen_network.ListenPortError) as e:
             print("error: %s" % e, file=sys.stderr)
-            store.close()
             return 2
-        from pandascreen.node import program_page as program_page_mod  # the program for phones
-        program_page = program_page_mod.start_for_screen(cfg, device, _log)
-        if program_page is not None:
-            device.page_url = program_page_mod.address_for_screen(cfg, program_page.port)
-    # Pi screens speak iroh (p2panda-net 0.7, live) with peers written <node id>@host:port and
-    # serve over it; a plain host:port peer is a MicroPython-style plain TCP peer.  Beside the
-    # festival log they sync the fleet log (status of the screens; not for a --once run)
-    node = _start_iroh(cfg, store, base, device, serve=not args.no_serve and not args.once,
-                       fleet_beside=None if args.once else store_path)
-    mdns = None
-    if node is not None and not args.once:  # find peers on the LAN, configured ones stay a fallback
-        from pandascreen.node.discovery import start_for_node
-        mdns = start_for_node(node, say=_log)
-    buttons = None
-    stop = threading.Event()
-    try:
-        if cfg["buttons"] and not args.emulate:
-            from pandascreen.node.buttons import VenueButtons
-            buttons = VenueButtons(next_pin=cfg["buttons"].get("next"), prev_pin=cfg["buttons"].get("prev"),
-                                   on_change=device.flip, on_overview=device.show_all)
-        device.run(stop, once=args.once)
-    except KeyboardInterrupt:
-        pass
-    except ScreenError as e:
-        print("error: %s" % e, file=sys.stderr)
-        return 2
-    except sqlite3.DatabaseError as e:
-        # a page went bad while running: one line; the restart moves the file aside and
-        # shows the snapshot (node/snapshot.py) instead of failing again
-        print("error: the store %s is damaged (%s); restart to recover from the snapshot"
-              % (store_path, e), file=sys.stderr)
-        return 3
-    finally:
-        stop.set()
-        device.wake.set()
-        if mdns is not None:
-            mdns.stop()
-        if node is not None:
-            node.stop()
-        if buttons is not None:
-            buttons.close()
-        if server is not None:
-            server.stop()
-        if feed_server is not None:
-            feed_server.stop()
-        if program_page is not None:
-            program_page.stop()
-        if device.fleet_report is not None:
-            device.fleet_report.store.close()
-        store.close()
+        except sqlite3.DatabaseError as e:
+            # a page went bad while running: one line; the restart moves the file aside and
+            # shows the snapshot (node/snapshot.py) instead of failing again
+            print("error: the store %s is damaged (%s); restart to recover from the snapshot"
+                  % (store_path, e), file=sys.stderr)
+            return 3
     return 0
 
 

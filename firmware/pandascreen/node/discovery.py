@@ -273,7 +273,7 @@ class Discovery:
         while True:
             with self._cv:
                 while not self._queue and not self._stop:
-                    self._cv.wait(1.0)
+                    self._cv.wait()  # an announcement or stop() notifies: no wake-ups while idle
                 if self._stop:
                     return
                 name = self._queue.pop(0)

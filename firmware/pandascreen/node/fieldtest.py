@@ -1,6 +1,6 @@
 """Field test: the real screen app, N times, each in its own network namespace on one bridge.
 
-    sudo python -m pandascreen.node.fieldtest --screens 20 [--partition 30] [--hog]
+    sudo python -m pandascreen.node.fieldtest --screens 20 [--partition 30 --partition 300] [--repeat 3] [--hog]
 
 Why: what a festival needs is that every screen that is up shows the truth.  This runs what a
 festival runs: one ``pandascreen-host serve --watch`` and N ``pandascreen`` processes (the app,
@@ -11,9 +11,13 @@ program shifted so that it is on now.  It measures:
 * change to pixel: from serve's "published" line after a re-import until each screen's
   emulated display shows the changed title (the view written beside the PNG: what is drawn);
 * recovery: half the screens lose their link for ``--partition`` seconds while a change is
-  made, then the link returns; the time from the heal until each shows the change;
+  made, then the link returns; the time from the heal until each shows the change (each cut
+  in turn, all of them ``--repeat`` times);
 * idle cost: CPU time and RSS of each screen process over a quiet spell (``--idle``);
-* with ``--hog``, two busy loops keep both cores loaded during the partition and the heal.
+* with ``--hog``, two busy loops keep both cores loaded from the first cut to the end.
+
+A step that not every screen finished is reported as "N of M screens within T s", with the
+p50 and p99 of those that did.
 
 Isolation: a "hub" namespace holds the bridge; every node gets its own namespace and a veth whose
 other end is on the bridge.  No namespace has a route off the bridge, so nothing (mDNS multicast
@@ -21,6 +25,7 @@ included) leaves the machine.  All namespaces and processes end at the end, also
 """
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -99,9 +104,10 @@ class Proc:
 
     def _read(self):
         for line in self.p.stdout:
-            self.lines.append((time.time(), line.rstrip()))
+            at = time.time()
+            self.lines.append((at, line.rstrip()))
             del self.lines[:-200]
-            self.log.write(line)
+            self.log.write("%s %s" % (time.strftime("%H:%M:%S", time.localtime(at)) + ("%.3f" % (at % 1))[1:], line))
             self.log.flush()
 
     def when(self, pattern, after=0.0):
@@ -194,9 +200,23 @@ def _percentile(values, p):
     return values[k]
 
 
-def _spread(values):
-    return {"p50": round(_percentile(values, 50), 3), "p99": round(_percentile(values, 99), 3),
-            "max": round(max(values), 3), "n": len(values)}
+def spread(values, limit):
+    """The delays of the screens that got there (None: not within ``limit`` seconds): how many of
+    how many, and p50 / p99 / max of those that did (None when none did)."""
+    done = [v for v in values if v is not None]
+    out = {"n": len(done), "of": len(values), "within_s": limit, "p50": None, "p99": None, "max": None}
+    if done:
+        out.update(p50=round(_percentile(done, 50), 3), p99=round(_percentile(done, 99), 3),
+                   max=round(max(done), 3))
+    return out
+
+
+def said(s):
+    """One line for a spread: "p50 …, p99 …" of all, or "N of M screens within T s; p99 … of those"."""
+    if s["n"] == s["of"]:
+        return "p50 %.2f s, p99 %.2f s, max %.2f s" % (s["p50"], s["p99"], s["max"])
+    text = "%d of %d screens within %.0f s" % (s["n"], s["of"], s["within_s"])
+    return text + ("; of those p50 %.2f s, p99 %.2f s" % (s["p50"], s["p99"]) if s["n"] else "")
 
 
 def _on_now(store_path, log_id, organiser, now):
@@ -224,134 +244,177 @@ def _hog(n=2):
     return [subprocess.Popen([sys.executable, "-c", code]) for _ in range(n)]
 
 
-def run(n_screens, schedule=SCHEDULE, timeout=60.0, partition=30.0, hog=False, idle=0.0, out=print):
-    """The whole scenario; returns a dict of results (the figures; ``ok`` says whether each step held)."""
-    if os.geteuid() != 0:
-        raise SystemExit("the field test needs root (ip netns)")
-    from pandascreen.core import operation
-    from pandascreen.core.crypto import public_key
-    work = tempfile.mkdtemp(prefix="pandascreen-field-")
-    logs = os.path.join(work, "logs")
-    os.makedirs(logs)
-    prefix = "psf%d" % (os.getpid() % 10000)
-    lab = Lab(prefix)
-    procs, hogs = [], []
-    res = {"screens": n_screens, "ok": {}}
-    py = [sys.executable, "-m"]
-    log_id = operation.log_id_for_festival(FESTIVAL)
-    try:
-        sched = os.path.join(work, "schedule.xml")
-        text = shifted(open(schedule, encoding="utf-8").read(), datetime.date.today())
-        with open(sched, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        key = os.path.join(work, "org.key")
-        org_db = os.path.join(work, "org.db")
-        subprocess.run(py + ["pandascreen_host", "import", sched, "--store", org_db, "--key", key],
-                       check=True, capture_output=True, text=True)
+class Field:
+    """One scenario's moving parts: the lab, the organiser, the screens and the schedule file
+    whose re-import makes the changes; every part it starts is left on ``stack`` to stop."""
+
+    def __init__(self, stack, n_screens, schedule, timeout, out, keep_logs=None):
+        from pandascreen.core import operation
+        self.stack, self.timeout, self.out = stack, timeout, out
+        self.work = tempfile.mkdtemp(prefix="pandascreen-field-")
+        stack.callback(shutil.rmtree, self.work, ignore_errors=True)
+        self.logs = os.path.join(self.work, "logs")
+        os.makedirs(self.logs)
+        if keep_logs:  # every process's log, copied out after all of them stopped
+            stack.callback(shutil.copytree, self.logs, keep_logs, dirs_exist_ok=True)
+        self.lab = Lab("psf%d" % (os.getpid() % 10000))
+        stack.callback(self.lab.close)
+        self.log_id = operation.log_id_for_festival(FESTIVAL)
+        self.sched = os.path.join(self.work, "schedule.xml")
+        with open(schedule, encoding="utf-8") as fh:
+            self.text = shifted(fh.read(), datetime.date.today())
+        with open(self.sched, "w", encoding="utf-8") as fh:
+            fh.write(self.text)
+        self.screens = [Screen(i, self.work) for i in range(1, n_screens + 1)]
+        self.procs = []
+        self.changes = 0
+
+    def _start(self, ns, argv, name):
+        proc = Proc(ns, argv, name, self.logs)
+        self.procs.append(proc)
+        self.stack.callback(proc.stop)
+        return proc
+
+    def organiser(self, res):
+        """Import the program as the organiser, start ``serve --watch``; pick the event to change."""
+        from pandascreen.core.crypto import public_key
+        key, org_db = os.path.join(self.work, "org.key"), os.path.join(self.work, "org.db")
+        subprocess.run([sys.executable, "-m", "pandascreen_host", "import", self.sched, "--store", org_db,
+                        "--key", key], check=True, capture_output=True, text=True)
         with open(key, "rb") as fh:
-            org_pk = public_key(fh.read())
+            self.org_pk = public_key(fh.read())
         db = sqlite3.connect(org_db)
-        total = db.execute("SELECT COUNT(*) FROM operations WHERE log_id=?", (log_id,)).fetchone()[0]
+        self.total = db.execute("SELECT COUNT(*) FROM operations WHERE log_id=?", (self.log_id,)).fetchone()[0]
         db.close()
-        res["operations"] = total
-        venue, event = _on_now(org_db, log_id, org_pk, time.time())
-        res["venue"] = venue.name
-        org = Proc(lab.add(0), py + ["pandascreen_host", "serve", "--store", org_db, "--key", key, "--watch", sched,
-                                     "--listen", "0.0.0.0:%d" % PORT], "org", logs)
-        procs.append(org)
-        screens = [Screen(i, work) for i in range(1, n_screens + 1)]
+        self.venue, self.event = _on_now(org_db, self.log_id, self.org_pk, time.time())
+        res["operations"], res["venue"] = self.total, self.venue.name
+        self.org = self._start(self.lab.add(0), [sys.executable, "-m", "pandascreen_host", "serve", "--store", org_db,
+                                                 "--key", key, "--watch", self.sched, "--listen", "0.0.0.0:%d" % PORT],
+                               "org")
+
+    def cold_start(self, res):
         t0 = time.time()
-        for s in screens:
-            s.configure(org_pk.hex(), venue.id)
-            s.start(lab.add(s.i), logs)
-            procs.append(s.proc)
+        for s in self.screens:
+            s.configure(self.org_pk.hex(), self.venue.id)
+            s.start(self.lab.add(s.i), self.logs)
+            self.procs.append(s.proc)
+            self.stack.callback(s.proc.stop)
 
         def whole(s):
-            if s.whole_at is None and s.operations(log_id) >= total:
+            if s.whole_at is None and s.operations(self.log_id) >= self.total:
                 s.whole_at = time.time()
             return s.whole_at is not None
-        res["ok"]["cold_start"] = until(lambda: all([whole(s) for s in screens]), timeout, every=0.2)
-        res["cold_start_s"] = _spread([(s.whole_at or float("inf")) - t0 for s in screens])
-        out("cold start, %d screens to the whole program (%d operations): p50 %.1f s, p99 %.1f s%s"
-            % (n_screens, total, res["cold_start_s"]["p50"], res["cold_start_s"]["p99"],
-               "" if res["ok"]["cold_start"] else "  NOT ALL"))
+        res["ok"]["cold_start"] = until(lambda: all([whole(s) for s in self.screens]), self.timeout, every=0.2)
+        res["cold_start_s"] = spread([None if s.whole_at is None else s.whole_at - t0 for s in self.screens],
+                                     self.timeout)
+        self.out("cold start, %d screens to the whole program (%d operations): %s"
+                 % (len(self.screens), self.total, said(res["cold_start_s"])))
 
-        def change(title):
-            """Retitle the event on now at the venue the screens show; when serve published it."""
-            before = time.time()
-            with open(sched, "w", encoding="utf-8") as fh:
-                fh.write(text.replace("<title>%s</title>" % event.title, "<title>%s</title>" % title, 1))
-            until(lambda: org.when(r"published \d+ operations", before) is not None, timeout, every=0.05)
-            return org.when(r"published \d+ operations", before) or before
+    def change(self):
+        """Retitle the event the screens show; (the new title, when serve published it)."""
+        self.changes += 1
+        title = "%s (moved, change %d)" % (self.event.title, self.changes)
+        before = time.time()
+        with open(self.sched, "w", encoding="utf-8") as fh:
+            fh.write(self.text.replace("<title>%s</title>" % self.event.title, "<title>%s</title>" % title, 1))
+        until(lambda: self.org.when(r"published \d+ operations", before) is not None, self.timeout, every=0.05)
+        return title, self.org.when(r"published \d+ operations", before) or before
 
-        def pixel_delays(screens_, title, since, limit):
-            seen = {}
+    def pixel_delays(self, screens, title, since, limit):
+        """Per screen, seconds from ``since`` until its display showed ``title`` (None: not within ``limit``)."""
+        seen, needle = {}, json.dumps(title)[1:-1]
 
-            def look():
-                for s in screens_:
-                    if s.name not in seen and json.dumps(title)[1:-1] in s.shows():
-                        seen[s.name] = time.time() - since
-                return len(seen) == len(screens_)
-            ok = until(look, limit, every=0.02)
-            return ok, [seen.get(s.name, float("inf")) for s in screens_]
+        def look():
+            for s in screens:
+                if s.name not in seen and needle in s.shows():
+                    seen[s.name] = time.time() - since
+            return len(seen) == len(screens)
+        ok = until(look, limit, every=0.02)
+        return ok, [seen.get(s.name) for s in screens]
 
-        # a live change, everyone up
-        m1 = "%s (moved to the big hall)" % event.title
-        published = change(m1)
-        ok, delays = pixel_delays(screens, m1, published, 30)
-        res["ok"]["change"], res["change_to_pixel_s"] = ok, _spread(delays)
-        out("change to pixel (from serve's published line): p50 %.2f s, p99 %.2f s, max %.2f s%s"
-            % (res["change_to_pixel_s"]["p50"], res["change_to_pixel_s"]["p99"], res["change_to_pixel_s"]["max"],
-               "" if ok else "  NOT ALL"))
+    def live_change(self, res):
+        title, published = self.change()
+        ok, delays = self.pixel_delays(self.screens, title, published, 30)
+        res["ok"]["change"], res["change_to_pixel_s"] = ok, spread(delays, 30)
+        self.out("change to pixel (from serve's published line): %s" % said(res["change_to_pixel_s"]))
 
-        if idle:
-            before = [(s.proc.cpu_seconds(), s) for s in screens]
-            org_before = org.cpu_seconds()
-            time.sleep(idle)
-            cpu = [100.0 * (s.proc.cpu_seconds() - c) / idle for c, s in before]
-            res["idle"] = {"seconds": idle, "cpu_percent_of_a_core": _spread(cpu),
-                           "rss_mb": _spread([s.proc.rss_mb() for s in screens]),
-                           "serve_cpu_percent": round(100.0 * (org.cpu_seconds() - org_before) / idle, 2)}
-            out("idle %ds: screen CPU p50 %.2f%% max %.2f%% of a core, RSS p50 %.0f MB max %.0f MB; serve %.2f%%"
-                % (idle, res["idle"]["cpu_percent_of_a_core"]["p50"], res["idle"]["cpu_percent_of_a_core"]["max"],
-                   res["idle"]["rss_mb"]["p50"], res["idle"]["rss_mb"]["max"], res["idle"]["serve_cpu_percent"]))
+    def idle(self, res, seconds):
+        before = [(s.proc.cpu_seconds(), s) for s in self.screens]
+        org_before = self.org.cpu_seconds()
+        time.sleep(seconds)
+        cpu = [100.0 * (s.proc.cpu_seconds() - c) / seconds for c, s in before]
+        res["idle"] = {"seconds": seconds, "cpu_percent_of_a_core": spread(cpu, seconds),
+                       "rss_mb": spread([s.proc.rss_mb() for s in self.screens], seconds),
+                       "serve_cpu_percent": round(100.0 * (self.org.cpu_seconds() - org_before) / seconds, 2)}
+        i = res["idle"]
+        self.out("idle %ds: screen CPU p50 %.2f%% max %.2f%% of a core, RSS p50 %.0f MB max %.0f MB; serve %.2f%%"
+                 % (seconds, i["cpu_percent_of_a_core"]["p50"], i["cpu_percent_of_a_core"]["max"],
+                    i["rss_mb"]["p50"], i["rss_mb"]["max"], i["serve_cpu_percent"]))
 
-        # half the screens lose their link while a change is made; then the link returns
-        if hog:
-            hogs = _hog()
-        half = screens[:max(1, n_screens // 2)]
+    def cut(self, seconds, hog):
+        """Half the screens lose their link while a change is made; then the link returns.
+        Returns this cut's figures and whether every step held."""
+        half = self.screens[:max(1, len(self.screens) // 2)]
+        up = [s for s in self.screens if s not in half]
         for s in half:
-            lab.link(s.i, False)
+            self.lab.link(s.i, False)
         cut_at = time.time()
-        m2 = "%s (moved again)" % event.title
-        published = change(m2)
-        up = [s for s in screens if s not in half]
+        self.out("%s cut %s" % (time.strftime("%H:%M:%S"), " ".join(s.name for s in half)))
+        title, published = self.change()
+        cut = {"seconds": seconds, "hog": hog, "ok": {}}
         if up:
-            ok, delays = pixel_delays(up, m2, published, 30)
-            res["ok"]["change_during_cut"] = ok
-            out("during the cut, the %d screens still linked show the change: p99 %.2f s%s"
-                % (len(up), _percentile(delays, 99), "" if ok else "  NOT ALL"))
-        time.sleep(max(0.0, partition - (time.time() - cut_at)))
-        res["cut_screens_say"] = sorted(set(_status_word(s.shows()) for s in half))
+            ok, delays = self.pixel_delays(up, title, published, 30)
+            cut["ok"]["change_during_cut"], cut["linked_to_pixel_s"] = ok, spread(delays, 30)
+        time.sleep(max(0.0, seconds - (time.time() - cut_at)))
+        cut["cut_screens_say"] = sorted(set(_status_word(s.shows()) for s in half))
         healed = time.time()
         for s in half:
-            lab.link(s.i, True)
-        ok, delays = pixel_delays(half, m2, healed, timeout)
-        res["ok"]["heal"], res["heal_to_pixel_s"] = ok, _spread(delays)
-        out("%d screens cut for %.0f s%s: from the heal to the change on their display: p50 %.1f s, p99 %.1f s%s"
-            % (len(half), partition, " (both cores loaded)" if hog else "", res["heal_to_pixel_s"]["p50"],
-               res["heal_to_pixel_s"]["p99"], "" if ok else "  NOT ALL"))
-        res["tracebacks"] = sum(1 for p in procs for _at, line in p.lines if "Traceback" in line
-                                or "never retrieved" in line)
-        return res
-    finally:
-        for h in hogs:
-            h.kill()
-            h.wait()
-        for p in procs:
-            p.stop()
-        lab.close()
-        shutil.rmtree(work, ignore_errors=True)
+            self.lab.link(s.i, True)
+        self.out("%s healed" % time.strftime("%H:%M:%S"))
+        ok, delays = self.pixel_delays(half, title, healed, self.timeout)
+        cut["ok"]["heal"], cut["heal_to_pixel_s"] = ok, spread(delays, self.timeout)
+        cut["heal_delays"] = [None if d is None else round(d, 3) for d in delays]
+        self.out("%d screens cut for %.0f s%s: from the heal to the change on their display: %s"
+                 % (len(half), seconds, " (both cores loaded)" if hog else "", said(cut["heal_to_pixel_s"])))
+        return cut
+
+    def tracebacks(self):
+        return sum(1 for p in self.procs for _at, line in p.lines if "Traceback" in line or "never retrieved" in line)
+
+
+def _hog(stack, n=2):
+    """Two busy loops (both cores of this machine), killed when ``stack`` closes."""
+    code = "import time\nend = time.time() + 3600\nwhile time.time() < end:\n    pass\n"
+    for _ in range(n):
+        h = subprocess.Popen([sys.executable, "-c", code])
+        stack.callback(h.wait)
+        stack.callback(h.kill)
+
+
+def run(n_screens, schedule=SCHEDULE, timeout=60.0, partition=(30.0,), hog=False, idle=0.0, repeat=1, out=print,
+        keep_logs=None):
+    """The whole scenario; returns a dict of results (the figures; ``ok`` says whether each step
+    held).  ``partition``: the lengths of the cuts made in turn, each ``repeat`` times; ``hog``
+    loads both cores from the first cut on."""
+    if os.geteuid() != 0:
+        raise SystemExit("the field test needs root (ip netns)")
+    res = {"screens": n_screens, "ok": {}, "cuts": []}
+    with contextlib.ExitStack() as stack:
+        field = Field(stack, n_screens, schedule, timeout, out, keep_logs)
+        field.organiser(res)
+        field.cold_start(res)
+        field.live_change(res)
+        if idle:
+            field.idle(res, idle)
+        if hog:
+            _hog(stack)
+        for seconds in list(partition) * repeat:
+            cut = field.cut(seconds, hog)
+            res["cuts"].append(cut)
+            for step, ok in cut.pop("ok").items():
+                res["ok"][step] = res["ok"].get(step, True) and ok
+        res["tracebacks"] = field.tracebacks()
+    return res
 
 
 def _status_word(view_text):
@@ -366,11 +429,15 @@ def main(argv=None):
     ap.add_argument("--screens", type=int, default=20)
     ap.add_argument("--schedule", default=SCHEDULE)
     ap.add_argument("--timeout", type=float, default=90.0)
-    ap.add_argument("--partition", type=float, default=30.0, help="seconds half the screens are cut off")
+    ap.add_argument("--partition", type=float, action="append",
+                    help="seconds half the screens are cut off (repeat for cuts in turn; default 30)")
+    ap.add_argument("--repeat", type=int, default=1, help="make the cuts this many times")
     ap.add_argument("--idle", type=float, default=0.0, help="seconds of quiet to measure idle CPU and RSS")
-    ap.add_argument("--hog", action="store_true", help="load both cores during the cut and the heal")
+    ap.add_argument("--hog", action="store_true", help="load both cores from the first cut to the end")
+    ap.add_argument("--keep-logs", metavar="DIR", help="copy every process's log here at the end")
     args = ap.parse_args(argv)
-    res = run(args.screens, args.schedule, args.timeout, args.partition, args.hog, args.idle)
+    res = run(args.screens, args.schedule, args.timeout, args.partition or [30.0], args.hog, args.idle, args.repeat,
+              keep_logs=args.keep_logs)
     print(json.dumps(res))
     return 0 if all(res["ok"].values()) else 1
 

@@ -21,7 +21,10 @@ seconds, each wait drawn at random between half and all of it, so screens cut of
 not all dial at once when the link returns.  The first peer that answers again (a dial of ours
 or one that dials in) proves the network is back: every other waiting redial is then due
 within ``REDIAL_AFTER_HEAL`` seconds (again spread at random), so a healed screen is linked in
-a few seconds, not at the end of its backoff.
+a few seconds, not at the end of its backoff.  A dial still under way then, begun
+``STALE_DIAL`` seconds or more before, is restarted rather than waited for: its packets went
+into the cut, and its QUIC handshake may only give up at the dial timeout (10 s); the field
+test with both cores loaded shows healed screens waiting for exactly that.
 
 Resync.  Live mode pushes each change once; one lost on the way (a session that ended between
 the change and the push, a refused operation) would never come again while mDNS sees nothing
@@ -39,6 +42,7 @@ DEAD_PACKETS = 3           # ... while this many of ours went unanswered: the pe
 REDIAL_MIN = 1.0           # first wait after a failed dial (seconds)
 REDIAL_MAX = 8.0           # longest wait between dials of a peer that is away
 REDIAL_AFTER_HEAL = 1.5    # once any peer answers again, the others are redialled within this
+STALE_DIAL = 2.0           # ... and a dial begun this long before is restarted, not waited for
 RESYNC_EVERY = 60.0        # a plain sync with one live peer, on average this often
 
 
@@ -64,19 +68,36 @@ class Redial:
         self.rng = rng
         self.backoff = REDIAL_MIN
         self.due = now
+        self.dialling_since = None  # when the dial under way began (None: none)
+
+    def dialling(self, now):
+        """A dial of this peer begins."""
+        self.dialling_since = now
 
     def failed(self, now):
         """A dial failed (or the session ended): wait, jittered, then double the next wait."""
+        self.dialling_since = None
         self.due = now + jittered(self.backoff, self.rng)
         self.backoff = next_backoff(self.backoff)
 
     def succeeded(self):
+        self.dialling_since = None
         self.backoff = REDIAL_MIN
 
     def healed(self, now):
-        """Another peer answered again: the network is back, dial this one soon."""
+        """Another peer answered again: the network is back, dial this one soon.  True when a
+        dial of it is under way since ``STALE_DIAL`` seconds or more: the caller cancels that
+        dial (``failed`` then) and this peer is dialled again within ``REDIAL_AFTER_HEAL``."""
         self.backoff = REDIAL_MIN
+        if self.dialling_since is not None:
+            return now - self.dialling_since >= STALE_DIAL
         self.due = min(self.due, now + REDIAL_AFTER_HEAL * self.rng.random())
+        return False
+
+    def cancelled(self, now):
+        """The stale dial ``healed`` named was cancelled: dial again soon, not after a backoff."""
+        self.dialling_since = None
+        self.due = now + REDIAL_AFTER_HEAL * self.rng.random()
 
 
 class Silence:

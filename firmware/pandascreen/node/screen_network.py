@@ -1,0 +1,134 @@
+"""A Pi screen's network side, started for ``node/app.py``'s ``main``: plain-TCP sync and the
+feed for boards, the program page for phones, the iroh node (festival log and fleet log) and
+mDNS.  Every part started is left on the caller's ``contextlib.ExitStack``, so they stop in
+reverse order whatever ends the run.
+"""
+
+from pandascreen.core.errors import UserError
+
+
+class ListenPortError(UserError):
+    """A port the screen serves boards on cannot be had (another program holds it)."""
+
+
+def is_iroh_peer(peer):
+    return "@" in (peer[0] if isinstance(peer, tuple) else str(peer))
+
+
+def start_iroh(cfg, store, config_dir, device, serve, fleet_beside=None, say=print):
+    """Start the screen's iroh node when a peer or serving needs it; None when not needed or it
+    cannot run here (said in one line).  Live updates wake the device's loop at once.  With
+    ``fleet_beside`` (the store's path) the node also syncs (and relays) the fleet log in a
+    store beside it, and the screen reports its status there (node/fleet_report.py, ticked by
+    ``Device.run``) with the node's key; ``device.fleet_report.store`` is then the caller's to close."""
+    wanted = [p for p in cfg["peer_addrs"] if is_iroh_peer(p)]
+    if not wanted and not (serve and cfg["listen_port"]):
+        return None
+    from pandascreen.node import fleet_report
+    fleet_store = None if fleet_beside is None else open_fleet_store(cfg, fleet_beside, device, say)
+    also = [fleet_report.subscription(cfg["festival_id"], fleet_store)] if fleet_store is not None else []
+    try:
+        from pandascreen.node.iroh_transport import device_node
+    except ImportError as e:  # no iroh wheel for this platform (32-bit Pi OS, musl)
+        node, why = None, "the iroh package cannot be loaded: %s" % e
+    else:
+        node, why = device_node(cfg, store, config_dir, serve=serve, on_change=device.wake.set, say=say,
+                                also=also)
+    if node is None:
+        say("iroh unavailable (%s)%s" % (why, "; node-id peers cannot be reached" if wanted else ""))
+        if fleet_store is not None:
+            fleet_store.close()
+        return None
+    if fleet_store is not None:
+        device.fleet_report = fleet_report.FleetReport(device.controller, node.seed, fleet_store,
+                                                       cfg["festival_id"], log=say)
+    device.controller._found = node.live_peers  # mDNS-found peers count in the footer
+    tcp = device.controller.transport
+    # background: a dead iroh peer costs the loop one bounded dial, then the node redials alone
+    device.controller.transport = lambda peer: (node.sync(peer, background=True) if is_iroh_peer(peer)
+                                                else tcp(peer))
+    for addr in node.addresses():
+        say("listening: node %s at %s" % (node.node_id, addr))
+    return node
+
+
+def serve_boards(cfg, store, config_dir, device, say=print):
+    """Plain-TCP sync on ``listen_port`` (the iroh port's number: MicroPython boards sync from Pi
+    screens) and the signed feed for satellite boards on ``feed_port`` (core/feed.FEED_PORT; 0:
+    none).  Returns (sync server, feed server or None); ListenPortError naming the port and the
+    config key that changes it when one cannot be had."""
+    from pandascreen.core.feed import FEED_PORT
+    from pandascreen.node.conn_limits import ListenError
+    from pandascreen.node.feed_server import start_for_screen
+    from pandascreen.node.tcp import SyncServer
+    what, key = "plain-TCP sync for boards", "listen_port"
+    server = feed_server = None
+    try:
+        server = SyncServer(store, device.log_id, host="0.0.0.0", port=cfg["listen_port"], topic=device.topic).start()
+        what, key = "the feed for satellite boards", "feed_port"
+        if cfg.get("feed_port", FEED_PORT):
+            feed_server = start_for_screen(cfg, store, config_dir, device, say, port=cfg.get("feed_port", FEED_PORT))
+    except ListenError as e:
+        if server is not None:
+            server.stop()
+        change = "change \"%s\" in config.json%s" % (key, " (0: no feed)" if key == "feed_port" else "")
+        if e.busy:
+            raise ListenPortError("port %d (%s) is already in use: is another pandascreen running? Or %s"
+                                  % (e.port, what, change))
+        raise ListenPortError("%s; %s" % (e, change))
+    return server, feed_server
+
+
+def open_fleet_store(cfg, store_path, device, say=print):
+    """The fleet store beside the festival store, guarded by the festival group (a demo's
+    trust_anyone group lets any key report); None (said) when it cannot open."""
+    from pandascreen.core import auth
+    from pandascreen.core.store import IngestError
+    from pandascreen.node import fleet_report
+    try:
+        return fleet_report.open_fleet_store(store_path, device.controller.authorizer or auth.from_config(cfg),
+                                             log=say)
+    except IngestError as e:
+        say("fleet: not reporting this screen's status: %s" % e)
+        return None
+
+
+def start_serving(cfg, base, device, stack, say=print):
+    """Plain-TCP sync and the feed for boards (a port another program holds stops the screen in
+    one line, before iroh starts), and the program page for phones."""
+    server, feed_server = serve_boards(cfg, device.store, base, device, say)
+    stack.callback(server.stop)
+    if feed_server is not None:
+        stack.callback(feed_server.stop)
+    from pandascreen.node import program_page as program_page_mod  # the program for phones
+    program_page = program_page_mod.start_for_screen(cfg, device, say)
+    if program_page is not None:
+        stack.callback(program_page.stop)
+        device.page_url = program_page_mod.address_for_screen(cfg, program_page.port)
+
+
+def close_fleet_store(device):
+    if device.fleet_report is not None:
+        device.fleet_report.store.close()
+
+
+def start(cfg, base, store_path, device, stack, serve, once, say=print):
+    """The whole network side of ``device`` (config folder ``base``), each part's stop left on
+    ``stack``.  Pi screens speak iroh (p2panda-net 0.7, live) with peers written
+    <node id>@host:port and, with ``serve``, accept peers; a plain host:port peer is a plain TCP
+    peer.  Beside the festival log they sync the fleet log (status of the screens; not ``once``)
+    and find peers on the LAN by mDNS (configured ones stay a fallback)."""
+    if serve and cfg["listen_port"]:
+        start_serving(cfg, base, device, stack, say)
+    stack.callback(close_fleet_store, device)  # after the node that syncs it has stopped
+    node = start_iroh(cfg, device.store, base, device, serve=serve, fleet_beside=None if once else store_path, say=say)
+    if node is None:
+        return
+    stack.callback(node.stop)
+    if not once:
+        from pandascreen.node.discovery import start_for_node
+        mdns = start_for_node(node, say=say)
+        if mdns is not None:
+            stack.callback(mdns.stop)
+
+

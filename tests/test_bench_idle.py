@@ -1,0 +1,46 @@
+"""The idle bench section (bench/idle.py) measures and reports; its made-up festival is on now.
+Figures are printed by ``make bench`` only; nothing here asserts a speed."""
+import sys
+import time
+
+from pandascreen.bench import idle
+from pandascreen.core import schema
+from pandascreen.core.cbor import loads
+
+
+def test_the_made_up_festival_has_a_talk_on_now_in_every_venue():
+    now = 1780000000 + 12345
+    bodies = [loads(b) for b in idle.made_up_now(events=400, venues=4, now=now)]
+    events = [b["fields"] for b in bodies if b["kind"] == "event"]
+    assert len(events) == 400 and {e["venue"] for e in events} == {"v0", "v1", "v2", "v3"}
+    for v in ("v0", "v1", "v2", "v3"):
+        # between two talks there is at most a 15-minute gap: something is on now or soon
+        starts = sorted(e["start"] for e in events if e["venue"] == v)
+        assert starts[0] < now < starts[-1]
+    assert all(b["v"] == schema.SCHEMA_VERSION for b in bodies)
+
+
+def test_a_window_is_measured_per_process_and_reported_per_thread():
+    p = idle.Sampled("sleeper", [sys.executable, "-c", "import time; time.sleep(30)"], "/dev/null")
+    try:
+        time.sleep(0.3)
+        res = idle.measure([p], window=1.0, settle=0.0)["sleeper"]
+    finally:
+        p.stop()
+    assert res["exited"] is None and res["rss_mb"] > 1 and res["cpu_percent"] >= 0
+    assert list(res["wakeups_per_minute"]) == ["python"]
+    text = idle.report({"window_s": 1, "settle_s": 0, "processes": {"sleeper": res}})
+    assert "sleeper" in text and "wake-ups/min: python" in text
+
+
+def test_an_exited_process_is_said_with_its_last_lines(tmp_path):
+    log = tmp_path / "log"
+    p = idle.Sampled("dies", [sys.executable, "-c", "print('bad config'); import time; time.sleep(1.5)"], str(log))
+    try:
+        time.sleep(0.5)
+        res = idle.measure([p], window=2.0, settle=0.0)["dies"]
+    finally:
+        p.stop()
+    assert res["exited"] == ["bad config"]
+    assert "EXITED during the window: bad config" in idle.report({"window_s": 2, "settle_s": 0,
+                                                                   "processes": {"dies": res}})
