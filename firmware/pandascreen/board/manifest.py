@@ -8,7 +8,7 @@ metadata(description="pandascreen for MicroPython boards (Pico W + SSD1306)", ve
 
 # the package root and the part of the core the satellite loads (board.py, main.py and what they
 # import); the rest of core/ runs on MicroPython too but serves full peers (store, sync, auth), so
-# flashing it would only cost flash and compile time.  overview draws the all-venues board.
+# flashing it would only cost flash and compile time.  overview draws every venue at once.
 module("pandascreen/__init__.py", base_path="../..")
 package("pandascreen/core", files=("__init__.py", "_blake3_py.py", "_ed25519_py.py", "cbor.py", "config.py",
                                    "crypto.py", "errors.py", "event_fields.py", "feed.py", "font.py", "font_bitmaps.py", "frame_parts.py", "layout.py",

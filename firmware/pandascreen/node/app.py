@@ -161,7 +161,7 @@ class Device:
             self.last_image = img
             return
         try:
-            # a view, or the all-venues board (Controller.view; the buttons turn its pages)
+            # a view, or the overview (Controller.view; the buttons turn its pages)
             img = display.render(view, kind, size, page_url=self.page_url)
         except Exception as e:  # any: no frame may stop the screen (see _not_drawn)
             img = self._not_drawn(e, kind, size)
@@ -202,7 +202,7 @@ class Device:
             self.controller.flip(delta)
             self.controller.redraw(catch_up=False)
 
-    def show_all(self):
+    def show_overview(self):
         """Long press (gpiozero thread): every venue at once, until the screen returns home."""
         self._flipped_at = self.clock()
         with self._lock:
@@ -331,7 +331,7 @@ def _run_screen(args, cfg, device, stack):
     if cfg["buttons"] and not args.emulate:
         from pandascreen.node.buttons import VenueButtons
         buttons = VenueButtons(next_pin=cfg["buttons"].get("next"), prev_pin=cfg["buttons"].get("prev"),
-                               on_change=device.flip, on_overview=device.show_all)
+                               on_change=device.flip, on_overview=device.show_overview)
         stack.callback(buttons.close)
     stack.callback(device.wake.set)
     stack.callback(stop.set)

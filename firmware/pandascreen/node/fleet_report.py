@@ -50,7 +50,7 @@ def status_fields(controller, now, started, temp_path=THERMAL):
     title = now_ev.get("title") if isinstance(now_ev, dict) else None
     venue = view.get("venue") or None
     shows = "%s: %s" % (venue or "-", title or view.get("message") or "nothing on now")
-    if view.get("venues"):  # the all-venues board
+    if view.get("venues"):  # the overview
         shows = "all %d venues (page %d)" % (len(view["venues"]), view.get("page", 0) + 1)
     return dict(shows=shows[:fleet.MAX_TEXT], venue=venue[:fleet.MAX_TEXT] if venue else None,
                 heights=heights_summary(controller.store.heights(controller.log_id)),

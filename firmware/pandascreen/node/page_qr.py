@@ -1,6 +1,6 @@
 """Where phones find the program page (node/program_page.py): a QR code of its address, with the
 address written under it, in a strip on the right of a large screen (HDMI, Inky wHAT and
-Impression), beside now/next or the all-venues board.
+Impression), beside now/next or the overview.
 
 WHY here and not in core/layout.py or core/overview.py: those run on satellite boards too,
 which serve no page; the Pi draws the layout into the rest of the canvas and the strip beside
