@@ -167,7 +167,7 @@ class Authorizer:
     def may_store(self, op):
         try:
             self.check_store(op)
-        except (Unauthorized, GroupOpError):
+        except Unauthorized:
             return False
         return True
 

@@ -355,9 +355,7 @@ class LogSync:
         while plan:
             pk, log_id, after, until = plan[0]
             hi = _page_end(after, until)
-            page = self.store.operations(pk, log_id, after, hi)
-            if len(page) > PAGE:
-                page = page[:PAGE]
+            page = self.store.operations(pk, log_id, after, hi)  # at most PAGE: one per seq_num
             last = page[-1].seq_num if page else hi
             if last >= until:
                 plan.pop(0)

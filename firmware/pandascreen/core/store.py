@@ -11,7 +11,7 @@ MicroPython board keeps no store at all (it reads the laptop's signed feed).
 
 from pandascreen.core import operation
 from pandascreen.core.errors import IngestError, OperationError, Unauthorized
-from pandascreen.core.crypto import blake3
+from pandascreen.core.crypto import blake3, signing_key
 from pandascreen.core.util import hexlify
 
 # One timestamp rule in every store: p2panda timestamps are u64, SQLite integers are i64, so
@@ -318,12 +318,11 @@ class BaseStore:
     def publish_many(self, seed, bodies, log_id, timestamp_us, prune=False, batch=200, progress=None):
         """Sign and store ``bodies`` as the next operations of the seed's log; returns them.
 
-        The key pair is derived once; our own operations are not verified again.  ``timestamp_us`` is the first timestamp (each next one +1) or a
-        list with one per body; timestamps stay strictly increasing after the log's latest
-        even if the clock jumped back.  ``prune`` marks the first operation.  Stored in
+        The key pair is derived once; our own operations are not verified again.
+        ``timestamp_us`` is the first timestamp (each next one +1) or a list with one per body;
+        timestamps stay strictly increasing after the log's latest even if the clock jumped back.  ``prune`` marks the first operation.  Stored in
         transactions of ``batch`` operations; ``progress(done)`` is called after each.
         """
-        from pandascreen.core.crypto import signing_key
         key = signing_key(seed)
         past = self.latest(key.public_key, log_id)
         seq, backlink, last_ts = 0, None, -1
