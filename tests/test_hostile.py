@@ -390,7 +390,7 @@ def test_empty_have_and_a_peer_that_stops_reading_cost_one_page(tmp_path):
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert session.remote_total_ops is None and session._send_left == 1500 - session.ops_sent
+    assert session.remote_total_ops is None and session.ops_to_send == 1500 - session.ops_sent
     assert len(first) <= session.chunk_size + 2048
     assert peak < 400 * 1024, peak  # every missing op in one list was > 1.5 MB
     store.close()

@@ -37,11 +37,11 @@ for b in bad:
 def test_store_schema_schedule_under_micropython():
     out = run_micropython("""
 from pandascreen.core import operation, schema
-from pandascreen.core.store import MemoryStore, LogFileStore, IngestError
+from pandascreen.core.store import MemoryStore, IngestError
 from pandascreen.core.schedule import Schedule
 seed = bytes(range(32))
 log = operation.log_id_for_festival("fest")
-s = LogFileStore("/tmp/ops.log")
+s = MemoryStore()
 bodies = [
     schema.make_body("festival", "create", "fest", {"name": "Fest", "utc_offset": 60}),
     schema.make_body("venue", "create", "a", {"name": "Arena", "order": 1}),
@@ -51,8 +51,6 @@ bodies = [
 ]
 for i, b in enumerate(bodies):
     s.publish(seed, b, log, 1000 + i)
-s.close()
-s = LogFileStore("/tmp/ops.log")
 print("count", s.count())
 sch = Schedule.from_store(s, log)
 cur, nxt = sch.now_next("a", 150)

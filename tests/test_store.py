@@ -9,7 +9,7 @@ import pytest
 from pandascreen.core import operation, schema
 from pandascreen.core.crypto import public_key
 from pandascreen.node.sqlite_store import SqliteStore
-from pandascreen.core.store import IngestError, LogFileStore, MemoryStore
+from pandascreen.core.store import IngestError, MemoryStore
 
 SEED_A = bytes(range(32))
 SEED_B = bytes(range(1, 33))
@@ -20,15 +20,13 @@ def body(i):
     return schema.make_body("venue", "create", "v%d" % i, {"name": "Venue %d" % i, "order": i})
 
 
-@pytest.fixture(params=["memory", "logfile", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite"])
 def make_store(request, tmp_path):
     made = []
 
     def make():
         if request.param == "memory":
             s = MemoryStore()
-        elif request.param == "logfile":
-            s = LogFileStore(str(tmp_path / "ops.log"))
         else:
             s = SqliteStore(str(tmp_path / "ops.db"))
         made.append(s)
@@ -61,21 +59,6 @@ def test_timestamps_stay_monotonic(make_store):
     assert b.timestamp == a.timestamp + 1
 
 
-def test_logfile_survives_torn_tail(tmp_path):
-    path = str(tmp_path / "ops.log")
-    s = LogFileStore(path)
-    for i in range(3):
-        s.publish(SEED_A, body(i), LOG, i)
-    s.close()
-    with open(path, "ab") as fh:
-        fh.write(b"\x00\x00\x01\x00\x00\x00")  # half a record header from a power cut
-    s2 = LogFileStore(path)
-    assert s2.count() == 3 and s2.dropped_tail == 6
-    s2.publish(SEED_A, body(3), LOG, 3)
-    s2.close()
-    assert LogFileStore(path).count() == 4
-
-
 def test_sqlite_reopen_and_bad_file(tmp_path):
     path = str(tmp_path / "ops.db")
     s = SqliteStore(path)
@@ -89,69 +72,6 @@ def test_sqlite_reopen_and_bad_file(tmp_path):
     junk.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(IngestError, match="cannot open store"):
         SqliteStore(str(junk))
-
-
-def _logfile_with(path, n):
-    s = LogFileStore(path)
-    ops = s.publish_many(SEED_A, [body(i) for i in range(n)], LOG, 0)
-    s.close()
-    return ops
-
-
-def test_logfile_replays_record_by_record(tmp_path, monkeypatch):
-    """Replay never reads the whole file at once: every read asks for one record's part."""
-    from pandascreen.core import store as store_mod
-    path = str(tmp_path / "ops.log")
-    ops = _logfile_with(path, 40)
-    biggest = max(len(o.header_bytes) + len(o.body) for o in ops)
-    sizes = []
-
-    class Spy:
-        def __init__(self, fh):
-            self.fh = fh
-
-        def read(self, n=-1):
-            sizes.append(n)
-            return self.fh.read(n)
-
-        def __getattr__(self, name):
-            return getattr(self.fh, name)
-
-    real_open = open
-    monkeypatch.setattr(store_mod, "open", lambda p, mode="r": Spy(real_open(p, mode)), raising=False)
-    s = LogFileStore(path)
-    assert s.count() == 40 and s.dropped_tail == 0
-    assert sizes and all(n is not None and 0 <= n <= biggest for n in sizes), sizes
-    s.close()
-
-
-@pytest.mark.parametrize("where", ["record head", "header", "body"])
-def test_logfile_drops_torn_last_record(tmp_path, where):
-    path = str(tmp_path / "ops.log")
-    ops = _logfile_with(path, 3)
-    size = os.path.getsize(path)
-    hlen = len(ops[2].header_bytes)
-    last = 8 + hlen + len(ops[2].body)
-    keep = size - last + {"record head": 3, "header": 8 + hlen // 2, "body": 8 + hlen + 5}[where]
-    with open(path, "r+b") as fh:
-        fh.truncate(keep)
-    s = LogFileStore(path)
-    assert s.count() == 2 and s.dropped_tail == keep - (size - last)
-    assert os.path.getsize(path) == size - last  # the torn part is cut off the file
-    s.ingest_op(ops[2])
-    s.close()
-    assert LogFileStore(path).count() == 3
-
-
-def test_logfile_stops_at_a_corrupt_record(tmp_path):
-    path = str(tmp_path / "ops.log")
-    ops = _logfile_with(path, 3)
-    first = 8 + len(ops[0].header_bytes) + len(ops[0].body)
-    with open(path, "r+b") as fh:
-        fh.seek(first + 8 + 40)  # inside the second operation's signature
-        fh.write(b"\xff")
-    s = LogFileStore(path)
-    assert s.count() == 1 and os.path.getsize(path) == first
 
 
 def test_sqlite_batch_rolls_back_on_a_crash_inside(tmp_path, monkeypatch):

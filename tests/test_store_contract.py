@@ -2,8 +2,8 @@
 
 Modelled on p2panda-store's ``operations/tests.rs``: one set of checks, run against each
 implementation.  The checks are plain functions with plain asserts so that the same file
-also runs under MicroPython (``test_contract_under_micropython``) for the two core stores;
-pytest parametrises them over MemoryStore, LogFileStore and SqliteStore.
+also runs under MicroPython (``test_contract_under_micropython``) for the core's MemoryStore;
+pytest parametrises them over MemoryStore and SqliteStore.
 """
 
 try:
@@ -14,7 +14,7 @@ except ImportError:  # MicroPython: only the checks below are used
 from pandascreen.core import operation, schema
 from pandascreen.core.crypto import public_key
 from pandascreen.core.errors import IngestError
-from pandascreen.core.store import MemoryStore, LogFileStore
+from pandascreen.core.store import MemoryStore
 
 SEED_A = bytes(range(32))
 SEED_B = bytes(range(1, 33))
@@ -296,12 +296,6 @@ class _PathFactory:
         self.opened = []
 
 
-class LogFileFactory(_PathFactory):
-    name = "logfile"
-    cls = LogFileStore
-    suffix = ".log"
-
-
 def run_contract(factories):
     """Run every check against every factory; returns ["store check: error", ...]."""
     failures = []
@@ -326,12 +320,10 @@ if pytest is not None:
         cls = SqliteStore
         suffix = ".db"
 
-    @pytest.fixture(params=["memory", "logfile", "sqlite"])
+    @pytest.fixture(params=["memory", "sqlite"])
     def factory(request, tmp_path):
         if request.param == "memory":
             fac = MemoryFactory()
-        elif request.param == "logfile":
-            fac = LogFileFactory(str(tmp_path))
         else:
             fac = SqliteFactory(str(tmp_path))
         yield fac
@@ -354,14 +346,13 @@ if pytest is not None:
             with pytest.raises(NotImplementedError):
                 call()
 
-    def _contract_script(directory):
-        return ("import sys\n"
-                "import store_contract as c\n"
-                "print(sys.implementation.name)\n"
-                "bad = c.run_contract([c.MemoryFactory(), c.LogFileFactory(%r)])\n"
-                "print('checks', len(c.CONTRACT), 'failures', len(bad))\n"
-                "for b in bad:\n"
-                "    print(b)\n" % directory)
+    CONTRACT_SCRIPT = ("import sys\n"
+                       "import store_contract as c\n"
+                       "print(sys.implementation.name)\n"
+                       "bad = c.run_contract([c.MemoryFactory()])\n"
+                       "print('checks', len(c.CONTRACT), 'failures', len(bad))\n"
+                       "for b in bad:\n"
+                       "    print(b)\n")
 
     def _contract_lib(tmp_path):
         import shutil
@@ -372,24 +363,15 @@ if pytest is not None:
 
     def test_contract_under_micropython(tmp_path):
         from mpy import FIRMWARE, run_micropython
-        out = run_micropython(_contract_script("/tmp"), libs=[FIRMWARE, _contract_lib(tmp_path)])
+        out = run_micropython(CONTRACT_SCRIPT, libs=[FIRMWARE, _contract_lib(tmp_path)])
         assert "micropython" in out
         assert "checks %d failures 0" % len(CONTRACT) in out, out
 
     def test_contract_under_micropython_in_a_pico_heap(tmp_path):
         """The contract within the Pico W's live-heap budget (a hard 180 KB heap where a 32-bit unix
-        build is named), the log-file store writing real files."""
-        import shutil
-
+        build is named)."""
         from mpy import FIRMWARE, run_scenario
-        stores = tmp_path / "stores"
-
-        def empty_stores():
-            shutil.rmtree(str(stores), ignore_errors=True)
-            stores.mkdir()
-
-        code = "# live: start\n" + _contract_script(str(stores)) + "# live: end\n"
-        for _runtime, out in run_scenario("store contract", code, libs=[FIRMWARE, _contract_lib(tmp_path)],
-                                          dirs=[str(stores)], setup=empty_stores):
+        code = "# live: start\n" + CONTRACT_SCRIPT + "# live: end\n"
+        for _runtime, out in run_scenario("store contract", code, libs=[FIRMWARE, _contract_lib(tmp_path)]):
             assert "micropython" in out
             assert "checks %d failures 0" % len(CONTRACT) in out, out

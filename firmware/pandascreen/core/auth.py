@@ -4,13 +4,16 @@ WHY: anyone on a festival Wi-Fi can sign operations; a screen must store, relay 
 only what the festival group lets its authors write.  The model, the wire form
 (byte-compatible with p2panda-auth 0.7's GroupsExtensionArgs, in the operation body) and
 the mapping onto curated and self-organised festivals are in docs/AUTH.md; this module is
-the hot path (rights, store and schedule checks), core/auth_group.py the wire form and the
-strong-removal resolver, loaded with the first group operation.  Pure Python for CPython
-and MicroPython (the long explanation lives in the doc so a Pico compiles less).
+the hot path (rights, store and schedule checks).  Its parts: core/group_model.py (levels, limits, one
+group's resolved state), core/group_wire.py (the body bytes), core/group_resolver.py (strong
+removal over the DAG) and core/auth_group.py (the rules once there are group operations).
+Pure Python for CPython and MicroPython.
 """
 
-from pandascreen.core import quota, schema
+from pandascreen.core import auth_group, group_resolver, quota, schema
 from pandascreen.core.errors import GroupOpError, SchemaError, Unauthorized
+from pandascreen.core.group_wire import (  # noqa: F401  (auth.add(...), auth.group_body(...): tools build group ops)
+    add, create, demote, group_body, parse_group_body, promote, remove)
 from pandascreen.core.util import hexlify
 
 from pandascreen.core.group_model import (  # noqa: F401  (auth.MANAGE etc. are part of auth's interface)
@@ -19,22 +22,6 @@ from pandascreen.core.group_model import (  # noqa: F401  (auth.MANAGE etc. are 
 from pandascreen.core.group_model import NOBODY as _NOBODY, SMALLEST as _SMALLEST, Group as _Group
 
 _PREFIX = b"\xa3\x68group_id"  # a 3-field map whose first key is "group_id"
-
-
-# -- wire form -------------------------------------------------------------------------------
-def _wire():
-    from pandascreen.core import auth_group  # loaded with the first group operation
-    return auth_group
-
-
-_WIRE_NAMES = ("create", "add", "remove", "promote", "demote", "group_body", "parse_group_body")
-
-
-def __getattr__(name):
-    # auth.add(...), auth.group_body(...): the wire form lives in auth_group (see _wire)
-    if name in _WIRE_NAMES:
-        return getattr(_wire(), name)
-    raise AttributeError(name)
 
 
 def is_group_body(body):
@@ -142,7 +129,7 @@ class Authorizer:
 
     def heads(self, group_id):
         """The ``dependencies`` of the next operation of the group (see auth_group.heads)."""
-        return _wire().heads(self, group_id)
+        return auth_group.heads(self, group_id)
 
     # -- store side -------------------------------------------------------------------------
     def check_store(self, op):
@@ -154,7 +141,7 @@ class Authorizer:
             if len(body) > limit:
                 raise Unauthorized("body of %d bytes is over the %d byte limit" % (len(body), limit))
         if group:
-            _wire().check_group_op(self, op)
+            auth_group.check_group_op(self, op)
             self._check_quota(op)
             return
         if not self.may_write(op.public_key, op.seq_num):
@@ -180,7 +167,7 @@ class Authorizer:
     def may_store(self, op):
         try:
             self.check_store(op)
-        except (Unauthorized, GroupOpError):
+        except Unauthorized:
             return False
         return True
 
@@ -226,7 +213,7 @@ class Authorizer:
                 self._positions[op.hash] = (op.public_key, op.seq_num)
                 return self._resolve_all()
             return False
-        g = _wire().add_op(self, op)
+        g = group_resolver.add_op(self, op)
         if g is None:
             return False
         for d in g.deps:
@@ -247,7 +234,7 @@ class Authorizer:
             # event creates are counted for members only: organisers are never limited
             self.ledger.count(op, op.public_key not in organisers)
             if op.body is not None and is_group_body(op.body):
-                _wire().add_op(self, op)
+                group_resolver.add_op(self, op)
         if self.lookup is None:
             for op in ops:
                 if op.hash in self._referenced and op.hash not in self._ops:
@@ -281,7 +268,7 @@ class Authorizer:
         fest = self.level(self.group_id, author, seq)
         if self.mode == CURATED:
             return fest >= WRITE
-        return _wire().self_organised_may_apply(self, op, body, fest)
+        return auth_group.self_organised_may_apply(self, op, body, fest)
 
     def _event_venue(self, body):
         fields = body.get("fields") or {}
@@ -294,7 +281,7 @@ class Authorizer:
     def _resolve_all(self, new=None):
         before = self._fingerprint()
         if self._ops:
-            _wire().resolve_all(self, new)
+            group_resolver.resolve_all(self, new)
         else:  # no group operations: the organisers named at provisioning, nothing to resolve
             g = _Group()
             for k in self.organisers:
@@ -312,7 +299,7 @@ class Authorizer:
 
     def _fingerprint(self):
         out = []
-        for gid in sorted(getattr(self, "_groups", {}) or {}):
+        for gid in sorted(self._groups):
             g = self._groups[gid]
             out.append((gid, sorted(g.members.items()), sorted((k, g.cutoffs[k][0] or b"", g.cutoffs[k][1])
                                                                 for k in g.cutoffs),

@@ -1,7 +1,7 @@
-"""The festival group's model, shared by core/auth.py (rights, the hot path) and
-core/auth_group.py (the wire form and the resolver): access levels, body limits and the
-resolved state of one group.  A module of its own so neither of the two imports the other's
-module at load time (auth loads auth_group with the first group operation)."""
+"""The festival group's model, shared by core/auth.py (rights, the hot path), core/group_wire.py
+(the body bytes), core/group_resolver.py (strong removal) and core/auth_group.py (the rules once
+there are group operations): access levels, body limits and the resolved state of one group.  A
+module of its own so that those import it and never each other in a circle."""
 
 from pandascreen.core import schema
 

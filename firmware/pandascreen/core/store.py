@@ -1,19 +1,17 @@
-"""Operation stores: one contract, the p2panda ingest rules, and two small stores.
+"""Operation stores: one contract, the p2panda ingest rules, and the store in RAM.
 
 ``BaseStore`` is the contract (modelled on gpiozero's pin ``Factory``): it holds every rule
 once (validate, de-duplicate, backlink against the latest operation of the same author and
 log, prune, timestamp range, body fill-in, publishing) and leaves only storage primitives to
-the stores, so the three stores cannot drift apart.  ``MemoryStore`` keeps everything in RAM;
-``LogFileStore`` adds an append-only file replayed at start, record by record (a torn last
-record from a power cut is dropped).  The SQLite store for Linux boards lives in
-``pandascreen.node.sqlite_store`` and implements the same contract.
+the stores, so they cannot drift apart.  ``MemoryStore`` keeps everything in RAM (tests, the
+demo, sync in memory); the Pi's persistent store is ``pandascreen.node.sqlite_store``, and a
+MicroPython board keeps no store at all (it reads the laptop's signed feed).
 """
 
-import struct
 
 from pandascreen.core import operation
 from pandascreen.core.errors import IngestError, OperationError, Unauthorized
-from pandascreen.core.crypto import blake3
+from pandascreen.core.crypto import blake3, signing_key
 from pandascreen.core.util import hexlify
 
 # One timestamp rule in every store: p2panda timestamps are u64, SQLite integers are i64, so
@@ -320,12 +318,11 @@ class BaseStore:
     def publish_many(self, seed, bodies, log_id, timestamp_us, prune=False, batch=200, progress=None):
         """Sign and store ``bodies`` as the next operations of the seed's log; returns them.
 
-        The key pair is derived once; our own operations are not verified again.  ``timestamp_us`` is the first timestamp (each next one +1) or a
-        list with one per body; timestamps stay strictly increasing after the log's latest
-        even if the clock jumped back.  ``prune`` marks the first operation.  Stored in
+        The key pair is derived once; our own operations are not verified again.
+        ``timestamp_us`` is the first timestamp (each next one +1) or a list with one per body;
+        timestamps stay strictly increasing after the log's latest even if the clock jumped back.  ``prune`` marks the first operation.  Stored in
         transactions of ``batch`` operations; ``progress(done)`` is called after each.
         """
-        from pandascreen.core.crypto import signing_key
         key = signing_key(seed)
         past = self.latest(key.public_key, log_id)
         seq, backlink, last_ts = 0, None, -1
@@ -362,7 +359,7 @@ class BaseStore:
 
 
 class MemoryStore(BaseStore):
-    """Everything in RAM (tests, demos, and the base of LogFileStore)."""
+    """Everything in RAM (tests, demos, in-process sync)."""
 
     def __init__(self):
         self._by_hash = {}
@@ -473,113 +470,3 @@ class MemoryStore(BaseStore):
     def count(self):
         return len(self._by_hash)
 
-
-_NO_BODY = 0xFFFFFFFF
-_RECORD_HEAD = 8  # >II: header length, body length (or _NO_BODY)
-_COPY_CHUNK = 4096
-
-
-def _read_exactly(fh, n):
-    """``n`` bytes from ``fh``, or None if the file ends first (a torn record)."""
-    data = fh.read(n)
-    if data is None or len(data) != n:
-        return None
-    return data
-
-
-class LogFileStore(MemoryStore):
-    """MemoryStore persisted to an append-only file (for MicroPython boards).
-
-    A record is ``>II`` (header length, body length or 0xFFFFFFFF for none), the header
-    bytes, the body.  A body filled in later is a second record of the same header with its
-    body.  Replay reads one record at a time (memory bounded by the largest operation, not
-    the file) and stops at the first torn or invalid record, which is cut off the file.
-    """
-
-    def __init__(self, path):
-        MemoryStore.__init__(self)
-        self.path = path
-        self.dropped_tail = 0
-        good = self._replay()
-        if self.dropped_tail:
-            self._truncate(good)
-        self._fh = open(path, "ab")
-
-    def _replay(self):
-        """Load every whole, valid record; return the size of that good prefix."""
-        import os
-        try:
-            size = os.stat(self.path)[6]
-            fh = open(self.path, "rb")
-        except OSError:
-            return 0
-        pos = 0
-        try:
-            while True:
-                head = _read_exactly(fh, _RECORD_HEAD)
-                if head is None:
-                    break
-                hlen, blen = struct.unpack(">II", head)
-                has_body = blen != _NO_BODY
-                if hlen > operation.MAX_HEADER_SIZE or (has_body and blen > operation.MAX_BODY_SIZE):
-                    break
-                hb = _read_exactly(fh, hlen)
-                if hb is None:
-                    break
-                body = None
-                if has_body:
-                    body = _read_exactly(fh, blen)
-                    if body is None:
-                        break
-                try:
-                    op = self._decode(hb, body)
-                    what = self._admit(op)
-                except IngestError:
-                    break
-                if what == _NEW:
-                    MemoryStore._insert(self, op)
-                elif what == _FILL:
-                    MemoryStore._fill_body(self, op)
-                pos += _RECORD_HEAD + hlen + (blen if has_body else 0)
-        finally:
-            fh.close()
-        self.dropped_tail = size - pos
-        return pos
-
-    def _truncate(self, size):
-        # MicroPython files have no truncate(): copy the good prefix in chunks and rename
-        src = open(self.path, "rb")
-        tmp = self.path + ".tmp"
-        dst = open(tmp, "wb")
-        try:
-            left = size
-            while left > 0:
-                chunk = src.read(min(_COPY_CHUNK, left))
-                if not chunk:
-                    break
-                dst.write(chunk)
-                left -= len(chunk)
-        finally:
-            src.close()
-            dst.close()
-        import os
-        os.rename(tmp, self.path)
-
-    def _append(self, op):
-        body = op.body
-        self._fh.write(struct.pack(">II", len(op.header_bytes), _NO_BODY if body is None else len(body)))
-        self._fh.write(op.header_bytes)
-        if body is not None:
-            self._fh.write(body)
-        self._fh.flush()
-
-    def _insert(self, op):
-        self._append(op)
-        MemoryStore._insert(self, op)
-
-    def _fill_body(self, op):
-        self._append(op)
-        MemoryStore._fill_body(self, op)
-
-    def close(self):
-        self._fh.close()
