@@ -1,5 +1,5 @@
 """The ``pandascreen-host`` parser, pinned: every command's arguments, groups, defaults and help
-texts, as recorded in fixtures/cli_parsers.json.  Each command builds its own parser next to its
+texts, as recorded in golden/cli_parsers.json.  Each command builds its own parser next to its
 ``run``; this is what proves that moving a parser between modules changed nothing a user sees.
 
 The record is argparse's own description of each argument (not the rendered --help text, whose
@@ -13,7 +13,7 @@ import os
 
 from pandascreen_host.cli import build_parser, main
 
-PINNED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "cli_parsers.json")
+PINNED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden", "cli_parsers.json")
 
 
 def _value(v):

@@ -29,6 +29,20 @@ from pandascreen_host.progress import Progress
 BATCH = 200
 
 
+def add_parser(sub):
+    p = sub.add_parser("import", allow_abbrev=False, help="import a schedule file into a festival store as signed operations",
+                       description="Turn a schedule file into signed p2panda operations in a store.")
+    p.add_argument("schedule", help="schedule file (frab XML/JSON, pretalx JSON, iCal, voctosched CSV)")
+    p.add_argument("--store", default="festival.db", help="store to write (default festival.db)")
+    p.add_argument("--key", metavar="PATH", help="organiser key file (32-byte Ed25519 seed)")
+    p.add_argument("--festival-id", help="festival id (default: from the schedule)")
+    p.add_argument("--timezone", help="IANA time zone for times without an offset, e.g. Europe/Berlin")
+    add_span_arguments(p)
+    add_identity_arguments(p)
+    p.add_argument("--dry-run", action="store_true", help="show what would change, write nothing")
+    return p
+
+
 def add_span_arguments(p):
     """--from/--until: the festival's days (a calendar's recurring events are expanded over them)."""
     p.add_argument("--from", dest="span_from", metavar="YYYY-MM-DD", type=_day,

@@ -33,6 +33,7 @@ boot has moved it off the card, the ``device_public_key`` its config.json names 
 then); a new identity takes ``--new-key --force``.
 """
 
+import argparse
 import json
 import os
 import re
@@ -64,6 +65,80 @@ key and the Wi-Fi profile somewhere private (the pandascreen service is meant to
   sudo install -m 600 pandascreen-wifi.nmconnection /etc/NetworkManager/system-connections/
   sudo nmcli connection reload
 """
+
+
+def add_parser(sub):
+    p = sub.add_parser(
+        "provision", allow_abbrev=False, help="write key, config and Wi-Fi onto an SD card boot partition or a MicroPython board",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Give a screen its identity (Ed25519 device key) and configuration.\n\n"
+                    "Raspberry Pi OS: --boot is the SD card's mounted boot partition (bootfs).\n"
+                    "MicroPython: --port is the board's serial port; the core is flashed too.\n\n"
+                    "The Wi-Fi passphrase is read from --wifi-psk-file, the environment variable\n"
+                    "PANDASCREEN_WIFI_PSK, or asked for interactively -- never from the command line.")
+    p.add_argument("--board", required=True, help="board name (see `pandascreen-host boards`) or a .toml file")
+    p.add_argument("--festival-id", required=True, help="festival to follow, e.g. pandafest-2026")
+    p.add_argument("--peer", action="append", default=[], metavar="HOST:PORT",
+                   help="peer to sync with (repeat for several)")
+    p.add_argument("--feed-peer", action="append", default=[], metavar="HOST:PORT",
+                   help="MicroPython: full peer serving the signed feed (repeat; default: the --peer hosts "
+                        "on port 8026)")
+    p.add_argument("--organiser", action="append", default=[], metavar="PUBKEY",
+                   help="festival group: an organiser public key, 64 hex (repeat; the first names the "
+                        "group); required unless --trust-anyone")
+    p.add_argument("--trust-anyone", action="store_true",
+                   help="DEMO ONLY: no festival group, anyone on the network can change the screen")
+    p.add_argument("--festival-mode", choices=("curated", "self-organised"), default="curated",
+                   help="curated (an imported program, default) or self-organised (members invite members)")
+    p.add_argument("--venue", action="append", default=None, metavar="ID",
+                   help="venue id this screen follows (repeat; default: all venues)")
+    p.add_argument("--home-venue", metavar="ID",
+                   help="the entrance's own venue: shown first and again 60 s after a visitor flips away")
+    p.add_argument("--language", metavar="CODE",
+                   help="screen language (en, de, fr; en_US for a 12-hour clock); default: the festival's")
+    p.add_argument("--listen-port", type=int, default=2026, help="port the screen serves sync on (default 2026)")
+    target = p.add_argument_group("target")
+    target.add_argument("--boot", metavar="PATH", help="Raspberry Pi OS boot partition, e.g. /media/$USER/bootfs")
+    target.add_argument("--port", metavar="DEV", help="MicroPython serial port, e.g. /dev/ttyACM0")
+    keys = p.add_argument_group("device key")
+    keys.add_argument("--key", metavar="PATH",
+                      help="keep the device key in this file on the laptop too (reused if it exists)")
+    keys.add_argument("--new-key", action="store_true", help="make a new key even if one exists (needs --force)")
+    keys.add_argument("--force", action="store_true", help="allow replacing an existing device key / custom.toml")
+    grant = p.add_argument_group("festival group (Raspberry Pi OS screens: their status is signed)")
+    grant.add_argument("--store", metavar="PATH",
+                       help="the organiser's festival store (festival.db): add this screen's key to the festival "
+                            "group there, at pull level, signed with --organiser-key; serve carries it to the screens")
+    grant.add_argument("--organiser-key", metavar="PATH", default="organiser.key",
+                       help="with --store: the organiser key that signs it (default organiser.key)")
+    w = p.add_argument_group("Wi-Fi")
+    w.add_argument("--wifi-ssid", metavar="SSID", help="network name")
+    w.add_argument("--wifi-country", metavar="CC", help="two-letter country code (required on Raspberry Pi OS)")
+    w.add_argument("--wifi-psk-file", metavar="FILE", help="file holding the passphrase ('-' = stdin)")
+    w.add_argument("--wifi-open", action="store_true", help="the network has no passphrase")
+    w.add_argument("--wifi-hidden", action="store_true", help="the network does not broadcast its SSID")
+    p.add_argument("--hostname", help="Raspberry Pi OS host name, set on first boot of a fresh image")
+    p.add_argument("--ntp", action="append", default=[], metavar="HOST",
+                   help="time server(s) on the festival LAN (the organiser's laptop, the router): "
+                        "systemd-timesyncd NTP=/FallbackNTP= on Raspberry Pi OS, the board's config on "
+                        "MicroPython (repeat for several)")
+    p.add_argument("--read-only-root", action="store_true",
+                   help="Raspberry Pi OS: overlay root file system (overlayroot=tmpfs), the store on the "
+                        "ext4 partition labelled pandadata: pulling the plug never corrupts the system")
+    p.add_argument("--root", metavar="PATH",
+                   help="Raspberry Pi OS root partition (rootfs), mounted: --ntp is installed there too")
+    b = p.add_argument_group("offline install (Raspberry Pi OS, see host_tools/pandascreen_host/bundle.py)")
+    b.add_argument("--bundle", action="store_true",
+                   help="put pandascreen and its aarch64 wheels for this board on the boot partition "
+                        "(pandascreen/bundle/), installed into /opt/pandascreen/venv on first boot")
+    b.add_argument("--os", action="append", choices=["bookworm", "trixie"], default=[],
+                   help="Pi OS release(s) to bundle for: bookworm (Python 3.11), trixie (3.13); default both")
+    b.add_argument("--bundle-cache", metavar="DIR", help="keep downloaded wheels here and reuse them for the next boards")
+    b.add_argument("--bundle-wheel", metavar="PATH", help="pandascreen's own wheel (default: built from this checkout)")
+    p.add_argument("--no-flash", action="store_true", help="MicroPython: only write config and key, skip the core")
+    p.add_argument("--build-dir", default=None, help="where compiled .mpy files go (default build/mpy)")
+    p.add_argument("--mpy-cross", metavar="PATH", help="mpy-cross executable to use")
+    return p
 
 
 def _crypto():
