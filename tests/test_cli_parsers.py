@@ -40,6 +40,7 @@ def describe(parser):
                        "actions": [_action(a) for a in g._group_actions]} for g in parser._action_groups],
            "exclusive": [{"required": g.required, "dests": [a.dest for a in g._group_actions]}
                          for g in parser._mutually_exclusive_groups],
+           "order": [a.dest for a in parser._actions],  # the usage line's order
            "commands": {}}
     for a in parser._actions:
         if isinstance(a, argparse._SubParsersAction):
