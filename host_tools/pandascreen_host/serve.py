@@ -226,9 +226,11 @@ def run(args, out=None, err=None, stop=None):
 
     Each part that starts registers its own stop on one ExitStack, so whatever has started is
     stopped, last started first, however serve ends (Ctrl-C, ``stop``, a refused port)."""
+    from pandascreen.node import log_setup
+    # serve's lines and the node modules' records (iroh, mDNS, plain TCP) go to its output
+    say = log_setup.say("pandascreen.serve", out or log_setup.STDOUT)
     out = out or sys.stdout
     err = err or sys.stderr
-    say = _sayer(out)
     network_id = _network_id(args)
     binds = tcp_binds(args)  # a wrong or clashing address is said before anything runs
     seed = _organiser_seed(args, out, err)
@@ -239,17 +241,6 @@ def run(args, out=None, err=None, stop=None):
         say("stopping: closing live sessions")
     say("stopped")
     return 0
-
-
-def _sayer(out):
-    """One line at a time to ``out``, from any of serve's threads."""
-    lock = threading.Lock()
-
-    def say(line):
-        with lock:
-            out.write(line + "\n")
-            out.flush()
-    return say
 
 
 def _network_id(args):
