@@ -88,3 +88,22 @@ def test_lines_from_many_threads_stay_whole():
     assert len(lines) == threads * per_thread
     assert sorted(lines) == sorted("thread %d line %d %s" % (n, i, "x" * 50)
                                    for n in range(threads) for i in range(per_thread))
+
+
+def test_a_command_run_inside_a_process_leaves_its_logging_as_it_was(capsys):
+    """serve run in-process (tests, scripts): its lines go to its output while it runs, then the
+    setup from before is back."""
+    log_setup.setup()
+    before = log_setup.installed()
+    buf = io.StringIO()
+    with log_setup.sending_to(buf):
+        log_setup.say("pandascreen.serve")("serving")
+        logging.getLogger("pandascreen.node.iroh").info("synced with a screen")
+    logging.getLogger("pandascreen.node.iroh").info("after serve")
+    assert buf.getvalue() == "serving\nsynced with a screen\n"
+    assert capsys.readouterr().err == "after serve\n"
+    assert log_setup.installed() is before
+    with pytest.raises(KeyboardInterrupt):  # Ctrl-C in serve: the setup is back all the same
+        with log_setup.sending_to(buf):
+            raise KeyboardInterrupt
+    assert log_setup.installed() is before

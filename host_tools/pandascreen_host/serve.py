@@ -228,18 +228,19 @@ def run(args, out=None, err=None, stop=None):
     stopped, last started first, however serve ends (Ctrl-C, ``stop``, a refused port)."""
     from pandascreen.node import log_setup
     # serve's lines and the node modules' records (iroh, mDNS, plain TCP) go to its output
-    say = log_setup.say("pandascreen.serve", out or log_setup.STDOUT)
-    out = out or sys.stdout
-    err = err or sys.stderr
-    network_id = _network_id(args)
-    binds = tcp_binds(args)  # a wrong or clashing address is said before anything runs
-    seed = _organiser_seed(args, out, err)
-    store = _open_store(args.store)
-    with contextlib.ExitStack() as running:
-        running.callback(store.close)
-        _serve(args, binds, store, seed, network_id, say, out, err, stop or threading.Event(), running)
-        say("stopping: closing live sessions")
-    say("stopped")
+    with log_setup.sending_to(out or log_setup.STDOUT):
+        say = log_setup.say("pandascreen.serve")
+        out = out or sys.stdout
+        err = err or sys.stderr
+        network_id = _network_id(args)
+        binds = tcp_binds(args)  # a wrong or clashing address is said before anything runs
+        seed = _organiser_seed(args, out, err)
+        store = _open_store(args.store)
+        with contextlib.ExitStack() as running:
+            running.callback(store.close)
+            _serve(args, binds, store, seed, network_id, say, out, err, stop or threading.Event(), running)
+            say("stopping: closing live sessions")
+        say("stopped")
     return 0
 
 

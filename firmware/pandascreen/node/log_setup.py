@@ -7,13 +7,16 @@ the same stream, one plain line each (no level or time prefix: systemd's journal
 a Pi, and a terminal needs neither), from any thread without interleaving.
 
     say = log_setup.say("pandascreen.app")            # lines on stderr
-    say = log_setup.say("pandascreen.serve", STDOUT)  # lines on stdout
+    say = log_setup.say("pandascreen.demo", STDOUT)   # lines on stdout
     say("listening: ...")
+    with log_setup.sending_to(out):                   # a command's lines on its output, then as before
+        ...
 
 The stream is looked up when a line is written (``STDERR``/``STDOUT``), so a redirected or
 captured ``sys.stderr`` gets the lines written after the redirect.
 """
 
+import contextlib
 import logging
 import sys
 
@@ -57,6 +60,23 @@ def setup(stream=STDERR, level=logging.INFO):
     if logger.level == logging.NOTSET or logger.level > level:
         logger.setLevel(level)
     return handler
+
+
+@contextlib.contextmanager
+def sending_to(stream, level=logging.INFO):
+    """``setup(stream)`` for the length of a ``with`` block, then the setup from before it back:
+    a command run inside a longer-lived process (a test, a script) leaves its logging as it was."""
+    logger = logging.getLogger(ROOT)
+    before, level_before = installed(), logger.level
+    handler = setup(stream, level)
+    try:
+        yield handler
+    finally:
+        if handler is not before:
+            logger.removeHandler(handler)
+            if before is not None:
+                logger.addHandler(before)
+        logger.setLevel(level_before)
 
 
 def installed():
