@@ -4,6 +4,8 @@ that the device's own ``pandascreen.core.config`` would accept."""
 import json
 import re
 
+from pandascreen.core import config as configmod
+from pandascreen.core.config import ConfigError, parse_peer
 from pandascreen_host import boards as boardsmod
 from pandascreen_host import wifi as wifimod
 from pandascreen_host.errors import UserError
@@ -24,10 +26,6 @@ def check_peers(peers, flag="--peer"):
     out = []
     for p in peers or []:
         try:
-            from pandascreen.core.config import ConfigError, parse_peer
-        except ImportError:
-            raise UserError("the pandascreen package is not importable; install pandascreen")
-        try:
             host, port = parse_peer(p)
         except ConfigError as e:
             raise UserError("%s: %s" % (flag, e))
@@ -42,7 +40,6 @@ def feed_peers(feed_peer_args, peers):
     else the ``--peer`` hosts on the port full peers serve the feed on (core/feed.FEED_PORT)."""
     if feed_peer_args:
         return check_peers(feed_peer_args, "--feed-peer")
-    from pandascreen.core.config import parse_peer
     from pandascreen.core.feed import FEED_PORT
     out = []
     for p in peers:
@@ -120,10 +117,6 @@ def build_config(board, festival_id, peers, organisers, public_key, listen_port=
     for key in ("home_venue", "language"):  # what this entrance shows first, and in which language
         if group.get(key):
             cfg[key] = group[key]
-    try:
-        from pandascreen.core import config as configmod
-    except ImportError:
-        return cfg
     try:
         configmod.validate(json.loads(json.dumps(cfg)))
     except configmod.ConfigError as e:

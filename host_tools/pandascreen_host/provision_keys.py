@@ -9,16 +9,9 @@ import os
 import sys
 import time
 
+from pandascreen.core import crypto
 from pandascreen_host.errors import UserError
 from pandascreen_host.fsutil import is_private, load_seed, read_small, write_secret
-
-
-def _crypto():
-    try:
-        from pandascreen.core import crypto
-    except ImportError:
-        raise UserError("the pandascreen package is not importable; install pandascreen (pip install -e .)")
-    return crypto
 
 
 def _hex(b):
@@ -26,7 +19,7 @@ def _hex(b):
 
 
 def public_key_hex(seed):
-    return _hex(_crypto().public_key(seed))
+    return _hex(crypto.public_key(seed))
 
 
 def new_seed():
