@@ -103,7 +103,7 @@ def test_serve_watch_live_push_and_ctrl_c(tmp_path):
         store.close()
 
 
-def test_serve_also_serves_plain_tcp_for_boards(tmp_path):
+def test_serve_also_serves_plain_tcp_for_pi_screens_without_iroh(tmp_path):
     from pandascreen.node.tcp import sync_with
     sched = tmp_path / "camp.json"
     sched.write_text(open(CAMP, encoding="utf-8").read())
@@ -113,8 +113,8 @@ def test_serve_also_serves_plain_tcp_for_boards(tmp_path):
         port = int(line.rsplit(":", 1)[1])
         from pandascreen.core.store import MemoryStore
         topic = operation.festival_topic("slothcamp2031")
-        board = MemoryStore()
-        st = sync_with(board, operation.log_id_for_topic(topic), "127.0.0.1", port, topic=topic, timeout=5)
+        screen = MemoryStore()
+        st = sync_with(screen, operation.log_id_for_topic(topic), "127.0.0.1", port, topic=topic, timeout=5)
         assert st["ops_new"] == 8
     finally:
         p.send_signal(signal.SIGINT)

@@ -209,6 +209,7 @@ def test_cli_import_hands_its_arguments_to_import_cmd(monkeypatch, capsys):
     fake.__spec__ = importlib.machinery.ModuleSpec("pandascreen_host.import_cmd", None)
     fake.run = lambda args: calls.append(args) or 0
     fake.add_span_arguments, fake.add_identity_arguments = real.add_span_arguments, real.add_identity_arguments
+    fake.add_parser = real.add_parser
     monkeypatch.setitem(sys.modules, "pandascreen_host.import_cmd", fake)
     monkeypatch.setattr(pandascreen_host, "import_cmd", fake, raising=False)
     assert main(["import", "fahrplan.xml", "--key", "org.key", "--festival-id", "f", "--timezone",

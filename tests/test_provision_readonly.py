@@ -1,6 +1,6 @@
 """provision --read-only-root against a fake boot/root tree (overlayroot + the store's data partition)."""
 
-from pandascreen_host import provision, wifi
+from pandascreen_host import provision_pi, wifi
 from pandascreen_host.cli import main
 from test_provision import FRESH_CMDLINE, ORGANISER
 
@@ -28,7 +28,7 @@ def test_read_only_root_sets_overlayroot_and_mounts_the_store_partition_once(tmp
     for _ in range(2):  # provisioning twice stacks nothing
         assert main(_args(boot, "--read-only-root", "--root", str(root), "--force")) == 0
     cmdline = (boot / "cmdline.txt").read_text()
-    assert cmdline.count("overlayroot=") == 1 and cmdline.startswith(provision.OVERLAYROOT + " ")
+    assert cmdline.count("overlayroot=") == 1 and cmdline.startswith(provision_pi.OVERLAYROOT + " ")
     assert cmdline.endswith("splash\n") and cmdline.count("\n") == 1
     assert "init=/usr/lib/raspberrypi-sys-mods/firstboot" in cmdline  # first boot still runs
     fstab = (root / "etc" / "fstab").read_text().splitlines()

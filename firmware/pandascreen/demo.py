@@ -171,12 +171,11 @@ def run(out_dir, quiet=False, use_iroh=True):
     from pandascreen.node import display
     from pandascreen.node.app import Device
     from pandascreen.node.buttons import VenueButtons
+    from pandascreen.node import log_setup
     from pandascreen.node.feed_server import FeedServer, FeedSource
     from pandascreen.node.sqlite_store import SqliteStore
 
-    def say(msg):
-        if not quiet:
-            print(msg, flush=True)
+    say = log_setup.say("pandascreen.demo", log_setup.STDOUT) if not quiet else (lambda msg: None)
 
     os.makedirs(out_dir, exist_ok=True)
     for name in os.listdir(out_dir):  # frames of an earlier run would mislead

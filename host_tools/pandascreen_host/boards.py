@@ -161,6 +161,31 @@ def validate(board):
     problems = []
     if not isinstance(board, dict):
         raise BoardError("", ["a board must be a TOML table"])
+    platform = _check_top(board, problems)
+    screen = board.get("screen")
+    bus = None
+    if "screen" in board and not isinstance(screen, dict):
+        problems.append("screen must be a table")
+        screen = None
+    if isinstance(screen, dict):
+        bus = _check_screen(screen, platform, problems)
+    pins = board.get("pins")
+    if "pins" in board and not isinstance(pins, dict):
+        problems.append("pins must be a table")
+        pins = None
+    if isinstance(pins, dict):
+        _check_pins(pins, screen, bus, platform, problems)
+    if "outline" in board:
+        _check_outline(board["outline"], problems)
+    if "raspberry_pi" in board:
+        _check_raspberry_pi(board["raspberry_pi"], platform, problems)
+    if problems:
+        raise BoardError("", problems)
+    return board
+
+
+def _check_top(board, problems):
+    """The top-level fields; returns the platform (None when unknown)."""
     for key in board:
         if key not in TOP_FIELDS:
             problems.append("unknown field %r (known: %s)" % (key, ", ".join(TOP_FIELDS)))
@@ -180,131 +205,133 @@ def validate(board):
     if "enclosure" in board and (not isinstance(enclosure, str) or not enclosure.endswith(".scad")
                                  or "/" in enclosure or "\\" in enclosure):
         problems.append("enclosure must be a file name in enclosures/ ending in .scad")
+    return platform
 
-    # -- screen ------------------------------------------------------------------------------
-    screen = board.get("screen")
-    bus = None
-    if "screen" in board and not isinstance(screen, dict):
-        problems.append("screen must be a table")
-        screen = None
-    if isinstance(screen, dict):
-        kind = screen.get("kind")
-        if "kind" not in screen:
-            problems.append("screen.kind: missing field (one of %s)" % ", ".join(screens.kinds()))
-        elif screens.info(kind) is None:
-            problems.append("screen.kind: unknown screen %r (known: %s)" % (kind, ", ".join(screens.kinds())))
-        bus = screen.get("bus")
-        want = (screens.info(kind) or {}).get("bus")
-        if "bus" not in screen:
-            problems.append("screen.bus: missing field (\"i2c\", \"spi\" or \"hdmi\")")
-            bus = None
-        elif bus not in SCREEN_FIELDS:
-            problems.append("screen.bus: unknown bus %r (known: i2c, spi, hdmi)" % (bus,))
-            bus = None
-        elif want and bus != want:
-            problems.append("screen.bus: a %s screen is connected over %s, not %s" % (kind, want, bus))
-            bus = None
-        if bus:
-            known = SCREEN_FIELDS[bus]
-            for key in screen:
-                if key not in known:
-                    problems.append("screen.%s: unknown field for an %s screen (known: %s)"
-                                    % (key, bus, ", ".join(known)))
-            for key in known:
-                if key not in screen:
-                    problems.append("screen.%s: missing field" % key)
-        if bus == "i2c":
-            port, addr = screen.get("i2c_port"), screen.get("address")
-            if "i2c_port" in screen:
-                ports = (1,) if platform == "raspberry-pi-os" else (0, 1)
-                if not _is_int(port) or port not in ports:
-                    problems.append("screen.i2c_port must be %s on %s" % (
-                        " or ".join(str(p) for p in ports), platform or "this platform"))
-            if "address" in screen:
-                if not _is_int(addr) or not 0x08 <= addr <= 0x77:
-                    problems.append("screen.address must be a 7-bit I2C address 0x08..0x77, e.g. 0x3C")
-                elif (screens.info(kind) or {}).get("chip") == "ssd1306" and addr not in (0x3C, 0x3D):
-                    problems.append("screen.address: an SSD1306 answers on 0x3C or 0x3D, not 0x%02X" % addr)
-        if bus == "spi" and "spi_port" in screen:
-            port = screen.get("spi_port")
-            if platform == "raspberry-pi-os" and port != 0:
-                problems.append("screen.spi_port must be 0 on raspberry-pi-os (SPI0 on the header)")
-            elif not _is_int(port) or port not in (0, 1):
-                problems.append("screen.spi_port must be 0 or 1")
 
-    # -- pins --------------------------------------------------------------------------------
-    pins = board.get("pins")
-    if "pins" in board and not isinstance(pins, dict):
-        problems.append("pins must be a table")
-        pins = None
-    if isinstance(pins, dict):
-        needed = BUTTON_PINS + (BUS_PINS[bus] if bus else ())
-        if isinstance(screen, dict) and not (screens.info(screen.get("kind")) or {"busy": True})["busy"]:
-            needed = tuple(p for p in needed if p != "spi_busy")
-        known = BUTTON_PINS + BUS_PINS["i2c"] + BUS_PINS["spi"]
-        for key in pins:
+def _check_screen(screen, platform, problems):
+    """The [screen] table; returns its bus (None when missing, unknown or wrong for the kind)."""
+    kind = screen.get("kind")
+    if "kind" not in screen:
+        problems.append("screen.kind: missing field (one of %s)" % ", ".join(screens.kinds()))
+    elif screens.info(kind) is None:
+        problems.append("screen.kind: unknown screen %r (known: %s)" % (kind, ", ".join(screens.kinds())))
+    bus = screen.get("bus")
+    want = (screens.info(kind) or {}).get("bus")
+    if "bus" not in screen:
+        problems.append("screen.bus: missing field (\"i2c\", \"spi\" or \"hdmi\")")
+        bus = None
+    elif bus not in SCREEN_FIELDS:
+        problems.append("screen.bus: unknown bus %r (known: i2c, spi, hdmi)" % (bus,))
+        bus = None
+    elif want and bus != want:
+        problems.append("screen.bus: a %s screen is connected over %s, not %s" % (kind, want, bus))
+        bus = None
+    if bus:
+        known = SCREEN_FIELDS[bus]
+        for key in screen:
             if key not in known:
-                problems.append("pins.%s: unknown pin (known: %s)" % (key, ", ".join(known)))
-            elif bus and key not in needed:
-                problems.append("pins.%s: not used by an %s screen" % (key, bus))
-        for key in needed:
-            if key not in pins:
-                problems.append("pins.%s: missing field" % key)
-        used = {}
-        if platform == "raspberry-pi-os" and bus == "spi" and isinstance(screen, dict):
-            for n, what in PI_SPI_FIXED.get(screen.get("spi_port"), {}).items():
-                used[n] = "the screen's %s" % what
-        for key in sorted(pins, key=lambda k: known.index(k) if k in known else 99):
-            n = pins[key]
-            if not _is_int(n):
-                problems.append("pins.%s must be a whole GPIO number, not %r" % (key, n))
-                continue
-            if platform == "raspberry-pi-os" and n not in PI_GPIO:
-                problems.append("pins.%s = %d is out of range: Raspberry Pi header pins are BCM GPIO 0-27"
-                                % (key, n))
-                continue
-            if platform == "micropython" and n not in PICO_GP:
-                problems.append("pins.%s = %d is out of range: Pico W header pins are GP0-GP22 and GP26-GP28"
-                                " (GP23-GP25 and GP29 belong to the wireless chip)" % (key, n))
-                continue
-            if n in used:
-                problems.append("pin %s is used twice: %s and pins.%s"
-                                % (_pin_label(platform, n), used[n], key))
-            else:
-                used[n] = "pins.%s" % key
-        if bus == "i2c" and isinstance(screen, dict) and platform:
-            sda, scl, port = pins.get("i2c_sda"), pins.get("i2c_scl"), screen.get("i2c_port")
-            if platform == "raspberry-pi-os" and port in PI_I2C and _is_int(sda) and _is_int(scl):
-                if (sda, scl) != PI_I2C[port]:
-                    problems.append("pins.i2c_sda/i2c_scl must be GPIO2/GPIO3 for I2C bus 1 on a Raspberry Pi")
-            if platform == "micropython" and port in (0, 1):
-                if _is_int(sda) and sda in PICO_GP and sda not in PICO_I2C_SDA[port]:
-                    problems.append("pins.i2c_sda = GP%d cannot be SDA of I2C%d (use one of %s)" % (
-                        sda, port, ", ".join("GP%d" % p for p in PICO_I2C_SDA[port])))
-                if _is_int(scl) and scl in PICO_GP and scl not in PICO_I2C_SCL[port]:
-                    problems.append("pins.i2c_scl = GP%d cannot be SCL of I2C%d (use one of %s)" % (
-                        scl, port, ", ".join("GP%d" % p for p in PICO_I2C_SCL[port])))
+                problems.append("screen.%s: unknown field for an %s screen (known: %s)"
+                                % (key, bus, ", ".join(known)))
+        for key in known:
+            if key not in screen:
+                problems.append("screen.%s: missing field" % key)
+    if bus == "i2c":
+        _check_i2c_screen(screen, kind, platform, problems)
+    if bus == "spi" and "spi_port" in screen:
+        port = screen.get("spi_port")
+        if platform == "raspberry-pi-os" and port != 0:
+            problems.append("screen.spi_port must be 0 on raspberry-pi-os (SPI0 on the header)")
+        elif not _is_int(port) or port not in (0, 1):
+            problems.append("screen.spi_port must be 0 or 1")
+    return bus
 
-    # -- outline / platform extras -----------------------------------------------------------
-    if "outline" in board:
-        _check_outline(board["outline"], problems)
-    rpi = board.get("raspberry_pi")
-    if "raspberry_pi" in board:
-        if platform == "micropython":
-            problems.append("raspberry_pi: only allowed for platform \"raspberry-pi-os\"")
-        elif not isinstance(rpi, dict):
-            problems.append("raspberry_pi must be a table")
-        else:
-            for key in rpi:
-                if key != "config_txt":
-                    problems.append("raspberry_pi.%s: unknown field (known: config_txt)" % key)
-            lines = rpi.get("config_txt", [])
-            if not isinstance(lines, list) or not all(isinstance(x, str) and x.strip() and "\n" not in x
-                                                      for x in lines):
-                problems.append("raspberry_pi.config_txt must be a list of single-line strings")
-    if problems:
-        raise BoardError("", problems)
-    return board
+
+def _check_i2c_screen(screen, kind, platform, problems):
+    port, addr = screen.get("i2c_port"), screen.get("address")
+    if "i2c_port" in screen:
+        ports = (1,) if platform == "raspberry-pi-os" else (0, 1)
+        if not _is_int(port) or port not in ports:
+            problems.append("screen.i2c_port must be %s on %s" % (
+                " or ".join(str(p) for p in ports), platform or "this platform"))
+    if "address" in screen:
+        if not _is_int(addr) or not 0x08 <= addr <= 0x77:
+            problems.append("screen.address must be a 7-bit I2C address 0x08..0x77, e.g. 0x3C")
+        elif (screens.info(kind) or {}).get("chip") == "ssd1306" and addr not in (0x3C, 0x3D):
+            problems.append("screen.address: an SSD1306 answers on 0x3C or 0x3D, not 0x%02X" % addr)
+
+
+def _check_pins(pins, screen, bus, platform, problems):
+    """The [pins] table: the pins the screen's bus needs, each a header pin, none used twice."""
+    needed = BUTTON_PINS + (BUS_PINS[bus] if bus else ())
+    if isinstance(screen, dict) and not (screens.info(screen.get("kind")) or {"busy": True})["busy"]:
+        needed = tuple(p for p in needed if p != "spi_busy")
+    known = BUTTON_PINS + BUS_PINS["i2c"] + BUS_PINS["spi"]
+    for key in pins:
+        if key not in known:
+            problems.append("pins.%s: unknown pin (known: %s)" % (key, ", ".join(known)))
+        elif bus and key not in needed:
+            problems.append("pins.%s: not used by an %s screen" % (key, bus))
+    for key in needed:
+        if key not in pins:
+            problems.append("pins.%s: missing field" % key)
+    used = {}
+    if platform == "raspberry-pi-os" and bus == "spi" and isinstance(screen, dict):
+        for n, what in PI_SPI_FIXED.get(screen.get("spi_port"), {}).items():
+            used[n] = "the screen's %s" % what
+    for key in sorted(pins, key=lambda k: known.index(k) if k in known else 99):
+        _check_pin_number(key, pins[key], platform, used, problems)
+    if bus == "i2c" and isinstance(screen, dict) and platform:
+        _check_i2c_pins(pins, screen.get("i2c_port"), platform, problems)
+
+
+def _check_pin_number(key, n, platform, used, problems):
+    """One pin: a whole number on the platform's header, not taken yet (``used``: number -> by what)."""
+    if not _is_int(n):
+        problems.append("pins.%s must be a whole GPIO number, not %r" % (key, n))
+        return
+    if platform == "raspberry-pi-os" and n not in PI_GPIO:
+        problems.append("pins.%s = %d is out of range: Raspberry Pi header pins are BCM GPIO 0-27"
+                        % (key, n))
+        return
+    if platform == "micropython" and n not in PICO_GP:
+        problems.append("pins.%s = %d is out of range: Pico W header pins are GP0-GP22 and GP26-GP28"
+                        " (GP23-GP25 and GP29 belong to the wireless chip)" % (key, n))
+        return
+    if n in used:
+        problems.append("pin %s is used twice: %s and pins.%s"
+                        % (_pin_label(platform, n), used[n], key))
+    else:
+        used[n] = "pins.%s" % key
+
+
+def _check_i2c_pins(pins, port, platform, problems):
+    """SDA and SCL on pins that can carry the screen's I2C bus."""
+    sda, scl = pins.get("i2c_sda"), pins.get("i2c_scl")
+    if platform == "raspberry-pi-os" and port in PI_I2C and _is_int(sda) and _is_int(scl):
+        if (sda, scl) != PI_I2C[port]:
+            problems.append("pins.i2c_sda/i2c_scl must be GPIO2/GPIO3 for I2C bus 1 on a Raspberry Pi")
+    if platform == "micropython" and port in (0, 1):
+        if _is_int(sda) and sda in PICO_GP and sda not in PICO_I2C_SDA[port]:
+            problems.append("pins.i2c_sda = GP%d cannot be SDA of I2C%d (use one of %s)" % (
+                sda, port, ", ".join("GP%d" % p for p in PICO_I2C_SDA[port])))
+        if _is_int(scl) and scl in PICO_GP and scl not in PICO_I2C_SCL[port]:
+            problems.append("pins.i2c_scl = GP%d cannot be SCL of I2C%d (use one of %s)" % (
+                scl, port, ", ".join("GP%d" % p for p in PICO_I2C_SCL[port])))
+
+
+def _check_raspberry_pi(rpi, platform, problems):
+    if platform == "micropython":
+        problems.append("raspberry_pi: only allowed for platform \"raspberry-pi-os\"")
+    elif not isinstance(rpi, dict):
+        problems.append("raspberry_pi must be a table")
+    else:
+        for key in rpi:
+            if key != "config_txt":
+                problems.append("raspberry_pi.%s: unknown field (known: config_txt)" % key)
+        lines = rpi.get("config_txt", [])
+        if not isinstance(lines, list) or not all(isinstance(x, str) and x.strip() and "\n" not in x
+                                                  for x in lines):
+            problems.append("raspberry_pi.config_txt must be a list of single-line strings")
 
 
 def load_file(path):

@@ -32,6 +32,33 @@ ENTRY_FILES = ("boot.py", "main.py")
 DEFAULT_BUILD_DIR = os.path.join("build", "mpy")
 
 
+def add_parser(sub):
+    p = sub.add_parser("flash", allow_abbrev=False, help="compile the MicroPython core with mpy-cross and copy it to a board",
+                       description="Compile what firmware/pandascreen/board/manifest.py names (core, board glue, "
+                                   "the SSD1306 driver) with mpy-cross and copy it, with main.py, to a "
+                                   "MicroPython board with mpremote.")
+    p.add_argument("--port", metavar="DEV", help="serial port, e.g. /dev/ttyACM0")
+    p.add_argument("--board", help="board name (must be a MicroPython board)")
+    p.add_argument("--dry-run", action="store_true", help="only compile into the build folder")
+    p.add_argument("--build-dir", default=None, help="build folder (default build/mpy)")
+    p.add_argument("--mpy-cross", metavar="PATH", help="mpy-cross executable to use")
+    p.add_argument("--firmware", metavar="DIR", help="firmware source folder (default: this checkout's firmware/)")
+    return p
+
+
+def run(args, out=None):
+    """The command: refuse a Raspberry Pi OS board by name, then ``flash``."""
+    from pandascreen_host import boards
+    if args.board:
+        b = boards.load_board(args.board)
+        if b["platform"] != "micropython":
+            raise UserError("%s runs Raspberry Pi OS; flash is for MicroPython boards -- use "
+                            "`pandascreen-host provision --boot ...` for a Pi" % b["name"])
+    flash(port=args.port, build_dir=args.build_dir or DEFAULT_BUILD_DIR, dry_run=args.dry_run,
+          fw_dir=args.firmware, mpy_cross=args.mpy_cross, out=out)
+    return 0
+
+
 def firmware_dir():
     """``firmware/`` of this checkout, else the folder the installed ``pandascreen`` lives in."""
     here = os.path.dirname(os.path.abspath(__file__))

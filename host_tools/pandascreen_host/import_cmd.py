@@ -15,6 +15,7 @@ and never printed; a missing key beside an existing festival is refused, never r
 """
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -27,6 +28,20 @@ from pandascreen_host.fsutil import write_secret
 from pandascreen_host.progress import Progress
 
 BATCH = 200
+
+
+def add_parser(sub):
+    p = sub.add_parser("import", allow_abbrev=False, help="import a schedule file into a festival store as signed operations",
+                       description="Turn a schedule file into signed p2panda operations in a store.")
+    p.add_argument("schedule", help="schedule file (frab XML/JSON, pretalx JSON, iCal, voctosched CSV)")
+    p.add_argument("--store", default="festival.db", help="store to write (default festival.db)")
+    p.add_argument("--key", metavar="PATH", help="organiser key file (32-byte Ed25519 seed)")
+    p.add_argument("--festival-id", help="festival id (default: from the schedule)")
+    p.add_argument("--timezone", help="IANA time zone for times without an offset, e.g. Europe/Berlin")
+    add_span_arguments(p)
+    add_identity_arguments(p)
+    p.add_argument("--dry-run", action="store_true", help="show what would change, write nothing")
+    return p
 
 
 def add_span_arguments(p):
@@ -77,54 +92,24 @@ def _summary(changes):
 def run(args, out=None, err=None):
     out = out or sys.stdout
     err = err or sys.stderr
-    from pandascreen_host import importers
-    from pandascreen.core import operation, schema
+    from pandascreen.core import operation
     from pandascreen.core.crypto import public_key
-    from pandascreen.core.schedule import Schedule
-    from pandascreen.node.sqlite_store import SqliteStore
-    from pandascreen.core.store import IngestError
 
     key_path = args.key or "organiser.key"
-    store = None
-    if not (args.dry_run and not os.path.exists(args.store)):
-        try:  # the store first: what it holds decides whether a key may be made
-            store = SqliteStore(args.store)
-        except IngestError as e:
-            raise UserError(str(e))
-    try:
+    store = _open_store(args)
+    with contextlib.ExitStack() as opened:
+        if store is not None:
+            opened.callback(store.close)
         held = festivals.held(store) if store is not None else []
         seed = _existing_key(key_path, held, args.store)
-        fid, stored = _festival(args, held, None if seed is None else public_key(seed))
-        zone = args.timezone or (stored or {}).get("timezone") or None
-        neutral = importers.load(args.schedule, timezone=zone, festival_id=fid, span=_span(args))
-        for w in neutral.get("warnings", ()):
-            err.write("warning: %s\n" % w)
-        fest = neutral["festival"]
-        fid = fest["id"]
-        if stored is not None and args.timezone and args.timezone != stored.get("timezone"):
-            out.write("time zone changes from %s to %s: every screen shows times in %s\n"
-                      % (stored.get("timezone") or "UTC", args.timezone, args.timezone))
+        neutral = _read(args, held, None if seed is None else public_key(seed), out, err)
+        fid = neutral["festival"]["id"]
         log_id = operation.log_id_for_festival(fid)
         created = seed is None
         if created:  # first use: a new store and no key yet (only now, after the schedule was read)
             seed = _create_key(key_path, args.dry_run, out)
         pk = public_key(seed)
-        current = None
-        if store is not None:
-            current = importers.from_schedule(Schedule.from_store(store, log_id, authors=[pk]))
-            if current["festival"] is None and not current["venues"] and not current["events"]:
-                current = None
-        base = _base(store, fid)
-        changes, conflicts = importers.merge(base, current, neutral, keep_edits=getattr(args, "keep_edits", False))
-        for line in conflicts:
-            err.write("conflict: %s\n" % line)
-        # build (and so validate) every body before anything is signed: all or nothing on bad data
-        bodies = []
-        for kind, action, doc_id, fields in changes:
-            try:
-                bodies.append(schema.make_body(kind, action, doc_id, fields))
-            except schema.SchemaError as e:
-                raise UserError("%s: %s %s %r cannot be published: %s" % (args.schedule, action, kind, doc_id, e))
+        changes, bodies = _changes(args, store, neutral, log_id, pk, err)
         out.write("%s: festival %r, %d venues, %d events -> %s\n" % (
             args.schedule, fid, len(neutral["venues"]), len(neutral["events"]), _summary(changes)))
         if args.dry_run:
@@ -137,14 +122,61 @@ def run(args, out=None, err=None):
         except KeyboardInterrupt:
             err.write("\ninterrupted: nothing was published; run the import again to publish it\n")
             raise
-    finally:
-        if store is not None:
-            store.close()
     out.write("published %d operations to %s\n" % (published, args.store))
     out.write("festival id: %s\norganiser public key: %s\n" % (fid, pk.hex()))
     if created:
         out.write("screens trust this key when provisioned with --organiser %s\n" % pk.hex())
     return 0
+
+
+def _open_store(args):
+    """The store to import into; None for a dry run against a store that does not exist yet."""
+    from pandascreen.core.store import IngestError
+    from pandascreen.node.sqlite_store import SqliteStore
+    if args.dry_run and not os.path.exists(args.store):
+        return None
+    try:  # the store first: what it holds decides whether a key may be made
+        return SqliteStore(args.store)
+    except IngestError as e:
+        raise UserError(str(e))
+
+
+def _read(args, held, pk, out, err):
+    """The schedule file as a neutral dict, for the festival and time zone this store holds."""
+    from pandascreen_host import importers
+    fid, stored = _festival(args, held, pk)
+    zone = args.timezone or (stored or {}).get("timezone") or None
+    neutral = importers.load(args.schedule, timezone=zone, festival_id=fid, span=_span(args))
+    for w in neutral.get("warnings", ()):
+        err.write("warning: %s\n" % w)
+    if stored is not None and args.timezone and args.timezone != stored.get("timezone"):
+        out.write("time zone changes from %s to %s: every screen shows times in %s\n"
+                  % (stored.get("timezone") or "UTC", args.timezone, args.timezone))
+    return neutral
+
+
+def _changes(args, store, neutral, log_id, pk, err):
+    """(changes, their operation bodies): what the file changed since its last import, merged with
+    edits made elsewhere, every body built (and so validated) before anything is signed."""
+    from pandascreen.core import schema
+    from pandascreen.core.schedule import Schedule
+    from pandascreen_host import importers
+    current = None
+    if store is not None:
+        current = importers.from_schedule(Schedule.from_store(store, log_id, authors=[pk]))
+        if current["festival"] is None and not current["venues"] and not current["events"]:
+            current = None
+    base = _base(store, neutral["festival"]["id"])
+    changes, conflicts = importers.merge(base, current, neutral, keep_edits=getattr(args, "keep_edits", False))
+    for line in conflicts:
+        err.write("conflict: %s\n" % line)
+    bodies = []  # all or nothing on bad data
+    for kind, action, doc_id, fields in changes:
+        try:
+            bodies.append(schema.make_body(kind, action, doc_id, fields))
+        except schema.SchemaError as e:
+            raise UserError("%s: %s %s %r cannot be published: %s" % (args.schedule, action, kind, doc_id, e))
+    return changes, bodies
 
 
 BASE_KEY = "import-base:%s"  # the neutral form of the last import of each festival, in the store's meta

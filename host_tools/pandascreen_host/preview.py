@@ -241,8 +241,16 @@ def _save_atomic(save, path):
             os.unlink(tmp)
 
 
+def add_parser(sub):
+    """``pandascreen-host preview`` and its options (cli.py lists the commands)."""
+    p = sub.add_parser("preview", allow_abbrev=False, help="render what a screen shows at a given time to PNG or GIF",
+                       description="Render a board's screen for a schedule at a given time, without hardware.")
+    add_arguments(p)
+    return p
+
+
 def add_arguments(p):
-    """The ``preview`` command's options (cli.py makes the subparser)."""
+    """The ``preview`` command's options."""
     from pandascreen.core import config
     p.add_argument("--board", required=True, help="board name (decides the screen)")
     src = p.add_mutually_exclusive_group(required=True)

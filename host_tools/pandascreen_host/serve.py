@@ -17,6 +17,7 @@ connecting, what each holds and what was sent.  Ctrl-C ends live sessions with C
 """
 
 import argparse
+import contextlib
 import os
 import sys
 import threading
@@ -37,7 +38,8 @@ def add_parser(sub):
     p.add_argument("--listen", default="0.0.0.0:2026", metavar="IP:PORT",
                    help="UDP address to listen on (default 0.0.0.0:2026)")
     p.add_argument("--tcp", metavar="IP:PORT",
-                   help="also serve plain TCP here, for MicroPython boards (they cannot run iroh)")
+                   help="also serve the sync over plain TCP here, for Pi screens where no iroh wheel loads "
+                        "(their host:port peers; MicroPython boards use --feed)")
     p.add_argument("--feed", metavar="IP:PORT",
                    help="also serve the signed screen feed over HTTP here, for satellite boards (Pico W)")
     p.add_argument("--program-page", nargs="?", const="0.0.0.0:8027", metavar="IP:PORT",
@@ -184,7 +186,7 @@ def _serve_feed(where, store, fid, seed, pk):
 
 
 def _serve_tcp(bind, store, topic):
-    """Plain-TCP sync for MicroPython boards (node/tcp.py)."""
+    """Plain-TCP sync (node/tcp.py): the fallback of a Pi screen where no iroh wheel loads."""
     from pandascreen.core import operation
     from pandascreen.node.conn_limits import ListenError
     from pandascreen.node.tcp import SyncServer
@@ -220,34 +222,45 @@ def _serve_program_page(bind, store, fid, authorizer):
 
 
 def run(args, out=None, err=None, stop=None):
-    """Serve until Ctrl-C (or ``stop`` is set); returns the exit code."""
-    out = out or sys.stdout
-    err = err or sys.stderr
-    from pandascreen.core import operation
-    from pandascreen.core.crypto import public_key
-    from pandascreen.core.errors import PandascreenError
-    from pandascreen.core.store import IngestError
+    """Serve until Ctrl-C (or ``stop`` is set); returns the exit code.
+
+    Each part that starts registers its own stop on one ExitStack, so whatever has started is
+    stopped, last started first, however serve ends (Ctrl-C, ``stop``, a refused port)."""
+    from pandascreen.node import log_setup
+    # serve's lines and the node modules' records (iroh, mDNS, plain TCP) go to its output
+    with log_setup.sending_to(out or log_setup.STDOUT):
+        say = log_setup.say("pandascreen.serve")
+        out = out or sys.stdout
+        err = err or sys.stderr
+        network_id = _network_id(args)
+        binds = tcp_binds(args)  # a wrong or clashing address is said before anything runs
+        seed = _organiser_seed(args, out, err)
+        store = _open_store(args.store)
+        with contextlib.ExitStack() as running:
+            running.callback(store.close)
+            _serve(args, binds, store, seed, network_id, say, out, err, stop or threading.Event(), running)
+            say("stopping: closing live sessions")
+        say("stopped")
+    return 0
+
+
+def _network_id(args):
     from pandascreen.core.util import unhexlify
-    from pandascreen.node.iroh_transport import DEFAULT_NETWORK_ID, IrohNode
-    from pandascreen.node.sqlite_store import SqliteStore
+    from pandascreen.node.iroh_transport import DEFAULT_NETWORK_ID
+    if not args.network_id:
+        return DEFAULT_NETWORK_ID
+    try:
+        network_id = unhexlify(args.network_id)
+    except ValueError:
+        network_id = b""
+    if len(network_id) != 32:
+        raise UserError("--network-id must be 64 hex characters")
+    return network_id
+
+
+def _organiser_seed(args, out, err):
+    """The organiser key's seed, after importing the watched schedule (which makes the key on first use)."""
     from pandascreen_host.fsutil import load_seed
-
-    lock = threading.Lock()
-
-    def say(line):
-        with lock:
-            out.write(line + "\n")
-            out.flush()
-
-    network_id = DEFAULT_NETWORK_ID
-    if args.network_id:
-        try:
-            network_id = unhexlify(args.network_id)
-        except ValueError:
-            network_id = b""
-        if len(network_id) != 32:
-            raise UserError("--network-id must be 64 hex characters")
-    binds = tcp_binds(args)  # a wrong or clashing address is said before anything runs
     if args.watch:
         if not os.path.exists(args.watch):
             raise UserError("cannot watch %s: no such file" % args.watch)
@@ -255,92 +268,105 @@ def run(args, out=None, err=None, stop=None):
     if not os.path.exists(args.key):
         raise UserError("no organiser key at %s: run `pandascreen-host import schedule.xml --key %s` first"
                         % (args.key, args.key))
-    seed = load_seed(args.key)
-    pk = public_key(seed)
+    return load_seed(args.key)
+
+
+def _open_store(path):
+    from pandascreen.core.store import IngestError
+    from pandascreen.node.sqlite_store import SqliteStore
     try:
-        store = SqliteStore(args.store)
+        store = SqliteStore(path)
     except IngestError as e:
         raise UserError(str(e))
-    node = tcp = feed_server = phone_page = mdns = console = fleet_store = None
+    store.path = path
+    return store
+
+
+def _serve(args, binds, store, seed, network_id, say, out, err, stop, running):
+    """Start every listener serve was asked for, each stop on ``running``, then serve until ``stop``."""
+    from pandascreen.core import auth, operation
+    from pandascreen.core.crypto import public_key
+    from pandascreen.core.store import IngestError
+    from pandascreen.node import fleet_report
+    pk = public_key(seed)
+    fid = _festival_id(store, pk, args.festival_id)
+    topic = operation.festival_topic(fid)
+    # the laptop keeps (and so relays) only what the festival group lets write,
+    # like a screen: a hostile peer dialling serve directly gets nothing stored here
+    group = auth.guard(store, auth.for_authors([pk]), operation.log_id_for_topic(topic))
     try:
-        store.path = args.store
-        fid = _festival_id(store, pk, args.festival_id)
-        topic = operation.festival_topic(fid)
-        # the laptop keeps (and so relays) only what the festival group lets write,
-        # like a screen: a hostile peer dialling serve directly gets nothing stored here
-        from pandascreen.core import auth
-        from pandascreen.node import fleet_report
-        group = auth.guard(store, auth.for_authors([pk]), operation.log_id_for_topic(topic))
-        try:
-            fleet_store = fleet_report.open_fleet_store(args.store, group, log=say)
-        except IngestError as e:
-            raise UserError(str(e))
-        # the TCP listeners first: a port they cannot have stops serve before iroh starts
-        if "--tcp" in binds:
-            tcp = _serve_tcp(binds["--tcp"], store, topic)
-        if "--feed" in binds:
-            feed_server = _serve_feed(args.feed, store, fid, seed, pk)
-        node = IrohNode(store, topic, seed, bind=args.listen, network_id=network_id, live=True,
-                        reconnect=False, say=say, also=[fleet_report.subscription(fid, fleet_store)])
-        try:
-            node.start()
-        except PandascreenError as e:
-            raise UserError(str(e))
-        say("serving festival %r from %s: %d operations, organiser %s"
-            % (fid, args.store, store.count(), pk.hex()))
-        for addr in node.addresses():
-            say("listening: node %s at %s" % (node.node_id, addr))
-        say("fleet: screens' status syncs into %s (%d screen(s) so far)"
-            % (fleet_report.fleet_store_path(args.store), len(fleet_store.heights())))
-        if tcp is not None:
-            say("listening: plain TCP for MicroPython boards at %s:%d" % (tcp.host, tcp.port))
-        if feed_server is not None:
-            say("listening: signed screen feed for satellite boards at http://%s:%d/pandascreen/feed/%s"
-                % (feed_server.host, feed_server.port, fid))
-        if "--console" in binds:
-            console = _start_console(args, store, fid, seed, pk, node, say, fleet_store, binds["--console"])
-
-        if "--program-page" in binds:
-            phone_page = _serve_program_page(binds["--program-page"], store, fid, group)
-            say("listening: program page for phones at %s" % phone_page.url)
-
-        def reimport():
-            say("%s changed: importing" % args.watch)
-            try:
-                _import(args, args.watch, out, err)
-            except PandascreenError as e:
-                say("error: %s (still serving the previous schedule)" % " ".join(str(e).split()))
-                return
-            node.notify()
-
-        watcher = Watcher(args.watch, reimport) if args.watch else None
-        stop = stop or threading.Event()
-        try:
-            if not getattr(args, "no_mdns", False):  # screens find us with no address typed
-                from pandascreen.node.discovery import start_for_node
-                mdns = start_for_node(node, say=say)
-            while not stop.is_set():
-                if watcher is not None:
-                    watcher.check()
-                stop.wait(WATCH_EVERY)
-        except KeyboardInterrupt:
-            pass
-        say("stopping: closing live sessions")
-    finally:
+        fleet_store = fleet_report.open_fleet_store(args.store, group, log=say)
+    except IngestError as e:
+        raise UserError(str(e))
+    running.callback(fleet_store.close)
+    # the TCP listeners first: a port they cannot have stops serve before iroh starts
+    tcp = feed_server = None
+    if "--tcp" in binds:
+        tcp = _serve_tcp(binds["--tcp"], store, topic)
+        running.callback(tcp.stop)
+    if "--feed" in binds:
+        feed_server = _serve_feed(args.feed, store, fid, seed, pk)
+        running.callback(feed_server.stop)
+    node = _start_node(args, store, topic, seed, network_id, say, fleet_report.subscription(fid, fleet_store),
+                       running)
+    say("serving festival %r from %s: %d operations, organiser %s" % (fid, args.store, store.count(), pk.hex()))
+    for addr in node.addresses():
+        say("listening: node %s at %s" % (node.node_id, addr))
+    say("fleet: screens' status syncs into %s (%d screen(s) so far)"
+        % (fleet_report.fleet_store_path(args.store), len(fleet_store.heights())))
+    if tcp is not None:
+        say("listening: plain TCP sync (for Pi screens without iroh) at %s:%d" % (tcp.host, tcp.port))
+    if feed_server is not None:
+        say("listening: signed screen feed for satellite boards at http://%s:%d/pandascreen/feed/%s"
+            % (feed_server.host, feed_server.port, fid))
+    if "--console" in binds:
+        console = _start_console(args, store, fid, seed, pk, node, say, fleet_store, binds["--console"])
         if console is not None:
-            console.stop()
-        if feed_server is not None:
-            feed_server.stop()
-        if phone_page is not None:
-            phone_page.stop()
-        if tcp is not None:
-            tcp.stop()
-        if mdns is not None:
-            mdns.stop()
-        if node is not None:
-            node.stop()
-        if fleet_store is not None:
-            fleet_store.close()
-        store.close()
-    say("stopped")
-    return 0
+            running.callback(console.stop)
+    if "--program-page" in binds:
+        phone_page = _serve_program_page(binds["--program-page"], store, fid, group)
+        running.callback(phone_page.stop)
+        say("listening: program page for phones at %s" % phone_page.url)
+    _serve_until_stopped(args, node, say, out, err, stop, running)
+
+
+def _start_node(args, store, topic, seed, network_id, say, fleet_subscription, running):
+    """The organiser's iroh node, live (its stop registered before it starts)."""
+    from pandascreen.core.errors import PandascreenError
+    from pandascreen.node.iroh_transport import IrohNode
+    node = IrohNode(store, topic, seed, bind=args.listen, network_id=network_id, live=True,
+                    reconnect=False, say=say, also=[fleet_subscription])
+    running.callback(node.stop)
+    try:
+        node.start()
+    except PandascreenError as e:
+        raise UserError(str(e))
+    return node
+
+
+def _serve_until_stopped(args, node, say, out, err, stop, running):
+    """Announce the node on the LAN and re-import the watched file when it changes, until ``stop`` or Ctrl-C."""
+    from pandascreen.core.errors import PandascreenError
+
+    def reimport():
+        say("%s changed: importing" % args.watch)
+        try:
+            _import(args, args.watch, out, err)
+        except PandascreenError as e:
+            say("error: %s (still serving the previous schedule)" % " ".join(str(e).split()))
+            return
+        node.notify()
+
+    watcher = Watcher(args.watch, reimport) if args.watch else None
+    try:
+        if not getattr(args, "no_mdns", False):  # screens find us with no address typed
+            from pandascreen.node.discovery import start_for_node
+            mdns = start_for_node(node, say=say)
+            if mdns is not None:
+                running.callback(mdns.stop)
+        while not stop.is_set():
+            if watcher is not None:
+                watcher.check()
+            stop.wait(WATCH_EVERY)
+    except KeyboardInterrupt:
+        pass

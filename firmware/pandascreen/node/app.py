@@ -19,7 +19,7 @@ from pandascreen.core import fleet
 from pandascreen.core.controller import Controller, TimeFile
 from pandascreen.core.errors import UserError
 from pandascreen.core.util import hexlify
-from pandascreen.node import i18n, ntp_state, screen_network, wakeup
+from pandascreen.node import i18n, log_setup, ntp_state, screen_network, wakeup
 
 
 class ScreenError(UserError):
@@ -84,8 +84,7 @@ class Screen:
         return self._dev is not None and self._dev.set_power(on)
 
 
-def _log(msg):
-    print(msg, file=sys.stderr)
+_log = log_setup.say("pandascreen.app")  # its lines and the node modules' records, on stderr
 
 
 class Device:

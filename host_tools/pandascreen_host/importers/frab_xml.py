@@ -89,15 +89,7 @@ def _prescan(path, data):
 
 
 def load(path, data, timezone=None, festival_id=None, span=None):
-    _prescan(path, data)
-    try:
-        root = ET.fromstring(data)
-    except ET.ParseError as e:  # expat already read it once; kept so nothing else can escape
-        raise ScheduleImportError("%s: not well-formed XML (%s)" % (path, e))
-    if root.tag.lower() == "html" or root.tag.endswith("}html"):  # XHTML
-        raise ScheduleImportError("%s: %s" % (path, HTML_PAGE % "frab schedule"))
-    if root.tag != "schedule":
-        raise ScheduleImportError("%s: XML root is <%s>, expected a frab <schedule>" % (path, root.tag))
+    root = _schedule_root(path, data)
     conf = root.find("conference")
     if conf is None:
         conf = ET.Element("conference")
@@ -119,34 +111,12 @@ def load(path, data, timezone=None, festival_id=None, span=None):
             room_name = (room.get("name") or "").strip()
             for ev in room.findall("event"):
                 where = "event id=%s" % ev.get("id", "?")
-                start_text = _text(ev, "start")
-                date_text = _text(ev, "date")
-                hh, mm = parse_hhmm(start_text, "%s %s" % (path, where))
-                if date_text:
-                    dt = aware(date_text, zone, "%s %s" % (path, where))
-                    if (dt.utcoffset() == datetime.timedelta(0) and zone is not None and timezone
-                          and (dt.hour, dt.minute) == (hh, mm)):
-                        # hand-made exports write local wall-clock times with a bogus 'Z'
-                        dt = dt.replace(tzinfo=zone)
-                        z_as_local += 1
-                    b.note_offset(dt)
-                    start = to_epoch(dt, "%s %s" % (path, where))
-                else:
-                    if zone is None:
-                        raise ScheduleImportError(
-                            "%s: events have no <date> and the schedule names no time zone; "
-                            "pass --timezone (e.g. Europe/Brussels)" % path)
-                    if hh < change_h:
-                        hh += 24
-                    start = local_to_epoch(day_date, hh, mm, zone, "%s %s" % (path, where))
+                start, read_as_local = _start(ev, day_date, zone, timezone, change_h, b, path, where)
+                z_as_local += read_as_local
                 dur = parse_duration(_text(ev, "duration"), "%s %s" % (path, where))
-                speakers = [(p.text or "").strip() for p in ev.findall("persons/person")]
-                if not speakers:
-                    plain = _text(ev, "person")
-                    speakers = [s.strip() for s in plain.split(",") if s.strip()]
                 guid = ev.get("guid") or _text(ev, "guid")
                 ident = guid or (("id-" + ev.get("id")) if ev.get("id") else "")
-                b.event(ident, _text(ev, "room") or room_name, _text(ev, "title"), start, dur, speakers,
+                b.event(ident, _text(ev, "room") or room_name, _text(ev, "title"), start, dur, _speakers(ev),
                         _text(ev, "track"), _text(ev, "language"), where)
     if z_as_local:
         b.warn("%d <date> values end in 'Z' but match the local <start>; read as %s local time"
@@ -154,6 +124,53 @@ def load(path, data, timezone=None, festival_id=None, span=None):
     name = _text(conf, "title") or _text(conf, "acronym")
     fid = festival_id or _text(conf, "acronym") or None
     return b.result(name, fid and _slug(fid), zone_name, zone)
+
+
+def _schedule_root(path, data):
+    """The <schedule> element, after the expat pre-scan; anything else is refused in one line."""
+    _prescan(path, data)
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as e:  # expat already read it once; kept so nothing else can escape
+        raise ScheduleImportError("%s: not well-formed XML (%s)" % (path, e))
+    if root.tag.lower() == "html" or root.tag.endswith("}html"):  # XHTML
+        raise ScheduleImportError("%s: %s" % (path, HTML_PAGE % "frab schedule"))
+    if root.tag != "schedule":
+        raise ScheduleImportError("%s: XML root is <%s>, expected a frab <schedule>" % (path, root.tag))
+    return root
+
+
+def _start(ev, day_date, zone, timezone, change_h, b, path, event):
+    """(start epoch, 1 if a 'Z' <date> was read as local time else 0) of one <event>: its <date>
+    when it has one, else the day's date and <start> (after midnight before day_change: next day)."""
+    where = "%s %s" % (path, event)
+    hh, mm = parse_hhmm(_text(ev, "start"), where)
+    date_text = _text(ev, "date")
+    if date_text:
+        dt = aware(date_text, zone, where)
+        z_as_local = 0
+        if (dt.utcoffset() == datetime.timedelta(0) and zone is not None and timezone
+              and (dt.hour, dt.minute) == (hh, mm)):
+            # hand-made exports write local wall-clock times with a bogus 'Z'
+            dt = dt.replace(tzinfo=zone)
+            z_as_local = 1
+        b.note_offset(dt)
+        return to_epoch(dt, where), z_as_local
+    if zone is None:
+        raise ScheduleImportError(
+            "%s: events have no <date> and the schedule names no time zone; "
+            "pass --timezone (e.g. Europe/Brussels)" % path)
+    if hh < change_h:
+        hh += 24
+    return local_to_epoch(day_date, hh, mm, zone, where), 0
+
+
+def _speakers(ev):
+    speakers = [(p.text or "").strip() for p in ev.findall("persons/person")]
+    if not speakers:
+        plain = _text(ev, "person")
+        speakers = [s.strip() for s in plain.split(",") if s.strip()]
+    return speakers
 
 
 def _slug(x):
