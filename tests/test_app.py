@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from pandascreen.node import app
-from pandascreen import demofest
+from pandascreen.testing import festival as demofest
 from pandascreen.core import operation
 from pandascreen.core.crypto import public_key
 from pandascreen.node.sqlite_store import SqliteStore

@@ -3,8 +3,8 @@
 refused while the last good one stays on screen, Wi-Fi loss, clock not set, a stale feed, the
 all-venues board, a reboot from flash; and a 38c3-sized festival.
 
-Each is a memory scenario (tests/mpy.py ``run_scenario``): on the WebAssembly port the heap live
-after each step stays within ``PICO_W_LIVE_BUDGET`` (119 KB; why: tests/mpy.py), and where a
+Each is a memory scenario (testing/micropython.py ``run_scenario``): on the WebAssembly port the heap live
+after each step stays within ``PICO_W_LIVE_BUDGET`` (119 KB; why: testing/micropython.py), and where a
 32-bit unix MicroPython is named the same script runs with a hard 180 KB heap.  Measured on the
 WebAssembly port (MicroPython 1.27, this tree), largest step of each:
 
@@ -20,8 +20,8 @@ import os
 
 import pytest
 
-from mpy import PICO_W_LIVE_BUDGET, OverBudget, check_budget, run_micropython, run_scenario
-from pandascreen.bench import micropython as ports
+from pandascreen.testing.micropython import PICO_W_LIVE_BUDGET, OverBudget, check_budget, run_micropython, run_scenario
+from pandascreen.testing import micropython as ports
 from test_feed import FID, NOW, ORGANISER, STRANGER, demo_feed, demo_store
 from test_layout import VLSBCanvas
 from pandascreen.bench import feed as feed_bench

@@ -1,4 +1,4 @@
-"""The satellite (board/board.py) under faults, on MicroPython 1.27 (tests/mpy.py): it never stops
+"""The satellite (board/board.py) under faults, on MicroPython 1.27 (testing/micropython.py): it never stops
 showing something true.
 
 - A fault injected at every call the loop makes into the world (socket connect/send/read/close,
@@ -16,10 +16,10 @@ import io
 
 import pytest
 
-from mpy import run_micropython
+from pandascreen.testing.micropython import run_micropython
 from test_feed import FID, LOG, NOW, ORGANISER, demo_feed, demo_store
 from test_layout import VLSBCanvas
-from pandascreen import demofest
+from pandascreen.testing import festival as demofest
 from pandascreen.core import feed, layout, schema
 from pandascreen.core.crypto import public_key
 from pandascreen.core.schedule import Schedule

@@ -6,8 +6,8 @@ import io
 
 import pytest
 
-from mpy import run_micropython
-from pandascreen import demofest
+from pandascreen.testing.micropython import run_micropython
+from pandascreen.testing import festival as demofest
 from pandascreen.core import auth, operation, schema, screen
 from pandascreen.core.crypto import public_key
 from pandascreen.core.util import hexlify

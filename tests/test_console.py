@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from pandascreen import demofest
+from pandascreen.testing import festival as demofest
 from pandascreen.node import fleet_report
 from pandascreen.core import auth, fleet, layout, operation, schema
 from pandascreen.core.crypto import public_key

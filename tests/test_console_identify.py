@@ -7,7 +7,7 @@ import threading
 import urllib.error
 import urllib.request
 
-from pandascreen import demofest
+from pandascreen.testing import festival as demofest
 from pandascreen.core import auth, config, fleet, operation
 from pandascreen.core.crypto import public_key
 from pandascreen.core.store import MemoryStore

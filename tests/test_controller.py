@@ -4,8 +4,8 @@ import io
 
 import pytest
 
-from mpy import run_micropython
-from pandascreen import demofest
+from pandascreen.testing.micropython import run_micropython
+from pandascreen.testing import festival as demofest
 from pandascreen.core import controller, operation, schema
 from pandascreen.core.controller import (CLOCK_TOLERANCE, MIN_VALID_TIME, Controller, TimeFile, clock_floor,
                                          clock_trusted)

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from fakesched import DAY, FakeEvent, FakeSchedule, FakeVenue, demo_schedule
-from mpy import FIRMWARE
+from pandascreen.testing.micropython import FIRMWARE
 from pandascreen.node import display
 from pandascreen.core import layout, screens
 
@@ -298,7 +298,7 @@ def test_inky_phat_250x122_draws_at_its_own_size(monkeypatch, schedules):
 
 
 def test_app_device_renders_at_the_screen_size(tmp_path):
-    from pandascreen import demofest
+    from pandascreen.testing import festival as demofest
     from pandascreen.core import config, operation
     from pandascreen.core.store import MemoryStore
     from pandascreen.node import app

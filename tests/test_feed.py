@@ -3,7 +3,7 @@ import io
 
 import pytest
 
-from pandascreen import demofest
+from pandascreen.testing import festival as demofest
 from pandascreen.bench import feed as feed_bench
 from pandascreen.core import auth, cbor, feed, layout, operation
 from pandascreen.node import feed_sign

@@ -3,7 +3,7 @@ board's 5x7 font (rendered by the Pi from DejaVu), and the board draws by code p
 interning a string per character (MicroPython keeps every interned string for good)."""
 import re
 
-from mpy import run_micropython
+from pandascreen.testing.micropython import run_micropython
 
 CJK = "".join(chr(0x4E00 + i) for i in range(600))
 
@@ -165,7 +165,7 @@ def test_heap_and_string_table_do_not_depend_on_the_alphabet(tmp_path):
     ascii_ = "".join(chr(c) for c in range(65, 91)) * 8
     alphabets = [_covered(0x400, 190), _covered(0x370, 190), _covered(0x2190, 190)]
     paths = [_alphabet_feed(tmp_path, "f%d" % i, a, T0 + 600) for i, a in enumerate([ascii_] + alphabets)]
-    from mpy import run_scenario
+    from pandascreen.testing.micropython import run_scenario
     steps = "".join("""
 info, view = None, None
 info, view = show(%d, %r)

@@ -117,7 +117,7 @@ def test_a_pi_device_reports_what_it_shows_through_its_loop(tmp_path):
     shows, the heights it holds, the temperature from a fake thermal file."""
     import threading
 
-    from pandascreen import demofest
+    from pandascreen.testing import festival as demofest
     from pandascreen.core import config
     from pandascreen.node import app, fleet_report
 
@@ -168,7 +168,7 @@ def test_a_fleet_store_guarded_keeps_group_screens_status_only():
 def test_fleet_rules_run_under_micropython_in_a_pico_heap():
     """core/fleet.py is core: a Pico W could report too.  Build, parse and decide on MicroPython
     within the Pico W's live-heap budget (and a hard 180 KB heap where a 32-bit unix build is named)."""
-    from mpy import run_scenario
+    from pandascreen.testing.micropython import run_scenario
     runs = run_scenario("fleet rules", """
 # live: start
 from pandascreen.core import fleet
@@ -254,7 +254,7 @@ print(kept, store.refused, store.count(), store.authorizer.may_sync(unhexlify(%(
 
 
 def test_the_fleet_guard_runs_on_micropython():
-    from mpy import run_micropython
+    from pandascreen.testing.micropython import run_micropython
     from pandascreen.core.util import hexlify
     ops = [status_op(ORG, seq) for seq in range(6)]
     ops.append(status_op(ORG, 6, prev=ops[-1], prune=False))

@@ -1,7 +1,7 @@
 """node/fleet_report.py on its own (no network): a screen whose key the festival group does not
 name says so once and keeps running, then reports once the organiser adds it; the fleet store
 sits beside the festival store and is guarded."""
-from pandascreen import demofest
+from pandascreen.testing import festival as demofest
 from pandascreen.core import auth, config, fleet, operation
 from pandascreen.core.crypto import public_key
 from pandascreen.core.store import MemoryStore

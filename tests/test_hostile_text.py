@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from PIL import ImageChops
 
-from pandascreen import demofest
+from pandascreen.testing import festival as demofest
 from pandascreen.core import config, operation, schema
 from pandascreen.core.crypto import public_key
 from pandascreen.core.store import MemoryStore
@@ -232,7 +232,7 @@ print("surrogate", ubinascii.hexlify(font.clean("x" + chr(0xd800)).encode()).dec
 
 def test_clean_is_the_same_on_micropython():
     """The satellite runs the same sanitiser (core/font.py) under MicroPython 1.27 (WebAssembly)."""
-    from mpy import run_micropython
+    from pandascreen.testing.micropython import run_micropython
 
     from pandascreen.core import font
     samples = [s for s in NASTY + ["W" * 600, "\u00e9" * 600, "Caf\u00e9\r\nB\u00fchne"]
@@ -264,7 +264,7 @@ def test_a_satellite_draws_the_same_hostile_text_on_micropython(tmp_path):
     import shutil
 
     from fakesched import DAY, FakeEvent, FakeSchedule, FakeVenue
-    from mpy import FIRMWARE, HERE, run_micropython
+    from pandascreen.testing.micropython import FIRMWARE, TESTS as HERE, run_micropython
     from pandascreen.core import layout
     from test_layout import VLSBCanvas
 

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from fakesched import DAY, OFFSET, FakeEvent, FakeSchedule, FakeVenue, changed_schedule, demo_schedule
-from mpy import FIRMWARE, HERE, harness_ready, run_micropython
+from pandascreen.testing.micropython import FIRMWARE, TESTS as HERE, run_micropython
 from pandascreen.core import font, layout, overview
 
 
@@ -317,7 +317,6 @@ for sch, vi, now, st in frames:
 """
 
 
-@pytest.mark.skipif(not harness_ready(), reason="MicroPython harness missing (npm ci --prefix tests/mp)")
 def test_micropython_framebuf_matches_cpython(tmp_path):
     lib = tmp_path / "lib"
     lib.mkdir()

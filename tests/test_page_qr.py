@@ -98,7 +98,7 @@ def test_a_screen_serves_its_page_from_its_own_schedule_and_shows_the_code():
     import socket
     import urllib.request
     from test_app import SEED, organiser
-    from pandascreen import demofest
+    from pandascreen.testing import festival as demofest
     from pandascreen.core.crypto import public_key
     from pandascreen.node import app
     store, _log = organiser()

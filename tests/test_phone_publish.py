@@ -10,7 +10,7 @@ import time
 import pytest
 
 import vectors
-from pandascreen import demofest
+from pandascreen.testing import festival as demofest
 from pandascreen.core import auth, cbor, operation, schema
 from pandascreen.core.crypto import blake3, public_key
 from pandascreen.core.schedule import Schedule

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, ImageChops
 
 import pandascreen_host
-from pandascreen import demofest
+from pandascreen.testing import festival as demofest
 from pandascreen.core import operation
 from pandascreen.node.display import render_schedule_image
 from pandascreen.core.schedule import Schedule

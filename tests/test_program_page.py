@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from pandascreen import demofest
+from pandascreen.testing import festival as demofest
 from pandascreen.core import operation, schema
 from pandascreen.core.errors import SyncError
 from pandascreen.core.store import MemoryStore

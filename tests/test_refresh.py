@@ -171,7 +171,7 @@ def test_a_board_screen_reports_that_it_shows_every_venue():
 def test_the_first_frame_with_the_program_is_not_held_back_on_any_panel(monkeypatch):
     """A screen boots with an empty store ("No schedule yet"), the program arrives 3 s later: it is
     drawn at once; the refresh policy limits only the refreshes after it."""
-    from pandascreen import demofest
+    from pandascreen.testing import festival as demofest
     from pandascreen.core import operation
     from pandascreen.core.crypto import public_key
     seed = bytes(range(100, 132))
@@ -197,6 +197,6 @@ def test_the_first_frame_with_the_program_is_not_held_back_on_any_panel(monkeypa
 
 
 def schema_retitle():
-    from pandascreen import demofest
+    from pandascreen.testing import festival as demofest
     from pandascreen.core import schema
     return schema.make_body("event", "update", demofest.event_id(0), {"title": "Opening, retitled"})

@@ -18,7 +18,7 @@ import types
 import pytest
 
 from fakesched import DAY, FakeSchedule, demo_schedule
-from mpy import HERE, run_micropython
+from pandascreen.testing.micropython import TESTS as HERE, run_micropython
 from test_layout import VLSBCanvas
 from pandascreen.core import layout
 from pandascreen_host import flash

@@ -371,7 +371,7 @@ if pytest is not None:
         return str(lib)
 
     def test_contract_under_micropython(tmp_path):
-        from mpy import FIRMWARE, run_micropython
+        from pandascreen.testing.micropython import FIRMWARE, run_micropython
         out = run_micropython(_contract_script("/tmp"), libs=[FIRMWARE, _contract_lib(tmp_path)])
         assert "micropython" in out
         assert "checks %d failures 0" % len(CONTRACT) in out, out
@@ -381,7 +381,7 @@ if pytest is not None:
         build is named), the log-file store writing real files."""
         import shutil
 
-        from mpy import FIRMWARE, run_scenario
+        from pandascreen.testing.micropython import FIRMWARE, run_scenario
         stores = tmp_path / "stores"
 
         def empty_stores():

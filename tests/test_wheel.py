@@ -205,7 +205,7 @@ def test_boards_lists_the_bundled_board_files(venv, outside):
 
 MAKE_DEMO_STORE = """
 import sys
-from pandascreen import demofest
+from pandascreen.testing import festival as demofest
 from pandascreen.core import operation
 from pandascreen.node.sqlite_store import SqliteStore
 

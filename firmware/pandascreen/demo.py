@@ -30,7 +30,7 @@ import tempfile
 import threading
 import time
 
-from pandascreen import demofest
+from pandascreen.testing import festival as demofest
 from pandascreen.core import auth, operation, refresh, schema
 from pandascreen.core.crypto import public_key
 from pandascreen.node.poll import until
@@ -124,7 +124,7 @@ def _micropython_satellite(port, org_pk):
     $PANDASCREEN_MICROPYTHON_UNIX32 names one (the WebAssembly port has no sockets); (title, PIL
     image) or None."""
     from PIL import Image
-    from pandascreen.bench import micropython as ports
+    from pandascreen.testing import micropython as ports
     try:
         if not ports.unix32_binary():
             return None

@@ -48,7 +48,7 @@ class _FixedSource:
 def _serve(kind):
     """In the server process: serve ``kind`` ("page" or "floor") on a free port, print it, and
     serve until stdin closes; then print the peak resident memory in KiB."""
-    from pandascreen import demofest
+    from pandascreen.testing import festival as demofest
     from pandascreen.core import operation
     from pandascreen.core.store import MemoryStore
     from pandascreen.node import program_page
