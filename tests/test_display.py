@@ -10,7 +10,7 @@ import sys
 import pytest
 from PIL import Image
 
-from fakesched import DAY, FakeEvent, FakeSchedule, FakeVenue, demo_schedule
+from pandascreen.testing.festival import GOLDEN_DAY as DAY, event, golden_schedule, schedule, venue
 from pandascreen.testing.micropython import FIRMWARE
 from pandascreen.node import display
 from pandascreen.core import layout, screens
@@ -22,14 +22,14 @@ T = DAY + 25 * 60  # 14:25 local
 
 GOLDEN_CASES = {
     # name: (schedule factory, venue index, now, screen, status)
-    "ssd1306_now_next": (demo_schedule, 0, T, "ssd1306_128x64", "synced 14:20"),
-    "ssd1306_long_non_ascii": (demo_schedule, 2, T, "ssd1306_128x64", ""),
-    "ssd1306_break": (demo_schedule, 0, DAY + 3600 + 60, "ssd1306_128x64", "offline"),
-    "ssd1306_no_more_events": (demo_schedule, 0, DAY + 10 * 3600, "ssd1306_128x64", "offline"),
-    "ssd1306_empty_schedule": (FakeSchedule, 0, DAY, "ssd1306_128x64", "offline"),
-    "inky_phat_tricolor": (demo_schedule, 2, T, "inky_phat_212x104", "synced 14:20"),
-    "inky_phat_empty_schedule": (FakeSchedule, 0, DAY, "inky_phat_212x104", "offline"),
-    "inky_what_tricolor": (demo_schedule, 0, T, "inky_what_400x300", "synced 14:20"),
+    "ssd1306_now_next": (golden_schedule, 0, T, "ssd1306_128x64", "synced 14:20"),
+    "ssd1306_long_non_ascii": (golden_schedule, 2, T, "ssd1306_128x64", ""),
+    "ssd1306_break": (golden_schedule, 0, DAY + 3600 + 60, "ssd1306_128x64", "offline"),
+    "ssd1306_no_more_events": (golden_schedule, 0, DAY + 10 * 3600, "ssd1306_128x64", "offline"),
+    "ssd1306_empty_schedule": (schedule, 0, DAY, "ssd1306_128x64", "offline"),
+    "inky_phat_tricolor": (golden_schedule, 2, T, "inky_phat_212x104", "synced 14:20"),
+    "inky_phat_empty_schedule": (schedule, 0, DAY, "inky_phat_212x104", "offline"),
+    "inky_what_tricolor": (golden_schedule, 0, T, "inky_what_400x300", "synced 14:20"),
 }
 
 
@@ -68,7 +68,7 @@ def test_screens_and_images():
 
 
 def test_tricolor_image_uses_white_black_red():
-    img = display.render_schedule_image(demo_schedule(), 0, T, "inky_phat_212x104")
+    img = display.render_schedule_image(golden_schedule(), 0, T, "inky_phat_212x104")
     assert set(img.tobytes()) == {0, 1, 2}
     rgb = img.convert("RGB")
     assert rgb.getpixel((0, 0)) == (0, 0, 0)           # header bar
@@ -96,9 +96,9 @@ def test_pil_canvas_clips_and_maps_colors():
 
 
 def test_render_view_image_matches_schedule_render():
-    view = layout.build_view(demo_schedule(), 1, T, "x")
+    view = layout.build_view(golden_schedule(), 1, T, "x")
     a = display.render_view_image(view, "ssd1306_128x64")
-    b = display.render_schedule_image(demo_schedule(), 1, T, "ssd1306_128x64", status="x")
+    b = display.render_schedule_image(golden_schedule(), 1, T, "ssd1306_128x64", status="x")
     assert a.tobytes() == b.tobytes()
 
 
@@ -107,7 +107,7 @@ def test_luma_dummy_device():
 
     dev = dummy(width=128, height=64, mode="1")
     screen = display.LumaScreen(dev)
-    img = display.render_schedule_image(demo_schedule(), 0, T, "ssd1306_128x64")
+    img = display.render_schedule_image(golden_schedule(), 0, T, "ssd1306_128x64")
     assert screen.show(img)
     assert dev.image.tobytes() == img.tobytes()
     # an RGB dummy gets a converted copy
@@ -141,8 +141,8 @@ def test_inky_skips_unchanged_images_and_rate_limits():
     inky = FakeInky()
     screen = display.InkyScreen(inky, min_interval=30, clock=lambda: clock[0])
     assert inky.border == FakeInky.WHITE
-    a = display.render_schedule_image(demo_schedule(), 0, T, "inky_phat_212x104")
-    b = display.render_schedule_image(demo_schedule(), 1, T, "inky_phat_212x104")
+    a = display.render_schedule_image(golden_schedule(), 0, T, "inky_phat_212x104")
+    b = display.render_schedule_image(golden_schedule(), 1, T, "inky_phat_212x104")
     assert screen.show(a) is True
     assert inky.shows == 1 and inky.images[0].tobytes() == a.tobytes()
     clock[0] += 100
@@ -159,10 +159,10 @@ def test_inky_skips_unchanged_images_and_rate_limits():
 
 def test_inky_size_mismatch_is_a_clear_error():
     screen = display.InkyScreen(FakeInky(400, 300))
-    img = display.render_schedule_image(demo_schedule(), 0, T, "inky_phat_212x104")
+    img = display.render_schedule_image(golden_schedule(), 0, T, "inky_phat_212x104")
     with pytest.raises(ValueError, match="212x104 but the Inky is 400x300"):
         screen.show(img)
-    what = display.render_schedule_image(demo_schedule(), 0, T, "inky_what_400x300")
+    what = display.render_schedule_image(golden_schedule(), 0, T, "inky_what_400x300")
     assert screen.show(what)
 
 
@@ -205,10 +205,10 @@ def test_open_luma_ssd1306_uses_i2c(monkeypatch):
 
 
 def test_many_venues_and_long_names_render_on_every_screen():
-    venues = [FakeVenue("v%d" % i, "Stage %d with a very long sponsor name attached" % i, i) for i in range(15)]
-    events = [FakeEvent("e%d" % i, "v%d" % i, "Talk %d " % i + "ü" * 60, DAY, DAY + 600, ["Ñ" * 40])
+    venues = [venue("v%d" % i, "Stage %d with a very long sponsor name attached" % i, i) for i in range(15)]
+    events = [event("e%d" % i, "v%d" % i, "Talk %d " % i + "ü" * 60, DAY, DAY + 600, ["Ñ" * 40])
               for i in range(15)]
-    s = FakeSchedule({"name": "F" * 80, "utc_offset": -600}, venues, events)
+    s = schedule({"name": "F" * 80, "utc_offset": -600}, venues, events)
     for kind in display.SCREENS:
         for i in (0, 14, 15):
             img = display.render_schedule_image(s, i, DAY + 60, kind, status="synced 02:01")
@@ -432,9 +432,9 @@ def test_large_screens_are_legible_from_three_metres():
 
 
 def test_board_pages_when_venues_do_not_fit():
-    venues = [FakeVenue("v%d" % i, "Stage %d" % i, i) for i in range(72)]
-    events = [FakeEvent("e%d" % i, "v%d" % i, "Talk %d" % i, DAY, DAY + 3600) for i in range(72)]
-    s = FakeSchedule({"name": "Big", "utc_offset": 0}, venues, events)
+    venues = [venue("v%d" % i, "Stage %d" % i, i) for i in range(72)]
+    events = [event("e%d" % i, "v%d" % i, "Talk %d" % i, DAY, DAY + 3600) for i in range(72)]
+    s = schedule({"name": "Big", "utc_offset": 0}, venues, events)
     pages = []
     for page in range(12):
         img = display.render_schedule_image(s, 0, DAY + 60, "inky_what_400x300", view="all_venues", page=page)

@@ -5,7 +5,7 @@ import os
 import pytest
 from PIL import Image
 
-from fakesched import DAY, demo_schedule
+from pandascreen.testing.festival import GOLDEN_DAY as DAY, golden_schedule
 from pandascreen.core import config as configmod
 from pandascreen.core import layout, overview
 from pandascreen.core.errors import ConfigError
@@ -18,11 +18,11 @@ REGEN = os.environ.get("PANDASCREEN_REGEN_GOLDEN") == "1"
 
 
 def _board():
-    return overview.build_board(demo_schedule(), T, "synced 14:20", 0, False)
+    return overview.build_board(golden_schedule(), T, "synced 14:20", 0, False)
 
 
 def _view():
-    return layout.build_view(demo_schedule(), 0, T, "synced 14:20")
+    return layout.build_view(golden_schedule(), 0, T, "synced 14:20")
 
 
 @pytest.mark.parametrize("kind", ["hdmi", "inky_what_400x300", "inky_impression_800x480"])

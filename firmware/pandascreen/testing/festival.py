@@ -5,7 +5,7 @@ under the MicroPython harness build the same schedules there.
 - Pandafest (``bodies``, ``demo_schedule``): three venues and a day of talks; the demo signs and
   syncs it, tests publish it into stores.
 - The golden festival (``golden_schedule``): what the golden images in tests/golden show: a
-  keynote with two speakers, a long title in many scripts, a break between talks.
+  keynote with two speakers, a long title in many scripts, a break between talks, a second day.
 """
 
 from pandascreen.core import schema
@@ -70,6 +70,31 @@ def demo_schedule():
     return schedule_of(bodies())
 
 
+# -- small festivals, said in one line each (tests of odd or hostile content) -------------------
+def festival_body(fields, doc_id="fest"):
+    return schema.make_body("festival", "create", doc_id, fields)
+
+
+def venue(vid, name, order=0):
+    return schema.make_body("venue", "create", vid, {"name": name, "order": order})
+
+
+def event(eid, venue_id, title, start, end, speakers=(), track="", lang="", status=""):
+    """An event's create body; the optional text fields only when given."""
+    fields = {"venue": venue_id, "title": title, "start": start, "end": end, "speakers": list(speakers)}
+    for name, value in (("track", track), ("lang", lang), ("status", status)):
+        if value:
+            fields[name] = value
+    return schema.make_body("event", "create", eid, fields)
+
+
+def schedule(festival=None, venues=(), events=()):
+    """A real ``Schedule`` of a festival's fields (None: no festival document yet) and the bodies
+    of ``venue`` and ``event``."""
+    head = [] if festival is None else [festival_body(festival)]
+    return schedule_of(head + list(venues) + list(events))
+
+
 # -- the golden festival ------------------------------------------------------------------------
 # 2026-07-18 12:00 UTC (a Saturday); the festival runs on UTC+2
 GOLDEN_DAY = 1784376000
@@ -87,22 +112,17 @@ GOLDEN_EVENTS = [
     ("e4", "garden", "Grüße aus Köln: Çağrı & Ñandú über Straßenmusik, Café-Kultur und Smørrebrød in Århus",
      GOLDEN_DAY - 600, GOLDEN_DAY + 2400, ["Zoë Ærøskøbing", "José Muñoz"], "Talks", "de"),
     ("e5", "garden", "Closing jam", GOLDEN_DAY + 2 * 3600, GOLDEN_DAY + 3 * 3600, [], "Music", ""),
+    # the next morning: so the first evening is "no more events today", not the festival's end
+    ("e6", "garden", "Breakfast with the pandas", GOLDEN_DAY + 20 * 3600, GOLDEN_DAY + 21 * 3600, [], "Music", ""),
 ]
 
 
 def golden_bodies(changed=False):
     """The golden festival's bodies; ``changed``: then the keynote is cancelled and the p2panda
     talk moved (an update that sets its start again after the create)."""
-    out = [schema.make_body("festival", "create", "pandafest", {"name": "Pandafest 2026",
-                                                                "utc_offset": GOLDEN_OFFSET})]
-    for vid, name, order in GOLDEN_VENUES:
-        out.append(schema.make_body("venue", "create", vid, {"name": name, "order": order}))
-    for eid, vid, title, start, end, speakers, track, lang in GOLDEN_EVENTS:
-        fields = {"venue": vid, "title": title, "start": start, "end": end, "speakers": speakers,
-                  "track": track}
-        if lang:
-            fields["lang"] = lang
-        out.append(schema.make_body("event", "create", eid, fields))
+    out = [festival_body({"name": "Pandafest 2026", "utc_offset": GOLDEN_OFFSET}, "pandafest")]
+    out += [venue(*v) for v in GOLDEN_VENUES]
+    out += [event(*e) for e in GOLDEN_EVENTS]
     if changed:
         out.append(schema.make_body("event", "update", "e1", {"status": schema.CANCELLED}))
         out.append(schema.make_body("event", "update", "e2", {"start": GOLDEN_EVENTS[1][3]}))
