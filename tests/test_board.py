@@ -20,10 +20,10 @@ import os
 
 import pytest
 
-from pandascreen.testing.micropython import PICO_W_LIVE_BUDGET, OverBudget, check_budget, run_micropython, run_scenario
+from pandascreen.testing.micropython import OverBudget, PICO_W_LIVE_BUDGET, add_fakes, check_budget, run_micropython, run_scenario
 from pandascreen.testing import micropython as ports
 from test_feed import FID, NOW, ORGANISER, STRANGER, demo_feed, demo_store
-from test_layout import VLSBCanvas
+from pandascreen.testing.canvas import VLSBCanvas
 from pandascreen.bench import feed as feed_bench
 from pandascreen.core import cbor, feed, layout
 from pandascreen.node import feed_sign
@@ -37,7 +37,7 @@ def flashed(tmp_path_factory):
 
     d = tmp_path_factory.mktemp("flash")
     compile_board(str(d), stream=io.StringIO())
-    return str(d / "lib")
+    return add_fakes(str(d / "lib"))
 
 
 def write(folder, name, data):
@@ -50,21 +50,8 @@ import gc, hashlib
 import framebuf
 from pandascreen.board.board import Satellite
 from pandascreen.core.util import unhexlify, hexlify
+from pandascreen.testing.sockets import FileConn as Conn
 # live: imports
-
-class Conn:
-    # a TCP connection whose peer answers with the HTTP response in a file
-    def __init__(self, path):
-        if path is None:
-            raise OSError("Wi-Fi down")
-        self.f = open(path + ".http", "rb")
-        self.sent = b""
-    def send(self, b):
-        self.sent += b
-    def readinto(self, mv):
-        return self.f.readinto(mv)
-    def close(self):
-        self.f.close()
 
 served = [%(first)r]
 fb = framebuf.FrameBuffer(bytearray(1024), 128, 64, framebuf.MONO_VLSB)
@@ -255,19 +242,8 @@ import gc, os
 import framebuf
 from pandascreen.board.board import FeedFile, Satellite
 from pandascreen.core.util import unhexlify
+from pandascreen.testing.sockets import FileConn as Conn
 # live: imports
-
-class Conn:
-    def __init__(self, path):
-        if path is None:
-            raise OSError("Wi-Fi down")
-        self.f = open(path + ".http", "rb")
-    def send(self, b):
-        pass
-    def readinto(self, mv):
-        return self.f.readinto(mv)
-    def close(self):
-        self.f.close()
 
 fb = framebuf.FrameBuffer(bytearray(1024), 128, 64, framebuf.MONO_VLSB)
 cfg = {"festival_id": %(fid)r, "organiser_keys": [unhexlify(%(org)r)], "peer_addrs": [("screen-1", 8026)],

@@ -18,7 +18,7 @@ import pytest
 
 from pandascreen.testing.micropython import run_micropython
 from test_feed import FID, LOG, NOW, ORGANISER, demo_feed, demo_store
-from test_layout import VLSBCanvas
+from pandascreen.testing.canvas import VLSBCanvas
 from pandascreen.testing import festival as demofest
 from pandascreen.core import feed, layout, schema
 from pandascreen.core.crypto import public_key

@@ -17,20 +17,13 @@ from pandascreen_host.console import local_time
 from pandascreen_host.console import server as console_server
 from pandascreen_host.console import state as state_mod
 from pandascreen_host.console.state import Console
+from pandascreen.testing.clock import Clock
 
 ORG = bytes(range(100, 132))
 SCREEN = b"\x02" * 32
 STRANGER = b"\x03" * 32
 LOG = operation.log_id_for_festival(demofest.FESTIVAL_ID)
 NOW = demofest.DAY_START + 3600
-
-
-class Clock:
-    def __init__(self, t):
-        self.t = t
-
-    def __call__(self):
-        return self.t
 
 
 def festival():

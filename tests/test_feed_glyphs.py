@@ -49,7 +49,7 @@ from pandascreen.core import feed, font, layout  # noqa: E402
 from pandascreen.core.crypto import SigningKey, public_key  # noqa: E402
 from pandascreen.core.schedule import Schedule  # noqa: E402
 from pandascreen.node import feed_glyphs, feed_sign  # noqa: E402
-from test_layout import VLSBCanvas  # noqa: E402
+from pandascreen.testing.canvas import VLSBCanvas  # noqa: E402
 
 GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden")
 REGEN = os.environ.get("PANDASCREEN_REGEN_GOLDEN") == "1"

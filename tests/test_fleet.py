@@ -8,6 +8,7 @@ from pandascreen.core.crypto import public_key
 from pandascreen.core.errors import SchemaError
 from pandascreen.core.store import MemoryStore
 from pandascreen_host.console import fleet_view
+from pandascreen.testing.clock import Clock
 
 FEST_LOG = operation.log_id_for_festival("fest")
 FLEET_LOG = fleet.fleet_log_id("fest")
@@ -192,14 +193,6 @@ def status_op(seed, seq, prev=None, at=5000, prune=True, body=None):
     backlink = prev.hash if prev is not None else (b"\x00" * 32 if seq else None)  # a prune needs no match
     return operation.create(seed, body, seq, backlink,
                             operation.Extensions(FLEET_LOG, at * 1000000 + seq, prune))
-
-
-class Clock:
-    def __init__(self, t):
-        self.t = t
-
-    def __call__(self):
-        return self.t
 
 
 def test_a_screen_key_cannot_grow_or_flood_the_fleet_log():

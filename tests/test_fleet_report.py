@@ -6,6 +6,7 @@ from pandascreen.core import auth, config, fleet, operation
 from pandascreen.core.crypto import public_key
 from pandascreen.core.store import MemoryStore
 from pandascreen.node import fleet_report
+from pandascreen.testing.clock import Clock
 
 ORG = bytes(range(100, 132))
 SCREEN = bytes([41] * 32)
@@ -69,14 +70,6 @@ def test_the_fleet_store_sits_beside_the_festival_store_and_is_guarded(tmp_path)
         assert s.ingest_op(stranger)[1] is False and s.count() == 1
     finally:
         s.close()
-
-
-class Clock:
-    def __init__(self, t):
-        self.t = t
-
-    def __call__(self):
-        return self.t
 
 
 def in_group(c, seed):

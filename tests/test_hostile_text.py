@@ -266,7 +266,7 @@ def test_a_satellite_draws_the_same_hostile_text_on_micropython():
     from pandascreen.testing.festival import GOLDEN_DAY as DAY, event, schedule, venue
     from pandascreen.testing.micropython import run_micropython
     from pandascreen.core import layout
-    from test_layout import VLSBCanvas
+    from pandascreen.testing.canvas import VLSBCanvas
 
     samples = [s for s in NASTY if not any(0xD800 <= ord(c) < 0xE000 for c in s)] + ["W" * 300]
     out = run_micropython(MP_FRAMES % ([s.encode().hex() for s in samples],))

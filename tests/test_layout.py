@@ -6,56 +6,9 @@ import time
 import pytest
 
 from pandascreen.testing.festival import GOLDEN_DAY as DAY, GOLDEN_OFFSET as OFFSET, event, golden_schedule, schedule, venue
+from pandascreen.testing.canvas import StrictCanvas, VLSBCanvas
 from pandascreen.testing.micropython import FIRMWARE, run_micropython
 from pandascreen.core import font, layout, overview
-
-
-class VLSBCanvas:
-    """CPython twin of framebuf.FrameBuffer(MONO_VLSB): same byte layout, same clipping."""
-
-    def __init__(self, width, height):
-        self.width = width
-        self.height = height
-        self.buf = bytearray(width * ((height + 7) // 8))
-
-    def pixel(self, x, y, c):
-        if 0 <= x < self.width and 0 <= y < self.height:
-            i = (y >> 3) * self.width + x
-            if c:
-                self.buf[i] |= 1 << (y & 7)
-            else:
-                self.buf[i] &= ~(1 << (y & 7)) & 0xFF
-
-    def fill_rect(self, x, y, w, h, c):
-        for yy in range(max(0, y), min(self.height, y + h)):
-            for xx in range(max(0, x), min(self.width, x + w)):
-                self.pixel(xx, yy, c)
-
-    def get(self, x, y):
-        return (self.buf[(y >> 3) * self.width + x] >> (y & 7)) & 1
-
-
-class StrictCanvas:
-    """Fails on any drawing outside the screen or with a color the palette does not have."""
-
-    def __init__(self, width, height, colors):
-        self.width = width
-        self.height = height
-        self.colors = colors
-        self.px = {}
-
-    def pixel(self, x, y, c):
-        assert 0 <= x < self.width and 0 <= y < self.height, (x, y)
-        assert c in self.colors, c
-        self.px[(x, y)] = c
-
-    def fill_rect(self, x, y, w, h, c):
-        assert w > 0 and h > 0, (x, y, w, h)
-        assert 0 <= x and x + w <= self.width and 0 <= y and y + h <= self.height, (x, y, w, h)
-        assert c in self.colors, c
-        for yy in range(y, y + h):
-            for xx in range(x, x + w):
-                self.px[(xx, yy)] = c
 
 
 # -- time helpers ---------------------------------------------------------------------------

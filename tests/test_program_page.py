@@ -17,20 +17,13 @@ from pandascreen.core.errors import SyncError
 from pandascreen.core.store import MemoryStore
 from pandascreen.node import program_page
 from pandascreen.node.program_page import ProgramPage, ProgramSource, store_schedule
+from pandascreen.testing.clock import Clock
 
 ORG = bytes(range(100, 132))
 LOG = operation.log_id_for_festival(demofest.FESTIVAL_ID)
 NOW = demofest.DAY_START + 3600  # 15:00 in the festival's zone (UTC+2)
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHOTS = os.path.join(HERE, "..", "docs", "program")
-
-
-class Clock:
-    def __init__(self, t):
-        self.t = t
-
-    def __call__(self):
-        return self.t
 
 
 def festival(language=None):

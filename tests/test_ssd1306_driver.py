@@ -18,8 +18,8 @@ import types
 import pytest
 
 from pandascreen.testing.festival import GOLDEN_DAY as DAY, golden_schedule, schedule
-from pandascreen.testing.micropython import FIRMWARE, run_micropython
-from test_layout import VLSBCanvas
+from pandascreen.testing.micropython import FIRMWARE, add_fakes, run_micropython
+from pandascreen.testing.canvas import VLSBCanvas
 from pandascreen.core import layout
 from pandascreen_host import flash
 
@@ -211,11 +211,10 @@ def board_lib(tmp_path_factory):
     (a board does not load them, so they are not flashed; one package folder must hold them all)."""
     build = str(tmp_path_factory.mktemp("build"))
     flash.compile_board(build, stream=io.StringIO())
-    lib = os.path.join(build, "lib")
-    for rel in ("core/schedule.py", "core/schema.py", "testing/__init__.py", "testing/festival.py"):
-        if not os.path.exists(os.path.join(lib, "pandascreen", rel[:-3] + ".mpy")):
-            os.makedirs(os.path.dirname(os.path.join(lib, "pandascreen", rel)), exist_ok=True)
-            shutil.copy(os.path.join(FIRMWARE, "pandascreen", rel), os.path.join(lib, "pandascreen", rel))
+    lib = add_fakes(os.path.join(build, "lib"), ("__init__.py", "festival.py"))
+    for name in ("schedule.py", "schema.py"):
+        assert not os.path.exists(os.path.join(lib, "pandascreen", "core", name[:-3] + ".mpy"))
+        shutil.copy(os.path.join(FIRMWARE, "pandascreen", "core", name), os.path.join(lib, "pandascreen", "core", name))
     return [lib]
 
 

@@ -100,7 +100,7 @@ def flashed(folder):
     import io
     from pandascreen_host.flash import compile_board
     compile_board(folder, stream=io.StringIO())
-    return os.path.join(folder, "lib")
+    return ports.add_fakes(os.path.join(folder, "lib"))
 
 
 def write_feed(folder, data, name="feed.cbor"):
@@ -149,17 +149,8 @@ _FITS = """
 from pandascreen.board.board import Satellite
 from pandascreen.core.util import unhexlify
 import framebuf
+from pandascreen.testing.sockets import FileConn as Conn
 # live: imports
-class Conn:
-    # a socket whose peer sends the HTTP response in %(path)r (headers included)
-    def __init__(self, path):
-        self.f = open(path + ".http", "rb")
-    def send(self, b):
-        pass
-    def readinto(self, mv):
-        return self.f.readinto(mv)
-    def close(self):
-        self.f.close()
 fb = framebuf.FrameBuffer(bytearray(1024), 128, 64, framebuf.MONO_VLSB)
 cfg = {"festival_id": %(fid)r, "organiser_keys": [unhexlify(%(org)r)], "peer_addrs": [("p", 80)],
        "sync_interval": 60}

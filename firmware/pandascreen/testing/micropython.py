@@ -111,6 +111,21 @@ def run_unix32(code, heapsize, libs=None, timeout=600):
                               capture_output=True, text=True, timeout=timeout, cwd=d, env=env)
 
 
+BOARD_FAKES = ("__init__.py", "sockets.py", "canvas.py")
+
+
+def add_fakes(lib, names=BOARD_FAKES):
+    """Copy the fakes ``names`` (files of this package, as source) into ``lib``, a board's /lib as
+    flashed (pandascreen_host.flash.compile_board), which never holds them: a scenario then runs
+    the flashed modules beside the socket or canvas stand-ins it talks to.  Returns ``lib``."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    dest = os.path.join(lib, "pandascreen", "testing")
+    os.makedirs(dest, exist_ok=True)
+    for name in names:
+        shutil.copy(os.path.join(here, name), os.path.join(dest, name))
+    return lib
+
+
 def live_lines(out):
     """[(step, bytes)] of the LIVE lines in ``out``, in order."""
     steps = []
