@@ -10,13 +10,12 @@ import sys
 import pytest
 from PIL import Image
 
+import goldens
 from pandascreen.testing.festival import GOLDEN_DAY as DAY, event, golden_schedule, schedule, venue
 from pandascreen.testing.micropython import FIRMWARE
 from pandascreen.node import display
 from pandascreen.core import layout, screens
 
-GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden")
-REGEN = os.environ.get("PANDASCREEN_REGEN_GOLDEN") == "1"
 
 T = DAY + 25 * 60  # 14:25 local
 
@@ -39,18 +38,7 @@ def test_golden_images(name):
     img = display.render_schedule_image(factory(), venue, now, screen, status=status)
     info = display.SCREENS[screen]
     assert img.size == (info["width"], info["height"])
-    path = os.path.join(GOLDEN, name + ".png")
-    if REGEN:
-        os.makedirs(GOLDEN, exist_ok=True)
-        img.save(path)
-    assert os.path.exists(path), "missing golden %s: run with PANDASCREEN_REGEN_GOLDEN=1" % path
-    with Image.open(path) as ref:
-        ref.load()
-        assert ref.mode == img.mode and ref.size == img.size
-        if ref.tobytes() != img.tobytes():
-            diff = sum(a != b for a, b in zip(ref.tobytes(), img.tobytes()))
-            pytest.fail("%s differs from the golden image (%d bytes); if intended, regenerate with "
-                        "PANDASCREEN_REGEN_GOLDEN=1 and look at the PNG" % (name, diff))
+    goldens.check(img, name)
 
 
 def test_screens_and_images():
@@ -263,15 +251,7 @@ def test_imported_schedule_golden_images(name, schedules):
     img = display.render_schedule_image(schedules(fixture), venue, now, kind, status="synced 17:00", view=view)
     info = display.SCREENS[kind]
     assert img.size == (info["width"], info["height"]) and img.mode == info["mode"]
-    path = os.path.join(GOLDEN, name + ".png")
-    if REGEN:
-        img.save(path)
-    assert os.path.exists(path), "missing golden %s: run with PANDASCREEN_REGEN_GOLDEN=1" % path
-    with Image.open(path) as ref:
-        ref.load()
-        assert ref.mode == img.mode and ref.size == img.size
-        assert ref.tobytes() == img.tobytes(), "%s differs from the golden image; if intended, regenerate " \
-            "with PANDASCREEN_REGEN_GOLDEN=1 and look at the PNG" % name
+    goldens.check(img, name)
 
 
 def test_one_table_of_screen_kinds():

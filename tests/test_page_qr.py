@@ -1,10 +1,9 @@
 """Where phones find the program page: the QR code beside a large screen's layout
 (node/page_qr.py through node/display.render), and the config keys that place the page."""
-import os
 
 import pytest
-from PIL import Image
 
+import goldens
 from pandascreen.testing.festival import GOLDEN_DAY as DAY, golden_schedule
 from pandascreen.core import config as configmod
 from pandascreen.core import layout, overview
@@ -13,8 +12,6 @@ from pandascreen.node import display, page_qr, program_page
 
 URL = "http://pandascreen-4f2a.local:8027/"
 T = DAY + 25 * 60
-GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden")
-REGEN = os.environ.get("PANDASCREEN_REGEN_GOLDEN") == "1"
 
 
 def _board():
@@ -63,15 +60,7 @@ def test_the_address_is_written_under_the_code_where_it_fits():
 @pytest.mark.parametrize("name,kind,data", [("hdmi_all_venues_page_qr", "hdmi", _board),
                                              ("inky_what_400x300_now_next_page_qr", "inky_what_400x300", _view)])
 def test_golden_images_with_the_page_code(name, kind, data):
-    img = display.render(data(), kind, page_url=URL)
-    path = os.path.join(GOLDEN, name + ".png")
-    if REGEN:
-        img.save(path)
-    assert os.path.exists(path), "missing golden %s: run with PANDASCREEN_REGEN_GOLDEN=1" % path
-    with Image.open(path) as ref:
-        ref.load()
-        assert ref.mode == img.mode and ref.size == img.size and ref.tobytes() == img.tobytes(), \
-            "%s differs from the golden image; if intended, regenerate and look at it" % name
+    goldens.check(display.render(data(), kind, page_url=URL), name)
 
 
 def _cfg(**extra):
