@@ -19,8 +19,7 @@ SEED = bytes(range(100, 132))
 def organiser(s=None):
     s = MemoryStore() if s is None else s
     log = operation.log_id_for_festival(demofest.FESTIVAL_ID)
-    for i, body in enumerate(demofest.bodies()):
-        s.publish(SEED, body, log, demofest.DAY_START * 1000000 + i)
+    demofest.publish(s, SEED, log)
     return s, log
 
 

@@ -29,8 +29,7 @@ NOW = demofest.DAY_START + 3600
 def festival():
     store = MemoryStore()
     a = auth.guard(store, auth.for_authors([public_key(ORG)]), LOG)
-    for i, body in enumerate(demofest.bodies()):
-        store.publish(ORG, body, LOG, demofest.DAY_START * 1000000 + i)
+    demofest.publish(store, ORG, LOG)
     store.publish(ORG, auth.group_body(public_key(ORG), auth.add(public_key(SCREEN), auth.PULL)), LOG,
                   demofest.DAY_START * 1000000 + 999)
     return store, a

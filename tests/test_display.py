@@ -285,8 +285,7 @@ def test_app_device_renders_at_the_screen_size(tmp_path):
 
     store = MemoryStore()
     log = operation.log_id_for_festival(demofest.FESTIVAL_ID)
-    for i, body in enumerate(demofest.bodies()):
-        store.publish(b"\x05" * 32, body, log, demofest.DAY_START * 1000000 + i)
+    demofest.publish(store, b"\x05" * 32, log)
     shots = []
 
     class Panel:

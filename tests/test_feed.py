@@ -22,8 +22,7 @@ NOW = demofest.DAY_START + 75 * 60
 def demo_store(serve_level=auth.READ):
     """The demo festival signed by ORGANISER, with SERVE added to the festival group."""
     s = MemoryStore()
-    for i, body in enumerate(demofest.bodies()):
-        s.publish(ORGANISER, body, LOG, demofest.DAY_START * 1000000 + i)
+    demofest.publish(s, ORGANISER, LOG)
     s.publish(ORGANISER, auth.group_body(public_key(ORGANISER), auth.add(public_key(SERVE), serve_level), []),
               LOG, demofest.DAY_START * 1000000 + 100)
     return s

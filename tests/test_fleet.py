@@ -125,8 +125,7 @@ def test_a_pi_device_reports_what_it_shows_through_its_loop(tmp_path):
     org_seed = bytes(range(100, 132))
     store = MemoryStore()
     log = operation.log_id_for_festival(demofest.FESTIVAL_ID)
-    for i, body in enumerate(demofest.bodies()):
-        store.publish(org_seed, body, log, demofest.DAY_START * 1000000 + i)
+    demofest.publish(store, org_seed, log)
     cfg = config.validate({"festival_id": demofest.FESTIVAL_ID, "organisers": [public_key(org_seed).hex()]})
     now = demofest.DAY_START + 3600
 

@@ -593,8 +593,7 @@ def test_a_corrupt_store_is_moved_aside_and_refilled_from_the_snapshot(tmp_path,
     seed = bytes(range(100, 132))
     org = MemoryStore()
     log = operation.log_id_for_festival(demofest.FESTIVAL_ID)
-    for i, body in enumerate(demofest.bodies()):
-        org.publish(seed, body, log, demofest.DAY_START * 1000000 + i)
+    demofest.publish(org, seed, log)
     server = tcp.SyncServer(org, log, topic=operation.festival_topic(demofest.FESTIVAL_ID)).start()
     cfg = {"festival_id": demofest.FESTIVAL_ID, "organisers": [public_key(seed).hex()],
            "peers": ["127.0.0.1:%d" % server.port], "store": "screen.db"}

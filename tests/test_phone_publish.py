@@ -31,8 +31,7 @@ LOAD = ("new Promise((ok, bad) => { if (window.pandascreenPublish) return ok(tru
 
 def _festival():
     store = MemoryStore()
-    for i, body in enumerate(demofest.bodies()):
-        store.publish(ORG, body, LOG, demofest.DAY_START * 1000000 + i)
+    demofest.publish(store, ORG, LOG)
     return store
 
 

@@ -11,7 +11,6 @@ import pandascreen_host
 from pandascreen.testing import festival as demofest
 from pandascreen.core import operation
 from pandascreen.node.display import render_schedule_image
-from pandascreen.core.schedule import Schedule
 from pandascreen.node.sqlite_store import SqliteStore
 from pandascreen_host import preview
 from pandascreen_host.cli import main
@@ -31,11 +30,7 @@ def store(tmp_path_factory):
 
 
 def reference(kind, venue, now):
-    s = Schedule()
-    for i, body in enumerate(demofest.bodies()):
-        from pandascreen.core import schema
-        s.apply(schema.parse_body(body), i, bytes([i]))
-    return render_schedule_image(s, venue, now, kind).convert("RGB")
+    return render_schedule_image(demofest.demo_schedule(), venue, now, kind).convert("RGB")
 
 
 def same(a, b):
@@ -87,11 +82,8 @@ def test_all_venues_board_layout(store, tmp_path, capsys):
     assert main(["preview", "--board", "pi-4-inky-phat", "--store", store, "--at", "2026-07-18T15:20+02:00",
                  "--layout", "all_venues", "--scale", "1", "-o", out]) == 0
     assert "all-venues board" in capsys.readouterr().out
-    s = Schedule()
-    from pandascreen.core import schema
-    for i, body in enumerate(demofest.bodies()):
-        s.apply(schema.parse_body(body), i, bytes([i]))
-    assert same(Image.open(out), render_schedule_image(s, 0, AT, "inky_phat_212x104", view="all_venues"))
+    assert same(Image.open(out), render_schedule_image(demofest.demo_schedule(), 0, AT, "inky_phat_212x104",
+                                                       view="all_venues"))
 
 
 def test_gif(store, tmp_path, capsys):

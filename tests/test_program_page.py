@@ -28,8 +28,7 @@ SHOTS = os.path.join(HERE, "..", "docs", "program")
 
 def festival(language=None):
     store = MemoryStore()
-    for i, body in enumerate(demofest.bodies()):
-        store.publish(ORG, body, LOG, demofest.DAY_START * 1000000 + i)
+    demofest.publish(store, ORG, LOG)
     if language:
         store.publish(ORG, schema.make_body("festival", "update", demofest.FESTIVAL_ID, {"language": language}),
                       LOG, demofest.DAY_START * 1000000 + 999)

@@ -181,8 +181,7 @@ def test_the_first_frame_with_the_program_is_not_held_back_on_any_panel(monkeypa
                         "display": display}, **extra)
             ctl = Controller(cfg, store, render=drawn.append)
             assert ctl.redraw(now) and drawn[-1]["message"] == layout.NO_SCHEDULE
-            for i, body in enumerate(demofest.bodies()):
-                store.publish(seed, body, log, demofest.DAY_START * 1000000 + i)
+            demofest.publish(store, seed, log)
             assert ctl.redraw(now + 3), (display, extra)  # not 180 s later
             assert drawn[-1].get("venues") or drawn[-1]["now"]["title"] == "Opening: Why pandas sync offline"
             if display.startswith("inky_what"):

@@ -211,8 +211,7 @@ from pandascreen.node.sqlite_store import SqliteStore
 
 store = SqliteStore(sys.argv[1])
 log = operation.log_id_for_festival(demofest.FESTIVAL_ID)
-for i, body in enumerate(demofest.bodies()):
-    store.publish(bytes(range(32)), body, log, demofest.DAY_START * 1000000 + i)
+demofest.publish(store, bytes(range(32)), log)
 store.close()
 """
 

@@ -57,6 +57,12 @@ def bodies():
     return out
 
 
+def publish(store, seed, log_id):
+    """Sign the demo festival with ``seed`` into ``store``'s ``log_id``, a microsecond apart from
+    DAY_START; the operations."""
+    return [store.publish(seed, body, log_id, DAY_START * 1000000 + i) for i, body in enumerate(bodies())]
+
+
 def schedule_of(bodies):
     """A real ``Schedule`` holding ``bodies`` (encoded operation bodies), applied in order, each a
     microsecond after the one before (so a later update wins, as it would from a store)."""
