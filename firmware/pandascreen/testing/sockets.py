@@ -35,11 +35,15 @@ class FileConn:
 
 
 class BytesConn:
-    """``taken``: how many bytes the reader has read (a bounded reader stops early)."""
+    """``taken``: how many bytes the reader has read (a bounded reader stops early).  ``trickle``
+    may also be set on a subclass, to change every connection's pace at once."""
+
+    trickle = None
 
     def __init__(self, data, trickle=None):
         self.data = data
-        self.trickle = trickle
+        if trickle is not None:
+            self.trickle = trickle
         self.taken = 0
         self.reads = 0
 
