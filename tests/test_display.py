@@ -15,6 +15,7 @@ from pandascreen.testing.festival import GOLDEN_DAY as DAY, event, golden_schedu
 from pandascreen.testing.micropython import FIRMWARE
 from pandascreen.node import display
 from pandascreen.core import layout, screens
+from pandascreen.testing.screen import RecordingScreen
 
 
 T = DAY + 25 * 60  # 14:25 local
@@ -286,19 +287,12 @@ def test_app_device_renders_at_the_screen_size(tmp_path):
     store = MemoryStore()
     log = operation.log_id_for_festival(demofest.FESTIVAL_ID)
     demofest.publish(store, b"\x05" * 32, log)
-    shots = []
-
-    class Panel:
-        kind = "inky_phat_212x104"
-        size = (250, 122)
-
-        def show(self, img):
-            shots.append(img)
-
+    panel = RecordingScreen("inky_phat_212x104", (250, 122))
+    shots = panel.shown
     for layout_name in ("now_next", "all_venues"):
         cfg = config.validate({"festival_id": demofest.FESTIVAL_ID, "display": "inky_phat_212x104",
                                "trust_anyone": True, "layout": layout_name})
-        dev = app.Device(cfg, store, Panel(), clock=lambda: demofest.DAY_START + 3600)
+        dev = app.Device(cfg, store, panel, clock=lambda: demofest.DAY_START + 3600)
         assert dev.render().size == (250, 122)
     board = display.render_schedule_image(dev.controller.schedule, 0, demofest.DAY_START + 3600,
                                           "inky_phat_212x104", status=dev.status, size=(250, 122),

@@ -9,6 +9,7 @@ from pandascreen.core.errors import SchemaError
 from pandascreen.core.store import MemoryStore
 from pandascreen_host.console import fleet_view
 from pandascreen.testing.clock import Clock
+from pandascreen.testing.screen import RecordingScreen
 
 FEST_LOG = operation.log_id_for_festival("fest")
 FLEET_LOG = fleet.fleet_log_id("fest")
@@ -128,12 +129,7 @@ def test_a_pi_device_reports_what_it_shows_through_its_loop(tmp_path):
     demofest.publish(store, org_seed, log)
     cfg = config.validate({"festival_id": demofest.FESTIVAL_ID, "organisers": [public_key(org_seed).hex()]})
     now = demofest.DAY_START + 3600
-
-    class Screen:
-        def show(self, img):
-            pass
-
-    dev = app.Device(cfg, store, Screen(), clock=lambda: now)
+    dev = app.Device(cfg, store, RecordingScreen(), clock=lambda: now)
     thermal = tmp_path / "temp"
     thermal.write_text("51234\n")
     fleet_store = MemoryStore()

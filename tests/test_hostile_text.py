@@ -18,6 +18,7 @@ from pandascreen.core.store import MemoryStore
 from pandascreen.node import app, display
 from pandascreen.node.sqlite_store import SqliteStore
 from pandascreen_host.cli import main
+from pandascreen.testing.screen import RecordingScreen
 
 SEED = bytes(range(40, 72))
 LOG = operation.log_id_for_festival(demofest.FESTIVAL_ID)
@@ -38,13 +39,9 @@ def device_frame(venue_name, kind, layout_name):
     """The frame the app's ``Device`` (Controller + display) puts on a ``kind`` panel."""
     cfg = config.validate({"festival_id": demofest.FESTIVAL_ID, "display": kind, "layout": layout_name,
                            "organisers": [public_key(SEED).hex()]})
-    shown = []
-
-    class Panel:
-        def show(self, img):
-            shown.append(img)
-
-    dev = app.Device(cfg, festival_store(venue_name), Panel(), clock=lambda: AT)
+    panel = RecordingScreen()
+    shown = panel.shown
+    dev = app.Device(cfg, festival_store(venue_name), panel, clock=lambda: AT)
     dev.controller.step(AT)
     assert dev.controller.schedule.venues()[0].name == venue_name and len(shown) == 1
     return shown[0]

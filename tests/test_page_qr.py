@@ -9,6 +9,7 @@ from pandascreen.core import config as configmod
 from pandascreen.core import layout, overview
 from pandascreen.core.errors import ConfigError
 from pandascreen.node import display, page_qr, program_page
+from pandascreen.testing.screen import RecordingScreen
 
 URL = "http://pandascreen-4f2a.local:8027/"
 T = DAY + 25 * 60
@@ -93,15 +94,7 @@ def test_a_screen_serves_its_page_from_its_own_schedule_and_shows_the_code():
     store, _log = organiser()
     cfg = configmod.validate({"festival_id": demofest.FESTIVAL_ID, "display": "hdmi",
                               "organisers": [public_key(SEED).hex()]})
-    shots = []
-
-    class Screen:
-        kind = "hdmi"
-
-        def show(self, img):
-            shots.append(img.copy())
-
-    dev = app.Device(cfg, store, Screen(), clock=lambda: demofest.DAY_START + 3600)
+    dev = app.Device(cfg, store, RecordingScreen("hdmi"), clock=lambda: demofest.DAY_START + 3600)
     plain = dev.render()
     assert program_page.start_for_screen(dict(cfg, program_page_port=0), dev, print) is None  # 0: off
     with socket.socket() as s:  # a free port (the screen binds every address, as on the Wi-Fi)

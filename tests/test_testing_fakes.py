@@ -10,6 +10,7 @@ from pandascreen.core.schedule import Schedule
 from pandascreen.core.store import MemoryStore
 from pandascreen.testing import festival, micropython, sockets
 from pandascreen.testing.clock import Clock
+from pandascreen.testing.screen import RecordingScreen
 
 
 def test_the_harness_is_found_in_this_clone_and_says_how_to_install_it_when_missing(monkeypatch, tmp_path):
@@ -96,3 +97,15 @@ def test_clock_is_set_by_hand_and_sleeps_by_moving():
     c.sleep(2.5)
     c.t += 1
     assert c() == 103.5
+
+
+def test_recording_screen_keeps_a_copy_of_every_image():
+    from PIL import Image
+    screen = RecordingScreen("ssd1306_128x64")
+    img = Image.new("1", (4, 4))
+    screen.show(img)
+    img.putpixel((0, 0), 1)
+    screen.show(img)
+    assert len(screen.shown) == len(screen.times) == 2 and screen.last().getpixel((0, 0))
+    assert not screen.shown[0].getpixel((0, 0))  # a copy: a later change to the image is not in it
+    assert (screen.kind, screen.size) == ("ssd1306_128x64", None)

@@ -35,6 +35,7 @@ from pandascreen.testing import festival as demofest
 from pandascreen.core import auth, operation, refresh, schema
 from pandascreen.core.crypto import public_key
 from pandascreen.node.poll import until
+from pandascreen.testing.screen import RecordingScreen
 
 ORGANISER_SEED = bytes(range(100, 132))  # demo only; real organisers use `pandascreen-host import`
 SCREEN_SEEDS = (bytes(range(140, 172)), bytes(range(60, 92)))
@@ -45,22 +46,24 @@ BEER = "FREE BEER at the bar"
 WAIT = 10.0  # seconds any one step may take
 
 
-class CapturedScreen:
+class CapturedScreen(RecordingScreen):
     """An emulated display: keeps every frame with the time it was drawn and whether the
     schedule it was drawn from already held ``marker`` (so change-to-pixel is measured at the
     pixels, not at the store)."""
 
     def __init__(self, kind):
-        self.kind = kind
-        self.size = None
-        self.frames = []  # (monotonic, image, marker_seen)
+        RecordingScreen.__init__(self, kind)
+        self.seen = []
         self.marker = lambda: False
 
     def show(self, image):
-        self.frames.append((time.monotonic(), image.copy(), self.marker()))
+        RecordingScreen.show(self, image)
+        self.seen.append(self.marker())
 
-    def last(self):
-        return self.frames[-1][1]
+    @property
+    def frames(self):
+        """(monotonic, image, marker_seen) of every frame."""
+        return list(zip(self.times, self.shown, self.seen))
 
 
 def _titles(device):
@@ -108,10 +111,7 @@ def _micropython_satellite(port, org_pk):
     assert proc.returncode == 0 and out.get("feeds", "").startswith("1 "), proc.stdout + proc.stderr
     fb = bytes.fromhex("".join(out["fb%02d" % i] for i in range(16)))
     img = Image.new("1", (128, 64))
-    for y in range(64):
-        for x in range(128):
-            if fb[(y // 8) * 128 + x] >> (y % 8) & 1:
-                img.putpixel((x, y), 1)
+    img.putdata([fb[(y // 8) * 128 + x] >> (y % 8) & 1 for y in range(64) for x in range(128)])
     return out["title"], img
 
 
@@ -397,8 +397,8 @@ class Demo:
                  % (feed_srv.port, demofest.FESTIVAL_ID, len(source.get()), shown))
         mpy = _micropython_satellite(feed_srv.port, self.org_pk)
         if mpy is None:
-            self.say("   (no 32-bit unix MicroPython here (%s): the satellite ran its MicroPython loop on CPython)"
-                     % "PANDASCREEN_MICROPYTHON_UNIX32 not set")
+            self.say("   (no 32-bit unix MicroPython here (PANDASCREEN_MICROPYTHON_UNIX32 not set): the satellite ran "
+                     "its MicroPython loop on CPython)")
             self.save(img, "satellite-feed", "the satellite board (MicroPython loop on CPython) drawing the feed", 4)
         else:
             assert mpy[0] == shown, mpy[0]

@@ -8,6 +8,7 @@
   bytes or a file, and a CPython socket with a board's interface.
 - ``canvas``: framebuf-like canvases that keep their pixels for comparison.
 - ``clock``: a settable clock that sleeps by moving itself.
+- ``screen``: a screen for the app's ``Device`` that keeps every image it is shown.
 
 ``festival``, ``sockets`` and ``canvas`` run on MicroPython too (scripts under the harness
 import them from firmware/).  This package ships in the wheel (the demo and the bench use it)
