@@ -13,7 +13,7 @@ WHY one script: a new user should see every moving part at work before buying a 
 5. A stranger's key pushes a "FREE BEER" retitle to both screens: their festival group refuses it.
 6. A satellite (board.Satellite, what a Pico W runs) fetches the signed feed over HTTP from the
    OLED screen, checks its one signature and draws it: on CPython, and again under the 32-bit
-   unix MicroPython with a Pico W's 180 KB heap when that binary is here (bench/board.py finds it).
+   unix MicroPython with a Pico W's 180 KB heap when that binary is here (testing/micropython.py finds it).
 Frames go to --out as numbered PNGs and a timelapse.gif.
 
 Isolation: iroh's port mapper probes the LAN gateway (UPnP/PCP) even when bound to 127.0.0.1,
