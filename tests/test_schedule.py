@@ -296,7 +296,7 @@ def test_schedule_under_micropython_matches_cpython():
     """The incremental schedule (own binary search, slots ignored, tuple stamps) on real
     MicroPython in a Pico W's heap (testing/micropython.py run_scenario: the live-heap budget on the
     WebAssembly port, a hard 180 KB heap where a 32-bit unix build is named)."""
-    from tests import mpy
+    from pandascreen.testing import micropython as mpy
     code = """
 # live: start
 import gc

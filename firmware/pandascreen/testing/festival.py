@@ -63,11 +63,11 @@ def publish(store, seed, log_id):
     return [store.publish(seed, body, log_id, DAY_START * 1000000 + i) for i, body in enumerate(bodies())]
 
 
-def schedule_of(bodies):
-    """A real ``Schedule`` holding ``bodies`` (encoded operation bodies), applied in order, each a
+def schedule_of(encoded):
+    """A real ``Schedule`` holding ``encoded`` operation bodies, applied in order, each a
     microsecond after the one before (so a later update wins, as it would from a store)."""
     s = Schedule()
-    for i, body in enumerate(bodies):
+    for i, body in enumerate(encoded):
         s.apply(schema.parse_body(body), i + 1, bytes([i % 256]) * 32)
     return s
 
