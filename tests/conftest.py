@@ -17,10 +17,10 @@ SCHEDULES = os.environ.get(
 def pytest_terminal_summary(terminalreporter):
     """One line when memory scenarios ran on the WebAssembly port only (their live-heap budgets were
     checked; the hard -X heapsize runs need a 32-bit unix MicroPython, which no registry ships)."""
-    import mpy
+    from pandascreen.testing import micropython as mpy
 
     if mpy.HARD_CAP_NOT_RUN:
         terminalreporter.write_line(
             "hard-cap runs (-X heapsize=%s) not run for %d memory scenario(s): %s is not set "
             "(any 32-bit unix build of MicroPython 1.27 will do); their live-heap budgets were checked "
-            "on the WebAssembly port" % (mpy.HARD_CAP, len(mpy.HARD_CAP_NOT_RUN), mpy.ports.UNIX32_ENV))
+            "on the WebAssembly port" % (mpy.HARD_CAP, len(mpy.HARD_CAP_NOT_RUN), mpy.UNIX32_ENV))

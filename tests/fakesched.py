@@ -1,7 +1,7 @@
-"""A tiny stand-in for ``pandascreen.core.schedule.Schedule`` (only what the layout uses).
-
-Plain Python that also runs under MicroPython (the MicroPython layout test inlines this file).
-"""
+"""A look-alike of ``pandascreen.core.schedule.Schedule`` (only what the layout uses), for text no
+store can hold: tests/test_hostile_text.py feeds the renderers lone surrogates and words past the
+schema's length limit.  Everything else, golden images included, draws from the real ``Schedule``
+(pandascreen.testing.festival)."""
 
 
 class FakeVenue:
@@ -50,32 +50,5 @@ class FakeSchedule:
         return current, upcoming
 
 
-# 2026-07-18 12:00 UTC (a Saturday); the festival runs on UTC+2
+# 2026-07-18 12:00 UTC (a Saturday)
 DAY = 1784376000
-OFFSET = 120
-
-
-def demo_schedule():
-    fest = {"id": "pandafest", "name": "Pandafest 2026", "utc_offset": OFFSET}
-    venues = [FakeVenue("main", "Main Stage", 0), FakeVenue("lab", "Hack Lab", 1),
-              FakeVenue("garden", "Garden Tent", 2)]
-    events = [
-        FakeEvent("e1", "main", "Opening: Why festivals need local-first software", DAY, DAY + 3600,
-                  ["Ada Lovelace", "Grace Hopper"], "Keynote", "en"),
-        FakeEvent("e2", "main", "Peer-to-peer schedules with p2panda", DAY + 3600 + 900, DAY + 3 * 3600,
-                  ["Sam Panda"], "Talks", "en"),
-        FakeEvent("e3", "lab", "Solder your own badge", DAY - 1800, DAY + 1800, ["Kim"], "Workshop", "en"),
-        FakeEvent("e4", "garden", "Grüße aus Köln: Çağrı & Ñandú über Straßenmusik, Café-Kultur "
-                  "und Smørrebrød in Århus", DAY - 600, DAY + 2400,
-                  ["Zoë Ærøskøbing", "José Muñoz"], "Talks", "de"),
-        FakeEvent("e5", "garden", "Closing jam", DAY + 2 * 3600, DAY + 3 * 3600, [], "Music", ""),
-    ]
-    return FakeSchedule(fest, venues, events)
-
-
-def changed_schedule():
-    """``demo_schedule`` with the opening keynote cancelled and the p2panda talk moved."""
-    s = demo_schedule()
-    s._events[0].status = "cancelled"
-    s._events[1].was_moved = True
-    return s

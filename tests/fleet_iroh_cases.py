@@ -6,7 +6,7 @@ namespace; every wait is bounded."""
 
 import pytest
 
-from pandascreen import demofest
+from pandascreen.testing import festival as demofest
 from pandascreen.core import auth, fleet, operation
 from pandascreen.core.crypto import public_key
 from pandascreen.node import fleet_report, iroh_transport

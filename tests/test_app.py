@@ -6,12 +6,13 @@ import pytest
 from PIL import Image
 
 from pandascreen.node import app
-from pandascreen import demofest
+from pandascreen.testing import festival as demofest
 from pandascreen.core import operation
 from pandascreen.core.crypto import public_key
 from pandascreen.node.sqlite_store import SqliteStore
 from pandascreen.core.store import MemoryStore
 from pandascreen.node.tcp import SyncServer
+from pandascreen.testing.screen import RecordingScreen
 
 SEED = bytes(range(100, 132))
 
@@ -19,8 +20,7 @@ SEED = bytes(range(100, 132))
 def organiser(s=None):
     s = MemoryStore() if s is None else s
     log = operation.log_id_for_festival(demofest.FESTIVAL_ID)
-    for i, body in enumerate(demofest.bodies()):
-        s.publish(SEED, body, log, demofest.DAY_START * 1000000 + i)
+    demofest.publish(s, SEED, log)
     return s, log
 
 
@@ -50,13 +50,9 @@ def test_device_flip_and_status(tmp_path):
     from pandascreen.core import config
     cfg = config.validate({"festival_id": demofest.FESTIVAL_ID, "display": "inky_phat_212x104",
                            "organisers": [public_key(SEED).hex()]})
-    shots = []
-
-    class Screen:
-        def show(self, img):
-            shots.append(img.copy())
-
-    dev = app.Device(cfg, store, Screen(), clock=lambda: demofest.DAY_START + 3600)
+    screen = RecordingScreen()
+    shots = screen.shown
+    dev = app.Device(cfg, store, screen, clock=lambda: demofest.DAY_START + 3600)
     dev.render()
     dev.flip(1)
     dev.flip(1)
@@ -99,13 +95,9 @@ def test_flip_is_drawn_while_a_sync_hangs():
         entered.set()
         assert release.wait(10)
 
-    shots = []
-
-    class Screen:
-        def show(self, img):
-            shots.append(img.copy())
-
-    dev = app.Device(cfg, store, Screen(), clock=lambda: demofest.DAY_START + 3600, transport=hanging_transport)
+    screen = RecordingScreen()
+    shots = screen.shown
+    dev = app.Device(cfg, store, screen, clock=lambda: demofest.DAY_START + 3600, transport=hanging_transport)
     stop = threading.Event()
     loop = threading.Thread(target=dev.run, args=(stop,))
     loop.start()
@@ -134,14 +126,10 @@ def config_for(peers=(), display="ssd1306_128x64"):
 
 def test_clock_not_set_shown_on_the_pi(tmp_path):
     store, log = organiser()
-    shots = []
-
-    class Screen:
-        def show(self, img):
-            shots.append(img.copy())
-
+    screen = RecordingScreen()
+    shots = screen.shown
     t = [1000]  # a Pi without RTC that booted offline
-    dev = app.Device(config_for(), store, Screen(), clock=lambda: t[0])
+    dev = app.Device(config_for(), store, screen, clock=lambda: t[0])
     dev.render()
     view = dev.controller.view(t[0])
     # no time of its own: the program at the organiser's newest signed time, the clock not claimed
@@ -198,13 +186,9 @@ def test_flip_is_drawn_while_a_peer_writes_to_the_store():
             return MemoryStore.version.fget(self)
 
     store, log = organiser(BusyStore())
-    shots = []
-
-    class Screen:
-        def show(self, img):
-            shots.append(img.copy())
-
-    dev = app.Device(config_for(), store, Screen(), clock=lambda: demofest.DAY_START + 3600)
+    screen = RecordingScreen()
+    shots = screen.shown
+    dev = app.Device(config_for(), store, screen, clock=lambda: demofest.DAY_START + 3600)
     dev.render()
     busy.set()
     stop = threading.Event()

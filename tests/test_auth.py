@@ -381,7 +381,7 @@ print(b.level(o1, x))
 
 
 def test_same_resolution_on_micropython():
-    from mpy import run_micropython
+    from pandascreen.testing.micropython import run_micropython
     lines = run_micropython(MP_SCENARIO).split()
     assert lines == ["-1", "-1", "3", "-1", "-1", "3", "3"]
 

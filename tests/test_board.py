@@ -1,14 +1,14 @@
 """The MicroPython satellite board (board/board.py) as flashed (.mpy from mpy-cross through
 ``flash.compile_board``): first feed, update, forged / corrupt / oversize / unauthorized feeds
 refused while the last good one stays on screen, Wi-Fi loss, clock not set, a stale feed, the
-all-venues board, a reboot from flash; and a 38c3-sized festival.
+overview, a reboot from flash; and a 38c3-sized festival.
 
-Each is a memory scenario (tests/mpy.py ``run_scenario``): on the WebAssembly port the heap live
-after each step stays within ``PICO_W_LIVE_BUDGET`` (119 KB; why: tests/mpy.py), and where a
+Each is a memory scenario (testing/micropython.py ``run_scenario``): on the WebAssembly port the heap live
+after each step stays within ``PICO_W_LIVE_BUDGET`` (119 KB; why: testing/micropython.py), and where a
 32-bit unix MicroPython is named the same script runs with a hard 180 KB heap.  Measured on the
 WebAssembly port (MicroPython 1.27, this tree), largest step of each:
 
-  demo festival loop (bad feeds, Wi-Fi lost, clock not set, the all-venues board)   ~87 KB live
+  demo festival loop (bad feeds, Wi-Fi lost, clock not set, the overview)   ~87 KB live
   demo festival reboot from flash (and corrupt saved files)                         ~85 KB
   38c3 loop (72 venues, 1007 events: first feed, update, two frame kinds)           ~86 KB
   38c3 reboot from flash, frame, update                                             ~87 KB
@@ -20,10 +20,10 @@ import os
 
 import pytest
 
-from mpy import PICO_W_LIVE_BUDGET, OverBudget, check_budget, run_micropython, run_scenario
-from pandascreen.bench import micropython as ports
+from pandascreen.testing.micropython import OverBudget, PICO_W_LIVE_BUDGET, add_fakes, check_budget, run_micropython, run_scenario
+from pandascreen.testing import micropython as ports
 from test_feed import FID, NOW, ORGANISER, STRANGER, demo_feed, demo_store
-from test_layout import VLSBCanvas
+from pandascreen.testing.canvas import VLSBCanvas
 from pandascreen.bench import feed as feed_bench
 from pandascreen.core import cbor, feed, layout
 from pandascreen.node import feed_sign
@@ -37,7 +37,7 @@ def flashed(tmp_path_factory):
 
     d = tmp_path_factory.mktemp("flash")
     compile_board(str(d), stream=io.StringIO())
-    return str(d / "lib")
+    return add_fakes(str(d / "lib"))
 
 
 def write(folder, name, data):
@@ -50,21 +50,8 @@ import gc, hashlib
 import framebuf
 from pandascreen.board.board import Satellite
 from pandascreen.core.util import unhexlify, hexlify
+from pandascreen.testing.sockets import FileConn as Conn
 # live: imports
-
-class Conn:
-    # a TCP connection whose peer answers with the HTTP response in a file
-    def __init__(self, path):
-        if path is None:
-            raise OSError("Wi-Fi down")
-        self.f = open(path + ".http", "rb")
-        self.sent = b""
-    def send(self, b):
-        self.sent += b
-    def readinto(self, mv):
-        return self.f.readinto(mv)
-    def close(self):
-        self.f.close()
 
 served = [%(first)r]
 fb = framebuf.FrameBuffer(bytearray(1024), 128, 64, framebuf.MONO_VLSB)
@@ -255,19 +242,8 @@ import gc, os
 import framebuf
 from pandascreen.board.board import FeedFile, Satellite
 from pandascreen.core.util import unhexlify
+from pandascreen.testing.sockets import FileConn as Conn
 # live: imports
-
-class Conn:
-    def __init__(self, path):
-        if path is None:
-            raise OSError("Wi-Fi down")
-        self.f = open(path + ".http", "rb")
-    def send(self, b):
-        pass
-    def readinto(self, mv):
-        return self.f.readinto(mv)
-    def close(self):
-        self.f.close()
 
 fb = framebuf.FrameBuffer(bytearray(1024), 128, 64, framebuf.MONO_VLSB)
 cfg = {"festival_id": %(fid)r, "organiser_keys": [unhexlify(%(org)r)], "peer_addrs": [("screen-1", 8026)],

@@ -1,4 +1,4 @@
-"""The satellite (board/board.py) under faults, on MicroPython 1.27 (tests/mpy.py): it never stops
+"""The satellite (board/board.py) under faults, on MicroPython 1.27 (testing/micropython.py): it never stops
 showing something true.
 
 - A fault injected at every call the loop makes into the world (socket connect/send/read/close,
@@ -16,10 +16,10 @@ import io
 
 import pytest
 
-from mpy import run_micropython
+from pandascreen.testing.micropython import add_fakes, run_micropython
 from test_feed import FID, LOG, NOW, ORGANISER, demo_feed, demo_store
-from test_layout import VLSBCanvas
-from pandascreen import demofest
+from pandascreen.testing.canvas import VLSBCanvas
+from pandascreen.testing import festival as demofest
 from pandascreen.core import feed, layout, schema
 from pandascreen.core.crypto import public_key
 from pandascreen.core.schedule import Schedule
@@ -32,7 +32,7 @@ def flashed(tmp_path_factory):
 
     d = tmp_path_factory.mktemp("flash")
     compile_board(str(d), stream=io.StringIO())
-    return str(d / "lib")
+    return add_fakes(str(d / "lib"))
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +47,7 @@ import framebuf
 from pandascreen.board import board as B
 from pandascreen.board.board import Satellite
 from pandascreen.core.util import unhexlify, hexlify
+from pandascreen.testing.sockets import BytesConn, http_ok
 
 FEEDS = dict((k, unhexlify(v)) for k, v in %(feeds)r.items())
 NOW = %(now)d
@@ -95,7 +96,7 @@ class Canvas:
     def frame(self):
         return hexlify(hashlib.sha256(self.buf).digest())[:16]
 
-class Conn:
+class Conn(BytesConn):
     # a peer answering with FEEDS[name]: ``trickle`` bytes per read, each read ``pace`` s late
     trickle = 4096
     pace = 0
@@ -103,17 +104,13 @@ class Conn:
         F.hit("connect")
         if name is None:
             raise OSError("Wi-Fi down")
-        data = FEEDS[name]
-        self.data = b"HTTP/1.0 200 OK\r\nContent-Length: %%d\r\n\r\n" %% len(data) + data
+        BytesConn.__init__(self, http_ok(FEEDS[name]))
     def send(self, b):
         F.hit("send")
     def readinto(self, mv):
         F.hit("readinto")
         t[0] += Conn.pace
-        n = min(len(mv), len(self.data), Conn.trickle)
-        mv[:n] = self.data[:n]
-        self.data = self.data[n:]
-        return n
+        return BytesConn.readinto(self, mv)
     def close(self):
         F.hit("close")
 

@@ -164,14 +164,12 @@ def test_long_press_of_prev_shows_the_overview_and_a_short_one_still_steps_back(
 
 
 def test_overview_until_the_screen_returns_home():
-    from fakesched import DAY, demo_schedule
+    from pandascreen.testing.festival import GOLDEN_DAY as DAY, golden_schedule
     from pandascreen.core.controller import Controller
     from pandascreen.core.store import MemoryStore
     t = [DAY]
     ctl = Controller({"festival_id": "f", "home_after": 30}, MemoryStore(), clock=lambda: t[0])
-    ctl.schedule = demo_schedule()
-    ctl.schedule.version = 0
-    ctl.schedule.utc_offset = lambda: 120
+    ctl.schedule = golden_schedule()
     ctl.show_overview()
     assert ctl.redraw(t[0], catch_up=False) and ctl.overview
     t[0] += 31

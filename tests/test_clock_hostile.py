@@ -6,8 +6,8 @@ import io
 
 import pytest
 
-from mpy import run_micropython
-from pandascreen import demofest
+from pandascreen.testing.micropython import run_micropython
+from pandascreen.testing import festival as demofest
 from pandascreen.core import auth, operation, schema, screen
 from pandascreen.core.crypto import public_key
 from pandascreen.core.util import hexlify
@@ -136,25 +136,11 @@ NOW = %(now)d
 t = [NOW]
 log = []
 
-class Canvas:
-    def pixel(self, x, y, c):
-        pass
-    def fill_rect(self, x, y, w, h, c):
-        pass
+from pandascreen.testing.canvas import NullCanvas as Canvas
+from pandascreen.testing.sockets import BytesConn, http_ok
 
-class Conn:
-    def __init__(self, name):
-        data = FEEDS[name]
-        self.data = b"HTTP/1.0 200 OK\r\nContent-Length: %%d\r\n\r\n" %% len(data) + data
-    def send(self, b):
-        pass
-    def readinto(self, mv):
-        n = min(len(mv), len(self.data))
-        mv[:n] = self.data[:n]
-        self.data = self.data[n:]
-        return n
-    def close(self):
-        pass
+def Conn(name):
+    return BytesConn(http_ok(FEEDS[name]))
 
 class Saved:
     # the board's flash: /last_feed and /last_time

@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from pandascreen import demofest
+from pandascreen.testing import festival as demofest
 from pandascreen.node import fleet_report
 from pandascreen.core import auth, fleet, layout, operation, schema
 from pandascreen.core.crypto import public_key
@@ -17,6 +17,7 @@ from pandascreen_host.console import local_time
 from pandascreen_host.console import server as console_server
 from pandascreen_host.console import state as state_mod
 from pandascreen_host.console.state import Console
+from pandascreen.testing.clock import Clock
 
 ORG = bytes(range(100, 132))
 SCREEN = b"\x02" * 32
@@ -25,19 +26,10 @@ LOG = operation.log_id_for_festival(demofest.FESTIVAL_ID)
 NOW = demofest.DAY_START + 3600
 
 
-class Clock:
-    def __init__(self, t):
-        self.t = t
-
-    def __call__(self):
-        return self.t
-
-
 def festival():
     store = MemoryStore()
     a = auth.guard(store, auth.for_authors([public_key(ORG)]), LOG)
-    for i, body in enumerate(demofest.bodies()):
-        store.publish(ORG, body, LOG, demofest.DAY_START * 1000000 + i)
+    demofest.publish(store, ORG, LOG)
     store.publish(ORG, auth.group_body(public_key(ORG), auth.add(public_key(SCREEN), auth.PULL)), LOG,
                   demofest.DAY_START * 1000000 + 999)
     return store, a

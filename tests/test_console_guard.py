@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from pandascreen import demofest
+from pandascreen.testing import festival as demofest
 from pandascreen.core.crypto import public_key
 from pandascreen.core.errors import UserError
 from pandascreen.core.store import MemoryStore

@@ -7,7 +7,7 @@ import threading
 import urllib.error
 import urllib.request
 
-from pandascreen import demofest
+from pandascreen.testing import festival as demofest
 from pandascreen.core import auth, config, fleet, operation
 from pandascreen.core.crypto import public_key
 from pandascreen.core.store import MemoryStore
@@ -15,20 +15,11 @@ from pandascreen.core.sync import sync_local
 from pandascreen.node import app, display, fleet_report
 from pandascreen_host.console import server as console_server
 from pandascreen_host.console.state import Console
+from pandascreen.testing.screen import RecordingScreen
 
 from test_console import LOG, NOW, ORG, SCREEN, Clock, festival as festival_store
 
 FLEET_LOG = fleet.fleet_log_id(demofest.FESTIVAL_ID)
-
-
-class Panel:
-    kind = "ssd1306_128x64"
-
-    def __init__(self):
-        self.shown = []
-
-    def show(self, img):
-        self.shown.append(img)
 
 
 def post(srv, path, form):
@@ -56,7 +47,7 @@ def test_identify_from_the_console_makes_the_screen_draw_its_name_for_a_minute()
     fleet.FleetGuard(screen_group, clock=clock).attach(screen_fleet)
     cfg = config.validate({"festival_id": demofest.FESTIVAL_ID, "organisers": [public_key(ORG).hex()],
                            "display": "ssd1306_128x64"})
-    panel = Panel()
+    panel = RecordingScreen("ssd1306_128x64")
     dev = app.Device(cfg, screen_store, panel, clock=clock)
     dev.fleet_report = fleet_report.FleetReport(dev.controller, SCREEN, screen_fleet, demofest.FESTIVAL_ID,
                                                 clock=clock, temp_path="/nonexistent")

@@ -4,8 +4,8 @@ import io
 
 import pytest
 
-from mpy import run_micropython
-from pandascreen import demofest
+from pandascreen.testing.micropython import run_micropython
+from pandascreen.testing import festival as demofest
 from pandascreen.core import controller, operation, schema
 from pandascreen.core.controller import (CLOCK_TOLERANCE, MIN_VALID_TIME, Controller, TimeFile, clock_floor,
                                          clock_trusted)
@@ -29,8 +29,7 @@ def ops():
     """Signed on CPython once (signing in pure-Python MicroPython is slow): the demo festival, an update,
     a stranger's far-future venue, a pruning operation, and an organiser's operation dated tomorrow."""
     org = MemoryStore()
-    for i, body in enumerate(demofest.bodies()):
-        org.publish(SEED, body, LOG, demofest.DAY_START * US + i)
+    demofest.publish(org, SEED, LOG)
     n0 = org.count()
     org.publish(SEED, schema.make_body("event", "update", demofest.event_id(9), {"title": "Moved talk"}),
                 LOG, NOW * US)
@@ -44,8 +43,7 @@ def ops():
     signed = _hex_ops(org, public_key(SEED))
     # the pruning op dropped the older ones from ``org``: rebuild the full list from a second store
     full = MemoryStore()
-    for i, body in enumerate(demofest.bodies()):
-        full.publish(SEED, body, LOG, demofest.DAY_START * US + i)
+    demofest.publish(full, SEED, LOG)
     full.publish(SEED, schema.make_body("event", "update", demofest.event_id(9), {"title": "Moved talk"}),
                  LOG, NOW * US)
     before_prune = _hex_ops(full, public_key(SEED))

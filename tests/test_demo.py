@@ -8,7 +8,7 @@ import sys
 from PIL import Image
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PNGS = ["01-oled-main-stage.png", "02-inky-what-all-venues.png", "03-oled-next-venue.png",
+PNGS = ["01-oled-main-stage.png", "02-inky-what-overview.png", "03-oled-next-venue.png",
         "04-oled-live-change.png", "05-inky-what-live-change.png", "06-satellite-feed.png"]
 
 
@@ -49,7 +49,7 @@ def _check(out, text, transport):
     flipped = Image.open(str(out / "03-oled-next-venue.png"))
     after = Image.open(str(out / "04-oled-live-change.png"))
     assert len({before.tobytes(), flipped.tobytes(), after.tobytes()}) == 3
-    board = Image.open(str(out / "02-inky-what-all-venues.png"))
+    board = Image.open(str(out / "02-inky-what-overview.png"))
     assert board.size == (800, 600)
     assert board.tobytes() != Image.open(str(out / "05-inky-what-live-change.png")).tobytes()
     gif = Image.open(str(out / "timelapse.gif"))

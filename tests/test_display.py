@@ -10,26 +10,26 @@ import sys
 import pytest
 from PIL import Image
 
-from fakesched import DAY, FakeEvent, FakeSchedule, FakeVenue, demo_schedule
-from mpy import FIRMWARE
+import goldens
+from pandascreen.testing.festival import GOLDEN_DAY as DAY, event, golden_schedule, schedule, venue
+from pandascreen.testing.micropython import FIRMWARE
 from pandascreen.node import display
 from pandascreen.core import frame_parts, layout, screens
+from pandascreen.testing.screen import RecordingScreen
 
-GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden")
-REGEN = os.environ.get("PANDASCREEN_REGEN_GOLDEN") == "1"
 
 T = DAY + 25 * 60  # 14:25 local
 
 GOLDEN_CASES = {
     # name: (schedule factory, venue index, now, screen, status)
-    "ssd1306_now_next": (demo_schedule, 0, T, "ssd1306_128x64", "synced 14:20"),
-    "ssd1306_long_non_ascii": (demo_schedule, 2, T, "ssd1306_128x64", ""),
-    "ssd1306_break": (demo_schedule, 0, DAY + 3600 + 60, "ssd1306_128x64", "offline"),
-    "ssd1306_no_more_events": (demo_schedule, 0, DAY + 10 * 3600, "ssd1306_128x64", "offline"),
-    "ssd1306_empty_schedule": (FakeSchedule, 0, DAY, "ssd1306_128x64", "offline"),
-    "inky_phat_tricolor": (demo_schedule, 2, T, "inky_phat_212x104", "synced 14:20"),
-    "inky_phat_empty_schedule": (FakeSchedule, 0, DAY, "inky_phat_212x104", "offline"),
-    "inky_what_tricolor": (demo_schedule, 0, T, "inky_what_400x300", "synced 14:20"),
+    "ssd1306_now_next": (golden_schedule, 0, T, "ssd1306_128x64", "synced 14:20"),
+    "ssd1306_long_non_ascii": (golden_schedule, 2, T, "ssd1306_128x64", ""),
+    "ssd1306_break": (golden_schedule, 0, DAY + 3600 + 60, "ssd1306_128x64", "offline"),
+    "ssd1306_no_more_events": (golden_schedule, 0, DAY + 10 * 3600, "ssd1306_128x64", "offline"),
+    "ssd1306_empty_schedule": (schedule, 0, DAY, "ssd1306_128x64", "offline"),
+    "inky_phat_tricolor": (golden_schedule, 2, T, "inky_phat_212x104", "synced 14:20"),
+    "inky_phat_empty_schedule": (schedule, 0, DAY, "inky_phat_212x104", "offline"),
+    "inky_what_tricolor": (golden_schedule, 0, T, "inky_what_400x300", "synced 14:20"),
 }
 
 
@@ -39,18 +39,7 @@ def test_golden_images(name):
     img = display.render_schedule_image(factory(), venue, now, screen, status=status)
     info = display.SCREENS[screen]
     assert img.size == (info["width"], info["height"])
-    path = os.path.join(GOLDEN, name + ".png")
-    if REGEN:
-        os.makedirs(GOLDEN, exist_ok=True)
-        img.save(path)
-    assert os.path.exists(path), "missing golden %s: run with PANDASCREEN_REGEN_GOLDEN=1" % path
-    with Image.open(path) as ref:
-        ref.load()
-        assert ref.mode == img.mode and ref.size == img.size
-        if ref.tobytes() != img.tobytes():
-            diff = sum(a != b for a, b in zip(ref.tobytes(), img.tobytes()))
-            pytest.fail("%s differs from the golden image (%d bytes); if intended, regenerate with "
-                        "PANDASCREEN_REGEN_GOLDEN=1 and look at the PNG" % (name, diff))
+    goldens.check(img, name)
 
 
 def test_screens_and_images():
@@ -68,7 +57,7 @@ def test_screens_and_images():
 
 
 def test_tricolor_image_uses_white_black_red():
-    img = display.render_schedule_image(demo_schedule(), 0, T, "inky_phat_212x104")
+    img = display.render_schedule_image(golden_schedule(), 0, T, "inky_phat_212x104")
     assert set(img.tobytes()) == {0, 1, 2}
     rgb = img.convert("RGB")
     assert rgb.getpixel((0, 0)) == (0, 0, 0)           # header bar
@@ -96,9 +85,9 @@ def test_pil_canvas_clips_and_maps_colors():
 
 
 def test_render_view_image_matches_schedule_render():
-    view = layout.build_view(demo_schedule(), 1, T, "x")
+    view = layout.build_view(golden_schedule(), 1, T, "x")
     a = display.render_view_image(view, "ssd1306_128x64")
-    b = display.render_schedule_image(demo_schedule(), 1, T, "ssd1306_128x64", status="x")
+    b = display.render_schedule_image(golden_schedule(), 1, T, "ssd1306_128x64", status="x")
     assert a.tobytes() == b.tobytes()
 
 
@@ -107,7 +96,7 @@ def test_luma_dummy_device():
 
     dev = dummy(width=128, height=64, mode="1")
     screen = display.LumaScreen(dev)
-    img = display.render_schedule_image(demo_schedule(), 0, T, "ssd1306_128x64")
+    img = display.render_schedule_image(golden_schedule(), 0, T, "ssd1306_128x64")
     assert screen.show(img)
     assert dev.image.tobytes() == img.tobytes()
     # an RGB dummy gets a converted copy
@@ -141,8 +130,8 @@ def test_inky_skips_unchanged_images_and_rate_limits():
     inky = FakeInky()
     screen = display.InkyScreen(inky, min_interval=30, clock=lambda: clock[0])
     assert inky.border == FakeInky.WHITE
-    a = display.render_schedule_image(demo_schedule(), 0, T, "inky_phat_212x104")
-    b = display.render_schedule_image(demo_schedule(), 1, T, "inky_phat_212x104")
+    a = display.render_schedule_image(golden_schedule(), 0, T, "inky_phat_212x104")
+    b = display.render_schedule_image(golden_schedule(), 1, T, "inky_phat_212x104")
     assert screen.show(a) is True
     assert inky.shows == 1 and inky.images[0].tobytes() == a.tobytes()
     clock[0] += 100
@@ -159,10 +148,10 @@ def test_inky_skips_unchanged_images_and_rate_limits():
 
 def test_inky_size_mismatch_is_a_clear_error():
     screen = display.InkyScreen(FakeInky(400, 300))
-    img = display.render_schedule_image(demo_schedule(), 0, T, "inky_phat_212x104")
+    img = display.render_schedule_image(golden_schedule(), 0, T, "inky_phat_212x104")
     with pytest.raises(ValueError, match="212x104 but the Inky is 400x300"):
         screen.show(img)
-    what = display.render_schedule_image(demo_schedule(), 0, T, "inky_what_400x300")
+    what = display.render_schedule_image(golden_schedule(), 0, T, "inky_what_400x300")
     assert screen.show(what)
 
 
@@ -205,10 +194,10 @@ def test_open_luma_ssd1306_uses_i2c(monkeypatch):
 
 
 def test_many_venues_and_long_names_render_on_every_screen():
-    venues = [FakeVenue("v%d" % i, "Stage %d with a very long sponsor name attached" % i, i) for i in range(15)]
-    events = [FakeEvent("e%d" % i, "v%d" % i, "Talk %d " % i + "ü" * 60, DAY, DAY + 600, ["Ñ" * 40])
+    venues = [venue("v%d" % i, "Stage %d with a very long sponsor name attached" % i, i) for i in range(15)]
+    events = [event("e%d" % i, "v%d" % i, "Talk %d " % i + "ü" * 60, DAY, DAY + 600, ["Ñ" * 40])
               for i in range(15)]
-    s = FakeSchedule({"name": "F" * 80, "utc_offset": -600}, venues, events)
+    s = schedule({"name": "F" * 80, "utc_offset": -600}, venues, events)
     for kind in display.SCREENS:
         for i in (0, 14, 15):
             img = display.render_schedule_image(s, i, DAY + 60, kind, status="synced 02:01")
@@ -263,15 +252,7 @@ def test_imported_schedule_golden_images(name, schedules):
     img = display.render_schedule_image(schedules(fixture), venue, now, kind, status="synced 17:00", view=view)
     info = display.SCREENS[kind]
     assert img.size == (info["width"], info["height"]) and img.mode == info["mode"]
-    path = os.path.join(GOLDEN, name + ".png")
-    if REGEN:
-        img.save(path)
-    assert os.path.exists(path), "missing golden %s: run with PANDASCREEN_REGEN_GOLDEN=1" % path
-    with Image.open(path) as ref:
-        ref.load()
-        assert ref.mode == img.mode and ref.size == img.size
-        assert ref.tobytes() == img.tobytes(), "%s differs from the golden image; if intended, regenerate " \
-            "with PANDASCREEN_REGEN_GOLDEN=1 and look at the PNG" % name
+    goldens.check(img, name)
 
 
 def test_one_table_of_screen_kinds():
@@ -298,28 +279,20 @@ def test_inky_phat_250x122_draws_at_its_own_size(monkeypatch, schedules):
 
 
 def test_app_device_renders_at_the_screen_size(tmp_path):
-    from pandascreen import demofest
+    from pandascreen.testing import festival as demofest
     from pandascreen.core import config, operation
     from pandascreen.core.store import MemoryStore
     from pandascreen.node import app
 
     store = MemoryStore()
     log = operation.log_id_for_festival(demofest.FESTIVAL_ID)
-    for i, body in enumerate(demofest.bodies()):
-        store.publish(b"\x05" * 32, body, log, demofest.DAY_START * 1000000 + i)
-    shots = []
-
-    class Panel:
-        kind = "inky_phat_212x104"
-        size = (250, 122)
-
-        def show(self, img):
-            shots.append(img)
-
+    demofest.publish(store, b"\x05" * 32, log)
+    panel = RecordingScreen("inky_phat_212x104", (250, 122))
+    shots = panel.shown
     for layout_name in ("now_next", "overview"):
         cfg = config.validate({"festival_id": demofest.FESTIVAL_ID, "display": "inky_phat_212x104",
                                "trust_anyone": True, "layout": layout_name})
-        dev = app.Device(cfg, store, Panel(), clock=lambda: demofest.DAY_START + 3600)
+        dev = app.Device(cfg, store, panel, clock=lambda: demofest.DAY_START + 3600)
         assert dev.render().size == (250, 122)
     board = display.render_schedule_image(dev.controller.schedule, 0, demofest.DAY_START + 3600,
                                           "inky_phat_212x104", status=dev.status, size=(250, 122),
@@ -432,9 +405,9 @@ def test_large_screens_are_legible_from_three_metres():
 
 
 def test_board_pages_when_venues_do_not_fit():
-    venues = [FakeVenue("v%d" % i, "Stage %d" % i, i) for i in range(72)]
-    events = [FakeEvent("e%d" % i, "v%d" % i, "Talk %d" % i, DAY, DAY + 3600) for i in range(72)]
-    s = FakeSchedule({"name": "Big", "utc_offset": 0}, venues, events)
+    venues = [venue("v%d" % i, "Stage %d" % i, i) for i in range(72)]
+    events = [event("e%d" % i, "v%d" % i, "Talk %d" % i, DAY, DAY + 3600) for i in range(72)]
+    s = schedule({"name": "Big", "utc_offset": 0}, venues, events)
     pages = []
     for page in range(12):
         img = display.render_schedule_image(s, 0, DAY + 60, "inky_what_400x300", view="overview", page=page)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mpy import run_micropython
+from pandascreen.testing.micropython import run_micropython
 from pandascreen.core import cbor, feed, layout, operation, schema
 from pandascreen.core.controller import Controller
 from pandascreen.core.crypto import SigningKey, public_key

@@ -1,15 +1,15 @@
 """The signed screen feed (core/feed.py, node/feed_sign.py) on CPython: derive, sign, check, audit."""
-import io
 
 import pytest
 
-from pandascreen import demofest
+from pandascreen.testing import festival as demofest
 from pandascreen.bench import feed as feed_bench
 from pandascreen.core import auth, cbor, feed, layout, operation
 from pandascreen.node import feed_sign
 from pandascreen.core.crypto import SigningKey, public_key
 from pandascreen.core.schedule import Schedule
 from pandascreen.core.store import MemoryStore
+from pandascreen.testing.sockets import BytesConn, SocketConn
 
 ORGANISER = bytes(range(100, 132))
 SERVE = bytes(range(140, 172))
@@ -22,8 +22,7 @@ NOW = demofest.DAY_START + 75 * 60
 def demo_store(serve_level=auth.READ):
     """The demo festival signed by ORGANISER, with SERVE added to the festival group."""
     s = MemoryStore()
-    for i, body in enumerate(demofest.bodies()):
-        s.publish(ORGANISER, body, LOG, demofest.DAY_START * 1000000 + i)
+    demofest.publish(s, ORGANISER, LOG)
     s.publish(ORGANISER, auth.group_body(public_key(ORGANISER), auth.add(public_key(SERVE), serve_level), []),
               LOG, demofest.DAY_START * 1000000 + 100)
     return s
@@ -150,19 +149,6 @@ def test_grant_walk_agrees_with_the_group_parser(action, level):
     assert not feed._grants(body + b"\x00", gid, public_key(SERVE))
 
 
-class ChunkConn:
-    def __init__(self, data, chunk=100):
-        self.f = io.BytesIO(data)
-        self.chunk = chunk
-        self.reads = 0
-
-    def readinto(self, mv):
-        self.reads += 1
-        b = self.f.read(min(len(mv), self.chunk))
-        mv[:len(b)] = b
-        return len(b)
-
-
 def http(body, length=True):
     head = b"HTTP/1.0 200 OK\r\n" + (b"Content-Length: %d\r\n" % len(body) if length else b"") + b"\r\n"
     return head + body
@@ -172,15 +158,15 @@ def http(body, length=True):
 def test_read_http_is_bounded(length):
     data = demo_feed()
     buf = bytearray(feed.MAX_FEED_BYTES)
-    n = feed.read_http(ChunkConn(http(data, length)), buf)
+    n = feed.read_http(BytesConn(http(data, length), trickle=100), buf)
     assert bytes(buf[:n]) == data
     big = bytes(len(buf) + 1)
-    conn = ChunkConn(http(big, length))
+    conn = BytesConn(http(big, length), trickle=100)
     with pytest.raises(feed.FeedError, match="limit"):
         feed.read_http(conn, buf)
-    assert conn.f.tell() <= len(buf) + 100  # never read past the buffer (plus one header chunk)
+    assert conn.taken <= len(buf) + 100  # never read past the buffer (plus one header chunk)
     with pytest.raises(feed.FeedError, match="404"):
-        feed.read_http(ChunkConn(b"HTTP/1.0 404 Not Found\r\n\r\n"), buf)
+        feed.read_http(BytesConn(b"HTTP/1.0 404 Not Found\r\n\r\n", trickle=100), buf)
 
 
 def test_38c3_feed_is_small_and_complete():
@@ -193,26 +179,9 @@ def test_38c3_feed_is_small_and_complete():
     assert sum(len(v[2]) for v in items[10]) >= 72  # the busiest hour: most venues have something
 
 
-class SocketConn:
-    """What board/main.py's SocketConn is on a board, on CPython: send, bounded readinto, close."""
-
-    def __init__(self, host, port):
-        import socket
-        self.sock = socket.create_connection((host, port), timeout=5)
-
-    def send(self, data):
-        self.sock.sendall(data)
-
-    def readinto(self, mv):
-        return self.sock.recv_into(mv)
-
-    def close(self):
-        self.sock.close()
-
-
 def test_feed_server_to_satellite_over_loopback():
     """A full peer serves the feed on 127.0.0.1; the board loop (on CPython) fetches, checks, draws."""
-    from test_layout import VLSBCanvas
+    from pandascreen.testing.canvas import VLSBCanvas
     from pandascreen.board.board import Satellite
     from pandascreen.node.feed_server import FeedServer, FeedSource
 

@@ -3,7 +3,7 @@ board's 5x7 font (rendered by the Pi from DejaVu), and the board draws by code p
 interning a string per character (MicroPython keeps every interned string for good)."""
 import re
 
-from mpy import run_micropython
+from pandascreen.testing.micropython import run_micropython
 
 CJK = "".join(chr(0x4E00 + i) for i in range(600))
 
@@ -40,8 +40,6 @@ micropython.qstr_info()
     assert _qstrs(out, "A") == _qstrs(out, "B"), out
 
 
-import os  # noqa: E402
-
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
@@ -49,10 +47,9 @@ from pandascreen.core import feed, font, layout  # noqa: E402
 from pandascreen.core.crypto import SigningKey, public_key  # noqa: E402
 from pandascreen.core.schedule import Schedule  # noqa: E402
 from pandascreen.node import feed_glyphs, feed_sign  # noqa: E402
-from test_layout import VLSBCanvas  # noqa: E402
+import goldens  # noqa: E402
+from pandascreen.testing.canvas import VLSBCanvas  # noqa: E402
 
-GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden")
-REGEN = os.environ.get("PANDASCREEN_REGEN_GOLDEN") == "1"
 SEED = bytes(range(9, 41))
 T0 = 1767261600
 TITLES = {  # venue: (name, title, speakers)
@@ -110,11 +107,7 @@ def test_titles_in_any_script_draw_legibly_on_a_satellite(script):
     where the Pi's face has the glyph; the same frame without the feed's glyphs differs."""
     view, order = scripts_feed()
     img = frame(view, order.index(script))
-    path = os.path.join(GOLDEN, "satellite_%s.png" % script)
-    if REGEN:
-        img.save(path)
-    with Image.open(path) as ref:
-        assert ref.convert("1").tobytes() == img.tobytes(), "regenerate with PANDASCREEN_REGEN_GOLDEN=1 and look"
+    goldens.check(img, "satellite_%s" % script)
     name, title, who = TITLES[script]
     if script not in ("german", "french"):
         assert "?" not in font.normalize(title)  # drawn with the feed's glyphs (normalize sees them now)
@@ -165,7 +158,7 @@ def test_heap_and_string_table_do_not_depend_on_the_alphabet(tmp_path):
     ascii_ = "".join(chr(c) for c in range(65, 91)) * 8
     alphabets = [_covered(0x400, 190), _covered(0x370, 190), _covered(0x2190, 190)]
     paths = [_alphabet_feed(tmp_path, "f%d" % i, a, T0 + 600) for i, a in enumerate([ascii_] + alphabets)]
-    from mpy import run_scenario
+    from pandascreen.testing.micropython import run_scenario
     steps = "".join("""
 info, view = None, None
 info, view = show(%d, %r)

@@ -137,7 +137,7 @@ def test_a_full_peer_answers_the_form_a_board_asks_for():
 def test_micropython_reads_left_out_counts_and_later_fields(tmp_path):
     """The board's own parser on MicroPython 1.27: a 700-venue feed with fields a newer laptop
     added draws "+N more at the Pi screen" where the venues it left out would be."""
-    from mpy import run_micropython
+    from pandascreen.testing.micropython import run_micropython
     sch, fid = synthetic(700)
     issued = instants(sch)[2]
     items = _with_extras(feed_sign.payload(sch, fid, issued, [], public_key(SEED), None, version=feed.VERSION))

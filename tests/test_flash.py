@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 import fake_serial
-from mpy import run_micropython
+from pandascreen.testing.micropython import run_micropython
 from pandascreen.core.crypto import public_key
 from pandascreen_host import flash, mpy_manifest
 from pandascreen_host.cli import main
@@ -125,7 +125,7 @@ def _core_modules_loaded_by(paths):
 def test_board_manifest_names_core_board_driver_and_main(build):
     d, plan = build
     got = remotes(plan)
-    # the core modules the satellite loads (and the all-venues board), nothing a full peer alone needs
+    # the core modules the satellite loads (and the overview), nothing a full peer alone needs
     loaded = _core_modules_loaded_by([os.path.join(BOARD, "board.py"), os.path.join(BOARD, "main.py")])
     flashed_core = set(r[len("/lib/pandascreen/core/"):-len(".mpy")] for r in got
                        if r.startswith("/lib/pandascreen/core/"))
@@ -134,8 +134,8 @@ def test_board_manifest_names_core_board_driver_and_main(build):
     for must in ("/lib/pandascreen/__init__.mpy", "/lib/pandascreen/board/__init__.mpy",
                  "/lib/pandascreen/board/board.mpy", "/lib/pandascreen/board/ssd1306.mpy", "/main.py"):
         assert must in got
-    assert not [r for r in got if "/node/" in r or "/bench/" in r
-                or r.endswith(("manifest.mpy", "/main.mpy", "demo.mpy", "demofest.mpy"))]
+    assert not [r for r in got if "/node/" in r or "/bench/" in r or "/testing/" in r
+                or r.endswith(("manifest.mpy", "/main.mpy", "demo.mpy"))]
     assert len(got) == len(set(got))
     for local, remote, source in plan:
         assert local == os.path.join(d, *remote.lstrip("/").split("/"))  # the build is an image of the board

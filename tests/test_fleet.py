@@ -8,6 +8,8 @@ from pandascreen.core.crypto import public_key
 from pandascreen.core.errors import SchemaError
 from pandascreen.core.store import MemoryStore
 from pandascreen_host.console import fleet_view
+from pandascreen.testing.clock import Clock
+from pandascreen.testing.screen import RecordingScreen
 
 FEST_LOG = operation.log_id_for_festival("fest")
 FLEET_LOG = fleet.fleet_log_id("fest")
@@ -117,23 +119,17 @@ def test_a_pi_device_reports_what_it_shows_through_its_loop(tmp_path):
     shows, the heights it holds, the temperature from a fake thermal file."""
     import threading
 
-    from pandascreen import demofest
+    from pandascreen.testing import festival as demofest
     from pandascreen.core import config
     from pandascreen.node import app, fleet_report
 
     org_seed = bytes(range(100, 132))
     store = MemoryStore()
     log = operation.log_id_for_festival(demofest.FESTIVAL_ID)
-    for i, body in enumerate(demofest.bodies()):
-        store.publish(org_seed, body, log, demofest.DAY_START * 1000000 + i)
+    demofest.publish(store, org_seed, log)
     cfg = config.validate({"festival_id": demofest.FESTIVAL_ID, "organisers": [public_key(org_seed).hex()]})
     now = demofest.DAY_START + 3600
-
-    class Screen:
-        def show(self, img):
-            pass
-
-    dev = app.Device(cfg, store, Screen(), clock=lambda: now)
+    dev = app.Device(cfg, store, RecordingScreen(), clock=lambda: now)
     thermal = tmp_path / "temp"
     thermal.write_text("51234\n")
     fleet_store = MemoryStore()
@@ -168,7 +164,7 @@ def test_a_fleet_store_guarded_keeps_group_screens_status_only():
 def test_fleet_rules_run_under_micropython_in_a_pico_heap():
     """core/fleet.py is core: a Pico W could report too.  Build, parse and decide on MicroPython
     within the Pico W's live-heap budget (and a hard 180 KB heap where a 32-bit unix build is named)."""
-    from mpy import run_scenario
+    from pandascreen.testing.micropython import run_scenario
     runs = run_scenario("fleet rules", """
 # live: start
 from pandascreen.core import fleet
@@ -192,14 +188,6 @@ def status_op(seed, seq, prev=None, at=5000, prune=True, body=None):
     backlink = prev.hash if prev is not None else (b"\x00" * 32 if seq else None)  # a prune needs no match
     return operation.create(seed, body, seq, backlink,
                             operation.Extensions(FLEET_LOG, at * 1000000 + seq, prune))
-
-
-class Clock:
-    def __init__(self, t):
-        self.t = t
-
-    def __call__(self):
-        return self.t
 
 
 def test_a_screen_key_cannot_grow_or_flood_the_fleet_log():
@@ -254,7 +242,7 @@ print(kept, store.refused, store.count(), store.authorizer.may_sync(unhexlify(%(
 
 
 def test_the_fleet_guard_runs_on_micropython():
-    from mpy import run_micropython
+    from pandascreen.testing.micropython import run_micropython
     from pandascreen.core.util import hexlify
     ops = [status_op(ORG, seq) for seq in range(6)]
     ops.append(status_op(ORG, 6, prev=ops[-1], prune=False))

@@ -1,11 +1,12 @@
 """node/fleet_report.py on its own (no network): a screen whose key the festival group does not
 name says so once and keeps running, then reports once the organiser adds it; the fleet store
 sits beside the festival store and is guarded."""
-from pandascreen import demofest
+from pandascreen.testing import festival as demofest
 from pandascreen.core import auth, config, fleet, operation
 from pandascreen.core.crypto import public_key
 from pandascreen.core.store import MemoryStore
 from pandascreen.node import fleet_report
+from pandascreen.testing.clock import Clock
 
 ORG = bytes(range(100, 132))
 SCREEN = bytes([41] * 32)
@@ -69,14 +70,6 @@ def test_the_fleet_store_sits_beside_the_festival_store_and_is_guarded(tmp_path)
         assert s.ingest_op(stranger)[1] is False and s.count() == 1
     finally:
         s.close()
-
-
-class Clock:
-    def __init__(self, t):
-        self.t = t
-
-    def __call__(self):
-        return self.t
 
 
 def in_group(c, seed):

@@ -77,7 +77,7 @@ TRANSLIT_SAMPLES = {"\u0100": "A", "\u0105": "a", "\u00c6": "AE", "\u0111": "d",
 def test_transliteration_table_on_cpython_and_micropython():
     """The table is one "target=characters|..." string (small on a board's heap): the first,
     last and multi-letter targets come out whole, on CPython and under MicroPython."""
-    from mpy import run_micropython
+    from pandascreen.testing.micropython import run_micropython
 
     assert {ch: font._translit(ch) for ch in TRANSLIT_SAMPLES} == TRANSLIT_SAMPLES
     out = run_micropython("from pandascreen.core import font\n"

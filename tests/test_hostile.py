@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from pandascreen.core import auth, cbor, operation, postcard, schema
 from pandascreen.core.errors import PandascreenError
 
-from mpy import run_micropython
+from pandascreen.testing.micropython import run_micropython
 
 SEED = bytes(range(32))
 _EXT = operation.Extensions(operation.log_id_for_festival("fest"), 1000, False)
@@ -589,12 +589,11 @@ def _corrupt(path):
 
 
 def test_a_corrupt_store_is_moved_aside_and_refilled_from_the_snapshot(tmp_path, capsys):
-    from pandascreen import demofest
+    from pandascreen.testing import festival as demofest
     seed = bytes(range(100, 132))
     org = MemoryStore()
     log = operation.log_id_for_festival(demofest.FESTIVAL_ID)
-    for i, body in enumerate(demofest.bodies()):
-        org.publish(seed, body, log, demofest.DAY_START * 1000000 + i)
+    demofest.publish(org, seed, log)
     server = tcp.SyncServer(org, log, topic=operation.festival_topic(demofest.FESTIVAL_ID)).start()
     cfg = {"festival_id": demofest.FESTIVAL_ID, "organisers": [public_key(seed).hex()],
            "peers": ["127.0.0.1:%d" % server.port], "store": "screen.db"}

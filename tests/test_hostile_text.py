@@ -3,7 +3,7 @@
 A venue name, title, speaker or festival name reaches the renderers from any Write member (or a
 calendar export's ``LOCATION`` with a line break).  Control characters, newlines, bidi overrides,
 combining marks, emoji, empty strings and very long words must all draw, on every screen kind
-(TrueType and the 5x7 bitmap font, now/next and the all-venues board) and in ``preview``.
+(TrueType and the 5x7 bitmap font, now/next and the overview) and in ``preview``.
 """
 import threading
 
@@ -11,13 +11,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from PIL import ImageChops
 
-from pandascreen import demofest
+from pandascreen.testing import festival as demofest
 from pandascreen.core import config, operation, schema
 from pandascreen.core.crypto import public_key
 from pandascreen.core.store import MemoryStore
 from pandascreen.node import app, display
 from pandascreen.node.sqlite_store import SqliteStore
 from pandascreen_host.cli import main
+from pandascreen.testing.screen import RecordingScreen
 
 SEED = bytes(range(40, 72))
 LOG = operation.log_id_for_festival(demofest.FESTIVAL_ID)
@@ -38,13 +39,9 @@ def device_frame(venue_name, kind, layout_name):
     """The frame the app's ``Device`` (Controller + display) puts on a ``kind`` panel."""
     cfg = config.validate({"festival_id": demofest.FESTIVAL_ID, "display": kind, "layout": layout_name,
                            "organisers": [public_key(SEED).hex()]})
-    shown = []
-
-    class Panel:
-        def show(self, img):
-            shown.append(img)
-
-    dev = app.Device(cfg, festival_store(venue_name), Panel(), clock=lambda: AT)
+    panel = RecordingScreen()
+    shown = panel.shown
+    dev = app.Device(cfg, festival_store(venue_name), panel, clock=lambda: AT)
     dev.controller.step(AT)
     assert dev.controller.schedule.venues()[0].name == venue_name and len(shown) == 1
     return shown[0]
@@ -142,7 +139,9 @@ def test_every_face_measures_draws_wraps_and_ellipsizes_any_text(face, s, scale,
 
 
 def _schedule(texts, cancelled):
-    """Two venues with now and next each, every string from ``texts``."""
+    """Two venues with now and next each, every string from ``texts``.  A look-alike schedule, not the
+    real one: the renderers must survive text no store can hold (lone surrogates, which UTF-8 and
+    so CBOR cannot carry, and words past the schema's 1000 characters)."""
     from fakesched import DAY, FakeEvent, FakeSchedule, FakeVenue
     venues = [FakeVenue("a", texts["venue_a"], 0), FakeVenue("b", texts["venue_b"], 1)]
     events = []
@@ -165,7 +164,7 @@ TEXTS = st.fixed_dictionaries({
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(texts=TEXTS, minute=st.sampled_from((-30, 20, 65, 200)), cancelled=st.booleans())
 def test_every_screen_kind_draws_any_text(kind, layout_name, texts, minute, cancelled):
-    """Before, during, in a gap and after: now/next and the all-venues board, every panel kind."""
+    """Before, during, in a gap and after: now/next and the overview, every panel kind."""
     from fakesched import DAY
     img = display.render_schedule_image(_schedule(texts, cancelled), 0, DAY + minute * 60, kind,
                                         status=texts["status"], view=layout_name)
@@ -232,7 +231,7 @@ print("surrogate", ubinascii.hexlify(font.clean("x" + chr(0xd800)).encode()).dec
 
 def test_clean_is_the_same_on_micropython():
     """The satellite runs the same sanitiser (core/font.py) under MicroPython 1.27 (WebAssembly)."""
-    from mpy import run_micropython
+    from pandascreen.testing.micropython import run_micropython
 
     from pandascreen.core import font
     samples = [s for s in NASTY + ["W" * 600, "\u00e9" * 600, "Caf\u00e9\r\nB\u00fchne"]
@@ -246,11 +245,11 @@ def test_clean_is_the_same_on_micropython():
 MP_FRAMES = """
 import framebuf, ubinascii
 from pandascreen.core import layout
-from fakesched import DAY, FakeEvent, FakeSchedule, FakeVenue
+from pandascreen.testing.festival import GOLDEN_DAY as DAY, event, schedule, venue
 for h in %r:
     s = ubinascii.unhexlify(h).decode()
-    sched = FakeSchedule({"name": s, "utc_offset": 120}, [FakeVenue("a", s, 0)],
-                         [FakeEvent("e1", "a", s, DAY, DAY + 3600, [s]), FakeEvent("e2", "a", s + s, DAY + 3600, DAY + 7200)])
+    sched = schedule({"name": s, "utc_offset": 120}, [venue("a", s, 0)],
+                     [event("e1", "a", s, DAY, DAY + 3600, [s]), event("e2", "a", s + s, DAY + 3600, DAY + 7200)])
     buf = bytearray(128 * 8)
     fb = framebuf.FrameBuffer(buf, 128, 64, framebuf.MONO_VLSB)
     layout.draw_view(fb, 128, 64, layout.build_view(sched, 0, DAY + 600, s))
@@ -258,27 +257,21 @@ for h in %r:
 """
 
 
-def test_a_satellite_draws_the_same_hostile_text_on_micropython(tmp_path):
+def test_a_satellite_draws_the_same_hostile_text_on_micropython():
     """The satellite's own loop: layout + bitmap font on a framebuf under MicroPython, pixel for
     pixel what CPython draws from the same strings."""
-    import shutil
-
-    from fakesched import DAY, FakeEvent, FakeSchedule, FakeVenue
-    from mpy import FIRMWARE, HERE, run_micropython
+    from pandascreen.testing.festival import GOLDEN_DAY as DAY, event, schedule, venue
+    from pandascreen.testing.micropython import run_micropython
     from pandascreen.core import layout
-    from test_layout import VLSBCanvas
+    from pandascreen.testing.canvas import VLSBCanvas
 
     samples = [s for s in NASTY if not any(0xD800 <= ord(c) < 0xE000 for c in s)] + ["W" * 300]
-    lib = tmp_path / "lib"
-    lib.mkdir()
-    shutil.copy(str(HERE + "/fakesched.py"), str(lib / "fakesched.py"))
-    out = run_micropython(MP_FRAMES % ([s.encode().hex() for s in samples],), libs=[FIRMWARE, str(lib)])
+    out = run_micropython(MP_FRAMES % ([s.encode().hex() for s in samples],))
     got = [line.split()[1] for line in out.splitlines() if line.startswith("frame ")]
     assert len(got) == len(samples)
     for s, frame in zip(samples, got):
-        sched = FakeSchedule({"name": s, "utc_offset": 120}, [FakeVenue("a", s, 0)],
-                             [FakeEvent("e1", "a", s, DAY, DAY + 3600, [s]),
-                              FakeEvent("e2", "a", s + s, DAY + 3600, DAY + 7200)])
+        sched = schedule({"name": s, "utc_offset": 120}, [venue("a", s, 0)],
+                         [event("e1", "a", s, DAY, DAY + 3600, [s]), event("e2", "a", s + s, DAY + 3600, DAY + 7200)])
         c = VLSBCanvas(128, 64)
         layout.draw_view(c, 128, 64, layout.build_view(sched, 0, DAY + 600, s))
         assert frame == bytes(c.buf).hex(), repr(s)

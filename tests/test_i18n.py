@@ -50,9 +50,9 @@ def test_weekdays_and_clock_by_locale():
 
 
 def test_translate_a_built_view():
-    from fakesched import DAY, demo_schedule
+    from pandascreen.testing.festival import GOLDEN_DAY as DAY, golden_schedule
     from pandascreen.core import layout
-    sched = demo_schedule()
+    sched = golden_schedule()
     v = i18n.translate(layout.build_view(sched, 0, DAY + 600, "synced 14:05"), "de")
     assert v["now"]["left"] == "noch 50m" and v["label_now"] == "JETZT" and v["status"] == "synchronisiert 14:05"
     v = i18n.translate(layout.build_view(sched, 0, DAY + 600, "synced", absolute=True), "fr")

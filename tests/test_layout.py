@@ -1,62 +1,14 @@
 """pandascreen.core.layout: view building (schedule/time arithmetic) and drawing on any canvas."""
 import hashlib
 import os
-import shutil
 import time
 
 import pytest
 
-from fakesched import DAY, OFFSET, FakeEvent, FakeSchedule, FakeVenue, changed_schedule, demo_schedule
-from mpy import FIRMWARE, HERE, harness_ready, run_micropython
+from pandascreen.testing.festival import GOLDEN_DAY as DAY, GOLDEN_OFFSET as OFFSET, event, golden_schedule, schedule, venue
+from pandascreen.testing.canvas import StrictCanvas, VLSBCanvas
+from pandascreen.testing.micropython import FIRMWARE, run_micropython
 from pandascreen.core import font, frame_parts, layout, overview
-
-
-class VLSBCanvas:
-    """CPython twin of framebuf.FrameBuffer(MONO_VLSB): same byte layout, same clipping."""
-
-    def __init__(self, width, height):
-        self.width = width
-        self.height = height
-        self.buf = bytearray(width * ((height + 7) // 8))
-
-    def pixel(self, x, y, c):
-        if 0 <= x < self.width and 0 <= y < self.height:
-            i = (y >> 3) * self.width + x
-            if c:
-                self.buf[i] |= 1 << (y & 7)
-            else:
-                self.buf[i] &= ~(1 << (y & 7)) & 0xFF
-
-    def fill_rect(self, x, y, w, h, c):
-        for yy in range(max(0, y), min(self.height, y + h)):
-            for xx in range(max(0, x), min(self.width, x + w)):
-                self.pixel(xx, yy, c)
-
-    def get(self, x, y):
-        return (self.buf[(y >> 3) * self.width + x] >> (y & 7)) & 1
-
-
-class StrictCanvas:
-    """Fails on any drawing outside the screen or with a color the palette does not have."""
-
-    def __init__(self, width, height, colors):
-        self.width = width
-        self.height = height
-        self.colors = colors
-        self.px = {}
-
-    def pixel(self, x, y, c):
-        assert 0 <= x < self.width and 0 <= y < self.height, (x, y)
-        assert c in self.colors, c
-        self.px[(x, y)] = c
-
-    def fill_rect(self, x, y, w, h, c):
-        assert w > 0 and h > 0, (x, y, w, h)
-        assert 0 <= x and x + w <= self.width and 0 <= y and y + h <= self.height, (x, y, w, h)
-        assert c in self.colors, c
-        for yy in range(y, y + h):
-            for xx in range(x, x + w):
-                self.px[(xx, yy)] = c
 
 
 # -- time helpers ---------------------------------------------------------------------------
@@ -91,7 +43,7 @@ def test_span_and_ceil_minutes():
 # -- build_view -------------------------------------------------------------------------------
 
 def test_view_now_and_next():
-    v = layout.build_view(demo_schedule(), 0, DAY + 25 * 60, status="synced")
+    v = layout.build_view(golden_schedule(), 0, DAY + 25 * 60, status="synced")
     assert v["festival"] == "Pandafest 2026"
     assert (v["venue"], v["venue_id"], v["venue_index"], v["venue_count"], v["position"]) == (
         "Main Stage", "main", 0, 3, "1/3")
@@ -117,7 +69,7 @@ def test_view_now_and_next():
 
 
 def test_view_venue_index_wraps():
-    s = demo_schedule()
+    s = golden_schedule()
     assert layout.build_view(s, 3, DAY)["venue"] == "Main Stage"
     assert layout.build_view(s, 4, DAY)["position"] == "2/3"
     assert layout.build_view(s, -1, DAY)["venue"] == "Garden Tent"
@@ -125,7 +77,7 @@ def test_view_venue_index_wraps():
 
 
 def test_view_without_festival_or_venues():
-    v = layout.build_view(FakeSchedule(), 0, DAY, status="offline")
+    v = layout.build_view(schedule(), 0, DAY, status="offline")
     assert v["message"] == layout.NO_SCHEDULE == "No schedule yet \u2014 waiting for sync"
     assert (v["festival"], v["venue"], v["venue_count"], v["now"], v["next"]) == ("", "", 0, None, None)
     assert v["clock"] == "12:00"                   # no festival: UTC
@@ -133,16 +85,16 @@ def test_view_without_festival_or_venues():
     v = layout.build_view(None, 5, DAY)
     assert v["message"] == layout.NO_SCHEDULE
     # venues but no festival document yet
-    s = FakeSchedule(None, [FakeVenue("a", "Arena")], [FakeEvent("e", "a", "Talk", DAY, DAY + 60)])
+    s = schedule(None, [venue("a", "Arena")], [event("e", "a", "Talk", DAY, DAY + 60)])
     v = layout.build_view(s, 0, DAY + 1)
     assert v["festival"] == "" and v["clock"] == "12:00" and v["now"]["title"] == "Talk"
     # festival without utc_offset
-    s.festival = {"name": "F"}
+    s = schedule({"name": "F"}, [venue("a", "Arena")], [event("e", "a", "Talk", DAY, DAY + 60)])
     assert layout.build_view(s, 0, DAY)["clock"] == "12:00"
 
 
 def test_view_nothing_now_nothing_next():
-    s = demo_schedule()
+    s = golden_schedule()
     v = layout.build_view(s, 0, DAY + 3600 + 60)         # break between two talks
     assert v["now"] is None
     assert v["next"]["in"] == "in 14m"
@@ -157,34 +109,30 @@ def test_view_nothing_now_nothing_next():
 
 
 def test_view_next_on_a_later_day():
-    venues = [FakeVenue("a", "Arena")]
+    venues = [venue("a", "Arena")]
     fest = {"name": "F", "utc_offset": OFFSET}
-    tomorrow = FakeSchedule(fest, venues, [FakeEvent("e", "a", "Morning yoga", DAY + 20 * 3600, DAY + 21 * 3600)])
+    opening = event("o", "a", "Opening", DAY, DAY + 3600)  # the festival began today
+    tomorrow = schedule(fest, venues, [opening, event("e", "a", "Morning yoga", DAY + 20 * 3600, DAY + 21 * 3600)])
     v = layout.build_view(tomorrow, 0, DAY + 8 * 3600)    # 22:00 local; talk at 10:00 tomorrow
     assert v["next"]["in"] == "tomorrow"
     assert v["next"]["start"] == "10:00"
     assert v["message"] == layout.NO_MORE
-    later = FakeSchedule(fest, venues, [FakeEvent("e", "a", "Day 3", DAY + 44 * 3600, DAY + 45 * 3600)])
+    later = schedule(fest, venues, [opening, event("e", "a", "Day 3", DAY + 44 * 3600, DAY + 45 * 3600)])
     v = layout.build_view(later, 0, DAY + 8 * 3600)
     assert v["next"]["in"] == "Mon"
     # festival night: 23:00 local, next act at 01:00 is "in 2h", not "tomorrow"
-    night = FakeSchedule(fest, venues, [FakeEvent("e", "a", "Late set", DAY + 11 * 3600, DAY + 12 * 3600)])
+    night = schedule(fest, venues, [opening, event("e", "a", "Late set", DAY + 11 * 3600, DAY + 12 * 3600)])
     v = layout.build_view(night, 0, DAY + 9 * 3600)
     assert (v["clock"], v["next"]["start"], v["next"]["in"], v["message"]) == ("23:00", "01:00", "in 2h", "Break until tomorrow 01:00")
     assert v["next"]["days"] == 1 and v["next"]["soon"]
 
 
 def test_view_odd_events():
-    venues = [FakeVenue("a", "Arena")]
-    evs = [FakeEvent("z", "a", "", DAY, DAY, []),
-           FakeEvent("n", "a", "  Spaced \n title ", DAY + 60, DAY + 120, ["", "Bo"])]
-    s = FakeSchedule({"name": "F", "utc_offset": 0}, venues, evs)
-
-    class ZeroLength(FakeSchedule):
-        def now_next(self, venue_id, now):
-            return evs[0], evs[1]
-
-    v = layout.build_view(ZeroLength(None, venues, evs), 0, DAY)
+    venues = [venue("a", "Arena")]
+    evs = [event("z", "a", "", DAY, DAY, []),
+           event("n", "a", "  Spaced \n title ", DAY + 60, DAY + 120, ["", "Bo"])]
+    s = schedule({"name": "F", "utc_offset": 0}, venues, evs)
+    v = layout.build_view(s, 0, DAY)  # a zero-length event runs at the second it starts
     assert v["now"]["title"] == layout.UNTITLED
     assert v["now"]["progress"] == 1.0
     assert v["now"]["minutes_left"] == 0 and v["now"]["left"] == "ending"
@@ -195,7 +143,7 @@ def test_view_odd_events():
 
 
 def test_view_keeps_non_ascii():
-    v = layout.build_view(demo_schedule(), 2, DAY)
+    v = layout.build_view(golden_schedule(), 2, DAY)
     assert v["now"]["title"].startswith("Grüße aus Köln: Çağrı")
     assert v["now"]["speakers"] == "Zoë Ærøskøbing, José Muñoz"
 
@@ -226,19 +174,19 @@ SIZES = [(128, 64, "mono"), (212, 104, "tricolor"), (400, 300, "tricolor"), (128
 
 
 def _views():
-    s = demo_schedule()
+    s = golden_schedule()
     long_fest = {"name": "An Extraordinarily Long Festival Name That Never Ends", "utc_offset": 0}
-    long = FakeSchedule(long_fest, [FakeVenue("v%d" % i, "Venue With A Really Long Name %d" % i, i)
+    long = schedule(long_fest, [venue("v%d" % i, "Venue With A Really Long Name %d" % i, i)
                                     for i in range(12)],
-                        [FakeEvent("e", "v11", "W" * 200, DAY, DAY + 60, ["S" * 80] * 3),
-                         FakeEvent("f", "v11", "\u2603" * 90, DAY + 100, DAY + 200, ["\U0001f43c"])])
+                        [event("e", "v11", "W" * 200, DAY, DAY + 60, ["S" * 80] * 3),
+                         event("f", "v11", "\u2603" * 90, DAY + 100, DAY + 200, ["\U0001f43c"])])
     yield layout.build_view(s, 0, DAY + 25 * 60, "synced 14:20")
     yield layout.build_view(s, 2, DAY + 25 * 60, "a status line that is far too long to fit anywhere")
     yield layout.build_view(s, 0, DAY + 3600 + 60, "")
     yield layout.build_view(s, 0, DAY + 2 * 3600, "")
     yield layout.build_view(s, 0, DAY + 10 * 3600, "offline")
-    yield layout.build_view(FakeSchedule(), 0, DAY, "offline")
-    yield layout.build_view(FakeSchedule(), 0, DAY, "")
+    yield layout.build_view(schedule(), 0, DAY, "offline")
+    yield layout.build_view(schedule(), 0, DAY, "")
     yield layout.build_view(long, 11, DAY + 30, "x" * 300)
     yield layout.build_view(long, 11, DAY - 30, "")
 
@@ -256,7 +204,7 @@ def test_draw_stays_inside_and_uses_palette(width, height, palette):
 
 
 def test_tricolor_uses_accent_and_mono_does_not():
-    view = layout.build_view(demo_schedule(), 0, DAY + 25 * 60)
+    view = layout.build_view(golden_schedule(), 0, DAY + 25 * 60)
     c = StrictCanvas(212, 104, (0, 1, 2))
     layout.draw_view(c, 212, 104, view, "tricolor")
     assert 2 in c.px.values()
@@ -276,7 +224,7 @@ def _text_at(canvas, x, y, s, scale=1):
 
 
 def test_small_screen_layout_positions():
-    view = layout.build_view(demo_schedule(), 0, DAY + 25 * 60)
+    view = layout.build_view(golden_schedule(), 0, DAY + 25 * 60)
     c = VLSBCanvas(128, 64)
     layout.draw_view(c, 128, 64, view)
     assert c.get(0, 0) and c.get(127, 8) and not c.get(0, 9)    # 9-pixel header bar
@@ -287,7 +235,7 @@ def test_small_screen_layout_positions():
 
 
 def test_draw_is_deterministic():
-    view = layout.build_view(demo_schedule(), 2, DAY + 25 * 60, "ok")
+    view = layout.build_view(golden_schedule(), 2, DAY + 25 * 60, "ok")
     a = VLSBCanvas(128, 64)
     b = VLSBCanvas(128, 64)
     layout.draw_view(a, 128, 64, view)
@@ -303,12 +251,12 @@ MP_CASES = [(0, 25 * 60, "synced 14:20"), (2, 25 * 60, ""), (0, 3600 + 60, "offl
 MP_SCRIPT = """
 import framebuf
 from pandascreen.core import layout
-from fakesched import changed_schedule, demo_schedule, FakeSchedule, DAY
+from pandascreen.testing.festival import GOLDEN_DAY as DAY, golden_schedule, schedule
 import ubinascii
-s = demo_schedule()
+s = golden_schedule()
 cases = %r
-frames = [(s, vi, DAY + dt, st) for vi, dt, st in cases] + [(FakeSchedule(), 0, DAY, "offline")]
-frames += [(changed_schedule(), 0, DAY + 600, ""), (changed_schedule(), 0, DAY + 3000, "")]
+frames = [(s, vi, DAY + dt, st) for vi, dt, st in cases] + [(schedule(), 0, DAY, "offline")]
+frames += [(golden_schedule(changed=True), 0, DAY + 600, ""), (golden_schedule(changed=True), 0, DAY + 3000, "")]
 for sch, vi, now, st in frames:
     buf = bytearray(128 * 8)
     fb = framebuf.FrameBuffer(buf, 128, 64, framebuf.MONO_VLSB)
@@ -317,16 +265,12 @@ for sch, vi, now, st in frames:
 """
 
 
-@pytest.mark.skipif(not harness_ready(), reason="MicroPython harness missing (npm ci --prefix tests/mp)")
-def test_micropython_framebuf_matches_cpython(tmp_path):
-    lib = tmp_path / "lib"
-    lib.mkdir()
-    shutil.copy(os.path.join(HERE, "fakesched.py"), str(lib / "fakesched.py"))
-    out = run_micropython(MP_SCRIPT % (MP_CASES,), libs=[FIRMWARE, str(lib)])
+def test_micropython_framebuf_matches_cpython():
+    out = run_micropython(MP_SCRIPT % (MP_CASES,))
     got = [bytes.fromhex(line.split()[1]) for line in out.splitlines() if line.startswith("frame ")]
-    s = demo_schedule()
-    frames = [(s, vi, DAY + dt, st) for vi, dt, st in MP_CASES] + [(FakeSchedule(), 0, DAY, "offline")]
-    frames += [(changed_schedule(), 0, DAY + 600, ""), (changed_schedule(), 0, DAY + 3000, "")]  # cancelled, moved
+    s = golden_schedule()
+    frames = [(s, vi, DAY + dt, st) for vi, dt, st in MP_CASES] + [(schedule(), 0, DAY, "offline")]
+    frames += [(golden_schedule(changed=True), 0, DAY + 600, ""), (golden_schedule(changed=True), 0, DAY + 3000, "")]  # cancelled, moved
     assert len(got) == len(frames)
     for (sch, vi, now, st), mp_buf in zip(frames, got):
         c = VLSBCanvas(128, 64)
@@ -353,13 +297,13 @@ def test_core_modules_compile_with_mpy_cross(tmp_path):
 
 def test_one_time_left_format():
     assert [layout.span(m) for m in (1, 59, 60, 105, 125)] == ["1m", "59m", "1h", "1h 45m", "2h 5m"]
-    v = layout.build_view(demo_schedule(), 0, DAY + 25 * 60)
+    v = layout.build_view(golden_schedule(), 0, DAY + 25 * 60)
     assert v["now"]["left"] == "35m left" and v["next"]["in"] == "in 50m"
 
 
 def test_bottom_status_keeps_its_descenders():
     """"synced" lost the tail of its y on the 128x64 OLED (read as "sunced")."""
-    view = layout.build_view(demo_schedule(), 0, DAY + 10 * 3600, "synced 14:20")
+    view = layout.build_view(golden_schedule(), 0, DAY + 10 * 3600, "synced 14:20")
     c = StrictCanvas(128, 64, (0, 1))
     layout.draw_view(c, 128, 64, view)
     probe = StrictCanvas(128, 64, (0, 1))
@@ -370,8 +314,8 @@ def test_bottom_status_keeps_its_descenders():
 
 
 def test_long_venue_name_fits_the_inky_header():
-    s = FakeSchedule({"name": "Pandafest Marseille", "utc_offset": 0}, [FakeVenue("a", "Accueil Bambouseraie", 0)],
-                     [FakeEvent("e", "a", "Accueil des pandas", DAY, DAY + 3600)])
+    s = schedule({"name": "Pandafest Marseille", "utc_offset": 0}, [venue("a", "Accueil Bambouseraie", 0)],
+                     [event("e", "a", "Accueil des pandas", DAY, DAY + 3600)])
     view = layout.build_view(s, 0, DAY + 60)
     c = StrictCanvas(212, 104, (0, 1, 2))
     layout.draw_view(c, 212, 104, view, "tricolor")
@@ -380,29 +324,29 @@ def test_long_venue_name_fits_the_inky_header():
     font.draw_text(probe, m.pad, (m.header_h - font.CELL_H) // 2, "Accueil Bambouseraie", 1, 1)
     assert all(c.px.get(p) == 0 for p in probe.px)      # whole, light on the dark header
     # two lines when one is not enough, and a word-boundary ellipsis only past two
-    many = FakeSchedule({"name": "F"}, [FakeVenue("a", "Clairière des Affiches et Stands du Bois des Pandas", 0)], [])
+    many = schedule({"name": "F"}, [venue("a", "Clairière des Affiches et Stands du Bois des Pandas", 0)], [])
     c = StrictCanvas(212, 104, (0, 1, 2))
     layout.draw_view(c, 212, 104, layout.build_view(many, 0, DAY), "tricolor")
 
 
 def _boards():
-    s = demo_schedule()
+    s = golden_schedule()
     yield overview.build_overview(s, DAY + 25 * 60, "synced 14:20")
     yield overview.build_overview(s, DAY + 10 * 3600, "")
-    yield overview.build_overview(FakeSchedule(), DAY, "offline")
-    many = FakeSchedule({"name": "An Extraordinarily Long Festival Name That Never Ends"},
-                        [FakeVenue("v%d" % i, "Venue With A Really Long Name %d" % i, i) for i in range(40)],
-                        [FakeEvent("e%d" % i, "v%d" % i, "W" * 90, DAY, DAY + 60, ["S"]) for i in range(40)])
+    yield overview.build_overview(schedule(), DAY, "offline")
+    many = schedule({"name": "An Extraordinarily Long Festival Name That Never Ends"},
+                        [venue("v%d" % i, "Venue With A Really Long Name %d" % i, i) for i in range(40)],
+                        [event("e%d" % i, "v%d" % i, "W" * 90, DAY, DAY + 60, ["S"]) for i in range(40)])
     for page in (0, 1, 7):
         yield overview.build_overview(many, DAY + 30, "x" * 300, page)
 
 
 def test_build_overview_is_build_view_per_venue():
-    s = demo_schedule()
+    s = golden_schedule()
     b = overview.build_overview(s, DAY + 25 * 60, "ok", 3)
     assert (b["festival"], b["clock"], b["status"], b["page"], b["message"]) == ("Pandafest 2026", "14:25", "ok", 3, "")
     assert b["venues"] == [layout.build_view(s, i, DAY + 25 * 60, "ok") for i in range(3)]
-    assert overview.build_overview(FakeSchedule(), DAY)["message"] == layout.NO_SCHEDULE
+    assert overview.build_overview(schedule(), DAY)["message"] == layout.NO_SCHEDULE
 
 
 @pytest.mark.parametrize("width,height,palette", SIZES)
@@ -416,7 +360,7 @@ def test_draw_overview_stays_inside_and_uses_palette(width, height, palette):
 
 
 def test_overview_shows_every_venue_at_a_glance_when_it_can():
-    board = overview.build_overview(demo_schedule(), DAY + 25 * 60)
+    board = overview.build_overview(golden_schedule(), DAY + 25 * 60)
     c = VLSBCanvas(400, 300)
     overview.draw_overview(c, 400, 300, board, "mono")
     m = frame_parts.Metrics(400, 300)

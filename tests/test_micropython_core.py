@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from mpy import FIRMWARE, HERE, PICO_W_LIVE_BUDGET, run_micropython, run_scenario
+from pandascreen.testing.micropython import FIRMWARE, TESTS as HERE, PICO_W_LIVE_BUDGET, run_micropython, run_scenario
 
 
 @pytest.fixture(scope="module")

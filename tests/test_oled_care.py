@@ -208,18 +208,23 @@ def test_an_emulated_oled_shows_black_while_closed(tmp_path):
 
 
 def test_opening_spans_follow_schedule_changes():
-    from fakesched import FakeEvent
+    """The spans are cached per schedule ``version``: a stand-in holds the version still while its
+    events change (a real ``Schedule`` bumps it with every change, so it cannot show the cache)."""
+    from pandascreen.testing.festival import event, schedule, venue
+
+    a, b = schedule(None, [venue("v", "V")], [event("a", "v", "A", D, D + H),
+                                              event("b", "v", "B", D + 10 * H, D + 11 * H)]).all_events()
 
     class Sched:
         version = 0
-        events = [FakeEvent("a", "v", "A", D, D + H)]
+        events = [a]
 
         def all_events(self):
             return list(self.events)
 
     care, s = oled_care.Care(), Sched()
     assert care.spans(s) == [(D - oled_care.OPEN_BEFORE, D + H + oled_care.OPEN_AFTER)]
-    s.events = s.events + [FakeEvent("b", "v", "B", D + 10 * H, D + 11 * H)]
+    s.events = s.events + [b]
     assert len(care.spans(s)) == 1  # same version: the cached spans
     s.version = 1
     assert len(care.spans(s)) == 2

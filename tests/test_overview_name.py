@@ -3,7 +3,7 @@
 
 import pytest
 
-from pandascreen import demofest
+from pandascreen.testing import festival as demofest
 from pandascreen.core import config, operation
 from pandascreen.core.controller import Controller
 from pandascreen.core.errors import ConfigError

@@ -1,28 +1,26 @@
 """Where phones find the program page: the QR code beside a large screen's layout
 (node/page_qr.py through node/display.render), and the config keys that place the page."""
-import os
 
 import pytest
-from PIL import Image
 
-from fakesched import DAY, demo_schedule
+import goldens
+from pandascreen.testing.festival import GOLDEN_DAY as DAY, golden_schedule
 from pandascreen.core import config as configmod
 from pandascreen.core import layout, overview
 from pandascreen.core.errors import ConfigError
 from pandascreen.node import display, page_qr, program_page
+from pandascreen.testing.screen import RecordingScreen
 
 URL = "http://pandascreen-4f2a.local:8027/"
 T = DAY + 25 * 60
-GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden")
-REGEN = os.environ.get("PANDASCREEN_REGEN_GOLDEN") == "1"
 
 
 def _board():
-    return overview.build_overview(demo_schedule(), T, "synced 14:20", 0, False)
+    return overview.build_overview(golden_schedule(), T, "synced 14:20", 0, False)
 
 
 def _view():
-    return layout.build_view(demo_schedule(), 0, T, "synced 14:20")
+    return layout.build_view(golden_schedule(), 0, T, "synced 14:20")
 
 
 @pytest.mark.parametrize("kind", ["hdmi", "inky_what_400x300", "inky_impression_800x480"])
@@ -63,15 +61,7 @@ def test_the_address_is_written_under_the_code_where_it_fits():
 @pytest.mark.parametrize("name,kind,data", [("hdmi_all_venues_page_qr", "hdmi", _board),
                                              ("inky_what_400x300_now_next_page_qr", "inky_what_400x300", _view)])
 def test_golden_images_with_the_page_code(name, kind, data):
-    img = display.render(data(), kind, page_url=URL)
-    path = os.path.join(GOLDEN, name + ".png")
-    if REGEN:
-        img.save(path)
-    assert os.path.exists(path), "missing golden %s: run with PANDASCREEN_REGEN_GOLDEN=1" % path
-    with Image.open(path) as ref:
-        ref.load()
-        assert ref.mode == img.mode and ref.size == img.size and ref.tobytes() == img.tobytes(), \
-            "%s differs from the golden image; if intended, regenerate and look at it" % name
+    goldens.check(display.render(data(), kind, page_url=URL), name)
 
 
 def _cfg(**extra):
@@ -98,21 +88,13 @@ def test_a_screen_serves_its_page_from_its_own_schedule_and_shows_the_code():
     import socket
     import urllib.request
     from test_app import SEED, organiser
-    from pandascreen import demofest
+    from pandascreen.testing import festival as demofest
     from pandascreen.core.crypto import public_key
     from pandascreen.node import app
     store, _log = organiser()
     cfg = configmod.validate({"festival_id": demofest.FESTIVAL_ID, "display": "hdmi",
                               "organisers": [public_key(SEED).hex()]})
-    shots = []
-
-    class Screen:
-        kind = "hdmi"
-
-        def show(self, img):
-            shots.append(img.copy())
-
-    dev = app.Device(cfg, store, Screen(), clock=lambda: demofest.DAY_START + 3600)
+    dev = app.Device(cfg, store, RecordingScreen("hdmi"), clock=lambda: demofest.DAY_START + 3600)
     plain = dev.render()
     assert program_page.start_for_screen(dict(cfg, program_page_port=0), dev, print) is None  # 0: off
     with socket.socket() as s:  # a free port (the screen binds every address, as on the Wi-Fi)

@@ -10,7 +10,7 @@ import time
 import pytest
 
 import vectors
-from pandascreen import demofest
+from pandascreen.testing import festival as demofest
 from pandascreen.core import auth, cbor, operation, schema
 from pandascreen.core.crypto import blake3, public_key
 from pandascreen.core.schedule import Schedule
@@ -33,8 +33,7 @@ LOAD = ("new Promise((ok, bad) => { if (window.pandascreenPublish) return ok(tru
 
 def _festival():
     store = MemoryStore()
-    for i, body in enumerate(demofest.bodies()):
-        store.publish(ORG, body, LOG, demofest.DAY_START * 1000000 + i)
+    demofest.publish(store, ORG, LOG)
     return store
 
 

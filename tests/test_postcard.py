@@ -177,7 +177,7 @@ def test_unframe_all():
 # ---------------------------------------------------------------- same bytes under MicroPython
 
 def test_postcard_under_micropython():
-    from mpy import run_micropython
+    from pandascreen.testing.micropython import run_micropython
 
     out = run_micropython("""
 import sys

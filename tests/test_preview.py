@@ -8,10 +8,9 @@ import pytest
 from PIL import Image, ImageChops
 
 import pandascreen_host
-from pandascreen import demofest
+from pandascreen.testing import festival as demofest
 from pandascreen.core import operation
 from pandascreen.node.display import render_schedule_image
-from pandascreen.core.schedule import Schedule
 from pandascreen.node.sqlite_store import SqliteStore
 from pandascreen_host import preview
 from pandascreen_host.cli import main
@@ -31,11 +30,7 @@ def store(tmp_path_factory):
 
 
 def reference(kind, venue, now):
-    s = Schedule()
-    for i, body in enumerate(demofest.bodies()):
-        from pandascreen.core import schema
-        s.apply(schema.parse_body(body), i, bytes([i]))
-    return render_schedule_image(s, venue, now, kind).convert("RGB")
+    return render_schedule_image(demofest.demo_schedule(), venue, now, kind).convert("RGB")
 
 
 def same(a, b):
@@ -92,11 +87,8 @@ def test_overview_layout(store, tmp_path, capsys, name):
     assert main(["preview", "--board", "pi-4-inky-phat", "--store", store, "--at", "2026-07-18T15:20+02:00",
                  "--layout", name, "--scale", "1", "-o", out]) == 0
     assert "the overview" in capsys.readouterr().out
-    s = Schedule()
-    from pandascreen.core import schema
-    for i, body in enumerate(demofest.bodies()):
-        s.apply(schema.parse_body(body), i, bytes([i]))
-    assert same(Image.open(out), render_schedule_image(s, 0, AT, "inky_phat_212x104", view="overview"))
+    assert same(Image.open(out), render_schedule_image(demofest.demo_schedule(), 0, AT, "inky_phat_212x104",
+                                                       view="overview"))
 
 
 def test_gif(store, tmp_path, capsys):

@@ -11,12 +11,13 @@ import urllib.request
 
 import pytest
 
-from pandascreen import demofest
+from pandascreen.testing import festival as demofest
 from pandascreen.core import operation, schema
 from pandascreen.core.errors import SyncError
 from pandascreen.core.store import MemoryStore
 from pandascreen.node import program_page
 from pandascreen.node.program_page import ProgramPage, ProgramSource, store_schedule
+from pandascreen.testing.clock import Clock
 
 ORG = bytes(range(100, 132))
 LOG = operation.log_id_for_festival(demofest.FESTIVAL_ID)
@@ -25,18 +26,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SHOTS = os.path.join(HERE, "..", "docs", "program")
 
 
-class Clock:
-    def __init__(self, t):
-        self.t = t
-
-    def __call__(self):
-        return self.t
-
-
 def festival(language=None):
     store = MemoryStore()
-    for i, body in enumerate(demofest.bodies()):
-        store.publish(ORG, body, LOG, demofest.DAY_START * 1000000 + i)
+    demofest.publish(store, ORG, LOG)
     if language:
         store.publish(ORG, schema.make_body("festival", "update", demofest.FESTIVAL_ID, {"language": language}),
                       LOG, demofest.DAY_START * 1000000 + 999)

@@ -7,7 +7,7 @@ import blake3 as blake3_native
 import pytest
 from nacl.signing import SigningKey
 
-from mpy import run_micropython
+from pandascreen.testing.micropython import run_micropython
 from pandascreen.core import _ed25519_py as ed
 from pandascreen.core._blake3_py import blake3
 

@@ -10,7 +10,7 @@ from pandascreen.core.schedule import Schedule
 from pandascreen.core.store import MemoryStore
 from pandascreen.core.util import hexlify
 
-from mpy import run_micropython
+from pandascreen.testing.micropython import run_micropython
 
 cbor2 = pytest.importorskip("cbor2")
 

@@ -1,6 +1,6 @@
 """The refresh policy per panel kind (core/refresh.py) and its place in the controller."""
 
-from fakesched import DAY, demo_schedule
+from pandascreen.testing.festival import GOLDEN_DAY as DAY, golden_schedule
 from pandascreen.core import layout, refresh, screens
 from pandascreen.core.controller import Controller
 from pandascreen.core.refresh import FULL, FULL_ONLY, LIVE, PARTIAL, PARTIAL_REFRESH, RefreshPolicy
@@ -54,7 +54,7 @@ def test_live_panel_redraws_on_every_key_change():
 
 
 def test_absolute_view_has_no_clock_or_countdown_and_keeps_its_key_between_boundaries():
-    sched = demo_schedule()
+    sched = golden_schedule()
     a = layout.build_view(sched, 0, DAY + 600, "synced", absolute=True)
     b = layout.build_view(sched, 0, DAY + 1800, "synced", absolute=True)
     assert a["clock"] == "" and a["now"]["left"] == "until 15:00"
@@ -69,9 +69,7 @@ def test_absolute_view_has_no_clock_or_countdown_and_keeps_its_key_between_bound
 def _controller(display):
     drawn = []
     ctl = Controller({"festival_id": "f", "display": display}, MemoryStore(), render=drawn.append)
-    ctl.schedule = demo_schedule()
-    ctl.schedule.version = 0
-    ctl.schedule.utc_offset = lambda: 120
+    ctl.schedule = golden_schedule()
     return ctl, drawn
 
 
@@ -94,8 +92,7 @@ def test_an_inky_overview_refreshes_when_any_venue_changes_and_never_counts_down
     a finished talk elsewhere, with a stale countdown)."""
     ctl, drawn = _controller("inky_what_400x300")
     ctl.cfg["layout"] = "overview"
-    boundaries = sorted(set(t for v in ctl.schedule.venues() for e in ctl.schedule._events if e.venue == v.id
-                      for t in (e.start, e.end)))
+    boundaries = sorted(set(t for e in ctl.schedule.all_events() for t in (e.start, e.end)))
     for t in range(DAY, DAY + 3 * 3600, 30):
         ctl.redraw(t, catch_up=False)
     assert all("venues" in v and v["absolute"] and v["clock"] == "" for v in drawn)
@@ -120,9 +117,7 @@ def test_field_bench_runs_and_inky_stays_near_the_floor():
 def test_screen_returns_to_its_home_venue_after_a_visitor_flips_away():
     t = [DAY]
     ctl = Controller({"festival_id": "f", "home_venue": "lab", "home_after": 30}, MemoryStore(), clock=lambda: t[0])
-    ctl.schedule = demo_schedule()
-    ctl.schedule.version = 0
-    ctl.schedule.utc_offset = lambda: 120
+    ctl.schedule = golden_schedule()
     ctl.redraw(t[0], catch_up=False)
     assert ctl.venue_index == 1  # starts at home
     ctl.flip(1)
@@ -135,7 +130,7 @@ def test_screen_returns_to_its_home_venue_after_a_visitor_flips_away():
 
 
 def test_oled_care_shift_contrast_and_opening_hours():
-    from fakesched import FakeEvent
+    from pandascreen.testing.festival import event, schedule, venue
     from pandascreen.node import oled_care as refresh
     shifts = set(refresh.pixel_shift(t) for t in range(0, 9 * refresh.SHIFT_EVERY, refresh.SHIFT_EVERY))
     assert len(shifts) == 9 and all(abs(dx) <= 1 and abs(dy) <= 1 for dx, dy in shifts)
@@ -144,8 +139,8 @@ def test_oled_care_shift_contrast_and_opening_hours():
     assert refresh.contrast(noon_utc, 120) == 255
     assert refresh.contrast(noon_utc + 9 * 3600, 120) == 128  # 23:00
     assert refresh.contrast(noon_utc + 13 * 3600, 120) == 48  # 03:00
-    evs = [FakeEvent("a", "v", "A", DAY, DAY + 3600), FakeEvent("b", "v", "B", DAY + 4000, DAY + 7200),
-           FakeEvent("c", "v", "C", DAY + 86400, DAY + 90000)]
+    evs = schedule(None, [venue("v", "V")], [event("a", "v", "A", DAY, DAY + 3600), event("b", "v", "B", DAY + 4000, DAY + 7200),
+                                             event("c", "v", "C", DAY + 86400, DAY + 90000)]).all_events()
     spans = refresh.opening_spans(evs)
     assert spans == [(DAY - 1800, DAY + 7200 + 900), (DAY + 86400 - 1800, DAY + 90000 + 900)]
     assert refresh.is_open(DAY + 3800, spans) and not refresh.is_open(DAY + 12 * 3600, spans)
@@ -171,7 +166,7 @@ def test_an_overview_screen_reports_that_it_shows_every_venue():
 def test_the_first_frame_with_the_program_is_not_held_back_on_any_panel(monkeypatch):
     """A screen boots with an empty store ("No schedule yet"), the program arrives 3 s later: it is
     drawn at once; the refresh policy limits only the refreshes after it."""
-    from pandascreen import demofest
+    from pandascreen.testing import festival as demofest
     from pandascreen.core import operation
     from pandascreen.core.crypto import public_key
     seed = bytes(range(100, 132))
@@ -186,8 +181,7 @@ def test_the_first_frame_with_the_program_is_not_held_back_on_any_panel(monkeypa
                         "display": display}, **extra)
             ctl = Controller(cfg, store, render=drawn.append)
             assert ctl.redraw(now) and drawn[-1]["message"] == layout.NO_SCHEDULE
-            for i, body in enumerate(demofest.bodies()):
-                store.publish(seed, body, log, demofest.DAY_START * 1000000 + i)
+            demofest.publish(store, seed, log)
             assert ctl.redraw(now + 3), (display, extra)  # not 180 s later
             assert drawn[-1].get("venues") or drawn[-1]["now"]["title"] == "Opening: Why pandas sync offline"
             if display.startswith("inky_what"):
@@ -197,6 +191,6 @@ def test_the_first_frame_with_the_program_is_not_held_back_on_any_panel(monkeypa
 
 
 def schema_retitle():
-    from pandascreen import demofest
+    from pandascreen.testing import festival as demofest
     from pandascreen.core import schema
     return schema.make_body("event", "update", demofest.event_id(0), {"title": "Opening, retitled"})

@@ -294,9 +294,9 @@ def test_signed_operations_fed_incrementally_equal_a_rebuild_from_the_store():
 
 def test_schedule_under_micropython_matches_cpython():
     """The incremental schedule (own binary search, slots ignored, tuple stamps) on real
-    MicroPython in a Pico W's heap (tests/mpy.py run_scenario: the live-heap budget on the
+    MicroPython in a Pico W's heap (testing/micropython.py run_scenario: the live-heap budget on the
     WebAssembly port, a hard 180 KB heap where a 32-bit unix build is named)."""
-    from tests import mpy
+    from pandascreen.testing import micropython as mpy
     code = """
 # live: start
 import gc

@@ -17,9 +17,9 @@ import types
 
 import pytest
 
-from fakesched import DAY, FakeSchedule, demo_schedule
-from mpy import HERE, run_micropython
-from test_layout import VLSBCanvas
+from pandascreen.testing.festival import GOLDEN_DAY as DAY, golden_schedule, schedule
+from pandascreen.testing.micropython import FIRMWARE, add_fakes, run_micropython
+from pandascreen.testing.canvas import VLSBCanvas
 from pandascreen.core import layout
 from pandascreen_host import flash
 
@@ -207,12 +207,15 @@ class FakeI2C:
 
 @pytest.fixture(scope="module")
 def board_lib(tmp_path_factory):
-    """/lib as flashed (the compiled tree) plus the test's fake schedule."""
+    """/lib as flashed (the compiled tree) plus, as source, the real schedule and the golden festival
+    (a board does not load them, so they are not flashed; one package folder must hold them all)."""
     build = str(tmp_path_factory.mktemp("build"))
     flash.compile_board(build, stream=io.StringIO())
-    extra = tmp_path_factory.mktemp("extra")
-    shutil.copy(os.path.join(HERE, "fakesched.py"), str(extra / "fakesched.py"))
-    return [os.path.join(build, "lib"), str(extra)]
+    lib = add_fakes(os.path.join(build, "lib"), ("__init__.py", "festival.py"))
+    for name in ("schedule.py", "schema.py"):
+        assert not os.path.exists(os.path.join(lib, "pandascreen", "core", name[:-3] + ".mpy"))
+        shutil.copy(os.path.join(FIRMWARE, "pandascreen", "core", name), os.path.join(lib, "pandascreen", "core", name))
+    return [lib]
 
 
 def transfers(out, tag):
@@ -267,9 +270,9 @@ def luma_frame(view):
 def test_frames_match_cpython_and_luma_pixel_for_pixel(board_lib):
     out = run_micropython(FAKE_I2C + """
 from pandascreen.core import layout
-from fakesched import demo_schedule, FakeSchedule, DAY
-s = demo_schedule()
-frames = [(s, vi, DAY + dt, st) for vi, dt, st in %r] + [(FakeSchedule(), 0, DAY, "offline")]
+from pandascreen.testing.festival import golden_schedule, schedule, GOLDEN_DAY as DAY
+s = golden_schedule()
+frames = [(s, vi, DAY + dt, st) for vi, dt, st in %r] + [(schedule(), 0, DAY, "offline")]
 i2c = FakeI2C()
 oled = SSD1306(128, 64, i2c)
 for sch, vi, now, st in frames:
@@ -280,8 +283,8 @@ for sch, vi, now, st in frames:
     i2c.dump("frame")
 """ % (CASES,), libs=board_lib)
     got = [data for addr, data in transfers(out, "frame") if data[0] == CONTROL_DATA]
-    s = demo_schedule()
-    frames = [(s, vi, DAY + dt, st) for vi, dt, st in CASES] + [(FakeSchedule(), 0, DAY, "offline")]
+    s = golden_schedule()
+    frames = [(s, vi, DAY + dt, st) for vi, dt, st in CASES] + [(schedule(), 0, DAY, "offline")]
     assert len(got) == len(frames)
     for (sch, vi, now, st), wire in zip(frames, got):
         view = layout.build_view(sch, vi, now, st)

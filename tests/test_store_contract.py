@@ -362,7 +362,7 @@ if pytest is not None:
         return str(lib)
 
     def test_contract_under_micropython(tmp_path):
-        from mpy import FIRMWARE, run_micropython
+        from pandascreen.testing.micropython import FIRMWARE, run_micropython
         out = run_micropython(CONTRACT_SCRIPT, libs=[FIRMWARE, _contract_lib(tmp_path)])
         assert "micropython" in out
         assert "checks %d failures 0" % len(CONTRACT) in out, out
@@ -370,7 +370,7 @@ if pytest is not None:
     def test_contract_under_micropython_in_a_pico_heap(tmp_path):
         """The contract within the Pico W's live-heap budget (a hard 180 KB heap where a 32-bit unix
         build is named)."""
-        from mpy import FIRMWARE, run_scenario
+        from pandascreen.testing.micropython import FIRMWARE, run_scenario
         code = "# live: start\n" + CONTRACT_SCRIPT + "# live: end\n"
         for _runtime, out in run_scenario("store contract", code, libs=[FIRMWARE, _contract_lib(tmp_path)]):
             assert "micropython" in out

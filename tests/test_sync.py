@@ -445,7 +445,7 @@ def test_tiny_max_frame_rejects_big_operations(servers):
 # ------------------------------------------------------------------------------ MicroPython
 
 def test_compare_and_session_under_micropython():
-    from mpy import run_micropython
+    from pandascreen.testing.micropython import run_micropython
 
     # Pure-Python Ed25519 is slow under MicroPython: keep it to 3 operations.
     out = run_micropython("""
@@ -627,7 +627,7 @@ def test_tcp_client_against_http_server_says_so():
 
 
 def test_handshake_live_and_foreign_peers_under_micropython():
-    from mpy import run_micropython
+    from pandascreen.testing.micropython import run_micropython
     out = run_micropython("""
 from pandascreen.core import postcard, live, operation
 from pandascreen.core.topic_handshake import TopicHandshake
@@ -689,7 +689,7 @@ except Exception as e:
 def test_a_refused_operation_never_escapes_the_session(runtime):
     """The session catches the store's IngestError by name: on MicroPython it is no ValueError."""
     if runtime == "micropython":
-        from mpy import run_micropython
+        from pandascreen.testing.micropython import run_micropython
         out = run_micropython(REFUSING_STORE_SCRIPT)
     else:
         import contextlib

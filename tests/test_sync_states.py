@@ -122,7 +122,7 @@ except Exception as e:
 @pytest.mark.parametrize("runtime", ["cpython", "micropython"])
 def test_a_live_operation_the_store_refuses_ends_the_session_with_a_sync_error(runtime):
     if runtime == "micropython":
-        from mpy import run_micropython
+        from pandascreen.testing.micropython import run_micropython
         out = run_micropython(REFUSED_LIVE_SCRIPT)
     else:
         buf = io.StringIO()

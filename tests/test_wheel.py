@@ -205,14 +205,13 @@ def test_boards_lists_the_bundled_board_files(venv, outside):
 
 MAKE_DEMO_STORE = """
 import sys
-from pandascreen import demofest
+from pandascreen.testing import festival as demofest
 from pandascreen.core import operation
 from pandascreen.node.sqlite_store import SqliteStore
 
 store = SqliteStore(sys.argv[1])
 log = operation.log_id_for_festival(demofest.FESTIVAL_ID)
-for i, body in enumerate(demofest.bodies()):
-    store.publish(bytes(range(32)), body, log, demofest.DAY_START * 1000000 + i)
+demofest.publish(store, bytes(range(32)), log)
 store.close()
 """
 

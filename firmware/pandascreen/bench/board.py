@@ -1,7 +1,7 @@
 """Benchmark section: what a Pico W pays to check signed data, measured on MicroPython 1.27.
 
 The board has no PyNaCl or blake3 wheel, so it runs the pure-Python Ed25519/BLAKE3 of
-``pandascreen.core``.  This section runs them on MicroPython (bench/micropython.py: a 32-bit unix
+``pandascreen.core``.  This section runs them on MicroPython (testing/micropython.py: a 32-bit unix
 build with the Pico W's heap as a hard cap, ``-X heapsize=180K``, where
 $PANDASCREEN_MICROPYTHON_UNIX32 names one; else the npm WebAssembly port, also 32-bit) and
 prints, beside each figure, its floor measured in the same run: the same work on CPython with
@@ -32,7 +32,7 @@ the PyNaCl/blake3 wheels (CPU time, median of batches).
 import resource
 import time
 
-from pandascreen.bench import micropython as ports
+from pandascreen.testing import micropython as ports
 from pandascreen.bench import timed
 
 PICO_W_HEAP_KB = 180
@@ -62,7 +62,7 @@ def factors_line(port):
 
 
 def run_port(code, heapsize="%dK" % PICO_W_HEAP_KB, libs=None, dirs=(), timeout=600):
-    """``code`` on the bench's port (bench/micropython.py ``run``); the CompletedProcess."""
+    """``code`` on the bench's port (testing/micropython.py ``run``); the CompletedProcess."""
     return ports.run(code, libs=libs, dirs=dirs, heapsize=heapsize, timeout=timeout)
 
 
@@ -148,7 +148,7 @@ def _child_cpu_seconds(code, dirs=()):
 
 def cpu_us_per_call(setup, work, n, tries=3, dirs=()):
     """CPU microseconds per ``work`` under MicroPython: (batch of n - setup alone) / n, min of tries.
-    ``dirs``: folders of files the script reads (bench/micropython.py ``run_wasm``)."""
+    ``dirs``: folders of files the script reads (testing/micropython.py ``run_wasm``)."""
     batch = min(_child_cpu_seconds(setup + _BATCH % {"n": n, "work": work}, dirs) for _ in range(tries))
     alone = min(_child_cpu_seconds(setup, dirs) for _ in range(tries))
     return max(batch - alone, 0.0) / n * 1e6

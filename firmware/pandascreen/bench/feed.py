@@ -1,7 +1,7 @@
 """Benchmark section: what a satellite board pays per feed update (core/feed.py), 38c3-sized.
 
 A full peer derives the signed feed of a 72-venue, ~1000-event festival (38c3's Fahrplan
-through the frab importer); MicroPython (bench/micropython.py: a named 32-bit unix build with
+through the frab importer); MicroPython (testing/micropython.py: a named 32-bit unix build with
 the Pico W's heap as a hard cap, else the WebAssembly port) then runs the board's check of it
 (``feed.Checker.check``: structure, SHA-256, ONE Ed25519 verify; the grant already trusted, as on
 every update after the first) and the first one (grant included: a second verify plus the
@@ -12,7 +12,7 @@ PyNaCl wheel.
 - time: wall time inside MicroPython (median, min..max over repeats after warm-up) and CPU
   time per call from the child's rusage (``board.cpu_us_per_call``);
 - heap: the live heap at each step of the satellite loop (imports, first feed, update, frames;
-  gc.collect(); gc.mem_alloc()) against the budget tests/mpy.py explains; with a 32-bit unix
+  gc.collect(); gc.mem_alloc()) against the budget testing/micropython.py explains; with a 32-bit unix
   build also the peak, as the smallest ``-X heapsize`` (bisected) under which the loop still runs;
 - RP2040, an estimate: CPU time here x ``board.RP2040_FACTORS`` (an emulated RP2040 over this
   host, per port and kind of work), printed beside what the emulated RP2040 took (update check
@@ -26,7 +26,7 @@ import tempfile
 import time
 
 from pandascreen.bench import board as board_bench
-from pandascreen.bench import micropython as ports
+from pandascreen.testing import micropython as ports
 from pandascreen.bench import timed
 
 # the whole 38c3 Fahrplan, read from ../shared (test fixtures are made up and small)
@@ -36,7 +36,7 @@ SERVE = bytes(range(40, 72))
 WIFI_BYTES_PER_S = 100 * 1024  # assumed, for the first-screen estimate
 GOAL_FIRST_SCREEN_S = 10
 GOAL_PEAK_KB = 120
-LIVE_BUDGET_KB = 119  # tests/mpy.py PICO_W_LIVE_BUDGET: 180 KB of heap / 1.51 for fragmentation
+LIVE_BUDGET_KB = ports.PICO_W_LIVE_BUDGET / 1024.0  # why this budget: testing/micropython.py
 
 
 def festival(path=FIXTURE, seed=ORGANISER, feed_seed=SERVE):
@@ -100,7 +100,7 @@ def flashed(folder):
     import io
     from pandascreen_host.flash import compile_board
     compile_board(folder, stream=io.StringIO())
-    return os.path.join(folder, "lib")
+    return ports.add_fakes(os.path.join(folder, "lib"))
 
 
 def write_feed(folder, data, name="feed.cbor"):
@@ -143,23 +143,14 @@ def raw():
 _WORK = {"update_us": "update()", "first_us": "first()", "frame_us": "frame()", "verify_us": "raw()"}
 
 # Runs under MicroPython: the satellite loop (imports, first feed, update, frames), one "# live:"
-# line per step (the live heap there, bench/micropython.py); prints "ok" at the end.
+# line per step (the live heap there, testing/micropython.py); prints "ok" at the end.
 _FITS = """
 # live: start
 from pandascreen.board.board import Satellite
 from pandascreen.core.util import unhexlify
 import framebuf
+from pandascreen.testing.sockets import FileConn as Conn
 # live: imports
-class Conn:
-    # a socket whose peer sends the HTTP response in %(path)r (headers included)
-    def __init__(self, path):
-        self.f = open(path + ".http", "rb")
-    def send(self, b):
-        pass
-    def readinto(self, mv):
-        return self.f.readinto(mv)
-    def close(self):
-        self.f.close()
 fb = framebuf.FrameBuffer(bytearray(1024), 128, 64, framebuf.MONO_VLSB)
 cfg = {"festival_id": %(fid)r, "organiser_keys": [unhexlify(%(org)r)], "peer_addrs": [("p", 80)],
        "sync_interval": 60}
@@ -267,7 +258,7 @@ def report(r):
     lines.append(board_bench.factors_line(r["port"]))
     live = r["live_kb"]
     lines.append("live heap of the satellite loop (WebAssembly port, gc.collect(); gc.mem_alloc()): %s; "
-                 "largest %.1f KB against the budget of %.0f KB (tests/mpy.py)" % (
+                 "largest %.1f KB against the budget of %.0f KB (testing/micropython.py)" % (
                      ", ".join("%s %.1f KB" % kv for kv in live.items()), max(live.values()), LIVE_BUDGET_KB))
     if r["peak_heap_kb"] is not None:
         lines.append("peak heap of the satellite loop (smallest -X heapsize): %s KB (to %d KB); goal <= %d KB"

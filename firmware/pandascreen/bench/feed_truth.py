@@ -10,7 +10,7 @@ import os
 from pandascreen.core import feed
 from pandascreen.core.crypto import SigningKey, public_key
 from pandascreen.node import feed_sign
-from pandascreen.bench import micropython as ports
+from pandascreen.testing import micropython as ports
 
 SEED = bytes(range(7, 39))
 SCHEDULES = sorted(glob.glob(os.path.join(os.path.dirname(ports.ROOT), "shared", "schedules", "*.*")))

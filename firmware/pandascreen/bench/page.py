@@ -48,7 +48,7 @@ class _FixedSource:
 def _serve(kind):
     """In the server process: serve ``kind`` ("page" or "floor") on a free port, print it, and
     serve until stdin closes; then print the peak resident memory in KiB."""
-    from pandascreen import demofest
+    from pandascreen.testing import festival as demofest
     from pandascreen.core import operation
     from pandascreen.core.store import MemoryStore
     from pandascreen.node import program_page
@@ -63,8 +63,7 @@ def _serve(kind):
     else:
         store = MemoryStore()
         log_id = operation.log_id_for_festival(demofest.FESTIVAL_ID)
-        for i, body in enumerate(demofest.bodies()):
-            store.publish(bytes(range(1, 33)), body, log_id, demofest.DAY_START * 1000000 + i)
+        demofest.publish(store, bytes(range(1, 33)), log_id)
         now = demofest.DAY_START + 3600
         source = program_page.ProgramSource(program_page.store_schedule(store, log_id), clock=lambda: now)
     page = program_page.ProgramPage(source, "127.0.0.1", 0).start()

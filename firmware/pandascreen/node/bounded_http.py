@@ -44,6 +44,15 @@ def response(status, body, ctype, extra=(), head=False, close=False):
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (b"" if head else body)
 
 
+def _parse_head(head):
+    """(request line parts, header names, {name: value}) of a request head, names and values lowercase."""
+    lines = head.decode("latin-1").split("\r\n")
+    names = [line.split(":", 1)[0].strip().lower() for line in lines[1:] if line]
+    values = dict((line.split(":", 1)[0].strip().lower(), line.split(":", 1)[-1].strip().lower())
+                  for line in lines[1:] if ":" in line)
+    return lines[0].split(" "), names, values
+
+
 class OffLoop:
     """A response that needs a lock or a store: ``fn(*args)`` returns its bytes, run on a
     worker thread so the one serving thread never waits for it."""
@@ -96,78 +105,82 @@ class BoundedHTTP:
         writer.write(data)
         await asyncio.wait_for(writer.drain(), self.timeout)
 
-    async def _client(self, reader, writer):
-        peer = writer.get_extra_info("peername") or ("?",)
-        address = peer[0]
-        if not self._admit(address):
-            try:
-                writer.write(BUSY)
-                await asyncio.wait_for(writer.drain(), 1)
-            except (OSError, asyncio.TimeoutError):
-                pass
-            writer.close()
-            return
-        stream = None
+    async def _refuse(self, writer):
+        """Over the budget: a short 503 at once, then the connection ends."""
         try:
-            while True:
-                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.timeout)
-                lines = head.decode("latin-1").split("\r\n")
-                parts = lines[0].split(" ")
-                names = [line.split(":", 1)[0].strip().lower() for line in lines[1:] if line]
-                values = dict((line.split(":", 1)[0].strip().lower(), line.split(":", 1)[-1].strip().lower())
-                              for line in lines[1:] if ":" in line)
-                if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-                    await self._send(writer, response(400, b"bad request\n", "text/plain", close=True))
-                    return
-                method, target, version = parts
-                if method == "POST" and self.post is not None:
-                    size = values.get("content-length", "")
-                    if "transfer-encoding" in names or not size.isdigit():
-                        await self._send(writer, response(400, b"a POST needs a Content-Length\n", "text/plain",
-                                                          close=True))
-                        return
-                    if int(size) > self.max_body:
-                        await self._send(writer, response(413, b"request body over %d bytes\n" % self.max_body,
-                                                          "text/plain", close=True))
-                        return
-                    data = await asyncio.wait_for(reader.readexactly(int(size)), self.timeout)
-                    loop = asyncio.get_running_loop()
-                    await self._send(writer, await loop.run_in_executor(None, self.post, target, values, data))
-                    return
-                if method not in ("GET", "HEAD") or "content-length" in names or "transfer-encoding" in names:
-                    await self._send(writer, response(405, b"only GET and HEAD\n", "text/plain",
-                                                      [("Allow", "GET, HEAD")], close=True))
-                    return
-                close = values.get("connection") == "close" or (version == "HTTP/1.0"
-                                                               and values.get("connection") != "keep-alive")
-                reply = self.route(method, target, values)
-                if isinstance(reply, OffLoop):
-                    reply = await asyncio.get_running_loop().run_in_executor(None, reply.fn, *reply.args)
-                if isinstance(reply, bytes):
-                    await self._send(writer, reply)
-                    if close:
-                        return
-                    continue
-                stream = reply
-                await self._send(writer, STREAM_HEAD)
-                if method == "HEAD":
-                    return
-                async for chunk in reply:
-                    await self._send(writer, chunk)
-                return
+            writer.write(BUSY)
+            await asyncio.wait_for(writer.drain(), 1)
+        except (OSError, asyncio.TimeoutError):
+            pass
+        writer.close()
+
+    async def _client(self, reader, writer):
+        address = (writer.get_extra_info("peername") or ("?",))[0]
+        if not self._admit(address):
+            await self._refuse(writer)
+            return
+        held = []  # the stream being sent: closed however the connection ends
+        try:
+            while await self._request(reader, writer, held):
+                pass  # each request waits at most ``timeout`` for its head
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError, ConnectionError,
                 OSError, ValueError):
             pass  # a phone gone, silent or talking nonsense: its connection ends, nothing else
         except asyncio.CancelledError:
             pass  # the server stops: the connection ends like any other (asyncio would log a cancelled one)
         finally:
-            if stream is not None and hasattr(stream, "aclose"):
-                try:
-                    await stream.aclose()
-                except Exception:
-                    pass
+            for stream in held:
+                if hasattr(stream, "aclose"):
+                    try:
+                        await stream.aclose()
+                    except Exception:
+                        pass
             self._release(address)
             writer.close()
+
+    async def _request(self, reader, writer, held):
+        """Read and answer one request; True when the connection stays open for the next one."""
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.timeout)
+        parts, names, values = _parse_head(head)
+        if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+            await self._send(writer, response(400, b"bad request\n", "text/plain", close=True))
+            return False
+        method, target, version = parts
+        if method == "POST" and self.post is not None:
+            await self._post(reader, writer, target, names, values)
+            return False
+        if method not in ("GET", "HEAD") or "content-length" in names or "transfer-encoding" in names:
+            await self._send(writer, response(405, b"only GET and HEAD\n", "text/plain",
+                                              [("Allow", "GET, HEAD")], close=True))
+            return False
+        close = values.get("connection") == "close" or (version == "HTTP/1.0"
+                                                       and values.get("connection") != "keep-alive")
+        reply = self.route(method, target, values)
+        if isinstance(reply, OffLoop):
+            reply = await asyncio.get_running_loop().run_in_executor(None, reply.fn, *reply.args)
+        if isinstance(reply, bytes):
+            await self._send(writer, reply)
+            return not close
+        held.append(reply)
+        await self._send(writer, STREAM_HEAD)
+        if method != "HEAD":
+            async for chunk in reply:
+                await self._send(writer, chunk)
+        return False
+
+    async def _post(self, reader, writer, target, names, values):
+        """A POST with a Content-Length within ``max_body``: read whole, answered by ``post`` off the loop."""
+        size = values.get("content-length", "")
+        if "transfer-encoding" in names or not size.isdigit():
+            await self._send(writer, response(400, b"a POST needs a Content-Length\n", "text/plain", close=True))
+            return
+        if int(size) > self.max_body:
+            await self._send(writer, response(413, b"request body over %d bytes\n" % self.max_body,
+                                              "text/plain", close=True))
+            return
+        data = await asyncio.wait_for(reader.readexactly(int(size)), self.timeout)
+        loop = asyncio.get_running_loop()
+        await self._send(writer, await loop.run_in_executor(None, self.post, target, values, data))
 
     # -- the loop ----------------------------------------------------------------------------
     def start(self):

@@ -27,6 +27,10 @@ log = logging.getLogger("pandascreen.node.tcp")
 CLOSE_WAIT = 2.0
 
 
+class _Finished(Exception):
+    """The exchange is over as far as this side needs: ``pump`` ends without an error."""
+
+
 def pump(sock, session, timeout=10.0, peer="peer", deadline=None):
     """Drive ``session`` over the connected socket ``sock`` until it finishes.
 
@@ -40,69 +44,86 @@ def pump(sock, session, timeout=10.0, peer="peer", deadline=None):
     pending = b""
     last_activity = time.monotonic()
     end = None if deadline is None else last_activity + deadline
-    while True:
-        if not pending:
-            pending = memoryview(session.outgoing())
-        if session.finished and not pending:
-            break
-        if session.complete and not pending:
-            # Everything is exchanged and our Close is out; the peer's Close is a courtesy.
-            limit = min(timeout, CLOSE_WAIT)
-        else:
-            limit = timeout
-        now = time.monotonic()
-        wait = limit - (now - last_activity)
-        if end is not None and now >= end:
-            if session.complete and not pending:
+    try:
+        while True:
+            if not pending:
+                pending = memoryview(session.outgoing())
+            if session.finished and not pending:
                 break
-            raise SyncError("%s did not finish within the session deadline of %gs %s"
-                            % (peer, deadline, session.where()))
-        if end is not None:
-            wait = min(wait, end - now)
-        if wait <= 0:
-            if session.complete and not pending:
-                break
-            raise SyncError("%s timed out after %gs without progress %s"
-                            % (peer, timeout, session.where()))
-        wlist = [sock] if pending else []
-        try:
-            readable, writable, _ = select.select([sock], wlist, [], wait)
-        except (OSError, ValueError) as e:
-            raise SyncError("connection to %s failed: %s" % (peer, e))
-        if writable and pending:
+            wait = _time_left(session, pending, last_activity, end, timeout, deadline, peer)
             try:
-                n = sock.send(pending)
-            except (BlockingIOError, InterruptedError):
-                n = 0
-            except OSError as e:
-                if session.complete:
-                    break
-                raise SyncError("connection to %s lost %s: %s" % (peer, session.where(), _oserr(e)))
-            if n:
-                pending = pending[n:]
+                readable, writable, _ = select.select([sock], [sock] if pending else [], [], wait)
+            except (OSError, ValueError) as e:
+                raise SyncError("connection to %s failed: %s" % (peer, e))
+            if writable and pending:
+                n = _send(sock, pending, session, peer)
+                if n:
+                    pending = pending[n:]
+                    last_activity = time.monotonic()
+            if readable and _receive(sock, session, pending, timeout, peer):
                 last_activity = time.monotonic()
-        if readable:
-            try:
-                data = sock.recv(65536)
-            except (BlockingIOError, InterruptedError):
-                continue
-            except OSError as e:
-                if session.complete:
-                    break
-                raise SyncError("connection to %s lost %s: %s" % (peer, session.where(), _oserr(e)))
-            last_activity = time.monotonic()
-            if not data:
-                session.eof()  # raises SyncError unless the exchange was complete
-                if pending:
-                    try:
-                        sock.setblocking(True)
-                        sock.settimeout(min(timeout, CLOSE_WAIT))
-                        sock.sendall(pending)
-                    except OSError:
-                        pass
-                break
-            session.feed(data)
+    except _Finished:
+        pass
     return session.stats()
+
+
+def _time_left(session, pending, last_activity, end, timeout, deadline, peer):
+    """Seconds ``pump`` may wait for the socket; ``_Finished`` when time is up after the exchange
+    is complete, ``SyncError`` when it is up before."""
+    done = session.complete and not pending
+    # everything is exchanged and our Close is out: the peer's Close is a courtesy
+    limit = min(timeout, CLOSE_WAIT) if done else timeout
+    now = time.monotonic()
+    wait = limit - (now - last_activity)
+    if end is not None and now >= end:
+        if done:
+            raise _Finished()
+        raise SyncError("%s did not finish within the session deadline of %gs %s"
+                        % (peer, deadline, session.where()))
+    if end is not None:
+        wait = min(wait, end - now)
+    if wait <= 0:
+        if done:
+            raise _Finished()
+        raise SyncError("%s timed out after %gs without progress %s" % (peer, timeout, session.where()))
+    return wait
+
+
+def _send(sock, pending, session, peer):
+    """Bytes of ``pending`` the socket took (0 when it would block)."""
+    try:
+        return sock.send(pending)
+    except (BlockingIOError, InterruptedError):
+        return 0
+    except OSError as e:
+        if session.complete:
+            raise _Finished()
+        raise SyncError("connection to %s lost %s: %s" % (peer, session.where(), _oserr(e)))
+
+
+def _receive(sock, session, pending, timeout, peer):
+    """Feed what arrived to ``session``; False when nothing could be read after all.  At the
+    peer's end of stream, what is still ``pending`` goes out (briefly) and ``_Finished``."""
+    try:
+        data = sock.recv(65536)
+    except (BlockingIOError, InterruptedError):
+        return False
+    except OSError as e:
+        if session.complete:
+            raise _Finished()
+        raise SyncError("connection to %s lost %s: %s" % (peer, session.where(), _oserr(e)))
+    if not data:
+        session.eof()  # raises SyncError unless the exchange was complete
+        if pending:
+            try:
+                sock.setblocking(True)
+                sock.settimeout(min(timeout, CLOSE_WAIT))
+                sock.sendall(pending)
+            except OSError:
+                pass
+        raise _Finished()
+    session.feed(data)
+    return True
 
 
 def _oserr(e):
