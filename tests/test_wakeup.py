@@ -103,3 +103,18 @@ def test_the_screens_threads_carry_their_python_names_in_the_os():
     finally:
         release.set()
         t.join(10)
+
+
+def test_the_plain_tcp_server_waits_in_accept_without_a_timeout_and_still_stops_at_once():
+    import time
+
+    from pandascreen.core.store import MemoryStore
+    from pandascreen.node.tcp import SyncServer
+    srv = SyncServer(MemoryStore(), b"\0" * 32, host="127.0.0.1", port=0).start()
+    try:
+        assert srv._sock.gettimeout() is None  # no polling: accept() sleeps until a peer comes
+        thread = srv._thread
+    finally:
+        t0 = time.monotonic()
+        srv.stop()
+    assert not thread.is_alive() and time.monotonic() - t0 < 4  # stop wakes it, not a 5 s join timeout

@@ -226,7 +226,7 @@ class SyncServer:
         if self._thread is not None:
             return self
         sock = conn_limits.listen(self.host, self.port, "plain-TCP sync", backlog=16)
-        sock.settimeout(0.2)
+        sock.settimeout(None)  # accept() sleeps until a peer comes; stop() wakes it (an idle screen never polls)
         self._sock = sock
         self.port = sock.getsockname()[1]
         self._stopping.clear()
@@ -236,6 +236,11 @@ class SyncServer:
 
     def stop(self):
         self._stopping.set()
+        if self._sock is not None:
+            try:
+                self._sock.shutdown(socket.SHUT_RDWR)  # Linux ends a blocked accept() with EINVAL
+            except OSError:
+                pass
         if self._thread is not None:
             self._thread.join(5)
             self._thread = None
@@ -260,8 +265,6 @@ class SyncServer:
         while not self._stopping.is_set():
             try:
                 conn, addr = self._sock.accept()
-            except socket.timeout:
-                continue
             except OSError as e:
                 if self._stopping.is_set():
                     break
