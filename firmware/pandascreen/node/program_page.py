@@ -24,7 +24,6 @@ book and edit its own events, signed on the phone; ``POST /publish`` takes one o
 import asyncio
 import gzip
 import html
-import json
 import os
 import threading
 import time
@@ -32,7 +31,8 @@ import time
 from pandascreen.core import layout, schema
 from pandascreen.core.errors import SyncError
 from pandascreen.node import i18n
-from pandascreen.node.bounded_http import BoundedHTTP, OffLoop, response
+from pandascreen.node.bounded_http import BoundedHTTP, response
+from pandascreen.node.program_page_stage import Stage
 
 PORT = 8027  # neither the feed (8026), serve's console (127.0.0.1:8026) nor a screen's sync port (2026)
 MAX_CONNECTIONS = 512  # 200 phones each with a stream and a page load in flight fit twice over
@@ -102,7 +102,7 @@ def _event(ev, offset, lang, words, venue_name=None):
 def render_main(sched, now, lang):
     """The page's content (what ``<main>`` holds) for ``sched`` at ``now`` in ``lang``."""
     words = i18n.labels(lang)
-    offset = sched.utc_offset()
+    offset = sched.zone()  # the festival's rule, DST changes included (core/layout.py)
     venues = _venues(sched)
     names = dict(venues)
     out = ['<p class="updated" id="updated">%s</p>' % _e(words["updated"] % _clock(now, offset, lang))]
@@ -183,6 +183,12 @@ class ProgramSource:
         self._mine = threading.Lock()
         self._built = None  # (key, page bytes, main bytes)
 
+    def words(self):
+        """The festival's words now (node/i18n.py), for the lines a phone reads."""
+        with self._lock:
+            fest = self._schedule().festival
+        return i18n.labels(i18n.language_for(self.language, fest))
+
     def pages(self):
         """(key, whole page bytes, main content bytes), rendered at most once per key."""
         with self._mine:
@@ -256,6 +262,7 @@ class ProgramPage:
                  timeout=TIMEOUT, stream_lifetime=STREAM_LIFETIME, inbox=None):
         self.source = source
         self.inbox = inbox  # node/phone_inbox.PhoneInbox: what participants publish (None: read-only)
+        self.stage = Stage(inbox, source.words)
         self.host = host
         self.port = port
         self.max_listeners = max_listeners
@@ -272,8 +279,7 @@ class ProgramPage:
         self._changed = None  # asyncio.Event set (and replaced) when the page changes
         self._http = BoundedHTTP(self._route, host, port, max_connections=max_connections,
                                  max_per_address=max_per_address, timeout=timeout, name="program page",
-                                 post=self._post if inbox is not None else None,
-                                 max_body=_inbox_limit() if inbox is not None else 0)
+                                 post=self.stage.post, max_body=_inbox_limit())
         self._watcher = None
 
     @property
@@ -302,43 +308,16 @@ class ProgramPage:
         if path in self.files:
             body, packed, ctype = self.files[path]
             return self._reply(body, packed, ctype, gz, head)
-        if path == "/publish/state" and self.inbox is not None:
-            return OffLoop(self._state, query, head)  # the screen's lock: not on the serving thread
+        if path.startswith("/publish/"):
+            got = self.stage.route(path, query, headers, head)
+            if got is not None:
+                return got
         if path == "/events":
             if self.listeners >= self.max_listeners:
                 return response(503, b"too many live pages: reload later\n", "text/plain; charset=utf-8",
                                 [("Retry-After", "30")], head=head, close=True)
             return _Stream(self)
         return response(404, b"not found\n", "text/plain; charset=utf-8", head=head)
-
-    def _state(self, query, head):
-        """What a phone needs to sign its next operation (node/phone_inbox.PhoneInbox.state)."""
-        from pandascreen.core.errors import BadInput
-        key = dict(p.partition("=")[::2] for p in query.split("&")).get("key", "")
-        try:
-            state = self.inbox.state(key)
-        except BadInput as e:
-            return response(400, (str(e) + "\n").encode("utf-8"), "text/plain; charset=utf-8", head=head)
-        return response(200, json.dumps(state).encode("utf-8"), "application/json", head=head)
-
-    def _post(self, target, headers, data):
-        """A participant's signed operation (POST /publish): stored and relayed, or one line why not.
-        Runs off the serving thread: the store may wait for the screen's lock."""
-        from pandascreen.core.errors import DecodeError, SchemaError, Unauthorized, BadInput
-        if target.partition("?")[0] != "/publish":
-            return response(404, b"not found\n", "text/plain; charset=utf-8", close=True)
-        try:
-            got = self.inbox.submit(data, headers.get("content-type", ""))
-        except (DecodeError, SchemaError) as e:
-            status, line = 400, str(e)
-        except Unauthorized as e:
-            status, line = 403, str(e)
-        except BadInput as e:  # the log's rules: replay, fork, gap
-            status, line = 409, str(e)
-        else:
-            return response(200, json.dumps({"hash": got}).encode("utf-8"), "application/json", close=True)
-        return response(status, (line.splitlines()[0] + "\n").encode("utf-8"), "text/plain; charset=utf-8",
-                        close=True)
 
     @staticmethod
     def _reply(body, packed, ctype, gz, head, extra=()):
@@ -431,7 +410,7 @@ def start_for_screen(cfg, device, say, port=PORT):
     source = ProgramSource(lambda: device.controller.schedule, lock=device._lock, clock=device.clock,
                            language=cfg.get("language"))
     try:
-        page = ProgramPage(source, "0.0.0.0", port, inbox=inbox_for_screen(device)).start()
+        page = ProgramPage(source, "0.0.0.0", port, inbox=inbox_for_screen(device, cfg.get("language"))).start()
     except SyncError as e:
         say("no program page for phones: %s" % e)
         return None
@@ -439,7 +418,7 @@ def start_for_screen(cfg, device, say, port=PORT):
     return page
 
 
-def inbox_for_screen(device):
+def inbox_for_screen(device, language=None):
     """Where participants' phones publish (node/phone_inbox.py), for a self-organised festival's
     screen; None (the page stays read-only) for a curated one: its program comes from the organisers."""
     from pandascreen.core import auth
@@ -447,7 +426,8 @@ def inbox_for_screen(device):
     c = device.controller
     if c.authorizer is None or c.authorizer.mode != auth.SELF_ORGANISED:
         return None
-    return PhoneInbox(c.store, c.log_id, c.authorizer, lock=device._lock, schedule=lambda: c.schedule)
+    return PhoneInbox(c.store, c.log_id, c.authorizer, lock=device._lock, schedule=lambda: c.schedule,
+                      language=language)
 
 
 def address_for_screen(cfg, port):
