@@ -262,7 +262,7 @@ class ProgramPage:
                  timeout=TIMEOUT, stream_lifetime=STREAM_LIFETIME, inbox=None):
         self.source = source
         self.inbox = inbox  # node/phone_inbox.PhoneInbox: what participants publish (None: read-only)
-        self.stage = Stage(inbox, source.words)
+        self.stage = Stage(inbox, lambda: source.words())
         self.host = host
         self.port = port
         self.max_listeners = max_listeners

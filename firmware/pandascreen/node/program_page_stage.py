@@ -74,6 +74,8 @@ class Stage:
         """A participant's signed operation (POST /publish): stored and relayed, or one line why not.
         Runs off the serving thread: the store may wait for the screen's lock."""
         if target.partition("?")[0] != "/publish":
+            if self.inbox is None:  # a read-only page takes no POST but this one's refusal
+                return response(405, b"only GET and HEAD\n", TEXT, [("Allow", "GET, HEAD")], close=True)
             return _line(404, "not found")
         if self.inbox is None:
             return self._read_only()

@@ -55,12 +55,27 @@
     return wall - offsetAt(wall) * 60;
   }
 
-  function load() {
+  var seen = "";
+
+  // the state the screen holds for this key; drawn again only when it changed (a change on the
+  // page while the participant types waits until the field is left)
+  function load(force) {
     return fetch("/publish/state?key=" + me, { cache: "no-store" }).then(function (r) {
       if (!r.ok) throw new Error("the screen did not answer");
-      return r.json();
-    }).then(function (got) { state = got; W = got.words || {}; draw(); });
+      return r.text();
+    }).then(function (text) {
+      var typing = document.activeElement && box.contains(document.activeElement) &&
+                   /^(INPUT|SELECT|TEXTAREA)$/.test(document.activeElement.tagName);
+      if (text === seen && !force) return;
+      if (typing && !force) { document.activeElement.addEventListener("blur", function () { load(); }, { once: true }); return; }
+      seen = text;
+      state = JSON.parse(text);
+      W = state.words || {};
+      draw();
+    });
   }
+
+  document.addEventListener("pandascreen:page", function () { load().catch(function () {}); });
 
   // sign ``body`` as this key's next operation and send it; the screen's line comes back.
   // Resolves true when the screen took it.
@@ -72,7 +87,7 @@
       .then(function (r) {
         return r.text().then(function (text) {
           if (r.ok) say(done, false); else say(text.trim(), true);
-          return load().then(function () { return r.ok; });
+          return load(true).then(function () { return r.ok; });
         });
       }).catch(function () { say(W.refused_unreachable || "the screen cannot be reached: try again", true); return false; });
   }
@@ -206,7 +221,7 @@
       } catch (err) { say(err.message, true); return; }
       me = P.hex(P.publicKey(seed));
       say(W.restored, false);
-      load();
+      load(true);
     };
     return backup;
   }
