@@ -4,6 +4,8 @@ invites members.  Group operations a phone signs go through the same guard as sy
 refusal is one line in the festival's language and changes nothing.  HTTP on 127.0.0.1 only."""
 import json
 
+import pytest
+
 
 import test_phone_publish as tp
 from test_phone_publish import GUEST, INVITE_ONLY, LOG, OPEN_VENUE, ORGANISER, STEWARD, STRANGER, Key, as_json, post
@@ -150,3 +152,23 @@ def test_a_curated_festivals_page_refuses_a_write_in_one_line_and_offers_no_form
         assert 'id="stage"' not in html and "stage.js" not in html
     finally:
         page.stop()
+
+
+def test_a_screen_wakes_its_display_and_its_sync_node_when_a_phone_publishes():
+    import threading
+    from types import SimpleNamespace
+    from pandascreen.core.schedule import Schedule
+    from pandascreen.node.program_page import inbox_for_screen
+    store, a = tp.open_stage()
+    notified = []
+    controller = SimpleNamespace(store=store, log_id=LOG, authorizer=a,
+                                 schedule=Schedule.from_store(store, LOG, authorizer=a))
+    device = SimpleNamespace(controller=controller, _lock=threading.RLock(), wake=threading.Event(),
+                             node=SimpleNamespace(notify=lambda: notified.append(1)))
+    inbox = inbox_for_screen(device)
+    assert inbox.submit(as_json(GUEST.event(OPEN_VENUE, "x")).encode())
+    assert device.wake.is_set() and notified == [1]  # redraw now, relay now (not at the next poll)
+    device.wake.clear()
+    with pytest.raises(Exception):
+        inbox.submit(as_json(GUEST.event(INVITE_ONLY, "y")).encode())
+    assert not device.wake.is_set() and notified == [1]

@@ -80,9 +80,10 @@ class PhoneInbox:
     next one (its log's height, the venues and what it may do there, its events, the words).
 
     ``lock``: what the screen holds while it touches the store (a Pi screen passes its device lock);
-    ``language``: the configured one, else the festival document's (node/i18n.py)."""
+    ``language``: the configured one, else the festival document's (node/i18n.py); ``on_stored``:
+    called after an operation is stored (a screen redraws and its node relays it at once)."""
 
-    def __init__(self, store, log_id, authorizer, lock=None, schedule=None, language=None):
+    def __init__(self, store, log_id, authorizer, lock=None, schedule=None, language=None, on_stored=None):
         if authorizer is None:
             raise Unauthorized("phones can publish only to a festival with a group (core/auth.py)")
         self.store = store
@@ -91,6 +92,7 @@ class PhoneInbox:
         self.lock = lock or threading.RLock()
         self.schedule = schedule  # callable returning the current Schedule (for state)
         self.language = language
+        self.on_stored = on_stored
         self.taken = 0
         self.refused = 0
 
@@ -119,6 +121,8 @@ class PhoneInbox:
             self.refused += 1
             raise
         self.taken += 1
+        if self.on_stored is not None:
+            self.on_stored()
         return hexlify(op.hash)
 
     def _check(self, op):

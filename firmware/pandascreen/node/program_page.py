@@ -427,7 +427,19 @@ def inbox_for_screen(device, language=None):
     if c.authorizer is None or c.authorizer.mode != auth.SELF_ORGANISED:
         return None
     return PhoneInbox(c.store, c.log_id, c.authorizer, lock=device._lock, schedule=lambda: c.schedule,
-                      language=language)
+                      language=language, on_stored=lambda: _stored(device))
+
+
+def _stored(device):
+    """A phone's operation is in the screen's store: redraw now, and have the sync node (the
+    device's ``node``, when the app gave it one) push it to live peers now instead of at its next
+    look at the store."""
+    wake = getattr(device, "wake", None)
+    if wake is not None:
+        wake.set()
+    node = getattr(device, "node", None)
+    if node is not None:
+        node.notify()
 
 
 def address_for_screen(cfg, port):
