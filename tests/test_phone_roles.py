@@ -172,3 +172,15 @@ def test_a_screen_wakes_its_display_and_its_sync_node_when_a_phone_publishes():
     with pytest.raises(Exception):
         inbox.submit(as_json(GUEST.event(INVITE_ONLY, "y")).encode())
     assert not device.wake.is_set() and notified == [1]
+
+
+def test_a_group_change_alone_changes_the_page_key_so_phones_look_at_their_rights_again(stage):
+    page, store, a = stage
+    key = page.built[0]
+    assert 'data-key="%s"' % key in tp.urlopen_text(page, "/")
+    invite = STEWARD.group(CELLAR, auth.add(GUEST.key, auth.WRITE), heads(a, CELLAR))
+    assert post(page, as_json(invite))[0] == 200  # no document changed: the schedule's version stays
+    deadline = tp.time.monotonic() + 10
+    while page.built[0] == key and tp.time.monotonic() < deadline:
+        tp.time.sleep(0.02)
+    assert page.built[0] != key and 'data-key="%s"' % page.built[0] in tp.urlopen_text(page, "/")

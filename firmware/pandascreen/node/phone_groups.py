@@ -105,5 +105,6 @@ def why_not_document(authorizer, op, body):
     if vg is None and fest < WRITE:
         return "refused_not_invited"
     if vg is not None and authorizer.level(vg, author, op.seq_num) < WRITE:
-        return "refused_invite_only"
+        # an open venue lets in the festival's members: the author is not one
+        return "refused_not_invited" if is_open(authorizer, vg) else "refused_invite_only"
     return "refused_rules"

@@ -138,8 +138,6 @@ class PhoneInbox:
                 self._refuse(why[1], why[0])
         else:
             parsed = schema.parse_body(op.body)
-            if not a.may_write(op.public_key, op.seq_num) and a.mode == auth.SELF_ORGANISED:
-                self._refuse("refused_not_invited")
             if not a.may_apply(op, parsed):
                 self._refuse(phone_groups.why_not_document(a, op, parsed))
         a.check_store(op)  # the same guard as sync: size, quota, may this key write at all

@@ -220,9 +220,13 @@ def store_schedule(store, log_id, authorizer=None, authors=None):
     return schedule
 
 
-def _with_stage(built):
-    """(key, whole page with the open stage, main): what a page with an inbox serves."""
-    return (built[0], built[1].replace(b"</body>", STAGE + b"</body>"), built[2])
+def _with_stage(built, revision):
+    """(key, whole page with the open stage, main): what a page with an inbox serves.  Its key
+    also names the group's ``revision``: an invite changes no document, yet the invited phone
+    must hear it to look at its rights again (stage.js listens for the page's changes)."""
+    key = "%s-r%d" % (built[0], revision)
+    whole = built[1].replace(b'data-key="%s"' % built[0].encode(), b'data-key="%s"' % key.encode(), 1)
+    return (key, whole.replace(b"</body>", STAGE + b"</body>"), built[2])
 
 
 def _packed(built):
@@ -353,7 +357,7 @@ class ProgramPage:
                 yield b": still here\n\n"
 
     def _staged(self, built):
-        return _with_stage(built) if self.inbox is not None else built
+        return _with_stage(built, self.inbox.authorizer.revision) if self.inbox is not None else built
 
     def _publish(self, built):
         self.built = built
@@ -368,8 +372,9 @@ class ProgramPage:
                 built = self.source.pages()
             except Exception:  # a schedule mid-rebuild: the phones keep the last page, look again
                 continue
+            built = self._staged(built)
             if built[0] != self.built[0]:
-                self._http.call(self._publish, _packed(self._staged(built)))
+                self._http.call(self._publish, _packed(built))
 
     def start(self):
         self.built = _packed(self._staged(self.source.pages()))

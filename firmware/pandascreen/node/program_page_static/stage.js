@@ -240,7 +240,8 @@
     if (scanned && (state.organiser || state.venues.some(function (v) { return v.steward; }))) {
       box.appendChild(el("p", { id: "scanned", text: W.invite_from_qr + " " + scanned }));
     }
-    if (!state.member) box.appendChild(el("p", { id: "not-invited", text: fmt(W.not_invited, me) }));
+    var invited = state.member || state.venues.some(function (v) { return v.may_book; });
+    if (!invited) box.appendChild(el("p", { id: "not-invited", text: fmt(W.not_invited, me) }));
     box.appendChild(bookForm());
     box.appendChild(part(W.your_events, "mine-h", [state.events.length ? myEvents(names) : el("p", { text: W.none_yet })]));
     if (state.member) box.appendChild(part(W.new_venue, "venue-h", [venueForm()]));
