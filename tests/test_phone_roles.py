@@ -184,3 +184,25 @@ def test_a_group_change_alone_changes_the_page_key_so_phones_look_at_their_right
     while page.built[0] == key and tp.time.monotonic() < deadline:
         tp.time.sleep(0.02)
     assert page.built[0] != key and 'data-key="%s"' % page.built[0] in tp.urlopen_text(page, "/")
+
+
+def test_a_phone_that_announces_a_body_and_stalls_changes_nothing_and_frees_its_connection():
+    import socket
+    store, a = tp.open_stage()
+    sched = store_schedule(store, LOG, authorizer=a)
+    page = ProgramPage(ProgramSource(sched, clock=lambda: tp.NOW), "127.0.0.1", 0, timeout=0.3,
+                       inbox=PhoneInbox(store, LOG, a, schedule=sched)).start()
+    try:
+        before = (store.version, store.count())
+        data = as_json(GUEST.event(OPEN_VENUE, "slow")).encode()
+        with socket.create_connection(("127.0.0.1", page.port), timeout=10) as s:
+            s.sendall(b"POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: %d\r\n\r\n" % len(data) + data[:20])
+            got = s.recv(4096)  # the server gives up after its timeout and closes
+        assert got == b"" and (store.version, store.count()) == before
+        deadline = tp.time.monotonic() + 10
+        while page.open_connections and tp.time.monotonic() < deadline:
+            tp.time.sleep(0.02)
+        assert page.open_connections == 0
+    finally:
+        page.stop()
