@@ -206,3 +206,20 @@ def test_a_phone_that_announces_a_body_and_stalls_changes_nothing_and_frees_its_
         assert page.open_connections == 0
     finally:
         page.stop()
+
+
+def test_the_phone_shows_its_key_as_a_qr_code_of_the_page_with_the_key_to_invite(stage):
+    import io
+    import urllib.error
+    import urllib.request
+    import segno
+    page, store, a = stage
+    with urllib.request.urlopen("http://127.0.0.1:%d/publish/key.svg?key=%s" % (page.port, GUEST.hex), timeout=10) as r:
+        svg, ctype = r.read(), r.headers["Content-Type"]
+    want = io.BytesIO()
+    segno.make("http://127.0.0.1:%d/#invite=%s" % (page.port, GUEST.hex), error="m").save(
+        want, kind="svg", scale=4, border=2, xmldecl=False, svgns=True, title="invite " + GUEST.hex[:8])
+    assert ctype == "image/svg+xml" and svg == want.getvalue()
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen("http://127.0.0.1:%d/publish/key.svg?key=<script>" % page.port, timeout=10)
+    assert e.value.code == 400 and e.value.read() == b"key must be 64 lowercase hex characters\n"
