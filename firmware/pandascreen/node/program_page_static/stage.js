@@ -159,7 +159,7 @@
         return el("option", { value: v.id, text: v.name + (v.may_book ? "" : W.invite_only_mark) });
       }))]),
       el("label", { text: W.title }, [el("input", { name: "title", required: "", maxlength: "200" })]),
-      el("label", { text: W.starts }, [el("input", { name: "start", type: "datetime-local", required: "" })]),
+      el("label", { text: W.book_starts }, [el("input", { name: "start", type: "datetime-local", required: "" })]),
       el("label", { text: W.minutes }, [el("input", { name: "minutes", type: "number", min: "5", max: "600", value: "30" })]),
       el("button", { type: "submit", text: W.book })]);
     form.onsubmit = function (e) { e.preventDefault(); book(form); };
