@@ -195,3 +195,32 @@ def test_in_chromium_a_60_character_word_does_not_scroll_a_360px_phone_and_contr
     assert got[0][0] <= 360 and got[0][0] <= got[0][1], got[0]  # nothing wider than the phone's viewport
     assert got[1] == []
     assert got[2].startswith("H1 H2") and " H2 H3" in got[2] and got[3]
+
+
+CONTRAST = """(() => {
+  const lum = (c) => { const v = c.match(/[0-9.]+/g).slice(0, 3).map(Number).map(x => x / 255)
+      .map(x => x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4));
+    return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2]; };
+  const bg = (e) => { for (; e; e = e.parentElement) { const c = getComputedStyle(e).backgroundColor;
+      if (!/rgba\\(.*, 0\\)$/.test(c) && c !== 'transparent') return c; } return 'rgb(255, 255, 255)'; };
+  const out = [];
+  for (const e of document.querySelectorAll('body *')) {
+    if (![...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+    const a = lum(getComputedStyle(e).color), b = lum(bg(e));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < 4.5) out.push(e.tagName + '.' + e.className + ' ' + ratio.toFixed(2));
+  }
+  return out;
+})()"""
+
+
+def test_in_chromium_every_text_on_the_stage_page_has_a_contrast_of_4_5_or_more(phone):
+    store, a = _stage()
+    assert store.ingest_op(GUEST.event(OPEN_VENUE, "talk", "A talk"))[1]
+    run = phone(store, a)
+    key = _key_of(run)
+    store.ingest_op(STEWARD.group(unhexlify(INVITE_ONLY), auth.add(unhexlify(key), auth.MANAGE), a.heads(unhexlify(INVITE_ONLY))))
+    got = run([{"eval": "location.reload(), true"}, {"wait": READY + " && !!document.getElementById('my-venues')"},
+               {"eval": "%s.textContent = 'x'; %s.className = 'refused'; true" % (MSG, MSG)}, {"eval": CONTRAST},
+               {"eval": "%s.className = 'done'; true" % MSG}, {"eval": CONTRAST}])
+    assert got[2] == [] and got[4] == []
