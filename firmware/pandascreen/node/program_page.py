@@ -17,8 +17,9 @@ still works: it is complete without the stream.
 
 With an ``inbox`` (node/phone_inbox.py; a self-organised festival's screens) the page is also an
 open stage: ``stage.js`` with the bundled ``publish.js`` (browser/README.md) lets a participant
-book and edit its own events, signed on the phone; ``POST /publish`` takes one operation,
-``GET /publish/state?key=`` tells the phone its log's height, the venues and its events.
+book and edit its own events, create and steward venues and invite, signed on the phone; the
+routes under ``/publish`` are node/program_page_stage.py's.  A page without an inbox (a curated
+festival's) offers no form and refuses ``POST /publish`` in one line.
 """
 
 import asyncio
