@@ -144,7 +144,7 @@ def test_two_phones_and_a_steward_on_two_screens(tmp_path):
         # phone B, on the same screen: refused at the invite-only venue
         proc_b, port_b = _chromium(url1, str(tmp_path / "phone-b"), ["--window-size=360,800"])
         phones.append(proc_b)
-        b_key = cdp(port_b, [{"size": [360, 800]}, {"wait": READY},
+        b_key = cdp(port_b, [{"size": [360, 800]}, {"wait": READY, "timeout": 30000},
                              {"wait": "[...document.getElementById('book').venue.options]"
                                       ".some(o => o.textContent === 'Garden (invite-only)')", "timeout": 30000},
                              {"eval": "document.getElementById('my-key-hex').textContent"}])[0]

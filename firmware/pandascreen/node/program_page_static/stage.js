@@ -256,5 +256,12 @@
     box.hidden = false;
   }
 
-  load().catch(function () { /* the page stays read-only */ });
+  // a busy screen (503: its connections for this phone's address are taken) is asked again a few
+  // times, spread out; until then the page stays read-only
+  function start(tries) {
+    load().catch(function () {
+      if (tries < 20) setTimeout(function () { start(tries + 1); }, 1000 + Math.random() * 2000);
+    });
+  }
+  start(0);
 })();
