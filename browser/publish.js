@@ -131,6 +131,30 @@ export function makeBody(kind, action, docId, fieldValues = null) {
   return cbor(body);
 }
 
+// -- group operations (core/auth_group.group_body): GroupsExtensionArgs as ciborium writes it --------
+
+function access(level) {
+  return { conditions: null, level };
+}
+
+function member(key, isGroup) {
+  return isGroup ? { Group: key } : { Individual: key };
+}
+
+// A venue's group: initial members [[key bytes, level, isGroup], ...] (the creator stewards it)
+export function groupCreate(groupId, initial = []) {
+  return cbor({ group_id: groupId, action: { Create: { initial_members: initial.map(([k, level, g]) => [member(k, !!g), access(level)]) } },
+                dependencies: [] });
+}
+
+export function groupAdd(groupId, key, isGroup, level, deps) {
+  return cbor({ group_id: groupId, action: { Add: { member: member(key, !!isGroup), access: access(level) } }, dependencies: deps });
+}
+
+export function groupRemove(groupId, key, isGroup, deps) {
+  return cbor({ group_id: groupId, action: { Remove: { member: member(key, !!isGroup) } }, dependencies: deps });
+}
+
 export { blake3 };
 
 // -- the participant's key: kept by the browser, backed up as a code -----------------------------

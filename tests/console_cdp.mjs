@@ -21,6 +21,7 @@ const evaluate = async (expr) => {
   return r.result.result.value;
 };
 const out = [];
+let size = null;  // the last viewport asked for: a screenshot lays the page out at it again
 for (const step of steps) {
   if (step.wait) {
     const until = Date.now() + (step.timeout || 15000);
@@ -32,8 +33,16 @@ for (const step of steps) {
   } else if (step.eval) {
     out.push(await evaluate(step.eval));
   } else if (step.size) {  // the viewport of a phone or a laptop, in CSS pixels
+    size = step.size;
     await call("Emulation.setDeviceMetricsOverride", { width: step.size[0], height: step.size[1], deviceScaleFactor: 1, mobile: false });
+    // as on a phone or a laptop with overlay scrollbars: the page gets the whole width (a desktop
+    // scrollbar would take 15 px, and a screenshot beyond the viewport would crop them off)
+    await call("Emulation.setScrollbarsHidden", { hidden: true });
   } else if (step.shot) {
+    await call("Emulation.setScrollbarsHidden", { hidden: true });
+    if (size) await call("Emulation.setDeviceMetricsOverride", { width: size[0], height: size[1] + 1, deviceScaleFactor: 1, mobile: false });
+    if (size) await call("Emulation.setDeviceMetricsOverride", { width: size[0], height: size[1], deviceScaleFactor: 1, mobile: false });
+    await evaluate("new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(() => ok(true))))");
     const r = await call("Page.captureScreenshot", { format: "png", captureBeyondViewport: true });
     writeFileSync(step.shot, Buffer.from(r.result.data, "base64"));
   }

@@ -35,3 +35,27 @@ def test_serve_program_page_shows_the_festival_and_a_reimport(tmp_path):
     finally:
         p.send_signal(signal.SIGINT)
         assert p.wait(10) == 0
+
+
+def test_serve_program_page_of_a_curated_festival_is_read_only_and_says_so_in_one_line(tmp_path):
+    import http.client
+    sched = tmp_path / "camp.json"
+    sched.write_text(open(CAMP, encoding="utf-8").read())
+    p, lines = _serve(tmp_path, "--watch", str(sched), "--no-mdns", "--program-page", "127.0.0.1:0")
+    try:
+        line, _ = _until(lines, lambda l: l.startswith("listening: program page for phones at "))
+        url = line.rsplit(" ", 1)[1]
+        page = _page(url)
+        assert 'id="stage"' not in page and "stage.js" not in page  # no publishing form
+        host, port = url.split("//", 1)[1].rstrip("/").rsplit(":", 1)
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        try:
+            conn.request("POST", "/publish", body=b'{"header": "00"}', headers={"Content-Type": "application/json"})
+            r = conn.getresponse()
+            got = (r.status, r.read().decode("utf-8"))
+        finally:
+            conn.close()
+        assert got == (403, "this festival's program is curated: ask an organiser to publish it\n")
+    finally:
+        p.send_signal(signal.SIGINT)
+        assert p.wait(10) == 0

@@ -44,6 +44,10 @@ class _FixedSource:
     def pages(self):
         return "0", self.BODY, self.BODY
 
+    def words(self):
+        from pandascreen.node import i18n
+        return i18n.labels(i18n.DEFAULT)
+
 
 def _serve(kind):
     """In the server process: serve ``kind`` ("page" or "floor") on a free port, print it, and

@@ -20,12 +20,13 @@ Request bodies: JSON ``{"header": hex, "body": hex | null}`` or raw CBOR
 import json
 import threading
 
-from pandascreen.core import cbor, operation, schema
-from pandascreen.core.auth import CURATED, MANAGE, WRITE
+from pandascreen.core import auth, cbor, operation, schema
+from pandascreen.core.auth import MANAGE, WRITE
 from pandascreen.core.auth_group import venue_group
-from pandascreen.core.errors import BadInput, IngestError, OperationError, SchemaError, Unauthorized
+from pandascreen.core.errors import BadInput, GroupOpError, OperationError, SchemaError, Unauthorized
 from pandascreen.core.group_model import LIMITS
 from pandascreen.core.util import hexlify, unhexlify
+from pandascreen.node import i18n, phone_groups
 
 # the largest body the group lets through and a header (well under 512 bytes), twice over as
 # hex in the JSON form, and the JSON around them
@@ -64,50 +65,25 @@ def parse_request(data, ctype):
     return _bytes_from_hex(value["header"], "header"), None if body is None else _bytes_from_hex(body, "body")
 
 
-def why_not(authorizer, op, body):
-    """The one line a participant reads when the festival's rules refuse ``body`` by ``op``'s author."""
-    author = op.public_key
-    fest = authorizer.level(authorizer.group_id, author, op.seq_num)
-    kind = body["kind"]
-    if authorizer.mode == CURATED:
-        return "this festival's program is curated: ask an organiser to publish it"
-    if kind == "festival":
-        return "only the festival's organisers change the festival itself"
-    if kind == "venue":
-        return "only this venue's steward changes the venue"
-    parts = body["id"].split("/", 2)
-    if len(parts) != 3:
-        return "an event id is <venue id>/<your key>/<name>"
-    venue, owner = parts[0], parts[1]
-    fields = body.get("fields") or {}
-    if "venue" in fields and fields["venue"] != venue:
-        return "an event stays in the venue its id names; cancel it and book the other venue"
-    if owner != hexlify(author):
-        return "this event is someone else's: only its author edits it, and the venue's steward hides it"
-    vg = venue_group(authorizer, venue)
-    if vg is None and fest < WRITE:
-        return "you are not invited to this festival: ask an organiser for an invite"
-    if vg is not None and authorizer.level(vg, author, op.seq_num) < WRITE:
-        return "this venue is invite-only; ask its steward"
-    return "the festival's rules do not allow this"
+class Refusal(Unauthorized):
+    """A refusal by the festival's rules, in the festival's language; ``status``: 403, or 409 when
+    the request came too late or twice (the group changed, replay, already done)."""
 
-
-def _open(authorizer, vg):
-    """A venue is open when the festival group is a member of its group with Write."""
-    if vg is None:
-        return False
-    got = authorizer._groups[vg].members.get(authorizer.group_id)
-    return got is not None and got[0] >= WRITE
+    def __init__(self, line, status=403):
+        Unauthorized.__init__(self, line)
+        self.status = status
 
 
 class PhoneInbox:
     """``submit(data, ctype)`` takes one operation a phone signed into ``store`` (guarded by
     ``authorizer``: core/auth.guard); ``state(key_hex)`` tells the phone what it needs to sign the
-    next one (its log's height, the venues and whether it may book them, its own events).
+    next one (its log's height, the venues and what it may do there, its events, the words).
 
-    ``lock``: what the screen holds while it touches the store (a Pi screen passes its device lock)."""
+    ``lock``: what the screen holds while it touches the store (a Pi screen passes its device lock);
+    ``language``: the configured one, else the festival document's (node/i18n.py); ``on_stored``:
+    called after an operation is stored (a screen redraws and its node relays it at once)."""
 
-    def __init__(self, store, log_id, authorizer, lock=None, schedule=None):
+    def __init__(self, store, log_id, authorizer, lock=None, schedule=None, language=None, on_stored=None):
         if authorizer is None:
             raise Unauthorized("phones can publish only to a festival with a group (core/auth.py)")
         self.store = store
@@ -115,8 +91,18 @@ class PhoneInbox:
         self.authorizer = authorizer
         self.lock = lock or threading.RLock()
         self.schedule = schedule  # callable returning the current Schedule (for state)
+        self.language = language
+        self.on_stored = on_stored
         self.taken = 0
         self.refused = 0
+
+    def words(self):
+        """The stage's words in the festival's language (call under ``lock``)."""
+        sched = self.schedule() if self.schedule is not None else None
+        return i18n.labels(i18n.language_for(self.language, sched.festival if sched is not None else None))
+
+    def _refuse(self, key, status=403):
+        raise Refusal(self.words()[key], status)
 
     def submit(self, data, ctype="application/json"):
         """Check and store one operation; returns its hash (hex).  Raises a BadInput (one line)
@@ -124,27 +110,46 @@ class PhoneInbox:
         try:
             header, body = parse_request(data, ctype)
             op = operation.decode(header, body)  # structure, signature, payload hash
-            if op.log_id != self.log_id:
-                raise OperationError("this operation is for another festival's log")
-            if op.body is None:
-                raise SchemaError("a phone publishes festival, venue or event documents: the body is missing")
-            parsed = schema.parse_body(op.body)
             with self.lock:
-                self.authorizer.check_store(op)
-                if not self.authorizer.may_apply(op, parsed):
-                    raise Unauthorized(why_not(self.authorizer, op, parsed))
-                _, new = self.store.check(header, body)
-                if not new:
-                    raise IngestError("this operation is stored already (replay)")
-                refused = self.store.refused
-                _, changed = self.store.ingest_op(op)
-                if not changed or self.store.refused != refused:
-                    raise Unauthorized(self.store.last_refused or "the store refused this operation")
+                if op.log_id != self.log_id:
+                    self._refuse("refused_other_log", 400)
+                if op.body is None:
+                    raise SchemaError("a phone publishes festival, venue or event documents: the body is missing")
+                self._check(op)
+                self._store(op, header, body)
         except BadInput:
             self.refused += 1
             raise
         self.taken += 1
+        if self.on_stored is not None:
+            self.on_stored()
         return hexlify(op.hash)
+
+    def _check(self, op):
+        """The festival's rules for ``op``, as a phone's participant reads them (under ``lock``)."""
+        a = self.authorizer
+        if auth.is_group_body(op.body):
+            try:
+                gid, action, deps = auth.parse_group_body(op.body)
+            except GroupOpError as e:
+                raise GroupOpError("refused group operation: %s" % e)
+            why = phone_groups.why_not(a, op, gid, action, deps)
+            if why is not None:
+                self._refuse(why[1], why[0])
+        else:
+            parsed = schema.parse_body(op.body)
+            if not a.may_apply(op, parsed):
+                self._refuse(phone_groups.why_not_document(a, op, parsed))
+        a.check_store(op)  # the same guard as sync: size, quota, may this key write at all
+
+    def _store(self, op, header, body):
+        _, new = self.store.check(header, body)
+        if not new:
+            self._refuse("refused_replay", 409)
+        refused = self.store.refused
+        _, changed = self.store.ingest_op(op)
+        if not changed or self.store.refused != refused:
+            raise Unauthorized(self.store.last_refused or "the store refused this operation")
 
     def state(self, key_hex):
         """What the phone of ``key_hex`` needs: JSON-ready dict."""
@@ -156,21 +161,37 @@ class PhoneInbox:
             latest = self.store.latest(key, self.log_id)
             fest = a.level(a.group_id, key)
             sched = self.schedule() if self.schedule is not None else None
-            venues, mine = [], []
-            if sched is not None:
-                for v in sched.venues():
-                    vg = venue_group(a, v.id)
-                    level = a.level(vg, key) if vg is not None else fest
-                    venues.append({"id": v.id, "name": v.name, "may_book": level >= WRITE,
-                                   "steward": vg is not None and level >= MANAGE,
-                                   "open": _open(a, vg)})
-                me = hexlify(key)
-                for ev in sched.all_events():
-                    parts = ev.id.split("/", 2)
-                    if len(parts) == 3 and parts[1] == me:
-                        mine.append({"id": ev.id, "venue": ev.venue, "title": ev.title, "start": ev.start,
-                                     "end": ev.end, "status": ev.status})
+            venues, mine, hideable = _venues(a, sched, key, fest), [], []
+            steward = set(v["id"] for v in venues if v["steward"])
+            for ev in (sched.all_events() if sched is not None else ()):
+                parts = ev.id.split("/", 2)
+                if len(parts) == 3 and parts[1] == hexlify(key):
+                    mine.append(_event(ev))
+                elif ev.venue in steward or (fest >= MANAGE and len(parts) == 3):
+                    hideable.append(_event(ev))
+            words = self.words()
         return {"log_id": hexlify(self.log_id), "seq": 0 if latest is None else latest.seq_num + 1,
                 "backlink": None if latest is None else hexlify(latest.hash),
-                "member": fest >= WRITE, "mode": a.mode, "venues": venues, "events": mine,
-                "utc_offset": sched.utc_offset() if sched is not None else 0}
+                "member": fest >= WRITE, "organiser": fest >= MANAGE, "mode": a.mode,
+                "festival_group": hexlify(a.group_id),
+                "festival_heads": [hexlify(h) for h in a.heads(a.group_id)] if fest >= MANAGE else [],
+                "venues": venues, "events": mine, "hideable": hideable,
+                "zone": sched.zone() if sched is not None else 0, "words": words}
+
+
+def _event(ev):
+    return {"id": ev.id, "venue": ev.venue, "title": ev.title, "start": ev.start, "end": ev.end, "status": ev.status}
+
+
+def _venues(a, sched, key, fest):
+    """The venues as a phone sees them: may it book there, does it steward it, is it open, and the
+    group's heads (what a steward's next group operation names)."""
+    out = []
+    for v in (sched.venues() if sched is not None else ()):
+        vg = venue_group(a, v.id)
+        level = a.level(vg, key) if vg is not None else fest
+        steward = vg is not None and level >= MANAGE
+        out.append({"id": v.id, "name": v.name, "may_book": level >= WRITE, "steward": steward,
+                    "open": phone_groups.is_open(a, vg),
+                    "heads": [hexlify(h) for h in a.heads(vg)] if steward else []})
+    return out

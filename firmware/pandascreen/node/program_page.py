@@ -17,14 +17,14 @@ still works: it is complete without the stream.
 
 With an ``inbox`` (node/phone_inbox.py; a self-organised festival's screens) the page is also an
 open stage: ``stage.js`` with the bundled ``publish.js`` (browser/README.md) lets a participant
-book and edit its own events, signed on the phone; ``POST /publish`` takes one operation,
-``GET /publish/state?key=`` tells the phone its log's height, the venues and its events.
+book and edit its own events, create and steward venues and invite, signed on the phone; the
+routes under ``/publish`` are node/program_page_stage.py's.  A page without an inbox (a curated
+festival's) offers no form and refuses ``POST /publish`` in one line.
 """
 
 import asyncio
 import gzip
 import html
-import json
 import os
 import threading
 import time
@@ -32,7 +32,8 @@ import time
 from pandascreen.core import layout, schema
 from pandascreen.core.errors import SyncError
 from pandascreen.node import i18n
-from pandascreen.node.bounded_http import BoundedHTTP, OffLoop, response
+from pandascreen.node.bounded_http import BoundedHTTP, response
+from pandascreen.node.program_page_stage import Stage
 
 PORT = 8027  # neither the feed (8026), serve's console (127.0.0.1:8026) nor a screen's sync port (2026)
 MAX_CONNECTIONS = 512  # 200 phones each with a stream and a page load in flight fit twice over
@@ -102,7 +103,7 @@ def _event(ev, offset, lang, words, venue_name=None):
 def render_main(sched, now, lang):
     """The page's content (what ``<main>`` holds) for ``sched`` at ``now`` in ``lang``."""
     words = i18n.labels(lang)
-    offset = sched.utc_offset()
+    offset = sched.zone()  # the festival's rule, DST changes included (core/layout.py)
     venues = _venues(sched)
     names = dict(venues)
     out = ['<p class="updated" id="updated">%s</p>' % _e(words["updated"] % _clock(now, offset, lang))]
@@ -183,6 +184,12 @@ class ProgramSource:
         self._mine = threading.Lock()
         self._built = None  # (key, page bytes, main bytes)
 
+    def words(self):
+        """The festival's words now (node/i18n.py), for the lines a phone reads."""
+        with self._lock:
+            fest = self._schedule().festival
+        return i18n.labels(i18n.language_for(self.language, fest))
+
     def pages(self):
         """(key, whole page bytes, main content bytes), rendered at most once per key."""
         with self._mine:
@@ -214,9 +221,13 @@ def store_schedule(store, log_id, authorizer=None, authors=None):
     return schedule
 
 
-def _with_stage(built):
-    """(key, whole page with the open stage, main): what a page with an inbox serves."""
-    return (built[0], built[1].replace(b"</body>", STAGE + b"</body>"), built[2])
+def _with_stage(built, revision):
+    """(key, whole page with the open stage, main): what a page with an inbox serves.  Its key
+    also names the group's ``revision``: an invite changes no document, yet the invited phone
+    must hear it to look at its rights again (stage.js listens for the page's changes)."""
+    key = "%s-r%d" % (built[0], revision)
+    whole = built[1].replace(b'data-key="%s"' % built[0].encode(), b'data-key="%s"' % key.encode(), 1)
+    return (key, whole.replace(b"</body>", STAGE + b"</body>"), built[2])
 
 
 def _packed(built):
@@ -256,6 +267,7 @@ class ProgramPage:
                  timeout=TIMEOUT, stream_lifetime=STREAM_LIFETIME, inbox=None):
         self.source = source
         self.inbox = inbox  # node/phone_inbox.PhoneInbox: what participants publish (None: read-only)
+        self.stage = Stage(inbox, lambda: source.words())
         self.host = host
         self.port = port
         self.max_listeners = max_listeners
@@ -272,8 +284,7 @@ class ProgramPage:
         self._changed = None  # asyncio.Event set (and replaced) when the page changes
         self._http = BoundedHTTP(self._route, host, port, max_connections=max_connections,
                                  max_per_address=max_per_address, timeout=timeout, name="program page",
-                                 post=self._post if inbox is not None else None,
-                                 max_body=_inbox_limit() if inbox is not None else 0)
+                                 post=self.stage.post, max_body=_inbox_limit())
         self._watcher = None
 
     @property
@@ -302,43 +313,16 @@ class ProgramPage:
         if path in self.files:
             body, packed, ctype = self.files[path]
             return self._reply(body, packed, ctype, gz, head)
-        if path == "/publish/state" and self.inbox is not None:
-            return OffLoop(self._state, query, head)  # the screen's lock: not on the serving thread
+        if path.startswith("/publish/"):
+            got = self.stage.route(path, query, headers, head)
+            if got is not None:
+                return got
         if path == "/events":
             if self.listeners >= self.max_listeners:
                 return response(503, b"too many live pages: reload later\n", "text/plain; charset=utf-8",
                                 [("Retry-After", "30")], head=head, close=True)
             return _Stream(self)
         return response(404, b"not found\n", "text/plain; charset=utf-8", head=head)
-
-    def _state(self, query, head):
-        """What a phone needs to sign its next operation (node/phone_inbox.PhoneInbox.state)."""
-        from pandascreen.core.errors import BadInput
-        key = dict(p.partition("=")[::2] for p in query.split("&")).get("key", "")
-        try:
-            state = self.inbox.state(key)
-        except BadInput as e:
-            return response(400, (str(e) + "\n").encode("utf-8"), "text/plain; charset=utf-8", head=head)
-        return response(200, json.dumps(state).encode("utf-8"), "application/json", head=head)
-
-    def _post(self, target, headers, data):
-        """A participant's signed operation (POST /publish): stored and relayed, or one line why not.
-        Runs off the serving thread: the store may wait for the screen's lock."""
-        from pandascreen.core.errors import DecodeError, SchemaError, Unauthorized, BadInput
-        if target.partition("?")[0] != "/publish":
-            return response(404, b"not found\n", "text/plain; charset=utf-8", close=True)
-        try:
-            got = self.inbox.submit(data, headers.get("content-type", ""))
-        except (DecodeError, SchemaError) as e:
-            status, line = 400, str(e)
-        except Unauthorized as e:
-            status, line = 403, str(e)
-        except BadInput as e:  # the log's rules: replay, fork, gap
-            status, line = 409, str(e)
-        else:
-            return response(200, json.dumps({"hash": got}).encode("utf-8"), "application/json", close=True)
-        return response(status, (line.splitlines()[0] + "\n").encode("utf-8"), "text/plain; charset=utf-8",
-                        close=True)
 
     @staticmethod
     def _reply(body, packed, ctype, gz, head, extra=()):
@@ -374,7 +358,7 @@ class ProgramPage:
                 yield b": still here\n\n"
 
     def _staged(self, built):
-        return _with_stage(built) if self.inbox is not None else built
+        return _with_stage(built, self.inbox.authorizer.revision) if self.inbox is not None else built
 
     def _publish(self, built):
         self.built = built
@@ -389,8 +373,9 @@ class ProgramPage:
                 built = self.source.pages()
             except Exception:  # a schedule mid-rebuild: the phones keep the last page, look again
                 continue
+            built = self._staged(built)
             if built[0] != self.built[0]:
-                self._http.call(self._publish, _packed(self._staged(built)))
+                self._http.call(self._publish, _packed(built))
 
     def start(self):
         self.built = _packed(self._staged(self.source.pages()))
@@ -431,7 +416,7 @@ def start_for_screen(cfg, device, say, port=PORT):
     source = ProgramSource(lambda: device.controller.schedule, lock=device._lock, clock=device.clock,
                            language=cfg.get("language"))
     try:
-        page = ProgramPage(source, "0.0.0.0", port, inbox=inbox_for_screen(device)).start()
+        page = ProgramPage(source, "0.0.0.0", port, inbox=inbox_for_screen(device, cfg.get("language"))).start()
     except SyncError as e:
         say("no program page for phones: %s" % e)
         return None
@@ -439,7 +424,7 @@ def start_for_screen(cfg, device, say, port=PORT):
     return page
 
 
-def inbox_for_screen(device):
+def inbox_for_screen(device, language=None):
     """Where participants' phones publish (node/phone_inbox.py), for a self-organised festival's
     screen; None (the page stays read-only) for a curated one: its program comes from the organisers."""
     from pandascreen.core import auth
@@ -447,7 +432,20 @@ def inbox_for_screen(device):
     c = device.controller
     if c.authorizer is None or c.authorizer.mode != auth.SELF_ORGANISED:
         return None
-    return PhoneInbox(c.store, c.log_id, c.authorizer, lock=device._lock, schedule=lambda: c.schedule)
+    return PhoneInbox(c.store, c.log_id, c.authorizer, lock=device._lock, schedule=lambda: c.schedule,
+                      language=language, on_stored=lambda: _stored(device))
+
+
+def _stored(device):
+    """A phone's operation is in the screen's store: redraw now, and have the sync node (the
+    device's ``node``, when the app gave it one) push it to live peers now instead of at its next
+    look at the store."""
+    wake = getattr(device, "wake", None)
+    if wake is not None:
+        wake.set()
+    node = getattr(device, "node", None)
+    if node is not None:
+        node.notify()
 
 
 def address_for_screen(cfg, port):

@@ -90,101 +90,122 @@ class ConsoleServer:
 
 
 def _handler(server):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        timeout = request_guard.REQUEST_TIMEOUT
+    """The request handler class of ``server`` (http.server makes one handler per request)."""
+    return type("Handler", (_Handler,), {"console": server, "timeout": request_guard.REQUEST_TIMEOUT})
 
-        def log_message(self, fmt, *args):  # quiet: serve has its own log lines
-            pass
 
-        def _send(self, code, data, ctype):
-            self.send_response(code)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("Cache-Control", "no-store")
-            if self.close_connection:
-                self.send_header("Connection", "close")
-            self.end_headers()
-            self.wfile.write(data)
+class _Handler(BaseHTTPRequestHandler):
+    """One request to the console; ``console`` is the ConsoleServer (set by _handler)."""
 
-        def _json(self, code, obj):
-            self._send(code, json.dumps(obj).encode("utf-8"), "application/json")
+    protocol_version = "HTTP/1.1"
+    timeout = None  # request_guard.REQUEST_TIMEOUT, read when the server starts
+    console = None
 
-        def _refuse(self, refused):
-            self.close_connection = True  # a body may be left unread: never read the next request from it
-            self._json(refused.status, {"error": refused.reason})
+    def log_message(self, fmt, *args):  # quiet: serve has its own log lines
+        pass
 
-        def do_GET(self):
-            url = urlparse(self.path)
-            try:
-                server.guard.check_names(self.headers)
-                server.guard.check_token(parse_qs(url.query), self.headers)
-            except Refused as e:
-                return self._refuse(e)
-            if url.path in FILES:
-                name, ctype = FILES[url.path]
-                with open(os.path.join(STATIC, name), "rb") as fh:
-                    data = fh.read()
-                return self._send(200, data.replace(SECRET_SLOT, server.secret.encode()), ctype)
-            if url.path == "/state.json":
-                return self._json(200, server.console.snapshot())
-            if url.path == "/events":
-                return self._events()
-            if url.path.startswith("/screen/") and url.path.endswith(".png"):
-                png = server.console.png(url.path[len("/screen/"):-len(".png")])
-                if png is None:
-                    return self._json(404, {"error": "no such screen"})
-                return self._send(200, png, "image/png")
-            self._json(404, {"error": "not found"})
-
-        def do_POST(self):
-            url = urlparse(self.path)
-            try:
-                server.guard.check_names(self.headers)
-                server.guard.check_token(parse_qs(url.query), self.headers)
-                if url.path not in ("/edit", "/identify"):
-                    raise Refused(404, "not found")
-                size = server.guard.check_edit(self.headers)
-            except Refused as e:
-                return self._refuse(e)
-            try:
-                body = self.rfile.read(size)
-            except TimeoutError:  # a body announced and not sent: give the thread back
-                self.close_connection = True
-                return
-            try:
-                form = json.loads(body or b"{}")
-                if not isinstance(form, dict):
-                    raise ValueError("not an object")
-            except ValueError:
-                return self._json(400, {"error": "the edit is not a JSON object"})
-            try:
-                if url.path == "/identify":
-                    server.identify(form)
-                else:
-                    server.edit(form)
-            except PandascreenError as e:
-                return self._json(400, {"error": str(e)})
-            self._json(200, {"ok": True})
-
-        def _events(self):
-            self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream")
-            self.send_header("Cache-Control", "no-store")
+    def _send(self, code, data, ctype):
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        if self.close_connection:
             self.send_header("Connection", "close")
-            self.end_headers()
-            self.close_connection = True
-            last = None
-            deadline = time.monotonic() + SSE_LIFETIME
-            try:
-                while time.monotonic() < deadline and not server.stopping.is_set():
-                    data = json.dumps(server.console.snapshot(), sort_keys=True)
-                    if data != last:
-                        self.wfile.write(b"data: " + data.encode("utf-8") + b"\n\n")
-                        self.wfile.flush()
-                        last = data
-                    server.stopping.wait(SSE_POLL)
-            except (BrokenPipeError, ConnectionResetError, TimeoutError):
-                pass
+        self.end_headers()
+        self.wfile.write(data)
 
-    return Handler
+    def _json(self, code, obj):
+        self._send(code, json.dumps(obj).encode("utf-8"), "application/json")
+
+    def _refuse(self, refused):
+        self.close_connection = True  # a body may be left unread: never read the next request from it
+        self._json(refused.status, {"error": refused.reason})
+
+    def _checked(self, url):
+        """Refused (already answered) unless the request names this console and carries its token."""
+        try:
+            self.console.guard.check_names(self.headers)
+            self.console.guard.check_token(parse_qs(url.query), self.headers)
+        except Refused as e:
+            self._refuse(e)
+            return False
+        return True
+
+    def do_GET(self):
+        url = urlparse(self.path)
+        if not self._checked(url):
+            return
+        server = self.console
+        if url.path in FILES:
+            name, ctype = FILES[url.path]
+            with open(os.path.join(STATIC, name), "rb") as fh:
+                data = fh.read()
+            return self._send(200, data.replace(SECRET_SLOT, server.secret.encode()), ctype)
+        if url.path == "/state.json":
+            return self._json(200, server.console.snapshot())
+        if url.path == "/events":
+            return self._events()
+        if url.path.startswith("/screen/") and url.path.endswith(".png"):
+            png = server.console.png(url.path[len("/screen/"):-len(".png")])
+            if png is None:
+                return self._json(404, {"error": "no such screen"})
+            return self._send(200, png, "image/png")
+        self._json(404, {"error": "not found"})
+
+    def _form(self, url):
+        """The POSTed JSON object, or None (answered already) when refused or malformed."""
+        try:
+            if url.path not in ("/edit", "/identify"):
+                raise Refused(404, "not found")
+            size = self.console.guard.check_edit(self.headers)
+        except Refused as e:
+            return self._refuse(e)
+        try:
+            body = self.rfile.read(size)
+        except TimeoutError:  # a body announced and not sent: give the thread back
+            self.close_connection = True
+            return None
+        try:
+            form = json.loads(body or b"{}")
+            if not isinstance(form, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            return self._json(400, {"error": "the edit is not a JSON object"})
+        return form
+
+    def do_POST(self):
+        url = urlparse(self.path)
+        if not self._checked(url):
+            return
+        form = self._form(url)
+        if form is None:
+            return
+        try:
+            if url.path == "/identify":
+                self.console.identify(form)
+            else:
+                self.console.edit(form)
+        except PandascreenError as e:
+            return self._json(400, {"error": str(e)})
+        self._json(200, {"ok": True})
+
+    def _events(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        server = self.console
+        last = None
+        deadline = time.monotonic() + SSE_LIFETIME
+        try:
+            while time.monotonic() < deadline and not server.stopping.is_set():
+                data = json.dumps(server.console.snapshot(), sort_keys=True)
+                if data != last:
+                    self.wfile.write(b"data: " + data.encode("utf-8") + b"\n\n")
+                    self.wfile.flush()
+                    last = data
+                server.stopping.wait(SSE_POLL)
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            pass

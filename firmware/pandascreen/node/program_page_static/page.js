@@ -17,6 +17,8 @@
         main.innerHTML = text;
         main.setAttribute("data-key", got);
         key = got;
+        // the open stage (stage.js) looks again at what this phone may do
+        document.dispatchEvent(new CustomEvent("pandascreen:page", { detail: got }));
       });
     }).catch(function () { /* the next event tries again */ });
   }
