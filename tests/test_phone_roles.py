@@ -223,3 +223,17 @@ def test_the_phone_shows_its_key_as_a_qr_code_of_the_page_with_the_key_to_invite
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen("http://127.0.0.1:%d/publish/key.svg?key=<script>" % page.port, timeout=10)
     assert e.value.code == 400 and e.value.read() == b"key must be 64 lowercase hex characters\n"
+
+
+def test_a_second_screen_gets_every_operation_of_the_open_stage_through_relay():
+    """A venue group's Create stays relayable once applied: otherwise the steward's log stops at
+    its first operation for every screen that syncs from this one, and a phone's slot shows only
+    on the screen that took it."""
+    from pandascreen.core import sync
+    from pandascreen.core.store import MemoryStore
+    store, a = tp.open_stage()
+    assert all(a.may_relay(op) for op in STEWARD.ops), "a held operation the guard refuses to relay"
+    second = MemoryStore()
+    auth.guard(second, auth.Authorizer([ORGANISER.key], mode=auth.SELF_ORGANISED), LOG)
+    sync.sync_local(store, LOG, second)
+    assert second.count() == store.count()

@@ -29,6 +29,8 @@ def check_group_op(authorizer, op):
     author = op.public_key
     if authorizer.trust_anyone or op.hash in authorizer._referenced:
         return  # in the causal past of an operation we hold: needed to resolve it
+    if op.hash in authorizer._ops:
+        return  # held and applied already: relayed as it is (a Create of a group that now exists)
     if action[0] == "Create":
         if gid == authorizer.group_id and author == gid and gid != NOBODY:
             return

@@ -43,6 +43,7 @@ def start_iroh(cfg, store, config_dir, device, serve, fleet_beside=None, say=pri
         device.fleet_report = fleet_report.FleetReport(device.controller, node.seed, fleet_store,
                                                        cfg["festival_id"], log=say)
     device.controller._found = node.live_peers  # mDNS-found peers count in the footer
+    device.node = node  # what a phone publishes here goes to live peers at once (program_page._stored)
     tcp = device.controller.transport
     # background: a dead iroh peer costs the loop one bounded dial, then the node redials alone
     device.controller.transport = lambda peer: (node.sync(peer, background=True) if is_iroh_peer(peer)
