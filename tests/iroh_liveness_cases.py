@@ -182,7 +182,7 @@ def test_a_quiet_live_session_on_a_node_with_room_is_not_closed_at_the_idle_limi
 
 
 def test_two_screens_that_dial_each_other_at_once_keep_one_live_session(nodes):
-    from pandascreen.node.iroh_transport import parse_peer
+    from pandascreen.node.iroh_address import parse_peer
     a, a_store = nodes(SCREEN_1, "a")
     b, b_store = nodes(SCREEN_2, "b")
     a.sync(b.ticket())
@@ -203,7 +203,7 @@ def test_two_screens_that_dial_each_other_at_once_keep_one_live_session(nodes):
 
 
 def test_live_push_skips_what_the_peers_have_said_it_holds(tmp_path):
-    from pandascreen.node.iroh_transport import _unheld
+    from pandascreen.node.iroh_link import unheld as _unheld
     store = SqliteStore(str(tmp_path / "s.db"))
     try:
         publish(store, ORG, 5)
@@ -223,8 +223,8 @@ def test_a_slow_first_sync_goes_on_when_the_caller_stops_waiting(nodes):
     publish(org_store, ORG, 300)
     # the organiser is loaded: it sends, but slowly (each write a second late); the screen's caller
     # waits only half a second, less than one write
-    from pandascreen.node import iroh_transport
-    link_writer = iroh_transport.IrohNode._writer
+    from pandascreen.node import iroh_session
+    link_writer = iroh_session.SessionRunner._writer
 
     async def slow_writer(self, link):
         orig = link.send.write_all
