@@ -203,16 +203,21 @@ def test_two_screens_that_dial_each_other_at_once_keep_one_live_session(nodes):
 
 
 def test_live_push_skips_what_the_peers_have_said_it_holds(tmp_path):
-    from pandascreen.node.iroh_link import unheld as _unheld
+    from types import SimpleNamespace
+    from pandascreen.node.iroh_relay import lacking
     store = SqliteStore(str(tmp_path / "s.db"))
     try:
         publish(store, ORG, 5)
         ops = list(store.all_operations(LOG))
         pk = public_key(ORG)
-        assert _unheld(ops, None) == ops
-        assert [op.seq_num for op in _unheld(ops, {pk: {LOG: 2}})] == [3, 4]
-        assert _unheld(ops, {pk: {LOG: 4}}) == []
-        assert _unheld(ops, {bytes(32): {LOG: 9}}) == ops  # another author's log says nothing
+
+        def link(heights):
+            return SimpleNamespace(remote_id=bytes(32), known={},
+                                   session=SimpleNamespace(remote_heights=heights, _seen=set()))
+        assert lacking(ops, link(None)) == ops
+        assert [op.seq_num for op in lacking(ops, link({pk: {LOG: 2}}))] == [3, 4]
+        assert lacking(ops, link({pk: {LOG: 4}})) == []
+        assert lacking(ops, link({bytes(32): {LOG: 9}})) == ops  # another author's log says nothing
     finally:
         store.close()
 

@@ -40,14 +40,6 @@ def relayable(store, ops):
     return out
 
 
-def unheld(ops, heights):
-    """The operations a peer's Have did not say it holds: a screen that joins while its peers
-    already hold the program takes it in and must not push all of it back to each of them."""
-    if not heights:
-        return ops
-    return [op for op in ops if (heights.get(op.public_key) or {}).get(op.log_id, -1) < op.seq_num]
-
-
 class Subscription:
     """One topic a node syncs: its 32-byte topic, the store its log lives in (log id =
     BLAKE3(topic)), a label for the event lines (None for the festival's own topic)."""
@@ -90,6 +82,7 @@ class Link:
         self.guard = StreamGuard(conn, role)  # the streams the peer opens, policed
         self.live = None  # None: the node's setting; False: one plain sync (a resync)
         self.evicted = False
+        self.known = {}  # what the peer is known to hold beyond this session's Have (node/iroh_relay.py)
         self.end_reason = None  # why we ended a session that had no error (idle, lifetime)
         self._reported_have = False
         self._reported_sync = False
@@ -144,7 +137,7 @@ class LinkBook:
         second one, ends it with Close (one side only, so the two Closes never cross)."""
         twins = [l for l in self._live_links() if l.sub is link.sub and l.remote_id == link.remote_id
                  and l.live is not False]
-        if len(twins) < 2:
+        if link.ended or len(twins) < 2:
             return
         keep_role = INITIATOR if self.node_id_bytes < link.remote_id else ACCEPTOR
         keep = [l for l in twins if l.role == keep_role][:1] or twins[:1]

@@ -200,21 +200,27 @@ class PeerKeeper:
             if not peers or self._stopping:
                 continue
             node_id = random.choice(sorted(peers))
-            try:
-                peer = parse_peer("%s@%s" % (hexlify(node_id), peers[node_id]))
-            except ConfigError:
-                continue
-            key = ("resync", sub.topic, str(peer))
-            if key in self._dialling:
-                continue
-            try:
-                st = await self._dial(sub, peer, key, self.timeout + self.connect_timeout, probe=False, live=False)
-            except SyncError as e:
-                self._event("resync with %s: %s" % (peer, e))
-                continue
-            if st.get("ops_new") or st.get("ops_sent"):
+            st = await self._round(sub, node_id, peers[node_id], "resync")
+            if st and (st.get("ops_new") or st.get("ops_sent")):
                 self._event("resync with %s repaired what live mode had missed: received %d new, sent %d "
-                            "operation(s)" % (peer, st.get("ops_new", 0), st.get("ops_sent", 0)))
+                            "operation(s)" % ("%s@%s" % (hexlify(node_id)[:16], peers[node_id]), st.get("ops_new", 0),
+                                              st.get("ops_sent", 0)))
+
+    async def _round(self, sub, node_id, addr, why):
+        """One plain log-sync round (no live mode) with a peer we are live with: the resync, and
+        the relay's announcement (node/iroh_relay.py).  Its stats, or None when it failed."""
+        try:
+            peer = parse_peer("%s@%s" % (hexlify(node_id), addr))
+        except ConfigError:
+            return None
+        key = ("round", sub.topic, str(peer))
+        if key in self._dialling:
+            return None
+        try:
+            return await self._dial(sub, peer, key, self.timeout + self.connect_timeout, probe=False, live=False)
+        except SyncError as e:
+            self._event("%s with %s: %s" % (why, peer, e))
+            return None
 
     def _ended(self, link):
         """A session ended: its peer, when wanted, is redialled after a jittered wait."""

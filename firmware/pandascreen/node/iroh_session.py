@@ -22,9 +22,9 @@ from pandascreen.core.topic_handshake import TopicHandshake, short
 from pandascreen.node import iroh_limits, liveness
 from pandascreen.node.iroh_address import iroh_message
 from pandascreen.node.iroh_limits import StreamRefused, discard
-from pandascreen.node.iroh_link import relayable, unheld
 
 READ_CHUNK = 65536
+DEDUPE_AFTER = 2.0  # seconds a second live session with a peer must last before one of the two is closed
 
 
 class SessionRunner:
@@ -50,7 +50,7 @@ class SessionRunner:
             sub = link.sub
             link.session = SyncSession(sub.store, sub.log_id, link.role, topic=sub.topic, handshake=False,
                                        live=self.live if link.live is None else link.live,
-                                       on_ingest=lambda n: self._changed(sub, n))
+                                       on_ingest=lambda n: self._changed(sub, n, link))
             link.session.start()
             link.cursor = link.session.start_version
             await self._pump(link)
@@ -316,26 +316,12 @@ class SessionRunner:
             return "closed at the live session lifetime of %gs; the peer may redial" % self.live_lifetime
         return None
 
-    def _pull(self, link):
-        """Queue Live for what the store got since this link last looked."""
-        store, log_id = link.sub.store, link.sub.log_id
-        v = store.version
-        if v == link.cursor:
-            return
-        ops = store.operations_since(link.cursor, log_id=log_id)
-        if ops is None:  # a prune since (every fleet status prunes): offer the whole log, the dedup set filters
-            ops = list(store.all_operations(log_id))
-        link.cursor = v
-        ops = unheld(relayable(store, ops), link.session.remote_heights)
-        n = link.session.push(ops)
-        if n:
-            self._event("%s: sent %d live operation(s)" % (link.name, n))
-
     def _report(self, link):
         s = link.session
         if not link._reported_have and s.remote_heights is not None:
             link._reported_have = True
             h = s.remote_heights
+            self._heard_have(link, h)
             n = sum(h[pk][lid] + 1 for pk in h for lid in h[pk])
             self._event("%s holds %d operation(s) %s from %d author(s)" % (link.name, n, link.sub.what, len(h)))
         if not link._reported_sync and s.complete:
@@ -351,7 +337,8 @@ class SessionRunner:
             link.synced.set()
             if s.in_live_mode:
                 self._back(link, alone=not any(l is not link and l.sub is link.sub for l in self._live_links()))
-                self._dedupe(link)
+                # a twin only when it stays: a plain round (a resync, an announcement) ends at once
+                asyncio.get_running_loop().call_later(DEDUPE_AFTER, self._dedupe, link)
 
     def _summary(self, link):
         s = link.session

@@ -17,8 +17,10 @@ screen, the organiser's ``pandascreen-host serve`` and a Rust p2panda Node speak
   p2panda-net; ``sync(peer)`` dials the first topic and, once that synced, the others in the
   background;
 * after the first sync the session stays open: new operations in the store (imported, published,
-  or received from any other session: that is the relay) are pushed as ``Live`` to every live
-  session, received ones are stored at once; ``Close`` is sent only when we end a live session.
+  or received from any other session: that is the relay) are pushed as ``Live`` to a few live
+  sessions and announced to the others by a plain log-sync round (node/iroh_relay.py says which
+  and how that maps to iroh-gossip), received ones are stored at once; ``Close`` is sent only
+  when we end a live session.
 
 Everything runs on one asyncio loop in a background thread, so callers (the screen's loop, the
 host CLI) only see blocking, time-bounded calls and never wait on a dead peer: ``sync(peer)``
@@ -30,7 +32,7 @@ how often a plain resync runs beside live mode: node/liveness.py.
 This module is the node itself (its thread, loop, endpoint, the public calls); its other jobs
 are one module each, mixed into ``IrohNode``: addresses and dial errors (node/iroh_address.py),
 the links it holds and admits (node/iroh_link.py), one session (node/iroh_session.py), the peers
-it keeps, redials and resyncs with (node/iroh_peers.py).
+it keeps, redials and resyncs with (node/iroh_peers.py), what it relays to whom (node/iroh_relay.py).
 """
 
 import asyncio
@@ -46,12 +48,13 @@ from pandascreen.node import iroh_limits, liveness
 from pandascreen.node.iroh_address import DEFAULT_NETWORK_ID, iroh_message, node_id_of, sync_alpn
 from pandascreen.node.iroh_link import LinkBook, Subscription
 from pandascreen.node.iroh_peers import PeerKeeper
+from pandascreen.node.iroh_relay import Relayer
 from pandascreen.node.iroh_session import SessionRunner
 
 log = logging.getLogger("pandascreen.node.iroh")
 
 
-class IrohNode(PeerKeeper, LinkBook, SessionRunner):
+class IrohNode(PeerKeeper, LinkBook, SessionRunner, Relayer):
     """A p2panda log sync node for one festival topic over iroh (see the module doc).
 
     ``also``: more topics to sync, ``(topic, store, label)`` each (the fleet log: its own store,
@@ -116,6 +119,8 @@ class IrohNode(PeerKeeper, LinkBook, SessionRunner):
         self._start_error = None
         self._stopping = False
         self._tasks = set()
+        self._owed = {sub: set() for sub in self.subs}  # live sessions owed an announcement round
+        self._announce = None  # set: a burst of new operations owes rounds (node/iroh_relay.py)
 
     def start(self):
         """Bind the endpoint and start serving; raises ``SyncError`` when it cannot bind."""
@@ -253,6 +258,9 @@ class IrohNode(PeerKeeper, LinkBook, SessionRunner):
             self._spawn(self._reconnect_loop())
         if self.live and self.resync_every:
             self._spawn(self._resync_loop())
+        if self.live:
+            self._announce = asyncio.Event()
+            self._spawn(self._announce_loop())
 
     def _spawn(self, coro):
         t = asyncio.ensure_future(coro)
@@ -281,7 +289,9 @@ class IrohNode(PeerKeeper, LinkBook, SessionRunner):
         self.errors.append(line)
         del self.errors[:-20]
 
-    def _changed(self, sub, n):
+    def _changed(self, sub, n, link=None):
+        if link is not None and link.session is not None and not link.session.in_live_mode:
+            self._backlog(sub, link)  # a sync brought them: announced to live sessions, never pushed
         self._wake_all()
         if self.on_change is not None and sub is self.subs[0]:
             try:
