@@ -17,7 +17,7 @@ is no IHave on that wire, and pandascreen adds no message of its own.  So here:
   (at most ``LIVE_BATCH`` operations a session lacks, each log going on from what the peer is
   known to hold: a ``Live`` after a gap is refused); which sessions is a stable pseudo-random
   rank per pair of nodes (BLAKE3 of both node ids), so neighbours pick different peers and the
-  eager links of the swarm reach every node;
+  eager links of the swarm reach nearly every node;
 * lazy: a session that lacks operations and gets no ``Live`` is owed an announcement.  The
   announcement is a plain p2panda log-sync round with that peer (topic handshake, ``Have`` both
   ways, then ``PreSync``/``Operation`` for only what one side lacks, ``Done``, ``Close``: the
@@ -32,8 +32,10 @@ is no IHave on that wire, and pandascreen adds no message of its own.  So here:
   what crossed the session either way (the session's dedup set, as p2panda's), and its ``Have``
   in this session or in any later round with it (``note_heights``).
 
-Sessions that are neither eager nor owed a round still converge: through the eager links of the
-swarm, and through the periodic resync beside live mode (node/liveness.py).
+Owed sessions beyond ``LAZY_PEERS`` still converge: through the eager links and rounds of their
+other peers, and at the latest through the periodic resync beside live mode (node/liveness.py).
+Each node's own cost per burst stays bounded (``EAGER_PEERS`` pushes, ``LAZY_PEERS`` rounds),
+however many screens there are: the organiser's load does not grow with the swarm.
 """
 
 import asyncio
