@@ -21,8 +21,9 @@ is no IHave on that wire, and pandascreen adds no message of its own.  So here:
 * lazy: a session that lacks operations and gets no ``Live`` is owed an announcement.  The
   announcement is a plain p2panda log-sync round with that peer (topic handshake, ``Have`` both
   ways, then ``PreSync``/``Operation`` for only what one side lacks, ``Done``, ``Close``: the
-  bytes of p2panda-net's LogSync), dialled after ``LAZY_WAIT`` with at most ``LAZY_PEERS`` owed
-  peers that are still not known to hold it.  Our ``Have`` is the IHave, the peer's ``PreSync``
+  bytes of p2panda-net's LogSync), dialled ``LAZY_PEERS`` at a time, each step ``LAZY_WAIT``
+  after the last, with at most ``LAZY_ROUNDS`` owed peers a burst that are still not known to
+  hold it (a round with another peer, or theirs with us, may have shown they do).  Our ``Have`` is the IHave, the peer's ``PreSync``
   and operations are the GRAFT; a peer that took it from elsewhere answers with its ``Have`` and
   receives nothing.
 * what a sync (not live mode) just brought in is never pushed as ``Live``, nor is a backlog of
@@ -32,9 +33,9 @@ is no IHave on that wire, and pandascreen adds no message of its own.  So here:
   what crossed the session either way (the session's dedup set, as p2panda's), and its ``Have``
   in this session or in any later round with it (``note_heights``).
 
-Owed sessions beyond ``LAZY_PEERS`` still converge: through the eager links and rounds of their
+Owed sessions beyond ``LAZY_ROUNDS`` still converge: through the eager links and rounds of their
 other peers, and at the latest through the periodic resync beside live mode (node/liveness.py).
-Each node's own cost per burst stays bounded (``EAGER_PEERS`` pushes, ``LAZY_PEERS`` rounds),
+Each node's own cost per burst stays bounded (``EAGER_PEERS`` pushes, ``LAZY_ROUNDS`` rounds),
 however many screens there are: the organiser's load does not grow with the swarm.
 """
 
@@ -46,7 +47,8 @@ from pandascreen.node.iroh_link import relayable
 
 EAGER_PEERS = 5  # iroh-gossip's default active view: enough eager links that every node is reached
 LIVE_BATCH = 32  # more lacking operations than this is a backlog, not a change: a round moves it
-LAZY_PEERS = 2  # announcement rounds per burst of new operations: bounded, whatever the node's degree
+LAZY_PEERS = 2  # announcement rounds at a time
+LAZY_ROUNDS = 8  # announcement rounds per burst of new operations: bounded, whatever the node's degree
 LAZY_WAIT = (0.5, 1.5)  # seconds before the rounds, jittered: eager pushes arrive first
 
 PUSH = "push"
@@ -198,16 +200,31 @@ class Relayer:
                 note_heights(l, heights)
 
     async def _announce_loop(self):
-        """The lazy half: after a burst of new operations, a plain log-sync round with a few of
-        the sessions that were owed one and are still not known to hold them."""
+        """The lazy half: after a burst of new operations, plain log-sync rounds, ``LAZY_PEERS`` at
+        a time, with the sessions owed one that are still not known to hold them; at most
+        ``LAZY_ROUNDS`` a burst, the rest hear of it through other peers or the periodic resync."""
         while not self._stopping:
             await self._announce.wait()
-            await asyncio.sleep(random.uniform(*LAZY_WAIT))
-            self._announce.clear()
-            for sub in self.subs:
-                owed, self._owed[sub] = self._owed[sub], set()
-                if not owed:
-                    continue
-                for link in pick_owed(owed, sub.store.heights(sub.log_id)):
-                    if not self._stopping:
-                        await self._round(sub, link.remote_id, link.addr, "announcement")
+            budget = LAZY_ROUNDS
+            while budget > 0 and not self._stopping:
+                await asyncio.sleep(random.uniform(*LAZY_WAIT))
+                self._announce.clear()
+                picked = self._pick_rounds(min(LAZY_PEERS, budget))
+                if not picked:
+                    break
+                budget -= len(picked)
+                await asyncio.gather(*(self._round(sub, link.remote_id, link.addr, "announcement")
+                                       for sub, link in picked), return_exceptions=True)
+            if budget <= 0:
+                for sub in self.subs:
+                    self._owed[sub].clear()
+
+    def _pick_rounds(self, count):
+        """Up to ``count`` ``(sub, link)`` owed a round, at random, taken off the owed sets."""
+        picked = []
+        for sub in self.subs:
+            owed = self._owed[sub]
+            for link in pick_owed(owed, sub.store.heights(sub.log_id), count - len(picked)):
+                owed.discard(link)
+                picked.append((sub, link))
+        return picked
