@@ -58,3 +58,19 @@ def test_a_cold_start_of_five_screens_sends_each_program_about_once(nodes):
     twins = [line for n, _ in screens for line in n.lines if "second live session" in line]
     assert not twins, twins
     assert not org.errors and not any(n.errors for n, _ in screens), [n.errors for n, _ in screens]
+
+
+def test_a_round_with_a_live_peer_leaves_the_live_session_alone(nodes):
+    """An announcement (or resync) round is a second session with a peer for a moment; it is
+    no twin to close: the live session both sides had stays."""
+    one, two = (nodes(seed, "n%d" % i, resync_every=0) for i, seed in enumerate(SCREENS[:2]))
+    big, small = (one, two) if one[0].node_id_bytes > two[0].node_id_bytes else (two, one)
+    big[0].sync(small[0].ticket())  # the node with the larger id dialled: it would keep the other's session
+    assert wait_for(lambda: big[0].live_peers() and small[0].live_peers(), 5.0)
+    node = small[0]
+    st = node._submit(node._round(node.subs[0], big[0].node_id_bytes, big[0].addresses()[0], "test")).result(15)
+    assert st is not None and not st["live"]
+    wait_for(lambda: False, 3.0)  # past the time a real twin is closed after
+    assert big[0].live_peers() and small[0].live_peers()
+    assert not [line for n, _ in (big, small) for line in n.lines if "second live session" in line]
+    assert [len([l for l in n.status() if l["live"]]) for n, _ in (big, small)] == [1, 1]
