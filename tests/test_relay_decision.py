@@ -6,7 +6,7 @@ from pandascreen.core.crypto import public_key
 from pandascreen.core.store import MemoryStore
 from pandascreen.core.sync import ACCEPTOR, INITIATOR, SyncSession
 from pandascreen.node import iroh_relay
-from pandascreen.node.iroh_link import Link
+from pandascreen.node.iroh_link import Link, Subscription
 from pandascreen.node.iroh_transport import IrohNode
 
 TOPIC = operation.festival_topic("relayfest")
@@ -22,10 +22,10 @@ def publish(store, seed, n, start=0):
                               1_700_000_000_000_000 + start)
 
 
-def live_pair(node_store, peer_store):
+def live_pair(node_store, peer_store, log_id=LOG, topic=TOPIC):
     """Our session and the peer's, through the sync and into live mode."""
-    ours = SyncSession(node_store, LOG, INITIATOR, topic=TOPIC, handshake=False, live=True)
-    theirs = SyncSession(peer_store, LOG, ACCEPTOR, topic=TOPIC, handshake=False, live=True)
+    ours = SyncSession(node_store, log_id, INITIATOR, topic=topic, handshake=False, live=True)
+    theirs = SyncSession(peer_store, log_id, ACCEPTOR, topic=topic, handshake=False, live=True)
     for _ in range(100):
         if ours.in_live_mode and theirs.in_live_mode:
             break
@@ -136,3 +136,23 @@ def test_what_a_sync_brought_in_is_announced_not_pushed_however_little():
     swarm.node._changed(sub, 2, syncing)
     assert sum(swarm.pull_all().values()) == 0
     assert len(swarm.node._owed[sub]) == 3
+
+
+def live_pair_of(sub, peer_store):
+    return live_pair(sub.store, peer_store, sub.log_id, sub.topic)
+
+
+def test_the_fleet_log_is_pushed_to_the_eager_few_and_never_announced():
+    swarm = Swarm([])
+    fleet = Subscription(operation.festival_topic("relayfest-fleet"), MemoryStore(), "fleet")
+    swarm.node.subs.append(fleet)
+    swarm.node._owed[fleet] = set()
+    for remote_id in PEERS:
+        link = Link(swarm.node, None, INITIATOR, remote_id, "127.0.0.1:1", fleet)
+        link.session, _ = live_pair_of(fleet, MemoryStore())
+        link.cursor = fleet.store.version
+        swarm.node.links.append(link)
+    fleet.store.publish_many(ORG, [b"status"], fleet.log_id, 1_700_000_000_000_000)
+    pushed = swarm.pull_all()
+    assert len([n for n in pushed.values() if n]) == iroh_relay.EAGER_PEERS
+    assert swarm.node._owed[fleet] == set()

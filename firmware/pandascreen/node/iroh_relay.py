@@ -29,6 +29,8 @@ is no IHave on that wire, and pandascreen adds no message of its own.  So here:
 * what a sync (not live mode) just brought in is never pushed as ``Live``, nor is a backlog of
   more than ``LIVE_BATCH`` operations for one session: p2panda's live mode carries new
   operations, catching up is the sync's job, so those sessions are owed a round instead;
+* only the festival's own topic is announced: on the fleet log each screen's next status
+  supersedes the last, so what the eager links miss waits for the next one;
 * what a peer is known to hold, and so never sent: its own log (an author holds what it wrote),
   what crossed the session either way (the session's dedup set, as p2panda's), and its ``Have``
   in this session or in any later round with it (``note_heights``).
@@ -189,6 +191,10 @@ class Relayer:
                 self._pull(link, backlog=True)
 
     def _owe(self, link):
+        if link.sub is not self.subs[0]:
+            # another topic (the fleet log): each screen's next status supersedes the last, so a
+            # missed one is not worth a round (a change of program makes every screen report at once)
+            return
         self._owed[link.sub].add(link)
         if self._announce is not None:
             self._announce.set()
