@@ -219,8 +219,10 @@ class Relayer:
                 if not picked:
                     break
                 budget -= len(picked)
-                await asyncio.gather(*(self._round(sub, link.remote_id, link.addr, "announcement")
-                                       for sub, link in picked), return_exceptions=True)
+                rounds = [self._spawn(self._round(sub, link.remote_id, link.addr, "announcement"))
+                          for sub, link in picked]
+                # a peer that is away holds a round for its connect timeout: the next step need not wait
+                await asyncio.wait(rounds, timeout=LAZY_WAIT[1])
             if budget <= 0:
                 for sub in self.subs:
                     self._owed[sub].clear()
