@@ -9,7 +9,7 @@ import pytest
 from pandascreen.testing import festival as demofest
 from pandascreen.core import auth, fleet, operation
 from pandascreen.core.crypto import public_key
-from pandascreen.node import fleet_report, iroh_transport
+from pandascreen.node import fleet_report, iroh_address
 from pandascreen.node.iroh_transport import IrohNode
 from pandascreen.node.sqlite_store import SqliteStore
 from pandascreen_host.console.state import Console
@@ -154,7 +154,7 @@ def test_a_peer_without_the_fleet_topic_still_syncs_the_festival(peers):
     assert wait_for(lambda: any("which this node does not sync: dropped" in l for l in old.lines))
     assert wait_for(lambda: any(l.startswith("fleet topic with") and "not sync the fleet topic" in l
                                 for l in screen.lines))
-    key = (fleet.fleet_topic(FID), str(iroh_transport.parse_peer(old.ticket())))
+    key = (fleet.fleet_topic(FID), str(iroh_address.parse_peer(old.ticket())))
     assert key in screen._no_topic and key not in screen._wanted
     assert screen.sync(old.ticket())["already_live"]
     publish_more = old.store.publish(ORG, demofest.bodies()[0], LOG, (NOW + 10) * 1000000)

@@ -18,8 +18,9 @@ import iroh_nodes
 from pandascreen.core import operation
 from pandascreen.core.crypto import blake3, public_key
 from pandascreen.core.errors import SyncError
-from pandascreen.node import iroh_transport
-from pandascreen.node.iroh_transport import DEFAULT_NETWORK_ID, IrohNode, parse_peer, sync_alpn
+from pandascreen.core import postcard
+from pandascreen.node.iroh_address import DEFAULT_NETWORK_ID, parse_peer, sync_alpn
+from pandascreen.node.iroh_transport import IrohNode
 from pandascreen.node.sqlite_store import SqliteStore
 from pandascreen.node.poll import until as wait_for
 
@@ -360,10 +361,10 @@ def test_wire_transcript_against_a_scripted_rust_acceptor(tmp_path):
     e = operation.decode(unhexlify(V.E_HEADER))
     seed = unhexlify(V.SEED)
     frame = lambda payload: len(payload).to_bytes(4, "big") + payload
-    enc = iroh_transport.postcard.encode_bytes
+    enc = postcard.encode_bytes
     have = frame(b"\x00\x00\x01\x20" + d.public_key + b"\x01\x20" + d.log_id + b"\x01")  # {pk: {log: 1}}
     size = len(d.header_bytes) + len(d.body) + len(e.header_bytes)
-    presync = frame(b"\x00\x01\x02" + iroh_transport.postcard.encode_varint(size))
+    presync = frame(b"\x00\x01\x02" + postcard.encode_varint(size))
     op_d = frame(b"\x00\x02" + enc(d.header_bytes) + b"\x01" + enc(d.body))
     op_e = frame(b"\x00\x02" + enc(e.header_bytes) + b"\x00")
     done = bytes.fromhex("00000002" "0003")

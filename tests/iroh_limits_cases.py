@@ -20,7 +20,7 @@ import iroh_nodes
 from pandascreen.core import operation, postcard
 from pandascreen.core.crypto import public_key
 from pandascreen.node import iroh_limits
-from pandascreen.node.iroh_transport import sync_alpn
+from pandascreen.node.iroh_address import sync_alpn
 from pandascreen.node.poll import until as wait_for
 
 TOPIC = operation.festival_topic("limitsfest")

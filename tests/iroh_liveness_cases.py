@@ -182,7 +182,7 @@ def test_a_quiet_live_session_on_a_node_with_room_is_not_closed_at_the_idle_limi
 
 
 def test_two_screens_that_dial_each_other_at_once_keep_one_live_session(nodes):
-    from pandascreen.node.iroh_transport import parse_peer
+    from pandascreen.node.iroh_address import parse_peer
     a, a_store = nodes(SCREEN_1, "a")
     b, b_store = nodes(SCREEN_2, "b")
     a.sync(b.ticket())
@@ -203,16 +203,21 @@ def test_two_screens_that_dial_each_other_at_once_keep_one_live_session(nodes):
 
 
 def test_live_push_skips_what_the_peers_have_said_it_holds(tmp_path):
-    from pandascreen.node.iroh_transport import _unheld
+    from types import SimpleNamespace
+    from pandascreen.node.iroh_relay import lacking
     store = SqliteStore(str(tmp_path / "s.db"))
     try:
         publish(store, ORG, 5)
         ops = list(store.all_operations(LOG))
         pk = public_key(ORG)
-        assert _unheld(ops, None) == ops
-        assert [op.seq_num for op in _unheld(ops, {pk: {LOG: 2}})] == [3, 4]
-        assert _unheld(ops, {pk: {LOG: 4}}) == []
-        assert _unheld(ops, {bytes(32): {LOG: 9}}) == ops  # another author's log says nothing
+
+        def link(heights):
+            return SimpleNamespace(remote_id=bytes(32), known={},
+                                   session=SimpleNamespace(remote_heights=heights, _seen=set()))
+        assert lacking(ops, link(None)) == ops
+        assert [op.seq_num for op in lacking(ops, link({pk: {LOG: 2}}))] == [3, 4]
+        assert lacking(ops, link({pk: {LOG: 4}})) == []
+        assert lacking(ops, link({bytes(32): {LOG: 9}})) == ops  # another author's log says nothing
     finally:
         store.close()
 
@@ -223,8 +228,8 @@ def test_a_slow_first_sync_goes_on_when_the_caller_stops_waiting(nodes):
     publish(org_store, ORG, 300)
     # the organiser is loaded: it sends, but slowly (each write a second late); the screen's caller
     # waits only half a second, less than one write
-    from pandascreen.node import iroh_transport
-    link_writer = iroh_transport.IrohNode._writer
+    from pandascreen.node import iroh_session
+    link_writer = iroh_session.SessionRunner._writer
 
     async def slow_writer(self, link):
         orig = link.send.write_all

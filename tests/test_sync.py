@@ -653,7 +653,7 @@ print(live.operation_from_live(back[1], back[2]).hash == op.hash)
 
 
 def test_iroh_limits_incoming_sessions_per_ip_not_per_port():
-    from pandascreen.node.iroh_transport import _host_of
+    from pandascreen.node.iroh_address import host_of as _host_of
     assert _host_of("127.0.0.1:39707") == _host_of("127.0.0.1:1") == "127.0.0.1"
     assert _host_of("[fe80::1]:4000") == "fe80::1" and _host_of("fe80::1") == "fe80::1"
 

@@ -56,8 +56,7 @@ class _Organiser:
             self.log_id = _seed_schedule(store, now)
             return
         from pandascreen.core import operation
-        self.key = os.path.join(directory, "org-%d.key" % id(self))
-        fd = os.open(self.key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd, self.key = tempfile.mkstemp(prefix="org-", suffix=".key", dir=directory)  # 0600, a new name
         os.write(fd, ORG)
         os.close(fd)
         self.csv = os.path.join(directory, "schedule-%d.csv" % id(self))

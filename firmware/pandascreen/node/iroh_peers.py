@@ -1,0 +1,251 @@
+"""Which peers an iroh node keeps and how it reaches them: dialling (QUIC, and when nobody
+answers a TCP probe that says why), the wanted peers (at most ``max_peers`` per topic, organisers
+always), redialling with jittered backoff, the plain resync beside live mode, and redialling soon
+once the network is back.  The numbers and why: node/liveness.py.
+
+Why its own module: keeping peers is policy over time, apart from one session
+(node/iroh_session.py) and the bookkeeping of links (node/iroh_link.py).  ``PeerKeeper`` is a part
+of ``IrohNode`` (node/iroh_transport.py) and uses its attributes (``_wanted``, ``_dialling``,
+``links``, ...).
+"""
+
+import asyncio
+import random
+import time
+
+import iroh
+
+from pandascreen.core.errors import ConfigError, SyncError
+from pandascreen.core.sync import INITIATOR
+from pandascreen.core.util import hexlify
+from pandascreen.node import iroh_limits, liveness
+from pandascreen.node.iroh_address import PeerAddr, explain_connect_error, parse_peer, probe_tcp
+from pandascreen.node.iroh_limits import discard
+from pandascreen.node.iroh_link import Link
+
+
+class PeerKeeper:
+    """Dial, keep and redial the peers of an ``IrohNode`` (a part of it)."""
+
+    async def _sync(self, peer_spec, timeout, background=False):
+        """Sync the festival topic with the peer (the caller waits for it), then the other
+        topics in the background (their errors are recorded, never raised)."""
+        try:
+            peer = parse_peer(peer_spec, self.default_node_ids)
+        except ConfigError as e:
+            raise SyncError(str(e))
+        st = await self._sync_topic(self.subs[0], peer_spec, peer, timeout, background)
+        for sub in self.subs[1:]:
+            key = (sub.topic, str(peer))
+            if not st.get("already_live"):
+                self._no_topic.discard(key)  # a new festival session (the peer restarted): ask again
+            if key not in self._no_topic and key not in self._dialling and not self._linked(sub, peer):
+                self._spawn(self._sync_quietly(sub, peer_spec, peer, timeout))
+        return st
+
+    async def _sync_quietly(self, sub, peer_spec, peer, timeout):
+        try:
+            await self._sync_topic(sub, peer_spec, peer, timeout, background=True)
+        except SyncError as e:
+            if "redialling in the background" not in str(e):  # the redial says its own errors
+                self._record_error("%s topic with %s: %s" % (sub.label, peer, e))
+
+    async def _sync_topic(self, sub, peer_spec, peer, timeout, background=False, probe=True):
+        for link in self.links:
+            if (not link.ended and link.sub is sub and link.remote_id in peer.node_ids
+                    and link.session is not None and link.session.in_live_mode):
+                st = link.status()
+                st["already_live"] = True
+                return st
+        for link in self.links:
+            if (not link.ended and link.sub is sub and link.remote_id in peer.node_ids and link.role == INITIATOR
+                    and not link.synced.is_set() and link.live is not False):
+                # a sync with that peer is under way: wait for it rather than dial a second one
+                end = time.monotonic() + timeout
+                while not link.synced.is_set() and not link.ended and time.monotonic() < end:
+                    await asyncio.sleep(0.25)
+                if link.synced.is_set():
+                    return link.status()
+                if link.ended:
+                    raise SyncError(link.error or "the session with %s ended before the sync finished" % peer)
+                raise SyncError("sync with %s still under way; it goes on in the background" % peer)
+        key = (sub.topic, str(peer))
+        entry = self._wanted.get(key)
+        if background and entry is not None:
+            raise SyncError("not connected to %s, redialling in the background (last: %s)"
+                            % (peer, entry.get("last_error") or "connecting"))
+        if (self.live and self.reconnect and not self._stopping and entry is None
+                and (set(peer.node_ids) & set(self.default_node_ids) or self._room_for(sub))):
+            entry = self._wanted[key] = {"spec": peer_spec, "peer": peer, "sub": sub,
+                                         "redial": liveness.Redial(time.monotonic())}
+        try:
+            return await self._dial(sub, peer, key, timeout, probe=probe)
+        except SyncError as e:
+            if entry is not None:
+                entry["last_error"] = str(e)
+            raise
+
+    def _room_for(self, sub):
+        """Keep at most ``max_peers`` wanted peers per topic (node/liveness.py says why): when
+        full, one that is away makes room; when none is, the newcomer is dialled once, not kept."""
+        mine = [k for k, e in self._wanted.items() if e["sub"] is sub
+                and not set(e["peer"].node_ids) & set(self.default_node_ids)]  # organisers: always kept
+        if len(mine) < self.max_peers:
+            return True
+        away = [k for k in mine if self._wanted[k].get("last_error") and not self._linked(sub, self._wanted[k]["peer"])]
+        if not away:
+            return False
+        del self._wanted[away[0]]
+        return True
+
+    async def _dial(self, sub, peer, key, timeout, probe=True, live=None):
+        self._dialling.add(key)
+        try:
+            conn, node_id = await self._connect(peer, probe)
+        finally:
+            self._dialling.discard(key)
+        iroh_limits.limit_stream_credit(conn, INITIATOR)
+        link = Link(self, conn, INITIATOR, node_id, peer.addr, sub)
+        link.live = self.live if live is None else live
+        self.links.append(link)  # before the task runs: the reconnect loop must see it
+        task = self._spawn(self._run_link(link))
+        waiter = asyncio.ensure_future(link.synced.wait())
+        try:
+            await asyncio.wait({task, waiter}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+        if link.synced.is_set():
+            return link.status()
+        if task.done():
+            if link.unsubscribed and sub is not self.subs[0]:
+                # a peer without that topic (older, or Rust): not again until its festival session is new
+                self._wanted.pop(key, None)
+                self._no_topic.add(key)
+            raise SyncError(link.error or "the session with %s ended before the sync finished" % peer)
+        if link.session is not None and time.monotonic() - link.last_progress < self.timeout:
+            # a loaded peer sends slowly but sends: the caller stops waiting, the sync goes on
+            # (bounded by the session's own progress timeout and deadline)
+            raise SyncError("sync with %s still under way after %gs; it goes on in the background"
+                            % (peer, timeout))
+        self._abort(link, "no sync within %gs" % timeout)
+        raise SyncError("sync with %s did not finish within %gs" % (peer, timeout))
+
+    async def _connect(self, peer, probe=True):
+        last = None
+        for node_id in peer.node_ids:
+            addr = iroh.EndpointAddr(iroh.EndpointId.from_bytes(node_id), None, [peer.addr])
+            fut = asyncio.ensure_future(self._endpoint.connect(addr, self.alpn))
+            try:
+                done, _ = await asyncio.wait({fut}, timeout=self.connect_timeout)
+            except asyncio.CancelledError:  # the caller gave up: the dial's own end is retrieved
+                discard(fut)
+                raise
+            if not done:
+                discard(fut)
+                if not probe:  # a redial of a peer that is away: the first failure said why
+                    raise SyncError("no iroh answer from %s within %gs" % (peer.addr, self.connect_timeout))
+                why = await asyncio.get_running_loop().run_in_executor(None, probe_tcp, peer.host, peer.port)
+                raise SyncError("no iroh answer from %s within %gs: %s" % (peer.addr, self.connect_timeout, why))
+            try:
+                return fut.result(), node_id
+            except iroh.IrohError as e:
+                last = explain_connect_error(e, PeerAddr([node_id], peer.host, peer.port))
+                if "is not the node id" not in last:
+                    break
+        raise SyncError(last)
+
+    async def _reconnect_loop(self):
+        """Keep a live session with every wanted peer: redial with jittered backoff (liveness.Redial)."""
+        while not self._stopping:
+            await asyncio.sleep(0.5)
+            now = time.monotonic()
+            for key, entry in list(self._wanted.items()):
+                peer, sub, redial = entry["peer"], entry["sub"], entry["redial"]
+                if now < redial.due or key in self._dialling or self._linked(sub, peer):
+                    continue
+                redial.due = float("inf")  # until this dial ends
+                self._dialling.add(key)
+                self._spawn(self._redial(key, entry))
+
+    async def _redial(self, key, entry):
+        self._dialling.discard(key)
+        before = entry.get("last_error")
+        redial = entry["redial"]
+        try:
+            # the TCP probe only at the first failure: a peer away for long costs one QUIC dial per redial
+            await self._sync_topic(entry["sub"], entry["spec"], entry["peer"], self.timeout + self.connect_timeout,
+                                   probe=not before)
+            redial.succeeded()
+            redial.due = time.monotonic()  # live now; when the session ends, _ended sets the wait
+            entry["last_error"] = None
+        except Exception as e:
+            redial.failed(time.monotonic())
+            entry["last_error"] = str(e)
+            if str(e).split(":")[0] != (before or "").split(":")[0]:  # say it once, not every redial
+                self._record_error("reconnect to %s failed: %s" % (entry["peer"], e))
+        finally:
+            if redial.due == float("inf"):  # cancelled
+                redial.failed(time.monotonic())
+
+    async def _resync_loop(self):
+        """Beside live mode: now and then one plain sync with one live peer of the festival
+        topic, picked at random, so a live message lost on the way is repaired (node/liveness.py)."""
+        sub = self.subs[0]
+        while not self._stopping:
+            await asyncio.sleep(liveness.resync_wait(every=self.resync_every))
+            peers = {}
+            for l in self._live_links():
+                if l.sub is sub and l.live is not False:
+                    peers[l.remote_id] = l.addr
+            if not peers or self._stopping:
+                continue
+            node_id = random.choice(sorted(peers))
+            st = await self._round(sub, node_id, peers[node_id], "resync")
+            if st and (st.get("ops_new") or st.get("ops_sent")):
+                self._event("resync with %s repaired what live mode had missed: received %d new, sent %d "
+                            "operation(s)" % ("%s@%s" % (hexlify(node_id)[:16], peers[node_id]), st.get("ops_new", 0),
+                                              st.get("ops_sent", 0)))
+
+    async def _round(self, sub, node_id, addr, why):
+        """One plain log-sync round (no live mode) with a peer we are live with: the resync, and
+        the relay's announcement (node/iroh_relay.py).  Its stats, or None when it failed."""
+        try:
+            peer = parse_peer("%s@%s" % (hexlify(node_id), addr))
+        except ConfigError:
+            return None
+        key = ("round", sub.topic, str(peer))
+        if key in self._dialling:
+            return None
+        try:
+            return await self._dial(sub, peer, key, self.timeout + self.connect_timeout, probe=False, live=False)
+        except SyncError as e:
+            self._event("%s with %s: %s" % (why, peer, e))
+            return None
+
+    def _ended(self, link):
+        """A session ended: its peer, when wanted, is redialled after a jittered wait."""
+        if any(l is not link and l.sub is link.sub and l.remote_id == link.remote_id for l in self._live_links()):
+            return  # another session with that peer is live (a resync ended, or a duplicate)
+        now = time.monotonic()
+        for entry in self._wanted.values():
+            redial = entry["redial"]
+            if entry["sub"] is not link.sub or link.remote_id not in entry["peer"].node_ids or redial.due == float("inf"):
+                continue
+            if now - link.started < 30:  # ended soon after it began: back off further
+                redial.failed(now)
+            else:
+                redial.due = max(redial.due, now + liveness.jittered(redial.backoff))
+
+    def _back(self, link, alone):
+        """A session reached its sync: when its peer had been away, or we had no live peer
+        (``alone``), the network is back, so the peers still waiting for a redial are due soon."""
+        entry = next((e for e in self._wanted.values()
+                      if e["sub"] is link.sub and link.remote_id in e["peer"].node_ids), None)
+        if not alone and (entry is None or not entry.get("last_error")):
+            return
+        if entry is not None:
+            entry["last_error"] = None
+        now = time.monotonic()
+        for e in self._wanted.values():
+            if e is not entry and e["redial"].due != float("inf") and not self._linked(e["sub"], e["peer"]):
+                e["redial"].healed(now)
