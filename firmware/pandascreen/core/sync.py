@@ -109,7 +109,6 @@ class SyncSession:
     ops_to_send = property(lambda self: self.log_sync.ops_to_send)
     forks = property(lambda self: self.log_sync.forks)
     skipped_logs = property(lambda self: self.log_sync.skipped_logs)
-    _skipped = skipped_logs  # the name node/iroh_transport.py reads
     remote_heights = property(lambda self: self.log_sync.remote_heights)
     remote_total_ops = property(lambda self: self.log_sync.remote_total_ops)
     remote_total_bytes = property(lambda self: self.log_sync.remote_total_bytes)

@@ -329,7 +329,7 @@ class SessionRunner:
             # only the peer's Close (or its next Have, reported above as
             # "holds") confirms what it stored; a live session has no Close after the sync
             unconfirmed = " (unconfirmed until its next Have)" if s.ops_sent and not s.confirmed else ""
-            skipped = ("; skipped %d operation(s) of %d forked log(s)" % (s.ops_skipped, len(s._skipped))
+            skipped = ("; skipped %d operation(s) of %d forked log(s)" % (s.ops_skipped, len(s.skipped_logs))
                        if s.ops_skipped else "")
             self._event("%s: synced, sent %d operation(s)%s, received %d (%d new)%s%s"
                         % (link.name, s.ops_sent, unconfirmed, s.ops_received, s.ops_new, skipped,
