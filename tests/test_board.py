@@ -253,7 +253,8 @@ REBOOT = r"""
 # live: start
 import gc, os
 import framebuf
-from pandascreen.board.board import FeedFile, Satellite
+from pandascreen.board.board import Satellite
+from pandascreen.board.saved_feed import FeedFile
 from pandascreen.core.util import unhexlify
 # live: imports
 

@@ -128,6 +128,39 @@ class TimeFile:
         getattr(os, "replace", os.rename)(tmp, self.path)
 
 
+class LastKnownTime:
+    """The last time a screen knew to be good (``value``, Unix seconds or None) and its saving,
+    at most every SAVE_TIME_EVERY s (SD card and flash wear): the controller's and the satellite's.
+
+    ``load() -> t or None`` and ``save(t)`` are a ``TimeFile``'s (or None: nothing kept); ``log``
+    takes the one line when a save fails (the time is then kept in memory only)."""
+
+    def __init__(self, load=None, save=None, log=None):
+        self.value = load() if load is not None else None
+        self._saved_at = self.value
+        self._save = save
+        self._log = log
+
+    def remember(self, now, trusted, force=False):
+        """Save ``now`` if ``trusted()`` says the screen may claim it, unless one was saved less
+        than SAVE_TIME_EVERY s ago (``force``: save anyway); True if it was saved."""
+        if self._save is None:
+            return False
+        if not force and self._saved_at is not None and now - self._saved_at < SAVE_TIME_EVERY:
+            return False
+        if not trusted():
+            return False
+        try:
+            self._save(now)
+        except OSError as e:
+            if self._log is not None:
+                self._log("cannot save the last known time: %s" % e)
+        self._saved_at = now
+        if self.value is None or now > self.value:
+            self.value = now
+        return True
+
+
 # -- helpers --------------------------------------------------------------------------------
 
 def peer_name(peer):
