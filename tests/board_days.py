@@ -3,8 +3,9 @@ feeds a full peer signs for them hour by hour, and the scenario (tests/mpy.py ``
 runs a board through the days with a fake clock.
 
 Time-compressed (a few minutes on the WebAssembly port for all festivals): each of the four days
-has ``FEEDS_PER_DAY`` feeds (every ``24 / FEEDS_PER_DAY`` hours of festival time instead of hourly,
-each one a new signed feed with the program of that hour); after each feed every venue of the feed
+has ``FEEDS_PER_DAY`` feeds (every 12 hours of festival time instead of hourly; every 24 hours for
+the synthetic festivals of many hundred venues), each a new signed feed with the program of that
+hour; after each feed every venue of the feed
 is pressed through and drawn, then ``FRAMES_PER_FEED`` frames follow 5 minutes apart; each day
 starts with a boot (a fresh interpreter, as after a reset) that loads the saved feed and the saved
 time from flash; the clock (an RTC that kept running) is set from the next feed.  The live heap is
@@ -20,7 +21,7 @@ from pandascreen.node import feed_sign
 SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared", "schedules")
 SEED = bytes(range(50, 82))
 DAYS = 4
-FEEDS_PER_DAY = 2
+FEEDS_PER_DAY = 2  # real festivals; the synthetic ones of 550 and 600 venues take 1 (a pass is 600 frames)
 FRAMES_PER_FEED = 3
 REAL = {  # name: (file in ../shared/schedules, time zone where the file names none)
     "38c3": ("eventfahrplan_schedule-38c3-20251206.xml", None),
@@ -66,13 +67,13 @@ def first_start(schedule):
     return min(int(e.start) for e in schedule.all_events())
 
 
-def feeds(schedule, fid, folder, t0):
+def feeds(schedule, fid, folder, t0, per_day=FEEDS_PER_DAY):
     """Sign the feeds of the days from ``t0`` into ``folder`` (feed_<n>.http, the HTTP response);
     [(issued_at, venues in the feed, venues it left out)]."""
     out = []
     key = SigningKey(SEED)
-    step = 86400 // FEEDS_PER_DAY
-    for n in range(DAYS * FEEDS_PER_DAY):
+    step = 86400 // per_day
+    for n in range(DAYS * per_day):
         issued = t0 + n * step
         items = feed_sign.payload(schedule, fid, issued, [], public_key(SEED), None, version=feed.VERSION)
         data = feed_sign.sign_payload(items, key)
@@ -113,9 +114,13 @@ def set_rtc(v):
 fb = framebuf.FrameBuffer(bytearray(1024), 128, 64, framebuf.MONO_VLSB)
 cfg = {"festival_id": %(fid)r, "organiser_keys": [unhexlify(%(org)r)], "peer_addrs": [("pi", 8026)],
        "sync_interval": 3600}
-shown = set()  # the venue indexes drawn since the last feed (also by a redraw during a fetch)
+shown = bytearray(1024)  # a flag per venue index drawn since the last pass began (also by a redraw during a fetch)
+
+def show():
+    shown[s.venue_index] = 1
+
 s = None
-s = Satellite(cfg, fb, lambda: shown.add(s.venue_index), 128, 64, clock=lambda: t[0], connect=lambda h, p: Conn(),
+s = Satellite(cfg, fb, show, 128, 64, clock=lambda: t[0], connect=lambda h, p: Conn(),
               log=log.append, time_file=TimeFile(D + "/last_time"), feed_file=FeedFile(D + "/last_feed"),
               state_file=FeedState(D + "/feed_state"), synced=lambda: False, set_time=set_rtc,
               reset=lambda: resets.append(t[0]))
@@ -131,11 +136,12 @@ def feed_at(n, issued):
 
 def venues():
     n = len(s.view_source.venues())
-    shown.clear()
+    for i in range(len(shown)):
+        shown[i] = 0
     for i in range(n):
         s.press(1)
         s.step()
-    return n, len(shown)
+    return n, sum(shown)
 
 def frames(k):
     drawn = 0
@@ -153,33 +159,38 @@ print("venues", %(n)d, venues(), frames(%(frames)d), s.faults, len(resets))
 """
 
 END = r"""
+t[0] = %(night)d  # the board ran on until the night (its time saved every 5 minutes), then the reboot
+s.step()
 print("day", s.feed_count, s.rejected, len(resets), s.faults)
 """
 
 
 def scenarios(folder, fid, issued):
+    per_day = len(issued) // DAYS
     """One scenario script per festival day (each a boot: a reboot is a fresh interpreter, as a
     reset is on a board), for feeds already written to ``folder`` (``feeds``)."""
     out = []
     for day in range(DAYS):
-        at = issued[day * FEEDS_PER_DAY][0]
+        at = issued[day * per_day][0]
         parts = [SCRIPT % {"dir": folder, "t0": at if day == 0 else at - 60, "fid": fid,
                            "org": public_key(SEED).hex()}]
-        for n in range(day * FEEDS_PER_DAY, (day + 1) * FEEDS_PER_DAY):
+        for n in range(day * per_day, (day + 1) * per_day):
             parts.append(STEP % {"n": n, "issued": issued[n][0], "frames": FRAMES_PER_FEED})
-        parts.append(END)
+        nxt = issued[(day + 1) * per_day][0] if day + 1 < DAYS else issued[-1][0] + 3600
+        parts.append(END % {"night": nxt - 600})
         out.append("".join(parts))
     return out
 
 
 def expected(issued):
     """What each day's script prints when every step drew and nothing failed."""
+    per_day = len(issued) // DAYS
     out = []
     for day in range(DAYS):
-        lines = ["boot False None" if day == 0 else "boot True %d" % issued[day * FEEDS_PER_DAY - 1][0]]
-        for n in range(day * FEEDS_PER_DAY, (day + 1) * FEEDS_PER_DAY):
+        lines = ["boot False None" if day == 0 else "boot True %d" % issued[day * per_day - 1][0]]
+        for n in range(day * per_day, (day + 1) * per_day):
             count = issued[n][1] + (1 if issued[n][2] else 0)
             lines.append("venues %d (%d, %d) %d 0 0" % (n, count, count, FRAMES_PER_FEED))
-        lines.append("day %d 0 0 0" % (FEEDS_PER_DAY + (day > 0)))  # the saved feed counts at boot
+        lines.append("day %d 0 0 0" % (per_day + (day > 0)))  # the saved feed counts at boot
         out.append(lines)
     return out
