@@ -16,6 +16,7 @@ tools:
 	command -v openscad >/dev/null 2>&1 || missing="$$missing openscad"; \
 	$(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || [ -n "$$PANDASCREEN_FONT" ] || missing="$$missing fonts-dejavu-core"; \
+	[ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || missing="$$missing fonts-wqy-zenhei"; [ -f /usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf ] || missing="$$missing fonts-symbola"; \
 	if [ -n "$$missing" ]; then \
 	  echo "make test needs:$$missing -- on Debian / Raspberry Pi OS: sudo apt-get install$$missing" \
 	       "(or run .ci/run as root, which installs them)" >&2; exit 1; fi

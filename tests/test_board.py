@@ -240,7 +240,8 @@ REBOOT = r"""
 # live: start
 import gc, os
 import framebuf
-from pandascreen.board.board import FeedFile, Satellite
+from pandascreen.board.board import Satellite
+from pandascreen.board.saved_feed import FeedFile
 from pandascreen.core.util import unhexlify
 from pandascreen.testing.sockets import FileConn as Conn
 # live: imports

@@ -395,7 +395,7 @@ def test_feed_state_file_on_the_port(tmp_path, flashed):
     """FeedState on a real file: written, read back, a damaged file reads as nothing."""
     path = str(tmp_path / "feed_state")
     out = run_micropython(r"""
-from pandascreen.board.board import FeedState
+from pandascreen.board.saved_feed import FeedState
 st = FeedState(%r)
 print("empty", st.load())
 st.save(1234, bytes(range(32)))

@@ -58,7 +58,7 @@ TITLES = {  # venue: (name, title, speakers)
     "cyrillic": ("Зал 1", "Свободное ПО для всех", "Ирина Жукова"),
     "greek": ("Αίθουσα", "Ελεύθερο λογισμικό σήμερα", "Νίκος Παππάς"),
     "cjk": ("会场", "开源软件与社区", "李雷"),
-    "emoji": ("Tent \u2600", "Party \U0001F600 \u2764 \u263A", "DJ \u266B"),
+    "emoji": ("Tent \u2600", "Party \U0001F600 \U0001F389 \U0001F680 \u2764", "DJ \u266B \U0001F3B8"),
 }
 
 
@@ -94,14 +94,14 @@ def test_the_feed_carries_the_glyphs_the_board_lacks():
     table = bytes(view.glyphs())
     codes = [int.from_bytes(table[i:i + 3], "big") for i in range(0, len(table), feed.GLYPH_ENTRY)]
     assert codes == sorted(codes)
-    for ch in "ЖСвΕλ\u2600\U0001F600":
+    for ch in "ЖСвΕλ\u2600\U0001F600\U0001F389会场开\u674e":
         assert ord(ch) in codes, ch
     for ch in "äÜßéŒ":  # the board's font or its transliteration has these
         assert ord(ch) not in codes, ch
     assert not feed_glyphs.needs_glyph("ä") and feed_glyphs.needs_glyph("Ж")
 
 
-@pytest.mark.parametrize("script", sorted(set(TITLES) - {"cjk"}))
+@pytest.mark.parametrize("script", sorted(TITLES))
 def test_titles_in_any_script_draw_legibly_on_a_satellite(script):
     """The satellite's frame of each script's venue (tests/golden/satellite_<script>.png): no "?"
     where the Pi's face has the glyph; the same frame without the feed's glyphs differs."""
@@ -201,3 +201,24 @@ def test_a_peer_without_the_face_still_serves_the_feed(monkeypatch):
     monkeypatch.setattr(feed_glyphs, "_faces", {})
     view, order = scripts_feed()
     assert view.glyphs() is None and view.info.venue_count == len(TITLES)
+
+
+def test_characters_dejavu_lacks_come_from_the_fallback_faces():
+    """CJK from WenQuanYi Zen Hei, emoji DejaVu lacks from Symbola (both Debian packages by name,
+    installed by .ci/run); what DejaVu has stays DejaVu's."""
+    zenhei, symbola = feed_glyphs.fallback_paths()
+    assert zenhei.endswith("wqy-zenhei.ttc") and symbola.endswith("Symbola_hint.ttf")
+    assert feed_glyphs.face_for("Ж") == feed_glyphs.face_paths()[0]
+    assert feed_glyphs.face_for("\u5f00") == zenhei
+    assert feed_glyphs.face_for("\U0001F389") == symbola
+    assert feed_glyphs.face_for("\U00013000") is None  # an Egyptian hieroglyph: no face here has it
+    assert feed_glyphs.render("\u5f00") == feed_glyphs.render("\u5f00", zenhei) != bytes(8)
+
+
+def test_without_the_fallbacks_cjk_stays_a_question_mark(monkeypatch):
+    monkeypatch.setattr(feed_glyphs, "fallback_paths", lambda: [])
+    view, order = scripts_feed()
+    table = bytes(view.glyphs())
+    codes = {int.from_bytes(table[i:i + 3], "big") for i in range(0, len(table), feed.GLYPH_ENTRY)}
+    assert ord("Ж") in codes and ord("\u5f00") not in codes and ord("\U0001F389") not in codes
+    assert view.info.venue_count == len(TITLES)

@@ -8,7 +8,7 @@ bytes through core/layout.  Memory is fixed up front: two feed buffers of ``max_
 one on screen, the one being received), filled ``CHUNK`` bytes at a time, so a forged,
 corrupt or oversize feed costs nothing but a log line and the last good feed stays on screen.
 
-The last good feed is also kept on flash (``FeedFile``): a board that reboots where Wi-Fi is
+The last good feed is also kept on flash (board/saved_feed.py ``FeedFile``): a board that reboots where Wi-Fi is
 gone loads it into the receive buffer, checks it again like a fetched one (a corrupt or
 oversize file is removed, never trusted) and shows that program marked "old feed HH:MM"
 until a peer answers, instead of a blank screen.
@@ -39,14 +39,12 @@ All hardware is injected (canvas, ``show``, ``connect(host, port) -> conn`` with
 """
 
 import gc
-import os
 import time
 
 from pandascreen.core import feed, layout
-from pandascreen.core.screen import (CLOCK_NOT_SET, CLOCK_SKEW, CLOCK_TOLERANCE, NO_CLOCK, NO_PEERS, OFFLINE,
-                                     SAVE_TIME_EVERY, STARTING, SYNCED, from_the_future, peer_name, screen_time)
+from pandascreen.core.screen import (CLOCK_NOT_SET, CLOCK_SKEW, CLOCK_TOLERANCE, NO_CLOCK, NO_PEERS, OFFLINE, STARTING,
+                                     SYNCED, LastKnownTime, from_the_future, peer_name, screen_time)
 from pandascreen.core.errors import PandascreenError
-from pandascreen.core.util import hexlify, unhexlify
 
 CHUNK = 512  # bytes per socket read
 STALE = "old feed"
@@ -57,85 +55,6 @@ FAULTS_BEFORE_RESET = 5  # steps in a row that could draw nothing at all: then s
 LOW_MEMORY = "low memory"  # the status of a frame drawn after a step failed
 TOO_LARGE = "Too large for this board"  # the message when even a venue's frame does not fit
 _WAITING = (11, 110)  # EAGAIN, ETIMEDOUT: a non-blocking or short-timeout socket call found no data yet
-
-
-class FeedFile:
-    """The last good feed's bytes on flash, so a reboot without Wi-Fi still has a program.
-
-    Written to a temporary file and renamed over the old one (a power cut leaves the old
-    feed); read straight into a buffer the caller owns (no allocation of feed size), and
-    only if it fits that buffer: a damaged file is rejected by the caller's check and removed.
-    """
-
-    def __init__(self, path):
-        self.path = path
-
-    def load_into(self, buf):
-        """Bytes read into ``buf``, None if there is no saved feed; FeedError if it is bigger than ``buf``."""
-        try:
-            size = os.stat(self.path)[6]
-        except OSError:
-            return None
-        if size > len(buf):
-            raise feed.FeedError("saved feed of %d bytes is over the %d byte limit" % (size, len(buf)))
-        fh = open(self.path, "rb")
-        try:
-            return fh.readinto(memoryview(buf)[:size]) or 0
-        finally:
-            fh.close()
-
-    def save(self, data):
-        tmp = self.path + ".tmp"
-        fh = open(tmp, "wb")
-        try:
-            fh.write(data)
-        finally:
-            fh.close()
-        getattr(os, "replace", os.rename)(tmp, self.path)
-
-    def remove(self):
-        try:
-            os.remove(self.path)
-        except OSError:
-            pass
-
-
-class FeedState:
-    """The newest issued-at this board ever accepted and the SHA-256 of the feed it saved, in a
-    small text file beside the feed ("<issued_at> <digest hex>").
-
-    WHY: a feed issued before one the board already took is a replay, also after a reboot that
-    lost the RAM copy (a stranger on the Wi-Fi serving an old, validly signed feed first); and the
-    digest lets the board show its own saved feed at boot without verifying its signature again.
-    Written to a temporary file and renamed (a power cut leaves the old state); ``load``: (newest,
-    digest bytes), None for what is missing or damaged."""
-
-    def __init__(self, path):
-        self.path = path
-
-    def load(self):
-        try:
-            fh = open(self.path)
-            try:
-                parts = fh.read().split()
-            finally:
-                fh.close()
-            newest = int(parts[0])
-        except (OSError, ValueError, IndexError):
-            return None, None
-        try:
-            return newest, unhexlify(parts[1]) if len(parts) > 1 and len(parts[1]) == 64 else None
-        except ValueError:
-            return newest, None
-
-    def save(self, newest, digest):
-        tmp = self.path + ".tmp"
-        fh = open(tmp, "w")
-        try:
-            fh.write("%d %s\n" % (int(newest), hexlify(digest) if digest else "-"))
-        finally:
-            fh.close()
-        getattr(os, "replace", os.rename)(tmp, self.path)
 
 
 class _Deadline:
@@ -207,9 +126,7 @@ class Satellite:
         self.last_sync = None
         self._fetched_at = None
         self._best = None  # the peer that gave the last good feed: asked first
-        self.time_file = time_file
-        self.last_known = time_file.load() if time_file is not None else None
-        self._saved_at = self.last_known
+        self.saved_time = LastKnownTime(time_file and time_file.load, time_file and time_file.save, self.log)
         self.venue_index = 0
         self._drawn_key = None
         self.feed_file = feed_file
@@ -384,9 +301,9 @@ class Satellite:
         if self._set_time is None or self.synced():
             return False
         issued = info.issued_at
-        if self.last_known is not None and issued < self.last_known - CLOCK_TOLERANCE:
+        if self.saved_time.value is not None and issued < self.saved_time.value - CLOCK_TOLERANCE:
             return False  # before the time the board saved: an old feed, never a clock
-        if self.last_known is not None and issued > self.last_known + CLOCK_SKEW:
+        if self.saved_time.value is not None and issued > self.saved_time.value + CLOCK_SKEW:
             leap = self._leap
             self._leap = (info.signer, issued - now)
             if leap is None or leap[0] == info.signer or abs(leap[1] - (issued - now)) > CLOCK_TOLERANCE:
@@ -401,29 +318,18 @@ class Satellite:
         return True
 
     def from_the_future(self, ts, now):
-        return from_the_future(ts, now, self.last_known, self.synced())
+        return from_the_future(ts, now, self.saved_time.value, self.synced())
 
     def screen_time(self, now):
         """``(time the program is shown at, trusted)``: core/screen.py ``screen_time``."""
         info = self.view_source.info
-        return screen_time(now, () if info is None else (info.issued_at,), self.last_known, self.synced())
+        return screen_time(now, () if info is None else (info.issued_at,), self.saved_time.value, self.synced())
 
     def clock_trusted(self, now):
         return self.screen_time(now)[1]
 
     def remember_time(self, now, force=False):
-        if self.time_file is None or not self.clock_trusted(now):
-            return False
-        if not force and self._saved_at is not None and now - self._saved_at < SAVE_TIME_EVERY:
-            return False
-        try:
-            self.time_file.save(now)
-        except OSError as e:
-            self.log("cannot save the last known time: %s" % e)
-        self._saved_at = now
-        if self.last_known is None or now > self.last_known:
-            self.last_known = now
-        return True
+        return self.saved_time.remember(now, lambda: self.clock_trusted(now), force)
 
     # -- screen ---------------------------------------------------------------------------------
     def status(self, now=None, trusted=True):
@@ -556,5 +462,3 @@ class Satellite:
         if self._reset is not None:
             self._reset()
 
-
-Board = Satellite  # the name main.py and the docs used for the board loop

@@ -14,7 +14,8 @@ import time
 import machine
 
 from pandascreen.core import config as configmod, feed
-from pandascreen.board.board import FeedFile, FeedState, Satellite
+from pandascreen.board.board import Satellite
+from pandascreen.board.saved_feed import FeedFile, FeedState
 from pandascreen.board.ssd1306 import SSD1306
 from pandascreen.core.screen import TimeFile
 

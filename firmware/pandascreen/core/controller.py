@@ -33,7 +33,7 @@ from pandascreen.core import auth, config, layout, operation, refresh
 # the clock rule and status names live in core/screen.py (shared with the satellite board)
 from pandascreen.core.screen import (  # noqa: F401 (re-exported)
     CLOCK_NOT_SET, CLOCK_SKEW, CLOCK_TOLERANCE, MIN_VALID_TIME, NO_CLOCK, NO_PEERS, OFFLINE, SAVE_TIME_EVERY,
-    STALE, STALE_AFTER, STARTING, SYNCED, TimeFile, clock_floor, clock_trusted, peer_name, screen_time)
+    STALE, STALE_AFTER, STARTING, SYNCED, LastKnownTime, TimeFile, clock_floor, clock_trusted, peer_name, screen_time)
 
 
 class _NoLock:
@@ -80,12 +80,8 @@ class Controller:
         self.clock = clock or time.time
         self.log = log or _ignore
         self.translate = translate
-        self._save_time = save_time
         self._synced = synced  # () -> True when the device clock is known to be synchronised (NTP)
-        self.last_known = None
-        if load_time is not None:
-            self.last_known = load_time()
-        self._saved_at = self.last_known
+        self.saved_time = LastKnownTime(load_time, save_time, self.log)
         self.venue_index = 0
         self._flipped_at = None  # when a visitor last flipped away (the screen returns home later)
         self.overview = False  # a long press: every venue at once, until the screen returns home
@@ -282,25 +278,14 @@ class Controller:
     def screen_time(self, now):
         """``(time the program is shown at, trusted)``: core/screen.py ``screen_time``."""
         signed = [ts // 1000000 for ts in self.signed.values()]
-        return screen_time(now, signed, self.last_known, self._synced() if self._synced is not None else None)
+        return screen_time(now, signed, self.saved_time.value, self._synced() if self._synced is not None else None)
 
     def clock_trusted(self, now):
         return self.screen_time(now)[1]
 
     def remember_time(self, now):
         """Save a trusted ``now`` as the last known time, at most every ``SAVE_TIME_EVERY`` s."""
-        if self._save_time is None or not self.clock_trusted(now):
-            return False
-        if self._saved_at is not None and now - self._saved_at < SAVE_TIME_EVERY:
-            return False
-        try:
-            self._save_time(now)
-        except OSError as e:
-            self.log("cannot save the last known time: %s" % e)
-        self._saved_at = now
-        if self.last_known is None or now > self.last_known:
-            self.last_known = now
-        return True
+        return self.saved_time.remember(now, lambda: self.clock_trusted(now))
 
     # -- frames -----------------------------------------------------------------------------
     def view(self, now):

@@ -7,9 +7,11 @@ from the signing side so a board compiles only what it runs.
 """
 
 import hashlib
+from array import array
 
 from pandascreen.core import crypto
 from pandascreen.core.errors import DecodeError
+from pandascreen.core.feed_cursor import Cursor, FeedError
 
 MAGIC = "pandascreen/feed"
 VERSION = 2  # the form a full peer emits to boards that ask for it (``http_request``)
@@ -38,10 +40,6 @@ def feed_addrs(cfg):
         from pandascreen.core.config import parse_peer
         return [parse_peer(p) for p in cfg["feed_peers"]]
     return [(host, FEED_PORT) for host, _ in cfg.get("peer_addrs") or ()]
-
-
-class FeedError(DecodeError):
-    """A feed that is malformed, too big, not for this festival or not signed by a trusted key."""
 
 
 _LEVELS = ("Pull", "Read", "Write", "Manage")  # core/auth.py's LEVEL_NAMES
@@ -74,119 +72,6 @@ def _grants(body, group_id, signer):
         return c.pos == len(body)
     except FeedError:
         return False
-
-
-# -- satellite: pull parser over the received bytes --------------------------------------------
-
-class Cursor:
-    """Reads one CBOR item at a time from ``buf[pos:end]`` without decoding the document:
-    what the board keeps is the feed's bytes, and it reads a venue when it draws it."""
-
-    def __init__(self, buf, pos=0, end=None):
-        self.buf = buf
-        self.pos = pos
-        self.end = len(buf) if end is None else end
-
-    def head(self):
-        """(major type, argument) of the next item; strings are left to ``text``/``raw``."""
-        b = self.buf
-        p = self.pos
-        if p >= self.end:
-            raise FeedError("feed ends early")
-        ib = b[p]
-        major, info = ib >> 5, ib & 31
-        p += 1
-        if info < 24:
-            n = info
-        elif info <= 27:
-            size = 1 << (info - 24)
-            if p + size > self.end:
-                raise FeedError("feed ends early")
-            n = 0
-            for i in range(size):
-                n = (n << 8) | b[p + i]
-            p += size
-        else:
-            raise FeedError("indefinite or reserved CBOR in the feed")
-        self.pos = p
-        return major, n
-
-    def _expect(self, major):
-        m, n = self.head()
-        if m != major:
-            raise FeedError("feed item of CBOR type %d where %d belongs" % (m, major))
-        return n
-
-    def uint(self):
-        return self._expect(0)
-
-    def int(self):
-        m, n = self.head()
-        if m == 0:
-            return n
-        if m == 1:
-            return -1 - n
-        raise FeedError("feed item is not a number")
-
-    def array(self, limit=1 << 16):
-        n = self._expect(4)
-        if n > limit:
-            raise FeedError("feed array of %d items, at most %d" % (n, limit))
-        return n
-
-    def raw(self, limit=1 << 16):
-        """A byte string as a memoryview into the buffer (no copy)."""
-        n = self._expect(2)
-        return self._slice(n, limit)
-
-    def _slice(self, n, limit):
-        if n > limit or self.pos + n > self.end:
-            raise FeedError("feed string too long or past the end")
-        mv = memoryview(self.buf)[self.pos:self.pos + n]
-        self.pos += n
-        return mv
-
-    def text(self, limit=1 << 16):
-        n = self._expect(3)
-        b = bytes(self._slice(n, limit))
-        try:
-            return b.decode("utf-8")
-        except UnicodeError:
-            raise FeedError("feed text is not UTF-8")
-
-    def label(self):
-        """Text of a checked feed for the screen: invalid UTF-8 (``check`` only bounds strings,
-        decoding each would litter a board's heap) reads as "?" instead of raising."""
-        n = self._expect(3)
-        try:
-            return bytes(self._slice(n, 1 << 16)).decode("utf-8")
-        except UnicodeError:
-            return "?"
-
-    def skip_text(self, limit):
-        self._slice(self._expect(3), limit)
-
-    def null(self):
-        """True (and consumed) if the next item is null."""
-        if self.pos < self.end and self.buf[self.pos] == 0xF6:
-            self.pos += 1
-            return True
-        return False
-
-    def skip(self, depth=0):
-        if depth > 8:
-            raise FeedError("feed nested too deeply")
-        m, n = self.head()
-        if m == 2 or m == 3:
-            self._slice(n, 1 << 16)
-        elif m == 4:
-            for _ in range(n):
-                self.skip(depth + 1)
-        elif m == 7:
-            if n not in (20, 21, 22):
-                raise FeedError("feed holds a float or an unknown simple value")
-        elif m not in (0, 1):
-            raise FeedError("feed holds a map or a tag")
 
 
 class Info:
@@ -474,23 +359,24 @@ class FeedView:
         return memoryview(self.buf)[self.info.glyphs_at:self.info.glyphs_at + self.info.glyphs_len]
 
     def venues(self):
-        """The venues (offsets, found once per feed: build_view and now_next ask every frame)."""
+        """The venues as a sequence (``FeedVenues``: their offsets, found once per feed; build_view
+        and now_next ask every frame)."""
         if self.info is None:
             return []
         if self._venues is None:
             c = Cursor(self.buf, self.info.venues_at, self.info.size - _SIG_ITEM)
-            out = []
-            for _ in range(self.info.venue_count):
-                out.append(FeedVenue(self.buf, c.pos))
+            at = array("H", bytes(2 * self.info.venue_count))  # a feed is under 64 KB
+            for i in range(self.info.venue_count):
+                at[i] = c.pos
                 c.skip()
-            if self.info.venues_left_out:
-                out.append(LeftOutVenues(self.info.venues_left_out))
-            self._venues = out
+            self._venues = FeedVenues(self.buf, at, self.info.venues_left_out)
         return self._venues
 
     def now_next(self, venue_id, now):
         """As ``Schedule.now_next``: the running event that started last, the first one after ``now``."""
-        for v in self.venues():
+        venues = self.venues()
+        last = venues.last if venues else None  # build_view asks for the venue it was just handed
+        for v in ([last] if last is not None and last.id == venue_id else venues):
             if venue_id is not None and v.id == venue_id:
                 current = nxt = None
                 for ev in v.events():
@@ -501,6 +387,46 @@ class FeedView:
                         current = ev
                 return current, nxt
         return None, None
+
+
+class FeedVenues:
+    """A feed's venues as a sequence: 2 bytes per venue (its offset), a ``FeedVenue`` made when one
+    is asked for, and the ``LeftOutVenues`` page last when the feed left venues out.
+
+    WHY: a board's heap must not grow with the venue count; an object per venue of a 600-venue
+    feed would keep ~25 KB live."""
+
+    def __init__(self, buf, at, left_out):
+        self.buf = buf
+        self._at = at
+        self._left = left_out
+        self.last = None  # the venue last handed out
+
+    def __len__(self):
+        return len(self._at) + (1 if self._left else 0)
+
+    def __getitem__(self, i):
+        n = len(self._at)
+        if i < 0:
+            i += len(self)
+        if 0 <= i < n:
+            self.last = FeedVenue(self.buf, self._at[i])
+            return self.last
+        if i == n and self._left:
+            return LeftOutVenues(self._left)
+        raise IndexError("venue index out of range")
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def index(self, venue):
+        """Position of ``venue`` (a ``FeedVenue`` of this feed), as a list's ``index``."""
+        at = getattr(venue, "at", None)
+        for i in range(len(self._at)):
+            if self._at[i] == at:
+                return i
+        raise ValueError("venue not in this feed")
 
 
 # -- satellite: bounded HTTP read ----------------------------------------------------------------

@@ -7,7 +7,7 @@ store, schedule and group machinery (~25 KB of its heap).
 
 import os
 
-MIN_VALID_TIME = 1577836800  # 2020-01-01: a clock before this was never set
+MIN_VALID_TIME = 1577836800  # 2020-01-01: a clock of unknown state before this was never set
 CLOCK_TOLERANCE = 600  # seconds a clock may lag a signed timestamp (organiser laptop a little ahead)
 CLOCK_SKEW = 12 * 3600  # the most a signed timestamp may move a screen's time past its own (a night off)
 SAVE_TIME_EVERY = 300  # seconds between writes of the last known time (SD card / flash wear)
@@ -26,9 +26,11 @@ STALE_AFTER = 15 * 60  # s
 #
 # A screen shows its program at ``screen_time(...)``: (a time, whether the screen may claim it).
 #  1. A clock known to be synchronised (NTP; a board whose clock was set from a signed feed) is
-#     the time, trusted: no signed timestamp moves it.
-#  2. Otherwise the screen's own time is its clock when that is not before its own floor (2020,
-#     the last time it saved), else that floor (a Pi without RTC, a Pico W that restarted in 2021).
+#     the time, trusted, in any year (a festival from 2019): no signed timestamp moves it.
+#  2. Otherwise the screen's own time is its clock when that is not before its own floor (the last
+#     time it saved, else 2020), else that floor (a Pi without RTC, a Pico W that restarted in 2021).
+#     2020 bounds only a clock whose state is not known, never the program: a time saved while the
+#     clock was trusted and a signed timestamp may be older.
 #  3. A signed timestamp (the newest of each writer, a feed's issued-at) later than the own time by
 #     more than CLOCK_TOLERANCE says the clock is behind: the program is shown at that timestamp and
 #     the clock is not claimed ("--:--", status "clock not set").  One later than the own time by
@@ -36,17 +38,15 @@ STALE_AFTER = 15 * 60  # s
 #  4. With no time of its own at all (no synchronised clock, a clock before 2020 or known unset, no
 #     saved time) the reference is the lower median of the signed timestamps (one per writer, so one
 #     writer's clock alone cannot set it): the screen takes the newest signed timestamp not over
-#     CLOCK_SKEW past it (2020 if there is none) and claims nothing.
+#     CLOCK_SKEW past it (2020 if there is no signed timestamp) and claims nothing.
 # The program is never blanked because of a timestamp: the view is built at the chosen time.
 
 def clock_floor(newest_op_us=None, last_known=None):
-    """The earliest the screen's own time can be, in Unix seconds: 2020 or the last time saved
-    before a reboot, and a signed timestamp ``newest_op_us`` (µs) if one is given."""
-    floor = MIN_VALID_TIME
+    """The earliest the screen's own time can be, in Unix seconds: the last time saved before a
+    reboot (else 2020), and a signed timestamp ``newest_op_us`` (µs) if one is given."""
+    floor = int(last_known) if last_known else MIN_VALID_TIME
     if newest_op_us:
         floor = max(floor, int(newest_op_us) // 1000000)
-    if last_known:
-        floor = max(floor, int(last_known))
     return floor
 
 
@@ -55,10 +55,10 @@ def own_time(now, last_known=None, synced=None):
     ``(None, False)`` when it has none (rule 4).  ``synced``: True (NTP), False (known unset,
     a board that found no time server), None (not known: a clock from 2020 on counts)."""
     now = int(now)
-    if synced and now >= MIN_VALID_TIME:
+    if synced:
         return now, True
     floor = clock_floor(None, last_known)
-    if synced is None and now >= floor - CLOCK_TOLERANCE:
+    if synced is None and now >= max(floor, MIN_VALID_TIME) - CLOCK_TOLERANCE:
         return now, True
     if last_known:
         return floor, False
@@ -80,7 +80,7 @@ def screen_time(now, signed=(), last_known=None, synced=None):
         if ref is not None and s <= ref + CLOCK_SKEW:
             best = s
     if t is None:
-        return max(best, MIN_VALID_TIME), False
+        return best or MIN_VALID_TIME, False
     if best > t + CLOCK_TOLERANCE:
         return best, False
     return t, trusted
@@ -126,6 +126,39 @@ class TimeFile:
         finally:
             fh.close()
         getattr(os, "replace", os.rename)(tmp, self.path)
+
+
+class LastKnownTime:
+    """The last time a screen knew to be good (``value``, Unix seconds or None) and its saving,
+    at most every SAVE_TIME_EVERY s (SD card and flash wear): the controller's and the satellite's.
+
+    ``load() -> t or None`` and ``save(t)`` are a ``TimeFile``'s (or None: nothing kept); ``log``
+    takes the one line when a save fails (the time is then kept in memory only)."""
+
+    def __init__(self, load=None, save=None, log=None):
+        self.value = load() if load is not None else None
+        self._saved_at = self.value
+        self._save = save
+        self._log = log
+
+    def remember(self, now, trusted, force=False):
+        """Save ``now`` if ``trusted()`` says the screen may claim it, unless one was saved less
+        than SAVE_TIME_EVERY s ago (``force``: save anyway); True if it was saved."""
+        if self._save is None:
+            return False
+        if not force and self._saved_at is not None and now - self._saved_at < SAVE_TIME_EVERY:
+            return False
+        if not trusted():
+            return False
+        try:
+            self._save(now)
+        except OSError as e:
+            if self._log is not None:
+                self._log("cannot save the last known time: %s" % e)
+        self._saved_at = now
+        if self.value is None or now > self.value:
+            self.value = now
+        return True
 
 
 # -- helpers --------------------------------------------------------------------------------

@@ -4,12 +4,20 @@ TrueType face (node/fonts: DejaVu Sans Bold) to the board's cell.
 
 WHY on the Pi: a board has room neither for a TrueType rasteriser nor for a font of every script;
 the feed is signed, so the few bitmaps a festival needs travel with it (core/feed.py reads them in
-place, core/font.py draws them by code point).  A character the face has no glyph for stays "?".
+place, core/font.py draws them by code point).
+
+Faces, in order (``face_paths``): DejaVu Sans Bold (node/fonts), then the fallbacks Debian installs
+by name for what DejaVu lacks: WenQuanYi Zen Hei (``fonts-wqy-zenhei``: Chinese, Japanese, Korean)
+and Symbola (``fonts-symbola``: emoji and symbols, monochrome).  Each character takes the first face
+that has it (``face_for``; the Pi's TrueType layout can ask the same); one no face has stays "?".
+A fallback that is not installed is passed over: its characters stay "?", the feed is still served.
 
 Table: ``GLYPH_ENTRY`` (11) bytes per character, sorted by code point: the code point in 3 bytes
 big-endian, then 8 rows from the top, bit 4 the leftmost of 5 columns (core/font.py's layout:
 capitals in rows 0-6 on the baseline of row 6, descenders in row 7).
 """
+
+import os
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -18,7 +26,15 @@ from pandascreen.node import fonts
 
 MAX_GLYPHS = 192  # per feed: 2 KB of a 10 KB feed at most
 _SIZE = 8  # pixels: FreeType's hinted outline at the board's cell, capitals on row 6
+# (file, Debian package, folders): the fallback faces for characters DejaVu has no glyph for
+FALLBACKS = (
+    ("wqy-zenhei.ttc", "fonts-wqy-zenhei", ("/usr/share/fonts/truetype/wqy", "/usr/share/fonts/wenquanyi/wqy-zenhei",
+                                            "/usr/share/fonts/wqy-zenhei")),
+    ("Symbola_hint.ttf", "fonts-symbola", ("/usr/share/fonts/truetype/ancient-scripts", "/usr/share/fonts/gdouros-symbola",
+                                           "/usr/share/fonts/TTF")),
+)
 _faces = {}
+_missing = {}  # path: the bytes of that face's "missing glyph" box in the cell
 
 
 def _face(path):
@@ -26,6 +42,39 @@ def _face(path):
     if f is None:
         f = _faces[path] = ImageFont.truetype(path, _SIZE)
     return f
+
+
+def fallback_paths():
+    """The fallback faces (``FALLBACKS``) installed here, in order."""
+    out = []
+    for name, _package, folders in FALLBACKS:
+        for folder in folders + (os.path.expanduser("~/.local/share/fonts"),):
+            path = os.path.join(folder, name)
+            if os.path.isfile(path):
+                out.append(path)
+                break
+    return out
+
+
+def face_paths():
+    """DejaVu Sans Bold (FontMissing without it), then the installed fallbacks."""
+    return [fonts.bold()] + fallback_paths()
+
+
+def has_glyph(path, ch):
+    """True if the face at ``path`` draws ``ch`` as something other than its "missing glyph" box."""
+    missing = _missing.get(path)
+    if missing is None:
+        missing = _missing[path] = _ink(_face(path), "\U0010fffd").tobytes()
+    return _ink(_face(path), ch).tobytes() != missing
+
+
+def face_for(ch, paths=None):
+    """The path of the first face (``face_paths``) that has a glyph for ``ch``, None if none has."""
+    for path in face_paths() if paths is None else paths:
+        if has_glyph(path, ch):
+            return path
+    return None
 
 
 def needs_glyph(ch):
@@ -43,12 +92,13 @@ def _ink(face, ch):
 
 
 def render(ch, path=None):
-    """The 8 rows of ``ch`` in the board's cell, None if the face has no glyph for it.  Wider
-    than the board's 5 columns, it is reduced to them."""
-    face = _face(path or fonts.bold())
-    img = _ink(face, ch)
-    if img.tobytes() == _ink(face, "\U0010fffd").tobytes():  # the face's "missing glyph" box
+    """The 8 rows of ``ch`` in the board's cell from the face at ``path`` (default: the first of
+    ``face_paths`` that has it), None if it has no glyph for it.  Wider than the board's 5 columns,
+    it is reduced to them."""
+    path = path or face_for(ch)
+    if path is None or not has_glyph(path, ch):
         return None
+    img = _ink(_face(path), ch)
     box = img.getbbox()
     rows = bytearray(font.CELL_H)
     if box is None:
@@ -80,11 +130,13 @@ def table(texts, limit=MAX_GLYPHS, path=None):
                 seen.add(ch)
                 if needs_glyph(ch):
                     wanted.append(ch)
+    paths = [path] if path else face_paths()
     out = []
     for ch in wanted:
         if len(out) == limit:
             break
-        rows = render(ch, path)
+        found = face_for(ch, paths)
+        rows = render(ch, found) if found else None
         if rows is not None:
             out.append(ord(ch).to_bytes(3, "big") + rows)
     return b"".join(sorted(out))

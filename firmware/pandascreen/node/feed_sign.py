@@ -140,16 +140,10 @@ def payload(schedule, festival_id, issued_at, sources, signer, grant=None, horiz
                   max_bytes)[0]
 
 
-def derive(schedule, festival_id, issued_at, sources, signer, grant=None, horizon=HORIZON,
-           per_venue=PER_VENUE, version=1, max_bytes=MAX_FEED_BYTES):
-    """(items, venues that lost events or were left out).  The feed's items before the signature (a list), derived from ``schedule`` at ``issued_at``.
-
-    Each venue keeps its running events and ``per_venue`` next ones; the feed is valid until the
-    start of the last one kept where more were left, at most ``horizon``, so a board shows the
-    Pi's now/next until ``valid_until``.  If that is over ``max_bytes``, venues from the end of
-    the display order lose their events, then whole venues go: the feed counts what it left out
-    (version 2: a venue's 4th item, the festival's 3rd; version 1: ``_more`` stand-ins)."""
-    issued_at = int(issued_at)
+def _windows(schedule, issued_at, horizon, per_venue):
+    """([(venue, events in the horizon, how many are kept)], valid_until): every venue keeps its
+    running events and ``per_venue`` next ones; the feed is valid until the start of the last one
+    kept where more were left, at most ``horizon``."""
     valid_until = issued_at + horizon
     windows = []
     for v in schedule.venues():
@@ -158,21 +152,37 @@ def derive(schedule, festival_id, issued_at, sources, signer, grant=None, horizo
         if keep < len(evs):
             valid_until = min(valid_until, int(evs[keep - 1].start))
         windows.append((v, evs, keep))
+    return windows, valid_until
+
+
+def _texts(name, windows):
+    """Every text a board draws from the feed: the festival's name, venue names, titles, speakers."""
+    texts = [name]
+    for v, evs, keep in windows:
+        texts.append(v.name or v.id)
+        for e in evs[:keep]:
+            texts.append(_feed_title(e))
+            texts.extend(e.speakers or ())
+    return texts
+
+
+def derive(schedule, festival_id, issued_at, sources, signer, grant=None, horizon=HORIZON,
+           per_venue=PER_VENUE, version=1, max_bytes=MAX_FEED_BYTES):
+    """(items, venues that lost events or were left out).  The feed's items before the signature (a list), derived from ``schedule`` at ``issued_at``.
+
+    Each venue keeps its running events and ``per_venue`` next ones (``_windows``), so a board shows
+    the Pi's now/next until ``valid_until``.  If that is over ``max_bytes``, venues from the end of
+    the display order lose their events, then whole venues go: the feed counts what it left out
+    (version 2: a venue's 4th item, the festival's 3rd; version 1: ``_more`` stand-ins)."""
+    issued_at = int(issued_at)
+    windows, valid_until = _windows(schedule, issued_at, horizon, per_venue)
     zone = layout.festival_zone(schedule.festival)
     rules = [horizon, per_venue]
     if isinstance(zone, (list, tuple)):
         rules.append([int(x) for x in zone])
     name = str((schedule.festival or {}).get("name") or "")
     festival = [name, layout.offset_at(zone, issued_at)]
-    glyphs = b""
-    if version > 1:
-        texts = [name]
-        for v, evs, keep in windows:
-            texts.append(v.name or v.id)
-            for e in evs[:keep]:
-                texts.append(_feed_title(e))
-                texts.extend(e.speakers or ())
-        glyphs = _glyphs(texts)
+    glyphs = _glyphs(_texts(name, windows)) if version > 1 else b""
     head = [MAGIC, version, festival_id, issued_at, max(valid_until, issued_at + 1), rules,
             bytes(signer), grant, [list(s) for s in sources], festival]
 
