@@ -89,7 +89,7 @@ SCRIPT = r"""
 import gc, framebuf
 from pandascreen.board.board import Satellite
 from pandascreen.board.saved_feed import FeedFile, FeedState
-from pandascreen.core.screen import TimeFile
+from pandascreen.core.clock import TimeFile
 from pandascreen.core.util import unhexlify
 # live: imports
 D = %(dir)r

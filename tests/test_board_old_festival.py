@@ -9,7 +9,7 @@ import pytest
 
 from pandascreen.testing.micropython import run_micropython
 from pandascreen.bench import feed as feed_bench
-from pandascreen.core import screen
+from pandascreen.core import clock
 from pandascreen.core.util import hexlify
 
 SCHEDULE = feed_bench.FIXTURE.replace("eventfahrplan_schedule-38c3-20251206.xml", "giggity_36c3_merged.xml")
@@ -18,7 +18,7 @@ SCHEDULE = feed_bench.FIXTURE.replace("eventfahrplan_schedule-38c3-20251206.xml"
 @pytest.fixture(scope="module")
 def old_feed():
     data, org, fid, _log, issued, counts, _ = feed_bench.signed_feed(SCHEDULE, later=())
-    assert issued < screen.MIN_VALID_TIME and counts["venues"] > 80
+    assert issued < clock.MIN_VALID_TIME and counts["venues"] > 80
     return data, org, fid, issued
 
 
@@ -133,10 +133,10 @@ def test_a_2019_festival_runs_on_a_satellite_under_micropython(old_feed):
 
 
 def test_the_2020_floor_holds_for_a_clock_that_was_never_set():
-    assert screen.screen_time(0, []) == (screen.MIN_VALID_TIME, False)
-    assert screen.own_time(screen.MIN_VALID_TIME - 86400) == (None, False)
+    assert clock.screen_time(0, []) == (clock.MIN_VALID_TIME, False)
+    assert clock.own_time(clock.MIN_VALID_TIME - 86400) == (None, False)
     # a clock known synchronised is the time in any year; a saved time is the floor below 2020 too
-    assert screen.own_time(screen.MIN_VALID_TIME - 86400, synced=True) == (screen.MIN_VALID_TIME - 86400, True)
-    assert screen.own_time(0, screen.MIN_VALID_TIME - 3600, synced=False) == (screen.MIN_VALID_TIME - 3600, False)
+    assert clock.own_time(clock.MIN_VALID_TIME - 86400, synced=True) == (clock.MIN_VALID_TIME - 86400, True)
+    assert clock.own_time(0, clock.MIN_VALID_TIME - 3600, synced=False) == (clock.MIN_VALID_TIME - 3600, False)
     # no time at all: a signed timestamp from 2019 is the reference, not 2020
-    assert screen.screen_time(0, [screen.MIN_VALID_TIME - 7200]) == (screen.MIN_VALID_TIME - 7200, False)
+    assert clock.screen_time(0, [clock.MIN_VALID_TIME - 7200]) == (clock.MIN_VALID_TIME - 7200, False)

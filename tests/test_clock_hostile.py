@@ -1,4 +1,4 @@
-"""A screen never lies about the time, and no signed timestamp blanks its program (core/screen.py's
+"""A screen never lies about the time, and no signed timestamp blanks its program (core/clock.py's
 clock rule): writers of a self-organised festival with far-future and far-past clocks, on CPython
 and on MicroPython."""
 import contextlib
@@ -8,7 +8,7 @@ import pytest
 
 from pandascreen.testing.micropython import run_micropython
 from pandascreen.testing import festival as demofest
-from pandascreen.core import auth, operation, schema, screen
+from pandascreen.core import auth, clock, operation, schema
 from pandascreen.core.crypto import public_key
 from pandascreen.core.util import hexlify
 
@@ -228,15 +228,15 @@ def test_a_satellite_is_not_bricked_under_micropython(feeds):
 
 
 def test_an_ntp_synchronised_clock_is_moved_by_no_signed_timestamp():
-    assert screen.screen_time(NOW, [NOW + 3600], NOW - 60, synced=True) == (NOW, True)
-    assert screen.screen_time(NOW, [NOW + 3600], NOW - 60) == (NOW + 3600, False)  # not known: within the skew
-    assert screen.screen_time(NOW, [NOW + screen.CLOCK_SKEW + 1], NOW - 60) == (NOW, True)  # from the future
+    assert clock.screen_time(NOW, [NOW + 3600], NOW - 60, synced=True) == (NOW, True)
+    assert clock.screen_time(NOW, [NOW + 3600], NOW - 60) == (NOW + 3600, False)  # not known: within the skew
+    assert clock.screen_time(NOW, [NOW + clock.CLOCK_SKEW + 1], NOW - 60) == (NOW, True)  # from the future
     # a board that found no time server: its clock is not its own; the saved time and the feed are
-    assert screen.screen_time(1609459200, [NOW], NOW - 3600, synced=False) == (NOW, False)
-    assert screen.screen_time(1609459200, [FAR_FUTURE], NOW - 3600, synced=False) == (NOW - 3600, False)
+    assert clock.screen_time(1609459200, [NOW], NOW - 3600, synced=False) == (NOW, False)
+    assert clock.screen_time(1609459200, [FAR_FUTURE], NOW - 3600, synced=False) == (NOW - 3600, False)
     # no time at all: the writers' lower median is the reference; one writer alone cannot move it far
-    assert screen.screen_time(0, [NOW, FAR_FUTURE]) == (NOW, False)
-    assert screen.screen_time(0, []) == (screen.MIN_VALID_TIME, False)
+    assert clock.screen_time(0, [NOW, FAR_FUTURE]) == (NOW, False)
+    assert clock.screen_time(0, []) == (clock.MIN_VALID_TIME, False)
 
 
 def test_the_pi_asks_the_kernel_whether_ntp_keeps_its_clock():
@@ -371,15 +371,15 @@ STAMP = st.integers(min_value=0, max_value=1 << 40)
        synced=st.sampled_from([None, False, True]), rogue=STAMP)
 def test_no_signed_timestamp_moves_a_screen_past_its_own_time_by_more_than_the_skew(now, signed, last, synced,
                                                                                       rogue):
-    t, trusted = screen.screen_time(now, signed, last, synced)
-    own, own_trusted = screen.own_time(now, last, synced)
+    t, trusted = clock.screen_time(now, signed, last, synced)
+    own, own_trusted = clock.own_time(now, last, synced)
     # 2020 bounds a clock of unknown state only: not a trusted clock, a saved time or a signed timestamp
-    assert t >= screen.MIN_VALID_TIME or (trusted and t == now) or t == last or t in signed
+    assert t >= clock.MIN_VALID_TIME or (trusted and t == now) or t == last or t in signed
     if own is not None:
-        assert own <= t <= own + screen.CLOCK_SKEW
+        assert own <= t <= own + clock.CLOCK_SKEW
         # a far-future timestamp added by any writer changes nothing
-        far = own + screen.CLOCK_SKEW + 1 + rogue
-        assert screen.screen_time(now, signed + [far], last, synced) == (t, trusted)
+        far = own + clock.CLOCK_SKEW + 1 + rogue
+        assert clock.screen_time(now, signed + [far], last, synced) == (t, trusted)
     if synced:
         assert (t, trusted) == (now, True)
     if trusted:
@@ -387,12 +387,12 @@ def test_no_signed_timestamp_moves_a_screen_past_its_own_time_by_more_than_the_s
 
 
 @settings(max_examples=200, deadline=None)
-@given(honest=st.integers(min_value=screen.MIN_VALID_TIME, max_value=1 << 33), n=st.integers(2, 5), rogue=STAMP)
+@given(honest=st.integers(min_value=clock.MIN_VALID_TIME, max_value=1 << 33), n=st.integers(2, 5), rogue=STAMP)
 def test_with_no_time_of_its_own_one_writer_cannot_move_a_screen_far(honest, n, rogue):
     # n honest writers within a minute of each other, one rogue writer with any clock
     signed = [honest + i * 10 for i in range(n)] + [rogue]
-    t, trusted = screen.screen_time(0, signed)
-    assert not trusted and honest - 1 <= t <= honest + n * 10 + screen.CLOCK_SKEW
+    t, trusted = clock.screen_time(0, signed)
+    assert not trusted and honest - 1 <= t <= honest + n * 10 + clock.CLOCK_SKEW
 
 
 @settings(max_examples=300, deadline=None)

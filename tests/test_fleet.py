@@ -105,7 +105,7 @@ def test_warnings_offline_clock_behind():
 
 def test_a_screen_that_heard_no_peer_for_a_while_is_marked_stale():
     """As its footer says "stale HH:MM": the report's last_sync is older than STALE_AFTER."""
-    from pandascreen.core.screen import STALE_AFTER
+    from pandascreen.core.clock import STALE_AFTER
     store = MemoryStore()
     fleet.Reporter().publish(store, SCREEN, FLEET_LOG, 5000, **status(last_sync=5000 - STALE_AFTER - 60))
     f = fleet_view.Fleet(group_with_screen())

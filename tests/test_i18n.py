@@ -7,10 +7,10 @@ TABLES = ("en", "de", "fr")
 
 
 def test_english_words_agree_with_what_an_english_screen_shows_without_them():
-    from pandascreen.core import layout, screen
+    from pandascreen.core import clock, layout
     en = i18n.labels("en")
     assert (en["no_more"], en["thats_all"], en["no_schedule"]) == (layout.NO_MORE, layout.THATS_ALL, layout.NO_SCHEDULE)
-    assert (en["clock_not_set"], en["synced"], en["offline"]) == (screen.CLOCK_NOT_SET, screen.SYNCED, screen.OFFLINE)
+    assert (en["clock_not_set"], en["synced"], en["offline"]) == (clock.CLOCK_NOT_SET, clock.SYNCED, clock.OFFLINE)
     assert [i18n.weekday(d) for d in range(7)] == list(layout.WEEKDAYS)
 
 

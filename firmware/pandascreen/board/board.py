@@ -13,7 +13,7 @@ gone loads it into the receive buffer, checks it again like a fetched one (a cor
 oversize file is removed, never trusted) and shows that program marked "old feed HH:MM"
 until a peer answers, instead of a blank screen.
 
-The clock rule is the controller's (core/screen.py ``screen_time``): the shown feed's issued-at
+The clock rule is the controller's (core/clock.py ``screen_time``): the shown feed's issued-at
 is signed evidence of the time beside the last time saved (``TimeFile``), and never moves the
 board's time more than CLOCK_SKEW past its own.  A feed from the future (a full peer whose clock
 runs ahead) is shown only while no other feed is, and never counts as a later feed: every correct
@@ -42,7 +42,7 @@ import gc
 import time
 
 from pandascreen.core import feed, layout
-from pandascreen.core.screen import (CLOCK_NOT_SET, CLOCK_SKEW, CLOCK_TOLERANCE, NO_CLOCK, NO_PEERS, OFFLINE, STARTING,
+from pandascreen.core.clock import (CLOCK_NOT_SET, CLOCK_SKEW, CLOCK_TOLERANCE, NO_CLOCK, NO_PEERS, OFFLINE, STARTING,
                                      SYNCED, LastKnownTime, from_the_future, peer_name, screen_time)
 from pandascreen.core.errors import PandascreenError
 
@@ -321,7 +321,7 @@ class Satellite:
         return from_the_future(ts, now, self.saved_time.value, self.synced())
 
     def screen_time(self, now):
-        """``(time the program is shown at, trusted)``: core/screen.py ``screen_time``."""
+        """``(time the program is shown at, trusted)``: core/clock.py ``screen_time``."""
         info = self.view_source.info
         return screen_time(now, () if info is None else (info.issued_at,), self.saved_time.value, self.synced())
 

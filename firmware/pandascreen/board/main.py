@@ -17,7 +17,7 @@ from pandascreen.core import config as configmod, feed
 from pandascreen.board.board import Satellite
 from pandascreen.board.saved_feed import FeedFile, FeedState
 from pandascreen.board.ssd1306 import SSD1306
-from pandascreen.core.screen import TimeFile
+from pandascreen.core.clock import TimeFile
 
 
 def log(msg):

@@ -13,7 +13,7 @@ module("pandascreen/__init__.py", base_path="../..")
 package("pandascreen/core", files=("__init__.py", "_blake3_py.py", "_ed25519_py.py", "cbor.py", "config.py",
                                    "crypto.py", "errors.py", "event_fields.py", "feed.py", "feed_cursor.py", "font.py",
                                    "font_bitmaps.py", "frame_parts.py", "layout.py",
-                                   "operation.py", "overview.py", "screen.py", "screens.py", "util.py"),
+                                   "operation.py", "overview.py", "clock.py", "screens.py", "util.py"),
         base_path="../..")
 
 # the board glue, by name: board/ also holds this manifest and main.py

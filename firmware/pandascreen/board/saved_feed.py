@@ -1,4 +1,4 @@
-"""What a satellite keeps on flash beside its last known time (core/screen.py ``TimeFile``): the
+"""What a satellite keeps on flash beside its last known time (core/clock.py ``TimeFile``): the
 last good feed (``FeedFile``) and the newest issued-at it ever accepted with the saved feed's digest
 (``FeedState``), so a reboot without Wi-Fi still has a program and an old feed is still refused.
 

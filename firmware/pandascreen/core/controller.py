@@ -4,7 +4,7 @@ It follows one festival's log, keeps its schedule up to date, flips venues on bu
 syncs with peers now and then, and redraws when the picture changes.  A MicroPython satellite
 does not run it (board/board.py ``Satellite`` is its own small loop: it holds no store and no
 ``Schedule``, only a signed feed; docs/ARCHITECTURE.md says why); the status words, the clock
-rule (core/screen.py) and the drawing (core/layout.py) are shared.  What differs between the
+rule (core/clock.py) and the drawing (core/layout.py) are shared.  What differs between the
 places that run it is injected:
 
 * ``transport(peer)`` syncs the store with one peer and raises on failure (iroh, or plain TCP on
@@ -22,7 +22,7 @@ The schedule is kept up to date INCREMENTALLY: the store's change counter ``stor
 whether anything arrived, ``store.operations_since(version, log_id)`` hands over only the new
 operations (or None after a prune, and then the schedule is rebuilt from the store).
 
-The clock rule (core/screen.py ``screen_time``) picks the time the program is shown at; a screen
+The clock rule (core/clock.py ``screen_time``) picks the time the program is shown at; a screen
 that cannot vouch for it says "clock not set" and shows "--:--" instead of claiming a time.
 """
 
@@ -30,8 +30,8 @@ import time
 
 from pandascreen.core import auth, config, layout, operation, refresh
 
-# the clock rule and status names live in core/screen.py (shared with the satellite board)
-from pandascreen.core.screen import (  # noqa: F401 (re-exported)
+# the clock rule and status names live in core/clock.py (shared with the satellite board)
+from pandascreen.core.clock import (  # noqa: F401 (re-exported)
     CLOCK_NOT_SET, CLOCK_SKEW, CLOCK_TOLERANCE, MIN_VALID_TIME, NO_CLOCK, NO_PEERS, OFFLINE, SAVE_TIME_EVERY,
     STALE, STALE_AFTER, STARTING, SYNCED, LastKnownTime, TimeFile, clock_floor, clock_trusted, peer_name, screen_time)
 
@@ -159,7 +159,7 @@ class Controller:
         """{writer: timestamp of its latest operation} in the festival log, writers only.
 
         Kept per writer so that one writer's far-future clock hides no other writer's time
-        (core/screen.py ``screen_time`` ignores what is from the future); strangers never count.
+        (core/clock.py ``screen_time`` ignores what is from the future); strangers never count.
         """
         newest = {}
         heights = self.store.heights(self.log_id)
@@ -276,7 +276,7 @@ class Controller:
 
     # -- clock ------------------------------------------------------------------------------
     def screen_time(self, now):
-        """``(time the program is shown at, trusted)``: core/screen.py ``screen_time``."""
+        """``(time the program is shown at, trusted)``: core/clock.py ``screen_time``."""
         signed = [ts // 1000000 for ts in self.signed.values()]
         return screen_time(now, signed, self.saved_time.value, self._synced() if self._synced is not None else None)
 

@@ -9,7 +9,8 @@ names and the 12/24-hour clock go by the language: "en_US" uses 12-hour "5:20pm"
 A missing word falls back to English, so a new label never shows up blank.
 """
 
-from pandascreen.core import layout, screen
+from pandascreen.core import clock as clock_rule
+from pandascreen.core import layout
 
 DEFAULT = "en"
 LANGUAGES = ("en", "de", "fr")
@@ -94,8 +95,8 @@ def translate(view, lang):
         return view  # no word file on this device: English as built
     messages = {layout.NO_MORE: "no_more", layout.THATS_ALL: "thats_all", layout.NO_SCHEDULE: "no_schedule",
                 layout.CLOSED: "closed"}
-    states = {screen.STARTING: "starting", screen.SYNCED: "synced", screen.OFFLINE: "offline",
-              screen.NO_PEERS: "no_peers", screen.CLOCK_NOT_SET: "clock_not_set", screen.STALE: "stale"}
+    states = {clock_rule.STARTING: "starting", clock_rule.SYNCED: "synced", clock_rule.OFFLINE: "offline",
+              clock_rule.NO_PEERS: "no_peers", clock_rule.CLOCK_NOT_SET: "clock_not_set", clock_rule.STALE: "stale"}
     view["label_now"] = words["NOW"]
     view["label_next"] = words["next"]
     key = messages.get(view.get("message"))
@@ -108,7 +109,7 @@ def translate(view, lang):
         if status == state or status.startswith(state + " "):  # "synced 14:05"
             view["status"] = (words[states[state]] + " " + _clock_text(status[len(state) + 1:], lang)).strip()
             break
-    if view.get("clock") and view["clock"] != screen.NO_CLOCK:
+    if view.get("clock") and view["clock"] != clock_rule.NO_CLOCK:
         view["clock"] = _clock_text(view["clock"], lang)
     now = view.get("now")
     if now:

@@ -1,5 +1,5 @@
 """Whether the kernel's clock is synchronised by NTP (systemd-timesyncd, chrony, ntpd), for the
-clock rule (core/screen.py): a synchronised clock is the time, and no signed timestamp moves it.
+clock rule (core/clock.py): a synchronised clock is the time, and no signed timestamp moves it.
 
 WHY the kernel and not a daemon's file: every NTP client clears the kernel's "unsynchronised"
 flag once it disciplines the clock, and ``adjtimex`` with no mode bits only reads it (no

@@ -8,7 +8,7 @@ group does not name is ignored (counted), as is a malformed body.
 
 from pandascreen.core.errors import SchemaError
 from pandascreen.core.fleet import OFFLINE_AFTER, may_identify, may_report, parse_body
-from pandascreen.core.screen import STALE_AFTER
+from pandascreen.core.clock import STALE_AFTER
 from pandascreen.core.util import hexlify
 
 

@@ -1,5 +1,7 @@
-"""What every screen says about itself, shared by the full peer (core/controller.py) and the
-satellite board (board/board.py): the clock rule, the last-known-time file, the status names.
+"""A screen's clock, shared by the full peer (core/controller.py) and the satellite board
+(board/board.py): the clock rule (which time a screen shows its program at, and whether it may
+claim it), the last-known-time file and its throttled saving, and the status words a screen says
+about its time and sync.
 
 WHY a module of its own: a Pico W satellite needs the clock rule but none of the controller's
 store, schedule and group machinery (~25 KB of its heap).
