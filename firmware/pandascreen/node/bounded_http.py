@@ -27,7 +27,7 @@ from pandascreen.core.errors import SyncError
 
 MAX_HEAD = 8192  # bytes of a request line and its headers; a phone's GET needs well under 2 KB
 STATUS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-          409: "Conflict", 413: "Content Too Large", 503: "Service Unavailable"}
+          408: "Request Timeout", 409: "Conflict", 413: "Content Too Large", 503: "Service Unavailable"}
 BUSY = (b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
         b"Retry-After: 5\r\nContent-Length: 23\r\nConnection: close\r\n\r\nbusy, try again soon.\r\n")
 STREAM_HEAD = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
@@ -178,7 +178,12 @@ class BoundedHTTP:
             await self._send(writer, response(413, b"request body over %d bytes\n" % self.max_body,
                                               "text/plain", close=True))
             return
-        data = await asyncio.wait_for(reader.readexactly(int(size)), self.timeout)
+        try:
+            data = await asyncio.wait_for(reader.readexactly(int(size)), self.timeout)
+        except asyncio.TimeoutError:  # a stalled body: said in one line, nothing of it is used
+            await self._send(writer, response(408, b"the request body did not arrive within %g s\n" % self.timeout,
+                                              "text/plain", close=True))
+            return
         loop = asyncio.get_running_loop()
         await self._send(writer, await loop.run_in_executor(None, self.post, target, values, data))
 
