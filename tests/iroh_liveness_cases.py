@@ -213,7 +213,7 @@ def test_live_push_skips_what_the_peers_have_said_it_holds(tmp_path):
 
         def link(heights):
             return SimpleNamespace(remote_id=bytes(32), known={},
-                                   session=SimpleNamespace(remote_heights=heights, _seen=set()))
+                                   session=SimpleNamespace(remote_heights=heights, seen=set()))
         assert lacking(ops, link(None)) == ops
         assert [op.seq_num for op in lacking(ops, link({pk: {LOG: 2}}))] == [3, 4]
         assert lacking(ops, link({pk: {LOG: 4}})) == []

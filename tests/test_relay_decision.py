@@ -156,3 +156,15 @@ def test_the_fleet_log_is_pushed_to_the_eager_few_and_never_announced():
     pushed = swarm.pull_all()
     assert len([n for n in pushed.values() if n]) == iroh_relay.EAGER_PEERS
     assert swarm.node._owed[fleet] == set()
+
+
+def test_what_crossed_a_real_session_is_known_held_by_its_peer():
+    """The relay reads what a real session saw cross it (not only stand-ins' attributes): an
+    operation sent to the peer in the sync is never pushed to it again."""
+    from types import SimpleNamespace
+    ours_store, peer_store = MemoryStore(), MemoryStore()
+    ops = publish(ours_store, ORG, 3)
+    ours, _theirs = live_pair(ours_store, peer_store)
+    link = SimpleNamespace(session=ours, remote_id=PEERS[0], known={})
+    assert ours.seen is not None and all(op.hash in ours.seen for op in ops)
+    assert iroh_relay.lacking(ops, link) == []

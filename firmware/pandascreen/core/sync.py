@@ -84,7 +84,9 @@ class SyncSession:
         if handshake:
             self._handshake = TopicHandshake(role, topic=self.topic if role == INITIATOR else None,
                                              accepts=self.topic if role == ACCEPTOR else None)
-        seen = set() if live else None  # ids of operations sent to / received from this peer
+        # ids of the operations sent to / received from this peer (live mode; None without): what
+        # live mode does not send back, and what a relay knows this peer holds (node/iroh_relay.py)
+        self.seen = seen = set() if live else None
         self.log_sync = LogSync(store, self.log_id, self._queue, min(max_frame, MAX_SYNC_FRAME), seen,
                                 progress, on_ingest)
         self.live_mode = LiveMode(store, self.log_id, self._queue, seen, on_ingest) if live else None

@@ -72,7 +72,7 @@ def held(link, op):
     ``Have`` of the peer's said so)."""
     if op.public_key == link.remote_id:
         return True
-    seen = getattr(link.session, "_seen", None)
+    seen = getattr(link.session, "seen", None)
     if seen is not None and op.hash in seen:
         return True
     have = getattr(link.session, "remote_heights", None) or {}
@@ -129,7 +129,7 @@ def follows(store, lacks, link):
         if key not in first or op.seq_num < first[key].seq_num:
             first[key] = op
     have = getattr(link.session, "remote_heights", None) or {}
-    seen = getattr(link.session, "_seen", None) or ()
+    seen = getattr(link.session, "seen", None) or ()
     for (pk, log_id), op in first.items():
         seq = op.seq_num
         if seq == 0 or op.prune or max(link.known.get(pk, {}).get(log_id, -1), have.get(pk, {}).get(log_id, -1)) >= seq - 1:
