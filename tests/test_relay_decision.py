@@ -42,7 +42,7 @@ class Swarm:
     """An IrohNode (never started) with live sessions to ``peers``, each peer holding what the
     node held when its session began."""
 
-    def __init__(self, peers, initial=3):
+    def __init__(self, peers, initial=3, role=INITIATOR):
         self.store = MemoryStore()
         publish(self.store, ORG, initial)
         self.node = IrohNode(self.store, TOPIC, NODE, reconnect=False)
@@ -51,7 +51,7 @@ class Swarm:
         for remote_id in peers:
             peer_store = MemoryStore()
             publish(peer_store, ORG, initial)
-            link = Link(self.node, None, INITIATOR, remote_id, "127.0.0.1:1", self.node.subs[0])
+            link = Link(self.node, None, role, remote_id, "127.0.0.1:1", self.node.subs[0])
             link.session, _ = live_pair(self.store, peer_store)
             link.cursor = self.store.version
             self.node.links.append(link)
@@ -74,6 +74,19 @@ def test_a_change_is_pushed_to_a_bounded_set_of_sessions_and_announced_to_the_ot
     assert all(pushed[r] == 2 for r in eager)
     owed = swarm.node._owed[swarm.node.subs[0]]
     assert sorted(l.remote_id for l in owed) == sorted(r for r in PEERS if r not in eager)
+
+
+def test_a_change_is_pushed_to_every_peer_a_round_cannot_reach():
+    """Peers that dialled us and that we never reached ourselves may not serve (a screen started
+    with --no-serve, or behind a firewall): a round to them cannot connect, so they get the push."""
+    swarm = Swarm(PEERS, role=ACCEPTOR)
+    publish(swarm.store, ORG, 2, start=3)
+    pushed = swarm.pull_all()
+    assert all(n == 2 for n in pushed.values()), pushed
+    assert swarm.node._owed[swarm.node.subs[0]] == set()
+    swarm.node.reachable.update(PEERS)  # once dialled, peers are known to take rounds: lazy again
+    publish(swarm.store, ORG, 2, start=5)
+    assert sum(1 for n in swarm.pull_all().values() if n) == iroh_relay.EAGER_PEERS
 
 
 def test_a_backlog_a_sync_brought_in_is_never_pushed_live_only_announced():

@@ -63,6 +63,8 @@ class Link:
         self.sub = sub
         self.conn = conn
         self.role = role
+        if role == INITIATOR and getattr(node, "reachable", None) is not None:
+            node.reachable.add(remote_id)  # it took our dial: a round can reach it later
         self.remote_id = remote_id
         self.addr = addr
         self.started = time.monotonic()

@@ -17,7 +17,8 @@ is no IHave on that wire, and pandascreen adds no message of its own.  So here:
   (at most ``LIVE_BATCH`` operations a session lacks, each log going on from what the peer is
   known to hold: a ``Live`` after a gap is refused); which sessions is a stable pseudo-random
   rank per pair of nodes (BLAKE3 of both node ids), so neighbours pick different peers and the
-  eager links of the swarm reach nearly every node;
+  eager links of the swarm reach nearly every node.  A peer a round cannot reach (it dialled us
+  and we never reached it: it may not serve) is always eager;
 * lazy: a session that lacks operations and gets no ``Live`` is owed an announcement.  The
   announcement is a plain p2panda log-sync round with that peer (topic handshake, ``Have`` both
   ways, then ``PreSync``/``Operation`` for only what one side lacks, ``Done``, ``Close``: the
@@ -113,9 +114,15 @@ def rank(node_id, remote_id):
     return blake3(bytes(node_id) + bytes(remote_id))
 
 
-def eager_links(node_id, links, count=EAGER_PEERS):
-    """The live sessions of one topic that get ``Live`` pushes: ``count`` of them by ``rank``."""
-    return sorted(links, key=lambda l: rank(node_id, l.remote_id))[:count]
+def eager_links(node_id, links, count=EAGER_PEERS, reachable=None):
+    """The live sessions of one topic that get ``Live`` pushes: ``count`` of them by ``rank``, and
+    every session whose peer a round cannot reach (it dialled us and we never reached it: it may
+    not serve), since nothing else would bring it a change before its own resync."""
+    if reachable is None:
+        return sorted(links, key=lambda l: rank(node_id, l.remote_id))[:count]
+    roundable = [l for l in links if l.remote_id in reachable]
+    return sorted(roundable, key=lambda l: rank(node_id, l.remote_id))[:count] + \
+        [l for l in links if l.remote_id not in reachable]
 
 
 def follows(store, lacks, link):
@@ -173,7 +180,7 @@ class Relayer:
         link.cursor = v
         lacks = lacking(relayable(store, ops), link)
         topic_links = [l for l in self._live_links() if l.sub is link.sub and l.live is not False]
-        eager = not backlog and link in eager_links(self.node_id_bytes, topic_links)
+        eager = not backlog and link in eager_links(self.node_id_bytes, topic_links, reachable=self.reachable)
         what = decide(lacks, eager, eager and bool(lacks) and follows(store, lacks, link))
         if what == PUSH:
             n = link.session.push(lacks)

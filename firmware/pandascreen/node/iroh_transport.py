@@ -120,6 +120,7 @@ class IrohNode(PeerKeeper, LinkBook, SessionRunner, Relayer):
         self._stopping = False
         self._tasks = set()
         self._owed = {sub: set() for sub in self.subs}  # live sessions owed an announcement round
+        self.reachable = set()  # node ids we dialled once: they serve, so an announcement round reaches them
         self._announce = None  # set: a burst of new operations owes rounds (node/iroh_relay.py)
 
     def start(self):
