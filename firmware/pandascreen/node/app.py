@@ -238,6 +238,7 @@ class Device:
             if self.controller.sync_due(int(self.clock())):
                 self._sync_at = self.clock()
             self.controller.step(lock=self._lock, force=once)
+            self._tell_page()
             self._snapshot()
             if self.fleet_report is not None:  # node/fleet_report.py: status op, when due
                 with self._lock:
@@ -249,6 +250,15 @@ class Device:
             self.wake.clear()
 
     _sync_at = _drawn_at = _flipped_at = None  # when the loop last synced, drew, a visitor flipped
+    program_page = None  # node/program_page.ProgramPage: told when the schedule changed
+    _page_version = None
+
+    def _tell_page(self):
+        """The program page renders a new schedule at once instead of at its next look."""
+        version = getattr(self.controller.schedule, "version", None)
+        if self.program_page is not None and version != self._page_version:
+            self._page_version = version
+            self.program_page.changed()
 
     def idle_wait(self):
         """Seconds to sleep when nothing happens (node/wakeup.py): until the next minute, when
