@@ -100,3 +100,38 @@ def test_the_screens_loop_tells_the_page_only_when_its_schedule_changed():
     dev.controller.schedule.version = 4
     dev._tell_page()
     assert told == [True, True]
+
+
+def test_the_screens_loop_tells_its_node_when_it_wrote_to_a_store():
+    pushed = []
+    dev = Device.__new__(Device)
+    dev.controller = types.SimpleNamespace(store=types.SimpleNamespace(version=7))
+    dev.fleet_report = types.SimpleNamespace(store=types.SimpleNamespace(version=1))
+    dev.node = types.SimpleNamespace(notify=lambda: pushed.append(True))
+    dev._tell_node()
+    dev._tell_node()
+    assert pushed == []  # the first look only learns where the stores are
+    dev.fleet_report.store.version = 2  # the fleet status was published
+    dev._tell_node()
+    dev.controller.store.version = 8  # a sync with a configured peer brought operations
+    dev._tell_node()
+    assert pushed == [True, True]
+
+
+def test_a_screens_node_looks_at_its_stores_rarely_and_a_laptops_every_second(tmp_path, monkeypatch):
+    import inspect
+    from pandascreen.node import iroh_transport
+    made = {}
+
+    class Recorder:
+        def __init__(self, *a, **kw):
+            made.update(kw)
+
+        def start(self):
+            return self
+    monkeypatch.setattr(iroh_transport, "IrohNode", Recorder)
+    (tmp_path / "device.key").write_bytes(bytes(range(32)))
+    node, why = iroh_transport.device_node({"festival_id": "f" * 32}, object(), str(tmp_path))
+    assert why is None and made["poll_interval"] == iroh_transport.SCREEN_STORE_LOOK >= 10
+    monkeypatch.undo()
+    assert inspect.signature(iroh_transport.IrohNode).parameters["poll_interval"].default == 1.0
