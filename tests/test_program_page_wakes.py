@@ -1,7 +1,6 @@
 """The program page's watcher sleeps until a change is signalled or the minute turns, and renders
 the minute only while a phone listens (node/program_page.py); a screen's loop signals a new
 schedule (node/app.py)."""
-import threading
 import types
 
 from pandascreen.node import program_page

@@ -113,7 +113,8 @@ class IrohNode(PeerKeeper, LinkBook, SessionRunner, Relayer):
         self.reconnect = reconnect
         self.links = []
         self.errors = []
-        self._wanted = {}  # (topic, str(PeerAddr)) -> {"spec", "peer", "sub", "redial" (liveness.Redial), "last_error", "task" (its redial)}
+        # (topic, str(PeerAddr)) -> {"spec", "peer", "sub", "redial" (liveness.Redial), "last_error", "task" (its redial)}
+        self._wanted = {}
         self._redial_wake = None  # set: the reconnect loop looks at the redials again (node/iroh_peers.py)
         self._dialling = set()
         self._no_topic = set()  # (topic, str(peer)): that peer dropped our session for that topic

@@ -191,8 +191,7 @@ class ProgramSource:
             fest = self._schedule().festival
         return i18n.labels(i18n.language_for(self.language, fest))
 
-    def version(self):
-        """The schedule's version now (cheap: no rendering)."""
+    def version(self):  # cheap: no rendering
         with self._lock:
             return self._schedule().version
 
@@ -267,10 +266,9 @@ class ProgramPage:
     """``ProgramPage(source, host, port).start()`` serves the page until ``stop()``.
 
     One thread (node/bounded_http.py) answers every phone from the last rendered page; another
-    looks at the schedule when ``changed()`` says so, at the latest every ``watch_every``
-    seconds, and at each minute boundary; renders when the page changed (so a phone never waits
-    for a screen's lock) and wakes every live stream.  When only the minute turned and no phone
-    listens, nothing is rendered: the next stream or page load wakes the watcher first."""
+    looks when ``changed()`` says so, at each minute boundary and at the latest every ``watch_every``
+    seconds; renders when the page changed (a phone never waits for a screen's lock) and wakes
+    every live stream.  A turned minute is rendered only while a phone listens (or loads the page)."""
 
     def __init__(self, source, host="0.0.0.0", port=PORT, max_connections=MAX_CONNECTIONS,
                  max_listeners=MAX_LISTENERS, max_per_address=MAX_PER_ADDRESS, watch_every=WATCH_EVERY,
@@ -387,15 +385,13 @@ class ProgramPage:
     # -- the watcher thread ----------------------------------------------------------------------
     def _minute(self):
         return int(self.source.clock()) // 60
-
     def _nap(self):
         """Seconds until the next look: ``watch_every``, or sooner the next minute boundary."""
         left = 60 - self.source.clock() % 60
         return max(0.01, min(self.watch_every, left + 0.01))
 
-    def _revision(self):
-        return self.inbox.authorizer.revision if self.inbox is not None else None
-
+    def _state(self):  # what the page shows: (schedule version, group revision, minute)
+        return self.source.version(), self.inbox.authorizer.revision if self.inbox is not None else None, self._minute()
     def _watch(self):
         while not self.stopping.is_set():
             self._poke.wait(self._nap())
@@ -407,7 +403,7 @@ class ProgramPage:
     def _look(self):
         """Render when the schedule or the group changed, or the minute turned while a phone listens."""
         try:
-            looked = (self.source.version(), self._revision(), self._minute())
+            looked = self._state()
             if looked == self._looked or (self.listeners == 0 and self._looked is not None
                                           and looked[:2] == self._looked[:2]):
                 return
@@ -420,7 +416,7 @@ class ProgramPage:
             self._http.call(self._publish, _packed(built))
 
     def start(self):
-        self._looked = (self.source.version(), self._revision(), self._minute())
+        self._looked = self._state()
         self.built = _packed(self._staged(self.source.pages()))
         self._http.start()
         self.port = self._http.port
