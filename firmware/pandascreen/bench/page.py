@@ -41,6 +41,11 @@ class _FixedSource:
 
     BODY = (b"<!doctype html><title>floor</title><main id=main data-key=0>" + b"x" * 200)[:200]
 
+    clock = staticmethod(time.time)
+
+    def version(self):
+        return 0
+
     def pages(self):
         return "0", self.BODY, self.BODY
 

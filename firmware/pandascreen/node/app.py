@@ -238,17 +238,41 @@ class Device:
             if self.controller.sync_due(int(self.clock())):
                 self._sync_at = self.clock()
             self.controller.step(lock=self._lock, force=once)
+            self._tell_page()
             self._snapshot()
             if self.fleet_report is not None:  # node/fleet_report.py: status op, when due
                 with self._lock:
                     self.fleet_report.tick()
                 self._identify()
+            self._tell_node()
             if once:
                 return
             self.wake.wait(self.idle_wait())  # a live update redraws at once
             self.wake.clear()
 
     _sync_at = _drawn_at = _flipped_at = None  # when the loop last synced, drew, a visitor flipped
+    program_page = None  # node/program_page.ProgramPage: told when the schedule changed
+    _page_version = None
+
+    node = None  # node/iroh_transport.IrohNode, when the screen has one
+    _store_versions = None
+
+    def _tell_node(self):
+        """What this loop wrote (a sync with configured peers, the fleet status) goes to live
+        peers now: the node itself looks at its stores only every ``SCREEN_STORE_LOOK`` seconds."""
+        fleet = self.fleet_report.store if self.fleet_report is not None else None
+        versions = (self.controller.store.version, fleet.version if fleet is not None else None)
+        if self.node is not None and versions != self._store_versions:
+            if self._store_versions is not None:
+                self.node.notify()
+            self._store_versions = versions
+
+    def _tell_page(self):
+        """The program page renders a new schedule at once instead of at its next look."""
+        version = getattr(self.controller.schedule, "version", None)
+        if self.program_page is not None and version != self._page_version:
+            self._page_version = version
+            self.program_page.changed()
 
     def idle_wait(self):
         """Seconds to sleep when nothing happens (node/wakeup.py): until the next minute, when

@@ -23,6 +23,8 @@ from pandascreen.node.iroh_address import PeerAddr, explain_connect_error, parse
 from pandascreen.node.iroh_limits import discard
 from pandascreen.node.iroh_link import Link
 
+REDIAL_NAP = 10.0  # the reconnect loop's longest sleep (seconds) when no redial is due sooner
+
 
 class PeerKeeper:
     """Dial, keep and redial the peers of an ``IrohNode`` (a part of it)."""
@@ -78,6 +80,7 @@ class PeerKeeper:
                 and (set(peer.node_ids) & set(self.default_node_ids) or self._room_for(sub))):
             entry = self._wanted[key] = {"spec": peer_spec, "peer": peer, "sub": sub,
                                          "redial": liveness.Redial(time.monotonic())}
+            self._wake_redials()
         try:
             return await self._dial(sub, peer, key, timeout, probe=probe)
         except SyncError as e:
@@ -104,6 +107,7 @@ class PeerKeeper:
             conn, node_id = await self._connect(peer, probe)
         finally:
             self._dialling.discard(key)
+            self._wake_redials()  # a first dial that failed leaves its peer due for a redial
         iroh_limits.limit_stream_credit(conn, INITIATOR)
         link = Link(self, conn, INITIATOR, node_id, peer.addr, sub)
         link.live = self.live if live is None else live
@@ -155,17 +159,37 @@ class PeerKeeper:
         raise SyncError(last)
 
     async def _reconnect_loop(self):
-        """Keep a live session with every wanted peer: redial with jittered backoff (liveness.Redial)."""
+        """Keep a live session with every wanted peer: redial with jittered backoff (liveness.Redial).
+        Sleeps until the earliest redial is due, or until ``_wake_redials`` says the plan changed
+        (a session ended, a peer was heard again, a dial ended, a peer became wanted)."""
+        self._redial_wake = asyncio.Event()
         while not self._stopping:
-            await asyncio.sleep(0.5)
+            self._redial_wake.clear()
+            try:
+                await asyncio.wait_for(self._redial_wake.wait(), self._redial_wait(time.monotonic()))
+            except asyncio.TimeoutError:
+                pass
             now = time.monotonic()
             for key, entry in list(self._wanted.items()):
                 peer, sub, redial = entry["peer"], entry["sub"], entry["redial"]
                 if now < redial.due or key in self._dialling or self._linked(sub, peer):
                     continue
                 redial.due = float("inf")  # until this dial ends
+                redial.dialling(now)
                 self._dialling.add(key)
-                self._spawn(self._redial(key, entry))
+                entry["task"] = self._spawn(self._redial(key, entry))
+
+    def _redial_wait(self, now):
+        """Seconds until the earliest redial of a wanted peer that is neither linked nor being
+        dialled, at most ``REDIAL_NAP``: a missed wake costs a late redial, never a lost one."""
+        due = [e["redial"].due for k, e in self._wanted.items()
+               if k not in self._dialling and e["redial"].due != float("inf") and not self._linked(e["sub"], e["peer"])]
+        return max(0.0, min(due + [now + REDIAL_NAP]) - now)
+
+    def _wake_redials(self):
+        """The redial plan changed: the reconnect loop looks again now."""
+        if self._redial_wake is not None:
+            self._redial_wake.set()
 
     async def _redial(self, key, entry):
         self._dialling.discard(key)
@@ -178,6 +202,8 @@ class PeerKeeper:
             redial.succeeded()
             redial.due = time.monotonic()  # live now; when the session ends, _ended sets the wait
             entry["last_error"] = None
+        except asyncio.CancelledError:
+            raise  # a stale dial after a heal (_back): cancelled() already set the next one
         except Exception as e:
             redial.failed(time.monotonic())
             entry["last_error"] = str(e)
@@ -186,6 +212,9 @@ class PeerKeeper:
         finally:
             if redial.due == float("inf"):  # cancelled
                 redial.failed(time.monotonic())
+            if entry.get("task") is asyncio.current_task():
+                entry["task"] = None
+            self._wake_redials()
 
     async def _resync_loop(self):
         """Beside live mode: now and then one plain sync with one live peer of the festival
@@ -235,6 +264,7 @@ class PeerKeeper:
                 redial.failed(now)
             else:
                 redial.due = max(redial.due, now + liveness.jittered(redial.backoff))
+        self._wake_redials()
 
     def _back(self, link, alone):
         """A session reached its sync: when its peer had been away, or we had no live peer
@@ -247,5 +277,11 @@ class PeerKeeper:
             entry["last_error"] = None
         now = time.monotonic()
         for e in self._wanted.values():
-            if e is not entry and e["redial"].due != float("inf") and not self._linked(e["sub"], e["peer"]):
-                e["redial"].healed(now)
+            if e is entry or self._linked(e["sub"], e["peer"]):
+                continue
+            if e["redial"].healed(now):  # a dial begun before the heal: its packets went into the cut
+                task = e.get("task")
+                if task is not None and not task.done():
+                    task.cancel()
+                e["redial"].cancelled(now)
+        self._wake_redials()

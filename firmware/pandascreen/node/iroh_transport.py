@@ -52,6 +52,10 @@ from pandascreen.node.iroh_relay import Relayer
 from pandascreen.node.iroh_session import SessionRunner
 
 log = logging.getLogger("pandascreen.node.iroh")
+# a screen's node looks at its stores this often (seconds): its own loop (node/app.py) and a
+# phone's publish call notify() when they wrote, so the look only catches the rare other writer
+# (a plain-TCP sync served to a peer); a laptop keeps the one-second default
+SCREEN_STORE_LOOK = 10.0
 
 
 class IrohNode(PeerKeeper, LinkBook, SessionRunner, Relayer):
@@ -109,7 +113,9 @@ class IrohNode(PeerKeeper, LinkBook, SessionRunner, Relayer):
         self.reconnect = reconnect
         self.links = []
         self.errors = []
-        self._wanted = {}  # (topic, str(PeerAddr)) -> {"spec", "peer", "sub", "redial" (liveness.Redial), "last_error"}
+        # (topic, str(PeerAddr)) -> {"spec", "peer", "sub", "redial" (liveness.Redial), "last_error", "task" (its redial)}
+        self._wanted = {}
+        self._redial_wake = None  # set: the reconnect loop looks at the redials again (node/iroh_peers.py)
         self._dialling = set()
         self._no_topic = set()  # (topic, str(peer)): that peer dropped our session for that topic
         self._loop = None
@@ -368,7 +374,7 @@ def device_node(cfg, store, config_dir, serve=True, on_change=None, say=None, al
     port = cfg.get("listen_port") or 0
     node = IrohNode(store, festival_topic(cfg["festival_id"]), seed, bind="0.0.0.0:%d" % port,
                     serve=bool(serve and port), default_node_ids=cfg.get("organiser_keys") or (),
-                    on_change=on_change, say=say, also=also)
+                    on_change=on_change, say=say, also=also, poll_interval=SCREEN_STORE_LOOK)
     try:
         node.start()
     except SyncError as e:

@@ -42,7 +42,8 @@ MAX_PER_ADDRESS = 6  # one phone: the page, its script and style, one stream, an
 TIMEOUT = 10  # seconds a connection may stall on a read or write
 STREAM_LIFETIME = 300  # seconds one event stream lasts; EventSource reconnects by itself
 HEARTBEAT = 25  # seconds between two keep-alive comments on an idle stream
-WATCH_EVERY = 1.0  # seconds between two looks at the schedule version and the clock
+WATCH_EVERY = 1.0  # longest wait between two looks at the schedule version (``changed()`` wakes sooner)
+SCREEN_WATCH_EVERY = 60.0  # on a Pi screen, whose loop calls ``changed()`` when its schedule changed
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "program_page_static")
 FILES = {"/page.js": ("page.js", "text/javascript; charset=utf-8"),
          "/page.css": ("page.css", "text/css; charset=utf-8"),
@@ -190,6 +191,10 @@ class ProgramSource:
             fest = self._schedule().festival
         return i18n.labels(i18n.language_for(self.language, fest))
 
+    def version(self):  # cheap: no rendering
+        with self._lock:
+            return self._schedule().version
+
     def pages(self):
         """(key, whole page bytes, main content bytes), rendered at most once per key."""
         with self._mine:
@@ -241,6 +246,8 @@ class _Stream:
 
     def __init__(self, page):
         page.listeners += 1
+        if page.listeners == 1:
+            page.changed()  # the page may show a minute gone by: nobody was looking
         self.page = page
         self.events = page._stream()
         self.counted = True
@@ -259,8 +266,9 @@ class ProgramPage:
     """``ProgramPage(source, host, port).start()`` serves the page until ``stop()``.
 
     One thread (node/bounded_http.py) answers every phone from the last rendered page; another
-    looks at the schedule and the clock every ``watch_every`` seconds, renders when the page
-    changed (so a phone never waits for a screen's lock) and wakes every live stream."""
+    looks when ``changed()`` says so, at each minute boundary and at the latest every ``watch_every``
+    seconds; renders when the page changed (a phone never waits for a screen's lock) and wakes
+    every live stream.  A turned minute is rendered only while a phone listens (or loads the page)."""
 
     def __init__(self, source, host="0.0.0.0", port=PORT, max_connections=MAX_CONNECTIONS,
                  max_listeners=MAX_LISTENERS, max_per_address=MAX_PER_ADDRESS, watch_every=WATCH_EVERY,
@@ -286,6 +294,12 @@ class ProgramPage:
                                  max_per_address=max_per_address, timeout=timeout, name="program page",
                                  post=self.stage.post, max_body=_inbox_limit())
         self._watcher = None
+        self._poke = threading.Event()  # set by changed(): the watcher looks now
+        self._looked = None  # (schedule version, group revision, minute) of the page built last
+
+    def changed(self):
+        """The schedule (or the group) may have changed, or a phone arrived: look now."""
+        self._poke.set()
 
     @property
     def url(self):
@@ -306,6 +320,8 @@ class ProgramPage:
         path, _, query = target.partition("?")
         gz = "gzip" in headers.get("accept-encoding", "")
         if path in ("/", "/index.html"):
+            if self.listeners == 0 and self._looked is not None and self._looked[2] != self._minute():
+                self.changed()  # served as it is; the watcher renders the minute for the next look
             key, whole, main = self.built[:3]
             if query == "part=main":
                 return self._reply(main, self.built[4], "text/html; charset=utf-8", gz, head, [("X-Page-Key", key)])
@@ -367,17 +383,40 @@ class ProgramPage:
             changed.set()
 
     # -- the watcher thread ----------------------------------------------------------------------
+    def _minute(self):
+        return int(self.source.clock()) // 60
+    def _nap(self):
+        """Seconds until the next look: ``watch_every``, or sooner the next minute boundary."""
+        left = 60 - self.source.clock() % 60
+        return max(0.01, min(self.watch_every, left + 0.01))
+
+    def _state(self):  # what the page shows: (schedule version, group revision, minute)
+        return self.source.version(), self.inbox.authorizer.revision if self.inbox is not None else None, self._minute()
     def _watch(self):
-        while not self.stopping.wait(self.watch_every):
-            try:
-                built = self.source.pages()
-            except Exception:  # a schedule mid-rebuild: the phones keep the last page, look again
-                continue
-            built = self._staged(built)
-            if built[0] != self.built[0]:
-                self._http.call(self._publish, _packed(built))
+        while not self.stopping.is_set():
+            self._poke.wait(self._nap())
+            self._poke.clear()
+            if self.stopping.is_set():
+                return
+            self._look()
+
+    def _look(self):
+        """Render when the schedule or the group changed, or the minute turned while a phone listens."""
+        try:
+            looked = self._state()
+            if looked == self._looked or (self.listeners == 0 and self._looked is not None
+                                          and looked[:2] == self._looked[:2]):
+                return
+            built = self.source.pages()
+        except Exception:  # a schedule mid-rebuild: the phones keep the last page, look again
+            return
+        self._looked = looked
+        built = self._staged(built)
+        if built[0] != self.built[0]:
+            self._http.call(self._publish, _packed(built))
 
     def start(self):
+        self._looked = self._state()
         self.built = _packed(self._staged(self.source.pages()))
         self._http.start()
         self.port = self._http.port
@@ -387,6 +426,7 @@ class ProgramPage:
 
     def stop(self):
         self.stopping.set()
+        self._poke.set()
         if self._watcher is not None:
             self._watcher.join(5)
         self._http.stop()
@@ -416,7 +456,8 @@ def start_for_screen(cfg, device, say, port=PORT):
     source = ProgramSource(lambda: device.controller.schedule, lock=device._lock, clock=device.clock,
                            language=cfg.get("language"))
     try:
-        page = ProgramPage(source, "0.0.0.0", port, inbox=inbox_for_screen(device, cfg.get("language"))).start()
+        page = ProgramPage(source, "0.0.0.0", port, inbox=inbox_for_screen(device, cfg.get("language")),
+                           watch_every=SCREEN_WATCH_EVERY).start()
     except SyncError as e:
         say("no program page for phones: %s" % e)
         return None
@@ -446,6 +487,9 @@ def _stored(device):
     node = getattr(device, "node", None)
     if node is not None:
         node.notify()
+    page = getattr(device, "program_page", None)
+    if page is not None:
+        page.changed()  # a group operation changes the stage's rights, not the schedule's version
 
 
 def address_for_screen(cfg, port):

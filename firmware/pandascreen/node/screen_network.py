@@ -106,6 +106,7 @@ def start_serving(cfg, base, device, stack, say=print):
     if program_page is not None:
         stack.callback(program_page.stop)
         device.page_url = program_page_mod.address_for_screen(cfg, program_page.port)
+        device.program_page = program_page  # the device's loop says when the schedule changed
 
 
 def close_fleet_store(device):

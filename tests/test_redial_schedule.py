@@ -1,0 +1,117 @@
+"""The reconnect loop sleeps until the earliest redial is due (or a wake), not on a fixed tick,
+and a heal restarts a dial begun inside the cut (node/iroh_peers.py, node/liveness.py)."""
+import asyncio
+import random
+import types
+
+from pandascreen.node import iroh_peers, liveness
+from pandascreen.node.iroh_link import LinkBook
+
+
+class Peer:
+    def __init__(self, node_id):
+        self.node_ids = [node_id]
+
+
+class Keeper(iroh_peers.PeerKeeper, LinkBook):
+    """A ``PeerKeeper`` with only the attributes its schedule reads: no endpoint, no iroh."""
+
+    def __init__(self, now):
+        self.links = []
+        self._wanted = {}
+        self._dialling = set()
+        self._stopping = False
+        self._redial_wake = None
+        self.spawned = []
+        self.sub = object()
+        self.now = now
+
+    def want(self, name, due, linked=False):
+        peer = Peer(name.encode())
+        entry = self._wanted[name] = {"spec": name, "peer": peer, "sub": self.sub,
+                                      "redial": liveness.Redial(self.now, random.Random(1))}
+        entry["redial"].due = due
+        if linked:
+            self.links.append(types.SimpleNamespace(ended=False, sub=self.sub, remote_id=peer.node_ids[0]))
+        return entry
+
+    def _spawn(self, coro):
+        coro.close()
+        self.spawned.append(coro)
+
+
+def test_the_loop_sleeps_until_the_earliest_due_redial_of_a_peer_that_is_away(monkeypatch):
+    now = 1000.0
+    monkeypatch.setattr(iroh_peers.time, "monotonic", lambda: now)
+    k = Keeper(now)
+    k.want("linked", now - 50, linked=True)  # live: due long ago, but nothing to do
+    k.want("dialling", float("inf"))
+    k.want("away", now + 3.0)
+    k.want("later", now + 7.0)
+    naps = []
+
+    async def spy_wait_for(awaitable, timeout):
+        awaitable.close()
+        naps.append(timeout)
+        k._stopping = True
+        raise asyncio.TimeoutError
+
+    monkeypatch.setattr(iroh_peers, "asyncio", types.SimpleNamespace(
+        Event=asyncio.Event, TimeoutError=asyncio.TimeoutError, wait_for=spy_wait_for,
+        CancelledError=asyncio.CancelledError, current_task=asyncio.current_task))
+    asyncio.run(k._reconnect_loop())
+    assert naps == [3.0]
+    assert k.spawned == []  # nothing was due yet
+
+
+def test_with_nothing_to_redial_the_loop_naps_long():
+    k = Keeper(5.0)
+    k.want("linked", 0.0, linked=True)
+    assert k._redial_wait(5.0) == iroh_peers.REDIAL_NAP
+
+
+def test_a_due_redial_is_marked_as_dialling_and_keeps_its_task(monkeypatch):
+    now = 50.0
+    monkeypatch.setattr(iroh_peers.time, "monotonic", lambda: now)
+    k = Keeper(now)
+    entry = k.want("away", now - 1)
+    k._spawn = lambda coro: (coro.close(), "the task")[1]
+
+    async def one_round():
+        k._redial_wake = asyncio.Event()
+        k._redial_wake.set()  # a wake: the loop looks at once
+        real_wait_for = asyncio.wait_for
+
+        async def then_stop(aw, timeout):
+            k._stopping = True
+            return await real_wait_for(aw, timeout)
+        monkeypatch.setattr(iroh_peers, "asyncio", types.SimpleNamespace(
+            Event=lambda: k._redial_wake, TimeoutError=asyncio.TimeoutError, wait_for=then_stop))
+        await k._reconnect_loop()
+    asyncio.run(one_round())
+    assert entry["redial"].dialling_since == now and entry["redial"].due == float("inf")
+    assert entry["task"] == "the task" and "away" in k._dialling
+
+
+def test_a_heal_cancels_a_stale_dial_and_makes_it_due_at_once(monkeypatch):
+    now = 100.0
+    monkeypatch.setattr(iroh_peers.time, "monotonic", lambda: now)
+    k = Keeper(now)
+    back = k.want("back", now, linked=True)
+    back["last_error"] = "no iroh answer"
+    stale = k.want("stale", float("inf"))
+    stale["redial"].dialling(now - liveness.STALE_DIAL - 1)  # begun inside the cut
+    cancelled = []
+    stale["task"] = types.SimpleNamespace(done=lambda: False, cancel=lambda: cancelled.append(True))
+    fresh = k.want("fresh", float("inf"))
+    fresh["redial"].dialling(now - 0.5)  # begun after the heal: left to finish
+    fresh["task"] = types.SimpleNamespace(done=lambda: False, cancel=lambda: cancelled.append("fresh"))
+
+    async def heal():
+        k._redial_wake = asyncio.Event()
+        k._back(k.links[0], alone=False)
+        return k._redial_wake.is_set()
+    assert asyncio.run(heal()) is True  # the loop looks again now
+    assert cancelled == [True]
+    assert stale["redial"].dialling_since is None and now <= stale["redial"].due <= now + liveness.REDIAL_AFTER_HEAL
+    assert fresh["redial"].due == float("inf") and fresh["redial"].dialling_since == now - 0.5
