@@ -54,8 +54,11 @@ def test_a_cold_start_of_five_screens_sends_each_program_about_once(nodes):
     # what an announcement round finds missing, never the program once per pair (5 * 4 * 300)
     assert sum(by_screens) <= PROGRAM, (by_screens, [n.lines for n, _ in screens])
     assert sent(org) <= len(SCREENS) * PROGRAM, org.lines
-    # no round tore a live session down as a "second session" with its peer
-    twins = [line for n, _ in screens for line in n.lines if "second live session" in line]
+    # no round tore a live session down as a "second session" with its peer (two screens that
+    # dialled each other at the same moment close one of the two new sessions before it carried
+    # anything: that twin is not one a round made)
+    twins = [line for n, _ in screens for line in n.lines if "second live session" in line
+             and "sent 0 + 0 live, received 0 + 0 live" not in line]
     assert not twins, twins
     assert not org.errors and not any(n.errors for n, _ in screens), [n.errors for n, _ in screens]
 

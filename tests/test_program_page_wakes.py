@@ -88,10 +88,11 @@ def test_a_phone_loading_a_page_of_a_minute_gone_by_wakes_the_watcher():
     assert page._poke.is_set()
 
 
-def test_the_screens_loop_tells_the_page_only_when_its_schedule_changed():
+def test_the_screens_loop_tells_the_page_only_when_its_schedule_or_group_changed():
     told = []
     dev = Device.__new__(Device)
-    dev.controller = types.SimpleNamespace(schedule=types.SimpleNamespace(version=3))
+    dev.controller = types.SimpleNamespace(schedule=types.SimpleNamespace(version=3),
+                                           authorizer=types.SimpleNamespace(revision=1))
     dev.program_page = types.SimpleNamespace(changed=lambda: told.append(True))
     dev._tell_page()
     dev._tell_page()
@@ -99,6 +100,11 @@ def test_the_screens_loop_tells_the_page_only_when_its_schedule_changed():
     dev.controller.schedule.version = 4
     dev._tell_page()
     assert told == [True, True]
+    # an invite changes the group and not the schedule: the invited phone's page must hear of it
+    # now, not at the next minute (a phone's publish tells the page before the group took it in)
+    dev.controller.authorizer.revision = 2
+    dev._tell_page()
+    assert told == [True, True, True]
 
 
 def test_the_screens_loop_tells_its_node_when_it_wrote_to_a_store():

@@ -268,8 +268,10 @@ class Device:
             self._store_versions = versions
 
     def _tell_page(self):
-        """The program page renders a new schedule at once instead of at its next look."""
-        version = getattr(self.controller.schedule, "version", None)
+        """The program page renders a new schedule or group (an invite, a venue made invite-only)
+        at once instead of at its next look."""
+        version = (getattr(self.controller.schedule, "version", None),
+                   getattr(getattr(self.controller, "authorizer", None), "revision", None))
         if self.program_page is not None and version != self._page_version:
             self._page_version = version
             self.program_page.changed()
