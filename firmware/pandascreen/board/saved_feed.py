@@ -8,7 +8,7 @@ Both are written to a temporary file and renamed over the old one: a power cut l
 import os
 
 from pandascreen.core import feed
-from pandascreen.core.util import hexlify, unhexlify
+from pandascreen.core.util import hexlify, replace_file, unhexlify
 
 
 class FeedFile:
@@ -37,13 +37,7 @@ class FeedFile:
             fh.close()
 
     def save(self, data):
-        tmp = self.path + ".tmp"
-        fh = open(tmp, "wb")
-        try:
-            fh.write(data)
-        finally:
-            fh.close()
-        getattr(os, "replace", os.rename)(tmp, self.path)
+        replace_file(self.path, data, "wb")
 
     def remove(self):
         try:
@@ -81,10 +75,4 @@ class FeedState:
             return newest, None
 
     def save(self, newest, digest):
-        tmp = self.path + ".tmp"
-        fh = open(tmp, "w")
-        try:
-            fh.write("%d %s\n" % (int(newest), hexlify(digest) if digest else "-"))
-        finally:
-            fh.close()
-        getattr(os, "replace", os.rename)(tmp, self.path)
+        replace_file(self.path, "%d %s\n" % (int(newest), hexlify(digest) if digest else "-"))

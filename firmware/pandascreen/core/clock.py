@@ -7,7 +7,7 @@ WHY a module of its own: a Pico W satellite needs the clock rule but none of the
 store, schedule and group machinery (~25 KB of its heap).
 """
 
-import os
+from pandascreen.core.util import replace_file
 
 MIN_VALID_TIME = 1577836800  # 2020-01-01: a clock of unknown state before this was never set
 CLOCK_TOLERANCE = 600  # seconds a clock may lag a signed timestamp (organiser laptop a little ahead)
@@ -121,13 +121,7 @@ class TimeFile:
             return None
 
     def save(self, t):
-        tmp = self.path + ".tmp"
-        fh = open(tmp, "w")
-        try:
-            fh.write("%d\n" % int(t))
-        finally:
-            fh.close()
-        getattr(os, "replace", os.rename)(tmp, self.path)
+        replace_file(self.path, "%d\n" % int(t))
 
 
 class LastKnownTime:

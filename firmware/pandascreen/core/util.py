@@ -24,3 +24,15 @@ def unhexlify(text):
     except ValueError:
         raise ValueError("not a hex string: %r" % (text[:20],))
 
+
+def replace_file(path, data, mode="w"):
+    """Write ``data`` to ``path`` through ``path``.tmp and a rename: a power cut leaves the old
+    file whole (the satellite's flash files and the last known time; CPython and MicroPython)."""
+    import os
+    tmp = path + ".tmp"
+    fh = open(tmp, mode)
+    try:
+        fh.write(data)
+    finally:
+        fh.close()
+    getattr(os, "replace", os.rename)(tmp, path)
