@@ -15,7 +15,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def test_three_real_screens_sync_show_a_change_and_recover_from_a_cut():
     script = ('mount -t tmpfs tmpfs /run && exec "$@"')
     argv = ["unshare", "-rnm", "sh", "-c", script, "sh", sys.executable, "-m", "pandascreen.node.fieldtest",
-            "--screens", "3", "--timeout", "120", "--partition", "5", "--partition", "8",
+            "--screens", "3", "--timeout", "120", "--partition", "5", "--partition", "8", "--idle", "5",
             "--schedule", os.path.join(SCHEDULES, "eventfahrplan_schedule-38c3-20251206.xml")]
     r = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=400)
     res = json.loads(r.stdout.strip().splitlines()[-1])
@@ -30,6 +30,10 @@ def test_three_real_screens_sync_show_a_change_and_recover_from_a_cut():
     text = network.report({"floors": network._floors(), "quiet": res, "loaded": res, "seconds": 1})
     assert "cold start to the whole program" in text and "floors: app start-up" in text, text
     assert "heal of a 8 s cut" in text and "every screen within 120 s in 1 of 1 runs" in text, text
+    # each screen holds a live link with the organiser and the others; nothing failed while quiet
+    assert res["idle_links"]["links"] >= 3 and res["idle_links"]["seconds"] >= 5, res["idle_links"]
+    assert "quiet links" in text and "organiser (serve) load: 3 screens" in network.report(
+        {"floors": network._floors(), "quiet": res, "loaded": res, "fewer": res, "seconds": 1})
 
 
 def test_a_step_not_every_screen_finished_is_counted_not_infinite():
@@ -39,3 +43,23 @@ def test_a_step_not_every_screen_finished_is_counted_not_infinite():
     assert said(s) == "2 of 4 screens within 30 s; of those p50 1.00 s, p99 3.00 s"
     assert said(spread([None], 10)) == "0 of 1 screens within 10 s"
     assert said(spread([0.5, 1.5], 10)) == "p50 0.50 s, p99 1.50 s, max 1.50 s"
+
+
+def test_quiet_links_count_sessions_ended_for_a_reason_against_the_live_links_held():
+    from pandascreen.node.fieldtest import LIVE_LINE, TORN_DOWN, quiet_links
+    log = ["peer e068f4c325378729: synced, sent 0 operation(s), received 0 (0 new); live",
+           "peer 31fb2436b31f29df (fleet): synced, sent 0 operation(s), received 2 (2 new); live",
+           "peer a114491b14a86003: synced, sent 0 operation(s), received 0 (0 new)",  # a plain round
+           "peer a114491b14a86003: session ended (sent 0 + 0 live, received 0 + 0 live)",
+           "peer e068f4c325378729: peer stopped answering (3 packets unanswered for 15s)",
+           "peer e068f4c325378729: connection lost during the log sync: timed out"]
+    assert [bool(LIVE_LINE.search(line)) for line in log] == [True, True, False, False, False, False]
+    assert [bool(TORN_DOWN.search(line)) for line in log] == [False, False, False, False, True, True]
+
+    class Seen:  # what Proc gathers from a process's lines
+        live_peers = {"e068f4c325378729", "31fb2436b31f29df"}
+        torn_down = [99.0, 150.0, 400.0]  # one before the window, one in it, one after
+    q = quiet_links([Seen()], 100.0, 100.0 + 3600)
+    assert (q["links"], q["torn_down"], q["per_link_hour"]) == (2, 2, 1.0)
+    q = quiet_links([Seen()], 120.0, 390.0)
+    assert (q["torn_down"], q["seconds"]) == (1, 270)

@@ -7,11 +7,13 @@ and RSS while linked to its peers (a lone screen's idle cost over 10 minutes, an
 is the ``idle`` section).  A step not every screen finished says "N of M screens within T s" and
 the p50 / p99 of those that did.
 
-Two runs: on a quiet machine, a 30 s cut, then a 5-minute cut; with both cores loaded by a
+Three runs: on a quiet machine, a 30 s cut, then a 5-minute cut; with both cores loaded by a
 busy loop each, ``PANDASCREEN_BENCH_HEAL_RUNS`` 30 s cuts in turn (default 3: at 50 screens
 each cut with its heal takes about a minute on this 2-core machine with the hog, and a cold
 start under that load several; 10 runs, as the requirement counts them, add some 10 minutes to
-``make bench`` -- set the variable to 10 for that).
+``make bench`` -- set the variable to 10 for that); and a fifth of the screens with no cut, whose
+organiser load is printed beside the full count's (screens relay to each other, so it should
+stay flat).  In the quiet spell, the live links torn down per link-hour (at most 1 wanted).
 
 Floors, measured in the same run: the start-up of one app process (Python, imports, no network:
 ``pandascreen --help``), the 38c3 program ingested into one SQLite store in-process (decode,
@@ -38,6 +40,8 @@ def _field(screens, cuts, idle, hog, timeout, repeat=1):
             "--screens", str(screens), "--idle", str(idle), "--timeout", str(timeout), "--repeat", str(repeat)]
     for seconds in cuts:
         argv += ["--partition", str(seconds)]
+    if not cuts:
+        argv.append("--no-cut")
     if hog:
         argv.append("--hog")
     budget = timeout * (3 + len(cuts) * repeat) + (sum(cuts) + 40) * repeat + idle + 300
@@ -103,7 +107,8 @@ def run(quick=False):
     heal_runs = 1 if quick else int(os.environ.get("PANDASCREEN_BENCH_HEAL_RUNS", "3"))
     t = time.time()
     out = {"floors": _floors(), "quiet": _field(screens, cuts, idle, False, 180),
-           "loaded": _field(screens, cuts[:1], 0, True, 180, repeat=heal_runs)}
+           "loaded": _field(screens, cuts[:1], 0, True, 180, repeat=heal_runs),
+           "fewer": _field(max(2, screens // 5), (), idle, False, 180)}
     out["seconds"] = round(time.time() - t)
     return out
 
@@ -140,6 +145,10 @@ def _run_lines(name, res, f):
     for length, (heal, runs, held) in sorted(_heals(res.get("cuts", [])).items()):
         lines.append(_row("  heal of a %.0f s cut to the change on display (%s)" % (length, tag), heal, f["frame_s"]))
         lines.append("    every screen within %.0f s in %d of %d runs" % (heal["within_s"], held, runs))
+    if res.get("idle_links"):
+        q = res["idle_links"]
+        lines.append("  quiet links (%s): %d torn down among %d live links in %d s, %.2f per link-hour (at most 1)"
+                     % (tag, q["torn_down"], q["links"], q["seconds"], q["per_link_hour"]))
     if res.get("idle"):
         i = res["idle"]
         lines.append("  idle %d s, linked to peers: screen CPU p50 %.2f%% max %.2f%% of a core, RSS p50 %.0f MB "
@@ -153,6 +162,18 @@ def _run_lines(name, res, f):
     return lines
 
 
+def _organiser_lines(fewer, full):
+    """The organiser's load with fewer screens beside the full count: screens relay to each
+    other, so it should stay flat (cold-start CPU seconds and idle CPU)."""
+    runs = [res for res in (fewer, full) if res and "error" not in res and res.get("idle")]
+    if len(runs) < 2:
+        return ["  organiser load at fewer screens: %s" % ((fewer or {}).get("error", "not measured")[-300:])]
+    return ["  organiser (serve) load: " + "; ".join(
+        "%d screens: %.1f CPU-s during the cold start, %.2f%% of a core idle"
+        % (res["screens"], res.get("serve_cold_start_cpu_s", float("nan")), res["idle"]["serve_cpu_percent"])
+        for res in runs)]
+
+
 def report(r):
     if "skipped_reason" in r:
         return "network (field test): not run: %s" % r["skipped_reason"]
@@ -160,6 +181,7 @@ def report(r):
     lines = ["network: real screens in namespaces, mDNS only, 38c3 on now (%d s)" % r["seconds"]]
     for name in ("quiet", "loaded"):
         lines += _run_lines(name, r[name], f)
+    lines += _organiser_lines(r.get("fewer"), r["quiet"])
     lines.append("  floors: app start-up %.2f s, 38c3 ingest into SQLite %.2f s (%d ops), one frame + PNG %.1f ms"
                  % (f["startup_s"], f["ingest_s"], f["operations"], f["frame_s"] * 1000))
     return "\n".join(lines)

@@ -90,6 +90,10 @@ class Lab:
             _ip("netns", "del", ns, check=False)
 
 
+LIVE_LINE = re.compile(r"peer (\w+)(?: \(\w+\))?: synced, .*; live$")
+TORN_DOWN = re.compile(r"stopped answering|connection lost|: closed:|evict|second live session")
+
+
 class Proc:
     """One child in a namespace; keeps its last lines and when each line came."""
 
@@ -100,6 +104,8 @@ class Proc:
         self.p = subprocess.Popen(["ip", "netns", "exec", ns] + argv, stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, text=True, env=env)
         self.lines = []  # (time.time(), line)
+        self.live_peers = set()  # peers this process had a live sync with
+        self.torn_down = []  # when a line ended a session for a reason (``TORN_DOWN``)
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self):
@@ -107,6 +113,11 @@ class Proc:
             at = time.time()
             self.lines.append((at, line.rstrip()))
             del self.lines[:-200]
+            live = LIVE_LINE.search(line)
+            if live:
+                self.live_peers.add(live.group(1))
+            if TORN_DOWN.search(line):
+                self.torn_down.append(at)
             self.log.write("%s %s" % (time.strftime("%H:%M:%S", time.localtime(at)) + ("%.3f" % (at % 1))[1:], line))
             self.log.flush()
 
@@ -192,6 +203,19 @@ def shifted(text, today):
     def move(m):
         return (datetime.date.fromisoformat(m.group(0)) + delta).isoformat()
     return re.sub(r"(?<!\d)20\d\d-\d\d-\d\d(?!\d)", move, text)
+
+
+def quiet_links(procs, start, end):
+    """Live links torn down between ``start`` and ``end`` while nothing failed: every line of a
+    screen's log in that window that ends a session for a reason (a peer that stopped answering,
+    a lost connection, a refusal, an eviction, a twin closed), counted against the live links
+    the screens held (distinct peers each had a live sync with).  An upper
+    bound: a plain resync round whose two dials crossed counts too."""
+    links = sum(len(p.live_peers) for p in procs)
+    torn = sum(1 for p in procs for at in list(p.torn_down) if start <= at <= end)
+    hours = max(end - start, 1e-9) / 3600.0
+    return {"links": links, "torn_down": torn, "seconds": round(end - start),
+            "per_link_hour": round(torn / (max(links, 1) * hours), 2)}
 
 
 def _percentile(values, p):
@@ -293,7 +317,7 @@ class Field:
                                "org")
 
     def cold_start(self, res):
-        t0 = time.time()
+        t0, org_cpu = time.time(), self.org.cpu_seconds()
         for s in self.screens:
             s.configure(self.org_pk.hex(), self.venue.id)
             s.start(self.lab.add(s.i), self.logs)
@@ -307,6 +331,7 @@ class Field:
         res["ok"]["cold_start"] = until(lambda: all([whole(s) for s in self.screens]), self.timeout, every=0.2)
         res["cold_start_s"] = spread([None if s.whole_at is None else s.whole_at - t0 for s in self.screens],
                                      self.timeout)
+        res["serve_cold_start_cpu_s"] = round(self.org.cpu_seconds() - org_cpu, 2)
         self.out("cold start, %d screens to the whole program (%d operations): %s"
                  % (len(self.screens), self.total, said(res["cold_start_s"])))
 
@@ -341,12 +366,16 @@ class Field:
     def idle(self, res, seconds):
         before = [(s.proc.cpu_seconds(), s) for s in self.screens]
         org_before = self.org.cpu_seconds()
+        start = time.time()
         time.sleep(seconds)
+        res["idle_links"] = quiet_links([s.proc for s in self.screens], start, time.time())
         cpu = [100.0 * (s.proc.cpu_seconds() - c) / seconds for c, s in before]
         res["idle"] = {"seconds": seconds, "cpu_percent_of_a_core": spread(cpu, seconds),
                        "rss_mb": spread([s.proc.rss_mb() for s in self.screens], seconds),
                        "serve_cpu_percent": round(100.0 * (self.org.cpu_seconds() - org_before) / seconds, 2)}
-        i = res["idle"]
+        i, q = res["idle"], res["idle_links"]
+        self.out("quiet links: %d torn down among %d live links in %d s: %.2f per link-hour (at most 1 wanted)"
+                 % (q["torn_down"], q["links"], seconds, q["per_link_hour"]))
         self.out("idle %ds: screen CPU p50 %.2f%% max %.2f%% of a core, RSS p50 %.0f MB max %.0f MB; serve %.2f%%"
                  % (seconds, i["cpu_percent_of_a_core"]["p50"], i["cpu_percent_of_a_core"]["max"],
                     i["rss_mb"]["p50"], i["rss_mb"]["max"], i["serve_cpu_percent"]))
@@ -431,12 +460,13 @@ def main(argv=None):
     ap.add_argument("--timeout", type=float, default=90.0)
     ap.add_argument("--partition", type=float, action="append",
                     help="seconds half the screens are cut off (repeat for cuts in turn; default 30)")
+    ap.add_argument("--no-cut", action="store_true", help="no cut: cold start, a change and the quiet spell only")
     ap.add_argument("--repeat", type=int, default=1, help="make the cuts this many times")
     ap.add_argument("--idle", type=float, default=0.0, help="seconds of quiet to measure idle CPU and RSS")
     ap.add_argument("--hog", action="store_true", help="load both cores from the first cut to the end")
     ap.add_argument("--keep-logs", metavar="DIR", help="copy every process's log here at the end")
     args = ap.parse_args(argv)
-    res = run(args.screens, args.schedule, args.timeout, args.partition or [30.0], args.hog, args.idle, args.repeat,
+    res = run(args.screens, args.schedule, args.timeout, [] if args.no_cut else (args.partition or [30.0]), args.hog, args.idle, args.repeat,
               keep_logs=args.keep_logs)
     print(json.dumps(res))
     return 0 if all(res["ok"].values()) else 1
