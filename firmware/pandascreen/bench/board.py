@@ -46,7 +46,8 @@ RP2040_FACTORS = {
     "wasm": {"big_int": 1.24 / 0.0178, "feed": 1.08 / 0.0261, "small_int": 0.2 / 0.0208},
 }
 KIND = {"verify_us": "big_int", "op_check_us": "big_int", "blake3_1k_us": "small_int",
-        "update_us": "feed", "first_us": "feed", "frame_us": "small_int"}
+        "update_us": "feed", "first_us": "feed", "frame_us": "small_int",
+        "boot_us": "small_int"}  # imports, the saved feed's structure walk and SHA-256, a frame: no big integers
 
 
 def rp2040_seconds(port, key, cpu_us):
@@ -136,21 +137,22 @@ def _fields(out):
     return r
 
 
-def _child_cpu_seconds(code, dirs=()):
+def _child_cpu_seconds(code, dirs=(), libs=None):
     """User + system CPU seconds of one run of ``code`` under MicroPython."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    proc = run_port(code, dirs=dirs)
+    proc = run_port(code, dirs=dirs, libs=libs)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise RuntimeError("MicroPython failed:\n" + proc.stdout + proc.stderr)
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def cpu_us_per_call(setup, work, n, tries=3, dirs=()):
+def cpu_us_per_call(setup, work, n, tries=3, dirs=(), libs=None):
     """CPU microseconds per ``work`` under MicroPython: (batch of n - setup alone) / n, min of tries.
-    ``dirs``: folders of files the script reads (testing/micropython.py ``run_wasm``)."""
-    batch = min(_child_cpu_seconds(setup + _BATCH % {"n": n, "work": work}, dirs) for _ in range(tries))
-    alone = min(_child_cpu_seconds(setup, dirs) for _ in range(tries))
+    ``dirs``: folders of files the script reads (testing/micropython.py ``run_wasm``); ``libs``:
+    MICROPYPATH folders (default firmware/)."""
+    batch = min(_child_cpu_seconds(setup + _BATCH % {"n": n, "work": work}, dirs, libs) for _ in range(tries))
+    alone = min(_child_cpu_seconds(setup, dirs, libs) for _ in range(tries))
     return max(batch - alone, 0.0) / n * 1e6
 
 
