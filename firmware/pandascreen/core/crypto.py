@@ -1,7 +1,9 @@
 """Hashing and signatures: BLAKE3-256 and Ed25519.
 
 Uses the PyNaCl and blake3 wheels when they can be imported (Raspberry Pi OS, laptops)
-and falls back to pure-Python implementations elsewhere (MicroPython boards).
+and falls back to pure-Python implementations elsewhere (MicroPython boards).  Those are
+imported at their first use: a satellite that boots from the feed saved on flash draws its
+first frame without them (on the WebAssembly port they are about a fifth of that boot's imports).
 """
 
 try:
@@ -12,7 +14,9 @@ try:
 
     _B3 = "native"
 except ImportError:
-    from pandascreen.core._blake3_py import blake3  # noqa: F401  (crypto.blake3 is this module's interface)
+    def blake3(data):
+        from pandascreen.core._blake3_py import blake3 as pure
+        return pure(data)
 
     _B3 = "pure"
 
@@ -39,7 +43,17 @@ try:
 
     _ED = "native"
 except ImportError:
-    from pandascreen.core._ed25519_py import public_key, sign, verify  # noqa: F401  (crypto.verify, likewise)
+    def public_key(seed):
+        from pandascreen.core._ed25519_py import public_key as pure
+        return pure(seed)
+
+    def sign(seed, msg):
+        from pandascreen.core._ed25519_py import sign as pure
+        return pure(seed, msg)
+
+    def verify(pk, msg, sig):
+        from pandascreen.core._ed25519_py import verify as pure
+        return pure(pk, msg, sig)
 
     _ED = "pure"
 
