@@ -215,12 +215,12 @@ def _glyph(ch, o=None):
 def _advance(o):
     """Pixels at scale 1 that drawable code point ``o`` takes, its gap included: 6, or 9 for a
     wide character (core/font_wide.py; it has a feed glyph, else ``normalize`` made it "?")."""
-    return WIDE_W + 1 if o >= 0x1100 and is_wide(o) else CELL_W
+    return WIDE_W + 1 if is_wide(o) else CELL_W
 
 
 def _prefix(s, room):
     """How many leading characters of ``s`` (normalized) fit in ``room`` >= 0 pixels at scale 1."""
-    b = s.encode("utf-8")
+    b = s if _feed is None else s.encode("utf-8")  # no feed glyphs: no wide character either
     if len(b) == len(s):
         return min(len(s), room // CELL_W)
     n = w = i = 0
@@ -235,8 +235,9 @@ def _prefix(s, room):
 
 
 def _px(s):
-    """Width in pixels at scale 1 of ``s`` (normalized)."""
-    b = s.encode("utf-8")
+    """Width in pixels at scale 1 of ``s`` (normalized).  Without feed glyphs every character is
+    one cell, counted without a copy of the text: wrap measures each word, on every frame."""
+    b = s if _feed is None else s.encode("utf-8")
     if len(b) == len(s):
         return len(s) * CELL_W
     w = i = 0
