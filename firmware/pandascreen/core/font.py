@@ -8,6 +8,10 @@ ellipsis glyph ("\u2026").  Other characters are transliterated (``_TRANSLIT``, 
 accents via ``_COMBINE``) or shown as "?".  ``scale=2`` draws every font pixel as a 2x2 block
 (clock, e-paper headings).
 
+A satellite's feed adds glyphs by code point (``use_glyphs``); those of wide characters
+(``font_wide``: CJK, kana, Hangul, emoji) are 8x8 and take 9 pixels, and every width measured
+here (``text_width``, ``ellipsize``, ``wrap``) counts them so.
+
 Every text is ``clean``-ed first, whoever wrote it: a control character, a line break or a
 bidi override never reaches a glyph table or a layout engine (the Pi's TrueType face runs the
 same function).
