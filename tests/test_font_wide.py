@@ -220,3 +220,18 @@ def test_a_cjk_title_is_cut_at_the_screen_edge_on_cpython_and_micropython(tmp_pa
     code = _FRAME + "c = cjk_frame(%r, bytes.fromhex(%r), %d)\nprint(bytes(c.buf).hex())\n" % (path, key.hex(), now)
     got = run_micropython(code, dirs=[str(tmp_path)]).strip().splitlines()[-1]
     assert got == bytes(c.buf).hex()
+
+
+def test_a_narrow_character_draws_only_its_five_columns_of_an_eight_column_entry():
+    """How a board draws an entry's bits 7..5 where it takes the character as narrow (a board
+    flashed before wide glyphs takes every character so): not at all, the glyph is clipped to its
+    cell and the next character starts 6 pixels on."""
+    table = (0x416).to_bytes(3, "big") + FULL
+    font.use_glyphs(memoryview(table))
+    try:
+        c = VLSBCanvas(40, 8)
+        w = font.draw_text(c, 0, 0, "\u0416\u0416")
+    finally:
+        font.use_glyphs(None)
+    assert w == 2 * font.CELL_W
+    assert [x for x in range(40) if c.get(x, 0)] == [0, 1, 2, 3, 4, 6, 7, 8, 9, 10]
