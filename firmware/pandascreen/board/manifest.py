@@ -12,7 +12,7 @@ metadata(description="pandascreen for MicroPython boards (Pico W + SSD1306)", ve
 module("pandascreen/__init__.py", base_path="../..")
 package("pandascreen/core", files=("__init__.py", "_blake3_py.py", "_ed25519_py.py", "cbor.py", "config.py",
                                    "crypto.py", "errors.py", "event_fields.py", "feed.py", "feed_cursor.py", "font.py",
-                                   "font_bitmaps.py", "frame_parts.py", "layout.py",
+                                   "font_bitmaps.py", "font_wide.py", "frame_parts.py", "layout.py",
                                    "operation.py", "overview.py", "clock.py", "screens.py", "util.py"),
         base_path="../..")
 

@@ -8,6 +8,10 @@ ellipsis glyph ("\u2026").  Other characters are transliterated (``_TRANSLIT``, 
 accents via ``_COMBINE``) or shown as "?".  ``scale=2`` draws every font pixel as a 2x2 block
 (clock, e-paper headings).
 
+A satellite's feed adds glyphs by code point (``use_glyphs``); those of wide characters
+(``font_wide``: CJK, kana, Hangul, emoji) are 8x8 and take 9 pixels, and every width measured
+here (``text_width``, ``ellipsize``, ``wrap``) counts them so.
+
 Every text is ``clean``-ed first, whoever wrote it: a control character, a line break or a
 bidi override never reaches a glyph table or a layout engine (the Pi's TrueType face runs the
 same function).
@@ -19,6 +23,7 @@ A canvas is anything with ``fill_rect(x, y, w, h, color)`` (MicroPython's
 """
 
 from pandascreen.core.font_bitmaps import ASCII, EXTRA, EXTRA_CHARS
+from pandascreen.core.font_wide import WIDE_W, is_wide
 
 CELL_W = 6
 CELL_H = 8
@@ -211,9 +216,45 @@ def _glyph(ch, o=None):
     return ASCII[(63 - 32) * 8:(64 - 32) * 8]
 
 
+def _advance(o):
+    """Pixels at scale 1 that drawable code point ``o`` takes, its gap included: 6, or 9 for a
+    wide character (core/font_wide.py; it has a feed glyph, else ``normalize`` made it "?")."""
+    return WIDE_W + 1 if is_wide(o) else CELL_W
+
+
+def _prefix(s, room):
+    """How many leading characters of ``s`` (normalized) fit in ``room`` >= 0 pixels at scale 1."""
+    b = s if _feed is None else s.encode("utf-8")  # no feed glyphs: no wide character either
+    if len(b) == len(s):
+        return min(len(s), room // CELL_W)
+    n = w = i = 0
+    while i < len(b):
+        o, k = _utf8_at(b, i)  # code points from the bytes: nothing interned (see _ascii)
+        w += CELL_W if k < 3 else _advance(o)
+        if w > room:
+            break
+        n += 1
+        i += k
+    return n
+
+
+def _px(s):
+    """Width in pixels at scale 1 of ``s`` (normalized).  Without feed glyphs every character is
+    one cell, counted without a copy of the text: wrap measures each word, on every frame."""
+    b = s if _feed is None else s.encode("utf-8")
+    if len(b) == len(s):
+        return len(s) * CELL_W
+    w = i = 0
+    while i < len(b):
+        o, k = _utf8_at(b, i)
+        w += CELL_W if k < 3 else _advance(o)
+        i += k
+    return w
+
+
 def text_width(s, scale=1):
-    """Width in pixels of ``s`` drawn at ``scale`` (every character is one 6-pixel cell)."""
-    return len(normalize(s)) * CELL_W * scale
+    """Width in pixels of ``s`` drawn at ``scale`` (a 6-pixel cell a character, 9 a wide one)."""
+    return _px(normalize(s)) * scale
 
 
 def draw_text(canvas, x, y, s, color=1, scale=1):
@@ -229,37 +270,36 @@ def draw_text(canvas, x, y, s, color=1, scale=1):
     i = 0
     while i < len(codes):
         o, k = _utf8_at(codes, i)
+        adv = CELL_W if k < 3 else _advance(o)
         if o != 32:
             rows = ASCII[(o - 32) * 8:(o - 31) * 8] if k == 1 else _glyph(codes[i:i + k].decode("utf-8"), o)
+            # a narrow glyph's 5 columns are bits 4..0 of a row, a wide one's 8 are bits 7..0
+            cols, left = (GLYPH_W, 16) if adv == CELL_W else (WIDE_W, 128)
             for r in range(CELL_H):
                 bits = rows[r]
                 c = 0
-                while bits and c < GLYPH_W:
-                    if bits & (16 >> c):
+                while bits and c < cols:
+                    if bits & (left >> c):
                         c0 = c
-                        while c < GLYPH_W and bits & (16 >> c):
-                            bits &= ~(16 >> c)
+                        while c < cols and bits & (left >> c):
+                            bits &= ~(left >> c)
                             c += 1
                         canvas.fill_rect(cx + c0 * scale, y + r * scale, (c - c0) * scale, scale, color)
                     else:
                         c += 1
         i += k
-        cx += CELL_W * scale
+        cx += adv * scale
     return cx - x
 
 
-def _fit(max_width, scale):
-    if max_width is None:
-        return 1 << 30
-    return max_width // (CELL_W * scale)
-
-
 def _fits(max_width, scale, measure):
-    """A test "does this text fit": cell counting for this font, ``measure(text)`` pixels for
+    """A test "does this text fit": this font's cells (``_px``), ``measure(text)`` pixels for
     another face (a proportional TTF on the Pi's large screens shares wrap/ellipsize with us)."""
     if measure is None:
-        n = _fit(max_width, scale)
-        return lambda t: len(t) <= n
+        if max_width is None:
+            return lambda t: True
+        room = max_width // scale
+        return lambda t: _px(t) <= room
     if max_width is None:
         return lambda t: True
     return lambda t: measure(t) <= max_width
@@ -291,12 +331,12 @@ def ellipsize(s, max_width, scale=1, word=False, measure=None):
     """
     if measure is None:
         s = normalize(s)
-        n = _fit(max_width, scale)
-        if len(s) <= n:
+        room = None if max_width is None else max_width // scale
+        if room is None or _px(s) <= room:
             return s
-        if n <= 0:
+        if room < CELL_W:
             return ""
-        cut = s[:n - 1]
+        cut = s[:_prefix(s, room - CELL_W)]
     else:
         s = " ".join(clean(s).split())
         fits = _fits(max_width, scale, measure)
@@ -374,7 +414,8 @@ def preview(s, on="#", off="."):
         row = []
         for ch in s:
             bits = _glyph(ch)[r]
-            for c in range(CELL_W):
-                row.append(on if c < GLYPH_W and bits & (16 >> c) else off)
+            adv = _advance(ord(ch))
+            for c in range(adv):
+                row.append(on if c < adv - 1 and bits & ((16 if adv == CELL_W else 128) >> c) else off)
         out.append("".join(row))
     return out
