@@ -59,11 +59,11 @@ def ntp_hosts(cfg):
 class NtpRetry:
     """When the next NTP request is due and which host it asks (``ntp_hosts``, in turn).
 
-    WHY: a board whose clock is not set would otherwise ask every host at every fetch, a second each
-    while the loop waits (buttons, redraws, the fetch's own pace).  One request is one host, at most
-    SOCKET_TIMEOUT, like one socket call of a fetch; after one that got no answer the next waits twice
-    as long as the last wait, from NTP_FIRST_RETRY up to NTP_MAX_RETRY.  Times are ``time.ticks_ms``
-    (the RTC jumps when it is set)."""
+    WHY: on a festival LAN without a time server every request costs its whole timeout while the
+    loop waits (buttons, redraws, the fetch's pace).  So one request is one host, at most
+    SOCKET_TIMEOUT, like one socket call of a fetch, made between loop turns; after one that got no
+    answer the next waits twice as long as the last wait, from NTP_FIRST_RETRY up to NTP_MAX_RETRY.
+    Times are ``time.ticks_ms`` (the RTC jumps when it is set)."""
 
     def __init__(self):
         self.turn = 0  # requests made: the next one asks host number ``turn`` (mod the hosts)
