@@ -98,3 +98,35 @@ def test_the_floor_never_passes_the_laptops_clock(store_path):
     assert provision_micropython.feed_floor(store_path, cfg, now=T2 - 60) == T2 - 60
     anyone = configmod.validate({"festival_id": FID, "trust_anyone": True})
     assert provision_micropython.feed_floor(store_path, anyone, now=time.time()) == T2 + 86400
+
+
+def test_the_provisioned_board_refuses_what_was_signed_before_the_floor(board, store_path, tmp_path, capsys):
+    """The config provisioning wrote, as the board's loop takes it (board/board.py on CPython; on
+    MicroPython: tests/test_board_feed_floor.py): a feed the organiser signed before its last change
+    is refused by the fresh board, one signed after is taken."""
+    from pandascreen.board.board import Satellite
+    from pandascreen.core.crypto import SigningKey
+    from pandascreen.core.schedule import Schedule
+    from pandascreen.node import feed_sign
+    from pandascreen.testing.canvas import VLSBCanvas
+    from pandascreen.testing.sockets import BytesConn, http_ok
+
+    assert main(pico_args(tmp_path, "--store", store_path)) == 0, capsys.readouterr().err
+    cfg = board_config(board)
+    cfg["feed_addrs"] = [("pi", 8026)]
+    s = SqliteStore(store_path)
+    try:
+        sch = Schedule.from_store(s, LOG, authors=[public_key(ORGANISER)])
+        feeds = dict((name, feed_sign.build(sch, s, LOG, FID, SigningKey(ORGANISER), None, at))
+                     for name, at in (("before", T2 - 600), ("after", T2 + 600)))
+    finally:
+        s.close()
+    served = ["before"]
+    canvas = VLSBCanvas(128, 64)
+    sat = Satellite(cfg, canvas, lambda: None, 128, 64, clock=lambda: T2 + 900, synced=lambda: False,
+                    connect=lambda h, p: BytesConn(http_ok(feeds[served[0]])))
+    sat.step()
+    assert sat.feed_count == 0 and sat.rejected == 1
+    served[0] = "after"
+    sat.step(T2 + 960)
+    assert sat.feed_count == 1 and sat.view_source.info.issued_at == T2 + 600
