@@ -353,7 +353,13 @@ def test_main_asks_the_provisioned_time_servers_then_its_pi_screens(monkeypatch)
     exec(compile(source.rstrip()[:-len("main()")], path, "exec"), ns)
     cfg = {"ntp": ["10.42.0.1"], "feed_addrs": [("pi-screen", 8026), ("10.42.0.1", 8026)]}
     assert ns["ntp_hosts"](cfg) == ["10.42.0.1", "pi-screen", "pool.ntp.org"]
-    ns["set_time_ntp"](cfg)
+    import time
+    ticks = [0]
+    ns["time"] = types.SimpleNamespace(ticks_ms=lambda: ticks[0], ticks_diff=lambda a, b: a - b, gmtime=time.gmtime)
+    ns["WLAN"][0] = types.SimpleNamespace(isconnected=lambda: True)
+    for _ in range(4):  # one host per request, each after the last one's back-off (tests/test_board_ntp.py)
+        ns["set_time_ntp"](cfg)
+        ticks[0] += 3600 * 1000
     assert asked == ["10.42.0.1", "pi-screen"] and ns["NTP_SYNCED"] == [True]
     ns["set_rtc"](NOW)  # 2026-07-18 13:15:00 UTC, a Saturday (weekday 5)
     assert rtc == [(2026, 7, 18, 5, 13, 15, 0, 0)]

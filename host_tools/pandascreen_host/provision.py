@@ -72,7 +72,8 @@ def _add_target_arguments(p):
     grant = p.add_argument_group("festival group (Raspberry Pi OS screens: their status is signed)")
     grant.add_argument("--store", metavar="PATH",
                        help="the organiser's festival store (festival.db): add this screen's key to the festival "
-                            "group there, at pull level, signed with --organiser-key; serve carries it to the screens")
+                            "group there, at pull level, signed with --organiser-key; serve carries it to the screens. "
+                            "MicroPython: the board refuses feeds issued before the newest change in it")
     grant.add_argument("--organiser-key", metavar="PATH", default="organiser.key",
                        help="with --store: the organiser key that signs it (default organiser.key)")
 
@@ -186,8 +187,6 @@ def _run_micropython(args, board, parts, out, err):
     if getattr(args, "boot", None):
         raise UserError("--boot is for Raspberry Pi OS boards; %s runs MicroPython, use --port"
                         % board["name"])
-    if getattr(args, "store", None):
-        raise UserError("--store grants a Pi screen's key; %s is a satellite and signs nothing" % board["name"])
     check_group(parts["organisers"], parts["group"]["trust_anyone"], err)
     parts["feed_peers"] = feed_peers(getattr(args, "feed_peer", None), parts["peers"])
     if not parts["feed_peers"]:

@@ -96,7 +96,9 @@ class Satellite:
     def __init__(self, cfg, canvas, show, width, height, palette="mono", clock=None, connect=None,
                  log=None, time_file=None, peers=None, max_bytes=feed.MAX_FEED_BYTES, feed_file=None, synced=None,
                  set_time=None, state_file=None, reset=None, idle=None):
-        """``state_file``: a FeedState (replays refused across reboots); ``reset``: restarts the
+        """``state_file``: a FeedState (replays refused across reboots), whose newest issued-at starts
+        at ``cfg["feed_floor"]`` when that is later (provisioning's: the newest program the organiser's
+        laptop knew, so a fresh board refuses an older feed too); ``reset``: restarts the
         board (machine.reset) when steps keep failing; ``idle()``: called between socket calls
         of a fetch (main.py feeds its watchdog and reads its buttons there)."""
         self.cfg = cfg
@@ -132,6 +134,9 @@ class Satellite:
         self.feed_file = feed_file
         self.state_file = state_file
         self.newest, self._saved_digest = state_file.load() if state_file is not None else (None, None)
+        floor = cfg.get("feed_floor")  # provisioning's: the newest program the organiser's laptop knew
+        if floor and (self.newest is None or floor > self.newest):
+            self.newest = floor
         self._reset = reset
         self._idle = idle
         self.faults = 0  # steps in a row that drew nothing
@@ -199,7 +204,7 @@ class Satellite:
         newest = self.newest
         if newest is not None and info.issued_at < newest and not self.from_the_future(newest, now):
             self.rejected += 1
-            raise feed.FeedError("feed issued before the newest this board took (a replay?)")
+            raise feed.FeedError("feed issued before the newest this board took or was provisioned with (a replay?)")
         old = self.view_source.info
         if old is not None and not self.from_the_future(old.issued_at, now):
             if self.from_the_future(info.issued_at, now):

@@ -4,6 +4,9 @@
 # good feed is kept in /last_feed and shown after a reboot until a peer answers.
 # Time: NTP from the config's "ntp" hosts (`provision --ntp`), then the feed servers (Pi screens, the
 # organiser's laptop), then pool.ntp.org; without any, the clock is set from a signed feed (board.py).
+# NTP is asked from the loop, never inside a fetch: one host per request (at most SOCKET_TIMEOUT), the
+# next host each time, the wait after an unanswered request doubling from NTP_FIRST_RETRY to NTP_MAX_RETRY
+# (NtpRetry), so a festival LAN without a time server costs one second every 10 minutes.
 # Nothing waits for the network: the first frame (the feed saved on flash) is drawn before Wi-Fi is
 # up, Wi-Fi joins in the background, and a fetch is bounded by board.FETCH_DEADLINE in total with
 # socket calls of at most SOCKET_TIMEOUT.  A hardware watchdog (WATCHDOG_MS) is fed by the loop and
@@ -28,6 +31,8 @@ NTP_SYNCED = [False]
 WDT = [None]  # the watchdog main() started, fed between blocking calls too
 WATCHDOG_MS = 8000  # the RP2040's longest watchdog period (8.3 s): a hang resets the board within 8 s
 SOCKET_TIMEOUT = 1  # s per socket call; the fetch retries within board.FETCH_DEADLINE
+NTP_FIRST_RETRY = 2  # s after the first NTP request that got no answer
+NTP_MAX_RETRY = 600  # s: the longest wait between two NTP requests
 
 
 def watchdog():
@@ -51,19 +56,52 @@ def ntp_hosts(cfg):
     return hosts + ["pool.ntp.org"]
 
 
-def set_time_ntp(cfg):
-    import ntptime
-    for host in ntp_hosts(cfg):
+class NtpRetry:
+    """When the next NTP request is due and which host it asks (``ntp_hosts``, in turn).
+
+    WHY: on a festival LAN without a time server every request costs its whole timeout while the
+    loop waits (buttons, redraws, the fetch's pace).  So one request is one host, at most
+    SOCKET_TIMEOUT, like one socket call of a fetch, made between loop turns; after one that got no
+    answer the next waits twice as long as the last wait, from NTP_FIRST_RETRY up to NTP_MAX_RETRY.
+    Times are ``time.ticks_ms`` (the RTC jumps when it is set)."""
+
+    def __init__(self):
+        self.turn = 0  # requests made: the next one asks host number ``turn`` (mod the hosts)
+        self.last = None  # ticks_ms of the last request
+        self.wait = 0  # s after the last request before the next
+
+    def due(self, ticks):
+        return self.last is None or time.ticks_diff(ticks, self.last) >= self.wait * 1000
+
+    def ask(self, cfg):
+        """One request to the next host; True if it set the clock."""
+        import ntptime
+        hosts = ntp_hosts(cfg)
+        host = hosts[self.turn % len(hosts)]
+        self.turn += 1
         try:
             ntptime.host = host
-            ntptime.settime()  # one UDP request, ntptime.timeout (1 s) bounded
-            NTP_SYNCED[0] = True
-            return
-        except Exception as e:
-            log("no NTP time from %s: %s" % (host, e))
+            ntptime.timeout = SOCKET_TIMEOUT
+            ntptime.settime()
+            return True
+        except Exception as e:  # any: a time server's answer is untrusted input
+            self.wait = min(max(2 * self.wait, NTP_FIRST_RETRY), NTP_MAX_RETRY)
+            log("no NTP time from %s: %s (next try in %d s)" % (host, e, self.wait))
+            return False
         finally:
-            if WDT[0] is not None:
-                WDT[0].feed()
+            self.last = time.ticks_ms()
+
+
+NTP = NtpRetry()
+
+
+def set_time_ntp(cfg):
+    """Between two loop turns: one NTP request when one is due, Wi-Fi is up and the clock is not set."""
+    if NTP_SYNCED[0] or WLAN[0] is None or not WLAN[0].isconnected() or not NTP.due(time.ticks_ms()):
+        return
+    if NTP.ask(cfg):
+        NTP_SYNCED[0] = True
+        log("clock set by NTP")
 
 
 def set_rtc(t):
@@ -91,8 +129,6 @@ def connect_wifi(cfg):
                              getattr(network, "STAT_NO_AP_FOUND", -2), getattr(network, "STAT_CONNECT_FAIL", -1)):
             wlan.connect(wifi["ssid"], wifi.get("psk", ""))  # dropped or failed: join again, in the background
         return False
-    if not NTP_SYNCED[0]:  # (re)connected: ask for the time
-        set_time_ntp(cfg)
     return True
 
 
@@ -149,11 +185,12 @@ def main():
     for name, delta in (("next", 1), ("prev", -1)):
         if name in pins:
             pin = machine.Pin(pins[name], machine.Pin.IN, machine.Pin.PULL_UP)
-            pin.irq(trigger=machine.Pin.IRQ_FALLING, handler=lambda p, d=delta: pressed.append(d))
+            pin.irq(trigger=machine.Pin.IRQ_FALLING, handler=lambda p, d=delta: pressed.append((d, time.ticks_ms())))
             handlers.append(pin)
     while True:
         idle(board, wdt, pressed)
         board.step()
+        set_time_ntp(cfg)
         time.sleep_ms(50)
 
 
@@ -161,14 +198,15 @@ LAST_PRESS = [0]
 
 
 def idle(board, wdt, pressed):
-    """Feed the watchdog and take the button presses (debounced): every loop turn and between
-    the socket calls of a fetch."""
+    """Feed the watchdog and take the button presses: every loop turn and between the socket calls
+    of a fetch.  Debounced by when each press came (the interrupt's time), so two presses that
+    waited out a socket call together are still two."""
     wdt.feed()
     while pressed:
-        d = pressed.pop(0)
-        if time.ticks_diff(time.ticks_ms(), LAST_PRESS[0]) > 150:
+        d, at = pressed.pop(0)
+        if time.ticks_diff(at, LAST_PRESS[0]) > 150:
             board.press(d)
-        LAST_PRESS[0] = time.ticks_ms()
+        LAST_PRESS[0] = at
 
 
 main()

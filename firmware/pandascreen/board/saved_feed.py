@@ -51,7 +51,8 @@ class FeedState:
     small text file beside the feed ("<issued_at> <digest hex>").
 
     WHY: a feed issued before one the board already took is a replay, also after a reboot that
-    lost the RAM copy (a stranger on the Wi-Fi serving an old, validly signed feed first); and the
+    lost the RAM copy (a stranger on the Wi-Fi serving an old, validly signed feed first; a fresh
+    board starts from its config's ``feed_floor``, board/board.py); and the
     digest lets the board show its own saved feed at boot without verifying its signature again.
     Written to a temporary file and renamed (a power cut leaves the old state); ``load``: (newest,
     digest bytes), None for what is missing or damaged."""

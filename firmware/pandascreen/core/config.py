@@ -162,6 +162,9 @@ def _check_ports(out):
         raise ConfigError("feed_port must be a port number from 0 (no feed) to 65535")  # a Pi's feed; 0: none
     if out.get("feed_port") and out["feed_port"] == out["listen_port"]:  # both TCP on a Pi
         raise ConfigError("feed_port and listen_port must differ (both are TCP ports on a Pi screen)")
+    # a satellite refuses feeds issued before this (Unix seconds): the newest program the laptop knew
+    if "feed_floor" in out and (not _whole(out["feed_floor"]) or out["feed_floor"] < 0):
+        raise ConfigError("feed_floor must be a whole number of seconds >= 0 (a feed's issued-at)")
 
 
 def load(path):

@@ -1,0 +1,227 @@
+"""board/main.py's NTP while no time server answers, on MicroPython 1.27 with fake hardware (``machine``,
+``time`` on a fake millisecond clock, ``network``, ``socket``, ``ntptime`` and the display): the whole
+of main.py runs, as flashed to /main.py, with the feed saved on flash and its peer down.
+
+- Requests back off: one host per request, the next host each time, the wait after a request that
+  got no answer doubling from NTP_FIRST_RETRY up to NTP_MAX_RETRY; none once a server answered.
+- No request is made inside a fetch: fetches keep their pace (RETRY_OFFLINE while no peer answers).
+- A button pressed as a request starts (and every 3.7 s) is drawn within one socket call's time
+  (SOCKET_TIMEOUT, as between the socket calls of a fetch), never after a whole round of hosts.
+"""
+import os
+import re
+
+import pytest
+
+from pandascreen.testing.micropython import run_micropython
+from test_feed import FID, NOW, ORGANISER, demo_feed, demo_store
+from pandascreen.core.crypto import public_key
+from pandascreen.core.util import hexlify
+
+MAIN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                    "firmware", "pandascreen", "board", "main.py")
+RUN_S = 300  # fake seconds of each run
+NTP_HOSTS = ["10.42.0.1", "10.42.0.2"]
+
+HARNESS = r"""
+import sys, json
+import time as _time
+import framebuf
+
+T = [%(now)d * 1000]  # the fake clock, in ms
+START = T[0]
+ANSWER_AT = %(answer_at)d  # the request (1, 2, ...) a time server answers; 0: none ever does
+REQUESTS = []  # (ms since start, host)
+PRESSES = []  # ms since start of each button press
+FRAMES = []  # ms since start of each frame shown
+FETCHES = []  # ms since start of each connection to the feed peer
+HANDLERS = []
+
+class End(KeyboardInterrupt):
+    pass
+
+def press(at):
+    # the next button, unless one was pressed within 500 ms (main.py debounces 150 ms)
+    if HANDLERS and (not PRESSES or at - PRESSES[-1] > 500):
+        PRESSES.append(at)
+        HANDLERS[0](None)
+
+def advance(ms):
+    # time passes; a button is pressed every 3.7 s (and as each NTP request starts, below)
+    before = T[0]
+    T[0] += ms
+    for k in range((before - START) // 3700 + 1, (T[0] - START) // 3700 + 1):
+        press(k * 3700)
+    if T[0] - START > %(run_s)d * 1000:
+        raise End()
+
+class WDT:
+    def __init__(self, timeout):
+        pass
+    def feed(self):
+        pass
+
+class RTC:
+    def datetime(self, tm):
+        T[0] = _time.mktime((tm[0], tm[1], tm[2], tm[4], tm[5], tm[6], 0, 0)) * 1000
+
+class Pin:
+    IN = 0
+    PULL_UP = 1
+    IRQ_FALLING = 2
+    def __init__(self, *a, **k):
+        pass
+    def irq(self, trigger=None, handler=None):
+        HANDLERS.append(handler)
+
+class Module:
+    pass
+
+machine = Module()
+machine.WDT = WDT
+machine.reset = lambda: None
+machine.RTC = RTC
+machine.Pin = Pin
+machine.I2C = lambda *a, **k: None
+
+ftime = Module()
+ftime.time = lambda: T[0] // 1000
+ftime.ticks_ms = lambda: T[0]
+ftime.ticks_diff = lambda a, b: a - b
+ftime.sleep_ms = advance
+ftime.gmtime = _time.gmtime
+
+class WLAN:
+    def __init__(self, kind):
+        pass
+    def active(self, on):
+        pass
+    def connect(self, ssid, psk):
+        pass
+    def isconnected(self):
+        return True
+    def status(self):
+        return 3
+
+network = Module()
+network.STA_IF = 0
+network.WLAN = WLAN
+
+def settime():
+    # one UDP request: no answer within ntptime.timeout, or the answer of request ANSWER_AT
+    REQUESTS.append((T[0] - START, ntptime.host))
+    press(T[0] - START)
+    if len(REQUESTS) == ANSWER_AT:
+        advance(30)
+        return
+    advance(int(ntptime.timeout * 1000))
+    raise OSError(110)
+
+ntptime = Module()
+ntptime.host = None
+ntptime.timeout = 1
+ntptime.settime = settime
+
+class Sock:
+    # the feed peer is down: its connection is refused at once
+    def settimeout(self, s):
+        pass
+    def connect(self, addr):
+        FETCHES.append(T[0] - START)
+        advance(20)
+        raise OSError(111)
+    def close(self):
+        pass
+
+socket = Module()
+socket.getaddrinfo = lambda host, port: [(0, 0, 0, "", (host, port))]
+socket.socket = Sock
+
+class Display(framebuf.FrameBuffer):
+    def __init__(self, w, h, i2c, addr):
+        self.buf = bytearray(w * h // 8)
+        super().__init__(self.buf, w, h, framebuf.MONO_VLSB)
+    def show(self):
+        FRAMES.append(T[0] - START)
+
+ssd = Module()
+ssd.SSD1306 = Display
+
+for name, mod in (("machine", machine), ("time", ftime), ("network", network), ("ntptime", ntptime),
+                  ("socket", socket), ("pandascreen.board.ssd1306", ssd)):
+    sys.modules[name] = mod
+
+with open("/config.json", "w") as fh:
+    json.dump({"festival_id": %(fid)r, "organisers": [%(org)r], "feed_peers": ["pi:8026"], "ntp": %(ntp)r,
+               "wifi": {"ssid": "festival", "psk": "secret"}, "buttons": {"next": 14}, "sync_interval": 60}, fh)
+with open("/last_feed", "wb") as fh:
+    fh.write(bytes.fromhex(%(feed)r))
+for f in ("/last_time", "/feed_state"):
+    try:
+        import os
+        os.remove(f)
+    except OSError:
+        pass
+
+try:
+    exec(open(%(main)r).read(), {"__name__": "__main__"})
+except End:
+    pass
+late = []
+for p in PRESSES:
+    drawn = [f for f in FRAMES if f >= p]
+    late.append(drawn[0] - p if drawn else None)
+print("requests", REQUESTS)
+print("fetches", len(FETCHES), "presses", len(PRESSES), "latest-frame", max(late) if None not in late else None)
+"""
+
+
+@pytest.fixture(scope="module")
+def feed_hex():
+    return hexlify(demo_feed(demo_store(), issued=NOW))
+
+
+def run(feed_hex, tmp_path, answer_at=0):
+    main = tmp_path / "main.py"
+    main.write_text(open(MAIN).read())
+    code = HARNESS % {"feed": feed_hex, "now": NOW, "fid": FID, "org": hexlify(public_key(ORGANISER)),
+                      "main": str(main), "run_s": RUN_S, "answer_at": answer_at, "ntp": NTP_HOSTS}
+    out = run_micropython(code, dirs=[str(tmp_path)])
+    requests = [(int(ms), host) for ms, host in re.findall(r"\((\d+), '([^']*)'\)", out.split("requests ", 1)[1]
+                                                            .split("\n", 1)[0])]
+    fetches, presses, latest = re.search(r"fetches (\d+) presses (\d+) latest-frame (\S+)", out).groups()
+    return out, requests, int(fetches), int(presses), latest
+
+
+def board_module():
+    """main.py's constants, read from its source (importing it would start the board)."""
+    src = open(MAIN).read()
+    return dict((k, int(v)) for k, v in re.findall(r"^(NTP_FIRST_RETRY|NTP_MAX_RETRY|SOCKET_TIMEOUT) = (\d+)", src,
+                                                   re.M))
+
+
+def test_ntp_requests_back_off_and_never_hold_up_the_buttons(feed_hex, tmp_path):
+    from pandascreen.board import board as B
+    k = board_module()
+    out, requests, fetches, presses, latest = run(feed_hex, tmp_path)
+    # the hosts in turn: the config's, the feed server, then pool.ntp.org
+    assert [h for _, h in requests[:4]] == NTP_HOSTS + ["pi", "pool.ntp.org"], out
+    # each wait at least double the one before, from NTP_FIRST_RETRY to NTP_MAX_RETRY
+    waits = [(b - a) / 1000.0 for (a, _), (b, _) in zip(requests, requests[1:])]
+    want = k["NTP_FIRST_RETRY"]
+    for w in waits:
+        assert w >= want, (waits, out)
+        want = min(2 * want, k["NTP_MAX_RETRY"])
+    assert 6 <= len(requests) <= 9, out  # 2 s doubling in 300 s (no back-off: over 100)
+    # fetches keep their pace: no NTP round inside one
+    assert fetches >= RUN_S // B.RETRY_OFFLINE * 0.8, out
+    # every press drawn within one socket call's time (the loop's 50 ms turn beside it), also the
+    # ones made as a request started
+    assert presses >= 70 + len(requests) - 1 and latest != "None", out
+    assert int(latest) <= k["SOCKET_TIMEOUT"] * 1000 + 200, out
+
+
+def test_no_request_once_a_time_server_answered(feed_hex, tmp_path):
+    out, requests, fetches, presses, latest = run(feed_hex, tmp_path, answer_at=3)
+    assert len(requests) == 3, out
+    assert [h for _, h in requests] == NTP_HOSTS + ["pi"], out
