@@ -1,6 +1,7 @@
 """What a running screen has loaded: the real ``pandascreen`` app (emulated display, its iroh node,
 mDNS, the feed server and the program page), run as a process until everything it starts is up;
-then its ``sys.modules`` is read.  Every module loaded stays in memory for the screen's life (an idle
+then its ``sys.modules`` is read in its process (``bench/idle.loaded_modules``, which the idle
+bench's imports floor uses too).  Every module loaded stays in memory for the screen's life (an idle
 Pi keeps it resident), so a module the screen does not need is memory spent on nothing, and a
 package that is not one of the screen's own dependencies is missing on a Pi installed from its
 bundle.  Run by test_screen_imports.py inside a loopback-only namespace; every wait is bounded."""
@@ -9,11 +10,11 @@ import json
 import os
 import re
 import socket
-import subprocess
 import sys
 
 import pytest
 
+from pandascreen.bench import idle
 from pandascreen.core import operation
 from pandascreen.core.crypto import public_key
 from pandascreen.node.sqlite_store import SqliteStore
@@ -21,30 +22,6 @@ from pandascreen.testing import festival
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ORGANISER = bytes([41] * 32)
-
-# Started in the app's process: waits (bounded) until the last part the screen starts (mDNS) runs
-# and the first frame is on the emulated screen, then writes the loaded modules and ends the process.
-RUNNER = r"""
-import json, os, sys, threading, time
-OUT, PNG = sys.argv[1], sys.argv[2]
-
-def look():
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        names = {t.name for t in threading.enumerate()}
-        if os.path.exists(PNG) and "pandascreen-discovery" in names:
-            break
-        time.sleep(0.1)
-    time.sleep(2.0)  # the loop's first turn after start-up and the servers' first looks
-    with open(OUT + ".tmp", "w") as fh:
-        json.dump({"modules": sorted(sys.modules), "threads": sorted(t.name for t in threading.enumerate())}, fh)
-    os.replace(OUT + ".tmp", OUT)
-    os._exit(0)
-
-threading.Thread(target=look, daemon=True).start()
-from pandascreen.node import app
-sys.exit(app.main(sys.argv[3:]))
-"""
 
 # Modules a screen never needs: the organiser's tools and their libraries, the installer (it runs
 # before the screen, in its own process), the field test, the bench and the tests' fakes.
@@ -120,13 +97,9 @@ def running_screen(tmp_path_factory):
            "display": "ssd1306_128x64", "store": "festival.db", "key": "device.key", "listen_port": listen,
            "feed_port": feed, "program_page_port": page, "oled_care": False}
     (tmp / "config.json").write_text(json.dumps(cfg))
-    out, png = str(tmp / "loaded.json"), str(tmp / "screen.png")
     env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "firmware"))
-    p = subprocess.run([sys.executable, "-c", RUNNER, out, png, "--config", str(tmp / "config.json"),
-                        "--emulate", png], capture_output=True, text=True, env=env, timeout=120)
-    assert os.path.exists(out), "the screen did not come up: %s" % (p.stderr[-2000:],)
-    with open(out) as fh:
-        loaded = json.load(fh)
+    loaded = idle.loaded_modules(str(tmp / "config.json"), str(tmp / "screen.png"), env=env)
+    assert loaded["modules"] is not None, "the screen did not come up: %s" % loaded["error"]
     assert "pandascreen-iroh" in loaded["threads"] and "pandascreen-discovery" in loaded["threads"], loaded["threads"]
     return loaded
 
