@@ -7,9 +7,8 @@ the whole program by day and venue, in the festival's language and time zone) wi
 no web font; a small script (program_page_static/page.js) only listens to ``/events`` and swaps
 in the new content when the schedule changes or the minute turns.  Every page is rendered once
 per (schedule version, minute) and the same bytes go to every phone, so 200 phones cost one
-render, not 200.  Between two renders the page is held gzipped only (what nearly every phone asks
-for; a phone that does not accept gzip gets it unpacked per request): at 20,000 events the plain
-page and its main part would keep 3.8 MB of an idle screen's memory for a page no phone may load.
+render, not 200.  It is held gzipped only (a phone that takes no gzip gets it unpacked): plain, the
+page and its main part would hold 3.8 MB of an idle screen's memory at 20,000 events.
 
 Limits (node/bounded_http.py): MAX_CONNECTIONS open connections in all, of which at most
 MAX_LISTENERS live-update streams, MAX_PER_ADDRESS per phone (client address), each stalled
@@ -236,8 +235,7 @@ def _with_stage(built, revision):
 
 
 def _packed(built):
-    """(key, whole, main) as it is held for every phone: both pages gzipped once, here, and the
-    plain forms let go."""
+    """(key, whole, main) as held for every phone: both gzipped once, here; the plain forms let go."""
     return (built[0], gzip.compress(built[1], 6), gzip.compress(built[2], 6))
 
 
