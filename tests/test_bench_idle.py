@@ -44,3 +44,20 @@ def test_an_exited_process_is_said_with_its_last_lines(tmp_path):
     assert res["exited"] == ["bad config"]
     assert "EXITED during the window: bad config" in idle.report({"window_s": 2, "settle_s": 0,
                                                                    "processes": {"dies": res}})
+
+
+def test_the_report_splits_a_screens_rss_into_its_floors_and_what_it_holds_running():
+    def proc(rss, anon, files):
+        return {"cpu_percent": 0.0, "rss_mb": rss, "rss_anon_mb": anon, "rss_file_mb": files,
+                "exited": None, "wakeups_per_minute": {"python": 0}}
+    r = {"window_s": 60, "settle_s": 40, "modules": 350, "processes": {
+        "floor: python3, sleep": proc(10.0, 6.0, 4.0),
+        "floor: python3, import iroh, sleep": proc(25.0, 14.0, 11.0),
+        "floor: python3, an iroh endpoint, sleep": proc(36.0, 16.0, 20.0),
+        "floor: python3, a screen's imports, sleep": proc(40.0, 24.0, 16.0),
+        "screen, 38c3": proc(52.5, 26.0, 26.5)}}
+    text = idle.report(r)
+    assert "RSS  52.5 MB (anon  26.0, files  26.5)" in text
+    assert ("python3 10.0 MB, iroh imported +15.0, the screen's other imports (350 modules) +15.0 = 40.0 MB "
+            "before it runs; binding an iroh endpoint alone adds +11.0 (anon +2.0)") in text
+    assert "screen, 38c3" in text and "running and its data: +12.5 MB above its imports (anon +2.0, files +10.5)" in text

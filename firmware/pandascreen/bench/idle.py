@@ -2,9 +2,17 @@
 ``pandascreen`` app with an emulated display, once with the 38c3 program shifted so that it is on
 now and once with a made-up 20,000-event festival, over a quiet window with no changes.
 
-Beside them, the floors, measured in the same window: a bare ``python3`` that only sleeps, and
-one that only imports ``iroh`` (the native library every screen loads) and sleeps.  A screen
-cannot cost less than the second.
+Beside them, the floors, measured in the same window: a bare ``python3`` that only sleeps; one
+that only imports ``iroh`` (the native library every screen loads) and sleeps; one that binds an
+iroh endpoint as a screen does and sleeps (binding touches most of iroh's code, which then counts
+in its RSS); and one that imports every module a running screen has loaded (read from a 38c3
+screen before the window: ``loaded_modules``) and sleeps.  A screen cannot cost less than the
+last; what it holds above that is its data and what it runs (threads, sockets, caches).
+
+RSS is split as the kernel counts it: ``anon`` (the process's own memory: Python objects, heaps,
+stacks) and ``files`` (pages of mapped files: the interpreter's, iroh's and the other native
+libraries' code, shared with every process that maps them, dropped and read again by the kernel
+when memory runs short).
 
 What wakes a process: the context switches of each of its threads over the window
 (``/proc/<pid>/task/*/status``), named by the thread's name (``comm``), per minute.  A thread
@@ -57,6 +65,67 @@ def made_up_now(events=20000, venues=40, now=None):
                 "venue": "v%d" % v, "title": "Talk %d in hall %d" % (i, v), "start": t, "end": t + length}))
             t += length + (5 + (i * 11 + v) % 11) * 60
     return bodies
+
+
+# Started in a screen's process (``loaded_modules``): waits, bounded, until the last part a screen
+# starts (mDNS) runs and its first frame is on the emulated screen, writes what it has loaded and
+# ends the process.
+LOADED_RUNNER = r"""
+import json, os, sys, threading, time
+OUT, PNG = sys.argv[1], sys.argv[2]
+
+def look():
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        names = {t.name for t in threading.enumerate()}
+        if os.path.exists(PNG) and "pandascreen-discovery" in names:
+            break
+        time.sleep(0.1)
+    time.sleep(2.0)  # the loop's first turn after start-up and the servers' first looks
+    with open(OUT + ".tmp", "w") as fh:
+        json.dump({"modules": sorted(sys.modules), "threads": sorted(t.name for t in threading.enumerate())}, fh)
+    os.replace(OUT + ".tmp", OUT)
+    os._exit(0)
+
+threading.Thread(target=look, daemon=True).start()
+from pandascreen.node import app
+sys.exit(app.main(sys.argv[3:]))
+"""
+
+
+def loaded_modules(config, png, wrap=list, env=None, timeout=120):
+    """``{"modules": [...], "threads": [...]}`` of the ``pandascreen`` app run with ``config`` and
+    an emulated screen at ``png`` (``wrap``: how its argv is run, e.g. ``namespaced``), read in
+    its process once everything it starts is up; None when it did not come up within ``timeout``
+    (its stderr's end then in ``"error"``)."""
+    out = png + ".loaded.json"
+    p = subprocess.run(wrap([sys.executable, "-c", LOADED_RUNNER, out, png, "--config", config, "--emulate", png]),
+                       capture_output=True, text=True, env=env, timeout=timeout)
+    if not os.path.exists(out):
+        return {"modules": None, "threads": None, "error": p.stderr[-2000:]}
+    import json
+    with open(out) as fh:
+        return json.load(fh)
+
+
+# a process that binds an iroh endpoint as a screen does (node/iroh_transport.py ``_bind``), then sleeps
+ENDPOINT = """import asyncio, os, iroh
+async def main():
+    await iroh.Endpoint.bind(iroh.EndpointOptions(preset=iroh.preset_minimal(),
+        relay_mode=iroh.RelayMode.disabled(), bind_addr="0.0.0.0:2026", alpns=[bytes(32)], secret_key=os.urandom(32)))
+    await asyncio.sleep(%s)
+asyncio.run(main())
+"""
+
+# a process that imports the modules named in the file argv[1] (one a line), then sleeps
+IMPORTS = """import importlib, sys, time
+for name in open(sys.argv[1]).read().split():
+    try:
+        importlib.import_module(name)
+    except Exception:  # a module the runner made (__main__) or one that needs its parent's state
+        pass
+time.sleep(%s)
+"""
 
 
 def _screen_dir(work, name, festival_id, organiser_hex):
@@ -125,7 +194,9 @@ class Sampled:
         return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
 
     def rss_mb(self):
-        return _status_field("/proc/%d/status" % self.p.pid, "VmRSS") / 1024.0
+        """(RSS, of it anonymous, of it pages of mapped files), MB."""
+        path = "/proc/%d/status" % self.p.pid
+        return tuple(_status_field(path, name) / 1024.0 for name in ("VmRSS", "RssAnon", "RssFile"))
 
     def switches(self):
         """{thread name: context switches so far}, summed over threads of one name."""
@@ -161,12 +232,13 @@ def _status_field(path, name):
 
 
 def measure(procs, window, settle):
-    """Sleep ``settle``, then CPU %, peak RSS and wake-ups per minute per thread of each process
-    over ``window`` seconds (RSS sampled every few seconds)."""
+    """Sleep ``settle``, then CPU %, peak RSS (with its anonymous and file parts at that sample)
+    and wake-ups per minute per thread of each process over ``window`` seconds (RSS sampled
+    every few seconds)."""
     time.sleep(settle)
     before = {p.label: (p.cpu_seconds(), p.switches()) for p in procs}
     t0 = time.monotonic()
-    rss = {p.label: 0.0 for p in procs}
+    rss = {p.label: (0.0, 0.0, 0.0) for p in procs}
     while time.monotonic() - t0 < window:
         for p in procs:
             rss[p.label] = max(rss[p.label], p.rss_mb())
@@ -177,8 +249,9 @@ def measure(procs, window, settle):
         cpu0, sw0 = before[p.label]
         sw1 = p.switches()
         wakes = {name: round((n - sw0.get(name, 0)) * 60.0 / took, 1) for name, n in sw1.items()}
+        peak = max(rss[p.label], p.rss_mb())
         out[p.label] = {"cpu_percent": round(100.0 * (p.cpu_seconds() - cpu0) / took, 3),
-                        "rss_mb": round(max(rss[p.label], p.rss_mb()), 1),
+                        "rss_mb": round(peak[0], 1), "rss_anon_mb": round(peak[1], 1), "rss_file_mb": round(peak[2], 1),
                         "exited": None if p.p.poll() is None else p.last_lines(),
                         "wakeups_per_minute": dict(sorted(wakes.items(), key=lambda kv: -kv[1]))}
     return out
@@ -190,6 +263,14 @@ def run(quick=False):
     sleep_for = str(window + settle + 60)
     with tempfile.TemporaryDirectory(prefix="pandascreen-idle-") as work:
         folders = {"screen, 38c3": screen_38c3(work), "screen, 20k events": screen_20k(work, 2000 if quick else 20000)}
+        first = folders["screen, 38c3"]
+        loaded = loaded_modules(os.path.join(first, "config.json"), os.path.join(first, "loaded.png"), namespaced)
+        for name in os.listdir(first):  # the listing run's frame and view: the measured run starts afresh
+            if name.startswith("loaded.png"):
+                os.remove(os.path.join(first, name))
+        modules = [m for m in loaded["modules"] or () if m != "__main__"]
+        with open(os.path.join(work, "modules.txt"), "w") as fh:
+            fh.write("\n".join(modules))
         procs = []
         try:
             sleeping = "import time; time.sleep(%s)" % sleep_for
@@ -197,6 +278,12 @@ def run(quick=False):
                                  os.path.join(work, "floor.log")))
             procs.append(Sampled("floor: python3, import iroh, sleep", namespaced(
                 [sys.executable, "-c", "import iroh; " + sleeping]), os.path.join(work, "floor-iroh.log")))
+            procs.append(Sampled("floor: python3, an iroh endpoint, sleep", namespaced(
+                [sys.executable, "-c", ENDPOINT % sleep_for]), os.path.join(work, "floor-endpoint.log")))
+            if modules:
+                procs.append(Sampled("floor: python3, a screen's imports, sleep", [
+                    sys.executable, "-c", IMPORTS % sleep_for, os.path.join(work, "modules.txt")],
+                    os.path.join(work, "floor-imports.log")))
             for label, folder in folders.items():
                 procs.append(Sampled(label, namespaced([
                     sys.executable, "-m", "pandascreen.node.app", "--config", os.path.join(folder, "config.json"),
@@ -205,15 +292,44 @@ def run(quick=False):
         finally:
             for p in procs:
                 p.stop()
-    return {"window_s": window, "settle_s": settle, "processes": res}
+    return {"window_s": window, "settle_s": settle, "modules": len(modules), "processes": res,
+            "loaded_error": loaded.get("error")}
 
 
 def report(r):
     lines = ["idle: one screen process, no changes, %d s window after %d s to settle" % (r["window_s"], r["settle_s"])]
     for label, m in r["processes"].items():
         top = ", ".join("%s %.0f" % kv for kv in list(m["wakeups_per_minute"].items())[:4])
-        lines.append("  %-38s CPU %6.3f%% of a core  RSS %5.1f MB  wake-ups/min: %s"
-                     % (label, m["cpu_percent"], m["rss_mb"], top))
+        lines.append("  %-42s CPU %6.3f%% of a core  RSS %5.1f MB (anon %5.1f, files %5.1f)  wake-ups/min: %s"
+                     % (label, m["cpu_percent"], m["rss_mb"], m.get("rss_anon_mb", 0), m.get("rss_file_mb", 0), top))
         if m["exited"] is not None:
             lines.append("    EXITED during the window: %s" % " / ".join(m["exited"]))
+    lines += where_it_goes(r)
     return "\n".join(lines)
+
+
+def where_it_goes(r):
+    """Lines splitting each screen's RSS into its floors: python3, iroh imported, the rest of what
+    it imports (the imports' floor), and above that what it holds while running (data, threads,
+    caches; a bound iroh endpoint's code pages are counted here)."""
+    procs = r["processes"]
+    bare = procs.get("floor: python3, sleep")
+    iroh = procs.get("floor: python3, import iroh, sleep")
+    endpoint = procs.get("floor: python3, an iroh endpoint, sleep")
+    imports = procs.get("floor: python3, a screen's imports, sleep")
+    if r.get("loaded_error"):
+        return ["  (no imports floor: the 38c3 screen did not come up to list its modules: %s)"
+                % r["loaded_error"].strip().splitlines()[-1:]]
+    if not (bare and iroh and imports):
+        return []
+    out = ["  where a screen's RSS goes: python3 %.1f MB, iroh imported +%.1f, the screen's other imports "
+           "(%d modules) +%.1f = %.1f MB before it runs%s"
+           % (bare["rss_mb"], iroh["rss_mb"] - bare["rss_mb"], r.get("modules", 0), imports["rss_mb"] - iroh["rss_mb"],
+              imports["rss_mb"], "" if endpoint is None else "; binding an iroh endpoint alone adds +%.1f (anon +%.1f)"
+              % (endpoint["rss_mb"] - iroh["rss_mb"], endpoint["rss_anon_mb"] - iroh["rss_anon_mb"]))]
+    for label, m in procs.items():
+        if label.startswith("screen"):
+            out.append("    %-40s running and its data: +%.1f MB above its imports (anon +%.1f, files +%.1f)"
+                       % (label, m["rss_mb"] - imports["rss_mb"], m["rss_anon_mb"] - imports["rss_anon_mb"],
+                          m["rss_file_mb"] - imports["rss_file_mb"]))
+    return out

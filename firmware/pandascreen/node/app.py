@@ -295,7 +295,7 @@ class Device:
 def upgrade_refusal(folder):
     """The line pandascreen-install left in ``folder`` when it kept this venv running instead of
     installing a damaged bundle (node/install.py), or None: the screen shows it until fixed."""
-    from pandascreen.node.install import REFUSED_NAME
+    from pandascreen.node.upgrade_refused import REFUSED_NAME
     try:
         with open(os.path.join(folder, REFUSED_NAME), "rb") as fh:
             line = fh.read(600).decode("utf-8", "replace").strip().splitlines()

@@ -38,8 +38,7 @@ import socket
 import threading
 import time
 
-import cbor2
-
+from pandascreen.core import cbor
 from pandascreen.core.crypto import signing_key, verify
 from pandascreen.core.util import hexlify
 
@@ -104,7 +103,7 @@ def signed_bytes(node_id, addrs, timestamp):
     entries = sorted(_ip_entry(h, int(p)) for h, p in addrs)
     endpoint = {"id": list(bytes(node_id)), "addrs": [e[3] for e in entries]}
     info = {"timestamp": [int(timestamp[0]), int(timestamp[1])], "addresses": [{"Iroh": endpoint}]}
-    return cbor2.dumps(info)
+    return cbor.dumps(info)
 
 
 def user_data(seed, addrs, timestamp):

@@ -46,6 +46,7 @@ import tempfile
 from pandascreen.core.errors import InstallError
 from pandascreen.node.rootfs import (copy_regular, make_dir, open_dir, read_regular, require_trusted_dir,
                                      write_atomic)
+from pandascreen.node.upgrade_refused import REFUSED_NAME  # why the last run refused (node/app.py shows it)
 
 UNIT_NAME = "pandascreen.service"
 SERVICE_USER = "pandascreen"
@@ -54,7 +55,6 @@ BUNDLE_MANIFEST = "MANIFEST.json"      # written by host_tools/pandascreen_host/
 INSTALLED_MARK = "pandascreen-bundle.json"
 SCRATCH_PREFIX = ".verified-wheels-"   # beside the venv: the copies pip installs from
 PIP_TIMEOUT = 1800
-REFUSED_NAME = "upgrade-refused"       # in /var/lib/pandascreen: why the last run refused (node/app.py)
 APP_IMPORT_TIMEOUT = 120
 KEY_READ_LIMIT = 4096                  # a device key is 32 bytes; anything far larger is not one
 _WHEEL_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+!-]*\.whl$")   # a file name, never a path

@@ -110,10 +110,10 @@ def open_store(path, log=None):
     one filled from the snapshot.  Returns ``(store, notice)``: notice is None, or the short
     text for the status line.  Raises IngestError only when even a fresh store cannot open."""
     from pandascreen.core.store import IngestError
-    from pandascreen.node.sqlite_store import SqliteStore
+    from pandascreen.node.sqlite_store import SCREEN_CACHE_KIB, SqliteStore
     why = None
     try:
-        store = SqliteStore(path)
+        store = SqliteStore(path, cache_kib=SCREEN_CACHE_KIB)
     except IngestError as e:
         if not os.path.exists(path):
             raise
@@ -129,7 +129,7 @@ def open_store(path, log=None):
     if store is not None:
         return store, None
     dest = _move_aside(path)
-    store = SqliteStore(path)
+    store = SqliteStore(path, cache_kib=SCREEN_CACHE_KIB)
     restored = 0
     for header, body in load(snapshot_path(path)):
         try:

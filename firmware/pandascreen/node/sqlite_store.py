@@ -81,13 +81,21 @@ class _Transaction:
         return False
 
 
+# A screen's page cache (node/snapshot.open_store): it reads its store in full once at start, then
+# a few pages per sync; SQLite's default 2 MB would keep the start-up's pages for the screen's life.
+SCREEN_CACHE_KIB = 256
+
+
 class SqliteStore(BaseStore):
-    def __init__(self, path):
+    def __init__(self, path, cache_kib=None):
+        """``cache_kib``: SQLite's page cache in KiB (None: SQLite's default, 2000)."""
         self.path = path
         try:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
+            if cache_kib is not None:
+                self._db.execute("PRAGMA cache_size=%d" % -int(cache_kib))
             self._db.executescript(SCHEMA)
             self._migrate()
             self._db.executescript(INDEXES)

@@ -1,0 +1,122 @@
+"""What a running screen has loaded: the real ``pandascreen`` app (emulated display, its iroh node,
+mDNS, the feed server and the program page), run as a process until everything it starts is up;
+then its ``sys.modules`` is read in its process (``bench/idle.loaded_modules``, which the idle
+bench's imports floor uses too).  Every module loaded stays in memory for the screen's life (an idle
+Pi keeps it resident), so a module the screen does not need is memory spent on nothing, and a
+package that is not one of the screen's own dependencies is missing on a Pi installed from its
+bundle.  Run by test_screen_imports.py inside a loopback-only namespace; every wait is bounded."""
+import importlib.metadata
+import json
+import os
+import re
+import socket
+import sys
+
+import pytest
+
+from pandascreen.bench import idle
+from pandascreen.core import operation
+from pandascreen.core.crypto import public_key
+from pandascreen.node.sqlite_store import SqliteStore
+from pandascreen.testing import festival
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ORGANISER = bytes([41] * 32)
+
+# Modules a screen never needs: the organiser's tools and their libraries, the installer (it runs
+# before the screen, in its own process), the field test, the bench and the tests' fakes.
+NOT_ON_A_SCREEN = ("pandascreen_host", "pandascreen.node.install", "pandascreen.node.fieldtest",
+                   "pandascreen.node.netns", "pandascreen.bench", "pandascreen.testing", "pandascreen.demo",
+                   "icalendar", "recurring_ical_events", "rich", "cbor2")
+
+# distributions a development venv loads by itself (setuptools' distutils hack, from site.py)
+NOT_THE_SCREENS = {"setuptools"}
+
+
+def _free_port():
+    """A port number free for TCP and UDP alike (iroh and the plain-TCP sync share ``listen_port``)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+            t.bind(("127.0.0.1", 0))
+            port = t.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+                try:
+                    u.bind(("0.0.0.0", port))
+                except OSError:
+                    continue
+        return port
+    raise RuntimeError("no free port")
+
+
+def _requirement_name(line):
+    return re.split(r"[\s;<>=!~\[(]", line.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def runtime_distributions():
+    """pandascreen's runtime dependencies (pyproject ``dependencies``, no extras) and what they
+    require in turn, as installed here: the distributions a Pi's bundle holds."""
+    todo = [_requirement_name(r) for r in importlib.metadata.requires("pandascreen") or () if "extra ==" not in r]
+    seen = set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            reqs = importlib.metadata.requires(name) or ()
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        todo += [_requirement_name(r) for r in reqs if "extra ==" not in r and _applies(r)]
+    return seen
+
+
+def _applies(requirement):
+    marker = requirement.partition(";")[2].strip()
+    if not marker:
+        return True
+    try:
+        from packaging.markers import Marker
+    except ImportError:  # without packaging: count it (a wider set only lets more pass)
+        return True
+    return Marker(marker).evaluate()
+
+
+@pytest.fixture(scope="module")
+def running_screen(tmp_path_factory):
+    """``{"modules": [...], "threads": [...]}`` of a screen that started everything it runs."""
+    tmp = tmp_path_factory.mktemp("screen")
+    log_id = operation.log_id_for_festival(festival.FESTIVAL_ID)
+    with SqliteStore(str(tmp / "festival.db")) as store:
+        festival.publish(store, ORGANISER, log_id)
+    key = tmp / "device.key"
+    fd = os.open(str(key), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, bytes([42] * 32))
+    os.close(fd)
+    listen, feed, page = _free_port(), _free_port(), _free_port()
+    cfg = {"festival_id": festival.FESTIVAL_ID, "organisers": [public_key(ORGANISER).hex()], "peers": [],
+           "display": "ssd1306_128x64", "store": "festival.db", "key": "device.key", "listen_port": listen,
+           "feed_port": feed, "program_page_port": page, "oled_care": False}
+    (tmp / "config.json").write_text(json.dumps(cfg))
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "firmware"))
+    loaded = idle.loaded_modules(str(tmp / "config.json"), str(tmp / "screen.png"), env=env)
+    assert loaded["modules"] is not None, "the screen did not come up: %s" % loaded["error"]
+    assert "pandascreen-iroh" in loaded["threads"] and "pandascreen-discovery" in loaded["threads"], loaded["threads"]
+    return loaded
+
+
+def test_a_running_screen_loads_nothing_of_the_organisers_tools_the_installer_or_the_bench(running_screen):
+    loaded = running_screen["modules"]
+    wrong = sorted(m for m in loaded for name in NOT_ON_A_SCREEN if m == name or m.startswith(name + "."))
+    assert wrong == [], wrong
+
+
+def test_every_package_a_running_screen_loads_is_one_of_its_runtime_dependencies(running_screen):
+    """A package of the dev or host extras only is missing on a Pi: the bundle carries the runtime
+    dependencies only (node/install.py)."""
+    owners = importlib.metadata.packages_distributions()
+    allowed = runtime_distributions() | NOT_THE_SCREENS
+    tops = {m.split(".")[0] for m in running_screen["modules"]}
+    third = {t for t in tops if t not in sys.stdlib_module_names and not t.startswith("pandascreen")}
+    wrong = sorted("%s (%s)" % (t, ", ".join(owners[t])) for t in third if t in owners
+                   and not {d.lower().replace("_", "-") for d in owners[t]} & allowed)
+    assert wrong == [], wrong
