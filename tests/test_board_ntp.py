@@ -86,8 +86,9 @@ machine.I2C = lambda *a, **k: None
 
 ftime = Module()
 ftime.time = lambda: T[0] // 1000
-ftime.ticks_ms = lambda: T[0]
-ftime.ticks_diff = lambda a, b: a - b
+PERIOD = 1 << 30  # MicroPython's ticks_ms wraps at TICKS_MAX + 1 (2**30 on a Pico)
+ftime.ticks_ms = lambda: (T[0] - START + %(uptime_ms)d) %% PERIOD
+ftime.ticks_diff = lambda a, b: ((a - b + PERIOD // 2) %% PERIOD) - PERIOD // 2
 ftime.sleep_ms = advance
 ftime.gmtime = _time.gmtime
 
@@ -163,6 +164,14 @@ for f in ("/last_time", "/feed_state"):
     except OSError:
         pass
 
+from pandascreen.board import board as satellite_module
+TAKEN = []  # presses the board took (Satellite.press), beside PRESSES made
+_press = satellite_module.Satellite.press
+def counted_press(self, d):
+    TAKEN.append(T[0] - START)
+    return _press(self, d)
+satellite_module.Satellite.press = counted_press
+
 try:
     exec(open(%(main)r).read(), {"__name__": "__main__"})
 except End:
@@ -173,6 +182,7 @@ for p in PRESSES:
     late.append(drawn[0] - p if drawn else None)
 print("requests", REQUESTS)
 print("fetches", len(FETCHES), "presses", len(PRESSES), "latest-frame", max(late) if None not in late else None)
+print("taken", len(TAKEN))
 """
 
 
@@ -181,11 +191,12 @@ def feed_hex():
     return hexlify(demo_feed(demo_store(), issued=NOW))
 
 
-def run(feed_hex, tmp_path, answer_at=0):
+def run(feed_hex, tmp_path, answer_at=0, uptime_ms=0):
     main = tmp_path / "main.py"
     main.write_text(open(MAIN).read())
     code = HARNESS % {"feed": feed_hex, "now": NOW, "fid": FID, "org": hexlify(public_key(ORGANISER)),
-                      "main": str(main), "run_s": RUN_S, "answer_at": answer_at, "ntp": NTP_HOSTS}
+                      "main": str(main), "run_s": RUN_S, "answer_at": answer_at, "ntp": NTP_HOSTS,
+                      "uptime_ms": uptime_ms}
     out = run_micropython(code, dirs=[str(tmp_path)])
     requests = [(int(ms), host) for ms, host in re.findall(r"\((\d+), '([^']*)'\)", out.split("requests ", 1)[1]
                                                             .split("\n", 1)[0])]
@@ -225,3 +236,10 @@ def test_no_request_once_a_time_server_answered(feed_hex, tmp_path):
     out, requests, fetches, presses, latest = run(feed_hex, tmp_path, answer_at=3)
     assert len(requests) == 3, out
     assert [h for _, h in requests] == NTP_HOSTS + ["pi"], out
+
+
+def test_the_first_press_after_a_week_of_uptime_is_taken(feed_hex, tmp_path):
+    # ticks_ms half way round its 2**30 ms (6.2 days up): the first press is drawn like any other
+    out, requests, fetches, presses, latest = run(feed_hex, tmp_path, uptime_ms=(1 << 29) + 1000)
+    taken = int(re.search(r"taken (\d+)", out).group(1))
+    assert presses >= 60 and taken == presses, out

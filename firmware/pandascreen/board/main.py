@@ -194,7 +194,7 @@ def main():
         time.sleep_ms(50)
 
 
-LAST_PRESS = [0]
+LAST_PRESS = [None]  # ticks_ms of the last press; none yet (ticks wrap: 0 may be half a period away)
 
 
 def idle(board, wdt, pressed):
@@ -204,7 +204,7 @@ def idle(board, wdt, pressed):
     wdt.feed()
     while pressed:
         d, at = pressed.pop(0)
-        if time.ticks_diff(at, LAST_PRESS[0]) > 150:
+        if LAST_PRESS[0] is None or time.ticks_diff(at, LAST_PRESS[0]) > 150:
             board.press(d)
         LAST_PRESS[0] = at
 
