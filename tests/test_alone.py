@@ -1,0 +1,112 @@
+"""A screen that cannot reach any peer says so on its display ("alone since HH:MM", the time it
+last heard one), in every language the screen speaks, and says "synced" again as soon as a peer
+answers (core/controller.py, core/clock.py ALONE_AFTER, node/i18n.py)."""
+
+from pandascreen.core import clock, controller
+from pandascreen.core.controller import Controller
+from pandascreen.core.store import MemoryStore
+from pandascreen.node import i18n
+from pandascreen.testing import festival as demofest
+from pandascreen.testing.clock import Clock
+from pandascreen.testing.peers import FakePeers
+
+NOW = demofest.DAY_START + 75 * 60  # 13:15 UTC: no festival in the store, so the footer is in UTC
+TCP_PEER = ("10.0.0.2", 2026)
+
+
+def _screen(peers, configured=True, sync_interval=60):
+    t = Clock(NOW)
+    cfg = {"festival_id": demofest.FESTIVAL_ID, "peer_addrs": list(peers.configured) if configured else [],
+           "sync_interval": sync_interval}
+    ctl = Controller(cfg, MemoryStore(), transport=peers.transport, clock=t, found=peers.found)
+    return ctl, t
+
+
+def _run(ctl, t, seconds, every=10):
+    """The screen's loop for ``seconds``, one step every ``every`` seconds (bounded)."""
+    for _ in range(int(seconds // every)):
+        t.sleep(every)
+        ctl.step(t())
+    return ctl.status()
+
+
+def test_a_screen_whose_configured_peer_is_cut_off_says_alone_then_synced_when_it_answers():
+    peers = FakePeers(configured=[TCP_PEER])
+    ctl, t = _screen(peers)
+    ctl.step(t())
+    assert ctl.status() == "synced 13:15"
+    peers.cut()
+    assert _run(ctl, t, 60) == "synced 13:15"  # the first failed sync is at 13:16: not alone for long yet
+    assert _run(ctl, t, 60 + clock.ALONE_AFTER) == "alone since 13:15"
+    assert _run(ctl, t, 300) == "alone since 13:15"  # five minutes cut: still says so, never "stale"
+    peers.heal()
+    status = _run(ctl, t, 60)
+    assert status.startswith("synced ") and status != "synced 13:15", status
+
+
+def test_a_screen_whose_mdns_peers_vanish_says_alone_and_synced_at_the_next_step_when_one_is_live():
+    """No peer configured: only live sessions with peers mDNS found.  They end in a cut; a step
+    that sees one live again says "synced" at once, without waiting for the next sync."""
+    peers = FakePeers(found=["peer 0123456789abcdef"])
+    ctl, t = _screen(peers, configured=False)
+    ctl.step(t())
+    assert ctl.status() == "synced 13:15"
+    peers.cut()
+    assert _run(ctl, t, clock.ALONE_AFTER - 10) == "synced 13:15"
+    assert _run(ctl, t, 20) == "alone since 13:15"
+    peers.heal()
+    t.sleep(5)
+    assert not ctl.sync_due(t())
+    ctl.step(t())
+    assert ctl.status() == "synced 13:16", ctl.status()  # 13:15 + 75 s
+
+
+def test_the_alone_status_is_drawn_and_leaves_the_frame_when_a_peer_answers():
+    drawn = []
+    peers = FakePeers(found=["peer 0123456789abcdef"])
+    t = Clock(NOW)
+    ctl = Controller({"festival_id": demofest.FESTIVAL_ID, "peer_addrs": []}, MemoryStore(), clock=t,
+                     found=peers.found, render=drawn.append)
+    ctl.step(t())
+    peers.cut()
+    _run(ctl, t, clock.ALONE_AFTER + 30)
+    assert drawn[-1]["status"] == "alone since 13:15"
+    peers.heal()
+    t.sleep(1)
+    assert ctl.step(t())  # a new frame at once, not at the next minute
+    assert drawn[-1]["status"].startswith("synced ")
+
+
+def test_a_screen_that_never_heard_a_peer_says_no_peers_or_offline():
+    lonely, t = _screen(FakePeers(), configured=False)
+    assert _run(lonely, t, 300) == controller.NO_PEERS
+    unreachable = FakePeers(configured=[TCP_PEER])
+    unreachable.cut()
+    ctl, t = _screen(unreachable)
+    assert _run(ctl, t, 300) == controller.OFFLINE
+
+
+def test_stale_is_kept_for_old_data_while_a_peer_answers():
+    """A peer live the whole time, but no sync for STALE_AFTER (a long sync_interval): "stale",
+    not "alone"."""
+    peers = FakePeers(found=["peer 0123456789abcdef"])
+    ctl, t = _screen(peers, configured=False, sync_interval=3 * clock.STALE_AFTER)
+    ctl.step(t())
+    assert _run(ctl, t, clock.STALE_AFTER + 60, every=60) == "stale 13:15"
+
+
+def test_a_tcp_screen_between_two_syncs_is_not_alone():
+    """A plain-TCP peer is only heard at a sync: the steps between two syncs that answered prove
+    nothing, so a long sync_interval says nothing about being alone."""
+    peers = FakePeers(configured=[TCP_PEER])
+    ctl, t = _screen(peers, sync_interval=600)
+    ctl.step(t())
+    assert _run(ctl, t, 590) == "synced 13:15"
+
+
+def test_alone_in_every_language_the_screen_speaks():
+    view = {"status": "alone since 14:02"}
+    said = {lang: i18n.translate(dict(view), lang)["status"] for lang in i18n.LANGUAGES + ("en_US",)}
+    assert said == {"en": "alone since 14:02", "de": "allein seit 14:02", "fr": "seul depuis 14:02",
+                    "en_US": "alone since 2:02pm"}
+    assert i18n.labels("en")["alone_since"] == clock.ALONE
