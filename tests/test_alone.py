@@ -110,3 +110,30 @@ def test_alone_in_every_language_the_screen_speaks():
     assert said == {"en": "alone since 14:02", "de": "allein seit 14:02", "fr": "seul depuis 14:02",
                     "en_US": "alone since 2:02pm"}
     assert i18n.labels("en")["alone_since"] == clock.ALONE
+
+
+def test_a_configured_iroh_peer_is_watched_through_its_live_session_between_syncs():
+    """A configured iroh peer answers a sync with its live session, which ``found()`` lists: once
+    that session is gone the screen counts as alone from that step, not from the next sync."""
+    peers = FakePeers(configured=["ab" * 32 + "@10.0.0.2:2026"], live=True)
+    ctl, t = _screen(peers, sync_interval=300)
+    ctl.step(t())
+    assert ctl.status() == "synced 13:15"
+    peers.cut()
+    assert _run(ctl, t, clock.ALONE_AFTER + 10) == "alone since 13:15"
+
+
+def test_the_loop_is_woken_when_peers_come_and_once_more_alone_after_the_last_one_went():
+    import threading
+    from pandascreen.node.screen_network import PeerWatch
+    wake = threading.Event()
+    watch = PeerWatch(wake)
+    watch(True)
+    assert wake.is_set() and watch._timer is None  # a peer back: the footer says "synced" at once
+    wake.clear()
+    watch(False)
+    assert wake.is_set() and watch._timer.interval > clock.ALONE_AFTER  # then when "alone since" is due
+    timer = watch._timer
+    watch.stop()
+    timer.join(5)
+    assert not timer.is_alive() and watch._timer is None

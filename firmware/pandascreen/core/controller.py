@@ -91,7 +91,7 @@ class Controller:
         self.warning = None  # e.g. why the installer refused an upgrade (node/install.py): always shown
         self.last_sync = None  # when a peer was last heard: a sync succeeded, or a found peer was live
         self.alone_since = None  # the first look since then that found no peer reachable (None: one is)
-        self._reached = 0  # configured peers the last sync reached (a plain-TCP peer is heard only then)
+        self._reached = 0  # peers the last sync reached in a one-off sync (plain TCP: heard only then)
         self._sync_started = None
         self.schedule = None
         self.rebuilds = 0  # full rebuilds from the store (start, prune); the rest is incremental
@@ -226,19 +226,21 @@ class Controller:
         """
         self._sync_started = self.clock() if now is None else now
         peers = self.peers()
-        ok = 0
+        ok = once = 0
         errors = []
         if self.transport is not None:
             for peer in peers:
                 try:
-                    self.transport(peer)
+                    stats = self.transport(peer)
                     ok += 1
+                    # a live session (iroh's stats say "live") is watched between syncs through found()
+                    once += not (isinstance(stats, dict) and stats.get("live"))
                 except Exception as e:  # one unreachable or misbehaving peer must not stop the screen
                     line = "sync with %s failed: %s" % (peer_name(peer), e)
                     errors.append(line)
                     self.log(line)
         found = self.peers_found()
-        self._reached = ok
+        self._reached = once
         self._looked(ok or found, int(self.clock()))
         if ok or found:
             self.sync_state = SYNCED
@@ -384,8 +386,8 @@ class Controller:
             if not fixed:
                 now = int(self.clock())  # a sync can take a while
         else:
-            # between syncs, only live sessions (mDNS or iroh) show whether a peer is reachable; a
-            # plain-TCP peer that answered the last sync counts until the next one says otherwise
+            # between syncs, only live sessions (iroh: configured, mDNS, dialled in) show whether a
+            # peer is reachable; a plain-TCP peer that answered the last sync counts until the next one
             found = self.peers_found()
             if found and (self.sync_state in (NO_PEERS, OFFLINE) or self.alone_since is not None):
                 # a peer found since the last sync (mDNS, seconds after start; back after a cut): say so
