@@ -137,3 +137,27 @@ def test_the_loop_is_woken_when_peers_come_and_once_more_alone_after_the_last_on
     watch.stop()
     timer.join(5)
     assert not timer.is_alive() and watch._timer is None
+
+
+# the status line of a screen that reaches no peer, on each kind of screen that shows a status:
+# in the footer (e-paper, HDMI), on a footerless OLED where there is room (a break between events);
+# the German and French ones are translated by node/i18n.py as the app does
+ALONE_GOLDENS = {
+    # name: (screen, seconds after the golden day's start, language)
+    "ssd1306_alone_break": ("ssd1306_128x64", 3600 + 60, "en"),
+    "inky_phat_212x104_alone": ("inky_phat_212x104", 25 * 60, "en"),
+    "inky_phat_212x104_alone_german": ("inky_phat_212x104", 25 * 60, "de"),
+    "inky_what_400x300_alone": ("inky_what_400x300", 25 * 60, "en"),
+    "hdmi_alone_french": ("hdmi", 25 * 60, "fr"),
+}
+
+
+def test_alone_golden_frames():
+    import goldens
+    from pandascreen.core import layout
+    from pandascreen.node import display
+    from pandascreen.testing.festival import GOLDEN_DAY, golden_schedule
+    for name, (kind, since_day, lang) in sorted(ALONE_GOLDENS.items()):
+        view = layout.build_view(golden_schedule(), 0, GOLDEN_DAY + since_day, "alone since 14:02")
+        i18n.translate(view, lang)
+        goldens.check(display.render_view_image(view, kind), name)
