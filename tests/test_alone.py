@@ -77,6 +77,21 @@ def test_the_alone_status_is_drawn_and_leaves_the_frame_when_a_peer_answers():
     assert drawn[-1]["status"].startswith("synced ")
 
 
+
+def test_an_e_paper_screen_that_shows_absolute_times_redraws_to_say_alone():
+    """A full-refresh Inky says "synced" without a time (no refresh each minute for it), but the
+    time it was alone since is fixed: it says it, and refreshes once to show it."""
+    drawn = []
+    peers = FakePeers(found=["peer 0123456789abcdef"])
+    t = Clock(NOW)
+    ctl = Controller({"festival_id": demofest.FESTIVAL_ID, "peer_addrs": [], "display": "inky_what_400x300"},
+                     MemoryStore(), clock=t, found=peers.found, render=drawn.append)
+    ctl.step(t())
+    assert drawn[-1]["status"] == "synced"
+    peers.cut()
+    _run(ctl, t, 600, every=30)
+    assert drawn[-1]["status"] == "alone since 13:15" and drawn[-1]["refresh"] == "full"
+
 def test_a_screen_that_never_heard_a_peer_says_no_peers_or_offline():
     lonely, t = _screen(FakePeers(), configured=False)
     assert _run(lonely, t, 300) == controller.NO_PEERS
