@@ -222,7 +222,7 @@ def test_render_interval_forces_a_redraw():
 
 def test_footer_counts_peers_found_by_any_means_and_marks_stale_data():
     """Peers found by mDNS (live iroh sessions, not in the config) count; the footer says when the
-    newest data was heard and "stale" once nothing was heard from any peer for STALE_AFTER."""
+    newest data was heard and "alone since" once no peer was reachable for a while."""
     t = [NOW]
     found = [["peer 0123456789abcdef"]]
     ctl = Controller({"festival_id": demofest.FESTIVAL_ID, "peer_addrs": []}, MemoryStore(), clock=lambda: t[0],
@@ -233,10 +233,10 @@ def test_footer_counts_peers_found_by_any_means_and_marks_stale_data():
     found[0] = []
     t[0] += 600
     ctl.sync(t[0])
-    assert ctl.status() == "synced 13:15"  # the newest data is from 13:15, nobody heard since
+    assert ctl.status() == "synced 13:15"  # the newest data is from 13:15; the first look that found nobody
     t[0] += controller.STALE_AFTER
     ctl.sync(t[0])
-    assert ctl.status() == "stale 13:15"
+    assert ctl.status() == "alone since 13:15"  # nobody reachable: said so, not "stale" (tests/test_alone.py)
     lonely = Controller({"festival_id": demofest.FESTIVAL_ID, "peer_addrs": []}, MemoryStore(), clock=lambda: t[0])
     lonely.sync(t[0])
     assert lonely.status() == controller.NO_PEERS

@@ -32,7 +32,8 @@ from pandascreen.core import auth, config, layout, operation, refresh
 
 # the clock rule and status names live in core/clock.py (shared with the satellite board)
 from pandascreen.core.clock import (  # noqa: F401 (re-exported)
-    CLOCK_NOT_SET, CLOCK_SKEW, CLOCK_TOLERANCE, MIN_VALID_TIME, NO_CLOCK, NO_PEERS, OFFLINE, SAVE_TIME_EVERY,
+    ALONE, ALONE_AFTER, CLOCK_NOT_SET, CLOCK_SKEW, CLOCK_TOLERANCE, MIN_VALID_TIME, NO_CLOCK, NO_PEERS, OFFLINE,
+    SAVE_TIME_EVERY,
     STALE, STALE_AFTER, STARTING, SYNCED, LastKnownTime, TimeFile, clock_floor, clock_trusted, peer_name, screen_time)
 
 
@@ -89,6 +90,8 @@ class Controller:
         self.notice = None  # e.g. "store reset: resync" (node/snapshot.py) until the next sync
         self.warning = None  # e.g. why the installer refused an upgrade (node/install.py): always shown
         self.last_sync = None  # when a peer was last heard: a sync succeeded, or a found peer was live
+        self.alone_since = None  # the first look since then that found no peer reachable (None: one is)
+        self._reached = 0  # peers the last sync reached in a one-off sync (plain TCP: heard only then)
         self._sync_started = None
         self.schedule = None
         self.rebuilds = 0  # full rebuilds from the store (start, prune); the rest is incremental
@@ -223,18 +226,22 @@ class Controller:
         """
         self._sync_started = self.clock() if now is None else now
         peers = self.peers()
-        ok = 0
+        ok = once = 0
         errors = []
         if self.transport is not None:
             for peer in peers:
                 try:
-                    self.transport(peer)
+                    stats = self.transport(peer)
                     ok += 1
+                    # a live session (iroh's stats say "live") is watched between syncs through found()
+                    once += not (isinstance(stats, dict) and stats.get("live"))
                 except Exception as e:  # one unreachable or misbehaving peer must not stop the screen
                     line = "sync with %s failed: %s" % (peer_name(peer), e)
                     errors.append(line)
                     self.log(line)
         found = self.peers_found()
+        self._reached = once
+        self._looked(ok or found, int(self.clock()))
         if ok or found:
             self.sync_state = SYNCED
             self.last_sync = int(self.clock())
@@ -245,6 +252,19 @@ class Controller:
         else:
             self.sync_state = OFFLINE
         return ok, errors
+
+    def _looked(self, reachable, now):
+        """One look at whether any peer is reachable: a sync, or a step between syncs."""
+        if reachable:
+            self.alone_since = None
+        elif self.alone_since is None:
+            self.alone_since = now
+
+    def alone(self, now):
+        """True when no peer was reachable (no sync answered, no live session) at any look for
+        ALONE_AFTER seconds, after one was heard (before that the state says "no peers" or "offline")."""
+        return (self.last_sync is not None and self.alone_since is not None
+                and now - self.alone_since >= ALONE_AFTER)
 
     def peers_found(self):
         """How many peers other means (mDNS) found and hold a live session with now."""
@@ -257,14 +277,17 @@ class Controller:
             return 0
 
     def status(self, trusted=True, now=None):
-        """"starting", "synced HH:MM" (festival local time the newest data was heard), "stale HH:MM"
-        (nothing heard from any peer for STALE_AFTER), "offline" or "no peers"."""
+        """"starting", "synced HH:MM" (festival local time the newest data was heard), "alone since
+        HH:MM" (no peer reachable for ALONE_AFTER; HH:MM: when one was last heard), "stale HH:MM"
+        (peers answer, but no sync for STALE_AFTER), "offline" or "no peers"."""
         if self.notice is not None and self.sync_state != SYNCED:
             state = self.notice
         elif self.sync_state == SYNCED and self.last_sync is not None:
             now = int(self.clock() if now is None else now)
             at = layout.hhmm(self.last_sync, self.schedule.zone())
-            if now - self.last_sync >= STALE_AFTER:
+            if self.alone(now):
+                state = "%s %s" % (ALONE, at) if trusted else ALONE
+            elif now - self.last_sync >= STALE_AFTER:
                 state = "%s %s" % (STALE, at) if trusted else STALE
             elif trusted and not self.refresh_policy.absolute_times:
                 state = "%s %s" % (SYNCED, at)
@@ -362,9 +385,14 @@ class Controller:
             self.sync(now)
             if not fixed:
                 now = int(self.clock())  # a sync can take a while
-        elif self.sync_state in (NO_PEERS, OFFLINE) and self.peers_found():
-            # a peer found since the last sync (mDNS, seconds after start) is live now: say so
-            self.sync_state, self.last_sync = SYNCED, now
+        else:
+            # between syncs, only live sessions (iroh: configured, mDNS, dialled in) show whether a
+            # peer is reachable; a plain-TCP peer that answered the last sync counts until the next one
+            found = self.peers_found()
+            if found and (self.sync_state in (NO_PEERS, OFFLINE) or self.alone_since is not None):
+                # a peer found since the last sync (mDNS, seconds after start; back after a cut): say so
+                self.sync_state, self.last_sync = SYNCED, now
+            self._looked(found or self._reached, now)
         change = self.fetch()  # store I/O (may wait for a peer's ingest): not under the lock
         with lock or _NO_LOCK:
             self.apply(change)

@@ -382,7 +382,8 @@ class Field:
 
     def cut(self, seconds, hog):
         """Half the screens lose their link while a change is made; then the link returns.
-        Returns this cut's figures and whether every step held."""
+        Returns this cut's figures and whether every step held (a cut of ``ALONE_SAID_WITHIN``
+        seconds or more: each cut screen's display says "alone since" at its end)."""
         half = self.screens[:max(1, len(self.screens) // 2)]
         up = [s for s in self.screens if s not in half]
         for s in half:
@@ -396,6 +397,10 @@ class Field:
             cut["ok"]["change_during_cut"], cut["linked_to_pixel_s"] = ok, spread(delays, 30)
         time.sleep(max(0.0, seconds - (time.time() - cut_at)))
         cut["cut_screens_say"] = sorted(set(_status_word(s.shows()) for s in half))
+        from pandascreen.core.clock import ALONE
+        from pandascreen.node.liveness import ALONE_SAID_WITHIN
+        if seconds >= ALONE_SAID_WITHIN:  # cut off that long, each cut screen says so on its display
+            cut["ok"]["alone_said"] = all(w.startswith(ALONE + " ") for w in cut["cut_screens_say"])
         healed = time.time()
         for s in half:
             self.lab.link(s.i, True)

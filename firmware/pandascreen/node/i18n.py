@@ -96,7 +96,8 @@ def translate(view, lang):
     messages = {layout.NO_MORE: "no_more", layout.THATS_ALL: "thats_all", layout.NO_SCHEDULE: "no_schedule",
                 layout.CLOSED: "closed"}
     states = {clock_rule.STARTING: "starting", clock_rule.SYNCED: "synced", clock_rule.OFFLINE: "offline",
-              clock_rule.NO_PEERS: "no_peers", clock_rule.CLOCK_NOT_SET: "clock_not_set", clock_rule.STALE: "stale"}
+              clock_rule.NO_PEERS: "no_peers", clock_rule.CLOCK_NOT_SET: "clock_not_set", clock_rule.STALE: "stale",
+              clock_rule.ALONE: "alone_since"}
     view["label_now"] = words["NOW"]
     view["label_next"] = words["next"]
     key = messages.get(view.get("message"))

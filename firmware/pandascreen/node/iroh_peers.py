@@ -29,6 +29,18 @@ REDIAL_NAP = 10.0  # the reconnect loop's longest sleep (seconds) when no redial
 class PeerKeeper:
     """Dial, keep and redial the peers of an ``IrohNode`` (a part of it)."""
 
+    # on_peers(live): called from the node's thread when the festival topic's first live session
+    # reached its sync while none was live (True), or its last live session ended (False); a
+    # screen's loop then redraws its footer ("synced", "alone since": core/controller.py)
+    on_peers = None
+
+    def _peers_changed(self, link, live):
+        if self.on_peers is not None and link.sub is self.subs[0]:
+            try:
+                self.on_peers(live)
+            except Exception as e:  # the screen's business; the node goes on
+                self._record_error("internal: on_peers: %s" % e)
+
     async def _sync(self, peer_spec, timeout, background=False):
         """Sync the festival topic with the peer (the caller waits for it), then the other
         topics in the background (their errors are recorded, never raised)."""
@@ -253,6 +265,8 @@ class PeerKeeper:
 
     def _ended(self, link):
         """A session ended: its peer, when wanted, is redialled after a jittered wait."""
+        if not any(l is not link and l.sub is link.sub for l in self._live_links()):
+            self._peers_changed(link, False)
         if any(l is not link and l.sub is link.sub and l.remote_id == link.remote_id for l in self._live_links()):
             return  # another session with that peer is live (a resync ended, or a duplicate)
         now = time.monotonic()
@@ -269,6 +283,8 @@ class PeerKeeper:
     def _back(self, link, alone):
         """A session reached its sync: when its peer had been away, or we had no live peer
         (``alone``), the network is back, so the peers still waiting for a redial are due soon."""
+        if alone:
+            self._peers_changed(link, True)
         entry = next((e for e in self._wanted.values()
                       if e["sub"] is link.sub and link.remote_id in e["peer"].node_ids), None)
         if not alone and (entry is None or not entry.get("last_error")):

@@ -35,6 +35,8 @@ whatever any peer holds and we lack arrives within ``RESYNC_EVERY * 1.5`` s plus
 
 import random
 
+from pandascreen.core.clock import ALONE_AFTER
+
 MAX_PEERS = 8              # peers a node dials and keeps redialling (see above)
 KEEPALIVE = 5.0            # iroh's keepalive interval on an idle QUIC connection (seconds)
 DEAD_AFTER = 15.0          # seconds without any packet from the peer ...
@@ -44,6 +46,11 @@ REDIAL_MAX = 8.0           # longest wait between dials of a peer that is away
 REDIAL_AFTER_HEAL = 1.5    # once any peer answers again, the others are redialled within this
 STALE_DIAL = 2.0           # ... and a dial begun this long before is restarted, not waited for
 RESYNC_EVERY = 60.0        # a plain sync with one live peer, on average this often
+QUIC_IDLE = 30.0           # iroh times out a QUIC connection that heard nothing for about this long
+# a screen cut off from every peer says "alone since" on its display within this many seconds: its
+# last live session ends at most QUIC_IDLE after the cut, the footer changes ALONE_AFTER after that
+# (core/clock.py says why 60 s), and the loop is woken for it (node/screen_network.py PeerWatch)
+ALONE_SAID_WITHIN = ALONE_AFTER + QUIC_IDLE + 5.0
 
 
 def jittered(seconds, rng=random):

@@ -4,6 +4,9 @@ mDNS.  Every part started is left on the caller's ``contextlib.ExitStack``, so t
 reverse order whatever ends the run.
 """
 
+import threading
+
+from pandascreen.core.clock import ALONE_AFTER
 from pandascreen.core.errors import UserError
 
 
@@ -43,6 +46,7 @@ def start_iroh(cfg, store, config_dir, device, serve, fleet_beside=None, say=pri
         device.fleet_report = fleet_report.FleetReport(device.controller, node.seed, fleet_store,
                                                        cfg["festival_id"], log=say)
     device.controller._found = node.live_peers  # mDNS-found peers count in the footer
+    node.on_peers = PeerWatch(device.wake)  # the footer says "synced" or "alone since" when peers come or go
     device.node = node  # what a phone publishes here goes to live peers at once (program_page._stored)
     tcp = device.controller.transport
     # background: a dead iroh peer costs the loop one bounded dial, then the node redials alone
@@ -94,6 +98,30 @@ def open_fleet_store(cfg, store_path, device, say=print):
         return None
 
 
+class PeerWatch:
+    """Wakes a screen's loop when its iroh node's festival peers come or go (the node's
+    ``on_peers``): at once, so a peer that answers again says "synced" at once, and once more
+    ALONE_AFTER after the last one went, so "alone since" is drawn then rather than at the next
+    minute (core/controller.py decides what the footer says; this only wakes the loop)."""
+
+    def __init__(self, wake):
+        self.wake = wake
+        self._timer = None
+
+    def __call__(self, live):
+        self.wake.set()
+        self.stop()
+        if not live:
+            self._timer = threading.Timer(ALONE_AFTER + 1, self.wake.set)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def stop(self):
+        timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+
+
 def start_serving(cfg, base, device, stack, say=print):
     """Plain-TCP sync and the feed for boards (a port another program holds stops the screen in
     one line, before iroh starts), and the program page for phones."""
@@ -126,6 +154,7 @@ def start(cfg, base, store_path, device, stack, serve, once, say=print):
     node = start_iroh(cfg, device.store, base, device, serve=serve, fleet_beside=None if once else store_path, say=say)
     if node is None:
         return
+    stack.callback(node.on_peers.stop)  # after the node stopped (last in, first out): it calls no more
     stack.callback(node.stop)
     if not once:
         from pandascreen.node.discovery import start_for_node

@@ -9,6 +9,7 @@
 - ``canvas``: framebuf-like canvases that keep their pixels for comparison.
 - ``clock``: a settable clock that sleeps by moving itself.
 - ``screen``: a screen for the app's ``Device`` that keeps every image it is shown.
+- ``peers``: a controller's transport and found peers that a test cuts off and brings back.
 
 ``festival``, ``sockets`` and ``canvas`` run on MicroPython too (scripts under the harness
 import them from firmware/).  This package ships in the wheel (the demo and the bench use it)
