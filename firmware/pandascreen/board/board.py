@@ -453,12 +453,17 @@ class Satellite:
         return False
 
     def restart(self):
-        """The board cannot recover by itself: save the time, then reset (``reset``, machine.reset)."""
+        """The board cannot recover by itself: save the time, then reset (``reset``, machine.reset).
+        A reset that fails (no heap left for main.py's log line) is tried again after the next
+        FAULTS_BEFORE_RESET failed steps."""
         try:
             self.remember_time(int(self.clock()), force=True)
         except Exception:  # any: resetting matters more than the saved time
             pass
         self.faults = 0
         if self._reset is not None:
-            self._reset()
+            try:
+                self._reset()
+            except Exception:  # any: step() never raises
+                gc.collect()
 
