@@ -262,7 +262,7 @@ class Satellite:
         self._shown, self._incoming = self._incoming, self._shown
         self.feed_count += 1
         self.view_source = feed.FeedView(self._shown, info, self.feed_count)
-        self.venue_index %= len(self.view_source.venues()) or 1
+        self.venue_index %= self.view_source.venue_pages() or 1
 
     def _load_saved(self):
         """At boot: the feed saved on flash, checked as if fetched (its signature not again when its
@@ -359,7 +359,7 @@ class Satellite:
 
     def press(self, delta):
         """Button handler: +1 next venue, -1 previous, 0 back to the first; drawn at the next step."""
-        n = len(self.view_source.venues()) or 1  # with the feed's "+N venues" page, if it left some out
+        n = self.view_source.venue_pages() or 1  # with the feed's "+N venues" page; nothing allocated
         self.venue_index = 0 if delta == 0 else (self.venue_index + delta) % n
 
     def step(self, now=None, force=False):
@@ -458,12 +458,17 @@ class Satellite:
         return False
 
     def restart(self):
-        """The board cannot recover by itself: save the time, then reset (``reset``, machine.reset)."""
+        """The board cannot recover by itself: save the time, then reset (``reset``, machine.reset).
+        A reset that fails (no heap left for main.py's log line) is tried again after the next
+        FAULTS_BEFORE_RESET failed steps."""
         try:
             self.remember_time(int(self.clock()), force=True)
         except Exception:  # any: resetting matters more than the saved time
             pass
         self.faults = 0
         if self._reset is not None:
-            self._reset()
+            try:
+                self._reset()
+            except Exception:  # any: step() never raises
+                gc.collect()
 

@@ -173,7 +173,10 @@ def main():
         return SocketConn(host, port)
 
     def reset():
-        log("resetting")
+        try:
+            log("resetting")
+        except MemoryError:  # the reset matters, not its log line
+            pass
         machine.reset()
 
     board = Satellite(cfg, oled, oled.show, 128, 64, clock=time.time, connect=connect, log=log,

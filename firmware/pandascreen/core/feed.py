@@ -358,6 +358,12 @@ class FeedView:
             return None
         return memoryview(self.buf)[self.info.glyphs_at:self.info.glyphs_at + self.info.glyphs_len]
 
+    def venue_pages(self):
+        """``len(venues())`` from the checked header alone: a button press allocates nothing."""
+        if self.info is None:
+            return 0
+        return self.info.venue_count + (1 if self.info.venues_left_out else 0)
+
     def venues(self):
         """The venues as a sequence (``FeedVenues``: their offsets, found once per feed; build_view
         and now_next ask every frame)."""

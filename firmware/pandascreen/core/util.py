@@ -1,15 +1,19 @@
 """Small helpers that behave the same on CPython and MicroPython."""
 
-_HEX = "0123456789abcdef"
+_HEX = b"0123456789abcdef"
 
 
 def hexlify(data):
-    """Lowercase hex string of ``data`` (bytes-like)."""
-    out = []
-    for b in bytes(data):
-        out.append(_HEX[b >> 4])
-        out.append(_HEX[b & 15])
-    return "".join(out)
+    """Lowercase hex string of ``data`` (bytes-like).
+
+    Built as bytes: on MicroPython a character taken out of a str by index is interned for good,
+    and a satellite writes its saved feed's digest in hex (board/saved_feed.py)."""
+    data = bytes(data)
+    out = bytearray(2 * len(data))
+    for i in range(len(data)):
+        out[2 * i] = _HEX[data[i] >> 4]
+        out[2 * i + 1] = _HEX[data[i] & 15]
+    return out.decode()
 
 
 def unhexlify(text):
