@@ -1,9 +1,7 @@
 """Hashing and signatures: BLAKE3-256 and Ed25519.
 
 Uses the PyNaCl and blake3 wheels when they can be imported (Raspberry Pi OS, laptops)
-and falls back to pure-Python implementations elsewhere (MicroPython boards).  Those are
-imported at their first use: a satellite that boots from the feed saved on flash draws its
-first frame without them (on the WebAssembly port they are about a fifth of that boot's imports).
+and falls back to pure-Python implementations elsewhere (MicroPython boards).
 """
 
 try:
@@ -14,9 +12,7 @@ try:
 
     _B3 = "native"
 except ImportError:
-    def blake3(data):
-        from pandascreen.core._blake3_py import blake3 as pure
-        return pure(data)
+    from pandascreen.core._blake3_py import blake3  # noqa: F401  (crypto.blake3 is this module's interface)
 
     _B3 = "pure"
 
@@ -43,17 +39,7 @@ try:
 
     _ED = "native"
 except ImportError:
-    def public_key(seed):
-        from pandascreen.core._ed25519_py import public_key as pure
-        return pure(seed)
-
-    def sign(seed, msg):
-        from pandascreen.core._ed25519_py import sign as pure
-        return pure(seed, msg)
-
-    def verify(pk, msg, sig):
-        from pandascreen.core._ed25519_py import verify as pure
-        return pure(pk, msg, sig)
+    from pandascreen.core._ed25519_py import public_key, sign, verify  # noqa: F401  (crypto.verify, likewise)
 
     _ED = "pure"
 
