@@ -17,7 +17,8 @@ import iroh
 
 from pandascreen.core import postcard
 from pandascreen.core.errors import SyncError
-from pandascreen.core.sync import ACCEPTOR, INITIATOR, SyncSession
+from pandascreen.core import log_sync
+from pandascreen.core.sync import ACCEPTOR, INITIATOR, LOG_SYNC, SyncSession
 from pandascreen.core.topic_handshake import TopicHandshake, short
 from pandascreen.node import iroh_limits, liveness
 from pandascreen.node.iroh_address import iroh_message
@@ -25,6 +26,15 @@ from pandascreen.node.iroh_limits import StreamRefused, discard
 
 READ_CHUNK = 65536
 DEDUPE_AFTER = 2.0  # seconds a second live session with a peer must last before one of the two is closed
+PULL_WAIT = 4.0  # seconds a session waits at most for another one's pull before it says what it holds
+PULL_LOOK = 0.1  # seconds between looks while it waits
+
+
+def pulling(link):
+    """The link's session sent its Have and still receives the remote's operations."""
+    s = link.session
+    return (not link.ended and s is not None and s.state == LOG_SYNC
+            and s.log_sync.receiving != log_sync.RECEIVED_DONE)
 
 
 class SessionRunner:
@@ -51,6 +61,7 @@ class SessionRunner:
             link.session = SyncSession(sub.store, sub.log_id, link.role, topic=sub.topic, handshake=False,
                                        live=self.live if link.live is None else link.live,
                                        on_ingest=lambda n: self._changed(sub, n, link))
+            await self._after_pulls(link)
             link.session.start()
             link.cursor = link.session.start_version
             await self._pump(link)
@@ -85,6 +96,17 @@ class SessionRunner:
                 pass
             ended = [l for l in self.links if l.ended]
             self.links = [l for l in self.links if not l.ended] + ended[-10:]
+
+    async def _after_pulls(self, link):
+        """Wait, at most ``PULL_WAIT`` seconds (and half the session timeout, so the peer waiting
+        for our Have does not give up), while another session of the topic is pulling: our Have
+        then names what that pull brought, and the peer sends only the rest.  Without it a screen
+        starting cold beside several peers took the whole program from each of them at once
+        (the bytes on the wire are unchanged: our Have comes a moment later)."""
+        end = time.monotonic() + min(PULL_WAIT, self.timeout / 2.0)
+        others = [l for l in self.links if l is not link and l.sub is link.sub]
+        while any(pulling(l) for l in others) and time.monotonic() < end:
+            await asyncio.sleep(PULL_LOOK)
 
     async def _delivered(self, link, grace=1.0):
         """Wait, at most ``grace`` seconds, until the peer has read our finished stream to its end
