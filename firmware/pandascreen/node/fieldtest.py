@@ -7,7 +7,10 @@ festival runs: one ``pandascreen-host serve --watch`` and N ``pandascreen`` proc
 emulated displays), finding each other by mDNS alone (no peer is configured), on the real 38c3
 program shifted so that it is on now.  It measures:
 
-* cold start: from starting the screens until each holds the whole program (its store);
+* cold start: from starting the screens until each holds the whole program (its store), and
+  each screen's CPU seconds until then (``/proc/PID/stat``), beside the floor measured in the
+  same run: one screen's cold start alone, its CPU seconds times N, over the machine's cores
+  (N screens starting at once cannot finish sooner on this machine);
 * change to pixel: from serve's "published" line after a re-import until each screen's
   emulated display shows the changed title (the view written beside the PNG: what is drawn);
 * recovery: half the screens lose their link for ``--partition`` seconds while a change is
@@ -151,6 +154,7 @@ class Screen:
         self.png = os.path.join(self.dir, "screen.png")
         self.proc = None
         self.whole_at = None  # when its store first held the whole program
+        self.whole_cpu = None  # the process's CPU seconds then
 
     def configure(self, organiser_hex, venue_id):
         fd = os.open(os.path.join(self.dir, "device.key"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -292,23 +296,60 @@ class Field:
                                                  "--key", key, "--watch", self.sched, "--listen", "0.0.0.0:%d" % PORT],
                                "org")
 
+    def _launch(self, s):
+        s.configure(self.org_pk.hex(), self.venue.id)
+        s.start(self.lab.add(s.i), self.logs)
+        self.procs.append(s.proc)
+        self.stack.callback(s.proc.stop)
+
+    def _whole(self, s):
+        """Whether ``s`` holds the whole program; the first time, when and at what CPU time."""
+        if s.whole_at is None and s.operations(self.log_id) >= self.total:
+            s.whole_at = time.time()
+            try:
+                s.whole_cpu = s.proc.cpu_seconds()
+            except OSError:  # it ended meanwhile
+                pass
+        return s.whole_at is not None
+
+    def alone(self, res):
+        """The floor of the cold start: one screen alone with the organiser takes the program;
+        its CPU seconds until then, times the screens, over the cores.  It stops after."""
+        s = Screen(len(self.screens) + 1, self.work)
+        t0 = time.time()
+        self._launch(s)
+        ok = until(lambda: self._whole(s), self.timeout, every=0.2)
+        s.proc.stop()
+        self.lab.link(s.i, False)  # gone for the others: no one dials it
+        cores = os.cpu_count() or 1
+        cpu = None if s.whole_cpu is None else round(s.whole_cpu, 3)
+        res["alone"] = {"ok": ok, "cold_start_s": None if s.whole_at is None else round(s.whole_at - t0, 3),
+                        "cpu_s": cpu, "cores": cores,
+                        "floor_s": None if cpu is None else round(cpu * len(self.screens) / cores, 3)}
+        a = res["alone"]
+        if cpu is None:
+            self.out("one screen alone: no whole program within %.0f s" % self.timeout)
+            return
+        self.out("one screen alone: the whole program in %.2f s, %.2f CPU-s; floor for %d screens on %d cores: "
+                 "%.2f s" % (a["cold_start_s"], cpu, len(self.screens), cores, a["floor_s"]))
+
     def cold_start(self, res):
         t0 = time.time()
         for s in self.screens:
-            s.configure(self.org_pk.hex(), self.venue.id)
-            s.start(self.lab.add(s.i), self.logs)
-            self.procs.append(s.proc)
-            self.stack.callback(s.proc.stop)
-
-        def whole(s):
-            if s.whole_at is None and s.operations(self.log_id) >= self.total:
-                s.whole_at = time.time()
-            return s.whole_at is not None
-        res["ok"]["cold_start"] = until(lambda: all([whole(s) for s in self.screens]), self.timeout, every=0.2)
+            self._launch(s)
+        res["ok"]["cold_start"] = until(lambda: all([self._whole(s) for s in self.screens]), self.timeout, every=0.2)
         res["cold_start_s"] = spread([None if s.whole_at is None else s.whole_at - t0 for s in self.screens],
                                      self.timeout)
-        self.out("cold start, %d screens to the whole program (%d operations): %s"
-                 % (len(self.screens), self.total, said(res["cold_start_s"])))
+        cpu = [s.whole_cpu for s in self.screens if s.whole_cpu is not None]
+        res["cold_start_cpu_s"] = spread(cpu, self.timeout)
+        res["cold_start_cpu_total_s"] = round(sum(cpu), 3)
+        floor = (res.get("alone") or {}).get("floor_s")
+        self.out("cold start, %d screens to the whole program (%d operations): %s%s"
+                 % (len(self.screens), self.total, said(res["cold_start_s"]),
+                    "" if floor is None else " (floor %.2f s)" % floor))
+        if cpu:
+            self.out("cold start CPU per screen: p50 %.2f s, p99 %.2f s, sum %.1f CPU-s"
+                     % (res["cold_start_cpu_s"]["p50"], res["cold_start_cpu_s"]["p99"], sum(cpu)))
 
     def change(self):
         """Retitle the event the screens show; (the new title, when serve published it)."""
@@ -402,6 +443,7 @@ def run(n_screens, schedule=SCHEDULE, timeout=60.0, partition=(30.0,), hog=False
     with contextlib.ExitStack() as stack:
         field = Field(stack, n_screens, schedule, timeout, out, keep_logs)
         field.organiser(res)
+        field.alone(res)
         field.cold_start(res)
         field.live_change(res)
         if idle:
