@@ -35,3 +35,32 @@ def test_no_round_with_a_peer_while_a_sync_with_it_runs():
     theirs.ended = True
     picked, held_back = swarm.node._pick_rounds(4)
     assert sorted(link.remote_id for _, link in picked) == sorted(PEERS[:2]) and not held_back
+
+
+def test_an_announcement_step_that_only_waits_for_a_sync_goes_on_and_ends(monkeypatch):
+    import asyncio
+
+    from pandascreen.node import iroh_relay
+    swarm = Swarm(PEERS[:2])
+    publish(swarm.store, ORG, 200, start=3)
+    swarm.pull_all()
+    for remote_id in PEERS[:2]:  # every owed peer is in a sync with us: each step holds all back
+        _syncing(swarm, remote_id, ACCEPTOR)
+    monkeypatch.setattr(iroh_relay, "LAZY_WAIT", (0.0, 0.0))
+    node = swarm.node
+
+    async def burst():
+        node._announce = asyncio.Event()
+        node._announce.set()
+        loop = asyncio.ensure_future(node._announce_loop())
+        for _ in range(200):  # bounded: the burst's steps, each costing one round
+            await asyncio.sleep(0.01)
+            if not node._owed[node.subs[0]]:
+                break
+        done = loop.done()
+        node._stopping = True
+        loop.cancel()
+        return done, loop
+    done, loop = asyncio.run(burst())
+    assert not done  # the loop waits for the next burst: no step failed
+    assert node._owed[node.subs[0]] == set()  # the burst ended: the resync repairs the rest

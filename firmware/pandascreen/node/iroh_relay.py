@@ -231,8 +231,8 @@ class Relayer:
                 budget -= max(1, len(picked))  # a step that only waited for a sync costs one round
                 rounds = [self._spawn(self._round(sub, link.remote_id, link.addr, "announcement"))
                           for sub, link in picked]
-                # a peer that is away holds a round for its connect timeout: the next step need not wait
-                await asyncio.wait(rounds, timeout=LAZY_WAIT[1])
+                if rounds:  # a peer that is away holds a round for its connect timeout: the next step need not wait
+                    await asyncio.wait(rounds, timeout=LAZY_WAIT[1])
             if budget <= 0:
                 for sub in self.subs:
                     self._owed[sub].clear()
