@@ -26,9 +26,9 @@ from pandascreen.node.iroh_limits import StreamRefused, discard
 
 READ_CHUNK = 65536
 DEDUPE_AFTER = 2.0  # seconds a second live session with a peer must last before one of the two is closed
-PULL_WAIT = 4.0  # seconds a session waits at most for another one's pull before it says what it holds
+PULL_WAIT = 8.0  # seconds a session waits at most for another one's pull before it says what it holds
 PULL_LOOK = 0.1  # seconds between looks while it waits
-PULL_STALL = 1.0  # a pull that brought nothing for this long holds no one up
+PULL_STALL = 2.0  # a pull that brought nothing for this long holds no one up
 
 
 def pulling(link, now):
@@ -100,12 +100,12 @@ class SessionRunner:
             self.links = [l for l in self.links if not l.ended] + ended[-10:]
 
     async def _after_pulls(self, link):
-        """Wait, at most ``PULL_WAIT`` seconds (and half the session timeout, so the peer waiting
-        for our Have does not give up), while another session of the topic is pulling: our Have
+        """Wait, at most ``PULL_WAIT`` seconds (and 2 s under the session timeout, so a peer
+        waiting for our Have does not give up), while another session of the topic is pulling: our Have
         then names what that pull brought, and the peer sends only the rest.  Without it a screen
         starting cold beside several peers took the whole program from each of them at once
         (the bytes on the wire are unchanged: our Have comes a moment later)."""
-        end = time.monotonic() + min(PULL_WAIT, self.timeout / 2.0)
+        end = time.monotonic() + min(PULL_WAIT, self.timeout - 2.0)
         others = [l for l in self.links if l is not link and l.sub is link.sub]
         while any(pulling(l, time.monotonic()) for l in others) and time.monotonic() < end:
             await asyncio.sleep(PULL_LOOK)
