@@ -33,7 +33,9 @@ def test_three_real_screens_sync_show_a_change_and_recover_from_a_cut():
     assert res["alone"]["ok"] and res["alone"]["cpu_s"] > 0, res["alone"]
     assert res["alone"]["floor_s"] == round(res["alone"]["cpu_s"] * 3 / res["alone"]["cores"], 3)
     assert res["cold_start_cpu_s"]["n"] == 3 and res["cold_start_cpu_s"]["p50"] > 0
+    assert res["cold_start_cpu_swarm_s"]["screens"] >= res["cold_start_cpu_total_s"] > 0
     assert "CPU per screen until it held the program" in text and "one screen alone" in text, text
+    assert "until the last screen held it" in text, text
     assert "heal of a 8 s cut" in text and "every screen within 120 s in 1 of 1 runs" in text, text
 
 

@@ -139,6 +139,10 @@ def _cpu_lines(res):
         return ["  cold start CPU per screen: not measured"]
     lines = ["    CPU per screen until it held the program: p50 %.2f s, p99 %.2f s, sum %.1f CPU-s"
              % (cpu["p50"], cpu["p99"], res.get("cold_start_cpu_total_s", 0.0))]
+    swarm = res.get("cold_start_cpu_swarm_s")
+    if swarm:
+        lines.append("    until the last screen held it: screens %.1f CPU-s, serve %.1f CPU-s"
+                     % (swarm["screens"], swarm["serve"]))
     if alone.get("floor_s") is not None:
         p99 = (res.get("cold_start_s") or {}).get("p99")
         lines.append("    one screen alone: %.2f CPU-s (%.2f s); x %d screens / %d cores = floor %.2f s%s"
