@@ -243,11 +243,6 @@ def _on_now(store_path, log_id, organiser, now):
         s.close()
 
 
-def _hog(n=2):
-    code = "import time\nend = time.time() + 3600\nwhile time.time() < end:\n    pass\n"
-    return [subprocess.Popen([sys.executable, "-c", code]) for _ in range(n)]
-
-
 class Field:
     """One scenario's moving parts: the lab, the organiser, the screens and the schedule file
     whose re-import makes the changes; every part it starts is left on ``stack`` to stop."""
@@ -334,13 +329,7 @@ class Field:
                  "%.2f s" % (a["cold_start_s"], cpu, len(self.screens), cores, a["floor_s"]))
 
     def _cpu_now(self, procs):
-        total = 0.0
-        for p in procs:
-            try:
-                total += p.cpu_seconds()
-            except OSError:  # it ended
-                pass
-        return total
+        return sum(p.cpu_seconds() for p in procs if p.p.poll() is None)  # the ones still running
 
     def cold_start(self, res):
         t0 = time.time()
