@@ -31,6 +31,13 @@ def test_three_real_screens_sync_show_a_change_and_recover_from_a_cut():
     from pandascreen.bench import network
     text = network.report({"floors": network._floors(), "quiet": res, "loaded": res, "seconds": 1})
     assert "cold start to the whole program" in text and "floors: app start-up" in text, text
+    # the cold start's CPU per screen, beside one screen's alone times the screens over the cores
+    assert res["alone"]["ok"] and res["alone"]["cpu_s"] > 0, res["alone"]
+    assert res["alone"]["floor_s"] == round(res["alone"]["cpu_s"] * 3 / res["alone"]["cores"], 3)
+    assert res["cold_start_cpu_s"]["n"] == 3 and res["cold_start_cpu_s"]["p50"] > 0
+    assert res["cold_start_cpu_swarm_s"]["screens"] >= res["cold_start_cpu_total_s"] > 0
+    assert "CPU per screen until it held the program" in text and "one screen alone" in text, text
+    assert "until the last screen held it" in text, text
     assert "heal of a 8 s cut" in text and "every screen within 120 s in 1 of 1 runs" in text, text
     # each screen holds a live link with the organiser and the others; nothing failed while quiet
     assert res["idle_links"]["links"] >= 3 and res["idle_links"]["seconds"] >= 5, res["idle_links"]
@@ -48,7 +55,8 @@ def test_a_step_not_every_screen_finished_is_counted_not_infinite():
 
 
 def test_quiet_links_count_sessions_ended_for_a_reason_against_the_live_links_held():
-    from pandascreen.node.fieldtest import LIVE_LINE, TORN_DOWN, quiet_links
+    from pandascreen.node.field_lab import LIVE_LINE, TORN_DOWN
+    from pandascreen.node.fieldtest import quiet_links
     log = ["peer e068f4c325378729: synced, sent 0 operation(s), received 0 (0 new); live",
            "peer 31fb2436b31f29df (fleet): synced, sent 0 operation(s), received 2 (2 new); live",
            "peer a114491b14a86003: synced, sent 0 operation(s), received 0 (0 new)",  # a plain round

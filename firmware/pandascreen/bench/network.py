@@ -15,6 +15,9 @@ start under that load several; 10 runs, as the requirement counts them, add some
 organiser load is printed beside the full count's (screens relay to each other, so it should
 stay flat).  In the quiet spell, the live links torn down per link-hour (at most 1 wanted).
 
+The quiet run also says each screen's CPU seconds until it held the program and the floor
+of its cold start: one screen alone first, its CPU seconds times N over the cores.
+
 Floors, measured in the same run: the start-up of one app process (Python, imports, no network:
 ``pandascreen --help``), the 38c3 program ingested into one SQLite store in-process (decode,
 verify, store), and one 128x64 frame rendered and written as PNG.  A screen's cold start cannot
@@ -133,6 +136,26 @@ def _heals(cuts):
     return {length: (spread(r["delays"], r["within_s"]), r["runs"], r["all"]) for length, r in by_length.items()}
 
 
+def _cpu_lines(res):
+    """Each screen's CPU seconds until it held the program, and the floor of that run: one
+    screen's cold start alone, its CPU seconds times the screens, over the cores."""
+    cpu, alone = res.get("cold_start_cpu_s"), res.get("alone") or {}
+    if not cpu or cpu.get("p50") is None:
+        return ["  cold start CPU per screen: not measured"]
+    lines = ["    CPU per screen until it held the program: p50 %.2f s, p99 %.2f s, sum %.1f CPU-s"
+             % (cpu["p50"], cpu["p99"], res.get("cold_start_cpu_total_s", 0.0))]
+    swarm = res.get("cold_start_cpu_swarm_s")
+    if swarm:
+        lines.append("    until the last screen held it: screens %.1f CPU-s, serve %.1f CPU-s"
+                     % (swarm["screens"], swarm["serve"]))
+    if alone.get("floor_s") is not None:
+        p99 = (res.get("cold_start_s") or {}).get("p99")
+        lines.append("    one screen alone: %.2f CPU-s (%.2f s); x %d screens / %d cores = floor %.2f s%s"
+                     % (alone["cpu_s"], alone["cold_start_s"], res["screens"], alone["cores"], alone["floor_s"],
+                        "" if p99 is None else "; cold start p99 %.2f s" % p99))
+    return lines
+
+
 def _run_lines(name, res, f):
     if "error" in res:
         return ["  %s run failed: %s" % (name, res["error"][-300:])]
@@ -141,6 +164,7 @@ def _run_lines(name, res, f):
     if name == "quiet":
         lines.append(_row("  cold start to the whole program (%s)" % tag, res.get("cold_start_s"),
                           f["startup_s"] + f["ingest_s"]))
+        lines += _cpu_lines(res)
         lines.append(_row("  change to pixel (%s)" % tag, res.get("change_to_pixel_s"), f["frame_s"]))
     for length, (heal, runs, held) in sorted(_heals(res.get("cuts", [])).items()):
         lines.append(_row("  heal of a %.0f s cut to the change on display (%s)" % (length, tag), heal, f["frame_s"]))
@@ -170,7 +194,7 @@ def _organiser_lines(fewer, full):
         return ["  organiser load at fewer screens: %s" % ((fewer or {}).get("error", "not measured")[-300:])]
     return ["  organiser (serve) load: " + "; ".join(
         "%d screens: %.1f CPU-s during the cold start, %.2f%% of a core idle"
-        % (res["screens"], res.get("serve_cold_start_cpu_s", float("nan")), res["idle"]["serve_cpu_percent"])
+        % (res["screens"], res.get("cold_start_cpu_swarm_s", {}).get("serve", float("nan")), res["idle"]["serve_cpu_percent"])
         for res in runs)]
 
 

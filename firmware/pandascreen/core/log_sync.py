@@ -12,13 +12,15 @@ Both directions run at once, each as a small state machine of its own:
                                             \\------------------ Done -----------------/
 
 Our Have opens the sending side (``begin``); the exchange is ``done`` when we sent Done and
-received the remote's.  Operations received are checked (log, signature) and ingested in batches;
+received the remote's.  Operations received are checked (log, signature) and ingested in batches (one the store
+holds already, sent again by a concurrent session, is known by its hash and not checked again);
 one that the store refuses (a fork, a gap) skips its author's log for the rest of the session and
 is kept as evidence, so every other log still crosses.  Sends page through the store ``PAGE``
 operations at a time: a peer that stops reading costs one page, not every operation it lacks.
 """
 
 from pandascreen.core import postcard
+from pandascreen.core.crypto import blake3
 from pandascreen.core.errors import IngestError, OperationError, SyncError
 from pandascreen.core.operation import decode_header
 from pandascreen.core.operation import decode as decode_operation
@@ -197,9 +199,16 @@ class LogSync:
                             % (n, short(ext.log_id) if ext is not None else "none", short(self.log_id)))
         if body is not None and not body and header.payload_size == 0:
             body = None
+        op_hash = blake3(header_bytes)
+        if self.store.holds(op_hash):
+            # sent by another session too: the same header bytes, checked when stored
+            self.ops_received = n
+            if self.seen is not None:
+                self.seen.add(op_hash)
+            return
         try:
             # decoded and signature-checked once here; the store takes the Operation as is
-            op = decode_operation(header_bytes, body)
+            op = decode_operation(header_bytes, body, op_hash)
         except OperationError as e:
             raise SyncError("invalid operation #%d from peer: rejected operation: %s" % (n, e))
         self.ops_received = n

@@ -312,8 +312,9 @@ def validate_backlink(past_header, op, past_hash):
         raise OperationError("backlink does not match the hash of operation %d" % past_header.seq_num)
 
 
-def decode(header_bytes, body=None):
-    """Decode and fully validate an operation (header bytes as received, optional body)."""
+def decode(header_bytes, body=None, op_hash=None):
+    """Decode and fully validate an operation (header bytes as received, optional body);
+    ``op_hash``: the header's hash when the caller computed it already."""
     header_bytes = bytes(header_bytes)
     if body is not None and len(body) > MAX_BODY_SIZE:
         raise OperationError("body is %d bytes, larger than the %d byte limit" % (len(body), MAX_BODY_SIZE))
@@ -327,7 +328,7 @@ def decode(header_bytes, body=None):
         if header.to_bytes() != header_bytes:
             raise OperationError("header is not canonically encoded CBOR")
         unsigned = None
-    op = Operation(header, header_bytes, body)
+    op = Operation(header, header_bytes, body, op_hash)
     validate(op, unsigned)
     return op
 

@@ -176,6 +176,11 @@ class BaseStore:
     def has(self, op_hash):
         return self._lookup(op_hash) is not None
 
+    def holds(self, op_hash):
+        """Stored with its body (or it has none): offered again, it would change nothing, so
+        a sync need not check its signature again."""
+        return self._lookup(op_hash) is True
+
     def _write(self):
         """Context manager around a change (or a batch of changes); may nest."""
         return _NO_TRANSACTION

@@ -220,16 +220,24 @@ class Device:
     page_url = None  # the program page's address: large screens show it as a QR code (node/page_qr.py)
     fleet_report = None  # node/fleet_report.FleetReport: the screen's status in the fleet log
 
-    def _snapshot(self):
-        version = self.store.version
-        if self.snapshot_to is None or version == getattr(self, "_snapshot_version", None):
+    _snapshots = None  # node/snapshot.Pacer: when the snapshot is due
+
+    def _snapshot(self, now=False):
+        """Write the snapshot when the store has been quiet for a moment (snapshot.Pacer), or
+        ``now`` when a change is still unwritten (the loop ends)."""
+        if self.snapshot_to is None:
             return
         from pandascreen.node import snapshot
+        if self._snapshots is None:
+            self._snapshots = snapshot.Pacer()
+        version = self.store.version
+        if not self._snapshots.see(version) and not (now and self._snapshots.pending()):
+            return
         try:
             snapshot.save_for(self.store, self.log_id, self.snapshot_to)
         except OSError as e:
             _log("cannot write the schedule snapshot: %s" % e)
-        self._snapshot_version = version
+        self._snapshots.done(version)
 
     def run(self, stop, once=False):
         """The screen's loop until ``stop`` is set; whoever sets it sets ``wake`` too (the idle
@@ -246,9 +254,10 @@ class Device:
                 self._identify()
             self._tell_node()
             if once:
-                return
+                break
             self.wake.wait(self.idle_wait())  # a live update redraws at once
             self.wake.clear()
+        self._snapshot(now=True)  # the last change is in the snapshot, also when stopped at once
 
     _sync_at = _drawn_at = _flipped_at = None  # when the loop last synced, drew, a visitor flipped
     program_page = None  # node/program_page.ProgramPage: told when the schedule changed
@@ -279,8 +288,8 @@ class Device:
     def idle_wait(self):
         """Seconds to sleep when nothing happens (node/wakeup.py): until the next minute, when
         the frame changes, or sooner when a redraw, a sync with configured peers, the return
-        home or the end of an identify request is due.  A change in the store wakes the loop
-        at once; stopping sets the same event."""
+        home, the end of an identify request or the snapshot is due.  A change in the store
+        wakes the loop at once; stopping sets the same event."""
         cfg = self.cfg
         home = cfg.get("home_after", 60)
         dues = [None if not cfg.get("render_interval") or self._drawn_at is None
@@ -289,7 +298,11 @@ class Device:
                 else self._sync_at + cfg.get("sync_interval", 60),
                 None if self._flipped_at is None else self._flipped_at + home,
                 self.identify_until]
-        return wakeup.seconds_until(self.clock(), dues)
+        snapshot_in = None if self._snapshots is None else self._snapshots.due_in()
+        now = self.clock()
+        if snapshot_in is not None:
+            dues.append(now + max(snapshot_in, 0.0))
+        return wakeup.seconds_until(now, dues)
 
 
 def upgrade_refusal(folder):

@@ -7,7 +7,10 @@ festival runs: one ``pandascreen-host serve --watch`` and N ``pandascreen`` proc
 emulated displays), finding each other by mDNS alone (no peer is configured), on the real 38c3
 program shifted so that it is on now.  It measures:
 
-* cold start: from starting the screens until each holds the whole program (its store);
+* cold start: from starting the screens until each holds the whole program (its store), and
+  each screen's CPU seconds until then (``/proc/PID/stat``), beside the floor measured in the
+  same run: one screen's cold start alone, its CPU seconds times N, over the machine's cores
+  (N screens starting at once cannot finish sooner on this machine);
 * change to pixel: from serve's "published" line after a re-import until each screen's
   emulated display shows the changed title (the view written beside the PNG: what is drawn);
 * recovery: half the screens lose their link for ``--partition`` seconds while a change is
@@ -31,14 +34,13 @@ import json
 import os
 import re
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
+from pandascreen.node.field_lab import Lab, Proc
 from pandascreen.node.poll import until
 
 # the real 38c3 export, where the tests find real schedules (beside the clone, or $PANDASCREEN_SCHEDULES)
@@ -48,107 +50,6 @@ SCHEDULE = os.path.join(os.environ.get("PANDASCREEN_SCHEDULES", os.path.join(os.
 FESTIVAL = "38c3"
 PORT = 2026
 SHIFT_TO = datetime.date(2024, 12, 28)  # the festival day that becomes today
-
-
-def _ip(*args, check=True):
-    return subprocess.run(["ip"] + list(args), check=check, capture_output=True, text=True)
-
-
-class Lab:
-    """The namespaces and the bridge; ``close()`` removes all of them."""
-
-    def __init__(self, prefix):
-        self.prefix = prefix
-        self.hub = prefix + "hub"
-        self.spaces = []
-        _ip("netns", "add", self.hub)
-        _ip("-n", self.hub, "link", "add", "br0", "type", "bridge")
-        _ip("-n", self.hub, "link", "set", "br0", "up")
-        _ip("-n", self.hub, "link", "set", "lo", "up")
-
-    def _hub_end(self, i):
-        return "ps%s%d" % (self.prefix[-3:], i)
-
-    def add(self, i):
-        ns = "%s%d" % (self.prefix, i)
-        _ip("netns", "add", ns)
-        self.spaces.append(ns)
-        _ip("link", "add", self._hub_end(i), "netns", self.hub, "type", "veth", "peer", "name", "eth0", "netns", ns)
-        _ip("-n", self.hub, "link", "set", self._hub_end(i), "master", "br0")
-        _ip("-n", self.hub, "link", "set", self._hub_end(i), "up")
-        _ip("-n", ns, "link", "set", "lo", "up")
-        _ip("-n", ns, "addr", "add", "10.77.%d.%d/16" % (i // 250, i % 250 + 2), "dev", "eth0")
-        _ip("-n", ns, "link", "set", "eth0", "up")
-        _ip("-n", ns, "route", "add", "224.0.0.0/4", "dev", "eth0")
-        return ns
-
-    def link(self, i, up):
-        _ip("-n", self.hub, "link", "set", self._hub_end(i), "up" if up else "down")
-
-    def close(self):
-        for ns in self.spaces + [self.hub]:
-            _ip("netns", "del", ns, check=False)
-
-
-LIVE_LINE = re.compile(r"peer (\w+)(?: \(\w+\))?: synced, .*; live$")
-TORN_DOWN = re.compile(r"stopped answering|connection lost|: closed:|evict|second live session")
-
-
-class Proc:
-    """One child in a namespace; keeps its last lines and when each line came."""
-
-    def __init__(self, ns, argv, name, log_dir):
-        self.name = name
-        self.log = open(os.path.join(log_dir, name + ".log"), "w")
-        env = dict(os.environ, PYTHONUNBUFFERED="1")  # lines as they happen: their time is measured
-        self.p = subprocess.Popen(["ip", "netns", "exec", ns] + argv, stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, text=True, env=env)
-        self.lines = []  # (time.time(), line)
-        self.live_peers = set()  # peers this process had a live sync with
-        self.torn_down = []  # when a line ended a session for a reason (``TORN_DOWN``)
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.p.stdout:
-            at = time.time()
-            self.lines.append((at, line.rstrip()))
-            del self.lines[:-200]
-            live = LIVE_LINE.search(line)
-            if live:
-                self.live_peers.add(live.group(1))
-            if TORN_DOWN.search(line):
-                self.torn_down.append(at)
-            self.log.write("%s %s" % (time.strftime("%H:%M:%S", time.localtime(at)) + ("%.3f" % (at % 1))[1:], line))
-            self.log.flush()
-
-    def when(self, pattern, after=0.0):
-        """Time of the first line matching ``pattern`` seen after ``after`` (None if none yet)."""
-        for at, line in list(self.lines):
-            if at >= after and re.search(pattern, line):
-                return at
-        return None
-
-    def cpu_seconds(self):
-        with open("/proc/%d/stat" % self.p.pid) as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
-
-    def rss_mb(self):
-        with open("/proc/%d/status" % self.p.pid) as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024.0
-        return 0.0
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-            try:
-                self.p.wait(5)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait(5)
-        self.log.close()
 
 
 class Screen:
@@ -162,6 +63,7 @@ class Screen:
         self.png = os.path.join(self.dir, "screen.png")
         self.proc = None
         self.whole_at = None  # when its store first held the whole program
+        self.whole_cpu = None  # the process's CPU seconds then
 
     def configure(self, organiser_hex, venue_id):
         fd = os.open(os.path.join(self.dir, "device.key"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -263,11 +165,6 @@ def _on_now(store_path, log_id, organiser, now):
         s.close()
 
 
-def _hog(n=2):
-    code = "import time\nend = time.time() + 3600\nwhile time.time() < end:\n    pass\n"
-    return [subprocess.Popen([sys.executable, "-c", code]) for _ in range(n)]
-
-
 class Field:
     """One scenario's moving parts: the lab, the organiser, the screens and the schedule file
     whose re-import makes the changes; every part it starts is left on ``stack`` to stop."""
@@ -316,24 +213,71 @@ class Field:
                                                  "--key", key, "--watch", self.sched, "--listen", "0.0.0.0:%d" % PORT],
                                "org")
 
-    def cold_start(self, res):
-        t0, org_cpu = time.time(), self.org.cpu_seconds()
-        for s in self.screens:
-            s.configure(self.org_pk.hex(), self.venue.id)
-            s.start(self.lab.add(s.i), self.logs)
-            self.procs.append(s.proc)
-            self.stack.callback(s.proc.stop)
+    def _launch(self, s):
+        s.configure(self.org_pk.hex(), self.venue.id)
+        s.start(self.lab.add(s.i), self.logs)
+        self.procs.append(s.proc)
+        self.stack.callback(s.proc.stop)
 
-        def whole(s):
-            if s.whole_at is None and s.operations(self.log_id) >= self.total:
-                s.whole_at = time.time()
-            return s.whole_at is not None
-        res["ok"]["cold_start"] = until(lambda: all([whole(s) for s in self.screens]), self.timeout, every=0.2)
+    def _whole(self, s):
+        """Whether ``s`` holds the whole program; the first time, when and at what CPU time."""
+        if s.whole_at is None and s.operations(self.log_id) >= self.total:
+            s.whole_at = time.time()
+            try:
+                s.whole_cpu = s.proc.cpu_seconds()
+            except OSError:  # it ended meanwhile
+                pass
+        return s.whole_at is not None
+
+    def alone(self, res):
+        """The floor of the cold start: one screen alone with the organiser takes the program;
+        its CPU seconds until then, times the screens, over the cores.  It stops after."""
+        s = Screen(len(self.screens) + 1, self.work)
+        t0 = time.time()
+        self._launch(s)
+        ok = until(lambda: self._whole(s), self.timeout, every=0.2)
+        s.proc.stop()
+        self.lab.link(s.i, False)  # gone for the others: no one dials it
+        cores = os.cpu_count() or 1
+        cpu = None if s.whole_cpu is None else round(s.whole_cpu, 3)
+        res["alone"] = {"ok": ok, "cold_start_s": None if s.whole_at is None else round(s.whole_at - t0, 3),
+                        "cpu_s": cpu, "cores": cores,
+                        "floor_s": None if cpu is None else round(cpu * len(self.screens) / cores, 3)}
+        a = res["alone"]
+        if cpu is None:
+            self.out("one screen alone: no whole program within %.0f s" % self.timeout)
+            return
+        self.out("one screen alone: the whole program in %.2f s, %.2f CPU-s; floor for %d screens on %d cores: "
+                 "%.2f s" % (a["cold_start_s"], cpu, len(self.screens), cores, a["floor_s"]))
+
+    def _cpu_now(self, procs):
+        return sum(p.cpu_seconds() for p in procs if p.p.poll() is None)  # the ones still running
+
+    def cold_start(self, res):
+        t0 = time.time()
+        org_before = self.org.cpu_seconds()
+        for s in self.screens:
+            self._launch(s)
+        res["ok"]["cold_start"] = until(lambda: all([self._whole(s) for s in self.screens]), self.timeout, every=0.2)
+        # what the whole swarm spent until the last screen held the program: the screens that
+        # had it went on relaying meanwhile, and serve served
+        res["cold_start_cpu_swarm_s"] = {"screens": round(self._cpu_now(s.proc for s in self.screens), 3),
+                                         "serve": round(self.org.cpu_seconds() - org_before, 3)}
         res["cold_start_s"] = spread([None if s.whole_at is None else s.whole_at - t0 for s in self.screens],
                                      self.timeout)
-        res["serve_cold_start_cpu_s"] = round(self.org.cpu_seconds() - org_cpu, 2)
-        self.out("cold start, %d screens to the whole program (%d operations): %s"
-                 % (len(self.screens), self.total, said(res["cold_start_s"])))
+        cpu = [s.whole_cpu for s in self.screens if s.whole_cpu is not None]
+        res["cold_start_cpu_s"] = spread(cpu, self.timeout)
+        res["cold_start_cpu_total_s"] = round(sum(cpu), 3)
+        floor = (res.get("alone") or {}).get("floor_s")
+        self.out("cold start, %d screens to the whole program (%d operations): %s%s"
+                 % (len(self.screens), self.total, said(res["cold_start_s"]),
+                    "" if floor is None else " (floor %.2f s)" % floor))
+        if cpu:
+            swarm = res["cold_start_cpu_swarm_s"]
+            self.out("cold start CPU per screen: p50 %.2f s, p99 %.2f s, sum %.1f CPU-s; until the last one held it, "
+                     "screens %.1f CPU-s, serve %.1f CPU-s"
+                     % (res["cold_start_cpu_s"]["p50"], res["cold_start_cpu_s"]["p99"], sum(cpu), swarm["screens"],
+                        swarm["serve"]))
 
     def change(self):
         """Retitle the event the screens show; (the new title, when serve published it)."""
@@ -436,6 +380,7 @@ def run(n_screens, schedule=SCHEDULE, timeout=60.0, partition=(30.0,), hog=False
     with contextlib.ExitStack() as stack:
         field = Field(stack, n_screens, schedule, timeout, out, keep_logs)
         field.organiser(res)
+        field.alone(res)
         field.cold_start(res)
         field.live_change(res)
         if idle:

@@ -27,6 +27,9 @@ is no IHave on that wire, and pandascreen adds no message of its own.  So here:
   hold it (a round with another peer, or theirs with us, may have shown they do).  Our ``Have`` is the IHave, the peer's ``PreSync``
   and operations are the GRAFT; a peer that took it from elsewhere answers with its ``Have`` and
   receives nothing.
+* no round with a peer while a log sync with it runs (a round, or its sync with us): it carries
+  the same operations, and a round beside it made the peer take them twice; that peer stays
+  owed for the next step;
 * what a sync (not live mode) just brought in is never pushed as ``Live``, nor is a backlog of
   more than ``LIVE_BATCH`` operations for one session: p2panda's live mode carries new
   operations, catching up is the sync's job, so those sessions are owed a round instead;
@@ -222,24 +225,34 @@ class Relayer:
             while budget > 0 and not self._stopping:
                 await asyncio.sleep(random.uniform(*LAZY_WAIT))
                 self._announce.clear()
-                picked = self._pick_rounds(min(LAZY_PEERS, budget))
-                if not picked:
+                picked, held_back = self._pick_rounds(min(LAZY_PEERS, budget))
+                if not picked and not held_back:
                     break
-                budget -= len(picked)
+                budget -= max(1, len(picked))  # a step that only waited for a sync costs one round
                 rounds = [self._spawn(self._round(sub, link.remote_id, link.addr, "announcement"))
                           for sub, link in picked]
-                # a peer that is away holds a round for its connect timeout: the next step need not wait
-                await asyncio.wait(rounds, timeout=LAZY_WAIT[1])
+                if rounds:  # a peer that is away holds a round for its connect timeout: the next step need not wait
+                    await asyncio.wait(rounds, timeout=LAZY_WAIT[1])
             if budget <= 0:
                 for sub in self.subs:
                     self._owed[sub].clear()
 
     def _pick_rounds(self, count):
-        """Up to ``count`` ``(sub, link)`` owed a round, at random, taken off the owed sets."""
-        picked = []
+        """Up to ``count`` ``(sub, link)`` owed a round, at random, taken off the owed sets; and
+        whether some were held back: their peer is in a log sync with us right now (a round, or
+        its sync with us), which carries the same operations; a round beside it made the peer
+        take them twice.  Those stay owed for the next step."""
+        picked, held_back = [], False
         for sub in self.subs:
             owed = self._owed[sub]
-            for link in pick_owed(owed, sub.store.heights(sub.log_id), count - len(picked)):
+            free = set(l for l in owed if not self._syncing_with(sub, l.remote_id))
+            held_back = held_back or len(free) < len(owed)
+            for link in pick_owed(free, sub.store.heights(sub.log_id), count - len(picked)):
                 owed.discard(link)
                 picked.append((sub, link))
-        return picked
+        return picked, held_back
+
+    def _syncing_with(self, sub, remote_id):
+        """A session of ``sub`` with that peer has not finished its log sync yet."""
+        return any(l.sub is sub and l.remote_id == remote_id and not l.ended
+                   and (l.session is None or not l.session.complete) for l in self.links)

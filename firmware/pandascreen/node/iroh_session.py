@@ -17,7 +17,8 @@ import iroh
 
 from pandascreen.core import postcard
 from pandascreen.core.errors import SyncError
-from pandascreen.core.sync import ACCEPTOR, INITIATOR, SyncSession
+from pandascreen.core import log_sync
+from pandascreen.core.sync import ACCEPTOR, INITIATOR, LOG_SYNC, SyncSession
 from pandascreen.core.topic_handshake import TopicHandshake, short
 from pandascreen.node import iroh_limits, liveness
 from pandascreen.node.iroh_address import iroh_message
@@ -25,6 +26,17 @@ from pandascreen.node.iroh_limits import StreamRefused, discard
 
 READ_CHUNK = 65536
 DEDUPE_AFTER = 2.0  # seconds a second live session with a peer must last before one of the two is closed
+PULL_WAIT = 8.0  # seconds a session waits at most for another one's pull before it says what it holds
+PULL_LOOK = 0.1  # seconds between looks while it waits
+PULL_STALL = 2.0  # a pull that brought nothing for this long holds no one up
+
+
+def pulling(link, now):
+    """The link's session sent its Have and still receives the remote's operations, and
+    something arrived a moment ago."""
+    s = link.session
+    return (not link.ended and s is not None and s.state == LOG_SYNC
+            and s.log_sync.receiving != log_sync.RECEIVED_DONE and now - link.last_progress < PULL_STALL)
 
 
 class SessionRunner:
@@ -51,6 +63,7 @@ class SessionRunner:
             link.session = SyncSession(sub.store, sub.log_id, link.role, topic=sub.topic, handshake=False,
                                        live=self.live if link.live is None else link.live,
                                        on_ingest=lambda n: self._changed(sub, n, link))
+            await self._after_pulls(link)
             link.session.start()
             link.cursor = link.session.start_version
             await self._pump(link)
@@ -85,6 +98,18 @@ class SessionRunner:
                 pass
             ended = [l for l in self.links if l.ended]
             self.links = [l for l in self.links if not l.ended] + ended[-10:]
+
+    async def _after_pulls(self, link):
+        """Wait, at most ``PULL_WAIT`` seconds (and 2 s under the session timeout, so a peer
+        waiting for our Have does not give up), while another session of the topic is pulling: our Have
+        then names what that pull brought, and the peer sends only the rest.  Without it a screen
+        starting cold beside several peers took the whole program from each of them at once
+        (the bytes on the wire are unchanged: our Have comes a moment later)."""
+        end = time.monotonic() + min(PULL_WAIT, self.timeout - 2.0)
+        others = [l for l in self.links if l is not link and l.sub is link.sub]
+        while any(pulling(l, time.monotonic()) for l in others) and time.monotonic() < end:
+            await asyncio.sleep(PULL_LOOK)
+        link.last_progress = time.monotonic()  # the peer's Have is awaited from now on
 
     async def _delivered(self, link, grace=1.0):
         """Wait, at most ``grace`` seconds, until the peer has read our finished stream to its end
@@ -246,8 +271,10 @@ class SessionRunner:
                 # live mode has no deadline to check: sleep until the peer sends (no wake-ups)
                 done, _ = await asyncio.wait({pending}, timeout=None if s.in_live_mode else 0.5)
                 if not done:
-                    if not s.in_live_mode and time.monotonic() - link.last_progress > self.timeout:
-                        raise SyncError("timed out after %gs without progress %s" % (self.timeout, s.where()))
+                    # the peer may hold its Have while a pull of its own runs (_after_pulls)
+                    quiet = self.timeout + (PULL_WAIT if s.remote_heights is None else 0.0)
+                    if not s.in_live_mode and time.monotonic() - link.last_progress > quiet:
+                        raise SyncError("timed out after %gs without progress %s" % (quiet, s.where()))
                     if not s.complete and time.monotonic() - link.started > self.session_deadline:
                         raise SyncError("did not finish the sync within the session deadline of %gs %s"
                                         % (self.session_deadline, s.where()))

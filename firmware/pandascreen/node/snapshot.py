@@ -9,7 +9,8 @@ operations, it cannot forge any).
 The screen goes on showing that schedule, says so in its status line, and resyncs.
 
 The snapshot is the festival log's operations (header + body), written atomically (temporary
-file, fsync, rename) after each change of the store, and bounded in size (``MAX_BYTES``):
+file, fsync, rename) once the store has been quiet for a moment (``Pacer``), and bounded in
+size (``MAX_BYTES``):
 past the bound it stops, and a resync brings the rest.  The festival managers' logs come first
 (``organisers_first``): no member's data, within its quota or not, can push the organisers'
 operations out of the bound.  Format: ``PSNAP1\\n``, then per
@@ -18,11 +19,14 @@ operation u32-BE header length, header, u32-BE body length (``NO_BODY`` for none
 
 import os
 import sqlite3
+import time
 
 MAGIC = b"PSNAP1\n"
 MAX_BYTES = 8 * 1024 * 1024
 NO_BODY = 0xFFFFFFFF
 NOTICE = "store reset: resync"  # short: it is the status line of a 128x64 OLED
+QUIET = 2.0       # seconds without a change before the snapshot is written
+MOST_DELAY = 10.0  # seconds a change waits at most while changes keep coming
 
 
 def snapshot_path(store_path):
@@ -158,3 +162,52 @@ def organisers_first(store, log_id):
 def save_for(store, log_id, path):
     """Snapshot the festival log of ``store`` beside ``path``; errors are the caller's."""
     return save(snapshot_path(path), organisers_first(store, log_id))
+
+
+class Pacer:
+    """When the snapshot is due: ``QUIET`` seconds after the last change of the store, and no
+    later than ``MOST_DELAY`` seconds after the first change not written yet.
+
+    Why: writing reads the whole festival log (``organisers_first``).  A screen starting cold
+    receives its log in dozens of batches; a write after each one read the store again and again
+    and cost it more CPU than the verification of every signature.  Once the store is quiet
+    one write holds it all; a store that keeps changing is still written every ``MOST_DELAY``.
+    ``clock``: monotonic seconds (tests give their own).
+    """
+
+    def __init__(self, quiet=QUIET, most_delay=MOST_DELAY, clock=time.monotonic):
+        self.quiet = quiet
+        self.most_delay = most_delay
+        self.clock = clock
+        self.written = None  # the store version the snapshot holds (None: none written yet)
+        self._seen = None    # the version last looked at
+        self._first = None   # when the first change not written yet was seen
+        self._last = None    # when the last change was seen
+
+    def see(self, version):
+        """Note the store's ``version`` now; True when a snapshot of it is due."""
+        now = self.clock()
+        if version == self.written:
+            self._first = self._last = None
+        elif version != self._seen:
+            self._last = now
+            if self._first is None:
+                self._first = now
+        self._seen = version
+        due = self.due_in()
+        return due is not None and due <= 0
+
+    def pending(self):
+        """A change seen and not written yet."""
+        return self._first is not None
+
+    def due_in(self):
+        """Seconds until the snapshot is due (0 or less: now), or None when nothing waits."""
+        if self._first is None:
+            return None
+        return min(self._last + self.quiet, self._first + self.most_delay) - self.clock()
+
+    def done(self, version):
+        """The snapshot of ``version`` was written (or failed: it is tried after the next change)."""
+        self.written = version
+        self._first = self._last = None

@@ -1,0 +1,94 @@
+"""The schedule snapshot is written once the store is quiet, not after every batch a sync
+ingests: each write reads the whole festival log again (node/snapshot.py, ``Pacer``)."""
+
+import threading
+
+from pandascreen.core import config, operation
+from pandascreen.core.crypto import public_key
+from pandascreen.core.store import MemoryStore
+from pandascreen.node import app, snapshot
+from pandascreen.node.sqlite_store import SqliteStore
+from pandascreen.testing import festival as demofest
+from pandascreen.testing.screen import RecordingScreen
+
+SEED = bytes(range(100, 132))
+BATCH = 2  # operations per batch, as a sync session ingests them (in pages)
+
+
+class Clock:
+    def __init__(self):
+        self.t = 1000.0
+
+    def __call__(self):
+        return self.t
+
+
+def _device(tmp_path, clock):
+    org = MemoryStore()
+    log = operation.log_id_for_festival(demofest.FESTIVAL_ID)
+    demofest.publish(org, SEED, log)
+    cfg = config.validate({"festival_id": demofest.FESTIVAL_ID, "display": "ssd1306_128x64",
+                           "organisers": [public_key(SEED).hex()]})
+    store = SqliteStore(str(tmp_path / "screen.db"))
+    dev = app.Device(cfg, store, RecordingScreen(), clock=lambda: demofest.DAY_START + 3600)
+    dev.snapshot_to = str(tmp_path / "screen.db")
+    dev._snapshots = snapshot.Pacer(clock=clock)
+    return dev, store, list(org.all_operations(log))
+
+
+def _count_reads(monkeypatch, store):
+    writes, reads = [], []
+    save_for = snapshot.save_for
+    pages = store.pages
+    monkeypatch.setattr(snapshot, "save_for", lambda *a: writes.append(1) or save_for(*a))
+    store.pages = lambda *a, **k: reads.append(1) or pages(*a, **k)
+    return writes, reads
+
+
+def test_a_cold_start_in_batches_writes_the_snapshot_once_the_store_is_quiet(tmp_path, monkeypatch):
+    clock = Clock()
+    dev, store, ops = _device(tmp_path, clock)
+    writes, reads = _count_reads(monkeypatch, store)
+    batches = [ops[i:i + BATCH] for i in range(0, len(ops), BATCH)]
+    assert len(batches) > 5
+    for batch in batches:  # the loop looks after each batch, as the sync node wakes it
+        store.ingest_many(batch)
+        dev._snapshot()
+        clock.t += 0.1
+    assert writes == [] and reads == []  # still arriving: not written, the store not read
+    assert 0 < dev.idle_wait() <= snapshot.QUIET  # the loop wakes when it is due
+    clock.t += snapshot.QUIET
+    dev._snapshot()
+    assert len(writes) == 1 and len(reads) >= 1
+    reads_of_one_write = len(reads)
+    dev._snapshot()
+    clock.t += 60
+    dev._snapshot()
+    assert len(writes) == 1 and len(reads) == reads_of_one_write  # quiet: nothing more
+    assert len(snapshot.load(snapshot.snapshot_path(dev.snapshot_to))) == len(ops)
+
+
+def test_a_store_that_keeps_changing_is_still_written_every_few_seconds(tmp_path, monkeypatch):
+    clock = Clock()
+    dev, store, ops = _device(tmp_path, clock)
+    pacer = dev._snapshots = snapshot.Pacer(quiet=1.0, most_delay=3.0, clock=clock)
+    writes, _ = _count_reads(monkeypatch, store)
+    step = pacer.quiet / 2  # never quiet for long enough
+    for op in ops:
+        store.ingest_op(op)
+        dev._snapshot()
+        clock.t += step
+    span = len(ops) * step
+    assert span > 2 * pacer.most_delay
+    assert 2 <= len(writes) <= span / pacer.most_delay + 1
+
+
+def test_the_last_change_is_written_when_the_loop_stops(tmp_path, monkeypatch):
+    clock = Clock()
+    dev, store, ops = _device(tmp_path, clock)
+    writes, _ = _count_reads(monkeypatch, store)
+    store.ingest_many(ops)
+    stop = threading.Event()
+    dev.run(stop, once=True)  # stopped at once: no quiet moment
+    assert len(writes) == 1
+    assert len(snapshot.load(snapshot.snapshot_path(dev.snapshot_to))) == len(ops)
