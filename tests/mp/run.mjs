@@ -90,6 +90,15 @@ let failed = false;
 try {
   mp.runPython("import sys\nif '/lib' not in sys.path:\n    sys.path.append('/lib')\n");
   mp.runPython("import gc as _gc\n");
+  // compile the whole script once, as a board compiles main.py at boot: every name and short
+  // literal is interned before the first step, so running it part by part (below) interns
+  // nothing mid-run (one more pool of the string table is ~4.5 KB in one piece)
+  const whole = code.split("\n").map((line) => {
+    const m = /^#\s*live:\s*(.+?)\s*$/.exec(line);
+    return m ? "print('LIVE', " + JSON.stringify(m[1].replace(/\s+/g, "_")) + ", _gc.mem_alloc())" : line;
+  }).join("\n");
+  mp.globals.set("_whole_script", whole);
+  mp.runPython("compile(_whole_script, '<script>', 'exec')\ndel _whole_script\n");
   let part = [];
   for (const line of code.split("\n")) {
     const m = /^#\s*live:\s*(.+?)\s*$/.exec(line);
