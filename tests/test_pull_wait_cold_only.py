@@ -1,0 +1,37 @@
+"""A session waits behind another session's pull (node/iroh_session.py ``_after_pulls``) only while
+the screen holds nothing of the log yet: a screen that has the program and lacks a change (a heal,
+a resync, a live change relayed) says what it holds at once."""
+import asyncio
+import time
+from types import SimpleNamespace
+
+from pandascreen.core import log_sync
+from pandascreen.core.sync import LOG_SYNC
+from pandascreen.node import iroh_session
+
+
+def _waits(monkeypatch, heights):
+    sleeps = []
+    real_sleep = asyncio.sleep
+
+    async def counted(seconds):
+        sleeps.append(seconds)
+        await real_sleep(0)
+    monkeypatch.setattr(iroh_session.asyncio, "sleep", counted)
+    monkeypatch.setattr(iroh_session, "PULL_WAIT", 0.2)
+    sub = SimpleNamespace(store=SimpleNamespace(heights=lambda log_id: heights), log_id=b"L")
+    busy = SimpleNamespace(ended=False, sub=sub, last_progress=time.monotonic() + 60,  # pulling all along
+                           session=SimpleNamespace(state=LOG_SYNC, log_sync=SimpleNamespace(receiving=None)))
+    assert busy.session.log_sync.receiving != log_sync.RECEIVED_DONE
+    new = SimpleNamespace(ended=False, sub=sub, last_progress=0.0)
+    runner = SimpleNamespace(links=[busy, new], timeout=30.0)
+    asyncio.run(iroh_session.SessionRunner._after_pulls(runner, new))
+    return sleeps
+
+
+def test_a_screen_holding_nothing_waits_behind_a_pull_under_way(monkeypatch):
+    assert _waits(monkeypatch, {}) != []
+
+
+def test_a_screen_holding_the_program_does_not_wait_behind_a_pull(monkeypatch):
+    assert _waits(monkeypatch, {b"author": 1079}) == []
