@@ -8,7 +8,7 @@ Both are written to a temporary file and renamed over the old one: a power cut l
 import os
 
 from pandascreen.core import feed
-from pandascreen.core.util import hexlify, replace_file, unhexlify
+from pandascreen.core.util import hexlify, read_file, replace_file, unhexlify
 
 
 class FeedFile:
@@ -62,11 +62,7 @@ class FeedState:
 
     def load(self):
         try:
-            fh = open(self.path)
-            try:
-                parts = fh.read().split()
-            finally:
-                fh.close()
+            parts = read_file(self.path).split()
             newest = int(parts[0])
         except (OSError, ValueError, IndexError):
             return None, None

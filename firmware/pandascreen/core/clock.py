@@ -7,7 +7,7 @@ WHY a module of its own: a Pico W satellite needs the clock rule but none of the
 store, schedule and group machinery (~25 KB of its heap).
 """
 
-from pandascreen.core.util import replace_file
+from pandascreen.core.util import read_file, replace_file
 
 MIN_VALID_TIME = 1577836800  # 2020-01-01: a clock of unknown state before this was never set
 CLOCK_TOLERANCE = 600  # seconds a clock may lag a signed timestamp (organiser laptop a little ahead)
@@ -118,11 +118,7 @@ class TimeFile:
 
     def load(self):
         try:
-            fh = open(self.path)
-            try:
-                return int(fh.read().strip())
-            finally:
-                fh.close()
+            return int(read_file(self.path).strip())
         except (OSError, ValueError):
             return None
 

@@ -29,6 +29,16 @@ def unhexlify(text):
         raise ValueError("not a hex string: %r" % (text[:20],))
 
 
+def read_file(path):
+    """The text of the small file at ``path`` (the last known time, the satellite's feed state);
+    OSError when it cannot be read."""
+    fh = open(path)
+    try:
+        return fh.read()
+    finally:
+        fh.close()
+
+
 def replace_file(path, data, mode="w"):
     """Write ``data`` to ``path`` through ``path``.tmp and a rename: a power cut leaves the old
     file whole (the satellite's flash files and the last known time; CPython and MicroPython)."""
