@@ -214,6 +214,50 @@ def test_connections_over_the_budget_get_busy_and_a_silent_one_is_dropped():
         page.stop()
 
 
+def _keep_alive_get(sock, path="/page.css"):
+    """One GET on an open socket, its whole reply read; the socket stays open (keep-alive)."""
+    sock.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path.encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1)
+    size = int([line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")][0])
+    body = b""
+    while len(body) < size:
+        body += sock.recv(size - len(body))
+    return head
+
+
+def test_idle_keep_alive_connections_make_way_for_a_new_one_from_that_phone():
+    """A browser keeps its connections open after a reply; a second browser (or a reload) from the
+    same address must still get the page's script, or the page stays read-only without a word."""
+    store = festival()
+    page = page_of(store, Clock(NOW), max_connections=8, max_per_address=3, timeout=30).start()
+    held = []
+    try:
+        for _ in range(3):
+            s = socket.create_connection(("127.0.0.1", page.port), timeout=10)
+            held.append(s)
+            assert _keep_alive_get(s).startswith(b"HTTP/1.1 200")
+        assert _wait(lambda: page.open_connections == 3)
+        assert get(page, "/page.js")[0] == 200  # the oldest idle one was closed to make way
+        assert held[0].recv(100) == b"" and page.refused == 0
+        assert _keep_alive_get(held[1]).startswith(b"HTTP/1.1 200")  # the others still serve
+        # a connection that never sent a request is not idle: a full address of those still gets busy
+        for s in held:
+            s.close()
+        assert _wait(lambda: page.open_connections == 0)
+        silent = [socket.create_connection(("127.0.0.1", page.port), timeout=10) for _ in range(3)]
+        held.extend(silent)
+        assert _wait(lambda: page.open_connections == 3)
+        extra = socket.create_connection(("127.0.0.1", page.port), timeout=10)
+        held.append(extra)
+        assert extra.recv(4096).startswith(b"HTTP/1.0 503")
+    finally:
+        for s in held:
+            s.close()
+        page.stop()
+
+
 def test_fifty_phones_at_once_all_get_the_page_and_the_budget_returns_to_zero():
     store = festival()
     page = page_of(store, Clock(NOW), max_per_address=64).start()

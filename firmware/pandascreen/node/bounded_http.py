@@ -8,7 +8,11 @@ cores).  ``ThreadingHTTPServer`` pays a thread per connection (hundreds of threa
 streams alone) and parses every request's headers with the email package; here one thread
 serves every connection, a stream is a coroutine waiting for a change, and a request is one
 line and a few headers read with a size cap.  A connection over the budget gets a short ``503``
-with ``Retry-After`` at once; one that says nothing for ``timeout`` seconds is closed.  Only
+with ``Retry-After`` at once, unless a connection of that address (or, over the total, of any
+address) sits idle between two requests: the oldest such is closed to make way, as a browser
+keeps its connections open after a reply and asks again on a new one when an idle one is gone
+(so a second phone behind the same address, or a reload, is never locked out by keep-alives).
+One that says nothing for ``timeout`` seconds is closed.  Only
 GET and HEAD are answered (the pages it serves are read-only), a request with a body is refused,
 unless the server is given a ``post`` handler: then a POST with a Content-Length of at most
 ``max_body`` bytes is read whole (within ``timeout``) and ``post(target, headers, body)``, run
@@ -79,17 +83,35 @@ class BoundedHTTP:
         self.open_connections = 0
         self.refused = 0  # connections answered "busy" since the start
         self._per_address = {}
+        self._idle = {}  # writer -> address, in the order they fell idle after a reply (keep-alive)
         self.loop = None
         self._server = None
         self._thread = None
 
     # -- the budget (only touched on the loop's thread) --------------------------------------
     def _admit(self, address):
-        if self.open_connections >= self.max_connections or self._per_address.get(address, 0) >= self.max_per_address:
+        if self._per_address.get(address, 0) >= self.max_per_address:
+            full = self._close_idle(address)
+        elif self.open_connections >= self.max_connections:
+            full = self._close_idle(None)
+        else:
+            full = False
+        if full:
             self.refused += 1
             return False
         self.open_connections += 1
         self._per_address[address] = self._per_address.get(address, 0) + 1
+        return True
+
+    def _close_idle(self, address):
+        """Close the oldest connection idle between requests (of ``address``, or any when None);
+        False when one was closed, True when every connection is busy.  The closed one gives back
+        its place when its read ends, a moment later."""
+        for writer, owner in self._idle.items():
+            if address is None or owner == address:
+                del self._idle[writer]
+                writer.close()
+                return False
         return True
 
     def _release(self, address):
@@ -121,8 +143,9 @@ class BoundedHTTP:
             return
         held = []  # the stream being sent: closed however the connection ends
         try:
-            while await self._request(reader, writer, held):
-                pass  # each request waits at most ``timeout`` for its head
+            if await self._request(reader, writer, held):
+                while await self._request(reader, writer, held, idle_as=address):
+                    pass  # each request waits at most ``timeout`` for its head
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError, ConnectionError,
                 OSError, ValueError):
             pass  # a phone gone, silent or talking nonsense: its connection ends, nothing else
@@ -135,12 +158,20 @@ class BoundedHTTP:
                         await stream.aclose()
                     except Exception:
                         pass
+            self._idle.pop(writer, None)
             self._release(address)
             writer.close()
 
-    async def _request(self, reader, writer, held):
-        """Read and answer one request; True when the connection stays open for the next one."""
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.timeout)
+    async def _request(self, reader, writer, held, idle_as=None):
+        """Read and answer one request; True when the connection stays open for the next one.
+        ``idle_as``: the client's address, when this is a kept-alive connection that may be closed
+        to make way while it waits for the next request."""
+        if idle_as is not None:
+            self._idle[writer] = idle_as
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.timeout)
+        finally:
+            self._idle.pop(writer, None)
         parts, names, values = _parse_head(head)
         if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
             await self._send(writer, response(400, b"bad request\n", "text/plain", close=True))
