@@ -73,3 +73,28 @@ def test_quiet_links_count_sessions_ended_for_a_reason_against_the_live_links_he
     assert (q["links"], q["torn_down"], q["per_link_hour"]) == (2, 2, 1.0)
     q = quiet_links([Seen()], 120.0, 390.0)
     assert (q["torn_down"], q["seconds"]) == (1, 270)
+
+
+def test_a_field_test_stopped_by_its_caller_still_stops_what_it_started(tmp_path):
+    """A timeout or a closed terminal sends SIGTERM: the scenario's stack still unwinds (its
+    processes stopped, its namespaces removed), here with ``run`` standing in for the scenario."""
+    done = tmp_path / "unwound"
+    script = ("import contextlib, sys, time\n"
+              "from pandascreen.node import fieldtest\n"
+              "def run(*a, **k):\n"
+              "    with contextlib.ExitStack() as stack:\n"
+              "        stack.callback(open(%r, 'w').close)\n"
+              "        print('ready', flush=True)\n"
+              "        time.sleep(30)\n"
+              "fieldtest.run = run\n"
+              "sys.exit(fieldtest.main(['--screens', '1']))\n" % str(done))
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "firmware"))
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        proc.terminate()
+        code = proc.wait(10)
+    finally:
+        proc.kill()
+        proc.stdout.close()
+    assert done.exists() and code == 128 + 15, code

@@ -40,7 +40,7 @@ import sys
 import tempfile
 import time
 
-from pandascreen.node.field_lab import Lab, Proc
+from pandascreen.node.field_lab import Lab, Proc, unwind_on_stop
 from pandascreen.node.poll import until
 
 # the real 38c3 export, where the tests find real schedules (beside the clone, or $PANDASCREEN_SCHEDULES)
@@ -416,6 +416,7 @@ def main(argv=None):
     ap.add_argument("--hog", action="store_true", help="load both cores from the first cut to the end")
     ap.add_argument("--keep-logs", metavar="DIR", help="copy every process's log here at the end")
     args = ap.parse_args(argv)
+    unwind_on_stop()
     res = run(args.screens, args.schedule, args.timeout, [] if args.no_cut else (args.partition or [30.0]), args.hog, args.idle, args.repeat,
               keep_logs=args.keep_logs)
     print(json.dumps(res))
