@@ -29,7 +29,14 @@ for (const step of steps) {
     // a page that is still navigating (the first about:blank, a reload) has no context to ask: not ready yet
     const ready = () => evaluate(step.wait).catch(() => false);
     while (Date.now() < until && !(ok = await ready())) await new Promise((r) => setTimeout(r, 100));
-    if (!ok) { console.error("timed out waiting for: " + step.wait); process.exit(3); }
+    if (!ok) {
+      // what the page got: each resource's HTTP status (0: failed or refused) says why it is not there
+      const seen = await evaluate("JSON.stringify({ready: document.readyState, loads: performance.getEntries()"
+        + ".filter((e) => e.responseStatus !== undefined).map((e) => [e.name.replace(location.origin, ''), e.responseStatus])})")
+        .catch((e) => String(e));
+      console.error("timed out waiting for: " + step.wait + "\nthe page: " + seen);
+      process.exit(3);
+    }
   } else if (step.eval) {
     out.push(await evaluate(step.eval));
   } else if (step.size) {  // the viewport of a phone or a laptop, in CSS pixels

@@ -16,6 +16,7 @@ from pandascreen.core import operation, schema
 from pandascreen.core.errors import SyncError
 from pandascreen.core.store import MemoryStore
 from pandascreen.node import program_page
+from pandascreen.node.bounded_http import BoundedHTTP
 from pandascreen.node.program_page import ProgramPage, ProgramSource, store_schedule
 from pandascreen.testing.clock import Clock
 
@@ -256,6 +257,39 @@ def test_idle_keep_alive_connections_make_way_for_a_new_one_from_that_phone():
         for s in held:
             s.close()
         page.stop()
+
+
+def test_two_browsers_behind_one_address_each_with_all_its_connections_get_everything():
+    """A browser opens up to 6 connections to a host at once; two phones behind one address (a
+    tethered laptop, a NATed corner of the Wi-Fi) must both load the page's scripts."""
+    store = festival()
+    page = page_of(store, Clock(NOW)).start()
+    held = []
+    try:
+        held.extend(socket.create_connection(("127.0.0.1", page.port), timeout=10) for _ in range(12))
+        assert _wait(lambda: page.open_connections == 12)
+        assert all(_keep_alive_get(s, "/page.js").startswith(b"HTTP/1.1 200") for s in held)
+        assert page.refused == 0
+    finally:
+        for s in held:
+            s.close()
+        page.stop()
+
+
+def test_a_connection_closed_to_make_way_gives_its_place_back_at_once():
+    """New connections accepted in one turn of the loop, before the closed one's read has ended,
+    must see its place free, not count it twice."""
+    class Idle:
+        closed = False
+
+        def close(self):
+            self.closed = True
+    http = BoundedHTTP(None, "127.0.0.1", 0, max_connections=10, max_per_address=2)
+    assert http._admit("a") and http._admit("a")
+    kept_alive = Idle()
+    http._idle[kept_alive] = "a"
+    assert http._admit("a") and kept_alive.closed
+    assert http.open_connections == 2 and not http._admit("a") and http.refused == 1
 
 
 def test_fifty_phones_at_once_all_get_the_page_and_the_budget_returns_to_zero():

@@ -84,6 +84,7 @@ class BoundedHTTP:
         self.refused = 0  # connections answered "busy" since the start
         self._per_address = {}
         self._idle = {}  # writer -> address, in the order they fell idle after a reply (keep-alive)
+        self._evicted = set()  # writers closed to make way, whose place is already given back
         self.loop = None
         self._server = None
         self._thread = None
@@ -106,10 +107,12 @@ class BoundedHTTP:
     def _close_idle(self, address):
         """Close the oldest connection idle between requests (of ``address``, or any when None);
         False when one was closed, True when every connection is busy.  The closed one gives back
-        its place when its read ends, a moment later."""
+        its place at once."""
         for writer, owner in self._idle.items():
             if address is None or owner == address:
                 del self._idle[writer]
+                self._evicted.add(writer)
+                self._release(owner)  # now: a burst of new connections in this same turn sees the place free
                 writer.close()
                 return False
         return True
@@ -159,7 +162,10 @@ class BoundedHTTP:
                     except Exception:
                         pass
             self._idle.pop(writer, None)
-            self._release(address)
+            if writer in self._evicted:
+                self._evicted.discard(writer)
+            else:
+                self._release(address)
             writer.close()
 
     async def _request(self, reader, writer, held, idle_as=None):
