@@ -415,6 +415,29 @@ def test_in_chromium_a_participant_books_is_refused_at_an_invite_only_venue_reti
         _stop(proc)
 
 
+def test_in_chromium_stage_scripts_refused_by_a_busy_screen_are_fetched_again(stage, tmp_path):
+    """A screen over its connection budget answers 503: the open stage's scripts are asked for
+    again, spread out, so the page does not stay read-only without a word."""
+    from pandascreen.node.bounded_http import response
+    from test_console import _chromium, _stop, cdp
+    page, store, a = stage
+    route, refused = page._http.route, []
+
+    def busy_once(method, target, headers):
+        if target in ("/publish.js", "/stage.js") and target not in refused:
+            refused.append(target)
+            return response(503, b"busy, try again soon.\r\n", "text/plain", [("Retry-After", "5")], close=True)
+        return route(method, target, headers)
+    page._http.route = busy_once
+    proc, port = _chromium("http://127.0.0.1:%d/" % page.port, str(tmp_path / "profile"), ["--window-size=360,800"])
+    try:
+        got = cdp(port, [{"wait": "!!document.querySelector('#stage:not([hidden]) #book')", "timeout": 20000},
+                         {"eval": "document.querySelectorAll('script[src=\"/stage.js\"]').length"}])
+        assert sorted(refused) == ["/publish.js", "/stage.js"] and got == [2], (refused, got)
+    finally:
+        _stop(proc)
+
+
 def test_a_self_organised_festivals_screen_takes_phones_operations_and_a_curated_ones_does_not():
     import threading
     from types import SimpleNamespace

@@ -39,3 +39,28 @@
   }
   connect();
 })();
+
+// The open stage's scripts (publish.js, then stage.js), when a busy screen refused one (503): asked
+// for again a few times, spread out, so the page does not stay read-only without a word.
+(function () {
+  "use strict";
+  var TRIES = 10;
+  if (!document.getElementById("stage") || !window.fetch || !window.localStorage) return;
+
+  function add(src, then, failed) {
+    var s = document.createElement("script");
+    s.src = src;
+    s.onload = then;
+    s.onerror = failed;
+    document.body.appendChild(s);
+  }
+
+  function again(tries) {
+    if (window.pandascreenStage || tries >= TRIES) return;
+    var later = function () { setTimeout(function () { again(tries + 1); }, 1000 + Math.random() * 2000); };
+    var stage = function () { add("/stage.js", function () { if (!window.pandascreenStage) later(); }, later); };
+    if (window.pandascreenPublish) stage(); else add("/publish.js", stage, later);
+  }
+
+  window.addEventListener("load", function () { if (!window.pandascreenStage) again(0); });
+})();

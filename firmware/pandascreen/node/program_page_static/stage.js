@@ -10,7 +10,8 @@
   "use strict";
   var P = window.pandascreenPublish;
   var box = document.getElementById("stage");
-  if (!P || !box || !window.fetch || !window.localStorage) return;
+  if (!P || !box || !window.fetch || !window.localStorage || window.pandascreenStage) return;
+  window.pandascreenStage = true;  // running: page.js need not fetch this script again
   var seed = P.loadSeed(localStorage);
   var me = P.hex(P.publicKey(seed));
   var state = null, W = {};
