@@ -39,10 +39,7 @@ from pandascreen.node.program_page_stage import Stage
 PORT = 8027  # neither the feed (8026), serve's console (127.0.0.1:8026) nor a screen's sync port (2026)
 MAX_CONNECTIONS = 512  # 200 phones each with a stream and a page load in flight fit twice over
 MAX_LISTENERS = 256  # live-update streams; the other half stays free for page loads
-# one browser opens up to 6 connections to a host (its stream among them); 16 lets two phones behind
-# one address (a tethered laptop, a NATed corner of the Wi-Fi) and a reload's overlap in, while
-# filling all 512 still takes 32 addresses
-MAX_PER_ADDRESS = 16
+MAX_PER_ADDRESS = 16  # a browser opens 6 at most: two phones behind one address (a NAT) and a reload's overlap
 TIMEOUT = 10  # seconds a connection may stall on a read or write
 STREAM_LIFETIME = 300  # seconds one event stream lasts; EventSource reconnects by itself
 HEARTBEAT = 25  # seconds between two keep-alive comments on an idle stream
