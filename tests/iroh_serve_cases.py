@@ -92,7 +92,11 @@ def test_serve_watch_live_push_and_ctrl_c(tmp_path):
         p.send_signal(signal.SIGINT)
         assert p.wait(10) == 0
         _until(lines, lambda l: l == "stopped")
-        assert not any(l["live"] for l in node.status()) or True
+        # the screen's side heard the Close: its live session with serve ended at once
+        deadline = time.monotonic() + 5
+        while node.live_peers() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert node.live_peers() == []
         assert "Traceback" not in p.stderr.read()
     finally:
         if p.poll() is None:
@@ -282,3 +286,42 @@ def _answers(port):
         return True
     except OSError:
         return False
+
+
+def test_systemds_stop_ends_a_screen_and_serve_as_ctrl_c_does(tmp_path):
+    """SIGTERM (systemctl stop, a reboot) stops the screen as Ctrl-C does: exit 0, its live session
+    ended with a Close that serve records at once (not a lost link seen 15-30 s later); serve too."""
+    import json
+    from pandascreen_host.cli import main as host
+    sched = tmp_path / "camp.json"
+    sched.write_text(open(CAMP, encoding="utf-8").read())
+    assert host(["import", str(sched), "--store", str(tmp_path / "f.db"), "--key", str(tmp_path / "org.key")]) == 0
+    p, lines = _serve(tmp_path, "--no-mdns")
+    app = None
+    try:
+        listening, _ = _until(lines, lambda l: l.startswith("listening: node "))
+        _, _, node_id, _, addr = listening.split(" ")
+        (tmp_path / "device.key").write_bytes(SCREEN)
+        os.chmod(str(tmp_path / "device.key"), 0o600)
+        cfg = {"festival_id": "slothcamp2031", "organisers": [node_id], "peers": ["%s@%s" % (node_id, addr)],
+               "listen_port": 0, "store": "screen.db", "key": "device.key", "render_interval": 0}
+        (tmp_path / "config.json").write_text(json.dumps(cfg))
+        env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "firmware"))
+        app = subprocess.Popen([sys.executable, "-m", "pandascreen.node.app", "--config", str(tmp_path / "config.json"),
+                                "--emulate", str(tmp_path / "screen.png")], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True, env=env)
+        _until(lines, lambda l: "synced, sent 8 operation(s)" in l and "live" in l, timeout=30)
+        app.terminate()
+        assert app.wait(10) == 0
+        assert "Traceback" not in app.stderr.read()
+        ended, seen = _until(lines, lambda l: "session ended" in l or "lost" in l or "stopped answering" in l,
+                             timeout=10)
+        assert "session ended" in ended, seen
+        p.terminate()
+        assert p.wait(10) == 0
+        _until(lines, lambda l: l == "stopped")
+        assert "Traceback" not in p.stderr.read()
+    finally:
+        interrupt(app, p)
+        if app is not None:
+            app.stderr.close()

@@ -222,13 +222,15 @@ def _serve_program_page(bind, store, fid, authorizer):
 
 
 def run(args, out=None, err=None, stop=None):
-    """Serve until Ctrl-C (or ``stop`` is set); returns the exit code.
+    """Serve until Ctrl-C or SIGTERM (or ``stop`` is set); returns the exit code.
 
     Each part that starts registers its own stop on one ExitStack, so whatever has started is
     stopped, last started first, however serve ends (Ctrl-C, ``stop``, a refused port)."""
     from pandascreen.node import log_setup
-    # serve's lines and the node modules' records (iroh, mDNS, plain TCP) go to its output
-    with log_setup.sending_to(out or log_setup.STDOUT):
+    from pandascreen.node.stop_signals import stop_like_ctrl_c
+    # serve's lines and the node modules' records (iroh, mDNS, plain TCP) go to its output;
+    # systemd's or a supervisor's SIGTERM stops it as Ctrl-C does
+    with log_setup.sending_to(out or log_setup.STDOUT), stop_like_ctrl_c():
         say = log_setup.say("pandascreen.serve")
         out = out or sys.stdout
         err = err or sys.stderr

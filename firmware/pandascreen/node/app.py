@@ -20,6 +20,7 @@ from pandascreen.core.controller import Controller, TimeFile
 from pandascreen.core.errors import UserError
 from pandascreen.core.util import hexlify
 from pandascreen.node import i18n, log_setup, ntp_state, screen_network, wakeup
+from pandascreen.node.stop_signals import stop_like_ctrl_c
 
 
 class ScreenError(UserError):
@@ -392,6 +393,7 @@ def main(argv=None):
     base = os.path.dirname(os.path.abspath(args.config))
     store_path = cfg["store"] if os.path.isabs(cfg["store"]) else os.path.join(base, cfg["store"])
     with contextlib.ExitStack() as stack:
+        stack.enter_context(stop_like_ctrl_c())  # systemd's stop (SIGTERM) takes Ctrl-C's path
         try:
             device = _open_device(args, cfg, store_path, stack)
             screen_network.start(cfg, base, store_path, device, stack, serve=not args.no_serve and not args.once,
@@ -406,6 +408,8 @@ def main(argv=None):
             print("error: the store %s is damaged (%s); restart to recover from the snapshot"
                   % (store_path, e), file=sys.stderr)
             return 3
+        except KeyboardInterrupt:  # stopped while starting: what started is stopped all the same
+            return 0
     return 0
 
 

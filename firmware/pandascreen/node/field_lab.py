@@ -18,16 +18,6 @@ def _ip(*args, check=True):
     return subprocess.run(["ip"] + list(args), check=check, capture_output=True, text=True)
 
 
-def unwind_on_stop():
-    """Turn SIGTERM and SIGHUP into ``SystemExit`` (128 + the signal, as a shell reports it), so
-    a field test stopped by its caller (a timeout, a closed terminal) still unwinds: every process
-    it started is stopped and its namespaces are removed, instead of left running."""
-    def _exit(signum, _frame):
-        raise SystemExit(128 + signum)
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _exit)
-
-
 class Lab:
     """The namespaces and the bridge; ``close()`` removes all of them."""
 

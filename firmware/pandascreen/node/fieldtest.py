@@ -35,12 +35,14 @@ import os
 import re
 import shutil
 import sqlite3
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 
-from pandascreen.node.field_lab import Lab, Proc, unwind_on_stop
+from pandascreen.node.field_lab import Lab, Proc
+from pandascreen.node.stop_signals import stop_like_ctrl_c
 from pandascreen.node.poll import until
 
 # the real 38c3 export, where the tests find real schedules (beside the clone, or $PANDASCREEN_SCHEDULES)
@@ -416,9 +418,15 @@ def main(argv=None):
     ap.add_argument("--hog", action="store_true", help="load both cores from the first cut to the end")
     ap.add_argument("--keep-logs", metavar="DIR", help="copy every process's log here at the end")
     args = ap.parse_args(argv)
-    unwind_on_stop()
-    res = run(args.screens, args.schedule, args.timeout, [] if args.no_cut else (args.partition or [30.0]), args.hog, args.idle, args.repeat,
-              keep_logs=args.keep_logs)
+    try:
+        # a caller's timeout (SIGTERM) or a closed terminal (SIGHUP) stops it as Ctrl-C does: the
+        # scenario unwinds, its processes are stopped and its namespaces removed
+        with stop_like_ctrl_c((signal.SIGTERM, signal.SIGHUP)):
+            res = run(args.screens, args.schedule, args.timeout, [] if args.no_cut else (args.partition or [30.0]),
+                      args.hog, args.idle, args.repeat, keep_logs=args.keep_logs)
+    except KeyboardInterrupt:
+        print("stopped: every process started was stopped", file=sys.stderr)
+        return 130
     print(json.dumps(res))
     return 0 if all(res["ok"].values()) else 1
 
