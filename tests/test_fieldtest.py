@@ -55,22 +55,33 @@ def test_a_step_not_every_screen_finished_is_counted_not_infinite():
 
 
 def test_quiet_links_count_sessions_ended_for_a_reason_against_the_live_links_held():
-    from pandascreen.node.field_lab import LIVE_LINE, TORN_DOWN
+    from pandascreen.node.field_lab import LIVE_LINE, NOT_TAKEN_UP, TORN_DOWN
     from pandascreen.node.fieldtest import quiet_links
     log = ["peer e068f4c325378729: synced, sent 0 operation(s), received 0 (0 new); live",
            "peer 31fb2436b31f29df (fleet): synced, sent 0 operation(s), received 2 (2 new); live",
            "peer a114491b14a86003: synced, sent 0 operation(s), received 0 (0 new)",  # a plain round
            "peer a114491b14a86003: session ended (sent 0 + 0 live, received 0 + 0 live)",
            "peer e068f4c325378729: peer stopped answering (3 packets unanswered for 15s)",
-           "peer e068f4c325378729: connection lost during the log sync: timed out"]
-    assert [bool(LIVE_LINE.search(line)) for line in log] == [True, True, False, False, False, False]
-    assert [bool(TORN_DOWN.search(line)) for line in log] == [False, False, False, False, True, True]
+           "peer e068f4c325378729: connection lost during the log sync: timed out",
+           "peer e068f4c325378729: connection lost in live mode: timed out",
+           # sessions that never carried a live link: the peer did not take up the topic (the
+           # fleet topic with a key outside the group), a crossed dial's twin (the other one stays)
+           "peer 7ef35b56cb276414: the peer ended the session during the topic handshake (ConnectionLost("
+           "ApplicationClosed(ApplicationClose { error_code: 0, reason: b\"sync protocol initiate completed\" })))",
+           "peer 9738841e590b952a (fleet): connection lost right after the topic handshake (x); a p2panda node "
+           "drops the connection like this when it does not sync the fleet topic",
+           "peer 9738841e590b952a: session ended (sent 0 + 0 live, received 0 + 0 live; a second live session "
+           "with that peer (both dialled at once); the other one stays)"]
+    assert [bool(LIVE_LINE.search(line)) for line in log] == [True, True] + [False] * 8
+    assert [bool(TORN_DOWN.search(line)) for line in log] == [False] * 4 + [True] * 3 + [False] * 3
+    assert [bool(NOT_TAKEN_UP.search(line)) for line in log] == [False] * 7 + [True] * 3
 
     class Seen:  # what Proc gathers from a process's lines
         live_peers = {"e068f4c325378729", "31fb2436b31f29df"}
         torn_down = [99.0, 150.0, 400.0]  # one before the window, one in it, one after
+        not_taken_up = [101.0, 102.0, 5000.0]
     q = quiet_links([Seen()], 100.0, 100.0 + 3600)
-    assert (q["links"], q["torn_down"], q["per_link_hour"]) == (2, 2, 1.0)
+    assert (q["links"], q["torn_down"], q["per_link_hour"], q["not_taken_up"]) == (2, 2, 1.0, 2)
     q = quiet_links([Seen()], 120.0, 390.0)
     assert (q["torn_down"], q["seconds"]) == (1, 270)
 

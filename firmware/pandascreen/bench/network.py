@@ -171,8 +171,9 @@ def _run_lines(name, res, f):
         lines.append("    every screen within %.0f s in %d of %d runs" % (heal["within_s"], held, runs))
     if res.get("idle_links"):
         q = res["idle_links"]
-        lines.append("  quiet links (%s): %d torn down among %d live links in %d s, %.2f per link-hour (at most 1)"
-                     % (tag, q["torn_down"], q["links"], q["seconds"], q["per_link_hour"]))
+        lines.append("  quiet links (%s): %d torn down among %d live links in %d s, %.2f per link-hour (at most 1); "
+                     "%d sessions not taken up (topics refused, crossed dials)"
+                     % (tag, q["torn_down"], q["links"], q["seconds"], q["per_link_hour"], q.get("not_taken_up", 0)))
     if res.get("idle"):
         i = res["idle"]
         lines.append("  idle %d s, linked to peers: screen CPU p50 %.2f%% max %.2f%% of a core, RSS p50 %.0f MB "

@@ -55,7 +55,11 @@ class Lab:
 
 
 LIVE_LINE = re.compile(r"peer (\w+)(?: \(\w+\))?: synced, .*; live$")
-TORN_DOWN = re.compile(r"stopped answering|connection lost|: closed:|evict|second live session")
+# a session that had reached the log sync or live mode, ended for a reason
+TORN_DOWN = re.compile(r"stopped answering|connection lost(?! (?:during|right after) the topic handshake)|: closed:|evict")
+# a session that never carried a link: the peer did not take up the topic (the fleet topic with a
+# key outside the group), or the twin of a crossed dial (the other one stays)
+NOT_TAKEN_UP = re.compile(r"(?:during|right after) the topic handshake|second live session")
 
 
 class Proc:
@@ -70,6 +74,7 @@ class Proc:
         self.lines = []  # (time.time(), line)
         self.live_peers = set()  # peers this process had a live sync with
         self.torn_down = []  # when a line ended a session for a reason (``TORN_DOWN``)
+        self.not_taken_up = []  # when a line ended a session that never carried a link (``NOT_TAKEN_UP``)
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self):
@@ -82,6 +87,8 @@ class Proc:
                 self.live_peers.add(live.group(1))
             if TORN_DOWN.search(line):
                 self.torn_down.append(at)
+            elif NOT_TAKEN_UP.search(line):
+                self.not_taken_up.append(at)
             self.log.write("%s %s" % (time.strftime("%H:%M:%S", time.localtime(at)) + ("%.3f" % (at % 1))[1:], line))
             self.log.flush()
 

@@ -111,14 +111,16 @@ def shifted(text, today):
 
 def quiet_links(procs, start, end):
     """Live links torn down between ``start`` and ``end`` while nothing failed: every line of a
-    screen's log in that window that ends a session for a reason (a peer that stopped answering,
-    a lost connection, a refusal, an eviction, a twin closed), counted against the live links
-    the screens held (distinct peers each had a live sync with).  An upper
-    bound: a plain resync round whose two dials crossed counts too."""
+    screen's log in that window that ends a session past its topic handshake for a reason (a peer
+    that stopped answering, a lost connection, a refusal, an eviction), counted against the live
+    links the screens held (distinct peers each had a live sync with).  An upper bound: a plain
+    resync round lost on the way counts too.  Sessions that never carried a link (a topic the peer
+    did not take up, a crossed dial's twin) are counted apart, as ``not_taken_up``."""
     links = sum(len(p.live_peers) for p in procs)
     torn = sum(1 for p in procs for at in list(p.torn_down) if start <= at <= end)
+    other = sum(1 for p in procs for at in list(p.not_taken_up) if start <= at <= end)
     hours = max(end - start, 1e-9) / 3600.0
-    return {"links": links, "torn_down": torn, "seconds": round(end - start),
+    return {"links": links, "torn_down": torn, "seconds": round(end - start), "not_taken_up": other,
             "per_link_hour": round(torn / (max(links, 1) * hours), 2)}
 
 
@@ -320,8 +322,9 @@ class Field:
                        "rss_mb": spread([s.proc.rss_mb() for s in self.screens], seconds),
                        "serve_cpu_percent": round(100.0 * (self.org.cpu_seconds() - org_before) / seconds, 2)}
         i, q = res["idle"], res["idle_links"]
-        self.out("quiet links: %d torn down among %d live links in %d s: %.2f per link-hour (at most 1 wanted)"
-                 % (q["torn_down"], q["links"], seconds, q["per_link_hour"]))
+        self.out("quiet links: %d torn down among %d live links in %d s: %.2f per link-hour (at most 1 wanted); "
+                 "%d sessions not taken up (topics refused, crossed dials)"
+                 % (q["torn_down"], q["links"], seconds, q["per_link_hour"], q["not_taken_up"]))
         self.out("idle %ds: screen CPU p50 %.2f%% max %.2f%% of a core, RSS p50 %.0f MB max %.0f MB; serve %.2f%%"
                  % (seconds, i["cpu_percent_of_a_core"]["p50"], i["cpu_percent_of_a_core"]["max"],
                     i["rss_mb"]["p50"], i["rss_mb"]["max"], i["serve_cpu_percent"]))

@@ -24,6 +24,8 @@ from pandascreen.node import iroh_limits, liveness
 from pandascreen.node.iroh_address import iroh_message
 from pandascreen.node.iroh_limits import StreamRefused, discard
 
+CLOSED_BY_SESSION = "sync protocol "  # a session's own close reason, as p2panda-net 0.7's ("... initiate completed")
+
 READ_CHUNK = 65536
 DEDUPE_AFTER = 2.0  # seconds a second live session with a peer must last before one of the two is closed
 PULL_WAIT = 8.0  # seconds a session waits at most for another one's pull before it says what it holds
@@ -93,7 +95,8 @@ class SessionRunner:
             if link.sub is not None and link.session is not None and link.live is not False:
                 self._ended(link)
             try:
-                conn.close(0, b"sync protocol %s completed" % (b"initiate" if link.role == INITIATOR else b"accept"))
+                conn.close(0, ("%s%s completed" % (CLOSED_BY_SESSION, "initiate" if link.role == INITIATOR
+                                                   else "accept")).encode())
             except Exception:
                 pass
             ended = [l for l in self.links if l.ended]
@@ -129,6 +132,8 @@ class SessionRunner:
         msg = iroh_message(e)
         s = link.session
         if not link.handshake_done:
+            if CLOSED_BY_SESSION in msg:  # the close a p2panda-net 0.7 session ends with
+                return "the peer ended the session during the topic handshake (%s): it did not take it up" % msg
             return ("connection lost during the topic handshake (%s); a p2panda 0.6 node ends it "
                     "like this, it speaks CBOR on the same ALPN" % msg)
         if link.role == INITIATOR and (s is None or s.remote_heights is None):
