@@ -15,7 +15,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def test_three_real_screens_sync_show_a_change_and_recover_from_a_cut():
     script = ('mount -t tmpfs tmpfs /run && exec "$@"')
     argv = ["unshare", "-rnm", "sh", "-c", script, "sh", sys.executable, "-m", "pandascreen.node.fieldtest",
-            "--screens", "3", "--timeout", "120", "--partition", "5", "--partition", "8", "--partition", "100",
+            "--screens", "3", "--timeout", "120", "--partition", "5", "--partition", "8",
             "--idle", "5",
             "--schedule", os.path.join(SCHEDULES, "eventfahrplan_schedule-38c3-20251206.xml")]
     r = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=600)
@@ -24,8 +24,9 @@ def test_three_real_screens_sync_show_a_change_and_recover_from_a_cut():
     assert res["operations"] > 1000  # the whole 38c3 schedule, on every screen
     # every screen's display showed the change (correctness bounds, not speed claims)
     assert res["change_to_pixel_s"]["n"] == 3 and res["change_to_pixel_s"]["max"] < 30
-    assert [c["seconds"] for c in res["cuts"]] == [5, 8, 100]  # cuts in turn, each healed on every cut screen
-    assert res["ok"]["alone_said"]  # cut off for longer than liveness.ALONE_SAID_WITHIN: its display said so
+    # cuts in turn, each healed on every cut screen; a cut long enough for the display to say
+    # "alone since" is make bench's (5 minutes) and test_alone_app's (the real app, its only peer gone)
+    assert [c["seconds"] for c in res["cuts"]] == [5, 8]
     assert all(c["heal_to_pixel_s"]["n"] == c["heal_to_pixel_s"]["of"] == 1 for c in res["cuts"])
     # make bench's network section prints these figures beside its floors (measured here too)
     from pandascreen.bench import network
