@@ -3,9 +3,7 @@ goes away: its display says "alone since HH:MM" once no peer was reachable for A
 "synced" again once serve is back.  Run by test_alone_app.py inside a loopback-only namespace;
 every wait is bounded."""
 import json
-import os
 import subprocess
-import sys
 import time
 
 from pandascreen.core.clock import ALONE, ALONE_AFTER, SYNCED
@@ -37,7 +35,7 @@ def _until_status(png, prefix, timeout):
 
 
 def test_a_screen_whose_only_peer_goes_away_says_so_and_synced_when_it_is_back(tmp_path):
-    from iroh_serve_cases import CAMP, ROOT, _serve, _until, interrupt
+    from iroh_serve_cases import CAMP, _serve, _until, interrupt, start_screen
     from pandascreen_host.cli import main as host
     sched = tmp_path / "camp.json"
     sched.write_text(open(CAMP, encoding="utf-8").read())
@@ -48,15 +46,8 @@ def test_a_screen_whose_only_peer_goes_away_says_so_and_synced_when_it_is_back(t
     try:
         listening, _ = _until(lines, lambda l: l.startswith("listening: node "))
         _, _, node_id, _, addr = listening.split(" ")
-        (tmp_path / "device.key").write_bytes(SCREEN)
-        os.chmod(str(tmp_path / "device.key"), 0o600)
-        cfg = {"festival_id": "slothcamp2031", "organisers": [node_id], "peers": ["%s@%s" % (node_id, addr)],
-               "listen_port": 0, "store": "screen.db", "key": "device.key", "render_interval": 0}
-        (tmp_path / "config.json").write_text(json.dumps(cfg))
         png = tmp_path / "screen.png"
-        env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "firmware"))
-        app = subprocess.Popen([sys.executable, "-m", "pandascreen.node.app", "--config", str(tmp_path / "config.json"),
-                                "--emulate", str(png)], stdout=log, stderr=subprocess.STDOUT, text=True, env=env)
+        app = start_screen(tmp_path, node_id, addr, key=SCREEN, stdout=log, stderr=subprocess.STDOUT)
         _until_status(png, SYNCED, 30)
         serve.kill()  # the only peer goes away without a word (power cut, a laptop closed)
         serve.wait(10)

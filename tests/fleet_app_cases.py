@@ -3,9 +3,6 @@ organiser added to the festival group reports its status over iroh; `pandascreen
 --console` syncs the fleet topic and the console's event stream shows the screen.  Run by
 test_fleet_app.py inside a loopback-only namespace; every wait is bounded."""
 import json
-import os
-import subprocess
-import sys
 import time
 import urllib.request
 
@@ -20,7 +17,7 @@ SCREEN = bytes([35] * 32)
 def test_pi_app_reports_into_serve_console_screens_table(tmp_path):
     """`pandascreen` (emulated screen) whose key the organiser added to the group reports its
     status; `serve --console` syncs the fleet topic and the page's event stream shows it."""
-    from iroh_serve_cases import CAMP, ROOT, _serve, _until, interrupt
+    from iroh_serve_cases import CAMP, _serve, _until, interrupt, start_screen
     from pandascreen_host.cli import main as host
     sched = tmp_path / "camp.json"
     sched.write_text(open(CAMP, encoding="utf-8").read())
@@ -36,15 +33,7 @@ def test_pi_app_reports_into_serve_console_screens_table(tmp_path):
         _, _, node_id, _, addr = listening.split(" ")
         url = _until(lines, lambda l: l.startswith("console: "))[0].split(" ", 1)[1]
         events = urllib.request.urlopen(url + "events", timeout=10)
-        (tmp_path / "device.key").write_bytes(SCREEN)
-        os.chmod(str(tmp_path / "device.key"), 0o600)
-        cfg = {"festival_id": "slothcamp2031", "organisers": [node_id], "peers": ["%s@%s" % (node_id, addr)],
-               "listen_port": 0, "store": "screen.db", "key": "device.key", "render_interval": 0}
-        (tmp_path / "config.json").write_text(json.dumps(cfg))
-        env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "firmware"))
-        app = subprocess.Popen([sys.executable, "-m", "pandascreen.node.app", "--config", str(tmp_path / "config.json"),
-                                "--emulate", str(tmp_path / "screen.png")],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        app = start_screen(tmp_path, node_id, addr, key=SCREEN)
         row = None
         deadline = time.monotonic() + 30
         for _ in range(200):  # one snapshot per change, at most every SSE_POLL

@@ -29,6 +29,21 @@ def _serve(tmp_path, *extra):
     return p, lines
 
 
+def start_screen(tmp_path, node_id, addr, key=SCREEN, stdout=subprocess.PIPE, stderr=subprocess.PIPE):
+    """The real `pandascreen` app (emulated display, ``tmp_path/screen.png``) of serve's festival,
+    with serve's node (``node_id`` at ``addr``) as its organiser and its one configured peer."""
+    import json
+    (tmp_path / "device.key").write_bytes(key)
+    os.chmod(str(tmp_path / "device.key"), 0o600)
+    cfg = {"festival_id": "slothcamp2031", "organisers": [node_id], "peers": ["%s@%s" % (node_id, addr)],
+           "listen_port": 0, "store": "screen.db", "key": "device.key", "render_interval": 0}
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "firmware"))
+    return subprocess.Popen([sys.executable, "-m", "pandascreen.node.app", "--config", str(tmp_path / "config.json"),
+                             "--emulate", str(tmp_path / "screen.png")], stdout=stdout, stderr=stderr, text=True,
+                            env=env)
+
+
 def _until(lines, pred, timeout=10.0):
     seen = []
     end = time.monotonic() + timeout
@@ -166,7 +181,6 @@ def test_serve_without_a_festival_says_what_to_do(tmp_path):
 
 def test_pi_screen_process_follows_serve_live(tmp_path):
     """The real `pandascreen` app (emulated screen) dials serve's node id and redraws on an edit."""
-    import json
     sched = tmp_path / "camp.json"
     sched.write_text(open(CAMP, encoding="utf-8").read())
     p, lines = _serve(tmp_path, "--watch", str(sched))
@@ -174,15 +188,8 @@ def test_pi_screen_process_follows_serve_live(tmp_path):
     try:
         listening, _ = _until(lines, lambda l: l.startswith("listening: node "))
         _, _, node_id, _, addr = listening.split(" ")
-        (tmp_path / "device.key").write_bytes(SCREEN)
-        os.chmod(str(tmp_path / "device.key"), 0o600)
-        cfg = {"festival_id": "slothcamp2031", "organisers": [node_id], "peers": ["%s@%s" % (node_id, addr)],
-               "listen_port": 0, "store": "screen.db", "key": "device.key", "render_interval": 0}
-        (tmp_path / "config.json").write_text(json.dumps(cfg))
         png = tmp_path / "screen.png"
-        env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "firmware"))
-        app = subprocess.Popen([sys.executable, "-m", "pandascreen.node.app", "--config", str(tmp_path / "config.json"),
-                                "--emulate", str(png)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        app = start_screen(tmp_path, node_id, addr)
         _until(lines, lambda l: "synced, sent 8 operation(s)" in l, timeout=15)
         deadline = time.monotonic() + 5
         while not png.exists() and time.monotonic() < deadline:
@@ -291,7 +298,6 @@ def _answers(port):
 def test_systemds_stop_ends_a_screen_and_serve_as_ctrl_c_does(tmp_path):
     """SIGTERM (systemctl stop, a reboot) stops the screen as Ctrl-C does: exit 0, its live session
     ended with a Close that serve records at once (not a lost link seen 15-30 s later); serve too."""
-    import json
     from pandascreen_host.cli import main as host
     sched = tmp_path / "camp.json"
     sched.write_text(open(CAMP, encoding="utf-8").read())
@@ -301,15 +307,7 @@ def test_systemds_stop_ends_a_screen_and_serve_as_ctrl_c_does(tmp_path):
     try:
         listening, _ = _until(lines, lambda l: l.startswith("listening: node "))
         _, _, node_id, _, addr = listening.split(" ")
-        (tmp_path / "device.key").write_bytes(SCREEN)
-        os.chmod(str(tmp_path / "device.key"), 0o600)
-        cfg = {"festival_id": "slothcamp2031", "organisers": [node_id], "peers": ["%s@%s" % (node_id, addr)],
-               "listen_port": 0, "store": "screen.db", "key": "device.key", "render_interval": 0}
-        (tmp_path / "config.json").write_text(json.dumps(cfg))
-        env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "firmware"))
-        app = subprocess.Popen([sys.executable, "-m", "pandascreen.node.app", "--config", str(tmp_path / "config.json"),
-                                "--emulate", str(tmp_path / "screen.png")], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True, env=env)
+        app = start_screen(tmp_path, node_id, addr, stdout=subprocess.DEVNULL)
         _until(lines, lambda l: "synced, sent 8 operation(s)" in l and "live" in l, timeout=30)
         app.terminate()
         assert app.wait(10) == 0
