@@ -161,7 +161,6 @@ class BoundedHTTP:
                         await stream.aclose()
                     except Exception:
                         pass
-            self._idle.pop(writer, None)
             if writer in self._evicted:
                 self._evicted.discard(writer)
             else:
