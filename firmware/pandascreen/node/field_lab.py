@@ -10,6 +10,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 
@@ -60,6 +61,19 @@ TORN_DOWN = re.compile(r"stopped answering|connection lost(?! (?:during|right af
 # a session that never carried a link: the peer did not take up the topic (the fleet topic with a
 # key outside the group), or the twin of a crossed dial (the other one stays)
 NOT_TAKEN_UP = re.compile(r"(?:during|right after) the topic handshake|second live session")
+
+
+def compile_project():
+    """Compile the project's modules into their ``__pycache__`` (git ignores it), as on a screen:
+    pip compiles a wheel's modules when it installs it, so a screen never compiles them at start.
+    A clone (an editable install, often run with ``PYTHONDONTWRITEBYTECODE``) would compile every
+    module of the project in every process at every start, which a field test must not count
+    into a screen's cold start.  Libraries in the venv were compiled when pip installed them."""
+    import pandascreen
+    import pandascreen_host
+    subprocess.run([sys.executable, "-m", "compileall", "-q"] +
+                   [os.path.dirname(m.__file__) for m in (pandascreen, pandascreen_host)],
+                   check=True, capture_output=True)
 
 
 class Proc:

@@ -41,7 +41,7 @@ import sys
 import tempfile
 import time
 
-from pandascreen.node.field_lab import Lab, Proc
+from pandascreen.node.field_lab import Lab, Proc, compile_project
 from pandascreen.node.stop_signals import stop_like_ctrl_c
 from pandascreen.node.poll import until
 
@@ -191,6 +191,7 @@ class Field:
         with open(self.sched, "w", encoding="utf-8") as fh:
             fh.write(self.text)
         self.screens = [Screen(i, self.work) for i in range(1, n_screens + 1)]
+        compile_project()
         self.procs = []
         self.changes = 0
 
