@@ -140,15 +140,36 @@ def test_a_change_after_a_pushed_one_is_pushed_again():
     assert list(swarm.pull_all().values()) == [1, 1]
 
 
-def test_what_a_sync_brought_in_is_announced_not_pushed_however_little():
+def syncing_link(swarm, total):
+    """A session of ours still in its log sync, whose peer's PreSync announced ``total`` operations."""
+    link = Link(swarm.node, None, INITIATOR, public_key(ORG), "127.0.0.1:2", swarm.node.subs[0])
+    link.session = SyncSession(swarm.store, LOG, INITIATOR, topic=TOPIC, handshake=False, live=True)
+    link.session.log_sync.remote_total_ops = total
+    return link
+
+
+def test_a_backlog_a_sync_brings_in_page_by_page_is_announced_not_pushed():
     swarm = Swarm(PEERS[:3])
     sub = swarm.node.subs[0]
-    syncing = Link(swarm.node, None, INITIATOR, public_key(ORG), "127.0.0.1:2", sub)
-    syncing.session = SyncSession(swarm.store, LOG, INITIATOR, topic=TOPIC, handshake=False, live=True)
-    publish(swarm.store, ORG, 2, start=3)  # two operations, stored by that session's sync
+    syncing = syncing_link(swarm, iroh_relay.LIVE_BATCH + 1)
+    publish(swarm.store, ORG, 2, start=3)  # its first page: two operations of many
     swarm.node._changed(sub, 2, syncing)
     assert sum(swarm.pull_all().values()) == 0
     assert len(swarm.node._owed[sub]) == 3
+
+
+def test_a_change_a_sync_brought_in_goes_on_as_a_live_one_does():
+    """A screen that was cut off takes the change in its first sync after the heal; the peers it
+    is live with on its side of the cut get it pushed, as PlumTree pushes a message on however
+    it came (an IHave's GRAFT too), instead of waiting for rounds one after the other."""
+    swarm = Swarm(PEERS)
+    sub = swarm.node.subs[0]
+    syncing = syncing_link(swarm, 2)
+    publish(swarm.store, ORG, 2, start=3)
+    swarm.node._changed(sub, 2, syncing)
+    pushed = swarm.pull_all()
+    assert sorted(pushed.values()) == [0] * (len(PEERS) - iroh_relay.EAGER_PEERS) + [2] * iroh_relay.EAGER_PEERS
+    assert len(swarm.node._owed[sub]) == len(PEERS) - iroh_relay.EAGER_PEERS
 
 
 def live_pair_of(sub, peer_store):

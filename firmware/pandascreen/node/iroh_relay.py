@@ -30,9 +30,12 @@ is no IHave on that wire, and pandascreen adds no message of its own.  So here:
 * no round with a peer while a log sync with it runs (a round, or its sync with us): it carries
   the same operations, and a round beside it made the peer take them twice; that peer stays
   owed for the next step;
-* what a sync (not live mode) just brought in is never pushed as ``Live``, nor is a backlog of
-  more than ``LIVE_BATCH`` operations for one session: p2panda's live mode carries new
-  operations, catching up is the sync's job, so those sessions are owed a round instead;
+* a backlog is never pushed as ``Live``: a sync (not live mode) whose peer announced more than
+  ``LIVE_BATCH`` operations, or more than that lacking for one session.  p2panda's live mode
+  carries new operations, catching up is the sync's job, so those sessions are owed a round
+  instead.  A sync that brings a change (a screen's first sync after a cut, an announcement
+  round) passes it on as a live arrival does, as PlumTree pushes a message on however it came:
+  waiting for rounds one after the other, hop by hop, made the last screens of a heal late;
 * only the festival's own topic is announced: on the fleet log each screen's next status
   supersedes the last, so what the eager links miss waits for the next one;
 * what a peer is known to hold, and so never sent: its own log (an author holds what it wrote),
@@ -157,6 +160,13 @@ def decide(lacks, eager, follows=True, live_batch=LIVE_BATCH):
     if eager and follows and len(lacks) <= live_batch:
         return PUSH
     return ANNOUNCE
+
+
+def brings_a_change(session):
+    """Whether what a sync brings in is a change (its peer's ``PreSync`` announced at most
+    ``LIVE_BATCH`` operations), which goes on as a live arrival does, rather than a backlog."""
+    total = session.remote_total_ops
+    return total is not None and total <= LIVE_BATCH
 
 
 def pick_owed(owed, heights, count=LAZY_PEERS):
