@@ -127,6 +127,22 @@ def test_a_stranger_neither_reads_nor_offers_status_over_iroh(peers):
     assert [r["key"] for r in con.snapshot()["screens"]] == [public_key(SCREEN_A).hex()]
 
 
+def test_a_screen_never_dials_the_fleet_topic_of_a_peer_its_group_does_not_name(peers):
+    """Its own guard would drop that session right after the topic handshake: a QUIC handshake
+    each way for nothing, to every such peer a screen finds (every one, at a festival whose
+    screens are not in the group yet)."""
+    laptop = peers(ORG, "laptop")
+    organise(laptop, [SCREEN_A])
+    screen = peers(SCREEN_A, "a")
+    screen.sync(laptop.ticket())
+    outsider = peers(STRANGER, "outsider")
+    outsider.sync(laptop.ticket())
+    assert screen.sync(outsider.ticket())["ops_new"] == 0  # the festival topic, as with any peer
+    assert not wait_for(lambda: any("(fleet)" in l for l in screen.lines + outsider.lines
+                                    if "laptop" not in l and public_key(ORG).hex()[:16] not in l), 3.0), \
+        screen.lines + outsider.lines
+
+
 def test_status_is_relayed_screen_to_screen_to_laptop(peers):
     laptop = peers(ORG, "laptop")
     organise(laptop, [SCREEN_A, SCREEN_B])

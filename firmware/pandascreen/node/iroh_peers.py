@@ -53,9 +53,20 @@ class PeerKeeper:
             key = (sub.topic, str(peer))
             if not st.get("already_live"):
                 self._no_topic.discard(key)  # a new festival session (the peer restarted): ask again
-            if key not in self._no_topic and key not in self._dialling and not self._linked(sub, peer):
+            if key not in self._no_topic and key not in self._dialling and not self._linked(sub, peer) \
+                    and self._may_sync(sub, peer):
                 self._spawn(self._sync_quietly(sub, peer_spec, peer, timeout))
         return st
+
+    @staticmethod
+    def _may_sync(sub, peer):
+        """Whether the topic's guard lets us sync it with ``peer`` (core/fleet.FleetGuard: the
+        festival group names it).  Asked before dialling: our end would drop the session right
+        after its topic handshake anyway (node/iroh_session.py), a QUIC handshake for nothing.
+        Asked at every sync with the peer (an mDNS find, a redial), so a key the group added
+        since is dialled at the next one."""
+        may_sync = getattr(sub.store.authorizer, "may_sync", None)
+        return may_sync is None or any(may_sync(node_id) for node_id in peer.node_ids)
 
     async def _sync_quietly(self, sub, peer_spec, peer, timeout):
         try:
