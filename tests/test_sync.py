@@ -699,3 +699,17 @@ def test_a_refused_operation_never_escapes_the_session(runtime):
             exec(REFUSING_STORE_SCRIPT, {})
         out = buf.getvalue()
     assert out.startswith("ended"), out
+
+
+def test_a_probe_of_a_screen_whose_iroh_is_slow_does_not_call_it_a_stranger():
+    """A screen serves plain-TCP sync on the port of its iroh endpoint.  When a dial gets no QUIC
+    answer in time (a busy screen: fifty on two cores), the TCP probe meets that server, which
+    ends a probe's handshake without a word: the line must not say it is no p2panda node."""
+    from pandascreen.node.iroh_address import probe_tcp
+    srv = SyncServer(MemoryStore(), LOG, topic=operation.festival_topic("probefest")).start()
+    try:
+        why = probe_tcp("127.0.0.1", srv.port)
+    finally:
+        srv.stop()
+    assert "not a p2panda node" not in why
+    assert "busy" in why and "127.0.0.1:%d" % srv.port in why

@@ -145,4 +145,8 @@ def probe_tcp(host, port, timeout=1.0):
     if data[:5] == postcard.frame_handshake(("done",)):
         return ("%s:%d is a plain-TCP pandascreen peer (the MicroPython transport), not an iroh "
                 "node" % (host, port))
-    return "%s:%d has no iroh endpoint, only a TCP service that is not a p2panda node" % (host, port)
+    # a screen's plain-TCP sync ends a probe's handshake (a topic of zeros) this way too: its iroh
+    # endpoint on the same port may be there and only slow to answer
+    return ("%s:%d has a TCP service that ended the probe without a word (a screen's plain-TCP sync "
+            "does): the peer may be up with its iroh endpoint busy, or UDP may be blocked on the way"
+            % (host, port))
