@@ -64,3 +64,20 @@ def test_an_announcement_step_that_only_waits_for_a_sync_goes_on_and_ends(monkey
     done, loop = asyncio.run(burst())
     assert not done  # the loop waits for the next burst: no step failed
     assert node._owed[node.subs[0]] == set()  # the burst ended: the resync repairs the rest
+
+
+def test_no_round_while_the_node_itself_still_takes_in_a_backlog():
+    """A cold start: while a sync still brings this node the program, rounds with its live peers
+    would tell them of a part, then of the next part, each a QUIC handshake and a sync; at 50
+    screens that was most of the cold start's sessions.  They wait until the backlog is in."""
+    swarm = Swarm(PEERS[:4])
+    publish(swarm.store, ORG, 200, start=3)  # the first pages of a sync with the organiser
+    swarm.pull_all()
+    assert len(swarm.node._owed[swarm.node.subs[0]]) == 4
+    taking = _syncing(swarm, ORG, INITIATOR)
+    taking.session.log_sync.remote_total_ops = 1080
+    picked, held_back = swarm.node._pick_rounds(4)
+    assert picked == [] and held_back
+    taking.ended = True
+    picked, held_back = swarm.node._pick_rounds(4)
+    assert len(picked) == 4 and not held_back

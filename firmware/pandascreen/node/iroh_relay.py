@@ -29,7 +29,8 @@ is no IHave on that wire, and pandascreen adds no message of its own.  So here:
   receives nothing.
 * no round with a peer while a log sync with it runs (a round, or its sync with us): it carries
   the same operations, and a round beside it made the peer take them twice; that peer stays
-  owed for the next step;
+  owed for the next step; and none at all while a sync still brings us a backlog: the peers
+  would hear of each part of it in turn;
 * a backlog is never pushed as ``Live``: a sync (not live mode) whose peer announced more than
   ``LIVE_BATCH`` operations, or more than that lacking for one session.  p2panda's live mode
   carries new operations, catching up is the sync's job, so those sessions are owed a round
@@ -255,12 +256,27 @@ class Relayer:
         picked, held_back = [], False
         for sub in self.subs:
             owed = self._owed[sub]
+            if owed and self._taking_backlog(sub):
+                held_back = True
+                continue
             free = set(l for l in owed if not self._syncing_with(sub, l.remote_id))
             held_back = held_back or len(free) < len(owed)
             for link in pick_owed(free, sub.store.heights(sub.log_id), count - len(picked)):
                 owed.discard(link)
                 picked.append((sub, link))
         return picked, held_back
+
+    def _taking_backlog(self, sub):
+        """A log sync of ``sub`` is still bringing us a backlog (its peer announced more than
+        ``LIVE_BATCH`` operations): rounds now would tell our peers of a part, then of the next
+        part, each a QUIC handshake and a sync (at a cold start of 50 screens, most of its
+        sessions).  The sync's last page owes the rounds again, for all of it at once."""
+        for l in self.links:
+            s = l.session
+            if l.sub is sub and not l.ended and s is not None and not s.complete \
+                    and (s.remote_total_ops or 0) > LIVE_BATCH and s.ops_received < s.remote_total_ops:
+                return True
+        return False
 
     def _syncing_with(self, sub, remote_id):
         """A session of ``sub`` with that peer has not finished its log sync yet."""
