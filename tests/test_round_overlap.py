@@ -81,3 +81,54 @@ def test_no_round_while_the_node_itself_still_takes_in_a_backlog():
     taking.ended = True
     picked, held_back = swarm.node._pick_rounds(4)
     assert len(picked) == 4 and not held_back
+
+
+def _rounds_of_a_burst(swarm, monkeypatch):
+    """Run the announcement loop for one burst, each round finding the peer holding everything;
+    the number of rounds it made."""
+    import asyncio
+
+    from pandascreen.node import iroh_relay
+    monkeypatch.setattr(iroh_relay, "LAZY_WAIT", (0.0, 0.0))
+    node, made = swarm.node, []
+
+    async def empty_round(sub, node_id, addr, why):
+        made.append(node_id)
+        return {"ops_new": 0, "ops_sent": 0}
+    node._round = empty_round
+
+    async def burst():
+        node._announce = asyncio.Event()
+        node._announce.set()
+        loop = asyncio.ensure_future(node._announce_loop())
+        for _ in range(200):  # bounded: a burst is at most LAZY_ROUNDS steps
+            await asyncio.sleep(0.01)
+            if not node._owed[node.subs[0]]:
+                break
+        node._stopping = True
+        loop.cancel()
+    asyncio.run(burst())
+    return len(made)
+
+
+def test_a_backlog_burst_ends_when_its_rounds_find_the_peers_holding_it(monkeypatch):
+    """At a cold start every screen syncs the program itself; rounds that found it already there
+    (521 of 644 at 50 screens) tell the node that its peers have other sources."""
+    from pandascreen.node import iroh_relay
+    swarm = Swarm(PEERS)
+    publish(swarm.store, ORG, 200, start=3)  # a sync brought in a backlog: all 10 sessions owed
+    for link in swarm.node.links:
+        swarm.node._pull(link, backlog=True)
+    assert len(swarm.node._owed[swarm.node.subs[0]]) == len(PEERS)
+    assert _rounds_of_a_burst(swarm, monkeypatch) == iroh_relay.EMPTY_ROUNDS
+    assert swarm.node._owed[swarm.node.subs[0]] == set()
+
+
+def test_a_change_burst_goes_on_whatever_its_first_rounds_found(monkeypatch):
+    from pandascreen.node import iroh_relay
+    swarm = Swarm(PEERS)
+    publish(swarm.store, ORG, 2, start=3)  # a change: pushed to the eager few, the others owed
+    swarm.pull_all()
+    owed = len(PEERS) - iroh_relay.EAGER_PEERS
+    assert iroh_relay.EMPTY_ROUNDS < owed <= iroh_relay.LAZY_ROUNDS
+    assert _rounds_of_a_burst(swarm, monkeypatch) == owed  # every owed peer, as the heal needs

@@ -126,6 +126,7 @@ class IrohNode(PeerKeeper, LinkBook, SessionRunner, Relayer):
         self._stopping = False
         self._tasks = set()
         self._owed = {sub: set() for sub in self.subs}  # live sessions owed an announcement round
+        self._change_owed = False  # a change (not only a backlog) is owed a round (node/iroh_relay.py)
         self.reachable = set()  # node ids we dialled once: they serve, so an announcement round reaches them
         self._announce = None  # set: a burst of new operations owes rounds (node/iroh_relay.py)
 
