@@ -289,7 +289,7 @@ class Relayer:
     def _taking_backlog(self, sub):
         """A log sync of ``sub`` is still bringing us a backlog (its peer announced more than
         ``LIVE_BATCH`` operations): rounds now would tell our peers of a part, then of the next
-        part, each a QUIC handshake and a sync (at a cold start of 50 screens, most of its
+        part, each a QUIC handshake and a sync (at a cold start of 50 screens, about half its
         sessions).  The sync's last page owes the rounds again, for all of it at once."""
         for l in self.links:
             s = l.session
