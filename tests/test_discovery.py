@@ -119,3 +119,20 @@ else:
         from iroh_netns import run_isolated
         code, out = run_isolated("test_discovery.py", timeout=180)
         assert code == 0, out
+
+
+def test_found_peers_are_dialled_organisers_first_then_in_random_order():
+    """Every screen of a cold start hears the first screens started first: dialled in the order
+    heard, those few got everyone's dials and, slow to answer them all, most of the aborted QUIC
+    handshakes.  The organiser's node, where the program comes from, still goes first."""
+    from pandascreen.node.discovery import SERVICE_TYPE, Discovery, z32_encode
+    organiser = bytes([9] * 32)
+    names = ["%s.%s" % (z32_encode(bytes([40 + i] * 32)), SERVICE_TYPE) for i in range(10)]
+    firsts = set()
+    for _ in range(20):
+        d = Discovery(bytes(32), 2026, lambda node_id, addrs: True, advertise=False, always=[organiser])
+        d._queue = list(names) + ["%s.%s" % (z32_encode(organiser), SERVICE_TYPE)]
+        assert d._next_name().startswith(z32_encode(organiser))
+        firsts.add(d._next_name())
+        assert len(d._queue) == len(names) - 1
+    assert len(firsts) > 1

@@ -34,6 +34,7 @@ the screen's render loop.
 
 import ipaddress
 import logging
+import random
 import socket
 import threading
 import time
@@ -253,6 +254,19 @@ class Discovery:
             else:
                 self._reject(name, "announcement queue full (flood)", "flood")
 
+    def _next_name(self):
+        """Take the next announcement to resolve and dial off the queue: an organiser's first (where
+        the program comes from), else one at random.  Every screen of a cold start hears the
+        first screens started first; dialled in the order heard, those few got everyone's dials
+        and, slow to answer them all, most of the QUIC handshakes that were given up."""
+        for i, name in enumerate(self._queue):
+            try:
+                if z32_decode(_instance_of(name)) in self.always:
+                    return self._queue.pop(i)
+            except DiscoveryError:
+                continue
+        return self._queue.pop(random.randrange(len(self._queue)))
+
     def _reject(self, name, why, kind="record"):
         """One log line per ignored announcement, rate-limited per kind (name, record, flood,
         limit) so a flood neither fills the log nor hides the one forged record that matters."""
@@ -275,7 +289,7 @@ class Discovery:
                     self._cv.wait()  # an announcement or stop() notifies: no wake-ups while idle
                 if self._stop:
                     return
-                name = self._queue.pop(0)
+                name = self._next_name()
             instance = _instance_of(name)
             try:
                 info = ServiceInfo(SERVICE_TYPE, name)
