@@ -302,11 +302,17 @@ class PeerKeeper:
             return
         if entry is not None:
             entry["last_error"] = None
-        now = time.monotonic()
+        self._redial_all_soon(time.monotonic(), entry)
+
+    def _redial_all_soon(self, now, but=None):
+        """The network is back (a peer answered again, or the kernel said a link is up:
+        node/link_watch.py): every wanted peer not linked (but ``but``) is dialled within
+        ``REDIAL_AFTER_HEAL``, and a dial begun before the heal is restarted: its packets went
+        into the cut."""
         for e in self._wanted.values():
-            if e is entry or self._linked(e["sub"], e["peer"]):
+            if e is but or self._linked(e["sub"], e["peer"]):
                 continue
-            if e["redial"].healed(now):  # a dial begun before the heal: its packets went into the cut
+            if e["redial"].healed(now):
                 task = e.get("task")
                 if task is not None and not task.done():
                     task.cancel()
