@@ -53,8 +53,10 @@ def test_a_link_that_comes_back_up_is_told_and_one_that_goes_down_is_not():
 
 def test_every_wanted_peer_is_due_again_when_the_link_is_back():
     """A cut screen's redials back off to 8 s and a dial begun in the cut waits for its QUIC
-    timeout: with the kernel's word, the next dial of each wanted peer is due within
-    REDIAL_AFTER_HEAL and a dial under way since before is restarted."""
+    timeout: with the kernel's word, the wanted peers are dialled again one per
+    REDIAL_AFTER_HEAL, and a dial under way since before the heal is restarted."""
+    import types
+
     from pandascreen.core.store import MemoryStore
     from pandascreen.core import operation
     from pandascreen.node import liveness
@@ -66,9 +68,9 @@ def test_every_wanted_peer_is_due_again_when_the_link_is_back():
     for _ in range(4):
         waiting.failed(now)
     dialling.dialling(now - 5)
-    node._wanted = {"a": {"peer": None, "sub": sub, "redial": waiting},
-                    "b": {"peer": None, "sub": sub, "redial": dialling}}
+    node._wanted = {"a": {"peer": types.SimpleNamespace(node_ids=[b"a"]), "sub": sub, "redial": waiting},
+                    "b": {"peer": types.SimpleNamespace(node_ids=[b"b"]), "sub": sub, "redial": dialling}}
     node._linked = lambda sub, peer: False
     node._redial_all_soon(now)
-    assert waiting.due <= now + liveness.REDIAL_AFTER_HEAL
-    assert dialling.dialling_since is None and dialling.due <= now + liveness.REDIAL_AFTER_HEAL
+    assert waiting.due <= now + 2 * liveness.REDIAL_AFTER_HEAL
+    assert dialling.dialling_since is None and dialling.due <= now + 2 * liveness.REDIAL_AFTER_HEAL

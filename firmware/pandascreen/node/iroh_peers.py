@@ -306,15 +306,17 @@ class PeerKeeper:
 
     def _redial_all_soon(self, now, but=None):
         """The network is back (a peer answered again, or the kernel said a link is up:
-        node/link_watch.py): every wanted peer not linked (but ``but``) is dialled within
-        ``REDIAL_AFTER_HEAL``, and a dial begun before the heal is restarted: its packets went
-        into the cut."""
-        for e in self._wanted.values():
-            if e is but or self._linked(e["sub"], e["peer"]):
-                continue
-            if e["redial"].healed(now):
+        node/link_watch.py): the wanted peers not linked (but ``but``) are dialled one more every
+        ``REDIAL_AFTER_HEAL``, an organiser first (node/liveness.py says why), and a dial begun
+        before the heal is restarted in its turn: its packets went into the cut."""
+        due = [e for e in self._wanted.values() if e is not but and not self._linked(e["sub"], e["peer"])]
+        random.shuffle(due)
+        organisers = set(self.default_node_ids)
+        due.sort(key=lambda e: not set(e["peer"].node_ids) & organisers)  # stable: the rest stay shuffled
+        for step, e in enumerate(due):
+            if e["redial"].healed(now, step):
                 task = e.get("task")
                 if task is not None and not task.done():
                     task.cancel()
-                e["redial"].cancelled(now)
+                e["redial"].cancelled(now, step)
         self._wake_redials()

@@ -5,8 +5,8 @@ Why: after a cut, a screen's redials of its peers back off up to ``liveness.REDI
 dial begun inside the cut waits for its QUIC timeout.  The first peer that answers again makes
 the others due at once (``liveness.Redial.healed``), but something has to answer first: in the
 field test half the screens took 10 to 20 s after the heal for that.  When the cut was this
-screen's own link, the kernel knows the moment it returns, and the node redials every wanted
-peer within ``REDIAL_AFTER_HEAL``.  A cut further away (a switch, the access point's uplink) says
+screen's own link, the kernel knows the moment it returns, and the node redials its wanted
+peers at once, one every ``REDIAL_AFTER_HEAL``.  A cut further away (a switch, the access point's uplink) says
 nothing here, and the redials and mDNS find the peers as before.
 
 How: an rtnetlink socket (``AF_NETLINK``, the link and IPv4-address groups) read by one thread
