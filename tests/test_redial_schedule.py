@@ -25,7 +25,6 @@ class Keeper(iroh_peers.PeerKeeper, LinkBook):
         self.spawned = []
         self.sub = object()
         self.now = now
-        self.default_node_ids = []
 
     def want(self, name, due, linked=False):
         peer = Peer(name.encode())
@@ -114,25 +113,5 @@ def test_a_heal_cancels_a_stale_dial_and_makes_it_due_at_once(monkeypatch):
         return k._redial_wake.is_set()
     assert asyncio.run(heal()) is True  # the loop looks again now
     assert cancelled == [True]
-    # due in its turn: the peers not linked (stale, fresh) are dialled one per REDIAL_AFTER_HEAL
-    assert stale["redial"].dialling_since is None and now <= stale["redial"].due <= now + 2 * liveness.REDIAL_AFTER_HEAL
+    assert stale["redial"].dialling_since is None and now <= stale["redial"].due <= now + liveness.REDIAL_AFTER_HEAL
     assert fresh["redial"].due == float("inf") and fresh["redial"].dialling_since == now - 0.5
-
-
-def test_after_a_heal_the_organiser_is_dialled_first_and_each_other_peer_a_step_later(monkeypatch):
-    """Every cut screen and the peers it had redial at the heal: at 50 screens that was hundreds of
-    QUIC handshakes and syncs at once on two cores, and the first sync, which alone brings the
-    change, waited behind the others (heal p50 17 s).  One peer first, an organiser when one is
-    wanted, then one more every ``REDIAL_AFTER_HEAL``."""
-    now = 500.0
-    monkeypatch.setattr(iroh_peers.time, "monotonic", lambda: now)
-    k = Keeper(now)
-    k.default_node_ids = [b"organiser"]
-    away = [k.want(name, float("inf")) for name in ("a", "b", "c", "d")]
-    organiser = k.want("organiser", float("inf"))
-    for e in away + [organiser]:
-        e["redial"].due = now + 100  # backed off in the cut
-    k._redial_all_soon(now)
-    assert now <= organiser["redial"].due < now + liveness.REDIAL_AFTER_HEAL
-    steps = sorted(int((e["redial"].due - now) // liveness.REDIAL_AFTER_HEAL) for e in away)
-    assert steps == [1, 2, 3, 4]

@@ -302,21 +302,13 @@ class PeerKeeper:
             return
         if entry is not None:
             entry["last_error"] = None
-        self._redial_all_soon(time.monotonic(), entry)
-
-    def _redial_all_soon(self, now, but=None):
-        """The network is back (a peer answered again, or the kernel said a link is up:
-        node/link_watch.py): the wanted peers not linked (but ``but``) are dialled one more every
-        ``REDIAL_AFTER_HEAL``, an organiser first (node/liveness.py says why), and a dial begun
-        before the heal is restarted in its turn: its packets went into the cut."""
-        due = [e for e in self._wanted.values() if e is not but and not self._linked(e["sub"], e["peer"])]
-        random.shuffle(due)
-        organisers = set(self.default_node_ids)
-        due.sort(key=lambda e: not set(e["peer"].node_ids) & organisers)  # stable: the rest stay shuffled
-        for step, e in enumerate(due):
-            if e["redial"].healed(now, step):
+        now = time.monotonic()
+        for e in self._wanted.values():
+            if e is entry or self._linked(e["sub"], e["peer"]):
+                continue
+            if e["redial"].healed(now):  # a dial begun before the heal: its packets went into the cut
                 task = e.get("task")
                 if task is not None and not task.done():
                     task.cancel()
-                e["redial"].cancelled(now, step)
+                e["redial"].cancelled(now)
         self._wake_redials()

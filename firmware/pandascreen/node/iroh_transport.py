@@ -187,15 +187,6 @@ class IrohNode(PeerKeeper, LinkBook, SessionRunner, Relayer):
             except RuntimeError:
                 pass
 
-    def network_back(self):
-        """The kernel says a link is back (node/link_watch.py): redial every wanted peer now."""
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            try:
-                loop.call_soon_threadsafe(lambda: self._redial_all_soon(time.monotonic()))
-            except RuntimeError:
-                pass
-
     def status(self):
         """One dict per session (running and ended ones of the last minutes)."""
         if self._loop is None:

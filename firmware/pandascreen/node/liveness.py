@@ -21,10 +21,7 @@ seconds, each wait drawn at random between half and all of it, so screens cut of
 not all dial at once when the link returns.  The first peer that answers again (a dial of ours
 or one that dials in) proves the network is back: every other waiting redial is then due
 within ``REDIAL_AFTER_HEAL`` seconds (again spread at random), so a healed screen is linked in
-a few seconds, not at the end of its backoff.  One peer first (an organiser when one is
-wanted), then one more every ``REDIAL_AFTER_HEAL``: when every cut screen and every peer it
-had dialled at once, 50 screens made hundreds of QUIC handshakes and syncs at the same moment on
-two cores, and the first sync, which alone brings what the screen missed, waited behind them.  A dial still under way then, begun
+a few seconds, not at the end of its backoff.  A dial still under way then, begun
 ``STALE_DIAL`` seconds or more before, is restarted rather than waited for: its packets went
 into the cut, and its QUIC handshake may only give up at the dial timeout (10 s); the field
 test with both cores loaded shows healed screens waiting for exactly that.
@@ -94,21 +91,20 @@ class Redial:
         self.dialling_since = None
         self.backoff = REDIAL_MIN
 
-    def healed(self, now, step=0):
-        """Another peer answered again: the network is back, dial this one soon, in the
-        ``step``-th ``REDIAL_AFTER_HEAL`` from now.  True when a dial of it is under way since
-        ``STALE_DIAL`` seconds or more: the caller cancels that dial (``failed`` then) and this
-        peer is dialled again in that step."""
+    def healed(self, now):
+        """Another peer answered again: the network is back, dial this one soon.  True when a
+        dial of it is under way since ``STALE_DIAL`` seconds or more: the caller cancels that
+        dial (``failed`` then) and this peer is dialled again within ``REDIAL_AFTER_HEAL``."""
         self.backoff = REDIAL_MIN
         if self.dialling_since is not None:
             return now - self.dialling_since >= STALE_DIAL
-        self.due = min(self.due, now + REDIAL_AFTER_HEAL * (step + self.rng.random()))
+        self.due = min(self.due, now + REDIAL_AFTER_HEAL * self.rng.random())
         return False
 
-    def cancelled(self, now, step=0):
+    def cancelled(self, now):
         """The stale dial ``healed`` named was cancelled: dial again soon, not after a backoff."""
         self.dialling_since = None
-        self.due = now + REDIAL_AFTER_HEAL * (step + self.rng.random())
+        self.due = now + REDIAL_AFTER_HEAL * self.rng.random()
 
 
 class Silence:

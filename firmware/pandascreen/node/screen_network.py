@@ -142,18 +142,6 @@ def close_fleet_store(device):
         device.fleet_report.store.close()
 
 
-def watch_links(node, stack, say=print):
-    """When the kernel says a link is back, the node redials its peers at once (node/link_watch.py)."""
-    from pandascreen.node.link_watch import LinkWatch
-    try:
-        watch = LinkWatch(node.network_back).start()
-    except (OSError, AttributeError) as e:  # no rtnetlink here (not Linux, a sandbox without it)
-        say("link watch unavailable (%s): after a cut, peers are redialled on their backoff" % e)
-        return None
-    stack.callback(watch.stop)
-    return watch
-
-
 def start(cfg, base, store_path, device, stack, serve, once, say=print):
     """The whole network side of ``device`` (config folder ``base``), each part's stop left on
     ``stack``.  Pi screens speak iroh (p2panda-net 0.7, live) with peers written
@@ -169,7 +157,6 @@ def start(cfg, base, store_path, device, stack, serve, once, say=print):
     stack.callback(node.on_peers.stop)  # after the node stopped (last in, first out): it calls no more
     stack.callback(node.stop)
     if not once:
-        watch_links(node, stack, say)
         from pandascreen.node.discovery import start_for_node
         mdns = start_for_node(node, say=say)
         if mdns is not None:
