@@ -136,3 +136,21 @@ def test_found_peers_are_dialled_organisers_first_then_in_random_order():
         firsts.add(d._next_name())
         assert len(d._queue) == len(names) - 1
     assert len(firsts) > 1
+
+
+def test_an_organisers_announcement_is_queued_even_when_a_flood_filled_the_queue():
+    """A screen started among fifty hears every announcement at once; the queue keeps the first
+    ones and drops the rest as a flood.  The organiser's was dropped once in a 50-screen run, and
+    that screen never found serve: when its 8 peers were cut, it had no source left."""
+    from zeroconf import ServiceStateChange
+
+    from pandascreen.node.discovery import SERVICE_TYPE, Discovery, z32_encode
+    organiser = bytes([9] * 32)
+    d = Discovery(bytes(32), 2026, lambda node_id, addrs: True, advertise=False, always=[organiser], max_peers=2)
+    for i in range(4 * d.max_peers + 3):  # beyond what the queue holds
+        d._on_change(None, SERVICE_TYPE, "%s.%s" % (z32_encode(bytes([40 + i] * 32)), SERVICE_TYPE),
+                     ServiceStateChange.Added)
+    assert len(d._queue) == 4 * d.max_peers
+    name = "%s.%s" % (z32_encode(organiser), SERVICE_TYPE)
+    d._on_change(None, SERVICE_TYPE, name, ServiceStateChange.Added)
+    assert name in d._queue and d._next_name() == name
