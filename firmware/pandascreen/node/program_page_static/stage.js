@@ -79,15 +79,31 @@
   document.addEventListener("pandascreen:page", function () { load().catch(function () {}); });
 
   // sign ``body`` as this key's next operation and send it; the screen's line comes back.
-  // Resolves true when the screen took it.
+  // Resolves true when the screen took it.  One at a time, each signed after the last is in:
+  // two taps in a row signed from the same state were two operations with one seq_num (a fork
+  // the screen refuses).
+  var sending = Promise.resolve();
+
   function send(body, done) {
+    var sent = sending.then(function () { return sendNow(body, done); });
+    sending = sent.catch(function () {});
+    return sent;
+  }
+
+  function sendNow(body, done) {
     var op = P.createOperation(seed, body, state.seq, state.backlink ? P.unhex(state.backlink) : null,
                                P.extensions(P.unhex(state.log_id), Date.now() * 1000));
     return fetch("/publish", { method: "POST", headers: { "Content-Type": "application/json" },
                                body: JSON.stringify({ header: P.hex(op.header), body: P.hex(body) }) })
       .then(function (r) {
         return r.text().then(function (text) {
-          if (r.ok) say(done, false); else say(text.trim(), true);
+          if (r.ok) {  // this key's log goes on from it, whatever the state's reload brings
+            state.seq = state.seq + 1;
+            state.backlink = P.hex(op.hash);
+            say(done, false);
+          } else {
+            say(text.trim(), true);
+          }
           return load(true).then(function () { return r.ok; });
         });
       }).catch(function () { say(W.refused_unreachable || "the screen cannot be reached: try again", true); return false; });
