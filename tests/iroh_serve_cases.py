@@ -1,5 +1,6 @@
 """`pandascreen-host serve` as a real process on 127.0.0.1: says where it listens, serves the
 store over iroh, re-imports the watched file and pushes the change live, stops on Ctrl-C."""
+import json
 import os
 import queue
 import signal
@@ -32,7 +33,6 @@ def _serve(tmp_path, *extra):
 def start_screen(tmp_path, node_id, addr, key=SCREEN, stdout=subprocess.PIPE, stderr=subprocess.PIPE):
     """The real `pandascreen` app (emulated display, ``tmp_path/screen.png``) of serve's festival,
     with serve's node (``node_id`` at ``addr``) as its organiser and its one configured peer."""
-    import json
     (tmp_path / "device.key").write_bytes(key)
     os.chmod(str(tmp_path / "device.key"), 0o600)
     cfg = {"festival_id": "slothcamp2031", "organisers": [node_id], "peers": ["%s@%s" % (node_id, addr)],
@@ -253,7 +253,6 @@ def test_serve_with_a_busy_console_port_says_so_in_one_line(tmp_path):
 def test_a_pi_screen_under_an_idle_flood_keeps_running_and_serving(tmp_path):
     """1000 idle connections to a Pi screen's feed port, RLIMIT_NOFILE 256: the screen keeps
     running, and a board still gets the feed within 2 s."""
-    import json
     from pandascreen.core.crypto import public_key
     from pandascreen_host.cli import main
     from test_conn_limits import fetch_feed, free_port, idle_connections

@@ -214,9 +214,12 @@ class Relayer:
         elif what == ANNOUNCE:
             self._owe(link, backlog)
 
-    def _backlog(self, sub, source):
-        """``source``'s sync (not live mode) just stored operations: every other live session of
-        the topic takes what it has not looked at yet as a backlog, announced and never pushed."""
+    def _synced_in(self, sub, source):
+        """``source``'s sync (not live mode) just stored operations.  A change goes on as a live
+        arrival does (the sessions' own pulls push it); a backlog is taken by every other live
+        session of the topic as what it has not looked at yet, announced and never pushed."""
+        if brings_a_change(source.session):
+            return
         for link in self._live_links():
             if link.sub is sub and link is not source and link.live is not False:
                 self._pull(link, backlog=True)

@@ -48,7 +48,7 @@ from pandascreen.node import iroh_ffi_bytes, iroh_limits, liveness
 from pandascreen.node.iroh_address import DEFAULT_NETWORK_ID, iroh_message, node_id_of, sync_alpn
 from pandascreen.node.iroh_link import LinkBook, Subscription
 from pandascreen.node.iroh_peers import PeerKeeper
-from pandascreen.node.iroh_relay import Relayer, brings_a_change
+from pandascreen.node.iroh_relay import Relayer
 from pandascreen.node.iroh_session import SessionRunner
 
 log = logging.getLogger("pandascreen.node.iroh")
@@ -299,9 +299,8 @@ class IrohNode(PeerKeeper, LinkBook, SessionRunner, Relayer):
         del self.errors[:-20]
 
     def _changed(self, sub, n, link=None):
-        if link is not None and link.session is not None and not link.session.in_live_mode \
-                and not brings_a_change(link.session):
-            self._backlog(sub, link)  # a sync is bringing a backlog: announced to live sessions, never pushed
+        if link is not None and link.session is not None and not link.session.in_live_mode:
+            self._synced_in(sub, link)  # a sync brought them (node/iroh_relay.py: pushed, or a backlog announced)
         self._wake_all()
         if self.on_change is not None and sub is self.subs[0]:
             try:
