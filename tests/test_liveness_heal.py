@@ -34,3 +34,38 @@ def test_a_dial_that_ends_clears_its_start():
     r.dialling(2.0)
     r.failed(3.0)
     assert r.dialling_since is None
+
+
+def test_a_dial_begun_after_the_heal_is_not_cancelled_when_more_peers_answer_again():
+    # under load a handshake takes seconds; each peer that answers again is a heal signal, and
+    # a dial begun after the first one is not stale: restarting it only repeats its handshake
+    r = liveness.Redial(0.0, random.Random(7))
+    r.failed(0.0)
+    r.dialling(10.0)
+    assert r.healed(12.0) is True  # begun inside the cut
+    r.cancelled(12.0)
+    r.dialling(12.5)
+    assert r.healed(15.0) is False and r.healed(20.0) is False
+    assert r.dialling_since == 12.5
+    waiting = liveness.Redial(0.0, random.Random(8))
+    waiting.failed(11.9)  # due again after the heal
+    assert waiting.healed(12.0) is False and waiting.due > 12.0
+    waiting.dialling(waiting.due)
+    assert waiting.healed(waiting.due + 5.0) is False
+
+
+def test_the_next_cut_makes_a_dial_stale_again():
+    r = liveness.Redial(0.0, random.Random(9))
+    r.failed(0.0)
+    r.dialling(10.0)
+    assert r.healed(12.0) is True
+    r.cancelled(12.0)
+    r.dialling(12.5)
+    r.failed(22.5)  # the network went away again: the heal is over
+    r.dialling(30.0)
+    assert r.healed(33.0) is True
+    r.cancelled(33.0)
+    r.dialling(33.5)
+    r.succeeded()
+    r.dialling(100.0)  # a later cut: this dial's packets go into it
+    assert r.healed(103.0) is True

@@ -24,7 +24,11 @@ within ``REDIAL_AFTER_HEAL`` seconds (again spread at random), so a healed scree
 a few seconds, not at the end of its backoff.  A dial still under way then, begun
 ``STALE_DIAL`` seconds or more before, is restarted rather than waited for: its packets went
 into the cut, and its QUIC handshake may only give up at the dial timeout (10 s); the field
-test with both cores loaded shows healed screens waiting for exactly that.
+test with both cores loaded shows healed screens waiting for exactly that.  Only a dial begun
+before the first of these signals is stale: as a heal goes on, more peers answer again, and
+each is another signal; a dial begun after the first one went out into a working network, and
+under load its handshake takes seconds.  Restarting it at every signal would only start its
+handshake over: 50 screens on 2 cores did that hundreds of times per heal.
 
 Resync.  Live mode pushes each change once; one lost on the way (a session that ended between
 the change and the push, a refused operation) would never come again while mDNS sees nothing
@@ -76,6 +80,7 @@ class Redial:
         self.backoff = REDIAL_MIN
         self.due = now
         self.dialling_since = None  # when the dial under way began (None: none)
+        self.heal_seen = None  # the first heal signal since this peer's last failure or success
 
     def dialling(self, now):
         """A dial of this peer begins."""
@@ -84,20 +89,26 @@ class Redial:
     def failed(self, now):
         """A dial failed (or the session ended): wait, jittered, then double the next wait."""
         self.dialling_since = None
+        self.heal_seen = None
         self.due = now + jittered(self.backoff, self.rng)
         self.backoff = next_backoff(self.backoff)
 
     def succeeded(self):
         self.dialling_since = None
+        self.heal_seen = None
         self.backoff = REDIAL_MIN
 
     def healed(self, now):
         """Another peer answered again: the network is back, dial this one soon.  True when a
-        dial of it is under way since ``STALE_DIAL`` seconds or more: the caller cancels that
-        dial (``failed`` then) and this peer is dialled again within ``REDIAL_AFTER_HEAL``."""
+        dial of it is under way since ``STALE_DIAL`` seconds or more and began before the first
+        heal signal since its last failure: the caller cancels that dial (``cancelled`` then)
+        and this peer is dialled again within ``REDIAL_AFTER_HEAL``."""
         self.backoff = REDIAL_MIN
+        first = self.heal_seen if self.heal_seen is not None else now
+        if self.heal_seen is None:
+            self.heal_seen = now
         if self.dialling_since is not None:
-            return now - self.dialling_since >= STALE_DIAL
+            return now - self.dialling_since >= STALE_DIAL and self.dialling_since < first
         self.due = min(self.due, now + REDIAL_AFTER_HEAL * self.rng.random())
         return False
 
