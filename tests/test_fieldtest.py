@@ -126,3 +126,26 @@ def test_the_field_runs_compiled_code_as_an_installed_screen_does():
             os.remove(path)
     field_lab.compile_project()
     assert all(os.path.exists(path) for path in cached)
+
+
+def test_a_log_stamp_never_rounds_into_the_next_second():
+    # rounded, 0.9996 s past a second was stamped .000 of that same second: a jump back in the log
+    at = 1765000000.9996
+    assert field_lab.stamp(at).endswith(".999")
+    assert field_lab.stamp(at + 0.001).endswith(".000")
+    assert field_lab.stamp(at)[:8] < field_lab.stamp(at + 0.001)[:8]
+
+
+def test_a_change_retitles_an_event_whose_title_the_xml_escapes():
+    # 38c3's Chill Floor has "Laetizia & N:in": in the file it is "&amp;", and a replace of the
+    # raw title found nothing, so at that hour the re-import published no change at all
+    from pandascreen.node.fieldtest import retitled
+    text = "<event><title>Laetizia &amp; N:in</title></event><title>Other</title>"
+    new = retitled(text, "Laetizia & N:in", "Laetizia & N:in (moved <1>)")
+    assert "<title>Laetizia &amp; N:in (moved &lt;1&gt;)</title>" in new and new.endswith("<title>Other</title>")
+    try:
+        retitled(text, "Not there", "x")
+    except ValueError as e:
+        assert "Not there" in str(e)
+    else:
+        raise AssertionError("a title not in the file must not pass silently")

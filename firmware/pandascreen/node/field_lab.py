@@ -19,6 +19,13 @@ def _ip(*args, check=True):
     return subprocess.run(["ip"] + list(args), check=check, capture_output=True, text=True)
 
 
+def stamp(at):
+    """``at`` (seconds since the epoch) as local ``HH:MM:SS.mmm`` for a log line; the
+    milliseconds are cut, never rounded up into the next second."""
+    ms = int(at * 1000)
+    return time.strftime("%H:%M:%S", time.localtime(ms // 1000)) + ".%03d" % (ms % 1000)
+
+
 class Lab:
     """The namespaces and the bridge; ``close()`` removes all of them."""
 
@@ -103,7 +110,7 @@ class Proc:
                 self.torn_down.append(at)
             elif NOT_TAKEN_UP.search(line):
                 self.not_taken_up.append(at)
-            self.log.write("%s %s" % (time.strftime("%H:%M:%S", time.localtime(at)) + ("%.3f" % (at % 1))[1:], line))
+            self.log.write("%s %s" % (stamp(at), line))
             self.log.flush()
 
     def when(self, pattern, after=0.0):

@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from xml.sax.saxutils import escape as xml_escape
 
 from pandascreen.node.field_lab import Lab, Proc, compile_project
 from pandascreen.node.stop_signals import stop_like_ctrl_c
@@ -147,6 +148,15 @@ def said(s):
         return "p50 %.2f s, p99 %.2f s, max %.2f s" % (s["p50"], s["p99"], s["max"])
     text = "%d of %d screens within %.0f s" % (s["n"], s["of"], s["within_s"])
     return text + ("; of those p50 %.2f s, p99 %.2f s" % (s["p50"], s["p99"]) if s["n"] else "")
+
+
+def retitled(text, old, new):
+    """The schedule file ``text`` with the first event titled ``old`` retitled ``new`` (both as
+    the file escapes them: "&" is "&amp;" there); ValueError when no such title is in it."""
+    was = "<title>%s</title>" % xml_escape(old)
+    if was not in text:
+        raise ValueError("no event titled %r in the schedule file" % old)
+    return text.replace(was, "<title>%s</title>" % xml_escape(new), 1)
 
 
 def _on_now(store_path, log_id, organiser, now):
@@ -290,7 +300,7 @@ class Field:
         title = "%s (moved, change %d)" % (self.event.title, self.changes)
         before = time.time()
         with open(self.sched, "w", encoding="utf-8") as fh:
-            fh.write(self.text.replace("<title>%s</title>" % self.event.title, "<title>%s</title>" % title, 1))
+            fh.write(retitled(self.text, self.event.title, title))
         until(lambda: self.org.when(r"published \d+ operations", before) is not None, self.timeout, every=0.05)
         return title, self.org.when(r"published \d+ operations", before) or before
 
