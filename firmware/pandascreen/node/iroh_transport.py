@@ -44,7 +44,7 @@ import iroh
 
 from pandascreen.core.errors import ConfigError, SyncError
 from pandascreen.core.util import hexlify
-from pandascreen.node import iroh_ffi_bytes, iroh_limits, liveness
+from pandascreen.node import iroh_backtraces, iroh_ffi_bytes, iroh_limits, liveness
 from pandascreen.node.iroh_address import DEFAULT_NETWORK_ID, iroh_message, node_id_of, sync_alpn
 from pandascreen.node.iroh_link import LinkBook, Subscription
 from pandascreen.node.iroh_peers import PeerKeeper
@@ -53,6 +53,7 @@ from pandascreen.node.iroh_session import SessionRunner
 
 log = logging.getLogger("pandascreen.node.iroh")
 iroh_ffi_bytes.install()  # bytes to iroh in one copy (the module says why)
+iroh_backtraces.library_backtraces_off()  # no backtrace symbolized per iroh error (the module says why)
 # a screen's node looks at its stores this often (seconds): its own loop (node/app.py) and a
 # phone's publish call notify() when they wrote, so the look only catches the rare other writer
 # (a plain-TCP sync served to a peer); a laptop keeps the one-second default
