@@ -27,8 +27,8 @@ into the cut, and its QUIC handshake may only give up at the dial timeout (10 s)
 test with both cores loaded shows healed screens waiting for exactly that.  Only a dial begun
 before the first of these signals is stale: as a heal goes on, more peers answer again, and
 each is another signal; a dial begun after the first one went out into a working network, and
-under load its handshake takes seconds.  Restarting it at every signal would only start its
-handshake over: 50 screens on 2 cores did that hundreds of times per heal.
+under load its handshake takes seconds: restarting it at every signal would only start that
+handshake over, again and again while the heal goes on.
 
 Resync.  Live mode pushes each change once; one lost on the way (a session that ended between
 the change and the push, a refused operation) would never come again while mDNS sees nothing
@@ -104,11 +104,10 @@ class Redial:
         heal signal since its last failure: the caller cancels that dial (``cancelled`` then)
         and this peer is dialled again within ``REDIAL_AFTER_HEAL``."""
         self.backoff = REDIAL_MIN
-        first = self.heal_seen if self.heal_seen is not None else now
         if self.heal_seen is None:
             self.heal_seen = now
         if self.dialling_since is not None:
-            return now - self.dialling_since >= STALE_DIAL and self.dialling_since < first
+            return now - self.dialling_since >= STALE_DIAL and self.dialling_since < self.heal_seen
         self.due = min(self.due, now + REDIAL_AFTER_HEAL * self.rng.random())
         return False
 
