@@ -89,7 +89,7 @@ _log = log_setup.say("pandascreen.app")  # its lines and the node modules' recor
 
 
 # seconds between the loop's looks at the store while changes keep coming (``Device._pace``): a
-# 38c3 cold start drew 17 frames in 0.7 s, 0.2 CPU-s here and ten times that on a Pi Zero 2 W
+# 38c3 cold start drew 17 frames in 0.7 s: 0.15 CPU-s here, about ten times that on a Pi Zero 2 W
 FRAME_GAP = 0.25
 
 
