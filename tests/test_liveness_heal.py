@@ -69,3 +69,23 @@ def test_the_next_cut_makes_a_dial_stale_again():
     r.succeeded()
     r.dialling(100.0)  # a later cut: this dial's packets go into it
     assert r.healed(103.0) is True
+
+
+def test_a_session_that_ends_leaves_the_last_heal_behind():
+    # the peer came back by dialling us, so no dial of ours succeeded or failed; its session
+    # lived an hour and ended in the next cut: the dial into that cut is stale at its heal
+    r = liveness.Redial(0.0, random.Random(10))
+    r.failed(0.0)
+    assert r.healed(12.0) is False
+    r.ended(3612.0, lasted=3600.0)
+    assert r.due > 3612.0
+    r.dialling(r.due)
+    assert r.healed(r.due + liveness.STALE_DIAL + 1.0) is True
+
+
+def test_a_session_that_ends_soon_after_it_began_backs_off_further():
+    r = liveness.Redial(0.0, random.Random(11))
+    r.ended(100.0, lasted=3.0)
+    first = r.due - 100.0
+    r.ended(200.0, lasted=3.0)
+    assert r.due - 200.0 > first and r.backoff > liveness.REDIAL_MIN

@@ -285,10 +285,7 @@ class PeerKeeper:
             redial = entry["redial"]
             if entry["sub"] is not link.sub or link.remote_id not in entry["peer"].node_ids or redial.due == float("inf"):
                 continue
-            if now - link.started < 30:  # ended soon after it began: back off further
-                redial.failed(now)
-            else:
-                redial.due = max(redial.due, now + liveness.jittered(redial.backoff))
+            redial.ended(now, now - link.started)
         self._wake_redials()
 
     def _back(self, link, alone):

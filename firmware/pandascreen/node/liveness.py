@@ -25,10 +25,11 @@ a few seconds, not at the end of its backoff.  A dial still under way then, begu
 ``STALE_DIAL`` seconds or more before, is restarted rather than waited for: its packets went
 into the cut, and its QUIC handshake may only give up at the dial timeout (10 s); the field
 test with both cores loaded shows healed screens waiting for exactly that.  Only a dial begun
-before the first of these signals is stale: as a heal goes on, more peers answer again, and
-each is another signal; a dial begun after the first one went out into a working network, and
-under load its handshake takes seconds: restarting it at every signal would only start that
-handshake over, again and again while the heal goes on.
+before the first of these signals (the first since that peer's last failed dial or ended
+session) is stale: as a heal goes on, more peers answer again, and each is another signal; a
+dial begun after the first one went out into a working network, and under load its handshake
+takes seconds: restarting it at every signal would only start that handshake over, again and
+again while the heal goes on.
 
 Resync.  Live mode pushes each change once; one lost on the way (a session that ended between
 the change and the push, a refused operation) would never come again while mDNS sees nothing
@@ -49,6 +50,7 @@ REDIAL_MIN = 1.0           # first wait after a failed dial (seconds)
 REDIAL_MAX = 8.0           # longest wait between dials of a peer that is away
 REDIAL_AFTER_HEAL = 1.5    # once any peer answers again, the others are redialled within this
 STALE_DIAL = 2.0           # ... and a dial begun this long before is restarted, not waited for
+SHORT_SESSION = 30.0       # a session that ends sooner than this counts as a failed dial (backs off)
 RESYNC_EVERY = 60.0        # a plain sync with one live peer, on average this often
 QUIC_IDLE = 30.0           # iroh times out a QUIC connection that heard nothing for about this long
 # a screen cut off from every peer says "alone since" on its display within this many seconds: its
@@ -80,7 +82,7 @@ class Redial:
         self.backoff = REDIAL_MIN
         self.due = now
         self.dialling_since = None  # when the dial under way began (None: none)
-        self.heal_seen = None  # the first heal signal since this peer's last failure or success
+        self.heal_seen = None  # the first heal signal since this peer's last failure, success or session
 
     def dialling(self, now):
         """A dial of this peer begins."""
@@ -98,10 +100,20 @@ class Redial:
         self.heal_seen = None
         self.backoff = REDIAL_MIN
 
+    def ended(self, now, lasted):
+        """The live session with this peer ended after ``lasted`` seconds: redial after a
+        jittered wait, backing off further when it ended soon after it began.  A heal seen
+        before it belongs to the past: the next dial may go into a new cut."""
+        if lasted < SHORT_SESSION:
+            self.failed(now)
+            return
+        self.heal_seen = None
+        self.due = max(self.due, now + jittered(self.backoff, self.rng))
+
     def healed(self, now):
         """Another peer answered again: the network is back, dial this one soon.  True when a
         dial of it is under way since ``STALE_DIAL`` seconds or more and began before the first
-        heal signal since its last failure: the caller cancels that dial (``cancelled`` then)
+        heal signal since its last failure, success or session: the caller cancels that dial (``cancelled`` then)
         and this peer is dialled again within ``REDIAL_AFTER_HEAL``."""
         self.backoff = REDIAL_MIN
         if self.heal_seen is None:
