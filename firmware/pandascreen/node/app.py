@@ -259,6 +259,7 @@ class Device:
                     self.fleet_report.tick()
                 self._identify()
             self._tell_node()
+            self._stepped_at = self.clock()
             if once:
                 break
             self.wake.wait(self.idle_wait())  # a live update redraws at once
@@ -267,17 +268,17 @@ class Device:
         self._snapshot(now=True)  # the last change is in the snapshot, also when stopped at once
 
     _sync_at = _drawn_at = _flipped_at = None  # when the loop last synced, drew, a visitor flipped
-    _stepped_at = None  # time.monotonic() when the loop last took the store's changes in
+    _stepped_at = None  # the screen's clock when the loop last finished a turn
 
     def _pace(self, stop):
-        """Woken less than ``FRAME_GAP`` seconds after the last step (a sync hands a program over
-        in hundreds of batches, each a wake-up), wait out the rest of the gap: the batches that
-        come meanwhile are taken in and drawn together.  A lone change after a quiet spell is
-        drawn at once; a button press draws from its own thread and never waits here."""
-        now = time.monotonic()
-        if self._stepped_at is not None and now - self._stepped_at < FRAME_GAP:
-            stop.wait(self._stepped_at + FRAME_GAP - now)
-        self._stepped_at = time.monotonic()
+        """Woken less than ``FRAME_GAP`` seconds after the last turn ended (a sync hands a program
+        over in hundreds of batches, each a wake-up), wait out the rest of the gap: the batches
+        that come meanwhile are taken in and drawn together, and the loop idles between turns
+        however long a turn takes.  A lone change after a quiet spell is drawn at once, a clock
+        set back holds nothing, and a button press draws from its own thread, never waiting here."""
+        since = None if self._stepped_at is None else self.clock() - self._stepped_at
+        if since is not None and 0 <= since < FRAME_GAP:
+            stop.wait(FRAME_GAP - since)
 
     program_page = None  # node/program_page.ProgramPage: told when the schedule changed
     _page_version = None
@@ -401,6 +402,8 @@ def _run_screen(args, cfg, device, stack):
 def main(argv=None):
     """The screen, start to stop: each part started is stopped in reverse order (``stack``),
     whatever ends the run; a user error is one line and exit 2, a store that went bad exit 3."""
+    from pandascreen.node import iroh_backtraces
+    iroh_backtraces.library_backtraces_off()  # before any thread starts (the module says why)
     from pandascreen.core.store import IngestError
     args = _arguments(argv)
     try:
