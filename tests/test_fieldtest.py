@@ -143,6 +143,7 @@ def test_a_change_retitles_an_event_whose_title_the_xml_escapes():
     text = "<event><title>Laetizia &amp; N:in</title></event><title>Other</title>"
     new = retitled(text, "Laetizia & N:in", "Laetizia & N:in (moved <1>)")
     assert "<title>Laetizia &amp; N:in (moved &lt;1&gt;)</title>" in new and new.endswith("<title>Other</title>")
+    assert "<title>x</title>" in retitled("<title>A -> B &amp; C</title>", "A -> B & C", "x")
     try:
         retitled(text, "Not there", "x")
     except ValueError as e:

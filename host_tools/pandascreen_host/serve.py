@@ -226,7 +226,8 @@ def run(args, out=None, err=None, stop=None):
 
     Each part that starts registers its own stop on one ExitStack, so whatever has started is
     stopped, last started first, however serve ends (Ctrl-C, ``stop``, a refused port)."""
-    from pandascreen.node import log_setup
+    from pandascreen.node import iroh_backtraces, log_setup
+    iroh_backtraces.library_backtraces_off()  # before any thread starts (the module says why)
     from pandascreen.node.stop_signals import stop_like_ctrl_c
     # serve's lines and the node modules' records (iroh, mDNS, plain TCP) go to its output;
     # systemd's or a supervisor's SIGTERM stops it as Ctrl-C does

@@ -151,12 +151,14 @@ def said(s):
 
 
 def retitled(text, old, new):
-    """The schedule file ``text`` with the first event titled ``old`` retitled ``new`` (both as
-    the file escapes them: "&" is "&amp;" there); ValueError when no such title is in it."""
-    was = "<title>%s</title>" % xml_escape(old)
-    if was not in text:
-        raise ValueError("no event titled %r in the schedule file" % old)
-    return text.replace(was, "<title>%s</title>" % xml_escape(new), 1)
+    """The schedule file ``text`` with the first event titled ``old`` retitled ``new``, its title
+    found as the file may write it ("&" is "&amp;"; ">" may stay as it is); ValueError when no
+    such title is in it."""
+    escaped = xml_escape(old)
+    for was in (escaped, escaped.replace("&gt;", ">")):
+        if "<title>%s</title>" % was in text:
+            return text.replace("<title>%s</title>" % was, "<title>%s</title>" % xml_escape(new), 1)
+    raise ValueError("no event titled %r in the schedule file" % old)
 
 
 def _on_now(store_path, log_id, organiser, now):

@@ -12,8 +12,11 @@ last line of an error.
 
 ``RUST_LIB_BACKTRACE=0`` turns off the backtraces that libraries capture (``anyhow``,
 ``std::backtrace``) and leaves ``RUST_BACKTRACE`` for panics, which still print theirs.  Rust
-reads it at the first capture, so it is set when the iroh node's module is imported, before
-any endpoint exists.  Someone who wants the library backtraces sets ``RUST_LIB_BACKTRACE=1``.
+reads it at the first capture: the screen and ``serve`` set it first thing, before any thread
+starts (glibc's ``setenv`` beside another thread's ``getenv`` is not safe), and the iroh node's
+module once more on import, for every other user, before any endpoint exists.  Someone who
+wants the library backtraces sets ``RUST_LIB_BACKTRACE=1``; an empty value is no choice (Rust
+would read it as on).
 """
 
 import os
@@ -21,4 +24,5 @@ import os
 
 def library_backtraces_off(environ=os.environ):
     """``RUST_LIB_BACKTRACE=0`` in ``environ`` unless it names a value already."""
-    environ.setdefault("RUST_LIB_BACKTRACE", "0")
+    if not environ.get("RUST_LIB_BACKTRACE"):
+        environ["RUST_LIB_BACKTRACE"] = "0"
