@@ -153,3 +153,33 @@ def test_a_lone_change_after_a_quiet_spell_is_not_held_back(tmp_path):
     dev._stepped_at = now[0] + 3600.0  # the clock was set back an hour: nothing is held
     dev._pace(stop)
     assert len(stop.waited) == 1
+
+
+def test_a_turn_that_drew_nothing_holds_back_no_change(tmp_path):
+    # the loop also wakes for the fleet status, a peer that came or went, the minute: a change
+    # that comes right after such a turn is drawn at once, only a turn that drew paces the next
+    dev, _, _ = _device(tmp_path, Clock())
+    now = [1000.0]
+    dev.clock = lambda: now[0]  # the device's: the controller keeps its own, so no minute turns
+
+    class Loop:
+        turns, waited = 0, []
+
+        def is_set(self):
+            return self.turns >= 3
+
+        def wait(self, seconds):
+            self.waited.append(seconds)
+
+    loop = Loop()
+
+    class Wake:
+        def wait(self, timeout):
+            loop.turns += 1
+            now[0] += (0.3, 0.1, 0.1)[loop.turns - 1]  # after the first frame; after a turn that drew nothing
+
+        def clear(self):
+            pass
+    dev.wake = Wake()
+    dev.run(loop)
+    assert dev.screen.shown and loop.waited == []

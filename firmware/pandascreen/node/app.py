@@ -251,7 +251,7 @@ class Device:
         while not stop.is_set():
             if self.controller.sync_due(int(self.clock())):
                 self._sync_at = self.clock()
-            self.controller.step(lock=self._lock, force=once)
+            drew = self.controller.step(lock=self._lock, force=once)
             self._tell_page()
             self._snapshot()
             if self.fleet_report is not None:  # node/fleet_report.py: status op, when due
@@ -259,7 +259,8 @@ class Device:
                     self.fleet_report.tick()
                 self._identify()
             self._tell_node()
-            self._stepped_at = self.clock()
+            if drew:
+                self._stepped_at = self.clock()
             if once:
                 break
             self.wake.wait(self.idle_wait())  # a live update redraws at once
@@ -268,14 +269,15 @@ class Device:
         self._snapshot(now=True)  # the last change is in the snapshot, also when stopped at once
 
     _sync_at = _drawn_at = _flipped_at = None  # when the loop last synced, drew, a visitor flipped
-    _stepped_at = None  # the screen's clock when the loop last finished a turn
+    _stepped_at = None  # the screen's clock when the loop last finished a turn that drew
 
     def _pace(self, stop):
-        """Woken less than ``FRAME_GAP`` seconds after the last turn ended (a sync hands a program
-        over in hundreds of batches, each a wake-up), wait out the rest of the gap: the batches
-        that come meanwhile are taken in and drawn together, and the loop idles between turns
-        however long a turn takes.  A lone change after a quiet spell is drawn at once, a clock
-        set back holds nothing, and a button press draws from its own thread, never waiting here."""
+        """Woken less than ``FRAME_GAP`` seconds after the end of a turn that drew (a sync hands a
+        program over in hundreds of batches, each a wake-up), wait out the rest of the gap: the
+        batches that come meanwhile are taken in and drawn together, and the loop idles between
+        turns however long a turn takes.  A lone change after a quiet spell, or right after a
+        turn that drew nothing (the fleet status, a peer that came or went), is drawn at once; a
+        clock set back holds nothing; a button press draws from its own thread, never here."""
         since = None if self._stepped_at is None else self.clock() - self._stepped_at
         if since is not None and 0 <= since < FRAME_GAP:
             stop.wait(FRAME_GAP - since)
