@@ -88,8 +88,9 @@ class Screen:
 _log = log_setup.say("pandascreen.app")  # its lines and the node modules' records, on stderr
 
 
-# seconds between the loop's looks at the store while changes keep coming (``Device._pace``): a
-# 38c3 cold start drew 17 frames in 0.7 s: 0.15 CPU-s here, about ten times that on a Pi Zero 2 W
+# seconds the loop waits after a turn that drew before it looks at the store again, while changes
+# keep coming (``Device._pace``): a 38c3 cold start drew 17 frames in 0.7 s, 0.15 CPU-s here,
+# about ten times that on a Pi Zero 2 W
 FRAME_GAP = 0.25
 
 

@@ -113,8 +113,8 @@ class Redial:
     def healed(self, now):
         """Another peer answered again: the network is back, dial this one soon.  True when a
         dial of it is under way since ``STALE_DIAL`` seconds or more and began before the first
-        heal signal since its last failure, success or session: the caller cancels that dial (``cancelled`` then)
-        and this peer is dialled again within ``REDIAL_AFTER_HEAL``."""
+        heal signal since its last failure, success or session: the caller cancels that dial
+        (``cancelled`` then) and this peer is dialled again within ``REDIAL_AFTER_HEAL``."""
         self.backoff = REDIAL_MIN
         if self.heal_seen is None:
             self.heal_seen = now
