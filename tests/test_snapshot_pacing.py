@@ -147,7 +147,7 @@ def test_a_lone_change_after_a_quiet_spell_is_not_held_back(tmp_path):
     dev._stepped_at = now[0] - 60.0
     dev._pace(stop)
     assert stop.waited == []
-    dev._stepped_at = now[0] - 0.05  # a batch right after the last turn: taken in with the next
+    dev._stepped_at = now[0] - 0.05  # right after a turn that drew: taken in with the next
     dev._pace(stop)
     assert len(stop.waited) == 1 and abs(stop.waited[0] - (app.FRAME_GAP - 0.05)) < 1e-9
     dev._stepped_at = now[0] + 3600.0  # the clock was set back an hour: nothing is held
@@ -163,7 +163,8 @@ def test_a_turn_that_drew_nothing_holds_back_no_change(tmp_path):
     dev.clock = lambda: now[0]  # the device's: the controller keeps its own, so no minute turns
 
     class Loop:
-        turns, waited = 0, []
+        def __init__(self):
+            self.turns, self.waited = 0, []
 
         def is_set(self):
             return self.turns >= 3
