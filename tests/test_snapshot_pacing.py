@@ -131,8 +131,14 @@ def test_a_program_arriving_in_batches_is_drawn_a_few_times_not_at_every_batch(t
 
 
 class Stop:
-    def __init__(self):
-        self.waited = []
+    """The loop's stop event: records the pacing's waits (and returns at once); set once the
+    loop has taken ``turns`` turns (``turns`` counted by the test's wake), never when None."""
+
+    def __init__(self, turns=None):
+        self.turns, self.last, self.waited = 0, turns, []
+
+    def is_set(self):
+        return self.last is not None and self.turns >= self.last
 
     def wait(self, seconds):
         self.waited.append(seconds)
@@ -162,17 +168,7 @@ def test_a_turn_that_drew_nothing_holds_back_no_change(tmp_path):
     now = [1000.0]
     dev.clock = lambda: now[0]  # the device's: the controller keeps its own, so no minute turns
 
-    class Loop:
-        def __init__(self):
-            self.turns, self.waited = 0, []
-
-        def is_set(self):
-            return self.turns >= 3
-
-        def wait(self, seconds):
-            self.waited.append(seconds)
-
-    loop = Loop()
+    loop = Stop(turns=3)
 
     class Wake:
         def wait(self, timeout):
