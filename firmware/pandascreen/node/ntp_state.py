@@ -7,18 +7,19 @@ privileges needed).  Its return value is the clock state; TIME_ERROR means unsyn
 """
 
 import ctypes
-import ctypes.util
 
 TIME_ERROR = 5
 _TIMEX_BYTES = 512  # struct timex is 208 bytes on 64-bit Linux; modes = 0 (the first field): read only
 
 
-_libc = []  # loaded once: ctypes.util.find_library runs ``ldconfig -p`` (a process) at every call
+_libc = []  # loaded once
 
 
 def _load_libc():
+    """The C library the interpreter runs on: its symbols are in the process already
+    (``dlopen(NULL)``); ``ctypes.util.find_library`` would run ``ldconfig -p``, a process."""
     if not _libc:
-        _libc.append(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True))
+        _libc.append(ctypes.CDLL(None, use_errno=True))
     return _libc[0]
 
 
