@@ -1,6 +1,8 @@
 import os
 import sys
 
+import pytest
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 for sub in ("firmware", "host_tools", "tests"):
@@ -24,3 +26,11 @@ def pytest_terminal_summary(terminalreporter):
             "hard-cap runs (-X heapsize=%s) not run for %d memory scenario(s): %s is not set "
             "(any 32-bit unix build of MicroPython 1.27 will do); their live-heap budgets were checked "
             "on the WebAssembly port" % (mpy.HARD_CAP, len(mpy.HARD_CAP_NOT_RUN), mpy.UNIX32_ENV))
+
+
+@pytest.fixture(scope="module")
+def flashed(tmp_path_factory):
+    """The board's modules as `pandascreen-host flash` builds them (.mpy from mpy-cross), with the
+    tests' fake hardware beside them: their /lib folder, built once per test module."""
+    from pandascreen.bench import feed as feed_bench
+    return feed_bench.flashed(str(tmp_path_factory.mktemp("flash")))

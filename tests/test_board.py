@@ -15,12 +15,11 @@ WebAssembly port (MicroPython 1.27, this tree), largest step of each:
 so the largest is 32 KB (27 %) under the budget.
 """
 import hashlib
-import io
 import os
 
 import pytest
 
-from pandascreen.testing.micropython import OverBudget, PICO_W_LIVE_BUDGET, add_fakes, check_budget, run_micropython, run_scenario
+from pandascreen.testing.micropython import OverBudget, PICO_W_LIVE_BUDGET, check_budget, run_micropython, run_scenario
 from pandascreen.testing import micropython as ports
 from test_feed import FID, NOW, ORGANISER, STRANGER, demo_feed, demo_store
 from pandascreen.testing.canvas import VLSBCanvas
@@ -28,16 +27,6 @@ from pandascreen.bench import feed as feed_bench
 from pandascreen.core import cbor, feed, layout
 from pandascreen.node import feed_sign
 from pandascreen.core.crypto import SigningKey, public_key
-
-
-@pytest.fixture(scope="module")
-def flashed(tmp_path_factory):
-    """The board's modules as `pandascreen-host flash` builds them; their /lib folder."""
-    from pandascreen_host.flash import compile_board
-
-    d = tmp_path_factory.mktemp("flash")
-    compile_board(str(d), stream=io.StringIO())
-    return add_fakes(str(d / "lib"))
 
 
 def write(folder, name, data):

@@ -29,12 +29,6 @@ HEAP_SIZES_KB = range(150, 181, 2)
 FEED_KEEPS = 7 * 1024
 
 
-@pytest.fixture(scope="module")
-def flashed(tmp_path_factory):
-    from pandascreen.bench import feed as feed_bench
-    return feed_bench.flashed(str(tmp_path_factory.mktemp("flash")))
-
-
 def festival(name):
     if name.startswith("synthetic"):
         return board_days.synthetic(int(name[len("synthetic"):]))

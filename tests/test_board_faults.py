@@ -12,11 +12,10 @@ showing something true.
 - A board that rebooted without its saved feed refuses an older, validly signed feed.
 - Cancelled and moved talks look the same on the satellite as on the Pi screens.
 """
-import io
 
 import pytest
 
-from pandascreen.testing.micropython import add_fakes, run_micropython
+from pandascreen.testing.micropython import run_micropython
 from test_feed import FID, LOG, NOW, ORGANISER, demo_feed, demo_store
 from pandascreen.testing.canvas import VLSBCanvas
 from pandascreen.testing import festival as demofest
@@ -24,15 +23,6 @@ from pandascreen.core import feed, layout, schema
 from pandascreen.core.crypto import public_key
 from pandascreen.core.schedule import Schedule
 from pandascreen.core.util import hexlify
-
-
-@pytest.fixture(scope="module")
-def flashed(tmp_path_factory):
-    from pandascreen_host.flash import compile_board
-
-    d = tmp_path_factory.mktemp("flash")
-    compile_board(str(d), stream=io.StringIO())
-    return add_fakes(str(d / "lib"))
 
 
 @pytest.fixture(scope="module")

@@ -7,26 +7,16 @@ A stranger on the festival Wi-Fi who kept an older, validly signed feed answers 
 The current feed is taken, and the floor is kept in the feed state across a reboot, also when a
 later config carries none.  A board flashed with no floor takes the first good feed, as before.
 """
-import io
 import json
 
 import pytest
 
-from pandascreen.testing.micropython import add_fakes, run_micropython
+from pandascreen.testing.micropython import run_micropython
 from test_feed import FID, NOW, ORGANISER, demo_feed, demo_store
 from pandascreen.core import config as configmod
 from pandascreen.core.crypto import public_key
 from pandascreen.core.errors import ConfigError
 from pandascreen.core.util import hexlify
-
-
-@pytest.fixture(scope="module")
-def flashed(tmp_path_factory):
-    from pandascreen_host.flash import compile_board
-
-    d = tmp_path_factory.mktemp("flash")
-    compile_board(str(d), stream=io.StringIO())
-    return add_fakes(str(d / "lib"))
 
 
 @pytest.fixture(scope="module")

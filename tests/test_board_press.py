@@ -6,7 +6,7 @@ MemoryError in ``press`` would end main.py.  After a fault the board drops the v
 """
 from pandascreen.core.crypto import public_key
 from pandascreen.testing.micropython import run_micropython
-from test_board_faults import HEAD, flashed, feeds  # noqa: F401  (pytest fixtures)
+from test_board_faults import HEAD, feeds  # noqa: F401  (a pytest fixture)
 from test_feed import FID, NOW, ORGANISER
 
 PRESS = HEAD + r"""
@@ -29,7 +29,7 @@ print("pressed", pressed, s.venue_index, first != s.view(t[0])["venue"])
 """
 
 
-def test_a_press_needs_no_heap(flashed, feeds):  # noqa: F811
+def test_a_press_needs_no_heap(flashed, feeds):  # noqa: F811  (feeds: the fixture imported above)
     code = PRESS % {"feeds": feeds, "now": NOW, "fid": FID, "org": public_key(ORGANISER).hex()}
     out = run_micropython(code, libs=[flashed])
     assert "pressed ok 1 True" in out, out

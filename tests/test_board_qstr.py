@@ -13,8 +13,6 @@ the boot and at the end of the day must count the same strings.
 """
 import re
 
-import pytest
-
 import board_days
 from pandascreen.testing.micropython import LIVE_LINE, run_micropython
 
@@ -45,12 +43,6 @@ BOOTED = """
 import micropython
 micropython.qstr_info()
 """
-
-
-@pytest.fixture(scope="module")
-def flashed(tmp_path_factory):
-    from pandascreen.bench import feed as feed_bench
-    return feed_bench.flashed(str(tmp_path_factory.mktemp("flash")))
 
 
 def test_a_satellite_interns_no_string_after_boot(flashed, tmp_path):

@@ -7,7 +7,7 @@ Seen on the 32-bit unix port at a 120 KB hard heap with a 600-venue festival.
 """
 from pandascreen.core.crypto import public_key
 from pandascreen.testing.micropython import run_micropython
-from test_board_faults import HEAD, flashed, feeds  # noqa: F401  (pytest fixtures)
+from test_board_faults import HEAD, feeds  # noqa: F401  (a pytest fixture)
 from test_feed import FID, NOW, ORGANISER
 
 RESET_FAILS = HEAD + r"""
@@ -41,7 +41,7 @@ print("escaped", escaped, "tries", len(tries), "resets", len(resets))
 """
 
 
-def test_a_reset_that_fails_never_escapes_a_step(flashed, feeds):  # noqa: F811
+def test_a_reset_that_fails_never_escapes_a_step(flashed, feeds):  # noqa: F811  (feeds: the fixture imported above)
     code = RESET_FAILS % {"feeds": feeds, "now": NOW, "fid": FID, "org": public_key(ORGANISER).hex()}
     out = run_micropython(code, libs=[flashed])
     assert "escaped 0 tries 2 resets 1" in out, out
