@@ -34,3 +34,11 @@ def flashed(tmp_path_factory):
     tests' fake hardware beside them: their /lib folder, built once per test module."""
     from pandascreen.bench import feed as feed_bench
     return feed_bench.flashed(str(tmp_path_factory.mktemp("flash")))
+
+
+@pytest.fixture(scope="module")
+def feed_hex():
+    """The demo festival's feed, signed now (test_feed.py), as hex for a board harness."""
+    from pandascreen.core.util import hexlify
+    from test_feed import NOW, demo_feed, demo_store
+    return hexlify(demo_feed(demo_store(), issued=NOW))

@@ -8,18 +8,13 @@ of main.py runs, as flashed to /main.py, with the feed saved on flash and its pe
 - A button pressed as a request starts (and every 3.7 s) is drawn within one socket call's time
   (SOCKET_TIMEOUT, as between the socket calls of a fetch), never after a whole round of hosts.
 """
-import os
 import re
 
-import pytest
-
+from board_main_fakes import DEVICES, INSTALL, MAIN, flash_main
 from pandascreen.testing.micropython import run_micropython
-from test_feed import FID, NOW, ORGANISER, demo_feed, demo_store
+from test_feed import FID, NOW, ORGANISER
 from pandascreen.core.crypto import public_key
 from pandascreen.core.util import hexlify
-
-MAIN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                    "firmware", "pandascreen", "board", "main.py")
 RUN_S = 300  # fake seconds of each run
 NTP_HOSTS = ["10.42.0.1", "10.42.0.2"]
 
@@ -35,7 +30,6 @@ REQUESTS = []  # (ms since start, host)
 PRESSES = []  # ms since start of each button press
 FRAMES = []  # ms since start of each frame shown
 FETCHES = []  # ms since start of each connection to the feed peer
-HANDLERS = []
 
 class End(KeyboardInterrupt):
     pass
@@ -61,29 +55,23 @@ class WDT:
     def feed(self):
         pass
 
-class RTC:
-    def datetime(self, tm):
-        T[0] = _time.mktime((tm[0], tm[1], tm[2], tm[4], tm[5], tm[6], 0, 0)) * 1000
-
-class Pin:
-    IN = 0
-    PULL_UP = 1
-    IRQ_FALLING = 2
-    def __init__(self, *a, **k):
-        pass
-    def irq(self, trigger=None, handler=None):
-        HANDLERS.append(handler)
-
-class Module:
+def reset():
     pass
 
-machine = Module()
-machine.WDT = WDT
-machine.reset = lambda: None
-machine.RTC = RTC
-machine.Pin = Pin
-machine.I2C = lambda *a, **k: None
+def shown():
+    FRAMES.append(T[0] - START)
 
+class Sock:
+    # the feed peer is down: its connection is refused at once
+    def settimeout(self, s):
+        pass
+    def connect(self, addr):
+        FETCHES.append(T[0] - START)
+        advance(20)
+        raise OSError(111)
+    def close(self):
+        pass
+""" + DEVICES + r"""
 ftime = Module()
 ftime.time = lambda: T[0] // 1000
 PERIOD = 1 << 30  # MicroPython's ticks_ms wraps at TICKS_MAX + 1 (2**30 on a Pico)
@@ -91,22 +79,6 @@ ftime.ticks_ms = lambda: (T[0] - START + %(uptime_ms)d) %% PERIOD
 ftime.ticks_diff = lambda a, b: ((a - b + PERIOD // 2) %% PERIOD) - PERIOD // 2
 ftime.sleep_ms = advance
 ftime.gmtime = _time.gmtime
-
-class WLAN:
-    def __init__(self, kind):
-        pass
-    def active(self, on):
-        pass
-    def connect(self, ssid, psk):
-        pass
-    def isconnected(self):
-        return True
-    def status(self):
-        return 3
-
-network = Module()
-network.STA_IF = 0
-network.WLAN = WLAN
 
 def settime():
     # one UDP request: no answer within ntptime.timeout, or the answer of request ANSWER_AT
@@ -123,38 +95,9 @@ ntptime.host = None
 ntptime.timeout = 1
 ntptime.settime = settime
 
-class Sock:
-    # the feed peer is down: its connection is refused at once
-    def settimeout(self, s):
-        pass
-    def connect(self, addr):
-        FETCHES.append(T[0] - START)
-        advance(20)
-        raise OSError(111)
-    def close(self):
-        pass
-
-socket = Module()
-socket.getaddrinfo = lambda host, port: [(0, 0, 0, "", (host, port))]
-socket.socket = Sock
-
-class Display(framebuf.FrameBuffer):
-    def __init__(self, w, h, i2c, addr):
-        self.buf = bytearray(w * h // 8)
-        super().__init__(self.buf, w, h, framebuf.MONO_VLSB)
-    def show(self):
-        FRAMES.append(T[0] - START)
-
-ssd = Module()
-ssd.SSD1306 = Display
-
-for name, mod in (("machine", machine), ("time", ftime), ("network", network), ("ntptime", ntptime),
-                  ("socket", socket), ("pandascreen.board.ssd1306", ssd)):
-    sys.modules[name] = mod
-
-with open("/config.json", "w") as fh:
-    json.dump({"festival_id": %(fid)r, "organisers": [%(org)r], "feed_peers": ["pi:8026"], "ntp": %(ntp)r,
-               "wifi": {"ssid": "festival", "psk": "secret"}, "buttons": {"next": 14}, "sync_interval": 60}, fh)
+CONFIG = {"festival_id": %(fid)r, "organisers": [%(org)r], "feed_peers": ["pi:8026"], "ntp": %(ntp)r,
+          "wifi": {"ssid": "festival", "psk": "secret"}, "buttons": {"next": 14}, "sync_interval": 60}
+""" + INSTALL + r"""
 with open("/last_feed", "wb") as fh:
     fh.write(bytes.fromhex(%(feed)r))
 for f in ("/last_time", "/feed_state"):
@@ -186,16 +129,9 @@ print("taken", len(TAKEN))
 """
 
 
-@pytest.fixture(scope="module")
-def feed_hex():
-    return hexlify(demo_feed(demo_store(), issued=NOW))
-
-
 def run(feed_hex, tmp_path, answer_at=0, uptime_ms=0):
-    main = tmp_path / "main.py"
-    main.write_text(open(MAIN).read())
     code = HARNESS % {"feed": feed_hex, "now": NOW, "fid": FID, "org": hexlify(public_key(ORGANISER)),
-                      "main": str(main), "run_s": RUN_S, "answer_at": answer_at, "ntp": NTP_HOSTS,
+                      "main": flash_main(tmp_path), "run_s": RUN_S, "answer_at": answer_at, "ntp": NTP_HOSTS,
                       "uptime_ms": uptime_ms}
     out = run_micropython(code, dirs=[str(tmp_path)])
     requests = [(int(ms), host) for ms, host in re.findall(r"\((\d+), '([^']*)'\)", out.split("requests ", 1)[1]

@@ -9,17 +9,11 @@ with WDT and reset recorders, ``time`` on a fake millisecond clock, ``network``,
 - A display that fails every frame (MemoryError): after FAULTS_BEFORE_RESET steps the board saves
   the time to /last_time and calls machine.reset().
 """
-import os
-
-import pytest
-
+from board_main_fakes import DEVICES, INSTALL, flash_main
 from pandascreen.testing.micropython import run_micropython
-from test_feed import FID, NOW, ORGANISER, demo_feed, demo_store
+from test_feed import FID, NOW, ORGANISER
 from pandascreen.core.crypto import public_key
 from pandascreen.core.util import hexlify
-
-MAIN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                    "firmware", "pandascreen", "board", "main.py")
 
 HARNESS = r"""
 import sys, json
@@ -62,60 +56,10 @@ def reset():
     EVENTS.append(("reset", saved))
     raise Reset("machine.reset")
 
-class RTC:
-    def datetime(self, tm):
-        EVENTS.append(("rtc", tm[0]))
-        T[0] = _time.mktime((tm[0], tm[1], tm[2], tm[4], tm[5], tm[6], 0, 0)) * 1000
-
-class Pin:
-    IN = 0
-    PULL_UP = 1
-    IRQ_FALLING = 2
-    def __init__(self, *a, **k):
-        pass
-    def irq(self, **k):
-        pass
-
-class Module:
-    pass
-
-machine = Module()
-machine.WDT = WDT
-machine.reset = reset
-machine.RTC = RTC
-machine.Pin = Pin
-machine.I2C = lambda *a, **k: None
-
-ftime = Module()
-ftime.time = lambda: T[0] // 1000
-ftime.ticks_ms = lambda: T[0]
-ftime.ticks_diff = lambda a, b: a - b
-ftime.sleep_ms = advance
-ftime.gmtime = _time.gmtime
-
-class WLAN:
-    def __init__(self, kind):
-        pass
-    def active(self, on):
-        pass
-    def connect(self, ssid, psk):
-        pass
-    def isconnected(self):
-        return True
-    def status(self):
-        return 3
-
-network = Module()
-network.STA_IF = 0
-network.WLAN = WLAN
-
-def settime():
-    advance(1000)
-    raise OSError("no time server")
-
-ntptime = Module()
-ntptime.host = None
-ntptime.settime = settime
+def shown():
+    if MODE == "memory":
+        raise MemoryError("memory allocation failed")
+    EVENTS.append(("frame", T[0] // 1000))
 
 FETCHES = [0]
 
@@ -147,32 +91,25 @@ class Sock:
         return n
     def close(self):
         pass
+""" + DEVICES + r"""
+ftime = Module()
+ftime.time = lambda: T[0] // 1000
+ftime.ticks_ms = lambda: T[0]
+ftime.ticks_diff = lambda a, b: a - b
+ftime.sleep_ms = advance
+ftime.gmtime = _time.gmtime
 
-socket = Module()
-socket.getaddrinfo = lambda host, port: [(0, 0, 0, "", (host, port))]
-socket.socket = Sock
+def settime():
+    advance(1000)
+    raise OSError("no time server")
 
-class Display(framebuf.FrameBuffer):
-    def __init__(self, w, h, i2c, addr):
-        self.buf = bytearray(w * h // 8)
-        super().__init__(self.buf, w, h, framebuf.MONO_VLSB)
-        self.shown = 0
-    def show(self):
-        if MODE == "memory":
-            raise MemoryError("memory allocation failed")
-        self.shown += 1
-        EVENTS.append(("frame", T[0] // 1000))
+ntptime = Module()
+ntptime.host = None
+ntptime.settime = settime
 
-ssd = Module()
-ssd.SSD1306 = Display
-
-for name, mod in (("machine", machine), ("time", ftime), ("network", network), ("ntptime", ntptime),
-                  ("socket", socket), ("pandascreen.board.ssd1306", ssd)):
-    sys.modules[name] = mod
-
-with open("/config.json", "w") as fh:
-    json.dump({"festival_id": %(fid)r, "organisers": [%(org)r], "feed_peers": ["pi:8026"],
-               "wifi": {"ssid": "festival", "psk": "secret"}, "sync_interval": 60}, fh)
+CONFIG = {"festival_id": %(fid)r, "organisers": [%(org)r], "feed_peers": ["pi:8026"],
+          "wifi": {"ssid": "festival", "psk": "secret"}, "sync_interval": 60}
+""" + INSTALL + r"""
 for f in ("/last_time", "/last_feed", "/feed_state"):
     try:
         import os
@@ -193,18 +130,11 @@ print("ran", (T[0] - START) // 1000)
 """
 
 
-@pytest.fixture(scope="module")
-def feed_hex():
-    return hexlify(demo_feed(demo_store(), issued=NOW))
-
-
 def run(mode, feed_hex, tmp_path, budget_s):
     """main.py under ``mode`` until the board resets (or ``budget_s`` of fake time: then the
     harness's own reset ends the run)."""
-    main = tmp_path / "main.py"
-    main.write_text(open(MAIN).read())
     code = HARNESS % {"feed": feed_hex, "mode": mode, "now": NOW, "fid": FID, "org": hexlify(public_key(ORGANISER)),
-                      "main": str(main)}
+                      "main": flash_main(tmp_path)}
     # a run that no reset ends stops when the fake clock passes its budget
     code = code.replace("    T[0] += ms\n", "    T[0] += ms\n    if T[0] - START > %d * 1000:\n"
                         "        EVENTS.append(('budget', 0))\n        raise Reset('budget')\n" % budget_s, 1)
