@@ -122,6 +122,7 @@ class SqliteStore(BaseStore):
             raise IngestError("cannot open store %s: %s (is it a pandascreen database?)" % (path, e))
         self._lock = threading.RLock()
         self._latest_cache = {}
+        self._heights_cache = {}  # log id (None: all logs) -> (store version, heights)
         self._depth = 0
         self._next_version = 0
         self._tx = _Transaction(self)
@@ -161,6 +162,7 @@ class SqliteStore(BaseStore):
         except sqlite3.Error:
             pass
         self._latest_cache.clear()
+        self._heights_cache.clear()  # the next write takes the versions this one had
 
     # primitives -------------------------------------------------------------------------------
     @staticmethod
@@ -247,17 +249,25 @@ class SqliteStore(BaseStore):
             return self._db.execute("SELECT 1 FROM operations WHERE hash=?", (bytes(op_hash),)).fetchone() is not None
 
     def heights(self, log_id=None):
+        """Every session start, Have and relay round asks; reading them scans the whole table.
+        An unchanged store (the same version: every insert and body takes a new one, in any
+        process) answers from the last reading, a copy each time."""
+        log = None if log_id is None else bytes(log_id)
         with self._lock:
-            if log_id is None:
-                rows = self._db.execute("SELECT public_key, log_id, MAX(seq_num) FROM operations "
-                                        "GROUP BY public_key, log_id").fetchall()
-            else:
-                rows = self._db.execute("SELECT public_key, log_id, MAX(seq_num) FROM operations "
-                                        "WHERE log_id=? GROUP BY public_key", (bytes(log_id),)).fetchall()
-        out = {}
-        for pk, log, seq in rows:
-            out.setdefault(bytes(pk), {})[bytes(log)] = seq
-        return out
+            version = self._read_version()
+            cached = self._heights_cache.get(log)
+            if cached is None or cached[0] != version:
+                if log is None:
+                    rows = self._db.execute("SELECT public_key, log_id, MAX(seq_num) FROM operations "
+                                            "GROUP BY public_key, log_id").fetchall()
+                else:
+                    rows = self._db.execute("SELECT public_key, log_id, MAX(seq_num) FROM operations "
+                                            "WHERE log_id=? GROUP BY public_key", (log,)).fetchall()
+                read = {}
+                for pk, lid, seq in rows:
+                    read.setdefault(bytes(pk), {})[bytes(lid)] = seq
+                cached = self._heights_cache[log] = (version, read)
+        return {pk: dict(logs) for pk, logs in cached[1].items()}
 
     def operations(self, public_key, log_id, after_seq=None, until_seq=None):
         lo = -1 if after_seq is None else after_seq
