@@ -150,3 +150,44 @@ def test_a_change_retitles_an_event_whose_title_the_xml_escapes():
         assert "Not there" in str(e)
     else:
         raise AssertionError("a title not in the file must not pass silently")
+
+
+def test_the_cold_start_clock_starts_once_every_screens_network_is_up(tmp_path, monkeypatch):
+    """A venue's network is there before its screens power on: the lab's namespaces (a few `ip`
+    processes each, slow on a loaded machine) are made before the clock starts, and the screens
+    then start together.  Here making a namespace takes 0.3 s and a screen holds the program as
+    soon as it runs."""
+    import contextlib
+    import time
+    import types
+    from pandascreen.node import fieldtest
+
+    class Lab:
+        def add(self, i):
+            time.sleep(0.3)
+            return "ns%d" % i
+
+    class Proc:
+        def __init__(self, ns, argv, name, log_dir):
+            self.ns = ns
+            self.p = types.SimpleNamespace(poll=lambda: None)  # running
+
+        def cpu_seconds(self):
+            return 0.5
+
+        def stop(self):
+            pass
+
+    monkeypatch.setattr(fieldtest, "Proc", Proc)
+    monkeypatch.setattr(fieldtest.Screen, "operations", lambda s, log_id: 1 if s.proc is not None else 0)
+    field = fieldtest.Field.__new__(fieldtest.Field)
+    field.stack, field.lab, field.logs, field.procs = contextlib.ExitStack(), Lab(), str(tmp_path), []
+    field.screens = [fieldtest.Screen(i, str(tmp_path)) for i in range(1, 5)]
+    field.org, field.org_pk, field.venue = Proc(None, [], "org", None), bytes(32), types.SimpleNamespace(id="v")
+    field.timeout, field.total, field.log_id, field.out = 10.0, 1, b"log", lambda line: None
+    res = {"ok": {}}
+    with field.stack:
+        field.cold_start(res)
+    assert res["ok"]["cold_start"] and res["cold_start_s"]["n"] == 4, res
+    assert res["cold_start_s"]["max"] < 0.3, res  # 1.2 s of namespaces before the clock, none after
+    assert all(s.proc.ns == "ns%d" % s.i for s in field.screens)
