@@ -180,3 +180,49 @@ def test_a_turn_that_drew_nothing_holds_back_no_change(tmp_path):
     dev.wake = Wake()
     dev.run(loop)
     assert dev.screen.shown and loop.waited == []
+
+
+class ClockedStop(Stop):
+    """A stop event whose waits pass on the device's clock ``now``."""
+
+    def __init__(self, now):
+        super().__init__()
+        self.now = now
+
+    def wait(self, seconds):
+        super().wait(seconds)
+        self.now[0] += seconds
+        return False
+
+
+def test_while_the_node_pulls_a_backlog_frames_are_seconds_apart_and_its_end_is_drawn_at_once(tmp_path):
+    # a cold start in a swarm pulls the program over many seconds (the machine is busy): a frame
+    # every FRAME_GAP drew it some twenty times; the node says when a sync brings a backlog
+    dev, _, _ = _device(tmp_path, Clock())
+    now = [1000.0]
+    dev.clock = lambda: now[0]
+
+    class Node:
+        def catching_up(self):
+            return now[0] < 1003.0  # the backlog ends three seconds on
+
+    dev.node = Node()
+    stop = ClockedStop(now)
+    dev._stepped_at = now[0]  # a turn just drew
+    dev._pace(stop)
+    assert app.BACKLOG_FRAME_GAP <= now[0] - 1000.0 < app.BACKLOG_FRAME_GAP + app.FRAME_GAP, stop.waited
+    dev._stepped_at = now[0]
+    dev._pace(stop)  # the backlog ends a second later: its frame waits no longer than a gap
+    assert 1003.0 <= now[0] < 1003.0 + app.FRAME_GAP, stop.waited
+    dev._stepped_at = start = now[0]
+    dev._pace(stop)  # caught up: the ordinary gap
+    assert abs(now[0] - start - app.FRAME_GAP) < 1e-9
+    now[0] = 2000.0  # a backlog that trickles in, a batch a second
+    dev.node.catching_up = lambda: True
+    dev._stepped_at = 1999.0
+    dev._pace(stop)
+    assert abs(now[0] - 1999.0 - app.BACKLOG_FRAME_GAP) < 1e-9, stop.waited
+    dev._stepped_at = now[0] + 3600.0  # the clock was set back an hour: nothing is held
+    waits = len(stop.waited)
+    dev._pace(stop)
+    assert len(stop.waited) == waits

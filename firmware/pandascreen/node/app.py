@@ -92,6 +92,9 @@ _log = log_setup.say("pandascreen.app")  # its lines and the node modules' recor
 # keep coming (``Device._pace``): a 38c3 cold start drew 17 frames in 0.7 s, 0.15 CPU-s here,
 # about ten times that on a Pi Zero 2 W
 FRAME_GAP = 0.25
+# ... and while the node pulls a backlog from a peer (``IrohNode.catching_up``): a cold start in a
+# swarm of 50 on two cores pulls the program over 10-20 s and drew it some twenty times
+BACKLOG_FRAME_GAP = 2.0
 
 
 class Device:
@@ -276,12 +279,27 @@ class Device:
         """Woken less than ``FRAME_GAP`` seconds after the end of a turn that drew (a sync hands a
         program over in hundreds of batches, each a wake-up), wait out the rest of the gap: the
         batches that come meanwhile are taken in and drawn together, and the loop idles between
-        turns however long a turn takes.  A lone change after a quiet spell, or right after a
-        turn that drew nothing (the fleet status, a peer that came or went), is drawn at once; a
-        clock set back holds nothing; a button press draws from its own thread, never here."""
-        since = None if self._stepped_at is None else self.clock() - self._stepped_at
-        if since is not None and 0 <= since < FRAME_GAP:
+        turns however long a turn takes.  While the node pulls a backlog, the gap is
+        ``BACKLOG_FRAME_GAP``, and the backlog's end is drawn within a ``FRAME_GAP``.  A lone
+        change after a quiet spell, or right after a turn that drew nothing (the fleet status, a
+        peer that came or went), is drawn at once; a clock set back holds nothing; a button
+        press draws from its own thread, never here."""
+        if self._stepped_at is None:
+            return
+        since = self.clock() - self._stepped_at
+        if 0 <= since < FRAME_GAP:
             stop.wait(FRAME_GAP - since)
+        for _ in range(int(BACKLOG_FRAME_GAP / FRAME_GAP)):  # bounded, whatever the clock does
+            since = self.clock() - self._stepped_at
+            if stop.is_set() or not 0 <= since < BACKLOG_FRAME_GAP or not self._catching_up():
+                return
+            stop.wait(min(FRAME_GAP, BACKLOG_FRAME_GAP - since))
+
+    def _catching_up(self):
+        try:
+            return self.node is not None and self.node.catching_up()
+        except Exception:  # a node that stopped meanwhile: draw as usual
+            return False
 
     program_page = None  # node/program_page.ProgramPage: told when the schedule changed
     _page_version = None

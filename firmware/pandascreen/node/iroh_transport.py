@@ -48,8 +48,8 @@ from pandascreen.node import iroh_backtraces, iroh_ffi_bytes, iroh_limits, liven
 from pandascreen.node.iroh_address import DEFAULT_NETWORK_ID, iroh_message, node_id_of, sync_alpn
 from pandascreen.node.iroh_link import LinkBook, Subscription
 from pandascreen.node.iroh_peers import PeerKeeper
-from pandascreen.node.iroh_relay import Relayer
-from pandascreen.node.iroh_session import SessionRunner
+from pandascreen.node.iroh_relay import Relayer, brings_a_change
+from pandascreen.node.iroh_session import SessionRunner, pulling
 
 log = logging.getLogger("pandascreen.node.iroh")
 iroh_ffi_bytes.install()  # bytes to iroh in one copy (the module says why)
@@ -188,6 +188,19 @@ class IrohNode(PeerKeeper, LinkBook, SessionRunner, Relayer):
                 loop.call_soon_threadsafe(self._wake_all)
             except RuntimeError:
                 pass
+
+    def catching_up(self):
+        """Whether a sync is pulling a backlog of the festival's log now: its peer's ``PreSync``
+        announced more than a change (node/iroh_relay.py ``brings_a_change``) and operations
+        still arrive.  The screen's loop asks from its own thread (a look at the links, no
+        lock): it draws less often meanwhile (node/app.py ``BACKLOG_FRAME_GAP``)."""
+        now = time.monotonic()
+        for link in list(self.links):
+            s = link.session
+            if (link.sub is self.subs[0] and pulling(link, now) and s.remote_total_ops is not None
+                    and not brings_a_change(s)):
+                return True
+        return False
 
     def status(self):
         """One dict per session (running and ended ones of the last minutes)."""
