@@ -226,3 +226,22 @@ def test_while_the_node_pulls_a_backlog_frames_are_seconds_apart_and_its_end_is_
     waits = len(stop.waited)
     dev._pace(stop)
     assert len(stop.waited) == waits
+
+
+def test_a_node_that_cannot_say_whether_it_catches_up_never_stops_the_loop(tmp_path, capsys):
+    dev, _, _ = _device(tmp_path, Clock())
+    now = [1000.0]
+    dev.clock = lambda: now[0]
+
+    class Node:
+        def catching_up(self):
+            raise RuntimeError("links changed")
+
+    dev.node = Node()
+    stop = ClockedStop(now)
+    for _ in range(3):
+        dev._stepped_at = start = now[0]
+        dev._pace(stop)
+        assert abs(now[0] - start - app.FRAME_GAP) < 1e-9  # the ordinary gap
+    said = capsys.readouterr().err
+    assert said.count("cannot ask the node whether it pulls a backlog: links changed") == 1, said

@@ -1,8 +1,8 @@
 """Operations read back from a screen's SQLite store decode their header only when asked.
 
-Writing the schedule snapshot and handing a log to a peer only copy the stored bytes; a screen
-starting cold in a swarm wrote its snapshot a few times, and decoding every header of the log
-each time cost it more than a tenth of its CPU (py-spy, 50 screens)."""
+Writing the schedule snapshot only copies the stored bytes; a screen starting cold in a swarm
+wrote its snapshot a few times, and decoding every header of the log each time cost it about a
+tenth of its CPU (py-spy, 50 screens)."""
 
 from pandascreen.core import operation
 from pandascreen.core.crypto import public_key

@@ -279,11 +279,11 @@ class Device:
         """Woken less than ``FRAME_GAP`` seconds after the end of a turn that drew (a sync hands a
         program over in hundreds of batches, each a wake-up), wait out the rest of the gap: the
         batches that come meanwhile are taken in and drawn together, and the loop idles between
-        turns however long a turn takes.  While the node pulls a backlog, the gap is
-        ``BACKLOG_FRAME_GAP``, and the backlog's end is drawn within a ``FRAME_GAP``.  A lone
-        change after a quiet spell, or right after a turn that drew nothing (the fleet status, a
-        peer that came or went), is drawn at once; a clock set back holds nothing; a button
-        press draws from its own thread, never here."""
+        turns however long a turn takes.  A lone change after a quiet spell, or right after a
+        turn that drew nothing (the fleet status, a peer that came or went), is drawn at once.
+        While the node pulls a backlog, the gap is ``BACKLOG_FRAME_GAP`` after the last turn that
+        drew, for any change, and the backlog's end is drawn within a ``FRAME_GAP``.  A clock set
+        back holds nothing; a button press draws from its own thread, never here."""
         if self._stepped_at is None:
             return
         since = self.clock() - self._stepped_at
@@ -295,10 +295,15 @@ class Device:
                 return
             stop.wait(min(FRAME_GAP, BACKLOG_FRAME_GAP - since))
 
+    _asking_failed = False
+
     def _catching_up(self):
         try:
             return self.node is not None and self.node.catching_up()
-        except Exception:  # a node that stopped meanwhile: draw as usual
+        except Exception as e:  # a fault in asking never stops the loop: it draws as usual, and says so once
+            if not self._asking_failed:
+                self._asking_failed = True
+                _log("frame pacing: cannot ask the node whether it pulls a backlog: %s" % e)
             return False
 
     program_page = None  # node/program_page.ProgramPage: told when the schedule changed

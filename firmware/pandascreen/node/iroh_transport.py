@@ -196,9 +196,9 @@ class IrohNode(PeerKeeper, LinkBook, SessionRunner, Relayer):
         lock): it draws less often meanwhile (node/app.py ``BACKLOG_FRAME_GAP``)."""
         now = time.monotonic()
         for link in list(self.links):
-            s = link.session
-            if (link.sub is self.subs[0] and pulling(link, now) and s.remote_total_ops is not None
-                    and not brings_a_change(s)):
+            s = link.session  # set once by the iroh thread, never unset: None until then
+            if (s is not None and link.sub is self.subs[0] and pulling(link, now)
+                    and s.remote_total_ops is not None and not brings_a_change(s)):
                 return True
         return False
 

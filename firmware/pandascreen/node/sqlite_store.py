@@ -38,9 +38,9 @@ INDEXES = "CREATE INDEX IF NOT EXISTS operations_changed ON operations (changed)
 
 class StoredOperation(operation.Operation):
     """An operation read back from the store, checked when it was stored: its header is decoded
-    on first use.  Writing the snapshot and handing a log to a peer only copy the stored bytes;
-    decoding every header of the log for them cost a screen starting cold in a swarm more than
-    a tenth of its CPU."""
+    on first use, at most once.  Writing the snapshot only copies the stored bytes; decoding
+    every header of the log for it, each time, cost a screen starting cold in a swarm about a
+    tenth of its CPU."""
 
     def __init__(self, header_bytes, body, op_hash):
         self.header_bytes = bytes(header_bytes)
