@@ -38,9 +38,9 @@ INDEXES = "CREATE INDEX IF NOT EXISTS operations_changed ON operations (changed)
 
 class StoredOperation(operation.Operation):
     """An operation read back from the store, checked when it was stored: its header is decoded
-    on first use, at most once.  Writing the snapshot only copies the stored bytes; decoding
-    every header of the log for it, each time, cost a screen starting cold in a swarm about a
-    tenth of its CPU."""
+    on first use, at most once.  Writing the snapshot only copies the stored bytes: for 38c3,
+    6.7 ms a write instead of 20 ms, which decoding every header took; a screen starting cold in
+    a swarm writes it a few times, and those writes were a tenth of its busy samples (py-spy)."""
 
     def __init__(self, header_bytes, body, op_hash):
         self.header_bytes = bytes(header_bytes)
@@ -53,6 +53,7 @@ class StoredOperation(operation.Operation):
         if self._header is None:
             self._header = operation.decode_header(self.header_bytes)
         return self._header
+
 
 _SELECT = "SELECT header, body, hash FROM operations "
 
