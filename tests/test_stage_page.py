@@ -24,6 +24,13 @@ READY = "!!document.querySelector('#stage:not([hidden]) #book')"
 MSG = "document.getElementById('stage-msg')"
 
 
+def reloaded(until):
+    """The steps that reload the page and wait for ``until`` on the new page: the old one is
+    marked first, since it may meet ``until`` itself (its live stream redraws it) while the
+    reload is under way."""
+    return [{"eval": "window.stale = true; location.reload(), true"}, {"wait": "!window.stale && " + until}]
+
+
 def _stage(**festival):
     store, a = tp.open_stage()
     if festival:
@@ -88,7 +95,7 @@ def test_in_chromium_the_stage_speaks_the_festivals_language_and_books_in_its_zo
     key = _key_of(run)
     store.ingest_op(ORGANISER.group(ORGANISER.key, auth.add(unhexlify(key), auth.WRITE), a.heads(ORGANISER.key)))
     wall = time.strftime("%Y-%m-%dT%H:%M", time.gmtime(CHANGE + 3600 + 120 * 60))  # after the change: UTC+2
-    got = run([{"eval": "location.reload(), true"}, {"wait": READY + " && !document.getElementById('not-invited')"},
+    got = run(reloaded(READY + " && !document.getElementById('not-invited')") + [
                {"eval": "[document.getElementById('stage-h').textContent,"
                         " document.querySelector('#book button[type=submit]').textContent]"},
                {"eval": "(() => { const f = document.getElementById('book'); f.venue.value = '%s';"
@@ -133,7 +140,7 @@ def test_in_chromium_a_member_creates_a_venue_steward_opens_invites_and_hides_th
     run = phone(store, a)
     key = _key_of(run)
     store.ingest_op(ORGANISER.group(ORGANISER.key, auth.add(unhexlify(key), auth.WRITE), a.heads(ORGANISER.key)))
-    made = run([{"eval": "location.reload(), true"}, {"wait": READY + " && !!document.getElementById('new-venue')"},
+    made = run(reloaded(READY + " && !!document.getElementById('new-venue')") + [
                 {"eval": "(() => { const f = document.getElementById('new-venue'); f.name.value = 'Garden';"
                          " f.open.checked = false; f.requestSubmit(); return true; })()"},
                 {"wait": "!!document.querySelector('#my-venues li')"},
@@ -168,7 +175,7 @@ def test_in_chromium_a_scanned_key_fills_the_organisers_invite_and_the_invitee_c
     # this phone becomes an organiser (festival Manage) by the organiser's laptop
     key = _key_of(run)
     store.ingest_op(ORGANISER.group(ORGANISER.key, auth.add(unhexlify(key), auth.MANAGE), a.heads(ORGANISER.key)))
-    got = run([{"eval": "location.reload(), true"}, {"wait": READY + " && !!document.getElementById('invite-festival')"},
+    got = run(reloaded(READY + " && !!document.getElementById('invite-festival')") + [
                {"eval": "[document.getElementById('scanned').textContent,"
                         " document.getElementById('invite-festival').key.value]"},
                {"eval": "document.getElementById('invite-festival').requestSubmit(), true"},
@@ -221,7 +228,7 @@ def test_in_chromium_every_text_on_the_stage_page_has_a_contrast_of_4_5_or_more(
     run = phone(store, a)
     key = _key_of(run)
     store.ingest_op(STEWARD.group(unhexlify(INVITE_ONLY), auth.add(unhexlify(key), auth.MANAGE), a.heads(unhexlify(INVITE_ONLY))))
-    got = run([{"eval": "location.reload(), true"}, {"wait": READY + " && !!document.getElementById('my-venues')"},
+    got = run(reloaded(READY + " && !!document.getElementById('my-venues')") + [
                {"eval": "%s.textContent = 'x'; %s.className = 'refused'; true" % (MSG, MSG)}, {"eval": CONTRAST},
                {"eval": "%s.className = 'done'; true" % MSG}, {"eval": CONTRAST}])
     assert got[2] == [] and got[4] == []
