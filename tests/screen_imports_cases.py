@@ -8,6 +8,7 @@ bundle.  Run by test_screen_imports.py inside a loopback-only namespace; every w
 import importlib.metadata
 import json
 import os
+import random
 import re
 import socket
 import sys
@@ -33,19 +34,33 @@ NOT_ON_A_SCREEN = ("pandascreen_host", "pandascreen.node.install", "pandascreen.
 NOT_THE_SCREENS = {"setuptools"}
 
 
-def _free_port():
-    """A port number free for TCP and UDP alike (iroh and the plain-TCP sync share ``listen_port``)."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-            t.bind(("127.0.0.1", 0))
-            port = t.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-                try:
-                    u.bind(("0.0.0.0", port))
-                except OSError:
-                    continue
-        return port
-    raise RuntimeError("no free port")
+def _free_ports(n):
+    """``n`` distinct port numbers, each free for TCP and UDP (iroh and the plain-TCP sync share
+    ``listen_port``), below the kernel's ephemeral range: a port picked from that range could be
+    taken before the screen binds it, as the source port of a connection or by a bind to port 0
+    (a screen's own start once took its feed port so)."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as fh:
+        ephemeral = int(fh.read().split()[0])
+    rng = random.Random()
+    ports = []
+    for _ in range(200):
+        port = rng.randrange(10000, ephemeral)
+        if port not in ports and _free(port):
+            ports.append(port)
+            if len(ports) == n:
+                return ports
+    raise RuntimeError("no %d free ports below %d" % (n, ephemeral))
+
+
+def _free(port):
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t, \
+                socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            t.bind(("0.0.0.0", port))
+            u.bind(("0.0.0.0", port))
+    except OSError:
+        return False
+    return True
 
 
 def _requirement_name(line):
@@ -92,7 +107,7 @@ def running_screen(tmp_path_factory):
     fd = os.open(str(key), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     os.write(fd, bytes([42] * 32))
     os.close(fd)
-    listen, feed, page = _free_port(), _free_port(), _free_port()
+    listen, feed, page = _free_ports(3)
     cfg = {"festival_id": festival.FESTIVAL_ID, "organisers": [public_key(ORGANISER).hex()], "peers": [],
            "display": "ssd1306_128x64", "store": "festival.db", "key": "device.key", "listen_port": listen,
            "feed_port": feed, "program_page_port": page, "oled_care": False}
@@ -120,3 +135,11 @@ def test_every_package_a_running_screen_loads_is_one_of_its_runtime_dependencies
     wrong = sorted("%s (%s)" % (t, ", ".join(owners[t])) for t in third if t in owners
                    and not {d.lower().replace("_", "-") for d in owners[t]} & allowed)
     assert wrong == [], wrong
+
+
+def test_the_ports_a_screen_is_given_are_distinct_and_below_the_ephemeral_range():
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as fh:
+        ephemeral = int(fh.read().split()[0])
+    for _ in range(20):
+        ports = _free_ports(3)
+        assert len(set(ports)) == 3 and all(p < ephemeral for p in ports), ports
