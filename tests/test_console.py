@@ -235,6 +235,13 @@ def _stop(proc):
         proc.wait(10)
 
 
+def reloaded(until):
+    """``cdp`` steps that reload the page and wait for ``until`` on the new page: the old one is
+    marked first, since it may meet ``until`` itself (a live stream redraws it) while the reload
+    is under way."""
+    return [{"eval": "window.stale = true; location.reload(), true"}, {"wait": "!window.stale && " + until}]
+
+
 def cdp(port, steps):
     out = subprocess.run(["node", "--experimental-websocket", "--no-warnings", os.path.join(HERE, "console_cdp.mjs"),
                           str(port), json.dumps(steps)], capture_output=True, text=True, timeout=60)

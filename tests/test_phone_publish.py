@@ -10,6 +10,7 @@ import time
 import pytest
 
 import vectors
+from test_console import reloaded
 from pandascreen.testing import festival as demofest
 from pandascreen.core import auth, cbor, operation, schema
 from pandascreen.core.crypto import blake3, public_key
@@ -117,8 +118,7 @@ def test_in_chromium_the_key_survives_a_reload_and_comes_back_from_its_backup_co
     page, store, run = browser
     first = run([{"eval": "(() => { const p = pandascreenPublish, s = p.loadSeed(localStorage);"
                           " return [p.hex(p.publicKey(s)), p.backupCode(s)]; })()"}])[0]
-    run([{"eval": "window.beforeReload = true, location.reload(), true"},
-         {"wait": "!window.beforeReload && " + PAGE_READY}, {"eval": LOAD}])
+    run(reloaded(PAGE_READY) + [{"eval": LOAD}])
     again = run([{"eval": "(() => { const p = pandascreenPublish;"
                           " return p.hex(p.publicKey(p.loadSeed(localStorage))); })()"}])[0]
     assert again == first[0]
@@ -342,7 +342,7 @@ def test_in_chromium_a_participant_books_is_refused_at_an_invite_only_venue_reti
     os.makedirs(shots, exist_ok=True)
     proc, port = _chromium("http://127.0.0.1:%d/" % page.port, str(tmp_path / "profile"), ["--window-size=360,800"])
     ready = "!!document.querySelector('#stage:not([hidden]) #book')"
-    reload = [{"eval": "window.stale = true; location.reload(), true"}, {"wait": "!window.stale && " + ready}]
+    reload = reloaded(ready)
     try:
         first = cdp(port, [{"size": [360, 800]}, {"wait": ready},
                            {"eval": "document.getElementById('not-invited').textContent"},

@@ -9,6 +9,7 @@ import time
 import pytest
 
 import test_phone_publish as tp
+from test_console import reloaded
 from test_phone_publish import GUEST, INVITE_ONLY, LOG, OPEN_VENUE, ORGANISER, STEWARD, Key, as_json, post
 from pandascreen.core import auth, schema
 from pandascreen.core.schedule import Schedule
@@ -23,12 +24,6 @@ LONG = "Superkalifragilistischexpialigetischesfestivalzeltamseeufer60"  # 61 cha
 READY = "!!document.querySelector('#stage:not([hidden]) #book')"
 MSG = "document.getElementById('stage-msg')"
 
-
-def reloaded(until):
-    """The steps that reload the page and wait for ``until`` on the new page: the old one is
-    marked first, since it may meet ``until`` itself (its live stream redraws it) while the
-    reload is under way."""
-    return [{"eval": "window.stale = true; location.reload(), true"}, {"wait": "!window.stale && " + until}]
 
 
 def _stage(**festival):
