@@ -39,8 +39,7 @@ def _free_ports(n):
     ``listen_port``), below the kernel's ephemeral range: a port picked from that range could be
     taken before the screen binds it, as the source port of a connection or by a bind to port 0
     (a screen's own start once took its feed port so)."""
-    with open("/proc/sys/net/ipv4/ip_local_port_range") as fh:
-        ephemeral = int(fh.read().split()[0])
+    ephemeral = _ephemeral_from()
     rng = random.Random()
     ports = []
     for _ in range(200):
@@ -50,6 +49,12 @@ def _free_ports(n):
             if len(ports) == n:
                 return ports
     raise RuntimeError("no %d free ports below %d" % (n, ephemeral))
+
+
+def _ephemeral_from():
+    """The first port of the kernel's ephemeral range."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as fh:
+        return int(fh.read().split()[0])
 
 
 def _free(port):
@@ -138,8 +143,7 @@ def test_every_package_a_running_screen_loads_is_one_of_its_runtime_dependencies
 
 
 def test_the_ports_a_screen_is_given_are_distinct_and_below_the_ephemeral_range():
-    with open("/proc/sys/net/ipv4/ip_local_port_range") as fh:
-        ephemeral = int(fh.read().split()[0])
+    ephemeral = _ephemeral_from()
     for _ in range(20):
         ports = _free_ports(3)
         assert len(set(ports)) == 3 and all(p < ephemeral for p in ports), ports
