@@ -99,3 +99,19 @@ def test_heights_follow_every_change_of_the_store_also_one_rolled_back(tmp_path)
     other.close()
     assert store.heights(LOG) == {public_key(SEED): {bytes(LOG): 5}}
     store.close()
+
+
+def test_what_the_table_holds_beside_the_header_is_read_without_decoding_it(tmp_path, monkeypatch):
+    """Applying the program and choosing what to relay ask each operation's author, log, number
+    and time; the table has them in columns, so a cold start decodes no header for them (each
+    header was decoded about four times per operation before, 12% of a swarm screen's profile)."""
+    store, ops = _stored(tmp_path)
+    calls = _count_decodes(monkeypatch)
+    back = store.operations_since(0)
+    assert [(o.public_key, o.log_id, o.seq_num, o.timestamp) for o in back] == \
+        [(o.public_key, o.log_id, o.seq_num, o.timestamp) for o in ops]
+    assert calls == []
+    latest = store.latest(public_key(SEED), LOG)
+    assert (latest.seq_num, latest.log_id) == (ops[-1].seq_num, LOG)
+    assert calls == []
+    store.close()
