@@ -316,6 +316,38 @@ def test_tampered_body_and_foreign_log_are_rejected(make_store):
     assert store.count() == 0
 
 
+def test_each_header_received_is_decoded_once_and_one_held_already_not_at_all(make_store, monkeypatch):
+    """A screen starting in a swarm is sent much of the program twice, by different peers; the
+    copy it holds is recognised by its hash alone, and a new operation's header is decoded once
+    (it was twice: once to check its log, once to check it)."""
+    ops = forged_ops(SEED_X, 6)
+    store = make_store()
+    store.ingest_many(ops[:2])
+    decoded = []
+    plain = operation._decode_header_plain
+    monkeypatch.setattr(operation, "_decode_header_plain", lambda hb: decoded.append(bytes(hb)) or plain(hb))
+    sent = [(op.header_bytes, op.body) for op in ops]
+    script = frame_handshake(("done",)) + frame_message(("have", {}))
+    script += frame_message(("presync", len(sent), sum(len(h) + len(b) for h, b in sent)))
+    script += b"".join(frame_message(("op", h, b)) for h, b in sent)
+    conn = FakeConn(script + frame_message(("done",)) + frame_message(("close",)))
+    stats = SyncSession(store, LOG, INITIATOR).run(conn)
+    assert stats["ops_received"] == 6 and stats["ops_new"] == 4
+    assert sorted(decoded) == sorted(op.header_bytes for op in ops[2:])
+
+
+def test_an_empty_body_is_no_body_only_for_an_operation_without_payload(make_store):
+    bare = operation.create(SEED_X, None, extensions=operation.Extensions(LOG, 1, False))
+    store = make_store()
+    conn = FakeConn(acceptor_script([(bare.header_bytes, b"")]))
+    assert SyncSession(store, LOG, INITIATOR).run(conn)["ops_new"] == 1
+    assert [op.body for op in store.all_operations()] == [None]
+    with_payload = forged_ops(SEED_X, 1)[0]
+    conn = FakeConn(acceptor_script([(with_payload.header_bytes, b"")]))
+    with pytest.raises(SyncError, match="body does not match"):
+        SyncSession(make_store(), LOG, INITIATOR).run(conn)
+
+
 def test_peer_disconnecting_mid_stream_keeps_store_consistent(make_store):
     ops = forged_ops(SEED_X, 5)
     store = make_store()

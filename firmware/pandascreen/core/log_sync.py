@@ -22,7 +22,6 @@ operations at a time: a peer that stops reading costs one page, not every operat
 from pandascreen.core import postcard
 from pandascreen.core.crypto import blake3
 from pandascreen.core.errors import IngestError, OperationError, SyncError
-from pandascreen.core.operation import decode_header
 from pandascreen.core.operation import decode as decode_operation
 from pandascreen.core.topic_handshake import short
 from pandascreen.core.util import hexlify
@@ -189,16 +188,6 @@ class LogSync:
             raise SyncError("protocol error: peer sent more operation bytes than its PreSync "
                             "announced (%s)" % self.remote_total_bytes)
         self._announced_left -= size
-        try:
-            header = decode_header(header_bytes)
-        except OperationError as e:
-            raise SyncError("invalid operation #%d from peer: %s" % (n, e))
-        ext = header.extensions
-        if ext is None or ext.log_id != self.log_id:
-            raise SyncError("invalid operation #%d from peer: it belongs to another log (%s), not %s"
-                            % (n, short(ext.log_id) if ext is not None else "none", short(self.log_id)))
-        if body is not None and not body and header.payload_size == 0:
-            body = None
         op_hash = blake3(header_bytes)
         if self.store.holds(op_hash):
             # sent by another session too: the same header bytes, checked when stored
@@ -208,9 +197,12 @@ class LogSync:
             return
         try:
             # decoded and signature-checked once here; the store takes the Operation as is
-            op = decode_operation(header_bytes, body, op_hash)
+            op = decode_operation(header_bytes, body, op_hash, empty_body_is_none=True)
         except OperationError as e:
             raise SyncError("invalid operation #%d from peer: rejected operation: %s" % (n, e))
+        if op.log_id != self.log_id:
+            raise SyncError("invalid operation #%d from peer: it belongs to another log (%s), not %s"
+                            % (n, short(op.log_id) if op.log_id is not None else "none", short(self.log_id)))
         self.ops_received = n
         if self.seen is not None:
             self.seen.add(op.hash)

@@ -312,9 +312,10 @@ def validate_backlink(past_header, op, past_hash):
         raise OperationError("backlink does not match the hash of operation %d" % past_header.seq_num)
 
 
-def decode(header_bytes, body=None, op_hash=None):
+def decode(header_bytes, body=None, op_hash=None, empty_body_is_none=False):
     """Decode and fully validate an operation (header bytes as received, optional body);
-    ``op_hash``: the header's hash when the caller computed it already."""
+    ``op_hash``: the header's hash when the caller computed it already.  ``empty_body_is_none``:
+    an empty body of an operation without payload is no body (some peers send it so)."""
     header_bytes = bytes(header_bytes)
     if body is not None and len(body) > MAX_BODY_SIZE:
         raise OperationError("body is %d bytes, larger than the %d byte limit" % (len(body), MAX_BODY_SIZE))
@@ -328,6 +329,8 @@ def decode(header_bytes, body=None, op_hash=None):
         if header.to_bytes() != header_bytes:
             raise OperationError("header is not canonically encoded CBOR")
         unsigned = None
+    if empty_body_is_none and body is not None and not body and header.payload_size == 0:
+        body = None
     op = Operation(header, header_bytes, body, op_hash)
     validate(op, unsigned)
     return op
