@@ -143,6 +143,28 @@ def test_a_screen_never_dials_the_fleet_topic_of_a_peer_its_group_does_not_name(
         screen.lines + outsider.lines
 
 
+def test_a_screen_its_group_does_not_name_never_dials_the_fleet_topic(peers):
+    """The far end's guard would drop it right after the topic handshake: at a festival whose
+    screens are not in the group yet, every screen dialled the laptop's fleet topic for nothing
+    (50 QUIC handshakes at a 50-screen cold start).  Asked at every sync: once the group names
+    the screen, the next one dials it."""
+    laptop = peers(ORG, "laptop")
+    organise(laptop, [SCREEN_A])
+    outsider = peers(STRANGER, "outsider")
+    outsider.sync(laptop.ticket())
+    assert outsider.store.count() == laptop.store.count()
+    assert not wait_for(lambda: any("(fleet)" in l or "fleet topic" in l for l in outsider.lines)
+                        or any("not in the festival group" in l for l in laptop.lines), 3.0), \
+        outsider.lines + laptop.lines
+    laptop.store.publish(ORG, auth.group_body(laptop.group.group_id, auth.add(public_key(STRANGER), auth.PULL),
+                                              [laptop.store.latest(public_key(ORG), LOG).hash]), LOG,
+                         (NOW + 1) * 1000000)
+    outsider.sync(laptop.ticket())
+    assert wait_for(lambda: fleet.may_report(outsider.group, public_key(STRANGER)))
+    outsider.sync(laptop.ticket())
+    assert wait_for(lambda: any(s["topic"] == "fleet" and s["live"] for s in outsider.status()))
+
+
 def test_status_is_relayed_screen_to_screen_to_laptop(peers):
     laptop = peers(ORG, "laptop")
     organise(laptop, [SCREEN_A, SCREEN_B])

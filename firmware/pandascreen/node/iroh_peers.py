@@ -58,15 +58,17 @@ class PeerKeeper:
                 self._spawn(self._sync_quietly(sub, peer_spec, peer, timeout))
         return st
 
-    @staticmethod
-    def _may_sync(sub, peer):
+    def _may_sync(self, sub, peer):
         """Whether the topic's guard lets us sync it with ``peer`` (core/fleet.FleetGuard: the
-        festival group names it).  Asked before dialling: our end would drop the session right
-        after its topic handshake anyway (node/iroh_session.py), a QUIC handshake for nothing.
-        Asked at every sync with the peer (an mDNS find, a redial), so a key the group added
-        since is dialled at the next one."""
+        festival group names it), and would let the peer sync it with us (the same group must
+        name this node too).  Asked before dialling: either end would drop the session right
+        after its topic handshake anyway (node/iroh_session.py), a QUIC handshake for nothing;
+        at a festival whose screens are not in the group yet, every screen dialled the laptop's
+        fleet topic so.  Asked at every sync with the peer (an mDNS find, a redial), so a key the
+        group added since is dialled at the next one."""
         may_sync = getattr(sub.store.authorizer, "may_sync", None)
-        return may_sync is None or any(may_sync(node_id) for node_id in peer.node_ids)
+        return may_sync is None or (may_sync(self.node_id_bytes)
+                                    and any(may_sync(node_id) for node_id in peer.node_ids))
 
     async def _sync_quietly(self, sub, peer_spec, peer, timeout):
         try:
