@@ -202,6 +202,34 @@ def test_two_screens_that_dial_each_other_at_once_keep_one_live_session(nodes):
     assert not a.errors and not b.errors, a.errors + b.errors
 
 
+def test_a_node_dialled_by_a_peer_it_finds_waits_for_that_session_rather_than_dial_a_twin(nodes):
+    """Under load a session takes seconds to sync; a screen that found (mDNS) a peer whose dial
+    to it was still syncing dialled a second session, which one side then closed: a QUIC
+    handshake and a sync each way for nothing, a quarter of a 50-screen cold start's sessions."""
+    a, a_store = nodes(SCREEN_1, "a")
+    b, b_store = nodes(SCREEN_2, "b")
+    publish(b_store, SCREEN_2, 300)
+    from pandascreen.node import iroh_session
+    link_writer = iroh_session.SessionRunner._writer
+
+    async def slow_writer(self, link):  # b is loaded: it sends, but each write a second late
+        orig = link.send.write_all
+
+        async def write_all(data):
+            await asyncio.sleep(1.0)
+            return await orig(data)
+        link.send.write_all = write_all
+        return await link_writer(self, link)
+
+    b._writer = slow_writer.__get__(b)
+    with pytest.raises(Exception, match="still under way"):
+        a.sync(b.ticket(), timeout=0.5)
+    assert b.sync(a.ticket(), timeout=20.0)["peer"] == a.node_id
+    assert wait_for(lambda: a_store.count() == 300, 20.0), a.lines + b.lines
+    assert len([line for line in a.lines + b.lines if " connected (" in line]) == 2, a.lines + b.lines
+    assert not any("both dialled at once" in line for line in a.lines + b.lines)
+
+
 def test_live_push_skips_what_the_peers_have_said_it_holds(tmp_path):
     from types import SimpleNamespace
     from pandascreen.node.iroh_relay import lacking

@@ -16,7 +16,7 @@ import time
 import iroh
 
 from pandascreen.core.errors import ConfigError, SyncError
-from pandascreen.core.sync import INITIATOR
+from pandascreen.core.sync import ACCEPTOR, INITIATOR
 from pandascreen.core.util import hexlify
 from pandascreen.node import iroh_limits, liveness
 from pandascreen.node.iroh_address import PeerAddr, explain_connect_error, parse_peer, probe_tcp
@@ -85,12 +85,16 @@ class PeerKeeper:
                 st["already_live"] = True
                 return st
         for link in self.links:
-            if (not link.ended and link.sub is sub and link.remote_id in peer.node_ids and link.role == INITIATOR
+            if (not link.ended and link.sub is sub and link.remote_id in peer.node_ids
                     and not link.synced.is_set() and link.live is not False):
-                # a sync with that peer is under way: wait for it rather than dial a second one
+                # a sync with that peer is under way, dialled by us or by it: wait for it rather than
+                # dial a second one (under load a sync takes seconds, and a screen that found a peer
+                # by mDNS while that peer's dial to it was syncing dialled a twin, closed right after)
                 end = time.monotonic() + timeout
                 while not link.synced.is_set() and not link.ended and time.monotonic() < end:
                     await asyncio.sleep(0.25)
+                if link.role == ACCEPTOR and not (link.synced.is_set() and link.status()["live"]):
+                    break  # its dial failed, or was a plain resync: ours goes ahead
                 if link.synced.is_set():
                     return link.status()
                 if link.ended:
