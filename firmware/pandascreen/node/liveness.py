@@ -8,11 +8,11 @@ Peers.  A screen dials at most ``MAX_PEERS`` peers it found (mDNS or config) and
 besides the organisers', which it always dials; others dial it (incoming sessions are bounded in
 node/iroh_limits.py).  Five, as p2panda-net: it syncs with its iroh-gossip HyParView active view,
 whose capacity is 5 by default (the HyParView paper's value).  Dialled by others too, a screen of
-a 50-screen festival holds about nine live sessions (measured), so every change reaches every screen through
-live relays and the overlay stays connected when half of the screens vanish; a screen holds 5
-dialled links x 2 topics (festival, fleet) whose keepalives cost a few packets a second.  Eight
-doubled a 50-screen cold start's sessions (900 connections instead of 460, each about 5 ms of
-CPU per side), and its slowest screen held the program after 15 s instead of 13.
+a 50-screen festival holds about nine live sessions (measured), so every change reaches every
+screen through live relays and the overlay stays connected when half of the screens vanish; a
+screen holds 5 dialled links x 2 topics (festival, fleet) whose keepalives cost a few packets a
+second.  Eight doubled a 50-screen cold start's sessions (900 connections instead of 460, each
+about 5 ms of CPU per side), and its slowest screen held the program after 15 s instead of 13.
 
 Dead peers.  iroh sends a QUIC keepalive every ``KEEPALIVE`` seconds on an idle connection and
 times it out after about 30 s of silence.  A peer counts as gone earlier only when nothing came
