@@ -144,6 +144,11 @@ def test_a_change_retitles_an_event_whose_title_the_xml_escapes():
     new = retitled(text, "Laetizia & N:in", "Laetizia & N:in (moved <1>)")
     assert "<title>Laetizia &amp; N:in (moved &lt;1&gt;)</title>" in new and new.endswith("<title>Other</title>")
     assert "<title>x</title>" in retitled("<title>A -> B &amp; C</title>", "A -> B & C", "x")
+    # 38c3's film night: quotes as "&quot;" (and an apostrophe as it is, or as "&#39;")
+    quoted = "<title>Film &quot;Never Mind the Gigwork - Here's the Coffeebots&quot;</title>"
+    title = 'Film "Never Mind the Gigwork - Here\'s the Coffeebots"'
+    assert retitled(quoted, title, "x") == "<title>x</title>"
+    assert retitled("<title>It&#39;s on</title>", "It's on", "x") == "<title>x</title>"
     try:
         retitled(text, "Not there", "x")
     except ValueError as e:

@@ -31,6 +31,7 @@ included) leaves the machine.  All namespaces and processes end at the end, also
 import argparse
 import contextlib
 import datetime
+import html
 import json
 import os
 import re
@@ -161,14 +162,16 @@ def said(s):
 
 
 def retitled(text, old, new):
-    """The schedule file ``text`` with the first event titled ``old`` retitled ``new``, its title
-    found as the file may write it ("&" is "&amp;"; ">" may stay as it is); ValueError when no
-    such title is in it."""
-    escaped = xml_escape(old)
-    for was in (escaped, escaped.replace("&gt;", ">")):
-        if "<title>%s</title>" % was in text:
-            return text.replace("<title>%s</title>" % was, "<title>%s</title>" % xml_escape(new), 1)
+    """The schedule file ``text`` with the first event titled ``old`` retitled ``new``; its title
+    is found however the file escapes it ("&amp;", "&quot;", "&#39;", a raw ">"); ValueError when
+    no such title is in it."""
+    for m in _TITLE.finditer(text):
+        if html.unescape(m.group(1)) == old:
+            return text[:m.start()] + "<title>%s</title>" % xml_escape(new) + text[m.end():]
     raise ValueError("no event titled %r in the schedule file" % old)
+
+
+_TITLE = re.compile(r"<title>([^<]*)</title>")
 
 
 def _on_now(store_path, log_id, organiser, now):
