@@ -61,7 +61,7 @@ test: tools $(VENV)/.installed tests/mp/node_modules/.installed build/wheelhouse
 pi-check: $(VENV)/.installed
 	bash tests/pi_check.sh
 
-bench: $(VENV)/.installed tests/mp/node_modules/.installed
+bench: $(VENV)/.installed tests/mp/node_modules/.installed $(PUBLISH_JS)
 	$(PY) -m pandascreen.bench
 
 clean:
