@@ -41,6 +41,23 @@ def publish(store, seed, n, start=0):
     return iroh_nodes.publish(store, seed, n, LOG, start)
 
 
+def sends_slowly(node, delay=1.0):
+    """``node`` is loaded: each of its sessions sends, but every write ``delay`` seconds late."""
+    from pandascreen.node import iroh_session
+    link_writer = iroh_session.SessionRunner._writer
+
+    async def slow_writer(self, link):
+        orig = link.send.write_all
+
+        async def write_all(data):
+            await asyncio.sleep(delay)
+            return await orig(data)
+        link.send.write_all = write_all
+        return await link_writer(self, link)
+
+    node._writer = slow_writer.__get__(node)
+
+
 # ------------------------------------------------------------------------ a silent peer
 
 def test_a_lone_unanswered_packet_is_no_dead_peer():
@@ -209,19 +226,7 @@ def test_a_node_dialled_by_a_peer_it_finds_waits_for_that_session_rather_than_di
     a, a_store = nodes(SCREEN_1, "a")
     b, b_store = nodes(SCREEN_2, "b")
     publish(b_store, SCREEN_2, 300)
-    from pandascreen.node import iroh_session
-    link_writer = iroh_session.SessionRunner._writer
-
-    async def slow_writer(self, link):  # b is loaded: it sends, but each write a second late
-        orig = link.send.write_all
-
-        async def write_all(data):
-            await asyncio.sleep(1.0)
-            return await orig(data)
-        link.send.write_all = write_all
-        return await link_writer(self, link)
-
-    b._writer = slow_writer.__get__(b)
+    sends_slowly(b)  # b is loaded: it sends, but each write a second late
     with pytest.raises(Exception, match="still under way"):
         a.sync(b.ticket(), timeout=0.5)
     assert b.sync(a.ticket(), timeout=20.0)["peer"] == a.node_id
@@ -256,19 +261,7 @@ def test_a_slow_first_sync_goes_on_when_the_caller_stops_waiting(nodes):
     publish(org_store, ORG, 300)
     # the organiser is loaded: it sends, but slowly (each write a second late); the screen's caller
     # waits only half a second, less than one write
-    from pandascreen.node import iroh_session
-    link_writer = iroh_session.SessionRunner._writer
-
-    async def slow_writer(self, link):
-        orig = link.send.write_all
-
-        async def write_all(data):
-            await asyncio.sleep(1.0)
-            return await orig(data)
-        link.send.write_all = write_all
-        return await link_writer(self, link)
-
-    org._writer = slow_writer.__get__(org)
+    sends_slowly(org)
     with pytest.raises(Exception, match="still under way"):
         scr.sync(org.ticket(), timeout=0.5)
     assert wait_for(lambda: scr_store.count() == 300, 20.0), scr.lines + org.lines
