@@ -11,8 +11,9 @@ whose capacity is 5 by default (the HyParView paper's value).  Dialled by others
 a 50-screen festival holds about nine live sessions (measured), so every change reaches every
 screen through live relays and the overlay stays connected when half of the screens vanish; a
 screen holds 5 dialled links x 2 topics (festival, fleet) whose keepalives cost a few packets a
-second.  Eight doubled a 50-screen cold start's sessions (900 connections instead of 460, each
-about 5 ms of CPU per side), and its slowest screen held the program after 15 s instead of 13.
+second.  Eight doubled a 50-screen cold start's sessions (its screens logged 930 connections,
+not 460, each about 5 ms of CPU per side), and its slowest screen held the program after 15 s,
+not 13.
 
 Dead peers.  iroh sends a QUIC keepalive every ``KEEPALIVE`` seconds on an idle connection and
 times it out after about 30 s of silence.  A peer counts as gone earlier only when nothing came
