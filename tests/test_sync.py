@@ -316,10 +316,10 @@ def test_tampered_body_and_foreign_log_are_rejected(make_store):
     assert store.count() == 0
 
 
-def test_each_header_received_is_decoded_once_and_one_held_already_not_at_all(make_store, monkeypatch):
-    """A screen starting in a swarm is sent much of the program twice, by different peers; the
-    copy it holds is recognised by its hash alone, and a new operation's header is decoded once
-    (it was twice: once to check its log, once to check it)."""
+def test_each_header_received_is_decoded_once(make_store, monkeypatch):
+    """A new operation's header is decoded once (it was twice: once to check its log, once to
+    check it); a copy the store holds already (a screen starting in a swarm is sent much of the
+    program twice, by different peers) once, for its log."""
     ops = forged_ops(SEED_X, 6)
     store = make_store()
     store.ingest_many(ops[:2])
@@ -333,7 +333,7 @@ def test_each_header_received_is_decoded_once_and_one_held_already_not_at_all(ma
     conn = FakeConn(script + frame_message(("done",)) + frame_message(("close",)))
     stats = SyncSession(store, LOG, INITIATOR).run(conn)
     assert stats["ops_received"] == 6 and stats["ops_new"] == 4
-    assert sorted(decoded) == sorted(op.header_bytes for op in ops[2:])
+    assert sorted(decoded) == sorted(op.header_bytes for op in ops)
 
 
 def test_an_empty_body_is_no_body_only_for_an_operation_without_payload(make_store):
@@ -745,3 +745,14 @@ def test_a_probe_of_a_screen_whose_iroh_is_slow_does_not_call_it_a_stranger():
         srv.stop()
     assert "not a p2panda node" not in why
     assert "busy" in why and "127.0.0.1:%d" % srv.port in why
+
+
+def test_a_held_operation_of_another_log_is_still_refused(make_store):
+    """A store may hold two festivals (the organiser's); an operation of the other one, sent in
+    this festival's session, is a protocol error even when the store holds it."""
+    store = make_store()
+    foreign = forged_ops(SEED_X, 1, log_id=OTHER_LOG)[0]
+    store.ingest_op(foreign)
+    conn = FakeConn(acceptor_script([(foreign.header_bytes, foreign.body)]))
+    with pytest.raises(SyncError, match="belongs to another log"):
+        SyncSession(store, LOG, INITIATOR).run(conn)

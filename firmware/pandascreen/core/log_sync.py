@@ -23,6 +23,7 @@ from pandascreen.core import postcard
 from pandascreen.core.crypto import blake3
 from pandascreen.core.errors import IngestError, OperationError, SyncError
 from pandascreen.core.operation import decode as decode_operation
+from pandascreen.core.operation import decode_header
 from pandascreen.core.topic_handshake import short
 from pandascreen.core.util import hexlify
 
@@ -190,7 +191,10 @@ class LogSync:
         self._announced_left -= size
         op_hash = blake3(header_bytes)
         if self.store.holds(op_hash):
-            # sent by another session too: the same header bytes, checked when stored
+            # sent by another session too: the same header bytes, checked when stored; only its
+            # log is checked here (a store may hold another festival's log too)
+            ext = decode_header(header_bytes).extensions
+            self._check_log(n, ext.log_id if ext is not None else None)
             self.ops_received = n
             if self.seen is not None:
                 self.seen.add(op_hash)
@@ -200,9 +204,7 @@ class LogSync:
             op = decode_operation(header_bytes, body, op_hash, empty_body_is_none=True)
         except OperationError as e:
             raise SyncError("invalid operation #%d from peer: rejected operation: %s" % (n, e))
-        if op.log_id != self.log_id:
-            raise SyncError("invalid operation #%d from peer: it belongs to another log (%s), not %s"
-                            % (n, short(op.log_id) if op.log_id is not None else "none", short(self.log_id)))
+        self._check_log(n, op.log_id)
         self.ops_received = n
         if self.seen is not None:
             self.seen.add(op.hash)
@@ -212,6 +214,11 @@ class LogSync:
         self._batch.append(op)
         if len(self._batch) >= PAGE:
             self.flush()
+
+    def _check_log(self, n, log_id):
+        if log_id != self.log_id:
+            raise SyncError("invalid operation #%d from peer: it belongs to another log (%s), not %s"
+                            % (n, short(log_id) if log_id is not None else "none", short(self.log_id)))
 
     def flush(self):
         """Ingest the operations received and not stored yet."""
