@@ -235,6 +235,29 @@ def test_a_node_dialled_by_a_peer_it_finds_waits_for_that_session_rather_than_di
     assert not any("both dialled at once" in line for line in a.lines + b.lines)
 
 
+@pytest.mark.parametrize("slow", [True, False])
+def test_a_peer_found_while_its_own_dial_runs_is_redialled_when_that_session_ends(nodes, slow):
+    """serve dials the screens it finds and never redials (reconnect=False).  A screen that found
+    serve while serve's session with it was syncing (``slow``) or live took that session and did
+    not keep serve wanted: after a blip neither side dialled again."""
+    org, org_store = nodes(ORG, "org", reconnect=False)
+    scr, _ = nodes(SCREEN_1, "scr")
+    publish(org_store, ORG, 300 if slow else 3)
+    if slow:
+        sends_slowly(org)
+        with pytest.raises(Exception, match="still under way"):
+            org.sync(scr.ticket(), timeout=0.5)
+    else:
+        org.sync(scr.ticket())
+    assert scr.sync(org.ticket(), timeout=20.0)["live"]
+    assert len([line for line in scr.lines if " connected (" in line]) == 1
+    link = next(l for l in scr.links if not l.ended)
+    scr._loop.call_soon_threadsafe(scr._abort, link, "test: a blip")
+    assert wait_for(lambda: link.ended, 10.0)
+    assert wait_for(lambda: any(l["live"] for l in scr.status()), 20.0), scr.lines[-8:] + org.lines[-8:]
+    assert any("(we dialled" in line for line in scr.lines)
+
+
 def test_live_push_skips_what_the_peers_have_said_it_holds(tmp_path):
     from types import SimpleNamespace
     from pandascreen.node.iroh_relay import lacking

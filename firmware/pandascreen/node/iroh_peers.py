@@ -81,6 +81,7 @@ class PeerKeeper:
         for link in self.links:
             if (not link.ended and link.sub is sub and link.remote_id in peer.node_ids
                     and link.session is not None and link.session.in_live_mode):
+                self._want(sub, peer_spec, peer)  # redialled by us if that session ends
                 st = link.status()
                 st["already_live"] = True
                 return st
@@ -96,6 +97,7 @@ class PeerKeeper:
                 if link.role == ACCEPTOR and not (link.synced.is_set() and link.status()["live"]):
                     break  # its dial failed, or was a plain resync: ours goes ahead
                 if link.synced.is_set():
+                    self._want(sub, peer_spec, peer)
                     return link.status()
                 if link.ended:
                     raise SyncError(link.error or "the session with %s ended before the sync finished" % peer)
@@ -105,17 +107,27 @@ class PeerKeeper:
         if background and entry is not None:
             raise SyncError("not connected to %s, redialling in the background (last: %s)"
                             % (peer, entry.get("last_error") or "connecting"))
-        if (self.live and self.reconnect and not self._stopping and entry is None
-                and (set(peer.node_ids) & set(self.default_node_ids) or self._room_for(sub))):
-            entry = self._wanted[key] = {"spec": peer_spec, "peer": peer, "sub": sub,
-                                         "redial": liveness.Redial(time.monotonic())}
-            self._wake_redials()
+        entry = self._want(sub, peer_spec, peer)
         try:
             return await self._dial(sub, peer, key, timeout, probe=probe)
         except SyncError as e:
             if entry is not None:
                 entry["last_error"] = str(e)
             raise
+
+    def _want(self, sub, peer_spec, peer):
+        """Keep ``peer`` wanted for ``sub``, redialled whenever no session with it runs (when the
+        node redials at all, and the peer is an organiser or there is room); its entry or None.
+        Also a peer found while a session it dialled runs: that peer may not redial us (serve
+        does not), and an organiser must not be lost at the next cut."""
+        key = (sub.topic, str(peer))
+        entry = self._wanted.get(key)
+        if (self.live and self.reconnect and not self._stopping and entry is None
+                and (set(peer.node_ids) & set(self.default_node_ids) or self._room_for(sub))):
+            entry = self._wanted[key] = {"spec": peer_spec, "peer": peer, "sub": sub,
+                                         "redial": liveness.Redial(time.monotonic())}
+            self._wake_redials()
+        return entry
 
     def _room_for(self, sub):
         """Keep at most ``max_peers`` wanted peers per topic (node/liveness.py says why): when
