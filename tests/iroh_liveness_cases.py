@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -233,6 +234,45 @@ def test_a_node_dialled_by_a_peer_it_finds_waits_for_that_session_rather_than_di
     assert wait_for(lambda: a_store.count() == 300, 20.0), a.lines + b.lines
     assert len([line for line in a.lines + b.lines if " connected (" in line]) == 2, a.lines + b.lines
     assert not any("both dialled at once" in line for line in a.lines + b.lines)
+
+
+def test_an_incoming_sync_still_under_way_at_the_callers_timeout_is_not_twinned(nodes):
+    """The caller hears "still under way" (discovery keeps such a peer), as for a dial of our own,
+    and no second session is dialled after the wait."""
+    a, _ = nodes(SCREEN_1, "a")
+    b, b_store = nodes(SCREEN_2, "b")
+    publish(b_store, SCREEN_2, 3000)
+    sends_slowly(b, delay=2.0)
+    with pytest.raises(Exception, match="still under way"):
+        b.sync(a.ticket(), timeout=0.5)
+    with pytest.raises(Exception, match="still under way"):
+        a.sync(b.ticket(), timeout=3.0)
+    assert len([line for line in a.lines + b.lines if " connected (" in line]) == 2, a.lines + b.lines
+
+
+def test_a_background_caller_never_waits_for_a_peers_own_dial(nodes):
+    """The screen's loop syncs its configured peers with ``background=True``: once a peer is
+    wanted it raises at once and never holds the loop (the display would not redraw)."""
+    from pandascreen.node.iroh_address import parse_peer
+    a, _ = nodes(SCREEN_1, "a")
+    b, b_store = nodes(SCREEN_2, "b")
+    publish(b_store, SCREEN_2, 3000)
+    spec = b.ticket()
+    peer = parse_peer(spec)
+
+    def want():  # configured, dialled before, waiting for its redial
+        redial = liveness.Redial(time.monotonic())
+        redial.due = float("inf")
+        a._wanted[(a.subs[0].topic, str(peer))] = {"spec": spec, "peer": peer, "sub": a.subs[0],
+                                                    "redial": redial, "last_error": "an earlier failure"}
+    a._loop.call_soon_threadsafe(want)
+    sends_slowly(b, delay=2.0)
+    with pytest.raises(Exception, match="still under way"):
+        b.sync(a.ticket(), timeout=0.5)
+    t0 = time.monotonic()
+    with pytest.raises(Exception, match="redialling in the background"):
+        a.sync(spec, timeout=6.0, background=True)
+    assert time.monotonic() - t0 < 1.0
 
 
 @pytest.mark.parametrize("slow", [True, False])

@@ -111,7 +111,9 @@ def test_what_the_table_holds_beside_the_header_is_read_without_decoding_it(tmp_
     assert [(o.public_key, o.log_id, o.seq_num, o.timestamp) for o in back] == \
         [(o.public_key, o.log_id, o.seq_num, o.timestamp) for o in ops]
     assert calls == []
+    store.close()
+    store = SqliteStore(str(tmp_path / "screen.db"))  # a restarted screen: nothing cached yet
     latest = store.latest(public_key(SEED), LOG)
-    assert (latest.seq_num, latest.log_id) == (ops[-1].seq_num, LOG)
+    assert (latest.seq_num, latest.log_id, latest.timestamp) == (ops[-1].seq_num, LOG, ops[-1].timestamp)
     assert calls == []
     store.close()

@@ -64,8 +64,8 @@ class PeerKeeper:
         name this node too).  Asked before dialling: either end would drop the session right
         after its topic handshake anyway (node/iroh_session.py), a QUIC handshake for nothing;
         at a festival whose screens are not in the group yet, every screen dialled the laptop's
-        fleet topic so.  Asked at every sync with the peer (an mDNS find, a redial), so a key the
-        group added since is dialled at the next one."""
+        fleet topic so.  Asked at every ``sync`` with the peer (an mDNS find, the periodic sync of
+        configured peers), so a key the group added since is dialled at the next one."""
         may_sync = getattr(sub.store.authorizer, "may_sync", None)
         return may_sync is None or (may_sync(self.node_id_bytes)
                                     and any(may_sync(node_id) for node_id in peer.node_ids))
@@ -87,14 +87,16 @@ class PeerKeeper:
                 return st
         for link in self.links:
             if (not link.ended and link.sub is sub and link.remote_id in peer.node_ids
-                    and not link.synced.is_set() and link.live is not False):
+                    and not link.synced.is_set() and link.live is not False
+                    and (link.role == INITIATOR or not background)):
                 # a sync with that peer is under way, dialled by us or by it: wait for it rather than
                 # dial a second one (under load a sync takes seconds, and a screen that found a peer
-                # by mDNS while that peer's dial to it was syncing dialled a twin, closed right after)
+                # by mDNS while that peer's dial to it was syncing dialled a twin, closed right after);
+                # a background caller (the screen's loop) never waits for the peer's own dial
                 end = time.monotonic() + timeout
                 while not link.synced.is_set() and not link.ended and time.monotonic() < end:
                     await asyncio.sleep(0.25)
-                if link.role == ACCEPTOR and not (link.synced.is_set() and link.status()["live"]):
+                if link.role == ACCEPTOR and (link.ended or link.synced.is_set() and not link.status()["live"]):
                     break  # its dial failed, or was a plain resync: ours goes ahead
                 if link.synced.is_set():
                     self._want(sub, peer_spec, peer)
