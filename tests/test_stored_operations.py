@@ -103,8 +103,8 @@ def test_heights_follow_every_change_of_the_store_also_one_rolled_back(tmp_path)
 
 def test_what_the_table_holds_beside_the_header_is_read_without_decoding_it(tmp_path, monkeypatch):
     """Applying the program and choosing what to relay ask each operation's author, log, number
-    and time; the table has them in columns, so a cold start decodes no header for them (each
-    header was decoded about four times per operation before, 12% of a swarm screen's profile)."""
+    and time; the table has them in columns, so a cold start decodes no header for them (with
+    the decodes on receipt, each header was decoded about four times per operation before)."""
     store, ops = _stored(tmp_path)
     calls = _count_decodes(monkeypatch)
     back = store.operations_since(0)
