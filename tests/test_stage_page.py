@@ -25,7 +25,6 @@ READY = "!!document.querySelector('#stage:not([hidden]) #book')"
 MSG = "document.getElementById('stage-msg')"
 
 
-
 def _stage(**festival):
     store, a = tp.open_stage()
     if festival:

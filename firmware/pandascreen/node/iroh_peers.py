@@ -96,7 +96,7 @@ class PeerKeeper:
                 end = time.monotonic() + timeout
                 while not link.synced.is_set() and not link.ended and time.monotonic() < end:
                     await asyncio.sleep(0.25)
-                if link.role == ACCEPTOR and (link.ended or link.synced.is_set() and not link.status()["live"]):
+                if link.role == ACCEPTOR and (link.ended or (link.synced.is_set() and not link.status()["live"])):
                     break  # its dial failed, or was a plain resync: ours goes ahead
                 if link.synced.is_set():
                     self._want(sub, peer_spec, peer)
