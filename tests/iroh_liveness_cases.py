@@ -133,6 +133,16 @@ def test_redials_of_screens_cut_together_are_spread():
     assert late[-1] - late[0] > 0.25 * liveness.REDIAL_MAX
 
 
+def test_a_peer_that_said_it_is_full_is_asked_again_only_after_the_longest_wait():
+    rng = random.Random(5)
+    screens = [liveness.Redial(10.0, rng) for _ in range(20)]
+    for r in screens:
+        r.told_full(10.0)
+    dues = sorted(r.due - 10.0 for r in screens)
+    assert dues[0] >= 0.5 * liveness.REDIAL_MAX and dues[-1] <= liveness.REDIAL_MAX
+    assert len(set(dues)) == 20
+
+
 def test_once_a_peer_answers_the_others_are_redialled_soon():
     rng = random.Random(3)
     waiting = [liveness.Redial(0.0, rng) for _ in range(8)]
@@ -346,3 +356,101 @@ def test_a_caller_that_gives_up_on_a_dial_leaves_no_task_error(nodes, caplog):
     finally:
         hole.close()
     # the fixture checks that no task error went unretrieved
+
+
+# ------------------------------------------------------------------------ an organiser's bound
+
+def _live_with(node):
+    return sorted(l["peer"] for l in node.status() if l["live"])
+
+
+def test_an_organiser_links_at_most_its_bound_and_tells_the_rest_it_is_full(nodes):
+    """Every screen dials the organiser; one that holds ``max_linked`` screens says "full" to the
+    next, which takes the program from a screen instead (node/liveness.py ORGANISER_PEERS)."""
+    org, org_store = nodes(ORG, "org", reconnect=False, max_linked=2)
+    publish(org_store, ORG, 3)
+    screens = [nodes(seed, name, default_node_ids=[org.node_id_bytes])
+               for seed, name in ((SCREEN_1, "s1"), (SCREEN_2, "s2"), (bytes([44] * 32), "s3"))]
+    for scr, _ in screens[:2]:
+        assert scr.sync(org.ticket())["live"]
+    s3, s3_store = screens[2]
+    with pytest.raises(Exception, match="full"):
+        s3.sync(org.ticket())
+    assert s3_store.count() == 0
+    assert len(_live_with(org)) == 2
+    assert any("full" in line for line in s3.lines), s3.lines
+    s3.sync(screens[0][0].ticket())
+    assert wait_for(lambda: s3_store.count() == 3, 5.0)
+
+    # alone for a moment it did not redial the organiser at once, and linked to a screen it does
+    # not redial it at all (its redial would be due within REDIAL_MAX): one dial in all
+    wait_for(lambda: False, 1.5 * liveness.REDIAL_MAX)
+    assert len([line for line in s3.lines if " connected (we dialled" in line and org.node_id[:16] in line]) == 1, s3.lines
+    assert not any("refused" in line for line in org.lines), org.lines
+
+
+def test_an_organiser_below_its_bound_dials_a_screen_it_told_it_was_full(nodes):
+    """Screens told "full" do not dial the organiser again while they have other peers, so an
+    organiser whose screens went away fills its place itself: it dials a screen it refused."""
+    org, org_store = nodes(ORG, "org", reconnect=False, max_linked=1)
+    s1, _ = nodes(SCREEN_1, "s1", default_node_ids=[org.node_id_bytes])
+    s2, s2_store = nodes(SCREEN_2, "s2", default_node_ids=[org.node_id_bytes])
+    s3, _ = nodes(bytes([44] * 32), "s3")
+    assert s1.sync(org.ticket())["live"]
+    with pytest.raises(Exception, match="full"):
+        s2.sync(org.ticket())
+    s2.sync(s3.ticket())  # s2 has a peer besides the organiser's screen: it never dials it again
+    s1.stop()  # the organiser's one screen goes away
+    publish(org_store, ORG, 2)
+    org.notify()
+    assert wait_for(lambda: s2_store.count() == 2, 15.0), s2.lines[-6:] + org.lines[-6:]
+    assert wait_for(lambda: _live_with(org) == [s2.node_id], 5.0), org.status()
+
+
+def test_a_screen_told_full_dials_the_organiser_again_once_it_is_alone(nodes):
+    org, org_store = nodes(ORG, "org", reconnect=False, max_linked=1)
+    s1, _ = nodes(SCREEN_1, "s1", default_node_ids=[org.node_id_bytes])
+    s2, s2_store = nodes(SCREEN_2, "s2", default_node_ids=[org.node_id_bytes])
+    assert s1.sync(org.ticket())["live"]
+    with pytest.raises(Exception, match="full"):
+        s2.sync(org.ticket())
+    org._refill = lambda: None  # the organiser does not dial it: the screen must
+    s2.sync(s1.ticket())
+    s1.stop()
+    assert wait_for(lambda: org.node_id in _live_with(s2), 20.0), s2.lines[-6:]
+
+
+def test_a_screen_dialling_in_gets_the_place_of_an_organisers_dial_to_a_cut_off_one(nodes):
+    org, _ = nodes(ORG, "org", reconnect=False, max_linked=1, connect_timeout=6.0)
+    s1, _ = nodes(SCREEN_1, "s1", default_node_ids=[org.node_id_bytes])
+    s2, _ = nodes(SCREEN_2, "s2", default_node_ids=[org.node_id_bytes])
+    hole = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    hole.bind(("127.0.0.1", 0))  # a screen the organiser told "full" and that is cut off now
+    away = public_key(bytes([60] * 32))
+    try:
+        org._loop.call_soon_threadsafe(org._spare_add, away, "127.0.0.1:%d" % hole.getsockname()[1])
+        assert s1.sync(org.ticket())["live"]
+        s1.stop()  # the organiser dials the cut-off one, which hangs for its dial timeout
+        assert wait_for(lambda: org._refilling == 1, 5.0)
+        assert s2.sync(org.ticket())["live"]
+    finally:
+        hole.close()
+
+
+def test_a_screen_told_full_that_dials_again_gets_in_up_to_twice_the_bound(nodes):
+    """It dials again only when it has no other live peer (HyParView's high-priority join)."""
+    org, _ = nodes(ORG, "org", reconnect=False, max_linked=1)
+    s1, _ = nodes(SCREEN_1, "s1", default_node_ids=[org.node_id_bytes])
+    s2, _ = nodes(SCREEN_2, "s2", default_node_ids=[org.node_id_bytes])
+    s3, _ = nodes(bytes([44] * 32), "s3", default_node_ids=[org.node_id_bytes])
+    s4, _ = nodes(bytes([45] * 32), "s4", default_node_ids=[org.node_id_bytes])
+    assert s1.sync(org.ticket())["live"]
+    for s in (s2, s3):
+        with pytest.raises(Exception, match="full"):
+            s.sync(org.ticket())
+    assert s2.sync(org.ticket())["live"]
+    with pytest.raises(Exception, match="full"):  # twice the bound
+        s3.sync(org.ticket())
+    with pytest.raises(Exception, match="full"):  # never told: its first dial
+        s4.sync(org.ticket())
+    assert len(_live_with(org)) == 2

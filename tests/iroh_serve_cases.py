@@ -322,3 +322,39 @@ def test_systemds_stop_ends_a_screen_and_serve_as_ctrl_c_does(tmp_path):
         interrupt(app, p)
         if app is not None:
             app.stderr.close()
+
+
+def test_serve_links_at_most_its_bound_of_screens_and_tells_the_next_it_is_full(tmp_path):
+    """The organiser's load stays flat with the festival's size (node/liveness.py): the screen
+    after ``ORGANISER_PEERS`` hears "full" and takes the program from the others."""
+    import pytest
+    from pandascreen.core.errors import SyncError
+    from pandascreen.node.liveness import ORGANISER_PEERS
+    sched = tmp_path / "camp.json"
+    sched.write_text(open(CAMP, encoding="utf-8").read())
+    p, lines = _serve(tmp_path, "--watch", str(sched))
+    screens = []
+    try:
+        listening, _ = _until(lines, lambda l: l.startswith("listening: node "))
+        _, _, node_id, _, addr = listening.split(" ")
+        topic = operation.festival_topic("slothcamp2031")
+        for i in range(ORGANISER_PEERS + 1):
+            store = SqliteStore(str(tmp_path / ("s%d.db" % i)))
+            node = IrohNode(store, topic, bytes([100 + i] * 32), bind="127.0.0.1:0", timeout=5.0,
+                            connect_timeout=3.0, say=lambda line: None).start()
+            screens.append((node, store))
+        for node, store in screens[:-1]:
+            assert node.sync("%s@%s" % (node_id, addr))["live"]
+            assert store.count() == 8
+        node, store = screens[-1]
+        with pytest.raises(SyncError, match="full"):
+            node.sync("%s@%s" % (node_id, addr))
+        assert store.count() == 0
+        node.sync(screens[0][0].ticket())
+        assert store.count() == 8
+        _until(lines, lambda l: "told it is full (%d peers linked)" % ORGANISER_PEERS in l)
+    finally:
+        for node, store in screens:
+            node.stop()
+            store.close()
+        interrupt(p)

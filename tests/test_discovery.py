@@ -164,3 +164,14 @@ def test_a_screen_dials_as_many_found_peers_as_p2panda_net_keeps_neighbours():
     its slowest screen took 15 s instead of 13."""
     from pandascreen.node import liveness
     assert liveness.MAX_PEERS == 5
+
+
+def test_an_organiser_that_says_it_is_full_is_kept_not_taken_for_another_festival():
+    """Its "full" ends our session during the topic handshake, as another festival's node does;
+    only the latter is never dialled again."""
+    from pandascreen.node.iroh_limits import PeerFull
+
+    class Node:
+        def sync(self, spec, timeout):
+            raise PeerFull("connection lost during the topic handshake: the peer is full")
+    assert discovery.iroh_add_peer(Node())(NODE_ID, ADDRS) is True

@@ -334,11 +334,13 @@ def _serve(args, binds, store, seed, network_id, say, out, err, stop, running):
 
 
 def _start_node(args, store, topic, seed, network_id, say, fleet_subscription, running):
-    """The organiser's iroh node, live (its stop registered before it starts)."""
+    """The organiser's iroh node, live (its stop registered before it starts); it links at most
+    ``ORGANISER_PEERS`` screens, which relay to the others (node/liveness.py)."""
     from pandascreen.core.errors import PandascreenError
     from pandascreen.node.iroh_transport import IrohNode
+    from pandascreen.node.liveness import ORGANISER_PEERS
     node = IrohNode(store, topic, seed, bind=args.listen, network_id=network_id, live=True,
-                    reconnect=False, say=say, also=[fleet_subscription])
+                    reconnect=False, say=say, also=[fleet_subscription], max_linked=ORGANISER_PEERS)
     running.callback(node.stop)
     try:
         node.start()

@@ -42,6 +42,7 @@ import time
 from pandascreen.core import cbor
 from pandascreen.core.crypto import signing_key, verify
 from pandascreen.core.util import hexlify
+from pandascreen.node.iroh_limits import PeerFull
 
 log = logging.getLogger("pandascreen.node.discovery")
 
@@ -334,6 +335,8 @@ def iroh_add_peer(node, timeout=8.0):
         spec = "%s@%s:%d" % (hexlify(node_id), ip, port)
         try:
             node.sync(spec, timeout=timeout)
+        except PeerFull:  # an organiser at its bound: reachable, the program comes from the others
+            return True
         except Exception as e:
             msg = str(e)
             if "does not sync this festival" in msg or "topic handshake" in msg or "ALPN" in msg:

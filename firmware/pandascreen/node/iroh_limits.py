@@ -27,6 +27,8 @@ few always gets in.
 import asyncio
 import time
 
+from pandascreen.core.errors import SyncError
+
 # ---- the bounds (docs/AUTH.md's threat table quotes them; tests/iroh_limits_cases.py checks that it does)
 PEER_BI_STREAMS = {"acceptor": 2, "initiator": 0}  # bidirectional streams the remote may open, by our role
 HANDSHAKE_READ = 1024         # bytes read (and framed) at a time on the topic handshake stream
@@ -37,6 +39,14 @@ SESSION_DEADLINE = 120.0      # seconds for the sync before live mode
 LIVE_IDLE = 600.0             # ... is closed when silent this long while at least half of MAX_LINKS run
 LIVE_LIFETIME = 3600.0        # an incoming live session is closed after this long
 CLOSE_GRACE = 2.0             # seconds a closed live session gets to exchange Close before it is cut
+
+
+FULL_REASON = b"pandascreen: full"  # QUIC close reason of a node that links no more peers (an organiser)
+
+
+class PeerFull(SyncError):
+    """The peer links as many peers as it keeps (an organiser at its bound, node/liveness.py):
+    sync with the others; it is not gone, and not of another festival."""
 
 
 class StreamRefused(Exception):

@@ -79,6 +79,7 @@ class Link:
         self.ended_at = None
         self.handshake_done = False
         self.unsubscribed = False  # the peer dropped us after the handshake: not its topic
+        self.full = False  # the peer closed our dial at once: it links no more peers (an organiser)
         self.last_progress = time.monotonic()
         self.last_heard = self.started  # the last byte from the peer (idle limit, eviction)
         self.guard = StreamGuard(conn, role)  # the streams the peer opens, policed
@@ -122,6 +123,26 @@ class LinkBook:
 
     def _linked(self, sub, peer):
         return any(not l.ended and l.sub is sub and l.remote_id in peer.node_ids for l in self.links)
+
+    def _linked_ids(self):
+        """The remote nodes a session of any topic runs with (either direction)."""
+        return set(l.remote_id for l in self.links if not l.ended and not l.evicted)
+
+    def _full_for(self, node_id, dialling=False):
+        """Whether an organiser at its bound (``max_linked``, node/liveness.py) turns away a
+        session with ``node_id``: not when that node is linked already (its other topic, a
+        resync).  Its own dials under way to screens it turned away count (``dialling``), not
+        for a screen that dials in: that one is there, those may be cut off.  A screen told
+        "full" that dials again has no other live peer (it dials again only then): it gets in
+        up to twice the bound."""
+        if self.max_linked is None:
+            return False
+        linked = self._linked_ids()
+        if node_id in linked:
+            return False
+        if dialling:
+            return len(linked) + self._refilling >= self.max_linked
+        return len(linked) >= self.max_linked * (2 if node_id in self._spare else 1)
 
     def _wake_all(self):
         for link in self.links:
@@ -209,6 +230,12 @@ class LinkBook:
             self._record_error("peer %s from %s refused: %d sessions already running from that address"
                                % (hexlify(remote_id)[:16], where, same))
             conn.close(0, b"busy")
+            return
+        if self._full_for(remote_id):
+            self._spare_add(remote_id, where)
+            self._event("peer %s from %s: told it is full (%d peers linked)"
+                        % (hexlify(remote_id)[:16], where, self.max_linked))
+            conn.close(0, iroh_limits.FULL_REASON)
             return
         if len(running) >= self.max_links:
             victim = iroh_limits.choose_eviction(incoming, lambda l: host_of(l.addr), host)

@@ -41,13 +41,17 @@ class PeerKeeper:
             except Exception as e:  # the screen's business; the node goes on
                 self._record_error("internal: on_peers: %s" % e)
 
-    async def _sync(self, peer_spec, timeout, background=False):
+    async def _sync(self, peer_spec, timeout, background=False, refill=False):
         """Sync the festival topic with the peer (the caller waits for it), then the other
-        topics in the background (their errors are recorded, never raised)."""
+        topics in the background (their errors are recorded, never raised).  An organiser at its
+        bound dials no one new (``refill``: a dial that took its place, see ``_refill``)."""
         try:
             peer = parse_peer(peer_spec, self.default_node_ids)
         except ConfigError as e:
             raise SyncError(str(e))
+        if not refill and all(self._full_for(node_id, dialling=True) for node_id in peer.node_ids):
+            raise iroh_limits.PeerFull("not dialled: this node links %d peers already, as many as it keeps"
+                                       % self.max_linked)
         st = await self._sync_topic(self.subs[0], peer_spec, peer, timeout, background)
         for sub in self.subs[1:]:
             key = (sub.topic, str(peer))
@@ -115,6 +119,9 @@ class PeerKeeper:
         except SyncError as e:
             if entry is not None:
                 entry["last_error"] = str(e)
+                entry["full"] = isinstance(e, iroh_limits.PeerFull)
+                if entry["full"] and entry["redial"].due != float("inf"):
+                    entry["redial"].told_full(time.monotonic())
             raise
 
     def _want(self, sub, peer_spec, peer):
@@ -164,6 +171,8 @@ class PeerKeeper:
         if link.synced.is_set():
             return link.status()
         if task.done():
+            if link.full:
+                raise iroh_limits.PeerFull(link.error)
             if link.unsubscribed and sub is not self.subs[0]:
                 # a peer without that topic (older, or Rust): not again until its festival session is new
                 self._wanted.pop(key, None)
@@ -215,7 +224,7 @@ class PeerKeeper:
             now = time.monotonic()
             for key, entry in list(self._wanted.items()):
                 peer, sub, redial = entry["peer"], entry["sub"], entry["redial"]
-                if now < redial.due or key in self._dialling or self._linked(sub, peer):
+                if now < redial.due or key in self._dialling or self._linked(sub, peer) or self._told_full(entry):
                     continue
                 redial.due = float("inf")  # until this dial ends
                 redial.dialling(now)
@@ -226,7 +235,8 @@ class PeerKeeper:
         """Seconds until the earliest redial of a wanted peer that is neither linked nor being
         dialled, at most ``REDIAL_NAP``: a missed wake costs a late redial, never a lost one."""
         due = [e["redial"].due for k, e in self._wanted.items()
-               if k not in self._dialling and e["redial"].due != float("inf") and not self._linked(e["sub"], e["peer"])]
+               if k not in self._dialling and e["redial"].due != float("inf") and not self._linked(e["sub"], e["peer"])
+               and not self._told_full(e)]
         return max(0.0, min(due + [now + REDIAL_NAP]) - now)
 
     def _wake_redials(self):
@@ -245,11 +255,17 @@ class PeerKeeper:
             redial.succeeded()
             redial.due = time.monotonic()  # live now; when the session ends, _ended sets the wait
             entry["last_error"] = None
+            entry["full"] = False
         except asyncio.CancelledError:
             raise  # a stale dial after a heal (_back): cancelled() already set the next one
+        except iroh_limits.PeerFull as e:
+            redial.told_full(time.monotonic())
+            entry["last_error"] = str(e)
+            entry["full"] = True
         except Exception as e:
             redial.failed(time.monotonic())
             entry["last_error"] = str(e)
+            entry["full"] = False
             if str(e).split(":")[0] != (before or "").split(":")[0]:  # say it once, not every redial
                 self._record_error("reconnect to %s failed: %s" % (entry["peer"], e))
         finally:
@@ -258,6 +274,44 @@ class PeerKeeper:
             if entry.get("task") is asyncio.current_task():
                 entry["task"] = None
             self._wake_redials()
+
+    def _told_full(self, entry):
+        """A wanted peer (an organiser) said it is full: it is not redialled while a live session
+        of its topic runs with another peer, whose relays bring what it publishes (node/liveness.py)."""
+        return entry.get("full") and any(l.sub is entry["sub"] and l.remote_id not in entry["peer"].node_ids
+                                         for l in self._live_links())
+
+    def _spare_add(self, node_id, addr):
+        """An organiser at its bound remembers a screen it told "full", to dial when it has room."""
+        self._spare.pop(node_id, None)
+        self._spare[node_id] = "%s@%s" % (hexlify(node_id), addr)
+        while len(self._spare) > liveness.ORGANISER_SPARES:
+            self._spare.popitem(last=False)
+
+    def _refill(self):
+        """An organiser linked to fewer peers than its bound dials peers it told "full", one at a
+        time per free place: screens told so do not dial it again while they have other peers."""
+        if self.max_linked is None or self._stopping or self._loop is None:
+            return
+        linked = self._linked_ids()
+        for node_id in [k for k in self._spare if k in linked]:
+            del self._spare[node_id]
+        room = self.max_linked - len(linked) - self._refilling
+        while room > 0 and self._spare:
+            node_id = random.choice(list(self._spare))
+            spec = self._spare.pop(node_id)
+            self._refilling += 1
+            room -= 1
+            self._spawn(self._refill_one(spec))
+
+    async def _refill_one(self, spec):
+        try:
+            await self._sync(spec, self.timeout + self.connect_timeout, background=True, refill=True)
+        except SyncError as e:
+            self._event("dialled %s, told full before, to fill a place: %s" % (spec[:16], e))
+        finally:
+            self._refilling -= 1
+            self._refill()
 
     async def _resync_loop(self):
         """Beside live mode: now and then one plain sync with one live peer of the festival
@@ -315,6 +369,8 @@ class PeerKeeper:
             self._peers_changed(link, True)
         entry = next((e for e in self._wanted.values()
                       if e["sub"] is link.sub and link.remote_id in e["peer"].node_ids), None)
+        if entry is not None:
+            entry["full"] = False  # an organiser that said "full" dialled us: it has room again
         if not alone and (entry is None or not entry.get("last_error")):
             return
         if entry is not None:

@@ -101,6 +101,7 @@ class SessionRunner:
                 pass
             ended = [l for l in self.links if l.ended]
             self.links = [l for l in self.links if not l.ended] + ended[-10:]
+            self._refill()
 
     async def _after_pulls(self, link):
         """Wait, at most ``PULL_WAIT`` seconds (and 2 s under the session timeout, so a peer
@@ -131,6 +132,10 @@ class SessionRunner:
     def _lost(self, link, e):
         msg = iroh_message(e)
         s = link.session
+        if iroh_limits.FULL_REASON.decode() in msg:
+            link.full = True
+            return ("the peer is full: it links as many peers as it keeps (an organiser, node/liveness.py); "
+                    "the program comes from the others")
         if not link.handshake_done:
             if CLOSED_BY_SESSION in msg:  # the close a p2panda-net 0.7 session ends with
                 return "the peer ended the session during the topic handshake (%s): it did not take it up" % msg

@@ -36,6 +36,7 @@ it keeps, redials and resyncs with (node/iroh_peers.py), what it relays to whom 
 """
 
 import asyncio
+import collections
 import logging
 import threading
 import time
@@ -72,7 +73,8 @@ class IrohNode(PeerKeeper, LinkBook, SessionRunner, Relayer):
     line per event (peer connected, what it holds, operations sent, errors).
     ``max_links``, ``max_per_address``, ``session_deadline``, ``live_idle``, ``live_lifetime``:
     what a peer can make the node hold (defaults and reasons in node/iroh_limits.py);
-    ``dead_after``, ``max_peers``, ``resync_every`` (0: none): node/liveness.py.
+    ``dead_after``, ``max_peers``, ``resync_every`` (0: none), ``max_linked`` (an organiser's
+    bound, None: none): node/liveness.py.
     The stores must be safe to use from another thread (``SqliteStore`` is).
     """
 
@@ -82,7 +84,7 @@ class IrohNode(PeerKeeper, LinkBook, SessionRunner, Relayer):
                  max_links=iroh_limits.MAX_LINKS, reconnect=True, max_per_address=iroh_limits.MAX_PER_ADDRESS,
                  session_deadline=iroh_limits.SESSION_DEADLINE, live_idle=iroh_limits.LIVE_IDLE,
                  live_lifetime=iroh_limits.LIVE_LIFETIME, also=(), max_peers=liveness.MAX_PEERS,
-                 resync_every=liveness.RESYNC_EVERY):
+                 resync_every=liveness.RESYNC_EVERY, max_linked=None):
         self.subs = [Subscription(topic, store)] + [Subscription(*t) for t in also]
         if len(set(sub.topic for sub in self.subs)) != len(self.subs):
             raise ConfigError("a topic is given twice")
@@ -113,6 +115,9 @@ class IrohNode(PeerKeeper, LinkBook, SessionRunner, Relayer):
         self.max_peers = max_peers
         self.resync_every = resync_every
         self.reconnect = reconnect
+        self.max_linked = max_linked
+        self._spare = collections.OrderedDict()  # node id -> "hex@ip:port": told "full", dialled when there is room
+        self._refilling = 0  # dials of such screens under way
         self.links = []
         self.errors = []
         # (topic, str(PeerAddr)) -> {"spec", "peer", "sub", "redial" (liveness.Redial), "last_error", "task" (its redial)}

@@ -17,6 +17,24 @@ second.  Eight doubled a 50-screen cold start's sessions (its screens logged 930
 not 460, each about 5 ms of CPU per side), and its slowest screen held the program after 15 s,
 not 13.
 
+Organiser.  Every screen dials the organiser (where the program comes from), so its sessions
+grew with the festival: at a 50-screen cold start ``serve`` sent the whole program about 36 times
+and kept 50 live sessions' keepalives.  An organiser links at most ``ORGANISER_PEERS`` peers (its
+``max_linked``), as many as a screen of a 50-screen festival holds: then it is one more node of
+the overlay, no busier than a screen, and its load stays flat from 10 screens to 50.  The next
+screen that dials it hears "full" (a QUIC close, right after the QUIC handshake) and takes the
+program from the screens, which relay every change; it does not dial the organiser again while
+it has a live session with any other peer, and once it has none, dials it again after
+``REDIAL_MAX`` (jittered), not at once: a cold start's screens are alone until they found each other.  So that
+an organiser whose screens went away is not left with no one to push a change to, it remembers
+the last ``ORGANISER_SPARES`` screens it told "full" and, whenever it links fewer than its bound,
+dials one of them (HyParView's passive view, filled by the dials it refused).  Such a dial may
+hang for the dial timeout when that screen is cut off too, so a screen that dials in meanwhile
+gets the place.  A screen it told "full" that dials again has no other peer left (HyParView's
+high-priority join): it gets in up to twice the bound.  In the 50-screen field test, three
+screens whose peers were all in the cut half were told "full" for the whole 30 s cut, and
+never showed the change made meanwhile, until these two rules.
+
 Dead peers.  iroh sends a QUIC keepalive every ``KEEPALIVE`` seconds on an idle connection and
 times it out after about 30 s of silence.  A peer counts as gone earlier only when nothing came
 back for ``DEAD_AFTER`` seconds (three keepalives) while at least ``DEAD_PACKETS`` of ours went
@@ -50,6 +68,8 @@ import random
 from pandascreen.core.clock import ALONE_AFTER
 
 MAX_PEERS = 5              # peers a node dials and keeps redialling (see above)
+ORGANISER_PEERS = 8        # peers an organiser links at most; the next one hears "full"
+ORGANISER_SPARES = 32      # screens told "full" an organiser remembers, to dial when it has room
 KEEPALIVE = 5.0            # iroh's keepalive interval on an idle QUIC connection (seconds)
 DEAD_AFTER = 15.0          # seconds without any packet from the peer ...
 DEAD_PACKETS = 3           # ... while this many of ours went unanswered: the peer is gone
@@ -101,6 +121,14 @@ class Redial:
         self.heal_seen = None
         self.due = now + jittered(self.backoff, self.rng)
         self.backoff = next_backoff(self.backoff)
+
+    def told_full(self, now):
+        """The peer (an organiser) said it is full: ask again only after the longest wait,
+        jittered; the peers that took this screen's dials bring the program meanwhile."""
+        self.dialling_since = None
+        self.heal_seen = None
+        self.backoff = REDIAL_MAX
+        self.due = now + jittered(REDIAL_MAX, self.rng)
 
     def succeeded(self):
         self.dialling_since = None
