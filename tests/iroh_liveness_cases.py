@@ -364,38 +364,75 @@ def _live_with(node):
     return sorted(l["peer"] for l in node.status() if l["live"])
 
 
+def _screens(nodes, org, n, **kw):
+    """``n`` screens of ``org``'s festival, each on its own loopback address (a place of an
+    organiser is per IP address), seeds 50, 51, ..."""
+    return [nodes(bytes([50 + i] * 32), "s%d" % i, bind="127.0.0.%d:0" % (10 + i),
+                  default_node_ids=[org.node_id_bytes], **kw) for i in range(n)]
+
+
+def _dials_to(node, org):
+    return len([line for line in node.lines if " connected (we dialled" in line and org.node_id[:16] in line])
+
+
 def test_an_organiser_links_at_most_its_bound_and_tells_the_rest_it_is_full(nodes):
     """Every screen dials the organiser; one that holds ``max_linked`` screens says "full" to the
     next, which takes the program from a screen instead (node/liveness.py ORGANISER_PEERS)."""
     org, org_store = nodes(ORG, "org", reconnect=False, max_linked=2)
     publish(org_store, ORG, 3)
-    screens = [nodes(seed, name, default_node_ids=[org.node_id_bytes])
-               for seed, name in ((SCREEN_1, "s1"), (SCREEN_2, "s2"), (bytes([44] * 32), "s3"))]
-    for scr, _ in screens[:2]:
+    (s1, _), (s2, _), (s3, s3_store) = _screens(nodes, org, 3)
+    for scr in (s1, s2):
         assert scr.sync(org.ticket())["live"]
-    s3, s3_store = screens[2]
     with pytest.raises(Exception, match="full"):
         s3.sync(org.ticket())
     assert s3_store.count() == 0
     assert len(_live_with(org)) == 2
     assert any("full" in line for line in s3.lines), s3.lines
-    s3.sync(screens[0][0].ticket())
+    assert any("told it is full (2 peers linked)" in line for line in org.lines), org.lines
+    s3.sync(s1.ticket())
     assert wait_for(lambda: s3_store.count() == 3, 5.0)
-
     # alone for a moment it did not redial the organiser at once, and linked to a screen it does
     # not redial it at all (its redial would be due within REDIAL_MAX): one dial in all
     wait_for(lambda: False, 1.5 * liveness.REDIAL_MAX)
-    assert len([line for line in s3.lines if " connected (we dialled" in line and org.node_id[:16] in line]) == 1, s3.lines
+    assert _dials_to(s3, org) == 1, s3.lines
+    # nor does it dial it when it finds it again (mDNS): that place is for screens with no peer
+    with pytest.raises(Exception, match="full"):
+        s3.sync(org.ticket())
+    assert _dials_to(s3, org) == 1, s3.lines
     assert not any("refused" in line for line in org.lines), org.lines
+
+
+def test_an_organiser_gives_one_place_per_address(nodes):
+    """A stranger's many node ids on one address take one place, not all of them."""
+    org, _ = nodes(ORG, "org", reconnect=False, max_linked=2)
+    first, second = [nodes(bytes([70 + i] * 32), "x%d" % i, bind="127.0.0.40:0") for i in range(2)]
+    assert first[0].sync(org.ticket())["live"]
+    with pytest.raises(Exception, match="full"):
+        second[0].sync(org.ticket())
+    (scr, _), = _screens(nodes, org, 1)
+    assert scr.sync(org.ticket())["live"]
+
+
+def test_an_organiser_remembers_one_screen_told_full_per_address(nodes):
+    org, _ = nodes(ORG, "org", reconnect=False, max_linked=1)
+
+    def told(node_ids_and_addrs):
+        for node_id, addr in node_ids_and_addrs:
+            org._spare_add(node_id, addr)
+        return dict(org._spare)
+    many = [(bytes([80 + i] * 32), "127.0.0.50:%d" % (4000 + i)) for i in range(40)]
+    spare = org._submit(asyncio.sleep(0, told(many))).result(5)
+    assert spare == {many[-1][0]: many[-1][1]}
+    screens = [(bytes([i] * 32), "10.0.%d.%d:2026" % (i // 200, i % 200)) for i in range(1, 41)]
+    spare = org._submit(asyncio.sleep(0, told(screens))).result(5)
+    assert len(spare) == liveness.ORGANISER_SPARES and list(spare)[-1] == screens[-1][0]
 
 
 def test_an_organiser_below_its_bound_dials_a_screen_it_told_it_was_full(nodes):
     """Screens told "full" do not dial the organiser again while they have other peers, so an
     organiser whose screens went away fills its place itself: it dials a screen it refused."""
     org, org_store = nodes(ORG, "org", reconnect=False, max_linked=1)
-    s1, _ = nodes(SCREEN_1, "s1", default_node_ids=[org.node_id_bytes])
-    s2, s2_store = nodes(SCREEN_2, "s2", default_node_ids=[org.node_id_bytes])
-    s3, _ = nodes(bytes([44] * 32), "s3")
+    (s1, _), (s2, s2_store), (s3, _) = _screens(nodes, org, 3)
     assert s1.sync(org.ticket())["live"]
     with pytest.raises(Exception, match="full"):
         s2.sync(org.ticket())
@@ -405,52 +442,76 @@ def test_an_organiser_below_its_bound_dials_a_screen_it_told_it_was_full(nodes):
     org.notify()
     assert wait_for(lambda: s2_store.count() == 2, 15.0), s2.lines[-6:] + org.lines[-6:]
     assert wait_for(lambda: _live_with(org) == [s2.node_id], 5.0), org.status()
+    assert wait_for(lambda: org._refilling == 0, 5.0)
 
 
-def test_a_screen_told_full_dials_the_organiser_again_once_it_is_alone(nodes):
+def test_a_screen_told_full_dials_the_organiser_again_once_it_is_alone_and_gets_in(nodes):
+    """Its second dial gets in whatever the bound: it has no other peer (on a Wi-Fi that keeps
+    screens apart, no screen has)."""
     org, org_store = nodes(ORG, "org", reconnect=False, max_linked=1)
-    s1, _ = nodes(SCREEN_1, "s1", default_node_ids=[org.node_id_bytes])
-    s2, s2_store = nodes(SCREEN_2, "s2", default_node_ids=[org.node_id_bytes])
+    publish(org_store, ORG, 2)
+    (s1, _), (s2, s2_store), (s3, _) = _screens(nodes, org, 3)
     assert s1.sync(org.ticket())["live"]
     with pytest.raises(Exception, match="full"):
         s2.sync(org.ticket())
     org._refill = lambda: None  # the organiser does not dial it: the screen must
-    s2.sync(s1.ticket())
-    s1.stop()
-    assert wait_for(lambda: org.node_id in _live_with(s2), 20.0), s2.lines[-6:]
+    s2.sync(s3.ticket())
+    wait_for(lambda: False, 1.5 * liveness.REDIAL_MAX)
+    assert _dials_to(s2, org) == 1  # not alone: it keeps off
+    s3.stop()
+    assert wait_for(lambda: org.node_id in _live_with(s2), 25.0), s2.lines[-6:]
+    assert s2_store.count() == 2
+    assert sorted(_live_with(org)) == sorted([s1.node_id, s2.node_id])  # beyond the bound
 
 
 def test_a_screen_dialling_in_gets_the_place_of_an_organisers_dial_to_a_cut_off_one(nodes):
-    org, _ = nodes(ORG, "org", reconnect=False, max_linked=1, connect_timeout=6.0)
-    s1, _ = nodes(SCREEN_1, "s1", default_node_ids=[org.node_id_bytes])
-    s2, _ = nodes(SCREEN_2, "s2", default_node_ids=[org.node_id_bytes])
+    org, _ = nodes(ORG, "org", reconnect=False, max_linked=1, connect_timeout=8.0)
+    (s1, _), (s2, _) = _screens(nodes, org, 2)
     hole = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    hole.bind(("127.0.0.1", 0))  # a screen the organiser told "full" and that is cut off now
+    hole.bind(("127.0.0.30", 0))  # a screen the organiser told "full" and that is cut off now
     away = public_key(bytes([60] * 32))
     try:
-        org._loop.call_soon_threadsafe(org._spare_add, away, "127.0.0.1:%d" % hole.getsockname()[1])
+        org._loop.call_soon_threadsafe(org._spare_add, away, "127.0.0.30:%d" % hole.getsockname()[1])
         assert s1.sync(org.ticket())["live"]
         s1.stop()  # the organiser dials the cut-off one, which hangs for its dial timeout
         assert wait_for(lambda: org._refilling == 1, 5.0)
         assert s2.sync(org.ticket())["live"]
+        assert org._refilling == 1  # still dialling the cut-off one
     finally:
         hole.close()
 
 
-def test_a_screen_told_full_that_dials_again_gets_in_up_to_twice_the_bound(nodes):
-    """It dials again only when it has no other live peer (HyParView's high-priority join)."""
-    org, _ = nodes(ORG, "org", reconnect=False, max_linked=1)
-    s1, _ = nodes(SCREEN_1, "s1", default_node_ids=[org.node_id_bytes])
-    s2, _ = nodes(SCREEN_2, "s2", default_node_ids=[org.node_id_bytes])
-    s3, _ = nodes(bytes([44] * 32), "s3", default_node_ids=[org.node_id_bytes])
-    s4, _ = nodes(bytes([45] * 32), "s4", default_node_ids=[org.node_id_bytes])
+def test_an_organisers_change_reaches_screens_it_told_full_when_its_own_screens_are_cut_off(nodes):
+    """Its linked screens may all be cut off while they still count as live: a change of its
+    program is also announced in a round to a few screens it told "full", which relay it on."""
+    org, org_store = nodes(ORG, "org", reconnect=False, max_linked=1)
+    (s1, s1_store), (s2, s2_store), (s3, s3_store) = _screens(nodes, org, 3)
     assert s1.sync(org.ticket())["live"]
-    for s in (s2, s3):
-        with pytest.raises(Exception, match="full"):
-            s.sync(org.ticket())
-    assert s2.sync(org.ticket())["live"]
-    with pytest.raises(Exception, match="full"):  # twice the bound
-        s3.sync(org.ticket())
-    with pytest.raises(Exception, match="full"):  # never told: its first dial
-        s4.sync(org.ticket())
-    assert len(_live_with(org)) == 2
+    with pytest.raises(Exception, match="full"):
+        s2.sync(org.ticket())
+    s2.sync(s3.ticket())
+    s1._pull = lambda link: None  # the organiser's screen is cut off: it relays nothing on
+    org._pull = lambda link: setattr(link, "cursor", link.sub.store.version)  # nor hears its push
+    publish(org_store, ORG, 2)
+    org.notify()
+    assert wait_for(lambda: s2_store.count() == 2 and s3_store.count() == 2, 8.0), org.lines[-6:]
+    assert s1_store.count() == 0
+    wait_for(lambda: False, 1.5 * liveness.REDIAL_MAX)  # the round is no invitation: s2 keeps off
+    assert _dials_to(s2, org) == 1, "\n".join(s2.lines)
+
+
+def test_an_organisers_resync_reaches_screens_it_told_full(nodes):
+    """A group of screens told "full" and linked only to each other hears of what it missed at
+    the organiser's next resync."""
+    org, org_store = nodes(ORG, "org", reconnect=False, max_linked=1, resync_every=2.0)
+    (s1, _), (s2, s2_store), (s3, s3_store) = _screens(nodes, org, 3)
+    assert s1.sync(org.ticket())["live"]
+    with pytest.raises(Exception, match="full"):
+        s2.sync(org.ticket())
+    s2.sync(s3.ticket())
+    org._tell_spares = lambda: None  # no round for the change itself: only the resync is left
+    s1._pull = lambda link: None
+    org._pull = lambda link: setattr(link, "cursor", link.sub.store.version)
+    publish(org_store, ORG, 2)
+    org.notify()
+    assert wait_for(lambda: s2_store.count() == 2 and s3_store.count() == 2, 10.0), org.lines[-6:]

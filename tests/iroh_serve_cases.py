@@ -340,7 +340,7 @@ def test_serve_links_at_most_its_bound_of_screens_and_tells_the_next_it_is_full(
         topic = operation.festival_topic("slothcamp2031")
         for i in range(ORGANISER_PEERS + 1):
             store = SqliteStore(str(tmp_path / ("s%d.db" % i)))
-            node = IrohNode(store, topic, bytes([100 + i] * 32), bind="127.0.0.1:0", timeout=5.0,
+            node = IrohNode(store, topic, bytes([100 + i] * 32), bind="127.0.0.%d:0" % (20 + i), timeout=5.0,
                             connect_timeout=3.0, say=lambda line: None).start()
             screens.append((node, store))
         for node, store in screens[:-1]:

@@ -31,3 +31,11 @@ def test_a_peer_that_closes_with_its_reason_during_the_handshake_is_said_so():
 def test_a_loss_without_a_reason_during_the_handshake_keeps_the_hint():
     why = _lost('ApplicationClosed(ApplicationClose { error_code: 0, reason: b"" })')
     assert why.startswith("connection lost during the topic handshake") and "p2panda 0.6" in why, why
+
+
+def test_an_organiser_that_says_it_is_full_is_said_so_and_marked():
+    link = SimpleNamespace(handshake_done=False, role=ACCEPTOR, session=None, sub=SimpleNamespace(label=None),
+                           full=False)
+    why = SessionRunner._lost(None, link, Lost('ConnectionLost(ApplicationClosed(ApplicationClose { error_code: 0, '
+                                                'reason: b"pandascreen: full" }))'))
+    assert link.full and why.startswith("the peer is full") and "topic handshake" not in why, why

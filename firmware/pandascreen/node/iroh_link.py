@@ -128,21 +128,28 @@ class LinkBook:
         """The remote nodes a session of any topic runs with (either direction)."""
         return set(l.remote_id for l in self.links if not l.ended and not l.evicted)
 
-    def _full_for(self, node_id, dialling=False):
-        """Whether an organiser at its bound (``max_linked``, node/liveness.py) turns away a
-        session with ``node_id``: not when that node is linked already (its other topic, a
-        resync).  Its own dials under way to screens it turned away count (``dialling``), not
-        for a screen that dials in: that one is there, those may be cut off.  A screen told
-        "full" that dials again has no other live peer (it dials again only then): it gets in
-        up to twice the bound."""
+    def _full_for(self, node_id, host=None, dialling=False):
+        """Whether an organiser (``max_linked``, node/liveness.py) turns away a session with
+        ``node_id`` from IP address ``host``.  Never when that node is linked already (its other
+        topic, a resync), nor a screen it told "full" that dials again: such a screen does so only
+        when it has no other live peer, and the organiser is then its one way to the program (on
+        a Wi-Fi that keeps screens apart, every screen is such a one).  A place per IP address (a
+        screen has one): a stranger on one address takes one place, not all.  Its own dials under
+        way to screens it told "full" count for its own dials (``dialling``), not for a screen
+        that dials in: that one is there, those may be cut off."""
         if self.max_linked is None:
             return False
-        linked = self._linked_ids()
+        running = [l for l in self.links if not l.ended and not l.evicted]
+        linked = set(l.remote_id for l in running)
         if node_id in linked:
             return False
         if dialling:
             return len(linked) + self._refilling >= self.max_linked
-        return len(linked) >= self.max_linked * (2 if node_id in self._spare else 1)
+        if node_id in self._spare:
+            return False
+        if host is not None and any(host_of(l.addr) == host for l in running):
+            return True
+        return len(linked) >= self.max_linked
 
     def _wake_all(self):
         for link in self.links:
@@ -231,10 +238,10 @@ class LinkBook:
                                % (hexlify(remote_id)[:16], where, same))
             conn.close(0, b"busy")
             return
-        if self._full_for(remote_id):
+        if self._full_for(remote_id, host):
             self._spare_add(remote_id, where)
             self._event("peer %s from %s: told it is full (%d peers linked)"
-                        % (hexlify(remote_id)[:16], where, self.max_linked))
+                        % (hexlify(remote_id)[:16], where, len(self._linked_ids())))
             conn.close(0, iroh_limits.FULL_REASON)
             return
         if len(running) >= self.max_links:

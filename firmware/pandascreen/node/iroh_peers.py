@@ -19,9 +19,10 @@ from pandascreen.core.errors import ConfigError, SyncError
 from pandascreen.core.sync import ACCEPTOR, INITIATOR
 from pandascreen.core.util import hexlify
 from pandascreen.node import iroh_limits, liveness
-from pandascreen.node.iroh_address import PeerAddr, explain_connect_error, parse_peer, probe_tcp
+from pandascreen.node.iroh_address import PeerAddr, explain_connect_error, host_of, parse_peer, probe_tcp
 from pandascreen.node.iroh_limits import discard
 from pandascreen.node.iroh_link import Link
+from pandascreen.node.iroh_relay import LAZY_WAIT
 
 REDIAL_NAP = 10.0  # the reconnect loop's longest sleep (seconds) when no redial is due sooner
 
@@ -41,7 +42,7 @@ class PeerKeeper:
             except Exception as e:  # the screen's business; the node goes on
                 self._record_error("internal: on_peers: %s" % e)
 
-    async def _sync(self, peer_spec, timeout, background=False, refill=False):
+    async def _sync(self, peer_spec, timeout, background=False, refill=False, probe=True):
         """Sync the festival topic with the peer (the caller waits for it), then the other
         topics in the background (their errors are recorded, never raised).  An organiser at its
         bound dials no one new (``refill``: a dial that took its place, see ``_refill``)."""
@@ -52,7 +53,7 @@ class PeerKeeper:
         if not refill and all(self._full_for(node_id, dialling=True) for node_id in peer.node_ids):
             raise iroh_limits.PeerFull("not dialled: this node links %d peers already, as many as it keeps"
                                        % self.max_linked)
-        st = await self._sync_topic(self.subs[0], peer_spec, peer, timeout, background)
+        st = await self._sync_topic(self.subs[0], peer_spec, peer, timeout, background, probe=probe)
         for sub in self.subs[1:]:
             key = (sub.topic, str(peer))
             if not st.get("already_live"):
@@ -106,10 +107,15 @@ class PeerKeeper:
                     self._want(sub, peer_spec, peer)
                     return link.status()
                 if link.ended:
-                    raise SyncError(link.error or "the session with %s ended before the sync finished" % peer)
+                    raise (iroh_limits.PeerFull if link.full else SyncError)(
+                        link.error or "the session with %s ended before the sync finished" % peer)
                 raise SyncError("sync with %s still under way; it goes on in the background" % peer)
         key = (sub.topic, str(peer))
         entry = self._wanted.get(key)
+        if entry is not None and self._told_full(entry):
+            # an mDNS announcement again, the screen's loop: a dial now would take a place that
+            # is kept for screens with no other peer (node/iroh_link.py _full_for)
+            raise iroh_limits.PeerFull("not dialled: %s said it is full, and other peers are live" % peer)
         if background and entry is not None:
             raise SyncError("not connected to %s, redialling in the background (last: %s)"
                             % (peer, entry.get("last_error") or "connecting"))
@@ -282,9 +288,14 @@ class PeerKeeper:
                                          for l in self._live_links())
 
     def _spare_add(self, node_id, addr):
-        """An organiser at its bound remembers a screen it told "full", to dial when it has room."""
+        """An organiser at its bound remembers a screen it told "full", to dial when it has room:
+        one per IP address (a screen has one), so a stranger's many node ids cannot push the
+        screens out of the list."""
         self._spare.pop(node_id, None)
-        self._spare[node_id] = "%s@%s" % (hexlify(node_id), addr)
+        host = host_of(addr)
+        for other in [k for k, a in self._spare.items() if host_of(a) == host]:
+            del self._spare[other]
+        self._spare[node_id] = addr
         while len(self._spare) > liveness.ORGANISER_SPARES:
             self._spare.popitem(last=False)
 
@@ -299,19 +310,52 @@ class PeerKeeper:
         room = self.max_linked - len(linked) - self._refilling
         while room > 0 and self._spare:
             node_id = random.choice(list(self._spare))
-            spec = self._spare.pop(node_id)
+            spec = "%s@%s" % (hexlify(node_id), self._spare.pop(node_id))
             self._refilling += 1
             room -= 1
             self._spawn(self._refill_one(spec))
 
     async def _refill_one(self, spec):
         try:
-            await self._sync(spec, self.timeout + self.connect_timeout, background=True, refill=True)
+            await self._sync(spec, self.timeout + self.connect_timeout, background=True, refill=True, probe=False)
         except SyncError as e:
             self._event("dialled %s, told full before, to fill a place: %s" % (spec[:16], e))
         finally:
             self._refilling -= 1
             self._refill()
+
+    def _tell_spares(self):
+        """The festival store of an organiser changed: a few screens it told "full" hear of it in
+        an announcement round (``_rounds_with_spares``)."""
+        if self.max_linked is None or not self.live or self._stopping or not self._spare:
+            return
+        if self._telling is None or self._telling.done():
+            self._telling = self._spawn(self._rounds_with_spares())
+
+    async def _rounds_with_spares(self):
+        """A plain log-sync round with ``ORGANISER_SPARE_ROUNDS`` screens the organiser told
+        "full", picked at random, per change of its festival store (node/liveness.py): its linked
+        screens may all be cut off while they still count as live, and then nothing else brings
+        a change to the others.  After the eager pushes (``LAZY_WAIT``); a screen that holds the
+        change by then answers with its ``Have`` and receives nothing."""
+        sub = self.subs[0]
+        while not self._stopping:
+            await asyncio.sleep(random.uniform(*LAZY_WAIT))
+            version = sub.store.version
+            if version == self._spares_told:
+                return
+            self._spares_told = version
+            await self._round_with_spares("announcement")
+
+    async def _round_with_spares(self, why):
+        """One plain round with each of ``ORGANISER_SPARE_ROUNDS`` screens told "full" (not
+        linked now), at random; waits for them at most ``LAZY_WAIT[1]`` seconds."""
+        linked = self._linked_ids()
+        free = [k for k in self._spare if k not in linked]
+        picks = random.sample(free, min(liveness.ORGANISER_SPARE_ROUNDS, len(free)))
+        rounds = [self._spawn(self._round(self.subs[0], node_id, self._spare[node_id], why)) for node_id in picks]
+        if rounds:
+            await asyncio.wait(rounds, timeout=LAZY_WAIT[1])
 
     async def _resync_loop(self):
         """Beside live mode: now and then one plain sync with one live peer of the festival
@@ -323,6 +367,10 @@ class PeerKeeper:
             for l in self._live_links():
                 if l.sub is sub and l.live is not False:
                     peers[l.remote_id] = l.addr
+            if self.max_linked is not None and not self._stopping:
+                # an organiser's resync also goes to screens it told "full": a group of them linked
+                # only to each other hears nothing of it otherwise (node/liveness.py)
+                await self._round_with_spares("resync")
             if not peers or self._stopping:
                 continue
             node_id = random.choice(sorted(peers))
@@ -369,8 +417,6 @@ class PeerKeeper:
             self._peers_changed(link, True)
         entry = next((e for e in self._wanted.values()
                       if e["sub"] is link.sub and link.remote_id in e["peer"].node_ids), None)
-        if entry is not None:
-            entry["full"] = False  # an organiser that said "full" dialled us: it has room again
         if not alone and (entry is None or not entry.get("last_error")):
             return
         if entry is not None:

@@ -116,8 +116,10 @@ class IrohNode(PeerKeeper, LinkBook, SessionRunner, Relayer):
         self.resync_every = resync_every
         self.reconnect = reconnect
         self.max_linked = max_linked
-        self._spare = collections.OrderedDict()  # node id -> "hex@ip:port": told "full", dialled when there is room
+        self._spare = collections.OrderedDict()  # node id -> "ip:port": told "full", dialled when there is room
         self._refilling = 0  # dials of such screens under way
+        self._telling = None  # the task of rounds with such screens after a change (node/iroh_peers.py)
+        self._spares_told = None  # the festival store's version they last heard of
         self.links = []
         self.errors = []
         # (topic, str(PeerAddr)) -> {"spec", "peer", "sub", "redial" (liveness.Redial), "last_error", "task" (its redial)}
@@ -190,9 +192,13 @@ class IrohNode(PeerKeeper, LinkBook, SessionRunner, Relayer):
         loop = self._loop
         if loop is not None and not loop.is_closed():
             try:
-                loop.call_soon_threadsafe(self._wake_all)
+                loop.call_soon_threadsafe(self._store_changed)
             except RuntimeError:
                 pass
+
+    def _store_changed(self):
+        self._wake_all()
+        self._tell_spares()
 
     def catching_up(self):
         """Whether a sync is pulling a backlog of the festival's log now: its peer's ``PreSync``
@@ -339,6 +345,8 @@ class IrohNode(PeerKeeper, LinkBook, SessionRunner, Relayer):
                 if v != sub.seen_version:
                     sub.seen_version = v
                     self._wake_all()
+                    if sub is self.subs[0]:
+                        self._tell_spares()
 
     async def _shutdown(self, grace):
         self._stopping = True

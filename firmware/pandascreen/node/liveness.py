@@ -19,21 +19,29 @@ not 13.
 
 Organiser.  Every screen dials the organiser (where the program comes from), so its sessions
 grew with the festival: at a 50-screen cold start ``serve`` sent the whole program about 36 times
-and kept 50 live sessions' keepalives.  An organiser links at most ``ORGANISER_PEERS`` peers (its
-``max_linked``), as many as a screen of a 50-screen festival holds: then it is one more node of
-the overlay, no busier than a screen, and its load stays flat from 10 screens to 50.  The next
-screen that dials it hears "full" (a QUIC close, right after the QUIC handshake) and takes the
-program from the screens, which relay every change; it does not dial the organiser again while
-it has a live session with any other peer, and once it has none, dials it again after
-``REDIAL_MAX`` (jittered), not at once: a cold start's screens are alone until they found each other.  So that
-an organiser whose screens went away is not left with no one to push a change to, it remembers
-the last ``ORGANISER_SPARES`` screens it told "full" and, whenever it links fewer than its bound,
-dials one of them (HyParView's passive view, filled by the dials it refused).  Such a dial may
-hang for the dial timeout when that screen is cut off too, so a screen that dials in meanwhile
-gets the place.  A screen it told "full" that dials again has no other peer left (HyParView's
-high-priority join): it gets in up to twice the bound.  In the 50-screen field test, three
-screens whose peers were all in the cut half were told "full" for the whole 30 s cut, and
-never showed the change made meanwhile, until these two rules.
+and kept 50 live sessions' keepalives.  An organiser gives ``ORGANISER_PEERS`` places (its
+``max_linked``), as many as a screen of a 50-screen festival holds live: then it is one more node
+of the overlay, no busier than a screen, and its load stays flat from 10 screens to 50.
+* The next screen that dials it hears "full" (a QUIC close right after the QUIC handshake) and
+  takes the program from the screens, which relay every change.  It does not dial the organiser
+  again while it has a live session with any other peer; once it has none, it dials again
+  ``REDIAL_MAX`` (jittered) after the "full", not at once: a cold start's screens are alone until
+  they found each other.  That second dial always gets in: the organiser is then its one way to
+  the program (on a Wi-Fi that keeps screens apart, every screen is such a one), so the bound
+  holds the screens that have other peers, not the ones that have none.
+* One place per IP address (a screen has one): a stranger on one address takes one place, not
+  all eight, and its many node ids take one line of the list below.
+* The organiser remembers the last ``ORGANISER_SPARES`` screens it told "full" (one per address)
+  and, whenever it links fewer than its bound, dials one of them (HyParView's passive view,
+  filled by the dials it refused).  Such a dial may hang for the dial timeout when that screen is
+  cut off too, so a screen that dials in meanwhile gets the place.
+* The screens that dialled first got its places, so a cut may take all of them at once while
+  they still count as live (for ``DEAD_AFTER``): in the 50-screen field test a change then reached
+  no other screen for about 16 s.  So each change of the organiser's program is also announced in
+  a plain sync round to ``ORGANISER_SPARE_ROUNDS`` screens it told "full", at random, and its
+  periodic resync (below) does one with as many: a group of such screens linked only to each
+  other hears of what it missed.  Two QUIC handshakes and Have exchanges per change and per
+  resync, whatever the festival's size; the screens relay it on.
 
 Dead peers.  iroh sends a QUIC keepalive every ``KEEPALIVE`` seconds on an idle connection and
 times it out after about 30 s of silence.  A peer counts as gone earlier only when nothing came
@@ -68,8 +76,9 @@ import random
 from pandascreen.core.clock import ALONE_AFTER
 
 MAX_PEERS = 5              # peers a node dials and keeps redialling (see above)
-ORGANISER_PEERS = 8        # peers an organiser links at most; the next one hears "full"
+ORGANISER_PEERS = 8        # places an organiser gives; the next screen hears "full" (see above)
 ORGANISER_SPARES = 32      # screens told "full" an organiser remembers, to dial when it has room
+ORGANISER_SPARE_ROUNDS = 2 # ... of which it tells this many of each change, and at each resync
 KEEPALIVE = 5.0            # iroh's keepalive interval on an idle QUIC connection (seconds)
 DEAD_AFTER = 15.0          # seconds without any packet from the peer ...
 DEAD_PACKETS = 3           # ... while this many of ours went unanswered: the peer is gone
