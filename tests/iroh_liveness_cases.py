@@ -405,10 +405,13 @@ def test_an_organiser_links_at_most_its_bound_and_tells_the_rest_it_is_full(node
 def test_an_organiser_gives_one_place_per_address(nodes):
     """A stranger's many node ids on one address take one place, not all of them."""
     org, _ = nodes(ORG, "org", reconnect=False, max_linked=2)
+    from pandascreen.node.iroh_address import parse_peer
     first, second = [nodes(bytes([70 + i] * 32), "x%d" % i, bind="127.0.0.40:0") for i in range(2)]
     assert first[0].sync(org.ticket())["live"]
-    with pytest.raises(Exception, match="full"):
-        second[0].sync(org.ticket())
+    x = second[0]
+    for i in range(2):  # a stranger dials again at once, as only an alone screen would: still full
+        with pytest.raises(Exception, match="full"):
+            x._submit(x._dial(x.subs[0], parse_peer(org.ticket()), ("again", i), 5.0)).result(10)
     (scr, _), = _screens(nodes, org, 1)
     assert scr.sync(org.ticket())["live"]
 
@@ -416,16 +419,18 @@ def test_an_organiser_gives_one_place_per_address(nodes):
 def test_an_organiser_remembers_one_screen_told_full_per_address(nodes):
     org, _ = nodes(ORG, "org", reconnect=False, max_linked=1)
 
-    def told(node_ids_and_addrs):
+    async def told(node_ids_and_addrs):
         for node_id, addr in node_ids_and_addrs:
-            org._spare_add(node_id, addr)
+            org._spare_add(node_id, addr, told=True)
         return dict(org._spare)
     many = [(bytes([80 + i] * 32), "127.0.0.50:%d" % (4000 + i)) for i in range(40)]
-    spare = org._submit(asyncio.sleep(0, told(many))).result(5)
-    assert spare == {many[-1][0]: many[-1][1]}
+    assert org._submit(told(many)).result(5) == {many[-1][0]: many[-1][1]}
+    v6 = [(bytes([120 + i] * 32), "[2001:db8:0:1::%x]:2026" % (i + 1)) for i in range(3)]  # one /64
+    assert len(org._submit(told(v6)).result(5)) == 2
     screens = [(bytes([i] * 32), "10.0.%d.%d:2026" % (i // 200, i % 200)) for i in range(1, 41)]
-    spare = org._submit(asyncio.sleep(0, told(screens))).result(5)
+    spare = org._submit(told(screens)).result(5)
     assert len(spare) == liveness.ORGANISER_SPARES and list(spare)[-1] == screens[-1][0]
+    assert set(org._told_at) == set(spare)
 
 
 def test_an_organiser_below_its_bound_dials_a_screen_it_told_it_was_full(nodes):
@@ -461,7 +466,7 @@ def test_a_screen_told_full_dials_the_organiser_again_once_it_is_alone_and_gets_
     s3.stop()
     assert wait_for(lambda: org.node_id in _live_with(s2), 25.0), s2.lines[-6:]
     assert s2_store.count() == 2
-    assert sorted(_live_with(org)) == sorted([s1.node_id, s2.node_id])  # beyond the bound
+    assert wait_for(lambda: sorted(_live_with(org)) == sorted([s1.node_id, s2.node_id]), 5.0)  # beyond the bound
 
 
 def test_a_screen_dialling_in_gets_the_place_of_an_organisers_dial_to_a_cut_off_one(nodes):
@@ -515,3 +520,62 @@ def test_an_organisers_resync_reaches_screens_it_told_full(nodes):
     publish(org_store, ORG, 2)
     org.notify()
     assert wait_for(lambda: s2_store.count() == 2 and s3_store.count() == 2, 10.0), org.lines[-6:]
+
+
+def test_a_screen_told_full_does_not_dial_again_at_once_when_it_finds_the_organiser(nodes):
+    """An mDNS find right after the "full": its second dial would get in, as an alone screen's."""
+    org, _ = nodes(ORG, "org", reconnect=False, max_linked=1)
+    (s1, _), (s2, _) = _screens(nodes, org, 2)
+    assert s1.sync(org.ticket())["live"]
+    for _ in range(2):
+        with pytest.raises(Exception, match="full"):
+            s2.sync(org.ticket())
+    assert _dials_to(s2, org) == 1
+    assert _live_with(org) == [s1.node_id]
+
+
+def test_an_organiser_dials_back_a_screen_whose_session_ended(nodes):
+    """Not only screens told "full" are in its list: a place that ends is filled again, hour
+    after hour (an incoming live session ends after ``LIVE_LIFETIME``)."""
+    org, _ = nodes(ORG, "org", reconnect=False, max_linked=1)
+    (s1, _), = _screens(nodes, org, 1, reconnect=False)  # it never dials again itself
+    assert s1.sync(org.ticket())["live"]
+    link = next(l for l in s1.links if not l.ended)
+    s1._loop.call_soon_threadsafe(s1._abort, link, "test: a blip")
+    assert wait_for(lambda: link.ended, 5.0)
+    assert wait_for(lambda: org.node_id in _live_with(s1), 10.0), org.lines[-6:]
+    assert any("(we dialled" in line for line in org.lines), org.lines
+
+
+def test_a_screen_with_peers_asks_an_organiser_that_said_full_again_after_a_while(nodes, monkeypatch):
+    """So the organiser's list of screens to dial back hears of it again."""
+    monkeypatch.setattr(liveness, "FULL_RETRY", 4.0)
+    monkeypatch.setattr(liveness, "FULL_SECOND_DIAL", 1.0)  # so its dial again is no alone screen's
+    org, _ = nodes(ORG, "org", reconnect=False, max_linked=1)
+    (s1, _), (s2, _), (s3, _) = _screens(nodes, org, 3)
+    assert s1.sync(org.ticket())["live"]
+    with pytest.raises(Exception, match="full"):
+        s2.sync(org.ticket())
+    s2.sync(s3.ticket())
+    assert wait_for(lambda: _dials_to(s2, org) == 2, 10.0), s2.lines
+    wait_for(lambda: False, 1.0)
+    assert len([line for line in org.lines if "told it is full" in line]) == 2, org.lines
+    assert _live_with(org) == [s1.node_id]  # not alone: "full" again
+
+
+def test_a_screen_whose_session_with_the_organiser_lasted_asks_it_again_as_any_peer(nodes, monkeypatch):
+    monkeypatch.setattr(liveness, "SHORT_SESSION", 1.0)
+    org, _ = nodes(ORG, "org", reconnect=False, max_linked=1)
+    (s1, _), (s2, _), (s3, _) = _screens(nodes, org, 3)
+    assert s1.sync(org.ticket())["live"]
+    with pytest.raises(Exception, match="full"):
+        s2.sync(org.ticket())
+    s2.sync(s3.ticket())
+    s1.stop()  # the organiser dials s2 into the place
+    assert wait_for(lambda: org.node_id in _live_with(s2), 15.0), org.lines[-6:]
+    org._refill = lambda: None  # from now on only s2 may dial
+    wait_for(lambda: False, 1.5)
+    link = next(l for l in s2.links if not l.ended and l.remote_id == org.node_id_bytes)
+    s2._loop.call_soon_threadsafe(s2._abort, link, "test: a blip")
+    assert wait_for(lambda: link.ended, 5.0)
+    assert wait_for(lambda: org.node_id in _live_with(s2), 15.0), s2.lines[-6:]

@@ -16,7 +16,8 @@ import iroh
 
 from pandascreen.core.sync import ACCEPTOR, INITIATOR
 from pandascreen.core.util import hexlify
-from pandascreen.node import iroh_limits
+from pandascreen.node import iroh_limits, liveness
+from pandascreen.node.conn_limits import address_key
 from pandascreen.node.iroh_address import host_of, iroh_message
 from pandascreen.node.iroh_limits import StreamGuard
 
@@ -131,10 +132,12 @@ class LinkBook:
     def _full_for(self, node_id, host=None, dialling=False):
         """Whether an organiser (``max_linked``, node/liveness.py) turns away a session with
         ``node_id`` from IP address ``host``.  Never when that node is linked already (its other
-        topic, a resync), nor a screen it told "full" that dials again: such a screen does so only
-        when it has no other live peer, and the organiser is then its one way to the program (on
-        a Wi-Fi that keeps screens apart, every screen is such a one).  A place per IP address (a
-        screen has one): a stranger on one address takes one place, not all.  Its own dials under
+        topic, a resync), nor a screen it told "full" that dials again within
+        ``FULL_SECOND_DIAL``: such a screen does so only when it has no other live peer, and the
+        organiser is then its one way to the program (on a Wi-Fi that keeps screens apart, every
+        screen is such a one).  A place per IP address (a
+        screen has one; ``conn_limits.address_key``: an IPv6 /64 is one), checked first: a
+        stranger on one address takes one place, not all.  Its own dials under
         way to screens it told "full" count for its own dials (``dialling``), not for a screen
         that dials in: that one is there, those may be cut off."""
         if self.max_linked is None:
@@ -145,10 +148,10 @@ class LinkBook:
             return False
         if dialling:
             return len(linked) + self._refilling >= self.max_linked
-        if node_id in self._spare:
-            return False
-        if host is not None and any(host_of(l.addr) == host for l in running):
+        if host is not None and any(address_key(host_of(l.addr)) == address_key(host) for l in running):
             return True
+        if time.monotonic() - self._told_at.get(node_id, float("-inf")) <= liveness.FULL_SECOND_DIAL:
+            return False
         return len(linked) >= self.max_linked
 
     def _wake_all(self):
@@ -239,11 +242,13 @@ class LinkBook:
             conn.close(0, b"busy")
             return
         if self._full_for(remote_id, host):
-            self._spare_add(remote_id, where)
+            self._spare_add(remote_id, where, told=True)
             self._event("peer %s from %s: told it is full (%d peers linked)"
                         % (hexlify(remote_id)[:16], where, len(self._linked_ids())))
             conn.close(0, iroh_limits.FULL_REASON)
             return
+        self._spare.pop(remote_id, None)  # in: "full" next time again, until its session ends
+        self._told_at.pop(remote_id, None)
         if len(running) >= self.max_links:
             victim = iroh_limits.choose_eviction(incoming, lambda l: host_of(l.addr), host)
             if victim is None:

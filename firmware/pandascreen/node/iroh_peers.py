@@ -19,6 +19,7 @@ from pandascreen.core.errors import ConfigError, SyncError
 from pandascreen.core.sync import ACCEPTOR, INITIATOR
 from pandascreen.core.util import hexlify
 from pandascreen.node import iroh_limits, liveness
+from pandascreen.node.conn_limits import address_key
 from pandascreen.node.iroh_address import PeerAddr, explain_connect_error, host_of, parse_peer, probe_tcp
 from pandascreen.node.iroh_limits import discard
 from pandascreen.node.iroh_link import Link
@@ -112,10 +113,11 @@ class PeerKeeper:
                 raise SyncError("sync with %s still under way; it goes on in the background" % peer)
         key = (sub.topic, str(peer))
         entry = self._wanted.get(key)
-        if entry is not None and self._told_full(entry):
-            # an mDNS announcement again, the screen's loop: a dial now would take a place that
-            # is kept for screens with no other peer (node/iroh_link.py _full_for)
-            raise iroh_limits.PeerFull("not dialled: %s said it is full, and other peers are live" % peer)
+        if entry is not None and entry.get("full") and (
+                self._told_full(entry) or time.monotonic() < entry["redial"].due != float("inf")):
+            # an mDNS announcement again, the screen's loop: a dial now would take a place that is
+            # kept for screens with no other peer, and not at once (node/iroh_link.py _full_for)
+            raise iroh_limits.PeerFull("not dialled: %s said it is full, and asked again later" % peer)
         if background and entry is not None:
             raise SyncError("not connected to %s, redialling in the background (last: %s)"
                             % (peer, entry.get("last_error") or "connecting"))
@@ -240,9 +242,9 @@ class PeerKeeper:
     def _redial_wait(self, now):
         """Seconds until the earliest redial of a wanted peer that is neither linked nor being
         dialled, at most ``REDIAL_NAP``: a missed wake costs a late redial, never a lost one."""
-        due = [e["redial"].due for k, e in self._wanted.items()
-               if k not in self._dialling and e["redial"].due != float("inf") and not self._linked(e["sub"], e["peer"])
-               and not self._told_full(e)]
+        due = [max(e["redial"].due, e["redial"].full_until) if self._told_full(e) else e["redial"].due
+               for k, e in self._wanted.items()
+               if k not in self._dialling and e["redial"].due != float("inf") and not self._linked(e["sub"], e["peer"])]
         return max(0.0, min(due + [now + REDIAL_NAP]) - now)
 
     def _wake_redials(self):
@@ -283,21 +285,27 @@ class PeerKeeper:
 
     def _told_full(self, entry):
         """A wanted peer (an organiser) said it is full: it is not redialled while a live session
-        of its topic runs with another peer, whose relays bring what it publishes (node/liveness.py)."""
-        return entry.get("full") and any(l.sub is entry["sub"] and l.remote_id not in entry["peer"].node_ids
-                                         for l in self._live_links())
+        of its topic runs with another peer, until ``FULL_RETRY`` after that (node/liveness.py)."""
+        return (entry.get("full") and time.monotonic() < entry["redial"].full_until
+                and any(l.sub is entry["sub"] and l.remote_id not in entry["peer"].node_ids
+                        for l in self._live_links()))
 
-    def _spare_add(self, node_id, addr):
-        """An organiser at its bound remembers a screen it told "full", to dial when it has room:
-        one per IP address (a screen has one), so a stranger's many node ids cannot push the
+    def _spare_add(self, node_id, addr, told=False):
+        """An organiser remembers a screen it told "full", or whose live session ended, to dial
+        when it has room: one per address (``conn_limits.address_key``: an IPv4 address, an IPv6
+        /64; a screen has one), so a stranger's many node ids on one address cannot push the
         screens out of the list."""
         self._spare.pop(node_id, None)
-        host = host_of(addr)
-        for other in [k for k, a in self._spare.items() if host_of(a) == host]:
+        where = address_key(host_of(addr))
+        for other in [k for k, a in self._spare.items() if address_key(host_of(a)) == where]:
             del self._spare[other]
         self._spare[node_id] = addr
         while len(self._spare) > liveness.ORGANISER_SPARES:
             self._spare.popitem(last=False)
+        if told:  # when: a second dial soon after comes from a screen with no other peer
+            self._told_at[node_id] = time.monotonic()
+        for gone in [k for k in self._told_at if k not in self._spare]:
+            del self._told_at[gone]
 
     def _refill(self):
         """An organiser linked to fewer peers than its bound dials peers it told "full", one at a
@@ -342,7 +350,7 @@ class PeerKeeper:
         while not self._stopping:
             await asyncio.sleep(random.uniform(*LAZY_WAIT))
             version = sub.store.version
-            if version == self._spares_told:
+            if version == self._spares_told or self._stopping:
                 return
             self._spares_told = version
             await self._round_with_spares("announcement")
@@ -350,6 +358,8 @@ class PeerKeeper:
     async def _round_with_spares(self, why):
         """One plain round with each of ``ORGANISER_SPARE_ROUNDS`` screens told "full" (not
         linked now), at random; waits for them at most ``LAZY_WAIT[1]`` seconds."""
+        if self._stopping:
+            return
         linked = self._linked_ids()
         free = [k for k in self._spare if k not in linked]
         picks = random.sample(free, min(liveness.ORGANISER_SPARE_ROUNDS, len(free)))
@@ -403,10 +413,14 @@ class PeerKeeper:
         if any(l is not link and l.sub is link.sub and l.remote_id == link.remote_id for l in self._live_links()):
             return  # another session with that peer is live (a resync ended, or a duplicate)
         now = time.monotonic()
+        if self.max_linked is not None and link.sub is self.subs[0]:
+            self._spare_add(link.remote_id, link.addr)  # a screen it may dial back when it has room
         for entry in self._wanted.values():
             redial = entry["redial"]
             if entry["sub"] is not link.sub or link.remote_id not in entry["peer"].node_ids or redial.due == float("inf"):
                 continue
+            if now - link.started >= liveness.SHORT_SESSION:
+                entry["full"] = False  # the organiser had a place for us: ask it as any peer again
             redial.ended(now, now - link.started)
         self._wake_redials()
 

@@ -24,24 +24,28 @@ and kept 50 live sessions' keepalives.  An organiser gives ``ORGANISER_PEERS`` p
 of the overlay, no busier than a screen, and its load stays flat from 10 screens to 50.
 * The next screen that dials it hears "full" (a QUIC close right after the QUIC handshake) and
   takes the program from the screens, which relay every change.  It does not dial the organiser
-  again while it has a live session with any other peer; once it has none, it dials again
-  ``REDIAL_MAX`` (jittered) after the "full", not at once: a cold start's screens are alone until
-  they found each other.  That second dial always gets in: the organiser is then its one way to
-  the program (on a Wi-Fi that keeps screens apart, every screen is such a one), so the bound
-  holds the screens that have other peers, not the ones that have none.
-* One place per IP address (a screen has one): a stranger on one address takes one place, not
-  all eight, and its many node ids take one line of the list below.
-* The organiser remembers the last ``ORGANISER_SPARES`` screens it told "full" (one per address)
-  and, whenever it links fewer than its bound, dials one of them (HyParView's passive view,
-  filled by the dials it refused).  Such a dial may hang for the dial timeout when that screen is
-  cut off too, so a screen that dials in meanwhile gets the place.
+  again while it has a live session with any other peer, for ``FULL_RETRY`` (jittered); once it
+  has none, it dials again ``REDIAL_MAX`` (jittered) after the "full", not at once: a cold
+  start's screens are alone until they found each other.  A second dial within
+  ``FULL_SECOND_DIAL`` of the "full" gets in, whatever the bound: it comes from a screen with no
+  other peer, for which the organiser is the one way to the program (on a Wi-Fi that keeps
+  screens apart, every screen is such a one).  After ``FULL_RETRY`` a screen with peers asks
+  again, so the organiser hears of it again: 50 screens cost it a QUIC handshake every 18 s.  A
+  screen whose session with the organiser lasted and ended asks it again as any peer.
+* One place per address (an IPv4 address, an IPv6 /64; a screen has one), checked first: a
+  stranger on one address takes one place, not all eight, and its many node ids take one line
+  of the list below.  Screens behind one address (a NAT) share one place too.
+* The organiser remembers the last ``ORGANISER_SPARES`` screens it told "full" or whose live
+  session ended (one per address) and, when a session of its ends and it links fewer than its
+  bound, dials one of them (HyParView's passive view).  Such a dial may hang for the dial timeout
+  when that screen is cut off too, so a screen that dials in meanwhile gets the place.
 * The screens that dialled first got its places, so a cut may take all of them at once while
   they still count as live (for ``DEAD_AFTER``): in the 50-screen field test a change then reached
   no other screen for about 16 s.  So each change of the organiser's program is also announced in
-  a plain sync round to ``ORGANISER_SPARE_ROUNDS`` screens it told "full", at random, and its
-  periodic resync (below) does one with as many: a group of such screens linked only to each
-  other hears of what it missed.  Two QUIC handshakes and Have exchanges per change and per
-  resync, whatever the festival's size; the screens relay it on.
+  a plain sync round to ``ORGANISER_SPARE_ROUNDS`` screens of that list, at random, and its
+  periodic resync (below) does one with as many: a group of screens linked only to each other
+  hears of what it missed, when one of them is in the list.  Two QUIC handshakes and Have
+  exchanges per change and per resync, whatever the festival's size; the screens relay it on.
 
 Dead peers.  iroh sends a QUIC keepalive every ``KEEPALIVE`` seconds on an idle connection and
 times it out after about 30 s of silence.  A peer counts as gone earlier only when nothing came
@@ -85,6 +89,8 @@ DEAD_PACKETS = 3           # ... while this many of ours went unanswered: the pe
 REDIAL_MIN = 1.0           # first wait after a failed dial (seconds)
 REDIAL_MAX = 8.0           # longest wait between dials of a peer that is away
 REDIAL_AFTER_HEAL = 1.5    # once any peer answers again, the others are redialled within this
+FULL_RETRY = 900.0         # a screen with other live peers asks an organiser that said "full" again after this
+FULL_SECOND_DIAL = 2 * REDIAL_MAX  # a screen told "full" that dials again within this gets in: it is alone
 STALE_DIAL = 2.0           # ... and a dial begun this long before is restarted, not waited for
 SHORT_SESSION = 30.0       # a session that ends sooner than this counts as a failed dial (backs off)
 RESYNC_EVERY = 60.0        # a plain sync with one live peer, on average this often
@@ -119,6 +125,7 @@ class Redial:
         self.due = now
         self.dialling_since = None  # when the dial under way began (None: none)
         self.heal_seen = None  # the first heal signal since this peer's last failure, success or session
+        self.full_until = 0.0  # the peer said "full": not asked again before this while others are live
 
     def dialling(self, now):
         """A dial of this peer begins."""
@@ -133,11 +140,13 @@ class Redial:
 
     def told_full(self, now):
         """The peer (an organiser) said it is full: ask again only after the longest wait,
-        jittered; the peers that took this screen's dials bring the program meanwhile."""
+        jittered, when this screen has no other live peer then, else after ``FULL_RETRY``
+        (jittered): the peers that took its dials bring the program meanwhile."""
         self.dialling_since = None
         self.heal_seen = None
         self.backoff = REDIAL_MAX
         self.due = now + jittered(REDIAL_MAX, self.rng)
+        self.full_until = now + jittered(FULL_RETRY, self.rng)
 
     def succeeded(self):
         self.dialling_since = None
