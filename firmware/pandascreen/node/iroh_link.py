@@ -131,15 +131,15 @@ class LinkBook:
 
     def _full_for(self, node_id, host=None, dialling=False):
         """Whether an organiser (``max_linked``, node/liveness.py) turns away a session with
-        ``node_id`` from IP address ``host``.  Never when that node is linked already (its other
-        topic, a resync), nor a screen it told "full" that dials again within
-        ``FULL_SECOND_DIAL``: such a screen does so only when it has no other live peer, and the
-        organiser is then its one way to the program (on a Wi-Fi that keeps screens apart, every
-        screen is such a one).  A place per IP address (a
-        screen has one; ``conn_limits.address_key``: an IPv6 /64 is one), checked first: a
-        stranger on one address takes one place, not all.  Its own dials under
-        way to screens it told "full" count for its own dials (``dialling``), not for a screen
-        that dials in: that one is there, those may be cut off."""
+        ``node_id`` from IP address ``host``.
+        * Never when that node is linked already (its other topic, a resync).
+        * A place per address (a screen has one; ``conn_limits.address_key``: an IPv6 /64 is one),
+          checked first: a stranger on one address takes one place, not all.
+        * Never a screen it told "full" that dials again within ``FULL_SECOND_DIAL``: such a
+          screen does so only when it has no other live peer, and the organiser is then its one
+          way to the program (on a Wi-Fi that keeps screens apart, every screen is such a one).
+        * Its own dials under way to screens it told "full" count for its own dials
+          (``dialling``), not for a screen that dials in: that one is there, those may be cut off."""
         if self.max_linked is None:
             return False
         running = [l for l in self.links if not l.ended and not l.evicted]

@@ -308,8 +308,9 @@ class PeerKeeper:
             del self._told_at[gone]
 
     def _refill(self):
-        """An organiser linked to fewer peers than its bound dials peers it told "full", one at a
-        time per free place: screens told so do not dial it again while they have other peers."""
+        """An organiser linked to fewer peers than its bound dials screens of its list (told "full",
+        or linked before), one per free place: screens told so do not dial it again while they
+        have other peers.  Asked whenever a session of the node ends."""
         if self.max_linked is None or self._stopping or self._loop is None:
             return
         linked = self._linked_ids()
@@ -327,22 +328,22 @@ class PeerKeeper:
         try:
             await self._sync(spec, self.timeout + self.connect_timeout, background=True, refill=True, probe=False)
         except SyncError as e:
-            self._event("dialled %s, told full before, to fill a place: %s" % (spec[:16], e))
+            self._event("dialled %s to fill a place: %s" % (spec[:16], e))
         finally:
             self._refilling -= 1
             self._refill()
 
     def _tell_spares(self):
-        """The festival store of an organiser changed: a few screens it told "full" hear of it in
-        an announcement round (``_rounds_with_spares``)."""
+        """The festival store of an organiser changed: a few screens of its list (``_spare``) hear
+        of it in an announcement round (``_rounds_with_spares``)."""
         if self.max_linked is None or not self.live or self._stopping or not self._spare:
             return
         if self._telling is None or self._telling.done():
             self._telling = self._spawn(self._rounds_with_spares())
 
     async def _rounds_with_spares(self):
-        """A plain log-sync round with ``ORGANISER_SPARE_ROUNDS`` screens the organiser told
-        "full", picked at random, per change of its festival store (node/liveness.py): its linked
+        """A plain log-sync round with ``ORGANISER_SPARE_ROUNDS`` screens of the organiser's list,
+        picked at random, per change of its festival store (node/liveness.py): its linked
         screens may all be cut off while they still count as live, and then nothing else brings
         a change to the others.  After the eager pushes (``LAZY_WAIT``); a screen that holds the
         change by then answers with its ``Have`` and receives nothing."""
@@ -356,8 +357,8 @@ class PeerKeeper:
             await self._round_with_spares("announcement")
 
     async def _round_with_spares(self, why):
-        """One plain round with each of ``ORGANISER_SPARE_ROUNDS`` screens told "full" (not
-        linked now), at random; waits for them at most ``LAZY_WAIT[1]`` seconds."""
+        """One plain round with each of ``ORGANISER_SPARE_ROUNDS`` screens of the organiser's list
+        (not linked now), at random; waits for them at most ``LAZY_WAIT[1]`` seconds."""
         if self._stopping:
             return
         linked = self._linked_ids()

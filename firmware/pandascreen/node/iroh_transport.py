@@ -116,7 +116,7 @@ class IrohNode(PeerKeeper, LinkBook, SessionRunner, Relayer):
         self.resync_every = resync_every
         self.reconnect = reconnect
         self.max_linked = max_linked
-        self._spare = collections.OrderedDict()  # node id -> "ip:port": told "full", dialled when there is room
+        self._spare = collections.OrderedDict()  # node id -> "ip:port": told "full" or linked before, dialled when there is room
         self._told_at = {}  # node id in _spare -> when it was last told "full" (monotonic)
         self._refilling = 0  # dials of such screens under way
         self._telling = None  # the task of rounds with such screens after a change (node/iroh_peers.py)
