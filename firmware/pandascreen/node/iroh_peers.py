@@ -10,6 +10,7 @@ of ``IrohNode`` (node/iroh_transport.py) and uses its attributes (``_wanted``, `
 """
 
 import asyncio
+import collections
 import random
 import time
 
@@ -282,6 +283,16 @@ class PeerKeeper:
             if entry.get("task") is asyncio.current_task():
                 entry["task"] = None
             self._wake_redials()
+
+    def _init_places(self, max_linked):
+        """An organiser's places (node/liveness.py): ``max_linked`` (None: no bound) and its list
+        of screens to dial back."""
+        self.max_linked = max_linked
+        self._spare = collections.OrderedDict()  # node id -> "ip:port": told "full" or linked before
+        self._told_at = {}  # node id in _spare -> when it was last told "full" (monotonic)
+        self._refilling = 0  # dials of such screens under way
+        self._telling = None  # the task of rounds with such screens after a change
+        self._spares_told = None  # the festival store's version they last heard of
 
     def _told_full(self, entry):
         """A wanted peer (an organiser) said it is full: it is not redialled while a live session

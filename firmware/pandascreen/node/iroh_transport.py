@@ -36,7 +36,6 @@ it keeps, redials and resyncs with (node/iroh_peers.py), what it relays to whom 
 """
 
 import asyncio
-import collections
 import logging
 import threading
 import time
@@ -115,12 +114,7 @@ class IrohNode(PeerKeeper, LinkBook, SessionRunner, Relayer):
         self.max_peers = max_peers
         self.resync_every = resync_every
         self.reconnect = reconnect
-        self.max_linked = max_linked
-        self._spare = collections.OrderedDict()  # node id -> "ip:port": told "full" or linked before, dialled when there is room
-        self._told_at = {}  # node id in _spare -> when it was last told "full" (monotonic)
-        self._refilling = 0  # dials of such screens under way
-        self._telling = None  # the task of rounds with such screens after a change (node/iroh_peers.py)
-        self._spares_told = None  # the festival store's version they last heard of
+        self._init_places(max_linked)
         self.links = []
         self.errors = []
         # (topic, str(PeerAddr)) -> {"spec", "peer", "sub", "redial" (liveness.Redial), "last_error", "task" (its redial)}
