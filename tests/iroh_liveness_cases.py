@@ -375,6 +375,18 @@ def _dials_to(node, org):
     return len([line for line in node.lines if " connected (we dialled" in line and org.node_id[:16] in line])
 
 
+def _one_place_taken(nodes, **org_kw):
+    """An organiser with one place, taken by screen s1; s2 heard "full" and is linked to s3."""
+    org, org_store = nodes(ORG, "org", reconnect=False, max_linked=1, **org_kw)
+    screens = _screens(nodes, org, 3)
+    (s1, _), (s2, _), (s3, _) = screens
+    assert s1.sync(org.ticket())["live"]
+    with pytest.raises(Exception, match="full"):
+        s2.sync(org.ticket())
+    s2.sync(s3.ticket())
+    return org, org_store, screens
+
+
 def test_an_organiser_links_at_most_its_bound_and_tells_the_rest_it_is_full(nodes):
     """Every screen dials the organiser; one that holds ``max_linked`` screens says "full" to the
     next, which takes the program from a screen instead (node/liveness.py ORGANISER_PEERS)."""
@@ -436,12 +448,7 @@ def test_an_organiser_remembers_one_screen_told_full_per_address(nodes):
 def test_an_organiser_below_its_bound_dials_a_screen_it_told_it_was_full(nodes):
     """Screens told "full" do not dial the organiser again while they have other peers, so an
     organiser whose screens went away fills its place itself: it dials a screen it refused."""
-    org, org_store = nodes(ORG, "org", reconnect=False, max_linked=1)
-    (s1, _), (s2, s2_store), (s3, _) = _screens(nodes, org, 3)
-    assert s1.sync(org.ticket())["live"]
-    with pytest.raises(Exception, match="full"):
-        s2.sync(org.ticket())
-    s2.sync(s3.ticket())  # s2 has a peer besides the organiser's screen: it never dials it again
+    org, org_store, ((s1, _), (s2, s2_store), (s3, _)) = _one_place_taken(nodes)
     s1.stop()  # the organiser's one screen goes away
     publish(org_store, ORG, 2)
     org.notify()
@@ -489,12 +496,7 @@ def test_a_screen_dialling_in_gets_the_place_of_an_organisers_dial_to_a_cut_off_
 def test_an_organisers_change_reaches_screens_it_told_full_when_its_own_screens_are_cut_off(nodes):
     """Its linked screens may all be cut off while they still count as live: a change of its
     program is also announced in a round to a few screens it told "full", which relay it on."""
-    org, org_store = nodes(ORG, "org", reconnect=False, max_linked=1)
-    (s1, s1_store), (s2, s2_store), (s3, s3_store) = _screens(nodes, org, 3)
-    assert s1.sync(org.ticket())["live"]
-    with pytest.raises(Exception, match="full"):
-        s2.sync(org.ticket())
-    s2.sync(s3.ticket())
+    org, org_store, ((s1, s1_store), (s2, s2_store), (s3, s3_store)) = _one_place_taken(nodes)
     s1._pull = lambda link: None  # the organiser's screen is cut off: it relays nothing on
     org._pull = lambda link: setattr(link, "cursor", link.sub.store.version)  # nor hears its push
     publish(org_store, ORG, 2)
@@ -508,12 +510,7 @@ def test_an_organisers_change_reaches_screens_it_told_full_when_its_own_screens_
 def test_an_organisers_resync_reaches_screens_it_told_full(nodes):
     """A group of screens told "full" and linked only to each other hears of what it missed at
     the organiser's next resync."""
-    org, org_store = nodes(ORG, "org", reconnect=False, max_linked=1, resync_every=2.0)
-    (s1, _), (s2, s2_store), (s3, s3_store) = _screens(nodes, org, 3)
-    assert s1.sync(org.ticket())["live"]
-    with pytest.raises(Exception, match="full"):
-        s2.sync(org.ticket())
-    s2.sync(s3.ticket())
+    org, org_store, ((s1, _), (s2, s2_store), (s3, s3_store)) = _one_place_taken(nodes, resync_every=2.0)
     org._tell_spares = lambda: None  # no round for the change itself: only the resync is left
     s1._pull = lambda link: None
     org._pull = lambda link: setattr(link, "cursor", link.sub.store.version)
@@ -551,12 +548,7 @@ def test_a_screen_with_peers_asks_an_organiser_that_said_full_again_after_a_whil
     """So the organiser's list of screens to dial back hears of it again."""
     monkeypatch.setattr(liveness, "FULL_RETRY", 4.0)
     monkeypatch.setattr(liveness, "FULL_SECOND_DIAL", 1.0)  # so its dial again is no alone screen's
-    org, _ = nodes(ORG, "org", reconnect=False, max_linked=1)
-    (s1, _), (s2, _), (s3, _) = _screens(nodes, org, 3)
-    assert s1.sync(org.ticket())["live"]
-    with pytest.raises(Exception, match="full"):
-        s2.sync(org.ticket())
-    s2.sync(s3.ticket())
+    org, _, ((s1, _), (s2, _), (s3, _)) = _one_place_taken(nodes)
     assert wait_for(lambda: _dials_to(s2, org) == 2, 10.0), s2.lines
     wait_for(lambda: False, 1.0)
     assert len([line for line in org.lines if "told it is full" in line]) == 2, org.lines
@@ -565,12 +557,7 @@ def test_a_screen_with_peers_asks_an_organiser_that_said_full_again_after_a_whil
 
 def test_a_screen_whose_session_with_the_organiser_lasted_asks_it_again_as_any_peer(nodes, monkeypatch):
     monkeypatch.setattr(liveness, "SHORT_SESSION", 1.0)
-    org, _ = nodes(ORG, "org", reconnect=False, max_linked=1)
-    (s1, _), (s2, _), (s3, _) = _screens(nodes, org, 3)
-    assert s1.sync(org.ticket())["live"]
-    with pytest.raises(Exception, match="full"):
-        s2.sync(org.ticket())
-    s2.sync(s3.ticket())
+    org, _, ((s1, _), (s2, _), (s3, _)) = _one_place_taken(nodes)
     s1.stop()  # the organiser dials s2 into the place
     assert wait_for(lambda: org.node_id in _live_with(s2), 15.0), org.lines[-6:]
     org._refill = lambda: None  # from now on only s2 may dial
