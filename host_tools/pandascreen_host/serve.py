@@ -334,8 +334,8 @@ def _serve(args, binds, store, seed, network_id, say, out, err, stop, running):
 
 
 def _start_node(args, store, topic, seed, network_id, say, fleet_subscription, running):
-    """The organiser's iroh node, live (its stop registered before it starts); it links at most
-    ``ORGANISER_PEERS`` screens, which relay to the others (node/liveness.py)."""
+    """The organiser's iroh node, live (its stop registered before it starts); it gives
+    ``ORGANISER_PEERS`` places to screens, which relay to the others (node/liveness.py)."""
     from pandascreen.core.errors import PandascreenError
     from pandascreen.node.iroh_transport import IrohNode
     from pandascreen.node.liveness import ORGANISER_PEERS

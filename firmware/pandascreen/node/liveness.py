@@ -30,7 +30,8 @@ of the overlay, no busier than a screen, and its load stays flat from 10 screens
   ``FULL_SECOND_DIAL`` of the "full" gets in, whatever the bound: it comes from a screen with no
   other peer, for which the organiser is the one way to the program (on a Wi-Fi that keeps
   screens apart, every screen is such a one).  After ``FULL_RETRY`` a screen with peers asks
-  again, so the organiser hears of it again: 50 screens cost it a QUIC handshake every 18 s.  A
+  again, so the organiser hears of it again: with ``FULL_RETRY`` jittered to 450-900 s, 50 screens
+  cost it a QUIC handshake about every 14 s.  A
   screen whose session with the organiser lasted and ended asks it again as any peer.
 * One place per address (an IPv4 address, an IPv6 /64; a screen has one), checked first: a
   stranger on one address takes one place, not all eight, and its many node ids take one line
