@@ -125,9 +125,13 @@ class LinkBook:
     def _linked(self, sub, peer):
         return any(not l.ended and l.sub is sub and l.remote_id in peer.node_ids for l in self.links)
 
+    def _running(self):
+        """The sessions that run, of any topic and direction (an evicted one is on its way out)."""
+        return [l for l in self.links if not l.ended and not l.evicted]
+
     def _linked_ids(self):
         """The remote nodes a session of any topic runs with (either direction)."""
-        return set(l.remote_id for l in self.links if not l.ended and not l.evicted)
+        return set(l.remote_id for l in self._running())
 
     def _full_for(self, node_id, host=None, dialling=False):
         """Whether an organiser (``max_linked``, node/liveness.py) turns away a session with
@@ -142,7 +146,7 @@ class LinkBook:
           (``dialling``), not for a screen that dials in: that one is there, those may be cut off."""
         if self.max_linked is None:
             return False
-        running = [l for l in self.links if not l.ended and not l.evicted]
+        running = self._running()
         linked = set(l.remote_id for l in running)
         if node_id in linked:
             return False
@@ -233,7 +237,7 @@ class LinkBook:
         remote_id = conn.remote_id().to_bytes()
         iroh_limits.limit_stream_credit(conn, ACCEPTOR)
         host = host_of(where)
-        running = [l for l in self.links if not l.ended and not l.evicted]
+        running = self._running()
         incoming = [l for l in running if l.role == ACCEPTOR]
         same = len([l for l in incoming if host_of(l.addr) == host])
         if same >= self.max_per_address * len(self.subs):
