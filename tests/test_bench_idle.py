@@ -61,3 +61,21 @@ def test_the_report_splits_a_screens_rss_into_its_floors_and_what_it_holds_runni
     assert ("python3 10.0 MB, iroh imported +15.0, the screen's other imports (350 modules) +15.0 = 40.0 MB "
             "before it runs; binding an iroh endpoint alone adds +11.0 (anon +2.0)") in text
     assert "screen, 38c3" in text and "running and its data: +12.5 MB above its imports (anon +2.0, files +10.5)" in text
+
+
+def test_the_report_sets_a_screens_rss_beside_the_stack_it_runs_on_without_our_own_code():
+    def proc(rss, anon, files):
+        return {"cpu_percent": 0.0, "rss_mb": rss, "rss_anon_mb": anon, "rss_file_mb": files,
+                "exited": None, "wakeups_per_minute": {"python": 0}}
+    r = {"window_s": 60, "settle_s": 40, "modules": 350, "stack_modules": 280, "processes": {
+        "floor: python3, sleep": proc(10.0, 6.0, 4.0),
+        "floor: python3, import iroh, sleep": proc(25.0, 14.0, 11.0),
+        "floor: python3, a screen's imports, sleep": proc(40.0, 24.0, 16.0),
+        idle.STACK_FLOOR: proc(46.0, 20.5, 25.5),
+        "screen, 38c3": proc(52.5, 26.0, 26.5),
+        "screen, 20k events": proc(53.0, 26.5, 26.5)}}
+    text = idle.report(r)
+    assert ("the stack a screen runs on, without pandascreen's own code (280 standard-library and "
+            "third-party modules, an iroh endpoint bound): 46.0 MB (anon 20.5, files 25.5)") in text
+    assert "screen, 38c3" in text and "+6.5 MB above that stack (anon +5.5, files +1.0)" in text
+    assert "+7.0 MB above that stack (anon +6.0, files +1.0)" in text

@@ -7,7 +7,9 @@ that only imports ``iroh`` (the native library every screen loads) and sleeps; o
 iroh endpoint as a screen does and sleeps (binding touches most of iroh's code, which then counts
 in its RSS); and one that imports every module a running screen has loaded (read from a 38c3
 screen before the window: ``loaded_modules``) and sleeps.  A screen cannot cost less than the
-last; what it holds above that is its data and what it runs (threads, sockets, caches).
+last; what it holds above that is its data and what it runs (threads, sockets, caches).  And the
+stack a screen runs on without pandascreen's own code: those modules but ours, with an iroh
+endpoint bound; no change to our code takes a screen below it.
 
 RSS is split as the kernel counts it: ``anon`` (the process's own memory: Python objects, heaps,
 stacks) and ``files`` (pages of mapped files: the interpreter's, iroh's and the other native
@@ -35,6 +37,7 @@ import tempfile
 import time
 
 SETTLE = 40.0
+STACK_FLOOR = "floor: third-party imports + endpoint"
 IDLE_FESTIVAL = "idlefest"
 IDLE_SEED = bytes(range(7, 39))
 NETNS = 'ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo && exec "$@"'
@@ -117,15 +120,20 @@ async def main():
 asyncio.run(main())
 """
 
-# a process that imports the modules named in the file argv[1] (one a line), then sleeps
-IMPORTS = """import importlib, sys, time
+# a process's first lines: import the modules named in the file argv[1] (one a line)
+IMPORTING = """import importlib, sys
 for name in open(sys.argv[1]).read().split():
     try:
         importlib.import_module(name)
     except Exception:  # a module the runner made (__main__) or one that needs its parent's state
         pass
-time.sleep(%s)
 """
+
+# a process that imports the modules named in the file argv[1], then sleeps
+IMPORTS = IMPORTING + "import time; time.sleep(%s)\n"
+
+# a process that imports the modules named in the file argv[1], binds an iroh endpoint, then sleeps
+STACK = IMPORTING + ENDPOINT
 
 
 def _screen_dir(work, name, festival_id, organiser_hex):
@@ -271,6 +279,8 @@ def run(quick=False):
         modules = [m for m in loaded["modules"] or () if m != "__main__"]
         with open(os.path.join(work, "modules.txt"), "w") as fh:
             fh.write("\n".join(modules))
+        with open(os.path.join(work, "stack.txt"), "w") as fh:
+            fh.write("\n".join(m for m in modules if m.split(".")[0] != "pandascreen"))
         procs = []
         try:
             sleeping = "import time; time.sleep(%s)" % sleep_for
@@ -284,6 +294,9 @@ def run(quick=False):
                 procs.append(Sampled("floor: python3, a screen's imports, sleep", [
                     sys.executable, "-c", IMPORTS % sleep_for, os.path.join(work, "modules.txt")],
                     os.path.join(work, "floor-imports.log")))
+                procs.append(Sampled(STACK_FLOOR, namespaced([
+                    sys.executable, "-c", STACK % sleep_for, os.path.join(work, "stack.txt")]),
+                    os.path.join(work, "floor-stack.log")))
             for label, folder in folders.items():
                 procs.append(Sampled(label, namespaced([
                     sys.executable, "-m", "pandascreen.node.app", "--config", os.path.join(folder, "config.json"),
@@ -293,6 +306,7 @@ def run(quick=False):
             for p in procs:
                 p.stop()
     return {"window_s": window, "settle_s": settle, "modules": len(modules), "processes": res,
+            "stack_modules": sum(1 for m in modules if m.split(".")[0] != "pandascreen"),
             "loaded_error": loaded.get("error")}
 
 
@@ -332,4 +346,25 @@ def where_it_goes(r):
             out.append("    %-40s running and its data: +%.1f MB above its imports (anon +%.1f, files +%.1f)"
                        % (label, m["rss_mb"] - imports["rss_mb"], m["rss_anon_mb"] - imports["rss_anon_mb"],
                           m["rss_file_mb"] - imports["rss_file_mb"]))
+    return out + above_the_stack(r)
+
+
+def above_the_stack(r):
+    """Lines setting each screen's RSS beside the stack it runs on without pandascreen's own code:
+    the standard-library and third-party modules it loads (asyncio with ssl, iroh, zeroconf, PIL,
+    nacl, sqlite3, http.server) with an iroh endpoint bound.  No change to pandascreen's code takes
+    a screen below that floor; only dropping a part of the stack does."""
+    procs = r["processes"]
+    stack = procs.get(STACK_FLOOR)
+    if stack is None:
+        return []
+    out = ["  the stack a screen runs on, without pandascreen's own code (%d standard-library and third-party "
+           "modules, an iroh endpoint bound): %.1f MB (anon %.1f, files %.1f)"
+           % (r.get("stack_modules", 0), stack["rss_mb"], stack["rss_anon_mb"], stack["rss_file_mb"])]
+    for label, m in procs.items():
+        if label.startswith("screen"):
+            out.append("    %-40s pandascreen's code, running, and its data: +%.1f MB above that stack "
+                       "(anon +%.1f, files +%.1f)" % (label, m["rss_mb"] - stack["rss_mb"],
+                                                      m["rss_anon_mb"] - stack["rss_anon_mb"],
+                                                      m["rss_file_mb"] - stack["rss_file_mb"]))
     return out
