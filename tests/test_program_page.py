@@ -466,3 +466,10 @@ def test_streams_opening_at_the_same_moment_cannot_pass_the_limit_together():
         assert page.listeners == 0
     finally:
         page.stop()
+
+
+def test_the_page_escapes_text_as_htmls_escape_does():
+    import html
+    from pandascreen.node import program_page_html
+    for text in ("", "Tom & Jerry's <\"talk\">", "&amp; &lt;", "Sá\u00e9l \u6c49\u5b57 \U0001f43c", 42, None):
+        assert program_page_html.escape(text) == html.escape(str(text), quote=True)

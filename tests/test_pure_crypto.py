@@ -217,3 +217,23 @@ def test_key_cache_never_mixes_keys():
         assert not ed.verify(pks[1], b"m", sigs[0])
         assert not ed.verify(bad_key, b"m", sigs[0])
         assert ed.verify(pks[1], b"m", sigs[1]) and not ed.verify(pks[0], b"m", sigs[1])
+
+
+SHA256_ABC = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"  # FIPS 180-2, appendix B.1
+
+
+def test_sha256_is_libsodiums_on_cpython_and_agrees_with_hashlib_on_bytes_and_views():
+    from pandascreen.core import crypto
+    assert crypto.sha256.__module__ == crypto.__name__ and crypto._sha256.__module__.startswith("nacl")
+    assert crypto.sha256(b"abc").hex() == SHA256_ABC
+    for n in (0, 1, 55, 56, 64, 1000, 70000):
+        data = os.urandom(n)
+        assert crypto.sha256(data) == crypto.sha256(memoryview(data)) == hashlib.sha256(data).digest()
+
+
+def test_sha256_on_micropython_is_its_hashlibs():
+    out = run_micropython("""
+from pandascreen.core import crypto
+print(crypto.sha256(b"abc").hex(), crypto.sha256(memoryview(b"xabc")[1:]).hex())
+""")
+    assert out.split() == [SHA256_ABC, SHA256_ABC]

@@ -1,7 +1,10 @@
-"""Hashing and signatures: BLAKE3-256 and Ed25519.
+"""Hashing and signatures: BLAKE3-256, SHA-256 (the board feed's digest) and Ed25519.
 
 Uses the PyNaCl and blake3 wheels when they can be imported (Raspberry Pi OS, laptops)
-and falls back to pure-Python implementations elsewhere (MicroPython boards).
+and falls back to pure-Python implementations elsewhere (MicroPython boards).  SHA-256 is
+libsodium's where PyNaCl loads, since a screen loads libsodium for its signatures anyway and
+hashlib would map OpenSSL's digests in beside it; elsewhere hashlib's (in C on every
+MicroPython port).
 """
 
 try:
@@ -15,6 +18,17 @@ except ImportError:
     from pandascreen.core._blake3_py import blake3  # noqa: F401  (crypto.blake3 is this module's interface)
 
     _B3 = "pure"
+
+try:
+    from nacl.bindings import crypto_hash_sha256 as _sha256
+
+    def sha256(data):
+        return _sha256(bytes(data))
+except ImportError:
+    from hashlib import sha256 as _hashlib_sha256
+
+    def sha256(data):
+        return _hashlib_sha256(data).digest()
 
 try:
     from nacl.signing import SigningKey as _SK, VerifyKey as _VK

@@ -6,7 +6,6 @@ are described) and the board keeps only its bytes, at most ``MAX_FEED_BYTES``.  
 from the signing side so a board compiles only what it runs.
 """
 
-import hashlib
 from array import array
 
 from pandascreen.core import crypto
@@ -160,7 +159,7 @@ class Checker:
             c.skip()
         info.venue_count = c.array(1024)
         info.venues_at = c.pos
-        digest = hashlib.sha256(mv[:n - _SIG_ITEM]).digest()
+        digest = crypto.sha256(mv[:n - _SIG_ITEM])
         info.digest = digest
         if known is not None and bytes(known) == digest:
             return info  # bytes that passed the walk below and the signature when the board took them
@@ -178,7 +177,7 @@ class Checker:
             return
         if not self.organisers:
             raise FeedError("no organiser keys provisioned: no feed signer can be trusted")
-        tag = hashlib.sha256(grant).digest()
+        tag = crypto.sha256(grant)
         if (signer, tag) in self._trusted:
             return
         c = Cursor(grant)
@@ -249,7 +248,7 @@ def _check_venue(c):
 def program_digest(buf, info):
     """SHA-256 of a checked feed's venues and events: what a screen shows, without the issued-at,
     sources and signature that change each time a full peer re-signs the same program."""
-    return hashlib.sha256(memoryview(buf)[info.venues_at:info.size - _SIG_ITEM]).digest()
+    return crypto.sha256(memoryview(buf)[info.venues_at:info.size - _SIG_ITEM])
 
 
 # -- satellite: the feed as a schedule for core/layout -----------------------------------------

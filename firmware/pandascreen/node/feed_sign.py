@@ -55,9 +55,7 @@ Audit (``audit``): anyone with the logs truncates them at ``sources``, checks th
 re-derives with the same ``issued_at`` and rules, and compares the signed bytes.
 """
 
-import hashlib
-
-from pandascreen.core import cbor, layout
+from pandascreen.core import cbor, crypto, layout
 from pandascreen.core.feed import (DOMAIN, HORIZON, MAGIC, MAX_FEED_BYTES, MAX_SOURCES, PER_VENUE, SPEAKERS_MAX,
                                    TITLE_MAX, FeedError, _grants, _SIG_ITEM)
 
@@ -225,7 +223,7 @@ def derive(schedule, festival_id, issued_at, sources, signer, grant=None, horizo
 def sign_payload(items, signing_key):
     """Canonical bytes of ``items`` plus the signature item."""
     unsigned = cbor.dumps(items + [b"\x00" * 64])[:-_SIG_ITEM]
-    sig = signing_key.sign(DOMAIN + hashlib.sha256(unsigned).digest())
+    sig = signing_key.sign(DOMAIN + crypto.sha256(unsigned))
     return unsigned + cbor.dumps(bytes(sig))
 
 

@@ -4,10 +4,10 @@ Pi screen and by the organiser's ``serve``.
 WHY server-side HTML: a phone on a crowded festival Wi-Fi may have JavaScript off, a slow CPU,
 or no internet at all, so the page is complete as plain HTML (now/next per venue, the changes,
 the whole program by day and venue, in the festival's language and time zone) with no CDN and
-no web font; a small script (program_page_static/page.js) only listens to ``/events`` and swaps
-in the new content when the schedule changes or the minute turns.  Every page is rendered once
-per (schedule version, minute) and the same bytes go to every phone, so 200 phones cost one
-render, not 200.  It is held gzipped only (a phone that takes no gzip gets it unpacked): plain, the
+no web font (node/program_page_html.py); a small script (program_page_static/page.js) only listens
+to ``/events`` and swaps in the new content when the schedule changes or the minute turns.  Every
+page is rendered once per (schedule version, minute) and the same bytes go to every phone, so 200
+phones cost one render, not 200.  It is held gzipped only (a phone that takes no gzip gets it unpacked): plain, the
 page and its main part would hold 3.8 MB of an idle screen's memory at 20,000 events.
 
 Limits (node/bounded_http.py): MAX_CONNECTIONS open connections in all, of which at most
@@ -24,16 +24,15 @@ festival's) offers no form and refuses ``POST /publish`` in one line.
 """
 
 import asyncio
-import gzip
-import html
 import os
 import threading
 import time
+import zlib
 
-from pandascreen.core import layout, schema
 from pandascreen.core.errors import SyncError
 from pandascreen.node import i18n
 from pandascreen.node.bounded_http import BoundedHTTP, response
+from pandascreen.node.program_page_html import PAGE, escape, render_main
 from pandascreen.node.program_page_stage import Stage
 
 PORT = 8027  # neither the feed (8026), serve's console (127.0.0.1:8026) nor a screen's sync port (2026)
@@ -56,119 +55,11 @@ STAGE = (b'<section id="stage" class="stage" aria-labelledby="stage-h" hidden></
          b'<script src="/publish.js" defer></script>\n<script src="/stage.js" defer></script>\n')
 
 
-def _e(text):
-    return html.escape(str(text), quote=True)
-
-
-def _clock(epoch, offset, lang):
-    return i18n.clock((layout.local_seconds(epoch, offset) // 60) % 1440, lang)
-
-
-def _day_title(day, lang):
-    y, m, d = time.gmtime(day * 86400)[:3]
-    return "%s %04d-%02d-%02d" % (i18n.weekday(day, lang, long=True), y, m, d)
-
-
-def _venues(sched):
-    """(id, name) of every venue with events: the venue documents' order, then lanes whose
-    venue document has not arrived yet (named by their id)."""
-    out = [(v.id, v.name) for v in sched.venues() if sched.events(v.id)]
-    known = set(v for v, _ in out)
-    return out + [(lane, lane) for lane in sched.lanes() if lane not in known and lane]
-
-
-def _tag(ev, words):
-    """("cancelled" | "moved" | "", the word in the page's language) as the screens mark them."""
-    if ev.status == schema.CANCELLED:
-        return "cancelled", words["cancelled"]
-    if ev.moved():
-        return "moved", words["moved"]
-    return "", ""
-
-
-def _event(ev, offset, lang, words, venue_name=None):
-    tag, word = _tag(ev, words)
-    speakers = layout.field_text(ev.speakers)
-    out = ['<li%s>' % (' class="%s"' % tag if tag else ""),
-           '<span class="time">%s\u2013%s</span> ' % (_clock(ev.start, offset, lang), _clock(ev.end, offset, lang)),
-           '<span class="title">%s</span>' % _e(layout.event_title(ev))]
-    if word:
-        out.append(' <strong class="tag">%s</strong>' % _e(word))
-    if venue_name:
-        out.append(' <span class="where">%s</span>' % _e(venue_name))
-    if speakers:
-        out.append(' <span class="speakers">%s</span>' % _e(speakers))
-    out.append("</li>")
-    return "".join(out)
-
-
-def render_main(sched, now, lang):
-    """The page's content (what ``<main>`` holds) for ``sched`` at ``now`` in ``lang``."""
-    words = i18n.labels(lang)
-    offset = sched.zone()  # the festival's rule, DST changes included (core/layout.py)
-    venues = _venues(sched)
-    names = dict(venues)
-    out = ['<p class="updated" id="updated">%s</p>' % _e(words["updated"] % _clock(now, offset, lang))]
-    if not venues:
-        out.append('<p>%s</p>' % _e(words["no_schedule"]))
-        return "".join(out)
-    # now and next, per venue
-    out.append('<section aria-labelledby="now-h"><h2 id="now-h">%s</h2>' % _e(words["now_next"]))
-    for vid, name in venues:
-        current, nxt = sched.now_next(vid, now)
-        out.append('<section class="venue" aria-label="%s"><h3>%s</h3><dl>' % (_e(name), _e(name)))
-        out.append('<dt>%s</dt><dd><ul class="events">%s</ul></dd>'
-                   % (_e(words["now"]), _event(current, offset, lang, words) if current is not None
-                      else '<li class="none">%s</li>' % _e(words["nothing_now"])))
-        if nxt is not None:
-            out.append('<dt>%s</dt><dd><ul class="events">%s</ul></dd>'
-                       % (_e(words["next"]), _event(nxt, offset, lang, words)))
-        out.append('</dl></section>')
-    out.append('</section>')
-    # the changes still to come (cancelled, moved), as the screens mark them
-    changed = [ev for ev in sched.all_events() if ev.end > now and _tag(ev, words)[0]]
-    out.append('<section aria-labelledby="changes-h" id="changes"><h2 id="changes-h">%s</h2>' % _e(words["changes"]))
-    if changed:
-        out.append('<ul class="events">%s</ul>' % "".join(
-            _event(ev, offset, lang, words, names.get(ev.venue, ev.venue)) for ev in changed))
-    else:
-        out.append('<p>%s</p>' % _e(words["no_changes"]))
-    out.append('</section>')
-    # the whole program, by day and venue
-    days = {}
-    for ev in sched.all_events():
-        days.setdefault(layout.local_day(ev.start, offset), []).append(ev)
-    out.append('<section aria-labelledby="program-h" id="program"><h2 id="program-h">%s</h2>' % _e(words["program"]))
-    out.append('<nav aria-label="%s"><ul class="days">%s</ul></nav>' % (_e(words["day_nav"]), "".join(
-        '<li><a href="#day-%d">%s</a></li>' % (day, _e(i18n.weekday(day, lang, long=True))) for day in sorted(days))))
-    for day in sorted(days):
-        out.append('<section class="day" id="day-%d" aria-labelledby="day-%d-h"><h3 id="day-%d-h">%s</h3>'
-                   % (day, day, day, _e(_day_title(day, lang))))
-        for vid, name in venues:
-            evs = [ev for ev in days[day] if ev.venue == vid]
-            if evs:
-                out.append('<h4>%s</h4><ul class="events">%s</ul>'
-                           % (_e(name), "".join(_event(ev, offset, lang, words) for ev in evs)))
-        out.append('</section>')
-    out.append('</section>')
-    return "".join(out)
-
-
-PAGE = """<!doctype html>
-<html lang="%(lang)s">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>%(title)s</title>
-<link rel="stylesheet" href="/page.css">
-<script src="/page.js" defer></script>
-</head>
-<body>
-<header><h1>%(title)s</h1></header>
-<main id="main" data-key="%(key)s" aria-live="off">%(main)s</main>
-</body>
-</html>
-"""
+def _gzip(data, level=6):
+    """``gzip.compress(data, level)`` by zlib, which gzip's module calls (wbits 31: zlib writes the
+    gzip header and trailer itself)."""
+    z = zlib.compressobj(level, zlib.DEFLATED, 31)
+    return z.compress(data) + z.flush()
 
 
 class ProgramSource:
@@ -207,7 +98,7 @@ class ProgramSource:
                 lang = i18n.language_for(self.language, sched.festival)
                 main = render_main(sched, now, lang)
                 title = (sched.festival or {}).get("name") or i18n.labels(lang)["program"]
-            page = PAGE % {"lang": _e(i18n.base(lang)), "title": _e(title), "key": _e(key), "main": main}
+            page = PAGE % {"lang": escape(i18n.base(lang)), "title": escape(title), "key": escape(key), "main": main}
             return (key, page.encode("utf-8"), main.encode("utf-8"))
 
 
@@ -236,7 +127,7 @@ def _with_stage(built, revision):
 
 def _packed(built):
     """(key, whole, main) as held for every phone: both gzipped once, here; the plain forms let go."""
-    return (built[0], gzip.compress(built[1], 6), gzip.compress(built[2], 6))
+    return (built[0], _gzip(built[1]), _gzip(built[2]))
 
 
 class _Stream:
@@ -285,7 +176,7 @@ class ProgramPage:
         for path, (name, ctype) in FILES.items():
             with open(os.path.join(STATIC, name), "rb") as fh:
                 body = fh.read()
-            self.files[path] = (body, gzip.compress(body), ctype)
+            self.files[path] = (body, _gzip(body, 9), ctype)
         self.built = None  # (key, whole page gzipped, main gzipped): what every phone gets
         self.listeners = 0
         self._changed = None  # asyncio.Event set (and replaced) when the page changes
@@ -347,7 +238,7 @@ class ProgramPage:
         extra = list(extra) + [("Vary", "Accept-Encoding")]
         if gz:
             return response(200, packed, ctype, extra + [("Content-Encoding", "gzip")], head=head)
-        return response(200, gzip.decompress(packed) if body is None else body, ctype, extra, head=head)
+        return response(200, zlib.decompress(packed, 47) if body is None else body, ctype, extra, head=head)
 
     async def _stream(self):
         """A phone's live updates: the page's key now and after every change, a comment every
