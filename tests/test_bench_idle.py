@@ -63,11 +63,11 @@ def test_the_report_splits_a_screens_rss_into_its_floors_and_what_it_holds_runni
     assert "screen, 38c3" in text and "running and its data: +12.5 MB above its imports (anon +2.0, files +10.5)" in text
 
 
-def test_the_report_sets_a_screens_rss_beside_the_stack_it_runs_on_without_our_own_code():
+def test_the_report_sets_a_screens_rss_beside_the_stack_it_is_built_on():
     def proc(rss, anon, files):
         return {"cpu_percent": 0.0, "rss_mb": rss, "rss_anon_mb": anon, "rss_file_mb": files,
                 "exited": None, "wakeups_per_minute": {"python": 0}}
-    r = {"window_s": 60, "settle_s": 40, "modules": 350, "stack_modules": 280, "processes": {
+    r = {"window_s": 60, "settle_s": 40, "modules": 350, "processes": {
         "floor: python3, sleep": proc(10.0, 6.0, 4.0),
         "floor: python3, import iroh, sleep": proc(25.0, 14.0, 11.0),
         "floor: python3, a screen's imports, sleep": proc(40.0, 24.0, 16.0),
@@ -75,7 +75,13 @@ def test_the_report_sets_a_screens_rss_beside_the_stack_it_runs_on_without_our_o
         "screen, 38c3": proc(52.5, 26.0, 26.5),
         "screen, 20k events": proc(53.0, 26.5, 26.5)}}
     text = idle.report(r)
-    assert ("the stack a screen runs on, without pandascreen's own code (280 standard-library and "
-            "third-party modules, an iroh endpoint bound): 46.0 MB (anon 20.5, files 25.5)") in text
+    assert ("the stack a screen is built on, no pandascreen code (iroh with an endpoint bound, zeroconf, "
+            "Pillow's drawing, PyNaCl, blake3, sqlite3): 46.0 MB (anon 20.5, files 25.5)") in text
     assert "screen, 38c3" in text and "+6.5 MB above that stack (anon +5.5, files +1.0)" in text
     assert "+7.0 MB above that stack (anon +6.0, files +1.0)" in text
+
+
+def test_the_stack_floor_loads_the_parts_a_screen_is_built_on_and_nothing_of_pandascreen():
+    names = idle.STACK_IMPORTS.split("import ", 1)[1].split("\n")[0].split(", ")
+    assert names == ["iroh", "zeroconf", "PIL.ImageDraw", "nacl.signing", "blake3", "sqlite3"]
+    assert "pandascreen" not in idle.STACK

@@ -8,8 +8,8 @@ iroh endpoint as a screen does and sleeps (binding touches most of iroh's code, 
 in its RSS); and one that imports every module a running screen has loaded (read from a 38c3
 screen before the window: ``loaded_modules``) and sleeps.  A screen cannot cost less than the
 last; what it holds above that is its data and what it runs (threads, sockets, caches).  And the
-stack a screen runs on without pandascreen's own code: those modules but ours, with an iroh
-endpoint bound; no change to our code takes a screen below it.
+stack a screen is built on (``STACK``: iroh with an endpoint bound, zeroconf, Pillow's drawing,
+PyNaCl, blake3, sqlite3) with none of pandascreen's code: what is above it is pandascreen's.
 
 RSS is split as the kernel counts it: ``anon`` (the process's own memory: Python objects, heaps,
 stacks) and ``files`` (pages of mapped files: the interpreter's, iroh's and the other native
@@ -37,7 +37,7 @@ import tempfile
 import time
 
 SETTLE = 40.0
-STACK_FLOOR = "floor: third-party imports + endpoint"
+STACK_FLOOR = "floor: the stack, an iroh endpoint bound"
 IDLE_FESTIVAL = "idlefest"
 IDLE_SEED = bytes(range(7, 39))
 NETNS = 'ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo && exec "$@"'
@@ -132,8 +132,11 @@ for name in open(sys.argv[1]).read().split():
 # a process that imports the modules named in the file argv[1], then sleeps
 IMPORTS = IMPORTING + "import time; time.sleep(%s)\n"
 
-# a process that imports the modules named in the file argv[1], binds an iroh endpoint, then sleeps
-STACK = IMPORTING + ENDPOINT
+# The parts a screen is built on, by the project's choice: iroh (its binding loads asyncio and with it
+# ssl), zeroconf, Pillow's drawing (luma's on a Pi, the emulated display's here), PyNaCl, blake3 and
+# sqlite3.  A process that imports them, binds an iroh endpoint as a screen does, then sleeps.
+STACK_IMPORTS = "import iroh, zeroconf, PIL.ImageDraw, nacl.signing, blake3, sqlite3\n"
+STACK = STACK_IMPORTS + ENDPOINT
 
 
 def _screen_dir(work, name, festival_id, organiser_hex):
@@ -279,8 +282,6 @@ def run(quick=False):
         modules = [m for m in loaded["modules"] or () if m != "__main__"]
         with open(os.path.join(work, "modules.txt"), "w") as fh:
             fh.write("\n".join(modules))
-        with open(os.path.join(work, "stack.txt"), "w") as fh:
-            fh.write("\n".join(m for m in modules if m.split(".")[0] != "pandascreen"))
         procs = []
         try:
             sleeping = "import time; time.sleep(%s)" % sleep_for
@@ -294,9 +295,8 @@ def run(quick=False):
                 procs.append(Sampled("floor: python3, a screen's imports, sleep", [
                     sys.executable, "-c", IMPORTS % sleep_for, os.path.join(work, "modules.txt")],
                     os.path.join(work, "floor-imports.log")))
-                procs.append(Sampled(STACK_FLOOR, namespaced([
-                    sys.executable, "-c", STACK % sleep_for, os.path.join(work, "stack.txt")]),
-                    os.path.join(work, "floor-stack.log")))
+            procs.append(Sampled(STACK_FLOOR, namespaced([sys.executable, "-c", STACK % sleep_for]),
+                                 os.path.join(work, "floor-stack.log")))
             for label, folder in folders.items():
                 procs.append(Sampled(label, namespaced([
                     sys.executable, "-m", "pandascreen.node.app", "--config", os.path.join(folder, "config.json"),
@@ -306,7 +306,6 @@ def run(quick=False):
             for p in procs:
                 p.stop()
     return {"window_s": window, "settle_s": settle, "modules": len(modules), "processes": res,
-            "stack_modules": sum(1 for m in modules if m.split(".")[0] != "pandascreen"),
             "loaded_error": loaded.get("error")}
 
 
@@ -350,17 +349,16 @@ def where_it_goes(r):
 
 
 def above_the_stack(r):
-    """Lines setting each screen's RSS beside the stack it runs on without pandascreen's own code:
-    the standard-library and third-party modules it loads (asyncio with ssl, iroh, zeroconf, PIL,
-    nacl, sqlite3, http.server) with an iroh endpoint bound.  No change to pandascreen's code takes
-    a screen below that floor; only dropping a part of the stack does."""
+    """Lines setting each screen's RSS beside the stack it is built on (``STACK``): what is above
+    it is pandascreen's -- its code, the modules its code chooses to load, its threads and data --
+    and only that can a change to pandascreen take away."""
     procs = r["processes"]
     stack = procs.get(STACK_FLOOR)
     if stack is None:
         return []
-    out = ["  the stack a screen runs on, without pandascreen's own code (%d standard-library and third-party "
-           "modules, an iroh endpoint bound): %.1f MB (anon %.1f, files %.1f)"
-           % (r.get("stack_modules", 0), stack["rss_mb"], stack["rss_anon_mb"], stack["rss_file_mb"])]
+    out = ["  the stack a screen is built on, no pandascreen code (iroh with an endpoint bound, zeroconf, "
+           "Pillow's drawing, PyNaCl, blake3, sqlite3): %.1f MB (anon %.1f, files %.1f)"
+           % (stack["rss_mb"], stack["rss_anon_mb"], stack["rss_file_mb"])]
     for label, m in procs.items():
         if label.startswith("screen"):
             out.append("    %-40s pandascreen's code, running, and its data: +%.1f MB above that stack "
