@@ -46,10 +46,13 @@ def test_an_exited_process_is_said_with_its_last_lines(tmp_path):
                                                                    "processes": {"dies": res}})
 
 
+def proc(rss, anon, files):
+    """A measured process as ``idle.measure`` gives it: RSS and its parts, MB."""
+    return {"cpu_percent": 0.0, "rss_mb": rss, "rss_anon_mb": anon, "rss_file_mb": files,
+            "exited": None, "wakeups_per_minute": {"python": 0}}
+
+
 def test_the_report_splits_a_screens_rss_into_its_floors_and_what_it_holds_running():
-    def proc(rss, anon, files):
-        return {"cpu_percent": 0.0, "rss_mb": rss, "rss_anon_mb": anon, "rss_file_mb": files,
-                "exited": None, "wakeups_per_minute": {"python": 0}}
     r = {"window_s": 60, "settle_s": 40, "modules": 350, "processes": {
         "floor: python3, sleep": proc(10.0, 6.0, 4.0),
         "floor: python3, import iroh, sleep": proc(25.0, 14.0, 11.0),
@@ -64,9 +67,6 @@ def test_the_report_splits_a_screens_rss_into_its_floors_and_what_it_holds_runni
 
 
 def test_the_report_sets_a_screens_rss_beside_the_stack_it_is_built_on():
-    def proc(rss, anon, files):
-        return {"cpu_percent": 0.0, "rss_mb": rss, "rss_anon_mb": anon, "rss_file_mb": files,
-                "exited": None, "wakeups_per_minute": {"python": 0}}
     r = {"window_s": 60, "settle_s": 40, "modules": 350, "processes": {
         "floor: python3, sleep": proc(10.0, 6.0, 4.0),
         "floor: python3, import iroh, sleep": proc(25.0, 14.0, 11.0),
