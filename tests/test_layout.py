@@ -366,3 +366,30 @@ def test_overview_shows_every_venue_at_a_glance_when_it_can():
     m = frame_parts.Metrics(400, 300)
     plan = overview._plan(m, board["venues"], m.inner, 300 - m.header_h - m.gap - m.footer_h - 1)
     assert len(plan[5]) == 1 and plan[0] >= 2           # one page, text at scale 2 or more
+
+
+@pytest.mark.parametrize("status", ["alone since 05:43", "no peers", "offline", "stale 04:10", "clock not set"])
+def test_a_screen_without_a_footer_says_a_warning_even_when_now_and_next_fill_it(status):
+    """A 128x64 OLED has no footer: its status goes on the last line when there is room.  A warning
+    (anything but "synced") makes the room, so a screen cut off from every peer says so."""
+    v = layout.build_view(golden_schedule(), 0, DAY + 25 * 60, status=status)
+    assert v["now"] and v["next"]
+    m = frame_parts.Metrics(128, 64)
+    assert not m.footer_h
+    frame, alone = VLSBCanvas(128, 64), VLSBCanvas(128, 64)
+    layout.draw_view(frame, 128, 64, v)
+    frame_parts.right_text(m.face, alone, 128 - m.pad, 64 - font.CELL_H, m.face.ellipsize(status, m.inner, 1), 1, 1)
+    text = [(x, y) for x in range(128) for y in range(64) if alone.get(x, y)]
+    assert text and all(frame.get(x, y) for x, y in text), "the status %r is not on the screen" % status
+    quiet = VLSBCanvas(128, 64)
+    layout.draw_view(quiet, 128, 64, layout.build_view(golden_schedule(), 0, DAY + 25 * 60, status=""))
+    assert not all(quiet.get(x, y) for x, y in text)  # the pixels are the status's, not the program's
+
+
+@pytest.mark.parametrize("status", ["synced 05:43", "synced", "starting"])
+def test_a_screen_without_a_footer_keeps_its_next_event_when_all_is_well(status):
+    calm = VLSBCanvas(128, 64)
+    layout.draw_view(calm, 128, 64, layout.build_view(golden_schedule(), 0, DAY + 25 * 60, status=status))
+    quiet = VLSBCanvas(128, 64)
+    layout.draw_view(quiet, 128, 64, layout.build_view(golden_schedule(), 0, DAY + 25 * 60, status=""))
+    assert calm.buf == quiet.buf

@@ -16,6 +16,7 @@ writes its IANA zone's offsets and change instants over the festival's span), el
 """
 
 from pandascreen.core import font, frame_parts
+from pandascreen.core.clock import STARTING, SYNCED
 from pandascreen.core.event_fields import event_fields
 from pandascreen.core.frame_parts import Metrics
 
@@ -379,6 +380,13 @@ def _plan(m, avail, now, nxt, message):
     return now_lines, next_lines, now_speakers, next_speakers, nxt, message
 
 
+def warns(status):
+    """Whether a screen's status is a warning its display must show: anything but "synced ..." and
+    the first seconds' "starting" (core/clock.py's words: "alone since", "stale", "offline", "no
+    peers", "clock not set"; a board's "low memory"; a warning before " | ")."""
+    return bool(status) and not (status.startswith(SYNCED) or status.startswith(STARTING))
+
+
 def draw_view(canvas, width, height, view, palette="mono", face=None):
     """Draw ``view`` (from ``build_view``) on a ``width`` x ``height`` canvas.
 
@@ -399,9 +407,12 @@ def draw_view(canvas, width, height, view, palette="mono", face=None):
     if not view.get("venue_count") or (now is None and nxt is None):
         frame_parts.draw_message(canvas, width, y, bottom, message or NO_MORE, status, m)
         return
-    # the last line's blank row below the text may fall off the bottom
-    # a gap's "Break until 15:15" must not push the status ("offline") off a footerless screen
-    room = bottom - y + 1 - (m.detail_line_h + 1 if now is None and message and status and not m.footer_h else 0)
+    # the last line's blank row below the text may fall off the bottom (+1).  A footerless screen
+    # keeps its last line, with a blank row above it, for a warning ("alone since 21:40",
+    # "offline") even at the cost of its next event, and for any status beside a gap's "Break
+    # until 15:15"
+    keep = not m.footer_h and status and (warns(status) or (now is None and message))
+    room = bottom - y + 1 - (m.detail_line_h + 2 if keep else 0)
     now_lines, next_lines, now_speakers, next_speakers, nxt, message = _plan(m, room, now, nxt, message)
     if now is not None:
         y = _draw_now(canvas, m, view, now, y, now_lines, now_speakers, accent)
