@@ -345,6 +345,10 @@ def _start_node(args, store, topic, seed, network_id, say, fleet_subscription, r
     try:
         node.start()
     except PandascreenError as e:
+        from pandascreen.node.conn_limits import udp_port_busy
+        host, _, port = args.listen.rpartition(":")
+        if port.isdigit() and udp_port_busy(host.strip("[]") or "0.0.0.0", int(port)):
+            raise _busy("--listen", (host.strip("[]"), int(port)), "IP:PORT")
         raise UserError(str(e))
     return node
 

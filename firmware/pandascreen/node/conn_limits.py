@@ -78,6 +78,24 @@ def listen(host, port, what, backlog=64):
     return sock
 
 
+def udp_port_busy(host, port):
+    """Whether another program holds UDP ``host:port`` (asked after iroh could not bind it, so a
+    held port is said as such and not as iroh's own error)."""
+    if not port:
+        return False
+    try:
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+    except OSError:
+        return False
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        return e.errno == errno.EADDRINUSE
+    finally:
+        sock.close()
+    return False
+
+
 def fd_reserve(soft_limit):
     """File handles to keep free under a soft RLIMIT_NOFILE of ``soft_limit``."""
     return max(soft_limit // 4, min(FD_RESERVE_MIN, soft_limit // 2))

@@ -8,6 +8,7 @@ import threading
 
 from pandascreen.core.clock import ALONE_AFTER
 from pandascreen.core.errors import UserError
+from pandascreen.node.conn_limits import udp_port_busy
 
 
 class ListenPortError(UserError):
@@ -30,6 +31,7 @@ def start_iroh(cfg, store, config_dir, device, serve, fleet_beside=None, say=pri
     from pandascreen.node import fleet_report
     fleet_store = None if fleet_beside is None else open_fleet_store(cfg, fleet_beside, device, say)
     also = [fleet_report.subscription(cfg["festival_id"], fleet_store)] if fleet_store is not None else []
+    held = False
     try:
         from pandascreen.node.iroh_transport import device_node
     except ImportError as e:  # no iroh wheel for this platform (32-bit Pi OS, musl)
@@ -37,10 +39,14 @@ def start_iroh(cfg, store, config_dir, device, serve, fleet_beside=None, say=pri
     else:
         node, why = device_node(cfg, store, config_dir, serve=serve, on_change=device.wake.set, say=say,
                                 also=also)
+        held = node is None and serve and udp_port_busy("0.0.0.0", cfg["listen_port"])
     if node is None:
-        say("iroh unavailable (%s)%s" % (why, "; node-id peers cannot be reached" if wanted else ""))
         if fleet_store is not None:
             fleet_store.close()
+        if held:
+            raise ListenPortError("port %d (UDP: iroh sync with screens and laptops) is already in use: is another "
+                                  "pandascreen running? Or change \"listen_port\" in config.json" % cfg["listen_port"])
+        say("iroh unavailable (%s)%s" % (why, "; node-id peers cannot be reached" if wanted else ""))
         return None
     if fleet_store is not None:
         device.fleet_report = fleet_report.FleetReport(device.controller, node.seed, fleet_store,
