@@ -175,3 +175,27 @@ def test_an_organiser_that_says_it_is_full_is_kept_not_taken_for_another_festiva
         def sync(self, spec, timeout):
             raise PeerFull("connection lost during the topic handshake: the peer is full")
     assert discovery.iroh_add_peer(Node())(NODE_ID, ADDRS) is True
+
+
+def test_a_peer_announced_at_two_addresses_is_dialled_at_the_next_when_the_first_does_not_answer():
+    """An organiser's laptop on two LANs (Wi-Fi and a cable) announces both; a screen on the second
+    LAN cannot reach the first address."""
+    from pandascreen.core.errors import SyncError
+
+    class Node:
+        def __init__(self):
+            self.dialled = []
+
+        def sync(self, spec, timeout):
+            self.dialled.append(spec.split("@")[1])
+            if spec.endswith("@10.78.0.2:2026"):
+                raise SyncError("no iroh answer from 10.78.0.2:2026 within 10s")
+            return {"live": True}
+    node = Node()
+    assert discovery.iroh_add_peer(node)(NODE_ID, [("10.78.0.2", 2026), ("10.79.0.2", 2026)]) is True
+    assert node.dialled == ["10.78.0.2:2026", "10.79.0.2:2026"]
+    node = Node()
+    assert discovery.iroh_add_peer(node)(NODE_ID, [("10.79.0.2", 2026), ("10.78.0.2", 2026)]) is True
+    assert node.dialled == ["10.79.0.2:2026"]  # the first that answers ends it
+    node = Node()
+    assert discovery.iroh_add_peer(node)(NODE_ID, [("10.78.0.2", 2026)]) is None

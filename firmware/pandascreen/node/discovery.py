@@ -326,27 +326,36 @@ class Discovery:
                 self._stamps.pop(node_id, None)
 
 
-def iroh_add_peer(node, timeout=8.0):
-    """An ``add_peer`` for an ``IrohNode``: dial ``node_id@ip:port`` (the node keeps it wanted
-    and redials by itself).  True: synced; None: not reachable now; False: the peer is of another
-    festival (its topic handshake dropped us), so discovery never dials it again."""
+def iroh_add_peer(node, timeout=8.0, most_addresses=4):
+    """An ``add_peer`` for an ``IrohNode``: dial ``node_id@ip:port`` at each announced address in
+    turn (at most ``most_addresses``) until one answers -- a laptop on two LANs announces both, and
+    a screen reaches one of them; the node keeps the peer wanted and redials by itself.  True:
+    synced; None: not reachable now; False: the peer is of another festival (its topic handshake
+    dropped us), so discovery never dials it again."""
     def add(node_id, addrs):
-        ip, port = addrs[0]
-        spec = "%s@%s:%d" % (hexlify(node_id), ip, port)
-        try:
-            node.sync(spec, timeout=timeout)
-        except PeerFull:  # an organiser at its bound: reachable, the program comes from the others
-            return True
-        except Exception as e:
-            msg = str(e)
-            if "does not sync this festival" in msg or "topic handshake" in msg or "ALPN" in msg:
-                return False
-            if "still under way" in msg:  # reachable, and syncing: keep it
-                return True
-            log.info("mDNS peer %s: %s", spec[:16], msg)
-            return None
-        return True
+        for ip, port in addrs[:most_addresses]:
+            answer = _dial(node, "%s@%s:%d" % (hexlify(node_id), ip, port), timeout)
+            if answer is not None:
+                return answer
+        return None
     return add
+
+
+def _dial(node, spec, timeout):
+    """One dial of ``iroh_add_peer``: True, None or False as it says."""
+    try:
+        node.sync(spec, timeout=timeout)
+    except PeerFull:  # an organiser at its bound: reachable, the program comes from the others
+        return True
+    except Exception as e:
+        msg = str(e)
+        if "does not sync this festival" in msg or "topic handshake" in msg or "ALPN" in msg:
+            return False
+        if "still under way" in msg:  # reachable, and syncing: keep it
+            return True
+        log.info("mDNS peer %s: %s", spec[:16], msg)
+        return None
+    return True
 
 
 def advertised_addresses(node):
