@@ -69,6 +69,8 @@ class BaseStore:
     #   _write()            context manager around every change, may nest; SQLite returns a
     #                       transaction, so ingest_many and publish_many commit once per batch
     #   close()             default: nothing to close
+    #   write_failed        None, or why the last write transaction could not be stored (the
+    #                       disk full, an I/O error) until one commits: the screen says so
     # Everything else (ingest, ingest_op, ingest_many, check, publish, publish_many) is shared
     # and is not overridden.
     #
@@ -88,6 +90,8 @@ class BaseStore:
     #   - timestamps must be 0 <= t < 2**63, else IngestError;
     #   - an operation first stored without its body gets the body when it arrives with it
     #     (checked against payload_size/payload_hash); that counts as a change.
+
+    write_failed = None
 
     # primitives a concrete store implements -------------------------------------------------
     def _lookup(self, op_hash):

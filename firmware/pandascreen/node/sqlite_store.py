@@ -99,14 +99,29 @@ class _Transaction:
                     # an IngestError changed nothing: keep what came before it
                     try:
                         s._db.execute("COMMIT")
-                    except BaseException:  # disk full, I/O error: nothing of it was stored
+                    except BaseException as e:  # disk full, I/O error: nothing of it was stored
                         s._rollback()
+                        s.write_failed = _cannot_write(e) or s.write_failed
                         raise
+                    s.write_failed = None
                 else:
                     s._rollback()
+                    s.write_failed = _cannot_write(exc) or s.write_failed
         finally:
             s._lock.release()
         return False
+
+
+def _cannot_write(e):
+    """Why ``e`` says the store cannot write (the disk full, an I/O error), or None for any other
+    end of a transaction (a refused operation, Ctrl-C, a busy database)."""
+    if not isinstance(e, sqlite3.Error):
+        return None
+    name = getattr(e, "sqlite_errorname", "") or ""  # Python 3.11+
+    text = str(e)
+    if name.startswith(("SQLITE_FULL", "SQLITE_IOERR")) or "is full" in text or "disk I/O error" in text:
+        return text
+    return None
 
 
 # A screen's page cache (node/snapshot.open_store): it reads its store in full once at start, then

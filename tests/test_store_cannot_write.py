@@ -1,0 +1,58 @@
+"""A screen whose store cannot write (the SD card full, an I/O error) says so on its display:
+what its peers send is lost until then, so "synced" would be a lie.  The store remembers the
+failure of its last write transaction and forgets it at the next one that commits.  A full disk
+is made by SQLite's own ``max_page_count``: a write past it fails as a full disk does
+(SQLITE_FULL, "database or disk is full")."""
+import sqlite3
+
+import pytest
+
+from pandascreen.core import layout, operation, schema
+from pandascreen.core.controller import Controller
+from pandascreen.node.sqlite_store import SqliteStore
+
+FID = "fullfest"
+SEED = bytes([5] * 32)
+NOW = 1780000000
+
+
+def _bodies(n, start=0):
+    return [schema.make_body("venue", "create", "v%d" % i, {"name": "Hall %d %s" % (i, "x" * 400), "order": i})
+            for i in range(start, start + n)]
+
+
+def test_a_store_that_cannot_write_makes_the_screen_say_disk_full_until_a_write_commits(tmp_path):
+    store = SqliteStore(str(tmp_path / "festival.db"))
+    log_id = operation.log_id_for_festival(FID)
+    store.publish_many(SEED, _bodies(5), log_id, NOW * 1000000)
+    ctl = Controller({"festival_id": FID, "peer_addrs": []}, store, clock=lambda: NOW)
+    ctl.sync_state, ctl.last_sync = "synced", NOW
+    assert ctl.status(now=NOW).startswith("synced")
+    pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+    store._db.execute("PRAGMA max_page_count=%d" % pages)
+    with pytest.raises(sqlite3.OperationalError, match="full"):
+        store.publish_many(SEED, _bodies(50, 5), log_id, (NOW + 1) * 1000000)
+    status = ctl.status(now=NOW)
+    assert status.startswith("disk full"), status
+    assert layout.warns(status)  # a footerless OLED keeps its last line for it
+    store._db.execute("PRAGMA max_page_count=1073741823")
+    store.publish_many(SEED, _bodies(2, 5), log_id, (NOW + 2) * 1000000)
+    assert ctl.status(now=NOW).startswith("synced")
+    store.close()
+
+
+def test_operations_from_a_peer_that_cannot_be_stored_mark_the_store_until_they_can(tmp_path):
+    from pandascreen.core.store import MemoryStore
+    peer = MemoryStore()
+    log_id = operation.log_id_for_festival(FID)
+    ops = peer.publish_many(SEED, _bodies(40), log_id, NOW * 1000000)
+    store = SqliteStore(str(tmp_path / "festival.db"))
+    store.ingest_many(ops[:2])
+    pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+    store._db.execute("PRAGMA max_page_count=%d" % pages)
+    with pytest.raises(sqlite3.OperationalError):
+        store.ingest_many(ops[2:])
+    assert "full" in store.write_failed
+    store._db.execute("PRAGMA max_page_count=1073741823")
+    assert store.ingest_many(ops[2:]) == 38 and store.write_failed is None
+    store.close()
