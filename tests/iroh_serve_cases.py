@@ -10,6 +10,7 @@ import threading
 import time
 
 from pandascreen.core import operation
+from pandascreen.core.errors import SyncError
 from pandascreen.core.schedule import Schedule
 from pandascreen.node.iroh_transport import IrohNode
 from pandascreen.node.sqlite_store import SqliteStore
@@ -358,3 +359,42 @@ def test_serve_links_at_most_its_bound_of_screens_and_tells_the_next_it_is_full(
             node.stop()
             store.close()
         interrupt(p)
+
+
+def test_serve_whose_store_was_lost_says_screens_hold_another_history_of_its_log(tmp_path):
+    """The laptop's store is lost and the file imported again with the same key: a new log from
+    seq 0, whose next operations screens refuse as a fork of the one they hold.  Serve says so
+    in one line the organiser can act on, once."""
+    sched = tmp_path / "camp.json"
+    sched.write_text(open(CAMP, encoding="utf-8").read())
+    p, lines = _serve(tmp_path, "--watch", str(sched))
+    store = SqliteStore(str(tmp_path / "screen.db"))
+    node = again = None
+    try:
+        listening, _ = _until(lines, lambda l: l.startswith("listening: node "))
+        _, _, node_id, _, addr = listening.split(" ")
+        node = IrohNode(store, operation.festival_topic("slothcamp2031"), SCREEN, bind="127.0.0.1:0", serve=False,
+                        timeout=3.0)
+        node.start()
+        assert node.sync("%s@%s" % (node_id, addr))["ops_new"] == 8
+        sched.write_text(open(CAMP, encoding="utf-8").read().replace('"Opening of Sloth Camp"', '"Opening (late)"'))
+        _until(lines, lambda l: "sent 1 live operation(s)" in l)
+        interrupt(p)
+        for name in os.listdir(str(tmp_path)):
+            if name.startswith("f.db"):
+                os.remove(str(tmp_path / name))
+        sched.write_text(open(CAMP, encoding="utf-8").read())
+        again, lines = _serve(tmp_path, "--watch", str(sched), "--listen", addr)
+        _until(lines, lambda l: l.startswith("listening: node "))
+        try:
+            node.sync("%s@%s" % (node_id, addr))
+        except SyncError:
+            pass  # the session may end on the refused operation; serve has seen it either way
+        line, seen = _until(lines, lambda l: "another history" in l, timeout=20)
+        assert node_id[:16] in line and "at seq_num 7" in line, line  # two operations 7: the screen's and the new log's
+        assert sum("another history" in l for l in seen) == 1
+    finally:
+        interrupt(p, again)
+        if node is not None:
+            node.stop()
+        store.close()

@@ -24,6 +24,7 @@ import threading
 import time
 
 from pandascreen_host.errors import UserError
+from pandascreen_host.own_forks import OwnForks
 
 WATCH_EVERY = 0.25  # seconds between looks at the watched file
 
@@ -367,6 +368,7 @@ def _serve_until_stopped(args, node, say, out, err, stop, running):
         node.notify()
 
     watcher = Watcher(args.watch, reimport) if args.watch else None
+    forks = OwnForks(node.store, node.node_id_bytes, say)
     try:
         if not getattr(args, "no_mdns", False):  # screens find us with no address typed
             from pandascreen.node.discovery import start_for_node
@@ -376,6 +378,7 @@ def _serve_until_stopped(args, node, say, out, err, stop, running):
         while not stop.is_set():
             if watcher is not None:
                 watcher.check()
+            forks.check()
             stop.wait(WATCH_EVERY)
     except KeyboardInterrupt:
         pass
