@@ -32,7 +32,7 @@ from pandascreen.core import auth, config, layout, operation, refresh
 
 # the clock rule and status names live in core/clock.py (shared with the satellite board)
 from pandascreen.core.clock import (  # noqa: F401 (re-exported)
-    ALONE, ALONE_AFTER, CANNOT_STORE, CLOCK_NOT_SET, DISK_FULL, CLOCK_SKEW, CLOCK_TOLERANCE, MIN_VALID_TIME, NO_CLOCK, NO_PEERS, OFFLINE,
+    ALONE, ALONE_AFTER, CANNOT_STORE, CLOCK_NOT_SET, DISK_FULL, FORKED, CLOCK_SKEW, CLOCK_TOLERANCE, MIN_VALID_TIME, NO_CLOCK, NO_PEERS, OFFLINE,
     SAVE_TIME_EVERY,
     STALE, STALE_AFTER, STARTING, SYNCED, LastKnownTime, TimeFile, clock_floor, clock_trusted, peer_name, screen_time)
 
@@ -298,6 +298,8 @@ class Controller:
         failed = self.store.write_failed
         if failed:  # what peers send is lost until it can write: never "synced" alone
             state = "%s | %s" % (DISK_FULL if "full" in failed else CANNOT_STORE, state)
+        elif self.authors and self.store.forked(self.authors, self.log_id):
+            state = "%s | %s" % (FORKED, state)  # an organiser's changes made on the other history do not arrive
         return state if self.warning is None else "%s | %s" % (self.warning, state)
 
     # -- clock ------------------------------------------------------------------------------

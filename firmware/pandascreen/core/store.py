@@ -161,8 +161,13 @@ class BaseStore:
     # A log is a chain, so the store keeps the branch it saw first and refuses the other;
     # the author signed two operations at one place in its log, and the organiser should know.
     forks = ()
+    # (author, log key, the seq_num its log held then): the fork offered last since start, also
+    # one already recorded, for ``forked``
+    last_fork = None
 
     def _fork(self, op, seq, kept, other):
+        held = self.latest(op.public_key, op.log_id)
+        self.last_fork = (bytes(op.public_key), _log_key(op.log_id), -1 if held is None else held.seq_num)
         entry = (op.public_key, _log_key(op.log_id), seq, bytes(kept), bytes(other))
         if entry in self.forks:
             return
@@ -171,6 +176,16 @@ class BaseStore:
         self.forks.append(entry)
         if len(self.forks) > MAX_FORKS:
             self.forks.pop(0)
+
+    def forked(self, authors, log_id):
+        """Whether one of ``authors`` was last offered another history of its ``log_id`` log and
+        that log has not grown here since: this store refuses that author's other history, so
+        its changes made there do not arrive."""
+        f = self.last_fork
+        if f is None or f[0] not in authors or f[1] != _log_key(log_id):
+            return False
+        held = self.latest(f[0], log_id)
+        return held is None or held.seq_num <= f[2]
 
     def position(self, op_hash):
         """``(public_key, seq_num)`` of a stored operation, or None (a removal's cut-off)."""
