@@ -50,6 +50,7 @@ from pandascreen.node.iroh_link import LinkBook, Subscription
 from pandascreen.node.iroh_peers import PeerKeeper
 from pandascreen.node.iroh_relay import Relayer, brings_a_change
 from pandascreen.node.iroh_session import SessionRunner, pulling
+from pandascreen.node.log_repeats import Repeats
 
 log = logging.getLogger("pandascreen.node.iroh")
 iroh_ffi_bytes.install()  # bytes to iroh in one copy (the module says why)
@@ -117,6 +118,7 @@ class IrohNode(PeerKeeper, LinkBook, SessionRunner, Relayer):
         self._init_places(max_linked)
         self.links = []
         self.errors = []
+        self._errors_said = Repeats(self._event)
         # (topic, str(PeerAddr)) -> {"spec", "peer", "sub", "redial" (liveness.Redial), "last_error", "task" (its redial)}
         self._wanted = {}
         self._redial_wake = None  # set: the reconnect loop looks at the redials again (node/iroh_peers.py)
@@ -314,7 +316,7 @@ class IrohNode(PeerKeeper, LinkBook, SessionRunner, Relayer):
             pass
 
     def _record_error(self, line):
-        self._event(line)
+        self._errors_said(line)  # one like it a minute (node/log_repeats.py); ``errors`` keeps each
         self.errors.append(line)
         del self.errors[:-20]
 

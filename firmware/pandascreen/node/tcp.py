@@ -20,6 +20,7 @@ from pandascreen.core.postcard import DEFAULT_MAX_FRAME
 from pandascreen.core.sync import ACCEPTOR, INITIATOR, SyncError, SyncSession
 from pandascreen.node import conn_limits
 from pandascreen.node.conn_limits import TCP_SYNC
+from pandascreen.node.log_repeats import Repeats
 
 log = logging.getLogger("pandascreen.node.tcp")
 
@@ -212,6 +213,7 @@ class SyncServer:
             connections=max_connections, per_address=max_per_address, idle=timeout,
             deadline=session_deadline, evict_after=evict_after))
         self.errors = []
+        self._errors_said = Repeats(lambda msg: log.warning("sync server: %s", msg))
         self.sessions = 0
         self.last_stats = None
         self._sock = None
@@ -306,7 +308,7 @@ class SyncServer:
                 self._workers.discard(threading.current_thread())
 
     def _record_error(self, msg):
-        log.warning("sync server: %s", msg)
+        self._errors_said(msg)  # one like it a minute (node/log_repeats.py); ``errors`` keeps each
         with self._lock:
             self.errors.append(msg)
             del self.errors[:-20]
