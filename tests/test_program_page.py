@@ -473,3 +473,16 @@ def test_the_page_escapes_text_as_htmls_escape_does():
     from pandascreen.node import program_page_html
     for text in ("", "Tom & Jerry's <\"talk\">", "&amp; &lt;", "Sá\u00e9l \u6c49\u5b57 \U0001f43c", 42, None):
         assert program_page_html.escape(text) == html.escape(str(text), quote=True)
+
+
+def test_a_missing_built_script_is_one_line_naming_make_not_a_traceback(tmp_path, monkeypatch):
+    """publish.js is built from browser/ by ``make`` (a wheel carries it): a clone run without
+    ``make`` has none, and the screen then runs without its program page, saying why."""
+    import shutil
+    from pandascreen.node import program_page
+    for name in os.listdir(program_page.STATIC):
+        if name != "publish.js":
+            shutil.copy(os.path.join(program_page.STATIC, name), str(tmp_path))
+    monkeypatch.setattr(program_page, "STATIC", str(tmp_path))
+    with pytest.raises(SyncError, match=r"publish\.js.*make"):
+        ProgramPage(ProgramSource(lambda: None), "127.0.0.1", 0)

@@ -174,8 +174,11 @@ class ProgramPage:
         self.stopping = threading.Event()
         self.files = {}
         for path, (name, ctype) in FILES.items():
-            with open(os.path.join(STATIC, name), "rb") as fh:
-                body = fh.read()
+            try:
+                with open(os.path.join(STATIC, name), "rb") as fh:
+                    body = fh.read()
+            except OSError as e:  # publish.js: built from browser/ by make, carried by the wheel
+                raise SyncError("cannot read %s (%s): run make, which builds it" % (name, e.strerror or e))
             self.files[path] = (body, _gzip(body, 9), ctype)
         self.built = None  # (key, whole page gzipped, main gzipped): what every phone gets
         self.listeners = 0
