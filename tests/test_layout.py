@@ -393,3 +393,19 @@ def test_a_screen_without_a_footer_keeps_its_next_event_when_all_is_well(status)
     quiet = VLSBCanvas(128, 64)
     layout.draw_view(quiet, 128, 64, layout.build_view(golden_schedule(), 0, DAY + 25 * 60, status=""))
     assert calm.buf == quiet.buf
+
+
+@pytest.mark.parametrize("lang", ["de", "fr"])
+def test_a_translated_synced_status_is_no_warning_and_a_translated_warning_is_one(lang):
+    from pandascreen.node import i18n
+
+    def drawn(status):
+        v = i18n.translate(layout.build_view(golden_schedule(), 0, DAY + 25 * 60, status=status), lang)
+        c = VLSBCanvas(128, 64)
+        layout.draw_view(c, 128, 64, v)
+        return c.buf, v["status"]
+    quiet, _ = drawn("")
+    synced, said = drawn("synced 05:43")
+    assert said != "synced 05:43" and synced == quiet  # "synchronisiert 05:43" keeps the next event
+    alone, said = drawn("alone since 05:43")
+    assert said != "alone since 05:43" and alone != quiet

@@ -52,7 +52,45 @@ def test_operations_from_a_peer_that_cannot_be_stored_mark_the_store_until_they_
     store._db.execute("PRAGMA max_page_count=%d" % pages)
     with pytest.raises(sqlite3.OperationalError):
         store.ingest_many(ops[2:])
-    assert "full" in store.write_failed
+    assert store.write_failed == "full"
+    store.ingest_many(ops[:2])  # nothing new: a commit of nothing proves no write
+    assert store.write_failed == "full"
     store._db.execute("PRAGMA max_page_count=1073741823")
     assert store.ingest_many(ops[2:]) == 38 and store.write_failed is None
+    store.close()
+
+
+class _CommitFails:
+    """The store's connection, whose COMMIT fails as a full disk makes it fail in WAL mode (the
+    pages written, the log's sync not)."""
+
+    def __init__(self, db, error):
+        self.db, self.error = db, error
+
+    def execute(self, sql, *args):
+        if sql == "COMMIT":
+            raise self.error
+        return self.db.execute(sql, *args)
+
+    def __getattr__(self, name):
+        return getattr(self.db, name)
+
+
+@pytest.mark.parametrize("error, said", [
+    (sqlite3.OperationalError("database or disk is full"), "disk full"),
+    (sqlite3.OperationalError("disk I/O error"), "cannot store"),
+    (sqlite3.OperationalError("attempt to write a readonly database"), "cannot store"),
+    (sqlite3.OperationalError("database is locked"), "synced"),
+])
+def test_a_commit_that_fails_is_said_by_its_kind_and_a_busy_database_is_not_a_failure(tmp_path, error, said):
+    store = SqliteStore(str(tmp_path / "festival.db"))
+    log_id = operation.log_id_for_festival(FID)
+    ctl = Controller({"festival_id": FID, "peer_addrs": []}, store, clock=lambda: NOW)
+    ctl.sync_state, ctl.last_sync = "synced", NOW
+    real = store._db
+    store._db = _CommitFails(real, error)
+    with pytest.raises(sqlite3.OperationalError):
+        store.publish_many(SEED, _bodies(1), log_id, NOW * 1000000)
+    store._db = real
+    assert ctl.status(now=NOW).startswith(said)
     store.close()

@@ -18,13 +18,20 @@ class OwnForks:
         self.store = store
         self.key = bytes(key)
         self.say = say
-        self._said = set()
+        self._said = set(self._own())  # recorded before this start: said once, as such
+        if self._said:
+            say("warning: this store recorded %d fork(s) of this organiser's log %s before (the console lists them); "
+                "if peers still hold the other history, %s" % (len(self._said), hexlify(self.key)[:16], ADVICE))
+
+    def _own(self):
+        return [(bytes(a), seq, bytes(kept), bytes(other)) for a, _log, seq, kept, other in list(self.store.forks)
+                if bytes(a) == self.key]
 
     def check(self):
-        for author, _log, seq, kept, other in list(self.store.forks):
-            entry = (bytes(author), seq, bytes(kept), bytes(other))
-            if entry[0] != self.key or entry in self._said:
+        for entry in self._own():
+            if entry in self._said:
                 continue
             self._said.add(entry)
+            _, seq, kept, other = entry
             self.say("warning: a peer holds another history of this organiser's log %s (at seq_num %d: kept %s, "
                      "refused %s); %s" % (hexlify(self.key)[:16], seq, hexlify(kept)[:16], hexlify(other)[:16], ADVICE))

@@ -9,7 +9,8 @@ in its RSS); and one that imports every module a running screen has loaded (read
 screen before the window: ``loaded_modules``) and sleeps.  A screen cannot cost less than the
 last; what it holds above that is its data and what it runs (threads, sockets, caches).  And the
 stack a screen is built on (``STACK``: iroh with an endpoint bound, zeroconf, Pillow's drawing,
-PyNaCl, blake3, sqlite3) with none of pandascreen's code: what is above it is pandascreen's.
+PyNaCl, blake3, sqlite3) with none of pandascreen's code: above it are pandascreen's code and
+data and what it has those libraries hold while it runs.
 
 RSS is split as the kernel counts it: ``anon`` (the process's own memory: Python objects, heaps,
 stacks) and ``files`` (pages of mapped files: the interpreter's, iroh's and the other native
@@ -349,9 +350,10 @@ def where_it_goes(r):
 
 
 def above_the_stack(r):
-    """Lines setting each screen's RSS beside the stack it is built on (``STACK``): what is above
-    it is pandascreen's -- its code, the modules its code chooses to load, its threads and data --
-    and only that can a change to pandascreen take away."""
+    """Lines setting each screen's RSS beside the stack it is built on (``STACK``): above it are
+    pandascreen's code, the modules its code chooses to load, its threads and data, and the
+    running state of the libraries it drives (zeroconf's cache, SQLite's page cache, Pillow's
+    images)."""
     procs = r["processes"]
     stack = procs.get(STACK_FLOOR)
     if stack is None:

@@ -441,7 +441,7 @@ class Satellite:
                 t = int(self.clock()) if now is None else int(now)
                 if level < 2:
                     v = self.view(t)
-                    v["status"] = LOW_MEMORY
+                    v["status"], v["warn"] = LOW_MEMORY, True
                     if level == 1:
                         v["next"] = None
                         if v["now"] is not None:

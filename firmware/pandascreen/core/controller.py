@@ -296,10 +296,10 @@ class Controller:
         else:
             state = self.sync_state
         failed = self.store.write_failed
-        if failed:  # what peers send is lost until it can write: never "synced" alone
-            state = "%s | %s" % (DISK_FULL if "full" in failed else CANNOT_STORE, state)
+        if failed:  # what peers send is lost until it can write: "synced" would be a lie
+            state = DISK_FULL if failed == "full" else CANNOT_STORE
         elif self.authors and self.store.forked(self.authors, self.log_id):
-            state = "%s | %s" % (FORKED, state)  # an organiser's changes made on the other history do not arrive
+            state = FORKED  # an organiser's changes made on the other history do not arrive
         return state if self.warning is None else "%s | %s" % (self.warning, state)
 
     # -- clock ------------------------------------------------------------------------------

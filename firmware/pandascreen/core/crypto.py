@@ -25,10 +25,10 @@ try:
     def sha256(data):
         return _sha256(bytes(data))
 except ImportError:
-    from hashlib import sha256 as _hashlib_sha256
-
     def sha256(data):
-        return _hashlib_sha256(data).digest()
+        import hashlib  # here: a port without it still signs and hashes with BLAKE3
+
+        return hashlib.sha256(data).digest()
 
 try:
     from nacl.signing import SigningKey as _SK, VerifyKey as _VK

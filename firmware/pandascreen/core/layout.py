@@ -218,6 +218,7 @@ def _empty_view(schedule, now, status, absolute):
         "next": None,
         "message": "",
         "status": str(status or ""),
+        "warn": warns(status),  # decided on the status's own words, before a translation
         "absolute": bool(absolute),
         "at": now,
         "utc_offset": offset,
@@ -382,8 +383,10 @@ def _plan(m, avail, now, nxt, message):
 
 def warns(status):
     """Whether a screen's status is a warning its display must show: anything but "synced ..." and
-    the first seconds' "starting" (core/clock.py's words: "alone since", "stale", "offline", "no
-    peers", "clock not set"; a board's "low memory"; a warning before " | ")."""
+    the first seconds' "starting" (core/clock.py's words, in English: "alone since", "stale",
+    "offline", "no peers", "clock not set", "disk full", "program forked"; a board's "low memory";
+    a warning before " | ")."""
+    status = str(status or "")
     return bool(status) and not (status.startswith(SYNCED) or status.startswith(STARTING))
 
 
@@ -411,7 +414,7 @@ def draw_view(canvas, width, height, view, palette="mono", face=None):
     # keeps its last line, with a blank row above it, for a warning ("alone since 21:40",
     # "offline") even at the cost of its next event, and for any status beside a gap's "Break
     # until 15:15"
-    keep = not m.footer_h and status and (warns(status) or (now is None and message))
+    keep = not m.footer_h and status and (view.get("warn", warns(status)) or (now is None and message))
     room = bottom - y + 1 - (m.detail_line_h + 2 if keep else 0)
     now_lines, next_lines, now_speakers, next_speakers, nxt, message = _plan(m, room, now, nxt, message)
     if now is not None:

@@ -12,22 +12,18 @@ MicroPython board keeps no store at all (it reads the laptop's signed feed).
 from pandascreen.core import operation
 from pandascreen.core.errors import IngestError, OperationError, Unauthorized
 from pandascreen.core.crypto import blake3, signing_key
+from pandascreen.core.store_forks import MAX_FORKS, ForkRecord, log_key as _log_key  # noqa: F401 (MAX_FORKS re-exported)
 from pandascreen.core.util import hexlify
 
 # One timestamp rule in every store: p2panda timestamps are u64, SQLite integers are i64, so
 # the common range is 0 <= timestamp < 2**63 (microseconds: good for ~292,000 years).
 MAX_TIMESTAMP = (1 << 63) - 1
 
-MAX_FORKS = 32  # forks a store remembers for the organiser (the newest; see BaseStore.forks)
 
 # what _admit decided for an operation
 _DUPLICATE = 0
 _NEW = 1
 _FILL = 2
-
-
-def _log_key(log_id):
-    return b"" if log_id is None else bytes(log_id)
 
 
 def _who(op):
@@ -48,7 +44,7 @@ class _NoTransaction:
 _NO_TRANSACTION = _NoTransaction()
 
 
-class BaseStore:
+class BaseStore(ForkRecord):
     """Stores signed p2panda operations of festival logs under the ingest rules; the store
     contract (what to override: the comments below, checked by tests/test_store_contract.py)."""
 
@@ -69,8 +65,8 @@ class BaseStore:
     #   _write()            context manager around every change, may nest; SQLite returns a
     #                       transaction, so ingest_many and publish_many commit once per batch
     #   close()             default: nothing to close
-    #   write_failed        None, or why the last write transaction could not be stored (the
-    #                       disk full, an I/O error) until one commits: the screen says so
+    #   write_failed        None, or "full" (the disk) or "cannot" (an I/O error, read-only) when
+    #                       a write could not be stored, until a write commits: the screen says so
     # Everything else (ingest, ingest_op, ingest_many, check, publish, publish_many) is shared
     # and is not overridden.
     #
@@ -157,36 +153,6 @@ class BaseStore:
     authorizer = None
     refused = 0
     last_refused = None
-    # forks seen: [(author, log_id, seq_num, kept hash, other hash)], the newest MAX_FORKS.
-    # A log is a chain, so the store keeps the branch it saw first and refuses the other;
-    # the author signed two operations at one place in its log, and the organiser should know.
-    forks = ()
-    # (author, log key, the seq_num its log held then): the fork offered last since start, also
-    # one already recorded, for ``forked``
-    last_fork = None
-
-    def _fork(self, op, seq, kept, other):
-        held = self.latest(op.public_key, op.log_id)
-        self.last_fork = (bytes(op.public_key), _log_key(op.log_id), -1 if held is None else held.seq_num)
-        entry = (op.public_key, _log_key(op.log_id), seq, bytes(kept), bytes(other))
-        if entry in self.forks:
-            return
-        if not self.forks:
-            self.forks = []
-        self.forks.append(entry)
-        if len(self.forks) > MAX_FORKS:
-            self.forks.pop(0)
-
-    def forked(self, authors, log_id):
-        """Whether one of ``authors`` was last offered another history of its ``log_id`` log and
-        that log has not grown here since: this store refuses that author's other history, so
-        its changes made there do not arrive."""
-        f = self.last_fork
-        if f is None or f[0] not in authors or f[1] != _log_key(log_id):
-            return False
-        held = self.latest(f[0], log_id)
-        return held is None or held.seq_num <= f[2]
-
     def position(self, op_hash):
         """``(public_key, seq_num)`` of a stored operation, or None (a removal's cut-off)."""
         raise NotImplementedError

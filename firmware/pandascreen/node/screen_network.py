@@ -12,7 +12,8 @@ from pandascreen.node.conn_limits import udp_port_busy
 
 
 class ListenPortError(UserError):
-    """A port the screen serves boards on cannot be had (another program holds it)."""
+    """A port the screen listens on cannot be had (another program holds it): iroh's UDP port, or
+    the plain-TCP sync and the feed it serves boards on."""
 
 
 def is_iroh_peer(peer):

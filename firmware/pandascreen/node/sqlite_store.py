@@ -83,7 +83,7 @@ class _Transaction:
         if s._depth == 0:
             try:
                 s._db.execute("BEGIN IMMEDIATE")
-                s._next_version = s._read_version() + 1
+                s._next_version = s._begun_at = s._read_version() + 1
             except BaseException:
                 s._lock.release()
                 raise
@@ -97,13 +97,15 @@ class _Transaction:
             if s._depth == 0:
                 if exc_type is None or (self.keep_before_refusal and issubclass(exc_type, IngestError)):
                     # an IngestError changed nothing: keep what came before it
+                    wrote = s._next_version != s._begun_at  # a commit of nothing proves no write
                     try:
                         s._db.execute("COMMIT")
                     except BaseException as e:  # disk full, I/O error: nothing of it was stored
                         s._rollback()
                         s.write_failed = _cannot_write(e) or s.write_failed
                         raise
-                    s.write_failed = None
+                    if wrote:
+                        s.write_failed = None
                 else:
                     s._rollback()
                     s.write_failed = _cannot_write(exc) or s.write_failed
@@ -112,15 +114,21 @@ class _Transaction:
         return False
 
 
+FULL = "full"  # ``write_failed``: the disk is full
+CANNOT = "cannot"  # ... another reason the store cannot write (an I/O error, a read-only file)
+
+
 def _cannot_write(e):
-    """Why ``e`` says the store cannot write (the disk full, an I/O error), or None for any other
-    end of a transaction (a refused operation, Ctrl-C, a busy database)."""
+    """``FULL`` or ``CANNOT`` when ``e`` says the store cannot write, None for any other end of a
+    transaction (a refused operation, Ctrl-C, a busy database)."""
     if not isinstance(e, sqlite3.Error):
         return None
     name = getattr(e, "sqlite_errorname", "") or ""  # Python 3.11+
     text = str(e)
-    if name.startswith(("SQLITE_FULL", "SQLITE_IOERR")) or "is full" in text or "disk I/O error" in text:
-        return text
+    if name.startswith("SQLITE_FULL") or "is full" in text:
+        return FULL
+    if name.startswith(("SQLITE_IOERR", "SQLITE_READONLY")) or "disk I/O error" in text or "readonly" in text:
+        return CANNOT
     return None
 
 
@@ -148,12 +156,15 @@ class SqliteStore(BaseStore):
         self._latest_cache = {}
         self._heights_cache = {}  # log id (None: all logs) -> (store version, heights)
         self._depth = 0
-        self._next_version = 0
+        self._next_version = self._begun_at = 0
         self._tx = _Transaction(self)
         try:  # forks are remembered across restarts: the organiser may not have looked yet
             forks = self.get_meta("forks")
             if forks:
                 self.forks = [tuple(f) for f in cbor.loads(bytes(forks))]
+            held = self.get_meta("fork_held")
+            if held:
+                self.fork_held = {(bytes(a), bytes(log)): seq for a, log, seq in cbor.loads(bytes(held))}
         except (sqlite3.DatabaseError, ValueError):
             pass  # a damaged store: node/snapshot.py's check finds it
 
@@ -179,6 +190,7 @@ class SqliteStore(BaseStore):
     def _fork(self, op, seq, kept, other):
         BaseStore._fork(self, op, seq, kept, other)
         self.set_meta("forks", cbor.dumps([list(f) for f in self.forks]))
+        self.set_meta("fork_held", cbor.dumps([[a, log, seq] for (a, log), seq in self.fork_held.items()]))
 
     def _rollback(self):
         try:
