@@ -28,7 +28,7 @@ def _screen(store):
     return ctl
 
 
-def test_a_screen_refusing_an_organisers_fork_says_log_forked_until_the_log_it_holds_grows():
+def test_a_screen_refusing_an_organisers_fork_says_program_forked_until_the_log_it_holds_grows():
     store, other = MemoryStore(), MemoryStore()
     kept = store.publish_many(ORGANISER, [_venue(0, "Main"), _venue(1, "Tent")], LOG, NOW * 1000000)
     # the same key, another history: a second laptop's (or a re-import's) log from seq_num 0
