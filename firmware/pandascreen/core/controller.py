@@ -32,9 +32,9 @@ from pandascreen.core import auth, config, layout, operation, refresh
 
 # the clock rule and status names live in core/clock.py (shared with the satellite board)
 from pandascreen.core.clock import (  # noqa: F401 (re-exported)
-    ALONE, ALONE_AFTER, CANNOT_STORE, CLOCK_NOT_SET, DISK_FULL, FORKED, CLOCK_SKEW, CLOCK_TOLERANCE, MIN_VALID_TIME, NO_CLOCK, NO_PEERS, OFFLINE,
-    SAVE_TIME_EVERY,
-    STALE, STALE_AFTER, STARTING, SYNCED, LastKnownTime, TimeFile, clock_floor, clock_trusted, peer_name, screen_time)
+    ALONE, ALONE_AFTER, CANNOT_STORE, CLOCK_NOT_SET, CLOCK_SKEW, CLOCK_TOLERANCE, DISK_FULL, FORKED, MIN_VALID_TIME,
+    NO_CLOCK, NO_PEERS, OFFLINE, SAVE_TIME_EVERY, STALE, STALE_AFTER, STARTING, SYNCED, LastKnownTime, TimeFile,
+    clock_floor, clock_trusted, peer_name, screen_time)
 
 
 class _NoLock:

@@ -153,6 +153,7 @@ class BaseStore(ForkRecord):
     authorizer = None
     refused = 0
     last_refused = None
+
     def position(self, op_hash):
         """``(public_key, seq_num)`` of a stored operation, or None (a removal's cut-off)."""
         raise NotImplementedError

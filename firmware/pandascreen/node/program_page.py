@@ -7,8 +7,9 @@ the whole program by day and venue, in the festival's language and time zone) wi
 no web font (node/program_page_html.py); a small script (program_page_static/page.js) only listens
 to ``/events`` and swaps in the new content when the schedule changes or the minute turns.  Every
 page is rendered once per (schedule version, minute) and the same bytes go to every phone, so 200
-phones cost one render, not 200.  It is held gzipped only (a phone that takes no gzip gets it unpacked): plain, the
-page and its main part would hold 3.8 MB of an idle screen's memory at 20,000 events.
+phones cost one render, not 200.  It is held gzipped only (a phone that takes no gzip gets it
+unpacked): plain, the page and its main part would hold 3.8 MB of an idle screen's memory at
+20,000 events.
 
 Limits (node/bounded_http.py): MAX_CONNECTIONS open connections in all, of which at most
 MAX_LISTENERS live-update streams, MAX_PER_ADDRESS per phone (client address), each stalled
