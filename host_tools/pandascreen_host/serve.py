@@ -347,9 +347,12 @@ def _start_node(args, store, topic, seed, network_id, say, fleet_subscription, r
         node.start()
     except PandascreenError as e:
         from pandascreen.node.conn_limits import udp_port_busy
-        host, _, port = args.listen.rpartition(":")
-        if port.isdigit() and udp_port_busy(host.strip("[]") or "0.0.0.0", int(port)):
-            raise _busy("--listen", (host.strip("[]"), int(port)), "IP:PORT")
+        try:
+            bind = _ip_port("--listen", args.listen, "IP:PORT")
+        except UserError:
+            bind = None  # iroh's own words say what is wrong with it
+        if bind is not None and udp_port_busy(*bind):
+            raise _busy("--listen", bind, "IP:PORT")
         raise UserError(str(e))
     return node
 

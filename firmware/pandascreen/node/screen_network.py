@@ -45,8 +45,7 @@ def start_iroh(cfg, store, config_dir, device, serve, fleet_beside=None, say=pri
         if fleet_store is not None:
             fleet_store.close()
         if held:
-            raise ListenPortError("port %d (UDP: iroh sync with screens and laptops) is already in use: is another "
-                                  "pandascreen running? Or change \"listen_port\" in config.json" % cfg["listen_port"])
+            raise _held_port(cfg["listen_port"], "UDP: iroh sync with screens and laptops", "listen_port")
         say("iroh unavailable (%s)%s" % (why, "; node-id peers cannot be reached" if wanted else ""))
         return None
     if fleet_store is not None:
@@ -83,12 +82,20 @@ def serve_boards(cfg, store, config_dir, device, say=print):
     except ListenError as e:
         if server is not None:
             server.stop()
-        change = "change \"%s\" in config.json%s" % (key, " (0: no feed)" if key == "feed_port" else "")
         if e.busy:
-            raise ListenPortError("port %d (%s) is already in use: is another pandascreen running? Or %s"
-                                  % (e.port, what, change))
-        raise ListenPortError("%s; %s" % (e, change))
+            raise _held_port(e.port, what, key)
+        raise ListenPortError("%s; %s" % (e, _change(key)))
     return server, feed_server
+
+
+def _change(key):
+    return "change \"%s\" in config.json%s" % (key, " (0: no feed)" if key == "feed_port" else "")
+
+
+def _held_port(port, what, key):
+    """The one line for a port another program holds: which, for what, and the key that moves it."""
+    return ListenPortError("port %d (%s) is already in use: is another pandascreen running? Or %s"
+                           % (port, what, _change(key)))
 
 
 def open_fleet_store(cfg, store_path, device, say=print):
