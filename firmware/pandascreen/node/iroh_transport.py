@@ -316,9 +316,9 @@ class IrohNode(PeerKeeper, LinkBook, SessionRunner, Relayer):
             pass
 
     def _record_error(self, line):
-        self._errors_said(line)  # one like it a minute (node/log_repeats.py); ``errors`` keeps each
         self.errors.append(line)
         del self.errors[:-20]
+        self._errors_said(line)  # one like it a minute (node/log_repeats.py); ``errors`` keeps each
 
     def _changed(self, sub, n, link=None):
         if link is not None and link.session is not None and not link.session.in_live_mode:

@@ -308,7 +308,7 @@ class SyncServer:
                 self._workers.discard(threading.current_thread())
 
     def _record_error(self, msg):
-        self._errors_said(msg)  # one like it a minute (node/log_repeats.py); ``errors`` keeps each
         with self._lock:
             self.errors.append(msg)
             del self.errors[:-20]
+        self._errors_said(msg)  # one like it a minute (node/log_repeats.py); ``errors`` keeps each
