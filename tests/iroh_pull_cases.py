@@ -10,6 +10,7 @@ import pytest
 import iroh_nodes
 
 from pandascreen.core import operation
+from pandascreen.node import iroh_session
 from pandascreen.node.poll import until as wait_for
 
 TOPIC = operation.festival_topic("pullfest")
@@ -34,17 +35,22 @@ def received(node):
     return sum(r for r, _ in pairs), sum(n for _, n in pairs)
 
 
-def test_a_screen_syncing_with_three_full_peers_at_once_takes_the_program_about_once(nodes):
-    peers = [nodes(seed, "p%d" % i, resync_every=0, timeout=10.0) for i, seed in enumerate(PEERS)]
+def test_a_screen_syncing_with_three_full_peers_at_once_takes_the_program_about_once(nodes, monkeypatch):
+    # The waits are bounded so that a stalled pull holds no one up; how long is the bench's
+    # question (the field test).  Here they are long enough for a loaded machine's pull, so
+    # the test asks only whether the sessions wait for it.
+    monkeypatch.setattr(iroh_session, "PULL_WAIT", 30.0)
+    monkeypatch.setattr(iroh_session, "PULL_STALL", 10.0)
+    peers = [nodes(seed, "p%d" % i, resync_every=0, timeout=40.0) for i, seed in enumerate(PEERS)]
     ops = iroh_nodes.publish(peers[0][1], ORG, PROGRAM, LOG)
     for _, store in peers[1:]:
         store.ingest_many(ops)
-    screen, store = nodes(SCREEN, "screen", resync_every=0, timeout=10.0)
+    screen, store = nodes(SCREEN, "screen", resync_every=0, timeout=40.0)
     threads = [threading.Thread(target=screen.sync, args=(p.ticket(),)) for p, _ in peers]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(40)
+        t.join(60)
     assert wait_for(lambda: store.count() == PROGRAM, 20.0), store.count()
     assert wait_for(lambda: sum(1 for line in screen.lines if RECEIVED.search(line)) == len(peers), 10.0), \
         screen.lines
