@@ -176,6 +176,28 @@ def test_a_node_keeps_at_most_max_peers_and_an_away_one_makes_room(nodes):
             h.close()
 
 
+def test_a_peer_announced_at_an_address_that_is_away_is_kept_once_at_the_one_that_answered(nodes):
+    """mDNS gives a peer's addresses (a laptop on two LANs): the one that did not answer is not
+    kept beside the one that did, redialled at each cut and counted twice against max_peers."""
+    from pandascreen.node.discovery import iroh_add_peer
+    scr, _ = nodes(SCREEN_1, "s1", max_peers=2, connect_timeout=0.3)
+    other, _ = nodes(SCREEN_2, "s2")
+    third, _ = nodes(bytes([44] * 32), "s3")
+    hole = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # swallows everything: an address that is away
+    hole.bind(("127.0.0.1", 0))
+    try:
+        real_port = int(other.addresses()[0].rpartition(":")[2])
+        add = iroh_add_peer(scr, timeout=5.0)
+        assert add(other.node_id_bytes, [("127.0.0.1", hole.getsockname()[1]), ("127.0.0.1", real_port)]) is True
+        kept = [(e["peer"].node_ids, e["peer"].addr) for e in scr._wanted.values()]
+        assert kept == [([other.node_id_bytes], "127.0.0.1:%d" % real_port)], kept
+        scr.sync(third.ticket())  # a second peer still has a place
+        assert len(scr._wanted) == 2
+        assert wait_for(lambda: len(scr.live_peers()) == 2, 5.0), scr.live_peers()
+    finally:
+        hole.close()
+
+
 # ------------------------------------------------------------------------ resync
 
 def test_resync_repairs_a_live_message_that_was_lost(nodes):
@@ -273,7 +295,7 @@ def test_a_background_caller_never_waits_for_a_peers_own_dial(nodes):
     def want():  # configured, dialled before, waiting for its redial
         redial = liveness.Redial(time.monotonic())
         redial.due = float("inf")
-        a._wanted[(a.subs[0].topic, str(peer))] = {"spec": spec, "peer": peer, "sub": a.subs[0],
+        a._wanted[(a.subs[0].topic, peer.who)] = {"spec": spec, "peer": peer, "sub": a.subs[0],
                                                     "redial": redial, "last_error": "an earlier failure"}
     a._loop.call_soon_threadsafe(want)
     sends_slowly(b, delay=2.0)

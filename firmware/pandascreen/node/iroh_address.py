@@ -45,6 +45,12 @@ class PeerAddr:
     def addr(self):
         return ("[%s]:%d" if ":" in self.host else "%s:%d") % (self.host, self.port)
 
+    @property
+    def who(self):
+        """What names the peer whatever its address: its node id when one is given (a node
+        announces several addresses, and iroh reaches it by any it knows), else the address."""
+        return hexlify(self.node_ids[0]) if len(self.node_ids) == 1 else self.addr
+
     def __str__(self):
         if len(self.node_ids) == 1:
             return "%s@%s" % (hexlify(self.node_ids[0])[:16], self.addr)

@@ -57,7 +57,7 @@ class PeerKeeper:
                                        % self.max_linked)
         st = await self._sync_topic(self.subs[0], peer_spec, peer, timeout, background, probe=probe)
         for sub in self.subs[1:]:
-            key = (sub.topic, str(peer))
+            key = (sub.topic, peer.who)
             if not st.get("already_live"):
                 self._no_topic.discard(key)  # a new festival session (the peer restarted): ask again
             if key not in self._no_topic and key not in self._dialling and not self._linked(sub, peer) \
@@ -112,7 +112,7 @@ class PeerKeeper:
                     raise (iroh_limits.PeerFull if link.full else SyncError)(
                         link.error or "the session with %s ended before the sync finished" % peer)
                 raise SyncError("sync with %s still under way; it goes on in the background" % peer)
-        key = (sub.topic, str(peer))
+        key = (sub.topic, peer.who)
         entry = self._wanted.get(key)
         if entry is not None and entry.get("full") and (
                 self._told_full(entry) or time.monotonic() < entry["redial"].due != float("inf")):
@@ -124,7 +124,7 @@ class PeerKeeper:
                             % (peer, entry.get("last_error") or "connecting"))
         entry = self._want(sub, peer_spec, peer)
         try:
-            return await self._dial(sub, peer, key, timeout, probe=probe)
+            st = await self._dial(sub, peer, key, timeout, probe=probe)
         except SyncError as e:
             if entry is not None:
                 entry["last_error"] = str(e)
@@ -132,13 +132,19 @@ class PeerKeeper:
                 if entry["full"] and entry["redial"].due != float("inf"):
                     entry["redial"].told_full(time.monotonic())
             raise
+        if entry is not None:  # redialled where it answered last
+            entry["spec"], entry["peer"] = peer_spec, peer
+        return st
 
     def _want(self, sub, peer_spec, peer):
         """Keep ``peer`` wanted for ``sub``, redialled whenever no session with it runs (when the
         node redials at all, and the peer is an organiser or there is room); its entry or None.
         Also a peer found while a session it dialled runs: that peer may not redial us (serve
-        does not), and an organiser must not be lost at the next cut."""
-        key = (sub.topic, str(peer))
+        does not), and an organiser must not be lost at the next cut.  One entry per node
+        (``PeerAddr.who``), however many addresses it was dialled at: mDNS gives every address a
+        node announces, and one entry each was redialled at each cut and counted against
+        ``max_peers`` as many times; a sync that succeeds moves the entry to its address."""
+        key = (sub.topic, peer.who)
         entry = self._wanted.get(key)
         if (self.live and self.reconnect and not self._stopping and entry is None
                 and (set(peer.node_ids) & set(self.default_node_ids) or self._room_for(sub))):
