@@ -1,12 +1,15 @@
-"""A UDP port for iroh that another program holds: the screen app and ``serve`` each say it in one
-line naming the port and what changes it, and exit 2 -- never run on without iroh, never a
-traceback.  Run by test_busy_udp.py inside a loopback-only namespace (iroh binds here); every wait
+"""Ports, with the real processes: a UDP port for iroh that another program holds makes the screen
+app and ``serve`` each say it in one line naming the port and what changes it, and exit 2 --
+never run on without iroh, never a traceback; and serve and a screen at their defaults run side
+by side on one machine.  Run by test_busy_udp.py inside a loopback-only namespace (iroh binds here); every wait
 is bounded."""
 import json
 import os
+import queue
 import socket
 import subprocess
 import sys
+import threading
 
 from pandascreen.core.crypto import public_key
 from pandascreen.testing import festival as demofest
@@ -72,3 +75,39 @@ def test_serve_whose_iroh_port_is_held_says_so_in_one_line_naming_listen(tmp_pat
     assert code == 2, err
     assert "Traceback" not in err and err.count("\n") == 1, err
     assert "port %d is already in use" % port in err and "choose another with --listen" in err, err
+
+
+def test_serve_and_a_screen_at_their_defaults_run_side_by_side_on_one_machine(tmp_path):
+    """serve with every listener that takes no port (--console, --program-page) and a screen with
+    the config's defaults (iroh and the boards' sync on listen_port, the feed, the program page)
+    on one machine: both run, and the screen takes the program from serve's default port."""
+    from iroh_serve_cases import CAMP, _until, interrupt
+    from pandascreen_host.cli import build_parser, main as host
+    from pandascreen_host.serve import iroh_bind
+    store, key = tmp_path / "f.db", tmp_path / "org.key"
+    assert host(["import", CAMP, "--store", str(store), "--key", str(key)]) == 0
+    serve_port = iroh_bind(build_parser().parse_args(["serve"]))[1]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(ROOT, "firmware"), os.path.join(ROOT, "host_tools")]))
+    serve = subprocess.Popen([sys.executable, "-m", "pandascreen_host", "serve", "--store", str(store), "--key", str(key),
+                              "--no-mdns", "--console", "--program-page"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line.rstrip("\n")) for line in serve.stdout], daemon=True).start()
+    screen = None
+    try:
+        listening, _ = _until(lines, lambda line: line.startswith("listening: node "), timeout=20)
+        node_id = listening.split(" ")[2]
+        cfg = {"festival_id": "slothcamp2031", "organisers": [node_id], "peers": ["%s@127.0.0.1:%d" % (node_id, serve_port)],
+               "store": "screen.db", "key": "device.key", "render_interval": 0}
+        (tmp_path / "config.json").write_text(json.dumps(cfg))
+        (tmp_path / "device.key").write_bytes(bytes(range(32)))
+        os.chmod(str(tmp_path / "device.key"), 0o600)
+        screen = subprocess.Popen([sys.executable, "-m", "pandascreen.node.app", "--config", str(tmp_path / "config.json"),
+                                   "--emulate", str(tmp_path / "screen.png")],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        _until(lines, lambda line: "synced, sent 8 operation(s)" in line, timeout=30)
+        assert serve.poll() is None and screen.poll() is None
+    finally:
+        interrupt(screen, serve)
+    said = screen.stdout.read() if screen is not None else ""
+    assert "already in use" not in said and "Traceback" not in said, said[-2000:]

@@ -211,21 +211,22 @@ def test_pi_screen_process_follows_serve_live(tmp_path):
 
 
 def test_serve_with_the_readmes_feed_and_console_ports(tmp_path):
-    """`serve --feed 0.0.0.0:8026 --console`: boards get the feed on 8026, the console moves to
-    8027 and says so in its URL (both defaulted to 8026).  In a private network namespace."""
+    """`serve --feed 0.0.0.0:8026 --console`: boards get the feed on 8026, the console is on its
+    own default port and says so in its URL.  In a private network namespace."""
     import urllib.request
     from pandascreen.core import feed
+    from pandascreen_host import laptop_ports
     sched = tmp_path / "camp.json"
     sched.write_text(open(CAMP, encoding="utf-8").read())
     p, lines = _serve(tmp_path, "--watch", str(sched), "--no-mdns", "--feed", "0.0.0.0:%d" % feed.FEED_PORT,
                       "--console")
     try:
         _until(lines, lambda l: l.startswith("listening: signed screen feed") and ":%d/" % feed.FEED_PORT in l)
-        _until(lines, lambda l: l == "console: http://127.0.0.1:%d/" % (feed.FEED_PORT + 1))
+        _until(lines, lambda l: l == "console: http://127.0.0.1:%d/" % laptop_ports.CONSOLE)
         with urllib.request.urlopen("http://127.0.0.1:%d/pandascreen/feed/slothcamp2031" % feed.FEED_PORT,
                                     timeout=5) as r:
             assert r.headers["Content-Type"] == "application/cbor" and r.read()
-        with urllib.request.urlopen("http://127.0.0.1:%d/" % (feed.FEED_PORT + 1), timeout=5) as r:
+        with urllib.request.urlopen("http://127.0.0.1:%d/" % laptop_ports.CONSOLE, timeout=5) as r:
             assert b"<html" in r.read().lower()
     finally:
         p.send_signal(signal.SIGINT)

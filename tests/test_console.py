@@ -180,7 +180,7 @@ def test_events_stream_pushes_a_snapshot(running):
 
 def test_lan_bind_needs_a_token_and_the_token_is_checked():
     assert console_server.parse_bind("127.0.0.1:0") == ("127.0.0.1", 0)
-    assert console_server.parse_bind(None) == ("127.0.0.1", 8026)
+    assert console_server.parse_bind(None) == ("127.0.0.1", 8028)  # laptop_ports.CONSOLE
     with pytest.raises(UserError, match="token"):
         console_server.parse_bind("0.0.0.0:8026")
     assert console_server.parse_bind("0.0.0.0:8026", token="s3cret") == ("0.0.0.0", 8026)

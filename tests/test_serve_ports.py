@@ -6,6 +6,7 @@ import socket
 import pytest
 
 from pandascreen.core.feed import FEED_PORT
+from pandascreen_host import laptop_ports
 from pandascreen_host.cli import build_parser, main
 from pandascreen_host.errors import UserError
 from pandascreen_host.serve import tcp_binds
@@ -17,11 +18,10 @@ def _args(*extra):
 
 
 def test_the_readme_feed_and_console_ports_go_together():
-    args = _args("--feed", "0.0.0.0:%d" % FEED_PORT, "--console")
-    binds = tcp_binds(args)
-    assert binds == {"--feed": ("0.0.0.0", FEED_PORT), "--console": ("127.0.0.1", FEED_PORT + 1)}
-    assert args.console == "127.0.0.1:%d" % (FEED_PORT + 1)  # what the console then binds
-    assert tcp_binds(_args("--console")) == {"--console": ("127.0.0.1", FEED_PORT)}  # alone it keeps its port
+    args = _args("--feed", "0.0.0.0:%d" % FEED_PORT, "--console", "--program-page")
+    assert tcp_binds(args) == {"--feed": ("0.0.0.0", FEED_PORT), "--console": ("127.0.0.1", laptop_ports.CONSOLE),
+                               "--program-page": ("0.0.0.0", laptop_ports.PROGRAM_PAGE)}
+    assert args.console == "127.0.0.1:%d" % laptop_ports.CONSOLE  # what the console then binds
 
 
 @pytest.mark.parametrize("extra, named", [
@@ -61,14 +61,34 @@ def test_a_busy_port_is_one_line_and_exit_2(festival, flag, capsys):
     assert "port %d is already in use" % port in err and "choose another with %s" % flag in err, err
 
 
-def test_the_console_left_at_its_default_moves_past_the_feed_and_the_program_page():
-    import argparse
-    from pandascreen_host import serve
-    args = argparse.Namespace(tcp=None, feed="0.0.0.0:8026", program_page="0.0.0.0:8027", console="127.0.0.1:8026",
-                              console_token=None)
-    binds = serve.tcp_binds(args)
-    assert binds["--console"] == ("127.0.0.1", 8028) and binds["--program-page"] == ("0.0.0.0", 8027)
-    assert args.console == "127.0.0.1:8028"
+def test_the_console_left_at_its_default_moves_past_the_listeners_given_its_port():
+    console = laptop_ports.CONSOLE
+    args = _args("--feed", "0.0.0.0:%d" % console, "--program-page", "0.0.0.0:%d" % (console + 1), "--console")
+    binds = tcp_binds(args)
+    assert binds["--console"] == ("127.0.0.1", console + 2) and binds["--program-page"] == ("0.0.0.0", console + 1)
+    assert args.console == "127.0.0.1:%d" % (console + 2)
     # a --tcp on the port the console would move to pushes it one further
-    binds = tcp_binds(_args("--tcp", "0.0.0.0:8027", "--feed", "0.0.0.0:8026", "--console"))
-    assert binds["--console"] == ("127.0.0.1", 8028)
+    binds = tcp_binds(_args("--tcp", "0.0.0.0:%d" % (console + 1), "--feed", "0.0.0.0:%d" % console, "--console"))
+    assert binds["--console"] == ("127.0.0.1", console + 2)
+
+
+def _screen_defaults():
+    """(protocol, port) a Pi screen binds with its defaults: iroh (UDP) and boards' plain-TCP sync
+    on listen_port, the feed for satellites, the program page for phones."""
+    from pandascreen.core import config
+    from pandascreen.node import program_page
+    port = config.DEFAULTS["listen_port"]
+    return {("udp", port), ("tcp", port), ("tcp", FEED_PORT), ("tcp", program_page.PORT)}
+
+
+def _serve_defaults():
+    """(protocol, port) serve binds with its defaults, every listener on that takes no port."""
+    from pandascreen_host.serve import iroh_bind
+    args = _args("--console", "--program-page")
+    return {("udp", iroh_bind(args)[1])} | {("tcp", port) for _, port in tcp_binds(args).values()}
+
+
+def test_a_laptop_and_a_screen_on_one_machine_take_no_port_of_each_other_by_default():
+    """An organiser who runs a screen beside serve (a Pi that is both, a laptop trying a screen
+    out): neither takes a port the other wants, whatever each runs with its defaults."""
+    assert not _screen_defaults() & _serve_defaults(), _screen_defaults() & _serve_defaults()

@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 
+from pandascreen_host import laptop_ports
 from pandascreen_host.errors import UserError
 from pandascreen_host.own_forks import OwnForks
 
@@ -36,16 +37,16 @@ def add_parser(sub):
     p.add_argument("--store", default="festival.db", help="festival store (default festival.db)")
     p.add_argument("--key", default="organiser.key", metavar="PATH", help="organiser key (default organiser.key)")
     p.add_argument("--watch", metavar="SCHEDULE", help="schedule file to re-import whenever it changes")
-    p.add_argument("--listen", default="0.0.0.0:2026", metavar="IP:PORT",
-                   help="UDP address to listen on (default 0.0.0.0:2026)")
+    p.add_argument("--listen", default="0.0.0.0:%d" % laptop_ports.IROH, metavar="IP:PORT",
+                   help="UDP address to listen on (default 0.0.0.0:%d; a screen's is 2026)" % laptop_ports.IROH)
     p.add_argument("--tcp", metavar="IP:PORT",
                    help="also serve the sync over plain TCP here, for Pi screens where no iroh wheel loads "
                         "(their host:port peers; MicroPython boards use --feed)")
     p.add_argument("--feed", metavar="IP:PORT",
                    help="also serve the signed screen feed over HTTP here, for satellite boards (Pico W)")
-    p.add_argument("--program-page", nargs="?", const="0.0.0.0:8027", metavar="IP:PORT",
+    p.add_argument("--program-page", nargs="?", const="0.0.0.0:%d" % laptop_ports.PROGRAM_PAGE, metavar="IP:PORT",
                    help="also serve the program as a web page for phones on the festival Wi-Fi "
-                        "(default 0.0.0.0:8027)")
+                        "(default 0.0.0.0:%d; a screen's is 8027)" % laptop_ports.PROGRAM_PAGE)
     p.add_argument("--festival-id", help="festival to serve (default: from --watch or the store)")
     p.add_argument("--timezone", help="for --watch: IANA time zone for times without an offset")
     from pandascreen_host.import_cmd import add_identity_arguments, add_span_arguments
@@ -120,6 +121,11 @@ def _ip_port(flag, text, example):
     return host.strip("[]"), int(port)
 
 
+def iroh_bind(args):
+    """Where serve's iroh node listens (UDP), from ``--listen``: (ip, port); UserError."""
+    return _ip_port("--listen", args.listen, "IP:PORT")
+
+
 WILDCARDS = ("0.0.0.0", "::", "")
 
 
@@ -127,15 +133,16 @@ def tcp_binds(args):
     """Where serve's TCP listeners go: ``{flag: (host, port)}`` for --tcp, --feed, --program-page
     and --console.
 
-    Boards ask for the feed on core/feed.FEED_PORT, which is also the console's default port; a
-    browser follows the URL serve prints, so the console, left at its default, moves up to the
-    next port no other listener takes.  Two listeners on one port otherwise: UserError naming both."""
+    Each default is a port of its own, none of them a screen's (laptop_ports.py).  A browser
+    follows the URL serve prints, so the console, left at its default while another listener was
+    given that port, moves up to the next port no other listener takes.  Two listeners on one
+    port otherwise: UserError naming both."""
     from pandascreen.core.errors import PandascreenError
     from pandascreen.node import program_page
     from pandascreen_host.console.server import parse_bind
     binds = {}
     if args.tcp:
-        binds["--tcp"] = _ip_port("--tcp", args.tcp, "0.0.0.0:2026")
+        binds["--tcp"] = _ip_port("--tcp", args.tcp, "0.0.0.0:%d" % laptop_ports.IROH)
     if getattr(args, "feed", None):
         binds["--feed"] = _ip_port("--feed", args.feed, "0.0.0.0:8026")
     if getattr(args, "program_page", None):
@@ -348,7 +355,7 @@ def _start_node(args, store, topic, seed, network_id, say, fleet_subscription, r
     except PandascreenError as e:
         from pandascreen.node.conn_limits import udp_port_busy
         try:
-            bind = _ip_port("--listen", args.listen, "IP:PORT")
+            bind = iroh_bind(args)
         except UserError:
             bind = None  # iroh's own words say what is wrong with it
         if bind is not None and udp_port_busy(*bind):

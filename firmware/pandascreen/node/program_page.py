@@ -36,7 +36,7 @@ from pandascreen.node.bounded_http import BoundedHTTP, response
 from pandascreen.node.program_page_html import PAGE, escape, render_main
 from pandascreen.node.program_page_stage import Stage
 
-PORT = 8027  # neither the feed (8026), serve's console (127.0.0.1:8026) nor a screen's sync port (2026)
+PORT = 8027  # a screen's: neither its feed (8026) nor its sync port (2026); serve's defaults are others
 MAX_CONNECTIONS = 512  # 200 phones each with a stream and a page load in flight fit twice over
 MAX_LISTENERS = 256  # live-update streams; the other half stays free for page loads
 MAX_PER_ADDRESS = 16  # a browser opens 6 at most: two phones behind one address (a NAT) and a reload's overlap

@@ -66,7 +66,7 @@ class Guard:
     """The console's own names for ``bound_host``:``port`` and the checks each request passes.
 
     ``names`` are further names the organiser configured (``laptop.local`` or
-    ``laptop.local:8026``; without a port the console's own applies).  On a wildcard bind any
+    ``laptop.local:8028``; without a port the console's own applies).  On a wildcard bind any
     IP literal with the console's port is accepted too: a rebinding attack needs a DNS name,
     and an IP literal in Host or Origin only comes from a page served by that address.
     """
@@ -89,7 +89,7 @@ class Guard:
             parts = urlsplit("//" + name)
             return (parts.hostname or ""), (parts.port or self.port)
         except ValueError:
-            raise UserError("--console-name %r is not a host name (e.g. laptop.local or laptop.local:8026)" % name)
+            raise UserError("--console-name %r is not a host name (e.g. laptop.local or laptop.local:8028)" % name)
 
     def _own(self, host, port):
         return (host, port) in self.allowed or (self.any_ip and port == self.port and _is_ip(host))

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlparse
 from pandascreen.core.errors import PandascreenError, UserError
 from pandascreen_host.console import edits, request_guard
 from pandascreen_host.console.request_guard import LOOPBACK_NAMES, Refused
+from pandascreen_host.laptop_ports import CONSOLE
 
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 FILES = {"/": ("index.html", "text/html; charset=utf-8"),
@@ -29,11 +30,11 @@ SECRET_SLOT = b"{{console-secret}}"  # in index.html: replaced by the session's 
 
 
 def parse_bind(text, token=None):
-    """``HOST:PORT`` (or ``HOST``; port 8026) -> (host, port); a LAN bind needs a token."""
-    host, _, port = (text or "127.0.0.1").rpartition(":") if ":" in (text or "") else (text or "127.0.0.1", "", "8026")
+    """``HOST:PORT`` (or ``HOST``; port laptop_ports.CONSOLE) -> (host, port); a LAN bind needs a token."""
+    host, _, port = (text or "127.0.0.1").rpartition(":") if ":" in (text or "") else (text or "127.0.0.1", "", str(CONSOLE))
     host = host.strip("[]") or "127.0.0.1"
     if not port.isdigit() or int(port) > 65535:
-        raise UserError("--console must look like HOST:PORT, e.g. 127.0.0.1:8026")
+        raise UserError("--console must look like HOST:PORT, e.g. 127.0.0.1:%d" % CONSOLE)
     if host not in LOOPBACK_NAMES and not token:
         raise UserError("--console on %s is reachable from the LAN: give --console-token too" % host)
     return host, int(port)

@@ -5,11 +5,12 @@ that wires the console to serve's store, key and live node.
 """
 
 from pandascreen.core import operation
+from pandascreen_host.laptop_ports import CONSOLE
 
 
 def add_arguments(p):
-    p.add_argument("--console", nargs="?", const="127.0.0.1:8026", metavar="HOST:PORT",
-                   help="serve the organiser's console page (default 127.0.0.1:8026; "
+    p.add_argument("--console", nargs="?", const="127.0.0.1:%d" % CONSOLE, metavar="HOST:PORT",
+                   help="serve the organiser's console page (default 127.0.0.1:%d; " % CONSOLE +
                         "another address needs --console-token)")
     p.add_argument("--console-token", metavar="TOKEN",
                    help="secret the console page must carry (needed off localhost)")
