@@ -221,3 +221,37 @@ def test_a_sqlite_store_remembers_its_forks_across_a_restart(tmp_path):
         assert s.forks == [(public_key(seed), log, 0, kept.hash, other.hash)]
     finally:
         s.close()
+
+
+def test_a_second_handle_on_one_file_publishes_after_what_the_first_wrote(tmp_path):
+    """serve holds the store open while `pandascreen-host group add` (another process) publishes
+    into the same log: serve's next operation follows that one, not its own last."""
+    path = str(tmp_path / "ops.db")
+    serve, other = SqliteStore(path), SqliteStore(path)
+    try:
+        serve.publish(SEED_A, body(0), LOG, 1000)
+        assert serve.latest(public_key(SEED_A), LOG).seq_num == 0  # looked at (and remembered)
+        other.publish(SEED_A, body(1), LOG, 2000)
+        assert serve.latest(public_key(SEED_A), LOG).seq_num == 1
+        assert serve.publish(SEED_A, body(2), LOG, 3000).seq_num == 2
+    finally:
+        serve.close()
+        other.close()
+
+
+def test_two_publishers_of_one_log_racing_get_a_clean_refusal_not_a_database_error(tmp_path):
+    """Two writers took the same next seq_num (a console edit and a re-import in two threads):
+    the second is refused with an IngestError that says so, and nothing of it is stored."""
+    path = str(tmp_path / "ops.db")
+    store = SqliteStore(path)
+    try:
+        store.publish(SEED_A, body(0), LOG, 1000)
+        past = store.latest(public_key(SEED_A), LOG)
+        first = operation.create(SEED_A, body(1), 1, past.hash, operation.Extensions(LOG, 2000, False))
+        second = operation.create(SEED_A, body(2), 1, past.hash, operation.Extensions(LOG, 2001, False))
+        store._store_own([first], 0, None)
+        with pytest.raises(IngestError, match="meanwhile"):
+            store._store_own([second], 0, None)
+        assert store.latest(public_key(SEED_A), LOG).hash == first.hash and not store.has(second.hash)
+    finally:
+        store.close()

@@ -341,6 +341,14 @@ class BaseStore(ForkRecord):
 
     def _store_own(self, ops, done_before, progress):
         with self._write():
+            first = ops[0]
+            past = self.latest(first.public_key, first.log_id)
+            if (past.hash if past is not None else None) != first.backlink:
+                # another writer of this key took the place (a re-import beside a console edit,
+                # another process on the same store): not a fork of our own log, a retry
+                raise IngestError("own operation seq_num %d not stored: another writer with this key "
+                                  "published in this log meanwhile; nothing of this was stored, try again"
+                                  % first.seq_num)
             for op in ops:
                 if not self._apply(op):  # only an authorizer can refuse our own next op
                     raise IngestError("own operation seq_num %d not stored: %s"

@@ -154,6 +154,7 @@ class SqliteStore(BaseStore):
             raise IngestError("cannot open store %s: %s (is it a pandascreen database?)" % (path, e))
         self._lock = threading.RLock()
         self._latest_cache = {}
+        self._latest_at = None  # the store version the remembered latest operations hold for
         self._heights_cache = {}  # log id (None: all logs) -> (store version, heights)
         self._depth = 0
         self._next_version = self._begun_at = 0
@@ -198,6 +199,7 @@ class SqliteStore(BaseStore):
         except sqlite3.Error:
             pass
         self._latest_cache.clear()
+        self._latest_at = None
         self._heights_cache.clear()  # the next write takes the versions this one had
 
     # primitives -------------------------------------------------------------------------------
@@ -221,8 +223,15 @@ class SqliteStore(BaseStore):
         return None if row is None else (bytes(row[0]), row[1])
 
     def latest(self, public_key, log_id):
+        """Asked for every operation ingested (its backlink) and published (its seq_num):
+        remembered while the store's version is the one it was read at, so a write by another
+        handle on the file (``group add`` beside a running serve) is seen."""
         key = (bytes(public_key), _log_key(log_id))
         with self._lock:
+            version = self._read_version()
+            if version != self._latest_at:
+                self._latest_cache.clear()
+                self._latest_at = version
             if key in self._latest_cache:
                 return self._latest_cache[key]
             row = self._db.execute(_SELECT + "WHERE public_key=? AND log_id=? ORDER BY seq_num DESC LIMIT 1",
@@ -249,14 +258,22 @@ class SqliteStore(BaseStore):
             "VALUES (?,?,?,?,?,?,?,?)",
             (op.hash, key[0], key[1], op.seq_num, op.timestamp, op.header_bytes, op.body, version))
         self._latest_cache[key] = op
+        self._remembered_through(version)
 
     def _fill_body(self, op):
-        self._db.execute("UPDATE operations SET body=?, changed=? WHERE hash=?",
-                         (op.body, self._take_version(), op.hash))
+        version = self._take_version()
+        self._db.execute("UPDATE operations SET body=?, changed=? WHERE hash=?", (op.body, version, op.hash))
         key = (op.public_key, _log_key(op.log_id))
         cached = self._latest_cache.get(key)
         if cached is not None and cached.hash == op.hash:
             self._latest_cache[key] = op
+        self._remembered_through(version)
+
+    def _remembered_through(self, version):
+        """Our own write at ``version`` kept the remembered latest operations true: when they held
+        for the version before it, they hold for this one."""
+        if self._latest_at == version - 1:
+            self._latest_at = version
 
     def _read_version(self):
         return self._db.execute("SELECT COALESCE(MAX(changed), 0) FROM operations").fetchone()[0]
