@@ -39,7 +39,7 @@ def peers(tmp_path):
     FleetGuard'ed unless ``guarded=False``: a hostile peer keeps whatever it likes)."""
     made = []
 
-    def make(seed, name, guarded=True, fleet_topic=True):
+    def make(seed, name, guarded=True, fleet_topic=True, bind="127.0.0.1:0"):
         path = str(tmp_path / ("%s.db" % name))
         store = SqliteStore(path)
         group = auth.guard(store, auth.for_authors([public_key(ORG)]), LOG)
@@ -49,7 +49,7 @@ def peers(tmp_path):
             fleet_store = SqliteStore(fleet_report.fleet_store_path(path))
         lines = []
         also = [fleet_report.subscription(FID, fleet_store)] if fleet_topic else []
-        node = IrohNode(store, TOPIC, seed, bind="127.0.0.1:0", timeout=3.0, connect_timeout=2.0,
+        node = IrohNode(store, TOPIC, seed, bind=bind, timeout=3.0, connect_timeout=2.0,
                         say=lines.append, also=also).start()
         node.lines, node.group, node.fleet_store = lines, group, fleet_store
         made.append((node, store, fleet_store))
@@ -103,6 +103,57 @@ def test_a_screens_status_reaches_the_laptop_and_its_console_then_live(peers):
     assert con.snapshot(later + 5)["screens"][0]["shows"] == "Tent: Workshop"
     # and the festival store never saw a status operation
     assert all(FLEET_LOG not in logs for logs in laptop.store.heights().values())
+
+
+def test_the_fleet_topic_is_dialled_when_the_first_festival_sync_is_still_under_way(peers):
+    """An mDNS find waits a bounded time for the festival's first sync; a loaded laptop takes
+    longer ("still under way").  The fleet topic is dialled all the same, and status arrives."""
+    from iroh_liveness_cases import sends_slowly
+    laptop = peers(ORG, "laptop")
+    organise(laptop, [SCREEN_A])
+    screen = peers(SCREEN_A, "a")
+    sends_slowly(laptop, delay=1.0)
+    with pytest.raises(Exception, match="still under way"):
+        screen.sync(laptop.ticket(), timeout=1.5)
+    assert wait_for(lambda: screen.store.count() == laptop.store.count(), 30.0)
+    assert fleet.Reporter().publish(screen.fleet_store, SCREEN_A, FLEET_LOG, NOW, **status()) is not None
+    assert wait_for(lambda: reported(laptop, SCREEN_A) == 0, 20.0), [l for l in screen.lines if "fleet" in l]
+
+
+def test_the_fleet_topic_is_dialled_when_the_festival_is_reached_by_a_redial(peers):
+    """The first dial found no one (the laptop not up yet); the redial that reaches it dials the
+    fleet topic too."""
+    import socket
+    hole = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    hole.bind(("127.0.0.1", 0))
+    port = hole.getsockname()[1]
+    screen = peers(SCREEN_A, "a")
+    with pytest.raises(Exception):
+        screen.sync("%s@127.0.0.1:%d" % (public_key(ORG).hex(), port), timeout=2.5)
+    hole.close()
+    laptop = peers(ORG, "laptop", bind="127.0.0.1:%d" % port)
+    organise(laptop, [SCREEN_A])
+    laptop.notify()
+    assert wait_for(lambda: screen.store.count() == laptop.store.count(), 40.0)
+    assert fleet.Reporter().publish(screen.fleet_store, SCREEN_A, FLEET_LOG, NOW, **status()) is not None
+    assert wait_for(lambda: reported(laptop, SCREEN_A) == 0, 20.0), [l for l in screen.lines if "fleet" in l]
+
+
+def test_a_screen_added_to_the_group_while_live_dials_the_fleet_topic_then(peers):
+    """`group add` after the screen's festival session went live: the group operation arrives
+    live, and the screen dials the fleet topic then, not at its next festival session."""
+    laptop = peers(ORG, "laptop")
+    organise(laptop, [])
+    screen = peers(SCREEN_A, "a")
+    assert screen.sync(laptop.ticket())["live"]
+    assert not fleet.may_report(screen.group, public_key(SCREEN_A))
+    head = laptop.store.latest(public_key(ORG), LOG).hash
+    laptop.store.publish(ORG, auth.group_body(laptop.group.group_id, auth.add(public_key(SCREEN_A), auth.PULL),
+                                              [head]), LOG, (NOW + 1) * 1000000)
+    laptop.notify()
+    assert wait_for(lambda: fleet.may_report(screen.group, public_key(SCREEN_A)), 10.0)
+    assert fleet.Reporter().publish(screen.fleet_store, SCREEN_A, FLEET_LOG, NOW, **status()) is not None
+    assert wait_for(lambda: reported(laptop, SCREEN_A) == 0, 20.0), [l for l in screen.lines if "fleet" in l]
 
 
 def test_a_stranger_neither_reads_nor_offers_status_over_iroh(peers):

@@ -198,6 +198,25 @@ def test_a_peer_announced_at_an_address_that_is_away_is_kept_once_at_the_one_tha
         hole.close()
 
 
+def test_an_organiser_found_while_its_own_dial_still_syncs_is_kept_and_redialled_after_a_blip(nodes):
+    """serve never redials; a screen that found it (mDNS) while serve's dial to it was still
+    syncing, and whose caller stopped waiting ("still under way"), keeps it wanted: after the
+    session breaks, the screen dials it again."""
+    org, org_store = nodes(ORG, "org", reconnect=False)
+    scr, _ = nodes(SCREEN_1, "scr")
+    publish(org_store, ORG, 300)
+    sends_slowly(org)
+    with pytest.raises(Exception, match="still under way"):
+        org.sync(scr.ticket(), timeout=0.5)
+    with pytest.raises(Exception, match="still under way"):
+        scr.sync(org.ticket(), timeout=1.0)
+    assert wait_for(lambda: any(st["live"] for st in scr.status()), 30.0)
+    link = next(l for l in scr.links if not l.ended)
+    scr._loop.call_soon_threadsafe(scr._abort, link, "a blip")
+    assert wait_for(lambda: link.ended, 10.0)
+    assert wait_for(lambda: any(st["live"] for st in scr.status()), 25.0), (list(scr._wanted), scr.lines[-4:])
+
+
 # ------------------------------------------------------------------------ resync
 
 def test_resync_repairs_a_live_message_that_was_lost(nodes):

@@ -3,7 +3,9 @@ ends a session it does not take up during the topic handshake closes the connect
 own reason; that is not a p2panda 0.6 node, which is what the hint for an unexplained loss says."""
 from types import SimpleNamespace
 
-from pandascreen.core.sync import ACCEPTOR
+import pytest
+
+from pandascreen.core.sync import ACCEPTOR, INITIATOR
 from pandascreen.node.iroh_session import SessionRunner
 
 
@@ -39,3 +41,24 @@ def test_an_organiser_that_says_it_is_full_is_said_so_and_marked():
     why = SessionRunner._lost(None, link, Lost('ConnectionLost(ApplicationClosed(ApplicationClose { error_code: 0, '
                                                 'reason: b"pandascreen: full" }))'))
     assert link.full and why.startswith("the peer is full") and "topic handshake" not in why, why
+
+
+def _lost_after_handshake(text):
+    """A dial of ours whose connection is lost after the topic handshake, before the peer's Have."""
+    session = SimpleNamespace(remote_heights=None, where=lambda: "before the peer said what it holds")
+    link = SimpleNamespace(handshake_done=True, role=INITIATOR, session=session,
+                           sub=SimpleNamespace(label="fleet"), full=False, unsubscribed=False)
+    return link, SessionRunner._lost(None, link, Lost(text))
+
+
+def test_a_peer_that_closes_right_after_the_handshake_does_not_sync_the_topic():
+    link, why = _lost_after_handshake('ConnectionLost(ApplicationClosed(ApplicationClose { error_code: 0, '
+                                      'reason: b"sync protocol accept completed" }))')
+    assert link.unsubscribed and "does not sync the fleet topic" in why, why
+
+
+@pytest.mark.parametrize("text", ["ConnectionLost(TimedOut)", "ConnectionLost(Reset)"])
+def test_a_connection_that_times_out_or_resets_there_is_a_loss_not_a_refusal(text):
+    """A cut or a loaded peer: the topic is asked for again at the next dial, not dropped for good."""
+    link, why = _lost_after_handshake(text)
+    assert not link.unsubscribed and "does not sync" not in why and text in why, why

@@ -68,6 +68,7 @@ class Link:
             node.reachable.add(remote_id)  # it took our dial: a round can reach it later
         self.remote_id = remote_id
         self.addr = addr
+        self.dialled = None  # the PeerAddr we dialled (INITIATOR)
         self.started = time.monotonic()
         self.session = None
         self.send = None

@@ -41,6 +41,12 @@ def pulling(link, now):
             and s.log_sync.receiving != log_sync.RECEIVED_DONE and now - link.last_progress < PULL_STALL)
 
 
+def _closed_by_peer(msg):
+    """The peer closed the connection (as p2panda-net does with a topic it does not sync), not a
+    timeout or a reset: a cut or a loaded peer must not make a topic unasked for good."""
+    return "ApplicationClosed" in msg or "ConnectionClosed" in msg
+
+
 class SessionRunner:
     """Runs each ``Link``'s session (a part of ``IrohNode``)."""
 
@@ -141,7 +147,7 @@ class SessionRunner:
                 return "the peer ended the session during the topic handshake (%s): it did not take it up" % msg
             return ("connection lost during the topic handshake (%s); a p2panda 0.6 node ends it "
                     "like this, it speaks CBOR on the same ALPN" % msg)
-        if link.role == INITIATOR and (s is None or s.remote_heights is None):
+        if link.role == INITIATOR and (s is None or s.remote_heights is None) and _closed_by_peer(msg):
             link.unsubscribed = True
             return ("connection lost right after the topic handshake (%s); a p2panda node drops the "
                     "connection like this when it does not sync %s" % (
@@ -378,6 +384,7 @@ class SessionRunner:
             link.synced.set()
             if s.in_live_mode:
                 self._back(link, alone=not any(l is not link and l.sub is link.sub for l in self._live_links()))
+                self._festival_synced(link)
                 # a twin only when it stays: a plain round (a resync, an announcement) ends at once
                 asyncio.get_running_loop().call_later(DEDUPE_AFTER, self._dedupe, link)
 

@@ -119,11 +119,11 @@ class IrohNode(PeerKeeper, LinkBook, SessionRunner, Relayer):
         self.links = []
         self.errors = []
         self._errors_said = Repeats(self._event)
-        # (topic, str(PeerAddr)) -> {"spec", "peer", "sub", "redial" (liveness.Redial), "last_error", "task" (its redial)}
+        # (topic, PeerAddr.who) -> {"spec", "peer", "sub", "redial" (liveness.Redial), "last_error", "task" (its redial)}
         self._wanted = {}
         self._redial_wake = None  # set: the reconnect loop looks at the redials again (node/iroh_peers.py)
         self._dialling = set()
-        self._no_topic = set()  # (topic, str(peer)): that peer dropped our session for that topic
+        self._no_topic = set()  # (topic, PeerAddr.who): that peer dropped our session for that topic
         self._loop = None
         self._thread = None
         self._endpoint = None
@@ -148,6 +148,7 @@ class IrohNode(PeerKeeper, LinkBook, SessionRunner, Relayer):
             self._thread.join(5)
             self._thread = None
             raise SyncError(self._start_error)
+        self._listen_to_rights()
         return self
 
     def addresses(self):
@@ -220,6 +221,7 @@ class IrohNode(PeerKeeper, LinkBook, SessionRunner, Relayer):
         """End live sessions with Close, close the endpoint, stop the thread (bounded)."""
         if self._thread is None:
             return
+        self._listen_to_rights(False)
         if self._loop is not None and not self._loop.is_closed():
             try:
                 self._submit(self._shutdown(grace)).result(grace + 6)
