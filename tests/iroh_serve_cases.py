@@ -399,3 +399,36 @@ def test_serve_whose_store_was_lost_says_screens_hold_another_history_of_its_log
         if node is not None:
             node.stop()
         store.close()
+
+
+def test_a_screen_added_by_group_add_while_serve_runs_reports_to_it(tmp_path):
+    """The screen logs that its key is not in the festival group and names `group add`; the
+    organiser runs it in another terminal while serve runs.  serve takes the group operation
+    as it stands in its store and the screen's status arrives in its fleet store."""
+    from pandascreen.core import fleet
+    from pandascreen.core.crypto import public_key
+    from pandascreen.node import fleet_report
+    from pandascreen_host.cli import main as host
+    sched = tmp_path / "camp.json"
+    sched.write_text(open(CAMP, encoding="utf-8").read())
+    p, lines = _serve(tmp_path, "--watch", str(sched), "--no-mdns")
+    app = None
+    try:
+        listening, _ = _until(lines, lambda l: l.startswith("listening: node "))
+        _, _, node_id, _, addr = listening.split(" ")
+        app = start_screen(tmp_path, node_id, addr, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _until(lines, lambda l: "synced, sent 8 operation(s)" in l, timeout=15)
+        assert host(["group", "add", public_key(SCREEN).hex(), "--level", "pull", "--store", str(tmp_path / "f.db"),
+                     "--key", str(tmp_path / "org.key"), "--festival-id", "slothcamp2031"]) == 0
+        _until(lines, lambda l: l.startswith("the festival group changed"), timeout=10)
+        fleet_db = fleet_report.fleet_store_path(str(tmp_path / "f.db"))
+        log = fleet.fleet_log_id("slothcamp2031")
+        deadline = time.monotonic() + 60
+        held = None
+        while held is None and time.monotonic() < deadline:
+            with SqliteStore(fleet_db) as fs:
+                held = fs.latest(public_key(SCREEN), log)
+            time.sleep(0.5)
+        assert held is not None, "the screen's status never reached serve's fleet store"
+    finally:
+        interrupt(app, p)

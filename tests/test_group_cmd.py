@@ -86,3 +86,24 @@ def test_a_members_quota_is_set_raised_and_shown(tmp_path, capsys):
     assert "changes nothing" in capsys.readouterr().out
     assert host(["group", "demote", prog, "--level", "write", "--max-bytes", "-1"] + common) == 2
     assert "bytes must be" in capsys.readouterr().err
+
+
+def test_serve_names_a_screen_that_group_add_added_while_it_ran(tmp_path):
+    """`group add` (its own handle on the file) while serve runs: serve's group, which learns of
+    what its own handle stores, names the screen after its next look (its fleet topic then syncs
+    with it and keeps its status)."""
+    from pandascreen.core import fleet
+    from pandascreen_host.group_watch import GroupWatch
+    args = _files(tmp_path)
+    _festival(tmp_path)
+    store = SqliteStore(str(tmp_path / "festival.db"))
+    try:
+        group = auth.guard(store, auth.for_authors([public_key(ORG)]), LOG)
+        watch = GroupWatch(store, group, LOG)
+        assert not watch.check()  # nothing new
+        assert host(["group", "add", public_key(PROG).hex(), "--level", "pull"] + args) == 0
+        assert not fleet.may_report(group, public_key(PROG))
+        assert watch.check() and fleet.may_report(group, public_key(PROG))
+        assert not watch.check()
+    finally:
+        store.close()

@@ -223,6 +223,16 @@ class Authorizer:
                     self._positions[d] = (bytes(pos[0]), pos[1])
         return self._resolve_all(g)
 
+    def catch_up(self, operations):
+        """Observe the group operations among ``operations`` (stored, some perhaps observed
+        already) that are new to this authorizer: another handle on the store wrote them.
+        True when rights changed."""
+        changed = False
+        for op in operations:
+            if op.body is not None and is_group_body(op.body) and op.hash not in self._ops:
+                changed = self.observe(op) or changed
+        return changed
+
     def load(self, operations):
         """Build the state from stored operations (any order, one pass: only group operations
         are kept; cut-offs are found through ``lookup`` when there is one); returns self."""
