@@ -62,3 +62,20 @@ def test_a_connection_that_times_out_or_resets_there_is_a_loss_not_a_refusal(tex
     """A cut or a loaded peer: the topic is asked for again at the next dial, not dropped for good."""
     link, why = _lost_after_handshake(text)
     assert not link.unsubscribed and "does not sync" not in why and text in why, why
+
+
+def test_a_sync_asked_of_a_node_that_stopped_is_refused_without_an_unawaited_coroutine(tmp_path):
+    """Discovery's thread may dial as the node stops: one SyncError, no "never awaited" warning."""
+    import gc
+    import warnings
+    from pandascreen.core import operation
+    from pandascreen.core.errors import SyncError
+    from pandascreen.core.store import MemoryStore
+    from pandascreen.node.iroh_transport import IrohNode
+    node = IrohNode(MemoryStore(), operation.festival_topic("stoppedfest"), bytes([3] * 32))
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        with pytest.raises(SyncError, match="not running"):
+            node.sync("%s@127.0.0.1:9" % ("ab" * 32))
+        gc.collect()
+    assert not [w for w in seen if "never awaited" in str(w.message)], [str(w.message) for w in seen]

@@ -59,39 +59,6 @@ class PeerKeeper:
         self._other_topics(peer_spec, peer, timeout, new_session=not st.get("already_live"))
         return st
 
-    def _other_topics(self, peer_spec, peer, timeout, new_session):
-        """Sync the topics beside the festival's (the fleet's) with a peer whose festival session
-        runs, in the background; each becomes wanted there.  Asked at each ``sync`` with the peer
-        (a key the group added since is dialled then) and whenever a live festival session we
-        dialled reaches its sync (``_festival_synced``): a first sync still under way when its
-        caller stopped waiting, or a redial, has the group by then."""
-        for sub in self.subs[1:]:
-            key = (sub.topic, peer.who)
-            if new_session:
-                self._no_topic.discard(key)  # a new festival session (the peer restarted): ask again
-            if key not in self._no_topic and key not in self._dialling and not self._linked(sub, peer) \
-                    and self._may_sync(sub, peer):
-                self._spawn(self._sync_quietly(sub, peer_spec, peer, timeout))
-
-    def _may_sync(self, sub, peer):
-        """Whether the topic's guard lets us sync it with ``peer`` (core/fleet.FleetGuard: the
-        festival group names it), and would let the peer sync it with us (the same group must
-        name this node too).  Asked before dialling: either end would drop the session right
-        after its topic handshake anyway (node/iroh_session.py), a QUIC handshake for nothing;
-        at a festival whose screens are not in the group yet, every screen dialled the laptop's
-        fleet topic so.  Asked at every ``sync`` with the peer (an mDNS find, the periodic sync of
-        configured peers), so a key the group added since is dialled at the next one."""
-        may_sync = getattr(sub.store.authorizer, "may_sync", None)
-        return may_sync is None or (may_sync(self.node_id_bytes)
-                                    and any(may_sync(node_id) for node_id in peer.node_ids))
-
-    async def _sync_quietly(self, sub, peer_spec, peer, timeout):
-        try:
-            await self._sync_topic(sub, peer_spec, peer, timeout, background=True)
-        except SyncError as e:
-            if "redialling in the background" not in str(e):  # the redial says its own errors
-                self._record_error("%s topic with %s: %s" % (sub.label, peer, e))
-
     async def _sync_topic(self, sub, peer_spec, peer, timeout, background=False, probe=True):
         for link in self.links:
             if (not link.ended and link.sub is sub and link.remote_id in peer.node_ids
@@ -451,39 +418,6 @@ class PeerKeeper:
                 entry["full"] = False  # the organiser had a place for us: ask it as any peer again
             redial.ended(now, now - link.started)
         self._wake_redials()
-
-    def _listen_to_rights(self, on=True):
-        """Hear (``on``) or stop hearing when the festival group's rights change: a key the group
-        adds while a session runs (``group add`` after a screen went live) may sync the other
-        topics now, and waiting for the next festival session would leave its status unsent."""
-        listeners = getattr(self.subs[0].store.authorizer, "listeners", None)
-        if listeners is None or len(self.subs) < 2:
-            return
-        if on and self._rights_changed not in listeners:
-            listeners.append(self._rights_changed)
-        elif not on and self._rights_changed in listeners:
-            listeners.remove(self._rights_changed)
-
-    def _rights_changed(self):
-        """The group changed, in whatever thread stored it: look again on the node's loop."""
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            try:
-                loop.call_soon_threadsafe(self._other_topics_of_live_peers)
-            except RuntimeError:  # the loop stopped meanwhile
-                pass
-
-    def _other_topics_of_live_peers(self):
-        for link in list(self.links):
-            if not link.ended and link.session is not None and link.session.in_live_mode:
-                self._festival_synced(link, new_session=False)
-
-    def _festival_synced(self, link, new_session=True):
-        """A live festival session we dialled reached its sync: the other topics with its peer."""
-        if link.sub is self.subs[0] and link.dialled is not None and len(self.subs) > 1:
-            peer = PeerAddr([link.remote_id], link.dialled.host, link.dialled.port)
-            self._other_topics("%s@%s" % (hexlify(link.remote_id), peer.addr), peer,
-                               self.timeout + self.connect_timeout, new_session=new_session)
 
     def _back(self, link, alone):
         """A session reached its sync: when its peer had been away, or we had no live peer

@@ -50,6 +50,7 @@ from pandascreen.node.iroh_link import LinkBook, Subscription
 from pandascreen.node.iroh_peers import PeerKeeper
 from pandascreen.node.iroh_relay import Relayer, brings_a_change
 from pandascreen.node.iroh_session import SessionRunner, pulling
+from pandascreen.node.iroh_topics import TopicFollower
 from pandascreen.node.log_repeats import Repeats
 
 log = logging.getLogger("pandascreen.node.iroh")
@@ -61,7 +62,7 @@ iroh_backtraces.library_backtraces_off()  # no backtrace symbolized per iroh err
 SCREEN_STORE_LOOK = 10.0
 
 
-class IrohNode(PeerKeeper, LinkBook, SessionRunner, Relayer):
+class IrohNode(PeerKeeper, TopicFollower, LinkBook, SessionRunner, Relayer):
     """A p2panda log sync node for one festival topic over iroh (see the module doc).
 
     ``also``: more topics to sync, ``(topic, store, label)`` each (the fleet log: its own store,
@@ -241,9 +242,16 @@ class IrohNode(PeerKeeper, LinkBook, SessionRunner, Relayer):
         self.stop()
 
     def _submit(self, coro):
-        if self._loop is None:
+        """Run ``coro`` on the node's loop; a node that stopped (a caller in another thread, such
+        as discovery, racing ``stop``) closes it unrun: SyncError, no never-awaited coroutine."""
+        loop = self._loop
+        try:
+            if loop is None or loop.is_closed():
+                raise RuntimeError
+            return asyncio.run_coroutine_threadsafe(coro, loop)
+        except RuntimeError:
+            coro.close()
             raise SyncError("the iroh node is not running")
-        return asyncio.run_coroutine_threadsafe(coro, self._loop)
 
     def _thread_main(self):
         loop = asyncio.new_event_loop()
