@@ -9,6 +9,7 @@ import pytest
 from pandascreen.core import operation, schema
 from pandascreen.core.crypto import public_key
 from pandascreen.node.sqlite_store import SqliteStore
+from pandascreen.core.errors import CannotStore
 from pandascreen.core.store import IngestError, MemoryStore
 
 SEED_A = bytes(range(32))
@@ -108,7 +109,7 @@ def test_sqlite_failed_commit_leaves_no_open_transaction(tmp_path):
             return real.execute(sql, *args)
 
     s._db = FullDisk()
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(CannotStore, match="the disk is full"):
         s.ingest_op(ops[0])
     s._db = real
     assert s.count() == 0 and s.latest(public_key(SEED_A), LOG) is None

@@ -9,6 +9,7 @@ import pytest
 
 from pandascreen.core import layout, operation, schema
 from pandascreen.core.controller import Controller
+from pandascreen.core.errors import CannotStore
 from pandascreen.node.sqlite_store import SqliteStore
 
 FID = "fullfest"
@@ -30,7 +31,7 @@ def test_a_store_that_cannot_write_makes_the_screen_say_disk_full_until_a_write_
     assert ctl.status(now=NOW).startswith("synced")
     pages = store._db.execute("PRAGMA page_count").fetchone()[0]
     store._db.execute("PRAGMA max_page_count=%d" % pages)
-    with pytest.raises(sqlite3.OperationalError, match="full"):
+    with pytest.raises(CannotStore, match="the disk is full"):
         store.publish_many(SEED, _bodies(50, 5), log_id, (NOW + 1) * 1000000)
     status = ctl.status(now=NOW)
     assert status.startswith("disk full"), status
@@ -50,7 +51,7 @@ def test_operations_from_a_peer_that_cannot_be_stored_mark_the_store_until_they_
     store.ingest_many(ops[:2])
     pages = store._db.execute("PRAGMA page_count").fetchone()[0]
     store._db.execute("PRAGMA max_page_count=%d" % pages)
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(CannotStore):
         store.ingest_many(ops[2:])
     assert store.write_failed == "full"
     store.ingest_many(ops[:2])  # nothing new: a commit of nothing proves no write
@@ -89,8 +90,30 @@ def test_a_commit_that_fails_is_said_by_its_kind_and_a_busy_database_is_not_a_fa
     ctl.sync_state, ctl.last_sync = "synced", NOW
     real = store._db
     store._db = _CommitFails(real, error)
-    with pytest.raises(sqlite3.OperationalError):
+    # a disk that takes no writes is said in words; a busy database stays SQLite's own error
+    with pytest.raises(sqlite3.OperationalError if said == "synced" else CannotStore):
         store.publish_many(SEED, _bodies(1), log_id, NOW * 1000000)
     store._db = real
     assert ctl.status(now=NOW).startswith(said)
+    store.close()
+
+
+def test_a_sync_into_a_store_that_cannot_write_ends_in_words_and_skips_no_log(tmp_path):
+    """A peer's operations that the disk will not take end the session with why; no author's log
+    is taken for forked or skipped (the same operations are stored once the disk can)."""
+    from pandascreen.core.errors import SyncError
+    from pandascreen.core.store import MemoryStore
+    from pandascreen.core.sync import sync_local
+    peer = MemoryStore()
+    log_id = operation.log_id_for_festival(FID)
+    peer.publish_many(SEED, _bodies(40), log_id, NOW * 1000000)
+    store = SqliteStore(str(tmp_path / "festival.db"))
+    pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+    store._db.execute("PRAGMA max_page_count=%d" % (pages + 2))
+    with pytest.raises(SyncError, match="not stored: cannot store .*the disk is full"):
+        sync_local(peer, log_id, store)
+    assert store.write_failed == "full" and not store.forks
+    store._db.execute("PRAGMA max_page_count=1073741823")
+    sync_local(peer, log_id, store)
+    assert store.count() == 40 and store.write_failed is None
     store.close()

@@ -59,6 +59,12 @@ class IngestError(BadInput):
     """An operation a store refuses (fork, gap, bad backlink, not decodable)."""
 
 
+class CannotStore(IngestError):
+    """A store cannot write now (its disk is full, read-only or failing): nothing of that write
+    was stored.  Not a refusal of the operation and not damage: the same write succeeds once the
+    disk can take it, so no one skips the operation's log for it."""
+
+
 class Unauthorized(IngestError):
     """An operation the festival group does not let its author make (or over a size limit)."""
 

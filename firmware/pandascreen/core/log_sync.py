@@ -21,7 +21,7 @@ operations at a time: a peer that stops reading costs one page, not every operat
 
 from pandascreen.core import postcard
 from pandascreen.core.crypto import blake3
-from pandascreen.core.errors import IngestError, OperationError, SyncError
+from pandascreen.core.errors import CannotStore, IngestError, OperationError, SyncError
 from pandascreen.core.operation import decode as decode_operation
 from pandascreen.core.operation import decode_header
 from pandascreen.core.topic_handshake import short
@@ -232,6 +232,8 @@ class LogSync:
                 changed = self.store.ingest_many(batch)
             else:
                 changed = int(self.store.ingest_op(batch[0])[1])
+        except CannotStore as e:  # nothing was refused: the disk takes no writes
+            raise SyncError("operations from the peer not stored: %s" % e)
         except IngestError:  # find the bad one(s) op by op, skip their logs
             changed = self._ingest_one_by_one(batch, first)
         self.ops_new += changed
@@ -254,6 +256,8 @@ class LogSync:
                 continue
             try:
                 _, new = self.store.ingest_op(op)
+            except CannotStore as e:
+                raise SyncError("operations from the peer not stored: %s" % e)
             except IngestError as e:
                 self.skipped_logs.add(key)
                 self.ops_skipped += 1

@@ -44,9 +44,16 @@ def replace_file(path, data, mode="w"):
     file whole (the satellite's flash files and the last known time; CPython and MicroPython)."""
     import os
     tmp = path + ".tmp"
-    fh = open(tmp, mode)
     try:
-        fh.write(data)
-    finally:
-        fh.close()
-    getattr(os, "replace", os.rename)(tmp, path)
+        fh = open(tmp, mode)
+        try:
+            fh.write(data)
+        finally:
+            fh.close()
+        getattr(os, "replace", os.rename)(tmp, path)
+    except OSError:
+        try:  # a full disk: the part written would hold space the store needs
+            os.remove(tmp)
+        except OSError:
+            pass
+        raise

@@ -38,20 +38,27 @@ def save(path, operations, max_bytes=MAX_BYTES):
     tmp = path + ".tmp"
     n = 0
     size = len(MAGIC)
-    with open(tmp, "wb") as f:
-        f.write(MAGIC)
-        for op in operations:
-            body = op.body
-            item = len(op.header_bytes).to_bytes(4, "big") + op.header_bytes + (
-                NO_BODY.to_bytes(4, "big") if body is None else len(body).to_bytes(4, "big") + body)
-            if size + len(item) > max_bytes:
-                break
-            f.write(item)
-            size += len(item)
-            n += 1
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(MAGIC)
+            for op in operations:
+                body = op.body
+                item = len(op.header_bytes).to_bytes(4, "big") + op.header_bytes + (
+                    NO_BODY.to_bytes(4, "big") if body is None else len(body).to_bytes(4, "big") + body)
+                if size + len(item) > max_bytes:
+                    break
+                f.write(item)
+                size += len(item)
+                n += 1
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError:
+        try:  # a full disk: the part written would hold space the store needs
+            os.remove(tmp)
+        except OSError:
+            pass
+        raise
     return n
 
 
@@ -132,7 +139,10 @@ def open_store(path, log=None):
             store = None
     if store is not None:
         return store, None
-    dest = _move_aside(path)
+    try:
+        dest = _move_aside(path)
+    except OSError as e:  # a read-only or failing disk: the screen cannot start over here
+        raise IngestError("the store %s is damaged (%s) and cannot be moved aside: %s" % (path, why, e.strerror or e))
     store = SqliteStore(path, cache_kib=SCREEN_CACHE_KIB)
     restored = 0
     for header, body in load(snapshot_path(path)):

@@ -12,10 +12,12 @@ pruning operation last, so it never shrinks), and ``meta.pruned_at`` remembers t
 version at which a prune removed rows.
 """
 
+import os
 import sqlite3
 import threading
 
 from pandascreen.core import cbor, operation
+from pandascreen.core.errors import CannotStore
 from pandascreen.core.store import BaseStore, IngestError, _log_key
 
 SCHEMA = """
@@ -84,8 +86,9 @@ class _Transaction:
             try:
                 s._db.execute("BEGIN IMMEDIATE")
                 s._next_version = s._begun_at = s._read_version() + 1
-            except BaseException:
+            except BaseException as e:
                 s._lock.release()
+                s._failed_write(e)
                 raise
         s._depth += 1
         return self
@@ -95,20 +98,22 @@ class _Transaction:
         s._depth -= 1
         try:
             if s._depth == 0:
-                if exc_type is None or (self.keep_before_refusal and issubclass(exc_type, IngestError)):
-                    # an IngestError changed nothing: keep what came before it
+                if exc_type is None or (self.keep_before_refusal and issubclass(exc_type, IngestError)
+                                        and not issubclass(exc_type, CannotStore)):
+                    # a refused operation changed nothing: keep what came before it
                     wrote = s._next_version != s._begun_at  # a commit of nothing proves no write
                     try:
                         s._db.execute("COMMIT")
                     except BaseException as e:  # disk full, I/O error: nothing of it was stored
                         s._rollback()
-                        s.write_failed = _cannot_write(e) or s.write_failed
+                        s._failed_write(e)
                         raise
                     if wrote:
                         s.write_failed = None
                 else:
                     s._rollback()
-                    s.write_failed = _cannot_write(exc) or s.write_failed
+                    if exc is not None:
+                        s._failed_write(exc)
         finally:
             s._lock.release()
         return False
@@ -132,6 +137,16 @@ def _cannot_write(e):
     return None
 
 
+def _no_space_beside(path):
+    """Whether the disk holding ``path`` has no block left (SQLite says "disk I/O error" when it
+    cannot grow its shared-memory file there, not "full")."""
+    try:
+        st = os.statvfs(os.path.dirname(os.path.abspath(path)))
+    except (OSError, AttributeError):
+        return False
+    return st.f_bavail == 0
+
+
 # A screen's page cache (node/snapshot.open_store): it reads its store in full once at start, then
 # a few pages per sync; SQLite's default 2 MB would keep the start-up's pages for the screen's life.
 SCREEN_CACHE_KIB = 256
@@ -141,6 +156,7 @@ class SqliteStore(BaseStore):
     def __init__(self, path, cache_kib=None):
         """``cache_kib``: SQLite's page cache in KiB (None: SQLite's default, 2000)."""
         self.path = path
+        self.unwritable = None  # FULL or CANNOT: opened for reading only, the disk would not write
         try:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -151,7 +167,12 @@ class SqliteStore(BaseStore):
             self._migrate()
             self._db.executescript(INDEXES)
         except sqlite3.DatabaseError as e:
-            raise IngestError("cannot open store %s: %s (is it a pandascreen database?)" % (path, e))
+            if getattr(self, "_db", None) is not None:
+                self._db.close()
+            self._db = self._open_unwritable(path, e)
+            if self._db is None:
+                raise IngestError("cannot open store %s: %s (is it a pandascreen database?)" % (path, e))
+            self.unwritable = self.write_failed = FULL if _no_space_beside(path) else (_cannot_write(e) or CANNOT)
         self._lock = threading.RLock()
         self._latest_cache = {}
         self._latest_at = None  # the store version the remembered latest operations hold for
@@ -168,6 +189,29 @@ class SqliteStore(BaseStore):
                 self.fork_held = {(bytes(a), bytes(log)): seq for a, log, seq in cbor.loads(bytes(held))}
         except (sqlite3.DatabaseError, ValueError):
             pass  # a damaged store: node/snapshot.py's check finds it
+
+    @staticmethod
+    def _open_unwritable(path, e):
+        """The store ``path`` for reading only, when opening it failed (``e``) because the disk
+        takes no writes (full, read-only): SQLite cannot make its WAL and shared-memory files there,
+        so the database file is read alone (``immutable``; what a crash left in the WAL is not
+        seen, a resync brings it).  None when that is not why, or it cannot be read either."""
+        cantopen = (getattr(e, "sqlite_errorname", "") or "").startswith("SQLITE_CANTOPEN") or "unable to open" in str(e)
+        if not (_cannot_write(e) or cantopen) or not os.path.isfile(path):
+            return None
+        import urllib.parse
+        try:
+            db = sqlite3.connect("file:%s?immutable=1" % urllib.parse.quote(os.path.abspath(path)), uri=True,
+                                 check_same_thread=False, isolation_level=None)
+        except sqlite3.DatabaseError:
+            return None
+        try:
+            db.execute("SELECT header FROM operations LIMIT 1").fetchall()
+            db.execute("SELECT value FROM meta LIMIT 1").fetchall()
+        except sqlite3.DatabaseError:
+            db.close()
+            return None
+        return db
 
     def _migrate(self):
         # stores written before the change counter: number the rows in insertion order
@@ -192,6 +236,17 @@ class SqliteStore(BaseStore):
         BaseStore._fork(self, op, seq, kept, other)
         self.set_meta("forks", cbor.dumps([list(f) for f in self.forks]))
         self.set_meta("fork_held", cbor.dumps([[a, log, seq] for (a, log), seq in self.fork_held.items()]))
+
+    def _failed_write(self, e):
+        """A write transaction ended in ``e``: when the disk would not take it, remember why
+        (``write_failed``; the reason the store opened read-only, if it did) and raise
+        CannotStore from it, in words; any other error is the caller's to raise."""
+        failed = _cannot_write(e)
+        if failed is None or isinstance(e, CannotStore):
+            return
+        self.write_failed = self.unwritable or failed
+        raise CannotStore("cannot store in %s: %s (%s)" % (
+            self.path, "the disk is full" if self.write_failed == FULL else "the disk takes no writes", e)) from e
 
     def _rollback(self):
         try:

@@ -1,0 +1,131 @@
+"""A screen that starts on a full SD card or a read-only one shows the program it holds and says
+why nothing new arrives ("disk full", "cannot store"): its store is neither taken for corrupt
+and moved aside (an empty program after the disk frees) nor a traceback.  The disk is a small
+tmpfs in a private mount namespace (``unshare -rm``), filled up or remounted read-only."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from pandascreen.core import operation
+from pandascreen.core.crypto import public_key
+from pandascreen.node.sqlite_store import SqliteStore
+from pandascreen.testing import festival as demofest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ORG = bytes([9] * 32)
+
+# run inside the namespace: the screen's folder is copied onto the small disk, which is then
+# filled (or made read-only), and the store is opened as the screen opens it
+OPEN = r"""
+import os, shutil, sys
+sys.path[:0] = [sys.argv[3]]
+src, disk, how = sys.argv[1], sys.argv[2], sys.argv[4]
+for name in os.listdir(src):
+    shutil.copy(os.path.join(src, name), disk)
+if how == "damaged, read-only":
+    with open(os.path.join(disk, "festival.db"), "r+b") as f:
+        f.write(b"not a database" * 100)
+    os.system("mount -o remount,ro %s" % disk)
+    from pandascreen.core.errors import IngestError
+    from pandascreen.node import snapshot
+    try:
+        snapshot.open_store(os.path.join(disk, "festival.db"))
+    except IngestError as e:
+        print("refused", e)
+    sys.exit(0)
+if how == "full":
+    with open(os.path.join(disk, "filler"), "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\0" * 4096)
+        except OSError:
+            pass
+else:
+    os.system("mount -o remount,ro %s" % disk)
+from pandascreen.node import snapshot
+said = []
+store, notice = snapshot.open_store(os.path.join(disk, "festival.db"), log=said.append)
+print(store.count(), store.write_failed, notice, said, sorted(n for n in os.listdir(disk) if "corrupt" in n))
+"""
+
+
+def _screen_folder(tmp_path):
+    folder = tmp_path / "screen"
+    folder.mkdir()
+    store = SqliteStore(str(folder / "festival.db"))
+    ops = store.publish_many(ORG, demofest.bodies(), operation.log_id_for_festival(demofest.FESTIVAL_ID),
+                             demofest.DAY_START * 1000000)
+    store.close()
+    return folder, len(ops)
+
+
+def _in_a_small_disk(script, *args):
+    disk = "/mnt"
+    line = 'mount -t tmpfs -o size=4m tmpfs %s && exec "$@"' % disk
+    argv = ["unshare", "-rm", "sh", "-c", line, "sh", sys.executable, "-c", script, args[0], disk] + list(args[1:])
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60)
+
+
+def _can_make_a_disk():
+    try:
+        return subprocess.run(["unshare", "-rm", "true"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.mark.parametrize("how, failed", [("full", "full"), ("read-only", "cannot")])
+def test_a_store_on_a_disk_that_cannot_write_opens_with_its_program_and_says_why(tmp_path, how, failed):
+    assert _can_make_a_disk(), "unshare -rm is needed (user and mount namespaces)"
+    folder, n = _screen_folder(tmp_path)
+    p = _in_a_small_disk(OPEN, str(folder), os.path.join(ROOT, "firmware"), how)
+    assert p.returncode == 0 and "Traceback" not in p.stderr, p.stderr[-2000:]
+    assert p.stdout.split()[:3] == [str(n), failed, "None"], p.stdout + p.stderr[-500:]
+    assert p.stdout.rstrip().endswith("[]"), p.stdout  # nothing moved aside as corrupt
+
+
+APP = r"""
+import os, shutil, subprocess, sys
+src, disk, root, png = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+for name in os.listdir(src):
+    shutil.copy(os.path.join(src, name), disk)
+with open(os.path.join(disk, "filler"), "wb", buffering=0) as f:
+    try:
+        while True:
+            f.write(b"\0" * 4096)
+    except OSError:
+        pass
+env = dict(os.environ, PYTHONPATH=os.path.join(root, "firmware"))
+p = subprocess.run([sys.executable, "-m", "pandascreen.node.app", "--config", os.path.join(disk, "config.json"),
+                    "--emulate", png, "--once"], capture_output=True, text=True, env=env, timeout=60)
+print(p.returncode, sorted(os.listdir(disk)))
+print(p.stdout + p.stderr)
+"""
+
+
+def test_a_screen_started_on_a_full_disk_draws_its_program_and_leaves_no_half_written_file(tmp_path):
+    assert _can_make_a_disk(), "unshare -rm is needed (user and mount namespaces)"
+    import json
+    folder, _ = _screen_folder(tmp_path)
+    (folder / "device.key").write_bytes(bytes(range(32)))
+    os.chmod(str(folder / "device.key"), 0o600)
+    (folder / "config.json").write_text(json.dumps({
+        "festival_id": demofest.FESTIVAL_ID, "organisers": [public_key(ORG).hex()], "store": "festival.db",
+        "key": "device.key", "listen_port": 0, "feed_port": 0, "program_page_port": 0}))
+    png = tmp_path / "screen.png"
+    p = _in_a_small_disk(APP, str(folder), ROOT, str(png))
+    first, _, said = p.stdout.partition("\n")
+    code, files = first.split(" ", 1)
+    assert code == "0" and "Traceback" not in said and "Traceback" not in p.stderr, p.stdout + p.stderr[-1000:]
+    assert "corrupt" not in files and ".tmp" not in files, files
+    assert png.exists(), p.stdout
+
+
+def test_a_damaged_store_on_a_read_only_disk_is_one_line_not_a_traceback(tmp_path):
+    assert _can_make_a_disk(), "unshare -rm is needed (user and mount namespaces)"
+    folder, _ = _screen_folder(tmp_path)
+    p = _in_a_small_disk(OPEN, str(folder), os.path.join(ROOT, "firmware"), "damaged, read-only")
+    assert p.returncode == 0 and "Traceback" not in p.stderr, p.stderr[-2000:]
+    assert p.stdout.startswith("refused the store ") and "cannot be moved aside: Read-only file system" in p.stdout, \
+        p.stdout
