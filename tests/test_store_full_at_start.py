@@ -35,7 +35,7 @@ if how == "damaged, read-only":
     except IngestError as e:
         print("refused", e)
     sys.exit(0)
-if how == "full":
+if how.startswith("full"):
     with open(os.path.join(disk, "filler"), "wb", buffering=0) as f:
         try:
             while True:
@@ -48,6 +48,13 @@ from pandascreen.node import snapshot
 said = []
 store, notice = snapshot.open_store(os.path.join(disk, "festival.db"), log=said.append)
 print(store.count(), store.write_failed, notice, said, sorted(n for n in os.listdir(disk) if "corrupt" in n))
+if how == "full, then freed":
+    from pandascreen.core import operation, schema
+    os.remove(os.path.join(disk, "filler"))
+    store._writable_again_at = 0  # its next try is due (every WRITABLE_AGAIN_EVERY seconds)
+    body = schema.make_body("venue", "create", "late", {"name": "Late Hall", "order": 99})
+    store.publish(bytes([9] * 32), body, operation.log_id_for_festival(sys.argv[5]), 2 ** 60)
+    print("then", store.count(), store.write_failed)
 """
 
 
@@ -129,3 +136,11 @@ def test_a_damaged_store_on_a_read_only_disk_is_one_line_not_a_traceback(tmp_pat
     assert p.returncode == 0 and "Traceback" not in p.stderr, p.stderr[-2000:]
     assert p.stdout.startswith("refused the store ") and "cannot be moved aside: Read-only file system" in p.stdout, \
         p.stdout
+
+
+def test_a_store_opened_on_a_full_disk_writes_again_once_the_disk_has_room(tmp_path):
+    assert _can_make_a_disk(), "unshare -rm is needed (user and mount namespaces)"
+    folder, n = _screen_folder(tmp_path)
+    p = _in_a_small_disk(OPEN, str(folder), os.path.join(ROOT, "firmware"), "full, then freed", demofest.FESTIVAL_ID)
+    assert p.returncode == 0 and "Traceback" not in p.stderr, p.stderr[-2000:]
+    assert p.stdout.splitlines()[-1] == "then %d None" % (n + 1), p.stdout

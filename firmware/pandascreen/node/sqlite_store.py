@@ -15,6 +15,7 @@ version at which a prune removed rows.
 import os
 import sqlite3
 import threading
+import time
 
 from pandascreen.core import cbor, operation
 from pandascreen.core.errors import CannotStore
@@ -84,6 +85,8 @@ class _Transaction:
         s._lock.acquire()
         if s._depth == 0:
             try:
+                if s.unwritable:
+                    s._writable_again()
                 s._db.execute("BEGIN IMMEDIATE")
                 s._next_version = s._begun_at = s._read_version() + 1
             except BaseException as e:
@@ -119,6 +122,7 @@ class _Transaction:
         return False
 
 
+WRITABLE_AGAIN_EVERY = 30.0  # seconds between an unwritable store's tries to open for writing
 FULL = "full"  # ``write_failed``: the disk is full
 CANNOT = "cannot"  # ... another reason the store cannot write (an I/O error, a read-only file)
 
@@ -156,23 +160,17 @@ class SqliteStore(BaseStore):
     def __init__(self, path, cache_kib=None):
         """``cache_kib``: SQLite's page cache in KiB (None: SQLite's default, 2000)."""
         self.path = path
+        self._cache_kib = cache_kib
         self.unwritable = None  # FULL or CANNOT: opened for reading only, the disk would not write
+        self._writable_again_at = 0.0  # when an unwritable store next tries to open for writing
         try:
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            if cache_kib is not None:
-                self._db.execute("PRAGMA cache_size=%d" % -int(cache_kib))
-            self._db.executescript(SCHEMA)
-            self._migrate()
-            self._db.executescript(INDEXES)
+            self._db = self._open_writable()
         except sqlite3.DatabaseError as e:
-            if getattr(self, "_db", None) is not None:
-                self._db.close()
             self._db = self._open_unwritable(path, e)
             if self._db is None:
                 raise IngestError("cannot open store %s: %s (is it a pandascreen database?)" % (path, e))
             self.unwritable = self.write_failed = FULL if _no_space_beside(path) else (_cannot_write(e) or CANNOT)
+            self._writable_again_at = time.monotonic() + WRITABLE_AGAIN_EVERY
         self._lock = threading.RLock()
         self._latest_cache = {}
         self._latest_at = None  # the store version the remembered latest operations hold for
@@ -189,6 +187,40 @@ class SqliteStore(BaseStore):
                 self.fork_held = {(bytes(a), bytes(log)): seq for a, log, seq in cbor.loads(bytes(held))}
         except (sqlite3.DatabaseError, ValueError):
             pass  # a damaged store: node/snapshot.py's check finds it
+
+    def _open_writable(self):
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            if self._cache_kib is not None:
+                db.execute("PRAGMA cache_size=%d" % -int(self._cache_kib))
+            db.executescript(SCHEMA)
+            self._migrate(db)
+            db.executescript(INDEXES)
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _writable_again(self):
+        """An unwritable store (called with its lock, before a write) opens for writing again
+        once the disk takes writes, tried at most every ``WRITABLE_AGAIN_EVERY`` seconds: the
+        screen stores what its peers send as soon as a full card has room, without a restart."""
+        now = time.monotonic()
+        if now < self._writable_again_at:
+            return
+        self._writable_again_at = now + WRITABLE_AGAIN_EVERY
+        try:
+            db = self._open_writable()
+        except sqlite3.DatabaseError:
+            return
+        self._db.close()
+        self._db = db
+        self.unwritable = None
+        self._latest_cache.clear()
+        self._latest_at = None
+        self._heights_cache.clear()
 
     @staticmethod
     def _open_unwritable(path, e):
@@ -213,12 +245,13 @@ class SqliteStore(BaseStore):
             return None
         return db
 
-    def _migrate(self):
+    @staticmethod
+    def _migrate(db):
         # stores written before the change counter: number the rows in insertion order
-        cols = [r[1] for r in self._db.execute("PRAGMA table_info(operations)")]
+        cols = [r[1] for r in db.execute("PRAGMA table_info(operations)")]
         if "changed" not in cols:
-            self._db.execute("ALTER TABLE operations ADD COLUMN changed INTEGER NOT NULL DEFAULT 0")
-            self._db.execute("UPDATE operations SET changed = rowid")
+            db.execute("ALTER TABLE operations ADD COLUMN changed INTEGER NOT NULL DEFAULT 0")
+            db.execute("UPDATE operations SET changed = rowid")
 
     def close(self):
         with self._lock:
