@@ -199,3 +199,31 @@ def test_a_peer_announced_at_two_addresses_is_dialled_at_the_next_when_the_first
     assert node.dialled == ["10.79.0.2:2026"]  # the first that answers ends it
     node = Node()
     assert discovery.iroh_add_peer(node)(NODE_ID, [("10.78.0.2", 2026)]) is None
+
+
+@pytest.mark.parametrize("said", ["peer 0123456789abcdef: topic handshake timed out after 10s",
+                                  "peer 0123456789abcdef: no handshake stream from the peer within 10s"])
+def test_a_peer_too_slow_for_the_topic_handshake_is_tried_again_not_taken_for_another_festival(said):
+    """A loaded screen answers its handshake late: discovery leaves it for its next
+    announcement, and does not put it with the peers of another festival, never dialled again."""
+    from pandascreen.core.errors import SyncError
+
+    class Node:
+        def sync(self, spec, timeout):
+            raise SyncError(said)
+    assert discovery.iroh_add_peer(Node())(NODE_ID, ADDRS) is None
+
+
+def test_a_peer_that_left_the_lan_frees_its_place_for_a_newcomer():
+    """A screen switched off says goodbye on mDNS (or its records expire): its place in the
+    table goes, so a screen that comes later is dialled; with a full table it was refused for good."""
+    from zeroconf import ServiceStateChange
+
+    from pandascreen.node.discovery import SERVICE_TYPE, Discovery, z32_encode
+    d = Discovery(bytes(32), 2026, lambda node_id, addrs: True, advertise=False, max_peers=2)
+    gone, staying = bytes([40] * 32), bytes([41] * 32)
+    for node_id in (gone, staying):
+        d.peers[node_id] = [("10.0.0.%d" % node_id[0], 2026)]
+        d._stamps[node_id] = 1
+    d._on_change(None, SERVICE_TYPE, "%s.%s" % (z32_encode(gone), SERVICE_TYPE), ServiceStateChange.Removed)
+    assert list(d.peers) == [staying] and gone not in d._stamps

@@ -238,6 +238,7 @@ class Discovery:
     def _on_change(self, zeroconf, service_type, name, state_change):
         from zeroconf import ServiceStateChange
         if state_change is ServiceStateChange.Removed:
+            self._left(name)
             return
         instance = _instance_of(name)
         try:  # cheap check first: a flood of junk names never costs a resolve
@@ -257,6 +258,18 @@ class Discovery:
                 self._cv.notify()
             else:
                 self._reject(name, "announcement queue full (flood)", "flood")
+
+    def _left(self, name):
+        """A peer said goodbye (or its records expired): its place in the table goes to the next
+        one found.  The node still redials it while it is wanted, and gives its place to a
+        newcomer once it is away (node/iroh_peers.py ``_room_for``)."""
+        try:
+            node_id = z32_decode(_instance_of(name))
+        except DiscoveryError:
+            return
+        with self._cv:
+            self.peers.pop(node_id, None)
+            self._stamps.pop(node_id, None)
 
     def _next_name(self):
         """Take the next announcement to resolve and dial off the queue: an organiser's first (where
@@ -349,7 +362,8 @@ def _dial(node, spec, timeout):
         return True
     except Exception as e:
         msg = str(e)
-        if "does not sync this festival" in msg or "topic handshake" in msg or "ALPN" in msg:
+        if "does not sync this festival" in msg or "ALPN" in msg or (
+                "topic handshake" in msg and "timed out" not in msg):  # late is not foreign
             return False
         if "still under way" in msg:  # reachable, and syncing: keep it
             return True
