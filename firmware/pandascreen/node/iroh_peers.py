@@ -364,8 +364,9 @@ class PeerKeeper:
 
     async def _resync_loop(self):
         """Beside live mode: now and then one plain sync with one live peer of the festival
-        topic, picked at random, so a live message lost on the way is repaired (node/liveness.py)."""
+        topic, each in turn, so a live message lost on the way is repaired (node/liveness.py)."""
         sub = self.subs[0]
+        asked = {}  # node id -> when the resync last asked it
         while not self._stopping:
             await asyncio.sleep(liveness.resync_wait(every=self.resync_every))
             peers = {}
@@ -378,7 +379,7 @@ class PeerKeeper:
                 await self._round_with_spares("resync")
             if not peers or self._stopping:
                 continue
-            node_id = random.choice(sorted(peers))
+            node_id = liveness.resync_peer(list(peers), asked, time.monotonic())
             st = await self._round(sub, node_id, peers[node_id], "resync")
             if st and (st.get("ops_new") or st.get("ops_sent")):
                 self._event("resync with %s repaired what live mode had missed: received %d new, sent %d "

@@ -73,7 +73,9 @@ Resync.  Live mode pushes each change once; one lost on the way (a session that 
 the change and the push, a refused operation) would never come again while mDNS sees nothing
 new.  So every ``RESYNC_EVERY`` seconds (times 0.5 to 1.5, at random) the node runs one plain
 sync (Have, missing operations, Close) with one of its live peers, beside the live sessions:
-whatever any peer holds and we lack arrives within ``RESYNC_EVERY * 1.5`` s plus one sync.
+each live peer in turn, the one asked longest ago first (``resync_peer``).  Whatever any of its
+k live peers holds and it lacks arrives within ``resync_bound(k)`` = k * ``RESYNC_EVERY`` * 1.5 s
+plus one sync: 7.5 minutes with ``MAX_PEERS`` peers, and sooner as every peer does the same.
 """
 
 import random
@@ -115,6 +117,23 @@ def next_backoff(backoff):
 def resync_wait(rng=random, every=RESYNC_EVERY):
     """Seconds until the next resync: ``every`` times a random factor in [0.5, 1.5]."""
     return every * (0.5 + rng.random())
+
+
+def resync_peer(peers, last, now, rng=random):
+    """The live peer (of ``peers``) the next resync asks: one never asked first (at random among
+    them), else the one asked longest ago.  ``last`` (node id -> when it was asked) is kept by the
+    caller; peers gone from ``peers`` are forgotten."""
+    for gone in [p for p in last if p not in peers]:
+        del last[gone]
+    never = sorted(p for p in peers if p not in last)
+    pick = rng.choice(never) if never else min(peers, key=lambda p: last[p])
+    last[pick] = now
+    return pick
+
+
+def resync_bound(live_peers):
+    """Seconds within which what any of ``live_peers`` peers holds arrives (plus one sync)."""
+    return live_peers * RESYNC_EVERY * 1.5
 
 
 class Redial:
