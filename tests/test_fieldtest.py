@@ -18,7 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def test_three_real_screens_sync_show_a_change_and_recover_from_a_cut():
     script = ('mount -t tmpfs tmpfs /run && exec "$@"')
     argv = ["unshare", "-rnm", "sh", "-c", script, "sh", sys.executable, "-m", "pandascreen.node.fieldtest",
-            "--screens", "3", "--timeout", "120", "--partition", "5", "--partition", "8",
+            "--screens", "3", "--timeout", "120", "--partition", "8", "--partition", "20",
             "--idle", "5",
             "--schedule", os.path.join(SCHEDULES, "eventfahrplan_schedule-38c3-20251206.xml")]
     r = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=600)
@@ -29,7 +29,8 @@ def test_three_real_screens_sync_show_a_change_and_recover_from_a_cut():
     assert res["change_to_pixel_s"]["n"] == 3 and res["change_to_pixel_s"]["max"] < 30
     # cuts in turn, each healed on every cut screen; a cut long enough for the display to say
     # "alone since" is make bench's (5 minutes) and test_alone_app's (the real app, its only peer gone)
-    assert [c["seconds"] for c in res["cuts"]] == [5, 8]
+    # (20 s: longer than a dead link takes to notice, node/iroh_limits.DEAD_AFTER, so screens redial)
+    assert [c["seconds"] for c in res["cuts"]] == [8, 20]
     assert all(c["heal_to_pixel_s"]["n"] == c["heal_to_pixel_s"]["of"] == 1 for c in res["cuts"])
     # make bench's network section prints these figures beside its floors (measured here too)
     from pandascreen.bench import network
@@ -42,9 +43,11 @@ def test_three_real_screens_sync_show_a_change_and_recover_from_a_cut():
     assert res["cold_start_cpu_swarm_s"]["screens"] >= res["cold_start_cpu_total_s"] > 0
     assert "CPU per screen until it held the program" in text and "one screen alone" in text, text
     assert "until the last screen held it" in text, text
-    assert "heal of a 8 s cut" in text and "every screen within 120 s in 1 of 1 runs" in text, text
+    assert "heal of a 20 s cut" in text and "every screen within 120 s in 1 of 1 runs" in text, text
     # each screen holds a live link with the organiser and the others; nothing failed while quiet
+    # (res["ok"]["quiet_links"]), and no process logged a traceback (res["ok"]["no_tracebacks"])
     assert res["idle_links"]["links"] >= 3 and res["idle_links"]["seconds"] >= 5, res["idle_links"]
+    assert res["ok"]["quiet_links"] and res["ok"]["no_tracebacks"] and res["tracebacks"] == 0
     assert "quiet links" in text and "organiser (serve) load: 3 screens" in network.report(
         {"floors": network._floors(), "quiet": res, "loaded": res, "fewer": res, "seconds": 1})
 
@@ -68,6 +71,8 @@ def test_quiet_links_count_sessions_ended_for_a_reason_against_the_live_links_he
            "peer e068f4c325378729: peer stopped answering (3 packets unanswered for 15s)",
            "peer e068f4c325378729: connection lost during the log sync: timed out",
            "peer e068f4c325378729: connection lost in live mode: timed out",
+           "peer e068f4c325378729: session ended (sent 0 + 0 live, received 0 + 0 live; closed at the live "
+           "session lifetime of 3600s; the peer may redial)",
            # sessions that never carried a live link: the peer did not take up the topic (the
            # fleet topic with a key outside the group), a crossed dial's twin (the other one stays)
            "peer 7ef35b56cb276414: the peer ended the session during the topic handshake (ConnectionLost("
@@ -76,9 +81,9 @@ def test_quiet_links_count_sessions_ended_for_a_reason_against_the_live_links_he
            "drops the connection like this when it does not sync the fleet topic",
            "peer 9738841e590b952a: session ended (sent 0 + 0 live, received 0 + 0 live; a second live session "
            "with that peer (both dialled at once); the other one stays)"]
-    assert [bool(LIVE_LINE.search(line)) for line in log] == [True, True] + [False] * 8
-    assert [bool(TORN_DOWN.search(line)) for line in log] == [False] * 4 + [True] * 3 + [False] * 3
-    assert [bool(NOT_TAKEN_UP.search(line)) for line in log] == [False] * 7 + [True] * 3
+    assert [bool(LIVE_LINE.search(line)) for line in log] == [True, True] + [False] * 9
+    assert [bool(TORN_DOWN.search(line)) for line in log] == [False] * 4 + [True] * 4 + [False] * 3
+    assert [bool(NOT_TAKEN_UP.search(line)) for line in log] == [False] * 8 + [True] * 3
 
     class Seen:  # what Proc gathers from a process's lines
         live_peers = {"e068f4c325378729", "31fb2436b31f29df"}

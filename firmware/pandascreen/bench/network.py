@@ -8,10 +8,9 @@ is the ``idle`` section).  A step not every screen finished says "N of M screens
 the p50 / p99 of those that did.
 
 Three runs: on a quiet machine, a 30 s cut, then a 5-minute cut; with both cores loaded by a
-busy loop each, ``PANDASCREEN_BENCH_HEAL_RUNS`` 30 s cuts in turn (default 3: at 50 screens
-each cut with its heal takes about a minute on this 2-core machine with the hog, and a cold
-start under that load several; 10 runs, as the requirement counts them, add some 10 minutes to
-``make bench`` -- set the variable to 10 for that); and a fifth of the screens with no cut, whose
+busy loop each, ``PANDASCREEN_BENCH_HEAL_RUNS`` 30 s cuts in turn (default 10, as the
+requirement counts them: at 50 screens each cut with its heal takes about a minute on this
+2-core machine with the hog; fewer make ``make bench`` shorter); and a fifth of the screens with no cut, whose
 organiser load is printed beside the full count's (screens relay to each other, so it should
 stay flat).  In the quiet spell, the live links torn down per link-hour (at most 1 wanted).
 
@@ -107,7 +106,7 @@ def run(quick=False):
     screens = 4 if quick else int(os.environ.get("PANDASCREEN_BENCH_SCREENS", "50"))
     idle = 10 if quick else int(os.environ.get("PANDASCREEN_BENCH_LINKED_IDLE", "120"))
     cuts = (5, 10) if quick else (30, 300)
-    heal_runs = 1 if quick else int(os.environ.get("PANDASCREEN_BENCH_HEAL_RUNS", "3"))
+    heal_runs = 1 if quick else int(os.environ.get("PANDASCREEN_BENCH_HEAL_RUNS", "10"))
     t = time.time()
     out = {"floors": _floors(), "quiet": _field(screens, cuts, idle, False, 180),
            "loaded": _field(screens, cuts[:1], 0, True, 180, repeat=heal_runs),

@@ -64,7 +64,8 @@ class Lab:
 
 LIVE_LINE = re.compile(r"peer (\w+)(?: \(\w+\))?: synced, .*; live$")
 # a session that had reached the log sync or live mode, ended for a reason
-TORN_DOWN = re.compile(r"stopped answering|connection lost(?! (?:during|right after) the topic handshake)|: closed:|evict")
+TORN_DOWN = re.compile(r"stopped answering|connection lost(?! (?:during|right after) the topic handshake)|: closed:|evict"
+                       r"|closed at the live session lifetime")
 # a session that never carried a link: the peer did not take up the topic (the fleet topic with a
 # key outside the group), or the twin of a crossed dial (the other one stays)
 NOT_TAKEN_UP = re.compile(r"(?:during|right after) the topic handshake|second live session")
@@ -96,6 +97,7 @@ class Proc:
         self.live_peers = set()  # peers this process had a live sync with
         self.torn_down = []  # when a line ended a session for a reason (``TORN_DOWN``)
         self.not_taken_up = []  # when a line ended a session that never carried a link (``NOT_TAKEN_UP``)
+        self.tracebacks = 0  # lines that show a traceback or a task error left unretrieved, all of them
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self):
@@ -106,6 +108,8 @@ class Proc:
             live = LIVE_LINE.search(line)
             if live:
                 self.live_peers.add(live.group(1))
+            if "Traceback" in line or "never retrieved" in line or "Task was destroyed" in line:
+                self.tracebacks += 1
             if TORN_DOWN.search(line):
                 self.torn_down.append(at)
             elif NOT_TAKEN_UP.search(line):

@@ -358,6 +358,8 @@ class Field:
                        "rss_mb": spread([s.proc.rss_mb() for s in self.screens], seconds),
                        "serve_cpu_percent": round(100.0 * (self.org.cpu_seconds() - org_before) / seconds, 2)}
         i, q = res["idle"], res["idle_links"]
+        # at most one reconnect per link per hour while nothing fails
+        res["ok"]["quiet_links"] = q["torn_down"] <= q["links"] * seconds / 3600.0
         self.out("quiet links: %d torn down among %d live links in %d s: %.2f per link-hour (at most 1 wanted); "
                  "%d sessions not taken up (topics refused, crossed dials)"
                  % (q["torn_down"], q["links"], seconds, q["per_link_hour"], q["not_taken_up"]))
@@ -398,7 +400,8 @@ class Field:
         return cut
 
     def tracebacks(self):
-        return sum(1 for p in self.procs for _at, line in p.lines if "Traceback" in line or "never retrieved" in line)
+        """Tracebacks and task errors left unretrieved in every process's whole log."""
+        return sum(p.tracebacks for p in self.procs)
 
 
 def _hog(stack, n=2):
@@ -434,6 +437,7 @@ def run(n_screens, schedule=SCHEDULE, timeout=60.0, partition=(30.0,), hog=False
             for step, ok in cut.pop("ok").items():
                 res["ok"][step] = res["ok"].get(step, True) and ok
         res["tracebacks"] = field.tracebacks()
+        res["ok"]["no_tracebacks"] = res["tracebacks"] == 0
     return res
 
 
