@@ -37,7 +37,7 @@ MAX_LINKS = 128               # sessions in total (dialled and incoming, all top
 MAX_PER_ADDRESS = 8           # incoming sessions per IP address and topic
 SESSION_DEADLINE = 120.0      # seconds for the sync before live mode
 LIVE_IDLE = 600.0             # ... is closed when silent this long while at least half of MAX_LINKS run
-LIVE_LIFETIME = 3600.0        # an incoming live session is closed after this long
+LIVE_LIFETIME = 4 * 3600.0    # an incoming live session is closed after this long (a link reconnects 1 in 4 h)
 CLOSE_GRACE = 2.0             # seconds a closed live session gets to exchange Close before it is cut
 
 
