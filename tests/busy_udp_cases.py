@@ -11,6 +11,8 @@ import subprocess
 import sys
 import threading
 
+import pytest
+
 from pandascreen.core.crypto import public_key
 from pandascreen.testing import festival as demofest
 
@@ -111,3 +113,20 @@ def test_serve_and_a_screen_at_their_defaults_run_side_by_side_on_one_machine(tm
         interrupt(screen, serve)
     said = screen.stdout.read() if screen is not None else ""
     assert "already in use" not in said and "Traceback" not in said, said[-2000:]
+
+
+@pytest.mark.parametrize("key", [None, b"short"])
+def test_a_screen_without_its_device_key_says_so_in_one_line(tmp_path, key):
+    """A key file that is missing or is no key: one line naming it and what to do, exit 2; the
+    screen ran on unreachable, "offline" for good."""
+    cfg = {"festival_id": demofest.FESTIVAL_ID, "organisers": [public_key(SEED).hex()], "store": "screen.db",
+           "listen_port": 0, "feed_port": 0, "program_page_port": 0,
+           "peers": ["%s@127.0.0.1:9" % public_key(SEED).hex()]}
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    if key is not None:
+        (tmp_path / "device.key").write_bytes(key)
+    code, err = _run(["pandascreen.node.app", "--config", str(tmp_path / "config.json"),
+                      "--emulate", str(tmp_path / "screen.png"), "--once"])
+    assert code == 2, err
+    assert "Traceback" not in err and err.count("error:") == 1, err
+    assert "device key %s" % (tmp_path / "device.key") in err and "pandascreen-host provision" in err, err

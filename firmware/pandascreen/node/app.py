@@ -446,7 +446,7 @@ def main(argv=None):
             screen_network.start(cfg, base, store_path, device, stack, serve=not args.no_serve and not args.once,
                                  once=args.once, say=_log)
             _run_screen(args, cfg, device, stack)
-        except (IngestError, ScreenError, screen_network.ListenPortError) as e:
+        except (IngestError, ScreenError, screen_network.ListenPortError, configmod.ConfigError) as e:
             print("error: %s" % e, file=sys.stderr)
             return 2
         except sqlite3.DatabaseError as e:

@@ -392,8 +392,9 @@ def device_node(cfg, store, config_dir, serve=True, on_change=None, say=None, al
     organisers' keys as node ids for peers written without one; ``also``: more topics (the
     fleet log, ``node/fleet_report.subscription``).
 
-    Returns ``(node, None)`` started, or ``(None, why)`` when iroh cannot run here (no wheel
-    for this platform, no key), so the caller can fall back to plain TCP and say so.
+    Returns ``(node, None)`` started, or ``(None, why)`` when iroh cannot run here, so the
+    caller can fall back to plain TCP and say so.  A device key that is missing or not a key
+    raises ConfigError: the screen would run on unreachable, showing "offline" for good.
     """
     import os
     path = cfg.get("key") or "device.key"
@@ -403,9 +404,11 @@ def device_node(cfg, store, config_dir, serve=True, on_change=None, say=None, al
         with open(path, "rb") as fh:
             seed = fh.read(33)
     except OSError as e:
-        return None, "cannot read the device key %s: %s" % (path, e.strerror or e)
+        raise ConfigError("cannot read the device key %s: %s (provision the screen again: "
+                          "pandascreen-host provision)" % (path, e.strerror or e))
     if len(seed) != 32:
-        return None, "the device key %s is not a 32-byte Ed25519 seed" % path
+        raise ConfigError("the device key %s is not a 32-byte Ed25519 seed (provision the screen again: "
+                          "pandascreen-host provision)" % path)
     from pandascreen.core.operation import festival_topic
     port = cfg.get("listen_port") or 0
     node = IrohNode(store, festival_topic(cfg["festival_id"]), seed, bind="0.0.0.0:%d" % port,

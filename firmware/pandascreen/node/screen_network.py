@@ -7,7 +7,7 @@ reverse order whatever ends the run.
 import threading
 
 from pandascreen.core.clock import ALONE_AFTER
-from pandascreen.core.errors import UserError
+from pandascreen.core.errors import ConfigError, UserError
 from pandascreen.node.conn_limits import udp_port_busy
 
 
@@ -38,8 +38,13 @@ def start_iroh(cfg, store, config_dir, device, serve, fleet_beside=None, say=pri
     except ImportError as e:  # no iroh wheel for this platform (32-bit Pi OS, musl)
         node, why = None, "the iroh package cannot be loaded: %s" % e
     else:
-        node, why = device_node(cfg, store, config_dir, serve=serve, on_change=device.wake.set, say=say,
-                                also=also)
+        try:
+            node, why = device_node(cfg, store, config_dir, serve=serve, on_change=device.wake.set, say=say,
+                                    also=also)
+        except ConfigError:  # no device key: the screen does not start (one line, exit 2)
+            if fleet_store is not None:
+                fleet_store.close()
+            raise
         held = node is None and serve and udp_port_busy("0.0.0.0", cfg["listen_port"])
     if node is None:
         if fleet_store is not None:
