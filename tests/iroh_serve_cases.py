@@ -392,6 +392,13 @@ def test_serve_whose_store_was_lost_says_screens_hold_another_history_of_its_log
         line, seen = _until(lines, lambda l: "another history" in l, timeout=20)
         assert node_id[:16] in line and "at seq_num 7" in line, line  # two operations 7: the screen's and the new log's
         assert sum("another history" in l for l in seen) == 1
+        # the screen, which holds more of the log, asks serve for nothing: serve's next sync with
+        # it (here the screen's next resync round) shows it serve's head, and the screen's status
+        # says "program forked" (core/log_sync.py _evidence)
+        log = operation.log_id_for_topic(operation.festival_topic("slothcamp2031"))
+        assert not store.forked([bytes.fromhex(node_id)], log)
+        node._submit(node._round(node.subs[0], bytes.fromhex(node_id), addr, "resync")).result(20)
+        assert store.forked([bytes.fromhex(node_id)], log)
     finally:
         interrupt(p, again)
         if node is not None:

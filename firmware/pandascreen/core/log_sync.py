@@ -72,6 +72,23 @@ def compare(local_heights, remote_heights):
     return need
 
 
+def _evidence(need, local_heights, remote_heights, fork_held, log_id):
+    """Add to ``need`` our head of each log of ``log_id`` this store saw forked, where the peer
+    holds as much or more (so ``compare`` sends it nothing): a peer holding the other history
+    asks for nothing of ours and would never see it.  Sent, our head shows it the fork (its
+    status says so); a peer holding our history takes it as a duplicate.  One operation per
+    forked log and session, only while a fork is known (core/store_forks.py)."""
+    if not fork_held:
+        return
+    key = bytes(log_id)
+    for author, log in fork_held:
+        ours = (local_heights.get(author) or {}).get(log_id)
+        theirs = (remote_heights.get(author) or {}).get(log_id)
+        if log != key or ours is None or theirs is None or theirs < ours:
+            continue
+        need.setdefault(author, {})[log_id] = (ours - 1 if ours > 0 else None, ours)
+
+
 def _sorted(keys):
     out = list(keys)
     out.sort()
@@ -286,7 +303,9 @@ class LogSync:
     # -------------------------------------------------------------------------------- sending
     def _on_have(self, remote_heights):
         self.remote_heights = remote_heights
-        need = compare(self.store.heights(self.log_id), remote_heights)
+        heights = self.store.heights(self.log_id)
+        need = compare(heights, remote_heights)
+        _evidence(need, heights, remote_heights, self.store.fork_held, self.log_id)
         # core/auth.py: relay only what the festival group still allows (a log stops at its
         # first refused op: no gaps), managers' logs first (their group ops let others write)
         group = getattr(self.store, "authorizer", None)
