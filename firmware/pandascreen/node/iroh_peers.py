@@ -381,10 +381,11 @@ class PeerKeeper:
                 continue
             node_id = liveness.resync_peer(list(peers), asked, time.monotonic())
             st = await self._round(sub, node_id, peers[node_id], "resync")
-            if st and (st.get("ops_new") or st.get("ops_sent")):
+            # what the peer confirmed it stored (its Close): not what it refused (another history)
+            if st and (st.get("ops_new") or st.get("ops_confirmed")):
                 self._event("resync with %s repaired what live mode had missed: received %d new, sent %d "
                             "operation(s)" % ("%s@%s" % (hexlify(node_id)[:16], peers[node_id]), st.get("ops_new", 0),
-                                              st.get("ops_sent", 0)))
+                                              st.get("ops_confirmed", 0)))
 
     async def _round(self, sub, node_id, addr, why):
         """One plain log-sync round (no live mode) with a peer we are live with: the resync, and
