@@ -44,7 +44,7 @@ def festival(tmp_path):
     return ["serve", "--store", str(store), "--key", str(key), "--listen", "127.0.0.1:0", "--no-mdns"]
 
 
-@pytest.mark.parametrize("flag", ["--feed", "--tcp"])
+@pytest.mark.parametrize("flag", ["--feed", "--tcp", "--program-page"])
 def test_a_busy_port_is_one_line_and_exit_2(festival, flag, capsys):
     holder = socket.socket()
     holder.bind(("127.0.0.1", 0))

@@ -222,10 +222,13 @@ def _serve_program_page(bind, store, fid, authorizer):
     from pandascreen.core import operation
     from pandascreen.core.errors import PandascreenError
     from pandascreen.node import program_page
+    from pandascreen.node.conn_limits import ListenError
     host, port = bind
     try:
         sched = program_page.store_schedule(store, operation.log_id_for_festival(fid), authorizer=authorizer)
         return program_page.ProgramPage(program_page.ProgramSource(sched), host, port).start()
+    except ListenError as e:
+        raise _busy("--program-page", bind, "IP:PORT") if e.busy else UserError(str(e))
     except PandascreenError as e:
         raise UserError(str(e))
 

@@ -25,9 +25,10 @@ when it ends, and the stream's ``aclose()``, when it has one, is awaited however
 """
 
 import asyncio
+import errno
 import threading
 
-from pandascreen.core.errors import SyncError
+from pandascreen.node.conn_limits import ListenError
 
 MAX_HEAD = 8192  # bytes of a request line and its headers; a phone's GET needs well under 2 KB
 STATUS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
@@ -257,7 +258,10 @@ class BoundedHTTP:
         ready.wait(30)
         if failed:
             e = failed[0]
-            raise SyncError("cannot serve the %s on %s:%d: %s" % (self.name, self.host, self.port, e.strerror or e))
+            busy = e.errno == errno.EADDRINUSE
+            raise ListenError("cannot serve the %s on %s:%d: %s" % (
+                self.name, self.host, self.port, "the port is already in use" if busy else (e.strerror or e)),
+                self.host, self.port, busy)
         return self
 
     def call(self, fn, *args):
