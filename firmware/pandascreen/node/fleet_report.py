@@ -109,6 +109,8 @@ class FleetReport:
     def tick(self, now=None):
         guard = getattr(self.store, "authorizer", None)
         if isinstance(guard, fleet.FleetGuard) and not fleet.may_report(guard.authorizer, self.public_key):
+            if self.controller.last_sync is None:
+                return None  # the group is not known before the first sync: provisioning may have added us
             key = hexlify(self.public_key)
             self._say("fleet: this screen's key %s is not in the festival group, so its status is not "
                              "reported (organiser: pandascreen-host group add %s --level pull --festival-id %s)"
