@@ -176,3 +176,14 @@ def test_alone_golden_frames():
         view = layout.build_view(golden_schedule(), 0, GOLDEN_DAY + since_day, "alone since 14:02")
         i18n.translate(view, lang)
         goldens.check(display.render_view_image(view, kind), name)
+
+
+def test_alone_since_says_when_a_peer_was_last_heard_not_the_last_sync_round():
+    """Live peers answer between two syncs (a long sync_interval): cut off at 13:18, the screen
+    says "alone since 13:18", not the 13:15 of its last sync round."""
+    peers = FakePeers(found=["peer 0123456789abcdef"])
+    ctl, t = _screen(peers, configured=False, sync_interval=600)
+    ctl.step(t())
+    assert _run(ctl, t, 180) == "synced 13:15"  # no new data: when the newest data came
+    peers.cut()
+    assert _run(ctl, t, clock.ALONE_AFTER + 20) == "alone since 13:18"

@@ -91,6 +91,7 @@ class Controller:
         self.warning = None  # e.g. why the installer refused an upgrade (node/install.py): always shown
         self.last_sync = None  # when a peer was last heard: a sync succeeded, or a found peer was live
         self.alone_since = None  # the first look since then that found no peer reachable (None: one is)
+        self.heard_at = None  # the last look that found a peer reachable: "alone since" says it
         self._reached = 0  # peers the last sync reached in a one-off sync (plain TCP: heard only then)
         self._sync_started = None
         self.schedule = None
@@ -257,6 +258,7 @@ class Controller:
         """One look at whether any peer is reachable: a sync, or a step between syncs."""
         if reachable:
             self.alone_since = None
+            self.heard_at = now
         elif self.alone_since is None:
             self.alone_since = now
 
@@ -286,7 +288,8 @@ class Controller:
             now = int(self.clock() if now is None else now)
             at = layout.hhmm(self.last_sync, self.schedule.zone())
             if self.alone(now):
-                state = "%s %s" % (ALONE, at) if trusted else ALONE
+                heard = layout.hhmm(max(self.last_sync, self.heard_at or 0), self.schedule.zone())
+                state = "%s %s" % (ALONE, heard) if trusted else ALONE
             elif now - self.last_sync >= STALE_AFTER:
                 state = "%s %s" % (STALE, at) if trusted else STALE
             elif trusted and not self.refresh_policy.absolute_times:
