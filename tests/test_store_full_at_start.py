@@ -18,12 +18,26 @@ ORG = bytes([9] * 32)
 
 # run inside the namespace: the screen's folder is copied onto the small disk, which is then
 # filled (or made read-only), and the store is opened as the screen opens it
-OPEN = r"""
+# both scripts: the screen's folder copied onto the small disk, and how to fill that disk up
+ON_THE_DISK = r"""
 import os, shutil, sys
-sys.path[:0] = [sys.argv[3]]
-src, disk, how = sys.argv[1], sys.argv[2], sys.argv[4]
+src, disk = sys.argv[1], sys.argv[2]
 for name in os.listdir(src):
     shutil.copy(os.path.join(src, name), disk)
+
+
+def fill(disk):
+    with open(os.path.join(disk, "filler"), "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\0" * 4096)
+        except OSError:
+            pass
+"""
+
+OPEN = ON_THE_DISK + r"""
+sys.path[:0] = [sys.argv[3]]
+how = sys.argv[4]
 if how == "damaged, read-only":
     with open(os.path.join(disk, "festival.db"), "r+b") as f:
         f.write(b"not a database" * 100)
@@ -36,12 +50,7 @@ if how == "damaged, read-only":
         print("refused", e)
     sys.exit(0)
 if how.startswith("full"):
-    with open(os.path.join(disk, "filler"), "wb", buffering=0) as f:
-        try:
-            while True:
-                f.write(b"\0" * 4096)
-        except OSError:
-            pass
+    fill(disk)
 else:
     os.system("mount -o remount,ro %s" % disk)
 from pandascreen.node import snapshot
@@ -92,17 +101,10 @@ def test_a_store_on_a_disk_that_cannot_write_opens_with_its_program_and_says_why
     assert p.stdout.rstrip().endswith("[]"), p.stdout  # nothing moved aside as corrupt
 
 
-APP = r"""
-import os, shutil, subprocess, sys
-src, disk, root, png = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
-for name in os.listdir(src):
-    shutil.copy(os.path.join(src, name), disk)
-with open(os.path.join(disk, "filler"), "wb", buffering=0) as f:
-    try:
-        while True:
-            f.write(b"\0" * 4096)
-    except OSError:
-        pass
+APP = ON_THE_DISK + r"""
+import subprocess
+root, png = sys.argv[3], sys.argv[4]
+fill(disk)
 env = dict(os.environ, PYTHONPATH=os.path.join(root, "firmware"))
 p = subprocess.run([sys.executable, "-m", "pandascreen.node.app", "--config", os.path.join(disk, "config.json"),
                     "--emulate", png, "--once"], capture_output=True, text=True, env=env, timeout=60)

@@ -52,8 +52,14 @@ def replace_file(path, data, mode="w"):
             fh.close()
         getattr(os, "replace", os.rename)(tmp, path)
     except OSError:
-        try:  # a full disk: the part written would hold space the store needs
-            os.remove(tmp)
-        except OSError:
-            pass
+        remove_quietly(tmp)  # a full disk: the part written would hold space the store needs
         raise
+
+
+def remove_quietly(path):
+    """Remove ``path`` if it can be removed (a half-written file after a failed write)."""
+    import os
+    try:
+        os.remove(path)
+    except OSError:
+        pass

@@ -21,6 +21,8 @@ import os
 import sqlite3
 import time
 
+from pandascreen.core.util import remove_quietly
+
 MAGIC = b"PSNAP1\n"
 MAX_BYTES = 8 * 1024 * 1024
 NO_BODY = 0xFFFFFFFF
@@ -54,10 +56,7 @@ def save(path, operations, max_bytes=MAX_BYTES):
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except OSError:
-        try:  # a full disk: the part written would hold space the store needs
-            os.remove(tmp)
-        except OSError:
-            pass
+        remove_quietly(tmp)  # a full disk: the part written would hold space the store needs
         raise
     return n
 
