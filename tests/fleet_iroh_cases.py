@@ -39,7 +39,7 @@ def peers(tmp_path):
     FleetGuard'ed unless ``guarded=False``: a hostile peer keeps whatever it likes)."""
     made = []
 
-    def make(seed, name, guarded=True, fleet_topic=True, bind="127.0.0.1:0"):
+    def make(seed, name, guarded=True, fleet_topic=True, bind="127.0.0.1:0", **kw):
         path = str(tmp_path / ("%s.db" % name))
         store = SqliteStore(path)
         group = auth.guard(store, auth.for_authors([public_key(ORG)]), LOG)
@@ -50,7 +50,7 @@ def peers(tmp_path):
         lines = []
         also = [fleet_report.subscription(FID, fleet_store)] if fleet_topic else []
         node = IrohNode(store, TOPIC, seed, bind=bind, timeout=3.0, connect_timeout=2.0,
-                        say=lines.append, also=also).start()
+                        say=lines.append, also=also, **kw).start()
         node.lines, node.group, node.fleet_store = lines, group, fleet_store
         made.append((node, store, fleet_store))
         return node
@@ -152,6 +152,29 @@ def test_a_screen_added_to_the_group_while_live_dials_the_fleet_topic_then(peers
                                               [head]), LOG, (NOW + 1) * 1000000)
     laptop.notify()
     assert wait_for(lambda: fleet.may_report(screen.group, public_key(SCREEN_A)), 10.0)
+    assert fleet.Reporter().publish(screen.fleet_store, SCREEN_A, FLEET_LOG, NOW, **status()) is not None
+    assert wait_for(lambda: reported(laptop, SCREEN_A) == 0, 20.0), [l for l in screen.lines if "fleet" in l]
+
+
+def test_a_fleet_topic_refused_while_the_laptops_group_lagged_is_asked_again(peers, monkeypatch):
+    """The screen got `group add` before the laptop did (another screen relayed it, the laptop's
+    store was written by another program): its fleet dial is refused and the laptop filed under
+    peers without that topic.  A resync round after NO_TOPIC_AGAIN asks again, and the status
+    arrives; before, not while that festival session lived (hours)."""
+    from pandascreen.core import operation
+    from pandascreen.node import liveness
+    monkeypatch.setattr(liveness, "NO_TOPIC_AGAIN", 1.0)
+    laptop = peers(ORG, "laptop")
+    organise(laptop, [])
+    screen = peers(SCREEN_A, "a", resync_every=1.0)
+    assert screen.sync(laptop.ticket())["live"]
+    head = laptop.store.latest(public_key(ORG), LOG)
+    body = auth.group_body(laptop.group.group_id, auth.add(public_key(SCREEN_A), auth.PULL), [head.hash])
+    op = operation.create(ORG, body, head.seq_num + 1, head.hash, operation.Extensions(LOG, (NOW + 1) * 1000000, False))
+    screen.store.ingest_op(op)
+    screen.notify()
+    assert wait_for(lambda: screen._no_topic, 10.0), screen.lines[-5:]  # refused: the laptop's group lags
+    laptop.store.ingest_op(op)
     assert fleet.Reporter().publish(screen.fleet_store, SCREEN_A, FLEET_LOG, NOW, **status()) is not None
     assert wait_for(lambda: reported(laptop, SCREEN_A) == 0, 20.0), [l for l in screen.lines if "fleet" in l]
 

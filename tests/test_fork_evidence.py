@@ -34,8 +34,9 @@ def test_a_screen_holding_the_longer_history_learns_that_the_laptops_is_another(
     ctl.sync_state, ctl.last_sync = "synced", NOW
     sync_local(laptop, LOG, screen)  # the laptop sees the screen's operations: another history
     assert laptop.forked([public_key(ORG)], LOG)
-    sync_local(laptop, LOG, screen)  # its next sync shows the screen its own head
+    stats, _ = sync_local(laptop, LOG, screen)  # its next sync shows the screen its own head
     assert screen.forked([public_key(ORG)], LOG)
+    assert stats["ops_sent"] == stats["ops_evidence"] == 1  # evidence, not news (no resync "repair")
     assert ctl.status(now=NOW).startswith("program forked"), ctl.status(now=NOW)
     assert screen.count() == 4 and laptop.count() == 2  # each keeps its own history
 
@@ -43,4 +44,4 @@ def test_a_screen_holding_the_longer_history_learns_that_the_laptops_is_another(
 def test_peers_holding_one_history_send_no_evidence_to_each_other():
     one, other = _history(["Main", "Tent"]), _history(["Main", "Tent"])
     a, b = sync_local(one, LOG, other)
-    assert a["ops_sent"] == b["ops_sent"] == 0 and not one.forks and not other.forks
+    assert a["ops_sent"] == b["ops_sent"] == a["ops_evidence"] == 0 and not one.forks and not other.forks

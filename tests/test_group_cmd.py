@@ -90,20 +90,21 @@ def test_a_members_quota_is_set_raised_and_shown(tmp_path, capsys):
 
 def test_serve_names_a_screen_that_group_add_added_while_it_ran(tmp_path):
     """`group add` (its own handle on the file) while serve runs: serve's group, which learns of
-    what its own handle stores, names the screen after its next look (its fleet topic then syncs
-    with it and keeps its status)."""
+    what its own handle stores, names the screen after its store's next look (serve's node looks
+    before it pushes what changed: its fleet topic then syncs with that screen)."""
     from pandascreen.core import fleet
-    from pandascreen_host.group_watch import GroupWatch
     args = _files(tmp_path)
     _festival(tmp_path)
     store = SqliteStore(str(tmp_path / "festival.db"))
     try:
         group = auth.guard(store, auth.for_authors([public_key(ORG)]), LOG)
-        watch = GroupWatch(store, group, LOG)
-        assert not watch.check()  # nothing new
+        assert not store.catch_up_group()  # nothing new
         assert host(["group", "add", public_key(PROG).hex(), "--level", "pull"] + args) == 0
         assert not fleet.may_report(group, public_key(PROG))
-        assert watch.check() and fleet.may_report(group, public_key(PROG))
-        assert not watch.check()
+        assert store.catch_up_group() and fleet.may_report(group, public_key(PROG))
+        assert not store.catch_up_group()
+        # what this handle stores itself is observed as it is stored: nothing to catch up
+        store.publish(ORG, schema.make_body("venue", "create", "w", {"name": "West"}), LOG, 5000)
+        assert not store.catch_up_group()
     finally:
         store.close()

@@ -25,7 +25,6 @@ import time
 
 from pandascreen_host import laptop_ports
 from pandascreen_host.errors import UserError
-from pandascreen_host.group_watch import GroupWatch
 from pandascreen_host.own_forks import OwnForks
 
 WATCH_EVERY = 0.25  # seconds between looks at the watched file
@@ -383,7 +382,6 @@ def _serve_until_stopped(args, node, say, out, err, stop, running):
 
     watcher = Watcher(args.watch, reimport) if args.watch else None
     forks = OwnForks(node.store, node.node_id_bytes, say)
-    group = GroupWatch(node.store, node.store.authorizer, node.subs[0].log_id)
     try:
         if not getattr(args, "no_mdns", False):  # screens find us with no address typed
             from pandascreen.node.discovery import start_for_node
@@ -394,8 +392,6 @@ def _serve_until_stopped(args, node, say, out, err, stop, running):
             if watcher is not None:
                 watcher.check()
             forks.check()
-            if group.check():
-                say("the festival group changed (another program wrote to %s): in effect now" % args.store)
             stop.wait(WATCH_EVERY)
     except KeyboardInterrupt:
         pass

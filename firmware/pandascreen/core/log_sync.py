@@ -77,16 +77,19 @@ def _evidence(need, local_heights, remote_heights, fork_held, log_id):
     holds as much or more (so ``compare`` sends it nothing): a peer holding the other history
     asks for nothing of ours and would never see it.  Sent, our head shows it the fork (its
     status says so); a peer holding our history takes it as a duplicate.  One operation per
-    forked log and session, only while a fork is known (core/store_forks.py)."""
+    forked log and session, only while a fork is known (core/store_forks.py).  Returns how many."""
     if not fork_held:
-        return
+        return 0
     key = bytes(log_id)
-    for author, log in fork_held:
+    added = 0
+    for author, log in list(fork_held):  # a copy: another thread may record a fork meanwhile
         ours = (local_heights.get(author) or {}).get(log_id)
         theirs = (remote_heights.get(author) or {}).get(log_id)
         if log != key or ours is None or theirs is None or theirs < ours:
             continue
         need.setdefault(author, {})[log_id] = (ours - 1 if ours > 0 else None, ours)
+        added += 1
+    return added
 
 
 def _sorted(keys):
@@ -126,6 +129,7 @@ class LogSync:
         self.ops_received = 0
         self.ops_new = 0
         self.ops_skipped = 0
+        self.ops_evidence = 0  # of the operations sent, heads of forked logs (``_evidence``), not news
         self.ops_to_send = 0  # operations announced in our PreSync and not sent yet
         self.skipped_logs = set()  # (author, log id) of logs that conflict with ours
         self.forks = []
@@ -305,7 +309,7 @@ class LogSync:
         self.remote_heights = remote_heights
         heights = self.store.heights(self.log_id)
         need = compare(heights, remote_heights)
-        _evidence(need, heights, remote_heights, self.store.fork_held, self.log_id)
+        self.ops_evidence = _evidence(need, heights, remote_heights, self.store.fork_held, self.log_id)
         # core/auth.py: relay only what the festival group still allows (a log stops at its
         # first refused op: no gaps), managers' logs first (their group ops let others write)
         group = getattr(self.store, "authorizer", None)

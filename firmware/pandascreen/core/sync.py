@@ -108,6 +108,7 @@ class SyncSession:
     ops_sent = property(lambda self: self.log_sync.ops_sent)
     ops_received = property(lambda self: self.log_sync.ops_received)
     ops_skipped = property(lambda self: self.log_sync.ops_skipped)
+    ops_evidence = property(lambda self: self.log_sync.ops_evidence)
     ops_to_send = property(lambda self: self.log_sync.ops_to_send)
     forks = property(lambda self: self.log_sync.forks)
     skipped_logs = property(lambda self: self.log_sync.skipped_logs)
@@ -244,6 +245,7 @@ class SyncSession:
             "ops_confirmed": self.ops_confirmed,
             "confirmed": self.confirmed,
             "ops_skipped": self.ops_skipped,
+            "ops_evidence": self.ops_evidence,
             "forks": [dict(f) for f in self.forks],
             "duration": (ms or 0) / 1000.0,
         }

@@ -168,7 +168,7 @@ class PeerKeeper:
             if link.unsubscribed and sub is not self.subs[0]:
                 # a peer without that topic (older, or Rust): not again until its festival session is new
                 self._wanted.pop(key, None)
-                self._no_topic.add(key)
+                self._no_topic[key] = time.monotonic()
             raise SyncError(link.error or "the session with %s ended before the sync finished" % peer)
         if link.session is not None and time.monotonic() - link.last_progress < self.timeout:
             # a loaded peer sends slowly but sends: the caller stops waiting, the sync goes on
@@ -377,15 +377,17 @@ class PeerKeeper:
                 # an organiser's resync also goes to screens it told "full": a group of them linked
                 # only to each other hears nothing of it otherwise (node/liveness.py)
                 await self._round_with_spares("resync")
+            self._other_topics_of_live_peers()  # a topic a peer refused a while ago is asked again
             if not peers or self._stopping:
                 continue
             node_id = liveness.resync_peer(list(peers), asked, time.monotonic())
             st = await self._round(sub, node_id, peers[node_id], "resync")
-            # what the peer confirmed it stored (its Close): not what it refused (another history)
-            if st and (st.get("ops_new") or st.get("ops_confirmed")):
+            # a forked log's head sent as evidence (core/log_sync.py) is no repair
+            sent = (st or {}).get("ops_sent", 0) - (st or {}).get("ops_evidence", 0)
+            if st and (st.get("ops_new") or sent > 0):
                 self._event("resync with %s repaired what live mode had missed: received %d new, sent %d "
                             "operation(s)" % ("%s@%s" % (hexlify(node_id)[:16], peers[node_id]), st.get("ops_new", 0),
-                                              st.get("ops_confirmed", 0)))
+                                              sent))
 
     async def _round(self, sub, node_id, addr, why):
         """One plain log-sync round (no live mode) with a peer we are live with: the resync, and

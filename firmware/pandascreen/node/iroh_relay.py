@@ -177,7 +177,8 @@ def moved_nothing(task):
     if task.cancelled() or task.exception() is not None:
         return False
     st = task.result()
-    return st is not None and not st.get("ops_new") and not st.get("ops_sent")
+    # a forked log's head sent as evidence (core/log_sync.py) moves nothing
+    return st is not None and not st.get("ops_new") and st.get("ops_sent", 0) <= st.get("ops_evidence", 0)
 
 
 def pick_owed(owed, heights, count=LAZY_PEERS):

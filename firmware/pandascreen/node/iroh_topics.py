@@ -9,8 +9,11 @@ the others.  ``TopicFollower`` is a part of ``IrohNode`` (node/iroh_transport.py
 attributes (``subs``, ``links``, ``_no_topic``, ``_dialling``, ...).
 """
 
+import time
+
 from pandascreen.core.errors import SyncError
 from pandascreen.core.util import hexlify
+from pandascreen.node import liveness
 from pandascreen.node.iroh_address import PeerAddr
 
 
@@ -23,10 +26,14 @@ class TopicFollower:
         (a key the group added since is dialled then) and whenever a live festival session we
         dialled reaches its sync (``_festival_synced``): a first sync still under way when its
         caller stopped waiting, or a redial, has the group by then."""
+        now = time.monotonic()
         for sub in self.subs[1:]:
             key = (sub.topic, peer.who)
-            if new_session:
-                self._no_topic.discard(key)  # a new festival session (the peer restarted): ask again
+            refused = self._no_topic.get(key)
+            # a new festival session (the peer restarted), or refused long enough ago: ask again
+            # (the refusal may have been a group that had not caught up yet)
+            if refused is not None and (new_session or now - refused >= liveness.NO_TOPIC_AGAIN):
+                del self._no_topic[key]
             if key not in self._no_topic and key not in self._dialling and not self._linked(sub, peer) \
                     and self._may_sync(sub, peer):
                 self._spawn(self._sync_quietly(sub, peer_spec, peer, timeout))

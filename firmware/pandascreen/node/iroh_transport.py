@@ -124,7 +124,7 @@ class IrohNode(PeerKeeper, TopicFollower, LinkBook, SessionRunner, Relayer):
         self._wanted = {}
         self._redial_wake = None  # set: the reconnect loop looks at the redials again (node/iroh_peers.py)
         self._dialling = set()
-        self._no_topic = set()  # (topic, PeerAddr.who): that peer dropped our session for that topic
+        self._no_topic = {}  # (topic, PeerAddr.who) -> when that peer dropped our session for that topic
         self._loop = None
         self._thread = None
         self._endpoint = None
@@ -196,8 +196,22 @@ class IrohNode(PeerKeeper, TopicFollower, LinkBook, SessionRunner, Relayer):
                 pass
 
     def _store_changed(self):
+        self._catch_up_group()
         self._wake_all()
         self._tell_spares()
+
+    def _catch_up_group(self):
+        """The festival group learns what another program wrote into the store, before the node
+        pushes it: a screen that got a ``group add`` first dialled the fleet topic of a laptop
+        that did not know it yet, and was refused."""
+        catch_up = getattr(self.subs[0].store, "catch_up_group", None)
+        try:
+            changed = catch_up is not None and catch_up()
+        except Exception as e:  # a store in trouble: its own errors are said where it writes
+            self._record_error("internal: the group's catch-up: %s" % e)
+            return
+        if changed:
+            self._event("the festival group changed (another program wrote to the store): in effect now")
 
     def catching_up(self):
         """Whether a sync is pulling a backlog of the festival's log now: its peer's ``PreSync``
@@ -351,6 +365,8 @@ class IrohNode(PeerKeeper, TopicFollower, LinkBook, SessionRunner, Relayer):
                     continue
                 if v != sub.seen_version:
                     sub.seen_version = v
+                    if sub is self.subs[0]:
+                        self._catch_up_group()
                     self._wake_all()
                     if sub is self.subs[0]:
                         self._tell_spares()

@@ -97,6 +97,7 @@ FULL_SECOND_DIAL = 2 * REDIAL_MAX  # a screen told "full" that dials again withi
 STALE_DIAL = 2.0           # ... and a dial begun this long before is restarted, not waited for
 SHORT_SESSION = 30.0       # a session that ends sooner than this counts as a failed dial (backs off)
 RESYNC_EVERY = 60.0        # a plain sync with one live peer, on average this often
+NO_TOPIC_AGAIN = 300.0     # a topic a live peer refused (the fleet's) is asked again after this, at a resync
 QUIC_IDLE = 30.0           # iroh times out a QUIC connection that heard nothing for about this long
 # a screen cut off from every peer says "alone since" on its display within this many seconds: its
 # last live session ends at most QUIC_IDLE after the cut, the footer changes ALONE_AFTER after that

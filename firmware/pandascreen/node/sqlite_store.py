@@ -178,6 +178,11 @@ class SqliteStore(BaseStore):
         self._depth = 0
         self._next_version = self._begun_at = 0
         self._tx = _Transaction(self)
+        self._group_seen = None  # catch_up_group's last look (the store version)
+        try:
+            self._group_seen = self._read_version()
+        except sqlite3.DatabaseError:
+            pass  # a damaged store: node/snapshot.py's check finds it
         try:  # forks are remembered across restarts: the organiser may not have looked yet
             forks = self.get_meta("forks")
             if forks:
@@ -327,6 +332,21 @@ class SqliteStore(BaseStore):
             op = None if row is None else self._row_to_op(row)
             self._latest_cache[key] = op
             return op
+
+    def catch_up_group(self):
+        """Give the authorizer the group operations another handle on this file stored since the
+        last look (``group add`` or ``provision --store`` beside a running serve): it learns of
+        what this handle stores only.  Under the store's lock, as every other change of the
+        authorizer; True when someone's rights changed."""
+        with self._lock:
+            version = self._read_version()
+            since, self._group_seen = self._group_seen, version
+            if since is None or version == since or self.authorizer is None:
+                return False
+            ops = self.operations_since(since)
+            if ops is None:  # a prune dropped part of it: the whole store
+                ops = self.all_operations(None)
+            return self.authorizer.catch_up(ops)
 
     def _take_version(self):
         v = self._next_version
