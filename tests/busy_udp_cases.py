@@ -130,3 +130,29 @@ def test_a_screen_without_its_device_key_says_so_in_one_line(tmp_path, key):
     assert code == 2, err
     assert "Traceback" not in err and err.count("error:") == 1, err
     assert "device key %s" % (tmp_path / "device.key") in err and "pandascreen-host provision" in err, err
+
+
+def test_a_screen_with_plain_tcp_peers_only_runs_without_a_device_key(tmp_path):
+    """No node-id peer: iroh is only for peers dialling in, and a screen without a key runs on
+    plain TCP as it did (said in one line), rather than not starting."""
+    import signal
+    import time
+    holder, port = _udp_held()
+    holder.close()  # a free UDP port with a free TCP twin
+    cfg = {"festival_id": demofest.FESTIVAL_ID, "organisers": [public_key(SEED).hex()], "store": "screen.db",
+           "listen_port": port, "feed_port": 0, "program_page_port": 0, "peers": ["127.0.0.1:9"]}
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "firmware"))
+    p = subprocess.Popen([sys.executable, "-m", "pandascreen.node.app", "--config", str(tmp_path / "config.json"),
+                          "--emulate", str(tmp_path / "screen.png")], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "screen.png").exists() and p.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert p.poll() is None, p.stdout.read()
+    finally:
+        p.send_signal(signal.SIGINT)
+        out = p.communicate(timeout=20)[0]
+    assert p.returncode == 0 and "Traceback" not in out, out
+    assert "iroh unavailable (cannot read the device key" in out, out

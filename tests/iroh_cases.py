@@ -236,7 +236,8 @@ def test_wrong_node_id_is_named(nodes):
 
 
 def test_http_server_and_empty_port_are_named(nodes):
-    scr, _ = nodes(SCREEN_1, "s1", connect_timeout=0.5)
+    # a sync timeout far beyond the dial's: a dial that gives up at its own bound is told apart
+    scr, _ = nodes(SCREEN_1, "s1", connect_timeout=0.5, timeout=30.0)
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)
@@ -253,7 +254,7 @@ def test_http_server_and_empty_port_are_named(nodes):
     start = time.monotonic()
     with pytest.raises(SyncError, match="looks like an HTTP server"):
         scr.sync("%s@127.0.0.1:%d" % (public_key(ORG).hex(), port))
-    assert time.monotonic() - start < 3
+    assert time.monotonic() - start < 15  # the dial's bound, not the sync's 30 s
     t.join(2)
     listener.close()
     with pytest.raises(SyncError, match="nothing answers on 127.0.0.1:%d" % port):
@@ -309,16 +310,15 @@ def test_p2panda_06_node_is_named(nodes):
 
 
 def test_dead_peer_is_bounded_and_then_costs_nothing(nodes):
-    scr, _ = nodes(SCREEN_1, "s1", connect_timeout=0.5)
+    scr, _ = nodes(SCREEN_1, "s1", connect_timeout=0.5, timeout=30.0)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", 0))  # a UDP port that swallows everything
     peer = "%s@127.0.0.1:%d" % (public_key(ORG).hex(), s.getsockname()[1])
     start = time.monotonic()
     with pytest.raises(SyncError, match="no iroh answer"):
         scr.sync(peer, background=True)
-    assert time.monotonic() - start < 3
+    assert time.monotonic() - start < 15  # the dial's bound, not the sync's 30 s
     # a screen's loop asks again: no waiting, the node redials by itself
-    start = time.monotonic()
     with pytest.raises(SyncError, match="redialling in the background"):  # said without a dial
         scr.sync(peer, background=True)
     s.close()

@@ -322,8 +322,8 @@ def test_a_background_caller_never_waits_for_a_peers_own_dial(nodes):
         b.sync(a.ticket(), timeout=0.5)
     t0 = time.monotonic()
     with pytest.raises(Exception, match="redialling in the background"):
-        a.sync(spec, timeout=6.0, background=True)
-    assert time.monotonic() - t0 < 1.0
+        a.sync(spec, timeout=30.0, background=True)
+    assert time.monotonic() - t0 < 15  # not the 30 s a wait for the peer's own dial would take
 
 
 @pytest.mark.parametrize("slow", [True, False])

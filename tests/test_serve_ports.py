@@ -61,6 +61,10 @@ def test_a_busy_port_is_one_line_and_exit_2(festival, flag, capsys):
     assert "port %d is already in use" % port in err and "choose another with %s" % flag in err, err
 
 
+def test_a_program_page_given_a_host_alone_takes_the_laptops_port_not_a_screens():
+    assert tcp_binds(_args("--program-page", "192.168.1.5")) == {"--program-page": ("192.168.1.5", laptop_ports.PROGRAM_PAGE)}
+
+
 def test_the_console_left_at_its_default_moves_past_the_listeners_given_its_port():
     console = laptop_ports.CONSOLE
     args = _args("--feed", "0.0.0.0:%d" % console, "--program-page", "0.0.0.0:%d" % (console + 1), "--console")

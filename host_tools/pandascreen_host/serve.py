@@ -147,7 +147,8 @@ def tcp_binds(args):
         binds["--feed"] = _ip_port("--feed", args.feed, "0.0.0.0:8026")
     if getattr(args, "program_page", None):
         try:
-            binds["--program-page"] = program_page.parse_bind(args.program_page)
+            binds["--program-page"] = program_page.parse_bind(args.program_page,
+                                                              default_port=laptop_ports.PROGRAM_PAGE)
         except PandascreenError as e:
             raise UserError(str(e))
     if getattr(args, "console", None):

@@ -362,8 +362,8 @@ def _dial(node, spec, timeout):
         return True
     except Exception as e:
         msg = str(e)
-        if "does not sync this festival" in msg or "ALPN" in msg or (
-                "topic handshake" in msg and "timed out" not in msg):  # late is not foreign
+        late = any(w in msg for w in ("timed out", "TimedOut", "Reset"))  # a loaded peer, a cut: not foreign
+        if not late and ("does not sync this festival" in msg or "ALPN" in msg or "topic handshake" in msg):
             return False
         if "still under way" in msg:  # reachable, and syncing: keep it
             return True

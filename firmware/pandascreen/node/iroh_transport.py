@@ -184,7 +184,7 @@ class IrohNode(PeerKeeper, TopicFollower, LinkBook, SessionRunner, Relayer):
             raise
         except Exception as e:  # concurrent.futures.TimeoutError and anything unexpected
             fut.cancel()
-            raise SyncError("sync with %s failed: %s" % (peer, e or type(e).__name__))
+            raise SyncError("sync with %s failed: %s" % (peer, str(e) or type(e).__name__))
 
     def notify(self):
         """The store changed (an import, a publish): push the new operations to live peers now."""
@@ -410,7 +410,7 @@ def device_node(cfg, store, config_dir, serve=True, on_change=None, say=None, al
 
     Returns ``(node, None)`` started, or ``(None, why)`` when iroh cannot run here, so the
     caller can fall back to plain TCP and say so.  A device key that is missing or not a key
-    raises ConfigError: the screen would run on unreachable, showing "offline" for good.
+    raises ConfigError: a screen with node-id peers would run on unreachable, "offline" for good.
     """
     import os
     path = cfg.get("key") or "device.key"

@@ -75,7 +75,9 @@ new.  So every ``RESYNC_EVERY`` seconds (times 0.5 to 1.5, at random) the node r
 sync (Have, missing operations, Close) with one of its live peers, beside the live sessions:
 each live peer in turn, the one asked longest ago first (``resync_peer``).  Whatever any of its
 k live peers holds and it lacks arrives within ``resync_bound(k)`` = k * ``RESYNC_EVERY`` * 1.5 s
-plus one sync: 7.5 minutes with ``MAX_PEERS`` peers, and sooner as every peer does the same.
+plus one sync, k counting every live festival session, the ``MAX_PEERS`` it dialled and those
+dialled in (a peer that joins is asked first, so under churn an old one may wait longer); every
+peer does the same, so a change usually comes sooner, from the nearest peer that has it.
 """
 
 import random

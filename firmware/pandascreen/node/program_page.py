@@ -332,13 +332,13 @@ def _inbox_limit():
     return MAX_REQUEST
 
 
-def parse_bind(text, default_host="0.0.0.0"):
+def parse_bind(text, default_host="0.0.0.0", default_port=PORT):
     """``IP:PORT``, ``IP`` or ``:PORT`` -> (host, port); SyncError naming the option otherwise."""
     text = (text or "").strip()
-    host, sep, port = text.rpartition(":") if ":" in text else (text, "", str(PORT))
+    host, sep, port = text.rpartition(":") if ":" in text else (text, "", str(default_port))
     host = host.strip("[]") or default_host
     if not port.isdigit() or int(port) > 65535:
-        raise SyncError("--program-page must look like IP:PORT, e.g. 0.0.0.0:%d" % PORT)
+        raise SyncError("--program-page must look like IP:PORT, e.g. 0.0.0.0:%d" % default_port)
     return host, int(port)
 
 

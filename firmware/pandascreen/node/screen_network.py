@@ -41,10 +41,12 @@ def start_iroh(cfg, store, config_dir, device, serve, fleet_beside=None, say=pri
         try:
             node, why = device_node(cfg, store, config_dir, serve=serve, on_change=device.wake.set, say=say,
                                     also=also)
-        except ConfigError:  # no device key: the screen does not start (one line, exit 2)
-            if fleet_store is not None:
-                fleet_store.close()
-            raise
+        except ConfigError as e:  # no device key: a screen with node-id peers does not start (one line, exit 2)
+            if wanted:
+                if fleet_store is not None:
+                    fleet_store.close()
+                raise
+            node, why = None, str(e)  # plain-TCP peers only: it runs on them, as it did
         held = node is None and serve and udp_port_busy("0.0.0.0", cfg["listen_port"])
     if node is None:
         if fleet_store is not None:
