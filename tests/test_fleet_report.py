@@ -141,3 +141,38 @@ def test_a_status_that_arrives_before_its_group_operation_is_held_until_it_arriv
         assert len(s.authorizer.held) == fleet.HOLD_KEYS - 1  # strangers stay held, bounded
     finally:
         s.close()
+
+
+def test_a_status_the_disk_would_not_take_leaves_the_guard_as_it_was(tmp_path):
+    """A status write that fails on a full disk is rolled back; the guard had already taken its
+    seq_num as stored, and refused every later status at that seq_num ("is held") until the
+    screen restarted: its reports stopped for good."""
+    import os
+    import sqlite3
+
+    import pytest
+
+    from pandascreen.core.errors import CannotStore
+    group = auth.from_config({"festival_id": "f", "organisers": [], "trust_anyone": True})
+    store = fleet_report.open_fleet_store(str(tmp_path / "festival.db"), group)
+    seed, log_id, t = os.urandom(32), fleet.fleet_log_id("f"), NOW
+
+    def publish(at):
+        body = fleet.make_body(at, shows="x", heights={}, clock=True, uptime=1, version="x")
+        return store.publish(seed, body, log_id, at * 1000000, prune=True)
+    try:
+        assert publish(t).seq_num == 0
+        real = store._db
+
+        class FullDisk:  # the commit fails as a full disk makes it fail in WAL mode
+            def execute(self, sql, *args):
+                if sql == "COMMIT":
+                    raise sqlite3.OperationalError("database or disk is full")
+                return real.execute(sql, *args)
+        store._db = FullDisk()
+        with pytest.raises(CannotStore):
+            publish(t + 600)
+        store._db = real
+        assert publish(t + 1200).seq_num == 1
+    finally:
+        store.close()

@@ -38,6 +38,18 @@ def fill(disk):
 OPEN = ON_THE_DISK + r"""
 sys.path[:0] = [sys.argv[3]]
 how = sys.argv[4]
+if how == "none yet, full":
+    os.remove(os.path.join(disk, "festival.db"))
+    fill(disk)
+    from pandascreen.core.errors import CannotStore
+    from pandascreen.node import snapshot
+    for _ in range(3):  # systemd restarts the screen
+        try:
+            snapshot.open_store(os.path.join(disk, "festival.db"))
+        except CannotStore as e:
+            print("refused", e)
+    print(sorted(n for n in os.listdir(disk) if "corrupt" in n))
+    sys.exit(0)
 if how == "damaged, read-only":
     with open(os.path.join(disk, "festival.db"), "r+b") as f:
         f.write(b"not a database" * 100)
@@ -146,3 +158,15 @@ def test_a_store_opened_on_a_full_disk_writes_again_once_the_disk_has_room(tmp_p
     p = _in_a_small_disk(OPEN, str(folder), os.path.join(ROOT, "firmware"), "full, then freed", demofest.FESTIVAL_ID)
     assert p.returncode == 0 and "Traceback" not in p.stderr, p.stderr[-2000:]
     assert p.stdout.splitlines()[-1] == "then %d None" % (n + 1), p.stdout
+
+
+def test_a_first_start_on_a_full_disk_moves_nothing_aside_and_says_why(tmp_path):
+    """No store yet and no room to make one: one line naming the disk, and no empty file taken
+    for a corrupt store (a new corrupt-N at every restart under systemd)."""
+    assert _can_make_a_disk(), "unshare -rm is needed (user and mount namespaces)"
+    folder, _ = _screen_folder(tmp_path)
+    p = _in_a_small_disk(OPEN, str(folder), os.path.join(ROOT, "firmware"), "none yet, full")
+    assert p.returncode == 0 and "Traceback" not in p.stderr, p.stderr[-2000:]
+    lines = p.stdout.splitlines()
+    assert len(lines) == 4 and all("the disk is full (nothing was moved aside" in line for line in lines[:3]), p.stdout
+    assert lines[3] == "[]", p.stdout

@@ -356,6 +356,15 @@ class FleetGuard:
             self._seen[where] = (op.seq_num, op.hash)
         return False
 
+    def rolled_back(self):
+        """The store rolled a write back (a full disk): what it holds is what counts again.  The
+        status it refused to keep had been taken for stored, and every later one at its seq_num
+        was refused as below a held one, so a screen's reports stopped until it restarted."""
+        self._seen = {}
+        if self.store is not None:
+            for op in self.store.all_operations():
+                self.observe(op)
+
     def release(self):
         """The held status of keys the festival group names now, and forget them."""
         out = [self.held[key][0] for key in self.held if may_report(self.authorizer, key)]

@@ -119,11 +119,14 @@ def open_store(path, log=None):
     """Open the SQLite store at ``path``; if it is corrupt, move it aside and start an empty
     one filled from the snapshot.  Returns ``(store, notice)``: notice is None, or the short
     text for the status line.  Raises IngestError only when even a fresh store cannot open."""
+    from pandascreen.core.errors import CannotStore
     from pandascreen.core.store import IngestError
     from pandascreen.node.sqlite_store import SCREEN_CACHE_KIB, SqliteStore
     why = None
     try:
         store = SqliteStore(path, cache_kib=SCREEN_CACHE_KIB)
+    except CannotStore:
+        raise  # the disk, not the store: nothing to move aside
     except IngestError as e:
         if not os.path.exists(path):
             raise

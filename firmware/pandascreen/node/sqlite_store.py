@@ -141,6 +141,11 @@ def _cannot_write(e):
     return None
 
 
+def _cannot_open(e):
+    """SQLite could not open (or create) the file: a read-only folder, a missing one."""
+    return (getattr(e, "sqlite_errorname", "") or "").startswith("SQLITE_CANTOPEN") or "unable to open" in str(e)
+
+
 def _no_space_beside(path):
     """Whether the disk holding ``path`` has no block left (SQLite says "disk I/O error" when it
     cannot grow its shared-memory file there, not "full")."""
@@ -168,6 +173,10 @@ class SqliteStore(BaseStore):
         except sqlite3.DatabaseError as e:
             self._db = self._open_unwritable(path, e)
             if self._db is None:
+                if _cannot_write(e) or _cannot_open(e):  # a full or read-only disk, no store to read
+                    why = "the disk is full" if _no_space_beside(path) else str(e)
+                    raise CannotStore("cannot open store %s: %s (nothing was moved aside; it opens once "
+                                      "the disk takes writes)" % (path, why))
                 raise IngestError("cannot open store %s: %s (is it a pandascreen database?)" % (path, e))
             self.unwritable = self.write_failed = FULL if _no_space_beside(path) else (_cannot_write(e) or CANNOT)
             self._writable_again_at = time.monotonic() + WRITABLE_AGAIN_EVERY
@@ -233,8 +242,7 @@ class SqliteStore(BaseStore):
         takes no writes (full, read-only): SQLite cannot make its WAL and shared-memory files there,
         so the database file is read alone (``immutable``; what a crash left in the WAL is not
         seen, a resync brings it).  None when that is not why, or it cannot be read either."""
-        cantopen = (getattr(e, "sqlite_errorname", "") or "").startswith("SQLITE_CANTOPEN") or "unable to open" in str(e)
-        if not (_cannot_write(e) or cantopen) or not os.path.isfile(path):
+        if not (_cannot_write(e) or _cannot_open(e)) or not os.path.isfile(path):
             return None
         import urllib.parse
         try:
@@ -291,6 +299,9 @@ class SqliteStore(BaseStore):
             self._db.execute("ROLLBACK")
         except sqlite3.Error:
             pass
+        rolled_back = getattr(self.authorizer, "rolled_back", None)
+        if rolled_back is not None:  # it took what was rolled back for stored (core/fleet.FleetGuard)
+            rolled_back()
         self._latest_cache.clear()
         self._latest_at = None
         self._heights_cache.clear()  # the next write takes the versions this one had
