@@ -156,3 +156,38 @@ def test_a_screen_with_plain_tcp_peers_only_runs_without_a_device_key(tmp_path):
         out = p.communicate(timeout=20)[0]
     assert p.returncode == 0 and "Traceback" not in out, out
     assert "iroh unavailable (cannot read the device key" in out, out
+
+
+@pytest.mark.parametrize("first, second", [("SIGTERM", "SIGTERM"), ("SIGINT", "SIGINT"), ("SIGTERM", "SIGINT")])
+def test_a_second_stop_signal_while_the_screen_stops_is_ignored(tmp_path, first, second):
+    """Ctrl-C pressed twice, GNU timeout's TERM to the process and then to its group, a kill and
+    then systemctl stop: the stop already under way (iroh's Close, mDNS's goodbye) is not cut
+    short by a traceback."""
+    import signal
+    import time
+    holder, port = _udp_held()
+    holder.close()
+    cfg = {"festival_id": demofest.FESTIVAL_ID, "organisers": [public_key(SEED).hex()], "store": "screen.db",
+           "listen_port": port, "feed_port": 0, "program_page_port": 0}
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    (tmp_path / "device.key").write_bytes(bytes(range(32)))
+    os.chmod(str(tmp_path / "device.key"), 0o600)
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "firmware"))
+    p = subprocess.Popen([sys.executable, "-m", "pandascreen.node.app", "--config", str(tmp_path / "config.json"),
+                          "--emulate", str(tmp_path / "screen.png")], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "screen.png").exists() and p.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(2.0)  # mDNS announcing
+        assert p.poll() is None, p.communicate()
+        p.send_signal(getattr(signal, first))
+        time.sleep(0.1)  # the stop has begun
+        p.send_signal(getattr(signal, second))
+        out, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+    assert p.returncode == 0 and "Traceback" not in err, (p.returncode, err[-2000:])

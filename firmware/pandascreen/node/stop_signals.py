@@ -8,6 +8,12 @@ are not written, and a field test leaves its screens and namespaces behind.  Rai
 ``KeyboardInterrupt`` in the main thread, the stop takes the path Ctrl-C takes and every command
 already handles: everything started is stopped in reverse order, and the exit is the one a stop
 gets (0 for a screen and ``serve``, as systemd expects of a stop).
+
+Once one stop signal (or Ctrl-C) has begun the stop, the next ones are ignored until it ends:
+GNU timeout sends TERM to the process and then to its group, a crew presses Ctrl-C twice, a kill
+is followed by ``systemctl stop``; a second KeyboardInterrupt raised inside the cleanup cut it
+short with a traceback (iroh's Close, mDNS's goodbye half done).  Every part of the stop is
+bounded in time, so nothing needs a second signal to end it.
 """
 
 import contextlib
@@ -17,17 +23,23 @@ import threading
 
 @contextlib.contextmanager
 def stop_like_ctrl_c(signals=(signal.SIGTERM,)):
-    """While inside: each of ``signals`` raises ``KeyboardInterrupt`` in the main thread.  The
-    handlers before are put back on leaving.  Off the main thread (a test calling ``main``) it
-    changes nothing, as Python lets only the main thread set handlers."""
+    """While inside: the first of ``signals`` or SIGINT raises ``KeyboardInterrupt`` in the main
+    thread, and the later ones are ignored.  The handlers before are put back on leaving.  Off
+    the main thread (a test calling ``main``) it changes nothing, as Python lets only the main
+    thread set handlers."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    stopping = []
 
     def _interrupt(_signum, _frame):
+        if stopping:
+            return  # the stop is under way
+        stopping.append(True)
         raise KeyboardInterrupt
 
-    before = [(sig, signal.signal(sig, _interrupt)) for sig in signals]
+    wanted = list(signals) + ([signal.SIGINT] if signal.SIGINT not in signals else [])
+    before = [(sig, signal.signal(sig, _interrupt)) for sig in wanted]
     try:
         yield
     finally:
