@@ -59,3 +59,28 @@ def test_a_screen_syncing_with_three_full_peers_at_once_takes_the_program_about_
     # one pull brings the program; the sessions that waited for it receive what it had not yet
     assert got < 1.5 * PROGRAM, (got, screen.lines)
     assert not screen.errors, screen.errors
+
+
+def test_a_session_that_begins_while_a_big_pull_is_a_third_done_waits_for_it(nodes, monkeypatch):
+    """The second peer's session began late (a slow handshake under load): the store holds part
+    of the log already, but the pull under way has hundreds of operations to come, so it waits
+    and its Have names what that pull brought."""
+    from iroh_liveness_cases import sends_slowly
+    monkeypatch.setattr(iroh_session, "PULL_WAIT", 30.0)
+    monkeypatch.setattr(iroh_session, "PULL_STALL", 10.0)
+    peers = [nodes(seed, "p%d" % i, resync_every=0, timeout=40.0) for i, seed in enumerate(PEERS[:2])]
+    ops = iroh_nodes.publish(peers[0][1], ORG, PROGRAM, LOG)
+    peers[1][1].ingest_many(ops)
+    sends_slowly(peers[0][0], delay=0.3)  # the first pull takes a few seconds
+    screen, store = nodes(SCREEN, "screen", resync_every=0, timeout=40.0)
+    first = threading.Thread(target=screen.sync, args=(peers[0][0].ticket(),))
+    first.start()
+    assert wait_for(lambda: 0 < store.count() < PROGRAM - iroh_session.BIG_PULL, 20.0), store.count()
+    second = threading.Thread(target=screen.sync, args=(peers[1][0].ticket(),))
+    second.start()
+    for t in (first, second):
+        t.join(60)
+    assert wait_for(lambda: store.count() == PROGRAM, 30.0), store.count()
+    assert wait_for(lambda: sum(1 for line in screen.lines if RECEIVED.search(line)) == 2, 10.0), screen.lines
+    got, new = received(screen)
+    assert new == PROGRAM and got < 1.2 * PROGRAM, (got, screen.lines)

@@ -31,6 +31,7 @@ DEDUPE_AFTER = 2.0  # seconds a second live session with a peer must last before
 PULL_WAIT = 8.0  # seconds a session waits at most for another one's pull before it says what it holds
 PULL_LOOK = 0.1  # seconds between looks while it waits
 PULL_STALL = 2.0  # a pull that brought nothing for this long holds no one up
+BIG_PULL = 100  # operations still to come: a pull this large is waited for even by a store holding some
 
 
 def pulling(link, now):
@@ -39,6 +40,13 @@ def pulling(link, now):
     s = link.session
     return (not link.ended and s is not None and s.state == LOG_SYNC
             and s.log_sync.receiving != log_sync.RECEIVED_DONE and now - link.last_progress < PULL_STALL)
+
+
+def big_pull(link):
+    """The link's pull has more than ``BIG_PULL`` operations still to come (its PreSync said)."""
+    s = link.session
+    total = s.remote_total_ops if s is not None else None
+    return total is not None and total - s.ops_received > BIG_PULL
 
 
 def _closed_by_peer(msg):
@@ -115,13 +123,15 @@ class SessionRunner:
         then names what that pull brought, and the peer sends only the rest.  Without it a screen
         starting cold beside several peers took the whole program from each of them at once
         (the bytes on the wire are unchanged: our Have comes a moment later).  Only while our store
-        holds nothing of the log: a screen that has the program and lacks a change (a heal, a
-        resync) says what it holds at once; the 50-screen field test took the change up to 8 s
-        later on screens that waited there."""
+        holds nothing of the log, or the pull under way has more than ``BIG_PULL`` operations to
+        come (a session that began late, the first pull a third done): a screen that has the
+        program and lacks a change (a heal, a resync) says what it holds at once; the 50-screen
+        field test took the change up to 8 s later on screens that waited there."""
         end = time.monotonic() + min(PULL_WAIT, self.timeout - 2.0)
         others = [l for l in self.links if l is not link and l.sub is link.sub]
         cold = not link.sub.store.heights(link.sub.log_id)
-        while cold and any(pulling(l, time.monotonic()) for l in others) and time.monotonic() < end:
+        while (any(pulling(l, time.monotonic()) and (cold or big_pull(l)) for l in others)
+               and time.monotonic() < end):
             await asyncio.sleep(PULL_LOOK)
         link.last_progress = time.monotonic()  # the peer's Have is awaited from now on
 
