@@ -96,3 +96,11 @@ def test_a_laptop_and_a_screen_on_one_machine_take_no_port_of_each_other_by_defa
     """An organiser who runs a screen beside serve (a Pi that is both, a laptop trying a screen
     out): neither takes a port the other wants, whatever each runs with its defaults."""
     assert not _screen_defaults() & _serve_defaults(), _screen_defaults() & _serve_defaults()
+
+
+def test_a_bad_organiser_key_is_called_the_organiser_key(festival, tmp_path, capsys):
+    key = tmp_path / "short.key"
+    key.write_bytes(b"short")
+    code = main(festival[:3] + ["--key", str(key)] + festival[5:])
+    err = capsys.readouterr().err
+    assert code == 2 and "organiser key %s must be exactly 32 bytes" % key in err, err

@@ -115,9 +115,9 @@ def read_small(path, limit, what):
     return data
 
 
-def load_seed(path):
-    """A key file: exactly 32 bytes, an Ed25519 seed (a device's or the organiser's)."""
-    data = read_small(path, 64, "device key")
+def load_seed(path, what="device key"):
+    """A key file: exactly 32 bytes, an Ed25519 seed (``what``: a device's or the organiser's)."""
+    data = read_small(path, 64, what)
     if len(data) != 32:
-        raise UserError("device key %s must be exactly 32 bytes (an Ed25519 seed), it has %d" % (path, len(data)))
+        raise UserError("%s %s must be exactly 32 bytes (an Ed25519 seed), it has %d" % (what, path, len(data)))
     return data

@@ -72,7 +72,7 @@ def run(args, out=None):
     from pandascreen.node.sqlite_store import SqliteStore
     from pandascreen_host.fsutil import load_seed
 
-    seed = load_seed(args.key)
+    seed = load_seed(args.key, "organiser key")
     me = public_key(seed)
     organisers = [_key(k, "--organiser") for k in args.organiser] or [me]
     log_id = operation.log_id_for_festival(args.festival_id)

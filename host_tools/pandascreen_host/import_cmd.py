@@ -198,7 +198,7 @@ def _existing_key(path, held, store_path):
     yet (the first import makes it).  A missing key beside a festival is a typo, never a new key."""
     from pandascreen_host.fsutil import load_seed
     if os.path.exists(path):
-        return load_seed(path)
+        return load_seed(path, "organiser key")
     if held:
         raise UserError("no key at %s; %s holds festival %s signed by %s: pass that key with --key"
                         % (path, store_path, festivals.describe(held), _signers(held)))

@@ -283,7 +283,7 @@ def _organiser_seed(args, out, err):
     if not os.path.exists(args.key):
         raise UserError("no organiser key at %s: run `pandascreen-host import schedule.xml --key %s` first"
                         % (args.key, args.key))
-    return load_seed(args.key)
+    return load_seed(args.key, "organiser key")
 
 
 def _open_store(path):

@@ -14,7 +14,7 @@ Example::
      "organisers": ["<64 hex chars>"],
      "festival_mode": "curated",
      "venues": null,
-     "peers": ["10.0.0.2:2025"],
+     "peers": ["<node id>@10.0.0.2:2025"],
      "listen_port": 2026,
      "display": "ssd1306_128x64",
      "layout": "now_next",
