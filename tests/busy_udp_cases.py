@@ -130,6 +130,18 @@ def test_a_screen_without_its_device_key_says_so_in_one_line(tmp_path, key):
     assert code == 2, err
     assert "Traceback" not in err and err.count("error:") == 1, err
     assert "device key %s" % (tmp_path / "device.key") in err and "pandascreen-host provision" in err, err
+    # serving (its ports at their defaults): the same one line, before anything listens
+    holder, port = _udp_held()
+    holder.close()
+    cfg = dict(cfg, listen_port=port)
+    for name in ("feed_port", "program_page_port"):
+        del cfg[name]
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "firmware"))
+    p = subprocess.run([sys.executable, "-m", "pandascreen.node.app", "--config", str(tmp_path / "config.json"),
+                        "--emulate", str(tmp_path / "screen.png")], capture_output=True, text=True, env=env,
+                       timeout=40)
+    assert p.returncode == 2 and (p.stdout + p.stderr).strip().count("\n") == 0, p.stdout + p.stderr
 
 
 def test_a_screen_with_plain_tcp_peers_only_runs_without_a_device_key(tmp_path):

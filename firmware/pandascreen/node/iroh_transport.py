@@ -412,20 +412,9 @@ def device_node(cfg, store, config_dir, serve=True, on_change=None, say=None, al
     caller can fall back to plain TCP and say so.  A device key that is missing or not a key
     raises ConfigError: a screen with node-id peers would run on unreachable, "offline" for good.
     """
-    import os
-    path = cfg.get("key") or "device.key"
-    if not os.path.isabs(path):
-        path = os.path.join(config_dir, path)
-    try:
-        with open(path, "rb") as fh:
-            seed = fh.read(33)
-    except OSError as e:
-        raise ConfigError("cannot read the device key %s: %s (provision the screen again: "
-                          "pandascreen-host provision)" % (path, e.strerror or e))
-    if len(seed) != 32:
-        raise ConfigError("the device key %s is not a 32-byte Ed25519 seed (provision the screen again: "
-                          "pandascreen-host provision)" % path)
     from pandascreen.core.operation import festival_topic
+    from pandascreen.node.screen_network import device_seed
+    seed = device_seed(cfg, config_dir)
     port = cfg.get("listen_port") or 0
     node = IrohNode(store, festival_topic(cfg["festival_id"]), seed, bind="0.0.0.0:%d" % port,
                     serve=bool(serve and port), default_node_ids=cfg.get("organiser_keys") or (),

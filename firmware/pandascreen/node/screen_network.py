@@ -16,6 +16,25 @@ class ListenPortError(UserError):
     the plain-TCP sync and the feed it serves boards on."""
 
 
+def device_seed(cfg, config_dir):
+    """The screen's device key (``cfg["key"]``, relative to the config's folder): its 32-byte
+    Ed25519 seed, or ConfigError naming the file and what to do."""
+    import os
+    path = cfg.get("key") or "device.key"
+    if not os.path.isabs(path):
+        path = os.path.join(config_dir, path)
+    try:
+        with open(path, "rb") as fh:
+            seed = fh.read(33)
+    except OSError as e:
+        raise ConfigError("cannot read the device key %s: %s (provision the screen again: "
+                          "pandascreen-host provision)" % (path, e.strerror or e))
+    if len(seed) != 32:
+        raise ConfigError("the device key %s is not a 32-byte Ed25519 seed (provision the screen again: "
+                          "pandascreen-host provision)" % path)
+    return seed
+
+
 def is_iroh_peer(peer):
     return "@" in (peer[0] if isinstance(peer, tuple) else str(peer))
 
@@ -54,6 +73,8 @@ def start_iroh(cfg, store, config_dir, device, serve, fleet_beside=None, say=pri
         if held:
             raise _held_port(cfg["listen_port"], "UDP: iroh sync with screens and laptops", "listen_port")
         say("iroh unavailable (%s)%s" % (why, "; node-id peers cannot be reached" if wanted else ""))
+        if wanted:  # said once here: the sync rounds go to the plain-TCP peers alone
+            device.controller._peers = lambda: [p for p in cfg["peer_addrs"] if not is_iroh_peer(p)]
         return None
     if fleet_store is not None:
         device.fleet_report = fleet_report.FleetReport(device.controller, node.seed, fleet_store,
@@ -169,6 +190,8 @@ def start(cfg, base, store_path, device, stack, serve, once, say=print):
     <node id>@host:port and, with ``serve``, accept peers; a plain host:port peer is a plain TCP
     peer.  Beside the festival log they sync the fleet log (status of the screens; not ``once``)
     and find peers on the LAN by mDNS (configured ones stay a fallback)."""
+    if any(is_iroh_peer(p) for p in cfg["peer_addrs"]):
+        device_seed(cfg, base)  # no key: one line before anything listens (iroh needs it for these peers)
     if serve and cfg["listen_port"]:
         start_serving(cfg, base, device, stack, say)
     stack.callback(close_fleet_store, device)  # after the node that syncs it has stopped
