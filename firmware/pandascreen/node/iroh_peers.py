@@ -166,7 +166,8 @@ class PeerKeeper:
             if link.full:
                 raise iroh_limits.PeerFull(link.error)
             if link.unsubscribed and sub is not self.subs[0]:
-                # a peer without that topic (older, or Rust): not again until its festival session is new
+                # a peer without that topic (older, or Rust): not again until its festival session is
+                # new or NO_TOPIC_AGAIN has passed (node/iroh_topics.py)
                 self._wanted.pop(key, None)
                 self._no_topic[key] = time.monotonic()
             raise SyncError(link.error or "the session with %s ended before the sync finished" % peer)
