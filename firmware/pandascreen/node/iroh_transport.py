@@ -413,7 +413,7 @@ def device_node(cfg, store, config_dir, serve=True, on_change=None, say=None, al
     raises ConfigError: a screen with node-id peers would run on unreachable, "offline" for good.
     """
     from pandascreen.core.operation import festival_topic
-    from pandascreen.node.screen_network import device_seed
+    from pandascreen.node.device_key import device_seed
     seed = device_seed(cfg, config_dir)
     port = cfg.get("listen_port") or 0
     node = IrohNode(store, festival_topic(cfg["festival_id"]), seed, bind="0.0.0.0:%d" % port,

@@ -9,30 +9,12 @@ import threading
 from pandascreen.core.clock import ALONE_AFTER
 from pandascreen.core.errors import ConfigError, UserError
 from pandascreen.node.conn_limits import udp_port_busy
+from pandascreen.node.device_key import device_seed
 
 
 class ListenPortError(UserError):
     """A port the screen listens on cannot be had (another program holds it): iroh's UDP port, or
     the plain-TCP sync and the feed it serves boards on."""
-
-
-def device_seed(cfg, config_dir):
-    """The screen's device key (``cfg["key"]``, relative to the config's folder): its 32-byte
-    Ed25519 seed, or ConfigError naming the file and what to do."""
-    import os
-    path = cfg.get("key") or "device.key"
-    if not os.path.isabs(path):
-        path = os.path.join(config_dir, path)
-    try:
-        with open(path, "rb") as fh:
-            seed = fh.read(33)
-    except OSError as e:
-        raise ConfigError("cannot read the device key %s: %s (provision the screen again: "
-                          "pandascreen-host provision)" % (path, e.strerror or e))
-    if len(seed) != 32:
-        raise ConfigError("the device key %s is not a 32-byte Ed25519 seed (provision the screen again: "
-                          "pandascreen-host provision)" % path)
-    return seed
 
 
 def is_iroh_peer(peer):
