@@ -144,24 +144,30 @@ def test_a_screen_without_its_device_key_says_so_in_one_line(tmp_path, key):
     assert p.returncode == 2 and (p.stdout + p.stderr).strip().count("\n") == 0, p.stdout + p.stderr
 
 
+def _screen_drawing(tmp_path, cfg, stderr):
+    """The real app with ``cfg`` (emulated display), once it drew its first frame (bounded)."""
+    import time
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "firmware"))
+    p = subprocess.Popen([sys.executable, "-m", "pandascreen.node.app", "--config", str(tmp_path / "config.json"),
+                          "--emulate", str(tmp_path / "screen.png")], stdout=subprocess.PIPE, stderr=stderr,
+                         text=True, env=env)
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "screen.png").exists() and p.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return p
+
+
 def test_a_screen_with_plain_tcp_peers_only_runs_without_a_device_key(tmp_path):
     """No node-id peer: iroh is only for peers dialling in, and a screen without a key runs on
     plain TCP as it did (said in one line), rather than not starting."""
     import signal
-    import time
     holder, port = _udp_held()
     holder.close()  # a free UDP port with a free TCP twin
     cfg = {"festival_id": demofest.FESTIVAL_ID, "organisers": [public_key(SEED).hex()], "store": "screen.db",
            "listen_port": port, "feed_port": 0, "program_page_port": 0, "peers": ["127.0.0.1:9"]}
-    (tmp_path / "config.json").write_text(json.dumps(cfg))
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "firmware"))
-    p = subprocess.Popen([sys.executable, "-m", "pandascreen.node.app", "--config", str(tmp_path / "config.json"),
-                          "--emulate", str(tmp_path / "screen.png")], stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, text=True, env=env)
+    p = _screen_drawing(tmp_path, cfg, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 30
-        while not (tmp_path / "screen.png").exists() and p.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.1)
         assert p.poll() is None, p.stdout.read()
     finally:
         p.send_signal(signal.SIGINT)
@@ -181,17 +187,10 @@ def test_a_second_stop_signal_while_the_screen_stops_is_ignored(tmp_path, first,
     holder.close()
     cfg = {"festival_id": demofest.FESTIVAL_ID, "organisers": [public_key(SEED).hex()], "store": "screen.db",
            "listen_port": port, "feed_port": 0, "program_page_port": 0}
-    (tmp_path / "config.json").write_text(json.dumps(cfg))
     (tmp_path / "device.key").write_bytes(bytes(range(32)))
     os.chmod(str(tmp_path / "device.key"), 0o600)
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "firmware"))
-    p = subprocess.Popen([sys.executable, "-m", "pandascreen.node.app", "--config", str(tmp_path / "config.json"),
-                          "--emulate", str(tmp_path / "screen.png")], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, env=env)
+    p = _screen_drawing(tmp_path, cfg, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 30
-        while not (tmp_path / "screen.png").exists() and p.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
         time.sleep(2.0)  # mDNS announcing
         assert p.poll() is None, p.communicate()
         p.send_signal(getattr(signal, first))
