@@ -21,7 +21,3 @@ def test_a_peer_that_went_away_is_forgotten_and_a_new_one_is_asked_next():
     new = bytes([3] * 32)
     assert liveness.resync_peer([peers[1], new], last, now=5) == new
     assert set(last) == {peers[1], new}
-
-
-def test_the_stated_bound_counts_one_round_per_live_peer():
-    assert liveness.resync_bound(5) == 5 * liveness.RESYNC_EVERY * 1.5

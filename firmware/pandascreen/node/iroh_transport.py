@@ -366,10 +366,9 @@ class IrohNode(PeerKeeper, TopicFollower, LinkBook, SessionRunner, Relayer):
                 if v != sub.seen_version:
                     sub.seen_version = v
                     if sub is self.subs[0]:
-                        self._catch_up_group()
-                    self._wake_all()
-                    if sub is self.subs[0]:
-                        self._tell_spares()
+                        self._store_changed()
+                    else:
+                        self._wake_all()
 
     async def _shutdown(self, grace):
         self._stopping = True

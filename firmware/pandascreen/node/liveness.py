@@ -74,8 +74,7 @@ the change and the push, a refused operation) would never come again while mDNS 
 new.  So every ``RESYNC_EVERY`` seconds (times 0.5 to 1.5, at random) the node runs one plain
 sync (Have, missing operations, Close) with one of its live peers, beside the live sessions:
 each live peer in turn, the one asked longest ago first (``resync_peer``).  Whatever any of its
-k live peers holds and it lacks arrives within ``resync_bound(k)`` = k * ``RESYNC_EVERY`` * 1.5 s
-plus one sync, k counting every live festival session, the ``MAX_PEERS`` it dialled and those
+k live peers holds and it lacks arrives within k * ``RESYNC_EVERY`` * 1.5 s plus one sync, k counting every live festival session, the ``MAX_PEERS`` it dialled and those
 dialled in (a peer that joins is asked first, so under churn an old one may wait longer); every
 peer does the same, so a change usually comes sooner, from the nearest peer that has it.
 """
@@ -132,11 +131,6 @@ def resync_peer(peers, last, now, rng=random):
     pick = rng.choice(never) if never else min(peers, key=lambda p: last[p])
     last[pick] = now
     return pick
-
-
-def resync_bound(live_peers):
-    """Seconds within which what any of ``live_peers`` peers holds arrives (plus one sync)."""
-    return live_peers * RESYNC_EVERY * 1.5
 
 
 class Redial:

@@ -89,6 +89,7 @@ class _Transaction:
                     s._writable_again()
                 s._db.execute("BEGIN IMMEDIATE")
                 s._next_version = s._begun_at = s._read_version() + 1
+                s._remembered_at(s._begun_at - 1)
             except BaseException as e:
                 s._lock.release()
                 s._failed_write(e)
@@ -305,6 +306,8 @@ class SqliteStore(BaseStore):
         self._latest_cache.clear()
         self._latest_at = None
         self._heights_cache.clear()  # the next write takes the versions this one had
+        if self._group_seen is not None and self._group_seen >= self._begun_at:
+            self._group_seen = self._begun_at - 1  # those versions are another writer's to take
 
     # primitives -------------------------------------------------------------------------------
     @staticmethod
@@ -329,13 +332,12 @@ class SqliteStore(BaseStore):
     def latest(self, public_key, log_id):
         """Asked for every operation ingested (its backlink) and published (its seq_num):
         remembered while the store's version is the one it was read at, so a write by another
-        handle on the file (``group add`` beside a running serve) is seen."""
+        handle on the file (``group add`` beside a running serve) is seen.  Inside a write
+        transaction no other handle writes: its start checked the version once for all."""
         key = (bytes(public_key), _log_key(log_id))
         with self._lock:
-            version = self._read_version()
-            if version != self._latest_at:
-                self._latest_cache.clear()
-                self._latest_at = version
+            if self._depth == 0:
+                self._remembered_at(self._read_version())
             if key in self._latest_cache:
                 return self._latest_cache[key]
             row = self._db.execute(_SELECT + "WHERE public_key=? AND log_id=? ORDER BY seq_num DESC LIMIT 1",
@@ -388,11 +390,20 @@ class SqliteStore(BaseStore):
             self._latest_cache[key] = op
         self._remembered_through(version)
 
+    def _remembered_at(self, version):
+        """The store is at ``version``: the remembered latest operations go unless they hold for it."""
+        if version != self._latest_at:
+            self._latest_cache.clear()
+            self._latest_at = version
+
     def _remembered_through(self, version):
-        """Our own write at ``version`` kept the remembered latest operations true: when they held
-        for the version before it, they hold for this one."""
+        """Our own write at ``version`` kept the remembered latest operations true, and gave the
+        group nothing to catch up on (it observed the write): when they held for the version
+        before it, they hold for this one."""
         if self._latest_at == version - 1:
             self._latest_at = version
+        if self._group_seen == version - 1:
+            self._group_seen = version
 
     def _read_version(self):
         return self._db.execute("SELECT COALESCE(MAX(changed), 0) FROM operations").fetchone()[0]
