@@ -3,6 +3,10 @@ import sys
 
 import pytest
 
+# The screen's main keeps ssl out of its process (node/lean_process.py); tests that call it
+# in-process leave the test run as it was: ssl is loaded before they run.
+import ssl  # noqa: F401
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 for sub in ("firmware", "host_tools", "tests"):

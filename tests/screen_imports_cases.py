@@ -35,6 +35,11 @@ NOT_ON_A_SCREEN = ("pandascreen_host", "pandascreen.node.install", "pandascreen.
 # for the signatures; gzip where zlib compresses alike; html for its escape (its 2,000 entities).
 DONE_BY_WHAT_IS_LOADED = ("hashlib", "_hashlib", "gzip", "html")
 
+# TLS nobody on a screen speaks from Python (iroh's QUIC does its own, in Rust; the program page and
+# the satellite feed are plain HTTP on the LAN): asyncio imports ssl only in case, and with it
+# OpenSSL's libssl and libcrypto, about 4 MB (node/lean_process.py).
+NO_TLS = ("ssl", "_ssl")
+
 # distributions a development venv loads by itself (setuptools' distutils hack, from site.py)
 NOT_THE_SCREENS = {"setuptools"}
 
@@ -139,6 +144,11 @@ def test_a_running_screen_does_not_load_what_a_library_it_loads_anyway_does_as_w
     loaded = running_screen["modules"]
     wrong = sorted(m for m in loaded for name in DONE_BY_WHAT_IS_LOADED if m == name or m.startswith(name + "."))
     assert wrong == [], wrong
+
+
+def test_a_running_screen_loads_no_tls(running_screen):
+    loaded = running_screen["modules"]
+    assert sorted(m for m in NO_TLS if m in loaded) == []
 
 
 def test_every_package_a_running_screen_loads_is_one_of_its_runtime_dependencies(running_screen):

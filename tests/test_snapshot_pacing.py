@@ -245,3 +245,22 @@ def test_a_node_that_cannot_say_whether_it_catches_up_never_stops_the_loop(tmp_p
         assert abs(now[0] - start - app.FRAME_GAP) < 1e-9  # the ordinary gap
     said = capsys.readouterr().err
     assert said.count("cannot ask the node whether it pulls a backlog: links changed") == 1, said
+
+
+def test_freed_memory_goes_back_to_the_system_once_the_store_is_quiet_not_after_each_batch(tmp_path, monkeypatch):
+    from pandascreen.node import lean_process
+    clock = Clock()
+    dev, store, ops = _device(tmp_path, clock)
+    given = []
+    monkeypatch.setattr(lean_process, "give_back", lambda: given.append(clock.t))
+    for i in range(0, len(ops), BATCH):
+        store.ingest_many(ops[i:i + BATCH])
+        dev._snapshot()
+        clock.t += 0.1
+    assert given == []
+    clock.t += snapshot.QUIET
+    dev._snapshot()
+    assert given == [clock.t]  # after the snapshot's write, which reads the whole log
+    clock.t += 60
+    dev._snapshot()
+    assert given == [clock.t - 60]

@@ -6,8 +6,8 @@ Beside them, the floors, measured in the same window: a bare ``python3`` that on
 that only imports ``iroh`` (the native library every screen loads) and sleeps; one that binds an
 iroh endpoint as a screen does and sleeps (binding touches most of iroh's code, which then counts
 in its RSS); and one that imports every module a running screen has loaded (read from a 38c3
-screen before the window: ``loaded_modules``) and sleeps.  A screen cannot cost less than the
-last; what it holds above that is its data and what it runs (threads, sockets, caches).  And the
+screen before the window: ``loaded_modules``) and sleeps; every floor that loads asyncio keeps
+``ssl`` out, as a screen does (node/lean_process.py).  A screen cannot cost less than the last; what it holds above that is its data and what it runs (threads, sockets, caches).  And the
 stack a screen is built on (``STACK``: iroh with an endpoint bound, zeroconf, Pillow's drawing,
 PyNaCl, blake3, sqlite3) with none of pandascreen's code: above it are pandascreen's code and
 data and what it has those libraries hold while it runs.
@@ -87,7 +87,8 @@ def look():
         time.sleep(0.1)
     time.sleep(2.0)  # the loop's first turn after start-up and the servers' first looks
     with open(OUT + ".tmp", "w") as fh:
-        json.dump({"modules": sorted(sys.modules), "threads": sorted(t.name for t in threading.enumerate())}, fh)
+        json.dump({"modules": sorted(n for n, m in sys.modules.items() if m is not None),  # None: kept out
+                    "threads": sorted(t.name for t in threading.enumerate())}, fh)
     os.replace(OUT + ".tmp", OUT)
     os._exit(0)
 
@@ -112,6 +113,10 @@ def loaded_modules(config, png, wrap=list, env=None, timeout=120):
         return json.load(fh)
 
 
+# A floor's first line: ssl kept out of the process as a screen keeps it (node/lean_process.py), or
+# asyncio, which iroh's binding loads, would map OpenSSL in (about 4 MB) where no screen does.
+KEEP_OUT = "import sys; sys.modules.setdefault('ssl', None)\n"
+
 # a process that binds an iroh endpoint as a screen does (node/iroh_transport.py ``_bind``), then sleeps
 ENDPOINT = """import asyncio, os, iroh
 async def main():
@@ -122,7 +127,7 @@ asyncio.run(main())
 """
 
 # a process's first lines: import the modules named in the file argv[1] (one a line)
-IMPORTING = """import importlib, sys
+IMPORTING = KEEP_OUT + """import importlib, sys
 for name in open(sys.argv[1]).read().split():
     try:
         importlib.import_module(name)
@@ -137,7 +142,7 @@ IMPORTS = IMPORTING + "import time; time.sleep(%s)\n"
 # ssl), zeroconf, Pillow's drawing (luma's on a Pi, the emulated display's here), PyNaCl, blake3 and
 # sqlite3.  A process that imports them, binds an iroh endpoint as a screen does, then sleeps.
 STACK_IMPORTS = "import iroh, zeroconf, PIL.ImageDraw, nacl.signing, blake3, sqlite3\n"
-STACK = STACK_IMPORTS + ENDPOINT
+STACK = KEEP_OUT + STACK_IMPORTS + ENDPOINT
 
 
 def _screen_dir(work, name, festival_id, organiser_hex):
@@ -289,9 +294,9 @@ def run(quick=False):
             procs.append(Sampled("floor: python3, sleep", [sys.executable, "-c", sleeping],
                                  os.path.join(work, "floor.log")))
             procs.append(Sampled("floor: python3, import iroh, sleep", namespaced(
-                [sys.executable, "-c", "import iroh; " + sleeping]), os.path.join(work, "floor-iroh.log")))
+                [sys.executable, "-c", KEEP_OUT + "import iroh; " + sleeping]), os.path.join(work, "floor-iroh.log")))
             procs.append(Sampled("floor: python3, an iroh endpoint, sleep", namespaced(
-                [sys.executable, "-c", ENDPOINT % sleep_for]), os.path.join(work, "floor-endpoint.log")))
+                [sys.executable, "-c", KEEP_OUT + ENDPOINT % sleep_for]), os.path.join(work, "floor-endpoint.log")))
             if modules:
                 procs.append(Sampled("floor: python3, a screen's imports, sleep", [
                     sys.executable, "-c", IMPORTS % sleep_for, os.path.join(work, "modules.txt")],

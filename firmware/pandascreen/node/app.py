@@ -19,7 +19,7 @@ from pandascreen.core import fleet
 from pandascreen.core.controller import Controller, TimeFile
 from pandascreen.core.errors import UserError
 from pandascreen.core.util import hexlify
-from pandascreen.node import i18n, log_setup, ntp_state, screen_network, wakeup
+from pandascreen.node import i18n, lean_process, log_setup, ntp_state, screen_network, wakeup
 from pandascreen.node.stop_signals import stop_like_ctrl_c
 
 
@@ -234,7 +234,8 @@ class Device:
 
     def _snapshot(self, now=False):
         """Write the snapshot when the store has been quiet for a moment (snapshot.Pacer), or
-        ``now`` when a change is still unwritten (the loop ends)."""
+        ``now`` when a change is still unwritten (the loop ends); then what the change and the
+        write freed goes back to the system (node/lean_process.py)."""
         if self.snapshot_to is None:
             return
         from pandascreen.node import snapshot
@@ -248,6 +249,7 @@ class Device:
         except OSError as e:
             _log("cannot write the schedule snapshot: %s" % e)
         self._snapshots.done(version)
+        lean_process.give_back()
 
     def run(self, stop, once=False):
         """The screen's loop until ``stop`` is set; whoever sets it sets ``wake`` too (the idle
@@ -430,6 +432,7 @@ def main(argv=None):
     whatever ends the run; a user error is one line and exit 2, a store that went bad exit 3."""
     from pandascreen.node import iroh_backtraces
     iroh_backtraces.library_backtraces_off()  # before any thread starts (the module says why)
+    lean_process.without_tls()  # before anything imports asyncio
     from pandascreen.core.store import IngestError
     args = _arguments(argv)
     try:
