@@ -59,3 +59,19 @@ def test_serve_program_page_of_a_curated_festival_is_read_only_and_says_so_in_on
     finally:
         p.send_signal(signal.SIGINT)
         assert p.wait(10) == 0
+
+
+def test_serve_on_every_address_names_the_page_by_the_laptops_mdns_name_which_phones_can_reach(tmp_path):
+    import socket
+    sched = tmp_path / "camp.json"
+    sched.write_text(open(CAMP, encoding="utf-8").read())
+    p, lines = _serve(tmp_path, "--watch", str(sched), "--no-mdns", "--program-page", ":0")
+    try:
+        line, _ = _until(lines, lambda l: l.startswith("listening: program page for phones at "))
+        url = line.rsplit(" ", 1)[1]
+        port = int(url.rstrip("/").rsplit(":", 1)[1])
+        assert url == "http://%s.local:%d/" % (socket.gethostname().split(".")[0], port)
+        assert "<h1>Sloth Camp 2031</h1>" in _page("http://127.0.0.1:%d/" % port)  # and it listens everywhere
+    finally:
+        p.send_signal(signal.SIGINT)
+        assert p.wait(10) == 0

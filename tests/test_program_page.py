@@ -333,6 +333,15 @@ def test_a_bind_that_is_taken_or_malformed_is_one_line():
         program_page.parse_bind("0.0.0.0:http")
 
 
+def test_the_address_phones_are_given_is_the_machines_mdns_name_when_the_page_listens_everywhere():
+    import socket
+    here = socket.gethostname().split(".")[0]
+    assert program_page.phone_url("0.0.0.0", 8025) == "http://%s.local:8025/" % here
+    assert program_page.phone_url("::", 8025) == "http://%s.local:8025/" % here
+    assert program_page.phone_url("192.168.4.1", 8025) == "http://192.168.4.1:8025/"
+    assert program_page.phone_url("fd00::1", 80) == "http://[fd00::1]:80/"
+
+
 # -- in a real browser: a 360 px phone and a 1280 px laptop ------------------------------------------
 
 def test_in_chromium_a_phone_reads_the_page_without_scrolling_sideways_and_sees_a_change_live(served, tmp_path):

@@ -302,7 +302,7 @@ def _serve(args, binds, store, seed, network_id, say, out, err, stop, running):
     from pandascreen.core import auth, operation
     from pandascreen.core.crypto import public_key
     from pandascreen.core.store import IngestError
-    from pandascreen.node import fleet_report
+    from pandascreen.node import fleet_report, program_page
     pk = public_key(seed)
     fid = _festival_id(store, pk, args.festival_id)
     topic = operation.festival_topic(fid)
@@ -341,7 +341,7 @@ def _serve(args, binds, store, seed, network_id, say, out, err, stop, running):
     if "--program-page" in binds:
         phone_page = _serve_program_page(binds["--program-page"], store, fid, group)
         running.callback(phone_page.stop)
-        say("listening: program page for phones at %s" % phone_page.url)
+        say("listening: program page for phones at %s" % program_page.phone_url(phone_page.host, phone_page.port))
     _serve_until_stopped(args, node, say, out, err, stop, running)
 
 

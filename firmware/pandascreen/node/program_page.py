@@ -197,6 +197,7 @@ class ProgramPage:
 
     @property
     def url(self):
+        """Where this machine reaches the page (its bound address; ``phone_url`` says phones')."""
         host = "[%s]" % self.host if ":" in self.host else self.host
         return "http://%s:%d/" % (host, self.port)
 
@@ -387,8 +388,22 @@ def _stored(device):
         page.changed()  # a group operation changes the stage's rights, not the schedule's version
 
 
+EVERY_ADDRESS = ("0.0.0.0", "::", "")
+
+
+def phone_url(host, port):
+    """The address phones use for a page listening on ``host``:``port``: a page on every address
+    is reached by the machine's mDNS name, ``<hostname>.local`` (Raspberry Pi OS announces it,
+    as do most laptops), any other host as it is."""
+    if host in EVERY_ADDRESS:
+        import socket
+        host = "%s.local" % socket.gethostname().split(".")[0]
+    elif ":" in host:
+        host = "[%s]" % host
+    return "http://%s:%d/" % (host, port)
+
+
 def address_for_screen(cfg, port):
     """The address phones use for a screen's page: the config's ``program_page_url``, else the
-    screen's mDNS name (``<hostname>.local``, which Raspberry Pi OS announces) and ``port``."""
-    import socket
-    return cfg.get("program_page_url") or "http://%s.local:%d/" % (socket.gethostname().split(".")[0], port)
+    screen's mDNS name and ``port``."""
+    return cfg.get("program_page_url") or phone_url("0.0.0.0", port)
