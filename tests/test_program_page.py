@@ -403,7 +403,7 @@ def test_serve_program_page_cases_in_a_private_network_namespace():
     serve --program-page case in a loopback-only namespace (tests/iroh_netns.py)."""
     from iroh_netns import run_isolated
     code, out = run_isolated("program_page_serve_cases.py")
-    assert code == 0 and "2 passed" in out, out
+    assert code == 0 and "3 passed" in out, out
 
 
 def test_a_phone_that_accepts_gzip_gets_the_page_gzipped(served):
