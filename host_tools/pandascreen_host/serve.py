@@ -91,17 +91,24 @@ class Watcher:
     """Re-imports a schedule file when its size or modification time changes (polling: no
     inotify dependency, works for editors that replace the file)."""
 
-    def __init__(self, path, on_change):
+    def __init__(self, path, on_change, since=None):
+        """``since``: the file's ``signature`` when it was last imported (a change after that
+        import and before this watcher is made is seen), else the file as it is now."""
         self.path = path
         self.on_change = on_change
-        self._sig = self._signature()
+        self._sig = since if since is not None else self._signature()
 
-    def _signature(self):
+    @staticmethod
+    def signature(path):
+        """(modification time in ns, size) of ``path``; None when it cannot be read."""
         try:
-            st = os.stat(self.path)
+            st = os.stat(path)
         except OSError:
             return None
         return (st.st_mtime_ns, st.st_size)
+
+    def _signature(self):
+        return self.signature(self.path)
 
     def check(self):
         sig = self._signature()
@@ -279,6 +286,7 @@ def _organiser_seed(args, out, err):
     if args.watch:
         if not os.path.exists(args.watch):
             raise UserError("cannot watch %s: no such file" % args.watch)
+        args.watched_as = Watcher.signature(args.watch)  # before: an edit while serve starts is imported
         _import(args, args.watch, out, err)  # creates the key on first use, like `import`
     if not os.path.exists(args.key):
         raise UserError("no organiser key at %s: run `pandascreen-host import schedule.xml --key %s` first"
@@ -381,7 +389,7 @@ def _serve_until_stopped(args, node, say, out, err, stop, running):
             return
         node.notify()
 
-    watcher = Watcher(args.watch, reimport) if args.watch else None
+    watcher = Watcher(args.watch, reimport, since=getattr(args, "watched_as", None)) if args.watch else None
     forks = OwnForks(node.store, node.node_id_bytes, say)
     try:
         if not getattr(args, "no_mdns", False):  # screens find us with no address typed
