@@ -7,7 +7,8 @@ that only imports ``iroh`` (the native library every screen loads) and sleeps; o
 iroh endpoint as a screen does and sleeps (binding touches most of iroh's code, which then counts
 in its RSS); and one that imports every module a running screen has loaded (read from a 38c3
 screen before the window: ``loaded_modules``) and sleeps; every floor that loads asyncio keeps
-``ssl`` out, as a screen does (node/lean_process.py).  A screen cannot cost less than the last; what it holds above that is its data and what it runs (threads, sockets, caches).  And the
+``ssl`` out, as a screen does (node/lean_process.py).  A screen cannot cost less than the last;
+what it holds above that is its data and what it runs (threads, sockets, caches).  And the
 stack a screen is built on (``STACK``: iroh with an endpoint bound, zeroconf, Pillow's drawing,
 PyNaCl, blake3, sqlite3) with none of pandascreen's code: above it are pandascreen's code and
 data and what it has those libraries hold while it runs.
@@ -138,8 +139,8 @@ for name in open(sys.argv[1]).read().split():
 # a process that imports the modules named in the file argv[1], then sleeps
 IMPORTS = IMPORTING + "import time; time.sleep(%s)\n"
 
-# The parts a screen is built on, by the project's choice: iroh (its binding loads asyncio and with it
-# ssl), zeroconf, Pillow's drawing (luma's on a Pi, the emulated display's here), PyNaCl, blake3 and
+# The parts a screen is built on, by the project's choice: iroh (its binding loads asyncio, ssl kept
+# out), zeroconf, Pillow's drawing (luma's on a Pi, the emulated display's here), PyNaCl, blake3 and
 # sqlite3.  A process that imports them, binds an iroh endpoint as a screen does, then sleeps.
 STACK_IMPORTS = "import iroh, zeroconf, PIL.ImageDraw, nacl.signing, blake3, sqlite3\n"
 STACK = KEEP_OUT + STACK_IMPORTS + ENDPOINT

@@ -13,7 +13,7 @@ Freed memory given back.  Reading the store, a sync's batches and writing the sc
 free most of what they allocate, but glibc's malloc keeps freed pages inside its heaps for the
 next allocation: they stay resident, in the process's RSS, for good (1-1.5 MB after start-up
 with 38c3).  ``give_back`` asks glibc's ``malloc_trim`` to return them; the screen's loop calls
-it once the store is quiet and the snapshot written (node/app.py), a few milliseconds at most.
+it once the store is quiet and the snapshot written (node/app.py).
 Where the C library has no ``malloc_trim`` (musl) it does nothing.
 """
 
