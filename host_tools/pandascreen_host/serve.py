@@ -133,9 +133,6 @@ def iroh_bind(args):
     return _ip_port("--listen", args.listen, "IP:PORT")
 
 
-WILDCARDS = ("0.0.0.0", "::", "")
-
-
 def tcp_binds(args):
     """Where serve's TCP listeners go: ``{flag: (host, port)}`` for --tcp, --feed, --program-page
     and --console.
@@ -178,9 +175,10 @@ def tcp_binds(args):
 
 def _overlap(one, other):
     """Two (host, port) binds that cannot both be had: one port, and one host or a wildcard."""
+    from pandascreen.node.program_page import EVERY_ADDRESS
     if one is None or other is None or not one[1] or one[1] != other[1]:
         return False
-    return one[0] == other[0] or one[0] in WILDCARDS or other[0] in WILDCARDS
+    return one[0] == other[0] or one[0] in EVERY_ADDRESS or other[0] in EVERY_ADDRESS
 
 
 def _busy(flag, bind, example):

@@ -19,11 +19,11 @@ import secrets
 from urllib.parse import urlsplit
 
 from pandascreen.core.errors import UserError
+from pandascreen.node.program_page import EVERY_ADDRESS
 
 MAX_EDIT_BYTES = 8192  # one edit form as JSON; anything larger is refused unread (413)
 REQUEST_TIMEOUT = 30  # seconds a connection may stall while the console waits to read or write
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
-WILDCARDS = ("0.0.0.0", "::", "")
 SECRET_HEADER = "X-Console-Secret"  # the page echoes its per-session secret here on each edit
 TOKEN_HEADER = "X-Console-Token"  # or a script sends the LAN --console-token here (or in ?token=)
 EDIT_TYPE = "application/json"
@@ -75,7 +75,7 @@ class Guard:
         self.port = port
         self.secret = secret
         self.token = token
-        self.any_ip = bound_host in WILDCARDS
+        self.any_ip = bound_host in EVERY_ADDRESS
         self.allowed = {(h, port) for h in LOOPBACK_NAMES}
         if not self.any_ip:
             self.allowed.add((bound_host.strip("[]").lower(), port))
