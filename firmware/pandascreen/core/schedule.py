@@ -20,8 +20,8 @@ operation that only loses to newer ones, repeats one, or touches hidden document
 
 Memory (20,000 events must fit a Pi Zero beside the store): documents ARE the view objects
 (``Event``/``Venue`` with ``__slots__``, ignored but harmless on MicroPython), the fields of
-one operation share its one stamp (see ``stamp_of``), and repeated strings (venue ids,
-tracks, languages, speaker lists) are interned in a per-schedule table.
+one operation share its one stamp (see ``stamp_of``), and repeated values (venue ids,
+tracks, languages, speaker lists, start and end times) are interned in a per-schedule table.
 
 ``Event`` and ``Venue`` objects are live: a later operation updates them in place.
 """
@@ -182,9 +182,12 @@ class Venue(_Doc):
 
 
 # an event's fields and their empty values: core/schema.py EVENT_FIELDS; the text fields are
-# interned (venue ids, tracks, languages repeat), except a title, which rarely does
+# interned (venue ids, tracks, languages repeat), except a title, which rarely does, and so are
+# the times: every talk of a slot starts and ends alike, and a time past 2**30 is an object of
+# its own in each decoded operation (32 bytes on CPython, a heap block on MicroPython)
 _EVENT_EMPTY = tuple((f[0], schema.EMPTY[f[1]]) for f in schema.EVENT_FIELDS)
-_EVENT_STRINGS = tuple(f[0] for f in schema.EVENT_FIELDS if f[1] == schema.TEXT and f[0] != "title")
+_EVENT_INTERNED = tuple(f[0] for f in schema.EVENT_FIELDS
+                       if (f[1] == schema.TEXT and f[0] != "title") or f[1] == schema.NUMBER)
 _EVENT_LISTS = tuple(f[0] for f in schema.EVENT_FIELDS if f[1] == schema.TEXT_LIST)
 
 
@@ -220,7 +223,7 @@ class Event(_Doc):
             for i in range(len(names)):
                 names[i] = _intern(strings, names[i])
             return _intern(strings, tuple(names))
-        if name in _EVENT_STRINGS:
+        if name in _EVENT_INTERNED:
             return _intern(strings, value)
         return value
 
