@@ -247,20 +247,37 @@ def test_a_node_that_cannot_say_whether_it_catches_up_never_stops_the_loop(tmp_p
     assert said.count("cannot ask the node whether it pulls a backlog: links changed") == 1, said
 
 
-def test_freed_memory_goes_back_to_the_system_once_the_store_is_quiet_not_after_each_batch(tmp_path, monkeypatch):
+def test_freed_memory_and_the_stores_cache_go_back_once_the_store_is_quiet_not_after_each_batch(tmp_path, monkeypatch):
     from pandascreen.node import lean_process
     clock = Clock()
     dev, store, ops = _device(tmp_path, clock)
-    given = []
+    given, released = [], []
     monkeypatch.setattr(lean_process, "give_back", lambda: given.append(clock.t))
+    release = store.release_memory
+    monkeypatch.setattr(store, "release_memory", lambda: (released.append(clock.t), release()))
     for i in range(0, len(ops), BATCH):
         store.ingest_many(ops[i:i + BATCH])
         dev._snapshot()
         clock.t += 0.1
-    assert given == []
+    assert given == released == []
     clock.t += snapshot.QUIET
     dev._snapshot()
-    assert given == [clock.t]  # after the snapshot's write, which reads the whole log
+    assert given == released == [clock.t]  # after the snapshot's write, which reads the whole log
     clock.t += 60
     dev._snapshot()
-    assert given == [clock.t - 60]
+    assert given == released == [clock.t - 60]
+
+
+def test_the_fleet_logs_store_gives_its_cache_back_with_the_festivals(tmp_path, monkeypatch):
+    import types
+    clock = Clock()
+    dev, store, ops = _device(tmp_path, clock)
+    fleet = SqliteStore(str(tmp_path / "screen.fleet.db"))
+    released = []
+    monkeypatch.setattr(fleet, "release_memory", lambda: released.append(clock.t))
+    dev.fleet_report = types.SimpleNamespace(store=fleet)
+    store.ingest_many(ops)
+    dev._snapshot()
+    clock.t += snapshot.QUIET
+    dev._snapshot()
+    assert released == [clock.t]

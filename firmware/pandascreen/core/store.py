@@ -174,6 +174,9 @@ class BaseStore(ForkRecord):
     def close(self):
         pass
 
+    def release_memory(self):
+        """Let go of what the store caches and can read again (a SQLite store's page cache)."""
+
     def __enter__(self):
         return self
 

@@ -234,8 +234,8 @@ class Device:
 
     def _snapshot(self, now=False):
         """Write the snapshot when the store has been quiet for a moment (snapshot.Pacer), or
-        ``now`` when a change is still unwritten (the loop ends); then what the change and the
-        write freed goes back to the system (node/lean_process.py)."""
+        ``now`` when a change is still unwritten (the loop ends); then the stores' page caches
+        and what the change and the write freed go back to the system (node/lean_process.py)."""
         if self.snapshot_to is None:
             return
         from pandascreen.node import snapshot
@@ -249,6 +249,9 @@ class Device:
         except OSError as e:
             _log("cannot write the schedule snapshot: %s" % e)
         self._snapshots.done(version)
+        self.store.release_memory()
+        if self.fleet_report is not None:
+            self.fleet_report.store.release_memory()
         lean_process.give_back()
 
     def run(self, stop, once=False):

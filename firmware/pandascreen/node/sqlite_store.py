@@ -271,6 +271,15 @@ class SqliteStore(BaseStore):
         with self._lock:
             self._db.close()
 
+    def release_memory(self):
+        """SQLite's page cache and spare statement memory back to malloc: an idle screen reads
+        its pages again from the kernel's page cache, which holds the file anyway."""
+        with self._lock:
+            try:
+                self._db.execute("PRAGMA shrink_memory")
+            except sqlite3.DatabaseError:
+                pass  # a damaged or closed store: what reads it next says so
+
     def _write(self):
         return self._tx
 
