@@ -57,20 +57,24 @@ def test_the_report_splits_a_screens_rss_into_its_floors_and_what_it_holds_runni
         "floor: python3, sleep": proc(10.0, 6.0, 4.0),
         "floor: python3, import iroh, sleep": proc(25.0, 14.0, 11.0),
         "floor: python3, an iroh endpoint, sleep": proc(36.0, 16.0, 20.0),
-        "floor: python3, a screen's imports, sleep": proc(40.0, 24.0, 16.0),
+        idle.IMPORTS_FLOOR: proc(45.0, 25.0, 20.0),
         "screen, 38c3": proc(52.5, 26.0, 26.5)}}
     text = idle.report(r)
     assert "RSS  52.5 MB (anon  26.0, files  26.5)" in text
-    assert ("python3 10.0 MB, iroh imported +15.0, the screen's other imports (350 modules) +15.0 = 40.0 MB "
-            "before it runs; binding an iroh endpoint alone adds +11.0 (anon +2.0)") in text
-    assert "screen, 38c3" in text and "running and its data: +12.5 MB above its imports (anon +2.0, files +10.5)" in text
+    assert ("python3 10.0 MB, iroh imported +15.0, an endpoint bound +11.0 (anon +2.0), the screen's other "
+            "imports (350 modules) +9.0 = 45.0 MB of code before it runs") in text
+    assert "screen, 38c3" in text and "running and its data: +7.5 MB above its code (anon +1.0, files +6.5)" in text
+
+
+def test_the_imports_floor_binds_an_endpoint_as_a_screen_does():
+    assert idle.IMPORTS.startswith(idle.KEEP_OUT) and "iroh.Endpoint.bind" in idle.IMPORTS
 
 
 def test_the_report_sets_a_screens_rss_beside_the_stack_it_is_built_on():
     r = {"window_s": 60, "settle_s": 40, "modules": 350, "processes": {
         "floor: python3, sleep": proc(10.0, 6.0, 4.0),
         "floor: python3, import iroh, sleep": proc(25.0, 14.0, 11.0),
-        "floor: python3, a screen's imports, sleep": proc(40.0, 24.0, 16.0),
+        idle.IMPORTS_FLOOR: proc(40.0, 24.0, 16.0),
         idle.STACK_FLOOR: proc(46.0, 20.5, 25.5),
         "screen, 38c3": proc(52.5, 26.0, 26.5),
         "screen, 20k events": proc(53.0, 26.5, 26.5)}}

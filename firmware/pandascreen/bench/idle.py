@@ -118,11 +118,14 @@ def loaded_modules(config, png, wrap=list, env=None, timeout=120):
 # asyncio, which iroh's binding loads, would map OpenSSL in (about 4 MB) where no screen does.
 KEEP_OUT = "import sys; sys.modules.setdefault('ssl', None)\n"
 
-# a process that binds an iroh endpoint as a screen does (node/iroh_transport.py ``_bind``), then sleeps
-ENDPOINT = """import asyncio, os, iroh
+# a process that binds an iroh endpoint as a screen does (node/iroh_transport.py ``_bind``), gives
+# back what malloc holds free as a quiet screen does (node/lean_process.py), then sleeps
+ENDPOINT = """import asyncio, ctypes, gc, os, iroh
 async def main():
     await iroh.Endpoint.bind(iroh.EndpointOptions(preset=iroh.preset_minimal(),
         relay_mode=iroh.RelayMode.disabled(), bind_addr="0.0.0.0:2026", alpns=[bytes(32)], secret_key=os.urandom(32)))
+    gc.collect()
+    ctypes.CDLL(None).malloc_trim(0)
     await asyncio.sleep(%s)
 asyncio.run(main())
 """
@@ -136,8 +139,10 @@ for name in open(sys.argv[1]).read().split():
         pass
 """
 
-# a process that imports the modules named in the file argv[1], then sleeps
-IMPORTS = IMPORTING + "import time; time.sleep(%s)\n"
+# a process that imports the modules named in the file argv[1], binds an iroh endpoint as a screen
+# does, then sleeps: a screen's code with nothing running and no data
+IMPORTS = IMPORTING + ENDPOINT
+IMPORTS_FLOOR = "floor: a screen's imports, an iroh endpoint bound"
 
 # The parts a screen is built on, by the project's choice: iroh (its binding loads asyncio, ssl kept
 # out), zeroconf, Pillow's drawing (luma's on a Pi, the emulated display's here), PyNaCl, blake3 and
@@ -299,8 +304,8 @@ def run(quick=False):
             procs.append(Sampled("floor: python3, an iroh endpoint, sleep", namespaced(
                 [sys.executable, "-c", KEEP_OUT + ENDPOINT % sleep_for]), os.path.join(work, "floor-endpoint.log")))
             if modules:
-                procs.append(Sampled("floor: python3, a screen's imports, sleep", [
-                    sys.executable, "-c", IMPORTS % sleep_for, os.path.join(work, "modules.txt")],
+                procs.append(Sampled(IMPORTS_FLOOR, namespaced([
+                    sys.executable, "-c", IMPORTS % sleep_for, os.path.join(work, "modules.txt")]),
                     os.path.join(work, "floor-imports.log")))
             procs.append(Sampled(STACK_FLOOR, namespaced([sys.executable, "-c", STACK % sleep_for]),
                                  os.path.join(work, "floor-stack.log")))
@@ -329,27 +334,27 @@ def report(r):
 
 
 def where_it_goes(r):
-    """Lines splitting each screen's RSS into its floors: python3, iroh imported, the rest of what
-    it imports (the imports' floor), and above that what it holds while running (data, threads,
-    caches; a bound iroh endpoint's code pages are counted here)."""
+    """Lines splitting each screen's RSS into its floors: python3, iroh imported, an endpoint bound,
+    the rest of what it imports (together: its code, the imports' floor), and above that what it
+    holds while running (data, threads, caches, the code pages running touches)."""
     procs = r["processes"]
     bare = procs.get("floor: python3, sleep")
     iroh = procs.get("floor: python3, import iroh, sleep")
     endpoint = procs.get("floor: python3, an iroh endpoint, sleep")
-    imports = procs.get("floor: python3, a screen's imports, sleep")
+    imports = procs.get(IMPORTS_FLOOR)
     if r.get("loaded_error"):
         return ["  (no imports floor: the 38c3 screen did not come up to list its modules: %s)"
                 % r["loaded_error"].strip().splitlines()[-1:]]
-    if not (bare and iroh and imports):
-        return []
-    out = ["  where a screen's RSS goes: python3 %.1f MB, iroh imported +%.1f, the screen's other imports "
-           "(%d modules) +%.1f = %.1f MB before it runs%s"
-           % (bare["rss_mb"], iroh["rss_mb"] - bare["rss_mb"], r.get("modules", 0), imports["rss_mb"] - iroh["rss_mb"],
-              imports["rss_mb"], "" if endpoint is None else "; binding an iroh endpoint alone adds +%.1f (anon +%.1f)"
-              % (endpoint["rss_mb"] - iroh["rss_mb"], endpoint["rss_anon_mb"] - iroh["rss_anon_mb"]))]
+    if not (bare and iroh and endpoint and imports):
+        return above_the_stack(r)
+    out = ["  where a screen's RSS goes: python3 %.1f MB, iroh imported +%.1f, an endpoint bound +%.1f (anon +%.1f), "
+           "the screen's other imports (%d modules) +%.1f = %.1f MB of code before it runs"
+           % (bare["rss_mb"], iroh["rss_mb"] - bare["rss_mb"], endpoint["rss_mb"] - iroh["rss_mb"],
+              endpoint["rss_anon_mb"] - iroh["rss_anon_mb"], r.get("modules", 0), imports["rss_mb"] - endpoint["rss_mb"],
+              imports["rss_mb"])]
     for label, m in procs.items():
         if label.startswith("screen"):
-            out.append("    %-40s running and its data: +%.1f MB above its imports (anon +%.1f, files +%.1f)"
+            out.append("    %-40s running and its data: +%.1f MB above its code (anon +%.1f, files +%.1f)"
                        % (label, m["rss_mb"] - imports["rss_mb"], m["rss_anon_mb"] - imports["rss_anon_mb"],
                           m["rss_file_mb"] - imports["rss_file_mb"]))
     return out + above_the_stack(r)
