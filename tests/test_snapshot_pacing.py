@@ -268,16 +268,28 @@ def test_freed_memory_and_the_stores_cache_go_back_once_the_store_is_quiet_not_a
     assert given == released == [clock.t - 60]
 
 
-def test_the_fleet_logs_store_gives_its_cache_back_with_the_festivals(tmp_path, monkeypatch):
+def test_the_fleet_logs_store_gives_its_cache_back_once_it_is_quiet_while_the_program_stays(tmp_path, monkeypatch):
     import types
+    from pandascreen.node import lean_process
     clock = Clock()
     dev, store, ops = _device(tmp_path, clock)
     fleet = SqliteStore(str(tmp_path / "screen.fleet.db"))
-    released = []
-    monkeypatch.setattr(fleet, "release_memory", lambda: released.append(clock.t))
+    released, given = [], []
+    release = fleet.release_memory
+    monkeypatch.setattr(fleet, "release_memory", lambda: (released.append(clock.t), release()))
+    monkeypatch.setattr(lean_process, "give_back", lambda: given.append(clock.t))
     dev.fleet_report = types.SimpleNamespace(store=fleet)
-    store.ingest_many(ops)
-    dev._snapshot()
-    clock.t += snapshot.QUIET
-    dev._snapshot()
-    assert released == [clock.t]
+    dev._fleet_quiet = snapshot.Pacer(clock=clock)
+    try:
+        for minute in range(3):  # a status a minute, the festival's program unchanged
+            fleet.ingest_many(ops[minute:minute + 1])
+            dev._fleet_settled()
+            assert len(released) == len(given) == minute  # not while it changes
+            clock.t += snapshot.QUIET
+            dev._fleet_settled()
+            assert released[-1] == given[-1] == clock.t and len(released) == minute + 1
+            clock.t += 60 - snapshot.QUIET
+        dev._fleet_settled()
+        assert len(released) == 3  # quiet and given back: nothing more until the next change
+    finally:
+        fleet.close()

@@ -234,8 +234,8 @@ class Device:
 
     def _snapshot(self, now=False):
         """Write the snapshot when the store has been quiet for a moment (snapshot.Pacer), or
-        ``now`` when a change is still unwritten (the loop ends); then the stores' page caches
-        and what the change and the write freed go back to the system (node/lean_process.py)."""
+        ``now`` when a change is still unwritten (the loop ends); then the store's page cache and
+        what the change and the write freed go back to the system (node/lean_process.py)."""
         if self.snapshot_to is None:
             return
         from pandascreen.node import snapshot
@@ -250,9 +250,23 @@ class Device:
             _log("cannot write the schedule snapshot: %s" % e)
         self._snapshots.done(version)
         self.store.release_memory()
-        if self.fleet_report is not None:
-            self.fleet_report.store.release_memory()
         lean_process.give_back()
+
+    _fleet_quiet = None  # node/snapshot.Pacer over the fleet store: when its cache goes back
+
+    def _fleet_settled(self):
+        """The fleet store's page cache and what its writes freed go back to the system once that
+        store is quiet too: statuses (this screen's every few minutes, other screens') fill it while
+        the program, and so the snapshot, stays as it was."""
+        from pandascreen.node import snapshot
+        if self._fleet_quiet is None:
+            self._fleet_quiet = snapshot.Pacer()
+        store = self.fleet_report.store
+        version = store.version
+        if self._fleet_quiet.see(version):
+            self._fleet_quiet.done(version)
+            store.release_memory()
+            lean_process.give_back()
 
     def run(self, stop, once=False):
         """The screen's loop until ``stop`` is set; whoever sets it sets ``wake`` too (the idle
@@ -267,6 +281,7 @@ class Device:
                 with self._lock:
                     self.fleet_report.tick()
                 self._identify()
+                self._fleet_settled()
             self._tell_node()
             if drew:
                 self._stepped_at = self.clock()

@@ -272,8 +272,8 @@ class SqliteStore(BaseStore):
             self._db.close()
 
     def release_memory(self):
-        """SQLite's page cache and spare statement memory back to malloc: an idle screen reads
-        its pages again from the kernel's page cache, which holds the file anyway."""
+        """SQLite's page cache back to malloc: an idle screen reads its pages again from the
+        kernel's page cache, which holds the file anyway."""
         with self._lock:
             try:
                 self._db.execute("PRAGMA shrink_memory")
