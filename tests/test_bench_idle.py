@@ -70,10 +70,25 @@ def test_the_imports_floor_binds_an_endpoint_as_a_screen_does():
     assert idle.IMPORTS.startswith(idle.KEEP_OUT) and "iroh.Endpoint.bind" in idle.IMPORTS
 
 
+def test_every_floor_with_an_endpoint_gives_back_what_malloc_holds_free_as_a_quiet_screen_does():
+    given_back = idle.GIVE_BACK.splitlines()[-1]
+    for floor in (idle.ENDPOINT, idle.IMPORTS, idle.STACK):
+        lines = [line.strip() for line in floor.splitlines()]
+        assert lines.index(given_back) > [i for i, line in enumerate(lines) if "Endpoint.bind" in line][0]
+
+
+def test_the_stack_is_reported_also_when_the_screen_did_not_list_its_modules():
+    r = {"window_s": 60, "settle_s": 40, "modules": 0, "loaded_error": "Traceback\nRuntimeError: no", "processes": {
+        idle.STACK_FLOOR: proc(46.0, 20.5, 25.5), "screen, 38c3": proc(52.5, 26.0, 26.5)}}
+    text = idle.report(r)
+    assert "did not come up to list its modules" in text and "+6.5 MB above that stack" in text
+
+
 def test_the_report_sets_a_screens_rss_beside_the_stack_it_is_built_on():
     r = {"window_s": 60, "settle_s": 40, "modules": 350, "processes": {
         "floor: python3, sleep": proc(10.0, 6.0, 4.0),
         "floor: python3, import iroh, sleep": proc(25.0, 14.0, 11.0),
+        "floor: python3, an iroh endpoint, sleep": proc(36.0, 16.0, 20.0),
         idle.IMPORTS_FLOOR: proc(40.0, 24.0, 16.0),
         idle.STACK_FLOOR: proc(46.0, 20.5, 25.5),
         "screen, 38c3": proc(52.5, 26.0, 26.5),

@@ -6,9 +6,11 @@ Beside them, the floors, measured in the same window: a bare ``python3`` that on
 that only imports ``iroh`` (the native library every screen loads) and sleeps; one that binds an
 iroh endpoint as a screen does and sleeps (binding touches most of iroh's code, which then counts
 in its RSS); and one that imports every module a running screen has loaded (read from a 38c3
-screen before the window: ``loaded_modules``) and sleeps; every floor that loads asyncio keeps
-``ssl`` out, as a screen does (node/lean_process.py).  A screen cannot cost less than the last;
-what it holds above that is its data and what it runs (threads, sockets, caches).  And the
+screen before the window: ``loaded_modules``), binds an endpoint and sleeps: a screen's code with
+nothing running.  Every floor that loads asyncio keeps ``ssl`` out, and every floor past the bare
+one gives back what malloc holds free, as a screen does (node/lean_process.py).  A screen cannot
+cost less than its code; what it holds above that is its data and what it runs (threads, sockets,
+caches, the code pages running touches).  And the
 stack a screen is built on (``STACK``: iroh with an endpoint bound, zeroconf, Pillow's drawing,
 PyNaCl, blake3, sqlite3) with none of pandascreen's code: above it are pandascreen's code and
 data and what it has those libraries hold while it runs.
@@ -118,14 +120,19 @@ def loaded_modules(config, png, wrap=list, env=None, timeout=120):
 # asyncio, which iroh's binding loads, would map OpenSSL in (about 4 MB) where no screen does.
 KEEP_OUT = "import sys; sys.modules.setdefault('ssl', None)\n"
 
+# a floor's lines that give back what malloc holds free, as a quiet screen does (node/lean_process.py)
+GIVE_BACK = """import ctypes, gc
+gc.collect()
+getattr(ctypes.CDLL(None), "malloc_trim", lambda pad: 0)(0)
+"""
+
 # a process that binds an iroh endpoint as a screen does (node/iroh_transport.py ``_bind``), gives
-# back what malloc holds free as a quiet screen does (node/lean_process.py), then sleeps
-ENDPOINT = """import asyncio, ctypes, gc, os, iroh
+# back what malloc holds free, then sleeps
+ENDPOINT = """import asyncio, os, iroh
 async def main():
     await iroh.Endpoint.bind(iroh.EndpointOptions(preset=iroh.preset_minimal(),
         relay_mode=iroh.RelayMode.disabled(), bind_addr="0.0.0.0:2026", alpns=[bytes(32)], secret_key=os.urandom(32)))
-    gc.collect()
-    ctypes.CDLL(None).malloc_trim(0)
+""" + "\n".join("    " + line for line in GIVE_BACK.splitlines()) + """
     await asyncio.sleep(%s)
 asyncio.run(main())
 """
@@ -300,7 +307,7 @@ def run(quick=False):
             procs.append(Sampled("floor: python3, sleep", [sys.executable, "-c", sleeping],
                                  os.path.join(work, "floor.log")))
             procs.append(Sampled("floor: python3, import iroh, sleep", namespaced(
-                [sys.executable, "-c", KEEP_OUT + "import iroh; " + sleeping]), os.path.join(work, "floor-iroh.log")))
+                [sys.executable, "-c", KEEP_OUT + "import iroh\n" + GIVE_BACK + sleeping]), os.path.join(work, "floor-iroh.log")))
             procs.append(Sampled("floor: python3, an iroh endpoint, sleep", namespaced(
                 [sys.executable, "-c", KEEP_OUT + ENDPOINT % sleep_for]), os.path.join(work, "floor-endpoint.log")))
             if modules:
@@ -325,7 +332,7 @@ def report(r):
     lines = ["idle: one screen process, no changes, %d s window after %d s to settle" % (r["window_s"], r["settle_s"])]
     for label, m in r["processes"].items():
         top = ", ".join("%s %.0f" % kv for kv in list(m["wakeups_per_minute"].items())[:4])
-        lines.append("  %-42s CPU %6.3f%% of a core  RSS %5.1f MB (anon %5.1f, files %5.1f)  wake-ups/min: %s"
+        lines.append("  %-50s CPU %6.3f%% of a core  RSS %5.1f MB (anon %5.1f, files %5.1f)  wake-ups/min: %s"
                      % (label, m["cpu_percent"], m["rss_mb"], m.get("rss_anon_mb", 0), m.get("rss_file_mb", 0), top))
         if m["exited"] is not None:
             lines.append("    EXITED during the window: %s" % " / ".join(m["exited"]))
@@ -344,7 +351,7 @@ def where_it_goes(r):
     imports = procs.get(IMPORTS_FLOOR)
     if r.get("loaded_error"):
         return ["  (no imports floor: the 38c3 screen did not come up to list its modules: %s)"
-                % r["loaded_error"].strip().splitlines()[-1:]]
+                % r["loaded_error"].strip().splitlines()[-1:]] + above_the_stack(r)
     if not (bare and iroh and endpoint and imports):
         return above_the_stack(r)
     out = ["  where a screen's RSS goes: python3 %.1f MB, iroh imported +%.1f, an endpoint bound +%.1f (anon +%.1f), "
