@@ -400,9 +400,9 @@ def test_frame_bench_section_runs_and_reports():
 
 
 def test_events_at_the_same_time_share_their_time_objects():
-    """Festival times repeat (every talk of a slot starts and ends alike), and a time past 2**30 is
-    an object of its own per decoded operation: 64 bytes an event at 20,000 events, unless the
-    schedule keeps one of each."""
+    """Festival times repeat (every talk of a slot starts and ends alike), and each decoded
+    operation holds its own time objects: 64 bytes an event on CPython, unless the schedule keeps
+    one of each."""
     at, until = 1_735_000_000, 1_735_003_600
     sch = Schedule.from_store(build(BASE + [ev(5, "a", at, until), ev(6, "b", at, until)]), LOG)
     (first,), (second,) = ([e for e in sch.events(v) if e.start == at] for v in ("a", "b"))

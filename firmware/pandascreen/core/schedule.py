@@ -183,8 +183,8 @@ class Venue(_Doc):
 
 # an event's fields and their empty values: core/schema.py EVENT_FIELDS; the text fields are
 # interned (venue ids, tracks, languages repeat), except a title, which rarely does, and so are
-# the times: every talk of a slot starts and ends alike, and a time past 2**30 is an object of
-# its own in each decoded operation (32 bytes on CPython, a heap block on MicroPython)
+# the times: every talk of a slot starts and ends alike, and each decoded operation holds its own
+# time objects (32 bytes each on CPython; on MicroPython a heap block past 2**30)
 _EVENT_EMPTY = tuple((f[0], schema.EMPTY[f[1]]) for f in schema.EVENT_FIELDS)
 _EVENT_INTERNED = tuple(f[0] for f in schema.EVENT_FIELDS
                        if (f[1] == schema.TEXT and f[0] != "title") or f[1] == schema.NUMBER)
