@@ -285,9 +285,11 @@ def test_the_fleet_logs_store_gives_its_cache_back_once_it_is_quiet_while_the_pr
             fleet.ingest_many(ops[minute:minute + 1])
             dev._fleet_settled()
             assert len(released) == len(given) == minute  # not while it changes
+            assert 0 < dev.idle_wait() <= snapshot.QUIET  # the loop wakes when it is due
             clock.t += snapshot.QUIET
             dev._fleet_settled()
             assert released[-1] == given[-1] == clock.t and len(released) == minute + 1
+            assert dev.idle_wait() > snapshot.QUIET  # given back: nothing is due, the loop sleeps
             clock.t += 60 - snapshot.QUIET
         dev._fleet_settled()
         assert len(released) == 3  # quiet and given back: nothing more until the next change
