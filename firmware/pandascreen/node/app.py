@@ -257,7 +257,9 @@ class Device:
     def _fleet_settled(self):
         """The fleet store's page cache and what its writes freed go back to the system once that
         store is quiet too: statuses (this screen's every few minutes, other screens') fill it while
-        the program, and so the snapshot, stays as it was."""
+        the program, and so the snapshot, stays as it was.  At the loop's next turn, not sooner: the
+        idle wait leaves this pacer out, as fifty screens' statuses would wake the loop every few
+        seconds for memory that can wait a minute."""
         from pandascreen.node import snapshot
         if self._fleet_quiet is None:
             self._fleet_quiet = snapshot.Pacer()
@@ -354,8 +356,8 @@ class Device:
     def idle_wait(self):
         """Seconds to sleep when nothing happens (node/wakeup.py): until the next minute, when
         the frame changes, or sooner when a redraw, a sync with configured peers, the return
-        home, the end of an identify request, the snapshot or the fleet store's release is due.  A
-        change in the store wakes the loop at once; stopping sets the same event."""
+        home, the end of an identify request or the snapshot is due.  A change in the store
+        wakes the loop at once; stopping sets the same event."""
         cfg = self.cfg
         home = cfg.get("home_after", 60)
         dues = [None if not cfg.get("render_interval") or self._drawn_at is None
@@ -364,11 +366,10 @@ class Device:
                 else self._sync_at + cfg.get("sync_interval", 60),
                 None if self._flipped_at is None else self._flipped_at + home,
                 self.identify_until]
+        snapshot_in = None if self._snapshots is None else self._snapshots.due_in()
         now = self.clock()
-        for pacer in (self._snapshots, self._fleet_quiet):
-            due_in = None if pacer is None else pacer.due_in()
-            if due_in is not None:
-                dues.append(now + max(due_in, 0.0))
+        if snapshot_in is not None:
+            dues.append(now + max(snapshot_in, 0.0))
         return wakeup.seconds_until(now, dues)
 
 
