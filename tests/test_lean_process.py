@@ -75,3 +75,102 @@ def test_give_back_is_nothing_where_the_c_library_has_no_malloc_trim(monkeypatch
         pass
     monkeypatch.setattr(lean_process, "_libc", lambda: NoTrim())
     assert lean_process.give_back() is False
+
+
+def test_give_back_code_returns_read_only_file_pages_and_they_read_back_the_same(tmp_path):
+    """A private read-only mapping of a file (how a library's code and constants are mapped),
+    every page read: given back, its pages leave the process's RSS; read again, they come back
+    from the file as they were.  The process's own memory (anon) stays where it is.  Run by a
+    user who neither owns the file nor may write it, as a screen's user (``pandascreen``) runs
+    code from root's venv and libraries."""
+    data = tmp_path / "code.bin"
+    data.write_bytes(bytes(range(256)) * (32 * 1024))  # 8 MB
+    out = _run("""
+import ctypes, hashlib, mmap, os  # ctypes loaded before the user changes, as on a screen (iroh's binding)
+from pandascreen.node import lean_process
+def rss():
+    fields = {}
+    for line in open("/proc/self/status"):
+        if line.startswith(("RssFile:", "RssAnon:")):
+            fields[line.split(":")[0]] = int(line.split()[1])
+    return fields["RssFile"], fields["RssAnon"]
+fd = os.open(%r, os.O_RDONLY)
+size = os.fstat(fd).st_size
+view = mmap.mmap(fd, size, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ)
+if os.getuid() == 0:  # root may do anything with any file: be the screen's kind of user
+    os.setgroups([])
+    os.setgid(65534)
+    os.setuid(65534)
+first = hashlib.sha256(view).hexdigest()
+kept = bytearray(4 * 1024 * 1024)
+kept[::4096] = b"x" * len(kept[::4096])
+file_before, anon_before = rss()
+gave = lean_process.give_back_code()
+file_after, anon_after = rss()
+again = hashlib.sha256(view).hexdigest()
+print(gave, file_before - file_after, anon_before - anon_after, first == again)
+""" % str(data))
+    gave, file_freed, anon_freed, same = out.split()
+    assert gave == "True", out
+    assert int(file_freed) > 6 * 1024, out
+    assert abs(int(anon_freed)) < 1024, out
+    assert same == "True", out
+
+
+def test_give_back_code_keeps_a_read_only_page_the_process_changed_before(tmp_path):
+    """A library's relocated pointers are pages the loader wrote, then made read-only: a read-only
+    private mapping whose pages are the process's own now, not the file's.  Read back from the
+    file they would be wrong, so such a mapping is left as it is."""
+    data = tmp_path / "relocated.bin"
+    data.write_bytes(bytes(2 * 1024 * 1024))
+    out = _run("""
+import ctypes, mmap, os
+from pandascreen.node import lean_process
+fd = os.open(%r, os.O_RDONLY)
+view = mmap.mmap(fd, 2 * 1024 * 1024, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+view[4096:4100] = b"moved"[:4]
+start = [int(line.split("-")[0], 16) for line in open("/proc/self/maps") if %r in line][0]
+libc = ctypes.CDLL(None)
+libc.mprotect.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+assert libc.mprotect(start, 2 * 1024 * 1024, mmap.PROT_READ) == 0
+lean_process.give_back_code()
+print(bytes(view[4096:4100]))
+""" % (str(data), str(data)))
+    assert out.strip() == "b'move'", out
+
+
+SMAPS = """7f0000000000-7f0000002000 r-xp 00000000 fd:00 11 /usr/lib/libcode.so
+Rss:                   8 kB
+Anonymous:             0 kB
+7f0000002000-7f0000003000 r--p 00002000 fd:00 11 /usr/lib/libcode.so
+Rss:                   4 kB
+Anonymous:             0 kB
+7f0000003000-7f0000004000 r--p 00003000 fd:00 11 /usr/lib/libcode.so
+Rss:                   4 kB
+Anonymous:             4 kB
+7f0000004000-7f0000005000 rw-p 00004000 fd:00 11 /usr/lib/libcode.so
+Anonymous:             4 kB
+7f0000005000-7f0000006000 r--s 00000000 fd:00 12 /var/lib/store.sqlite
+Anonymous:             0 kB
+7f0000006000-7f0000007000 rw-p 00000000 00:00 0 
+Anonymous:             4 kB
+7f0000007000-7f0000008000 rw-p 00000000 00:00 0                          [heap]
+Anonymous:             4 kB
+7f0000008000-7f0000009000 r-xp 00000000 00:00 0                          [vdso]
+Anonymous:             0 kB
+"""
+
+
+def test_give_back_code_asks_only_for_read_only_file_mappings_the_file_holds_as_they_are(monkeypatch):
+    """A writable mapping holds the process's own changes, a shared one is written through to its
+    file, a read-only one with pages of the process's own (relocations) would read back wrong,
+    an anonymous one has no file to come back from."""
+    asked = []
+    monkeypatch.setattr(lean_process, "_unmap_pages", lambda start, length: asked.append((start, length)) or 0)
+    assert lean_process.give_back_code(smaps=SMAPS) is True
+    assert asked == [(0x7f0000000000, 0x2000), (0x7f0000002000, 0x1000)]
+
+
+def test_give_back_code_is_nothing_where_the_kernel_refuses(monkeypatch):
+    monkeypatch.setattr(lean_process, "_unmap_pages", lambda start, length: -1)
+    assert lean_process.give_back_code(smaps=SMAPS) is False
