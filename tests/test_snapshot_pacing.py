@@ -297,27 +297,3 @@ def test_the_fleet_logs_store_gives_its_cache_back_once_it_is_quiet_while_the_pr
         assert len(released) == 3  # quiet and given back: nothing more until the next change
     finally:
         fleet.close()
-
-
-def test_the_code_run_at_start_goes_back_once_start_up_is_over_not_after_each_change(tmp_path, monkeypatch):
-    """Given back after every change, the sync and drawing code would be read back from the SD
-    card at the next one; what a screen runs only at start goes back once."""
-    from pandascreen.node import lean_process
-    clock = Clock()
-    dev, store, ops = _device(tmp_path, clock)
-    code = []
-    monkeypatch.setattr(lean_process, "give_back", lambda: None)
-    monkeypatch.setattr(lean_process, "give_back_code", lambda: code.append(clock.t) or True)
-    half = len(ops) // 2
-    store.ingest_many(ops[:half])
-    dev._snapshot()
-    assert code == []  # still reading the store
-    clock.t += snapshot.QUIET
-    dev._snapshot()
-    assert code == [clock.t]
-    store.ingest_many(ops[half:])  # a change, quiet again: the snapshot is written, the code stays
-    clock.t += snapshot.QUIET
-    dev._snapshot()
-    clock.t += snapshot.QUIET
-    dev._snapshot()
-    assert code == [clock.t - 2 * snapshot.QUIET]

@@ -7,11 +7,10 @@ that only imports ``iroh`` (the native library every screen loads) and sleeps; o
 iroh endpoint as a screen does and sleeps (binding touches most of iroh's code, which then counts
 in its RSS); and one that imports every module a running screen has loaded (read from a 38c3
 screen before the window: ``loaded_modules``), binds an endpoint and sleeps: a screen's code with
-nothing running.  Every floor that loads asyncio keeps ``ssl`` out, and every floor gives back,
-once it is up, what malloc holds free and the pages of the code it ran to start, as a screen does
-once its start-up is over (node/lean_process.py, the only module of pandascreen a floor loads
-unless it loads them all).  A screen cannot cost less than its code; what it holds above that is
-its data and what it runs (threads, sockets, caches, the code pages running touches).  And the
+nothing running.  Every floor that loads asyncio keeps ``ssl`` out, and every floor past the bare
+one gives back what malloc holds free, as a screen does (node/lean_process.py).  A screen cannot
+cost less than its code; what it holds above that is its data and what it runs (threads, sockets,
+caches, the code pages running touches).  And the
 stack a screen is built on (``STACK``: iroh with an endpoint bound, zeroconf, Pillow's drawing,
 PyNaCl, blake3, sqlite3) with none of pandascreen's code: above it are pandascreen's code and
 data and what it has those libraries hold while it runs.
@@ -121,13 +120,10 @@ def loaded_modules(config, png, wrap=list, env=None, timeout=120):
 # asyncio, which iroh's binding loads, would map OpenSSL in (about 4 MB) where no screen does.
 KEEP_OUT = "import sys; sys.modules.setdefault('ssl', None)\n"
 
-# a floor's lines that give back what malloc holds free and the code run to start, as a screen does
-# once its start-up is over (node/lean_process.py)
-GIVE_BACK = """import gc
+# a floor's lines that give back what malloc holds free, as a quiet screen does (node/lean_process.py)
+GIVE_BACK = """import ctypes, gc
 gc.collect()
-from pandascreen.node import lean_process
-lean_process.give_back()
-lean_process.give_back_code()
+getattr(ctypes.CDLL(None), "malloc_trim", lambda pad: 0)(0)
 """
 
 # a process that binds an iroh endpoint as a screen does (node/iroh_transport.py ``_bind``), gives
@@ -308,7 +304,7 @@ def run(quick=False):
         procs = []
         try:
             sleeping = "import time; time.sleep(%s)" % sleep_for
-            procs.append(Sampled("floor: python3, sleep", [sys.executable, "-c", GIVE_BACK + sleeping],
+            procs.append(Sampled("floor: python3, sleep", [sys.executable, "-c", sleeping],
                                  os.path.join(work, "floor.log")))
             procs.append(Sampled("floor: python3, import iroh, sleep", namespaced(
                 [sys.executable, "-c", KEEP_OUT + "import iroh\n" + GIVE_BACK + sleeping]), os.path.join(work, "floor-iroh.log")))
@@ -359,7 +355,7 @@ def where_it_goes(r):
     if not (bare and iroh and endpoint and imports):
         return above_the_stack(r)
     out = ["  where a screen's RSS goes: python3 %.1f MB, iroh imported +%.1f, an endpoint bound +%.1f (anon +%.1f), "
-           "the screen's other imports (%d modules) +%.1f = %.1f MB: its code, start-up given back"
+           "the screen's other imports (%d modules) +%.1f = %.1f MB of code before it runs"
            % (bare["rss_mb"], iroh["rss_mb"] - bare["rss_mb"], endpoint["rss_mb"] - iroh["rss_mb"],
               endpoint["rss_anon_mb"] - iroh["rss_anon_mb"], r.get("modules", 0), imports["rss_mb"] - endpoint["rss_mb"],
               imports["rss_mb"])]

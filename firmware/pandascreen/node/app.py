@@ -231,13 +231,11 @@ class Device:
     fleet_report = None  # node/fleet_report.FleetReport: the screen's status in the fleet log
 
     _snapshots = None  # node/snapshot.Pacer: when the snapshot is due
-    _started = False  # start-up is over: its code has gone back (_snapshot)
 
     def _snapshot(self, now=False):
         """Write the snapshot when the store has been quiet for a moment (snapshot.Pacer), or
         ``now`` when a change is still unwritten (the loop ends); then the store's page cache and
-        what the change and the write freed go back to the system, and the first time, once
-        start-up is over, the code the screen ran only to start (node/lean_process.py)."""
+        what the change and the write freed go back to the system (node/lean_process.py)."""
         if self.snapshot_to is None:
             return
         from pandascreen.node import snapshot
@@ -253,9 +251,6 @@ class Device:
         self._snapshots.done(version)
         self.store.release_memory()
         lean_process.give_back()
-        if not self._started:
-            self._started = True
-            lean_process.give_back_code()
 
     _fleet_quiet = None  # node/snapshot.Pacer over the fleet store: when its cache goes back
 
