@@ -1,5 +1,6 @@
 """The idle bench section (bench/idle.py) measures and reports; its made-up festival is on now.
 Figures are printed by ``make bench`` only; nothing here asserts a speed."""
+import subprocess
 import sys
 import time
 
@@ -104,3 +105,35 @@ def test_the_stack_floor_loads_the_parts_a_screen_is_built_on_and_nothing_of_pan
     names = idle.STACK_IMPORTS.split("import ", 1)[1].split("\n")[0].split(", ")
     assert names == ["iroh", "zeroconf", "PIL.ImageDraw", "nacl.signing", "blake3", "sqlite3"]
     assert "pandascreen" not in idle.STACK
+
+
+def test_the_screen_run_as_on_a_pi_is_set_beside_the_emulated_one_and_not_against_the_emulated_floors():
+    r = {"window_s": 60, "settle_s": 40, "modules": 350, "processes": {
+        "floor: python3, sleep": proc(10.0, 6.0, 4.0),
+        "floor: python3, import iroh, sleep": proc(25.0, 14.0, 11.0),
+        "floor: python3, an iroh endpoint, sleep": proc(36.0, 16.0, 20.0),
+        idle.IMPORTS_FLOOR: proc(40.0, 24.0, 16.0),
+        idle.STACK_FLOOR: proc(46.0, 20.5, 25.5),
+        "screen, 38c3": proc(52.5, 26.0, 26.5),
+        idle.PI_SCREEN: proc(58.0, 30.5, 27.5)}}
+    text = idle.report(r)
+    assert ("a Pi's display and buttons (luma's ssd1306, gpiozero with two buttons): +5.5 MB beside the "
+            "emulated 38c3 screen (anon +4.5, files +1.0)") in text
+    assert "+18.0 MB above its code" not in text and "+12.0 MB above that stack" not in text
+
+
+PI_LOADED = """import atexit, sys
+atexit.register(lambda: print(" ".join(sorted(m for m in ("luma.oled.device", "gpiozero.pins.mock",
+                                                          "pandascreen.node.buttons") if m in sys.modules))))
+"""
+
+
+def test_the_screen_run_as_on_a_pi_draws_through_luma_and_has_its_buttons_on_gpiozeros_mock_pins(tmp_path):
+    folder = idle._screen_dir(str(tmp_path), "screen", "idlefest", "00" * 32)
+    argv = idle.pi_screen(folder)
+    assert argv[:2] == ["env", "GPIOZERO_PIN_FACTORY=mock"]
+    code = argv.index("-c") + 1
+    argv[code] = PI_LOADED + argv[code]
+    p = subprocess.run(idle.namespaced(argv + ["--once"]), capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.split()[-3:] == ["gpiozero.pins.mock", "luma.oled.device", "pandascreen.node.buttons"], p.stdout

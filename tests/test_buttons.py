@@ -174,3 +174,25 @@ def test_overview_until_the_screen_returns_home():
     assert ctl.redraw(t[0], catch_up=False) and ctl.overview
     t[0] += 31
     assert ctl.redraw(t[0], catch_up=False) and not ctl.overview
+
+
+def test_the_buttons_run_no_thread_while_no_one_presses(factory):
+    """gpiozero's Button polls for a hold ten times a second from a thread of its own for as long
+    as it exists: on an idle screen, 20 wake-ups a second for two buttons.  The screen's buttons
+    start a timer when pressed, and nothing runs between presses."""
+    ev = Events()
+    before = threading.active_count()
+    b = VenueButtons(next_pin=17, prev_pin=27, on_change=ev, on_overview=lambda: None, bounce_time=None,
+                     hold_time=0.2)
+    try:
+        assert threading.active_count() == before
+        press(factory.pin(17))
+        press(factory.pin(27))
+        press(factory.pin(17), hold=0.4)
+        assert ev.wait_for(3) == [1, -1, HOME]
+        deadline = time.monotonic() + 3
+        while threading.active_count() > before and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert threading.active_count() == before
+    finally:
+        b.close()

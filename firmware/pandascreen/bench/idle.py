@@ -15,6 +15,12 @@ stack a screen is built on (``STACK``: iroh with an endpoint bound, zeroconf, Pi
 PyNaCl, blake3, sqlite3) with none of pandascreen's code: above it are pandascreen's code and
 data and what it has those libraries hold while it runs.
 
+A screen on a Pi loads what an emulated one does not: its OLED's driver (luma) and its buttons'
+(gpiozero).  ``PI_SCREEN`` is the 38c3 screen run as on a Pi: luma's ssd1306 on a bus that sends
+nowhere (luma's own ``noop`` interface, where a Pi has /dev/i2c-1) and two buttons on gpiozero's
+mock pins (``GPIOZERO_PIN_FACTORY=mock``, where a Pi has lgpio); the report sets it beside the
+emulated 38c3 screen.
+
 RSS is split as the kernel counts it: ``anon`` (the process's own memory: Python objects, heaps,
 stacks) and ``files`` (pages of mapped files: the interpreter's, iroh's and the other native
 libraries' code, shared with every process that maps them, dropped and read again by the kernel
@@ -156,6 +162,35 @@ IMPORTS_FLOOR = "floor: a screen's imports, an iroh endpoint bound"
 # sqlite3.  A process that imports them, binds an iroh endpoint as a screen does, then sleeps.
 STACK_IMPORTS = "import iroh, zeroconf, PIL.ImageDraw, nacl.signing, blake3, sqlite3\n"
 STACK = KEEP_OUT + STACK_IMPORTS + ENDPOINT
+
+
+PI_SCREEN = "screen, 38c3, as on a Pi"
+PI_BUTTONS = {"next": 17, "prev": 27}  # the pins of core/config.py's example
+# A screen's process as on a Pi (``PI_SCREEN``): the app with its config's display through luma
+# on luma's no-op bus, and its buttons on gpiozero's mock pins (set in its environment).
+PI_RUNNER = r"""
+import sys
+from luma.core.interface import serial
+serial.i2c = lambda *args, **kwargs: serial.noop()
+from pandascreen.node import app
+sys.exit(app.main(sys.argv[1:]))
+"""
+
+
+def pi_screen(folder):
+    """A copy of the screen folder ``folder`` beside it, its config with two buttons; the argv
+    that runs it as on a Pi (``PI_RUNNER``)."""
+    import json
+    import shutil
+    copy = folder + "-pi"
+    shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("*.png*"))
+    config = os.path.join(copy, "config.json")
+    with open(config) as fh:
+        cfg = json.load(fh)
+    cfg["buttons"] = dict(PI_BUTTONS)
+    with open(config, "w") as fh:
+        json.dump(cfg, fh)
+    return ["env", "GPIOZERO_PIN_FACTORY=mock", sys.executable, "-c", PI_RUNNER, "--config", config]
 
 
 def _screen_dir(work, name, festival_id, organiser_hex):
@@ -320,6 +355,7 @@ def run(quick=False):
                 procs.append(Sampled(label, namespaced([
                     sys.executable, "-m", "pandascreen.node.app", "--config", os.path.join(folder, "config.json"),
                     "--emulate", os.path.join(folder, "screen.png")]), os.path.join(folder, "app.log")))
+            procs.append(Sampled(PI_SCREEN, namespaced(pi_screen(first)), os.path.join(work, "pi-screen.log")))
             res = measure(procs, window, settle)
         finally:
             for p in procs:
@@ -337,7 +373,24 @@ def report(r):
         if m["exited"] is not None:
             lines.append("    EXITED during the window: %s" % " / ".join(m["exited"]))
     lines += where_it_goes(r)
+    lines += on_a_pi(r)
     return "\n".join(lines)
+
+
+def _emulated(procs):
+    """(label, figures) of the emulated screens."""
+    return [(label, m) for label, m in procs.items() if label.startswith("screen") and label != PI_SCREEN]
+
+
+def on_a_pi(r):
+    """The line setting the screen run as on a Pi beside the emulated 38c3 screen."""
+    pi, emulated = r["processes"].get(PI_SCREEN), r["processes"].get("screen, 38c3")
+    if pi is None or emulated is None:
+        return []
+    return ["  a Pi's display and buttons (luma's ssd1306, gpiozero with two buttons): %+.1f MB beside the emulated "
+            "38c3 screen (anon %+.1f, files %+.1f)" % (pi["rss_mb"] - emulated["rss_mb"],
+                                                        pi["rss_anon_mb"] - emulated["rss_anon_mb"],
+                                                        pi["rss_file_mb"] - emulated["rss_file_mb"])]
 
 
 def where_it_goes(r):
@@ -359,11 +412,10 @@ def where_it_goes(r):
            % (bare["rss_mb"], iroh["rss_mb"] - bare["rss_mb"], endpoint["rss_mb"] - iroh["rss_mb"],
               endpoint["rss_anon_mb"] - iroh["rss_anon_mb"], r.get("modules", 0), imports["rss_mb"] - endpoint["rss_mb"],
               imports["rss_mb"])]
-    for label, m in procs.items():
-        if label.startswith("screen"):
-            out.append("    %-40s running and its data: +%.1f MB above its code (anon +%.1f, files +%.1f)"
-                       % (label, m["rss_mb"] - imports["rss_mb"], m["rss_anon_mb"] - imports["rss_anon_mb"],
-                          m["rss_file_mb"] - imports["rss_file_mb"]))
+    for label, m in _emulated(procs):
+        out.append("    %-40s running and its data: +%.1f MB above its code (anon +%.1f, files +%.1f)"
+                   % (label, m["rss_mb"] - imports["rss_mb"], m["rss_anon_mb"] - imports["rss_anon_mb"],
+                      m["rss_file_mb"] - imports["rss_file_mb"]))
     return out + above_the_stack(r)
 
 
@@ -379,10 +431,9 @@ def above_the_stack(r):
     out = ["  the stack a screen is built on, no pandascreen code (iroh with an endpoint bound, zeroconf, "
            "Pillow's drawing, PyNaCl, blake3, sqlite3): %.1f MB (anon %.1f, files %.1f)"
            % (stack["rss_mb"], stack["rss_anon_mb"], stack["rss_file_mb"])]
-    for label, m in procs.items():
-        if label.startswith("screen"):
-            out.append("    %-40s pandascreen's code, running, and its data: +%.1f MB above that stack "
-                       "(anon +%.1f, files +%.1f)" % (label, m["rss_mb"] - stack["rss_mb"],
-                                                      m["rss_anon_mb"] - stack["rss_anon_mb"],
-                                                      m["rss_file_mb"] - stack["rss_file_mb"]))
+    for label, m in _emulated(procs):
+        out.append("    %-40s pandascreen's code, running, and its data: +%.1f MB above that stack "
+                   "(anon +%.1f, files +%.1f)" % (label, m["rss_mb"] - stack["rss_mb"],
+                                                  m["rss_anon_mb"] - stack["rss_anon_mb"],
+                                                  m["rss_file_mb"] - stack["rss_file_mb"]))
     return out

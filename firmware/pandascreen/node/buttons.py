@@ -13,39 +13,89 @@ is enabled.
   ``hold_time`` seconds -> ``on_overview()`` (an entrance shows every venue at once)
 
 Callbacks run in gpiozero's background threads: keep them short and thread-safe.
+
+Each button is a gpiozero ``DigitalInputDevice``, not a ``Button``: a ``Button`` watches for a
+hold from a thread of its own that wakes ten times a second for as long as the button exists
+(gpiozero's ``HoldThread``), 20 wake-ups a second on an idle screen with two buttons.  Here a
+press starts a timer for the hold and the release cancels it (``_Hold``): between presses no
+thread of the buttons runs.
 """
 
+import threading
+
 HOME = 0
+
+
+class _Hold:
+    """One button's hold: ``down`` starts a timer that calls ``on_held`` once the button has been
+    down ``hold_time`` seconds; ``up`` cancels it and says whether that press was a hold."""
+
+    def __init__(self, hold_time, on_held):
+        self.hold_time = hold_time
+        self.on_held = on_held
+        self._lock = threading.Lock()
+        self._timer = None
+        self._held = False
+
+    def down(self):
+        with self._lock:
+            self._cancel()
+            self._held = False
+            self._timer = threading.Timer(self.hold_time, self._fire)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _fire(self):
+        with self._lock:
+            if self._timer is not threading.current_thread():  # released, or pressed again, meanwhile
+                return
+            self._timer = None
+            self._held = True
+        self.on_held()
+
+    def up(self):
+        """True when the press that ends was a hold (``on_held`` has run for it)."""
+        with self._lock:
+            self._cancel()
+            held, self._held = self._held, False
+            return held
+
+    def _cancel(self):
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def close(self):
+        with self._lock:
+            self._cancel()
 
 
 class VenueButtons:
     def __init__(self, next_pin, prev_pin=None, on_change=None, pin_factory=None, bounce_time=0.05,
                  hold_time=1.0, on_home=None, on_overview=None):
-        from gpiozero import Button
+        from gpiozero import DigitalInputDevice
 
         self.on_change = on_change
         self.on_home = on_home
         self.on_overview = on_overview
-        self._held = False
-        self._prev_held_down = False
+        self._next_hold = _Hold(hold_time, self._next_held)
+        self._prev_hold = _Hold(hold_time, self._prev_held)
         self.next_button = None
         self.prev_button = None
         try:
             if next_pin is not None:
-                self.next_button = Button(next_pin, pull_up=True, bounce_time=bounce_time,
-                                          hold_time=hold_time, pin_factory=pin_factory)
-                self.next_button.when_pressed = self._next_pressed
-                self.next_button.when_held = self._next_held
-                self.next_button.when_released = self._next_released
+                self.next_button = DigitalInputDevice(next_pin, pull_up=True, bounce_time=bounce_time,
+                                                      pin_factory=pin_factory)
+                self.next_button.when_activated = self._next_hold.down
+                self.next_button.when_deactivated = self._next_released
             if prev_pin is not None:
-                self.prev_button = Button(prev_pin, pull_up=True, bounce_time=bounce_time,
-                                          hold_time=hold_time, pin_factory=pin_factory)
+                self.prev_button = DigitalInputDevice(prev_pin, pull_up=True, bounce_time=bounce_time,
+                                                      pin_factory=pin_factory)
                 if on_overview is None:
-                    self.prev_button.when_pressed = self._prev_pressed
+                    self.prev_button.when_activated = self._prev_pressed
                 else:
-                    self.prev_button.when_pressed = self._prev_down
-                    self.prev_button.when_held = self._prev_held
-                    self.prev_button.when_released = self._prev_released
+                    self.prev_button.when_activated = self._prev_hold.down
+                    self.prev_button.when_deactivated = self._prev_released
         except Exception:
             self.close()
             raise
@@ -54,39 +104,29 @@ class VenueButtons:
         if self.on_change is not None:
             self.on_change(delta)
 
-    def _next_pressed(self):
-        self._held = False
-
     def _next_held(self):
-        self._held = True
         if self.on_home is not None:
             self.on_home()
         else:
             self._emit(HOME)
 
     def _next_released(self):
-        if self._held:
-            self._held = False
-            return
-        self._emit(1)
+        if not self._next_hold.up():
+            self._emit(1)
 
     def _prev_pressed(self):
         self._emit(-1)
 
-    def _prev_down(self):
-        self._prev_held_down = False
-
     def _prev_held(self):
-        self._prev_held_down = True
         self.on_overview()
 
     def _prev_released(self):
-        if self._prev_held_down:
-            self._prev_held_down = False
-            return
-        self._emit(-1)
+        if not self._prev_hold.up():
+            self._emit(-1)
 
     def close(self):
+        self._next_hold.close()
+        self._prev_hold.close()
         for b in (self.next_button, self.prev_button):
             if b is not None:
                 b.close()
