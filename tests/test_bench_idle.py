@@ -1,5 +1,6 @@
 """The idle bench section (bench/idle.py) measures and reports; its made-up festival is on now.
 Figures are printed by ``make bench`` only; nothing here asserts a speed."""
+import os
 import subprocess
 import sys
 import time
@@ -114,26 +115,44 @@ def test_the_screen_run_as_on_a_pi_is_set_beside_the_emulated_one_and_not_agains
         "floor: python3, an iroh endpoint, sleep": proc(36.0, 16.0, 20.0),
         idle.IMPORTS_FLOOR: proc(40.0, 24.0, 16.0),
         idle.STACK_FLOOR: proc(46.0, 20.5, 25.5),
-        "screen, 38c3": proc(52.5, 26.0, 26.5),
-        idle.PI_SCREEN: proc(58.0, 30.5, 27.5)}}
+        idle.SCREEN_38C3: dict(proc(52.5, 26.0, 26.5), cpu_percent=0.025, wakeups_per_minute={"iroh": 7, "MainThread": 12}),
+        idle.PI_SCREEN: dict(proc(58.0, 30.5, 27.5), cpu_percent=0.05, wakeups_per_minute={"iroh": 7, "MainThread": 15})}}
     text = idle.report(r)
-    assert ("a Pi's display and buttons (luma's ssd1306, gpiozero with two buttons): +5.5 MB beside the "
-            "emulated 38c3 screen (anon +4.5, files +1.0)") in text
+    assert ("beside the emulated 38c3 screen: RSS +5.5 MB (anon +4.5, files +1.0), CPU +0.025% of a core, "
+            "wake-ups +3 a minute") in text
     assert "+18.0 MB above its code" not in text and "+12.0 MB above that stack" not in text
+    r["processes"][idle.PI_SCREEN]["exited"] = ["error: cannot open the display"]
+    assert "one of them exited" in idle.report(r)
+
+
+def test_the_window_measures_the_38c3_screen_also_as_on_a_pi_copied_before_anything_runs(tmp_path):
+    import json
+    folders = {idle.SCREEN_38C3: idle._screen_dir(str(tmp_path), "screen-38c3", "f", "00" * 32),
+               idle.SCREEN_20K: idle._screen_dir(str(tmp_path), "screen-20k", "f", "00" * 32)}
+    listed = idle.processes(str(tmp_path), folders, None, "60")
+    labels = [label for label, _, _ in listed]
+    assert labels[-3:] == [idle.SCREEN_38C3, idle.SCREEN_20K, idle.PI_SCREEN] and idle.IMPORTS_FLOOR not in labels
+    pi = listed[-1][1]
+    assert pi[pi.index("env"):pi.index("env") + 2] == ["env", "MALLOC_ARENA_MAX=2"]
+    with open(pi[-1]) as fh:
+        cfg = json.load(fh)
+    assert cfg["buttons"] == idle.PI_BUTTONS and "oled_care" not in cfg  # a Pi's default: on
+    assert os.path.dirname(pi[-1]) != folders[idle.SCREEN_38C3]  # its own copy of the store
 
 
 PI_LOADED = """import atexit, sys
-atexit.register(lambda: print(" ".join(sorted(m for m in ("luma.oled.device", "gpiozero.pins.mock",
-                                                          "pandascreen.node.buttons") if m in sys.modules))))
+atexit.register(lambda: print(" ".join(sorted(m for m in ("luma.oled.device", "smbus2", "gpiozero.pins.mock",
+                                                          "pandascreen.node.buttons", "pandascreen.node.oled_care")
+                                              if m in sys.modules))))
 """
 
 
-def test_the_screen_run_as_on_a_pi_draws_through_luma_and_has_its_buttons_on_gpiozeros_mock_pins(tmp_path):
+def test_the_screen_run_as_on_a_pi_draws_through_luma_and_smbus2_and_has_its_buttons_on_gpiozeros_mock_pins(tmp_path):
     folder = idle._screen_dir(str(tmp_path), "screen", "idlefest", "00" * 32)
     argv = idle.pi_screen(folder)
-    assert argv[:2] == ["env", "GPIOZERO_PIN_FACTORY=mock"]
     code = argv.index("-c") + 1
     argv[code] = PI_LOADED + argv[code]
     p = subprocess.run(idle.namespaced(argv + ["--once"]), capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr[-2000:]
-    assert p.stdout.split()[-3:] == ["gpiozero.pins.mock", "luma.oled.device", "pandascreen.node.buttons"], p.stdout
+    assert p.stdout.split()[-5:] == ["gpiozero.pins.mock", "luma.oled.device", "pandascreen.node.buttons",
+                                     "pandascreen.node.oled_care", "smbus2"], p.stdout

@@ -1,6 +1,7 @@
 """Benchmark section: what an idle screen costs -- CPU (% of one core) and RSS of the real
-``pandascreen`` app with an emulated display, once with the 38c3 program shifted so that it is on
-now and once with a made-up 20,000-event festival, over a quiet window with no changes.
+``pandascreen`` app, with an emulated display once with the 38c3 program shifted so that it is on
+now and once with a made-up 20,000-event festival, and with 38c3 once as on a Pi (below), over a
+quiet window with no changes.
 
 Beside them, the floors, measured in the same window: a bare ``python3`` that only sleeps; one
 that only imports ``iroh`` (the native library every screen loads) and sleeps; one that binds an
@@ -15,11 +16,12 @@ stack a screen is built on (``STACK``: iroh with an endpoint bound, zeroconf, Pi
 PyNaCl, blake3, sqlite3) with none of pandascreen's code: above it are pandascreen's code and
 data and what it has those libraries hold while it runs.
 
-A screen on a Pi loads what an emulated one does not: its OLED's driver (luma) and its buttons'
-(gpiozero).  ``PI_SCREEN`` is the 38c3 screen run as on a Pi: luma's ssd1306 on a bus that sends
-nowhere (luma's own ``noop`` interface, where a Pi has /dev/i2c-1) and two buttons on gpiozero's
-mock pins (``GPIOZERO_PIN_FACTORY=mock``, where a Pi has lgpio); the report sets it beside the
-emulated 38c3 screen.
+A screen on a Pi runs what an emulated one does not: its OLED through luma and smbus2, OLED care
+(node/oled_care.py), and its buttons through gpiozero.  ``PI_SCREEN`` is the 38c3 screen run as on
+a Pi, with the unit's environment (node/pandascreen.service): smbus2's bus with no device behind it
+(``PI_RUNNER``: what luma sends goes nowhere, where a Pi has /dev/i2c-1) and two buttons on
+gpiozero's mock pins as its default pin factory (where a Pi has lgpio, whose own thread it does
+not have); the report sets it beside the emulated 38c3 screen, which writes a PNG a Pi does not.
 
 RSS is split as the kernel counts it: ``anon`` (the process's own memory: Python objects, heaps,
 stacks) and ``files`` (pages of mapped files: the interpreter's, iroh's and the other native
@@ -164,33 +166,62 @@ STACK_IMPORTS = "import iroh, zeroconf, PIL.ImageDraw, nacl.signing, blake3, sql
 STACK = KEEP_OUT + STACK_IMPORTS + ENDPOINT
 
 
+SCREEN_38C3 = "screen, 38c3"
+SCREEN_20K = "screen, 20k events"
 PI_SCREEN = "screen, 38c3, as on a Pi"
 PI_BUTTONS = {"next": 17, "prev": 27}  # the pins of core/config.py's example
-# A screen's process as on a Pi (``PI_SCREEN``): the app with its config's display through luma
-# on luma's no-op bus, and its buttons on gpiozero's mock pins (set in its environment).
+PI_ENVIRONMENT = ["MALLOC_ARENA_MAX=2"]  # node/pandascreen.service's Environment=
+# A screen's process as on a Pi (``PI_SCREEN``): the app, its display through luma and smbus2 on a
+# bus with no device behind it, its buttons on gpiozero's mock pins as the default pin factory.
 PI_RUNNER = r"""
 import sys
-from luma.core.interface import serial
-serial.i2c = lambda *args, **kwargs: serial.noop()
+import smbus2
+from gpiozero import Device
+from gpiozero.pins.mock import MockFactory
+
+
+class NoDeviceBus(smbus2.SMBus):
+    def open(self, bus):
+        self.fd = None
+        self.funcs = smbus2.I2cFunc(0)
+
+    def write_i2c_block_data(self, i2c_addr, register, data, force=None):
+        pass
+
+    def i2c_rdwr(self, *i2c_msgs):
+        pass
+
+
+smbus2.SMBus = NoDeviceBus
+Device._default_pin_factory = staticmethod(MockFactory)
 from pandascreen.node import app
 sys.exit(app.main(sys.argv[1:]))
 """
 
 
+def screen_argv(folder):
+    """The argv of the app with the screen folder ``folder``, emulated: its frames in a PNG."""
+    return [sys.executable, "-m", "pandascreen.node.app", "--config", os.path.join(folder, "config.json"),
+            "--emulate", os.path.join(folder, "screen.png")]
+
+
 def pi_screen(folder):
-    """A copy of the screen folder ``folder`` beside it, its config with two buttons; the argv
-    that runs it as on a Pi (``PI_RUNNER``)."""
+    """A copy of the screen folder ``folder`` beside it, made before either runs (a store copied
+    while it is written reads as damaged), its config with two buttons and OLED care as a Pi's
+    defaults have it; the argv that runs it as on a Pi (``PI_RUNNER``).  Both screens then have the
+    same key: each runs in a network namespace of its own, where it is the only one."""
     import json
     import shutil
     copy = folder + "-pi"
-    shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("*.png*"))
+    shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("*.png*", "*.log"))
     config = os.path.join(copy, "config.json")
     with open(config) as fh:
         cfg = json.load(fh)
     cfg["buttons"] = dict(PI_BUTTONS)
+    cfg.pop("oled_care", None)
     with open(config, "w") as fh:
         json.dump(cfg, fh)
-    return ["env", "GPIOZERO_PIN_FACTORY=mock", sys.executable, "-c", PI_RUNNER, "--config", config]
+    return ["env"] + PI_ENVIRONMENT + [sys.executable, "-c", PI_RUNNER, "--config", config]
 
 
 def _screen_dir(work, name, festival_id, organiser_hex):
@@ -279,13 +310,21 @@ class Sampled:
         return out
 
     def stop(self):
-        if self.p.poll() is None:
-            self.p.terminate()
-            try:
-                self.p.wait(10)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait(5)
+        stop_all([self])
+
+
+def stop_all(procs):
+    """Ends every process of ``procs``: all are asked at once, then each waited for (10 s at most,
+    then killed), so a stop takes the slowest one's time, not the sum."""
+    running = [p for p in procs if p.p.poll() is None]
+    for p in running:
+        p.p.terminate()
+    for p in running:
+        try:
+            p.p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.p.kill()
+            p.p.wait(5)
 
 
 def _status_field(path, name):
@@ -322,13 +361,34 @@ def measure(procs, window, settle):
     return out
 
 
+def processes(work, folders, modules, sleep_for):
+    """(label, argv, log path) of every process the window measures: the floors, the emulated
+    screens of ``folders`` (label -> screen folder) and the 38c3 one as on a Pi; ``modules``: the
+    file naming the modules a running screen loads (None: no imports floor)."""
+    sleeping = "import time; time.sleep(%s)" % sleep_for
+    pi = pi_screen(folders[SCREEN_38C3])  # copied before anything runs from the folder
+    out = [("floor: python3, sleep", [sys.executable, "-c", sleeping], os.path.join(work, "floor.log")),
+           ("floor: python3, import iroh, sleep", namespaced(
+               [sys.executable, "-c", KEEP_OUT + "import iroh\n" + GIVE_BACK + sleeping]), os.path.join(work, "floor-iroh.log")),
+           ("floor: python3, an iroh endpoint, sleep", namespaced(
+               [sys.executable, "-c", KEEP_OUT + ENDPOINT % sleep_for]), os.path.join(work, "floor-endpoint.log"))]
+    if modules:
+        out.append((IMPORTS_FLOOR, namespaced([sys.executable, "-c", IMPORTS % sleep_for, modules]),
+                    os.path.join(work, "floor-imports.log")))
+    out.append((STACK_FLOOR, namespaced([sys.executable, "-c", STACK % sleep_for]), os.path.join(work, "floor-stack.log")))
+    for label, folder in folders.items():
+        out.append((label, namespaced(screen_argv(folder)), os.path.join(folder, "app.log")))
+    out.append((PI_SCREEN, namespaced(pi), os.path.join(work, "pi-screen.log")))
+    return out
+
+
 def run(quick=False):
     window = 20 if quick else int(os.environ.get("PANDASCREEN_BENCH_IDLE", "600"))
     settle = 15.0 if quick else SETTLE
     sleep_for = str(window + settle + 60)
     with tempfile.TemporaryDirectory(prefix="pandascreen-idle-") as work:
-        folders = {"screen, 38c3": screen_38c3(work), "screen, 20k events": screen_20k(work, 2000 if quick else 20000)}
-        first = folders["screen, 38c3"]
+        folders = {SCREEN_38C3: screen_38c3(work), SCREEN_20K: screen_20k(work, 2000 if quick else 20000)}
+        first = folders[SCREEN_38C3]
         loaded = loaded_modules(os.path.join(first, "config.json"), os.path.join(first, "loaded.png"), namespaced)
         for name in os.listdir(first):  # the listing run's frame and view: the measured run starts afresh
             if name.startswith("loaded.png"):
@@ -338,28 +398,12 @@ def run(quick=False):
             fh.write("\n".join(modules))
         procs = []
         try:
-            sleeping = "import time; time.sleep(%s)" % sleep_for
-            procs.append(Sampled("floor: python3, sleep", [sys.executable, "-c", sleeping],
-                                 os.path.join(work, "floor.log")))
-            procs.append(Sampled("floor: python3, import iroh, sleep", namespaced(
-                [sys.executable, "-c", KEEP_OUT + "import iroh\n" + GIVE_BACK + sleeping]), os.path.join(work, "floor-iroh.log")))
-            procs.append(Sampled("floor: python3, an iroh endpoint, sleep", namespaced(
-                [sys.executable, "-c", KEEP_OUT + ENDPOINT % sleep_for]), os.path.join(work, "floor-endpoint.log")))
-            if modules:
-                procs.append(Sampled(IMPORTS_FLOOR, namespaced([
-                    sys.executable, "-c", IMPORTS % sleep_for, os.path.join(work, "modules.txt")]),
-                    os.path.join(work, "floor-imports.log")))
-            procs.append(Sampled(STACK_FLOOR, namespaced([sys.executable, "-c", STACK % sleep_for]),
-                                 os.path.join(work, "floor-stack.log")))
-            for label, folder in folders.items():
-                procs.append(Sampled(label, namespaced([
-                    sys.executable, "-m", "pandascreen.node.app", "--config", os.path.join(folder, "config.json"),
-                    "--emulate", os.path.join(folder, "screen.png")]), os.path.join(folder, "app.log")))
-            procs.append(Sampled(PI_SCREEN, namespaced(pi_screen(first)), os.path.join(work, "pi-screen.log")))
+            for label, argv, log in processes(work, folders, os.path.join(work, "modules.txt") if modules else None,
+                                              sleep_for):
+                procs.append(Sampled(label, argv, log))
             res = measure(procs, window, settle)
         finally:
-            for p in procs:
-                p.stop()
+            stop_all(procs)
     return {"window_s": window, "settle_s": settle, "modules": len(modules), "processes": res,
             "loaded_error": loaded.get("error")}
 
@@ -384,13 +428,17 @@ def _emulated(procs):
 
 def on_a_pi(r):
     """The line setting the screen run as on a Pi beside the emulated 38c3 screen."""
-    pi, emulated = r["processes"].get(PI_SCREEN), r["processes"].get("screen, 38c3")
+    pi, emulated = r["processes"].get(PI_SCREEN), r["processes"].get(SCREEN_38C3)
     if pi is None or emulated is None:
         return []
-    return ["  a Pi's display and buttons (luma's ssd1306, gpiozero with two buttons): %+.1f MB beside the emulated "
-            "38c3 screen (anon %+.1f, files %+.1f)" % (pi["rss_mb"] - emulated["rss_mb"],
-                                                        pi["rss_anon_mb"] - emulated["rss_anon_mb"],
-                                                        pi["rss_file_mb"] - emulated["rss_file_mb"])]
+    if pi["exited"] is not None or emulated["exited"] is not None:
+        return ["  (the screen as on a Pi is not set beside the emulated one: one of them exited)"]
+    return ["  as on a Pi (luma and smbus2 on a bus with no device, OLED care, gpiozero's mock pins for two buttons, "
+            "no lgpio; no PNG written) beside the emulated 38c3 screen: RSS %+.1f MB (anon %+.1f, files %+.1f), "
+            "CPU %+.3f%% of a core, wake-ups %+.0f a minute"
+            % (pi["rss_mb"] - emulated["rss_mb"], pi["rss_anon_mb"] - emulated["rss_anon_mb"],
+               pi["rss_file_mb"] - emulated["rss_file_mb"], pi["cpu_percent"] - emulated["cpu_percent"],
+               sum(pi["wakeups_per_minute"].values()) - sum(emulated["wakeups_per_minute"].values()))]
 
 
 def where_it_goes(r):
