@@ -313,3 +313,37 @@ def test_an_idle_screen_loop_sleeps_until_the_minute_turns_not_every_second():
     # render_interval (20 s) is due: three wake-ups a minute, not sixty (tests/test_wakeup.py)
     assert 3.0 <= waits[0] <= 3.1
     assert all(19.9 <= w <= 20.1 for w in waits[1:])
+
+
+def test_a_thread_a_library_starts_for_the_buttons_is_not_counted_as_the_main_thread(monkeypatch):
+    """lgpio starts its alert thread in C once the buttons' edge callbacks are set, and a thread
+    takes its OS name from the thread that starts it: started after the screen named its threads,
+    it read as ``MainThread``, and its wake-ups were counted as the main loop's."""
+    import _thread
+    import contextlib
+    import types
+    from pandascreen.node import buttons
+    main_tid = threading.main_thread().native_id
+    with open("/proc/self/task/%d/comm" % main_tid, "w") as fh:
+        fh.write("python")  # as a process starts, whatever an earlier test named it
+    seen = {}
+
+    class LibraryThreadButtons:
+        def __init__(self, **kwargs):
+            started = threading.Event()
+
+            def body():  # a thread outside threading's list, as a C library's
+                with open("/proc/self/task/%d/comm" % threading.get_native_id()) as fh:
+                    seen["name"] = fh.read().strip()
+                started.set()
+            _thread.start_new_thread(body, ())
+            assert started.wait(5)
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(buttons, "VenueButtons", LibraryThreadButtons)
+    device = types.SimpleNamespace(flip=None, show_overview=None, wake=threading.Event(), run=lambda stop, once: None)
+    with contextlib.ExitStack() as stack:
+        app._run_screen(types.SimpleNamespace(once=True, emulate=None), {"buttons": {"next": 17}}, device, stack)
+    assert seen["name"] == "python"

@@ -430,7 +430,6 @@ def name_threads():
 def _run_screen(args, cfg, device, stack):
     """Buttons (a real screen only) and the loop, until stopped; the loop thread is woken to end."""
     stop = threading.Event()
-    name_threads()
     if not args.once:  # what start-up built lives as long as the screen: the collector need not walk it again
         gc.collect()
         gc.freeze()
@@ -439,6 +438,9 @@ def _run_screen(args, cfg, device, stack):
         buttons = VenueButtons(next_pin=cfg["buttons"].get("next"), prev_pin=cfg["buttons"].get("prev"),
                                on_change=device.flip, on_overview=device.show_overview)
         stack.callback(buttons.close)
+    # after the buttons: a thread takes its OS name from the thread that starts it, and lgpio starts
+    # its own (in C, out of threading's reach) when they are set up
+    name_threads()
     stack.callback(device.wake.set)
     stack.callback(stop.set)
     try:
