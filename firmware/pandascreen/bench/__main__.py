@@ -2,19 +2,12 @@
 
 import argparse
 import json
-import signal
 import sys
 
 from pandascreen.bench import SECTIONS, section
+from pandascreen.node.stop_signals import stop_like_ctrl_c
 
-
-def stop_on_terminate():
-    """SIGTERM (``kill``, a CI job's timeout) ends the run as Ctrl-C does: through each section's
-    ``finally``, which stops the processes it started and removes its temporary folders; exit
-    status 143."""
-    def terminated(signum, frame):
-        sys.exit(128 + signum)
-    signal.signal(signal.SIGTERM, terminated)
+STOPPED = 130  # the exit status of a run stopped by Ctrl-C or SIGTERM
 
 
 def main(argv=None):
@@ -24,16 +17,23 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
     ap.add_argument("--json", action="store_true", help="print JSON instead of tables")
     args = ap.parse_args(argv)
-    stop_on_terminate()
     results = {}
-    for name in args.only or SECTIONS:
-        mod = section(name)
-        r = mod.run(quick=args.quick)
-        results[name] = r
-        if not args.json:
-            print(mod.report(r))
-            print()
-            sys.stdout.flush()
+    # SIGTERM (``kill``, a CI job's timeout) stops a run as Ctrl-C does: through each section's
+    # ``finally``, which ends the processes it started and removes its temporary folders; a second
+    # signal does not cut that short (node/stop_signals.py)
+    try:
+        with stop_like_ctrl_c():
+            for name in args.only or SECTIONS:
+                mod = section(name)
+                r = mod.run(quick=args.quick)
+                results[name] = r
+                if not args.json:
+                    print(mod.report(r))
+                    print()
+                    sys.stdout.flush()
+    except KeyboardInterrupt:
+        print("bench: stopped", file=sys.stderr)
+        return STOPPED
     if args.json:
         print(json.dumps(results, indent=2))
     return 0
