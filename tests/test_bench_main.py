@@ -5,7 +5,6 @@ Ctrl-C, and a second signal does not cut that short."""
 import signal
 import subprocess
 import sys
-import time
 
 # a run of one section whose clean-up takes a moment, as stopping a window's processes does
 RUN = """
@@ -20,6 +19,7 @@ class Section:
             print("ready", flush=True)
             time.sleep(30)
         finally:
+            print("cleaning", flush=True)
             time.sleep(0.5)
             print("cleaned up", flush=True)
 
@@ -34,10 +34,30 @@ def test_sigterm_twice_stops_a_run_through_its_sections_clean_up():
     try:
         assert p.stdout.readline().strip() == "ready"
         p.send_signal(signal.SIGTERM)
-        time.sleep(0.2)  # inside the clean-up: GNU timeout signals the process, then its group
-        p.send_signal(signal.SIGTERM)
+        assert p.stdout.readline().strip() == "cleaning"
+        p.send_signal(signal.SIGTERM)  # inside the clean-up: GNU timeout signals the process, then its group
         out, err = p.communicate(timeout=20)
     finally:
         p.kill()
     assert out.strip() == "cleaned up", out + err
     assert p.returncode == 130 and err.strip() == "bench: stopped", err
+
+
+def test_a_child_out_of_time_is_asked_to_stop_and_ends_what_it_started(tmp_path):
+    """The network section's field test starts fifty screens in namespaces: killed at once, it
+    could not stop them."""
+    import pytest
+    from pandascreen.bench.network import run_to_the_end
+    cleaned = tmp_path / "cleaned"
+    child = ("import signal, sys, time\n"
+             "def stop(*_):\n"
+             "    time.sleep(0.3)\n"
+             "    open(%r, 'w').write('screens stopped')\n"
+             "    sys.exit(0)\n"
+             "signal.signal(signal.SIGTERM, stop)\n"
+             "print('ready', flush=True)\n"
+             "time.sleep(30)\n" % str(cleaned))
+    assert run_to_the_end([sys.executable, "-c", "print('done')"], 20) == ("done\n", "")
+    with pytest.raises(subprocess.TimeoutExpired):
+        run_to_the_end([sys.executable, "-c", child], 2, grace=10)
+    assert cleaned.read_text() == "screens stopped"

@@ -47,12 +47,31 @@ def _field(screens, cuts, idle, hog, timeout, repeat=1):
     if hog:
         argv.append("--hog")
     budget = timeout * (3 + len(cuts) * repeat) + (sum(cuts) + 40) * repeat + idle + 300
-    r = subprocess.run(argv, capture_output=True, text=True, timeout=budget)
-    lines = r.stdout.strip().splitlines()
+    out, err = run_to_the_end(argv, budget)
+    lines = out.strip().splitlines()
     try:
         return json.loads(lines[-1])
     except (IndexError, ValueError):
-        return {"error": (r.stdout + r.stderr)[-2000:]}
+        return {"error": (out + err)[-2000:]}
+
+
+def run_to_the_end(argv, timeout, grace=60):
+    """(stdout, stderr) of ``argv`` run to its end within ``timeout`` seconds.  Out of time, or
+    when this run is stopped (Ctrl-C, SIGTERM: KeyboardInterrupt), the child is asked to stop
+    (SIGTERM) and has ``grace`` seconds to end what it started before it is killed, and the stop
+    or the timeout goes on up: ``subprocess.run`` kills it at once, and the field test's screens,
+    each in a network namespace of its own, would run on."""
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        return p.communicate(timeout=timeout)
+    except (KeyboardInterrupt, subprocess.TimeoutExpired):
+        p.terminate()
+        try:
+            p.communicate(timeout=grace)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.communicate()
+        raise
 
 
 def _floors():
