@@ -181,15 +181,17 @@ from gpiozero.pins.mock import MockFactory
 
 
 class NoDeviceBus(smbus2.SMBus):
+    writes = 0
+
     def open(self, bus):
         self.fd = None
         self.funcs = smbus2.I2cFunc(0)
 
     def write_i2c_block_data(self, i2c_addr, register, data, force=None):
-        pass
+        NoDeviceBus.writes += 1
 
     def i2c_rdwr(self, *i2c_msgs):
-        pass
+        NoDeviceBus.writes += 1
 
 
 smbus2.SMBus = NoDeviceBus
@@ -313,15 +315,16 @@ class Sampled:
         stop_all([self])
 
 
-def stop_all(procs):
-    """Ends every process of ``procs``: all are asked at once, then each waited for (10 s at most,
-    then killed), so a stop takes the slowest one's time, not the sum."""
+def stop_all(procs, grace=10.0):
+    """Ends every process of ``procs``: all are asked at once and have ``grace`` seconds together
+    to end, then the rest are killed."""
     running = [p for p in procs if p.p.poll() is None]
     for p in running:
         p.p.terminate()
+    deadline = time.monotonic() + grace
     for p in running:
         try:
-            p.p.wait(10)
+            p.p.wait(max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             p.p.kill()
             p.p.wait(5)
@@ -433,8 +436,9 @@ def on_a_pi(r):
         return []
     if pi["exited"] is not None or emulated["exited"] is not None:
         return ["  (the screen as on a Pi is not set beside the emulated one: one of them exited)"]
-    return ["  as on a Pi (luma and smbus2 on a bus with no device, OLED care, gpiozero's mock pins for two buttons, "
-            "no lgpio; no PNG written) beside the emulated 38c3 screen: RSS %+.1f MB (anon %+.1f, files %+.1f), "
+    return ["  as on a Pi (luma and smbus2 on a bus with no device, whose writes take no time; OLED care; gpiozero's "
+            "mock pins for two buttons, no lgpio; the unit's MALLOC_ARENA_MAX=2; no PNG written) beside the emulated "
+            "38c3 screen: RSS %+.1f MB (anon %+.1f, files %+.1f), "
             "CPU %+.3f%% of a core, wake-ups %+.0f a minute"
             % (pi["rss_mb"] - emulated["rss_mb"], pi["rss_anon_mb"] - emulated["rss_anon_mb"],
                pi["rss_file_mb"] - emulated["rss_file_mb"], pi["cpu_percent"] - emulated["cpu_percent"],
