@@ -181,18 +181,45 @@ def test_the_buttons_run_no_thread_while_no_one_presses(factory):
     as it exists: on an idle screen, 20 wake-ups a second for two buttons.  The screen's buttons
     start a timer when pressed, and nothing runs between presses."""
     ev = Events()
-    before = threading.active_count()
+    before = set(threading.enumerate())
     b = VenueButtons(next_pin=17, prev_pin=27, on_change=ev, on_overview=lambda: None, bounce_time=None,
                      hold_time=0.2)
     try:
-        assert threading.active_count() == before
+        assert not set(threading.enumerate()) - before
         press(factory.pin(17))
         press(factory.pin(27))
         press(factory.pin(17), hold=0.4)
         assert ev.wait_for(3) == [1, -1, HOME]
         deadline = time.monotonic() + 3
-        while threading.active_count() > before and time.monotonic() < deadline:
+        while set(threading.enumerate()) - before and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert threading.active_count() == before
+        assert not set(threading.enumerate()) - before
     finally:
         b.close()
+
+
+def test_short_presses_in_a_row_longer_than_a_hold_together_are_no_hold(factory):
+    """Each press's timer ends with its release: three quick presses over more than the hold time
+    step three times, and nothing comes after."""
+    ev = Events()
+    overview = Events()
+    b = VenueButtons(next_pin=17, prev_pin=27, on_change=ev, on_overview=lambda: overview(True), bounce_time=None,
+                     hold_time=0.2)
+    try:
+        for pin in (17, 17, 27):
+            press(factory.pin(pin), hold=0.1)
+        assert ev.wait_for(3) == [1, 1, -1]
+        time.sleep(0.5)  # more than twice the hold time: a timer left running would have fired
+        assert ev.items == [1, 1, -1] and overview.items == []
+    finally:
+        b.close()
+
+
+def test_a_press_after_close_starts_nothing(factory):
+    ev = Events()
+    b = VenueButtons(next_pin=17, on_change=ev, bounce_time=None, hold_time=0.1)
+    b._next_hold.down()  # a press that arrives while the screen stops
+    b.close()
+    b._next_hold.down()
+    time.sleep(0.3)
+    assert ev.items == []

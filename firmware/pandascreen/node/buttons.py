@@ -12,7 +12,8 @@ is enabled.
 * prev button, press -> ``on_change(-1)``; with ``on_overview`` given: on release, and held
   ``hold_time`` seconds -> ``on_overview()`` (an entrance shows every venue at once)
 
-Callbacks run in gpiozero's background threads: keep them short and thread-safe.
+Callbacks run in gpiozero's background threads, a hold's in its timer's: keep them short and
+thread-safe.
 
 Each button is a gpiozero ``DigitalInputDevice``, not a ``Button``: a ``Button`` watches for a
 hold from a thread of its own that wakes ten times a second for as long as the button exists
@@ -36,10 +37,13 @@ class _Hold:
         self._lock = threading.Lock()
         self._timer = None
         self._held = False
+        self._closed = False
 
     def down(self):
         with self._lock:
             self._cancel()
+            if self._closed:
+                return
             self._held = False
             self._timer = threading.Timer(self.hold_time, self._fire)
             self._timer.daemon = True
@@ -66,7 +70,9 @@ class _Hold:
             self._timer = None
 
     def close(self):
+        """No hold from now on: a timer running is cancelled, a press after this starts none."""
         with self._lock:
+            self._closed = True
             self._cancel()
 
 
@@ -125,13 +131,13 @@ class VenueButtons:
             self._emit(-1)
 
     def close(self):
-        self._next_hold.close()
-        self._prev_hold.close()
         for b in (self.next_button, self.prev_button):
             if b is not None:
                 b.close()
         self.next_button = None
         self.prev_button = None
+        self._next_hold.close()
+        self._prev_hold.close()
 
     def __enter__(self):
         return self
