@@ -86,15 +86,18 @@ def test_the_stack_is_reported_also_when_the_screen_did_not_list_its_modules():
     assert "did not come up to list its modules" in text and "+6.5 MB above that stack" in text
 
 
+def floors():
+    """Every floor of a window, measured."""
+    return {"floor: python3, sleep": proc(10.0, 6.0, 4.0),
+            "floor: python3, import iroh, sleep": proc(25.0, 14.0, 11.0),
+            "floor: python3, an iroh endpoint, sleep": proc(36.0, 16.0, 20.0),
+            idle.IMPORTS_FLOOR: proc(40.0, 24.0, 16.0),
+            idle.STACK_FLOOR: proc(46.0, 20.5, 25.5)}
+
+
 def test_the_report_sets_a_screens_rss_beside_the_stack_it_is_built_on():
-    r = {"window_s": 60, "settle_s": 40, "modules": 350, "processes": {
-        "floor: python3, sleep": proc(10.0, 6.0, 4.0),
-        "floor: python3, import iroh, sleep": proc(25.0, 14.0, 11.0),
-        "floor: python3, an iroh endpoint, sleep": proc(36.0, 16.0, 20.0),
-        idle.IMPORTS_FLOOR: proc(40.0, 24.0, 16.0),
-        idle.STACK_FLOOR: proc(46.0, 20.5, 25.5),
-        "screen, 38c3": proc(52.5, 26.0, 26.5),
-        "screen, 20k events": proc(53.0, 26.5, 26.5)}}
+    r = {"window_s": 60, "settle_s": 40, "modules": 350, "processes": dict(
+        floors(), **{"screen, 38c3": proc(52.5, 26.0, 26.5), "screen, 20k events": proc(53.0, 26.5, 26.5)})}
     text = idle.report(r)
     assert ("the stack a screen is built on, no pandascreen code (iroh with an endpoint bound, zeroconf, "
             "Pillow's drawing, PyNaCl, blake3, sqlite3): 46.0 MB (anon 20.5, files 25.5)") in text
@@ -109,14 +112,9 @@ def test_the_stack_floor_loads_the_parts_a_screen_is_built_on_and_nothing_of_pan
 
 
 def test_the_screen_run_as_on_a_pi_is_set_beside_the_emulated_one_and_not_against_the_emulated_floors():
-    r = {"window_s": 60, "settle_s": 40, "modules": 350, "processes": {
-        "floor: python3, sleep": proc(10.0, 6.0, 4.0),
-        "floor: python3, import iroh, sleep": proc(25.0, 14.0, 11.0),
-        "floor: python3, an iroh endpoint, sleep": proc(36.0, 16.0, 20.0),
-        idle.IMPORTS_FLOOR: proc(40.0, 24.0, 16.0),
-        idle.STACK_FLOOR: proc(46.0, 20.5, 25.5),
+    r = {"window_s": 60, "settle_s": 40, "modules": 350, "processes": dict(floors(), **{
         idle.SCREEN_38C3: dict(proc(52.5, 26.0, 26.5), cpu_percent=0.025, wakeups_per_minute={"iroh": 7, "MainThread": 12}),
-        idle.PI_SCREEN: dict(proc(58.0, 30.5, 27.5), cpu_percent=0.05, wakeups_per_minute={"iroh": 7, "MainThread": 15})}}
+        idle.PI_SCREEN: dict(proc(58.0, 30.5, 27.5), cpu_percent=0.05, wakeups_per_minute={"iroh": 7, "MainThread": 15})})}
     text = idle.report(r)
     assert ("beside the emulated 38c3 screen: RSS +5.5 MB (anon +4.5, files +1.0), CPU +0.025% of a core, "
             "wake-ups +3 a minute") in text
