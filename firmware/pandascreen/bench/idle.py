@@ -315,19 +315,10 @@ class Sampled:
         stop_all([self])
 
 
-def stop_all(procs, grace=10.0):
-    """Ends every process of ``procs``: all are asked at once and have ``grace`` seconds together
-    to end, then the rest are killed."""
-    running = [p for p in procs if p.p.poll() is None]
-    for p in running:
-        p.p.terminate()
-    deadline = time.monotonic() + grace
-    for p in running:
-        try:
-            p.p.wait(max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            p.p.kill()
-            p.p.wait(5)
+def stop_all(procs):
+    """Ends every process of ``procs`` (``Sampled``): all are asked at once and have 10 s together."""
+    from pandascreen.node.field_lab import stop_processes
+    stop_processes([p.p for p in procs], 10.0)
 
 
 def _status_field(path, name):

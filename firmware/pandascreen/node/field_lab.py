@@ -8,7 +8,6 @@ from the plumbing that makes and removes namespaces and follows a child's output
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -24,6 +23,21 @@ def stamp(at):
     milliseconds are cut, never rounded up into the next second."""
     ms = int(at * 1000)
     return time.strftime("%H:%M:%S", time.localtime(ms // 1000)) + ".%03d" % (ms % 1000)
+
+
+def stop_processes(popens, grace):
+    """Ends each of ``popens`` (``subprocess.Popen``s): SIGTERM to all at once, ``grace`` seconds
+    together to end, then SIGKILL to the rest."""
+    running = [p for p in popens if p.poll() is None]
+    for p in running:
+        p.terminate()
+    deadline = time.monotonic() + grace
+    for p in running:
+        try:
+            p.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(5)
 
 
 class Lab:
@@ -137,11 +151,5 @@ class Proc:
         return 0.0
 
     def stop(self):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-            try:
-                self.p.wait(5)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait(5)
+        stop_processes([self.p], 5)
         self.log.close()
