@@ -166,11 +166,18 @@ STACK_IMPORTS = "import iroh, zeroconf, PIL.ImageDraw, nacl.signing, blake3, sql
 STACK = KEEP_OUT + STACK_IMPORTS + ENDPOINT
 
 
+def unit_environment():
+    """The ``Environment=`` settings of the screen's systemd unit (node/pandascreen.service)."""
+    from pandascreen.node.install import _unit_data
+    return [line.split("=", 1)[1].strip() for line in _unit_data().decode().splitlines()
+            if line.startswith("Environment=")]
+
+
 SCREEN_38C3 = "screen, 38c3"
 SCREEN_20K = "screen, 20k events"
 PI_SCREEN = "screen, 38c3, as on a Pi"
 PI_BUTTONS = {"next": 17, "prev": 27}  # the pins of core/config.py's example
-PI_ENVIRONMENT = ["MALLOC_ARENA_MAX=2"]  # node/pandascreen.service's Environment=
+PI_ENVIRONMENT = unit_environment()  # as the unit runs a screen
 # A screen's process as on a Pi (``PI_SCREEN``): the app, its display through luma and smbus2 on a
 # bus with no device behind it, its buttons on gpiozero's mock pins as the default pin factory.
 PI_RUNNER = r"""
@@ -428,10 +435,10 @@ def on_a_pi(r):
     if pi["exited"] is not None or emulated["exited"] is not None:
         return ["  (the screen as on a Pi is not set beside the emulated one: one of them exited)"]
     return ["  as on a Pi (luma and smbus2 on a bus with no device, whose writes take no time; OLED care; gpiozero's "
-            "mock pins for two buttons, no lgpio; the unit's MALLOC_ARENA_MAX=2; no PNG written) beside the emulated "
+            "mock pins for two buttons, no lgpio; the unit's %s; no PNG written) beside the emulated "
             "38c3 screen: RSS %+.1f MB (anon %+.1f, files %+.1f), "
             "CPU %+.3f%% of a core, wake-ups %+.0f a minute"
-            % (pi["rss_mb"] - emulated["rss_mb"], pi["rss_anon_mb"] - emulated["rss_anon_mb"],
+            % (" ".join(PI_ENVIRONMENT), pi["rss_mb"] - emulated["rss_mb"], pi["rss_anon_mb"] - emulated["rss_anon_mb"],
                pi["rss_file_mb"] - emulated["rss_file_mb"], pi["cpu_percent"] - emulated["cpu_percent"],
                sum(pi["wakeups_per_minute"].values()) - sum(emulated["wakeups_per_minute"].values()))]
 
