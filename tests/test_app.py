@@ -347,3 +347,30 @@ def test_a_thread_a_library_starts_for_the_buttons_is_not_counted_as_the_main_th
     with contextlib.ExitStack() as stack:
         app._run_screen(types.SimpleNamespace(once=True, emulate=None), {"buttons": {"next": 17}}, device, stack)
     assert seen["name"] == "python"
+
+
+def test_buttons_that_cannot_be_set_up_leave_the_screen_running_and_say_so(monkeypatch, capsys):
+    """A Pi with no pin factory gpiozero can load (lgpio refused, a Pi 5 where RPi.GPIO cannot
+    work) raised out of the app: a traceback, and systemd restarted the screen every 5 s, so it
+    showed no program at all.  Without buttons it shows the program and says the buttons are off."""
+    import contextlib
+    import types
+    from gpiozero import Device
+    from gpiozero.exc import BadPinFactory
+
+    def no_pin_factory():
+        raise BadPinFactory("Unable to load any default pin factory!")
+    monkeypatch.setattr(Device, "pin_factory", None)
+    monkeypatch.setattr(Device, "_default_pin_factory", staticmethod(no_pin_factory))
+    ran = []
+    device = types.SimpleNamespace(flip=None, show_overview=None, wake=threading.Event(),
+                                   run=lambda stop, once: ran.append(once),
+                                   controller=types.SimpleNamespace(warning="upgrade refused"))
+    with contextlib.ExitStack() as stack:
+        app._run_screen(types.SimpleNamespace(once=True, emulate=None), {"buttons": {"next": 17, "prev": 27}},
+                        device, stack)
+    assert ran == [True]
+    assert device.controller.warning == "upgrade refused | buttons off"
+    lines = [line for line in capsys.readouterr().err.splitlines() if "buttons" in line]
+    assert len(lines) == 1
+    assert "GPIO 17, 27" in lines[0] and "BadPinFactory: Unable to load any default pin factory!" in lines[0]

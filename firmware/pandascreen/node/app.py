@@ -434,10 +434,10 @@ def _run_screen(args, cfg, device, stack):
         gc.collect()
         gc.freeze()
     if cfg["buttons"] and not args.emulate:
-        from pandascreen.node.buttons import VenueButtons
-        buttons = VenueButtons(next_pin=cfg["buttons"].get("next"), prev_pin=cfg["buttons"].get("prev"),
-                               on_change=device.flip, on_overview=device.show_overview)
-        stack.callback(buttons.close)
+        from pandascreen.node.buttons import for_screen
+        buttons = for_screen(cfg["buttons"], device, say=_log)
+        if buttons is not None:
+            stack.callback(buttons.close)
     # after the buttons: a thread takes its OS name from the thread that starts it, and lgpio starts
     # its own (in C, out of threading's reach) when they are set up
     name_threads()

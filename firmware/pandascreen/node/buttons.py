@@ -144,3 +144,23 @@ class VenueButtons:
 
     def __exit__(self, *exc):
         self.close()
+
+
+BUTTONS_OFF = "buttons off"
+
+
+def for_screen(pins, device, say):
+    """The venue buttons on ``pins`` (config's ``buttons``) for an ``app.Device``, or None when
+    they cannot be set up (no pin factory gpiozero can load, a pin another process holds, no
+    access to the GPIO chip): the screen shows the program all the same, its status says
+    "buttons off" to the crew, and ``say`` gets one line that says why."""
+    try:
+        return VenueButtons(next_pin=pins.get("next"), prev_pin=pins.get("prev"),
+                            on_change=device.flip, on_overview=device.show_overview)
+    except Exception as e:  # gpiozero's errors, lgpio's own, OSError: each leaves a screen without buttons
+        say("%s: GPIO %s cannot be read (%s: %s); the screen shows the program without them"
+            % (BUTTONS_OFF, ", ".join(str(pins[k]) for k in ("next", "prev") if pins.get(k) is not None),
+               type(e).__name__, e))
+        warning = device.controller.warning
+        device.controller.warning = BUTTONS_OFF if warning is None else "%s | %s" % (warning, BUTTONS_OFF)
+        return None
