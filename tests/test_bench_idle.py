@@ -123,6 +123,24 @@ def test_the_screen_run_as_on_a_pi_is_set_beside_the_emulated_one_and_not_agains
     assert "one of them exited" in idle.report(r)
 
 
+def test_the_screen_run_as_on_a_pi_is_set_beside_the_stack_as_on_a_pi():
+    r = {"window_s": 60, "settle_s": 40, "modules": 350, "processes": dict(floors(), **{
+        idle.PI_STACK_FLOOR: proc(50.0, 22.0, 28.0),
+        idle.SCREEN_38C3: proc(52.5, 26.0, 26.5), idle.PI_SCREEN: proc(58.0, 30.5, 27.5)})}
+    text = idle.report(r)
+    assert ("the stack as on a Pi (the stack, luma's OLED device on I2C, gpiozero), no pandascreen code: "
+            "50.0 MB (anon 22.0, files 28.0); the screen as on a Pi is +8.0 MB above it (anon +8.5, files -0.5)") in text
+    assert "floor: the stack as on a Pi" in text.splitlines()[6]  # in the table, as a floor
+    r["processes"][idle.PI_STACK_FLOOR]["exited"] = ["ModuleNotFoundError: No module named 'luma'"]
+    assert "the stack as on a Pi (" not in idle.report(r)
+
+
+def test_the_stack_floor_as_on_a_pi_adds_luma_and_gpiozero_and_nothing_of_pandascreen():
+    assert idle.PI_STACK.startswith(idle.KEEP_OUT + idle.STACK_IMPORTS)
+    assert "import luma.oled.device, luma.core.interface.serial, gpiozero\n" in idle.PI_STACK
+    assert "pandascreen" not in idle.PI_STACK
+
+
 def test_the_window_measures_the_38c3_screen_also_as_on_a_pi_copied_before_anything_runs(tmp_path):
     import json
     folders = {idle.SCREEN_38C3: idle._screen_dir(str(tmp_path), "screen-38c3", "f", "00" * 32),
@@ -130,6 +148,7 @@ def test_the_window_measures_the_38c3_screen_also_as_on_a_pi_copied_before_anyth
     listed = idle.processes(str(tmp_path), folders, None, "60")
     labels = [label for label, _, _ in listed]
     assert labels[-3:] == [idle.SCREEN_38C3, idle.SCREEN_20K, idle.PI_SCREEN] and idle.IMPORTS_FLOOR not in labels
+    assert labels[-5:-3] == [idle.STACK_FLOOR, idle.PI_STACK_FLOOR]
     pi = listed[-1][1]
     assert pi[pi.index("env"):pi.index("env") + 2] == ["env", "MALLOC_ARENA_MAX=2"]
     with open(pi[-1]) as fh:
