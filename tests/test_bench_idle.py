@@ -131,13 +131,16 @@ def test_the_screen_run_as_on_a_pi_is_set_beside_the_stack_as_on_a_pi():
     assert ("the stack as on a Pi (the stack, luma's OLED device on I2C, gpiozero), no pandascreen code: "
             "50.0 MB (anon 22.0, files 28.0); the screen as on a Pi is +8.0 MB above it (anon +8.5, files -0.5)") in text
     assert "floor: the stack as on a Pi" in text.splitlines()[6]  # in the table, as a floor
+    del r["processes"][idle.SCREEN_38C3]  # not needed for this line
+    assert "the screen as on a Pi is +8.0 MB above it" in idle.report(r)
     r["processes"][idle.PI_STACK_FLOOR]["exited"] = ["ModuleNotFoundError: No module named 'luma'"]
-    assert "the stack as on a Pi (" not in idle.report(r)
+    text = idle.report(r)
+    assert "the stack as on a Pi (" not in text and "not set beside the stack as on a Pi: one of them exited" in text
 
 
 def test_the_stack_floor_as_on_a_pi_adds_luma_and_gpiozero_and_nothing_of_pandascreen():
     assert idle.PI_STACK.startswith(idle.KEEP_OUT + idle.STACK_IMPORTS)
-    assert "import luma.oled.device, luma.core.interface.serial, gpiozero\n" in idle.PI_STACK
+    assert "import luma.oled.device, luma.core.interface.serial, smbus2, gpiozero\n" in idle.PI_STACK
     assert "pandascreen" not in idle.PI_STACK
 
 
@@ -149,6 +152,8 @@ def test_the_window_measures_the_38c3_screen_also_as_on_a_pi_copied_before_anyth
     labels = [label for label, _, _ in listed]
     assert labels[-3:] == [idle.SCREEN_38C3, idle.SCREEN_20K, idle.PI_SCREEN] and idle.IMPORTS_FLOOR not in labels
     assert labels[-5:-3] == [idle.STACK_FLOOR, idle.PI_STACK_FLOOR]
+    pi_stack = listed[-4][1]  # with the unit's environment, as the screen as on a Pi
+    assert pi_stack[pi_stack.index("env"):pi_stack.index("env") + 1 + len(idle.PI_ENVIRONMENT)] == ["env"] + idle.PI_ENVIRONMENT
     pi = listed[-1][1]
     assert pi[pi.index("env"):pi.index("env") + 2] == ["env", "MALLOC_ARENA_MAX=2"]
     with open(pi[-1]) as fh:

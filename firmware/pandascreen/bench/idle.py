@@ -166,8 +166,10 @@ IMPORTS_FLOOR = "floor: a screen's imports, an iroh endpoint bound"
 # sqlite3.  A process that imports them, binds an iroh endpoint as a screen does, then sleeps.
 STACK_IMPORTS = "import iroh, zeroconf, PIL.ImageDraw, nacl.signing, blake3, sqlite3\n"
 STACK = KEEP_OUT + STACK_IMPORTS + ENDPOINT
-# ... and with what a Pi's screen adds to it: luma's OLED device on I2C (smbus2) and gpiozero
-PI_STACK = KEEP_OUT + STACK_IMPORTS + "import luma.oled.device, luma.core.interface.serial, gpiozero\n" + ENDPOINT
+# ... and with what a Pi's screen adds to it: luma's OLED device on I2C (smbus2) and gpiozero; run
+# with the unit's environment, as the screen as on a Pi is
+PI_STACK = (KEEP_OUT + STACK_IMPORTS + "import luma.oled.device, luma.core.interface.serial, smbus2, gpiozero\n"
+            + ENDPOINT)
 PI_STACK_FLOOR = "floor: the stack as on a Pi, an endpoint bound"
 
 
@@ -382,7 +384,7 @@ def processes(work, folders, modules, sleep_for):
         out.append((IMPORTS_FLOOR, namespaced([sys.executable, "-c", IMPORTS % sleep_for, modules]),
                     os.path.join(work, "floor-imports.log")))
     out.append((STACK_FLOOR, namespaced([sys.executable, "-c", STACK % sleep_for]), os.path.join(work, "floor-stack.log")))
-    out.append((PI_STACK_FLOOR, namespaced([sys.executable, "-c", PI_STACK % sleep_for]),
+    out.append((PI_STACK_FLOOR, namespaced(["env"] + PI_ENVIRONMENT + [sys.executable, "-c", PI_STACK % sleep_for]),
                 os.path.join(work, "floor-pi-stack.log")))
     for label, folder in folders.items():
         out.append((label, namespaced(screen_argv(folder)), os.path.join(folder, "app.log")))

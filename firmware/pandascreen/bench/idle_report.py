@@ -28,14 +28,17 @@ def on_a_pi(r):
     """The lines setting the screen run as on a Pi beside the emulated 38c3 screen and beside the
     stack as on a Pi (``PI_STACK``)."""
     pi, emulated = r["processes"].get(PI_SCREEN), r["processes"].get(SCREEN_38C3)
-    if pi is None or emulated is None:
+    if pi is None:
         return []
-    return _beside_the_emulated(pi, emulated) + _above_the_pi_stack(pi, r["processes"].get(PI_STACK_FLOOR))
+    return ((_beside_the_emulated(pi, emulated) if emulated is not None else [])
+            + _above_the_pi_stack(pi, r["processes"].get(PI_STACK_FLOOR)))
 
 
 def _above_the_pi_stack(pi, stack):
-    if stack is None or stack["exited"] is not None or pi["exited"] is not None:
+    if stack is None:
         return []
+    if stack["exited"] is not None or pi["exited"] is not None:
+        return ["    (the screen as on a Pi is not set beside the stack as on a Pi: one of them exited)"]
     return ["    the stack as on a Pi (the stack, luma's OLED device on I2C, gpiozero), no pandascreen code: "
             "%.1f MB (anon %.1f, files %.1f); the screen as on a Pi is %+.1f MB above it (anon %+.1f, files %+.1f)"
             % (stack["rss_mb"], stack["rss_anon_mb"], stack["rss_file_mb"], pi["rss_mb"] - stack["rss_mb"],
