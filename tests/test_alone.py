@@ -187,3 +187,18 @@ def test_alone_since_says_when_a_peer_was_last_heard_not_the_last_sync_round():
     assert _run(ctl, t, 180) == "synced 13:15"  # no new data: when the newest data came
     peers.cut()
     assert _run(ctl, t, clock.ALONE_AFTER + 20) == "alone since 13:18"
+
+
+def test_a_part_that_does_not_work_is_said_after_the_state_which_it_never_hides():
+    """"buttons off" (node/buttons.py) after the sync state: a 128-pixel OLED shortens the line from
+    its end, so in front it pushed "synced 13:15" off the screen; an installer's refusal stays first."""
+    peers = FakePeers(configured=[TCP_PEER])
+    ctl, t = _screen(peers)
+    ctl.step(t())
+    ctl.trouble = "buttons off"
+    assert ctl.status() == "synced 13:15 | buttons off"
+    view = {"status": ctl.status()}
+    assert i18n.translate(view, "de")["status"].endswith(" 13:15 | buttons off")
+    assert not view["status"].startswith("synced")  # the state is translated as without it
+    ctl.warning = "upgrade refused"
+    assert ctl.status() == "upgrade refused | synced 13:15 | buttons off"

@@ -365,12 +365,12 @@ def test_buttons_that_cannot_be_set_up_leave_the_screen_running_and_say_so(monke
     ran = []
     device = types.SimpleNamespace(flip=None, show_overview=None, wake=threading.Event(),
                                    run=lambda stop, once: ran.append(once),
-                                   controller=types.SimpleNamespace(warning="upgrade refused"))
+                                   controller=types.SimpleNamespace(trouble=None))
     with contextlib.ExitStack() as stack:
         app._run_screen(types.SimpleNamespace(once=True, emulate=None), {"buttons": {"next": 17, "prev": 27}},
                         device, stack)
     assert ran == [True]
-    assert device.controller.warning == "upgrade refused | buttons off"
+    assert device.controller.trouble == "buttons off"
     lines = [line for line in capsys.readouterr().err.splitlines() if "buttons" in line]
     assert len(lines) == 1
     assert "GPIO 17, 27" in lines[0] and "BadPinFactory: Unable to load any default pin factory!" in lines[0]

@@ -230,3 +230,56 @@ def test_a_press_after_close_starts_nothing(factory):
     b._next_hold.down()
     time.sleep(0.3)
     assert ev.items == []
+
+
+FOR_SCREEN = """
+import types
+from pandascreen.node import buttons
+device = types.SimpleNamespace(flip=None, show_overview=None, controller=types.SimpleNamespace(trouble=None))
+print(buttons.for_screen({"next": 17, "prev": 27}, device, say=print), device.controller.trouble)
+"""
+
+
+def test_buttons_off_says_in_one_line_why_each_pin_factory_was_passed_over(tmp_path):
+    """On a machine where gpiozero loads no pin factory (this one: lgpio and the native factory find
+    no Pi, RPi.GPIO and pigpio are not installed) the reason is in gpiozero's warnings, one each,
+    several lines apiece; its error says only "Unable to load any default pin factory!"."""
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k not in ("LG_WD", "GPIOZERO_PIN_FACTORY")}
+    firmware = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "firmware")
+    env["PYTHONPATH"] = firmware
+    p = subprocess.run([sys.executable, "-c", FOR_SCREEN], cwd=str(tmp_path), env=env, capture_output=True,
+                       text=True, timeout=60)  # lgpio makes its FIFO in the working directory
+    assert p.returncode == 0, p.stderr
+    assert p.stderr == ""
+    line, result = p.stdout.splitlines()
+    assert result == "None buttons off"
+    assert line.startswith("buttons off: GPIO 17, 27 cannot be read (BadPinFactory: Unable to load any default pin factory!")
+    assert "lgpio: unable to locate Pi revision" in line and "rpigpio: No module named 'RPi'" in line
+
+
+def test_buttons_read_through_a_later_pin_factory_say_which_and_what_was_passed_over(monkeypatch):
+    import types
+    import warnings
+    from gpiozero.exc import PinFactoryFallback
+    from pandascreen.node import buttons
+    made = []
+
+    def after_a_fallback():
+        warnings.warn(PinFactoryFallback("Falling back from lgpio: [Errno 2] No such file or directory: '.lgd-nfy-3'"))
+        made.append(MockFactory())
+        return made[-1]
+    monkeypatch.setattr(Device, "pin_factory", None)
+    monkeypatch.setattr(Device, "_default_pin_factory", staticmethod(after_a_fallback))
+    lines = []
+    device = types.SimpleNamespace(flip=None, show_overview=None, controller=types.SimpleNamespace(trouble=None))
+    b = buttons.for_screen({"next": 17}, device, say=lines.append)
+    try:
+        assert b is not None and device.controller.trouble is None
+        assert lines == ["buttons: GPIO 17 read through MockFactory; gpiozero passed over lgpio: [Errno 2] "
+                         "No such file or directory: '.lgd-nfy-3'"]
+    finally:
+        b.close()
+        made[0].close()

@@ -89,6 +89,7 @@ class Controller:
         self.sync_state = STARTING
         self.notice = None  # e.g. "store reset: resync" (node/snapshot.py) until the next sync
         self.warning = None  # e.g. why the installer refused an upgrade (node/install.py): always shown
+        self.trouble = None  # a part that does not work, e.g. "buttons off" (node/buttons.py): after the state
         self.last_sync = None  # when a peer was last heard: a sync succeeded, or a found peer was live
         self.alone_since = None  # the first look since then that found no peer reachable (None: one is)
         self.heard_at = None  # the last look that found a peer reachable: "alone since" says it
@@ -303,6 +304,8 @@ class Controller:
             state = DISK_FULL if failed == "full" else CANNOT_STORE
         elif self.authors and self.store.forked(self.authors, self.log_id):
             state = FORKED  # an organiser's changes made on the other history do not arrive
+        if self.trouble is not None:  # after the state: a short screen cuts the line from its end
+            state = "%s | %s" % (state, self.trouble)
         return state if self.warning is None else "%s | %s" % (self.warning, state)
 
     # -- clock ------------------------------------------------------------------------------

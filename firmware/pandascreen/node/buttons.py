@@ -153,14 +153,33 @@ def for_screen(pins, device, say):
     """The venue buttons on ``pins`` (config's ``buttons``) for an ``app.Device``, or None when
     they cannot be set up (no pin factory gpiozero can load, a pin another process holds, no
     access to the GPIO chip): the screen shows the program all the same, its status says
-    "buttons off" to the crew, and ``say`` gets one line that says why."""
-    try:
-        return VenueButtons(next_pin=pins.get("next"), prev_pin=pins.get("prev"),
-                            on_change=device.flip, on_overview=device.show_overview)
-    except Exception as e:  # gpiozero's errors, lgpio's own, OSError: each leaves a screen without buttons
-        say("%s: GPIO %s cannot be read (%s: %s); the screen shows the program without them"
-            % (BUTTONS_OFF, ", ".join(str(pins[k]) for k in ("next", "prev") if pins.get(k) is not None),
-               type(e).__name__, e))
-        warning = device.controller.warning
-        device.controller.warning = BUTTONS_OFF if warning is None else "%s | %s" % (warning, BUTTONS_OFF)
-        return None
+    "buttons off" to the crew after its sync state, and ``say`` gets one line that says why.
+
+    gpiozero says why it passed over each pin factory in a warning of its own, several lines
+    apiece, and then only "Unable to load any default pin factory!": those reasons go into the
+    one line (also when a later factory worked, as a line of their own)."""
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            buttons = VenueButtons(next_pin=pins.get("next"), prev_pin=pins.get("prev"),
+                                   on_change=device.flip, on_overview=device.show_overview)
+            failed = None
+        except Exception as e:  # gpiozero's errors, lgpio's own, OSError: each leaves a screen without buttons
+            buttons, failed = None, "%s: %s" % (type(e).__name__, e)
+    passed_over = []
+    for w in caught:
+        if w.category.__name__ == "PinFactoryFallback":
+            passed_over.append(str(w.message).replace("Falling back from ", ""))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    pin_list = ", ".join(str(pins[k]) for k in ("next", "prev") if pins.get(k) is not None)
+    why = "; ".join(([failed] if failed else []) + passed_over)
+    if buttons is None:
+        say("%s: GPIO %s cannot be read (%s); the screen shows the program without them" % (BUTTONS_OFF, pin_list, why))
+        device.controller.trouble = BUTTONS_OFF
+    elif passed_over:
+        read_by = buttons.next_button or buttons.prev_button
+        say("buttons: GPIO %s read through %s; gpiozero passed over %s"
+            % (pin_list, type(read_by.pin_factory).__name__ if read_by is not None else "no pin", why))
+    return buttons
