@@ -5,9 +5,10 @@ makes a FIFO for its callbacks when it is imported, in ``$LG_WD`` or else the wo
 A system service starts in ``/``, which ``ProtectSystem=strict`` makes read-only, so there the
 import fails with "No such file or directory: '.lgd-nfy-3'" and gpiozero finds no pin factory.
 
-The sandbox does what systemd does for those settings: a private mount namespace whose ``/`` is
-read-only, ``/run`` with the unit's ``RuntimeDirectory=`` made, the unit's ``Environment=`` and
-``WorkingDirectory=`` (``/`` when unset).
+The sandbox does what systemd does for those settings: a private mount namespace (of a user
+namespace of its own) whose ``/`` and ``/run`` are read-only but for the unit's
+``RuntimeDirectory=``, the unit's ``Environment=`` and ``WorkingDirectory=`` (``/`` when unset).
+It runs as root of that namespace, not as ``User=``: a read-only mount refuses root as well.
 """
 
 import os
@@ -23,7 +24,8 @@ mount --make-rprivate /
 mount -o remount,bind,ro /
 mount -t tmpfs -o mode=0755 tmpfs /run
 workdir=$1; shift
-while [ "$1" != -- ]; do mkdir -m 0700 "$1"; shift; done
+while [ "$1" != -- ]; do mkdir -m 0700 "$1"; mount --bind "$1" "$1"; shift; done
+mount -o remount,bind,ro /run
 shift
 cd "$workdir"
 exec "$@"
@@ -59,15 +61,18 @@ def run_as_the_unit(code):
             env[key] = value
     workdir = s.get("WorkingDirectory", ["/"])[-1]
     runtime = ["/run/" + d for line in s.get("RuntimeDirectory", []) for d in line.split()]
-    return subprocess.run(["unshare", "-m", "sh", "-c", SANDBOX, "sh", workdir, *runtime, "--",
+    return subprocess.run(["unshare", "-rm", "sh", "-c", SANDBOX, "sh", workdir, *runtime, "--",
                            sys.executable, "-c", code],
                           env=env, capture_output=True, text=True, timeout=60)
 
 
 def test_the_sandbox_is_read_only_as_protect_system_strict_makes_it():
     assert service_settings()["ProtectSystem"] == ["strict"]
-    r = run_as_the_unit("open('/.pandascreen-probe', 'w')")
-    assert r.returncode != 0 and "Read-only file system" in r.stderr
+    for path in ("/.pandascreen-probe", "/run/.pandascreen-probe"):
+        r = run_as_the_unit("open(%r, 'w')" % path)
+        assert r.returncode != 0 and "Read-only file system" in r.stderr, path
+    r = run_as_the_unit("open('/run/pandascreen/probe', 'w')")
+    assert r.returncode == 0, r.stderr
 
 
 def test_lgpio_imports_as_the_unit_runs_the_screen():
