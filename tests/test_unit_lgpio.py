@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 
-from pandascreen.node.install import _unit_data
+from pandascreen.node.install import unit_settings as service_settings
 
 # the sandbox: argv[1] the working directory, then the runtime directories, then "--", the command
 SANDBOX = r"""
@@ -37,19 +37,6 @@ import lgpio
 wd = os.environ.get("LG_WD", os.getcwd())
 print(" ".join(sorted(n for n in os.listdir(wd) if stat.S_ISFIFO(os.stat(os.path.join(wd, n)).st_mode))))
 """
-
-
-def service_settings():
-    """``[Service]`` of node/pandascreen.service: each key's values in order (keys repeat)."""
-    out, section = {}, None
-    for line in _unit_data().decode().splitlines():
-        line = line.strip()
-        if line.startswith("["):
-            section = line
-        elif section == "[Service]" and "=" in line and not line.startswith("#"):
-            key, value = line.split("=", 1)
-            out.setdefault(key, []).append(value)
-    return out
 
 
 def run_as_the_unit(code):

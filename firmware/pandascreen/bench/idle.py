@@ -175,9 +175,8 @@ PI_STACK_FLOOR = "floor: the stack as on a Pi, an endpoint bound"
 
 def unit_environment():
     """The ``Environment=`` settings of the screen's systemd unit (node/pandascreen.service)."""
-    from pandascreen.node.install import _unit_data
-    return [line.split("=", 1)[1].strip() for line in _unit_data().decode().splitlines()
-            if line.startswith("Environment=")]
+    from pandascreen.node.install import unit_settings
+    return [pair for line in unit_settings().get("Environment", []) for pair in line.split()]
 
 
 SCREEN_38C3 = "screen, 38c3"

@@ -73,6 +73,20 @@ def _unit_data():
     return data
 
 
+def unit_settings(section="Service"):
+    """The unit's ``[section]``: each key's values in order (``DeviceAllow=``, ``Environment=``
+    repeat), as systemd reads them; what the screen's tests and the idle bench take from it."""
+    out, current = {}, None
+    for line in _unit_data().decode().splitlines():
+        line = line.strip()
+        if line.startswith("["):
+            current = line[1:-1]
+        elif current == section and "=" in line and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            out.setdefault(key, []).append(value)
+    return out
+
+
 def sha256_file(path):
     """The hex SHA-256 of a file, as MANIFEST.json lists each wheel (the bundle writes it with this too)."""
     h = hashlib.sha256()
