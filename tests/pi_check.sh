@@ -92,7 +92,7 @@ step "bundle: $nwheels wheels, device public key $pub"
 
 step "pi: groupadd + useradd (README), offline"
 for g in gpio i2c spi; do pi groupadd --system -f "$g"; done
-pi useradd --system --groups gpio,i2c,spi pandascreen
+pi useradd --system --groups gpio,i2c,spi,video pandascreen
 
 step "pi: sh /boot/firmware/pandascreen/bundle/install.sh (offline, pip under qemu: minutes)"
 pi sh /boot/firmware/pandascreen/bundle/install.sh >"$WORK/install1.log" 2>&1 \
