@@ -115,9 +115,11 @@ def test_the_screen_run_as_on_a_pi_is_set_beside_the_emulated_one_and_not_agains
     r = {"window_s": 60, "settle_s": 40, "modules": 350, "processes": dict(floors(), **{
         idle.SCREEN_38C3: dict(proc(52.5, 26.0, 26.5), cpu_percent=0.025, wakeups_per_minute={"iroh": 7, "MainThread": 12}),
         idle.PI_SCREEN: dict(proc(58.0, 30.5, 27.5), cpu_percent=0.05, wakeups_per_minute={"iroh": 7, "MainThread": 15})})}
+    r["pi_environment"] = idle.PI_ENVIRONMENT  # as run() gives it
     text = idle.report(r)
     assert ("beside the emulated 38c3 screen: RSS +5.5 MB (anon +4.5, files +1.0), CPU +0.025% of a core, "
             "wake-ups +3 a minute") in text
+    assert "the unit's %s;" % " ".join(idle.PI_ENVIRONMENT) in text and "MALLOC_ARENA_MAX=2" in text
     assert "+18.0 MB above its code" not in text and "+12.0 MB above that stack" not in text
     r["processes"][idle.PI_SCREEN]["exited"] = ["error: cannot open the display"]
     assert "one of them exited" in idle.report(r)

@@ -50,8 +50,12 @@ import sys
 import tempfile
 import time
 
+from pandascreen.bench.idle_report import (IMPORTS_FLOOR, PI_SCREEN, PI_STACK_FLOOR, SCREEN_20K, SCREEN_38C3,
+                                           STACK_FLOOR, report)
+
+__all__ = ["run", "report"]  # the section's two entry points (bench/__main__.py)
+
 SETTLE = 40.0
-STACK_FLOOR = "floor: the stack, an iroh endpoint bound"
 IDLE_FESTIVAL = "idlefest"
 IDLE_SEED = bytes(range(7, 39))
 NETNS = 'ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo && exec "$@"'
@@ -159,7 +163,6 @@ for name in open(sys.argv[1]).read().split():
 # a process that imports the modules named in the file argv[1], binds an iroh endpoint as a screen
 # does, then sleeps: a screen's code with nothing running and no data
 IMPORTS = IMPORTING + ENDPOINT
-IMPORTS_FLOOR = "floor: a screen's imports, an iroh endpoint bound"
 
 # The parts a screen is built on, by the project's choice: iroh (its binding loads asyncio, ssl kept
 # out), zeroconf, Pillow's drawing (luma's on a Pi, the emulated display's here), PyNaCl, blake3 and
@@ -170,7 +173,6 @@ STACK = KEEP_OUT + STACK_IMPORTS + ENDPOINT
 # with the unit's environment, as the screen as on a Pi is
 PI_STACK = (KEEP_OUT + STACK_IMPORTS + "import luma.oled.device, luma.core.interface.serial, smbus2, gpiozero\n"
             + ENDPOINT)
-PI_STACK_FLOOR = "floor: the stack as on a Pi, an endpoint bound"
 
 
 def unit_environment():
@@ -179,9 +181,6 @@ def unit_environment():
     return [pair for line in unit_settings().get("Environment", []) for pair in line.split()]
 
 
-SCREEN_38C3 = "screen, 38c3"
-SCREEN_20K = "screen, 20k events"
-PI_SCREEN = "screen, 38c3, as on a Pi"
 PI_BUTTONS = {"next": 17, "prev": 27}  # the pins of core/config.py's example
 PI_ENVIRONMENT = unit_environment()  # as the unit runs a screen
 # A screen's process as on a Pi (``PI_SCREEN``): the app, its display through luma and smbus2 on a
@@ -414,9 +413,4 @@ def run(quick=False):
         finally:
             stop_all(procs)
     return {"window_s": window, "settle_s": settle, "modules": len(modules), "processes": res,
-            "loaded_error": loaded.get("error")}
-
-
-def report(r):
-    from pandascreen.bench import idle_report
-    return idle_report.report(r)
+            "loaded_error": loaded.get("error"), "pi_environment": PI_ENVIRONMENT}

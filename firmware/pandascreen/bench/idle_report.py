@@ -2,8 +2,13 @@
 split into the floors measured in the same window: its code, the stack it is built on, and for the
 screen as on a Pi the stack with luma and gpiozero."""
 
-from pandascreen.bench.idle import (IMPORTS_FLOOR, PI_ENVIRONMENT, PI_SCREEN, PI_STACK_FLOOR, SCREEN_38C3,
-                                    STACK_FLOOR)
+# the rows' labels, which bench/idle.py runs under
+STACK_FLOOR = "floor: the stack, an iroh endpoint bound"
+IMPORTS_FLOOR = "floor: a screen's imports, an iroh endpoint bound"
+PI_STACK_FLOOR = "floor: the stack as on a Pi, an endpoint bound"
+SCREEN_38C3 = "screen, 38c3"
+SCREEN_20K = "screen, 20k events"
+PI_SCREEN = "screen, 38c3, as on a Pi"
 
 
 def report(r):
@@ -30,7 +35,7 @@ def on_a_pi(r):
     pi, emulated = r["processes"].get(PI_SCREEN), r["processes"].get(SCREEN_38C3)
     if pi is None:
         return []
-    return ((_beside_the_emulated(pi, emulated) if emulated is not None else [])
+    return ((_beside_the_emulated(pi, emulated, r.get("pi_environment", ())) if emulated is not None else [])
             + _above_the_pi_stack(pi, r["processes"].get(PI_STACK_FLOOR)))
 
 
@@ -45,14 +50,14 @@ def _above_the_pi_stack(pi, stack):
                pi["rss_anon_mb"] - stack["rss_anon_mb"], pi["rss_file_mb"] - stack["rss_file_mb"])]
 
 
-def _beside_the_emulated(pi, emulated):
+def _beside_the_emulated(pi, emulated, environment):
     if pi["exited"] is not None or emulated["exited"] is not None:
         return ["  (the screen as on a Pi is not set beside the emulated one: one of them exited)"]
     return ["  as on a Pi (luma and smbus2 on a bus with no device, whose writes take no time; OLED care; gpiozero's "
             "mock pins for two buttons, no lgpio; the unit's %s; no PNG written) beside the emulated "
             "38c3 screen: RSS %+.1f MB (anon %+.1f, files %+.1f), "
             "CPU %+.3f%% of a core, wake-ups %+.0f a minute"
-            % (" ".join(PI_ENVIRONMENT), pi["rss_mb"] - emulated["rss_mb"], pi["rss_anon_mb"] - emulated["rss_anon_mb"],
+            % (" ".join(environment), pi["rss_mb"] - emulated["rss_mb"], pi["rss_anon_mb"] - emulated["rss_anon_mb"],
                pi["rss_file_mb"] - emulated["rss_file_mb"], pi["cpu_percent"] - emulated["cpu_percent"],
                sum(pi["wakeups_per_minute"].values()) - sum(emulated["wakeups_per_minute"].values()))]
 
