@@ -202,3 +202,31 @@ def test_a_part_that_does_not_work_is_said_after_the_state_which_it_never_hides(
     assert not view["status"].startswith("synced")  # the state is translated as without it
     ctl.warning = "upgrade refused"
     assert ctl.status() == "upgrade refused | synced 13:15 | buttons off"
+
+
+def _oled(status, lang=None):
+    """A 128x64 OLED's pixels and status text with the golden schedule on now and next."""
+    from pandascreen.core import layout
+    from pandascreen.testing.canvas import VLSBCanvas
+    v = layout.build_view(demofest.golden_schedule(), 0, demofest.GOLDEN_DAY + 25 * 60, status=status)
+    if lang:
+        i18n.translate(v, lang)
+    c = VLSBCanvas(128, 64)
+    layout.draw_view(c, 128, 64, v)
+    return bytes(c.buf), v["status"]
+
+
+def test_a_part_that_does_not_work_is_shown_on_a_small_screen_and_in_every_clock():
+    """A footerless OLED keeps its last line only for a status that warns: "synced ... | buttons
+    off" must warn, or the line is not drawn at all.  And the state before it is translated as
+    without it: en_US's 12-hour clock too."""
+    from pandascreen.core import layout
+    quiet = _oled("")[0]
+    for status in ("synced 13:15 | buttons off", "starting | buttons off"):
+        assert layout.warns(status)
+        assert _oled(status)[0] != quiet, status
+    assert not layout.warns("synced 13:15")
+    assert _oled("synced 13:15", "en_US")[1] == "synced 1:15pm"
+    assert _oled("synced 13:15 | buttons off", "en_US")[1] == "synced 1:15pm | buttons off"
+    assert _oled("alone since 13:18 | buttons off", "en_US")[1] == "alone since 1:18pm | buttons off"
+    assert _oled("upgrade refused | synced 13:15", "en_US")[1] == "upgrade refused | synced 1:15pm"

@@ -384,10 +384,11 @@ def _plan(m, avail, now, nxt, message):
 def warns(status):
     """Whether a screen's status is a warning its display must show: anything but "synced ..." and
     the first seconds' "starting" (core/clock.py's words, in English: "alone since", "stale",
-    "offline", "no peers", "clock not set", "disk full", "program forked"; a board's "low memory";
-    a warning before " | ")."""
+    "offline", "no peers", "clock not set", "disk full", "program forked"; a board's "low memory"),
+    and any status with a part joined by " | ": a warning before the state, a part of the screen
+    that does not work after it ("synced 14:05 | buttons off", core/controller.py)."""
     status = str(status or "")
-    return bool(status) and not (status.startswith(SYNCED) or status.startswith(STARTING))
+    return bool(status) and (" | " in status or not (status.startswith(SYNCED) or status.startswith(STARTING)))
 
 
 def draw_view(canvas, width, height, view, palette="mono", face=None):

@@ -82,6 +82,14 @@ def _clock_text(hhmm_text, lang):
     return clock(int(t[:2]) * 60 + int(t[3:]), lang)
 
 
+def _state_text(status, states, words, lang):
+    """A sync state ("synced 14:05") in ``lang``; any other text as it is."""
+    for state in states:
+        if status == state or status.startswith(state + " "):
+            return (words[states[state]] + " " + _clock_text(status[len(state) + 1:], lang)).strip()
+    return status
+
+
 def translate(view, lang):
     """``layout.build_view``'s English ``view`` in ``lang``, in place (and returned).
 
@@ -106,11 +114,8 @@ def translate(view, lang):
         view["message"] = words[key]
     elif view.get("say"):  # "Starts Friday 16:00", "Break until 15:15"
         view["message"] = layout.message_text(view, words, lambda d: weekday(d, lang), lambda t: _clock_text(t, lang))
-    status = str(view.get("status") or "")
-    for state in states:
-        if status == state or status.startswith(state + " "):  # "synced 14:05"
-            view["status"] = (words[states[state]] + " " + _clock_text(status[len(state) + 1:], lang)).strip()
-            break
+    if view.get("status"):  # each part of "warning | state | trouble" (core/controller.py) on its own
+        view["status"] = " | ".join(_state_text(part, states, words, lang) for part in str(view["status"]).split(" | "))
     if view.get("clock") and view["clock"] != clock_rule.NO_CLOCK:
         view["clock"] = _clock_text(view["clock"], lang)
     now = view.get("now")
