@@ -11,10 +11,15 @@ from pandascreen.core import screens
 from pandascreen.node.install import unit_settings as service_settings
 
 # What each bus of core/screens.py opens on Raspberry Pi OS: (the device class as
-# /proc/devices names it, for DeviceAllow=char-NAME; the group udev gives those nodes)
+# /proc/devices names it, for DeviceAllow=char-NAME; the group udev gives those nodes), read from
+# the drivers' and libraries' sources: a kind on a new bus fails here until its devices are named.
+# luma drives an SPI OLED's DC and reset pins through whichever RPi.GPIO is installed: apt's
+# python3-rpi.gpio maps /dev/gpiomem (bcm2835-gpiomem; rpi-gpiomem on newer kernels), the
+# rpi-lgpio drop-in opens /dev/gpiochip*.  Inky uses gpiod (/dev/gpiochip*).
 OPENS = {
     "i2c": [("i2c", "i2c")],                                    # /dev/i2c-1
     "spi": [("spi", "spi"), ("gpiochip", "gpio"),               # /dev/spidev0.0; DC, reset, busy pins
+            ("bcm2835-gpiomem", "gpio"), ("rpi-gpiomem", "gpio"),  # /dev/gpiomem: luma's DC and reset
             ("i2c", "i2c")],                                    # an Inky's EEPROM: which panel it is
     "hdmi": [("fb", "video")],                                  # /dev/fb0
 }
