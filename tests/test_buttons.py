@@ -257,7 +257,8 @@ def test_buttons_off_says_in_one_line_why_each_pin_factory_was_passed_over(tmp_p
     line, result = p.stdout.splitlines()
     assert result == "None buttons off"
     assert line.startswith("buttons off: GPIO 17, 27 cannot be read (BadPinFactory: Unable to load any default pin factory!")
-    assert "lgpio: unable to locate Pi revision" in line and "rpigpio: No module named 'RPi'" in line
+    for factory in ("lgpio", "rpigpio", "pigpio", "native"):  # gpiozero's order, each with its reason
+        assert "; %s: " % factory in line
 
 
 def test_buttons_read_through_a_later_pin_factory_say_which_and_what_was_passed_over(monkeypatch):

@@ -5,8 +5,8 @@ makes a FIFO for its callbacks when it is imported, in ``$LG_WD`` or else the wo
 A system service starts in ``/``, which ``ProtectSystem=strict`` makes read-only, so there the
 import fails with "No such file or directory: '.lgd-nfy-3'" and gpiozero finds no pin factory.
 
-The sandbox does what systemd does for those settings: a private mount namespace (of a user
-namespace of its own) whose ``/`` and ``/run`` are read-only but for the unit's
+The sandbox does what systemd does for those settings: a private mount namespace (in a user
+namespace of its own when not run as root) whose ``/`` and ``/run`` are read-only but for the unit's
 ``RuntimeDirectory=``, the unit's ``Environment=`` and ``WorkingDirectory=`` (``/`` when unset).
 It runs as root of that namespace, not as ``User=``: a read-only mount refuses root as well.
 """
@@ -39,6 +39,10 @@ print(" ".join(sorted(n for n in os.listdir(wd) if stat.S_ISFIFO(os.stat(os.path
 """
 
 
+# root makes the namespace itself; anyone else in a user namespace of its own
+UNSHARE = ["unshare", "-m"] if os.geteuid() == 0 else ["unshare", "-rm"]
+
+
 def run_as_the_unit(code):
     s = service_settings()
     env = {"PATH": "/usr/bin:/bin"}
@@ -48,7 +52,7 @@ def run_as_the_unit(code):
             env[key] = value
     workdir = s.get("WorkingDirectory", ["/"])[-1]
     runtime = ["/run/" + d for line in s.get("RuntimeDirectory", []) for d in line.split()]
-    return subprocess.run(["unshare", "-rm", "sh", "-c", SANDBOX, "sh", workdir, *runtime, "--",
+    return subprocess.run([*UNSHARE, "sh", "-c", SANDBOX, "sh", workdir, *runtime, "--",
                            sys.executable, "-c", code],
                           env=env, capture_output=True, text=True, timeout=60)
 

@@ -57,7 +57,7 @@ def _beside_the_emulated(pi, emulated, environment):
             "mock pins for two buttons, no lgpio; the unit's %s; no PNG written) beside the emulated "
             "38c3 screen: RSS %+.1f MB (anon %+.1f, files %+.1f), "
             "CPU %+.3f%% of a core, wake-ups %+.0f a minute"
-            % (" ".join(environment), pi["rss_mb"] - emulated["rss_mb"], pi["rss_anon_mb"] - emulated["rss_anon_mb"],
+            % (" ".join(environment) or "environment (not recorded)", pi["rss_mb"] - emulated["rss_mb"], pi["rss_anon_mb"] - emulated["rss_anon_mb"],
                pi["rss_file_mb"] - emulated["rss_file_mb"], pi["cpu_percent"] - emulated["cpu_percent"],
                sum(pi["wakeups_per_minute"].values()) - sum(emulated["wakeups_per_minute"].values()))]
 

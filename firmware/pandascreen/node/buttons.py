@@ -157,7 +157,9 @@ def for_screen(pins, device, say):
 
     gpiozero says why it passed over each pin factory in a warning of its own, several lines
     apiece, and then only "Unable to load any default pin factory!": those reasons go into the
-    one line (also when a later factory worked, as a line of their own)."""
+    one line (also when a later factory worked, as a line of their own).  ``catch_warnings``
+    swaps the process's warning state while the buttons are set up, once, at start: a warning
+    another thread gives meanwhile is given again after it."""
     import warnings
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

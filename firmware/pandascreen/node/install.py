@@ -75,7 +75,9 @@ def _unit_data():
 
 def unit_settings(section="Service"):
     """The unit's ``[section]``: each key's values in order (``DeviceAllow=``, ``Environment=``
-    repeat), as systemd reads them; what the screen's tests and the idle bench take from it."""
+    repeat); what the screen's tests and the idle bench take from it.  Only the syntax this unit
+    uses: ``Key=value`` lines and ``#`` comments, no ``;`` comments, continuation lines, quoting or
+    empty resets."""
     out, current = {}, None
     for line in _unit_data().decode().splitlines():
         line = line.strip()
