@@ -24,6 +24,11 @@ def report(r):
     return "\n".join(lines)
 
 
+def _above(m, floor):
+    """``m``'s RSS, anon and files, MB, each less ``floor``'s."""
+    return m["rss_mb"] - floor["rss_mb"], m["rss_anon_mb"] - floor["rss_anon_mb"], m["rss_file_mb"] - floor["rss_file_mb"]
+
+
 def _emulated(procs):
     """(label, figures) of the emulated screens."""
     return [(label, m) for label, m in procs.items() if label.startswith("screen") and label != PI_SCREEN]
@@ -46,8 +51,7 @@ def _above_the_pi_stack(pi, stack):
         return ["    (the screen as on a Pi is not set beside the stack as on a Pi: one of them exited)"]
     return ["    the stack as on a Pi (the stack, luma's OLED device on I2C, gpiozero), no pandascreen code: "
             "%.1f MB (anon %.1f, files %.1f); the screen as on a Pi is %+.1f MB above it (anon %+.1f, files %+.1f)"
-            % (stack["rss_mb"], stack["rss_anon_mb"], stack["rss_file_mb"], pi["rss_mb"] - stack["rss_mb"],
-               pi["rss_anon_mb"] - stack["rss_anon_mb"], pi["rss_file_mb"] - stack["rss_file_mb"])]
+            % ((stack["rss_mb"], stack["rss_anon_mb"], stack["rss_file_mb"]) + _above(pi, stack))]
 
 
 def _beside_the_emulated(pi, emulated, environment):
@@ -57,9 +61,9 @@ def _beside_the_emulated(pi, emulated, environment):
             "mock pins for two buttons, no lgpio; the unit's %s; no PNG written) beside the emulated "
             "38c3 screen: RSS %+.1f MB (anon %+.1f, files %+.1f), "
             "CPU %+.3f%% of a core, wake-ups %+.0f a minute"
-            % (" ".join(environment) or "environment (not recorded)", pi["rss_mb"] - emulated["rss_mb"], pi["rss_anon_mb"] - emulated["rss_anon_mb"],
-               pi["rss_file_mb"] - emulated["rss_file_mb"], pi["cpu_percent"] - emulated["cpu_percent"],
-               sum(pi["wakeups_per_minute"].values()) - sum(emulated["wakeups_per_minute"].values()))]
+            % ((" ".join(environment) or "environment (not recorded)",) + _above(pi, emulated)
+               + (pi["cpu_percent"] - emulated["cpu_percent"],
+                  sum(pi["wakeups_per_minute"].values()) - sum(emulated["wakeups_per_minute"].values())))]
 
 
 def where_it_goes(r):
@@ -82,9 +86,8 @@ def where_it_goes(r):
               endpoint["rss_anon_mb"] - iroh["rss_anon_mb"], r.get("modules", 0), imports["rss_mb"] - endpoint["rss_mb"],
               imports["rss_mb"])]
     for label, m in _emulated(procs):
-        out.append("    %-40s running and its data: +%.1f MB above its code (anon +%.1f, files +%.1f)"
-                   % (label, m["rss_mb"] - imports["rss_mb"], m["rss_anon_mb"] - imports["rss_anon_mb"],
-                      m["rss_file_mb"] - imports["rss_file_mb"]))
+        out.append("    %-40s running and its data: %+.1f MB above its code (anon %+.1f, files %+.1f)"
+                   % ((label,) + _above(m, imports)))
     return out + above_the_stack(r)
 
 
@@ -101,8 +104,6 @@ def above_the_stack(r):
            "Pillow's drawing, PyNaCl, blake3, sqlite3): %.1f MB (anon %.1f, files %.1f)"
            % (stack["rss_mb"], stack["rss_anon_mb"], stack["rss_file_mb"])]
     for label, m in _emulated(procs):
-        out.append("    %-40s pandascreen's code, running, and its data: +%.1f MB above that stack "
-                   "(anon +%.1f, files +%.1f)" % (label, m["rss_mb"] - stack["rss_mb"],
-                                                  m["rss_anon_mb"] - stack["rss_anon_mb"],
-                                                  m["rss_file_mb"] - stack["rss_file_mb"]))
+        out.append("    %-40s pandascreen's code, running, and its data: %+.1f MB above that stack "
+                   "(anon %+.1f, files %+.1f)" % ((label,) + _above(m, stack)))
     return out
