@@ -83,8 +83,9 @@ def test_forged_and_flooding_records_are_ignored_with_a_log_line(started, caplog
             time.sleep(0.25)
         assert wait_for(lambda: signing_key(honest).public_key in found, 15)
         assert wait_for(lambda: screen.rejected >= 17, 15), screen.rejected
+        # the forged record may be read after the honest one and after the flood's first 17
+        assert wait_for(lambda: any("signature does not check" in r.getMessage() for r in caplog.records), 15)
         assert victim not in found and len(found) == 1
-        assert any("signature does not check" in r.getMessage() for r in caplog.records)
         assert len([r for r in caplog.records if "ignored" in r.getMessage()]) <= 12  # rate-limited, 300+ ignored
     finally:
         zc.close()
