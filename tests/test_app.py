@@ -169,6 +169,26 @@ def test_emulate_to_unwritable_path_is_one_line(tmp_path, capsys):
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
+def test_an_emulated_screen_loads_the_png_writer_alone(tmp_path):
+    """Its PNG is written without Pillow's other image formats (JPEG with TIFF's tags, decimal and
+    fractions, GIF, BMP, PPM): Pillow 13 loads only the plugin of the file's extension unless it is
+    given a format.  A Pi's screen writes no image file, and the emulated one stands in for it in
+    the idle bench's memory figures."""
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    code = ("import sys; from PIL import Image; from pandascreen.node import app; "
+            "app.Screen('ssd1306_128x64', sys.argv[1]).show(Image.new('1', (128, 64))); "
+            "print(' '.join(sorted(m for m in sys.modules if m.endswith('ImagePlugin'))))")
+    png = tmp_path / "screen.png"
+    p = subprocess.run([sys.executable, "-c", code, str(png)], capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, PYTHONPATH=os.path.join(root, "firmware")))
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["PIL.PngImagePlugin"]
+    assert Image.open(png).size == (128, 64)
+
+
 def test_flip_is_drawn_while_a_peer_writes_to_the_store():
     """A peer pushing operations to our SyncServer holds the store's lock; the loop waits for it, not the buttons."""
     import threading

@@ -64,7 +64,8 @@ class Screen:
         view, self.view = self.view, None
         if self.emulate_path:
             try:
-                image.convert("RGB").save(self._tmp(), format="PNG")
+                # by its ".png" name, not format="PNG": Pillow then loads its PNG writer alone
+                image.convert("RGB").save(self._tmp())
                 os.replace(self._tmp(), self.emulate_path)
                 if view is not None:
                     with open(self._tmp(), "w", encoding="utf-8") as fh:
