@@ -14,6 +14,8 @@ tools:
 	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
 	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	command -v openscad >/dev/null 2>&1 || missing="$$missing openscad"; \
+	command -v cc >/dev/null 2>&1 || missing="$$missing gcc"; \
+	[ -f /usr/include/linux/gpio.h ] || missing="$$missing linux-libc-dev"; \
 	$(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || [ -n "$$PANDASCREEN_FONT" ] || missing="$$missing fonts-dejavu-core"; \
 	[ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || missing="$$missing fonts-wqy-zenhei"; [ -f /usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf ] || missing="$$missing fonts-symbola"; \
