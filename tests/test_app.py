@@ -363,6 +363,7 @@ def test_a_thread_a_library_starts_for_the_buttons_is_not_counted_as_the_main_th
             pass
 
     monkeypatch.setattr(buttons, "VenueButtons", LibraryThreadButtons)
+    monkeypatch.setattr(buttons, "_gpiod_factory", lambda: (None, None))
     device = types.SimpleNamespace(flip=None, show_overview=None, wake=threading.Event(), run=lambda stop, once: None)
     with contextlib.ExitStack() as stack:
         app._run_screen(types.SimpleNamespace(once=True, emulate=None), {"buttons": {"next": 17}}, device, stack)

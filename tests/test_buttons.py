@@ -257,6 +257,7 @@ def test_buttons_off_says_in_one_line_why_each_pin_factory_was_passed_over(tmp_p
     line, result = p.stdout.splitlines()
     assert result == "None buttons off"
     assert line.startswith("buttons off: GPIO 17, 27 cannot be read (BadPinFactory: Unable to load any default pin factory!")
+    assert "; gpiod: " in line  # this machine has no GPIO chip
     for factory in ("lgpio", "rpigpio", "pigpio", "native"):  # gpiozero's order, each with its reason
         assert "; %s: " % factory in line
 
@@ -274,13 +275,14 @@ def test_buttons_read_through_a_later_pin_factory_say_which_and_what_was_passed_
         return made[-1]
     monkeypatch.setattr(Device, "pin_factory", None)
     monkeypatch.setattr(Device, "_default_pin_factory", staticmethod(after_a_fallback))
+    monkeypatch.setattr(buttons, "_gpiod_factory", lambda: (None, "gpiod: FileNotFoundError: [Errno 2] No such file"))
     lines = []
     device = types.SimpleNamespace(flip=None, show_overview=None, controller=types.SimpleNamespace(trouble=None))
     b = buttons.for_screen({"next": 17}, device, say=lines.append)
     try:
         assert b is not None and device.controller.trouble is None
-        assert lines == ["buttons: GPIO 17 read through MockFactory; gpiozero passed over lgpio: [Errno 2] "
-                         "No such file or directory: '.lgd-nfy-3'"]
+        assert lines == ["buttons: GPIO 17 read through MockFactory; passed over gpiod: FileNotFoundError: [Errno 2] "
+                         "No such file; lgpio: [Errno 2] No such file or directory: '.lgd-nfy-3'"]
     finally:
         b.close()
         made[0].close()

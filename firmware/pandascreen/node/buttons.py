@@ -1,10 +1,13 @@
 """Venue buttons: GPIO push buttons flip the screen between venues.
 
-Uses gpiozero.  On Raspberry Pi OS Bookworm gpiozero picks the lgpio backend, which works on
-every Pi including the Pi 5; RPi.GPIO does not (the Pi 5 moved GPIO to the RP1 chip and
-RPi.GPIO fails there with "Cannot determine SOC peripheral base address"), so do not swap
-it in.  Wire each button between its GPIO pin (BCM numbering) and GND; the internal pull-up
-is enabled.
+Uses gpiozero, its pins read through ``node/gpiod_pins.GpiodFactory``: the kernel's GPIO
+character device through gpiod, whose thread sleeps until a button moves.  gpiozero's own choice
+on Raspberry Pi OS, lgpio, works on every Pi including the Pi 5 but wakes some 100,000 times a
+minute while a button's callback is set.  Where gpiod cannot start (not installed, no GPIO chip)
+the buttons fall back to gpiozero's default factories, lgpio first, and the log says so; with
+``GPIOZERO_PIN_FACTORY`` set, gpiozero's own rules choose, as its documentation says.  RPi.GPIO
+fails on a Pi 5 ("Cannot determine SOC peripheral base address"): do not swap it in.  Wire each
+button between its GPIO pin (BCM numbering) and GND; the internal pull-up is enabled.
 
 * next button, short press  -> ``on_change(+1)`` (on release, so a hold is not also a press)
 * next button, held ``hold_time`` seconds -> back to the first venue: ``on_home()`` if given,
@@ -78,7 +81,8 @@ class _Hold:
 
 class VenueButtons:
     def __init__(self, next_pin, prev_pin=None, on_change=None, pin_factory=None, bounce_time=0.05,
-                 hold_time=1.0, on_home=None, on_overview=None):
+                 hold_time=1.0, on_home=None, on_overview=None, own_factory=False):
+        """``own_factory``: ``pin_factory`` was made for these buttons and closes with them."""
         from gpiozero import DigitalInputDevice
 
         self.on_change = on_change
@@ -88,6 +92,7 @@ class VenueButtons:
         self._prev_hold = _Hold(hold_time, self._prev_held)
         self.next_button = None
         self.prev_button = None
+        self._factory = pin_factory if own_factory else None
         try:
             if next_pin is not None:
                 self.next_button = DigitalInputDevice(next_pin, pull_up=True, bounce_time=bounce_time,
@@ -138,6 +143,9 @@ class VenueButtons:
         self.prev_button = None
         self._next_hold.close()
         self._prev_hold.close()
+        if self._factory is not None:
+            self._factory.close()
+            self._factory = None
 
     def __enter__(self):
         return self
@@ -149,27 +157,43 @@ class VenueButtons:
 BUTTONS_OFF = "buttons off"
 
 
+def _gpiod_factory():
+    """``(GpiodFactory, None)``, or ``(None, why it cannot start)``; ``(None, None)`` where
+    ``GPIOZERO_PIN_FACTORY`` names gpiozero's choice."""
+    import os
+    if os.environ.get("GPIOZERO_PIN_FACTORY"):
+        return None, None
+    try:
+        from pandascreen.node.gpiod_pins import GpiodFactory
+        return GpiodFactory(), None
+    except Exception as e:  # ImportError, no GPIO chip, a board gpiozero does not know: gpiozero's own next
+        return None, "gpiod: %s: %s" % (type(e).__name__, e)
+
+
 def for_screen(pins, device, say):
     """The venue buttons on ``pins`` (config's ``buttons``) for an ``app.Device``, or None when
-    they cannot be set up (no pin factory gpiozero can load, a pin another process holds, no
-    access to the GPIO chip): the screen shows the program all the same, its status says
-    "buttons off" to the crew after its sync state, and ``say`` gets one line that says why.
+    they cannot be set up (no pin factory that loads, a pin another process holds, no access to
+    the GPIO chip): the screen shows the program all the same, its status says "buttons off" to
+    the crew after its sync state, and ``say`` gets one line that says why.
 
-    gpiozero says why it passed over each pin factory in a warning of its own, several lines
-    apiece, and then only "Unable to load any default pin factory!": those reasons go into the
-    one line (also when a later factory worked, as a line of their own).  ``catch_warnings``
-    swaps the process's warning state while the buttons are set up, once, at start: a warning
-    another thread gives meanwhile is given again after it."""
+    The pins are read through gpiod (module docstring), else through gpiozero's default pin
+    factories.  gpiozero says why it passed over each of its own in a warning, several lines
+    apiece, and then only "Unable to load any default pin factory!": those reasons, and gpiod's,
+    go into the one line (also when a later factory worked, as a line of their own).
+    ``catch_warnings`` swaps the process's warning state while the buttons are set up, once, at
+    start: a warning another thread gives meanwhile is given again after it."""
     import warnings
+    factory, gpiod_failed = _gpiod_factory()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             buttons = VenueButtons(next_pin=pins.get("next"), prev_pin=pins.get("prev"),
-                                   on_change=device.flip, on_overview=device.show_overview)
+                                   on_change=device.flip, on_overview=device.show_overview,
+                                   pin_factory=factory, own_factory=factory is not None)
             failed = None
         except Exception as e:  # gpiozero's errors, lgpio's own, OSError: each leaves a screen without buttons
             buttons, failed = None, "%s: %s" % (type(e).__name__, e)
-    passed_over = []
+    passed_over = [gpiod_failed] if gpiod_failed else []
     for w in caught:
         if w.category.__name__ == "PinFactoryFallback":
             passed_over.append(str(w.message).replace("Falling back from ", ""))
@@ -182,6 +206,6 @@ def for_screen(pins, device, say):
         device.controller.trouble = BUTTONS_OFF
     elif passed_over:
         read_by = buttons.next_button or buttons.prev_button
-        say("buttons: GPIO %s read through %s; gpiozero passed over %s"
+        say("buttons: GPIO %s read through %s; passed over %s"
             % (pin_list, type(read_by.pin_factory).__name__ if read_by is not None else "no pin", why))
     return buttons
