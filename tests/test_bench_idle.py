@@ -5,6 +5,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from pandascreen.bench import idle
 from pandascreen.core import schema
 from pandascreen.core.cbor import loads
@@ -130,7 +132,7 @@ def test_the_screen_run_as_on_a_pi_is_set_beside_the_stack_as_on_a_pi():
         idle.PI_STACK_FLOOR: proc(50.0, 22.0, 28.0),
         idle.SCREEN_38C3: proc(52.5, 26.0, 26.5), idle.PI_SCREEN: proc(58.0, 30.5, 27.5)})}
     text = idle.report(r)
-    assert ("the stack as on a Pi (the stack, luma's OLED device on I2C, gpiozero), no pandascreen code: "
+    assert ("the stack as on a Pi (the stack, luma's OLED device on I2C, gpiozero, gpiod), no pandascreen code: "
             "50.0 MB (anon 22.0, files 28.0); the screen as on a Pi is +8.0 MB above it (anon +8.5, files -0.5)") in text
     assert "floor: the stack as on a Pi" in text.splitlines()[6]  # in the table, as a floor
     del r["processes"][idle.SCREEN_38C3]  # not needed for this line
@@ -140,9 +142,23 @@ def test_the_screen_run_as_on_a_pi_is_set_beside_the_stack_as_on_a_pi():
     assert "the stack as on a Pi (" not in text and "not set beside the stack as on a Pi: one of them exited" in text
 
 
-def test_the_stack_floor_as_on_a_pi_adds_luma_and_gpiozero_and_nothing_of_pandascreen():
+def test_the_buttons_through_lgpio_are_set_beside_gpiods_with_the_threads_that_wake_more():
+    r = {"window_s": 60, "settle_s": 40, "modules": 350, "processes": dict(floors(), **{
+        idle.PI_SCREEN: dict(proc(52.0, 27.5, 24.5), cpu_percent=0.03, wakeups_per_minute={"iroh": 7, "python": 2}),
+        idle.PI_SCREEN_LGPIO: dict(proc(52.5, 28.0, 24.5), cpu_percent=4.03,
+                                   wakeups_per_minute={"iroh": 7, "python": 100002, "Thread-3": 3000})})}
+    text = idle.report(r)
+    assert ("its buttons through lgpio (gpiozero's choice on Raspberry Pi OS) instead of gpiod: CPU +4.000% of a core, "
+            "wake-ups +103000 a minute (python +100000, Thread-3 +3000), RSS +0.5 MB") in text
+    assert not [line for line in text.splitlines()  # not set against the emulated screens' floors
+                if idle.PI_SCREEN_LGPIO in line and ("above its code" in line or "above that stack" in line)]
+    r["processes"][idle.PI_SCREEN_LGPIO]["exited"] = ["buttons off"]
+    assert "not set beside gpiod's: one of the screens exited" in idle.report(r)
+
+
+def test_the_stack_floor_as_on_a_pi_adds_luma_gpiozero_and_gpiod_and_nothing_of_pandascreen():
     assert idle.PI_STACK.startswith(idle.KEEP_OUT + idle.STACK_IMPORTS)
-    assert "import luma.oled.device, luma.core.interface.serial, smbus2, gpiozero\n" in idle.PI_STACK
+    assert "import luma.oled.device, luma.core.interface.serial, smbus2, gpiozero, gpiod\n" in idle.PI_STACK
     assert "pandascreen" not in idle.PI_STACK
 
 
@@ -152,43 +168,56 @@ def test_the_window_measures_the_38c3_screen_also_as_on_a_pi_copied_before_anyth
                idle.SCREEN_20K: idle._screen_dir(str(tmp_path), "screen-20k", "f", "00" * 32)}
     listed = idle.processes(str(tmp_path), folders, None, "60")
     labels = [label for label, _, _ in listed]
-    assert labels[-3:] == [idle.SCREEN_38C3, idle.SCREEN_20K, idle.PI_SCREEN] and idle.IMPORTS_FLOOR not in labels
-    assert labels[-5:-3] == [idle.STACK_FLOOR, idle.PI_STACK_FLOOR]
-    pi_stack = listed[-4][1]  # with the unit's environment, as the screen as on a Pi
+    assert labels[-4:] == [idle.SCREEN_38C3, idle.SCREEN_20K, idle.PI_SCREEN, idle.PI_SCREEN_LGPIO]
+    assert labels[-6:-4] == [idle.STACK_FLOOR, idle.PI_STACK_FLOOR] and idle.IMPORTS_FLOOR not in labels
+    pi_stack = listed[-5][1]  # with the unit's environment, as the screen as on a Pi
     assert pi_stack[pi_stack.index("env"):pi_stack.index("env") + 1 + len(idle.PI_ENVIRONMENT)] == ["env"] + idle.PI_ENVIRONMENT
-    pi = listed[-1][1]
-    assert pi[pi.index("env"):pi.index("env") + 2] == ["env", "MALLOC_ARENA_MAX=2"]
-    with open(pi[-1]) as fh:
-        cfg = json.load(fh)
-    assert cfg["buttons"] == idle.PI_BUTTONS and "oled_care" not in cfg  # a Pi's default: on
-    assert os.path.dirname(pi[-1]) != folders[idle.SCREEN_38C3]  # its own copy of the store
+    pi, lgpio = listed[-2][1], listed[-1][1]
+    shim = os.path.join(str(tmp_path), "gpiochip_shim.so")
+    assert os.path.exists(shim)
+    start = pi.index("env")
+    assert pi[start:start + 2 + len(idle.PI_ENVIRONMENT)] == ["env"] + idle.PI_ENVIRONMENT + ["LD_PRELOAD=" + shim]
+    assert not any(a.startswith("GPIOZERO_PIN_FACTORY=") for a in pi)  # read as a Pi's screen reads them
+    assert "GPIOZERO_PIN_FACTORY=lgpio" in lgpio and "LD_PRELOAD=" + shim in lgpio
+    assert "LG_WD=" + str(tmp_path) in lgpio  # lgpio's FIFO where the process may write it
+    for argv in (pi, lgpio):
+        with open(argv[-1]) as fh:
+            cfg = json.load(fh)
+        assert cfg["buttons"] == idle.PI_BUTTONS and "oled_care" not in cfg  # a Pi's default: on
+    copies = {os.path.dirname(argv[-1]) for argv in (pi, lgpio)}
+    assert len(copies) == 2 and folders[idle.SCREEN_38C3] not in copies  # each its own copy of the store
 
 
-# said at the exit of the screen run as on a Pi: the modules it ran, whether gpiozero made its
-# mock pin factory, and whether frames went through luma to the bus
+# said at the exit of the screen run as on a Pi: the modules it ran, the pin factory that reads its
+# buttons, and whether frames went through luma to the bus
 PI_LOADED = """import atexit, sys
-import gpiozero.pins.mock
-made = []
-make = gpiozero.pins.mock.MockFactory.__init__
-def counted(self, *args, **kwargs):
-    made.append(self)
+from pandascreen.node import buttons
+factories = []
+make = buttons.VenueButtons.__init__
+def made(self, *args, **kwargs):
     make(self, *args, **kwargs)
-gpiozero.pins.mock.MockFactory.__init__ = counted
+    factories.append(type(self.next_button.pin_factory).__name__)
+buttons.VenueButtons.__init__ = made
 def said():
     import smbus2
     names = sorted(m for m in ("luma.oled.device", "pandascreen.node.buttons", "pandascreen.node.oled_care")
                    if m in sys.modules)
-    print(" ".join(names), len(made) == 1, smbus2.SMBus.writes > 0)
+    print(" ".join(names), ",".join(factories) or "none", smbus2.SMBus.writes > 0)
 atexit.register(said)
 """
 
 
-def test_the_screen_run_as_on_a_pi_draws_through_luma_to_the_bus_and_has_its_buttons_on_gpiozeros_mock_pins(tmp_path):
+@pytest.mark.parametrize("suffix, environment, factory", [("-pi", [], "GpiodFactory"),
+                                                          ("-pi-lgpio", ["GPIOZERO_PIN_FACTORY=lgpio"], "LGPIOFactory")])
+def test_the_screen_run_as_on_a_pi_draws_through_luma_to_the_bus_and_reads_its_buttons_on_the_fake_chip(
+        tmp_path, suffix, environment, factory):
+    from pandascreen.testing import gpiochip
     folder = idle._screen_dir(str(tmp_path), "screen", "idlefest", "00" * 32)
-    argv = idle.pi_screen(folder)
+    argv = idle.pi_screen(folder, gpiochip.build(str(tmp_path)), suffix, environment + ["LG_WD=" + str(tmp_path)])
     code = argv.index("-c") + 1
     argv[code] = PI_LOADED + argv[code]
     p = subprocess.run(idle.namespaced(argv + ["--once"]), capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr[-2000:]
+    assert "buttons off" not in p.stderr, p.stderr
     assert p.stdout.split()[-5:] == ["luma.oled.device", "pandascreen.node.buttons", "pandascreen.node.oled_care",
-                                     "True", "True"], p.stdout
+                                     factory, "True"], p.stdout

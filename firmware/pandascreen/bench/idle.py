@@ -19,11 +19,13 @@ data and what it has those libraries hold while it runs.
 A screen on a Pi runs what an emulated one does not: its OLED through luma and smbus2, OLED care
 (node/oled_care.py), and its buttons through gpiozero.  ``PI_SCREEN`` is the 38c3 screen run as on
 a Pi, with the unit's environment (node/pandascreen.service): smbus2's bus with no device behind it
-(``PI_RUNNER``: what luma sends goes nowhere, where a Pi has /dev/i2c-1) and two buttons on
-gpiozero's mock pins as its default pin factory (where a Pi has lgpio, whose own thread it does
-not have); the report (bench/idle_report.py) sets it beside the emulated 38c3 screen, which writes a
-PNG a Pi does not, and beside its own floor: the stack with luma's OLED device and gpiozero
-(``PI_STACK``), again with no pandascreen code.
+(``PI_RUNNER``: what luma sends goes nowhere, where a Pi has /dev/i2c-1) and two buttons on a Pi's
+GPIO chip as the kernel's character device answers (pandascreen/testing/gpiochip_shim.c,
+preloaded), read as a Pi's screen reads them (node/gpiod_pins.py).  ``PI_SCREEN_LGPIO`` is the same
+screen with its buttons through lgpio, gpiozero's own choice on Raspberry Pi OS, on the same fake
+chip: what the screen would cost without gpiod.  The report (bench/idle_report.py) sets them beside
+the emulated 38c3 screen, which writes a PNG a Pi does not, and beside their own floor: the stack
+with luma's OLED device, gpiozero and gpiod (``PI_STACK``), again with no pandascreen code.
 
 RSS is split as the kernel counts it: ``anon`` (the process's own memory: Python objects, heaps,
 stacks) and ``files`` (pages of mapped files: the interpreter's, iroh's and the other native
@@ -50,8 +52,8 @@ import sys
 import tempfile
 import time
 
-from pandascreen.bench.idle_report import (IMPORTS_FLOOR, PI_SCREEN, PI_STACK_FLOOR, SCREEN_20K, SCREEN_38C3,
-                                           STACK_FLOOR, report)
+from pandascreen.bench.idle_report import (IMPORTS_FLOOR, PI_SCREEN, PI_SCREEN_LGPIO, PI_STACK_FLOOR, SCREEN_20K,
+                                           SCREEN_38C3, STACK_FLOOR, report)
 
 __all__ = ["run", "report"]  # the section's two entry points (bench/__main__.py)
 
@@ -169,9 +171,9 @@ IMPORTS = IMPORTING + ENDPOINT
 # sqlite3.  A process that imports them, binds an iroh endpoint as a screen does, then sleeps.
 STACK_IMPORTS = "import iroh, zeroconf, PIL.ImageDraw, nacl.signing, blake3, sqlite3\n"
 STACK = KEEP_OUT + STACK_IMPORTS + ENDPOINT
-# ... and with what a Pi's screen adds to it: luma's OLED device on I2C (smbus2) and gpiozero; run
-# with the unit's environment, as the screen as on a Pi is
-PI_STACK = (KEEP_OUT + STACK_IMPORTS + "import luma.oled.device, luma.core.interface.serial, smbus2, gpiozero\n"
+# ... and with what a Pi's screen adds to it: luma's OLED device on I2C (smbus2), gpiozero and gpiod;
+# run with the unit's environment, as the screen as on a Pi is
+PI_STACK = (KEEP_OUT + STACK_IMPORTS + "import luma.oled.device, luma.core.interface.serial, smbus2, gpiozero, gpiod\n"
             + ENDPOINT)
 
 
@@ -184,12 +186,10 @@ def unit_environment():
 PI_BUTTONS = {"next": 17, "prev": 27}  # the pins of core/config.py's example
 PI_ENVIRONMENT = unit_environment()  # as the unit runs a screen
 # A screen's process as on a Pi (``PI_SCREEN``): the app, its display through luma and smbus2 on a
-# bus with no device behind it, its buttons on gpiozero's mock pins as the default pin factory.
+# bus with no device behind it; its buttons on the fake GPIO chip preloaded into it.
 PI_RUNNER = r"""
 import sys
 import smbus2
-from gpiozero import Device
-from gpiozero.pins.mock import MockFactory
 
 
 class NoDeviceBus(smbus2.SMBus):
@@ -207,7 +207,6 @@ class NoDeviceBus(smbus2.SMBus):
 
 
 smbus2.SMBus = NoDeviceBus
-Device._default_pin_factory = staticmethod(MockFactory)
 from pandascreen.node import app
 sys.exit(app.main(sys.argv[1:]))
 """
@@ -219,14 +218,16 @@ def screen_argv(folder):
             "--emulate", os.path.join(folder, "screen.png")]
 
 
-def pi_screen(folder):
-    """A copy of the screen folder ``folder`` beside it, made before either runs (a store copied
-    while it is written reads as damaged), its config with two buttons and OLED care as a Pi's
-    defaults have it; the argv that runs it as on a Pi (``PI_RUNNER``).  Both screens then have the
-    same key: each runs in a network namespace of its own, where it is the only one."""
+def pi_screen(folder, shim, suffix="-pi", environment=()):
+    """A copy of the screen folder ``folder`` beside it (``folder`` + ``suffix``), made before either
+    runs (a store copied while it is written reads as damaged), its config with two buttons and
+    OLED care as a Pi's defaults have it; the argv that runs it as on a Pi (``PI_RUNNER``), the
+    fake GPIO chip ``shim`` preloaded, with ``environment`` ("NAME=value") after the unit's.  The
+    screens then have the same key: each runs in a network namespace of its own, where it is the
+    only one."""
     import json
     import shutil
-    copy = folder + "-pi"
+    copy = folder + suffix
     shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("*.png*", "*.log"))
     config = os.path.join(copy, "config.json")
     with open(config) as fh:
@@ -235,7 +236,8 @@ def pi_screen(folder):
     cfg.pop("oled_care", None)
     with open(config, "w") as fh:
         json.dump(cfg, fh)
-    return ["env"] + PI_ENVIRONMENT + [sys.executable, "-c", PI_RUNNER, "--config", config]
+    return (["env"] + PI_ENVIRONMENT + ["LD_PRELOAD=" + shim] + list(environment)
+            + [sys.executable, "-c", PI_RUNNER, "--config", config])
 
 
 def _screen_dir(work, name, festival_id, organiser_hex):
@@ -369,10 +371,15 @@ def measure(procs, window, settle):
 
 def processes(work, folders, modules, sleep_for):
     """(label, argv, log path) of every process the window measures: the floors, the emulated
-    screens of ``folders`` (label -> screen folder) and the 38c3 one as on a Pi; ``modules``: the
-    file naming the modules a running screen loads (None: no imports floor)."""
+    screens of ``folders`` (label -> screen folder) and the 38c3 one as on a Pi, its buttons read
+    through gpiod and through lgpio; ``modules``: the file naming the modules a running screen
+    loads (None: no imports floor)."""
+    from pandascreen.testing import gpiochip
     sleeping = "import time; time.sleep(%s)" % sleep_for
-    pi = pi_screen(folders[SCREEN_38C3])  # copied before anything runs from the folder
+    shim = gpiochip.build(work)
+    pi = pi_screen(folders[SCREEN_38C3], shim)  # copied before anything runs from the folder
+    # lgpio's FIFO where the process may write it (the unit's runtime directory is not there)
+    pi_lgpio = pi_screen(folders[SCREEN_38C3], shim, "-pi-lgpio", ["GPIOZERO_PIN_FACTORY=lgpio", "LG_WD=" + work])
     out = [("floor: python3, sleep", [sys.executable, "-c", sleeping], os.path.join(work, "floor.log")),
            ("floor: python3, import iroh, sleep", namespaced(
                [sys.executable, "-c", KEEP_OUT + "import iroh\n" + GIVE_BACK + sleeping]), os.path.join(work, "floor-iroh.log")),
@@ -387,6 +394,7 @@ def processes(work, folders, modules, sleep_for):
     for label, folder in folders.items():
         out.append((label, namespaced(screen_argv(folder)), os.path.join(folder, "app.log")))
     out.append((PI_SCREEN, namespaced(pi), os.path.join(work, "pi-screen.log")))
+    out.append((PI_SCREEN_LGPIO, namespaced(pi_lgpio), os.path.join(work, "pi-screen-lgpio.log")))
     return out
 
 

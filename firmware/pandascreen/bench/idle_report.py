@@ -1,6 +1,6 @@
 """The idle section's report (bench/idle.py): each screen's CPU, RSS and wake-ups, then its RSS
 split into the floors measured in the same window: its code, the stack it is built on, and for the
-screen as on a Pi the stack with luma and gpiozero."""
+screen as on a Pi the stack with luma, gpiozero and gpiod, and its buttons through lgpio beside it."""
 
 # the rows' labels, which bench/idle.py runs under
 STACK_FLOOR = "floor: the stack, an iroh endpoint bound"
@@ -9,6 +9,7 @@ PI_STACK_FLOOR = "floor: the stack as on a Pi, an endpoint bound"
 SCREEN_38C3 = "screen, 38c3"
 SCREEN_20K = "screen, 20k events"
 PI_SCREEN = "screen, 38c3, as on a Pi"
+PI_SCREEN_LGPIO = "screen, 38c3, as on a Pi, buttons through lgpio"
 
 
 def report(r):
@@ -31,7 +32,7 @@ def _above(m, floor):
 
 def _emulated(procs):
     """(label, figures) of the emulated screens."""
-    return [(label, m) for label, m in procs.items() if label.startswith("screen") and label != PI_SCREEN]
+    return [(label, m) for label, m in procs.items() if label.startswith("screen") and label not in (PI_SCREEN, PI_SCREEN_LGPIO)]
 
 
 def on_a_pi(r):
@@ -41,7 +42,23 @@ def on_a_pi(r):
     if pi is None:
         return []
     return ((_beside_the_emulated(pi, emulated, r.get("pi_environment", ())) if emulated is not None else [])
-            + _above_the_pi_stack(pi, r["processes"].get(PI_STACK_FLOOR)))
+            + _above_the_pi_stack(pi, r["processes"].get(PI_STACK_FLOOR))
+            + _lgpio_instead(pi, r["processes"].get(PI_SCREEN_LGPIO)))
+
+
+def _lgpio_instead(pi, lgpio):
+    """The line setting the screen whose buttons lgpio reads beside the one whose gpiod reads."""
+    if lgpio is None:
+        return []
+    if lgpio["exited"] is not None or pi["exited"] is not None:
+        return ["    (the buttons through lgpio are not set beside gpiod's: one of the screens exited)"]
+    mine = pi["wakeups_per_minute"]
+    more = sorted(((n - mine.get(name, 0), name) for name, n in lgpio["wakeups_per_minute"].items()), reverse=True)[:2]
+    return ["    its buttons through lgpio (gpiozero's choice on Raspberry Pi OS) instead of gpiod: CPU %+.3f%% of a core, "
+            "wake-ups %+.0f a minute (%s), RSS %+.1f MB"
+            % (lgpio["cpu_percent"] - pi["cpu_percent"],
+               sum(lgpio["wakeups_per_minute"].values()) - sum(mine.values()),
+               ", ".join("%s %+.0f" % (name, n) for n, name in more), lgpio["rss_mb"] - pi["rss_mb"])]
 
 
 def _above_the_pi_stack(pi, stack):
@@ -49,7 +66,7 @@ def _above_the_pi_stack(pi, stack):
         return []
     if stack["exited"] is not None or pi["exited"] is not None:
         return ["    (the screen as on a Pi is not set beside the stack as on a Pi: one of them exited)"]
-    return ["    the stack as on a Pi (the stack, luma's OLED device on I2C, gpiozero), no pandascreen code: "
+    return ["    the stack as on a Pi (the stack, luma's OLED device on I2C, gpiozero, gpiod), no pandascreen code: "
             "%.1f MB (anon %.1f, files %.1f); the screen as on a Pi is %+.1f MB above it (anon %+.1f, files %+.1f)"
             % ((stack["rss_mb"], stack["rss_anon_mb"], stack["rss_file_mb"]) + _above(pi, stack))]
 
@@ -57,8 +74,8 @@ def _above_the_pi_stack(pi, stack):
 def _beside_the_emulated(pi, emulated, environment):
     if pi["exited"] is not None or emulated["exited"] is not None:
         return ["  (the screen as on a Pi is not set beside the emulated one: one of them exited)"]
-    return ["  as on a Pi (luma and smbus2 on a bus with no device, whose writes take no time; OLED care; gpiozero's "
-            "mock pins for two buttons, no lgpio; the unit's %s; no PNG written) beside the emulated "
+    return ["  as on a Pi (luma and smbus2 on a bus with no device, whose writes take no time; OLED care; two buttons "
+            "through gpiod on a fake GPIO chip; the unit's %s; no PNG written) beside the emulated "
             "38c3 screen: RSS %+.1f MB (anon %+.1f, files %+.1f), "
             "CPU %+.3f%% of a core, wake-ups %+.0f a minute"
             % ((" ".join(environment) or "environment (not recorded)",) + _above(pi, emulated)
