@@ -3,12 +3,16 @@ character device answers (pandascreen/testing/gpiochip_shim.c, preloaded into a 
 this machine has no GPIO chip)."""
 import json
 import os
+import platform
 import subprocess
 import sys
 
 import pytest
 
 from pandascreen.testing import gpiochip
+
+# the numbers of poll and ppoll (None: the architecture has no poll) in the kernel's syscall tables
+POLL_SYSCALLS = {"x86_64": (7, 271), "aarch64": (None, 73), "armv7l": (168, 336)}
 
 FIRMWARE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "firmware")
 
@@ -74,11 +78,12 @@ def test_presses_reach_the_screen_through_gpiod_and_the_buttons_sleep_between_th
     got = _run(shim, tmp_path, RUNNER)
     assert got["factory"] == "GpiodFactory" and got["said"] == [] and got["trouble"] is None
     assert got["told"] == [1, "overview"]  # next: a short press steps on; prev: held 1 s, the overview
-    # one thread for both buttons, asleep in poll (x86-64: 7) with no timeout (-1), or in ppoll
-    # (271) with no timespec, as a Pi's button waits until it is pressed
+    # one thread for both buttons, asleep in poll with no timeout (-1), or in ppoll with no
+    # timespec, as a Pi's button waits until it is pressed
     assert got["waits"] is not None, got["threads"]
     nr, args = int(got["waits"][0]), got["waits"][1:]
-    assert (nr == 7 and int(args[2], 16) & 0xFFFFFFFF == 0xFFFFFFFF) or (nr == 271 and int(args[2], 16) == 0), got["waits"]
+    poll, ppoll = POLL_SYSCALLS[platform.machine()]
+    assert (nr == poll and int(args[2], 16) & 0xFFFFFFFF == 0xFFFFFFFF) or (nr == ppoll and int(args[2], 16) == 0), got["waits"]
     assert got["closed"] and "pandascreen-buttons" not in got["after"]
 
 
@@ -128,3 +133,124 @@ b.close()
     assert got["factory"] == "MockFactory"
     assert got["said"] == ["buttons: GPIO 17 read through MockFactory; passed over gpiod: ModuleNotFoundError: "
                            "import of gpiod halted; None in sys.modules"]
+
+
+def test_a_callback_that_raises_is_one_log_line_and_every_button_goes_on(shim, tmp_path):
+    """A redraw that fails in a button's callback ended the thread that reads every button."""
+    code = r"""
+import json, logging, os, sys, threading, time
+from gpiozero import DigitalInputDevice
+from pandascreen.node.gpiod_pins import GpiodFactory
+from pandascreen.testing import gpiochip
+logging.basicConfig(stream=sys.stderr, format="%(message)s")
+f = GpiodFactory()
+got = []
+def broken():
+    raise OSError(121, "Remote I/O error")
+a = DigitalInputDevice(22, pull_up=True, pin_factory=f)
+b = DigitalInputDevice(23, pull_up=True, pin_factory=f)
+a.when_activated = broken
+b.when_activated = lambda: got.append("b")
+writer = {n["offset"]: n["writer"] for n in gpiochip.notes(os.environ["PANDASCREEN_GPIO_SHIM_LINES"])
+          if n["kind"] == "request"}
+os.write(writer[22], gpiochip.edge(22, rising=False))
+time.sleep(0.3)
+os.write(writer[23], gpiochip.edge(23, rising=False))
+end = time.monotonic() + 5
+while not got and time.monotonic() < end:
+    time.sleep(0.01)
+alive = any(t.name == "pandascreen-buttons" for t in threading.enumerate())
+a.close(); b.close(); f.close()
+print(json.dumps({"got": got, "alive": alive}))
+"""
+    env = {k: v for k, v in os.environ.items() if k not in ("GPIOZERO_PIN_FACTORY", "LD_PRELOAD")}
+    env.update(gpiochip.environment(shim, str(tmp_path / "notes")), PYTHONPATH=FIRMWARE)
+    p = subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path), env=env, capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout) == {"got": ["b"], "alive": True}
+    assert p.stderr.splitlines() == ["GPIO22: the button's callback failed: OSError: [Errno 121] Remote I/O error"]
+
+
+def test_a_pin_closed_and_opened_again_by_a_new_device_gets_its_edges(shim, tmp_path):
+    """gpiozero keeps a closed pin in its factory and hands it to the next device on that pin."""
+    code = r"""
+import json, os, time
+from gpiozero import DigitalInputDevice
+from pandascreen.node.gpiod_pins import GpiodFactory
+from pandascreen.testing import gpiochip
+f = GpiodFactory()
+first = DigitalInputDevice(17, pull_up=True, pin_factory=f)
+first.when_activated = lambda: None
+first.close()
+got = []
+again = DigitalInputDevice(17, pull_up=True, pin_factory=f)
+again.when_activated = lambda: got.append("pressed")
+notes = gpiochip.notes(os.environ["PANDASCREEN_GPIO_SHIM_LINES"])
+os.write([n["writer"] for n in notes if n["kind"] == "request"][-1], gpiochip.edge(17, rising=False))
+end = time.monotonic() + 5
+while not got and time.monotonic() < end:
+    time.sleep(0.01)
+again.close(); f.close()
+print(json.dumps(got))
+"""
+    assert _run(shim, tmp_path, code) == ["pressed"]
+
+
+def test_gpiod_of_the_old_api_or_a_line_it_cannot_have_falls_back_to_gpiozeros_factories(shim, tmp_path):
+    """apt's python3-libgpiod on Bookworm (gpiod 1, seen through --system-site-packages) has a
+    Chip but no request_lines; a line held elsewhere fails only when the buttons ask for it."""
+    code = r"""
+import json, sys, types
+from gpiozero import Device
+from gpiozero.pins.mock import MockFactory
+Device._default_pin_factory = staticmethod(MockFactory)
+from pandascreen.node import buttons
+device = types.SimpleNamespace(flip=None, show_overview=None, controller=types.SimpleNamespace(trouble=None))
+out = []
+import gpiod
+held = gpiod.request_lines("/dev/gpiochip0", consumer="another", config={17: gpiod.LineSettings()})
+for case in ("busy", "old"):
+    if case == "old":
+        held.release()
+        sys.modules["gpiod"] = types.SimpleNamespace(Chip=object, __version__="1.6.3")
+    said = []
+    b = buttons.for_screen({"next": 17}, device, say=said.append)
+    out.append({"said": said, "factory": type(b.next_button.pin_factory).__name__, "trouble": device.controller.trouble})
+    b.close()
+print(json.dumps(out))
+"""
+    busy, old = _run(shim, tmp_path, code)
+    assert busy == {"factory": "MockFactory", "trouble": None, "said": [
+        "buttons: GPIO 17 read through MockFactory; passed over gpiod: OSError: [Errno 16] Device or resource busy"]}
+    assert old == {"factory": "MockFactory", "trouble": None, "said": [
+        "buttons: GPIO 17 read through MockFactory; passed over gpiod: ImportError: gpiod 1.6.3 has not the API of gpiod 2"]}
+
+
+def test_a_stop_that_waits_too_long_for_the_thread_leaves_it_its_pipe(shim, tmp_path):
+    """A callback still running (an e-paper redraw) when the factory closes: the thread closes its
+    wake-up pipe itself as it ends, so nothing it polls is closed or reused under it."""
+    code = r"""
+import json, os, threading, time
+from gpiozero import DigitalInputDevice
+from pandascreen.node.gpiod_pins import GpiodFactory
+from pandascreen.testing import gpiochip
+f = GpiodFactory()
+inside, release = threading.Event(), threading.Event()
+def slow():
+    inside.set()
+    release.wait(5)
+b = DigitalInputDevice(17, pull_up=True, pin_factory=f)
+b.when_activated = slow
+watch = f._watch
+notes = gpiochip.notes(os.environ["PANDASCREEN_GPIO_SHIM_LINES"])
+os.write([n["writer"] for n in notes if n["kind"] == "request"][-1], gpiochip.edge(17, rising=False))
+assert inside.wait(5)
+watch.stop(timeout=0.1)
+open_while_running = watch._wake_r is not None
+release.set()
+watch._thread.join(5)
+print(json.dumps({"open_while_running": open_while_running, "closed_after": watch._wake_r is None,
+                  "ended": not watch._thread.is_alive()}))
+"""
+    assert _run(shim, tmp_path, code) == {"open_while_running": True, "closed_after": True, "ended": True}

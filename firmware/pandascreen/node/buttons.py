@@ -166,7 +166,7 @@ def _gpiod_factory():
     try:
         from pandascreen.node.gpiod_pins import GpiodFactory
         return GpiodFactory(), None
-    except Exception as e:  # ImportError, no GPIO chip, a board gpiozero does not know: gpiozero's own next
+    except Exception as e:  # ImportError, gpiod 1, no GPIO chip or no access to it: gpiozero's own next
         return None, "gpiod: %s: %s" % (type(e).__name__, e)
 
 
@@ -183,16 +183,24 @@ def for_screen(pins, device, say):
     ``catch_warnings`` swaps the process's warning state while the buttons are set up, once, at
     start: a warning another thread gives meanwhile is given again after it."""
     import warnings
+
+    def made_with(factory):  # None: gpiozero's default factories
+        return VenueButtons(next_pin=pins.get("next"), prev_pin=pins.get("prev"), on_change=device.flip,
+                            on_overview=device.show_overview, pin_factory=factory, own_factory=factory is not None)
     factory, gpiod_failed = _gpiod_factory()
+    buttons, failed = None, None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        try:
-            buttons = VenueButtons(next_pin=pins.get("next"), prev_pin=pins.get("prev"),
-                                   on_change=device.flip, on_overview=device.show_overview,
-                                   pin_factory=factory, own_factory=factory is not None)
-            failed = None
-        except Exception as e:  # gpiozero's errors, lgpio's own, OSError: each leaves a screen without buttons
-            buttons, failed = None, "%s: %s" % (type(e).__name__, e)
+        if factory is not None:
+            try:
+                buttons = made_with(factory)  # on failure VenueButtons closed the factory
+            except Exception as e:  # a line another process holds, a board gpiozero does not know
+                gpiod_failed = "gpiod: %s: %s" % (type(e).__name__, e)
+        if buttons is None:
+            try:
+                buttons = made_with(None)
+            except Exception as e:  # gpiozero's errors, lgpio's own, OSError: each leaves a screen without buttons
+                failed = "%s: %s" % (type(e).__name__, e)
     passed_over = [gpiod_failed] if gpiod_failed else []
     for w in caught:
         if w.category.__name__ == "PinFactoryFallback":

@@ -18,6 +18,7 @@ lgpio's factory picks: ``/dev/gpiochip4`` on a Pi 5 whose kernel numbers RP1's c
 """
 
 import datetime
+import logging
 import os
 import select
 import threading
@@ -28,47 +29,59 @@ from gpiozero.pins.local import LocalPiFactory, LocalPiPin
 
 CONSUMER = "pandascreen"  # how the lines read in `gpioinfo` while the screen holds them
 _PI5 = 0x17  # the board type field of a Pi 5's revision code
+_log = logging.getLogger(__name__)
 
 
 class _EdgeWatch:
     """One thread for every pin's edges: it waits in ``poll`` without a timeout on the line
-    requests' fds and on a pipe that wakes it when the set of pins changes or it must stop."""
+    requests' fds and on a pipe that wakes it when the set of pins changes or it must stop.  The
+    thread closes the pipe as it ends, so a stop that waited too long for it leaves it nothing
+    closed under it."""
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._pins = {}  # request fd -> pin
+        self._pins = {}  # request fd -> (pin, request)
         self._wake_r, self._wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
         self._stopping = False
         self._thread = None
 
-    def watch(self, fd, pin):
+    def watch(self, pin, request):
         with self._lock:
-            self._pins[fd] = pin
-            if self._thread is None:
+            self._pins[request.fd] = (pin, request)
+            if self._thread is None and not self._stopping:
                 self._thread = threading.Thread(target=self._run, name="pandascreen-buttons", daemon=True)
                 self._thread.start()
-        self._poke()
+            self._poke()
 
-    def unwatch(self, fd):
+    def unwatch(self, request):
         with self._lock:
-            self._pins.pop(fd, None)
-        self._poke()
+            if self._pins.get(request.fd, (None, None))[1] is request:
+                del self._pins[request.fd]
+            self._poke()
 
     def stop(self, timeout=2.0):
         with self._lock:
             self._stopping = True
             thread = self._thread
-        self._poke()
+            self._poke()
+            if thread is None:
+                self._close_pipe()
         if thread is not None:
             thread.join(timeout)
-        os.close(self._wake_r)
-        os.close(self._wake_w)
 
     def _poke(self):
+        """Wake the thread (under the lock: the pipe is open until the thread ends)."""
+        if self._wake_w is None:
+            return
         try:
             os.write(self._wake_w, b"\0")
         except BlockingIOError:  # a wake-up is pending already
             pass
+
+    def _close_pipe(self):
+        os.close(self._wake_r)
+        os.close(self._wake_w)
+        self._wake_r = self._wake_w = None
 
     def _run(self):
         poller = select.poll()
@@ -77,6 +90,7 @@ class _EdgeWatch:
         while True:
             with self._lock:
                 if self._stopping:
+                    self._close_pipe()
                     return
                 pins = dict(self._pins)
             for fd in registered - set(pins):
@@ -89,11 +103,12 @@ class _EdgeWatch:
                     while _drained(self._wake_r):
                         pass
                 elif fd in pins:
+                    pin, request = pins[fd]
                     try:
-                        pins[fd].read_edges(fd)
-                    except Exception:  # a line closed meanwhile: the next look leaves it out
-                        if pins[fd].open_fd() == fd:
-                            raise
+                        pin.read_edges(request)
+                    except Exception as e:  # the line's fd fails: that button is lost, the others go on
+                        _log.warning("%r: its edges cannot be read, the button is off: %s: %s", pin, type(e).__name__, e)
+                        self.unwatch(request)
 
 
 def _drained(fd):
@@ -108,6 +123,9 @@ class GpiodFactory(LocalPiFactory):
 
     def __init__(self, chip=None):
         import gpiod  # here: a machine without it falls back to gpiozero's own factories
+        if not hasattr(gpiod, "request_lines"):  # apt's python3-libgpiod on Bookworm is gpiod 1's
+            raise ImportError("gpiod %s has not the API of gpiod 2" % getattr(gpiod, "__version__", "1.x"))
+        import gpiod.line  # the settings every pin asks for: a gpiod without them fails here
         super().__init__()
         if chip is None:
             chip = 4 if (self._get_revision() & 0xFF0) >> 4 == _PI5 and os.path.exists("/dev/gpiochip4") else 0
@@ -131,12 +149,16 @@ class GpiodPin(LocalPiPin):
 
     def __init__(self, factory, info):
         super().__init__(factory, info)
+        self._lock = threading.Lock()  # the request: released by close while the watch reads it
+        self._defaults()
+        self._request = None
+        self._line()
+
+    def _defaults(self):
         self._pull = "floating"
         self._bounce = None
         self._edges = "both"
         self._detect = False
-        self._request = None
-        self._line()
 
     def _settings(self):
         import gpiod
@@ -148,19 +170,26 @@ class GpiodPin(LocalPiPin):
 
     def _line(self):
         """The line's request, made on first use (again after ``close``)."""
-        if self._request is None:
-            self._request = self.factory._chip.request_lines({self._number: self._settings()}, consumer=CONSUMER)
-        return self._request
+        with self._lock:
+            if self._request is None:
+                self._request = self.factory._chip.request_lines({self._number: self._settings()}, consumer=CONSUMER)
+            return self._request
 
     def _reconfigure(self):
-        self._line().reconfigure_lines({self._number: self._settings()})
+        request = self._line()
+        with self._lock:
+            request.reconfigure_lines({self._number: self._settings()})
 
     def close(self):
-        if self._request is not None:
-            self.factory._watch.unwatch(self._request.fd)
-            self._request.release()
-            self._request = None
-        self._detect = False
+        """The line back to the kernel, and the pin as new: gpiozero keeps a closed pin in its
+        factory's ``pins`` and hands it to the next device on that pin."""
+        with self._lock:
+            request, self._request = self._request, None
+            if request is not None:
+                self.factory._watch.unwatch(request)
+                request.release()
+        self._defaults()
+        self._when_changed = None
 
     def _get_function(self):
         return "input"
@@ -208,25 +237,27 @@ class GpiodPin(LocalPiPin):
     def _enable_event_detect(self):
         self._detect = True
         self._reconfigure()
-        self.factory._watch.watch(self._request.fd, self)
+        self.factory._watch.watch(self, self._line())
 
     def _disable_event_detect(self):
-        if self._request is not None:
-            self.factory._watch.unwatch(self._request.fd)
+        with self._lock:
+            if self._request is not None:
+                self.factory._watch.unwatch(self._request)
         self._detect = False
         self._reconfigure()
 
-    def open_fd(self):
-        """The fd of the line's request; None while the pin is closed."""
-        request = self._request
-        return None if request is None else request.fd
-
-    def read_edges(self, fd):
-        """The edges the kernel has queued on ``fd`` to ``when_changed`` (called by the watch)."""
+    def read_edges(self, request):
+        """The edges the kernel has queued on ``request`` to ``when_changed`` (called by the
+        watch; a request closed or made anew since the watch looked is left alone).  A callback
+        that raises is logged and the other edges and buttons go on."""
         from gpiod import EdgeEvent
-        request = self._request
-        if request is None or request.fd != fd:  # closed or re-requested since the watch looked
-            return
-        for event in request.read_edge_events():
+        with self._lock:
+            if self._request is not request:
+                return
+            events = request.read_edge_events()
+        for event in events:
             rising = event.event_type == EdgeEvent.Type.RISING_EDGE
-            self._call_when_changed(event.timestamp_ns / 1e9, 1 if rising else 0)
+            try:
+                self._call_when_changed(event.timestamp_ns / 1e9, 1 if rising else 0)
+            except Exception as e:  # one line: the screen's log holds no traceback
+                _log.warning("%r: the button's callback failed: %s: %s", self, type(e).__name__, e)

@@ -16,7 +16,9 @@
  *   GPIO_V2_GET_LINEINFO_IOCTL  a free line named GPIO<n>;
  *   GPIO_V2_GET_LINE_IOCTL      a pipe's read end is the line's fd: poll on it waits as on an
  *                               idle line until a test writes an edge event to the write end;
- *                               values read high (a button with its pull-up, not pressed);
+ *                               values read high (a button with its pull-up, not pressed); as the
+ *                               kernel, EBUSY for a line a request holds (until its fd closes),
+ *                               EINVAL for an offset past the chip or flags it refuses;
  *   GPIO_V2_LINE_*              values and config on a line fd: accepted (and noted, below).
  * Everything else goes to the C library.
  */
@@ -44,6 +46,7 @@
 
 static unsigned char chip_fd[MAX_FDS];   /* 1: this fd stands for the chip */
 static unsigned char line_fd[MAX_FDS];   /* 1: this fd is a claimed line's */
+static int line_owner[CHIP_LINES];       /* the fd + 1 of the request holding each line, 0: free */
 
 static int fake_chip(void)
 {
@@ -78,9 +81,10 @@ static int faked(const char *path)
     return -2;
 }
 
+/* a mode is passed only with O_CREAT or O_TMPFILE (whose bits include O_DIRECTORY's), as an int */
 static mode_t mode_of(int flags, va_list args)
 {
-    return (flags & (O_CREAT | O_TMPFILE)) ? va_arg(args, mode_t) : 0;
+    return ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) ? (mode_t)va_arg(args, int) : 0;
 }
 
 #define OPEN_LIKE(name)                                                          \
@@ -223,6 +227,26 @@ static void note(const char *format, ...)
     close(out);
 }
 
+/* The kernel's checks of a line's flags (gpiolib-cdev's gpio_v2_line_flags_validate): one
+ * direction, edges and debounce only on an input, one bias, drive modes only on an output. */
+static int flags_valid(unsigned long long flags)
+{
+    unsigned long long bias = flags & (GPIO_V2_LINE_FLAG_BIAS_PULL_UP | GPIO_V2_LINE_FLAG_BIAS_PULL_DOWN |
+                                       GPIO_V2_LINE_FLAG_BIAS_DISABLED);
+    int input = (flags & GPIO_V2_LINE_FLAG_INPUT) != 0, output = (flags & GPIO_V2_LINE_FLAG_OUTPUT) != 0;
+    if (input && output)
+        return 0;
+    if ((flags & (GPIO_V2_LINE_FLAG_EDGE_RISING | GPIO_V2_LINE_FLAG_EDGE_FALLING)) && !input)
+        return 0;
+    if ((flags & (GPIO_V2_LINE_FLAG_OPEN_DRAIN | GPIO_V2_LINE_FLAG_OPEN_SOURCE)) && !output)
+        return 0;
+    if (bias & (bias - 1))
+        return 0;
+    if (bias && !input && !output)
+        return 0;
+    return 1;
+}
+
 static int chip_ioctl(unsigned int request, void *arg)
 {
     if (request == GPIO_GET_CHIPINFO_IOCTL) {
@@ -248,21 +272,40 @@ static int chip_ioctl(unsigned int request, void *arg)
     }
     if (request == GPIO_V2_GET_LINE_IOCTL) {
         struct gpio_v2_line_request *req = arg;
+        unsigned long long flags;
+        unsigned int debounce, i;
         int ends[2];
         if (req->num_lines == 0 || req->num_lines > GPIO_V2_LINES_MAX) {
             errno = EINVAL;
             return -1;
         }
+        describe(&req->config, &flags, &debounce);
+        if (!flags_valid(flags)) {
+            errno = EINVAL;
+            return -1;
+        }
+        for (i = 0; i < req->num_lines; i++) {
+            if (req->offsets[i] >= CHIP_LINES) {
+                errno = EINVAL;
+                return -1;
+            }
+            if (line_owner[req->offsets[i]]) {
+                errno = EBUSY;
+                return -1;
+            }
+        }
         if (pipe2(ends, O_CLOEXEC) != 0)
             return -1;
-        if (ends[0] < MAX_FDS)
-            line_fd[ends[0]] = 1;
-        {
-            unsigned long long flags;
-            unsigned int debounce;
-            describe(&req->config, &flags, &debounce);
-            note("request %u %d %d %llx %u\n", req->offsets[0], ends[0], ends[1], flags, debounce);
+        if (ends[0] >= MAX_FDS) {
+            close(ends[0]);
+            close(ends[1]);
+            errno = EMFILE;
+            return -1;
         }
+        line_fd[ends[0]] = 1;
+        for (i = 0; i < req->num_lines; i++)
+            line_owner[req->offsets[i]] = ends[0] + 1;
+        note("request %u %d %d %llx %u\n", req->offsets[0], ends[0], ends[1], flags, debounce);
         req->fd = ends[0];  /* the write end stays open: no edge ever comes, no EOF either */
         return 0;
     }
@@ -281,6 +324,10 @@ static int line_ioctl(int fd, unsigned int request, void *arg)
         unsigned long long flags;
         unsigned int debounce;
         describe(arg, &flags, &debounce);
+        if (!flags_valid(flags)) {
+            errno = EINVAL;
+            return -1;
+        }
         note("config %d %llx %u\n", fd, flags, debounce);
         return 0;
     }
@@ -312,7 +359,12 @@ int close(int fd)
 {
     static int (*real)(int);
     if (fd >= 0 && fd < MAX_FDS) {
+        int i;
         chip_fd[fd] = 0;
+        if (line_fd[fd])
+            for (i = 0; i < CHIP_LINES; i++)
+                if (line_owner[i] == fd + 1)
+                    line_owner[i] = 0;  /* the kernel frees a request's lines when its fd closes */
         line_fd[fd] = 0;
     }
     if (real == NULL)
