@@ -104,7 +104,8 @@ step "pi: every native module of the venv imports under qemu"
 pi /opt/pandascreen/venv/bin/python -c '
 import importlib
 for m in ("iroh", "nacl.bindings", "blake3", "PIL._imaging", "zeroconf", "cbor2", "cffi", "luma.oled.device",
-          "gpiozero", "pandascreen.node.app", "pandascreen.node.iroh_transport"):
+          "gpiozero", "gpiod._ext", "pandascreen.node.gpiod_pins", "pandascreen.node.app",
+          "pandascreen.node.iroh_transport"):
     importlib.import_module(m)
 print("imported", m)' || fail "a module of the venv does not import"
 
