@@ -254,3 +254,64 @@ print(json.dumps({"open_while_running": open_while_running, "closed_after": watc
                   "ended": not watch._thread.is_alive()}))
 """
     assert _run(shim, tmp_path, code) == {"open_while_running": True, "closed_after": True, "ended": True}
+
+
+def test_a_callback_that_closes_the_buttons_closes_them_and_no_edge_after_it_is_handed_on(shim, tmp_path):
+    """A handler that closes its own buttons (a screen stopping on a press) ran in the thread that
+    close then waited for, and the edges read with its press went to a pin already closed."""
+    code = r"""
+import json, logging, os, sys, threading, time
+from pandascreen.node.buttons import VenueButtons
+from pandascreen.node.gpiod_pins import GpiodFactory
+from pandascreen.testing import gpiochip
+logging.basicConfig(stream=sys.stderr, format="%(message)s")
+f = GpiodFactory()
+got, closed = [], threading.Event()
+def step(delta):
+    got.append(delta)
+    b.close()
+    closed.set()
+b = VenueButtons(next_pin=17, on_change=step, pin_factory=f, own_factory=True)
+writer = [n["writer"] for n in gpiochip.notes(os.environ["PANDASCREEN_GPIO_SHIM_LINES"]) if n["kind"] == "request"][-1]
+# two presses queued at once: the first one's release closes the buttons
+os.write(writer, b"".join(gpiochip.edge(17, rising=r, seqno=i + 1) for i, r in enumerate((False, True, False, True))))
+closed.wait(5)
+time.sleep(0.3)
+print(json.dumps({"got": got, "chip_closed": f._chip is None,
+                  "threads": sorted(t.name for t in threading.enumerate())}))
+"""
+    env = {k: v for k, v in os.environ.items() if k not in ("GPIOZERO_PIN_FACTORY", "LD_PRELOAD")}
+    env.update(gpiochip.environment(shim, str(tmp_path / "notes")), PYTHONPATH=FIRMWARE)
+    p = subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path), env=env, capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout) == {"got": [1], "chip_closed": True, "threads": ["MainThread"]}
+    assert p.stderr == ""
+
+
+def test_a_second_button_gpiod_cannot_have_leaves_no_gpiod_thread_or_chip_behind(shim, tmp_path):
+    code = r"""
+import json, threading, types
+from gpiozero import Device
+from gpiozero.pins.mock import MockFactory
+Device._default_pin_factory = staticmethod(MockFactory)
+import gpiod
+from pandascreen.node import buttons, gpiod_pins
+made = []
+class Recorded(gpiod_pins.GpiodFactory):
+    def __init__(self, *a, **k):
+        super().__init__(*a, **k)
+        made.append(self)
+buttons._gpiod_factory = lambda: (Recorded(), None)
+held = gpiod.request_lines("/dev/gpiochip0", consumer="another", config={27: gpiod.LineSettings()})
+said = []
+device = types.SimpleNamespace(flip=None, show_overview=None, controller=types.SimpleNamespace(trouble=None))
+b = buttons.for_screen({"next": 17, "prev": 27}, device, say=said.append)
+print(json.dumps({"said": said, "factory": type(b.next_button.pin_factory).__name__,
+                  "gpiod_closed": made[0]._chip is None,
+                  "threads": sorted(t.name for t in threading.enumerate())}))
+b.close()
+"""
+    got = _run(shim, tmp_path, code)
+    assert got == {"factory": "MockFactory", "gpiod_closed": True, "threads": ["MainThread"], "said": [
+        "buttons: GPIO 17, 27 read through MockFactory; passed over gpiod: OSError: [Errno 16] Device or resource busy"]}

@@ -54,9 +54,13 @@ class _EdgeWatch:
             self._poke()
 
     def unwatch(self, request):
+        """``request`` watched no more (asked while it is open: its fd names it)."""
+        self._forget(request.fd, request)
+
+    def _forget(self, fd, request):
         with self._lock:
-            if self._pins.get(request.fd, (None, None))[1] is request:
-                del self._pins[request.fd]
+            if self._pins.get(fd, (None, None))[1] is request:
+                del self._pins[fd]
             self._poke()
 
     def stop(self, timeout=2.0):
@@ -66,7 +70,7 @@ class _EdgeWatch:
             self._poke()
             if thread is None:
                 self._close_pipe()
-        if thread is not None:
+        if thread is not None and thread is not threading.current_thread():  # a callback may close the buttons
             thread.join(timeout)
 
     def _poke(self):
@@ -84,13 +88,22 @@ class _EdgeWatch:
         self._wake_r = self._wake_w = None
 
     def _run(self):
+        try:
+            self._watch()
+        except Exception as e:  # not expected: say so, as the buttons are off from now on
+            _log.warning("the buttons' thread ended, the buttons are off: %s: %s", type(e).__name__, e)
+        finally:
+            with self._lock:
+                self._stopping = True
+                self._close_pipe()
+
+    def _watch(self):
         poller = select.poll()
         poller.register(self._wake_r, select.POLLIN)
         registered = set()
         while True:
             with self._lock:
                 if self._stopping:
-                    self._close_pipe()
                     return
                 pins = dict(self._pins)
             for fd in registered - set(pins):
@@ -108,7 +121,7 @@ class _EdgeWatch:
                         pin.read_edges(request)
                     except Exception as e:  # the line's fd fails: that button is lost, the others go on
                         _log.warning("%r: its edges cannot be read, the button is off: %s: %s", pin, type(e).__name__, e)
-                        self.unwatch(request)
+                        self._forget(fd, request)
 
 
 def _drained(fd):
@@ -171,14 +184,19 @@ class GpiodPin(LocalPiPin):
     def _line(self):
         """The line's request, made on first use (again after ``close``)."""
         with self._lock:
-            if self._request is None:
-                self._request = self.factory._chip.request_lines({self._number: self._settings()}, consumer=CONSUMER)
-            return self._request
+            return self._requested(reconfigure=False)
+
+    def _requested(self, reconfigure=True):
+        """(under ``_lock``) The line requested with the pin's settings, or its settings applied."""
+        if self._request is None:
+            self._request = self.factory._chip.request_lines({self._number: self._settings()}, consumer=CONSUMER)
+        elif reconfigure:
+            self._request.reconfigure_lines({self._number: self._settings()})
+        return self._request
 
     def _reconfigure(self):
-        request = self._line()
         with self._lock:
-            request.reconfigure_lines({self._number: self._settings()})
+            self._requested()
 
     def close(self):
         """The line back to the kernel, and the pin as new: gpiozero keeps a closed pin in its
@@ -235,29 +253,39 @@ class GpiodPin(LocalPiPin):
         self._reconfigure()
 
     def _enable_event_detect(self):
-        self._detect = True
-        self._reconfigure()
-        self.factory._watch.watch(self, self._line())
+        with self._lock:
+            self._detect = True
+            self.factory._watch.watch(self, self._requested())
 
     def _disable_event_detect(self):
         with self._lock:
-            if self._request is not None:
-                self.factory._watch.unwatch(self._request)
-        self._detect = False
-        self._reconfigure()
+            self._detect = False
+            if self._request is None:  # closed: nothing to ask of the line, nor to take again
+                return
+            self.factory._watch.unwatch(self._request)
+            self._requested()
 
     def read_edges(self, request):
-        """The edges the kernel has queued on ``request`` to ``when_changed`` (called by the
-        watch; a request closed or made anew since the watch looked is left alone).  A callback
-        that raises is logged and the other edges and buttons go on."""
+        """The edges the kernel has queued on ``request`` to the pin's ``when_changed`` (called by
+        the watch; a request closed or made anew since the watch looked is left alone, and so are
+        its edges not yet handed on).  A callback that raises is logged and the other edges and
+        buttons go on."""
         from gpiod import EdgeEvent
         with self._lock:
             if self._request is not request:
                 return
             events = request.read_edge_events()
         for event in events:
+            with self._lock:
+                handler = self._when_changed if self._request is request else None
+            if handler is None:
+                return
+            method = handler()
+            if method is None:  # its device is gone: gpiozero's own answer, no more edges
+                self.when_changed = None
+                return
             rising = event.event_type == EdgeEvent.Type.RISING_EDGE
             try:
-                self._call_when_changed(event.timestamp_ns / 1e9, 1 if rising else 0)
+                method(event.timestamp_ns / 1e9, 1 if rising else 0)
             except Exception as e:  # one line: the screen's log holds no traceback
                 _log.warning("%r: the button's callback failed: %s: %s", self, type(e).__name__, e)
