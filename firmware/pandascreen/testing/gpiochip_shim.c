@@ -87,45 +87,36 @@ static mode_t mode_of(int flags, va_list args)
     return ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) ? (mode_t)va_arg(args, int) : 0;
 }
 
-#define OPEN_LIKE(name)                                                          \
-    int name(const char *path, int flags, ...)                                   \
+/* open, open64, openat and openat64 all end in the C library's openat (or openat64): one path */
+typedef int (*openat_fn)(int, const char *, int, ...);
+
+static int open_at(openat_fn *real, const char *real_name, int dirfd, const char *path, int flags, va_list args)
+{
+    int fd = faked(path);
+    if (fd != -2)
+        return fd;
+    if (*real == NULL)
+        *real = (openat_fn)dlsym(RTLD_NEXT, real_name);
+    return (*real)(dirfd, path, flags, mode_of(flags, args));
+}
+
+static openat_fn real_openat, real_openat64;
+
+#define OPEN_AT(name, params, dirfd, real, real_name)                           \
+    int name params                                                              \
     {                                                                            \
-        static int (*real)(const char *, int, ...);                              \
         va_list args;                                                            \
-        mode_t mode;                                                             \
-        int fd = faked(path);                                                    \
-        if (fd != -2)                                                            \
-            return fd;                                                           \
+        int fd;                                                                  \
         va_start(args, flags);                                                   \
-        mode = mode_of(flags, args);                                             \
+        fd = open_at(&real, real_name, dirfd, path, flags, args);                \
         va_end(args);                                                            \
-        if (real == NULL)                                                        \
-            real = (int (*)(const char *, int, ...))dlsym(RTLD_NEXT, #name);     \
-        return real(path, flags, mode);                                          \
+        return fd;                                                               \
     }
 
-OPEN_LIKE(open)
-OPEN_LIKE(open64)
-
-#define OPENAT_LIKE(name)                                                        \
-    int name(int dirfd, const char *path, int flags, ...)                        \
-    {                                                                            \
-        static int (*real)(int, const char *, int, ...);                         \
-        va_list args;                                                            \
-        mode_t mode;                                                             \
-        int fd = faked(path);                                                    \
-        if (fd != -2)                                                            \
-            return fd;                                                           \
-        va_start(args, flags);                                                   \
-        mode = mode_of(flags, args);                                             \
-        va_end(args);                                                            \
-        if (real == NULL)                                                        \
-            real = (int (*)(int, const char *, int, ...))dlsym(RTLD_NEXT, #name); \
-        return real(dirfd, path, flags, mode);                                   \
-    }
-
-OPENAT_LIKE(openat)
-OPENAT_LIKE(openat64)
+OPEN_AT(open, (const char *path, int flags, ...), AT_FDCWD, real_openat, "openat")
+OPEN_AT(open64, (const char *path, int flags, ...), AT_FDCWD, real_openat64, "openat64")
+OPEN_AT(openat, (int dir, const char *path, int flags, ...), dir, real_openat, "openat")
+OPEN_AT(openat64, (int dir, const char *path, int flags, ...), dir, real_openat64, "openat64")
 
 /* libgpiod checks that a path is a GPIO chip before it opens it: a character device whose
  * /sys/dev/char/<major>:<minor>/subsystem is /sys/bus/gpio.  lstat and stat through glibc's
