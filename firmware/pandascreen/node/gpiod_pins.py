@@ -6,8 +6,8 @@ Why not lgpio, gpiozero's choice on Raspberry Pi OS: while an edge callback is s
 thread polls its lines with a 0.5 ms timeout, in a loop (lgpio 0.2.2, ``src/lgPthAlerts.c``), and
 its Python thread reads a notification FIFO some 50 times a second.  With a screen's two buttons
 that is about 100,000 wake-ups a minute and 4 % of a core of this machine, where an idle screen's
-whole budget is 0.2 % (``make bench``, section idle, ``screen, 38c3 as on a Pi, lgpio``); a Pi
-Zero 2 W's core is about ten times slower.  gpiozero's other factories poll too (``native``: every
+whole budget is 0.2 % (``make bench``, section idle, "screen, 38c3, as on a Pi, buttons through
+lgpio"); a Pi Zero 2 W's core is about ten times slower.  gpiozero's other factories poll too (``native``: every
 10 ms) or do not run on a Pi 5 (``rpigpio``).
 
 Inputs only, which is what the buttons use: pull, debounce (the kernel's ``debounce_period``,
