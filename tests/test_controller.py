@@ -256,3 +256,20 @@ def test_a_peer_found_after_the_last_sync_is_said_at_the_next_frame_not_the_next
     assert not ctl.sync_due(t[0])
     ctl.step(t[0])
     assert ctl.status() == "synced 13:15", ctl.status()
+
+
+def test_a_clock_not_set_is_said_beside_what_else_is_wrong_not_instead_of_it():
+    """The status of a screen whose clock it cannot vouch for was "clock not set" alone: a full
+    disk (peers' changes lost), a forked program, buttons that are off and an installer's warning
+    went unsaid until the clock was set."""
+    store = MemoryStore()
+    ctl = Controller({"festival_id": "f"}, store)  # no time saved or synced: 1000 is not vouched for
+    ctl.trouble = "buttons off"
+    ctl.warning = "upgrade refused"
+    store.write_failed = "full"
+    view = ctl.view(1000)
+    assert view["status"] == "upgrade refused | disk full | clock not set | buttons off"
+    assert view["clock"] == controller.NO_CLOCK
+    store.write_failed = None
+    ctl.warning = ctl.trouble = None
+    assert ctl.view(1000)["status"] == controller.CLOCK_NOT_SET

@@ -279,11 +279,15 @@ class Controller:
             self.log("cannot list the peers found: %s" % e)
             return 0
 
-    def status(self, trusted=True, now=None):
+    def status(self, trusted=True, now=None, clock_set=True):
         """"starting", "synced HH:MM" (festival local time the newest data was heard), "alone since
         HH:MM" (no peer reachable for ALONE_AFTER; HH:MM: when one was last heard), "stale HH:MM"
-        (peers answer, but no sync for STALE_AFTER), "offline" or "no peers"."""
-        if self.notice is not None and self.sync_state != SYNCED:
+        (peers answer, but no sync for STALE_AFTER), "offline" or "no peers".  Without
+        ``clock_set`` (a time the screen cannot vouch for) "clock not set" stands for the sync state,
+        whose times are that clock's; what else is wrong is said beside it."""
+        if not clock_set:
+            state = CLOCK_NOT_SET
+        elif self.notice is not None and self.sync_state != SYNCED:
             state = self.notice
         elif self.sync_state == SYNCED and self.last_sync is not None:
             now = int(self.clock() if now is None else now)
@@ -300,10 +304,13 @@ class Controller:
         else:
             state = self.sync_state
         failed = self.store.write_failed
+        problem = None
         if failed:  # what peers send is lost until it can write: "synced" would be a lie
-            state = DISK_FULL if failed == "full" else CANNOT_STORE
+            problem = DISK_FULL if failed == "full" else CANNOT_STORE
         elif self.authors and self.store.forked(self.authors, self.log_id):
-            state = FORKED  # an organiser's changes made on the other history do not arrive
+            problem = FORKED  # an organiser's changes made on the other history do not arrive
+        if problem is not None:
+            state = problem if clock_set else "%s | %s" % (problem, CLOCK_NOT_SET)
         if self.trouble is not None:  # after the state: a short screen cuts the line from its end
             state = "%s | %s" % (state, self.trouble)
         return state if self.warning is None else "%s | %s" % (self.warning, state)
@@ -326,12 +333,11 @@ class Controller:
         """What the screen shows at ``now``: ``layout.build_view`` or the overview (config
         ``"layout": "overview"``, or a long press: ``overview.build_overview``), built at the time the
         clock rule chooses; a time the screen cannot vouch for is not shown ("--:--", "clock not set")."""
-        status = self.status(now=now)
-        now, trusted = self.screen_time(int(now))
+        shown, trusted = self.screen_time(int(now))
+        status = self.status(now=now, clock_set=trusted)
+        now = shown
         # a time the screen cannot vouch for: absolute times only ("until 14:45"), no countdown
         absolute = self.refresh_policy.absolute_times or not trusted
-        if not trusted:
-            status = CLOCK_NOT_SET
         if (self.overview or self.cfg.get("layout") == config.OVERVIEW) and self.schedule.venues():
             from pandascreen.core import overview  # the Pi's large screens and long press only
             v = overview.build_overview(self.schedule, now, status, self.venue_index, absolute)
