@@ -41,8 +41,8 @@ def waiting(thread):  # the syscall the thread is in: number, then its arguments
 
 watch = [t for t in threading.enumerate() if t.name == "pandascreen-buttons"]
 waits = None
-if watch:
-    until(lambda: waiting(watch[0])[0] != "running")
+if watch:  # bounded: the thread may be on its way (a lock, the GIL) and not in poll yet
+    until(lambda: waiting(watch[0])[0] in os.environ["POLL_SYSCALLS"].split(","))
     waits = waiting(watch[0])
 os.write(writer[17], gpiochip.edge(17, rising=False) + gpiochip.edge(17, rising=True, seqno=2))
 until(lambda: told)
@@ -74,8 +74,13 @@ def _run(shim, tmp_path, code, extra_env=None):
     return json.loads(p.stdout)
 
 
+def _run_the_screens_buttons(shim, tmp_path):
+    numbers = [str(n) for n in POLL_SYSCALLS[platform.machine()] if n is not None]
+    return _run(shim, tmp_path, RUNNER, {"POLL_SYSCALLS": ",".join(numbers)})
+
+
 def test_presses_reach_the_screen_through_gpiod_and_the_buttons_sleep_between_them(shim, tmp_path):
-    got = _run(shim, tmp_path, RUNNER)
+    got = _run_the_screens_buttons(shim, tmp_path)
     assert got["factory"] == "GpiodFactory" and got["said"] == [] and got["trouble"] is None
     assert got["told"] == [1, "overview"]  # next: a short press steps on; prev: held 1 s, the overview
     # one thread for both buttons, asleep in poll with no timeout (-1), or in ppoll with no
@@ -88,7 +93,7 @@ def test_presses_reach_the_screen_through_gpiod_and_the_buttons_sleep_between_th
 
 
 def test_each_line_is_asked_for_as_a_button_with_a_pull_up_both_edges_and_the_kernels_debounce(shim, tmp_path):
-    got = _run(shim, tmp_path, RUNNER)
+    got = _run_the_screens_buttons(shim, tmp_path)
     for offset in (17, 27):
         fd = [n["fd"] for n in got["notes"] if n["kind"] == "request" and n["offset"] == offset]
         assert len(fd) == 1
@@ -276,7 +281,9 @@ writer = [n["writer"] for n in gpiochip.notes(os.environ["PANDASCREEN_GPIO_SHIM_
 # two presses queued at once: the first one's release closes the buttons
 os.write(writer, b"".join(gpiochip.edge(17, rising=r, seqno=i + 1) for i, r in enumerate((False, True, False, True))))
 closed.wait(5)
-time.sleep(0.3)
+end = time.monotonic() + 5  # the thread ends once the handler and the edges read with it are done
+while any(t.name == "pandascreen-buttons" for t in threading.enumerate()) and time.monotonic() < end:
+    time.sleep(0.01)
 print(json.dumps({"got": got, "chip_closed": f._chip is None,
                   "threads": sorted(t.name for t in threading.enumerate())}))
 """
