@@ -20,7 +20,7 @@ FIRMWARE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__
 # long one of "prev", written to the lines as the kernel queues edges; what the device was told,
 # what was logged, the threads, and where the buttons' thread waits while no one presses.
 RUNNER = r"""
-import json, os, sys, threading, time, types
+import json, os, sys, threading, types
 from pandascreen.node import buttons
 from pandascreen.testing import gpiochip
 NOTES = os.environ["PANDASCREEN_GPIO_SHIM_LINES"]
@@ -28,12 +28,8 @@ told, said = [], []
 device = types.SimpleNamespace(flip=told.append, show_overview=lambda: told.append("overview"),
                                controller=types.SimpleNamespace(trouble=None))
 b = buttons.for_screen({"next": 17, "prev": 27}, device, say=said.append)
-writer = {n["offset"]: n["writer"] for n in gpiochip.notes(NOTES) if n["kind"] == "request"}
-
-def until(check, seconds=5.0):
-    end = time.monotonic() + seconds
-    while not check() and time.monotonic() < end:
-        time.sleep(0.01)
+writer = gpiochip.writers(NOTES)
+until = gpiochip.until
 
 def waiting(thread):  # the syscall the thread is in: number, then its arguments in hex
     with open("/proc/self/task/%d/syscall" % thread.native_id) as fh:
@@ -63,7 +59,8 @@ def shim(tmp_path_factory):
     return gpiochip.build(str(tmp_path_factory.mktemp("gpiochip")))
 
 
-def _run(shim, tmp_path, code, extra_env=None):
+def _process(shim, tmp_path, code, extra_env=None):
+    """``code`` run in a child with the fake chip preloaded, its requests noted in tmp_path/notes."""
     env = {k: v for k, v in os.environ.items() if k not in ("GPIOZERO_PIN_FACTORY", "LD_PRELOAD")}
     env.update(gpiochip.environment(shim, str(tmp_path / "notes")))
     env["PYTHONPATH"] = FIRMWARE
@@ -71,7 +68,12 @@ def _run(shim, tmp_path, code, extra_env=None):
     p = subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path), env=env, capture_output=True, text=True,
                        timeout=60)
     assert p.returncode == 0, p.stderr
-    return json.loads(p.stdout)
+    return p
+
+
+def _run(shim, tmp_path, code, extra_env=None):
+    """What the child printed, as JSON."""
+    return json.loads(_process(shim, tmp_path, code, extra_env).stdout)
 
 
 def _run_the_screens_buttons(shim, tmp_path):
@@ -156,23 +158,16 @@ a = DigitalInputDevice(22, pull_up=True, pin_factory=f)
 b = DigitalInputDevice(23, pull_up=True, pin_factory=f)
 a.when_activated = broken
 b.when_activated = lambda: got.append("b")
-writer = {n["offset"]: n["writer"] for n in gpiochip.notes(os.environ["PANDASCREEN_GPIO_SHIM_LINES"])
-          if n["kind"] == "request"}
+writer = gpiochip.writers(os.environ["PANDASCREEN_GPIO_SHIM_LINES"])
 os.write(writer[22], gpiochip.edge(22, rising=False))
 time.sleep(0.3)
 os.write(writer[23], gpiochip.edge(23, rising=False))
-end = time.monotonic() + 5
-while not got and time.monotonic() < end:
-    time.sleep(0.01)
+gpiochip.until(lambda: got)
 alive = any(t.name == "pandascreen-buttons" for t in threading.enumerate())
 a.close(); b.close(); f.close()
 print(json.dumps({"got": got, "alive": alive}))
 """
-    env = {k: v for k, v in os.environ.items() if k not in ("GPIOZERO_PIN_FACTORY", "LD_PRELOAD")}
-    env.update(gpiochip.environment(shim, str(tmp_path / "notes")), PYTHONPATH=FIRMWARE)
-    p = subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path), env=env, capture_output=True, text=True,
-                       timeout=60)
-    assert p.returncode == 0, p.stderr
+    p = _process(shim, tmp_path, code)
     assert json.loads(p.stdout) == {"got": ["b"], "alive": True}
     assert p.stderr.splitlines() == ["GPIO22: the button's callback failed: OSError: [Errno 121] Remote I/O error"]
 
@@ -180,7 +175,7 @@ print(json.dumps({"got": got, "alive": alive}))
 def test_a_pin_closed_and_opened_again_by_a_new_device_gets_its_edges(shim, tmp_path):
     """gpiozero keeps a closed pin in its factory and hands it to the next device on that pin."""
     code = r"""
-import json, os, time
+import json, os
 from gpiozero import DigitalInputDevice
 from pandascreen.node.gpiod_pins import GpiodFactory
 from pandascreen.testing import gpiochip
@@ -191,11 +186,8 @@ first.close()
 got = []
 again = DigitalInputDevice(17, pull_up=True, pin_factory=f)
 again.when_activated = lambda: got.append("pressed")
-notes = gpiochip.notes(os.environ["PANDASCREEN_GPIO_SHIM_LINES"])
-os.write([n["writer"] for n in notes if n["kind"] == "request"][-1], gpiochip.edge(17, rising=False))
-end = time.monotonic() + 5
-while not got and time.monotonic() < end:
-    time.sleep(0.01)
+os.write(gpiochip.writers(os.environ["PANDASCREEN_GPIO_SHIM_LINES"])[17], gpiochip.edge(17, rising=False))
+gpiochip.until(lambda: got)
 again.close(); f.close()
 print(json.dumps(got))
 """
@@ -236,7 +228,7 @@ def test_a_stop_that_waits_too_long_for_the_thread_leaves_it_its_pipe(shim, tmp_
     """A callback still running (an e-paper redraw) when the factory closes: the thread closes its
     wake-up pipe itself as it ends, so nothing it polls is closed or reused under it."""
     code = r"""
-import json, os, threading, time
+import json, os, threading
 from gpiozero import DigitalInputDevice
 from pandascreen.node.gpiod_pins import GpiodFactory
 from pandascreen.testing import gpiochip
@@ -248,8 +240,7 @@ def slow():
 b = DigitalInputDevice(17, pull_up=True, pin_factory=f)
 b.when_activated = slow
 watch = f._watch
-notes = gpiochip.notes(os.environ["PANDASCREEN_GPIO_SHIM_LINES"])
-os.write([n["writer"] for n in notes if n["kind"] == "request"][-1], gpiochip.edge(17, rising=False))
+os.write(gpiochip.writers(os.environ["PANDASCREEN_GPIO_SHIM_LINES"])[17], gpiochip.edge(17, rising=False))
 assert inside.wait(5)
 watch.stop(timeout=0.1)
 open_while_running = watch._wake_r is not None
@@ -265,7 +256,7 @@ def test_a_callback_that_closes_the_buttons_closes_them_and_no_edge_after_it_is_
     """A handler that closes its own buttons (a screen stopping on a press) ran in the thread that
     close then waited for, and the edges read with its press went to a pin already closed."""
     code = r"""
-import json, logging, os, sys, threading, time
+import json, logging, os, sys, threading
 from pandascreen.node.buttons import VenueButtons
 from pandascreen.node.gpiod_pins import GpiodFactory
 from pandascreen.testing import gpiochip
@@ -277,21 +268,16 @@ def step(delta):
     b.close()
     closed.set()
 b = VenueButtons(next_pin=17, on_change=step, pin_factory=f, own_factory=True)
-writer = [n["writer"] for n in gpiochip.notes(os.environ["PANDASCREEN_GPIO_SHIM_LINES"]) if n["kind"] == "request"][-1]
+writer = gpiochip.writers(os.environ["PANDASCREEN_GPIO_SHIM_LINES"])[17]
 # two presses queued at once: the first one's release closes the buttons
 os.write(writer, b"".join(gpiochip.edge(17, rising=r, seqno=i + 1) for i, r in enumerate((False, True, False, True))))
 closed.wait(5)
-end = time.monotonic() + 5  # the thread ends once the handler and the edges read with it are done
-while any(t.name == "pandascreen-buttons" for t in threading.enumerate()) and time.monotonic() < end:
-    time.sleep(0.01)
+# the thread ends once the handler and the edges read with it are done
+gpiochip.until(lambda: not any(t.name == "pandascreen-buttons" for t in threading.enumerate()))
 print(json.dumps({"got": got, "chip_closed": f._chip is None,
                   "threads": sorted(t.name for t in threading.enumerate())}))
 """
-    env = {k: v for k, v in os.environ.items() if k not in ("GPIOZERO_PIN_FACTORY", "LD_PRELOAD")}
-    env.update(gpiochip.environment(shim, str(tmp_path / "notes")), PYTHONPATH=FIRMWARE)
-    p = subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path), env=env, capture_output=True, text=True,
-                       timeout=60)
-    assert p.returncode == 0, p.stderr
+    p = _process(shim, tmp_path, code)
     assert json.loads(p.stdout) == {"got": [1], "chip_closed": True, "threads": ["MainThread"]}
     assert p.stderr == ""
 
