@@ -272,8 +272,9 @@ writer = gpiochip.writers(os.environ["PANDASCREEN_GPIO_SHIM_LINES"])[17]
 # two presses queued at once: the first one's release closes the buttons
 os.write(writer, b"".join(gpiochip.edge(17, rising=r, seqno=i + 1) for i, r in enumerate((False, True, False, True))))
 closed.wait(5)
-# the thread ends once the handler and the edges read with it are done
-gpiochip.until(lambda: not any(t.name == "pandascreen-buttons" for t in threading.enumerate()))
+# the buttons' thread ends once the handler and the edges read with it are done, and the
+# press's hold timer, cancelled by the release, ends on its own a moment later
+gpiochip.until(lambda: threading.enumerate() == [threading.main_thread()])
 print(json.dumps({"got": got, "chip_closed": f._chip is None,
                   "threads": sorted(t.name for t in threading.enumerate())}))
 """
