@@ -24,6 +24,58 @@ def factory():
         Device.pin_factory = old
 
 
+_TIMER = threading.Timer  # the class: each test's ``timers`` stands in for it in the module
+
+
+class _HandTimer(_TIMER):
+    """A hold's timer (``threading.Timer`` in node/buttons.py) whose hold time has passed when the
+    test says so (``HandTimers.elapse``), not by the clock: a press is as short or as long as the
+    test means, however late this machine runs the test's next line."""
+
+    def __init__(self, interval, function):
+        super().__init__(interval, function)
+        self._due = threading.Event()
+
+    def cancel(self):
+        super().cancel()
+        self._due.set()
+
+    def run(self):
+        self._due.wait(60)
+        if not self.finished.is_set():
+            self.function()
+        self.finished.set()
+
+
+class HandTimers:
+    """Every hold timer the buttons start, each fired only by ``elapse``."""
+
+    def __init__(self):
+        self.made = []
+
+    def __call__(self, interval, function):
+        timer = _HandTimer(interval, function)
+        self.made.append(timer)
+        return timer
+
+    def elapse(self):
+        """The hold time passes for every timer still running (a cancelled one stays silent)."""
+        for timer in self.made:
+            timer._due.set()
+
+
+@pytest.fixture(autouse=True)
+def timers(monkeypatch):
+    made = HandTimers()
+    monkeypatch.setattr(threading, "Timer", made)
+    return made
+
+
+def ended(thread):
+    thread.join(5)
+    return not thread.is_alive()
+
+
 class Events:
     def __init__(self):
         self.items = []
@@ -42,11 +94,20 @@ class Events:
         return list(self.items)
 
 
-def press(pin, hold=0.0):
+def press(pin):
+    """A short press: released before the hold time passes."""
     pin.drive_low()
-    if hold:
-        time.sleep(hold)
     pin.drive_high()
+
+
+def hold(pin, timers, done):
+    """A long press: down until the hold time has passed and ``done()`` (a wait for what the hold
+    calls) is true, then released; what ``done`` returned."""
+    pin.drive_low()
+    timers.elapse()
+    got = done()
+    pin.drive_high()
+    return got
 
 
 def test_short_presses_step_forward_and_back(factory):
@@ -63,12 +124,11 @@ def test_short_presses_step_forward_and_back(factory):
         b.close()
 
 
-def test_hold_next_goes_home_without_extra_step(factory):
+def test_hold_next_goes_home_without_extra_step(factory, timers):
     ev = Events()
     b = VenueButtons(next_pin=17, on_change=ev, bounce_time=None, hold_time=0.1)
     try:
-        press(factory.pin(17), hold=0.4)
-        assert ev.wait_for(1) == [HOME]
+        assert hold(factory.pin(17), timers, lambda: ev.wait_for(1)) == [HOME]
         time.sleep(0.05)
         assert ev.items == [HOME]                  # releasing after the hold is not a press
         press(factory.pin(17))
@@ -77,13 +137,12 @@ def test_hold_next_goes_home_without_extra_step(factory):
         b.close()
 
 
-def test_hold_calls_on_home_when_given(factory):
+def test_hold_calls_on_home_when_given(factory, timers):
     ev = Events()
     home = threading.Event()
     b = VenueButtons(next_pin=17, on_change=ev, on_home=home.set, bounce_time=None, hold_time=0.1)
     try:
-        press(factory.pin(17), hold=0.4)
-        assert home.wait(3)
+        assert hold(factory.pin(17), timers, lambda: home.wait(3))
         time.sleep(0.05)
         assert ev.items == []
     finally:
@@ -118,12 +177,12 @@ def test_close_releases_pins_and_prev_is_optional(factory):
     b2.close()                                    # idempotent
 
 
-def test_no_callback_is_fine(factory):
+def test_no_callback_is_fine(factory, timers):
     b = VenueButtons(next_pin=17, prev_pin=27, bounce_time=None, hold_time=0.1)
     try:
         press(factory.pin(17))
         press(factory.pin(27))
-        press(factory.pin(17), hold=0.3)
+        assert hold(factory.pin(17), timers, lambda: ended(timers.made[-1]))
     finally:
         b.close()
 
@@ -148,15 +207,14 @@ def test_provision_writes_home_venue_and_language(tmp_path, monkeypatch):
     assert "home_venue" not in json.loads((boot / "pandascreen" / "config.json").read_text())
 
 
-def test_long_press_of_prev_shows_the_overview_and_a_short_one_still_steps_back(factory):
+def test_long_press_of_prev_shows_the_overview_and_a_short_one_still_steps_back(factory, timers):
     ev = Events()
     overview = Events()
     b = VenueButtons(next_pin=17, prev_pin=27, on_change=ev, bounce_time=None, hold_time=0.2,
                      on_overview=lambda: overview(True))
     try:
         prev = factory.pin(27)
-        press(prev, hold=0.5)
-        assert overview.wait_for(1) == [True]
+        assert hold(prev, timers, lambda: overview.wait_for(1)) == [True]
         press(prev)
         assert ev.wait_for(1) == [-1]
     finally:
@@ -180,10 +238,10 @@ def _buttons_threads(before):
     """Threads started since ``before`` (a set) by the buttons: gpiozero's or a hold's timer; not
     those another test left behind."""
     return [t for t in set(threading.enumerate()) - before
-            if isinstance(t, threading.Timer) or type(t).__module__.startswith("gpiozero")]
+            if isinstance(t, _TIMER) or type(t).__module__.startswith("gpiozero")]
 
 
-def test_the_buttons_run_no_thread_while_no_one_presses(factory):
+def test_the_buttons_run_no_thread_while_no_one_presses(factory, timers):
     """gpiozero's Button polls for a hold ten times a second from a thread of its own for as long
     as it exists: on an idle screen, 20 wake-ups a second for two buttons.  The screen's buttons
     start a timer when pressed, and nothing runs between presses."""
@@ -195,8 +253,7 @@ def test_the_buttons_run_no_thread_while_no_one_presses(factory):
         assert _buttons_threads(before) == []
         press(factory.pin(17))
         press(factory.pin(27))
-        press(factory.pin(17), hold=0.4)
-        assert ev.wait_for(3) == [1, -1, HOME]
+        assert hold(factory.pin(17), timers, lambda: ev.wait_for(3)) == [1, -1, HOME]
         deadline = time.monotonic() + 3
         while _buttons_threads(before) and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -205,31 +262,37 @@ def test_the_buttons_run_no_thread_while_no_one_presses(factory):
         b.close()
 
 
-def test_short_presses_in_a_row_longer_than_a_hold_together_are_no_hold(factory):
+def test_short_presses_in_a_row_longer_than_a_hold_together_are_no_hold(factory, timers):
     """Each press's timer ends with its release: quick presses over more than the hold time in all
-    each step once, and nothing comes after."""
+    (it passes twice while they go on) each step once, and nothing comes after."""
     ev = Events()
     overview = Events()
     b = VenueButtons(next_pin=17, prev_pin=27, on_change=ev, on_overview=lambda: overview(True), bounce_time=None,
                      hold_time=0.5)
     try:
-        for pin in (17, 17, 17, 27):  # 0.15 s each: 0.6 s in all, a third of a hold each
-            press(factory.pin(pin), hold=0.15)
+        for pin in (17, 17, 17, 27):
+            press(factory.pin(pin))
+            if pin == 17:
+                timers.elapse()  # a timer left running from an earlier press fires now
         assert ev.wait_for(4) == [1, 1, 1, -1]
-        time.sleep(1.0)  # twice the hold time: a timer left running would have fired
-        assert ev.items == [1, 1, 1, -1] and overview.items == []
+        timers.elapse()
+        for timer in timers.made:
+            timer.join(5)
+        assert len(timers.made) == 4 and ev.items == [1, 1, 1, -1] and overview.items == []
     finally:
         b.close()
 
 
-def test_a_press_after_close_starts_nothing(factory):
+def test_a_press_after_close_starts_nothing(factory, timers):
     ev = Events()
     b = VenueButtons(next_pin=17, on_change=ev, bounce_time=None, hold_time=0.1)
     b._next_hold.down()  # a press that arrives while the screen stops
     b.close()
     b._next_hold.down()
-    time.sleep(0.3)
-    assert ev.items == []
+    timers.elapse()
+    for timer in timers.made:
+        timer.join(5)
+    assert len(timers.made) == 1 and ev.items == []
 
 
 FOR_SCREEN = """
