@@ -330,25 +330,28 @@ def _serve(args, binds, store, seed, network_id, say, out, err, stop, running):
         running.callback(feed_server.stop)
     node = _start_node(args, store, topic, seed, network_id, say, fleet_report.subscription(fid, fleet_store),
                        running)
-    say("serving festival %r from %s: %d operations, organiser %s" % (fid, args.store, store.count(), pk.hex()))
-    for addr in node.addresses():
-        say("listening: node %s at %s" % (node.node_id, addr))
-    say("fleet: screens' status syncs into %s (%d screen(s) so far)"
-        % (fleet_report.fleet_store_path(args.store), len(fleet_store.heights())))
-    if tcp is not None:
-        say("listening: plain TCP sync (for Pi screens without iroh) at %s:%d" % (tcp.host, tcp.port))
-    if feed_server is not None:
-        say("listening: signed screen feed for satellite boards at http://%s:%d/pandascreen/feed/%s"
-            % (feed_server.host, feed_server.port, fid))
-    if "--console" in binds:
-        console = _start_console(args, store, fid, seed, pk, node, say, fleet_store, binds["--console"])
-        if console is not None:
-            running.callback(console.stop)
-    if "--program-page" in binds:
-        phone_page = _serve_program_page(binds["--program-page"], store, fid, group)
-        running.callback(phone_page.stop)
-        say("listening: program page for phones at %s" % program_page.phone_url(phone_page.host, phone_page.port))
-    _serve_until_stopped(args, node, say, out, err, stop, running)
+    try:  # serving from here: a Ctrl-C (or SIGTERM) stops serve, whichever part it lands in
+        say("serving festival %r from %s: %d operations, organiser %s" % (fid, args.store, store.count(), pk.hex()))
+        for addr in node.addresses():
+            say("listening: node %s at %s" % (node.node_id, addr))
+        say("fleet: screens' status syncs into %s (%d screen(s) so far)"
+            % (fleet_report.fleet_store_path(args.store), len(fleet_store.heights())))
+        if tcp is not None:
+            say("listening: plain TCP sync (for Pi screens without iroh) at %s:%d" % (tcp.host, tcp.port))
+        if feed_server is not None:
+            say("listening: signed screen feed for satellite boards at http://%s:%d/pandascreen/feed/%s"
+                % (feed_server.host, feed_server.port, fid))
+        if "--console" in binds:
+            console = _start_console(args, store, fid, seed, pk, node, say, fleet_store, binds["--console"])
+            if console is not None:
+                running.callback(console.stop)
+        if "--program-page" in binds:
+            phone_page = _serve_program_page(binds["--program-page"], store, fid, group)
+            running.callback(phone_page.stop)
+            say("listening: program page for phones at %s" % program_page.phone_url(phone_page.host, phone_page.port))
+        _serve_until_stopped(args, node, say, out, err, stop, running)
+    except KeyboardInterrupt:
+        pass
 
 
 def _start_node(args, store, topic, seed, network_id, say, fleet_subscription, running):
@@ -375,7 +378,8 @@ def _start_node(args, store, topic, seed, network_id, say, fleet_subscription, r
 
 
 def _serve_until_stopped(args, node, say, out, err, stop, running):
-    """Announce the node on the LAN and re-import the watched file when it changes, until ``stop`` or Ctrl-C."""
+    """Announce the node on the LAN and re-import the watched file when it changes, until ``stop`` (or
+    Ctrl-C, which ``_serve`` catches)."""
     from pandascreen.core.errors import PandascreenError
 
     def reimport():
@@ -389,16 +393,13 @@ def _serve_until_stopped(args, node, say, out, err, stop, running):
 
     watcher = Watcher(args.watch, reimport, since=getattr(args, "watched_as", None)) if args.watch else None
     forks = OwnForks(node.store, node.node_id_bytes, say)
-    try:
-        if not getattr(args, "no_mdns", False):  # screens find us with no address typed
-            from pandascreen.node.discovery import start_for_node
-            mdns = start_for_node(node, say=say)
-            if mdns is not None:
-                running.callback(mdns.stop)
-        while not stop.is_set():
-            if watcher is not None:
-                watcher.check()
-            forks.check()
-            stop.wait(WATCH_EVERY)
-    except KeyboardInterrupt:
-        pass
+    if not getattr(args, "no_mdns", False):  # screens find us with no address typed
+        from pandascreen.node.discovery import start_for_node
+        mdns = start_for_node(node, say=say)
+        if mdns is not None:
+            running.callback(mdns.stop)
+    while not stop.is_set():
+        if watcher is not None:
+            watcher.check()
+        forks.check()
+        stop.wait(WATCH_EVERY)
