@@ -105,7 +105,7 @@ def test_flip_is_drawn_while_a_sync_hangs():
         assert entered.wait(10)
         flipper = threading.Thread(target=dev.flip, args=(1,))
         flipper.start()
-        flipper.join(2)
+        flipper.join(8)  # a flip that waited would wait 10 s
         assert not flipper.is_alive(), "flip waited for the sync"
         assert dev.venue_index == 1 and len(shots) == 1
         assert dev.controller.view(demofest.DAY_START + 3600)["venue"] == "Bamboo Tent"
@@ -218,7 +218,7 @@ def test_flip_is_drawn_while_a_peer_writes_to_the_store():
         assert waiting.wait(10)
         flipper = threading.Thread(target=dev.flip, args=(-1,))
         flipper.start()
-        flipper.join(2)
+        flipper.join(8)  # a flip that waited would wait 10 s
         assert not flipper.is_alive(), "flip waited for the store"
         assert dev.venue_index == 2 and len(shots) == 2
     finally:

@@ -39,9 +39,12 @@ def test_a_window_is_measured_per_process_and_reported_per_thread():
 
 def test_an_exited_process_is_said_with_its_last_lines(tmp_path):
     log = tmp_path / "log"
-    p = idle.Sampled("dies", [sys.executable, "-c", "print('bad config'); import time; time.sleep(1.5)"], str(log))
+    p = idle.Sampled("dies", [sys.executable, "-c", "print('bad config', flush=True); import time; time.sleep(0.2)"],
+                     str(log))
     try:
-        time.sleep(0.5)
+        deadline = time.monotonic() + 10  # up and saying why, however slowly python starts
+        while "bad config" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.02)
         res = idle.measure([p], window=2.0, settle=0.0)["dies"]
     finally:
         p.stop()

@@ -59,5 +59,5 @@ def test_a_child_out_of_time_is_asked_to_stop_and_ends_what_it_started(tmp_path)
              "time.sleep(30)\n" % str(cleaned))
     assert run_to_the_end([sys.executable, "-c", "print('done')"], 20) == ("done\n", "")
     with pytest.raises(subprocess.TimeoutExpired):
-        run_to_the_end([sys.executable, "-c", child], 2, grace=10)
+        run_to_the_end([sys.executable, "-c", child], 6, grace=10)
     assert cleaned.read_text() == "screens stopped"

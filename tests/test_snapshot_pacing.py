@@ -102,6 +102,12 @@ def test_the_last_change_is_written_when_the_loop_stops(tmp_path, monkeypatch):
 def test_a_program_arriving_in_batches_is_drawn_a_few_times_not_at_every_batch(tmp_path):
     dev, store, ops = _device(tmp_path, Clock())
     screen = dev.screen
+    # the frame a screen that starts with the whole program draws: the last frame, once every batch is in
+    whole_store = MemoryStore()
+    whole_store.ingest_many(ops)
+    whole = app.Device(dev.cfg, whole_store, RecordingScreen(), clock=dev.clock)
+    whole.run(threading.Event(), once=True)
+    final = whole.screen.last().tobytes()
     stop = threading.Event()
     loop = threading.Thread(target=dev.run, args=(stop,), daemon=True)
     loop.start()
@@ -116,7 +122,9 @@ def test_a_program_arriving_in_batches_is_drawn_a_few_times_not_at_every_batch(t
             dev.wake.set()
             time.sleep(0.02)
         took = time.monotonic() - started
-        time.sleep(app.FRAME_GAP * 3)  # the last batch is drawn after at most one gap
+        deadline = time.monotonic() + 10  # the last batch is drawn after at most one gap: bounded wait
+        while screen.last().tobytes() != final and time.monotonic() < deadline:
+            time.sleep(0.01)
         drawn = len(screen.shown) - first
     finally:
         stop.set()
@@ -124,10 +132,7 @@ def test_a_program_arriving_in_batches_is_drawn_a_few_times_not_at_every_batch(t
         loop.join(10)
     assert len(ops) > 10
     assert 1 <= drawn <= took / app.FRAME_GAP + 2, (drawn, len(ops), took)
-    # the last frame is the one a screen that starts with the whole program draws
-    whole = app.Device(dev.cfg, store, RecordingScreen(), clock=dev.clock)
-    whole.run(threading.Event(), once=True)
-    assert screen.last().tobytes() == whole.screen.last().tobytes()
+    assert screen.last().tobytes() == final
 
 
 class Stop:

@@ -88,7 +88,7 @@ def test_the_mdns_worker_sleeps_until_there_is_work_or_it_stops():
     with d._cv:
         d._stop = True
         d._cv.notify_all()
-    worker.join(2)
+    worker.join(10)
     assert not worker.is_alive() and timeouts and set(timeouts) == {None}
 
 
