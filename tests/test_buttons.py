@@ -41,8 +41,7 @@ class _HandTimer(_TIMER):
         self._due.set()
 
     def run(self):
-        self._due.wait(60)
-        if not self.finished.is_set():
+        if self._due.wait(60) and not self.finished.is_set():  # one never told to elapse never fires
             self.function()
         self.finished.set()
 
@@ -72,6 +71,7 @@ def timers(monkeypatch):
 
 
 def ended(thread):
+    """True once ``thread`` has ended (waited for up to 5 s)."""
     thread.join(5)
     return not thread.is_alive()
 
@@ -128,7 +128,7 @@ def test_hold_next_goes_home_without_extra_step(factory, timers):
     ev = Events()
     b = VenueButtons(next_pin=17, on_change=ev, bounce_time=None, hold_time=0.1)
     try:
-        assert hold(factory.pin(17), timers, lambda: ev.wait_for(1)) == [HOME]
+        assert hold(factory.pin(17), timers, lambda: ev.wait_for(1, 5)) == [HOME]
         time.sleep(0.05)
         assert ev.items == [HOME]                  # releasing after the hold is not a press
         press(factory.pin(17))
@@ -142,7 +142,7 @@ def test_hold_calls_on_home_when_given(factory, timers):
     home = threading.Event()
     b = VenueButtons(next_pin=17, on_change=ev, on_home=home.set, bounce_time=None, hold_time=0.1)
     try:
-        assert hold(factory.pin(17), timers, lambda: home.wait(3))
+        assert hold(factory.pin(17), timers, lambda: home.wait(5))
         time.sleep(0.05)
         assert ev.items == []
     finally:
@@ -214,7 +214,7 @@ def test_long_press_of_prev_shows_the_overview_and_a_short_one_still_steps_back(
                      on_overview=lambda: overview(True))
     try:
         prev = factory.pin(27)
-        assert hold(prev, timers, lambda: overview.wait_for(1)) == [True]
+        assert hold(prev, timers, lambda: overview.wait_for(1, 5)) == [True]
         press(prev)
         assert ev.wait_for(1) == [-1]
     finally:
@@ -253,7 +253,7 @@ def test_the_buttons_run_no_thread_while_no_one_presses(factory, timers):
         assert _buttons_threads(before) == []
         press(factory.pin(17))
         press(factory.pin(27))
-        assert hold(factory.pin(17), timers, lambda: ev.wait_for(3)) == [1, -1, HOME]
+        assert hold(factory.pin(17), timers, lambda: ev.wait_for(3, 5)) == [1, -1, HOME]
         deadline = time.monotonic() + 3
         while _buttons_threads(before) and time.monotonic() < deadline:
             time.sleep(0.01)
