@@ -10,6 +10,7 @@ import pytest
 from pandascreen.bench import idle
 from pandascreen.core import schema
 from pandascreen.core.cbor import loads
+from pandascreen.node.poll import until
 
 
 def test_the_made_up_festival_has_a_talk_on_now_in_every_venue():
@@ -42,9 +43,7 @@ def test_an_exited_process_is_said_with_its_last_lines(tmp_path):
     p = idle.Sampled("dies", [sys.executable, "-c", "print('bad config', flush=True); import time; time.sleep(0.2)"],
                      str(log))
     try:
-        deadline = time.monotonic() + 10  # up and saying why, however slowly python starts
-        while "bad config" not in log.read_text() and time.monotonic() < deadline:
-            time.sleep(0.02)
+        until(lambda: "bad config" in log.read_text(), 10)  # up and saying why, however slowly python starts
         res = idle.measure([p], window=2.0, settle=0.0)["dies"]
     finally:
         p.stop()

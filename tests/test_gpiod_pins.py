@@ -29,7 +29,7 @@ device = types.SimpleNamespace(flip=told.append, show_overview=lambda: told.appe
                                controller=types.SimpleNamespace(trouble=None))
 b = buttons.for_screen({"next": 17, "prev": 27}, device, say=said.append)
 writer = gpiochip.writers(NOTES)
-until = gpiochip.until
+from pandascreen.node.poll import until
 
 def waiting(thread):  # the syscall the thread is in: number, then its arguments in hex
     with open("/proc/self/task/%d/syscall" % thread.native_id) as fh:
@@ -148,6 +148,7 @@ def test_a_callback_that_raises_is_one_log_line_and_every_button_goes_on(shim, t
 import json, logging, os, sys, threading, time
 from gpiozero import DigitalInputDevice
 from pandascreen.node.gpiod_pins import GpiodFactory
+from pandascreen.node.poll import until
 from pandascreen.testing import gpiochip
 logging.basicConfig(stream=sys.stderr, format="%(message)s")
 f = GpiodFactory()
@@ -162,7 +163,7 @@ writer = gpiochip.writers(os.environ["PANDASCREEN_GPIO_SHIM_LINES"])
 os.write(writer[22], gpiochip.edge(22, rising=False))
 time.sleep(0.3)
 os.write(writer[23], gpiochip.edge(23, rising=False))
-gpiochip.until(lambda: got)
+until(lambda: got)
 alive = any(t.name == "pandascreen-buttons" for t in threading.enumerate())
 a.close(); b.close(); f.close()
 print(json.dumps({"got": got, "alive": alive}))
@@ -178,6 +179,7 @@ def test_a_pin_closed_and_opened_again_by_a_new_device_gets_its_edges(shim, tmp_
 import json, os
 from gpiozero import DigitalInputDevice
 from pandascreen.node.gpiod_pins import GpiodFactory
+from pandascreen.node.poll import until
 from pandascreen.testing import gpiochip
 f = GpiodFactory()
 first = DigitalInputDevice(17, pull_up=True, pin_factory=f)
@@ -187,7 +189,7 @@ got = []
 again = DigitalInputDevice(17, pull_up=True, pin_factory=f)
 again.when_activated = lambda: got.append("pressed")
 os.write(gpiochip.writers(os.environ["PANDASCREEN_GPIO_SHIM_LINES"])[17], gpiochip.edge(17, rising=False))
-gpiochip.until(lambda: got)
+until(lambda: got)
 again.close(); f.close()
 print(json.dumps(got))
 """
@@ -259,6 +261,7 @@ def test_a_callback_that_closes_the_buttons_closes_them_and_no_edge_after_it_is_
 import json, logging, os, sys, threading
 from pandascreen.node.buttons import VenueButtons
 from pandascreen.node.gpiod_pins import GpiodFactory
+from pandascreen.node.poll import until
 from pandascreen.testing import gpiochip
 logging.basicConfig(stream=sys.stderr, format="%(message)s")
 f = GpiodFactory()
@@ -274,7 +277,7 @@ os.write(writer, b"".join(gpiochip.edge(17, rising=r, seqno=i + 1) for i, r in e
 closed.wait(5)
 # the buttons' thread ends once the handler and the edges read with it are done, and the
 # press's hold timer, cancelled by the release, ends on its own a moment later
-gpiochip.until(lambda: threading.enumerate() == [threading.main_thread()])
+until(lambda: threading.enumerate() == [threading.main_thread()])
 print(json.dumps({"got": got, "chip_closed": f._chip is None,
                   "threads": sorted(t.name for t in threading.enumerate())}))
 """

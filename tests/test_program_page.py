@@ -17,6 +17,7 @@ from pandascreen.core.errors import SyncError
 from pandascreen.core.store import MemoryStore
 from pandascreen.node import program_page
 from pandascreen.node.bounded_http import BoundedHTTP
+from pandascreen.node.poll import until
 from pandascreen.node.program_page import ProgramPage, ProgramSource, store_schedule
 from pandascreen.testing.clock import Clock
 
@@ -67,7 +68,7 @@ def test_the_page_shows_now_next_changes_and_the_program_in_the_festivals_zone(s
     page, store, clock = served
     change(store, demofest.event_id(2), status=schema.CANCELLED)  # 16:00 E-paper everywhere
     change(store, demofest.event_id(3), start=demofest.DAY_START + 4 * 3600, end=demofest.DAY_START + 5 * 3600)
-    assert _wait(lambda: page.built[0] == page.source.pages()[0])  # the watcher rendered the change
+    assert until(lambda: page.built[0] == page.source.pages()[0], 10)  # the watcher rendered the change
     status, headers, text = get(page, "/")
     assert status == 200 and headers["Content-Type"].startswith("text/html")
     assert '<html lang="en">' in text and "<h1>Pandafest 2026</h1>" in text
@@ -159,13 +160,6 @@ def test_the_minute_turning_is_pushed_too(served):
 
 # -- the budget ------------------------------------------------------------------------------------
 
-def _wait(cond, seconds=10):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and not cond():
-        time.sleep(0.02)
-    return cond()
-
-
 def test_streams_over_the_listener_limit_are_refused_with_retry_after():
     store = festival()
     page = page_of(store, Clock(NOW), max_listeners=2).start()
@@ -177,7 +171,7 @@ def test_streams_over_the_listener_limit_are_refused_with_retry_after():
             r = c.getresponse()  # kept: a dropped response closes its stream's socket
             assert r.status == 200
             conns.append((c, r))
-        assert _wait(lambda: page.listeners == 2)
+        assert until(lambda: page.listeners == 2, 10)
         c = http.client.HTTPConnection("127.0.0.1", page.port, timeout=10)
         c.request("GET", "/events")
         r = c.getresponse()
@@ -201,7 +195,7 @@ def test_connections_over_the_budget_get_busy_and_a_silent_one_is_dropped():
         for _ in range(3):
             s = socket.create_connection(("127.0.0.1", page.port), timeout=10)
             silent.append(s)
-        assert _wait(lambda: page.open_connections == 3)
+        assert until(lambda: page.open_connections == 3, 10)
         extra = socket.create_connection(("127.0.0.1", page.port), timeout=10)
         reply = extra.recv(4096)
         extra.close()
@@ -209,7 +203,7 @@ def test_connections_over_the_budget_get_busy_and_a_silent_one_is_dropped():
         # a phone that connects and says nothing is let go after the timeout
         for s in silent:
             assert s.recv(100) == b""
-        assert _wait(lambda: page.open_connections == 0)
+        assert until(lambda: page.open_connections == 0, 10)
         assert get(page, "/")[0] == 200
     finally:
         for s in silent:
@@ -241,17 +235,17 @@ def test_idle_keep_alive_connections_make_way_for_a_new_one_from_that_phone():
             s = socket.create_connection(("127.0.0.1", page.port), timeout=10)
             held.append(s)
             assert _keep_alive_get(s).startswith(b"HTTP/1.1 200")
-        assert _wait(lambda: page.open_connections == 3)
+        assert until(lambda: page.open_connections == 3, 10)
         assert get(page, "/page.js")[0] == 200  # the oldest idle one was closed to make way
         assert held[0].recv(100) == b"" and page.refused == 0
         assert _keep_alive_get(held[1]).startswith(b"HTTP/1.1 200")  # the others still serve
         # a connection that never sent a request is not idle: a full address of those still gets busy
         for s in held:
             s.close()
-        assert _wait(lambda: page.open_connections == 0)
+        assert until(lambda: page.open_connections == 0, 10)
         silent = [socket.create_connection(("127.0.0.1", page.port), timeout=10) for _ in range(3)]
         held.extend(silent)
-        assert _wait(lambda: page.open_connections == 3)
+        assert until(lambda: page.open_connections == 3, 10)
         extra = socket.create_connection(("127.0.0.1", page.port), timeout=10)
         held.append(extra)
         assert extra.recv(4096).startswith(b"HTTP/1.0 503")
@@ -269,7 +263,7 @@ def test_two_browsers_behind_one_address_each_with_all_its_connections_get_every
     held = []
     try:
         held.extend(socket.create_connection(("127.0.0.1", page.port), timeout=10) for _ in range(12))
-        assert _wait(lambda: page.open_connections == 12)
+        assert until(lambda: page.open_connections == 12, 10)
         assert all(_keep_alive_get(s, "/page.js").startswith(b"HTTP/1.1 200") for s in held)
         assert page.refused == 0
     finally:
@@ -315,7 +309,7 @@ def test_fifty_phones_at_once_all_get_the_page_and_the_budget_returns_to_zero():
         for t in threads:
             t.join(30)
         assert results == [True] * 50
-        assert _wait(lambda: page.open_connections == 0) and page.refused == 0
+        assert until(lambda: page.open_connections == 0, 10) and page.refused == 0
     finally:
         page.stop()
 
@@ -451,7 +445,7 @@ def test_only_bounded_gets_are_answered(served):
     # two requests on one kept-alive connection, then close
     two = _raw(page, b"GET /page.css HTTP/1.1\r\nHost: x\r\n\r\nGET /page.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert two.count(b"HTTP/1.1 200 OK") == 2
-    assert _wait(lambda: page.open_connections == 0)
+    assert until(lambda: page.open_connections == 0, 10)
 
 
 def test_streams_opening_at_the_same_moment_cannot_pass_the_limit_together():
@@ -472,7 +466,7 @@ def test_streams_opening_at_the_same_moment_cannot_pass_the_limit_together():
         # first write after the phone left and refuses the next, so a change or two
         for n in range(3):
             change(store, demofest.event_id(1), title="Wakes every stream %d" % n)
-            if _wait(lambda: page.listeners == 0, 3):
+            if until(lambda: page.listeners == 0, 3):
                 break
         assert page.listeners == 0
     finally:

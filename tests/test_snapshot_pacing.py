@@ -12,6 +12,7 @@ from pandascreen.core import config, operation
 from pandascreen.core.crypto import public_key
 from pandascreen.core.store import MemoryStore
 from pandascreen.node import app, snapshot
+from pandascreen.node.poll import until
 from pandascreen.node.sqlite_store import SqliteStore
 from pandascreen.testing import festival as demofest
 from pandascreen.testing.screen import RecordingScreen
@@ -112,9 +113,7 @@ def test_a_program_arriving_in_batches_is_drawn_a_few_times_not_at_every_batch(t
     loop = threading.Thread(target=dev.run, args=(stop,), daemon=True)
     loop.start()
     try:
-        deadline = time.monotonic() + 10
-        while not screen.shown and time.monotonic() < deadline:  # the first frame: "no schedule yet"
-            time.sleep(0.01)
+        until(lambda: screen.shown, 10)  # the first frame: "no schedule yet"
         first = len(screen.shown)
         started = time.monotonic()
         for op in ops:  # one operation a batch, as fast as a sync hands them over
@@ -122,9 +121,7 @@ def test_a_program_arriving_in_batches_is_drawn_a_few_times_not_at_every_batch(t
             dev.wake.set()
             time.sleep(0.02)
         took = time.monotonic() - started
-        deadline = time.monotonic() + 10  # the last batch is drawn after at most one gap: bounded wait
-        while screen.last().tobytes() != final and time.monotonic() < deadline:
-            time.sleep(0.01)
+        until(lambda: screen.last().tobytes() == final, 10)  # the last batch is drawn after at most one gap
         drawn = len(screen.shown) - first
     finally:
         stop.set()

@@ -54,14 +54,6 @@ def writers(path):
     return {n["offset"]: n["writer"] for n in notes(path) if n["kind"] == "request"}
 
 
-def until(check, seconds=5.0):
-    """Wait, at most ``seconds``, until ``check()`` is true (a child waiting for what an edge it
-    wrote sets off in the buttons' thread)."""
-    end = time.monotonic() + seconds
-    while not check() and time.monotonic() < end:
-        time.sleep(0.01)
-
-
 def edge(offset, rising, seqno=1):
     """A struct gpio_v2_line_event as the kernel queues it on a line's fd (48 bytes)."""
     return struct.pack("=QIIII24x", time.monotonic_ns(), RISING_EDGE if rising else FALLING_EDGE, offset, seqno, seqno)
