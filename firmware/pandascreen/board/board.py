@@ -43,7 +43,7 @@ import time
 
 from pandascreen.core import feed, layout
 from pandascreen.core.clock import (CLOCK_NOT_SET, CLOCK_SKEW, CLOCK_TOLERANCE, NO_CLOCK, NO_PEERS, OFFLINE, STARTING,
-                                     SYNCED, LastKnownTime, from_the_future, peer_name, screen_time)
+                                     SYNCED, LastKnownTime, elapsed, from_the_future, peer_name, screen_time)
 from pandascreen.core.errors import PandascreenError
 
 CHUNK = 512  # bytes per socket read
@@ -244,7 +244,7 @@ class Satellite:
             return
         program = feed.program_digest(self._shown, info)
         now = int(self.clock())
-        if program == self._saved_program and 0 <= now - self._saved_feed_at < SAVE_FEED_EVERY:
+        if program == self._saved_program and elapsed(now, self._saved_feed_at) < SAVE_FEED_EVERY:
             self._remember(info, False)
             return
         saved = True
@@ -384,7 +384,7 @@ class Satellite:
         every = self.cfg.get("sync_interval", 60)
         if self.sync_state in (OFFLINE, STARTING):
             every = min(every, RETRY_OFFLINE)
-        if self._fetched_at is None or now - self._fetched_at >= every or now < self._fetched_at:
+        if self._fetched_at is None or elapsed(now, self._fetched_at) >= every:
             self.fetch(now)
             if not fixed:
                 now = int(self.clock())  # a fetch can take a while

@@ -31,6 +31,17 @@ ALONE = "alone since"  # no peer reachable for ALONE_AFTER: "alone since HH:MM" 
 # flickers the footer; short enough that the crew at the gate sees it within two minutes (the loop
 # draws the footer at the next minute at the latest)
 ALONE_AFTER = 60  # s, counted from the first look that found no peer
+LONG_AGO = 1 << 62  # s: what ``elapsed`` says of a time after now
+
+
+def elapsed(now, since):
+    """Seconds from ``since`` to ``now`` on the wall clock, where a time after ``now`` counts as
+    LONG_AGO.  A clock stepped back (a time source that was wrong and is set right, a clock set by
+    hand) leaves times ahead of ``now``: counted as just now, everything that waits for an interval
+    (a sync, an e-paper refresh, the way home, a heartbeat, "alone since") would wait out the whole
+    step.  Counted as long ago, it runs once and counts from the new time."""
+    age = now - since
+    return age if age >= 0 else LONG_AGO
 
 
 # -- the clock rule -------------------------------------------------------------------------
@@ -147,7 +158,7 @@ class LastKnownTime:
         than SAVE_TIME_EVERY s ago (``force``: save anyway); True if it was saved."""
         if self._save is None:
             return False
-        if not force and self._saved_at is not None and now - self._saved_at < SAVE_TIME_EVERY:
+        if not force and self._saved_at is not None and elapsed(now, self._saved_at) < SAVE_TIME_EVERY:
             return False
         if not trusted():
             return False

@@ -34,7 +34,7 @@ from pandascreen.core import auth, config, layout, operation, refresh
 from pandascreen.core.clock import (  # noqa: F401 (re-exported)
     ALONE, ALONE_AFTER, CANNOT_STORE, CLOCK_NOT_SET, CLOCK_SKEW, CLOCK_TOLERANCE, DISK_FULL, FORKED, MIN_VALID_TIME,
     NO_CLOCK, NO_PEERS, OFFLINE, SAVE_TIME_EVERY, STALE, STALE_AFTER, STARTING, SYNCED, LastKnownTime, TimeFile,
-    clock_floor, clock_trusted, peer_name, screen_time)
+    clock_floor, clock_trusted, elapsed, peer_name, screen_time)
 
 
 class _NoLock:
@@ -194,7 +194,7 @@ class Controller:
         """Back to the config's ``home_venue`` (the entrance's own venue) ``home_after`` seconds
         (default 60) after a visitor flipped away, and from the start. True if it moved."""
         home = self.cfg.get("home_venue")
-        if self._flipped_at is not None and now - self._flipped_at < self.cfg.get("home_after", 60):
+        if self._flipped_at is not None and elapsed(now, self._flipped_at) < self.cfg.get("home_after", 60):
             return False
         if self.overview:
             self.overview = False
@@ -219,7 +219,7 @@ class Controller:
     def sync_due(self, now):
         if self._sync_started is None:
             return True
-        return now - self._sync_started >= self.cfg.get("sync_interval", 60)
+        return elapsed(now, self._sync_started) >= self.cfg.get("sync_interval", 60)
 
     def sync(self, now=None):
         """Sync once with every peer through ``transport``; returns (peers reached, error lines).
@@ -267,7 +267,7 @@ class Controller:
         """True when no peer was reachable (no sync answered, no live session) at any look for
         ALONE_AFTER seconds, after one was heard (before that the state says "no peers" or "offline")."""
         return (self.last_sync is not None and self.alone_since is not None
-                and now - self.alone_since >= ALONE_AFTER)
+                and elapsed(now, self.alone_since) >= ALONE_AFTER)
 
     def peers_found(self):
         """How many peers other means (mDNS) found and hold a live session with now."""
@@ -295,7 +295,7 @@ class Controller:
             if self.alone(now):
                 heard = layout.hhmm(max(self.last_sync, self.heard_at or 0), self.schedule.zone())
                 state = "%s %s" % (ALONE, heard) if trusted else ALONE
-            elif now - self.last_sync >= STALE_AFTER:
+            elif elapsed(now, self.last_sync) >= STALE_AFTER:
                 state = "%s %s" % (STALE, at) if trusted else STALE
             elif trusted and not self.refresh_policy.absolute_times:
                 state = "%s %s" % (SYNCED, at)
@@ -381,7 +381,7 @@ class Controller:
                 return False
         else:
             every = self.cfg.get("render_interval") or 0
-            stale = every and self._drawn_at is not None and now - self._drawn_at >= every
+            stale = every and self._drawn_at is not None and elapsed(now, self._drawn_at) >= every
             if not force and not stale and key == self._drawn_key:
                 return False
             view = self.view(now)

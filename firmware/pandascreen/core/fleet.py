@@ -30,6 +30,7 @@ host_tools/pandascreen_host/console/fleet_view.py: a board never needs it.
 """
 
 from pandascreen.core import cbor
+from pandascreen.core.clock import elapsed
 from pandascreen.core.crypto import blake3
 from pandascreen.core.errors import SchemaError, Unauthorized
 from pandascreen.core.group_model import MANAGE
@@ -188,13 +189,13 @@ class Reporter:
     def _budget(self, now):
         if self.last_at is None:
             return RATE_BURST * REPORT_INTERVAL
-        return min(RATE_BURST * REPORT_INTERVAL, self.budget + max(0, now - self.last_at))
+        return min(RATE_BURST * REPORT_INTERVAL, self.budget + elapsed(now, self.last_at))
 
     def due(self, now, body):
         """True if ``body`` (a dict as make_body builds) should be published at ``now``."""
         if self.last_at is None:
             return True
-        age = now - self.last_at
+        age = elapsed(now, self.last_at)
         if age < self.min_interval:
             return (body.get("heights") != self.last_news["heights"]
                     and self._budget(now) >= QUICK_RESERVE * REPORT_INTERVAL)
@@ -327,7 +328,7 @@ class FleetGuard:
         bucket = self._rate.get(key)
         if bucket is None:
             bucket = self._rate[key] = [RATE_BURST, now]
-        tokens = min(RATE_BURST, bucket[0] + (now - bucket[1]) / RATE_INTERVAL)
+        tokens = min(RATE_BURST, bucket[0] + elapsed(now, bucket[1]) / RATE_INTERVAL)
         bucket[1] = now
         if tokens < 1:
             bucket[0] = tokens

@@ -21,6 +21,7 @@ Which class a panel is, is its entry in core/screens.py.  Plain classes and tupl
 runs unchanged under MicroPython.
 """
 
+from pandascreen.core.clock import elapsed
 from pandascreen.core.event_fields import event_fields
 from pandascreen.core.screens import FULL_ONLY, LIVE, PARTIAL, refresh_for  # noqa: F401  (refresh.PARTIAL: the panel classes are this module's words too)
 
@@ -89,7 +90,7 @@ class RefreshPolicy:
             if force or content != self._content or tick != self._tick:
                 return FULL
             return None
-        age = now - self.last_full
+        age = elapsed(now, self.last_full)
         if self.panel == FULL_ONLY:
             if age < self.min_gap and not force:
                 return None  # an edit waits (a visitor's button press, ``force``, does not)

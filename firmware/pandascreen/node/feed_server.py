@@ -19,6 +19,7 @@ import time
 
 from pandascreen.core import auth, operation
 from pandascreen.node import conn_limits, feed_sign
+from pandascreen.core.clock import elapsed
 from pandascreen.core.crypto import signing_key
 from pandascreen.core.errors import PandascreenError
 from pandascreen.core.feed import FEED_PORT, VERSION  # one number for servers, provisioning and boards
@@ -66,7 +67,7 @@ class FeedSource:
             now = int(self.clock())
             version = self.store.version
             b = self._built.get(form)
-            if b is not None and b[0] == version and 0 <= now - b[1] < self.refresh:
+            if b is not None and b[0] == version and elapsed(now, b[1]) < self.refresh:
                 return b[2]
             with self._lock:
                 grant = feed_sign.find_grant(self.store, self.log_id, self.key.public_key, self.organisers)
