@@ -89,3 +89,24 @@ def test_a_session_that_ends_soon_after_it_began_backs_off_further():
     first = r.due - 100.0
     r.ended(200.0, lasted=3.0)
     assert r.due - 200.0 > first and r.backoff > liveness.REDIAL_MIN
+
+
+def test_a_peer_that_takes_each_dial_and_ends_it_soon_is_redialled_ever_later():
+    """As the node runs it: each redial reaches its sync (``succeeded``), then the session ends
+    within seconds (a peer that evicts us, refuses our live operations).  The wait doubles to
+    REDIAL_MAX; a session that lasts brings it back to REDIAL_MIN."""
+    r = liveness.Redial(0.0, random.Random(12))
+    now, waits = 0.0, []
+    for _ in range(8):
+        r.dialling(now)
+        r.succeeded()
+        now += 3.0
+        r.ended(now, lasted=3.0)
+        waits.append(r.due - now)
+        now = r.due
+    assert r.backoff == liveness.REDIAL_MAX
+    assert min(waits[-3:]) >= liveness.REDIAL_MAX / 2, waits  # not one dial a second for ever
+    r.dialling(now)
+    r.succeeded()
+    r.ended(now + 600.0, lasted=600.0)
+    assert r.backoff == liveness.REDIAL_MIN and r.due <= now + 600.0 + liveness.REDIAL_MIN

@@ -166,9 +166,11 @@ class Redial:
         self.full_until = now + jittered(FULL_RETRY, self.rng)
 
     def succeeded(self):
+        """A dial reached its sync.  The backoff stays until the session proves itself (``ended``
+        after SHORT_SESSION): a peer that takes each dial and ends it within seconds (it evicts
+        us, it refuses what we send live) is not dialled again every second."""
         self.dialling_since = None
         self.heal_seen = None
-        self.backoff = REDIAL_MIN
 
     def ended(self, now, lasted):
         """The live session with this peer ended after ``lasted`` seconds: redial after a
@@ -178,6 +180,7 @@ class Redial:
             self.failed(now)
             return
         self.heal_seen = None
+        self.backoff = REDIAL_MIN
         self.due = max(self.due, now + jittered(self.backoff, self.rng))
 
     def healed(self, now):
