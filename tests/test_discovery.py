@@ -206,7 +206,15 @@ def test_a_peer_announced_at_two_addresses_is_dialled_at_the_next_when_the_first
     "peer 0123456789abcdef: connection lost during the topic handshake (ConnectionLost(TimedOut)); a p2panda "
     "0.6 node ends it like this, it speaks CBOR on the same ALPN",
     "peer 0123456789abcdef: connection lost during the topic handshake (ConnectionLost(Reset)); a p2panda "
-    "0.6 node ends it like this, it speaks CBOR on the same ALPN"])
+    "0.6 node ends it like this, it speaks CBOR on the same ALPN",
+    # a loaded peer whose own handshake wait ran out first, one at its bound for an address, one stopping
+    "peer 0123456789abcdef: the peer ended the session during the topic handshake (closed by peer: 0 sync "
+    "protocol accept completed): it did not take it up",
+    "peer 0123456789abcdef: connection lost during the topic handshake (closed by peer: 0 busy); a p2panda 0.6 "
+    "node ends it like this, it speaks CBOR on the same ALPN",
+    "peer 0123456789abcdef: connection lost right after the topic handshake (ConnectionLost(ApplicationClosed("
+    "ApplicationClose { error_code: 1, reason: b\"node stopping\" }))); a p2panda node drops the connection "
+    "like this when it does not sync this festival's topic"])
 def test_a_peer_too_slow_for_the_topic_handshake_is_tried_again_not_taken_for_another_festival(said):
     """A loaded screen answers its handshake late: discovery leaves it for its next
     announcement, and does not put it with the peers of another festival, never dialled again."""
@@ -216,6 +224,30 @@ def test_a_peer_too_slow_for_the_topic_handshake_is_tried_again_not_taken_for_an
         def sync(self, spec, timeout):
             raise SyncError(said)
     assert discovery.iroh_add_peer(Node())(NODE_ID, ADDRS) is None
+
+
+def test_only_a_peer_that_refuses_the_festivals_topic_is_taken_for_another_festival():
+    """What the session found (node/iroh_session.py), not words in its message: a peer that
+    dropped us right after the topic handshake, or speaks another protocol on iroh."""
+    from pandascreen.node.iroh_limits import TopicRefused
+
+    class Node:
+        def sync(self, spec, timeout):
+            raise TopicRefused("peer 0123456789abcdef: it does not sync this festival's topic")
+    assert discovery.iroh_add_peer(Node())(NODE_ID, ADDRS) is False
+
+
+@pytest.mark.parametrize("msg, refused", [
+    ('ConnectionLost(ApplicationClosed(ApplicationClose { error_code: 0, reason: b"sync protocol accept '
+     'completed" }))', True),  # a p2panda-net session's own end: the topic is not its
+    ('ConnectionLost(ApplicationClosed(ApplicationClose { error_code: 0, reason: b"" }))', True),  # dropped
+    ('ConnectionLost(ApplicationClosed(ApplicationClose { error_code: 1, reason: b"node stopping" }))', False),
+    ('ConnectionLost(ApplicationClosed(ApplicationClose { error_code: 1, reason: b"no sync progress" }))', False),
+    ('ConnectionLost(ApplicationClosed(ApplicationClose { error_code: 0, reason: b"busy" }))', False),
+    ("ConnectionLost(TimedOut)", False), ("ConnectionLost(Reset)", False)])
+def test_only_a_peers_plain_close_right_after_the_handshake_says_it_does_not_sync_the_topic(msg, refused):
+    from pandascreen.node.iroh_session import _closed_by_peer
+    assert _closed_by_peer(msg) is refused
 
 
 def test_a_peer_that_left_the_lan_frees_its_place_for_a_newcomer():

@@ -42,7 +42,7 @@ import time
 from pandascreen.core import cbor
 from pandascreen.core.crypto import signing_key, verify
 from pandascreen.core.util import hexlify
-from pandascreen.node.iroh_limits import PeerFull
+from pandascreen.node.iroh_limits import PeerFull, TopicRefused
 
 log = logging.getLogger("pandascreen.node.discovery")
 
@@ -344,7 +344,8 @@ def iroh_add_peer(node, timeout=8.0, most_addresses=4):
     turn (at most ``most_addresses``) until one answers -- a laptop on two LANs announces both, and
     a screen reaches one of them; the node keeps the peer wanted (once, at the address that
     answered) and redials by itself.  True: synced; None: not reachable now; False: the peer is of
-    another festival (its topic handshake dropped us), so discovery never dials it again."""
+    another festival (``TopicRefused``: it dropped us right after the topic handshake, or speaks another
+    protocol), so discovery never dials it again."""
     def add(node_id, addrs):
         for ip, port in addrs[:most_addresses]:
             answer = _dial(node, "%s@%s:%d" % (hexlify(node_id), ip, port), timeout)
@@ -360,11 +361,10 @@ def _dial(node, spec, timeout):
         node.sync(spec, timeout=timeout)
     except PeerFull:  # an organiser at its bound: reachable, the program comes from the others
         return True
-    except Exception as e:
+    except TopicRefused:  # what the session found, not what its message says
+        return False
+    except Exception as e:  # a loaded, busy or stopping peer, a cut: tried again on its next announcement
         msg = str(e)
-        late = any(w in msg for w in ("timed out", "TimedOut", "Reset"))  # a loaded peer, a cut: not foreign
-        if not late and ("does not sync this festival" in msg or "ALPN" in msg or "topic handshake" in msg):
-            return False
         if "still under way" in msg:  # reachable, and syncing: keep it
             return True
         log.info("mDNS peer %s: %s", spec[:16], msg)

@@ -49,6 +49,12 @@ class PeerFull(SyncError):
     sync with the others; it is not gone, and not of another festival."""
 
 
+class TopicRefused(SyncError):
+    """The peer does not sync the topic we asked for: it dropped us right after the topic
+    handshake, as p2panda-net does with a topic it does not sync, or speaks another protocol on
+    iroh (another ALPN).  Discovery takes it for a node of another festival."""
+
+
 class StreamRefused(Exception):
     """The peer opened a stream p2panda-net never opens (the connection is closed)."""
 

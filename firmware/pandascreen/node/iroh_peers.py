@@ -21,7 +21,8 @@ from pandascreen.core.sync import ACCEPTOR, INITIATOR
 from pandascreen.core.util import hexlify
 from pandascreen.node import iroh_limits, liveness
 from pandascreen.node.conn_limits import address_key
-from pandascreen.node.iroh_address import PeerAddr, explain_connect_error, host_of, parse_peer, probe_tcp
+from pandascreen.node.iroh_address import (PeerAddr, explain_connect_error, host_of, other_protocol, parse_peer,
+                                           probe_tcp)
 from pandascreen.node.iroh_limits import discard
 from pandascreen.node.iroh_link import Link
 from pandascreen.node.iroh_relay import LAZY_WAIT
@@ -170,7 +171,8 @@ class PeerKeeper:
                 # new or NO_TOPIC_AGAIN has passed (node/iroh_topics.py)
                 self._wanted.pop(key, None)
                 self._no_topic[key] = time.monotonic()
-            raise SyncError(link.error or "the session with %s ended before the sync finished" % peer)
+            raise (iroh_limits.TopicRefused if link.unsubscribed else SyncError)(
+                link.error or "the session with %s ended before the sync finished" % peer)
         if link.session is not None and time.monotonic() - link.last_progress < self.timeout:
             # a loaded peer sends slowly but sends: the caller stops waiting, the sync goes on
             # (bounded by the session's own progress timeout and deadline)
@@ -199,9 +201,10 @@ class PeerKeeper:
                 return fut.result(), node_id
             except iroh.IrohError as e:
                 last = explain_connect_error(e, PeerAddr([node_id], peer.host, peer.port))
+                other = other_protocol(e)
                 if "is not the node id" not in last:
                     break
-        raise SyncError(last)
+        raise (iroh_limits.TopicRefused if other else SyncError)(last)
 
     async def _reconnect_loop(self):
         """Keep a live session with every wanted peer: redial with jittered backoff (liveness.Redial).

@@ -50,9 +50,13 @@ def big_pull(link):
 
 
 def _closed_by_peer(msg):
-    """The peer closed the connection (as p2panda-net does with a topic it does not sync), not a
-    timeout or a reset: a cut or a loaded peer must not make a topic unasked for good."""
-    return "ApplicationClosed" in msg or "ConnectionClosed" in msg
+    """The peer closed the connection plainly (code 0), as p2panda-net does with a topic it does
+    not sync: not a timeout or a reset, not an abort (code 1: a node stopping, a sync that made no
+    progress) and not "busy" (a bound for our address): a cut, a loaded or a stopping peer must
+    not make a topic unasked for good."""
+    if "ConnectionClosed" in msg:
+        return True
+    return "ApplicationClosed" in msg and "error_code: 0," in msg and 'reason: b"busy"' not in msg
 
 
 class SessionRunner:
