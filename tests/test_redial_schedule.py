@@ -115,3 +115,25 @@ def test_a_heal_cancels_a_stale_dial_and_makes_it_due_at_once(monkeypatch):
     assert cancelled == [True]
     assert stale["redial"].dialling_since is None and now <= stale["redial"].due <= now + liveness.REDIAL_AFTER_HEAL
     assert fresh["redial"].due == float("inf") and fresh["redial"].dialling_since == now - 0.5
+
+
+def test_a_stale_dial_cancelled_before_its_task_ran_is_redialled(monkeypatch):
+    """The reconnect loop marks a redial as dialling before its task runs; a heal that cancels
+    the task first (the loop blocked meanwhile) runs none of its code: the mark must go with it,
+    or the peer is never redialled."""
+    now = 100.0
+    monkeypatch.setattr(iroh_peers.time, "monotonic", lambda: now)
+    k = Keeper(now)
+    back = k.want("back", now, linked=True)
+    back["last_error"] = "no iroh answer"
+    stale = k.want("stale", float("inf"))
+    stale["redial"].dialling(now - liveness.STALE_DIAL - 1)
+    k._dialling.add("stale")  # as the loop left it, its task not run yet
+    stale["task"] = types.SimpleNamespace(done=lambda: False, cancel=lambda: None)
+
+    async def heal():
+        k._redial_wake = asyncio.Event()
+        k._back(k.links[0], alone=False)
+    asyncio.run(heal())
+    assert "stale" not in k._dialling
+    assert k._redial_wait(now) <= liveness.REDIAL_AFTER_HEAL  # the loop dials it again soon

@@ -439,12 +439,14 @@ class PeerKeeper:
         if entry is not None:
             entry["last_error"] = None
         now = time.monotonic()
-        for e in self._wanted.values():
+        for key, e in self._wanted.items():
             if e is entry or self._linked(e["sub"], e["peer"]):
                 continue
             if e["redial"].healed(now):  # a dial begun before the heal: its packets went into the cut
                 task = e.get("task")
                 if task is not None and not task.done():
                     task.cancel()
+                # a task cancelled before it ran runs none of its code, so its mark goes here
+                self._dialling.discard(key)
                 e["redial"].cancelled(now)
         self._wake_redials()
