@@ -498,6 +498,28 @@ def test_an_organiser_below_its_bound_dials_a_screen_it_told_it_was_full(nodes):
     assert wait_for(lambda: org._refilling == 0, 5.0)
 
 
+def test_an_organiser_dials_back_a_screen_that_cannot_store_what_it_sends_ever_later(nodes):
+    """A screen whose SD card is full ends each session whose operations it cannot store, at
+    once: the organiser, its place free again, dialled it back at once, thousands of times a
+    minute on both machines (found on a full card).  Now after a redial's growing wait, and the
+    program still arrives soon after the card has room again."""
+    org, org_store = nodes(ORG, "org", reconnect=False, max_linked=1)
+    (scr, scr_store), = _screens(nodes, org, 1, reconnect=False)
+    org_store.publish_many(ORG, [b"op %d %s" % (i, b"x" * 900) for i in range(40)], LOG, 1_700_000_000_000_000)
+    pages = scr_store._db.execute("PRAGMA page_count").fetchone()[0]
+    scr_store._db.execute("PRAGMA max_page_count=%d" % pages)  # full: SQLite fails as a full disk does
+    try:
+        scr.sync(org.ticket())
+    except Exception:  # the session ends: what it brought cannot be stored
+        pass
+    assert wait_for(lambda: scr_store.write_failed == "full", 10.0), scr.lines[-6:]
+    wait_for(lambda: False, 12.0)  # redials 0.5-1, 1-2, 2-4, 4-8 s apart: about four
+    dials = len([line for line in org.lines if " connected (we dialled" in line and scr.node_id[:16] in line])
+    assert 1 <= dials <= 8, (dials, org.lines[-6:])
+    scr_store._db.execute("PRAGMA max_page_count=1073741823")  # room again: the next redial brings the program
+    assert wait_for(lambda: scr_store.count() == 40, 20.0), org.lines[-6:] + scr.lines[-6:]
+
+
 def test_a_screen_told_full_dials_the_organiser_again_once_it_is_alone_and_gets_in(nodes):
     """Its second dial gets in whatever the bound: it has no other peer (on a Wi-Fi that keeps
     screens apart, no screen has)."""

@@ -137,3 +137,64 @@ def test_a_stale_dial_cancelled_before_its_task_ran_is_redialled(monkeypatch):
     asyncio.run(heal())
     assert "stale" not in k._dialling
     assert k._redial_wait(now) <= liveness.REDIAL_AFTER_HEAL  # the loop dials it again soon
+
+
+class Organiser(iroh_peers.PeerKeeper):
+    """An organiser's places (``_init_places``) with no endpoint: ``_refill``'s dials are recorded,
+    a later look is a timer recorded, not run."""
+
+    def __init__(self, max_linked):
+        self._stopping = False
+        self.linked = set()
+        self.dialled = []
+        self.timers = []
+        self._loop = types.SimpleNamespace(call_later=lambda delay, fn: self.timers.append(delay) or
+                                           types.SimpleNamespace(cancel=lambda: None))
+        self._init_places(max_linked)
+
+    def _linked_ids(self):
+        return set(self.linked)
+
+    def _spawn(self, coro):
+        self.dialled.append(coro.cr_frame.f_locals["spec"].split("@")[0])
+        coro.close()
+        self._refilling -= 1  # as _refill_one's end: the dial is over
+
+
+def test_an_organiser_dials_back_a_screen_that_ends_each_session_at_once_ever_later(monkeypatch):
+    """A screen that cannot store what the organiser sends (its disk is full) ends each session
+    within seconds: the organiser with a free place dials it back after a growing wait, never in a
+    loop of dials (thousands a minute, found on a full SD card)."""
+    now = [1000.0]
+    monkeypatch.setattr(iroh_peers.time, "monotonic", lambda: now[0])
+    org = Organiser(max_linked=2)
+    screen = b"\x07" * 32
+    dials = []
+    for _ in range(8):
+        org.timers.clear()
+        org._spare_add(screen, "10.0.0.7:2026", lasted=2.0)  # its session ended after 2 s
+        org._refill()
+        waited = 0.0
+        while not org.dialled and waited < 60:  # the loop's timer fires when it said
+            assert org.timers, "a waiting spare with a free place must be looked at again"
+            step = org.timers.pop()
+            now[0] += step
+            waited += step
+            org._refill()
+        assert org.dialled == [screen.hex()]
+        org.dialled.clear()
+        dials.append(waited)
+        now[0] += 2.0
+    assert dials[0] <= liveness.REDIAL_MIN and min(dials[-3:]) >= liveness.REDIAL_MAX / 2, dials
+
+
+def test_an_organiser_dials_back_at_once_a_screen_told_full_and_soon_one_whose_session_lasted(monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(iroh_peers.time, "monotonic", lambda: now[0])
+    org = Organiser(max_linked=2)
+    org._spare_add(b"\x08" * 32, "10.0.0.8:2026", told=True)
+    org._refill()
+    assert org.dialled == [(b"\x08" * 32).hex()]
+    org._spare_add(b"\x09" * 32, "10.0.0.9:2026", lasted=3600.0)
+    org._refill()
+    assert len(org.dialled) == 1 and org.timers and org.timers[-1] <= liveness.REDIAL_MIN

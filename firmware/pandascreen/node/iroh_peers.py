@@ -278,6 +278,8 @@ class PeerKeeper:
         self._spare = collections.OrderedDict()  # node id -> "ip:port": told "full" or linked before
         self._told_at = {}  # node id in _spare -> when it was last told "full" (monotonic)
         self._refilling = 0  # dials of such screens under way
+        self._spare_waits = {}  # node id -> liveness.Redial: when a screen whose session ended is dialled back
+        self._refill_later = None  # the timer of the next look at the list, while every screen on it waits
         self._telling = None  # the task of rounds with such screens after a change
         self._spares_told = None  # the festival store's version they last heard of
 
@@ -288,11 +290,17 @@ class PeerKeeper:
                 and any(l.sub is entry["sub"] and l.remote_id not in entry["peer"].node_ids
                         for l in self._live_links()))
 
-    def _spare_add(self, node_id, addr, told=False):
-        """An organiser remembers a screen it told "full", or whose live session ended, to dial
-        when it has room: one per address (``conn_limits.address_key``: an IPv4 address, an IPv6
-        /64; a screen has one), so a stranger's many node ids on one address cannot push the
-        screens out of the list."""
+    def _spare_add(self, node_id, addr, told=False, lasted=None):
+        """An organiser remembers a screen it told "full", or whose live session ended after
+        ``lasted`` seconds, to dial when it has room: one per address (``conn_limits.address_key``:
+        an IPv4 address, an IPv6 /64; a screen has one), so a stranger's many node ids on one
+        address cannot push the screens out of the list.  A screen whose session ended is dialled
+        back after a redial's wait (``liveness.Redial``), growing while its sessions end soon after
+        they began: a screen that cannot store what it is sent (a full SD card) ends each at once."""
+        if lasted is not None:
+            wait = self._spare_waits.get(node_id) or liveness.Redial(time.monotonic())
+            wait.ended(time.monotonic(), lasted)
+            self._spare_waits[node_id] = wait
         self._spare.pop(node_id, None)
         where = address_key(host_of(addr))
         for other in [k for k, a in self._spare.items() if address_key(host_of(a)) == where]:
@@ -304,6 +312,9 @@ class PeerKeeper:
             self._told_at[node_id] = time.monotonic()
         for gone in [k for k in self._told_at if k not in self._spare]:
             del self._told_at[gone]
+        linked = self._linked_ids()
+        for gone in [k for k in self._spare_waits if k not in self._spare and k not in linked]:
+            del self._spare_waits[gone]
 
     def _refill(self):
         """An organiser linked to fewer peers than its bound dials screens of its list (told "full",
@@ -315,12 +326,20 @@ class PeerKeeper:
         for node_id in [k for k in self._spare if k in linked]:
             del self._spare[node_id]
         room = self.max_linked - len(linked) - self._refilling
-        while room > 0 and self._spare:
-            node_id = random.choice(list(self._spare))
+        now = time.monotonic()
+        due = {k: self._spare_waits[k].due if k in self._spare_waits else now for k in self._spare}
+        ready = [k for k in self._spare if due[k] <= now]
+        while room > 0 and ready:
+            node_id = ready.pop(random.randrange(len(ready)))
             spec = "%s@%s" % (hexlify(node_id), self._spare.pop(node_id))
             self._refilling += 1
             room -= 1
             self._spawn(self._refill_one(spec))
+        if self._refill_later is not None:
+            self._refill_later.cancel()
+            self._refill_later = None
+        if room > 0 and self._spare:  # every screen left waits: look again when the first may be dialled
+            self._refill_later = self._loop.call_later(max(0.0, min(due[k] for k in self._spare) - now), self._refill)
 
     async def _refill_one(self, spec):
         try:
@@ -417,7 +436,7 @@ class PeerKeeper:
             return  # another session with that peer is live (a resync ended, or a duplicate)
         now = time.monotonic()
         if self.max_linked is not None and link.sub is self.subs[0]:
-            self._spare_add(link.remote_id, link.addr)  # a screen it may dial back when it has room
+            self._spare_add(link.remote_id, link.addr, lasted=now - link.started)  # dialled back when it has room
         for entry in self._wanted.values():
             redial = entry["redial"]
             if entry["sub"] is not link.sub or link.remote_id not in entry["peer"].node_ids or redial.due == float("inf"):
