@@ -176,3 +176,24 @@ def test_a_status_the_disk_would_not_take_leaves_the_guard_as_it_was(tmp_path):
         assert publish(t + 1200).seq_num == 1
     finally:
         store.close()
+
+
+def test_a_fleet_store_that_cannot_open_on_a_full_disk_is_kept_in_memory_until_the_next_start(tmp_path, monkeypatch):
+    """Started on a full SD card, the screen kept no fleet log at all until someone restarted it:
+    the console lost it, "identify" could not reach it, it relayed no other screen's status.
+    Status is one pruned operation per screen, so memory holds it; the file opens at a start
+    when the disk takes writes."""
+    from pandascreen.core.errors import CannotStore
+    from pandascreen.node import snapshot
+
+    def full(path, log=None):
+        raise CannotStore("cannot open store %s: the disk is full (database or disk is full)" % path)
+    monkeypatch.setattr(snapshot, "open_store", full)
+    said = []
+    a = auth.for_authors([public_key(ORG)])
+    s = fleet_report.open_fleet_store(str(tmp_path / "festival.db"), a, log=said.append)
+    assert isinstance(s.authorizer, fleet.FleetGuard) and not (tmp_path / "festival.fleet.db").exists()
+    assert len(said) == 1 and "disk is full" in said[0] and "in memory until the next start" in said[0], said
+    assert fleet.Reporter().publish(s, ORG, fleet.fleet_log_id("f"), NOW, shows="x", heights={}, clock=True,
+                                    uptime=1, version="0") is not None
+    s.close()

@@ -18,7 +18,8 @@ import time
 from pandascreen import __version__
 from pandascreen.core import fleet
 from pandascreen.core.crypto import public_key
-from pandascreen.core.errors import IngestError, SchemaError
+from pandascreen.core.errors import CannotStore, IngestError, SchemaError
+from pandascreen.core.store import MemoryStore
 from pandascreen.core.util import hexlify
 
 THERMAL = "/sys/class/thermal/thermal_zone0/temp"
@@ -67,9 +68,18 @@ def fleet_store_path(store_path):
 def open_fleet_store(store_path, authorizer, log=None):
     """The fleet store beside ``store_path``, guarded by FleetGuard(``authorizer``: the
     festival group, so it keeps only status of keys the group names).  A corrupt file is
-    moved aside (node/snapshot.open_store).  Raises IngestError when it cannot open."""
+    moved aside (node/snapshot.open_store).  Where the disk takes no writes (a full or read-only
+    SD card) the fleet log is kept in memory until the next start (said through ``log``): it is
+    one pruned operation per screen, and without it the console loses the screen and the
+    screen relays no other's status.  Raises IngestError when the file is damaged and cannot
+    be moved aside."""
     from pandascreen.node import snapshot
-    store, _ = snapshot.open_store(fleet_store_path(store_path), log=log)
+    try:
+        store, _ = snapshot.open_store(fleet_store_path(store_path), log=log)
+    except CannotStore as e:
+        if log is not None:
+            log("fleet: the status log is kept in memory until the next start: %s" % e)
+        store = MemoryStore()
     fleet.FleetGuard(authorizer).attach(store)
     return store
 
