@@ -60,6 +60,9 @@ def parse_peer(text):
         raise ConfigError("peer %r must look like host:port" % (text,))
     host, _, port = text.rpartition(":")
     host = host.strip("[]")
+    node_id, at, _ = host.rpartition("@")
+    if at and not _node_id(node_id):
+        raise ConfigError("peer %r: the node id before \"@\" must be 64 hex characters" % (text,))
     try:
         port = int(port)
     except ValueError:
@@ -67,6 +70,28 @@ def parse_peer(text):
     if not host or not 0 < port < 65536:
         raise ConfigError("peer %r must look like host:port with a port from 1 to 65535" % (text,))
     return host, port
+
+
+def _node_id(text):
+    try:
+        return len(unhexlify(text)) == 32
+    except ValueError:
+        return False
+
+
+# the keys whose value has one JSON shape: (type, what to write instead); "key" may be null (device.key)
+SHAPES = (("organisers", list, "a list of organiser public keys"),
+          ("peers", list, "a list of peers, each host:port or <node id>@host:port"),
+          ("buttons", dict, "an object such as {\"next\": 17, \"prev\": 27}"),
+          ("screen", dict, "an object such as {\"i2c_port\": 1, \"address\": 60}"),
+          ("store", str, "a file name such as \"festival.db\""),
+          ("key", (str, type(None)), "a file name such as \"device.key\""))
+
+
+def _check_shapes(out):
+    for key, kind, instead in SHAPES:
+        if not isinstance(out[key], kind) or out[key] == "":
+            raise ConfigError("%s must be %s, not %s" % (key, instead, json.dumps(out[key])[:40]))
 
 
 def validate(cfg):
@@ -83,6 +108,7 @@ def validate(cfg):
     fid = out.get("festival_id")
     if not isinstance(fid, str) or not fid:
         raise ConfigError("config needs \"festival_id\" (the festival to follow)")
+    _check_shapes(out)
     _check_group(out)
     venues = out["venues"]
     if venues is not None and (not isinstance(venues, list)
@@ -177,6 +203,8 @@ def load(path):
             data = json.load(fh)
         except ValueError as e:
             raise ConfigError("config %s is not valid JSON: %s" % (path, e))
+        except RuntimeError:  # nested too deeply (CPython's RecursionError is one, as MicroPython's is)
+            raise ConfigError("config %s is nested too deeply to be a config" % path)
     finally:
         fh.close()
     return validate(data)
