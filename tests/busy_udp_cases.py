@@ -144,6 +144,22 @@ def test_a_screen_without_its_device_key_says_so_in_one_line(tmp_path, key):
     assert p.returncode == 2 and (p.stdout + p.stderr).strip().count("\n") == 0, p.stdout + p.stderr
 
 
+def test_a_screen_that_finds_its_peers_by_mdns_alone_does_not_run_deaf_without_its_device_key(tmp_path):
+    """No peer configured (a provision without --peer): only iroh, found by mDNS, brings it the
+    program, and iroh needs the key.  It ran on, saying "no peers" and "waiting for sync" for
+    good; now the one line a node-id peer gets, exit 2."""
+    cfg = {"festival_id": demofest.FESTIVAL_ID, "organisers": [public_key(SEED).hex()], "store": "screen.db",
+           "listen_port": 0, "feed_port": 0, "program_page_port": 0, "peers": []}
+    holder, port = _udp_held()
+    holder.close()
+    (tmp_path / "config.json").write_text(json.dumps(dict(cfg, listen_port=port)))
+    code, err = _run(["pandascreen.node.app", "--config", str(tmp_path / "config.json"),
+                      "--emulate", str(tmp_path / "screen.png")])
+    assert code == 2, err
+    assert "Traceback" not in err and err.count("error:") == 1, err
+    assert "device key %s" % (tmp_path / "device.key") in err and "pandascreen-host provision" in err, err
+
+
 def _screen_drawing(tmp_path, cfg, stderr):
     """The real app with ``cfg`` (emulated display), once it drew its first frame (bounded)."""
     import time

@@ -42,8 +42,9 @@ def start_iroh(cfg, store, config_dir, device, serve, fleet_beside=None, say=pri
         try:
             node, why = device_node(cfg, store, config_dir, serve=serve, on_change=device.wake.set, say=say,
                                     also=also)
-        except ConfigError as e:  # no device key: a screen with node-id peers does not start (one line, exit 2)
-            if wanted:
+        except ConfigError as e:  # no device key: a screen with node-id peers does not start (one line, exit 2),
+            # nor one with no peer configured: only iroh (mDNS) brings it the program
+            if wanted or not cfg["peer_addrs"]:
                 if fleet_store is not None:
                     fleet_store.close()
                 raise
