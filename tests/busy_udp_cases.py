@@ -192,7 +192,8 @@ def test_a_screen_with_plain_tcp_peers_only_runs_without_a_device_key(tmp_path):
     assert "iroh unavailable (cannot read the device key" in out, out
 
 
-@pytest.mark.parametrize("first, second", [("SIGTERM", "SIGTERM"), ("SIGINT", "SIGINT"), ("SIGTERM", "SIGINT")])
+@pytest.mark.parametrize("first, second", [("SIGTERM", "SIGTERM"), ("SIGINT", "SIGINT"), ("SIGTERM", "SIGINT"),
+                                           ("SIGHUP", "SIGTERM")])  # SIGHUP: the crew's SSH session dropped
 def test_a_second_stop_signal_while_the_screen_stops_is_ignored(tmp_path, first, second):
     """Ctrl-C pressed twice, GNU timeout's TERM to the process and then to its group, a kill and
     then systemctl stop: the stop already under way (iroh's Close, mDNS's goodbye) is not cut

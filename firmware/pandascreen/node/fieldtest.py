@@ -37,7 +37,6 @@ import os
 import re
 import shutil
 import sqlite3
-import signal
 import subprocess
 import sys
 import tempfile
@@ -464,7 +463,7 @@ def main(argv=None):
     try:
         # a caller's timeout (SIGTERM) or a closed terminal (SIGHUP) stops it as Ctrl-C does: the
         # scenario unwinds, its processes are stopped and its namespaces removed
-        with stop_like_ctrl_c((signal.SIGTERM, signal.SIGHUP)):
+        with stop_like_ctrl_c():
             res = run(args.screens, args.schedule, args.timeout, [] if args.no_cut else (args.partition or [30.0]),
                       args.hog, args.idle, args.repeat, keep_logs=args.keep_logs)
     except KeyboardInterrupt:

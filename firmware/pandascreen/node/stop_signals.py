@@ -4,7 +4,8 @@ WHY: systemd stops a screen (``systemctl stop``, a reboot, an upgrade) with SIGT
 supervisor's timeout does the same to a field test.  Python's default for SIGTERM ends the
 process on the spot: no ``finally``, no ExitStack, so live sessions end without a Close (peers
 see a timeout 15-30 s later and count a lost link), the pending snapshot and the last known time
-are not written, and a field test leaves its screens and namespaces behind.  Raised as a
+are not written, and a field test leaves its screens and namespaces behind.  SIGHUP is the
+same stop: a crew member's SSH session that drops hangs up the screen or ``serve`` they started.  Raised as a
 ``KeyboardInterrupt`` in the main thread, the stop takes the path Ctrl-C takes and every command
 already handles: everything started is stopped in reverse order, and the exit is the one a stop
 gets (0 for a screen and ``serve``, as systemd expects of a stop).
@@ -22,7 +23,7 @@ import threading
 
 
 @contextlib.contextmanager
-def stop_like_ctrl_c(signals=(signal.SIGTERM,)):
+def stop_like_ctrl_c(signals=(signal.SIGTERM, signal.SIGHUP)):
     """While inside: the first of ``signals`` or SIGINT raises ``KeyboardInterrupt`` in the main
     thread, and the later ones are ignored.  The handlers before are put back on leaving.  Off
     the main thread (a test calling ``main``) it changes nothing, as Python lets only the main
