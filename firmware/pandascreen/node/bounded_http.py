@@ -12,7 +12,12 @@ with ``Retry-After`` at once, unless a connection of that address (or, over the 
 address) sits idle between two requests: the oldest such is closed to make way, as a browser
 keeps its connections open after a reply and asks again on a new one when an idle one is gone
 (so a second phone behind the same address, or a reload, is never locked out by keep-alives).
-One that says nothing for ``timeout`` seconds is closed.  Only
+Over the total with none idle, a newcomer takes the place of the oldest connection still sending
+its first request head from the address holding the most connections, when that address holds
+more than the newcomer's would: a few addresses that fill the budget with requests they never
+finish (a trickled head, reconnected at each timeout) no longer lock every phone out, and
+phones with a request each never push each other out.  One that says nothing for ``timeout``
+seconds is closed.  Only
 GET and HEAD are answered (the pages it serves are read-only), a request with a body is refused,
 unless the server is given a ``post`` handler: then a POST with a Content-Length of at most
 ``max_body`` bytes is read whole (within ``timeout``) and ``post(target, headers, body)``, run
@@ -85,6 +90,7 @@ class BoundedHTTP:
         self.refused = 0  # connections answered "busy" since the start
         self._per_address = {}
         self._idle = {}  # writer -> address, in the order they fell idle after a reply (keep-alive)
+        self._heading = {}  # writer -> address, oldest first: connections still sending their first request head
         self._evicted = set()  # writers closed to make way, whose place is already given back
         self.loop = None
         self._server = None
@@ -95,7 +101,7 @@ class BoundedHTTP:
         if self._per_address.get(address, 0) >= self.max_per_address:
             full = self._close_idle(address)
         elif self.open_connections >= self.max_connections:
-            full = self._close_idle(None)
+            full = self._close_idle(None) and self._close_heading(address)
         else:
             full = False
         if full:
@@ -117,6 +123,24 @@ class BoundedHTTP:
                 writer.close()
                 return False
         return True
+
+    def _close_heading(self, address):
+        """Close the oldest connection still sending its first request head of the address that
+        holds the most, when that is more than ``address`` would hold with one more; False when
+        one was closed, True when none may be."""
+        counts = self._per_address
+        victim = None
+        for writer, owner in self._heading.items():  # oldest first: the first of the heaviest wins
+            if victim is None or counts.get(owner, 0) > counts.get(victim[1], 0):
+                victim = (writer, owner)
+        if victim is None or counts.get(victim[1], 0) <= counts.get(address, 0) + 1:
+            return True
+        writer, owner = victim
+        del self._heading[writer]
+        self._evicted.add(writer)
+        self._release(owner)
+        writer.close()
+        return False
 
     def _release(self, address):
         self.open_connections -= 1
@@ -147,7 +171,7 @@ class BoundedHTTP:
             return
         held = []  # the stream being sent: closed however the connection ends
         try:
-            if await self._request(reader, writer, held):
+            if await self._request(reader, writer, held, heading_as=address):
                 while await self._request(reader, writer, held, idle_as=address):
                     pass  # each request waits at most ``timeout`` for its head
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError, ConnectionError,
@@ -168,16 +192,20 @@ class BoundedHTTP:
                 self._release(address)
             writer.close()
 
-    async def _request(self, reader, writer, held, idle_as=None):
+    async def _request(self, reader, writer, held, idle_as=None, heading_as=None):
         """Read and answer one request; True when the connection stays open for the next one.
         ``idle_as``: the client's address, when this is a kept-alive connection that may be closed
-        to make way while it waits for the next request."""
+        to make way while it waits for the next request; ``heading_as``: when this is the first
+        request, which may be closed to make way while its head comes (``_close_heading``)."""
         if idle_as is not None:
             self._idle[writer] = idle_as
+        if heading_as is not None:
+            self._heading[writer] = heading_as
         try:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.timeout)
         finally:
             self._idle.pop(writer, None)
+            self._heading.pop(writer, None)
         parts, names, values = _parse_head(head)
         if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
             await self._send(writer, response(400, b"bad request\n", "text/plain", close=True))

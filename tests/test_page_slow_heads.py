@@ -1,0 +1,49 @@
+"""Phones are not locked out of the program page by a few addresses that fill its whole budget
+with requests they never finish (slowloris: a trickled head, reconnected at each timeout).  Over
+the total budget, a newcomer takes the place of the oldest connection still sending its first
+request head from the address that holds the most, when that address holds more than the
+newcomer's (node/bounded_http.py).  A connection being answered, a stream, and the per-address
+bound are as before."""
+import socket
+
+from pandascreen.node.bounded_http import BoundedHTTP
+from pandascreen.node.poll import until
+from pandascreen.testing.clock import Clock
+from test_program_page import NOW, festival, get, page_of
+
+
+def _trickling(page, source):
+    """A connection from ``source`` that has sent part of a request head and no more."""
+    s = socket.create_connection(("127.0.0.1", page.port), timeout=10, source_address=(source, 0))
+    s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+    return s
+
+
+def test_a_phone_gets_the_page_while_two_addresses_hold_every_place_with_unfinished_requests():
+    page = page_of(festival(), Clock(NOW), max_connections=4, max_per_address=2, timeout=30).start()
+    held = []
+    try:
+        held.extend(_trickling(page, source) for source in ("127.0.0.2", "127.0.0.2", "127.0.0.3", "127.0.0.3"))
+        assert until(lambda: page.open_connections == 4, 10)
+        assert get(page, "/")[0] == 200  # was 503 until the attackers' 30 s timeout, and again at once
+        assert held[0].recv(100) == b""  # the oldest unfinished one of a heaviest address made way
+        assert page.refused == 0
+    finally:
+        for s in held:
+            s.close()
+        page.stop()
+
+
+def test_an_unfinished_request_of_an_address_holding_no_more_than_the_newcomers_is_kept():
+    class Reading:
+        closed = False
+
+        def close(self):
+            self.closed = True
+    http = BoundedHTTP(None, "127.0.0.1", 0, max_connections=2, max_per_address=2)
+    assert http._admit("a") and http._admit("b")
+    first = Reading()
+    http._heading[first] = "a"
+    assert not http._admit("b") and not first.closed  # "a" holds 1, as many as "b" would: no churn
+    assert http.refused == 1
+    assert http._admit("c") is False and not first.closed  # "c" would hold 1 too
