@@ -41,12 +41,18 @@ def test_a_partial_panel_keeps_its_full_refresh_after_the_clock_steps_back():
     assert p.due(t - STEP, "program", tick=1) == FULL  # a full refresh, not partials for two hours
 
 
-def test_a_screen_syncs_at_once_after_its_clock_steps_back():
+def _tcp_screen():
+    """A screen with one plain-TCP peer, a sync a minute, its first step taken: (controller, clock, peers)."""
     peers = FakePeers(configured=[("10.0.0.2", 2026)])
     t = Clock(NOW)
     ctl = Controller({"festival_id": demofest.FESTIVAL_ID, "peer_addrs": list(peers.configured), "sync_interval": 60},
                      MemoryStore(), transport=peers.transport, clock=t, found=peers.found)
     ctl.step(t())
+    return ctl, t, peers
+
+
+def test_a_screen_syncs_at_once_after_its_clock_steps_back():
+    ctl, t, _ = _tcp_screen()
     t.t -= STEP
     t.sleep(10)
     assert ctl.sync_due(t())  # was not due for two hours: a TCP screen heard no change meanwhile
@@ -58,11 +64,7 @@ def test_a_screen_syncs_at_once_after_its_clock_steps_back():
 
 
 def test_a_screen_that_cannot_reach_anyone_says_so_after_its_clock_steps_back():
-    peers = FakePeers(configured=[("10.0.0.2", 2026)])
-    t = Clock(NOW)
-    ctl = Controller({"festival_id": demofest.FESTIVAL_ID, "peer_addrs": list(peers.configured), "sync_interval": 60},
-                     MemoryStore(), transport=peers.transport, clock=t, found=peers.found)
-    ctl.step(t())
+    ctl, t, peers = _tcp_screen()
     peers.cut()
     for _ in range(3):
         t.sleep(20)

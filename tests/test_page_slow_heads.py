@@ -9,7 +9,7 @@ import socket
 from pandascreen.node.bounded_http import BoundedHTTP
 from pandascreen.node.poll import until
 from pandascreen.testing.clock import Clock
-from test_program_page import NOW, festival, get, page_of
+from test_program_page import NOW, Connection, festival, get, page_of
 
 
 def _trickling(page, source):
@@ -35,14 +35,9 @@ def test_a_phone_gets_the_page_while_two_addresses_hold_every_place_with_unfinis
 
 
 def test_an_unfinished_request_of_an_address_holding_no_more_than_the_newcomers_is_kept():
-    class Reading:
-        closed = False
-
-        def close(self):
-            self.closed = True
     http = BoundedHTTP(None, "127.0.0.1", 0, max_connections=2, max_per_address=2)
     assert http._admit("a") and http._admit("b")
-    first = Reading()
+    first = Connection()
     http._heading[first] = "a"
     assert not http._admit("b") and not first.closed  # "a" holds 1, as many as "b" would: no churn
     assert http.refused == 1

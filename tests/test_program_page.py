@@ -272,17 +272,20 @@ def test_two_browsers_behind_one_address_each_with_all_its_connections_get_every
         page.stop()
 
 
+class Connection:
+    """A connection's writer as BoundedHTTP's budget sees it: it can only be closed."""
+    closed = False
+
+    def close(self):
+        self.closed = True
+
+
 def test_a_connection_closed_to_make_way_gives_its_place_back_at_once():
     """New connections accepted in one turn of the loop, before the closed one's read has ended,
     must see its place free, not count it twice."""
-    class Idle:
-        closed = False
-
-        def close(self):
-            self.closed = True
     http = BoundedHTTP(None, "127.0.0.1", 0, max_connections=10, max_per_address=2)
     assert http._admit("a") and http._admit("a")
-    kept_alive = Idle()
+    kept_alive = Connection()
     http._idle[kept_alive] = "a"
     assert http._admit("a") and kept_alive.closed
     assert http.open_connections == 2 and not http._admit("a") and http.refused == 1

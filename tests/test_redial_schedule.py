@@ -93,14 +93,21 @@ def test_a_due_redial_is_marked_as_dialling_and_keeps_its_task(monkeypatch):
     assert entry["task"] == "the task" and "away" in k._dialling
 
 
-def test_a_heal_cancels_a_stale_dial_and_makes_it_due_at_once(monkeypatch):
-    now = 100.0
+def _heal_coming(monkeypatch, now):
+    """A keeper at ``now`` whose peer "back" answers again, and whose peer "stale" is being
+    dialled since before the heal (begun inside the cut): (keeper, the stale one's entry)."""
     monkeypatch.setattr(iroh_peers.time, "monotonic", lambda: now)
     k = Keeper(now)
     back = k.want("back", now, linked=True)
     back["last_error"] = "no iroh answer"
     stale = k.want("stale", float("inf"))
-    stale["redial"].dialling(now - liveness.STALE_DIAL - 1)  # begun inside the cut
+    stale["redial"].dialling(now - liveness.STALE_DIAL - 1)
+    return k, stale
+
+
+def test_a_heal_cancels_a_stale_dial_and_makes_it_due_at_once(monkeypatch):
+    now = 100.0
+    k, stale = _heal_coming(monkeypatch, now)
     cancelled = []
     stale["task"] = types.SimpleNamespace(done=lambda: False, cancel=lambda: cancelled.append(True))
     fresh = k.want("fresh", float("inf"))
@@ -122,12 +129,7 @@ def test_a_stale_dial_cancelled_before_its_task_ran_is_redialled(monkeypatch):
     the task first (the loop blocked meanwhile) runs none of its code: the mark must go with it,
     or the peer is never redialled."""
     now = 100.0
-    monkeypatch.setattr(iroh_peers.time, "monotonic", lambda: now)
-    k = Keeper(now)
-    back = k.want("back", now, linked=True)
-    back["last_error"] = "no iroh answer"
-    stale = k.want("stale", float("inf"))
-    stale["redial"].dialling(now - liveness.STALE_DIAL - 1)
+    k, stale = _heal_coming(monkeypatch, now)
     k._dialling.add("stale")  # as the loop left it, its task not run yet
     stale["task"] = types.SimpleNamespace(done=lambda: False, cancel=lambda: None)
 
