@@ -31,17 +31,22 @@ ALONE = "alone since"  # no peer reachable for ALONE_AFTER: "alone since HH:MM" 
 # flickers the footer; short enough that the crew at the gate sees it within two minutes (the loop
 # draws the footer at the next minute at the latest)
 ALONE_AFTER = 60  # s, counted from the first look that found no peer
-LONG_AGO = 1 << 62  # s: what ``elapsed`` says of a time after now
+LONG_AGO = 1 << 62  # s: what ``elapsed`` says of a time further ahead than STEP_BACK
+STEP_BACK = 60  # s: a time at most this far ahead of now is now (fractions, another thread's now)
 
 
 def elapsed(now, since):
-    """Seconds from ``since`` to ``now`` on the wall clock, where a time after ``now`` counts as
-    LONG_AGO.  A clock stepped back (a time source that was wrong and is set right, a clock set by
-    hand) leaves times ahead of ``now``: counted as just now, everything that waits for an interval
-    (a sync, an e-paper refresh, the way home, a heartbeat, "alone since") would wait out the whole
-    step.  Counted as long ago, it runs once and counts from the new time."""
+    """Seconds from ``since`` to ``now`` on the wall clock, where a time more than STEP_BACK ahead
+    of ``now`` counts as LONG_AGO.  A clock stepped back (a time source that was wrong and is set
+    right, a clock set by hand) leaves times ahead of ``now``: counted as just now, everything that
+    waits for an interval (a sync, an e-paper refresh, the way home, a heartbeat, "alone since")
+    would wait out the whole step.  Counted as long ago, it runs once and counts from the new
+    time.  A time a moment ahead is no step: a button press at 12:00:00.6 seen by the redraw of
+    12:00:00, a peer heard on another thread after this ``now`` was read."""
     age = now - since
-    return age if age >= 0 else LONG_AGO
+    if age >= 0:
+        return age
+    return 0 if age >= -STEP_BACK else LONG_AGO
 
 
 # -- the clock rule -------------------------------------------------------------------------

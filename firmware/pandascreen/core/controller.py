@@ -181,14 +181,14 @@ class Controller:
         """+1 next venue, -1 previous, 0 back to the first (uses the schedule held, no store I/O)."""
         n = len(self.schedule.venues()) or 1
         self.venue_index = 0 if delta == 0 else (self.venue_index + delta) % n
-        self._flipped_at = self.clock()
+        self._flipped_at = int(self.clock())  # whole seconds, as the loop's ``now``
         self.overview = False
 
     def show_overview(self):
         """A long press: show the overview (every venue at once, ``overview.build_overview``) until
         ``go_home``."""
         self.overview = True
-        self._flipped_at = self.clock()
+        self._flipped_at = int(self.clock())
 
     def go_home(self, now):
         """Back to the config's ``home_venue`` (the entrance's own venue) ``home_after`` seconds
