@@ -5,7 +5,8 @@ supervisor's timeout does the same to a field test.  Python's default for SIGTER
 process on the spot: no ``finally``, no ExitStack, so live sessions end without a Close (peers
 see a timeout 15-30 s later and count a lost link), the pending snapshot and the last known time
 are not written, and a field test leaves its screens and namespaces behind.  SIGHUP is the
-same stop: a crew member's SSH session that drops hangs up the screen or ``serve`` they started.  Raised as a
+same stop: a crew member's SSH session that drops hangs up the screen or ``serve`` they started,
+unless they started it to outlive the session (``nohup``: a hang-up ignored stays ignored).  Raised as a
 ``KeyboardInterrupt`` in the main thread, the stop takes the path Ctrl-C takes and every command
 already handles: everything started is stopped in reverse order, and the exit is the one a stop
 gets (0 for a screen and ``serve``, as systemd expects of a stop).
@@ -40,7 +41,10 @@ def stop_like_ctrl_c(signals=(signal.SIGTERM, signal.SIGHUP)):
         raise KeyboardInterrupt
 
     wanted = list(signals) + ([signal.SIGINT] if signal.SIGINT not in signals else [])
-    before = [(sig, signal.signal(sig, _interrupt)) for sig in wanted]
+    # a hang-up the command was started to ignore stays ignored: ``nohup`` keeps it past the session
+    # (SIGINT and SIGTERM are taken whatever: a shell script starts its background jobs ignoring SIGINT)
+    before = [(sig, signal.signal(sig, _interrupt)) for sig in wanted
+              if not (sig == signal.SIGHUP and signal.getsignal(sig) is signal.SIG_IGN)]
     try:
         yield
     finally:
