@@ -19,7 +19,6 @@ from pandascreen import __version__
 from pandascreen.core import fleet
 from pandascreen.core.crypto import public_key
 from pandascreen.core.errors import CannotStore, IngestError, SchemaError
-from pandascreen.core.store import MemoryStore
 from pandascreen.core.util import hexlify
 
 THERMAL = "/sys/class/thermal/thermal_zone0/temp"
@@ -79,7 +78,8 @@ def open_fleet_store(store_path, authorizer, log=None):
     except CannotStore as e:
         if log is not None:
             log("fleet: the status log is kept in memory until the next start: %s" % e)
-        store = MemoryStore()
+        from pandascreen.node.sqlite_store import SqliteStore
+        store = SqliteStore(":memory:")  # SQLite's own memory: the same store, locked as the file's is
     fleet.FleetGuard(authorizer).attach(store)
     return store
 
