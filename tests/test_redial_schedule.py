@@ -186,6 +186,9 @@ def test_an_organiser_dials_back_a_screen_that_ends_each_session_at_once_ever_la
         assert org.dialled == [screen.hex()]
         org.dialled.clear()
         dials.append(waited)
+        # while it is dialled (off the list, not linked yet) another screen is told "full"
+        org._spare_add(b"\x0a" * 32, "10.0.0.10:2026", told=True)
+        org._spare.pop(b"\x0a" * 32)
         now[0] += 2.0
     assert dials[0] <= liveness.REDIAL_MIN and min(dials[-3:]) >= liveness.REDIAL_MAX / 2, dials
 

@@ -21,8 +21,7 @@ from pandascreen.core.sync import ACCEPTOR, INITIATOR
 from pandascreen.core.util import hexlify
 from pandascreen.node import iroh_limits, liveness
 from pandascreen.node.conn_limits import address_key
-from pandascreen.node.iroh_address import (PeerAddr, explain_connect_error, host_of, other_protocol, parse_peer,
-                                           probe_tcp)
+from pandascreen.node.iroh_address import PeerAddr, explain_connect_error, host_of, parse_peer, probe_tcp
 from pandascreen.node.iroh_limits import discard
 from pandascreen.node.iroh_link import Link
 from pandascreen.node.iroh_relay import LAZY_WAIT
@@ -201,10 +200,9 @@ class PeerKeeper:
                 return fut.result(), node_id
             except iroh.IrohError as e:
                 last = explain_connect_error(e, PeerAddr([node_id], peer.host, peer.port))
-                other = other_protocol(e)
                 if "is not the node id" not in last:
                     break
-        raise (iroh_limits.TopicRefused if other else SyncError)(last)
+        raise SyncError(last)
 
     async def _reconnect_loop(self):
         """Keep a live session with every wanted peer: redial with jittered backoff (liveness.Redial).
@@ -278,7 +276,8 @@ class PeerKeeper:
         self._spare = collections.OrderedDict()  # node id -> "ip:port": told "full" or linked before
         self._told_at = {}  # node id in _spare -> when it was last told "full" (monotonic)
         self._refilling = 0  # dials of such screens under way
-        self._spare_waits = {}  # node id -> liveness.Redial: when a screen whose session ended is dialled back
+        self._spare_waits = collections.OrderedDict()  # node id -> liveness.Redial, newest last: when a
+        # screen whose session ended is dialled back
         self._refill_later = None  # the timer of the next look at the list, while every screen on it waits
         self._telling = None  # the task of rounds with such screens after a change
         self._spares_told = None  # the festival store's version they last heard of
@@ -298,9 +297,12 @@ class PeerKeeper:
         back after a redial's wait (``liveness.Redial``), growing while its sessions end soon after
         they began: a screen that cannot store what it is sent (a full SD card) ends each at once."""
         if lasted is not None:
-            wait = self._spare_waits.get(node_id) or liveness.Redial(time.monotonic())
+            wait = self._spare_waits.pop(node_id, None) or liveness.Redial(time.monotonic())
             wait.ended(time.monotonic(), lasted)
             self._spare_waits[node_id] = wait
+            # kept while the screen is dialled or linked too, so its wait grows; the oldest go
+            while len(self._spare_waits) > 2 * (liveness.ORGANISER_SPARES + (self.max_linked or 0)):
+                self._spare_waits.popitem(last=False)
         self._spare.pop(node_id, None)
         where = address_key(host_of(addr))
         for other in [k for k, a in self._spare.items() if address_key(host_of(a)) == where]:
@@ -312,9 +314,6 @@ class PeerKeeper:
             self._told_at[node_id] = time.monotonic()
         for gone in [k for k in self._told_at if k not in self._spare]:
             del self._told_at[gone]
-        linked = self._linked_ids()
-        for gone in [k for k in self._spare_waits if k not in self._spare and k not in linked]:
-            del self._spare_waits[gone]
 
     def _refill(self):
         """An organiser linked to fewer peers than its bound dials screens of its list (told "full",
