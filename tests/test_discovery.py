@@ -214,7 +214,10 @@ def test_a_peer_announced_at_two_addresses_is_dialled_at_the_next_when_the_first
     "node ends it like this, it speaks CBOR on the same ALPN",
     "peer 0123456789abcdef: connection lost right after the topic handshake (ConnectionLost(ApplicationClosed("
     "ApplicationClose { error_code: 1, reason: b\"node stopping\" }))); a p2panda node drops the connection "
-    "like this when it does not sync this festival's topic"])
+    "like this when it does not sync this festival's topic",
+    # a node that stops refuses every ALPN first
+    "10.0.0.2:2026 speaks iroh but not p2panda log sync on this network (ALPN mismatch): another application, "
+    "or a p2panda node with another network id"])
 def test_a_peer_too_slow_for_the_topic_handshake_is_tried_again_not_taken_for_another_festival(said):
     """A loaded screen answers its handshake late: discovery leaves it for its next
     announcement, and does not put it with the peers of another festival, never dialled again."""

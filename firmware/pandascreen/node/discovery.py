@@ -344,8 +344,8 @@ def iroh_add_peer(node, timeout=8.0, most_addresses=4):
     turn (at most ``most_addresses``) until one answers -- a laptop on two LANs announces both, and
     a screen reaches one of them; the node keeps the peer wanted (once, at the address that
     answered) and redials by itself.  True: synced; None: not reachable now; False: the peer is of
-    another festival (``TopicRefused``: it dropped us right after the topic handshake, or speaks another
-    protocol), so discovery never dials it again."""
+    another festival (``TopicRefused``: it dropped us right after the topic handshake), so discovery
+    never dials it again."""
     def add(node_id, addrs):
         for ip, port in addrs[:most_addresses]:
             answer = _dial(node, "%s@%s:%d" % (hexlify(node_id), ip, port), timeout)

@@ -109,16 +109,10 @@ def iroh_message(e):
     return text[-1].strip() if text else type(e).__name__
 
 
-def other_protocol(e):
-    """True when the iroh error ``e`` of a dial says the peer speaks no protocol we asked for (ALPN)."""
-    msg = iroh_message(e)
-    return "doesn't support any known protocol" in msg or "no_application_protocol" in msg
-
-
 def explain_connect_error(e, peer):
     """One line saying what went wrong dialling ``peer``, in the user's terms."""
     msg = iroh_message(e)
-    if other_protocol(e):
+    if "doesn't support any known protocol" in msg or "no_application_protocol" in msg:
         return ("%s speaks iroh but not p2panda log sync on this network (ALPN mismatch): another "
                 "application, or a p2panda node with another network id" % peer.addr)
     if "UnknownIssuer" in msg or "invalid peer certificate" in msg:

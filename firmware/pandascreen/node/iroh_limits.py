@@ -51,8 +51,8 @@ class PeerFull(SyncError):
 
 class TopicRefused(SyncError):
     """The peer does not sync the topic we asked for: it dropped us right after the topic
-    handshake, as p2panda-net does with a topic it does not sync, or speaks another protocol on
-    iroh (another ALPN).  Discovery takes it for a node of another festival."""
+    handshake, as p2panda-net does with a topic it does not sync.  Discovery takes it for a node
+    of another festival.  Another ALPN is not this: a node that stops refuses every ALPN first."""
 
 
 class StreamRefused(Exception):
