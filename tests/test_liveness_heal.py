@@ -93,8 +93,9 @@ def test_a_session_that_ends_soon_after_it_began_backs_off_further():
 
 def test_a_peer_that_takes_each_dial_and_ends_it_soon_is_redialled_ever_later():
     """As the node runs it: each redial reaches its sync (``succeeded``), then the session ends
-    within seconds (a peer that evicts us, refuses our live operations).  The wait doubles to
-    REDIAL_MAX; a session that lasts brings it back to REDIAL_MIN."""
+    within seconds (a peer that evicts us, cannot store what we send).  The first is redialled as
+    soon as after a failed dial, the next ones in a row ever later, up to REDIAL_MAX; a session
+    that lasts starts the count over."""
     r = liveness.Redial(0.0, random.Random(12))
     now, waits = 0.0, []
     for _ in range(8):
@@ -104,9 +105,26 @@ def test_a_peer_that_takes_each_dial_and_ends_it_soon_is_redialled_ever_later():
         r.ended(now, lasted=3.0)
         waits.append(r.due - now)
         now = r.due
-    assert r.backoff == liveness.REDIAL_MAX
+    assert waits[0] <= liveness.REDIAL_MIN
     assert min(waits[-3:]) >= liveness.REDIAL_MAX / 2, waits  # not one dial a second for ever
     r.dialling(now)
     r.succeeded()
-    r.ended(now + 600.0, lasted=600.0)
-    assert r.backoff == liveness.REDIAL_MIN and r.due <= now + 600.0 + liveness.REDIAL_MIN
+    now += 600.0
+    r.ended(now, lasted=600.0)
+    r.succeeded()
+    r.ended(now + 3.0, lasted=3.0)
+    assert r.due - (now + 3.0) <= liveness.REDIAL_MIN
+
+
+def test_a_session_cut_short_right_after_a_heal_is_redialled_at_once():
+    """Dials failed all through a cut (the backoff at REDIAL_MAX); the heal's first dial gets in,
+    and under load its session ends within seconds: redialled within REDIAL_MIN, not after the
+    cut's backoff (heals with both cores loaded took 4.7-5.7 s at the tail so)."""
+    r = liveness.Redial(0.0, random.Random(13))
+    for t in range(5):
+        r.failed(float(t))
+    assert r.backoff == liveness.REDIAL_MAX
+    r.dialling(100.0)
+    r.succeeded()
+    r.ended(104.0, lasted=4.0)
+    assert r.due - 104.0 <= liveness.REDIAL_MIN

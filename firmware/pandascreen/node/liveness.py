@@ -143,6 +143,7 @@ class Redial:
         self.dialling_since = None  # when the dial under way began (None: none)
         self.heal_seen = None  # the first heal signal since this peer's last failure, success or session
         self.full_until = 0.0  # the peer said "full": not asked again before this while others are live
+        self.short_runs = 0  # sessions in a row that ended soon after they began (``ended``)
 
     def dialling(self, now):
         """A dial of this peer begins."""
@@ -166,19 +167,27 @@ class Redial:
         self.full_until = now + jittered(FULL_RETRY, self.rng)
 
     def succeeded(self):
-        """A dial reached its sync.  The backoff stays until the session proves itself (``ended``
-        after SHORT_SESSION): a peer that takes each dial and ends it within seconds (it evicts
-        us, it refuses what we send live) is not dialled again every second."""
+        """A dial reached its sync: the network works, the dials' backoff starts over.  Sessions
+        that then end soon keep their own count (``ended``)."""
         self.dialling_since = None
         self.heal_seen = None
+        self.backoff = REDIAL_MIN
 
     def ended(self, now, lasted):
         """The live session with this peer ended after ``lasted`` seconds: redial after a
         jittered wait, backing off further when it ended soon after it began.  A heal seen
         before it belongs to the past: the next dial may go into a new cut."""
         if lasted < SHORT_SESSION:
+            # the first waits REDIAL_MIN, as after a failed dial; each next one in a row twice as
+            # long, up to REDIAL_MAX: a peer that takes each dial and ends it within seconds (it
+            # evicts us, it cannot store what we send) is not dialled every second, while one
+            # session cut short in a heal under load is redialled at once
+            wait = min(REDIAL_MIN * (1 << min(self.short_runs, 8)), REDIAL_MAX)
+            self.short_runs += 1
             self.failed(now)
+            self.due = now + jittered(wait, self.rng)
             return
+        self.short_runs = 0
         self.heal_seen = None
         self.backoff = REDIAL_MIN
         self.due = max(self.due, now + jittered(self.backoff, self.rng))
