@@ -184,7 +184,9 @@ class Redial:
             # session cut short in a heal under load is redialled at once
             wait = min(REDIAL_MIN * (1 << min(self.short_runs, 8)), REDIAL_MAX)
             self.short_runs += 1
-            self.failed(now)
+            self.dialling_since = None
+            self.heal_seen = None
+            self.backoff = next_backoff(self.backoff)
             self.due = now + jittered(wait, self.rng)
             return
         self.short_runs = 0
