@@ -141,21 +141,24 @@ def test_a_stale_dial_cancelled_before_its_task_ran_is_redialled(monkeypatch):
     assert k._redial_wait(now) <= liveness.REDIAL_AFTER_HEAL  # the loop dials it again soon
 
 
-class Organiser(iroh_peers.PeerKeeper):
+class Organiser(iroh_peers.PeerKeeper, LinkBook):
     """An organiser's places (``_init_places``) with no endpoint: ``_refill``'s dials are recorded,
-    a later look is a timer recorded, not run."""
+    a later look is a timer recorded, not run; ``links`` are its sessions that run."""
 
     def __init__(self, max_linked):
         self._stopping = False
-        self.linked = set()
+        self.links = []
         self.dialled = []
         self.timers = []
         self._loop = types.SimpleNamespace(call_later=lambda delay, fn: self.timers.append(delay) or
                                            types.SimpleNamespace(cancel=lambda: None))
         self._init_places(max_linked)
 
-    def _linked_ids(self):
-        return set(self.linked)
+    def session(self, node_id, live=None):
+        """A session with ``node_id`` runs: live (``live`` None) or one plain round (False)."""
+        link = types.SimpleNamespace(ended=False, evicted=False, remote_id=node_id, live=live)
+        self.links.append(link)
+        return link
 
     def _spawn(self, coro):
         self.dialled.append(coro.cr_frame.f_locals["spec"].split("@")[0])
@@ -203,3 +206,39 @@ def test_an_organiser_dials_back_at_once_a_screen_told_full_and_soon_one_whose_s
     org._spare_add(b"\x09" * 32, "10.0.0.9:2026", lasted=3600.0)
     org._refill()
     assert len(org.dialled) == 1 and org.timers and org.timers[-1] <= liveness.REDIAL_MIN
+
+
+def test_a_screen_waiting_to_be_dialled_back_is_dialled_after_a_plain_round_with_it(monkeypatch):
+    """The organiser's announcement or resync round with a screen of its list (a plain sync, no
+    live session) ran when that screen's redial came due: the screen was taken off the list as
+    linked, and a plain round's end puts nothing back, so the organiser never dialled it again
+    (found under load: a full SD card that had room again never got the program)."""
+    now = [1000.0]
+    monkeypatch.setattr(iroh_peers.time, "monotonic", lambda: now[0])
+    org = Organiser(max_linked=1)
+    screen = b"\x07" * 32
+    org._spare_add(screen, "10.0.0.7:2026", lasted=2.0)
+    org._refill()
+    round_ = org.session(screen, live=False)  # the round begins before the redial is due
+    now[0] += org.timers.pop()
+    org._refill()
+    assert org.dialled == [] and org.timers == []  # no dial beside the round, and no spin of timers
+    round_.ended = True  # the round ends: its session's end looks at the list again
+    org._refill()
+    assert org.dialled == [screen.hex()]
+
+
+def test_a_screen_linked_live_leaves_the_list_and_its_end_puts_it_back(monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(iroh_peers.time, "monotonic", lambda: now[0])
+    org = Organiser(max_linked=2)
+    screen = b"\x07" * 32
+    org._spare_add(screen, "10.0.0.7:2026", told=True)
+    live = org.session(screen)  # it dialled in and got a place
+    org._refill()
+    assert screen not in org._spare and org.dialled == []
+    live.ended = True
+    org._spare_add(screen, "10.0.0.7:2026", lasted=3600.0)
+    now[0] += liveness.REDIAL_MIN
+    org._refill()
+    assert org.dialled == [screen.hex()]

@@ -321,13 +321,17 @@ class PeerKeeper:
         have other peers.  Asked whenever a session of the node ends."""
         if self.max_linked is None or self._stopping or self._loop is None:
             return
-        linked = self._linked_ids()
-        for node_id in [k for k in self._spare if k in linked]:
+        running = self._running()
+        linked = set(l.remote_id for l in running)
+        # a screen linked live leaves the list (its session's end puts it back); one in a plain
+        # round (an announcement, a resync) stays on it, dialled once that round is over
+        for node_id in set(l.remote_id for l in running if l.live is not False).intersection(self._spare):
             del self._spare[node_id]
         room = self.max_linked - len(linked) - self._refilling
         now = time.monotonic()
-        due = {k: self._spare_waits[k].due if k in self._spare_waits else now for k in self._spare}
-        ready = [k for k in self._spare if due[k] <= now]
+        due = {k: self._spare_waits[k].due if k in self._spare_waits else now
+               for k in self._spare if k not in linked}
+        ready = [k for k in due if due[k] <= now]
         while room > 0 and ready:
             node_id = ready.pop(random.randrange(len(ready)))
             spec = "%s@%s" % (hexlify(node_id), self._spare.pop(node_id))
@@ -337,8 +341,8 @@ class PeerKeeper:
         if self._refill_later is not None:
             self._refill_later.cancel()
             self._refill_later = None
-        if room > 0 and self._spare:  # every screen left waits: look again when the first may be dialled
-            self._refill_later = self._loop.call_later(max(0.0, min(due[k] for k in self._spare) - now), self._refill)
+        if room > 0 and due:  # every screen left waits: look again when the first may be dialled
+            self._refill_later = self._loop.call_later(max(0.0, min(due.values()) - now), self._refill)
 
     async def _refill_one(self, spec):
         try:
