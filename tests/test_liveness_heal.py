@@ -128,3 +128,28 @@ def test_a_session_cut_short_right_after_a_heal_is_redialled_at_once():
     r.succeeded()
     r.ended(104.0, lasted=4.0)
     assert r.due - 104.0 <= liveness.REDIAL_MIN
+
+
+def test_sessions_cut_short_before_a_cut_do_not_slow_the_redial_after_its_heal():
+    """The bench cuts and heals the network again and again: sessions linked at one heal end in
+    the next cut within seconds, so they counted as sessions cut short in a row.  A dial that
+    failed in the cut breaks that row (the network ended them, not the peer), and so does a heal:
+    the heal's session cut short under load is redialled within REDIAL_MIN, not after 4-8 s."""
+    for ends_before in range(1, 6):
+        r = liveness.Redial(0.0, random.Random(14))
+        now = 0.0
+        for _ in range(ends_before):  # linked at a heal, ended by the next cut soon after
+            r.dialling(now)
+            r.succeeded()
+            now += 20.0
+            r.ended(now, lasted=20.0)
+            now = r.due
+        for _ in range(3):  # the cut: dials fail
+            r.dialling(now)
+            r.failed(now + 10.0)
+            now = r.due
+        r.healed(now)  # another peer answered again
+        r.dialling(now)
+        r.succeeded()
+        r.ended(now + 2.0, lasted=2.0)  # under load, this session too ends within seconds
+        assert r.due - (now + 2.0) <= liveness.REDIAL_MIN, ends_before

@@ -143,15 +143,18 @@ class Redial:
         self.dialling_since = None  # when the dial under way began (None: none)
         self.heal_seen = None  # the first heal signal since this peer's last failure, success or session
         self.full_until = 0.0  # the peer said "full": not asked again before this while others are live
-        self.short_runs = 0  # sessions in a row that ended soon after they began (``ended``)
+        self.short_runs = 0  # sessions in a row that ended soon after they began (``ended``), with
+        # no failed dial or heal between them: a peer that takes each dial and ends it
 
     def dialling(self, now):
         """A dial of this peer begins."""
         self.dialling_since = now
 
     def failed(self, now):
-        """A dial failed (or the session ended): wait, jittered, then double the next wait."""
+        """A dial failed: wait, jittered, then double the next wait.  The network, not the peer,
+        ended the sessions cut short before it (``ended``): their row is over."""
         self.dialling_since = None
+        self.short_runs = 0
         self.heal_seen = None
         self.due = now + jittered(self.backoff, self.rng)
         self.backoff = next_backoff(self.backoff)
@@ -200,6 +203,7 @@ class Redial:
         heal signal since its last failure, success or session: the caller cancels that dial
         (``cancelled`` then) and this peer is dialled again within ``REDIAL_AFTER_HEAL``."""
         self.backoff = REDIAL_MIN
+        self.short_runs = 0
         if self.heal_seen is None:
             self.heal_seen = now
         if self.dialling_since is not None:
