@@ -32,7 +32,7 @@ class Keeper(iroh_peers.PeerKeeper, LinkBook):
                                       "redial": liveness.Redial(self.now, random.Random(1))}
         entry["redial"].due = due
         if linked:
-            self.links.append(types.SimpleNamespace(ended=False, sub=self.sub, remote_id=peer.node_ids[0]))
+            self.links.append(types.SimpleNamespace(ended=False, sub=self.sub, remote_id=peer.node_ids[0], live=None))
         return entry
 
     def _spawn(self, coro):
@@ -148,15 +148,17 @@ class Organiser(iroh_peers.PeerKeeper, LinkBook):
     def __init__(self, max_linked):
         self._stopping = False
         self.links = []
+        self.subs = [object(), object()]  # the festival's topic, the fleet's
         self.dialled = []
         self.timers = []
         self._loop = types.SimpleNamespace(call_later=lambda delay, fn: self.timers.append(delay) or
                                            types.SimpleNamespace(cancel=lambda: None))
         self._init_places(max_linked)
 
-    def session(self, node_id, live=None):
-        """A session with ``node_id`` runs: live (``live`` None) or one plain round (False)."""
-        link = types.SimpleNamespace(ended=False, evicted=False, remote_id=node_id, live=live)
+    def session(self, node_id, live=None, topic=0):
+        """A session with ``node_id`` of ``subs[topic]`` runs: live (``live`` None) or one plain
+        round (False)."""
+        link = types.SimpleNamespace(ended=False, evicted=False, remote_id=node_id, live=live, sub=self.subs[topic])
         self.links.append(link)
         return link
 
@@ -242,3 +244,44 @@ def test_a_screen_linked_live_leaves_the_list_and_its_end_puts_it_back(monkeypat
     now[0] += liveness.REDIAL_MIN
     org._refill()
     assert org.dialled == [screen.hex()]
+
+
+def test_a_screen_linked_only_in_the_fleet_topic_stays_on_the_list(monkeypatch):
+    """Its festival session ended (a full card ends it at once) while its fleet session runs on:
+    only a festival session's end puts a screen back on the list, so the fleet's must not take it
+    off."""
+    now = [1000.0]
+    monkeypatch.setattr(iroh_peers.time, "monotonic", lambda: now[0])
+    org = Organiser(max_linked=2)
+    screen = b"\x07" * 32
+    fleet = org.session(screen, topic=1)
+    org._spare_add(screen, "10.0.0.7:2026", lasted=2.0)
+    org._refill()
+    assert screen in org._spare and org.dialled == []
+    fleet.ended = True
+    now[0] += liveness.REDIAL_MIN
+    org._refill()
+    assert org.dialled == [screen.hex()]
+
+
+def test_after_its_dials_an_organiser_sets_no_timer_for_the_screens_it_dialled(monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(iroh_peers.time, "monotonic", lambda: now[0])
+    org = Organiser(max_linked=3)
+    org._spare_add(b"\x08" * 32, "10.0.0.8:2026", told=True)
+    org._refill()
+    assert org.dialled == [(b"\x08" * 32).hex()] and org.timers == []  # nothing left to wait for
+    org._spare_add(b"\x08" * 32, "10.0.0.8:2026", told=True)
+    org._spare_add(b"\x09" * 32, "10.0.0.9:2026", lasted=3.0)
+    org._refill()
+    assert len(org.dialled) == 2 and len(org.timers) == 1 and 0 < org.timers[0] <= liveness.REDIAL_MIN
+
+
+def test_a_peer_whose_session_ended_during_a_plain_round_with_it_is_redialled_when_due():
+    """A resync or announcement round with a wanted peer runs when that peer's live session
+    ends: the round is no link that stays, so the loop waits for the peer's redial, not its
+    ten-second nap."""
+    k = Keeper(5.0)
+    entry = k.want("away", 6.0)
+    k.links.append(types.SimpleNamespace(ended=False, sub=k.sub, remote_id=entry["peer"].node_ids[0], live=False))
+    assert k._redial_wait(5.0) == 1.0

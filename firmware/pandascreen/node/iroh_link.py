@@ -124,7 +124,10 @@ class LinkBook:
         return [l for l in self.links if not l.ended and l.session is not None and l.session.in_live_mode]
 
     def _linked(self, sub, peer):
-        return any(not l.ended and l.sub is sub and l.remote_id in peer.node_ids for l in self.links)
+        """A session of ``sub`` with ``peer`` runs that stays: not a plain round (a resync, an
+        announcement), which ends at once and puts nothing back in the redial plan."""
+        return any(not l.ended and l.sub is sub and l.remote_id in peer.node_ids and l.live is not False
+                   for l in self.links)
 
     def _running(self):
         """The sessions that run, of any topic and direction (an evicted one is on its way out)."""

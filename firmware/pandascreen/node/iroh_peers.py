@@ -323,9 +323,11 @@ class PeerKeeper:
             return
         running = self._running()
         linked = set(l.remote_id for l in running)
-        # a screen linked live leaves the list (its session's end puts it back); one in a plain
-        # round (an announcement, a resync) stays on it, dialled once that round is over
-        for node_id in set(l.remote_id for l in running if l.live is not False).intersection(self._spare):
+        # a screen linked live in the festival topic leaves the list (that session's end puts it
+        # back); one in a plain round (an announcement, a resync) or only in another topic stays
+        # on it, dialled once that session is over
+        staying = set(l.remote_id for l in running if l.live is not False and l.sub is self.subs[0])
+        for node_id in staying.intersection(self._spare):
             del self._spare[node_id]
         room = self.max_linked - len(linked) - self._refilling
         now = time.monotonic()
@@ -341,8 +343,9 @@ class PeerKeeper:
         if self._refill_later is not None:
             self._refill_later.cancel()
             self._refill_later = None
-        if room > 0 and due:  # every screen left waits: look again when the first may be dialled
-            self._refill_later = self._loop.call_later(max(0.0, min(due.values()) - now), self._refill)
+        waiting = [due[k] for k in due if k in self._spare]  # not dialled just now
+        if room > 0 and waiting:  # every screen left waits: look again when the first may be dialled
+            self._refill_later = self._loop.call_later(max(0.0, min(waiting) - now), self._refill)
 
     async def _refill_one(self, spec):
         try:

@@ -37,9 +37,12 @@ of the overlay, no busier than a screen, and its load stays flat from 10 screens
   stranger on one address takes one place, not all eight, and its many node ids take one line
   of the list below.  Screens behind one address (a NAT) share one place too.
 * The organiser remembers the last ``ORGANISER_SPARES`` screens it told "full" or whose live
-  session ended (one per address) and, when a session of its ends and it links fewer than its
-  bound, dials one of them (HyParView's passive view).  Such a dial may hang for the dial timeout
-  when that screen is cut off too, so a screen that dials in meanwhile gets the place.
+  festival session ended (one per address) and, whenever a session of its ends, dials one of
+  them per free place (HyParView's passive view): a screen told "full" at once, one whose
+  session ended after a redial's wait (below; a screen that cannot store what it is sent ends
+  each session at once).  Such a dial may hang for the dial timeout when that screen is cut off
+  too, so a screen that dials in meanwhile gets the place; a dial that fails forgets the screen
+  until it dials in again.
 * The screens that dialled first got its places, so a cut may take all of them at once while
   they still count as live (for ``DEAD_AFTER``): in the 50-screen field test a change then reached
   no other screen for about 16 s.  So each change of the organiser's program is also announced in
@@ -56,7 +59,12 @@ starved of CPU for seconds is alive and must keep its session.
 
 Redials.  After a failed dial the next one waits ``REDIAL_MIN`` doubling to ``REDIAL_MAX``
 seconds, each wait drawn at random between half and all of it, so screens cut off together do
-not all dial at once when the link returns.  The first peer that answers again (a dial of ours
+not all dial at once when the link returns.  A live session that ends within ``SHORT_SESSION``
+is redialled after ``REDIAL_MIN`` too, and each next one in a row twice as long, up to
+``REDIAL_MAX``: a peer that takes each dial and ends it (it evicts us, it cannot store what we
+send) is not dialled every second.  A failed dial or a heal ends the row: a cut ends sessions
+within seconds too, and the heal's first session, cut short under load, must not wait for
+them.  The first peer that answers again (a dial of ours
 or one that dials in) proves the network is back: every other waiting redial is then due
 within ``REDIAL_AFTER_HEAL`` seconds (again spread at random), so a healed screen is linked in
 a few seconds, not at the end of its backoff.  A dial still under way then, begun
@@ -96,7 +104,7 @@ REDIAL_AFTER_HEAL = 1.5    # once any peer answers again, the others are rediall
 FULL_RETRY = 900.0         # a screen with other live peers asks an organiser that said "full" again after this
 FULL_SECOND_DIAL = 2 * REDIAL_MAX  # a screen told "full" that dials again within this gets in: it is alone
 STALE_DIAL = 2.0           # ... and a dial begun this long before is restarted, not waited for
-SHORT_SESSION = 30.0       # a session that ends sooner than this counts as a failed dial (backs off)
+SHORT_SESSION = 30.0       # a session that ends sooner than this is cut short (its redial backs off)
 RESYNC_EVERY = 60.0        # a plain sync with one live peer, on average this often
 NO_TOPIC_AGAIN = 300.0     # a topic a live peer refused (the fleet's) is asked again after this, at a resync
 QUIC_IDLE = 30.0           # iroh times out a QUIC connection that heard nothing for about this long
@@ -151,8 +159,8 @@ class Redial:
         self.dialling_since = now
 
     def failed(self, now):
-        """A dial failed: wait, jittered, then double the next wait.  The network, not the peer,
-        ended the sessions cut short before it (``ended``): their row is over."""
+        """A dial failed: wait, jittered, then double the next wait.  It ends a row of sessions
+        cut short (``ended``, see the module doc)."""
         self.dialling_since = None
         self.short_runs = 0
         self.heal_seen = None
@@ -182,9 +190,7 @@ class Redial:
         before it belongs to the past: the next dial may go into a new cut."""
         if lasted < SHORT_SESSION:
             # the first waits REDIAL_MIN, as after a failed dial; each next one in a row twice as
-            # long, up to REDIAL_MAX: a peer that takes each dial and ends it within seconds (it
-            # evicts us, it cannot store what we send) is not dialled every second, while one
-            # session cut short in a heal under load is redialled at once
+            # long, up to REDIAL_MAX (the module doc says why)
             wait = min(REDIAL_MIN * (1 << min(self.short_runs, 8)), REDIAL_MAX)
             self.short_runs += 1
             self.dialling_since = None
