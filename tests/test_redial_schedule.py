@@ -168,13 +168,18 @@ class Organiser(iroh_peers.PeerKeeper, LinkBook):
         self._refilling -= 1  # as _refill_one's end: the dial is over
 
 
+def _organiser(monkeypatch, max_linked):
+    """An ``Organiser`` and its monotonic clock (a one-item list the test moves on)."""
+    now = [1000.0]
+    monkeypatch.setattr(iroh_peers.time, "monotonic", lambda: now[0])
+    return Organiser(max_linked), now
+
+
 def test_an_organiser_dials_back_a_screen_that_ends_each_session_at_once_ever_later(monkeypatch):
     """A screen that cannot store what the organiser sends (its disk is full) ends each session
     within seconds: the organiser with a free place dials it back after a growing wait, never in a
     loop of dials (thousands a minute, found on a full SD card)."""
-    now = [1000.0]
-    monkeypatch.setattr(iroh_peers.time, "monotonic", lambda: now[0])
-    org = Organiser(max_linked=2)
+    org, now = _organiser(monkeypatch, max_linked=2)
     screen = b"\x07" * 32
     dials = []
     for _ in range(8):
@@ -199,9 +204,7 @@ def test_an_organiser_dials_back_a_screen_that_ends_each_session_at_once_ever_la
 
 
 def test_an_organiser_dials_back_at_once_a_screen_told_full_and_soon_one_whose_session_lasted(monkeypatch):
-    now = [1000.0]
-    monkeypatch.setattr(iroh_peers.time, "monotonic", lambda: now[0])
-    org = Organiser(max_linked=2)
+    org, now = _organiser(monkeypatch, max_linked=2)
     org._spare_add(b"\x08" * 32, "10.0.0.8:2026", told=True)
     org._refill()
     assert org.dialled == [(b"\x08" * 32).hex()]
@@ -215,9 +218,7 @@ def test_a_screen_waiting_to_be_dialled_back_is_dialled_after_a_plain_round_with
     live session) ran when that screen's redial came due: the screen was taken off the list as
     linked, and a plain round's end puts nothing back, so the organiser never dialled it again
     (found under load: a full SD card that had room again never got the program)."""
-    now = [1000.0]
-    monkeypatch.setattr(iroh_peers.time, "monotonic", lambda: now[0])
-    org = Organiser(max_linked=1)
+    org, now = _organiser(monkeypatch, max_linked=1)
     screen = b"\x07" * 32
     org._spare_add(screen, "10.0.0.7:2026", lasted=2.0)
     org._refill()
@@ -231,9 +232,7 @@ def test_a_screen_waiting_to_be_dialled_back_is_dialled_after_a_plain_round_with
 
 
 def test_a_screen_linked_live_leaves_the_list_and_its_end_puts_it_back(monkeypatch):
-    now = [1000.0]
-    monkeypatch.setattr(iroh_peers.time, "monotonic", lambda: now[0])
-    org = Organiser(max_linked=2)
+    org, now = _organiser(monkeypatch, max_linked=2)
     screen = b"\x07" * 32
     org._spare_add(screen, "10.0.0.7:2026", told=True)
     live = org.session(screen)  # it dialled in and got a place
@@ -250,9 +249,7 @@ def test_a_screen_linked_only_in_the_fleet_topic_stays_on_the_list(monkeypatch):
     """Its festival session ended (a full card ends it at once) while its fleet session runs on:
     only a festival session's end puts a screen back on the list, so the fleet's must not take it
     off."""
-    now = [1000.0]
-    monkeypatch.setattr(iroh_peers.time, "monotonic", lambda: now[0])
-    org = Organiser(max_linked=2)
+    org, now = _organiser(monkeypatch, max_linked=2)
     screen = b"\x07" * 32
     fleet = org.session(screen, topic=1)
     org._spare_add(screen, "10.0.0.7:2026", lasted=2.0)
@@ -265,9 +262,7 @@ def test_a_screen_linked_only_in_the_fleet_topic_stays_on_the_list(monkeypatch):
 
 
 def test_after_its_dials_an_organiser_sets_no_timer_for_the_screens_it_dialled(monkeypatch):
-    now = [1000.0]
-    monkeypatch.setattr(iroh_peers.time, "monotonic", lambda: now[0])
-    org = Organiser(max_linked=3)
+    org, now = _organiser(monkeypatch, max_linked=3)
     org._spare_add(b"\x08" * 32, "10.0.0.8:2026", told=True)
     org._refill()
     assert org.dialled == [(b"\x08" * 32).hex()] and org.timers == []  # nothing left to wait for
