@@ -280,3 +280,19 @@ def test_a_peer_whose_session_ended_during_a_plain_round_with_it_is_redialled_wh
     entry = k.want("away", 6.0)
     k.links.append(types.SimpleNamespace(ended=False, sub=k.sub, remote_id=entry["peer"].node_ids[0], live=False))
     assert k._redial_wait(5.0) == 1.0
+
+
+def test_a_screen_whose_fleet_session_the_organiser_took_stays_on_the_list(monkeypatch):
+    """The screen's festival session ended at once (a full card) and its fleet redial came in
+    first: taking that session must not take the screen off the list, whose fleet session's end
+    puts nothing back; the organiser dials its festival topic when its wait is over."""
+    org, now = _organiser(monkeypatch, max_linked=2)
+    screen = b"\x07" * 32
+    org._spare_add(screen, "10.0.0.7:2026", lasted=2.0)
+    org._admitted(screen)
+    fleet = org.session(screen, topic=1)
+    org._refill()
+    fleet.ended = True
+    now[0] += liveness.REDIAL_MIN
+    org._refill()
+    assert org.dialled == [screen.hex()]

@@ -255,8 +255,7 @@ class LinkBook:
                         % (hexlify(remote_id)[:16], where, len(self._linked_ids())))
             conn.close(0, iroh_limits.FULL_REASON)
             return
-        self._spare.pop(remote_id, None)  # in: "full" next time again, until its session ends
-        self._told_at.pop(remote_id, None)
+        self._admitted(remote_id)
         if len(running) >= self.max_links:
             victim = iroh_limits.choose_eviction(incoming, lambda l: host_of(l.addr), host)
             if victim is None:

@@ -315,6 +315,12 @@ class PeerKeeper:
         for gone in [k for k in self._told_at if k not in self._spare]:
             del self._told_at[gone]
 
+    def _admitted(self, node_id):
+        """An organiser took a session of ``node_id`` (any topic): "full" next time again.  It
+        stays on the list: only its live festival session takes it off (``_refill``), whose end
+        puts it back; another topic's end puts nothing back."""
+        self._told_at.pop(node_id, None)
+
     def _refill(self):
         """An organiser linked to fewer peers than its bound dials screens of its list (told "full",
         or linked before), one per free place: screens told so do not dial it again while they
