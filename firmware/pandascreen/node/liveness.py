@@ -151,8 +151,8 @@ class Redial:
         self.dialling_since = None  # when the dial under way began (None: none)
         self.heal_seen = None  # the first heal signal since this peer's last failure, success or session
         self.full_until = 0.0  # the peer said "full": not asked again before this while others are live
-        self.short_runs = 0  # sessions in a row that ended soon after they began (``ended``), with
-        # no failed dial or heal between them: a peer that takes each dial and ends it
+        self.short_wait = REDIAL_MIN  # the wait after the next session cut short (``ended``): doubled
+        # by each in a row, back to REDIAL_MIN after a failed dial, a heal or a session that lasted
 
     def dialling(self, now):
         """A dial of this peer begins."""
@@ -162,7 +162,7 @@ class Redial:
         """A dial failed: wait, jittered, then double the next wait.  It ends a row of sessions
         cut short (``ended``, see the module doc)."""
         self.dialling_since = None
-        self.short_runs = 0
+        self.short_wait = REDIAL_MIN
         self.heal_seen = None
         self.due = now + jittered(self.backoff, self.rng)
         self.backoff = next_backoff(self.backoff)
@@ -191,14 +191,13 @@ class Redial:
         if lasted < SHORT_SESSION:
             # the first waits REDIAL_MIN, as after a failed dial; each next one in a row twice as
             # long, up to REDIAL_MAX (the module doc says why)
-            wait = min(REDIAL_MIN * (1 << min(self.short_runs, 8)), REDIAL_MAX)
-            self.short_runs += 1
             self.dialling_since = None
             self.heal_seen = None
             self.backoff = next_backoff(self.backoff)
-            self.due = now + jittered(wait, self.rng)
+            self.due = now + jittered(self.short_wait, self.rng)
+            self.short_wait = next_backoff(self.short_wait)
             return
-        self.short_runs = 0
+        self.short_wait = REDIAL_MIN
         self.heal_seen = None
         self.backoff = REDIAL_MIN
         self.due = max(self.due, now + jittered(self.backoff, self.rng))
@@ -209,7 +208,7 @@ class Redial:
         heal signal since its last failure, success or session: the caller cancels that dial
         (``cancelled`` then) and this peer is dialled again within ``REDIAL_AFTER_HEAL``."""
         self.backoff = REDIAL_MIN
-        self.short_runs = 0
+        self.short_wait = REDIAL_MIN
         if self.heal_seen is None:
             self.heal_seen = now
         if self.dialling_since is not None:
