@@ -327,12 +327,11 @@ class PeerKeeper:
         have other peers.  Asked whenever a session of the node ends."""
         if self.max_linked is None or self._stopping or self._loop is None:
             return
-        running = self._running()
-        linked = set(l.remote_id for l in running)
+        linked = self._linked_ids()
         # a screen linked live in the festival topic leaves the list (that session's end puts it
         # back); one in a plain round (an announcement, a resync) or only in another topic stays
         # on it, dialled once that session is over
-        staying = set(l.remote_id for l in running if l.live is not False and l.sub is self.subs[0])
+        staying = set(l.remote_id for l in self._running() if l.live is not False and l.sub is self.subs[0])
         for node_id in staying.intersection(self._spare):
             del self._spare[node_id]
         room = self.max_linked - len(linked) - self._refilling
