@@ -34,11 +34,21 @@ def test_three_real_screens_sync_show_a_change_and_recover_from_a_cut():
     assert all(c["heal_to_pixel_s"]["n"] == c["heal_to_pixel_s"]["of"] == 1 for c in res["cuts"])
     # make bench's network section prints these figures beside its floors (measured here too)
     from pandascreen.bench import network
-    text = network.report({"floors": network._floors(), "quiet": res, "loaded": res, "seconds": 1})
+    floors = network._floors()
+    text = network.report({"floors": floors, "quiet": res, "loaded": res, "seconds": 1})
     assert "cold start to the whole program" in text and "floors: app start-up" in text, text
+    # a heal's floor is one frame: a few milliseconds, said in milliseconds, not as "0.00 s"
+    heal = next(line for line in text.splitlines() if "heal of a 20 s cut" in line)
+    assert heal.endswith("floor %.1f ms" % (floors["frame_s"] * 1000)), heal
     # the cold start's CPU per screen, beside one screen's alone times the screens over the cores
-    assert res["alone"]["ok"] and res["alone"]["cpu_s"] > 0, res["alone"]
-    assert res["alone"]["floor_s"] == round(res["alone"]["cpu_s"] * 3 / res["alone"]["cores"], 3)
+    # (one screen alone three times, one after another: the median, as one run on a noisy machine
+    # can be far off; the cold start's row shows that floor, not one screen's start-up and ingest)
+    alone = res["alone"]
+    assert alone["ok"] and len(alone["cpu_runs_s"]) == 3 and all(c > 0 for c in alone["cpu_runs_s"]), alone
+    assert alone["cpu_s"] == sorted(alone["cpu_runs_s"])[1], alone
+    assert alone["floor_s"] == round(alone["cpu_s"] * 3 / alone["cores"], 3)
+    assert "floor %.2f s" % alone["floor_s"] in next(line for line in text.splitlines() if "cold start to" in line)
+    assert "CPU-s (median of 3:" in text, text
     assert res["cold_start_cpu_s"]["n"] == 3 and res["cold_start_cpu_s"]["p50"] > 0
     assert res["cold_start_cpu_swarm_s"]["screens"] >= res["cold_start_cpu_total_s"] > 0
     assert "CPU per screen until it held the program" in text and "one screen alone" in text, text
@@ -49,7 +59,7 @@ def test_three_real_screens_sync_show_a_change_and_recover_from_a_cut():
     assert res["idle_links"]["links"] >= 3 and res["idle_links"]["seconds"] >= 5, res["idle_links"]
     assert res["ok"]["quiet_links"] and res["ok"]["no_tracebacks"] and res["tracebacks"] == 0
     assert "quiet links" in text and "organiser (serve) load: 3 screens" in network.report(
-        {"floors": network._floors(), "quiet": res, "loaded": res, "fewer": res, "seconds": 1})
+        {"floors": floors, "quiet": res, "loaded": res, "fewer": res, "seconds": 1})
 
 
 def test_a_step_not_every_screen_finished_is_counted_not_infinite():

@@ -15,12 +15,14 @@ organiser load is printed beside the full count's (screens relay to each other, 
 stay flat).  In the quiet spell, the live links torn down per link-hour (at most 1 wanted).
 
 The quiet run also says each screen's CPU seconds until it held the program and the floor
-of its cold start: one screen alone first, its CPU seconds times N over the cores.
+of its cold start, which its row shows: one screen alone first (three times, the median), its
+CPU seconds times N over the cores.
 
 Floors, measured in the same run: the start-up of one app process (Python, imports, no network:
 ``pandascreen --help``), the 38c3 program ingested into one SQLite store in-process (decode,
 verify, store), and one 128x64 frame rendered and written as PNG.  A screen's cold start cannot
-beat start-up + ingest; change to pixel cannot beat one frame.
+beat start-up + ingest (the cold start's floor where the alone runs did not finish); change to
+pixel and a heal cannot beat one frame.
 
 Sizes: ``PANDASCREEN_BENCH_SCREENS`` (default 50) and ``PANDASCREEN_BENCH_LINKED_IDLE`` seconds of
 quiet with peers (default 120); ``--quick``: 4 screens, cuts of 5 and 10 s, 10 s of quiet.
@@ -138,7 +140,9 @@ def _row(label, spread, floor=None):
     from pandascreen.node.fieldtest import said
     if not spread:
         return "%-56s %s" % (label, "not measured")
-    return "%-56s %s" % (label, said(spread)) + ("   floor %.2f s" % floor if floor is not None else "")
+    if floor is None:
+        return "%-56s %s" % (label, said(spread))
+    return "%-56s %s   floor %s" % (label, said(spread), "%.1f ms" % (floor * 1000) if floor < 0.1 else "%.2f s" % floor)
 
 
 def _heals(cuts):
@@ -168,8 +172,9 @@ def _cpu_lines(res):
                      % (swarm["screens"], swarm["serve"]))
     if alone.get("floor_s") is not None:
         p99 = (res.get("cold_start_s") or {}).get("p99")
-        lines.append("    one screen alone: %.2f CPU-s (%.2f s); x %d screens / %d cores = floor %.2f s%s"
-                     % (alone["cpu_s"], alone["cold_start_s"], res["screens"], alone["cores"], alone["floor_s"],
+        lines.append("    one screen alone: %.2f CPU-s (median of %d: %s; %.2f s); x %d screens / %d cores = floor %.2f s%s"
+                     % (alone["cpu_s"], len(alone["cpu_runs_s"]), ", ".join("%.2f" % c for c in alone["cpu_runs_s"]),
+                        alone["cold_start_s"], res["screens"], alone["cores"], alone["floor_s"],
                         "" if p99 is None else "; cold start p99 %.2f s" % p99))
     return lines
 
@@ -180,8 +185,11 @@ def _run_lines(name, res, f):
     tag = "%d screens, %s" % (res["screens"], "quiet machine" if name == "quiet" else "both cores loaded")
     lines = []
     if name == "quiet":
+        # the floor of N screens starting at once: one screen's CPU alone, times N, over the cores;
+        # where that was not measured, one screen's start-up and ingest
+        swarm_floor = (res.get("alone") or {}).get("floor_s")
         lines.append(_row("  cold start to the whole program (%s)" % tag, res.get("cold_start_s"),
-                          f["startup_s"] + f["ingest_s"]))
+                          f["startup_s"] + f["ingest_s"] if swarm_floor is None else swarm_floor))
         lines += _cpu_lines(res)
         lines.append(_row("  change to pixel (%s)" % tag, res.get("change_to_pixel_s"), f["frame_s"]))
     for length, (heal, runs, held) in sorted(_heals(res.get("cuts", [])).items()):
