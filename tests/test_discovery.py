@@ -3,6 +3,7 @@
 The encoding tests run anywhere; the live ones (zeroconf multicast, iroh) run only inside a
 private network namespace (discovery_cases.py, through iroh_netns.run_isolated), where multicast
 is switched on for ``lo`` and cannot leave the machine."""
+import logging
 import os
 
 import pytest
@@ -154,6 +155,49 @@ def test_an_organisers_announcement_is_queued_even_when_a_flood_filled_the_queue
     name = "%s.%s" % (z32_encode(organiser), SERVICE_TYPE)
     d._on_change(None, SERVICE_TYPE, name, ServiceStateChange.Added)
     assert name in d._queue and d._next_name() == name
+
+
+def _heard(d, node_ids):
+    from zeroconf import ServiceStateChange
+
+    from pandascreen.node.discovery import SERVICE_TYPE, z32_encode
+    for node_id in node_ids:
+        d._on_change(None, SERVICE_TYPE, "%s.%s" % (z32_encode(node_id), SERVICE_TYPE), ServiceStateChange.Added)
+
+
+def test_a_screen_with_all_its_peers_checks_no_newcomer_and_says_so_without_a_warning(caplog):
+    """Fifty screens on a LAN: each keeps ``max_peers`` and hears the other 45 too.  A newcomer's
+    announcement was checked (resolved, its signature verified) only to be refused for the full
+    table, and each such refusal logged a WARNING: a crew member reading an ordinary start saw
+    warnings.  A full table now leaves a newcomer unchecked, in an INFO line; a peer it has (a
+    restart, new addresses) and the organiser are still checked."""
+    from pandascreen.node.discovery import Discovery
+    caplog.set_level(logging.INFO, "pandascreen.node.discovery")
+    organiser, kept = bytes([9] * 32), [bytes([40 + i] * 32) for i in range(2)]
+    d = Discovery(bytes(32), 2026, lambda node_id, addrs: True, advertise=False, always=[organiser], max_peers=2)
+    for node_id in kept:
+        d.peers[node_id] = [("10.0.0.%d" % node_id[0], 2026)]
+    _heard(d, [bytes([50 + i] * 32) for i in range(5)])
+    assert d._queue == [] and d.rejected == 5
+    _heard(d, [kept[0], organiser])
+    assert len(d._queue) == 2
+    lines = [r for r in caplog.records if r.name == "pandascreen.node.discovery"]
+    assert lines and all(r.levelno == logging.INFO for r in lines)
+    assert "keeps 2 peers" in lines[0].getMessage()
+
+
+def test_an_ordinary_big_start_fills_the_queue_with_info_lines_and_a_forged_record_still_warns(caplog):
+    """Fifty screens start at once: each hears more announcements than its queue holds.  That is
+    a busy LAN, said in INFO lines; a record that does not check stays a WARNING."""
+    from pandascreen.node.discovery import SERVICE_TYPE, Discovery
+    caplog.set_level(logging.INFO, "pandascreen.node.discovery")
+    d = Discovery(bytes(32), 2026, lambda node_id, addrs: True, advertise=False, max_peers=2)
+    _heard(d, [bytes([40 + i] * 32) for i in range(4 * d.max_peers + 3)])
+    assert len(d._queue) == 4 * d.max_peers and d.rejected == 3
+    busy = [r for r in caplog.records if r.name == "pandascreen.node.discovery"]
+    assert len(busy) == 3 and all(r.levelno == logging.INFO and "wait to be checked" in r.getMessage() for r in busy)
+    d._reject("x.%s" % SERVICE_TYPE, "signature does not check")
+    assert caplog.records[-1].levelno == logging.WARNING
 
 
 def test_a_screen_dials_as_many_found_peers_as_p2panda_net_keeps_neighbours():

@@ -251,13 +251,19 @@ class Discovery:
         with self._cv:
             if name in self._queue:
                 return
-            # an organiser's (a configured few) is never dropped as part of a flood: a screen that
-            # missed it would never find where the program comes from
-            if len(self._queue) < 4 * self.max_peers or node_id in self.always:
-                self._queue.append(name)
-                self._cv.notify()
-            else:
-                self._reject(name, "announcement queue full (flood)", "flood")
+            # an organiser's (a configured few) is always checked: a screen that missed it would
+            # never find where the program comes from.  A newcomer met by a full table would be
+            # checked only to be refused: it is left unchecked (a peer that leaves frees a place
+            # for the next one announced, ``_left``)
+            if node_id not in self.always:
+                if node_id not in self.peers and len(self.peers) >= self.max_peers:
+                    self._reject(name, "this screen keeps %d peers" % self.max_peers, "limit")
+                    return
+                if len(self._queue) >= 4 * self.max_peers:
+                    self._reject(name, "%d announcements already wait to be checked" % len(self._queue), "flood")
+                    return
+            self._queue.append(name)
+            self._cv.notify()
 
     def _left(self, name):
         """A peer said goodbye (or its records expired): its place in the table goes to the next
@@ -286,11 +292,14 @@ class Discovery:
 
     def _reject(self, name, why, kind="record"):
         """One log line per ignored announcement, rate-limited per kind (name, record, flood,
-        limit) so a flood neither fills the log nor hides the one forged record that matters."""
+        limit) so a flood neither fills the log nor hides the one forged record that matters.
+        A full table or queue is what every screen of a big festival meets at its start: an
+        INFO line; a name or record that does not check is a WARNING."""
         self.rejected += 1
         n = self._rejected_by_kind[kind] = self._rejected_by_kind.get(kind, 0) + 1
         if n <= 3 or n % self.log_every == 0:
-            log.warning("mDNS: ignored %s: %s (%d ignored so far)", name[:70], why, self.rejected)
+            log.log(logging.INFO if kind in ("limit", "flood") else logging.WARNING,
+                    "mDNS: ignored %s: %s (%d ignored so far)", name[:70], why, self.rejected)
 
     def _work(self):
         from zeroconf import ServiceInfo
@@ -322,7 +331,7 @@ class Discovery:
             if self.peers.get(node_id) == addrs and self._stamps.get(node_id, ts) >= ts:
                 continue  # nothing new (a restarted node signs a newer timestamp: dial it again)
             if node_id not in self.peers and len(self.peers) >= self.max_peers and node_id not in self.always:
-                self._reject(name, "already %d peers" % self.max_peers, "limit")
+                self._reject(name, "this screen keeps %d peers" % self.max_peers, "limit")
                 continue
             self.peers[node_id] = addrs
             self._stamps[node_id] = ts
