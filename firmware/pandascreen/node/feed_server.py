@@ -225,18 +225,15 @@ def start_for_screen(cfg, store, config_dir, device, say, port=FEED_PORT):
     from the schedule its controller holds; None (said in one line) without a key to sign with,
     conn_limits.ListenError when the port cannot be had.  The key needs a Read grant in the
     festival group, else boards get 503 with the command to run."""
-    import os
-    path = cfg.get("key") or "device.key"
-    path = path if os.path.isabs(path) else os.path.join(config_dir, path)
+    from pandascreen.core.errors import ConfigError
+    from pandascreen.node.device_key import device_seed
     try:
-        with open(path, "rb") as fh:
-            seed = fh.read(33)
-    except OSError as e:
-        say("no feed for satellite boards: cannot read the device key %s: %s" % (path, e.strerror or e))
+        seed = device_seed(cfg, config_dir)
+    except ConfigError as e:
+        say("no feed for satellite boards: %s" % e)
         return None
-    if len(seed) != 32 or not cfg.get("organiser_keys"):
-        say("no feed for satellite boards: %s" % ("no organiser keys in the config" if len(seed) == 32
-                                                   else "the device key is not a 32-byte seed"))
+    if not cfg.get("organiser_keys"):
+        say("no feed for satellite boards: no organiser keys in the config")
         return None
     source = FeedSource(store, cfg["festival_id"], seed, cfg["organiser_keys"],
                         schedule=lambda: device.controller.schedule, lock=device._lock)
