@@ -251,19 +251,14 @@ class Discovery:
         with self._cv:
             if name in self._queue:
                 return
-            # an organiser's (a configured few) is always checked: a screen that missed it would
-            # never find where the program comes from.  A newcomer met by a full table would be
-            # checked only to be refused: it is left unchecked (a peer that leaves frees a place
-            # for the next one announced, ``_left``)
-            if node_id not in self.always:
-                if node_id not in self.peers and len(self.peers) >= self.max_peers:
-                    self._reject(name, "this screen keeps %d peers" % self.max_peers, "limit")
-                    return
-                if len(self._queue) >= 4 * self.max_peers:
-                    self._reject(name, "%d announcements already wait to be checked" % len(self._queue), "flood")
-                    return
-            self._queue.append(name)
-            self._cv.notify()
+            # an organiser's (a configured few) is never dropped as part of a flood: a screen that
+            # missed it would never find where the program comes from.  A full table does not
+            # keep a name out: the dial under way may fail and free its place
+            if len(self._queue) < 4 * self.max_peers or node_id in self.always:
+                self._queue.append(name)
+                self._cv.notify()
+            else:
+                self._reject(name, "%d announcements already wait to be checked" % len(self._queue), "flood")
 
     def _left(self, name):
         """A peer said goodbye (or its records expired): its place in the table goes to the next
