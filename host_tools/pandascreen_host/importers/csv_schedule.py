@@ -47,5 +47,7 @@ def load(path, data, timezone=None, festival_id=None, span=None):
         ident = (row.get("ID") or "").strip()
         b.event(("id-" + ident) if ident else "", row.get("Room"), row.get("Title"), start, dur, speakers, "",
                 row.get("Language") or "", "row %d" % line)
-    name = festival_id or os.path.splitext(os.path.basename(path))[0]
+    # the file names no festival: its name is the file's, at every import (the id a re-import
+    # is given is the festival's, not its name)
+    name = os.path.splitext(os.path.basename(path))[0]
     return b.result(name, festival_id and slug(festival_id, "festival"), zone_name, zone)

@@ -96,7 +96,9 @@ def load(path, data, timezone=None, festival_id=None, span=None):
     b = Builder(path, span)
     zone_name = _text(conf, "time_zone_name") or timezone
     if timezone and _text(conf, "time_zone_name") and timezone != _text(conf, "time_zone_name"):
-        b.warn("schedule says time zone %s; --timezone %s wins" % (_text(conf, "time_zone_name"), timezone))
+        # ``timezone``: the organiser's --timezone, or the zone the festival's store holds
+        b.warn("schedule says time zone %s; its times are read in the festival's time zone %s "
+               "(--timezone changes it)" % (_text(conf, "time_zone_name"), timezone))
         zone_name = timezone
     zone = get_zone(zone_name, path)
     day_change = _text(conf, "day_change")
@@ -111,7 +113,7 @@ def load(path, data, timezone=None, festival_id=None, span=None):
             room_name = (room.get("name") or "").strip()
             for ev in room.findall("event"):
                 where = "event id=%s" % ev.get("id", "?")
-                start, read_as_local = _start(ev, day_date, zone, timezone, change_h, b, path, where)
+                start, read_as_local = _start(ev, day_date, zone, change_h, b, path, where)
                 z_as_local += read_as_local
                 dur = parse_duration(_text(ev, "duration"), "%s %s" % (path, where))
                 guid = ev.get("guid") or _text(ev, "guid")
@@ -140,20 +142,24 @@ def _schedule_root(path, data):
     return root
 
 
-def _start(ev, day_date, zone, timezone, change_h, b, path, event):
+def _start(ev, day_date, zone, change_h, b, path, event):
     """(start epoch, 1 if a 'Z' <date> was read as local time else 0) of one <event>: its <date>
-    when it has one, else the day's date and <start> (after midnight before day_change: next day)."""
+    when it has one, else the day's date and <start> (after midnight before day_change: next day).
+
+    Hand-made exports write the local wall-clock time with a bogus 'Z'.  <start> is local time
+    in the festival's zone, so a UTC <date> whose hour and minute are <start>'s contradicts it
+    wherever the zone is not at UTC+0 then: it is read as local time.  Whichever way the zone is
+    known (the file, --timezone, the store), so that every import reads one file alike."""
     where = "%s %s" % (path, event)
     hh, mm = parse_hhmm(_text(ev, "start"), where)
     date_text = _text(ev, "date")
     if date_text:
         dt = aware(date_text, zone, where)
         z_as_local = 0
-        if (dt.utcoffset() == datetime.timedelta(0) and zone is not None and timezone
-              and (dt.hour, dt.minute) == (hh, mm)):
-            # hand-made exports write local wall-clock times with a bogus 'Z'
-            dt = dt.replace(tzinfo=zone)
-            z_as_local = 1
+        if dt.utcoffset() == datetime.timedelta(0) and zone is not None and (dt.hour, dt.minute) == (hh, mm):
+            local = dt.replace(tzinfo=zone)
+            if local.utcoffset() != datetime.timedelta(0):
+                dt, z_as_local = local, 1
         b.note_offset(dt)
         return to_epoch(dt, where), z_as_local
     if zone is None:
