@@ -66,6 +66,9 @@ def add_identity_arguments(p):
     p.add_argument("--keep-edits", action="store_true",
                    help="where the file and an edit made elsewhere (console, other organisers) both changed a "
                         "field since the last import, keep the edit (default: the file wins)")
+    p.add_argument("--allow-deletes", action="store_true",
+                   help="publish an import that deletes most of the festival's events (refused otherwise: "
+                        "the wrong file, or one cut short)")
 
 
 def _span(args):
@@ -109,12 +112,17 @@ def run(args, out=None, err=None):
         if created:  # first use: a new store and no key yet (only now, after the schedule was read)
             seed = _create_key(key_path, args.dry_run, out)
         pk = public_key(seed)
-        changes, bodies = _changes(args, store, neutral, log_id, pk, err)
+        changes, bodies, held_events = _changes(args, store, neutral, log_id, pk, err)
         out.write("%s: festival %r, %d venues, %d events -> %s\n" % (
             args.schedule, fid, len(neutral["venues"]), len(neutral["events"]), _summary(changes)))
+        too_many = None if getattr(args, "allow_deletes", False) else _too_many_deletes(args, changes, held_events)
         if args.dry_run:
+            if too_many:
+                out.write("this import would be refused: %s\n" % too_many)
             out.write("dry run: nothing written\n")
             return 0
+        if too_many:
+            raise UserError(too_many)
         try:
             with store.transaction():  # all or nothing: an interrupted import publishes nothing
                 published = _publish(store, seed, log_id, bodies, err)
@@ -155,9 +163,24 @@ def _read(args, held, pk, out, err):
     return neutral
 
 
+MOST = 0.5          # an import that deletes more than this share of the festival's events ...
+MANY = 3            # ... and at least this many is refused without --allow-deletes
+
+
+def _too_many_deletes(args, changes, held_events):
+    """Why an import that deletes most of the program is refused (None: it is not): the wrong
+    festival's export, or a file cut short at a row's end, would otherwise empty every screen."""
+    gone = sum(1 for kind, action, _id, _fields in changes if (kind, action) == ("event", "delete"))
+    if gone < MANY or gone <= MOST * held_events:
+        return None
+    return ("%s deletes %d of the festival's %d events: is it the right file, and complete? Nothing was "
+            "published; pass --allow-deletes to publish it" % (args.schedule, gone, held_events))
+
+
 def _changes(args, store, neutral, log_id, pk, err):
-    """(changes, their operation bodies): what the file changed since its last import, merged with
-    edits made elsewhere, every body built (and so validated) before anything is signed."""
+    """(changes, their operation bodies, the events the festival held before): what the file
+    changed since its last import, merged with edits made elsewhere, every body built (and so
+    validated) before anything is signed."""
     from pandascreen.core import schema
     from pandascreen.core.schedule import Schedule
     from pandascreen_host import importers
@@ -176,7 +199,7 @@ def _changes(args, store, neutral, log_id, pk, err):
             bodies.append(schema.make_body(kind, action, doc_id, fields))
         except schema.SchemaError as e:
             raise UserError("%s: %s %s %r cannot be published: %s" % (args.schedule, action, kind, doc_id, e))
-    return changes, bodies
+    return changes, bodies, len(current["events"]) if current is not None else 0
 
 
 BASE_KEY = "import-base:%s"  # the neutral form of the last import of each festival, in the store's meta

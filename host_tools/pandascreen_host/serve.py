@@ -63,7 +63,8 @@ def _import(args, schedule, out, err):
     from pandascreen_host import import_cmd
     ns = argparse.Namespace(schedule=schedule, store=args.store, key=args.key, festival_id=args.festival_id,
                             timezone=args.timezone, span_from=args.span_from, span_until=args.span_until,
-                            new_festival=args.new_festival, keep_edits=args.keep_edits, dry_run=False)
+                            new_festival=args.new_festival, keep_edits=args.keep_edits,
+                            allow_deletes=getattr(args, "allow_deletes", False), dry_run=False)
     return import_cmd.run(ns, out=out, err=err)
 
 

@@ -38,6 +38,7 @@ def slug(text, fallback="x"):
 _HTML_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html[\s>])",
                          re.I | re.S)
 HTML_PAGE = "this looks like an HTML page, not a %s: did the download hit a login/error page?"
+DUPLICATE_ID = "duplicate event id; the copy is kept under a numbered id"  # said of each copy: "'title' kept as id-2"
 
 
 def refuse_html(path, data, what="schedule"):
@@ -340,7 +341,7 @@ class Builder:
             ident = "h-" + h
         if ident in self._ids:
             self._ids[ident] += 1
-            self.warn("duplicate event id; the copy is kept under a numbered id",
+            self.warn(DUPLICATE_ID,
                       "%r kept as %s-%d" % (title[:60], ident[:60], self._ids[ident]))
             ident = "%s-%d" % (ident, self._ids[ident])
         else:

@@ -23,6 +23,7 @@ def load(path, data, timezone=None, festival_id=None, span=None):
     if missing:
         raise ScheduleImportError("%s: CSV header lacks column(s) %s (found: %s)"
                                   % (path, ", ".join(missing), ", ".join(repr(h[:40]) for h in header[:15]) or "nothing"))
+    _not_cut_short(path, text)
     zone_name = timezone
     if not zone_name:
         zone_name = DEFAULT_ZONE
@@ -33,6 +34,10 @@ def load(path, data, timezone=None, festival_id=None, span=None):
         where = "%s line %d" % (path, line)
         if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
             continue
+        if None in row.values():  # DictReader's filler for the columns a row lacks
+            raise ScheduleImportError("%s: line %d has %d of the header's %d columns; is the file cut short "
+                                      "(is the download complete?), or does a row lack its commas?"
+                                      % (path, line, sum(v is not None for v in row.values()), len(header)))
         day = parse_date(row.get("Date"), where)
         hh, mm = parse_hhmm(row.get("Start"), where)
         start = local_to_epoch(day, hh, mm, zone, where)
@@ -51,3 +56,15 @@ def load(path, data, timezone=None, festival_id=None, span=None):
     # is given is the festival's, not its name)
     name = os.path.splitext(os.path.basename(path))[0]
     return b.result(name, festival_id and slug(festival_id, "festival"), zone_name, zone)
+
+
+def _not_cut_short(path, text):
+    """A file that ends inside a quoted field (a download or copy not finished) is refused; the
+    lenient reader the rows are read with would take what is there as the last row."""
+    try:
+        for _row in csv.reader(io.StringIO(text, newline=""), strict=True):
+            pass
+    except csv.Error as e:
+        if "unexpected end of data" in str(e):
+            raise ScheduleImportError("%s: the file ends inside a quoted field; it is cut short: is the download "
+                                      "complete?" % path)

@@ -29,7 +29,7 @@ import icalendar
 import recurring_ical_events
 from icalendar.prop import vBroken
 
-from .common import Builder, ScheduleImportError, decode_text, get_zone, slug, to_epoch
+from .common import DUPLICATE_ID, Builder, ScheduleImportError, decode_text, get_zone, slug, to_epoch
 
 UTC = datetime.timezone.utc
 MAX_OCCURRENCES = 50000                      # bound on events after expansion
@@ -170,6 +170,24 @@ class _Survey:
         return value
 
 
+def _number_shared_uids(cal, b):
+    """Entries that share a UID, none of them a RECURRENCE-ID (a moved occurrence of another),
+    are separate events that an export or a hand merge gave one UID; the recurrence library
+    would keep only the first.  Each later copy gets a numbered UID, as a frab file's copies do
+    (``Builder.event``), and is named."""
+    seen = {}
+    for ev in cal.walk("VEVENT"):
+        if "RECURRENCE-ID" in ev or not _text(ev, "UID").strip():
+            continue
+        uid = _text(ev, "UID").strip()
+        seen[uid] = seen.get(uid, 0) + 1
+        if seen[uid] > 1:
+            numbered = "%s-%d" % (uid, seen[uid])
+            b.warn(DUPLICATE_ID, "%r kept as %s" % (_text(ev, "SUMMARY")[:60], numbered[:70]))
+            del ev["UID"]
+            ev.add("UID", numbered)
+
+
 def _window(path, survey, zone, span):
     """The festival's span as whole days in its zone: ``span`` (first day, last day), else the
     days from the first start to the last end of the file's one-off events."""
@@ -221,6 +239,7 @@ def load(path, data, timezone=None, festival_id=None, span=None):
     if broken:
         b.warn("skipped %d malformed line(s) the iCalendar parser could not read" % broken)
 
+    _number_shared_uids(cal, b)
     survey = _Survey(path, cal)
     wr_zone = _text(cal, "X-WR-TIMEZONE").strip()
     get_zone(wr_zone, "%s X-WR-TIMEZONE" % path)  # recurring-ical-events reads it too: check it first
