@@ -28,6 +28,7 @@ from pandascreen_host.errors import UserError
 from pandascreen_host.own_forks import OwnForks
 
 WATCH_EVERY = 0.25  # seconds between looks at the watched file
+SETTLE = 2.0  # ... which is imported once it has stayed the same this long (``Watcher``)
 
 
 def add_parser(sub):
@@ -90,14 +91,19 @@ def store_name(store):
 
 class Watcher:
     """Re-imports a schedule file when its size or modification time changes (polling: no
-    inotify dependency, works for editors that replace the file)."""
+    inotify dependency, works for editors that replace the file), once it has stayed the same
+    for ``SETTLE`` seconds: scp, a download or an editor write a file in pieces, and the first
+    piece imported would take most of the program off every screen until the next."""
 
-    def __init__(self, path, on_change, since=None):
+    def __init__(self, path, on_change, since=None, clock=time.monotonic, settle=None):
         """``since``: the file's ``signature`` when it was last imported (a change after that
         import and before this watcher is made is seen), else the file as it is now."""
         self.path = path
         self.on_change = on_change
+        self.clock = clock
+        self.settle = SETTLE if settle is None else settle
         self._sig = since if since is not None else self._signature()
+        self._changed = None  # (signature, when first seen) of a change waiting to settle
 
     @staticmethod
     def signature(path):
@@ -112,11 +118,19 @@ class Watcher:
         return self.signature(self.path)
 
     def check(self):
+        """Import when the file changed and has stayed the same since for ``settle`` seconds;
+        True when it did."""
         sig = self._signature()
         if sig is None or sig == self._sig:
+            self._changed = None
             return False
-        time.sleep(0.05)  # let the writer finish
-        self._sig = self._signature()
+        now = self.clock()
+        if self._changed is None or self._changed[0] != sig:
+            self._changed = (sig, now)  # changed (again): wait for it to stay so
+            return False
+        if now - self._changed[1] < self.settle:
+            return False
+        self._sig, self._changed = sig, None
         self.on_change()
         return True
 
