@@ -91,6 +91,54 @@ def test_forged_and_flooding_records_are_ignored_with_a_log_line(started, caplog
         zc.close()
 
 
+def _stranger_announces(instance, stop, every=0.1, seconds=60):
+    """A stranger on the LAN announces ``instance`` (someone else's node id) over and over, with
+    a TXT signed by its own key (so it does not check), as any responder sends its records."""
+    import threading
+
+    from zeroconf import Zeroconf
+    bogus = user_data(bytes([66] * 32), [("127.0.0.1", 4999)], now_timestamp()).encode()
+
+    def run():
+        zc = Zeroconf(interfaces=LO)
+        try:
+            deadline = time.monotonic() + seconds
+            while not stop.is_set() and time.monotonic() < deadline:
+                _blast(zc, instance, 4999, {b"user-data": bogus})
+                stop.wait(every)
+        finally:
+            zc.close()
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
+
+
+@pytest.mark.parametrize("stranger_first", [True, False], ids=["stranger-first", "organiser-first"])
+def test_the_organiser_is_found_while_a_stranger_announces_its_name(started, stranger_first):
+    """A stranger that announced the organiser's own name (its node id, public) kept every
+    mDNS-only screen from finding the organiser for good: the organiser gave up announcing when
+    the name seemed taken, and a screen that read the stranger's record once never looked again."""
+    import threading
+    org_seed = bytes([60] * 32)
+    org_id = signing_key(org_seed).public_key
+    stop = threading.Event()
+    try:
+        if not stranger_first:
+            started(Discovery(org_seed, 4060, lambda n, ad: True, addresses=LO, interfaces=LO))
+            time.sleep(3)
+        _stranger_announces(z32_encode(org_id), stop)
+        time.sleep(1)
+        if stranger_first:
+            started(Discovery(org_seed, 4060, lambda n, ad: True, addresses=LO, interfaces=LO))
+        found = []
+        started(Discovery(bytes([1] * 32), 4001, lambda n, ad: found.append((n, ad)) or True, addresses=LO,
+                          interfaces=LO, always=[org_id]))
+        assert wait_for(lambda: any(n == org_id for n, _ in found), 45), found
+        assert [ad for n, ad in found if n == org_id][0] == [("127.0.0.1", 4060)]
+    finally:
+        stop.set()
+
+
 def test_peer_table_is_bounded(started):
     from zeroconf import Zeroconf
     found = []

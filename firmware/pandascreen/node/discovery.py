@@ -42,6 +42,7 @@ import time
 from pandascreen.core import cbor
 from pandascreen.core.crypto import signing_key, verify
 from pandascreen.core.util import hexlify
+from pandascreen.node import mdns_answers
 from pandascreen.node.iroh_limits import PeerFull, TopicRefused
 
 log = logging.getLogger("pandascreen.node.discovery")
@@ -51,6 +52,8 @@ SERVICE_TYPE = "_%s._udp.local." % SERVICE_NAME
 USER_DATA_KEY = b"user-data"
 Z32_ALPHABET = "ybndrfg8ejkmcpqxot1uwisza345h769"
 MAX_USER_DATA = 245  # iroh UserData limit (a DNS TXT string)
+RETRY_FIRST = 5.0   # an organiser's name that did not check is looked at again after this ...
+RETRY_MAX = 60.0    # ... and twice as long each time, up to this
 
 
 class DiscoveryError(ValueError):
@@ -190,6 +193,7 @@ class Discovery:
         self._browser = None
         self._info = None
         self._queue = []
+        self._retry = {}  # an organiser's name that did not check -> (when it is looked at again, the wait)
         self._cv = threading.Condition()
         self._stop = False
         self._worker = None
@@ -285,6 +289,68 @@ class Discovery:
                 continue
         return self._queue.pop(random.randrange(len(self._queue)))
 
+    def _announce(self):
+        """Announce this node.  Its name is its node id, which anyone may read: when another device
+        answers for it (a stranger, or a copy of this device's key), say so and announce anyway,
+        as mDNS lets cooperating responders do, or no screen would find this node while it lasts."""
+        try:  # here, not in start(): probing takes ~1.5 s and must not hold up the caller
+            self._zc.register_service(self._info, allow_name_change=False)
+            return
+        except Exception as e:
+            if type(e).__name__ != "NonUniqueNameException":
+                log.warning("mDNS: cannot announce this node: %s", str(e) or type(e).__name__)
+                self._info = None
+                return
+        log.warning("mDNS: another device on the LAN answers for this node's name (a stranger, or a copy of "
+                    "this device's key); announcing it anyway")
+        try:
+            self._zc.register_service(self._info, allow_name_change=False, cooperating_responders=True)
+        except Exception as e:
+            log.warning("mDNS: cannot announce this node: %s", str(e) or type(e).__name__)
+            self._info = None
+
+    def _checked(self, name, instance, addrs, txt):
+        """``check_announcement`` of what zeroconf resolved; for an organiser's name whose record
+        does not check, every answer the LAN gives for it (node/mdns_answers.py says why)."""
+        try:
+            return check_announcement(instance, addrs, txt)
+        except DiscoveryError:
+            if z32_decode(instance) not in self.always:
+                raise
+            for other_addrs, other_txt in mdns_answers.asked(self._zc, name):
+                try:
+                    return check_announcement(instance, other_addrs, other_txt)
+                except DiscoveryError:
+                    continue
+            raise
+
+    def _retry_later(self, name):
+        """An organiser's name that did not resolve or check is looked at again, after 5 s and
+        twice as long each time up to RETRY_MAX: zeroconf reports a name once, and a screen that
+        gave up on it would never find where the program comes from."""
+        try:
+            if z32_decode(_instance_of(name)) not in self.always:
+                return
+        except DiscoveryError:
+            return
+        with self._cv:
+            wait = min(RETRY_MAX, self._retry[name][1] * 2) if name in self._retry else RETRY_FIRST
+            self._retry[name] = (time.monotonic() + wait, wait)
+
+    def _next_retry(self):
+        """Seconds until the next retry is due (None: none waits), under ``_cv``."""
+        if not self._retry:
+            return None
+        return max(0.0, min(due for due, _ in self._retry.values()) - time.monotonic())
+
+    def _retries_due(self):
+        """Queue the retries that are due, under ``_cv``."""
+        now = time.monotonic()
+        for name, (due, wait) in list(self._retry.items()):
+            if due <= now and name not in self._queue:
+                self._queue.append(name)
+                self._retry[name] = (float("inf"), wait)  # queued: its next wait is set when it fails again
+
     def _reject(self, name, why, kind="record"):
         """One log line per ignored announcement, rate-limited per kind (name, record, flood,
         limit) so a flood neither fills the log nor hides the one forged record that matters.
@@ -299,15 +365,12 @@ class Discovery:
     def _work(self):
         from zeroconf import ServiceInfo
         if self._info is not None:
-            try:  # here, not in start(): probing takes ~1.5 s and must not hold up the caller
-                self._zc.register_service(self._info, allow_name_change=False)
-            except Exception as e:
-                log.warning("mDNS: cannot announce this node: %s", e)
-                self._info = None
+            self._announce()
         while True:
             with self._cv:
                 while not self._queue and not self._stop:
-                    self._cv.wait()  # an announcement or stop() notifies: no wake-ups while idle
+                    self._cv.wait(self._next_retry())  # an announcement, a retry or stop(): no idle wake-ups
+                    self._retries_due()
                 if self._stop:
                     return
                 name = self._next_name()
@@ -317,10 +380,12 @@ class Discovery:
                 if not info.request(self._zc, 2000):
                     raise DiscoveryError("did not resolve")
                 addrs = [(a, info.port) for a in info.parsed_addresses()]
-                node_id, addrs, ts = check_announcement(instance, addrs, info.properties)
+                node_id, addrs, ts = self._checked(name, instance, addrs, info.properties)
             except Exception as e:  # forged, malformed, vanished: one log line, go on
                 self._reject(name, str(e) or type(e).__name__)
+                self._retry_later(name)
                 continue
+            self._retry.pop(name, None)
             if node_id == self.node_id or node_id in self.foreign:
                 continue
             if self.peers.get(node_id) == addrs and self._stamps.get(node_id, ts) >= ts:
@@ -341,6 +406,8 @@ class Discovery:
             if not answer:  # unreachable now: free the slot for another peer, retry on its next announcement
                 self.peers.pop(node_id, None)
                 self._stamps.pop(node_id, None)
+                if answer is None:
+                    self._retry_later(name)  # an organiser's: looked at again, its announcement may not come
 
 
 def iroh_add_peer(node, timeout=8.0, most_addresses=4):
