@@ -631,6 +631,45 @@ def test_a_corrupt_store_is_moved_aside_and_refilled_from_the_snapshot(tmp_path,
     assert len(snapshot.load(snapshot.snapshot_path(db))) < org.count()
 
 
+@pytest.mark.parametrize("loss", ["emptied", "deleted"])
+def test_a_lost_or_emptied_store_file_is_refilled_from_the_snapshot_not_the_snapshot_emptied(tmp_path, capsys, loss):
+    """A store file gone or 0 bytes (a failed first write on a full card, a hand ``rm``) opens as a
+    healthy empty database: the screen showed "No schedule yet" and then wrote its empty store
+    over the good snapshot, so the program was lost on that card."""
+    from pandascreen.testing import festival as demofest
+    seed = bytes(range(100, 132))
+    org = MemoryStore()
+    log = operation.log_id_for_festival(demofest.FESTIVAL_ID)
+    demofest.publish(org, seed, log)
+    server = tcp.SyncServer(org, log, topic=operation.festival_topic(demofest.FESTIVAL_ID)).start()
+    cfg = {"festival_id": demofest.FESTIVAL_ID, "organisers": [public_key(seed).hex()],
+           "peers": ["127.0.0.1:%d" % server.port], "store": "screen.db"}
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    argv = ["--config", str(tmp_path / "config.json"), "--emulate", str(tmp_path / "s.png"), "--once"]
+    try:
+        assert app.main(argv) == 0
+    finally:
+        server.stop()
+    db = str(tmp_path / "screen.db")
+    snap = snapshot.snapshot_path(db)
+    assert len(snapshot.load(snap)) == org.count()
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(db + suffix):
+            os.remove(db + suffix)
+    if loss == "emptied":
+        open(db, "wb").close()
+    capsys.readouterr()
+    assert app.main(argv) == 0  # the peer is gone: only the snapshot holds the program
+    err = capsys.readouterr().err
+    assert "restored from the snapshot" in err and "Traceback" not in err
+    s = SqliteStore(db)
+    try:
+        assert s.count() == org.count()
+    finally:
+        s.close()
+    assert len(snapshot.load(snap)) == org.count()
+
+
 def test_the_status_line_says_the_store_was_reset_until_the_next_sync():
     store = festival_store()
     cfg = {"festival_id": "fest", "organiser_keys": [public_key(ORGANISER)], "display": "ssd1306_128x64"}

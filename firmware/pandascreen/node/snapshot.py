@@ -6,7 +6,9 @@ aside (``<store>.corrupt-<n>``), an empty store takes its place, and the operati
 last snapshot are ingested into it again -- signed operations, so each is verified again, and
 the schedule is built through the festival group as always (a damaged snapshot loses
 operations, it cannot forge any).
-The screen goes on showing that schedule, says so in its status line, and resyncs.
+The screen goes on showing that schedule, says so in its status line, and resyncs.  A store
+file gone or emptied opens as a healthy empty store: it is refilled from the snapshot the same
+way (else the empty store would be written over the snapshot).
 
 The snapshot is the festival log's operations (header + body), written atomically (temporary
 file, fsync, rename) once the store has been quiet for a moment (``Pacer``), and bounded in
@@ -140,12 +142,30 @@ def open_store(path, log=None):
                 pass
             store = None
     if store is not None:
-        return store, None
+        if store.count() or not load(snapshot_path(path)):
+            return store, None
+        # a file gone or emptied (a failed first write on a full card, a hand ``rm``) opens as a
+        # healthy empty store: the snapshot holds the program, and would be written over with nothing
+        restored = _refill(store, path)
+        if log is not None:
+            log("the store %s was empty (a new or lost file): %d operation(s) restored from the snapshot, "
+                "resyncing" % (path, restored))
+        return store, NOTICE
     try:
         dest = _move_aside(path)
     except OSError as e:  # a read-only or failing disk: the screen cannot start over here
         raise IngestError("the store %s is damaged (%s) and cannot be moved aside: %s" % (path, why, e.strerror or e))
     store = SqliteStore(path, cache_kib=SCREEN_CACHE_KIB)
+    restored = _refill(store, path)
+    if log is not None:
+        log("the store %s was corrupt (%s): moved to %s; %d operation(s) restored from the snapshot, "
+            "resyncing" % (path, why, dest, restored))
+    return store, NOTICE
+
+
+def _refill(store, path):
+    """Ingest the snapshot beside ``path`` into ``store``; how many operations it took."""
+    from pandascreen.core.store import IngestError
     restored = 0
     for header, body in load(snapshot_path(path)):
         try:
@@ -153,10 +173,7 @@ def open_store(path, log=None):
                 restored += 1
         except (IngestError, ValueError):
             continue
-    if log is not None:
-        log("the store %s was corrupt (%s): moved to %s; %d operation(s) restored from the snapshot, "
-            "resyncing" % (path, why, dest, restored))
-    return store, NOTICE
+    return restored
 
 
 def organisers_first(store, log_id):
