@@ -8,11 +8,15 @@ from pandascreen.node.stop_signals import stop_like_ctrl_c
 
 
 def test_sighup_and_sigterm_stop_like_ctrl_c():
-    with stop_like_ctrl_c():
-        for sig in (signal.SIGHUP, signal.SIGTERM):
-            assert signal.getsignal(sig) not in (signal.SIG_DFL, signal.SIG_IGN)
-        with pytest.raises(KeyboardInterrupt):
-            signal.raise_signal(signal.SIGHUP)
+    before = signal.signal(signal.SIGHUP, signal.SIG_DFL)  # as a shell starts a command (the suite may run under nohup)
+    try:
+        with stop_like_ctrl_c():
+            for sig in (signal.SIGHUP, signal.SIGTERM):
+                assert signal.getsignal(sig) not in (signal.SIG_DFL, signal.SIG_IGN)
+            with pytest.raises(KeyboardInterrupt):
+                signal.raise_signal(signal.SIGHUP)
+    finally:
+        signal.signal(signal.SIGHUP, before)
 
 
 def test_a_signal_ignored_by_nohup_stays_ignored():
