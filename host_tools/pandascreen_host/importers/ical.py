@@ -118,6 +118,7 @@ class _Survey:
         self.starts = []         # every DTSTART (recurring ones included)
         self.single_starts = []  # one-off events' starts and ends: the festival's own span
         self.single_ends = []
+        self.one_offs = {}       # UID -> a one-off event's own VEVENT (its times as the file says them)
         self.events = cal.walk("VEVENT")
         if not self.events:
             raise ScheduleImportError("%s: the calendar has no VEVENT entries" % path)
@@ -147,6 +148,8 @@ class _Survey:
         if "RRULE" not in ev and "RDATE" not in ev and "RECURRENCE-ID" not in ev:
             self.single_starts.append(start)
             self.single_ends.append(max(start, end) if _comparable(start, end) else start)
+            if _text(ev, "UID").strip():
+                self.one_offs[_text(ev, "UID").strip()] = ev
 
     def _value(self, ev, name, where):
         prop = ev[name]
@@ -312,14 +315,20 @@ def _expand(path, cal, lo, hi, survey):
 
 def _add(b, ev, zone, survey, path):
     where = _where(ev)
-    start_dt = _dt(ev["DTSTART"].dt, zone)
+    uid = _text(ev, "UID").strip()
+    # a one-off event's times are its own VEVENT's: the recurrence library, given the calendar's
+    # X-WR-TIMEZONE, shifted UTC times of the night the clocks go back (00:30Z and 01:00Z came
+    # out at 00:00Z)
+    own = survey.one_offs.get(uid) if uid not in survey.recurring else None
+    start_dt = _dt((own or ev)["DTSTART"].dt, zone)
     b.note_offset(start_dt)
     start = to_epoch(start_dt, "%s %s" % (path, where))
-    uid = _text(ev, "UID").strip()
-    if uid not in survey.endless:
-        dur = to_epoch(_dt(ev["DTEND"].dt, zone), "%s %s" % (path, where)) - start
-    else:
+    if uid in survey.endless:
         dur = None  # recurring-ical-events adds a DTEND; the file gave none
+    elif own is not None and "DTEND" not in own:  # a DURATION
+        dur = int(own["DURATION"].dt.total_seconds())
+    else:
+        dur = to_epoch(_dt((own or ev)["DTEND"].dt, zone), "%s %s" % (path, where)) - start
     if uid in survey.recurring:
         rid = ev.get("RECURRENCE-ID")
         when = _dt(rid.dt, zone) if rid is not None else start_dt
