@@ -164,6 +164,30 @@ def test_an_unset_clock_keeps_the_screen_on():
     assert panel.image.getbbox() is not None
 
 
+@pytest.mark.parametrize("trouble", ["notice", "disk full", "warning"])
+def test_a_screen_saying_something_is_wrong_stays_on_while_the_festival_is_closed(trouble):
+    """A store refilled from its snapshot, a full disk or a refused upgrade is said on the status
+    line for the crew; with the festival closed, the panel went dark and hid it."""
+    from pandascreen.node import snapshot
+    dev, panel, at = device()
+    if trouble == "notice":
+        dev.controller.notice = snapshot.NOTICE
+    elif trouble == "disk full":
+        dev.controller.store.write_failed = "full"
+    else:
+        dev.controller.warning = "update refused"
+    try:
+        at(D + 26 * H)  # 02:00 local, the festival closed
+        assert panel.power() == [ON] and panel.image.getbbox() is not None
+    finally:
+        dev.controller.store.write_failed = None
+    at(D + 26 * H + 60)  # the notice lasts until the next sync; the others until they are gone
+    if trouble != "notice":
+        dev.controller.warning = None
+        at(D + 26 * H + 120)
+        assert panel.power()[-1] == OFF
+
+
 def test_epaper_and_hdmi_are_drawn_as_rendered_at_any_hour():
     class Fake:
         def __init__(self, kind, size):

@@ -303,17 +303,28 @@ class Controller:
                 state = self.sync_state
         else:
             state = self.sync_state
-        failed = self.store.write_failed
-        problem = None
-        if failed:  # what peers send is lost until it can write: "synced" would be a lie
-            problem = DISK_FULL if failed == "full" else CANNOT_STORE
-        elif self.authors and self.store.forked(self.authors, self.log_id):
-            problem = FORKED  # an organiser's changes made on the other history do not arrive
+        problem = self._problem()
         if problem is not None:
             state = problem if clock_set else "%s | %s" % (problem, CLOCK_NOT_SET)
         if self.trouble is not None:  # after the state: a short screen cuts the line from its end
             state = "%s | %s" % (state, self.trouble)
         return state if self.warning is None else "%s | %s" % (self.warning, state)
+
+    def _problem(self):
+        """DISK_FULL, CANNOT_STORE or FORKED when the store has that to say, else None."""
+        failed = self.store.write_failed
+        if failed:  # what peers send is lost until it can write: "synced" would be a lie
+            return DISK_FULL if failed == "full" else CANNOT_STORE
+        if self.authors and self.store.forked(self.authors, self.log_id):
+            return FORKED  # an organiser's changes made on the other history do not arrive
+        return None
+
+    def needs_attention(self):
+        """True while the status line says something is wrong that the crew must read (a store
+        reset, a full or failing disk, a fork, a refused upgrade, a transport in trouble): a panel
+        that sleeps while the festival is closed stays on to show it."""
+        return (self.warning is not None or self.trouble is not None or self._problem() is not None
+                or (self.notice is not None and self.sync_state != SYNCED))
 
     # -- clock ------------------------------------------------------------------------------
     def screen_time(self, now):

@@ -184,7 +184,7 @@ class Device:
             now = self.clock()
             # None while the panel is off (festival closed); the minute tick calls again at opening
             img = self.oled_care.show(self.screen, img, now, self.controller.schedule,
-                                      self.controller.clock_trusted(now))
+                                      self.controller.clock_trusted(now), self.controller.needs_attention())
         else:
             self.screen.show(img)
         self.last_image = img

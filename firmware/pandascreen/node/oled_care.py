@@ -125,12 +125,13 @@ class Care:
             self._spans_of = key
         return self._spans
 
-    def show(self, screen, image, now, schedule, clock_trusted=True):
+    def show(self, screen, image, now, schedule, clock_trusted=True, must_be_seen=False):
         """Put ``image`` on ``screen`` as the OLED should show it at ``now``; returns the picture
         now on the panel (None while the panel is off).  An untrusted clock (no RTC, no sync yet)
-        keeps the screen on: "Clock not set" must be seen, and ``now`` says nothing about hours."""
+        keeps the screen on: "Clock not set" must be seen, and ``now`` says nothing about hours;
+        so does ``must_be_seen`` (the status line says something is wrong)."""
         power = getattr(screen, "set_power", None)
-        if clock_trusted and not is_open(now, self.spans(schedule)):
+        if clock_trusted and not must_be_seen and not is_open(now, self.spans(schedule)):
             if power is not None and power(False):
                 return None
             image = Image.new(image.mode, image.size, BLACK)
