@@ -107,7 +107,7 @@ def test_flip_is_drawn_while_a_sync_hangs():
         flipper.start()
         flipper.join(8)  # a flip that waited would wait 10 s
         assert not flipper.is_alive(), "flip waited for the sync"
-        assert dev.venue_index == 1 and len(shots) == 1
+        assert dev.venue_index == 1 and len(shots) == 2  # the stored program before the sync, then the flip
         assert dev.controller.view(demofest.DAY_START + 3600)["venue"] == "Bamboo Tent"
     finally:
         release.set()
@@ -116,6 +116,37 @@ def test_flip_is_drawn_while_a_sync_hangs():
         loop.join(10)
     assert not loop.is_alive()
     assert dev.status == "synced 15:00"  # festival time (UTC+2), not UTC
+
+
+def test_the_stored_program_is_drawn_before_a_first_sync_that_waits_for_an_unanswering_peer():
+    """A screen starting offline with its configured peer gone drew nothing until that dial gave
+    up (10 s of a dark panel at boot), though its store held the whole program."""
+    import threading
+    store, log = organiser()
+    entered, release = threading.Event(), threading.Event()
+
+    def unanswering(peer):
+        entered.set()
+        assert release.wait(10)
+        raise OSError("no answer")
+
+    screen = RecordingScreen()
+    dev = app.Device(config_for(peers=["10.0.0.9:2026"]), store, screen, clock=lambda: demofest.DAY_START + 3600,
+                     transport=unanswering)
+    stop = threading.Event()
+    loop = threading.Thread(target=dev.run, args=(stop,))
+    loop.start()
+    try:
+        assert entered.wait(10)
+        assert len(screen.shown) == 1, "no frame before the sync"
+        view = dev.controller.view(demofest.DAY_START + 3600)
+        assert view["venue"] and view.get("now") or view.get("next")
+    finally:
+        release.set()
+        stop.set()
+        dev.wake.set()
+        loop.join(10)
+    assert not loop.is_alive()
 
 
 def config_for(peers=(), display="ssd1306_128x64"):

@@ -421,9 +421,15 @@ class Controller:
                 # a peer found since the last sync (mDNS, seconds after start; back after a cut): say so
                 self.sync_state, self.last_sync = SYNCED, now
             self._looked(found or self._reached, now)
+        drew = self.draw_stored(now, lock, force)
+        self.remember_time(now)  # file I/O, after the newest operation was taken into account
+        return drew
+
+    def draw_stored(self, now, lock=None, force=False):
+        """Take in what the store holds and redraw, with no sync: ``step``'s second half, and a
+        screen's first frame, drawn before its first sync (which may wait for a peer that does
+        not answer)."""
         change = self.fetch()  # store I/O (may wait for a peer's ingest): not under the lock
         with lock or _NO_LOCK:
             self.apply(change)
-            drew = self.redraw(now, force, catch_up=False)
-        self.remember_time(now)  # file I/O, after the newest operation was taken into account
-        return drew
+            return self.redraw(now, force, catch_up=False)

@@ -273,7 +273,10 @@ class Device:
 
     def run(self, stop, once=False):
         """The screen's loop until ``stop`` is set; whoever sets it sets ``wake`` too (the idle
-        loop sleeps up to a minute)."""
+        loop sleeps up to a minute).  The program the store holds is drawn first: the first sync
+        may wait for a peer that does not answer (10 s of a dark panel at boot)."""
+        if not once:
+            self.controller.draw_stored(int(self.clock()), self._lock)
         while not stop.is_set():
             if self.controller.sync_due(int(self.clock())):
                 self._sync_at = self.clock()
