@@ -365,6 +365,22 @@ def test_main_asks_the_provisioned_time_servers_then_its_pi_screens(monkeypatch)
     assert rtc == [(2026, 7, 18, 5, 13, 15, 0, 0)]
 
 
+def test_a_clock_far_past_everything_signed_is_not_claimed_nor_saved():
+    """A clock set a year ahead once (a wrong RTC, a hand's typo) made a screen claim that the
+    festival was over, and saved that time: set right again, the screen kept showing the program
+    a year on, as "clock not set", until NTP came.  A clock further past the newest signed
+    timestamp than FAR_AHEAD is not claimed, so it is never saved either."""
+    signed = [NOW - 3600, NOW - 7200]
+    ahead = NOW + 365 * 86400
+    assert clock.screen_time(ahead, signed) == (ahead, False)
+    assert clock.screen_time(NOW + clock.FAR_AHEAD - 3600, signed) == (NOW + clock.FAR_AHEAD - 3600, True)
+    assert clock.screen_time(ahead, signed, synced=True) == (ahead, True)  # NTP keeps it: any year
+    saved = []
+    kept = clock.LastKnownTime(load=lambda: None, save=saved.append)
+    assert not kept.remember(ahead, lambda: clock.screen_time(ahead, signed)[1])
+    assert saved == [] and clock.screen_time(NOW, signed, kept.value) == (NOW, True)
+
+
 # -- fuzz: the clock rule's promises for any timestamps -----------------------------------------
 
 from hypothesis import given, settings, strategies as st  # noqa: E402
