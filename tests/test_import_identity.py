@@ -221,3 +221,50 @@ def test_random_edits_and_reimports_follow_the_rule(tmp_path_factory, steps):
                     shown[e] = file[e]
             imported = dict(file)
         assert _titles(db) == shown, (steps, what, event)
+
+
+def _cal_with_status(tmp_path, statuses):
+    events = [(FLOATING % (uid, 10 + i, 10 + i, "Talk " + uid.upper())) + ("\nSTATUS:%s" % st if st else "")
+              for i, (uid, st) in enumerate(sorted(statuses.items()))]
+    return ics(tmp_path, *events, head="X-WR-TIMEZONE:UTC\n")
+
+
+def _statuses(db):
+    return dict((e.id, e.status) for e in _schedule(db).all_events())
+
+
+def test_a_calendar_entry_cancelled_is_shown_cancelled_and_one_set_back_is_shown_again(tmp_path, paths):
+    """STATUS:CANCELLED was never read: a talk its calendar cancelled was shown as on."""
+    db, key = paths
+    assert main(["import", _cal_with_status(tmp_path, {"a": "CANCELLED", "b": "CONFIRMED", "c": ""}),
+                 "--store", db, "--key", key]) == 0
+    assert _statuses(db) == {"a": schema.CANCELLED, "b": "", "c": ""}
+    assert main(["import", _cal_with_status(tmp_path, {"a": "", "b": "CANCELLED", "c": ""}),
+                 "--store", db, "--key", key]) == 0
+    assert _statuses(db) == {"a": "", "b": schema.CANCELLED, "c": ""}
+
+
+def test_a_console_cancel_survives_a_reimport_also_of_a_store_imported_before_status_was_read(tmp_path, paths,
+                                                                                              capsys):
+    """The last import's record of the file (its base) of a store imported before the importers
+    read STATUS has no status: the file said nothing of it then, which is "as planned"."""
+    import json
+    from pandascreen_host.console import edits
+    db, key = paths
+    path = _cal_with_status(tmp_path, {"a": "", "b": "", "c": "CANCELLED"})
+    assert main(["import", path, "--store", db, "--key", key]) == 0
+    s = SqliteStore(db)
+    try:
+        meta = import_cmd.BASE_KEY % "test-fest"
+        base = json.loads(s.get_meta(meta))
+        for ev in base["events"]:
+            del ev["status"]  # as an older importer recorded it
+        s.set_meta(meta, json.dumps(base, sort_keys=True))
+        log_id = operation.log_id_for_festival("test-fest")
+        edits.publish(s, open(key, "rb").read(), log_id, Schedule.from_store(s, log_id), {"action": "cancel", "id": "a"})
+    finally:
+        s.close()
+    capsys.readouterr()
+    assert main(["import", path, "--store", db, "--key", key]) == 0
+    assert "conflict" not in capsys.readouterr().err
+    assert _statuses(db) == {"a": schema.CANCELLED, "b": "", "c": schema.CANCELLED}

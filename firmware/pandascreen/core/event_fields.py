@@ -30,7 +30,7 @@ EVENT_FIELDS = (
     ("speakers", TEXT_LIST, 20, ("import", "view", "key", "feed")),
     ("track", TEXT, MAX_TEXT, ("import", "view")),
     ("lang", TEXT, MAX_TEXT, ("import", "view")),
-    ("status", TEXT, MAX_TEXT, ("view", "key")),
+    ("status", TEXT, MAX_TEXT, ("import", "view", "key")),
 )
 EMPTY = {TEXT: "", NUMBER: 0, TEXT_LIST: ()}
 

@@ -29,6 +29,8 @@ import icalendar
 import recurring_ical_events
 from icalendar.prop import vBroken
 
+from pandascreen.core import schema
+
 from .common import DUPLICATE_ID, Builder, ScheduleImportError, decode_text, get_zone, slug, to_epoch
 
 UTC = datetime.timezone.utc
@@ -333,7 +335,11 @@ def _add(b, ev, zone, survey, path):
         rid = ev.get("RECURRENCE-ID")
         when = _dt(rid.dt, zone) if rid is not None else start_dt
         uid = "%s@%s" % (uid, when.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ"))
-    b.event(uid, _text(ev, "LOCATION"), _text(ev, "SUMMARY"), start, dur, _speakers(ev), _categories(ev), "", where)
+    # STATUS:CANCELLED is said on the screens as the console's cancel is; any other status (or
+    # none) is as planned, so a talk the calendar sets back is shown again
+    cancelled = _text(own or ev, "STATUS").strip().upper() == "CANCELLED"
+    b.event(uid, _text(ev, "LOCATION"), _text(ev, "SUMMARY"), start, dur, _speakers(ev), _categories(ev), "", where,
+            more={"status": schema.CANCELLED if cancelled else ""})
 
 
 def _speakers(ev):
