@@ -398,7 +398,8 @@ LOCATION:Main""", head=VTIMEZONE)
     assert [e["start"] for e in yoga] == [ts(2024, 7, d, 6, 0) for d in (1, 8, 15, 22)]
     assert len(set(e["id"] for e in yoga)) == 4  # one id per occurrence, stable across re-imports
     assert importers.diff(n, importers.load(path)) == []
-    assert any("left out 0 events" in w and "'Morning yoga' (repeats after)" in w for w in n["warnings"])
+    assert any("left out the repeats of 1 recurring event after" in w and "'Morning yoga' (repeats after)" in w
+               for w in n["warnings"])
     # the TZID is defined only by the file's own VTIMEZONE (CEST in July, +02:00)
     assert find(n, title="Opening")["start"] == ts(2024, 7, 1, 8, 0) and n["festival"]["utc_offset"] == 120
 

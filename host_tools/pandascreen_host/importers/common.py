@@ -168,13 +168,33 @@ def aware(text, zone, where):
     return dt
 
 
-def local_to_epoch(day, hour, minute, zone, where=""):
+def local_to_epoch(day, hour, minute, zone, where="", warn=None, about=""):
+    """Epoch seconds of ``day`` at hour:minute wall-clock time in ``zone``; a time that does not
+    exist there (the hour the clocks jump forward) is read after the jump and, with ``warn``
+    (a ``Builder.warn``), said about ``about``."""
     extra_days, hour = divmod(hour, 24)
     try:
         dt = datetime.datetime(day.year, day.month, day.day, hour, minute) + datetime.timedelta(days=extra_days)
     except OverflowError:
         raise ScheduleImportError("%s: date %s is out of range" % (where, day.isoformat()))
-    return to_epoch(dt.replace(tzinfo=zone), where)
+    dt = dt.replace(tzinfo=zone)
+    if warn is not None:
+        say_jumped(dt, warn, about)
+    return to_epoch(dt, where)
+
+
+JUMPED = "local time does not exist (the clocks jump forward then): read as the time after the jump"
+
+
+def say_jumped(dt, warn, about):
+    """``warn(JUMPED, ...)`` when aware ``dt``'s wall-clock time does not exist in its zone (as
+    the console refuses such a time); zoneinfo reads it after the jump."""
+    try:
+        read = dt.astimezone(datetime.timezone.utc).astimezone(dt.tzinfo)
+    except (OverflowError, ValueError, OSError):
+        return
+    if read.replace(tzinfo=None) != dt.replace(tzinfo=None):
+        warn(JUMPED, "%s %s read as %s" % (about, dt.strftime("%Y-%m-%d %H:%M"), read.strftime("%H:%M")))
 
 
 def offset_minutes(zone, epoch):
@@ -287,6 +307,7 @@ class Builder:
         if not self._left_out:
             return []
         n = sum(c for c, _ in self._left_out.values())
+        rules = sum(1 for _, repeats in self._left_out.values() if repeats)
         named = []
         for title, (count, repeats) in list(self._left_out.items())[:LEFT_OUT_NAMED]:
             what = [] if count <= 1 and not repeats else ["%d" % count] if not repeats else \
@@ -294,8 +315,14 @@ class Builder:
             named.append("%r%s" % (title[:60], (" (%s)" % what[0]) if what else ""))
         more = len(self._left_out) - LEFT_OUT_NAMED
         span = (" %s to %s" % tuple(self.shown_span)) if self.shown_span else ""
-        return ["%s: left out %d events outside the festival's span%s (--from/--until to change it): %s%s"
-                % (self.path, n, span, ", ".join(named), (", and %d more titles" % more) if more > 0 else "")]
+        # a rule that goes on after the span cannot be counted (it may never end): its repeats are
+        # said apart from the events counted
+        what = (["%d event%s outside the festival's span%s" % (n, "" if n == 1 else "s", span)] if n else []) + \
+            (["the repeats of %d recurring event%s after %s" % (rules, "" if rules == 1 else "s",
+                                                                 "it" if n else "the festival's span" + span)]
+             if rules else [])
+        return ["%s: left out %s (--from/--until to change it): %s%s"
+                % (self.path, " and ".join(what), ", ".join(named), (", and %d more titles" % more) if more > 0 else "")]
 
     @property
     def warnings(self):

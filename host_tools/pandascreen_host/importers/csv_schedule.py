@@ -40,7 +40,7 @@ def load(path, data, timezone=None, festival_id=None, span=None):
                                       % (path, line, sum(v is not None for v in row.values()), len(header)))
         day = parse_date(row.get("Date"), where)
         hh, mm = parse_hhmm(row.get("Start"), where)
-        start = local_to_epoch(day, hh, mm, zone, where)
+        start = local_to_epoch(day, hh, mm, zone, where, b.warn, "row %d %r" % (line, (row.get("Title") or "")[:60]))
         dur = parse_duration(row.get("Duration"), where)
         speakers = []
         for s in (row.get("Speakers") or "").split(","):

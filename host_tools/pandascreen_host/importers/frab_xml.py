@@ -168,7 +168,7 @@ def _start(ev, day_date, zone, change_h, b, path, event):
             "pass --timezone (e.g. Europe/Brussels)" % path)
     if hh < change_h:
         hh += 24
-    return local_to_epoch(day_date, hh, mm, zone, where), 0
+    return local_to_epoch(day_date, hh, mm, zone, where, b.warn, "%s %r" % (event, _text(ev, "title")[:60])), 0
 
 
 def _speakers(ev):

@@ -31,7 +31,7 @@ from icalendar.prop import vBroken
 
 from pandascreen.core import schema
 
-from .common import DUPLICATE_ID, Builder, ScheduleImportError, decode_text, get_zone, slug, to_epoch
+from .common import DUPLICATE_ID, Builder, ScheduleImportError, decode_text, get_zone, say_jumped, slug, to_epoch
 
 UTC = datetime.timezone.utc
 MAX_OCCURRENCES = 50000                      # bound on events after expansion
@@ -323,6 +323,7 @@ def _add(b, ev, zone, survey, path):
     # out at 00:00Z)
     own = survey.one_offs.get(uid) if uid not in survey.recurring else None
     start_dt = _dt((own or ev)["DTSTART"].dt, zone)
+    say_jumped(start_dt, b.warn, "%s %r" % (where, _text(ev, "SUMMARY")[:60]))
     b.note_offset(start_dt)
     start = to_epoch(start_dt, "%s %s" % (path, where))
     if uid in survey.endless:

@@ -117,7 +117,8 @@ def load(path, data, timezone=None, festival_id=None, span=None):
                     if zone is None:
                         raise ScheduleImportError("%s: no date and no time zone; pass --timezone" % ev.where)
                     hh, mm = parse_hhmm(ev.text("start"), ev.where)
-                    start = local_to_epoch(parse_date(day.text("date"), day.where), hh, mm, zone, ev.where)
+                    start = local_to_epoch(parse_date(day.text("date"), day.where), hh, mm, zone, ev.where, b.warn,
+                                           "%s %r" % (where, ev.text("title")[:60]))
                 guid = ev.text("guid").strip()
                 ident = guid or (("id-%s" % ev_id) if ev_id else "")
                 b.event(ident, ev.text("room") or room_name, ev.text("title"), start, ev.duration("duration"),
