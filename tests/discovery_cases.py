@@ -139,6 +139,57 @@ def test_the_organiser_is_found_while_a_stranger_announces_its_name(started, str
         stop.set()
 
 
+def test_an_honest_screen_is_found_during_and_after_a_flood_of_names_that_never_resolve(started):
+    """A stranger announcing made-up names (PTR records only, nothing to resolve) filled the
+    queue: each cost a 2 s resolve, nobody was found while it lasted, and a screen announced
+    meanwhile, dropped as a flood, was never looked at again (zeroconf reports a name once).
+    Names whose records are already heard go first, and a screen short of peers looks again at
+    the names it heard (``rescan_every``)."""
+    import random
+    import threading
+
+    from zeroconf import DNSOutgoing, DNSPointer, Zeroconf
+    from zeroconf.const import _CLASS_IN, _FLAGS_AA, _FLAGS_QR_RESPONSE, _TYPE_PTR
+
+    from pandascreen.node.discovery import Z32_ALPHABET
+    found = []
+    t0 = time.monotonic()
+    started(Discovery(bytes([1] * 32), 4001, lambda n, ad: found.append((time.monotonic() - t0, n)) or True,
+                      addresses=LO, interfaces=LO, max_peers=5, rescan_every=3.0))
+    stop = threading.Event()
+
+    def flood():
+        zc = Zeroconf(interfaces=LO)
+        rng = random.Random(5)
+        try:
+            for _ in range(30):  # 15 s, 10 names each half second
+                if stop.is_set():
+                    return
+                out = DNSOutgoing(_FLAGS_QR_RESPONSE | _FLAGS_AA)
+                for _ in range(10):
+                    junk = "".join(rng.choice(Z32_ALPHABET) for _ in range(52))
+                    out.add_answer_at_time(DNSPointer(SERVICE_TYPE, _TYPE_PTR, _CLASS_IN, 4500,
+                                                      "%s.%s" % (junk, SERVICE_TYPE)), 0)
+                zc.send(out)
+                stop.wait(0.5)
+        finally:
+            zc.close()
+    flooding = threading.Thread(target=flood, daemon=True)
+    flooding.start()
+    try:
+        time.sleep(3)
+        honest = bytes([7] * 32)
+        started(Discovery(honest, 4007, lambda n, ad: True, addresses=LO, interfaces=LO))
+        during = signing_key(honest).public_key
+        assert wait_for(lambda: any(n == during for _, n in found), 12), "not found while the flood went on"
+        flooding.join(20)
+        late = bytes([8] * 32)  # announced once the flood is over, while the victim still drains it
+        started(Discovery(late, 4008, lambda n, ad: True, addresses=LO, interfaces=LO))
+        assert wait_for(lambda: any(n == signing_key(late).public_key for _, n in found), 30)
+    finally:
+        stop.set()
+
+
 def test_peer_table_is_bounded(started):
     from zeroconf import Zeroconf
     found = []

@@ -54,6 +54,7 @@ Z32_ALPHABET = "ybndrfg8ejkmcpqxot1uwisza345h769"
 MAX_USER_DATA = 245  # iroh UserData limit (a DNS TXT string)
 RETRY_FIRST = 5.0   # an organiser's name that did not check is looked at again after this ...
 RETRY_MAX = 60.0    # ... and twice as long each time, up to this
+RESCAN_EVERY = 60.0  # a node short of peers looks again at the names it heard this often (x 0.5-1.5)
 
 
 class DiscoveryError(ValueError):
@@ -173,7 +174,7 @@ class Discovery:
     """
 
     def __init__(self, seed, port, add_peer, addresses=None, interfaces=None, max_peers=16,
-                 log_every=50, advertise=True, always=()):
+                 log_every=50, advertise=True, always=(), rescan_every=RESCAN_EVERY):
         self.seed = bytes(seed)
         self.node_id = signing_key(self.seed).public_key
         self.port = int(port)
@@ -194,6 +195,8 @@ class Discovery:
         self._info = None
         self._queue = []
         self._retry = {}  # an organiser's name that did not check -> (when it is looked at again, the wait)
+        self.rescan_every = rescan_every
+        self._rescan_at = time.monotonic() + rescan_every
         self._cv = threading.Condition()
         self._stop = False
         self._worker = None
@@ -261,6 +264,15 @@ class Discovery:
             if len(self._queue) < 4 * self.max_peers or node_id in self.always:
                 self._queue.append(name)
                 self._cv.notify()
+                return
+            # full: a name heard with its records takes the place of one heard bare (a flood of
+            # made-up names has nothing to resolve, and each would hold the queue a whole timeout)
+            bare = [i for i, queued in enumerate(self._queue) if not self._heard_in_full(queued)]
+            if bare and self._heard_in_full(name):
+                self._reject(self._queue[bare[0]], "%d announcements already wait to be checked"
+                             % len(self._queue), "flood")
+                self._queue[bare[0]] = name
+                self._cv.notify()
             else:
                 self._reject(name, "%d announcements already wait to be checked" % len(self._queue), "flood")
 
@@ -278,7 +290,8 @@ class Discovery:
 
     def _next_name(self):
         """Take the next announcement to resolve and dial off the queue: an organiser's first (where
-        the program comes from), else one at random.  Every screen of a cold start hears the
+        the program comes from), else one heard with its records, at random.  Every screen of a
+        cold start hears the
         first screens started first; dialled in the order heard, those few got everyone's dials
         and, slow to answer them all, most of the QUIC handshakes that were given up."""
         for i, name in enumerate(self._queue):
@@ -287,7 +300,10 @@ class Discovery:
                     return self._queue.pop(i)
             except DiscoveryError:
                 continue
-        return self._queue.pop(random.randrange(len(self._queue)))
+        # names heard with their records first: a flood of bare names, each a resolve that waits
+        # its whole timeout, no longer holds up a screen announced in full
+        full = [i for i, name in enumerate(self._queue) if self._heard_in_full(name)]
+        return self._queue.pop(random.choice(full) if full else random.randrange(len(self._queue)))
 
     def _announce(self):
         """Announce this node.  Its name is its node id, which anyone may read: when another device
@@ -337,11 +353,44 @@ class Discovery:
             wait = min(RETRY_MAX, self._retry[name][1] * 2) if name in self._retry else RETRY_FIRST
             self._retry[name] = (time.monotonic() + wait, wait)
 
-    def _next_retry(self):
-        """Seconds until the next retry is due (None: none waits), under ``_cv``."""
-        if not self._retry:
-            return None
-        return max(0.0, min(due for due, _ in self._retry.values()) - time.monotonic())
+    def _next_wake(self):
+        """Seconds until the next retry or rescan is due (None: none), under ``_cv``."""
+        due = [d for d, _ in self._retry.values()]
+        if len(self.peers) < self.max_peers and self.rescan_every:
+            due.append(self._rescan_at)
+        return max(0.0, min(due) - time.monotonic()) if due else None
+
+    def _rescan_due(self):
+        """While short of peers, every ``rescan_every`` seconds (jittered): queue again the names
+        heard in full (their SRV record is in zeroconf's cache) that are not peers now.  zeroconf
+        reports a name once, so a name dropped from a full queue (a flood, a big festival's
+        start), refused for a full table since emptied, or unreachable when dialled would never
+        be looked at again.  Under ``_cv``."""
+        now = time.monotonic()
+        if now < self._rescan_at or not self.rescan_every:
+            return
+        self._rescan_at = now + self.rescan_every * (0.5 + random.random())
+        if len(self.peers) >= self.max_peers or self._zc is None:
+            return
+        from zeroconf.const import _CLASS_IN, _TYPE_PTR
+        for record in self._zc.cache.get_all_by_details(SERVICE_TYPE, _TYPE_PTR, _CLASS_IN):
+            name = record.alias
+            if len(self._queue) >= 4 * self.max_peers:
+                break
+            try:
+                node_id = z32_decode(_instance_of(name))
+            except DiscoveryError:
+                continue
+            if (name in self._queue or node_id == self.node_id or node_id in self.peers or node_id in self.foreign
+                    or not self._heard_in_full(name)):
+                continue
+            self._queue.append(name)
+
+    def _heard_in_full(self, name):
+        """True when zeroconf's cache holds ``name``'s SRV record: an announcement with something
+        to resolve (a name announced alone costs a resolve that waits its whole timeout)."""
+        from zeroconf.const import _CLASS_IN, _TYPE_SRV
+        return self._zc is not None and bool(self._zc.cache.get_all_by_details(name, _TYPE_SRV, _CLASS_IN))
 
     def _retries_due(self):
         """Queue the retries that are due, under ``_cv``."""
@@ -369,8 +418,10 @@ class Discovery:
         while True:
             with self._cv:
                 while not self._queue and not self._stop:
-                    self._cv.wait(self._next_retry())  # an announcement, a retry or stop(): no idle wake-ups
+                    # an announcement, a retry, a rescan while short of peers or stop(): no other wake-ups
+                    self._cv.wait(self._next_wake())
                     self._retries_due()
+                    self._rescan_due()
                 if self._stop:
                     return
                 name = self._next_name()
