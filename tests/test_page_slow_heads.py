@@ -34,6 +34,31 @@ def test_a_phone_gets_the_page_while_two_addresses_hold_every_place_with_unfinis
         page.stop()
 
 
+def _stalled_post(page, source):
+    """A connection from ``source`` that has sent a whole POST head and only part of its body."""
+    s = socket.create_connection(("127.0.0.1", page.port), timeout=10, source_address=(source, 0))
+    s.sendall(b"POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n" + b"x" * 10)
+    return s
+
+
+def test_a_phone_gets_the_page_while_two_addresses_hold_every_place_with_unfinished_post_bodies():
+    """The same with a POST whose body never finishes: its head was read, so it was no longer
+    counted as unfinished, and phones got 503 (18 of 20) on a page with a publishing form."""
+    page = page_of(festival(), Clock(NOW), max_connections=4, max_per_address=2, timeout=30).start()
+    held = []
+    try:
+        held.extend(_stalled_post(page, source) for source in ("127.0.0.2", "127.0.0.2", "127.0.0.3", "127.0.0.3"))
+        assert until(lambda: page.open_connections == 4, 10)
+        assert until(lambda: len(page._http._heading) == 4, 10)  # every body under way, none finished
+        assert get(page, "/")[0] == 200
+        assert held[0].recv(100) == b""  # the oldest unfinished one of a heaviest address made way
+        assert page.refused == 0
+    finally:
+        for s in held:
+            s.close()
+        page.stop()
+
+
 def test_an_unfinished_request_of_an_address_holding_no_more_than_the_newcomers_is_kept():
     http = BoundedHTTP(None, "127.0.0.1", 0, max_connections=2, max_per_address=2)
     assert http._admit("a") and http._admit("b")

@@ -16,7 +16,8 @@ Over the total with none idle, a newcomer takes the place of the oldest connecti
 its first request head from the address holding the most connections, when that address holds
 more than the newcomer's would: a few addresses that fill the budget with requests they never
 finish (a trickled head, reconnected at each timeout) no longer lock every phone out, and
-phones with a request each never push each other out.  One that says nothing for ``timeout``
+phones with a request each never push each other out; a POST whose body is still coming counts
+as such a request.  One that says nothing for ``timeout``
 seconds is closed.  Only
 GET and HEAD are answered (the pages it serves are read-only), a request with a body is refused,
 unless the server is given a ``post`` handler: then a POST with a Content-Length of at most
@@ -212,7 +213,7 @@ class BoundedHTTP:
             return False
         method, target, version = parts
         if method == "POST" and self.post is not None:
-            await self._post(reader, writer, target, names, values)
+            await self._post(reader, writer, target, names, values, heading_as or idle_as)
             return False
         if method not in ("GET", "HEAD") or "content-length" in names or "transfer-encoding" in names:
             await self._send(writer, response(405, b"only GET and HEAD\n", "text/plain",
@@ -233,8 +234,10 @@ class BoundedHTTP:
                 await self._send(writer, chunk)
         return False
 
-    async def _post(self, reader, writer, target, names, values):
-        """A POST with a Content-Length within ``max_body``: read whole, answered by ``post`` off the loop."""
+    async def _post(self, reader, writer, target, names, values, address=None):
+        """A POST with a Content-Length within ``max_body``: read whole, answered by ``post`` off the loop.
+        While its body comes it is a request not finished yet, closed to make way as a trickled
+        head is (``_close_heading``): a body that never finishes holds a place as long."""
         size = values.get("content-length", "")
         if "transfer-encoding" in names or not size.isdigit():
             await self._send(writer, response(400, b"a POST needs a Content-Length\n", "text/plain", close=True))
@@ -243,12 +246,16 @@ class BoundedHTTP:
             await self._send(writer, response(413, b"request body over %d bytes\n" % self.max_body,
                                               "text/plain", close=True))
             return
+        if address is not None:
+            self._heading[writer] = address
         try:
             data = await asyncio.wait_for(reader.readexactly(int(size)), self.timeout)
         except asyncio.TimeoutError:  # a stalled body: said in one line, nothing of it is used
             await self._send(writer, response(408, b"the request body did not arrive within %g s\n" % self.timeout,
                                               "text/plain", close=True))
             return
+        finally:
+            self._heading.pop(writer, None)
         loop = asyncio.get_running_loop()
         await self._send(writer, await loop.run_in_executor(None, self.post, target, values, data))
 
