@@ -10,11 +10,16 @@ thread (``OffLoop``) and answer in one line of the festival's language when they
 import io
 import json
 import re
+import threading
+import time
 
 from pandascreen.core.errors import BadInput, DecodeError, SchemaError, Unauthorized
 from pandascreen.node.bounded_http import OffLoop, response
 
 TEXT = "text/plain; charset=utf-8"
+QR_PER_SECOND = 2  # new QR codes drawn a second at most (~15 ms of CPU each here, ten times that on a Pi
+QR_BURST = 4       # Zero 2 W), after a burst of this many; a phone asks once for its own key
+QR_KEPT = 32       # codes drawn, kept to be sent again (a reload, a second look)
 HOST = re.compile(r"^[A-Za-z0-9.\-]{1,100}(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]{2,60}\](:[0-9]{1,5})?$")
 KEY = re.compile(r"^[0-9a-f]{64}$")
 
@@ -31,9 +36,13 @@ class Stage:
     """Routes of a page with an ``inbox`` (node/phone_inbox.PhoneInbox); ``words()`` gives the
     festival's words for a page without one (then every write is refused in one line)."""
 
-    def __init__(self, inbox, words):
+    def __init__(self, inbox, words, clock=time.monotonic):
         self.inbox = inbox
         self.words = words
+        self.clock = clock
+        self._codes = {}  # (host, key) -> the QR code's response, the newest last (QR_KEPT of them)
+        self._tokens, self._filled = float(QR_BURST), self.clock()
+        self._lock = threading.Lock()  # OffLoop calls run on the executor's threads
 
     def route(self, path, query, headers, head):
         """The reply for a GET under ``/publish``, or None (not one of these routes)."""
@@ -42,6 +51,8 @@ class Stage:
                 return OffLoop(self._read_only, head)
             return OffLoop(self._state, query, head)  # the screen's lock: not on the serving thread
         if path == "/publish/key.svg":
+            if self.inbox is None:  # nobody publishes here: nobody to invite
+                return OffLoop(self._read_only, head)
             return OffLoop(self._key_svg, query, headers.get("host", ""), head)
         return None
 
@@ -56,19 +67,40 @@ class Stage:
             return response(400, (str(e) + "\n").encode("utf-8"), TEXT, head=head)
         return response(200, json.dumps(state).encode("utf-8"), "application/json", head=head)
 
-    @staticmethod
-    def _key_svg(query, host, head):
+    def _key_svg(self, query, host, head):
         """The phone's key as a QR code of this page's address with ``#invite=KEY``: a steward or
-        organiser scans it with the phone's camera and lands on the page with the key filled in."""
+        organiser scans it with the phone's camera and lands on the page with the key filled in.
+        Codes drawn are kept; new ones are drawn QR_PER_SECOND a second at most (``_may_draw``)."""
         import segno
         key = _query(query).get("key", "")
         if not KEY.match(key):
             return _line(400, "key must be 64 lowercase hex characters", head)
         host = host if HOST.match(host) else "pandascreen.local"
-        out = io.BytesIO()
-        segno.make("http://%s/#invite=%s" % (host, key), error="m").save(
-            out, kind="svg", scale=4, border=2, xmldecl=False, svgns=True, title="invite " + key[:8])
-        return response(200, out.getvalue(), "image/svg+xml", head=head)
+        with self._lock:
+            body = self._codes.pop((host, key), None)
+            if body is None and not self._may_draw():
+                return response(503, b"busy drawing codes: try again in a moment\n", TEXT, [("Retry-After", "2")],
+                                head=head, close=True)
+        if body is None:
+            out = io.BytesIO()
+            segno.make("http://%s/#invite=%s" % (host, key), error="m").save(
+                out, kind="svg", scale=4, border=2, xmldecl=False, svgns=True, title="invite " + key[:8])
+            body = out.getvalue()
+        with self._lock:
+            self._codes[(host, key)] = body
+            while len(self._codes) > QR_KEPT:
+                del self._codes[next(iter(self._codes))]
+        return response(200, body, "image/svg+xml", head=head)
+
+    def _may_draw(self):
+        """A token of the QR codes' budget (QR_BURST, refilled QR_PER_SECOND a second), under ``_lock``."""
+        now = self.clock()
+        self._tokens = min(float(QR_BURST), self._tokens + (now - self._filled) * QR_PER_SECOND)
+        self._filled = now
+        if self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True
 
     def post(self, target, headers, data):
         """A participant's signed operation (POST /publish): stored and relayed, or one line why not.
