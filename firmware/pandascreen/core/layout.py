@@ -16,7 +16,7 @@ writes its IANA zone's offsets and change instants over the festival's span), el
 """
 
 from pandascreen.core import font, frame_parts
-from pandascreen.core.clock import STARTING, SYNCED
+from pandascreen.core.clock import NO_CLOCK, STARTING, SYNCED
 from pandascreen.core.event_fields import event_fields
 from pandascreen.core.frame_parts import Metrics
 
@@ -213,7 +213,8 @@ def _empty_view(schedule, now, status, absolute):
         "venue_index": 0,
         "venue_count": 0,
         "position": "",
-        "clock": "" if absolute else hhmm(now, offset),
+        # no festival yet: its zone is not known, and UTC would pass for local time
+        "clock": "" if absolute else hhmm(now, offset) if fest else NO_CLOCK,
         "now": None,
         "next": None,
         "message": "",
