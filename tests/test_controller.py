@@ -273,3 +273,22 @@ def test_a_clock_not_set_is_said_beside_what_else_is_wrong_not_instead_of_it():
     store.write_failed = None
     ctl.warning = ctl.trouble = None
     assert ctl.view(1000)["status"] == controller.CLOCK_NOT_SET
+
+
+def test_a_screen_whose_venues_are_not_in_the_program_says_so_not_waiting_for_sync():
+    """A config naming a venue id the program does not hold ("venues": ["nope"]) showed "No
+    schedule yet -- waiting for sync" for good, while its store held the whole program."""
+    from pandascreen.core import layout
+    from pandascreen.node import i18n
+    store = MemoryStore()
+    demofest.publish(store, SEED, LOG)
+    cfg = {"festival_id": demofest.FESTIVAL_ID, "organiser_keys": [public_key(SEED)], "venues": ["nope"]}
+    ctl = Controller(cfg, store, transport=lambda peer: {}, clock=lambda: NOW)
+    ctl.redraw(NOW)
+    assert ctl.view(NOW)["message"] == layout.NOT_IN_PROGRAM
+    ctl = Controller(dict(cfg, language="de"), store, transport=lambda peer: {}, clock=lambda: NOW,
+                     translate=i18n.translate)
+    ctl.redraw(NOW)
+    assert ctl.view(NOW)["message"] == "Die Bühnen dieses Bildschirms stehen nicht im Programm"
+    empty = Controller(dict(cfg), MemoryStore(), transport=lambda peer: {}, clock=lambda: NOW)
+    assert empty.view(NOW)["message"] == layout.NO_SCHEDULE  # nothing synced yet: waiting, truly

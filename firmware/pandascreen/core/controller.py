@@ -354,6 +354,8 @@ class Controller:
             v = overview.build_overview(self.schedule, now, status, self.venue_index, absolute)
         else:
             v = layout.build_view(self.schedule, self.venue_index, now, status, absolute)
+        if v["message"] == layout.NO_SCHEDULE and self.cfg.get("venues") and self.schedule.festival is not None:
+            v["message"] = layout.NOT_IN_PROGRAM  # the program is here: waiting would not bring them
         if not trusted and not self.refresh_policy.absolute_times:
             v["clock"] = NO_CLOCK
         lang = self.cfg.get("language") or (self.schedule.festival or {}).get("language")

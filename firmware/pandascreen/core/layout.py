@@ -21,6 +21,7 @@ from pandascreen.core.event_fields import event_fields
 from pandascreen.core.frame_parts import Metrics
 
 NO_SCHEDULE = "No schedule yet \u2014 waiting for sync"
+NOT_IN_PROGRAM = "This screen's venues are not in the program"  # config "venues" names none the program has
 NO_MORE = "No more events today"
 THATS_ALL = "That's all"
 MORE = "+%d more at the Pi screen"  # a satellite's feed left out this many events or venues (its size)

@@ -102,7 +102,7 @@ def translate(view, lang):
     if not words:
         return view  # no word file on this device: English as built
     messages = {layout.NO_MORE: "no_more", layout.THATS_ALL: "thats_all", layout.NO_SCHEDULE: "no_schedule",
-                layout.CLOSED: "closed"}
+                layout.CLOSED: "closed", layout.NOT_IN_PROGRAM: "not_in_program"}
     states = {clock_rule.STARTING: "starting", clock_rule.SYNCED: "synced", clock_rule.OFFLINE: "offline",
               clock_rule.NO_PEERS: "no_peers", clock_rule.CLOCK_NOT_SET: "clock_not_set", clock_rule.STALE: "stale",
               clock_rule.ALONE: "alone_since", clock_rule.DISK_FULL: "disk_full",
