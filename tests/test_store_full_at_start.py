@@ -170,3 +170,21 @@ def test_a_first_start_on_a_full_disk_moves_nothing_aside_and_says_why(tmp_path)
     lines = p.stdout.splitlines()
     assert len(lines) == 4 and all("the disk is full (nothing was moved aside" in line for line in lines[:3]), p.stdout
     assert lines[3] == "[]", p.stdout
+
+
+@pytest.mark.parametrize("where", ["folder", "device"])
+def test_a_store_path_that_is_a_folder_or_a_device_is_said_as_such(tmp_path, where):
+    """"store": "/tmp" or "/dev/null" said "... it opens once the disk takes writes": the disk was
+    fine, the path was not a file."""
+    from pandascreen.core.errors import ConfigError
+    from pandascreen.node import snapshot
+    path = str(tmp_path / "store") if where == "folder" else "/dev/null"
+    if where == "folder":
+        os.mkdir(path)
+    for opening in (SqliteStore, snapshot.open_store):  # the screen opens it through the snapshot's check
+        with pytest.raises(ConfigError) as e:
+            opening(path)
+        said = str(e.value)
+        assert "disk takes writes" not in said and path in said
+        assert ("is a folder" if where == "folder" else "is not a file") in said
+    assert os.path.exists(path) and not os.path.exists(path + ".corrupt-0")  # nothing moved aside

@@ -18,7 +18,7 @@ import threading
 import time
 
 from pandascreen.core import cbor, operation
-from pandascreen.core.errors import CannotStore
+from pandascreen.core.errors import CannotStore, ConfigError
 from pandascreen.core.store import BaseStore, IngestError, _log_key
 
 SCHEMA = """
@@ -167,6 +167,10 @@ class SqliteStore(BaseStore):
         """``cache_kib``: SQLite's page cache in KiB (None: SQLite's default, 2000)."""
         self.path = path
         self._cache_kib = cache_kib
+        if os.path.isdir(path) or (os.path.exists(path) and not os.path.isfile(path)):
+            # the config's mistake, not a damaged store: nothing is moved aside (node/snapshot.py)
+            raise ConfigError("cannot open store %s: it %s (\"store\" in the config names the store's file, e.g. "
+                              "festival.db)" % (path, "is a folder" if os.path.isdir(path) else "is not a file"))
         self.unwritable = None  # FULL or CANNOT: opened for reading only, the disk would not write
         self._writable_again_at = 0.0  # when an unwritable store next tries to open for writing
         try:
