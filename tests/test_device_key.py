@@ -81,3 +81,4 @@ def test_the_feed_server_reads_the_key_as_the_screen_does(tmp_path):
     assert start_for_screen({"festival_id": "keyfest", "organiser_keys": [public_key(SEED)]}, MemoryStore(),
                             str(tmp_path), device, said.append, port=0) is None
     assert said[-1].startswith("no feed for satellite boards: the device key %s is not a 32-byte" % path)
+

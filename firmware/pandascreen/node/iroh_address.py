@@ -96,6 +96,15 @@ def _parse_node_id(text, peer):
         raw = b""
     if len(raw) != 32:
         raise ConfigError("peer %r: the node id must be 64 hex characters" % (peer,))
+    try:
+        import iroh  # a screen's node loads it anyway; it reads node ids as the dial will
+    except ImportError:  # a machine without iroh's binding dials no node id
+        return raw
+    try:
+        iroh.EndpointId.from_bytes(raw)
+    except iroh.IrohError:
+        raise ConfigError("peer %r: the node id is not an Ed25519 public key (copy it from the peer's "
+                          "\"listening: node ...\" line)" % (peer,))
     return raw
 
 
