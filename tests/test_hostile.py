@@ -588,7 +588,9 @@ def _corrupt(path):
         f.write(bytes((i * 7 + 3) & 0xFF for i in range(size - 4096)))
 
 
-def test_a_corrupt_store_is_moved_aside_and_refilled_from_the_snapshot(tmp_path, capsys):
+def _screen_that_synced_once(tmp_path):
+    """(the organiser's store, the app's argv): a screen in ``tmp_path`` that synced the demo
+    festival once from a peer now gone, and so holds it and its snapshot."""
     from pandascreen.testing import festival as demofest
     seed = bytes(range(100, 132))
     org = MemoryStore()
@@ -603,6 +605,11 @@ def test_a_corrupt_store_is_moved_aside_and_refilled_from_the_snapshot(tmp_path,
         assert app.main(argv) == 0
     finally:
         server.stop()
+    return org, argv
+
+
+def test_a_corrupt_store_is_moved_aside_and_refilled_from_the_snapshot(tmp_path, capsys):
+    org, argv = _screen_that_synced_once(tmp_path)
     db = str(tmp_path / "screen.db")
     assert os.path.exists(snapshot.snapshot_path(db))
     _corrupt(db)
@@ -636,20 +643,7 @@ def test_a_lost_or_emptied_store_file_is_refilled_from_the_snapshot_not_the_snap
     """A store file gone or 0 bytes (a failed first write on a full card, a hand ``rm``) opens as a
     healthy empty database: the screen showed "No schedule yet" and then wrote its empty store
     over the good snapshot, so the program was lost on that card."""
-    from pandascreen.testing import festival as demofest
-    seed = bytes(range(100, 132))
-    org = MemoryStore()
-    log = operation.log_id_for_festival(demofest.FESTIVAL_ID)
-    demofest.publish(org, seed, log)
-    server = tcp.SyncServer(org, log, topic=operation.festival_topic(demofest.FESTIVAL_ID)).start()
-    cfg = {"festival_id": demofest.FESTIVAL_ID, "organisers": [public_key(seed).hex()],
-           "peers": ["127.0.0.1:%d" % server.port], "store": "screen.db"}
-    (tmp_path / "config.json").write_text(json.dumps(cfg))
-    argv = ["--config", str(tmp_path / "config.json"), "--emulate", str(tmp_path / "s.png"), "--once"]
-    try:
-        assert app.main(argv) == 0
-    finally:
-        server.stop()
+    org, argv = _screen_that_synced_once(tmp_path)
     db = str(tmp_path / "screen.db")
     snap = snapshot.snapshot_path(db)
     assert len(snapshot.load(snap)) == org.count()

@@ -19,12 +19,15 @@ def _trickling(page, source):
     return s
 
 
-def test_a_phone_gets_the_page_while_two_addresses_hold_every_place_with_unfinished_requests():
+def _a_phone_gets_in_while_two_addresses_hold_every_place(unfinished):
+    """Two addresses hold all four places with ``unfinished(page, source)`` connections; a phone
+    from a third still gets the page, and the oldest of them made way."""
     page = page_of(festival(), Clock(NOW), max_connections=4, max_per_address=2, timeout=30).start()
     held = []
     try:
-        held.extend(_trickling(page, source) for source in ("127.0.0.2", "127.0.0.2", "127.0.0.3", "127.0.0.3"))
+        held.extend(unfinished(page, source) for source in ("127.0.0.2", "127.0.0.2", "127.0.0.3", "127.0.0.3"))
         assert until(lambda: page.open_connections == 4, 10)
+        assert until(lambda: len(page._http._heading) == 4, 10)  # none of them finished
         assert get(page, "/")[0] == 200  # was 503 until the attackers' 30 s timeout, and again at once
         assert held[0].recv(100) == b""  # the oldest unfinished one of a heaviest address made way
         assert page.refused == 0
@@ -32,6 +35,10 @@ def test_a_phone_gets_the_page_while_two_addresses_hold_every_place_with_unfinis
         for s in held:
             s.close()
         page.stop()
+
+
+def test_a_phone_gets_the_page_while_two_addresses_hold_every_place_with_unfinished_requests():
+    _a_phone_gets_in_while_two_addresses_hold_every_place(_trickling)
 
 
 def _stalled_post(page, source):
@@ -44,19 +51,7 @@ def _stalled_post(page, source):
 def test_a_phone_gets_the_page_while_two_addresses_hold_every_place_with_unfinished_post_bodies():
     """The same with a POST whose body never finishes: its head was read, so it was no longer
     counted as unfinished, and phones got 503 (18 of 20) on a page with a publishing form."""
-    page = page_of(festival(), Clock(NOW), max_connections=4, max_per_address=2, timeout=30).start()
-    held = []
-    try:
-        held.extend(_stalled_post(page, source) for source in ("127.0.0.2", "127.0.0.2", "127.0.0.3", "127.0.0.3"))
-        assert until(lambda: page.open_connections == 4, 10)
-        assert until(lambda: len(page._http._heading) == 4, 10)  # every body under way, none finished
-        assert get(page, "/")[0] == 200
-        assert held[0].recv(100) == b""  # the oldest unfinished one of a heaviest address made way
-        assert page.refused == 0
-    finally:
-        for s in held:
-            s.close()
-        page.stop()
+    _a_phone_gets_in_while_two_addresses_hold_every_place(_stalled_post)
 
 
 def test_an_unfinished_request_of_an_address_holding_no_more_than_the_newcomers_is_kept():
