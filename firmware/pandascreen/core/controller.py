@@ -320,10 +320,11 @@ class Controller:
         return None
 
     def needs_attention(self):
-        """True while the status line says something is wrong that the crew must read (a store
-        reset, a full or failing disk, a fork, a refused upgrade, a transport in trouble): a panel
-        that sleeps while the festival is closed stays on to show it."""
-        return (self.warning is not None or self.trouble is not None or self._problem() is not None
+        """True while the status line says the program shown may not be the whole truth (a store
+        reset, a full or failing disk, a fork, a refused upgrade): a panel that sleeps while the
+        festival is closed stays on to show it.  A part that does not work (``trouble``, e.g. the
+        buttons) is said while the festival is open: it would keep an OLED lit night after night."""
+        return (self.warning is not None or self._problem() is not None
                 or (self.notice is not None and self.sync_state != SYNCED))
 
     # -- clock ------------------------------------------------------------------------------

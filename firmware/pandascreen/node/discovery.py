@@ -291,9 +291,9 @@ class Discovery:
     def _next_name(self):
         """Take the next announcement to resolve and dial off the queue: an organiser's first (where
         the program comes from), else one heard with its records, at random.  Every screen of a
-        cold start hears the
-        first screens started first; dialled in the order heard, those few got everyone's dials
-        and, slow to answer them all, most of the QUIC handshakes that were given up."""
+        cold start hears the first screens started first; dialled in the order heard, those few
+        got everyone's dials and, slow to answer them all, most of the QUIC handshakes that were
+        given up."""
         for i, name in enumerate(self._queue):
             try:
                 if z32_decode(_instance_of(name)) in self.always:
