@@ -375,6 +375,8 @@ def test_a_clock_far_past_everything_signed_is_not_claimed_nor_saved():
     assert clock.screen_time(ahead, signed) == (ahead, False)
     assert clock.screen_time(NOW + clock.FAR_AHEAD - 3600, signed) == (NOW + clock.FAR_AHEAD - 3600, True)
     assert clock.screen_time(ahead, signed, synced=True) == (ahead, True)  # NTP keeps it: any year
+    # a program signed long before its festival: the clock is measured against its last event too
+    assert clock.screen_time(ahead, signed, program_end=ahead - 86400) == (ahead, True)
     saved = []
     kept = clock.LastKnownTime(load=lambda: None, save=saved.append)
     assert not kept.remember(ahead, lambda: clock.screen_time(ahead, signed)[1])

@@ -12,7 +12,7 @@ from pandascreen.core.util import read_file, replace_file
 MIN_VALID_TIME = 1577836800  # 2020-01-01: a clock of unknown state before this was never set
 CLOCK_TOLERANCE = 600  # seconds a clock may lag a signed timestamp (organiser laptop a little ahead)
 CLOCK_SKEW = 12 * 3600  # the most a signed timestamp may move a screen's time past its own (a night off)
-FAR_AHEAD = 180 * 86400  # a clock this far past the newest signed timestamp is not claimed (rule 5)
+FAR_AHEAD = 180 * 86400  # a clock this far past everything signed and the program is not claimed (rule 5)
 SAVE_TIME_EVERY = 300  # seconds between writes of the last known time (SD card / flash wear)
 CLOCK_NOT_SET = "clock not set"  # the status while the screen shows its program at a time it cannot vouch for
 NO_CLOCK = "--:--"
@@ -67,12 +67,11 @@ def elapsed(now, since):
 #     saved time) the reference is the lower median of the signed timestamps (one per writer, so one
 #     writer's clock alone cannot set it): the screen takes the newest signed timestamp not over
 #     CLOCK_SKEW past it (2020 if there is no signed timestamp) and claims nothing.
-#  5. A clock not known to be synchronised that is more than FAR_AHEAD past the newest signed
-#     timestamp (of those rule 3 does not count as from the future) is shown but not claimed, and so
-#     never saved as the last known time: a clock set a year ahead once would otherwise say the
-#     festival is over, and stay a floor after it is set right.  Half a year: a program may be
-#     signed weeks before its festival, and a screen with a right clock, no NTP and a program
-#     unchanged for longer says "clock not set" (its festival is long over).
+#  5. A clock not known to be synchronised that is more than FAR_AHEAD past both the newest signed
+#     timestamp (of those rule 3 does not count as from the future) and the end of the program (its
+#     last event: a program is often signed months before its festival) is shown but not claimed,
+#     and so never saved as the last known time: a clock set a year ahead once would otherwise say
+#     the festival is over, and stay a floor after it is set right.
 # The program is never blanked because of a timestamp: the view is built at the chosen time.
 
 def clock_floor(newest_op_us=None, last_known=None):
@@ -99,9 +98,10 @@ def own_time(now, last_known=None, synced=None):
     return None, False
 
 
-def screen_time(now, signed=(), last_known=None, synced=None):
+def screen_time(now, signed=(), last_known=None, synced=None, program_end=None):
     """``(t, trusted)``: the time the program is shown at and whether the screen may claim it
-    (the rule above); ``signed``: signed timestamps in Unix seconds."""
+    (the rule above); ``signed``: signed timestamps in Unix seconds; ``program_end``: when the
+    program's last event ends (rule 5), if known."""
     t, trusted = own_time(now, last_known, synced)
     if synced and trusted:
         return t, True
@@ -117,7 +117,7 @@ def screen_time(now, signed=(), last_known=None, synced=None):
         return best or MIN_VALID_TIME, False
     if best > t + CLOCK_TOLERANCE:
         return best, False
-    if best and t > best + FAR_AHEAD:
+    if best and t > max(best, int(program_end or 0)) + FAR_AHEAD:
         return t, False
     return t, trusted
 

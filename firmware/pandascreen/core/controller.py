@@ -331,7 +331,19 @@ class Controller:
     def screen_time(self, now):
         """``(time the program is shown at, trusted)``: core/clock.py ``screen_time``."""
         signed = [ts // 1000000 for ts in self.signed.values()]
-        return screen_time(now, signed, self.saved_time.value, self._synced() if self._synced is not None else None)
+        return screen_time(now, signed, self.saved_time.value, self._synced() if self._synced is not None else None,
+                           self._program_end())
+
+    _end_seen = (None, None)  # (schedule version, when its last event ends) as last looked at
+
+    def _program_end(self):
+        """When the program's last event ends (None: no event), looked at again when the schedule
+        changed: clock rule 5 measures a clock against it."""
+        version = self.schedule.version
+        if self._end_seen[0] != version:
+            ends = [lane[-1].end for lane in (self.schedule.events(v) for v in self.schedule.lanes()) if lane]
+            self._end_seen = (version, max(ends) if ends else None)
+        return self._end_seen[1]
 
     def clock_trusted(self, now):
         return self.screen_time(now)[1]
