@@ -75,9 +75,9 @@ def load(path, timezone=None, festival_id=None, span=None):
 FESTIVAL_FIELDS = ("name", "timezone", "utc_offset", "start", "end", "utc_offsets")
 VENUE_FIELDS = ("name", "order")
 EVENT_FIELDS = schema.event_fields("import")  # core/event_fields.py: the one list
-_EMPTY_FIELD = dict((name, list(EMPTY[kind]) if kind == TEXT_LIST else EMPTY[kind])
+# an event field's value until an operation sets it (core/event_fields.py)
+_EVENT_EMPTY = dict((name, list(EMPTY[kind]) if kind == TEXT_LIST else EMPTY[kind])
                     for name, kind, _limit, _where in EVENT_FIELDS_TABLE)
-_EMPTY_FIELD.update((f, None) for f in FESTIVAL_FIELDS + VENUE_FIELDS if f not in _EMPTY_FIELD)
 
 
 def from_schedule(schedule):
@@ -200,7 +200,7 @@ def _merge_one(kind, base, now, new, fields, keep_edits, conflicts):
             continue
         # a field the last import did not read (an older importer's record of the file) was the
         # field's empty value then, as every event shows it until an operation sets it
-        was = base.get(f, _EMPTY_FIELD[f]) if base is not None else now.get(f)
+        was = base.get(f, _EVENT_EMPTY.get(f) if kind == "event" else None) if base is not None else now.get(f)
         if new[f] == was or new[f] == now.get(f):
             continue  # the file did not change it, or both agree
         if now.get(f) != was:
