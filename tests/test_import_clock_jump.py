@@ -63,3 +63,18 @@ LOCATION:Meadow""", head="X-WR-TIMEZONE:Europe/Berlin\n")
     line = [w for w in n["warnings"] if "left out" in w]
     assert len(line) == 1 and "left out 0" not in line[0], line
     assert "repeats of 1 recurring event" in line[0] and "'Morning yoga'" in line[0], line
+
+
+def test_a_skipped_day_is_said_with_the_date_the_time_is_read_on(tmp_path):
+    """Samoa skipped 2011-12-30: 10:00 that day is read on the 31st, which the warning must say."""
+    path = ics(tmp_path, """UID:apia
+DTSTART;TZID=Pacific/Apia:20111230T100000
+DTEND;TZID=Pacific/Apia:20111230T110000
+SUMMARY:Skipped
+LOCATION:Fale""", """UID:next
+DTSTART;TZID=Pacific/Apia:20111231T150000
+DTEND;TZID=Pacific/Apia:20111231T160000
+SUMMARY:Next
+LOCATION:Fale""", head="X-WR-TIMEZONE:Pacific/Apia\n")
+    said = _jumped(importers.load(path))
+    assert len(said) == 1 and "2011-12-30 10:00 read as 2011-12-31 10:00" in said[0], said

@@ -268,3 +268,22 @@ def test_a_console_cancel_survives_a_reimport_also_of_a_store_imported_before_st
     assert main(["import", path, "--store", db, "--key", key]) == 0
     assert "conflict" not in capsys.readouterr().err
     assert _statuses(db) == {"a": schema.CANCELLED, "b": "", "c": schema.CANCELLED}
+
+
+def test_a_console_cancel_survives_a_reimport_into_a_store_with_no_record_of_the_last_import(tmp_path, paths):
+    """A store from before the import kept its record of the file: the file wins everywhere then,
+    but a file that sets no status ("as planned") cancelled no cancel before, and must not now."""
+    from pandascreen_host.console import edits
+    db, key = paths
+    path = _cal_with_status(tmp_path, {"a": "", "b": "", "c": "CANCELLED"})
+    assert main(["import", path, "--store", db, "--key", key]) == 0
+    s = SqliteStore(db)
+    try:
+        log_id = operation.log_id_for_festival("test-fest")
+        edits.publish(s, open(key, "rb").read(), log_id, Schedule.from_store(s, log_id), {"action": "cancel", "id": "a"})
+        s._db.execute("DELETE FROM meta WHERE key = ?", (import_cmd.BASE_KEY % "test-fest",))
+        s._db.commit()
+    finally:
+        s.close()
+    assert main(["import", path, "--store", db, "--key", key]) == 0
+    assert _statuses(db) == {"a": schema.CANCELLED, "b": "", "c": schema.CANCELLED}

@@ -84,3 +84,18 @@ def test_the_message_of_a_zone_the_file_disagrees_with_names_no_flag_that_was_no
     assert "--timezone Europe/Berlin" not in said
     assert "schedule says time zone Asia/Kolkata" in said and "Europe/Berlin" in said
     assert os.path.exists(db)
+
+
+def test_a_csv_named_by_festival_id_keeps_that_name_also_from_a_file_downloaded_again(tmp_path, capsys):
+    db, key = tmp_path / "f.db", tmp_path / "org.key"
+    first = tmp_path / "gpn11.csv"
+    first.write_bytes(open(fixture("voctosched_multiline.csv"), "rb").read())
+    _import(first, db, key, capsys, "--festival-id", "GPN 11")
+    again = tmp_path / "gpn11 (1).csv"
+    again.write_bytes(first.read_bytes())
+    assert "-> no changes" in _import(again, db, key, capsys)
+    store = SqliteStore(str(db))
+    try:
+        assert Schedule.from_store(store, operation.log_id_for_festival("gpn-11")).festival["name"] == "GPN 11"
+    finally:
+        store.close()

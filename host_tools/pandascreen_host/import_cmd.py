@@ -155,6 +155,8 @@ def _read(args, held, pk, out, err):
     fid, stored = _festival(args, held, pk)
     zone = args.timezone or (stored or {}).get("timezone") or None
     neutral = importers.load(args.schedule, timezone=zone, festival_id=fid, span=_span(args))
+    if neutral.pop("name_guessed", False) and stored is not None and stored.get("name"):
+        neutral["festival"]["name"] = stored["name"]  # a file that names no festival renames none
     for w in neutral.get("warnings", ()):
         err.write("warning: %s\n" % w)
     if stored is not None and args.timezone and args.timezone != stored.get("timezone"):

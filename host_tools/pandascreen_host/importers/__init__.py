@@ -162,6 +162,9 @@ def merge(base, current, new, keep_edits=False):
     everywhere, as ``diff(current, new)``.
     """
     if base is None:
+        # no record of the last import: a status the file does not set ("as planned") undoes no
+        # cancel made elsewhere (importers before this one read no status)
+        new = dict(new, events=[dict((k, v) for k, v in e.items() if k != "status" or v) for e in new["events"]])
         return diff(current, new), []
     conflicts = []
     target = {"festival": _merge_one("festival", base.get("festival"), (current or {}).get("festival"),

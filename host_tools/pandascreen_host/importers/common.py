@@ -194,7 +194,8 @@ def say_jumped(dt, warn, about):
     except (OverflowError, ValueError, OSError):
         return
     if read.replace(tzinfo=None) != dt.replace(tzinfo=None):
-        warn(JUMPED, "%s %s read as %s" % (about, dt.strftime("%Y-%m-%d %H:%M"), read.strftime("%H:%M")))
+        warn(JUMPED, "%s %s read as %s" % (about, dt.strftime("%Y-%m-%d %H:%M"),
+                                           read.strftime("%H:%M" if read.date() == dt.date() else "%Y-%m-%d %H:%M")))
 
 
 def offset_minutes(zone, epoch):

@@ -34,10 +34,10 @@ def load(path, data, timezone=None, festival_id=None, span=None):
         where = "%s line %d" % (path, line)
         if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
             continue
-        if None in row.values():  # DictReader's filler for the columns a row lacks
-            raise ScheduleImportError("%s: line %d has %d of the header's %d columns; is the file cut short "
-                                      "(is the download complete?), or does a row lack its commas?"
-                                      % (path, line, sum(v is not None for v in row.values()), len(header)))
+        lacking = [c for c in REQUIRED if row.get(c) is None]  # DictReader's filler for columns a row lacks
+        if lacking:  # a hand-made row may leave out empty trailing columns, never these
+            raise ScheduleImportError("%s: line %d lacks the column(s) %s; is the file cut short (is the "
+                                      "download complete?)" % (path, line, ", ".join(lacking)))
         day = parse_date(row.get("Date"), where)
         hh, mm = parse_hhmm(row.get("Start"), where)
         start = local_to_epoch(day, hh, mm, zone, where, b.warn, "row %d %r" % (line, (row.get("Title") or "")[:60]))
@@ -52,10 +52,12 @@ def load(path, data, timezone=None, festival_id=None, span=None):
         ident = (row.get("ID") or "").strip()
         b.event(("id-" + ident) if ident else "", row.get("Room"), row.get("Title"), start, dur, speakers, "",
                 row.get("Language") or "", "row %d" % line)
-    # the file names no festival: its name is the file's, at every import (the id a re-import
-    # is given is the festival's, not its name)
-    name = os.path.splitext(os.path.basename(path))[0]
-    return b.result(name, festival_id and slug(festival_id, "festival"), zone_name, zone)
+    # the file names no festival: the first import names it by --festival-id or the file's name,
+    # and a re-import keeps the name the festival has (``name_guessed``: pandascreen_host/import_cmd.py)
+    name = festival_id or os.path.splitext(os.path.basename(path))[0]
+    out = b.result(name, festival_id and slug(festival_id, "festival"), zone_name, zone)
+    out["name_guessed"] = True
+    return out
 
 
 def _not_cut_short(path, text):

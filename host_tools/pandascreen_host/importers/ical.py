@@ -31,7 +31,7 @@ from icalendar.prop import vBroken
 
 from pandascreen.core import schema
 
-from .common import DUPLICATE_ID, Builder, ScheduleImportError, decode_text, get_zone, say_jumped, slug, to_epoch
+from .common import Builder, ScheduleImportError, decode_text, get_zone, say_jumped, slug, to_epoch
 
 UTC = datetime.timezone.utc
 MAX_OCCURRENCES = 50000                      # bound on events after expansion
@@ -120,12 +120,16 @@ class _Survey:
         self.starts = []         # every DTSTART (recurring ones included)
         self.single_starts = []  # one-off events' starts and ends: the festival's own span
         self.single_ends = []
-        self.one_offs = {}       # UID -> a one-off event's own VEVENT (its times as the file says them)
+        self.one_offs = {}       # UID -> a one-off event's own VEVENT (its times as the file says them),
+        self.uids = {}           # for a UID no other entry shares (UID -> how many entries have it)
         self.events = cal.walk("VEVENT")
         if not self.events:
             raise ScheduleImportError("%s: the calendar has no VEVENT entries" % path)
         for ev in self.events:
             self._one(path, ev)
+            self.uids[_text(ev, "UID").strip()] = self.uids.get(_text(ev, "UID").strip(), 0) + 1
+        for uid in [u for u in self.one_offs if self.uids.get(u, 0) > 1]:
+            del self.one_offs[uid]
 
     def _one(self, path, ev):
         where = "%s %s" % (path, _where(ev))
@@ -175,22 +179,22 @@ class _Survey:
         return value
 
 
-def _number_shared_uids(cal, b):
-    """Entries that share a UID, none of them a RECURRENCE-ID (a moved occurrence of another),
-    are separate events that an export or a hand merge gave one UID; the recurrence library
-    would keep only the first.  Each later copy gets a numbered UID, as a frab file's copies do
-    (``Builder.event``), and is named."""
-    seen = {}
+def _say_shared_uids(cal, b):
+    """Entries that share a UID, none of them a RECURRENCE-ID (a moved occurrence of a series), are
+    one event in iCalendar (RFC 5545: a UID names one event; its SEQUENCE numbers the revisions),
+    and the recurrence library shows one of them: its newest revision.  An export or a hand merge
+    that gave two talks one UID then loses one of them: each such UID is named with its titles."""
+    titles = {}
     for ev in cal.walk("VEVENT"):
-        if "RECURRENCE-ID" in ev or not _text(ev, "UID").strip():
-            continue
-        uid = _text(ev, "UID").strip()
-        seen[uid] = seen.get(uid, 0) + 1
-        if seen[uid] > 1:
-            numbered = "%s-%d" % (uid, seen[uid])
-            b.warn(DUPLICATE_ID, "%r kept as %s" % (_text(ev, "SUMMARY")[:60], numbered[:70]))
-            del ev["UID"]
-            ev.add("UID", numbered)
+        if "RECURRENCE-ID" not in ev and _text(ev, "UID").strip():
+            titles.setdefault(_text(ev, "UID").strip(), []).append(_text(ev, "SUMMARY")[:60])
+    for uid, named in titles.items():
+        if len(named) > 1:
+            b.warn(SHARED_UID, "UID %r: %s" % (uid[:60], ", ".join(repr(t) for t in named)))
+
+
+SHARED_UID = ("calendar entries share a UID, so they are one event (iCalendar): its newest revision (the "
+              "highest SEQUENCE) is shown; give each talk its own UID")
 
 
 def _window(path, survey, zone, span):
@@ -210,9 +214,16 @@ def _window(path, survey, zone, span):
 
 
 def _end_not_before_start(cal, zone, b):
-    """An event that ends before it starts is kept at its start (0 minutes) and named: the
-    recurrence library would otherwise drop it without a word."""
+    """An event that ends before it starts (a DTEND before its DTSTART, a negative DURATION) is kept
+    at its start (0 minutes) and named: the recurrence library would otherwise drop it without a
+    word, or take the DURATION as positive."""
     for ev in cal.walk("VEVENT"):
+        if "DURATION" in ev and "DTEND" not in ev and ev["DURATION"].dt < datetime.timedelta(0):
+            b.warn("event ends before it starts; shown at its start, 0 minutes long",
+                   "%s %r" % (_where(ev), _text(ev, "SUMMARY")[:60]))
+            del ev["DURATION"]
+            ev.add("DTEND", ev["DTSTART"].dt)
+            continue
         if "DTEND" not in ev:
             continue
         start = _dt(ev["DTSTART"].dt, zone)
@@ -244,7 +255,7 @@ def load(path, data, timezone=None, festival_id=None, span=None):
     if broken:
         b.warn("skipped %d malformed line(s) the iCalendar parser could not read" % broken)
 
-    _number_shared_uids(cal, b)
+    _say_shared_uids(cal, b)
     survey = _Survey(path, cal)
     wr_zone = _text(cal, "X-WR-TIMEZONE").strip()
     get_zone(wr_zone, "%s X-WR-TIMEZONE" % path)  # recurring-ical-events reads it too: check it first
@@ -257,7 +268,10 @@ def load(path, data, timezone=None, festival_id=None, span=None):
         if not wr_zone:
             b.warn("the calendar names no time zone; read its %d floating time(s) as %s (--timezone)"
                    % (survey.floating, zone_name))
-            cal["X-WR-TIMEZONE"] = zone_name  # recurring-ical-events reads floating times in it
+        if zone_name != wr_zone:  # recurring-ical-events reads floating times in it, as one-offs are read
+            if "X-WR-TIMEZONE" in cal:
+                del cal["X-WR-TIMEZONE"]
+            cal["X-WR-TIMEZONE"] = zone_name
     elif zone is None and survey.tzid is not None:
         zone, zone_name = survey.tzid, _iana_name(survey.tzid)
     elif zone is None:
@@ -328,8 +342,11 @@ def _add(b, ev, zone, survey, path):
     start = to_epoch(start_dt, "%s %s" % (path, where))
     if uid in survey.endless:
         dur = None  # recurring-ical-events adds a DTEND; the file gave none
-    elif own is not None and "DTEND" not in own:  # a DURATION
-        dur = int(own["DURATION"].dt.total_seconds())
+    elif own is not None and "DTEND" not in own:
+        # a DURATION: the library's reading (a day is a calendar day, 25 h the night the clocks go
+        # back; a negative one ends at the start)
+        dur = (to_epoch(_dt(ev["DTEND"].dt, zone), "%s %s" % (path, where))
+               - to_epoch(_dt(ev["DTSTART"].dt, zone), "%s %s" % (path, where)))
     else:
         dur = to_epoch(_dt((own or ev)["DTEND"].dt, zone), "%s %s" % (path, where)) - start
     if uid in survey.recurring:
