@@ -267,7 +267,8 @@ class Discovery:
                 return
             # full: a name heard with its records takes the place of one heard bare (a flood of
             # made-up names has nothing to resolve, and each would hold the queue a whole timeout)
-            bare = [i for i, queued in enumerate(self._queue) if not self._heard_in_full(queued)]
+            bare = [i for i, queued in enumerate(self._queue)
+                    if not self._heard_in_full(queued) and not self._an_organisers(queued)]
             if bare and self._heard_in_full(name):
                 self._reject(self._queue[bare[0]], "%d announcements already wait to be checked"
                              % len(self._queue), "flood")
@@ -333,7 +334,7 @@ class Discovery:
         except DiscoveryError:
             if z32_decode(instance) not in self.always:
                 raise
-            for other_addrs, other_txt in mdns_answers.asked(self._zc, name):
+            for other_addrs, other_txt in mdns_answers.asked(self._zc, name, rng=random):
                 try:
                     return check_announcement(instance, other_addrs, other_txt)
                 except DiscoveryError:
@@ -344,10 +345,7 @@ class Discovery:
         """An organiser's name that did not resolve or check is looked at again, after 5 s and
         twice as long each time up to RETRY_MAX: zeroconf reports a name once, and a screen that
         gave up on it would never find where the program comes from."""
-        try:
-            if z32_decode(_instance_of(name)) not in self.always:
-                return
-        except DiscoveryError:
+        if not self._an_organisers(name):
             return
         with self._cv:
             wait = min(RETRY_MAX, self._retry[name][1] * 2) if name in self._retry else RETRY_FIRST
@@ -358,7 +356,7 @@ class Discovery:
         due = [d for d, _ in self._retry.values()]
         if len(self.peers) < self.max_peers and self.rescan_every:
             due.append(self._rescan_at)
-        return max(0.0, min(due) - time.monotonic()) if due else None
+        return min(RETRY_MAX, max(0.0, min(due) - time.monotonic())) if due else None
 
     def _rescan_due(self):
         """While short of peers, every ``rescan_every`` seconds (jittered): queue again the names
@@ -386,6 +384,13 @@ class Discovery:
                 continue
             self._queue.append(name)
 
+    def _an_organisers(self, name):
+        """True when ``name`` is an organiser's (``always``)."""
+        try:
+            return z32_decode(_instance_of(name)) in self.always
+        except DiscoveryError:
+            return False
+
     def _heard_in_full(self, name):
         """True when zeroconf's cache holds ``name``'s SRV record: an announcement with something
         to resolve (a name announced alone costs a resolve that waits its whole timeout)."""
@@ -398,7 +403,9 @@ class Discovery:
         for name, (due, wait) in list(self._retry.items()):
             if due <= now and name not in self._queue:
                 self._queue.append(name)
-                self._retry[name] = (float("inf"), wait)  # queued: its next wait is set when it fails again
+                # due again after the same wait should it leave the queue unlooked at; a look that
+                # fails doubles the wait (``_retry_later``), one that checks ends the retries
+                self._retry[name] = (now + wait, wait)
 
     def _reject(self, name, why, kind="record"):
         """One log line per ignored announcement, rate-limited per kind (name, record, flood,
