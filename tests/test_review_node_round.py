@@ -119,3 +119,85 @@ def _checks(instance, addrs, txt):
         return True
     except discovery.DiscoveryError:
         return False
+
+
+def test_an_empty_store_is_not_refilled_from_a_snapshot_of_another_festival(tmp_path):
+    """A Pi provisioned again for another festival, the old store removed, the old snapshot still
+    beside it (every store is festival.db): the old festival's operations went into the new one,
+    and the screen said "store reset: resync" (keeping an OLED lit)."""
+    from pandascreen.core import operation
+    from pandascreen.core.store import MemoryStore
+    from pandascreen.node import snapshot
+    from pandascreen.node.sqlite_store import SqliteStore
+    from pandascreen.testing import festival as demofest
+    db = str(tmp_path / "festival.db")
+    org = MemoryStore()
+    old_log = operation.log_id_for_festival(demofest.FESTIVAL_ID)
+    demofest.publish(org, bytes(range(100, 132)), old_log)
+    s = SqliteStore(db)
+    for op in org.all_operations(old_log):
+        s.ingest(op.header_bytes, op.body)
+    snapshot.save_for(s, old_log, db)
+    s.close()
+    import os
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(db + suffix):
+            os.remove(db + suffix)
+    store, notice = snapshot.open_store(db, log_id=operation.log_id_for_festival("another-fest"))
+    try:
+        assert store.count() == 0 and notice is None
+    finally:
+        store.close()
+    store, notice = snapshot.open_store(db, log_id=old_log)  # its own festival's: refilled
+    try:
+        assert store.count() == org.count() and notice == snapshot.NOTICE
+    finally:
+        store.close()
+
+
+def test_qr_codes_are_budgeted_per_phone_so_one_address_locks_no_phone_out():
+    from pandascreen.node import program_page_stage as ps
+    now = [100.0]
+    stage = ps.Stage(object(), lambda: {}, clock=lambda: now[0])
+
+    def ask(key, address):
+        reply = stage.route("/publish/key.svg", "key=" + key, {"host": "10.0.0.5:8027", ":address": address}, False)
+        return reply.fn(*reply.args)[:12]
+
+    for i in range(40):  # a stranger asking for made-up keys, faster than the budget
+        ask("%064x" % i, "10.0.0.66")
+        now[0] += 0.1
+    assert ask("%064x" % 999, "10.0.0.7") == b"HTTP/1.1 200"  # a phone's own code
+
+
+def test_clock_rule_5_measures_against_the_program_s_longest_event_not_each_venue_s_last_start():
+    from pandascreen.core.controller import Controller
+    from pandascreen.core.store import MemoryStore
+    from pandascreen.testing import festival as fest
+    jun1, dec31 = 1780272000, 1798675200
+    sched = fest.schedule({"name": "Summer of Art", "utc_offset": 0, "start": jun1, "end": dec31},
+                          [fest.venue("gallery", "Gallery")],
+                          [fest.event("show", "gallery", "Installation", jun1, dec31),
+                           fest.event("talk", "gallery", "Opening talk", jun1 + 86400, jun1 + 90000)])
+    c = Controller({"festival_id": "x", "display": "ssd1306_128x64"}, MemoryStore())
+    c.schedule = sched
+    assert c._program_end() == dec31
+
+
+def test_not_in_the_program_is_said_only_once_a_sync_brought_the_program():
+    """A first sync that has brought the festival document but not yet the venues' said the
+    config's venues were not in the program, for that step."""
+    from pandascreen.core import layout, operation
+    from pandascreen.core.controller import Controller
+    from pandascreen.core.store import MemoryStore
+    from pandascreen.testing import festival as demofest
+    store = MemoryStore()
+    seed = bytes(range(100, 132))
+    demofest.publish(store, seed, operation.log_id_for_festival(demofest.FESTIVAL_ID))
+    cfg = {"festival_id": demofest.FESTIVAL_ID, "organiser_keys": [public_key(seed)], "venues": ["nope"]}
+    now = demofest.DAY_START + 3600
+    c = Controller(cfg, store, transport=lambda peer: {}, clock=lambda: now)
+    c.redraw(now)
+    assert c.view(now)["message"] == layout.NO_SCHEDULE  # nothing synced yet: it may still come
+    c.sync_state = "synced"
+    assert c.view(now)["message"] == layout.NOT_IN_PROGRAM

@@ -334,16 +334,11 @@ class Controller:
         return screen_time(now, signed, self.saved_time.value, self._synced() if self._synced is not None else None,
                            self._program_end())
 
-    _end_seen = (None, None)  # (schedule version, when its last event ends) as last looked at
-
     def _program_end(self):
-        """When the program's last event ends (None: no event), looked at again when the schedule
-        changed: clock rule 5 measures a clock against it."""
-        version = self.schedule.version
-        if self._end_seen[0] != version:
-            ends = [lane[-1].end for lane in (self.schedule.events(v) for v in self.schedule.lanes()) if lane]
-            self._end_seen = (version, max(ends) if ends else None)
-        return self._end_seen[1]
+        """When the program's last event ends (None: no event): clock rule 5 measures a clock
+        against it (``Schedule.bounds``: the longest event may end last)."""
+        bounds = self.schedule.bounds()
+        return None if bounds is None else bounds[1]
 
     def clock_trusted(self, now):
         return self.screen_time(now)[1]
@@ -367,7 +362,8 @@ class Controller:
             v = overview.build_overview(self.schedule, now, status, self.venue_index, absolute)
         else:
             v = layout.build_view(self.schedule, self.venue_index, now, status, absolute)
-        if v["message"] == layout.NO_SCHEDULE and self.cfg.get("venues") and self.schedule.festival is not None:
+        if (v["message"] == layout.NO_SCHEDULE and self.cfg.get("venues") and self.schedule.festival is not None
+                and self.sync_state == SYNCED):  # a sync brought the program, not only its first part
             v["message"] = layout.NOT_IN_PROGRAM  # the program is here: waiting would not bring them
         if not trusted and not self.refresh_policy.absolute_times:
             v["clock"] = NO_CLOCK

@@ -405,7 +405,8 @@ def _open_device(args, cfg, store_path, stack):
     """The store (a corrupt one moved aside and refilled from the last snapshot), the screen and
     the ``Device`` around them; the store's close is left on ``stack``."""
     from pandascreen.node import snapshot
-    store, notice = snapshot.open_store(store_path, log=_log)
+    from pandascreen.core.operation import log_id_for_festival
+    store, notice = snapshot.open_store(store_path, log=_log, log_id=log_id_for_festival(cfg["festival_id"]))
     stack.callback(store.close)
     try:
         screen = Screen(cfg["display"], args.emulate, cfg.get("screen"))

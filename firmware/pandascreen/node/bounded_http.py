@@ -24,7 +24,8 @@ unless the server is given a ``post`` handler: then a POST with a Content-Length
 ``max_body`` bytes is read whole (within ``timeout``) and ``post(target, headers, body)``, run
 off the loop's thread, returns the response bytes; a longer one gets ``413`` and is not read.
 
-``route(method, target, headers)`` (headers: a dict of lowercase names to lowercase values) returns the full response bytes (``response()`` builds them), an ``OffLoop`` (a
+``route(method, target, headers)`` (headers: a dict of lowercase names to lowercase values, and the
+client's address under ``ADDRESS``) returns the full response bytes (``response()`` builds them), an ``OffLoop`` (a
 call that may wait for a lock, run on a worker thread, whose bytes are sent), or, for
 a stream, an async iterable of byte chunks (sent after ``STREAM_HEAD``; the connection closes
 when it ends, and the stream's ``aclose()``, when it has one, is awaited however it ended).
@@ -37,6 +38,7 @@ import threading
 from pandascreen.node.conn_limits import ListenError
 
 MAX_HEAD = 8192  # bytes of a request line and its headers; a phone's GET needs well under 2 KB
+ADDRESS = ":address"  # the client's address among the headers ``route`` gets (HTTP names never start with ":")
 STATUS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
           408: "Request Timeout", 409: "Conflict", 413: "Content Too Large", 503: "Service Unavailable"}
 BUSY = (b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
@@ -221,6 +223,7 @@ class BoundedHTTP:
             return False
         close = values.get("connection") == "close" or (version == "HTTP/1.0"
                                                        and values.get("connection") != "keep-alive")
+        values[ADDRESS] = heading_as or idle_as  # no header a client sends can have this name
         reply = self.route(method, target, values)
         if isinstance(reply, OffLoop):
             reply = await asyncio.get_running_loop().run_in_executor(None, reply.fn, *reply.args)

@@ -14,12 +14,18 @@ import threading
 import time
 
 from pandascreen.core.errors import BadInput, DecodeError, SchemaError, Unauthorized
-from pandascreen.node.bounded_http import OffLoop, response
+from pandascreen.node.bounded_http import ADDRESS, OffLoop, response
 
 TEXT = "text/plain; charset=utf-8"
-QR_PER_SECOND = 2  # new QR codes drawn a second at most (~15 ms of CPU each here, ten times that on a Pi
-QR_BURST = 4       # Zero 2 W), after a burst of this many; a phone asks once for its own key
+# New QR codes drawn (~15 ms of CPU each here, ten times that on a Pi Zero 2 W): for one address,
+# QR_PER_SECOND a second after a burst of QR_BURST (a phone asks once for its own key), and for
+# all of them QR_ALL_PER_SECOND after QR_ALL_BURST, so one address locks no other phone out and
+# many cannot take the screen's CPU
+QR_PER_SECOND, QR_BURST = 0.5, 2
+QR_ALL_PER_SECOND, QR_ALL_BURST = 4, 8
 QR_KEPT = 32       # codes drawn, kept to be sent again (a reload, a second look)
+QR_ADDRESSES = 256  # addresses whose budget is kept, the oldest forgotten first
+_EVERYONE = object()  # the budget of all addresses together
 HOST = re.compile(r"^[A-Za-z0-9.\-]{1,100}(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]{2,60}\](:[0-9]{1,5})?$")
 KEY = re.compile(r"^[0-9a-f]{64}$")
 
@@ -41,7 +47,7 @@ class Stage:
         self.words = words
         self.clock = clock
         self._codes = {}  # (host, key) -> the QR code's response, the newest last (QR_KEPT of them)
-        self._tokens, self._filled = float(QR_BURST), self.clock()
+        self._budgets = {}  # address (_EVERYONE: all of them) -> [tokens, when last filled], the newest last
         self._lock = threading.Lock()  # OffLoop calls run on the executor's threads
 
     def route(self, path, query, headers, head):
@@ -53,7 +59,7 @@ class Stage:
         if path == "/publish/key.svg":
             if self.inbox is None:  # nobody publishes here: nobody to invite
                 return OffLoop(self._read_only, head)
-            return OffLoop(self._key_svg, query, headers.get("host", ""), head)
+            return OffLoop(self._key_svg, query, headers.get("host", ""), head, headers.get(ADDRESS))
         return None
 
     def _read_only(self, head=False):
@@ -67,10 +73,10 @@ class Stage:
             return response(400, (str(e) + "\n").encode("utf-8"), TEXT, head=head)
         return response(200, json.dumps(state).encode("utf-8"), "application/json", head=head)
 
-    def _key_svg(self, query, host, head):
+    def _key_svg(self, query, host, head, address=None):
         """The phone's key as a QR code of this page's address with ``#invite=KEY``: a steward or
         organiser scans it with the phone's camera and lands on the page with the key filled in.
-        Codes drawn are kept; new ones are drawn QR_PER_SECOND a second at most (``_may_draw``)."""
+        Codes drawn are kept; new ones are drawn within a budget per address and for all (``_may_draw``)."""
         import segno
         key = _query(query).get("key", "")
         if not KEY.match(key):
@@ -78,7 +84,7 @@ class Stage:
         host = host if HOST.match(host) else "pandascreen.local"
         with self._lock:
             body = self._codes.pop((host, key), None)
-            if body is None and not self._may_draw():
+            if body is None and not self._may_draw(address):
                 return response(503, b"busy drawing codes: try again in a moment\n", TEXT, [("Retry-After", "2")],
                                 head=head, close=True)
         if body is None:
@@ -92,15 +98,27 @@ class Stage:
                 del self._codes[next(iter(self._codes))]
         return response(200, body, "image/svg+xml", head=head)
 
-    def _may_draw(self):
-        """A token of the QR codes' budget (QR_BURST, refilled QR_PER_SECOND a second), under ``_lock``."""
+    def _may_draw(self, address):
+        """A token of ``address``'s budget and one of all addresses', taken when both have one
+        (see QR_PER_SECOND), under ``_lock``."""
         now = self.clock()
-        self._tokens = min(float(QR_BURST), self._tokens + (now - self._filled) * QR_PER_SECOND)
-        self._filled = now
-        if self._tokens < 1.0:
+        mine = self._budget(address, QR_BURST, QR_PER_SECOND, now)
+        everyone = self._budget(_EVERYONE, QR_ALL_BURST, QR_ALL_PER_SECOND, now)
+        if mine[0] < 1.0 or everyone[0] < 1.0:
             return False
-        self._tokens -= 1.0
+        mine[0] -= 1.0
+        everyone[0] -= 1.0
         return True
+
+    def _budget(self, address, burst, rate, now):
+        """``[tokens, when filled]`` of ``address``, filled up to ``now`` (under ``_lock``)."""
+        budget = self._budgets.pop(address, None) or [float(burst), now]
+        budget[0] = min(float(burst), budget[0] + (now - budget[1]) * rate)
+        budget[1] = now
+        self._budgets[address] = budget
+        while len(self._budgets) > QR_ADDRESSES + 1:
+            del self._budgets[next(a for a in self._budgets if a is not _EVERYONE)]
+        return budget
 
     def post(self, target, headers, data):
         """A participant's signed operation (POST /publish): stored and relayed, or one line why not.

@@ -117,10 +117,13 @@ def _move_aside(path):
     return dest
 
 
-def open_store(path, log=None):
+def open_store(path, log=None, log_id=None):
     """Open the SQLite store at ``path``; if it is corrupt, move it aside and start an empty
     one filled from the snapshot.  Returns ``(store, notice)``: notice is None, or the short
-    text for the status line.  Raises IngestError only when even a fresh store cannot open."""
+    text for the status line.  Raises IngestError only when even a fresh store cannot open.
+    ``log_id``: the festival's log, when the snapshot may be another's (every screen's store is
+    festival.db, and a Pi provisioned again for another festival keeps the old snapshot): only
+    its operations are taken, and an empty store with none of them in the snapshot is just new."""
     from pandascreen.core.errors import CannotStore
     from pandascreen.core.store import IngestError
     from pandascreen.node.sqlite_store import SCREEN_CACHE_KIB, SqliteStore
@@ -142,11 +145,11 @@ def open_store(path, log=None):
                 pass
             store = None
     if store is not None:
-        if store.count() or not load(snapshot_path(path)):
+        if store.count() or not _ours(load(snapshot_path(path)), log_id):
             return store, None
         # a file gone or emptied (a failed first write on a full card, a hand ``rm``) opens as a
         # healthy empty store: the snapshot holds the program, and would be written over with nothing
-        restored = _refill(store, path)
+        restored = _refill(store, path, log_id)
         if log is not None:
             log("the store %s was empty (a new or lost file): %d operation(s) restored from the snapshot, "
                 "resyncing" % (path, restored))
@@ -156,18 +159,35 @@ def open_store(path, log=None):
     except OSError as e:  # a read-only or failing disk: the screen cannot start over here
         raise IngestError("the store %s is damaged (%s) and cannot be moved aside: %s" % (path, why, e.strerror or e))
     store = SqliteStore(path, cache_kib=SCREEN_CACHE_KIB)
-    restored = _refill(store, path)
+    restored = _refill(store, path, log_id)
     if log is not None:
         log("the store %s was corrupt (%s): moved to %s; %d operation(s) restored from the snapshot, "
             "resyncing" % (path, why, dest, restored))
     return store, NOTICE
 
 
-def _refill(store, path):
-    """Ingest the snapshot beside ``path`` into ``store``; how many operations it took."""
+def _ours(items, log_id):
+    """The snapshot's ``(header, body)`` pairs of ``log_id`` (None: all of them)."""
+    if log_id is None:
+        return items
+    from pandascreen.core.operation import OperationError, decode_header
+    out = []
+    for header, body in items:
+        try:
+            ext = decode_header(header).extensions
+        except (OperationError, ValueError):
+            continue
+        if ext is not None and ext.log_id == log_id:
+            out.append((header, body))
+    return out
+
+
+def _refill(store, path, log_id=None):
+    """Ingest the snapshot beside ``path`` (its ``log_id`` operations) into ``store``; how many
+    operations it took."""
     from pandascreen.core.store import IngestError
     restored = 0
-    for header, body in load(snapshot_path(path)):
+    for header, body in _ours(load(snapshot_path(path)), log_id):
         try:
             if store.ingest(header, body)[1]:
                 restored += 1
