@@ -285,10 +285,12 @@ def test_a_screen_whose_venues_are_not_in_the_program_says_so_not_waiting_for_sy
     cfg = {"festival_id": demofest.FESTIVAL_ID, "organiser_keys": [public_key(SEED)], "venues": ["nope"]}
     ctl = Controller(cfg, store, transport=lambda peer: {}, clock=lambda: NOW)
     ctl.redraw(NOW)
+    ctl.sync_state = controller.SYNCED  # a sync brought the program
     assert ctl.view(NOW)["message"] == layout.NOT_IN_PROGRAM
     ctl = Controller(dict(cfg, language="de"), store, transport=lambda peer: {}, clock=lambda: NOW,
                      translate=i18n.translate)
     ctl.redraw(NOW)
+    ctl.sync_state = controller.SYNCED
     assert ctl.view(NOW)["message"] == "Die Bühnen dieses Bildschirms stehen nicht im Programm"
     empty = Controller(dict(cfg), MemoryStore(), transport=lambda peer: {}, clock=lambda: NOW)
     assert empty.view(NOW)["message"] == layout.NO_SCHEDULE  # nothing synced yet: waiting, truly
