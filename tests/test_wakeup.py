@@ -1,6 +1,9 @@
 """An idle screen's loop sleeps until the next minute boundary, or until something of its own
 is due sooner (node/wakeup.py, Device.idle_wait); the mDNS worker sleeps until there is work."""
 import threading
+import time
+
+import pytest
 
 from pandascreen.core import config
 from pandascreen.core.crypto import public_key
@@ -73,14 +76,20 @@ def test_a_flipped_screen_wakes_to_go_home_on_time():
     assert abs(dev.idle_wait() - 25.05) < 1e-6  # home already: the minute again
 
 
-def test_the_mdns_worker_sleeps_until_there_is_work_or_it_stops():
-    d = Discovery(bytes(32), 2026, lambda node_id, addrs: True, advertise=False)
+@pytest.mark.parametrize("short_of_peers", [False, True], ids=["peers-kept", "short-of-peers"])
+def test_the_mdns_worker_sleeps_until_there_is_work_or_it_stops(short_of_peers):
+    """With all the peers it keeps it sleeps until an announcement; short of peers it looks again
+    at the names it heard every minute or so (RESCAN_EVERY x 0.5-1.5), and no more often."""
+    from pandascreen.node import discovery
+    d = Discovery(bytes(32), 2026, lambda node_id, addrs: True, advertise=False, max_peers=1)
+    if not short_of_peers:
+        d.peers[bytes([1] * 32)] = [("10.0.0.1", 2026)]
     timeouts = []
 
     class Spy(threading.Condition):
         def wait(self, timeout=None):
             timeouts.append(timeout)
-            return super().wait(0.05 if timeout is None else timeout)  # the test itself stays bounded
+            return super().wait(0.05)  # the test itself stays bounded
     d._cv = Spy()
     worker = threading.Thread(target=d._work, daemon=True)
     worker.start()
@@ -89,7 +98,12 @@ def test_the_mdns_worker_sleeps_until_there_is_work_or_it_stops():
         d._stop = True
         d._cv.notify_all()
     worker.join(10)
-    assert not worker.is_alive() and timeouts and set(timeouts) == {None}
+    assert not worker.is_alive() and timeouts
+    if short_of_peers:
+        assert all(t is not None and 0 <= t <= discovery.RESCAN_EVERY * 1.5 for t in timeouts), timeouts
+        assert d._rescan_at - time.monotonic() >= discovery.RESCAN_EVERY * 0.5 - 11  # not sooner than its time
+    else:
+        assert set(timeouts) == {None}
 
 
 def test_the_screens_threads_carry_their_python_names_in_the_os():

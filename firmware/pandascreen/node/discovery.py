@@ -1,22 +1,10 @@
 """Find festival peers on the LAN by mDNS, the way p2panda-net 0.7 does, so no one types IPs.
 
 Why this shape: a Rust p2panda node (p2panda-net ``iroh_mdns`` actor over
-``iroh-mdns-address-lookup``) announces itself as ``<z-base-32 node id>._p2pandav1._udp.local.``
-with SRV + A/AAAA records (where to dial it) and a TXT ``user-data=<signature hex>|<hybrid
-timestamp>[|relay url]``.  It ignores announcements whose signature does not check.  We announce
-screens and the organiser's ``serve`` the same way and accept peers only when the signature checks.
-
-What is signed (p2panda-net ``addrs.rs``, ``UnsignedTransportInfo::to_bytes`` = p2panda-core
-``encode_cbor`` = ciborium, whose serializer is not human-readable):
-
-    CBOR map {"timestamp": [micros, logical],               # HybridTimestamp(Timestamp, Lamport)
-              "addresses": [{"Iroh": {                      # TransportAddress::Iroh(EndpointAddr)
-                   "id": [32 ints],                         # PublicKey -> [u8; 32] as a tuple
-                   "addrs": [{"Ip": {"V4": [[a, b, c, d], port]}}, ...]}}]}   # BTreeSet, sorted
-
-The TXT timestamp is ``HybridTimestamp``'s Display, ``"<micros>/<logical>"``.  Each field
-follows the serde derive of its Rust type; tests/test_discovery.py pins one byte vector of it.
-It was derived by reading the source, not checked against a running Rust node (none builds here).
+``iroh-mdns-address-lookup``) announces itself with a signed record (node/mdns_announcement.py:
+the name, the TXT and what is signed) and ignores announcements whose signature does not check.
+We announce screens and the organiser's ``serve`` the same way and accept peers only when the
+signature checks.
 
 Same festival only: the mDNS record carries no topic or network id (p2panda scopes that in the
 ALPN, which includes the network id, and the topic handshake).  So a peer of another festival is
@@ -39,129 +27,19 @@ import socket
 import threading
 import time
 
-from pandascreen.core import cbor
-from pandascreen.core.crypto import signing_key, verify
+from pandascreen.core.crypto import signing_key
 from pandascreen.core.util import hexlify
 from pandascreen.node import mdns_answers
 from pandascreen.node.iroh_limits import PeerFull, TopicRefused
+from pandascreen.node.mdns_announcement import (  # noqa: F401 (the announcement's names, said here too)
+    MAX_USER_DATA, SERVICE_NAME, SERVICE_TYPE, USER_DATA_KEY, Z32_ALPHABET, DiscoveryError, instance_of,
+    check_announcement, now_timestamp, parse_user_data, signed_bytes, user_data, z32_decode, z32_encode)
 
 log = logging.getLogger("pandascreen.node.discovery")
 
-SERVICE_NAME = "p2pandav1"
-SERVICE_TYPE = "_%s._udp.local." % SERVICE_NAME
-USER_DATA_KEY = b"user-data"
-Z32_ALPHABET = "ybndrfg8ejkmcpqxot1uwisza345h769"
-MAX_USER_DATA = 245  # iroh UserData limit (a DNS TXT string)
 RETRY_FIRST = 5.0   # an organiser's name that did not check is looked at again after this ...
 RETRY_MAX = 60.0    # ... and twice as long each time, up to this
 RESCAN_EVERY = 60.0  # a node short of peers looks again at the names it heard this often (x 0.5-1.5)
-
-
-class DiscoveryError(ValueError):
-    """A malformed or forged announcement."""
-
-
-# ------------------------------------------------------------------ encodings
-def z32_encode(data):
-    """z-base-32 (MSB first, no padding), as iroh names an endpoint in mDNS."""
-    bits = 0
-    nbits = 0
-    out = []
-    for b in bytes(data):
-        bits = (bits << 8) | b
-        nbits += 8
-        while nbits >= 5:
-            nbits -= 5
-            out.append(Z32_ALPHABET[(bits >> nbits) & 31])
-    if nbits:
-        out.append(Z32_ALPHABET[(bits << (5 - nbits)) & 31])
-    return "".join(out)
-
-
-def z32_decode(text):
-    bits = 0
-    nbits = 0
-    out = bytearray()
-    for ch in text:
-        i = Z32_ALPHABET.find(ch)
-        if i < 0:
-            raise DiscoveryError("not z-base-32: %r" % ch)
-        bits = (bits << 5) | i
-        nbits += 5
-        if nbits >= 8:
-            nbits -= 8
-            out.append((bits >> nbits) & 0xFF)
-    return bytes(out)
-
-
-def _ip_entry(host, port):
-    ip = ipaddress.ip_address(host)
-    if ip.version == 4:
-        return (0, ip.packed, port, {"Ip": {"V4": [list(ip.packed), port]}})
-    # serde's SocketAddrV6 is (ip, port) too in a compact (not human-readable) format
-    return (1, ip.packed, port, {"Ip": {"V6": [list(ip.packed), port]}})
-
-
-def signed_bytes(node_id, addrs, timestamp):
-    # BTreeSet<TransportAddr> order: derived Ord, V4 before V6, then ip octets, then port
-    """The CBOR bytes a p2panda-net node signs for ``addrs`` (``[(ip, port)]``) at
-    ``timestamp`` = ``(micros, logical)`` (see the module doc)."""
-    entries = sorted(_ip_entry(h, int(p)) for h, p in addrs)
-    endpoint = {"id": list(bytes(node_id)), "addrs": [e[3] for e in entries]}
-    info = {"timestamp": [int(timestamp[0]), int(timestamp[1])], "addresses": [{"Iroh": endpoint}]}
-    return cbor.dumps(info)
-
-
-def user_data(seed, addrs, timestamp):
-    """TXT ``user-data`` value: ``<signature hex>|<micros>/<logical>``."""
-    key = signing_key(seed)
-    sig = key.sign(signed_bytes(key.public_key, addrs, timestamp))
-    return "%s|%d/%d" % (hexlify(sig), timestamp[0], timestamp[1])
-
-
-def parse_user_data(text):
-    """``(signature bytes, (micros, logical))``; relay url ignored.  Raises DiscoveryError."""
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError:
-            raise DiscoveryError("user-data is not UTF-8")
-    parts = text.split("|")
-    if len(parts) not in (2, 3):
-        raise DiscoveryError("user-data has %d parts, expected 2 or 3" % len(parts))
-    try:
-        sig = bytes.fromhex(parts[0])
-        micros, logical = parts[1].split("/")
-        ts = (int(micros), int(logical))
-    except ValueError:
-        raise DiscoveryError("user-data signature or timestamp unreadable")
-    if len(sig) != 64 or not (0 <= ts[0] < 2 ** 64 and 0 <= ts[1] < 2 ** 64):
-        raise DiscoveryError("user-data signature or timestamp out of range")
-    return sig, ts
-
-
-def check_announcement(instance, addrs, txt):
-    """Verify one resolved announcement; ``(node_id, [(ip, port)], timestamp)`` or DiscoveryError."""
-    node_id = z32_decode(instance)
-    if len(node_id) != 32 or z32_encode(node_id) != instance:
-        raise DiscoveryError("instance name is not a z-base-32 node id")
-    if not addrs:
-        raise DiscoveryError("no address")
-    raw = (txt or {}).get(USER_DATA_KEY)
-    if raw is None:
-        raise DiscoveryError("no user-data (not signed)")
-    sig, ts = parse_user_data(raw)
-    if not verify(node_id, signed_bytes(node_id, addrs, ts), sig):
-        raise DiscoveryError("signature does not check")
-    return node_id, list(addrs), ts
-
-
-def _instance_of(name):
-    return name[: -len(SERVICE_TYPE) - 1] if name.endswith("." + SERVICE_TYPE) else name
-
-
-def now_timestamp():
-    return (int(time.time() * 1_000_000), 0)
 
 
 # ------------------------------------------------------------------ zeroconf side
@@ -247,7 +125,7 @@ class Discovery:
         if state_change is ServiceStateChange.Removed:
             self._left(name)
             return
-        instance = _instance_of(name)
+        instance = instance_of(name)
         try:  # cheap check first: a flood of junk names never costs a resolve
             node_id = z32_decode(instance)
             if len(node_id) != 32 or len(instance) != 52:
@@ -282,7 +160,7 @@ class Discovery:
         one found.  The node still redials it while it is wanted, and gives its place to a
         newcomer once it is away (node/iroh_peers.py ``_room_for``)."""
         try:
-            node_id = z32_decode(_instance_of(name))
+            node_id = z32_decode(instance_of(name))
         except DiscoveryError:
             return
         with self._cv:
@@ -297,7 +175,7 @@ class Discovery:
         given up."""
         for i, name in enumerate(self._queue):
             try:
-                if z32_decode(_instance_of(name)) in self.always:
+                if z32_decode(instance_of(name)) in self.always:
                     return self._queue.pop(i)
             except DiscoveryError:
                 continue
@@ -376,7 +254,7 @@ class Discovery:
             if len(self._queue) >= 4 * self.max_peers:
                 break
             try:
-                node_id = z32_decode(_instance_of(name))
+                node_id = z32_decode(instance_of(name))
             except DiscoveryError:
                 continue
             if (name in self._queue or node_id == self.node_id or node_id in self.peers or node_id in self.foreign
@@ -387,7 +265,7 @@ class Discovery:
     def _an_organisers(self, name):
         """True when ``name`` is an organiser's (``always``)."""
         try:
-            return z32_decode(_instance_of(name)) in self.always
+            return z32_decode(instance_of(name)) in self.always
         except DiscoveryError:
             return False
 
@@ -432,7 +310,7 @@ class Discovery:
                 if self._stop:
                     return
                 name = self._next_name()
-            instance = _instance_of(name)
+            instance = instance_of(name)
             try:
                 info = ServiceInfo(SERVICE_TYPE, name)
                 if not info.request(self._zc, 2000):
