@@ -200,3 +200,13 @@ def test_a_csv_whose_rows_leave_out_empty_trailing_columns_imports(tmp_path):
     short.write_text("Room,Date,Day,Start,Duration,Title\nTent,2031-07-10,1,10:00\n", encoding="utf-8")
     with pytest.raises(ScheduleImportError, match="lacks the column"):
         importers.load(str(short))
+
+
+def test_a_calendar_name_with_escapes_is_read_as_text(tmp_path):
+    """X-WR-CALNAME is not a property icalendar knows, so its escapes came through as written:
+    a calendar called "Odd\\nFest\\, really" was shown so on every screen."""
+    path = tmp_path / "named.ics"
+    path.write_text((ICS % ("BEGIN:VEVENT\r\nUID:a\r\nDTSTART:20310710T100000Z\r\nDTEND:20310710T110000Z\r\n"
+                            "SUMMARY:Talk\r\nLOCATION:Tent\r\nEND:VEVENT\r\n")).replace(
+        "X-WR-CALNAME:Repro", "X-WR-CALNAME:Odd\\nFest\\, really\\; truly \\\\o/"), encoding="utf-8")
+    assert importers.load(str(path))["festival"]["name"] == "Odd Fest, really; truly \\o/"

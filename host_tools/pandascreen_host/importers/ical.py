@@ -85,7 +85,13 @@ def _text(component, name):
     v = component.get(name)
     if isinstance(v, list):
         v = v[0] if v else ""
+    if isinstance(v, icalendar.prop.vUnknown):  # an X- property (X-WR-CALNAME): escapes as written
+        return _TEXT_ESCAPE.sub(lambda m: _TEXT_ESCAPES[m.group(1)], str(v))
     return str(v or "")
+
+
+_TEXT_ESCAPES = {"n": "\n", "N": "\n", ",": ",", ";": ";", "\\": "\\"}  # RFC 5545 3.3.11
+_TEXT_ESCAPE = re.compile(r"\\([nN,;\\])")
 
 
 def _categories(ev):
