@@ -126,8 +126,8 @@ class _Survey:
         self.starts = []         # every DTSTART (recurring ones included)
         self.single_starts = []  # one-off events' starts and ends: the festival's own span
         self.single_ends = []
-        self.one_offs = {}       # UID -> a one-off event's own VEVENT (its times as the file says them),
-        self.uids = {}           # for a UID no other entry shares (UID -> how many entries have it)
+        self.one_offs = {}       # UID -> the VEVENT of a one-off event whose UID no other entry has
+        self.uids = {}           # UID -> how many entries have it
         self.events = cal.walk("VEVENT")
         if not self.events:
             raise ScheduleImportError("%s: the calendar has no VEVENT entries" % path)
@@ -350,7 +350,7 @@ def _add(b, ev, zone, survey, path):
         dur = None  # recurring-ical-events adds a DTEND; the file gave none
     elif own is not None and "DTEND" not in own:
         # a DURATION: the library's reading (a day is a calendar day, 25 h the night the clocks go
-        # back; a negative one ends at the start)
+        # back; a negative one was made 0 minutes long before: ``_end_not_before_start``)
         dur = (to_epoch(_dt(ev["DTEND"].dt, zone), "%s %s" % (path, where))
                - to_epoch(_dt(ev["DTSTART"].dt, zone), "%s %s" % (path, where)))
     else:
