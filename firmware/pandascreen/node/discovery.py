@@ -174,11 +174,8 @@ class Discovery:
         got everyone's dials and, slow to answer them all, most of the QUIC handshakes that were
         given up."""
         for i, name in enumerate(self._queue):
-            try:
-                if z32_decode(instance_of(name)) in self.always:
-                    return self._queue.pop(i)
-            except DiscoveryError:
-                continue
+            if self._an_organisers(name):
+                return self._queue.pop(i)
         # names heard with their records first: a flood of bare names, each a resolve that waits
         # its whole timeout, no longer holds up a screen announced in full
         full = [i for i, name in enumerate(self._queue) if self._heard_in_full(name)]
@@ -210,7 +207,7 @@ class Discovery:
         try:
             return check_announcement(instance, addrs, txt)
         except DiscoveryError:
-            if z32_decode(instance) not in self.always:
+            if not self._an_organisers(name):
                 raise
             for other_addrs, other_txt in mdns_answers.asked(self._zc, name, rng=random):
                 try:
