@@ -287,7 +287,7 @@ class Controller:
         whose times are that clock's; what else is wrong is said beside it."""
         if not clock_set:
             state = CLOCK_NOT_SET
-        elif self.notice is not None and self.sync_state != SYNCED:
+        elif self._notice_shown():
             state = self.notice
         elif self.sync_state == SYNCED and self.last_sync is not None:
             now = int(self.clock() if now is None else now)
@@ -324,8 +324,11 @@ class Controller:
         reset, a full or failing disk, a fork, a refused upgrade): a panel that sleeps while the
         festival is closed stays on to show it.  A part that does not work (``trouble``, e.g. the
         buttons) is said while the festival is open: it would keep an OLED lit night after night."""
-        return (self.warning is not None or self._problem() is not None
-                or (self.notice is not None and self.sync_state != SYNCED))
+        return self.warning is not None or self._problem() is not None or self._notice_shown()
+
+    def _notice_shown(self):
+        """True while the notice (e.g. "store reset: resync") stands for the sync state: until a sync."""
+        return self.notice is not None and self.sync_state != SYNCED
 
     # -- clock ------------------------------------------------------------------------------
     def screen_time(self, now):

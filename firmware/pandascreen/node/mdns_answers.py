@@ -12,6 +12,9 @@ add address records under the same host name), with every TXT record.  A strange
 many there are, so one look checks at most ``MOST_CHECKS`` of these pairs, picked at random: the
 organiser's is found within a few looks (node/discovery.py looks again, backing off), and a look
 costs a bounded number of signature checks (about 10 ms here, 100 ms on a Pi Zero 2 W).
+
+The TXT rdata is read here (``txt_properties``, a few lines of RFC 6763): zeroconf reads it only
+inside a ``ServiceInfo``, one record at a time, through a method of its own that is not public.
 """
 
 import itertools
