@@ -127,14 +127,14 @@ class _Survey:
         self.single_starts = []  # one-off events' starts and ends: the festival's own span
         self.single_ends = []
         self.one_offs = {}       # UID -> the VEVENT of a one-off event whose UID no other entry has
-        self.uids = {}           # UID -> how many entries have it
+        self.by_uid = {}         # UID -> its entries (VEVENTs)
         self.events = cal.walk("VEVENT")
         if not self.events:
             raise ScheduleImportError("%s: the calendar has no VEVENT entries" % path)
         for ev in self.events:
             self._one(path, ev)
-            self.uids[_text(ev, "UID").strip()] = self.uids.get(_text(ev, "UID").strip(), 0) + 1
-        for uid in [u for u in self.one_offs if self.uids.get(u, 0) > 1]:
+            self.by_uid.setdefault(_text(ev, "UID").strip(), []).append(ev)
+        for uid in [u for u in self.one_offs if len(self.by_uid[u]) > 1]:
             del self.one_offs[uid]
 
     def _one(self, path, ev):
@@ -160,8 +160,9 @@ class _Survey:
         if "RRULE" not in ev and "RDATE" not in ev and "RECURRENCE-ID" not in ev:
             self.single_starts.append(start)
             self.single_ends.append(max(start, end) if _comparable(start, end) else start)
-            if _text(ev, "UID").strip():
-                self.one_offs[_text(ev, "UID").strip()] = ev
+            uid = _text(ev, "UID").strip()
+            if uid:
+                self.one_offs[uid] = ev
 
     def _value(self, ev, name, where):
         prop = ev[name]
@@ -185,17 +186,14 @@ class _Survey:
         return value
 
 
-def _say_shared_uids(cal, b):
+def _say_shared_uids(survey, b):
     """Entries that share a UID, none of them a RECURRENCE-ID (a moved occurrence of a series), are
     one event in iCalendar (RFC 5545: a UID names one event; its SEQUENCE numbers the revisions),
     and the recurrence library shows one of them: its newest revision.  An export or a hand merge
     that gave two talks one UID then loses one of them: each such UID is named with its titles."""
-    titles = {}
-    for ev in cal.walk("VEVENT"):
-        if "RECURRENCE-ID" not in ev and _text(ev, "UID").strip():
-            titles.setdefault(_text(ev, "UID").strip(), []).append(_text(ev, "SUMMARY")[:60])
-    for uid, named in titles.items():
-        if len(named) > 1:
+    for uid, entries in survey.by_uid.items():
+        named = [_text(ev, "SUMMARY")[:60] for ev in entries if "RECURRENCE-ID" not in ev]
+        if uid and len(named) > 1:
             b.warn(SHARED_UID, "UID %r: %s" % (uid[:60], ", ".join(repr(t) for t in named)))
 
 
@@ -261,8 +259,8 @@ def load(path, data, timezone=None, festival_id=None, span=None):
     if broken:
         b.warn("skipped %d malformed line(s) the iCalendar parser could not read" % broken)
 
-    _say_shared_uids(cal, b)
     survey = _Survey(path, cal)
+    _say_shared_uids(survey, b)
     wr_zone = _text(cal, "X-WR-TIMEZONE").strip()
     get_zone(wr_zone, "%s X-WR-TIMEZONE" % path)  # recurring-ical-events reads it too: check it first
     zone_name = timezone or wr_zone
