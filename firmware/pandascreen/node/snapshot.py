@@ -145,11 +145,12 @@ def open_store(path, log=None, log_id=None):
                 pass
             store = None
     if store is not None:
-        if store.count() or not _ours(load(snapshot_path(path)), log_id):
+        saved = [] if store.count() else _ours(load(snapshot_path(path)), log_id)
+        if not saved:
             return store, None
         # a file gone or emptied (a failed first write on a full card, a hand ``rm``) opens as a
         # healthy empty store: the snapshot holds the program, and would be written over with nothing
-        restored = _refill(store, path, log_id)
+        restored = _refill(store, saved)
         if log is not None:
             log("the store %s was empty (a new or lost file): %d operation(s) restored from the snapshot, "
                 "resyncing" % (path, restored))
@@ -159,7 +160,7 @@ def open_store(path, log=None, log_id=None):
     except OSError as e:  # a read-only or failing disk: the screen cannot start over here
         raise IngestError("the store %s is damaged (%s) and cannot be moved aside: %s" % (path, why, e.strerror or e))
     store = SqliteStore(path, cache_kib=SCREEN_CACHE_KIB)
-    restored = _refill(store, path, log_id)
+    restored = _refill(store, _ours(load(snapshot_path(path)), log_id))
     if log is not None:
         log("the store %s was corrupt (%s): moved to %s; %d operation(s) restored from the snapshot, "
             "resyncing" % (path, why, dest, restored))
@@ -182,12 +183,12 @@ def _ours(items, log_id):
     return out
 
 
-def _refill(store, path, log_id=None):
-    """Ingest the snapshot beside ``path`` (its ``log_id`` operations) into ``store``; how many
+def _refill(store, saved):
+    """Ingest the snapshot's ``saved`` ``(header, body)`` pairs into ``store``; how many
     operations it took."""
     from pandascreen.core.store import IngestError
     restored = 0
-    for header, body in _ours(load(snapshot_path(path)), log_id):
+    for header, body in saved:
         try:
             if store.ingest(header, body)[1]:
                 restored += 1
