@@ -128,6 +128,7 @@ class _Survey:
         self.single_ends = []
         self.one_offs = {}       # UID -> the VEVENT of a one-off event whose UID no other entry has
         self.by_uid = {}         # UID -> its entries (VEVENTs)
+        self.rules = {}          # UID -> the entry that holds its series' RRULE/RDATE
         self.events = cal.walk("VEVENT")
         if not self.events:
             raise ScheduleImportError("%s: the calendar has no VEVENT entries" % path)
@@ -154,6 +155,8 @@ class _Survey:
                                           % (where, str(freq).lower()))
         if "RRULE" in ev or "RDATE" in ev:
             self.recurring.add(_text(ev, "UID"))
+            if "RECURRENCE-ID" not in ev:
+                self.rules[_text(ev, "UID").strip()] = ev
         if "DTEND" not in ev and "DURATION" not in ev:
             self.endless.add(_text(ev, "UID"))
         self.starts.append(start)
@@ -288,6 +291,8 @@ def load(path, data, timezone=None, festival_id=None, span=None):
         occurrences, outside, repeating = _expand(path, cal, lo, hi, survey)
     except OverflowError:
         raise ScheduleImportError("%s: a date is out of range (near year 1 or 9999)" % path)
+    except ScheduleImportError:
+        raise  # the importer's own words, already naming the file
     except LIBRARY_ERRORS as e:
         raise ScheduleImportError("%s: cannot expand the recurring events: %s" % (path, " ".join(str(e).split())))
     b.shown_span = (lo.date(), hi.date())
@@ -300,6 +305,8 @@ def load(path, data, timezone=None, festival_id=None, span=None):
             _add(b, ev, zone, survey, path)
         except OverflowError:
             raise ScheduleImportError("%s %s: a date is out of range" % (path, _where(ev)))
+        except ScheduleImportError:
+            raise
         except LIBRARY_ERRORS as e:
             raise ScheduleImportError("%s %s: %s" % (path, _where(ev), " ".join(str(e).split())))
     name = _text(cal, "X-WR-CALNAME") or _text(cal, "NAME") or _text(cal, "X-WR-CALDESC")
@@ -353,6 +360,9 @@ def _add(b, ev, zone, survey, path):
                - to_epoch(_dt(ev["DTSTART"].dt, zone), "%s %s" % (path, where)))
     else:
         dur = to_epoch(_dt((own or ev)["DTEND"].dt, zone), "%s %s" % (path, where)) - start
+    exact = _series_length(survey, uid, ev, zone, "%s %s" % (path, where))
+    if exact is not None:
+        dur = exact
     if uid in survey.recurring:
         rid = ev.get("RECURRENCE-ID")
         when = _dt(rid.dt, zone) if rid is not None else start_dt
@@ -362,6 +372,33 @@ def _add(b, ev, zone, survey, path):
     cancelled = _text(own or ev, "STATUS").strip().upper() == "CANCELLED"
     b.event(uid, _text(ev, "LOCATION"), _text(ev, "SUMMARY"), start, dur, _speakers(ev), _categories(ev), "", where,
             more={"status": schema.CANCELLED if cancelled else ""})
+
+
+def _series_length(survey, uid, ev, zone, where):
+    """Seconds every occurrence a series' rule makes lasts, when the rule's entry says it exactly
+    (a DTEND, or a DURATION of hours, minutes and seconds: RFC 5545, 3.8.5.3); None for an
+    occurrence the file moves (its own entry's times hold), an all-day series and a DURATION of
+    days or weeks (calendar days, 23 or 25 hours the nights the clocks change: the library's
+    reading).  The recurrence library repeats a series' DTSTART and DTEND each at the same local
+    time, so the night the clocks change a 30-minute set came out 90 or 0 minutes long."""
+    rule = survey.rules.get(uid)
+    if rule is None or not isinstance(rule["DTSTART"].dt, datetime.datetime):
+        return None
+    rid = ev.get("RECURRENCE-ID")
+    if rid is not None and any(_moves(entry, rid, zone) for entry in survey.by_uid.get(uid, ())):
+        return None
+    if "DTEND" in rule:
+        return to_epoch(_dt(rule["DTEND"].dt, zone), where) - to_epoch(_dt(rule["DTSTART"].dt, zone), where)
+    length = rule["DURATION"].dt if "DURATION" in rule else None
+    if isinstance(length, datetime.timedelta) and length.days == 0:
+        return int(length.total_seconds())
+    return None
+
+
+def _moves(entry, rid, zone):
+    """Whether ``entry`` is the file's own entry for the occurrence at ``rid``."""
+    own = entry.get("RECURRENCE-ID")
+    return own is not None and _comparable(own.dt, rid.dt) and _dt(own.dt, zone) == _dt(rid.dt, zone)
 
 
 def _speakers(ev):
