@@ -121,3 +121,27 @@ def test_import_command_takes_the_span(tmp_path):
     assert main(["import", path, "--store", store, "--key", key]) == 2  # every event repeats: refused
     assert main(["import", path, "--store", store, "--key", key, "--from", "2024-07-01"]) == 2  # alone
     assert main(["import", path, "--store", store, "--key", key, "--from", "2024-07-01", "--until", "2024-07-03"]) == 0
+
+
+def test_an_event_across_the_span_edge_is_counted_once(tmp_path):
+    """An event belongs to the span its start is in: a night set from 23:00 on the span's last
+    day to 01:00 after it is shown, and was also counted as left out; one from 23:00 the night
+    before the first day is left out, and was counted twice."""
+    path = ics(tmp_path, """UID:late
+DTSTART:20240703T230000Z
+DTEND:20240704T010000Z
+SUMMARY:Late set
+LOCATION:Hall""", """UID:early
+DTSTART:20240630T230000Z
+DTEND:20240701T010000Z
+SUMMARY:Early set
+LOCATION:Hall""", """UID:after
+DTSTART:20240705T200000Z
+DTEND:20240705T210000Z
+SUMMARY:After party
+LOCATION:Hall""", head="X-WR-TIMEZONE:UTC\n")
+    n = importers.load(path, span=(datetime.date(2024, 7, 1), datetime.date(2024, 7, 3)))
+    assert [e["title"] for e in n["events"]] == ["Late set"]
+    line = [w for w in n["warnings"] if "left out" in w]
+    assert len(line) == 1 and "left out 2 events " in line[0], line
+    assert "'Early set'" in line[0] and "'Early set' (" not in line[0] and "'After party'" in line[0] and "Late set" not in line[0], line

@@ -324,12 +324,21 @@ def _expand(path, cal, lo, hi, survey):
                                   "or the span (--from/--until) too long?" % (path, MAX_OCCURRENCES, lo.date(), hi.date()))
     first = min(_dt(s, lo.tzinfo) for s in survey.starts)
     last = max(_dt(s, lo.tzinfo) for s in survey.starts)
+
+    def key(o):
+        return _text(o, "UID"), _dt(o["DTSTART"].dt, lo.tzinfo)
+
+    # an occurrence across an edge of the span is in both queries: it is the festival's (or left
+    # out by its start, Builder) and counted there only
+    inside = {key(o) for o in occurrences}
     earlier = []
     if first < lo:
-        earlier = list(itertools.islice(query.between(first, lo), MAX_OCCURRENCES + 1))
+        earlier = [o for o in itertools.islice(query.between(first, lo), MAX_OCCURRENCES + 1) if key(o) not in inside]
     repeating, seen = [], set()
     for o in itertools.islice(query.after(after), MAX_OCCURRENCES + 1):
         uid = _text(o, "UID")
+        if key(o) in inside:
+            continue
         if uid not in survey.recurring:
             earlier.append(o)  # a one-off after an explicit --until: counted like one before --from
         elif uid not in seen:  # a rule that goes on (perhaps forever): named once
