@@ -499,3 +499,32 @@ def test_reprovisioning_a_booted_card_keeps_the_identity_the_pi_holds(bootfs, tm
     assert new != seed
     assert json.loads((bootfs / "pandascreen" / "config.json").read_text())["device_public_key"] == \
         crypto.public_key(new).hex()
+
+
+def test_a_home_venue_the_screen_cannot_show_is_refused_before_the_card_is_written(bootfs, tmp_path, capsys):
+    """A typo in --home-venue had gone onto the card: the screen never went home, without a word.
+    It must be one of the screen's --venue ids, and, with --store, a venue of the program there;
+    refused in one line, and the card is left as it was."""
+    from pandascreen.core import operation, schema
+    from pandascreen.node.sqlite_store import SqliteStore
+    seed = bytes(range(1, 33))
+    org_key = tmp_path / "organiser.key"
+    fsutil.write_secret(str(org_key), seed, what="organiser key")
+    db = str(tmp_path / "festival.db")
+    s = SqliteStore(db)
+    for vid, name in (("main", "Main"), ("tent", "Tent")):
+        s.publish(seed, schema.make_body("venue", "create", vid, {"name": name}),
+                  operation.log_id_for_festival("pandafest-2026"), 1000)
+    s.close()
+    store_args = ("--organiser", crypto.public_key(seed).hex(), "--store", db, "--organiser-key", str(org_key))
+    before = all_text(bootfs)
+    for extra, needles in (
+            (("--venue", "main", "--home-venue", "tent"), ("--home-venue tent is not one of", "(main)")),
+            (("--home-venue", "mian") + store_args, ("--home-venue mian is not a venue of", "main, tent")),
+            (("--venue", "main", "--venue", "bar") + store_args, ("--venue bar is not a venue of", "main, tent"))):
+        assert main(pi_args(bootfs, *extra)) == 2, extra
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and all(n in err for n in needles) and err.count("\n") == 1, err
+        assert all_text(bootfs) == before
+    assert main(pi_args(bootfs, "--home-venue", "tent", *store_args)) == 0, capsys.readouterr().err
+    assert json.loads((bootfs / "pandascreen" / "config.json").read_text())["home_venue"] == "tent"

@@ -51,9 +51,11 @@ def _add_screen_arguments(p):
     p.add_argument("--festival-mode", choices=("curated", "self-organised"), default="curated",
                    help="curated (an imported program, default) or self-organised (members invite members)")
     p.add_argument("--venue", action="append", default=None, metavar="ID",
-                   help="venue id this screen follows (repeat; default: all venues)")
+                   help="venue id this screen follows (repeat; default: all venues; checked against the program "
+                        "in --store)")
     p.add_argument("--home-venue", metavar="ID",
-                   help="the entrance's own venue: shown first and again 60 s after a visitor flips away")
+                   help="the entrance's own venue: shown first and again 60 s after a visitor flips away "
+                        "(one of --venue; checked against the program in --store)")
     p.add_argument("--language", metavar="CODE",
                    help="screen language (en, de, fr; en_US for a 12-hour clock); default: the festival's")
     p.add_argument("--listen-port", type=int, default=2026, help="port the screen serves sync on (default 2026)")
@@ -118,6 +120,8 @@ def run(args, out=None, err=None):
     err = err if err is not None else sys.stderr
     board = boardsmod.load_board(args.board)
     parts = _config_parts(args)
+    if getattr(args, "store", None):
+        check_venues_in_program(args.store, parts["festival_id"], parts["group"])
     if board["platform"] == "raspberry-pi-os":
         pub = _run_pi(args, board, parts, out, err)
     else:
@@ -144,7 +148,34 @@ def _config_parts(args):
     }
     if not 0 < parts["listen_port"] < 65536:
         raise UserError("--listen-port must be between 1 and 65535")
+    venues, home = parts["group"]["venues"], parts["group"]["home_venue"]
+    if home and venues and home not in venues:  # the screen could never show it, so never go home
+        raise UserError("--home-venue %s is not one of this screen's --venue ids (%s)" % (home, ", ".join(venues)))
     return parts
+
+
+def check_venues_in_program(store_path, festival_id, group):
+    """Refuse a --venue or --home-venue the festival's program in the organiser's store does not
+    have: a typo would leave the screen on a venue it can never show.  A store that holds no
+    program of this festival yet cannot say; the grant then names the festival id."""
+    from pandascreen.core import operation
+    from pandascreen.core.schedule import Schedule
+    from pandascreen.node.sqlite_store import SqliteStore
+    if not os.path.isfile(store_path):
+        return
+    store = SqliteStore(store_path)
+    try:
+        have = [v.id for v in Schedule.from_store(store, operation.log_id_for_festival(festival_id)).venues()]
+    finally:
+        store.close()
+    if not have:
+        return
+    home = [group["home_venue"]] if group["home_venue"] else []
+    for flag, wanted in (("--venue", group["venues"] or []), ("--home-venue", home)):
+        for vid in wanted:
+            if vid not in have:
+                raise UserError("%s %s is not a venue of festival %s in %s (it has: %s)"
+                                % (flag, vid, festival_id, store_path, ", ".join(sorted(have))))
 
 
 def _run_pi(args, board, parts, out, err):
