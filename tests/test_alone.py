@@ -4,13 +4,12 @@ answers (core/controller.py, core/clock.py ALONE_AFTER, node/i18n.py)."""
 
 from pandascreen.core import clock, controller
 from pandascreen.core.controller import Controller
-from pandascreen.core.store import MemoryStore
 from pandascreen.node import i18n
 from pandascreen.testing import festival as demofest
 from pandascreen.testing.clock import Clock
 from pandascreen.testing.peers import FakePeers
 
-NOW = demofest.DAY_START + 75 * 60  # 13:15 UTC: no festival in the store, so the footer is in UTC
+NOW = demofest.DAY_START + 75 * 60  # 13:15 UTC: the festival in the store is on UTC (demofest.utc_store)
 TCP_PEER = ("10.0.0.2", 2026)
 
 
@@ -18,7 +17,7 @@ def _screen(peers, configured=True, sync_interval=60):
     t = Clock(NOW)
     cfg = {"festival_id": demofest.FESTIVAL_ID, "peer_addrs": list(peers.configured) if configured else [],
            "sync_interval": sync_interval}
-    ctl = Controller(cfg, MemoryStore(), transport=peers.transport, clock=t, found=peers.found)
+    ctl = Controller(cfg, demofest.utc_store(), transport=peers.transport, clock=t, found=peers.found)
     return ctl, t
 
 
@@ -65,7 +64,7 @@ def test_the_alone_status_is_drawn_and_leaves_the_frame_when_a_peer_answers():
     drawn = []
     peers = FakePeers(found=["peer 0123456789abcdef"])
     t = Clock(NOW)
-    ctl = Controller({"festival_id": demofest.FESTIVAL_ID, "peer_addrs": []}, MemoryStore(), clock=t,
+    ctl = Controller({"festival_id": demofest.FESTIVAL_ID, "peer_addrs": []}, demofest.utc_store(), clock=t,
                      found=peers.found, render=drawn.append)
     ctl.step(t())
     peers.cut()
@@ -85,7 +84,7 @@ def test_an_e_paper_screen_that_shows_absolute_times_redraws_to_say_alone():
     peers = FakePeers(found=["peer 0123456789abcdef"])
     t = Clock(NOW)
     ctl = Controller({"festival_id": demofest.FESTIVAL_ID, "peer_addrs": [], "display": "inky_what_400x300"},
-                     MemoryStore(), clock=t, found=peers.found, render=drawn.append)
+                     demofest.utc_store(), clock=t, found=peers.found, render=drawn.append)
     ctl.step(t())
     assert drawn[-1]["status"] == "synced"
     peers.cut()

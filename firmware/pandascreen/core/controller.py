@@ -282,7 +282,8 @@ class Controller:
     def status(self, trusted=True, now=None, clock_set=True):
         """"starting", "synced HH:MM" (festival local time the newest data was heard), "alone since
         HH:MM" (no peer reachable for ALONE_AFTER; HH:MM: when one was last heard), "stale HH:MM"
-        (peers answer, but no sync for STALE_AFTER), "offline" or "no peers".  Without
+        (peers answer, but no sync for STALE_AFTER), "offline" or "no peers"; the times only where
+        they can be said in the festival's time (``trusted``, and a festival).  Without
         ``clock_set`` (a time the screen cannot vouch for) "clock not set" stands for the sync state,
         whose times are that clock's; what else is wrong is said beside it."""
         if not clock_set:
@@ -291,6 +292,8 @@ class Controller:
             state = self.notice
         elif self.sync_state == SYNCED and self.last_sync is not None:
             now = int(self.clock() if now is None else now)
+            # no festival: its zone is not known, and a UTC time would pass for local time
+            trusted = trusted and bool(self.schedule.festival)
             at = layout.hhmm(self.last_sync, self.schedule.zone())
             if self.alone(now):
                 heard = layout.hhmm(max(self.last_sync, self.heard_at or 0), self.schedule.zone())

@@ -76,6 +76,18 @@ def demo_schedule():
     return schedule_of(bodies())
 
 
+def utc_store(seed=bytes(range(1, 33))):
+    """A MemoryStore holding one operation, signed with ``seed``: the demo festival's id on UTC,
+    with no venue yet.  A screen says its times in the festival's time, and none without a
+    festival; on this one they are UTC."""
+    from pandascreen.core import operation
+    from pandascreen.core.store import MemoryStore
+    store = MemoryStore()
+    store.publish(seed, festival_body({"name": "Utcfest", "utc_offset": 0}, FESTIVAL_ID),
+                  operation.log_id_for_festival(FESTIVAL_ID), DAY_START * 1000000)
+    return store
+
+
 # -- small festivals, said in one line each (tests of odd or hostile content) -------------------
 def festival_body(fields, doc_id="fest"):
     return schema.make_body("festival", "create", doc_id, fields)
