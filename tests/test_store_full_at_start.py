@@ -188,3 +188,66 @@ def test_a_store_path_that_is_a_folder_or_a_device_is_said_as_such(tmp_path, whe
         assert "disk takes writes" not in said and path in said
         assert ("is a folder" if where == "folder" else "is not a file") in said
     assert os.path.exists(path) and not os.path.exists(path + ".corrupt-0")  # nothing moved aside
+
+
+WAITS = ON_THE_DISK + r"""
+import json, signal, subprocess, time
+root, png = sys.argv[3], sys.argv[4]
+os.remove(os.path.join(disk, "festival.db"))
+fill(disk)
+env = dict(os.environ, PYTHONPATH=os.path.join(root, "firmware"))
+p = subprocess.Popen([sys.executable, "-m", "pandascreen.node.app", "--config", os.path.join(disk, "config.json"),
+                      "--emulate", png], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+
+
+def status(within):
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline and p.poll() is None:
+        try:
+            with open(png + ".json") as fh:
+                said = json.load(fh).get("status")
+            if said is not None and (first is None or said != first):
+                return said
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.2)
+    return None
+
+
+first = None
+first = status(30)
+print("running" if p.poll() is None else "ended %s" % p.returncode, first)
+os.remove(os.path.join(disk, "filler"))
+print("then", status(30), os.path.exists(os.path.join(disk, "festival.db")))
+p.send_signal(signal.SIGTERM)
+try:
+    out = p.communicate(timeout=30)[0]
+except subprocess.TimeoutExpired:
+    p.kill()
+    out = p.communicate()[0]
+print("stopped", p.returncode)
+print(out)
+"""
+
+
+def test_a_first_start_on_a_full_disk_says_so_on_the_screen_and_starts_once_the_disk_has_room(tmp_path):
+    """No store yet and no room to make one: the screen had exited 2, and systemd started it
+    again every 5 s with nothing on the panel.  Now it shows "disk full" and waits, trying again,
+    and opens the store once the disk takes writes; a stop ends it cleanly."""
+    assert _can_make_a_disk(), "unshare -rm is needed (user and mount namespaces)"
+    import json
+    folder, _ = _screen_folder(tmp_path)
+    (folder / "device.key").write_bytes(bytes(range(32)))
+    os.chmod(str(folder / "device.key"), 0o600)
+    (folder / "config.json").write_text(json.dumps({
+        "festival_id": demofest.FESTIVAL_ID, "organisers": [public_key(ORG).hex()], "store": "festival.db",
+        "key": "device.key", "listen_port": 0, "feed_port": 0, "program_page_port": 0}))
+    png = tmp_path / "screen.png"
+    line = ('ip link set lo up && mount -t tmpfs -o size=4m tmpfs /mnt && exec "$@"')
+    p = subprocess.run(["unshare", "-rmn", "sh", "-c", line, "sh", sys.executable, "-c", WAITS, str(folder), "/mnt",
+                        ROOT, str(png)], capture_output=True, text=True, timeout=150)
+    lines = p.stdout.splitlines()
+    assert lines[0] == "running disk full", p.stdout + p.stderr[-1000:]
+    then = lines[1].split()
+    assert then[0] == "then" and then[-1] == "True" and "disk" not in lines[1], p.stdout
+    assert lines[2] == "stopped 0" and "Traceback" not in p.stdout, p.stdout

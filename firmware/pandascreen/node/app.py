@@ -404,21 +404,61 @@ def _arguments(argv):
 def _open_device(args, cfg, store_path, stack):
     """The store (a corrupt one moved aside and refilled from the last snapshot), the screen and
     the ``Device`` around them; the store's close is left on ``stack``."""
-    from pandascreen.node import snapshot
-    from pandascreen.core.operation import log_id_for_festival
-    store, notice = snapshot.open_store(store_path, log=_log, log_id=log_id_for_festival(cfg["festival_id"]))
-    stack.callback(store.close)
     try:
         screen = Screen(cfg["display"], args.emulate, cfg.get("screen"))
     except ScreenError:
         raise
     except Exception as e:  # the driver's own error: luma, inky, SPI, I2C
         raise ScreenError("cannot open the %s display: %s (try --emulate out.png)" % (cfg["display"], e))
+    store, notice = _open_store(cfg, store_path, screen, wait=not args.once)
+    stack.callback(store.close)
     device = Device(cfg, store, screen, time_file=TimeFile(store_path + ".last-time"))
     device.controller.notice = notice
     device.controller.warning = upgrade_refusal(os.path.dirname(store_path))
     device.snapshot_to = store_path
     return device
+
+
+# seconds between tries to open a store the disk will not make (full, read-only), doubling
+STORE_RETRY_FIRST = 2.0
+STORE_RETRY_MAX = 60.0
+
+
+def _open_store(cfg, store_path, screen, wait=True):
+    """The store and its notice (node/snapshot.py ``open_store``).  A first start on a disk that
+    cannot make the store (full, read-only) shows "disk full" or "cannot store" on the screen and
+    tries again (``wait``) until the disk takes writes or the screen is stopped: exiting had left
+    the panel blank while systemd started the screen again every few seconds."""
+    from pandascreen.core.errors import CannotStore
+    from pandascreen.core.operation import log_id_for_festival
+    from pandascreen.node import snapshot
+    pause = STORE_RETRY_FIRST
+    said = None
+    while True:
+        try:
+            opened = snapshot.open_store(store_path, log=_log, log_id=log_id_for_festival(cfg["festival_id"]))
+        except CannotStore as e:
+            if not wait:
+                raise
+            if said != str(e):
+                said = str(e)
+                _log("%s; the screen says so and tries again" % said)
+                _show_unwritable(cfg, screen, getattr(e, "failed", None) or "cannot")
+            time.sleep(pause)  # a stop (SIGTERM, Ctrl-C) ends it as KeyboardInterrupt
+            pause = min(pause * 2, STORE_RETRY_MAX)
+            continue
+        if said is not None:
+            _log("the store %s opened: the disk takes writes again" % store_path)
+        return opened
+
+
+def _show_unwritable(cfg, screen, failed):
+    """One frame on ``screen``: no program, and the status line saying why (``failed``: the
+    store's ``write_failed``, core/controller.py ``_problem``)."""
+    from pandascreen.core.store import MemoryStore
+    store = MemoryStore()
+    store.write_failed = failed
+    Device(cfg, store, screen).controller.draw_stored(time.time(), force=True)
 
 
 def name_threads():

@@ -179,9 +179,11 @@ class SqliteStore(BaseStore):
             self._db = self._open_unwritable(path, e)
             if self._db is None:
                 if _cannot_write(e) or _cannot_open(e):  # a full or read-only disk, no store to read
-                    why = "the disk is full" if _no_space_beside(path) else str(e)
-                    raise CannotStore("cannot open store %s: %s (nothing was moved aside; it opens once "
-                                      "the disk takes writes)" % (path, why))
+                    full = _no_space_beside(path)
+                    refused = CannotStore("cannot open store %s: %s (nothing was moved aside; it opens once "
+                                          "the disk takes writes)" % (path, "the disk is full" if full else e))
+                    refused.failed = FULL if full else CANNOT  # as ``write_failed`` says it
+                    raise refused
                 raise IngestError("cannot open store %s: %s (is it a pandascreen database?)" % (path, e))
             self.unwritable = self.write_failed = FULL if _no_space_beside(path) else (_cannot_write(e) or CANNOT)
             self._writable_again_at = time.monotonic() + WRITABLE_AGAIN_EVERY
