@@ -383,6 +383,25 @@ def test_a_clock_far_past_everything_signed_is_not_claimed_nor_saved():
     assert saved == [] and clock.screen_time(NOW, signed, kept.value) == (NOW, True)
 
 
+def test_a_time_saved_far_past_everything_signed_is_no_floor_once_the_clock_is_right():
+    """A time saved while the clock was a year ahead (a time server that was wrong: a synchronised
+    clock is trusted in any year) had stayed the screen's floor after the clock was set right:
+    the program was shown a year on, as "clock not set", until NTP came again.  A saved time
+    further than FAR_AHEAD past the newest signed timestamp and the program's end is no floor
+    for a clock that can be the time; a clock known unset (a Pi with no RTC at boot) keeps it."""
+    signed = [NOW - 3600, NOW - 7200]
+    ahead = NOW + 365 * 86400
+    assert clock.screen_time(NOW, signed, last_known=ahead) == (NOW, True)
+    assert clock.screen_time(NOW, signed, last_known=ahead, program_end=ahead - 86400) == (ahead, False)
+    assert clock.screen_time(NOW, signed, last_known=NOW + 3600) == (NOW + 3600, False)  # a floor: near
+    assert clock.screen_time(0, signed, last_known=ahead) == (ahead, False)  # no clock of its own: it stays
+    assert clock.screen_time(NOW, signed, last_known=ahead, synced=False) == (ahead, False)
+    assert clock.clock_trusted(NOW, (NOW - 3600) * 1000000, last_known=ahead)
+    assert clock.screen_time(NOW, (), last_known=ahead) == (ahead, False)  # nothing signed to measure it against
+    # a writer's timestamp from the future (past this clock by more than CLOCK_SKEW) does not make it one
+    assert clock.screen_time(NOW, signed + [ahead - 60], last_known=ahead) == (NOW, True)
+
+
 # -- fuzz: the clock rule's promises for any timestamps -----------------------------------------
 
 from hypothesis import given, settings, strategies as st  # noqa: E402
@@ -396,7 +415,7 @@ STAMP = st.integers(min_value=0, max_value=1 << 40)
 def test_no_signed_timestamp_moves_a_screen_past_its_own_time_by_more_than_the_skew(now, signed, last, synced,
                                                                                       rogue):
     t, trusted = clock.screen_time(now, signed, last, synced)
-    own, own_trusted = clock.own_time(now, last, synced)
+    own, own_trusted = clock.own_time(now, clock.saved_floor(now, last, signed, synced), synced)
     # 2020 bounds a clock of unknown state only: not a trusted clock, a saved time or a signed timestamp
     assert t >= clock.MIN_VALID_TIME or (trusted and t == now) or t == last or t in signed
     if own is not None:

@@ -71,7 +71,10 @@ def elapsed(now, since):
 #     timestamp (of those rule 3 does not count as from the future) and the end of the program (its
 #     last event: a program is often signed months before its festival) is shown but not claimed,
 #     and so never saved as the last known time: a clock set a year ahead once would otherwise say
-#     the festival is over, and stay a floor after it is set right.
+#     the festival is over, and stay a floor after it is set right.  A saved time that far past
+#     both (saved while a time server that was wrong made the clock synchronised, rule 1) is no
+#     floor for a clock that can be the time (not known unset, from 2020 on); the timestamps it is
+#     measured against are those not from the future for that clock (``saved_floor``).
 # The program is never blanked because of a timestamp: the view is built at the chosen time.
 
 def clock_floor(newest_op_us=None, last_known=None):
@@ -98,14 +101,29 @@ def own_time(now, last_known=None, synced=None):
     return None, False
 
 
+def saved_floor(now, last_known=None, signed=(), synced=None, program_end=None):
+    """``last_known``, or None where rule 5 makes it no floor: a clock that can be the time
+    (``synced`` not False, ``now`` from 2020 on) behind a saved time more than FAR_AHEAD past both
+    the program's end and the newest signed timestamp not from the future for that clock (with
+    neither, it is kept)."""
+    if not last_known or synced is False or int(now) < MIN_VALID_TIME or int(last_known) <= int(now):
+        return last_known
+    near = [int(s) for s in signed if int(s) <= int(now) + CLOCK_SKEW]
+    if not near and not program_end:
+        return last_known  # nothing to measure it against
+    if int(last_known) > max(near + [int(program_end or 0)]) + FAR_AHEAD:
+        return None
+    return last_known
+
+
 def screen_time(now, signed=(), last_known=None, synced=None, program_end=None):
     """``(t, trusted)``: the time the program is shown at and whether the screen may claim it
     (the rule above); ``signed``: signed timestamps in Unix seconds; ``program_end``: when the
     program's last event ends (rule 5), if known."""
-    t, trusted = own_time(now, last_known, synced)
+    signed = sorted(int(s) for s in signed)
+    t, trusted = own_time(now, saved_floor(now, last_known, signed, synced, program_end), synced)
     if synced and trusted:
         return t, True
-    signed = sorted(int(s) for s in signed)
     ref = t
     if ref is None and signed:
         ref = signed[(len(signed) - 1) // 2]
