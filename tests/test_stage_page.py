@@ -226,3 +226,25 @@ def test_in_chromium_every_text_on_the_stage_page_has_a_contrast_of_4_5_or_more(
                {"eval": "%s.textContent = 'x'; %s.className = 'refused'; true" % (MSG, MSG)}, {"eval": CONTRAST},
                {"eval": "%s.className = 'done'; true" % MSG}, {"eval": CONTRAST}])
     assert got[2] == [] and got[4] == []
+
+
+def test_in_chromium_a_key_code_refused_while_codes_are_busy_is_asked_for_again(phone):
+    """The page draws new QR codes within a budget (node/program_page_stage.py); a phone that
+    asked while it was spent got a 503 and kept a broken image for good.  The page asks again,
+    after a pause, a bounded number of times."""
+    store, a = _stage()
+    run = phone(store, a)
+    stage = run.page.stage
+    refused, real = [], stage._may_draw
+
+    def busy_at_first(address):
+        if len(refused) < 2:
+            refused.append(address)
+            return False
+        return real(address)
+    stage._may_draw = busy_at_first
+    got = run([{"wait": READY},
+               {"wait": "document.querySelector('#my-key img').complete && "
+                        "document.querySelector('#my-key img').naturalWidth > 0", "timeout": 20000},
+               {"eval": "document.querySelector('#my-key img').naturalWidth"}])
+    assert len(refused) == 2 and got[-1] > 0, (refused, got)

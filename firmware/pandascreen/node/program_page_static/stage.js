@@ -216,11 +216,21 @@
     }));
   }
 
+  // the page draws new codes within a budget and says 503 while it is spent (Retry-After: 2 s):
+  // the image is asked for again after 2, 4, 8 ... s, at most KEY_CODE_TRIES times
+  var KEY_CODE_TRIES = 6;
+
   function keySection() {
+    var src = "/publish/key.svg?key=" + me, tries = 1;
+    var code = el("img", { src: src, alt: W.key_qr, width: "180", height: "180" });
+    code.onerror = function () {
+      if (tries >= KEY_CODE_TRIES) return;
+      setTimeout(function () { code.src = src + "&try=" + tries; }, 1000 * Math.pow(2, tries));
+      tries += 1;
+    };
     return el("section", { id: "my-key", "aria-labelledby": "my-key-h" }, [
       el("h3", { id: "my-key-h", text: W.your_key }),
-      el("code", { id: "my-key-hex", text: me }),
-      el("img", { src: "/publish/key.svg?key=" + me, alt: W.key_qr, width: "180", height: "180" })]);
+      el("code", { id: "my-key-hex", text: me }), code]);
   }
 
   function backupBox() {
