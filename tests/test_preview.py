@@ -106,7 +106,7 @@ def test_schedule_file_goes_through_importers(tmp_path, monkeypatch, capsys):
         "festival": {"id": "tiny", "name": "Tiny Fest", "timezone": "UTC", "utc_offset": 0},
         "venues": [{"id": "v1", "name": "Barn", "order": 1}, {"id": "v2", "name": "Field", "order": 2}],
         "events": [{"id": "e1", "venue": "v2", "title": "Tractor talk", "start": 1000, "end": 4600,
-                    "speakers": ["Old MacDonald"], "track": None, "lang": "en"}],
+                    "speakers": ["Old MacDonald"], "track": "", "lang": "en"}],
         "warnings": ["event x has no room, skipped"],
     }
     seen = []
@@ -184,3 +184,19 @@ def test_help_names_the_overview_and_each_venue_once(capsys):
     text = capsys.readouterr().out
     assert "{now_next,overview}" in text and "--each-venue" in text
     assert "all-venues" not in text and "all_venues" not in text
+
+
+def test_a_schedule_file_is_previewed_as_the_screens_will_show_it_across_a_clock_change(tmp_path):
+    """``preview --schedule`` built its festival from some fields only and left out the zone's
+    offsets over the festival (``utc_offsets``): the morning after the clocks went back it drew
+    the clock and the talk an hour late.  It applies what ``import`` would publish."""
+    from pandascreen.core import layout
+    from pandascreen_host import importers
+    src = tmp_path / "dst.csv"
+    src.write_text("Room,Date,Day,Start,Duration,Title,ID\n"
+                   "Hall,2026-10-24,1,20:00,01:00,Saturday evening talk,1\n"
+                   "Hall,2026-10-25,2,10:00,01:00,Sunday morning talk,2\n", encoding="utf-8")
+    neutral = importers.load(str(src), timezone="Europe/Berlin")
+    sunday = 1792920600  # 2026-10-25 10:30 CET (UTC+1)
+    view = layout.build_view(preview.schedule_from_neutral(neutral), 0, sunday)
+    assert (view["clock"], view["now"]["time"]) == ("10:30", "10:00\u201311:00"), view

@@ -21,6 +21,7 @@ import sys
 
 from pandascreen_host import boards as boardsmod
 from pandascreen_host.errors import UserError
+from pandascreen_host.importers import diff as neutral_diff  # bound here: a test stands in for importers.load
 from pandascreen_host.progress import Progress
 
 MAX_FRAMES = 300       # a festival day at 5-minute steps; more is a mistake, not a preview
@@ -29,27 +30,15 @@ DEFAULT_WIDTH = 512    # --scale default: enlarge small screens to about this ma
 
 # -- schedule sources -----------------------------------------------------------------------------
 def schedule_from_neutral(neutral):
-    """Build a ``Schedule`` from the importers' neutral dict (festival / venues / events)."""
+    """A ``Schedule`` holding what ``import`` would publish from the importers' neutral dict
+    (festival / venues / events): the same changes and bodies (``importers.diff``,
+    ``schema.make_body``), so a file is previewed as the screens will show it, its zone's
+    offsets over the festival included."""
     from pandascreen.core import schema
     from pandascreen.core.schedule import Schedule
     s = Schedule()
-    n = 0
-
-    def apply(kind, doc_id, fields):
-        nonlocal n
-        n += 1
-        clean = dict((k, v) for k, v in fields.items() if v is not None)
-        s.apply({"v": 1, "kind": kind, "action": "create", "id": doc_id, "fields": clean},
-                1, n.to_bytes(4, "big"))
-
-    fest = neutral.get("festival")
-    if fest:
-        apply("festival", fest.get("id") or "festival",
-              dict((k, fest.get(k)) for k in ("name", "timezone", "utc_offset", "start", "end")))
-    for v in neutral.get("venues") or []:
-        apply("venue", v["id"], {"name": v.get("name"), "order": v.get("order")})
-    for e in neutral.get("events") or []:
-        apply("event", e["id"], dict((k, e.get(k)) for k in schema.event_fields("import")))
+    for n, (kind, action, doc_id, fields) in enumerate(neutral_diff(None, neutral), 1):
+        s.apply(schema.parse_body(schema.make_body(kind, action, doc_id, fields)), 1, n.to_bytes(4, "big"))
     return s
 
 
