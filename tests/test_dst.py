@@ -234,3 +234,33 @@ print(" ".join(layout.hhmm(t, s.zone()) for t in %r))
 """ % ([hexlify(b) for b in bodies], starts)
     want = " ".join(local("America/New_York", t) for t in starts)
     assert run_micropython(script).strip() == want
+
+
+@pytest.mark.parametrize("opens, before, after", [
+    # opens the Monday after the spring change: the weekend before, the screen says when it starts
+    ((2026, 3, 30, 10), (2026, 3, 28, 23, 30), None),
+    # closes the Friday before the autumn change: the week after, it says the festival is over
+    ((2026, 10, 22, 10), None, (2026, 10, 28, 12, 0))])
+def test_the_zone_rule_covers_the_weeks_around_the_festival(tmp_path, opens, before, after):
+    """The offsets were kept for a day either side of the festival only: a screen mounted the
+    weekend before a festival that opens after a clock change showed its clock and "Starts ..."
+    an hour off, and so did one still up in the week after."""
+    from pandascreen_host import importers
+    day = datetime.date(*opens[:3])
+    src = tmp_path / "fest.csv"
+    src.write_text("Room,Date,Day,Start,Duration,Title,ID\nHall,%s,1,%02d:00,01:00,Opening,1\n"
+                   "Hall,%s,2,10:00,01:00,Closing,2\n" % (day, opens[3], day + datetime.timedelta(days=1)),
+                   encoding="utf-8")
+    sched = Schedule()
+    neutral = importers.load(str(src), timezone="Europe/Berlin")
+    for n, (kind, action, doc_id, fields) in enumerate(importers.diff(None, neutral), 1):
+        sched.apply(schema.parse_body(schema.make_body(kind, action, doc_id, fields)), 1, n.to_bytes(4, "big"))
+    berlin = ZoneInfo("Europe/Berlin")
+    for moment in (before, after):
+        if moment is None:
+            continue
+        t = int(datetime.datetime(*moment, tzinfo=berlin).timestamp())
+        assert layout.build_view(sched, 0, t)["clock"] == "%02d:%02d" % moment[3:], moment
+    if before is not None:
+        t = int(datetime.datetime(*before, tzinfo=berlin).timestamp())
+        assert layout.build_view(sched, 0, t)["message"] == "Starts Mon 10:00"

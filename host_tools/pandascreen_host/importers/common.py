@@ -208,18 +208,22 @@ def offset_minutes(zone, epoch):
     return int(dt.utcoffset().total_seconds() // 60)
 
 
-ZONE_MARGIN = 86400  # s of the zone's rule kept before the first event and after the last
+# s of the zone's rule kept before the first event and after the last: a screen is mounted and
+# says when the festival starts weeks before it, and that it is over for weeks after; a zone
+# changes its offset about twice a year, so each margin adds a change or two at most
+ZONE_BEFORE = 92 * 86400
+ZONE_AFTER = 31 * 86400
 ZONE_NUMBERS = 16  # schema.MAX_UNKNOWN: firmware that predates utc_offsets still takes the body
 
 
 def zone_offsets(zone, start, end):
     """The festival's ``utc_offsets`` (core/schema.py): ``[from_utc_s, minutes, ...]`` of ``zone``
-    over [start, end] and a margin, so a board without a tz database follows daylight saving
+    over [start, end] and the margins around it (``ZONE_BEFORE``, ``ZONE_AFTER``), so a board without a tz database follows daylight saving
     changes; None when the offset does not change in that span (``utc_offset`` says it all).
     A calendar crossing more than 7 changes keeps the first 7 (the last offset then holds)."""
     if zone is None:
         return None
-    lo, hi = int(start) - ZONE_MARGIN, int(end) + ZONE_MARGIN
+    lo, hi = int(start) - ZONE_BEFORE, int(end) + ZONE_AFTER
     out = [lo, offset_minutes(zone, lo)]
     t = lo
     while t < hi and len(out) < ZONE_NUMBERS:  # a day at a time, then bisect to the second
