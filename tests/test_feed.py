@@ -279,3 +279,45 @@ def test_a_cancelled_event_reaches_a_satellite_marked_cancelled():
     assert (on_now.title, layout.CANCELLED) in [(t["title"], t["status"]) for t in titles if t]
     assert b"CANCELLED: " + on_now.title.encode() in data
     assert feed_sign.audit(data, store, LOG, auth.for_authors([public_key(ORGANISER)]))
+
+
+NON_ASCII_STATUS = r"""
+from pandascreen.core import feed
+from pandascreen.core.errors import PandascreenError
+
+
+class Conn:
+    def __init__(self, data):
+        self.data, self.at = data, 0
+
+    def send(self, data):
+        pass
+
+    def readinto(self, mv):
+        n = min(len(mv), len(self.data) - self.at)
+        mv[:n] = self.data[self.at:self.at + n]
+        self.at += n
+        return n
+
+
+# a captive portal's French reason phrase: byte 40 of the status line cuts the dash's UTF-8
+line = b"HTTP/1.0 503 " + "Service indisponible \u2013 r\u00e9essayez plus tard".encode("utf-8")
+try:
+    feed.read_http(Conn(line + b"\r\nContent-Length: 0\r\n\r\n"), bytearray(256))
+except PandascreenError as e:
+    print("refused", str(e).startswith("feed server answered HTTP/1.0 503 Service indisponible"))
+"""
+
+
+def test_a_status_line_in_any_language_is_refused_as_one_peer_on_micropython_too():
+    """MicroPython has no "replace" decoding: the status line said in a refusal raised
+    UnicodeError when its cut split a character, which no caller expects from a peer; the board
+    then drew its low-memory frame and never asked the next peer."""
+    import contextlib
+    import io
+    from pandascreen.testing.micropython import run_micropython
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(NON_ASCII_STATUS, "status", "exec"), {})
+    assert out.getvalue().split() == ["refused", "True"]
+    assert run_micropython(NON_ASCII_STATUS).split() == ["refused", "True"]

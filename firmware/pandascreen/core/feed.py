@@ -444,6 +444,12 @@ def http_request(festival_id, host="feed"):
             % (festival_id, host, VERSION)).encode()
 
 
+def _ascii_said(raw):
+    # a peer's bytes as words in a refusal: printable ASCII as it is, any other byte "?"
+    # (MicroPython decodes no "replace": a cut through a character would raise UnicodeError)
+    return bytes([c if 32 <= c < 127 else 63 for c in raw]).decode()
+
+
 def read_http(conn, buf, chunk=512, partial=False):
     """Read one HTTP/1.0 response from ``conn`` (``readinto(memoryview) -> n``, 0 at the end)
     into ``buf``; return the body's length (the body then starts at buf[0]).  FeedError if the
@@ -463,7 +469,7 @@ def read_http(conn, buf, chunk=512, partial=False):
     head = bytes(mv[:head_end]).split(b"\r\n")
     status = head[0].split()
     if len(status) < 2 or status[1] != b"200":
-        raise FeedError("feed server answered %s" % head[0][:40].decode("utf-8", "replace"))
+        raise FeedError("feed server answered %s" % _ascii_said(head[0][:40]))
     length = None
     for line in head[1:]:
         if line.lower().startswith(b"content-length:"):
