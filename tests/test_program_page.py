@@ -494,3 +494,34 @@ def test_a_missing_built_script_is_one_line_naming_make_not_a_traceback(tmp_path
     monkeypatch.setattr(program_page, "STATIC", str(tmp_path))
     with pytest.raises(SyncError, match=r"publish\.js.*make"):
         ProgramPage(ProgramSource(lambda: None), "127.0.0.1", 0)
+
+
+def test_a_screens_page_shows_the_program_at_the_time_the_screen_shows_it():
+    """A Pi with no clock chip and no time server reads 11:00 while a signed change from 15:10
+    is in its store: the screen shows the program at 15:10 and "--:--" (core/clock.py, rule 3).
+    Its page had taken the raw clock: "Updated 11:00", and a talk already over as next."""
+    import html
+    import re
+    from test_app import SEED, organiser
+    from pandascreen.core import config as configmod
+    from pandascreen.core.crypto import public_key
+    from pandascreen.node import app
+    from pandascreen.testing.screen import RecordingScreen
+    store, log = organiser()
+    signed_at = demofest.DAY_START + 70 * 60  # 15:10 festival time (UTC+2)
+    store.publish(SEED, schema.make_body("event", "update", demofest.event_id(2), {"title": "Renamed late"}), log,
+                  signed_at * 1000000)
+    cfg = configmod.validate({"festival_id": demofest.FESTIVAL_ID, "display": "hdmi",
+                              "organisers": [public_key(SEED).hex()]})
+    behind = demofest.DAY_START - 3 * 3600  # 11:00 festival time
+    dev = app.Device(cfg, store, RecordingScreen("hdmi"), clock=lambda: behind)
+    dev.render()
+    shown, trusted = dev.controller.screen_time(behind)
+    assert shown == signed_at and not trusted
+    page = program_page.screen_source(cfg, dev).pages()[1].decode("utf-8")
+    text = html.unescape(" ".join(re.sub(r"<[^>]+>", " ", page).split()))
+    assert "Updated 11:00" not in text and "Updated 15:10" not in text and "clock not set" in text, text[:300]
+    now_part = text.split("Changes")[0]
+    current = [e for v in dev.controller.schedule.venues() for e in dev.controller.schedule.events(v.id)
+               if e.start <= signed_at < e.end]
+    assert current and all(e.title in now_part for e in current), now_part[:400]

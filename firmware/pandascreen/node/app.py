@@ -133,6 +133,12 @@ class Device:
     def status(self):
         return self.controller.status()
 
+    def shown_time(self):
+        """``(time the program is shown at, claimed)`` now, by the screen's clock rule
+        (core/clock.py): what the program page beside it says too."""
+        with self._lock:
+            return self.controller.screen_time(self.clock())
+
     def _sync_tcp(self, peer):
         from pandascreen.node.tcp import sync_with
         host, port = peer

@@ -71,10 +71,13 @@ class ProgramSource:
     controller's, used under its ``lock``); ``language``: the configured one, else the
     festival document's (node/i18n.py)."""
 
-    def __init__(self, schedule, lock=None, clock=time.time, language=None):
+    def __init__(self, schedule, lock=None, clock=time.time, language=None, screen_time=None):
         self._schedule = schedule
         self._lock = lock or threading.RLock()
-        self.clock = clock
+        # ``screen_time() -> (t, trusted)``: the time a screen shows its program at and whether it
+        # claims it (core/clock.py); a page beside a screen says what the screen says
+        self._screen_time = screen_time or (lambda: (clock(), True))
+        self.clock = lambda: self._screen_time()[0]
         self.language = language
         self._mine = threading.Lock()
 
@@ -92,12 +95,13 @@ class ProgramSource:
         """(key, whole page bytes, main content bytes); the key names the schedule version and
         the minute (the same key: the same bytes)."""
         with self._mine:
-            now = int(self.clock())
             with self._lock:
+                now, claimed = self._screen_time()
+                now = int(now)
                 sched = self._schedule()
-                key = "%d-%d" % (sched.version, now // 60)
+                key = "%d-%d-%d" % (sched.version, now // 60, claimed)
                 lang = i18n.language_for(self.language, sched.festival)
-                main = render_main(sched, now, lang)
+                main = render_main(sched, now, lang, claimed)
                 title = (sched.festival or {}).get("name") or i18n.labels(lang)["program"]
             page = PAGE % {"lang": escape(i18n.base(lang)), "title": escape(title), "key": escape(key), "main": main}
             return (key, page.encode("utf-8"), main.encode("utf-8"))
@@ -349,8 +353,7 @@ def start_for_screen(cfg, device, say, port=PORT):
     port = cfg.get("program_page_port", port)
     if not port:
         return None
-    source = ProgramSource(lambda: device.controller.schedule, lock=device._lock, clock=device.clock,
-                           language=cfg.get("language"))
+    source = screen_source(cfg, device)
     try:
         page = ProgramPage(source, "0.0.0.0", port, inbox=inbox_for_screen(device, cfg.get("language")),
                            watch_every=SCREEN_WATCH_EVERY).start()
@@ -359,6 +362,13 @@ def start_for_screen(cfg, device, say, port=PORT):
         return None
     say("listening: program page for phones on port %d" % page.port)
     return page
+
+
+def screen_source(cfg, device):
+    """What a Pi screen's page is rendered from: the schedule its controller holds, at the time
+    the screen shows it and claims it or not (``Device.shown_time``)."""
+    return ProgramSource(lambda: device.controller.schedule, lock=device._lock, language=cfg.get("language"),
+                         screen_time=device.shown_time)
 
 
 def inbox_for_screen(device, language=None):

@@ -60,13 +60,15 @@ def _event(ev, offset, lang, words, venue_name=None):
     return "".join(out)
 
 
-def render_main(sched, now, lang):
-    """The page's content (what ``<main>`` holds) for ``sched`` at ``now`` in ``lang``."""
+def render_main(sched, now, lang, claimed=True):
+    """The page's content (what ``<main>`` holds) for ``sched`` at ``now`` in ``lang``; a time the
+    screen does not claim (``claimed`` False: its clock is not set) is not said as the time."""
     words = i18n.labels(lang)
     offset = sched.zone()  # the festival's rule, DST changes included (core/layout.py)
     venues = _venues(sched)
     names = dict(venues)
-    out = ['<p class="updated" id="updated">%s</p>' % escape(words["updated"] % _clock(now, offset, lang))]
+    updated = words["updated"] % _clock(now, offset, lang) if claimed else words["clock_not_set"]
+    out = ['<p class="updated" id="updated">%s</p>' % escape(updated)]
     if not venues:
         out.append('<p>%s</p>' % escape(words["no_schedule"]))
         return "".join(out)
