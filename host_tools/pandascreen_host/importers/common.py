@@ -271,6 +271,12 @@ def _cut(value, kind_of, limit):
         return [t for t in (one_line(s) for s in value or ()) if t][:limit]
     return one_line(value)[:limit]
 
+def _utc_offset_text(minutes):
+    """"+02:00", "-03:30"."""
+    sign = "-" if minutes < 0 else "+"
+    return "%s%02d:%02d" % (sign, abs(minutes) // 60, abs(minutes) % 60)
+
+
 class Builder:
     """Collects venues and events, assigns stable unique ids, and produces the neutral form.
 
@@ -288,12 +294,26 @@ class Builder:
         self.events = []
         self._warnings = {}  # message -> [what each occurrence is about], in first-seen order
         self._ids = {}
-        self.seen_offset = None
+        self.seen_offsets = []  # UTC offsets (minutes) the file's own times use, first seen first
 
     def note_offset(self, dt):
-        """Remember the UTC offset the file itself uses (for files that name no time zone)."""
-        if self.seen_offset is None and dt.utcoffset() is not None:
-            self.seen_offset = int(dt.utcoffset().total_seconds() // 60)
+        """Remember the UTC offsets the file itself uses (for files that name no time zone)."""
+        if dt.utcoffset() is not None:
+            minutes = int(dt.utcoffset().total_seconds() // 60)
+            if minutes not in self.seen_offsets:
+                self.seen_offsets.append(minutes)
+
+    def _say_no_zone(self):
+        """With no zone, one line on what the screens will show: every time UTC, or the first of
+        the offsets the file's times use when they differ (a festival across a clock change)."""
+        if len(self.seen_offsets) > 1:
+            said = ", ".join(_utc_offset_text(m) for m in self.seen_offsets[:4])
+            self.warn("the schedule names no time zone and its times use UTC offsets %s; screens show %s "
+                      "throughout unless you pass --timezone (e.g. Europe/Berlin)"
+                      % (said, _utc_offset_text(self.seen_offsets[0])))
+        elif self.seen_offsets in ([], [0]):
+            self.warn("the schedule names no time zone (every time is UTC); screens will show UTC unless you "
+                      "pass --timezone")
 
     def warn(self, msg, about=""):
         """Note a warning; the same ``msg`` about several things collapses into one counted line."""
@@ -410,9 +430,11 @@ class Builder:
         start = min(e["start"] for e in self.events)
         end = max(e["end"] for e in self.events)
         self.events.sort(key=lambda e: (e["start"], e["venue"], e["id"]))
+        if zone is None:
+            self._say_no_zone()
         fest = {"id": festival_id or slug(name, "festival"), "name": one_line(name or festival_id) or "Festival",
                 "timezone": zone_name or "", "utc_offset": (offset_minutes(zone, start) if zone is not None
-                                                         else (self.seen_offset or 0)),
+                                                         else (self.seen_offsets or [0])[0]),
                 "start": start, "end": end}
         offsets = zone_offsets(zone, start, end)
         if offsets is not None:

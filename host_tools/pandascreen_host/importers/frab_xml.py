@@ -103,7 +103,7 @@ def load(path, data, timezone=None, festival_id=None, span=None):
     zone = get_zone(zone_name, path)
     day_change = _text(conf, "day_change")
     change_h = parse_hhmm(day_change, path)[0] if day_change else 0
-    z_as_local = 0
+    z_as_local = z_as_utc = 0
     days = root.findall("day")
     if not days:
         raise ScheduleImportError("%s: no <day> elements; this is not a frab schedule.xml" % path)
@@ -113,8 +113,9 @@ def load(path, data, timezone=None, festival_id=None, span=None):
             room_name = (room.get("name") or "").strip()
             for ev in room.findall("event"):
                 where = "event id=%s" % ev.get("id", "?")
-                start, read_as_local = _start(ev, day_date, zone, change_h, b, path, where)
-                z_as_local += read_as_local
+                start, z_read = _start(ev, day_date, zone, change_h, b, path, where)
+                z_as_local += z_read == "local"
+                z_as_utc += z_read == "utc"
                 dur = parse_duration(_text(ev, "duration"), "%s %s" % (path, where))
                 guid = ev.get("guid") or _text(ev, "guid")
                 ident = guid or (("id-" + ev.get("id")) if ev.get("id") else "")
@@ -123,6 +124,9 @@ def load(path, data, timezone=None, festival_id=None, span=None):
     if z_as_local:
         b.warn("%d <date> values end in 'Z' but match the local <start>; read as %s local time"
                % (z_as_local, zone_name))
+    if z_as_utc:
+        b.warn("%d <date> values end in 'Z' and match <start>: if they are local times, pass --timezone"
+               % z_as_utc)
     name = _text(conf, "title") or _text(conf, "acronym")
     fid = festival_id or _text(conf, "acronym") or None
     return b.result(name, fid and _slug(fid), zone_name, zone)
@@ -143,7 +147,8 @@ def _schedule_root(path, data):
 
 
 def _start(ev, day_date, zone, change_h, b, path, event):
-    """(start epoch, 1 if a 'Z' <date> was read as local time else 0) of one <event>: its <date>
+    """(start epoch, how a 'Z' <date> that matches <start> was read: "local", "utc" where no zone
+    is known to read it in, "" for any other) of one <event>: its <date>
     when it has one, else the day's date and <start> (after midnight before day_change: next day).
 
     Hand-made exports write the local wall-clock time with a bogus 'Z'.  <start> is local time
@@ -155,20 +160,22 @@ def _start(ev, day_date, zone, change_h, b, path, event):
     date_text = _text(ev, "date")
     if date_text:
         dt = aware(date_text, zone, where)
-        z_as_local = 0
-        if dt.utcoffset() == datetime.timedelta(0) and zone is not None and (dt.hour, dt.minute) == (hh, mm):
-            local = dt.replace(tzinfo=zone)
-            if local.utcoffset() != datetime.timedelta(0):
-                dt, z_as_local = local, 1
+        z_read = ""
+        if dt.utcoffset() == datetime.timedelta(0) and (dt.hour, dt.minute) == (hh, mm):
+            local = dt.replace(tzinfo=zone) if zone is not None else None
+            if local is None:
+                z_read = "utc"  # the same doubt, and no zone to read it in: read as UTC, and said
+            elif local.utcoffset() != datetime.timedelta(0):
+                dt, z_read = local, "local"
         b.note_offset(dt)
-        return to_epoch(dt, where), z_as_local
+        return to_epoch(dt, where), z_read
     if zone is None:
         raise ScheduleImportError(
             "%s: events have no <date> and the schedule names no time zone; "
             "pass --timezone (e.g. Europe/Brussels)" % path)
     if hh < change_h:
         hh += 24
-    return local_to_epoch(day_date, hh, mm, zone, where, b.warn, "%s %r" % (event, _text(ev, "title")[:60])), 0
+    return local_to_epoch(day_date, hh, mm, zone, where, b.warn, "%s %r" % (event, _text(ev, "title")[:60])), ""
 
 
 def _speakers(ev):

@@ -281,9 +281,6 @@ def load(path, data, timezone=None, festival_id=None, span=None):
             cal["X-WR-TIMEZONE"] = zone_name
     elif zone is None and survey.tzid is not None:
         zone, zone_name = survey.tzid, _iana_name(survey.tzid)
-    elif zone is None:
-        b.warn("the calendar names no time zone (every time is UTC); screens will show UTC unless you pass "
-               "--timezone")
 
     try:
         lo, hi = _window(path, survey, zone, span)
