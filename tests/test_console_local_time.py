@@ -104,3 +104,23 @@ def test_a_bad_local_time_is_one_clear_line(form, words):
     with pytest.raises(Exception) as e:
         move(form)
     assert words in str(e.value) and "\n" not in str(e.value)
+
+
+def test_a_new_end_is_published_with_its_start_so_two_laptops_never_merge_into_an_end_before_the_start():
+    """A moves the set to Sunday 10:00-11:00 on one laptop; B shortens the old one to end at
+    22:30 on another.  Published as the field that changed alone, B's end merged (per field, the
+    newer wins) with A's start: an event from 10:00 to 22:30 the night before, never shown as on.
+    The time is one thing: a move that changes either end publishes both."""
+    assert move({"day": "2026-10-24", "start": "22:00", "end": "22:30"}) == {
+        "start": SAT_2200, "end": SAT_2200 + 1800}
+    from pandascreen.core.schedule import Schedule
+    sched = Schedule()
+    laptop_a = move({"day": "2026-10-25", "start": "10:00", "end": "11:00"})
+    laptop_b = move({"day": "2026-10-24", "start": "22:00", "end": "22:30"})
+    for n, body in enumerate([schema.make_body("venue", "create", "hall", {"name": "Hall"}),
+                              schema.make_body("event", "create", "late", {
+            "venue": "hall", "title": "Late set", "start": SAT_2200, "end": SAT_2200 + 3600}),
+            schema.make_body("event", "update", "late", laptop_a), schema.make_body("event", "update", "late", laptop_b)]):
+        sched.apply(schema.parse_body(body), n + 1, bytes([n + 1]) * 32)
+    (event,) = sched.all_events()
+    assert (event.start, event.end) == (SAT_2200, SAT_2200 + 1800)

@@ -42,8 +42,12 @@ def body_for(schedule, form):
         raise EditError("unknown venue %r (the program has: %s)" % (venue, ", ".join(known)))
     start, end = _move_times(schedule.zone(), event, form)
     # only what changes is published: a field the organiser did not touch stays the importer's
-    # (importers.merge: a re-import then still updates it)
+    # (importers.merge: a re-import then still updates it).  Start and end are one time, both
+    # published when either changes: merged per field with another laptop's edit, an end alone
+    # could land after that edit's start moved past it (an event that ends before it starts)
     fields = {k: v for k, v in (("venue", venue), ("start", start), ("end", end)) if getattr(event, k) != v}
+    if "start" in fields or "end" in fields:
+        fields.update(start=start, end=end)
     if not fields:
         raise EditError("the move changes nothing: pick another day, time or venue")
     return schema.make_body("event", "update", event_id, fields)
