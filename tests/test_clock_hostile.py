@@ -286,6 +286,13 @@ show("first-boot", s)
 s = pico([("good", 2), ("organiser", 3)], NOW - 3600)
 s.step()
 print("asked-first-next-time", s._best[0])
+s = pico([("old", 2)], NOW - 4 * 3600)
+s.step()
+show("an-old-feed-first", s)
+s.cfg["peer_addrs"] = [("good", 2)]
+t[0] += 60
+s.step()
+show("then-a-later-one", s)
 """
 
 PICO_EXPECTED = [
@@ -298,6 +305,11 @@ PICO_EXPECTED = [
     "first-boot 0 True 15:15 synced 15:15 Mesh networks at festivals",
     # the clock just set from the first peer's feed: that feed is not from the future
     "asked-first-next-time good",
+    # a stranger answers first with a feed signed three hours ago (within reach of the saved
+    # time): the clock is set from it; a later feed, within CLOCK_SKEW, says it is behind and
+    # sets it again (it had stayed three hours behind, trusted, showing the wrong now and next)
+    "an-old-feed-first -10800 True 12:15 synced 12:15 None",
+    "then-a-later-one 0 True 15:15 synced 15:15 Mesh networks at festivals",
 ]
 
 
@@ -306,6 +318,7 @@ def pico_feeds(feeds):
     from test_feed import ORGANISER, demo_feed, demo_store
     out = dict(feeds)
     out["organiser"] = hexlify(demo_feed(demo_store(), key=ORGANISER, grant=False, issued=NOW))
+    out["old"] = hexlify(demo_feed(demo_store(), issued=NOW - 3 * 3600))
     return out
 
 

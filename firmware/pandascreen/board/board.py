@@ -24,7 +24,9 @@ A board whose clock is not set by NTP (``synced()`` not True: a Pico W's RTC res
 every power cut) sets it from a fetched feed's signed issued-at through ``set_time(t)``: at once
 when that is within CLOCK_SKEW of the time it last saved, or when it has none; a larger jump (a
 board off for longer) only when feeds of two different signers agree on it, so one full peer
-whose clock is wrong cannot move it.  From then on the board's clock is its own (trusted).
+whose clock is wrong cannot move it.  From then on the board's clock is its own (trusted), and
+only a later feed moves it again, forward and within CLOCK_SKEW: one set from an old feed (a
+stranger's replay answered first) is set right by the next current one.
 
 The feed servers are ``cfg["feed_addrs"]`` (main.py sets them from ``feed.feed_addrs``), else
 ``cfg["peer_addrs"]`` taken as feed servers (tests and the demo), plus what ``peers()`` finds.
@@ -303,16 +305,22 @@ class Satellite:
 
     def _time_from(self, info, now):
         """Set the board's clock from a fetched feed's issued-at (see the module docstring); True if set."""
-        if self._set_time is None or self.synced():
-            return False
+        if self._set_time is None or (self._synced is not None and self._synced()):
+            return False  # NTP keeps it
         issued = info.issued_at
-        if self.saved_time.value is not None and issued < self.saved_time.value - CLOCK_TOLERANCE:
-            return False  # before the time the board saved: an old feed, never a clock
-        if self.saved_time.value is not None and issued > self.saved_time.value + CLOCK_SKEW:
-            leap = self._leap
-            self._leap = (info.signer, issued - now)
-            if leap is None or leap[0] == info.signer or abs(leap[1] - (issued - now)) > CLOCK_TOLERANCE:
+        if self.time_from_feed:
+            # set from a feed before: one signed later says it was set behind (an old feed a
+            # stranger answered with first), within CLOCK_SKEW as any signed timestamp moves it
+            if not now + CLOCK_TOLERANCE < issued <= now + CLOCK_SKEW:
                 return False
+        elif self.saved_time.value is not None:
+            if issued < self.saved_time.value - CLOCK_TOLERANCE:
+                return False  # before the time the board saved: an old feed, never a clock
+            if issued > self.saved_time.value + CLOCK_SKEW:
+                leap = self._leap
+                self._leap = (info.signer, issued - now)
+                if leap is None or leap[0] == info.signer or abs(leap[1] - (issued - now)) > CLOCK_TOLERANCE:
+                    return False
         try:
             self._set_time(issued)
         except (OSError, ValueError) as e:
