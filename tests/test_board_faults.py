@@ -345,7 +345,7 @@ state = Saved()
 s, c = board(state=state)
 s.step()
 show("took", s, c)
-print("state", state.data[0] == NOW + 60, state.data[1] == s.view_source.info.digest)
+print("state", state.data[0] == NOW + 60, state.data[1] == s.checker.recorded(s.view_source.info.digest))
 # a reboot that lost the saved feed; a stranger's peer answers first with the older feed
 s, c = board(state=state)
 served[0] = "first"

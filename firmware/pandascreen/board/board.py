@@ -227,7 +227,7 @@ class Satellite:
         just saved, its digest (FeedState)."""
         now = int(self.clock())
         if saved:
-            self._saved_digest = info.digest
+            self._saved_digest = self.checker.recorded(info.digest)
         if not self.from_the_future(info.issued_at, now) and (self.newest is None or info.issued_at > self.newest):
             self.newest = info.issued_at
         elif not saved:

@@ -90,6 +90,16 @@ class Checker:
         self.trust_anyone = trust_anyone
         self.log_id = log_id
         self._trusted = []  # [(signer, SHA-256 of its grant)] verified, newest last
+        self._trust = None  # SHA-256 of what a signer is checked against (``recorded``)
+
+    def recorded(self, digest):
+        """What a board records for a feed it checked (``Info.digest``), for ``check``'s
+        ``known``: the digest bound to this checker's festival and keys, so that a feed checked
+        against other keys (the board provisioned again) is checked in full."""
+        if self._trust is None:
+            self._trust = crypto.sha256(self.festival_id.encode() + b"".join(sorted(self.organisers))
+                                        + (b"*" if self.trust_anyone else b""))
+        return crypto.sha256(self._trust + digest)
 
     def _head(self, buf, end, info):
         """Read the items before the grant into ``info``; a Cursor at the grant."""
@@ -126,10 +136,10 @@ class Checker:
     def check(self, buf, n, known=None):
         """Check ``buf[:n]``; an ``Info``, or FeedError (never anything else for bad bytes).
 
-        ``known``: the SHA-256 (``Info.digest``) a board recorded when it checked these bytes
-        itself (its saved feed): if the bytes still hash to it, neither its venues are walked nor
-        the grant and the signature verified again (~2.5 s on an RP2040 before the first frame
-        after a reboot); the head is read as always, for the ``Info``."""
+        ``known``: what a board recorded (``recorded``) when it checked these bytes itself (its
+        saved feed) with the same festival and keys: if the bytes still hash to it, neither its
+        venues are walked nor the grant and the signature verified again (~2.5 s on an RP2040
+        before the first frame after a reboot); the head is read as always, for the ``Info``."""
         if n < _SIG_ITEM + 4 or n > len(buf):
             raise FeedError("feed of %d bytes is too short" % n)
         mv = memoryview(buf)
@@ -161,7 +171,7 @@ class Checker:
         info.venues_at = c.pos
         digest = crypto.sha256(mv[:n - _SIG_ITEM])
         info.digest = digest
-        if known is not None and bytes(known) == digest:
+        if known is not None and bytes(known) == self.recorded(digest):
             return info  # bytes that passed the walk below and the signature when the board took them
         for _ in range(info.venue_count):
             _check_venue(c)
