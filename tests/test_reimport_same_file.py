@@ -99,3 +99,20 @@ def test_a_csv_named_by_festival_id_keeps_that_name_also_from_a_file_downloaded_
         assert Schedule.from_store(store, operation.log_id_for_festival("gpn-11")).festival["name"] == "GPN 11"
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("keep_edits", [False, True])
+def test_a_talk_the_file_drops_is_deleted_without_a_conflict(tmp_path, capsys, keep_edits):
+    """Nobody edited it: the record of the last import had no status where the store shows ""
+    (as planned), and a talk the file dropped was said "edited since the last import"; with
+    --keep-edits it then stayed on every screen."""
+    text = open(fixture("frab_fahrplan_tz.xml"), encoding="utf-8").read()
+    first = tmp_path / "first.xml"
+    first.write_text(text, encoding="utf-8")
+    start = text.index("<event ")
+    dropped = tmp_path / "dropped.xml"
+    dropped.write_text(text[:start] + text[text.index("</event>", start) + len("</event>"):], encoding="utf-8")
+    db, key = tmp_path / "f.db", tmp_path / "org.key"
+    _import(first, db, key, capsys)
+    said = _import(dropped, db, key, capsys, *(["--keep-edits"] if keep_edits else []))
+    assert "conflict" not in said and "1 event delete" in said, said

@@ -189,7 +189,7 @@ def _merge_one(kind, base, now, new, fields, keep_edits, conflicts):
     title = (new or now or base or {}).get("title") or (new or now or base or {}).get("name") or ""
     about = "%s %r (%s)" % (kind, title[:60], (new or now or base)["id"])
     if new is None:  # the file dropped it
-        edited = now is not None and any(now.get(f) != base.get(f) for f in fields)
+        edited = now is not None and any(now.get(f) != _as_imported(kind, base, f) for f in fields)
         if edited:
             conflicts.append("%s was edited since the last import and the file drops it: %s" % (
                 about, "kept (--keep-edits)" if keep_edits else "removed (re-run with --keep-edits to keep it)"))
@@ -201,9 +201,7 @@ def _merge_one(kind, base, now, new, fields, keep_edits, conflicts):
     for f in fields:
         if f not in new:
             continue
-        # a field the last import did not read (an older importer's record of the file) was the
-        # field's empty value then, as every event shows it until an operation sets it
-        was = base.get(f, _EVENT_EMPTY.get(f) if kind == "event" else None) if base is not None else now.get(f)
+        was = _as_imported(kind, base, f) if base is not None else now.get(f)
         if new[f] == was or new[f] == now.get(f):
             continue  # the file did not change it, or both agree
         if now.get(f) != was:
@@ -215,6 +213,16 @@ def _merge_one(kind, base, now, new, fields, keep_edits, conflicts):
                 continue
         item[f] = new[f]
     return item
+
+
+def _as_imported(kind, base, f):
+    """Field ``f`` of ``base`` (the last import's record of the file) as the store showed it after
+    that import: a field the record has no value for (an older importer's, or one that did not
+    read it) was the field's empty value, as every event shows it until an operation sets it."""
+    value = base.get(f)
+    if value is None and kind == "event":
+        return _EVENT_EMPTY.get(f)
+    return value
 
 
 __all__ = ["load", "diff", "merge", "from_schedule", "ScheduleImportError", "SUPPORTED"]
