@@ -432,7 +432,7 @@ def test_provision_with_the_store_adds_the_screen_key_to_the_festival_group(boot
     bad = pi_args(bootfs, "--organiser", org, "--wifi-open", "--wifi-ssid", "Open", "--wifi-country", "de",
                   "--store", db, "--organiser-key", str(other), "--new-key", "--force")
     assert main(bad) == 2
-    assert "does not manage this group" in capsys.readouterr().err
+    assert "does not manage the group --organiser names" in capsys.readouterr().err
     store = SqliteStore(db)
     assert store.count() == count
     store.close()
@@ -528,3 +528,28 @@ def test_a_home_venue_the_screen_cannot_show_is_refused_before_the_card_is_writt
         assert all_text(bootfs) == before
     assert main(pi_args(bootfs, "--home-venue", "tent", *store_args)) == 0, capsys.readouterr().err
     assert json.loads((bootfs / "pandascreen" / "config.json").read_text())["home_venue"] == "tent"
+
+
+def test_a_grant_that_would_be_refused_is_refused_before_the_card_is_written(bootfs, tmp_path, capsys):
+    """``provision --store`` wrote the card and then found the store holds no such festival, or
+    that the organiser key does not manage the group --organiser names: the card kept a config
+    for the wrong festival.  Both are checked first, in one line, and the card is left as it was."""
+    from pandascreen.core import operation, schema
+    from pandascreen.node.sqlite_store import SqliteStore
+    seed = bytes(range(1, 33))
+    org_key = tmp_path / "organiser.key"
+    fsutil.write_secret(str(org_key), seed, what="organiser key")
+    db = str(tmp_path / "festival.db")
+    s = SqliteStore(db)
+    s.publish(seed, schema.make_body("venue", "create", "main", {"name": "Main"}),
+              operation.log_id_for_festival("pandafest-2026"), 1000)
+    s.close()
+    me = crypto.public_key(seed).hex()
+    before = all_text(bootfs)
+    for extra, needle in (
+            (["--organiser", me, "--festival-id", "pandafest-2062"], "holds no festival 'pandafest-2062'"),
+            (["--organiser", "01" * 32], "does not manage the group --organiser names")):
+        assert main(pi_args(bootfs, *extra, "--store", db, "--organiser-key", str(org_key))) == 2, extra
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and needle in err and err.count("\n") == 1, err
+        assert all_text(bootfs) == before

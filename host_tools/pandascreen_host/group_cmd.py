@@ -125,6 +125,27 @@ def run(args, out=None):
         store.close()
 
 
+def check_grant(store_path, key, festival_id, organisers, mode):
+    """Refuse, in one line, what ``grant_screen`` would refuse (no such festival in the store, a
+    key that does not manage the group ``organisers`` names), before provisioning writes a card."""
+    from pandascreen.core import auth, operation
+    from pandascreen.core.crypto import public_key
+    from pandascreen.node.sqlite_store import SqliteStore
+    from pandascreen_host import festivals
+    from pandascreen_host.fsutil import load_seed
+    me = public_key(load_seed(key, "organiser key"))
+    named = [_key(k, "--organiser") for k in organisers] or [me]
+    store = SqliteStore(store_path)
+    try:
+        festivals.require(store, festival_id, store_path)
+        a = auth.guard(store, auth.Authorizer(named, mode=mode), operation.log_id_for_festival(festival_id))
+        if a.level(a.group_id, me) < auth.MANAGE:
+            raise UserError("your key %s (%s) does not manage the group --organiser names (%s...): check "
+                            "--organiser and --organiser-key" % (me.hex()[:16], key, named[0].hex()[:16]))
+    finally:
+        store.close()
+
+
 def grant_screen(store, key, festival_id, screen_key_hex, organisers, mode, out):
     """Provisioning's step: the organiser (``key``, a Manage member) adds a screen's device key
     to the festival group at Pull, in ``store``; ``serve`` then carries it to every screen, so

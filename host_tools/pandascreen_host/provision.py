@@ -193,6 +193,11 @@ def _run_pi(args, board, parts, out, err):
     grant_store = getattr(args, "store", None)
     if grant_store and not os.path.exists(getattr(args, "organiser_key", None) or "organiser.key"):
         raise UserError("--store needs the organiser key that manages the festival group: --organiser-key PATH")
+    if grant_store:
+        from pandascreen_host import group_cmd
+        group_cmd.check_grant(grant_store, getattr(args, "organiser_key", None) or "organiser.key",
+                              parts["festival_id"], getattr(args, "organiser", None) or [],
+                              parts["group"]["festival_mode"])
     parts["wifi"] = gather_wifi(args, board)
     pub, _choice = provision_pi(args, board, parts, out)
     if grant_store:
