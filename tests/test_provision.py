@@ -1,6 +1,7 @@
 """provision: device keys, config, Wi-Fi on a Raspberry Pi OS boot partition and on a fake MicroPython board."""
 
 import hashlib
+import sys
 import json
 import os
 import stat
@@ -553,3 +554,37 @@ def test_a_grant_that_would_be_refused_is_refused_before_the_card_is_written(boo
         err = capsys.readouterr().err
         assert err.startswith("error: ") and needle in err and err.count("\n") == 1, err
         assert all_text(bootfs) == before
+
+
+FULL_CARD = r"""
+import os, subprocess, sys
+boot = "/mnt/bootfs"
+os.mkdir(boot)
+for name, text in (("cmdline.txt", sys.argv[1]), ("config.txt", "dtparam=audio=on\n")):
+    with open(os.path.join(boot, name), "w") as fh:
+        fh.write(text)
+with open("/mnt/filler", "wb", buffering=0) as fh:  # the card is all but full
+    try:
+        while os.statvfs("/mnt").f_bavail > 2:
+            fh.write(b"\0" * 2048)
+    except OSError:
+        pass
+p = subprocess.run([sys.executable, "-m", "pandascreen_host", "provision", "--board", "pi-zero-2w-ssd1306",
+                    "--boot", boot, "--festival-id", "fest", "--organiser", "ab" * 32, "--peer", "10.0.0.2:2026"],
+                   capture_output=True, text=True, timeout=60)
+print(p.returncode)
+print(p.stderr)
+"""
+
+
+def test_a_full_boot_partition_is_one_line_naming_the_file(tmp_path):
+    """A card with no room left had ended provision in a traceback (exit 1)."""
+    import subprocess
+    line = 'mount -t tmpfs -o size=64k tmpfs /mnt && exec "$@"'
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    p = subprocess.run(["unshare", "-rm", "sh", "-c", line, "sh", sys.executable, "-c", FULL_CARD, FRESH_CMDLINE],
+                       capture_output=True, text=True, timeout=120, env=env)
+    code, _, err = p.stdout.partition("\n")
+    assert code == "2" and "Traceback" not in err, p.stdout + p.stderr
+    assert err.startswith("error: cannot write /mnt/bootfs/") and "No space left on device" in err, err
+    assert err.strip().count("\n") == 0, err

@@ -50,7 +50,10 @@ def atomic_write(path, data, mode=0o644, overwrite=True, what="file"):
         raise UserError("folder %s does not exist" % directory)
     if not overwrite and os.path.lexists(path):
         raise UserError("%s %s already exists" % (what, path))
-    fd, tmp = _tmp_fd(directory, os.path.basename(path), mode)
+    try:
+        fd, tmp = _tmp_fd(directory, os.path.basename(path), mode)
+    except OSError as e:
+        raise _cannot_write(path, e)
     try:
         try:
             view = memoryview(data)
@@ -58,10 +61,15 @@ def atomic_write(path, data, mode=0o644, overwrite=True, what="file"):
                 n = os.write(fd, view)
                 view = view[n:]
             os.fsync(fd)
+        except OSError as e:
+            raise _cannot_write(path, e)
         finally:
             os.close(fd)
         if overwrite:
-            os.replace(tmp, path)
+            try:
+                os.replace(tmp, path)
+            except OSError as e:
+                raise _cannot_write(path, e)
         else:
             try:
                 os.link(tmp, path)
@@ -82,6 +90,18 @@ def atomic_write(path, data, mode=0o644, overwrite=True, what="file"):
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+# what the disk says when it takes no more (full, over quota, read-only, failing): the user's to
+# mend, said in one line; any other error is a fault of the tool and keeps its traceback
+DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO)
+
+
+def _cannot_write(path, error):
+    if getattr(error, "errno", None) in DISK_ERRORS:
+        return UserError("cannot write %s: %s; make room (or mount it writable) and run the command again"
+                         % (path, error.strerror or error))
+    return error
 
 
 def write_secret(path, data, overwrite=False, what="secret file"):
