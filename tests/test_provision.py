@@ -588,3 +588,16 @@ def test_a_full_boot_partition_is_one_line_naming_the_file(tmp_path):
     assert code == "2" and "Traceback" not in err, p.stdout + p.stderr
     assert err.startswith("error: cannot write /mnt/bootfs/") and "No space left on device" in err, err
     assert err.strip().count("\n") == 0, err
+
+
+@pytest.mark.parametrize("language, ok", [("de", True), ("en_US", True), ("fr-CA", True), ("es", False), ("xx", False)])
+def test_a_language_the_screens_do_not_speak_is_refused(bootfs, capsys, language, ok):
+    """--language es had been written to the card: the screen then spoke English without a word."""
+    code = main(pi_args(bootfs, "--language", language))
+    err = capsys.readouterr().err
+    if ok:
+        assert code == 0, err
+        assert json.loads((bootfs / "pandascreen" / "config.json").read_text())["language"] == language
+    else:
+        assert code == 2 and err.startswith("error: --language %s" % language) and "en, de, fr" in err, err
+        assert not (bootfs / "pandascreen" / "config.json").exists()

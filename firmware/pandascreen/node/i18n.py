@@ -17,10 +17,19 @@ LANGUAGES = ("en", "de", "fr")
 TWELVE_HOUR = ("en_US", "en-US")
 
 
+def _base_code(lang):
+    return str(lang or DEFAULT).replace("-", "_").split("_")[0].lower()
+
+
 def base(lang):
     """"de_AT" -> "de"; unknown or empty -> "en"."""
-    b = str(lang or DEFAULT).replace("-", "_").split("_")[0].lower()
+    b = _base_code(lang)
     return b if b in LANGUAGES else DEFAULT
+
+
+def spoken(lang):
+    """True when the screens speak ``lang`` (its base: "de_AT" is German), not English in its place."""
+    return _base_code(lang) in LANGUAGES
 
 
 _loaded = {}
