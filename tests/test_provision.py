@@ -601,3 +601,17 @@ def test_a_language_the_screens_do_not_speak_is_refused(bootfs, capsys, language
     else:
         assert code == 2 and err.startswith("error: --language %s" % language) and "en, de, fr" in err, err
         assert not (bootfs / "pandascreen" / "config.json").exists()
+
+
+def test_the_provision_example_in_help_runs_as_written(bootfs, monkeypatch, capsys):
+    """``pandascreen-host --help`` shows how to provision a Pi; copied with its placeholders filled
+    in, it had failed ("name the festival group: --organiser PUBKEY")."""
+    from pandascreen_host.cli import EXAMPLES
+    text = EXAMPLES.replace("\\\n", " ")
+    line = [x for x in text.splitlines() if x.strip().startswith("pandascreen-host provision ")][0]
+    filled = (line.replace("/media/$USER/bootfs", str(bootfs))
+              .replace("<node id>", crypto.public_key(bytes(range(40, 72))).hex())
+              .replace("<organiser public key>", crypto.public_key(bytes(range(1, 33))).hex()))
+    assert "<" not in filled, filled
+    monkeypatch.setenv(wifi.ENV_PSK, PASS)
+    assert main(filled.split()[1:]) == 0, capsys.readouterr().err

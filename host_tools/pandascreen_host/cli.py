@@ -18,7 +18,8 @@ from pandascreen_host.errors import PandascreenError
 EXAMPLES = """examples:
   pandascreen-host boards
   pandascreen-host provision --board pi-zero-2w-ssd1306 --boot /media/$USER/bootfs \\
-      --festival-id pandafest-2026 --peer <node id>@10.0.0.2:2025 --wifi-ssid FestivalNet --wifi-country DE
+      --festival-id pandafest-2026 --organiser <organiser public key> \\
+      --peer <node id>@10.0.0.2:2025 --wifi-ssid FestivalNet --wifi-country DE
   pandascreen-host flash --board pico-w-ssd1306 --port /dev/ttyACM0
   pandascreen-host preview --board pi-4-inky-phat --schedule fahrplan.xml --at 2026-07-18T14:00+02:00 -o now.png
   pandascreen-host import fahrplan.xml --store festival.db --key organiser.key
