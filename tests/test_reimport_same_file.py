@@ -116,3 +116,14 @@ def test_a_talk_the_file_drops_is_deleted_without_a_conflict(tmp_path, capsys, k
     _import(first, db, key, capsys)
     said = _import(dropped, db, key, capsys, *(["--keep-edits"] if keep_edits else []))
     assert "conflict" not in said and "1 event delete" in said, said
+
+
+def test_an_organiser_key_others_may_read_is_said_and_never_printed(tmp_path, capsys):
+    """The organiser key signs the whole program; one left readable by others (copied with the
+    wrong umask, 0644) was used without a word, where a device key was warned about."""
+    db, key = tmp_path / "f.db", tmp_path / "org.key"
+    _import(fixture("frab_fahrplan_tz.xml"), db, key, capsys)
+    os.chmod(key, 0o644)
+    said = _import(fixture("frab_fahrplan_tz.xml"), db, key, capsys)
+    line = "warning: organiser key %s is readable by other users; run: chmod 600 %s" % (key, key)
+    assert line in said and key.read_bytes().hex() not in said, said

@@ -2,6 +2,7 @@
 
 import errno
 import os
+import sys
 
 from pandascreen_host.errors import UserError
 
@@ -135,9 +136,13 @@ def read_small(path, limit, what):
     return data
 
 
-def load_seed(path, what="device key"):
-    """A key file: exactly 32 bytes, an Ed25519 seed (``what``: a device's or the organiser's)."""
+def load_seed(path, what="device key", private=True):
+    """A key file: exactly 32 bytes, an Ed25519 seed (``what``: a device's or the organiser's).
+    ``private``: the file is the laptop's own, so one that others may read is said on stderr (the
+    key never is); a card's FAT partition, which has no modes, passes False."""
     data = read_small(path, 64, what)
     if len(data) != 32:
         raise UserError("%s %s must be exactly 32 bytes (an Ed25519 seed), it has %d" % (what, path, len(data)))
+    if private and not is_private(path):
+        sys.stderr.write("warning: %s %s is readable by other users; run: chmod 600 %s\n" % (what, path, path))
     return data

@@ -6,12 +6,11 @@ device key is never replaced without ``--force`` (and then kept as ``device.key.
 """
 
 import os
-import sys
 import time
 
 from pandascreen.core import crypto
 from pandascreen_host.errors import UserError
-from pandascreen_host.fsutil import is_private, load_seed, read_small, write_secret
+from pandascreen_host.fsutil import load_seed, read_small, write_secret
 
 
 def _hex(b):
@@ -65,9 +64,6 @@ def choose_key(key_path, new_key, force, existing_target_seed):
                     raise UserError("device key %s already exists; pass --force with --new-key to replace it "
                                     "(the old key is kept as %s.replaced-TIME)" % (key_path, key_path))
                 return KeyChoice(new_seed(), "new", key_path, write_host=True, backup_host=True)
-            if not is_private(key_path):
-                sys.stderr.write("warning: device key %s is readable by other users; run: chmod 600 %s\n"
-                                 % (key_path, key_path))
             return KeyChoice(load_seed(key_path), "file", key_path)
         parent = os.path.dirname(os.path.abspath(key_path))
         if not os.path.isdir(parent):

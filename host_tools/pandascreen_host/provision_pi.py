@@ -205,7 +205,7 @@ def provision_pi(args, board, cfg_parts, out):
     if os.path.exists(folder) and not os.path.isdir(folder):
         raise UserError("%s exists but is not a folder" % folder)
     key_target = os.path.join(folder, KEY_NAME)
-    existing = load_seed(key_target) if os.path.exists(key_target) else None
+    existing = load_seed(key_target, private=False) if os.path.exists(key_target) else None  # FAT: no modes
     choice = choose_key(getattr(args, "key", None), getattr(args, "new_key", False), force, existing)
     replace_target = target_conflict(choice, existing, key_target, force)
     if existing is None:
