@@ -127,3 +127,15 @@ def test_an_organiser_key_others_may_read_is_said_and_never_printed(tmp_path, ca
     said = _import(fixture("frab_fahrplan_tz.xml"), db, key, capsys)
     line = "warning: organiser key %s is readable by other users; run: chmod 600 %s" % (key, key)
     assert line in said and key.read_bytes().hex() not in said, said
+
+
+@pytest.mark.parametrize("wrong", ["missing.xml", "empty.xml", "page.html"])
+def test_a_first_import_that_fails_leaves_no_store_behind(tmp_path, capsys, wrong):
+    """A wrong file given to the first import was refused, and an empty 28 KB store was left
+    where the organiser meant to make one."""
+    (tmp_path / "empty.xml").write_text("")
+    (tmp_path / "page.html").write_text("<!DOCTYPE html><html><body>Not Found</body></html>")
+    db, key = tmp_path / "f.db", tmp_path / "org.key"
+    assert main(["import", str(tmp_path / wrong), "--store", str(db), "--key", str(key)]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted({"empty.xml", "page.html"}), list(tmp_path.iterdir())

@@ -95,11 +95,28 @@ def _summary(changes):
 def run(args, out=None, err=None):
     out = out or sys.stdout
     err = err or sys.stderr
+    key_path = args.key or "organiser.key"
+    fresh = not os.path.exists(args.store)
+    try:
+        return _import(args, _open_store(args), key_path, out, err)
+    except BaseException:
+        if fresh:  # a first import that failed (or a disk that took no store) leaves no store behind
+            _remove_store(args.store)
+        raise
+
+
+def _remove_store(path):
+    """A store file made by an import that published nothing, and SQLite's files beside it."""
+    for name in (path, path + "-wal", path + "-shm", path + "-journal"):
+        try:
+            os.unlink(name)
+        except OSError:
+            pass
+
+
+def _import(args, store, key_path, out, err):
     from pandascreen.core import operation
     from pandascreen.core.crypto import public_key
-
-    key_path = args.key or "organiser.key"
-    store = _open_store(args)
     with contextlib.ExitStack() as opened:
         if store is not None:
             opened.callback(store.close)
