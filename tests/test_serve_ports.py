@@ -104,3 +104,23 @@ def test_a_bad_organiser_key_is_called_the_organiser_key(festival, tmp_path, cap
     code = main(festival[:3] + ["--key", str(key)] + festival[5:])
     err = capsys.readouterr().err
     assert code == 2 and "organiser key %s must be exactly 32 bytes" % key in err, err
+
+
+def test_the_console_secret_can_stay_out_of_the_process_list(tmp_path, monkeypatch):
+    """--console-token SECRET is in every user's `ps`; the secret may come from a file
+    (--console-token-file) or $PANDASCREEN_CONSOLE_TOKEN instead."""
+    from pandascreen_host.console.start import ENV_TOKEN, console_token
+    lan = ("--console", "0.0.0.0:9100")
+    monkeypatch.delenv(ENV_TOKEN, raising=False)
+    with pytest.raises(UserError, match="--console-token"):
+        tcp_binds(_args(*lan))
+    secret = tmp_path / "console.token"
+    secret.write_text("s3cret\n")
+    args = _args(*lan, "--console-token-file", str(secret))
+    assert tcp_binds(args)["--console"] == ("0.0.0.0", 9100) and console_token(args) == "s3cret"
+    monkeypatch.setenv(ENV_TOKEN, "from-env")
+    args = _args(*lan)
+    assert tcp_binds(args)["--console"] == ("0.0.0.0", 9100) and console_token(args) == "from-env"
+    secret.write_text("\n")
+    with pytest.raises(UserError, match="is empty"):
+        console_token(_args(*lan, "--console-token-file", str(secret)))

@@ -159,6 +159,7 @@ def tcp_binds(args):
     from pandascreen.core.errors import PandascreenError
     from pandascreen.node import program_page
     from pandascreen_host.console.server import parse_bind
+    from pandascreen_host.console.start import console_token
     binds = {}
     if args.tcp:
         binds["--tcp"] = _ip_port("--tcp", args.tcp, "0.0.0.0:%d" % laptop_ports.IROH)
@@ -171,7 +172,7 @@ def tcp_binds(args):
         except PandascreenError as e:
             raise UserError(str(e))
     if getattr(args, "console", None):
-        console = parse_bind(args.console, args.console_token)
+        console = parse_bind(args.console, console_token(args))
         if console == parse_bind(None):
             for _ in range(len(binds)):  # each other listener can push it up one port at most
                 if not any(_overlap(console, b) for b in binds.values()):

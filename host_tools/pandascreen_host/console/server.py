@@ -36,7 +36,8 @@ def parse_bind(text, token=None):
     if not port.isdigit() or int(port) > 65535:
         raise UserError("--console must look like HOST:PORT, e.g. 127.0.0.1:%d" % CONSOLE)
     if host not in LOOPBACK_NAMES and not token:
-        raise UserError("--console on %s is reachable from the LAN: give --console-token too" % host)
+        raise UserError("--console on %s is reachable from the LAN: give it a secret (--console-token-file, "
+                        "$PANDASCREEN_CONSOLE_TOKEN or --console-token)" % host)
     return host, int(port)
 
 
