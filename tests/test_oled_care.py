@@ -222,13 +222,21 @@ def test_config_oled_care_false_turns_it_off():
     assert panel.power() == [] and panel.contrasts() == [] and panel.frames == 2
 
 
-def test_an_emulated_oled_shows_black_while_closed(tmp_path):
+def test_an_emulated_oled_shows_black_while_closed_and_says_why_once(tmp_path, monkeypatch):
+    """A black PNG from `pandascreen --emulate` with nothing else said had looked like a fault:
+    the screen says in one line when its panel goes dark for the night, and when it lights again."""
+    said = []
+    monkeypatch.setattr(app, "_log", said.append)
     png = str(tmp_path / "screen.png")
     dev, _, at = device(screen=app.Screen("ssd1306_128x64", png))
     at(D + 26 * H)
+    at(D + 26 * H + 60)
     assert Image.open(png).getbbox() is None
+    assert said == ['OLED care: the panel is dark while nothing is on (the festival is closed); '
+                    '"oled_care": false in the config keeps it lit'], said
     at(D + 34 * H)
     assert Image.open(png).getbbox() is not None
+    assert said[1:] == ["OLED care: the panel is lit again"], said
 
 
 def test_opening_spans_follow_schedule_changes():

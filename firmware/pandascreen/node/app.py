@@ -123,7 +123,7 @@ class Device:
         self.log_id = self.controller.log_id
         from pandascreen.node import oled_care
         # an OLED shifts, dims and sleeps (node/oled_care.py); e-paper and HDMI draw as rendered
-        self.oled_care = oled_care.for_screen(getattr(screen, "kind", None) or cfg["display"], cfg)
+        self.oled_care = oled_care.for_screen(getattr(screen, "kind", None) or cfg["display"], cfg, say=_log)
 
     @property
     def venue_index(self):

@@ -95,13 +95,13 @@ def frame(image, now, header_h):
     return out
 
 
-def for_screen(kind, cfg):
+def for_screen(kind, cfg, say=None):
     """A ``Care`` for an OLED screen kind (display.SCREENS driver "luma"), None for e-paper and
-    HDMI, or when the config says ``"oled_care": false``."""
+    HDMI, or when the config says ``"oled_care": false``; ``say`` takes its lines."""
     from pandascreen.node import display
     if cfg.get("oled_care") is False or display.screen_info(kind)["driver"] != "luma":
         return None
-    return Care()
+    return Care(say)
 
 
 class Care:
@@ -114,9 +114,12 @@ class Care:
     a black frame, which is what the panel would look like.
     """
 
-    def __init__(self):
+    def __init__(self, say=None):
         self._spans_of = (None, None)
         self._spans = []
+        # a dark panel (or a black PNG) looks like a fault: when it goes dark and lights again is said
+        self._say = say or (lambda line: None)
+        self._dark = False
 
     def spans(self, schedule):
         key = (schedule, getattr(schedule, "version", None))
@@ -132,11 +135,18 @@ class Care:
         so does ``must_be_seen`` (the status line says something is wrong)."""
         power = getattr(screen, "set_power", None)
         if clock_trusted and not must_be_seen and not is_open(now, self.spans(schedule)):
+            if not self._dark:
+                self._dark = True
+                self._say('OLED care: the panel is dark while nothing is on (the festival is closed); '
+                          '"oled_care": false in the config keeps it lit')
             if power is not None and power(False):
                 return None
             image = Image.new(image.mode, image.size, BLACK)
             screen.show(image)
             return image
+        if self._dark:
+            self._dark = False
+            self._say("OLED care: the panel is lit again")
         dim = getattr(screen, "set_contrast", None)
         if dim is not None:
             dim(contrast(now, layout.offset_at(schedule.zone(), now) if schedule is not None else 0))
