@@ -409,3 +409,20 @@ def test_a_translated_synced_status_is_no_warning_and_a_translated_warning_is_on
     assert said != "synced 05:43" and synced == quiet  # "synchronisiert 05:43" keeps the next event
     alone, said = drawn("alone since 05:43")
     assert said != "alone since 05:43" and alone != quiet
+
+
+def test_an_event_that_ends_another_day_says_which_day():
+    """A village open from Saturday 14:00 for 25 hours, seen at 16:00: an e-paper panel said
+    "until 15:00", a time already past that day, and the time "14:00–15:00"; a late set that
+    ends after midnight, seen half an hour before, stays "until 01:00"."""
+    from pandascreen.node import i18n
+    venues = [venue("a", "Arena")]
+    fest = {"name": "F", "utc_offset": OFFSET}  # DAY is 14:00 local on a Saturday
+    village = schedule(fest, venues, [event("v", "a", "Village", DAY, DAY + 25 * 3600)])
+    v = layout.build_view(village, 0, DAY + 2 * 3600, absolute=True)
+    assert (v["now"]["left"], v["now"]["time"]) == ("until Sun 15:00", "14:00\u2013Sun 15:00"), v["now"]
+    de = i18n.translate(layout.build_view(village, 0, DAY + 2 * 3600, absolute=True), "de")
+    assert (de["now"]["left"], de["now"]["time"]) == ("bis So 15:00", "14:00\u2013So 15:00"), de["now"]
+    late = schedule(fest, venues, [event("l", "a", "Late set", DAY + 9 * 3600, DAY + 11 * 3600)])
+    v = layout.build_view(late, 0, DAY + 10 * 3600 + 1800, absolute=True)  # 00:30 local
+    assert (v["now"]["left"], v["now"]["time"]) == ("until 01:00", "23:00\u201301:00"), v["now"]

@@ -228,8 +228,12 @@ def _empty_view(schedule, now, status, absolute):
     }
 
 
+END_DAY_AFTER = 12 * 3600  # s: an end at least this far away, on another day, is said with its day
+
+
 def _now_entry(ev, now, offset, absolute):
-    """The event on now: title, time ("HH:MM–HH:MM"), start, end, progress (0..1), elapsed,
+    """The event on now: title, time ("HH:MM–HH:MM", "HH:MM–Sun HH:MM"), start, end, end_day
+    (its weekday when it ends another day, END_DAY_AFTER or more away, else ""), progress (0..1), elapsed,
     duration (seconds), minutes_left, left ("25m left"; CANCELLED for a cancelled one, which
     stays in its slot), status (CANCELLED, MOVED: a later edit changed its time or venue, or
     ""), and the view fields of core/event_fields.py (speakers, track, lang)."""
@@ -239,16 +243,21 @@ def _now_entry(ev, now, offset, absolute):
     elapsed = min(max(0, now - start), duration)
     left = ceil_minutes(end - now)
     tag = _tag(ev)
+    # an end on another day, half a day or more away, is said with its day: "until 15:00" at 16:00
+    # reads as past; a late set's "until 01:00" half an hour before does not
+    end_day = weekday(end, offset) if end - now >= END_DAY_AFTER and local_day(end, offset) != local_day(now, offset) else ""
+    until = ("%s %s" % (end_day, hhmm(end, offset))) if end_day else hhmm(end, offset)
     entry = _with_fields({
         "title": event_title(ev),
-        "time": "%s\u2013%s" % (hhmm(start, offset), hhmm(end, offset)),
+        "time": "%s\u2013%s" % (hhmm(start, offset), until),
         "start": hhmm(start, offset),
         "end": hhmm(end, offset),
+        "end_day": end_day,
         "progress": (elapsed / duration) if duration else 1.0,
         "elapsed": elapsed if duration else 1,
         "duration": duration if duration else 1,
         "minutes_left": left,
-        "left": "until %s" % hhmm(end, offset) if absolute else ("%s left" % span(left) if left else "ending"),
+        "left": "until %s" % until if absolute else ("%s left" % span(left) if left else "ending"),
         "status": tag,
     }, ev)
     if tag == CANCELLED:

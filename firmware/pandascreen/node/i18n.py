@@ -131,11 +131,14 @@ def translate(view, lang):
     if now:
         now["start"] = _clock_text(now["start"], lang)
         now["end"] = _clock_text(now["end"], lang)
-        now["time"] = "%s\u2013%s" % (now["start"], now["end"])
+        until = now["end"]
+        if now.get("end_day") in layout.WEEKDAYS:  # layout.WEEKDAYS, as for the next event's day below
+            until = "%s %s" % (weekday(layout.WEEKDAYS.index(now["end_day"]), lang), until)
+        now["time"] = "%s\u2013%s" % (now["start"], until)
         if now.get("status") == layout.CANCELLED:
             now["left"] = words["cancelled"]
         elif view.get("absolute"):
-            now["left"] = words["until"] % now["end"]
+            now["left"] = words["until"] % until
         elif now.get("minutes_left"):
             now["left"] = words["left"] % layout.span(now["minutes_left"])
         else:
