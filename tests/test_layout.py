@@ -426,3 +426,19 @@ def test_an_event_that_ends_another_day_says_which_day():
     late = schedule(fest, venues, [event("l", "a", "Late set", DAY + 9 * 3600, DAY + 11 * 3600)])
     v = layout.build_view(late, 0, DAY + 10 * 3600 + 1800, absolute=True)  # 00:30 local
     assert (v["now"]["left"], v["now"]["time"]) == ("until 01:00", "23:00\u201301:00"), v["now"]
+
+
+def test_a_next_event_a_week_or_more_ahead_says_how_many_days_not_a_weekday():
+    """On a Saturday, the next event on the Saturday a week later was "Sat": today's name, on
+    the now/next screens and the overview alike."""
+    from pandascreen.node import i18n
+    venues = [venue("a", "Arena")]
+    fest = {"name": "F", "utc_offset": OFFSET}
+    week = schedule(fest, venues, [event("o", "a", "Opening", DAY + 7 * 86400, DAY + 7 * 86400 + 3600)])
+    v = layout.build_view(week, 0, DAY - 2 * 3600)
+    assert v["next"]["in"] == "in 7 days", v["next"]
+    assert i18n.translate(layout.build_view(week, 0, DAY - 2 * 3600), "de")["next"]["in"] == "in 7 Tagen"
+    cell = overview.build_overview(week, DAY - 2 * 3600, absolute=True)["venues"][0]
+    assert cell["next"]["in"] == "in 7 days", cell["next"]
+    six = schedule(fest, venues, [event("o", "a", "Opening", DAY + 6 * 86400, DAY + 6 * 86400 + 3600)])
+    assert layout.build_view(six, 0, DAY - 2 * 3600)["next"]["in"] == "Fri"

@@ -266,7 +266,7 @@ def _now_entry(ev, now, offset, absolute):
 
 
 def _next_entry(ev, now, offset, absolute):
-    """The next event: title, start ("HH:MM"), in ("in 25m" / "tomorrow" / "Sat"), minutes_until,
+    """The next event: title, start ("HH:MM"), in ("in 25m" / "tomorrow" / "Sat" / "in 9 days"), minutes_until,
     days (local days ahead), soon (shown as "in ..."), status, and the view fields."""
     start = int(ev.start)
     until = ceil_minutes(start - now)
@@ -276,6 +276,8 @@ def _next_entry(ev, now, offset, absolute):
         when = "" if absolute else ("in %s" % span(until) if until else "now")
     elif days == 1:
         when = "tomorrow"
+    elif days >= 7:  # a weekday name would be this week's
+        when = SAY["in_days"] % days
     else:
         when = weekday(start, offset)
     tag = _tag(ev)

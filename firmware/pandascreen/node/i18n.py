@@ -155,6 +155,8 @@ def translate(view, lang):
                 nxt["in"] = words["in"] % layout.span(until) if until else words["starts_now"]
         elif nxt.get("days") == 1:
             nxt["in"] = words["tomorrow"]
+        elif (nxt.get("days") or 0) >= 7:
+            nxt["in"] = words["in_days"] % nxt["days"]
         elif english in layout.WEEKDAYS:
             # layout.WEEKDAYS starts on Thursday (1970-01-01), which is day 0 here too
             nxt["in"] = weekday(layout.WEEKDAYS.index(english), lang)
