@@ -46,3 +46,20 @@ def test_a_calendar_of_utc_times_is_said_once(tmp_path):
                     "END:VEVENT\r\nEND:VCALENDAR\r\n", encoding="utf-8")
     lines = _zone_lines(importers.load(str(path)))
     assert len(lines) == 1 and "every time is UTC" in lines[0], lines
+
+
+def test_a_calendar_whose_events_are_all_in_another_zone_than_its_own_says_so(tmp_path):
+    """A Google calendar kept in Berlin for an event in Toronto: every time is Toronto's, the
+    calendar's zone Berlin's.  The screens show Berlin time; the organiser is told, with the flag
+    that shows Toronto's."""
+    path = tmp_path / "toronto.ics"
+    path.write_text("\r\n".join([
+        "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:x", "X-WR-TIMEZONE:Europe/Berlin",
+        "BEGIN:VEVENT", "UID:t1", "DTSTART;TZID=America/Toronto:20260718T100000",
+        "DTEND;TZID=America/Toronto:20260718T110000", "SUMMARY:Keynote", "LOCATION:Hall", "END:VEVENT",
+        "END:VCALENDAR"]) + "\r\n", encoding="utf-8")
+    n = importers.load(str(path))
+    lines = _zone_lines(n)
+    assert len(lines) == 1 and "America/Toronto" in lines[0] and "--timezone America/Toronto" in lines[0], lines
+    assert n["festival"]["timezone"] == "Europe/Berlin"
+    assert _zone_lines(importers.load(str(path), timezone="America/Toronto")) == []

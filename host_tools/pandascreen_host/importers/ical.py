@@ -121,6 +121,7 @@ class _Survey:
     def __init__(self, path, cal):
         self.floating = 0        # times with neither TZID nor Z
         self.tzid = None         # first zone a TZID names, as a tzinfo
+        self.tzids = set()       # the names of every zone a TZID names
         self.recurring = set()   # UIDs with RRULE or RDATE
         self.endless = set()     # UIDs of events with neither DTEND nor DURATION
         self.starts = []         # every DTSTART (recurring ones included)
@@ -186,6 +187,7 @@ class _Survey:
                 self.floating += 1
             elif tzid:
                 self.tzid = self.tzid or value.tzinfo
+                self.tzids.add(_iana_name(value.tzinfo) or str(tzid))
         return value
 
 
@@ -281,6 +283,10 @@ def load(path, data, timezone=None, festival_id=None, span=None):
             cal["X-WR-TIMEZONE"] = zone_name
     elif zone is None and survey.tzid is not None:
         zone, zone_name = survey.tzid, _iana_name(survey.tzid)
+    elif not timezone and len(survey.tzids) == 1 and zone_name not in survey.tzids:
+        theirs = next(iter(survey.tzids))
+        b.warn("the calendar's time zone is %s, but every time in it is %s's; screens show %s time unless you pass "
+               "--timezone %s" % (zone_name, theirs, zone_name, theirs))
 
     try:
         lo, hi = _window(path, survey, zone, span)
