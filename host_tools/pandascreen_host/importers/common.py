@@ -48,7 +48,13 @@ def refuse_html(path, data, what="schedule"):
 
 
 def decode_text(data, warn):
-    """UTF-8 (BOM allowed); else Windows-1252, else Latin-1, with a warning naming the first bad byte."""
+    """UTF-8 (BOM allowed), UTF-16 with its BOM (a spreadsheet's "Unicode text"); else
+    Windows-1252, else Latin-1, with a warning naming the first bad byte."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass  # a BOM and then something else: read as below
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:

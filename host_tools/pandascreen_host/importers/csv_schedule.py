@@ -14,7 +14,8 @@ DEFAULT_ZONE = "Europe/Berlin"
 def load(path, data, timezone=None, festival_id=None, span=None):
     b = Builder(path, span)
     text = decode_text(data, b.warn)
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    delimiter = _delimiter(text)
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = reader.fieldnames or []
     except csv.Error as e:
@@ -23,7 +24,7 @@ def load(path, data, timezone=None, festival_id=None, span=None):
     if missing:
         raise ScheduleImportError("%s: CSV header lacks column(s) %s (found: %s)"
                                   % (path, ", ".join(missing), ", ".join(repr(h[:40]) for h in header[:15]) or "nothing"))
-    _not_cut_short(path, text)
+    _not_cut_short(path, text, delimiter)
     zone_name = timezone
     if not zone_name:
         zone_name = DEFAULT_ZONE
@@ -60,11 +61,18 @@ def load(path, data, timezone=None, festival_id=None, span=None):
     return out
 
 
-def _not_cut_short(path, text):
+def _delimiter(text):
+    """The header line's separator: a comma, or what a spreadsheet saved instead (a semicolon where
+    the comma is the decimal mark, a tab for "Unicode text"): whichever it has most of."""
+    header = text.split("\n", 1)[0]
+    return max((",", ";", "\t"), key=header.count)
+
+
+def _not_cut_short(path, text, delimiter=","):
     """A file that ends inside a quoted field (a download or copy not finished) is refused; the
     lenient reader the rows are read with would take what is there as the last row."""
     try:
-        for _row in csv.reader(io.StringIO(text, newline=""), strict=True):
+        for _row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True):
             pass
     except csv.Error as e:
         if "unexpected end of data" in str(e):

@@ -12,7 +12,7 @@ speakers of single letters).
 
 import json
 
-from .common import (Builder, ScheduleImportError, aware, describe, get_zone, local_to_epoch, need_text,
+from .common import (Builder, ScheduleImportError, aware, decode_text, describe, get_zone, local_to_epoch, need_text,
                      parse_date, parse_duration, parse_hhmm, slug, to_epoch)
 
 
@@ -68,9 +68,9 @@ class Record:
         return names
 
 
-def _parse(path, data):
+def _parse(path, data, warn):
     try:
-        return json.loads(data.decode("utf-8-sig"))
+        return json.loads(decode_text(data, warn))
     except (ValueError, UnicodeError) as e:
         raise ScheduleImportError("%s: not valid JSON (%s)" % (path, e))
     except RecursionError:
@@ -78,14 +78,14 @@ def _parse(path, data):
 
 
 def load(path, data, timezone=None, festival_id=None, span=None):
-    doc = _parse(path, data)
+    b = Builder(path, span)
+    doc = _parse(path, data, b.warn)
     sched = doc.get("schedule") if isinstance(doc, dict) else None
     conf = sched.get("conference") if isinstance(sched, dict) else None
     if not isinstance(conf, dict) or not isinstance(conf.get("days"), list):
         raise ScheduleImportError("%s: JSON is not a frab/pretalx schedule (expected schedule.conference.days)"
                                   % path)
     conf = Record(conf, "%s conference" % path)
-    b = Builder(path, span)
     zone_name = timezone or conf.text("time_zone_name")
     zone = get_zone(zone_name, path)
     for di, day_obj in enumerate(conf.items("days", "a list of days")):
