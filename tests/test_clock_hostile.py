@@ -293,6 +293,13 @@ s.cfg["peer_addrs"] = [("good", 2)]
 t[0] += 60
 s.step()
 show("then-a-later-one", s)
+s = pico([("old13", 2)], None)
+s.step()
+show("no-saved-time-a-replay-first", s)
+s.cfg["peer_addrs"] = [("good", 2), ("organiser", 3)]
+t[0] += 60
+s.step()
+show("then-two-signers-agree", s)
 """
 
 PICO_EXPECTED = [
@@ -310,6 +317,11 @@ PICO_EXPECTED = [
     # sets it again (it had stayed three hours behind, trusted, showing the wrong now and next)
     "an-old-feed-first -10800 True 12:15 synced 12:15 None",
     "then-a-later-one 0 True 15:15 synced 15:15 Mesh networks at festivals",
+    # no saved time (a fresh board): a feed signed 13 hours ago sets the clock; current feeds are
+    # further ahead than one signer may move it, and two signers that agree move it (they had
+    # been refused as from the future for good)
+    "no-saved-time-a-replay-first -46800 True 02:15 synced 02:15 None",
+    "then-two-signers-agree 0 True 15:15 synced 15:15 Mesh networks at festivals",
 ]
 
 
@@ -319,6 +331,7 @@ def pico_feeds(feeds):
     out = dict(feeds)
     out["organiser"] = hexlify(demo_feed(demo_store(), key=ORGANISER, grant=False, issued=NOW))
     out["old"] = hexlify(demo_feed(demo_store(), issued=NOW - 3 * 3600))
+    out["old13"] = hexlify(demo_feed(demo_store(), issued=NOW - 13 * 3600))
     return out
 
 

@@ -25,8 +25,8 @@ every power cut) sets it from a fetched feed's signed issued-at through ``set_ti
 when that is within CLOCK_SKEW of the time it last saved, or when it has none; a larger jump (a
 board off for longer) only when feeds of two different signers agree on it, so one full peer
 whose clock is wrong cannot move it.  From then on the board's clock is its own (trusted), and
-only a later feed moves it again, forward and within CLOCK_SKEW: one set from an old feed (a
-stranger's replay answered first) is set right by the next current one.
+only a later feed moves it again, forward: within CLOCK_SKEW at once, further when two signers
+agree.  One set from an old feed (a stranger's replay answered first) is set right so.
 
 The feed servers are ``cfg["feed_addrs"]`` (main.py sets them from ``feed.feed_addrs``), else
 ``cfg["peer_addrs"]`` taken as feed servers (tests and the demo), plus what ``peers()`` finds.
@@ -209,6 +209,8 @@ class Satellite:
             raise feed.FeedError("feed issued before the newest this board took or was provisioned with (a replay?)")
         old = self.view_source.info
         if old is not None and not self.from_the_future(old.issued_at, now):
+            if self.from_the_future(info.issued_at, now) and self.time_from_feed and self._time_from(info, now):
+                now = int(self.clock())  # a clock set from an old feed, set right by two signers' word
             if self.from_the_future(info.issued_at, now):
                 self.rejected += 1
                 raise feed.FeedError("feed issued %d s ahead of this board's time: its signer's clock is wrong"
@@ -310,17 +312,17 @@ class Satellite:
         issued = info.issued_at
         if self.time_from_feed:
             # set from a feed before: one signed later says it was set behind (an old feed a
-            # stranger answered with first), within CLOCK_SKEW as any signed timestamp moves it
-            if not now + CLOCK_TOLERANCE < issued <= now + CLOCK_SKEW:
+            # stranger answered with first); within CLOCK_SKEW as any signed timestamp moves it,
+            # further when two signers agree
+            if issued <= now + CLOCK_TOLERANCE:
+                return False
+            if issued > now + CLOCK_SKEW and not self._signers_agree(info, issued - now):
                 return False
         elif self.saved_time.value is not None:
             if issued < self.saved_time.value - CLOCK_TOLERANCE:
                 return False  # before the time the board saved: an old feed, never a clock
-            if issued > self.saved_time.value + CLOCK_SKEW:
-                leap = self._leap
-                self._leap = (info.signer, issued - now)
-                if leap is None or leap[0] == info.signer or abs(leap[1] - (issued - now)) > CLOCK_TOLERANCE:
-                    return False
+            if issued > self.saved_time.value + CLOCK_SKEW and not self._signers_agree(info, issued - now):
+                return False
         try:
             self._set_time(issued)
         except (OSError, ValueError) as e:
@@ -329,6 +331,14 @@ class Satellite:
         self.time_from_feed = True
         self.log("clock set from a signed feed")
         return True
+
+    def _signers_agree(self, info, leap):
+        """True when the feed before this one that asked the clock to leap came from another
+        signer and asked the same leap (within CLOCK_TOLERANCE): one signer whose clock is wrong
+        cannot move the board's far.  This feed's leap is kept for the next."""
+        before = self._leap
+        self._leap = (info.signer, leap)
+        return before is not None and before[0] != info.signer and abs(before[1] - leap) <= CLOCK_TOLERANCE
 
     def from_the_future(self, ts, now):
         return from_the_future(ts, now, self.saved_time.value, self.synced())
