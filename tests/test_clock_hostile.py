@@ -186,6 +186,9 @@ s = board([("ahead", 1), ("good", 2)], synced=True, last_time=None)
 s.step()
 show("ntp", s)
 print("log", len(log))
+s = board([("stale", 1), ("good", 2)], synced=True, last_time=None)
+s.step()
+print("a-stale-feed-first", s.view_source.info.issued_at - NOW, s._best[0])
 """
 
 SATELLITE_EXPECTED = [
@@ -200,6 +203,10 @@ SATELLITE_EXPECTED = [
     "boot-good 2 0 True 15:17 synced 15:17 Mesh networks at festivals",
     "ntp 2 0 True 15:17 synced 15:17 Mesh networks at festivals",
     "log 1",
+    # a peer that answers first with a feed signed 35 minutes ago (a stranger's replay, a screen
+    # that lost its own peers): the next peer is asked too, its current feed shown, and it is
+    # asked first next time (the board had kept the old program, and asked the stale peer first)
+    "a-stale-feed-first 0 good",
 ]
 
 
@@ -207,7 +214,8 @@ SATELLITE_EXPECTED = [
 def feeds():
     from test_feed import demo_feed, demo_store
     store = demo_store()
-    return {"good": hexlify(demo_feed(store, issued=NOW)), "ahead": hexlify(demo_feed(store, issued=NOW + 365 * 86400))}
+    return {"good": hexlify(demo_feed(store, issued=NOW)), "ahead": hexlify(demo_feed(store, issued=NOW + 365 * 86400)),
+            "stale": hexlify(demo_feed(store, issued=NOW - 35 * 60))}
 
 
 def _satellite(feeds):

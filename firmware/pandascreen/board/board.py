@@ -53,6 +53,7 @@ STALE = "old feed"
 SAVE_FEED_EVERY = 3600  # s: a feed whose venues did not change is saved to flash at most this often
 FETCH_DEADLINE = 20  # s: one fetch (connect, request, whole response) ends by then, however slow the peer
 RETRY_OFFLINE = 5  # s between fetches while no peer answers (Wi-Fi coming up after a boot)
+FRESH_FEED = 600  # s: a feed signed longer ago is not current (full peers sign theirs every minute)
 FAULTS_BEFORE_RESET = 5  # steps in a row that could draw nothing at all: then save and reset
 LOW_MEMORY = "low memory"  # the status of a frame drawn after a step failed
 TOO_LARGE = "Too large for this board"  # the message when even a venue's frame does not fit
@@ -160,8 +161,10 @@ class Satellite:
         return found
 
     def fetch(self, now):
-        """Ask the peers in turn until one gives a good feed that is not from the future (then that
-        peer is asked first next time); True if a new one was taken."""
+        """Ask the peers in turn until one gives a good, current feed: not from the future, signed
+        within FRESH_FEED (a full peer signs its feed again every minute; an older one is a
+        stranger's replay, or a peer that kept an old copy).  That peer is asked first next time
+        (else the first whose feed was not from the future); True if a new one was taken."""
         self._fetched_at = now
         peers = self.peers()
         if not peers:
@@ -171,6 +174,7 @@ class Satellite:
             self.sync_state = OFFLINE
             return False
         taken = reached = False
+        usable = None
         for peer in peers:
             try:
                 taken = self._fetch_from(peer, now) or taken
@@ -183,9 +187,14 @@ class Satellite:
             self.from_flash = False
             self.sync_state = SYNCED
             self.last_sync = int(self.clock())
-            if not self.from_the_future(self.view_source.info.issued_at, now):
-                self._best = peer
-                return taken
+            issued = self.view_source.info.issued_at
+            if not self.from_the_future(issued, now):
+                usable = usable or peer
+                if issued >= now - FRESH_FEED:
+                    self._best = peer
+                    return taken
+        if usable is not None:
+            self._best = usable
         if not reached:
             self.sync_state = OFFLINE
         return taken
