@@ -32,35 +32,13 @@ import framebuf
 from pandascreen.board.board import Satellite
 from pandascreen.core import config as configmod
 from pandascreen.core.util import unhexlify
+from pandascreen.testing.flash import Saved as FeedFile, State
 from pandascreen.testing.sockets import BytesConn, http_ok
 
 FEEDS = dict((k, unhexlify(v)) for k, v in %(feeds)r.items())
 t = [%(now)d]
 served = ["old"]
 log = []
-
-class State:
-    # the feed state on flash (board/saved_feed.py FeedState): (newest issued-at, digest)
-    def __init__(self):
-        self.data = (None, None)
-    def load(self):
-        return self.data
-    def save(self, newest, digest):
-        self.data = (newest, digest)
-
-class FeedFile:
-    # the saved feed on flash (board/saved_feed.py FeedFile); a reboot below loses it
-    def __init__(self):
-        self.data = None
-    def load_into(self, buf):
-        if self.data is None:
-            return None
-        buf[:len(self.data)] = self.data
-        return len(self.data)
-    def save(self, data):
-        self.data = bytes(data)
-    def remove(self):
-        self.data = None
 
 def boot(extra, state):
     # main.py's start: the provisioned /config.json through core/config.py, no saved feed

@@ -25,6 +25,7 @@ def old_feed():
 SCRIPT = r"""
 from pandascreen.board.board import Satellite
 from pandascreen.core.util import unhexlify
+from pandascreen.testing.flash import Saved
 
 FEED = unhexlify(%(feed)r)
 ISSUED = %(issued)d
@@ -60,21 +61,6 @@ class Conn:
         return n
     def close(self):
         pass
-
-class Saved:
-    def __init__(self, data):
-        self.data = data
-    def load(self):
-        return self.data
-    def load_into(self, buf):
-        if self.data is None:
-            return None
-        buf[:len(self.data)] = self.data
-        return len(self.data)
-    def save(self, data):
-        self.data = data if isinstance(data, int) else bytes(data)
-    def remove(self):
-        self.data = None
 
 def set_rtc(v):
     t[0] = v

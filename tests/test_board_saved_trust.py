@@ -19,6 +19,7 @@ OTHER = bytes(range(220, 252))
 SCRIPT = r"""
 from pandascreen.board.board import Satellite
 from pandascreen.testing.canvas import NullCanvas
+from pandascreen.testing.flash import Saved as FeedFile, State
 from pandascreen.core.util import unhexlify
 from pandascreen.testing.sockets import BytesConn, http_ok
 
@@ -26,29 +27,6 @@ FEED = unhexlify(%(feed)r)
 t = [%(now)d]
 log = []
 up = [True]
-
-class State:
-    # /feed_state (board/saved_feed.py FeedState): (newest issued-at, digest)
-    def __init__(self):
-        self.data = (None, None)
-    def load(self):
-        return self.data
-    def save(self, newest, digest):
-        self.data = (newest, digest)
-
-class FeedFile:
-    # /last_feed (board/saved_feed.py FeedFile)
-    def __init__(self):
-        self.data = None
-    def load_into(self, buf):
-        if self.data is None:
-            return None
-        buf[:len(self.data)] = self.data
-        return len(self.data)
-    def save(self, data):
-        self.data = bytes(data)
-    def remove(self):
-        self.data = None
 
 def connect(h, p):
     if not up[0]:

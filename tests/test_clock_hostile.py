@@ -137,26 +137,11 @@ t = [NOW]
 log = []
 
 from pandascreen.testing.canvas import NullCanvas as Canvas
+from pandascreen.testing.flash import Saved
 from pandascreen.testing.sockets import BytesConn, http_ok
 
 def Conn(name):
     return BytesConn(http_ok(FEEDS[name]))
-
-class Saved:
-    # the board's flash: /last_feed and /last_time
-    def __init__(self, data):
-        self.data = data
-    def load(self):
-        return self.data
-    def load_into(self, buf):
-        if self.data is None:
-            return None
-        buf[:len(self.data)] = self.data
-        return len(self.data)
-    def save(self, data):
-        self.data = bytes(data) if not isinstance(data, int) else data
-    def remove(self):
-        self.data = None
 
 def board(peers, saved=None, last_time=NOW - 300, synced=None):
     cfg = {"festival_id": %(fid)r, "organiser_keys": [unhexlify(%(org)r)], "peer_addrs": peers}

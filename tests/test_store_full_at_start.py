@@ -89,6 +89,18 @@ def _screen_folder(tmp_path):
     return folder, len(ops)
 
 
+def _screen_to_run(tmp_path):
+    """``_screen_folder`` with its device key and config: what the app is started with."""
+    import json
+    folder, _ = _screen_folder(tmp_path)
+    (folder / "device.key").write_bytes(bytes(range(32)))
+    os.chmod(str(folder / "device.key"), 0o600)
+    (folder / "config.json").write_text(json.dumps({
+        "festival_id": demofest.FESTIVAL_ID, "organisers": [public_key(ORG).hex()], "store": "festival.db",
+        "key": "device.key", "listen_port": 0, "feed_port": 0, "program_page_port": 0}))
+    return folder
+
+
 def _in_a_small_disk(script, *args):
     disk = "/mnt"
     line = 'mount -t tmpfs -o size=4m tmpfs %s && exec "$@"' % disk
@@ -127,13 +139,7 @@ print(p.stdout + p.stderr)
 
 def test_a_screen_started_on_a_full_disk_draws_its_program_and_leaves_no_half_written_file(tmp_path):
     assert _can_make_a_disk(), "unshare -rm is needed (user and mount namespaces)"
-    import json
-    folder, _ = _screen_folder(tmp_path)
-    (folder / "device.key").write_bytes(bytes(range(32)))
-    os.chmod(str(folder / "device.key"), 0o600)
-    (folder / "config.json").write_text(json.dumps({
-        "festival_id": demofest.FESTIVAL_ID, "organisers": [public_key(ORG).hex()], "store": "festival.db",
-        "key": "device.key", "listen_port": 0, "feed_port": 0, "program_page_port": 0}))
+    folder = _screen_to_run(tmp_path)
     png = tmp_path / "screen.png"
     p = _in_a_small_disk(APP, str(folder), ROOT, str(png))
     first, _, said = p.stdout.partition("\n")
@@ -235,13 +241,7 @@ def test_a_first_start_on_a_full_disk_says_so_on_the_screen_and_starts_once_the_
     again every 5 s with nothing on the panel.  Now it shows "disk full" and waits, trying again,
     and opens the store once the disk takes writes; a stop ends it cleanly."""
     assert _can_make_a_disk(), "unshare -rm is needed (user and mount namespaces)"
-    import json
-    folder, _ = _screen_folder(tmp_path)
-    (folder / "device.key").write_bytes(bytes(range(32)))
-    os.chmod(str(folder / "device.key"), 0o600)
-    (folder / "config.json").write_text(json.dumps({
-        "festival_id": demofest.FESTIVAL_ID, "organisers": [public_key(ORG).hex()], "store": "festival.db",
-        "key": "device.key", "listen_port": 0, "feed_port": 0, "program_page_port": 0}))
+    folder = _screen_to_run(tmp_path)
     png = tmp_path / "screen.png"
     line = ('ip link set lo up && mount -t tmpfs -o size=4m tmpfs /mnt && exec "$@"')
     p = subprocess.run(["unshare", "-rmn", "sh", "-c", line, "sh", sys.executable, "-c", WAITS, str(folder), "/mnt",

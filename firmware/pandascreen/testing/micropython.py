@@ -111,7 +111,7 @@ def run_unix32(code, heapsize, libs=None, timeout=600):
                               capture_output=True, text=True, timeout=timeout, cwd=d, env=env)
 
 
-BOARD_FAKES = ("__init__.py", "sockets.py", "canvas.py")
+BOARD_FAKES = ("__init__.py", "sockets.py", "canvas.py", "flash.py")
 
 
 def add_fakes(lib, names=BOARD_FAKES):
