@@ -78,3 +78,16 @@ SUMMARY:Next
 LOCATION:Fale""", head="X-WR-TIMEZONE:Pacific/Apia\n")
     said = _jumped(importers.load(path))
     assert len(said) == 1 and "2011-12-30 10:00 read as 2011-12-31 10:00" in said[0], said
+
+
+def test_a_csv_set_in_the_hour_that_happens_twice_is_said(tmp_path):
+    """02:30 the night the clocks go back happens twice; it was read as the first (summer time)
+    without a word, where the hour the clocks skip is said."""
+    path = tmp_path / "night.csv"
+    path.write_text("Room,Date,Start,Duration,Title\nHall,2031-10-26,01:30,00:30,Early set\n"
+                    "Hall,2031-10-26,02:30,00:30,Twice set\n", encoding="utf-8")
+    n = importers.load(str(path), timezone="Europe/Berlin")
+    said = [w for w in n["warnings"] if "happens twice" in w]
+    assert len(said) == 1 and "Twice set" in said[0] and "02:30" in said[0] and "+02:00" in said[0], n["warnings"]
+    twice = [e for e in n["events"] if e["title"] == "Twice set"][0]
+    assert datetime.datetime.fromtimestamp(twice["start"], datetime.timezone.utc).strftime("%H:%M") == "00:30"

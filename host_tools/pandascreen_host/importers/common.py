@@ -190,18 +190,24 @@ def local_to_epoch(day, hour, minute, zone, where="", warn=None, about=""):
 
 
 JUMPED = "local time does not exist (the clocks jump forward then): read as the time after the jump"
+TWICE = "local time happens twice (the clocks go back then): read as the first"
 
 
 def say_jumped(dt, warn, about):
     """``warn(JUMPED, ...)`` when aware ``dt``'s wall-clock time does not exist in its zone (as
-    the console refuses such a time); zoneinfo reads it after the jump."""
+    the console refuses such a time; zoneinfo reads it after the jump), ``warn(TWICE, ...)`` when
+    it happens twice (zoneinfo reads the first, before the clocks go back)."""
     try:
         read = dt.astimezone(datetime.timezone.utc).astimezone(dt.tzinfo)
+        second = dt.replace(fold=1).utcoffset()
     except (OverflowError, ValueError, OSError):
         return
     if read.replace(tzinfo=None) != dt.replace(tzinfo=None):
         warn(JUMPED, "%s %s read as %s" % (about, dt.strftime("%Y-%m-%d %H:%M"),
                                            read.strftime("%H:%M" if read.date() == dt.date() else "%Y-%m-%d %H:%M")))
+    elif dt.fold == 0 and second is not None and second != dt.utcoffset():
+        warn(TWICE, "%s %s read at UTC%s" % (about, dt.strftime("%Y-%m-%d %H:%M"),
+                                             _utc_offset_text(int(dt.utcoffset().total_seconds() // 60))))
 
 
 def offset_minutes(zone, epoch):
