@@ -64,14 +64,38 @@ def build_parser():
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
     for command, _ in COMMANDS:
         _module(command).add_parser(sub)
+    ap.commands = sub.choices  # each command's own parser: its usage where its arguments are wrong
     return ap
+
+
+def unrecognized(extra, parser):
+    """The words for arguments ``parser`` does not take: each unknown option by name with the one
+    it is closest to, never the values after them (a passphrase typed as an option's value stays
+    off the terminal); the rest only counted."""
+    import difflib
+    known = [o for a in parser._actions for o in a.option_strings if o.startswith("--")]
+    said, rest = [], 0
+    for word in extra:
+        name = word.split("=", 1)[0]
+        if name.startswith("-") and len(name) > 1:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            said.append("%s (did you mean %s?)" % (name, close[0]) if close else name)
+        else:
+            rest += 1
+    words = "unrecognized option%s %s" % ("s" if len(said) > 1 else "", ", ".join(said)) if said else ""
+    if rest:
+        words += "%s%d unexpected argument%s" % ("; " if words else "", rest, "s" if rest > 1 else "")
+    return words
 
 
 def main(argv=None):
     _ensure_firmware_importable()
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            command = parser.commands.get(args.command) if args.command else None
+            (command or parser).error(unrecognized(extra, command or parser))
     except SystemExit as e:  # argparse: usage errors are 2, --help is 0
         return e.code if isinstance(e.code, int) else 2
     if not args.command:
