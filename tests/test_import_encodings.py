@@ -37,3 +37,15 @@ def test_a_latin_1_json_export_is_read_with_a_warning(tmp_path):
     events, warnings = _read(str(path))
     assert events == [("Café talk", "Großes Zelt")]
     assert any("not UTF-8" in w for w in warnings), warnings
+
+
+def test_an_error_in_a_record_over_several_lines_names_the_line_it_starts_on(tmp_path):
+    """A bad date in a record whose description runs over lines was said at its last line."""
+    import pytest
+    path = tmp_path / "program.csv"
+    path.write_text('Room,Date,Start,Duration,Title,Description\n'
+                    'Hall,2026-07-18,14:00,01:00,Good,"one\nline"\n'
+                    'Hall,18.07.2026,15:00,01:00,Bad,"two\nmore\nlines"\n', encoding="utf-8")
+    with pytest.raises(importers.ScheduleImportError) as e:
+        importers.load(str(path), timezone="Europe/Berlin")
+    assert "lines 4-6" in str(e.value), str(e.value)
