@@ -293,6 +293,25 @@ s.cfg["peer_addrs"] = [("good", 2), ("organiser", 3)]
 t[0] += 60
 s.step()
 show("then-two-signers-agree", s)
+s = pico([("old", 2), ("good", 3)], NOW - 4 * 3600)
+s.step()
+print("an-old-feed-then-a-current-one-in-one-round", t[0] - NOW, s._best[0])
+s = pico([("good", 2)], NOW - 3600)
+s.step()
+moved = [t[0] - NOW]
+for name in ("p11", "p22"):
+    s.cfg["peer_addrs"] = [(name, 2)]
+    t[0] += 60
+    s.step()
+    moved.append(t[0] - NOW)
+print("one-signer-walks-the-clock", moved)
+t[0] = RTC_2021
+s = Satellite({"festival_id": %(fid)r, "organiser_keys": [unhexlify(%(org)r)],
+               "peer_addrs": [("good", 2), ("organiser", 3)]}, Canvas(), lambda: None, 128, 64,
+              clock=lambda: t[0], connect=lambda h, p: Conn(h), log=log.append, time_file=Saved(NOW - 2 * 86400),
+              feed_file=Saved(FEEDS["old48"]), synced=lambda: False, set_time=set_rtc)
+s.step()
+show("after-two-days-a-saved-feed-two-signers", s)
 """
 
 PICO_EXPECTED = [
@@ -303,8 +322,9 @@ PICO_EXPECTED = [
     "after-two-days-two-signers 60 True 15:16 synced 15:16 Mesh networks at festivals",
     "a-peer-a-year-ahead -174921300 False --:-- clock not set None",
     "first-boot 0 True 15:15 synced 15:15 Mesh networks at festivals",
-    # the clock just set from the first peer's feed: that feed is not from the future
-    "asked-first-next-time good",
+    # a feed that just set the clock is current by that clock alone: the next peer is asked in the
+    # same round, and the one whose feed was current by the time set is asked first next time
+    "asked-first-next-time organiser",
     # a stranger answers first with a feed signed three hours ago (within reach of the saved
     # time): the clock is set from it; a later feed, within CLOCK_SKEW, says it is behind and
     # sets it again (it had stayed three hours behind, trusted, showing the wrong now and next)
@@ -315,6 +335,13 @@ PICO_EXPECTED = [
     # been refused as from the future for good)
     "no-saved-time-a-replay-first -46800 True 02:15 synced 02:15 None",
     "then-two-signers-agree 0 True 15:15 synced 15:15 Mesh networks at festivals",
+    # a feed that set the clock ends no round: the next peer's current one sets it right at once
+    "an-old-feed-then-a-current-one-in-one-round 0 good",
+    # one signer moves a clock set from a feed forward once (within CLOCK_SKEW), never step by step
+    "one-signer-walks-the-clock [0, 39600, 39660]",
+    # off two days with its feed saved: two signers that agree set the clock, and the saved feed
+    # no longer makes every current one look from the future
+    "after-two-days-a-saved-feed-two-signers 0 True 15:15 synced 15:15 Mesh networks at festivals",
 ]
 
 
@@ -325,6 +352,9 @@ def pico_feeds(feeds):
     out["organiser"] = hexlify(demo_feed(demo_store(), key=ORGANISER, grant=False, issued=NOW))
     out["old"] = hexlify(demo_feed(demo_store(), issued=NOW - 3 * 3600))
     out["old13"] = hexlify(demo_feed(demo_store(), issued=NOW - 13 * 3600))
+    out["old48"] = hexlify(demo_feed(demo_store(), issued=NOW - 48 * 3600))
+    out["p11"] = hexlify(demo_feed(demo_store(), issued=NOW + 11 * 3600))
+    out["p22"] = hexlify(demo_feed(demo_store(), issued=NOW + 22 * 3600))
     return out
 
 

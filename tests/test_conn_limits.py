@@ -11,7 +11,7 @@ import time
 import pytest
 
 from pandascreen.board.board import RETRY_OFFLINE
-from pandascreen.core import feed, sync
+from pandascreen.core import feed, feed_http, sync
 from pandascreen.core.crypto import public_key
 from pandascreen.core.errors import SyncError
 from pandascreen.core.store import MemoryStore
@@ -37,9 +37,9 @@ def fetch_feed(port, festival_id, organisers, source="127.0.0.250", timeout=10.0
     s.settimeout(timeout)
     s.connect(("127.0.0.1", port))
     try:
-        s.sendall(feed.http_request(festival_id))
+        s.sendall(feed_http.http_request(festival_id))
         buf = bytearray(feed.MAX_FEED_BYTES)
-        n = feed.read_http(_Reader(s), buf)
+        n = feed_http.read_http(_Reader(s), buf)
     finally:
         s.close()
     feed.Checker(festival_id, organisers).check(buf, n)
@@ -193,7 +193,7 @@ def test_a_slow_loris_is_cut_off_at_the_request_deadline_and_boards_still_fetch(
     server = feed_server(deadline=1.0)
     loris = socket.create_connection(("127.0.0.1", server.port), timeout=5)
     loris.setblocking(False)
-    request = feed.http_request(FID)
+    request = feed_http.http_request(FID)
     cut = False
     t0 = time.monotonic()
     for i in range(len(request) - 1):  # one byte every 0.2 s, never the end of the head
@@ -227,7 +227,7 @@ def test_a_client_that_does_not_read_is_cut_off_at_the_reply_deadline():
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     try:
         s.connect(("127.0.0.1", server.port))
-        s.sendall(feed.http_request(FID))
+        s.sendall(feed_http.http_request(FID))
         assert until(lambda: server.slots.counts["admitted"] == 1 and len(server.slots) == 0, timeout=10)
     finally:
         s.close()

@@ -4,7 +4,7 @@ import pytest
 
 from pandascreen.testing import festival as demofest
 from pandascreen.bench import feed as feed_bench
-from pandascreen.core import auth, cbor, feed, layout, operation
+from pandascreen.core import auth, cbor, feed, feed_http, layout, operation
 from pandascreen.node import feed_sign
 from pandascreen.core.crypto import SigningKey, public_key
 from pandascreen.core.schedule import Schedule
@@ -158,15 +158,15 @@ def http(body, length=True):
 def test_read_http_is_bounded(length):
     data = demo_feed()
     buf = bytearray(feed.MAX_FEED_BYTES)
-    n = feed.read_http(BytesConn(http(data, length), trickle=100), buf)
+    n = feed_http.read_http(BytesConn(http(data, length), trickle=100), buf)
     assert bytes(buf[:n]) == data
     big = bytes(len(buf) + 1)
     conn = BytesConn(http(big, length), trickle=100)
     with pytest.raises(feed.FeedError, match="limit"):
-        feed.read_http(conn, buf)
+        feed_http.read_http(conn, buf)
     assert conn.taken <= len(buf) + 100  # never read past the buffer (plus one header chunk)
     with pytest.raises(feed.FeedError, match="404"):
-        feed.read_http(BytesConn(b"HTTP/1.0 404 Not Found\r\n\r\n", trickle=100), buf)
+        feed_http.read_http(BytesConn(b"HTTP/1.0 404 Not Found\r\n\r\n", trickle=100), buf)
 
 
 def test_38c3_feed_is_small_and_complete():
@@ -226,9 +226,9 @@ def test_serve_feed_option_signs_with_the_organiser_key():
     server = _serve_feed("127.0.0.1:0", store, FID, ORGANISER, public_key(ORGANISER))
     try:
         conn = SocketConn("127.0.0.1", server.port)
-        conn.send(feed.http_request(FID))
+        conn.send(feed_http.http_request(FID))
         buf = bytearray(feed.MAX_FEED_BYTES)
-        n = feed.read_http(conn, buf)
+        n = feed_http.read_http(conn, buf)
         conn.close()
         info = checker().check(buf, n)
         assert info.signer == public_key(ORGANISER) and cbor.loads(bytes(buf[:n]))[7] is None
@@ -252,9 +252,9 @@ def test_a_pi_screen_serves_the_feed_of_the_schedule_it_holds(tmp_path):
     server = start_for_screen(cfg, store, str(tmp_path), device, said.append, port=0)
     try:
         conn = SocketConn("127.0.0.1", server.port)
-        conn.send(feed.http_request(FID))
+        conn.send(feed_http.http_request(FID))
         buf = bytearray(feed.MAX_FEED_BYTES)
-        n = feed.read_http(conn, buf)
+        n = feed_http.read_http(conn, buf)
         conn.close()
         assert checker().check(buf, n).signer == public_key(SERVE)
     finally:
@@ -282,7 +282,7 @@ def test_a_cancelled_event_reaches_a_satellite_marked_cancelled():
 
 
 NON_ASCII_STATUS = r"""
-from pandascreen.core import feed
+from pandascreen.core import feed_http
 from pandascreen.core.errors import PandascreenError
 
 
@@ -303,7 +303,7 @@ class Conn:
 # a captive portal's French reason phrase: byte 40 of the status line cuts the dash's UTF-8
 line = b"HTTP/1.0 503 " + "Service indisponible \u2013 r\u00e9essayez plus tard".encode("utf-8")
 try:
-    feed.read_http(Conn(line + b"\r\nContent-Length: 0\r\n\r\n"), bytearray(256))
+    feed_http.read_http(Conn(line + b"\r\nContent-Length: 0\r\n\r\n"), bytearray(256))
 except PandascreenError as e:
     print("refused", str(e).startswith("feed server answered HTTP/1.0 503 Service indisponible"))
 """

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from pandascreen.core import feed, layout
+from pandascreen.core import feed, feed_http, layout
 from pandascreen.core.crypto import SigningKey, public_key
 from pandascreen.node import feed_sign
 from pandascreen.bench import feed_truth
@@ -129,7 +129,7 @@ def test_the_new_board_reads_an_old_feed():
 def test_a_full_peer_answers_the_form_a_board_asks_for():
     from pandascreen.node.feed_server import _version
     assert _version(b"GET /pandascreen/feed/x HTTP/1.0\r\nHost: p\r\n\r\n") == 1  # deployed boards
-    assert _version(feed.http_request("x", "p")) == feed.VERSION
+    assert _version(feed_http.http_request("x", "p")) == feed.VERSION
     assert _version(b"GET / HTTP/1.0\r\nfeed-version: 99\r\n\r\n") == feed.VERSION
     assert _version(b"GET / HTTP/1.0\r\nFeed-Version: two\r\n\r\n") == 1
 

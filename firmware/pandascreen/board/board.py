@@ -20,13 +20,8 @@ runs ahead) is shown only while no other feed is, and never counts as a later fe
 feed replaces it, also one loaded from flash.  A feed past its ``valid_until`` (Wi-Fi lost for
 hours) says so in the status line.
 
-A board whose clock is not set by NTP (``synced()`` not True: a Pico W's RTC restarts in 2021 after
-every power cut) sets it from a fetched feed's signed issued-at through ``set_time(t)``: at once
-when that is within CLOCK_SKEW of the time it last saved, or when it has none; a larger jump (a
-board off for longer) only when feeds of two different signers agree on it, so one full peer
-whose clock is wrong cannot move it.  From then on the board's clock is its own (trusted), and
-only a later feed moves it again, forward: within CLOCK_SKEW at once, further when two signers
-agree.  One set from an old feed (a stranger's replay answered first) is set right so.
+A board whose clock NTP does not keep sets it from fetched feeds' signed issued-at
+(board/feed_clock.py says when).
 
 The feed servers are ``cfg["feed_addrs"]`` (main.py sets them from ``feed.feed_addrs``), else
 ``cfg["peer_addrs"]`` taken as feed servers (tests and the demo), plus what ``peers()`` finds.
@@ -43,9 +38,9 @@ All hardware is injected (canvas, ``show``, ``connect(host, port) -> conn`` with
 import gc
 import time
 
-from pandascreen.core import feed, layout
-from pandascreen.core.clock import (CLOCK_NOT_SET, CLOCK_SKEW, CLOCK_TOLERANCE, NO_CLOCK, NO_PEERS, OFFLINE, STARTING,
-                                     SYNCED, LastKnownTime, elapsed, from_the_future, peer_name, screen_time)
+from pandascreen.core import feed, feed_http, layout
+from pandascreen.board.feed_clock import FeedClock
+from pandascreen.core.clock import CLOCK_NOT_SET, NO_CLOCK, NO_PEERS, OFFLINE, STARTING, SYNCED, elapsed, peer_name
 from pandascreen.core.errors import PandascreenError
 
 CHUNK = 512  # bytes per socket read
@@ -111,12 +106,10 @@ class Satellite:
         self.height = height
         self.palette = palette
         self.clock = clock or time.time
-        self._synced = synced  # () -> True once NTP set the clock, False when it could not (main.py)
-        self._set_time = set_time  # t -> sets the board's clock (machine.RTC), from a signed feed
-        self.time_from_feed = False  # the clock was set from a feed: it is the board's own now
-        self._leap = None  # (signer, issued_at - now) of a feed far ahead of the saved time, awaiting a second signer
         self.connect = connect
         self.log = log or (lambda msg: None)
+        self.time = FeedClock(time_file, synced, set_time, self.log)  # the clock rule (board/feed_clock.py)
+        self.saved_time = self.time.saved_time
         self._peers = peers
         self.checker = feed.Checker(cfg["festival_id"], cfg.get("organiser_keys") or (),
                                     trust_anyone=bool(cfg.get("trust_anyone")))
@@ -131,7 +124,6 @@ class Satellite:
         self.last_sync = None
         self._fetched_at = None
         self._best = None  # the peer that gave the last good feed: asked first
-        self.saved_time = LastKnownTime(time_file and time_file.load, time_file and time_file.save, self.log)
         self.venue_index = 0
         self._drawn_key = None
         self.feed_file = feed_file
@@ -177,20 +169,24 @@ class Satellite:
         usable = None
         for peer in peers:
             try:
-                taken = self._fetch_from(peer, now) or taken
+                got = self._fetch_from(peer, now)
             except (OSError, PandascreenError, MemoryError) as e:  # Wi-Fi gone, peer down, bad feed
                 self.log("feed from %s refused: %s" % (peer_name(peer), e))
                 continue
+            taken = got or taken
             reached = True
-            if self._time_from(self.view_source.info, now):
+            # a feed that just set the clock is current by that clock: the next peer is asked too
+            set_now = self.time.take(self.view_source.info, now)
+            if set_now:
                 now = int(self.clock())
             self.from_flash = False
             self.sync_state = SYNCED
             self.last_sync = int(self.clock())
             issued = self.view_source.info.issued_at
             if not self.from_the_future(issued, now):
-                usable = usable or peer
-                if issued >= now - FRESH_FEED:
+                if got or usable is None:
+                    usable = peer  # the peer whose feed is on screen
+                if issued >= now - FRESH_FEED and not set_now:
                     self._best = peer
                     return taken
         if usable is not None:
@@ -203,8 +199,8 @@ class Satellite:
         deadline = int(self.clock()) + FETCH_DEADLINE
         conn = _Deadline(self.connect(peer[0], peer[1]), self.clock, deadline, self._between)
         try:
-            conn.send(feed.http_request(self.cfg["festival_id"], peer[0]))
-            n = feed.read_http(conn, self._incoming, CHUNK)
+            conn.send(feed_http.http_request(self.cfg["festival_id"], peer[0]))
+            n = feed_http.read_http(conn, self._incoming, CHUNK)
         finally:
             conn.close()
         try:
@@ -218,12 +214,12 @@ class Satellite:
             raise feed.FeedError("feed issued before the newest this board took or was provisioned with (a replay?)")
         old = self.view_source.info
         if old is not None and not self.from_the_future(old.issued_at, now):
-            if self.from_the_future(info.issued_at, now) and self.time_from_feed and self._time_from(info, now):
-                now = int(self.clock())  # a clock set from an old feed, set right by two signers' word
+            if self.from_the_future(info.issued_at, now) and self.time.take(info, now):
+                now = int(self.clock())  # a clock behind, set right by two signers' word
             if self.from_the_future(info.issued_at, now):
                 self.rejected += 1
                 raise feed.FeedError("feed issued %d s ahead of this board's time: its signer's clock is wrong"
-                                     % (info.issued_at - now))
+                                     % (info.issued_at - self.screen_time(now)[0]))
             if info.issued_at < old.issued_at:
                 self.rejected += 1
                 raise feed.FeedError("feed issued before the one on screen (a replay?)")
@@ -310,52 +306,14 @@ class Satellite:
 
     # -- clock ----------------------------------------------------------------------------------
     def synced(self):
-        if self.time_from_feed:
-            return True
-        return self._synced() if self._synced is not None else None
-
-    def _time_from(self, info, now):
-        """Set the board's clock from a fetched feed's issued-at (see the module docstring); True if set."""
-        if self._set_time is None or (self._synced is not None and self._synced()):
-            return False  # NTP keeps it
-        issued = info.issued_at
-        if self.time_from_feed:
-            # set from a feed before: one signed later says it was set behind (an old feed a
-            # stranger answered with first); within CLOCK_SKEW as any signed timestamp moves it,
-            # further when two signers agree
-            if issued <= now + CLOCK_TOLERANCE:
-                return False
-            if issued > now + CLOCK_SKEW and not self._signers_agree(info, issued - now):
-                return False
-        elif self.saved_time.value is not None:
-            if issued < self.saved_time.value - CLOCK_TOLERANCE:
-                return False  # before the time the board saved: an old feed, never a clock
-            if issued > self.saved_time.value + CLOCK_SKEW and not self._signers_agree(info, issued - now):
-                return False
-        try:
-            self._set_time(issued)
-        except (OSError, ValueError) as e:
-            self.log("cannot set the clock: %s" % e)
-            return False
-        self.time_from_feed = True
-        self.log("clock set from a signed feed")
-        return True
-
-    def _signers_agree(self, info, leap):
-        """True when the feed before this one that asked the clock to leap came from another
-        signer and asked the same leap (within CLOCK_TOLERANCE): one signer whose clock is wrong
-        cannot move the board's far.  This feed's leap is kept for the next."""
-        before = self._leap
-        self._leap = (info.signer, leap)
-        return before is not None and before[0] != info.signer and abs(before[1] - leap) <= CLOCK_TOLERANCE
+        return self.time.synced()
 
     def from_the_future(self, ts, now):
-        return from_the_future(ts, now, self.saved_time.value, self.synced())
+        return self.time.from_the_future(ts, now)
 
     def screen_time(self, now):
-        """``(time the program is shown at, trusted)``: core/clock.py ``screen_time``."""
-        info = self.view_source.info
-        return screen_time(now, () if info is None else (info.issued_at,), self.saved_time.value, self.synced())
+        """``(time the program is shown at, trusted)``: board/feed_clock.py, the shown feed's."""
+        return self.time.screen_time(now, self.view_source.info)
 
     def clock_trusted(self, now):
         return self.screen_time(now)[1]

@@ -11,13 +11,14 @@ metadata(description="pandascreen for MicroPython boards (Pico W + SSD1306)", ve
 # flashing it would only cost flash and compile time.  overview draws every venue at once.
 module("pandascreen/__init__.py", base_path="../..")
 package("pandascreen/core", files=("__init__.py", "_blake3_py.py", "_ed25519_py.py", "cbor.py", "config.py",
-                                   "crypto.py", "errors.py", "event_fields.py", "feed.py", "feed_cursor.py", "font.py",
-                                   "font_bitmaps.py", "font_wide.py", "frame_parts.py", "layout.py",
-                                   "operation.py", "overview.py", "clock.py", "screens.py", "util.py"),
+                                   "crypto.py", "errors.py", "event_fields.py", "feed.py", "feed_cursor.py",
+                                   "feed_http.py", "festival_time.py", "font.py", "font_bitmaps.py", "font_wide.py",
+                                   "frame_parts.py", "layout.py", "operation.py", "overview.py", "clock.py", "screens.py",
+                                   "util.py"),
         base_path="../..")
 
 # the board glue, by name: board/ also holds this manifest and main.py
-package("pandascreen/board", files=("__init__.py", "board.py", "saved_feed.py"), base_path="../..")
+package("pandascreen/board", files=("__init__.py", "board.py", "feed_clock.py", "saved_feed.py"), base_path="../..")
 
 # our SSD1306 driver (written from the datasheet, on framebuf): /lib/pandascreen/board/ssd1306.mpy
 module("pandascreen/board/ssd1306.py", base_path="../..")

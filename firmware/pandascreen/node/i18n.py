@@ -99,6 +99,25 @@ def _state_text(status, states, words, lang):
     return status
 
 
+def _translate_now(now, absolute, words, lang):
+    """The event on now (core/layout.py ``_now_entry``) in ``lang``: its times, and how long it
+    has left or until when (with its day when it ends another day)."""
+    now["start"] = _clock_text(now["start"], lang)
+    now["end"] = _clock_text(now["end"], lang)
+    until = now["end"]
+    if now.get("end_day") in layout.WEEKDAYS:  # layout.WEEKDAYS, as for the next event's day
+        until = "%s %s" % (weekday(layout.WEEKDAYS.index(now["end_day"]), lang), until)
+    now["time"] = "%s\u2013%s" % (now["start"], until)
+    if now.get("status") == layout.CANCELLED:
+        now["left"] = words["cancelled"]
+    elif absolute:
+        now["left"] = words["until"] % until
+    elif now.get("minutes_left"):
+        now["left"] = words["left"] % layout.span(now["minutes_left"])
+    else:
+        now["left"] = words["ending"]
+
+
 def translate(view, lang):
     """``layout.build_view``'s English ``view`` in ``lang``, in place (and returned).
 
@@ -127,22 +146,8 @@ def translate(view, lang):
         view["status"] = " | ".join(_state_text(part, states, words, lang) for part in str(view["status"]).split(" | "))
     if view.get("clock") and view["clock"] != clock_rule.NO_CLOCK:
         view["clock"] = _clock_text(view["clock"], lang)
-    now = view.get("now")
-    if now:
-        now["start"] = _clock_text(now["start"], lang)
-        now["end"] = _clock_text(now["end"], lang)
-        until = now["end"]
-        if now.get("end_day") in layout.WEEKDAYS:  # layout.WEEKDAYS, as for the next event's day below
-            until = "%s %s" % (weekday(layout.WEEKDAYS.index(now["end_day"]), lang), until)
-        now["time"] = "%s\u2013%s" % (now["start"], until)
-        if now.get("status") == layout.CANCELLED:
-            now["left"] = words["cancelled"]
-        elif view.get("absolute"):
-            now["left"] = words["until"] % until
-        elif now.get("minutes_left"):
-            now["left"] = words["left"] % layout.span(now["minutes_left"])
-        else:
-            now["left"] = words["ending"]
+    if view.get("now"):
+        _translate_now(view["now"], view.get("absolute"), words, lang)
     nxt = view.get("next")
     if nxt:
         nxt["start"] = _clock_text(nxt["start"], lang)
