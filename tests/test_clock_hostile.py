@@ -449,6 +449,10 @@ def test_a_time_saved_far_past_everything_signed_is_no_floor_once_the_clock_is_r
     assert clock.screen_time(NOW, (), last_known=ahead) == (ahead, False)  # nothing signed to measure it against
     # a writer's timestamp from the future (past this clock by more than CLOCK_SKEW) does not make it one
     assert clock.screen_time(NOW, signed + [ahead - 60], last_known=ahead) == (NOW, True)
+    # a clock far behind everything signed (a Pi with no RTC, long after its program ended) keeps
+    # the floor: nothing signed is near enough to it to say the saved time is the wrong one
+    end = ahead - 200 * 86400
+    assert clock.screen_time(ahead - 400 * 86400, [end - 86400], ahead, None, end) == (ahead, False)
 
 
 # -- fuzz: the clock rule's promises for any timestamps -----------------------------------------

@@ -103,14 +103,14 @@ def own_time(now, last_known=None, synced=None):
 
 def saved_floor(now, last_known=None, signed=(), synced=None, program_end=None):
     """``last_known``, or None where rule 5 makes it no floor: a clock that can be the time
-    (``synced`` not False, ``now`` from 2020 on) behind a saved time more than FAR_AHEAD past both
-    the program's end and the newest signed timestamp not from the future for that clock (with
-    neither, it is kept)."""
+    (``synced`` not False, ``now`` from 2020 on, a signed timestamp not from the future for it)
+    behind a saved time more than FAR_AHEAD past both the program's end and the newest such
+    signed timestamp."""
     if not last_known or synced is False or int(now) < MIN_VALID_TIME or int(last_known) <= int(now):
         return last_known
     near = [int(s) for s in signed if int(s) <= int(now) + CLOCK_SKEW]
-    if not near and not program_end:
-        return last_known  # nothing to measure it against
+    if not near:
+        return last_known  # nothing signed near this clock says it is the right one
     if int(last_known) > max(near + [int(program_end or 0)]) + FAR_AHEAD:
         return None
     return last_known
