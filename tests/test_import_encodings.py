@@ -49,3 +49,12 @@ def test_an_error_in_a_record_over_several_lines_names_the_line_it_starts_on(tmp
     with pytest.raises(importers.ScheduleImportError) as e:
         importers.load(str(path), timezone="Europe/Berlin")
     assert "lines 4-6" in str(e.value), str(e.value)
+
+
+def test_an_error_after_blank_lines_names_one_line(tmp_path):
+    import pytest
+    path = tmp_path / "program.csv"
+    path.write_text("Room,Date,Start,Duration,Title\n\n\nHall,2026-07-18,xx:00,01:00,Bad\n", encoding="utf-8")
+    with pytest.raises(importers.ScheduleImportError) as e:
+        importers.load(str(path), timezone="Europe/Berlin")
+    assert "line 4:" in str(e.value), str(e.value)

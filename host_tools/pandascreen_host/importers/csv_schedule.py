@@ -30,10 +30,11 @@ def load(path, data, timezone=None, festival_id=None, span=None):
         zone_name = DEFAULT_ZONE
         b.warn("CSV has no time zone; assuming %s (pass --timezone to change)" % DEFAULT_ZONE)
     zone = get_zone(zone_name, path)
-    ended = reader.line_num  # the header's last line
     for row in reader:
-        first, line, ended = ended + 1, reader.line_num, reader.line_num
-        # a record over several lines (a quoted description) is named by all of them
+        line = reader.line_num
+        # a record over several lines (a quoted description) is named by all of them: the line
+        # breaks inside its fields say how many
+        first = line - sum(v.count("\n") for v in row.values() if isinstance(v, str))
         where = "%s line %d" % (path, line) if first == line else "%s lines %d-%d" % (path, first, line)
         if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
             continue
