@@ -139,3 +139,27 @@ def test_a_first_import_that_fails_leaves_no_store_behind(tmp_path, capsys, wron
     assert main(["import", str(tmp_path / wrong), "--store", str(db), "--key", str(key)]) == 2
     assert capsys.readouterr().err.startswith("error: ")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted({"empty.xml", "page.html"}), list(tmp_path.iterdir())
+
+
+def test_a_first_import_that_published_keeps_its_store_whatever_fails_after(tmp_path):
+    """The output closing while "published ..." is written (a pipe into `head`) came after the
+    commit: the store then held the program, and was removed with it."""
+    import io
+    from pandascreen_host import import_cmd
+    from pandascreen_host.cli import build_parser
+
+    class ClosedPipe(io.StringIO):
+        def write(self, text):
+            if text.startswith("published"):
+                raise BrokenPipeError(32, "Broken pipe")
+            return super().write(text)
+    db, key = tmp_path / "f.db", tmp_path / "org.key"
+    args = build_parser().parse_args(["import", fixture("frab_fahrplan_tz.xml"), "--store", str(db), "--key", str(key)])
+    with pytest.raises(BrokenPipeError):
+        import_cmd.run(args, out=ClosedPipe(), err=io.StringIO())
+    assert db.exists()
+    store = SqliteStore(str(db))
+    try:
+        assert store.count() > 0
+    finally:
+        store.close()

@@ -97,10 +97,11 @@ def run(args, out=None, err=None):
     err = err or sys.stderr
     key_path = args.key or "organiser.key"
     fresh = not os.path.exists(args.store)
+    committed = []  # set once the import's transaction commits: the store then holds the program
     try:
-        return _import(args, _open_store(args), key_path, out, err)
+        return _import(args, _open_store(args), key_path, out, err, committed)
     except BaseException:
-        if fresh:  # a first import that failed (or a disk that took no store) leaves no store behind
+        if fresh and not committed:  # a first import that failed before publishing leaves no store
             _remove_store(args.store)
         raise
 
@@ -114,7 +115,7 @@ def _remove_store(path):
             pass
 
 
-def _import(args, store, key_path, out, err):
+def _import(args, store, key_path, out, err, committed):
     from pandascreen.core import operation
     from pandascreen.core.crypto import public_key
     with contextlib.ExitStack() as opened:
@@ -144,6 +145,7 @@ def _import(args, store, key_path, out, err):
             with store.transaction():  # all or nothing: an interrupted import publishes nothing
                 published = _publish(store, seed, log_id, bodies, err)
                 store.set_meta(BASE_KEY % fid, json.dumps(_without_warnings(neutral), sort_keys=True))
+            committed.append(published)
         except KeyboardInterrupt:
             err.write("\ninterrupted: nothing was published; run the import again to publish it\n")
             raise
