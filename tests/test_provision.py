@@ -402,6 +402,7 @@ def test_provision_with_the_store_adds_the_screen_key_to_the_festival_group(boot
     db = str(tmp_path / "festival.db")
     args = pi_args(bootfs, "--organiser", org, "--wifi-open", "--wifi-ssid", "Open", "--wifi-country", "de",
                    "--store", db, "--organiser-key", str(org_key))
+    SqliteStore(db).close()
     assert main(args) == 2  # the store holds no such festival yet: a typo in the id would follow an empty log
     assert "holds no festival 'pandafest-2026'" in capsys.readouterr().err
     from pandascreen.core import schema
@@ -627,3 +628,15 @@ def test_a_misspelt_option_is_named_with_the_one_meant_and_its_value_is_never_ec
     assert main(pi_args(bootfs, "--wifi-ssid", "Net", "--wifi-psk", "hunter2hunter2")) == 2
     err = capsys.readouterr().err
     assert "--wifi-psk (did you mean --wifi-psk-file?)" in err and "hunter2" not in err, err
+
+
+def test_a_store_path_that_holds_no_store_is_refused_and_not_made(bootfs, tmp_path, capsys):
+    """A typo in --store had made an empty store there, and then said it holds no festival."""
+    seed = bytes(range(1, 33))
+    org_key = tmp_path / "organiser.key"
+    fsutil.write_secret(str(org_key), seed, what="organiser key")
+    missing = tmp_path / "festvial.db"
+    assert main(pi_args(bootfs, "--organiser", crypto.public_key(seed).hex(), "--store", str(missing),
+                        "--organiser-key", str(org_key))) == 2
+    err = capsys.readouterr().err
+    assert "no store at %s" % missing in err and not missing.exists(), err

@@ -16,6 +16,7 @@ the key published so far (its latest operation in this store is the cut-off);
 others keep the default): a promote at the same level raises it, a demote lowers it.
 """
 
+import os
 import sys
 
 from pandascreen.core import quota
@@ -133,6 +134,8 @@ def check_grant(store_path, key, festival_id, organisers, mode):
     from pandascreen.node.sqlite_store import SqliteStore
     from pandascreen_host import festivals
     from pandascreen_host.fsutil import load_seed
+    if not os.path.isfile(store_path):  # opening it would make an empty one there
+        raise UserError("no store at %s: give the festival store `import` wrote (--store)" % store_path)
     me = public_key(load_seed(key, "organiser key"))
     named = [_key(k, "--organiser") for k in organisers] or [me]
     store = SqliteStore(store_path)
