@@ -628,6 +628,9 @@ def test_a_misspelt_option_is_named_with_the_one_meant_and_its_value_is_never_ec
     assert main(pi_args(bootfs, "--wifi-ssid", "Net", "--wifi-psk", "hunter2hunter2")) == 2
     err = capsys.readouterr().err
     assert "--wifi-psk (did you mean --wifi-psk-file?)" in err and "hunter2" not in err, err
+    assert main(pi_args(bootfs, "--wifi-ssid", "Net", "--wifi-passphrase", "-Hunter2")) == 2
+    err = capsys.readouterr().err
+    assert "--wifi-passphrase" in err and "Hunter2" not in err, err
 
 
 def test_a_store_path_that_holds_no_store_is_refused_and_not_made(bootfs, tmp_path, capsys):

@@ -77,7 +77,7 @@ def unrecognized(extra, parser):
     said, rest = [], 0
     for word in extra:
         name = word.split("=", 1)[0]
-        if name.startswith("-") and len(name) > 1:
+        if name.startswith("--") and len(name) > 2:  # "-Hunter2" may be a value, never said
             close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
             said.append("%s (did you mean %s?)" % (name, close[0]) if close else name)
         else:

@@ -80,7 +80,10 @@ def atomic_write(path, data, mode=0o644, overwrite=True, what="file"):
                 # vfat and friends have no hard links: check-then-rename instead.
                 if os.path.lexists(path):
                     raise UserError("%s %s already exists" % (what, path))
-                os.rename(tmp, path)
+                try:
+                    os.rename(tmp, path)
+                except OSError as e:
+                    raise _cannot_write(path, e)
             else:
                 os.unlink(tmp)
         tmp = None

@@ -369,8 +369,8 @@ STORE_RETRY_MAX = 60.0
 def _open_store(cfg, store_path, screen, wait=True):
     """The store and its notice (node/snapshot.py ``open_store``).  A first start on a disk that
     cannot make the store (full, read-only) shows "disk full" or "cannot store" on the screen and
-    tries again (``wait``) until the disk takes writes or the screen is stopped: exiting had left
-    the panel blank while systemd started the screen again every few seconds."""
+    tries again (``wait``) until the disk takes writes or the screen is stopped: a screen that
+    exited would leave the panel blank while systemd started it again every few seconds."""
     from pandascreen.core.errors import CannotStore
     from pandascreen.core.operation import log_id_for_festival
     from pandascreen.node import snapshot
