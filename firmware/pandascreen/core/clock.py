@@ -73,8 +73,8 @@ def elapsed(now, since):
 #     and so never saved as the last known time: a clock set a year ahead once would otherwise say
 #     the festival is over, and stay a floor after it is set right.  A saved time that far past
 #     both (saved while a time server that was wrong made the clock synchronised, rule 1) is no
-#     floor for a clock that can be the time (not known unset, from 2020 on); the timestamps it is
-#     measured against are those not from the future for that clock (``saved_floor``).
+#     floor for a clock that can be the time (not known unset, from 2020 on) when a signed
+#     timestamp not from its future is there to measure against (``saved_floor``).
 # The program is never blanked because of a timestamp: the view is built at the chosen time.
 
 def clock_floor(newest_op_us=None, last_known=None):
