@@ -155,8 +155,9 @@ class Satellite:
     def fetch(self, now):
         """Ask the peers in turn until one gives a good, current feed: not from the future, signed
         within FRESH_FEED (a full peer signs its feed again every minute; an older one is a
-        stranger's replay, or a peer that kept an old copy).  That peer is asked first next time
-        (else the first whose feed was not from the future); True if a new one was taken."""
+        stranger's replay, or a peer that kept an old copy), and not the feed that just set the
+        clock (current by that clock alone).  That peer is asked first next time (else the one
+        whose feed is on screen); True if a new one was taken."""
         self._fetched_at = now
         peers = self.peers()
         if not peers:
