@@ -52,9 +52,15 @@ def atomic_write(path, data, mode=0o644, overwrite=True, what="file"):
     if not overwrite and os.path.lexists(path):
         raise UserError("%s %s already exists" % (what, path))
     try:
-        fd, tmp = _tmp_fd(directory, os.path.basename(path), mode)
+        _write_into_place(path, data, mode, overwrite, what, directory)
     except OSError as e:
         raise _cannot_write(path, e)
+
+
+def _write_into_place(path, data, mode, overwrite, what, directory):
+    """``atomic_write``'s steps: the temp file written and fsync'ed, then renamed (or linked) over
+    ``path``; the temp file never stays behind."""
+    fd, tmp = _tmp_fd(directory, os.path.basename(path), mode)
     try:
         try:
             view = memoryview(data)
@@ -62,15 +68,10 @@ def atomic_write(path, data, mode=0o644, overwrite=True, what="file"):
                 n = os.write(fd, view)
                 view = view[n:]
             os.fsync(fd)
-        except OSError as e:
-            raise _cannot_write(path, e)
         finally:
             os.close(fd)
         if overwrite:
-            try:
-                os.replace(tmp, path)
-            except OSError as e:
-                raise _cannot_write(path, e)
+            os.replace(tmp, path)
         else:
             try:
                 os.link(tmp, path)
@@ -80,10 +81,7 @@ def atomic_write(path, data, mode=0o644, overwrite=True, what="file"):
                 # vfat and friends have no hard links: check-then-rename instead.
                 if os.path.lexists(path):
                     raise UserError("%s %s already exists" % (what, path))
-                try:
-                    os.rename(tmp, path)
-                except OSError as e:
-                    raise _cannot_write(path, e)
+                os.rename(tmp, path)
             else:
                 os.unlink(tmp)
         tmp = None
