@@ -75,13 +75,10 @@ def run(args, out=None):
 
     seed = load_seed(args.key, "organiser key")
     me = public_key(seed)
-    organisers = [_key(k, "--organiser") for k in args.organiser] or [me]
     log_id = operation.log_id_for_festival(args.festival_id)
     store = SqliteStore(args.store)
     try:
-        from pandascreen_host import festivals
-        festivals.require(store, args.festival_id, args.store)
-        a = auth.guard(store, auth.Authorizer(organisers, mode=args.mode), log_id)
+        a = _guarded(store, args.store, args.festival_id, args.organiser, me, args.mode)
         gid = _key(args.group, "--group") if args.group else a.group_id
         if args.action == "show":
             return _show(a, gid, out)
@@ -129,24 +126,31 @@ def run(args, out=None):
 def check_grant(store_path, key, festival_id, organisers, mode):
     """Refuse, in one line, what ``grant_screen`` would refuse (no such festival in the store, a
     key that does not manage the group ``organisers`` names), before provisioning writes a card."""
-    from pandascreen.core import auth, operation
+    from pandascreen.core import auth
     from pandascreen.core.crypto import public_key
     from pandascreen.node.sqlite_store import SqliteStore
-    from pandascreen_host import festivals
     from pandascreen_host.fsutil import load_seed
     if not os.path.isfile(store_path):  # opening it would make an empty one there
         raise UserError("no store at %s: give the festival store `import` wrote (--store)" % store_path)
     me = public_key(load_seed(key, "organiser key"))
-    named = [_key(k, "--organiser") for k in organisers] or [me]
     store = SqliteStore(store_path)
     try:
-        festivals.require(store, festival_id, store_path)
-        a = auth.guard(store, auth.Authorizer(named, mode=mode), operation.log_id_for_festival(festival_id))
+        a = _guarded(store, store_path, festival_id, organisers, me, mode)
         if a.level(a.group_id, me) < auth.MANAGE:
             raise UserError("your key %s (%s) does not manage the group --organiser names (%s...): check "
-                            "--organiser and --organiser-key" % (me.hex()[:16], key, named[0].hex()[:16]))
+                            "--organiser and --organiser-key" % (me.hex()[:16], key, a.group_id.hex()[:16]))
     finally:
         store.close()
+
+
+def _guarded(store, store_path, festival_id, organisers, me, mode):
+    """The festival group's authorizer over ``store``, the group named by ``organisers`` (hex;
+    none: ``me``), once a festival the store holds nothing of is refused (festivals.require)."""
+    from pandascreen.core import auth, operation
+    from pandascreen_host import festivals
+    festivals.require(store, festival_id, store_path)
+    named = [_key(k, "--organiser") for k in organisers] or [me]
+    return auth.guard(store, auth.Authorizer(named, mode=mode), operation.log_id_for_festival(festival_id))
 
 
 def grant_screen(store, key, festival_id, screen_key_hex, organisers, mode, out):
