@@ -91,3 +91,14 @@ def test_controller_shows_the_festivals_language_unless_the_config_says_otherwis
     ctl = Controller({"festival_id": "fest", "language": "de"}, store, render=views.append, translate=i18n.translate)
     ctl.redraw(t + 600)
     assert views[-1]["now"]["left"] == "noch 50m"
+
+
+def test_every_status_word_a_screen_can_show_is_in_its_language():
+    """The status line's fixed words, wherever the screen sets them: a German screen whose buttons
+    cannot be read, or whose store was reset, says so in German."""
+    from pandascreen.node.buttons import BUTTONS_OFF
+    from pandascreen.node.snapshot import NOTICE
+    for lang, words in (("de", ("Tasten aus", "Speicher neu: Abgleich")), ("fr", ("sans boutons", "stockage neuf: resynchro"))):
+        status = i18n.translate({"status": "%s | %s" % (NOTICE, BUTTONS_OFF)}, lang)["status"]
+        assert status == "%s | %s" % (words[1], words[0]), (lang, status)
+    assert i18n.translate({"status": "%s | %s" % (NOTICE, BUTTONS_OFF)}, "en")["status"] == "%s | %s" % (NOTICE, BUTTONS_OFF)

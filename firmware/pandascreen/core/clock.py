@@ -26,6 +26,8 @@ STALE_AFTER = 15 * 60  # s
 DISK_FULL = "disk full"  # the store cannot write what peers send: the disk (SD card) is full
 CANNOT_STORE = "cannot store"  # ... for another reason (an I/O error)
 FORKED = "program forked"  # an organiser's log came with another history: changes made on it do not arrive
+STORE_RESET = "store reset: resync"  # the store was rebuilt from its snapshot (node/snapshot.py): until a sync
+BUTTONS_OFF = "buttons off"  # the buttons cannot be read (node/buttons.py): the program is shown without them
 ALONE = "alone since"  # no peer reachable for ALONE_AFTER: "alone since HH:MM" (when one was last heard)
 # 60 s: longer than a session's death (node/liveness.py DEAD_AFTER 15 s, QUIC's 30 s idle timeout)
 # plus a redial round (REDIAL_MAX 8 s and a 10 s dial), so a link that drops and is redialled never

@@ -27,6 +27,8 @@ thread of the buttons runs.
 
 import threading
 
+from pandascreen.core import clock as clock_rule
+
 HOME = 0
 
 
@@ -154,7 +156,7 @@ class VenueButtons:
         self.close()
 
 
-BUTTONS_OFF = "buttons off"
+BUTTONS_OFF = clock_rule.BUTTONS_OFF
 
 
 def _gpiod_factory():

@@ -134,7 +134,8 @@ def translate(view, lang):
     states = {clock_rule.STARTING: "starting", clock_rule.SYNCED: "synced", clock_rule.OFFLINE: "offline",
               clock_rule.NO_PEERS: "no_peers", clock_rule.CLOCK_NOT_SET: "clock_not_set", clock_rule.STALE: "stale",
               clock_rule.ALONE: "alone_since", clock_rule.DISK_FULL: "disk_full",
-              clock_rule.CANNOT_STORE: "cannot_store", clock_rule.FORKED: "program_forked"}
+              clock_rule.CANNOT_STORE: "cannot_store", clock_rule.FORKED: "program_forked",
+              clock_rule.STORE_RESET: "store_reset", clock_rule.BUTTONS_OFF: "buttons_off"}
     view["label_now"] = words["NOW"]
     view["label_next"] = words["next"]
     key = messages.get(view.get("message"))

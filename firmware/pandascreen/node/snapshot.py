@@ -23,12 +23,13 @@ import os
 import sqlite3
 import time
 
+from pandascreen.core.clock import STORE_RESET
 from pandascreen.core.util import remove_quietly
 
 MAGIC = b"PSNAP1\n"
 MAX_BYTES = 8 * 1024 * 1024
 NO_BODY = 0xFFFFFFFF
-NOTICE = "store reset: resync"  # short: it is the status line of a 128x64 OLED
+NOTICE = STORE_RESET  # short: it is the status line of a 128x64 OLED
 QUIET = 2.0       # seconds without a change before the snapshot is written
 MOST_DELAY = 10.0  # seconds a change waits at most while changes keep coming
 
