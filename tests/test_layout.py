@@ -442,3 +442,41 @@ def test_a_next_event_a_week_or_more_ahead_says_how_many_days_not_a_weekday():
     assert cell["next"]["in"] == "in 7 days", cell["next"]
     six = schedule(fest, venues, [event("o", "a", "Opening", DAY + 6 * 86400, DAY + 6 * 86400 + 3600)])
     assert layout.build_view(six, 0, DAY - 2 * 3600)["next"]["in"] == "Fri"
+
+
+def _drawn_runs(monkeypatch, width, height, view):
+    """Every text the layout draws on a ``width`` x ``height`` bitmap-font screen: (y, x, x end, text)."""
+    runs = []
+    real = font.draw_text
+
+    def recording(canvas, x, y, s, color=1, scale=1):
+        w = real(canvas, x, y, s, color, scale)
+        if font.normalize(s).strip():
+            runs.append((y, x, x + font.text_width(s.rstrip(), scale), s))
+        return w
+
+    monkeypatch.setattr(font, "draw_text", recording)
+    layout.draw_view(VLSBCanvas(width, height), width, height, view)
+    return runs
+
+
+@pytest.mark.parametrize("lang", ["en", "de", "fr", "en_US"])
+@pytest.mark.parametrize("width,height", [(128, 64), (128, 32), (212, 104), (250, 122), (296, 128)])
+def test_the_next_line_never_draws_its_countdown_over_its_start_time(monkeypatch, lang, width, height):
+    """"Ensuite 14:00 ... dans 2h 16m" is wider than a 128-pixel OLED: the start time stays
+    whole and nothing is drawn over it, in every language and clock."""
+    from pandascreen.node import i18n
+    s = golden_schedule()
+    for now in [DAY - minutes * 60 for minutes in (5, 45, 136, 655)] + [DAY + 25 * 60]:
+        view = i18n.translate(layout.build_view(s, 0, now, "synced 11:44"), lang)
+        runs = _drawn_runs(monkeypatch, width, height, view)
+        monkeypatch.undo()
+        nxt = view.get("next")
+        label = view.get("label_next") or "Next"
+        if nxt and any(r[3] in (label, label.upper()) or r[3][:3] == nxt["in"][:3]
+                       for r in runs):  # its line is drawn (a 32-pixel panel may show the event on now alone)
+            assert any(r[3] == view["next"]["start"] for r in runs), (view["next"], runs)
+        for i, a in enumerate(runs):
+            for b in runs[i + 1:]:
+                if a[0] == b[0]:
+                    assert a[2] <= b[1] or b[2] <= a[1], (lang, now, a, b)

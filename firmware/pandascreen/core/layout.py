@@ -429,9 +429,16 @@ def _draw_next(canvas, m, view, nxt, message, y, lines, speakers, accent):
         y += m.detail_line_h + m.gap
     label = view.get("label_next") or "Next"  # node/i18n.translate sets the labels
     label = label.upper() if m.big else label
-    lx = x0 + face.draw_text(canvas, x0, y, label, accent, ds) + font.CELL_W * ds
-    face.draw_text(canvas, lx, y, nxt["start"], 1, ds)
-    frame_parts.right_text(face, canvas, x0 + w, y, nxt["in"], accent if nxt.get("status") else 1, ds)
+    space = font.CELL_W * ds
+    start_w, in_w = face.text_width(nxt["start"], ds), face.text_width(nxt["in"], ds)
+    # "Ensuite 14:00 ... dans 2h 16m" is wider than a 128-pixel OLED: the label goes first, then the
+    # countdown is cut, and the start time is always drawn whole
+    lx = x0
+    if face.text_width(label, ds) + space + start_w + space + in_w <= w:
+        lx += face.draw_text(canvas, x0, y, label, accent, ds) + space
+    lx += face.draw_text(canvas, lx, y, nxt["start"], 1, ds) + space
+    countdown = nxt["in"] if lx + in_w <= x0 + w else face.ellipsize(nxt["in"], x0 + w - lx, ds)
+    frame_parts.right_text(face, canvas, x0 + w, y, countdown, accent if nxt.get("status") else 1, ds)
     y += m.detail_line_h + (m.gap if m.big else 0)
     y = _titles(canvas, m, y, nxt, lines, accent)
     if speakers:
