@@ -507,3 +507,21 @@ def test_a_phone_waiting_for_the_screens_lock_does_not_hold_up_the_other_phones(
         assert json.loads(got[0])["member"] is True
     finally:
         page.stop()
+
+
+def test_a_booking_at_a_time_no_festival_has_is_refused_in_one_line_and_later_ones_reach_the_page(stage):
+    """A member's booking in the year 3 billion (or before 1970) would stop every screen's page
+    from drawing, and every screen passes it on: it is refused, and the next booking is shown."""
+    page, store, a = stage
+    for start, end in ((10 ** 17, 10 ** 17), (NOW, 10 ** 13), (-(1 << 62), NOW)):
+        body = cbor.dumps({"v": schema.SCHEMA_VERSION, "kind": "event", "action": "create",
+                           "id": "%s/%s/far" % (OPEN_VENUE, GUEST.hex),
+                           "fields": {"venue": OPEN_VENUE, "title": "Far", "start": start, "end": end}})
+        status, line = refused(page, store, as_json(GUEST.sign(body)))
+        assert status == 400 and "is not a time between 1970 and 2100" in line, line
+        GUEST.ops.pop()
+    assert post(page, as_json(GUEST.event(OPEN_VENUE, "after", "After the far ones")))[0] == 200
+    deadline = time.monotonic() + 10
+    while "After the far ones" not in urlopen_text(page, "/") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "After the far ones" in urlopen_text(page, "/")

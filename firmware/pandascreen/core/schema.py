@@ -58,6 +58,13 @@ FIELDS = {
 }
 
 
+# Fields that hold a time (Unix seconds, UTC): 1970 to 2100.  Anything else is no festival's, and a
+# time a year 3-billion page cannot draw (Python's gmtime, a phone's Date) must not reach the
+# screens that pass it on.
+TIME_FIELDS = {"festival": ("start", "end"), "event": ("start", "end")}
+LATEST_TIME = 4102444800  # 2100-01-01T00:00:00Z
+
+
 REQUIRED = {
     "festival": ("name",),
     "venue": ("name",),
@@ -143,6 +150,9 @@ def validate(body, strict=False):
             if strict or unknown > MAX_UNKNOWN:  # publishing, or more than a newer schema would add
                 raise SchemaError("unknown %s field %r (known: %s)" % (kind, name, ", ".join(sorted(spec))))
         _check_value(kind, name, kind_of, fields[name])
+    for name in TIME_FIELDS.get(kind, ()):
+        if name in fields and not 0 <= fields[name] < LATEST_TIME:
+            raise SchemaError("%s field %r is not a time between 1970 and 2100" % (kind, name))
     if action == "create":
         for name in REQUIRED[kind]:
             if name not in fields:
