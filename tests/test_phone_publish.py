@@ -525,3 +525,28 @@ def test_a_booking_at_a_time_no_festival_has_is_refused_in_one_line_and_later_on
     while "After the far ones" not in urlopen_text(page, "/") and time.monotonic() < deadline:
         time.sleep(0.05)
     assert "After the far ones" in urlopen_text(page, "/")
+
+
+def _raw(page, head, body=b""):
+    """The status line a raw request gets (b"" when the connection closed without one)."""
+    import socket
+    with socket.create_connection(("127.0.0.1", page.port), timeout=10) as s:
+        s.sendall(head + body)
+        s.shutdown(socket.SHUT_WR)
+        got = b""
+        while b"\r\n" not in got:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+    return got.split(b"\r\n")[0]
+
+
+def test_a_deeply_nested_body_or_an_endless_length_gets_one_line_and_no_traceback(stage, capfd):
+    page, store, a = stage
+    status, line = refused(page, store, "[" * 8000)
+    assert status == 400 and "neither JSON nor CBOR" in line, line
+    length = b"9" * 5000
+    head = b"POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " + length + b"\r\n\r\n"
+    assert _raw(page, head).startswith(b"HTTP/1.1 413"), "an endless Content-Length gets 413"
+    assert "Traceback" not in capfd.readouterr().err

@@ -57,7 +57,7 @@ def parse_request(data, ctype):
         return value[0], value[1]
     try:
         value = json.loads(bytes(data).decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: "[[[[..." nested past the stack
         raise OperationError("request is neither JSON nor CBOR (send application/json or application/cbor)")
     if not isinstance(value, dict) or "header" not in value:
         raise OperationError('a JSON request is {"header": hex, "body": hex or null}')
