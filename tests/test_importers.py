@@ -634,3 +634,16 @@ LOCATION:Main Stage""", head="X-WR-TIMEZONE:UTC\n")
     assert fest["festival"]["name"] == "Fest Name" and fest["venues"][0]["name"] == "Hall A"
     assert fest["events"][0]["speakers"] == ["Ada L.", "\ufffd"]
     assert (fest["events"][0]["track"], fest["events"][0]["lang"]) == ("Tr ack", "e\ufffdn")
+
+
+def test_ical_an_all_day_event_without_an_end_lasts_its_day(tmp_path):
+    """RFC 5545 3.6.1: a DTSTART that is a date, with neither DTEND nor DURATION, lasts one day (a
+    calendar day: 23 hours the night the clocks go forward).  It had been 0 minutes, shown as
+    "Next 00:00 ... tomorrow" and, on its day, gone."""
+    n = importers.load(ics(tmp_path, "UID:mic\nDTSTART;VALUE=DATE:20260711\nSUMMARY:Open mic day\nLOCATION:Stage",
+                           "UID:spring\nDTSTART;VALUE=DATE:20260329\nSUMMARY:Spring\nLOCATION:Stage",
+                           head="X-WR-TIMEZONE:Europe/Berlin\n"))
+    by = {e["title"]: e for e in n["events"]}
+    assert by["Open mic day"]["end"] - by["Open mic day"]["start"] == 24 * 3600
+    assert by["Spring"]["end"] - by["Spring"]["start"] == 23 * 3600
+    assert not [w for w in n["warnings"] if "no duration" in w], n["warnings"]

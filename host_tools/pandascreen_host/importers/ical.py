@@ -363,7 +363,12 @@ def _add(b, ev, zone, survey, path):
     say_jumped(start_dt, b.warn, "%s %r" % (where, _text(ev, "SUMMARY")[:60]))
     b.note_offset(start_dt)
     start = to_epoch(start_dt, "%s %s" % (path, where))
-    if uid in survey.endless:
+    day = (own or ev)["DTSTART"].dt
+    if uid in survey.endless and not isinstance(day, datetime.datetime):
+        # an all-day event with no end lasts its day (RFC 5545, 3.6.1): a calendar day, 23 or 25
+        # hours the nights the clocks change
+        dur = to_epoch(_dt(day + datetime.timedelta(days=1), zone), "%s %s" % (path, where)) - start
+    elif uid in survey.endless:
         dur = None  # recurring-ical-events adds a DTEND; the file gave none
     elif own is not None and "DTEND" not in own:
         # a DURATION: the library's reading (a day is a calendar day, 25 h the night the clocks go
