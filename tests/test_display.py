@@ -414,3 +414,18 @@ def test_board_pages_when_venues_do_not_fit():
         pages.append(img.tobytes())
     n = len(set(pages))
     assert n == 9 and pages[9] == pages[0]   # 8 venues a page, and the pages wrap round
+
+
+@pytest.mark.parametrize("kind", ["ssd1306_128x64", "inky_phat_212x104"])
+def test_a_small_panel_draws_the_scripts_its_bitmap_font_lacks(kind):
+    """Cyrillic and Greek venue names and titles on a Pi's own small panel are drawn from its
+    TrueType faces, as the satellites it feeds draw them (node/feed_glyphs.py): two halls whose
+    names have as many letters are told apart, where both had read "????"."""
+    def image(hall, title):
+        s = schedule({"name": "Fest", "utc_offset": 0}, [venue("v", hall)], [event("e", "v", title, DAY, DAY + 3600)])
+        return display.render(layout.build_view(s, 0, DAY + 600, ""), kind).tobytes()
+    assert image("Зала", "Открытие") != image("Фойе", "Открытие")
+    assert image("Stage", "Άνοιγμα") != image("Stage", "Σύνοψης")
+    assert image("Stage", "Зала") != image("Stage", "????")
+    from pandascreen.core import font
+    assert font._feed is None  # the glyphs are the frame's, not left for whatever draws next

@@ -135,7 +135,7 @@ def _feed_glyph(o):
     return -1
 
 
-def clean(s, max_chars=MAX_CHARS, glyphs=False):
+def clean(s, max_chars=MAX_CHARS, glyphs=False, feed=True):
     """``s`` as text every face can draw on one line, whoever wrote it: the one sanitiser every
     text path runs first (this font's ``normalize``, wrap and ellipsize, the Pi's TrueType face).
 
@@ -144,7 +144,8 @@ def clean(s, max_chars=MAX_CHARS, glyphs=False):
     marks are dropped (an unpaired override would reorder the rest of the line), while RTL letters
     and combining marks stay; longer than ``max_chars``, it ends in an ellipsis.  None is "".
     Printable ASCII comes back as it is, not copied.  ``glyphs=True`` is ``normalize``: the same
-    pass also rewrites every character to one this font has a glyph for."""
+    pass also rewrites every character to one this font has a glyph for (``feed=False``: its own
+    glyphs, not those of the table the frame being drawn uses)."""
     if s is None:
         return ""
     s = str(s)
@@ -183,7 +184,7 @@ def clean(s, max_chars=MAX_CHARS, glyphs=False):
                             break
             elif ch in _DROP:
                 pass
-            elif EXTRA_CHARS.find(ch) >= 0 or _feed_glyph(o) >= 0:
+            elif EXTRA_CHARS.find(ch) >= 0 or (feed and _feed_glyph(o) >= 0):
                 out.append(ch)
             else:
                 out.append(_translit(ch))

@@ -134,8 +134,43 @@ def _render_with(draw, data, screen_kind, size):
     info = screen_info(screen_kind)
     img = new_image(screen_kind, size)
     w, h = img.size
-    draw(PILCanvas(img, info["palette"]), w, h, data, info["palette"], face_for(w, h))
+    face = face_for(w, h)
+    # the bitmap font of a small panel draws what it lacks (Cyrillic, Greek, Hebrew, CJK, emoji)
+    # from the glyphs a satellite's feed carries, made here for this frame (node/feed_glyphs.py)
+    glyphs = None if face is not None else data.get("glyphs") or _own_glyphs(data)
+    if glyphs and "venues" not in data:
+        data = dict(data, glyphs=glyphs)  # draw_view takes the glyphs from the view
+    font.use_glyphs(glyphs)
+    try:
+        draw(PILCanvas(img, info["palette"]), w, h, data, info["palette"], face)
+    finally:
+        font.use_glyphs(None)
     return img
+
+
+def _texts(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _texts(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _texts(v)
+
+
+def _own_glyphs(data):
+    """The glyph table (node/feed_glyphs.py) of the characters of ``data``'s texts the bitmap font
+    has no glyph for; None when every text is ASCII or no TrueType face is at hand ("?" then)."""
+    texts = [t for t in _texts(data) if not t.isascii()]
+    if not texts:
+        return None
+    from pandascreen.node import feed_glyphs
+    from pandascreen.node.fonts import FontMissing
+    try:
+        return feed_glyphs.table(texts) or None
+    except (FontMissing, OSError):
+        return None
 
 
 def render_view_image(view, screen_kind, size=None):

@@ -24,6 +24,7 @@ every ideograph of a title: the em box is the board's line); emoji and symbols a
 right five columns of the box in its 6-pixel cell, clipped, never over the next character.
 """
 
+import functools
 import os
 
 from PIL import Image, ImageDraw, ImageFont
@@ -104,12 +105,7 @@ def needs_glyph(ch):
     font, not the glyph table of the feed a frame on this peer drew last (core/layout.py)."""
     if ch == "?" or ord(ch) < 128:
         return False
-    drawing = font._feed
-    font.use_glyphs(None)
-    try:
-        return font.clean(ch, glyphs=True) == "?"
-    finally:
-        font.use_glyphs(drawing)
+    return font.clean(ch, glyphs=True, feed=False) == "?"
 
 
 def _ink(face, ch):
@@ -200,13 +196,21 @@ def table(texts, limit=MAX_GLYPHS, path=None):
                 seen.add(ch)
                 if needs_glyph(ch):
                     wanted.append(ch)
-    paths = [path] if path else face_paths()
+    paths = (path,) if path else tuple(face_paths())
     out = []
     for ch in wanted:
         if len(out) == limit:
             break
-        found = face_for(ch, paths)
-        rows = render(ch, found) if found else None
-        if rows is not None:
-            out.append(ord(ch).to_bytes(3, "big") + rows)
+        entry = _entry(ch, paths)
+        if entry is not None:
+            out.append(entry)
     return b"".join(sorted(out))
+
+
+@functools.lru_cache(maxsize=1024)
+def _entry(ch, paths):
+    """``ch``'s line of a glyph table from the first of ``paths`` that has it, or None; kept, as a
+    Pi's own small panel asks for the same characters at every frame (node/display.py)."""
+    found = face_for(ch, paths)
+    rows = render(ch, found) if found else None
+    return None if rows is None else ord(ch).to_bytes(3, "big") + rows
