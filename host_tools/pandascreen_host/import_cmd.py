@@ -211,6 +211,10 @@ def _changes(args, store, neutral, log_id, pk, err):
         if current["festival"] is None and not current["venues"] and not current["events"]:
             current = None
     base = _base(store, neutral["festival"]["id"])
+    from pandascreen_host.importers.venue_ids import keep_venue_ids
+    neutral, renamed = keep_venue_ids(neutral, base, current)
+    for line in renamed:
+        err.write("venue: %s\n" % line)
     changes, conflicts = importers.merge(base, current, neutral, keep_edits=getattr(args, "keep_edits", False))
     for line in conflicts:
         err.write("conflict: %s\n" % line)

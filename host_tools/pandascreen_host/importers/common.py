@@ -371,13 +371,13 @@ class Builder:
             name = "Elsewhere"
         v = self.venues.get(name)
         if v is None:
-            base = slug(name, "room")
-            vid = base
+            # from the name alone, never from its place in the file: a venue added above it
+            # must not take its id (a name with no Latin letters, or one whose slug another has,
+            # gets a short hash of itself)
+            vid = slug(name, "")
             taken = set(x["id"] for x in self.venues.values())
-            n = 2
-            while vid in taken:
-                vid = "%s-%d" % (base, n)
-                n += 1
+            if not vid or vid in taken:
+                vid = "%s-%s" % (vid or "room", hashlib.blake2s(name.encode("utf-8"), digest_size=3).hexdigest())
             v = self.venues[name] = {"id": vid, "name": name, "order": len(self.venues) + 1}
         return v["id"]
 
