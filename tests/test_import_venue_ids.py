@@ -52,6 +52,8 @@ def test_a_venue_added_above_others_takes_no_id_of_theirs(tmp_path, capsys):
     assert held == {"Регистрация": "Фойе", "Открытие": "Большой зал", "Мастер-класс": "Малый зал"}
     # the halls' order in the file changed (venue updates); no talk moved
     assert "1 venue create" in said and "event update" not in said, said
+    again = _import(_ics(tmp_path, "b.ics", ("r0", 8, "Фойе", "Регистрация"), *HALLS), db, capsys)
+    assert "-> no changes" in again and _venues(db)[0] == after, again
 
 
 def test_a_name_without_latin_letters_gets_the_same_id_wherever_it_stands_in_the_file(tmp_path, capsys):
@@ -73,3 +75,5 @@ def test_a_room_renamed_in_the_file_keeps_its_id_and_its_talks_do_not_move(tmp_p
     assert held == {"Opening": "Zelt", "Jam": "Zelt", "Dance": "Barn"}
     assert "1 venue update" in said and "event update" not in said and "venue create" not in said, said
     assert "Tent is now called Zelt" in said, said
+    again = _import(_ics(tmp_path, "b.ics", *renamed), db, capsys)  # what the last import recorded holds it too
+    assert "-> no changes" in again and _venues(db)[0] == after, again

@@ -130,7 +130,8 @@ def _import(args, store, key_path, out, err, committed):
         if created:  # first use: a new store and no key yet (only now, after the schedule was read)
             seed = _create_key(key_path, args.dry_run, out)
         pk = public_key(seed)
-        changes, bodies, held_events = _changes(args, store, neutral, log_id, pk, err)
+        # the file's venues with the ids they had (importers/venue_ids.py): what is published and recorded
+        neutral, changes, bodies, held_events = _changes(args, store, neutral, log_id, pk, err)
         out.write("%s: festival %r, %d venues, %d events -> %s\n" % (
             args.schedule, fid, len(neutral["venues"]), len(neutral["events"]), _summary(changes)))
         too_many = None if getattr(args, "allow_deletes", False) else _too_many_deletes(args, changes, held_events)
@@ -199,9 +200,9 @@ def _too_many_deletes(args, changes, held_events):
 
 
 def _changes(args, store, neutral, log_id, pk, err):
-    """(changes, their operation bodies, the events the festival held before): what the file
-    changed since its last import, merged with edits made elsewhere, every body built (and so
-    validated) before anything is signed."""
+    """(the file's schedule with its venues' ids kept, changes, their operation bodies, the events
+    the festival held before): what the file changed since its last import, merged with edits made
+    elsewhere, every body built (and so validated) before anything is signed."""
     from pandascreen.core import schema
     from pandascreen.core.schedule import Schedule
     from pandascreen_host import importers
@@ -224,7 +225,7 @@ def _changes(args, store, neutral, log_id, pk, err):
             bodies.append(schema.make_body(kind, action, doc_id, fields))
         except schema.SchemaError as e:
             raise UserError("%s: %s %s %r cannot be published: %s" % (args.schedule, action, kind, doc_id, e))
-    return changes, bodies, len(current["events"]) if current is not None else 0
+    return neutral, changes, bodies, len(current["events"]) if current is not None else 0
 
 
 BASE_KEY = "import-base:%s"  # the neutral form of the last import of each festival, in the store's meta
