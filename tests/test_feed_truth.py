@@ -171,3 +171,41 @@ def test_a_venue_with_nothing_on_is_not_said_to_have_more():
         assert lost and items[10][-1][0] == "quiet" or version == 1, items[10]
         quiet = [v for v in items[10] if v[0] == "quiet"]
         assert quiet and quiet[0][2] == [], (version, quiet)
+
+
+def test_two_talks_on_at_once_in_one_venue_are_both_shown_on_the_pi_and_the_satellite():
+    """Alpha and Beta both 14:00-01:00 at Stage B: the screen showed Beta as on now and never Alpha,
+    which read as replaced.  The other talk on now takes the next line ("Next 14:00 now")."""
+    from pandascreen.testing.festival import GOLDEN_DAY as DAY, event, schedule, venue
+    sch = schedule({"name": "Fest", "utc_offset": 0}, [venue("b", "Stage B")],
+                   [event("alpha", "b", "Alpha", DAY, DAY + 11 * 3600), event("beta", "b", "Beta", DAY, DAY + 11 * 3600),
+                    event("gamma", "b", "Gamma", DAY + 12 * 3600, DAY + 13 * 3600)])
+    fid = sch.festival["id"] if sch.festival and "id" in sch.festival else "fest"
+    at = DAY + 10 * 60
+    data, info = signed(sch, fid, at - 60, feed.VERSION)
+    board = feed.FeedView(data, info, 1)
+    for source in (sch, board):
+        v = layout.build_view(source, 0, at, "")
+        assert (v["now"]["title"], v["next"]["title"], v["next"]["in"]) == ("Beta", "Alpha", "now"), (source, v)
+    assert disagreements(sch, fid, at - 60)[0] == 0
+    later = layout.build_view(sch, 0, DAY + 11 * 3600 + 60, "")
+    assert later["now"] is None and later["next"]["title"] == "Gamma"
+
+
+def test_a_long_event_on_beside_the_talks_does_not_hide_the_next_talk():
+    """An assembly open all day and its talks: while a talk is on, the next line is the next talk,
+    not the assembly (it was on now before the talk began); a booking a minute into a workshop
+    that nothing follows shows the workshop next, as on now too."""
+    from pandascreen.testing.festival import GOLDEN_DAY as DAY, event, schedule, venue
+    sch = schedule({"name": "Fest", "utc_offset": 0}, [venue("a", "Assembly"), venue("w", "Tent")],
+                   [event("open", "a", "Open all day", DAY - 4 * 3600, DAY + 8 * 3600),
+                    event("t1", "a", "Talk one", DAY, DAY + 3600), event("t2", "a", "Talk two", DAY + 2 * 3600, DAY + 3 * 3600),
+                    event("ws", "w", "Workshop", DAY, DAY + 2 * 3600), event("bk", "w", "Booking", DAY + 60, DAY + 1800),
+                    event("late", "w", "Late set", DAY + 5 * 3600, DAY + 6 * 3600)])
+    fid = "fest"
+    at = DAY + 10 * 60
+    data, info = signed(sch, fid, at - 60, feed.VERSION)
+    for source in (sch, feed.FeedView(data, info, 1)):
+        assembly, tent = (layout.build_view(source, i, at, "") for i in (0, 1))
+        assert (assembly["now"]["title"], assembly["next"]["title"]) == ("Talk one", "Talk two"), source
+        assert (tent["now"]["title"], tent["next"]["title"], tent["next"]["in"]) == ("Booking", "Workshop", "now")

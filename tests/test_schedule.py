@@ -156,14 +156,17 @@ def naive(ops):
 
 
 def naive_now_next(neutral, venue_id, now):
-    current = nxt = None
+    current = also = nxt = None
     for e in neutral["events"]:
         if e["venue"] != venue_id:
             continue
         if e["start"] <= now < e["end"] or e["start"] == e["end"] == now:
-            current = e  # sorted: the last running one started last
+            also, current = current, e  # sorted: the last running one started last
         elif e["start"] > now and nxt is None:
             nxt = e
+    # another one on now is shown next when it began with the one on now, or nothing starts before it ends
+    if also is not None and (also["start"] == current["start"] or nxt is None or nxt["start"] >= also["end"]):
+        nxt = also
     return current and current["id"], nxt and nxt["id"]
 
 

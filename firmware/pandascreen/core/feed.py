@@ -11,6 +11,7 @@ from array import array
 from pandascreen.core import crypto
 from pandascreen.core.errors import DecodeError
 from pandascreen.core.feed_cursor import Cursor, FeedError
+from pandascreen.core.layout import after_now  # which event the line after now shows
 
 MAGIC = "pandascreen/feed"
 VERSION = 2  # the form a full peer emits to boards that ask for it (``http_request``)
@@ -388,19 +389,20 @@ class FeedView:
         return self._venues
 
     def now_next(self, venue_id, now):
-        """As ``Schedule.now_next``: the running event that started last, the first one after ``now``."""
+        """As ``Schedule.now_next``: the running event that started last, and the running one
+        before it or the first one after ``now`` (core/layout.py after_now)."""
         venues = self.venues()
         last = venues.last if venues else None  # build_view asks for the venue it was just handed
         for v in ([last] if last is not None and last.id == venue_id else venues):
             if venue_id is not None and v.id == venue_id:
-                current = nxt = None
+                current = also = nxt = None
                 for ev in v.events():
                     if ev.start > now:
                         if nxt is None:
                             nxt = ev
                     elif now < ev.end or ev.start == ev.end == now:
-                        current = ev
-                return current, nxt
+                        also, current = current, ev
+                return current, after_now(also, nxt, current)
         return None, None
 
 

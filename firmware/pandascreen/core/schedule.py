@@ -30,6 +30,7 @@ import sys
 
 from pandascreen.core import schema
 from pandascreen.core.errors import SchemaError
+from pandascreen.core.layout import after_now  # which event the line after now shows
 
 
 def _search(items, key, moved=None):
@@ -442,10 +443,11 @@ class Schedule:
         return self._bounds[1]
 
     def now_next(self, venue_id, now):
-        """(event running at ``now`` or None, next event starting after ``now`` or None).
+        """(event running at ``now`` or None, the event shown after it or None).
 
         Of several running events, the one that started last (then: ends last, then: largest
-        id); a zero-length event runs at the second it starts.
+        id) is "now"; the one before it in that order may be shown next (core/layout.py after_now),
+        else the first event starting after ``now``.  A zero-length event runs at the second it starts.
         """
         lane = self._lanes.get(venue_id)
         if lane is None:
@@ -461,8 +463,9 @@ class Schedule:
             if ev.start < oldest:
                 break
             if now < ev.end or ev.start == ev.end == now:
+                if current is not None:
+                    return current, after_now(ev, nxt, current)
                 current = ev
-                break
         return current, nxt
 
     def lanes(self):
