@@ -550,3 +550,17 @@ def test_a_deeply_nested_body_or_an_endless_length_gets_one_line_and_no_tracebac
     head = b"POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " + length + b"\r\n\r\n"
     assert _raw(page, head).startswith(b"HTTP/1.1 413"), "an endless Content-Length gets 413"
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_an_edit_that_would_make_an_event_end_before_it_starts_is_refused_in_one_line(stage):
+    """The schema sees one body: an update of the end alone (or the start alone) passed, and the
+    page showed "04:46-15:00" with the start days after the end."""
+    page, store, a = stage
+    assert post(page, as_json(GUEST.event(OPEN_VENUE, "slot", "Slot")))[0] == 200  # NOW+1h to NOW+2h
+    for fields in ({"end": NOW}, {"start": NOW + 3 * 3600}):
+        status, line = refused(page, store, as_json(GUEST.event(OPEN_VENUE, "slot", action="update", title="Slot",
+                                                                **fields)))
+        assert status == 400 and line == "this would make the event end before it starts: send its start and end together"
+        GUEST.ops.pop()
+    moved = GUEST.event(OPEN_VENUE, "slot", action="update", title="Slot", start=NOW + 3 * 3600, end=NOW + 4 * 3600)
+    assert post(page, as_json(moved))[0] == 200

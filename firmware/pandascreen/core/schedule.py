@@ -418,6 +418,11 @@ class Schedule:
         lane = self._lanes.get(venue_id)
         return [] if lane is None else list(lane.items)
 
+    def event(self, event_id):
+        """The visible event ``event_id``, or None."""
+        ev = self._docs["event"].get(event_id)
+        return ev if ev is not None and ev.visible() else None
+
     def all_events(self):
         out = []
         for v in self._venues.items:

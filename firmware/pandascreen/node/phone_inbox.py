@@ -140,7 +140,18 @@ class PhoneInbox:
             parsed = schema.parse_body(op.body)
             if not a.may_apply(op, parsed):
                 self._refuse(phone_groups.why_not_document(a, op, parsed))
+            self._check_times(parsed)
         a.check_store(op)  # the same guard as sync: size, quota, may this key write at all
+
+    def _check_times(self, body):
+        """An update of an event's start or end alone must not make it end before it starts: the
+        schema sees one body, and the screens merge it field by field with what they hold."""
+        fields = body.get("fields") or {}
+        if body["kind"] != "event" or body["action"] != "update" or not ("start" in fields or "end" in fields):
+            return
+        ev = self.schedule().event(body["id"]) if self.schedule is not None else None
+        if ev is not None and fields.get("end", ev.end) < fields.get("start", ev.start):
+            self._refuse("refused_ends_before_start", 400)
 
     def _store(self, op, header, body):
         _, new = self.store.check(header, body)
