@@ -564,3 +564,13 @@ def test_an_edit_that_would_make_an_event_end_before_it_starts_is_refused_in_one
         GUEST.ops.pop()
     moved = GUEST.event(OPEN_VENUE, "slot", action="update", title="Slot", start=NOW + 3 * 3600, end=NOW + 4 * 3600)
     assert post(page, as_json(moved))[0] == 200
+
+
+def test_a_booking_in_a_venue_the_program_does_not_have_is_refused_in_one_line(stage):
+    """A member's booking at venue "Tent" (its name, not a venue of the program) made a second
+    "Tent" heading on every phone, in no one's hide list."""
+    page, store, a = stage
+    status, line = refused(page, store, as_json(GUEST.event("Tent", "x", "Made-up stage")))
+    assert (status, line) == (400, "this venue is not in the program: book one of its venues")
+    GUEST.ops.pop()
+    assert post(page, as_json(GUEST.event(OPEN_VENUE, "real", "At the real Tent")))[0] == 200

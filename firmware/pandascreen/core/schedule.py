@@ -418,10 +418,10 @@ class Schedule:
         lane = self._lanes.get(venue_id)
         return [] if lane is None else list(lane.items)
 
-    def event(self, event_id):
-        """The visible event ``event_id``, or None."""
-        ev = self._docs["event"].get(event_id)
-        return ev if ev is not None and ev.visible() else None
+    def visible(self, kind, doc_id):
+        """The visible document ``doc_id`` of ``kind`` ("venue", "event"), or None."""
+        doc = self._docs[kind].get(doc_id)
+        return doc if doc is not None and doc.visible() else None
 
     def all_events(self):
         out = []

@@ -140,16 +140,21 @@ class PhoneInbox:
             parsed = schema.parse_body(op.body)
             if not a.may_apply(op, parsed):
                 self._refuse(phone_groups.why_not_document(a, op, parsed))
-            self._check_times(parsed)
+            self._check_event(parsed)
         a.check_store(op)  # the same guard as sync: size, quota, may this key write at all
 
-    def _check_times(self, body):
-        """An update of an event's start or end alone must not make it end before it starts: the
-        schema sees one body, and the screens merge it field by field with what they hold."""
+    def _check_event(self, body):
+        """What the festival's rules leave to the program a phone books into: an event's venue is
+        one of the program's (a made-up one would be a heading on every phone, in no one's hide
+        list), and an update of its start or end alone must not make it end before it starts (the
+        schema sees one body; the screens merge it field by field with what they hold)."""
         fields = body.get("fields") or {}
-        if body["kind"] != "event" or body["action"] != "update" or not ("start" in fields or "end" in fields):
+        sched = self.schedule() if self.schedule is not None else None
+        if body["kind"] != "event" or sched is None:
             return
-        ev = self.schedule().event(body["id"]) if self.schedule is not None else None
+        if "venue" in fields and sched.visible("venue", fields["venue"]) is None:
+            self._refuse("refused_no_venue", 400)
+        ev = sched.visible("event", body["id"]) if body["action"] == "update" else None
         if ev is not None and fields.get("end", ev.end) < fields.get("start", ev.start):
             self._refuse("refused_ends_before_start", 400)
 
