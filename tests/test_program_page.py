@@ -525,3 +525,19 @@ def test_a_screens_page_shows_the_program_at_the_time_the_screen_shows_it():
     current = [e for v in dev.controller.schedule.venues() for e in dev.controller.schedule.events(v.id)
                if e.start <= signed_at < e.end]
     assert current and all(e.title in now_part for e in current), now_part[:400]
+
+
+def test_now_and_next_on_the_page_say_the_day_of_a_talk_that_is_not_today():
+    """On Tuesday at 23:00 the page said "Next 22:00-02:00 Night Rave" for Saturday's rave; the
+    screens say "Sat".  A talk that ends another day says that day too."""
+    from pandascreen.core import layout
+    from pandascreen.node.program_page_html import render_main
+    from pandascreen.testing.festival import GOLDEN_DAY as DAY, event, schedule, venue
+    sat = DAY - DAY % 86400  # Saturday 00:00 UTC
+    assert layout.weekday(sat, 0) == "Sat"
+    sch = schedule({"name": "Fest", "utc_offset": 0}, [venue("c", "Club")],
+                   [event("rave", "c", "Night Rave", sat + 22 * 3600, sat + 26 * 3600)])
+    html = render_main(sch, sat - 4 * 86400 + 23 * 3600, "en")  # Tuesday 23:00
+    assert "Sat 22:00\u2013Sun 02:00" in html, html
+    at_night = render_main(sch, sat + 23 * 3600, "en")  # on now, started today (22:00): its end's day only
+    assert ">22:00\u2013Sun 02:00<" in at_night, at_night

@@ -44,11 +44,23 @@ def _tag(ev, words):
     return "", ""
 
 
-def _event(ev, offset, lang, words, venue_name=None):
+def _span(ev, offset, lang, today):
+    """"22:00-02:00" with the day of a start that is not ``today`` (a local day) and of an end on
+    another day than the start, as the screens say them: "Sat 22:00-Sun 02:00"."""
+    first, last = layout.local_day(ev.start, offset), layout.local_day(ev.end, offset)
+    start, end = _clock(ev.start, offset, lang), _clock(ev.end, offset, lang)
+    if first != today:
+        start = "%s %s" % (i18n.weekday(first, lang), start)
+    if last != first:
+        end = "%s %s" % (i18n.weekday(last, lang), end)
+    return "%s\u2013%s" % (start, end)
+
+
+def _event(ev, offset, lang, words, today, venue_name=None):
     tag, word = _tag(ev, words)
     speakers = layout.field_text(ev.speakers)
     out = ['<li%s>' % (' class="%s"' % tag if tag else ""),
-           '<span class="time">%s\u2013%s</span> ' % (_clock(ev.start, offset, lang), _clock(ev.end, offset, lang)),
+           '<span class="time">%s</span> ' % _span(ev, offset, lang, today),
            '<span class="title">%s</span>' % escape(layout.event_title(ev))]
     if word:
         out.append(' <strong class="tag">%s</strong>' % escape(word))
@@ -68,6 +80,7 @@ def render_main(sched, now, lang, claimed=True):
     venues = _venues(sched)
     names = dict(venues)
     updated = words["updated"] % _clock(now, offset, lang) if claimed else words["clock_not_set"]
+    today = layout.local_day(now, offset)
     out = ['<p class="updated" id="updated">%s</p>' % escape(updated)]
     if not venues:
         out.append('<p>%s</p>' % escape(words["no_schedule"]))
@@ -78,11 +91,11 @@ def render_main(sched, now, lang, claimed=True):
         current, nxt = sched.now_next(vid, now)
         out.append('<section class="venue" aria-label="%s"><h3>%s</h3><dl>' % (escape(name), escape(name)))
         out.append('<dt>%s</dt><dd><ul class="events">%s</ul></dd>'
-                   % (escape(words["now"]), _event(current, offset, lang, words) if current is not None
+                   % (escape(words["now"]), _event(current, offset, lang, words, today) if current is not None
                       else '<li class="none">%s</li>' % escape(words["nothing_now"])))
         if nxt is not None:
             out.append('<dt>%s</dt><dd><ul class="events">%s</ul></dd>'
-                       % (escape(words["next"]), _event(nxt, offset, lang, words)))
+                       % (escape(words["next"]), _event(nxt, offset, lang, words, today)))
         out.append('</dl></section>')
     out.append('</section>')
     # the changes still to come (cancelled, moved), as the screens mark them
@@ -90,7 +103,7 @@ def render_main(sched, now, lang, claimed=True):
     out.append('<section aria-labelledby="changes-h" id="changes"><h2 id="changes-h">%s</h2>' % escape(words["changes"]))
     if changed:
         out.append('<ul class="events">%s</ul>' % "".join(
-            _event(ev, offset, lang, words, names.get(ev.venue, ev.venue)) for ev in changed))
+            _event(ev, offset, lang, words, today, names.get(ev.venue, ev.venue)) for ev in changed))
     else:
         out.append('<p>%s</p>' % escape(words["no_changes"]))
     out.append('</section>')
@@ -108,7 +121,7 @@ def render_main(sched, now, lang, claimed=True):
             evs = [ev for ev in days[day] if ev.venue == vid]
             if evs:
                 out.append('<h4>%s</h4><ul class="events">%s</ul>'
-                           % (escape(name), "".join(_event(ev, offset, lang, words) for ev in evs)))
+                           % (escape(name), "".join(_event(ev, offset, lang, words, day) for ev in evs)))
         out.append('</section>')
     out.append('</section>')
     return "".join(out)
