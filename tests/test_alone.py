@@ -197,7 +197,7 @@ def test_a_part_that_does_not_work_is_said_after_the_state_which_it_never_hides(
     ctl.trouble = "buttons off"
     assert ctl.status() == "synced 13:15 | buttons off"
     view = {"status": ctl.status()}
-    assert i18n.translate(view, "de")["status"].endswith(" 13:15 | buttons off")
+    assert i18n.translate(view, "de")["status"].endswith(" 13:15 | Tasten aus")  # each part in the language
     assert not view["status"].startswith("synced")  # the state is translated as without it
     ctl.warning = "upgrade refused"
     assert ctl.status() == "upgrade refused | synced 13:15 | buttons off"
