@@ -438,14 +438,22 @@ def test_in_chromium_stage_scripts_refused_by_a_busy_screen_are_fetched_again(st
         _stop(proc)
 
 
-def test_a_self_organised_festivals_screen_takes_phones_operations_and_a_curated_ones_does_not():
+def fake_screen(store, a, **more):
+    """What ``program_page.inbox_for_screen`` reads of a screen's ``Device``: its controller (the
+    store, the schedule, its clock rule, here a clock it does not vouch for) and its lock."""
     import threading
+    from types import SimpleNamespace
+    controller = SimpleNamespace(store=store, log_id=LOG, authorizer=a,
+                                 schedule=Schedule.from_store(store, LOG, authorizer=a),
+                                 screen_time=lambda now: (now, False))
+    return SimpleNamespace(controller=controller, _lock=threading.RLock(), clock=time.time, **more)
+
+
+def test_a_self_organised_festivals_screen_takes_phones_operations_and_a_curated_ones_does_not():
     from types import SimpleNamespace
     from pandascreen.node.program_page import inbox_for_screen
     store, a = open_stage()
-    controller = SimpleNamespace(store=store, log_id=LOG, authorizer=a,
-                                 schedule=Schedule.from_store(store, LOG, authorizer=a))
-    device = SimpleNamespace(controller=controller, _lock=threading.RLock())
+    device = fake_screen(store, a)
     inbox = inbox_for_screen(device)
     assert inbox.lock is device._lock and inbox.store is store
     assert [v["name"] for v in inbox.state(GUEST.hex)["venues"]] == ["Tent", "Cellar"]
@@ -571,6 +579,26 @@ def test_a_booking_in_a_venue_the_program_does_not_have_is_refused_in_one_line(s
     "Tent" heading on every phone, in no one's hide list."""
     page, store, a = stage
     status, line = refused(page, store, as_json(GUEST.event("Tent", "x", "Made-up stage")))
-    assert (status, line) == (400, "this venue is not in the program: book one of its venues")
+    assert (status, line) == (403, "there is no such venue (yet): reload the page")
     GUEST.ops.pop()
     assert post(page, as_json(GUEST.event(OPEN_VENUE, "real", "At the real Tent")))[0] == 200
+
+
+@pytest.mark.parametrize("off,word", [(-86400, "behind"), (3 * 3600, "ahead")])
+def test_an_operation_from_a_phone_whose_clock_is_far_off_is_refused_in_one_line(off, word):
+    """A phone a day behind: its retitle got 200 and "Retitled.", and lost to the older title for
+    good (the newest timestamp wins).  One far ahead outvoted every later edit and hide."""
+    store, a = open_stage()
+    inbox = PhoneInbox(store, LOG, a, schedule=store_schedule(store, LOG, authorizer=a),
+                       clock=lambda: (NOW - 3590 - off, True))  # the guest's next op is stamped NOW - 3590
+    page = ProgramPage(ProgramSource(store_schedule(store, LOG, authorizer=a), clock=lambda: NOW), "127.0.0.1", 0,
+                       inbox=inbox).start()
+    try:
+        status, line = refused(page, store, as_json(GUEST.event(OPEN_VENUE, "late", "Late")))
+        assert status == 400 and line.startswith("your phone's clock is ") and word in line and "this screen's" in line, line
+        assert "set it, then send again" in line
+    finally:
+        page.stop()
+    untrusted = PhoneInbox(store, LOG, a, schedule=store_schedule(store, LOG, authorizer=a),
+                           clock=lambda: (NOW - 3590 - off, False))  # a screen that cannot vouch for its clock asks nothing
+    assert untrusted.submit(as_json(GUEST.ops[-1]).encode())

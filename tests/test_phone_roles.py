@@ -157,14 +157,10 @@ def test_a_curated_festivals_page_refuses_a_write_in_one_line_and_offers_no_form
 def test_a_screen_wakes_its_display_and_its_sync_node_when_a_phone_publishes():
     import threading
     from types import SimpleNamespace
-    from pandascreen.core.schedule import Schedule
     from pandascreen.node.program_page import inbox_for_screen
     store, a = tp.open_stage()
     notified = []
-    controller = SimpleNamespace(store=store, log_id=LOG, authorizer=a,
-                                 schedule=Schedule.from_store(store, LOG, authorizer=a))
-    device = SimpleNamespace(controller=controller, _lock=threading.RLock(), wake=threading.Event(),
-                             node=SimpleNamespace(notify=lambda: notified.append(1)))
+    device = tp.fake_screen(store, a, wake=threading.Event(), node=SimpleNamespace(notify=lambda: notified.append(1)))
     inbox = inbox_for_screen(device)
     assert inbox.submit(as_json(GUEST.event(OPEN_VENUE, "x")).encode())
     assert device.wake.is_set() and notified == [1]  # redraw now, relay now (not at the next poll)

@@ -20,13 +20,17 @@ Request bodies: JSON ``{"header": hex, "body": hex | null}`` or raw CBOR
 import json
 import threading
 
-from pandascreen.core import auth, cbor, operation, schema
+from pandascreen.core import auth, cbor, layout, operation, schema
 from pandascreen.core.auth import MANAGE, WRITE
 from pandascreen.core.auth_group import venue_group
 from pandascreen.core.errors import BadInput, GroupOpError, OperationError, SchemaError, Unauthorized
 from pandascreen.core.group_model import LIMITS
 from pandascreen.core.util import hexlify, unhexlify
 from pandascreen.node import i18n, phone_groups
+
+# how far a phone's clock may be from the screen's (seconds): phones keep their time well; ten
+# minutes is a clock set by hand, not one a day or a year off
+PHONE_CLOCK_SKEW = 10 * 60
 
 # the largest body the group lets through and a header (well under 512 bytes), twice over as
 # hex in the JSON form, and the JSON around them
@@ -83,7 +87,7 @@ class PhoneInbox:
     ``language``: the configured one, else the festival document's (node/i18n.py); ``on_stored``:
     called after an operation is stored (a screen redraws and its node relays it at once)."""
 
-    def __init__(self, store, log_id, authorizer, lock=None, schedule=None, language=None, on_stored=None):
+    def __init__(self, store, log_id, authorizer, lock=None, schedule=None, language=None, on_stored=None, clock=None):
         if authorizer is None:
             raise Unauthorized("phones can publish only to a festival with a group (core/auth.py)")
         self.store = store
@@ -93,6 +97,7 @@ class PhoneInbox:
         self.schedule = schedule  # callable returning the current Schedule (for state)
         self.language = language
         self.on_stored = on_stored
+        self.clock = clock  # () -> (the screen's time, whether it vouches for it), called under ``lock``
         self.taken = 0
         self.refused = 0
 
@@ -115,6 +120,7 @@ class PhoneInbox:
                     self._refuse("refused_other_log", 400)
                 if op.body is None:
                     raise SchemaError("a phone publishes festival, venue or event documents: the body is missing")
+                self._check_clock(op)
                 self._check(op)
                 self._store(op, header, body)
         except BadInput:
@@ -143,6 +149,19 @@ class PhoneInbox:
             self._check_event(parsed)
         a.check_store(op)  # the same guard as sync: size, quota, may this key write at all
 
+    def _check_clock(self, op):
+        """An operation is stamped by the phone's clock, and the newest stamp wins a field: from a
+        phone far behind, an edit would be taken and lost to the value it meant to change; from one
+        far ahead, it would outvote every later edit and hide.  Refused, saying by how much, when
+        the screen vouches for its own clock (core/clock.py)."""
+        if self.clock is None:
+            return
+        now, trusted = self.clock()
+        off = op.timestamp // 1000000 - int(now)
+        if trusted and abs(off) > PHONE_CLOCK_SKEW:
+            key = "refused_clock_ahead" if off > 0 else "refused_clock_behind"
+            raise Refusal(self.words()[key] % layout.span(abs(off) // 60), 400)
+
     def _check_event(self, body):
         """What the festival's rules leave to the program a phone books into: an event's venue is
         one of the program's (a made-up one would be a heading on every phone, in no one's hide
@@ -153,7 +172,7 @@ class PhoneInbox:
         if body["kind"] != "event" or sched is None:
             return
         if "venue" in fields and sched.visible("venue", fields["venue"]) is None:
-            self._refuse("refused_no_venue", 400)
+            self._refuse("refused_no_venue")  # as for a group of a venue not here (node/phone_groups.py)
         ev = sched.visible("event", body["id"]) if body["action"] == "update" else None
         if ev is not None and fields.get("end", ev.end) < fields.get("start", ev.start):
             self._refuse("refused_ends_before_start", 400)

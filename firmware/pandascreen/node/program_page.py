@@ -379,8 +379,9 @@ def inbox_for_screen(device, language=None):
     c = device.controller
     if c.authorizer is None or c.authorizer.mode != auth.SELF_ORGANISED:
         return None
+    # the screen's time by its clock rule: a phone's clock far off it is said (under the device's lock)
     return PhoneInbox(c.store, c.log_id, c.authorizer, lock=device._lock, schedule=lambda: c.schedule,
-                      language=language, on_stored=lambda: _stored(device))
+                      language=language, on_stored=lambda: _stored(device), clock=lambda: c.screen_time(device.clock()))
 
 
 def _stored(device):
