@@ -602,3 +602,21 @@ def test_an_operation_from_a_phone_whose_clock_is_far_off_is_refused_in_one_line
     untrusted = PhoneInbox(store, LOG, a, schedule=store_schedule(store, LOG, authorizer=a),
                            clock=lambda: (NOW - 3590 - off, False))  # a screen that cannot vouch for its clock asks nothing
     assert untrusted.submit(as_json(GUEST.ops[-1]).encode())
+
+
+def test_the_page_and_the_stage_state_drop_bidi_overrides_from_names_as_the_screens_do(stage):
+    """Titles were cleaned on the page, venue and speaker names were not: "\u202eEGATS NIAM" read
+    right to left on every phone (and in a steward's hide list) as "MAIN STAGE"."""
+    page, store, a = stage
+    venue = STEWARD.sign(schema.make_body("venue", "update", OPEN_VENUE, {"name": "\u202eEGATS NIAM"}))
+    assert post(page, as_json(venue))[0] == 200
+    booked = GUEST.event(OPEN_VENUE, "bidi", "\u202eeltit", speakers=["\u202etrebla", "Bo\u2066b"])
+    assert post(page, as_json(booked))[0] == 200
+    deadline = time.monotonic() + 10
+    while "eltit" not in urlopen_text(page, "/") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for text in (urlopen_text(page, "/"), urlopen_text(page, "/publish/state?key=" + GUEST.hex),
+                 urlopen_text(page, "/publish/state?key=" + STEWARD.hex)):
+        assert "EGATS NIAM" in text or "EGATS NIAM" in json.loads(text).__repr__()
+        for mark in ("\u202e", "\u2066", "\\u202e", "\\u2066"):
+            assert mark not in text, (mark, text[:400])

@@ -27,6 +27,7 @@ from pandascreen.core.errors import BadInput, GroupOpError, OperationError, Sche
 from pandascreen.core.group_model import LIMITS
 from pandascreen.core.util import hexlify, unhexlify
 from pandascreen.node import i18n, phone_groups
+from pandascreen.node.program_page_html import shown
 
 # how far a phone's clock may be from the screen's (seconds): phones keep their time well; ten
 # minutes is a clock set by hand, not one a day or a year off
@@ -215,7 +216,7 @@ class PhoneInbox:
 
 
 def _event(ev):
-    return {"id": ev.id, "venue": ev.venue, "title": ev.title, "start": ev.start, "end": ev.end, "status": ev.status}
+    return {"id": ev.id, "venue": ev.venue, "title": shown(ev.title), "start": ev.start, "end": ev.end, "status": ev.status}
 
 
 def _venues(a, sched, key, fest):
@@ -226,7 +227,7 @@ def _venues(a, sched, key, fest):
         vg = venue_group(a, v.id)
         level = a.level(vg, key) if vg is not None else fest
         steward = vg is not None and level >= MANAGE
-        out.append({"id": v.id, "name": v.name, "may_book": level >= WRITE, "steward": steward,
+        out.append({"id": v.id, "name": shown(v.name), "may_book": level >= WRITE, "steward": steward,
                     "open": phone_groups.is_open(a, vg),
                     "heads": [hexlify(h) for h in a.heads(vg)] if steward else []})
     return out

@@ -33,7 +33,7 @@ import zlib
 from pandascreen.core.errors import SyncError
 from pandascreen.node import i18n
 from pandascreen.node.bounded_http import BoundedHTTP, response
-from pandascreen.node.program_page_html import PAGE, escape, render_main
+from pandascreen.node.program_page_html import PAGE, escape, render_main, shown
 from pandascreen.node.program_page_stage import Stage
 
 PORT = 8027  # a screen's: neither its feed (8026) nor its sync port (2026); serve's defaults are others
@@ -102,7 +102,7 @@ class ProgramSource:
                 key = "%d-%d-%d" % (sched.version, now // 60, claimed)
                 lang = i18n.language_for(self.language, sched.festival)
                 main = render_main(sched, now, lang, claimed)
-                title = (sched.festival or {}).get("name") or i18n.labels(lang)["program"]
+                title = shown((sched.festival or {}).get("name") or "") or i18n.labels(lang)["program"]
             page = PAGE % {"lang": escape(i18n.base(lang)), "title": escape(title), "key": escape(key), "main": main}
             return (key, page.encode("utf-8"), main.encode("utf-8"))
 

@@ -8,7 +8,7 @@ load its 2,000 entities into a screen for its life, for this one call.
 
 import time
 
-from pandascreen.core import layout, schema
+from pandascreen.core import font, layout, schema
 from pandascreen.node import i18n
 
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"})
@@ -30,9 +30,15 @@ def _day_title(day, lang):
 def _venues(sched):
     """(id, name) of every venue with events: the venue documents' order, then lanes whose
     venue document has not arrived yet (named by their id)."""
-    out = [(v.id, v.name) for v in sched.venues() if sched.events(v.id)]
+    out = [(v.id, shown(v.name)) for v in sched.venues() if sched.events(v.id)]
     known = set(v for v, _ in out)
-    return out + [(lane, lane) for lane in sched.lanes() if lane not in known and lane]
+    return out + [(lane, shown(lane)) for lane in sched.lanes() if lane not in known and lane]
+
+
+def shown(text):
+    """A writer's text as the screens draw it, one line and no bidi override (core/font.py
+    ``clean``): "\u202eEGATS NIAM" would read "MAIN STAGE" on every phone."""
+    return " ".join(font.clean(text).split())
 
 
 def _tag(ev, words):
@@ -58,7 +64,7 @@ def _span(ev, offset, lang, today):
 
 def _event(ev, offset, lang, words, today, venue_name=None):
     tag, word = _tag(ev, words)
-    speakers = layout.field_text(ev.speakers)
+    speakers = shown(layout.field_text(ev.speakers))
     out = ['<li%s>' % (' class="%s"' % tag if tag else ""),
            '<span class="time">%s</span> ' % _span(ev, offset, lang, today),
            '<span class="title">%s</span>' % escape(layout.event_title(ev))]
