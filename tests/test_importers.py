@@ -647,3 +647,11 @@ def test_ical_an_all_day_event_without_an_end_lasts_its_day(tmp_path):
     assert by["Open mic day"]["end"] - by["Open mic day"]["start"] == 24 * 3600
     assert by["Spring"]["end"] - by["Spring"]["start"] == 23 * 3600
     assert not [w for w in n["warnings"] if "no duration" in w], n["warnings"]
+
+
+@pytest.mark.parametrize("text", ["-0:30", "-0", "0:-30", "-1:30"])
+def test_a_negative_duration_is_refused_in_one_line_whatever_its_first_part(text):
+    """"-0:30" read as 0 hours and 30 minutes: the set a typo meant to shorten ran half an hour."""
+    from pandascreen_host.importers.common import parse_duration
+    with pytest.raises(ScheduleImportError, match="is not HH:MM"):
+        parse_duration(text, "row 3")

@@ -128,7 +128,7 @@ def parse_duration(text, where):
         nums = [int(p) for p in parts]
     except ValueError:
         raise ScheduleImportError("%s: duration %r is not HH:MM" % (where, text))
-    if any(n < 0 for n in nums) or len(nums) > 3:
+    if text.startswith("-") or any(n < 0 for n in nums) or len(nums) > 3:  # "-0:30" too
         raise ScheduleImportError("%s: duration %r is not HH:MM" % (where, text))
     if len(nums) == 1:
         return nums[0] * 60
