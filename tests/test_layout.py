@@ -480,3 +480,12 @@ def test_the_next_line_never_draws_its_countdown_over_its_start_time(monkeypatch
             for b in runs[i + 1:]:
                 if a[0] == b[0]:
                     assert a[2] <= b[1] or b[2] <= a[1], (lang, now, a, b)
+
+
+def test_a_title_of_zero_width_characters_only_is_untitled_as_one_of_spaces_is():
+    """A title of zero-width spaces drew an empty title line on every screen, where one of
+    non-breaking spaces read "Untitled"; the zero-width joiners that scripts and emoji need stay."""
+    from types import SimpleNamespace
+    for title in ("\u200b\u200b", "\ufeff", "\u2060 \u200b"):
+        assert layout.event_title(SimpleNamespace(title=title)) == layout.UNTITLED, repr(title)
+    assert layout.event_title(SimpleNamespace(title="\U0001f469\u200d\U0001f4bb Talk")) == "\U0001f469\u200d\U0001f4bb Talk"

@@ -45,7 +45,7 @@ _TRANSLIT = (
 # shown as a plain space
 _SPACES = "\u00a0\u2002\u2003\u2009\u200a\u202f\u3000"
 # dropped: soft hyphen, zero-width space/joiners, BOM
-_DROP = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
 
 # decomposed accents (combining mark, base letters, composed letters we have glyphs for)
 _COMBINE = (
@@ -182,7 +182,7 @@ def clean(s, max_chars=MAX_CHARS, glyphs=False, feed=True):
                             if j >= 0:
                                 out[-1] = composed[j:j + 1]
                             break
-            elif ch in _DROP:
+            elif ch in INVISIBLE:
                 pass
             elif EXTRA_CHARS.find(ch) >= 0 or (feed and _feed_glyph(o) >= 0):
                 out.append(ch)

@@ -85,7 +85,8 @@ def event_title(ev):
     t = getattr(ev, "title", None)
     if t:
         t = " ".join(font.clean(t).split())
-    return t or UNTITLED
+    # zero-width characters alone draw nothing: such a title is as untitled as one of spaces
+    return t if t and t.strip(font.INVISIBLE + " ") else UNTITLED
 
 
 def _tag(ev):
