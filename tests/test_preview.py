@@ -200,3 +200,18 @@ def test_a_schedule_file_is_previewed_as_the_screens_will_show_it_across_a_clock
     sunday = 1792920600  # 2026-10-25 10:30 CET (UTC+1)
     view = layout.build_view(preview.schedule_from_neutral(neutral), 0, sunday)
     assert (view["clock"], view["now"]["time"]) == ("10:30", "10:00\u201311:00"), view
+
+
+def test_a_preview_in_the_screens_language_is_what_a_german_screen_shows(store, tmp_path, capsys):
+    """The organiser could not see a French or German screen before the festival: every preview
+    was in English, and "Ensuite 14:00 ... dans 2h 16m" overprinted itself on the OLED unseen."""
+    out = str(tmp_path / "de.png")
+    assert main(["preview", "--board", "pi-zero-2w-ssd1306", "--store", store, "--at", "2026-07-18T15:20",
+                 "--venue", "1", "--scale", "1", "--language", "de", "-o", out]) == 0
+    german = render_schedule_image(demofest.demo_schedule(), 1, AT, "ssd1306_128x64", language="de")
+    assert same(Image.open(out), german) and not same(german, reference("ssd1306_128x64", 1, AT))
+    capsys.readouterr()
+    assert main(["preview", "--board", "pi-zero-2w-ssd1306", "--store", store, "--at", "2026-07-18T15:20",
+                 "--language", "tlh", "-o", out]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--language tlh: the screens speak" in err, err

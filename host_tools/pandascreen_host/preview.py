@@ -12,6 +12,7 @@ that a large screen can hang instead of now/next.  A GIF's ``--step`` needs its 
 """
 
 import argparse
+import functools
 import math
 
 import datetime
@@ -258,6 +259,8 @@ def add_arguments(p):
                    type=lambda name: config.LAYOUT_ALIASES.get(name, name),
                    help="what the screen shows: one venue's now/next, or the overview (every venue at once; "
                         "large screens)")
+    p.add_argument("--language", metavar="LANG",
+                   help="the screens' language (de, fr, en_US, ...; default: the festival's, as on a screen)")
     p.add_argument("--gif", action="store_true", help="animate from --at to --until in --step steps")
     p.add_argument("--step", default="15m", help="GIF time step with its unit: 15m, 1h, 90s (default 15m)")
     p.add_argument("--until", metavar="ISO_TIME", help="GIF end time")
@@ -321,6 +324,11 @@ def run(args, out=None, err=None):
         raise UserError("the schedule has no venues to show")
     tz = festival_tz(schedule)
     start = parse_time(args.at, tz)
+    if getattr(args, "language", None):
+        from pandascreen.node import i18n
+        if not i18n.spoken(args.language):
+            raise UserError(i18n.not_spoken(args.language))
+    render = functools.partial(render, language=getattr(args, "language", None) or (schedule.festival or {}).get("language"))
     if each_venue:
         indices = list(range(len(venues)))
     else:

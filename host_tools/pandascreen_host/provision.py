@@ -152,8 +152,7 @@ def _config_parts(args):
     if language:
         from pandascreen.node import i18n
         if not i18n.spoken(language):
-            raise UserError("--language %s: the screens speak %s (en_US for a 12-hour clock)"
-                            % (language, ", ".join(i18n.LANGUAGES)))
+            raise UserError(i18n.not_spoken(language))
     venues, home = parts["group"]["venues"], parts["group"]["home_venue"]
     if home and venues and home not in venues:  # the screen could never show it, so never go home
         raise UserError("--home-venue %s is not one of this screen's --venue ids (%s)" % (home, ", ".join(venues)))

@@ -231,15 +231,22 @@ def render_name_image(name, screen_kind, size=None):
 
 
 def render_schedule_image(schedule, venue_index, now, screen_kind, status="", size=None,
-                          view="now_next", page=0):
+                          view="now_next", page=0, language=None):
     """What ``screen_kind`` shows at Unix time ``now``: now/next of venue ``venue_index``, or
-    (``view="overview"``) page ``page`` of the overview.  A full-refresh-only panel
-    (core/refresh.py) shows absolute times, as the screen itself does (a preview must not
-    promise a ticking countdown the Inky never draws)."""
+    (``view="overview"``) page ``page`` of the overview, in ``language`` (None: English).  A
+    full-refresh-only panel (core/refresh.py) shows absolute times, as the screen itself does (a
+    preview must not promise a ticking countdown the Inky never draws)."""
     absolute = refresh.panel_for(screen_kind) == refresh.FULL_ONLY
     if view == config.OVERVIEW:
-        return render_overview_image(overview.build_overview(schedule, now, status, page, absolute), screen_kind, size)
-    return render_view_image(layout.build_view(schedule, venue_index, now, status, absolute), screen_kind, size)
+        built = overview.build_overview(schedule, now, status, page, absolute)
+    else:
+        built = layout.build_view(schedule, venue_index, now, status, absolute)
+    if language:
+        from pandascreen.node import i18n
+        for each in [built] + (built.get("venues") or []):  # as the screen's controller does
+            i18n.translate(each, language)
+    draw = render_overview_image if view == config.OVERVIEW else render_view_image
+    return draw(built, screen_kind, size)
 
 
 # -- outputs -------------------------------------------------------------------------------------

@@ -32,6 +32,13 @@ def spoken(lang):
     return _base_code(lang) in LANGUAGES
 
 
+def not_spoken(lang):
+    """None when the screens speak ``lang``; else the line for a ``--language`` that asks for it."""
+    if spoken(lang):
+        return None
+    return "--language %s: the screens speak %s (en_US for a 12-hour clock)" % (lang, ", ".join(LANGUAGES))
+
+
 _loaded = {}
 
 
