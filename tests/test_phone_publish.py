@@ -620,3 +620,16 @@ def test_the_page_and_the_stage_state_drop_bidi_overrides_from_names_as_the_scre
         assert "EGATS NIAM" in text or "EGATS NIAM" in json.loads(text).__repr__()
         for mark in ("\u202e", "\u2066", "\\u202e", "\\u2066"):
             assert mark not in text, (mark, text[:400])
+
+
+def test_an_edit_of_an_event_a_steward_hid_is_refused_in_one_line_and_it_stays_hidden(stage):
+    """The steward hid "Spam"; ten seconds later the author's retitle brought it back on every
+    screen.  A hide is final (core/schedule.py), and the author's phone is told so."""
+    page, store, a = stage
+    assert post(page, as_json(GUEST.event(OPEN_VENUE, "spam", "Spam")))[0] == 200
+    hide = STEWARD.sign(schema.make_body("event", "delete", "%s/%s/spam" % (OPEN_VENUE, GUEST.hex)))
+    assert post(page, as_json(hide))[0] == 200 and titles(store, a) == []
+    status, line = refused(page, store, as_json(GUEST.event(OPEN_VENUE, "spam", action="update", title="Spam is back")))
+    assert (status, line) == (409, "the venue's steward hid this event: book another one, or ask them")
+    GUEST.ops.pop()
+    assert titles(store, a) == []

@@ -67,6 +67,15 @@ def self_organised_may_apply(authorizer, op, body, fest):
     return owner == hexlify(author) and where >= WRITE
 
 
+def hides(body, author):
+    """True when ``body`` deletes a member's event ("<venue>/<author key hex>/<name>") and ``author``
+    (the delete's signer) is someone else: the venue's steward or an organiser hid it, which is
+    final for that event (core/schedule.py ``HIDE_STAMP``)."""
+    parts = body["id"].split("/", 2)
+    return (body["kind"] == "event" and body["action"] == "delete" and len(parts) == 3 and len(parts[1]) == 64
+            and parts[1] != hexlify(author))
+
+
 def venue_group(authorizer, venue_id):
     """The group id a authorizer-organised venue id names, if that group exists."""
     if len(venue_id) != 64:

@@ -71,6 +71,11 @@ def _tuple_stamp(timestamp, op_hash):
 # of its timestamp and hash adds only the tuple, where a big int is new heap blocks plus
 # temporaries (30 events, 32-bit MicroPython: 12.9 KB with tuples, 14.7 KB with ints).
 stamp_of = _tuple_stamp if sys.implementation.name == "micropython" else _int_stamp
+# the delete stamp of a booking a steward or an organiser hid (core/auth_group.py ``hides``): after
+# every stamp an operation can carry (a u64 of microseconds), so no later edit of its author's, nor
+# a booking stamped far in the future, brings it back; peers converge all the same (the newest
+# delete stamp is this one once any of them has seen the hide)
+HIDE_STAMP = stamp_of(1 << 64, b"")
 
 
 def _field_index(kind):
@@ -292,6 +297,7 @@ class Schedule:
         ``version`` grows when the operation changed anything (an operation older than what
         it touches, or a repeat, changes nothing).
         """
+        author = None
         if isinstance(op_or_body, dict):
             body = op_or_body
         else:
@@ -308,7 +314,12 @@ class Schedule:
                 return False
             if self.authorizer is not None and not self.authorizer.may_apply(op, body):
                 return False
+            author = op.public_key
         stamp = stamp_of(timestamp, bytes(op_hash))
+        if author is not None and body["action"] == "delete" and "/" in body["id"]:
+            from pandascreen.core.auth_group import hides  # the open stage's rule, loaded where it may apply
+            if hides(body, author):
+                stamp = HIDE_STAMP
         kind = body["kind"]
         docs = self._docs[kind]
         doc_id = body["id"]
@@ -418,10 +429,10 @@ class Schedule:
         lane = self._lanes.get(venue_id)
         return [] if lane is None else list(lane.items)
 
-    def visible(self, kind, doc_id):
-        """The visible document ``doc_id`` of ``kind`` ("venue", "event"), or None."""
-        doc = self._docs[kind].get(doc_id)
-        return doc if doc is not None and doc.visible() else None
+    def document(self, kind, doc_id):
+        """The document ``doc_id`` of ``kind`` ("venue", "event"), visible or not, or None: its
+        ``visible()``, and its ``deleted`` stamp (``HIDE_STAMP``: hidden for good)."""
+        return self._docs[kind].get(doc_id)
 
     def all_events(self):
         out = []

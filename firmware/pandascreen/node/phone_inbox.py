@@ -25,6 +25,7 @@ from pandascreen.core.auth import MANAGE, WRITE
 from pandascreen.core.auth_group import venue_group
 from pandascreen.core.errors import BadInput, GroupOpError, OperationError, SchemaError, Unauthorized
 from pandascreen.core.group_model import LIMITS
+from pandascreen.core.schedule import HIDE_STAMP
 from pandascreen.core.util import hexlify, unhexlify
 from pandascreen.node import i18n, phone_groups
 from pandascreen.node.program_page_html import shown
@@ -164,18 +165,22 @@ class PhoneInbox:
             raise Refusal(self.words()[key] % layout.span(abs(off) // 60), 400)
 
     def _check_event(self, body):
-        """What the festival's rules leave to the program a phone books into: an event's venue is
-        one of the program's (a made-up one would be a heading on every phone, in no one's hide
+        """What the festival's rules leave to the program a phone books into: an event a steward hid
+        stays hidden (core/schedule.py), an event's venue is one of the program's (a made-up one would be a heading on every phone, in no one's hide
         list), and an update of its start or end alone must not make it end before it starts (the
         schema sees one body; the screens merge it field by field with what they hold)."""
         fields = body.get("fields") or {}
         sched = self.schedule() if self.schedule is not None else None
         if body["kind"] != "event" or sched is None:
             return
-        if "venue" in fields and sched.visible("venue", fields["venue"]) is None:
+        ev = sched.document("event", body["id"])
+        if ev is not None and ev.deleted == HIDE_STAMP:  # final: an edit would be stored and never shown
+            self._refuse("refused_hidden", 409)
+        venue = sched.document("venue", fields["venue"]) if "venue" in fields else None
+        if "venue" in fields and (venue is None or not venue.visible()):
             self._refuse("refused_no_venue")  # as for a group of a venue not here (node/phone_groups.py)
-        ev = sched.visible("event", body["id"]) if body["action"] == "update" else None
-        if ev is not None and fields.get("end", ev.end) < fields.get("start", ev.start):
+        if body["action"] == "update" and ev is not None and ev.visible() \
+                and fields.get("end", ev.end) < fields.get("start", ev.start):
             self._refuse("refused_ends_before_start", 400)
 
     def _store(self, op, header, body):
