@@ -429,3 +429,39 @@ def test_a_small_panel_draws_the_scripts_its_bitmap_font_lacks(kind):
     assert image("Stage", "Зала") != image("Stage", "????")
     from pandascreen.core import font
     assert font._feed is None  # the glyphs are the frame's, not left for whatever draws next
+
+
+def test_small_panels_drawn_from_two_threads_at_once_each_get_their_own_glyphs():
+    """The console draws screens' PNGs from a thread per request; a small panel's glyph table is the
+    font's, for the frame being drawn: two frames at once took each other's, or none."""
+    import threading
+    from pandascreen.core import font
+
+    def image(hall):
+        s = schedule({"name": "Fest", "utc_offset": 0}, [venue("v", hall)], [event("e", "v", hall, DAY, DAY + 3600)])
+        return display.render(layout.build_view(s, 0, DAY + 600, ""), "ssd1306_128x64").tobytes()
+
+    halls = ("Большой зал", "Σκηνή Άλφα")
+    alone = dict((h, image(h)) for h in halls)
+    wrong, failed = [], []
+
+    def draw(hall):
+        for _ in range(60):
+            try:
+                if image(hall) != alone[hall]:
+                    wrong.append(hall)
+            except Exception as e:  # a table taken away while a glyph was read
+                failed.append(repr(e))
+
+    threads = [threading.Thread(target=draw, args=(h,)) for h in halls]
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # the threads take turns often, as a busy console's do now and then
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    finally:
+        sys.setswitchinterval(switch)
+    assert not wrong and not failed, (len(wrong), failed[:2])
+    assert font._feed is None

@@ -482,10 +482,29 @@ def test_the_next_line_never_draws_its_countdown_over_its_start_time(monkeypatch
                     assert a[2] <= b[1] or b[2] <= a[1], (lang, now, a, b)
 
 
+ZERO_WIDTH_TITLES = ("\u200b\u200b", "\ufeff", "\u2060 \u200b")
+KEPT_TITLES = ("\u2020", "\u00bb", "\u00bf", "\u203b", "Talk")  # their UTF-8 bytes are all among the zero-width ones
+
+
 def test_a_title_of_zero_width_characters_only_is_untitled_as_one_of_spaces_is():
     """A title of zero-width spaces drew an empty title line on every screen, where one of
-    non-breaking spaces read "Untitled"; the zero-width joiners that scripts and emoji need stay."""
+    non-breaking spaces read "Untitled"; the zero-width joiners that scripts and emoji need stay.
+    On MicroPython too, where a strip by characters strips bytes: "†" had read "Untitled" there."""
     from types import SimpleNamespace
-    for title in ("\u200b\u200b", "\ufeff", "\u2060 \u200b"):
+    for title in ZERO_WIDTH_TITLES:
         assert layout.event_title(SimpleNamespace(title=title)) == layout.UNTITLED, repr(title)
+    for title in KEPT_TITLES:
+        assert layout.event_title(SimpleNamespace(title=title)) == title, repr(title)
+    out = run_micropython("""
+import binascii
+from pandascreen.core import layout
+class E:
+    pass
+for t in %r + %r:
+    e = E()
+    e.title = t
+    print("title", binascii.hexlify(layout.event_title(e).encode()).decode())
+""" % (ZERO_WIDTH_TITLES, KEPT_TITLES))
+    got = [bytes.fromhex(line[6:]).decode() for line in out.splitlines() if line.startswith("title ")]
+    assert got == [layout.UNTITLED] * len(ZERO_WIDTH_TITLES) + list(KEPT_TITLES), got
     assert layout.event_title(SimpleNamespace(title="\U0001f469\u200d\U0001f4bb Talk")) == "\U0001f469\u200d\U0001f4bb Talk"

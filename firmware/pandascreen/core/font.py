@@ -45,7 +45,7 @@ _TRANSLIT = (
 # shown as a plain space
 _SPACES = "\u00a0\u2002\u2003\u2009\u200a\u202f\u3000"
 # dropped: soft hyphen, zero-width space/joiners, BOM
-INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+_DROP = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
 
 # decomposed accents (combining mark, base letters, composed letters we have glyphs for)
 _COMBINE = (
@@ -116,9 +116,9 @@ def use_glyphs(table):
     _feed = table if table else None
 
 
-def _feed_glyph(o):
-    """Offset of the rows of code point ``o`` in the feed's glyph table, -1 if it has none."""
-    t = _feed
+def _feed_glyph(o, t=None):
+    """Offset of the rows of code point ``o`` in the feed's glyph table (or ``t``), -1 if it has none."""
+    t = _feed if t is None else t
     if t is None:
         return -1
     lo, hi = 0, len(t) // GLYPH_ENTRY
@@ -182,7 +182,7 @@ def clean(s, max_chars=MAX_CHARS, glyphs=False, feed=True):
                             if j >= 0:
                                 out[-1] = composed[j:j + 1]
                             break
-            elif ch in INVISIBLE:
+            elif ch in _DROP:
                 pass
             elif EXTRA_CHARS.find(ch) >= 0 or (feed and _feed_glyph(o) >= 0):
                 out.append(ch)
@@ -211,9 +211,10 @@ def _glyph(ch, o=None):
     i = EXTRA_CHARS.find(ch)
     if i >= 0:
         return EXTRA[i * 8:i * 8 + 8]
-    at = _feed_glyph(o)
+    table = _feed  # read once: the table ``_feed_glyph`` looked in
+    at = _feed_glyph(o, table)
     if at >= 0:
-        return _feed[at:at + 8]
+        return table[at:at + 8]
     return ASCII[(63 - 32) * 8:(64 - 32) * 8]
 
 

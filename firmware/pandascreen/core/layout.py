@@ -85,8 +85,9 @@ def event_title(ev):
     t = getattr(ev, "title", None)
     if t:
         t = " ".join(font.clean(t).split())
-    # zero-width characters alone draw nothing: such a title is as untitled as one of spaces
-    return t if t and t.strip(font.INVISIBLE + " ") else UNTITLED
+    # zero-width characters alone draw nothing (``normalize`` drops them, as drawing does): such a
+    # title is as untitled as one of spaces.  Not ``str.strip(chars)``: MicroPython strips bytes.
+    return t if t and font.normalize(t).strip() else UNTITLED
 
 
 def _tag(ev):

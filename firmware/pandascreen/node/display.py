@@ -17,6 +17,7 @@ screen) works without them.
 """
 
 import os
+import threading
 import time
 
 from PIL import Image, ImageChops, ImageDraw
@@ -140,12 +141,16 @@ def _render_with(draw, data, screen_kind, size):
     glyphs = None if face is not None else data.get("glyphs") or _own_glyphs(data)
     if glyphs and "venues" not in data:
         data = dict(data, glyphs=glyphs)  # draw_view takes the glyphs from the view
-    font.use_glyphs(glyphs)
-    try:
-        draw(PILCanvas(img, info["palette"]), w, h, data, info["palette"], face)
-    finally:
-        font.use_glyphs(None)
+    with _GLYPHS_HELD:  # the table is the font's, for one frame: the console draws from many threads
+        font.use_glyphs(glyphs)
+        try:
+            draw(PILCanvas(img, info["palette"]), w, h, data, info["palette"], face)
+        finally:
+            font.use_glyphs(None)
     return img
+
+
+_GLYPHS_HELD = threading.Lock()
 
 
 def _texts(value):
