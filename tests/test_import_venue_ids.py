@@ -77,3 +77,37 @@ def test_a_room_renamed_in_the_file_keeps_its_id_and_its_talks_do_not_move(tmp_p
     assert "Tent is now called Zelt" in said, said
     again = _import(_ics(tmp_path, "b.ics", *renamed), db, capsys)  # what the last import recorded holds it too
     assert "-> no changes" in again and _venues(db)[0] == after, again
+
+
+def test_names_that_share_a_slug_get_the_same_ids_whatever_their_order():
+    """"Зал 1" and "Аудитория 1" both slug to "1", "Hall" and "HALL" to "hall": the first in the
+    file had taken the plain slug, so the other order gave each other's id."""
+    from pandascreen_host import importers
+    import os
+    import tempfile
+    rows = [("Зал 1", "A"), ("Аудитория 1", "B"), ("Hall", "C"), ("HALL", "D"), ("Stage", "E")]
+    got = []
+    with tempfile.TemporaryDirectory() as d:
+        for order in (rows, list(reversed(rows))):
+            path = os.path.join(d, "f.csv")
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write("Date,Start,Duration,Room,ID,Title\n")
+                fh.writelines("2026-12-07,%02d:00,00:30,%s,%s,%s\n" % (9 + i, room, t, t) for i, (room, t) in enumerate(order))
+            n = importers.load(path, timezone="Europe/Berlin")
+            got.append(dict((v["name"], v["id"]) for v in n["venues"]))
+            assert dict((e["title"], e["venue"]) for e in n["events"]) == dict((t, got[-1][room]) for room, t in rows)
+    assert got[0] == got[1] and len(set(got[0].values())) == 5 and got[0]["Stage"] == "stage", got
+
+
+def test_a_venue_named_as_another_venue_was_renamed_to_takes_an_id_of_its_own():
+    """The last import recorded "Hall" as hall; the console has since renamed hall "Main Hall"; the
+    file now has both "Hall" and a new "Main Hall": they were both given hall, one venue of two."""
+    from pandascreen_host.import_venue_ids import keep_venue_ids
+    base = {"venues": [{"id": "hall", "name": "Hall", "order": 1}], "events": [{"id": "t1", "venue": "hall"}]}
+    current = {"venues": [{"id": "hall", "name": "Main Hall", "order": 1}], "events": [{"id": "t1", "venue": "hall"}]}
+    new = {"venues": [{"id": "hall", "name": "Hall", "order": 1}, {"id": "main-hall", "name": "Main Hall", "order": 2}],
+           "events": [{"id": "t1", "venue": "hall"}, {"id": "t2", "venue": "main-hall"}]}
+    kept, _ = keep_venue_ids(new, base, current)
+    ids = dict((v["name"], v["id"]) for v in kept["venues"])
+    assert ids["Hall"] == "hall" and ids["Main Hall"] != "hall", ids
+    assert dict((e["id"], e["venue"]) for e in kept["events"]) == {"t1": "hall", "t2": ids["Main Hall"]}

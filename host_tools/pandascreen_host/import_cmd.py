@@ -130,7 +130,7 @@ def _import(args, store, key_path, out, err, committed):
         if created:  # first use: a new store and no key yet (only now, after the schedule was read)
             seed = _create_key(key_path, args.dry_run, out)
         pk = public_key(seed)
-        # the file's venues with the ids they had (importers/venue_ids.py): what is published and recorded
+        # the file's venues with the ids they had (import_venue_ids.py): what is published and recorded
         neutral, changes, bodies, held_events = _changes(args, store, neutral, log_id, pk, err)
         out.write("%s: festival %r, %d venues, %d events -> %s\n" % (
             args.schedule, fid, len(neutral["venues"]), len(neutral["events"]), _summary(changes)))
@@ -212,7 +212,7 @@ def _changes(args, store, neutral, log_id, pk, err):
         if current["festival"] is None and not current["venues"] and not current["events"]:
             current = None
     base = _base(store, neutral["festival"]["id"])
-    from pandascreen_host.importers.venue_ids import keep_venue_ids
+    from pandascreen_host.import_venue_ids import keep_venue_ids
     neutral, renamed = keep_venue_ids(neutral, base, current)
     for line in renamed:
         err.write("venue: %s\n" % line)

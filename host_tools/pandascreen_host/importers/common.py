@@ -371,13 +371,10 @@ class Builder:
             name = "Elsewhere"
         v = self.venues.get(name)
         if v is None:
-            # from the name alone, never from its place in the file: a venue added above it
-            # must not take its id (a name with no Latin letters, or one whose slug another has,
-            # gets a short hash of itself)
-            vid = slug(name, "")
+            # unique for now; ``_settle_venue_ids`` gives the ids that do not depend on the order
+            vid = slug(name, "") or "room"
             taken = set(x["id"] for x in self.venues.values())
-            if not vid or vid in taken:
-                vid = "%s-%s" % (vid or "room", hashlib.blake2s(name.encode("utf-8"), digest_size=3).hexdigest())
+            vid = vid if vid not in taken else "%s-%d" % (vid, len(self.venues))
             v = self.venues[name] = {"id": vid, "name": name, "order": len(self.venues) + 1}
         return v["id"]
 
@@ -435,6 +432,28 @@ class Builder:
                 self.left_out(e["title"])
         self.events = kept
 
+    def _settle_venue_ids(self):
+        """Each venue's id from its name alone, never from its place in the file (a venue added
+        above another must not take its id): its slug, or where the slug is another name's too
+        ("Зал 1" and "Аудитория 1" are both "1", "Hall" and "HALL" "hall") or empty (no Latin
+        letter or digit), the slug (or "room") and a short hash of the name."""
+        by_slug = {}
+        for name in self.venues:
+            by_slug.setdefault(slug(name, ""), []).append(name)
+        ids = {}
+        for base, names in by_slug.items():
+            for name in names:
+                ids[name] = base if base and len(names) == 1 else "%s-%s" % (
+                    base or "room", hashlib.blake2s(name.encode("utf-8"), digest_size=3).hexdigest())
+        twice = [vid for vid in set(ids.values()) if list(ids.values()).count(vid) > 1]
+        for name in [n for n in ids if ids[n] in twice]:  # a hashed id that is another name's slug
+            ids[name] = "%s-%s" % (slug(name, "") or "room", hashlib.blake2s(name.encode("utf-8"), digest_size=8).hexdigest())
+        now = dict((v["id"], ids[name]) for name, v in self.venues.items())
+        for name, v in self.venues.items():
+            v["id"] = ids[name]
+        for e in self.events:
+            e["venue"] = now.get(e["venue"], e["venue"])
+
     def result(self, name, festival_id, zone_name, zone):
         self._keep_span(zone)
         if not self.events:
@@ -451,6 +470,7 @@ class Builder:
         offsets = zone_offsets(zone, start, end)
         if offsets is not None:
             fest["utc_offsets"] = offsets
+        self._settle_venue_ids()
         used = set(e["venue"] for e in self.events)
         venues = [v for v in sorted(self.venues.values(), key=lambda v: v["order"]) if v["id"] in used]
         for i, v in enumerate(venues):

@@ -17,18 +17,22 @@ def keep_venue_ids(new, *before):
     """``new`` (a neutral schedule, ``importers.load``) with its venues' ids those of ``before``
     (neutral schedules, the last import's first; None skipped) where they are the same venue, and
     the lines that say which were renamed."""
-    id_of, names_of, held = {}, {}, {}
+    names_of, held = {}, {}
     for old in before:
         for v in (old or {}).get("venues") or ():
-            id_of.setdefault(v["name"], v["id"])
             names_of.setdefault(v["id"], []).append(v["name"])
         for e in (old or {}).get("events") or ():
             held.setdefault(e["id"], e.get("venue"))
     if not names_of:
         return new, []
     names = set(v["name"] for v in new["venues"])
-    mapping = dict((v["id"], id_of[v["name"]]) for v in new["venues"] if v["name"] in id_of)
-    taken = set(mapping.values())
+    mapping, taken = {}, set()
+    for old in before:  # by name: the last import's names first, then the store's (a console rename)
+        for v in (old or {}).get("venues") or ():
+            for mine in new["venues"]:
+                if mine["name"] == v["name"] and mine["id"] not in mapping and v["id"] not in taken:
+                    mapping[mine["id"]] = v["id"]
+                    taken.add(v["id"])
     gone = set(vid for vid, old_names in names_of.items() if not names.intersection(old_names)) - taken
     said = []
     for v in new["venues"]:
