@@ -209,3 +209,35 @@ def test_a_long_event_on_beside_the_talks_does_not_hide_the_next_talk():
         assembly, tent = (layout.build_view(source, i, at, "") for i in (0, 1))
         assert (assembly["now"]["title"], assembly["next"]["title"]) == ("Talk one", "Talk two"), source
         assert (tent["now"]["title"], tent["next"]["title"], tent["next"]["in"]) == ("Booking", "Workshop", "now")
+
+
+def _at_once():
+    from pandascreen.testing.festival import GOLDEN_DAY as DAY, event, schedule, venue
+    return DAY, schedule({"name": "Fest", "utc_offset": 0}, [venue("b", "Stage B")],
+                         [event("alpha", "b", "Alpha", DAY, DAY + 3600), event("beta", "b", "Beta", DAY, DAY + 3600),
+                          event("old", "b", "Old talk", DAY, DAY + 3600, status="cancelled"),
+                          event("zeta", "b", "Replacement", DAY + 4 * 3600, DAY + 5 * 3600),
+                          event("zold", "b", "Dropped", DAY + 4 * 3600, DAY + 5 * 3600, status="cancelled"),
+                          event("late", "b", "Late talk", DAY + 5 * 3600, DAY + 6 * 3600)])
+
+
+def test_a_cancelled_talk_on_now_never_takes_the_next_talks_line():
+    """A cancelled talk and its replacement in one slot: the next line had shown the cancelled one,
+    and the real next talk was hidden for the whole slot."""
+    DAY, sch = _at_once()
+    at = DAY + 4 * 3600 + 30 * 60
+    data, info = signed(sch, "fest", at - 60, feed.VERSION)
+    for source in (sch, feed.FeedView(data, info, 1)):
+        v = layout.build_view(source, 0, at, "")
+        assert (v["now"]["title"], v["next"]["title"]) == ("Replacement", "Late talk"), source
+
+
+def test_the_other_talk_on_now_says_now_on_e_paper_and_in_the_overview():
+    """A full-refresh panel's next line has no countdown, and the overview shows a start time: a
+    talk on now read as one still to come ("Next 14:00 Alpha" at 14:10)."""
+    from pandascreen.core import overview
+    DAY, sch = _at_once()
+    v = layout.build_view(sch, 0, DAY + 10 * 60, "", absolute=True)
+    assert v["next"]["title"] in ("Alpha", "Beta") and v["next"]["in"] == "now", v["next"]
+    o = overview.build_overview(sch, DAY + 10 * 60, "", 0)
+    assert o["venues"][0]["next"]["in"] == "now"

@@ -156,18 +156,22 @@ def naive(ops):
 
 
 def naive_now_next(neutral, venue_id, now):
-    current = also = nxt = None
-    for e in neutral["events"]:
+    running, nxt = [], None
+    for e in neutral["events"]:  # sorted: the last running one started last
         if e["venue"] != venue_id:
             continue
         if e["start"] <= now < e["end"] or e["start"] == e["end"] == now:
-            also, current = current, e  # sorted: the last running one started last
+            running.append(e)
         elif e["start"] > now and nxt is None:
             nxt = e
+    on = [e for e in running if e["status"] != "cancelled"]
+    if not on:  # a cancelled one is "now" only when no other runs
+        return running and running[-1]["id"] or None, nxt and nxt["id"]
+    current, also = on[-1], on[-2] if len(on) > 1 else None
     # another one on now is shown next when it began with the one on now, or nothing starts before it ends
     if also is not None and (also["start"] == current["start"] or nxt is None or nxt["start"] >= also["end"]):
         nxt = also
-    return current and current["id"], nxt and nxt["id"]
+    return current["id"], nxt and nxt["id"]
 
 
 times = st.integers(min_value=0, max_value=12)

@@ -11,7 +11,6 @@ from array import array
 from pandascreen.core import crypto
 from pandascreen.core.errors import DecodeError
 from pandascreen.core.feed_cursor import Cursor, FeedError
-from pandascreen.core.layout import after_now  # which event the line after now shows
 
 MAGIC = "pandascreen/feed"
 VERSION = 2  # the form a full peer emits to boards that ask for it (``http_request``)
@@ -319,6 +318,23 @@ CANCELLED_PREFIX = "CANCELLED: "  # how a feed marks a cancelled event (node/fee
 MOVED_PREFIX = "MOVED: "  # and one a later edit moved
 
 
+# Which event a venue's screen shows on the line after "now", on a satellite (``FeedView``) and the
+# Pi (core/schedule.py) alike, when two are on at once: "now" is the one that started last (a
+# cancelled one only when no other is on), and the other one on now that is not cancelled is shown
+# next, as on now too, when the visitor would otherwise never see it: it began with the one on now
+# (two talks at 14:00 had shown one of them only, never the other), or nothing else starts before
+# it ends (a workshop a booking began a minute after).  Else the next line is the next event to
+# start: a venue's long background event (an assembly open all day) does not hide its next talk.
+def after_now(current, also, upcoming):
+    """The event for the line after ``current`` (on now): ``also`` (on now too, not cancelled, the
+    one before ``current`` in start order, or None) or ``upcoming`` (the next to start, or None)."""
+    if current is None or also is None:
+        return upcoming
+    if also.start == current.start or upcoming is None or upcoming.start >= also.end:
+        return also
+    return upcoming
+
+
 class FeedEvent:
     """An event of a feed with the ``status`` and ``moved()`` of core/schedule.py's events, read
     from its title's marker, so core/layout draws it as the full peers do."""
@@ -389,20 +405,27 @@ class FeedView:
         return self._venues
 
     def now_next(self, venue_id, now):
-        """As ``Schedule.now_next``: the running event that started last, and the running one
-        before it or the first one after ``now`` (core/layout.py after_now)."""
+        """As ``Schedule.now_next``: the running event that started last (a cancelled one only when
+        no other runs), and the running one before it or the first one after ``now``
+        (``after_now``)."""
         venues = self.venues()
         last = venues.last if venues else None  # build_view asks for the venue it was just handed
         for v in ([last] if last is not None and last.id == venue_id else venues):
             if venue_id is not None and v.id == venue_id:
-                current = also = nxt = None
+                current = also = cancelled = nxt = None
                 for ev in v.events():
                     if ev.start > now:
                         if nxt is None:
                             nxt = ev
-                    elif now < ev.end or ev.start == ev.end == now:
+                    elif not (now < ev.end or ev.start == ev.end == now):
+                        pass
+                    elif ev.status == "cancelled":
+                        cancelled = ev
+                    else:
                         also, current = current, ev
-                return current, after_now(also, nxt, current)
+                if current is None:
+                    return cancelled, nxt
+                return current, after_now(current, also, nxt)
         return None, None
 
 

@@ -200,32 +200,16 @@ def _now_entry(ev, now, offset, absolute):
     return entry
 
 
-# Which event the line after "now" shows, on the Pi (core/schedule.py) and a satellite (core/feed.py)
-# alike.  Of two events on at once in one venue, one is "now" (the one that started last), and the
-# other is shown next, as on now too, when the visitor would otherwise never see it: it began with
-# the one on now (two talks at 14:00 had shown one of them only, never the other), or nothing else
-# starts before it ends (a workshop a booking began a minute after).  Else the next line is the next
-# event to start: a venue's long background event (an assembly open all day) does not hide its next
-# talk.
-def after_now(also, upcoming, current):
-    """The event for the line after ``current`` (on now): ``also`` (another event on now, the one
-    before ``current`` in start order, or None) or ``upcoming`` (the next to start, or None)."""
-    if also is None or current is None:
-        return upcoming
-    if also.start == current.start or upcoming is None or upcoming.start >= also.end:
-        return also
-    return upcoming
-
-
 def _next_entry(ev, now, offset, absolute):
     """The next event: title, start ("HH:MM"), in ("in 25m" / "tomorrow" / "Sat" / "in 9 days"), minutes_until,
     days (local days ahead), soon (shown as "in ..."), status, and the view fields."""
     start = int(ev.start)
-    until = max(0, ceil_minutes(start - now))  # 0: a second talk on now (``now_next``)
+    running = start <= now  # a second talk on now (core/feed.py ``after_now``): "now" on every panel
+    until = max(0, ceil_minutes(start - now))
     days = max(0, local_day(start, offset) - local_day(now, offset))
     soon = days <= 0 or until < SOON_MIN
     if soon:
-        when = "" if absolute else ("in %s" % span(until) if until else "now")
+        when = "now" if running else "" if absolute else ("in %s" % span(until) if until else "now")
     elif days == 1:
         when = "tomorrow"
     elif days >= 7:  # a weekday name would be this week's
@@ -242,6 +226,7 @@ def _next_entry(ev, now, offset, absolute):
         "minutes_until": until,
         "days": days,
         "soon": soon,
+        "running": running,
         "status": tag,
     }, ev)
 

@@ -135,7 +135,7 @@ def _draw_cell(canvas, f, x, y, cw, s, line_h, v, accent):
     y += line_h
     nxt = v.get("next")
     if nxt is not None:
-        when = nxt["start"] if nxt["soon"] else nxt["in"]
+        when = nxt["in"] if nxt.get("running") else nxt["start"] if nxt["soon"] else nxt["in"]
         tw = f.draw_text(canvas, x, y, when, accent, s) + font.CELL_W * s
         f.draw_text(canvas, x + tw, y, f.ellipsize(nxt["title"], cw - tw, s), 1, s)
     elif now is None:

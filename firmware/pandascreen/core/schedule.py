@@ -11,7 +11,8 @@ store (1.1-1.6 s at 20,000 events on a laptop, ~10x that on a Pi Zero 2 W, under
 the buttons wait for):
 
 * each venue's visible events sit in a list sorted by (start, end, id), kept sorted by
-  binary search, so ``now_next`` is a binary search plus a short look back;
+  binary search, so ``now_next`` is a binary search plus a look back as long as the lane's
+  longest event;
 * the visible venues sit in a list sorted by (order, name, id), the same way;
 * the festival dict is recomputed only when a festival document changes.
 
@@ -30,7 +31,6 @@ import sys
 
 from pandascreen.core import schema
 from pandascreen.core.errors import SchemaError
-from pandascreen.core.layout import after_now  # which event the line after now shows
 
 
 def _search(items, key, moved=None):
@@ -71,10 +71,8 @@ def _tuple_stamp(timestamp, op_hash):
 # of its timestamp and hash adds only the tuple, where a big int is new heap blocks plus
 # temporaries (30 events, 32-bit MicroPython: 12.9 KB with tuples, 14.7 KB with ints).
 stamp_of = _tuple_stamp if sys.implementation.name == "micropython" else _int_stamp
-# the delete stamp of a booking a steward or an organiser hid (core/auth_group.py ``hides``): after
-# every stamp an operation can carry (a u64 of microseconds), so no later edit of its author's, nor
-# a booking stamped far in the future, brings it back; peers converge all the same (the newest
-# delete stamp is this one once any of them has seen the hide)
+# a hide's delete stamp (core/auth_group.py ``hides``), after any an operation can carry (a u64 of
+# microseconds): no later edit of the author's brings the booking back; peers converge all the same
 HIDE_STAMP = stamp_of(1 << 64, b"")
 
 
@@ -283,7 +281,9 @@ class Schedule:
         self.authorizer = authorizer
         self.problems = []
         self.version = 0
-        self._docs = {"festival": {}, "venue": {}, "event": {}}
+        # kind -> id -> document, visible or not: ``visible()``, its ``deleted`` stamp (HIDE_STAMP:
+        # hidden for good); others read it (node/phone_inbox.py), only ``apply`` writes it
+        self.docs = {"festival": {}, "venue": {}, "event": {}}
         self._strings = {}
         self._venues = _Sorted()
         self._lanes = {}
@@ -318,10 +318,9 @@ class Schedule:
         stamp = stamp_of(timestamp, bytes(op_hash))
         if author is not None and body["action"] == "delete" and "/" in body["id"]:
             from pandascreen.core.auth_group import hides  # the open stage's rule, loaded where it may apply
-            if hides(body, author):
-                stamp = HIDE_STAMP
+            stamp = HIDE_STAMP if hides(body, author) else stamp
         kind = body["kind"]
-        docs = self._docs[kind]
+        docs = self.docs[kind]
         doc_id = body["id"]
         doc = docs.get(doc_id)
         if doc is None:
@@ -382,7 +381,7 @@ class Schedule:
 
     def _pick_festival(self):
         best = None
-        docs = self._docs["festival"]
+        docs = self.docs["festival"]
         for fid in docs:
             doc = docs[fid]
             if doc.visible() and (best is None or doc.id < best.id):
@@ -429,11 +428,6 @@ class Schedule:
         lane = self._lanes.get(venue_id)
         return [] if lane is None else list(lane.items)
 
-    def document(self, kind, doc_id):
-        """The document ``doc_id`` of ``kind`` ("venue", "event"), visible or not, or None: its
-        ``visible()``, and its ``deleted`` stamp (``HIDE_STAMP``: hidden for good)."""
-        return self._docs[kind].get(doc_id)
-
     def all_events(self):
         out = []
         for v in self._venues.items:
@@ -459,30 +453,34 @@ class Schedule:
         return self._bounds[1]
 
     def now_next(self, venue_id, now):
-        """(event running at ``now`` or None, the event shown after it or None).
+        """(event shown as running at ``now`` or None, the event shown after it or None).
 
         Of several running events, the one that started last (then: ends last, then: largest
-        id) is "now"; the one before it in that order may be shown next (core/layout.py after_now),
-        else the first event starting after ``now``.  A zero-length event runs at the second it starts.
-        """
+        id; a cancelled one only when no other runs) is "now", and the one before it may be
+        next (core/feed.py ``after_now``), else the first to start after ``now``.  A
+        zero-length event runs at the second it starts."""
         lane = self._lanes.get(venue_id)
         if lane is None:
             return None, None
         items = lane.items
         i = _search(items, (now, _AFTER))  # the first event starting after now
         nxt = items[i] if i < len(items) else None
-        current = None
+        current = also = cancelled = None
         oldest = now - lane.longest
-        while i > 0:
+        while i > 0 and also is None:
             i -= 1
             ev = items[i]
             if ev.start < oldest:
                 break
             if now < ev.end or ev.start == ev.end == now:
-                if current is not None:
-                    return current, after_now(ev, nxt, current)
-                current = ev
-        return current, nxt
+                if ev.status == schema.CANCELLED:
+                    cancelled = cancelled or ev
+                else:  # the first one found is "now", the second one on now before it is ``also``
+                    current, also = (ev, None) if current is None else (current, ev)
+        if current is None or also is None:
+            return current or cancelled, nxt
+        from pandascreen.core.feed import after_now  # the satellite's rule, which a Pi's screen follows
+        return current, after_now(current, also, nxt)
 
     def lanes(self):
         """Venue ids that hold visible events, sorted (a venue document may be missing)."""

@@ -173,10 +173,10 @@ class PhoneInbox:
         sched = self.schedule() if self.schedule is not None else None
         if body["kind"] != "event" or sched is None:
             return
-        ev = sched.document("event", body["id"])
+        ev = sched.docs["event"].get(body["id"])
         if ev is not None and ev.deleted == HIDE_STAMP:  # final: an edit would be stored and never shown
             self._refuse("refused_hidden", 409)
-        venue = sched.document("venue", fields["venue"]) if "venue" in fields else None
+        venue = sched.docs["venue"].get(fields["venue"]) if "venue" in fields else None
         if "venue" in fields and (venue is None or not venue.visible()):
             self._refuse("refused_no_venue")  # as for a group of a venue not here (node/phone_groups.py)
         if body["action"] == "update" and ev is not None and ev.visible() \
