@@ -390,3 +390,13 @@ def test_the_change_log_names_a_member_over_its_quota_and_a_fork():
         "fork: author %s signed two operations at seq_num 0: kept %s, refused %s"
         % (public_key(twin).hex()[:16], ops[0].hash.hex()[:16], other[0].hash.hex()[:16])]
     assert [c["what"] for c in state["changes"][:2]] == state["notes"]
+
+
+def test_the_consoles_program_list_shows_names_as_the_screens_draw_them():
+    """A phone's booking at a venue named "\\u202eEGATS NIAM" read MAIN STAGE to the organiser too."""
+    from pandascreen.testing.festival import GOLDEN_DAY as DAY, event, schedule, venue
+    sch = schedule({"name": "Fest", "utc_offset": 0}, [venue("v", "\u202eEGATS NIAM")],
+                   [event("e", "v", "\u202eeltit\u2066", DAY, DAY + 3600)])
+    got = state_mod.program_event(sch.events("v")[0], 0)
+    assert got["title"] == "eltit", got
+    assert state_mod.venue_name(sch.venues()[0]) == "EGATS NIAM"

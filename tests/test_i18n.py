@@ -98,7 +98,19 @@ def test_every_status_word_a_screen_can_show_is_in_its_language():
     cannot be read, or whose store was reset, says so in German."""
     from pandascreen.node.buttons import BUTTONS_OFF
     from pandascreen.node.snapshot import NOTICE
-    for lang, words in (("de", ("Tasten aus", "Speicher neu: Abgleich")), ("fr", ("sans boutons", "stockage neuf: resynchro"))):
+    for lang, words in (("de", ("Tasten aus", "Daten neu: Abgleich")), ("fr", ("sans boutons", "base neuve : synchro"))):
         status = i18n.translate({"status": "%s | %s" % (NOTICE, BUTTONS_OFF)}, lang)["status"]
         assert status == "%s | %s" % (words[1], words[0]), (lang, status)
     assert i18n.translate({"status": "%s | %s" % (NOTICE, BUTTONS_OFF)}, "en")["status"] == "%s | %s" % (NOTICE, BUTTONS_OFF)
+
+
+def test_every_status_word_fits_the_status_line_of_a_128_pixel_oled_in_every_language():
+    """A store reset said in German ("Speicher neu: Abgleich") ran past a 128-pixel OLED and was cut
+    to "Speicher neu: Abglei..."; the English fits.  A status word alone must fit (126 pixels)."""
+    from pandascreen.core import clock
+    words = [clock.STORE_RESET, clock.BUTTONS_OFF, clock.DISK_FULL, clock.CANNOT_STORE, clock.FORKED,
+             clock.CLOCK_NOT_SET, clock.OFFLINE, clock.NO_PEERS]
+    for lang in TABLES:
+        for word in words:
+            shown = i18n.translate({"status": word}, lang)["status"]
+            assert font.text_width(shown) <= 126, (lang, shown)

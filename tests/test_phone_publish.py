@@ -554,9 +554,12 @@ def test_a_deeply_nested_body_or_an_endless_length_gets_one_line_and_no_tracebac
     page, store, a = stage
     status, line = refused(page, store, "[" * 8000)
     assert status == 400 and "neither JSON nor CBOR" in line, line
-    length = b"9" * 5000
-    head = b"POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " + length + b"\r\n\r\n"
-    assert _raw(page, head).startswith(b"HTTP/1.1 413"), "an endless Content-Length gets 413"
+    # a length past every limit; five bytes written with 5,000 leading zeros (read: not JSON); "²", a digit to
+    # str.isdigit() and none to int()
+    for length, status in ((b"9" * 5000, b"413"), (b"0" * 5000 + b"5", b"400"), ("\u00b2".encode("latin-1"), b"400")):
+        head = (b"POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " + length
+                + b"\r\n\r\n")
+        assert _raw(page, head, b"nope!").startswith(b"HTTP/1.1 " + status), (length[:8], status)
     assert "Traceback" not in capfd.readouterr().err
 
 
@@ -633,3 +636,14 @@ def test_an_edit_of_an_event_a_steward_hid_is_refused_in_one_line_and_it_stays_h
     assert (status, line) == (409, "the venue's steward hid this event: book another one, or ask them")
     GUEST.ops.pop()
     assert titles(store, a) == []
+
+
+def test_a_screen_that_vouches_for_its_clock_tells_a_phone_whose_clock_is_off_by_months():
+    """The screen's own inbox (program_page.inbox_for_screen) asks its controller's clock rule."""
+    from pandascreen.node.phone_inbox import Refusal
+    from pandascreen.node.program_page import inbox_for_screen
+    store, a = open_stage()
+    device = fake_screen(store, a)
+    device.controller.screen_time = lambda now: (now, True)  # this machine's clock, vouched for
+    with pytest.raises(Refusal, match="your phone's clock is .* behind this screen's"):
+        inbox_for_screen(device).submit(as_json(GUEST.event(OPEN_VENUE, "x")).encode())  # stamped in July 2026

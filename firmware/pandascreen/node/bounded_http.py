@@ -242,11 +242,12 @@ class BoundedHTTP:
         While its body comes it is a request not finished yet, closed to make way as a trickled
         head is (``_close_heading``): a body that never finishes holds a place as long."""
         size = values.get("content-length", "")
-        if "transfer-encoding" in names or not size.isdigit():
+        if "transfer-encoding" in names or not (size.isascii() and size.isdigit()):  # "²" is a digit to isdigit()
             await self._send(writer, response(400, b"a POST needs a Content-Length\n", "text/plain", close=True))
             return
-        # a length of more digits than the limit has is over it, however many (int() refuses 4,300)
-        if len(size.lstrip("0")) > len(str(self.max_body)) or int(size) > self.max_body:
+        # leading zeros dropped, and more digits than the limit has is over it (int() refuses 4,300)
+        size = size.lstrip("0") or "0"
+        if len(size) > len(str(self.max_body)) or int(size) > self.max_body:
             await self._send(writer, response(413, b"request body over %d bytes\n" % self.max_body,
                                               "text/plain", close=True))
             return

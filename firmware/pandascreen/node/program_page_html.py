@@ -52,7 +52,8 @@ def _tag(ev, words):
 
 def _span(ev, offset, lang, today):
     """"22:00-02:00" with the day of a start that is not ``today`` (a local day) and of an end on
-    another day than the start, as the screens say them: "Sat 22:00-Sun 02:00"."""
+    another day than its start: "Sat 22:00-Sun 02:00" (a program list: the screens, which show
+    the event on now, add an end's day only when it is 12 hours or more away)."""
     first, last = layout.local_day(ev.start, offset), layout.local_day(ev.end, offset)
     start, end = _clock(ev.start, offset, lang), _clock(ev.end, offset, lang)
     if first != today:

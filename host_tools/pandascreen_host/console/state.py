@@ -9,6 +9,7 @@ import io
 import time
 
 from pandascreen.node import fleet_report
+from pandascreen.node.program_page_html import shown
 from pandascreen.core import fleet, layout, schema
 from pandascreen.core.schedule import Schedule
 from pandascreen.core.schema import parse_body
@@ -81,7 +82,7 @@ class Console:
         program = []
         zone = sched.zone()
         for v in sched.venues():
-            program.append({"id": v.id, "name": v.name, "events": [program_event(e, zone)
+            program.append({"id": v.id, "name": venue_name(v), "events": [program_event(e, zone)
                                                                    for e in sched.events(v.id)]})
         notes = self.notes()
         changes = [{"seq": "", "at": now, "when": local_time.when(now, zone), "what": n, "picked": {}, "picked_when": {}}
@@ -164,6 +165,11 @@ class Console:
         return buf.getvalue()
 
 
+def venue_name(venue):
+    """A venue's name as the screens draw it (one line, no bidi override)."""
+    return shown(venue.name)
+
+
 def program_event(event, zone):
     """One event of the console's program list: its "console" fields (core/event_fields.py), the
     tag the screens show and its time as they say it."""
@@ -171,6 +177,7 @@ def program_event(event, zone):
     for name in schema.event_fields("console"):
         value = getattr(event, name)
         out[name] = list(value) if isinstance(value, tuple) else value
+    out["title"] = shown(event.title)  # as the screens draw it: no bidi override reverses it here
     out["tag"] = layout.CANCELLED if event.status == schema.CANCELLED else (layout.MOVED if event.moved() else "")
     out["time"] = "%s-%s" % (layout.hhmm(event.start, zone), layout.hhmm(event.end, zone))
     out["date"] = local_time.date_of(event.start, zone)
