@@ -541,3 +541,37 @@ def test_now_and_next_on_the_page_say_the_day_of_a_talk_that_is_not_today():
     assert "Sat 22:00\u2013Sun 02:00" in html, html
     at_night = render_main(sch, sat + 23 * 3600, "en")  # on now, started today (22:00): its end's day only
     assert ">22:00\u2013Sun 02:00<" in at_night, at_night
+
+
+def test_a_program_the_page_cannot_draw_at_start_never_stops_the_screen_and_is_drawn_once_it_can():
+    """A booking the page could not draw (the year 3 billion) raised out of the page's start: the
+    screen exited with a traceback at every start.  Whatever raises, the page starts, says it
+    cannot show the program, and the watcher draws it when it can."""
+    from pandascreen.core.schedule import Schedule
+    from pandascreen.node.program_page import ProgramPage, ProgramSource
+
+    class Flaky(ProgramSource):
+        fail = True
+
+        def pages(self):
+            if Flaky.fail:
+                raise OverflowError("timestamp out of range for platform time_t")
+            return ProgramSource.pages(self)
+
+    store = MemoryStore()
+    log = operation.log_id_for_festival(demofest.FESTIVAL_ID)
+    for i, body in enumerate(demofest.bodies()):
+        store.publish(b"\x07" * 32, body, log, 1784370000000000 + i)
+    sched = Schedule.from_store(store, log)
+    page = ProgramPage(Flaky(lambda: sched, clock=lambda: demofest.DAY_START), "127.0.0.1", 0, watch_every=0.05).start()
+    try:
+        assert page.failed and "OverflowError" in page.failed
+        first = get(page, "/")[2]
+        assert "cannot be shown right now" in first, first
+        Flaky.fail = False
+        deadline = time.monotonic() + 10
+        while "cannot be shown" in get(page, "/")[2] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "Bamboo Tent" in get(page, "/")[2]
+    finally:
+        page.stop()

@@ -107,6 +107,17 @@ class ProgramSource:
             return (key, page.encode("utf-8"), main.encode("utf-8"))
 
 
+UNAVAILABLE = "The program cannot be shown right now; this page tries again every minute."
+
+
+def _unavailable():
+    """(key, page, main) of a page that says the program cannot be drawn: fixed words, nothing from
+    any writer, so it cannot fail the way the page it stands in for did."""
+    main = '<p class="updated" id="updated">%s</p>' % escape(UNAVAILABLE)
+    return ("unavailable", (PAGE % {"lang": "en", "title": "Program", "key": "unavailable", "main": main}).encode("utf-8"),
+            main.encode("utf-8"))
+
+
 def store_schedule(store, log_id, authorizer=None, authors=None):
     """A ``schedule`` callable for ``ProgramSource`` that rebuilds from ``store`` when it changed."""
     from pandascreen.core.schedule import Schedule
@@ -315,9 +326,19 @@ class ProgramPage:
         if built[0] != self.built[0]:
             self._http.call(self._publish, _packed(built))
 
+    failed = None  # why the first page could not be drawn (the phones read UNAVAILABLE until it can)
+
     def start(self):
         self._looked = self._state()
-        self.built = _packed(self._staged(self.source.pages()))
+        try:
+            built = self.source.pages()
+        except SyncError:
+            raise
+        except Exception as e:  # no program may keep a screen from starting: the watcher draws it again
+            self.failed = "%s: %s" % (type(e).__name__, e)
+            self._looked = None
+            built = _unavailable()
+        self.built = _packed(self._staged(built))
         self._http.start()
         self.port = self._http.port
         self._watcher = threading.Thread(target=self._watch, name="program-page-watch", daemon=True)
@@ -361,6 +382,8 @@ def start_for_screen(cfg, device, say, port=PORT):
         say("no program page for phones: %s" % e)
         return None
     say("listening: program page for phones on port %d" % page.port)
+    if page.failed:
+        say("program page: cannot draw the program (%s); the page says so and tries again" % page.failed)
     return page
 
 
