@@ -111,3 +111,26 @@ def test_a_venue_named_as_another_venue_was_renamed_to_takes_an_id_of_its_own():
     ids = dict((v["name"], v["id"]) for v in kept["venues"])
     assert ids["Hall"] == "hall" and ids["Main Hall"] != "hall", ids
     assert dict((e["id"], e["venue"]) for e in kept["events"]) == {"t1": "hall", "t2": ids["Main Hall"]}
+
+
+def test_rooms_whose_temporary_ids_meet_stay_apart_and_unnamed_talks_keep_their_ids_whatever_the_order():
+    """"Зал", "Room 2", "Сцена": the third room's temporary id was "room-2", Room 2's slug, and the
+    two rooms became one.  Talks without an id take one from their room and time: it had come from
+    the temporary id, so it changed with the order of the rooms."""
+    from pandascreen_host import importers
+    import os
+    import tempfile
+    rows = [("Зал", "A"), ("Room 2", "B"), ("Сцена", "C"), ("Hall", "D"), ("Hall 2", "E"), ("HALL", "F")]
+    ids = []
+    with tempfile.TemporaryDirectory() as d:
+        for order in (rows, list(reversed(rows))):
+            path = os.path.join(d, "f.csv")
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write("Date,Start,Duration,Room,Title\n")
+                fh.writelines("2026-12-07,10:00,00:30,%s,%s\n" % (room, t) for room, t in order)
+            n = importers.load(path, timezone="Europe/Berlin")
+            names = dict((v["id"], v["name"]) for v in n["venues"])
+            assert len(names) == len(rows), names
+            assert dict((e["title"], names[e["venue"]]) for e in n["events"]) == dict((t, room) for room, t in rows)
+            ids.append(sorted((e["title"], e["id"], e["venue"]) for e in n["events"]))
+    assert ids[0] == ids[1], ids

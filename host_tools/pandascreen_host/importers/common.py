@@ -371,11 +371,8 @@ class Builder:
             name = "Elsewhere"
         v = self.venues.get(name)
         if v is None:
-            # unique for now; ``_settle_venue_ids`` gives the ids that do not depend on the order
-            vid = slug(name, "") or "room"
-            taken = set(x["id"] for x in self.venues.values())
-            vid = vid if vid not in taken else "%s-%d" % (vid, len(self.venues))
-            v = self.venues[name] = {"id": vid, "name": name, "order": len(self.venues) + 1}
+            # "#" and a number: unique, and no slug; ``_settle_venue_ids`` gives the ids from the names
+            v = self.venues[name] = {"id": "#%d" % len(self.venues), "name": name, "order": len(self.venues) + 1}
         return v["id"]
 
     def event(self, ident, venue_name, title, start, duration, speakers=(), track="", lang="", where="", more=None):
@@ -389,6 +386,7 @@ class Builder:
         if not one_line(venue_name):
             self.warn("event has no room; put under 'Elsewhere'", about)
         vid = self.venue(venue_name)
+        room = one_line(venue_name) or "Elsewhere"
         if duration is None:
             self.warn("event has no duration; treated as 0 minutes", about)
             duration = 0
@@ -398,7 +396,8 @@ class Builder:
             self.warn("event lasts over a day", "%s (%.1f days)" % (about, duration / DAY))
         ident = (ident or "").strip()
         if not ident:
-            h = hashlib.sha256(("%s|%d|%s" % (vid, start, title)).encode("utf-8")).hexdigest()[:16]
+            # from the room's slug, its time and title: the same whatever the order of the file
+            h = hashlib.sha256(("%s|%d|%s" % (slug(room, "") or "room", start, title)).encode("utf-8")).hexdigest()[:16]
             ident = "h-" + h
         if ident in self._ids:
             self._ids[ident] += 1
@@ -437,9 +436,11 @@ class Builder:
         above another must not take its id): its slug, or where the slug is another name's too
         ("Зал 1" and "Аудитория 1" are both "1", "Hall" and "HALL" "hall") or empty (no Latin
         letter or digit), the slug (or "room") and a short hash of the name."""
+        used = set(e["venue"] for e in self.events)  # the rooms of the events kept (``--from/--until``)
         by_slug = {}
         for name in self.venues:
-            by_slug.setdefault(slug(name, ""), []).append(name)
+            if self.venues[name]["id"] in used:
+                by_slug.setdefault(slug(name, ""), []).append(name)
         ids = {}
         for base, names in by_slug.items():
             for name in names:
@@ -448,9 +449,9 @@ class Builder:
         twice = [vid for vid in set(ids.values()) if list(ids.values()).count(vid) > 1]
         for name in [n for n in ids if ids[n] in twice]:  # a hashed id that is another name's slug
             ids[name] = "%s-%s" % (slug(name, "") or "room", hashlib.blake2s(name.encode("utf-8"), digest_size=8).hexdigest())
-        now = dict((v["id"], ids[name]) for name, v in self.venues.items())
+        now = dict((v["id"], ids[name]) for name, v in self.venues.items() if name in ids)
         for name, v in self.venues.items():
-            v["id"] = ids[name]
+            v["id"] = ids.get(name, v["id"])
         for e in self.events:
             e["venue"] = now.get(e["venue"], e["venue"])
 
@@ -460,7 +461,6 @@ class Builder:
             raise ScheduleImportError("%s: the schedule has no events" % self.path)
         start = min(e["start"] for e in self.events)
         end = max(e["end"] for e in self.events)
-        self.events.sort(key=lambda e: (e["start"], e["venue"], e["id"]))
         if zone is None:
             self._say_no_zone()
         fest = {"id": festival_id or slug(name, "festival"), "name": one_line(name or festival_id) or "Festival",
@@ -471,6 +471,7 @@ class Builder:
         if offsets is not None:
             fest["utc_offsets"] = offsets
         self._settle_venue_ids()
+        self.events.sort(key=lambda e: (e["start"], e["venue"], e["id"]))
         used = set(e["venue"] for e in self.events)
         venues = [v for v in sorted(self.venues.values(), key=lambda v: v["order"]) if v["id"] in used]
         for i, v in enumerate(venues):
