@@ -66,3 +66,10 @@ def test_the_authors_own_delete_and_an_imported_event_stay_last_writer_wins():
                 author.sign("event", "delete", "38c3-1234", None, 200),
                 other.sign("event", "update", "38c3-1234", {"title": "Restored"}, 300)]
     assert visible_in_every_order(imported) == (("38c3-1234", "Restored"),)
+    own_upper = "tent/%s/jam" % hexlify(public_key(AUTHOR)).upper()  # the author's own key, in capitals
+    named_no_key = "tent/%s/jam" % ("z" * 64)
+    for doc_id in (own_upper, named_no_key):
+        ops = [author.sign("event", "create", doc_id, {"venue": "tent", "title": "Jam", "start": 5000, "end": 6000}, 400),
+               author.sign("event", "delete", doc_id, None, 500),
+               author.sign("event", "update", doc_id, {"title": "Back"}, 600)]
+        assert visible_in_every_order(ops) == ((doc_id, "Back"),), doc_id

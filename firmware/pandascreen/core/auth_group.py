@@ -72,8 +72,12 @@ def hides(body, author):
     (the delete's signer) is someone else: the venue's steward or an organiser hid it, which is
     final for that event (core/schedule.py ``HIDE_STAMP``)."""
     parts = body["id"].split("/", 2)
-    return (body["kind"] == "event" and body["action"] == "delete" and len(parts) == 3 and len(parts[1]) == 64
-            and parts[1] != hexlify(author))
+    if body["kind"] != "event" or body["action"] != "delete" or len(parts) != 3 or len(parts[1]) != 64:
+        return False
+    try:  # a key's hex, in either case: an id that names no key is no member's event
+        return unhexlify(parts[1].lower()) != bytes(author)
+    except ValueError:
+        return False
 
 
 def venue_group(authorizer, venue_id):

@@ -69,6 +69,10 @@ class Device:
     def status(self):
         return self.controller.status()
 
+    def clock_synced(self):
+        """True when NTP keeps this screen's clock (node/ntp_state.py): it is the time, to the second."""
+        return self.clock is time.time and ntp_state.kernel_synced() is True
+
     def shown_time(self):
         """``(time the program is shown at, claimed)`` now, by the screen's clock rule
         (core/clock.py): what the program page beside it says too."""

@@ -99,7 +99,7 @@ class PhoneInbox:
         self.schedule = schedule  # callable returning the current Schedule (for state)
         self.language = language
         self.on_stored = on_stored
-        self.clock = clock  # () -> (the screen's time, whether it vouches for it), called under ``lock``
+        self.clock = clock  # () -> (the screen's time, whether it is the time), called under ``lock``
         self.taken = 0
         self.refused = 0
 
@@ -154,8 +154,8 @@ class PhoneInbox:
     def _check_clock(self, op):
         """An operation is stamped by the phone's clock, and the newest stamp wins a field: from a
         phone far behind, an edit would be taken and lost to the value it meant to change; from one
-        far ahead, it would outvote every later edit and hide.  Refused, saying by how much, when
-        the screen vouches for its own clock (core/clock.py)."""
+        far ahead, it would outvote every later edit.  Refused, saying by how much, when the screen
+        knows its own clock is the time (``clock``: NTP keeps it)."""
         if self.clock is None:
             return
         now, trusted = self.clock()
@@ -174,7 +174,7 @@ class PhoneInbox:
         if body["kind"] != "event" or sched is None:
             return
         ev = sched.docs["event"].get(body["id"])
-        if ev is not None and ev.deleted == HIDE_STAMP:  # final: an edit would be stored and never shown
+        if ev is not None and ev.deleted == HIDE_STAMP and body["action"] != "delete":  # stored, never shown
             self._refuse("refused_hidden", 409)
         venue = sched.docs["venue"].get(fields["venue"]) if "venue" in fields else None
         if "venue" in fields and (venue is None or not venue.visible()):
