@@ -6,7 +6,8 @@ import os
 
 import pytest
 
-from pandascreen.core import feed, feed_http, layout
+from pandascreen.core import feed, feed_http, font, layout
+from pandascreen.testing.canvas import VLSBCanvas
 from pandascreen.core.crypto import SigningKey, public_key
 from pandascreen.node import feed_sign
 from pandascreen.bench import feed_truth
@@ -240,4 +241,36 @@ def test_the_other_talk_on_now_says_now_on_e_paper_and_in_the_overview():
     v = layout.build_view(sch, 0, DAY + 10 * 60, "", absolute=True)
     assert v["next"]["title"] in ("Alpha", "Beta") and v["next"]["in"] == "now", v["next"]
     o = overview.build_overview(sch, DAY + 10 * 60, "", 0)
-    assert o["venues"][0]["next"]["in"] == "now"
+    drawn = []
+    real = font.draw_text
+
+    def recording(canvas, x, y, s, color=1, scale=1):
+        drawn.append(s)
+        return real(canvas, x, y, s, color, scale)
+
+    font.draw_text = recording
+    try:
+        overview.draw_overview(VLSBCanvas(296, 128), 296, 128, o)
+    finally:
+        font.draw_text = real
+    assert "now" in drawn and not any(t.startswith(o["venues"][0]["next"]["start"]) for t in drawn[1:]), drawn
+
+
+def test_a_title_that_begins_like_the_feeds_cancelled_marker_is_no_cancellation_on_a_satellite():
+    """The feed marks a cancelled event by its title ("CANCELLED: ..."): a talk titled so by its
+    speaker read as cancelled on the board, which then chose another talk than the Pi for now."""
+    from pandascreen.testing.festival import GOLDEN_DAY as DAY, event, schedule, venue
+    sch = schedule({"name": "Fest", "utc_offset": 0}, [venue("w", "Tent")],
+                   [event("ws", "w", "Workshop", DAY, DAY + 3 * 3600),
+                    event("joke", "w", "CANCELLED: the talk about nothing", DAY + 3600, DAY + 2 * 3600),
+                    event("moved", "w", "MOVED: a play", DAY + 5 * 3600, DAY + 6 * 3600)])
+    at = DAY + 3600 + 60
+    data, info = signed(sch, "fest", at - 60, feed.VERSION)
+    board = feed.FeedView(data, info, 1)
+    for source in (sch, board):
+        v = layout.build_view(source, 0, at, "")
+        assert (v["now"]["title"], v["now"]["status"], v["next"]["title"]) == (
+            "CANCELLED: the talk about nothing", "", "Workshop"), (source, v["now"], v["next"])
+    later = layout.build_view(board, 0, DAY + 4 * 3600, "")
+    assert (later["next"]["title"], later["next"]["status"]) == ("MOVED: a play", "")
+    assert disagreements(sch, "fest", at - 60)[0] == 0

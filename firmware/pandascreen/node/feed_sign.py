@@ -107,7 +107,11 @@ def _feed_title(ev):
     title = ev.title or ""
     if ev.status == layout.CANCELLED:
         return "%s: %s" % (layout.CANCELLED.upper(), title)
-    return "%s: %s" % (layout.MOVED.upper(), title) if ev.moved() else title
+    if ev.moved():
+        return "%s: %s" % (layout.MOVED.upper(), title)
+    if title.startswith(("%s: " % layout.CANCELLED.upper(), "%s: " % layout.MOVED.upper())):
+        return " " + title  # a title that reads like the marker is none: the board draws it without the space
+    return title
 
 
 def _event(e):
