@@ -82,21 +82,29 @@ def test_a_room_renamed_in_the_file_keeps_its_id_and_its_talks_do_not_move(tmp_p
 def test_names_that_share_a_slug_get_the_same_ids_whatever_their_order():
     """"Зал 1" and "Аудитория 1" both slug to "1", "Hall" and "HALL" to "hall": the first in the
     file had taken the plain slug, so the other order gave each other's id."""
+    rows = [("Зал 1", "A"), ("Аудитория 1", "B"), ("Hall", "C"), ("HALL", "D"), ("Stage", "E")]
+    got = []
+    for n in _in_both_orders(rows, with_ids=True):
+        got.append(dict((v["name"], v["id"]) for v in n["venues"]))
+        assert dict((e["title"], e["venue"]) for e in n["events"]) == dict((t, got[-1][room]) for room, t in rows)
+    assert got[0] == got[1] and len(set(got[0].values())) == 5 and got[0]["Stage"] == "stage", got
+
+
+def _in_both_orders(rows, with_ids):
+    """``importers.load`` of a CSV of ``rows`` (room, title), in their order and reversed: talks at
+    09:00, 10:00, ... (``with_ids``: each with its title as its id), else all at 10:00 with no id."""
     from pandascreen_host import importers
     import os
     import tempfile
-    rows = [("Зал 1", "A"), ("Аудитория 1", "B"), ("Hall", "C"), ("HALL", "D"), ("Stage", "E")]
-    got = []
     with tempfile.TemporaryDirectory() as d:
         for order in (rows, list(reversed(rows))):
             path = os.path.join(d, "f.csv")
             with open(path, "w", encoding="utf-8") as fh:
-                fh.write("Date,Start,Duration,Room,ID,Title\n")
-                fh.writelines("2026-12-07,%02d:00,00:30,%s,%s,%s\n" % (9 + i, room, t, t) for i, (room, t) in enumerate(order))
-            n = importers.load(path, timezone="Europe/Berlin")
-            got.append(dict((v["name"], v["id"]) for v in n["venues"]))
-            assert dict((e["title"], e["venue"]) for e in n["events"]) == dict((t, got[-1][room]) for room, t in rows)
-    assert got[0] == got[1] and len(set(got[0].values())) == 5 and got[0]["Stage"] == "stage", got
+                fh.write("Date,Start,Duration,Room,%sTitle\n" % ("ID," if with_ids else ""))
+                fh.writelines("2026-12-07,%02d:00,00:30,%s,%s%s\n" % (9 + i if with_ids else 10, room,
+                                                                      t + "," if with_ids else "", t)
+                              for i, (room, t) in enumerate(order))
+            yield importers.load(path, timezone="Europe/Berlin")
 
 
 def test_a_venue_named_as_another_venue_was_renamed_to_takes_an_id_of_its_own():
@@ -117,20 +125,11 @@ def test_rooms_whose_temporary_ids_meet_stay_apart_and_unnamed_talks_keep_their_
     """"Зал", "Room 2", "Сцена": the third room's temporary id was "room-2", Room 2's slug, and the
     two rooms became one.  Talks without an id take one from their room and time: it had come from
     the temporary id, so it changed with the order of the rooms."""
-    from pandascreen_host import importers
-    import os
-    import tempfile
     rows = [("Зал", "A"), ("Room 2", "B"), ("Сцена", "C"), ("Hall", "D"), ("Hall 2", "E"), ("HALL", "F")]
     ids = []
-    with tempfile.TemporaryDirectory() as d:
-        for order in (rows, list(reversed(rows))):
-            path = os.path.join(d, "f.csv")
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write("Date,Start,Duration,Room,Title\n")
-                fh.writelines("2026-12-07,10:00,00:30,%s,%s\n" % (room, t) for room, t in order)
-            n = importers.load(path, timezone="Europe/Berlin")
-            names = dict((v["id"], v["name"]) for v in n["venues"])
-            assert len(names) == len(rows), names
-            assert dict((e["title"], names[e["venue"]]) for e in n["events"]) == dict((t, room) for room, t in rows)
-            ids.append(sorted((e["title"], e["id"], e["venue"]) for e in n["events"]))
+    for n in _in_both_orders(rows, with_ids=False):
+        names = dict((v["id"], v["name"]) for v in n["venues"])
+        assert len(names) == len(rows), names
+        assert dict((e["title"], names[e["venue"]]) for e in n["events"]) == dict((t, room) for room, t in rows)
+        ids.append(sorted((e["title"], e["id"], e["venue"]) for e in n["events"]))
     assert ids[0] == ids[1], ids

@@ -536,31 +536,16 @@ def test_a_booking_at_a_time_no_festival_has_is_refused_in_one_line_and_later_on
     assert "After the far ones" in urlopen_text(page, "/")
 
 
-def _raw(page, head, body=b""):
-    """The status line a raw request gets (b"" when the connection closed without one)."""
-    import socket
-    with socket.create_connection(("127.0.0.1", page.port), timeout=10) as s:
-        s.sendall(head + body)
-        s.shutdown(socket.SHUT_WR)
-        got = b""
-        while b"\r\n" not in got:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            got += chunk
-    return got.split(b"\r\n")[0]
-
-
 def test_a_deeply_nested_body_or_an_endless_length_gets_one_line_and_no_traceback(stage, capfd):
     page, store, a = stage
     status, line = refused(page, store, "[" * 8000)
     assert status == 400 and "neither JSON nor CBOR" in line, line
     # a length past every limit; five bytes written with 5,000 leading zeros (read: not JSON); "²", a digit to
     # str.isdigit() and none to int()
-    for length, status in ((b"9" * 5000, b"413"), (b"0" * 5000 + b"5", b"400"), ("\u00b2".encode("latin-1"), b"400")):
-        head = (b"POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " + length
-                + b"\r\n\r\n")
-        assert _raw(page, head, b"nope!").startswith(b"HTTP/1.1 " + status), (length[:8], status)
+    from test_console_guard import raw
+    for length, status in (("9" * 5000, 413), ("0" * 5000 + "5", 400), ("\u00b2", 400)):
+        head = "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " + length
+        assert raw(page, head, b"nope!", close_write=True)[0] == status, (length[:8], status)
     assert "Traceback" not in capfd.readouterr().err
 
 
