@@ -171,11 +171,7 @@ def _own_glyphs(data):
     if not texts:
         return None
     from pandascreen.node import feed_glyphs
-    from pandascreen.node.fonts import FontMissing
-    try:
-        return feed_glyphs.table(texts) or None
-    except (FontMissing, OSError):
-        return None
+    return feed_glyphs.table_here(texts) or None
 
 
 def render_view_image(view, screen_kind, size=None):

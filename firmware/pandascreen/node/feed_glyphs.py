@@ -207,6 +207,15 @@ def table(texts, limit=MAX_GLYPHS, path=None):
     return b"".join(sorted(out))
 
 
+def table_here(texts):
+    """``table`` of ``texts``, or b"" where this peer has no TrueType face: a board, or a Pi's own
+    small panel, then draws "?" for those characters, as before."""
+    try:
+        return table(texts)
+    except (fonts.FontMissing, OSError):
+        return b""
+
+
 @functools.lru_cache(maxsize=1024)
 def _entry(ch, paths):
     """``ch``'s line of a glyph table from the first of ``paths`` that has it, or None; kept, as a

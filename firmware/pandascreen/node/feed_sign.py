@@ -124,17 +124,6 @@ def _more(issued_at, valid_until, n):
     return [issued_at, valid_until, MORE % n, ""]
 
 
-def _glyphs(texts):
-    """The glyph table for ``texts`` (node/feed_glyphs.py); empty where this peer has no TrueType
-    face (the board then draws "?" for those characters, as before)."""
-    from pandascreen.node import feed_glyphs
-    from pandascreen.node.fonts import FontMissing
-    try:
-        return feed_glyphs.table(texts)
-    except (FontMissing, OSError):
-        return b""
-
-
 def payload(schedule, festival_id, issued_at, sources, signer, grant=None, horizon=HORIZON,
             per_venue=PER_VENUE, version=1, max_bytes=MAX_FEED_BYTES):
     """The feed's items before the signature (a list): ``derive``'s."""
@@ -184,7 +173,11 @@ def derive(schedule, festival_id, issued_at, sources, signer, grant=None, horizo
         rules.append([int(x) for x in zone])
     name = str((schedule.festival or {}).get("name") or "")
     festival = [name, layout.offset_at(zone, issued_at)]
-    glyphs = _glyphs(_texts(name, windows)) if version > 1 else b""
+    if version > 1:
+        from pandascreen.node import feed_glyphs  # Pillow and the faces: only for a feed that carries glyphs
+        glyphs = feed_glyphs.table_here(_texts(name, windows))
+    else:
+        glyphs = b""
     head = [MAGIC, version, festival_id, issued_at, max(valid_until, issued_at + 1), rules,
             bytes(signer), grant, [list(s) for s in sources], festival]
 
