@@ -549,6 +549,21 @@ def test_a_deeply_nested_body_or_an_endless_length_gets_one_line_and_no_tracebac
     assert "Traceback" not in capfd.readouterr().err
 
 
+def test_two_content_lengths_are_refused_and_nothing_is_read(stage):
+    """Two lengths (RFC 9112 6.3): which one a proxy and the page believe differs, so a second
+    request could hide in the first one's body; the page had taken the last."""
+    page, store, a = stage
+    before = (store.version, store.count())
+    from test_console_guard import raw
+    body = as_json(GUEST.event(OPEN_VENUE, "twice", "Twice")).encode()
+    for lengths in ((len(body), len(body)), (5, len(body))):
+        head = "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + "".join(
+            "Content-Length: %d\r\n" % n for n in lengths)[:-2]
+        status, _, text = raw(page, head, body, close_write=True)
+        assert (status, text) == (400, b"two Content-Lengths\n"), lengths
+    assert (store.version, store.count()) == before
+
+
 def test_an_edit_that_would_make_an_event_end_before_it_starts_is_refused_in_one_line(stage):
     """The schema sees one body: an update of the end alone (or the start alone) passed, and the
     page showed "04:46-15:00" with the start days after the end."""

@@ -440,9 +440,10 @@ def test_only_bounded_gets_are_answered(served):
     assert post.startswith(b"HTTP/1.1 405 ") and b"Allow: GET, HEAD" in post
     assert _raw(page, b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n").startswith(b"HTTP/1.1 405 ")
     assert _raw(page, b"NONSENSE\r\n\r\n").startswith(b"HTTP/1.1 400 ")
-    # a head over MAX_HEAD is not read to its end: the connection is closed without an answer
+    # a head over MAX_HEAD is not read to its end: one line says why, and the connection ends
     from pandascreen.node.bounded_http import MAX_HEAD
-    assert _raw(page, b"GET / HTTP/1.1\r\nX-Long: " + b"a" * (MAX_HEAD + 10) + b"\r\n\r\n") == b""
+    long = _raw(page, b"GET / HTTP/1.1\r\nX-Long: " + b"a" * (MAX_HEAD + 10) + b"\r\n\r\n")
+    assert long.startswith(b"HTTP/1.1 431 ") and long.endswith(b"\r\n\r\nrequest head over %d bytes\n" % MAX_HEAD)
     head = _raw(page, b"HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200 ") and head.endswith(b"\r\n\r\n")  # HEAD: no body
     # two requests on one kept-alive connection, then close

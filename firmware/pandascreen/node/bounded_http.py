@@ -40,7 +40,8 @@ from pandascreen.node.conn_limits import ListenError
 MAX_HEAD = 8192  # bytes of a request line and its headers; a phone's GET needs well under 2 KB
 ADDRESS = ":address"  # the client's address among the headers ``route`` gets (HTTP names never start with ":")
 STATUS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-          408: "Request Timeout", 409: "Conflict", 413: "Content Too Large", 503: "Service Unavailable"}
+          408: "Request Timeout", 409: "Conflict", 413: "Content Too Large", 431: "Request Header Fields Too Large",
+          503: "Service Unavailable"}
 BUSY = (b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
         b"Retry-After: 5\r\nContent-Length: 23\r\nConnection: close\r\n\r\nbusy, try again soon.\r\n")
 STREAM_HEAD = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
@@ -206,6 +207,10 @@ class BoundedHTTP:
             self._heading[writer] = heading_as
         try:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.timeout)
+        except asyncio.LimitOverrunError:  # not read on: said in one line, then the connection ends
+            await self._send(writer, response(431, b"request head over %d bytes\n" % MAX_HEAD, "text/plain",
+                                              close=True))
+            return False
         finally:
             self._idle.pop(writer, None)
             self._heading.pop(writer, None)
@@ -242,6 +247,9 @@ class BoundedHTTP:
         While its body comes it is a request not finished yet, closed to make way as a trickled
         head is (``_close_heading``): a body that never finishes holds a place as long."""
         size = values.get("content-length", "")
+        if names.count("content-length") > 1:  # which one counts is where a smuggled request would hide
+            await self._send(writer, response(400, b"two Content-Lengths\n", "text/plain", close=True))
+            return
         if "transfer-encoding" in names or not (size.isascii() and size.isdigit()):  # "²" is a digit to isdigit()
             await self._send(writer, response(400, b"a POST needs a Content-Length\n", "text/plain", close=True))
             return
