@@ -34,6 +34,11 @@ from pandascreen.node.program_page_html import shown
 # minutes is a clock set by hand, not one a day or a year off
 PHONE_CLOCK_SKEW = 10 * 60
 
+# how many sessions one participant may have booked through a page and not yet ended: a member's
+# quota is a program signing key's (core/quota.py, 2,500 event creates), which let one phone fill
+# every screen's page; someone who hosts more at once asks the organisers, who are not limited
+PHONE_BOOKINGS = 20
+
 # the largest body the group lets through and a header (well under 512 bytes), twice over as
 # hex in the JSON form, and the JSON around them
 MAX_REQUEST = 2 * (max(LIMITS.values()) + 512) + 256
@@ -148,7 +153,7 @@ class PhoneInbox:
             parsed = schema.parse_body(op.body)
             if not a.may_apply(op, parsed):
                 self._refuse(phone_groups.why_not_document(a, op, parsed))
-            self._check_event(parsed)
+            self._check_event(parsed, op)
         a.check_store(op)  # the same guard as sync: size, quota, may this key write at all
 
     def _check_clock(self, op):
@@ -164,7 +169,7 @@ class PhoneInbox:
             key = "refused_clock_ahead" if off > 0 else "refused_clock_behind"
             raise Refusal(self.words()[key] % layout.span(abs(off) // 60), 400)
 
-    def _check_event(self, body):
+    def _check_event(self, body, op):
         """What the festival's rules leave to the program a phone books into: an event a steward hid
         stays hidden (core/schedule.py), an event's venue is one of the program's (a made-up one would be a heading on every phone, in no one's hide
         list), and an update of its start or end alone must not make it end before it starts (the
@@ -182,6 +187,15 @@ class PhoneInbox:
         if body["action"] == "update" and ev is not None and ev.visible() \
                 and fields.get("end", ev.end) < fields.get("start", ev.start):
             self._refuse("refused_ends_before_start", 400)
+        if body["action"] == "create" and (ev is None or not ev.visible()) \
+                and self.authorizer.quota_of(op.public_key) is not None \
+                and self._booked(sched, hexlify(op.public_key)) >= PHONE_BOOKINGS:
+            raise Refusal(self.words()["refused_too_many"] % PHONE_BOOKINGS)
+
+    def _booked(self, sched, key_hex):
+        """The sessions of ``key_hex`` on the program that have not ended (all, without a clock)."""
+        now = self.clock()[0] if self.clock is not None else None
+        return sum(1 for ev in sched.all_events() if _owner(ev.id) == key_hex and (now is None or ev.end > now))
 
     def _store(self, op, header, body):
         _, new = self.store.check(header, body)
@@ -205,10 +219,10 @@ class PhoneInbox:
             venues, mine, hideable = _venues(a, sched, key, fest), [], []
             steward = set(v["id"] for v in venues if v["steward"])
             for ev in (sched.all_events() if sched is not None else ()):
-                parts = ev.id.split("/", 2)
-                if len(parts) == 3 and parts[1] == hexlify(key):
+                owner = _owner(ev.id)
+                if owner == hexlify(key):
                     mine.append(_event(ev))
-                elif ev.venue in steward or (fest >= MANAGE and len(parts) == 3):
+                elif ev.venue in steward or (fest >= MANAGE and owner is not None):
                     hideable.append(_event(ev))
             words = self.words()
         return {"log_id": hexlify(self.log_id), "seq": 0 if latest is None else latest.seq_num + 1,
@@ -218,6 +232,12 @@ class PhoneInbox:
                 "festival_heads": [hexlify(h) for h in a.heads(a.group_id)] if fest >= MANAGE else [],
                 "venues": venues, "events": mine, "hideable": hideable,
                 "zone": sched.zone() if sched is not None else 0, "words": words}
+
+
+def _owner(event_id):
+    """The author's key hex a member's event id names ("<venue>/<author key hex>/<name>"), or None."""
+    parts = event_id.split("/", 2)
+    return parts[1] if len(parts) == 3 else None
 
 
 def _event(ev):
