@@ -6,6 +6,7 @@ import json
 import pytest
 
 from test_phone_publish import GUEST, LOG, NOW, OPEN_VENUE, ORGANISER, as_json, open_stage, post, refused, titles
+from pandascreen.core import schema
 from pandascreen.node.phone_inbox import PHONE_BOOKINGS, PhoneInbox
 from pandascreen.node.program_page import ProgramPage, ProgramSource, store_schedule
 
@@ -38,6 +39,12 @@ def test_a_participant_books_up_to_the_limit_and_then_gets_one_line_in_the_festi
     assert status == 403 and line == ("you have %d sessions booked that have not ended: "
                                       "cancel one to book another" % PHONE_BOOKINGS), line
     assert len(titles(store, a)) == PHONE_BOOKINGS
+    # an update of an id not on the program makes an event as a create does: counted alike
+    sideways = schema.make_body("event", "update", "%s/%s/sideways" % (OPEN_VENUE, GUEST.hex),
+                                {"venue": OPEN_VENUE, "title": "Sideways", "start": NOW + 3600, "end": NOW + 7200})
+    status, line = refused(page, store, as_json(GUEST.sign(sideways)))
+    GUEST.ops.pop()
+    assert status == 403 and line.startswith("you have %d sessions booked" % PHONE_BOOKINGS), line
     # its own bookings may still change, and one cancelled (deleted) makes room
     assert post(page, as_json(GUEST.event(OPEN_VENUE, "s0", action="update", title="Renamed")))[0] == 200
     assert post(page, as_json(GUEST.event(OPEN_VENUE, "s1", action="delete")))[0] == 200

@@ -187,7 +187,8 @@ class PhoneInbox:
         if body["action"] == "update" and ev is not None and ev.visible() \
                 and fields.get("end", ev.end) < fields.get("start", ev.start):
             self._refuse("refused_ends_before_start", 400)
-        if body["action"] == "create" and (ev is None or not ev.visible()) \
+        # an update of an id not on the program makes an event as a create does
+        if body["action"] != "delete" and (ev is None or not ev.visible()) \
                 and self.authorizer.quota_of(op.public_key) is not None \
                 and self._booked(sched, hexlify(op.public_key)) >= PHONE_BOOKINGS:
             raise Refusal(self.words()["refused_too_many"] % PHONE_BOOKINGS)
