@@ -25,7 +25,7 @@ from pandascreen.core.auth import MANAGE, WRITE
 from pandascreen.core.auth_group import venue_group
 from pandascreen.core.errors import BadInput, GroupOpError, OperationError, SchemaError, Unauthorized
 from pandascreen.core.group_model import LIMITS
-from pandascreen.core.schedule import HIDE_STAMP
+from pandascreen.core.schedule import HIDE_STAMP, stamp_of
 from pandascreen.core.util import hexlify, unhexlify
 from pandascreen.node import i18n, phone_groups
 from pandascreen.node.program_page_html import shown
@@ -171,7 +171,7 @@ class PhoneInbox:
 
     def _check_event(self, body, op):
         """What the festival's rules leave to the program a phone books into: an event a steward hid
-        stays hidden (core/schedule.py), an event's venue is one of the program's (a made-up one would be a heading on every phone, in no one's hide
+        stays hidden (core/schedule.py), an author's edit that would lose is not taken, an event's venue is one of the program's (a made-up one would be a heading on every phone, in no one's hide
         list), and an update of its start or end alone must not make it end before it starts (the
         schema sees one body; the screens merge it field by field with what they hold)."""
         fields = body.get("fields") or {}
@@ -181,6 +181,11 @@ class PhoneInbox:
         ev = sched.docs["event"].get(body["id"])
         if ev is not None and ev.deleted == HIDE_STAMP and body["action"] != "delete":  # stored, never shown
             self._refuse("refused_hidden", 409)
+        if ev is not None and ev.visible() and _owner(ev.id) == hexlify(op.public_key) \
+                and stamp_of(op.timestamp, op.hash) < ev.alive:
+            # its author's edit or cancel would lose to the event's last change (the newest stamp wins
+            # a field): measured by stamps, so an offline screen that cannot tell the time tells this
+            self._refuse("refused_clock_before_edit", 409)
         venue = sched.docs["venue"].get(fields["venue"]) if "venue" in fields else None
         if "venue" in fields and (venue is None or not venue.visible()):
             self._refuse("refused_no_venue")  # as for a group of a venue not here (node/phone_groups.py)

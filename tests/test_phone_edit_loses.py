@@ -1,0 +1,62 @@
+"""An edit from a phone whose clock is behind the event's last change would lose to it (the newest
+stamp wins a field: core/schedule.py), and the phone would say "Retitled." or "Cancelled." while
+every screen keeps the old value.  Where NTP keeps the screen's clock the phone is measured by it
+(tests/test_phone_publish.py); an offline screen cannot tell the time, but it can tell that an
+edit would lose, and says so (node/phone_inbox.py)."""
+import pytest
+
+from test_phone_publish import GUEST, LOG, OPEN_VENUE, STEWARD, as_json, open_stage, post, refused, titles
+from pandascreen.core import operation, schema
+from pandascreen.node.program_page import ProgramPage, ProgramSource, store_schedule
+from pandascreen.node.phone_inbox import PhoneInbox
+from pandascreen.testing import festival as demofest
+
+
+@pytest.fixture
+def offline_stage():
+    """The open stage's page on a screen whose clock no NTP keeps (it does not measure phones)."""
+    store, a = open_stage()
+    sched = store_schedule(store, LOG, authorizer=a)
+    inbox = PhoneInbox(store, LOG, a, schedule=sched, clock=lambda: (demofest.DAY_START, False))
+    page = ProgramPage(ProgramSource(sched, clock=lambda: demofest.DAY_START), "127.0.0.1", 0, inbox=inbox).start()
+    try:
+        yield page, store, a
+    finally:
+        page.stop()
+
+
+def _signed_at(key, body, seconds):
+    """``key``'s next operation, stamped ``seconds`` (its phone's clock) instead of the key's own clock."""
+    prev = key.ops[-1] if key.ops else None
+    op = operation.create(key.seed, body, len(key.ops), prev.hash if prev else None,
+                          operation.Extensions(LOG, seconds * 1000000, False))
+    key.ops.append(op)
+    return op
+
+
+def _event_id(name):
+    return "%s/%s/%s" % (OPEN_VENUE, GUEST.hex, name)
+
+
+def test_a_retitle_or_a_cancel_that_would_lose_is_refused_in_one_line_and_a_later_one_is_taken(offline_stage):
+    page, store, a = offline_stage
+    assert post(page, as_json(GUEST.event(OPEN_VENUE, "slot", "Juggling")))[0] == 200
+    behind = demofest.DAY_START - 86400  # the same participant's other phone, a day behind
+    for body in (schema.make_body("event", "update", _event_id("slot"), {"title": "Juggling, advanced"}),
+                 schema.make_body("event", "delete", _event_id("slot"))):
+        status, line = refused(page, store, as_json(_signed_at(GUEST, body, behind)))
+        GUEST.ops.pop()
+        assert (status, line) == (409, "your phone's clock is behind this event's last change: "
+                                       "set it, then send again"), line
+        assert titles(store, a) == ["Juggling"]
+    later = schema.make_body("event", "update", _event_id("slot"), {"title": "Juggling, advanced"})
+    assert post(page, as_json(_signed_at(GUEST, later, demofest.DAY_START + 600)))[0] == 200
+    assert titles(store, a) == ["Juggling, advanced"]
+
+
+def test_a_stewards_hide_from_a_phone_behind_still_hides(offline_stage):
+    """A hide is final whatever its stamp (core/schedule.py ``HIDE_STAMP``): nothing to refuse."""
+    page, store, a = offline_stage
+    assert post(page, as_json(GUEST.event(OPEN_VENUE, "spam", "Spam")))[0] == 200
+    hide = _signed_at(STEWARD, schema.make_body("event", "delete", _event_id("spam")), demofest.DAY_START - 86400)
+    assert post(page, as_json(hide))[0] == 200 and titles(store, a) == []
