@@ -295,3 +295,36 @@ def test_a_screen_whose_venues_are_not_in_the_program_says_so_not_waiting_for_sy
     assert ctl.view(NOW)["message"] == "Die Bühnen dieses Bildschirms stehen nicht im Programm"
     empty = Controller(dict(cfg), MemoryStore(), transport=lambda peer: {}, clock=lambda: NOW)
     assert empty.view(NOW)["message"] == layout.NO_SCHEDULE  # nothing synced yet: waiting, truly
+
+
+def test_a_screen_whose_home_venue_left_the_program_says_so_at_home_and_the_buttons_show_the_others():
+    """The Bamboo Tent was dropped from the program; the screen at its entrance showed the Main
+    Stage's talks, titled "Main Stage", to people queueing at the Tent's door."""
+    from pandascreen.core import layout
+    from pandascreen.node import i18n
+    store = MemoryStore()
+    demofest.publish(store, SEED, LOG)
+    cfg = {"festival_id": demofest.FESTIVAL_ID, "organiser_keys": [public_key(SEED)], "home_venue": "tent",
+           "home_after": 60}
+    t = [NOW]
+    ctl = Controller(cfg, store, transport=lambda peer: {}, clock=lambda: t[0])
+    ctl.sync_state = controller.SYNCED
+    ctl.redraw(NOW)
+    assert ctl.view(NOW)["venue"] == "Bamboo Tent"
+    store.publish(SEED, schema.make_body("venue", "delete", "tent"), LOG, (NOW + 1) * US)
+    t[0] = NOW + 60
+    ctl.redraw(t[0])
+    home = ctl.view(t[0])
+    assert (home["message"], home["venue"], home["now"], home["next"]) == (controller.HOME_NOT_IN_PROGRAM, "", None, None)
+    ctl.flip(1)  # a visitor looks at another stage
+    other = ctl.view(t[0])
+    assert other["venue"] in ("Main Stage", "Hack Lab") and other["message"] != controller.HOME_NOT_IN_PROGRAM
+    t[0] += 61
+    ctl.redraw(t[0])
+    assert ctl.view(t[0])["message"] == controller.HOME_NOT_IN_PROGRAM  # and back home after a minute
+    german = Controller(dict(cfg, language="de"), store, transport=lambda peer: {}, clock=lambda: t[0],
+                        translate=i18n.translate)
+    german.sync_state = controller.SYNCED
+    german.redraw(t[0])
+    assert german.view(t[0])["message"] == "Die Bühne dieses Bildschirms steht nicht im Programm"
+    assert layout.NOT_IN_PROGRAM != controller.HOME_NOT_IN_PROGRAM

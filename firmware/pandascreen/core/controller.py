@@ -37,6 +37,11 @@ from pandascreen.core.clock import (  # noqa: F401 (re-exported)
     clock_floor, clock_trusted, elapsed, peer_name, screen_time)
 
 
+# the screen's own venue (config ``home_venue``) left the program: said at home, the buttons still
+# show the others; beside layout.NOT_IN_PROGRAM, for a config whose ``venues`` the program lacks
+HOME_NOT_IN_PROGRAM = "This screen's venue is not in the program"
+
+
 class _NoLock:
     def __enter__(self):
         return self
@@ -196,19 +201,26 @@ class Controller:
         home = self.cfg.get("home_venue")
         if self._flipped_at is not None and elapsed(now, self._flipped_at) < self.cfg.get("home_after", 60):
             return False
-        if self.overview:
-            self.overview = False
-            self._flipped_at = None
-            if not home:
-                return True
+        left = self.overview
+        self.overview = False
         if not home:
-            return False
-        for i, v in enumerate(self.schedule.venues()):
-            if v.id == home and i != self.venue_index:
-                self.venue_index = i
+            if left:
                 self._flipped_at = None
-                return True
-        return False
+            return left
+        away, self._flipped_at = self._flipped_at, None
+        for i, v in enumerate(self.schedule.venues()):
+            if v.id == home:
+                moved, self.venue_index = i != self.venue_index, i
+                return moved or left
+        return left or away is not None  # home is gone: ``view`` says so at home
+
+    def _home_gone(self):
+        """At home (no visitor flipped away), and the program, whole after a sync, lacks the home venue."""
+        home = self.cfg.get("home_venue")
+        if not home or self._flipped_at is not None or self.overview or self.sync_state != SYNCED \
+                or self.schedule.festival is None:
+            return False
+        return all(v.id != home for v in self.schedule.venues())
 
     # -- sync -------------------------------------------------------------------------------
     def peers(self):
@@ -371,6 +383,8 @@ class Controller:
         if (v["message"] == layout.NO_SCHEDULE and self.cfg.get("venues") and self.schedule.festival is not None
                 and self.sync_state == SYNCED):  # a sync brought the program, not only its first part
             v["message"] = layout.NOT_IN_PROGRAM  # the program is here: waiting would not bring them
+        elif v.get("venue") and self._home_gone():  # not another venue's talks at the entrance of one dropped
+            v.update(venue="", venue_id=None, position="", now=None, next=None, message=HOME_NOT_IN_PROGRAM)
         if not trusted and not self.refresh_policy.absolute_times:
             v["clock"] = NO_CLOCK
         lang = self.cfg.get("language") or (self.schedule.festival or {}).get("language")
@@ -383,7 +397,7 @@ class Controller:
         """Changes exactly when the picture may change: minute, venue, status, schedule, trust."""
         t, trusted = self.screen_time(now)
         return (trusted, t // 60, self.venue_index, self.status(trusted, now), self.rebuilds, self.schedule.version,
-                self.overview)
+                self.overview, self._flipped_at is None)
 
     def redraw(self, now=None, force=False, catch_up=True):
         """Catch up with the store, then ``render`` a frame if one is due. True if it drew.

@@ -10,6 +10,7 @@ A missing word falls back to English, so a new label never shows up blank.
 """
 
 from pandascreen.core import clock as clock_rule
+from pandascreen.core.controller import HOME_NOT_IN_PROGRAM
 from pandascreen.core import layout
 
 DEFAULT = "en"
@@ -137,7 +138,8 @@ def translate(view, lang):
     if not words:
         return view  # no word file on this device: English as built
     messages = {layout.NO_MORE: "no_more", layout.THATS_ALL: "thats_all", layout.NO_SCHEDULE: "no_schedule",
-                layout.CLOSED: "closed", layout.NOT_IN_PROGRAM: "not_in_program"}
+                layout.CLOSED: "closed", layout.NOT_IN_PROGRAM: "not_in_program",
+                HOME_NOT_IN_PROGRAM: "home_not_in_program"}
     states = {clock_rule.STARTING: "starting", clock_rule.SYNCED: "synced", clock_rule.OFFLINE: "offline",
               clock_rule.NO_PEERS: "no_peers", clock_rule.CLOCK_NOT_SET: "clock_not_set", clock_rule.STALE: "stale",
               clock_rule.ALONE: "alone_since", clock_rule.DISK_FULL: "disk_full",
