@@ -576,3 +576,32 @@ def test_a_program_the_page_cannot_draw_at_start_never_stops_the_screen_and_is_d
         assert "Bamboo Tent" in get(page, "/")[2]
     finally:
         page.stop()
+
+
+def test_the_program_lists_an_event_on_every_day_it_runs_at_noon_and_a_night_on_its_first_day_only():
+    """An exhibition from Friday to Sunday was listed on Friday alone: on Saturday a visitor who
+    opened the page's program for Saturday did not find it.  A night that runs past midnight is the
+    night of the day it started (festival programs list it so)."""
+    import html as html_lib
+    from pandascreen.node.program_page_html import render_main
+    from pandascreen.testing.festival import GOLDEN_DAY as DAY, event, schedule, venue
+    sat = DAY - DAY % 86400  # Saturday 00:00 UTC
+    zone = 120  # noon of each day is 10:00 UTC
+    fri = sat - 86400
+    sch = schedule({"name": "Fest", "utc_offset": zone}, [venue("g", "Gallery")],
+                   [event("expo", "g", "Expo", fri + 8 * 3600, sat + 86400 + 16 * 3600),  # Fri 10:00-Sun 18:00
+                    event("night", "g", "Night", fri + 20 * 3600, sat + 2 * 3600),  # Fri 22:00-Sat 04:00
+                    event("sat-talk", "g", "Sat talk", sat + 9 * 3600, sat + 10 * 3600)])
+    page = render_main(sch, fri + 7 * 3600, "en")
+    program = page.split('id="program"')[1]
+
+    def day_section(day):
+        part = program.split('id="day-%d"' % day)[1].split("</section>")[0]
+        return html_lib.unescape(part)
+
+    local = lambda t: (t + zone * 60) // 86400
+    assert "Expo" in day_section(local(fri + 12 * 3600)) and "Night" in day_section(local(fri + 12 * 3600))
+    saturday = day_section(local(sat + 12 * 3600))
+    assert "Expo" in saturday and "Fri 10:00\u2013Sun 18:00" in saturday and "Sat talk" in saturday
+    assert "Night" not in saturday
+    assert "Expo" in day_section(local(sat + 86400 + 12 * 3600))

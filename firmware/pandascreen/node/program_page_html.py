@@ -11,6 +11,8 @@ import time
 from pandascreen.core import font, layout, schema
 from pandascreen.node import i18n
 
+MAX_DAYS_LISTED = 7  # days one event is listed on: a festival runs days; a booking a year long is not listed 365 times
+
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"})
 
 
@@ -79,6 +81,20 @@ def _event(ev, offset, lang, words, today, venue_name=None):
     return "".join(out)
 
 
+def _days_listed(ev, offset):
+    """The local days whose program lists ``ev``: the day it starts, and each later day it runs at
+    noon (an exhibition from Friday to Sunday is on Saturday's list; a night past midnight is not
+    on the next day's); ``MAX_DAYS_LISTED`` days at most."""
+    first = layout.local_day(ev.start, offset)
+    days = [first]
+    for day in range(first + 1, min(layout.local_day(ev.end, offset), first + MAX_DAYS_LISTED - 1) + 1):
+        noon = day * 86400 + 43200
+        noon -= layout.offset_at(offset, noon) * 60
+        if ev.start <= noon < ev.end:
+            days.append(day)
+    return days
+
+
 def render_main(sched, now, lang, claimed=True):
     """The page's content (what ``<main>`` holds) for ``sched`` at ``now`` in ``lang``; a time the
     screen does not claim (``claimed`` False: its clock is not set) is not said as the time."""
@@ -117,7 +133,8 @@ def render_main(sched, now, lang, claimed=True):
     # the whole program, by day and venue
     days = {}
     for ev in sched.all_events():
-        days.setdefault(layout.local_day(ev.start, offset), []).append(ev)
+        for day in _days_listed(ev, offset):
+            days.setdefault(day, []).append(ev)
     out.append('<section aria-labelledby="program-h" id="program"><h2 id="program-h">%s</h2>' % escape(words["program"]))
     out.append('<nav aria-label="%s"><ul class="days">%s</ul></nav>' % (escape(words["day_nav"]), "".join(
         '<li><a href="#day-%d">%s</a></li>' % (day, escape(i18n.weekday(day, lang, long=True))) for day in sorted(days))))
