@@ -233,6 +233,42 @@ def test_a_cancelled_talk_on_now_never_takes_the_next_talks_line():
         assert (v["now"]["title"], v["next"]["title"]) == ("Replacement", "Late talk"), source
 
 
+def _slot(talks, early=((0, 30),)):
+    """Stage B: talks at DAY + each ``early`` (minutes from, length), then ``talks`` (event bodies)."""
+    from pandascreen.testing.festival import GOLDEN_DAY as DAY, event, schedule, venue
+    first = [event("early%d" % i, "b", "Early %d" % i, DAY + m * 60, DAY + (m + n) * 60) for i, (m, n) in enumerate(early)]
+    return schedule({"name": "Fest", "utc_offset": 0}, [venue("b", "Stage B")], first + list(talks))
+
+
+@pytest.mark.parametrize("arrival", ["old first", "new first"])
+@pytest.mark.parametrize("ids", [("a-old", "b-new"), ("b-old", "a-new")])
+def test_before_its_slot_a_cancelled_talk_leaves_the_next_line_to_its_replacement(ids, arrival):
+    """A cancelled talk and its replacement, both 14:00-15:00 in one venue: at 13:30 the next line
+    said "Next 14:00 Old talk, cancelled" when the cancelled one sorted first, on the Pi and on the
+    satellite, though a talk is on at 14:00."""
+    from pandascreen.testing.festival import GOLDEN_DAY as DAY, event
+    old = event(ids[0], "b", "Old talk", DAY + 2 * 3600, DAY + 3 * 3600, status="cancelled")
+    new = event(ids[1], "b", "New talk", DAY + 2 * 3600, DAY + 3 * 3600)
+    sch = _slot([old, new] if arrival == "old first" else [new, old])
+    at = DAY + 3600 + 30 * 60
+    data, info = signed(sch, "fest", at - 60, feed.VERSION)
+    for source in (sch, feed.FeedView(data, info, 1)):
+        v = layout.build_view(source, 0, at, "")
+        assert (v["now"], v["next"]["title"], v["next"]["status"]) == (None, "New talk", ""), source
+    assert disagreements(sch, "fest", at - 60)[0] == 0
+
+
+def test_a_cancelled_talk_alone_in_its_slot_still_shows_next_as_cancelled():
+    from pandascreen.testing.festival import GOLDEN_DAY as DAY, event
+    sch = _slot([event("a-old", "b", "Old talk", DAY + 2 * 3600, DAY + 3 * 3600, status="cancelled"),
+                 event("b-late", "b", "Late talk", DAY + 3 * 3600, DAY + 4 * 3600)])
+    at = DAY + 3600 + 30 * 60
+    data, info = signed(sch, "fest", at - 60, feed.VERSION)
+    for source in (sch, feed.FeedView(data, info, 1)):
+        v = layout.build_view(source, 0, at, "")
+        assert (v["next"]["title"], v["next"]["status"], v["next"]["in"]) == ("Old talk", "cancelled", "cancelled")
+
+
 def test_the_other_talk_on_now_says_now_on_e_paper_and_in_the_overview():
     """A full-refresh panel's next line has no countdown, and the overview shows a start time: a
     talk on now read as one still to come ("Next 14:00 Alpha" at 14:10)."""

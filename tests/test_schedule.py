@@ -156,14 +156,17 @@ def naive(ops):
 
 
 def naive_now_next(neutral, venue_id, now):
-    running, nxt = [], None
+    running, later = [], []
     for e in neutral["events"]:  # sorted: the last running one started last
         if e["venue"] != venue_id:
             continue
         if e["start"] <= now < e["end"] or e["start"] == e["end"] == now:
             running.append(e)
-        elif e["start"] > now and nxt is None:
-            nxt = e
+        elif e["start"] > now:
+            later.append(e)
+    # the first to start after now; of several starting then, the first not cancelled
+    slot = [e for e in later if e["start"] == later[0]["start"]]
+    nxt = ([e for e in slot if e["status"] != "cancelled"] + slot + [None])[0]
     on = [e for e in running if e["status"] != "cancelled"]
     if not on:  # a cancelled one is "now" only when no other runs
         return running and running[-1]["id"] or None, nxt and nxt["id"]

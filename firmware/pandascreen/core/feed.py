@@ -324,7 +324,8 @@ MOVED_PREFIX = "MOVED: "  # and one a later edit moved
 # next, as on now too, when the visitor would otherwise never see it: it began with the one on now
 # (two talks at 14:00 had shown one of them only, never the other), or nothing else starts before
 # it ends (a workshop a booking began a minute after).  Else the next line is the next event to
-# start: a venue's long background event (an assembly open all day) does not hide its next talk.
+# start (``first_up``): a venue's long background event (an assembly open all day) does not hide its
+# next talk.
 def after_now(current, also, upcoming):
     """The event for the line after ``current`` (on now): ``also`` (on now too, not cancelled, the
     one before ``current`` in start order, or None) or ``upcoming`` (the next to start, or None)."""
@@ -333,6 +334,21 @@ def after_now(current, also, upcoming):
     if also.start == current.start or upcoming is None or upcoming.start >= also.end:
         return also
     return upcoming
+
+
+def first_up(events, i):
+    """The event a screen shows next: of ``events[i]`` (``events`` in start order, it the first to
+    start after now) and the ones after it starting with it, the first not cancelled, else
+    ``events[i]`` (None past the end).  A cancelled talk and its replacement share a slot, and
+    "Next 14:00 Old talk, cancelled" would tell a visitor that nothing is on; alone in its slot a
+    cancelled talk still shows, so visitors know it is off.  The Pi (core/schedule.py) and a
+    satellite (``FeedView``) choose by it alike."""
+    j = i
+    while j < len(events) and events[j].start == events[i].start:
+        if events[j].status != "cancelled":
+            return events[j]
+        j += 1
+    return events[i] if i < len(events) else None
 
 
 class FeedEvent:
@@ -407,16 +423,18 @@ class FeedView:
     def now_next(self, venue_id, now):
         """As ``Schedule.now_next``: the running event that started last (a cancelled one only when
         no other runs), and the running one before it or the first one after ``now``
-        (``after_now``)."""
+        (``after_now``, ``first_up``)."""
         venues = self.venues()
         last = venues.last if venues else None  # build_view asks for the venue it was just handed
         for v in ([last] if last is not None and last.id == venue_id else venues):
             if venue_id is not None and v.id == venue_id:
                 current = also = cancelled = nxt = None
-                for ev in v.events():
+                evs = v.events()
+                for i in range(len(evs)):  # not enumerate: a tuple per event per frame on a board's heap
+                    ev = evs[i]
                     if ev.start > now:
                         if nxt is None:
-                            nxt = ev
+                            nxt = first_up(evs, i)
                     elif not (now < ev.end or ev.start == ev.end == now):
                         pass
                     elif ev.status == "cancelled":

@@ -457,14 +457,16 @@ class Schedule:
 
         Of several running events, the one that started last (then: ends last, then: largest
         id; a cancelled one only when no other runs) is "now", and the one before it may be
-        next (core/feed.py ``after_now``), else the first to start after ``now``.  A
-        zero-length event runs at the second it starts."""
+        next (core/feed.py ``after_now``), else the first to start after ``now`` (of several
+        starting then, one not cancelled: ``first_up``).  A zero-length event runs at the second it
+        starts."""
         lane = self._lanes.get(venue_id)
         if lane is None:
             return None, None
+        from pandascreen.core.feed import after_now, first_up  # the satellite's rules, which a Pi's screen follows
         items = lane.items
         i = _search(items, (now, _AFTER))  # the first event starting after now
-        nxt = items[i] if i < len(items) else None
+        nxt = first_up(items, i)
         current = also = cancelled = None
         oldest = now - lane.longest
         while i > 0 and also is None:
@@ -477,10 +479,7 @@ class Schedule:
                     cancelled = cancelled or ev
                 else:  # the first one found is "now", the second one on now before it is ``also``
                     current, also = (ev, None) if current is None else (current, ev)
-        if current is None or also is None:
-            return current or cancelled, nxt
-        from pandascreen.core.feed import after_now  # the satellite's rule, which a Pi's screen follows
-        return current, after_now(current, also, nxt)
+        return current or cancelled, after_now(current, also, nxt)
 
     def lanes(self):
         """Venue ids that hold visible events, sorted (a venue document may be missing)."""
