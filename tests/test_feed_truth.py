@@ -269,6 +269,24 @@ def test_a_cancelled_talk_alone_in_its_slot_still_shows_next_as_cancelled():
         assert (v["next"]["title"], v["next"]["status"], v["next"]["in"]) == ("Old talk", "cancelled", "cancelled")
 
 
+@pytest.mark.parametrize("early,slot", [(((0, 30), (30, 30), (60, 30)), 90), (((0, 30),), 4 * 60)],
+                         ids=["past the talks kept", "past the horizon"])
+def test_a_feed_that_ends_at_a_cancelled_talk_holds_its_replacement(early, slot):
+    """Where the feed stops (``per_venue`` next talks, or the first one past its horizon) at a
+    cancelled talk, the replacement in its slot is in it too: the satellite shows it next, as the Pi."""
+    from pandascreen.testing.festival import GOLDEN_DAY as DAY, event
+    start = DAY + slot * 60
+    sch = _slot([event("a-old", "b", "Old talk", start, start + 3600, status="cancelled"),
+                 event("b-new", "b", "New talk", start, start + 3600),
+                 event("c-late", "b", "Late talk", start + 3600, start + 7200)], early)
+    issued = DAY - 60
+    data, info = signed(sch, "fest", issued, feed.VERSION)
+    board = feed.FeedView(data, info, 1)
+    for t in (DAY + 3600, info.valid_until - 1):
+        assert board.now_next("b", t)[1].title == "New talk" == sch.now_next("b", t)[1].title, t
+    assert disagreements(sch, "fest", issued)[0] == 0
+
+
 def test_the_other_talk_on_now_says_now_on_e_paper_and_in_the_overview():
     """A full-refresh panel's next line has no countdown, and the overview shows a start time: a
     talk on now read as one still to come ("Next 14:00 Alpha" at 14:10)."""

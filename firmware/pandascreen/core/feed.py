@@ -341,8 +341,8 @@ def first_up(events, i):
     start after now) and the ones after it starting with it, the first not cancelled, else
     ``events[i]`` (None past the end).  A cancelled talk and its replacement share a slot, and
     "Next 14:00 Old talk, cancelled" would tell a visitor that nothing is on; alone in its slot a
-    cancelled talk still shows, so visitors know it is off.  The Pi (core/schedule.py) and a
-    satellite (``FeedView``) choose by it alike."""
+    cancelled talk still shows, so visitors know it is off.  The Pi (core/schedule.py), a
+    satellite (``FeedView``) and what a feed keeps (node/feed_sign.py) choose by it alike."""
     j = i
     while j < len(events) and events[j].start == events[i].start:
         if events[j].status != "cancelled":

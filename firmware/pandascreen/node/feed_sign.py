@@ -26,7 +26,8 @@ without breaking it.  Version 1 (requests without the header: deployed boards, w
 exactly 4 items per event) shows what was left out as a stand-in event "+N more at the Pi screen".
 
 A venue holds its events running at ``issued_at``, the next ``per_venue`` and, when nothing more
-starts within ``horizon``, the first one after (the next talk, however far ahead); the feed is
+starts within ``horizon``, the first one after (the next talk, however far ahead), the last of
+them with the replacement of a cancelled talk in its slot (core/feed.py ``first_up``); the feed is
 valid until the start of the last one kept where a venue had more, at most ``horizon``, and always
 past ``issued_at``.  Until then a board's now/next is the full peer's (tests/test_feed_truth.py).
 
@@ -57,7 +58,7 @@ re-derives with the same ``issued_at`` and rules, and compares the signed bytes.
 
 from pandascreen.core import cbor, crypto, layout
 from pandascreen.core.feed import (DOMAIN, HORIZON, MAGIC, MAX_FEED_BYTES, MAX_SOURCES, PER_VENUE, SPEAKERS_MAX,
-                                   TITLE_MAX, FeedError, _grants, _SIG_ITEM)
+                                   TITLE_MAX, FeedError, _grants, _SIG_ITEM, first_up)
 
 
 # -- full peer: derive, encode, sign -------------------------------------------------------------
@@ -82,23 +83,30 @@ MORE = layout.MORE  # what a version 1 feed shows old boards in place of what it
 def _window(schedule, venue_id, issued_at, horizon):
     """Events of one venue a screen needs from ``issued_at`` for ``horizon`` seconds: every one
     running or starting in that time, and the first one starting after it (the next talk,
-    however far ahead)."""
+    however far ahead), through the one a screen shows next of those starting with it
+    (``first_up``: a cancelled talk's replacement)."""
     out = []
-    for ev in schedule.events(venue_id):
+    evs = schedule.events(venue_id)
+    for i, ev in enumerate(evs):
         if ev.end > issued_at or ev.start >= issued_at:
-            out.append(ev)
             if ev.start >= issued_at + horizon:
-                break
+                return out + evs[i:evs.index(first_up(evs, i)) + 1]
+            out.append(ev)
     return out
 
 
 def _keep(evs, issued_at, per_venue):
     """How many of ``evs`` (a venue's ``_window``) a feed keeps: those running at ``issued_at`` and
-    ``per_venue`` (at least 1) starting after it, at most EVENTS_MAX."""
+    ``per_venue`` (at least 1) starting after it, at most EVENTS_MAX; where the last of them is a
+    cancelled talk, on through the one a screen shows in its slot (``first_up``), which a board
+    must have to show it next until ``valid_until`` (the last one's start)."""
     running = 0
     while running < len(evs) and evs[running].start <= issued_at:
         running += 1
-    return min(len(evs), running + max(1, per_venue), EVENTS_MAX)
+    keep = min(len(evs), running + max(1, per_venue))
+    if keep > running:
+        keep = evs.index(first_up(evs, keep - 1)) + 1
+    return min(keep, EVENTS_MAX)
 
 
 def _feed_title(ev):
