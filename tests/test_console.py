@@ -400,3 +400,21 @@ def test_the_consoles_program_list_shows_names_as_the_screens_draw_them():
     got = state_mod.program_event(sch.events("v")[0], 0)
     assert got["title"] == "eltit", got
     assert state_mod.venue_name(sch.venues()[0]) == "EGATS NIAM"
+
+
+def test_a_screens_picture_in_the_console_is_in_the_festivals_language_as_on_the_screen(running):
+    """A German festival's screens say "Jetzt" and "Danach"; the console drew them in English."""
+    import io
+    from pandascreen.node import display, i18n
+    srv, con, store, clock, published = running
+    key = public_key(SCREEN).hex()
+    english = con.png(key)
+    store.publish(ORG, schema.make_body("festival", "update", demofest.FESTIVAL_ID, {"language": "de"}), LOG,
+                  (NOW - 5) * 1000000)
+    german = con.png(key)
+    view = i18n.translate(layout.build_view(con.schedule(), 0, NOW, "console"), "de")
+    assert view["label_now"] == "JETZT"
+    img = display.render_view_image(view, con.screen_kind).convert("RGB")
+    want = io.BytesIO()
+    img.resize((img.width * state_mod.PNG_SCALE, img.height * state_mod.PNG_SCALE)).save(want, "PNG")
+    assert german != english and german == want.getvalue()

@@ -146,8 +146,9 @@ class Console:
 
     def png(self, key, now=None):
         """The picture screen ``key`` shows now, drawn by node/display.py from this laptop's
-        copy of the schedule (PNG bytes, scaled up for the page); None for an unknown screen."""
-        from pandascreen.node import display
+        copy of the schedule in the festival's language, as a screen provisioned without
+        ``--language`` draws it (PNG bytes, scaled up for the page); None for an unknown screen."""
+        from pandascreen.node import display, i18n
         now = int(self.clock() if now is None else now)
         f = self.fleet()
         entry = f.screens.get(key)
@@ -158,6 +159,9 @@ class Console:
         venue = entry["status"].get("venue")
         index = names.index(venue) if venue in names else 0
         view = layout.build_view(sched, index, now, "console")
+        lang = (sched.festival or {}).get("language")
+        if lang:
+            i18n.translate(view, lang)
         img = display.render_view_image(view, self.screen_kind)
         img = img.convert("RGB").resize((img.width * PNG_SCALE, img.height * PNG_SCALE))
         buf = io.BytesIO()
