@@ -72,3 +72,24 @@ def test_the_limit_reads_in_german_too():
     with pytest.raises(Refusal) as e:
         inbox.submit(as_json(GUEST.event(OPEN_VENUE, "more")).encode())
     assert str(e.value) == "Du hast %d Veranstaltungen gebucht, die noch nicht vorbei sind: sag eine ab, um eine neue zu buchen" % PHONE_BOOKINGS
+
+
+def test_a_phone_over_its_quota_or_the_size_limit_is_told_in_the_festivals_language():
+    """The quota and the size limit reached phones in English ("body of 4233 bytes is over the 4096
+    byte limit", "author 1a2b... is over its operations quota") on a German festival's page."""
+    from pandascreen.node.phone_inbox import Refusal
+    store, a = open_stage()
+    inbox = PhoneInbox(store, LOG, a, schedule=store_schedule(store, LOG, authorizer=a), language="de")
+    long = GUEST.event(OPEN_VENUE, "long", "\u00e9" * 1000, speakers=["\u00e9" * 1000])
+    assert len(long.body) > 4096
+    with pytest.raises(Refusal) as e:
+        inbox.submit(as_json(long).encode())
+    assert str(e.value) == "Das ist zu lang für eine Buchung (%d Bytes, höchstens 4096): kürz es" % len(long.body)
+    GUEST.ops.pop()
+    a.default_quota = (1 << 20, 3, 100)  # three operations for each member
+    inbox.submit(as_json(GUEST.event(OPEN_VENUE, "a")).encode())
+    for title in ("b", "c"):
+        inbox.submit(as_json(GUEST.event(OPEN_VENUE, "a", action="update", title=title)).encode())
+    with pytest.raises(Refusal) as e:
+        inbox.submit(as_json(GUEST.event(OPEN_VENUE, "a", action="update", title="d")).encode())
+    assert str(e.value) == "Du hast deinen Anteil am Programm aufgebraucht: bitte das Orga-Team, ihn zu erhöhen"

@@ -25,6 +25,10 @@ DEFAULT = (BYTES, OPERATIONS, EVENTS)
 NAMES = ("bytes", "operations", "events")
 MAX_VALUE = (1 << 63) - 1  # a quota field is a u64 on the wire; larger than any store
 
+class OverQuota(Unauthorized):
+    """An operation that would pass its author's quota (a phone's page says so in its language)."""
+
+
 # usage list fields
 _TOP, _BYTES, _OPS, _EVENTS = 0, 1, 2, 3
 
@@ -96,7 +100,7 @@ class Ledger:
         seq = op.seq_num
         was = self.over.get(key)
         if was is not None and seq >= was[0]:
-            raise Unauthorized(was[1])
+            raise OverQuota(was[1])
         used = self.usage.get(key)
         if used is not None and seq <= used[_TOP]:
             return
@@ -108,7 +112,7 @@ class Ledger:
                 why = ("author %s is over its %s quota (%d): its log is refused from seq_num %d on"
                        % (hexlify(op.public_key)[:16], NAMES[i], quota[i], seq))
                 self.over[key] = (seq, why)
-                raise Unauthorized(why)
+                raise OverQuota(why)
 
     def count(self, op, events=True):
         """Count an operation the store just took (a body filled in later costs nothing more;

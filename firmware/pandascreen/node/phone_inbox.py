@@ -25,6 +25,7 @@ from pandascreen.core.auth import MANAGE, WRITE
 from pandascreen.core.auth_group import venue_group
 from pandascreen.core.errors import BadInput, GroupOpError, OperationError, SchemaError, Unauthorized
 from pandascreen.core.group_model import LIMITS
+from pandascreen.core.quota import OverQuota
 from pandascreen.core.schedule import HIDE_STAMP, stamp_of
 from pandascreen.core.util import hexlify, unhexlify
 from pandascreen.node import i18n, phone_groups
@@ -154,7 +155,12 @@ class PhoneInbox:
             if not a.may_apply(op, parsed):
                 self._refuse(phone_groups.why_not_document(a, op, parsed))
             self._check_event(parsed, op)
-        a.check_store(op)  # the same guard as sync: size, quota, may this key write at all
+            if len(op.body) > LIMITS[parsed["kind"]]:
+                raise Refusal(self.words()["refused_too_large"] % (len(op.body), LIMITS[parsed["kind"]]), 413)
+        try:
+            a.check_store(op)  # the same guard as sync: size, quota, may this key write at all
+        except OverQuota:
+            self._refuse("refused_quota")
 
     def _check_clock(self, op):
         """An operation is stamped by the phone's clock, and the newest stamp wins a field: from a
