@@ -2,9 +2,13 @@
 with requests they never finish (slowloris: a trickled head, reconnected at each timeout).  Over
 the total budget, a newcomer takes the place of the oldest connection still sending its first
 request head from the address that holds the most, when that address holds more than the
-newcomer's (node/bounded_http.py).  A connection being answered, a stream, and the per-address
+newcomer's, else of the oldest one still coming after ``SLOW_HEAD`` seconds (node/bounded_http.py).  A connection being answered, a stream, and the per-address
 bound are as before."""
 import socket
+import time
+import urllib.error
+
+import pytest
 
 from pandascreen.node.bounded_http import BoundedHTTP
 from pandascreen.node.poll import until
@@ -62,3 +66,28 @@ def test_an_unfinished_request_of_an_address_holding_no_more_than_the_newcomers_
     assert not http._admit("b") and not first.closed  # "a" holds 1, as many as "b" would: no churn
     assert http.refused == 1
     assert http._admit("c") is False and not first.closed  # "c" would hold 1 too
+
+
+def test_a_phone_gets_the_page_while_many_addresses_hold_a_place_each_with_a_slow_head(monkeypatch):
+    """520 addresses with one trickled head each locked phones out (503 on 40 of 50 tries): no
+    address held more than a newcomer would.  Over the total, a head still coming after
+    ``SLOW_HEAD`` seconds (a phone sends its own at once) makes way, the oldest first; younger ones
+    are kept, so phones with a request each do not push each other out."""
+    from pandascreen.node import bounded_http
+    monkeypatch.setattr(bounded_http, "SLOW_HEAD", 0.5)
+    page = page_of(festival(), Clock(NOW), max_connections=6, max_per_address=2, timeout=30).start()
+    held = []
+    try:
+        held.extend(_trickling(page, "127.0.1.%d" % n) for n in range(1, 7))
+        assert until(lambda: len(page._http._heading) == 6, 10)
+        with pytest.raises(urllib.error.HTTPError) as busy:
+            get(page, "/")
+        assert busy.value.code == 503  # none of them is slow yet
+        assert until(lambda: page.open_connections == 6, 10)
+        time.sleep(0.6)
+        assert get(page, "/")[0] == 200
+        assert held[0].recv(100) == b""  # the oldest slow head made way
+    finally:
+        for s in held:
+            s.close()
+        page.stop()

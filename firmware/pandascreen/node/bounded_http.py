@@ -14,9 +14,10 @@ keeps its connections open after a reply and asks again on a new one when an idl
 (so a second phone behind the same address, or a reload, is never locked out by keep-alives).
 Over the total with none idle, a newcomer takes the place of the oldest connection still sending
 its first request head from the address holding the most connections, when that address holds
-more than the newcomer's would: a few addresses that fill the budget with requests they never
-finish (a trickled head, reconnected at each timeout) no longer lock every phone out, and
-phones with a request each never push each other out; a POST whose body is still coming counts
+more than the newcomer's would, else of the oldest one still sending it after ``SLOW_HEAD``
+seconds: neither a few addresses nor hundreds that fill the budget with requests they never
+finish (a trickled head, reconnected at each timeout) lock every phone out, and phones with a
+request each, sent at once, never push each other out; a POST whose body is still coming counts
 as such a request.  One that says nothing for ``timeout``
 seconds is closed.  Only
 GET and HEAD are answered (the pages it serves are read-only), a request with a body is refused,
@@ -34,9 +35,13 @@ when it ends, and the stream's ``aclose()``, when it has one, is awaited however
 import asyncio
 import errno
 import threading
+import time
 
 from pandascreen.node.conn_limits import ListenError
 
+# seconds: a phone sends its request head at once; one still coming (or a POST body still
+# coming) after this makes way for a newcomer when every place is taken, the oldest first
+SLOW_HEAD = 2.0
 MAX_HEAD = 8192  # bytes of a request line and its headers; a phone's GET needs well under 2 KB
 ADDRESS = ":address"  # the client's address among the headers ``route`` gets (HTTP names never start with ":")
 STATUS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
@@ -95,6 +100,7 @@ class BoundedHTTP:
         self._per_address = {}
         self._idle = {}  # writer -> address, in the order they fell idle after a reply (keep-alive)
         self._heading = {}  # writer -> address, oldest first: connections still sending their first request head
+        self._heading_since = {}  # writer -> when (time.monotonic) it began to send it
         self._evicted = set()  # writers closed to make way, whose place is already given back
         self.loop = None
         self._server = None
@@ -138,13 +144,24 @@ class BoundedHTTP:
             if victim is None or counts.get(owner, 0) > counts.get(victim[1], 0):
                 victim = (writer, owner)
         if victim is None or counts.get(victim[1], 0) <= counts.get(address, 0) + 1:
-            return True
+            # else the oldest of any address, once it is slow (many addresses, a place each)
+            victim = next(iter(self._heading.items()), None)
+            if victim is None or time.monotonic() - self._heading_since.get(victim[0], time.monotonic()) < SLOW_HEAD:
+                return True
         writer, owner = victim
-        del self._heading[writer]
+        self._unheading(writer)
         self._evicted.add(writer)
         self._release(owner)
         writer.close()
         return False
+
+    def _heading_as(self, writer, address):
+        self._heading[writer] = address
+        self._heading_since[writer] = time.monotonic()
+
+    def _unheading(self, writer):
+        self._heading.pop(writer, None)
+        self._heading_since.pop(writer, None)
 
     def _release(self, address):
         self.open_connections -= 1
@@ -204,7 +221,7 @@ class BoundedHTTP:
         if idle_as is not None:
             self._idle[writer] = idle_as
         if heading_as is not None:
-            self._heading[writer] = heading_as
+            self._heading_as(writer, heading_as)
         try:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.timeout)
         except asyncio.LimitOverrunError:  # not read on: said in one line, then the connection ends
@@ -213,7 +230,7 @@ class BoundedHTTP:
             return False
         finally:
             self._idle.pop(writer, None)
-            self._heading.pop(writer, None)
+            self._unheading(writer)
         parts, names, values = _parse_head(head)
         if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
             await self._send(writer, response(400, b"bad request\n", "text/plain", close=True))
@@ -260,7 +277,7 @@ class BoundedHTTP:
                                               "text/plain", close=True))
             return
         if address is not None:
-            self._heading[writer] = address
+            self._heading_as(writer, address)
         try:
             data = await asyncio.wait_for(reader.readexactly(int(size)), self.timeout)
         except asyncio.TimeoutError:  # a stalled body: said in one line, nothing of it is used
@@ -268,7 +285,7 @@ class BoundedHTTP:
                                               "text/plain", close=True))
             return
         finally:
-            self._heading.pop(writer, None)
+            self._unheading(writer)
         loop = asyncio.get_running_loop()
         await self._send(writer, await loop.run_in_executor(None, self.post, target, values, data))
 
