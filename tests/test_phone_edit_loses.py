@@ -60,3 +60,25 @@ def test_a_stewards_hide_from_a_phone_behind_still_hides(offline_stage):
     assert post(page, as_json(GUEST.event(OPEN_VENUE, "spam", "Spam")))[0] == 200
     hide = _signed_at(STEWARD, schema.make_body("event", "delete", _event_id("spam")), demofest.DAY_START - 86400)
     assert post(page, as_json(hide))[0] == 200 and titles(store, a) == []
+
+
+def test_an_edit_of_a_field_the_last_change_left_is_taken(offline_stage):
+    """Retitled from the participant's other phone, whose clock is an hour ahead; the cancel from
+    the first phone a minute after the booking sets a field the retitle did not touch, so it wins
+    that field on every screen: it is taken, not refused as "behind"."""
+    page, store, a = offline_stage
+    t0 = demofest.DAY_START
+    create = schema.make_body("event", "create", _event_id("slot"),
+                              {"venue": OPEN_VENUE, "title": "Juggling", "start": t0 + 7200, "end": t0 + 9000})
+    assert post(page, as_json(_signed_at(GUEST, create, t0)))[0] == 200
+    retitle = schema.make_body("event", "update", _event_id("slot"), {"title": "Juggling, advanced"})
+    assert post(page, as_json(_signed_at(GUEST, retitle, t0 + 3600)))[0] == 200
+    cancel = schema.make_body("event", "update", _event_id("slot"), {"status": "cancelled"})
+    assert post(page, as_json(_signed_at(GUEST, cancel, t0 + 60)))[0] == 200
+    from pandascreen.core.schedule import Schedule
+    (ev,) = Schedule.from_store(store, LOG, authorizer=a).all_events()
+    assert (ev.title, ev.status) == ("Juggling, advanced", "cancelled")
+    # the title from that first phone would lose to the retitle: refused
+    late = schema.make_body("event", "update", _event_id("slot"), {"title": "Juggling for all"})
+    status, line = refused(page, store, as_json(_signed_at(GUEST, late, t0 + 120)))
+    assert status == 409 and "behind this event's last change" in line

@@ -440,13 +440,14 @@ def test_in_chromium_stage_scripts_refused_by_a_busy_screen_are_fetched_again(st
 
 def fake_screen(store, a, **more):
     """What ``program_page.inbox_for_screen`` reads of a screen's ``Device``: its controller (the
-    store, the schedule, its clock rule, here a clock it does not vouch for) and its lock."""
+    store, the schedule, its clock rule, here a clock it does not vouch for), its lock and its clock
+    (at ``NOW``, an hour after the keys here stamp their operations)."""
     import threading
     from types import SimpleNamespace
     controller = SimpleNamespace(store=store, log_id=LOG, authorizer=a,
                                  schedule=Schedule.from_store(store, LOG, authorizer=a),
                                  screen_time=lambda now: (now, False))
-    return SimpleNamespace(controller=controller, _lock=threading.RLock(), clock=time.time, clock_synced=lambda: False,
+    return SimpleNamespace(controller=controller, _lock=threading.RLock(), clock=lambda: NOW, clock_synced=lambda: False,
                            **more)
 
 
@@ -604,7 +605,7 @@ def test_an_operation_from_a_phone_whose_clock_is_far_off_is_refused_in_one_line
     finally:
         page.stop()
     untrusted = PhoneInbox(store, LOG, a, schedule=store_schedule(store, LOG, authorizer=a),
-                           clock=lambda: (NOW - 3590 - off, False))  # a screen that cannot vouch for its clock asks nothing
+                           clock=lambda: (NOW, False))  # an hour off: a screen that cannot vouch for its clock asks nothing
     assert untrusted.submit(as_json(GUEST.ops[-1]).encode())
 
 
@@ -648,7 +649,7 @@ def test_only_a_screen_whose_clock_ntp_keeps_tells_a_phone_its_clock_is_off():
     store, a = open_stage()
     device = fake_screen(store, a)
     device.controller.screen_time = lambda now: (now, True)  # the clock rule vouches for this machine's clock
-    assert inbox_for_screen(device).submit(as_json(GUEST.event(OPEN_VENUE, "x")).encode())  # stamped in July 2026
+    assert inbox_for_screen(device).submit(as_json(GUEST.event(OPEN_VENUE, "x")).encode())  # stamped an hour before
     device.clock_synced = lambda: True  # ... and NTP keeps it
     with pytest.raises(Refusal, match="your phone's clock is .* behind this screen's"):
         inbox_for_screen(device).submit(as_json(GUEST.event(OPEN_VENUE, "y")).encode())

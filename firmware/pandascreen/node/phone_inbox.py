@@ -108,6 +108,7 @@ class PhoneInbox:
         self.clock = clock  # () -> (the screen's time, whether it is the time), called under ``lock``
         self.taken = 0
         self.refused = 0
+        self._stored = {}  # id -> end of new bookings stored and not yet in the schedule (``_booked``)
 
     def words(self):
         """The stage's words in the festival's language (call under ``lock``)."""
@@ -129,8 +130,10 @@ class PhoneInbox:
                 if op.body is None:
                     raise SchemaError("a phone publishes festival, venue or event documents: the body is missing")
                 self._check_clock(op)
-                self._check(op)
+                booking = self._check(op)
                 self._store(op, header, body)
+                if booking is not None:
+                    self._stored[booking[0]] = booking[1]
         except BadInput:
             self.refused += 1
             raise
@@ -142,6 +145,7 @@ class PhoneInbox:
     def _check(self, op):
         """The festival's rules for ``op``, as a phone's participant reads them (under ``lock``)."""
         a = self.authorizer
+        booking = None
         if auth.is_group_body(op.body):
             try:
                 gid, action, deps = auth.parse_group_body(op.body)
@@ -154,13 +158,14 @@ class PhoneInbox:
             parsed = schema.parse_body(op.body)
             if not a.may_apply(op, parsed):
                 self._refuse(phone_groups.why_not_document(a, op, parsed))
-            self._check_event(parsed, op)
+            booking = self._check_event(parsed, op)
             if len(op.body) > LIMITS[parsed["kind"]]:
                 raise Refusal(self.words()["refused_too_large"] % (len(op.body), LIMITS[parsed["kind"]]), 413)
         try:
             a.check_store(op)  # the same guard as sync: size, quota, may this key write at all
         except OverQuota:
             self._refuse("refused_quota")
+        return booking
 
     def _check_clock(self, op):
         """An operation is stamped by the phone's clock, and the newest stamp wins a field: from a
@@ -177,9 +182,10 @@ class PhoneInbox:
 
     def _check_event(self, body, op):
         """What the festival's rules leave to the program a phone books into: an event a steward hid
-        stays hidden (core/schedule.py), an author's edit that would lose is not taken, an event's venue is one of the program's (a made-up one would be a heading on every phone, in no one's hide
-        list), and an update of its start or end alone must not make it end before it starts (the
-        schema sees one body; the screens merge it field by field with what they hold)."""
+        stays hidden (core/schedule.py), an author's edit that would lose is not taken, an event's
+        venue is one of the program's (a made-up one would be a heading on every phone, in no one's
+        hide list), and an update of its start or end alone must not make it end before it starts
+        (the schema sees one body; the screens merge it field by field with what they hold)."""
         fields = body.get("fields") or {}
         sched = self.schedule() if self.schedule is not None else None
         if body["kind"] != "event" or sched is None:
@@ -187,27 +193,49 @@ class PhoneInbox:
         ev = sched.docs["event"].get(body["id"])
         if ev is not None and ev.deleted == HIDE_STAMP and body["action"] != "delete":  # stored, never shown
             self._refuse("refused_hidden", 409)
-        if ev is not None and ev.visible() and _owner(ev.id) == hexlify(op.public_key) \
-                and stamp_of(op.timestamp, op.hash) < ev.alive:
-            # its author's edit or cancel would lose to the event's last change (the newest stamp wins
-            # a field): measured by stamps, so an offline screen that cannot tell the time tells this
+        live = ev is not None and ev.visible()
+        if live and _owner(ev.id) == hexlify(op.public_key) and _loses(ev, body, stamp_of(op.timestamp, op.hash)):
+            # measured by stamps, so an offline screen that cannot tell the time tells this too
             self._refuse("refused_clock_before_edit", 409)
         venue = sched.docs["venue"].get(fields["venue"]) if "venue" in fields else None
         if "venue" in fields and (venue is None or not venue.visible()):
             self._refuse("refused_no_venue")  # as for a group of a venue not here (node/phone_groups.py)
-        if body["action"] == "update" and ev is not None and ev.visible() \
-                and fields.get("end", ev.end) < fields.get("start", ev.start):
+        if body["action"] == "update" and live and fields.get("end", ev.end) < fields.get("start", ev.start):
             self._refuse("refused_ends_before_start", 400)
-        # an update of an id not on the program makes an event as a create does
-        if body["action"] != "delete" and (ev is None or not ev.visible()) \
-                and self.authorizer.quota_of(op.public_key) is not None \
-                and self._booked(sched, hexlify(op.public_key)) >= PHONE_BOOKINGS:
-            raise Refusal(self.words()["refused_too_many"] % PHONE_BOOKINGS)
+        if body["action"] != "delete":
+            return self._check_booking(sched, ev if live else None, body, op)
+        return None
 
-    def _booked(self, sched, key_hex):
-        """The sessions of ``key_hex`` on the program that have not ended (all, without a clock)."""
+    def _check_booking(self, sched, ev, body, op):
+        """A participant's booking (``ev``: the event on the program it edits, or None: a new one)
+        ends after now, and one more may be made while it has fewer than ``PHONE_BOOKINGS`` that have
+        not ended.  Sessions that ended do not count, so none may be booked or moved into the past:
+        the page lists the whole program, and one phone could fill it so.  Returns (id, end) of a
+        new booking, which ``submit`` remembers once stored, else None."""
+        fields = body.get("fields") or {}
         now = self.clock()[0] if self.clock is not None else None
-        return sum(1 for ev in sched.all_events() if _owner(ev.id) == key_hex and (now is None or ev.end > now))
+        end = fields.get("end", ev.end if ev is not None else fields.get("start"))
+        if now is not None and ("start" in fields or "end" in fields) and end <= now:
+            self._refuse("refused_over", 400)
+        if ev is not None or self.authorizer.quota_of(op.public_key) is None:
+            return None
+        # an update of an id not on the program makes an event as a create does
+        if self._booked(sched, hexlify(op.public_key), now) >= PHONE_BOOKINGS:
+            raise Refusal(self.words()["refused_too_many"] % PHONE_BOOKINGS)
+        return body["id"], end
+
+    def _booked(self, sched, key_hex, now):
+        """The sessions of ``key_hex`` that have not ended (all, without a clock): on the program, and
+        those this inbox stored that the screen's schedule has not taken in yet (it does at its
+        loop's next turn; a burst of bookings comes faster)."""
+        booked = set(ev.id for ev in sched.all_events() if _owner(ev.id) == key_hex and (now is None or ev.end > now))
+        events = sched.docs["event"]
+        for event_id, end in list(self._stored.items()):
+            if event_id in events:
+                del self._stored[event_id]  # the schedule has it: counted above when it counts
+            elif _owner(event_id) == key_hex and (now is None or end > now):
+                booked.add(event_id)
+        return len(booked)
 
     def _store(self, op, header, body):
         _, new = self.store.check(header, body)
@@ -244,6 +272,16 @@ class PhoneInbox:
                 "festival_heads": [hexlify(h) for h in a.heads(a.group_id)] if fest >= MANAGE else [],
                 "venues": venues, "events": mine, "hideable": hideable,
                 "zone": sched.zone() if sched is not None else 0, "words": words}
+
+
+def _loses(ev, body, stamp):
+    """True when ``body`` stamped ``stamp`` would change nothing of ``ev`` it names: a delete older
+    than its last create or update, an edit older than each field it sets (the newest stamp wins
+    a field)."""
+    if body["action"] == "delete":
+        return stamp < ev.alive
+    stamps = [ev._field_stamp(ev.FIELD_INDEX[name]) for name in body.get("fields") or {} if name in ev.FIELD_INDEX]
+    return all(old is not None and stamp < old for old in stamps) and bool(stamps)
 
 
 def _owner(event_id):
