@@ -328,3 +328,22 @@ def test_a_screen_whose_home_venue_left_the_program_says_so_at_home_and_the_butt
     german.redraw(t[0])
     assert german.view(t[0])["message"] == "Die Bühne dieses Bildschirms steht nicht im Programm"
     assert layout.NOT_IN_PROGRAM != controller.HOME_NOT_IN_PROGRAM
+
+
+@pytest.mark.parametrize("peers", [[("10.0.0.2", 2026)], []])
+def test_a_screen_whose_home_venue_left_the_program_says_so_offline_and_with_no_peers(peers):
+    """The store holds the program without the Tent (synced before a power cut); after the reboot no
+    peer answers, or the screen has none: the Tent's entrance showed the Main Stage's talks."""
+    store = MemoryStore()
+    demofest.publish(store, SEED, LOG)
+    store.publish(SEED, schema.make_body("venue", "delete", "tent"), LOG, (NOW - 600) * US)
+
+    def down(peer):
+        raise OSError("network down")
+    cfg = {"festival_id": demofest.FESTIVAL_ID, "organiser_keys": [public_key(SEED)], "home_venue": "tent",
+           "peer_addrs": peers}
+    ctl = Controller(cfg, store, transport=down, clock=lambda: NOW)
+    assert ctl.view(NOW)["venue"] == "Main Stage"  # before the first look for peers: not said yet
+    ctl.step(NOW)
+    assert ctl.sync_state == (controller.OFFLINE if peers else controller.NO_PEERS)
+    assert ctl.view(NOW)["message"] == controller.HOME_NOT_IN_PROGRAM

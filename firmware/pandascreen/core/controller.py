@@ -215,9 +215,11 @@ class Controller:
         return left or away is not None  # home is gone: ``view`` says so at home
 
     def _home_gone(self):
-        """At home (no visitor flipped away), and the program, whole after a sync, lacks the home venue."""
+        """At home (no visitor flipped away), and the program lacks the home venue: once the screen
+        has looked for peers (a first sync may still bring it), offline or with none too (the program
+        in the store is what it has)."""
         home = self.cfg.get("home_venue")
-        if not home or self._flipped_at is not None or self.overview or self.sync_state != SYNCED \
+        if not home or self._flipped_at is not None or self.overview or self.sync_state == STARTING \
                 or self.schedule.festival is None:
             return False
         return all(v.id != home for v in self.schedule.venues())
