@@ -287,6 +287,28 @@ def test_a_feed_that_ends_at_a_cancelled_talk_holds_its_replacement(early, slot)
     assert disagreements(sch, "fest", issued)[0] == 0
 
 
+def test_a_feed_cut_at_its_event_limit_inside_a_slot_leaves_the_slot_out_and_the_check_sees_a_cancellation():
+    """63 events running at one venue, then a cancelled talk and its replacement at 14:00: the feed's
+    limit (EVENTS_MAX) kept the cancelled one alone, and until 14:00 a satellite said "Next 14:00 Old
+    talk, cancelled" where the Pi says "New talk"; the bench's check, comparing times alone, saw
+    no difference.  Past its limit a feed cannot hold the next talk here: the satellite shows what
+    it holds that is true (another talk on now), never the cancelled one as what comes next."""
+    from pandascreen.testing.festival import GOLDEN_DAY as DAY, event
+    running = [event("r%02d" % i, "b", "Run %d" % i, DAY + 30 * i, DAY + 10 * 3600)
+               for i in range(feed_sign.EVENTS_MAX - 1)]
+    start = DAY + 2 * 3600
+    slot = [event("a-old", "b", "Old talk", start, start + 3600, status="cancelled"),
+            event("b-new", "b", "New talk", start, start + 3600)]
+    sch = _slot(running + slot, ())
+    issued = DAY + 3600
+    data, info = signed(sch, "fest", issued, feed.VERSION)
+    nxt = feed.FeedView(data, info, 1).now_next("b", issued + 60)[1]
+    assert nxt.status != "cancelled" and nxt.title.startswith("Run ") and nxt.start <= issued, nxt.title
+    # the check itself: a board showing the cancelled talk where the Pi shows its replacement differs
+    wrong = _slot(running[:10] + slot[:1], ())
+    assert feed_truth._key(wrong.now_next("b", issued)[1]) != feed_truth._key(sch.now_next("b", issued)[1])
+
+
 def test_the_other_talk_on_now_says_now_on_e_paper_and_in_the_overview():
     """A full-refresh panel's next line has no countdown, and the overview shows a start time: a
     talk on now read as one still to come ("Next 14:00 Alpha" at 14:10)."""

@@ -65,7 +65,9 @@ def signed(sch, fid, issued, version):
 
 
 def _key(ev):
-    return None if ev is None else (int(ev.start), int(ev.end))
+    """What a screen says of an event that a feed must keep: its times and whether it is cancelled
+    (a cancelled talk and its replacement share their times)."""
+    return None if ev is None else (int(ev.start), int(ev.end), ev.status == "cancelled")
 
 
 def disagreements(sch, fid, issued, version=feed.VERSION):

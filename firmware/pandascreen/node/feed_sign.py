@@ -99,14 +99,19 @@ def _keep(evs, issued_at, per_venue):
     """How many of ``evs`` (a venue's ``_window``) a feed keeps: those running at ``issued_at`` and
     ``per_venue`` (at least 1) starting after it, at most EVENTS_MAX; where the last of them is a
     cancelled talk, on through the one a screen shows in its slot (``first_up``), which a board
-    must have to show it next until ``valid_until`` (the last one's start)."""
+    must have to show it next until ``valid_until`` (the last one's start); a slot the limit would
+    split is left out whole."""
     running = 0
     while running < len(evs) and evs[running].start <= issued_at:
         running += 1
     keep = min(len(evs), running + max(1, per_venue))
     if keep > running:
         keep = evs.index(first_up(evs, keep - 1)) + 1
-    return min(keep, EVENTS_MAX)
+    if keep > EVENTS_MAX:  # cut before a slot the limit would split: its replacement would be left out
+        keep = EVENTS_MAX
+        while running < keep < len(evs) and evs[keep].start == evs[keep - 1].start:
+            keep -= 1
+    return keep
 
 
 def _feed_title(ev):
