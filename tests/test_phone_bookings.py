@@ -151,3 +151,13 @@ def test_a_phone_over_its_quota_or_the_size_limit_is_told_in_the_festivals_langu
     with pytest.raises(Refusal) as e:
         inbox.submit(as_json(GUEST.event(OPEN_VENUE, "a", action="update", title="d")).encode())
     assert str(e.value) == "Du hast deinen Anteil am Programm aufgebraucht: bitte das Orga-Team, ihn zu erhöhen"
+
+
+def test_a_new_booking_without_a_time_is_refused(clocked_stage):
+    """An update of an id not on the program makes an event; one carrying a title alone made a
+    session in 1970 (no start), which neither counted as booked nor was over."""
+    page, store, a = clocked_stage
+    body = schema.make_body("event", "update", "%s/%s/timeless" % (OPEN_VENUE, GUEST.hex),
+                            {"venue": OPEN_VENUE, "title": "Timeless"})
+    status, line = refused(page, store, as_json(GUEST.sign(body)))
+    assert (status, line) == (400, "a booking needs its start and end")

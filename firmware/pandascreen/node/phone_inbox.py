@@ -213,8 +213,10 @@ class PhoneInbox:
         the page lists the whole program, and one phone could fill it so.  Returns (id, end) of a
         new booking, which ``submit`` remembers once stored, else None."""
         fields = body.get("fields") or {}
+        if ev is None and "start" not in fields:  # a title alone made a session in 1970, ended at once
+            self._refuse("refused_no_time", 400)
         now = self.clock()[0] if self.clock is not None else None
-        end = fields.get("end", ev.end if ev is not None else fields.get("start"))
+        end = fields.get("end", ev.end if ev is not None else fields["start"])
         if now is not None and ("start" in fields or "end" in fields) and end <= now:
             self._refuse("refused_over", 400)
         if ev is not None or self.authorizer.quota_of(op.public_key) is None:
