@@ -137,10 +137,14 @@ GOLDEN_EVENTS = [
 
 def golden_bodies(changed=False):
     """The golden festival's bodies; ``changed``: then the keynote is cancelled and the p2panda
-    talk moved (an update that sets its start again after the create)."""
+    talk moved (announced a quarter of an hour earlier, an update sets the start it has in
+    GOLDEN_EVENTS: the same picture, marked moved)."""
     out = [festival_body({"name": "Pandafest 2026", "utc_offset": GOLDEN_OFFSET}, "pandafest")]
     out += [venue(*v) for v in GOLDEN_VENUES]
-    out += [event(*e) for e in GOLDEN_EVENTS]
+    for e in GOLDEN_EVENTS:
+        if changed and e[0] == "e2":
+            e = e[:3] + (e[3] - 900,) + e[4:]
+        out.append(event(*e))
     if changed:
         out.append(schema.make_body("event", "update", "e1", {"status": schema.CANCELLED}))
         out.append(schema.make_body("event", "update", "e2", {"start": GOLDEN_EVENTS[1][3]}))
