@@ -332,6 +332,32 @@ def test_the_other_talk_on_now_says_now_on_e_paper_and_in_the_overview():
     assert "now" in drawn and not any(t.startswith(o["venues"][0]["next"]["start"]) for t in drawn[1:]), drawn
 
 
+def test_a_talk_moved_back_or_restored_is_not_moved_on_a_satellite_either():
+    """The feed marks a talk "MOVED: " by the Pi's ``moved()``: one moved by mistake and moved back,
+    or deleted and created again in its slot, is where the printed program says on a satellite too."""
+    from pandascreen.core import schema
+    from pandascreen.testing.festival import GOLDEN_DAY as DAY, event, festival_body, schedule_of, venue
+    bodies = [festival_body({"name": "Fest", "utc_offset": 0})]
+    for vid in ("back", "restored", "moved"):
+        bodies += [venue(vid, vid.title()), event(vid, vid, "Talk", DAY + 3600, DAY + 7200)]
+    later = {"start": DAY + 5400, "end": DAY + 9000}
+    bodies += [schema.make_body("event", "update", "back", later),
+               schema.make_body("event", "update", "back", {"start": DAY + 3600, "end": DAY + 7200}),
+               schema.make_body("event", "delete", "restored"), event("restored", "restored", "Talk", DAY + 3600,
+                                                                       DAY + 7200),
+               schema.make_body("event", "update", "moved", later)]
+    sch = schedule_of(bodies)
+    data, info = signed(sch, "fest", DAY, feed.VERSION)
+    board = feed.FeedView(data, info, 1)
+    for source in (sch, board):
+        assert dict((vid, source.now_next(vid, DAY)[1].moved()) for vid in ("back", "restored", "moved")) == {
+            "back": False, "restored": False, "moved": True}, source
+    for i in range(3):
+        pi, sat = layout.build_view(sch, i, DAY, ""), layout.build_view(board, i, DAY, "")
+        assert (pi["next"]["title"], pi["next"]["in"]) == (sat["next"]["title"], sat["next"]["in"])
+    assert disagreements(sch, "fest", DAY)[0] == 0
+
+
 def test_a_title_that_begins_like_the_feeds_cancelled_marker_is_no_cancellation_on_a_satellite():
     """The feed marks a cancelled event by its title ("CANCELLED: ..."): a talk titled so by its
     speaker read as cancelled on the board, which then chose another talk than the Pi for now."""

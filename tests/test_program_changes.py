@@ -79,6 +79,22 @@ def test_a_moved_event_is_marked_moved_in_any_delivery_order():
     assert not [e for e in program(update("e2", title="New title")).all_events() if e.moved()]
 
 
+def test_a_talk_moved_back_or_restored_in_its_slot_is_not_marked_moved():
+    """Where a talk is is what the printed program says: moved by mistake and moved back, or deleted
+    and created again in its slot, the screen draws it as if nothing happened."""
+    e2 = BODIES[4]
+    delete = {"kind": "event", "action": "delete", "id": "e2"}
+    plain = layout.build_view(program(), 0, DAY + 4000)
+    back = [update("e2", start=DAY + 5400, end=DAY + 8100), update("e2", start=DAY + 4500, end=DAY + 7200)]
+    for extra in (back, [update("e2", venue="lab"), update("e2", venue="main")], [delete, e2]):
+        s = program(*extra)
+        assert not [e.id for e in s.all_events() if e.moved()], extra
+        assert layout.build_view(s, 0, DAY + 4000) == plain
+    # created again at another time, it moved: the program said otherwise
+    again = dict(e2, fields=dict(e2["fields"], start=DAY + 5400, end=DAY + 8100))
+    assert layout.build_view(program(delete, again), 0, DAY + 4000)["next"]["in"] == "moved"
+
+
 def test_a_moved_talk_days_away_keeps_its_day():
     s = program(update("e2", start=DAY + 2 * 86400, end=DAY + 2 * 86400 + 1800))
     v = layout.build_view(s, 0, DAY + 4000)

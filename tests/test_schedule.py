@@ -127,8 +127,8 @@ def naive(ops):
             d["deleted"] = max(d["deleted"] or stamp, stamp)
             continue
         d["alive"] = max(d["alive"] or stamp, stamp)
-        if body["action"] == "create":
-            d["created"] = min(d["created"] or stamp, stamp)
+        if body["action"] == "create":  # the oldest create's fields are what was announced
+            d["created"] = min(d["created"] or (stamp, body["fields"]), (stamp, body["fields"]), key=lambda c: c[0])
         for name, value in body["fields"].items():
             if name not in d["f"] or stamp > d["f"][name][0]:
                 d["f"][name] = (stamp, value)
@@ -143,9 +143,10 @@ def naive(ops):
             venues.append({"id": doc_id, "name": f.get("name", doc_id), "order": f.get("order", 0)})
         elif kind == "event":
             start = f.get("start", 0)
-            # moved: an update after the (oldest) create set its start or venue
+            # moved: its start or venue is not what its oldest create announced (a field a create
+            # leaves out, only possible without validation, announced the field's empty value)
             moved = d["created"] is not None and any(
-                name in d["f"] and d["f"][name][0] > d["created"] for name in ("start", "venue"))
+                f.get(name, empty) != d["created"][1].get(name, empty) for name, empty in (("start", 0), ("venue", "")))
             events.append({"moved": moved, "id": doc_id, "venue": f.get("venue", ""), "title": f.get("title", ""),
                            "start": start, "end": f.get("end", start), "speakers": list(f.get("speakers", ())),
                            "track": f.get("track", ""), "lang": f.get("lang", ""),
@@ -262,6 +263,58 @@ def test_incremental_equals_naive_rebuild_in_any_order(ops, rnd):
     _check_reads(_incremental(shuffled), naive(ops))
 
 
+def _e1(action, ts, h=0, **fields):
+    """An operation on event e1 at ``ts`` (``h`` tells apart two at one time)."""
+    return _body("event", "e1", action, fields), ts, bytes([ts, h]) + bytes(30)
+
+
+def _create(ts, venue, start, h=0):
+    return _e1("create", ts, h, venue=venue, title="Talk", start=start, end=start + 1)
+
+
+# (operations on one talk, moved at the end): whether a talk is marked moved depends on the values
+# its oldest create announced, never on which operation set them last
+MOVE_STORIES = {
+    "moved": ([_create(1, "a", 5), _e1("update", 2, start=6)], True),
+    "moved to another venue": ([_create(1, "a", 5), _e1("update", 2, venue="b")], True),
+    "moved and moved back": ([_create(1, "a", 5), _e1("update", 2, start=6), _e1("update", 3, start=5)], False),
+    "venue and back": ([_create(1, "a", 5), _e1("update", 2, venue="b", start=7), _e1("update", 3, venue="a"),
+                        _e1("update", 4, start=5)], False),
+    "its start set again": ([_create(1, "a", 5), _e1("update", 2, start=5, venue="a")], False),
+    "retitled": ([_create(1, "a", 5), _e1("update", 2, title="New")], False),
+    "deleted and restored": ([_create(1, "a", 5), _e1("delete", 2), _create(3, "a", 5)], False),
+    "restored elsewhere": ([_create(1, "a", 5), _e1("delete", 2), _create(3, "b", 5)], True),
+    "restored later, moved back": ([_create(1, "a", 5), _e1("delete", 2), _create(3, "a", 8),
+                                    _e1("update", 4, start=5)], False),
+    "moved, then restored as announced": ([_create(1, "a", 5), _e1("update", 2, start=9), _create(3, "a", 5)], False),
+    "an older create with another start": ([_create(3, "a", 5), _create(1, "a", 6)], True),
+    "an older create, an update between": ([_create(4, "a", 5), _create(1, "a", 6), _e1("update", 2, start=7),
+                                            _e1("update", 3, start=6)], True),
+    "two creates at one time": ([_create(2, "a", 5), _create(2, "a", 6, h=1), _e1("update", 3, start=5)], False),
+    "an update older than the create": ([_e1("update", 1, start=9), _create(2, "a", 5)], False),
+}
+
+
+@pytest.mark.parametrize("story", sorted(MOVE_STORIES))
+def test_moved_in_every_delivery_order_is_what_the_oldest_create_announced(story):
+    """A talk moved by mistake and moved back, or deleted and restored in its slot, is where the
+    printed program says: no screen may call it moved.  Every order of delivery, every step."""
+    ops, want = MOVE_STORIES[story]
+    finals = set()
+    for perm in itertools.permutations(ops):
+        sch = Schedule()
+        for n, (body, ts, h) in enumerate(perm):
+            before = sch.version
+            sch.apply(body, ts, h)
+            expected = naive(perm[:n + 1])
+            if expected != naive(perm[:n]):
+                assert sch.version > before
+            assert dict((e.id, e.moved()) for e in sch.docs["event"].values() if e.visible()) == dict(
+                (e["id"], e["moved"]) for e in expected["events"]), (story, perm[:n + 1])
+        finals.add(sch.docs["event"]["e1"].moved())
+    assert finals == {want}
+
+
 def test_version_moves_only_when_something_changed():
     sch = Schedule()
     create = {"v": 1, "kind": "event", "action": "create", "id": "e1",
@@ -327,7 +380,8 @@ def op(i):
         body = {"v": 1, "kind": kind, "action": "delete", "id": doc}
     elif kind == "event":
         start = 1784376000 + (x >> 8) % 50 * 600
-        body = {"v": 1, "kind": kind, "action": "update", "id": doc, "fields": {
+        # some creates: moved() (what the oldest create announced) on tuple stamps
+        body = {"v": 1, "kind": kind, "action": ("create", "update")[x % 3 > 0], "id": doc, "fields": {
             "venue": "v%d" % ((x >> 4) % 4), "title": "T%d" % i, "start": start,
             "end": start + (x >> 12) % 4 * 900, "speakers": ["Ada", "Kim"][: x % 3]}}
     else:
@@ -345,6 +399,15 @@ def summary(s):
         for t in range(0, 50 * 600, 450):
             c, x = s.now_next(v, 1784376000 + t)
             lines.append("%s %s" % (c and c.id, x and x.id))
+    # moved and moved back, deleted and restored, moved: delivered in order and in reverse
+    for ops in (("create", 5), ("update", 6), ("update", 5)), (("create", 5), ("delete", 0), ("create", 5)), (
+            ("create", 5), ("update", 7)):
+        for order in (list, reversed):
+            m = Schedule()
+            for n, (action, at) in order(list(enumerate(ops))):
+                m.apply({"v": 1, "kind": "event", "action": action, "id": "m", "fields": {"venue": "v0", "start": at}},
+                        1784000000000000 + n, bytes([n]) * 32)
+            lines.append("moved %s" % m.docs["event"]["m"].moved())
     return lines
 a = Schedule()
 for i in range(N):
@@ -368,6 +431,7 @@ for line in sa:
         assert "converged True" in out, out
         mp_summary = out.split("SUMMARY-START\n", 1)[1].strip().split("\n")
         assert mp_summary == ns["summary"](cp)
+    assert ns["summary"](cp)[-6:] == ["moved False"] * 4 + ["moved True"] * 2
 
 
 @pytest.mark.parametrize("page", [1, 2, 3, 500])

@@ -105,12 +105,6 @@ class _Doc:
     def visible(self):
         return self.alive is not None and (self.deleted is None or self.alive > self.deleted)
 
-    def _field_stamp(self, i):
-        if not self._set & (1 << i):
-            return None
-        s = self._stamp
-        return s[i] if isinstance(s, list) else s
-
     def _stamp_field(self, i, stamp):
         if not self._set:
             self._stamp = stamp
@@ -123,7 +117,7 @@ class _Doc:
             self._stamp[i] = stamp
         self._set |= 1 << i
 
-    def merge(self, fields, stamp, strings):
+    def merge(self, fields, stamp, strings, create):  # create: ``fields`` are a create's (see Event)
         """Take each field of ``fields`` whose stamp is older than ``stamp``; True if any changed."""
         changed = False
         index = self.FIELD_INDEX
@@ -131,8 +125,10 @@ class _Doc:
             i = index.get(name)
             if i is None:  # only reachable through apply(dict) without validation
                 continue
-            old = self._field_stamp(i)
-            if old is None or stamp > old:
+            old = self._stamp  # the field's stamp, when it is set
+            if isinstance(old, list):
+                old = old[i]
+            if not self._set & (1 << i) or stamp > old:
                 self._stamp_field(i, stamp)
                 setattr(self, name, self._clean(name, fields[name], strings))
                 changed = True
@@ -196,13 +192,13 @@ _EVENT_LISTS = tuple(f[0] for f in schema.EVENT_FIELDS if f[1] == schema.TEXT_LI
 
 
 class Event(_Doc):
-    """An event; ``created`` is the stamp of its (oldest) create, so ``moved`` can tell a time or
-    venue set later by an update from the one it was announced with, in any delivery order."""
+    """An event; ``created`` is None before a create, else its oldest create's stamp while its start
+    and venue are the ones that create announced, else ``[stamp, announced start, announced venue]``:
+    ``moved`` compares values, in any delivery order, and only moved events pay for the list."""
 
     __slots__ = schema.event_fields() + ("created",)
     FIELD_INDEX = _field_index("event")
     _END = FIELD_INDEX["end"]
-    _MOVES = (FIELD_INDEX["start"], FIELD_INDEX["venue"])
 
     def __init__(self, doc_id):
         _Doc.__init__(self, doc_id)
@@ -211,14 +207,8 @@ class Event(_Doc):
         self.created = None
 
     def moved(self):
-        """True when an update after the create changed its start or venue."""
-        if self.created is None:
-            return False
-        for i in self._MOVES:
-            stamp = self._field_stamp(i)
-            if stamp is not None and stamp > self.created:
-                return True
-        return False
+        """True when its start or venue is not what its oldest create announced (see the class)."""
+        return isinstance(self.created, list)
 
     def _clean(self, name, value, strings):
         if name in _EVENT_LISTS:
@@ -234,6 +224,17 @@ class Event(_Doc):
     def _defaults(self):
         if not self._set & (1 << self._END):
             self.end = self.start
+
+    def merge(self, fields, stamp, strings, create):  # keeps ``created`` as the class says, in any order
+        c = self.created
+        if c is not None and not isinstance(c, list):  # a stamp: the start and venue are the announced ones
+            c = [c, self.start, self.venue]
+        changed = _Doc.merge(self, fields, stamp, strings, create)
+        if create and (c is None or stamp < c[0]):  # the oldest create yet: what counts as moved may change
+            c, changed = [stamp, fields.get("start", 0), fields.get("venue", "")], True  # unvalidated: may lack one
+        if c is not None:
+            self.created = c if c[1] != self.start or c[2] != self.venue else c[0]
+        return changed
 
     def key(self):
         return (self.start, self.end, self.id)
@@ -339,10 +340,7 @@ class Schedule:
             if doc.alive is None or stamp > doc.alive:
                 doc.alive = stamp
                 stamps_changed = True
-            fields_changed = doc.merge(body.get("fields") or {}, stamp, self._strings)
-            if kind == "event" and body["action"] == "create" and (doc.created is None or stamp < doc.created):
-                doc.created = stamp  # an older create: what counts as moved may change
-                fields_changed = True
+            fields_changed = doc.merge(body.get("fields") or {}, stamp, self._strings, body["action"] == "create")
         if stamps_changed or fields_changed:
             visible = doc.visible()
             if visible != was_visible or (visible and fields_changed):
