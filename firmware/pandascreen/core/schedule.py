@@ -105,6 +105,13 @@ class _Doc:
     def visible(self):
         return self.alive is not None and (self.deleted is None or self.alive > self.deleted)
 
+    def field_stamp(self, i):
+        """The stamp of field ``i`` (``FIELD_INDEX``), None while it is unset."""
+        if not self._set & (1 << i):
+            return None
+        s = self._stamp
+        return s[i] if isinstance(s, list) else s
+
     def _stamp_field(self, i, stamp):
         if not self._set:
             self._stamp = stamp
@@ -125,10 +132,8 @@ class _Doc:
             i = index.get(name)
             if i is None:  # only reachable through apply(dict) without validation
                 continue
-            old = self._stamp  # the field's stamp, when it is set
-            if isinstance(old, list):
-                old = old[i]
-            if not self._set & (1 << i) or stamp > old:
+            old = self.field_stamp(i)
+            if old is None or stamp > old:
                 self._stamp_field(i, stamp)
                 setattr(self, name, self._clean(name, fields[name], strings))
                 changed = True

@@ -282,7 +282,7 @@ def _loses(ev, body, stamp):
     a field)."""
     if body["action"] == "delete":
         return stamp < ev.alive
-    stamps = [ev._field_stamp(ev.FIELD_INDEX[name]) for name in body.get("fields") or {} if name in ev.FIELD_INDEX]
+    stamps = [ev.field_stamp(ev.FIELD_INDEX[name]) for name in body.get("fields") or {} if name in ev.FIELD_INDEX]
     return all(old is not None and stamp < old for old in stamps) and bool(stamps)
 
 
