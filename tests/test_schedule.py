@@ -245,19 +245,26 @@ def _check_reads(sch, neutral):
             assert (cur and cur.id, nxt and nxt.id) == naive_now_next(neutral, vid, now), (vid, now)
 
 
+def _apply_checking_version(sch, ops, n):
+    """Apply ``ops[n]`` to ``sch`` (which holds ``ops[:n]``); when what is visible changed, its
+    ``version`` grew (the frame cache must notice).  Returns the naive rebuild of ``ops[:n + 1]``."""
+    body, ts, h = ops[n]
+    before = sch.version
+    sch.apply(body, ts, h)
+    expected = naive(ops[:n + 1])
+    if expected != naive(ops[:n]):
+        assert sch.version > before
+    return expected
+
+
 @settings(max_examples=300, deadline=None)
 @given(op_lists(), st.randoms(use_true_random=False))
 def test_incremental_equals_naive_rebuild_in_any_order(ops, rnd):
     """Deletes, re-creates, moves between venues, title/time changes, stamp ties: after every
     operation the incremental views equal the naive rebuild, and any order converges."""
     sch = Schedule()
-    for n, (body, ts, h) in enumerate(ops):
-        before = sch.version
-        sch.apply(body, ts, h)
-        expected = naive(ops[:n + 1])
-        if expected != naive(ops[:n]):
-            assert sch.version > before  # what is visible changed: the frame cache must notice
-        _check_reads(sch, expected)
+    for n in range(len(ops)):
+        _check_reads(sch, _apply_checking_version(sch, ops, n))
     shuffled = list(ops)
     rnd.shuffle(shuffled)
     _check_reads(_incremental(shuffled), naive(ops))
@@ -303,12 +310,8 @@ def test_moved_in_every_delivery_order_is_what_the_oldest_create_announced(story
     finals = set()
     for perm in itertools.permutations(ops):
         sch = Schedule()
-        for n, (body, ts, h) in enumerate(perm):
-            before = sch.version
-            sch.apply(body, ts, h)
-            expected = naive(perm[:n + 1])
-            if expected != naive(perm[:n]):
-                assert sch.version > before
+        for n in range(len(perm)):
+            expected = _apply_checking_version(sch, perm, n)
             assert dict((e.id, e.moved()) for e in sch.docs["event"].values() if e.visible()) == dict(
                 (e["id"], e["moved"]) for e in expected["events"]), (story, perm[:n + 1])
         finals.add(sch.docs["event"]["e1"].moved())
