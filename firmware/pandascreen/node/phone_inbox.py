@@ -39,6 +39,11 @@ PHONE_CLOCK_SKEW = 10 * 60
 # quota is a program signing key's (core/quota.py, 2,500 event creates), which let one phone fill
 # every screen's page; someone who hosts more at once asks the organisers, who are not limited
 PHONE_BOOKINGS = 20
+# a start set through a page lies at most this far back (seconds: a session booked as it begins),
+# and a session counts toward PHONE_BOOKINGS until it ended and this long after it began: one
+# booked to end a second on counted for that second, and one phone put hundreds on every page
+BOOKING_LEAD = 5 * 60
+COUNTED_FOR = 24 * 3600
 
 # the largest body the group lets through and a header (well under 512 bytes), twice over as
 # hex in the JSON form, and the JSON around them
@@ -108,7 +113,7 @@ class PhoneInbox:
         self.clock = clock  # () -> (the screen's time, whether it is the time), called under ``lock``
         self.taken = 0
         self.refused = 0
-        self._stored = {}  # id -> end of new bookings stored and not yet in the schedule (``_booked``)
+        self._stored = {}  # id -> (start, end) of new bookings stored and not yet shown (``_booked``)
 
     def words(self):
         """The stage's words in the festival's language (call under ``lock``)."""
@@ -132,8 +137,10 @@ class PhoneInbox:
                 self._check_clock(op)
                 booking = self._check(op)
                 self._store(op, header, body)
-                if booking is not None:
-                    self._stored[booking[0]] = booking[1]
+                if booking is not None and booking[1] is None:
+                    self._stored.pop(booking[0], None)
+                elif booking is not None:
+                    self._stored[booking[0]] = booking[1:]
         except BadInput:
             self.refused += 1
             raise
@@ -204,38 +211,43 @@ class PhoneInbox:
             self._refuse("refused_ends_before_start", 400)
         if body["action"] != "delete":
             return self._check_booking(sched, ev if live else None, body, op)
-        return None
+        return body["id"], None  # no longer booked, once stored
 
     def _check_booking(self, sched, ev, body, op):
         """A participant's booking (``ev``: the event on the program it edits, or None: a new one)
-        ends after now, and one more may be made while it has fewer than ``PHONE_BOOKINGS`` that have
-        not ended.  Sessions that ended do not count, so none may be booked or moved into the past:
-        the page lists the whole program, and one phone could fill it so.  Returns (id, end) of a
-        new booking, which ``submit`` remembers once stored, else None."""
+        starts at most ``BOOKING_LEAD`` back and ends after now, and one more may be made while it
+        has fewer than ``PHONE_BOOKINGS`` that count (``_counts``).  Returns (id, start, end) of
+        a new booking, which ``submit`` remembers once stored (and forgets at its delete), else None.  Organisers, who are not
+        limited, may mend a session that is over."""
         fields = body.get("fields") or {}
         if ev is None and "start" not in fields:  # a title alone made a session in 1970, ended at once
             self._refuse("refused_no_time", 400)
+        if self.authorizer.quota_of(op.public_key) is None:
+            return None
         now = self.clock()[0] if self.clock is not None else None
-        end = fields.get("end", ev.end if ev is not None else fields["start"])
-        if now is not None and ("start" in fields or "end" in fields) and end <= now:
+        start = fields.get("start", ev.start if ev is not None else None)
+        end = fields.get("end", ev.end if ev is not None else start)
+        if now is not None and (("start" in fields and start < now - BOOKING_LEAD
+                                 and (ev is None or start != ev.start)) or ("end" in fields and end < now)):
             self._refuse("refused_over", 400)
-        if ev is not None or self.authorizer.quota_of(op.public_key) is None:
+        if ev is not None:
             return None
         # an update of an id not on the program makes an event as a create does
         if self._booked(sched, hexlify(op.public_key), now) >= PHONE_BOOKINGS:
             raise Refusal(self.words()["refused_too_many"] % PHONE_BOOKINGS)
-        return body["id"], end
+        return body["id"], start, end
 
     def _booked(self, sched, key_hex, now):
-        """The sessions of ``key_hex`` that have not ended (all, without a clock): on the program, and
-        those this inbox stored that the screen's schedule has not taken in yet (it does at its
-        loop's next turn; a burst of bookings comes faster)."""
-        booked = set(ev.id for ev in sched.all_events() if _owner(ev.id) == key_hex and (now is None or ev.end > now))
+        """The sessions of ``key_hex`` that count (all, without a clock): on the program, and those
+        this inbox stored that the screen's schedule has not taken in yet (it does at its loop's
+        next turn; a burst of bookings comes faster)."""
+        booked = set(ev.id for ev in sched.all_events() if _owner(ev.id) == key_hex and _counts(ev.start, ev.end, now))
         events = sched.docs["event"]
-        for event_id, end in list(self._stored.items()):
-            if event_id in events:
-                del self._stored[event_id]  # the schedule has it: counted above when it counts
-            elif _owner(event_id) == key_hex and (now is None or end > now):
+        for event_id, (start, end) in list(self._stored.items()):
+            held = events.get(event_id)
+            if (held is not None and held.visible()) or not _counts(start, end, now):
+                del self._stored[event_id]  # the schedule shows it (counted above when it counts), or it is over
+            elif _owner(event_id) == key_hex:
                 booked.add(event_id)
         return len(booked)
 
@@ -284,6 +296,11 @@ def _loses(ev, body, stamp):
         return stamp < ev.alive
     stamps = [ev.field_stamp(ev.FIELD_INDEX[name]) for name in body.get("fields") or {} if name in ev.FIELD_INDEX]
     return all(old is not None and stamp < old for old in stamps) and bool(stamps)
+
+
+def _counts(start, end, now):
+    """True while a session counts toward ``PHONE_BOOKINGS`` at ``now`` (always, without a clock)."""
+    return now is None or end > now or start > now - COUNTED_FOR
 
 
 def _owner(event_id):
