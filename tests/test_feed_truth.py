@@ -287,26 +287,45 @@ def test_a_feed_that_ends_at_a_cancelled_talk_holds_its_replacement(early, slot)
     assert disagreements(sch, "fest", issued)[0] == 0
 
 
-def test_a_feed_cut_at_its_event_limit_inside_a_slot_leaves_the_slot_out_and_the_check_sees_a_cancellation():
-    """63 events running at one venue, then a cancelled talk and its replacement at 14:00: the feed's
-    limit (EVENTS_MAX) kept the cancelled one alone, and until 14:00 a satellite said "Next 14:00 Old
-    talk, cancelled" where the Pi says "New talk"; the bench's check, comparing times alone, saw
-    no difference.  Past its limit a feed cannot hold the next talk here: the satellite shows what
-    it holds that is true (another talk on now), never the cancelled one as what comes next."""
+@pytest.mark.parametrize("running", [feed_sign.EVENTS_MAX - 2, feed_sign.EVENTS_MAX - 1])
+def test_a_feed_cut_at_its_event_limit_inside_a_slot_stays_valid_and_the_check_sees_a_cancellation(running):
+    """Events running all day at one venue, a talk at 12:00, then a cancelled talk and its
+    replacement at 14:00: the feed's limit (EVENTS_MAX) kept the cancelled one alone, and until
+    14:00 a satellite said "Next 14:00 Old talk, cancelled" where the Pi says "New talk"; the
+    bench's check, comparing times alone, saw no difference.  The slot is left out whole where an
+    event to come stays before it; with none (63 running) the feed keeps what the limit allows and
+    stays valid until the slot (cut back to the running ones, every venue's feed had been valid for
+    a second), where a satellite may still show the cancelled talk next: the limit's cost."""
     from pandascreen.testing.festival import GOLDEN_DAY as DAY, event
-    running = [event("r%02d" % i, "b", "Run %d" % i, DAY + 30 * i, DAY + 10 * 3600)
-               for i in range(feed_sign.EVENTS_MAX - 1)]
+    talks = [event("r%02d" % i, "b", "Run %d" % i, DAY + 30 * i, DAY + 10 * 3600) for i in range(running)]
+    if running < feed_sign.EVENTS_MAX - 1:
+        talks.append(event("noon", "b", "Noon talk", DAY + 5400, DAY + 7000))
     start = DAY + 2 * 3600
     slot = [event("a-old", "b", "Old talk", start, start + 3600, status="cancelled"),
             event("b-new", "b", "New talk", start, start + 3600)]
-    sch = _slot(running + slot, ())
+    sch = _slot(talks + slot, ())
     issued = DAY + 3600
     data, info = signed(sch, "fest", issued, feed.VERSION)
-    nxt = feed.FeedView(data, info, 1).now_next("b", issued + 60)[1]
-    assert nxt.status != "cancelled" and nxt.title.startswith("Run ") and nxt.start <= issued, nxt.title
+    assert info.valid_until - issued >= 1800, info.valid_until - issued
+    if running < feed_sign.EVENTS_MAX - 1:
+        board = feed.FeedView(data, info, 1)
+        for t in (issued, info.valid_until - 1):
+            assert board.now_next("b", t)[1].title == sch.now_next("b", t)[1].title == "Noon talk", t
+        assert disagreements(sch, "fest", issued)[0] == 0
     # the check itself: a board showing the cancelled talk where the Pi shows its replacement differs
-    wrong = _slot(running[:10] + slot[:1], ())
-    assert feed_truth._key(wrong.now_next("b", issued)[1]) != feed_truth._key(sch.now_next("b", issued)[1])
+    wrong = _slot(talks[:10] + slot[:1], ())
+    assert feed_truth._key(wrong.now_next("b", issued)[1]) != feed_truth._key(_slot(talks[:10] + slot, ()).now_next("b", issued)[1])
+
+
+def test_a_slot_over_the_limit_with_nothing_running_keeps_an_event():
+    """Nothing running and a slot of more than EVENTS_MAX events, all but one cancelled: the cut
+    left none, and the feed's end was read from the window's last event."""
+    from pandascreen.testing.festival import GOLDEN_DAY as DAY, event
+    start = DAY + 3600
+    slot = [event("s%02d" % i, "b", "Talk %d" % i, start, start + 3600,
+                  status="cancelled" if i <= feed_sign.EVENTS_MAX else "") for i in range(feed_sign.EVENTS_MAX + 2)]
+    evs = feed_sign._window(_slot(slot, ()), "b", DAY, feed_sign.HORIZON)
+    assert feed_sign._keep(evs, DAY, feed_sign.PER_VENUE) >= 1
 
 
 def test_the_other_talk_on_now_says_now_on_e_paper_and_in_the_overview():

@@ -100,17 +100,20 @@ def _keep(evs, issued_at, per_venue):
     ``per_venue`` (at least 1) starting after it, at most EVENTS_MAX; where the last of them is a
     cancelled talk, on through the one a screen shows in its slot (``first_up``), which a board
     must have to show it next until ``valid_until`` (the last one's start); a slot the limit would
-    split is left out whole."""
+    split is left out whole where an event to come is kept before it."""
     running = 0
     while running < len(evs) and evs[running].start <= issued_at:
         running += 1
     keep = min(len(evs), running + max(1, per_venue))
     if keep > running:
         keep = evs.index(first_up(evs, keep - 1)) + 1
-    if keep > EVENTS_MAX:  # cut before a slot the limit would split: its replacement would be left out
-        keep = EVENTS_MAX
-        while running < keep < len(evs) and evs[keep].start == evs[keep - 1].start:
-            keep -= 1
+    if keep > EVENTS_MAX:
+        # cut before a slot the limit would split (its replacement would be left out), keeping one
+        # event to come: with none the feed would be valid until a running one's start, gone already
+        cut = EVENTS_MAX
+        while cut > running + 1 and evs[cut].start == evs[cut - 1].start:
+            cut -= 1
+        keep = cut if evs[cut].start != evs[cut - 1].start else EVENTS_MAX
     return keep
 
 
