@@ -91,3 +91,46 @@ def test_a_phone_gets_the_page_while_many_addresses_hold_a_place_each_with_a_slo
         for s in held:
             s.close()
         page.stop()
+
+
+def test_addresses_reconnecting_their_heads_faster_than_slow_head_do_not_lock_phones_out(monkeypatch):
+    """Each of six addresses holds one trickled head and reconnects a little faster than SLOW_HEAD:
+    no head was ever slow, and phones got 503 on 22 of 30 tries.  What is slow is an address that
+    finished no head for SLOW_HEAD seconds, however often it reconnects."""
+    import threading
+    from pandascreen.node import bounded_http
+    monkeypatch.setattr(bounded_http, "SLOW_HEAD", 0.5)
+    page = page_of(festival(), Clock(NOW), max_connections=6, max_per_address=2, timeout=30).start()
+    stop = threading.Event()
+
+    def attacker(source):
+        for _ in range(200):  # bounded: about 80 s at most; the test stops it long before
+            if stop.is_set():
+                return
+            try:
+                s = socket.create_connection(("127.0.0.1", page.port), timeout=5, source_address=(source, 0))
+                s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+            except OSError:
+                continue
+            stop.wait(0.4)  # under SLOW_HEAD: no head of it is ever slow
+            s.close()
+
+    threads = [threading.Thread(target=attacker, args=("127.0.1.%d" % n,), daemon=True) for n in range(1, 7)]
+    for t in threads:
+        t.start()
+    try:
+        assert until(lambda: page.open_connections == 6, 10)
+        time.sleep(0.6)
+        ok = 0
+        for _ in range(30):
+            try:
+                ok += get(page, "/")[0] == 200
+            except urllib.error.HTTPError as e:
+                assert e.code == 503
+            time.sleep(0.1)
+        assert ok >= 25, "a phone got the page %d of 30 times" % ok
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(5)
+        page.stop()

@@ -14,10 +14,10 @@ keeps its connections open after a reply and asks again on a new one when an idl
 (so a second phone behind the same address, or a reload, is never locked out by keep-alives).
 Over the total with none idle, a newcomer takes the place of the oldest connection still sending
 its first request head from the address holding the most connections, when that address holds
-more than the newcomer's would, else of the oldest one still sending it after ``SLOW_HEAD``
-seconds: neither a few addresses nor hundreds that fill the budget with requests they never
-finish (a trickled head, reconnected at each timeout) lock every phone out, and phones with a
-request each, sent at once, never push each other out; a POST whose body is still coming counts
+more than the newcomer's would, else of the oldest one of an address that has finished no head
+for ``SLOW_HEAD`` seconds: neither a few addresses nor hundreds that fill the budget with requests
+they never finish (a trickled head, reconnected at each timeout or faster) lock every phone out,
+and phones with a request each, sent at once, never push each other out; a POST whose body is still coming counts
 as such a request.  One that says nothing for ``timeout``
 seconds is closed.  Only
 GET and HEAD are answered (the pages it serves are read-only), a request with a body is refused,
@@ -100,7 +100,7 @@ class BoundedHTTP:
         self._per_address = {}
         self._idle = {}  # writer -> address, in the order they fell idle after a reply (keep-alive)
         self._heading = {}  # writer -> address, oldest first: connections still sending their first request head
-        self._heading_since = {}  # writer -> when (time.monotonic) it began to send it
+        self._heading_since = {}  # address -> when (time.monotonic) it began a head, none of its heads finished since
         self._evicted = set()  # writers closed to make way, whose place is already given back
         self.loop = None
         self._server = None
@@ -144,9 +144,12 @@ class BoundedHTTP:
             if victim is None or counts.get(owner, 0) > counts.get(victim[1], 0):
                 victim = (writer, owner)
         if victim is None or counts.get(victim[1], 0) <= counts.get(address, 0) + 1:
-            # else the oldest of any address, once it is slow (many addresses, a place each)
-            victim = next(iter(self._heading.items()), None)
-            if victim is None or time.monotonic() - self._heading_since.get(victim[0], time.monotonic()) < SLOW_HEAD:
+            # else the oldest of an address that has sent no whole head for SLOW_HEAD seconds (many
+            # addresses with a place each; one reconnecting faster than that is as slow)
+            now = time.monotonic()
+            victim = next(((w, a) for w, a in self._heading.items()
+                           if now - self._heading_since.get(a, now) >= SLOW_HEAD), None)
+            if victim is None:
                 return True
         writer, owner = victim
         self._unheading(writer)
@@ -157,11 +160,16 @@ class BoundedHTTP:
 
     def _heading_as(self, writer, address):
         self._heading[writer] = address
-        self._heading_since[writer] = time.monotonic()
+        if address not in self._heading_since and len(self._heading_since) >= 4 * self.max_connections:
+            for gone in [a for a in self._heading_since if a not in self._per_address]:
+                del self._heading_since[gone]  # addresses with no connection left
+        self._heading_since.setdefault(address, time.monotonic())
 
-    def _unheading(self, writer):
-        self._heading.pop(writer, None)
-        self._heading_since.pop(writer, None)
+    def _unheading(self, writer, finished=False):
+        """``writer`` no longer sends a head (or a POST body); ``finished``: it sent it whole."""
+        address = self._heading.pop(writer, None)
+        if finished and address is not None:
+            self._heading_since.pop(address, None)
 
     def _release(self, address):
         self.open_connections -= 1
@@ -225,12 +233,16 @@ class BoundedHTTP:
         try:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.timeout)
         except asyncio.LimitOverrunError:  # not read on: said in one line, then the connection ends
+            self._unheading(writer)
             await self._send(writer, response(431, b"request head over %d bytes\n" % MAX_HEAD, "text/plain",
                                               close=True))
             return False
+        except BaseException:
+            self._unheading(writer)
+            raise
         finally:
             self._idle.pop(writer, None)
-            self._unheading(writer)
+        self._unheading(writer, finished=True)
         parts, names, values = _parse_head(head)
         if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
             await self._send(writer, response(400, b"bad request\n", "text/plain", close=True))
@@ -281,11 +293,14 @@ class BoundedHTTP:
         try:
             data = await asyncio.wait_for(reader.readexactly(int(size)), self.timeout)
         except asyncio.TimeoutError:  # a stalled body: said in one line, nothing of it is used
+            self._unheading(writer)
             await self._send(writer, response(408, b"the request body did not arrive within %g s\n" % self.timeout,
                                               "text/plain", close=True))
             return
-        finally:
+        except BaseException:
             self._unheading(writer)
+            raise
+        self._unheading(writer, finished=True)
         loop = asyncio.get_running_loop()
         await self._send(writer, await loop.run_in_executor(None, self.post, target, values, data))
 
