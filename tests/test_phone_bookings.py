@@ -239,3 +239,17 @@ def test_an_organiser_mends_a_past_session_and_a_participant_ends_one_now(clocke
     _book(page, GUEST, "running", start=NOW, end=NOW + 3600)
     assert post(page, as_json(GUEST.event(OPEN_VENUE, "running", action="update", title="Session running",
                                           end=NOW)))[0] == 200
+
+
+def test_a_session_booked_through_the_page_lasts_at_most_a_day(clocked_stage):
+    """A booking from now to a year on stayed "to come" for a year, and made every look for the
+    venue's talk on now scan back a year of its events (core/schedule.py ``now_next``)."""
+    page, store, a = clocked_stage
+    status, line = refused(page, store, as_json(GUEST.event(OPEN_VENUE, "year", start=NOW, end=NOW + 365 * 86400)))
+    GUEST.ops.pop()
+    assert (status, line) == (400, "a session lasts at most 24 hours")
+    _book(page, GUEST, "day", start=NOW, end=NOW + 86400)
+    status, line = refused(page, store, as_json(GUEST.event(OPEN_VENUE, "day", action="update", title="Session day",
+                                                            end=NOW + 86401)))
+    assert (status, line) == (400, "a session lasts at most 24 hours")
+    assert post(page, as_json(ORGANISER.event(OPEN_VENUE, "expo", start=NOW, end=NOW + 3 * 86400)))[0] == 200

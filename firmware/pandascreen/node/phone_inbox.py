@@ -44,6 +44,9 @@ PHONE_BOOKINGS = 20
 # booked to end a second on counted for that second, and one phone put hundreds on every page
 BOOKING_LEAD = 5 * 60
 COUNTED_FOR = 24 * 3600
+# the longest session a page books: a year-long one would make every look for a venue's talk on
+# now scan back a year of its events (core/schedule.py ``now_next``)
+LONGEST_BOOKING = 24 * 3600
 
 # the largest body the group lets through and a header (well under 512 bytes), twice over as
 # hex in the JSON form, and the JSON around them
@@ -215,10 +218,11 @@ class PhoneInbox:
 
     def _check_booking(self, sched, ev, body, op):
         """A participant's booking (``ev``: the event on the program it edits, or None: a new one)
-        starts at most ``BOOKING_LEAD`` back and ends after now, and one more may be made while it
-        has fewer than ``PHONE_BOOKINGS`` that count (``_counts``).  Returns (id, start, end) of
-        a new booking, which ``submit`` remembers once stored (and forgets at its delete), else None.  Organisers, who are not
-        limited, may mend a session that is over."""
+        starts at most ``BOOKING_LEAD`` back, ends after now and lasts ``LONGEST_BOOKING`` at most,
+        and one more may be made while it has fewer than ``PHONE_BOOKINGS`` that count
+        (``_counts``).  Returns (id, start, end) of a new booking, which ``submit`` remembers once
+        stored (and forgets at its delete), else None.  Organisers, who are not limited, may mend a
+        session that is over."""
         fields = body.get("fields") or {}
         if ev is None and "start" not in fields:  # a title alone made a session in 1970, ended at once
             self._refuse("refused_no_time", 400)
@@ -230,6 +234,8 @@ class PhoneInbox:
         if now is not None and (("start" in fields and start < now - BOOKING_LEAD
                                  and (ev is None or start != ev.start)) or ("end" in fields and end < now)):
             self._refuse("refused_over", 400)
+        if ("start" in fields or "end" in fields) and end - start > LONGEST_BOOKING:
+            self._refuse("refused_too_long", 400)
         if ev is not None:
             return None
         # an update of an id not on the program makes an event as a create does
