@@ -93,10 +93,13 @@ def test_a_phone_gets_the_page_while_many_addresses_hold_a_place_each_with_a_slo
         page.stop()
 
 
-def test_addresses_reconnecting_their_heads_faster_than_slow_head_do_not_lock_phones_out(monkeypatch):
-    """Each of six addresses holds one trickled head and reconnects a little faster than SLOW_HEAD:
-    no head was ever slow, and phones got 503 on 22 of 30 tries.  What is slow is an address that
-    finished no head for SLOW_HEAD seconds, however often it reconnects."""
+@pytest.mark.parametrize("unfinished", [b"GET / HTTP/1.1\r\nHost: x\r\n",
+                                        b"POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n" + b"x" * 10],
+                         ids=["a head", "a POST body"])
+def test_addresses_reconnecting_their_heads_faster_than_slow_head_do_not_lock_phones_out(monkeypatch, unfinished):
+    """Each of six addresses holds one trickled head (or POST body) and reconnects a little faster
+    than SLOW_HEAD: no head was ever slow, and phones got 503 on 22 of 30 tries.  What is slow is an
+    address that finished no request for SLOW_HEAD seconds, however often it reconnects."""
     import threading
     from pandascreen.node import bounded_http
     monkeypatch.setattr(bounded_http, "SLOW_HEAD", 0.5)
@@ -109,7 +112,7 @@ def test_addresses_reconnecting_their_heads_faster_than_slow_head_do_not_lock_ph
                 return
             try:
                 s = socket.create_connection(("127.0.0.1", page.port), timeout=5, source_address=(source, 0))
-                s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+                s.sendall(unfinished)
             except OSError:
                 continue
             stop.wait(0.4)  # under SLOW_HEAD: no head of it is ever slow

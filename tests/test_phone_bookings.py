@@ -253,3 +253,77 @@ def test_a_session_booked_through_the_page_lasts_at_most_a_day(clocked_stage):
                                                             end=NOW + 86401)))
     assert (status, line) == (400, "a session lasts at most 24 hours")
     assert post(page, as_json(ORGANISER.event(OPEN_VENUE, "expo", start=NOW, end=NOW + 3 * 86400)))[0] == 200
+
+
+def _signed_at(key, body, seconds):
+    """``key``'s next operation stamped at ``seconds`` (its phone's clock)."""
+    from pandascreen.core import operation
+    prev = key.ops[-1] if key.ops else None
+    op = operation.create(key.seed, body, len(key.ops), prev.hash if prev else None,
+                          operation.Extensions(LOG, int(seconds * 1000000), False))
+    key.ops.append(op)
+    return op
+
+
+def test_a_delete_stamped_before_its_booking_does_not_make_room():
+    """Within one turn of the screen's loop a phone booked, then deleted each booking with a delete
+    stamped before it: stored, and losing (the booking stays), it made the inbox forget the
+    booking: 100 sessions of one phone after the loop's turn."""
+    from pandascreen.node.program_page import inbox_for_screen
+    store, a = open_stage()
+    device = _screen(store)
+    inbox = inbox_for_screen(device)
+    taken = 0
+    for i in range(3 * PHONE_BOOKINGS):
+        eid = "%s/%s/b%d" % (OPEN_VENUE, GUEST.hex, i)
+        at = NOW + 10 * i
+        try:
+            inbox.submit(as_json(_signed_at(GUEST, schema.make_body("event", "create", eid, {
+                "venue": OPEN_VENUE, "title": "Spam", "start": NOW + 3600, "end": NOW + 7200}), at + 1e-6)).encode())
+            taken += 1
+        except Refusal:
+            GUEST.ops.pop()
+            continue
+        inbox.submit(as_json(_signed_at(GUEST, schema.make_body("event", "delete", eid), at)).encode())
+    device.controller.refresh()
+    assert taken == PHONE_BOOKINGS
+    assert len([e for e in device.controller.schedule.all_events() if GUEST.hex in e.id]) == PHONE_BOOKINGS
+
+
+def test_a_phone_a_few_minutes_slow_books_a_session_starting_now():
+    """Phones within ten minutes of an NTP screen's clock are taken; one eight minutes slow booking
+    from its current minute was refused as "over"."""
+    store, a = open_stage()
+    inbox = PhoneInbox(store, LOG, a, schedule=store_schedule(store, LOG, authorizer=a), clock=lambda: (NOW, True))
+    slow = NOW - 8 * 60
+    body = schema.make_body("event", "create", "%s/%s/now" % (OPEN_VENUE, GUEST.hex),
+                            {"venue": OPEN_VENUE, "title": "Now", "start": slow - slow % 60, "end": slow + 1800})
+    assert inbox.submit(as_json(_signed_at(GUEST, body, slow)).encode())
+
+
+def test_a_members_phone_clock_ahead_moves_no_screens_time_and_refuses_no_one():
+    """Offline, in a self-organised festival, a member's phone eleven hours ahead booked a session:
+    the clock rule took the member's stamp as a witness, every screen showed the program eleven
+    hours on, and another member's honest booking in half an hour was refused as "over".  A
+    phone's stamp is no witness of the time; the organisers' are."""
+    from pandascreen.node.program_page import inbox_for_screen
+    from test_phone_publish import STEWARD
+    store, a = open_stage()
+    device = _screen(store)
+    inbox = inbox_for_screen(device)
+    before = device.controller.screen_time(NOW)
+    ahead = NOW + 11 * 3600
+    far = schema.make_body("event", "create", "%s/%s/f" % (OPEN_VENUE, GUEST.hex),
+                           {"venue": OPEN_VENUE, "title": "From the future", "start": ahead + 600, "end": ahead + 4200})
+    inbox.submit(as_json(_signed_at(GUEST, far, ahead)).encode())
+    device.controller.refresh()
+    assert device.controller.screen_time(NOW) == before
+    honest = schema.make_body("event", "create", "%s/%s/j" % (OPEN_VENUE, STEWARD.hex),
+                              {"venue": OPEN_VENUE, "title": "Juggling", "start": NOW + 1800, "end": NOW + 3600})
+    assert inbox.submit(as_json(_signed_at(STEWARD, honest, NOW)).encode())
+    organiser = schema.make_body("venue", "update", OPEN_VENUE, {"name": "Tent"})
+    ORGANISER.ops[:] = list(store.operations(ORGANISER.key, LOG))
+    device.controller.refresh()
+    store.ingest_op(_signed_at(ORGANISER, organiser, NOW + 3600))
+    device.controller.refresh()
+    assert device.controller.screen_time(NOW)[0] == NOW + 3600  # an organiser's laptop still is

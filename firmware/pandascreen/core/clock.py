@@ -61,10 +61,12 @@ def elapsed(now, since):
 #     time it saved, else 2020), else that floor (a Pi without RTC, a Pico W that restarted in 2021).
 #     2020 bounds only a clock whose state is not known, never the program: a time saved while the
 #     clock was trusted and a signed timestamp may be older.
-#  3. A signed timestamp (the newest of each writer, a feed's issued-at) later than the own time by
-#     more than CLOCK_TOLERANCE says the clock is behind: the program is shown at that timestamp and
-#     the clock is not claimed ("--:--", status "clock not set").  One later than the own time by
-#     more than CLOCK_SKEW is from the future: its content is applied, its time is ignored.
+#  3. A signed timestamp (the newest of each writer whose clock may witness, core/controller.py:
+#     in a self-organised festival the organisers, not participants' phones; a feed's issued-at)
+#     later than the own time by more than CLOCK_TOLERANCE says the clock is behind: the program is
+#     shown at that timestamp and the clock is not claimed ("--:--", status "clock not set").  One
+#     later than the own time by more than CLOCK_SKEW is from the future: its content is applied,
+#     its time is ignored.
 #  4. With no time of its own at all (no synchronised clock, a clock before 2020 or known unset, no
 #     saved time) the reference is the lower median of the signed timestamps (one per writer, so one
 #     writer's clock alone cannot set it): the screen takes the newest signed timestamp not over

@@ -242,7 +242,8 @@ class BoundedHTTP:
             raise
         finally:
             self._idle.pop(writer, None)
-        self._unheading(writer, finished=True)
+        # a POST's head is not its request: its body, trickled, is as slow (``_post``)
+        self._unheading(writer, finished=not head.startswith(b"POST "))
         parts, names, values = _parse_head(head)
         if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
             await self._send(writer, response(400, b"bad request\n", "text/plain", close=True))

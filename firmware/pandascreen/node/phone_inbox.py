@@ -42,7 +42,7 @@ PHONE_BOOKINGS = 20
 # a start set through a page lies at most this far back (seconds: a session booked as it begins),
 # and a session counts toward PHONE_BOOKINGS until it ended and this long after it began: one
 # booked to end a second on counted for that second, and one phone put hundreds on every page
-BOOKING_LEAD = 5 * 60
+BOOKING_LEAD = PHONE_CLOCK_SKEW + 5 * 60  # a phone this far behind books from its own minute
 COUNTED_FOR = 24 * 3600
 # the longest session a page books: a year-long one would make every look for a venue's talk on
 # now scan back a year of its events (core/schedule.py ``now_next``)
@@ -116,7 +116,7 @@ class PhoneInbox:
         self.clock = clock  # () -> (the screen's time, whether it is the time), called under ``lock``
         self.taken = 0
         self.refused = 0
-        self._stored = {}  # id -> (start, end) of new bookings stored and not yet shown (``_booked``)
+        self._stored = {}  # id -> (start, end, stamp) of new bookings stored and not yet shown (``_booked``)
 
     def words(self):
         """The stage's words in the festival's language (call under ``lock``)."""
@@ -140,8 +140,9 @@ class PhoneInbox:
                 self._check_clock(op)
                 booking = self._check(op)
                 self._store(op, header, body)
-                if booking is not None and booking[1] is None:
-                    self._stored.pop(booking[0], None)
+                if booking is not None and booking[1] is None:  # a delete: it ends a stored booking it is newer than
+                    if booking[0] in self._stored and booking[2] > self._stored[booking[0]][2]:
+                        del self._stored[booking[0]]
                 elif booking is not None:
                     self._stored[booking[0]] = booking[1:]
         except BadInput:
@@ -214,13 +215,13 @@ class PhoneInbox:
             self._refuse("refused_ends_before_start", 400)
         if body["action"] != "delete":
             return self._check_booking(sched, ev if live else None, body, op)
-        return body["id"], None  # no longer booked, once stored
+        return body["id"], None, stamp_of(op.timestamp, op.hash)  # no longer booked once stored, if it wins
 
     def _check_booking(self, sched, ev, body, op):
         """A participant's booking (``ev``: the event on the program it edits, or None: a new one)
         starts at most ``BOOKING_LEAD`` back, ends after now and lasts ``LONGEST_BOOKING`` at most,
         and one more may be made while it has fewer than ``PHONE_BOOKINGS`` that count
-        (``_counts``).  Returns (id, start, end) of a new booking, which ``submit`` remembers once
+        (``_counts``).  Returns (id, start, end, stamp) of a new booking, which ``submit`` remembers once
         stored (and forgets at its delete), else None.  Organisers, who are not limited, may mend a
         session that is over."""
         fields = body.get("fields") or {}
@@ -241,7 +242,7 @@ class PhoneInbox:
         # an update of an id not on the program makes an event as a create does
         if self._booked(sched, hexlify(op.public_key), now) >= PHONE_BOOKINGS:
             raise Refusal(self.words()["refused_too_many"] % PHONE_BOOKINGS)
-        return body["id"], start, end
+        return body["id"], start, end, stamp_of(op.timestamp, op.hash)
 
     def _booked(self, sched, key_hex, now):
         """The sessions of ``key_hex`` that count (all, without a clock): on the program, and those
@@ -249,7 +250,7 @@ class PhoneInbox:
         next turn; a burst of bookings comes faster)."""
         booked = set(ev.id for ev in sched.all_events() if _owner(ev.id) == key_hex and _counts(ev.start, ev.end, now))
         events = sched.docs["event"]
-        for event_id, (start, end) in list(self._stored.items()):
+        for event_id, (start, end, _) in list(self._stored.items()):
             held = events.get(event_id)
             if (held is not None and held.visible()) or not _counts(start, end, now):
                 del self._stored[event_id]  # the schedule shows it (counted above when it counts), or it is over
