@@ -35,9 +35,10 @@ from pandascreen.node.program_page_html import shown
 # minutes is a clock set by hand, not one a day or a year off
 PHONE_CLOCK_SKEW = 10 * 60
 
-# how many sessions one participant may have booked through a page and not yet ended: a member's
-# quota is a program signing key's (core/quota.py, 2,500 event creates), which let one phone fill
-# every screen's page; someone who hosts more at once asks the organisers, who are not limited
+# how many sessions still to come (or begun within COUNTED_FOR) one participant may have when it
+# books another through a page: a member's quota is a program signing key's (core/quota.py, 2,500
+# event creates), which let one phone fill every screen's page; someone who hosts more asks the
+# organisers, who are not limited
 PHONE_BOOKINGS = 20
 # a start set through a page lies at most this far back (seconds: a session booked as it begins),
 # and a session counts toward PHONE_BOOKINGS until it ended and this long after it began: one
@@ -221,9 +222,9 @@ class PhoneInbox:
         """A participant's booking (``ev``: the event on the program it edits, or None: a new one)
         starts at most ``BOOKING_LEAD`` back, ends after now and lasts ``LONGEST_BOOKING`` at most,
         and one more may be made while it has fewer than ``PHONE_BOOKINGS`` that count
-        (``_counts``).  Returns (id, start, end, stamp) of a new booking, which ``submit`` remembers once
-        stored (and forgets at its delete), else None.  Organisers, who are not limited, may mend a
-        session that is over."""
+        (``_counts``).  Returns (id, start, end, stamp) of a new booking, which ``submit`` remembers
+        once stored (and forgets at a newer delete), else None.  Organisers, who are not limited,
+        may mend a session that is over."""
         fields = body.get("fields") or {}
         if ev is None and "start" not in fields:  # a title alone made a session in 1970, ended at once
             self._refuse("refused_no_time", 400)
