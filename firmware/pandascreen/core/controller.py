@@ -163,7 +163,7 @@ class Controller:
     def _trusted_author(self, public_key):
         """May ``public_key``'s stamps witness the time (clock rule 3)?  The festival's writers: the
         organisers' laptops and program signing keys.  In a self-organised festival every
-        participant's phone writes, and one set eleven hours ahead moved every offline screen's
+        participant's phone writes, and one set eleven hours ahead would move every offline screen's
         program on: there the organisers (``Manage``) alone witness."""
         a = self.authorizer
         if a is None:

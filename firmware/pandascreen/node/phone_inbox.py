@@ -37,13 +37,14 @@ PHONE_CLOCK_SKEW = 10 * 60
 
 # how many sessions still to come (or begun within COUNTED_FOR) one participant may have when it
 # books another through a page: a member's quota is a program signing key's (core/quota.py, 2,500
-# event creates), which let one phone fill every screen's page; someone who hosts more asks the
-# organisers, who are not limited
+# event creates), with which one phone could fill every screen's page; someone who hosts more
+# asks the organisers, who are not limited
 PHONE_BOOKINGS = 20
-# a start set through a page lies at most this far back (seconds: a session booked as it begins),
-# and a session counts toward PHONE_BOOKINGS until it ended and this long after it began: one
-# booked to end a second on counted for that second, and one phone put hundreds on every page
-BOOKING_LEAD = PHONE_CLOCK_SKEW + 5 * 60  # a phone this far behind books from its own minute
+# a start set through a page lies at most BOOKING_LEAD back (a phone as far behind as
+# PHONE_CLOCK_SKEW still books a session from its own minute), and a session counts toward
+# PHONE_BOOKINGS until it ended and COUNTED_FOR after it began: one booked to end a second on
+# would count for that second, and one phone could put hundreds on every page
+BOOKING_LEAD = PHONE_CLOCK_SKEW + 5 * 60
 COUNTED_FOR = 24 * 3600
 # the longest session a page books: a year-long one would make every look for a venue's talk on
 # now scan back a year of its events (core/schedule.py ``now_next``)
@@ -226,7 +227,7 @@ class PhoneInbox:
         once stored (and forgets at a newer delete), else None.  Organisers, who are not limited,
         may mend a session that is over."""
         fields = body.get("fields") or {}
-        if ev is None and "start" not in fields:  # a title alone made a session in 1970, ended at once
+        if ev is None and "start" not in fields:  # a title alone would make a session in 1970, over at once
             self._refuse("refused_no_time", 400)
         if self.authorizer.quota_of(op.public_key) is None:
             return None
