@@ -25,6 +25,7 @@ DEFAULT = (BYTES, OPERATIONS, EVENTS)
 NAMES = ("bytes", "operations", "events")
 MAX_VALUE = (1 << 63) - 1  # a quota field is a u64 on the wire; larger than any store
 
+
 class OverQuota(Unauthorized):
     """An operation that would pass its author's quota (a phone's page says so in its language)."""
 

@@ -17,10 +17,9 @@ its first request head from the address holding the most connections, when that 
 more than the newcomer's would, else of the oldest one of an address that has finished no head
 for ``SLOW_HEAD`` seconds: neither a few addresses nor hundreds that fill the budget with requests
 they never finish (a trickled head, reconnected at each timeout or faster) lock every phone out,
-and phones with a request each, sent at once, never push each other out; a POST whose body is still coming counts
-as such a request.  One that says nothing for ``timeout``
-seconds is closed.  Only
-GET and HEAD are answered (the pages it serves are read-only), a request with a body is refused,
+and phones with a request each, sent at once, never push each other out; a POST whose body is
+still coming counts as such a request.  One that says nothing for ``timeout`` seconds is closed.
+Only GET and HEAD are answered (the pages it serves are read-only), a request with a body is refused,
 unless the server is given a ``post`` handler: then a POST with a Content-Length of at most
 ``max_body`` bytes is read whole (within ``timeout``) and ``post(target, headers, body)``, run
 off the loop's thread, returns the response bytes; a longer one gets ``413`` and is not read.
@@ -165,11 +164,13 @@ class BoundedHTTP:
                 del self._heading_since[gone]  # addresses with no connection left
         self._heading_since.setdefault(address, time.monotonic())
 
-    def _unheading(self, writer, finished=False):
-        """``writer`` no longer sends a head (or a POST body); ``finished``: it sent it whole."""
-        address = self._heading.pop(writer, None)
-        if finished and address is not None:
-            self._heading_since.pop(address, None)
+    def _unheading(self, writer):
+        """``writer`` no longer sends a head (or a POST body)."""
+        self._heading.pop(writer, None)
+
+    def _finished(self, address):
+        """``address`` sent a request whole: it is not slow (``_close_heading``)."""
+        self._heading_since.pop(address, None)
 
     def _release(self, address):
         self.open_connections -= 1
@@ -237,13 +238,11 @@ class BoundedHTTP:
             await self._send(writer, response(431, b"request head over %d bytes\n" % MAX_HEAD, "text/plain",
                                               close=True))
             return False
-        except BaseException:
-            self._unheading(writer)
-            raise
         finally:
             self._idle.pop(writer, None)
-        # a POST's head is not its request: its body, trickled, is as slow (``_post``)
-        self._unheading(writer, finished=not head.startswith(b"POST "))
+            self._unheading(writer)
+        if heading_as is not None and not head.startswith(b"POST "):
+            self._finished(heading_as)  # a POST's head is not its request: its body, trickled, is as slow
         parts, names, values = _parse_head(head)
         if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
             await self._send(writer, response(400, b"bad request\n", "text/plain", close=True))
@@ -298,10 +297,10 @@ class BoundedHTTP:
             await self._send(writer, response(408, b"the request body did not arrive within %g s\n" % self.timeout,
                                               "text/plain", close=True))
             return
-        except BaseException:
+        finally:
             self._unheading(writer)
-            raise
-        self._unheading(writer, finished=True)
+        if address is not None:
+            self._finished(address)
         loop = asyncio.get_running_loop()
         await self._send(writer, await loop.run_in_executor(None, self.post, target, values, data))
 

@@ -140,13 +140,9 @@ class PhoneInbox:
                 if op.body is None:
                     raise SchemaError("a phone publishes festival, venue or event documents: the body is missing")
                 self._check_clock(op)
-                booking = self._check(op)
+                parsed, booking = self._check(op)
                 self._store(op, header, body)
-                if booking is not None and booking[1] is None:  # a delete: it ends a stored booking it is newer than
-                    if booking[0] in self._stored and booking[2] > self._stored[booking[0]][2]:
-                        del self._stored[booking[0]]
-                elif booking is not None:
-                    self._stored[booking[0]] = booking[1:]
+                self._remember(parsed, op, booking)
         except BadInput:
             self.refused += 1
             raise
@@ -156,9 +152,10 @@ class PhoneInbox:
         return hexlify(op.hash)
 
     def _check(self, op):
-        """The festival's rules for ``op``, as a phone's participant reads them (under ``lock``)."""
+        """The festival's rules for ``op``, as a phone's participant reads them (under ``lock``).
+        Returns (its parsed document body or None for a group operation, ``_check_booking``'s)."""
         a = self.authorizer
-        booking = None
+        parsed = booking = None
         if auth.is_group_body(op.body):
             try:
                 gid, action, deps = auth.parse_group_body(op.body)
@@ -178,7 +175,17 @@ class PhoneInbox:
             a.check_store(op)  # the same guard as sync: size, quota, may this key write at all
         except OverQuota:
             self._refuse("refused_quota")
-        return booking
+        return parsed, booking
+
+    def _remember(self, body, op, booking):
+        """After ``op`` is stored: a new booking is kept until the schedule shows it (``_booked``);
+        a delete newer than a kept booking ends it."""
+        if booking is not None:
+            self._stored[body["id"]] = booking
+        elif body is not None and body["kind"] == "event" and body["action"] == "delete":
+            kept = self._stored.get(body["id"])
+            if kept is not None and stamp_of(op.timestamp, op.hash) > kept[2]:
+                del self._stored[body["id"]]
 
     def _check_clock(self, op):
         """An operation is stamped by the phone's clock, and the newest stamp wins a field: from a
@@ -198,7 +205,8 @@ class PhoneInbox:
         stays hidden (core/schedule.py), an author's edit that would lose is not taken, an event's
         venue is one of the program's (a made-up one would be a heading on every phone, in no one's
         hide list), and an update of its start or end alone must not make it end before it starts
-        (the schema sees one body; the screens merge it field by field with what they hold)."""
+        (the schema sees one body; the screens merge it field by field with what they hold).
+        Returns ``_check_booking``'s for what is not a delete."""
         fields = body.get("fields") or {}
         sched = self.schedule() if self.schedule is not None else None
         if body["kind"] != "event" or sched is None:
@@ -217,14 +225,14 @@ class PhoneInbox:
             self._refuse("refused_ends_before_start", 400)
         if body["action"] != "delete":
             return self._check_booking(sched, ev if live else None, body, op)
-        return body["id"], None, stamp_of(op.timestamp, op.hash)  # no longer booked once stored, if it wins
+        return None
 
     def _check_booking(self, sched, ev, body, op):
         """A participant's booking (``ev``: the event on the program it edits, or None: a new one)
         starts at most ``BOOKING_LEAD`` back, ends after now and lasts ``LONGEST_BOOKING`` at most,
         and one more may be made while it has fewer than ``PHONE_BOOKINGS`` that count
-        (``_counts``).  Returns (id, start, end, stamp) of a new booking, which ``submit`` remembers
-        once stored (and forgets at a newer delete), else None.  Organisers, who are not limited,
+        (``_counts``).  Returns (start, end, stamp) of a new booking, which ``submit`` remembers
+        once stored (``_remember``), else None.  Organisers, who are not limited,
         may mend a session that is over."""
         fields = body.get("fields") or {}
         if ev is None and "start" not in fields:  # a title alone would make a session in 1970, over at once
@@ -244,7 +252,7 @@ class PhoneInbox:
         # an update of an id not on the program makes an event as a create does
         if self._booked(sched, hexlify(op.public_key), now) >= PHONE_BOOKINGS:
             raise Refusal(self.words()["refused_too_many"] % PHONE_BOOKINGS)
-        return body["id"], start, end, stamp_of(op.timestamp, op.hash)
+        return start, end, stamp_of(op.timestamp, op.hash)
 
     def _booked(self, sched, key_hex, now):
         """The sessions of ``key_hex`` that count (all, without a clock): on the program, and those
