@@ -148,7 +148,7 @@ class Console:
         """The picture screen ``key`` shows now, drawn by node/display.py from this laptop's
         copy of the schedule in the festival's language, as a screen provisioned without
         ``--language`` draws it (PNG bytes, scaled up for the page); None for an unknown screen."""
-        from pandascreen.node import display, i18n
+        from pandascreen.node import display
         now = int(self.clock() if now is None else now)
         f = self.fleet()
         entry = f.screens.get(key)
@@ -158,11 +158,8 @@ class Console:
         names = [v.name for v in sched.venues()]
         venue = entry["status"].get("venue")
         index = names.index(venue) if venue in names else 0
-        view = layout.build_view(sched, index, now, "console")
-        lang = (sched.festival or {}).get("language")
-        if lang:
-            i18n.translate(view, lang)
-        img = display.render_view_image(view, self.screen_kind)
+        img = display.render_schedule_image(sched, index, now, self.screen_kind, "console",
+                                            language=(sched.festival or {}).get("language"))
         img = img.convert("RGB").resize((img.width * PNG_SCALE, img.height * PNG_SCALE))
         buf = io.BytesIO()
         img.save(buf, "PNG")
