@@ -89,14 +89,9 @@ def test_a_booking_or_a_move_into_the_past_is_refused_so_ended_sessions_cannot_f
 def test_a_burst_faster_than_the_screens_loop_is_counted():
     """On a screen the inbox counts in the controller's schedule, which takes a stored operation in
     at the loop's next turn: 60 bookings sent before it were all taken."""
-    import threading
-    from pandascreen.core.controller import Controller
     from pandascreen.node.program_page import inbox_for_screen
-    from pandascreen.testing import festival as demofest
     store, a = open_stage()
-    device = SimpleNamespace(_lock=threading.RLock(), clock=lambda: NOW, clock_synced=lambda: False)
-    device.controller = Controller({"festival_id": demofest.FESTIVAL_ID, "organiser_keys": [ORGANISER.key],
-                                    "festival_mode": "self-organised"}, store, clock=lambda: NOW)
+    device = _screen(store)
     inbox = inbox_for_screen(device)
     for i in range(PHONE_BOOKINGS):
         inbox.submit(as_json(GUEST.event(OPEN_VENUE, "burst%d" % i)).encode())
@@ -164,7 +159,8 @@ def test_a_new_booking_without_a_time_is_refused(clocked_stage):
 
 
 def _screen(store, raw=NOW, saved=None):
-    """What ``program_page.inbox_for_screen`` reads of a screen: its controller, lock and clocks."""
+    """What ``program_page.inbox_for_screen`` reads of a screen: its controller, lock and clocks
+    (``shown_time`` as node/app.py ``Device``'s)."""
     import threading
     from pandascreen.core.controller import Controller
     from pandascreen.testing import festival as demofest
@@ -172,6 +168,7 @@ def _screen(store, raw=NOW, saved=None):
     device.controller = Controller({"festival_id": demofest.FESTIVAL_ID, "organiser_keys": [ORGANISER.key],
                                     "festival_mode": "self-organised"}, store, clock=lambda: raw,
                                    load_time=None if saved is None else (lambda: saved))
+    device.shown_time = lambda: device.controller.screen_time(device.clock())
     return device
 
 

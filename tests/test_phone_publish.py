@@ -447,8 +447,10 @@ def fake_screen(store, a, **more):
     controller = SimpleNamespace(store=store, log_id=LOG, authorizer=a,
                                  schedule=Schedule.from_store(store, LOG, authorizer=a),
                                  screen_time=lambda now: (now, False))
-    return SimpleNamespace(controller=controller, _lock=threading.RLock(), clock=lambda: NOW, clock_synced=lambda: False,
-                           **more)
+    device = SimpleNamespace(controller=controller, _lock=threading.RLock(), clock=lambda: NOW,
+                             clock_synced=lambda: False, **more)
+    device.shown_time = lambda: controller.screen_time(device.clock())  # as node/app.py Device's
+    return device
 
 
 def test_a_self_organised_festivals_screen_takes_phones_operations_and_a_curated_ones_does_not():

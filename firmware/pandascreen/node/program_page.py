@@ -402,13 +402,13 @@ def inbox_for_screen(device, language=None):
     c = device.controller
     if c.authorizer is None or c.authorizer.mode != auth.SELF_ORGANISED:
         return None
-    # bookings are judged at the time the screen shows (the clock rule's; offline the system clock may
-    # be weeks behind it); a phone's clock far off is said only where NTP keeps the screen's: the
+    # bookings are judged at the time the screen shows (``Device.shown_time``, the clock rule's;
+    # offline the system clock may be weeks behind it); a phone's clock far off is said only where NTP keeps the screen's: the
     # clock rule also vouches for a clock a Pi restored offline from last night's, hours behind an
     # honest phone
     return PhoneInbox(c.store, c.log_id, c.authorizer, lock=device._lock, schedule=lambda: c.schedule,
                       language=language, on_stored=lambda: _stored(device),
-                      clock=lambda: (c.screen_time(device.clock())[0], device.clock_synced()))
+                      clock=lambda: (device.shown_time()[0], device.clock_synced()))
 
 
 def _stored(device):
